@@ -1,0 +1,73 @@
+// Module entry point: registers the index class, the constructors and the
+// module-level functions.
+#include <faiss/Index.h>
+#include <faiss/utils/utils.h>
+#include <napi.h>
+
+#include "addon_data.h"
+#include "args.h"
+#include "constructors.h"
+#include "errors.h"
+#include "index.h"
+#include "threads.h"
+#include "workers/workers.h"
+
+namespace fp {
+namespace {
+
+Napi::Value setErrorClassFn(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) return throwError(info.Env(), {code::kInvalidArgument, "Expected a constructor"});
+  setErrorClass(info.Env(), info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
+  try {
+    setFixedThreads(static_cast<int>(integerArg(info[0], "n", 0, 4096)));
+  } catch (const ArgumentError& e) {
+    return throwError(info.Env(), e.info);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), configuredThreads());
+}
+
+Napi::Value buildInfo(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  out.Set("faissVersion", std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) + "." +
+                              std::to_string(FAISS_VERSION_PATCH));
+  out.Set("compileOptions", faiss::get_compile_options());
+  out.Set("cores", coreCount());
+#ifdef FAISS_PROXY_GPU
+  out.Set("gpu", true);
+#else
+  out.Set("gpu", false);
+#endif
+  return out;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  Napi::Function indexClass = IndexWrap::Define(env);
+  data->indexClass = Napi::Persistent(indexClass);
+  exports.Set("NativeIndex", indexClass);
+  defineConstructors(env, exports);
+  exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
+  exports.Set("readIndex", Napi::Function::New<startReadFile>(env));
+  exports.Set("setErrorClass", Napi::Function::New<setErrorClassFn>(env));
+  exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env));
+  exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
+  exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
+  return exports;
+}
+
+}  // namespace fp
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return fp::Init(env, exports); }
+
+NODE_API_MODULE(faiss_node, InitAddon)

@@ -1,0 +1,16 @@
+// Per-environment state (one per Node.js thread that loads the addon), kept as
+// N-API instance data instead of globals so that worker_threads stay independent.
+#pragma once
+
+#include <napi.h>
+
+namespace fp {
+
+struct AddonData {
+  Napi::FunctionReference errorClass;  // the TS layer's FaissError
+  Napi::FunctionReference indexClass;  // the native Index wrapper
+};
+
+inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+}  // namespace fp

@@ -1,0 +1,78 @@
+#include "args.h"
+
+#include <faiss/MetricType.h>
+
+#include <cmath>
+
+namespace fp {
+namespace {
+
+[[noreturn]] void invalid(const std::string& msg) { throw ArgumentError(code::kInvalidArgument, msg); }
+
+}  // namespace
+
+FloatRows floatRows(const Napi::Value& v, int64_t d, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    invalid(std::string("Expected a Float32Array for ") + name);
+  FloatRows rows;
+  rows.array = v.As<Napi::Float32Array>();
+  const int64_t len = static_cast<int64_t>(rows.array.ElementLength());
+  if (len == 0) invalid(std::string("Expected at least one vector in ") + name + " but it is empty");
+  if (len % d != 0)
+    throw ArgumentError(code::kDimension, std::string("Expected ") + name + " to hold rows of dimension " +
+                                              std::to_string(d) + " but its length " + std::to_string(len) +
+                                              " is not a multiple of " + std::to_string(d));
+  rows.data = rows.array.Data();
+  rows.n = len / d;
+  return rows;
+}
+
+IdArray idArray(const Napi::Value& v, int64_t expected, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array)
+    invalid(std::string("Expected a BigInt64Array for ") + name);
+  IdArray ids;
+  ids.array = v.As<Napi::BigInt64Array>();
+  ids.n = static_cast<int64_t>(ids.array.ElementLength());
+  if (expected >= 0 && ids.n != expected)
+    invalid(std::string("Expected ") + std::to_string(expected) + " ids in " + name + " (one per vector) but received " +
+            std::to_string(ids.n));
+  ids.data = ids.array.Data();
+  return ids;
+}
+
+int64_t integerArg(const Napi::Value& v, const char* name, int64_t min, int64_t max) {
+  if (!v.IsNumber()) invalid(std::string("Expected an integer for ") + name);
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(x) || std::floor(x) != x || x < static_cast<double>(min) || x > static_cast<double>(max))
+    invalid(std::string("Expected an integer between ") + std::to_string(min) + " and " + std::to_string(max) +
+            " for " + name);
+  return static_cast<int64_t>(x);
+}
+
+double numberArg(const Napi::Value& v, const char* name) {
+  if (!v.IsNumber()) invalid(std::string("Expected a number for ") + name);
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(x)) invalid(std::string("Expected a finite number for ") + name);
+  return x;
+}
+
+std::string stringArg(const Napi::Value& v, const char* name) {
+  if (!v.IsString()) invalid(std::string("Expected a string for ") + name);
+  return v.As<Napi::String>().Utf8Value();
+}
+
+int metricArg(const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) return faiss::METRIC_L2;
+  const int64_t m = integerArg(v, "metric", 0, 1);
+  return static_cast<int>(m);
+}
+
+void requireFinite(const float* x, int64_t count, int64_t d, const char* name) {
+  for (int64_t i = 0; i < count; i++) {
+    if (!std::isfinite(x[i]))
+      invalid(std::string(name) + " contains a non-finite value (NaN or Infinity) in row " + std::to_string(i / d) +
+              ", column " + std::to_string(i % d));
+  }
+}
+
+}  // namespace fp

@@ -1,0 +1,90 @@
+#include "errors.h"
+
+#include "addon_data.h"
+
+#include <faiss/impl/FaissException.h>
+
+#include <new>
+
+namespace fp {
+namespace {
+
+bool contains(const std::string& s, const char* needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+// FAISS messages look like "Error in <signature> at <file>:<line>: <what happened>".
+// Users need the last part; the C++ signature only adds noise.
+std::string stripLocation(const std::string& msg) {
+  const auto at = msg.find(" at ");
+  if (msg.rfind("Error in ", 0) != 0 || at == std::string::npos) return msg;
+  const auto sep = msg.find(": ", at);
+  return sep == std::string::npos ? msg : msg.substr(sep + 2);
+}
+
+ErrorInfo classifyFaissMessage(const std::string& raw, const std::string& context) {
+  const std::string msg = stripLocation(raw);
+  const std::string full = context + ": " + msg;
+  if (contains(msg, "is_trained") || contains(msg, "not trained"))
+    return {code::kNotTrained, context + ": the index must be trained before this operation (" + msg + ")"};
+  if (contains(msg, "not implemented") || contains(msg, "not supported") ||
+      contains(msg, "direct map") || contains(msg, "Hashtable"))
+    return {code::kUnsupported, full};
+  if (contains(msg, "could not open")) {
+    if (contains(msg, "No such file")) return {code::kNotFound, full};
+    return {code::kIo, full};
+  }
+  if (context == "read_index" || context == "deserialize_index") {
+    return {code::kCorruptIndex, context + ": not a valid FAISS index (" + msg + ")"};
+  }
+  if (contains(msg, "could not parse index string") || contains(msg, "parse"))
+    return {code::kInvalidArgument, full};
+  return {code::kFaiss, full};
+}
+
+}  // namespace
+
+ErrorInfo classifyCurrentException(const char* context) {
+  try {
+    throw;
+  } catch (const ArgumentError& e) {
+    return e.info;
+  } catch (const faiss::FaissException& e) {
+    return classifyFaissMessage(e.what(), context);
+  } catch (const std::bad_alloc&) {
+    return {code::kOutOfMemory, std::string(context) + ": out of memory"};
+  } catch (const std::length_error& e) {
+    // std::vector throws this when a size read from a corrupt file is absurd.
+    const bool reading = std::string(context).find("index") != std::string::npos;
+    return {reading ? code::kCorruptIndex : code::kOutOfMemory,
+            std::string(context) + ": " + e.what()};
+  } catch (const std::exception& e) {
+    return classifyFaissMessage(e.what(), context);
+  } catch (...) {
+    return {code::kFaiss, std::string(context) + ": unknown native error"};
+  }
+}
+
+void setErrorClass(Napi::Env env, Napi::Function ctor) {
+  addonData(env).errorClass = Napi::Persistent(ctor);
+}
+
+Napi::Error makeError(Napi::Env env, const ErrorInfo& info) {
+  Napi::Object obj;
+  auto& errorClass = addonData(env).errorClass;
+  if (!errorClass.IsEmpty()) {
+    obj = errorClass.New({Napi::String::New(env, info.message),
+                            Napi::String::New(env, info.code)});
+  } else {
+    obj = Napi::Error::New(env, info.message).Value();
+    obj.Set("code", info.code);
+  }
+  return Napi::Error(env, obj);
+}
+
+Napi::Value throwError(Napi::Env env, const ErrorInfo& info) {
+  makeError(env, info).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+}  // namespace fp

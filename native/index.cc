@@ -1,0 +1,164 @@
+#include "index.h"
+
+#include "addon_data.h"
+#include "args.h"
+#include "errors.h"
+#include "index_type.h"
+#include "workers/workers.h"
+
+namespace fp {
+namespace {
+
+constexpr int kMaxTunable = 1 << 30;
+
+}  // namespace
+
+Napi::Function IndexWrap::Define(Napi::Env env) {
+  return DefineClass(
+      env, "NativeIndex",
+      {
+          InstanceAccessor<&IndexWrap::GetD>("d"),
+          InstanceAccessor<&IndexWrap::GetNtotal>("ntotal"),
+          InstanceAccessor<&IndexWrap::GetIsTrained>("isTrained"),
+          InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
+          InstanceAccessor<&IndexWrap::GetTypeName>("typeName"),
+          InstanceAccessor<&IndexWrap::GetBytes>("bytes"),
+          InstanceAccessor<&IndexWrap::GetVersion>("version"),
+          InstanceAccessor<&IndexWrap::GetDisposed>("disposed"),
+          InstanceAccessor<&IndexWrap::GetNprobe, &IndexWrap::SetNprobe>("nprobe"),
+          InstanceAccessor<&IndexWrap::GetEfSearch, &IndexWrap::SetEfSearch>("efSearch"),
+          InstanceAccessor<&IndexWrap::GetEfConstruction, &IndexWrap::SetEfConstruction>("efConstruction"),
+          InstanceMethod<&IndexWrap::Dispose>("dispose"),
+          InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
+          InstanceMethod<&IndexWrap::Forward<startAdd>>("add"),
+          InstanceMethod<&IndexWrap::Forward<startSearch>>("search"),
+          InstanceMethod<&IndexWrap::Forward<startRangeSearch>>("rangeSearch"),
+          InstanceMethod<&IndexWrap::Forward<startRemoveIds>>("removeIds"),
+          InstanceMethod<&IndexWrap::Forward<startReconstruct>>("reconstruct"),
+          InstanceMethod<&IndexWrap::Forward<startReconstructN>>("reconstructN"),
+          InstanceMethod<&IndexWrap::Forward<startReset>>("reset"),
+          InstanceMethod<&IndexWrap::Forward<startMergeFrom>>("mergeFrom"),
+          InstanceMethod<&IndexWrap::Forward<startMakeDirectMap>>("makeDirectMap"),
+          InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
+          InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
+      });
+}
+
+Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index) {
+  auto* raw = index.release();
+  try {
+    return addonData(env).indexClass.New({Napi::External<faiss::Index>::New(env, raw)});
+  } catch (...) {
+    delete raw;
+    throw;
+  }
+}
+
+IndexWrap& IndexWrap::FromValue(const Napi::Value& v, const char* name) {
+  if (v.IsObject()) {
+    auto obj = v.As<Napi::Object>();
+    if (obj.InstanceOf(addonData(v.Env()).indexClass.Value())) return *Napi::ObjectWrap<IndexWrap>::Unwrap(obj);
+  }
+  throw makeError(v.Env(), {code::kInvalidArgument, std::string("Expected a FAISS index for ") + name});
+}
+
+IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal())
+    throw makeError(info.Env(), {code::kInvalidArgument,
+                                 "NativeIndex cannot be constructed directly; use an index class or indexFactory()"});
+  std::unique_ptr<faiss::Index> index(info[0].As<Napi::External<faiss::Index>>().Data());
+  d_ = static_cast<int>(index->d);
+  metric_ = static_cast<int>(index->metric_type);
+  typeName_ = indexTypeName(*index);
+  handle_ = std::make_shared<IndexHandle>(std::move(index));
+  syncExternalMemory(info.Env());
+}
+
+IndexWrap::~IndexWrap() {
+  // The V8 heap may be gone at teardown; only adjust memory while the handle lives.
+  handle_.reset();
+}
+
+std::shared_ptr<IndexHandle> IndexWrap::handle() const {
+  if (!handle_)
+    throw makeError(Env(), {code::kDisposed, "This index has been disposed; it cannot be used any more"});
+  return handle_;
+}
+
+void IndexWrap::syncExternalMemory(Napi::Env env) {
+  const int64_t now = handle_ ? handle_->bytes() : 0;
+  if (now != reportedBytes_) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, now - reportedBytes_);
+    reportedBytes_ = now;
+  }
+}
+
+Napi::Value IndexWrap::GetD(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), d_); }
+Napi::Value IndexWrap::GetMetricType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), metric_); }
+Napi::Value IndexWrap::GetTypeName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), typeName_); }
+Napi::Value IndexWrap::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_); }
+
+Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(handle()->ntotal()));
+}
+Napi::Value IndexWrap::GetIsTrained(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), handle()->isTrained());
+}
+Napi::Value IndexWrap::GetBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(handle()->bytes()));
+}
+Napi::Value IndexWrap::GetVersion(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(handle()->version()));
+}
+
+Napi::Value IndexWrap::GetNprobe(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return h->hasIvf() ? Napi::Number::New(info.Env(), h->nprobe()) : info.Env().Undefined();
+}
+void IndexWrap::SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->hasIvf()) throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no nprobe (only IVF indexes do)"});
+  try {
+    h->setNprobe(static_cast<int>(integerArg(v, "nprobe", 1, kMaxTunable)));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
+}
+
+Napi::Value IndexWrap::GetEfSearch(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return h->hasHnsw() ? Napi::Number::New(info.Env(), h->efSearch()) : info.Env().Undefined();
+}
+void IndexWrap::SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->hasHnsw()) throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efSearch (only HNSW indexes do)"});
+  try {
+    h->setEfSearch(static_cast<int>(integerArg(v, "efSearch", 1, kMaxTunable)));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
+}
+
+Napi::Value IndexWrap::GetEfConstruction(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return h->hasHnsw() ? Napi::Number::New(info.Env(), h->efConstruction()) : info.Env().Undefined();
+}
+void IndexWrap::SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->hasHnsw())
+    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efConstruction (only HNSW indexes do)"});
+  try {
+    h->setEfConstruction(static_cast<int>(integerArg(v, "efConstruction", 1, kMaxTunable)));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
+}
+
+Napi::Value IndexWrap::Dispose(const Napi::CallbackInfo& info) {
+  // Operations in flight keep their own reference; the memory goes when they end.
+  handle_.reset();
+  syncExternalMemory(info.Env());
+  return info.Env().Undefined();
+}
+
+}  // namespace fp

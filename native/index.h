@@ -1,0 +1,60 @@
+// The JS-visible wrapper around one faiss::Index. Every TS index class (IndexFlatL2,
+// IndexIVFPQ, ...) holds one of these; the FAISS work itself happens in workers/.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "index_handle.h"
+
+namespace fp {
+
+class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // Wraps a freshly built or loaded index in a new JS object.
+  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index);
+  // The wrapper behind a JS value, or an ERR_INVALID_ARGUMENT error.
+  static IndexWrap& FromValue(const Napi::Value& v, const char* name);
+
+  explicit IndexWrap(const Napi::CallbackInfo& info);
+  ~IndexWrap() override;
+
+  // The live handle, or an ERR_DISPOSED error once dispose() ran.
+  std::shared_ptr<IndexHandle> handle() const;
+  // Tells V8 how much memory the index holds, so GC pressure reflects it.
+  void syncExternalMemory(Napi::Env env);
+  const std::string& typeName() const { return typeName_; }
+
+ private:
+  Napi::Value GetD(const Napi::CallbackInfo& info);
+  Napi::Value GetNtotal(const Napi::CallbackInfo& info);
+  Napi::Value GetIsTrained(const Napi::CallbackInfo& info);
+  Napi::Value GetMetricType(const Napi::CallbackInfo& info);
+  Napi::Value GetTypeName(const Napi::CallbackInfo& info);
+  Napi::Value GetBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetVersion(const Napi::CallbackInfo& info);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  Napi::Value GetNprobe(const Napi::CallbackInfo& info);
+  void SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value GetEfSearch(const Napi::CallbackInfo& info);
+  void SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value GetEfConstruction(const Napi::CallbackInfo& info);
+  void SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  // Hands a method call to the free function that starts its worker.
+  template <Napi::Value (*Start)(IndexWrap&, const Napi::CallbackInfo&)>
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    return Start(*this, info);
+  }
+
+  std::shared_ptr<IndexHandle> handle_;
+  int d_ = 0;
+  int metric_ = 0;
+  std::string typeName_;
+  int64_t reportedBytes_ = 0;
+};
+
+}  // namespace fp

@@ -1,0 +1,64 @@
+#include "index_handle.h"
+
+#include <faiss/IVFlib.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexPreTransform.h>
+
+#include "io.h"
+
+namespace fp {
+namespace {
+
+// Looks through the wrappers whose search we route ourselves (IDMap) or that
+// forward search parameters (PreTransform) to find an HNSW graph, if any.
+faiss::HNSW* findHnsw(faiss::Index* index) {
+  while (index) {
+    if (auto* h = dynamic_cast<faiss::IndexHNSW*>(index)) return &h->hnsw;
+    if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) {
+      index = m->index;
+    } else if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) {
+      index = p->index;
+    } else {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index) : index_(std::move(index)) {
+  ivf_ = faiss::ivflib::try_extract_index_ivf(index_.get());
+  hnsw_ = findHnsw(index_.get());
+  if (ivf_) nprobe_ = static_cast<int>(ivf_->nprobe);
+  if (hnsw_) {
+    efSearch_ = hnsw_->efSearch;
+    efConstruction_ = hnsw_->efConstruction;
+  }
+  refresh(false);
+}
+
+Tunables IndexHandle::effective(const Tunables& o) const {
+  Tunables t;
+  t.nprobe = o.nprobe >= 0 ? o.nprobe : nprobe();
+  t.efSearch = o.efSearch >= 0 ? o.efSearch : efSearch();
+  return t;
+}
+
+void IndexHandle::applyTunables() {
+  if (ivf_) ivf_->nprobe = nprobe();
+  if (hnsw_) {
+    hnsw_->efSearch = efSearch();
+    hnsw_->efConstruction = efConstruction();
+  }
+}
+
+void IndexHandle::refresh(bool mutated) {
+  ntotal_ = index_->ntotal;
+  isTrained_ = index_->is_trained;
+  bytes_ = static_cast<int64_t>(serializedSize(*index_));
+  if (mutated) version_++;
+}
+
+}  // namespace fp

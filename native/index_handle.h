@@ -1,0 +1,71 @@
+// The state shared between a JS Index object and the worker threads operating on
+// it. Workers hold a shared_ptr, so dispose() from JS never frees an index under a
+// running search: the memory goes when the last operation in flight ends.
+#pragma once
+
+#include <faiss/Index.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/impl/HNSW.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "rwlock.h"
+
+namespace fp {
+
+// Per-call search settings; a negative value means "use the index's own setting".
+struct Tunables {
+  int nprobe = -1;
+  int efSearch = -1;
+};
+
+class IndexHandle {
+ public:
+  explicit IndexHandle(std::unique_ptr<faiss::Index> index);
+
+  faiss::Index* index() const { return index_.get(); }
+  RwLock& lock() { return lock_; }
+
+  // Values readable from the JS thread at any time without taking the lock;
+  // refreshed by refresh() after every operation that can change them.
+  int64_t ntotal() const { return ntotal_.load(); }
+  bool isTrained() const { return isTrained_.load(); }
+  int64_t bytes() const { return bytes_.load(); }
+  int64_t version() const { return version_.load(); }
+
+  // Tunables live here, not in the FAISS object, so that setting one from JS never
+  // races a search reading it: searches get them as SearchParameters, and they are
+  // copied into the FAISS object under the exclusive lock (applyTunables) before
+  // anything that persists or uses them (add, serialize).
+  bool hasIvf() const { return ivf_ != nullptr; }
+  bool hasHnsw() const { return hnsw_ != nullptr; }
+  int nprobe() const { return nprobe_.load(); }
+  int efSearch() const { return efSearch_.load(); }
+  int efConstruction() const { return efConstruction_.load(); }
+  void setNprobe(int v) { nprobe_.store(v); }
+  void setEfSearch(int v) { efSearch_.store(v); }
+  void setEfConstruction(int v) { efConstruction_.store(v); }
+  Tunables effective(const Tunables& overrides) const;
+
+  // Call with the exclusive lock held.
+  void applyTunables();
+  // Call with the lock held (shared or exclusive); `mutated` bumps the version.
+  void refresh(bool mutated);
+
+ private:
+  std::unique_ptr<faiss::Index> index_;
+  RwLock lock_;
+  faiss::IndexIVF* ivf_ = nullptr;
+  faiss::HNSW* hnsw_ = nullptr;
+  std::atomic<int64_t> ntotal_{0};
+  std::atomic<bool> isTrained_{false};
+  std::atomic<int64_t> bytes_{0};
+  std::atomic<int64_t> version_{0};
+  std::atomic<int> nprobe_{-1};
+  std::atomic<int> efSearch_{-1};
+  std::atomic<int> efConstruction_{-1};
+};
+
+}  // namespace fp

@@ -1,0 +1,31 @@
+#include "index_type.h"
+
+#include <cxxabi.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIDMap.h>
+
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
+
+namespace fp {
+
+std::string indexTypeName(const faiss::Index& index) {
+  // IndexIDMap is a class template in C++; report the names Python uses.
+  if (dynamic_cast<const faiss::IndexIDMap2*>(&index)) return "IndexIDMap2";
+  if (dynamic_cast<const faiss::IndexIDMap*>(&index)) return "IndexIDMap";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(
+      abi::__cxa_demangle(typeid(index).name(), nullptr, nullptr, &status), std::free);
+  std::string name = status == 0 ? demangled.get() : typeid(index).name();
+  const std::string prefix = "faiss::";
+  if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+  if (name == "IndexFlat") {
+    // FAISS reads an IndexFlatL2 file back as IndexFlat; name it by its metric.
+    if (index.metric_type == faiss::METRIC_L2) return "IndexFlatL2";
+    if (index.metric_type == faiss::METRIC_INNER_PRODUCT) return "IndexFlatIP";
+  }
+  return name;
+}
+
+}  // namespace fp

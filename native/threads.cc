@@ -1,0 +1,43 @@
+#include "threads.h"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+
+namespace fp {
+namespace {
+
+std::atomic<int> fixedThreads{0};
+std::atomic<int> activeCalls{0};
+
+int detectCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, omp_get_num_procs());
+}
+
+}  // namespace
+
+int coreCount() {
+  static const int cores = detectCores();
+  return cores;
+}
+
+void setFixedThreads(int n) { fixedThreads = std::max(0, n); }
+
+int configuredThreads() {
+  const int fixed = fixedThreads.load();
+  return fixed > 0 ? fixed : coreCount();
+}
+
+ThreadScope::ThreadScope() {
+  const int active = ++activeCalls;
+  const int fixed = fixedThreads.load();
+  omp_set_num_threads(fixed > 0 ? fixed : std::max(1, coreCount() / active));
+}
+
+ThreadScope::~ThreadScope() { --activeCalls; }
+
+}  // namespace fp

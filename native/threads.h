@@ -1,0 +1,25 @@
+// How many OpenMP threads one FAISS call may use. OpenMP's thread count is
+// per-thread state, so it is set on each libuv worker right before FAISS runs.
+// By default the cores are split among the FAISS calls running at that moment:
+// one big batch gets every core, eight concurrent searches do not start
+// eight times as many OpenMP threads as there are cores.
+#pragma once
+
+namespace fp {
+
+// 0 restores the automatic split.
+void setFixedThreads(int n);
+// The fixed count, or the core count when automatic.
+int configuredThreads();
+int coreCount();
+
+// Scope of one FAISS call on a worker thread.
+class ThreadScope {
+ public:
+  ThreadScope();
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+};
+
+}  // namespace fp

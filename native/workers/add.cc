@@ -1,0 +1,44 @@
+#include "../args.h"
+#include "promise_worker.h"
+#include "workers.h"
+
+namespace fp {
+namespace {
+
+// add(x) and addWithIds(x, ids): the same operation, with or without caller ids.
+class AddWorker : public IndexWorker {
+ public:
+  AddWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "add", wrap) {
+    x_ = floatRows(info[0], d(), "x");
+    Keep(x_.array);
+    if (info.Length() > 1 && !info[1].IsUndefined()) {
+      ids_ = idArray(info[1], x_.n, "ids");
+      Keep(ids_.array);
+    }
+  }
+
+ private:
+  void Run() override {
+    requireFinite(x_.data, x_.n * d(), d(), "x");
+    ExclusiveGuard guard(handle().lock());
+    handle().applyTunables();
+    ThreadScope threads;
+    if (ids_.data) {
+      index().add_with_ids(x_.n, x_.data, ids_.data);
+    } else {
+      index().add(x_.n, x_.data);
+    }
+    handle().refresh(true);
+  }
+
+  FloatRows x_;
+  IdArray ids_;
+};
+
+}  // namespace
+
+Napi::Value startAdd(IndexWrap& wrap, const Napi::CallbackInfo& info) {
+  return startWorker<AddWorker>(info.Env(), wrap, info);
+}
+
+}  // namespace fp

@@ -1,0 +1,57 @@
+#include "../args.h"
+#include "../io.h"
+#include "promise_worker.h"
+#include "workers.h"
+
+namespace fp {
+namespace {
+
+// deserializeIndex(buffer) and readIndex(path, mmap): both produce a new index.
+class LoadWorker : public PromiseWorker {
+ public:
+  LoadWorker(Napi::Env env, const Napi::CallbackInfo& info, bool fromFile)
+      : PromiseWorker(env, fromFile ? "read_index" : "deserialize_index") {
+    if (fromFile) {
+      path_ = stringArg(info[0], "path");
+      mmap_ = info.Length() > 1 && info[1].ToBoolean().Value();
+      return;
+    }
+    if (!info[0].IsTypedArray() && !info[0].IsArrayBuffer())
+      throw ArgumentError(code::kInvalidArgument, "Expected a Buffer or Uint8Array for buffer");
+    if (info[0].IsArrayBuffer()) {
+      auto ab = info[0].As<Napi::ArrayBuffer>();
+      data_ = static_cast<const uint8_t*>(ab.Data());
+      size_ = ab.ByteLength();
+    } else {
+      auto ta = info[0].As<Napi::TypedArray>();
+      data_ = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      size_ = ta.ByteLength();
+    }
+    Keep(info[0]);
+  }
+
+ private:
+  void Run() override {
+    index_ = path_.empty() ? deserialize(data_, size_) : readFile(path_, mmap_);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return IndexWrap::Wrap(env, std::move(index_)); }
+
+  std::string path_;
+  bool mmap_ = false;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::unique_ptr<faiss::Index> index_;
+};
+
+}  // namespace
+
+Napi::Value startDeserialize(const Napi::CallbackInfo& info) {
+  return startWorker<LoadWorker>(info.Env(), info, false);
+}
+
+Napi::Value startReadFile(const Napi::CallbackInfo& info) {
+  return startWorker<LoadWorker>(info.Env(), info, true);
+}
+
+}  // namespace fp

@@ -1,0 +1,57 @@
+#include "../args.h"
+#include "promise_worker.h"
+#include "workers.h"
+
+namespace fp {
+namespace {
+
+// FAISS's merge_from moves the other index's vectors into this one (the other is
+// left empty), so both indexes are locked exclusively, always in the same order
+// to rule out a deadlock between a.mergeFrom(b) and b.mergeFrom(a).
+class MergeFromWorker : public IndexWorker {
+ public:
+  MergeFromWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
+      : IndexWorker(env, "merge_from", wrap) {
+    IndexWrap& other = IndexWrap::FromValue(info[0], "other");
+    other_ = other.handle();
+    if (other_.get() == &handle()) throw ArgumentError(code::kInvalidArgument, "An index cannot be merged into itself");
+    if (other_->index()->d != d())
+      throw ArgumentError(code::kDimension, "Expected an index of dimension " + std::to_string(d()) +
+                                                " to merge from but it has dimension " +
+                                                std::to_string(other_->index()->d));
+    addId_ = info.Length() > 1 && !info[1].IsUndefined() ? integerArg(info[1], "addId", 0, int64_t{1} << 53) : 0;
+    otherSlot_ = Keep(other.Value());
+    otherWrap_ = &other;
+  }
+
+ private:
+  void Run() override {
+    IndexHandle* first = &handle();
+    IndexHandle* second = other_.get();
+    if (second < first) std::swap(first, second);
+    ExclusiveGuard g1(first->lock());
+    ExclusiveGuard g2(second->lock());
+    ThreadScope threads;
+    index().merge_from(*other_->index(), addId_);
+    handle().refresh(true);
+    other_->refresh(true);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    otherWrap_->syncExternalMemory(env);
+    return env.Undefined();
+  }
+
+  std::shared_ptr<IndexHandle> other_;
+  IndexWrap* otherWrap_ = nullptr;
+  uint32_t otherSlot_ = 0;
+  int64_t addId_ = 0;
+};
+
+}  // namespace
+
+Napi::Value startMergeFrom(IndexWrap& wrap, const Napi::CallbackInfo& info) {
+  return startWorker<MergeFromWorker>(info.Env(), wrap, info);
+}
+
+}  // namespace fp

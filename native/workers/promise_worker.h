@@ -1,0 +1,124 @@
+// Base for every asynchronous FAISS operation, after sharp's batons: arguments are
+// converted to plain C++ values on the JS thread before the work is queued, Run()
+// executes on the libuv pool touching no JS value, and the promise settles on the
+// JS thread. JS objects whose memory Run() reads or writes are kept referenced
+// (Keep) until the work ends, so GC cannot free them mid-operation.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "../errors.h"
+#include "../index.h"
+#include "../threads.h"
+
+namespace fp {
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, const char* name)
+      : Napi::AsyncWorker(env, name),
+        name_(name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        kept_(Napi::Persistent(Napi::Object::New(env))) {}
+
+  // Queues the work and hands its promise to JS.
+  Napi::Value Start() {
+    auto promise = deferred_.Promise();
+    Queue();
+    return promise;
+  }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+  virtual void BeforeSettle(Napi::Env) {}
+
+  // Returns a slot to read the value back with Kept() (napi_value handles do not
+  // outlive the scope they were made in; the receiver's properties do).
+  uint32_t Keep(const Napi::Value& v) {
+    kept_.Set(keepCount_, v);
+    return keepCount_++;
+  }
+  Napi::Value Kept(uint32_t slot) { return kept_.Get(slot); }
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (...) {
+      error_ = classifyCurrentException(name_);
+      SetError(error_.message);
+    }
+  }
+
+  void OnOK() final {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    BeforeSettle(env);
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      deferred_.Reject(makeError(env, classifyCurrentException(name_)).Value());
+    }
+  }
+
+  void OnError(const Napi::Error&) final {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    BeforeSettle(env);
+    deferred_.Reject(makeError(env, error_).Value());
+  }
+
+  const char* name_;
+  Napi::Promise::Deferred deferred_;
+  ErrorInfo error_;
+  Napi::ObjectReference kept_;  // holds every Keep()-ed value alive
+  uint32_t keepCount_ = 0;
+};
+
+// A PromiseWorker bound to one index: holds the handle alive, keeps the JS wrapper
+// referenced, and reports the index's new size to V8 when the work ends.
+class IndexWorker : public PromiseWorker {
+ public:
+  IndexWorker(Napi::Env env, const char* name, IndexWrap& wrap)
+      : PromiseWorker(env, name), wrap_(wrap), handle_(wrap.handle()) {
+    Keep(wrap.Value());
+  }
+
+ protected:
+  IndexHandle& handle() { return *handle_; }
+  faiss::Index& index() { return *handle_->index(); }
+  int64_t d() const { return handle_->index()->d; }
+
+ private:
+  void BeforeSettle(Napi::Env env) final { wrap_.syncExternalMemory(env); }
+
+  IndexWrap& wrap_;
+  std::shared_ptr<IndexHandle> handle_;
+};
+
+// Starts a worker built from JS arguments; argument errors become a rejected
+// promise rather than a synchronous throw, so callers handle one failure path.
+template <typename Worker, typename... Args>
+Napi::Value startWorker(Napi::Env env, Args&&... args) {
+  Worker* worker = nullptr;
+  try {
+    worker = new Worker(env, std::forward<Args>(args)...);
+  } catch (const Napi::Error& e) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  } catch (...) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, classifyCurrentException("arguments")).Value());
+    return d.Promise();
+  }
+  return worker->Start();
+}
+
+}  // namespace fp

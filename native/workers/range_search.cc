@@ -1,0 +1,63 @@
+#include <faiss/impl/AuxIndexStructures.h>
+
+#include "../args.h"
+#include "../search_dispatch.h"
+#include "promise_worker.h"
+#include "search_args.h"
+#include "workers.h"
+
+namespace fp {
+namespace {
+
+// The result size is only known once FAISS has run, so FAISS allocates it; the JS
+// typed arrays then take over FAISS's own arrays (external ArrayBuffers freed by
+// a finalizer) rather than copying them.
+template <typename T>
+Napi::ArrayBuffer adopt(Napi::Env env, T*& owned, size_t count) {
+  if (count == 0 || owned == nullptr) return Napi::ArrayBuffer::New(env, 0);
+  T* data = owned;
+  owned = nullptr;  // the RangeSearchResult no longer frees it
+  return Napi::ArrayBuffer::New(env, data, count * sizeof(T), [](Napi::Env, void* p) { delete[] static_cast<T*>(p); });
+}
+
+class RangeSearchWorker : public IndexWorker {
+ public:
+  RangeSearchWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
+      : IndexWorker(env, "range_search", wrap) {
+    x_ = floatRows(info[0], d(), "x");
+    radius_ = static_cast<float>(numberArg(info[1], "radius"));
+    tunables_ = tunablesArg(info[2], info[3], handle(), wrap.typeName());
+    Keep(x_.array);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(x_.data, x_.n * d(), d(), "x");
+    result_ = std::make_unique<faiss::RangeSearchResult>(x_.n);
+    SharedGuard guard(handle().lock());
+    ThreadScope threads;
+    rangeSearchIndex(index(), handle().effective(tunables_), x_.n, x_.data, radius_, result_.get());
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    const size_t total = result_->lims[x_.n];
+    auto out = Napi::Object::New(env);
+    out.Set("lims", Napi::BigUint64Array::New(env, x_.n + 1, adopt(env, result_->lims, x_.n + 1), 0));
+    out.Set("distances", Napi::Float32Array::New(env, total, adopt(env, result_->distances, total), 0));
+    out.Set("labels", Napi::BigInt64Array::New(env, total, adopt(env, result_->labels, total), 0));
+    return out;
+  }
+
+  FloatRows x_;
+  float radius_ = 0;
+  Tunables tunables_;
+  std::unique_ptr<faiss::RangeSearchResult> result_;
+};
+
+}  // namespace
+
+Napi::Value startRangeSearch(IndexWrap& wrap, const Napi::CallbackInfo& info) {
+  return startWorker<RangeSearchWorker>(info.Env(), wrap, info);
+}
+
+}  // namespace fp

@@ -1,0 +1,34 @@
+#include "../args.h"
+#include "promise_worker.h"
+#include "workers.h"
+
+namespace fp {
+namespace {
+
+class TrainWorker : public IndexWorker {
+ public:
+  TrainWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "train", wrap) {
+    x_ = floatRows(info[0], d(), "x");
+    Keep(x_.array);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(x_.data, x_.n * d(), d(), "x");
+    ExclusiveGuard guard(handle().lock());
+    handle().applyTunables();
+    ThreadScope threads;
+    index().train(x_.n, x_.data);
+    handle().refresh(true);
+  }
+
+  FloatRows x_;
+};
+
+}  // namespace
+
+Napi::Value startTrain(IndexWrap& wrap, const Napi::CallbackInfo& info) {
+  return startWorker<TrainWorker>(info.Env(), wrap, info);
+}
+
+}  // namespace fp

@@ -1,0 +1,28 @@
+// Entry points of the asynchronous operations: each validates its JS arguments,
+// queues a worker on the libuv pool and returns a Promise.
+#pragma once
+
+#include <napi.h>
+
+namespace fp {
+
+class IndexWrap;
+
+Napi::Value startTrain(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startAdd(IndexWrap& wrap, const Napi::CallbackInfo& info);  // (x, ids?)
+Napi::Value startSearch(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startRangeSearch(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startRemoveIds(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startReconstruct(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startReconstructN(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startReset(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startMergeFrom(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startMakeDirectMap(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startSerialize(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value startWriteFile(IndexWrap& wrap, const Napi::CallbackInfo& info);
+
+// Module-level functions that produce a new index.
+Napi::Value startDeserialize(const Napi::CallbackInfo& info);
+Napi::Value startReadFile(const Napi::CallbackInfo& info);
+
+}  // namespace fp
