@@ -1,0 +1,23 @@
+// The embedded API: FAISS in process, mirroring Python faiss in camelCase.
+export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from './constants';
+export type { MetricType, QuantizerType } from './constants';
+export { ErrorCodes, FaissError, isFaissError } from './errors';
+export type { ErrorCode } from './errors';
+export { Index } from './faiss-index';
+export {
+  IndexFlat,
+  IndexFlatIP,
+  IndexFlatL2,
+  IndexHNSWFlat,
+  IndexIDMap,
+  IndexIDMap2,
+  IndexIVFFlat,
+  IndexIVFPQ,
+  IndexPQ,
+  IndexScalarQuantizer,
+  indexFactory,
+} from './indexes';
+export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
+export type { ReadIndexOptions } from './io';
+export { buildInfo, getNumThreads, setNumThreads } from './threads';
+export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';

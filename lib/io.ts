@@ -1,0 +1,42 @@
+// Index files and buffers, in FAISS's own format (interchangeable with Python's
+// faiss.write_index / faiss.read_index / serialize_index).
+import { Index, nativeOf } from './faiss-index';
+import { wrapNative } from './indexes';
+import { invalidParameterError, isObject } from './is';
+import { native } from './native';
+
+function indexArg(index: unknown): Index {
+  if (!(index instanceof Index)) throw invalidParameterError('index', 'an Index', index);
+  return index;
+}
+
+function pathArg(p: unknown): string {
+  if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalidParameterError('path', 'a file path', p);
+  return p;
+}
+
+/** The index as a Buffer that holds FAISS's serialized bytes (no copy is made). */
+export async function serializeIndex(index: Index): Promise<Buffer> {
+  return nativeOf(indexArg(index)).serialize();
+}
+
+export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<Index> {
+  if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) {
+    throw invalidParameterError('buffer', 'a Buffer, Uint8Array or ArrayBuffer', buffer);
+  }
+  return wrapNative(await native.deserializeIndex(buffer));
+}
+
+export async function writeIndex(index: Index, path: string): Promise<void> {
+  return nativeOf(indexArg(index)).writeFile(pathArg(path));
+}
+
+export interface ReadIndexOptions {
+  /** Map IVF inverted lists from the file instead of reading them (read-only; FAISS 1.7.3 maps IVF only). */
+  mmap?: boolean;
+}
+
+export async function readIndex(path: string, options: ReadIndexOptions = {}): Promise<Index> {
+  if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
+  return wrapNative(await native.readIndex(pathArg(path), options.mmap === true));
+}

@@ -1,0 +1,78 @@
+// Loads the compiled addon and describes its raw interface. Only this file knows
+// where the binary lives; everything else imports from here.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FaissError } from './errors';
+import type { RangeSearchResult, SearchResult } from './types';
+
+export interface NativeIndex {
+  readonly d: number;
+  readonly ntotal: number;
+  readonly isTrained: boolean;
+  readonly metricType: number;
+  readonly typeName: string;
+  readonly bytes: number;
+  readonly version: number;
+  readonly disposed: boolean;
+  nprobe: number | undefined;
+  efSearch: number | undefined;
+  efConstruction: number | undefined;
+  train(x: Float32Array): Promise<void>;
+  add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
+  search(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult>;
+  rangeSearch(x: Float32Array, radius: number, nprobe?: number, efSearch?: number): Promise<RangeSearchResult>;
+  removeIds(ids: BigInt64Array): Promise<number>;
+  reconstruct(id: number | bigint): Promise<Float32Array>;
+  reconstructN(i0: number, n: number): Promise<Float32Array>;
+  reset(): Promise<void>;
+  mergeFrom(other: NativeIndex, addId?: number): Promise<void>;
+  makeDirectMap(type?: string): Promise<void>;
+  serialize(): Promise<Buffer>;
+  writeFile(path: string): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  newFlat(d: number, metric: number): NativeIndex;
+  newIVFFlat(quantizer: NativeIndex, d: number, nlist: number, metric: number): NativeIndex;
+  newIVFPQ(quantizer: NativeIndex, d: number, nlist: number, m: number, nbits: number, metric: number): NativeIndex;
+  newHNSWFlat(d: number, m: number, metric: number): NativeIndex;
+  newPQ(d: number, m: number, nbits: number, metric: number): NativeIndex;
+  newScalarQuantizer(d: number, qtype: number, metric: number): NativeIndex;
+  newIDMap(index: NativeIndex): NativeIndex;
+  newIDMap2(index: NativeIndex): NativeIndex;
+  indexFactory(d: number, description: string, metric: number): NativeIndex;
+  deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<NativeIndex>;
+  readIndex(path: string, mmap: boolean): Promise<NativeIndex>;
+  setErrorClass(ctor: typeof FaissError): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  buildInfo(): { faissVersion: string; compileOptions: string; cores: number; gpu: boolean };
+}
+
+/** Where the addon is looked for: $FAISS_PROXY_ADDON, then the cmake-js / node-gyp output. */
+export function addonCandidates(): string[] {
+  const root = path.resolve(__dirname, '..', '..');
+  const fromEnv = process.env.FAISS_PROXY_ADDON;
+  return [
+    ...(fromEnv ? [fromEnv] : []),
+    path.join(root, 'build', 'Release', 'faiss_node.node'),
+    path.join(root, 'build', 'Release', 'faiss_node_gyp.node'),
+  ];
+}
+
+function load(): NativeAddon {
+  const found = addonCandidates().find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new FaissError(
+      `The faiss-proxy native addon is not built (looked in ${addonCandidates().join(', ')}); run "npm run build:native"`,
+      'ERR_UNSUPPORTED',
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = require(found) as NativeAddon;
+  addon.setErrorClass(FaissError);
+  return addon;
+}
+
+export const native: NativeAddon = load();

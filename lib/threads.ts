@@ -1,0 +1,21 @@
+import { integerIn } from './is';
+import { native } from './native';
+
+/**
+ * Fixes how many OpenMP threads each FAISS call uses (as faiss.omp_set_num_threads).
+ * 0 restores the default, which splits the cores among the FAISS calls running at
+ * the same moment so that concurrent operations do not oversubscribe the CPU.
+ */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(integerIn(n, 'n', 0, 4096));
+}
+
+/** The fixed thread count, or the number of cores when automatic. */
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+/** FAISS version, compile options, cores seen, GPU support. */
+export function buildInfo(): ReturnType<typeof native.buildInfo> {
+  return native.buildInfo();
+}

@@ -1,0 +1,31 @@
+// Result and parameter types shared by the embedded library and the remote client.
+
+/** Vectors: n x d floats, row-major. `number[][]` is accepted too and copied. */
+export type Vectors = Float32Array | ArrayLike<number>[];
+
+/** Ids: BigInt64Array (used as is) or an array of integers (copied). */
+export type Ids = BigInt64Array | ArrayLike<number | bigint>;
+
+/** Per-call search settings; each overrides the index's own value for this call. */
+export interface SearchParams {
+  /** IVF indexes: how many inverted lists to visit. */
+  nprobe?: number;
+  /** HNSW indexes: size of the candidate list during search. */
+  efSearch?: number;
+}
+
+/** nq x k, row-major; label -1 (and distance +/-Infinity, as FAISS fills it) where fewer than k exist. */
+export interface SearchResult {
+  distances: Float32Array;
+  labels: BigInt64Array;
+}
+
+/** Results of query i are at [lims[i], lims[i + 1]) in distances and labels. */
+export interface RangeSearchResult {
+  lims: BigUint64Array;
+  distances: Float32Array;
+  labels: BigInt64Array;
+}
+
+/** Direct map kinds for IVF reconstruct: "array" (make_direct_map) or "hashtable". */
+export type DirectMapType = 'array' | 'hashtable';
