@@ -51,6 +51,27 @@ class IndexHandle {
 
   // Call with the exclusive lock held.
   void applyTunables();
+
+  // Runs fn under the shared lock with the search settings of `t` in force.
+  // FAISS 1.7.3's HNSW sizes its candidate queue from the index's own efSearch
+  // field even when SearchParametersHNSW gives another one, so a per-call efSearch
+  // must be written into the field (under the exclusive lock) for the search to
+  // behave as Python's `index.hnsw.efSearch = ...` does. Searches wanting the same
+  // value still run in parallel; differing values take turns.
+  template <typename F>
+  void searchShared(const Tunables& t, F&& fn) {
+    for (;;) {
+      {
+        SharedGuard guard(lock_);
+        if (!hnsw_ || hnsw_->efSearch == t.efSearch) {
+          fn();
+          return;
+        }
+      }
+      ExclusiveGuard guard(lock_);
+      hnsw_->efSearch = t.efSearch;
+    }
+  }
   // Call with the lock held (shared or exclusive); `mutated` bumps the version.
   void refresh(bool mutated);
 

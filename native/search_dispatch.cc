@@ -1,6 +1,5 @@
 #include "search_dispatch.h"
 
-#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexPreTransform.h>
@@ -11,7 +10,8 @@
 namespace fp {
 namespace {
 
-// Owns a chain of SearchParameters (PreTransform -> IVF / HNSW).
+// Owns a chain of SearchParameters (PreTransform -> IVF). HNSW gets none: its
+// efSearch is set on the index itself (IndexHandle::searchShared explains why).
 struct ParamsChain {
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
   faiss::SearchParameters* head = nullptr;
@@ -23,13 +23,6 @@ faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& 
     auto p = std::make_unique<faiss::SearchParametersIVF>();
     p->nprobe = t.nprobe >= 0 ? t.nprobe : ivf->nprobe;
     p->max_codes = ivf->max_codes;
-    chain.owned.push_back(std::move(p));
-    return chain.owned.back().get();
-  }
-  if (auto* h = dynamic_cast<const faiss::IndexHNSW*>(index)) {
-    auto p = std::make_unique<faiss::SearchParametersHNSW>();
-    p->efSearch = t.efSearch >= 0 ? t.efSearch : h->hnsw.efSearch;
-    p->check_relative_distance = h->hnsw.check_relative_distance;
     chain.owned.push_back(std::move(p));
     return chain.owned.back().get();
   }

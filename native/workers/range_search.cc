@@ -34,9 +34,9 @@ class RangeSearchWorker : public IndexWorker {
   void Run() override {
     requireFinite(x_.data, x_.n * d(), d(), "x");
     result_ = std::make_unique<faiss::RangeSearchResult>(x_.n);
-    SharedGuard guard(handle().lock());
     ThreadScope threads;
-    rangeSearchIndex(index(), handle().effective(tunables_), x_.n, x_.data, radius_, result_.get());
+    const Tunables t = handle().effective(tunables_);
+    handle().searchShared(t, [&] { rangeSearchIndex(index(), t, x_.n, x_.data, radius_, result_.get()); });
   }
 
   Napi::Value Result(Napi::Env env) override {

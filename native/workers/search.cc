@@ -35,9 +35,9 @@ class SearchWorker : public IndexWorker {
  private:
   void Run() override {
     requireFinite(x_.data, x_.n * d(), d(), "x");
-    SharedGuard guard(handle().lock());
     ThreadScope threads;
-    searchIndex(index(), handle().effective(tunables_), x_.n, x_.data, k_, distancesData_, labelsData_);
+    const Tunables t = handle().effective(tunables_);
+    handle().searchShared(t, [&] { searchIndex(index(), t, x_.n, x_.data, k_, distancesData_, labelsData_); });
   }
 
   Napi::Value Result(Napi::Env env) override {
