@@ -50,14 +50,17 @@ export interface NativeAddon {
   buildInfo(): { faissVersion: string; compileOptions: string; cores: number; gpu: boolean };
 }
 
-/** Where the addon is looked for: $FAISS_PROXY_ADDON, then the cmake-js / node-gyp output. */
+/**
+ * Where the addon is looked for: $FAISS_PROXY_ADDON, then the cmake-js build
+ * (the primary one), then the node-gyp build of the same sources.
+ */
 export function addonCandidates(): string[] {
   const root = path.resolve(__dirname, '..', '..');
   const fromEnv = process.env.FAISS_PROXY_ADDON;
   return [
     ...(fromEnv ? [fromEnv] : []),
+    path.join(root, 'build-cmake', 'Release', 'faiss_node.node'),
     path.join(root, 'build', 'Release', 'faiss_node.node'),
-    path.join(root, 'build', 'Release', 'faiss_node_gyp.node'),
   ];
 }
 
