@@ -47,6 +47,7 @@ export interface NativeAddon {
   setErrorClass(ctor: typeof FaissError): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  externalMemory(): number;
   buildInfo(): { faissVersion: string; compileOptions: string; cores: number; gpu: boolean };
 }
 

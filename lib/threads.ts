@@ -19,3 +19,8 @@ export function getNumThreads(): number {
 export function buildInfo(): ReturnType<typeof native.buildInfo> {
   return native.buildInfo();
 }
+
+/** Bytes V8 accounts as external memory, every live index's size included. */
+export function externalMemory(): number {
+  return native.externalMemory();
+}

@@ -34,6 +34,12 @@ Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), configuredThreads());
 }
 
+// What V8 counts as external memory (every live index's size included), which
+// process.memoryUsage() does not show.
+Napi::Value externalMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
+}
+
 Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("faissVersion", std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) + "." +
@@ -63,6 +69,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env));
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
+  exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   return exports;
 }
 

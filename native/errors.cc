@@ -31,9 +31,11 @@ ErrorInfo classifyFaissMessage(const std::string& raw, const std::string& contex
       contains(msg, "direct map") || contains(msg, "Hashtable"))
     return {code::kUnsupported, full};
   if (contains(msg, "could not open")) {
-    if (contains(msg, "No such file")) return {code::kNotFound, full};
-    return {code::kIo, full};
+    const bool reading = contains(msg, "for reading");
+    return {reading && contains(msg, "No such file") ? code::kNotFound : code::kIo, full};
   }
+  if ((contains(msg, "key") && contains(msg, "not found")) || contains(msg, "invalid key"))
+    return {code::kNotFound, full};
   if (context == "read_index" || context == "deserialize_index") {
     return {code::kCorruptIndex, context + ": not a valid FAISS index (" + msg + ")"};
   }
