@@ -1,0 +1,92 @@
+// Service configuration: command-line flags, then FAISS_PROXY_* environment
+// variables, then defaults. The embedded defaults need nothing else.
+import * as path from 'node:path';
+import type { Quotas } from './storage/catalog';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Admin key to install on first start instead of generating one. */
+  adminKey?: string;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** Largest k a search may ask for. */
+  maxK: number;
+  /** Most query vectors in one search request. */
+  maxBatch: number;
+  /** How often changed indexes are snapshotted, in ms. */
+  snapshotIntervalMs: number;
+  /** How long shutdown waits for requests in flight, in ms. */
+  shutdownGraceMs: number;
+  /** Quotas of a new tenant unless given. */
+  defaultQuotas: Quotas;
+}
+
+interface Option {
+  flag: string;
+  env: string;
+  parse: (v: string) => unknown;
+  key: keyof Config | `defaultQuotas.${keyof Quotas}`;
+}
+
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`Expected a non-negative integer for ${name} but received ${JSON.stringify(v)}`);
+  return n;
+};
+
+const OPTIONS: Option[] = [
+  { flag: '--host', env: 'FAISS_PROXY_HOST', parse: String, key: 'host' },
+  { flag: '--port', env: 'FAISS_PROXY_PORT', parse: int('port'), key: 'port' },
+  { flag: '--data-dir', env: 'FAISS_PROXY_DATA_DIR', parse: (v) => path.resolve(v), key: 'dataDir' },
+  { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', parse: String, key: 'adminKey' },
+  { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', parse: int('body limit'), key: 'bodyLimit' },
+  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
+  { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
+  { flag: '--snapshot-interval', env: 'FAISS_PROXY_SNAPSHOT_INTERVAL_MS', parse: int('snapshot interval'), key: 'snapshotIntervalMs' },
+  { flag: '--max-indexes', env: 'FAISS_PROXY_MAX_INDEXES', parse: int('max indexes'), key: 'defaultQuotas.maxIndexes' },
+  { flag: '--max-vectors', env: 'FAISS_PROXY_MAX_VECTORS', parse: int('max vectors'), key: 'defaultQuotas.maxVectors' },
+  { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', parse: int('max bytes'), key: 'defaultQuotas.maxBytes' },
+];
+
+export function defaults(): Config {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: path.resolve('data'),
+    bodyLimit: 64 * 1024 * 1024,
+    maxK: 10_000,
+    maxBatch: 10_000,
+    snapshotIntervalMs: 5_000,
+    shutdownGraceMs: 30_000,
+    defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3 },
+  };
+}
+
+function assign(config: Config, key: Option['key'], value: unknown): void {
+  if (key.startsWith('defaultQuotas.')) {
+    (config.defaultQuotas as unknown as Record<string, unknown>)[key.slice('defaultQuotas.'.length)] = value;
+  } else {
+    (config as unknown as Record<string, unknown>)[key] = value;
+  }
+}
+
+/** Flags win over the environment, which wins over the defaults. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const config = defaults();
+  for (const o of OPTIONS) if (env[o.env] !== undefined && env[o.env] !== '') assign(config, o.key, o.parse(env[o.env]!));
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const o = OPTIONS.find((x) => x.flag === flag);
+    if (!o) throw new Error(`Unknown option ${flag}; options: ${OPTIONS.map((x) => x.flag).join(' ')}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    assign(config, o.key, o.parse(value));
+  }
+  return config;
+}
+
+export function usage(): string {
+  return OPTIONS.map((o) => `  ${o.flag.padEnd(20)} (env ${o.env})`).join('\n');
+}

@@ -1,0 +1,25 @@
+// Errors of the service's domain. They carry a stable code; the HTTP layer maps
+// codes to statuses (http/errors.ts), the CLI prints them. The domain never
+// decides on an HTTP status itself.
+export type ServiceErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_NAME'
+  | 'ERR_INDEX_NOT_FOUND'
+  | 'ERR_INDEX_EXISTS'
+  | 'ERR_TENANT_NOT_FOUND'
+  | 'ERR_TENANT_EXISTS'
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_QUOTA_EXCEEDED'
+  | 'ERR_UNAUTHENTICATED'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_SHUTTING_DOWN';
+
+export class ServiceError extends Error {
+  readonly code: ServiceErrorCode;
+
+  constructor(code: ServiceErrorCode, message: string) {
+    super(message);
+    this.name = 'ServiceError';
+    this.code = code;
+  }
+}

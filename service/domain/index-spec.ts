@@ -1,0 +1,86 @@
+// Turns a create request ({ type, params } or { factory }) into the FAISS factory
+// string that builds it. Every index is built through index_factory, so the
+// catalog stores one canonical description whatever the request looked like.
+import { METRIC_INNER_PRODUCT, METRIC_L2 } from '../../lib';
+import { ServiceError } from './errors';
+
+export const INDEX_TYPES = [
+  'IndexFlatL2',
+  'IndexFlatIP',
+  'IndexIVFFlat',
+  'IndexIVFPQ',
+  'IndexHNSWFlat',
+  'IndexPQ',
+  'IndexScalarQuantizer',
+] as const;
+export type IndexType = (typeof INDEX_TYPES)[number];
+
+export const SQ_TYPES = ['SQ8', 'SQ4', 'SQ6', 'SQfp16', 'SQ8_direct'] as const;
+
+export interface IndexParams {
+  nlist?: number;
+  m?: number;
+  nbits?: number;
+  M?: number;
+  qtype?: (typeof SQ_TYPES)[number];
+  /** Wrap in IndexIDMap2 so vectors can be added with caller-chosen ids. */
+  idMap?: boolean;
+  nprobe?: number;
+  efSearch?: number;
+  efConstruction?: number;
+}
+
+export interface CreateIndexSpec {
+  name: string;
+  dimension: number;
+  type?: IndexType;
+  factory?: string;
+  metric?: 'L2' | 'IP';
+  params?: IndexParams;
+}
+
+export const metricValue = (m: 'L2' | 'IP' | undefined): number => (m === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2);
+export const metricName = (v: number): 'L2' | 'IP' => (v === METRIC_INNER_PRODUCT ? 'IP' : 'L2');
+
+function need(params: IndexParams, key: keyof IndexParams, type: string): number {
+  const v = params[key];
+  if (typeof v !== 'number') throw new ServiceError('ERR_INVALID_ARGUMENT', `${type} needs params.${key}`);
+  return v;
+}
+
+export function factoryString(spec: CreateIndexSpec): { factory: string; metric: number } {
+  const params = spec.params ?? {};
+  if (spec.factory !== undefined && spec.type !== undefined) {
+    throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');
+  }
+  if (spec.factory !== undefined) return { factory: spec.factory, metric: metricValue(spec.metric) };
+  if (spec.type === undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Expected type or factory');
+  let metric = metricValue(spec.metric);
+  let body: string;
+  switch (spec.type) {
+    case 'IndexFlatL2':
+    case 'IndexFlatIP':
+      if (spec.metric !== undefined && spec.metric !== (spec.type === 'IndexFlatL2' ? 'L2' : 'IP')) {
+        throw new ServiceError('ERR_INVALID_ARGUMENT', `${spec.type} fixes the metric; omit metric or use IndexFlat${spec.metric}`);
+      }
+      metric = spec.type === 'IndexFlatL2' ? METRIC_L2 : METRIC_INNER_PRODUCT;
+      body = 'Flat';
+      break;
+    case 'IndexIVFFlat':
+      body = `IVF${need(params, 'nlist', spec.type)},Flat`;
+      break;
+    case 'IndexIVFPQ':
+      body = `IVF${need(params, 'nlist', spec.type)},PQ${need(params, 'm', spec.type)}x${params.nbits ?? 8}`;
+      break;
+    case 'IndexHNSWFlat':
+      body = `HNSW${params.M ?? 32},Flat`;
+      break;
+    case 'IndexPQ':
+      body = `PQ${need(params, 'm', spec.type)}x${params.nbits ?? 8}`;
+      break;
+    case 'IndexScalarQuantizer':
+      body = params.qtype ?? 'SQ8';
+      break;
+  }
+  return { factory: params.idMap ? `IDMap2,${body}` : body, metric };
+}

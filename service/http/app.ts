@@ -1,0 +1,122 @@
+// createApp(deps): the Express app, built from its dependencies so tests can make
+// one per test. Each route: authenticate -> role -> body -> validation -> handler.
+import express, { type Request, type RequestHandler } from 'express';
+import type { Config } from '../config';
+import type { IndexService } from '../domain/indexes';
+import type { KeyService } from '../domain/keys';
+import type { TenantService } from '../domain/tenants';
+import { createAuthenticator, requireRole } from './auth';
+import { HttpError, errorHandler, routeNotFound } from './errors';
+import { openApiDocument } from './openapi';
+import type { RouteSpec } from './route';
+import { adminRoutes } from './routes/admin';
+import { indexRoutes } from './routes/indexes';
+import { validateBody } from './validate';
+
+export interface AppDeps {
+  config: Config;
+  indexes: IndexService;
+  tenants: TenantService;
+  keys: KeyService;
+  /** false while starting or shutting down (readiness). */
+  isReady: () => boolean;
+  version: string;
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Parses the body in the formats the route accepts; anything else is a 415. */
+function bodyFor(route: RouteSpec, limit: number): RequestHandler {
+  const json = express.json({ limit, strict: true, type: () => true });
+  const raw = express.raw({ limit, type: () => true });
+  return (req, _res, next) => {
+    if (!hasBody(req)) {
+      req.body = undefined;
+      return next();
+    }
+    const accepts = [route.body?.json && 'application/json', route.body?.binary && 'application/octet-stream'].filter(Boolean) as string[];
+    if (accepts.length === 0) return next(new HttpError(400, 'ERR_VALIDATION', `${route.method.toUpperCase()} ${route.path} takes no body`));
+    if (route.body?.json && req.is('application/json')) return json(req, _res, next);
+    if (route.body?.binary && req.is('application/octet-stream')) return raw(req, _res, next);
+    next(new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type ${accepts.join(' or ')}`));
+  };
+}
+
+const wrap = (handler: RouteSpec['handler']): RequestHandler => (req, res, next) => {
+  Promise.resolve()
+    .then(() => handler(req, res))
+    .catch(next);
+};
+
+function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness: the process answers',
+      role: null,
+      responses: { 200: '{ status: "ok" }' },
+      handler: (_req, res) => {
+        res.json({ status: 'ok' });
+      },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: indexes loaded and not shutting down',
+      role: null,
+      responses: { 200: '{ status: "ready" }', 503: 'Starting or shutting down' },
+      handler: (_req, res) => {
+        if (deps.isReady()) res.json({ status: 'ready' });
+        else res.status(503).json({ error: { code: 'ERR_NOT_READY', message: 'The service is starting or shutting down' } });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/openapi.json',
+      summary: 'This API, as an OpenAPI 3 document',
+      role: null,
+      responses: { 200: 'The OpenAPI document' },
+      handler: (_req, res) => {
+        res.json(openApiDocument(all(), deps.version));
+      },
+    },
+  ];
+}
+
+export function allRoutes(deps: AppDeps): RouteSpec[] {
+  const routes: RouteSpec[] = [];
+  routes.push(...publicRoutes(deps, () => routes));
+  routes.push(...indexRoutes(deps.indexes, deps.config));
+  routes.push(...adminRoutes(deps.tenants, deps.keys, deps.indexes));
+  return routes;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const authenticate = createAuthenticator(deps.keys);
+  const routes = allRoutes(deps);
+  for (const r of routes) {
+    const chain: RequestHandler[] = [];
+    if (r.role) chain.push(authenticate, requireRole(r.role));
+    chain.push(bodyFor(r, deps.config.bodyLimit));
+    if (r.body?.json) chain.push(validateBody(r.body.json));
+    chain.push(wrap(r.handler));
+    app[r.method](r.path, ...chain);
+  }
+  // A known path with another method is a 405, not a 404.
+  const patterns = routes.map((r) => ({ method: r.method.toUpperCase(), re: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`) }));
+  app.use((req, _res, next) => {
+    const allowed = patterns.filter((p) => p.re.test(req.path)).map((p) => p.method);
+    if (allowed.length === 0) return routeNotFound(req, _res, next);
+    _res.set('Allow', allowed.join(', '));
+    next(new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`));
+  });
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,73 @@
+// The one place that turns any error into `{ error: { code, message } }` and an
+// HTTP status. Codes are the stable part; statuses follow from them.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { FaissError } from '../../lib';
+import { ServiceError } from '../domain/errors';
+
+/** Errors raised by the HTTP layer itself (body, content type, validation, routing). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS: Record<string, number> = {
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_DIMENSION: 400,
+  ERR_FAISS: 400,
+  ERR_CORRUPT_INDEX: 400,
+  ERR_INVALID_NAME: 400,
+  ERR_UNAUTHENTICATED: 401,
+  ERR_FORBIDDEN: 403,
+  ERR_QUOTA_EXCEEDED: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_INDEX_NOT_FOUND: 404,
+  ERR_TENANT_NOT_FOUND: 404,
+  ERR_KEY_NOT_FOUND: 404,
+  ERR_NOT_TRAINED: 409,
+  ERR_INDEX_EXISTS: 409,
+  ERR_TENANT_EXISTS: 409,
+  ERR_UNSUPPORTED: 422,
+  ERR_SHUTTING_DOWN: 503,
+  ERR_IO: 503,
+  ERR_OUT_OF_MEMORY: 507,
+};
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  message?: string;
+}
+
+function classify(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof FaissError || err instanceof ServiceError) {
+    return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
+  }
+  const b = err as BodyParserError;
+  if (b && b.type === 'entity.too.large') return { status: 413, code: 'ERR_BODY_TOO_LARGE', message: `Request body is larger than the limit (${b.message ?? ''})` };
+  if (b && b.type === 'entity.parse.failed') return { status: 400, code: 'ERR_MALFORMED_JSON', message: `Malformed JSON body: ${b.message ?? ''}` };
+  if (b && typeof b.status === 'number' && b.status >= 400 && b.status < 500) {
+    return { status: b.status, code: 'ERR_BAD_REQUEST', message: b.message ?? 'Bad request' };
+  }
+  return { status: 500, code: 'ERR_INTERNAL', message: 'Internal error' };
+}
+
+export function sendError(res: Parameters<RequestHandler>[1], err: unknown): void {
+  const { status, code, message } = classify(err);
+  if (status >= 500 && code === 'ERR_INTERNAL') console.error('faiss-proxy: unexpected error', err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(status).json({ error: { code, message } });
+}
+
+export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => sendError(res, err);
+
+export const routeNotFound: RequestHandler = (req, _res, next) =>
+  next(new HttpError(404, 'ERR_ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}`));

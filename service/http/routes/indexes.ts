@@ -1,0 +1,316 @@
+// /v1/indexes: index lifecycle and every vector operation, for the tenant of the
+// calling key. Other tenants' indexes are invisible: their names simply do not
+// exist here (404, exactly as for a name nobody uses).
+import type { Request } from 'express';
+import type { IndexService } from '../../domain/indexes';
+import { INDEX_TYPES, SQ_TYPES } from '../../domain/index-spec';
+import type { Config } from '../../config';
+import { principalOf } from '../auth';
+import { HttpError } from '../errors';
+import type { RouteSpec } from '../route';
+import { idSchema, idsSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
+import {
+  binaryIds,
+  binaryVectors,
+  binaryVectorsWithIds,
+  isBinary,
+  jsonIds,
+  jsonVectors,
+  sendRangeSearch,
+  sendSearch,
+  sendVectors,
+} from '../wire';
+
+const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
+const nameOf = (req: Request): string => req.params.name;
+
+export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
+  const vectors = vectorsSchema(config.maxBatch);
+  const kSchema = { type: 'integer', minimum: 1, maximum: config.maxK };
+  const dimensionOf = (req: Request, tenant: string): number => indexes.describe(tenant, nameOf(req)).dimension;
+
+  /** Vectors from either wire format, checked against the index's dimension. */
+  const queryVectors = (req: Request, tenant: string): Float32Array => {
+    const d = dimensionOf(req, tenant);
+    const x = isBinary(req) ? binaryVectors(req, d) : jsonVectors(req.body.vectors, d);
+    if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+    return x;
+  };
+
+  /** Options for binary requests come from the query string, JSON ones from the body. */
+  const options = (req: Request, spec: Record<string, 'int' | 'number' | 'bool'>): Record<string, number | boolean | undefined> => {
+    const q = queryOptions(req, spec);
+    if (!isBinary(req)) {
+      if (Object.keys(q).length > 0) throw new HttpError(400, 'ERR_VALIDATION', 'JSON requests take their options in the body, not the query string');
+      return req.body as Record<string, number | boolean | undefined>;
+    }
+    return q;
+  };
+
+  const k = (v: unknown): number => {
+    if (typeof v !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'k is required');
+    if (!Number.isSafeInteger(v) || v < 1 || v > config.maxK) throw new HttpError(400, 'ERR_VALIDATION', `k must be an integer from 1 to ${config.maxK}`);
+    return v;
+  };
+  const tunables = (o: Record<string, unknown>): { nprobe?: number; efSearch?: number } => {
+    const out: { nprobe?: number; efSearch?: number } = {};
+    for (const key of ['nprobe', 'efSearch'] as const) {
+      const v = o[key];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new HttpError(400, 'ERR_VALIDATION', `${key} must be a positive integer`);
+      out[key] = v;
+    }
+    return out;
+  };
+
+  return [
+    {
+      method: 'post',
+      path: '/v1/indexes',
+      summary: 'Create an index, by FAISS class (type + params) or by any index_factory string (factory)',
+      role: 'write',
+      body: {
+        json: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'dimension'],
+          properties: {
+            name: { type: 'string' },
+            dimension: { type: 'integer', minimum: 1, maximum: 65536 },
+            type: { enum: [...INDEX_TYPES] },
+            factory: { type: 'string', minLength: 1, maxLength: 256 },
+            metric: { enum: ['L2', 'IP'] },
+            params: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                nlist: { type: 'integer', minimum: 1, maximum: 1 << 20 },
+                m: { type: 'integer', minimum: 1, maximum: 65536 },
+                nbits: { type: 'integer', minimum: 1, maximum: 16 },
+                M: { type: 'integer', minimum: 2, maximum: 1024 },
+                qtype: { enum: [...SQ_TYPES] },
+                idMap: { type: 'boolean' },
+                nprobe: tunableSchema,
+                efSearch: tunableSchema,
+                efConstruction: tunableSchema,
+              },
+            },
+          },
+        },
+      },
+      responses: { 201: 'The new index, described', 409: 'An index of that name exists', 403: 'Quota exceeded' },
+      handler: async (req, res) => {
+        res.status(201).json(await indexes.create(tenantOf(res), req.body));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/indexes',
+      summary: "List this tenant's indexes",
+      role: 'read',
+      responses: { 200: '{ indexes: [...] }' },
+      handler: (_req, res) => {
+        res.json({ indexes: indexes.list(tenantOf(res)) });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/indexes/:name',
+      summary: 'Describe an index: dimension, ntotal, isTrained, type, metric, bytes in memory',
+      role: 'read',
+      responses: { 200: 'The index, described', 404: 'No such index' },
+      handler: (req, res) => {
+        res.json(indexes.describe(tenantOf(res), nameOf(req)));
+      },
+    },
+    {
+      method: 'delete',
+      path: '/v1/indexes/:name',
+      summary: 'Delete an index and its stored data',
+      role: 'write',
+      responses: { 204: 'Deleted', 404: 'No such index' },
+      handler: async (req, res) => {
+        await indexes.delete(tenantOf(res), nameOf(req));
+        res.status(204).end();
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/train',
+      summary: 'Train the index on vectors',
+      role: 'write',
+      body: {
+        json: { type: 'object', additionalProperties: false, required: ['vectors'], properties: { vectors } },
+        binary: 'float32 rows of the index dimension',
+      },
+      responses: { 200: 'The index, described' },
+      handler: async (req, res) => {
+        options(req, {});
+        res.json(await indexes.train(tenantOf(res), nameOf(req), queryVectors(req, tenantOf(res))));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/add',
+      summary: 'Add vectors, optionally with int64 ids (IDMap indexes and IVF)',
+      role: 'write',
+      body: {
+        json: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['vectors'],
+          properties: { vectors, ids: idsSchema },
+        },
+        binary: 'float32 rows; with ?ids=true, n rows followed by n int64 ids',
+      },
+      query: { ids: 'bool' },
+      responses: { 200: '{ added, ntotal }', 403: 'Quota exceeded', 409: 'Index not trained' },
+      handler: async (req, res) => {
+        const tenant = tenantOf(res);
+        const d = dimensionOf(req, tenant);
+        if (isBinary(req)) {
+          const o = queryOptions(req, { ids: 'bool' });
+          if (o.ids) {
+            const { x, ids } = binaryVectorsWithIds(req, d);
+            res.json(await indexes.add(tenant, nameOf(req), x, ids));
+            return;
+          }
+          res.json(await indexes.add(tenant, nameOf(req), binaryVectors(req, d)));
+          return;
+        }
+        options(req, {});
+        const x = jsonVectors(req.body.vectors, d);
+        if (req.body.ids !== undefined && req.body.ids.length !== x.length / d) {
+          throw new HttpError(400, 'ERR_VALIDATION', `Expected ${x.length / d} ids (one per vector) but received ${req.body.ids.length}`);
+        }
+        res.json(await indexes.add(tenant, nameOf(req), x, req.body.ids && jsonIds(req.body.ids)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/search',
+      summary: 'k nearest neighbours of each query vector',
+      role: 'read',
+      body: {
+        json: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['vectors', 'k'],
+          properties: { vectors, k: kSchema, nprobe: tunableSchema, efSearch: tunableSchema },
+        },
+        binary: 'float32 query rows; k, nprobe, efSearch in the query string',
+      },
+      query: { k: 'int', nprobe: 'int', efSearch: 'int' },
+      binaryResponse: 'float32 distances (nq x k) then int64 labels (nq x k); headers X-Faiss-Nq, X-Faiss-K',
+      responses: { 200: '{ distances: number[][], labels: number[][] } (label -1 where fewer than k exist)' },
+      handler: async (req, res) => {
+        const tenant = tenantOf(res);
+        const o = options(req, { k: 'int', nprobe: 'int', efSearch: 'int' });
+        const x = queryVectors(req, tenant);
+        const kk = k(o.k);
+        const r = await indexes.search(tenant, nameOf(req), x, kk, tunables(o));
+        sendSearch(req, res, r, r.labels.length / kk, kk);
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/range_search',
+      summary: 'Every neighbour within radius of each query vector',
+      role: 'read',
+      body: {
+        json: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['vectors', 'radius'],
+          properties: { vectors, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema },
+        },
+        binary: 'float32 query rows; radius, nprobe, efSearch in the query string',
+      },
+      query: { radius: 'number', nprobe: 'int', efSearch: 'int' },
+      binaryResponse: 'int64 lims (nq + 1), float32 distances, int64 labels; headers X-Faiss-Nq, X-Faiss-Total',
+      responses: { 200: '{ results: [{ distances, labels }] }, one per query', 422: 'The index type has no range search' },
+      handler: async (req, res) => {
+        const tenant = tenantOf(res);
+        const o = options(req, { radius: 'number', nprobe: 'int', efSearch: 'int' });
+        if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
+        const x = queryVectors(req, tenant);
+        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunables(o));
+        sendRangeSearch(req, res, r, r.lims.length - 1);
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/remove',
+      summary: 'Remove vectors by id',
+      role: 'write',
+      body: {
+        json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: idsSchema } },
+        binary: 'int64 ids',
+      },
+      responses: { 200: '{ removed, ntotal }', 422: 'The index type cannot remove' },
+      handler: async (req, res) => {
+        options(req, {});
+        const ids = isBinary(req) ? binaryIds(req) : jsonIds(req.body.ids);
+        res.json(await indexes.remove(tenantOf(res), nameOf(req), ids));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/reconstruct',
+      summary: 'The stored vectors of the given ids',
+      role: 'read',
+      body: { json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { ...idsSchema, maxItems: 10_000, items: idSchema } } } },
+      binaryResponse: 'float32 rows; headers X-Faiss-N, X-Faiss-D',
+      responses: { 200: '{ vectors: number[][] }', 404: 'No vector with one of the ids' },
+      handler: async (req, res) => {
+        const tenant = tenantOf(res);
+        if (isBinary(req)) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'reconstruct takes a JSON body { ids }');
+        const ids = (req.body.ids as number[]).map((v) => BigInt(v));
+        const d = dimensionOf(req, tenant);
+        sendVectors(req, res, await indexes.reconstruct(tenant, nameOf(req), ids), ids.length, d);
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/indexes/:name/reset',
+      summary: 'Remove every vector (training is kept)',
+      role: 'write',
+      responses: { 200: 'The index, described' },
+      handler: async (req, res) => {
+        res.json(await indexes.reset(tenantOf(res), nameOf(req)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/indexes/:name/export',
+      summary: 'The index as a FAISS index file (readable by faiss.read_index)',
+      role: 'read',
+      binaryResponse: 'a FAISS index file',
+      responses: { 200: 'application/octet-stream' },
+      handler: async (req, res) => {
+        const bytes = await indexes.exportIndex(tenantOf(res), nameOf(req));
+        res.status(200).set({
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(bytes.length),
+          'Content-Disposition': `attachment; filename="${nameOf(req)}.faissindex"`,
+        });
+        res.end(bytes);
+      },
+    },
+    {
+      method: 'put',
+      path: '/v1/indexes/:name/import',
+      summary: 'Create (or replace) the index from a FAISS index file; a corrupt file is a 400',
+      role: 'write',
+      body: { binary: 'a FAISS index file (as written by faiss.write_index)' },
+      responses: { 201: 'Created, described', 200: 'Replaced, described', 400: 'Not a valid FAISS index' },
+      handler: async (req, res) => {
+        if (!isBinary(req) || !Buffer.isBuffer(req.body)) {
+          throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'import takes an application/octet-stream body');
+        }
+        const { created, info } = await indexes.importIndex(tenantOf(res), nameOf(req), req.body);
+        res.status(created ? 201 : 200).json(info);
+      },
+    },
+  ];
+}

@@ -1,0 +1,59 @@
+// Request validation: JSON bodies against JSON Schemas (ajv; unknown fields are
+// rejected), query strings against a small table of typed options.
+import Ajv, { type ErrorObject } from 'ajv';
+import type { Request, RequestHandler } from 'express';
+import { HttpError } from './errors';
+
+const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
+
+export type Schema = Record<string, unknown>;
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath || 'body';
+  if (e.keyword === 'additionalProperties') return `${where}: unknown field ${JSON.stringify(e.params.additionalProperty)}`;
+  return `${where} ${e.message ?? 'is invalid'}`;
+}
+
+/** Validates a JSON body; binary bodies are checked by the route itself. */
+export function validateBody(schema: Schema): RequestHandler {
+  const check = ajv.compile(schema);
+  return (req, _res, next) => {
+    if (Buffer.isBuffer(req.body)) return next();
+    if (!check(req.body)) return next(new HttpError(400, 'ERR_VALIDATION', `Invalid request: ${describeError(check.errors![0])}`));
+    next();
+  };
+}
+
+export type QueryType = 'int' | 'number' | 'bool';
+
+/** Parses the query string against `allowed`; unknown options are an error. */
+export function queryOptions(req: Request, allowed: Record<string, QueryType>): Record<string, number | boolean | undefined> {
+  const out: Record<string, number | boolean | undefined> = {};
+  for (const [name, raw] of Object.entries(req.query)) {
+    const type = allowed[name];
+    if (!type) throw new HttpError(400, 'ERR_VALIDATION', `Unknown query parameter ${JSON.stringify(name)}; allowed: ${Object.keys(allowed).join(', ') || 'none'}`);
+    if (typeof raw !== 'string') throw new HttpError(400, 'ERR_VALIDATION', `Query parameter ${name} must be given once`);
+    if (type === 'bool') {
+      if (!['true', 'false', '1', '0'].includes(raw)) throw new HttpError(400, 'ERR_VALIDATION', `Query parameter ${name} must be true or false`);
+      out[name] = raw === 'true' || raw === '1';
+      continue;
+    }
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || (type === 'int' && !Number.isSafeInteger(v))) {
+      throw new HttpError(400, 'ERR_VALIDATION', `Query parameter ${name} must be ${type === 'int' ? 'an integer' : 'a number'}`);
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
+// Shared schema pieces.
+export const vectorsSchema = (maxBatch: number): Schema => ({
+  type: 'array',
+  minItems: 1,
+  maxItems: maxBatch,
+  items: { type: 'array', minItems: 1, maxItems: 1 << 20, items: { type: 'number' } },
+});
+export const idSchema: Schema = { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER };
+export const idsSchema: Schema = { type: 'array', minItems: 1, maxItems: 1_000_000, items: idSchema };
+export const tunableSchema: Schema = { type: 'integer', minimum: 1, maximum: 1 << 30 };

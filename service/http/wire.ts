@@ -1,0 +1,115 @@
+// Wire formats. JSON: { vectors: number[][], ... }. Binary
+// (Content-Type: application/octet-stream): raw little-endian float32 rows, the
+// dimension taken from the index; options in the query string. Binary bodies are
+// viewed in place as Float32Array / BigInt64Array and handed to FAISS without a
+// copy (unless the body is not aligned in memory, then copied once).
+import type { Request, Response } from 'express';
+import { FaissError, type RangeSearchResult, type SearchResult } from '../../lib';
+import { HttpError } from './errors';
+
+export const BINARY = 'application/octet-stream';
+
+export function isBinary(req: Request): boolean {
+  return Boolean(req.is(BINARY));
+}
+
+/** Whether the client asked for a binary response (Accept: application/octet-stream). */
+export function wantsBinary(req: Request): boolean {
+  const accepted = req.accepts(['application/json', BINARY]);
+  if (accepted === false) throw new HttpError(406, 'ERR_NOT_ACCEPTABLE', 'This route answers application/json or application/octet-stream');
+  return accepted === BINARY;
+}
+
+function view<T extends Float32Array | BigInt64Array>(
+  Type: { new (b: ArrayBufferLike, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
+  buf: Buffer,
+  offset: number,
+  count: number,
+): T {
+  const at = buf.byteOffset + offset;
+  if (at % Type.BYTES_PER_ELEMENT === 0) return new Type(buf.buffer, at, count);
+  const copy = new Type(count);
+  new Uint8Array(copy.buffer).set(buf.subarray(offset, offset + count * Type.BYTES_PER_ELEMENT));
+  return copy;
+}
+
+function body(req: Request): Buffer {
+  if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+    throw new HttpError(400, 'ERR_EMPTY_BODY', 'Expected a non-empty application/octet-stream body');
+  }
+  return req.body;
+}
+
+/** Float32 rows of dimension d from a binary body. */
+export function binaryVectors(req: Request, d: number): Float32Array {
+  const buf = body(req);
+  if (buf.length % (4 * d) !== 0) {
+    throw new FaissError(`Expected the body to hold float32 rows of dimension ${d} (${4 * d} bytes each) but it has ${buf.length} bytes`, 'ERR_DIMENSION');
+  }
+  return view(Float32Array, buf, 0, buf.length / 4);
+}
+
+/** Rows then one int64 id per row: n * (4d + 8) bytes. */
+export function binaryVectorsWithIds(req: Request, d: number): { x: Float32Array; ids: BigInt64Array } {
+  const buf = body(req);
+  const rowBytes = 4 * d + 8;
+  if (buf.length % rowBytes !== 0) {
+    throw new FaissError(`Expected n float32 rows of dimension ${d} followed by n int64 ids (${rowBytes} bytes per vector) but the body has ${buf.length} bytes`, 'ERR_DIMENSION');
+  }
+  const n = buf.length / rowBytes;
+  return { x: view(Float32Array, buf, 0, n * d), ids: view(BigInt64Array, buf, n * d * 4, n) };
+}
+
+export function binaryIds(req: Request): BigInt64Array {
+  const buf = body(req);
+  if (buf.length % 8 !== 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Expected int64 ids (8 bytes each) but the body has ${buf.length} bytes`);
+  return view(BigInt64Array, buf, 0, buf.length / 8);
+}
+
+/** JSON rows -> Float32Array, checking every row's length. */
+export function jsonVectors(rows: number[][], d: number, name = 'vectors'): Float32Array {
+  const out = new Float32Array(rows.length * d);
+  rows.forEach((row, i) => {
+    if (row.length !== d) throw new FaissError(`Expected ${name}[${i}] to have dimension ${d} but it has ${row.length}`, 'ERR_DIMENSION');
+    out.set(row, i * d);
+  });
+  return out;
+}
+
+export function jsonIds(ids: number[]): BigInt64Array {
+  return BigInt64Array.from(ids, (v) => BigInt(v));
+}
+
+const rows = (flat: ArrayLike<number | bigint>, n: number, k: number): number[][] =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => Number(flat[i * k + j])));
+
+function sendBinary(res: Response, headers: Record<string, string>, parts: ArrayBufferView[]): void {
+  const length = parts.reduce((s, p) => s + p.byteLength, 0);
+  res.status(200).set({ 'Content-Type': BINARY, 'Content-Length': String(length), ...headers });
+  for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  res.end();
+}
+
+/** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels. */
+export function sendSearch(req: Request, res: Response, r: SearchResult, nq: number, k: number): void {
+  if (wantsBinary(req)) return sendBinary(res, { 'X-Faiss-Nq': String(nq), 'X-Faiss-K': String(k) }, [r.distances, r.labels]);
+  res.json({ distances: rows(r.distances, nq, k), labels: rows(r.labels, nq, k) });
+}
+
+/** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */
+export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResult, nq: number): void {
+  if (wantsBinary(req)) {
+    return sendBinary(res, { 'X-Faiss-Nq': String(nq), 'X-Faiss-Total': String(r.labels.length) }, [r.lims, r.distances, r.labels]);
+  }
+  const results = Array.from({ length: nq }, (_, i) => {
+    const lo = Number(r.lims[i]);
+    const hi = Number(r.lims[i + 1]);
+    return { distances: Array.from(r.distances.subarray(lo, hi)), labels: Array.from(r.labels.subarray(lo, hi), Number) };
+  });
+  res.json({ results });
+}
+
+export function sendVectors(req: Request, res: Response, x: Float32Array, n: number, d: number): void {
+  if (wantsBinary(req)) return sendBinary(res, { 'X-Faiss-N': String(n), 'X-Faiss-D': String(d) }, [x]);
+  res.json({ vectors: rows(x, n, d) });
+}

@@ -1,0 +1,126 @@
+// Assembles the service from a Config: storage, domain, HTTP app; first-start
+// admin key; periodic snapshots; graceful shutdown on SIGTERM/SIGINT.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Config } from './config';
+import { IndexService } from './domain/indexes';
+import { KeyService } from './domain/keys';
+import { TenantService } from './domain/tenants';
+import { createApp } from './http/app';
+import { SqliteCatalog, type Catalog } from './storage/catalog';
+import { FileSnapshotStore } from './storage/snapshots';
+
+export const ADMIN_TENANT = 'admin';
+
+/** The pid of a service running on this data directory, if any. */
+export function runningServerPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'server.pid'), 'utf8'));
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Services {
+  catalog: Catalog;
+  keys: KeyService;
+  indexes: IndexService;
+  tenants: TenantService;
+}
+
+/** The domain over a data directory, without HTTP (also used by the CLI). */
+export function openServices(config: Config): Services {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const catalog = new SqliteCatalog(config.dataDir);
+  const keys = new KeyService(catalog);
+  const quotasOf = (tenant: string) => {
+    const t = catalog.getTenant(tenant);
+    return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
+  };
+  const indexes = new IndexService(catalog, new FileSnapshotStore(config.dataDir), quotasOf);
+  const tenants = new TenantService(catalog, indexes, config.defaultQuotas);
+  return { catalog, keys, indexes, tenants };
+}
+
+/** On first start: the admin tenant and an admin key (given, or generated and printed once). */
+function ensureAdmin(s: Services, config: Config, log: (line: string) => void): void {
+  if (!s.catalog.getTenant(ADMIN_TENANT)) s.tenants.create(ADMIN_TENANT);
+  if (config.adminKey) {
+    if (!s.keys.verify(config.adminKey)) s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+    return;
+  }
+  if (!s.keys.hasAdmin()) {
+    const issued = s.keys.issue(ADMIN_TENANT, 'admin', 'created on first start');
+    log(`faiss-proxy: admin API key (shown once, store it now): ${issued.key}`);
+  }
+}
+
+export interface RunningServer {
+  url: string;
+  server: http.Server;
+  /** Stops accepting, finishes requests in flight, saves every index. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  const services = openServices(config);
+  ensureAdmin(services, config, log);
+  let ready = false;
+  const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
+  const app = createApp({ config, ...services, isReady: () => ready, version });
+
+  let inFlight = 0;
+  let stopping = false;
+  app.set('trust proxy', false);
+  const server = http.createServer((req, res) => {
+    if (stopping) {
+      res.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close' });
+      res.end(JSON.stringify({ error: { code: 'ERR_SHUTTING_DOWN', message: 'The service is shutting down' } }));
+      return;
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
+    app(req, res);
+  });
+  server.requestTimeout = 0; // a long training must not be cut off by Node's default
+  server.keepAliveTimeout = 5_000;
+
+  await services.indexes.open();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  ready = true;
+  const pidFile = path.join(config.dataDir, 'server.pid');
+  fs.writeFileSync(pidFile, String(process.pid));
+
+  const snapshotter = setInterval(() => {
+    services.indexes.snapshotDirty().catch((e) => log(`faiss-proxy: snapshot failed: ${(e as Error).message}`));
+  }, config.snapshotIntervalMs);
+  snapshotter.unref();
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopped ??= (async () => {
+      ready = false;
+      stopping = true;
+      clearInterval(snapshotter);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + config.shutdownGraceMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      server.closeAllConnections();
+      await closed;
+      await services.indexes.close();
+      services.catalog.close();
+      fs.rmSync(pidFile, { force: true });
+    })());
+
+  return { url, server, shutdown };
+}

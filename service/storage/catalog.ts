@@ -1,0 +1,199 @@
+// The catalog: tenants, API key hashes, quotas and index metadata, in SQLite
+// (better-sqlite3) in the data directory. Behind the Catalog interface so another
+// backend can replace it without touching the domain or the routes.
+import Database from 'better-sqlite3';
+import * as path from 'node:path';
+
+export interface Quotas {
+  maxIndexes: number;
+  maxVectors: number;
+  maxBytes: number;
+}
+
+export interface TenantRecord extends Quotas {
+  name: string;
+  createdAt: string;
+}
+
+export type Role = 'admin' | 'write' | 'read';
+
+export interface KeyRecord {
+  id: string;
+  tenant: string;
+  role: Role;
+  hash: string; // hex sha256 of the secret part
+  label: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface IndexRecord {
+  tenant: string;
+  name: string;
+  /** Stable internal id: names the index's files, so names never reach paths. */
+  id: string;
+  dimension: number;
+  factory: string;
+  metric: number;
+  createdAt: string;
+}
+
+export interface Catalog {
+  listTenants(): TenantRecord[];
+  getTenant(name: string): TenantRecord | undefined;
+  insertTenant(t: TenantRecord): void;
+  updateQuotas(name: string, q: Quotas): void;
+  deleteTenant(name: string): void;
+  listKeys(tenant?: string): KeyRecord[];
+  getKey(id: string): KeyRecord | undefined;
+  insertKey(k: KeyRecord): void;
+  revokeKey(id: string, at: string): void;
+  listIndexes(tenant?: string): IndexRecord[];
+  getIndex(tenant: string, name: string): IndexRecord | undefined;
+  insertIndex(r: IndexRecord): void;
+  deleteIndex(tenant: string, name: string): void;
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tenants (
+  name TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  max_indexes INTEGER NOT NULL,
+  max_vectors INTEGER NOT NULL,
+  max_bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'write', 'read')),
+  hash TEXT NOT NULL,
+  label TEXT,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS indexes (
+  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  dimension INTEGER NOT NULL,
+  factory TEXT NOT NULL,
+  metric INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (tenant, name)
+);
+`;
+
+interface Row {
+  [k: string]: unknown;
+}
+
+const tenantOf = (r: Row): TenantRecord => ({
+  name: r.name as string,
+  createdAt: r.created_at as string,
+  maxIndexes: r.max_indexes as number,
+  maxVectors: r.max_vectors as number,
+  maxBytes: r.max_bytes as number,
+});
+const keyOf = (r: Row): KeyRecord => ({
+  id: r.id as string,
+  tenant: r.tenant as string,
+  role: r.role as Role,
+  hash: r.hash as string,
+  label: (r.label as string | null) ?? null,
+  createdAt: r.created_at as string,
+  revokedAt: (r.revoked_at as string | null) ?? null,
+});
+const indexOf = (r: Row): IndexRecord => ({
+  tenant: r.tenant as string,
+  name: r.name as string,
+  id: r.id as string,
+  dimension: r.dimension as number,
+  factory: r.factory as string,
+  metric: r.metric as number,
+  createdAt: r.created_at as string,
+});
+
+export class SqliteCatalog implements Catalog {
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once, reused: key checks run on every request. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  constructor(dataDir: string) {
+    this.db = new Database(path.join(dataDir, 'catalog.db'));
+    // WAL + synchronous=FULL: a committed catalog change survives a power cut.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  listTenants(): TenantRecord[] {
+    return (this.stmt('SELECT * FROM tenants ORDER BY name').all() as Row[]).map(tenantOf);
+  }
+  getTenant(name: string): TenantRecord | undefined {
+    const r = this.stmt('SELECT * FROM tenants WHERE name = ?').get(name) as Row | undefined;
+    return r && tenantOf(r);
+  }
+  insertTenant(t: TenantRecord): void {
+    this
+      .stmt('INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes) VALUES (?, ?, ?, ?, ?)')
+      .run(t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes);
+  }
+  updateQuotas(name: string, q: Quotas): void {
+    this
+      .stmt('UPDATE tenants SET max_indexes = ?, max_vectors = ?, max_bytes = ? WHERE name = ?')
+      .run(q.maxIndexes, q.maxVectors, q.maxBytes, name);
+  }
+  deleteTenant(name: string): void {
+    this.stmt('DELETE FROM tenants WHERE name = ?').run(name);
+  }
+  listKeys(tenant?: string): KeyRecord[] {
+    const rows = tenant
+      ? this.stmt('SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, id').all(tenant)
+      : this.stmt('SELECT * FROM api_keys ORDER BY tenant, created_at, id').all();
+    return (rows as Row[]).map(keyOf);
+  }
+  getKey(id: string): KeyRecord | undefined {
+    const r = this.stmt('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
+    return r && keyOf(r);
+  }
+  insertKey(k: KeyRecord): void {
+    this
+      .stmt('INSERT INTO api_keys (id, tenant, role, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(k.id, k.tenant, k.role, k.hash, k.label, k.createdAt, k.revokedAt);
+  }
+  revokeKey(id: string, at: string): void {
+    this.stmt('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+  }
+  listIndexes(tenant?: string): IndexRecord[] {
+    const rows = tenant
+      ? this.stmt('SELECT * FROM indexes WHERE tenant = ? ORDER BY name').all(tenant)
+      : this.stmt('SELECT * FROM indexes ORDER BY tenant, name').all();
+    return (rows as Row[]).map(indexOf);
+  }
+  getIndex(tenant: string, name: string): IndexRecord | undefined {
+    const r = this.stmt('SELECT * FROM indexes WHERE tenant = ? AND name = ?').get(tenant, name) as Row | undefined;
+    return r && indexOf(r);
+  }
+  insertIndex(r: IndexRecord): void {
+    this
+      .stmt('INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt);
+  }
+  deleteIndex(tenant: string, name: string): void {
+    this.stmt('DELETE FROM indexes WHERE tenant = ? AND name = ?').run(tenant, name);
+  }
+  close(): void {
+    this.db.close();
+  }
+}
