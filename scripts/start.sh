@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's start command: sets everything up on a fresh Debian machine, then
+# runs the service on its embedded defaults (127.0.0.1:8080, data in ./data).
+# Extra arguments go to `faiss-proxy serve` (e.g. --port 9000 --host 0.0.0.0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-system.sh
+npm ci --no-audit --no-fund
+npm run build:native
+npm run build:ts
+exec node dist/service/cli.js serve "$@"
