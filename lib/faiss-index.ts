@@ -146,6 +146,15 @@ export class Index {
     return this.native().makeDirectMap(type);
   }
 
+  /**
+   * Every stored vector with its id (the caller's ids for IndexIDMap*, else
+   * 0..ntotal-1), as a copy: what rebuilding an index elsewhere needs.
+   * Needs an index that can reconstruct.
+   */
+  async extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    return this.native().extractAll();
+  }
+
   /** Frees the index's memory now rather than at garbage collection. Idempotent. */
   dispose(): void {
     this.#native.dispose();

@@ -29,6 +29,7 @@ export interface NativeIndex {
   makeDirectMap(type?: string): Promise<void>;
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;
+  extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
   dispose(): void;
 }
 

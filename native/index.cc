@@ -41,6 +41,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startMakeDirectMap>>("makeDirectMap"),
           InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
           InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
+          InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
       });
 }
 

@@ -15,8 +15,14 @@ export interface Config {
   maxK: number;
   /** Most query vectors in one search request. */
   maxBatch: number;
-  /** How often changed indexes are snapshotted, in ms. */
-  snapshotIntervalMs: number;
+  /** Snapshot an index once its write-ahead log holds this many bytes. */
+  snapshotLogBytes: number;
+  /** Bytes of indexes kept in memory; the least recently used beyond it are evicted (0: no limit). */
+  maxMemory: number;
+  /** Rebuild an index that cannot remove once deleted ids pass this fraction of it. */
+  rebuildThreshold: number;
+  /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
+  fsync: boolean;
   /** How long shutdown waits for requests in flight, in ms. */
   shutdownGraceMs: number;
   /** Quotas of a new tenant unless given. */
@@ -36,6 +42,17 @@ const int = (name: string) => (v: string): number => {
   return n;
 };
 
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new Error(`Expected a fraction in (0, 1] for the rebuild threshold but received ${JSON.stringify(v)}`);
+  return n;
+};
+
+const bool = (name: string) => (v: string): boolean => {
+  if (!['true', 'false', '1', '0'].includes(v)) throw new Error(`Expected true or false for ${name} but received ${JSON.stringify(v)}`);
+  return v === 'true' || v === '1';
+};
+
 const OPTIONS: Option[] = [
   { flag: '--host', env: 'FAISS_PROXY_HOST', parse: String, key: 'host' },
   { flag: '--port', env: 'FAISS_PROXY_PORT', parse: int('port'), key: 'port' },
@@ -44,7 +61,10 @@ const OPTIONS: Option[] = [
   { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', parse: int('body limit'), key: 'bodyLimit' },
   { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
-  { flag: '--snapshot-interval', env: 'FAISS_PROXY_SNAPSHOT_INTERVAL_MS', parse: int('snapshot interval'), key: 'snapshotIntervalMs' },
+  { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
+  { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
+  { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
+  { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
   { flag: '--max-indexes', env: 'FAISS_PROXY_MAX_INDEXES', parse: int('max indexes'), key: 'defaultQuotas.maxIndexes' },
   { flag: '--max-vectors', env: 'FAISS_PROXY_MAX_VECTORS', parse: int('max vectors'), key: 'defaultQuotas.maxVectors' },
   { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', parse: int('max bytes'), key: 'defaultQuotas.maxBytes' },
@@ -58,7 +78,10 @@ export function defaults(): Config {
     bodyLimit: 64 * 1024 * 1024,
     maxK: 10_000,
     maxBatch: 10_000,
-    snapshotIntervalMs: 5_000,
+    snapshotLogBytes: 256 * 1024 * 1024,
+    maxMemory: 0,
+    rebuildThreshold: 0.1,
+    fsync: true,
     shutdownGraceMs: 30_000,
     defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3 },
   };

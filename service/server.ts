@@ -41,7 +41,12 @@ export function openServices(config: Config): Services {
     const t = catalog.getTenant(tenant);
     return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
   };
-  const indexes = new IndexService(catalog, new FileSnapshotStore(config.dataDir), quotasOf);
+  const indexes = new IndexService(catalog, new FileSnapshotStore(config.dataDir), quotasOf, {
+    fsync: config.fsync,
+    snapshotLogBytes: config.snapshotLogBytes,
+    rebuildThreshold: config.rebuildThreshold,
+    maxMemory: config.maxMemory,
+  });
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas);
   return { catalog, keys, indexes, tenants };
 }
@@ -100,17 +105,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const pidFile = path.join(config.dataDir, 'server.pid');
   fs.writeFileSync(pidFile, String(process.pid));
 
-  const snapshotter = setInterval(() => {
-    services.indexes.snapshotDirty().catch((e) => log(`faiss-proxy: snapshot failed: ${(e as Error).message}`));
-  }, config.snapshotIntervalMs);
-  snapshotter.unref();
-
   let stopped: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopped ??= (async () => {
       ready = false;
       stopping = true;
-      clearInterval(snapshotter);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;

@@ -12,7 +12,9 @@ export type ServiceErrorCode =
   | 'ERR_QUOTA_EXCEEDED'
   | 'ERR_UNAUTHENTICATED'
   | 'ERR_FORBIDDEN'
-  | 'ERR_SHUTTING_DOWN';
+  | 'ERR_SHUTTING_DOWN'
+  | 'ERR_STORAGE_CORRUPT'
+  | 'ERR_STORAGE_FAILED';
 
 export class ServiceError extends Error {
   readonly code: ServiceErrorCode;

@@ -1,21 +1,14 @@
-// The indexes of every tenant: lifecycle, vector operations, quotas and
-// snapshots. Takes and returns plain values (Float32Array, BigInt64Array,
-// objects); knows nothing about HTTP, so the CLI and tests use it directly.
+// The indexes of every tenant: lifecycle, vector operations, quotas, and the
+// cache that keeps the recently used ones in memory within a budget. Takes and
+// returns plain values (Float32Array, BigInt64Array, objects); knows nothing
+// about HTTP, so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import {
-  FaissError,
-  deserializeIndex,
-  indexFactory,
-  serializeIndex,
-  type Index,
-  type RangeSearchResult,
-  type SearchParams,
-  type SearchResult,
-} from '../../lib';
+import { deserializeIndex, indexFactory, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { SnapshotStore } from '../storage/snapshots';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
+import { LiveIndex } from './live-index';
 import { requireName } from './names';
 
 export interface IndexInfo {
@@ -27,19 +20,29 @@ export interface IndexInfo {
   ntotal: number;
   isTrained: boolean;
   bytes: number;
-  version: number;
+  /** Whether the index is in memory now (it is loaded on first use). */
+  loaded: boolean;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
   createdAt: string;
 }
 
-interface LiveIndex {
-  record: IndexRecord;
-  index: Index;
-  dirty: boolean;
-  /** Mutations of one index run one after another, in the order they arrived. */
-  queue: Promise<unknown>;
+export interface StorageOptions {
+  fsync: boolean;
+  snapshotLogBytes: number;
+  rebuildThreshold: number;
+  /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
+  maxMemory: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  loads: number;
+  evictions: number;
+  residentBytes: number;
+  resident: number;
 }
 
 const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
@@ -48,26 +51,24 @@ export class IndexService {
   private readonly live = new Map<string, LiveIndex>();
   /** Vectors promised to adds in flight, per tenant, so concurrent adds cannot overshoot a quota. */
   private readonly reserved = new Map<string, number>();
+  private readonly counters = { hits: 0, misses: 0, loads: 0, evictions: 0 };
+  private enforcing = false;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly snapshots: SnapshotStore,
     private readonly quotasOf: (tenant: string) => Quotas,
+    private readonly storage: StorageOptions,
   ) {}
 
-  /** Loads every index of the catalog from its latest snapshot. */
+  /** Registers every index of the catalog; each loads on first use. */
   async open(): Promise<void> {
-    for (const record of this.catalog.listIndexes()) {
-      const index = (await this.snapshots.load(record.id)) ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
-      this.live.set(key(record.tenant, record.name), { record, index, dirty: false, queue: Promise.resolve() });
-    }
+    for (const record of this.catalog.listIndexes()) this.live.set(key(record.tenant, record.name), this.liveIndex(record));
   }
 
   async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
     requireName(spec.name, 'the index name');
-    if (this.live.has(key(tenant, spec.name))) {
-      throw new ServiceError('ERR_INDEX_EXISTS', `Index ${spec.name} already exists`);
-    }
+    if (this.live.has(key(tenant, spec.name))) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${spec.name} already exists`);
     this.requireIndexQuota(tenant);
     const { factory, metric } = factoryString(spec);
     const index = indexFactory(spec.dimension, factory, metric as 0 | 1);
@@ -96,19 +97,24 @@ export class IndexService {
     return [...this.live.values()]
       .filter((l) => l.record.tenant === tenant)
       .sort((a, b) => a.record.name.localeCompare(b.record.name))
-      .map((l) => describe(l));
+      .map((l) => this.info(l, undefined));
   }
 
-  describe(tenant: string, name: string): IndexInfo {
-    return describe(this.entry(tenant, name));
+  async describe(tenant: string, name: string): Promise<IndexInfo> {
+    const l = this.entry(tenant, name);
+    return l.read(async (index) => this.info(l, index));
+  }
+
+  dimension(tenant: string, name: string): number {
+    return this.entry(tenant, name).record.dimension;
   }
 
   async delete(tenant: string, name: string): Promise<void> {
     const l = this.entry(tenant, name);
     this.live.delete(key(tenant, name));
     this.catalog.deleteIndex(tenant, name);
-    l.index.dispose(); // operations in flight finish; later ones see "not found"
-    await this.snapshots.remove(l.record.id);
+    l.drop(); // operations in flight finish; later ones see "not found"
+    await l.exclusive(() => this.snapshots.remove(l.record.id));
   }
 
   async dropTenant(tenant: string): Promise<void> {
@@ -116,63 +122,58 @@ export class IndexService {
   }
 
   async train(tenant: string, name: string, x: Float32Array): Promise<IndexInfo> {
-    return this.mutate(tenant, name, async (l) => {
-      await l.index.train(x);
-      return describe(l);
-    });
+    const l = this.use(tenant, name);
+    await l.mutate({ type: 'train', x, d: l.record.dimension });
+    return l.read(async (index) => this.info(l, index));
   }
 
   async add(tenant: string, name: string, x: Float32Array, ids?: BigInt64Array): Promise<{ added: number; ntotal: number }> {
-    const l = this.entry(tenant, name);
-    const n = x.length / l.record.dimension;
-    const release = this.reserveVectors(tenant, l, n);
+    const l = this.use(tenant, name);
+    const d = l.record.dimension;
+    if (x.length === 0 || x.length % d !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
+    const n = x.length / d;
+    const release = await this.reserveVectors(tenant, l, n);
     try {
-      return await this.mutate(tenant, name, async (m) => {
-        if (ids) await m.index.addWithIds(x, ids);
-        else await m.index.add(x);
-        return { added: n, ntotal: m.index.ntotal };
-      });
+      await l.mutate(ids ? { type: 'add', x, d, ids } : { type: 'add', x, d });
+      return { added: n, ntotal: await l.ntotal() };
     } finally {
       release();
     }
   }
 
-  async search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
-    return this.read(tenant, name, (l) => l.index.search(x, k, params));
+  search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+    return this.use(tenant, name).search(x, k, params);
   }
 
-  async rangeSearch(tenant: string, name: string, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-    return this.read(tenant, name, (l) => l.index.rangeSearch(x, radius, params));
+  rangeSearch(tenant: string, name: string, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+    return this.use(tenant, name).rangeSearch(x, radius, params);
   }
 
   async remove(tenant: string, name: string, ids: BigInt64Array): Promise<{ removed: number; ntotal: number }> {
-    return this.mutate(tenant, name, async (l) => {
-      const removed = await l.index.removeIds(ids);
-      return { removed, ntotal: l.index.ntotal };
-    });
+    const l = this.use(tenant, name);
+    const removed = await l.mutate({ type: 'remove', ids });
+    return { removed, ntotal: await l.ntotal() };
   }
 
   /** The stored vectors of `ids`, row after row. */
   async reconstruct(tenant: string, name: string, ids: readonly bigint[]): Promise<Float32Array> {
-    return this.read(tenant, name, async (l) => {
-      const d = l.record.dimension;
-      const out = new Float32Array(ids.length * d);
-      const rows = await Promise.all(ids.map((id) => l.index.reconstruct(id)));
-      rows.forEach((r, i) => out.set(r, i * d));
-      return out;
-    });
+    const l = this.use(tenant, name);
+    const d = l.record.dimension;
+    const rows = await Promise.all(ids.map((id) => l.reconstruct(id)));
+    const out = new Float32Array(ids.length * d);
+    rows.forEach((r, i) => out.set(r, i * d));
+    return out;
   }
 
   async reset(tenant: string, name: string): Promise<IndexInfo> {
-    return this.mutate(tenant, name, async (l) => {
-      await l.index.reset();
-      return describe(l);
-    });
+    const l = this.use(tenant, name);
+    await l.mutate({ type: 'reset' });
+    return l.read(async (index) => this.info(l, index));
   }
 
   /** FAISS's serialized bytes, consistent with every write acknowledged before the call. */
-  async exportIndex(tenant: string, name: string): Promise<Buffer> {
-    return this.mutate(tenant, name, async (l) => serializeIndex(l.index), false);
+  exportIndex(tenant: string, name: string): Promise<Buffer> {
+    return this.use(tenant, name).export();
   }
 
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
@@ -187,59 +188,38 @@ export class IndexService {
       index.dispose();
       throw e;
     }
-    const record: IndexRecord = {
-      tenant,
-      name,
-      id: existing?.record.id ?? randomUUID(),
-      dimension: index.d,
-      factory: existing && existing.record.dimension === index.d ? existing.record.factory : `imported ${index.typeName}`,
-      metric: index.metricType,
-      createdAt: existing?.record.createdAt ?? new Date().toISOString(),
-    };
-    if (!existing) return { created: true, info: await this.install(record, index) };
-    return this.mutate(tenant, name, async (l) => {
-      await this.snapshots.save(record.id, index);
-      if (record.dimension !== l.record.dimension || record.metric !== l.record.metric || record.factory !== l.record.factory) {
-        this.catalog.deleteIndex(tenant, name);
-        this.catalog.insertIndex(record);
-      }
-      const old = l.index;
-      l.record = record;
-      l.index = index;
-      l.dirty = false;
-      old.dispose();
-      return { created: false, info: describe(l) };
-    }, false);
-  }
-
-  /** Writes a snapshot of every index changed since its last one. */
-  async snapshotDirty(): Promise<number> {
-    let saved = 0;
-    for (const l of [...this.live.values()]) {
-      if (!l.dirty) continue;
-      await this.serialize(l, async () => {
-        if (!l.dirty || l.index.disposed) return;
-        l.dirty = false;
-        try {
-          await this.snapshots.save(l.record.id, l.index);
-          saved++;
-        } catch (e) {
-          l.dirty = true;
-          throw e;
-        }
-      });
+    if (!existing) {
+      const record: IndexRecord = {
+        tenant,
+        name,
+        id: randomUUID(),
+        dimension: index.d,
+        factory: `imported ${index.typeName}`,
+        metric: index.metricType,
+        createdAt: new Date().toISOString(),
+      };
+      return { created: true, info: await this.install(record, index) };
     }
-    return saved;
+    const record: IndexRecord = { ...existing.record, dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
+    this.catalog.deleteIndex(tenant, name);
+    this.catalog.insertIndex(record);
+    existing.record = record;
+    await existing.replace(index);
+    return { created: false, info: await existing.read(async (ix) => this.info(existing, ix)) };
   }
 
-  /** Waits for operations in flight, saves what changed, frees every index. */
+  /** Snapshots every index whose log is not empty (shutdown, tests). */
+  async snapshotAll(): Promise<void> {
+    for (const l of [...this.live.values()]) if (l.loaded) await l.snapshot();
+  }
+
+  /** Saves what changed and frees every index. */
   async close(): Promise<void> {
-    await this.snapshotDirty();
-    for (const l of this.live.values()) l.index.dispose();
+    for (const l of [...this.live.values()]) await l.close();
     this.live.clear();
   }
 
-  /** Per-tenant usage, for quotas and operators. */
+  /** Per-tenant usage, for quotas and operators (not-loaded indexes: as of their last snapshot). */
   usage(tenant: string): { indexes: number; vectors: number; bytes: number } {
     let vectors = 0;
     let bytes = 0;
@@ -247,52 +227,105 @@ export class IndexService {
     for (const l of this.live.values()) {
       if (l.record.tenant !== tenant) continue;
       indexes++;
-      vectors += l.index.ntotal;
-      bytes += l.index.bytes;
+      vectors += l.liveNtotal ?? l.summary?.ntotal ?? 0;
+      bytes += l.loaded ? l.residentBytes : (l.summary?.bytes ?? 0);
     }
     return { indexes, vectors, bytes };
   }
 
+  cacheStats(): CacheStats {
+    const resident = [...this.live.values()].filter((l) => l.loaded);
+    return { ...this.counters, resident: resident.length, residentBytes: resident.reduce((s, l) => s + l.residentBytes, 0) };
+  }
+
+  private liveIndex(record: IndexRecord): LiveIndex {
+    return new LiveIndex(record, {
+      snapshots: this.snapshots,
+      fsync: this.storage.fsync,
+      snapshotLogBytes: this.storage.snapshotLogBytes,
+      rebuildThreshold: this.storage.rebuildThreshold,
+      onLoad: () => this.counters.loads++,
+      onResident: () => this.enforceBudget(),
+    });
+  }
+
   private async install(record: IndexRecord, index: Index): Promise<IndexInfo> {
+    const l = this.liveIndex(record);
     try {
-      await this.snapshots.save(record.id, index);
+      await l.replace(index); // writes the first snapshot
       this.catalog.insertIndex(record);
     } catch (e) {
-      index.dispose();
+      l.drop();
       await this.snapshots.remove(record.id).catch(() => undefined);
       throw e;
     }
-    const l: LiveIndex = { record, index, dirty: false, queue: Promise.resolve() };
     this.live.set(key(record.tenant, record.name), l);
-    return describe(l);
+    return l.read(async (ix) => this.info(l, ix));
   }
 
   private entry(tenant: string, name: string): LiveIndex {
     const l = typeof name === 'string' ? this.live.get(key(tenant, name)) : undefined;
-    if (!l) throw notFound(name);
+    if (!l) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(name)}`);
     return l;
   }
 
-  private async read<T>(tenant: string, name: string, fn: (l: LiveIndex) => Promise<T>): Promise<T> {
+  /** An entry about to be used: counts a cache hit or miss. */
+  private use(tenant: string, name: string): LiveIndex {
     const l = this.entry(tenant, name);
-    return translateDisposed(name, () => fn(l));
+    if (l.loaded) this.counters.hits++;
+    else this.counters.misses++;
+    return l;
   }
 
-  private async mutate<T>(tenant: string, name: string, fn: (l: LiveIndex) => Promise<T>, dirties = true): Promise<T> {
-    const l = this.entry(tenant, name);
-    return this.serialize(l, () =>
-      translateDisposed(name, async () => {
-        const result = await fn(l);
-        if (dirties) l.dirty = true;
-        return result;
-      }),
-    );
+  /** Evicts the least recently used indexes until the resident ones fit the budget. */
+  private enforceBudget(): void {
+    const budget = this.storage.maxMemory;
+    if (budget <= 0 || this.enforcing) return;
+    this.enforcing = true;
+    void (async () => {
+      try {
+        for (;;) {
+          const resident = [...this.live.values()].filter((l) => l.loaded);
+          const total = resident.reduce((s, l) => s + l.residentBytes, 0);
+          if (total <= budget) return;
+          const victim = resident.filter((l) => !l.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+          if (!victim || resident.length <= 1) return; // the one in use stays, even if alone it is too big
+          if (await victim.evict()) this.counters.evictions++;
+          else return;
+        }
+      } catch (e) {
+        console.error('faiss-proxy: eviction failed:', e);
+      } finally {
+        this.enforcing = false;
+      }
+    })();
   }
 
-  private serialize<T>(l: LiveIndex, fn: () => Promise<T>): Promise<T> {
-    const run = l.queue.then(fn, fn);
-    l.queue = run.catch(() => undefined);
-    return run;
+  private info(l: LiveIndex, index: Index | undefined): IndexInfo {
+    const { record } = l;
+    const base = {
+      name: record.name,
+      dimension: record.dimension,
+      factory: record.factory,
+      metric: metricName(record.metric),
+      createdAt: record.createdAt,
+    };
+    if (!index) {
+      const s = l.summary;
+      return { ...base, type: s?.type ?? 'unknown', ntotal: l.liveNtotal ?? s?.ntotal ?? 0, isTrained: s?.isTrained ?? false, bytes: l.loaded ? l.residentBytes : (s?.bytes ?? 0), loaded: l.loaded };
+    }
+    const out: IndexInfo = {
+      ...base,
+      type: index.typeName,
+      ntotal: index.ntotal - l.hidden,
+      isTrained: index.isTrained,
+      bytes: index.bytes,
+      loaded: true,
+    };
+    if (index.nprobe !== undefined) out.nprobe = index.nprobe;
+    if (index.efSearch !== undefined) out.efSearch = index.efSearch;
+    if (index.efConstruction !== undefined) out.efConstruction = index.efConstruction;
+    return out;
   }
 
   private requireIndexQuota(tenant: string): void {
@@ -305,15 +338,16 @@ export class IndexService {
   private requireRoom(tenant: string, vectors: number, bytes: number, replacing?: LiveIndex): void {
     const quotas = this.quotasOf(tenant);
     const usage = this.usage(tenant);
-    const freed = replacing ? { vectors: replacing.index.ntotal, bytes: replacing.index.bytes } : { vectors: 0, bytes: 0 };
+    const freedVectors = replacing ? (replacing.liveNtotal ?? replacing.summary?.ntotal ?? 0) : 0;
+    const freedBytes = replacing ? replacing.residentBytes : 0;
     const reserved = this.reserved.get(tenant) ?? 0;
-    if (usage.vectors - freed.vectors + reserved + vectors > quotas.maxVectors) {
+    if (usage.vectors - freedVectors + reserved + vectors > quotas.maxVectors) {
       throw new ServiceError(
         'ERR_QUOTA_EXCEEDED',
         `Tenant ${tenant} would exceed its quota of ${quotas.maxVectors} vectors (it has ${usage.vectors}, this adds ${vectors})`,
       );
     }
-    if (usage.bytes - freed.bytes + bytes > quotas.maxBytes) {
+    if (usage.bytes - freedBytes + bytes > quotas.maxBytes) {
       throw new ServiceError(
         'ERR_QUOTA_EXCEEDED',
         `Tenant ${tenant} would exceed its quota of ${quotas.maxBytes} bytes (it uses ${usage.bytes}, this adds about ${bytes})`,
@@ -321,44 +355,11 @@ export class IndexService {
     }
   }
 
-  private reserveVectors(tenant: string, l: LiveIndex, n: number): () => void {
-    const perVector = l.index.ntotal > 0 ? l.index.bytes / l.index.ntotal : l.record.dimension * 4;
+  private async reserveVectors(tenant: string, l: LiveIndex, n: number): Promise<() => void> {
+    const ntotal = await l.ntotal(); // loads the index, so usage is exact
+    const perVector = ntotal > 0 ? l.residentBytes / ntotal : l.record.dimension * 4;
     this.requireRoom(tenant, n, Math.ceil(perVector * n));
     this.reserved.set(tenant, (this.reserved.get(tenant) ?? 0) + n);
     return () => this.reserved.set(tenant, (this.reserved.get(tenant) ?? n) - n);
   }
-}
-
-function notFound(name: string): ServiceError {
-  return new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(name)}`);
-}
-
-/** An index deleted while a request was using it reads as "not found", as it now is. */
-async function translateDisposed<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof FaissError && e.code === 'ERR_DISPOSED') throw notFound(name);
-    throw e;
-  }
-}
-
-function describe(l: LiveIndex): IndexInfo {
-  const { index, record } = l;
-  const info: IndexInfo = {
-    name: record.name,
-    dimension: record.dimension,
-    type: index.typeName,
-    factory: record.factory,
-    metric: metricName(record.metric),
-    ntotal: index.ntotal,
-    isTrained: index.isTrained,
-    bytes: index.bytes,
-    version: index.version,
-    createdAt: record.createdAt,
-  };
-  if (index.nprobe !== undefined) info.nprobe = index.nprobe;
-  if (index.efSearch !== undefined) info.efSearch = index.efSearch;
-  if (index.efConstruction !== undefined) info.efConstruction = index.efConstruction;
-  return info;
 }

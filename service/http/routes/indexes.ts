@@ -27,7 +27,7 @@ const nameOf = (req: Request): string => req.params.name;
 export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
   const vectors = vectorsSchema(config.maxBatch);
   const kSchema = { type: 'integer', minimum: 1, maximum: config.maxK };
-  const dimensionOf = (req: Request, tenant: string): number => indexes.describe(tenant, nameOf(req)).dimension;
+  const dimensionOf = (req: Request, tenant: string): number => indexes.dimension(tenant, nameOf(req));
 
   /** Vectors from either wire format, checked against the index's dimension. */
   const queryVectors = (req: Request, tenant: string): Float32Array => {
@@ -119,8 +119,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       summary: 'Describe an index: dimension, ntotal, isTrained, type, metric, bytes in memory',
       role: 'read',
       responses: { 200: 'The index, described', 404: 'No such index' },
-      handler: (req, res) => {
-        res.json(indexes.describe(tenantOf(res), nameOf(req)));
+      handler: async (req, res) => {
+        res.json(await indexes.describe(tenantOf(res), nameOf(req)));
       },
     },
     {

@@ -1,0 +1,358 @@
+// One index at run time: loaded lazily (latest snapshot + the log's tail),
+// mutated one operation at a time in arrival order, each mutation logged and
+// flushed before it is acknowledged, snapshotted when its log grows, hidden ids
+// filtered from answers (for types FAISS cannot remove from) and rebuilt away
+// once they pass a threshold, and evictable from memory at any time.
+import {
+  FaissError,
+  IndexIDMap2,
+  deserializeIndex,
+  indexFactory,
+  serializeIndex,
+  type Index,
+  type RangeSearchResult,
+  type SearchParams,
+  type SearchResult,
+} from '../../lib';
+import type { IndexRecord } from '../storage/catalog';
+import { LogCorruptError, MutationLog, readLog, type Mutation } from '../storage/mutation-log';
+import type { SnapshotState, SnapshotStore } from '../storage/snapshots';
+import { ServiceError } from './errors';
+import { applyMutation, isIdMapped, type IndexExtras } from './mutations';
+
+export interface LiveIndexOptions {
+  snapshots: SnapshotStore;
+  /** fdatasync the log before acknowledging (off only for benchmarks). */
+  fsync: boolean;
+  /** Snapshot once the log holds this many bytes. */
+  snapshotLogBytes: number;
+  /** Rebuild once hidden (deleted) ids exceed this fraction of the stored vectors. */
+  rebuildThreshold: number;
+  /** Told after every load and eviction, and after operations change the size. */
+  onResident: (l: LiveIndex) => void;
+  onLoad: () => void;
+}
+
+export class LiveIndex {
+  private index: Index | undefined;
+  private loading: Promise<Index> | undefined;
+  private log: MutationLog | undefined;
+  private extras: IndexExtras = { tombstones: new Set(), nextId: null, idSet: null };
+  /** Sequence number of the last mutation applied. */
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private active = 0;
+  private rebuilding = false;
+  lastUsed = 0;
+  /** As of the last snapshot: what listing an index that is not loaded shows. */
+  summary: SnapshotState['summary'];
+  /** Set when the index is deleted: nothing may touch its files any more. */
+  dropped = false;
+
+  constructor(
+    public record: IndexRecord,
+    private readonly o: LiveIndexOptions,
+  ) {
+    this.summary = o.snapshots.peekState(record.id)?.summary;
+  }
+
+  get loaded(): boolean {
+    return this.index !== undefined;
+  }
+  get busy(): boolean {
+    return this.active > 0;
+  }
+  get residentBytes(): number {
+    return this.index && !this.index.disposed ? this.index.bytes : 0;
+  }
+  get logBytes(): number {
+    return this.log?.bytes ?? 0;
+  }
+  get hidden(): number {
+    return this.extras.tombstones.size;
+  }
+
+  /** Runs fn with the loaded index; the index stays loaded (not evicted) meanwhile. */
+  async read<T>(fn: (index: Index) => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      const index = await this.load();
+      return await fn(index);
+    } finally {
+      this.active--;
+      this.lastUsed = Date.now();
+    }
+  }
+
+  /** Applies a mutation in arrival order, logs it, and resolves once it is durable. */
+  async mutate(m: Mutation): Promise<number> {
+    this.active++;
+    try {
+      const { result, durable } = await this.exclusive(async () => {
+        const index = await this.load();
+        const removed = await applyMutation(index, this.extras, m);
+        const appended = this.log!.append(m);
+        this.seq = appended.seq;
+        return { result: removed, durable: appended.durable };
+      });
+      try {
+        await durable;
+      } catch (e) {
+        // Applied in memory but not on disk: forget the memory, reload from disk.
+        this.unload();
+        throw new ServiceError('ERR_STORAGE_FAILED', `The write could not be made durable: ${(e as Error).message}`);
+      }
+      this.afterMutation();
+      return result;
+    } finally {
+      this.active--;
+      this.lastUsed = Date.now();
+      this.o.onResident(this);
+    }
+  }
+
+  /** Runs fn alone (no mutation in between), e.g. for a consistent export. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async ntotal(): Promise<number> {
+    return this.read(async (index) => index.ntotal - this.extras.tombstones.size);
+  }
+
+  /** Live count without loading (undefined when not loaded). */
+  get liveNtotal(): number | undefined {
+    return this.index && !this.index.disposed ? this.index.ntotal - this.extras.tombstones.size : undefined;
+  }
+
+  search(x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+    return this.read(async (index) => {
+      const hidden = this.extras.tombstones;
+      if (hidden.size === 0) return index.search(x, k, params);
+      // Ask for enough candidates that k live ones remain after filtering.
+      const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
+      const r = await index.search(x, wide, params);
+      const nq = r.labels.length / wide;
+      const distances = new Float32Array(nq * k).fill(Number.MAX_VALUE);
+      const labels = new BigInt64Array(nq * k).fill(-1n);
+      for (let q = 0; q < nq; q++) {
+        let out = 0;
+        for (let j = 0; j < wide && out < k; j++) {
+          const label = r.labels[q * wide + j];
+          if (label < 0n || hidden.has(label)) continue;
+          labels[q * k + out] = label;
+          distances[q * k + out] = r.distances[q * wide + j];
+          out++;
+        }
+      }
+      return { distances, labels };
+    });
+  }
+
+  rangeSearch(x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+    return this.read(async (index) => {
+      const r = await index.rangeSearch(x, radius, params);
+      const hidden = this.extras.tombstones;
+      if (hidden.size === 0) return r;
+      const keep: number[] = [];
+      const lims = new BigUint64Array(r.lims.length);
+      for (let q = 0; q + 1 < r.lims.length; q++) {
+        for (let j = Number(r.lims[q]); j < Number(r.lims[q + 1]); j++) if (!hidden.has(r.labels[j])) keep.push(j);
+        lims[q + 1] = BigInt(keep.length);
+      }
+      return {
+        lims,
+        distances: Float32Array.from(keep, (j) => r.distances[j]),
+        labels: BigInt64Array.from(keep, (j) => r.labels[j]),
+      };
+    });
+  }
+
+  reconstruct(id: bigint): Promise<Float32Array> {
+    return this.read(async (index) => {
+      if (this.extras.tombstones.has(id)) throw new FaissError(`No vector with id ${id} (it was removed)`, 'ERR_NOT_FOUND');
+      return index.reconstruct(id);
+    });
+  }
+
+  /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */
+  export(): Promise<Buffer> {
+    this.active++;
+    return this.exclusive(async () => {
+      await this.load();
+      if (this.extras.tombstones.size > 0) await this.rebuildNow();
+      return serializeIndex(this.index!);
+    }).finally(() => this.active--);
+  }
+
+  /** Replaces the index wholesale (import); snapshotted at once, the log emptied. */
+  replace(index: Index): Promise<void> {
+    return this.exclusive(async () => {
+      const old = await this.load().catch(() => undefined);
+      this.extras = { tombstones: new Set(), nextId: null, idSet: null };
+      this.index = index;
+      await this.snapshotNow();
+      if (old && old !== index) old.dispose();
+      this.o.onResident(this);
+    });
+  }
+
+  /** Takes a snapshot now if anything was logged since the last one. */
+  snapshot(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.index && this.logBytes > 0) await this.snapshotNow();
+    });
+  }
+
+  /** Frees the memory; the next use loads it back. Snapshots first if the log is long. */
+  evict(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.index || this.active > 0) return false;
+      if (this.logBytes > 0) await this.snapshotNow();
+      await this.log?.close();
+      this.log = undefined;
+      this.index.dispose();
+      this.index = undefined;
+      this.loading = undefined;
+      this.o.onResident(this);
+      return true;
+    });
+  }
+
+  /** Saves what is unsaved, frees everything (shutdown). */
+  async close(): Promise<void> {
+    await this.snapshot();
+    await this.exclusive(async () => {
+      await this.log?.close();
+      this.log = undefined;
+      this.index?.dispose();
+      this.index = undefined;
+    });
+  }
+
+  /** Deletion: frees memory; in-flight native calls finish on their own. */
+  drop(): void {
+    this.dropped = true;
+    this.unload();
+  }
+
+  private unload(): void {
+    this.loading = undefined;
+    this.index?.dispose();
+    this.index = undefined;
+    void this.log?.close().catch(() => undefined);
+    this.log = undefined;
+  }
+
+  private load(): Promise<Index> {
+    if (this.dropped) return Promise.reject(new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(this.record.name)}`));
+    if (this.index) return Promise.resolve(this.index);
+    this.loading ??= this.recover().then(
+      (index) => {
+        this.index = index;
+        this.o.onLoad();
+        this.o.onResident(this);
+        return index;
+      },
+      (e) => {
+        this.loading = undefined;
+        throw e;
+      },
+    );
+    return this.loading;
+  }
+
+  /** Latest snapshot, then every log record after it. */
+  private async recover(): Promise<Index> {
+    const { record, o } = this;
+    const snap = await o.snapshots.load(record.id);
+    const index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
+    this.extras = {
+      tombstones: new Set((snap?.state.tombstones ?? []).map(BigInt)),
+      nextId: snap?.state.nextId ?? null,
+      idSet: null,
+    };
+    this.seq = snap?.seq ?? 0;
+    const file = o.snapshots.logFile(record.id);
+    let log;
+    try {
+      log = readLog(file);
+    } catch (e) {
+      index.dispose();
+      if (e instanceof LogCorruptError) throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}`);
+      throw e;
+    }
+    for (const r of log.records) {
+      if (r.seq <= this.seq) continue; // already in the snapshot
+      await applyMutation(index, this.extras, r.mutation);
+      this.seq = r.seq;
+    }
+    this.log = await MutationLog.open(file, log.validBytes, Math.max(this.seq, log.records.at(-1)?.seq ?? 0), o.fsync);
+    return index;
+  }
+
+  private async snapshotNow(): Promise<void> {
+    if (!this.index || this.dropped) return;
+    await this.log?.drain();
+    const index = this.index;
+    await this.o.snapshots.save(this.record.id, index, this.seq, {
+      tombstones: [...this.extras.tombstones].map(String),
+      nextId: this.extras.nextId,
+      summary: { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
+    });
+    this.summary = { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained };
+    await this.log?.truncate();
+  }
+
+  private afterMutation(): void {
+    if (this.dropped || !this.index) return;
+    if (this.logBytes > this.o.snapshotLogBytes) void this.snapshot().catch((e) => console.error(`faiss-proxy: snapshot of ${this.record.name} failed:`, e));
+    const hidden = this.extras.tombstones.size;
+    if (!this.rebuilding && hidden > 0 && hidden > this.o.rebuildThreshold * this.index.ntotal) {
+      this.rebuilding = true;
+      void this.exclusive(() => this.rebuildNow())
+        .catch((e) => console.error(`faiss-proxy: rebuild of ${this.record.name} failed:`, e))
+        .finally(() => (this.rebuilding = false));
+    }
+  }
+
+  /** Swaps in a rebuilt index (call inside exclusive()). */
+  private async rebuildNow(): Promise<void> {
+    if (!this.index || this.dropped || this.extras.tombstones.size === 0) return;
+    // Searches in flight on the old index finish on it; GC frees it after.
+    this.index = await this.rebuilt(this.index);
+    await this.snapshotNow();
+    this.o.onResident(this);
+  }
+
+  /**
+   * A new index of the same kind holding only the live vectors, under their same
+   * ids: an index with positional ids is put under an IndexIDMap2 (and later adds
+   * get the ids FAISS would have given them), so no id ever changes.
+   */
+  private async rebuilt(old: Index): Promise<Index> {
+    const { ids, vectors } = await old.extractAll();
+    const d = old.d;
+    let fresh = await deserializeIndex(await serializeIndex(old));
+    await fresh.reset();
+    const wasMapped = isIdMapped(old);
+    if (!wasMapped) {
+      const inner = fresh;
+      fresh = new IndexIDMap2(inner);
+      inner.dispose();
+      this.extras.nextId ??= old.ntotal;
+    }
+    const keep: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (!this.extras.tombstones.has(ids[i])) keep.push(i);
+    if (keep.length > 0) {
+      const x = new Float32Array(keep.length * d);
+      keep.forEach((i, j) => x.set(vectors.subarray(i * d, (i + 1) * d), j * d));
+      await fresh.addWithIds(x, BigInt64Array.from(keep, (i) => ids[i]));
+    }
+    this.extras.tombstones = new Set();
+    if (this.extras.idSet) this.extras.idSet = new Set(BigInt64Array.from(keep, (i) => ids[i]));
+    return fresh;
+  }
+}
