@@ -7,7 +7,6 @@
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexScalarQuantizer.h>
-#include <faiss/clone_index.h>
 #include <faiss/index_factory.h>
 
 #include <functional>
@@ -15,6 +14,7 @@
 #include "args.h"
 #include "errors.h"
 #include "index.h"
+#include "io.h"
 
 namespace fp {
 namespace {
@@ -31,11 +31,14 @@ void requireDivides(int64_t d, int64_t m, const char* name) {
 }
 
 // Wrapped indexes (quantizers, IDMap's inner index) are copied, so the JS object
-// passed in stays an independent index the caller still owns.
+// passed in stays an independent index the caller still owns. The copy goes
+// through FAISS's writer and reader rather than clone_index, which in 1.7.3
+// turns an IndexHNSWFlat into a bare IndexHNSW that cannot even be written.
 faiss::Index* cloneOf(const Napi::Value& v, const char* name) {
   auto handle = IndexWrap::FromValue(v, name).handle();
   SharedGuard guard(handle->lock());
-  return faiss::clone_index(handle->index());
+  auto bytes = serialize(*handle->index());
+  return deserialize(bytes->data(), bytes->size()).release();
 }
 
 template <typename T>

@@ -78,7 +78,8 @@ describe('service: index lifecycle over HTTP', function () {
           })
         : await api.post(`/v1/indexes/${name}/add`, undefined, { body: bytes(xb.subarray(500 * d)) });
       assert.equal(binHalf.status, 200, JSON.stringify(binHalf.json));
-      assert.deepEqual(binHalf.json, { added: 500, ntotal: 1000 });
+      // The service says which ids it gave (consecutive from firstId), or null for caller ids.
+      assert.deepEqual(binHalf.json, { added: 500, ntotal: 1000, firstId: idMapped ? null : 500 });
 
       const described = await api.get(`/v1/indexes/${name}`);
       assert.equal(described.json.ntotal, 1000);

@@ -127,15 +127,16 @@ export class IndexService {
     return l.read(async (index) => this.info(l, index));
   }
 
-  async add(tenant: string, name: string, x: Float32Array, ids?: BigInt64Array): Promise<{ added: number; ntotal: number }> {
+  /** firstId: the id of the first vector when the service numbered them (consecutive ids), else null. */
+  async add(tenant: string, name: string, x: Float32Array, ids?: BigInt64Array): Promise<{ added: number; ntotal: number; firstId: number | null }> {
     const l = this.use(tenant, name);
     const d = l.record.dimension;
     if (x.length === 0 || x.length % d !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
     const n = x.length / d;
     const release = await this.reserveVectors(tenant, l, n);
     try {
-      await l.mutate(ids ? { type: 'add', x, d, ids } : { type: 'add', x, d });
-      return { added: n, ntotal: await l.ntotal() };
+      const { firstId } = await l.mutate(ids ? { type: 'add', x, d, ids } : { type: 'add', x, d });
+      return { added: n, ntotal: await l.ntotal(), firstId };
     } finally {
       release();
     }
@@ -151,7 +152,7 @@ export class IndexService {
 
   async remove(tenant: string, name: string, ids: BigInt64Array): Promise<{ removed: number; ntotal: number }> {
     const l = this.use(tenant, name);
-    const removed = await l.mutate({ type: 'remove', ids });
+    const { removed } = await l.mutate({ type: 'remove', ids });
     return { removed, ntotal: await l.ntotal() };
   }
 

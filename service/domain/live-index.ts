@@ -18,7 +18,7 @@ import type { IndexRecord } from '../storage/catalog';
 import { LogCorruptError, MutationLog, readLog, type Mutation } from '../storage/mutation-log';
 import type { SnapshotState, SnapshotStore } from '../storage/snapshots';
 import { ServiceError } from './errors';
-import { applyMutation, isIdMapped, type IndexExtras } from './mutations';
+import { applyMutation, isIdMapped, type Applied, type IndexExtras } from './mutations';
 
 export interface LiveIndexOptions {
   snapshots: SnapshotStore;
@@ -85,15 +85,15 @@ export class LiveIndex {
   }
 
   /** Applies a mutation in arrival order, logs it, and resolves once it is durable. */
-  async mutate(m: Mutation): Promise<number> {
+  async mutate(m: Mutation): Promise<Applied> {
     this.active++;
     try {
       const { result, durable } = await this.exclusive(async () => {
         const index = await this.load();
-        const removed = await applyMutation(index, this.extras, m);
+        const applied = await applyMutation(index, this.extras, m);
         const appended = this.log!.append(m);
         this.seq = appended.seq;
-        return { result: removed, durable: appended.durable };
+        return { result: applied, durable: appended.durable };
       });
       try {
         await durable;

@@ -7,7 +7,11 @@ import type { Mutation } from '../storage/mutation-log';
 export interface IndexExtras {
   /** Ids removed from an index type that cannot remove; hidden from every answer. */
   tombstones: Set<bigint>;
-  /** Next id to assign on add without ids, once a rebuild has put the index under an IDMap. */
+  /**
+   * Next id to assign on add without ids, once ids can no longer be positions:
+   * after a rebuild put the index under an IDMap, or after an IVF index lost
+   * vectors (FAISS would start the next add at ntotal and reuse ids).
+   */
   nextId: number | null;
   /** Ids present, kept only for IDMap indexes that use tombstones (built on first need). */
   idSet: Set<bigint> | null;
@@ -20,45 +24,67 @@ async function presentIds(index: Index, extras: IndexExtras): Promise<Set<bigint
   return extras.idSet;
 }
 
-/** Applies `m`; returns how many vectors a remove removed (0 otherwise). */
-export async function applyMutation(index: Index, extras: IndexExtras, m: Mutation): Promise<number> {
+/** IVF indexes store ids with the vectors: removing there never renumbers. */
+const storesIds = (index: Index): boolean => isIdMapped(index) || index.nprobe !== undefined;
+
+export interface Applied {
+  /** How many vectors a remove removed. */
+  removed: number;
+  /** The id of the first vector of an add without ids (the others follow it). */
+  firstId: number | null;
+}
+
+/** Applies `m` to `index`. */
+export async function applyMutation(index: Index, extras: IndexExtras, m: Mutation): Promise<Applied> {
   switch (m.type) {
     case 'train':
       await index.train(m.x);
-      return 0;
+      return { removed: 0, firstId: null };
     case 'add': {
       const n = m.x.length / m.d;
-      let ids = m.ids;
-      if (!ids && extras.nextId !== null) {
-        const first = extras.nextId;
-        ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(first + i));
+      if (m.ids) {
+        await index.addWithIds(m.x, m.ids);
+        if (extras.idSet) for (const id of m.ids) extras.idSet.add(id);
+        return { removed: 0, firstId: null };
       }
-      if (ids) await index.addWithIds(m.x, ids);
-      else await index.add(m.x);
-      if (ids && extras.nextId !== null && !m.ids) extras.nextId += n;
-      if (ids && extras.idSet) for (const id of ids) extras.idSet.add(id);
-      return 0;
+      if (extras.nextId === null) {
+        const firstId = index.ntotal; // FAISS numbers by position
+        await index.add(m.x);
+        return { removed: 0, firstId };
+      }
+      const firstId = extras.nextId;
+      const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(firstId + i));
+      await index.addWithIds(m.x, ids);
+      extras.nextId += n;
+      if (extras.idSet) for (const id of ids) extras.idSet.add(id);
+      return { removed: 0, firstId };
     }
     case 'remove':
-      return removeIds(index, extras, m.ids);
+      return { removed: await removeIds(index, extras, m.ids), firstId: null };
     case 'reset':
       await index.reset();
       extras.tombstones.clear();
       if (extras.idSet) extras.idSet.clear();
       if (extras.nextId !== null) extras.nextId = 0;
-      return 0;
+      return { removed: 0, firstId: null };
   }
 }
 
+/**
+ * Ids never change in the service: FAISS's own remove is used only where it
+ * keeps ids (IDMap, IVF); positional indexes (flat, PQ, SQ, HNSW) hide removed
+ * ids instead and are rebuilt under an IDMap later (live-index.ts).
+ */
 async function removeIds(index: Index, extras: IndexExtras, ids: BigInt64Array): Promise<number> {
-  if (extras.tombstones.size === 0) {
+  if (extras.tombstones.size === 0 && storesIds(index)) {
+    if (!isIdMapped(index)) extras.nextId ??= index.ntotal;
     try {
       return await index.removeIds(ids);
     } catch (e) {
       if (!(e instanceof FaissError) || e.code !== 'ERR_UNSUPPORTED') throw e;
     }
   }
-  // The index type cannot remove (HNSW, ...): remember the ids and hide them.
+  // Remember the ids and hide them from every answer.
   let removed = 0;
   const rawNtotal = index.ntotal;
   const present = isIdMapped(index) ? await presentIds(index, extras) : null;
