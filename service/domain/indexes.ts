@@ -22,6 +22,8 @@ export interface IndexInfo {
   bytes: number;
   /** Whether the index is in memory now (it is loaded on first use). */
   loaded: boolean;
+  /** Changes with every mutation; survives restarts. */
+  version: number;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
@@ -105,6 +107,11 @@ export class IndexService {
     return l.read(async (index) => this.info(l, index));
   }
 
+  /** Changes with every mutation of the index; survives restarts. */
+  version(tenant: string, name: string): number {
+    return this.entry(tenant, name).version;
+  }
+
   dimension(tenant: string, name: string): number {
     return this.entry(tenant, name).record.dimension;
   }
@@ -121,21 +128,27 @@ export class IndexService {
     for (const l of [...this.live.values()]) if (l.record.tenant === tenant) await this.delete(tenant, l.record.name);
   }
 
-  async train(tenant: string, name: string, x: Float32Array): Promise<IndexInfo> {
+  async train(tenant: string, name: string, x: Float32Array, key?: string): Promise<IndexInfo> {
     const l = this.use(tenant, name);
-    await l.mutate({ type: 'train', x, d: l.record.dimension });
+    await l.mutate({ type: 'train', x, d: l.record.dimension, key });
     return l.read(async (index) => this.info(l, index));
   }
 
   /** firstId: the id of the first vector when the service numbered them (consecutive ids), else null. */
-  async add(tenant: string, name: string, x: Float32Array, ids?: BigInt64Array): Promise<{ added: number; ntotal: number; firstId: number | null }> {
+  async add(
+    tenant: string,
+    name: string,
+    x: Float32Array,
+    ids?: BigInt64Array,
+    key?: string,
+  ): Promise<{ added: number; ntotal: number; firstId: number | null }> {
     const l = this.use(tenant, name);
     const d = l.record.dimension;
     if (x.length === 0 || x.length % d !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
     const n = x.length / d;
     const release = await this.reserveVectors(tenant, l, n);
     try {
-      const { firstId } = await l.mutate(ids ? { type: 'add', x, d, ids } : { type: 'add', x, d });
+      const { firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
       return { added: n, ntotal: await l.ntotal(), firstId };
     } finally {
       release();
@@ -150,9 +163,9 @@ export class IndexService {
     return this.use(tenant, name).rangeSearch(x, radius, params);
   }
 
-  async remove(tenant: string, name: string, ids: BigInt64Array): Promise<{ removed: number; ntotal: number }> {
+  async remove(tenant: string, name: string, ids: BigInt64Array, key?: string): Promise<{ removed: number; ntotal: number }> {
     const l = this.use(tenant, name);
-    const { removed } = await l.mutate({ type: 'remove', ids });
+    const { removed } = await l.mutate({ type: 'remove', ids, key });
     return { removed, ntotal: await l.ntotal() };
   }
 
@@ -166,9 +179,9 @@ export class IndexService {
     return out;
   }
 
-  async reset(tenant: string, name: string): Promise<IndexInfo> {
+  async reset(tenant: string, name: string, key?: string): Promise<IndexInfo> {
     const l = this.use(tenant, name);
-    await l.mutate({ type: 'reset' });
+    await l.mutate({ type: 'reset', key });
     return l.read(async (index) => this.info(l, index));
   }
 
@@ -310,6 +323,7 @@ export class IndexService {
       factory: record.factory,
       metric: metricName(record.metric),
       createdAt: record.createdAt,
+      version: l.version,
     };
     if (!index) {
       const s = l.summary;

@@ -43,6 +43,8 @@ export class LiveIndex {
   private queue: Promise<unknown> = Promise.resolve();
   private active = 0;
   private rebuilding = false;
+  /** Results of recent mutations by idempotency key: a retried request gets the first answer. */
+  private recent = new Map<string, { applied: Applied; durable: Promise<void> }>();
   lastUsed = 0;
   /** As of the last snapshot: what listing an index that is not loaded shows. */
   summary: SnapshotState['summary'];
@@ -90,9 +92,12 @@ export class LiveIndex {
     try {
       const { result, durable } = await this.exclusive(async () => {
         const index = await this.load();
+        const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
+        if (seen) return { result: seen.applied, durable: seen.durable };
         const applied = await applyMutation(index, this.extras, m);
         const appended = this.log!.append(m);
         this.seq = appended.seq;
+        if (m.key !== undefined) this.remember(m.key, applied, appended.durable);
         return { result: applied, durable: appended.durable };
       });
       try {
@@ -109,6 +114,17 @@ export class LiveIndex {
       this.lastUsed = Date.now();
       this.o.onResident(this);
     }
+  }
+
+  /** Changes with every mutation (the log's sequence number); survives restarts. */
+  get version(): number {
+    return this.seq;
+  }
+
+  private remember(key: string, applied: Applied, durable: Promise<void>): void {
+    this.recent.set(key, { applied, durable });
+    // Keep the last 10,000 keys: enough for any client's retry window.
+    if (this.recent.size > 10_000) this.recent.delete(this.recent.keys().next().value!);
   }
 
   /** Runs fn alone (no mutation in between), e.g. for a consistent export. */
@@ -191,8 +207,12 @@ export class LiveIndex {
   replace(index: Index): Promise<void> {
     return this.exclusive(async () => {
       const old = await this.load().catch(() => undefined);
+      // An index that failed to load (a damaged log) is replaced along with its log.
+      this.log ??= await MutationLog.open(this.o.snapshots.logFile(this.record.id), 0, this.seq, this.o.fsync);
       this.extras = { tombstones: new Set(), nextId: null, idSet: null };
       this.index = index;
+      this.loading = undefined;
+      this.seq = this.log.advance(); // a new version with no log record: the snapshot holds it
       await this.snapshotNow();
       if (old && old !== index) old.dispose();
       this.o.onResident(this);
@@ -284,9 +304,12 @@ export class LiveIndex {
       if (e instanceof LogCorruptError) throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}`);
       throw e;
     }
+    this.recent = new Map();
+    for (const [key, removed, firstId] of snap?.state.recentKeys ?? []) this.remember(key, { removed, firstId }, Promise.resolve());
     for (const r of log.records) {
       if (r.seq <= this.seq) continue; // already in the snapshot
-      await applyMutation(index, this.extras, r.mutation);
+      const applied = await applyMutation(index, this.extras, r.mutation);
+      if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve());
       this.seq = r.seq;
     }
     this.log = await MutationLog.open(file, log.validBytes, Math.max(this.seq, log.records.at(-1)?.seq ?? 0), o.fsync);
@@ -300,6 +323,7 @@ export class LiveIndex {
     await this.o.snapshots.save(this.record.id, index, this.seq, {
       tombstones: [...this.extras.tombstones].map(String),
       nextId: this.extras.nextId,
+      recentKeys: [...this.recent].map(([key, { applied }]) => [key, applied.removed, applied.firstId] as [string, number, number | null]),
       summary: { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
     });
     this.summary = { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained };

@@ -5,14 +5,17 @@
 //
 // Record: magic u32 'FPWL' | body length u32 | seq u64 | crc32(seq, body) u32 | body
 // Body:   type u8 | flags u8 | reserved u16 | n u32 | d u32 | float32 n*d | int64 ids
+//         | idempotency key (u16 length + utf-8) when flags has HAS_KEY
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 
-export type Mutation =
+/** `key`: the client's idempotency key, logged so a retry is recognised even after a crash. */
+export type Mutation = (
   | { type: 'train'; x: Float32Array; d: number }
   | { type: 'add'; x: Float32Array; d: number; ids?: BigInt64Array }
   | { type: 'remove'; ids: BigInt64Array }
-  | { type: 'reset' };
+  | { type: 'reset' }
+) & { key?: string };
 
 export interface LogRecord {
   seq: number;
@@ -24,6 +27,7 @@ const HEADER = 20;
 const BODY_HEADER = 12;
 const TYPES = ['train', 'add', 'remove', 'reset'] as const;
 const HAS_IDS = 1;
+const HAS_KEY = 2;
 
 export class LogCorruptError extends Error {
   constructor(file: string, offset: number, why: string) {
@@ -49,6 +53,13 @@ function encode(seq: number, m: Mutation): Buffer[] {
     if (m.type === 'remove') bodyHeader.writeUInt32LE(ids.length, 4);
     parts.push(bytesOf(ids));
   }
+  if (m.key !== undefined) {
+    const key = Buffer.from(m.key, 'utf8');
+    const length = Buffer.alloc(2);
+    length.writeUInt16LE(key.length);
+    bodyHeader.writeUInt8(bodyHeader.readUInt8(1) | HAS_KEY, 1);
+    parts.push(length, key);
+  }
   const bodyLength = parts.reduce((s, p) => s + p.length, 0);
   const header = Buffer.alloc(HEADER);
   header.writeUInt32LE(MAGIC, 0);
@@ -61,6 +72,21 @@ function encode(seq: number, m: Mutation): Buffer[] {
 }
 
 function decodeBody(body: Buffer): Mutation {
+  const m = decodeMutation(body);
+  if ((body.readUInt8(1) & HAS_KEY) !== 0) {
+    // The key is the last field, after the vectors and ids.
+    const n = body.readUInt32LE(4);
+    const d = body.readUInt32LE(8);
+    let at = BODY_HEADER;
+    if (m.type === 'train' || m.type === 'add') at += n * d * 4;
+    if ((body.readUInt8(1) & HAS_IDS) !== 0) at += n * 8;
+    const length = body.readUInt16LE(at);
+    m.key = body.subarray(at + 2, at + 2 + length).toString('utf8');
+  }
+  return m;
+}
+
+function decodeMutation(body: Buffer): Mutation {
   const type = TYPES[body.readUInt8(0)];
   const hasIds = (body.readUInt8(1) & HAS_IDS) !== 0;
   const n = body.readUInt32LE(4);
@@ -151,6 +177,11 @@ export class MutationLog {
 
   get lastSeq(): number {
     return this.seq;
+  }
+
+  /** Takes the next sequence number without a record (a change a snapshot will hold). */
+  advance(): number {
+    return ++this.seq;
   }
 
   /** Bytes in the log (what a snapshot would let us drop). */

@@ -13,6 +13,8 @@ export interface SnapshotState {
   tombstones: string[];
   /** Next id to assign when the index maps ids itself (after a rebuild). */
   nextId: number | null;
+  /** Idempotency keys of recent mutations with their results: [key, removed, firstId]. */
+  recentKeys?: [string, number, number | null][];
   /** What the index looked like, for listing it without loading it. */
   summary?: { type: string; ntotal: number; bytes: number; isTrained: boolean };
 }

@@ -1,7 +1,7 @@
 // /v1/indexes: index lifecycle and every vector operation, for the tenant of the
 // calling key. Other tenants' indexes are invisible: their names simply do not
 // exist here (404, exactly as for a name nobody uses).
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { IndexService } from '../../domain/indexes';
 import { INDEX_TYPES, SQ_TYPES } from '../../domain/index-spec';
 import type { Config } from '../../config';
@@ -23,6 +23,14 @@ import {
 
 const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
+
+/** A client's Idempotency-Key: a retried mutation with the same key is applied once. */
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.header('Idempotency-Key');
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpError(400, 'ERR_VALIDATION', 'Idempotency-Key must be 1-128 printable ASCII characters');
+  return key;
+}
 
 export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
   const vectors = vectorsSchema(config.maxBatch);
@@ -62,6 +70,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     }
     return out;
   };
+
+  /** Sets X-Index-Version, the index's version after the operation (it changes on every mutation). */
+  const versioned = (res: Response, tenant: string, name: string): Response => res.set('X-Index-Version', String(indexes.version(tenant, name)));
 
   return [
     {
@@ -120,7 +131,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       role: 'read',
       responses: { 200: 'The index, described', 404: 'No such index' },
       handler: async (req, res) => {
-        res.json(await indexes.describe(tenantOf(res), nameOf(req)));
+        const info = await indexes.describe(tenantOf(res), nameOf(req));
+        res.set('X-Index-Version', String(info.version)).json(info);
       },
     },
     {
@@ -146,7 +158,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       responses: { 200: 'The index, described' },
       handler: async (req, res) => {
         options(req, {});
-        res.json(await indexes.train(tenantOf(res), nameOf(req), queryVectors(req, tenantOf(res))));
+        const info = await indexes.train(tenantOf(res), nameOf(req), queryVectors(req, tenantOf(res)), idempotencyKey(req));
+        versioned(res, tenantOf(res), nameOf(req)).json(info);
       },
     },
     {
@@ -172,10 +185,12 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           const o = queryOptions(req, { ids: 'bool' });
           if (o.ids) {
             const { x, ids } = binaryVectorsWithIds(req, d);
-            res.json(await indexes.add(tenant, nameOf(req), x, ids));
+            const out = await indexes.add(tenant, nameOf(req), x, ids, idempotencyKey(req));
+            versioned(res, tenant, nameOf(req)).json(out);
             return;
           }
-          res.json(await indexes.add(tenant, nameOf(req), binaryVectors(req, d)));
+          const out = await indexes.add(tenant, nameOf(req), binaryVectors(req, d), undefined, idempotencyKey(req));
+          versioned(res, tenant, nameOf(req)).json(out);
           return;
         }
         options(req, {});
@@ -183,7 +198,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (req.body.ids !== undefined && req.body.ids.length !== x.length / d) {
           throw new HttpError(400, 'ERR_VALIDATION', `Expected ${x.length / d} ids (one per vector) but received ${req.body.ids.length}`);
         }
-        res.json(await indexes.add(tenant, nameOf(req), x, req.body.ids && jsonIds(req.body.ids)));
+        const out = await indexes.add(tenant, nameOf(req), x, req.body.ids && jsonIds(req.body.ids), idempotencyKey(req));
+        versioned(res, tenant, nameOf(req)).json(out);
       },
     },
     {
@@ -208,7 +224,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const o = options(req, { k: 'int', nprobe: 'int', efSearch: 'int' });
         const x = queryVectors(req, tenant);
         const kk = k(o.k);
+        const version = indexes.version(tenant, nameOf(req));
         const r = await indexes.search(tenant, nameOf(req), x, kk, tunables(o));
+        res.set('X-Index-Version', String(version));
         sendSearch(req, res, r, r.labels.length / kk, kk);
       },
     },
@@ -251,7 +269,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       handler: async (req, res) => {
         options(req, {});
         const ids = isBinary(req) ? binaryIds(req) : jsonIds(req.body.ids);
-        res.json(await indexes.remove(tenantOf(res), nameOf(req), ids));
+        const out = await indexes.remove(tenantOf(res), nameOf(req), ids, idempotencyKey(req));
+        versioned(res, tenantOf(res), nameOf(req)).json(out);
       },
     },
     {
@@ -277,7 +296,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       role: 'write',
       responses: { 200: 'The index, described' },
       handler: async (req, res) => {
-        res.json(await indexes.reset(tenantOf(res), nameOf(req)));
+        const out = await indexes.reset(tenantOf(res), nameOf(req), idempotencyKey(req));
+        versioned(res, tenantOf(res), nameOf(req)).json(out);
       },
     },
     {
