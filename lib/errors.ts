@@ -10,6 +10,14 @@ export const ErrorCodes = [
   'ERR_IO',
   'ERR_OUT_OF_MEMORY',
   'ERR_FAISS',
+  // Raised by the remote client (lib/client) only.
+  'ERR_UNAUTHENTICATED',
+  'ERR_FORBIDDEN',
+  'ERR_QUOTA_EXCEEDED',
+  'ERR_INDEX_EXISTS',
+  'ERR_NETWORK',
+  'ERR_TIMEOUT',
+  'ERR_SERVER',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

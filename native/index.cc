@@ -45,10 +45,11 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
       });
 }
 
-Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index) {
+Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly) {
   auto* raw = index.release();
   try {
-    return addonData(env).indexClass.New({Napi::External<faiss::Index>::New(env, raw)});
+    return addonData(env).indexClass.New(
+        {Napi::External<faiss::Index>::New(env, raw), Napi::Boolean::New(env, readOnly)});
   } catch (...) {
     delete raw;
     throw;
@@ -64,14 +65,14 @@ IndexWrap& IndexWrap::FromValue(const Napi::Value& v, const char* name) {
 }
 
 IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal())
+  if (info.Length() != 2 || !info[0].IsExternal())
     throw makeError(info.Env(), {code::kInvalidArgument,
                                  "NativeIndex cannot be constructed directly; use an index class or indexFactory()"});
   std::unique_ptr<faiss::Index> index(info[0].As<Napi::External<faiss::Index>>().Data());
   d_ = static_cast<int>(index->d);
   metric_ = static_cast<int>(index->metric_type);
   typeName_ = indexTypeName(*index);
-  handle_ = std::make_shared<IndexHandle>(std::move(index));
+  handle_ = std::make_shared<IndexHandle>(std::move(index), info[1].ToBoolean().Value());
   syncExternalMemory(info.Env());
 }
 

@@ -14,7 +14,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
   // Wraps a freshly built or loaded index in a new JS object.
-  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index);
+  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly = false);
   // The wrapper behind a JS value, or an ERR_INVALID_ARGUMENT error.
   static IndexWrap& FromValue(const Napi::Value& v, const char* name);
 

@@ -28,7 +28,8 @@ faiss::HNSW* findHnsw(faiss::Index* index) {
 
 }  // namespace
 
-IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index) : index_(std::move(index)) {
+IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
+    : index_(std::move(index)), readOnly_(readOnly) {
   ivf_ = faiss::ivflib::try_extract_index_ivf(index_.get());
   hnsw_ = findHnsw(index_.get());
   if (ivf_) nprobe_ = static_cast<int>(ivf_->nprobe);

@@ -23,7 +23,9 @@ struct Tunables {
 
 class IndexHandle {
  public:
-  explicit IndexHandle(std::unique_ptr<faiss::Index> index);
+  // `readOnly`: loaded memory-mapped; FAISS would abort the process on a write.
+  IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly);
+  bool readOnly() const { return readOnly_; }
 
   faiss::Index* index() const { return index_.get(); }
   RwLock& lock() { return lock_; }
@@ -77,6 +79,7 @@ class IndexHandle {
 
  private:
   std::unique_ptr<faiss::Index> index_;
+  const bool readOnly_;
   RwLock lock_;
   faiss::IndexIVF* ivf_ = nullptr;
   faiss::HNSW* hnsw_ = nullptr;

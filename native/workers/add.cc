@@ -9,6 +9,7 @@ namespace {
 class AddWorker : public IndexWorker {
  public:
   AddWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "add", wrap) {
+    requireWritable();
     x_ = floatRows(info[0], d(), "x");
     Keep(x_.array);
     if (info.Length() > 1 && !info[1].IsUndefined()) {

@@ -35,7 +35,7 @@ class LoadWorker : public PromiseWorker {
     index_ = path_.empty() ? deserialize(data_, size_) : readFile(path_, mmap_);
   }
 
-  Napi::Value Result(Napi::Env env) override { return IndexWrap::Wrap(env, std::move(index_)); }
+  Napi::Value Result(Napi::Env env) override { return IndexWrap::Wrap(env, std::move(index_), mmap_); }
 
   std::string path_;
   bool mmap_ = false;

@@ -15,6 +15,7 @@ class MakeDirectMapWorker : public IndexWorker {
  public:
   MakeDirectMapWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
       : IndexWorker(env, "make_direct_map", wrap) {
+    requireWritable();
     if (!handle().hasIvf())
       throw ArgumentError(code::kUnsupported, wrap.typeName() + " has no direct map (only IVF indexes do)");
     const std::string type = info[0].IsUndefined() ? "array" : stringArg(info[0], "type");

@@ -12,8 +12,10 @@ class MergeFromWorker : public IndexWorker {
  public:
   MergeFromWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
       : IndexWorker(env, "merge_from", wrap) {
+    requireWritable();
     IndexWrap& other = IndexWrap::FromValue(info[0], "other");
     other_ = other.handle();
+    if (other_->readOnly()) throw ArgumentError(code::kUnsupported, "The index to merge from was opened memory-mapped, which is read-only");
     if (other_.get() == &handle()) throw ArgumentError(code::kInvalidArgument, "An index cannot be merged into itself");
     if (other_->index()->d != d())
       throw ArgumentError(code::kDimension, "Expected an index of dimension " + std::to_string(d()) +

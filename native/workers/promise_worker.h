@@ -92,6 +92,12 @@ class IndexWorker : public PromiseWorker {
 
  protected:
   IndexHandle& handle() { return *handle_; }
+  // For operations that change the index: a memory-mapped one cannot change.
+  void requireWritable() {
+    if (handle_->readOnly())
+      throw ArgumentError(code::kUnsupported,
+                          "This index was opened memory-mapped, which is read-only; read it without mmap to change it");
+  }
   faiss::Index& index() { return *handle_->index(); }
   int64_t d() const { return handle_->index()->d; }
 

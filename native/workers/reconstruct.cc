@@ -48,7 +48,13 @@ class ReconstructWorker : public IndexWorker {
       if (first_ + count_ > ntotal)
         throw ArgumentError(code::kInvalidArgument, "Expected i0 + n <= ntotal (" + std::to_string(ntotal) +
                                                         ") but i0 + n = " + std::to_string(first_ + count_));
-      if (count_ > 0) index().reconstruct_n(first_, count_, out_);
+      if (dynamic_cast<const faiss::IndexIDMap*>(&index())) {
+        // Base reconstruct_n runs reconstruct in an OpenMP loop, where an unknown
+        // id would abort the process; one by one, FAISS's error is catchable.
+        for (int64_t i = 0; i < count_; i++) index().reconstruct(first_ + i, out_ + i * d());
+      } else if (count_ > 0) {
+        index().reconstruct_n(first_, count_, out_);
+      }
     } else {
       if (!mapsIds && (first_ < 0 || first_ >= ntotal))
         throw ArgumentError(code::kNotFound, "No vector with id " + std::to_string(first_) + " (ntotal is " +

@@ -1,3 +1,4 @@
+#include <faiss/IVFlib.h>
 #include <faiss/impl/IDSelector.h>
 
 #include "../args.h"
@@ -11,17 +12,25 @@ class RemoveIdsWorker : public IndexWorker {
  public:
   RemoveIdsWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
       : IndexWorker(env, "remove_ids", wrap) {
+    requireWritable();
     ids_ = idArray(info[0], -1, "ids");
     Keep(ids_.array);
   }
 
  private:
   void Run() override {
-    // IDSelectorBatch, as Python's remove_ids(np.array) uses.
-    faiss::IDSelectorBatch selector(ids_.n, ids_.data);
     ExclusiveGuard guard(handle().lock());
     ThreadScope threads;
-    removed_ = index().remove_ids(selector);
+    // IDSelectorBatch, as Python's remove_ids(np.array) uses, except where FAISS
+    // insists on IDSelectorArray: an IVF index with a hashtable direct map.
+    const auto* ivf = faiss::ivflib::try_extract_index_ivf(&index());
+    if (ivf && ivf->direct_map.type == faiss::DirectMap::Hashtable) {
+      faiss::IDSelectorArray selector(ids_.n, ids_.data);
+      removed_ = index().remove_ids(selector);
+    } else {
+      faiss::IDSelectorBatch selector(ids_.n, ids_.data);
+      removed_ = index().remove_ids(selector);
+    }
     handle().refresh(removed_ > 0);
   }
 

@@ -6,7 +6,7 @@ namespace {
 
 class ResetWorker : public IndexWorker {
  public:
-  ResetWorker(Napi::Env env, IndexWrap& wrap) : IndexWorker(env, "reset", wrap) {}
+  ResetWorker(Napi::Env env, IndexWrap& wrap) : IndexWorker(env, "reset", wrap) { requireWritable(); }
 
  private:
   void Run() override {

@@ -8,6 +8,7 @@ namespace {
 class TrainWorker : public IndexWorker {
  public:
   TrainWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "train", wrap) {
+    requireWritable();
     x_ = floatRows(info[0], d(), "x");
     Keep(x_.array);
   }

@@ -48,12 +48,27 @@ function need(params: IndexParams, key: keyof IndexParams, type: string): number
   return v;
 }
 
+/**
+ * index_factory accepts sizes that later abort or crash the whole process (IVF0 and
+ * HNSW0 on add, PQ0 at once, PQ4x0 on train, PQ4x99 on add), so factory strings are
+ * held to the bounds of the typed params: sizes >= 1, HNSW M >= 2, PQ nbits <= 16.
+ */
+function checkFactory(factory: string): void {
+  const bad = (why: string) => new ServiceError('ERR_INVALID_ARGUMENT', `Unsupported factory string ${JSON.stringify(factory)}: ${why}`);
+  if (/(^|\D)0+(?!\d)/.test(factory)) throw bad('every size must be at least 1');
+  for (const m of factory.matchAll(/HNSW(\d+)/g)) if (Number(m[1]) < 2) throw bad('HNSW needs M >= 2');
+  for (const m of factory.matchAll(/PQ\d+x(\d+)/g)) if (Number(m[1]) > 16) throw bad('PQ codes have at most 16 bits');
+}
+
 export function factoryString(spec: CreateIndexSpec): { factory: string; metric: number } {
   const params = spec.params ?? {};
   if (spec.factory !== undefined && spec.type !== undefined) {
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');
   }
-  if (spec.factory !== undefined) return { factory: spec.factory, metric: metricValue(spec.metric) };
+  if (spec.factory !== undefined) {
+    checkFactory(spec.factory);
+    return { factory: spec.factory, metric: metricValue(spec.metric) };
+  }
   if (spec.type === undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Expected type or factory');
   let metric = metricValue(spec.metric);
   let body: string;

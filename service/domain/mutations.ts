@@ -48,6 +48,8 @@ export async function applyMutation(index: Index, extras: IndexExtras, m: Mutati
         return { removed: 0, firstId: null };
       }
       if (extras.nextId === null) {
+        // FAISS refuses add() on an IDMap ("use add_with_ids"): a capability error (422), as ids on a flat index are.
+        if (isIdMapped(index)) throw new FaissError(`${index.typeName} maps caller-chosen ids: add the vectors with ids`, 'ERR_UNSUPPORTED');
         const firstId = index.ntotal; // FAISS numbers by position
         await index.add(m.x);
         return { removed: 0, firstId };

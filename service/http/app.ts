@@ -34,7 +34,8 @@ function bodyFor(route: RouteSpec, limit: number): RequestHandler {
   const raw = express.raw({ limit, type: () => true });
   return (req, _res, next) => {
     if (!hasBody(req)) {
-      req.body = undefined;
+      // An empty binary body is still a binary request: the route answers ERR_EMPTY_BODY, not a JSON schema error.
+      req.body = route.body?.binary && req.is('application/octet-stream') ? Buffer.alloc(0) : undefined;
       return next();
     }
     const accepts = [route.body?.json && 'application/json', route.body?.binary && 'application/octet-stream'].filter(Boolean) as string[];

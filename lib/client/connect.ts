@@ -1,0 +1,169 @@
+// connect(): the embedded API's classes and functions, backed by indexes on a
+// faiss-proxy server. Code written against the embedded library runs against
+// the server by changing `require('faiss-proxy')` to `connect({ url, apiKey })`.
+import { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
+import { FaissError } from '../errors';
+import { integerIn, invalidParameterError } from '../is';
+import type { SearchResult } from '../types';
+import { resolveSettings, type ConnectionSettings } from './config';
+import { RemoteIndex, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-index';
+import { ResultsCache, type ResultsCacheOptions } from './results-cache';
+import { Transport, newIdempotencyKey, type TransportOptions } from './transport';
+
+export interface ConnectOptions extends Partial<ConnectionSettings>, Omit<TransportOptions, 'url' | 'apiKey'> {
+  /** Reuse search answers for identical queries on an unchanged index (off by default). */
+  cacheResults?: ResultsCacheOptions;
+}
+
+/** Where the index lives on the server; omit for an anonymous index deleted by dispose(). */
+export interface RemoteIndexOptions {
+  name?: string;
+}
+
+const metric = (m: unknown): MetricType => integerIn(m, 'metric', 0, 1) as MetricType;
+const dimension = (d: unknown): number => integerIn(d, 'd', 1, 65536);
+const descriptionOf = (v: unknown, what: string): IndexDescription => {
+  if (!(v instanceof RemoteIndex)) throw invalidParameterError(what, 'an index of this connection', v);
+  return v.description;
+};
+
+const SQ_FACTORY: Record<number, string> = {
+  [ScalarQuantizer.QT_8bit]: 'SQ8',
+  [ScalarQuantizer.QT_4bit]: 'SQ4',
+  [ScalarQuantizer.QT_6bit]: 'SQ6',
+  [ScalarQuantizer.QT_fp16]: 'SQfp16',
+  [ScalarQuantizer.QT_8bit_direct]: 'SQ8_direct',
+};
+
+export function connect(options: ConnectOptions = {}) {
+  const settings = resolveSettings(options);
+  const transport = new Transport({ ...options, ...settings });
+  const cache = options.cacheResults ? new ResultsCache<SearchResult>(options.cacheResults) : undefined;
+  const ctx: RemoteContext = { transport, cache };
+
+  class Index extends RemoteIndex {}
+
+  class IndexFlat extends Index {
+    constructor(d: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
+      super(ctx, dimension(d), { factory: 'Flat', metric: metric(metricType) }, o.name);
+    }
+  }
+  class IndexFlatL2 extends IndexFlat {
+    constructor(d: number, o: RemoteIndexOptions = {}) {
+      super(d, METRIC_L2, o);
+    }
+  }
+  class IndexFlatIP extends IndexFlat {
+    constructor(d: number, o: RemoteIndexOptions = {}) {
+      super(d, METRIC_INNER_PRODUCT, o);
+    }
+  }
+  class IndexIVFFlat extends Index {
+    constructor(quantizer: RemoteIndex, d: number, nlist: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
+      if (descriptionOf(quantizer, 'quantizer').factory !== 'Flat') throw new FaissError('A remote IVF index takes a flat quantizer', 'ERR_UNSUPPORTED');
+      super(ctx, dimension(d), { factory: `IVF${integerIn(nlist, 'nlist', 1, 2 ** 20)},Flat`, metric: metric(metricType) }, o.name);
+    }
+  }
+  class IndexIVFPQ extends Index {
+    constructor(quantizer: RemoteIndex, d: number, nlist: number, m: number, nbits: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
+      if (descriptionOf(quantizer, 'quantizer').factory !== 'Flat') throw new FaissError('A remote IVF index takes a flat quantizer', 'ERR_UNSUPPORTED');
+      const factory = `IVF${integerIn(nlist, 'nlist', 1, 2 ** 20)},PQ${integerIn(m, 'm', 1, 65536)}x${integerIn(nbits, 'nbits', 1, 16)}`;
+      super(ctx, dimension(d), { factory, metric: metric(metricType) }, o.name);
+    }
+  }
+  class IndexHNSWFlat extends Index {
+    constructor(d: number, M = 32, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
+      super(ctx, dimension(d), { factory: `HNSW${integerIn(M, 'M', 2, 1024)},Flat`, metric: metric(metricType) }, o.name);
+    }
+  }
+  class IndexPQ extends Index {
+    constructor(d: number, M: number, nbits: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
+      super(ctx, dimension(d), { factory: `PQ${integerIn(M, 'M', 1, 65536)}x${integerIn(nbits, 'nbits', 1, 16)}`, metric: metric(metricType) }, o.name);
+    }
+  }
+  class IndexScalarQuantizer extends Index {
+    constructor(d: number, qtype: QuantizerType, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
+      const factory = SQ_FACTORY[integerIn(qtype, 'qtype', 0, 6)];
+      if (!factory) throw new FaissError(`Scalar quantizer type ${qtype} has no index_factory name; it is not available remotely`, 'ERR_UNSUPPORTED');
+      super(ctx, dimension(d), { factory, metric: metric(metricType) }, o.name);
+    }
+  }
+  class IndexIDMap extends Index {
+    constructor(index: RemoteIndex, o: RemoteIndexOptions = {}) {
+      const inner = descriptionOf(index, 'index');
+      super(ctx, index.d, { factory: `IDMap,${inner.factory}`, metric: inner.metric }, o.name);
+    }
+  }
+  class IndexIDMap2 extends Index {
+    constructor(index: RemoteIndex, o: RemoteIndexOptions = {}) {
+      const inner = descriptionOf(index, 'index');
+      super(ctx, index.d, { factory: `IDMap2,${inner.factory}`, metric: inner.metric }, o.name);
+    }
+  }
+
+  const indexArg = (index: unknown): RemoteIndex => {
+    if (!(index instanceof RemoteIndex)) throw invalidParameterError('index', 'an index of this connection', index);
+    return index;
+  };
+
+  /** Any FAISS factory string, built on the server. */
+  function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}): Index {
+    if (typeof description !== 'string') throw invalidParameterError('description', 'a string', description);
+    return new (class extends Index {})(ctx, dimension(d), { factory: description, metric: metric(metricType) }, o.name);
+  }
+
+  /** An index that exists on the server. */
+  async function openIndex(name: string): Promise<Index> {
+    const r = await transport.request({ method: 'GET', path: `/v1/indexes/${encodeURIComponent(name)}` });
+    const info = r.json as RemoteIndexInfo;
+    return new Index(ctx, info.dimension, { factory: info.factory, metric: info.metric === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2 }, name, info);
+  }
+
+  async function listIndexes(): Promise<RemoteIndexInfo[]> {
+    return (await transport.request({ method: 'GET', path: '/v1/indexes' })).json.indexes;
+  }
+
+  async function serializeIndex(index: RemoteIndex): Promise<Uint8Array> {
+    return indexArg(index).serialize();
+  }
+
+  /** Loads FAISS's serialized bytes into a new index on the server. */
+  async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, o: RemoteIndexOptions = {}): Promise<Index> {
+    const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : buffer;
+    if (!(bytes instanceof Uint8Array)) throw invalidParameterError('buffer', 'a Uint8Array or ArrayBuffer', buffer);
+    const name = o.name ?? `idx-${newIdempotencyKey()}`;
+    const r = await transport.request({ method: 'PUT', path: `/v1/indexes/${encodeURIComponent(name)}/import`, bytes });
+    const info = r.json as RemoteIndexInfo;
+    const index = new Index(ctx, info.dimension, { factory: info.factory, metric: info.metric === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2 }, o.name);
+    Object.defineProperty(index, 'name', { value: name });
+    index.attach(info);
+    return index;
+  }
+
+  return {
+    Index,
+    IndexFlat,
+    IndexFlatL2,
+    IndexFlatIP,
+    IndexIVFFlat,
+    IndexIVFPQ,
+    IndexHNSWFlat,
+    IndexPQ,
+    IndexScalarQuantizer,
+    IndexIDMap,
+    IndexIDMap2,
+    indexFactory,
+    openIndex,
+    listIndexes,
+    serializeIndex,
+    deserializeIndex,
+    METRIC_L2,
+    METRIC_INNER_PRODUCT,
+    ScalarQuantizer,
+    FaissError,
+    /** Search answers served from the local cache, and those that were not. */
+    cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
+  };
+}
+
+export type RemoteFaiss = ReturnType<typeof connect>;

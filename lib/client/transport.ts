@@ -1,0 +1,146 @@
+// HTTP to a faiss-proxy server: keep-alive pooling (Node's fetch is undici, which
+// pools connections per origin), a timeout on every call, and retries with
+// exponential backoff and jitter on connection errors, timeouts and 502/503/504
+// for a bounded time. Mutations carry an Idempotency-Key that stays the same
+// across retries, so the server applies them exactly once.
+import { ErrorCodes, FaissError, type ErrorCode } from '../errors';
+
+export interface TransportOptions {
+  url: string;
+  apiKey?: string;
+  /** Per attempt, in ms (default 30 s). */
+  timeoutMs?: number;
+  /** How long to keep retrying a call, in ms (default 15 s; 0: no retries). */
+  retryForMs?: number;
+  /** Backoff bounds, in ms (defaults 50 and 2000). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A fetch implementation (default: the runtime's). */
+  fetch?: typeof fetch;
+}
+
+export interface Request {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  bytes?: Uint8Array;
+  /** Ask for a binary answer. */
+  binary?: boolean;
+  /** Makes a mutation safe to retry. */
+  idempotencyKey?: string;
+}
+
+export interface Response {
+  status: number;
+  headers: Headers;
+  json?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  bytes?: ArrayBuffer;
+  /** How many attempts it took. */
+  attempts: number;
+}
+
+const SERVER_CODES: Record<string, ErrorCode> = {
+  ERR_INDEX_NOT_FOUND: 'ERR_NOT_FOUND',
+  ERR_TENANT_NOT_FOUND: 'ERR_NOT_FOUND',
+  ERR_KEY_NOT_FOUND: 'ERR_NOT_FOUND',
+  ERR_ROUTE_NOT_FOUND: 'ERR_SERVER',
+  ERR_VALIDATION: 'ERR_INVALID_ARGUMENT',
+  ERR_INVALID_NAME: 'ERR_INVALID_ARGUMENT',
+  ERR_MALFORMED_JSON: 'ERR_INVALID_ARGUMENT',
+  ERR_BODY_TOO_LARGE: 'ERR_INVALID_ARGUMENT',
+  ERR_EMPTY_BODY: 'ERR_INVALID_ARGUMENT',
+  ERR_UNSUPPORTED_MEDIA_TYPE: 'ERR_INVALID_ARGUMENT',
+};
+
+/** The server's error as the FaissError an embedded call would have thrown. */
+export function errorFromServer(status: number, body: unknown): FaissError {
+  const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const code = e?.code ?? '';
+  const mapped = (ErrorCodes as readonly string[]).includes(code) ? (code as ErrorCode) : (SERVER_CODES[code] ?? 'ERR_SERVER');
+  return new FaissError(e?.message ?? `The server answered ${status}`, mapped);
+}
+
+const RETRY_STATUS = new Set([502, 503, 504]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Transport {
+  readonly base: string;
+  private readonly o: Required<Omit<TransportOptions, 'apiKey' | 'fetch'>> & Pick<TransportOptions, 'apiKey'>;
+  private readonly fetch: typeof fetch;
+
+  constructor(options: TransportOptions) {
+    if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
+      throw new FaissError(`Expected an http(s) URL for url but received ${JSON.stringify(options.url)}`, 'ERR_INVALID_ARGUMENT');
+    }
+    this.base = options.url.replace(/\/+$/, '');
+    this.o = { timeoutMs: 30_000, retryForMs: 15_000, minBackoffMs: 50, maxBackoffMs: 2_000, ...options };
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async request(r: Request): Promise<Response> {
+    const deadline = Date.now() + this.o.retryForMs;
+    for (let attempt = 1; ; attempt++) {
+      let failure: FaissError;
+      try {
+        const res = await this.once(r);
+        if (res.status < 400) return { ...res, attempts: attempt };
+        if (!RETRY_STATUS.has(res.status)) throw errorFromServer(res.status, res.json);
+        failure = errorFromServer(res.status, res.json);
+      } catch (e) {
+        if (e instanceof FaissError && e.code !== 'ERR_TIMEOUT' && e.code !== 'ERR_NETWORK') throw e;
+        failure = e instanceof FaissError ? e : new FaissError(`Cannot reach ${this.base}: ${(e as Error).message}`, 'ERR_NETWORK');
+      }
+      const backoff = Math.min(this.o.maxBackoffMs, this.o.minBackoffMs * 2 ** (attempt - 1));
+      const wait = backoff / 2 + Math.random() * (backoff / 2); // jitter: retries of many clients spread out
+      if (Date.now() + wait > deadline) throw failure;
+      await sleep(wait);
+    }
+  }
+
+  private async once(r: Request): Promise<Omit<Response, 'attempts'>> {
+    const headers: Record<string, string> = {};
+    if (this.o.apiKey) headers['X-API-Key'] = this.o.apiKey;
+    if (r.idempotencyKey) headers['Idempotency-Key'] = r.idempotencyKey;
+    headers.Accept = r.binary ? 'application/octet-stream' : 'application/json';
+    let body: BodyInit | undefined;
+    if (r.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(r.json);
+    } else if (r.bytes) {
+      headers['Content-Type'] = 'application/octet-stream';
+      body = r.bytes as unknown as BodyInit;
+    }
+    const query = Object.entries(r.query ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join('&');
+    let res: globalThis.Response;
+    try {
+      res = await this.fetch(`${this.base}${r.path}${query ? `?${query}` : ''}`, {
+        method: r.method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+      });
+    } catch (e) {
+      const err = e as Error;
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+        throw new FaissError(`${r.method} ${r.path} timed out after ${this.o.timeoutMs} ms`, 'ERR_TIMEOUT');
+      }
+      throw new FaissError(`Cannot reach ${this.base}: ${err.message}`, 'ERR_NETWORK');
+    }
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await res.arrayBuffer();
+    } catch (e) {
+      throw new FaissError(`The connection to ${this.base} broke during the answer: ${(e as Error).message}`, 'ERR_NETWORK');
+    }
+    const type = res.headers.get('content-type') ?? '';
+    const json = type.includes('json') && bytes.byteLength > 0 ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
+    return { status: res.status, headers: res.headers, json, bytes };
+  }
+}
+
+/** A random key for one logical mutation (crypto.randomUUID exists in every runtime with fetch). */
+export const newIdempotencyKey = (): string => globalThis.crypto.randomUUID();
