@@ -43,6 +43,8 @@
         # Keep libfaiss's symbols private to the addon (see CMakeLists.txt).
         '-Wl,--exclude-libs,ALL',
         '-Wl,--as-needed',
+        # Export only the N-API entry points (see native/exports.map).
+        '-Wl,--version-script=<(module_root_dir)/native/exports.map',
       ],
       # OpenBLAS directly, not the generic -lblas/-llapack that Debian's libfaiss
       # target names: those follow the Debian alternatives and may resolve to the

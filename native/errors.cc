@@ -54,7 +54,12 @@ ErrorInfo classifyCurrentException(const char* context) {
   } catch (const faiss::FaissException& e) {
     return classifyFaissMessage(e.what(), context);
   } catch (const std::bad_alloc&) {
-    return {code::kOutOfMemory, std::string(context) + ": out of memory"};
+    // While reading an index, an allocation past the read budget means a size
+    // field in the input is absurd (see alloc_guard.h).
+    const std::string c(context);
+    if (c == "read_index" || c == "deserialize_index")
+      return {code::kCorruptIndex, c + ": not a valid FAISS index (it declares sizes far beyond its length)"};
+    return {code::kOutOfMemory, c + ": out of memory"};
   } catch (const std::length_error& e) {
     // std::vector throws this when a size read from a corrupt file is absurd.
     const bool reading = std::string(context).find("index") != std::string::npos;

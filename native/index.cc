@@ -42,6 +42,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
           InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
           InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
+          InstanceMethod<&IndexWrap::Forward<startValidate>>("validate"),
       });
 }
 

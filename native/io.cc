@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "alloc_guard.h"
 #include "errors.h"
 
 namespace fp {
@@ -39,7 +40,7 @@ struct MemoryReader : faiss::IOReader {
   }
 };
 
-void requireReadableFile(const std::string& path) {
+size_t requireReadableFile(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     const int e = errno;
@@ -48,6 +49,7 @@ void requireReadableFile(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode))
     throw ArgumentError(code::kIo, "read_index: '" + path + "' is not a regular file");
+  return static_cast<size_t>(st.st_size);
 }
 
 }  // namespace
@@ -71,7 +73,11 @@ std::unique_ptr<std::vector<uint8_t>> serialize(const faiss::Index& index) {
 std::unique_ptr<faiss::Index> deserialize(const uint8_t* data, size_t size) {
   if (size < 4) throw ArgumentError(code::kCorruptIndex, "deserialize_index: buffer too small to hold an index");
   MemoryReader r(data, size);
-  std::unique_ptr<faiss::Index> index(faiss::read_index(&r));
+  std::unique_ptr<faiss::Index> index;
+  {
+    AllocationBudget budget(readBudget(size));
+    index.reset(faiss::read_index(&r));
+  }
   if (r.pos != size)
     throw ArgumentError(code::kCorruptIndex, "deserialize_index: " + std::to_string(size - r.pos) +
                                                  " trailing bytes after the index");
@@ -83,8 +89,9 @@ void writeFile(const faiss::Index& index, const std::string& path) {
 }
 
 std::unique_ptr<faiss::Index> readFile(const std::string& path, bool mmap) {
-  requireReadableFile(path);
+  const size_t size = requireReadableFile(path);
   const int flags = mmap ? faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY : 0;
+  AllocationBudget budget(readBudget(size));
   return std::unique_ptr<faiss::Index>(faiss::read_index(path.c_str(), flags));
 }
 

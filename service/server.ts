@@ -12,7 +12,9 @@ import { createApp } from './http/app';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
 
-export const ADMIN_TENANT = 'admin';
+import { OPERATOR_TENANT } from './http/routes/admin';
+
+export const ADMIN_TENANT = OPERATOR_TENANT;
 
 /** The pid of a service running on this data directory, if any. */
 export function runningServerPid(dataDir: string): number | undefined {

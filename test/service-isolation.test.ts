@@ -75,6 +75,10 @@ describe('service: tenant isolation, roles and authentication', function () {
   let b: Record<Role, Client>;
   let aKeys: Keys;
   let bKeys: Keys;
+  /** The operator: an admin key of the "admin" tenant. */
+  let operator: Client;
+  /** The id of one of B's keys (the part between "fp_" and the secret). */
+  let bKeyId: string;
   /** A's indexes as A saw them before B did anything, and A's files. */
   const aBefore: Record<string, { info: unknown; file: Buffer }> = {};
 
@@ -100,6 +104,8 @@ describe('service: tenant isolation, roles and authentication', function () {
     bKeys = await makeTenant(s, 'tenantB');
     a = clients(aKeys);
     b = clients(bKeys);
+    operator = client(s.url, s.adminKey);
+    bKeyId = bKeys.read.split('_')[1];
     await makeIndex(a.write, 'shared', aRows);
     await makeIndex(a.write, 'onlyA', aRows);
     await makeIndex(b.write, 'shared', bRows);
@@ -268,9 +274,27 @@ describe('service: tenant isolation, roles and authentication', function () {
     it('...and none of those refused admin calls happened', async () => {
       assertError(await a.admin.get('/v1/admin/tenants/tenantC'), 404, 'ERR_TENANT_NOT_FOUND');
     });
+    // A tenant's own admin: tenant-wide operations are the operator's (403), other
+    // tenants do not exist (404), its own tenant and keys are its to manage.
+    const tenantWide = new Set(['POST /v1/admin/tenants', 'GET /v1/admin/tenants', 'PATCH /v1/admin/tenants/:tenant', 'DELETE /v1/admin/tenants/:tenant']);
     for (const op of adminOps) {
-      it(`tenant A's admin key may ${op.route}`, async () => {
+      it(`tenant A's admin key on another tenant: ${op.route} is ${tenantWide.has(op.route) ? '403' : '404'}`, async () => {
         const r = await op.run(a.admin);
+        if (tenantWide.has(op.route)) assertError(r, 403, 'ERR_FORBIDDEN');
+        else assert.equal(r.status, 404, JSON.stringify(r.json));
+      });
+    }
+    it("tenant A's admin key sees tenant A and manages its keys", async () => {
+      assert.equal((await a.admin.get('/v1/admin/tenants/tenantA')).status, 200);
+      const issued = await a.admin.post('/v1/admin/tenants/tenantA/keys', { role: 'read' });
+      assert.equal(issued.status, 201);
+      assert.ok((await a.admin.get('/v1/admin/tenants/tenantA/keys')).json.keys.some((k: { id: string }) => k.id === issued.json.id));
+      assert.equal((await a.admin.del(`/v1/admin/keys/${issued.json.id}`)).status, 200);
+      assertError(await a.admin.del(`/v1/admin/keys/${bKeyId}`), 404, 'ERR_KEY_NOT_FOUND');
+    });
+    for (const op of adminOps) {
+      it(`the operator's admin key may ${op.route}`, async () => {
+        const r = await op.run(operator);
         assert.equal(r.status, op.ok, JSON.stringify(r.json));
         if (op.route === 'POST /v1/admin/tenants/:tenant/keys') tenantCKey = r.json.id;
         if (op.route === 'PATCH /v1/admin/tenants/:tenant') assert.equal(r.json.maxIndexes, 3);
@@ -321,7 +345,7 @@ describe('service: tenant isolation, roles and authentication', function () {
     });
 
     it("deleting tenant B makes all of B's keys 401, drops B's indexes, and leaves A alone", async () => {
-      assert.equal((await a.admin.del('/v1/admin/tenants/tenantB')).status, 204);
+      assert.equal((await operator.del('/v1/admin/tenants/tenantB')).status, 204);
       for (const role of ROLES) {
         assertError(await b[role].get('/v1/indexes'), 401, 'ERR_UNAUTHENTICATED');
         assertError(await b[role].get('/v1/indexes/onlyB'), 401, 'ERR_UNAUTHENTICATED');

@@ -3,7 +3,7 @@
 // returns plain values (Float32Array, BigInt64Array, objects); knows nothing
 // about HTTP, so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import { FaissError, deserializeIndex, indexFactory, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
+import { deserializeIndex, indexFactory, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { SnapshotStore } from '../storage/snapshots';
 import { ServiceError } from './errors';
@@ -196,8 +196,9 @@ export class IndexService {
     const index = await deserializeIndex(bytes);
     const existing = this.live.get(key(tenant, name));
     try {
-      // FAISS reads a negative ntotal without complaint (its size check overflows back to true), then crashes on search.
-      if (!(index.ntotal >= 0)) throw new FaissError(`Not a valid FAISS index: ntotal is ${index.ntotal}`, 'ERR_CORRUPT_INDEX');
+      // FAISS's reader trusts the file: a crafted one (a negative ntotal, an HNSW
+      // neighbour past the end) loads, then crashes the process on the next search.
+      await index.validate();
       if (!existing) this.requireIndexQuota(tenant);
       this.requireRoom(tenant, index.ntotal, index.bytes, existing);
     } catch (e) {

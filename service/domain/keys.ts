@@ -68,6 +68,11 @@ export class KeyService {
     return this.catalog.listKeys(tenant).map(publicOf);
   }
 
+  /** The tenant a key belongs to, or undefined for an unknown id. */
+  tenantOf(id: string): string | undefined {
+    return this.catalog.getKey(id)?.tenant;
+  }
+
   revoke(id: string): PublicKey {
     const record = this.catalog.getKey(id);
     if (!record) throw new ServiceError('ERR_KEY_NOT_FOUND', `No key with id ${JSON.stringify(id)}`);

@@ -1,5 +1,8 @@
-// /v1/admin: tenants and API keys. Admin keys only.
-import type { KeyService } from '../../domain/keys';
+// /v1/admin: tenants and API keys. Admin keys only, and scoped: the operator
+// (an admin key of the "admin" tenant) manages every tenant; a tenant's own admin
+// key sees its tenant and manages its keys, and other tenants do not exist for it.
+import { ServiceError } from '../../domain/errors';
+import type { KeyService, Principal } from '../../domain/keys';
 import { ROLES } from '../../domain/keys';
 import type { IndexService } from '../../domain/indexes';
 import type { TenantService } from '../../domain/tenants';
@@ -15,6 +18,21 @@ const quotasSchema = {
   },
 };
 
+export const OPERATOR_TENANT = 'admin';
+
+const principal = (res: { locals: Record<string, unknown> }): Principal => res.locals.principal as Principal;
+const isOperator = (p: Principal): boolean => p.role === 'admin' && p.tenant === OPERATOR_TENANT;
+
+/** Tenant-wide operations: the operator only. */
+function requireOperator(p: Principal): void {
+  if (!isOperator(p)) throw new ServiceError('ERR_FORBIDDEN', `Only an admin key of the ${OPERATOR_TENANT} tenant manages tenants`);
+}
+
+/** The operator, or the tenant's own admin; any other tenant reads as not existing. */
+function requireTenantAdmin(p: Principal, tenant: string): void {
+  if (!isOperator(p) && p.tenant !== tenant) throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(tenant)}`);
+}
+
 export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: IndexService): RouteSpec[] {
   const withUsage = (name: string) => ({ ...tenants.get(name), usage: indexes.usage(name) });
   return [
@@ -26,6 +44,7 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       body: { json: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string' }, quotas: quotasSchema } } },
       responses: { 201: 'The tenant', 409: 'It exists' },
       handler: (req, res) => {
+        requireOperator(principal(res));
         tenants.create(req.body.name, req.body.quotas);
         res.status(201).json(withUsage(req.body.name));
       },
@@ -37,6 +56,7 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       responses: { 200: '{ tenants: [...] }' },
       handler: (_req, res) => {
+        requireOperator(principal(res));
         res.json({ tenants: tenants.list().map((t) => withUsage(t.name)) });
       },
     },
@@ -47,6 +67,7 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       responses: { 200: 'The tenant', 404: 'No such tenant' },
       handler: (req, res) => {
+        requireTenantAdmin(principal(res), req.params.tenant);
         res.json(withUsage(req.params.tenant));
       },
     },
@@ -58,6 +79,7 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       body: { json: { type: 'object', additionalProperties: false, required: ['quotas'], properties: { quotas: quotasSchema } } },
       responses: { 200: 'The tenant', 404: 'No such tenant' },
       handler: (req, res) => {
+        requireOperator(principal(res));
         tenants.setQuotas(req.params.tenant, req.body.quotas);
         res.json(withUsage(req.params.tenant));
       },
@@ -69,6 +91,8 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       responses: { 204: 'Deleted', 404: 'No such tenant' },
       handler: async (req, res) => {
+        requireOperator(principal(res));
+        if (req.params.tenant === OPERATOR_TENANT) throw new ServiceError('ERR_FORBIDDEN', `The ${OPERATOR_TENANT} tenant cannot be deleted`);
         await tenants.delete(req.params.tenant);
         res.status(204).end();
       },
@@ -88,6 +112,7 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       },
       responses: { 201: '{ id, tenant, role, label, createdAt, key }', 404: 'No such tenant' },
       handler: (req, res) => {
+        requireTenantAdmin(principal(res), req.params.tenant);
         tenants.get(req.params.tenant);
         res.status(201).json(keys.issue(req.params.tenant, req.body.role, req.body.label ?? null));
       },
@@ -99,6 +124,7 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       responses: { 200: '{ keys: [...] }', 404: 'No such tenant' },
       handler: (req, res) => {
+        requireTenantAdmin(principal(res), req.params.tenant);
         tenants.get(req.params.tenant);
         res.json({ keys: keys.list(req.params.tenant) });
       },
@@ -110,6 +136,9 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       responses: { 200: 'The revoked key', 404: 'No such key' },
       handler: (req, res) => {
+        const p = principal(res);
+        const owner = keys.tenantOf(req.params.keyId);
+        if (!owner || (!isOperator(p) && owner !== p.tenant)) throw new ServiceError('ERR_KEY_NOT_FOUND', `No key with id ${JSON.stringify(req.params.keyId)}`);
         res.json(keys.revoke(req.params.keyId));
       },
     },
