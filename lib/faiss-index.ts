@@ -3,7 +3,7 @@
 // FAISS object is built.
 import { FaissError } from './errors';
 import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from './is';
-import type { NativeIndex } from './native';
+import { native, type NativeIndex } from './native';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix } from './vectors';
 
@@ -18,6 +18,9 @@ export class Index {
 
   /** @internal Subclasses pass the FAISS object they built. */
   constructor(nativeIndex: NativeIndex) {
+    if (!(nativeIndex instanceof native.NativeIndex)) {
+      throw new FaissError('Index is the base class: build an index with a subclass (IndexFlatL2, ...) or indexFactory()', 'ERR_INVALID_ARGUMENT');
+    }
     this.#native = nativeIndex;
   }
 
@@ -61,21 +64,21 @@ export class Index {
   get nprobe(): number | undefined {
     return this.native().nprobe;
   }
-  set nprobe(v: number | undefined) {
+  set nprobe(v: number) {
     this.native().nprobe = v;
   }
   /** HNSW indexes only. */
   get efSearch(): number | undefined {
     return this.native().efSearch;
   }
-  set efSearch(v: number | undefined) {
+  set efSearch(v: number) {
     this.native().efSearch = v;
   }
   /** HNSW indexes only; used by later adds. */
   get efConstruction(): number | undefined {
     return this.native().efConstruction;
   }
-  set efConstruction(v: number | undefined) {
+  set efConstruction(v: number) {
     this.native().efConstruction = v;
   }
 

@@ -35,6 +35,7 @@ export interface NativeIndex {
 }
 
 export interface NativeAddon {
+  NativeIndex: new (...args: never[]) => NativeIndex;
   newFlat(d: number, metric: number): NativeIndex;
   newIVFFlat(quantizer: NativeIndex, d: number, nlist: number, metric: number): NativeIndex;
   newIVFPQ(quantizer: NativeIndex, d: number, nlist: number, m: number, nbits: number, metric: number): NativeIndex;

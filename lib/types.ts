@@ -1,10 +1,10 @@
 // Result and parameter types shared by the embedded library and the remote client.
 
 /** Vectors: n x d floats, row-major. `number[][]` is accepted too and copied. */
-export type Vectors = Float32Array | ArrayLike<number>[];
+export type Vectors = Float32Array | readonly ArrayLike<number>[];
 
 /** Ids: BigInt64Array (used as is) or an array of integers (copied). */
-export type Ids = BigInt64Array | ArrayLike<number | bigint>;
+export type Ids = BigInt64Array | readonly (number | bigint)[];
 
 /** Per-call search settings; each overrides the index's own value for this call. */
 export interface SearchParams {
@@ -14,7 +14,10 @@ export interface SearchParams {
   efSearch?: number;
 }
 
-/** nq x k, row-major; label -1 (and distance +/-Infinity, as FAISS fills it) where fewer than k exist. */
+/**
+ * nq x k, row-major. Where fewer than k neighbours exist, FAISS fills label -1 and
+ * distance 3.4028235e38 (FLT_MAX; -FLT_MAX for inner product).
+ */
 export interface SearchResult {
   distances: Float32Array;
   labels: BigInt64Array;

@@ -57,7 +57,15 @@ export function openServices(config: Config): Services {
 function ensureAdmin(s: Services, config: Config, log: (line: string) => void): void {
   if (!s.catalog.getTenant(ADMIN_TENANT)) s.tenants.create(ADMIN_TENANT);
   if (config.adminKey) {
-    if (!s.keys.verify(config.adminKey)) s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+    const known = s.keys.verify(config.adminKey);
+    if (known && (known.role !== 'admin' || known.tenant !== ADMIN_TENANT)) {
+      throw new Error(`FAISS_PROXY_ADMIN_KEY is a ${known.role} key of tenant ${known.tenant}, not an admin key of ${ADMIN_TENANT}`);
+    }
+    if (!known) {
+      const id = /^fp_([0-9a-f]{16})_/.exec(config.adminKey)?.[1];
+      if (id && s.keys.tenantOf(id)) throw new Error('FAISS_PROXY_ADMIN_KEY was revoked (or its id is taken by another key); give a new key');
+      s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+    }
     return;
   }
   if (!s.keys.hasAdmin()) {

@@ -176,7 +176,7 @@ describe('service: restart and shutdown', function () {
     try {
       const api = client(s.url, (await makeTenant(s, 'grace')).write);
       await api.post('/v1/indexes', { name: 'big', dimension: 64, type: 'IndexFlatL2' });
-      await api.post('/v1/indexes/big/add', undefined, { body: bytes(randomVectors(100_000, 64, 7)) });
+      assert.equal((await api.post('/v1/indexes/big/add', undefined, { body: bytes(randomVectors(100_000, 64, 7)) })).status, 200);
       // A batch search that takes a while, then SIGTERM while it runs.
       const pending = api.post('/v1/indexes/big/search?k=10', undefined, { body: bytes(randomVectors(2000, 64, 8)) });
       await new Promise((r) => setTimeout(r, 50));
@@ -190,7 +190,7 @@ describe('service: restart and shutdown', function () {
       try {
         const keys = await call(again.url, 'GET', '/v1/admin/tenants/grace', { key: again.adminKey });
         assert.equal(keys.status, 200);
-        assert.equal(keys.json.usage.vectors, 100_000, 'the add acknowledged before shutdown was saved');
+        assert.equal(keys.json.usage.vectors, 100_000, `the add acknowledged before shutdown was saved; server said: ${s.output()}`);
       } finally {
         await again.stop();
       }

@@ -103,20 +103,20 @@ export class RemoteIndex {
   get nprobe(): number | undefined {
     return this.#nprobe;
   }
-  set nprobe(v: number | undefined) {
+  set nprobe(v: number) {
     this.#nprobe = v === undefined ? undefined : positiveInteger(v, 'nprobe');
   }
   /** Sent with every search of this client (HNSW indexes). */
   get efSearch(): number | undefined {
     return this.#efSearch;
   }
-  set efSearch(v: number | undefined) {
+  set efSearch(v: number) {
     this.#efSearch = v === undefined ? undefined : positiveInteger(v, 'efSearch');
   }
   get efConstruction(): number | undefined {
     return undefined;
   }
-  set efConstruction(_v: number | undefined) {
+  set efConstruction(_v: number) {
     throw new FaissError('efConstruction is set when the index is created (params.efConstruction); the remote index cannot change it', 'ERR_UNSUPPORTED');
   }
 

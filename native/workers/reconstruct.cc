@@ -28,7 +28,7 @@ class ReconstructWorker : public IndexWorker {
     first_ = idArg(info[0], many ? "i0" : "id");
     count_ = many ? integerArg(info[1], "n", 0, kMaxId) : 1;
     if (many && first_ < 0) throw ArgumentError(code::kInvalidArgument, "Expected i0 to be at least 0");
-    if (count_ > handle().ntotal())
+    if (many && count_ > handle().ntotal())
       throw ArgumentError(code::kInvalidArgument, "Expected n to be at most ntotal (" +
                                                       std::to_string(handle().ntotal()) + ")");
     auto out = Napi::Float32Array::New(env, static_cast<size_t>(count_ * d()));

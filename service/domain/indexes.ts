@@ -99,7 +99,7 @@ export class IndexService {
     return [...this.live.values()]
       .filter((l) => l.record.tenant === tenant)
       .sort((a, b) => a.record.name.localeCompare(b.record.name))
-      .map((l) => this.info(l, undefined));
+      .map((l) => this.info(l, l.current));
   }
 
   async describe(tenant: string, name: string): Promise<IndexInfo> {
@@ -146,7 +146,9 @@ export class IndexService {
     const d = l.record.dimension;
     if (x.length === 0 || x.length % d !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
     const n = x.length / d;
-    const release = await this.reserveVectors(tenant, l, n);
+    // A retry of an add already applied is answered from memory, quota or not.
+    await l.ntotal();
+    const release = key !== undefined && l.hasApplied(key) ? () => undefined : await this.reserveVectors(tenant, l, n);
     try {
       const { firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
       return { added: n, ntotal: await l.ntotal(), firstId };
@@ -155,7 +157,8 @@ export class IndexService {
     }
   }
 
-  search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+  /** `version`: the index version the answer reflects (at least). */
+  search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult & { version: number }> {
     return this.use(tenant, name).search(x, k, params);
   }
 
@@ -230,9 +233,14 @@ export class IndexService {
     for (const l of [...this.live.values()]) if (l.loaded) await l.snapshot();
   }
 
-  /** Saves what changed and frees every index. */
+  /**
+   * Saves what changed and frees every index. A snapshot that fails is reported
+   * and the others still happen: the log still holds that index's writes.
+   */
   async close(): Promise<void> {
-    for (const l of [...this.live.values()]) await l.close();
+    for (const l of [...this.live.values()]) {
+      await l.close().catch((e) => console.error(`faiss-proxy: saving ${l.record.name} at shutdown failed (its log keeps its writes):`, e));
+    }
     this.live.clear();
   }
 

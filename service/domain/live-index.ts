@@ -61,6 +61,14 @@ export class LiveIndex {
   get loaded(): boolean {
     return this.index !== undefined;
   }
+  /** The index if it is in memory (for describing it without loading it). */
+  get current(): Index | undefined {
+    return this.index && !this.index.disposed ? this.index : undefined;
+  }
+  /** Whether a mutation with this idempotency key was applied (the index must be loaded). */
+  hasApplied(key: string): boolean {
+    return this.recent.has(key);
+  }
   get busy(): boolean {
     return this.active > 0;
   }
@@ -143,15 +151,18 @@ export class LiveIndex {
     return this.index && !this.index.disposed ? this.index.ntotal - this.extras.tombstones.size : undefined;
   }
 
-  search(x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+  search(x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult & { version: number }> {
     return this.read(async (index) => {
+      const version = this.seq; // the answer reflects at least this version
       const hidden = this.extras.tombstones;
-      if (hidden.size === 0) return index.search(x, k, params);
+      if (hidden.size === 0) return { ...(await index.search(x, k, params)), version };
       // Ask for enough candidates that k live ones remain after filtering.
       const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
       const r = await index.search(x, wide, params);
       const nq = r.labels.length / wide;
-      const distances = new Float32Array(nq * k).fill(Number.MAX_VALUE);
+      // Empty slots as FAISS fills them: label -1, distance -FLT_MAX for inner product, FLT_MAX for L2.
+      const FLT_MAX = 3.4028234663852886e38;
+      const distances = new Float32Array(nq * k).fill(index.metricType === 0 ? -FLT_MAX : FLT_MAX);
       const labels = new BigInt64Array(nq * k).fill(-1n);
       for (let q = 0; q < nq; q++) {
         let out = 0;
@@ -163,7 +174,7 @@ export class LiveIndex {
           out++;
         }
       }
-      return { distances, labels };
+      return { distances, labels, version };
     });
   }
 
@@ -189,7 +200,17 @@ export class LiveIndex {
   reconstruct(id: bigint): Promise<Float32Array> {
     return this.read(async (index) => {
       if (this.extras.tombstones.has(id)) throw new FaissError(`No vector with id ${id} (it was removed)`, 'ERR_NOT_FOUND');
-      return index.reconstruct(id);
+      try {
+        return await index.reconstruct(id);
+      } catch (e) {
+        // IVF indexes find a vector by id only through a direct map: build one
+        // (a hashtable, which also works for caller ids) the first time it is needed.
+        if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED' && index.nprobe !== undefined)) throw e;
+        await this.exclusive(async () => {
+          if (this.index === index) await index.makeDirectMap('hashtable');
+        });
+        return index.reconstruct(id);
+      }
     });
   }
 

@@ -46,6 +46,13 @@ function bodyFor(route: RouteSpec, limit: number): RequestHandler {
   };
 }
 
+/** Routes that take no query options refuse them rather than ignore them. */
+const noQuery: RequestHandler = (req, _res, next) => {
+  const names = Object.keys(req.query);
+  if (names.length > 0) return next(new HttpError(400, 'ERR_VALIDATION', `Unknown query parameter ${JSON.stringify(names[0])}; this route takes none`));
+  next();
+};
+
 const wrap = (handler: RouteSpec['handler']): RequestHandler => (req, res, next) => {
   Promise.resolve()
     .then(() => handler(req, res))
@@ -105,6 +112,7 @@ export function createApp(deps: AppDeps): express.Express {
   for (const r of routes) {
     const chain: RequestHandler[] = [];
     if (r.role) chain.push(authenticate, requireRole(r.role));
+    if (!r.query) chain.push(noQuery);
     chain.push(bodyFor(r, deps.config.bodyLimit));
     if (r.body?.json) chain.push(validateBody(r.body.json));
     chain.push(wrap(r.handler));

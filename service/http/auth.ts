@@ -36,7 +36,7 @@ export function requireRole(role: Role): RequestHandler {
     const p = res.locals.principal as Principal | undefined;
     if (!p) return next(new ServiceError('ERR_UNAUTHENTICATED', 'An API key is required in the X-API-Key header'));
     if (RANK[p.role] < RANK[role]) {
-      return next(new ServiceError('ERR_FORBIDDEN', `This operation needs a ${role} key; this key has the ${p.role} role`));
+      return next(new ServiceError('ERR_FORBIDDEN', `This operation needs ${role === 'admin' ? 'an' : 'a'} ${role} key; this key has the ${p.role} role`));
     }
     next();
   };

@@ -90,6 +90,8 @@ export class FileSnapshotStore implements SnapshotStore {
     } catch (e) {
       await fs.promises.rm(tmp, { force: true });
       await fs.promises.rm(stateTmp, { force: true });
+      // The state file of a snapshot that never got its index file is an orphan.
+      if (!fs.existsSync(target)) await fs.promises.rm(this.stateFile(id, seq), { force: true });
       throw e;
     }
     for (const s of older) {

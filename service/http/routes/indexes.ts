@@ -33,15 +33,26 @@ function idempotencyKey(req: Request): string | undefined {
 }
 
 export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
+  // --max-batch bounds the queries of one search; adds and training are bounded
+  // by the body size limit alone (bulk loads of 100,000 vectors are normal).
   const vectors = vectorsSchema(config.maxBatch);
+  const bulkVectors = vectorsSchema(1 << 24);
   const kSchema = { type: 'integer', minimum: 1, maximum: config.maxK };
   const dimensionOf = (req: Request, tenant: string): number => indexes.dimension(tenant, nameOf(req));
 
+  const requireBatch = (n: number): void => {
+    if (n > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+  };
+
   /** Vectors from either wire format, checked against the index's dimension. */
-  const queryVectors = (req: Request, tenant: string): Float32Array => {
+  const vectorsOf = (req: Request, tenant: string): Float32Array => {
     const d = dimensionOf(req, tenant);
-    const x = isBinary(req) ? binaryVectors(req, d) : jsonVectors(req.body.vectors, d);
-    if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+    return isBinary(req) ? binaryVectors(req, d) : jsonVectors(req.body.vectors, d);
+  };
+  /** Query vectors: at most --max-batch of them. */
+  const queryVectors = (req: Request, tenant: string): Float32Array => {
+    const x = vectorsOf(req, tenant);
+    requireBatch(x.length / dimensionOf(req, tenant));
     return x;
   };
 
@@ -152,13 +163,13 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       summary: 'Train the index on vectors',
       role: 'write',
       body: {
-        json: { type: 'object', additionalProperties: false, required: ['vectors'], properties: { vectors } },
+        json: { type: 'object', additionalProperties: false, required: ['vectors'], properties: { vectors: bulkVectors } },
         binary: 'float32 rows of the index dimension',
       },
       responses: { 200: 'The index, described' },
       handler: async (req, res) => {
         options(req, {});
-        const info = await indexes.train(tenantOf(res), nameOf(req), queryVectors(req, tenantOf(res)), idempotencyKey(req));
+        const info = await indexes.train(tenantOf(res), nameOf(req), vectorsOf(req, tenantOf(res)), idempotencyKey(req));
         versioned(res, tenantOf(res), nameOf(req)).json(info);
       },
     },
@@ -172,12 +183,16 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           type: 'object',
           additionalProperties: false,
           required: ['vectors'],
-          properties: { vectors, ids: idsSchema },
+          properties: { vectors: bulkVectors, ids: { ...idsSchema, maxItems: 1 << 24 } },
         },
         binary: 'float32 rows; with ?ids=true, n rows followed by n int64 ids',
       },
       query: { ids: 'bool' },
-      responses: { 200: '{ added, ntotal }', 403: 'Quota exceeded', 409: 'Index not trained' },
+      responses: {
+        200: '{ added, ntotal, firstId }: firstId is the id of the first vector when the service numbered them (the rest follow it), null for caller ids. Header X-Index-Version. Send Idempotency-Key to make a retry safe.',
+        403: 'Quota exceeded',
+        409: 'Index not trained',
+      },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         const d = dimensionOf(req, tenant);
@@ -189,7 +204,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
             versioned(res, tenant, nameOf(req)).json(out);
             return;
           }
-          const out = await indexes.add(tenant, nameOf(req), binaryVectors(req, d), undefined, idempotencyKey(req));
+          const x = binaryVectors(req, d);
+          const out = await indexes.add(tenant, nameOf(req), x, undefined, idempotencyKey(req));
           versioned(res, tenant, nameOf(req)).json(out);
           return;
         }
@@ -224,9 +240,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const o = options(req, { k: 'int', nprobe: 'int', efSearch: 'int' });
         const x = queryVectors(req, tenant);
         const kk = k(o.k);
-        const version = indexes.version(tenant, nameOf(req));
         const r = await indexes.search(tenant, nameOf(req), x, kk, tunables(o));
-        res.set('X-Index-Version', String(version));
+        res.set('X-Index-Version', String(r.version));
         sendSearch(req, res, r, r.labels.length / kk, kk);
       },
     },
@@ -265,7 +280,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: idsSchema } },
         binary: 'int64 ids',
       },
-      responses: { 200: '{ removed, ntotal }', 422: 'The index type cannot remove' },
+      responses: { 200: '{ removed, ntotal }: every index type removes; ids never change. Send Idempotency-Key to make a retry safe.' },
       handler: async (req, res) => {
         options(req, {});
         const ids = isBinary(req) ? binaryIds(req) : jsonIds(req.body.ids);
