@@ -32,10 +32,11 @@ int configuredThreads() {
   return fixed > 0 ? fixed : coreCount();
 }
 
-ThreadScope::ThreadScope() {
+ThreadScope::ThreadScope(int64_t useful) {
   const int active = ++activeCalls;
   const int fixed = fixedThreads.load();
-  omp_set_num_threads(fixed > 0 ? fixed : std::max(1, coreCount() / active));
+  const int64_t threads = fixed > 0 ? fixed : std::max(1, coreCount() / active);
+  omp_set_num_threads(static_cast<int>(std::max<int64_t>(1, std::min(threads, useful))));
 }
 
 ThreadScope::~ThreadScope() { --activeCalls; }

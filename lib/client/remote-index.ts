@@ -211,8 +211,14 @@ export class RemoteIndex {
     throw new FaissError('mergeFrom is not available on a remote index: export one index and add its vectors to the other', 'ERR_UNSUPPORTED');
   }
 
-  async makeDirectMap(_type?: DirectMapType): Promise<void> {
-    throw new FaissError('makeDirectMap is not available on a remote index: reconstruct works on flat, HNSW and IDMap2 indexes', 'ERR_UNSUPPORTED');
+  /**
+   * The server builds an IVF index's direct map itself the first time reconstruct
+   * needs it; this checks the argument and that the index exists, as the embedded
+   * call would, and leaves the building to the server.
+   */
+  async makeDirectMap(type: DirectMapType = 'array'): Promise<void> {
+    if (type !== 'array' && type !== 'hashtable') throw invalidParameterError('type', '"array" or "hashtable"', type);
+    await this.ensure();
   }
 
   /** FAISS's serialized bytes of the index (GET /export). */

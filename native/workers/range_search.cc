@@ -34,7 +34,7 @@ class RangeSearchWorker : public IndexWorker {
   void Run() override {
     requireFinite(x_.data, x_.n * d(), d(), "x");
     result_ = std::make_unique<faiss::RangeSearchResult>(x_.n);
-    ThreadScope threads;
+    ThreadScope threads(x_.n);
     const Tunables t = handle().effective(tunables_);
     handle().searchShared(t, [&] { rangeSearchIndex(index(), t, x_.n, x_.data, radius_, result_.get()); });
   }

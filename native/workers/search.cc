@@ -35,7 +35,7 @@ class SearchWorker : public IndexWorker {
  private:
   void Run() override {
     requireFinite(x_.data, x_.n * d(), d(), "x");
-    ThreadScope threads;
+    ThreadScope threads(x_.n);
     const Tunables t = handle().effective(tunables_);
     handle().searchShared(t, [&] { searchIndex(index(), t, x_.n, x_.data, k_, distancesData_, labelsData_); });
   }
