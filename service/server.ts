@@ -11,6 +11,7 @@ import { TenantService } from './domain/tenants';
 import { createApp } from './http/app';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
+import { FileLogStore } from './storage/storage';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -43,8 +44,9 @@ export function openServices(config: Config): Services {
     const t = catalog.getTenant(tenant);
     return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
   };
-  const indexes = new IndexService(catalog, new FileSnapshotStore(config.dataDir), quotasOf, {
-    fsync: config.fsync,
+  const snapshots = new FileSnapshotStore(config.dataDir);
+  const logs = new FileLogStore(snapshots.dir, config.fsync);
+  const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { deserializeIndex, indexFactory, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
-import type { SnapshotStore } from '../storage/snapshots';
+import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { LiveIndex } from './live-index';
@@ -31,7 +31,6 @@ export interface IndexInfo {
 }
 
 export interface StorageOptions {
-  fsync: boolean;
   snapshotLogBytes: number;
   rebuildThreshold: number;
   /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
@@ -59,6 +58,7 @@ export class IndexService {
   constructor(
     private readonly catalog: Catalog,
     private readonly snapshots: SnapshotStore,
+    private readonly logs: LogStore,
     private readonly quotasOf: (tenant: string) => Quotas,
     private readonly storage: StorageOptions,
   ) {}
@@ -121,7 +121,10 @@ export class IndexService {
     this.live.delete(key(tenant, name));
     this.catalog.deleteIndex(tenant, name);
     l.drop(); // operations in flight finish; later ones see "not found"
-    await l.exclusive(() => this.snapshots.remove(l.record.id));
+    await l.exclusive(async () => {
+      await this.logs.remove(l.record.id);
+      await this.snapshots.remove(l.record.id);
+    });
   }
 
   async dropTenant(tenant: string): Promise<void> {
@@ -266,7 +269,7 @@ export class IndexService {
   private liveIndex(record: IndexRecord): LiveIndex {
     return new LiveIndex(record, {
       snapshots: this.snapshots,
-      fsync: this.storage.fsync,
+      logs: this.logs,
       snapshotLogBytes: this.storage.snapshotLogBytes,
       rebuildThreshold: this.storage.rebuildThreshold,
       onLoad: () => this.counters.loads++,
@@ -282,6 +285,7 @@ export class IndexService {
     } catch (e) {
       l.drop();
       await this.snapshots.remove(record.id).catch(() => undefined);
+      await this.logs.remove(record.id).catch(() => undefined);
       throw e;
     }
     this.live.set(key(record.tenant, record.name), l);

@@ -15,15 +15,15 @@ import {
   type SearchResult,
 } from '../../lib';
 import type { IndexRecord } from '../storage/catalog';
-import { LogCorruptError, MutationLog, readLog, type Mutation } from '../storage/mutation-log';
+import { LogCorruptError, type Mutation } from '../storage/mutation-log';
+import type { IndexLog, LogStore } from '../storage/storage';
 import type { SnapshotState, SnapshotStore } from '../storage/snapshots';
 import { ServiceError } from './errors';
 import { applyMutation, isIdMapped, type Applied, type IndexExtras } from './mutations';
 
 export interface LiveIndexOptions {
   snapshots: SnapshotStore;
-  /** fdatasync the log before acknowledging (off only for benchmarks). */
-  fsync: boolean;
+  logs: LogStore;
   /** Snapshot once the log holds this many bytes. */
   snapshotLogBytes: number;
   /** Rebuild once hidden (deleted) ids exceed this fraction of the stored vectors. */
@@ -36,7 +36,7 @@ export interface LiveIndexOptions {
 export class LiveIndex {
   private index: Index | undefined;
   private loading: Promise<Index> | undefined;
-  private log: MutationLog | undefined;
+  private log: IndexLog | undefined;
   private extras: IndexExtras = { tombstones: new Set(), nextId: null, idSet: null };
   /** Sequence number of the last mutation applied. */
   private seq = 0;
@@ -229,7 +229,7 @@ export class LiveIndex {
     return this.exclusive(async () => {
       const old = await this.load().catch(() => undefined);
       // An index that failed to load (a damaged log) is replaced along with its log.
-      this.log ??= await MutationLog.open(this.o.snapshots.logFile(this.record.id), 0, this.seq, this.o.fsync);
+      this.log ??= await this.o.logs.create(this.record.id, this.seq);
       this.extras = { tombstones: new Set(), nextId: null, idSet: null };
       this.index = index;
       this.loading = undefined;
@@ -316,10 +316,9 @@ export class LiveIndex {
       idSet: null,
     };
     this.seq = snap?.seq ?? 0;
-    const file = o.snapshots.logFile(record.id);
-    let log;
+    let opened;
     try {
-      log = readLog(file);
+      opened = await o.logs.open(record.id, this.seq);
     } catch (e) {
       index.dispose();
       if (e instanceof LogCorruptError) throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}`);
@@ -327,13 +326,13 @@ export class LiveIndex {
     }
     this.recent = new Map();
     for (const [key, removed, firstId] of snap?.state.recentKeys ?? []) this.remember(key, { removed, firstId }, Promise.resolve());
-    for (const r of log.records) {
+    for (const r of opened.records) {
       if (r.seq <= this.seq) continue; // already in the snapshot
       const applied = await applyMutation(index, this.extras, r.mutation);
       if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve());
       this.seq = r.seq;
     }
-    this.log = await MutationLog.open(file, log.validBytes, Math.max(this.seq, log.records.at(-1)?.seq ?? 0), o.fsync);
+    this.log = opened.log;
     return index;
   }
 

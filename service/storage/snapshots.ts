@@ -32,8 +32,6 @@ export interface SnapshotStore {
   /** The latest snapshot's state, without loading the index. */
   peekState(id: string): SnapshotState | undefined;
   remove(id: string): Promise<void>;
-  /** The log file of `id` (it lives next to the snapshots). */
-  logFile(id: string): string;
 }
 
 export async function fsyncPath(p: string): Promise<void> {
@@ -48,17 +46,14 @@ export async function fsyncPath(p: string): Promise<void> {
 const SNAPSHOT = /^(.+)\.(\d+)\.faissindex$/;
 
 export class FileSnapshotStore implements SnapshotStore {
-  private readonly dir: string;
+  /** Where snapshots live (logs live beside them, storage.ts). */
+  readonly dir: string;
 
   constructor(dataDir: string) {
     this.dir = path.join(dataDir, 'indexes');
     fs.mkdirSync(this.dir, { recursive: true });
     // Temporary files left by a crash mid-snapshot are garbage.
     for (const f of fs.readdirSync(this.dir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(this.dir, f), { force: true });
-  }
-
-  logFile(id: string): string {
-    return path.join(this.dir, `${id}.wal`);
   }
 
   private snapshots(id: string): { seq: number; file: string }[] {
@@ -121,7 +116,6 @@ export class FileSnapshotStore implements SnapshotStore {
       await fs.promises.rm(s.file, { force: true });
       await fs.promises.rm(this.stateFile(id, s.seq), { force: true });
     }
-    await fs.promises.rm(this.logFile(id), { force: true });
     await fsyncPath(this.dir);
   }
 }

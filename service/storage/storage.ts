@@ -1,0 +1,60 @@
+// The storage seen by the domain: three small interfaces (catalog, snapshots,
+// logs), so another backend (a replicated log for a cluster) can replace the
+// files without touching the domain or the routes.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LogRecord, Mutation } from './mutation-log';
+import { MutationLog, readLog } from './mutation-log';
+
+export type { Catalog } from './catalog';
+export type { SnapshotStore } from './snapshots';
+
+/** An open log of one index: appends in order, durable when `durable` resolves. */
+export interface IndexLog {
+  readonly lastSeq: number;
+  readonly bytes: number;
+  append(m: Mutation): { seq: number; durable: Promise<void> };
+  /** Takes a sequence number for a change only a snapshot records (an import). */
+  advance(): number;
+  drain(): Promise<void>;
+  /** Drops every record (they are all in a snapshot now). */
+  truncate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LogStore {
+  /**
+   * Every complete record of an index's log, then the log opened for appending
+   * after them (a torn tail is cut off). Throws LogCorruptError on other damage.
+   */
+  open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog }>;
+  /** Opens a fresh, empty log (replacing a damaged one). */
+  create(indexId: string, seq: number): Promise<IndexLog>;
+  remove(indexId: string): Promise<void>;
+}
+
+/** One append-only file per index, next to its snapshots. */
+export class FileLogStore implements LogStore {
+  constructor(
+    private readonly dir: string,
+    private readonly fsync: boolean,
+  ) {}
+
+  private file(indexId: string): string {
+    return path.join(this.dir, `${indexId}.wal`);
+  }
+
+  async open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog }> {
+    const { records, validBytes } = readLog(this.file(indexId));
+    const lastSeq = Math.max(atLeastSeq, records.at(-1)?.seq ?? 0);
+    return { records, log: await MutationLog.open(this.file(indexId), validBytes, lastSeq, this.fsync) };
+  }
+
+  create(indexId: string, seq: number): Promise<IndexLog> {
+    return MutationLog.open(this.file(indexId), 0, seq, this.fsync);
+  }
+
+  async remove(indexId: string): Promise<void> {
+    await fs.promises.rm(this.file(indexId), { force: true });
+  }
+}
