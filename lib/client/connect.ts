@@ -157,8 +157,8 @@ export function connect(options: ConnectOptions = {}) {
     listIndexes,
     serializeIndex,
     deserializeIndex,
-    METRIC_L2,
-    METRIC_INNER_PRODUCT,
+    METRIC_L2: METRIC_L2 as typeof METRIC_L2,
+    METRIC_INNER_PRODUCT: METRIC_INNER_PRODUCT as typeof METRIC_INNER_PRODUCT,
     ScalarQuantizer,
     FaissError,
     /** Search answers served from the local cache, and those that were not. */

@@ -8,8 +8,10 @@ import { ErrorCodes, FaissError, type ErrorCode } from '../errors';
 export interface TransportOptions {
   url: string;
   apiKey?: string;
-  /** Per attempt, in ms (default 30 s). */
+  /** Per attempt of a read, in ms (default 30 s). */
   timeoutMs?: number;
+  /** Per attempt of a write (train, add, ...), in ms (default 10 min: training and building a graph take long). */
+  writeTimeoutMs?: number;
   /** How long to keep retrying a call, in ms (default 15 s; 0: no retries). */
   retryForMs?: number;
   /** Backoff bounds, in ms (defaults 50 and 2000). */
@@ -74,7 +76,7 @@ export class Transport {
       throw new FaissError(`Expected an http(s) URL for url but received ${JSON.stringify(options.url)}`, 'ERR_INVALID_ARGUMENT');
     }
     this.base = options.url.replace(/\/+$/, '');
-    this.o = { timeoutMs: 30_000, retryForMs: 15_000, minBackoffMs: 50, maxBackoffMs: 2_000, ...options };
+    this.o = { timeoutMs: 30_000, writeTimeoutMs: 600_000, retryForMs: 15_000, minBackoffMs: 50, maxBackoffMs: 2_000, ...options };
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -96,6 +98,11 @@ export class Transport {
       if (Date.now() + wait > deadline) throw failure;
       await sleep(wait);
     }
+  }
+
+  /** Mutations (they carry an idempotency key) may run long; reads should not. */
+  private timeoutOf(r: Request): number {
+    return r.idempotencyKey ? this.o.writeTimeoutMs : this.o.timeoutMs;
   }
 
   private async once(r: Request): Promise<Omit<Response, 'attempts'>> {
@@ -121,12 +128,12 @@ export class Transport {
         method: r.method,
         headers,
         body,
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+        signal: AbortSignal.timeout(this.timeoutOf(r)),
       });
     } catch (e) {
       const err = e as Error;
       if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-        throw new FaissError(`${r.method} ${r.path} timed out after ${this.o.timeoutMs} ms`, 'ERR_TIMEOUT');
+        throw new FaissError(`${r.method} ${r.path} timed out after ${this.timeoutOf(r)} ms`, 'ERR_TIMEOUT');
       }
       throw new FaissError(`Cannot reach ${this.base}: ${err.message}`, 'ERR_NETWORK');
     }
