@@ -139,6 +139,22 @@ describe('service: index lifecycle over HTTP', function () {
     });
   }
 
+  it('/healthz answers while a long batch search runs (FAISS work is off the event loop)', async () => {
+    await api.post('/v1/indexes', { name: 'busy', dimension: 64, type: 'IndexFlatL2' });
+    await api.post('/v1/indexes/busy/add', undefined, { body: bytes(randomVectors(100_000, 64, 9)) });
+    let searchDone = false;
+    const search = api.post('/v1/indexes/busy/search?k=10', undefined, { body: bytes(randomVectors(3000, 64, 10)) }).then((r) => {
+      searchDone = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const health = await call(s.url, 'GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.equal(searchDone, false, 'the health check answered before the search finished');
+    assert.equal((await search).status, 200);
+    await api.del('/v1/indexes/busy');
+  });
+
   it('lists the tenant\'s indexes', async () => {
     await api.post('/v1/indexes', { name: 'listed', dimension: d, type: 'IndexFlatL2' });
     const list = await api.get('/v1/indexes');
