@@ -51,6 +51,7 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   externalMemory(): number;
+  poolStats(): { tasks: number; waitSeconds: number; running: number };
   buildInfo(): { faissVersion: string; compileOptions: string; cores: number; gpu: boolean };
 }
 

@@ -24,3 +24,8 @@ export function buildInfo(): ReturnType<typeof native.buildInfo> {
 export function externalMemory(): number {
   return native.externalMemory();
 }
+
+/** Operations queued on the libuv pool so far, their total wait for a worker, and FAISS calls running now. */
+export function poolStats(): { tasks: number; waitSeconds: number; running: number } {
+  return native.poolStats();
+}

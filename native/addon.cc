@@ -40,6 +40,15 @@ Napi::Value externalMemory(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
 }
 
+Napi::Value poolStatsFn(const Napi::CallbackInfo& info) {
+  const PoolStats s = poolStats();
+  auto out = Napi::Object::New(info.Env());
+  out.Set("tasks", static_cast<double>(s.tasks));
+  out.Set("waitSeconds", s.waitSeconds);
+  out.Set("running", s.running);
+  return out;
+}
+
 Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("faissVersion", std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) + "." +
@@ -70,6 +79,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
+  exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
   return exports;
 }
 

@@ -11,6 +11,8 @@ namespace {
 
 std::atomic<int> fixedThreads{0};
 std::atomic<int> activeCalls{0};
+std::atomic<uint64_t> queuedTasks{0};
+std::atomic<uint64_t> queueWaitNs{0};
 
 int detectCores() {
   cpu_set_t set;
@@ -23,6 +25,15 @@ int detectCores() {
 int coreCount() {
   static const int cores = detectCores();
   return cores;
+}
+
+void recordQueueWait(int64_t nanoseconds) {
+  queuedTasks++;
+  queueWaitNs += static_cast<uint64_t>(std::max<int64_t>(0, nanoseconds));
+}
+
+PoolStats poolStats() {
+  return {queuedTasks.load(), static_cast<double>(queueWaitNs.load()) / 1e9, activeCalls.load()};
 }
 
 void setFixedThreads(int n) { fixedThreads = std::max(0, n); }

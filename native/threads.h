@@ -9,6 +9,16 @@
 
 namespace fp {
 
+// Thread-pool accounting, for metrics: how long operations waited for a libuv
+// worker, and how many FAISS calls run now.
+void recordQueueWait(int64_t nanoseconds);
+struct PoolStats {
+  uint64_t tasks;
+  double waitSeconds;
+  int running;
+};
+PoolStats poolStats();
+
 // 0 restores the automatic split.
 void setFixedThreads(int n);
 // The fixed count, or the core count when automatic.

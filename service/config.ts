@@ -27,6 +27,13 @@ export interface Config {
   shutdownGraceMs: number;
   /** Quotas of a new tenant unless given. */
   defaultQuotas: Quotas;
+  /** A token that lets a Prometheus scraper read /metrics without an admin key. */
+  metricsToken?: string;
+  /** Metric label caps: distinct tenants, per-index series. */
+  metricsMaxTenants: number;
+  metricsMaxIndexSeries: number;
+  /** pino log level (info, warn, error, silent, ...). */
+  logLevel: string;
 }
 
 interface Option {
@@ -65,6 +72,10 @@ const OPTIONS: Option[] = [
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
+  { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', parse: String, key: 'metricsToken' },
+  { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', parse: int('metrics max tenants'), key: 'metricsMaxTenants' },
+  { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', parse: int('metrics max index series'), key: 'metricsMaxIndexSeries' },
+  { flag: '--log-level', env: 'FAISS_PROXY_LOG_LEVEL', parse: String, key: 'logLevel' },
   { flag: '--max-indexes', env: 'FAISS_PROXY_MAX_INDEXES', parse: int('max indexes'), key: 'defaultQuotas.maxIndexes' },
   { flag: '--max-vectors', env: 'FAISS_PROXY_MAX_VECTORS', parse: int('max vectors'), key: 'defaultQuotas.maxVectors' },
   { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', parse: int('max bytes'), key: 'defaultQuotas.maxBytes' },
@@ -82,6 +93,9 @@ export function defaults(): Config {
     maxMemory: 0,
     rebuildThreshold: 0.1,
     fsync: true,
+    metricsMaxTenants: 100,
+    metricsMaxIndexSeries: 500,
+    logLevel: 'info',
     shutdownGraceMs: 30_000,
     defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3 },
   };

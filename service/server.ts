@@ -5,7 +5,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Config } from './config';
-import { IndexService } from './domain/indexes';
+import { IndexService, type IndexObserver } from './domain/indexes';
+import { Activity } from './observability/activity';
+import { createLogger } from './observability/logger';
+import { Metrics } from './observability/metrics';
 import { KeyService } from './domain/keys';
 import { TenantService } from './domain/tenants';
 import { createApp } from './http/app';
@@ -35,8 +38,14 @@ export interface Services {
   tenants: TenantService;
 }
 
+/** What the domain reports to metrics (nothing, for the CLI and tests). */
+export interface ServiceHooks {
+  observer?: IndexObserver;
+  onLogFlush?: (seconds: number, records: number) => void;
+}
+
 /** The domain over a data directory, without HTTP (also used by the CLI). */
-export function openServices(config: Config): Services {
+export function openServices(config: Config, hooks: ServiceHooks = {}): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const catalog = new SqliteCatalog(config.dataDir);
   const keys = new KeyService(catalog);
@@ -45,12 +54,12 @@ export function openServices(config: Config): Services {
     return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
   };
   const snapshots = new FileSnapshotStore(config.dataDir);
-  const logs = new FileLogStore(snapshots.dir, config.fsync);
+  const logs = new FileLogStore(snapshots.dir, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
-  });
+  }, hooks.observer);
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas);
   return { catalog, keys, indexes, tenants };
 }
@@ -84,11 +93,16 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
-  const services = openServices(config);
+  const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
+  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush });
+  metrics.attach(services.indexes);
+  const activity = new Activity();
+  activity.start();
+  const logger = createLogger(config.logLevel);
   ensureAdmin(services, config, log);
   let ready = false;
   const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
-  const app = createApp({ config, ...services, isReady: () => ready, version });
+  const app = createApp({ config, ...services, isReady: () => ready, version, observability: { logger, metrics, activity } });
 
   let inFlight = 0;
   let stopping = false;
@@ -130,6 +144,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       await closed;
       await services.indexes.close();
       services.catalog.close();
+      activity.stop();
       fs.rmSync(pidFile, { force: true });
     })());
 

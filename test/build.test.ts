@@ -21,7 +21,7 @@ describe('build', () => {
   it('the node-gyp build (binding.gyp) loads and searches', function () {
     const gypAddon = path.resolve(__dirname, '..', '..', 'build', 'Release', 'faiss_node.node');
     if (!fs.existsSync(gypAddon)) {
-      if (process.env.FAISS_PROXY_REQUIRE_GYP) assert.fail(`${gypAddon} was not built`);
+      if (process.env.FAISS_PROXY_CI) assert.fail(`${gypAddon} was not built`);
       this.skip();
     }
     const script = `

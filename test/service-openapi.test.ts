@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { defaults } from '../service/config';
 import { createApp } from '../service/http/app';
 import { openApiPath } from '../service/http/openapi';
+import { Activity } from '../service/observability/activity';
+import { createLogger } from '../service/observability/logger';
+import { Metrics } from '../service/observability/metrics';
 import { openServices } from '../service/server';
 import { call, startServer, type ServerProcess } from './support/server';
 
@@ -38,7 +41,8 @@ describe('service: OpenAPI document', function () {
     const config = { ...defaults(), dataDir };
     const services = openServices(config);
     try {
-      const app = createApp({ config, ...services, isReady: () => true, version: 'test' });
+      const observability = { logger: createLogger('silent'), metrics: new Metrics({ maxTenants: 10, maxIndexSeries: 10 }), activity: new Activity() };
+      const app = createApp({ config, ...services, isReady: () => true, version: 'test', observability });
       const layers = (app as unknown as { _router: { stack: Layer[] } })._router.stack;
       const served = layers.filter((l) => l.route).flatMap((l) => Object.keys(l.route!.methods).map((m) => `${m} ${openApiPath(l.route!.path)}`));
       const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));

@@ -7,6 +7,7 @@
 
 #include <napi.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  private:
   void Execute() final {
+    recordQueueWait(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - queuedAt_).count());
     try {
       Run();
     } catch (...) {
@@ -75,6 +77,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
   const char* name_;
+  const std::chrono::steady_clock::time_point queuedAt_ = std::chrono::steady_clock::now();
   Napi::Promise::Deferred deferred_;
   ErrorInfo error_;
   Napi::ObjectReference kept_;  // holds every Keep()-ed value alive

@@ -37,6 +37,25 @@ export interface StorageOptions {
   maxMemory: number;
 }
 
+/** What metrics learn from the domain, without the domain knowing about metrics. */
+export interface IndexObserver {
+  operation(operation: string, indexType: string, seconds: number): void;
+}
+
+/** One index as operators see it (metrics, dashboard). */
+export interface IndexStatus {
+  tenant: string;
+  name: string;
+  type: string;
+  dimension: number;
+  ntotal: number;
+  bytes: number;
+  loaded: boolean;
+  logBytes: number;
+  /** Seconds since this process last snapshotted it (undefined: not since start). */
+  snapshotAgeSeconds: number | undefined;
+}
+
 export interface CacheStats {
   hits: number;
   misses: number;
@@ -61,6 +80,7 @@ export class IndexService {
     private readonly logs: LogStore,
     private readonly quotasOf: (tenant: string) => Quotas,
     private readonly storage: StorageOptions,
+    private readonly observer: IndexObserver = { operation: () => undefined },
   ) {}
 
   /** Registers every index of the catalog; each loads on first use. */
@@ -261,6 +281,24 @@ export class IndexService {
     return { indexes, vectors, bytes };
   }
 
+  /** Every index of every tenant, without loading any. */
+  status(): IndexStatus[] {
+    return [...this.live.values()].map((l) => {
+      const info = this.info(l, l.current);
+      return {
+        tenant: l.record.tenant,
+        name: l.record.name,
+        type: info.type,
+        dimension: info.dimension,
+        ntotal: info.ntotal,
+        bytes: info.bytes,
+        loaded: info.loaded,
+        logBytes: l.logBytes,
+        snapshotAgeSeconds: l.lastSnapshotAt === undefined ? undefined : (Date.now() - l.lastSnapshotAt) / 1000,
+      };
+    });
+  }
+
   cacheStats(): CacheStats {
     const resident = [...this.live.values()].filter((l) => l.loaded);
     return { ...this.counters, resident: resident.length, residentBytes: resident.reduce((s, l) => s + l.residentBytes, 0) };
@@ -274,6 +312,7 @@ export class IndexService {
       rebuildThreshold: this.storage.rebuildThreshold,
       onLoad: () => this.counters.loads++,
       onResident: () => this.enforceBudget(),
+      onOperation: (op, type, seconds) => this.observer.operation(op, type, seconds),
     });
   }
 

@@ -31,6 +31,8 @@ export interface LiveIndexOptions {
   /** Told after every load and eviction, and after operations change the size. */
   onResident: (l: LiveIndex) => void;
   onLoad: () => void;
+  /** Told how long each FAISS operation took (for metrics). */
+  onOperation: (operation: string, indexType: string, seconds: number) => void;
 }
 
 export class LiveIndex {
@@ -83,11 +85,11 @@ export class LiveIndex {
   }
 
   /** Runs fn with the loaded index; the index stays loaded (not evicted) meanwhile. */
-  async read<T>(fn: (index: Index) => Promise<T>): Promise<T> {
+  async read<T>(fn: (index: Index) => Promise<T>, operation?: string): Promise<T> {
     this.active++;
     try {
       const index = await this.load();
-      return await fn(index);
+      return operation ? await this.timed(operation, index, () => fn(index)) : await fn(index);
     } finally {
       this.active--;
       this.lastUsed = Date.now();
@@ -102,7 +104,7 @@ export class LiveIndex {
         const index = await this.load();
         const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
         if (seen) return { result: seen.applied, durable: seen.durable };
-        const applied = await applyMutation(index, this.extras, m);
+        const applied = await this.timed(m.type, index, () => applyMutation(index, this.extras, m));
         const appended = this.log!.append(m);
         this.seq = appended.seq;
         if (m.key !== undefined) this.remember(m.key, applied, appended.durable);
@@ -123,6 +125,18 @@ export class LiveIndex {
       this.o.onResident(this);
     }
   }
+
+  private async timed<T>(operation: string, index: Index, fn: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      return await fn();
+    } finally {
+      this.o.onOperation(operation, index.typeName, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** When the last snapshot was written by this process (undefined: none yet). */
+  lastSnapshotAt: number | undefined;
 
   /** Changes with every mutation (the log's sequence number); survives restarts. */
   get version(): number {
@@ -175,7 +189,7 @@ export class LiveIndex {
         }
       }
       return { distances, labels, version };
-    });
+    }, 'search');
   }
 
   rangeSearch(x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
@@ -194,7 +208,7 @@ export class LiveIndex {
         distances: Float32Array.from(keep, (j) => r.distances[j]),
         labels: BigInt64Array.from(keep, (j) => r.labels[j]),
       };
-    });
+    }, 'range_search');
   }
 
   reconstruct(id: bigint): Promise<Float32Array> {
@@ -211,7 +225,7 @@ export class LiveIndex {
         });
         return index.reconstruct(id);
       }
-    });
+    }, 'reconstruct');
   }
 
   /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */
@@ -346,6 +360,7 @@ export class LiveIndex {
       recentKeys: [...this.recent].map(([key, { applied }]) => [key, applied.removed, applied.firstId] as [string, number, number | null]),
       summary: { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
     });
+    this.lastSnapshotAt = Date.now();
     this.summary = { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained };
     await this.log?.truncate();
   }

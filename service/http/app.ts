@@ -12,12 +12,16 @@ import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
 import { validateBody } from './validate';
+import { observe, type Observability } from './observe';
+import { operationRoutes } from './routes/operations';
+import * as path from 'node:path';
 
 export interface AppDeps {
   config: Config;
   indexes: IndexService;
   tenants: TenantService;
   keys: KeyService;
+  observability: Observability;
   /** false while starting or shutting down (readiness). */
   isReady: () => boolean;
   version: string;
@@ -100,6 +104,16 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
   routes.push(...publicRoutes(deps, () => routes));
   routes.push(...indexRoutes(deps.indexes, deps.config));
   routes.push(...adminRoutes(deps.tenants, deps.keys, deps.indexes));
+  routes.push(
+    ...operationRoutes({
+      indexes: deps.indexes,
+      tenants: deps.tenants,
+      keys: deps.keys,
+      metrics: deps.observability.metrics,
+      activity: deps.observability.activity,
+      metricsToken: deps.config.metricsToken,
+    }),
+  );
   return routes;
 }
 
@@ -107,6 +121,11 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(observe(deps.observability));
+  // The dashboard: static files, no CDN (the service works air-gapped); its data
+  // comes from the operator-only routes, with the key typed into the page.
+  app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
+  app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
   const authenticate = createAuthenticator(deps.keys);
   const routes = allRoutes(deps);
   for (const r of routes) {

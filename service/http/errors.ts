@@ -66,6 +66,7 @@ export function sendError(res: Parameters<RequestHandler>[1], err: unknown): voi
     res.destroy();
     return;
   }
+  res.locals.errorCode = code;
   res.status(status).json({ error: { code, message } });
 }
 

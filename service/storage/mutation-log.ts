@@ -160,19 +160,26 @@ export class MutationLog {
     private seq: number,
     private size: number,
     private readonly sync: boolean,
+    private readonly onFlush: (seconds: number, records: number) => void,
   ) {
     this.handle = handle;
   }
 
-  /** Opens for appending after `validBytes` (a torn tail is cut off first). */
-  static async open(file: string, validBytes: number, lastSeq: number, sync: boolean): Promise<MutationLog> {
+  /** Opens for appending after `validBytes` (a torn tail is cut off first); onFlush hears each flush's duration. */
+  static async open(
+    file: string,
+    validBytes: number,
+    lastSeq: number,
+    sync: boolean,
+    onFlush: (seconds: number, records: number) => void = () => undefined,
+  ): Promise<MutationLog> {
     const handle = await fs.promises.open(file, 'a+');
     const { size } = await handle.stat();
     if (size !== validBytes) {
       await handle.truncate(validBytes);
       await handle.sync();
     }
-    return new MutationLog(file, handle, lastSeq, validBytes, sync);
+    return new MutationLog(file, handle, lastSeq, validBytes, sync, onFlush);
   }
 
   get lastSeq(): number {
@@ -230,9 +237,11 @@ export class MutationLog {
       this.waiters = [];
       try {
         const total = buffers.reduce((s, b) => s + b.length, 0);
+        const started = process.hrtime.bigint();
         const { bytesWritten } = await this.handle.writev(buffers);
         if (bytesWritten !== total) throw new Error(`short write to ${this.file}: ${bytesWritten} of ${total} bytes`);
         if (this.sync) await this.handle.datasync();
+        this.onFlush(Number(process.hrtime.bigint() - started) / 1e9, waiters.length);
         for (const w of waiters) w.resolve();
       } catch (e) {
         this.failure = e;

@@ -38,6 +38,8 @@ export class FileLogStore implements LogStore {
   constructor(
     private readonly dir: string,
     private readonly fsync: boolean,
+    /** Hears how long each flush (write + fdatasync) took and how many records it carried. */
+    private readonly onFlush: (seconds: number, records: number) => void = () => undefined,
   ) {}
 
   private file(indexId: string): string {
@@ -47,11 +49,11 @@ export class FileLogStore implements LogStore {
   async open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog }> {
     const { records, validBytes } = readLog(this.file(indexId));
     const lastSeq = Math.max(atLeastSeq, records.at(-1)?.seq ?? 0);
-    return { records, log: await MutationLog.open(this.file(indexId), validBytes, lastSeq, this.fsync) };
+    return { records, log: await MutationLog.open(this.file(indexId), validBytes, lastSeq, this.fsync, this.onFlush) };
   }
 
   create(indexId: string, seq: number): Promise<IndexLog> {
-    return MutationLog.open(this.file(indexId), 0, seq, this.fsync);
+    return MutationLog.open(this.file(indexId), 0, seq, this.fsync, this.onFlush);
   }
 
   async remove(indexId: string): Promise<void> {

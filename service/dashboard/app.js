@@ -1,0 +1,122 @@
+// The dashboard: signs in with the operator's admin key (kept in this tab only),
+// then polls the service every 2 s and redraws. Plain JS, Chart.js from the
+// service itself: no build step and no CDN.
+'use strict';
+
+const REFRESH_MS = 2000;
+let key = sessionStorage.getItem('faiss-proxy-key') || '';
+let timer;
+const charts = {};
+
+const $ = (id) => document.getElementById(id);
+const mb = (bytes) => (bytes / 1048576).toFixed(2);
+const fmtBytes = (b) => (b >= 1073741824 ? `${(b / 1073741824).toFixed(2)} GB` : b >= 1048576 ? `${mb(b)} MB` : `${(b / 1024).toFixed(1)} KB`);
+
+async function api(path) {
+  const res = await fetch(path, { headers: { 'X-API-Key': key } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+  return body;
+}
+
+function lineChart(id, datasets) {
+  return new Chart($(id), {
+    type: 'line',
+    data: { labels: [], datasets: datasets.map((d) => ({ label: d.label, data: [], borderColor: d.color, backgroundColor: d.color, pointRadius: 2, tension: 0.2 })) },
+    options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { display: datasets.length > 1 } } },
+  });
+}
+
+function makeCharts() {
+  charts.throughput = lineChart('chart-throughput', [{ label: 'requests/s', color: '#2563eb' }]);
+  charts.latency = lineChart('chart-latency', [
+    { label: 'p50', color: '#16a34a' },
+    { label: 'p99', color: '#dc2626' },
+  ]);
+  charts.memory = new Chart($('chart-memory'), {
+    type: 'bar',
+    data: { labels: [], datasets: [{ label: 'MB', data: [], backgroundColor: '#7c3aed' }] },
+    options: { animation: false, maintainAspectRatio: false, indexAxis: 'y', plugins: { legend: { display: false } } },
+  });
+  window.faissProxyCharts = charts; // lets the browser test read what is drawn
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const c of cells) {
+    const td = document.createElement('td');
+    td.textContent = c.text ?? c;
+    if (c.num) td.className = 'num';
+    tr.appendChild(td);
+  }
+  return tr;
+}
+
+function render(overview, activity) {
+  const samples = activity.samples;
+  const last = samples[samples.length - 1];
+  $('tile-rps').textContent = last ? last.requestsPerSecond.toFixed(1) : '–';
+  $('tile-p99').textContent = last ? `${last.p99Ms.toFixed(1)} ms` : '–';
+  $('tile-resident').textContent = `${overview.cache.resident} / ${overview.indexes.length}`;
+  const lookups = overview.cache.hits + overview.cache.misses;
+  $('tile-hits').textContent = lookups ? `${((100 * overview.cache.hits) / lookups).toFixed(1)} %` : '–';
+  $('tile-log').textContent = fmtBytes(overview.storage.logBytes);
+  $('tile-rss').textContent = fmtBytes(overview.process.rssBytes);
+
+  const labels = samples.map((s) => new Date(s.at).toLocaleTimeString());
+  charts.throughput.data.labels = labels;
+  charts.throughput.data.datasets[0].data = samples.map((s) => s.requestsPerSecond);
+  charts.latency.data.labels = labels;
+  charts.latency.data.datasets[0].data = samples.map((s) => s.p50Ms);
+  charts.latency.data.datasets[1].data = samples.map((s) => s.p99Ms);
+  const byMemory = [...overview.indexes].sort((a, b) => b.bytes - a.bytes).slice(0, 12);
+  charts.memory.data.labels = byMemory.map((i) => `${i.tenant}/${i.name}`);
+  charts.memory.data.datasets[0].data = byMemory.map((i) => Number(mb(i.bytes)));
+  for (const c of Object.values(charts)) c.update();
+
+  const body = $('indexes').querySelector('tbody');
+  body.replaceChildren(
+    ...overview.indexes.map((i) =>
+      row([i.tenant, i.name, i.type, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }]),
+    ),
+  );
+  const errors = $('errors').querySelector('tbody');
+  errors.replaceChildren(...activity.errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.tenant, e.requestId])));
+}
+
+async function refresh() {
+  try {
+    const [overview, activity] = await Promise.all([api('/v1/admin/overview'), api('/v1/admin/activity')]);
+    render(overview, activity);
+    $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (e) {
+    $('status').textContent = `error: ${e.message}`;
+  }
+}
+
+async function signIn(candidate) {
+  key = candidate;
+  try {
+    await api('/v1/admin/overview');
+  } catch (e) {
+    sessionStorage.removeItem('faiss-proxy-key');
+    $('login-error').textContent = `Sign-in failed: ${e.message}`;
+    $('login-error').hidden = false;
+    $('board').hidden = true;
+    return;
+  }
+  sessionStorage.setItem('faiss-proxy-key', key);
+  $('login-error').hidden = true;
+  $('login').hidden = true;
+  $('board').hidden = false;
+  if (!charts.throughput) makeCharts();
+  await refresh();
+  clearInterval(timer);
+  timer = setInterval(refresh, REFRESH_MS);
+}
+
+$('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  signIn($('key').value.trim());
+});
+if (key) signIn(key);

@@ -1,0 +1,89 @@
+// What operators use: /metrics (Prometheus), the dashboard's data
+// (/v1/admin/overview, /v1/admin/activity). All for the operator only; /metrics
+// also takes a separate token, for a scraper that should hold no admin key.
+import { timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import { poolStats } from '../../../lib';
+import { ServiceError } from '../../domain/errors';
+import type { IndexService } from '../../domain/indexes';
+import type { KeyService, Principal } from '../../domain/keys';
+import type { TenantService } from '../../domain/tenants';
+import type { Activity } from '../../observability/activity';
+import type { Metrics } from '../../observability/metrics';
+import type { RouteSpec } from '../route';
+import { OPERATOR_TENANT } from './admin';
+
+const isOperator = (p: Principal | undefined): boolean => p?.role === 'admin' && p.tenant === OPERATOR_TENANT;
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function operationRoutes(deps: {
+  indexes: IndexService;
+  tenants: TenantService;
+  keys: KeyService;
+  metrics: Metrics;
+  activity: Activity;
+  metricsToken?: string;
+}): RouteSpec[] {
+  const { indexes, tenants, keys, metrics, activity, metricsToken } = deps;
+  const requireOperator = (res: { locals: Record<string, unknown> }) => {
+    if (!isOperator(res.locals.principal as Principal | undefined)) throw new ServiceError('ERR_FORBIDDEN', 'Only an admin key of the admin tenant sees this');
+  };
+  /** The operator's key, or the metrics token as "Authorization: Bearer <token>". */
+  const scraperAllowed = (req: Request): boolean => {
+    const bearer = /^Bearer (.+)$/.exec(req.header('Authorization') ?? '')?.[1];
+    if (metricsToken && bearer && sameSecret(bearer, metricsToken)) return true;
+    const key = req.header('X-API-Key');
+    return key !== undefined && isOperator(keys.verify(key));
+  };
+
+  return [
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics (text format); needs the operator key (X-API-Key) or the metrics token (Authorization: Bearer)',
+      role: null,
+      responses: { 200: 'Prometheus text exposition', 401: 'No or wrong credentials' },
+      handler: async (req, res) => {
+        if (!scraperAllowed(req)) throw new ServiceError('ERR_UNAUTHENTICATED', 'Metrics need the operator key (X-API-Key) or the metrics token (Authorization: Bearer)');
+        res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/admin/overview',
+      summary: 'Tenants, indexes, cache, storage and thread-pool health (the dashboard)',
+      role: 'admin',
+      responses: { 200: '{ tenants, indexes, cache, storage, pool, process }' },
+      handler: (_req, res) => {
+        requireOperator(res);
+        const status = indexes.status();
+        const ages = status.map((s) => s.snapshotAgeSeconds).filter((a): a is number => a !== undefined);
+        const memory = process.memoryUsage();
+        res.json({
+          tenants: tenants.list().map((t) => ({ ...t, usage: indexes.usage(t.name) })),
+          indexes: status,
+          cache: indexes.cacheStats(),
+          storage: { logBytes: status.reduce((s, i) => s + i.logBytes, 0), oldestSnapshotAgeSeconds: ages.length ? Math.max(...ages) : null },
+          pool: poolStats(),
+          process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, uptimeSeconds: process.uptime() },
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/admin/activity',
+      summary: 'Throughput and latency every 2 s over the last 5 minutes, and recent errors (the dashboard)',
+      role: 'admin',
+      responses: { 200: '{ intervalMs, samples: [{ at, requestsPerSecond, p50Ms, p99Ms, errors }], errors: [...] }' },
+      handler: (_req, res) => {
+        requireOperator(res);
+        res.json(activity.snapshot());
+      },
+    },
+  ];
+}

@@ -1,0 +1,111 @@
+// Prometheus metrics (prom-client). Labels are bounded: routes are route
+// patterns, never raw paths; tenants and indexes past a configurable cap are
+// folded into "other" / left out, so a tenant creating thousands of indexes
+// cannot blow up the scrape.
+import client from 'prom-client';
+import { poolStats } from '../../lib';
+import type { IndexObserver, IndexService } from '../domain/indexes';
+
+export interface MetricsOptions {
+  /** Most distinct tenant label values (beyond: "other"). */
+  maxTenants: number;
+  /** Most per-index series (the largest indexes by bytes). */
+  maxIndexSeries: number;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** A counter whose value is read from elsewhere at scrape time. */
+function readCounter(registry: client.Registry, name: string, help: string, read: () => number): void {
+  new client.Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly tenants = new Set<string>();
+  private readonly httpRequests: client.Counter<'route' | 'method' | 'status' | 'tenant'>;
+  private readonly httpDuration: client.Histogram<'route' | 'method'>;
+  private readonly faissDuration: client.Histogram<'operation' | 'index_type'>;
+  private readonly fsyncDuration: client.Histogram;
+  private readonly fsyncRecords: client.Histogram;
+
+  constructor(private readonly o: MetricsOptions) {
+    client.collectDefaultMetrics({ register: this.registry }); // event-loop lag, process memory, GC
+    const registers = [this.registry];
+    this.httpRequests = new client.Counter({ name: 'faiss_proxy_http_requests_total', help: 'HTTP requests by route pattern, method, status and tenant', labelNames: ['route', 'method', 'status', 'tenant'], registers });
+    this.httpDuration = new client.Histogram({ name: 'faiss_proxy_http_request_duration_seconds', help: 'HTTP request latency by route pattern', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers });
+    this.faissDuration = new client.Histogram({ name: 'faiss_proxy_faiss_operation_duration_seconds', help: 'Time of FAISS operations by operation and index type', labelNames: ['operation', 'index_type'], buckets: LATENCY_BUCKETS, registers });
+    this.fsyncDuration = new client.Histogram({ name: 'faiss_proxy_log_flush_duration_seconds', help: 'Write-ahead log flushes (write + fdatasync)', buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers });
+    this.fsyncRecords = new client.Histogram({ name: 'faiss_proxy_log_flush_records', help: 'Records per log flush (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers });
+    readCounter(this.registry, 'faiss_proxy_threadpool_tasks_total', 'FAISS operations queued on the libuv pool', () => poolStats().tasks);
+    readCounter(this.registry, 'faiss_proxy_threadpool_wait_seconds_total', 'Total time FAISS operations waited for a libuv worker', () => poolStats().waitSeconds);
+    new client.Gauge({ name: 'faiss_proxy_threadpool_running', help: 'FAISS calls running now', registers, collect() { this.set(poolStats().running); } });
+  }
+
+  /** The tenant label: its name while under the cap, "other" beyond it. */
+  tenantLabel(tenant: string | undefined): string {
+    if (!tenant) return '-';
+    if (this.tenants.has(tenant)) return tenant;
+    if (this.tenants.size < this.o.maxTenants) {
+      this.tenants.add(tenant);
+      return tenant;
+    }
+    return 'other';
+  }
+
+  http(route: string, method: string, status: number, tenant: string | undefined, seconds: number): void {
+    this.httpRequests.inc({ route, method, status: String(status), tenant: this.tenantLabel(tenant) });
+    this.httpDuration.observe({ route, method }, seconds);
+  }
+
+  readonly observer: IndexObserver = {
+    operation: (operation, indexType, seconds) => this.faissDuration.observe({ operation, index_type: indexType }, seconds),
+  };
+
+  readonly onLogFlush = (seconds: number, records: number): void => {
+    this.fsyncDuration.observe(seconds);
+    this.fsyncRecords.observe(records);
+  };
+
+  /** Per-index and cache series, read from the index service at scrape time. */
+  attach(indexes: IndexService): void {
+    const registers = [this.registry];
+    const o = this.o;
+    const top = () => indexes.status().sort((a, b) => b.bytes - a.bytes).slice(0, o.maxIndexSeries);
+    const perIndex = (name: string, help: string, value: (s: ReturnType<IndexService['status']>[number]) => number | undefined) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ['tenant', 'index'],
+        registers,
+        collect: () => {
+          const g = this.registry.getSingleMetric(name) as client.Gauge<'tenant' | 'index'>;
+          g.reset();
+          for (const s of top()) {
+            const v = value(s);
+            if (v !== undefined) g.set({ tenant: s.tenant, index: s.name }, v);
+          }
+        },
+      });
+    perIndex('faiss_proxy_index_vectors', 'Live vectors per index', (s) => s.ntotal);
+    perIndex('faiss_proxy_index_bytes', 'Bytes per index (in memory when loaded, as last saved otherwise)', (s) => s.bytes);
+    perIndex('faiss_proxy_index_loaded', '1 when the index is in memory, 0 when evicted', (s) => (s.loaded ? 1 : 0));
+    perIndex('faiss_proxy_index_log_bytes', 'Write-ahead log bytes not yet folded into a snapshot', (s) => s.logBytes);
+    perIndex('faiss_proxy_index_snapshot_age_seconds', 'Seconds since the last snapshot this process wrote', (s) => s.snapshotAgeSeconds);
+    new client.Gauge({ name: 'faiss_proxy_indexes', help: 'Indexes, all tenants', registers, collect() { this.set(indexes.status().length); } });
+    new client.Gauge({ name: 'faiss_proxy_index_series_dropped', help: 'Indexes left out of the per-index series by the cap', registers, collect() { this.set(Math.max(0, indexes.status().length - o.maxIndexSeries)); } });
+    new client.Gauge({ name: 'faiss_proxy_cache_resident_bytes', help: 'Bytes of indexes in memory', registers, collect() { this.set(indexes.cacheStats().residentBytes); } });
+    readCounter(this.registry, 'faiss_proxy_cache_hits_total', 'Operations on an index already in memory', () => indexes.cacheStats().hits);
+    readCounter(this.registry, 'faiss_proxy_cache_misses_total', 'Operations that had to load their index', () => indexes.cacheStats().misses);
+    readCounter(this.registry, 'faiss_proxy_cache_loads_total', 'Index loads (snapshot + log replay)', () => indexes.cacheStats().loads);
+    readCounter(this.registry, 'faiss_proxy_cache_evictions_total', 'Indexes evicted to stay within --max-memory', () => indexes.cacheStats().evictions);
+  }
+}
