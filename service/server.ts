@@ -79,7 +79,7 @@ function ensureAdmin(s: Services, config: Config, log: (line: string) => void): 
     }
     return;
   }
-  if (!s.keys.hasAdmin()) {
+  if (!s.keys.hasAdmin(ADMIN_TENANT)) {
     const issued = s.keys.issue(ADMIN_TENANT, 'admin', 'created on first start');
     log(`faiss-proxy: admin API key (shown once, store it now): ${issued.key}`);
   }

@@ -83,7 +83,8 @@ export class KeyService {
     return publicOf(record);
   }
 
-  hasAdmin(): boolean {
-    return this.catalog.listKeys().some((k) => k.role === 'admin' && !k.revokedAt);
+  /** Whether the tenant has an admin key that still works. */
+  hasAdmin(tenant: string): boolean {
+    return this.catalog.listKeys(tenant).some((k) => k.role === 'admin' && !k.revokedAt);
   }
 }
