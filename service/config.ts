@@ -23,6 +23,9 @@ export interface Config {
   rebuildThreshold: number;
   /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
   fsync: boolean;
+  /** Dynamic batching: most queries per FAISS call (0: off), and how long a batch may gather (ms). */
+  batchMaxQueries: number;
+  batchWindowMs: number;
   /** How long shutdown waits for requests in flight, in ms. */
   shutdownGraceMs: number;
   /** Quotas of a new tenant unless given. */
@@ -72,6 +75,8 @@ const OPTIONS: Option[] = [
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
+  { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
+  { flag: '--batch-window-ms', env: 'FAISS_PROXY_BATCH_WINDOW_MS', parse: int('batch window'), key: 'batchWindowMs' },
   { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', parse: String, key: 'metricsToken' },
   { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', parse: int('metrics max tenants'), key: 'metricsMaxTenants' },
   { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', parse: int('metrics max index series'), key: 'metricsMaxIndexSeries' },
@@ -93,6 +98,8 @@ export function defaults(): Config {
     maxMemory: 0,
     rebuildThreshold: 0.1,
     fsync: true,
+    batchMaxQueries: 256,
+    batchWindowMs: 0,
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',

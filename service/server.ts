@@ -56,6 +56,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
   const snapshots = new FileSnapshotStore(config.dataDir);
   const logs = new FileLogStore(snapshots.dir, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
+    batching: { maxQueries: config.batchMaxQueries, windowMs: config.batchWindowMs },
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,

@@ -9,6 +9,7 @@ import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { LiveIndex } from './live-index';
+import { SearchBatcher, type BatchStats, type BatchingOptions } from './search-batcher';
 import { requireName } from './names';
 
 export interface IndexInfo {
@@ -31,6 +32,8 @@ export interface IndexInfo {
 }
 
 export interface StorageOptions {
+  /** Dynamic batching of concurrent searches (search-batcher.ts). */
+  batching: BatchingOptions;
   snapshotLogBytes: number;
   rebuildThreshold: number;
   /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
@@ -69,6 +72,8 @@ const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 
 export class IndexService {
   private readonly live = new Map<string, LiveIndex>();
+  private readonly batchers = new WeakMap<LiveIndex, SearchBatcher>();
+  private readonly batchTotals: BatchStats = { searches: 0, batches: 0 };
   /** Vectors promised to adds in flight, per tenant, so concurrent adds cannot overshoot a quota. */
   private readonly reserved = new Map<string, number>();
   private readonly counters = { hits: 0, misses: 0, loads: 0, evictions: 0 };
@@ -182,7 +187,18 @@ export class IndexService {
 
   /** `version`: the index version the answer reflects (at least). */
   search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult & { version: number }> {
-    return this.use(tenant, name).search(x, k, params);
+    const l = this.use(tenant, name);
+    let batcher = this.batchers.get(l);
+    if (!batcher) {
+      batcher = new SearchBatcher(this.batchTotals, l.record.dimension, this.storage.batching, (q, kk, p) => l.search(q, kk, p));
+      this.batchers.set(l, batcher);
+    }
+    return batcher.search(x, k, params);
+  }
+
+  /** Searches answered and FAISS calls made for them: batching saves the difference. */
+  batchStats(): BatchStats {
+    return { ...this.batchTotals };
   }
 
   rangeSearch(tenant: string, name: string, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {

@@ -103,6 +103,8 @@ export class Metrics {
     new client.Gauge({ name: 'faiss_proxy_indexes', help: 'Indexes, all tenants', registers, collect() { this.set(indexes.status().length); } });
     new client.Gauge({ name: 'faiss_proxy_index_series_dropped', help: 'Indexes left out of the per-index series by the cap', registers, collect() { this.set(Math.max(0, indexes.status().length - o.maxIndexSeries)); } });
     new client.Gauge({ name: 'faiss_proxy_cache_resident_bytes', help: 'Bytes of indexes in memory', registers, collect() { this.set(indexes.cacheStats().residentBytes); } });
+    readCounter(this.registry, 'faiss_proxy_search_requests_total', 'Searches answered (dynamic batching: see faiss_proxy_search_batches_total)', () => indexes.batchStats().searches);
+    readCounter(this.registry, 'faiss_proxy_search_batches_total', 'FAISS search calls made for them (fewer than searches when batching coalesces)', () => indexes.batchStats().batches);
     readCounter(this.registry, 'faiss_proxy_cache_hits_total', 'Operations on an index already in memory', () => indexes.cacheStats().hits);
     readCounter(this.registry, 'faiss_proxy_cache_misses_total', 'Operations that had to load their index', () => indexes.cacheStats().misses);
     readCounter(this.registry, 'faiss_proxy_cache_loads_total', 'Index loads (snapshot + log replay)', () => indexes.cacheStats().loads);

@@ -1,0 +1,117 @@
+// Dynamic batching of searches. While a search of an index is running, searches
+// that arrive for the same index with the same k and tunables wait, and go to
+// FAISS together as one batch when it finishes: FAISS answers 32 queries in one
+// call far faster than in 32 calls (a flat index turns a batch into one BLAS
+// matrix product), and an idle index adds no delay at all, since the first
+// search starts at once. A window (windowMs > 0) can also hold a batch open
+// that long to gather more, for clients that send in lockstep.
+import type { SearchParams, SearchResult } from '../../lib';
+
+type Answer = SearchResult & { version: number };
+
+interface Waiting {
+  x: Float32Array;
+  resolve: (r: Answer) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Lane {
+  running: boolean;
+  waiting: Waiting[];
+  queries: number;
+}
+
+export interface BatchingOptions {
+  /** Most query vectors in one FAISS call (0 turns batching off). */
+  maxQueries: number;
+  /** How long a batch may wait to gather more searches, in ms (0: only while busy). */
+  windowMs: number;
+}
+
+export interface BatchStats {
+  searches: number;
+  batches: number;
+}
+
+export class SearchBatcher {
+  private readonly lanes = new Map<string, Lane>();
+
+  /** `stats` may be shared by many batchers (one service-wide total). */
+  constructor(
+    private readonly stats: BatchStats,
+    private readonly d: number,
+    private readonly o: BatchingOptions,
+    private readonly run: (x: Float32Array, k: number, params?: SearchParams) => Promise<Answer>,
+  ) {}
+
+  search(x: Float32Array, k: number, params?: SearchParams): Promise<Answer> {
+    this.stats.searches++;
+    const nq = x.length / this.d;
+    if (this.o.maxQueries <= 0 || nq >= this.o.maxQueries) {
+      this.stats.batches++;
+      return this.run(x, k, params);
+    }
+    const key = `${k}|${params?.nprobe ?? ''}|${params?.efSearch ?? ''}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { running: false, waiting: [], queries: 0 };
+      this.lanes.set(key, lane);
+    }
+    const answer = new Promise<Answer>((resolve, reject) => lane!.waiting.push({ x, resolve, reject }));
+    lane.queries += nq;
+    if (!lane.running) {
+      lane.running = true;
+      if (this.o.windowMs > 0) setTimeout(() => void this.drain(key, lane!, k, params), this.o.windowMs);
+      else void this.drain(key, lane, k, params);
+    }
+    return answer;
+  }
+
+  /** Runs batches until nobody waits; one batch at a time per lane. */
+  private async drain(key: string, lane: Lane, k: number, params?: SearchParams): Promise<void> {
+    while (lane.waiting.length > 0) {
+      const batch: Waiting[] = [];
+      let queries = 0;
+      while (lane.waiting.length > 0 && (batch.length === 0 || queries + lane.waiting[0].x.length / this.d <= this.o.maxQueries)) {
+        const w = lane.waiting.shift()!;
+        queries += w.x.length / this.d;
+        batch.push(w);
+      }
+      lane.queries -= queries;
+      this.stats.batches++;
+      await this.runBatch(batch, queries, k, params);
+    }
+    lane.running = false;
+    this.lanes.delete(key);
+  }
+
+  private async runBatch(batch: Waiting[], queries: number, k: number, params?: SearchParams): Promise<void> {
+    if (batch.length === 1) {
+      const only = batch[0];
+      await this.run(only.x, k, params).then(only.resolve, only.reject);
+      return;
+    }
+    const x = new Float32Array(queries * this.d);
+    let at = 0;
+    for (const w of batch) {
+      x.set(w.x, at);
+      at += w.x.length;
+    }
+    let answer: Answer;
+    try {
+      answer = await this.run(x, k, params);
+    } catch (e) {
+      // One bad query must not fail its neighbours: answer each on its own.
+      for (const w of batch) await this.run(w.x, k, params).then(w.resolve, w.reject);
+      return;
+    }
+    let row = 0;
+    for (const w of batch) {
+      const nq = w.x.length / this.d;
+      const from = row * k;
+      const to = (row + nq) * k;
+      w.resolve({ distances: answer.distances.slice(from, to), labels: answer.labels.slice(from, to), version: answer.version });
+      row += nq;
+    }
+  }
+}

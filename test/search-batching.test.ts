@@ -1,0 +1,74 @@
+// Dynamic batching: concurrent searches of one index are answered by fewer FAISS
+// calls, with the same answers as one search at a time.
+import { strict as assert } from 'node:assert';
+import { randomVectors, row } from './support/data';
+import type { CreateIndexSpec } from '../service/domain/index-spec';
+import { openTestServices, type TestServices } from './support/services';
+
+const d = 32;
+
+describe('search batching', function () {
+  this.timeout(60_000);
+  let s: TestServices;
+  afterEach(async () => s.cleanup());
+
+  const specs: Omit<CreateIndexSpec, 'name' | 'dimension'>[] = [
+    { type: 'IndexFlatL2' },
+    { type: 'IndexHNSWFlat', params: { M: 16, efSearch: 64 } },
+    { type: 'IndexIVFFlat', params: { nlist: 16, nprobe: 4 } },
+  ];
+  for (const spec of specs) {
+    it(`${spec.type}: 64 concurrent searches give the answers of 64 single ones, in fewer FAISS calls`, async () => {
+      s = await openTestServices();
+      const xb = randomVectors(5000, d, 11);
+      await s.indexes.create('t', { name: 'b', dimension: d, ...spec });
+      if (!(await s.indexes.describe('t', 'b')).isTrained) await s.indexes.train('t', 'b', xb);
+      await s.indexes.add('t', 'b', xb);
+      const queries = randomVectors(64, d, 12);
+      const alone = [];
+      for (let i = 0; i < 64; i++) alone.push(await s.indexes.search('t', 'b', row(queries, d, i), 5));
+      const before = s.indexes.batchStats();
+      const together = await Promise.all(Array.from({ length: 64 }, (_, i) => s.indexes.search('t', 'b', row(queries, d, i), 5)));
+      const after = s.indexes.batchStats();
+      assert.equal(after.searches - before.searches, 64);
+      assert.ok(after.batches - before.batches < 64 / 4, `${after.batches - before.batches} FAISS calls for 64 searches`);
+      for (let i = 0; i < 64; i++) {
+        assert.deepEqual(together[i].labels, alone[i].labels, `query ${i}`);
+        for (let j = 0; j < 5; j++) assert.ok(Math.abs(together[i].distances[j] - alone[i].distances[j]) <= 1e-4 * Math.max(1, alone[i].distances[j]));
+      }
+    });
+  }
+
+  it('searches with different k or tunables are not mixed', async () => {
+    s = await openTestServices();
+    await s.indexes.create('t', { name: 'm', dimension: d, type: 'IndexFlatL2' });
+    await s.indexes.add('t', 'm', randomVectors(1000, d, 1));
+    const q = randomVectors(1, d, 2);
+    const [a, b] = await Promise.all([s.indexes.search('t', 'm', q, 3), s.indexes.search('t', 'm', q, 7)]);
+    assert.equal(a.labels.length, 3);
+    assert.equal(b.labels.length, 7);
+    assert.deepEqual(Array.from(b.labels.subarray(0, 3)), Array.from(a.labels));
+  });
+
+  it('a bad query in a batch fails alone', async () => {
+    s = await openTestServices();
+    await s.indexes.create('t', { name: 'e', dimension: d, type: 'IndexFlatL2' });
+    await s.indexes.add('t', 'e', randomVectors(1000, d, 1));
+    const bad = new Float32Array(d).fill(NaN);
+    const results = await Promise.allSettled([
+      s.indexes.search('t', 'e', randomVectors(1, d, 3), 2),
+      s.indexes.search('t', 'e', randomVectors(1, d, 4), 2),
+      s.indexes.search('t', 'e', bad, 2),
+      s.indexes.search('t', 'e', randomVectors(1, d, 5), 2),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('batching off (--batch-max-queries 0) makes one FAISS call per search', async () => {
+    s = await openTestServices({ batchMaxQueries: 0 });
+    await s.indexes.create('t', { name: 'o', dimension: d, type: 'IndexFlatL2' });
+    await s.indexes.add('t', 'o', randomVectors(500, d, 1));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => s.indexes.search('t', 'o', randomVectors(1, d, i), 1)));
+    assert.deepEqual(s.indexes.batchStats(), { searches: 10, batches: 10 });
+  });
+});
