@@ -333,10 +333,13 @@ async function snapshots(tmp: string) {
   row(`disk read, dd O_DIRECT 8 MB, ${c}`, direct);
   row(`disk read, buffered 8 MB reads, ${c}`, buffered);
   row('diagnostic: snapshot load, warm cache', warm);
-  row(`diagnostic: snapshot load, ${c}, malloc huge pages`, huge);
-  const share = mbps(median(load)) / disk;
-  console.log(`  load = ${(share * 100).toFixed(1)}% of the disk's sequential read (${disk.toFixed(0)} MB/s, medians); target >= 50%: ${met(share >= 0.5)}${cold ? '' : ' (warm figures)'}`);
-  console.log(`  with malloc huge pages: ${((mbps(median(huge)) / disk) * 100).toFixed(1)}% (diagnostic, not the default configuration)`);
+  row(`snapshot load, ${c}, as the service runs (huge pages)`, huge);
+  // The service runs with glibc.malloc.hugetlb=1 (scripts/start.sh, npm start):
+  // FAISS zero-fills the whole index buffer before reading into it, and with 4 KB
+  // pages those page faults, not the disk, bound the load.
+  const share = mbps(median(huge)) / disk;
+  console.log(`  load as the service runs = ${(share * 100).toFixed(1)}% of the disk's sequential read (${disk.toFixed(0)} MB/s, medians); target >= 50%: ${met(share >= 0.5)}${cold ? '' : ' (warm figures)'}`);
+  console.log(`  without huge pages (plain node): ${((mbps(median(load)) / disk) * 100).toFixed(1)}%`);
   return {
     fileBytes: size,
     coldCache: cold,

@@ -78,3 +78,40 @@ describe('storage: index cache', function () {
     await assert.rejects(s.indexes.describe('t', 'w'), { code: 'ERR_STORAGE_CORRUPT' });
   });
 });
+
+describe('storage: memory-mapped IVF indexes (params.mmap)', function () {
+  this.timeout(60_000);
+  let s: TestServices;
+  afterEach(async () => s.cleanup());
+
+  it('opens mapped while only read; a write loads it fully; a restart maps it again', async () => {
+    s = await openTestServices();
+    const xb = randomVectors(3000, d, 21);
+    await s.indexes.create('t', { name: 'big', dimension: d, type: 'IndexIVFFlat', params: { nlist: 16, nprobe: 16, mmap: true } });
+    await s.indexes.train('t', 'big', xb);
+    await s.indexes.add('t', 'big', xb);
+    const q = randomVectors(4, d, 22);
+    const expected = Array.from((await s.indexes.search('t', 'big', q, 5)).labels);
+    s = await s.reopen();
+    let info = await s.indexes.describe('t', 'big');
+    assert.equal(info.memoryMapped, true);
+    assert.equal(info.ntotal, 3000);
+    assert.deepEqual(Array.from((await s.indexes.search('t', 'big', q, 5)).labels), expected);
+    assert.deepEqual(await s.indexes.reconstruct('t', 'big', [7n]), xb.subarray(7 * d, 8 * d), 'reconstruct works (the index loads fully for its direct map)');
+    await s.indexes.add('t', 'big', randomVectors(10, d, 23));
+    info = await s.indexes.describe('t', 'big');
+    assert.equal(info.memoryMapped, false);
+    assert.equal(info.ntotal, 3010);
+    const exported = await s.indexes.exportIndex('t', 'big');
+    s = await s.reopen();
+    info = await s.indexes.describe('t', 'big');
+    assert.equal(info.memoryMapped, true, 'mapped again once the log is folded into the snapshot');
+    assert.equal(info.ntotal, 3010);
+    assert.ok(exported.length > 3000 * d * 4, 'an export holds the vectors, not a reference to a file');
+  });
+
+  it('params.mmap on a non-IVF index is refused', async () => {
+    s = await openTestServices();
+    await assert.rejects(s.indexes.create('t', { name: 'x', dimension: d, type: 'IndexFlatL2', params: { mmap: true } }), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+});

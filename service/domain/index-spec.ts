@@ -28,6 +28,11 @@ export interface IndexParams {
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
+  /**
+   * Open the index memory-mapped from its snapshot while it is only read (IVF
+   * indexes: FAISS 1.7.3 maps inverted lists); the first write loads it fully.
+   */
+  mmap?: boolean;
 }
 
 export interface CreateIndexSpec {
@@ -82,6 +87,14 @@ function checkFactory(factory: string): void {
 }
 
 export function factoryString(spec: CreateIndexSpec): { factory: string; metric: number } {
+  const built = buildFactory(spec);
+  if (spec.params?.mmap && !/(^|,)IVF/.test(built.factory)) {
+    throw new ServiceError('ERR_INVALID_ARGUMENT', 'params.mmap applies to IVF indexes only (FAISS 1.7.3 maps their inverted lists)');
+  }
+  return built;
+}
+
+function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number } {
   const params = spec.params ?? {};
   if (spec.factory !== undefined && spec.type !== undefined) {
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');

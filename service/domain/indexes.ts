@@ -25,6 +25,9 @@ export interface IndexInfo {
   loaded: boolean;
   /** Changes with every mutation; survives restarts. */
   version: number;
+  /** Created with params.mmap, and whether it is memory-mapped right now. */
+  mmap: boolean;
+  memoryMapped: boolean;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
@@ -116,6 +119,7 @@ export class IndexService {
       factory,
       metric,
       createdAt: new Date().toISOString(),
+      mmap: spec.params?.mmap === true,
     };
     return this.install(record, index);
   }
@@ -256,6 +260,7 @@ export class IndexService {
         factory: `imported ${index.typeName}`,
         metric: index.metricType,
         createdAt: new Date().toISOString(),
+        mmap: false,
       };
       return { created: true, info: await this.install(record, index) };
     }
@@ -394,6 +399,8 @@ export class IndexService {
       metric: metricName(record.metric),
       createdAt: record.createdAt,
       version: l.version,
+      mmap: record.mmap,
+      memoryMapped: l.mapped,
     };
     if (!index) {
       const s = l.summary;

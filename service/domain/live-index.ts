@@ -50,6 +50,8 @@ export class LiveIndex {
   lastUsed = 0;
   /** As of the last snapshot: what listing an index that is not loaded shows. */
   summary: SnapshotState['summary'];
+  /** Loaded memory-mapped (read-only in FAISS): a write reloads it fully first. */
+  mapped = false;
   /** Set when the index is deleted: nothing may touch its files any more. */
   dropped = false;
 
@@ -101,6 +103,7 @@ export class LiveIndex {
     this.active++;
     try {
       const { result, durable } = await this.exclusive(async () => {
+        if (this.mapped) await this.loadFully();
         const index = await this.load();
         const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
         if (seen) return { result: seen.applied, durable: seen.durable };
@@ -220,10 +223,12 @@ export class LiveIndex {
         // IVF indexes find a vector by id only through a direct map: build one
         // (a hashtable, which also works for caller ids) the first time it is needed.
         if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED' && index.nprobe !== undefined)) throw e;
-        await this.exclusive(async () => {
-          if (this.index === index) await index.makeDirectMap('hashtable');
+        const current = await this.exclusive(async () => {
+          if (this.mapped) await this.loadFully(); // a mapped index cannot change
+          await this.index!.makeDirectMap('hashtable');
+          return this.index!;
         });
-        return index.reconstruct(id);
+        return current.reconstruct(id);
       }
     }, 'reconstruct');
   }
@@ -233,6 +238,8 @@ export class LiveIndex {
     this.active++;
     return this.exclusive(async () => {
       await this.load();
+      // A mapped index would serialize as a reference to its snapshot file.
+      if (this.mapped) await this.loadFully();
       if (this.extras.tombstones.size > 0) await this.rebuildNow();
       return serializeIndex(this.index!);
     }).finally(() => this.active--);
@@ -319,10 +326,41 @@ export class LiveIndex {
     return this.loading;
   }
 
-  /** Latest snapshot, then every log record after it. */
-  private async recover(): Promise<Index> {
+  /** Replaces a memory-mapped index with one read into memory (before a write). */
+  private async loadFully(): Promise<void> {
+    const mapped = this.index;
+    await this.log?.close();
+    this.log = undefined;
+    this.index = undefined;
+    this.loading = undefined;
+    this.index = await this.recover(false);
+    this.mapped = false;
+    mapped?.dispose();
+  }
+
+  /**
+   * Latest snapshot, then every log record after it. An mmap index with nothing
+   * to replay is mapped rather than read (`allowMmap`).
+   */
+  private async recover(allowMmap = true): Promise<Index> {
     const { record, o } = this;
-    const snap = await o.snapshots.load(record.id);
+    const snapshotSeq = o.snapshots.latestSeq(record.id);
+    let opened;
+    try {
+      opened = await o.logs.open(record.id, snapshotSeq);
+    } catch (e) {
+      if (e instanceof LogCorruptError) throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}`);
+      throw e;
+    }
+    const mmap = allowMmap && record.mmap && snapshotSeq > 0 && !opened.records.some((r) => r.seq > snapshotSeq);
+    let snap;
+    try {
+      snap = await o.snapshots.load(record.id, { mmap });
+    } catch (e) {
+      await opened.log.close();
+      throw e;
+    }
+    this.mapped = mmap && snap !== undefined;
     const index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
     this.extras = {
       tombstones: new Set((snap?.state.tombstones ?? []).map(BigInt)),
@@ -330,21 +368,19 @@ export class LiveIndex {
       idSet: null,
     };
     this.seq = snap?.seq ?? 0;
-    let opened;
-    try {
-      opened = await o.logs.open(record.id, this.seq);
-    } catch (e) {
-      index.dispose();
-      if (e instanceof LogCorruptError) throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}`);
-      throw e;
-    }
     this.recent = new Map();
     for (const [key, removed, firstId] of snap?.state.recentKeys ?? []) this.remember(key, { removed, firstId }, Promise.resolve());
-    for (const r of opened.records) {
-      if (r.seq <= this.seq) continue; // already in the snapshot
-      const applied = await applyMutation(index, this.extras, r.mutation);
-      if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve());
-      this.seq = r.seq;
+    try {
+      for (const r of opened.records) {
+        if (r.seq <= this.seq) continue; // already in the snapshot
+        const applied = await applyMutation(index, this.extras, r.mutation);
+        if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve());
+        this.seq = r.seq;
+      }
+    } catch (e) {
+      index.dispose();
+      await opened.log.close();
+      throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: replaying its log failed (${(e as Error).message})`);
     }
     this.log = opened.log;
     return index;

@@ -36,6 +36,8 @@ export interface IndexRecord {
   factory: string;
   metric: number;
   createdAt: string;
+  /** Load IVF inverted lists memory-mapped from the snapshot while the index is not written to. */
+  mmap: boolean;
 }
 
 export interface Catalog {
@@ -80,6 +82,7 @@ CREATE TABLE IF NOT EXISTS indexes (
   factory TEXT NOT NULL,
   metric INTEGER NOT NULL,
   created_at TEXT NOT NULL,
+  mmap INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, name)
 );
 `;
@@ -112,6 +115,7 @@ const indexOf = (r: Row): IndexRecord => ({
   factory: r.factory as string,
   metric: r.metric as number,
   createdAt: r.created_at as string,
+  mmap: r.mmap === 1,
 });
 
 export class SqliteCatalog implements Catalog {
@@ -135,6 +139,9 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    // Catalogs written before the mmap column existed.
+    const columns = (this.db.prepare('PRAGMA table_info(indexes)').all() as Row[]).map((c) => c.name);
+    if (!columns.includes('mmap')) this.db.exec('ALTER TABLE indexes ADD COLUMN mmap INTEGER NOT NULL DEFAULT 0');
   }
 
   listTenants(): TenantRecord[] {
@@ -187,8 +194,8 @@ export class SqliteCatalog implements Catalog {
   }
   insertIndex(r: IndexRecord): void {
     this
-      .stmt('INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt);
+      .stmt('INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0);
   }
   deleteIndex(tenant: string, name: string): void {
     this.stmt('DELETE FROM indexes WHERE tenant = ? AND name = ?').run(tenant, name);

@@ -29,6 +29,8 @@ export interface SnapshotStore {
   save(id: string, index: Index, seq: number, state: SnapshotState): Promise<void>;
   /** The latest snapshot, or undefined when the index has none. */
   load(id: string, options?: { mmap?: boolean }): Promise<Snapshot | undefined>;
+  /** The sequence number of the latest snapshot (0: none). */
+  latestSeq(id: string): number;
   /** The latest snapshot's state, without loading the index. */
   peekState(id: string): SnapshotState | undefined;
   remove(id: string): Promise<void>;
@@ -93,6 +95,10 @@ export class FileSnapshotStore implements SnapshotStore {
       await fs.promises.rm(s.file, { force: true });
       await fs.promises.rm(this.stateFile(id, s.seq), { force: true });
     }
+  }
+
+  latestSeq(id: string): number {
+    return this.snapshots(id)[0]?.seq ?? 0;
   }
 
   peekState(id: string): SnapshotState | undefined {

@@ -115,6 +115,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
                 nprobe: tunableSchema,
                 efSearch: tunableSchema,
                 efConstruction: tunableSchema,
+                mmap: { type: 'boolean' },
               },
             },
           },
