@@ -7,22 +7,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from '../lib/client';
+import { randomMatrix } from './lib/common';
 
 const d = 128;
 const n = 20_000;
 const rounds = 400;
 
-function vectors(count: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(count * d);
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
-}
+const vectors = (count: number, seed: number): Float32Array => randomMatrix(count, d, seed);
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 

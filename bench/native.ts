@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { buildInfo, getNumThreads, Index, IndexFlatL2, IndexHNSWFlat, readIndex, writeIndex } from '../lib';
+import { fmtMs, formatTable, measureSearch, percentile, randomMatrix as randomRows, writeF32 } from './lib/common';
 
 const D = 128;
 const NB = 200_000;
@@ -64,49 +65,10 @@ interface PythonRound extends Round {
   threads: number;
 }
 
-// mulberry32: tiny, seedable, and the bytes are written to disk anyway, so Python
-// never needs to reproduce the generator.
-function randomMatrix(rows: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(rows * D);
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
-}
+// Seeded rows (mulberry32, shared with bench/harness.ts); written to disk for Python.
+const randomMatrix = (rows: number, seed: number): Float32Array => randomRows(rows, D, seed);
 
-function writeF32(file: string, x: Float32Array): void {
-  // x86 and arm64 are little-endian, which is what Python reads ('<f4').
-  fs.writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
-}
-
-const query = (xq: Float32Array, i: number): Float32Array => xq.subarray(i * D, (i + 1) * D); // a view, no copy
-
-async function measure(index: Index, xq: Float32Array): Promise<Measured & { labels: BigInt64Array }> {
-  for (let i = 0; i < schedule.warmup; i++) await index.search(query(xq, i), K);
-  const singleMs: number[] = [];
-  const singleEnd = performance.now() + schedule.singleBudgetS * 1e3;
-  for (let i = 0; i < schedule.singleQueries && performance.now() < singleEnd; i++) {
-    const q = query(xq, i % NQ);
-    const t0 = performance.now();
-    await index.search(q, K);
-    singleMs.push(performance.now() - t0);
-  }
-  // No separate warm-up: the best of the repeats leaves out a cold first one.
-  const batchMs: number[] = [];
-  let labels: BigInt64Array = new BigInt64Array(0);
-  const batchEnd = performance.now() + schedule.batchBudgetS * 1e3;
-  for (let r = 0; r < schedule.batchRepeats && performance.now() < batchEnd; r++) {
-    const t0 = performance.now();
-    labels = (await index.search(xq, K)).labels;
-    batchMs.push(performance.now() - t0);
-  }
-  return { singleMs, batchMs, labels };
-}
+const measure = (index: Index, xq: Float32Array): ReturnType<typeof measureSearch> => measureSearch(index, xq, D, K, schedule);
 
 function runPython(config: object): PythonRound {
   const stdout = execFileSync(PYTHON, [PY_SCRIPT, JSON.stringify(config)], {
@@ -115,12 +77,6 @@ function runPython(config: object): PythonRound {
     timeout: 300_000,
   });
   return JSON.parse(stdout) as PythonRound;
-}
-
-/** Nearest-rank percentile. */
-function percentile(samples: number[], p: number): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
 }
 
 const pooled = (rounds: Round[], kind: Kind, key: keyof Measured): number[] => rounds.flatMap((r) => r[kind][key]);
@@ -153,8 +109,6 @@ async function eventLoopDelay(work: () => Promise<unknown>): Promise<Eld> {
   return { p99Ms: Math.max(0, rawP99Ms - ELD_RESOLUTION_MS), rawP99Ms, maxMs: h.max / 1e6, ticks: h.count };
 }
 
-const fmtMs = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3)) + ' ms';
-
 interface Row {
   operation: string;
   binding: number;
@@ -164,23 +118,19 @@ interface Row {
 }
 
 function printTable(rows: Row[]): void {
-  const cells = [
-    ['operation', 'binding', 'python', 'ratio', 'target', 'ok?'],
-    ...rows.map((r) => [
-      r.operation,
-      fmtMs(r.binding),
-      r.python === null ? '-' : fmtMs(r.python),
-      r.python === null ? '-' : (r.binding / r.python).toFixed(3),
-      r.target,
-      r.ok === null ? '-' : r.ok ? 'yes' : 'NO',
-    ]),
-  ];
-  const widths = cells[0].map((_, c) => Math.max(...cells.map((row) => row[c].length)));
-  const line = (row: string[]): string =>
-    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ');
-  console.log(line(cells[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const row of cells.slice(1)) console.log(line(row));
+  console.log(
+    formatTable(
+      ['operation', 'binding', 'python', 'ratio', 'target', 'ok?'],
+      rows.map((r) => [
+        r.operation,
+        fmtMs(r.binding),
+        r.python === null ? '-' : fmtMs(r.python),
+        r.python === null ? '-' : (r.binding / r.python).toFixed(3),
+        r.target,
+        r.ok === null ? '-' : r.ok ? 'yes' : 'NO',
+      ]),
+    ),
+  );
 }
 
 async function main(): Promise<void> {

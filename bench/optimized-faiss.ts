@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { randomMatrix } from './lib/common';
 
 const D = 128;
 const NB = 200_000;
@@ -71,19 +72,7 @@ interface ChildResult {
   batchMs: number[];
 }
 
-// mulberry32, as in bench/native.ts.
-function randomMatrix(rows: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(rows * D);
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
-}
+const randomRows = (rows: number, seed: number): Float32Array => randomMatrix(rows, D, seed);
 
 function readF32(file: string): Float32Array {
   const buf = fs.readFileSync(file);
@@ -176,8 +165,8 @@ async function main(): Promise<void> {
     const basePath = path.join(dir, 'base.f32');
     const queryPath = path.join(dir, 'queries.f32');
     for (const [file, x] of [
-      [basePath, randomMatrix(NB, SEED)],
-      [queryPath, randomMatrix(NQ, SEED + 1)],
+      [basePath, randomRows(NB, SEED)],
+      [queryPath, randomRows(NQ, SEED + 1)],
     ] as const) {
       fs.writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
     }

@@ -16,6 +16,7 @@ import { connect } from '../lib/client';
 import { defaults } from '../service/config';
 import { openServices, type Services } from '../service/server';
 import { FileSnapshotStore } from '../service/storage/snapshots';
+import { randomMatrix } from './lib/common';
 
 const D = 128;
 const BATCH = 100;
@@ -30,17 +31,7 @@ const LOAD_ROUNDS = 3;
 const TENANT = 'bench';
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results');
 
-function vectors(count: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(count * D);
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
-}
+const vectors = (count: number, seed: number): Float32Array => randomMatrix(count, D, seed);
 
 const MB = 1e6; // decimal, as dd reports
 const median = (xs: number[]) => {
