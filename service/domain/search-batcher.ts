@@ -21,6 +21,9 @@ interface Lane {
   running: boolean;
   waiting: Waiting[];
   queries: number;
+  /** Set while gathering: called when as many searches wait as the last batch held. */
+  gathered?: () => void;
+  expected: number;
 }
 
 export interface BatchingOptions {
@@ -56,11 +59,12 @@ export class SearchBatcher {
     const key = `${k}|${params?.nprobe ?? ''}|${params?.efSearch ?? ''}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { running: false, waiting: [], queries: 0 };
+      lane = { running: false, waiting: [], queries: 0, expected: 0 };
       this.lanes.set(key, lane);
     }
     const answer = new Promise<Answer>((resolve, reject) => lane!.waiting.push({ x, resolve, reject }));
     lane.queries += nq;
+    if (lane.gathered && lane.waiting.length >= lane.expected) lane.gathered();
     if (!lane.running) {
       lane.running = true;
       void this.drain(key, lane, k, params);
@@ -81,10 +85,27 @@ export class SearchBatcher {
       lane.queries -= queries;
       this.stats.batches++;
       await this.runBatch(batch, queries, k, params);
-      if (this.o.windowMs > 0 && lane.queries < this.o.maxQueries) await new Promise((r) => setTimeout(r, this.o.windowMs));
+      // Gather only when searches were concurrent (a lone client never waits), and
+      // only until as many wait as the batch just answered.
+      if (this.o.windowMs > 0 && batch.length > 1 && lane.waiting.length < batch.length && lane.queries < this.o.maxQueries) {
+        await this.gather(lane, batch.length);
+      }
     }
     lane.running = false;
     this.lanes.delete(key);
+  }
+
+  private gather(lane: Lane, expected: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        lane.gathered = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.o.windowMs);
+      lane.expected = expected;
+      lane.gathered = done;
+    });
   }
 
   private async runBatch(batch: Waiting[], queries: number, k: number, params?: SearchParams): Promise<void> {
