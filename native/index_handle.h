@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "flat_norms.h"
 #include "rwlock.h"
 
 namespace fp {
@@ -74,6 +75,9 @@ class IndexHandle {
       hnsw_->efSearch = t.efSearch;
     }
   }
+  // Norms cache for batch searches of a flat L2 index (flat_norms.h).
+  FlatNorms& flatNorms() { return flatNorms_; }
+
   // Call with the lock held (shared or exclusive); `mutated` bumps the version.
   void refresh(bool mutated);
 
@@ -90,6 +94,7 @@ class IndexHandle {
   std::atomic<int> nprobe_{-1};
   std::atomic<int> efSearch_{-1};
   std::atomic<int> efConstruction_{-1};
+  FlatNorms flatNorms_;
 };
 
 }  // namespace fp

@@ -99,7 +99,7 @@ export function defaults(): Config {
     rebuildThreshold: 0.1,
     fsync: true,
     batchMaxQueries: 256,
-    batchWindowMs: 2,
+    batchWindowMs: 10,
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',

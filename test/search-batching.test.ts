@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import { randomVectors, row } from './support/data';
 import type { CreateIndexSpec } from '../service/domain/index-spec';
 import { openTestServices, type TestServices } from './support/services';
+import { SearchBatcher } from '../service/domain/search-batcher';
 
 const d = 32;
 
@@ -71,4 +72,67 @@ describe('search batching', function () {
     await Promise.all(Array.from({ length: 10 }, (_, i) => s.indexes.search('t', 'o', randomVectors(1, d, i), 1)));
     assert.deepEqual(s.indexes.batchStats(), { searches: 10, batches: 10 });
   });
+});
+
+// The batcher's policy, with a stand-in for FAISS.
+describe('search batcher policy', () => {
+  const dim = 2;
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const makeBatcher = (windowMs: number, sizes: number[], faiss: () => Promise<unknown>) =>
+    new SearchBatcher({ searches: 0, batches: 0 }, dim, { maxQueries: 256, windowMs }, async (x, k) => {
+      sizes.push(x.length / dim);
+      await faiss();
+      return { distances: new Float32Array((x.length / dim) * k), labels: new BigInt64Array((x.length / dim) * k), version: 1 };
+    });
+
+  it('concurrent closed-loop clients are gathered into one batch, not two alternating cohorts', async function () {
+    this.timeout(30_000);
+    const sizes: number[] = [];
+    // A slow index (a batch takes 100 ms, so the window is 25 ms) and clients that
+    // come back a few event-loop turns after their answer (the HTTP round trip).
+    const b = makeBatcher(60_000, sizes, () => sleep(100));
+    const clients = 32;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        await turns(c % 7);
+        for (let i = 0; i < 12; i++) {
+          await b.search(new Float32Array(dim), 1);
+          await turns(1 + (c % 3));
+        }
+      }),
+    );
+    assert.equal(sizes.reduce((a, x) => a + x, 0), clients * 12);
+    // Without gathering the batches alternate (e.g. 31 1 31 1 or 21 11 21 11); with
+    // it every batch after the first two holds every client (a stall of the machine
+    // longer than the window may split one).
+    const steady = sizes.slice(2);
+    const full = steady.filter((n) => n === clients).length;
+    assert.ok(full >= steady.length * 0.8, `batch sizes ${sizes.join(' ')}`);
+  });
+
+  it('a lone client never waits for a gathering window', async () => {
+    const sizes: number[] = [];
+    // With a window this long, any gathering would outlast mocha's timeout.
+    const b = makeBatcher(600_000, sizes, () => sleep(20));
+    for (let i = 0; i < 20; i++) await b.search(new Float32Array(dim), 1);
+    assert.deepEqual(sizes, new Array(20).fill(1));
+  });
+
+  for (const [what, faiss] of [
+    ['a fast index (sub-millisecond window)', () => turns(20)],
+    ['a slow index (timer window)', () => sleep(40)],
+  ] as const) {
+    it(`the window ends a gathering when clients do not come back: ${what}`, async () => {
+      const sizes: number[] = [];
+      // windowMs is far longer than mocha's timeout: only the quarter-of-a-batch rule ends it.
+      const b = makeBatcher(600_000, sizes, faiss);
+      await Promise.all(Array.from({ length: 8 }, () => b.search(new Float32Array(dim), 1)));
+      // Only one of the eight clients searches again: it must not wait for the other seven.
+      await b.search(new Float32Array(dim), 1);
+      assert.deepEqual(sizes, [1, 7, 1]);
+    });
+  }
 });

@@ -37,7 +37,9 @@ class SearchWorker : public IndexWorker {
     requireFinite(x_.data, x_.n * d(), d(), "x");
     ThreadScope threads(x_.n);
     const Tunables t = handle().effective(tunables_);
-    handle().searchShared(t, [&] { searchIndex(index(), t, x_.n, x_.data, k_, distancesData_, labelsData_); });
+    handle().searchShared(t, [&] {
+      searchIndex(index(), t, x_.n, x_.data, k_, distancesData_, labelsData_, &handle().flatNorms(), handle().version());
+    });
   }
 
   Napi::Value Result(Napi::Env env) override {
