@@ -14,7 +14,9 @@ const d = 128;
 const n = Number(process.env.BENCH_N ?? 200_000);
 const clients = 32;
 const roundMs = 5_000;
-const rounds = 2;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Extra flags for both servers, e.g. --server-arg=--batch-window-ms=20 (repeatable). */
+const serverArgs = process.argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));
 
 const vectors = (count: number, seed: number): Float32Array => randomMatrix(count, d, seed);
 
@@ -28,7 +30,7 @@ interface Server {
 async function start(batchMaxQueries: number): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-batching-'));
   const key = `fp_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
-  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'service', 'cli.js'), 'serve', '--port', '0', '--data-dir', dir, '--batch-max-queries', String(batchMaxQueries), '--log-level', 'silent'], {
+  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'service', 'cli.js'), 'serve', '--port', '0', '--data-dir', dir, '--batch-max-queries', String(batchMaxQueries), '--log-level', 'silent', ...serverArgs], {
     env: { ...process.env, FAISS_PROXY_ADMIN_KEY: key },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

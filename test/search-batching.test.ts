@@ -91,7 +91,7 @@ describe('search batcher policy', () => {
   it('concurrent closed-loop clients are gathered into one batch, not two alternating cohorts', async function () {
     this.timeout(30_000);
     const sizes: number[] = [];
-    // A slow index (a batch takes 100 ms, so the window is 25 ms) and clients that
+    // A slow index (a batch takes 100 ms, so the window is as long) and clients that
     // come back a few event-loop turns after their answer (the HTTP round trip).
     const b = makeBatcher(60_000, sizes, () => sleep(100));
     const clients = 32;
@@ -127,7 +127,7 @@ describe('search batcher policy', () => {
   ] as const) {
     it(`the window ends a gathering when clients do not come back: ${what}`, async () => {
       const sizes: number[] = [];
-      // windowMs is far longer than mocha's timeout: only the quarter-of-a-batch rule ends it.
+      // windowMs is far longer than mocha's timeout: only the batch-time rule ends it.
       const b = makeBatcher(600_000, sizes, faiss);
       await Promise.all(Array.from({ length: 8 }, () => b.search(new Float32Array(dim), 1)));
       // Only one of the eight clients searches again: it must not wait for the other seven.

@@ -11,9 +11,10 @@
 // into two cohorts that alternate, each batch half as large as it could be. So
 // after a batch of concurrent searches the batcher gathers: it waits until the
 // clients just answered are back beside those already waiting, or until a window
-// passes: a quarter of the batch's own time (gathering that long costs less than
-// running the late half as a second batch would), at most windowMs. A lone
-// client never waits, and a fast index (HNSW) gathers for well under a millisecond.
+// passes: as long as the batch itself took (a straggler left for the next batch
+// would wait that long anyway, and a second batch would cost that much again),
+// at most windowMs. A lone client never waits, and a fast index (HNSW, a batch in
+// well under a millisecond) gathers for well under a millisecond.
 import type { SearchParams, SearchResult } from '../../lib';
 
 type Answer = SearchResult & { version: number };
@@ -95,7 +96,7 @@ export class SearchBatcher {
       await this.runBatch(batch, queries, k, params);
       const ranMs = performance.now() - started;
       if (this.o.windowMs > 0 && batch.length > 1 && lane.queries < this.o.maxQueries) {
-        await this.gather(lane, batch.length + lane.waiting.length, Math.min(this.o.windowMs, ranMs / 4));
+        await this.gather(lane, batch.length + lane.waiting.length, Math.min(this.o.windowMs, ranMs));
       }
     }
     lane.running = false;
