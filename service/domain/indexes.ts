@@ -9,7 +9,7 @@ import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { LiveIndex } from './live-index';
-import { SearchBatcher, type BatchStats, type BatchingOptions } from './search-batcher';
+import { SearchBatcher, gainsFromBatching, type BatchStats, type BatchingOptions } from './search-batcher';
 import { requireName } from './names';
 
 export interface IndexInfo {
@@ -194,7 +194,8 @@ export class IndexService {
     const l = this.use(tenant, name);
     let batcher = this.batchers.get(l);
     if (!batcher) {
-      batcher = new SearchBatcher(this.batchTotals, l.record.dimension, this.storage.batching, (q, kk, p) => l.search(q, kk, p));
+      const options = gainsFromBatching(l.record.factory) ? this.storage.batching : { ...this.storage.batching, maxQueries: 0 };
+      batcher = new SearchBatcher(this.batchTotals, l.record.dimension, options, (q, kk, p) => l.search(q, kk, p));
       this.batchers.set(l, batcher);
     }
     return batcher.search(x, k, params);

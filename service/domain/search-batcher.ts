@@ -41,6 +41,20 @@ export interface BatchingOptions {
   windowMs: number;
 }
 
+/**
+ * Whether batching pays for an index built from `factory`. It does for brute-force
+ * (Flat) indexes: FAISS answers a batch of 20 or more with one BLAS product, five
+ * times the throughput of single searches over HTTP at 32 clients (npm run
+ * bench:batching). For graph and inverted-file indexes a query costs the same
+ * alone or in a batch, and one batch at a time leaves cores idle that concurrent
+ * single searches would use: HNSW over HTTP at 8 clients made 17% fewer searches
+ * a second with batching than without (npm run bench, --server-arg). Imported
+ * indexes are recorded as "imported <FAISS class>".
+ */
+export function gainsFromBatching(factory: string): boolean {
+  return /^(IDMap2?,)?Flat$/.test(factory) || /^imported IndexFlat(L2|IP)?$/.test(factory);
+}
+
 export interface BatchStats {
   searches: number;
   batches: number;
