@@ -6,6 +6,8 @@
 // 1.7.4 caches them in the index (IndexFlatL2::sync_l2norms); this is the same
 // cache for 1.7.3, handed to faiss::knn_L2sqr, which computes them the same way
 // (fvec_norms_L2sqr), so answers are bit-for-bit those of IndexFlatL2::search.
+// It costs 4 bytes per stored vector (1/d of the index), held from the first batch
+// search on; single-query searches never compute it.
 #pragma once
 
 #include <faiss/IndexFlat.h>

@@ -13,8 +13,8 @@
 // clients just answered are back beside those already waiting, or until a window
 // passes: as long as the batch itself took (a straggler left for the next batch
 // would wait that long anyway, and a second batch would cost that much again),
-// at most windowMs. A lone client never waits, and a fast index (HNSW, a batch in
-// well under a millisecond) gathers for well under a millisecond.
+// at most windowMs. A lone client never waits, and a small index (a batch in well
+// under a millisecond) gathers for well under a millisecond.
 import type { SearchParams, SearchResult } from '../../lib';
 
 type Answer = SearchResult & { version: number };
