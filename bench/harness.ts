@@ -13,7 +13,9 @@
 //    server's CPU; the server's RSS before and after. The same HNSW and flat
 //    indexes are searched in this process by 8 concurrent callers of the embedded
 //    API, measured just before each format's sweep: "proxy overhead" is HTTP QPS
-//    over in-process QPS at 8 clients.
+//    over in-process QPS at 8 clients. Last, the same binary requests go to
+//    node:http alone (bench/lib/bare-http-server.ts: no FAISS, no Express): the
+//    ceiling of any Node HTTP service sharing these cores with the load generator.
 // Output: tables on stdout, bench/results/harness.json and bench/results/harness.svg.
 // Nothing asserts on time: the machine may be shared; targets are reported.
 //
@@ -458,10 +460,32 @@ async function http(tmp: string) {
       fs.copyFileSync(path.join(dir, file), path.join(RESULTS_DIR, 'harness-server.cpuprofile'));
     }
   }
+  // The ceiling: the same requests from the same load generator to node:http alone.
+  const bare = await bareHttpCeiling(requestSpec('binary', 'hnsw', xq, HTTP_D, 'unused'));
+  log(`bare node:http (no FAISS, no Express), binary, ${OVERHEAD_CLIENTS} clients: ${bare.qps.toFixed(0)} QPS, p50 ${fmtMs(bare.p50Ms)}, p99 ${fmtMs(bare.p99Ms)}`);
   const hnswN = hnsw.ntotal;
   flat.dispose();
   hnsw.dispose();
-  return { cells, inProcessRuns, rss, hnswN, hnswBuildS, profile };
+  return { cells, inProcessRuns, rss, hnswN, hnswBuildS, profile, bare };
+}
+
+/** One cell against bench/lib/bare-http-server.ts: what any Node HTTP service could reach here. */
+async function bareHttpCeiling(spec: RequestSpec): Promise<CellResult> {
+  const proc = spawn(process.execPath, [path.join(__dirname, 'lib', 'bare-http-server.js'), String(K)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      proc.once('exit', (code) => reject(new Error(`bare HTTP server exited with ${code}`)));
+    });
+    return await runCell(spec, { url, concurrency: OVERHEAD_CLIENTS, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S });
+  } finally {
+    proc.kill('SIGTERM');
+  }
 }
 
 const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(0)} MiB`;
@@ -604,6 +628,14 @@ async function main(): Promise<void> {
       }
       log(`Proxy overhead at ${OVERHEAD_CLIENTS} clients: HTTP QPS / in-process QPS`);
       log(formatTable(['index format', 'HTTP QPS', 'in-process QPS', 'ratio', 'target', 'met?'], overheadRows));
+      const hnswLocal = inProcessRuns.find((r) => r.index === 'hnsw' && r.before === 'binary');
+      if (hnswLocal) {
+        log(
+          `Ceiling: node:http alone (no FAISS, no Express, same requests and load generator) answers ${httpOut.bare.qps.toFixed(0)} QPS at ${OVERHEAD_CLIENTS} clients, ` +
+            `${((httpOut.bare.qps / hnswLocal.qps) * 100).toFixed(1)}% of the in-process HNSW QPS; the proxy's binary HNSW searches reach ` +
+            `${(((cells.find((c) => c.index === 'hnsw' && c.format === 'binary' && c.concurrency === OVERHEAD_CLIENTS)?.qps ?? NaN) / httpOut.bare.qps) * 100).toFixed(1)}% of that ceiling.`,
+        );
+      }
       log();
       log(
         `Server RSS: ${mib(rss.startedBytes)} at start, ${mib(rss.beforeBytes)} with indexes loaded (before load), ${mib(rss.afterBytes)} after all cells ` +

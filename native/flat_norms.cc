@@ -30,7 +30,10 @@ bool usesFlatNorms(const faiss::Index& index, int64_t n) {
 
 void tuneBlasBlocks() {
   static std::once_flag once;
-  std::call_once(once, [] { faiss::distance_compute_blas_database_bs = 4096; });
+  std::call_once(once, [] {
+    faiss::distance_compute_blas_database_bs = 4096;
+    faiss::distance_compute_blas_query_bs = 256;
+  });
 }
 
 }  // namespace fp
