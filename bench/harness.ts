@@ -635,6 +635,12 @@ async function main(): Promise<void> {
             `${((httpOut.bare.qps / hnswLocal.qps) * 100).toFixed(1)}% of the in-process HNSW QPS; the proxy's binary HNSW searches reach ` +
             `${(((cells.find((c) => c.index === 'hnsw' && c.format === 'binary' && c.concurrency === OVERHEAD_CLIENTS)?.qps ?? NaN) / httpOut.bare.qps) * 100).toFixed(1)}% of that ceiling.`,
         );
+        // Both are CPU-bound on the same cores, so their costs per request add up.
+        const best = (httpOut.bare.qps * hnswLocal.qps) / (httpOut.bare.qps + hnswLocal.qps);
+        log(
+          `A service that added nothing to node:http but the FAISS search itself would reach about ${best.toFixed(0)} QPS here ` +
+            `(1 / (1/${httpOut.bare.qps.toFixed(0)} + 1/${hnswLocal.qps.toFixed(0)})): ${((best / hnswLocal.qps) * 100).toFixed(1)}% of the in-process QPS.`,
+        );
       }
       log();
       log(
