@@ -5,6 +5,7 @@ import { randomVectors, row } from './support/data';
 import type { CreateIndexSpec } from '../service/domain/index-spec';
 import { openTestServices, type TestServices } from './support/services';
 import { SearchBatcher, gainsFromBatching } from '../service/domain/search-batcher';
+import { IndexHNSWFlat, serializeIndex } from '../lib';
 
 const d = 32;
 
@@ -49,6 +50,24 @@ describe('search batching', function () {
   it('gainsFromBatching: Flat and IDMap over Flat, created or imported; nothing else', () => {
     for (const f of ['Flat', 'IDMap,Flat', 'IDMap2,Flat', 'imported IndexFlatL2', 'imported IndexFlatIP', 'imported IndexFlat']) assert.ok(gainsFromBatching(f), f);
     for (const f of ['HNSW32', 'IVF16,Flat', 'IVF16,PQ8', 'PQ8', 'SQ8', 'IDMap,HNSW32', 'Flat,HNSW', 'imported IndexHNSWFlat', 'imported IndexIDMap', 'PCA32,Flat']) assert.ok(!gainsFromBatching(f), f);
+  });
+
+  it('an import that changes the index type changes whether its searches batch', async () => {
+    s = await openTestServices();
+    await s.indexes.create('t', { name: 'r', dimension: d, type: 'IndexFlatL2' });
+    await s.indexes.add('t', 'r', randomVectors(2000, d, 1));
+    const concurrent = async () => {
+      const before = s.indexes.batchStats();
+      await Promise.all(Array.from({ length: 32 }, (_, i) => s.indexes.search('t', 'r', randomVectors(1, d, 100 + i), 3)));
+      const after = s.indexes.batchStats();
+      return after.batches - before.batches;
+    };
+    assert.ok((await concurrent()) < 32);
+    const hnsw = new IndexHNSWFlat(d, 8);
+    await hnsw.add(randomVectors(2000, d, 2));
+    await s.indexes.importIndex('t', 'r', await serializeIndex(hnsw));
+    hnsw.dispose();
+    assert.equal(await concurrent(), 32);
   });
 
   it('searches with different k or tunables are not mixed', async () => {

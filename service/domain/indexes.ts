@@ -269,6 +269,8 @@ export class IndexService {
     this.catalog.deleteIndex(tenant, name);
     this.catalog.insertIndex(record);
     existing.record = record;
+    // Whether searches batch depends on the index type, which an import may change.
+    this.batchers.delete(existing);
     await existing.replace(index);
     return { created: false, info: await existing.read(async (ix) => this.info(existing, ix)) };
   }
