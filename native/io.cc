@@ -11,6 +11,7 @@
 
 #include "alloc_guard.h"
 #include "errors.h"
+#include "idmap2_guard.h"
 
 namespace fp {
 namespace {
@@ -29,6 +30,7 @@ struct MemoryReader : faiss::IOReader {
   const uint8_t* data;
   size_t size;
   size_t pos = 0;
+  IdMap2Guard guard;
   MemoryReader(const uint8_t* d, size_t s) : data(d), size(s) {}
   size_t operator()(void* ptr, size_t itemSize, size_t nitems) override {
     if (itemSize == 0 || pos >= size) return 0;
@@ -36,6 +38,18 @@ struct MemoryReader : faiss::IOReader {
     const size_t n = nitems < available ? nitems : available;
     std::memcpy(ptr, data + pos, n * itemSize);
     pos += n * itemSize;
+    guard.onRead(ptr, itemSize, n);
+    return n;
+  }
+};
+
+// A FileIOReader still (FAISS maps IVF lists only from one), with the same guard.
+struct GuardedFileReader : faiss::FileIOReader {
+  IdMap2Guard guard;
+  explicit GuardedFileReader(const char* path) : faiss::FileIOReader(path) {}
+  size_t operator()(void* ptr, size_t itemSize, size_t nitems) override {
+    const size_t n = faiss::FileIOReader::operator()(ptr, itemSize, nitems);
+    guard.onRead(ptr, itemSize, n);
     return n;
   }
 };
@@ -81,7 +95,7 @@ std::unique_ptr<faiss::Index> deserialize(const uint8_t* data, size_t size) {
   if (r.pos != size)
     throw ArgumentError(code::kCorruptIndex, "deserialize_index: " + std::to_string(size - r.pos) +
                                                  " trailing bytes after the index");
-  return index;
+  return r.guard.finish(std::move(index));
 }
 
 void writeFile(const faiss::Index& index, const std::string& path) {
@@ -91,8 +105,13 @@ void writeFile(const faiss::Index& index, const std::string& path) {
 std::unique_ptr<faiss::Index> readFile(const std::string& path, bool mmap) {
   const size_t size = requireReadableFile(path);
   const int flags = mmap ? faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY : 0;
-  AllocationBudget budget(readBudget(size));
-  return std::unique_ptr<faiss::Index>(faiss::read_index(path.c_str(), flags));
+  GuardedFileReader reader(path.c_str());
+  std::unique_ptr<faiss::Index> index;
+  {
+    AllocationBudget budget(readBudget(size));
+    index.reset(faiss::read_index(&reader, flags));
+  }
+  return reader.guard.finish(std::move(index));
 }
 
 }  // namespace fp

@@ -361,7 +361,15 @@ export class LiveIndex {
       throw e;
     }
     this.mapped = mmap && snap !== undefined;
-    const index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
+    let index: Index;
+    try {
+      // No snapshot: an empty index of the recorded kind. A new import has neither
+      // (its factory reads "imported ..."); the log opened above must not leak.
+      index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
+    } catch (e) {
+      await opened.log.close();
+      throw e;
+    }
     this.extras = {
       tombstones: new Set((snap?.state.tombstones ?? []).map(BigInt)),
       nextId: snap?.state.nextId ?? null,
