@@ -29,7 +29,7 @@ interface Lane {
   running: boolean;
   waiting: Waiting[];
   queries: number;
-  /** Set while gathering: called when as many searches wait as the last batch held. */
+  /** Set while gathering: ends it (called once `expected` searches wait, or the batch is full). */
   gathered?: () => void;
   expected: number;
 }
