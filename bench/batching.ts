@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomMatrix } from './lib/common';
+import { randomMatrix, serverArgsFromArgv } from './lib/common';
 
 const d = 128;
 const n = Number(process.env.BENCH_N ?? 200_000);
@@ -16,7 +16,7 @@ const clients = 32;
 const roundMs = 5_000;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Extra flags for both servers, e.g. --server-arg=--batch-window-ms=20 (repeatable). */
-const serverArgs = process.argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));
+const serverArgs = serverArgsFromArgv();
 
 const vectors = (count: number, seed: number): Float32Array => randomMatrix(count, d, seed);
 

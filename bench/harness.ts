@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildInfo, getNumThreads, IndexFlatL2, IndexHNSWFlat, serializeIndex, type Index } from '../lib';
 import { KINDS, label, nlistFor, ntrainFor, pqMFor, type CaseConfig, type Kind, type SideResult } from './lib/cases';
-import { fmtMs, formatTable, percentile, randomMatrix, writeF32, type SearchSchedule } from './lib/common';
+import { fmtMs, formatTable, percentile, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
 import { summarise, type ProfileSummary } from './lib/cpuprofile';
 import { runCell, runInProcess, type CellResult, type RequestSpec } from './lib/loadgen';
 import { call, cpuSeconds, peakRssBytes, rssBytes, startBenchServer } from './lib/server';
@@ -95,7 +95,7 @@ const TARGETS = { binary: 0.6, json: 0.4 };
 const SERVER_LOG_LEVEL = option('--server-log-level') ?? 'info';
 const PROFILE = flag('--profile-server');
 /** Extra server flags, for diagnosis (e.g. --server-arg=--batch-window-ms=0); repeatable. */
-const SERVER_ARGS = process.argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));
+const SERVER_ARGS = serverArgsFromArgv();
 
 const PYTHON = process.env.FAISS_PROXY_PYTHON ?? '/usr/bin/python3';
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -1,6 +1,7 @@
 #include "idmap2_guard.h"
 
 #include <faiss/IndexIDMap.h>
+#include <faiss/impl/io.h>
 
 #include <cstring>
 #include <typeinfo>
@@ -8,14 +9,6 @@
 #include "errors.h"
 
 namespace fp {
-namespace {
-
-constexpr uint32_t fourcc(const char (&s)[5]) {
-  return static_cast<uint32_t>(s[0]) | static_cast<uint32_t>(s[1]) << 8 | static_cast<uint32_t>(s[2]) << 16 |
-         static_cast<uint32_t>(s[3]) << 24;
-}
-
-}  // namespace
 
 void IdMap2Guard::onRead(void* ptr, size_t itemSize, size_t itemsRead) {
   const bool first = firstRead_;
@@ -23,10 +16,11 @@ void IdMap2Guard::onRead(void* ptr, size_t itemSize, size_t itemsRead) {
   // Fourccs are read one uint32 at a time; no valid scalar field of a FAISS file
   // holds this value (as an int it is 843,937,865).
   if (itemSize != 4 || itemsRead != 1) return;
+  static const uint32_t idMap2 = faiss::fourcc("IxM2");
+  static const uint32_t replacement = faiss::fourcc("IxMp");
   uint32_t value;
   std::memcpy(&value, ptr, 4);
-  if (value != fourcc("IxM2")) return;
-  const uint32_t replacement = fourcc("IxMp");
+  if (value != idMap2) return;
   std::memcpy(ptr, &replacement, 4);
   swapped_++;
   if (first) topLevel_ = true;

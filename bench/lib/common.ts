@@ -110,3 +110,8 @@ export function formatTable(header: string[], rows: string[][], left: number[] =
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
+
+/** Extra flags for the faiss-proxy servers a benchmark starts: every --server-arg=<flag> given (repeatable). */
+export function serverArgsFromArgv(argv: string[] = process.argv): string[] {
+  return argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));
+}
