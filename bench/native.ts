@@ -3,14 +3,15 @@
 // batch search delays the event loop. Run with `npm run bench:native`; the figures
 // go to stdout as a table and to bench/results/native.json. Nothing here asserts
 // on time: the machine may be shared, so targets are reported, not enforced.
-// Both sides inherit this process's environment, so e.g. OMP_WAIT_POLICY=passive
+// Both sides inherit the environment the run started with, so e.g. OMP_WAIT_POLICY=passive
 // set for the run applies to both (it matters on a busy machine: see the report).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { buildInfo, getNumThreads, Index, IndexFlatL2, IndexHNSWFlat, readIndex, writeIndex } from '../lib';
+import { callerEnv } from './lib/caller-env'; // first: before '../lib' changes process.env
+import { buildInfo, getInlineSearchBudget, getNumThreads, Index, poolStats, IndexFlatL2, IndexHNSWFlat, readIndex, writeIndex } from '../lib';
 import { fmtMs, formatTable, measureSearch, percentile, randomMatrix as randomRows, writeF32 } from './lib/common';
 
 const D = 128;
@@ -70,8 +71,9 @@ const randomMatrix = (rows: number, seed: number): Float32Array => randomRows(ro
 
 const measure = (index: Index, xq: Float32Array): ReturnType<typeof measureSearch> => measureSearch(index, xq, D, K, schedule);
 
-function runPython(config: object): PythonRound {
+function runPython(config: object & { order: Kind[] }): PythonRound {
   const stdout = execFileSync(PYTHON, [PY_SCRIPT, JSON.stringify(config)], {
+    env: callerEnv,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 300_000,
@@ -173,20 +175,35 @@ async function main(): Promise<void> {
     const ours: Round[] = [];
     const theirs: PythonRound[] = [];
     let lastLabels: Record<Kind, BigInt64Array> = { flat: new BigInt64Array(0), hnsw: new BigInt64Array(0) };
-    const runBinding = async (): Promise<void> => {
-      const f = await measure(flat, xq);
-      const h = await measure(hnsw, xq);
-      ours.push({ flat: { singleMs: f.singleMs, batchMs: f.batchMs }, hnsw: { singleMs: h.singleMs, batchMs: h.batchMs } });
-      lastLabels = { flat: f.labels, hnsw: h.labels };
+    // How many of the binding's searches ran inline on the JS thread (docs/api.md#inline-searches).
+    const inlineCount: Record<Kind, number> = { flat: 0, hnsw: 0 };
+    const counted = async (kind: Kind, index: Index): ReturnType<typeof measure> => {
+      const before = poolStats().inlineSearches;
+      const m = await measure(index, xq);
+      inlineCount[kind] += poolStats().inlineSearches - before;
+      return m;
     };
+    const runBinding = async (order: Kind[]): Promise<void> => {
+      const m = {} as Record<Kind, Awaited<ReturnType<typeof measure>>>;
+      for (const kind of order) m[kind] = await counted(kind, kind === 'flat' ? flat : hnsw);
+      ours.push({ flat: { singleMs: m.flat.singleMs, batchMs: m.flat.batchMs }, hnsw: { singleMs: m.hnsw.singleMs, batchMs: m.hnsw.batchMs } });
+      lastLabels = { flat: m.flat.labels, hnsw: m.hnsw.labels };
+    };
+    const orders: Kind[][] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      console.log(`round ${round + 1}/${ROUNDS} ...`);
+      // Both sides search the two indexes in the same order, flat first in the first
+      // half of the rounds and HNSW first in the second: an HNSW query right after a
+      // 100 MB flat scan is several times slower than on pages just touched, so each
+      // kind is measured as often in either position on both sides.
+      const order: Kind[] = round < ROUNDS / 2 ? ['flat', 'hnsw'] : ['hnsw', 'flat'];
+      orders.push(order);
+      console.log(`round ${round + 1}/${ROUNDS} (${round % 2 === 0 ? 'binding, python' : 'python, binding'}; ${order.join(' then ')}) ...`);
       if (round % 2 === 0) {
-        await runBinding();
-        theirs.push(runPython(pyConfig));
+        await runBinding(order);
+        theirs.push(runPython({ ...pyConfig, order }));
       } else {
-        theirs.push(runPython(pyConfig));
-        await runBinding();
+        theirs.push(runPython({ ...pyConfig, order }));
+        await runBinding(order);
       }
     }
     // Each Python run leaves its batch labels behind; all runs searched the same indexes.
@@ -240,8 +257,22 @@ async function main(): Promise<void> {
         (hnswN < NB ? ` (build budget ran out: HNSW figures are over the first ${hnswN})` : ''),
     );
     const env = (name: string): string => `${name}=${process.env[name] ?? '(unset)'}`;
-    console.log(`OpenMP threads: binding ${threads}, python ${py.threads} (python default ${py.defaultThreads}); ${env('OMP_WAIT_POLICY')}, ${env('OPENBLAS_NUM_THREADS')}`);
+    const pyEnv = (name: string): string => `${callerEnv[name] ?? '(unset)'}`;
+    console.log(`OpenMP threads: binding ${threads}, python ${py.threads} (python default ${py.defaultThreads}); ${env('OMP_WAIT_POLICY')}, ${env('OPENBLAS_NUM_THREADS')}, ` +
+      `${env('OPENBLAS_THREAD_TIMEOUT')} (python: ${pyEnv('OPENBLAS_THREAD_TIMEOUT')}, its own default unless given; lib/native.ts sets 4)`);
     console.log(`${ROUNDS} alternating rounds; 1-query samples (flat/hnsw): binding ${samples(ours)}, python ${samples(theirs)}`);
+    // The same medians split by what ran just before (rounds with that kind first / second).
+    const byPosition = (kind: Kind, first: boolean): string => {
+      const pick = (rounds: Round[]): number[] => rounds.filter((_, i) => (orders[i][0] === kind) === first).flatMap((r) => r[kind].singleMs);
+      return `${fmtMs(percentile(pick(ours), 50))} vs ${fmtMs(percentile(pick(theirs), 50))}`;
+    };
+    for (const kind of ['flat', 'hnsw'] as const) {
+      console.log(`1-query median, binding vs python, ${kind}: searched first ${byPosition(kind, true)}; after the other index's searches ${byPosition(kind, false)}`);
+    }
+    console.log(
+      `binding searches run inline (budget ${getInlineSearchBudget()} us; warm-ups included): flat ${inlineCount.flat}, hnsw ${inlineCount.hnsw} ` +
+        `of ${ROUNDS * (schedule.warmup + schedule.singleQueries)} one-query searches each`,
+    );
     console.log();
     printTable(rows);
     console.log();
@@ -259,14 +290,17 @@ async function main(): Promise<void> {
       environment: {
         node: process.version, faiss: info.faissVersion, cores: info.cores, loadavg: os.loadavg(),
         ompWaitPolicy: process.env.OMP_WAIT_POLICY ?? null, openblasNumThreads: process.env.OPENBLAS_NUM_THREADS ?? null,
+        openblasThreadTimeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? null,
       },
       config: {
         d: D, nb: NB, nq: NQ, k: K, seed: SEED, hnswM: HNSW_M, hnswEfConstruction: HNSW_EF_CONSTRUCTION,
         hnswVectors: hnswN, efSearch: EF_SEARCH, rounds: ROUNDS, ...schedule,
       },
       threads: { binding: threads, python: py.threads, pythonDefault: py.defaultThreads },
+      inlineSearches: { budgetUs: getInlineSearchBudget(), ...inlineCount },
       hnswBuildS,
       rows: rows.map((r) => ({ ...r, ratio: r.python === null ? null : r.binding / r.python })),
+      orders,
       samples: { binding: ours, python: theirs.map(({ flat: f, hnsw: h }) => ({ flat: f, hnsw: h })) },
       eventLoop: { resolutionMs: ELD_RESOLUTION_MS, batches: eldBatches, busy, idle },
       sameResults,

@@ -2,6 +2,7 @@
 // hands them to the native wrapper. Subclasses (indexes.ts) only choose how the
 // FAISS object is built.
 import { FaissError } from './errors';
+import { inlineSearch } from './inline-search';
 import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from './is';
 import { native, type NativeIndex } from './native';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
@@ -103,7 +104,7 @@ export class Index {
     const q = toMatrix(x, n.d);
     positiveInteger(k, 'k', MAX_K);
     const p = searchParams(params);
-    return n.search(q, k, p.nprobe, p.efSearch);
+    return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {

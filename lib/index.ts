@@ -19,5 +19,5 @@ export {
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export type { ReadIndexOptions } from './io';
-export { buildInfo, externalMemory, getNumThreads, poolStats, setNumThreads } from './threads';
+export { buildInfo, externalMemory, getInlineSearchBudget, getNumThreads, poolStats, setInlineSearchBudget, setNumThreads } from './threads';
 export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';

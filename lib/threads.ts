@@ -25,7 +25,24 @@ export function externalMemory(): number {
   return native.externalMemory();
 }
 
-/** Operations queued on the libuv pool so far, their total wait for a worker, and FAISS calls running now. */
-export function poolStats(): { tasks: number; waitSeconds: number; running: number } {
+/**
+ * How long (microseconds) a one-query search may take to be run on the JS thread
+ * rather than the libuv pool; 0 sends every search to the pool. Default 1000. The
+ * cost is learned from the index's recent one-query searches with the same
+ * settings; at most one search runs inline per event-loop turn. See docs/api.md.
+ */
+export function setInlineSearchBudget(microseconds: number): void {
+  native.setInlineSearchBudget(integerIn(microseconds, 'microseconds', 0, 1_000_000));
+}
+
+export function getInlineSearchBudget(): number {
+  return native.getInlineSearchBudget();
+}
+
+/**
+ * Operations queued on the libuv pool so far, their total wait for a worker, FAISS
+ * calls running now, and searches run on the JS thread instead (setInlineSearchBudget).
+ */
+export function poolStats(): { tasks: number; inlineSearches: number; waitSeconds: number; running: number } {
   return native.poolStats();
 }

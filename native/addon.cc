@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "flat_norms.h"
 #include "index.h"
+#include "search_cost.h"
 #include "threads.h"
 #include "workers/workers.h"
 
@@ -31,6 +32,19 @@ Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value setInlineSearchBudget(const Napi::CallbackInfo& info) {
+  try {
+    setInlineBudgetNs(integerArg(info[0], "microseconds", 0, 1'000'000) * 1000);
+  } catch (const ArgumentError& e) {
+    return throwError(info.Env(), e.info);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value getInlineSearchBudget(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(inlineBudgetNs() / 1000));
+}
+
 Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), configuredThreads());
 }
@@ -45,6 +59,7 @@ Napi::Value poolStatsFn(const Napi::CallbackInfo& info) {
   const PoolStats s = poolStats();
   auto out = Napi::Object::New(info.Env());
   out.Set("tasks", static_cast<double>(s.tasks));
+  out.Set("inlineSearches", static_cast<double>(s.inlineSearches));
   out.Set("waitSeconds", s.waitSeconds);
   out.Set("running", s.running);
   return out;
@@ -79,6 +94,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassFn>(env));
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env));
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
+  exports.Set("setInlineSearchBudget", Napi::Function::New<setInlineSearchBudget>(env));
+  exports.Set("getInlineSearchBudget", Napi::Function::New<getInlineSearchBudget>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));

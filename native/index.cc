@@ -32,6 +32,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
           InstanceMethod<&IndexWrap::Forward<startAdd>>("add"),
           InstanceMethod<&IndexWrap::Forward<startSearch>>("search"),
+          InstanceMethod<&IndexWrap::Forward<searchInline>>("searchInline"),
           InstanceMethod<&IndexWrap::Forward<startRangeSearch>>("rangeSearch"),
           InstanceMethod<&IndexWrap::Forward<startRemoveIds>>("removeIds"),
           InstanceMethod<&IndexWrap::Forward<startReconstruct>>("reconstruct"),

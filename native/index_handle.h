@@ -13,14 +13,10 @@
 
 #include "flat_norms.h"
 #include "rwlock.h"
+#include "search_cost.h"
+#include "tunables.h"
 
 namespace fp {
-
-// Per-call search settings; a negative value means "use the index's own setting".
-struct Tunables {
-  int nprobe = -1;
-  int efSearch = -1;
-};
 
 class IndexHandle {
  public:
@@ -75,6 +71,19 @@ class IndexHandle {
       hnsw_->efSearch = t.efSearch;
     }
   }
+  // As searchShared, for the JS thread, which must never wait: runs fn and returns
+  // true only if the shared lock is free now (no writer holding or waiting for it)
+  // and the HNSW efSearch field already has the value `t` wants.
+  template <typename F>
+  bool trySearchShared(const Tunables& t, F&& fn) {
+    if (!lock_.tryLockShared()) return false;
+    SharedGuard guard(lock_, SharedGuard::kAdopt);
+    if (hnsw_ && hnsw_->efSearch != t.efSearch) return false;
+    fn();
+    return true;
+  }
+  // What one-query searches on this index cost (search_cost.h).
+  SearchCost& searchCost() { return searchCost_; }
   // Norms cache for batch searches of a flat L2 index (flat_norms.h).
   FlatNorms& flatNorms() { return flatNorms_; }
 
@@ -95,6 +104,7 @@ class IndexHandle {
   std::atomic<int> efSearch_{-1};
   std::atomic<int> efConstruction_{-1};
   FlatNorms flatNorms_;
+  SearchCost searchCost_;
 };
 
 }  // namespace fp

@@ -21,6 +21,8 @@ class RwLock {
   RwLock& operator=(const RwLock&) = delete;
 
   void lockShared() { pthread_rwlock_rdlock(&lock_); }
+  // Fails at once if a writer holds the lock or (writers being preferred) waits for it.
+  bool tryLockShared() { return pthread_rwlock_tryrdlock(&lock_) == 0; }
   void lockExclusive() { pthread_rwlock_wrlock(&lock_); }
   void unlock() { pthread_rwlock_unlock(&lock_); }
 
@@ -30,7 +32,10 @@ class RwLock {
 
 class SharedGuard {
  public:
+  enum Adopt { kAdopt };
   explicit SharedGuard(RwLock& l) : l_(l) { l_.lockShared(); }
+  // Takes over a shared lock already acquired (tryLockShared).
+  SharedGuard(RwLock& l, Adopt) : l_(l) {}
   ~SharedGuard() { l_.unlock(); }
  private:
   RwLock& l_;

@@ -13,6 +13,7 @@ std::atomic<int> fixedThreads{0};
 std::atomic<int> activeCalls{0};
 std::atomic<uint64_t> queuedTasks{0};
 std::atomic<uint64_t> queueWaitNs{0};
+std::atomic<uint64_t> inlineSearches{0};
 
 int detectCores() {
   cpu_set_t set;
@@ -32,8 +33,10 @@ void recordQueueWait(int64_t nanoseconds) {
   queueWaitNs += static_cast<uint64_t>(std::max<int64_t>(0, nanoseconds));
 }
 
+void recordInlineSearch() { inlineSearches++; }
+
 PoolStats poolStats() {
-  return {queuedTasks.load(), static_cast<double>(queueWaitNs.load()) / 1e9, activeCalls.load()};
+  return {queuedTasks.load(), inlineSearches.load(), static_cast<double>(queueWaitNs.load()) / 1e9, activeCalls.load()};
 }
 
 void setFixedThreads(int n) { fixedThreads = std::max(0, n); }

@@ -12,8 +12,10 @@ namespace fp {
 // Thread-pool accounting, for metrics: how long operations waited for a libuv
 // worker, and how many FAISS calls run now.
 void recordQueueWait(int64_t nanoseconds);
+void recordInlineSearch();
 struct PoolStats {
   uint64_t tasks;
+  uint64_t inlineSearches;  // run on the JS thread instead (search_inline.cc)
   double waitSeconds;
   int running;
 };

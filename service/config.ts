@@ -26,6 +26,8 @@ export interface Config {
   /** Dynamic batching: most queries per FAISS call (0: off), and how long a batch may gather (ms). */
   batchMaxQueries: number;
   batchWindowMs: number;
+  /** Longest one-query search (µs) run on the JS thread rather than the libuv pool; 0: never (lib setInlineSearchBudget). */
+  inlineSearchUs: number;
   /** How long shutdown waits for requests in flight, in ms. */
   shutdownGraceMs: number;
   /** Quotas of a new tenant unless given. */
@@ -49,6 +51,12 @@ interface Option {
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`Expected a non-negative integer for ${name} but received ${JSON.stringify(v)}`);
+  return n;
+};
+
+const inlineBudget = (v: string): number => {
+  const n = int('inline search budget')(v);
+  if (n > 1_000_000) throw new Error(`Expected at most 1000000 microseconds for the inline search budget but received ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -77,6 +85,7 @@ const OPTIONS: Option[] = [
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
   { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
   { flag: '--batch-window-ms', env: 'FAISS_PROXY_BATCH_WINDOW_MS', parse: int('batch window'), key: 'batchWindowMs' },
+  { flag: '--inline-search-us', env: 'FAISS_PROXY_INLINE_SEARCH_US', parse: inlineBudget, key: 'inlineSearchUs' },
   { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', parse: String, key: 'metricsToken' },
   { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', parse: int('metrics max tenants'), key: 'metricsMaxTenants' },
   { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', parse: int('metrics max index series'), key: 'metricsMaxIndexSeries' },
@@ -100,6 +109,7 @@ export function defaults(): Config {
     fsync: true,
     batchMaxQueries: 256,
     batchWindowMs: 10,
+    inlineSearchUs: 1000,
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',

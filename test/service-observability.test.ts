@@ -52,6 +52,7 @@ describe('service: metrics and logs', function () {
       /faiss_proxy_cache_hits_total \d+/,
       /faiss_proxy_cache_misses_total \d+/,
       /faiss_proxy_threadpool_wait_seconds_total [\d.e-]+/,
+      /faiss_proxy_inline_searches_total \d+/,
       /nodejs_eventloop_lag_seconds/,
       /process_resident_memory_bytes/,
     ]) {

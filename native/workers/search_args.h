@@ -1,13 +1,20 @@
-// Per-call tunables shared by search and rangeSearch: (…, nprobe?, efSearch?).
+// Arguments shared by search and rangeSearch, and the k-NN search call itself,
+// which runs the same way on a pool worker (search.cc) and on the JS thread
+// (inline_search.cc).
 #pragma once
 
 #include <napi.h>
 
+#include <chrono>
+#include <string>
+
 #include "../args.h"
 #include "../index_handle.h"
+#include "../search_dispatch.h"
 
 namespace fp {
 
+// Per-call tunables: (…, nprobe?, efSearch?).
 inline Tunables tunablesArg(const Napi::Value& nprobe, const Napi::Value& efSearch, const IndexHandle& h,
                             const std::string& typeName) {
   Tunables t;
@@ -20,6 +27,58 @@ inline Tunables tunablesArg(const Napi::Value& nprobe, const Napi::Value& efSear
     t.efSearch = static_cast<int>(integerArg(efSearch, "efSearch", 1, 1 << 30));
   }
   return t;
+}
+
+// A k-NN search's arguments, (x, k, nprobe?, efSearch?), checked on the JS thread.
+struct SearchCall {
+  // Upper bounds that keep a typo from allocating terabytes: k per query, and
+  // results per call (nq * k; 2^28 results take 3 GiB).
+  static constexpr int64_t kMaxK = 1 << 20;
+  static constexpr int64_t kMaxResults = int64_t{1} << 28;
+
+  SearchCall(const Napi::CallbackInfo& info, const IndexHandle& h, const std::string& typeName) {
+    x = floatRows(info[0], h.index()->d, "x");
+    k = integerArg(info[1], "k", 1, kMaxK);
+    if (x.n * k > kMaxResults)
+      throw ArgumentError(code::kInvalidArgument, "Expected nq * k to be at most " + std::to_string(kMaxResults) +
+                                                      " but it is " + std::to_string(x.n * k));
+    tunables = tunablesArg(info[2], info[3], h, typeName);
+  }
+
+  int64_t results() const { return x.n * k; }
+
+  // Runs FAISS's search into the given result arrays, with the settings `t`
+  // (the call's, completed by the index's own). `locked` runs its argument under
+  // the index's shared lock: searchShared, or trySearchShared, which may decline
+  // (then it returns false and nothing ran). A one-query search that ran is timed
+  // for the index's SearchCost.
+  template <typename Locked>
+  bool run(IndexHandle& h, const Tunables& t, float* distances, int64_t* labels, Locked&& locked) const {
+    requireFinite(x.data, x.n * h.index()->d, h.index()->d, "x");
+    const auto started = std::chrono::steady_clock::now();
+    int64_t ntotal = 0;
+    const bool ran = locked([&] {
+      searchIndex(*h.index(), t, x.n, x.data, k, distances, labels, &h.flatNorms(), h.version());
+      ntotal = h.index()->ntotal;
+    });
+    if (ran && x.n == 1) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
+      h.searchCost().record(t, ntotal, ns.count());
+    }
+    return ran;
+  }
+
+  FloatRows x;
+  int64_t k = 0;
+  Tunables tunables;
+};
+
+// The JS result of a k-NN search: typed arrays over the buffers FAISS wrote into.
+inline Napi::Object searchResult(Napi::Env env, Napi::ArrayBuffer distances, Napi::ArrayBuffer labels, size_t count) {
+  auto result = Napi::Object::New(env);
+  result.Set("distances", Napi::Float32Array::New(env, count, distances, 0));
+  result.Set("labels", Napi::BigInt64Array::New(env, count, labels, 0));
+  return result;
 }
 
 }  // namespace fp

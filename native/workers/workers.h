@@ -11,6 +11,8 @@ class IndexWrap;
 Napi::Value startTrain(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startAdd(IndexWrap& wrap, const Napi::CallbackInfo& info);  // (x, ids?)
 Napi::Value startSearch(IndexWrap& wrap, const Napi::CallbackInfo& info);
+// Synchronous: the search's result, or undefined when it should be queued instead.
+Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startRangeSearch(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startRemoveIds(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startReconstruct(IndexWrap& wrap, const Napi::CallbackInfo& info);

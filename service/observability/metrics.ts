@@ -46,6 +46,7 @@ export class Metrics {
     this.fsyncDuration = new client.Histogram({ name: 'faiss_proxy_log_flush_duration_seconds', help: 'Write-ahead log flushes (write + fdatasync)', buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers });
     this.fsyncRecords = new client.Histogram({ name: 'faiss_proxy_log_flush_records', help: 'Records per log flush (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers });
     readCounter(this.registry, 'faiss_proxy_threadpool_tasks_total', 'FAISS operations queued on the libuv pool', () => poolStats().tasks);
+    readCounter(this.registry, 'faiss_proxy_inline_searches_total', 'One-query searches cheap enough to run on the JS thread instead of the pool', () => poolStats().inlineSearches);
     readCounter(this.registry, 'faiss_proxy_threadpool_wait_seconds_total', 'Total time FAISS operations waited for a libuv worker', () => poolStats().waitSeconds);
     new client.Gauge({ name: 'faiss_proxy_threadpool_running', help: 'FAISS calls running now', registers, collect() { this.set(poolStats().running); } });
   }
