@@ -86,6 +86,8 @@ const rows = (flat: ArrayLike<number | bigint>, n: number, k: number): number[][
 function sendBinary(res: Response, headers: Record<string, string>, parts: ArrayBufferView[]): void {
   const length = parts.reduce((s, p) => s + p.byteLength, 0);
   res.status(200).set({ 'Content-Type': BINARY, 'Content-Length': String(length), ...headers });
+  // Corked: the head and every part leave in one write to the socket (end() uncorks), not one each.
+  res.cork();
   for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
   res.end();
 }
