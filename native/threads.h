@@ -15,7 +15,7 @@ void recordQueueWait(int64_t nanoseconds);
 void recordInlineSearch();
 struct PoolStats {
   uint64_t tasks;
-  uint64_t inlineSearches;  // run on the JS thread instead (search_inline.cc)
+  uint64_t inlineSearches;  // run on the JS thread instead (workers/search_inline.cc)
   double waitSeconds;
   int running;
 };

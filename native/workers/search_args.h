@@ -1,6 +1,6 @@
 // Arguments shared by search and rangeSearch, and the k-NN search call itself,
 // which runs the same way on a pool worker (search.cc) and on the JS thread
-// (inline_search.cc).
+// (search_inline.cc).
 #pragma once
 
 #include <napi.h>
