@@ -2,136 +2,84 @@
 // searches from 32 concurrent clients, against one server with dynamic batching
 // and one without, in alternating rounds of the same run. Target: batching gives
 // >= 5x the throughput, with p99 latency no worse.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomMatrix, serverArgsFromArgv } from './lib/common';
+import { formatTable, randomMatrix, serverArgsFromArgv } from './lib/common';
+import { runCell, type CellResult, type RequestSpec } from './lib/loadgen';
+import { call, startBenchServer, type BenchServer } from './lib/server';
 
 const d = 128;
+const k = 10;
 const n = Number(process.env.BENCH_N ?? 200_000);
 const clients = 32;
-const roundMs = 5_000;
+const roundS = 5;
+const warmupS = 0.5;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Extra flags for both servers, e.g. --server-arg=--batch-window-ms=20 (repeatable). */
 const serverArgs = serverArgsFromArgv();
+const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results', 'batching.json');
 
-const vectors = (count: number, seed: number): Float32Array => randomMatrix(count, d, seed);
+const configs = { batching: 256, 'no batching': 0 } as const;
+type Name = keyof typeof configs;
 
-interface Server {
-  proc: ChildProcess;
-  port: number;
-  key: string;
-  dir: string;
-}
-
-async function start(batchMaxQueries: number): Promise<Server> {
+async function start(name: Name, dirs: string[]): Promise<{ server: BenchServer; key: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-batching-'));
-  const key = `fp_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
-  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'service', 'cli.js'), 'serve', '--port', '0', '--data-dir', dir, '--batch-max-queries', String(batchMaxQueries), '--log-level', 'silent', ...serverArgs], {
-    env: { ...process.env, FAISS_PROXY_ADMIN_KEY: key },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return { proc, port, key, dir };
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-function request(s: Server, method: string, route: string, body?: Buffer, json?: unknown): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const payload = json !== undefined ? Buffer.from(JSON.stringify(json)) : body;
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: s.port,
-        method,
-        path: route,
-        agent,
-        headers: {
-          'X-API-Key': s.key,
-          ...(payload ? { 'Content-Type': json !== undefined ? 'application/json' : 'application/octet-stream', 'Content-Length': payload.length } : {}),
-          Accept: 'application/octet-stream',
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function load(s: Server, queries: Float32Array): Promise<{ qps: number; p50: number; p99: number; errors: number }> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const stopAt = Date.now() + roundMs;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      for (let i = c; Date.now() < stopAt; i += clients) {
-        const q = queries.subarray((i % 1000) * d, (i % 1000 + 1) * d);
-        const t = process.hrtime.bigint();
-        const r = await request(s, 'POST', '/v1/indexes/flat/search?k=10', Buffer.from(q.buffer, q.byteOffset, q.byteLength)).catch(() => ({ status: 0, body: Buffer.alloc(0) }));
-        if (r.status !== 200) errors++;
-        else latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { qps: latencies.length / (roundMs / 1000), p50: at(0.5), p99: at(0.99), errors };
+  dirs.push(dir);
+  const server = await startBenchServer(dir, ['--batch-max-queries', String(configs[name]), '--log-level', 'silent', ...serverArgs]);
+  return { server, key: server.adminKey };
 }
 
 async function main(): Promise<void> {
-  const data = vectors(n, 1);
-  const queries = vectors(1000, 2);
-  const servers = { batching: await start(256), 'no batching': await start(0) };
+  const data = randomMatrix(n, d, 1);
+  const queries = randomMatrix(1000, d, 2);
+  const dirs: string[] = [];
+  const servers = {} as Record<Name, { server: BenchServer; key: string }>;
   try {
-    for (const s of Object.values(servers)) {
-      await request(s, 'POST', '/v1/indexes', undefined, { name: 'flat', dimension: d, type: 'IndexFlatL2' });
+    for (const name of Object.keys(configs) as Name[]) {
+      const s = (servers[name] = await start(name, dirs));
+      await call(`${s.server.url}/v1/indexes`, 'POST', s.key, { name: 'flat', dimension: d, type: 'IndexFlatL2' });
       for (let i = 0; i < n; i += 50_000) {
         const part = data.subarray(i * d, Math.min(n, i + 50_000) * d);
-        await request(s, 'POST', '/v1/indexes/flat/add', Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+        await call(`${s.server.url}/v1/indexes/flat/add`, 'POST', s.key, new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
       }
     }
-    const results: Record<string, { qps: number; p50: number; p99: number; errors: number }[]> = { batching: [], 'no batching': [] };
+    const spec = (key: string): RequestSpec => ({
+      path: `/v1/indexes/flat/search?k=${k}`,
+      headers: { 'X-API-Key': key, 'Content-Type': 'application/octet-stream', Accept: 'application/octet-stream' },
+      bodies: Array.from({ length: 1000 }, (_, i) => Buffer.from(queries.slice(i * d, (i + 1) * d).buffer)),
+      check: (b) => b.length === k * 12, // k float32 distances + k int64 labels
+    });
+    const results: Record<Name, CellResult[]> = { batching: [], 'no batching': [] };
     for (let r = 0; r < rounds; r++) {
       // Alternate the order so drift on a shared machine hits both alike.
-      const order = r % 2 === 0 ? (['batching', 'no batching'] as const) : (['no batching', 'batching'] as const);
-      for (const name of order) results[name].push(await load(servers[name], queries));
+      const order: Name[] = r % 2 === 0 ? ['batching', 'no batching'] : ['no batching', 'batching'];
+      for (const name of order) {
+        const { server, key } = servers[name];
+        results[name].push(await runCell(spec(key), { url: server.url, concurrency: clients, durationS: roundS, maxRequests: 1_000_000, warmupS }));
+      }
     }
-    const best = (xs: { qps: number; p50: number; p99: number; errors: number }[]) => xs.reduce((a, b) => (b.qps > a.qps ? b : a));
+    const best = (xs: CellResult[]): CellResult => xs.reduce((a, b) => (b.qps > a.qps ? b : a));
     const on = best(results.batching);
     const off = best(results['no batching']);
-    console.log(`flat ${n} x ${d}, ${clients} concurrent clients, single-query binary searches, k=10, ${rounds} rounds of ${roundMs / 1000} s each, best round`);
-    console.log('server        |      QPS | p50 ms | p99 ms | errors');
-    for (const [name, x] of [['batching', on], ['no batching', off]] as const) {
-      console.log(`${name.padEnd(13)} | ${x.qps.toFixed(0).padStart(8)} | ${x.p50.toFixed(1).padStart(6)} | ${x.p99.toFixed(1).padStart(6)} | ${x.errors}`);
-    }
+    console.log(`flat ${n} x ${d}, ${clients} concurrent clients, single-query binary searches, k=${k}, ${rounds} rounds of ${roundS} s each (after ${warmupS} s of warm-up), best round`);
+    console.log(
+      formatTable(
+        ['server', 'QPS', 'p50 ms', 'p99 ms', 'errors'],
+        ([['batching', on], ['no batching', off]] as const).map(([name, x]) => [name, x.qps.toFixed(0), x.p50Ms.toFixed(1), x.p99Ms.toFixed(1), String(x.errors)]),
+      ),
+    );
     const ratio = on.qps / off.qps;
-    console.log(`throughput ratio: ${ratio.toFixed(2)}x (target >= 5x): ${ratio >= 5 ? 'met' : 'MISSED'}; p99 ${on.p99 <= off.p99 ? 'no worse' : 'WORSE'} (${on.p99.toFixed(1)} vs ${off.p99.toFixed(1)} ms)`);
-    fs.mkdirSync(path.join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, '..', '..', 'bench', 'results', 'batching.json'), JSON.stringify({ n, d, clients, results, ratio }, null, 2));
+    console.log(`throughput ratio: ${ratio.toFixed(2)}x (target >= 5x): ${ratio >= 5 ? 'met' : 'MISSED'}; p99 ${on.p99Ms <= off.p99Ms ? 'no worse' : 'WORSE'} (${on.p99Ms.toFixed(1)} vs ${off.p99Ms.toFixed(1)} ms)`);
+    if (on.errors + off.errors > 0) console.log(`errors: ${on.firstError ?? off.firstError}`);
+    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+    fs.writeFileSync(RESULTS, JSON.stringify({ generatedAt: new Date().toISOString(), n, d, k, clients, roundS, serverArgs, results, ratio }, null, 2) + '\n');
   } finally {
     for (const s of Object.values(servers)) {
-      s.proc.kill('SIGTERM');
-      await new Promise((r) => s.proc.once('exit', r));
-      fs.rmSync(s.dir, { recursive: true, force: true });
+      await s.server.stop();
+      fs.rmSync(s.server.logFile, { force: true });
     }
-    agent.destroy();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
