@@ -6,9 +6,9 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include "blas_blocks.h"
 #include "constructors.h"
 #include "errors.h"
-#include "flat_norms.h"
 #include "index.h"
 #include "search_cost.h"
 #include "threads.h"

@@ -28,12 +28,4 @@ bool usesFlatNorms(const faiss::Index& index, int64_t n) {
          index.metric_type == faiss::METRIC_L2 && n >= faiss::distance_compute_blas_threshold && index.ntotal > 0;
 }
 
-void tuneBlasBlocks() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    faiss::distance_compute_blas_database_bs = 4096;
-    faiss::distance_compute_blas_query_bs = 256;
-  });
-}
-
 }  // namespace fp
