@@ -63,7 +63,8 @@ describe('service: metrics and logs', function () {
   });
 
   it('--inline-search-us lets cheap one-query searches run on the event loop, and counts them', async () => {
-    const inline = await startServer({ args: ['--inline-search-us', '1000'] });
+    // A budget far above these searches' cost: the test is about the flag, not about timing.
+    const inline = await startServer({ args: ['--inline-search-us', '100000'] });
     try {
       const api = client(inline.url, (await makeTenant(inline, 'shop')).write);
       assert.equal((await api.post('/v1/indexes', { name: 'small', dimension: 8, type: 'IndexHNSWFlat', params: { M: 16 } })).status, 201);
@@ -73,10 +74,8 @@ describe('service: metrics and logs', function () {
         assert.equal(r.status, 200);
       }
       const text = (await call(inline.url, 'GET', '/metrics', { key: inline.adminKey })).bytes.toString('utf8');
-      // The first search is timed on the pool; the next four fit the budget (one
-      // more may go to the pool should a busy machine stretch the first past 1 ms).
-      const count = Number(/faiss_proxy_inline_searches_total (\d+)\n/.exec(text)?.[1]);
-      assert.ok(count >= 3 && count <= 4, `inline searches: ${count}`);
+      // The first search is timed on the pool; the next four fit the budget.
+      assert.match(text, /faiss_proxy_inline_searches_total 4\n/);
     } finally {
       await inline.stop();
       fs.rmSync(inline.dataDir, { recursive: true, force: true });
