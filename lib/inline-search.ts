@@ -6,17 +6,10 @@
 // and a burst of calls made at once (Promise.all) runs one in place and queues the
 // rest, which the pool then runs in parallel on the other cores.
 let usedThisTurn = false;
-// Mirrors the addon's budget being non-zero, so that with inline searches off (the
-// service's default) a search does not parse its arguments twice.
-let enabled = true;
-
-export function setInlineSearchEnabled(on: boolean): void {
-  enabled = on;
-}
 
 /** `run()`'s result as a promise settling next turn, or undefined when run() declined or the turn's inline search is spent. */
 export function inlineSearch<T>(run: () => T | undefined): Promise<T> | undefined {
-  if (usedThisTurn || !enabled) return undefined;
+  if (usedThisTurn) return undefined;
   const result = run();
   if (result === undefined) return undefined;
   usedThisTurn = true;

@@ -1,5 +1,4 @@
 import { integerIn } from './is';
-import { setInlineSearchEnabled } from './inline-search';
 import { native } from './native';
 
 /**
@@ -34,7 +33,6 @@ export function externalMemory(): number {
  */
 export function setInlineSearchBudget(microseconds: number): void {
   native.setInlineSearchBudget(integerIn(microseconds, 'microseconds', 0, 1_000_000));
-  setInlineSearchEnabled(microseconds > 0);
 }
 
 export function getInlineSearchBudget(): number {

@@ -46,18 +46,18 @@ int64_t translate(const std::vector<faiss::Index::idx_t>& idMap, int64_t label) 
 }  // namespace
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
-                 int64_t k, float* distances, int64_t* labels, FlatNorms* norms, int64_t version) {
+                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version) {
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
     searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
     return;
   }
-  if (norms && usesFlatNorms(index, n)) {
+  if (usesFlatNorms(index, n)) {
     // What IndexFlat::search does for L2, with the norms from the cache.
     const auto& flat = static_cast<const faiss::IndexFlat&>(index);
     FAISS_THROW_IF_NOT(k > 0);
     faiss::knn_L2sqr(x, flat.get_xb(), flat.d, n, flat.ntotal, k, distances, labels,
-                     norms->get(flat, version), nullptr);
+                     norms.get(flat, version), nullptr);
     return;
   }
   ParamsChain chain;

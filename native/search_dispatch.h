@@ -12,11 +12,10 @@
 
 namespace fp {
 
-// `norms` (may be null) caches a flat L2 index's vector norms for batch searches;
-// `version` is the handle's version, under the lock the caller holds.
+// `norms` caches a flat L2 index's vector norms for batch searches; `version` is
+// the handle's version, under the lock the caller holds.
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
-                 int64_t k, float* distances, int64_t* labels, FlatNorms* norms = nullptr,
-                 int64_t version = -1);
+                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version);
 
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n,
                       const float* x, float radius, faiss::RangeSearchResult* result);

@@ -58,7 +58,7 @@ struct SearchCall {
     const auto started = std::chrono::steady_clock::now();
     int64_t ntotal = 0;
     const bool ran = locked([&] {
-      searchIndex(*h.index(), t, x.n, x.data, k, distances, labels, &h.flatNorms(), h.version());
+      searchIndex(*h.index(), t, x.n, x.data, k, distances, labels, h.flatNorms(), h.version());
       ntotal = h.index()->ntotal;
     });
     if (ran && x.n == 1) {

@@ -8,8 +8,10 @@
 // and the index's lock free at once. Otherwise it returns undefined and the caller
 // queues the search as usual. lib/faiss-index.ts allows one inline search per
 // event-loop turn, so a loop of them still lets I/O and timers run between searches.
+#include "../errors.h"
+#include "../index.h"
+#include "../search_cost.h"
 #include "../threads.h"
-#include "promise_worker.h"
 #include "search_args.h"
 #include "workers.h"
 
@@ -17,6 +19,9 @@ namespace fp {
 
 Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  // Off (the service's default): decline before parsing the arguments, which the
+  // pooled search then parses.
+  if (inlineBudgetNs() <= 0) return env.Undefined();
   try {
     auto handle = wrap.handle();
     SearchCall call(info, *handle, wrap.typeName());
