@@ -35,7 +35,7 @@ import { KINDS, label, nlistFor, ntrainFor, pqMFor, type CaseConfig, type Kind, 
 import { fmtMs, formatTable, percentile, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
 import { summarise, type ProfileSummary } from './lib/cpuprofile';
 import { runCell, runInProcess, type CellResult, type RequestSpec } from './lib/loadgen';
-import { call, cpuSeconds, peakRssBytes, rssBytes, startBenchServer } from './lib/server';
+import { call, cpuSeconds, peakRssBytes, rssBytes, spawnListening, startBenchServer } from './lib/server';
 import { compact, renderChart, type Series } from './lib/svg';
 
 // ---------------------------------------------------------------- configuration
@@ -461,7 +461,7 @@ async function http(tmp: string) {
     }
   }
   // The ceiling: the same requests from the same load generator to node:http alone.
-  const bare = await bareHttpCeiling(requestSpec('binary', 'hnsw', xq, HTTP_D, 'unused'));
+  const bare = await bareHttpCeiling(requestSpec('binary', 'hnsw', xq, HTTP_D, 'unused'), tmp);
   log(`bare node:http (no FAISS, no Express), binary, ${OVERHEAD_CLIENTS} clients: ${bare.qps.toFixed(0)} QPS, p50 ${fmtMs(bare.p50Ms)}, p99 ${fmtMs(bare.p99Ms)}`);
   const hnswN = hnsw.ntotal;
   flat.dispose();
@@ -470,21 +470,12 @@ async function http(tmp: string) {
 }
 
 /** One cell against bench/lib/bare-http-server.ts: what any Node HTTP service could reach here. */
-async function bareHttpCeiling(spec: RequestSpec): Promise<CellResult> {
-  const proc = spawn(process.execPath, [path.join(__dirname, 'lib', 'bare-http-server.js'), String(K)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function bareHttpCeiling(spec: RequestSpec, tmp: string): Promise<CellResult> {
+  const bare = await spawnListening([path.join(__dirname, 'lib', 'bare-http-server.js'), String(K)], path.join(tmp, 'bare-http-server.log'));
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      proc.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      proc.once('exit', (code) => reject(new Error(`bare HTTP server exited with ${code}`)));
-    });
-    return await runCell(spec, { url, concurrency: OVERHEAD_CLIENTS, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S });
+    return await runCell(spec, { url: bare.url, concurrency: OVERHEAD_CLIENTS, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S });
   } finally {
-    proc.kill('SIGTERM');
+    await bare.stop();
   }
 }
 

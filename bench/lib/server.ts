@@ -23,11 +23,22 @@ export interface BenchServer {
 export async function startBenchServer(dataDir: string, args: string[] = [], nodeArgs: string[] = []): Promise<BenchServer> {
   const adminKey = newKey();
   const logFile = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.log`);
+  const started = await spawnListening([...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], logFile, { FAISS_PROXY_ADMIN_KEY: adminKey });
+  return { ...started, adminKey, pid: started.proc.pid!, logFile };
+}
+
+/**
+ * Runs `node <argv>` with its output going to `logFile`, and resolves once it
+ * prints "listening on <url>" (within 30 s, else it is killed and this throws).
+ * stop() sends SIGTERM and resolves with the exit code.
+ */
+export async function spawnListening(
+  argv: string[],
+  logFile: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; proc: ChildProcess; stop(): Promise<number | null> }> {
   const log = fs.openSync(logFile, 'w');
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
-    env: { ...process.env, FAISS_PROXY_ADMIN_KEY: adminKey },
-    stdio: ['ignore', log, log],
-  });
+  const proc = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   let gone = false;
@@ -39,15 +50,12 @@ export async function startBenchServer(dataDir: string, args: string[] = [], nod
     if (m) url = m[1];
     else if (gone || Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`server did not start:\n${fs.readFileSync(logFile, 'utf8')}`);
+      throw new Error(`${argv.join(' ')} did not start:\n${fs.readFileSync(logFile, 'utf8')}`);
     } else await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,
-    adminKey,
-    pid: proc.pid!,
     proc,
-    logFile,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
