@@ -12,7 +12,7 @@ import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { KeyService } from './domain/keys';
 import { TenantService } from './domain/tenants';
-import { createApp } from './http/app';
+import { createRequestListener } from './http/app';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
 import { FileLogStore } from './storage/storage';
@@ -105,11 +105,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
   ensureAdmin(services, config, log);
   let ready = false;
   const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
-  const app = createApp({ config, ...services, isReady: () => ready, version, observability: { logger, metrics, activity } });
+  const handle = createRequestListener({ config, ...services, isReady: () => ready, version, observability: { logger, metrics, activity } });
 
   let inFlight = 0;
   let stopping = false;
-  app.set('trust proxy', false);
   const server = http.createServer((req, res) => {
     if (stopping) {
       res.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close' });
@@ -118,7 +117,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     }
     inFlight++;
     res.once('close', () => inFlight--);
-    app(req, res);
+    handle(req, res);
   });
   server.requestTimeout = 0; // a long training must not be cut off by Node's default
   server.keepAliveTimeout = 5_000;

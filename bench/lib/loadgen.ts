@@ -1,13 +1,18 @@
 // A closed-loop HTTP load generator: C clients, each with its own keep-alive
-// connection (http.Agent, maxSockets = C), send a request, wait for the whole
-// answer, check it, and send the next, until the cell's time or request count
-// runs out. Latency is from the request being issued to the last byte of the
+// connection, send a request, wait for the whole answer, check it, and send the
+// next, until the cell's time or request count runs out. Two clients: node:http's
+// (http.Agent, maxSockets = C), what a Node caller would use, and a lean one
+// (raw-http.ts: prebuilt request bytes, minimal parsing), which leaves more of the
+// shared cores to the server under test. Latency is from the request being issued to the last byte of the
 // answer. Bodies are built before the run so that building them costs nothing
 // during it; checking an answer (JSON.parse, or a length check for binary) is
 // part of a real client's work and stays in.
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { percentile } from './common';
+import { RawHttpConnection, requestBytes } from './raw-http';
+
+export type ClientKind = 'node-http' | 'raw';
 
 export interface RequestSpec {
   path: string;
@@ -23,6 +28,8 @@ export interface CellOptions {
   durationS: number;
   maxRequests: number;
   warmupS: number;
+  /** node:http's client (default) or the lean raw-socket one. */
+  client?: ClientKind;
 }
 
 export interface CellResult {
@@ -50,6 +57,8 @@ interface Phase {
   issued: number;
 }
 
+type Send = (i: number) => Promise<{ status: number; body: Buffer }>;
+
 function send(agent: http.Agent, base: URL, spec: RequestSpec, body: Buffer): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -73,14 +82,13 @@ function send(agent: http.Agent, base: URL, spec: RequestSpec, body: Buffer): Pr
   });
 }
 
-async function client(agent: http.Agent, base: URL, spec: RequestSpec, phase: Phase, offset: number): Promise<void> {
+async function client(sendOne: Send, spec: RequestSpec, phase: Phase, offset: number): Promise<void> {
   let i = offset;
   while (performance.now() < phase.until && phase.issued < phase.maxRequests) {
     phase.issued++;
-    const body = spec.bodies[i++ % spec.bodies.length];
     const t0 = performance.now();
     try {
-      const res = await send(agent, base, spec, body);
+      const res = await sendOne(i++ % spec.bodies.length);
       const ms = performance.now() - t0;
       if (res.status === 200 && spec.check(res.body)) {
         if (phase.count < phase.latencies.length) phase.latencies[phase.count] = ms;
@@ -96,7 +104,7 @@ async function client(agent: http.Agent, base: URL, spec: RequestSpec, phase: Ph
   }
 }
 
-async function runPhase(agent: http.Agent, base: URL, spec: RequestSpec, concurrency: number, durationS: number, maxRequests: number): Promise<Phase & { elapsedS: number }> {
+async function runPhase(senders: Send[], spec: RequestSpec, durationS: number, maxRequests: number): Promise<Phase & { elapsedS: number }> {
   const started = performance.now();
   const phase: Phase = {
     until: started + durationS * 1e3,
@@ -108,17 +116,28 @@ async function runPhase(agent: http.Agent, base: URL, spec: RequestSpec, concurr
     issued: 0,
   };
   // Clients start at different queries so that they do not ask the same thing in step.
-  await Promise.all(Array.from({ length: concurrency }, (_, c) => client(agent, base, spec, phase, (c * 997) % spec.bodies.length)));
+  await Promise.all(senders.map((sendOne, c) => client(sendOne, spec, phase, (c * 997) % spec.bodies.length)));
   return { ...phase, elapsedS: (performance.now() - started) / 1e3 };
 }
 
 /** One (request kind, concurrency) cell: a short untimed warm-up on the same connections, then the measured run. */
 export async function runCell(spec: RequestSpec, o: CellOptions): Promise<CellResult> {
   const base = new URL(o.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency });
+  let senders: Send[];
+  let close: () => void;
+  if (o.client === 'raw') {
+    const bytes = spec.bodies.map((b) => requestBytes(base.host, spec.path, spec.headers, b));
+    const connections = await Promise.all(Array.from({ length: o.concurrency }, () => RawHttpConnection.open(base.hostname, Number(base.port))));
+    senders = connections.map((c) => (i: number) => c.send(bytes[i]));
+    close = () => connections.forEach((c) => c.close());
+  } else {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency });
+    senders = Array.from({ length: o.concurrency }, () => (i: number) => send(agent, base, spec, spec.bodies[i]));
+    close = () => agent.destroy();
+  }
   try {
-    if (o.warmupS > 0) await runPhase(agent, base, spec, o.concurrency, o.warmupS, o.maxRequests);
-    const p = await runPhase(agent, base, spec, o.concurrency, o.durationS, o.maxRequests);
+    if (o.warmupS > 0) await runPhase(senders, spec, o.warmupS, o.maxRequests);
+    const p = await runPhase(senders, spec, o.durationS, o.maxRequests);
     const lat = p.latencies.subarray(0, Math.min(p.count, p.latencies.length));
     return {
       concurrency: o.concurrency,
@@ -133,7 +152,7 @@ export async function runCell(spec: RequestSpec, o: CellOptions): Promise<CellRe
       maxMs: maxOf(lat),
     };
   } finally {
-    agent.destroy();
+    close();
   }
 }
 

@@ -1,11 +1,16 @@
 // createApp(deps): the Express app, built from its dependencies so tests can make
 // one per test. Each route: authenticate -> role -> body -> validation -> handler.
+// createRequestListener(deps): what the server listens with: the app, behind the
+// lean search endpoint (search-endpoint.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Request, type RequestHandler } from 'express';
 import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
 import { createAuthenticator, requireRole } from './auth';
+import { leanBody } from './body';
+import { createSearchEndpoint } from './search-endpoint';
 import { HttpError, errorHandler, routeNotFound } from './errors';
 import { openApiDocument } from './openapi';
 import type { RouteSpec } from './route';
@@ -34,8 +39,8 @@ function hasBody(req: Request): boolean {
 
 /** Parses the body in the formats the route accepts; anything else is a 415. */
 function bodyFor(route: RouteSpec, limit: number): RequestHandler {
-  const json = express.json({ limit, strict: true, type: () => true });
-  const raw = express.raw({ limit, type: () => true });
+  const json = leanBody('json', limit, express.json({ limit, strict: true, type: () => true }));
+  const raw = leanBody('raw', limit, express.raw({ limit, type: () => true }));
   return (req, _res, next) => {
     if (!hasBody(req)) {
       // An empty binary body is still a binary request: the route answers ERR_EMPTY_BODY, not a JSON schema error.
@@ -117,9 +122,15 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
   return routes;
 }
 
-export function createApp(deps: AppDeps): express.Express {
+interface Built {
+  app: express.Express;
+  routes: RouteSpec[];
+}
+
+function build(deps: AppDeps): Built {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', false);
   app.set('etag', false);
   app.use(observe(deps.observability));
   // The dashboard: static files, no CDN (the service works air-gapped); its data
@@ -146,5 +157,20 @@ export function createApp(deps: AppDeps): express.Express {
     next(new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`));
   });
   app.use(errorHandler);
-  return app;
+  return { app, routes };
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  return build(deps).app;
+}
+
+/** The server's request listener: plain searches go to the lean search endpoint, everything else to the app. */
+export function createRequestListener(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { app, routes } = build(deps);
+  const jsonSchema = routes.find((r) => r.method === 'post' && r.path === '/v1/indexes/:name/search')?.body?.json;
+  if (!jsonSchema) throw new Error('The search route is missing');
+  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, config: deps.config, observability: deps.observability, jsonSchema });
+  return (req, res) => {
+    if (!search(req, res)) app(req, res);
+  };
 }

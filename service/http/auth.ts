@@ -1,9 +1,14 @@
-// API-key authentication (passport-headerapikey, header X-API-Key) and roles.
-// admin > write > read: admin manages tenants and keys and may also write its own
-// tenant's indexes; write may do everything on its tenant's indexes; read may
-// search, describe and reconstruct.
+// API-key authentication (passport-headerapikey's strategy, header X-API-Key) and
+// roles. admin > write > read: admin manages tenants and keys and may also write
+// its own tenant's indexes; write may do everything on its tenant's indexes; read
+// may search, describe and reconstruct.
+//
+// The strategy is run the way passport.authenticate runs it (a delegate of the
+// strategy with success/fail/error bound), without passport's middleware around
+// it: with a custom callback and no sessions, that middleware only adds its own
+// per-request work (measured: ~3% of the event loop's time on searches).
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import passport from 'passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { ServiceError } from '../domain/errors';
 import type { KeyService, Principal } from '../domain/keys';
@@ -11,32 +16,61 @@ import type { Role } from '../storage/catalog';
 
 const RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
 
-export function createAuthenticator(keys: KeyService): RequestHandler {
-  const auth = new passport.Passport();
-  auth.use(
-    new HeaderAPIKeyStrategy({ header: 'X-API-Key', prefix: '' }, false, (apiKey: string, done: (err: Error | null, user?: object | false) => void) => {
-      done(null, keys.verify(apiKey) ?? false);
-    }),
-  );
-  return (req, res, next) => {
-    auth.authenticate('headerapikey', { session: false }, (err: unknown, principal: Principal | false) => {
-      if (err) return next(err);
-      if (!principal) {
-        const message = req.header('X-API-Key') ? 'The API key is unknown or revoked' : 'An API key is required in the X-API-Key header';
-        return next(new ServiceError('ERR_UNAUTHENTICATED', message));
-      }
-      res.locals.principal = principal;
-      next();
-    })(req, res, next);
+interface StrategyDelegate {
+  success(user: Principal): void;
+  fail(): void;
+  error(err: Error): void;
+  authenticate(req: IncomingMessage, options?: object): void;
+}
+
+/** The principal of a request's X-API-Key; throws ERR_UNAUTHENTICATED when there is none. */
+export function apiKeyCheck(keys: KeyService): (req: IncomingMessage) => Principal {
+  const strategy = new HeaderAPIKeyStrategy({ header: 'X-API-Key', prefix: '' }, false, (apiKey: string, done: (err: Error | null, user?: object | false) => void) => {
+    done(null, keys.verify(apiKey) ?? false);
+  });
+  return (req) => {
+    // The verify callback above is synchronous, so the strategy has decided when authenticate returns.
+    let outcome: { principal: Principal } | { error: Error } | undefined;
+    const delegate = Object.create(strategy) as StrategyDelegate;
+    delegate.success = (principal) => (outcome = { principal });
+    delegate.fail = () => {
+      const message = req.headers['x-api-key'] ? 'The API key is unknown or revoked' : 'An API key is required in the X-API-Key header';
+      outcome = { error: new ServiceError('ERR_UNAUTHENTICATED', message) };
+    };
+    delegate.error = (error) => (outcome = { error });
+    delegate.authenticate(req, { session: false });
+    if (outcome && 'principal' in outcome) return outcome.principal;
+    throw outcome?.error ?? new ServiceError('ERR_UNAUTHENTICATED', 'An API key is required in the X-API-Key header');
   };
+}
+
+export function createAuthenticator(keys: KeyService): RequestHandler {
+  const check = apiKeyCheck(keys);
+  return (req, res, next) => {
+    try {
+      res.locals.principal = check(req);
+    } catch (e) {
+      return next(e);
+    }
+    next();
+  };
+}
+
+/** Throws ERR_FORBIDDEN unless the principal's role is at least `role`. */
+export function checkRole(p: Principal, role: Role): void {
+  if (RANK[p.role] < RANK[role]) {
+    throw new ServiceError('ERR_FORBIDDEN', `This operation needs ${role === 'admin' ? 'an' : 'a'} ${role} key; this key has the ${p.role} role`);
+  }
 }
 
 export function requireRole(role: Role): RequestHandler {
   return (_req, res, next) => {
     const p = res.locals.principal as Principal | undefined;
     if (!p) return next(new ServiceError('ERR_UNAUTHENTICATED', 'An API key is required in the X-API-Key header'));
-    if (RANK[p.role] < RANK[role]) {
-      return next(new ServiceError('ERR_FORBIDDEN', `This operation needs ${role === 'admin' ? 'an' : 'a'} ${role} key; this key has the ${p.role} role`));
+    try {
+      checkRole(p, role);
+    } catch (e) {
+      return next(e);
     }
     next();
   };

@@ -45,7 +45,8 @@ interface BodyParserError {
   message?: string;
 }
 
-function classify(err: unknown): { status: number; code: string; message: string } {
+/** An error's status, stable code and message, as every answer reports it. */
+export function classify(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof FaissError || err instanceof ServiceError) {
     return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
@@ -59,9 +60,15 @@ function classify(err: unknown): { status: number; code: string; message: string
   return { status: 500, code: 'ERR_INTERNAL', message: 'Internal error' };
 }
 
+/** classify, and an unexpected error is printed (it is a bug). */
+export function classifyAndReport(err: unknown): { status: number; code: string; message: string } {
+  const c = classify(err);
+  if (c.status >= 500 && c.code === 'ERR_INTERNAL') console.error('faiss-proxy: unexpected error', err);
+  return c;
+}
+
 export function sendError(res: Parameters<RequestHandler>[1], err: unknown): void {
-  const { status, code, message } = classify(err);
-  if (status >= 500 && code === 'ERR_INTERNAL') console.error('faiss-proxy: unexpected error', err);
+  const { status, code, message } = classifyAndReport(err);
   if (res.headersSent) {
     res.destroy();
     return;

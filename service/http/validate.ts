@@ -14,12 +14,24 @@ function describeError(e: ErrorObject): string {
   return `${where} ${e.message ?? 'is invalid'}`;
 }
 
+/** A check of JSON bodies against `schema` that throws a 400 ERR_VALIDATION. */
+export function bodyCheck(schema: Schema): (body: unknown) => void {
+  const check = ajv.compile(schema);
+  return (body) => {
+    if (!check(body)) throw new HttpError(400, 'ERR_VALIDATION', `Invalid request: ${describeError(check.errors![0])}`);
+  };
+}
+
 /** Validates a JSON body; binary bodies are checked by the route itself. */
 export function validateBody(schema: Schema): RequestHandler {
-  const check = ajv.compile(schema);
+  const check = bodyCheck(schema);
   return (req, _res, next) => {
     if (Buffer.isBuffer(req.body)) return next();
-    if (!check(req.body)) return next(new HttpError(400, 'ERR_VALIDATION', `Invalid request: ${describeError(check.errors![0])}`));
+    try {
+      check(req.body);
+    } catch (e) {
+      return next(e);
+    }
     next();
   };
 }
@@ -28,8 +40,13 @@ export type QueryType = 'int' | 'number' | 'bool';
 
 /** Parses the query string against `allowed`; unknown options are an error. */
 export function queryOptions(req: Request, allowed: Record<string, QueryType>): Record<string, number | boolean | undefined> {
+  return parseQueryOptions(req.query, allowed);
+}
+
+/** The same, over a parsed query string (name -> string, or array when repeated). */
+export function parseQueryOptions(query: Record<string, unknown>, allowed: Record<string, QueryType>): Record<string, number | boolean | undefined> {
   const out: Record<string, number | boolean | undefined> = {};
-  for (const [name, raw] of Object.entries(req.query)) {
+  for (const [name, raw] of Object.entries(query)) {
     const type = allowed[name];
     if (!type) throw new HttpError(400, 'ERR_VALIDATION', `Unknown query parameter ${JSON.stringify(name)}; allowed: ${Object.keys(allowed).join(', ') || 'none'}`);
     if (typeof raw !== 'string') throw new HttpError(400, 'ERR_VALIDATION', `Query parameter ${name} must be given once`);

@@ -33,16 +33,16 @@ function view<T extends Float32Array | BigInt64Array>(
   return copy;
 }
 
-function body(req: Request): Buffer {
-  if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+function bytesOf(body: unknown): Buffer {
+  if (!Buffer.isBuffer(body) || body.length === 0) {
     throw new HttpError(400, 'ERR_EMPTY_BODY', 'Expected a non-empty application/octet-stream body');
   }
-  return req.body;
+  return body;
 }
 
 /** Float32 rows of dimension d from a binary body. */
-export function binaryVectors(req: Request, d: number): Float32Array {
-  const buf = body(req);
+export function binaryVectors(body: unknown, d: number): Float32Array {
+  const buf = bytesOf(body);
   if (buf.length % (4 * d) !== 0) {
     throw new FaissError(`Expected the body to hold float32 rows of dimension ${d} (${4 * d} bytes each) but it has ${buf.length} bytes`, 'ERR_DIMENSION');
   }
@@ -50,8 +50,8 @@ export function binaryVectors(req: Request, d: number): Float32Array {
 }
 
 /** Rows then one int64 id per row: n * (4d + 8) bytes. */
-export function binaryVectorsWithIds(req: Request, d: number): { x: Float32Array; ids: BigInt64Array } {
-  const buf = body(req);
+export function binaryVectorsWithIds(body: unknown, d: number): { x: Float32Array; ids: BigInt64Array } {
+  const buf = bytesOf(body);
   const rowBytes = 4 * d + 8;
   if (buf.length % rowBytes !== 0) {
     throw new FaissError(`Expected n float32 rows of dimension ${d} followed by n int64 ids (${rowBytes} bytes per vector) but the body has ${buf.length} bytes`, 'ERR_DIMENSION');
@@ -60,8 +60,8 @@ export function binaryVectorsWithIds(req: Request, d: number): { x: Float32Array
   return { x: view(Float32Array, buf, 0, n * d), ids: view(BigInt64Array, buf, n * d * 4, n) };
 }
 
-export function binaryIds(req: Request): BigInt64Array {
-  const buf = body(req);
+export function binaryIds(body: unknown): BigInt64Array {
+  const buf = bytesOf(body);
   if (buf.length % 8 !== 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Expected int64 ids (8 bytes each) but the body has ${buf.length} bytes`);
   return view(BigInt64Array, buf, 0, buf.length / 8);
 }
@@ -92,10 +92,25 @@ function sendBinary(res: Response, headers: Record<string, string>, parts: Array
   res.end();
 }
 
+/** A search's answer in binary: its headers, then float32 distances and int64 labels (nq x k each). */
+export const binarySearchAnswer = (r: SearchResult, nq: number, k: number): { headers: Record<string, string>; parts: ArrayBufferView[] } => ({
+  headers: { 'X-Faiss-Nq': String(nq), 'X-Faiss-K': String(k) },
+  parts: [r.distances, r.labels],
+});
+
+/** A search's answer in JSON: { distances, labels } as nq x k arrays. */
+export const jsonSearchAnswer = (r: SearchResult, nq: number, k: number): { distances: number[][]; labels: number[][] } => ({
+  distances: rows(r.distances, nq, k),
+  labels: rows(r.labels, nq, k),
+});
+
 /** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels. */
 export function sendSearch(req: Request, res: Response, r: SearchResult, nq: number, k: number): void {
-  if (wantsBinary(req)) return sendBinary(res, { 'X-Faiss-Nq': String(nq), 'X-Faiss-K': String(k) }, [r.distances, r.labels]);
-  res.json({ distances: rows(r.distances, nq, k), labels: rows(r.labels, nq, k) });
+  if (wantsBinary(req)) {
+    const { headers, parts } = binarySearchAnswer(r, nq, k);
+    return sendBinary(res, headers, parts);
+  }
+  res.json(jsonSearchAnswer(r, nq, k));
 }
 
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */

@@ -9,6 +9,7 @@ import { principalOf } from '../auth';
 import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
 import { idSchema, idsSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
+import { kOf, optionsOf, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
 import {
   binaryIds,
   binaryVectors,
@@ -47,7 +48,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
   /** Vectors from either wire format, checked against the index's dimension. */
   const vectorsOf = (req: Request, tenant: string): Float32Array => {
     const d = dimensionOf(req, tenant);
-    return isBinary(req) ? binaryVectors(req, d) : jsonVectors(req.body.vectors, d);
+    return isBinary(req) ? binaryVectors(req.body, d) : jsonVectors(req.body.vectors, d);
   };
   /** Query vectors: at most --max-batch of them. */
   const queryVectors = (req: Request, tenant: string): Float32Array => {
@@ -57,30 +58,10 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
   };
 
   /** Options for binary requests come from the query string, JSON ones from the body. */
-  const options = (req: Request, spec: Record<string, 'int' | 'number' | 'bool'>): Record<string, number | boolean | undefined> => {
-    const q = queryOptions(req, spec);
-    if (!isBinary(req)) {
-      if (Object.keys(q).length > 0) throw new HttpError(400, 'ERR_VALIDATION', 'JSON requests take their options in the body, not the query string');
-      return req.body as Record<string, number | boolean | undefined>;
-    }
-    return q;
-  };
+  const options = (req: Request, spec: Record<string, 'int' | 'number' | 'bool'>): Record<string, number | boolean | undefined> =>
+    optionsOf(isBinary(req), req.body, req.query, spec) as Record<string, number | boolean | undefined>;
 
-  const k = (v: unknown): number => {
-    if (typeof v !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'k is required');
-    if (!Number.isSafeInteger(v) || v < 1 || v > config.maxK) throw new HttpError(400, 'ERR_VALIDATION', `k must be an integer from 1 to ${config.maxK}`);
-    return v;
-  };
-  const tunables = (o: Record<string, unknown>): { nprobe?: number; efSearch?: number } => {
-    const out: { nprobe?: number; efSearch?: number } = {};
-    for (const key of ['nprobe', 'efSearch'] as const) {
-      const v = o[key];
-      if (v === undefined) continue;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new HttpError(400, 'ERR_VALIDATION', `${key} must be a positive integer`);
-      out[key] = v;
-    }
-    return out;
-  };
+  const k = (v: unknown): number => kOf(v, config.maxK);
 
   /** Sets X-Index-Version, the index's version after the operation (it changes on every mutation). */
   const versioned = (res: Response, tenant: string, name: string): Response => res.set('X-Index-Version', String(indexes.version(tenant, name)));
@@ -200,12 +181,12 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (isBinary(req)) {
           const o = queryOptions(req, { ids: 'bool' });
           if (o.ids) {
-            const { x, ids } = binaryVectorsWithIds(req, d);
+            const { x, ids } = binaryVectorsWithIds(req.body, d);
             const out = await indexes.add(tenant, nameOf(req), x, ids, idempotencyKey(req));
             versioned(res, tenant, nameOf(req)).json(out);
             return;
           }
-          const x = binaryVectors(req, d);
+          const x = binaryVectors(req.body, d);
           const out = await indexes.add(tenant, nameOf(req), x, undefined, idempotencyKey(req));
           versioned(res, tenant, nameOf(req)).json(out);
           return;
@@ -233,17 +214,15 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         },
         binary: 'float32 query rows; k, nprobe, efSearch in the query string',
       },
-      query: { k: 'int', nprobe: 'int', efSearch: 'int' },
+      query: SEARCH_QUERY,
       binaryResponse: 'float32 distances (nq x k) then int64 labels (nq x k); headers X-Faiss-Nq, X-Faiss-K',
       responses: { 200: '{ distances: number[][], labels: number[][] } (label -1 where fewer than k exist)' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
-        const o = options(req, { k: 'int', nprobe: 'int', efSearch: 'int' });
-        const x = queryVectors(req, tenant);
-        const kk = k(o.k);
-        const r = await indexes.search(tenant, nameOf(req), x, kk, tunables(o));
+        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query });
+        const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
         res.set('X-Index-Version', String(r.version));
-        sendSearch(req, res, r, r.labels.length / kk, kk);
+        sendSearch(req, res, r, r.labels.length / q.k, q.k);
       },
     },
     {
@@ -268,7 +247,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const o = options(req, { radius: 'number', nprobe: 'int', efSearch: 'int' });
         if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
         const x = queryVectors(req, tenant);
-        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunables(o));
+        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
         sendRangeSearch(req, res, r, r.lims.length - 1);
       },
     },
@@ -284,7 +263,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       responses: { 200: '{ removed, ntotal }: every index type removes; ids never change. Send Idempotency-Key to make a retry safe.' },
       handler: async (req, res) => {
         options(req, {});
-        const ids = isBinary(req) ? binaryIds(req) : jsonIds(req.body.ids);
+        const ids = isBinary(req) ? binaryIds(req.body) : jsonIds(req.body.ids);
         const out = await indexes.remove(tenantOf(res), nameOf(req), ids, idempotencyKey(req));
         versioned(res, tenantOf(res), nameOf(req)).json(out);
       },

@@ -1,0 +1,62 @@
+// What a search asks for, from either wire format: the query rows (checked against
+// the index's dimension and --max-batch), k and the tunables. Shared by the
+// Express route (routes/indexes.ts) and the lean search endpoint
+// (http/search-endpoint.ts), so that both check a request the same way.
+import type { Config } from '../../config';
+import type { IndexService } from '../../domain/indexes';
+import type { SearchParams } from '../../../lib';
+import { HttpError } from '../errors';
+import { parseQueryOptions, type QueryType } from '../validate';
+import { binaryVectors, jsonVectors } from '../wire';
+
+/** A binary search's options, in its query string (JSON searches carry them in the body). */
+export const SEARCH_QUERY: Record<string, QueryType> = { k: 'int', nprobe: 'int', efSearch: 'int' };
+
+export function kOf(v: unknown, maxK: number): number {
+  if (typeof v !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'k is required');
+  if (!Number.isSafeInteger(v) || v < 1 || v > maxK) throw new HttpError(400, 'ERR_VALIDATION', `k must be an integer from 1 to ${maxK}`);
+  return v;
+}
+
+export function tunablesOf(o: Record<string, unknown>): SearchParams {
+  const out: SearchParams = {};
+  for (const key of ['nprobe', 'efSearch'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new HttpError(400, 'ERR_VALIDATION', `${key} must be a positive integer`);
+    out[key] = v;
+  }
+  return out;
+}
+
+/** Options of a request: from the query string when binary, from the (validated) body when JSON. */
+export function optionsOf(binary: boolean, body: unknown, query: Record<string, unknown>, spec: Record<string, QueryType>): Record<string, unknown> {
+  const q = parseQueryOptions(query, spec);
+  if (binary) return q;
+  if (Object.keys(q).length > 0) throw new HttpError(400, 'ERR_VALIDATION', 'JSON requests take their options in the body, not the query string');
+  return body as Record<string, unknown>;
+}
+
+export interface SearchInput {
+  tenant: string;
+  name: string;
+  binary: boolean;
+  /** A Buffer when binary; the parsed JSON body, already validated against the route's schema, when not. */
+  body: unknown;
+  /** The parsed query string: name -> string (or an array, when repeated). */
+  query: Record<string, unknown>;
+}
+
+export interface SearchQuery {
+  x: Float32Array;
+  k: number;
+  params: SearchParams;
+}
+
+export function searchQuery(indexes: IndexService, config: Config, input: SearchInput): SearchQuery {
+  const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
+  const d = indexes.dimension(input.tenant, input.name);
+  const x = input.binary ? binaryVectors(input.body, d) : jsonVectors((input.body as { vectors: number[][] }).vectors, d);
+  if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+  return { x, k: kOf(o.k, config.maxK), params: tunablesOf(o) };
+}
