@@ -21,7 +21,8 @@
 //
 // Flags: --full (adds n = 1M), --budget S (per-case build budget of one side, s),
 //        --cell-seconds S, --hnsw-n N (vectors in the HTTP HNSW index),
-//        --only inprocess|http, --server-log-level L, --server-arg=--flag=value
+//        --only inprocess|http, --server-log-level L, --server-arg=--flag=value,
+//        --client raw|node-http (the load generator's client; raw by default),
 //        (repeatable), --profile-server (V8 CPU profile of the server, summarised
 //        for the 8-client HNSW cells).
 import { ompWaitPolicyDefaulted } from './lib/omp-env'; // first: before the addon loads libgomp
@@ -34,7 +35,7 @@ import { buildInfo, getNumThreads, IndexFlatL2, IndexHNSWFlat, serializeIndex, t
 import { KINDS, label, nlistFor, ntrainFor, pqMFor, type CaseConfig, type Kind, type SideResult } from './lib/cases';
 import { fmtMs, formatTable, percentile, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
 import { summarise, type ProfileSummary } from './lib/cpuprofile';
-import { runCell, runInProcess, type CellResult, type RequestSpec } from './lib/loadgen';
+import { runCell, runInProcess, type CellResult, type ClientKind, type RequestSpec } from './lib/loadgen';
 import { call, cpuSeconds, peakRssBytes, rssBytes, spawnListening, startBenchServer } from './lib/server';
 import { compact, renderChart, type Series } from './lib/svg';
 
@@ -96,6 +97,15 @@ const SERVER_LOG_LEVEL = option('--server-log-level') ?? 'info';
 const PROFILE = flag('--profile-server');
 /** Extra server flags, for diagnosis (e.g. --server-arg=--batch-window-ms=0); repeatable. */
 const SERVER_ARGS = serverArgsFromArgv();
+/**
+ * The load generator's client (bench/lib/loadgen.ts). The lean one by default: it
+ * shares the 2 cores with the server under test, and node:http's client costs
+ * about twice as much per request. The 8-client HNSW cells and the node:http
+ * ceiling are also run with the other client, so both figures are printed.
+ */
+const CLIENT = (option('--client') ?? 'raw') as ClientKind;
+if (CLIENT !== 'raw' && CLIENT !== 'node-http') throw new Error('--client takes raw or node-http');
+const OTHER_CLIENT: ClientKind = CLIENT === 'raw' ? 'node-http' : 'raw';
 
 const PYTHON = process.env.FAISS_PROXY_PYTHON ?? '/usr/bin/python3';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -335,6 +345,7 @@ interface HttpCell extends CellResult {
   serverCpuCores: number;
   serverMainThreadCores: number;
   clientCpuCores: number;
+  client: ClientKind;
 }
 interface InProcessRun extends CellResult {
   index: string;
@@ -388,6 +399,8 @@ async function http(tmp: string) {
   const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'profile')] : [];
   const server = await startBenchServer(dataDir, ['--fsync', 'false', '--log-level', SERVER_LOG_LEVEL, ...SERVER_ARGS], nodeArgs);
   const cells: HttpCell[] = [];
+  /** The 8-client HNSW cells again, with the other client. */
+  const otherClientCells: HttpCell[] = [];
   const inProcessRuns: InProcessRun[] = [];
   const profileWindows: { index: string; format: Format; fromUs: number; toUs: number }[] = [];
   let rss!: { startedBytes: number; beforeBytes: number; afterBytes: number; peakBytes: number };
@@ -417,12 +430,12 @@ async function http(tmp: string) {
         inProcessRuns.push({ ...local, index: name, before: format });
         log(`${name} in process, ${OVERHEAD_CLIENTS} concurrent: ${local.qps.toFixed(0)} QPS, p50 ${fmtMs(local.p50Ms)}, p99 ${fmtMs(local.p99Ms)}`);
         const spec = requestSpec(format, name, xq, HTTP_D, readKey);
-        for (const concurrency of CONCURRENCY) {
+        const measure = async (concurrency: number, client: ClientKind): Promise<HttpCell> => {
           const cpu0 = cpuSeconds(server.pid);
           const main0 = cpuSeconds(server.pid, server.pid);
           const client0 = process.cpuUsage();
           const from = process.hrtime.bigint();
-          const r = await runCell(spec, { url: server.url, concurrency, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S });
+          const r = await runCell(spec, { url: server.url, concurrency, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S, client });
           const to = process.hrtime.bigint();
           const clientCpu = process.cpuUsage(client0);
           const wallS = Number(to - from) / 1e9;
@@ -430,19 +443,24 @@ async function http(tmp: string) {
             ...r,
             index: name,
             format,
+            client,
             serverCpuCores: (cpuSeconds(server.pid) - cpu0) / wallS,
             serverMainThreadCores: (cpuSeconds(server.pid, server.pid) - main0) / wallS,
             clientCpuCores: (clientCpu.user + clientCpu.system) / 1e6 / wallS,
           };
-          cells.push(cell);
-          if (concurrency === OVERHEAD_CLIENTS && name === 'hnsw') {
+          if (concurrency === OVERHEAD_CLIENTS && name === 'hnsw' && client === CLIENT) {
             // The measured part of the cell: after its warm-up.
             profileWindows.push({ index: name, format, fromUs: Number(to) / 1e3 - r.elapsedS * 1e6, toUs: Number(to) / 1e3 });
           }
           log(
-            `${name} ${format.padEnd(6)} ${String(concurrency).padStart(2)} clients: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, ` +
+            `${name} ${format.padEnd(6)} ${String(concurrency).padStart(2)} clients${client === CLIENT ? '' : ` (${client} client)`}: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, ` +
               `p99.9 ${fmtMs(r.p999Ms)}, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}; server CPU ${cell.serverCpuCores.toFixed(2)} cores (main thread ${cell.serverMainThreadCores.toFixed(2)})`,
           );
+          return cell;
+        };
+        for (const concurrency of CONCURRENCY) {
+          cells.push(await measure(concurrency, CLIENT));
+          if (concurrency === OVERHEAD_CLIENTS && name === 'hnsw') otherClientCells.push(await measure(concurrency, OTHER_CLIENT));
         }
       }
     }
@@ -461,19 +479,22 @@ async function http(tmp: string) {
     }
   }
   // The ceiling: the same requests from the same load generator to node:http alone.
-  const bare = await bareHttpCeiling(requestSpec('binary', 'hnsw', xq, HTTP_D, 'unused'), tmp);
-  log(`bare node:http (no FAISS, no Express), binary, ${OVERHEAD_CLIENTS} clients: ${bare.qps.toFixed(0)} QPS, p50 ${fmtMs(bare.p50Ms)}, p99 ${fmtMs(bare.p99Ms)}`);
+  const bare = await bareHttpCeiling(requestSpec('binary', 'hnsw', xq, HTTP_D, 'unused'), tmp, CLIENT);
+  const bareOtherClient = await bareHttpCeiling(requestSpec('binary', 'hnsw', xq, HTTP_D, 'unused'), tmp, OTHER_CLIENT);
+  for (const [b, client] of [[bare, CLIENT], [bareOtherClient, OTHER_CLIENT]] as const) {
+    log(`bare node:http (no FAISS, no Express), binary, ${OVERHEAD_CLIENTS} clients, ${client} client: ${b.qps.toFixed(0)} QPS, p50 ${fmtMs(b.p50Ms)}, p99 ${fmtMs(b.p99Ms)}`);
+  }
   const hnswN = hnsw.ntotal;
   flat.dispose();
   hnsw.dispose();
-  return { cells, inProcessRuns, rss, hnswN, hnswBuildS, profile, bare };
+  return { cells, otherClientCells, inProcessRuns, rss, hnswN, hnswBuildS, profile, bare, bareOtherClient, client: CLIENT };
 }
 
 /** One cell against bench/lib/bare-http-server.ts: what any Node HTTP service could reach here. */
-async function bareHttpCeiling(spec: RequestSpec, tmp: string): Promise<CellResult> {
+async function bareHttpCeiling(spec: RequestSpec, tmp: string, client: ClientKind): Promise<CellResult> {
   const bare = await spawnListening([path.join(__dirname, 'lib', 'bare-http-server.js'), String(K)], path.join(tmp, 'bare-http-server.log'));
   try {
-    return await runCell(spec, { url: bare.url, concurrency: OVERHEAD_CLIENTS, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S });
+    return await runCell(spec, { url: bare.url, concurrency: OVERHEAD_CLIENTS, durationS: CELL_S, maxRequests: CELL_MAX_REQUESTS, warmupS: WARMUP_S, client });
   } finally {
     await bare.stop();
   }
@@ -566,7 +587,7 @@ async function main(): Promise<void> {
       const { cells, inProcessRuns, rss } = httpOut;
       log();
       log(
-        `Over HTTP (loopback, keep-alive, closed loop, ${CELL_S} s or ${CELL_MAX_REQUESTS} requests per cell after ${WARMUP_S} s warm-up; ` +
+        `Over HTTP (loopback, keep-alive, closed loop, ${CLIENT} client, ${CELL_S} s or ${CELL_MAX_REQUESTS} requests per cell after ${WARMUP_S} s warm-up; ` +
           `Flat ${FLAT_N} x ${HTTP_D}, HNSW32 ${httpOut.hnswN} x ${HTTP_D} efSearch ${EF_SEARCH}; server log level ${SERVER_LOG_LEVEL}, fsync off${SERVER_ARGS.length ? `, ${SERVER_ARGS.join(' ')}` : ''})`,
       );
       log(
@@ -608,7 +629,7 @@ async function main(): Promise<void> {
           const target = index === 'hnsw' ? TARGETS[format] : null;
           overhead.push({ index, format, clients: OVERHEAD_CLIENTS, httpQps: cell.qps, inProcessQps: local.qps, ratio, target, met: target === null ? null : ratio >= target });
           overheadRows.push([
-            `${index} ${format}`,
+            `${index} ${format}, ${CLIENT} client`,
             cell.qps.toFixed(0),
             local.qps.toFixed(0),
             `${(ratio * 100).toFixed(1)}%`,
@@ -617,12 +638,20 @@ async function main(): Promise<void> {
           ]);
         }
       }
-      log(`Proxy overhead at ${OVERHEAD_CLIENTS} clients: HTTP QPS / in-process QPS`);
+      for (const cell of httpOut.otherClientCells) {
+        const local = inProcessRuns.find((r) => r.index === cell.index && r.before === cell.format);
+        if (!local) continue;
+        const ratio = cell.qps / local.qps;
+        overhead.push({ index: cell.index, format: cell.format, clients: OVERHEAD_CLIENTS, client: cell.client, httpQps: cell.qps, inProcessQps: local.qps, ratio, target: null, met: null });
+        overheadRows.push([`${cell.index} ${cell.format}, ${cell.client} client`, cell.qps.toFixed(0), local.qps.toFixed(0), `${(ratio * 100).toFixed(1)}%`, '(info)', '-']);
+      }
+      log(`Proxy overhead at ${OVERHEAD_CLIENTS} clients: HTTP QPS / in-process QPS (targets checked with the ${CLIENT} client; the other client's rows show what a heavier client leaves the server)`);
       log(formatTable(['index format', 'HTTP QPS', 'in-process QPS', 'ratio', 'target', 'met?'], overheadRows));
       const hnswLocal = inProcessRuns.find((r) => r.index === 'hnsw' && r.before === 'binary');
       if (hnswLocal) {
         log(
-          `Ceiling: node:http alone (no FAISS, no Express, same requests and load generator) answers ${httpOut.bare.qps.toFixed(0)} QPS at ${OVERHEAD_CLIENTS} clients, ` +
+          `Ceiling: node:http alone (no FAISS, no Express, same requests and load generator) answers ${httpOut.bare.qps.toFixed(0)} QPS at ${OVERHEAD_CLIENTS} clients with the ${CLIENT} client ` +
+            `(${httpOut.bareOtherClient.qps.toFixed(0)} with the ${OTHER_CLIENT} client), ` +
             `${((httpOut.bare.qps / hnswLocal.qps) * 100).toFixed(1)}% of the in-process HNSW QPS; the proxy's binary HNSW searches reach ` +
             `${(((cells.find((c) => c.index === 'hnsw' && c.format === 'binary' && c.concurrency === OVERHEAD_CLIENTS)?.qps ?? NaN) / httpOut.bare.qps) * 100).toFixed(1)}% of that ceiling.`,
         );

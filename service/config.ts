@@ -29,8 +29,10 @@ export interface Config {
   /**
    * Longest one-query search (µs) run on the JS thread rather than the libuv pool
    * (lib setInlineSearchBudget). 0 by default: the service's event loop is its
-   * bottleneck under load, so FAISS is better off on the other cores (measured:
-   * HNSW at 8 clients 2,826 QPS with 0 against 2,295 with 1000; docs/performance.md).
+   * bottleneck under load, so FAISS is better off on the other cores (measured,
+   * HNSW at 8 clients, six alternating pairs with the lean search endpoint: binary
+   * 3,800 QPS with 0 against 3,722 with 1000, JSON 3,750 against 3,432;
+   * docs/performance.md).
    */
   inlineSearchUs: number;
   /** How long shutdown waits for requests in flight, in ms. */

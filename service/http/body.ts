@@ -55,7 +55,7 @@ export function readPlainBody(req: IncomingMessage, kind: BodyKind, done: (err: 
   };
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   // A client that goes away mid-body: nothing is left to answer, but the error must be handled.
-  req.once('error', () => settle(bodyError('The request was aborted', 'request.aborted')));
+  req.on('error', () => settle(bodyError('The request was aborted', 'request.aborted')));
   req.once('end', () => {
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     if (kind === 'raw') return settle(null, bytes);

@@ -105,26 +105,30 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
     }
     readPlainBody(req, format === 'binary' ? 'raw' : 'json', (err, body) => {
       if (err) return fail(err);
-      let asked;
+      let answer: ReturnType<IndexService['search']>;
+      let k: number;
       try {
         if (format === 'json') checkJson(body);
-        asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query });
+        const asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query });
+        k = asked.k;
+        answer = indexes.search(tenant, name, asked.x, k, asked.params);
       } catch (e) {
         return fail(e);
       }
-      const k = asked.k;
-      indexes.search(tenant, name, asked.x, k, asked.params).then((r) => {
-        const nq = r.labels.length / k;
-        const version = String(r.version);
-        if (!binaryOut) return sendJson(res, 200, { 'X-Index-Version': version }, jsonSearchAnswer(r, nq, k));
-        const { headers, parts } = binarySearchAnswer(r, nq, k);
-        const length = parts.reduce((s, p) => s + p.byteLength, 0);
-        res.writeHead(200, { 'Content-Type': BINARY, 'Content-Length': String(length), ...headers, 'X-Index-Version': version });
-        // Corked: the head and both parts leave in one write (end() uncorks).
-        res.cork();
-        for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-        res.end();
-      }, fail);
+      answer
+        .then((r) => {
+          const nq = r.labels.length / k;
+          const version = String(r.version);
+          if (!binaryOut) return sendJson(res, 200, { 'X-Index-Version': version }, jsonSearchAnswer(r, nq, k));
+          const { headers, parts } = binarySearchAnswer(r, nq, k);
+          const length = parts.reduce((s, p) => s + p.byteLength, 0);
+          res.writeHead(200, { 'Content-Type': BINARY, 'Content-Length': String(length), ...headers, 'X-Index-Version': version });
+          // Corked: the head and both parts leave in one write (end() uncorks).
+          res.cork();
+          for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+          res.end();
+        })
+        .catch(fail);
     });
     return true;
   };
