@@ -1,7 +1,8 @@
 // API keys: "fp_<id>_<secret>". The id (public, 64 bits) finds the record; the
 // secret (256 random bits) is only ever stored as its SHA-256 and compared in
-// constant time. Every check reads the catalog (an indexed SQLite lookup, a few
-// microseconds), so a key revoked by the API or the CLI stops working at once.
+// constant time. Every check asks the catalog, whose record cache holds only
+// while no other process has written it (storage/catalog.ts), so a key revoked by
+// the API or the CLI stops working at once.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Catalog, KeyRecord, Role } from '../storage/catalog';
 import { ServiceError } from './errors';
