@@ -46,7 +46,7 @@ interface BodyParserError {
 }
 
 /** An error's status, stable code and message, as every answer reports it. */
-export function classify(err: unknown): { status: number; code: string; message: string } {
+function classify(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof FaissError || err instanceof ServiceError) {
     return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };

@@ -20,7 +20,7 @@ import { classifyAndReport } from './errors';
 import { observeRequest, type Observability } from './observe';
 import { searchQuery } from './routes/search-query';
 import { bodyCheck, type Schema } from './validate';
-import { BINARY, binarySearchAnswer, jsonSearchAnswer } from './wire';
+import { BINARY, binarySearchAnswer, jsonSearchAnswer, writeBinary } from './wire';
 
 export interface SearchEndpointDeps {
   indexes: IndexService;
@@ -121,12 +121,7 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
           const version = String(r.version);
           if (!binaryOut) return sendJson(res, 200, { 'X-Index-Version': version }, jsonSearchAnswer(r, nq, k));
           const { headers, parts } = binarySearchAnswer(r, nq, k);
-          const length = parts.reduce((s, p) => s + p.byteLength, 0);
-          res.writeHead(200, { 'Content-Type': BINARY, 'Content-Length': String(length), ...headers, 'X-Index-Version': version });
-          // Corked: the head and both parts leave in one write (end() uncorks).
-          res.cork();
-          for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-          res.end();
+          writeBinary(res, { ...headers, 'X-Index-Version': version }, parts);
         })
         .catch(fail);
     });

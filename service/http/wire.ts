@@ -3,6 +3,7 @@
 // dimension taken from the index; options in the query string. Binary bodies are
 // viewed in place as Float32Array / BigInt64Array and handed to FAISS without a
 // copy (unless the body is not aligned in memory, then copied once).
+import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { FaissError, type RangeSearchResult, type SearchResult } from '../../lib';
 import { HttpError } from './errors';
@@ -83,10 +84,10 @@ export function jsonIds(ids: number[]): BigInt64Array {
 const rows = (flat: ArrayLike<number | bigint>, n: number, k: number): number[][] =>
   Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => Number(flat[i * k + j])));
 
-function sendBinary(res: Response, headers: Record<string, string>, parts: ArrayBufferView[]): void {
+/** A 200 with a binary body: the head and every part leave in one write to the socket (corked; end() uncorks). */
+export function writeBinary(res: ServerResponse, headers: Record<string, string>, parts: ArrayBufferView[]): void {
   const length = parts.reduce((s, p) => s + p.byteLength, 0);
-  res.status(200).set({ 'Content-Type': BINARY, 'Content-Length': String(length), ...headers });
-  // Corked: the head and every part leave in one write to the socket (end() uncorks), not one each.
+  res.writeHead(200, { 'Content-Type': BINARY, 'Content-Length': String(length), ...headers });
   res.cork();
   for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
   res.end();
@@ -108,7 +109,7 @@ export const jsonSearchAnswer = (r: SearchResult, nq: number, k: number): { dist
 export function sendSearch(req: Request, res: Response, r: SearchResult, nq: number, k: number): void {
   if (wantsBinary(req)) {
     const { headers, parts } = binarySearchAnswer(r, nq, k);
-    return sendBinary(res, headers, parts);
+    return writeBinary(res, headers, parts);
   }
   res.json(jsonSearchAnswer(r, nq, k));
 }
@@ -116,7 +117,7 @@ export function sendSearch(req: Request, res: Response, r: SearchResult, nq: num
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */
 export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResult, nq: number): void {
   if (wantsBinary(req)) {
-    return sendBinary(res, { 'X-Faiss-Nq': String(nq), 'X-Faiss-Total': String(r.labels.length) }, [r.lims, r.distances, r.labels]);
+    return writeBinary(res, { 'X-Faiss-Nq': String(nq), 'X-Faiss-Total': String(r.labels.length) }, [r.lims, r.distances, r.labels]);
   }
   const results = Array.from({ length: nq }, (_, i) => {
     const lo = Number(r.lims[i]);
@@ -127,6 +128,6 @@ export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResul
 }
 
 export function sendVectors(req: Request, res: Response, x: Float32Array, n: number, d: number): void {
-  if (wantsBinary(req)) return sendBinary(res, { 'X-Faiss-N': String(n), 'X-Faiss-D': String(d) }, [x]);
+  if (wantsBinary(req)) return writeBinary(res, { 'X-Faiss-N': String(n), 'X-Faiss-D': String(d) }, [x]);
   res.json({ vectors: rows(x, n, d) });
 }
