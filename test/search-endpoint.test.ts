@@ -82,8 +82,8 @@ describe('service: lean search endpoint', function () {
     services.tenants.create('u');
     readKey = services.keys.issue('t', 'read').key;
     otherKey = services.keys.issue('u', 'admin').key;
-    await services.indexes.create('t', { name: 'flat', dimension: D, type: 'IndexFlatL2' } as never);
-    await services.indexes.create('t', { name: 'hnsw', dimension: D, type: 'IndexHNSWFlat', params: { M: 16 } } as never);
+    await services.indexes.create('t', { name: 'flat', dimension: D, type: 'IndexFlatL2' });
+    await services.indexes.create('t', { name: 'hnsw', dimension: D, type: 'IndexHNSWFlat', params: { M: 16 } });
     await services.indexes.add('t', 'flat', vectors(500, 1));
     await services.indexes.add('t', 'hnsw', vectors(500, 1));
     logLines = [];
