@@ -1,8 +1,9 @@
 // POST /v1/indexes/<name>/search on node:http's own request and response objects.
 // Searches are most of a busy service's requests, and Express (its request and
-// response prototypes, router and content negotiation) made a one-query search
-// cost the event loop twice what it costs here (npm run bench -- --only http:
-// the same HNSW searches at 8 clients went from about 2,000 to 4,000 a second).
+// response prototypes, router, content negotiation and middleware) made a
+// one-query search cost the event loop about twice what it costs here (HNSW at 8
+// clients, this server against the previous one side by side: about 4,000 against
+// 2,000 searches a second; docs/performance.md).
 // This endpoint answers the plain cases of that route with the route's own
 // pieces: the same key check and role, body reader, JSON schema, query checks
 // (routes/search-query.ts), answer encoding, error classification and
