@@ -1,12 +1,13 @@
 // npm run bench:batching: flat 200,000 x 128 over HTTP (binary wire), single-query
 // searches from 32 concurrent clients, against one server with dynamic batching
 // and one without, in alternating rounds of the same run. Target: batching gives
-// >= 5x the throughput, with p99 latency no worse.
+// >= 5x the throughput, with p99 latency no worse. --client node-http runs the
+// load generator on node:http's client instead of the lean one (bench/lib/loadgen.ts).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatTable, randomMatrix, serverArgsFromArgv } from './lib/common';
-import { runCell, type CellResult, type RequestSpec } from './lib/loadgen';
+import { clientFromArgv, runCell, type CellResult, type RequestSpec } from './lib/loadgen';
 import { call, startBenchServer, type BenchServer } from './lib/server';
 
 const d = 128;
@@ -18,6 +19,7 @@ const warmupS = 0.5;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Extra flags for both servers, e.g. --server-arg=--batch-window-ms=20 (repeatable). */
 const serverArgs = serverArgsFromArgv();
+const client = clientFromArgv();
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results', 'batching.json');
 
 const configs = { batching: 256, 'no batching': 0 } as const;
@@ -56,13 +58,13 @@ async function main(): Promise<void> {
       const order: Name[] = r % 2 === 0 ? ['batching', 'no batching'] : ['no batching', 'batching'];
       for (const name of order) {
         const { server, key } = servers[name];
-        results[name].push(await runCell(spec(key), { url: server.url, concurrency: clients, durationS: roundS, maxRequests: 1_000_000, warmupS }));
+        results[name].push(await runCell(spec(key), { url: server.url, concurrency: clients, durationS: roundS, maxRequests: 1_000_000, warmupS, client }));
       }
     }
     const best = (xs: CellResult[]): CellResult => xs.reduce((a, b) => (b.qps > a.qps ? b : a));
     const on = best(results.batching);
     const off = best(results['no batching']);
-    console.log(`flat ${n} x ${d}, ${clients} concurrent clients, single-query binary searches, k=${k}, ${rounds} rounds of ${roundS} s each (after ${warmupS} s of warm-up), best round`);
+    console.log(`flat ${n} x ${d}, ${clients} concurrent clients, single-query binary searches, k=${k}, ${rounds} rounds of ${roundS} s each (after ${warmupS} s of warm-up), best round, ${client} client`);
     console.log(
       formatTable(
         ['server', 'QPS', 'p50 ms', 'p99 ms', 'errors'],
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
     console.log(`throughput ratio: ${ratio.toFixed(2)}x (target >= 5x): ${ratio >= 5 ? 'met' : 'MISSED'}; p99 ${on.p99Ms <= off.p99Ms ? 'no worse' : 'WORSE'} (${on.p99Ms.toFixed(1)} vs ${off.p99Ms.toFixed(1)} ms)`);
     if (on.errors + off.errors > 0) console.log(`errors: ${on.firstError ?? off.firstError}`);
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-    fs.writeFileSync(RESULTS, JSON.stringify({ generatedAt: new Date().toISOString(), n, d, k, clients, roundS, serverArgs, results, ratio }, null, 2) + '\n');
+    fs.writeFileSync(RESULTS, JSON.stringify({ generatedAt: new Date().toISOString(), n, d, k, clients, client, roundS, serverArgs, results, ratio }, null, 2) + '\n');
   } finally {
     for (const s of Object.values(servers)) {
       await s.server.stop();

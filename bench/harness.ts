@@ -38,7 +38,7 @@ import { buildInfo, getNumThreads, IndexFlatL2, IndexHNSWFlat, serializeIndex, t
 import { KINDS, label, nlistFor, ntrainFor, pqMFor, type CaseConfig, type Kind, type SideResult } from './lib/cases';
 import { fmtMs, formatTable, percentile, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
 import { summarise, type ProfileSummary } from './lib/cpuprofile';
-import { runCell, runInProcess, type CellResult, type ClientKind, type RequestSpec } from './lib/loadgen';
+import { clientFromArgv, runCell, runInProcess, type CellResult, type ClientKind, type RequestSpec } from './lib/loadgen';
 import { call, cpuSeconds, peakRssBytes, rssBytes, spawnListening, startBenchServer } from './lib/server';
 import { compact, renderChart, type Series } from './lib/svg';
 
@@ -112,8 +112,7 @@ const SERVER_ARGS = serverArgsFromArgv();
  * about twice as much per request. The 8-client HNSW cells and the node:http
  * ceiling are also run with the other client, so both figures are printed.
  */
-const CLIENT = (option('--client') ?? 'raw') as ClientKind;
-if (CLIENT !== 'raw' && CLIENT !== 'node-http') throw new Error('--client takes raw or node-http');
+const CLIENT = clientFromArgv();
 const OTHER_CLIENT: ClientKind = CLIENT === 'raw' ? 'node-http' : 'raw';
 
 const PYTHON = process.env.FAISS_PROXY_PYTHON ?? '/usr/bin/python3';

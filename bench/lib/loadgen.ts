@@ -14,6 +14,15 @@ import { RawHttpConnection, requestBytes } from './raw-http';
 
 export type ClientKind = 'node-http' | 'raw';
 
+/** --client raw|node-http (or --client=...) from the command line; the lean client by default. */
+export function clientFromArgv(argv: string[] = process.argv): ClientKind {
+  const i = argv.indexOf('--client');
+  const v = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--client='))?.slice('--client='.length);
+  if (v === undefined) return 'raw';
+  if (v !== 'raw' && v !== 'node-http') throw new Error(`--client takes raw or node-http, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 export interface RequestSpec {
   path: string;
   headers: Record<string, string>;
