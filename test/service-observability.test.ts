@@ -8,6 +8,16 @@ import { call, client, makeTenant, startServer, type ServerProcess } from './sup
 const bytes = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const TOKEN = 'scrape-token-for-tests-0123456789';
 
+/** The log line of a request, waited for (up to 2 s) rather than assumed written after a fixed sleep. */
+async function logLine(s: ServerProcess, requestId: string): Promise<Record<string, unknown> | undefined> {
+  for (const deadline = Date.now() + 2_000; ; await new Promise((r) => setTimeout(r, 20))) {
+    // Complete lines only: the last piece may still be on its way.
+    const lines = s.output().split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const line = lines.find((l) => l.requestId === requestId);
+    if (line || Date.now() > deadline) return line;
+  }
+}
+
 describe('service: metrics and logs', function () {
   this.timeout(60_000);
   let s: ServerProcess;
@@ -97,9 +107,7 @@ describe('service: metrics and logs', function () {
     assert.equal(given.headers.get('x-request-id'), 'trace-abc-123');
     const made = await call(s.url, 'GET', '/v1/indexes', { key: writeKey });
     assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = s.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    const line = lines.find((l) => l.requestId === 'trace-abc-123');
+    const line = await logLine(s, 'trace-abc-123');
     assert.ok(line, 'the request was logged under the id the client gave');
     assert.equal(line.tenant, 'shop');
     assert.equal(line.route, '/v1/indexes');
@@ -108,8 +116,10 @@ describe('service: metrics and logs', function () {
   });
 
   it('never logs an API key or vector data', async () => {
-    await call(s.url, 'POST', '/v1/indexes/products/search', { key: writeKey, json: { vectors: [[0.123456789, 1, 2, 3, 4, 5, 6, 7]], k: 1 } });
-    await new Promise((r) => setTimeout(r, 100));
+    const searched = await call(s.url, 'POST', '/v1/indexes/products/search', { key: writeKey, json: { vectors: [[0.123456789, 1, 2, 3, 4, 5, 6, 7]], k: 1 } });
+    assert.equal(searched.status, 200);
+    // The search's own line is out, so everything it could have leaked would be too.
+    assert.ok(await logLine(s, searched.headers.get('x-request-id')!), 'the search was logged');
     const out = s.output();
     assert.ok(!out.includes(writeKey), 'the key used in requests is absent from the logs');
     assert.ok(!out.includes(writeKey.slice(20)), 'nor its secret part');
