@@ -9,7 +9,7 @@ import { principalOf } from '../auth';
 import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
 import { idSchema, idsSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
-import { kOf, optionsOf, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
+import { optionsOf, queryVectors, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
 import {
   binaryIds,
   binaryVectors,
@@ -41,27 +41,15 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
   const kSchema = { type: 'integer', minimum: 1, maximum: config.maxK };
   const dimensionOf = (req: Request, tenant: string): number => indexes.dimension(tenant, nameOf(req));
 
-  const requireBatch = (n: number): void => {
-    if (n > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
-  };
-
   /** Vectors from either wire format, checked against the index's dimension. */
   const vectorsOf = (req: Request, tenant: string): Float32Array => {
     const d = dimensionOf(req, tenant);
     return isBinary(req) ? binaryVectors(req.body, d) : jsonVectors(req.body.vectors, d);
   };
-  /** Query vectors: at most --max-batch of them. */
-  const queryVectors = (req: Request, tenant: string): Float32Array => {
-    const x = vectorsOf(req, tenant);
-    requireBatch(x.length / dimensionOf(req, tenant));
-    return x;
-  };
 
   /** Options for binary requests come from the query string, JSON ones from the body. */
   const options = (req: Request, spec: Record<string, 'int' | 'number' | 'bool'>): Record<string, number | boolean | undefined> =>
     optionsOf(isBinary(req), req.body, req.query, spec) as Record<string, number | boolean | undefined>;
-
-  const k = (v: unknown): number => kOf(v, config.maxK);
 
   /** Sets X-Index-Version, the index's version after the operation (it changes on every mutation). */
   const versioned = (res: Response, tenant: string, name: string): Response => res.set('X-Index-Version', String(indexes.version(tenant, name)));
@@ -246,7 +234,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const tenant = tenantOf(res);
         const o = options(req, { radius: 'number', nprobe: 'int', efSearch: 'int' });
         if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
-        const x = queryVectors(req, tenant);
+        const x = queryVectors(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
         const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
         sendRangeSearch(req, res, r, r.lims.length - 1);
       },

@@ -1,7 +1,7 @@
 // What a search asks for, from either wire format: the query rows (checked against
 // the index's dimension and --max-batch), k and the tunables. Shared by the
-// Express route (routes/indexes.ts) and the lean search endpoint
-// (http/search-endpoint.ts), so that both check a request the same way.
+// Express routes (routes/indexes.ts: search, range_search) and the lean search
+// endpoint (http/search-endpoint.ts), so that all check a request the same way.
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
 import type { SearchParams } from '../../../lib';
@@ -53,10 +53,16 @@ export interface SearchQuery {
   params: SearchParams;
 }
 
-export function searchQuery(indexes: IndexService, config: Config, input: SearchInput): SearchQuery {
-  const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
+/** A search's query rows, from either wire format: of the index's dimension, and at most --max-batch of them. */
+export function queryVectors(indexes: IndexService, config: Config, input: Omit<SearchInput, 'query'>): Float32Array {
   const d = indexes.dimension(input.tenant, input.name);
   const x = input.binary ? binaryVectors(input.body, d) : jsonVectors((input.body as { vectors: number[][] }).vectors, d);
   if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+  return x;
+}
+
+export function searchQuery(indexes: IndexService, config: Config, input: SearchInput): SearchQuery {
+  const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
+  const x = queryVectors(indexes, config, input);
   return { x, k: kOf(o.k, config.maxK), params: tunablesOf(o) };
 }
