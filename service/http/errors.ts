@@ -1,8 +1,10 @@
 // The one place that turns any error into `{ error: { code, message } }` and an
 // HTTP status. Codes are the stable part; statuses follow from them.
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { FaissError } from '../../lib';
 import { ServiceError } from '../domain/errors';
+import { writeJson } from './json-answer';
 
 /** Errors raised by the HTTP layer itself (body, content type, validation, routing). */
 export class HttpError extends Error {
@@ -61,23 +63,24 @@ function classify(err: unknown): { status: number; code: string; message: string
 }
 
 /** classify, and an unexpected error is printed (it is a bug). */
-export function classifyAndReport(err: unknown): { status: number; code: string; message: string } {
+function classifyAndReport(err: unknown): { status: number; code: string; message: string } {
   const c = classify(err);
   if (c.status >= 500 && c.code === 'ERR_INTERNAL') console.error('faiss-proxy: unexpected error', err);
   return c;
 }
 
-export function sendError(res: Parameters<RequestHandler>[1], err: unknown): void {
+/** Answers `err` as { error: { code, message } } with its status; `locals.errorCode` tells the observer its code. */
+export function sendError(res: ServerResponse, locals: Record<string, unknown>, err: unknown): void {
   const { status, code, message } = classifyAndReport(err);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.locals.errorCode = code;
-  res.status(status).json({ error: { code, message } });
+  locals.errorCode = code;
+  writeJson(res, status, {}, { error: { code, message } });
 }
 
-export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => sendError(res, err);
+export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => sendError(res, res.locals, err);
 
 export const routeNotFound: RequestHandler = (req, _res, next) =>
   next(new HttpError(404, 'ERR_ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}`));

@@ -17,7 +17,8 @@ import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import { apiKeyCheck, checkRole } from './auth';
 import { isPlainBody, readPlainBody } from './body';
-import { classifyAndReport } from './errors';
+import { sendError } from './errors';
+import { writeJson } from './json-answer';
 import { observeRequest, type Observability } from './observe';
 import { searchQuery } from './routes/search-query';
 import { bodyCheck, type Schema } from './validate';
@@ -34,7 +35,6 @@ export interface SearchEndpointDeps {
 
 const PATH = /^\/v1\/indexes\/([^/%]+)\/search$/;
 const ROUTE = '/v1/indexes/:name/search';
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 function formatOf(contentType: string | undefined): 'binary' | 'json' | undefined {
   if (contentType === BINARY) return 'binary';
@@ -62,12 +62,6 @@ function plainQuery(search: string): Record<string, string> | undefined {
   return out;
 }
 
-function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, 'Content-Type': JSON_TYPE, 'Content-Length': String(Buffer.byteLength(body)) });
-  res.end(body);
-}
-
 /** Returns false, having touched nothing, for a request it leaves to the Express app. */
 export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { indexes, config, observability } = deps;
@@ -87,12 +81,7 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
 
     const locals: Record<string, unknown> = {};
     observeRequest(observability, req, res, locals, () => ROUTE);
-    const fail = (err: unknown): void => {
-      const { status, code, message } = classifyAndReport(err);
-      locals.errorCode = code;
-      if (res.headersSent) res.destroy();
-      else sendJson(res, status, {}, { error: { code, message } });
-    };
+    const fail = (err: unknown): void => sendError(res, locals, err);
     const name = m[1];
     let tenant: string;
     try {
@@ -120,7 +109,7 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
         .then((r) => {
           const nq = r.labels.length / k;
           const version = String(r.version);
-          if (!binaryOut) return sendJson(res, 200, { 'X-Index-Version': version }, jsonSearchAnswer(r, nq, k));
+          if (!binaryOut) return writeJson(res, 200, { 'X-Index-Version': version }, jsonSearchAnswer(r, nq, k));
           const { headers, parts } = binarySearchAnswer(r, nq, k);
           writeBinary(res, { ...headers, 'X-Index-Version': version }, parts);
         })
