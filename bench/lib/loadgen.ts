@@ -3,10 +3,10 @@
 // next, until the cell's time or request count runs out. Two clients: node:http's
 // (http.Agent, maxSockets = C), what a Node caller would use, and a lean one
 // (raw-http.ts: prebuilt request bytes, minimal parsing), which leaves more of the
-// shared cores to the server under test. Latency is from the request being issued to the last byte of the
-// answer. Bodies are built before the run so that building them costs nothing
-// during it; checking an answer (JSON.parse, or a length check for binary) is
-// part of a real client's work and stays in.
+// shared cores to the server under test. Latency is from the request being issued
+// to the last byte of the answer. Bodies are built before the run so that building
+// them costs nothing during it; checking an answer (JSON.parse, or a length check
+// for binary) is part of a real client's work and stays in.
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { percentile } from './common';

@@ -6,7 +6,7 @@
 // It runs only when it cannot hurt the event loop: one query, an index whose recent
 // one-query searches with the same settings fit the inline budget (search_cost.h),
 // and the index's lock free at once. Otherwise it returns undefined and the caller
-// queues the search as usual. lib/faiss-index.ts allows one inline search per
+// queues the search as usual. lib/inline-search.ts allows one inline search per
 // event-loop turn, so a loop of them still lets I/O and timers run between searches.
 #include "../errors.h"
 #include "../index.h"
