@@ -669,15 +669,9 @@ async function main(): Promise<void> {
           ratio >= target ? 'yes' : 'NO',
         ]);
       }
-      for (const format of ['binary', 'json'] as const) {
-        const cell = cells.find((c) => c.index === 'flat' && c.format === format && c.concurrency === OVERHEAD_CLIENTS);
-        const local = inProcessRuns.find((r) => r.index === 'flat' && r.before === format);
-        if (!cell || !local) continue;
-        const ratio = cell.qps / local.qps;
-        overhead.push({ index: 'flat', format, clients: OVERHEAD_CLIENTS, client: CLIENT, httpQps: cell.qps, inProcessQps: local.qps, ratio, target: null, met: null });
-        overheadRows.push([`flat ${format}, ${CLIENT} client, sweep`, cell.qps.toFixed(0), local.qps.toFixed(0), `${(ratio * 100).toFixed(1)}%`, '(info)', '-']);
-      }
-      for (const cell of httpOut.otherClientCells) {
+      // For information: flat's 8-client sweep cells, and HNSW's with the other client, over their sweep's in-process figure.
+      const flatCells = cells.filter((c) => c.index === 'flat' && c.concurrency === OVERHEAD_CLIENTS);
+      for (const cell of [...flatCells, ...httpOut.otherClientCells]) {
         const local = inProcessRuns.find((r) => r.index === cell.index && r.before === cell.format);
         if (!local) continue;
         const ratio = cell.qps / local.qps;
