@@ -55,7 +55,9 @@ export interface NativeAddon {
   setInlineSearchBudget(microseconds: number): void;
   getInlineSearchBudget(): number;
   externalMemory(): number;
-  poolStats(): { tasks: number; inlineSearches: number; waitSeconds: number; running: number };
+  setSearchLanes(threads: number, spinMicroseconds: number): void;
+  getSearchLanes(): SearchLanes;
+  poolStats(): PoolStats;
   buildInfo(): { faissVersion: string; compileOptions: string; cores: number; gpu: boolean };
 }
 
@@ -101,3 +103,18 @@ function quietOpenBlasThreads(): void {
 }
 
 export const native: NativeAddon = load();
+
+export interface SearchLanes {
+  threads: number;
+  spinMicroseconds: number;
+}
+
+export interface PoolStats {
+  tasks: number;
+  inlineSearches: number;
+  waitSeconds: number;
+  running: number;
+  laneJobs: number;
+  laneWakes: number;
+  laneSpinSeconds: number;
+}

@@ -1,5 +1,5 @@
-import { integerIn } from './is';
-import { native } from './native';
+import { integerIn, invalidParameterError, isObject } from './is';
+import { native, type PoolStats, type SearchLanes } from './native';
 
 /**
  * Fixes how many OpenMP threads each FAISS call uses (as faiss.omp_set_num_threads).
@@ -40,9 +40,29 @@ export function getInlineSearchBudget(): number {
 }
 
 /**
- * Operations queued on the libuv pool so far, their total wait for a worker, FAISS
- * calls running now, and searches run on the JS thread instead (setInlineSearchBudget).
+ * Threads that run searches (k-NN and range) instead of the libuv pool, and how long
+ * one stays awake for the next search after its last (see docs/api.md, search
+ * lanes). Defaults: one per core, 500 µs. `threads: 0` sends searches to the libuv
+ * pool like every other operation. Either field may be left out to keep it.
  */
-export function poolStats(): { tasks: number; inlineSearches: number; waitSeconds: number; running: number } {
+export function setSearchLanes(settings: Partial<SearchLanes>): void {
+  if (!isObject(settings)) throw invalidParameterError('settings', 'an object { threads?, spinMicroseconds? }', settings);
+  const current = native.getSearchLanes();
+  const threads = settings.threads === undefined ? current.threads : integerIn(settings.threads, 'threads', 0, 1024);
+  const spin = settings.spinMicroseconds === undefined ? current.spinMicroseconds : integerIn(settings.spinMicroseconds, 'spinMicroseconds', 0, 1_000_000);
+  native.setSearchLanes(threads, spin);
+}
+
+export function getSearchLanes(): SearchLanes {
+  return native.getSearchLanes();
+}
+
+/**
+ * Operations queued so far (libuv pool and search lanes), their total wait for a
+ * thread, FAISS calls running now, searches run on the JS thread instead
+ * (setInlineSearchBudget), and for the search lanes: jobs run, jobs that had to wake
+ * a sleeping lane, and the time lanes spent awake waiting for work.
+ */
+export function poolStats(): PoolStats {
   return native.poolStats();
 }

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "index.h"
 #include "search_cost.h"
+#include "search_lanes.h"
 #include "threads.h"
 #include "workers/workers.h"
 
@@ -45,6 +46,24 @@ Napi::Value getInlineSearchBudget(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(inlineBudgetNs() / 1000));
 }
 
+Napi::Value setSearchLanes(const Napi::CallbackInfo& info) {
+  try {
+    setLaneSettings({static_cast<int>(integerArg(info[0], "threads", 0, 1024)),
+                     integerArg(info[1], "spinMicroseconds", 0, 1'000'000) * 1000});
+  } catch (const ArgumentError& e) {
+    return throwError(info.Env(), e.info);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value getSearchLanes(const Napi::CallbackInfo& info) {
+  const LaneSettings s = laneSettings();
+  auto out = Napi::Object::New(info.Env());
+  out.Set("threads", s.threads);
+  out.Set("spinMicroseconds", static_cast<double>(s.spinNs / 1000));
+  return out;
+}
+
 Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), configuredThreads());
 }
@@ -62,6 +81,10 @@ Napi::Value poolStatsFn(const Napi::CallbackInfo& info) {
   out.Set("inlineSearches", static_cast<double>(s.inlineSearches));
   out.Set("waitSeconds", s.waitSeconds);
   out.Set("running", s.running);
+  const LaneStats lanes = laneStats();
+  out.Set("laneJobs", static_cast<double>(lanes.jobs));
+  out.Set("laneWakes", static_cast<double>(lanes.wakes));
+  out.Set("laneSpinSeconds", lanes.spinSeconds);
   return out;
 }
 
@@ -96,6 +119,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
   exports.Set("setInlineSearchBudget", Napi::Function::New<setInlineSearchBudget>(env));
   exports.Set("getInlineSearchBudget", Napi::Function::New<getInlineSearchBudget>(env));
+  exports.Set("setSearchLanes", Napi::Function::New<setSearchLanes>(env));
+  exports.Set("getSearchLanes", Napi::Function::New<getSearchLanes>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));

@@ -6,9 +6,12 @@
 
 namespace fp {
 
+struct LaneChannel;
+
 struct AddonData {
   Napi::FunctionReference errorClass;  // the TS layer's FaissError
   Napi::FunctionReference indexClass;  // the native Index wrapper
+  LaneChannel* lanes = nullptr;        // search_lanes.cc; freed with its thread-safe function
 };
 
 inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

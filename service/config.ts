@@ -1,5 +1,6 @@
 // Service configuration: command-line flags, then FAISS_PROXY_* environment
 // variables, then defaults. The embedded defaults need nothing else.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Quotas } from './storage/catalog';
 
@@ -35,6 +36,14 @@ export interface Config {
    * docs/performance.md).
    */
   inlineSearchUs: number;
+  /**
+   * Threads that run searches (lib setSearchLanes): one per core but one by
+   * default, since the event loop needs a core of its own under load; 0 sends
+   * searches to the libuv pool.
+   */
+  searchLanes: number;
+  /** How long a search lane stays awake for the next search, in µs. */
+  searchSpinUs: number;
   /** How long shutdown waits for requests in flight, in ms. */
   shutdownGraceMs: number;
   /** Quotas of a new tenant unless given. */
@@ -67,6 +76,12 @@ const inlineBudget = (v: string): number => {
   return n;
 };
 
+const upTo = (name: string, max: number) => (v: string): number => {
+  const n = int(name)(v);
+  if (n > max) throw new Error(`Expected at most ${max} for ${name} but received ${JSON.stringify(v)}`);
+  return n;
+};
+
 const fraction = (v: string): number => {
   const n = Number(v);
   if (!(n > 0 && n <= 1)) throw new Error(`Expected a fraction in (0, 1] for the rebuild threshold but received ${JSON.stringify(v)}`);
@@ -93,6 +108,8 @@ const OPTIONS: Option[] = [
   { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
   { flag: '--batch-window-ms', env: 'FAISS_PROXY_BATCH_WINDOW_MS', parse: int('batch window'), key: 'batchWindowMs' },
   { flag: '--inline-search-us', env: 'FAISS_PROXY_INLINE_SEARCH_US', parse: inlineBudget, key: 'inlineSearchUs' },
+  { flag: '--search-lanes', env: 'FAISS_PROXY_SEARCH_LANES', parse: upTo('search lanes', 1024), key: 'searchLanes' },
+  { flag: '--search-spin-us', env: 'FAISS_PROXY_SEARCH_SPIN_US', parse: upTo('search spin', 1_000_000), key: 'searchSpinUs' },
   { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', parse: String, key: 'metricsToken' },
   { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', parse: int('metrics max tenants'), key: 'metricsMaxTenants' },
   { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', parse: int('metrics max index series'), key: 'metricsMaxIndexSeries' },
@@ -117,6 +134,8 @@ export function defaults(): Config {
     batchMaxQueries: 256,
     batchWindowMs: 10,
     inlineSearchUs: 0,
+    searchLanes: Math.max(1, os.availableParallelism() - 1),
+    searchSpinUs: 500,
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',

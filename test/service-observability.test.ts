@@ -92,6 +92,30 @@ describe('service: metrics and logs', function () {
     }
   });
 
+  it('runs searches on the search lanes, or on the libuv pool with --search-lanes 0, and counts them', async () => {
+    const laneJobs = async (server: { url: string; adminKey: string }): Promise<number> => {
+      const text = (await call(server.url, 'GET', '/metrics', { key: server.adminKey })).bytes.toString('utf8');
+      return Number(/faiss_proxy_search_lane_jobs_total (\d+)\n/.exec(text)?.[1]);
+    };
+    for (const [args, expected] of [[[], 6], [['--search-lanes', '0'], 0]] as const) {
+      const server = await startServer({ args: [...args] });
+      try {
+        const api = client(server.url, (await makeTenant(server, 'shop')).write);
+        assert.equal((await api.post('/v1/indexes', { name: 'small', dimension: 8, type: 'IndexHNSWFlat', params: { M: 16 } })).status, 201);
+        await api.post('/v1/indexes/small/add', undefined, { body: bytes(randomVectors(200, 8, 2)) });
+        const before = await laneJobs(server);
+        for (let i = 0; i < 6; i++) {
+          const r = await api.post('/v1/indexes/small/search?k=3', undefined, { body: bytes(randomVectors(1, 8, 10 + i)) });
+          assert.equal(r.status, 200);
+        }
+        assert.equal((await laneJobs(server)) - before, expected, `args ${args.join(' ')}`);
+      } finally {
+        await server.stop();
+        fs.rmSync(server.dataDir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('caps the tenant label: beyond --metrics-max-tenants, tenants count as "other"', async () => {
     for (const t of ['t1', 't2', 't3', 't4']) {
       const key = (await makeTenant(s, t)).read;

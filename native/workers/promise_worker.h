@@ -1,7 +1,7 @@
 // Base for every asynchronous FAISS operation, after sharp's batons: arguments are
 // converted to plain C++ values on the JS thread before the work is queued, Run()
-// executes on the libuv pool touching no JS value, and the promise settles on the
-// JS thread. JS objects whose memory Run() reads or writes are kept referenced
+// executes on the libuv pool (searches: on the search lanes, search_lanes.h)
+// touching no JS value, and the promise settles on the JS thread. JS objects whose memory Run() reads or writes are kept referenced
 // (Keep) until the work ends, so GC cannot free them mid-operation.
 #pragma once
 
@@ -13,11 +13,12 @@
 
 #include "../errors.h"
 #include "../index.h"
+#include "../search_lanes.h"
 #include "../threads.h"
 
 namespace fp {
 
-class PromiseWorker : public Napi::AsyncWorker {
+class PromiseWorker : public Napi::AsyncWorker, public LaneJob {
  public:
   PromiseWorker(Napi::Env env, const char* name)
       : Napi::AsyncWorker(env, name),
@@ -29,6 +30,14 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Value Start() {
     auto promise = deferred_.Promise();
     Queue();
+    return promise;
+  }
+
+  // For searches: runs the work on the search lanes (search_lanes.h), or on the
+  // libuv pool when they are off.
+  Napi::Value StartOnLanes() {
+    auto promise = deferred_.Promise();
+    if (!submitToLanes(Env(), this)) Queue();
     return promise;
   }
 
@@ -52,8 +61,15 @@ class PromiseWorker : public Napi::AsyncWorker {
       Run();
     } catch (...) {
       error_ = classifyCurrentException(name_);
+      failed_ = true;
       SetError(error_.message);
     }
+  }
+
+  void execute() final { Execute(); }
+  void complete(Napi::Env) final {
+    if (failed_) OnError(Napi::Error());
+    else OnOK();
   }
 
   void OnOK() final {
@@ -80,6 +96,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   const std::chrono::steady_clock::time_point queuedAt_ = std::chrono::steady_clock::now();
   Napi::Promise::Deferred deferred_;
   ErrorInfo error_;
+  bool failed_ = false;
   Napi::ObjectReference kept_;  // holds every Keep()-ed value alive
   uint32_t keepCount_ = 0;
 };
@@ -113,7 +130,7 @@ class IndexWorker : public PromiseWorker {
 
 // Starts a worker built from JS arguments; argument errors become a rejected
 // promise rather than a synchronous throw, so callers handle one failure path.
-template <typename Worker, typename... Args>
+template <typename Worker, bool OnLanes = false, typename... Args>
 Napi::Value startWorker(Napi::Env env, Args&&... args) {
   Worker* worker = nullptr;
   try {
@@ -127,7 +144,7 @@ Napi::Value startWorker(Napi::Env env, Args&&... args) {
     d.Reject(makeError(env, classifyCurrentException("arguments")).Value());
     return d.Promise();
   }
-  return worker->Start();
+  return OnLanes ? worker->StartOnLanes() : worker->Start();
 }
 
 }  // namespace fp

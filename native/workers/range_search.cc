@@ -57,7 +57,7 @@ class RangeSearchWorker : public IndexWorker {
 }  // namespace
 
 Napi::Value startRangeSearch(IndexWrap& wrap, const Napi::CallbackInfo& info) {
-  return startWorker<RangeSearchWorker>(info.Env(), wrap, info);
+  return startWorker<RangeSearchWorker, true>(info.Env(), wrap, info);
 }
 
 }  // namespace fp

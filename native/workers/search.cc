@@ -45,7 +45,7 @@ class SearchWorker : public IndexWorker {
 }  // namespace
 
 Napi::Value startSearch(IndexWrap& wrap, const Napi::CallbackInfo& info) {
-  return startWorker<SearchWorker>(info.Env(), wrap, info);
+  return startWorker<SearchWorker, true>(info.Env(), wrap, info);
 }
 
 }  // namespace fp
