@@ -42,7 +42,7 @@ export function getInlineSearchBudget(): number {
 /**
  * Threads that run searches (k-NN and range) instead of the libuv pool, and how long
  * one stays awake for the next search after its last (see docs/api.md, search
- * lanes). Defaults: one per core, 500 µs. `threads: 0` sends searches to the libuv
+ * lanes). Defaults: one per core, 1000 µs. `threads: 0` sends searches to the libuv
  * pool like every other operation. Either field may be left out to keep it.
  */
 export function setSearchLanes(settings: Partial<SearchLanes>): void {

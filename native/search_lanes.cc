@@ -36,9 +36,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Measured on the 2-core VM (docs/performance.md): 300-1000 us spells all beat
-// sleeping at once; half a millisecond covers the gap between a server's answers.
-constexpr int64_t kDefaultSpinNs = 500'000;
+// Measured on the 2-core VM (docs/performance.md): spells of 200 us to 2 ms all beat
+// sleeping at once, 1-2 ms the most (HNSW over HTTP at 8 clients).
+constexpr int64_t kDefaultSpinNs = 1'000'000;
 
 struct Entry {
   LaneJob* job;
@@ -150,6 +150,8 @@ class Lanes {
     sleeping_--;
     if (q_.empty() || (alive_ > settings_.threads && settings_.threads > 0)) {
       alive_--;
+      // A surplus lane may have taken the wake meant for a job: pass it on.
+      if (!q_.empty()) cv_.notify_one();
       return false;
     }
     take(e);

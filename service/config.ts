@@ -135,7 +135,7 @@ export function defaults(): Config {
     batchWindowMs: 10,
     inlineSearchUs: 0,
     searchLanes: Math.max(1, os.availableParallelism() - 1),
-    searchSpinUs: 500,
+    searchSpinUs: 1000,
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',

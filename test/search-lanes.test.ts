@@ -60,7 +60,7 @@ describe('search lanes', function () {
 
   it('are on by default, one per core, and say so', () => {
     assert.equal(defaults.threads, faiss.buildInfo().cores);
-    assert.equal(defaults.spinMicroseconds, 500);
+    assert.equal(defaults.spinMicroseconds, 1000);
   });
 
   it('give the pool\'s answers bit for bit (k-NN, batch and range; Flat, HNSW, IVF)', async () => {
