@@ -39,6 +39,7 @@ import { KINDS, label, nlistFor, ntrainFor, pqMFor, type CaseConfig, type Kind, 
 import { fmtMs, formatTable, percentile, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
 import { summarise, type ProfileSummary } from './lib/cpuprofile';
 import { clientFromArgv, runCell, runInProcess, type CellResult, type ClientKind, type RequestSpec } from './lib/loadgen';
+import { searchRequests, type Format } from './lib/search-requests';
 import { call, cpuSeconds, peakRssBytes, rssBytes, spawnListening, startBenchServer } from './lib/server';
 import { compact, renderChart, type Series } from './lib/svg';
 
@@ -345,7 +346,6 @@ function inProcessTable(results: CaseResult[]): string {
 
 // ---------------------------------------------------------------- over HTTP
 
-type Format = 'binary' | 'json';
 interface HttpCell extends CellResult {
   index: string;
   format: Format;
@@ -368,25 +368,7 @@ interface InProcessRun extends CellResult {
 }
 
 function requestSpec(format: Format, name: string, xq: Float32Array, d: number, key: string): RequestSpec {
-  const nq = xq.length / d;
-  const rows = Array.from({ length: nq }, (_, i) => xq.subarray(i * d, (i + 1) * d));
-  if (format === 'binary') {
-    return {
-      path: `/v1/indexes/${name}/search?k=${K}`,
-      headers: { 'X-API-Key': key, 'Content-Type': 'application/octet-stream', Accept: 'application/octet-stream' },
-      bodies: rows.map((q) => Buffer.from(q.buffer.slice(q.byteOffset, q.byteOffset + q.byteLength))),
-      check: (b) => b.length === K * 12, // k float32 distances + k int64 labels
-    };
-  }
-  return {
-    path: `/v1/indexes/${name}/search`,
-    headers: { 'X-API-Key': key, 'Content-Type': 'application/json', Accept: 'application/json' },
-    bodies: rows.map((q) => Buffer.from(JSON.stringify({ vectors: [Array.from(q)], k: K }))),
-    check: (b) => {
-      const r = JSON.parse(b.toString('utf8')) as { labels?: number[][] };
-      return Array.isArray(r.labels) && r.labels.length === 1 && r.labels[0].length === K;
-    },
-  };
+  return searchRequests(format, name, xq, d, K, key);
 }
 
 async function http(tmp: string) {
