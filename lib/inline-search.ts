@@ -1,4 +1,4 @@
-// Searches cheap enough to run on the JS thread skip the libuv pool's round trip
+// Searches cheap enough to run on the JS thread skip the round trip to a search lane or the libuv pool
 // (native/workers/search_inline.cc decides which). This module adds the one rule
 // the addon cannot see: at most one inline search per event-loop turn. The promise
 // of an inline search settles on the next turn (setImmediate), so a caller looping

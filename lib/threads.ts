@@ -27,7 +27,7 @@ export function externalMemory(): number {
 
 /**
  * How long (microseconds) a one-query search may take to be run on the JS thread
- * rather than the libuv pool; 0 sends every search to the pool. Default 1000. The
+ * rather than a search lane (or the libuv pool); 0 sends every search there. Default 1000. The
  * cost is learned from the index's recent one-query searches with the same
  * settings; at most one search runs inline per event-loop turn. See docs/api.md.
  */

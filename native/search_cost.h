@@ -1,6 +1,6 @@
 // What a one-query search on an index has cost lately, so that the JS thread can
 // tell a search cheap enough to run in place (workers/search_inline.cc) from one that must
-// go to the libuv pool. Learned from the index's own searches, wherever they ran:
+// go to a search lane (or the libuv pool). Learned from the index's own searches, wherever they ran:
 // a cost model from the index type and its parameters would be a guess, and a
 // wrong guess here blocks the event loop.
 #pragma once

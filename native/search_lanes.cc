@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -67,12 +68,17 @@ class Lanes {
     bool wake;
     {
       std::lock_guard<std::mutex> l(m_);
-      if (settings_.threads == 0) return false;
+      if (settings_.threads == 0 || stopping_) return false;
       // Started on first use, so a process that never searches has no lanes.
       while (alive_ < settings_.threads) {
+        try {
+          std::thread([this] { loop(); }).detach();
+        } catch (...) {  // out of threads: run on the lanes there are, or on the pool
+          break;
+        }
         alive_++;
-        std::thread([this] { loop(); }).detach();
       }
+      if (alive_ == 0) return false;
       q_.push_back(e);
       queued_.store(static_cast<int>(q_.size()), std::memory_order_release);
       // A spinning lane takes the job without help; wake a sleeper only for the
@@ -87,23 +93,26 @@ class Lanes {
   }
 
  private:
+  // Under m_.
+  bool canTake() const { return !q_.empty() && !stopping_; }
   bool take(Entry& e) {
     e = q_.front();
     q_.pop_front();
     queued_.store(static_cast<int>(q_.size()), std::memory_order_release);
+    executing_++;
     return true;
   }
 
   bool tryTake(Entry& e) {
     std::lock_guard<std::mutex> l(m_);
-    return !q_.empty() && take(e);
+    return canTake() && take(e);
   }
 
   // Taking a job and leaving the spinners happen under one lock, so that submit()
   // never counts on a spinner that is already busy.
   bool tryTakeSpinning(Entry& e) {
     std::lock_guard<std::mutex> l(m_);
-    if (q_.empty()) return false;
+    if (!canTake()) return false;
     spinning_--;
     return take(e);
   }
@@ -131,7 +140,7 @@ class Lanes {
       }
       if (!got) {
         std::lock_guard<std::mutex> l(m_);
-        if (!q_.empty()) {  // arrived as the spell ended
+        if (canTake()) {  // arrived as the spell ended
           spinning_--;
           got = take(e);
         } else {
@@ -146,7 +155,8 @@ class Lanes {
     }
     std::unique_lock<std::mutex> l(m_);
     sleeping_++;
-    cv_.wait(l, [this] { return !q_.empty() || alive_ > settings_.threads; });
+    // Once the process is exiting, lanes sleep for good.
+    cv_.wait(l, [this] { return !stopping_ && (!q_.empty() || alive_ > settings_.threads); });
     sleeping_--;
     if (q_.empty() || (alive_ > settings_.threads && settings_.threads > 0)) {
       alive_--;
@@ -172,16 +182,48 @@ class Lanes {
     while (next(e, recentGapNs)) {
       jobCount++;
       e.job->execute();
-      LaneChannel* c = e.channel;
-      std::lock_guard<std::mutex> l(c->m);
-      // One call per batch: the drain takes every job finished by then. Made under
-      // the channel's lock, since once `running` drops to zero a closing
-      // environment may release the function.
-      if (c->done.empty()) napi_call_threadsafe_function(c->tsfn, nullptr, napi_tsfn_nonblocking);
-      c->done.push_back(e.job);
-      if (--c->running == 0 && c->closed) c->idle.notify_all();
+      {
+        LaneChannel* c = e.channel;
+        std::lock_guard<std::mutex> l(c->m);
+        // One call per batch: the drain takes every job finished by then. Made under
+        // the channel's lock, since once `running` drops to zero a closing
+        // environment may release the function.
+        if (c->done.empty()) napi_call_threadsafe_function(c->tsfn, nullptr, napi_tsfn_nonblocking);
+        c->done.push_back(e.job);
+        if (--c->running == 0 && c->closed) c->idle.notify_all();
+      }
+      std::lock_guard<std::mutex> l(m_);
+      if (--executing_ == 0 && stopping_) exited_.notify_all();
     }
   }
+
+ public:
+  // The jobs of a closing environment that no lane has started: they never will.
+  std::vector<LaneJob*> removeQueued(LaneChannel* c) {
+    std::lock_guard<std::mutex> l(m_);
+    std::vector<LaneJob*> removed;
+    for (auto it = q_.begin(); it != q_.end();) {
+      if (it->channel == c) {
+        removed.push_back(it->job);
+        it = q_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    queued_.store(static_cast<int>(q_.size()), std::memory_order_release);
+    return removed;
+  }
+
+  // process.exit() runs no environment cleanup; it joins libuv's pool, and this
+  // does the same for the lanes (at exit): no lane is inside FAISS while static
+  // destructors run. Lanes then sleep for good and queued jobs are dropped.
+  void stopForExit() {
+    std::unique_lock<std::mutex> l(m_);
+    stopping_ = true;
+    exited_.wait(l, [this] { return executing_ == 0; });
+  }
+
+ private:
 
   std::mutex m_;
   std::condition_variable cv_;
@@ -192,11 +234,19 @@ class Lanes {
   int spinning_ = 0;
   int sleeping_ = 0;
   int alive_ = 0;
+  int executing_ = 0;
+  bool stopping_ = false;
+  std::condition_variable exited_;
 };
 
-// Never destroyed: lanes may still be running when static destructors run at exit.
+// Never destroyed (lanes are detached threads); stopped at exit instead. Registered
+// after FAISS's statics are built, so it runs before their destructors.
 Lanes& lanes() {
-  static Lanes* l = new Lanes();
+  static Lanes* l = [] {
+    auto* created = new Lanes();
+    std::atexit([] { lanes().stopForExit(); });
+    return created;
+  }();
   return *l;
 }
 
@@ -213,7 +263,12 @@ void drain(napi_env env, napi_value, void* context, void*) {
     Napi::HandleScope scope(c->env);
     Napi::CallbackScope callbackScope(c->env, c->context);
     for (auto* job : done) {
-      job->complete(c->env);
+      // Settling can only fail when the environment can no longer run JS (a worker
+      // being terminated); the job is dropped then, the rest of the batch still settles.
+      try {
+        job->complete(c->env);
+      } catch (...) {
+      }
       delete job;
     }
   }
@@ -225,12 +280,14 @@ void drain(napi_env env, napi_value, void* context, void*) {
 // touch memory the environment keeps alive) and drops their results.
 void closeChannel(void* arg) {
   auto* c = static_cast<LaneChannel*>(arg);
-  std::vector<LaneJob*> done;
+  std::vector<LaneJob*> done = lanes().removeQueued(c);
   {
     std::unique_lock<std::mutex> l(c->m);
+    c->running -= static_cast<int>(done.size());
     c->closed = true;
     c->idle.wait(l, [c] { return c->running == 0; });
-    done.swap(c->done);
+    done.insert(done.end(), c->done.begin(), c->done.end());
+    c->done.clear();
   }
   for (auto* job : done) delete job;
   napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
@@ -242,10 +299,11 @@ LaneChannel* channelFor(Napi::Env env) {
   AddonData& data = addonData(env);
   if (data.lanes) return data.lanes;
   auto* c = new LaneChannel(env);
-  NAPI_THROW_IF_FAILED(env,
-                       napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "faiss-proxy:search"),
-                                                       0, 1, c, finalizeChannel, c, drain, &c->tsfn),
-                       nullptr);
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "faiss-proxy:search"), 0, 1, c,
+                                      finalizeChannel, c, drain, &c->tsfn) != napi_ok) {
+    delete c;
+    return nullptr;  // searches take the libuv pool
+  }
   napi_unref_threadsafe_function(env, c->tsfn);
   // Registered after the thread-safe function, so that it runs before Node closes it.
   napi_add_env_cleanup_hook(env, closeChannel, c);
@@ -263,7 +321,9 @@ LaneStats laneStats() {
 }
 
 bool submitToLanes(Napi::Env env, LaneJob* job) {
+  if (laneSettings().threads == 0) return false;
   LaneChannel* c = channelFor(env);
+  if (!c) return false;
   {
     std::lock_guard<std::mutex> l(c->m);
     c->running++;

@@ -28,7 +28,7 @@ export interface Config {
   batchMaxQueries: number;
   batchWindowMs: number;
   /**
-   * Longest one-query search (µs) run on the JS thread rather than the libuv pool
+   * Longest one-query search (µs) run on the JS thread rather than a search lane
    * (lib setInlineSearchBudget). 0 by default: the service's event loop is its
    * bottleneck under load, so FAISS is better off on the other cores (measured,
    * HNSW at 8 clients, six alternating pairs with the lean search endpoint: binary

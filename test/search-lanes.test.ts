@@ -144,6 +144,25 @@ describe('search lanes', function () {
     assert.match(child.stdout, /^answered 0 1\n$/);
   });
 
+  it('let process.exit() end the process cleanly with searches in flight', () => {
+    // process.exit() runs no environment cleanup: the lanes are stopped at exit, so
+    // that no search is inside FAISS while its static objects are destroyed.
+    const script = `
+      const faiss = require(${JSON.stringify(LIB)});
+      faiss.setInlineSearchBudget(0);
+      const x = new Float32Array(100000 * 64).map((_, i) => Math.sin(i));
+      const index = new faiss.IndexFlatL2(64);
+      index.add(x).then(() => {
+        for (let i = 0; i < 16; i++) index.search(x.subarray(0, 64 * 200), 4);
+        setTimeout(() => process.exit(3), 5);
+      });`;
+    for (let i = 0; i < 3; i++) {
+      const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(child.signal, null, child.stderr);
+      assert.equal(child.status, 3, child.stderr);
+    }
+  });
+
   it('survive a worker thread terminated with searches in flight', async () => {
     const script = `
       const { parentPort } = require('node:worker_threads');

@@ -1,8 +1,9 @@
 // Base for every asynchronous FAISS operation, after sharp's batons: arguments are
 // converted to plain C++ values on the JS thread before the work is queued, Run()
 // executes on the libuv pool (searches: on the search lanes, search_lanes.h)
-// touching no JS value, and the promise settles on the JS thread. JS objects whose memory Run() reads or writes are kept referenced
-// (Keep) until the work ends, so GC cannot free them mid-operation.
+// touching no JS value, and the promise settles on the JS thread. JS objects whose
+// memory Run() reads or writes are kept referenced (Keep) until the work ends, so
+// GC cannot free them mid-operation.
 #pragma once
 
 #include <napi.h>

@@ -1,4 +1,4 @@
-// A k-NN search run on the JS thread, for searches so cheap that the libuv pool's
+// A k-NN search run on the JS thread, for searches so cheap that a search lane's (or the libuv pool's)
 // round trip would cost more than the search: on this 2-core machine a one-query
 // HNSW search takes ~0.1 ms on a pool worker plus ~0.03 ms to get there and back,
 // against ~0.07 ms in place (what Python, which calls FAISS on its own thread, pays).
