@@ -192,8 +192,10 @@ class Lanes {
         c->done.push_back(e.job);
         if (--c->running == 0 && c->closed) c->idle.notify_all();
       }
-      std::lock_guard<std::mutex> l(m_);
-      if (--executing_ == 0 && stopping_) exited_.notify_all();
+      if (executing_.fetch_sub(1) == 1 && stopping_.load()) {
+        std::lock_guard<std::mutex> l(m_);
+        exited_.notify_all();
+      }
     }
   }
 
@@ -234,8 +236,8 @@ class Lanes {
   int spinning_ = 0;
   int sleeping_ = 0;
   int alive_ = 0;
-  int executing_ = 0;
-  bool stopping_ = false;
+  std::atomic<int> executing_{0};  // taken under m_, finished without it
+  std::atomic<bool> stopping_{false};
   std::condition_variable exited_;
 };
 

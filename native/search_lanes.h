@@ -51,7 +51,7 @@ struct LaneStats {
 };
 LaneStats laneStats();
 
-// Per-environment state, owned by the environment's cleanup (addon_data.h).
+// Per-environment state (addon_data.h), freed with its thread-safe function.
 struct LaneChannel;
 
 }  // namespace fp
