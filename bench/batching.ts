@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatTable, randomMatrix, serverArgsFromArgv } from './lib/common';
+import { formatTable, randomMatrix, serverArgsFromArgv, writeResults } from './lib/common';
 import { clientFromArgv, runCell, type CellResult, type RequestSpec } from './lib/loadgen';
-import { call, startBenchServer, type BenchServer } from './lib/server';
+import { call, startBenchServer, stopServers, type BenchServer } from './lib/server';
 
 const d = 128;
 const k = 10;
@@ -74,14 +74,9 @@ async function main(): Promise<void> {
     const ratio = on.qps / off.qps;
     console.log(`throughput ratio: ${ratio.toFixed(2)}x (target >= 5x): ${ratio >= 5 ? 'met' : 'MISSED'}; p99 ${on.p99Ms <= off.p99Ms ? 'no worse' : 'WORSE'} (${on.p99Ms.toFixed(1)} vs ${off.p99Ms.toFixed(1)} ms)`);
     if (on.errors + off.errors > 0) console.log(`errors: ${on.firstError ?? off.firstError}`);
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-    fs.writeFileSync(RESULTS, JSON.stringify({ generatedAt: new Date().toISOString(), n, d, k, clients, client, roundS, serverArgs, results, ratio }, null, 2) + '\n');
+    writeResults(RESULTS, { n, d, k, clients, client, roundS, serverArgs, results, ratio });
   } finally {
-    for (const s of Object.values(servers)) {
-      await s.server.stop();
-      fs.rmSync(s.server.logFile, { force: true });
-    }
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    await stopServers(Object.values(servers).map((s) => s.server), dirs);
   }
 }
 

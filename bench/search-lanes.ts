@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { IndexHNSWFlat, serializeIndex } from '../lib';
-import { formatTable, randomMatrix, serverArgsFromArgv } from './lib/common';
+import { formatTable, randomMatrix, serverArgsFromArgv, writeResults } from './lib/common';
 import { clientFromArgv, runCell, runInProcess, type CellResult } from './lib/loadgen';
 import { searchRequests, type Format } from './lib/search-requests';
-import { call, cpuSeconds, startBenchServer, type BenchServer } from './lib/server';
+import { call, cpuSeconds, startBenchServer, stopServers, type BenchServer } from './lib/server';
 
 const d = 128;
 const n = 30_000;
@@ -130,14 +130,9 @@ async function main(): Promise<void> {
     );
     const errors = cells.reduce((a, c) => a + c.errors, 0);
     if (errors > 0) console.log(`ERRORS: ${errors}, first: ${cells.find((c) => c.firstError)?.firstError}`);
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-    fs.writeFileSync(RESULTS, JSON.stringify({ generatedAt: new Date().toISOString(), n, d, k, rounds, cellS, client, serverArgs, inProcess, summary, cells, lanes: { before, after } }, null, 2) + '\n');
+    writeResults(RESULTS, { n, d, k, rounds, cellS, client, serverArgs, inProcess, summary, cells, lanes: { before, after } });
   } finally {
-    for (const s of Object.values(servers)) {
-      await s.server.stop();
-      fs.rmSync(s.server.logFile, { force: true });
-    }
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    await stopServers(Object.values(servers).map((s) => s.server), dirs);
   }
 }
 

@@ -2,6 +2,7 @@
 // data, float32 files that Python reads with np.fromfile('<f4'), percentiles,
 // the timed search schedule, and plain-text tables.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Index } from '../../lib';
 
@@ -114,4 +115,10 @@ export function formatTable(header: string[], rows: string[][], left: number[] =
 /** Extra flags for the faiss-proxy servers a benchmark starts: every --server-arg=<flag> given (repeatable). */
 export function serverArgsFromArgv(argv: string[] = process.argv): string[] {
   return argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));
+}
+
+/** Writes a benchmark's figures as JSON, stamped with the time. */
+export function writeResults(file: string, figures: Record<string, unknown>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2) + '\n');
 }

@@ -98,3 +98,12 @@ export async function call(url: string, method: string, key: string, body?: unkn
   if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 500)}`);
   return text ? JSON.parse(text) : undefined;
 }
+
+/** Stops the servers, then removes their log files and the data directories. */
+export async function stopServers(servers: BenchServer[], dirs: string[]): Promise<void> {
+  for (const server of servers) {
+    await server.stop();
+    fs.rmSync(server.logFile, { force: true });
+  }
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+}
