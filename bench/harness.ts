@@ -36,7 +36,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildInfo, getNumThreads, IndexFlatL2, IndexHNSWFlat, serializeIndex, type Index } from '../lib';
 import { KINDS, label, nlistFor, ntrainFor, pqMFor, type CaseConfig, type Kind, type SideResult } from './lib/cases';
-import { fmtMs, formatTable, percentile, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
+import { argOption, fmtMs, formatTable, percentile, positiveNumberOption, randomMatrix, serverArgsFromArgv, writeF32, type SearchSchedule } from './lib/common';
 import { summarise, type ProfileSummary } from './lib/cpuprofile';
 import { clientFromArgv, runCell, runInProcess, type CellResult, type ClientKind, type RequestSpec } from './lib/loadgen';
 import { searchRequests, type Format } from './lib/search-requests';
@@ -48,22 +48,9 @@ import { compact, renderChart, type Series } from './lib/svg';
 function flag(name: string): boolean {
   return process.argv.includes(name);
 }
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  if (i >= 0) return process.argv[i + 1];
-  const inline = process.argv.find((a) => a.startsWith(`${name}=`));
-  return inline?.slice(name.length + 1);
-}
-const num = (name: string, fallback: number): number => {
-  const v = option(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!(n > 0)) throw new Error(`${name} needs a positive number, got ${JSON.stringify(v)}`);
-  return n;
-};
 
 const FULL = flag('--full');
-const ONLY = option('--only');
+const ONLY = argOption('--only');
 if (ONLY !== undefined && ONLY !== 'inprocess' && ONLY !== 'http') throw new Error('--only takes inprocess or http');
 
 const K = 10;
@@ -71,7 +58,7 @@ const NQ = 1_000;
 const SIZES = FULL ? [10_000, 100_000, 1_000_000] : [10_000, 100_000];
 const DIMS = [128, 768];
 /** Build budget of one side of one case, seconds. */
-const BUDGET_S = num('--budget', FULL ? 90 : 20);
+const BUDGET_S = positiveNumberOption('--budget', FULL ? 90 : 20);
 const NPROBE = 16;
 const EF_CONSTRUCTION = 40; // FAISS's default, set on both sides
 const EF_SEARCH = 16; // FAISS's default, set on both sides and over HTTP
@@ -82,7 +69,7 @@ const SEARCH_LIMIT_S = 120;
 
 const HTTP_D = 128;
 const FLAT_N = 200_000;
-const HNSW_N = Math.round(num('--hnsw-n', 30_000));
+const HNSW_N = Math.round(positiveNumberOption('--hnsw-n', 30_000));
 /**
  * The HTTP HNSW index is built here once, with a smaller efConstruction than the
  * in-process cases (it only shapes the graph, which both HTTP and in-process
@@ -92,7 +79,7 @@ const HNSW_N = Math.round(num('--hnsw-n', 30_000));
 const HNSW_HTTP_EF_CONSTRUCTION = 16;
 const HNSW_HTTP_BUDGET_S = 45;
 const CONCURRENCY = [1, 8, 32, 64];
-const CELL_S = num('--cell-seconds', 4);
+const CELL_S = positiveNumberOption('--cell-seconds', 4);
 const CELL_MAX_REQUESTS = 100_000;
 const WARMUP_S = 0.5;
 const OVERHEAD_CLIENTS = 8;
@@ -103,7 +90,7 @@ const OVERHEAD_CLIENTS = 8;
  */
 const OVERHEAD_ROUNDS = 3;
 const TARGETS = { binary: 0.6, json: 0.4 };
-const SERVER_LOG_LEVEL = option('--server-log-level') ?? 'info';
+const SERVER_LOG_LEVEL = argOption('--server-log-level') ?? 'info';
 const PROFILE = flag('--profile-server');
 /** Extra server flags, for diagnosis (e.g. --server-arg=--batch-window-ms=0); repeatable. */
 const SERVER_ARGS = serverArgsFromArgv();

@@ -112,6 +112,22 @@ export function formatTable(header: string[], rows: string[][], left: number[] =
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
+/** The value of `--name value` or `--name=value` on the command line, if given. */
+export function argOption(name: string, argv: string[] = process.argv): string | undefined {
+  const i = argv.indexOf(name);
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** A positive number option (argOption), or `fallback` when not given. */
+export function positiveNumberOption(name: string, fallback: number, argv: string[] = process.argv): number {
+  const v = argOption(name, argv);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`${name} needs a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** Extra flags for the faiss-proxy servers a benchmark starts: every --server-arg=<flag> given (repeatable). */
 export function serverArgsFromArgv(argv: string[] = process.argv): string[] {
   return argv.filter((a) => a.startsWith('--server-arg=')).map((a) => a.slice('--server-arg='.length));

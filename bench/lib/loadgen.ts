@@ -9,15 +9,14 @@
 // for binary) is part of a real client's work and stays in.
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { percentile } from './common';
+import { argOption, percentile } from './common';
 import { RawHttpConnection, requestBytes } from './raw-http';
 
 export type ClientKind = 'node-http' | 'raw';
 
 /** --client raw|node-http (or --client=...) from the command line; the lean client by default. */
 export function clientFromArgv(argv: string[] = process.argv): ClientKind {
-  const i = argv.indexOf('--client');
-  const v = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--client='))?.slice('--client='.length);
+  const v = argOption('--client', argv);
   if (v === undefined) return 'raw';
   if (v !== 'raw' && v !== 'node-http') throw new Error(`--client takes raw or node-http, got ${JSON.stringify(v)}`);
   return v;
