@@ -16,6 +16,20 @@ const xb = randomVectors(3000, d, 81);
 const xq = randomVectors(64, d, 82);
 const LIB = path.resolve(__dirname, '..', 'lib');
 
+/**
+ * A script for another process or thread: loads the library with inline searches
+ * off, adds n rows of d to a flat index, then runs `then` (with faiss, x and index
+ * in scope).
+ */
+function flatIndexScript(n: number, d: number, then: string): string {
+  return `
+    const faiss = require(${JSON.stringify(LIB)});
+    faiss.setInlineSearchBudget(0);
+    const x = new Float32Array(${n} * ${d}).map((_, i) => Math.sin(i));
+    const index = new faiss.IndexFlatL2(${d});
+    index.add(x).then(async () => {${then}});`;
+}
+
 function laneJobs(): number {
   return faiss.poolStats().laneJobs;
 }
@@ -131,14 +145,8 @@ describe('search lanes', function () {
   it('keep the process alive while a search is pending, and let it exit after', () => {
     // Nothing but the search keeps this child's event loop alive: it must print the
     // answer (the lanes hold the loop while a search runs) and then exit by itself.
-    const script = `
-      const faiss = require(${JSON.stringify(LIB)});
-      faiss.setInlineSearchBudget(0);
-      const x = new Float32Array(20000 * 32).map((_, i) => Math.sin(i));
-      const index = new faiss.IndexFlatL2(32);
-      index.add(x).then(() => {
-        index.search(x.subarray(0, 32 * 50), 4).then((r) => console.log('answered', String(r.labels[0]), faiss.poolStats().laneJobs));
-      });`;
+    const script = flatIndexScript(20_000, 32, `
+      index.search(x.subarray(0, 32 * 50), 4).then((r) => console.log('answered', String(r.labels[0]), faiss.poolStats().laneJobs));`);
     const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(child.status, 0, child.stderr);
     assert.match(child.stdout, /^answered 0 1\n$/);
@@ -147,15 +155,9 @@ describe('search lanes', function () {
   it('let process.exit() end the process cleanly with searches in flight', () => {
     // process.exit() runs no environment cleanup: the lanes are stopped at exit, so
     // that no search is inside FAISS while its static objects are destroyed.
-    const script = `
-      const faiss = require(${JSON.stringify(LIB)});
-      faiss.setInlineSearchBudget(0);
-      const x = new Float32Array(100000 * 64).map((_, i) => Math.sin(i));
-      const index = new faiss.IndexFlatL2(64);
-      index.add(x).then(() => {
-        for (let i = 0; i < 16; i++) index.search(x.subarray(0, 64 * 200), 4);
-        setTimeout(() => process.exit(3), 5);
-      });`;
+    const script = flatIndexScript(100_000, 64, `
+      for (let i = 0; i < 16; i++) index.search(x.subarray(0, 64 * 200), 4);
+      setTimeout(() => process.exit(3), 5);`);
     for (let i = 0; i < 3; i++) {
       const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
       assert.equal(child.signal, null, child.stderr);
@@ -163,21 +165,17 @@ describe('search lanes', function () {
     }
   });
 
-  it('survive a worker thread terminated with searches in flight', async () => {
-    const script = `
+  /** A worker thread's script: searches in a loop, saying 'answering' after its third round. */
+  const searchingWorker = flatIndexScript(50_000, 32, `
       const { parentPort } = require('node:worker_threads');
-      const faiss = require(${JSON.stringify(LIB)});
-      faiss.setInlineSearchBudget(0);
-      const x = new Float32Array(50000 * 32).map((_, i) => Math.cos(i));
-      const index = new faiss.IndexFlatL2(32);
-      index.add(x).then(async () => {
-        let answered = 0;
-        parentPort.postMessage('ready');
-        for (;;) {
-          await Promise.all(Array.from({ length: 8 }, (_, i) => index.search(x.subarray(i * 32, i * 32 + 32 * 20), 4)));
-          if (++answered === 3) parentPort.postMessage('answering');
-        }
-      });`;
+      let answered = 0;
+      for (;;) {
+        await Promise.all(Array.from({ length: 8 }, (_, i) => index.search(x.subarray(i * 32, i * 32 + 32 * 20), 4)));
+        if (++answered === 3) parentPort.postMessage('answering');
+      }`);
+
+  it('survive a worker thread terminated with searches in flight', async () => {
+    const script = searchingWorker;
     for (let i = 0; i < 3; i++) {
       const worker = new Worker(script, { eval: true });
       await new Promise<void>((resolve, reject) => {
