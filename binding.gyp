@@ -29,6 +29,7 @@
         'NAPI_VERSION=8',
         'NAPI_CPP_EXCEPTIONS',
         'NODE_ADDON_API_DISABLE_DEPRECATED',
+        'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',  # see CMakeLists.txt
         'NDEBUG',
       ],
       # node's common.gypi turns exceptions and RTTI off; the code needs both

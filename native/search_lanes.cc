@@ -1,5 +1,6 @@
 #include "search_lanes.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -50,6 +51,18 @@ std::atomic<uint64_t> jobCount{0};
 std::atomic<uint64_t> wakeCount{0};
 std::atomic<uint64_t> spinNsTotal{0};
 
+// Keeps this addon mapped for the life of the process. Node unloads an addon when
+// the last environment that loaded it goes away (a worker thread, when the main
+// thread never loaded it), and the lanes, which outlive environments, run its code.
+void pinLibrary() {
+  static const bool pinned = [] {
+    Dl_info info;
+    return dladdr(reinterpret_cast<void*>(&pinLibrary), &info) != 0 && info.dli_fname != nullptr &&
+           dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != nullptr;
+  }();
+  (void)pinned;
+}
+
 class Lanes {
  public:
   void configure(LaneSettings s) {
@@ -70,6 +83,7 @@ class Lanes {
       std::lock_guard<std::mutex> l(m_);
       if (settings_.threads == 0 || stopping_) return false;
       // Started on first use, so a process that never searches has no lanes.
+      if (alive_ < settings_.threads) pinLibrary();
       while (alive_ < settings_.threads) {
         try {
           std::thread([this] { loop(); }).detach();
@@ -261,19 +275,21 @@ void drain(napi_env env, napi_value, void* context, void*) {
     if (c->closed) return;
     done.swap(c->done);
   }
-  {
+  // Settling (and opening the scopes) can only fail when the environment can no
+  // longer run JS, a worker being terminated: the answers are dropped then, and
+  // the jobs deleted all the same.
+  try {
     Napi::HandleScope scope(c->env);
     Napi::CallbackScope callbackScope(c->env, c->context);
     for (auto* job : done) {
-      // Settling can only fail when the environment can no longer run JS (a worker
-      // being terminated); the job is dropped then, the rest of the batch still settles.
       try {
         job->complete(c->env);
       } catch (...) {
       }
-      delete job;
     }
+  } catch (...) {
   }
+  for (auto* job : done) delete job;
   c->pending -= static_cast<int>(done.size());
   if (c->pending == 0) napi_unref_threadsafe_function(env, c->tsfn);
 }

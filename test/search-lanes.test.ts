@@ -189,6 +189,33 @@ describe('search lanes', function () {
     assert.equal(r.labels.length, 1);
   });
 
+  it('survive worker threads terminated mid-search in a process whose main thread never loads the addon', () => {
+    // Two ways this aborted or crashed the process: node-addon-api throwing an
+    // uncatchable C++ exception for a call made as the worker stopped (with the
+    // lanes on or off), and Node unloading the addon with the last worker that
+    // loaded it while the lanes, which outlive workers, still ran its code.
+    for (const threads of [2, 0]) {
+      const script = `
+        const { Worker } = require('node:worker_threads');
+        const script = ${JSON.stringify(searchingWorker.replace('faiss.setInlineSearchBudget(0);', `faiss.setInlineSearchBudget(0); faiss.setSearchLanes({ threads: ${threads} });`))};
+        (async () => {
+          for (let i = 0; i < 12; i++) {
+            const worker = new Worker(script, { eval: true });
+            await new Promise((resolve, reject) => {
+              worker.on('message', (m) => m === 'answering' && resolve());
+              worker.on('error', reject);
+            });
+            await worker.terminate();
+          }
+          console.log('done');
+        })();`;
+      const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(child.signal, null, `threads ${threads}: ${child.stderr}`);
+      assert.equal(child.status, 0, `threads ${threads}: ${child.stderr}`);
+      assert.equal(child.stdout, 'done\n');
+    }
+  });
+
   it('are not held up by long operations on the libuv pool', async () => {
     // More trainings than the pool has threads (4 by default): through the pool, a
     // search queued after them waits for one to finish; on the lanes it does not.
