@@ -339,7 +339,9 @@ LaneStats laneStats() {
 }
 
 bool submitToLanes(Napi::Env env, LaneJob* job) {
-  if (laneSettings().threads == 0) return false;
+  // Lanes off before this environment's first search: no thread-safe function for it.
+  // (Afterwards submit() tells, under the one lock a search takes here.)
+  if (addonData(env).lanes == nullptr && laneSettings().threads == 0) return false;
   LaneChannel* c = channelFor(env);
   if (!c) return false;
   {
