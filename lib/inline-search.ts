@@ -4,7 +4,7 @@
 // of an inline search settles on the next turn (setImmediate), so a caller looping
 // over `await index.search(...)` still lets I/O and timers run between searches,
 // and a burst of calls made at once (Promise.all) runs one in place and queues the
-// rest, which the pool then runs in parallel on the other cores.
+// rest, which the search lanes then run in parallel on the other cores.
 let usedThisTurn = false;
 
 /** `run()`'s result as a promise settling next turn, or undefined when run() declined or the turn's inline search is spent. */

@@ -77,7 +77,9 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
     const format = formatOf(req.headers['content-type']);
     const binaryOut = binaryAnswer(req.headers.accept);
     const query = plainQuery(q < 0 ? '' : url.slice(q + 1));
-    if (!format || binaryOut === undefined || !query || !isPlainBody(req, format === 'binary' ? 'raw' : 'json', config.bodyLimit)) return false;
+    if (!format || binaryOut === undefined || !query) return false;
+    const bodyKind = format === 'binary' ? 'raw' : 'json';
+    if (!isPlainBody(req, bodyKind, config.bodyLimit)) return false;
 
     const locals: Record<string, unknown> = {};
     observeRequest(observability, req, res, locals, () => ROUTE);
@@ -93,7 +95,7 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
       fail(e);
       return true;
     }
-    readPlainBody(req, format === 'binary' ? 'raw' : 'json', (err, body) => {
+    readPlainBody(req, bodyKind, (err, body) => {
       if (err) return fail(err);
       let answer: ReturnType<IndexService['search']>;
       let k: number;
