@@ -16,6 +16,7 @@ import { connect } from '../lib/client';
 import { defaults } from '../service/config';
 import { openServices, type Services } from '../service/server';
 import { FileSnapshotStore } from '../service/storage/snapshots';
+import { FileIO } from '../service/storage/storage-io';
 import { randomMatrix } from './lib/common';
 
 const D = 128;
@@ -261,7 +262,7 @@ async function snapshots(tmp: string) {
     return undefined;
   }
   const dataDir = path.join(tmp, 'snapshots');
-  const store = new FileSnapshotStore(dataDir);
+  const store = new FileSnapshotStore(dataDir, new FileIO());
   const index = new IndexFlatL2(D);
   const CHUNK = 100_000;
   for (let i = 0; i < SNAPSHOT_N; i += CHUNK) await index.add(vectors(CHUNK, i + 7)); // random bytes: nothing for the disk to compress
@@ -374,7 +375,7 @@ async function main(): Promise<void> {
 if (process.argv[2] === '--cold-loads') {
   // Child mode (see snapshots()): prints the seconds of cold loads as JSON.
   const [dataDir, rounds, cold] = process.argv.slice(3);
-  coldLoads(new FileSnapshotStore(dataDir), Number(rounds), cold === 'true').then((s) => console.log(JSON.stringify(s)));
+  coldLoads(new FileSnapshotStore(dataDir, new FileIO()), Number(rounds), cold === 'true').then((s) => console.log(JSON.stringify(s)));
 } else {
   main().catch((e) => {
     console.error(e);

@@ -16,6 +16,8 @@ import { createRequestListener } from './http/app';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
 import { FileLogStore } from './storage/storage';
+import { StorageHealth } from './storage/health';
+import { FileIO, type StorageIO } from './storage/storage-io';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -37,25 +39,38 @@ export interface Services {
   keys: KeyService;
   indexes: IndexService;
   tenants: TenantService;
+  /** Whether storage takes writes now (readiness). */
+  health: StorageHealth;
 }
 
 /** What the domain reports to metrics (nothing, for the CLI and tests). */
 export interface ServiceHooks {
   observer?: IndexObserver;
   onLogFlush?: (seconds: number, records: number) => void;
+  /**
+   * The storage I/O to use instead of the real disk's (tests wrap it to inject
+   * faults and crashes). Given the health's fault listener, which it must call
+   * on every fault.
+   */
+  io?: (onFault: StorageHealth['onFault']) => StorageIO;
 }
 
 /** The domain over a data directory, without HTTP (also used by the CLI). */
 export function openServices(config: Config, hooks: ServiceHooks = {}): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const catalog = new SqliteCatalog(config.dataDir);
+  const indexDir = path.join(config.dataDir, 'indexes');
+  fs.mkdirSync(indexDir, { recursive: true });
+  const health = new StorageHealth(config.dataDir, [config.dataDir, indexDir]);
+  const io = hooks.io ? hooks.io(health.onFault) : new FileIO(health.onFault);
+  health.use(io);
+  const catalog = new SqliteCatalog(config.dataDir, io);
   const keys = new KeyService(catalog);
   const quotasOf = (tenant: string) => {
     const t = catalog.getTenant(tenant);
     return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
   };
-  const snapshots = new FileSnapshotStore(config.dataDir);
-  const logs = new FileLogStore(snapshots.dir, config.fsync, hooks.onLogFlush);
+  const snapshots = new FileSnapshotStore(config.dataDir, io);
+  const logs = new FileLogStore(snapshots.dir, io, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
     batching: { maxQueries: config.batchMaxQueries, windowMs: config.batchWindowMs },
     snapshotLogBytes: config.snapshotLogBytes,
@@ -63,7 +78,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
     maxMemory: config.maxMemory,
   }, hooks.observer);
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas);
-  return { catalog, keys, indexes, tenants };
+  return { catalog, keys, indexes, tenants, health };
 }
 
 /** On first start: the admin tenant and an admin key (given, or generated and printed once). */
@@ -99,14 +114,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   setSearchLanes({ threads: config.searchLanes, spinMicroseconds: config.searchSpinUs });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush });
-  metrics.attach(services.indexes);
+  metrics.attach(services.indexes, services.health);
   const activity = new Activity();
   activity.start();
   const logger = createLogger(config.logLevel);
   ensureAdmin(services, config, log);
   let ready = false;
   const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
-  const handle = createRequestListener({ config, ...services, isReady: () => ready, version, observability: { logger, metrics, activity } });
+  // Ready: started, not stopping, and storage takes writes (a probe heals it after a fault).
+  const isReady = async () => ready && (await services.health.healthy(() => services.catalog.checkFile()));
+  const handle = createRequestListener({ config, ...services, isReady, version, observability: { logger, metrics, activity } });
 
   let inFlight = 0;
   let stopping = false;
@@ -145,10 +162,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       await closed;
-      await services.indexes.close();
-      services.catalog.close();
-      activity.stop();
-      fs.rmSync(pidFile, { force: true });
+      try {
+        await services.indexes.close(); // rejects if a final snapshot failed: the exit status tells
+      } finally {
+        services.catalog.close();
+        activity.stop();
+        fs.rmSync(pidFile, { force: true });
+      }
     })());
 
   return { url, server, shutdown };

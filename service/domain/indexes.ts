@@ -8,7 +8,8 @@ import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
-import { LiveIndex } from './live-index';
+import { LiveIndex, type StorageReport } from './live-index';
+import type { LogDamage } from '../storage/mutation-log';
 import { SearchBatcher, gainsFromBatching, type BatchStats, type BatchingOptions } from './search-batcher';
 import { requireName } from './names';
 
@@ -60,6 +61,15 @@ export interface IndexStatus {
   logBytes: number;
   /** Seconds since this process last snapshotted it (undefined: not since start). */
   snapshotAgeSeconds: number | undefined;
+  /** What its last load found wrong on disk: damage cut off its log, or why it cannot load. */
+  storage?: StorageReport;
+}
+
+/** Damage recovery cut off the end of logs since start (metrics). */
+export interface LogDamageTotals {
+  repairs: number;
+  bytes: number;
+  records: number;
 }
 
 export interface CacheStats {
@@ -81,6 +91,7 @@ export class IndexService {
   private readonly reserved = new Map<string, number>();
   private readonly counters = { hits: 0, misses: 0, loads: 0, evictions: 0 };
   private enforcing = false;
+  private readonly damage: LogDamageTotals = { repairs: 0, bytes: 0, records: 0 };
 
   constructor(
     private readonly catalog: Catalog,
@@ -91,9 +102,17 @@ export class IndexService {
     private readonly observer: IndexObserver = { operation: () => undefined },
   ) {}
 
-  /** Registers every index of the catalog; each loads on first use. */
+  /**
+   * Registers every index of the catalog (each loads on first use), after
+   * removing the files no index owns (what a crash between the steps of a
+   * change left behind: orphans.ts). Only the process that owns the data
+   * directory may call this.
+   */
   async open(): Promise<void> {
-    for (const record of this.catalog.listIndexes()) this.live.set(key(record.tenant, record.name), this.liveIndex(record));
+    const records = this.catalog.listIndexes();
+    const removed = await this.snapshots.removeOrphans(new Set(records.map((r) => r.id)));
+    if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
+    for (const record of records) this.live.set(key(record.tenant, record.name), this.liveIndex(record));
   }
 
   async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
@@ -145,19 +164,24 @@ export class IndexService {
     return this.entry(tenant, name).record.dimension;
   }
 
+  /** The catalog row goes first (the deletion is durable then), the files after (orphans.ts if a crash comes between). */
   async delete(tenant: string, name: string): Promise<void> {
     const l = this.entry(tenant, name);
-    this.live.delete(key(tenant, name));
     this.catalog.deleteIndex(tenant, name);
-    l.drop(); // operations in flight finish; later ones see "not found"
-    await l.exclusive(async () => {
-      await this.logs.remove(l.record.id);
-      await this.snapshots.remove(l.record.id);
-    });
+    await this.forget(l);
   }
 
+  /** Forgets the indexes of a tenant whose catalog rows are already deleted (with the tenant, in one transaction). */
   async dropTenant(tenant: string): Promise<void> {
-    for (const l of [...this.live.values()]) if (l.record.tenant === tenant) await this.delete(tenant, l.record.name);
+    for (const l of [...this.live.values()]) if (l.record.tenant === tenant) await this.forget(l);
+  }
+
+  private async forget(l: LiveIndex): Promise<void> {
+    if (this.live.get(key(l.record.tenant, l.record.name)) === l) this.live.delete(key(l.record.tenant, l.record.name));
+    l.drop(); // operations in flight finish; later ones see "not found"
+    await l
+      .exclusive(() => l.removeFiles(l.record.id))
+      .catch((e) => console.error(`faiss-proxy: removing the files of deleted index ${l.record.name} failed (removed at next start):`, e));
   }
 
   async train(tenant: string, name: string, x: Float32Array, key?: string): Promise<IndexInfo> {
@@ -265,13 +289,16 @@ export class IndexService {
       };
       return { created: true, info: await this.install(record, index) };
     }
-    const record: IndexRecord = { ...existing.record, dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
-    this.catalog.deleteIndex(tenant, name);
-    this.catalog.insertIndex(record);
-    existing.record = record;
+    // New files under a new storage id; the catalog switches to them only once they are durable.
+    const record: IndexRecord = { ...existing.record, id: randomUUID(), dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
+    try {
+      await existing.replace(index, record, () => this.catalog.replaceIndex(record));
+    } catch (e) {
+      index.dispose();
+      throw e;
+    }
     // Whether searches batch depends on the index type, which an import may change.
     this.batchers.delete(existing);
-    await existing.replace(index);
     return { created: false, info: await existing.read(async (ix) => this.info(existing, ix)) };
   }
 
@@ -282,13 +309,24 @@ export class IndexService {
 
   /**
    * Saves what changed and frees every index. A snapshot that fails is reported
-   * and the others still happen: the log still holds that index's writes.
+   * and the others still happen (the log still holds that index's writes); then
+   * close rejects, so the exit status tells.
    */
   async close(): Promise<void> {
+    const failed: string[] = [];
     for (const l of [...this.live.values()]) {
-      await l.close().catch((e) => console.error(`faiss-proxy: saving ${l.record.name} at shutdown failed (its log keeps its writes):`, e));
+      await l.close().catch((e) => {
+        failed.push(`${l.record.tenant}/${l.record.name}`);
+        console.error(`faiss-proxy: saving ${l.record.name} at shutdown failed (its log keeps its writes):`, e);
+      });
     }
     this.live.clear();
+    if (failed.length > 0) throw new ServiceError('ERR_STORAGE_FAILED', `Saving ${failed.length} index(es) at shutdown failed: ${failed.join(', ')}`);
+  }
+
+  /** Damage cut off the end of logs since start. */
+  logDamage(): LogDamageTotals {
+    return { ...this.damage };
   }
 
   /** Per-tenant usage, for quotas and operators (not-loaded indexes: as of their last snapshot). */
@@ -319,6 +357,7 @@ export class IndexService {
         loaded: info.loaded,
         logBytes: l.logBytes,
         snapshotAgeSeconds: l.lastSnapshotAt === undefined ? undefined : (Date.now() - l.lastSnapshotAt) / 1000,
+        ...(l.storage && { storage: l.storage }),
       };
     });
   }
@@ -337,18 +376,31 @@ export class IndexService {
       onLoad: () => this.counters.loads++,
       onResident: () => this.enforceBudget(),
       onOperation: (op, type, seconds) => this.observer.operation(op, type, seconds),
+      onLogDamage: (l, damage) => this.logDamaged(l, damage),
     });
   }
 
+  /** Loud: a log line, the metrics (logDamage()), and the index's status (dashboard). */
+  private logDamaged(l: LiveIndex, damage: LogDamage): void {
+    this.damage.repairs++;
+    this.damage.bytes += damage.bytes;
+    this.damage.records += damage.recordsAfter;
+    console.error(
+      `faiss-proxy: index ${l.record.tenant}/${l.record.name}: recovery cut ${damage.bytes} byte(s) off the end of its log at byte ${damage.offset} ` +
+        `(${damage.why}); every record before it is kept` +
+        (damage.recordsAfter > 0 ? `; ${damage.recordsAfter} valid record(s) after the damage were DROPPED` : '; no valid record was after it'),
+    );
+  }
+
+  /** A new index: its first snapshot and empty log are durable before its catalog row is written. */
   private async install(record: IndexRecord, index: Index): Promise<IndexInfo> {
     const l = this.liveIndex(record);
     try {
-      await l.replace(index); // writes the first snapshot
-      this.catalog.insertIndex(record);
+      await l.replace(index, record, () => this.catalog.insertIndex(record));
     } catch (e) {
       l.drop();
-      await this.snapshots.remove(record.id).catch(() => undefined);
-      await this.logs.remove(record.id).catch(() => undefined);
+      index.dispose();
+      await l.removeFiles(record.id).catch(() => undefined);
       throw e;
     }
     this.live.set(key(record.tenant, record.name), l);

@@ -15,9 +15,10 @@ import {
   type SearchResult,
 } from '../../lib';
 import type { IndexRecord } from '../storage/catalog';
-import { LogCorruptError, type Mutation } from '../storage/mutation-log';
+import { LogCorruptError, type LogDamage, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
-import type { SnapshotState, SnapshotStore } from '../storage/snapshots';
+import { SnapshotCorruptError, type SnapshotState, type SnapshotStore } from '../storage/snapshots';
+import { storageFault } from '../storage/storage-io';
 import { ServiceError } from './errors';
 import { applyMutation, isIdMapped, type Applied, type IndexExtras } from './mutations';
 
@@ -33,6 +34,17 @@ export interface LiveIndexOptions {
   onLoad: () => void;
   /** Told how long each FAISS operation took (for metrics). */
   onOperation: (operation: string, indexType: string, seconds: number) => void;
+  /** Told when loading cut damage off the end of the log (operators must hear of it). */
+  onLogDamage: (l: LiveIndex, damage: LogDamage) => void;
+}
+
+/** What the last load of an index found wrong with its files (shown to operators). */
+export interface StorageReport {
+  at: string;
+  /** Damage cut off the end of the log at the last load (the index is online). */
+  logDamage?: LogDamage;
+  /** Why the index cannot be loaded (it answers 503 until repaired). */
+  error?: { code: string; message: string };
 }
 
 export class LiveIndex {
@@ -54,6 +66,8 @@ export class LiveIndex {
   mapped = false;
   /** Set when the index is deleted: nothing may touch its files any more. */
   dropped = false;
+  /** What loading it last found wrong on disk (undefined: nothing). */
+  storage: StorageReport | undefined;
 
   constructor(
     public record: IndexRecord,
@@ -92,6 +106,8 @@ export class LiveIndex {
     try {
       const index = await this.load();
       return operation ? await this.timed(operation, index, () => fn(index)) : await fn(index);
+    } catch (e) {
+      throw this.dropped ? this.notFound() : e;
     } finally {
       this.active--;
       this.lastUsed = Date.now();
@@ -102,23 +118,35 @@ export class LiveIndex {
   async mutate(m: Mutation): Promise<Applied> {
     this.active++;
     try {
-      const { result, durable } = await this.exclusive(async () => {
+      const { result, durable, log } = await this.exclusive(async () => {
         if (this.mapped) await this.loadFully();
         const index = await this.load();
+        const log = this.log!; // load() opened it; only this queue closes it while loaded
         const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
-        if (seen) return { result: seen.applied, durable: seen.durable };
-        const applied = await this.timed(m.type, index, () => applyMutation(index, this.extras, m));
-        const appended = this.log!.append(m);
+        if (seen) return { result: seen.applied, durable: seen.durable, log };
+        let applied: Applied;
+        try {
+          applied = await this.timed(m.type, index, () => applyMutation(index, this.extras, m));
+        } catch (e) {
+          throw this.dropped ? this.notFound() : e;
+        }
+        // Deleted while this write ran: it is not acknowledged, and its log is gone.
+        if (this.dropped) throw this.notFound();
+        const appended = log.append(m);
         this.seq = appended.seq;
         if (m.key !== undefined) this.remember(m.key, applied, appended.durable);
-        return { result: applied, durable: appended.durable };
+        return { result: applied, durable: appended.durable, log };
       });
       try {
         await durable;
       } catch (e) {
-        // Applied in memory but not on disk: forget the memory, reload from disk.
-        this.unload();
-        throw new ServiceError('ERR_STORAGE_FAILED', `The write could not be made durable: ${(e as Error).message}`);
+        // Applied in memory but not on disk: forget the memory (in turn with the
+        // other writes, so none of them is half way through), reload from disk.
+        await this.exclusive(async () => {
+          if (this.log === log) this.unload();
+        });
+        if (this.dropped) throw this.notFound();
+        throw storageFault('log.append', undefined, e);
       }
       this.afterMutation();
       return result;
@@ -245,20 +273,60 @@ export class LiveIndex {
     }).finally(() => this.active--);
   }
 
-  /** Replaces the index wholesale (import); snapshotted at once, the log emptied. */
-  replace(index: Index): Promise<void> {
+  /**
+   * Replaces the index wholesale (an import, or a new index's first state). The
+   * new index is written under `next.id`, a storage id no file has yet, and made
+   * durable (snapshot and an empty log); then `commit` switches the catalog to
+   * it in one transaction; then the old files go. A crash before the switch
+   * leaves the old index whole and the new files orphans; after it, the new one
+   * (orphans.ts removes what is left either way).
+   */
+  replace(index: Index, next: IndexRecord, commit: () => void): Promise<void> {
     return this.exclusive(async () => {
-      const old = await this.load().catch(() => undefined);
-      // An index that failed to load (a damaged log) is replaced along with its log.
-      this.log ??= await this.o.logs.create(this.record.id, this.seq);
-      this.extras = { tombstones: new Set(), nextId: null, idSet: null };
+      if (this.dropped) throw this.notFound();
+      const previous = this.record;
+      // Loaded for its version (a replacement must not reuse one); a damaged index is replaced all the same.
+      const old = this.o.snapshots.latestSeq(previous.id) > 0 ? await this.load().catch(() => undefined) : this.index;
+      const seq = Math.max(this.seq, this.o.snapshots.latestSeq(previous.id)) + 1;
+      const extras: IndexExtras = { tombstones: new Set(), nextId: null, idSet: null };
+      const log = await this.o.logs.create(next.id, seq);
+      try {
+        await this.o.snapshots.save(next.id, index, seq, this.stateOf(index, extras, new Map()));
+        commit();
+      } catch (e) {
+        await log.close().catch(() => undefined);
+        if (next.id !== previous.id) await this.removeFiles(next.id).catch(() => undefined);
+        throw e;
+      }
+      const oldLog = this.log;
+      this.record = next;
       this.index = index;
       this.loading = undefined;
-      this.seq = this.log.advance(); // a new version with no log record: the snapshot holds it
-      await this.snapshotNow();
+      this.log = log;
+      this.seq = seq;
+      this.extras = extras;
+      this.recent = new Map();
+      this.mapped = false;
+      this.storage = undefined;
+      this.summary = this.stateOf(index, extras, this.recent).summary;
+      this.lastSnapshotAt = Date.now();
       if (old && old !== index) old.dispose();
+      await oldLog?.close().catch(() => undefined);
+      if (next.id !== previous.id) {
+        await this.removeFiles(previous.id).catch((e) => console.error(`faiss-proxy: removing the replaced files of ${next.name} failed (removed at next start):`, e));
+      }
       this.o.onResident(this);
     });
+  }
+
+  /** Removes every file of storage id `id` (its log, then its snapshots). */
+  async removeFiles(id: string): Promise<void> {
+    await this.o.logs.remove(id);
+    await this.o.snapshots.remove(id);
+  }
+
+  private notFound(): ServiceError {
+    return new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(this.record.name)}`);
   }
 
   /** Takes a snapshot now if anything was logged since the last one. */
@@ -309,7 +377,7 @@ export class LiveIndex {
   }
 
   private load(): Promise<Index> {
-    if (this.dropped) return Promise.reject(new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(this.record.name)}`));
+    if (this.dropped) return Promise.reject(this.notFound());
     if (this.index) return Promise.resolve(this.index);
     this.loading ??= this.recover().then(
       (index) => {
@@ -320,6 +388,9 @@ export class LiveIndex {
       },
       (e) => {
         this.loading = undefined;
+        if (e instanceof ServiceError && e.code === 'ERR_STORAGE_CORRUPT') {
+          this.storage = { at: new Date().toISOString(), error: { code: e.code, message: e.message } };
+        }
         throw e;
       },
     );
@@ -345,12 +416,14 @@ export class LiveIndex {
   private async recover(allowMmap = true): Promise<Index> {
     const { record, o } = this;
     const snapshotSeq = o.snapshots.latestSeq(record.id);
+    const corrupt = (e: Error) =>
+      new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}. See faiss-proxy check / repair (docs/operations.md)`);
     let opened;
     try {
       opened = await o.logs.open(record.id, snapshotSeq);
     } catch (e) {
-      if (e instanceof LogCorruptError) throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: ${e.message}`);
-      throw e;
+      if (e instanceof LogCorruptError) throw corrupt(e);
+      throw storageFault('log.open', undefined, e);
     }
     const mmap = allowMmap && record.mmap && snapshotSeq > 0 && !opened.records.some((r) => r.seq > snapshotSeq);
     let snap;
@@ -358,7 +431,8 @@ export class LiveIndex {
       snap = await o.snapshots.load(record.id, { mmap });
     } catch (e) {
       await opened.log.close();
-      throw e;
+      if (e instanceof SnapshotCorruptError) throw corrupt(e);
+      throw storageFault('snapshot.load', undefined, e);
     }
     this.mapped = mmap && snap !== undefined;
     let index: Index;
@@ -391,21 +465,32 @@ export class LiveIndex {
       throw new ServiceError('ERR_STORAGE_CORRUPT', `Index ${record.name} cannot be loaded: replaying its log failed (${(e as Error).message})`);
     }
     this.log = opened.log;
+    this.storage = opened.damage && { at: new Date().toISOString(), logDamage: opened.damage };
+    if (opened.damage) o.onLogDamage(this, opened.damage);
     return index;
   }
 
+  private stateOf(index: Index, extras: IndexExtras, recent: LiveIndex['recent']): SnapshotState {
+    return {
+      tombstones: [...extras.tombstones].map(String),
+      nextId: extras.nextId,
+      recentKeys: [...recent].map(([key, { applied }]) => [key, applied.removed, applied.firstId] as [string, number, number | null]),
+      summary: { type: index.typeName, ntotal: index.ntotal - extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
+    };
+  }
+
+  /** Saves the index as of `seq`, then empties the log (every record in it is in the snapshot). */
   private async snapshotNow(): Promise<void> {
     if (!this.index || this.dropped) return;
     await this.log?.drain();
     const index = this.index;
-    await this.o.snapshots.save(this.record.id, index, this.seq, {
-      tombstones: [...this.extras.tombstones].map(String),
-      nextId: this.extras.nextId,
-      recentKeys: [...this.recent].map(([key, { applied }]) => [key, applied.removed, applied.firstId] as [string, number, number | null]),
-      summary: { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
-    });
+    // Already saved at this version (the log's trim failed after it): only the trim is left to do.
+    if (this.o.snapshots.latestSeq(this.record.id) !== this.seq) {
+      const state = this.stateOf(index, this.extras, this.recent);
+      await this.o.snapshots.save(this.record.id, index, this.seq, state);
+      this.summary = state.summary;
+    }
     this.lastSnapshotAt = Date.now();
-    this.summary = { type: index.typeName, ntotal: index.ntotal - this.extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained };
     await this.log?.truncate();
   }
 
@@ -426,6 +511,8 @@ export class LiveIndex {
     if (!this.index || this.dropped || this.extras.tombstones.size === 0) return;
     // Searches in flight on the old index finish on it; GC frees it after.
     this.index = await this.rebuilt(this.index);
+    // A new version for the rebuilt index, so its snapshot never overwrites the state of the one on disk.
+    if (this.log) this.seq = this.log.advance();
     await this.snapshotNow();
     this.o.onResident(this);
   }

@@ -36,9 +36,10 @@ export class TenantService {
     return { ...t, ...next };
   }
 
+  /** One catalog transaction removes the tenant, its keys and its indexes' rows; the files go after. */
   async delete(name: string): Promise<void> {
     this.get(name);
+    this.catalog.deleteTenant(name); // cascades to the tenant's keys and indexes
     await this.indexes.dropTenant(name);
-    this.catalog.deleteTenant(name); // cascades to the tenant's keys
   }
 }

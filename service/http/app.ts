@@ -27,8 +27,8 @@ export interface AppDeps {
   tenants: TenantService;
   keys: KeyService;
   observability: Observability;
-  /** false while starting or shutting down (readiness). */
-  isReady: () => boolean;
+  /** false while starting or shutting down, or while storage cannot take writes (readiness). */
+  isReady: () => boolean | Promise<boolean>;
   version: string;
 }
 
@@ -83,12 +83,12 @@ function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: indexes loaded and not shutting down',
+      summary: 'Readiness: started, not shutting down, and storage takes writes',
       role: null,
-      responses: { 200: '{ status: "ready" }', 503: 'Starting or shutting down' },
-      handler: (_req, res) => {
-        if (deps.isReady()) res.json({ status: 'ready' });
-        else res.status(503).json({ error: { code: 'ERR_NOT_READY', message: 'The service is starting or shutting down' } });
+      responses: { 200: '{ status: "ready" }', 503: 'Starting, shutting down, or storage failing' },
+      handler: async (_req, res) => {
+        if (await deps.isReady()) res.json({ status: 'ready' });
+        else res.status(503).json({ error: { code: 'ERR_NOT_READY', message: 'The service is starting or shutting down, or its storage is failing (see the log and faiss_proxy_storage_healthy)' } });
       },
     },
     {

@@ -5,6 +5,7 @@
 import client from 'prom-client';
 import { poolStats } from '../../lib';
 import type { IndexObserver, IndexService } from '../domain/indexes';
+import type { StorageHealth } from '../storage/health';
 
 export interface MetricsOptions {
   /** Most distinct tenant label values (beyond: "other"). */
@@ -79,8 +80,8 @@ export class Metrics {
     this.fsyncRecords.observe(records);
   };
 
-  /** Per-index and cache series, read from the index service at scrape time. */
-  attach(indexes: IndexService): void {
+  /** Per-index, cache and storage series, read from the index service and storage health at scrape time. */
+  attach(indexes: IndexService, health?: StorageHealth): void {
     const registers = [this.registry];
     const o = this.o;
     const top = () => indexes.status().sort((a, b) => b.bytes - a.bytes).slice(0, o.maxIndexSeries);
@@ -113,5 +114,12 @@ export class Metrics {
     readCounter(this.registry, 'faiss_proxy_cache_misses_total', 'Operations that had to load their index', () => indexes.cacheStats().misses);
     readCounter(this.registry, 'faiss_proxy_cache_loads_total', 'Index loads (snapshot + log replay)', () => indexes.cacheStats().loads);
     readCounter(this.registry, 'faiss_proxy_cache_evictions_total', 'Indexes evicted to stay within --max-memory', () => indexes.cacheStats().evictions);
+    readCounter(this.registry, 'faiss_proxy_log_damage_repairs_total', 'Index loads that cut damage off the end of a log', () => indexes.logDamage().repairs);
+    readCounter(this.registry, 'faiss_proxy_log_damage_bytes_total', 'Bytes of damage cut off the end of logs', () => indexes.logDamage().bytes);
+    readCounter(this.registry, 'faiss_proxy_log_damage_records_dropped_total', 'Valid log records dropped with damage before them (acknowledged writes lost)', () => indexes.logDamage().records);
+    if (health) {
+      readCounter(this.registry, 'faiss_proxy_storage_faults_total', 'Storage operations that failed (ENOSPC, EIO, a deleted data directory, ...)', () => health.faults);
+      new client.Gauge({ name: 'faiss_proxy_storage_healthy', help: '1 while storage takes writes, 0 after a fault until a probe succeeds', registers, collect() { this.set(health.current ? 0 : 1); } });
+    }
   }
 }

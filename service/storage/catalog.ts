@@ -2,7 +2,9 @@
 // (better-sqlite3) in the data directory. Behind the Catalog interface so another
 // backend can replace it without touching the domain or the routes.
 import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { StorageIO } from './storage-io';
 
 export interface Quotas {
   maxIndexes: number;
@@ -53,7 +55,11 @@ export interface Catalog {
   listIndexes(tenant?: string): IndexRecord[];
   getIndex(tenant: string, name: string): IndexRecord | undefined;
   insertIndex(r: IndexRecord): void;
+  /** Switches an index's row to `next` (an import: new storage id, dimension, type) in one transaction. */
+  replaceIndex(next: IndexRecord): void;
   deleteIndex(tenant: string, name: string): void;
+  /** Throws unless the catalog file is still the one this connection writes (not deleted under the service). */
+  checkFile(): void;
   close(): void;
 }
 
@@ -136,10 +142,33 @@ export class SqliteCatalog implements Catalog {
   private keyCacheVersion = -1;
   private readonly dataVersion: Database.Statement;
 
-  /** A statement that changes the catalog: it may change a key, so the key cache starts over. */
-  private write(sql: string): Database.Statement {
+  private readonly file: string;
+  private readonly identity: fs.Stats;
+
+  /**
+   * Runs a change to the catalog through the storage I/O (one transaction,
+   * named for fault injection). It may change a key, so the key cache starts over.
+   */
+  private change(point: string, sql: string, ...params: unknown[]): void {
     this.keyCache.clear();
-    return this.stmt(sql);
+    this.io.catalog(point, () => {
+      this.checkFile();
+      this.stmt(sql).run(...params);
+    });
+  }
+
+  checkFile(): void {
+    // SQLite keeps writing to a deleted database file (and its WAL) without a
+    // word: every change would be acknowledged and then lost at restart.
+    let now: fs.Stats | undefined;
+    try {
+      now = fs.statSync(this.file);
+    } catch {
+      now = undefined;
+    }
+    if (!now || now.ino !== this.identity.ino || now.dev !== this.identity.dev) {
+      throw new Error(`the catalog ${this.file} was deleted or replaced under the running service`);
+    }
   }
 
   /** Prepared once, reused: key checks run on every request. */
@@ -152,8 +181,13 @@ export class SqliteCatalog implements Catalog {
     return s;
   }
 
-  constructor(dataDir: string) {
-    this.db = new Database(path.join(dataDir, 'catalog.db'));
+  constructor(
+    dataDir: string,
+    private readonly io: StorageIO,
+  ) {
+    this.file = path.join(dataDir, 'catalog.db');
+    this.db = new Database(this.file);
+    this.identity = fs.statSync(this.file);
     // WAL + synchronous=FULL: a committed catalog change survives a power cut.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -173,17 +207,17 @@ export class SqliteCatalog implements Catalog {
     return r && tenantOf(r);
   }
   insertTenant(t: TenantRecord): void {
-    this
-      .write('INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes) VALUES (?, ?, ?, ?, ?)')
-      .run(t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes);
+    this.change(
+      'catalog.insert-tenant',
+      'INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes) VALUES (?, ?, ?, ?, ?)',
+      t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes,
+    );
   }
   updateQuotas(name: string, q: Quotas): void {
-    this
-      .write('UPDATE tenants SET max_indexes = ?, max_vectors = ?, max_bytes = ? WHERE name = ?')
-      .run(q.maxIndexes, q.maxVectors, q.maxBytes, name);
+    this.change('catalog.update-quotas', 'UPDATE tenants SET max_indexes = ?, max_vectors = ?, max_bytes = ? WHERE name = ?', q.maxIndexes, q.maxVectors, q.maxBytes, name);
   }
   deleteTenant(name: string): void {
-    this.write('DELETE FROM tenants WHERE name = ?').run(name);
+    this.change('catalog.delete-tenant', 'DELETE FROM tenants WHERE name = ?', name);
   }
   listKeys(tenant?: string): KeyRecord[] {
     const rows = tenant
@@ -208,12 +242,14 @@ export class SqliteCatalog implements Catalog {
     return r && keyOf(r);
   }
   insertKey(k: KeyRecord): void {
-    this
-      .write('INSERT INTO api_keys (id, tenant, role, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(k.id, k.tenant, k.role, k.hash, k.label, k.createdAt, k.revokedAt);
+    this.change(
+      'catalog.insert-key',
+      'INSERT INTO api_keys (id, tenant, role, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      k.id, k.tenant, k.role, k.hash, k.label, k.createdAt, k.revokedAt,
+    );
   }
   revokeKey(id: string, at: string): void {
-    this.write('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    this.change('catalog.revoke-key', 'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id);
   }
   listIndexes(tenant?: string): IndexRecord[] {
     const rows = tenant
@@ -226,12 +262,21 @@ export class SqliteCatalog implements Catalog {
     return r && indexOf(r);
   }
   insertIndex(r: IndexRecord): void {
-    this
-      .write('INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0);
+    this.change(
+      'catalog.insert-index',
+      'INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0,
+    );
+  }
+  replaceIndex(r: IndexRecord): void {
+    this.change(
+      'catalog.replace-index',
+      'UPDATE indexes SET id = ?, dimension = ?, factory = ?, metric = ?, mmap = ? WHERE tenant = ? AND name = ?',
+      r.id, r.dimension, r.factory, r.metric, r.mmap ? 1 : 0, r.tenant, r.name,
+    );
   }
   deleteIndex(tenant: string, name: string): void {
-    this.write('DELETE FROM indexes WHERE tenant = ? AND name = ?').run(tenant, name);
+    this.change('catalog.delete-index', 'DELETE FROM indexes WHERE tenant = ? AND name = ?', tenant, name);
   }
   close(): void {
     this.db.close();

@@ -8,6 +8,7 @@
 //         | idempotency key (u16 length + utf-8) when flags has HAS_KEY
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
+import type { AppendFile, StorageIO } from './storage-io';
 
 /** `key`: the client's idempotency key, logged so a retry is recognised even after a crash. */
 export type Mutation = (
@@ -109,36 +110,94 @@ function decodeMutation(body: Buffer): Mutation {
   throw new Error(`unknown record type ${body.readUInt8(0)}`);
 }
 
+/** What recovery cut off the end of a log, told to operators (log line, metric, index status). */
+export interface LogDamage {
+  /** Where the valid records end. */
+  offset: number;
+  /** Bytes dropped from there to the end of the file. */
+  bytes: number;
+  /** Complete, checksummed records found after the damage (dropped with it: only `repair` does that). */
+  recordsAfter: number;
+  /** 'torn': the last record was half written (a crash mid-append, never acknowledged); 'damaged': anything else. */
+  kind: 'torn' | 'damaged';
+  why: string;
+}
+
+const MAGIC_BYTES = Buffer.from([0x46, 0x50, 0x57, 0x4c]);
+
+/** Whether a whole, checksummed record starts at `at`; its end if so. */
+function recordAt(data: Buffer, at: number): number | undefined {
+  if (data.length - at < HEADER || data.readUInt32LE(at) !== MAGIC) return undefined;
+  const end = at + HEADER + data.readUInt32LE(at + 4);
+  if (end > data.length) return undefined;
+  const crc = crc32(data.subarray(at + HEADER, end), crc32(data.subarray(at + 8, at + 16)));
+  return crc === data.readUInt32LE(at + 16) ? end : undefined;
+}
+
+const TORN = 'a half-written last record';
+
+/** Why no valid record starts at `at`: a torn last record, or damage. */
+function damageAt(data: Buffer, at: number): string {
+  const rest = data.length - at;
+  if (rest < 4) return TORN;
+  if (data.readUInt32LE(at) !== MAGIC) return 'bad record marker';
+  if (rest < HEADER || at + HEADER + data.readUInt32LE(at + 4) >= data.length) return TORN;
+  return 'checksum mismatch';
+}
+
+/** Whole, checksummed records anywhere after `from` (acknowledged writes a cut there would lose). */
+function recordsAfter(data: Buffer, from: number): number {
+  let count = 0;
+  for (let at = data.indexOf(MAGIC_BYTES, from + 1); at >= 0; ) {
+    const end = recordAt(data, at);
+    if (end !== undefined) count++;
+    at = data.indexOf(MAGIC_BYTES, end ?? at + 1);
+  }
+  return count;
+}
+
 /**
- * Reads every complete record. A torn last record (a crash mid-append: it was
- * never acknowledged) is dropped and its length returned as `validBytes`; damage
- * anywhere else throws LogCorruptError.
+ * Reads every valid record up to the first damage. Damage with no valid record
+ * after it (a torn last record, garbage or zeros a crash left at the end) is cut
+ * off: `validBytes` is where the valid records end and `damage` says what was
+ * dropped. Damage followed by valid records (acknowledged writes) throws
+ * LogCorruptError, unless `dropRecordsAfterDamage` (faiss-proxy repair) says to
+ * drop them too.
  */
-export function readLog(file: string): { records: LogRecord[]; validBytes: number } {
+export function readLog(file: string, options: { dropRecordsAfterDamage?: boolean } = {}): { records: LogRecord[]; validBytes: number; damage?: LogDamage } {
   if (!fs.existsSync(file)) return { records: [], validBytes: 0 };
   const data = fs.readFileSync(file);
   const records: LogRecord[] = [];
   let at = 0;
+  let why: string | undefined;
   while (at < data.length) {
-    const rest = data.length - at;
-    if (rest < HEADER) break; // torn header at the end
-    const magic = data.readUInt32LE(at);
-    const length = data.readUInt32LE(at + 4);
-    const end = at + HEADER + length;
-    if (magic !== MAGIC) throw new LogCorruptError(file, at, 'bad record marker');
-    if (end > data.length) break; // torn body at the end
-    const seq = Number(data.readBigUInt64LE(at + 8));
-    const body = data.subarray(at + HEADER, end);
-    const crc = crc32(body, crc32(data.subarray(at + 8, at + 16)));
-    if (crc !== data.readUInt32LE(at + 16)) {
-      if (end === data.length) break; // the last record, half written
-      throw new LogCorruptError(file, at, 'checksum mismatch');
+    const end = recordAt(data, at);
+    if (end === undefined) {
+      why = damageAt(data, at);
+      break;
     }
-    if (records.length > 0 && seq <= records[records.length - 1].seq) throw new LogCorruptError(file, at, 'sequence numbers go backwards');
-    records.push({ seq, mutation: decodeBody(body) });
+    const seq = Number(data.readBigUInt64LE(at + 8));
+    if (records.length > 0 && seq <= records[records.length - 1].seq) {
+      why = 'sequence numbers go backwards';
+      break;
+    }
+    let mutation: Mutation;
+    try {
+      mutation = decodeBody(data.subarray(at + HEADER, end));
+    } catch (e) {
+      // A checksummed record we cannot read was written by something else: never guess.
+      throw new LogCorruptError(file, at, `record ${seq} cannot be decoded: ${(e as Error).message}`);
+    }
+    records.push({ seq, mutation });
     at = end;
   }
-  return { records, validBytes: at };
+  if (why === undefined) return { records, validBytes: at };
+  const after = recordsAfter(data, at);
+  if (after > 0 && !options.dropRecordsAfterDamage) {
+    throw new LogCorruptError(file, at, `${why}, with ${after} valid record(s) after it; faiss-proxy repair drops them`);
+  }
+  const kind = why === TORN && after === 0 ? 'torn' : 'damaged';
+  return { records, validBytes: at, damage: { offset: at, bytes: data.length - at, recordsAfter: after, kind, why } };
 }
 
 interface Waiter {
@@ -150,36 +209,42 @@ export class MutationLog {
   private pending: Buffer[] = [];
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | null = null;
-  private handle: fs.promises.FileHandle;
   /** Set by a failed write: what follows it on disk could not be trusted. */
   private failure: unknown = null;
+  private closed = false;
+  /** Bytes known to be on disk (where a failed flush is cut back to). */
+  private durableSize: number;
 
   private constructor(
-    readonly file: string,
-    handle: fs.promises.FileHandle,
+    private readonly file: AppendFile,
     private seq: number,
     private size: number,
     private readonly sync: boolean,
     private readonly onFlush: (seconds: number, records: number) => void,
   ) {
-    this.handle = handle;
+    this.durableSize = size;
   }
 
-  /** Opens for appending after `validBytes` (a torn tail is cut off first); onFlush hears each flush's duration. */
+  /** Opens for appending after `validBytes` (a damaged tail is cut off first); onFlush hears each flush's duration. */
   static async open(
+    io: StorageIO,
     file: string,
     validBytes: number,
     lastSeq: number,
     sync: boolean,
     onFlush: (seconds: number, records: number) => void = () => undefined,
   ): Promise<MutationLog> {
-    const handle = await fs.promises.open(file, 'a+');
-    const { size } = await handle.stat();
-    if (size !== validBytes) {
-      await handle.truncate(validBytes);
-      await handle.sync();
+    const handle = await io.openAppend(file, 'log.open');
+    try {
+      if ((await handle.size()) !== validBytes) {
+        await handle.truncate(validBytes, 'log.cut-tail');
+        await handle.sync('log.sync-cut-tail');
+      }
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw e;
     }
-    return new MutationLog(file, handle, lastSeq, validBytes, sync, onFlush);
+    return new MutationLog(handle, lastSeq, validBytes, sync, onFlush);
   }
 
   get lastSeq(): number {
@@ -201,6 +266,7 @@ export class MutationLog {
    * Callers append in the order they applied the mutations.
    */
   append(m: Mutation): { seq: number; durable: Promise<void> } {
+    if (this.closed) return { seq: this.seq, durable: Promise.reject(new Error(`the log ${this.file.file} is closed`)) };
     if (this.failure) return { seq: this.seq, durable: Promise.reject(this.failure) };
     const seq = ++this.seq;
     const parts = encode(seq, m);
@@ -211,7 +277,7 @@ export class MutationLog {
     return { seq, durable };
   }
 
-  /** Waits until everything appended so far is on disk. */
+  /** Waits until everything appended so far is on disk (or failed). */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
@@ -219,14 +285,18 @@ export class MutationLog {
   /** Empties the log after a snapshot that holds every record in it. */
   async truncate(): Promise<void> {
     await this.drain();
-    await this.handle.truncate(0);
-    await this.handle.sync();
+    if (this.failure) throw this.failure;
+    await this.file.truncate(0, 'log.trim');
+    await this.file.sync('log.sync-trim');
     this.size = 0;
+    this.durableSize = 0;
   }
 
   async close(): Promise<void> {
     await this.drain();
-    await this.handle.close();
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.close();
   }
 
   private async flushAll(): Promise<void> {
@@ -236,18 +306,26 @@ export class MutationLog {
       this.pending = [];
       this.waiters = [];
       try {
-        const total = buffers.reduce((s, b) => s + b.length, 0);
         const started = process.hrtime.bigint();
-        const { bytesWritten } = await this.handle.writev(buffers);
-        if (bytesWritten !== total) throw new Error(`short write to ${this.file}: ${bytesWritten} of ${total} bytes`);
-        if (this.sync) await this.handle.datasync();
+        await this.file.append(buffers, 'log.append');
+        if (this.sync) await this.file.sync('log.sync');
+        this.durableSize += buffers.reduce((s, b) => s + b.length, 0);
         this.onFlush(Number(process.hrtime.bigint() - started) / 1e9, waiters.length);
         for (const w of waiters) w.resolve();
       } catch (e) {
+        // Every write this flush carried, and every one queued behind it, fails
+        // with the fault; none was acknowledged, so none may stay: cut the file
+        // back to what was durable (best effort: on a dead disk this fails too,
+        // and recovery then cuts the torn tail).
         this.failure = e;
         for (const w of [...waiters, ...this.waiters]) w.reject(e);
         this.pending = [];
         this.waiters = [];
+        this.size = this.durableSize;
+        await this.file
+          .truncate(this.durableSize, 'log.undo-failed-append')
+          .then(() => this.file.sync('log.sync-undo'))
+          .catch(() => undefined);
       }
     }
     this.flushing = null;

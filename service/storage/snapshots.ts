@@ -3,10 +3,20 @@
 // snapshot. Each snapshot is named after the last log record it contains
 // (<id>.<seq>.faissindex), so recovery knows which log records to replay, and has
 // a small sidecar (<id>.<seq>.state.json) for what FAISS's file cannot hold
-// (ids deleted from index types that cannot remove).
+// (ids deleted from index types that cannot remove) and the snapshot's length
+// and CRC32, checked before FAISS reads a byte of it: FAISS's reader trusts its
+// input, so a flipped byte would otherwise load as wrong vectors.
+//
+// Save order (each step through StorageIO): index to .tmp, fsync; state (with the
+// checksum) to .tmp, fsync, rename; index rename; fsync the directory; remove the
+// older snapshot. A crash anywhere leaves either the old snapshot or the new one
+// whole, plus files recovery ignores and removeOrphans() deletes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readIndex, writeIndex, type Index } from '../../lib';
+import { crc32 } from 'node:zlib';
+import { readIndex, type Index } from '../../lib';
+import { removeOrphans } from './orphans';
+import type { StorageIO } from './storage-io';
 
 export interface SnapshotState {
   /** Ids removed from an index type that cannot remove, not yet rebuilt away. */
@@ -17,6 +27,34 @@ export interface SnapshotState {
   recentKeys?: [string, number, number | null][];
   /** What the index looked like, for listing it without loading it. */
   summary?: { type: string; ntotal: number; bytes: number; isTrained: boolean };
+  /** The snapshot file's length and CRC32 (absent in snapshots written before checksums). */
+  file?: { bytes: number; crc32: number };
+}
+
+/** A snapshot that is not what was written: truncated, flipped bits, unreadable. */
+export class SnapshotCorruptError extends Error {
+  constructor(file: string, why: string) {
+    super(`The snapshot ${path.basename(file)} is damaged (${why})`);
+    this.name = 'SnapshotCorruptError';
+  }
+}
+
+/** Length and CRC32 of a file, read in chunks (a snapshot can be larger than we want in memory twice). */
+export async function fileChecksum(file: string): Promise<{ bytes: number; crc32: number }> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(8 << 20);
+    let crc = 0;
+    let bytes = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes);
+      if (bytesRead === 0) return { bytes, crc32: crc };
+      crc = crc32(chunk.subarray(0, bytesRead), crc);
+      bytes += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface Snapshot {
@@ -33,16 +71,11 @@ export interface SnapshotStore {
   latestSeq(id: string): number;
   /** The latest snapshot's state, without loading the index. */
   peekState(id: string): SnapshotState | undefined;
+  /** Removes the files (snapshots and logs) of storage ids not in `owners`, and leftovers of interrupted saves. */
+  removeOrphans(owners: ReadonlySet<string>): Promise<string[]>;
+  /** Verifies the latest snapshot's length and checksum without loading it. */
+  check(id: string): Promise<{ seq: number; verified: boolean } | undefined>;
   remove(id: string): Promise<void>;
-}
-
-export async function fsyncPath(p: string): Promise<void> {
-  const handle = await fs.promises.open(p, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 const SNAPSHOT = /^(.+)\.(\d+)\.faissindex$/;
@@ -51,11 +84,12 @@ export class FileSnapshotStore implements SnapshotStore {
   /** Where snapshots live (logs live beside them, storage.ts). */
   readonly dir: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly io: StorageIO,
+  ) {
     this.dir = path.join(dataDir, 'indexes');
     fs.mkdirSync(this.dir, { recursive: true });
-    // Temporary files left by a crash mid-snapshot are garbage.
-    for (const f of fs.readdirSync(this.dir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(this.dir, f), { force: true });
   }
 
   private snapshots(id: string): { seq: number; file: string }[] {
@@ -72,28 +106,35 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   async save(id: string, index: Index, seq: number, state: SnapshotState): Promise<void> {
+    const { io } = this;
     const target = path.join(this.dir, `${id}.${seq}.faissindex`);
     const tmp = `${target}.${process.pid}.tmp`;
     const stateTmp = `${this.stateFile(id, seq)}.${process.pid}.tmp`;
     const older = this.snapshots(id).filter((s) => s.seq !== seq);
     try {
-      await fs.promises.writeFile(stateTmp, JSON.stringify(state));
-      await fsyncPath(stateTmp);
-      await fs.promises.rename(stateTmp, this.stateFile(id, seq));
-      await writeIndex(index, tmp);
-      await fsyncPath(tmp);
-      await fs.promises.rename(tmp, target);
-      await fsyncPath(this.dir); // make the renames themselves durable
+      await io.writeIndex(index, tmp, 'snapshot.write-index');
+      await io.sync(tmp, 'snapshot.sync-index');
+      const file = await fileChecksum(tmp);
+      await io.writeFile(stateTmp, JSON.stringify({ ...state, file }), 'snapshot.write-state');
+      await io.sync(stateTmp, 'snapshot.sync-state');
+      await io.rename(stateTmp, this.stateFile(id, seq), 'snapshot.rename-state');
+      await io.rename(tmp, target, 'snapshot.rename-index');
+      await io.sync(this.dir, 'snapshot.sync-dir'); // make the renames themselves durable
     } catch (e) {
-      await fs.promises.rm(tmp, { force: true });
-      await fs.promises.rm(stateTmp, { force: true });
+      await io.remove(tmp, 'snapshot.remove-tmp').catch(() => undefined);
+      await io.remove(stateTmp, 'snapshot.remove-tmp').catch(() => undefined);
       // The state file of a snapshot that never got its index file is an orphan.
-      if (!fs.existsSync(target)) await fs.promises.rm(this.stateFile(id, seq), { force: true });
+      if (!fs.existsSync(target)) await io.remove(this.stateFile(id, seq), 'snapshot.remove-orphan-state').catch(() => undefined);
       throw e;
     }
-    for (const s of older) {
-      await fs.promises.rm(s.file, { force: true });
-      await fs.promises.rm(this.stateFile(id, s.seq), { force: true });
+    // The new snapshot is durable: the older ones are garbage (removeOrphans() finishes the job after a crash).
+    try {
+      for (const s of older) {
+        await io.remove(s.file, 'snapshot.remove-old');
+        await io.remove(this.stateFile(id, s.seq), 'snapshot.remove-old');
+      }
+    } catch {
+      // The new snapshot stands; recovery reads only the latest, and the rest goes at the next start.
     }
   }
 
@@ -103,25 +144,66 @@ export class FileSnapshotStore implements SnapshotStore {
 
   peekState(id: string): SnapshotState | undefined {
     const latest = this.snapshots(id)[0];
-    const file = latest && this.stateFile(id, latest.seq);
-    return file && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as SnapshotState) : undefined;
+    try {
+      return latest && (JSON.parse(fs.readFileSync(this.stateFile(id, latest.seq), 'utf8')) as SnapshotState);
+    } catch {
+      return undefined; // load() tells what is wrong
+    }
   }
 
+  /** The latest snapshot, its length and checksum verified first; SnapshotCorruptError if it is not what was written. */
   async load(id: string, options: { mmap?: boolean } = {}): Promise<Snapshot | undefined> {
     const latest = this.snapshots(id)[0];
     if (!latest) return undefined;
-    const stateFile = this.stateFile(id, latest.seq);
-    const state: SnapshotState = fs.existsSync(stateFile)
-      ? JSON.parse(fs.readFileSync(stateFile, 'utf8'))
-      : { tombstones: [], nextId: null };
-    return { index: await readIndex(latest.file, { mmap: options.mmap === true }), seq: latest.seq, state };
+    const state = this.readState(id, latest.seq);
+    await verify(latest.file, state);
+    try {
+      return { index: await readIndex(latest.file, { mmap: options.mmap === true }), seq: latest.seq, state };
+    } catch (e) {
+      throw new SnapshotCorruptError(latest.file, `FAISS cannot read it: ${(e as Error).message}`);
+    }
+  }
+
+  removeOrphans(owners: ReadonlySet<string>): Promise<string[]> {
+    return removeOrphans(this.io, this.dir, owners);
+  }
+
+  /** Checks the latest snapshot against its recorded length and checksum without loading it (faiss-proxy check). */
+  async check(id: string): Promise<{ seq: number; verified: boolean } | undefined> {
+    const latest = this.snapshots(id)[0];
+    if (!latest) return undefined;
+    const state = this.readState(id, latest.seq);
+    await verify(latest.file, state);
+    return { seq: latest.seq, verified: state.file !== undefined };
+  }
+
+  private readState(id: string, seq: number): SnapshotState {
+    const file = this.stateFile(id, seq);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new SnapshotCorruptError(file, `its state file cannot be read: ${(e as Error).message}`);
+    }
+    try {
+      return JSON.parse(text) as SnapshotState;
+    } catch {
+      throw new SnapshotCorruptError(file, 'its state file is not valid JSON');
+    }
   }
 
   async remove(id: string): Promise<void> {
     for (const s of this.snapshots(id)) {
-      await fs.promises.rm(s.file, { force: true });
-      await fs.promises.rm(this.stateFile(id, s.seq), { force: true });
+      await this.io.remove(s.file, 'snapshot.remove');
+      await this.io.remove(this.stateFile(id, s.seq), 'snapshot.remove');
     }
-    await fsyncPath(this.dir);
+    await this.io.sync(this.dir, 'snapshot.sync-dir-remove');
   }
+}
+
+async function verify(file: string, state: SnapshotState): Promise<void> {
+  if (!state.file) return; // written before snapshots carried a checksum
+  const { bytes, crc32: crc } = await fileChecksum(file);
+  if (bytes !== state.file.bytes) throw new SnapshotCorruptError(file, `${bytes} bytes where ${state.file.bytes} were written`);
+  if (crc !== state.file.crc32) throw new SnapshotCorruptError(file, 'checksum mismatch');
 }

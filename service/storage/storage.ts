@@ -1,10 +1,10 @@
 // The storage seen by the domain: three small interfaces (catalog, snapshots,
 // logs), so another backend (a replicated log for a cluster) can replace the
 // files without touching the domain or the routes.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LogRecord, Mutation } from './mutation-log';
+import type { LogDamage, LogRecord, Mutation } from './mutation-log';
 import { MutationLog, readLog } from './mutation-log';
+import type { StorageIO } from './storage-io';
 
 export type { Catalog } from './catalog';
 export type { SnapshotStore } from './snapshots';
@@ -24,10 +24,11 @@ export interface IndexLog {
 
 export interface LogStore {
   /**
-   * Every complete record of an index's log, then the log opened for appending
-   * after them (a torn tail is cut off). Throws LogCorruptError on other damage.
+   * Every valid record of an index's log, then the log opened for appending
+   * after them. Damage at the end (a torn record, garbage) is cut off and told in
+   * `damage`; damage followed by valid records throws LogCorruptError.
    */
-  open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog }>;
+  open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog; damage?: LogDamage }>;
   /** Opens a fresh, empty log (replacing a damaged one). */
   create(indexId: string, seq: number): Promise<IndexLog>;
   remove(indexId: string): Promise<void>;
@@ -37,26 +38,27 @@ export interface LogStore {
 export class FileLogStore implements LogStore {
   constructor(
     private readonly dir: string,
+    private readonly io: StorageIO,
     private readonly fsync: boolean,
     /** Hears how long each flush (write + fdatasync) took and how many records it carried. */
     private readonly onFlush: (seconds: number, records: number) => void = () => undefined,
   ) {}
 
-  private file(indexId: string): string {
+  file(indexId: string): string {
     return path.join(this.dir, `${indexId}.wal`);
   }
 
-  async open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog }> {
-    const { records, validBytes } = readLog(this.file(indexId));
+  async open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog; damage?: LogDamage }> {
+    const { records, validBytes, damage } = readLog(this.file(indexId));
     const lastSeq = Math.max(atLeastSeq, records.at(-1)?.seq ?? 0);
-    return { records, log: await MutationLog.open(this.file(indexId), validBytes, lastSeq, this.fsync, this.onFlush) };
+    return { records, damage, log: await MutationLog.open(this.io, this.file(indexId), validBytes, lastSeq, this.fsync, this.onFlush) };
   }
 
   create(indexId: string, seq: number): Promise<IndexLog> {
-    return MutationLog.open(this.file(indexId), 0, seq, this.fsync, this.onFlush);
+    return MutationLog.open(this.io, this.file(indexId), 0, seq, this.fsync, this.onFlush);
   }
 
   async remove(indexId: string): Promise<void> {
-    await fs.promises.rm(this.file(indexId), { force: true });
+    await this.io.remove(this.file(indexId), 'log.remove');
   }
 }
