@@ -442,7 +442,8 @@ export class LiveIndex {
       index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
     } catch (e) {
       await opened.log.close();
-      throw e;
+      // Only an imported index has a factory FAISS cannot build, and it always has a snapshot: it is gone.
+      throw corrupt(new Error(`its snapshot is missing (${(e as Error).message})`));
     }
     this.extras = {
       tombstones: new Set((snap?.state.tombstones ?? []).map(BigInt)),

@@ -1,0 +1,183 @@
+// A StorageIO that fails on purpose, after SQLite's test VFS (src/test6.c,
+// test_vfs.c): armed with N and a fault, the Nth eligible durable call
+//   - 'crash':       and every call after it do nothing and throw (the process
+//                    "died" there: what reached the disk before stays, nothing else does);
+//   - 'kill':        SIGKILLs this process (a real crash at that point, for child processes);
+//   - 'error':       throws ENOSPC (writes, catalog changes) or EIO (the rest), once;
+//   - 'short-write': (writes only) writes half, then throws ENOSPC;
+//   - 'fsync':       (syncs only) throws EIO without syncing.
+// `calls` counts eligible calls since arming and `points` names them, so a test
+// loops N = 1, 2, 3, ... until an operation completes without meeting the fault.
+import * as fs from 'node:fs';
+import type { Index } from '../../lib';
+import { FileIO, storageFault, type AppendFile, type FaultListener, type StorageIO } from '../../service/storage/storage-io';
+
+export type Fault = 'crash' | 'kill' | 'error' | 'short-write' | 'fsync';
+type Call = 'write' | 'sync' | 'other';
+
+const errno = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
+
+export class FaultyIO implements StorageIO {
+  private real: StorageIO = new FileIO();
+  private onFault: FaultListener = () => undefined;
+  private armed: { n: number; fault: Fault; only?: string } | undefined;
+  private crashed = false;
+  private readonly handles = new Set<AppendFile>();
+  /** Eligible calls since arming, and their points. */
+  calls = 0;
+  points: string[] = [];
+  /** The point where the fault struck (undefined: not yet). */
+  hit: string | undefined;
+
+  /** For openServices({ io }): the service's fault listener, and the real disk under us. */
+  attach(onFault: FaultListener): this {
+    this.onFault = onFault;
+    this.real = new FileIO(onFault);
+    return this;
+  }
+
+  /** Fails the nth eligible call from now (only calls whose point starts with `only`, when given). */
+  arm(n: number, fault: Fault, only?: string): void {
+    this.armed = { n, fault, only };
+    this.calls = 0;
+    this.points = [];
+    this.hit = undefined;
+  }
+
+  disarm(): void {
+    this.armed = undefined;
+  }
+
+  get isCrashed(): boolean {
+    return this.crashed;
+  }
+
+  /** After a simulated crash: closes the files the dead "process" held open. */
+  async closeAll(): Promise<void> {
+    for (const h of this.handles) await h.close().catch(() => undefined);
+    this.handles.clear();
+  }
+
+  /** Decides this call's fate: undefined to run it as usual, or the fault to play. */
+  private gate(call: Call, point: string, file: string | undefined): Fault | undefined {
+    if (this.crashed) throw this.fail(point, file, errno('ECRASH', 'the process crashed before this call (simulated)'), false);
+    const a = this.armed;
+    if (!a || this.hit) return undefined;
+    if (a.only && !point.startsWith(a.only)) return undefined;
+    if (a.fault === 'short-write' && call !== 'write') return undefined;
+    if (a.fault === 'fsync' && call !== 'sync') return undefined;
+    this.calls++;
+    this.points.push(point);
+    if (this.calls !== a.n) return undefined;
+    this.hit = point;
+    switch (a.fault) {
+      case 'kill':
+        process.kill(process.pid, 'SIGKILL');
+        break;
+      case 'crash':
+        this.crashed = true;
+        throw this.fail(point, file, errno('ECRASH', `simulated crash at ${point}`), false);
+      case 'error':
+        throw this.fail(point, file, call === 'write' ? errno('ENOSPC', 'no space left on device (injected)') : errno('EIO', 'i/o error (injected)'));
+      case 'fsync':
+        throw this.fail(point, file, errno('EIO', 'fsync failed (injected)'));
+    }
+    return a.fault;
+  }
+
+  private fail(point: string, file: string | undefined, e: Error, tell = true) {
+    const fault = storageFault(point, file, e);
+    if (tell) this.onFault(point, fault);
+    return fault;
+  }
+
+  async openAppend(file: string, point: string): Promise<AppendFile> {
+    this.gate('other', point, file);
+    const real = await this.real.openAppend(file, point);
+    this.handles.add(real);
+    return new FaultyAppend(this, real, (call, p) => this.gate(call, p, file), (p, e) => this.fail(p, file, e));
+  }
+
+  forget(h: AppendFile): void {
+    this.handles.delete(h);
+  }
+
+  async writeFile(file: string, data: string | Uint8Array, point: string): Promise<void> {
+    if (this.gate('write', point, file) === 'short-write') {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      await fs.promises.writeFile(file, bytes.subarray(0, bytes.length >> 1));
+      throw this.fail(point, file, errno('ENOSPC', 'short write (injected)'));
+    }
+    return this.real.writeFile(file, data, point);
+  }
+
+  async writeIndex(index: Index, file: string, point: string): Promise<void> {
+    const fault = this.gate('write', point, file);
+    await this.real.writeIndex(index, file, point);
+    if (fault === 'short-write') {
+      await fs.promises.truncate(file, (await fs.promises.stat(file)).size >> 1);
+      throw this.fail(point, file, errno('ENOSPC', 'short write (injected)'));
+    }
+  }
+
+  async sync(file: string, point: string): Promise<void> {
+    this.gate('sync', point, file);
+    return this.real.sync(file, point);
+  }
+
+  async rename(from: string, to: string, point: string): Promise<void> {
+    this.gate('other', point, to);
+    return this.real.rename(from, to, point);
+  }
+
+  async remove(file: string, point: string): Promise<void> {
+    this.gate('other', point, file);
+    return this.real.remove(file, point);
+  }
+
+  catalog<T>(point: string, change: () => T): T {
+    this.gate('write', point, 'catalog.db');
+    return this.real.catalog(point, change);
+  }
+}
+
+class FaultyAppend implements AppendFile {
+  constructor(
+    private readonly owner: FaultyIO,
+    private readonly real: AppendFile,
+    private readonly gate: (call: Call, point: string) => Fault | undefined,
+    private readonly fail: (point: string, e: Error) => Error,
+  ) {}
+
+  get file(): string {
+    return this.real.file;
+  }
+
+  size(): Promise<number> {
+    return this.real.size();
+  }
+
+  async append(buffers: Buffer[], point: string): Promise<void> {
+    if (this.gate('write', point) === 'short-write') {
+      const all = Buffer.concat(buffers);
+      await this.real.append([all.subarray(0, all.length >> 1)], point);
+      throw this.fail(point, errno('ENOSPC', 'short write (injected)'));
+    }
+    return this.real.append(buffers, point);
+  }
+
+  async sync(point: string): Promise<void> {
+    this.gate('sync', point);
+    return this.real.sync(point);
+  }
+
+  async truncate(size: number, point: string): Promise<void> {
+    this.gate('other', point);
+    return this.real.truncate(size, point);
+  }
+
+  async close(): Promise<void> {
+    this.owner.forget(this.real);
+    return this.real.close();
+  }
+}
