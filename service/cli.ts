@@ -2,10 +2,12 @@
 // faiss-proxy serve [options]            run the service
 // faiss-proxy tenants list|create|delete  manage tenants in the data directory
 // faiss-proxy keys list|create|revoke     manage API keys in the data directory
+// faiss-proxy check | repair              verify the index files / repair what can be repaired
 import { loadConfig, usage, type Config } from './config';
 import { ServiceError } from './domain/errors';
 import type { Role } from './storage/catalog';
 import { openServices, runningServerPid, startServer } from './server';
+import { checkStorage } from './storage/check';
 
 const HELP = `Usage:
   faiss-proxy serve [options]
@@ -15,6 +17,10 @@ const HELP = `Usage:
   faiss-proxy keys list <tenant> [options]
   faiss-proxy keys create <tenant> <admin|write|read> [options]
   faiss-proxy keys revoke <keyId> [options]
+  faiss-proxy check [options]       verify every index's snapshot (checksum) and log; read-only, also while
+                                    the service runs; exit status 1 when something is wrong
+  faiss-proxy repair [options]      cut damaged logs at their last valid record (saying what was dropped) and
+                                    remove files no index owns (only while the service is stopped)
 Options:
 ${usage()}`;
 
@@ -91,8 +97,25 @@ async function admin(group: string, args: string[]): Promise<void> {
   }
 }
 
+/** check (read-only) or repair; prints the report, exit status 1 unless every index is sound. */
+async function checkOrRepair(command: 'check' | 'repair', args: string[]): Promise<void> {
+  const config = loadConfig(args);
+  const pid = runningServerPid(config.dataDir);
+  if (command === 'repair' && pid) throw new Error(`The service (pid ${pid}) is running on this data directory; stop it before repairing`);
+  const s = openServices(config);
+  try {
+    const { io, snapshots, logs } = s.storage;
+    const report = await checkStorage(s.catalog.listIndexes(), snapshots, logs, command === 'repair' ? { io } : undefined);
+    console.log(JSON.stringify(report, null, 2));
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    s.catalog.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
+  if (command === 'check' || command === 'repair') return checkOrRepair(command, args);
   if (command === 'serve') return serve(loadConfig(args));
   if (command === 'tenants' || command === 'keys') return admin(command, args);
   if (command === undefined || command === 'help' || command === '--help') {

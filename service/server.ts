@@ -41,6 +41,8 @@ export interface Services {
   tenants: TenantService;
   /** Whether storage takes writes now (readiness). */
   health: StorageHealth;
+  /** The files under the domain (faiss-proxy check / repair). */
+  storage: { io: StorageIO; snapshots: FileSnapshotStore; logs: FileLogStore };
 }
 
 /** What the domain reports to metrics (nothing, for the CLI and tests). */
@@ -78,7 +80,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
     maxMemory: config.maxMemory,
   }, hooks.observer);
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas);
-  return { catalog, keys, indexes, tenants, health };
+  return { catalog, keys, indexes, tenants, health, storage: { io, snapshots, logs } };
 }
 
 /** On first start: the admin tenant and an admin key (given, or generated and printed once). */

@@ -11,15 +11,15 @@ import type { StorageIO } from './storage-io';
 
 const FILE = /^(.+?)(?:\.wal|\.(\d+)\.faissindex|\.(\d+)\.state\.json)$/;
 
-/** Removes what no index in `owners` (their storage ids) refers to; returns the names removed. */
-export async function removeOrphans(io: StorageIO, dir: string, owners: ReadonlySet<string>): Promise<string[]> {
+/** The files in `dir` no index in `owners` (their storage ids) refers to. */
+export function findOrphans(dir: string, owners: ReadonlySet<string>): string[] {
   const names = fs.readdirSync(dir);
   const latest = new Map<string, number>();
   for (const name of names) {
     const m = FILE.exec(name);
     if (m?.[2] !== undefined) latest.set(m[1], Math.max(latest.get(m[1]) ?? 0, Number(m[2])));
   }
-  const orphans = names.filter((name) => {
+  return names.filter((name) => {
     if (name.endsWith('.tmp')) return true;
     const m = FILE.exec(name);
     if (!m) return false; // not ours: left alone
@@ -27,6 +27,11 @@ export async function removeOrphans(io: StorageIO, dir: string, owners: Readonly
     const seq = m[2] ?? m[3];
     return seq !== undefined && Number(seq) !== latest.get(m[1]);
   });
+}
+
+/** Removes what no index in `owners` refers to; returns the names removed. */
+export async function removeOrphans(io: StorageIO, dir: string, owners: ReadonlySet<string>): Promise<string[]> {
+  const orphans = findOrphans(dir, owners);
   for (const name of orphans) await io.remove(path.join(dir, name), 'orphans.remove');
   if (orphans.length > 0) await io.sync(dir, 'orphans.sync-dir');
   return orphans;
