@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       const started = Date.now();
       const expected = await expectedStates(template, work, scenario);
       const struck: string[] = [];
-      for (const fault of ['crash', 'error', 'short-write', 'fsync'] as const) struck.push(...(await sweepFault(template, work, scenario, fault, expected)));
+      for (const fault of ['crash', 'power-cut', 'error', 'short-write', 'fsync'] as const) struck.push(...(await sweepFault(template, work, scenario, fault, expected)));
       const kills = await sweepKills(template, work, scenario, expected);
       total += struck.length + kills;
       rows.push(`| ${scenario.name} | ${new Set(struck).size} | ${struck.length} | ${kills} | ${((Date.now() - started) / 1000).toFixed(1)} |`);

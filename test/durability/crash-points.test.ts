@@ -1,6 +1,7 @@
 // Crash points and I/O faults, enumerated the way SQLite's ioerr and crash tests
 // do it (support/crash-sweep.ts): for every mutating operation and every kind of
-// fault (a simulated crash, ENOSPC/EIO, a short write, fsync failing), the Nth
+// fault (a simulated crash, a simulated power cut that loses what was never
+// fsynced, ENOSPC/EIO, a short write, fsync failing), the Nth
 // durable call fails, N = 1, 2, 3, ... until the operation completes without
 // meeting it; each time the operation succeeds or fails with ERR_STORAGE_FAILED
 // (never another error), the state live and after a restart is exactly the one
@@ -32,7 +33,7 @@ describe('durability: crash points and I/O faults in every mutating operation', 
     it(`${scenario.name}: before or after, never between, at every crash point and I/O fault`, async () => {
       const expected = await expectedStates(template, work, scenario);
       const struck: string[] = [];
-      for (const fault of ['crash', 'error', 'short-write', 'fsync'] as const) struck.push(...(await sweepFault(template, work, scenario, fault, expected)));
+      for (const fault of ['crash', 'power-cut', 'error', 'short-write', 'fsync'] as const) struck.push(...(await sweepFault(template, work, scenario, fault, expected)));
       assert.ok(struck.length > 0, 'the operation took no durable step');
       const points = [...new Set(struck)];
       console.log(`      ${struck.length} faults at ${points.length} points: ${points.join(', ')}`);

@@ -56,16 +56,26 @@ export async function sweepFault(template: string, work: string, scenario: Scena
       const where = `${scenario.name}: ${fault} at durable call ${n} (${io.hit}), ${acknowledged ? 'acknowledged' : 'failed'}`;
       if (io.hit === undefined) {
         assert.ok(acknowledged, where);
-        io.disarm();
+        if (fault === 'power-cut') {
+          // The power goes right after the acknowledgement: all of it must have been durable.
+          io.crashNow();
+          s.catalog.close();
+          await io.closeAll();
+          await io.powerCut();
+          s = await open(work);
+          assert.equal(await observe(s), after, `${scenario.name}: a power cut right after the acknowledgement lost some of it`);
+          checkFiles(s, work);
+        } else io.disarm();
         await close(s);
         fs.rmSync(work, { recursive: true, force: true });
         return struck;
       }
       struck.push(io.hit);
       const allowed = acknowledged ? [after] : [before, after];
-      if (fault === 'crash') {
+      if (fault === 'crash' || fault === 'power-cut') {
         s.catalog.close(); // the "process" is gone: nothing it does reaches the disk any more
         await io.closeAll();
+        if (fault === 'power-cut') await io.powerCut(); // and the machine: what was never fsynced is lost
       } else {
         io.disarm();
         const live = await observe(s);

@@ -2,6 +2,9 @@
 // test_vfs.c): armed with N and a fault, the Nth eligible durable call
 //   - 'crash':       and every call after it do nothing and throw (the process
 //                    "died" there: what reached the disk before stays, nothing else does);
+//   - 'power-cut':   as 'crash', and then powerCut() loses what was never made
+//                    durable: appends and new files not fsynced, renames whose
+//                    directory was not fsynced (SQLite's crash mode, test6.c);
 //   - 'kill':        SIGKILLs this process (a real crash at that point, for child processes);
 //   - 'error':       throws ENOSPC (writes, catalog changes) or EIO (the rest), once;
 //   - 'short-write': (writes only) writes half, then throws ENOSPC;
@@ -12,7 +15,7 @@ import * as fs from 'node:fs';
 import type { Index } from '../../lib';
 import { FileIO, storageFault, type AppendFile, type FaultListener, type StorageIO } from '../../service/storage/storage-io';
 
-export type Fault = 'crash' | 'kill' | 'error' | 'short-write' | 'fsync';
+export type Fault = 'crash' | 'power-cut' | 'kill' | 'error' | 'short-write' | 'fsync';
 type Call = 'write' | 'sync' | 'other';
 
 const errno = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
@@ -28,6 +31,10 @@ export class FaultyIO implements StorageIO {
   points: string[] = [];
   /** The point where the fault struck (undefined: not yet). */
   hit: string | undefined;
+  /** What a power cut would lose, since arming: appended files (size when last synced), written files, renames. */
+  private readonly unsyncedAppends = new Map<string, number>();
+  private readonly unsyncedFiles = new Set<string>();
+  private unsyncedRenames: { from: string; to: string }[] = [];
 
   /** For openServices({ io }): the service's fault listener, and the real disk under us. */
   attach(onFault: FaultListener): this {
@@ -39,6 +46,9 @@ export class FaultyIO implements StorageIO {
   /** Fails the nth eligible call from now (only calls whose point starts with `only`, when given). */
   arm(n: number, fault: Fault, only?: string): void {
     this.armed = { n, fault, only };
+    this.unsyncedAppends.clear();
+    this.unsyncedFiles.clear();
+    this.unsyncedRenames = [];
     this.calls = 0;
     this.points = [];
     this.hit = undefined;
@@ -50,6 +60,11 @@ export class FaultyIO implements StorageIO {
 
   get isCrashed(): boolean {
     return this.crashed;
+  }
+
+  /** Crashes now, between calls (a power cut right after an acknowledgement). */
+  crashNow(): void {
+    this.crashed = true;
   }
 
   /** After a simulated crash: closes the files the dead "process" held open. */
@@ -75,6 +90,7 @@ export class FaultyIO implements StorageIO {
         process.kill(process.pid, 'SIGKILL');
         break;
       case 'crash':
+      case 'power-cut':
         this.crashed = true;
         throw this.fail(point, file, errno('ECRASH', `simulated crash at ${point}`), false);
       case 'error':
@@ -83,6 +99,35 @@ export class FaultyIO implements StorageIO {
         throw this.fail(point, file, errno('EIO', 'fsync failed (injected)'));
     }
     return a.fault;
+  }
+
+  /**
+   * After a 'power-cut' crash: undoes what the disk never promised to keep.
+   * Renames not followed by an fsync of their directory are undone (newest
+   * first), then files written and never fsynced are emptied and appends never
+   * fsynced are cut back to the size last synced.
+   */
+  async powerCut(): Promise<void> {
+    for (const { from, to } of this.unsyncedRenames.reverse()) {
+      if (fs.existsSync(to)) fs.renameSync(to, from);
+      if (this.unsyncedFiles.delete(to)) this.unsyncedFiles.add(from);
+    }
+    for (const f of this.unsyncedFiles) if (fs.existsSync(f)) fs.truncateSync(f, 0);
+    for (const [f, size] of this.unsyncedAppends) if (fs.existsSync(f) && fs.statSync(f).size > size) fs.truncateSync(f, size);
+  }
+
+  /** Bookkeeping for powerCut(), called once a real call has succeeded. */
+  wrote(file: string): void {
+    this.unsyncedFiles.add(file);
+  }
+  appended(file: string, sizeBefore: number): void {
+    if (!this.unsyncedAppends.has(file)) this.unsyncedAppends.set(file, sizeBefore);
+  }
+  synced(file: string): void {
+    this.unsyncedFiles.delete(file);
+    this.unsyncedAppends.delete(file);
+    // An fsync of a directory makes the renames into it durable.
+    this.unsyncedRenames = this.unsyncedRenames.filter((r) => !r.to.startsWith(`${file}/`));
   }
 
   private fail(point: string, file: string | undefined, e: Error, tell = true) {
@@ -108,12 +153,14 @@ export class FaultyIO implements StorageIO {
       await fs.promises.writeFile(file, bytes.subarray(0, bytes.length >> 1));
       throw this.fail(point, file, errno('ENOSPC', 'short write (injected)'));
     }
-    return this.real.writeFile(file, data, point);
+    await this.real.writeFile(file, data, point);
+    this.wrote(file);
   }
 
   async writeIndex(index: Index, file: string, point: string): Promise<void> {
     const fault = this.gate('write', point, file);
     await this.real.writeIndex(index, file, point);
+    this.wrote(file);
     if (fault === 'short-write') {
       await fs.promises.truncate(file, (await fs.promises.stat(file)).size >> 1);
       throw this.fail(point, file, errno('ENOSPC', 'short write (injected)'));
@@ -122,12 +169,15 @@ export class FaultyIO implements StorageIO {
 
   async sync(file: string, point: string): Promise<void> {
     this.gate('sync', point, file);
-    return this.real.sync(file, point);
+    await this.real.sync(file, point);
+    this.synced(file);
   }
 
   async rename(from: string, to: string, point: string): Promise<void> {
     this.gate('other', point, to);
-    return this.real.rename(from, to, point);
+    await this.real.rename(from, to, point);
+    this.unsyncedRenames.push({ from, to });
+    if (this.unsyncedFiles.delete(from)) this.unsyncedFiles.add(to);
   }
 
   async remove(file: string, point: string): Promise<void> {
@@ -164,12 +214,15 @@ class FaultyAppend implements AppendFile {
       await this.real.append([all.subarray(0, all.length >> 1)], point);
       throw this.fail(point, errno('ENOSPC', 'short write (injected)'));
     }
-    return this.real.append(buffers, point);
+    const before = await this.real.size();
+    await this.real.append(buffers, point);
+    this.owner.appended(this.real.file, before);
   }
 
   async sync(point: string): Promise<void> {
     this.gate('sync', point);
-    return this.real.sync(point);
+    await this.real.sync(point);
+    this.owner.synced(this.real.file);
   }
 
   async truncate(size: number, point: string): Promise<void> {
