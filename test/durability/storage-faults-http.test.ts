@@ -62,6 +62,12 @@ describe('durability: storage faults over HTTP', function () {
     }
     const ready = await client(s.url).get('/readyz');
     assert.equal(ready.status, 503, 'readiness is false while storage is broken');
+    // The operator sees it: metrics and the dashboard's overview.
+    const metrics = (await admin.get('/metrics')).bytes.toString();
+    assert.match(metrics, /^faiss_proxy_storage_healthy 0$/m);
+    assert.ok(Number(/^faiss_proxy_storage_faults_total (\d+)$/m.exec(metrics)?.[1]) >= 5, 'every failed write counted');
+    const overview = await admin.get('/v1/admin/overview');
+    assert.match(overview.json.storage.fault.message, /deleted or replaced|ENOENT/);
     assert.equal(await s.stop('SIGTERM'), 1, `the final snapshot failed, so the exit status says so:\n${s.output()}`);
   });
 
