@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { readIndex, type Index } from '../../lib';
 import { removeOrphans } from './orphans';
-import { storageFault, type StorageIO } from './storage-io';
+import type { StorageIO } from './storage-io';
 
 export interface SnapshotState {
   /** Ids removed from an index type that cannot remove, not yet rebuilt away. */
@@ -97,7 +97,7 @@ export class FileSnapshotStore implements SnapshotStore {
     try {
       names = fs.readdirSync(this.dir);
     } catch (e) {
-      throw storageFault('snapshot.list', this.dir, e); // the data directory is gone
+      throw this.io.fault('snapshot.list', this.dir, e); // the data directory is gone
     }
     return names
       .map((f) => SNAPSHOT.exec(f))

@@ -38,6 +38,8 @@ export interface StorageIO {
   remove(file: string, point: string): Promise<void>;
   /** Runs one catalog change (a SQLite transaction: all of it or none). */
   catalog<T>(point: string, change: () => T): T;
+  /** A failure met outside these calls (reading a log, listing snapshots), told like theirs; returns the error to throw. */
+  fault(point: string, file: string | undefined, cause: unknown): ServiceError;
 }
 
 /** Hears every storage fault (readiness, metrics). */
@@ -97,6 +99,12 @@ export class FileIO implements StorageIO {
 
   remove(file: string, point: string): Promise<void> {
     return this.step(point, file, () => fs.promises.rm(file, { force: true }));
+  }
+
+  fault(point: string, file: string | undefined, cause: unknown): ServiceError {
+    const fault = storageFault(point, file, cause);
+    if (!(cause instanceof ServiceError)) this.onFault(point, fault);
+    return fault;
   }
 
   catalog<T>(point: string, change: () => T): T {

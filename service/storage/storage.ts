@@ -3,7 +3,7 @@
 // files without touching the domain or the routes.
 import * as path from 'node:path';
 import type { LogDamage, LogRecord, Mutation } from './mutation-log';
-import { MutationLog, readLog } from './mutation-log';
+import { LogCorruptError, MutationLog, readLog } from './mutation-log';
 import type { StorageIO } from './storage-io';
 
 export type { Catalog } from './catalog';
@@ -49,7 +49,14 @@ export class FileLogStore implements LogStore {
   }
 
   async open(indexId: string, atLeastSeq: number): Promise<{ records: LogRecord[]; log: IndexLog; damage?: LogDamage }> {
-    const { records, validBytes, damage } = readLog(this.file(indexId));
+    let read;
+    try {
+      read = readLog(this.file(indexId));
+    } catch (e) {
+      if (e instanceof LogCorruptError) throw e;
+      throw this.io.fault('log.read', this.file(indexId), e);
+    }
+    const { records, validBytes, damage } = read;
     const lastSeq = Math.max(atLeastSeq, records.at(-1)?.seq ?? 0);
     return { records, damage, log: await MutationLog.open(this.io, this.file(indexId), validBytes, lastSeq, this.fsync, this.onFlush) };
   }

@@ -185,6 +185,10 @@ export class FaultyIO implements StorageIO {
     return this.real.remove(file, point);
   }
 
+  fault(point: string, file: string | undefined, cause: unknown) {
+    return this.real.fault(point, file, cause);
+  }
+
   catalog<T>(point: string, change: () => T): T {
     // A transaction is all or nothing: a short write inside one is SQLite's to roll back, so it fails like ENOSPC.
     if (this.gate('write', point, 'catalog.db') === 'short-write') throw this.fail(point, 'catalog.db', errno('ENOSPC', 'short write (injected)'));
