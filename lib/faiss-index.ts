@@ -3,12 +3,12 @@
 // FAISS object is built.
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
-import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from './is';
+import { integerIn, invalidParameterError, isFiniteNumber } from './is';
 import { native, type NativeIndex } from './native';
+import { kArg, searchParams, tunableArg } from './search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix } from './vectors';
 
-const MAX_K = 2 ** 20;
 const MAX_ID = 2 ** 53;
 
 /** The native wrapper behind an Index; for this library's own modules, not for users. */
@@ -66,21 +66,21 @@ export class Index {
     return this.native().nprobe;
   }
   set nprobe(v: number) {
-    this.native().nprobe = v;
+    this.native().nprobe = tunableArg(v, 'nprobe');
   }
   /** HNSW indexes only. */
   get efSearch(): number | undefined {
     return this.native().efSearch;
   }
   set efSearch(v: number) {
-    this.native().efSearch = v;
+    this.native().efSearch = tunableArg(v, 'efSearch');
   }
   /** HNSW indexes only; used by later adds. */
   get efConstruction(): number | undefined {
     return this.native().efConstruction;
   }
   set efConstruction(v: number) {
-    this.native().efConstruction = v;
+    this.native().efConstruction = tunableArg(v, 'efConstruction');
   }
 
   async train(x: Vectors): Promise<void> {
@@ -102,7 +102,7 @@ export class Index {
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {
     const n = this.native();
     const q = toMatrix(x, n.d);
-    positiveInteger(k, 'k', MAX_K);
+    kArg(k);
     const p = searchParams(params);
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
   }
@@ -173,17 +173,4 @@ export class Index {
   dispose(): void {
     this.#native.dispose();
   }
-}
-
-function searchParams(params: SearchParams | undefined): SearchParams {
-  if (params === undefined) return {};
-  if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
-  for (const key of Object.keys(params)) {
-    if (key !== 'nprobe' && key !== 'efSearch') {
-      throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
-    }
-  }
-  if (params.nprobe !== undefined) positiveInteger(params.nprobe, 'params.nprobe');
-  if (params.efSearch !== undefined) positiveInteger(params.efSearch, 'params.efSearch');
-  return params;
 }

@@ -52,6 +52,8 @@ export interface NativeAddon {
   setErrorClass(ctor: typeof FaissError): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setMemoryLimits(perCallBytes: number): void;
+  getMemoryLimits(): MemoryLimits;
   setInlineSearchBudget(microseconds: number): void;
   getInlineSearchBudget(): number;
   externalMemory(): number;
@@ -103,6 +105,11 @@ function quietOpenBlasThreads(): void {
 }
 
 export const native: NativeAddon = load();
+
+export interface MemoryLimits {
+  /** Bytes one call (a search, a range search, building an index) may allocate. */
+  perCallBytes: number;
+}
 
 export interface SearchLanes {
   threads: number;

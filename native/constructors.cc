@@ -13,14 +13,15 @@
 
 #include "args.h"
 #include "errors.h"
+#include "factory_check.h"
 #include "index.h"
 #include "io.h"
+#include "memory_limits.h"
 
 namespace fp {
 namespace {
 
 constexpr int64_t kMaxDimension = 1 << 20;
-constexpr int64_t kMaxNlist = 1 << 24;
 
 int64_t dimensionArg(const Napi::Value& v) { return integerArg(v, "d", 1, kMaxDimension); }
 
@@ -75,6 +76,7 @@ Napi::Value newIVFFlat(const Napi::CallbackInfo& info) {
     const auto d = dimensionArg(info[1]);
     const auto nlist = integerArg(info[2], "nlist", 1, kMaxNlist);
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[3]));
+    requireWithinLimit("IndexIVFFlat", ivfBytes(d, nlist), "centroids and inverted lists");
     auto* q = cloneOf(info[0], "quantizer");
     if (q->d != d) {
       delete q;
@@ -89,9 +91,11 @@ Napi::Value newIVFPQ(const Napi::CallbackInfo& info) {
     const auto d = dimensionArg(info[1]);
     const auto nlist = integerArg(info[2], "nlist", 1, kMaxNlist);
     const auto m = integerArg(info[3], "m", 1, d);
-    const auto nbits = integerArg(info[4], "nbits", 1, 16);
+    const auto nbits = integerArg(info[4], "nbits", 1, kMaxPqBits);
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[5]));
     requireDivides(d, m, "m");
+    requireWithinLimit("IndexIVFPQ", addBytes(addBytes(ivfBytes(d, nlist), pqTablesBytes(d, nbits)), ivfpqTableBytes(nlist, m, nbits)),
+                       "centroids, inverted lists, the PQ codebook and its precomputed table");
     auto* q = cloneOf(info[0], "quantizer");
     if (q->d != d) {
       delete q;
@@ -104,7 +108,7 @@ Napi::Value newIVFPQ(const Napi::CallbackInfo& info) {
 Napi::Value newHNSWFlat(const Napi::CallbackInfo& info) {
   return build(info, "IndexHNSWFlat", [&] {
     const auto d = dimensionArg(info[0]);
-    const auto m = info[1].IsUndefined() ? 32 : integerArg(info[1], "M", 2, 1024);
+    const auto m = info[1].IsUndefined() ? 32 : integerArg(info[1], "M", kMinHnswM, kMaxHnswM);
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[2]));
     return std::make_unique<faiss::IndexHNSWFlat>(d, m, metric);
   });
@@ -114,8 +118,9 @@ Napi::Value newPQ(const Napi::CallbackInfo& info) {
   return build(info, "IndexPQ", [&] {
     const auto d = dimensionArg(info[0]);
     const auto m = integerArg(info[1], "M", 1, d);
-    const auto nbits = integerArg(info[2], "nbits", 1, 16);
+    const auto nbits = integerArg(info[2], "nbits", 1, kMaxPqBits);
     requireDivides(d, m, "M");
+    requireWithinLimit("IndexPQ", pqTablesBytes(d, nbits), "the PQ codebook");
     return std::make_unique<faiss::IndexPQ>(d, m, nbits, static_cast<faiss::MetricType>(metricArg(info[3])));
   });
 }
@@ -150,6 +155,7 @@ Napi::Value indexFactory(const Napi::CallbackInfo& info) {
     const auto d = dimensionArg(info[0]);
     const auto description = stringArg(info[1], "description");
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[2]));
+    checkFactory(d, description);
     return std::unique_ptr<faiss::Index>(faiss::index_factory(d, description.c_str(), metric));
   });
 }

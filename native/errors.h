@@ -20,7 +20,7 @@ constexpr const char* kDisposed = "ERR_DISPOSED";
 constexpr const char* kCorruptIndex = "ERR_CORRUPT_INDEX";
 constexpr const char* kNotFound = "ERR_NOT_FOUND";
 constexpr const char* kIo = "ERR_IO";
-constexpr const char* kOutOfMemory = "ERR_OUT_OF_MEMORY";
+constexpr const char* kResourceLimit = "ERR_RESOURCE_LIMIT";
 constexpr const char* kFaiss = "ERR_FAISS";
 }  // namespace code
 

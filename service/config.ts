@@ -20,6 +20,12 @@ export interface Config {
   snapshotLogBytes: number;
   /** Bytes of indexes kept in memory; the least recently used beyond it are evicted (0: no limit). */
   maxMemory: number;
+  /**
+   * Bytes one request may make the server allocate for a search's or range
+   * search's results and buffers, or an index's tables (lib setMemoryLimits
+   * perCallBytes); beyond it the request is refused with 422 ERR_RESOURCE_LIMIT.
+   */
+  maxRequestMemory: number;
   /** Rebuild an index that cannot remove once deleted ids pass this fraction of it. */
   rebuildThreshold: number;
   /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
@@ -84,6 +90,12 @@ const upTo = (name: string, max: number) => (v: string): number => {
   return n;
 };
 
+const requestMemory = (v: string): number => {
+  const n = int('max request memory')(v);
+  if (n < 2 ** 20 || n > 2 ** 50) throw new Error(`Expected between 1048576 and 2^50 bytes for the max request memory but received ${JSON.stringify(v)}`);
+  return n;
+};
+
 const fraction = (v: string): number => {
   const n = Number(v);
   if (!(n > 0 && n <= 1)) throw new Error(`Expected a fraction in (0, 1] for the rebuild threshold but received ${JSON.stringify(v)}`);
@@ -105,6 +117,7 @@ const OPTIONS: Option[] = [
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
+  { flag: '--max-request-memory', env: 'FAISS_PROXY_MAX_REQUEST_MEMORY', parse: requestMemory, key: 'maxRequestMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
   { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
@@ -131,6 +144,7 @@ export function defaults(): Config {
     maxBatch: 10_000,
     snapshotLogBytes: 256 * 1024 * 1024,
     maxMemory: 0,
+    maxRequestMemory: 256 * 1024 * 1024,
     rebuildThreshold: 0.1,
     fsync: true,
     batchMaxQueries: 256,

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { setInlineSearchBudget, setSearchLanes } from '../lib';
+import { setInlineSearchBudget, setMemoryLimits, setSearchLanes } from '../lib';
 import type { Config } from './config';
 import { IndexService, type IndexObserver } from './domain/indexes';
 import { Activity } from './observability/activity';
@@ -113,6 +113,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   setInlineSearchBudget(config.inlineSearchUs);
+  setMemoryLimits({ perCallBytes: config.maxRequestMemory });
   setSearchLanes({ threads: config.searchLanes, spinMicroseconds: config.searchSpinUs });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush });

@@ -1,4 +1,7 @@
 #include "../args.h"
+#include "../memory_limits.h"
+#include "../search_memory.h"
+#include "../threads.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -11,6 +14,11 @@ class AddWorker : public IndexWorker {
   AddWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "add", wrap) {
     requireWritable();
     x_ = floatRows(info[0], d(), "x");
+    if (handle().hasHnsw()) {
+      // Each thread explores the graph with a candidate list of efConstruction.
+      requireWithinLimit("add", hnswExploreBytes(handle().ntotal() + x_.n, handle().efConstruction(), configuredThreads()),
+                         "HNSW candidate lists of efConstruction " + std::to_string(handle().efConstruction()));
+    }
     Keep(x_.array);
     if (info.Length() > 1 && !info[1].IsUndefined()) {
       ids_ = idArray(info[1], x_.n, "ids");
