@@ -114,7 +114,7 @@ export class FileSnapshotStore implements SnapshotStore {
     const state: SnapshotState = fs.existsSync(stateFile)
       ? JSON.parse(fs.readFileSync(stateFile, 'utf8'))
       : { tombstones: [], nextId: null };
-    return { index: await readIndex(latest.file, { mmap: options.mmap === true }), seq: latest.seq, state };
+    return { index: await readIndex(latest.file, { mmap: options.mmap === true, trusted: true }), seq: latest.seq, state };
   }
 
   async remove(id: string): Promise<void> {
