@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "errors.h"
+#include "coded_error.h"
 
 extern char** environ;
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <typeinfo>
 
-#include "errors.h"
+#include "coded_error.h"
 #include "index_type.h"
 
 namespace fp {

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "../alloc_guard.h"
-#include "../errors.h"
+#include "../coded_error.h"
 #include "../idmap2_guard.h"
 #include "../validate.h"
 #include "trial.h"
