@@ -20,23 +20,47 @@ export async function serializeIndex(index: Index): Promise<Buffer> {
   return nativeOf(indexArg(index)).serialize();
 }
 
-export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<Index> {
+export interface DeserializeIndexOptions {
+  /**
+   * Skip the sandbox: FAISS reads the bytes in this process, as they are. Only for
+   * bytes this program wrote itself: FAISS trusts every size in a file, and a
+   * damaged or crafted one can crash the process. Default false.
+   */
+  trusted?: boolean;
+}
+
+function trustedOption(options: unknown): boolean {
+  if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
+  if (options.trusted !== undefined && typeof options.trusted !== 'boolean') {
+    throw invalidParameterError('options.trusted', 'a boolean', options.trusted);
+  }
+  return options.trusted === true;
+}
+
+/**
+ * An index from FAISS's serialized bytes. Unless `trusted`, they are read, checked
+ * and tried in a separate sandbox process first, so a file that would crash FAISS
+ * is refused with ERR_CORRUPT_INDEX instead.
+ */
+export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options: DeserializeIndexOptions = {}): Promise<Index> {
   if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) {
     throw invalidParameterError('buffer', 'a Buffer, Uint8Array or ArrayBuffer', buffer);
   }
-  return wrapNative(await native.deserializeIndex(buffer));
+  return wrapNative(await native.deserializeIndex(buffer, trustedOption(options)));
 }
 
+/** Writes a new file and renames it over `path`, so an index mapped from the old file is not disturbed. */
 export async function writeIndex(index: Index, path: string): Promise<void> {
   return nativeOf(indexArg(index)).writeFile(pathArg(path));
 }
 
-export interface ReadIndexOptions {
+export interface ReadIndexOptions extends DeserializeIndexOptions {
   /** Map IVF inverted lists from the file instead of reading them (read-only; FAISS 1.7.3 maps IVF only). */
   mmap?: boolean;
 }
 
+/** As deserializeIndex, from a file. */
 export async function readIndex(path: string, options: ReadIndexOptions = {}): Promise<Index> {
-  if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-  return wrapNative(await native.readIndex(pathArg(path), options.mmap === true));
+  const trusted = trustedOption(options);
+  return wrapNative(await native.readIndex(pathArg(path), options.mmap === true, trusted));
 }

@@ -47,8 +47,8 @@ export interface NativeAddon {
   newIDMap(index: NativeIndex): NativeIndex;
   newIDMap2(index: NativeIndex): NativeIndex;
   indexFactory(d: number, description: string, metric: number): NativeIndex;
-  deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<NativeIndex>;
-  readIndex(path: string, mmap: boolean): Promise<NativeIndex>;
+  deserializeIndex(buffer: Uint8Array | ArrayBuffer, trusted: boolean): Promise<NativeIndex>;
+  readIndex(path: string, mmap: boolean, trusted: boolean): Promise<NativeIndex>;
   setErrorClass(ctor: typeof FaissError): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -39,7 +39,7 @@ faiss::Index* cloneOf(const Napi::Value& v, const char* name) {
   auto handle = IndexWrap::FromValue(v, name).handle();
   SharedGuard guard(handle->lock());
   auto bytes = serialize(*handle->index());
-  return deserialize(bytes->data(), bytes->size()).release();
+  return deserialize(bytes->data(), bytes->size(), /*trusted=*/true).release();
 }
 
 template <typename T>

@@ -526,7 +526,7 @@ export class LiveIndex {
   private async rebuilt(old: Index): Promise<Index> {
     const { ids, vectors } = await old.extractAll();
     const d = old.d;
-    let fresh = await deserializeIndex(await serializeIndex(old));
+    let fresh = await deserializeIndex(await serializeIndex(old), { trusted: true });
     await fresh.reset();
     const wasMapped = isIdMapped(old);
     if (!wasMapped) {

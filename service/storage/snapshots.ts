@@ -158,7 +158,7 @@ export class FileSnapshotStore implements SnapshotStore {
     const state = this.readState(id, latest.seq);
     await verify(latest.file, state);
     try {
-      return { index: await readIndex(latest.file, { mmap: options.mmap === true }), seq: latest.seq, state };
+      return { index: await readIndex(latest.file, { mmap: options.mmap === true, trusted: true }), seq: latest.seq, state };
     } catch (e) {
       throw new SnapshotCorruptError(latest.file, `FAISS cannot read it: ${(e as Error).message}`);
     }
