@@ -52,6 +52,15 @@ function row(cells) {
   return tr;
 }
 
+/** What the last load found wrong with an index's files: why it is offline, or what was cut off its log. */
+function storageOf(i) {
+  const s = i.storage;
+  if (!s) return 'ok';
+  if (s.error) return `OFFLINE ${s.error.code}: ${s.error.message}`;
+  const d = s.logDamage;
+  return `log cut at byte ${d.offset}: ${fmtBytes(d.bytes)} dropped (${d.why})${d.recordsAfter ? `, ${d.recordsAfter} records LOST` : ''}`;
+}
+
 function render(overview, activity) {
   const samples = activity.samples;
   const last = samples[samples.length - 1];
@@ -62,6 +71,9 @@ function render(overview, activity) {
   $('tile-hits').textContent = lookups ? `${((100 * overview.cache.hits) / lookups).toFixed(1)} %` : '–';
   $('tile-log').textContent = fmtBytes(overview.storage.logBytes);
   $('tile-rss').textContent = fmtBytes(overview.process.rssBytes);
+  const storage = overview.storage;
+  $('tile-storage').textContent = storage.fault ? `FAILING: ${storage.fault.point}` : storage.logDamage.repairs ? `ok; ${storage.logDamage.repairs} log tail(s) cut` : 'ok';
+  $('tile-storage').title = storage.fault ? storage.fault.message : '';
 
   const labels = samples.map((s) => new Date(s.at).toLocaleTimeString());
   charts.throughput.data.labels = labels;
@@ -77,7 +89,7 @@ function render(overview, activity) {
   const body = $('indexes').querySelector('tbody');
   body.replaceChildren(
     ...overview.indexes.map((i) =>
-      row([i.tenant, i.name, i.type, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }]),
+      row([i.tenant, i.name, i.type, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }, storageOf(i)]),
     ),
   );
   const errors = $('errors').querySelector('tbody');

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
+import type { StorageHealth } from '../storage/health';
 import { createAuthenticator, requireRole } from './auth';
 import { leanBody } from './body';
 import { createSearchEndpoint } from './search-endpoint';
@@ -29,6 +30,8 @@ export interface AppDeps {
   observability: Observability;
   /** false while starting or shutting down, or while storage cannot take writes (readiness). */
   isReady: () => boolean | Promise<boolean>;
+  /** Storage health, shown on the dashboard (absent in tests that build an app without storage). */
+  health?: StorageHealth;
   version: string;
 }
 
@@ -117,6 +120,7 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
       metrics: deps.observability.metrics,
       activity: deps.observability.activity,
       metricsToken: deps.config.metricsToken,
+      health: deps.health,
     }),
   );
   return routes;

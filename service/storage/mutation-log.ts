@@ -273,6 +273,7 @@ export class MutationLog {
     this.pending.push(...parts);
     this.size += parts.reduce((s, p) => s + p.length, 0);
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    durable.catch(() => undefined); // the caller hears the failure when it awaits; until then it is not "unhandled"
     this.flushing ??= this.flushAll();
     return { seq, durable };
   }

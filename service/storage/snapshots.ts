@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { readIndex, type Index } from '../../lib';
 import { removeOrphans } from './orphans';
-import type { StorageIO } from './storage-io';
+import { storageFault, type StorageIO } from './storage-io';
 
 export interface SnapshotState {
   /** Ids removed from an index type that cannot remove, not yet rebuilt away. */
@@ -93,8 +93,13 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   private snapshots(id: string): { seq: number; file: string }[] {
-    return fs
-      .readdirSync(this.dir)
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (e) {
+      throw storageFault('snapshot.list', this.dir, e); // the data directory is gone
+    }
+    return names
       .map((f) => SNAPSHOT.exec(f))
       .filter((m): m is RegExpExecArray => m !== null && m[1] === id)
       .map((m) => ({ seq: Number(m[2]), file: path.join(this.dir, m[0]) }))

@@ -10,6 +10,7 @@ import type { KeyService, Principal } from '../../domain/keys';
 import type { TenantService } from '../../domain/tenants';
 import type { Activity } from '../../observability/activity';
 import type { Metrics } from '../../observability/metrics';
+import type { StorageHealth } from '../../storage/health';
 import type { RouteSpec } from '../route';
 import { OPERATOR_TENANT } from './admin';
 
@@ -28,8 +29,9 @@ export function operationRoutes(deps: {
   metrics: Metrics;
   activity: Activity;
   metricsToken?: string;
+  health?: StorageHealth;
 }): RouteSpec[] {
-  const { indexes, tenants, keys, metrics, activity, metricsToken } = deps;
+  const { indexes, tenants, keys, metrics, activity, metricsToken, health } = deps;
   const requireOperator = (res: { locals: Record<string, unknown> }) => {
     if (!isOperator(res.locals.principal as Principal | undefined)) throw new ServiceError('ERR_FORBIDDEN', 'Only an admin key of the admin tenant sees this');
   };
@@ -68,7 +70,13 @@ export function operationRoutes(deps: {
           tenants: tenants.list().map((t) => ({ ...t, usage: indexes.usage(t.name) })),
           indexes: status,
           cache: indexes.cacheStats(),
-          storage: { logBytes: status.reduce((s, i) => s + i.logBytes, 0), oldestSnapshotAgeSeconds: ages.length ? Math.max(...ages) : null },
+          storage: {
+            logBytes: status.reduce((s, i) => s + i.logBytes, 0),
+            oldestSnapshotAgeSeconds: ages.length ? Math.max(...ages) : null,
+            /** The storage fault readiness is false for (null: healthy). */
+            fault: health?.current ?? null,
+            logDamage: indexes.logDamage(),
+          },
           pool: poolStats(),
           process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, uptimeSeconds: process.uptime() },
         });

@@ -1,0 +1,142 @@
+// What the durability tests share: opening the domain over a data directory
+// (optionally through a fault-injecting StorageIO), what a user could notice of
+// it as one comparable string, and the files invariant.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IndexFlatL2, IndexIDMap2, serializeIndex } from '../../lib';
+import { defaults } from '../../service/config';
+import { openServices, type Services } from '../../service/server';
+import { randomVectors } from './data';
+import type { FaultyIO } from './faulty-io';
+
+export const ids = (...xs: number[]) => BigInt64Array.from(xs.map(BigInt));
+
+export async function open(dataDir: string, io?: FaultyIO): Promise<Services> {
+  const config = { ...defaults(), dataDir, snapshotLogBytes: 1 << 30, rebuildThreshold: 0.3, maxMemory: 0 };
+  const s = openServices(config, io ? { io: (onFault) => io.attach(onFault) } : {});
+  await s.indexes.open();
+  return s;
+}
+
+/** Everything a user could notice, as one string: tenants, keys, indexes, and what searches return. */
+export async function observe(s: Services): Promise<string> {
+  const out: unknown[] = [];
+  for (const t of s.tenants.list()) {
+    const keys = s.keys.list(t.name).map((k) => `${k.role}:${k.revokedAt ? 'revoked' : 'live'}`).sort();
+    const indexes: unknown[] = [];
+    for (const i of s.indexes.list(t.name)) {
+      const info = await s.indexes.describe(t.name, i.name);
+      let found: unknown = null;
+      if (info.ntotal > 0 && info.isTrained) {
+        const q = randomVectors(3, info.dimension, 77);
+        const r = await s.indexes.search(t.name, i.name, q, Math.min(info.ntotal, 8), info.nprobe !== undefined ? { nprobe: 64 } : undefined);
+        found = [Array.from(r.labels, String), Array.from(r.distances, (x) => x.toFixed(3))];
+      }
+      // Not the type: a rebuild (after removals) puts an index under an IDMap2 without changing what it answers.
+      indexes.push({ name: info.name, dimension: info.dimension, ntotal: info.ntotal, isTrained: info.isTrained, found });
+    }
+    out.push({ tenant: t.name, keys, indexes });
+  }
+  return JSON.stringify(out);
+}
+
+/** Catalog, snapshots and logs agree: each index owns at most one log and one snapshot (with its state), and nothing else is there. */
+export function checkFiles(s: Services, dataDir: string): void {
+  const owners = new Set(s.catalog.listIndexes().map((r) => r.id));
+  const snapshots = new Map<string, number>();
+  for (const f of fs.readdirSync(path.join(dataDir, 'indexes'))) {
+    const m = /^([0-9a-f-]{36})\.(wal|\d+\.faissindex|\d+\.state\.json)$/.exec(f);
+    assert.ok(m, `unexpected file ${f}`);
+    assert.ok(owners.has(m[1]), `file ${f} belongs to no index`);
+    if (m[2].endsWith('.faissindex')) snapshots.set(m[1], (snapshots.get(m[1]) ?? 0) + 1);
+  }
+  for (const [id, count] of snapshots) assert.equal(count, 1, `index ${id} has ${count} snapshots`);
+}
+
+export async function close(s: Services): Promise<void> {
+  await s.indexes.close();
+  s.catalog.close();
+}
+
+
+export interface Scenario {
+  name: string;
+  /** Loads what the operation works on first (loading is not the operation under test). */
+  warm?: (s: Services) => Promise<unknown>;
+  run: (s: Services) => Promise<unknown>;
+}
+
+const d = 4;
+
+/**
+ * The data directory every scenario starts from: two tenants with keys; a flat
+ * IDMap, an HNSW, an untrained IVF index and a plain flat one; some writes in
+ * snapshots and some only in logs (as a crash leaves them: no shutdown snapshot).
+ */
+export async function buildTemplate(dir: string): Promise<void> {
+  const s = await open(dir);
+  s.tenants.create('t');
+  s.keys.issue('t', 'write');
+  s.tenants.create('u');
+  s.keys.issue('u', 'read');
+  await s.indexes.create('u', { name: 'u1', dimension: d, type: 'IndexFlatL2' });
+  await s.indexes.add('u', 'u1', randomVectors(3, d, 1));
+  await s.indexes.create('t', { name: 'flat', dimension: d, type: 'IndexFlatL2', params: { idMap: true } });
+  await s.indexes.add('t', 'flat', randomVectors(3, d, 2), ids(1, 2, 3));
+  await s.indexes.create('t', { name: 'graph', dimension: d, type: 'IndexHNSWFlat', params: { M: 8 } });
+  await s.indexes.add('t', 'graph', randomVectors(20, d, 3));
+  await s.indexes.create('t', { name: 'ivf', dimension: d, type: 'IndexIVFFlat', params: { nlist: 2 } });
+  await s.indexes.snapshotAll();
+  await s.indexes.add('t', 'flat', randomVectors(2, d, 4), ids(4, 5));
+  await s.indexes.remove('t', 'graph', ids(0));
+  // Closing would snapshot: copy the directory as a crash would leave it.
+  fs.cpSync(dir, `${dir}-live`, { recursive: true });
+  s.catalog.close();
+  await s.indexes.close().catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(`${dir}-live`, dir);
+}
+
+/** An 8-d index file (IDMap2 over flat, ids 100-103) to import. */
+async function importBytes(): Promise<Uint8Array> {
+  const eight = new IndexIDMap2(new IndexFlatL2(8));
+  await eight.addWithIds(randomVectors(4, 8, 5), ids(100, 101, 102, 103));
+  const bytes = await serializeIndex(eight);
+  eight.dispose();
+  return bytes;
+}
+
+/** Every mutating operation, on the template's data. */
+export const scenarios: Scenario[] = [
+  { name: 'add', warm: (s) => s.indexes.describe('t', 'flat'), run: (s) => s.indexes.add('t', 'flat', randomVectors(2, d, 6), ids(10, 11)) },
+  { name: 'add to an index not loaded yet', run: (s) => s.indexes.add('t', 'graph', randomVectors(2, d, 7)) },
+  { name: 'remove', warm: (s) => s.indexes.describe('t', 'flat'), run: (s) => s.indexes.remove('t', 'flat', ids(1, 4)) },
+  {
+    name: 'remove past the rebuild threshold (rebuild, snapshot, log trim)',
+    warm: (s) => s.indexes.describe('t', 'graph'),
+    run: async (s) => {
+      await s.indexes.remove('t', 'graph', ids(1, 2, 3, 4, 5, 6, 7, 8));
+      await s.indexes.snapshotAll(); // waits for the rebuild queued behind it
+    },
+  },
+  { name: 'train', warm: (s) => s.indexes.describe('t', 'ivf'), run: (s) => s.indexes.train('t', 'ivf', randomVectors(100, d, 8)) },
+  { name: 'reset', warm: (s) => s.indexes.describe('t', 'flat'), run: (s) => s.indexes.reset('t', 'flat') },
+  { name: 'create an index', run: (s) => s.indexes.create('t', { name: 'new', dimension: d, type: 'IndexFlatL2' }) },
+  { name: 'import over an index of another dimension', run: async (s) => s.indexes.importIndex('t', 'flat', await importBytes()) },
+  { name: 'import a new index', run: async (s) => s.indexes.importIndex('t', 'imported', await importBytes()) },
+  { name: 'delete an index', run: (s) => s.indexes.delete('t', 'flat') },
+  { name: 'delete a tenant (its indexes and keys)', run: (s) => s.tenants.delete('u') },
+  { name: 'create a tenant', run: async (s) => s.tenants.create('v') },
+  { name: 'create a key', run: async (s) => s.keys.issue('t', 'read') },
+  { name: 'revoke a key', run: async (s) => s.keys.revoke(s.keys.list('t').find((k) => k.role === 'write')!.id) },
+  { name: 'change quotas', run: async (s) => s.tenants.setQuotas('t', { maxIndexes: 3 }) },
+  {
+    name: 'snapshot and log trim',
+    warm: async (s) => {
+      await s.indexes.describe('t', 'flat');
+      await s.indexes.describe('t', 'graph');
+    },
+    run: (s) => s.indexes.snapshotAll(),
+  },
+];
