@@ -288,6 +288,23 @@ void validateIvf(const faiss::IndexIVF& index) {
   }
 }
 
+// Wrappers that look their inner index's labels up by position (an IDMap in its
+// id table, a refine index in its refine_index) need labels in [0, ntotal): true
+// by construction of flat, PQ, SQ, LSH and HNSW indexes, not of an IVF's lists,
+// whose ids come from the file.
+void requirePositionalLabels(const faiss::Index& inner) {
+  if (auto* p = dynamic_cast<const faiss::IndexPreTransform*>(&inner)) return requirePositionalLabels(*p->index);
+  if (auto* r = dynamic_cast<const faiss::IndexRefine*>(&inner)) return requirePositionalLabels(*r->base_index);
+  auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&inner);
+  if (!ivf) return;
+  for (size_t l = 0; l < ivf->nlist; l++) {
+    faiss::InvertedLists::ScopedIds ids(ivf->invlists, l);
+    const size_t n = ivf->invlists->list_size(l);
+    for (size_t i = 0; i < n; i++)
+      require(ids[i] >= 0 && ids[i] < inner.ntotal, "an IVF inside a wrapper holds an id beyond its ntotal");
+  }
+}
+
 void validateIdMap(const faiss::IndexIDMap& m) {
   require(m.index != nullptr && m.index->d == m.d, "IDMap without a matching inner index");
   require(m.id_map.size() == static_cast<size_t>(m.ntotal) && m.index->ntotal == m.ntotal,
@@ -298,6 +315,7 @@ void validateIdMap(const faiss::IndexIDMap& m) {
   }
   require(dynamic_cast<const faiss::IndexIDMap*>(m.index) == nullptr, "IDMap inside an IDMap");
   validateIndex(*m.index);
+  requirePositionalLabels(*m.index);
 }
 
 void validatePreTransform(const faiss::IndexPreTransform& p) {
@@ -319,8 +337,10 @@ void validateRefine(const faiss::IndexRefine& r) {
               r.refine_index->ntotal == r.ntotal,
           "refine index parts do not match");
   require(std::isfinite(r.k_factor) && r.k_factor >= 1 && r.k_factor <= kMaxRefineFactor, "refine k_factor out of range");
+  require(dynamic_cast<const faiss::IndexFlatCodes*>(r.refine_index) != nullptr, "refine index that is not flat");
   validateIndex(*r.base_index);
   validateIndex(*r.refine_index);
+  requirePositionalLabels(*r.base_index);
 }
 
 }  // namespace
