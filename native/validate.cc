@@ -47,17 +47,23 @@ constexpr float kMaxRefineFactor = 1024;
 void validateCommon(const faiss::Index& index) {
   require(index.d > 0 && index.d <= kMaxDimension, "dimension out of range");
   require(index.ntotal >= 0, "negative ntotal");
+  // Nothing can be added before training; codes held by an untrained index would
+  // be decoded (reconstruct) with empty tables.
+  require(index.is_trained || index.ntotal == 0, "an untrained index that holds vectors");
   require(index.metric_type == faiss::METRIC_L2 || index.metric_type == faiss::METRIC_INNER_PRODUCT,
           "unsupported metric");
 }
 
-void validateProductQuantizer(const faiss::ProductQuantizer& pq, int64_t d, size_t codeSize, const char* owner) {
+// Untrained, the centroid table may still be empty.
+void validateProductQuantizer(const faiss::ProductQuantizer& pq, int64_t d, size_t codeSize, bool trained,
+                              const char* owner) {
   const std::string what = std::string(owner) + " product quantizer ";
   require(pq.d == static_cast<size_t>(d), what + "dimension does not match the index");
   require(pq.M > 0 && pq.d % pq.M == 0 && pq.dsub == pq.d / pq.M, what + "sub-quantizer count does not divide d");
   require(pq.nbits > 0 && pq.nbits <= 16 && pq.ksub == (size_t{1} << pq.nbits), what + "bits per code out of range");
   require(pq.code_size == (pq.M * pq.nbits + 7) / 8 && pq.code_size == codeSize, what + "code size does not match");
-  require(pq.centroids.size() == pq.d * pq.ksub, what + "centroid table does not match its sizes");
+  require(pq.centroids.size() == pq.d * pq.ksub || (!trained && pq.centroids.empty()),
+          what + "centroid table does not match its sizes");
   require(pq.sdc_table.empty() || pq.sdc_table.size() == pq.M * pq.ksub * pq.ksub, what + "SDC table size");
 }
 
@@ -118,7 +124,7 @@ void validateFlatCodes(const faiss::IndexFlatCodes& index) {
     return;
   }
   if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(&index); pq && is<faiss::IndexPQ>(index)) {
-    validateProductQuantizer(pq->pq, index.d, index.code_size, "PQ");
+    validateProductQuantizer(pq->pq, index.d, index.code_size, index.is_trained, "PQ");
     using P = faiss::IndexPQ;
     const bool byteCodes = pq->pq.nbits == 8;
     require(pq->search_type == P::ST_PQ || (pq->search_type == P::ST_SDC && pq->pq.sdc_table.size() > 0) ||
@@ -240,10 +246,13 @@ void validateDirectMap(const faiss::IndexIVF& index) {
 }
 
 // The coarse quantizer's labels are list numbers: any accepted flat, HNSW or PQ
-// index labels by position (< ntotal == nlist); an IDMap by its id table.
+// index labels by position (< ntotal == nlist); an IDMap by its id table. Before
+// training it may be empty, and then so is the IVF.
 void validateQuantizer(const faiss::IndexIVF& index) {
   const faiss::Index& q = *index.quantizer;
-  require(q.ntotal == static_cast<int64_t>(index.nlist) && q.d == index.d, "IVF quantizer does not match nlist and d");
+  const bool emptyUntrained = !index.is_trained && q.ntotal == 0 && index.ntotal == 0;
+  require((q.ntotal == static_cast<int64_t>(index.nlist) || emptyUntrained) && q.d == index.d,
+          "IVF quantizer does not match nlist and d");
   require(dynamic_cast<const faiss::IndexIVF*>(&q) == nullptr, "IVF quantizer that is itself an IVF");
   validateIndex(q);
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&q)) {
@@ -263,7 +272,7 @@ void validateIvf(const faiss::IndexIVF& index) {
   validateDirectMap(index);
   if (is<faiss::IndexIVFPQ>(index)) {
     auto& pq = static_cast<const faiss::IndexIVFPQ&>(index);
-    validateProductQuantizer(pq.pq, index.d, index.code_size, "IVFPQ");
+    validateProductQuantizer(pq.pq, index.d, index.code_size, index.is_trained, "IVFPQ");
     require(pq.use_precomputed_table >= -1 && pq.use_precomputed_table <= 1, "IVFPQ precomputed table kind");
     require(pq.use_precomputed_table != 1 || pq.precomputed_table.size() == index.nlist * pq.pq.M * pq.pq.ksub,
             "IVFPQ precomputed table size");
@@ -279,6 +288,23 @@ void validateIvf(const faiss::IndexIVF& index) {
   }
 }
 
+// Wrappers that look their inner index's labels up by position (an IDMap in its
+// id table, a refine index in its refine_index) need labels in [0, ntotal): true
+// by construction of flat, PQ, SQ, LSH and HNSW indexes, not of an IVF's lists,
+// whose ids come from the file.
+void requirePositionalLabels(const faiss::Index& inner) {
+  if (auto* p = dynamic_cast<const faiss::IndexPreTransform*>(&inner)) return requirePositionalLabels(*p->index);
+  if (auto* r = dynamic_cast<const faiss::IndexRefine*>(&inner)) return requirePositionalLabels(*r->base_index);
+  auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&inner);
+  if (!ivf) return;
+  for (size_t l = 0; l < ivf->nlist; l++) {
+    faiss::InvertedLists::ScopedIds ids(ivf->invlists, l);
+    const size_t n = ivf->invlists->list_size(l);
+    for (size_t i = 0; i < n; i++)
+      require(ids[i] >= 0 && ids[i] < inner.ntotal, "an IVF inside a wrapper holds an id beyond its ntotal");
+  }
+}
+
 void validateIdMap(const faiss::IndexIDMap& m) {
   require(m.index != nullptr && m.index->d == m.d, "IDMap without a matching inner index");
   require(m.id_map.size() == static_cast<size_t>(m.ntotal) && m.index->ntotal == m.ntotal,
@@ -289,6 +315,7 @@ void validateIdMap(const faiss::IndexIDMap& m) {
   }
   require(dynamic_cast<const faiss::IndexIDMap*>(m.index) == nullptr, "IDMap inside an IDMap");
   validateIndex(*m.index);
+  requirePositionalLabels(*m.index);
 }
 
 void validatePreTransform(const faiss::IndexPreTransform& p) {
@@ -310,8 +337,10 @@ void validateRefine(const faiss::IndexRefine& r) {
               r.refine_index->ntotal == r.ntotal,
           "refine index parts do not match");
   require(std::isfinite(r.k_factor) && r.k_factor >= 1 && r.k_factor <= kMaxRefineFactor, "refine k_factor out of range");
+  require(dynamic_cast<const faiss::IndexFlatCodes*>(r.refine_index) != nullptr, "refine index that is not flat");
   validateIndex(*r.base_index);
   validateIndex(*r.refine_index);
+  requirePositionalLabels(*r.base_index);
 }
 
 }  // namespace
