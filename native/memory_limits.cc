@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "errors.h"
@@ -23,8 +24,19 @@ void requireWithinLimit(const char* operation, int64_t bytes, const std::string&
   if (bytes <= max) return;
   throw ArgumentError(code::kResourceLimit, std::string(operation) + " would allocate " +
                                                 (bytes == kSaturated ? std::string("more than 8 EiB") : formatBytes(bytes)) +
-                                                " (" + what + "), above the per-call memory limit perCallBytes of " +
-                                                formatBytes(max) + " (setMemoryLimits)");
+                                                " (" + what + "), above the per-call memory limit (perCallBytes) of " +
+                                                formatBytes(max));
+}
+
+void requireAllocatable(const char* operation, int64_t bytes) {
+  // Below this, a failure is unlikely and the try would cost more than it saves.
+  constexpr int64_t kTryFrom = int64_t{16} << 20;
+  if (bytes < kTryFrom) return;
+  void* p = std::malloc(static_cast<size_t>(bytes));
+  if (!p)
+    throw ArgumentError(code::kResourceLimit, std::string(operation) + ": the process could not allocate the " +
+                                                  formatBytes(bytes) + " of temporary buffers it needs");
+  std::free(p);
 }
 
 int64_t addBytes(int64_t a, int64_t b) {

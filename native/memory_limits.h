@@ -29,6 +29,13 @@ int64_t perCallBytes();
 // described by `what`) passes the per-call limit.
 void requireWithinLimit(const char* operation, int64_t bytes, const std::string& what);
 
+// Throws ERR_RESOURCE_LIMIT when the process cannot allocate `bytes` now (an
+// address-space limit, a container's memory): FAISS allocates a search's
+// temporary buffers on its OpenMP threads, where a std::bad_alloc cannot be
+// caught and aborts the process, so a large one is tried first (malloc and
+// free: reserved address space, no page touched) on the calling thread.
+void requireAllocatable(const char* operation, int64_t bytes);
+
 // Saturating arithmetic for estimates built from untrusted sizes.
 int64_t addBytes(int64_t a, int64_t b);
 int64_t mulBytes(int64_t a, int64_t b);

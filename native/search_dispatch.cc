@@ -83,8 +83,8 @@ void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, co
   throw ArgumentError(code::kResourceLimit,
                       "range_search found more than " + std::to_string(maxResults) + " results (" +
                           std::to_string(found) + " in the queries searched so far), which would pass the per-call " +
-                          "memory limit perCallBytes of " + formatBytes(perCallBytes()) +
-                          " (setMemoryLimits); use a tighter radius or fewer queries");
+                          "memory limit (perCallBytes) of " + formatBytes(perCallBytes()) +
+                          "; use a tighter radius or fewer queries");
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ class RangeSearchWorker : public IndexWorker {
                                                         static_cast<int>(std::min<int64_t>(configuredThreads(), x_.n))),
                                    mulBytes(x_.n + 1, sizeof(size_t)));
     requireWithinLimit("range_search", fixed, "lims and temporary buffers");
+    requireAllocatable("range_search", fixed);
     maxResults_ = (perCallBytes() - fixed) / static_cast<int64_t>(2 * (sizeof(float) + sizeof(int64_t)));
     Keep(x_.array);
   }

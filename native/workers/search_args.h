@@ -48,6 +48,7 @@ struct SearchCall {
     const SearchMemory memory = knnSearchMemory(*h.index(), x.n, k, h.effective(tunables),
                                                 static_cast<int>(std::min<int64_t>(configuredThreads(), x.n)));
     requireWithinLimit("search", memory.total(), memory.describe());
+    requireAllocatable("search", memory.temporary);
   }
 
   int64_t results() const { return x.n * k; }
@@ -77,13 +78,5 @@ struct SearchCall {
   int64_t k = 0;
   Tunables tunables;
 };
-
-// The JS result of a k-NN search: typed arrays over the buffers FAISS wrote into.
-inline Napi::Object searchResult(Napi::Env env, Napi::ArrayBuffer distances, Napi::ArrayBuffer labels, size_t count) {
-  auto result = Napi::Object::New(env);
-  result.Set("distances", Napi::Float32Array::New(env, count, distances, 0));
-  result.Set("labels", Napi::BigInt64Array::New(env, count, labels, 0));
-  return result;
-}
 
 }  // namespace fp
