@@ -11,30 +11,50 @@ import { toIds, toMatrix } from './vectors';
 const MAX_K = 2 ** 20;
 const MAX_ID = 2 ** 53;
 
-/** The native wrapper behind an Index; for this library's own modules, not for users. */
-export const nativeOf = (index: Index): NativeIndex => index.native();
+/**
+ * The native wrapper behind `v`, which must be an index made by this library (not
+ * a Proxy of one, nor an object made from Index.prototype) and not disposed; for
+ * this library's own modules, not for users.
+ */
+export const nativeOf = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, name);
 
 export class Index {
   readonly #native: NativeIndex;
 
   /** @internal Subclasses pass the FAISS object they built. */
   constructor(nativeIndex: NativeIndex) {
-    if (!(nativeIndex instanceof native.NativeIndex)) {
+    if (!native.isNativeIndex(nativeIndex)) {
       throw new FaissError('Index is the base class: build an index with a subclass (IndexFlatL2, ...) or indexFactory()', 'ERR_INVALID_ARGUMENT');
     }
     this.#native = nativeIndex;
   }
 
-  /** @internal */
-  native(): NativeIndex {
-    if (this.#native.disposed) {
+  /**
+   * @internal A brand check (`#native in v` runs none of the caller's code, and is
+   * false for a Proxy), so that methods called on or given a foreign object throw
+   * a FaissError rather than a TypeError.
+   */
+  static nativeOf(v: unknown, name: string, live = true): NativeIndex {
+    if (typeof v !== 'object' || v === null || !(#native in v)) throw invalidParameterError(name, 'an Index', v);
+    const n = (v as Index).#native;
+    if (live && n.disposed) {
       throw new FaissError('This index has been disposed; it cannot be used any more', 'ERR_DISPOSED');
     }
-    return this.#native;
+    return n;
+  }
+
+  /** @internal */
+  native(): NativeIndex {
+    return Index.nativeOf(this, 'this');
+  }
+
+  /** The native wrapper, disposed or not (for what stays readable after dispose). */
+  #any(): NativeIndex {
+    return Index.nativeOf(this, 'this', false);
   }
 
   get d(): number {
-    return this.#native.d;
+    return this.#any().d;
   }
   get ntotal(): number {
     return this.native().ntotal;
@@ -43,11 +63,11 @@ export class Index {
     return this.native().isTrained;
   }
   get metricType(): number {
-    return this.#native.metricType;
+    return this.#any().metricType;
   }
   /** The Python faiss class name of the underlying index ("IndexIVFPQ", ...). */
   get typeName(): string {
-    return this.#native.typeName;
+    return this.#any().typeName;
   }
   /** Bytes the index takes once serialized (our estimate of its memory use). */
   get bytes(): number {
@@ -58,7 +78,7 @@ export class Index {
     return this.native().version;
   }
   get disposed(): boolean {
-    return this.#native.disposed;
+    return this.#any().disposed;
   }
 
   /** IVF indexes only (undefined elsewhere); setting it elsewhere is ERR_UNSUPPORTED. */
@@ -140,9 +160,9 @@ export class Index {
   /** Moves every vector of `other` into this index (as FAISS does, `other` is left empty). */
   async mergeFrom(other: Index, addId = 0): Promise<void> {
     const n = this.native();
-    if (!(other instanceof Index)) throw invalidParameterError('other', 'an Index', other);
+    const o = Index.nativeOf(other, 'other');
     integerIn(addId, 'addId', 0, MAX_ID);
-    return n.mergeFrom(other.native(), addId);
+    return n.mergeFrom(o, addId);
   }
 
   /** IVF only: enables reconstruct(id), as make_direct_map() in Python. */
@@ -171,7 +191,7 @@ export class Index {
 
   /** Frees the index's memory now rather than at garbage collection. Idempotent. */
   dispose(): void {
-    this.#native.dispose();
+    this.#any().dispose();
   }
 }
 

@@ -5,10 +5,6 @@ import { wrapNative } from './indexes';
 import { invalidParameterError, isObject } from './is';
 import { native } from './native';
 
-function indexArg(index: unknown): Index {
-  if (!(index instanceof Index)) throw invalidParameterError('index', 'an Index', index);
-  return index;
-}
 
 function pathArg(p: unknown): string {
   if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalidParameterError('path', 'a file path', p);
@@ -17,7 +13,7 @@ function pathArg(p: unknown): string {
 
 /** The index as a Buffer that holds FAISS's serialized bytes (no copy is made). */
 export async function serializeIndex(index: Index): Promise<Buffer> {
-  return nativeOf(indexArg(index)).serialize();
+  return nativeOf(index, 'index').serialize();
 }
 
 export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<Index> {
@@ -28,7 +24,7 @@ export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promis
 }
 
 export async function writeIndex(index: Index, path: string): Promise<void> {
-  return nativeOf(indexArg(index)).writeFile(pathArg(path));
+  return nativeOf(index, 'index').writeFile(pathArg(path));
 }
 
 export interface ReadIndexOptions {

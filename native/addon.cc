@@ -10,6 +10,7 @@
 #include "constructors.h"
 #include "errors.h"
 #include "index.h"
+#include "library_pin.h"
 #include "search_cost.h"
 #include "search_lanes.h"
 #include "threads.h"
@@ -64,6 +65,10 @@ Napi::Value getSearchLanes(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value isNativeIndex(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), IndexWrap::IsIndex(info[0]));
+}
+
 Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), configuredThreads());
 }
@@ -105,12 +110,14 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pinLibrary();
   tuneBlasBlocks();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   Napi::Function indexClass = IndexWrap::Define(env);
   data->indexClass = Napi::Persistent(indexClass);
   exports.Set("NativeIndex", indexClass);
+  exports.Set("isNativeIndex", Napi::Function::New<isNativeIndex>(env));
   defineConstructors(env, exports);
   exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
   exports.Set("readIndex", Napi::Function::New<startReadFile>(env));

@@ -11,11 +11,7 @@ class AddWorker : public IndexWorker {
   AddWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "add", wrap) {
     requireWritable();
     x_ = floatRows(info[0], d(), "x");
-    Keep(x_.array);
-    if (info.Length() > 1 && !info[1].IsUndefined()) {
-      ids_ = idArray(info[1], x_.n, "ids");
-      Keep(ids_.array);
-    }
+    if (info.Length() > 1 && !info[1].IsUndefined()) ids_ = idArray(info[1], x_.n, "ids");
   }
 
  private:

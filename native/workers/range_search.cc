@@ -27,7 +27,6 @@ class RangeSearchWorker : public IndexWorker {
     x_ = floatRows(info[0], d(), "x");
     radius_ = static_cast<float>(numberArg(info[1], "radius"));
     tunables_ = tunablesArg(info[2], info[3], handle(), wrap.typeName());
-    Keep(x_.array);
   }
 
  private:

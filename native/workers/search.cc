@@ -13,7 +13,6 @@ class SearchWorker : public IndexWorker {
       : IndexWorker(env, "search", wrap), call_(info, handle(), wrap.typeName()) {
     auto distances = Napi::ArrayBuffer::New(env, call_.results() * sizeof(float));
     auto labels = Napi::ArrayBuffer::New(env, call_.results() * sizeof(int64_t));
-    Keep(call_.x.array);
     distancesSlot_ = Keep(distances);
     labelsSlot_ = Keep(labels);
     distancesData_ = static_cast<float*>(distances.Data());
