@@ -3,7 +3,7 @@
 // FAISS object is built.
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
-import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from './is';
+import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger, readArgument } from './is';
 import { native, type NativeIndex } from './native';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix } from './vectors';
@@ -197,13 +197,18 @@ export class Index {
 
 function searchParams(params: SearchParams | undefined): SearchParams {
   if (params === undefined) return {};
-  if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
-  for (const key of Object.keys(params)) {
-    if (key !== 'nprobe' && key !== 'efSearch') {
-      throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
+  // Each field is read once: a getter could answer differently on a second read.
+  return readArgument('params', () => {
+    if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
+    for (const key of Object.keys(params)) {
+      if (key !== 'nprobe' && key !== 'efSearch') {
+        throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
+      }
     }
-  }
-  if (params.nprobe !== undefined) positiveInteger(params.nprobe, 'params.nprobe');
-  if (params.efSearch !== undefined) positiveInteger(params.efSearch, 'params.efSearch');
-  return params;
+    const { nprobe, efSearch } = params;
+    return {
+      nprobe: nprobe === undefined ? undefined : positiveInteger(nprobe, 'params.nprobe'),
+      efSearch: efSearch === undefined ? undefined : positiveInteger(efSearch, 'params.efSearch'),
+    };
+  });
 }

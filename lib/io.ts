@@ -1,10 +1,10 @@
 // Index files and buffers, in FAISS's own format (interchangeable with Python's
 // faiss.write_index / faiss.read_index / serialize_index).
-import { Index, nativeOf } from './faiss-index';
+import { types } from 'node:util';
+import { type Index, nativeOf } from './faiss-index';
 import { wrapNative } from './indexes';
-import { invalidParameterError, isObject } from './is';
+import { invalidParameterError, isObject, readArgument } from './is';
 import { native } from './native';
-
 
 function pathArg(p: unknown): string {
   if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalidParameterError('path', 'a file path', p);
@@ -17,7 +17,7 @@ export async function serializeIndex(index: Index): Promise<Buffer> {
 }
 
 export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<Index> {
-  if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) {
+  if (!types.isUint8Array(buffer) && !types.isArrayBuffer(buffer)) {
     throw invalidParameterError('buffer', 'a Buffer, Uint8Array or ArrayBuffer', buffer);
   }
   return wrapNative(await native.deserializeIndex(buffer));
@@ -33,6 +33,9 @@ export interface ReadIndexOptions {
 }
 
 export async function readIndex(path: string, options: ReadIndexOptions = {}): Promise<Index> {
-  if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-  return wrapNative(await native.readIndex(pathArg(path), options.mmap === true));
+  const mmap = readArgument('options', () => {
+    if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
+    return options.mmap === true;
+  });
+  return wrapNative(await native.readIndex(pathArg(path), mmap));
 }
