@@ -5,6 +5,7 @@ export const ErrorCodes = [
   'ERR_NOT_TRAINED',
   'ERR_UNSUPPORTED',
   'ERR_DISPOSED',
+  'ERR_BUSY',
   'ERR_CORRUPT_INDEX',
   'ERR_NOT_FOUND',
   'ERR_IO',

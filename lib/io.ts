@@ -1,14 +1,10 @@
 // Index files and buffers, in FAISS's own format (interchangeable with Python's
 // faiss.write_index / faiss.read_index / serialize_index).
-import { Index, nativeOf } from './faiss-index';
+import { types } from 'node:util';
+import { type Index, nativeOf } from './faiss-index';
 import { wrapNative } from './indexes';
-import { invalidParameterError, isObject } from './is';
+import { invalidParameterError, isObject, readArgument } from './is';
 import { native } from './native';
-
-function indexArg(index: unknown): Index {
-  if (!(index instanceof Index)) throw invalidParameterError('index', 'an Index', index);
-  return index;
-}
 
 function pathArg(p: unknown): string {
   if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalidParameterError('path', 'a file path', p);
@@ -17,7 +13,7 @@ function pathArg(p: unknown): string {
 
 /** The index as a Buffer that holds FAISS's serialized bytes (no copy is made). */
 export async function serializeIndex(index: Index): Promise<Buffer> {
-  return nativeOf(indexArg(index)).serialize();
+  return nativeOf(index, 'index').serialize();
 }
 
 export interface DeserializeIndexOptions {
@@ -30,11 +26,14 @@ export interface DeserializeIndexOptions {
 }
 
 function trustedOption(options: unknown): boolean {
-  if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-  if (options.trusted !== undefined && typeof options.trusted !== 'boolean') {
-    throw invalidParameterError('options.trusted', 'a boolean', options.trusted);
-  }
-  return options.trusted === true;
+  return readArgument('options', () => {
+    if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
+    const { trusted } = options;
+    if (trusted !== undefined && typeof trusted !== 'boolean') {
+      throw invalidParameterError('options.trusted', 'a boolean', trusted);
+    }
+    return trusted === true;
+  });
 }
 
 /**
@@ -43,7 +42,7 @@ function trustedOption(options: unknown): boolean {
  * is refused with ERR_CORRUPT_INDEX instead.
  */
 export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options: DeserializeIndexOptions = {}): Promise<Index> {
-  if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) {
+  if (!types.isUint8Array(buffer) && !types.isArrayBuffer(buffer)) {
     throw invalidParameterError('buffer', 'a Buffer, Uint8Array or ArrayBuffer', buffer);
   }
   return wrapNative(await native.deserializeIndex(buffer, trustedOption(options)));
@@ -51,7 +50,7 @@ export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options
 
 /** Writes a new file and renames it over `path`, so an index mapped from the old file is not disturbed. */
 export async function writeIndex(index: Index, path: string): Promise<void> {
-  return nativeOf(indexArg(index)).writeFile(pathArg(path));
+  return nativeOf(index, 'index').writeFile(pathArg(path));
 }
 
 export interface ReadIndexOptions extends DeserializeIndexOptions {
@@ -61,6 +60,9 @@ export interface ReadIndexOptions extends DeserializeIndexOptions {
 
 /** As deserializeIndex, from a file. */
 export async function readIndex(path: string, options: ReadIndexOptions = {}): Promise<Index> {
-  const trusted = trustedOption(options);
-  return wrapNative(await native.readIndex(pathArg(path), options.mmap === true, trusted));
+  const { mmap, trusted } = readArgument('options', () => {
+    if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
+    return { mmap: options.mmap === true, trusted: trustedOption(options) };
+  });
+  return wrapNative(await native.readIndex(pathArg(path), mmap, trusted));
 }

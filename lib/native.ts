@@ -38,6 +38,8 @@ export interface NativeIndex {
 
 export interface NativeAddon {
   NativeIndex: new (...args: never[]) => NativeIndex;
+  /** Whether v is an index the addon built (a type tag: runs none of v's code). */
+  isNativeIndex(v: unknown): v is NativeIndex;
   newFlat(d: number, metric: number): NativeIndex;
   newIVFFlat(quantizer: NativeIndex, d: number, nlist: number, metric: number): NativeIndex;
   newIVFPQ(quantizer: NativeIndex, d: number, nlist: number, m: number, nbits: number, metric: number): NativeIndex;

@@ -3,7 +3,7 @@
 // addon for plain-JS callers. They only keep a value sane (a typo, a negative);
 // what a search may allocate is bounded by the per-call memory limit
 // (setMemoryLimits), which the addon checks with the index in hand.
-import { integerIn, invalidParameterError, isObject } from './is';
+import { integerIn, invalidParameterError, isObject, readArgument } from './is';
 import type { SearchParams } from './types';
 
 /** Neighbours per query, as Python's faiss allows on the CPU. */
@@ -16,13 +16,18 @@ export const tunableArg = (v: unknown, name: string): number => integerIn(v, nam
 
 export function searchParams(params: SearchParams | undefined): SearchParams {
   if (params === undefined) return {};
-  if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
-  for (const key of Object.keys(params)) {
-    if (key !== 'nprobe' && key !== 'efSearch') {
-      throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
+  // Each field is read once: a getter could answer differently on a second read.
+  return readArgument('params', () => {
+    if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
+    for (const key of Object.keys(params)) {
+      if (key !== 'nprobe' && key !== 'efSearch') {
+        throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
+      }
     }
-  }
-  if (params.nprobe !== undefined) tunableArg(params.nprobe, 'params.nprobe');
-  if (params.efSearch !== undefined) tunableArg(params.efSearch, 'params.efSearch');
-  return params;
+    const { nprobe, efSearch } = params;
+    return {
+      nprobe: nprobe === undefined ? undefined : tunableArg(nprobe, 'params.nprobe'),
+      efSearch: efSearch === undefined ? undefined : tunableArg(efSearch, 'params.efSearch'),
+    };
+  });
 }

@@ -1,4 +1,4 @@
-import { integerIn, invalidParameterError, isObject } from './is';
+import { integerIn, invalidParameterError, isObject, readArgument } from './is';
 import { native, type MemoryLimits, type PoolStats, type SearchLanes } from './native';
 
 /**
@@ -65,10 +65,15 @@ export function getInlineSearchBudget(): number {
  * pool like every other operation. Either field may be left out to keep it.
  */
 export function setSearchLanes(settings: Partial<SearchLanes>): void {
-  if (!isObject(settings)) throw invalidParameterError('settings', 'an object { threads?, spinMicroseconds? }', settings);
-  const current = native.getSearchLanes();
-  const threads = settings.threads === undefined ? current.threads : integerIn(settings.threads, 'threads', 0, 1024);
-  const spin = settings.spinMicroseconds === undefined ? current.spinMicroseconds : integerIn(settings.spinMicroseconds, 'spinMicroseconds', 0, 1_000_000);
+  const [threads, spin] = readArgument('settings', () => {
+    if (!isObject(settings)) throw invalidParameterError('settings', 'an object { threads?, spinMicroseconds? }', settings);
+    const current = native.getSearchLanes();
+    const { threads, spinMicroseconds } = settings;
+    return [
+      threads === undefined ? current.threads : integerIn(threads, 'threads', 0, 1024),
+      spinMicroseconds === undefined ? current.spinMicroseconds : integerIn(spinMicroseconds, 'spinMicroseconds', 0, 1_000_000),
+    ];
+  });
   native.setSearchLanes(threads, spin);
 }
 

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "index.h"
 #include "memory_limits.h"
+#include "library_pin.h"
 #include "search_cost.h"
 #include "search_lanes.h"
 #include "threads.h"
@@ -84,6 +85,10 @@ Napi::Value getMemoryLimits(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value isNativeIndex(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), IndexWrap::IsIndex(info[0]));
+}
+
 Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), configuredThreads());
 }
@@ -125,12 +130,14 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pinLibrary();
   tuneBlasBlocks();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   Napi::Function indexClass = IndexWrap::Define(env);
   data->indexClass = Napi::Persistent(indexClass);
   exports.Set("NativeIndex", indexClass);
+  exports.Set("isNativeIndex", Napi::Function::New<isNativeIndex>(env));
   defineConstructors(env, exports);
   exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
   exports.Set("readIndex", Napi::Function::New<startReadFile>(env));

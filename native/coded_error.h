@@ -14,6 +14,7 @@ constexpr const char* kDimension = "ERR_DIMENSION";
 constexpr const char* kNotTrained = "ERR_NOT_TRAINED";
 constexpr const char* kUnsupported = "ERR_UNSUPPORTED";
 constexpr const char* kDisposed = "ERR_DISPOSED";
+constexpr const char* kBusy = "ERR_BUSY";
 constexpr const char* kCorruptIndex = "ERR_CORRUPT_INDEX";
 constexpr const char* kNotFound = "ERR_NOT_FOUND";
 constexpr const char* kIo = "ERR_IO";

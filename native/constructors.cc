@@ -35,9 +35,15 @@ void requireDivides(int64_t d, int64_t m, const char* name) {
 // passed in stays an independent index the caller still owns. The copy goes
 // through FAISS's writer and reader rather than clone_index, which in 1.7.3
 // turns an IndexHNSWFlat into a bare IndexHNSW that cannot even be written.
+// This runs on the JS thread, which must not wait for an operation in flight
+// (a training holds the lock for seconds): an index being changed is ERR_BUSY.
 faiss::Index* cloneOf(const Napi::Value& v, const char* name) {
   auto handle = IndexWrap::FromValue(v, name).handle();
-  SharedGuard guard(handle->lock());
+  if (!handle->lock().tryLockShared())
+    throw ArgumentError(code::kBusy, std::string("The ") + name +
+                                         " is being changed by an operation in flight (train, add, remove, reset, "
+                                         "merge); await it before wrapping the index");
+  SharedGuard guard(handle->lock(), SharedGuard::kAdopt);
   auto bytes = serialize(*handle->index());
   return deserialize(bytes->data(), bytes->size(), /*trusted=*/true).release();
 }

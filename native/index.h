@@ -15,6 +15,8 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   static Napi::Function Define(Napi::Env env);
   // Wraps a freshly built or loaded index in a new JS object.
   static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly = false);
+  // Whether v is an object this class built (not one made from its prototype).
+  static bool IsIndex(const Napi::Value& v);
   // The wrapper behind a JS value, or an ERR_INVALID_ARGUMENT error.
   static IndexWrap& FromValue(const Napi::Value& v, const char* name);
 

@@ -19,11 +19,7 @@ class AddWorker : public IndexWorker {
       requireWithinLimit("add", hnswExploreBytes(handle().ntotal() + x_.n, handle().efConstruction(), configuredThreads()),
                          "HNSW candidate lists of efConstruction " + std::to_string(handle().efConstruction()));
     }
-    Keep(x_.array);
-    if (info.Length() > 1 && !info[1].IsUndefined()) {
-      ids_ = idArray(info[1], x_.n, "ids");
-      Keep(ids_.array);
-    }
+    if (info.Length() > 1 && !info[1].IsUndefined()) ids_ = idArray(info[1], x_.n, "ids");
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "../args.h"
 #include "../io.h"
+#include "../pinned_memory.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -20,23 +21,18 @@ class LoadWorker : public PromiseWorker {
       return;
     }
     trusted_ = info.Length() > 1 && info[1].ToBoolean().Value();
-    if (!info[0].IsTypedArray() && !info[0].IsArrayBuffer())
-      throw ArgumentError(code::kInvalidArgument, "Expected a Buffer or Uint8Array for buffer");
-    if (info[0].IsArrayBuffer()) {
-      auto ab = info[0].As<Napi::ArrayBuffer>();
-      data_ = static_cast<const uint8_t*>(ab.Data());
-      size_ = ab.ByteLength();
-    } else {
-      auto ta = info[0].As<Napi::TypedArray>();
-      data_ = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-      size_ = ta.ByteLength();
-    }
-    Keep(info[0]);
+    bytes_ = pinMemory(info[0], "buffer");
+    // FAISS's reader trusts what it has read so far: bytes that another thread can
+    // rewrite meanwhile cannot be parsed safely.
+    if (bytes_.shared)
+      throw ArgumentError(code::kInvalidArgument,
+                          "Expected buffer in an ArrayBuffer but it views a SharedArrayBuffer, which other threads can "
+                          "change while it is read; copy it into a Buffer first (Buffer.from(view))");
   }
 
  private:
   void Run() override {
-    index_ = path_.empty() ? deserialize(data_, size_, trusted_) : readFile(path_, mmap_, trusted_);
+    index_ = path_.empty() ? deserialize(bytes_.data, bytes_.bytes, trusted_) : readFile(path_, mmap_, trusted_);
   }
 
   Napi::Value Result(Napi::Env env) override { return IndexWrap::Wrap(env, std::move(index_), mmap_); }
@@ -44,8 +40,7 @@ class LoadWorker : public PromiseWorker {
   std::string path_;
   bool mmap_ = false;
   bool trusted_ = false;
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
+  PinnedMemory bytes_;  // deserializeIndex's buffer
   std::unique_ptr<faiss::Index> index_;
 };
 

@@ -42,7 +42,6 @@ class RangeSearchWorker : public IndexWorker {
     requireWithinLimit("range_search", fixed, "lims and temporary buffers");
     requireAllocatable("range_search", fixed);
     maxResults_ = (perCallBytes() - fixed) / static_cast<int64_t>(2 * (sizeof(float) + sizeof(int64_t)));
-    Keep(x_.array);
   }
 
  private:

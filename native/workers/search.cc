@@ -12,7 +12,6 @@ class SearchWorker : public IndexWorker {
  public:
   SearchWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
       : IndexWorker(env, "search", wrap), call_(info, handle(), wrap.typeName()), results_(call_.results()) {
-    Keep(call_.x.array);
   }
 
  private:
