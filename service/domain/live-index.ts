@@ -353,13 +353,17 @@ export class LiveIndex {
 
   /** Saves what is unsaved, frees everything (shutdown). */
   async close(): Promise<void> {
-    await this.snapshot();
-    await this.exclusive(async () => {
-      await this.log?.close();
-      this.log = undefined;
-      this.index?.dispose();
-      this.index = undefined;
-    });
+    try {
+      await this.snapshot();
+    } finally {
+      // Saved or not (the log still holds what a failed snapshot missed), the files are closed.
+      await this.exclusive(async () => {
+        await this.log?.close();
+        this.log = undefined;
+        this.index?.dispose();
+        this.index = undefined;
+      });
+    }
   }
 
   /** Deletion: frees memory; in-flight native calls finish on their own. */

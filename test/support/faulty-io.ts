@@ -136,7 +136,8 @@ export class FaultyIO implements StorageIO {
   }
 
   catalog<T>(point: string, change: () => T): T {
-    this.gate('write', point, 'catalog.db');
+    // A transaction is all or nothing: a short write inside one is SQLite's to roll back, so it fails like ENOSPC.
+    if (this.gate('write', point, 'catalog.db') === 'short-write') throw this.fail(point, 'catalog.db', errno('ENOSPC', 'short write (injected)'));
     return this.real.catalog(point, change);
   }
 }
