@@ -175,16 +175,6 @@ export class Index {
     return liveOf(this).extractAll();
   }
 
-  /**
-   * Checks the index's internal structure (for one read from an untrusted file:
-   * FAISS's reader does not). Rejects with ERR_CORRUPT_INDEX when inconsistent,
-   * ERR_UNSUPPORTED for types it cannot check (it covers flat, PQ, SQ, HNSW,
-   * IVF Flat/PQ/SQ and IDMap of those).
-   */
-  async validate(): Promise<void> {
-    return liveOf(this).validate();
-  }
-
   /** Frees the index's memory now rather than at garbage collection. Idempotent. */
   dispose(): void {
     anyOf(this).dispose();

@@ -32,7 +32,6 @@ export interface NativeIndex {
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
-  validate(): Promise<void>;
   dispose(): void;
 }
 

@@ -48,7 +48,6 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
           InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
           InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
-          InstanceMethod<&IndexWrap::Forward<startValidate>>("validate"),
       });
 }
 

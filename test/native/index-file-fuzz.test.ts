@@ -23,6 +23,7 @@ describe('index-file fuzzer: the safe reader gives a code or a usable index, nev
         maxRssBytes: 1.5 * 1024 ** 3,
       });
       assert.equal(brokenPromise(o), undefined, `last cases: ${o.stderr.split('\n').slice(-3).join(' | ')}`);
+      assert.equal(o.status, 'value', `${o.code}: ${o.message}`);
       const counts = o.value as Record<string, number>;
       assert.equal(counts.cases, Math.min(CASES_PER_TYPE, counts.available));
       assert.ok((counts.ERR_CORRUPT_INDEX ?? 0) > 0, JSON.stringify(counts));

@@ -117,6 +117,38 @@ describe('unsafe index files are read where a crash cannot hurt', function () {
     }
   });
 
+  it('options: trusted must be a boolean, on both the embedded and the remote API', async () => {
+    const o = await runCase(`
+      const bytes = require('fs').readFileSync(${file('valid-flat')});
+      const { connect } = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'lib', 'client'))});
+      const remote = connect({ url: 'http://127.0.0.1:9', apiKey: 'k', retryForMs: 0 });
+      const code = (p) => p.then(() => 'settled', (e) => e.code);
+      return [await code(faiss.deserializeIndex(bytes, { trusted: 'yes' })), await code(faiss.readIndex(${file('valid-flat')}, { trusted: 1 })),
+        await code(remote.deserializeIndex(bytes, { trusted: 'yes' }))];`);
+    assert.equal(brokenPromise(o), undefined);
+    assert.deepEqual(o.value, ['ERR_INVALID_ARGUMENT', 'ERR_INVALID_ARGUMENT', 'ERR_INVALID_ARGUMENT']);
+  });
+
+  it('without the sandbox executable next to the addon, an untrusted read is ERR_IO; a trusted one still works', async () => {
+    const lonely = fs.mkdtempSync(path.join(os.tmpdir(), 'addon-alone-'));
+    try {
+      const addon = require('../../lib/native').addonCandidates().find((p: string) => fs.existsSync(p));
+      fs.copyFileSync(addon, path.join(lonely, 'faiss_node.node'));
+      const o = await runCase(`
+        const bytes = require('fs').readFileSync(${file('valid-flat')});
+        const e = await faiss.deserializeIndex(bytes).then(() => undefined, (e) => e);
+        return [e && e.code, e && e.message, (await faiss.deserializeIndex(bytes, { trusted: true })).ntotal];`,
+      { env: { ...process.env, FAISS_PROXY_ADDON: path.join(lonely, 'faiss_node.node') } });
+      assert.equal(brokenPromise(o), undefined);
+      const [code, message, ntotal] = o.value as [string, string, number];
+      assert.equal(code, 'ERR_IO');
+      assert.match(message, /faiss-proxy-sandbox cannot be started/);
+      assert.equal(ntotal, 100);
+    } finally {
+      fs.rmSync(lonely, { recursive: true, force: true });
+    }
+  });
+
   it('a valid file still reads, safe or trusted, and answers the same', async () => {
     const o = await runCase(`
       const bytes = require('fs').readFileSync(${file('valid-ivfpq')});

@@ -3,7 +3,7 @@
 // of each accepted type, a map of their fields (where FAISS's reader reads them,
 // traced by the sandbox), and mutations of them: each integer field set to 0, 1,
 // -1, 2^31-1 and random values, cuts at every field boundary, bit flips.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
@@ -12,8 +12,11 @@ import { randomVectors, rng } from './data';
 
 const d = 8;
 
-/** Factory strings of the index types the safe reader accepts, and how to fill them. */
-export const FUZZ_TYPES: Record<string, { factory: string; ids?: boolean }> = {
+/**
+ * The index types the safe reader accepts: a factory string, or (for types the
+ * addon's factory does not build) a Python expression over `faiss` and `d`.
+ */
+export const FUZZ_TYPES: Record<string, { factory?: string; python?: string; ids?: boolean }> = {
   Flat: { factory: 'Flat' },
   IVFFlat: { factory: 'IVF4,Flat' },
   IVFPQ: { factory: 'IVF4,PQ2x4' },
@@ -23,19 +26,37 @@ export const FUZZ_TYPES: Record<string, { factory: string; ids?: boolean }> = {
   SQ4: { factory: 'SQ4' },
   SQfp16: { factory: 'SQfp16' },
   HNSW: { factory: 'HNSW4' },
-  HNSWSQ: { factory: 'HNSW4_SQ8' },
+  HNSWSQ: { factory: 'HNSW4,SQ8' },
   'IDMap(IVF)': { factory: 'IDMap,IVF4,Flat', ids: true },
   IDMap2: { factory: 'IDMap2,Flat', ids: true },
   PCA: { factory: 'PCA4,Flat' },
-  OPQ: { factory: 'OPQ2,PQ2x4' },
-  LSH: { factory: 'LSH' },
-  Refine: { factory: 'IVF4,Flat,RFlat' },
+  // OPQ's default training (50 rounds, each training a PQ) takes seconds; 2 do.
+  OPQ: {
+    python: "(lambda o: (setattr(o, 'niter', 2), setattr(o, 'niter_pq_0', 4), faiss.IndexPreTransform(o, faiss.IndexPQ(d, 2, 4)))[2])(faiss.OPQMatrix(d, 2))",
+  },
+  LSH: { python: 'faiss.IndexLSH(d, 16)' },
+  Refine: { python: "faiss.IndexRefineFlat(faiss.index_factory(d, 'IVF4,Flat'))" },
 };
+
+const PYTHON = process.env.FAISS_PROXY_PYTHON ?? '/usr/bin/python3';
+
+function pythonFile(expression: string): Buffer {
+  const script = `
+import sys, faiss, numpy as np
+d = ${d}
+index = ${expression}
+rs = np.random.RandomState(11)
+index.train(rs.rand(1000, d).astype('float32'))
+index.add(rs.rand(40, d).astype('float32'))
+sys.stdout.buffer.write(faiss.serialize_index(index).tobytes())`;
+  return execFileSync(PYTHON, ['-c', script], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+}
 
 /** A valid serialized index of the type: trained, with 40 vectors. */
 export async function validFile(type: string): Promise<Buffer> {
   const spec = FUZZ_TYPES[type];
-  const index = faiss.indexFactory(d, spec.factory);
+  if (spec.python) return pythonFile(spec.python);
+  const index = faiss.indexFactory(d, spec.factory!);
   if (!index.isTrained) await index.train(randomVectors(1000, d, 11));
   const x = randomVectors(40, d, 12);
   if (spec.ids) await index.addWithIds(x, BigInt64Array.from({ length: 40 }, (_, i) => BigInt(i * 3)));
