@@ -39,10 +39,6 @@ export function integerIn(v: unknown, name: string, min: number, max: number): n
   return v;
 }
 
-export function positiveInteger(v: unknown, name: string, max = 2 ** 30): number {
-  return integerIn(v, name, 1, max);
-}
-
 /**
  * Runs `read`, which reads a caller's value: a getter, a Proxy's trap or an array
  * element's accessor runs the caller's code, which may throw anything. What it

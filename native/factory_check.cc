@@ -13,16 +13,23 @@ namespace {
 // Components FAISS's factory knows that this binding does not build.
 const std::regex kRefused(
     "(NSG|RQ|LSQ|PRQ|PLSQ|LSH|RFlat|Refine|IMI|Residual|ITQ|RR|Pad|MinMax|ZnLattice|FlatDedup).*|.*[()+].*|"
-    "PQ[0-9]+x4fs.*|.*np|IVF[0-9]+_NSG.*|HNSW[0-9]*_.*");
+    "PQ[0-9]+x4fs.*|.*np|IVF[0-9]+_NSG.*");
 const std::regex kTransform("(PCA|PCAW|PCAR|PCAWR)([0-9]+)|L2[nN]orm|OPQ([0-9]+)(_([0-9]+))?");
 const std::regex kPQ("PQ([0-9]+)(x([0-9]+))?");
 const std::regex kSQ("SQ(4|6|8|fp16)");
 const std::regex kHNSW("HNSW([0-9]*)");
+const std::regex kHNSWJoined("HNSW([0-9]*)_(.+)");  // FAISS's older spelling of HNSW<M>,<codes>
+const std::regex kLSH("LSHr?t?");
 const std::regex kIVF("IVF([0-9]+)(_HNSW([0-9]*))?");
 
 // Bytes of HNSW graph per node and unit of M: level 0 holds 2M int32 links (8M
 // bytes), the upper levels a fraction of that more.
 constexpr int64_t kHnswBytesPerM = 10;
+
+const std::string kAccepted =
+    "accepted: [IDMap,|IDMap2,] then PCA<n>, PCAW<n>, PCAR<n>, PCAWR<n>, L2norm, OPQ<M>[_<n>] transforms, then Flat, "
+    "PQ<M>[x<nbits>], SQ4|SQ6|SQ8|SQfp16, LSH, HNSW<M>[,Flat|,PQ<M>|,SQ*] or IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>]|SQ*, "
+    "then optionally ,RFlat";
 
 struct Parser {
   const std::string& description;
@@ -69,13 +76,8 @@ struct Parser {
   [[noreturn]] void unknown(const std::string& token) const {
     if (std::regex_match(token, kRefused))
       throw ArgumentError(code::kUnsupported,
-                          "indexFactory: \"" + token + "\" in \"" + description +
-                              "\" is not supported (accepted: [IDMap,|IDMap2,] then PCA<n>, PCAW<n>, PCAR<n>, PCAWR<n>, "
-                              "L2norm, OPQ<M>[_<n>] transforms, then Flat, PQ<M>[x<nbits>], SQ4|SQ6|SQ8|SQfp16, "
-                              "HNSW<M>[,Flat|,PQ<M>|,SQ*] or IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>]|SQ*)");
-    invalid("could not parse \"" + token + "\" (accepted: [IDMap,|IDMap2,] then PCA<n>, PCAW<n>, PCAR<n>, PCAWR<n>, "
-            "L2norm, OPQ<M>[_<n>] transforms, then Flat, PQ<M>[x<nbits>], SQ4|SQ6|SQ8|SQfp16, HNSW<M>[,Flat|,PQ<M>|,SQ*] "
-            "or IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>]|SQ*)");
+                          "indexFactory: \"" + token + "\" in \"" + description + "\" is not supported (" + kAccepted + ")");
+    invalid("could not parse \"" + token + "\" (" + kAccepted + ")");
   }
 
   void parse() {
@@ -86,6 +88,15 @@ struct Parser {
       tokens.push_back(description.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (comma == std::string::npos) break;
       start = comma + 1;
+    }
+    // ",RFlat": the whole index refined by a flat copy of the vectors (FAISS
+    // parses it first). Not over an IDMap: the refine step looks vectors up by
+    // the ids it is handed, which must be positions (it aborted on others).
+    if (tokens.size() > 1 && tokens.back() == "RFlat") {
+      tokens.pop_back();
+      if (tokens[0] == "IDMap" || tokens[0] == "IDMap2")
+        throw ArgumentError(code::kUnsupported, "indexFactory: \"" + description +
+                                                    "\": RFlat cannot refine an IDMap");
     }
     size_t i = 0;
     if (tokens.size() > 1 && (tokens[0] == "IDMap" || tokens[0] == "IDMap2")) i++;
@@ -104,6 +115,11 @@ struct Parser {
     if (rest.empty() || rest[0].empty()) invalid("expected an index after the transforms");
     const std::string& head = rest[0];
     if (rest.size() == 1 && std::regex_match(head, m, kHNSW)) return hnswM(m[1]);
+    if (rest.size() == 1 && std::regex_match(head, m, kHNSWJoined)) {
+      hnswM(m[1]);
+      return codes(m[2], false);
+    }
+    if (rest.size() == 1 && std::regex_match(head, kLSH)) return;
     if (rest.size() == 1) return codes(head, true);
     if (rest.size() == 2 && std::regex_match(head, m, kHNSW)) {
       hnswM(m[1]);

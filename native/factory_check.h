@@ -8,11 +8,11 @@
 // is built and trained is held to the per-call memory limit (memory_limits.h).
 //
 // Accepted, with d the dimension each component sees (a transform changes it):
-//   [IDMap,|IDMap2,] {transform,} index
+//   [IDMap,|IDMap2,] {transform,} index        or   {transform,} index,RFlat
 //   transform: PCA<n> PCAW<n> PCAR<n> PCAWR<n> (1 <= n <= d), L2norm,
 //              OPQ<M>[_<n>] (1 <= n <= d, M divides n)
-//   index:     Flat | PQ<M>[x<nbits>] | SQ4 | SQ6 | SQ8 | SQfp16
-//              | HNSW[<M>][,Flat | ,PQ<M> | ,SQ...]
+//   index:     Flat | PQ<M>[x<nbits>] | SQ4 | SQ6 | SQ8 | SQfp16 | LSH[r][t]
+//              | HNSW[<M>][(,|_)Flat | (,|_)PQ<M> | (,|_)SQ...]
 //              | IVF<nlist>[_HNSW[<M>]],(Flat | PQ<M>[x<nbits>] | SQ...)
 //   PQ: M divides d, 1 <= nbits <= 16; HNSW: 2 <= M <= 1024; IVF: 1 <= nlist <= 2^24.
 #pragma once

@@ -5,13 +5,12 @@
 // is created on the server by its first use.
 import { METRIC_L2 } from '../constants';
 import { FaissError } from '../errors';
-import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from '../is';
+import { integerIn, invalidParameterError, isFiniteNumber } from '../is';
+import { kArg, searchParams, tunableArg } from '../search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
 import { toIds, toMatrix } from '../vectors';
 import { hashBytes, type ResultsCache } from './results-cache';
 import { newIdempotencyKey, type Transport } from './transport';
-
-const MAX_K = 2 ** 20;
 
 export interface RemoteIndexInfo {
   name: string;
@@ -104,14 +103,14 @@ export class RemoteIndex {
     return this.#nprobe;
   }
   set nprobe(v: number) {
-    this.#nprobe = v === undefined ? undefined : positiveInteger(v, 'nprobe');
+    this.#nprobe = v === undefined ? undefined : tunableArg(v, 'nprobe');
   }
   /** Sent with every search of this client (HNSW indexes). */
   get efSearch(): number | undefined {
     return this.#efSearch;
   }
   set efSearch(v: number) {
-    this.#efSearch = v === undefined ? undefined : positiveInteger(v, 'efSearch');
+    this.#efSearch = v === undefined ? undefined : tunableArg(v, 'efSearch');
   }
   get efConstruction(): number | undefined {
     return undefined;
@@ -149,7 +148,7 @@ export class RemoteIndex {
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {
     const q = toMatrix(x, this.d);
-    positiveInteger(k, 'k', MAX_K);
+    kArg(k);
     const p = this.#params(params);
     await this.ensure();
     const query = bytesOf(q);
@@ -296,16 +295,8 @@ export class RemoteIndex {
   }
 
   #params(params: SearchParams | undefined): SearchParams {
-    if (params !== undefined && !isObject(params)) throw invalidParameterError('params', 'an object', params);
-    for (const key of Object.keys(params ?? {})) {
-      if (key !== 'nprobe' && key !== 'efSearch') throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
-    }
-    const given = params as SearchParams | undefined;
-    const nprobe = given?.nprobe ?? this.#nprobe;
-    const efSearch = given?.efSearch ?? this.#efSearch;
-    if (nprobe !== undefined) positiveInteger(nprobe, 'params.nprobe');
-    if (efSearch !== undefined) positiveInteger(efSearch, 'params.efSearch');
-    return { nprobe, efSearch };
+    const given = searchParams(params);
+    return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch };
   }
 
   #noteVersion(headers: Headers): void {

@@ -15,9 +15,11 @@ class AddWorker : public IndexWorker {
     requireWritable();
     x_ = floatRows(info[0], d(), "x");
     if (handle().hasHnsw()) {
-      // Each thread explores the graph with a candidate list of efConstruction.
-      requireWithinLimit("add", hnswExploreBytes(handle().ntotal() + x_.n, handle().efConstruction(), configuredThreads()),
-                         "HNSW candidate lists of efConstruction " + std::to_string(handle().efConstruction()));
+      // Each thread explores the graph with a candidate list of efConstruction,
+      // allocated on FAISS's OpenMP threads (see requireAllocatable).
+      const int64_t explore = hnswExploreBytes(handle().ntotal() + x_.n, handle().efConstruction(), configuredThreads());
+      requireWithinLimit("add", explore, "HNSW candidate lists of efConstruction " + std::to_string(handle().efConstruction()));
+      requireAllocatable("add", explore);
     }
     if (info.Length() > 1 && !info[1].IsUndefined()) ids_ = idArray(info[1], x_.n, "ids");
   }

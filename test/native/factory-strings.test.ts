@@ -53,8 +53,8 @@ const refused: { factory: string; code: string; dim?: number; before?: string }[
   { factory: 'IVF4,PQ2+2', code: 'ERR_UNSUPPORTED' },
   { factory: 'IVF4,PQ2x4fs', code: 'ERR_UNSUPPORTED' },
   { factory: 'IVF4(PQ2),Flat', code: 'ERR_UNSUPPORTED' },
-  { factory: 'Flat,RFlat', code: 'ERR_UNSUPPORTED' },
-  { factory: 'LSH', code: 'ERR_UNSUPPORTED' },
+  { factory: 'IDMap,Flat,RFlat', code: 'ERR_UNSUPPORTED' },
+  { factory: 'Refine(Flat)', code: 'ERR_UNSUPPORTED' },
   { factory: 'HNSW32,2x4+PQ2', code: 'ERR_UNSUPPORTED' },
   // Within the sizes each component takes, but over the per-call memory limit.
   { factory: 'IVF16000000,Flat', code: 'ERR_RESOURCE_LIMIT', dim: 128 },
@@ -63,7 +63,7 @@ const refused: { factory: string; code: string; dim?: number; before?: string }[
 ];
 
 // Small codebooks: training 8-bit PQs (polysemous training included) takes seconds.
-const accepted = ['Flat', 'IDMap,Flat', 'IDMap2,HNSW8', 'HNSW16,SQ8', 'L2norm,Flat', 'PQ2x4', 'SQfp16', 'PCA4,IVF4,SQ8', 'OPQ2_8,IVF4,PQ2x4', 'PCAR4,IVF4_HNSW8,Flat', 'IDMap2,IVF4,PQ4x3'];
+const accepted = ['Flat', 'IDMap,Flat', 'IDMap2,HNSW8', 'HNSW16,SQ8', 'HNSW4_SQ8', 'L2norm,Flat', 'PQ2x4', 'SQfp16', 'LSH', 'PCA4,IVF4,SQ8', 'OPQ2_8,IVF4,PQ2x4', 'PCAR4,IVF4_HNSW8,Flat', 'IDMap2,IVF4,PQ4x3', 'IVF4,Flat,RFlat'];
 // Built and named only (their 8-bit PQ trains for tens of seconds).
 const builtOnly = ['HNSW16,PQ4', 'IVF16,PQ8'];
 

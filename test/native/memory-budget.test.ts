@@ -5,9 +5,11 @@
 // shows as such (the cases took 1.7 to 9.3 GB, or aborted, before).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as faiss from '../../lib';
 import { brokenPromise, runCase, type CaseOptions } from '../support/crash-case';
 import { PYTHON } from '../support/oracle';
+import { call, client, makeTenant, startServer, type ServerProcess } from '../support/server';
 
 const MAX_RSS = 640 * 2 ** 20;
 
@@ -164,5 +166,53 @@ print(json.dumps({'lims': lims.tolist(), 'labels': [sorted(I[lims[i]:lims[i + 1]
     faiss.setNumThreads(2);
     assert.equal(faiss.getNumThreads(), 2);
     faiss.setNumThreads(0);
+  });
+
+  describe('over HTTP: --max-request-memory', () => {
+    let server: ServerProcess;
+    before(async () => {
+      server = await startServer();
+    });
+    after(async () => {
+      await server?.stop();
+    });
+    const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+    it('k=10000 with 3,000 binary query rows (was 500 and +1.6 GB): 422 ERR_RESOURCE_LIMIT naming the flag, and the server stays small and healthy', async () => {
+      const keys = await makeTenant(server, 'budget');
+      const api = client(server.url, keys.write);
+      assert.equal((await api.post('/v1/indexes', { name: 'f', dimension: 4, type: 'IndexFlatL2' })).status, 201);
+      assert.equal((await api.post('/v1/indexes/f/add', { vectors: Array.from({ length: 100 }, (_, i) => [i, 0, 0, 1]) })).status, 200);
+      const rows = Buffer.from(new Float32Array(3000 * 4).fill(0.5).buffer);
+      const r = await call(server.url, 'POST', '/v1/indexes/f/search?k=10000', { key: keys.read, body: rows });
+      assert.equal(r.status, 422, JSON.stringify(r.json));
+      assert.equal(r.json.error.code, 'ERR_RESOURCE_LIMIT');
+      assert.match(r.json.error.message, /--max-request-memory/);
+      assert.match(r.json.error.message, /256\.0 MiB/);
+      assert.ok(rssOf(server.proc.pid!) < 400 * 2 ** 20, `server RSS ${rssOf(server.proc.pid!)}`);
+      const ok = await api.post('/v1/indexes/f/search', { vectors: [[1, 0, 0, 1]], k: 2 });
+      assert.equal(ok.status, 200);
+      assert.deepEqual(ok.json.labels, [[1, 0]]);
+      assert.equal((await call(server.url, 'GET', '/healthz')).status, 200);
+    });
+
+    it('factory strings: over the limit 422 ERR_RESOURCE_LIMIT, outside the allow-list 422 ERR_UNSUPPORTED, sizes out of bounds 400', async () => {
+      const keys = await makeTenant(server, 'factories');
+      const api = client(server.url, keys.write);
+      const cases: [string, number, number, string][] = [
+        ['IVF16000000,Flat', 128, 422, 'ERR_RESOURCE_LIMIT'],
+        ['IVF100000,Flat', 1024, 422, 'ERR_RESOURCE_LIMIT'],
+        ['NSG32,Flat', 8, 422, 'ERR_UNSUPPORTED'],
+        ['IVF4,PQ2+2', 8, 422, 'ERR_UNSUPPORTED'],
+        ['IVF2000000000,Flat', 8, 400, 'ERR_INVALID_ARGUMENT'],
+        ['HNSW100000,Flat', 8, 400, 'ERR_INVALID_ARGUMENT'],
+      ];
+      for (const [factory, dimension, status, code] of cases) {
+        const r = await api.post('/v1/indexes', { name: 'x', dimension, factory });
+        assert.equal(r.status, status, `${factory}: ${JSON.stringify(r.json)}`);
+        assert.equal(r.json.error.code, code, factory);
+      }
+      assert.deepEqual((await api.get('/v1/indexes')).json.indexes, []);
+    });
   });
 });
