@@ -3,6 +3,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "errors.h"
+#include "handle_release.h"
 #include "index_type.h"
 #include "workers/workers.h"
 
@@ -77,7 +78,7 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWra
   d_ = static_cast<int>(index->d);
   metric_ = static_cast<int>(index->metric_type);
   typeName_ = indexTypeName(*index);
-  handle_ = std::make_shared<IndexHandle>(std::move(index), info[1].ToBoolean().Value());
+  handle_ = releasedOffThread(new IndexHandle(std::move(index), info[1].ToBoolean().Value()));
   info.This().As<Napi::Object>().TypeTag(&kIndexTag);
   syncExternalMemory(info.Env());
 }
