@@ -11,7 +11,7 @@ import type { TenantService } from '../domain/tenants';
 import { createAuthenticator, requireRole } from './auth';
 import { leanBody } from './body';
 import { createSearchEndpoint } from './search-endpoint';
-import { HttpError, errorHandler, routeNotFound } from './errors';
+import { HttpError, errorHandler, routeNotFound, sendError } from './errors';
 import { openApiDocument } from './openapi';
 import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
@@ -164,13 +164,27 @@ export function createApp(deps: AppDeps): express.Express {
   return build(deps).app;
 }
 
+/** A Content-Length over the limit: refused before a byte of the body is read or any work done. */
+function declaresOversizedBody(req: IncomingMessage, limit: number): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) > limit;
+}
+
+function refuseOversizedBody(res: ServerResponse, limit: number): void {
+  // The body is not read: the connection cannot be reused after this answer.
+  res.shouldKeepAlive = false;
+  sendError(res, {}, new HttpError(413, 'ERR_BODY_TOO_LARGE', `The request declares a body of more than ${limit} bytes, the limit (--body-limit)`));
+}
+
 /** The server's request listener: plain searches go to the lean search endpoint, everything else to the app. */
 export function createRequestListener(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { app, routes } = build(deps);
   const jsonSchema = routes.find((r) => r.method === 'post' && r.path === '/v1/indexes/:name/search')?.body?.json;
   if (!jsonSchema) throw new Error('The search route is missing');
   const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, config: deps.config, observability: deps.observability, jsonSchema });
+  const limit = deps.config.bodyLimit;
   return (req, res) => {
+    if (declaresOversizedBody(req, limit)) return refuseOversizedBody(res, limit);
     if (!search(req, res)) app(req, res);
   };
 }
