@@ -248,6 +248,8 @@ export class LiveIndex {
   /** Replaces the index wholesale (import); snapshotted at once, the log emptied. */
   replace(index: Index): Promise<void> {
     return this.exclusive(async () => {
+      // Deleted while the import waited: its files must not come back.
+      if (this.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(this.record.name)}`);
       const old = await this.load().catch(() => undefined);
       // An index that failed to load (a damaged log) is replaced along with its log.
       this.log ??= await this.o.logs.create(this.record.id, this.seq);

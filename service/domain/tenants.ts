@@ -5,6 +5,15 @@ import type { IndexService } from './indexes';
 import { requireName } from './names';
 
 export class TenantService {
+  /** Tenants being deleted: their name cannot be taken again until that is done. */
+  private readonly deleting = new Set<string>();
+  /**
+   * Tenant deletions completed so far. A request authenticated before a deletion
+   * ended must check its key again before acting (its tenant, and so its key, may
+   * be gone, and the name taken by a new tenant).
+   */
+  deletions = 0;
+
   constructor(
     private readonly catalog: Catalog,
     private readonly indexes: IndexService,
@@ -13,7 +22,7 @@ export class TenantService {
 
   create(name: string, quotas: Partial<Quotas> = {}): TenantRecord {
     requireName(name, 'the tenant name');
-    if (this.catalog.getTenant(name)) throw new ServiceError('ERR_TENANT_EXISTS', `Tenant ${name} already exists`);
+    if (this.catalog.getTenant(name) || this.deleting.has(name)) throw new ServiceError('ERR_TENANT_EXISTS', `Tenant ${name} already exists`);
     const record: TenantRecord = { name, createdAt: new Date().toISOString(), ...this.defaults, ...quotas };
     this.catalog.insertTenant(record);
     return record;
@@ -36,9 +45,21 @@ export class TenantService {
     return { ...t, ...next };
   }
 
+  /**
+   * Its indexes go first (none can be used or made meanwhile, indexes.ts
+   * dropTenant), then its catalog row with its keys, in one statement. The name
+   * stays taken until both are done, so a new tenant of that name starts empty.
+   */
   async delete(name: string): Promise<void> {
     this.get(name);
-    await this.indexes.dropTenant(name);
-    this.catalog.deleteTenant(name); // cascades to the tenant's keys
+    if (this.deleting.has(name)) throw new ServiceError('ERR_TENANT_NOT_FOUND', `Tenant ${name} is being deleted`);
+    this.deleting.add(name);
+    try {
+      await this.indexes.dropTenant(name);
+      this.catalog.deleteTenant(name); // cascades to the tenant's keys
+    } finally {
+      this.deleting.delete(name);
+      this.deletions++;
+    }
   }
 }

@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
-import { createAuthenticator, requireRole } from './auth';
+import { apiKeyCheck, createAuthenticator, requireRole } from './auth';
 import { leanBody } from './body';
 import { createSearchEndpoint } from './search-endpoint';
 import { HttpError, errorHandler, routeNotFound, sendError } from './errors';
@@ -62,9 +62,24 @@ const noQuery: RequestHandler = (req, _res, next) => {
   next();
 };
 
-const wrap = (handler: RouteSpec['handler']): RequestHandler => (req, res, next) => {
+/**
+ * A request's key is checked again just before its handler acts when a tenant
+ * was deleted since the request arrived (its body may have taken long): the key
+ * may have gone with its tenant, and the name may belong to a new tenant now.
+ */
+function keyRecheck(tenants: TenantService, keys: KeyService): (req: Request, locals: Record<string, unknown>) => void {
+  const check = apiKeyCheck(keys);
+  return (req, locals) => {
+    if (locals.principal !== undefined && locals.tenantDeletions !== tenants.deletions) locals.principal = check(req);
+  };
+}
+
+const wrap = (handler: RouteSpec['handler'], recheck: ReturnType<typeof keyRecheck>): RequestHandler => (req, res, next) => {
   Promise.resolve()
-    .then(() => handler(req, res))
+    .then(() => {
+      recheck(req, res.locals);
+      return handler(req, res);
+    })
     .catch(next);
 };
 
@@ -133,11 +148,16 @@ function build(deps: AppDeps): Built {
   app.set('trust proxy', false);
   app.set('etag', false);
   app.use(observe(deps.observability));
+  app.use((_req, res, next) => {
+    res.locals.tenantDeletions = deps.tenants.deletions;
+    next();
+  });
   // The dashboard: static files, no CDN (the service works air-gapped); its data
   // comes from the operator-only routes, with the key typed into the page.
   app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
   app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
   const authenticate = createAuthenticator(deps.keys);
+  const recheck = keyRecheck(deps.tenants, deps.keys);
   const routes = allRoutes(deps);
   for (const r of routes) {
     const chain: RequestHandler[] = [];
@@ -145,7 +165,7 @@ function build(deps: AppDeps): Built {
     if (!r.query) chain.push(noQuery);
     chain.push(bodyFor(r, deps.config.bodyLimit));
     if (r.body?.json) chain.push(validateBody(r.body.json));
-    chain.push(wrap(r.handler));
+    chain.push(wrap(r.handler, recheck));
     app[r.method](r.path, ...chain);
   }
   // A known path with another method is a 405, not a 404.
@@ -181,7 +201,7 @@ export function createRequestListener(deps: AppDeps): (req: IncomingMessage, res
   const { app, routes } = build(deps);
   const jsonSchema = routes.find((r) => r.method === 'post' && r.path === '/v1/indexes/:name/search')?.body?.json;
   if (!jsonSchema) throw new Error('The search route is missing');
-  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, config: deps.config, observability: deps.observability, jsonSchema });
+  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, tenants: deps.tenants, config: deps.config, observability: deps.observability, jsonSchema });
   const limit = deps.config.bodyLimit;
   return (req, res) => {
     if (declaresOversizedBody(req, limit)) return refuseOversizedBody(res, limit);
