@@ -106,7 +106,7 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
         // A tenant deleted while the body arrived may have taken this key with it (app.ts keyRecheck).
         if (deps.tenants.deletions !== tenantDeletions) checkKey(req);
         if (format === 'json') checkJson(body);
-        const asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query });
+        const asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query }, binaryOut ? 'binary' : 'json');
         k = asked.k;
         answer = indexes.search(tenant, name, asked.x, k, asked.params);
       } catch (e) {
