@@ -226,8 +226,9 @@ export class IndexService {
     await l.ntotal();
     const release = key !== undefined && l.hasApplied(key) ? () => undefined : await this.reserveVectors(tenant, l, n);
     try {
-      const { firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
-      return { added: n, ntotal: await l.ntotal(), firstId };
+      // A retry is answered with the first request's result (idempotency.ts).
+      const { added, firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
+      return { added, ntotal: await l.ntotal(), firstId };
     } finally {
       release();
     }
