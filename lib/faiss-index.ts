@@ -6,7 +6,7 @@ import { inlineSearch } from './inline-search';
 import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from './is';
 import { native, type NativeIndex } from './native';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
-import { toIds, toMatrix } from './vectors';
+import { toIds, toMatrix, toNewIds } from './vectors';
 
 const MAX_K = 2 ** 20;
 const MAX_ID = 2 ** 53;
@@ -96,7 +96,7 @@ export class Index {
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
     const n = this.native();
     const m = toMatrix(x, n.d);
-    return n.add(m, toIds(ids, 'ids', m.length / n.d));
+    return n.add(m, toNewIds(ids, 'ids', m.length / n.d));
   }
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {

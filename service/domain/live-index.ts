@@ -193,7 +193,7 @@ export class LiveIndex {
         let out = 0;
         for (let j = 0; j < wide && out < k; j++) {
           const label = r.labels[q * wide + j];
-          if (label < 0n || hidden.has(label)) continue;
+          if (label === -1n || hidden.has(label)) continue;
           labels[q * k + out] = label;
           distances[q * k + out] = r.distances[q * wide + j];
           out++;

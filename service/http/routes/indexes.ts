@@ -272,7 +272,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         if (isBinary(req)) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'reconstruct takes a JSON body { ids }');
-        const ids = (req.body.ids as number[]).map((v) => BigInt(v));
+        const ids = [...jsonIds(req.body.ids)];
         const d = dimensionOf(req, tenant);
         requireVectorsAnswerWithin(config.maxAnswerBytes, wantsBinary(req) ? 'binary' : 'json', ids.length, d);
         sendVectors(req, res, await indexes.reconstruct(tenant, nameOf(req), ids), ids.length, d);
