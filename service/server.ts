@@ -51,10 +51,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
   fs.mkdirSync(config.dataDir, { recursive: true });
   const catalog = new SqliteCatalog(config.dataDir);
   const keys = new KeyService(catalog);
-  const quotasOf = (tenant: string) => {
-    const t = catalog.getTenant(tenant);
-    return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
-  };
+  const quotasOf = (tenant: string) => catalog.getTenant(tenant);
   const snapshots = new FileSnapshotStore(config.dataDir);
   const logs = new FileLogStore(snapshots.dir, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {

@@ -110,7 +110,8 @@ export class IndexService {
     private readonly catalog: Catalog,
     private readonly snapshots: SnapshotStore,
     private readonly logs: LogStore,
-    private readonly quotasOf: (tenant: string) => Quotas,
+    /** undefined: no such tenant (deleted meanwhile). */
+    private readonly quotasOf: (tenant: string) => Quotas | undefined,
     private readonly storage: StorageOptions,
     private readonly observer: IndexObserver = { operation: () => undefined },
   ) {}
@@ -452,6 +453,13 @@ export class IndexService {
     return this.generations.get(tenant) ?? 0;
   }
 
+  /** A tenant gone since its request began has no quota to grow into: it is not found. */
+  private quotas(tenant: string): Quotas {
+    const q = this.quotasOf(tenant);
+    if (!q) throw tenantGone(tenant);
+    return q;
+  }
+
   private requireOpen(tenant: string): void {
     if (this.closing.has(tenant)) throw tenantGone(tenant);
   }
@@ -542,7 +550,7 @@ export class IndexService {
   }
 
   private requireIndexQuota(tenant: string): void {
-    const { maxIndexes } = this.quotasOf(tenant);
+    const { maxIndexes } = this.quotas(tenant);
     if (this.usage(tenant).indexes + (this.reserved.get(tenant)?.indexes ?? 0) >= maxIndexes) {
       throw new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${maxIndexes} indexes`);
     }
@@ -550,7 +558,7 @@ export class IndexService {
 
   /** Refuses growth past the tenant's quotas (counting what is reserved); answers the net growth to reserve. */
   private requireRoom(tenant: string, vectors: number, bytes: number, replacing?: LiveIndex): { vectors: number; bytes: number } {
-    const quotas = this.quotasOf(tenant);
+    const quotas = this.quotas(tenant);
     const usage = this.usage(tenant);
     const freedVectors = replacing ? (replacing.liveNtotal ?? replacing.summary?.ntotal ?? 0) : 0;
     const freedBytes = replacing ? replacing.residentBytes : 0;

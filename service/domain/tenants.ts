@@ -33,7 +33,7 @@ export class TenantService {
   }
 
   get(name: string): TenantRecord {
-    const t = this.catalog.getTenant(name);
+    const t = this.deleting.has(name) ? undefined : this.catalog.getTenant(name);
     if (!t) throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(name)}`);
     return t;
   }
@@ -51,8 +51,7 @@ export class TenantService {
    * stays taken until both are done, so a new tenant of that name starts empty.
    */
   async delete(name: string): Promise<void> {
-    this.get(name);
-    if (this.deleting.has(name)) throw new ServiceError('ERR_TENANT_NOT_FOUND', `Tenant ${name} is being deleted`);
+    this.get(name); // also refuses a tenant already being deleted
     this.deleting.add(name);
     try {
       await this.indexes.dropTenant(name);

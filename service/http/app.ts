@@ -17,7 +17,7 @@ import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
 import { validateBody } from './validate';
-import { observe, type Observability } from './observe';
+import { observe, observeRequest, type Observability } from './observe';
 import { operationRoutes } from './routes/operations';
 import * as path from 'node:path';
 
@@ -190,10 +190,12 @@ function declaresOversizedBody(req: IncomingMessage, limit: number): boolean {
   return length !== undefined && Number(length) > limit;
 }
 
-function refuseOversizedBody(res: ServerResponse, limit: number): void {
+function refuseOversizedBody(observability: Observability, req: IncomingMessage, res: ServerResponse, limit: number): void {
+  const locals: Record<string, unknown> = {};
+  observeRequest(observability, req, res, locals, () => 'unmatched');
   // The body is not read: the connection cannot be reused after this answer.
   res.shouldKeepAlive = false;
-  sendError(res, {}, new HttpError(413, 'ERR_BODY_TOO_LARGE', `The request declares a body of more than ${limit} bytes, the limit (--body-limit)`));
+  sendError(res, locals, new HttpError(413, 'ERR_BODY_TOO_LARGE', `The request declares a body of more than ${limit} bytes, the limit (--body-limit)`));
 }
 
 /** The server's request listener: plain searches go to the lean search endpoint, everything else to the app. */
@@ -204,7 +206,7 @@ export function createRequestListener(deps: AppDeps): (req: IncomingMessage, res
   const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, tenants: deps.tenants, config: deps.config, observability: deps.observability, jsonSchema });
   const limit = deps.config.bodyLimit;
   return (req, res) => {
-    if (declaresOversizedBody(req, limit)) return refuseOversizedBody(res, limit);
+    if (declaresOversizedBody(req, limit)) return refuseOversizedBody(deps.observability, req, res, limit);
     if (!search(req, res)) app(req, res);
   };
 }

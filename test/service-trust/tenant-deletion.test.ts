@@ -80,6 +80,9 @@ describe('service: deleting a tenant while its requests run', function () {
     }
     const deleted = s.tenants.delete('y');
     assert.throws(() => s.tenants.create('y'), { code: 'ERR_TENANT_EXISTS' });
+    // Meanwhile it is gone for everything else: no keys issued to it, no second deletion.
+    assert.throws(() => s.tenants.get('y'), { code: 'ERR_TENANT_NOT_FOUND' });
+    await assert.rejects(s.tenants.delete('y'), { code: 'ERR_TENANT_NOT_FOUND' });
     await assert.rejects(s.indexes.create('y', flat('during')), { code: 'ERR_TENANT_NOT_FOUND' });
     await assert.rejects(s.indexes.add('y', 'i4', randomVectors(1, d)), { code: 'ERR_INDEX_NOT_FOUND' });
     await deleted;
