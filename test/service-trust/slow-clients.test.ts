@@ -111,6 +111,15 @@ describe('service: slow, endless and oversized requests', function () {
     await alive();
   });
 
+  it('what Node refuses before any route (oversized headers, not HTTP) is answered in the JSON error shape', async () => {
+    const huge = await exchange(s.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, { waitMs: 5000 });
+    assert.deepEqual(jsonError(huge), { status: 431, code: 'ERR_HEADERS_TOO_LARGE' }, huge.text);
+    const garbage = await exchange(s.url, 'HELLO THERE\r\n\r\n', { waitMs: 5000 });
+    assert.deepEqual(jsonError(garbage), { status: 400, code: 'ERR_BAD_REQUEST' }, garbage.text);
+    assert.ok(huge.closed && garbage.closed);
+    await alive();
+  });
+
   it('a flood of idle connections is capped at --max-connections, and all are let go within the timeouts', async () => {
     const { port } = new URL(s.url);
     const sockets: net.Socket[] = [];
