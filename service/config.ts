@@ -17,6 +17,7 @@ export interface Config {
   /**
    * Longest time a client may take to send a whole request (headers and body),
    * in ms. Only the receiving: a long training after its body arrived is not cut.
+   * Also how long an answer may make no progress (the client stopped reading it).
    */
   requestTimeoutMs: number;
   /** Most open client connections; more are closed as they arrive. */

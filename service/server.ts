@@ -13,7 +13,7 @@ import { Metrics } from './observability/metrics';
 import { KeyService } from './domain/keys';
 import { TenantService } from './domain/tenants';
 import { createRequestListener } from './http/app';
-import { answerClientError } from './http/client-error';
+import { abandonStalledAnswer, answerClientError } from './http/client-error';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
 import { FileLogStore } from './storage/storage';
@@ -130,6 +130,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   server.maxConnections = config.maxConnections;
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
+  // An answer the client stops reading is abandoned after as long (client-error.ts).
+  server.timeout = config.requestTimeoutMs;
+  server.on('timeout', abandonStalledAnswer);
 
   await services.indexes.open();
   await new Promise<void>((resolve, reject) => {

@@ -1,10 +1,13 @@
 // Slow, endless and oversized requests, sent as an attacker would with raw
 // sockets (loopback only, bounded loops): each is answered with a JSON error or
 // closed within the configured timeouts, none holds a connection for ever, a
-// flood of idle connections is capped, and the server keeps answering.
+// flood of idle connections is capped, and the server keeps answering. And the
+// other way round: a client that stops reading a large answer does not hold it
+// (or its connection) for ever.
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { client, startServer, type ServerProcess } from '../support/server';
+import { abandonStalledAnswer } from '../../service/http/client-error';
+import { call, client, startServer, type ServerProcess } from '../support/server';
 
 interface Exchange {
   /** Everything the server sent. */
@@ -145,5 +148,70 @@ describe('service: slow, endless and oversized requests', function () {
   it('a request within the limits still works after all that', async () => {
     const r = await client(s.url, s.adminKey).post('/v1/indexes/v/add', { vectors: [[1, 2, 3, 4]] });
     assert.equal(r.status, 200, JSON.stringify(r.json));
+  });
+});
+
+describe('service: a client that stops reading its answer', function () {
+  this.timeout(60_000);
+  let s: ServerProcess;
+  const REQUEST_MS = 1200;
+  const ROWS = 2_000_000; // 32 MB of float32 x 4: far more than the socket buffers hold
+  before(async () => {
+    s = await startServer({ args: ['--headers-timeout-ms', '600', '--request-timeout-ms', String(REQUEST_MS)] });
+    const c = client(s.url, s.adminKey);
+    assert.equal((await c.post('/v1/indexes', { name: 'big', dimension: 4, type: 'IndexFlatL2' })).status, 201);
+    const body = new Uint8Array(ROWS * 16);
+    assert.equal((await call(s.url, 'POST', '/v1/indexes/big/add', { key: s.adminKey, body })).status, 200);
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  /** GETs the export, reading nothing for `stallMs`, then in bursts `everyMs` apart; the bytes received when the connection closed. */
+  function exportRead(stallMs: number, everyMs: number): Promise<{ bytes: number; ms: number }> {
+    const { port } = new URL(s.url);
+    const started = Date.now();
+    return new Promise((resolve) => {
+      let bytes = 0;
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`GET /v1/indexes/big/export HTTP/1.1\r\nHost: x\r\nX-API-Key: ${s.adminKey}\r\nConnection: close\r\n\r\n`));
+      socket.pause();
+      socket.on('data', (c) => (bytes += c.length));
+      socket.on('error', () => undefined);
+      let reader: NodeJS.Timeout | undefined;
+      // Each burst reads for 20 ms, then nothing until the next.
+      const burst = () => {
+        socket.resume();
+        setTimeout(() => socket.pause(), 20);
+      };
+      setTimeout(() => {
+        burst();
+        reader = setInterval(burst, everyMs);
+      }, stallMs);
+      socket.on('close', () => {
+        clearInterval(reader);
+        resolve({ bytes, ms: Date.now() - started });
+      });
+    });
+  }
+
+  it('an answer that makes no progress for the request timeout is abandoned, its connection closed', async () => {
+    const r = await exportRead(REQUEST_MS * 4, 1);
+    assert.ok(r.bytes < ROWS * 16, `the whole answer (${r.bytes} bytes) was kept for a client that read nothing for ${REQUEST_MS * 4} ms`);
+    assert.equal((await client(s.url).get('/healthz')).status, 200);
+  });
+
+  it('a slow reader that keeps reading gets the whole answer', async () => {
+    const r = await exportRead(0, REQUEST_MS / 4);
+    assert.ok(r.bytes > ROWS * 16, `only ${r.bytes} bytes`);
+  });
+
+  it('a connection whose answer has not started (a long training) is never abandoned; an idle one is', () => {
+    const destroyed: string[] = [];
+    const socket = (name: string, answer?: { headersSent: boolean }) =>
+      ({ _httpMessage: answer, destroy: () => destroyed.push(name) }) as unknown as net.Socket;
+    abandonStalledAnswer(socket('working', { headersSent: false }));
+    abandonStalledAnswer(socket('stalled', { headersSent: true }));
+    abandonStalledAnswer(socket('idle'));
+    assert.deepEqual(destroyed, ['stalled', 'idle']);
   });
 });
