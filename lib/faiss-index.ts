@@ -7,7 +7,7 @@ import { integerIn, invalidParameterError, isFiniteNumber } from './is';
 import { native, type NativeIndex } from './native';
 import { kArg, searchParams, tunableArg } from './search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
-import { toIds, toMatrix } from './vectors';
+import { toIds, toMatrix, toNewIds } from './vectors';
 
 const MAX_ID = 2 ** 53;
 
@@ -112,7 +112,7 @@ export class Index {
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
     const n = liveOf(this);
     const m = toMatrix(x, n.d);
-    return n.add(m, toIds(ids, 'ids', m.length / n.d));
+    return n.add(m, toNewIds(ids, 'ids', m.length / n.d));
   }
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {

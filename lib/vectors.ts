@@ -95,3 +95,11 @@ function tooManyToCopy(name: string, values: number, instead: string): FaissErro
     'ERR_INVALID_ARGUMENT',
   );
 }
+
+/** Ids for vectors being added: -1 is refused, since FAISS answers it for "no result" and it could not be told apart. */
+export function toNewIds(ids: Ids, name: string, expected: number): BigInt64Array {
+  const out = toIds(ids, name, expected);
+  const at = out.indexOf(-1n);
+  if (at >= 0) throw invalidParameterError(`${name}[${at}]`, 'an id other than -1 (the label FAISS gives to "no result")', -1n);
+  return out;
+}

@@ -12,6 +12,18 @@ export interface Config {
   adminKey?: string;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Longest time a client may take to send a request's headers, in ms. */
+  headersTimeoutMs: number;
+  /**
+   * Longest time a client may take to send a whole request (headers and body),
+   * in ms. Only the receiving: a long training after its body arrived is not cut.
+   * Also how long an answer may make no progress (the client stopped reading it).
+   */
+  requestTimeoutMs: number;
+  /** Most open client connections; more are closed as they arrive. */
+  maxConnections: number;
+  /** Largest answer a search, range search or reconstruct may produce, in bytes (estimated before any work). */
+  maxAnswerBytes: number;
   /** Largest k a search may ask for. */
   maxK: number;
   /** Most query vectors in one search request. */
@@ -78,6 +90,13 @@ const int = (name: string) => (v: string): number => {
   return n;
 };
 
+/** A limit of 0 would refuse everything (or, for Node's timeouts, mean none): at least 1. */
+const positive = (name: string) => (v: string): number => {
+  const n = int(name)(v);
+  if (n < 1) throw new Error(`Expected a positive integer for ${name} but received ${JSON.stringify(v)}`);
+  return n;
+};
+
 const inlineBudget = (v: string): number => {
   const n = int('inline search budget')(v);
   if (n > 1_000_000) throw new Error(`Expected at most 1000000 microseconds for the inline search budget but received ${JSON.stringify(v)}`);
@@ -113,6 +132,10 @@ const OPTIONS: Option[] = [
   { flag: '--data-dir', env: 'FAISS_PROXY_DATA_DIR', parse: (v) => path.resolve(v), key: 'dataDir' },
   { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', parse: String, key: 'adminKey' },
   { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', parse: int('body limit'), key: 'bodyLimit' },
+  { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
+  { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
+  { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', parse: positive('max connections'), key: 'maxConnections' },
+  { flag: '--max-answer-bytes', env: 'FAISS_PROXY_MAX_ANSWER_BYTES', parse: positive('max answer bytes'), key: 'maxAnswerBytes' },
   { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
@@ -140,6 +163,10 @@ export function defaults(): Config {
     port: 8080,
     dataDir: path.resolve('data'),
     bodyLimit: 64 * 1024 * 1024,
+    headersTimeoutMs: 20_000,
+    requestTimeoutMs: 300_000,
+    maxConnections: 1024,
+    maxAnswerBytes: 64 * 1024 * 1024,
     maxK: 10_000,
     maxBatch: 10_000,
     snapshotLogBytes: 256 * 1024 * 1024,
@@ -179,6 +206,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     assign(config, o.key, o.parse(value));
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new Error(`The headers timeout (${config.headersTimeoutMs} ms) cannot be longer than the request timeout (${config.requestTimeoutMs} ms)`);
   }
   return config;
 }

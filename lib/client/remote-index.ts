@@ -8,7 +8,7 @@ import { FaissError } from '../errors';
 import { integerIn, invalidParameterError, isFiniteNumber } from '../is';
 import { kArg, searchParams, tunableArg } from '../search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
-import { toIds, toMatrix } from '../vectors';
+import { toIds, toMatrix, toNewIds } from '../vectors';
 import { hashBytes, type ResultsCache } from './results-cache';
 import { newIdempotencyKey, type Transport } from './transport';
 
@@ -139,7 +139,7 @@ export class RemoteIndex {
 
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
     const m = toMatrix(x, this.d);
-    const i = toIds(ids, 'ids', m.length / this.d);
+    const i = toNewIds(ids, 'ids', m.length / this.d);
     const body = new Uint8Array(m.byteLength + i.byteLength);
     body.set(bytesOf(m), 0);
     body.set(bytesOf(i), m.byteLength);
@@ -192,7 +192,7 @@ export class RemoteIndex {
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
     if (typeof id !== 'bigint') integerIn(id, 'id', -(2 ** 53), 2 ** 53);
-    return this.#reconstructIds([Number(id)]);
+    return this.#reconstructIds([id]);
   }
 
   async reconstructN(i0: number, n: number): Promise<Float32Array> {
@@ -288,9 +288,11 @@ export class RemoteIndex {
     return res.json;
   }
 
-  async #reconstructIds(ids: number[]): Promise<Float32Array> {
+  async #reconstructIds(ids: (number | bigint)[]): Promise<Float32Array> {
     await this.ensure();
-    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/reconstruct'), json: { ids }, binary: true });
+    // JSON ids: numbers while exact, else decimal strings (the service takes both).
+    const json = ids.map((id) => (Number.isSafeInteger(Number(id)) ? Number(id) : String(id)));
+    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/reconstruct'), json: { ids: json }, binary: true });
     return slice(Float32Array, r.bytes!, 0, ids.length * this.d);
   }
 

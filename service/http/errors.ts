@@ -36,6 +36,7 @@ const STATUS: Record<string, number> = {
   ERR_UNSUPPORTED: 422,
   // Well-formed, but answering would pass --max-request-memory (or the process's memory).
   ERR_RESOURCE_LIMIT: 422,
+  ERR_IDEMPOTENCY_MISMATCH: 422,
   ERR_SHUTTING_DOWN: 503,
   ERR_IO: 503,
   ERR_STORAGE_CORRUPT: 503,

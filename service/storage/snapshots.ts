@@ -23,8 +23,12 @@ export interface SnapshotState {
   tombstones: string[];
   /** Next id to assign when the index maps ids itself (after a rebuild). */
   nextId: number | null;
-  /** Idempotency keys of recent mutations with their results: [key, removed, firstId]. */
-  recentKeys?: [string, number, number | null][];
+  /**
+   * Idempotency keys of recent mutations with their results and the mutation's
+   * fingerprint: [key, removed, firstId, added, fingerprint] (the last two absent
+   * in snapshots written before they were kept).
+   */
+  recentKeys?: [string, number, number | null, number?, string?][];
   /** What the index looked like, for listing it without loading it. */
   summary?: { type: string; ntotal: number; bytes: number; isTrained: boolean };
   /** The snapshot file's length and CRC32 (absent in snapshots written before checksums). */
