@@ -22,8 +22,6 @@ export interface Config {
   requestTimeoutMs: number;
   /** Most open client connections; more are closed as they arrive. */
   maxConnections: number;
-  /** Largest answer a search, range search or reconstruct may produce, in bytes (estimated before any work). */
-  maxAnswerBytes: number;
   /** Largest k a search may ask for. */
   maxK: number;
   /** Most query vectors in one search request. */
@@ -35,7 +33,9 @@ export interface Config {
   /**
    * Bytes one request may make the server allocate for a search's or range
    * search's results and buffers, or an index's tables (lib setMemoryLimits
-   * perCallBytes); beyond it the request is refused with 422 ERR_RESOURCE_LIMIT.
+   * perCallBytes), and for what the service builds to answer (a JSON answer, a
+   * reconstruct's rows: http/answer-size.ts); beyond it the request is refused
+   * with 422 ERR_RESOURCE_LIMIT.
    */
   maxRequestMemory: number;
   /** Rebuild an index that cannot remove once deleted ids pass this fraction of it. */
@@ -135,7 +135,6 @@ const OPTIONS: Option[] = [
   { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
   { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
   { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', parse: positive('max connections'), key: 'maxConnections' },
-  { flag: '--max-answer-bytes', env: 'FAISS_PROXY_MAX_ANSWER_BYTES', parse: positive('max answer bytes'), key: 'maxAnswerBytes' },
   { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
@@ -166,7 +165,6 @@ export function defaults(): Config {
     headersTimeoutMs: 20_000,
     requestTimeoutMs: 300_000,
     maxConnections: 1024,
-    maxAnswerBytes: 64 * 1024 * 1024,
     maxK: 10_000,
     maxBatch: 10_000,
     snapshotLogBytes: 256 * 1024 * 1024,

@@ -22,7 +22,7 @@ import {
   sendVectors,
   wantsBinary,
 } from '../wire';
-import { requireRangeAnswerWithin, requireVectorsAnswerWithin } from '../answer-size';
+import { requireJsonRangeAnswerWithin, requireVectorsAnswerWithin } from '../answer-size';
 
 const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
@@ -240,7 +240,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const x = queryVectors(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
         const answer = wantsBinary(req) ? 'binary' : 'json';
         const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
-        requireRangeAnswerWithin(config.maxAnswerBytes, answer, r.lims.length - 1, r.labels.length);
+        if (answer === 'json') requireJsonRangeAnswerWithin(config.maxRequestMemory, r.labels.length);
         sendRangeSearch(req, res, r, r.lims.length - 1);
       },
     },
@@ -274,7 +274,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (isBinary(req)) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'reconstruct takes a JSON body { ids }');
         const ids = [...jsonIds(req.body.ids)];
         const d = dimensionOf(req, tenant);
-        requireVectorsAnswerWithin(config.maxAnswerBytes, wantsBinary(req) ? 'binary' : 'json', ids.length, d);
+        requireVectorsAnswerWithin(config.maxRequestMemory, wantsBinary(req) ? 'binary' : 'json', ids.length, d);
         sendVectors(req, res, await indexes.reconstruct(tenant, nameOf(req), ids), ids.length, d);
       },
     },

@@ -5,7 +5,7 @@
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
 import type { SearchParams } from '../../../lib';
-import { requireSearchAnswerWithin, type AnswerFormat } from '../answer-size';
+import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
 import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
 import { binaryVectors, jsonVectors } from '../wire';
@@ -62,11 +62,11 @@ export function queryVectors(indexes: IndexService, config: Config, input: Omit<
   return x;
 }
 
-/** A search's query, refused (ERR_ANSWER_TOO_LARGE) when its answer in `answer` format would pass --max-answer-bytes. */
+/** A search's query, refused (ERR_RESOURCE_LIMIT) when a JSON answer to it would pass --max-request-memory. */
 export function searchQuery(indexes: IndexService, config: Config, input: SearchInput, answer: AnswerFormat): SearchQuery {
   const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
   const x = queryVectors(indexes, config, input);
   const k = kOf(o.k, config.maxK);
-  requireSearchAnswerWithin(config.maxAnswerBytes, answer, x.length / indexes.dimension(input.tenant, input.name), k);
+  if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, x.length / indexes.dimension(input.tenant, input.name), k);
   return { x, k, params: tunablesOf(o) };
 }
