@@ -12,7 +12,7 @@ namespace {
 
 // Components FAISS's factory knows that this binding does not build.
 const std::regex kRefused(
-    "(NSG|RQ|LSQ|PRQ|PLSQ|LSH|RFlat|Refine|IMI|Residual|ITQ|RR|Pad|MinMax|ZnLattice|FlatDedup).*|.*[()+].*|"
+    "(NSG|RQ|LSQ|PRQ|PLSQ|RFlat|Refine|IMI|Residual|ITQ|RR|Pad|MinMax|ZnLattice|FlatDedup).*|.*[()+].*|"
     "PQ[0-9]+x4fs.*|.*np|IVF[0-9]+_NSG.*");
 const std::regex kTransform("(PCA|PCAW|PCAR|PCAWR)([0-9]+)|L2[nN]orm|OPQ([0-9]+)(_([0-9]+))?");
 const std::regex kPQ("PQ([0-9]+)(x([0-9]+))?");
