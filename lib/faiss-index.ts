@@ -11,13 +11,6 @@ import { toIds, toMatrix, toNewIds } from './vectors';
 
 const MAX_ID = 2 ** 53;
 
-/**
- * The native wrapper behind `v`, which must be an index made by this library (not
- * a Proxy of one, nor an object made from Index.prototype) and not disposed; for
- * this library's own modules, not for users.
- */
-export const nativeOf = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, name);
-
 export class Index {
   readonly #native: NativeIndex;
 
@@ -30,9 +23,11 @@ export class Index {
   }
 
   /**
-   * @internal A brand check (`#native in v` runs none of the caller's code, and is
-   * false for a Proxy), so that methods called on or given a foreign object throw
-   * a FaissError rather than a TypeError.
+   * @internal The native wrapper behind `v`, which must be an index made by this
+   * library and, when `live`, not disposed; for this library's own modules. A brand
+   * check (`#native in v` runs none of the caller's code, and is false for a Proxy
+   * and for an object made from Index.prototype), so that methods called on or
+   * given a foreign object throw a FaissError rather than a TypeError.
    */
   static nativeOf(v: unknown, name: string, live = true): NativeIndex {
     if (typeof v !== 'object' || v === null || !(#native in v)) throw invalidParameterError(name, 'an Index', v);
@@ -47,7 +42,6 @@ export class Index {
   native(): NativeIndex {
     return Index.nativeOf(this, 'this');
   }
-
 
   get d(): number {
     return anyOf(this).d;

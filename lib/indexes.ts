@@ -2,13 +2,13 @@
 // Indexes passed in (a quantizer, the index an IDMap wraps) are copied: the object
 // you pass stays yours and independent, unlike Python where it is shared.
 import { METRIC_INNER_PRODUCT, METRIC_L2, type MetricType, type QuantizerType } from './constants';
-import { Index, nativeOf } from './faiss-index';
+import { Index } from './faiss-index';
 import { integerIn, invalidParameterError } from './is';
 import { native, type NativeIndex } from './native';
 
 const metric = (m: unknown): MetricType => integerIn(m, 'metric', 0, 1) as MetricType;
 const dimension = (d: unknown): number => integerIn(d, 'd', 1, 2 ** 20);
-const indexArg = (v: unknown, name: string): NativeIndex => nativeOf(v, name);
+const indexArg = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, name);
 
 export class IndexFlat extends Index {
   constructor(d: number, metricType: MetricType = METRIC_L2) {

@@ -1,7 +1,7 @@
 // Index files and buffers, in FAISS's own format (interchangeable with Python's
 // faiss.write_index / faiss.read_index / serialize_index).
 import { types } from 'node:util';
-import { type Index, nativeOf } from './faiss-index';
+import { Index } from './faiss-index';
 import { wrapNative } from './indexes';
 import { invalidParameterError, isObject, readArgument } from './is';
 import { native } from './native';
@@ -13,7 +13,7 @@ function pathArg(p: unknown): string {
 
 /** The index as a Buffer that holds FAISS's serialized bytes (no copy is made). */
 export async function serializeIndex(index: Index): Promise<Buffer> {
-  return nativeOf(index, 'index').serialize();
+  return Index.nativeOf(index, 'index').serialize();
 }
 
 export interface DeserializeIndexOptions {
@@ -50,7 +50,7 @@ export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options
 
 /** Writes a new file and renames it over `path`, so an index mapped from the old file is not disturbed. */
 export async function writeIndex(index: Index, path: string): Promise<void> {
-  return nativeOf(index, 'index').writeFile(pathArg(path));
+  return Index.nativeOf(index, 'index').writeFile(pathArg(path));
 }
 
 export interface ReadIndexOptions extends DeserializeIndexOptions {

@@ -13,14 +13,17 @@ namespace {
 
 class Releaser {
  public:
-  void release(IndexHandle* handle) {
-    {
+  // Runs as a shared_ptr deleter, which must not throw: whatever fails here
+  // (no thread, no memory for the queue) frees the handle inline instead.
+  void release(IndexHandle* handle) noexcept {
+    try {
       std::lock_guard<std::mutex> l(m_);
       if (!stopping_ && start()) {
         queue_.push_back(handle);
         wake_.notify_one();
         return;
       }
+    } catch (...) {
     }
     delete handle;
   }

@@ -70,6 +70,8 @@ IndexWrap& IndexWrap::FromValue(const Napi::Value& v, const char* name) {
   throw makeError(v.Env(), {code::kInvalidArgument, std::string("Expected a FAISS index for ") + name});
 }
 
+IndexWrap* IndexWrap::Unwrap(Napi::Object wrapper) { return &FromValue(wrapper, "this"); }
+
 IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
   if (info.Length() != 2 || !info[0].IsExternal())
     throw makeError(info.Env(), {code::kInvalidArgument,

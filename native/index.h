@@ -19,6 +19,11 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   static bool IsIndex(const Napi::Value& v);
   // The wrapper behind a JS value, or an ERR_INVALID_ARGUMENT error.
   static IndexWrap& FromValue(const Napi::Value& v, const char* name);
+  // Hides ObjectWrap::Unwrap, which node-addon-api calls on `this` before every
+  // method and accessor: `this` not built by this class (a plain object, one made
+  // from NativeIndex.prototype, another addon's wrap) is ERR_INVALID_ARGUMENT,
+  // not an uncoded error or someone else's pointer taken for an IndexWrap.
+  static IndexWrap* Unwrap(Napi::Object wrapper);
 
   explicit IndexWrap(const Napi::CallbackInfo& info);
   ~IndexWrap() override;

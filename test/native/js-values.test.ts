@@ -96,6 +96,11 @@ const foreignIndexes: Case[] = [
     code: 'ERR_INVALID_ARGUMENT',
   },
   {
+    name: 'a native getter read on an object made from NativeIndex.prototype (the addon, bypassing lib/)',
+    body: `const proto = Object.getPrototypeOf(index.native()); return Object.getOwnPropertyDescriptor(proto, 'ntotal').get.call(Object.create(proto));`,
+    code: 'ERR_INVALID_ARGUMENT',
+  },
+  {
     name: 'new Index(a native object made from NativeIndex.prototype)',
     body: `const proto = Object.getPrototypeOf(index.native()); const fake = new faiss.Index(Object.create(proto)); await fake.search(x, 1);`,
     code: 'ERR_INVALID_ARGUMENT',
