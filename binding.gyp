@@ -61,5 +61,37 @@
         }],
       ],
     },
+    {
+      # The sandbox that reads untrusted index files, next to the addon in
+      # build/Release/ (see CMakeLists.txt): same FAISS, our checks, no Node.
+      'target_name': 'faiss-proxy-sandbox',
+      'type': 'executable',
+      'variables': {
+        'faiss_library%': '<!(node -e "const fs=require(\'fs\'),p=require(\'path\');const c=[\'lib/x86_64-linux-gnu\',\'lib/aarch64-linux-gnu\',\'lib64\',\'lib\'].map(d=>p.join(\'<(faiss_prefix)\',d,\'libfaiss.a\'));console.log(process.env.FAISS_LIBRARY||c.find(f=>fs.existsSync(f))||c[0])")',
+      },
+      'sources': [
+        '<!@(node -p "require(\'fs\').readdirSync(\'native/sandbox\').filter(f=>f.endsWith(\'.cc\')).sort().map(f=>\'native/sandbox/\'+f).join(\' \')")',
+        'native/alloc_guard.cc',
+        'native/idmap2_guard.cc',
+        'native/index_type.cc',
+        'native/validate.cc',
+      ],
+      'defines': ['NDEBUG'],
+      'cflags!': ['-fno-exceptions', '-fno-rtti'],
+      'cflags_cc!': ['-fno-exceptions', '-fno-rtti'],
+      'cflags': ['-O3', '-fopenmp'],
+      'cflags_cc': ['-std=gnu++17', '-fexceptions', '-frtti'],
+      'ldflags': ['-fopenmp', '-Wl,--as-needed'],
+      'libraries': [
+        '<(faiss_library)',
+        '-lopenblas',
+        '-lgomp',
+      ],
+      'conditions': [
+        ['faiss_prefix!="/usr"', {
+          'include_dirs': ['<(faiss_prefix)/include'],
+        }],
+      ],
+    },
   ],
 }

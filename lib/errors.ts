@@ -5,10 +5,11 @@ export const ErrorCodes = [
   'ERR_NOT_TRAINED',
   'ERR_UNSUPPORTED',
   'ERR_DISPOSED',
+  'ERR_BUSY',
   'ERR_CORRUPT_INDEX',
   'ERR_NOT_FOUND',
   'ERR_IO',
-  'ERR_OUT_OF_MEMORY',
+  'ERR_RESOURCE_LIMIT',
   'ERR_FAISS',
   // Raised by the remote client (lib/client) only.
   'ERR_UNAUTHENTICATED',

@@ -3,112 +3,122 @@
 // FAISS object is built.
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
-import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from './is';
+import { integerIn, invalidParameterError, isFiniteNumber } from './is';
 import { native, type NativeIndex } from './native';
+import { kArg, searchParams, tunableArg } from './search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
-import { toIds, toMatrix } from './vectors';
+import { toIds, toMatrix, toNewIds } from './vectors';
 
-const MAX_K = 2 ** 20;
 const MAX_ID = 2 ** 53;
-
-/** The native wrapper behind an Index; for this library's own modules, not for users. */
-export const nativeOf = (index: Index): NativeIndex => index.native();
 
 export class Index {
   readonly #native: NativeIndex;
 
   /** @internal Subclasses pass the FAISS object they built. */
   constructor(nativeIndex: NativeIndex) {
-    if (!(nativeIndex instanceof native.NativeIndex)) {
+    if (!native.isNativeIndex(nativeIndex)) {
       throw new FaissError('Index is the base class: build an index with a subclass (IndexFlatL2, ...) or indexFactory()', 'ERR_INVALID_ARGUMENT');
     }
     this.#native = nativeIndex;
   }
 
-  /** @internal */
-  native(): NativeIndex {
-    if (this.#native.disposed) {
+  /**
+   * @internal The native wrapper behind `v`, which must be an index made by this
+   * library and, when `live`, not disposed; for this library's own modules. A brand
+   * check (`#native in v` runs none of the caller's code, and is false for a Proxy
+   * and for an object made from Index.prototype), so that methods called on or
+   * given a foreign object throw a FaissError rather than a TypeError.
+   */
+  static nativeOf(v: unknown, name: string, live = true): NativeIndex {
+    if (typeof v !== 'object' || v === null || !(#native in v)) throw invalidParameterError(name, 'an Index', v);
+    const n = (v as Index).#native;
+    if (live && n.disposed) {
       throw new FaissError('This index has been disposed; it cannot be used any more', 'ERR_DISPOSED');
     }
-    return this.#native;
+    return n;
+  }
+
+  /** @internal */
+  native(): NativeIndex {
+    return Index.nativeOf(this, 'this');
   }
 
   get d(): number {
-    return this.#native.d;
+    return anyOf(this).d;
   }
   get ntotal(): number {
-    return this.native().ntotal;
+    return liveOf(this).ntotal;
   }
   get isTrained(): boolean {
-    return this.native().isTrained;
+    return liveOf(this).isTrained;
   }
   get metricType(): number {
-    return this.#native.metricType;
+    return anyOf(this).metricType;
   }
   /** The Python faiss class name of the underlying index ("IndexIVFPQ", ...). */
   get typeName(): string {
-    return this.#native.typeName;
+    return anyOf(this).typeName;
   }
   /** Bytes the index takes once serialized (our estimate of its memory use). */
   get bytes(): number {
-    return this.native().bytes;
+    return liveOf(this).bytes;
   }
   /** Grows by one with every mutation (train, add, remove, reset, merge). */
   get version(): number {
-    return this.native().version;
+    return liveOf(this).version;
   }
   get disposed(): boolean {
-    return this.#native.disposed;
+    return anyOf(this).disposed;
   }
 
   /** IVF indexes only (undefined elsewhere); setting it elsewhere is ERR_UNSUPPORTED. */
   get nprobe(): number | undefined {
-    return this.native().nprobe;
+    return liveOf(this).nprobe;
   }
   set nprobe(v: number) {
-    this.native().nprobe = v;
+    liveOf(this).nprobe = tunableArg(v, 'nprobe');
   }
   /** HNSW indexes only. */
   get efSearch(): number | undefined {
-    return this.native().efSearch;
+    return liveOf(this).efSearch;
   }
   set efSearch(v: number) {
-    this.native().efSearch = v;
+    liveOf(this).efSearch = tunableArg(v, 'efSearch');
   }
   /** HNSW indexes only; used by later adds. */
   get efConstruction(): number | undefined {
-    return this.native().efConstruction;
+    return liveOf(this).efConstruction;
   }
   set efConstruction(v: number) {
-    this.native().efConstruction = v;
+    liveOf(this).efConstruction = tunableArg(v, 'efConstruction');
   }
 
   async train(x: Vectors): Promise<void> {
-    const n = this.native();
+    const n = liveOf(this);
     return n.train(toMatrix(x, n.d));
   }
 
   async add(x: Vectors): Promise<void> {
-    const n = this.native();
+    const n = liveOf(this);
     return n.add(toMatrix(x, n.d));
   }
 
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
-    const n = this.native();
+    const n = liveOf(this);
     const m = toMatrix(x, n.d);
-    return n.add(m, toIds(ids, 'ids', m.length / n.d));
+    return n.add(m, toNewIds(ids, 'ids', m.length / n.d));
   }
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {
-    const n = this.native();
+    const n = liveOf(this);
     const q = toMatrix(x, n.d);
-    positiveInteger(k, 'k', MAX_K);
+    kArg(k);
     const p = searchParams(params);
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-    const n = this.native();
+    const n = liveOf(this);
     const q = toMatrix(x, n.d);
     if (!isFiniteNumber(radius)) throw invalidParameterError('radius', 'a finite number', radius);
     const p = searchParams(params);
@@ -117,37 +127,37 @@ export class Index {
 
   /** Returns how many vectors were removed. */
   async removeIds(ids: Ids): Promise<number> {
-    return this.native().removeIds(toIds(ids));
+    return liveOf(this).removeIds(toIds(ids));
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
-    const n = this.native();
+    const n = liveOf(this);
     if (typeof id !== 'bigint') integerIn(id, 'id', -MAX_ID, MAX_ID);
     return n.reconstruct(id);
   }
 
   async reconstructN(i0: number, count: number): Promise<Float32Array> {
-    const n = this.native();
+    const n = liveOf(this);
     integerIn(i0, 'i0', 0, MAX_ID);
     integerIn(count, 'n', 0, MAX_ID);
     return n.reconstructN(i0, count);
   }
 
   async reset(): Promise<void> {
-    return this.native().reset();
+    return liveOf(this).reset();
   }
 
   /** Moves every vector of `other` into this index (as FAISS does, `other` is left empty). */
   async mergeFrom(other: Index, addId = 0): Promise<void> {
-    const n = this.native();
-    if (!(other instanceof Index)) throw invalidParameterError('other', 'an Index', other);
+    const n = liveOf(this);
+    const o = Index.nativeOf(other, 'other');
     integerIn(addId, 'addId', 0, MAX_ID);
-    return n.mergeFrom(other.native(), addId);
+    return n.mergeFrom(o, addId);
   }
 
   /** IVF only: enables reconstruct(id), as make_direct_map() in Python. */
   async makeDirectMap(type: DirectMapType = 'array'): Promise<void> {
-    return this.native().makeDirectMap(type);
+    return liveOf(this).makeDirectMap(type);
   }
 
   /**
@@ -156,34 +166,17 @@ export class Index {
    * Needs an index that can reconstruct.
    */
   async extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
-    return this.native().extractAll();
-  }
-
-  /**
-   * Checks the index's internal structure (for one read from an untrusted file:
-   * FAISS's reader does not). Rejects with ERR_CORRUPT_INDEX when inconsistent,
-   * ERR_UNSUPPORTED for types it cannot check (it covers flat, PQ, SQ, HNSW,
-   * IVF Flat/PQ/SQ and IDMap of those).
-   */
-  async validate(): Promise<void> {
-    return this.native().validate();
+    return liveOf(this).extractAll();
   }
 
   /** Frees the index's memory now rather than at garbage collection. Idempotent. */
   dispose(): void {
-    this.#native.dispose();
+    anyOf(this).dispose();
   }
 }
 
-function searchParams(params: SearchParams | undefined): SearchParams {
-  if (params === undefined) return {};
-  if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
-  for (const key of Object.keys(params)) {
-    if (key !== 'nprobe' && key !== 'efSearch') {
-      throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
-    }
-  }
-  if (params.nprobe !== undefined) positiveInteger(params.nprobe, 'params.nprobe');
-  if (params.efSearch !== undefined) positiveInteger(params.efSearch, 'params.efSearch');
-  return params;
-}
+// `this` as methods see it: a plain object or a Proxy when a method is called on
+// one (Index.prototype.search.call({})), which must not reach a property lookup.
+const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
+// For what stays readable after dispose (d, metricType, typeName, disposed).
+const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);

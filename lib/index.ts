@@ -18,7 +18,7 @@ export {
   indexFactory,
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
-export type { ReadIndexOptions } from './io';
-export { buildInfo, externalMemory, getInlineSearchBudget, getNumThreads, getSearchLanes, poolStats, setInlineSearchBudget, setNumThreads, setSearchLanes } from './threads';
-export type { PoolStats, SearchLanes } from './native';
+export type { DeserializeIndexOptions, ReadIndexOptions } from './io';
+export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
+export type { MemoryLimits, PoolStats, SearchLanes } from './native';
 export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';

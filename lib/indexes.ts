@@ -8,10 +8,7 @@ import { native, type NativeIndex } from './native';
 
 const metric = (m: unknown): MetricType => integerIn(m, 'metric', 0, 1) as MetricType;
 const dimension = (d: unknown): number => integerIn(d, 'd', 1, 2 ** 20);
-const indexArg = (v: unknown, name: string): NativeIndex => {
-  if (!(v instanceof Index)) throw invalidParameterError(name, 'an Index', v);
-  return v.native();
-};
+const indexArg = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, name);
 
 export class IndexFlat extends Index {
   constructor(d: number, metricType: MetricType = METRIC_L2) {

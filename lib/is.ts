@@ -9,12 +9,18 @@ export const isInteger = (v: unknown): v is number => Number.isSafeInteger(v);
 export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 export const isString = (v: unknown): v is string => typeof v === 'string';
 
+// Describing a value can run the caller's code (a Proxy's traps, a getter, a
+// toString that throws): whatever happens, the error being built is still thrown.
 function describe(actual: unknown): string {
-  if (typeof actual === 'bigint') return `${actual}n`;
-  if (ArrayBuffer.isView(actual)) return actual.constructor.name;
-  if (Array.isArray(actual)) return `an array of length ${actual.length}`;
-  if (typeof actual === 'string') return JSON.stringify(actual.length > 40 ? `${actual.slice(0, 40)}…` : actual);
-  return String(actual);
+  try {
+    if (typeof actual === 'bigint') return `${actual}n`;
+    if (ArrayBuffer.isView(actual)) return actual.constructor.name;
+    if (Array.isArray(actual)) return `an array of length ${actual.length}`;
+    if (typeof actual === 'string') return JSON.stringify(actual.length > 40 ? `${actual.slice(0, 40)}…` : actual);
+    return String(actual);
+  } catch {
+    return 'a value that cannot be described';
+  }
 }
 
 export function invalidParameterError(
@@ -33,6 +39,33 @@ export function integerIn(v: unknown, name: string, min: number, max: number): n
   return v;
 }
 
-export function positiveInteger(v: unknown, name: string, max = 2 ** 30): number {
-  return integerIn(v, name, 1, max);
+/**
+ * Runs `read`, which reads a caller's value: a getter, a Proxy's trap or an array
+ * element's accessor runs the caller's code, which may throw anything. What it
+ * throws becomes an ERR_INVALID_ARGUMENT FaissError naming the argument.
+ */
+export function readArgument<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (isOurs(e)) throw e;
+    throw new FaissError(`Reading ${name} threw: ${reasonOf(e)}`, 'ERR_INVALID_ARGUMENT');
+  }
+}
+
+// A thrown Proxy can throw again from instanceof or from its message getter.
+function isOurs(e: unknown): boolean {
+  try {
+    return e instanceof FaissError;
+  } catch {
+    return false;
+  }
+}
+
+function reasonOf(e: unknown): string {
+  try {
+    return String(e instanceof Error ? e.message : e);
+  } catch {
+    return 'a value that cannot be shown';
+  }
 }

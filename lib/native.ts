@@ -32,12 +32,13 @@ export interface NativeIndex {
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
-  validate(): Promise<void>;
   dispose(): void;
 }
 
 export interface NativeAddon {
   NativeIndex: new (...args: never[]) => NativeIndex;
+  /** Whether v is an index the addon built (a type tag: runs none of v's code). */
+  isNativeIndex(v: unknown): v is NativeIndex;
   newFlat(d: number, metric: number): NativeIndex;
   newIVFFlat(quantizer: NativeIndex, d: number, nlist: number, metric: number): NativeIndex;
   newIVFPQ(quantizer: NativeIndex, d: number, nlist: number, m: number, nbits: number, metric: number): NativeIndex;
@@ -47,11 +48,13 @@ export interface NativeAddon {
   newIDMap(index: NativeIndex): NativeIndex;
   newIDMap2(index: NativeIndex): NativeIndex;
   indexFactory(d: number, description: string, metric: number): NativeIndex;
-  deserializeIndex(buffer: Uint8Array | ArrayBuffer): Promise<NativeIndex>;
-  readIndex(path: string, mmap: boolean): Promise<NativeIndex>;
+  deserializeIndex(buffer: Uint8Array | ArrayBuffer, trusted: boolean): Promise<NativeIndex>;
+  readIndex(path: string, mmap: boolean, trusted: boolean): Promise<NativeIndex>;
   setErrorClass(ctor: typeof FaissError): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setMemoryLimits(perCallBytes: number): void;
+  getMemoryLimits(): MemoryLimits;
   setInlineSearchBudget(microseconds: number): void;
   getInlineSearchBudget(): number;
   externalMemory(): number;
@@ -103,6 +106,11 @@ function quietOpenBlasThreads(): void {
 }
 
 export const native: NativeAddon = load();
+
+export interface MemoryLimits {
+  /** Bytes one call (a search, a range search, building an index) may allocate. */
+  perCallBytes: number;
+}
 
 export interface SearchLanes {
   threads: number;

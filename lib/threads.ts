@@ -1,13 +1,32 @@
-import { integerIn, invalidParameterError, isObject } from './is';
-import { native, type PoolStats, type SearchLanes } from './native';
+import { integerIn, invalidParameterError, isObject, readArgument } from './is';
+import { native, type MemoryLimits, type PoolStats, type SearchLanes } from './native';
 
 /**
  * Fixes how many OpenMP threads each FAISS call uses (as faiss.omp_set_num_threads).
  * 0 restores the default, which splits the cores among the FAISS calls running at
  * the same moment so that concurrent operations do not oversubscribe the CPU.
+ * At most 4 per core (at least 8): more is ERR_RESOURCE_LIMIT.
  */
 export function setNumThreads(n: number): void {
-  native.setNumThreads(integerIn(n, 'n', 0, 4096));
+  native.setNumThreads(integerIn(n, 'n', 0, 2 ** 31 - 1));
+}
+
+/**
+ * Bounds what one call may allocate: a search's or range search's results and
+ * temporary buffers, the tables of an index being built. A call whose estimate
+ * passes it is refused with ERR_RESOURCE_LIMIT before anything is allocated.
+ * Process-wide; default 1 GiB; 1 MiB .. 2^50. See docs/api.md, memory limits.
+ */
+export function setMemoryLimits(limits: Partial<MemoryLimits>): void {
+  if (!isObject(limits)) throw invalidParameterError('limits', 'an object { perCallBytes? }', limits);
+  for (const key of Object.keys(limits)) {
+    if (key !== 'perCallBytes') throw invalidParameterError('limits', 'only the key perCallBytes', key);
+  }
+  if (limits.perCallBytes !== undefined) native.setMemoryLimits(integerIn(limits.perCallBytes, 'perCallBytes', 2 ** 20, 2 ** 50));
+}
+
+export function getMemoryLimits(): MemoryLimits {
+  return native.getMemoryLimits();
 }
 
 /** The fixed thread count, or the number of cores when automatic. */
@@ -46,10 +65,15 @@ export function getInlineSearchBudget(): number {
  * pool like every other operation. Either field may be left out to keep it.
  */
 export function setSearchLanes(settings: Partial<SearchLanes>): void {
-  if (!isObject(settings)) throw invalidParameterError('settings', 'an object { threads?, spinMicroseconds? }', settings);
-  const current = native.getSearchLanes();
-  const threads = settings.threads === undefined ? current.threads : integerIn(settings.threads, 'threads', 0, 1024);
-  const spin = settings.spinMicroseconds === undefined ? current.spinMicroseconds : integerIn(settings.spinMicroseconds, 'spinMicroseconds', 0, 1_000_000);
+  const [threads, spin] = readArgument('settings', () => {
+    if (!isObject(settings)) throw invalidParameterError('settings', 'an object { threads?, spinMicroseconds? }', settings);
+    const current = native.getSearchLanes();
+    const { threads, spinMicroseconds } = settings;
+    return [
+      threads === undefined ? current.threads : integerIn(threads, 'threads', 0, 1024),
+      spinMicroseconds === undefined ? current.spinMicroseconds : integerIn(spinMicroseconds, 'spinMicroseconds', 0, 1_000_000),
+    ];
+  });
   native.setSearchLanes(threads, spin);
 }
 

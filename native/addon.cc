@@ -10,6 +10,8 @@
 #include "constructors.h"
 #include "errors.h"
 #include "index.h"
+#include "memory_limits.h"
+#include "library_pin.h"
 #include "search_cost.h"
 #include "search_lanes.h"
 #include "threads.h"
@@ -26,7 +28,11 @@ Napi::Value setErrorClassFn(const Napi::CallbackInfo& info) {
 
 Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   try {
-    setFixedThreads(static_cast<int>(integerArg(info[0], "n", 0, 4096)));
+    const int64_t n = integerArg(info[0], "n", 0, INT32_MAX);
+    if (n > maxFixedThreads())
+      throw ArgumentError(code::kResourceLimit, "setNumThreads: at most " + std::to_string(maxFixedThreads()) +
+                                                    " threads (4 per core, at least 8) but received " + std::to_string(n));
+    setFixedThreads(static_cast<int>(n));
   } catch (const ArgumentError& e) {
     return throwError(info.Env(), e.info);
   }
@@ -62,6 +68,25 @@ Napi::Value getSearchLanes(const Napi::CallbackInfo& info) {
   out.Set("threads", s.threads);
   out.Set("spinMicroseconds", static_cast<double>(s.spinNs / 1000));
   return out;
+}
+
+Napi::Value setMemoryLimits(const Napi::CallbackInfo& info) {
+  try {
+    setPerCallBytes(integerArg(info[0], "perCallBytes", kMinPerCallBytes, kMaxPerCallBytes));
+  } catch (const ArgumentError& e) {
+    return throwError(info.Env(), e.info);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value getMemoryLimits(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  out.Set("perCallBytes", static_cast<double>(perCallBytes()));
+  return out;
+}
+
+Napi::Value isNativeIndex(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), IndexWrap::IsIndex(info[0]));
 }
 
 Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
@@ -105,18 +130,22 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pinLibrary();
   tuneBlasBlocks();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   Napi::Function indexClass = IndexWrap::Define(env);
   data->indexClass = Napi::Persistent(indexClass);
   exports.Set("NativeIndex", indexClass);
+  exports.Set("isNativeIndex", Napi::Function::New<isNativeIndex>(env));
   defineConstructors(env, exports);
   exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
   exports.Set("readIndex", Napi::Function::New<startReadFile>(env));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassFn>(env));
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env));
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
+  exports.Set("setMemoryLimits", Napi::Function::New<setMemoryLimits>(env));
+  exports.Set("getMemoryLimits", Napi::Function::New<getMemoryLimits>(env));
   exports.Set("setInlineSearchBudget", Napi::Function::New<setInlineSearchBudget>(env));
   exports.Set("getInlineSearchBudget", Napi::Function::New<getInlineSearchBudget>(env));
   exports.Set("setSearchLanes", Napi::Function::New<setSearchLanes>(env));

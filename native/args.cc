@@ -15,14 +15,14 @@ FloatRows floatRows(const Napi::Value& v, int64_t d, const char* name) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     invalid(std::string("Expected a Float32Array for ") + name);
   FloatRows rows;
-  rows.array = v.As<Napi::Float32Array>();
-  const int64_t len = static_cast<int64_t>(rows.array.ElementLength());
+  rows.memory = pinMemory(v, name);
+  const int64_t len = static_cast<int64_t>(rows.memory.bytes / sizeof(float));
   if (len == 0) invalid(std::string("Expected at least one vector in ") + name + " but it is empty");
   if (len % d != 0)
     throw ArgumentError(code::kDimension, std::string("Expected ") + name + " to hold rows of dimension " +
                                               std::to_string(d) + " but its length " + std::to_string(len) +
                                               " is not a multiple of " + std::to_string(d));
-  rows.data = rows.array.Data();
+  rows.data = reinterpret_cast<const float*>(rows.memory.data);
   rows.n = len / d;
   return rows;
 }
@@ -31,12 +31,12 @@ IdArray idArray(const Napi::Value& v, int64_t expected, const char* name) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array)
     invalid(std::string("Expected a BigInt64Array for ") + name);
   IdArray ids;
-  ids.array = v.As<Napi::BigInt64Array>();
-  ids.n = static_cast<int64_t>(ids.array.ElementLength());
+  ids.memory = pinMemory(v, name);
+  ids.n = static_cast<int64_t>(ids.memory.bytes / sizeof(int64_t));
   if (expected >= 0 && ids.n != expected)
     invalid(std::string("Expected ") + std::to_string(expected) + " ids in " + name + " (one per vector) but received " +
             std::to_string(ids.n));
-  ids.data = ids.array.Data();
+  ids.data = reinterpret_cast<const int64_t*>(ids.memory.data);
   return ids;
 }
 

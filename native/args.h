@@ -9,12 +9,14 @@
 #include <string>
 
 #include "errors.h"
+#include "pinned_memory.h"
 
 namespace fp {
 
-// A row-major n x d float matrix living in a Float32Array's memory (not copied).
+// A row-major n x d float matrix living in a Float32Array's memory (not copied),
+// pinned until the FloatRows goes (pinned_memory.h).
 struct FloatRows {
-  Napi::Float32Array array;
+  PinnedMemory memory;
   const float* data = nullptr;
   int64_t n = 0;
 };
@@ -22,9 +24,9 @@ struct FloatRows {
 FloatRows floatRows(const Napi::Value& v, int64_t d, const char* name);
 
 // An int64 id array (BigInt64Array) of exactly `expected` entries, or any length
-// when expected < 0.
+// when expected < 0; pinned as FloatRows is.
 struct IdArray {
-  Napi::BigInt64Array array;
+  PinnedMemory memory;
   const int64_t* data = nullptr;
   int64_t n = 0;
 };

@@ -13,14 +13,15 @@
 
 #include "args.h"
 #include "errors.h"
+#include "factory_check.h"
 #include "index.h"
 #include "io.h"
+#include "memory_limits.h"
 
 namespace fp {
 namespace {
 
 constexpr int64_t kMaxDimension = 1 << 20;
-constexpr int64_t kMaxNlist = 1 << 24;
 
 int64_t dimensionArg(const Napi::Value& v) { return integerArg(v, "d", 1, kMaxDimension); }
 
@@ -34,11 +35,17 @@ void requireDivides(int64_t d, int64_t m, const char* name) {
 // passed in stays an independent index the caller still owns. The copy goes
 // through FAISS's writer and reader rather than clone_index, which in 1.7.3
 // turns an IndexHNSWFlat into a bare IndexHNSW that cannot even be written.
+// This runs on the JS thread, which must not wait for an operation in flight
+// (a training holds the lock for seconds): an index being changed is ERR_BUSY.
 faiss::Index* cloneOf(const Napi::Value& v, const char* name) {
   auto handle = IndexWrap::FromValue(v, name).handle();
-  SharedGuard guard(handle->lock());
+  if (!handle->lock().tryLockShared())
+    throw ArgumentError(code::kBusy, std::string("The ") + name +
+                                         " is being changed by an operation in flight (train, add, remove, reset, "
+                                         "merge); await it before wrapping the index");
+  SharedGuard guard(handle->lock(), SharedGuard::kAdopt);
   auto bytes = serialize(*handle->index());
-  return deserialize(bytes->data(), bytes->size()).release();
+  return deserialize(bytes->data(), bytes->size(), /*trusted=*/true).release();
 }
 
 template <typename T>
@@ -75,6 +82,7 @@ Napi::Value newIVFFlat(const Napi::CallbackInfo& info) {
     const auto d = dimensionArg(info[1]);
     const auto nlist = integerArg(info[2], "nlist", 1, kMaxNlist);
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[3]));
+    requireWithinLimit("IndexIVFFlat", ivfBytes(d, nlist), "centroids and inverted lists");
     auto* q = cloneOf(info[0], "quantizer");
     if (q->d != d) {
       delete q;
@@ -89,9 +97,11 @@ Napi::Value newIVFPQ(const Napi::CallbackInfo& info) {
     const auto d = dimensionArg(info[1]);
     const auto nlist = integerArg(info[2], "nlist", 1, kMaxNlist);
     const auto m = integerArg(info[3], "m", 1, d);
-    const auto nbits = integerArg(info[4], "nbits", 1, 16);
+    const auto nbits = integerArg(info[4], "nbits", 1, kMaxPqBits);
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[5]));
     requireDivides(d, m, "m");
+    requireWithinLimit("IndexIVFPQ", addBytes(addBytes(ivfBytes(d, nlist), pqTablesBytes(d, nbits)), ivfpqTableBytes(nlist, m, nbits)),
+                       "centroids, inverted lists, the PQ codebook and its precomputed table");
     auto* q = cloneOf(info[0], "quantizer");
     if (q->d != d) {
       delete q;
@@ -104,7 +114,7 @@ Napi::Value newIVFPQ(const Napi::CallbackInfo& info) {
 Napi::Value newHNSWFlat(const Napi::CallbackInfo& info) {
   return build(info, "IndexHNSWFlat", [&] {
     const auto d = dimensionArg(info[0]);
-    const auto m = info[1].IsUndefined() ? 32 : integerArg(info[1], "M", 2, 1024);
+    const auto m = info[1].IsUndefined() ? 32 : integerArg(info[1], "M", kMinHnswM, kMaxHnswM);
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[2]));
     return std::make_unique<faiss::IndexHNSWFlat>(d, m, metric);
   });
@@ -114,8 +124,9 @@ Napi::Value newPQ(const Napi::CallbackInfo& info) {
   return build(info, "IndexPQ", [&] {
     const auto d = dimensionArg(info[0]);
     const auto m = integerArg(info[1], "M", 1, d);
-    const auto nbits = integerArg(info[2], "nbits", 1, 16);
+    const auto nbits = integerArg(info[2], "nbits", 1, kMaxPqBits);
     requireDivides(d, m, "M");
+    requireWithinLimit("IndexPQ", pqTablesBytes(d, nbits), "the PQ codebook");
     return std::make_unique<faiss::IndexPQ>(d, m, nbits, static_cast<faiss::MetricType>(metricArg(info[3])));
   });
 }
@@ -150,6 +161,7 @@ Napi::Value indexFactory(const Napi::CallbackInfo& info) {
     const auto d = dimensionArg(info[0]);
     const auto description = stringArg(info[1], "description");
     const auto metric = static_cast<faiss::MetricType>(metricArg(info[2]));
+    checkFactory(d, description);
     return std::unique_ptr<faiss::Index>(faiss::index_factory(d, description.c_str(), metric));
   });
 }

@@ -59,11 +59,14 @@ ErrorInfo classifyCurrentException(const char* context) {
     const std::string c(context);
     if (c == "read_index" || c == "deserialize_index")
       return {code::kCorruptIndex, c + ": not a valid FAISS index (it declares sizes far beyond its length)"};
-    return {code::kOutOfMemory, c + ": out of memory"};
+    // Elsewhere it is a limit of this process (an address-space limit, the
+    // machine's memory) that the call's estimate did not foresee: the call is
+    // refused like one over the per-call limit (memory_limits.h).
+    return {code::kResourceLimit, c + ": out of memory (an allocation failed; the process's memory is the limit)"};
   } catch (const std::length_error& e) {
     // std::vector throws this when a size read from a corrupt file is absurd.
     const bool reading = std::string(context).find("index") != std::string::npos;
-    return {reading ? code::kCorruptIndex : code::kOutOfMemory,
+    return {reading ? code::kCorruptIndex : code::kResourceLimit,
             std::string(context) + ": " + e.what()};
   } catch (const std::exception& e) {
     return classifyFaissMessage(e.what(), context);

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <typeinfo>
 
-#include "errors.h"
+#include "coded_error.h"
 
 namespace fp {
 

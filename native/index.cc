@@ -3,6 +3,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "errors.h"
+#include "handle_release.h"
 #include "index_type.h"
 #include "workers/workers.h"
 
@@ -10,6 +11,11 @@ namespace fp {
 namespace {
 
 constexpr int kMaxTunable = 1 << 30;
+
+// Marks the objects this class built, so that FromValue tells them from an object
+// made from NativeIndex.prototype, or wrapped by another addon, without running any
+// of the caller's code (instanceof runs a Proxy's traps; unwrap trusts any wrap).
+constexpr napi_type_tag kIndexTag = {0x6a1f3c2e9b7d4a15ULL, 0x8c2e47f0d39b5a61ULL};
 
 }  // namespace
 
@@ -43,7 +49,6 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
           InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
           InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
-          InstanceMethod<&IndexWrap::Forward<startValidate>>("validate"),
       });
 }
 
@@ -58,13 +63,14 @@ Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index,
   }
 }
 
+bool IndexWrap::IsIndex(const Napi::Value& v) { return v.IsObject() && v.As<Napi::Object>().CheckTypeTag(&kIndexTag); }
+
 IndexWrap& IndexWrap::FromValue(const Napi::Value& v, const char* name) {
-  if (v.IsObject()) {
-    auto obj = v.As<Napi::Object>();
-    if (obj.InstanceOf(addonData(v.Env()).indexClass.Value())) return *Napi::ObjectWrap<IndexWrap>::Unwrap(obj);
-  }
+  if (IsIndex(v)) return *Napi::ObjectWrap<IndexWrap>::Unwrap(v.As<Napi::Object>());
   throw makeError(v.Env(), {code::kInvalidArgument, std::string("Expected a FAISS index for ") + name});
 }
+
+IndexWrap* IndexWrap::Unwrap(Napi::Object wrapper) { return &FromValue(wrapper, "this"); }
 
 IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
   if (info.Length() != 2 || !info[0].IsExternal())
@@ -74,7 +80,8 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWra
   d_ = static_cast<int>(index->d);
   metric_ = static_cast<int>(index->metric_type);
   typeName_ = indexTypeName(*index);
-  handle_ = std::make_shared<IndexHandle>(std::move(index), info[1].ToBoolean().Value());
+  handle_ = releasedOffThread(new IndexHandle(std::move(index), info[1].ToBoolean().Value()));
+  info.This().As<Napi::Object>().TypeTag(&kIndexTag);
   syncExternalMemory(info.Env());
 }
 

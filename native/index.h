@@ -15,8 +15,15 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   static Napi::Function Define(Napi::Env env);
   // Wraps a freshly built or loaded index in a new JS object.
   static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly = false);
+  // Whether v is an object this class built (not one made from its prototype).
+  static bool IsIndex(const Napi::Value& v);
   // The wrapper behind a JS value, or an ERR_INVALID_ARGUMENT error.
   static IndexWrap& FromValue(const Napi::Value& v, const char* name);
+  // Hides ObjectWrap::Unwrap, which node-addon-api calls on `this` before every
+  // method and accessor: `this` not built by this class (a plain object, one made
+  // from NativeIndex.prototype, another addon's wrap) is ERR_INVALID_ARGUMENT,
+  // not an uncoded error or someone else's pointer taken for an IndexWrap.
+  static IndexWrap* Unwrap(Napi::Object wrapper);
 
   explicit IndexWrap(const Napi::CallbackInfo& info);
   ~IndexWrap() override;

@@ -4,14 +4,20 @@
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "alloc_guard.h"
 #include "errors.h"
 #include "idmap2_guard.h"
+#include "sandbox_client.h"
+#include "validate.h"
 
 namespace fp {
 namespace {
@@ -47,6 +53,7 @@ struct MemoryReader : faiss::IOReader {
 struct GuardedFileReader : faiss::FileIOReader {
   IdMap2Guard guard;
   explicit GuardedFileReader(const char* path) : faiss::FileIOReader(path) {}
+  explicit GuardedFileReader(FILE* f) : faiss::FileIOReader(f) {}
   size_t operator()(void* ptr, size_t itemSize, size_t nitems) override {
     const size_t n = faiss::FileIOReader::operator()(ptr, itemSize, nitems);
     guard.onRead(ptr, itemSize, n);
@@ -64,6 +71,58 @@ size_t requireReadableFile(const std::string& path) {
   if (!S_ISREG(st.st_mode))
     throw ArgumentError(code::kIo, "read_index: '" + path + "' is not a regular file");
   return static_cast<size_t>(st.st_size);
+}
+
+// The file opened once: the sandbox checks, and the addon then maps, the same
+// inode even if something renames another file over the path meanwhile.
+struct OpenFile {
+  int fd = -1;
+  size_t size = 0;
+  ~OpenFile() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+void openReadableFile(const std::string& path, OpenFile& file) {
+  file.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (file.fd < 0 || fstat(file.fd, &st) != 0) {
+    const int e = errno;
+    throw ArgumentError(e == ENOENT ? code::kNotFound : code::kIo,
+                        "read_index: cannot open '" + path + "': " + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) throw ArgumentError(code::kIo, "read_index: '" + path + "' is not a regular file");
+  file.size = static_cast<size_t>(st.st_size);
+}
+
+std::unique_ptr<faiss::Index> readTrusted(faiss::IOReader& reader, IdMap2Guard& guard, size_t size, int flags) {
+  std::unique_ptr<faiss::Index> index;
+  {
+    AllocationBudget budget(readBudget(size));
+    index.reset(faiss::read_index(&reader, flags));
+  }
+  return guard.finish(std::move(index));
+}
+
+// Memory-mapped and untrusted: the sandbox reads the file as the addon will
+// (mapping its lists), then the addon maps that same open file and checks the
+// structure it got, which is cheap (the lists' extents, not their contents).
+std::unique_ptr<faiss::Index> readMappedChecked(const std::string& path) {
+  OpenFile file;
+  openReadableFile(path, file);
+  runSandbox({nullptr, file.fd, file.size}, /*mmap=*/true, /*checkOnly=*/true, "read_index");
+  if (lseek(file.fd, 0, SEEK_SET) != 0) throw ArgumentError(code::kIo, "read_index: cannot rewind '" + path + "'");
+  const int fd = dup(file.fd);
+  FILE* f = fd < 0 ? nullptr : fdopen(fd, "rb");
+  if (!f) {
+    if (fd >= 0) close(fd);
+    throw ArgumentError(code::kIo, "read_index: cannot open '" + path + "': " + std::strerror(errno));
+  }
+  std::unique_ptr<FILE, int (*)(FILE*)> closer(f, fclose);
+  GuardedFileReader reader(f);
+  auto index = readTrusted(reader, reader.guard, file.size, faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY);
+  validateIndex(*index);
+  return index;
 }
 
 }  // namespace
@@ -84,34 +143,63 @@ std::unique_ptr<std::vector<uint8_t>> serialize(const faiss::Index& index) {
   return std::make_unique<std::vector<uint8_t>>(std::move(w.data));
 }
 
-std::unique_ptr<faiss::Index> deserialize(const uint8_t* data, size_t size) {
+std::unique_ptr<faiss::Index> deserialize(const uint8_t* data, size_t size, bool trusted) {
   if (size < 4) throw ArgumentError(code::kCorruptIndex, "deserialize_index: buffer too small to hold an index");
-  MemoryReader r(data, size);
-  std::unique_ptr<faiss::Index> index;
-  {
-    AllocationBudget budget(readBudget(size));
-    index.reset(faiss::read_index(&r));
+  if (!trusted) {
+    const auto canonical = runSandbox({data, -1, size}, false, false, "deserialize_index");
+    return deserialize(canonical.data(), canonical.size(), true);
   }
+  MemoryReader r(data, size);
+  auto index = readTrusted(r, r.guard, size, 0);
   if (r.pos != size)
     throw ArgumentError(code::kCorruptIndex, "deserialize_index: " + std::to_string(size - r.pos) +
                                                  " trailing bytes after the index");
-  return r.guard.finish(std::move(index));
+  return index;
 }
 
+// A new file renamed over the path: never truncated in place, because an index
+// memory-mapped from the old file (readIndex with mmap) would die of SIGBUS on
+// its next search; the mapping keeps the old file's pages instead.
 void writeFile(const faiss::Index& index, const std::string& path) {
-  faiss::write_index(&index, path.c_str());
+  std::random_device entropy;
+  const std::string temp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(entropy());
+  FILE* f = std::fopen(temp.c_str(), "wbx");
+  if (!f) {
+    throw ArgumentError(code::kIo, "write_index: cannot create '" + temp + "': " + std::strerror(errno));
+  }
+  bool written = false;
+  try {
+    faiss::FileIOWriter writer(f);
+    faiss::write_index(&index, &writer);
+    written = std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  } catch (...) {
+    std::fclose(f);
+    std::remove(temp.c_str());
+    throw;
+  }
+  const int e = errno;
+  if (std::fclose(f) != 0 || !written) {
+    std::remove(temp.c_str());
+    throw ArgumentError(code::kIo, "write_index: cannot write '" + temp + "': " + std::strerror(written ? errno : e));
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int re = errno;
+    std::remove(temp.c_str());
+    throw ArgumentError(code::kIo, "write_index: cannot replace '" + path + "': " + std::strerror(re));
+  }
 }
 
-std::unique_ptr<faiss::Index> readFile(const std::string& path, bool mmap) {
-  const size_t size = requireReadableFile(path);
-  const int flags = mmap ? faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY : 0;
-  GuardedFileReader reader(path.c_str());
-  std::unique_ptr<faiss::Index> index;
-  {
-    AllocationBudget budget(readBudget(size));
-    index.reset(faiss::read_index(&reader, flags));
+std::unique_ptr<faiss::Index> readFile(const std::string& path, bool mmap, bool trusted) {
+  if (!trusted && mmap) return readMappedChecked(path);
+  if (!trusted) {
+    OpenFile file;
+    openReadableFile(path, file);
+    const auto canonical = runSandbox({nullptr, file.fd, file.size}, false, false, "read_index");
+    return deserialize(canonical.data(), canonical.size(), true);
   }
-  return reader.guard.finish(std::move(index));
+  const size_t size = requireReadableFile(path);
+  GuardedFileReader reader(path.c_str());
+  return readTrusted(reader, reader.guard, size, mmap ? faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY : 0);
 }
 
 }  // namespace fp

@@ -6,8 +6,15 @@
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/utils/distances.h>
 
+#include <algorithm>
+#include <cstring>
+#include <limits>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "errors.h"
+#include "memory_limits.h"
 
 namespace fp {
 namespace {
@@ -39,14 +46,55 @@ faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& 
   return nullptr;  // no tunables: let FAISS use its defaults
 }
 
+// A label the inner index gave that its IDMap has no entry for would read past
+// the id table: refuse rather than answer a stale id or crash.
 int64_t translate(const std::vector<faiss::Index::idx_t>& idMap, int64_t label) {
-  return label < 0 ? label : idMap[label];
+  if (label < 0) return label;
+  if (static_cast<uint64_t>(label) >= idMap.size())
+    throw ArgumentError(code::kFaiss, "search: the wrapped index answered position " + std::to_string(label) +
+                                          " but the IDMap holds " + std::to_string(idMap.size()) + " ids");
+  return idMap[label];
+}
+
+// What FAISS answers for a slot with no result: label -1 and the worst distance.
+void fillEmpty(const faiss::Index& index, int64_t count, float* distances, int64_t* labels) {
+  const float worst = index.metric_type == faiss::METRIC_INNER_PRODUCT ? -std::numeric_limits<float>::max()
+                                                                      : std::numeric_limits<float>::max();
+  std::fill(distances, distances + count, worst);
+  std::fill(labels, labels + count, int64_t{-1});
+}
+
+// One range search into `result`, IDMap labels translated.
+void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
+                     faiss::RangeSearchResult* result) {
+  if (index.ntotal == 0) return;  // lims stay 0: no results (see search_dispatch.h)
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
+    rangeSearchOnce(*m->index, t, n, x, radius, result);
+    const size_t total = result->lims[result->nq];
+    for (size_t i = 0; i < total; i++) result->labels[i] = translate(m->id_map, result->labels[i]);
+    return;
+  }
+  ParamsChain chain;
+  auto* params = buildParams(&index, t, chain);
+  index.range_search(n, x, radius, result, params);
+}
+
+[[noreturn]] void tooManyResults(int64_t found, int64_t maxResults) {
+  throw ArgumentError(code::kResourceLimit,
+                      "range_search found more than " + std::to_string(maxResults) + " results (" +
+                          std::to_string(found) + " in the queries searched so far), which would pass the per-call " +
+                          "memory limit (perCallBytes) of " + formatBytes(perCallBytes()) +
+                          "; use a tighter radius or fewer queries");
 }
 
 }  // namespace
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version) {
+  if (index.ntotal == 0) {
+    fillEmpty(index, n * k, distances, labels);
+    return;
+  }
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
     searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
@@ -65,17 +113,41 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   index.search(n, x, k, distances, labels, params);
 }
 
-void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n,
-                      const float* x, float radius, faiss::RangeSearchResult* result) {
-  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
-    rangeSearchIndex(*m->index, t, n, x, radius, result);
-    const size_t total = result->lims[result->nq];
-    for (size_t i = 0; i < total; i++) result->labels[i] = translate(m->id_map, result->labels[i]);
+void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
+                      int64_t maxResults, faiss::RangeSearchResult* result) {
+  const int64_t perQuery = std::max<int64_t>(1, index.ntotal);
+  // As many queries as could each match every vector within what is left.
+  auto blockAfter = [&](int64_t found, int64_t i0) { return std::clamp<int64_t>((maxResults - found) / perQuery, 1, n - i0); };
+  if (blockAfter(0, 0) == n) {
+    rangeSearchOnce(index, t, n, x, radius, result);
+    const int64_t found = static_cast<int64_t>(result->lims[n]);
+    if (found > maxResults) tooManyResults(found, maxResults);
     return;
   }
-  ParamsChain chain;
-  auto* params = buildParams(&index, t, chain);
-  index.range_search(n, x, radius, result, params);
+  // Blocks of queries, each into its own result, then one result for the call.
+  std::vector<std::unique_ptr<faiss::RangeSearchResult>> parts;
+  int64_t found = 0;
+  for (int64_t i0 = 0, nb = 0; i0 < n; i0 += nb) {
+    nb = blockAfter(found, i0);
+    auto part = std::make_unique<faiss::RangeSearchResult>(nb);
+    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part.get());
+    found += static_cast<int64_t>(part->lims[nb]);
+    if (found > maxResults) tooManyResults(found, maxResults);
+    parts.push_back(std::move(part));
+  }
+  result->labels = new faiss::Index::idx_t[found];
+  result->distances = new float[found];
+  size_t at = 0;
+  int64_t q = 0;
+  for (const auto& part : parts) {
+    const size_t count = part->lims[part->nq];
+    for (size_t i = 0; i < part->nq; i++) result->lims[q + i] = at + part->lims[i];
+    std::copy(part->labels, part->labels + count, result->labels + at);
+    std::copy(part->distances, part->distances + count, result->distances + at);
+    at += count;
+    q += static_cast<int64_t>(part->nq);
+  }
+  result->lims[n] = at;
 }
 
 }  // namespace fp

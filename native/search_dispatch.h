@@ -2,6 +2,17 @@
 // SearchParameters, so IDMap wrappers are searched the way FAISS itself does it
 // (search the inner index, then translate labels), which lets nprobe / efSearch
 // reach an IVF or HNSW index under an IDMap without mutating it.
+//
+// An index holding no vectors is answered here, without FAISS: FAISS 1.7.3's
+// brute-force k-NN (knn_L2sqr / knn_inner_product, behind IndexFlat and every
+// flat coarse quantizer) leaves the result arrays unwritten when there are no
+// vectors and 20 or more queries (its BLAS path returns early), and answers
+// label 0 at distance +inf for k = 1. Searched as they were, an empty flat index
+// answered label 0, an emptied IDMap translated that label through its stale id
+// table (its old ids, or a wild read: SIGSEGV), an untrained IVF scanned
+// garbage list numbers (SIGABRT), and NSG and fast-scan PQ crashed on their
+// empty structures. The answer is what FAISS gives for an empty HNSW, PQ or SQ
+// index: every label -1, every distance the worst value for the metric.
 #pragma once
 
 #include <faiss/Index.h>
@@ -17,7 +28,12 @@ namespace fp {
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version);
 
-void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n,
-                      const float* x, float radius, faiss::RangeSearchResult* result);
+// Runs the queries in blocks and stops with ERR_RESOURCE_LIMIT once the results
+// found so far pass `maxResults` (a range search's result size is only known as
+// it runs: an unbounded radius matches every vector for every query). A block
+// holds as many queries as could each match every vector within what is left
+// of that bound.
+void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
+                      int64_t maxResults, faiss::RangeSearchResult* result);
 
 }  // namespace fp

@@ -1,6 +1,5 @@
 #include "search_lanes.h"
 
-#include <dlfcn.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -51,18 +50,6 @@ std::atomic<uint64_t> jobCount{0};
 std::atomic<uint64_t> wakeCount{0};
 std::atomic<uint64_t> spinNsTotal{0};
 
-// Keeps this addon mapped for the life of the process. Node unloads an addon when
-// the last environment that loaded it goes away (a worker thread, when the main
-// thread never loaded it), and the lanes, which outlive environments, run its code.
-void pinLibrary() {
-  static const bool pinned = [] {
-    Dl_info info;
-    return dladdr(reinterpret_cast<void*>(&pinLibrary), &info) != 0 && info.dli_fname != nullptr &&
-           dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != nullptr;
-  }();
-  (void)pinned;
-}
-
 class Lanes {
  public:
   void configure(LaneSettings s) {
@@ -83,7 +70,6 @@ class Lanes {
       std::lock_guard<std::mutex> l(m_);
       if (settings_.threads == 0 || stopping_) return false;
       // Started on first use, so a process that never searches has no lanes.
-      if (alive_ < settings_.threads) pinLibrary();
       while (alive_ < settings_.threads) {
         try {
           std::thread([this] { loop(); }).detach();

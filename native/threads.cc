@@ -39,6 +39,8 @@ PoolStats poolStats() {
   return {queuedTasks.load(), inlineSearches.load(), static_cast<double>(queueWaitNs.load()) / 1e9, activeCalls.load()};
 }
 
+int maxFixedThreads() { return std::max(8, 4 * coreCount()); }
+
 void setFixedThreads(int n) { fixedThreads = std::max(0, n); }
 
 int configuredThreads() {

@@ -21,6 +21,12 @@ struct PoolStats {
 };
 PoolStats poolStats();
 
+// The most threads setFixedThreads takes: four per core (at least 8). Every
+// OpenMP thread reserves a stack (8 MiB by default), and libgomp, when it cannot
+// create a thread, hangs or aborts: setNumThreads(4096) under an address-space
+// limit hung the process. More threads than cores buy nothing for FAISS's
+// CPU-bound loops.
+int maxFixedThreads();
 // 0 restores the automatic split.
 void setFixedThreads(int n);
 // The fixed count, or the core count when automatic.

@@ -12,6 +12,16 @@ export interface Config {
   adminKey?: string;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Longest time a client may take to send a request's headers, in ms. */
+  headersTimeoutMs: number;
+  /**
+   * Longest time a client may take to send a whole request (headers and body),
+   * in ms. Only the receiving: a long training after its body arrived is not cut.
+   * Also how long an answer may make no progress (the client stopped reading it).
+   */
+  requestTimeoutMs: number;
+  /** Most open client connections; more are closed as they arrive. */
+  maxConnections: number;
   /** Largest k a search may ask for. */
   maxK: number;
   /** Most query vectors in one search request. */
@@ -20,6 +30,14 @@ export interface Config {
   snapshotLogBytes: number;
   /** Bytes of indexes kept in memory; the least recently used beyond it are evicted (0: no limit). */
   maxMemory: number;
+  /**
+   * Bytes one request may make the server allocate for a search's or range
+   * search's results and buffers, or an index's tables (lib setMemoryLimits
+   * perCallBytes), and for what the service builds to answer (a JSON answer, a
+   * reconstruct's rows: http/answer-size.ts); beyond it the request is refused
+   * with 422 ERR_RESOURCE_LIMIT.
+   */
+  maxRequestMemory: number;
   /** Rebuild an index that cannot remove once deleted ids pass this fraction of it. */
   rebuildThreshold: number;
   /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
@@ -72,6 +90,13 @@ const int = (name: string) => (v: string): number => {
   return n;
 };
 
+/** A limit of 0 would refuse everything (or, for Node's timeouts, mean none): at least 1. */
+const positive = (name: string) => (v: string): number => {
+  const n = int(name)(v);
+  if (n < 1) throw new Error(`Expected a positive integer for ${name} but received ${JSON.stringify(v)}`);
+  return n;
+};
+
 const inlineBudget = (v: string): number => {
   const n = int('inline search budget')(v);
   if (n > 1_000_000) throw new Error(`Expected at most 1000000 microseconds for the inline search budget but received ${JSON.stringify(v)}`);
@@ -81,6 +106,12 @@ const inlineBudget = (v: string): number => {
 const upTo = (name: string, max: number) => (v: string): number => {
   const n = int(name)(v);
   if (n > max) throw new Error(`Expected at most ${max} for ${name} but received ${JSON.stringify(v)}`);
+  return n;
+};
+
+const requestMemory = (v: string): number => {
+  const n = int('max request memory')(v);
+  if (n < 2 ** 20 || n > 2 ** 50) throw new Error(`Expected between 1048576 and 2^50 bytes for the max request memory but received ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -101,10 +132,14 @@ const OPTIONS: Option[] = [
   { flag: '--data-dir', env: 'FAISS_PROXY_DATA_DIR', parse: (v) => path.resolve(v), key: 'dataDir' },
   { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', parse: String, key: 'adminKey' },
   { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', parse: int('body limit'), key: 'bodyLimit' },
+  { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
+  { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
+  { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', parse: positive('max connections'), key: 'maxConnections' },
   { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
+  { flag: '--max-request-memory', env: 'FAISS_PROXY_MAX_REQUEST_MEMORY', parse: requestMemory, key: 'maxRequestMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
   { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
@@ -127,10 +162,14 @@ export function defaults(): Config {
     port: 8080,
     dataDir: path.resolve('data'),
     bodyLimit: 64 * 1024 * 1024,
+    headersTimeoutMs: 20_000,
+    requestTimeoutMs: 300_000,
+    maxConnections: 1024,
     maxK: 10_000,
     maxBatch: 10_000,
     snapshotLogBytes: 256 * 1024 * 1024,
     maxMemory: 0,
+    maxRequestMemory: 256 * 1024 * 1024,
     rebuildThreshold: 0.1,
     fsync: true,
     batchMaxQueries: 256,
@@ -165,6 +204,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     assign(config, o.key, o.parse(value));
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new Error(`The headers timeout (${config.headersTimeoutMs} ms) cannot be longer than the request timeout (${config.requestTimeoutMs} ms)`);
   }
   return config;
 }

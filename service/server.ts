@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { setInlineSearchBudget, setSearchLanes } from '../lib';
+import { setInlineSearchBudget, setMemoryLimits, setSearchLanes } from '../lib';
 import type { Config } from './config';
 import { IndexService, type IndexObserver } from './domain/indexes';
 import { Activity } from './observability/activity';
@@ -13,6 +13,7 @@ import { Metrics } from './observability/metrics';
 import { KeyService } from './domain/keys';
 import { TenantService } from './domain/tenants';
 import { createRequestListener } from './http/app';
+import { abandonStalledAnswer, answerClientError } from './http/client-error';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
 import { FileLogStore } from './storage/storage';
@@ -67,10 +68,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
   health.use(io);
   const catalog = new SqliteCatalog(config.dataDir, io);
   const keys = new KeyService(catalog);
-  const quotasOf = (tenant: string) => {
-    const t = catalog.getTenant(tenant);
-    return t ?? { maxIndexes: 0, maxVectors: 0, maxBytes: 0 };
-  };
+  const quotasOf = (tenant: string) => catalog.getTenant(tenant);
   const snapshots = new FileSnapshotStore(config.dataDir, io);
   const logs = new FileLogStore(snapshots.dir, io, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
@@ -113,6 +111,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   setInlineSearchBudget(config.inlineSearchUs);
+  setMemoryLimits({ perCallBytes: config.maxRequestMemory });
   setSearchLanes({ threads: config.searchLanes, spinMicroseconds: config.searchSpinUs });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush });
@@ -129,7 +128,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   let inFlight = 0;
   let stopping = false;
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // How often Node looks for requests past those timeouts: often enough that a
+    // short timeout (tests) is kept to within a quarter of itself.
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.headersTimeoutMs / 4))),
+  }, (req, res) => {
     if (stopping) {
       res.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close' });
       res.end(JSON.stringify({ error: { code: 'ERR_SHUTTING_DOWN', message: 'The service is shutting down' } }));
@@ -139,8 +144,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
     res.once('close', () => inFlight--);
     handle(req, res);
   });
-  server.requestTimeout = 0; // a long training must not be cut off by Node's default
+  // requestTimeout bounds receiving a request, not answering it: a long training
+  // whose body has arrived runs to the end. A client that sends its headers or
+  // body too slowly, or never ends a chunked body, gets a 408 (clientError.ts).
+  server.maxConnections = config.maxConnections;
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
+  // An answer the client stops reading is abandoned after as long (client-error.ts).
+  server.timeout = config.requestTimeoutMs;
+  server.on('timeout', abandonStalledAnswer);
 
   await services.indexes.open();
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 // How the addon was built and linked: FAISS 1.7.3, OpenBLAS (not the reference
-// BLAS), and the node-gyp build of the same sources working too.
+// BLAS), and the node-gyp build of the same sources (and its index sandbox) working too.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -28,11 +28,14 @@ describe('build', () => {
       const f = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib'))});
       const i = new f.IndexFlatL2(2);
       i.add(new Float32Array([0, 0, 5, 5])).then(() => i.search(new Float32Array([4, 4]), 1))
-        .then((r) => console.log(String(r.labels[0]), require('fs').readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(gypAddon)})));`;
+        .then(async (r) => {
+          const copy = await f.deserializeIndex(await f.serializeIndex(i)); // through build/Release/faiss-proxy-sandbox
+          console.log(String(r.labels[0]), require('fs').readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(gypAddon)}), copy.ntotal);
+        });`;
     const out = execFileSync(process.execPath, ['-e', script], {
       env: { ...process.env, FAISS_PROXY_ADDON: gypAddon },
       encoding: 'utf8',
     });
-    assert.equal(out.trim(), '1 true');
+    assert.equal(out.trim(), '1 true 2');
   });
 });

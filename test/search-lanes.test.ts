@@ -190,10 +190,11 @@ describe('search lanes', function () {
   });
 
   it('survive worker threads terminated mid-search in a process whose main thread never loads the addon', () => {
-    // Two ways this aborted or crashed the process: node-addon-api throwing an
+    // Three ways this aborted or crashed the process: node-addon-api throwing an
     // uncatchable C++ exception for a call made as the worker stopped (with the
     // lanes on or off), and Node unloading the addon with the last worker that
-    // loaded it while the lanes, which outlive workers, still ran its code.
+    // loaded it while threads that outlive workers still ran its code: the lanes,
+    // and (lanes off) OpenMP's and OpenBLAS's (test/native/addon-unload.test.ts).
     for (const threads of [2, 0]) {
       const script = `
         const { Worker } = require('node:worker_threads');

@@ -124,7 +124,10 @@ const cases: Case[] = [
   { name: 'an id of 1e20 on remove', req: () => ({ method: 'POST', path: I('flat', 'remove'), json: { ids: [1e20] } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'an id beyond 2^53 on reconstruct', req: () => ({ method: 'POST', path: I('flat', 'reconstruct'), json: { ids: [BEYOND_2_53] } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'a fractional id', req: () => add({ vectors: zeros(1), ids: [1.5] }, 'idmap'), status: 400, code: 'ERR_VALIDATION' },
-  { name: 'an id written as a string', req: () => add({ vectors: zeros(1), ids: ['7'] }, 'idmap'), status: 400, code: 'ERR_VALIDATION' },
+  // Ids as decimal strings are taken (for those a JSON number cannot hold); anything else in a string is not an id.
+  { name: 'an id string that is not decimal digits', req: () => add({ vectors: zeros(1), ids: ['7a'] }, 'idmap'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'an id string beyond int64', req: () => add({ vectors: zeros(1), ids: ['9223372036854775808'] }, 'idmap'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'the id -1 on add', req: () => add({ vectors: zeros(1), ids: [-1] }, 'idmap'), status: 400, code: 'ERR_INVALID_ARGUMENT' },
   { name: 'one id for two vectors', req: () => add({ vectors: zeros(2), ids: [100] }, 'idmap'), status: 400, code: 'ERR_VALIDATION' },
   { name: 'an empty ids array on remove', req: () => ({ method: 'POST', path: I('flat', 'remove'), json: { ids: [] } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'binary remove of 7 bytes', req: () => bin(I('flat', 'remove'), Buffer.alloc(7)), status: 400, code: 'ERR_INVALID_ARGUMENT' },

@@ -127,10 +127,15 @@ export function connect(options: ConnectOptions = {}) {
     return indexArg(index).serialize();
   }
 
-  /** Loads FAISS's serialized bytes into a new index on the server. */
-  async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, o: RemoteIndexOptions = {}): Promise<Index> {
+  /**
+   * Loads FAISS's serialized bytes into a new index on the server. The server
+   * always reads an import in its sandbox: `trusted` (as in the embedded API) is
+   * accepted and has no effect here.
+   */
+  async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, o: RemoteIndexOptions & { trusted?: boolean } = {}): Promise<Index> {
     const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : buffer;
     if (!(bytes instanceof Uint8Array)) throw invalidParameterError('buffer', 'a Uint8Array or ArrayBuffer', buffer);
+    if (o.trusted !== undefined && typeof o.trusted !== 'boolean') throw invalidParameterError('options.trusted', 'a boolean', o.trusted);
     const name = o.name ?? `idx-${newIdempotencyKey()}`;
     const r = await transport.request({ method: 'PUT', path: `/v1/indexes/${encodeURIComponent(name)}/import`, bytes });
     const info = r.json as RemoteIndexInfo;

@@ -5,13 +5,12 @@
 // is created on the server by its first use.
 import { METRIC_L2 } from '../constants';
 import { FaissError } from '../errors';
-import { integerIn, invalidParameterError, isFiniteNumber, isObject, positiveInteger } from '../is';
+import { integerIn, invalidParameterError, isFiniteNumber } from '../is';
+import { kArg, searchParams, tunableArg } from '../search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
-import { toIds, toMatrix } from '../vectors';
+import { toIds, toMatrix, toNewIds } from '../vectors';
 import { hashBytes, type ResultsCache } from './results-cache';
 import { newIdempotencyKey, type Transport } from './transport';
-
-const MAX_K = 2 ** 20;
 
 export interface RemoteIndexInfo {
   name: string;
@@ -104,14 +103,14 @@ export class RemoteIndex {
     return this.#nprobe;
   }
   set nprobe(v: number) {
-    this.#nprobe = v === undefined ? undefined : positiveInteger(v, 'nprobe');
+    this.#nprobe = v === undefined ? undefined : tunableArg(v, 'nprobe');
   }
   /** Sent with every search of this client (HNSW indexes). */
   get efSearch(): number | undefined {
     return this.#efSearch;
   }
   set efSearch(v: number) {
-    this.#efSearch = v === undefined ? undefined : positiveInteger(v, 'efSearch');
+    this.#efSearch = v === undefined ? undefined : tunableArg(v, 'efSearch');
   }
   get efConstruction(): number | undefined {
     return undefined;
@@ -140,7 +139,7 @@ export class RemoteIndex {
 
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
     const m = toMatrix(x, this.d);
-    const i = toIds(ids, 'ids', m.length / this.d);
+    const i = toNewIds(ids, 'ids', m.length / this.d);
     const body = new Uint8Array(m.byteLength + i.byteLength);
     body.set(bytesOf(m), 0);
     body.set(bytesOf(i), m.byteLength);
@@ -149,7 +148,7 @@ export class RemoteIndex {
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {
     const q = toMatrix(x, this.d);
-    positiveInteger(k, 'k', MAX_K);
+    kArg(k);
     const p = this.#params(params);
     await this.ensure();
     const query = bytesOf(q);
@@ -193,7 +192,7 @@ export class RemoteIndex {
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
     if (typeof id !== 'bigint') integerIn(id, 'id', -(2 ** 53), 2 ** 53);
-    return this.#reconstructIds([Number(id)]);
+    return this.#reconstructIds([id]);
   }
 
   async reconstructN(i0: number, n: number): Promise<Float32Array> {
@@ -289,23 +288,17 @@ export class RemoteIndex {
     return res.json;
   }
 
-  async #reconstructIds(ids: number[]): Promise<Float32Array> {
+  async #reconstructIds(ids: (number | bigint)[]): Promise<Float32Array> {
     await this.ensure();
-    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/reconstruct'), json: { ids }, binary: true });
+    // JSON ids: numbers while exact, else decimal strings (the service takes both).
+    const json = ids.map((id) => (Number.isSafeInteger(Number(id)) ? Number(id) : String(id)));
+    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/reconstruct'), json: { ids: json }, binary: true });
     return slice(Float32Array, r.bytes!, 0, ids.length * this.d);
   }
 
   #params(params: SearchParams | undefined): SearchParams {
-    if (params !== undefined && !isObject(params)) throw invalidParameterError('params', 'an object', params);
-    for (const key of Object.keys(params ?? {})) {
-      if (key !== 'nprobe' && key !== 'efSearch') throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
-    }
-    const given = params as SearchParams | undefined;
-    const nprobe = given?.nprobe ?? this.#nprobe;
-    const efSearch = given?.efSearch ?? this.#efSearch;
-    if (nprobe !== undefined) positiveInteger(nprobe, 'params.nprobe');
-    if (efSearch !== undefined) positiveInteger(efSearch, 'params.efSearch');
-    return { nprobe, efSearch };
+    const given = searchParams(params);
+    return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch };
   }
 
   #noteVersion(headers: Headers): void {

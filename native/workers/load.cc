@@ -1,12 +1,15 @@
 #include "../args.h"
 #include "../io.h"
+#include "../pinned_memory.h"
 #include "promise_worker.h"
 #include "workers.h"
 
 namespace fp {
 namespace {
 
-// deserializeIndex(buffer) and readIndex(path, mmap): both produce a new index.
+// deserializeIndex(buffer, trusted) and readIndex(path, mmap, trusted): both
+// produce a new index. Untrusted input goes through the sandbox process
+// (io.h), which runs here, on the worker thread, never on the JS thread.
 class LoadWorker : public PromiseWorker {
  public:
   LoadWorker(Napi::Env env, const Napi::CallbackInfo& info, bool fromFile)
@@ -14,33 +17,30 @@ class LoadWorker : public PromiseWorker {
     if (fromFile) {
       path_ = stringArg(info[0], "path");
       mmap_ = info.Length() > 1 && info[1].ToBoolean().Value();
+      trusted_ = info.Length() > 2 && info[2].ToBoolean().Value();
       return;
     }
-    if (!info[0].IsTypedArray() && !info[0].IsArrayBuffer())
-      throw ArgumentError(code::kInvalidArgument, "Expected a Buffer or Uint8Array for buffer");
-    if (info[0].IsArrayBuffer()) {
-      auto ab = info[0].As<Napi::ArrayBuffer>();
-      data_ = static_cast<const uint8_t*>(ab.Data());
-      size_ = ab.ByteLength();
-    } else {
-      auto ta = info[0].As<Napi::TypedArray>();
-      data_ = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-      size_ = ta.ByteLength();
-    }
-    Keep(info[0]);
+    trusted_ = info.Length() > 1 && info[1].ToBoolean().Value();
+    bytes_ = pinMemory(info[0], "buffer");
+    // FAISS's reader trusts what it has read so far: bytes that another thread can
+    // rewrite meanwhile cannot be parsed safely.
+    if (bytes_.shared)
+      throw ArgumentError(code::kInvalidArgument,
+                          "Expected buffer in an ArrayBuffer but it views a SharedArrayBuffer, which other threads can "
+                          "change while it is read; copy it into a Buffer first (Buffer.from(view))");
   }
 
  private:
   void Run() override {
-    index_ = path_.empty() ? deserialize(data_, size_) : readFile(path_, mmap_);
+    index_ = path_.empty() ? deserialize(bytes_.data, bytes_.bytes, trusted_) : readFile(path_, mmap_, trusted_);
   }
 
   Napi::Value Result(Napi::Env env) override { return IndexWrap::Wrap(env, std::move(index_), mmap_); }
 
   std::string path_;
   bool mmap_ = false;
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
+  bool trusted_ = false;
+  PinnedMemory bytes_;  // deserializeIndex's buffer
   std::unique_ptr<faiss::Index> index_;
 };
 

@@ -1,4 +1,5 @@
 #include "../args.h"
+#include "../merge_compat.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -7,7 +8,8 @@ namespace {
 
 // FAISS's merge_from moves the other index's vectors into this one (the other is
 // left empty), so both indexes are locked exclusively, always in the same order
-// to rule out a deadlock between a.mergeFrom(b) and b.mergeFrom(a).
+// to rule out a deadlock between a.mergeFrom(b) and b.mergeFrom(a), and checked
+// for compatibility (merge_compat.h) before FAISS touches them.
 class MergeFromWorker : public IndexWorker {
  public:
   MergeFromWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
@@ -17,10 +19,6 @@ class MergeFromWorker : public IndexWorker {
     other_ = other.handle();
     if (other_->readOnly()) throw ArgumentError(code::kUnsupported, "The index to merge from was opened memory-mapped, which is read-only");
     if (other_.get() == &handle()) throw ArgumentError(code::kInvalidArgument, "An index cannot be merged into itself");
-    if (other_->index()->d != d())
-      throw ArgumentError(code::kDimension, "Expected an index of dimension " + std::to_string(d()) +
-                                                " to merge from but it has dimension " +
-                                                std::to_string(other_->index()->d));
     addId_ = info.Length() > 1 && !info[1].IsUndefined() ? integerArg(info[1], "addId", 0, int64_t{1} << 53) : 0;
     otherSlot_ = Keep(other.Value());
     otherWrap_ = &other;
@@ -33,6 +31,8 @@ class MergeFromWorker : public IndexWorker {
     if (second < first) std::swap(first, second);
     ExclusiveGuard g1(first->lock());
     ExclusiveGuard g2(second->lock());
+    // Checked under both locks: a training of either could change the answer.
+    requireMergeable(index(), *other_->index());
     ThreadScope threads;
     index().merge_from(*other_->index(), addId_);
     handle().refresh(true);

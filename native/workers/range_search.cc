@@ -1,7 +1,12 @@
 #include <faiss/impl/AuxIndexStructures.h>
 
+#include <algorithm>
+
 #include "../args.h"
+#include "../memory_limits.h"
 #include "../search_dispatch.h"
+#include "../search_memory.h"
+#include "../threads.h"
 #include "promise_worker.h"
 #include "search_args.h"
 #include "workers.h"
@@ -27,7 +32,16 @@ class RangeSearchWorker : public IndexWorker {
     x_ = floatRows(info[0], d(), "x");
     radius_ = static_cast<float>(numberArg(info[1], "radius"));
     tunables_ = tunablesArg(info[2], info[3], handle(), wrap.typeName());
-    Keep(x_.array);
+    // What is left of the per-call limit after the temporary buffers and lims
+    // bounds the results, counted as they arrive: 12 bytes each, held twice
+    // (FAISS gathers each block's results in per-thread buffers before its
+    // arrays, and the blocks are then joined into one result).
+    const int64_t fixed = addBytes(rangeSearchTemporary(index(), x_.n, handle().effective(tunables_),
+                                                        static_cast<int>(std::min<int64_t>(configuredThreads(), x_.n))),
+                                   mulBytes(x_.n + 1, sizeof(size_t)));
+    requireWithinLimit("range_search", fixed, "lims and temporary buffers");
+    requireAllocatable("range_search", fixed);
+    maxResults_ = (perCallBytes() - fixed) / static_cast<int64_t>(2 * (sizeof(float) + sizeof(int64_t)));
   }
 
  private:
@@ -36,7 +50,7 @@ class RangeSearchWorker : public IndexWorker {
     result_ = std::make_unique<faiss::RangeSearchResult>(x_.n);
     ThreadScope threads(x_.n);
     const Tunables t = handle().effective(tunables_);
-    handle().searchShared(t, [&] { rangeSearchIndex(index(), t, x_.n, x_.data, radius_, result_.get()); });
+    handle().searchShared(t, [&] { rangeSearchIndex(index(), t, x_.n, x_.data, radius_, maxResults_, result_.get()); });
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -51,6 +65,7 @@ class RangeSearchWorker : public IndexWorker {
   FloatRows x_;
   float radius_ = 0;
   Tunables tunables_;
+  int64_t maxResults_ = 0;
   std::unique_ptr<faiss::RangeSearchResult> result_;
 };
 

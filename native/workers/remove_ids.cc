@@ -14,7 +14,6 @@ class RemoveIdsWorker : public IndexWorker {
       : IndexWorker(env, "remove_ids", wrap) {
     requireWritable();
     ids_ = idArray(info[0], -1, "ids");
-    Keep(ids_.array);
   }
 
  private:

@@ -1,45 +1,33 @@
 #include "promise_worker.h"
 #include "search_args.h"
+#include "search_result.h"
 #include "workers.h"
 
 namespace fp {
 namespace {
 
-// FAISS writes its results straight into ArrayBuffers allocated here, which are
-// then handed to JS as they are: no copy of the results on the way out.
+// FAISS writes its results straight into arrays allocated here, which are then
+// handed to JS as they are: no copy of the results on the way out.
 class SearchWorker : public IndexWorker {
  public:
   SearchWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
-      : IndexWorker(env, "search", wrap), call_(info, handle(), wrap.typeName()) {
-    auto distances = Napi::ArrayBuffer::New(env, call_.results() * sizeof(float));
-    auto labels = Napi::ArrayBuffer::New(env, call_.results() * sizeof(int64_t));
-    Keep(call_.x.array);
-    distancesSlot_ = Keep(distances);
-    labelsSlot_ = Keep(labels);
-    distancesData_ = static_cast<float*>(distances.Data());
-    labelsData_ = static_cast<int64_t*>(labels.Data());
+      : IndexWorker(env, "search", wrap), call_(info, handle(), wrap.typeName()), results_(call_.results()) {
   }
 
  private:
   void Run() override {
     ThreadScope threads(call_.x.n);
     const Tunables t = handle().effective(call_.tunables);
-    call_.run(handle(), t, distancesData_, labelsData_, [&](auto&& search) {
+    call_.run(handle(), t, results_.distances(), results_.labels(), [&](auto&& search) {
       handle().searchShared(t, search);
       return true;
     });
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    return searchResult(env, Kept(distancesSlot_).As<Napi::ArrayBuffer>(), Kept(labelsSlot_).As<Napi::ArrayBuffer>(),
-                        static_cast<size_t>(call_.results()));
-  }
+  Napi::Value Result(Napi::Env env) override { return results_.release(env); }
 
   SearchCall call_;
-  uint32_t distancesSlot_ = 0;
-  uint32_t labelsSlot_ = 0;
-  float* distancesData_ = nullptr;
-  int64_t* labelsData_ = nullptr;
+  SearchResultArrays results_;
 };
 
 }  // namespace

@@ -5,12 +5,16 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
 #include "../args.h"
 #include "../index_handle.h"
+#include "../memory_limits.h"
 #include "../search_dispatch.h"
+#include "../search_memory.h"
+#include "../threads.h"
 
 namespace fp {
 
@@ -29,20 +33,22 @@ inline Tunables tunablesArg(const Napi::Value& nprobe, const Napi::Value& efSear
   return t;
 }
 
-// A k-NN search's arguments, (x, k, nprobe?, efSearch?), checked on the JS thread.
+// A k-NN search's arguments, (x, k, nprobe?, efSearch?), checked on the JS thread,
+// and what the search would allocate checked against the per-call memory limit
+// before the result arrays are allocated.
 struct SearchCall {
-  // Upper bounds that keep a typo from allocating terabytes: k per query, and
-  // results per call (nq * k; 2^28 results take 3 GiB).
+  // Upper bound on k per query (as Python's; FAISS's heaps take any k, the
+  // memory limit bounds nq * k).
   static constexpr int64_t kMaxK = 1 << 20;
-  static constexpr int64_t kMaxResults = int64_t{1} << 28;
 
   SearchCall(const Napi::CallbackInfo& info, const IndexHandle& h, const std::string& typeName) {
     x = floatRows(info[0], h.index()->d, "x");
     k = integerArg(info[1], "k", 1, kMaxK);
-    if (x.n * k > kMaxResults)
-      throw ArgumentError(code::kInvalidArgument, "Expected nq * k to be at most " + std::to_string(kMaxResults) +
-                                                      " but it is " + std::to_string(x.n * k));
     tunables = tunablesArg(info[2], info[3], h, typeName);
+    const SearchMemory memory = knnSearchMemory(*h.index(), x.n, k, h.effective(tunables),
+                                                static_cast<int>(std::min<int64_t>(configuredThreads(), x.n)));
+    requireWithinLimit("search", memory.total(), memory.describe());
+    requireAllocatable("search", memory.temporary);
   }
 
   int64_t results() const { return x.n * k; }
@@ -72,13 +78,5 @@ struct SearchCall {
   int64_t k = 0;
   Tunables tunables;
 };
-
-// The JS result of a k-NN search: typed arrays over the buffers FAISS wrote into.
-inline Napi::Object searchResult(Napi::Env env, Napi::ArrayBuffer distances, Napi::ArrayBuffer labels, size_t count) {
-  auto result = Napi::Object::New(env);
-  result.Set("distances", Napi::Float32Array::New(env, count, distances, 0));
-  result.Set("labels", Napi::BigInt64Array::New(env, count, labels, 0));
-  return result;
-}
 
 }  // namespace fp

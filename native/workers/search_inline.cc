@@ -13,6 +13,7 @@
 #include "../search_cost.h"
 #include "../threads.h"
 #include "search_args.h"
+#include "search_result.h"
 #include "workers.h"
 
 namespace fp {
@@ -28,14 +29,13 @@ Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info) {
     const Tunables t = handle->effective(call.tunables);
     if (call.x.n != 1 || !handle->searchCost().fitsInline(t, handle->ntotal())) return env.Undefined();
 
-    auto distances = Napi::ArrayBuffer::New(env, call.results() * sizeof(float));
-    auto labels = Napi::ArrayBuffer::New(env, call.results() * sizeof(int64_t));
+    SearchResultArrays results(call.results());
     ThreadScope threads(1);
-    const bool ran = call.run(*handle, t, static_cast<float*>(distances.Data()), static_cast<int64_t*>(labels.Data()),
+    const bool ran = call.run(*handle, t, results.distances(), results.labels(),
                               [&](auto&& search) { return handle->trySearchShared(t, search); });
     if (!ran) return env.Undefined();
     recordInlineSearch();
-    return searchResult(env, distances, labels, static_cast<size_t>(call.results()));
+    return results.release(env);
   } catch (const Napi::Error&) {
     throw;
   } catch (...) {

@@ -10,7 +10,6 @@ class TrainWorker : public IndexWorker {
   TrainWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "train", wrap) {
     requireWritable();
     x_ = floatRows(info[0], d(), "x");
-    Keep(x_.array);
   }
 
  private:

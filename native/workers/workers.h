@@ -23,7 +23,6 @@ Napi::Value startMakeDirectMap(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startSerialize(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startWriteFile(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startExtractAll(IndexWrap& wrap, const Napi::CallbackInfo& info);
-Napi::Value startValidate(IndexWrap& wrap, const Napi::CallbackInfo& info);
 
 // Module-level functions that produce a new index.
 Napi::Value startDeserialize(const Napi::CallbackInfo& info);

@@ -14,7 +14,8 @@ export type ServiceErrorCode =
   | 'ERR_FORBIDDEN'
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_STORAGE_CORRUPT'
-  | 'ERR_STORAGE_FAILED';
+  | 'ERR_STORAGE_FAILED'
+  | 'ERR_IDEMPOTENCY_MISMATCH';
 
 export class ServiceError extends Error {
   readonly code: ServiceErrorCode;

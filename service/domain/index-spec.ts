@@ -53,39 +53,6 @@ function need(params: IndexParams, key: keyof IndexParams, type: string): number
   return v;
 }
 
-/**
- * index_factory accepts sizes that later abort or crash the whole process (IVF0 and
- * HNSW0 on add, PQ0 at once, PQ4x0 on train, PQ4x99 on add), so factory strings are
- * held to the bounds of the typed params: sizes >= 1, HNSW M >= 2, PQ nbits <= 16.
- */
-// The factory components the service builds. FAISS accepts more, but some of
-// them crash the process on ordinary input (NSG on a small add, zero sizes,
-// HNSW with M < 2, PQ codes over 16 bits), and one write key must not be able
-// to take the service down for every tenant.
-const COMPONENTS: RegExp[] = [
-  /^IDMap2?$/,
-  /^(PCA|PCAR|PCAW|PCAWR)\d+$/,
-  /^OPQ\d+(_\d+)?$/,
-  /^L2norm$/,
-  /^IVF\d+(_HNSW\d+)?$/,
-  /^HNSW\d+$/,
-  /^Flat$/,
-  /^PQ\d+(x\d+)?$/,
-  /^SQ(4|6|8|fp16|8_direct)$/,
-];
-
-function checkFactory(factory: string): void {
-  const bad = (why: string) => new ServiceError('ERR_INVALID_ARGUMENT', `Unsupported factory string ${JSON.stringify(factory)}: ${why}`);
-  for (const part of factory.split(',')) {
-    if (!COMPONENTS.some((c) => c.test(part))) {
-      throw bad(`the service builds IDMap/IDMap2, PCA*, OPQ, L2norm, IVF<n>[_HNSW<M>], HNSW<M>, Flat, PQ<m>[x<bits>] and SQ* components, not ${JSON.stringify(part)}`);
-    }
-  }
-  if (/(^|\D)0+(?!\d)/.test(factory)) throw bad('every size must be at least 1');
-  for (const m of factory.matchAll(/HNSW(\d+)/g)) if (Number(m[1]) < 2) throw bad('HNSW needs M >= 2');
-  for (const m of factory.matchAll(/PQ\d+x(\d+)/g)) if (Number(m[1]) > 16) throw bad('PQ codes have at most 16 bits');
-}
-
 export function factoryString(spec: CreateIndexSpec): { factory: string; metric: number } {
   const built = buildFactory(spec);
   if (spec.params?.mmap && !/(^|,)IVF/.test(built.factory)) {
@@ -100,7 +67,7 @@ function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number 
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');
   }
   if (spec.factory !== undefined) {
-    checkFactory(spec.factory);
+    // lib's indexFactory checks the string (components and sizes) when the index is built.
     return { factory: spec.factory, metric: metricValue(spec.metric) };
   }
   if (spec.type === undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Expected type or factory');

@@ -83,12 +83,36 @@ export interface CacheStats {
 
 const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 
+/** What a tenant's work in flight has been promised against its quotas. */
+interface Reservation {
+  indexes: number;
+  vectors: number;
+  bytes: number;
+}
+
+const tenantGone = (tenant: string): ServiceError => new ServiceError('ERR_TENANT_NOT_FOUND', `Tenant ${tenant} was deleted`);
+
 export class IndexService {
   private readonly live = new Map<string, LiveIndex>();
   private readonly batchers = new WeakMap<LiveIndex, SearchBatcher>();
   private readonly batchTotals: BatchStats = { searches: 0, batches: 0 };
-  /** Vectors promised to adds in flight, per tenant, so concurrent adds cannot overshoot a quota. */
-  private readonly reserved = new Map<string, number>();
+  /**
+   * Quota promised to creates, imports and adds in flight, per tenant: taken in
+   * the same turn of the event loop as the check, so concurrent requests cannot
+   * all pass it; given back when each finishes (its index then counts itself).
+   */
+  private readonly reserved = new Map<string, Reservation>();
+  /** Index names being created or imported (not yet in `live`): a second create of one is ERR_INDEX_EXISTS. */
+  private readonly creating = new Set<string>();
+  /** Creates and imports in flight per tenant: deleting the tenant waits for them. */
+  private readonly installing = new Map<string, Set<Promise<unknown>>>();
+  /** Tenants being deleted: none of their indexes can be used or made meanwhile. */
+  private readonly closing = new Set<string>();
+  /**
+   * Bumped each time a tenant of that name is deleted: a create or import that
+   * began before cannot finish into a later tenant of the same name.
+   */
+  private readonly generations = new Map<string, number>();
   private readonly counters = { hits: 0, misses: 0, loads: 0, evictions: 0 };
   private enforcing = false;
   private readonly damage: LogDamageTotals = { repairs: 0, bytes: 0, records: 0 };
@@ -97,7 +121,8 @@ export class IndexService {
     private readonly catalog: Catalog,
     private readonly snapshots: SnapshotStore,
     private readonly logs: LogStore,
-    private readonly quotasOf: (tenant: string) => Quotas,
+    /** undefined: no such tenant (deleted meanwhile). */
+    private readonly quotasOf: (tenant: string) => Quotas | undefined,
     private readonly storage: StorageOptions,
     private readonly observer: IndexObserver = { operation: () => undefined },
   ) {}
@@ -117,7 +142,10 @@ export class IndexService {
 
   async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
     requireName(spec.name, 'the index name');
-    if (this.live.has(key(tenant, spec.name))) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${spec.name} already exists`);
+    this.requireOpen(tenant);
+    if (this.live.has(key(tenant, spec.name)) || this.creating.has(key(tenant, spec.name))) {
+      throw new ServiceError('ERR_INDEX_EXISTS', `Index ${spec.name} already exists`);
+    }
     this.requireIndexQuota(tenant);
     const { factory, metric } = factoryString(spec);
     const index = indexFactory(spec.dimension, factory, metric as 0 | 1);
@@ -140,7 +168,7 @@ export class IndexService {
       createdAt: new Date().toISOString(),
       mmap: spec.params?.mmap === true,
     };
-    return this.install(record, index);
+    return this.installNew(record, index, { indexes: 1, vectors: 0, bytes: 0 });
   }
 
   list(tenant: string): IndexInfo[] {
@@ -171,9 +199,24 @@ export class IndexService {
     await this.forget(l);
   }
 
-  /** Forgets the indexes of a tenant whose catalog rows are already deleted (with the tenant, in one transaction). */
-  async dropTenant(tenant: string): Promise<void> {
-    for (const l of [...this.live.values()]) if (l.record.tenant === tenant) await this.forget(l);
+  /**
+   * Deletes every index of the tenant atomically against the tenant's other
+   * requests: from the first moment none of its indexes can be used or made
+   * (ERR_TENANT_NOT_FOUND / ERR_INDEX_NOT_FOUND); creates and imports in flight
+   * are waited for, and fail rather than finish. Then `deleteRows` removes the
+   * tenant's catalog rows in one transaction (the deletion is durable then), and
+   * the files go after (orphans.ts if a crash comes between).
+   */
+  async dropTenant(tenant: string, deleteRows: () => void): Promise<void> {
+    this.closing.add(tenant);
+    this.generations.set(tenant, this.generation(tenant) + 1);
+    try {
+      await Promise.allSettled([...(this.installing.get(tenant) ?? [])]);
+      deleteRows();
+      for (const l of [...this.live.values()]) if (l.record.tenant === tenant) await this.forget(l);
+    } finally {
+      this.closing.delete(tenant);
+    }
   }
 
   private async forget(l: LiveIndex): Promise<void> {
@@ -206,8 +249,9 @@ export class IndexService {
     await l.ntotal();
     const release = key !== undefined && l.hasApplied(key) ? () => undefined : await this.reserveVectors(tenant, l, n);
     try {
-      const { firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
-      return { added: n, ntotal: await l.ntotal(), firstId };
+      // A retry is answered with the first request's result (idempotency.ts).
+      const { added, firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
+      return { added, ntotal: await l.ntotal(), firstId };
     } finally {
       release();
     }
@@ -264,14 +308,20 @@ export class IndexService {
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
+    this.requireOpen(tenant);
+    const generation = this.generation(tenant);
+    // Untrusted, so read, checked and tried in the sandbox process first: a crafted
+    // file that would crash FAISS is an ERR_CORRUPT_INDEX here, not a dead server.
     const index = await deserializeIndex(bytes);
-    const existing = this.live.get(key(tenant, name));
+    let existing: LiveIndex | undefined;
+    let growth: Reservation;
     try {
-      // FAISS's reader trusts the file: a crafted one (a negative ntotal, an HNSW
-      // neighbour past the end) loads, then crashes the process on the next search.
-      await index.validate();
+      // Checked and reserved in one turn, after the last await: what the quota sees is current.
+      if (this.generation(tenant) !== generation || this.closing.has(tenant)) throw tenantGone(tenant);
+      existing = this.live.get(key(tenant, name));
+      if (!existing && this.creating.has(key(tenant, name))) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.requireIndexQuota(tenant);
-      this.requireRoom(tenant, index.ntotal, index.bytes, existing);
+      growth = { indexes: existing ? 0 : 1, ...this.requireRoom(tenant, index.ntotal, index.bytes, existing) };
     } catch (e) {
       index.dispose();
       throw e;
@@ -287,19 +337,31 @@ export class IndexService {
         createdAt: new Date().toISOString(),
         mmap: false,
       };
-      return { created: true, info: await this.install(record, index) };
+      return { created: true, info: await this.installNew(record, index, growth) };
     }
-    // New files under a new storage id; the catalog switches to them only once they are durable.
-    const record: IndexRecord = { ...existing.record, id: randomUUID(), dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
+    const replacing = existing;
+    const release = this.reserve(tenant, growth);
+    const replaced = (async () => {
+      // New files under a new storage id; the catalog switches to them only once they are durable.
+      const record: IndexRecord = { ...replacing.record, id: randomUUID(), dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
+      try {
+        await replacing.replace(index, record, () => {
+          if (this.generation(tenant) !== generation || this.closing.has(tenant)) throw tenantGone(tenant);
+          this.catalog.replaceIndex(record);
+        });
+      } catch (e) {
+        index.dispose();
+        throw e;
+      }
+      // Whether searches batch depends on the index type, which an import may change.
+      this.batchers.delete(replacing);
+      return { created: false, info: await replacing.read(async (ix) => this.info(replacing, ix)) };
+    })();
     try {
-      await existing.replace(index, record, () => this.catalog.replaceIndex(record));
-    } catch (e) {
-      index.dispose();
-      throw e;
+      return await this.tracked(tenant, replaced);
+    } finally {
+      release();
     }
-    // Whether searches batch depends on the index type, which an import may change.
-    this.batchers.delete(existing);
-    return { created: false, info: await existing.read(async (ix) => this.info(existing, ix)) };
   }
 
   /** Snapshots every index whose log is not empty (shutdown, tests). */
@@ -392,23 +454,89 @@ export class IndexService {
     );
   }
 
-  /** A new index: its first snapshot and empty log are durable before its catalog row is written. */
-  private async install(record: IndexRecord, index: Index): Promise<IndexInfo> {
-    const l = this.liveIndex(record);
+  /**
+   * Installs a new index under its name, holding its quota (`growth`) and its
+   * name until it is in the catalog: its first snapshot and empty log are
+   * durable before its catalog row is written. A tenant deleted meanwhile wins:
+   * the index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
+   */
+  private async installNew(record: IndexRecord, index: Index, growth: Reservation): Promise<IndexInfo> {
+    const { tenant, name } = record;
+    const generation = this.generation(tenant);
+    const release = this.reserve(tenant, growth);
+    this.creating.add(key(tenant, name));
+    const installed = (async () => {
+      const l = this.liveIndex(record);
+      try {
+        await l.replace(index, record, () => {
+          if (this.generation(tenant) !== generation || this.closing.has(tenant)) throw tenantGone(tenant);
+          this.catalog.insertIndex(record);
+        });
+      } catch (e) {
+        l.drop();
+        index.dispose();
+        await l.removeFiles(record.id).catch(() => undefined);
+        throw e;
+      }
+      this.live.set(key(tenant, name), l);
+      return l.read(async (ix) => this.info(l, ix));
+    })();
     try {
-      await l.replace(index, record, () => this.catalog.insertIndex(record));
-    } catch (e) {
-      l.drop();
-      index.dispose();
-      await l.removeFiles(record.id).catch(() => undefined);
-      throw e;
+      return await this.tracked(tenant, installed);
+    } finally {
+      this.creating.delete(key(tenant, name));
+      release();
     }
-    this.live.set(key(record.tenant, record.name), l);
-    return l.read(async (ix) => this.info(l, ix));
+  }
+
+  /** Registers a create or import in flight, for dropTenant to wait for. */
+  private tracked<T>(tenant: string, work: Promise<T>): Promise<T> {
+    let set = this.installing.get(tenant);
+    if (!set) this.installing.set(tenant, (set = new Set()));
+    const inFlight = set;
+    inFlight.add(work);
+    const forget = () => {
+      inFlight.delete(work);
+      if (inFlight.size === 0 && this.installing.get(tenant) === inFlight) this.installing.delete(tenant);
+    };
+    work.then(forget, forget);
+    return work;
+  }
+
+  private generation(tenant: string): number {
+    return this.generations.get(tenant) ?? 0;
+  }
+
+  /** A tenant gone since its request began has no quota to grow into: it is not found. */
+  private quotas(tenant: string): Quotas {
+    const q = this.quotasOf(tenant);
+    if (!q) throw tenantGone(tenant);
+    return q;
+  }
+
+  private requireOpen(tenant: string): void {
+    if (this.closing.has(tenant)) throw tenantGone(tenant);
+  }
+
+  /** Holds `r` of the tenant's quotas until the returned function is called. */
+  private reserve(tenant: string, r: Reservation): () => void {
+    const add = (sign: number) => {
+      const now = this.reserved.get(tenant) ?? { indexes: 0, vectors: 0, bytes: 0 };
+      const next = { indexes: now.indexes + sign * r.indexes, vectors: now.vectors + sign * r.vectors, bytes: now.bytes + sign * r.bytes };
+      if (next.indexes <= 0 && next.vectors <= 0 && next.bytes <= 0) this.reserved.delete(tenant);
+      else this.reserved.set(tenant, next);
+    };
+    add(1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      add(-1);
+    };
   }
 
   private entry(tenant: string, name: string): LiveIndex {
-    const l = typeof name === 'string' ? this.live.get(key(tenant, name)) : undefined;
+    const l = typeof name === 'string' && !this.closing.has(tenant) ? this.live.get(key(tenant, name)) : undefined;
     if (!l) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(name)}`);
     return l;
   }
@@ -476,37 +604,37 @@ export class IndexService {
   }
 
   private requireIndexQuota(tenant: string): void {
-    const { maxIndexes } = this.quotasOf(tenant);
-    if (this.usage(tenant).indexes >= maxIndexes) {
+    const { maxIndexes } = this.quotas(tenant);
+    if (this.usage(tenant).indexes + (this.reserved.get(tenant)?.indexes ?? 0) >= maxIndexes) {
       throw new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${maxIndexes} indexes`);
     }
   }
 
-  private requireRoom(tenant: string, vectors: number, bytes: number, replacing?: LiveIndex): void {
-    const quotas = this.quotasOf(tenant);
+  /** Refuses growth past the tenant's quotas (counting what is reserved); answers the net growth to reserve. */
+  private requireRoom(tenant: string, vectors: number, bytes: number, replacing?: LiveIndex): { vectors: number; bytes: number } {
+    const quotas = this.quotas(tenant);
     const usage = this.usage(tenant);
     const freedVectors = replacing ? (replacing.liveNtotal ?? replacing.summary?.ntotal ?? 0) : 0;
     const freedBytes = replacing ? replacing.residentBytes : 0;
-    const reserved = this.reserved.get(tenant) ?? 0;
-    if (usage.vectors - freedVectors + reserved + vectors > quotas.maxVectors) {
+    const reserved = this.reserved.get(tenant) ?? { indexes: 0, vectors: 0, bytes: 0 };
+    if (usage.vectors - freedVectors + reserved.vectors + vectors > quotas.maxVectors) {
       throw new ServiceError(
         'ERR_QUOTA_EXCEEDED',
         `Tenant ${tenant} would exceed its quota of ${quotas.maxVectors} vectors (it has ${usage.vectors}, this adds ${vectors})`,
       );
     }
-    if (usage.bytes - freedBytes + bytes > quotas.maxBytes) {
+    if (usage.bytes - freedBytes + reserved.bytes + bytes > quotas.maxBytes) {
       throw new ServiceError(
         'ERR_QUOTA_EXCEEDED',
         `Tenant ${tenant} would exceed its quota of ${quotas.maxBytes} bytes (it uses ${usage.bytes}, this adds about ${bytes})`,
       );
     }
+    return { vectors: Math.max(0, vectors - freedVectors), bytes: Math.max(0, bytes - freedBytes) };
   }
 
   private async reserveVectors(tenant: string, l: LiveIndex, n: number): Promise<() => void> {
     const ntotal = await l.ntotal(); // loads the index, so usage is exact
     const perVector = ntotal > 0 ? l.residentBytes / ntotal : l.record.dimension * 4;
-    this.requireRoom(tenant, n, Math.ceil(perVector * n));
-    this.reserved.set(tenant, (this.reserved.get(tenant) ?? 0) + n);
-    return () => this.reserved.set(tenant, (this.reserved.get(tenant) ?? n) - n);
+    return this.reserve(tenant, { indexes: 0, ...this.requireRoom(tenant, n, Math.ceil(perVector * n)) });
   }
 }

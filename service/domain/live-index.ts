@@ -20,6 +20,7 @@ import type { IndexLog, LogStore } from '../storage/storage';
 import { SnapshotCorruptError, type SnapshotState, type SnapshotStore } from '../storage/snapshots';
 import { storageFault } from '../storage/storage-io';
 import { ServiceError } from './errors';
+import { fingerprintOf, keyReused } from './idempotency';
 import { applyMutation, isIdMapped, type Applied, type IndexExtras } from './mutations';
 
 export interface LiveIndexOptions {
@@ -57,8 +58,11 @@ export class LiveIndex {
   private queue: Promise<unknown> = Promise.resolve();
   private active = 0;
   private rebuilding = false;
-  /** Results of recent mutations by idempotency key: a retried request gets the first answer. */
-  private recent = new Map<string, { applied: Applied; durable: Promise<void> }>();
+  /**
+   * Results of recent mutations by idempotency key: a retried request gets the
+   * first answer, if it is the same request (its fingerprint, idempotency.ts).
+   */
+  private recent = new Map<string, { applied: Applied; durable: Promise<void>; fingerprint?: string }>();
   lastUsed = 0;
   /** As of the last snapshot: what listing an index that is not loaded shows. */
   summary: SnapshotState['summary'];
@@ -123,7 +127,11 @@ export class LiveIndex {
         const index = await this.load();
         const log = this.log!; // load() opened it; only this queue closes it while loaded
         const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
-        if (seen) return { result: seen.applied, durable: seen.durable, log };
+        const fingerprint = m.key !== undefined ? fingerprintOf(m) : undefined;
+        if (seen) {
+          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!);
+          return { result: seen.applied, durable: seen.durable, log };
+        }
         let applied: Applied;
         try {
           applied = await this.timed(m.type, index, () => applyMutation(index, this.extras, m));
@@ -134,7 +142,7 @@ export class LiveIndex {
         if (this.dropped) throw this.notFound();
         const appended = log.append(m);
         this.seq = appended.seq;
-        if (m.key !== undefined) this.remember(m.key, applied, appended.durable);
+        if (m.key !== undefined) this.remember(m.key, applied, appended.durable, fingerprint);
         return { result: applied, durable: appended.durable, log };
       });
       try {
@@ -174,8 +182,8 @@ export class LiveIndex {
     return this.seq;
   }
 
-  private remember(key: string, applied: Applied, durable: Promise<void>): void {
-    this.recent.set(key, { applied, durable });
+  private remember(key: string, applied: Applied, durable: Promise<void>, fingerprint: string | undefined): void {
+    this.recent.set(key, { applied, durable, fingerprint });
     // Keep the last 10,000 keys: enough for any client's retry window.
     if (this.recent.size > 10_000) this.recent.delete(this.recent.keys().next().value!);
   }
@@ -213,7 +221,7 @@ export class LiveIndex {
         let out = 0;
         for (let j = 0; j < wide && out < k; j++) {
           const label = r.labels[q * wide + j];
-          if (label < 0n || hidden.has(label)) continue;
+          if (label === -1n || hidden.has(label)) continue;
           labels[q * k + out] = label;
           distances[q * k + out] = r.distances[q * wide + j];
           out++;
@@ -456,12 +464,14 @@ export class LiveIndex {
     };
     this.seq = snap?.seq ?? 0;
     this.recent = new Map();
-    for (const [key, removed, firstId] of snap?.state.recentKeys ?? []) this.remember(key, { removed, firstId }, Promise.resolve());
+    for (const [key, removed, firstId, added, fingerprint] of snap?.state.recentKeys ?? []) {
+      this.remember(key, { added: added ?? 0, removed, firstId }, Promise.resolve(), fingerprint ?? undefined); // JSON keeps a missing one as null
+    }
     try {
       for (const r of opened.records) {
         if (r.seq <= this.seq) continue; // already in the snapshot
         const applied = await applyMutation(index, this.extras, r.mutation);
-        if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve());
+        if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve(), fingerprintOf(r.mutation));
         this.seq = r.seq;
       }
     } catch (e) {
@@ -479,7 +489,9 @@ export class LiveIndex {
     return {
       tombstones: [...extras.tombstones].map(String),
       nextId: extras.nextId,
-      recentKeys: [...recent].map(([key, { applied }]) => [key, applied.removed, applied.firstId] as [string, number, number | null]),
+      recentKeys: [...recent].map(
+        ([key, { applied, fingerprint }]) => [key, applied.removed, applied.firstId, applied.added, fingerprint] as [string, number, number | null, number, string?],
+      ),
       summary: { type: index.typeName, ntotal: index.ntotal - extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
     };
   }
@@ -530,7 +542,7 @@ export class LiveIndex {
   private async rebuilt(old: Index): Promise<Index> {
     const { ids, vectors } = await old.extractAll();
     const d = old.d;
-    let fresh = await deserializeIndex(await serializeIndex(old));
+    let fresh = await deserializeIndex(await serializeIndex(old), { trusted: true });
     await fresh.reset();
     const wasMapped = isIdMapped(old);
     if (!wasMapped) {

@@ -28,6 +28,8 @@ async function presentIds(index: Index, extras: IndexExtras): Promise<Set<bigint
 const storesIds = (index: Index): boolean => isIdMapped(index) || index.nprobe !== undefined;
 
 export interface Applied {
+  /** How many vectors an add added. */
+  added: number;
   /** How many vectors a remove removed. */
   removed: number;
   /** The id of the first vector of an add without ids (the others follow it). */
@@ -39,36 +41,36 @@ export async function applyMutation(index: Index, extras: IndexExtras, m: Mutati
   switch (m.type) {
     case 'train':
       await index.train(m.x);
-      return { removed: 0, firstId: null };
+      return { added: 0, removed: 0, firstId: null };
     case 'add': {
       const n = m.x.length / m.d;
       if (m.ids) {
         await index.addWithIds(m.x, m.ids);
         if (extras.idSet) for (const id of m.ids) extras.idSet.add(id);
-        return { removed: 0, firstId: null };
+        return { added: n, removed: 0, firstId: null };
       }
       if (extras.nextId === null) {
         // FAISS refuses add() on an IDMap ("use add_with_ids"): a capability error (422), as ids on a flat index are.
         if (isIdMapped(index)) throw new FaissError(`${index.typeName} maps caller-chosen ids: add the vectors with ids`, 'ERR_UNSUPPORTED');
         const firstId = index.ntotal; // FAISS numbers by position
         await index.add(m.x);
-        return { removed: 0, firstId };
+        return { added: n, removed: 0, firstId };
       }
       const firstId = extras.nextId;
       const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(firstId + i));
       await index.addWithIds(m.x, ids);
       extras.nextId += n;
       if (extras.idSet) for (const id of ids) extras.idSet.add(id);
-      return { removed: 0, firstId };
+      return { added: n, removed: 0, firstId };
     }
     case 'remove':
-      return { removed: await removeIds(index, extras, m.ids), firstId: null };
+      return { added: 0, removed: await removeIds(index, extras, m.ids), firstId: null };
     case 'reset':
       await index.reset();
       extras.tombstones.clear();
       if (extras.idSet) extras.idSet.clear();
       if (extras.nextId !== null) extras.nextId = 0;
-      return { removed: 0, firstId: null };
+      return { added: 0, removed: 0, firstId: null };
   }
 }
 

@@ -5,6 +5,15 @@ import type { IndexService } from './indexes';
 import { requireName } from './names';
 
 export class TenantService {
+  /** Tenants being deleted: their name cannot be taken again until that is done. */
+  private readonly deleting = new Set<string>();
+  /**
+   * Tenant deletions completed so far. A request authenticated before a deletion
+   * ended must check its key again before acting (its tenant, and so its key, may
+   * be gone, and the name taken by a new tenant).
+   */
+  deletions = 0;
+
   constructor(
     private readonly catalog: Catalog,
     private readonly indexes: IndexService,
@@ -13,7 +22,7 @@ export class TenantService {
 
   create(name: string, quotas: Partial<Quotas> = {}): TenantRecord {
     requireName(name, 'the tenant name');
-    if (this.catalog.getTenant(name)) throw new ServiceError('ERR_TENANT_EXISTS', `Tenant ${name} already exists`);
+    if (this.catalog.getTenant(name) || this.deleting.has(name)) throw new ServiceError('ERR_TENANT_EXISTS', `Tenant ${name} already exists`);
     const record: TenantRecord = { name, createdAt: new Date().toISOString(), ...this.defaults, ...quotas };
     this.catalog.insertTenant(record);
     return record;
@@ -24,7 +33,7 @@ export class TenantService {
   }
 
   get(name: string): TenantRecord {
-    const t = this.catalog.getTenant(name);
+    const t = this.deleting.has(name) ? undefined : this.catalog.getTenant(name);
     if (!t) throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(name)}`);
     return t;
   }
@@ -36,10 +45,20 @@ export class TenantService {
     return { ...t, ...next };
   }
 
-  /** One catalog transaction removes the tenant, its keys and its indexes' rows; the files go after. */
+  /**
+   * Its indexes are closed first (none can be used or made meanwhile, indexes.ts
+   * dropTenant); then one catalog transaction removes the tenant, its keys and its
+   * indexes' rows; then the files go. The name stays taken until all is done, so
+   * a new tenant of that name starts empty.
+   */
   async delete(name: string): Promise<void> {
-    this.get(name);
-    this.catalog.deleteTenant(name); // cascades to the tenant's keys and indexes
-    await this.indexes.dropTenant(name);
+    this.get(name); // also refuses a tenant already being deleted
+    this.deleting.add(name);
+    try {
+      await this.indexes.dropTenant(name, () => this.catalog.deleteTenant(name)); // cascades to keys and indexes
+    } finally {
+      this.deleting.delete(name);
+      this.deletions++;
+    }
   }
 }

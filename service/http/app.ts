@@ -9,16 +9,16 @@ import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
 import type { StorageHealth } from '../storage/health';
-import { createAuthenticator, requireRole } from './auth';
+import { apiKeyCheck, createAuthenticator, requireRole } from './auth';
 import { leanBody } from './body';
 import { createSearchEndpoint } from './search-endpoint';
-import { HttpError, errorHandler, routeNotFound } from './errors';
+import { HttpError, errorHandler, routeNotFound, sendError } from './errors';
 import { openApiDocument } from './openapi';
 import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
 import { validateBody } from './validate';
-import { observe, type Observability } from './observe';
+import { observe, observeRequest, type Observability } from './observe';
 import { operationRoutes } from './routes/operations';
 import * as path from 'node:path';
 
@@ -65,9 +65,24 @@ const noQuery: RequestHandler = (req, _res, next) => {
   next();
 };
 
-const wrap = (handler: RouteSpec['handler']): RequestHandler => (req, res, next) => {
+/**
+ * A request's key is checked again just before its handler acts when a tenant
+ * was deleted since the request arrived (its body may have taken long): the key
+ * may have gone with its tenant, and the name may belong to a new tenant now.
+ */
+function keyRecheck(tenants: TenantService, keys: KeyService): (req: Request, locals: Record<string, unknown>) => void {
+  const check = apiKeyCheck(keys);
+  return (req, locals) => {
+    if (locals.principal !== undefined && locals.tenantDeletions !== tenants.deletions) locals.principal = check(req);
+  };
+}
+
+const wrap = (handler: RouteSpec['handler'], recheck: ReturnType<typeof keyRecheck>): RequestHandler => (req, res, next) => {
   Promise.resolve()
-    .then(() => handler(req, res))
+    .then(() => {
+      recheck(req, res.locals);
+      return handler(req, res);
+    })
     .catch(next);
 };
 
@@ -137,11 +152,16 @@ function build(deps: AppDeps): Built {
   app.set('trust proxy', false);
   app.set('etag', false);
   app.use(observe(deps.observability));
+  app.use((_req, res, next) => {
+    res.locals.tenantDeletions = deps.tenants.deletions;
+    next();
+  });
   // The dashboard: static files, no CDN (the service works air-gapped); its data
   // comes from the operator-only routes, with the key typed into the page.
   app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
   app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
   const authenticate = createAuthenticator(deps.keys);
+  const recheck = keyRecheck(deps.tenants, deps.keys);
   const routes = allRoutes(deps);
   for (const r of routes) {
     const chain: RequestHandler[] = [];
@@ -149,7 +169,7 @@ function build(deps: AppDeps): Built {
     if (!r.query) chain.push(noQuery);
     chain.push(bodyFor(r, deps.config.bodyLimit));
     if (r.body?.json) chain.push(validateBody(r.body.json));
-    chain.push(wrap(r.handler));
+    chain.push(wrap(r.handler, recheck));
     app[r.method](r.path, ...chain);
   }
   // A known path with another method is a 405, not a 404.
@@ -168,13 +188,29 @@ export function createApp(deps: AppDeps): express.Express {
   return build(deps).app;
 }
 
+/** A Content-Length over the limit: refused before a byte of the body is read or any work done. */
+function declaresOversizedBody(req: IncomingMessage, limit: number): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) > limit;
+}
+
+function refuseOversizedBody(observability: Observability, req: IncomingMessage, res: ServerResponse, limit: number): void {
+  const locals: Record<string, unknown> = {};
+  observeRequest(observability, req, res, locals, () => 'unmatched');
+  // The body is not read: the connection cannot be reused after this answer.
+  res.shouldKeepAlive = false;
+  sendError(res, locals, new HttpError(413, 'ERR_BODY_TOO_LARGE', `The request declares a body of more than ${limit} bytes, the limit (--body-limit)`));
+}
+
 /** The server's request listener: plain searches go to the lean search endpoint, everything else to the app. */
 export function createRequestListener(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { app, routes } = build(deps);
   const jsonSchema = routes.find((r) => r.method === 'post' && r.path === '/v1/indexes/:name/search')?.body?.json;
   if (!jsonSchema) throw new Error('The search route is missing');
-  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, config: deps.config, observability: deps.observability, jsonSchema });
+  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, tenants: deps.tenants, config: deps.config, observability: deps.observability, jsonSchema });
+  const limit = deps.config.bodyLimit;
   return (req, res) => {
+    if (declaresOversizedBody(req, limit)) return refuseOversizedBody(deps.observability, req, res, limit);
     if (!search(req, res)) app(req, res);
   };
 }

@@ -34,11 +34,13 @@ const STATUS: Record<string, number> = {
   ERR_INDEX_EXISTS: 409,
   ERR_TENANT_EXISTS: 409,
   ERR_UNSUPPORTED: 422,
+  // Well-formed, but answering would pass --max-request-memory (or the process's memory).
+  ERR_RESOURCE_LIMIT: 422,
+  ERR_IDEMPOTENCY_MISMATCH: 422,
   ERR_SHUTTING_DOWN: 503,
   ERR_IO: 503,
   ERR_STORAGE_CORRUPT: 503,
   ERR_STORAGE_FAILED: 503,
-  ERR_OUT_OF_MEMORY: 507,
 };
 
 interface BodyParserError {
@@ -50,6 +52,10 @@ interface BodyParserError {
 /** An error's status, stable code and message, as every answer reports it. */
 function classify(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof FaissError && err.code === 'ERR_RESOURCE_LIMIT' && err.message.includes('(perCallBytes)')) {
+    // The library names its setting; over HTTP the limit is the server's flag.
+    return { status: STATUS[err.code], code: err.code, message: err.message.replace('(perCallBytes)', '(--max-request-memory)') };
+  }
   if (err instanceof FaissError || err instanceof ServiceError) {
     return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
   }

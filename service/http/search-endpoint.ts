@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
+import type { TenantService } from '../domain/tenants';
 import { apiKeyCheck, checkRole } from './auth';
 import { isPlainBody, readPlainBody } from './body';
 import { sendError } from './errors';
@@ -27,6 +28,7 @@ import { BINARY, binarySearchAnswer, jsonSearchAnswer, writeBinary } from './wir
 export interface SearchEndpointDeps {
   indexes: IndexService;
   keys: KeyService;
+  tenants: TenantService;
   config: Config;
   observability: Observability;
   /** The search route's JSON body schema (routes/indexes.ts). */
@@ -86,6 +88,7 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
     const fail = (err: unknown): void => sendError(res, locals, err);
     const name = m[1];
     let tenant: string;
+    const tenantDeletions = deps.tenants.deletions;
     try {
       const principal = checkKey(req);
       locals.principal = principal;
@@ -100,8 +103,10 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
       let answer: ReturnType<IndexService['search']>;
       let k: number;
       try {
+        // A tenant deleted while the body arrived may have taken this key with it (app.ts keyRecheck).
+        if (deps.tenants.deletions !== tenantDeletions) checkKey(req);
         if (format === 'json') checkJson(body);
-        const asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query });
+        const asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query }, binaryOut ? 'binary' : 'json');
         k = asked.k;
         answer = indexes.search(tenant, name, asked.x, k, asked.params);
       } catch (e) {

@@ -71,6 +71,12 @@ export const vectorsSchema = (maxBatch: number): Schema => ({
   maxItems: maxBatch,
   items: { type: 'array', minItems: 1, maxItems: 1 << 20, items: { type: 'number' } },
 });
-export const idSchema: Schema = { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER };
+/** An int64 id: a number while exact as one, else a decimal string (wire.ts jsonIds). */
+export const idSchema: Schema = {
+  anyOf: [
+    { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+    { type: 'string', pattern: '^-?[0-9]{1,19}$' },
+  ],
+};
 export const idsSchema: Schema = { type: 'array', minItems: 1, maxItems: 1_000_000, items: idSchema };
 export const tunableSchema: Schema = { type: 'integer', minimum: 1, maximum: 1 << 30 };

@@ -77,12 +77,27 @@ export function jsonVectors(rows: number[][], d: number, name = 'vectors'): Floa
   return out;
 }
 
-export function jsonIds(ids: number[]): BigInt64Array {
-  return BigInt64Array.from(ids, (v) => BigInt(v));
+/**
+ * Ids in JSON: a number while it is exact as one (|id| < 2^53), else its decimal
+ * string, both ways: a JSON number cannot hold every int64 (2^63 - 1 would come
+ * back as 9223372036854776000), and binary adds take any.
+ */
+export function jsonIds(ids: (number | string)[]): BigInt64Array {
+  return BigInt64Array.from(ids, (v, i) => {
+    const id = BigInt(v); // the schema let through integers and digit strings only
+    if (BigInt.asIntN(64, id) !== id) throw new HttpError(400, 'ERR_VALIDATION', `ids[${i}] ${v} is not an int64`);
+    return id;
+  });
 }
 
-const rows = (flat: ArrayLike<number | bigint>, n: number, k: number): number[][] =>
-  Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => Number(flat[i * k + j])));
+const jsonId = (id: bigint): number | string => (id >= -MAX_EXACT && id <= MAX_EXACT ? Number(id) : id.toString());
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+const rows = (flat: ArrayLike<number>, n: number, k: number): number[][] =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => flat[i * k + j]));
+
+const idRows = (flat: BigInt64Array, n: number, k: number): (number | string)[][] =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => jsonId(flat[i * k + j])));
 
 /** A 200 with a binary body: the head and every part leave in one write to the socket (corked; end() uncorks). */
 export function writeBinary(res: ServerResponse, headers: Record<string, string>, parts: ArrayBufferView[]): void {
@@ -100,9 +115,9 @@ export const binarySearchAnswer = (r: SearchResult, nq: number, k: number): { he
 });
 
 /** A search's answer in JSON: { distances, labels } as nq x k arrays. */
-export const jsonSearchAnswer = (r: SearchResult, nq: number, k: number): { distances: number[][]; labels: number[][] } => ({
+export const jsonSearchAnswer = (r: SearchResult, nq: number, k: number): { distances: number[][]; labels: (number | string)[][] } => ({
   distances: rows(r.distances, nq, k),
-  labels: rows(r.labels, nq, k),
+  labels: idRows(r.labels, nq, k),
 });
 
 /** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels. */
@@ -122,7 +137,7 @@ export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResul
   const results = Array.from({ length: nq }, (_, i) => {
     const lo = Number(r.lims[i]);
     const hi = Number(r.lims[i + 1]);
-    return { distances: Array.from(r.distances.subarray(lo, hi)), labels: Array.from(r.labels.subarray(lo, hi), Number) };
+    return { distances: Array.from(r.distances.subarray(lo, hi)), labels: Array.from(r.labels.subarray(lo, hi), jsonId) };
   });
   res.json({ results });
 }

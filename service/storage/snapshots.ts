@@ -23,8 +23,12 @@ export interface SnapshotState {
   tombstones: string[];
   /** Next id to assign when the index maps ids itself (after a rebuild). */
   nextId: number | null;
-  /** Idempotency keys of recent mutations with their results: [key, removed, firstId]. */
-  recentKeys?: [string, number, number | null][];
+  /**
+   * Idempotency keys of recent mutations with their results and the mutation's
+   * fingerprint: [key, removed, firstId, added, fingerprint] (the last two absent
+   * in snapshots written before they were kept).
+   */
+  recentKeys?: [string, number, number | null, number?, string?][];
   /** What the index looked like, for listing it without loading it. */
   summary?: { type: string; ntotal: number; bytes: number; isTrained: boolean };
   /** The snapshot file's length and CRC32 (absent in snapshots written before checksums). */
@@ -163,7 +167,7 @@ export class FileSnapshotStore implements SnapshotStore {
     const state = this.readState(id, latest.seq);
     await verify(latest.file, state);
     try {
-      return { index: await readIndex(latest.file, { mmap: options.mmap === true }), seq: latest.seq, state };
+      return { index: await readIndex(latest.file, { mmap: options.mmap === true, trusted: true }), seq: latest.seq, state };
     } catch (e) {
       throw new SnapshotCorruptError(latest.file, `FAISS cannot read it: ${(e as Error).message}`);
     }

@@ -35,6 +35,8 @@ export interface CaseOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra node flags (e.g. '--expose-gc'). */
   nodeArgs?: string[];
+  /** An address-space limit for the child (ulimit -v), as a container may set one. */
+  addressSpaceBytes?: number;
 }
 
 function rssOf(pid: number): number {
@@ -52,7 +54,7 @@ function rssOf(pid: number): number {
  * must survive JSON.stringify (BigInts become strings).
  */
 export function runCase(body: string, options: CaseOptions = {}): Promise<CaseOutcome> {
-  const { timeoutMs = 30_000, maxRssBytes = 2 * 1024 ** 3, env = process.env, nodeArgs = [] } = options;
+  const { timeoutMs = 30_000, maxRssBytes = 2 * 1024 ** 3, env = process.env, nodeArgs = [], addressSpaceBytes } = options;
   const script = `
 const faiss = require(${JSON.stringify(LIB)});
 const report = (o) => { process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify(o, (k, v) => typeof v === 'bigint' ? v.toString() : v) + '\\n'); };
@@ -62,7 +64,14 @@ const report = (o) => { process.stdout.write(${JSON.stringify(MARK)} + JSON.stri
 ).then(() => process.exit(0));
 `;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...nodeArgs, '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [...nodeArgs, '-e', script];
+    const child =
+      addressSpaceBytes === undefined
+        ? spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `ulimit -v ${Math.ceil(addressSpaceBytes / 1024)} && exec "$0" "$@"`, process.execPath, ...args], {
+            env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
     let stdout = '';
     let stderr = '';
     let peak = 0;

@@ -20,7 +20,9 @@ import {
   sendRangeSearch,
   sendSearch,
   sendVectors,
+  wantsBinary,
 } from '../wire';
+import { requireJsonRangeAnswerWithin, requireVectorsAnswerWithin } from '../answer-size';
 
 const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
@@ -207,7 +209,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       responses: { 200: '{ distances: number[][], labels: number[][] } (label -1 where fewer than k exist)' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
-        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query });
+        const answer = wantsBinary(req) ? 'binary' : 'json';
+        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
         const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
         res.set('X-Index-Version', String(r.version));
         sendSearch(req, res, r, r.labels.length / q.k, q.k);
@@ -235,7 +238,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const o = options(req, { radius: 'number', nprobe: 'int', efSearch: 'int' });
         if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
         const x = queryVectors(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
+        const answer = wantsBinary(req) ? 'binary' : 'json';
         const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
+        if (answer === 'json') requireJsonRangeAnswerWithin(config.maxRequestMemory, r.labels.length);
         sendRangeSearch(req, res, r, r.lims.length - 1);
       },
     },
@@ -267,8 +272,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         if (isBinary(req)) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'reconstruct takes a JSON body { ids }');
-        const ids = (req.body.ids as number[]).map((v) => BigInt(v));
+        const ids = [...jsonIds(req.body.ids)];
         const d = dimensionOf(req, tenant);
+        requireVectorsAnswerWithin(config.maxRequestMemory, wantsBinary(req) ? 'binary' : 'json', ids.length, d);
         sendVectors(req, res, await indexes.reconstruct(tenant, nameOf(req), ids), ids.length, d);
       },
     },

@@ -1,7 +1,6 @@
 // What operators use: /metrics (Prometheus), the dashboard's data
 // (/v1/admin/overview, /v1/admin/activity). All for the operator only; /metrics
 // also takes a separate token, for a scraper that should hold no admin key.
-import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { poolStats } from '../../../lib';
 import { ServiceError } from '../../domain/errors';
@@ -12,15 +11,10 @@ import type { Activity } from '../../observability/activity';
 import type { Metrics } from '../../observability/metrics';
 import type { StorageHealth } from '../../storage/health';
 import type { RouteSpec } from '../route';
+import { sameSecret } from '../secret';
 import { OPERATOR_TENANT } from './admin';
 
 const isOperator = (p: Principal | undefined): boolean => p?.role === 'admin' && p.tenant === OPERATOR_TENANT;
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 export function operationRoutes(deps: {
   indexes: IndexService;

@@ -5,6 +5,7 @@
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
 import type { SearchParams } from '../../../lib';
+import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
 import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
 import { binaryVectors, jsonVectors } from '../wire';
@@ -61,8 +62,11 @@ export function queryVectors(indexes: IndexService, config: Config, input: Omit<
   return x;
 }
 
-export function searchQuery(indexes: IndexService, config: Config, input: SearchInput): SearchQuery {
+/** A search's query, refused (ERR_RESOURCE_LIMIT) when a JSON answer to it would pass --max-request-memory. */
+export function searchQuery(indexes: IndexService, config: Config, input: SearchInput, answer: AnswerFormat): SearchQuery {
   const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
   const x = queryVectors(indexes, config, input);
-  return { x, k: kOf(o.k, config.maxK), params: tunablesOf(o) };
+  const k = kOf(o.k, config.maxK);
+  if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, x.length / indexes.dimension(input.tenant, input.name), k);
+  return { x, k, params: tunablesOf(o) };
 }

@@ -1,0 +1,100 @@
+#include "search_memory.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexPQ.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/utils/distances.h>
+
+#include <algorithm>
+
+#include "memory_limits.h"
+
+namespace fp {
+namespace {
+
+constexpr int64_t kFloat = 4;
+constexpr int64_t kLabel = 8;
+
+// One distance table of a product quantizer: M * ksub floats.
+int64_t pqTable(const faiss::ProductQuantizer& pq) {
+  return mulBytes(mulBytes(static_cast<int64_t>(pq.M), static_cast<int64_t>(pq.ksub)), kFloat);
+}
+
+// What searching `index` for nq queries with k results each allocates besides
+// the result arrays (the caller's, or an enclosing index's buffers).
+int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunables& t, int threads) {
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return temporary(*m->index, nq, k, t, threads);
+  if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
+    // apply_chain keeps each transform's output (nq x d_out floats) until the next.
+    int64_t bytes = 0;
+    for (const auto* vt : pt->chain) bytes = addBytes(bytes, mulBytes(mulBytes(nq, vt->d_out), kFloat));
+    return addBytes(bytes, temporary(*pt->index, nq, k, t, threads));
+  }
+  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) {
+    // IndexIVF::search: the coarse assignment (nq x nprobe labels and distances,
+    // nprobe at most nlist), the quantizer's own search for it, and per thread a
+    // heap of k and the scanner's tables (IVFPQ: up to three M x ksub tables).
+    const int64_t nlist = static_cast<int64_t>(ivf->nlist);
+    const int64_t nprobe = std::min<int64_t>(t.nprobe > 0 ? t.nprobe : static_cast<int64_t>(ivf->nprobe), nlist);
+    int64_t bytes = mulBytes(mulBytes(nq, nprobe), kFloat + kLabel);
+    bytes = addBytes(bytes, temporary(*ivf->quantizer, nq, nprobe, Tunables{}, threads));
+    int64_t perThread = mulBytes(k, kFloat + kLabel);
+    if (auto* ivfpq = dynamic_cast<const faiss::IndexIVFPQ*>(ivf)) perThread = addBytes(perThread, mulBytes(3, pqTable(ivfpq->pq)));
+    return addBytes(bytes, mulBytes(threads, perThread));
+  }
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) {
+    // IndexHNSW::search: a candidate list of max(efSearch, k), and a PQ storage's
+    // distance table, per thread.
+    const int64_t ef = std::max<int64_t>(t.efSearch > 0 ? t.efSearch : hnsw->hnsw.efSearch, k);
+    const int64_t tables = dynamic_cast<const faiss::IndexPQ*>(hnsw->storage)
+                               ? mulBytes(threads, pqTable(static_cast<const faiss::IndexPQ*>(hnsw->storage)->pq))
+                               : 0;
+    return addBytes(hnswExploreBytes(index.ntotal, ef, threads), tables);
+  }
+  if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(&index)) {
+    // ProductQuantizer::search computes the distance tables of every query at once.
+    return mulBytes(nq, pqTable(pq->pq));
+  }
+  if (dynamic_cast<const faiss::IndexFlat*>(&index)) {
+    // The BLAS path: one block of query-by-vector products, the query norms, and
+    // the stored vectors' norms (flat_norms.h).
+    const int64_t block = mulBytes(mulBytes(faiss::distance_compute_blas_query_bs, faiss::distance_compute_blas_database_bs), kFloat);
+    return addBytes(block, mulBytes(addBytes(nq, index.ntotal), kFloat));
+  }
+  // Other codecs (SQ, LSH, ...) decode or compare one vector at a time: per
+  // thread a few vectors' worth, and a copy of the queries at most.
+  return addBytes(mulBytes(nq, mulBytes(index.d, kFloat)), mulBytes(threads, mulBytes(index.d, 4 * kFloat)));
+}
+
+}  // namespace
+
+int64_t hnswExploreBytes(int64_t ntotal, int64_t ef, int threads) {
+  // Per thread: a VisitedTable of one byte per vector, and queues of ef
+  // candidates (MinimaxHeap: 8 bytes an entry; two priority queues of
+  // (distance, id) pairs: 16 bytes an entry each, say).
+  return mulBytes(std::max(1, threads), addBytes(ntotal, mulBytes(ef, 40)));
+}
+
+int64_t SearchMemory::total() const { return addBytes(results, temporary); }
+
+std::string SearchMemory::describe() const {
+  return "results " + formatBytes(results) + ", temporary buffers " + formatBytes(temporary);
+}
+
+SearchMemory knnSearchMemory(const faiss::Index& index, int64_t nq, int64_t k, const Tunables& t, int threads) {
+  SearchMemory m;
+  m.results = mulBytes(mulBytes(nq, k), kFloat + kLabel);
+  m.temporary = temporary(index, nq, k, t, std::max(1, threads));
+  return m;
+}
+
+int64_t rangeSearchTemporary(const faiss::Index& index, int64_t nq, const Tunables& t, int threads) {
+  // Range searches allocate like a search with a small k, plus their results.
+  return temporary(index, nq, 1, t, std::max(1, threads));
+}
+
+}  // namespace fp

@@ -1,0 +1,54 @@
+// What the service itself allocates to answer a read, held to the same
+// per-request memory budget as FAISS's own allocations (--max-request-memory,
+// lib setMemoryLimits perCallBytes), and refused the same way (422
+// ERR_RESOURCE_LIMIT naming the flag) before it is built. The library checks a
+// search's results and buffers, and a binary answer is those results as they
+// are; a JSON answer is built from them on the JS heap, four times their size
+// (3,000 queries at k = 10,000 made the server allocate 1.7 GB and fail with
+// "Invalid string length", a 500), and a reconstruct's rows are gathered here.
+// The JSON estimate is an upper bound per value: the longest a distance
+// (-3.4028234663852886e+38) or an id ("-9223372036854775808", as a string)
+// prints, with its separator.
+import { HttpError } from './errors';
+
+const JSON_BYTES_PER_RESULT = 24 + 23;
+const BYTES_PER_COMPONENT = { binary: 4, json: 24 };
+
+export type AnswerFormat = 'binary' | 'json';
+
+/** As the library writes sizes in its ERR_RESOURCE_LIMIT messages. */
+function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${bytes} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function requireWithin(limit: number, bytes: number, what: string, advice: string): void {
+  if (bytes > limit) {
+    throw new HttpError(
+      422,
+      'ERR_RESOURCE_LIMIT',
+      `${what} would allocate ${formatBytes(bytes)}, above the per-request memory limit (--max-request-memory) of ${formatBytes(limit)}; ${advice}`,
+    );
+  }
+}
+
+/** A k-NN search answered in JSON: nq x k results, checked before the search runs. */
+export function requireJsonSearchAnswerWithin(limit: number, nq: number, k: number): void {
+  requireWithin(limit, nq * k * JSON_BYTES_PER_RESULT, `The JSON answer to ${nq} queries with k = ${k}`, 'send fewer queries or a smaller k, or ask for a binary answer');
+}
+
+/** A range search answered in JSON, once its results are counted (their number depends on the data). */
+export function requireJsonRangeAnswerWithin(limit: number, results: number): void {
+  requireWithin(limit, results * JSON_BYTES_PER_RESULT, `The JSON answer's ${results} results`, 'use a smaller radius or fewer queries, or ask for a binary answer');
+}
+
+/** A reconstruct of n vectors of dimension d, checked before any is read. */
+export function requireVectorsAnswerWithin(limit: number, format: AnswerFormat, n: number, d: number): void {
+  requireWithin(limit, n * d * BYTES_PER_COMPONENT[format], `The answer's ${n} vectors of dimension ${d}`, 'ask for fewer ids per request');
+}

@@ -1,0 +1,127 @@
+// Every argument position of the embedded API, given every kind of hostile JS value:
+// each call settles with a value or a FaissError that has a code. Bounded: about
+// 40 values x 50 positions, all in one child process (test/support/crash-case.ts),
+// so a crash or a hang fails the whole sweep and the list of uncoded errors names
+// each offending call.
+import { strict as assert } from 'node:assert';
+import { brokenPromise, runCase } from '../support/crash-case';
+
+const body = `
+  const os = require('node:os');
+  const path = require('node:path');
+  const d = 4;
+  const x = new Float32Array(10 * d).map((_, i) => i / 7);
+  const flat = new faiss.IndexFlatL2(d);
+  await flat.add(x);
+  const idmap = new faiss.IndexIDMap2(new faiss.IndexFlatL2(d));
+  await idmap.addWithIds(x, new BigInt64Array(10).map((_, i) => BigInt(i)));
+  const ivf = new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 2);
+  await ivf.train(x);
+  const hnsw = new faiss.IndexHNSWFlat(d, 4);
+  const file = path.join(os.tmpdir(), 'faiss-sweep-' + process.pid + '.index');
+
+  const throwing = () => new Proxy({}, new Proxy({}, { get: () => () => { throw new Error('trap'); } }));
+  const revoked = () => { const r = Proxy.revocable([], {}); r.revoke(); return r.proxy; };
+  const detached = () => { const a = new Float32Array(8); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; };
+  const resizable = () => new Float32Array(new ArrayBuffer(16 * 4, { maxByteLength: 64 * 4 }));
+  const huge = () => { const a = []; a.length = 2 ** 32 - 1; return a; };
+  const values = {
+    undefined: () => undefined, null: () => null, true: () => true, zero: () => 0, minusZero: () => -0, NaN: () => NaN,
+    Infinity: () => Infinity, minusOne: () => -1, twoTo53: () => 2 ** 53, fraction: () => 1.5, string: () => 'Flat',
+    emptyString: () => '', symbol: () => Symbol('s'), bigint: () => 10n, bigNegative: () => -1n, bigHuge: () => 2n ** 64n,
+    object: () => ({}), array: () => [], nestedEmpty: () => [[]], nanRow: () => [[NaN, 0, 0, 0]], fn: () => () => 1,
+    throwingProxy: throwing, revokedProxy: revoked, proxyOfVectors: () => new Proxy(x, {}),
+    proxyOfIndex: () => new Proxy(flat, {}), fakeIndex: () => Object.create(faiss.Index.prototype),
+    fakeFloat32Array: () => Object.create(Float32Array.prototype), float64Array: () => new Float64Array(d),
+    emptyFloat32Array: () => new Float32Array(0), detached, resizable, sharedBytes: () => new Uint8Array(new SharedArrayBuffer(8)),
+    bigUint64Array: () => new BigUint64Array(1), huge, sparse: () => { const a = []; a.length = 2 ** 29; return a; },
+    throwingGetter: () => ({ get nprobe() { throw new Error('getter'); }, get mmap() { throw new Error('getter'); }, get threads() { throw new Error('getter'); }, get length() { throw new Error('getter'); } }),
+    buffer: () => Buffer.from('xyz'), arrayBuffer: () => new ArrayBuffer(3), dataView: () => new DataView(new ArrayBuffer(8)),
+  };
+
+  const positions = {
+    'new IndexFlatL2(v)': (v) => new faiss.IndexFlatL2(v),
+    'new IndexFlat(d, v)': (v) => new faiss.IndexFlat(d, v),
+    'new IndexIVFFlat(v, d, 2)': (v) => new faiss.IndexIVFFlat(v, d, 2),
+    'new IndexIVFFlat(q, v, 2)': (v) => new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), v, 2),
+    'new IndexIVFFlat(q, d, v)': (v) => new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, v),
+    'new IndexIVFPQ(v, d, 2, 2, 4)': (v) => new faiss.IndexIVFPQ(v, d, 2, 2, 4),
+    'new IndexIVFPQ(q, d, 2, v, 4)': (v) => new faiss.IndexIVFPQ(new faiss.IndexFlatL2(d), d, 2, v, 4),
+    'new IndexHNSWFlat(d, v)': (v) => new faiss.IndexHNSWFlat(d, v),
+    'new IndexPQ(d, v, 4)': (v) => new faiss.IndexPQ(d, v, 4),
+    'new IndexScalarQuantizer(d, v)': (v) => new faiss.IndexScalarQuantizer(d, v),
+    'new IndexIDMap(v)': (v) => new faiss.IndexIDMap(v),
+    'new IndexIDMap2(v)': (v) => new faiss.IndexIDMap2(v),
+    'new Index(v)': (v) => new faiss.Index(v),
+    'indexFactory(d, v)': (v) => faiss.indexFactory(d, v),
+    'indexFactory(v, "Flat")': (v) => faiss.indexFactory(v, 'Flat'),
+    'indexFactory(d, "Flat", v)': (v) => faiss.indexFactory(d, 'Flat', v),
+    'add(v)': (v) => flat.add(v),
+    'train(v)': (v) => ivf.train(v),
+    'addWithIds(v, ids)': (v) => idmap.addWithIds(v, [100n]),
+    'addWithIds(x, v)': (v) => idmap.addWithIds(x.subarray(0, d), v),
+    'search(v, 1)': (v) => flat.search(v, 1),
+    'search(x, v)': (v) => flat.search(x, v),
+    'search(x, 1, v)': (v) => ivf.search(x, 1, v),
+    'rangeSearch(v, 1)': (v) => flat.rangeSearch(v, 1),
+    'rangeSearch(x, v)': (v) => flat.rangeSearch(x, v),
+    'rangeSearch(x, 1, v)': (v) => ivf.rangeSearch(x, 1, v),
+    'removeIds(v)': (v) => idmap.removeIds(v),
+    'reconstruct(v)': (v) => idmap.reconstruct(v),
+    'reconstructN(v, 1)': (v) => flat.reconstructN(v, 1),
+    'reconstructN(0, v)': (v) => flat.reconstructN(0, v),
+    'mergeFrom(v)': (v) => flat.mergeFrom(v),
+    'mergeFrom(empty, v)': (v) => flat.mergeFrom(new faiss.IndexFlatL2(d), v),
+    'makeDirectMap(v)': (v) => faiss.indexFactory(d, 'IVF2,Flat').makeDirectMap(v),
+    'nprobe = v': (v) => { ivf.nprobe = v; },
+    'efSearch = v': (v) => { hnsw.efSearch = v; },
+    'search.call(v, x, 1)': (v) => faiss.Index.prototype.search.call(v, x, 1),
+    'ntotal read on v': (v) => Object.getOwnPropertyDescriptor(faiss.Index.prototype, 'ntotal').get.call(v),
+    'd read on v': (v) => Object.getOwnPropertyDescriptor(faiss.Index.prototype, 'd').get.call(v),
+    'dispose.call(v)': (v) => faiss.Index.prototype.dispose.call(v),
+    'serializeIndex(v)': (v) => faiss.serializeIndex(v),
+    'deserializeIndex(v)': (v) => faiss.deserializeIndex(v),
+    'writeIndex(v, file)': (v) => faiss.writeIndex(v, file),
+    'writeIndex(flat, v) (no strings: they name files)': (v) => (typeof v === 'string' ? undefined : faiss.writeIndex(flat, v)),
+    'readIndex(v)': (v) => (typeof v === 'string' && v !== '' ? undefined : faiss.readIndex(v)),
+    'readIndex(file, v)': (v) => faiss.readIndex(file, v),
+    'setNumThreads(v)': (v) => faiss.setNumThreads(v),
+    'setInlineSearchBudget(v)': (v) => faiss.setInlineSearchBudget(v),
+    'setSearchLanes(v)': (v) => faiss.setSearchLanes(v),
+  };
+
+  await faiss.writeIndex(flat, file);
+  const uncoded = [];
+  let calls = 0;
+  for (const [position, call] of Object.entries(positions)) {
+    for (const [name, make] of Object.entries(values)) {
+      calls++;
+      try {
+        await call(make());
+      } catch (e) {
+        let coded = false;
+        try { coded = e instanceof faiss.FaissError && typeof e.code === 'string' && e.code.startsWith('ERR_'); } catch {}
+        if (!coded) {
+          let what = 'a value that cannot be shown';
+          try { what = String(e && e.name) + ': ' + String(e && e.message); } catch {}
+          uncoded.push(position + ' with ' + name + ' -> ' + what);
+        }
+      }
+    }
+  }
+  faiss.setNumThreads(0);
+  require('node:fs').rmSync(file, { force: true });
+  return { calls, uncoded };
+`;
+
+describe('native: a sweep of hostile JS values over every argument position', function () {
+  this.timeout(120_000);
+
+  it('gives a value or a coded FaissError for every call', async () => {
+    const o = await runCase(body, { maxRssBytes: 1024 ** 3, timeoutMs: 100_000 });
+    assert.equal(brokenPromise(o, 1024 ** 3), undefined, brokenPromise(o, 1024 ** 3));
+    const { calls, uncoded } = o.value as { calls: number; uncoded: string[] };
+    assert.ok(calls > 1500, `only ${calls} calls`);
+    assert.deepEqual(uncoded, []);
+  });
+});
