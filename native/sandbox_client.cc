@@ -191,7 +191,10 @@ int reap(pid_t pid, std::chrono::steady_clock::time_point deadline, bool killNow
   for (;;) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return status;
+    // Someone else reaped it (a waitpid(-1) elsewhere in the process): its verdict
+    // is lost, so its output cannot be trusted either.
+    if (r < 0 && errno != EINTR)
+      throw ArgumentError(code::kIo, std::string("lost track of the index sandbox: ") + std::strerror(errno));
     if (std::chrono::steady_clock::now() >= deadline) {
       timedOut = true;
       kill(pid, SIGKILL);
