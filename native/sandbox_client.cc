@@ -221,7 +221,7 @@ ArgumentError refusal(const std::string& err, const std::string& context) {
 std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool checkOnly, const std::string& context) {
   const Limits limits = limitsFor(input.size);
   std::vector<std::string> args = {sandboxPath(), "--max-memory", std::to_string(limits.memoryBytes), "--max-cpu",
-                                   std::to_string(limits.cpuSeconds)};
+                                   std::to_string(limits.cpuSeconds), "--input-bytes", std::to_string(input.size)};
   if (mmap) args.push_back("--mmap");
   if (checkOnly) args.push_back("--check-only");
 
@@ -239,6 +239,7 @@ std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool check
 
   const auto deadline = std::chrono::steady_clock::now() + limits.wall;
   Exchange ex;
+  if (!checkOnly) ex.out.reserve(input.size + 4096);  // the canonical form is about the input's size
   try {
     exchange(inWrite, outRead, errRead, input, 2 * input.size + (size_t{1} << 20), deadline, ex);
   } catch (...) {
