@@ -12,6 +12,7 @@ import { FUZZ_TYPES } from '../test/support/index-file-fuzz';
 
 const SECONDS = Number(process.argv[2] ?? 120);
 const FLIPS = 300;
+const MAPPED = ['IVFFlat', 'IVFPQ', 'IVFSQ', 'IDMap(IVF)'];
 const FUZZ = JSON.stringify(path.resolve(__dirname, '..', 'test', 'support', 'index-file-fuzz.js'));
 
 async function main(): Promise<void> {
@@ -20,31 +21,35 @@ async function main(): Promise<void> {
   const broken: string[] = [];
   const started = performance.now();
   let cases = 0;
+  // IVF types also memory-mapped from a file: that path checks the file in the
+  // sandbox, then maps it in the addon.
+  const runs = [...types.map((type) => ({ type, via: 'buffer' })), ...MAPPED.map((type) => ({ type, via: 'mmap' }))];
   for (let round = 0; performance.now() - started < SECONDS * 1000; round++) {
-    for (const type of types) {
+    for (const { type, via } of runs) {
       if (performance.now() - started >= SECONDS * 1000) break;
       const seed = 1000 + round;
-      const o = await runCase(`return require(${FUZZ}).fuzzType(${JSON.stringify(type)}, ${seed}, 1e9, ${FLIPS});`, {
+      const label = via === 'buffer' ? type : `${type} (${via})`;
+      const o = await runCase(`return require(${FUZZ}).fuzzType(${JSON.stringify(type)}, ${seed}, 1e9, ${FLIPS}, '${via}');`, {
         timeoutMs: 600_000,
         maxRssBytes: 2 * 1024 ** 3,
       });
-      const why = brokenPromise(o);
+      const why = brokenPromise(o) ?? (o.status === 'value' ? undefined : `${o.code}: ${o.message}`);
       if (why) {
-        broken.push(`${type} seed ${seed}: ${why.slice(0, 300)} (last case: ${o.stderr.trim().split('\n').pop()})`);
+        broken.push(`${label} seed ${seed}: ${why.slice(0, 300)} (last case: ${o.stderr.trim().split('\n').pop()})`);
         continue;
       }
       const counts = o.value as Record<string, number>;
-      const total = totals.get(type) ?? {};
+      const total = totals.get(label) ?? {};
       for (const [k, v] of Object.entries(counts)) if (k !== 'available') total[k] = (total[k] ?? 0) + v;
-      totals.set(type, total);
+      totals.set(label, total);
       cases += counts.cases;
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`${'type'.padEnd(12)} ${'cases'.padStart(7)}  outcomes`);
+  console.log(`${'type'.padEnd(20)} ${'cases'.padStart(7)}  outcomes`);
   for (const [type, t] of totals) {
     const { cases: n, ...outcomes } = t;
-    console.log(`${type.padEnd(12)} ${String(n).padStart(7)}  ${JSON.stringify(outcomes)}`);
+    console.log(`${type.padEnd(20)} ${String(n).padStart(7)}  ${JSON.stringify(outcomes)}`);
   }
   console.log(`${cases} cases in ${seconds.toFixed(0)} s: ${(cases / seconds).toFixed(1)} cases/s (each: a sandboxed read, then add + search when accepted; types built and traced per round)`);
   console.log(`crashes, hangs or uncoded errors: ${broken.length}`);

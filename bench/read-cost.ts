@@ -34,11 +34,27 @@ async function timed(read: () => Promise<Index>): Promise<number> {
   return ms;
 }
 
+// CPU time of this process and of its reaped children (the sandboxes), in ms:
+// unlike wall time, it does not grow when the machine is loaded. Children's
+// times come from /proc/self/stat (cutime, cstime: clock ticks of 10 ms).
+function cpuMs(): number {
+  const own = process.cpuUsage();
+  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  const childTicks = Number(fields[13]) + Number(fields[14]);
+  return (own.user + own.system) / 1000 + childTicks * 10;
+}
+
+async function cpuPerRead(read: () => Promise<Index>, n: number): Promise<number> {
+  const before = cpuMs();
+  for (let i = 0; i < n; i++) (await read()).dispose();
+  return (cpuMs() - before) / n;
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-cost-'));
   try {
     console.log(`d=${D}, median of ${ROUNDS}; times in ms`);
-    console.log(`${'index'.padEnd(22)} ${'MB'.padStart(7)} | ${'buffer safe'.padStart(11)} ${'trusted'.padStart(8)} | ${'file safe'.padStart(9)} ${'trusted'.padStart(8)} | ${'mmap safe'.padStart(9)} ${'trusted'.padStart(8)}`);
+    console.log(`${'index'.padEnd(22)} ${'MB'.padStart(7)} | ${'buffer safe'.padStart(11)} ${'trusted'.padStart(8)} | ${'file safe'.padStart(9)} ${'trusted'.padStart(8)} | ${'mmap safe'.padStart(9)} ${'trusted'.padStart(8)} | ${'CPU buffer safe'.padStart(15)} ${'trusted'.padStart(8)}`);
     for (const { factory, n } of SIZES) {
       const index = indexFactory(D, factory);
       const x = randomMatrix(n, D, 7);
@@ -61,8 +77,10 @@ async function main(): Promise<void> {
           add('mmapTrusted', await timed(() => readIndex(file, { mmap: true, trusted: true })));
         }
       }
+      const cpuSafe = await cpuPerRead(() => deserializeIndex(bytes), ROUNDS);
+      const cpuTrusted = await cpuPerRead(() => deserializeIndex(bytes, { trusted: true }), ROUNDS);
       const m = (k: string, w: number) => (t[k] ? median(t[k]).toFixed(1) : '-').padStart(w);
-      console.log(`${`${factory} n=${n}`.padEnd(22)} ${(bytes.length / 1e6).toFixed(1).padStart(7)} | ${m('bufSafe', 11)} ${m('bufTrusted', 8)} | ${m('fileSafe', 9)} ${m('fileTrusted', 8)} | ${m('mmapSafe', 9)} ${m('mmapTrusted', 8)}`);
+      console.log(`${`${factory} n=${n}`.padEnd(22)} ${(bytes.length / 1e6).toFixed(1).padStart(7)} | ${m('bufSafe', 11)} ${m('bufTrusted', 8)} | ${m('fileSafe', 9)} ${m('fileTrusted', 8)} | ${m('mmapSafe', 9)} ${m('mmapTrusted', 8)} | ${cpuSafe.toFixed(0).padStart(15)} ${cpuTrusted.toFixed(0).padStart(8)}`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -191,7 +191,10 @@ int reap(pid_t pid, std::chrono::steady_clock::time_point deadline, bool killNow
   for (;;) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return status;
+    // Someone else reaped it (a waitpid(-1) elsewhere in the process): its verdict
+    // is lost, so its output cannot be trusted either.
+    if (r < 0 && errno != EINTR)
+      throw ArgumentError(code::kIo, std::string("lost track of the index sandbox: ") + std::strerror(errno));
     if (std::chrono::steady_clock::now() >= deadline) {
       timedOut = true;
       kill(pid, SIGKILL);
@@ -218,7 +221,7 @@ ArgumentError refusal(const std::string& err, const std::string& context) {
 std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool checkOnly, const std::string& context) {
   const Limits limits = limitsFor(input.size);
   std::vector<std::string> args = {sandboxPath(), "--max-memory", std::to_string(limits.memoryBytes), "--max-cpu",
-                                   std::to_string(limits.cpuSeconds)};
+                                   std::to_string(limits.cpuSeconds), "--input-bytes", std::to_string(input.size)};
   if (mmap) args.push_back("--mmap");
   if (checkOnly) args.push_back("--check-only");
 
@@ -236,6 +239,7 @@ std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool check
 
   const auto deadline = std::chrono::steady_clock::now() + limits.wall;
   Exchange ex;
+  if (!checkOnly) ex.out.reserve(input.size + 4096);  // the canonical form is about the input's size
   try {
     exchange(inWrite, outRead, errRead, input, 2 * input.size + (size_t{1} << 20), deadline, ex);
   } catch (...) {

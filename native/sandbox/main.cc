@@ -4,7 +4,7 @@
 // can only end this process. The addon runs it (native/sandbox_client.h) and
 // turns a signal, a timeout or a refusal into ERR_CORRUPT_INDEX / ERR_UNSUPPORTED.
 //
-//   faiss-proxy-sandbox --max-memory BYTES --max-cpu SECONDS [--mmap] [--check-only]
+//   faiss-proxy-sandbox --max-memory BYTES --max-cpu SECONDS [--input-bytes N] [--mmap] [--check-only]
 //   faiss-proxy-sandbox --trace-reads
 //
 // stdin: the index (a pipe, or the file itself: --mmap maps its IVF lists as the
@@ -45,6 +45,7 @@ struct Options {
   bool mmap = false;
   bool checkOnly = false;
   bool traceReads = false;
+  size_t inputBytes = 0;  // expected size of stdin, to read it without regrowing
 };
 
 [[noreturn]] void refuse(const char* code, const std::string& message) {
@@ -62,6 +63,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--trace-reads") o.traceReads = true;
     else if (a == "--max-memory" && i + 1 < argc) o.maxMemory = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--max-cpu" && i + 1 < argc) o.maxCpu = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+    else if (a == "--input-bytes" && i + 1 < argc) o.inputBytes = std::strtoull(argv[++i], nullptr, 10);
     else refuse(fp::code::kInvalidArgument, "faiss-proxy-sandbox: unknown argument " + a);
   }
   return o;
@@ -80,11 +82,11 @@ void limitResources(const Options& o) {
   if (o.maxCpu) set(RLIMIT_CPU, o.maxCpu);
 }
 
-std::vector<uint8_t> readAll(int fd) {
-  std::vector<uint8_t> data;
+std::vector<uint8_t> readAll(int fd, size_t expected) {
+  std::vector<uint8_t> data(expected + 1);  // one more byte, so the EOF read needs no regrowth
   size_t used = 0;
   for (;;) {
-    if (data.size() - used < (1 << 20)) data.resize(data.size() + std::max<size_t>(data.size(), 1 << 20));
+    if (used == data.size()) data.resize(data.size() + std::max<size_t>(data.size(), 1 << 20));
     const ssize_t n = read(fd, data.data() + used, data.size() - used);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) refuse(fp::code::kIo, std::string("cannot read the input: ") + std::strerror(errno));
@@ -133,7 +135,7 @@ std::unique_ptr<faiss::Index> readIndex(const Options& o) {
         faiss::read_index(&reader, faiss::IO_FLAG_MMAP | faiss::IO_FLAG_READ_ONLY));
     return reader.guard.finish(std::move(index));
   }
-  const std::vector<uint8_t> data = readAll(STDIN_FILENO);
+  const std::vector<uint8_t> data = readAll(STDIN_FILENO, o.inputBytes);
   if (data.size() < 4) refuse(fp::code::kCorruptIndex, "too small to hold an index");
   GuardedVectorReader reader(data);
   reader.trace = o.traceReads;

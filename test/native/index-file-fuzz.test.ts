@@ -31,4 +31,19 @@ describe('index-file fuzzer: the safe reader gives a code or a usable index, nev
       assert.deepEqual(unexpected, [], JSON.stringify(counts));
     });
   }
+
+  // Memory-mapped reads take another path (the sandbox checks the file, then the
+  // addon maps the same open file and checks its lists' extents again).
+  for (const type of ['IVFFlat', 'IVFPQ', 'IDMap(IVF)']) {
+    it(`${type}, memory-mapped from a file: ${CASES_PER_TYPE} mutated files`, async () => {
+      const o = await runCase(`return require(${FUZZ}).fuzzType(${JSON.stringify(type)}, ${SEED + 1}, ${CASES_PER_TYPE}, ${FLIPS}, 'mmap');`, {
+        timeoutMs: 90_000,
+        maxRssBytes: 1.5 * 1024 ** 3,
+      });
+      assert.equal(brokenPromise(o), undefined, `last cases: ${o.stderr.split('\n').slice(-3).join(' | ')}`);
+      assert.equal(o.status, 'value', `${o.code}: ${o.message}`);
+      const counts = o.value as Record<string, number>;
+      assert.ok((counts.ERR_CORRUPT_INDEX ?? 0) > 0, JSON.stringify(counts));
+    });
+  }
 });

@@ -5,6 +5,7 @@
 // -1, 2^31-1 and random values, cuts at every field boundary, bit flips.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { addonCandidates } from '../../lib/native';
@@ -144,11 +145,27 @@ export function sample<T>(all: T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
 }
 
+/** How a mutation reaches the safe reader: as a buffer, or written to a file and read (or mapped) from it. */
+export type ReadPath = 'buffer' | 'file' | 'mmap';
+
+async function readSafely(bytes: Buffer, via: ReadPath): Promise<faiss.Index> {
+  if (via === 'buffer') return faiss.deserializeIndex(bytes);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-file-'));
+  try {
+    const file = path.join(dir, 'x.index');
+    fs.writeFileSync(file, bytes);
+    // A mapped index keeps its mapping after the file is unlinked.
+    return await faiss.readIndex(file, { mmap: via === 'mmap' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** What the safe reader did with one mutation: a code, or 'accepted' (then used). */
-export async function tryMutation(m: Mutation): Promise<string> {
+export async function tryMutation(m: Mutation, via: ReadPath = 'buffer'): Promise<string> {
   let index: faiss.Index;
   try {
-    index = await faiss.deserializeIndex(m.bytes);
+    index = await readSafely(m.bytes, via);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (!code) throw e;
@@ -156,7 +173,7 @@ export async function tryMutation(m: Mutation): Promise<string> {
   }
   try {
     const x = randomVectors(25, index.d, 3);
-    if (index.isTrained) {
+    if (index.isTrained && via !== 'mmap') {
       if (index.typeName.startsWith('IndexIDMap')) await index.addWithIds(x, BigInt64Array.from({ length: 25 }, (_, i) => BigInt(1000 + i)));
       else await index.add(x);
     }
@@ -170,16 +187,18 @@ export async function tryMutation(m: Mutation): Promise<string> {
 }
 
 /**
- * Runs `limit` mutations (evenly sampled) of a valid file of `type`, logging each
- * name to stderr first so a crash names its case; returns outcome counts.
+ * Runs `limit` mutations (evenly sampled) of a valid file of `type`, read `via` a
+ * buffer, a file or a memory-mapped file (searched only: mapped indexes are
+ * read-only), logging each name to stderr first so a crash names its case;
+ * returns outcome counts.
  */
-export async function fuzzType(type: string, seed: number, limit: number, flips: number): Promise<Record<string, number>> {
+export async function fuzzType(type: string, seed: number, limit: number, flips: number, via: ReadPath = 'buffer'): Promise<Record<string, number>> {
   const valid = await validFile(type);
   const all = mutations(valid, traceReads(valid), seed, flips);
   const counts: Record<string, number> = { cases: 0 };
   for (const m of sample(all, limit)) {
-    process.stderr.write(`${type} ${m.name}\n`);
-    const outcome = await tryMutation(m);
+    process.stderr.write(`${type} ${via} ${m.name}\n`);
+    const outcome = await tryMutation(m, via);
     counts[outcome] = (counts[outcome] ?? 0) + 1;
     counts.cases++;
   }
