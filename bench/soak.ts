@@ -5,12 +5,13 @@
 // full (every write ENOSPC) for a few seconds in between (test/support/
 // soak-faults.ts), and killed once more before the final check. Reports
 // requests, statuses, faults, 5xx answers, acknowledged writes lost or doubled,
-// and each process's RSS (sampled from /proc every second) after its warm-up
-// against its end. The exit status is 1 if a rule was broken: a 5xx other than
-// a storage 503 while the disk was full, a request unanswered outside a kill,
-// an acknowledged write missing or doubled, a write never answered, or RSS
-// growing after warm-up by more than RSS_GROWTH_MB (default 32) in a process
-// that lived long enough to tell.
+// and each process's RSS (sampled from /proc every second) between its restarts:
+// the floor of the first third of its life after warm-up against the last
+// third's. The exit status is 1 if a rule was broken: a 5xx other than a storage
+// 503 while the disk was full, a request unanswered outside a kill, an
+// acknowledged write missing or doubled, a write never answered, or an RSS floor
+// rising by more than RSS_GROWTH_MB (default 32) within a process that lived
+// long enough to tell.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runSoak } from '../test/support/soak';
@@ -23,22 +24,28 @@ const TENANTS = 8;
 const FAULT_EVERY_MS: [number, number] = [10_000, 30_000];
 const DISK_FULL_MS = 3_000;
 /** A process's first seconds (loading indexes, JIT, allocator arenas) are its warm-up. */
-const WARMUP_MS = 5_000;
+const WARMUP_MS = 10_000;
 const RSS_GROWTH_MB = Number(process.env.RSS_GROWTH_MB ?? 32);
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results', 'soak.json');
 
 const mb = (bytes: number) => Math.round(bytes / 1e6);
 
-/** RSS after warm-up and at the end of one process's life; undefined if it did not outlive its warm-up by 5 s. */
-function rssGrowth(life: Lifetime): { pid: number; lifeS: number; warmMB: number; endMB: number; maxMB: number } | undefined {
-  const after = life.rss.filter(([t]) => t >= WARMUP_MS);
-  if (after.length < 5) return undefined;
+/**
+ * One process's RSS after its warm-up: the floor (lowest sample: what stays
+ * after the garbage collector ran) of the first and of the last third of its
+ * samples, so the collector's sawtooth is not taken for growth; undefined if it
+ * did not live 15 s past its warm-up.
+ */
+function rssGrowth(life: Lifetime): { pid: number; lifeS: number; firstFloorMB: number; lastFloorMB: number; maxMB: number } | undefined {
+  const after = life.rss.filter(([t]) => t >= WARMUP_MS).map(([, r]) => r);
+  if (after.length < 15) return undefined;
+  const third = Math.floor(after.length / 3);
   return {
     pid: life.pid,
-    lifeS: Math.round(after[after.length - 1][0] / 1000),
-    warmMB: mb(after[0][1]),
-    endMB: mb(after[after.length - 1][1]),
-    maxMB: mb(Math.max(...after.map(([, r]) => r))),
+    lifeS: Math.round(life.rss[life.rss.length - 1][0] / 1000),
+    firstFloorMB: mb(Math.min(...after.slice(0, third))),
+    lastFloorMB: mb(Math.min(...after.slice(after.length - third))),
+    maxMB: mb(Math.max(...after)),
   };
 }
 
@@ -63,14 +70,14 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   const lives = s.lifetimes.map(rssGrowth).filter((x) => x !== undefined);
-  const grew = lives.filter((l) => l.endMB - l.warmMB > RSS_GROWTH_MB);
+  const grew = lives.filter((l) => l.lastFloorMB - l.firstFloorMB > RSS_GROWTH_MB);
 
   console.log(`${CLIENTS} clients, ${TENANTS} tenants, ${SECONDS} s of load (${Math.round(seconds)} s with the final kill and check): ${report.requests} requests (${Math.round(report.requests / seconds)}/s)`);
   console.log(`faults: ${s.kills} SIGKILLs with restarts (the last one before the check), ${s.diskFullWindows} full-disk windows of ${DISK_FULL_MS / 1000} s`);
   console.log(`statuses ${JSON.stringify(report.statuses)}; writes retried ${report.retried}`);
   console.log(`5xx answers other than storage 503s during a full disk, or no answer outside a kill: ${report.serverErrors.length}`);
   console.log(`acknowledged writes lost or doubled: ${report.lost.length} (${report.checkedVectors} acknowledged vectors checked); writes never answered: ${report.unresolved.length}`);
-  for (const l of lives) console.log(`  process ${l.pid}: RSS after ${WARMUP_MS / 1000} s warm-up ${l.warmMB} MB, after ${l.lifeS} s ${l.endMB} MB (max ${l.maxMB} MB)`);
+  for (const l of lives) console.log(`  process ${l.pid} (lived ${l.lifeS} s): RSS floor after its ${WARMUP_MS / 1000} s warm-up, first third ${l.firstFloorMB} MB, last third ${l.lastFloorMB} MB (max ${l.maxMB} MB)`);
   for (const e of [...report.serverErrors, ...report.lost, ...report.unresolved].slice(0, 20)) console.log(`  ${e}`);
   if (grew.length) console.log(`RSS grew by more than ${RSS_GROWTH_MB} MB after warm-up in ${grew.length} process(es)`);
 
