@@ -20,8 +20,8 @@ import { KillableServer, type Lifetime } from '../test/support/soak-faults';
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 64);
 const TENANTS = 8;
-/** Faults a random 10 to 30 s apart; a full disk lasts 3 s. */
-const FAULT_EVERY_MS: [number, number] = [10_000, 30_000];
+/** Faults a random 10 to 30 s apart (SOAK_FAULT_EVERY_S=min-max); a full disk lasts 3 s. */
+const FAULT_EVERY_MS = (process.env.SOAK_FAULT_EVERY_S ?? '10-30').split('-').map((x) => Number(x) * 1000) as [number, number];
 const DISK_FULL_MS = 3_000;
 /** A process's first seconds (loading indexes, JIT, allocator arenas) are its warm-up. */
 const WARMUP_MS = 10_000;
@@ -36,22 +36,28 @@ const mb = (bytes: number) => Math.round(bytes / 1e6);
  * samples, so the collector's sawtooth is not taken for growth; undefined if it
  * did not live 15 s past its warm-up.
  */
-function rssGrowth(life: Lifetime): { pid: number; lifeS: number; firstFloorMB: number; lastFloorMB: number; maxMB: number } | undefined {
-  const after = life.rss.filter(([t]) => t >= WARMUP_MS).map(([, r]) => r);
-  if (after.length < 15) return undefined;
-  const third = Math.floor(after.length / 3);
+function rssGrowth(life: Lifetime): { pid: number; lifeS: number; firstFloorMB: number; lastFloorMB: number; maxMB: number; heap: string } | undefined {
+  const floors = (samples: [number, number][]) => {
+    const after = samples.filter(([t]) => t >= WARMUP_MS).map(([, r]) => r);
+    const third = Math.floor(after.length / 3);
+    return { n: after.length, first: mb(Math.min(...after.slice(0, third))), last: mb(Math.min(...after.slice(after.length - third))), max: mb(Math.max(...after)) };
+  };
+  const rss = floors(life.rss);
+  if (rss.n < 15) return undefined;
+  const heap = floors(life.heap);
   return {
     pid: life.pid,
     lifeS: Math.round(life.rss[life.rss.length - 1][0] / 1000),
-    firstFloorMB: mb(Math.min(...after.slice(0, third))),
-    lastFloorMB: mb(Math.min(...after.slice(after.length - third))),
-    maxMB: mb(Math.max(...after)),
+    firstFloorMB: rss.first,
+    lastFloorMB: rss.last,
+    maxMB: rss.max,
+    heap: heap.n >= 15 ? `${heap.first} MB -> ${heap.last} MB` : 'not sampled',
   };
 }
 
 async function main(): Promise<void> {
   const s = await KillableServer.start();
-  const sampler = setInterval(() => s.sampleRss(), 1000);
+  const sampler = setInterval(() => void s.sampleMemory(), 1000);
   const started = Date.now();
   let report;
   try {
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
   console.log(`statuses ${JSON.stringify(report.statuses)}; writes retried ${report.retried}`);
   console.log(`5xx answers other than storage 503s during a full disk, or no answer outside a kill: ${report.serverErrors.length}`);
   console.log(`acknowledged writes lost or doubled: ${report.lost.length} (${report.checkedVectors} acknowledged vectors checked); writes never answered: ${report.unresolved.length}`);
-  for (const l of lives) console.log(`  process ${l.pid} (lived ${l.lifeS} s): RSS floor after its ${WARMUP_MS / 1000} s warm-up, first third ${l.firstFloorMB} MB, last third ${l.lastFloorMB} MB (max ${l.maxMB} MB)`);
+  for (const l of lives) console.log(`  process ${l.pid} (lived ${l.lifeS} s): RSS floor after its ${WARMUP_MS / 1000} s warm-up, first third ${l.firstFloorMB} MB, last third ${l.lastFloorMB} MB (max ${l.maxMB} MB); JS heap floors ${l.heap}`);
   for (const e of [...report.serverErrors, ...report.lost, ...report.unresolved].slice(0, 20)) console.log(`  ${e}`);
   if (grew.length) console.log(`RSS grew by more than ${RSS_GROWTH_MB} MB after warm-up in ${grew.length} process(es)`);
 

@@ -1,11 +1,12 @@
 // The faults the soak injects into a real server process (soak-server.js) while
 // its clients keep going: a SIGKILL at a random moment and a restart on the
 // same data directory, or a full disk (ENOSPC on every write) for a while.
-// Keeps each process's lifetime (pid, start, RSS samples read from /proc) so the
-// bench can tell whether memory stays flat between restarts.
+// Keeps each process's lifetime (pid, start, RSS samples read from /proc, and
+// its JS heap as the service reports it) so the bench can tell whether memory
+// stays flat between restarts, and whether what grows is the JS heap.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startServer, type ServerProcess } from './server';
+import { call, startServer, type ServerProcess } from './server';
 
 const ENTRY = path.join(__dirname, 'soak-server.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,6 +16,8 @@ export interface Lifetime {
   startedAt: number;
   /** [ms since this process started, RSS bytes] */
   rss: [number, number][];
+  /** [ms since this process started, JS heap used bytes] (GET /v1/admin/overview; none while it does not answer) */
+  heap: [number, number][];
   /** How it ended: 'SIGKILL' (a fault), 'stopped' (the end of the run), undefined while running. */
   end?: string;
 }
@@ -48,7 +51,7 @@ export class KillableServer {
 
   private async launch(): Promise<void> {
     this.s = await startServer({ entry: ENTRY, args: this.args, dataDir: this.s?.dataDir ?? this.firstDataDir, adminKey: this.s?.adminKey });
-    this.lifetimes.push({ pid: this.s.proc.pid!, startedAt: Date.now(), rss: [] });
+    this.lifetimes.push({ pid: this.s.proc.pid!, startedAt: Date.now(), rss: [], heap: [] });
   }
 
   get url(): string {
@@ -67,11 +70,14 @@ export class KillableServer {
     return this.s;
   }
 
-  /** Records the running process's RSS now. */
-  sampleRss(): void {
+  /** Records the running process's RSS now, and its JS heap once the service answers. */
+  async sampleMemory(): Promise<void> {
     const life = this.lifetimes[this.lifetimes.length - 1];
     const rss = rssOf(life.pid);
     if (rss !== undefined) life.rss.push([Date.now() - life.startedAt, rss]);
+    const overview = await call(this.url, 'GET', '/v1/admin/overview', { key: this.adminKey }).catch(() => undefined);
+    const heap = overview?.json?.process?.heapUsedBytes;
+    if (typeof heap === 'number') life.heap.push([Date.now() - life.startedAt, heap]);
   }
 
   /** SIGKILL, then a new process on the same data directory (and admin key), as a supervisor would. */
