@@ -109,12 +109,13 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+/** `hooks.io`: the storage I/O to run on (tests inject storage faults into a real server: test/support/soak-server.ts). */
+export async function startServer(config: Config, log: (line: string) => void = console.log, hooks: Pick<ServiceHooks, 'io'> = {}): Promise<RunningServer> {
   setInlineSearchBudget(config.inlineSearchUs);
   setMemoryLimits({ perCallBytes: config.maxRequestMemory });
   setSearchLanes({ threads: config.searchLanes, spinMicroseconds: config.searchSpinUs });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
-  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush });
+  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io });
   metrics.attach(services.indexes, services.health);
   const activity = new Activity();
   activity.start();

@@ -25,12 +25,14 @@ export interface StartOptions {
   adminKey?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The script to run instead of the CLI (given the same `serve` arguments), e.g. soak-server.js. */
+  entry?: string;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-test-'));
   const adminKey = opts.adminKey ?? newKey();
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [opts.entry ?? CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
     env: { ...process.env, FAISS_PROXY_ADMIN_KEY: adminKey, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
