@@ -8,7 +8,8 @@
 // like real ones, so readiness and metrics see them.
 import * as fs from 'node:fs';
 import type { Index } from '../../lib';
-import { FileIO, storageFault, type AppendFile, type FaultListener, type StorageIO } from '../../service/storage/storage-io';
+import type { ServiceError } from '../../service/domain/errors';
+import { FileIO, type AppendFile, type FaultListener, type StorageIO } from '../../service/storage/storage-io';
 
 const enospc = (): NodeJS.ErrnoException => Object.assign(new Error('no space left on device (injected)'), { code: 'ENOSPC' });
 
@@ -17,15 +18,13 @@ export class FullDiskIO implements StorageIO {
   full = false;
   private readonly real: FileIO;
 
-  constructor(private readonly onFault: FaultListener) {
+  constructor(onFault: FaultListener) {
     this.real = new FileIO(onFault);
   }
 
   /** The fault a write meets on a full disk (told to the service's listener, as FileIO does). */
-  fault(point: string, file: string | undefined): Error {
-    const f = storageFault(point, file, enospc());
-    this.onFault(point, f);
-    return f;
+  fault(point: string, file: string | undefined, cause: unknown = enospc()): ServiceError {
+    return this.real.fault(point, file, cause);
   }
 
   async openAppend(file: string, point: string): Promise<AppendFile> {
