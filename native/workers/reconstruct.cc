@@ -1,6 +1,7 @@
 #include <faiss/IndexIDMap.h>
 
 #include "../args.h"
+#include "../memory_limits.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -31,6 +32,10 @@ class ReconstructWorker : public IndexWorker {
     if (many && count_ > handle().ntotal())
       throw ArgumentError(code::kInvalidArgument, "Expected n to be at most ntotal (" +
                                                       std::to_string(handle().ntotal()) + ")");
+    // The answer is a V8 ArrayBuffer, whose failed allocation aborts the process:
+    // held to the per-call limit like a search's results.
+    requireWithinLimit("reconstruct_n", mulBytes(count_, static_cast<int64_t>(d()) * sizeof(float)),
+                       std::to_string(count_) + " vectors of dimension " + std::to_string(d()));
     auto out = Napi::Float32Array::New(env, static_cast<size_t>(count_ * d()));
     outSlot_ = Keep(out);
     out_ = out.Data();

@@ -155,6 +155,12 @@ print(json.dumps({'lims': lims.tolist(), 'labels': [sorted(I[lims[i]:lims[i + 1]
     assert.deepEqual(outcome.value, ['ERR_RESOURCE_LIMIT', 'ERR_RESOURCE_LIMIT']);
   });
 
+  it('reconstructN past the limit (its answer is an ArrayBuffer, whose failed allocation aborts): ERR_RESOURCE_LIMIT; within it, the vectors', async () => {
+    await expectCode(`faiss.setMemoryLimits({ perCallBytes: 2 ** 20 }); ${flat(64, 5000)} await index.reconstructN(0, 5000);`, 'ERR_RESOURCE_LIMIT');
+    const n = await expectCode(`faiss.setMemoryLimits({ perCallBytes: 2 ** 20 }); ${flat(64, 5000)} return (await index.reconstructN(0, 1000)).length;`, undefined);
+    assert.equal(n, 1000 * 64);
+  });
+
   it('construction: IVF and PQ tables over the limit are refused before FAISS allocates them', async () => {
     await expectCode(`return faiss.indexFactory(128, 'IVF16000000,Flat').typeName;`, 'ERR_RESOURCE_LIMIT');
     await expectCode(`return new faiss.IndexPQ(65536, 65536, 16).typeName;`, 'ERR_RESOURCE_LIMIT');
