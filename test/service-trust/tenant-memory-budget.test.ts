@@ -1,0 +1,70 @@
+// The tenant memory budget as the domain sees it (no HTTP): reservations add up
+// per tenant, are refused past the limit with a code that says whether waiting
+// helps, and are given back once; and how --max-tenant-memory is configured.
+import { strict as assert } from 'node:assert';
+import { loadConfig } from '../../service/config';
+import { ServiceError } from '../../service/domain/errors';
+import { TenantMemoryBudget } from '../../service/domain/memory-budget';
+
+const MiB = 2 ** 20;
+const refusedWith = (code: string) => (e: unknown) => e instanceof ServiceError && e.code === code && /--max-tenant-memory/.test(e.message);
+
+describe('domain: the memory budget of a tenant\'s requests in flight', () => {
+  const limits: Record<string, number> = { a: 10 * MiB, b: 10 * MiB };
+  const budget = () => new TenantMemoryBudget((t) => limits[t]);
+
+  it('adds up per tenant, refuses past the limit, and holds nothing for what it refused', () => {
+    const m = budget();
+    const first = m.open('a');
+    first.hold(6 * MiB, 'first');
+    const second = m.open('a');
+    assert.throws(() => second.hold(5 * MiB, 'second'), refusedWith('ERR_TENANT_MEMORY'));
+    assert.equal(m.reservedBy('a'), 6 * MiB);
+    second.hold(4 * MiB, 'second, smaller'); // exactly the limit
+    // Another tenant has its own budget.
+    m.open('b').hold(10 * MiB, 'b');
+    assert.deepEqual(m.holders().sort((x, y) => x.tenant.localeCompare(y.tenant)), [
+      { tenant: 'a', bytes: 10 * MiB },
+      { tenant: 'b', bytes: 10 * MiB },
+    ]);
+  });
+
+  it('a request larger than the whole budget is ERR_RESOURCE_LIMIT (waiting cannot help), even with nothing held', () => {
+    assert.throws(() => budget().open('a').hold(10 * MiB + 1, 'huge'), refusedWith('ERR_RESOURCE_LIMIT'));
+  });
+
+  it('release gives back everything a request held, once', () => {
+    const m = budget();
+    const r = m.open('a');
+    r.hold(3 * MiB, 'body');
+    r.hold(4 * MiB, 'answer');
+    const other = m.open('a');
+    other.hold(2 * MiB, 'other');
+    r.release();
+    r.release();
+    assert.equal(m.reservedBy('a'), 2 * MiB);
+    other.release();
+    assert.equal(m.reservedBy('a'), 0);
+    assert.deepEqual(m.holders(), []);
+    assert.throws(() => r.hold(1, 'late'), /after release/);
+  });
+
+  it('the limit is read at each reservation (a quota change applies to the next request)', () => {
+    const m = budget();
+    m.open('a').hold(8 * MiB, 'held');
+    limits.a = 20 * MiB;
+    try {
+      m.open('a').hold(8 * MiB, 'fits now');
+    } finally {
+      limits.a = 10 * MiB;
+    }
+  });
+
+  it('--max-tenant-memory: 4 x --max-request-memory unless given, never below it', () => {
+    assert.equal(loadConfig([], {}).maxTenantMemory, 4 * 256 * MiB);
+    assert.equal(loadConfig(['--max-request-memory', String(16 * MiB)], {}).maxTenantMemory, 64 * MiB);
+    assert.equal(loadConfig(['--max-tenant-memory', String(500 * MiB)], {}).maxTenantMemory, 500 * MiB);
+    assert.equal(loadConfig([], { FAISS_PROXY_MAX_TENANT_MEMORY: String(300 * MiB) }).maxTenantMemory, 300 * MiB);
+    assert.throws(() => loadConfig(['--max-tenant-memory', String(MiB)], {}), /cannot be less than the max request memory/);
+  });
+});
