@@ -81,7 +81,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
     maxMemory: config.maxMemory,
   }, hooks.observer);
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);
-  const memory = new TenantMemoryBudget((tenant) => catalog.getTenant(tenant)?.maxTenantMemory ?? config.maxTenantMemory);
+  const memory = new TenantMemoryBudget((tenant) => catalog.getTenant(tenant)?.maxTenantMemory ?? config.maxTenantMemory, config.maxRequestMemory);
   return { catalog, keys, indexes, tenants, memory, health, storage: { io, snapshots, logs } };
 }
 

@@ -60,6 +60,19 @@ describe('domain: the memory budget of a tenant\'s requests in flight', () => {
     }
   });
 
+  it('within the floor every budget has (the per-request limit), the limit is not looked up', () => {
+    let lookups = 0;
+    const m = new TenantMemoryBudget(() => {
+      lookups++;
+      return 10 * MiB;
+    }, 4 * MiB);
+    m.open('a').hold(3 * MiB, 'small');
+    m.open('a').hold(MiB, 'up to the floor');
+    assert.equal(lookups, 0);
+    assert.throws(() => m.open('a').hold(7 * MiB, 'past the limit'), refusedWith('ERR_TENANT_MEMORY'));
+    assert.equal(lookups, 1);
+  });
+
   it('--max-tenant-memory: 4 x --max-request-memory unless given, never below it', () => {
     assert.equal(loadConfig([], {}).maxTenantMemory, 4 * 256 * MiB);
     assert.equal(loadConfig(['--max-request-memory', String(16 * MiB)], {}).maxTenantMemory, 64 * MiB);
