@@ -2,9 +2,15 @@
 // per tenant, are refused past the limit with a code that says whether waiting
 // helps, and are given back once; and how --max-tenant-memory is configured.
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../../service/config';
 import { ServiceError } from '../../service/domain/errors';
 import { TenantMemoryBudget } from '../../service/domain/memory-budget';
+import { SqliteCatalog } from '../../service/storage/catalog';
+import { FileIO } from '../../service/storage/storage-io';
 
 const MiB = 2 ** 20;
 const refusedWith = (code: string) => (e: unknown) => e instanceof ServiceError && e.code === code && /--max-tenant-memory/.test(e.message);
@@ -79,5 +85,22 @@ describe('domain: the memory budget of a tenant\'s requests in flight', () => {
     assert.equal(loadConfig(['--max-tenant-memory', String(500 * MiB)], {}).maxTenantMemory, 500 * MiB);
     assert.equal(loadConfig([], { FAISS_PROXY_MAX_TENANT_MEMORY: String(300 * MiB) }).maxTenantMemory, 300 * MiB);
     assert.throws(() => loadConfig(['--max-tenant-memory', String(MiB)], {}), /cannot be less than the max request memory/);
+  });
+
+  it("a catalog written before the budget opens, its tenants following the server's --max-tenant-memory", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-old-catalog-'));
+    const old = new Database(path.join(dir, 'catalog.db'));
+    old.exec('CREATE TABLE tenants (name TEXT PRIMARY KEY, created_at TEXT NOT NULL, max_indexes INTEGER NOT NULL, max_vectors INTEGER NOT NULL, max_bytes INTEGER NOT NULL)');
+    old.prepare('INSERT INTO tenants VALUES (?, ?, ?, ?, ?)').run('old', '2026-01-01T00:00:00.000Z', 1, 2, 3);
+    old.close();
+    const catalog = new SqliteCatalog(dir, new FileIO());
+    try {
+      assert.deepEqual(catalog.getTenant('old'), { name: 'old', createdAt: '2026-01-01T00:00:00.000Z', maxIndexes: 1, maxVectors: 2, maxBytes: 3, maxTenantMemory: null });
+      catalog.updateQuotas('old', { maxIndexes: 1, maxVectors: 2, maxBytes: 3, maxTenantMemory: 64 * MiB });
+      assert.equal(catalog.getTenant('old')!.maxTenantMemory, 64 * MiB);
+    } finally {
+      catalog.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
