@@ -16,7 +16,6 @@ export type ServiceErrorCode =
   | 'ERR_STORAGE_CORRUPT'
   | 'ERR_STORAGE_FAILED'
   | 'ERR_IDEMPOTENCY_MISMATCH'
-  | 'ERR_RESOURCE_LIMIT'
   | 'ERR_TENANT_MEMORY';
 
 export class ServiceError extends Error {

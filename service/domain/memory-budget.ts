@@ -2,7 +2,10 @@
 // limit (--max-request-memory) bounds one request; without this, one tenant
 // running many such requests at once (N x 256 MiB) could take the memory every
 // other tenant needs. Each request reserves its bound before any work and gives
-// it back when it is done (answered, failed, or its client gone).
+// it back when it is done (answered, failed, or its client gone). A request is
+// refused only while the tenant's other requests hold memory: alone, it runs
+// (within the per-request limits), so no request the server allows is refused
+// for ever, however small the tenant's budget.
 import { ServiceError } from './errors';
 
 /** Formats bytes the way the library's ERR_RESOURCE_LIMIT messages do. */
@@ -19,7 +22,7 @@ export function formatBytes(bytes: number): string {
 
 /** One request's reservations; release() gives all of them back, once. */
 export interface Reservation {
-  /** Holds `bytes` more for `what`; throws (nothing held for it) when the tenant's budget cannot take them. */
+  /** Holds `bytes` more for `what`; throws ERR_TENANT_MEMORY (nothing held for it) when they do not fit beside the tenant's other requests. */
   hold(bytes: number, what: string): void;
   release(): void;
 }
@@ -46,7 +49,7 @@ export class TenantMemoryBudget {
     return {
       hold: (bytes, what) => {
         if (released) throw new Error('hold() after release()');
-        this.take(tenant, bytes, what);
+        this.take(tenant, bytes, held, what);
         held += bytes;
       },
       release: () => {
@@ -67,25 +70,17 @@ export class TenantMemoryBudget {
     return [...this.reserved].map(([tenant, bytes]) => ({ tenant, bytes }));
   }
 
-  private take(tenant: string, bytes: number, what: string): void {
+  /** `own`: what the same request holds already (it is not in the way of itself). */
+  private take(tenant: string, bytes: number, own: number, what: string): void {
     const now = this.reservedBy(tenant);
-    if (now + bytes <= this.floor) {
-      if (bytes > 0) this.reserved.set(tenant, now + bytes);
-      return;
-    }
-    const limit = this.limitOf(tenant);
-    if (bytes > limit) {
-      // Never fits, however long the client waits: ask for less, do not retry.
-      throw new ServiceError(
-        'ERR_RESOURCE_LIMIT',
-        `${what} needs ${formatBytes(bytes)}, more than tenant ${tenant}'s memory budget for requests in flight (maxTenantMemory, --max-tenant-memory) of ${formatBytes(limit)}; ask for less`,
-      );
-    }
-    if (now + bytes > limit) {
-      throw new ServiceError(
-        'ERR_TENANT_MEMORY',
-        `${what} needs ${formatBytes(bytes)}, and tenant ${tenant}'s requests in flight hold ${formatBytes(now)} of its memory budget (maxTenantMemory, --max-tenant-memory) of ${formatBytes(limit)}; retry when some have finished`,
-      );
+    if (now !== own && now + bytes > this.floor) {
+      const limit = this.limitOf(tenant);
+      if (now + bytes > limit) {
+        throw new ServiceError(
+          'ERR_TENANT_MEMORY',
+          `${what} needs ${formatBytes(bytes)}, and tenant ${tenant}'s requests in flight hold ${formatBytes(now)} of its memory budget (maxTenantMemory, --max-tenant-memory) of ${formatBytes(limit)}; retry when some have finished`,
+        );
+      }
     }
     if (bytes > 0) this.reserved.set(tenant, now + bytes);
   }

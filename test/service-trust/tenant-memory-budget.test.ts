@@ -35,8 +35,17 @@ describe('domain: the memory budget of a tenant\'s requests in flight', () => {
     ]);
   });
 
-  it('a request larger than the whole budget is ERR_RESOURCE_LIMIT (waiting cannot help), even with nothing held', () => {
-    assert.throws(() => budget().open('a').hold(10 * MiB + 1, 'huge'), refusedWith('ERR_RESOURCE_LIMIT'));
+  it('a request alone in its tenant runs, even past the budget (and with its own holds); beside others it waits', () => {
+    const m = budget();
+    const big = m.open('a');
+    big.hold(8 * MiB, 'body');
+    big.hold(8 * MiB, 'answer'); // its own 8 MiB is not in its way
+    assert.equal(m.reservedBy('a'), 16 * MiB);
+    assert.throws(() => m.open('a').hold(1, 'beside it'), refusedWith('ERR_TENANT_MEMORY'));
+    big.release();
+    const other = m.open('a');
+    other.hold(MiB, 'small');
+    assert.throws(() => m.open('a').hold(10 * MiB, 'big, beside another'), refusedWith('ERR_TENANT_MEMORY'));
   });
 
   it('release gives back everything a request held, once', () => {
