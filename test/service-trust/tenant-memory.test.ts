@@ -119,6 +119,19 @@ describe("service: a tenant's requests in flight are held to its memory budget",
     assert.equal((await admin.get('/v1/admin/tenants/heavy')).json.maxTenantMemory, null);
   });
 
+  it('a request alone in its tenant runs though it holds more than a budget at the minimum', async () => {
+    const admin = client(s.url, s.adminKey);
+    assert.equal((await admin.patch('/v1/admin/tenants/heavy', { quotas: { maxTenantMemory: 48 * MiB } })).status, 200);
+    try {
+      // A JSON range search holds its body, --max-request-memory (48 MiB) and its answer.
+      const r = await client(s.url, keys.heavy).post('/v1/indexes/v/range_search', { vectors: [[0, 0, 0, 0]], radius: 1e30 });
+      assert.equal(r.status, 200, `${r.status} ${r.bytes.toString('utf8').slice(0, 300)}`);
+      assert.equal(r.json.results[0].labels.length, 100);
+    } finally {
+      assert.equal((await admin.patch('/v1/admin/tenants/heavy', { quotas: { maxTenantMemory: null } })).status, 200);
+    }
+  });
+
   it('nothing stays reserved after errors, refusals and clients that went away', async () => {
     const c = client(s.url, keys.heavy);
     await stall('heavy', 2);
