@@ -34,8 +34,8 @@ export class TenantMemoryBudget {
    * `limitOf`: the tenant's budget in bytes (its quota, or the server's default).
    * `floor`: what every tenant's budget is at least (the per-request limit:
    * loadConfig and TenantService refuse less). A reservation that keeps the tenant
-   * within it needs no look-up: most are small, and the catalog read (7 us) would
-   * be a few percent of a one-query search's time on the event loop.
+   * within it needs no look-up: most are small, and a catalog read for each
+   * would be paid by every search on the event loop.
    */
   constructor(
     private readonly limitOf: (tenant: string) => number,
