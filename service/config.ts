@@ -228,7 +228,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (!given.has('maxTenantMemory')) config.maxTenantMemory = TENANT_MEMORY_PER_REQUEST * config.maxRequestMemory;
   if (config.maxTenantMemory < config.maxRequestMemory) {
-    throw new Error(`The max tenant memory (${config.maxTenantMemory} bytes) cannot be less than the max request memory (${config.maxRequestMemory} bytes): a request allowed alone could never run`);
+    throw new Error(`The max tenant memory (${config.maxTenantMemory} bytes) cannot be less than the max request memory (${config.maxRequestMemory} bytes): one request could fill it`);
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new Error(`The headers timeout (${config.headersTimeoutMs} ms) cannot be longer than the request timeout (${config.requestTimeoutMs} ms)`);

@@ -18,7 +18,7 @@ export class TenantService {
     private readonly catalog: Catalog,
     private readonly indexes: IndexService,
     private readonly defaults: Quotas,
-    /** The least maxTenantMemory a tenant may have: the per-request limit, so that any request allowed alone can run. */
+    /** The least maxTenantMemory a tenant may have: the per-request limit (less, and one request could fill it). */
     private readonly minTenantMemory = 0,
   ) {}
 
