@@ -38,6 +38,12 @@ export interface Config {
    * with 422 ERR_RESOURCE_LIMIT.
    */
   maxRequestMemory: number;
+  /**
+   * Bytes one tenant's requests in flight may hold together (domain/memory-budget.ts),
+   * unless the tenant's quota maxTenantMemory says otherwise; past it, 429
+   * ERR_TENANT_MEMORY. At least maxRequestMemory; 4 times it unless given.
+   */
+  maxTenantMemory: number;
   /** Rebuild an index that cannot remove once deleted ids pass this fraction of it. */
   rebuildThreshold: number;
   /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
@@ -140,6 +146,7 @@ const OPTIONS: Option[] = [
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
   { flag: '--max-request-memory', env: 'FAISS_PROXY_MAX_REQUEST_MEMORY', parse: requestMemory, key: 'maxRequestMemory' },
+  { flag: '--max-tenant-memory', env: 'FAISS_PROXY_MAX_TENANT_MEMORY', parse: int('max tenant memory'), key: 'maxTenantMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
   { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
@@ -156,6 +163,13 @@ const OPTIONS: Option[] = [
   { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', parse: int('max bytes'), key: 'defaultQuotas.maxBytes' },
 ];
 
+/**
+ * The default --max-tenant-memory, in largest requests: enough for a tenant's
+ * ordinary concurrency of heavy reads, and a quarter of what one tenant could
+ * otherwise take with a few connections.
+ */
+const TENANT_MEMORY_PER_REQUEST = 4;
+
 export function defaults(): Config {
   return {
     host: '127.0.0.1',
@@ -170,6 +184,7 @@ export function defaults(): Config {
     snapshotLogBytes: 256 * 1024 * 1024,
     maxMemory: 0,
     maxRequestMemory: 256 * 1024 * 1024,
+    maxTenantMemory: TENANT_MEMORY_PER_REQUEST * 256 * 1024 * 1024,
     rebuildThreshold: 0.1,
     fsync: true,
     batchMaxQueries: 256,
@@ -181,7 +196,7 @@ export function defaults(): Config {
     metricsMaxIndexSeries: 500,
     logLevel: 'info',
     shutdownGraceMs: 30_000,
-    defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3 },
+    defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3, maxTenantMemory: null },
   };
 }
 
@@ -196,7 +211,12 @@ function assign(config: Config, key: Option['key'], value: unknown): void {
 /** Flags win over the environment, which wins over the defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const config = defaults();
-  for (const o of OPTIONS) if (env[o.env] !== undefined && env[o.env] !== '') assign(config, o.key, o.parse(env[o.env]!));
+  const given = new Set<Option['key']>();
+  for (const o of OPTIONS) {
+    if (env[o.env] === undefined || env[o.env] === '') continue;
+    assign(config, o.key, o.parse(env[o.env]!));
+    given.add(o.key);
+  }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const o = OPTIONS.find((x) => x.flag === flag);
@@ -204,6 +224,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     assign(config, o.key, o.parse(value));
+    given.add(o.key);
+  }
+  if (!given.has('maxTenantMemory')) config.maxTenantMemory = TENANT_MEMORY_PER_REQUEST * config.maxRequestMemory;
+  if (config.maxTenantMemory < config.maxRequestMemory) {
+    throw new Error(`The max tenant memory (${config.maxTenantMemory} bytes) cannot be less than the max request memory (${config.maxRequestMemory} bytes): one request could fill it`);
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new Error(`The headers timeout (${config.headersTimeoutMs} ms) cannot be longer than the request timeout (${config.requestTimeoutMs} ms)`);

@@ -19,6 +19,7 @@ import { FileSnapshotStore } from './storage/snapshots';
 import { FileLogStore } from './storage/storage';
 import { StorageHealth } from './storage/health';
 import { FileIO, type StorageIO } from './storage/storage-io';
+import { TenantMemoryBudget } from './domain/memory-budget';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -40,6 +41,8 @@ export interface Services {
   keys: KeyService;
   indexes: IndexService;
   tenants: TenantService;
+  /** Memory held by each tenant's requests in flight, against its budget. */
+  memory: TenantMemoryBudget;
   /** Whether storage takes writes now (readiness). */
   health: StorageHealth;
   /** The files under the domain (faiss-proxy check / repair). */
@@ -77,8 +80,9 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
   }, hooks.observer);
-  const tenants = new TenantService(catalog, indexes, config.defaultQuotas);
-  return { catalog, keys, indexes, tenants, health, storage: { io, snapshots, logs } };
+  const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);
+  const memory = new TenantMemoryBudget((tenant) => catalog.getTenant(tenant)?.maxTenantMemory ?? config.maxTenantMemory, config.maxRequestMemory);
+  return { catalog, keys, indexes, tenants, memory, health, storage: { io, snapshots, logs } };
 }
 
 /** On first start: the admin tenant and an admin key (given, or generated and printed once). */
@@ -116,7 +120,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   setSearchLanes({ threads: config.searchLanes, spinMicroseconds: config.searchSpinUs });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io });
-  metrics.attach(services.indexes, services.health);
+  metrics.attach(services.indexes, services.health, services.memory);
   const activity = new Activity();
   activity.start();
   const logger = createLogger(config.logLevel);

@@ -106,6 +106,35 @@ describe('client: network failures', function () {
     }
   });
 
+  it("retries a 429 ERR_TENANT_MEMORY (the tenant's requests in flight hold its budget) after its Retry-After", async () => {
+    let requests = 0;
+    let alwaysBusy = false;
+    const busy = (res: http.ServerResponse) => {
+      res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+      res.end(JSON.stringify({ error: { code: 'ERR_TENANT_MEMORY', message: 'busy' } }));
+    };
+    const server = http.createServer((_req, res) => {
+      requests++;
+      if (requests === 1 || alwaysBusy) return busy(res);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ indexes: [] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const started = Date.now();
+      assert.deepEqual(await connect({ url, apiKey: 'k', minBackoffMs: 1, maxBackoffMs: 2 }).listIndexes(), []);
+      assert.equal(requests, 2);
+      assert.ok(Date.now() - started >= 950, 'waited for Retry-After');
+      // Where Retry-After passes retryForMs, the client gives up at once: ERR_BUSY, the embedded API's "try later".
+      alwaysBusy = true;
+      await assert.rejects(connect({ url, apiKey: 'k', retryForMs: 200 }).listIndexes(), (e: unknown) => e instanceof FaissError && e.code === 'ERR_BUSY');
+      assert.equal(requests, 3);
+    } finally {
+      server.close();
+    }
+  });
+
   it('caches search results when asked to, and a write through the client invalidates them', async () => {
     const s = await startServer();
     try {

@@ -94,7 +94,7 @@ describe('service: lean search endpoint', function () {
     deps = { config, ...services, isReady: () => true, version: 'test', observability };
     // Two servers: the endpoint alone (what it declines is answered 599, so tests can tell), and the Express app alone.
     const schema = allRoutes(deps).find((r) => r.path === '/v1/indexes/:name/search' && r.method === 'post')!.body!.json!;
-    const endpoint = createSearchEndpoint({ indexes: services.indexes, keys: services.keys, tenants: services.tenants, config, observability, jsonSchema: schema });
+    const endpoint = createSearchEndpoint({ indexes: services.indexes, keys: services.keys, tenants: services.tenants, memory: services.memory, config, observability, jsonSchema: schema });
     lean = await listen((req, res) => {
       if (!endpoint(req, res)) {
         res.writeHead(DECLINED);

@@ -211,6 +211,10 @@ const cases: Case[] = [
   // --- admin
   { name: 'create a tenant that exists', req: () => ({ method: 'POST', path: '/v1/admin/tenants', key: 'admin', json: { name: 'tight' } }), status: 409, code: 'ERR_TENANT_EXISTS' },
   { name: 'a negative quota', req: () => ({ method: 'PATCH', path: '/v1/admin/tenants/tight', key: 'admin', json: { quotas: { maxVectors: -1 } } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a maxTenantMemory below --max-request-memory', req: () => ({ method: 'PATCH', path: '/v1/admin/tenants/tight', key: 'admin', json: { quotas: { maxTenantMemory: 1024 } } }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a new tenant with maxTenantMemory 0', req: () => ({ method: 'POST', path: '/v1/admin/tenants', key: 'admin', json: { name: 'nomem', quotas: { maxTenantMemory: 0 } } }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a maxTenantMemory that is a string', req: () => ({ method: 'PATCH', path: '/v1/admin/tenants/tight', key: 'admin', json: { quotas: { maxTenantMemory: '1GB' } } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a fractional maxTenantMemory', req: () => ({ method: 'PATCH', path: '/v1/admin/tenants/tight', key: 'admin', json: { quotas: { maxTenantMemory: 1e9 + 0.5 } } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'a key of role "root"', req: () => ({ method: 'POST', path: '/v1/admin/tenants/tight/keys', key: 'admin', json: { role: 'root' } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'a key for an unknown tenant', req: () => ({ method: 'POST', path: '/v1/admin/tenants/nobody/keys', key: 'admin', json: { role: 'read' } }), status: 404, code: 'ERR_TENANT_NOT_FOUND' },
   { name: 'delete an unknown tenant', req: () => ({ method: 'DELETE', path: '/v1/admin/tenants/nobody', key: 'admin' }), status: 404, code: 'ERR_TENANT_NOT_FOUND' },

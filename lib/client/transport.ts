@@ -1,7 +1,8 @@
 // HTTP to a faiss-proxy server: keep-alive pooling (Node's fetch is undici, which
 // pools connections per origin), a timeout on every call, and retries with
-// exponential backoff and jitter on connection errors, timeouts and 502/503/504
-// for a bounded time. Mutations carry an Idempotency-Key that stays the same
+// exponential backoff and jitter on connection errors, timeouts, 502/503/504 and
+// 429 (the tenant's requests in flight hold its memory budget; waiting at least
+// its Retry-After) for a bounded time. Mutations carry an Idempotency-Key that stays the same
 // across retries, so the server applies them exactly once.
 import { ErrorCodes, FaissError, type ErrorCode } from '../errors';
 
@@ -53,6 +54,8 @@ const SERVER_CODES: Record<string, ErrorCode> = {
   ERR_BODY_TOO_LARGE: 'ERR_INVALID_ARGUMENT',
   ERR_EMPTY_BODY: 'ERR_INVALID_ARGUMENT',
   ERR_UNSUPPORTED_MEDIA_TYPE: 'ERR_INVALID_ARGUMENT',
+  // Still refused when the retries ran out: the server is busy with this tenant's other requests.
+  ERR_TENANT_MEMORY: 'ERR_BUSY',
 };
 
 /** The server's error as the FaissError an embedded call would have thrown. */
@@ -63,7 +66,13 @@ export function errorFromServer(status: number, body: unknown): FaissError {
   return new FaissError(e?.message ?? `The server answered ${status}`, mapped);
 }
 
-const RETRY_STATUS = new Set([502, 503, 504]);
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+/** A Retry-After in seconds, in ms (0 when absent or a date: the backoff decides). */
+function retryAfterMs(headers: Headers): number {
+  const s = Number(headers.get('retry-after'));
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 0;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Transport {
@@ -84,17 +93,19 @@ export class Transport {
     const deadline = Date.now() + this.o.retryForMs;
     for (let attempt = 1; ; attempt++) {
       let failure: FaissError;
+      let notBefore = 0;
       try {
         const res = await this.once(r);
         if (res.status < 400) return { ...res, attempts: attempt };
         if (!RETRY_STATUS.has(res.status)) throw errorFromServer(res.status, res.json);
         failure = errorFromServer(res.status, res.json);
+        notBefore = retryAfterMs(res.headers);
       } catch (e) {
         if (e instanceof FaissError && e.code !== 'ERR_TIMEOUT' && e.code !== 'ERR_NETWORK') throw e;
         failure = e instanceof FaissError ? e : new FaissError(`Cannot reach ${this.base}: ${(e as Error).message}`, 'ERR_NETWORK');
       }
       const backoff = Math.min(this.o.maxBackoffMs, this.o.minBackoffMs * 2 ** (attempt - 1));
-      const wait = backoff / 2 + Math.random() * (backoff / 2); // jitter: retries of many clients spread out
+      const wait = Math.max(notBefore, backoff / 2 + Math.random() * (backoff / 2)); // jitter: retries of many clients spread out
       if (Date.now() + wait > deadline) throw failure;
       await sleep(wait);
     }

@@ -15,7 +15,8 @@ export type ServiceErrorCode =
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_STORAGE_CORRUPT'
   | 'ERR_STORAGE_FAILED'
-  | 'ERR_IDEMPOTENCY_MISMATCH';
+  | 'ERR_IDEMPOTENCY_MISMATCH'
+  | 'ERR_TENANT_MEMORY';
 
 export class ServiceError extends Error {
   readonly code: ServiceErrorCode;

@@ -18,10 +18,23 @@ export class TenantService {
     private readonly catalog: Catalog,
     private readonly indexes: IndexService,
     private readonly defaults: Quotas,
+    /** The least maxTenantMemory a tenant may have: the per-request limit (less, and one request could fill it). */
+    private readonly minTenantMemory = 0,
   ) {}
+
+  private requireQuotas(quotas: Partial<Quotas>): void {
+    const m = quotas.maxTenantMemory;
+    if (m !== undefined && m !== null && m < this.minTenantMemory) {
+      throw new ServiceError(
+        'ERR_INVALID_ARGUMENT',
+        `maxTenantMemory must be at least the per-request memory limit (--max-request-memory), ${this.minTenantMemory} bytes, but received ${m}`,
+      );
+    }
+  }
 
   create(name: string, quotas: Partial<Quotas> = {}): TenantRecord {
     requireName(name, 'the tenant name');
+    this.requireQuotas(quotas);
     if (this.catalog.getTenant(name) || this.deleting.has(name)) throw new ServiceError('ERR_TENANT_EXISTS', `Tenant ${name} already exists`);
     const record: TenantRecord = { name, createdAt: new Date().toISOString(), ...this.defaults, ...quotas };
     this.catalog.insertTenant(record);
@@ -40,7 +53,8 @@ export class TenantService {
 
   setQuotas(name: string, quotas: Partial<Quotas>): TenantRecord {
     const t = this.get(name);
-    const next = { maxIndexes: t.maxIndexes, maxVectors: t.maxVectors, maxBytes: t.maxBytes, ...quotas };
+    this.requireQuotas(quotas);
+    const next = { maxIndexes: t.maxIndexes, maxVectors: t.maxVectors, maxBytes: t.maxBytes, maxTenantMemory: t.maxTenantMemory, ...quotas };
     this.catalog.updateQuotas(name, next);
     return { ...t, ...next };
   }

@@ -9,24 +9,17 @@
 // The JSON estimate is an upper bound per value: the longest a distance
 // (-3.4028234663852886e+38) or an id ("-9223372036854775808", as a string)
 // prints, with its separator.
+// The same estimates are what a read reserves of its tenant's budget for
+// requests in flight (request-memory.ts).
+import { formatBytes } from '../domain/memory-budget';
 import { HttpError } from './errors';
 
 const JSON_BYTES_PER_RESULT = 24 + 23;
+/** A result as FAISS writes it: a float32 distance and an int64 label. */
+const RESULT_BYTES = 4 + 8;
 const BYTES_PER_COMPONENT = { binary: 4, json: 24 };
 
 export type AnswerFormat = 'binary' | 'json';
-
-/** As the library writes sizes in its ERR_RESOURCE_LIMIT messages. */
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${bytes} bytes` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 function requireWithin(limit: number, bytes: number, what: string, advice: string): void {
   if (bytes > limit) {
@@ -38,17 +31,30 @@ function requireWithin(limit: number, bytes: number, what: string, advice: strin
   }
 }
 
+/** The JSON encoding of `results` search or range search results. */
+export const jsonAnswerBytes = (results: number): number => results * JSON_BYTES_PER_RESULT;
+
+/** FAISS's results for `results` neighbours (a binary answer is these bytes as they are). */
+export const resultBytes = (results: number): number => results * RESULT_BYTES;
+
+/** A search's results and, in JSON, their encoding: what answering nq x k holds at most. */
+export const searchAnswerBytes = (format: AnswerFormat, nq: number, k: number): number =>
+  resultBytes(nq * k) + (format === 'json' ? jsonAnswerBytes(nq * k) : 0);
+
+/** The rows of a reconstruct of n vectors of dimension d, in the answer's format. */
+export const vectorsAnswerBytes = (format: AnswerFormat, n: number, d: number): number => n * d * BYTES_PER_COMPONENT[format];
+
 /** A k-NN search answered in JSON: nq x k results, checked before the search runs. */
 export function requireJsonSearchAnswerWithin(limit: number, nq: number, k: number): void {
-  requireWithin(limit, nq * k * JSON_BYTES_PER_RESULT, `The JSON answer to ${nq} queries with k = ${k}`, 'send fewer queries or a smaller k, or ask for a binary answer');
+  requireWithin(limit, jsonAnswerBytes(nq * k), `The JSON answer to ${nq} queries with k = ${k}`, 'send fewer queries or a smaller k, or ask for a binary answer');
 }
 
 /** A range search answered in JSON, once its results are counted (their number depends on the data). */
 export function requireJsonRangeAnswerWithin(limit: number, results: number): void {
-  requireWithin(limit, results * JSON_BYTES_PER_RESULT, `The JSON answer's ${results} results`, 'use a smaller radius or fewer queries, or ask for a binary answer');
+  requireWithin(limit, jsonAnswerBytes(results), `The JSON answer's ${results} results`, 'use a smaller radius or fewer queries, or ask for a binary answer');
 }
 
 /** A reconstruct of n vectors of dimension d, checked before any is read. */
 export function requireVectorsAnswerWithin(limit: number, format: AnswerFormat, n: number, d: number): void {
-  requireWithin(limit, n * d * BYTES_PER_COMPONENT[format], `The answer's ${n} vectors of dimension ${d}`, 'ask for fewer ids per request');
+  requireWithin(limit, vectorsAnswerBytes(format, n, d), `The answer's ${n} vectors of dimension ${d}`, 'ask for fewer ids per request');
 }

@@ -8,8 +8,10 @@ import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
+import type { TenantMemoryBudget } from '../domain/memory-budget';
 import type { StorageHealth } from '../storage/health';
-import { apiKeyCheck, createAuthenticator, requireRole } from './auth';
+import { apiKeyCheck, createAuthenticator, principalOf, requireRole } from './auth';
+import { bodyBytes, openRequestMemory, type RequestMemory } from './request-memory';
 import { leanBody } from './body';
 import { createSearchEndpoint } from './search-endpoint';
 import { HttpError, errorHandler, routeNotFound, sendError } from './errors';
@@ -27,6 +29,7 @@ export interface AppDeps {
   indexes: IndexService;
   tenants: TenantService;
   keys: KeyService;
+  memory: TenantMemoryBudget;
   observability: Observability;
   /** false while starting or shutting down, or while storage cannot take writes (readiness). */
   isReady: () => boolean | Promise<boolean>;
@@ -77,13 +80,26 @@ function keyRecheck(tenants: TenantService, keys: KeyService): (req: Request, lo
   };
 }
 
-const wrap = (handler: RouteSpec['handler'], recheck: ReturnType<typeof keyRecheck>): RequestHandler => (req, res, next) => {
+/**
+ * Runs a route's handler. A caller with a key holds its body's bytes of its
+ * tenant's memory budget first; the handler holds more (res.locals.memory) for
+ * what it allocates, and all is given back once it has settled and its answer closed.
+ */
+const wrap = (handler: RouteSpec['handler'], recheck: ReturnType<typeof keyRecheck>, budget: TenantMemoryBudget): RequestHandler => (req, res, next) => {
+  let memory: RequestMemory | undefined;
   Promise.resolve()
     .then(() => {
       recheck(req, res.locals);
+      if (res.locals.principal !== undefined) {
+        memory = openRequestMemory(budget, principalOf(res.locals).tenant, res);
+        res.locals.memory = memory;
+        const bytes = bodyBytes(req, req.body);
+        memory.hold(bytes, `The request's body of ${bytes} bytes`);
+      }
       return handler(req, res);
     })
-    .catch(next);
+    .catch(next)
+    .finally(() => memory?.settled());
 };
 
 function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
@@ -169,7 +185,7 @@ function build(deps: AppDeps): Built {
     if (!r.query) chain.push(noQuery);
     chain.push(bodyFor(r, deps.config.bodyLimit));
     if (r.body?.json) chain.push(validateBody(r.body.json));
-    chain.push(wrap(r.handler, recheck));
+    chain.push(wrap(r.handler, recheck, deps.memory));
     app[r.method](r.path, ...chain);
   }
   // A known path with another method is a 405, not a 404.
@@ -207,7 +223,7 @@ export function createRequestListener(deps: AppDeps): (req: IncomingMessage, res
   const { app, routes } = build(deps);
   const jsonSchema = routes.find((r) => r.method === 'post' && r.path === '/v1/indexes/:name/search')?.body?.json;
   if (!jsonSchema) throw new Error('The search route is missing');
-  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, tenants: deps.tenants, config: deps.config, observability: deps.observability, jsonSchema });
+  const search = createSearchEndpoint({ indexes: deps.indexes, keys: deps.keys, tenants: deps.tenants, memory: deps.memory, config: deps.config, observability: deps.observability, jsonSchema });
   const limit = deps.config.bodyLimit;
   return (req, res) => {
     if (declaresOversizedBody(req, limit)) return refuseOversizedBody(deps.observability, req, res, limit);

@@ -37,6 +37,8 @@ const STATUS: Record<string, number> = {
   // Well-formed, but answering would pass --max-request-memory (or the process's memory).
   ERR_RESOURCE_LIMIT: 422,
   ERR_IDEMPOTENCY_MISMATCH: 422,
+  // The tenant's requests in flight hold its memory budget (--max-tenant-memory): retry soon.
+  ERR_TENANT_MEMORY: 429,
   ERR_SHUTTING_DOWN: 503,
   ERR_IO: 503,
   ERR_STORAGE_CORRUPT: 503,
@@ -83,7 +85,9 @@ export function sendError(res: ServerResponse, locals: Record<string, unknown>, 
     return;
   }
   locals.errorCode = code;
-  writeJson(res, status, {}, { error: { code, message } });
+  // What frees the budget is other requests finishing, which cannot be predicted: the shortest wait, then the client backs off.
+  const headers: Record<string, string> = code === 'ERR_TENANT_MEMORY' ? { 'Retry-After': '1' } : {};
+  writeJson(res, status, headers, { error: { code, message } });
 }
 
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => sendError(res, res.locals, err);

@@ -16,6 +16,7 @@ import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
+import type { TenantMemoryBudget } from '../domain/memory-budget';
 import { apiKeyCheck, checkRole } from './auth';
 import { isPlainBody, readPlainBody } from './body';
 import { sendError } from './errors';
@@ -23,12 +24,14 @@ import { writeJson } from './json-answer';
 import { observeRequest, type Observability } from './observe';
 import { searchQuery } from './routes/search-query';
 import { bodyCheck, type Schema } from './validate';
+import { holdSearch, openRequestMemory } from './request-memory';
 import { BINARY, binarySearchAnswer, jsonSearchAnswer, writeBinary } from './wire';
 
 export interface SearchEndpointDeps {
   indexes: IndexService;
   keys: KeyService;
   tenants: TenantService;
+  memory: TenantMemoryBudget;
   config: Config;
   observability: Observability;
   /** The search route's JSON body schema (routes/indexes.ts). */
@@ -102,16 +105,20 @@ export function createSearchEndpoint(deps: SearchEndpointDeps): (req: IncomingMe
       if (err) return fail(err);
       let answer: ReturnType<IndexService['search']>;
       let k: number;
+      const memory = openRequestMemory(deps.memory, tenant, res);
       try {
         // A tenant deleted while the body arrived may have taken this key with it (app.ts keyRecheck).
         if (deps.tenants.deletions !== tenantDeletions) checkKey(req);
         if (format === 'json') checkJson(body);
         const asked = searchQuery(indexes, config, { tenant, name, binary: format === 'binary', body, query }, binaryOut ? 'binary' : 'json');
         k = asked.k;
+        holdSearch(memory, Number(req.headers['content-length']), binaryOut ? 'binary' : 'json', asked.x.length / indexes.dimension(tenant, name), k);
         answer = indexes.search(tenant, name, asked.x, k, asked.params);
       } catch (e) {
+        memory.settled();
         return fail(e);
       }
+      answer.finally(() => memory.settled()).catch(() => {});
       answer
         .then((r) => {
           const nq = r.labels.length / k;

@@ -6,6 +6,7 @@ import client from 'prom-client';
 import { poolStats } from '../../lib';
 import type { IndexObserver, IndexService } from '../domain/indexes';
 import type { StorageHealth } from '../storage/health';
+import type { TenantMemoryBudget } from '../domain/memory-budget';
 
 export interface MetricsOptions {
   /** Most distinct tenant label values (beyond: "other"). */
@@ -81,7 +82,7 @@ export class Metrics {
   };
 
   /** Per-index, cache and storage series, read from the index service and storage health at scrape time. */
-  attach(indexes: IndexService, health?: StorageHealth): void {
+  attach(indexes: IndexService, health?: StorageHealth, memory?: TenantMemoryBudget): void {
     const registers = [this.registry];
     const o = this.o;
     const top = () => indexes.status().sort((a, b) => b.bytes - a.bytes).slice(0, o.maxIndexSeries);
@@ -117,6 +118,24 @@ export class Metrics {
     readCounter(this.registry, 'faiss_proxy_log_damage_repairs_total', 'Index loads that cut damage off the end of a log', () => indexes.logDamage().repairs);
     readCounter(this.registry, 'faiss_proxy_log_damage_bytes_total', 'Bytes of damage cut off the end of logs', () => indexes.logDamage().bytes);
     readCounter(this.registry, 'faiss_proxy_log_damage_records_dropped_total', 'Valid log records dropped with damage before them (acknowledged writes lost)', () => indexes.logDamage().records);
+    if (memory) {
+      const metrics = this;
+      new client.Gauge({
+        name: 'faiss_proxy_tenant_memory_reserved_bytes',
+        help: "Bytes a tenant's requests in flight hold of its memory budget (--max-tenant-memory)",
+        labelNames: ['tenant'],
+        registers,
+        collect() {
+          this.reset();
+          const byLabel = new Map<string, number>();
+          for (const h of memory.holders()) {
+            const label = metrics.tenantLabel(h.tenant);
+            byLabel.set(label, (byLabel.get(label) ?? 0) + h.bytes);
+          }
+          for (const [tenant, bytes] of byLabel) this.set({ tenant }, bytes);
+        },
+      });
+    }
     if (health) {
       readCounter(this.registry, 'faiss_proxy_storage_faults_total', 'Storage operations that failed (ENOSPC, EIO, a deleted data directory, ...)', () => health.faults);
       new client.Gauge({ name: 'faiss_proxy_storage_healthy', help: '1 while storage takes writes, 0 after a fault until a probe succeeds', registers, collect() { this.set(health.current ? 0 : 1); } });

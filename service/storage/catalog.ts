@@ -10,6 +10,8 @@ export interface Quotas {
   maxIndexes: number;
   maxVectors: number;
   maxBytes: number;
+  /** Bytes its requests in flight may hold together (domain/memory-budget.ts); null: the server's --max-tenant-memory. */
+  maxTenantMemory: number | null;
 }
 
 export interface TenantRecord extends Quotas {
@@ -69,7 +71,8 @@ CREATE TABLE IF NOT EXISTS tenants (
   created_at TEXT NOT NULL,
   max_indexes INTEGER NOT NULL,
   max_vectors INTEGER NOT NULL,
-  max_bytes INTEGER NOT NULL
+  max_bytes INTEGER NOT NULL,
+  max_tenant_memory INTEGER
 );
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
@@ -103,6 +106,7 @@ const tenantOf = (r: Row): TenantRecord => ({
   maxIndexes: r.max_indexes as number,
   maxVectors: r.max_vectors as number,
   maxBytes: r.max_bytes as number,
+  maxTenantMemory: (r.max_tenant_memory as number | null) ?? null,
 });
 const keyOf = (r: Row): KeyRecord => ({
   id: r.id as string,
@@ -197,6 +201,9 @@ export class SqliteCatalog implements Catalog {
     // Catalogs written before the mmap column existed.
     const columns = (this.db.prepare('PRAGMA table_info(indexes)').all() as Row[]).map((c) => c.name);
     if (!columns.includes('mmap')) this.db.exec('ALTER TABLE indexes ADD COLUMN mmap INTEGER NOT NULL DEFAULT 0');
+    // Catalogs written before the per-tenant memory budget: their tenants follow --max-tenant-memory.
+    const tenantColumns = (this.db.prepare('PRAGMA table_info(tenants)').all() as Row[]).map((c) => c.name);
+    if (!tenantColumns.includes('max_tenant_memory')) this.db.exec('ALTER TABLE tenants ADD COLUMN max_tenant_memory INTEGER');
   }
 
   listTenants(): TenantRecord[] {
@@ -209,12 +216,16 @@ export class SqliteCatalog implements Catalog {
   insertTenant(t: TenantRecord): void {
     this.change(
       'catalog.insert-tenant',
-      'INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes) VALUES (?, ?, ?, ?, ?)',
-      t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes,
+      'INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes, max_tenant_memory) VALUES (?, ?, ?, ?, ?, ?)',
+      t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes, t.maxTenantMemory,
     );
   }
   updateQuotas(name: string, q: Quotas): void {
-    this.change('catalog.update-quotas', 'UPDATE tenants SET max_indexes = ?, max_vectors = ?, max_bytes = ? WHERE name = ?', q.maxIndexes, q.maxVectors, q.maxBytes, name);
+    this.change(
+      'catalog.update-quotas',
+      'UPDATE tenants SET max_indexes = ?, max_vectors = ?, max_bytes = ?, max_tenant_memory = ? WHERE name = ?',
+      q.maxIndexes, q.maxVectors, q.maxBytes, q.maxTenantMemory, name,
+    );
   }
   deleteTenant(name: string): void {
     this.change('catalog.delete-tenant', 'DELETE FROM tenants WHERE name = ?', name);

@@ -15,6 +15,8 @@ const quotasSchema = {
     maxIndexes: { type: 'integer', minimum: 0 },
     maxVectors: { type: 'integer', minimum: 0 },
     maxBytes: { type: 'integer', minimum: 0 },
+    // null: follow the server's --max-tenant-memory.
+    maxTenantMemory: { type: ['integer', 'null'], minimum: 0 },
   },
 };
 

@@ -22,7 +22,8 @@ import {
   sendVectors,
   wantsBinary,
 } from '../wire';
-import { requireJsonRangeAnswerWithin, requireVectorsAnswerWithin } from '../answer-size';
+import { jsonAnswerBytes, requireJsonRangeAnswerWithin, requireVectorsAnswerWithin, vectorsAnswerBytes } from '../answer-size';
+import { holdSearch, memoryOf } from '../request-memory';
 
 const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
@@ -211,6 +212,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const tenant = tenantOf(res);
         const answer = wantsBinary(req) ? 'binary' : 'json';
         const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
+        holdSearch(memoryOf(res.locals), 0, answer, q.x.length / dimensionOf(req, tenant), q.k); // the body is held already (app.ts)
         const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
         res.set('X-Index-Version', String(r.version));
         sendSearch(req, res, r, r.labels.length / q.k, q.k);
@@ -239,8 +241,13 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
         const x = queryVectors(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
         const answer = wantsBinary(req) ? 'binary' : 'json';
+        // How many results there will be depends on the data: FAISS may take up to the per-request limit for them.
+        memoryOf(res.locals).hold(config.maxRequestMemory, 'A range search (its results, up to --max-request-memory)');
         const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
-        if (answer === 'json') requireJsonRangeAnswerWithin(config.maxRequestMemory, r.labels.length);
+        if (answer === 'json') {
+          requireJsonRangeAnswerWithin(config.maxRequestMemory, r.labels.length);
+          memoryOf(res.locals).hold(jsonAnswerBytes(r.labels.length), `The JSON answer's ${r.labels.length} results`);
+        }
         sendRangeSearch(req, res, r, r.lims.length - 1);
       },
     },
@@ -274,7 +281,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (isBinary(req)) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'reconstruct takes a JSON body { ids }');
         const ids = [...jsonIds(req.body.ids)];
         const d = dimensionOf(req, tenant);
-        requireVectorsAnswerWithin(config.maxRequestMemory, wantsBinary(req) ? 'binary' : 'json', ids.length, d);
+        const format = wantsBinary(req) ? 'binary' : 'json';
+        requireVectorsAnswerWithin(config.maxRequestMemory, format, ids.length, d);
+        memoryOf(res.locals).hold(vectorsAnswerBytes(format, ids.length, d), `The answer's ${ids.length} vectors of dimension ${d}`);
         sendVectors(req, res, await indexes.reconstruct(tenant, nameOf(req), ids), ids.length, d);
       },
     },
