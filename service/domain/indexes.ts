@@ -317,7 +317,7 @@ export class IndexService {
     let growth: Reservation;
     try {
       // Checked and reserved in one turn, after the last await: what the quota sees is current.
-      if (this.generation(tenant) !== generation || this.closing.has(tenant)) throw tenantGone(tenant);
+      this.requireOpen(tenant, generation);
       existing = this.live.get(key(tenant, name));
       if (!existing && this.creating.has(key(tenant, name))) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.requireIndexQuota(tenant);
@@ -346,7 +346,7 @@ export class IndexService {
       const record: IndexRecord = { ...replacing.record, id: randomUUID(), dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
       try {
         await replacing.replace(index, record, () => {
-          if (this.generation(tenant) !== generation || this.closing.has(tenant)) throw tenantGone(tenant);
+          this.requireOpen(tenant, generation);
           this.catalog.replaceIndex(record);
         });
       } catch (e) {
@@ -469,7 +469,7 @@ export class IndexService {
       const l = this.liveIndex(record);
       try {
         await l.replace(index, record, () => {
-          if (this.generation(tenant) !== generation || this.closing.has(tenant)) throw tenantGone(tenant);
+          this.requireOpen(tenant, generation);
           this.catalog.insertIndex(record);
         });
       } catch (e) {
@@ -514,8 +514,9 @@ export class IndexService {
     return q;
   }
 
-  private requireOpen(tenant: string): void {
-    if (this.closing.has(tenant)) throw tenantGone(tenant);
+  /** The tenant is not being deleted, nor (given `since`, its generation then) deleted and made again since. */
+  private requireOpen(tenant: string, since?: number): void {
+    if (this.closing.has(tenant) || (since !== undefined && this.generation(tenant) !== since)) throw tenantGone(tenant);
   }
 
   /** Holds `r` of the tenant's quotas until the returned function is called. */
