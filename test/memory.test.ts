@@ -26,4 +26,26 @@ describe('memory', () => {
     const after = faiss.externalMemory();
     assert.ok(during - after >= bytes, `external shrank by ${during - after}`);
   });
+
+  // The soak judges memory flatness by these live bytes, not RSS (glibc keeps
+  // freed memory): they must follow allocations and frees.
+  it('reports the C heap bytes in use, which follow an index being filled and disposed', async () => {
+    const heap = faiss.nativeHeap();
+    if (heap === null) return; // not glibc: nothing to check
+    const bytes = 40_000 * 128 * 4;
+    const before = heap.inUseBytes;
+    const index = new faiss.IndexFlatL2(128);
+    await index.add(randomVectors(40_000, 128, 82));
+    const during = faiss.nativeHeap()!;
+    assert.ok(during.inUseBytes - before >= bytes, `in use grew by ${during.inUseBytes - before}`);
+    assert.ok(during.retainedBytes >= 0);
+    index.dispose();
+    // The memory is freed on the addon's release thread, soon after dispose().
+    let after = faiss.nativeHeap()!.inUseBytes;
+    for (let waited = 0; during.inUseBytes - after < bytes && waited < 5_000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = faiss.nativeHeap()!.inUseBytes;
+    }
+    assert.ok(during.inUseBytes - after >= bytes, `in use shrank by ${during.inUseBytes - after}`);
+  });
 });
