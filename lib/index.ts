@@ -19,6 +19,6 @@ export {
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export type { DeserializeIndexOptions, ReadIndexOptions } from './io';
-export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
-export type { MemoryLimits, PoolStats, SearchLanes } from './native';
+export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
+export type { MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
 export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';

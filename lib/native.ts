@@ -58,6 +58,7 @@ export interface NativeAddon {
   setInlineSearchBudget(microseconds: number): void;
   getInlineSearchBudget(): number;
   externalMemory(): number;
+  nativeHeap(): NativeHeap | null;
   setSearchLanes(threads: number, spinMicroseconds: number): void;
   getSearchLanes(): SearchLanes;
   poolStats(): PoolStats;
@@ -115,6 +116,12 @@ export interface MemoryLimits {
 export interface SearchLanes {
   threads: number;
   spinMicroseconds: number;
+}
+
+/** The C heap: bytes in live allocations, and freed bytes the allocator keeps. */
+export interface NativeHeap {
+  inUseBytes: number;
+  retainedBytes: number;
 }
 
 export interface PoolStats {

@@ -1,5 +1,5 @@
 import { integerIn, invalidParameterError, isObject, readArgument } from './is';
-import { native, type MemoryLimits, type PoolStats, type SearchLanes } from './native';
+import { native, type MemoryLimits, type NativeHeap, type PoolStats, type SearchLanes } from './native';
 
 /**
  * Fixes how many OpenMP threads each FAISS call uses (as faiss.omp_set_num_threads).
@@ -42,6 +42,15 @@ export function buildInfo(): ReturnType<typeof native.buildInfo> {
 /** Bytes V8 accounts as external memory, every live index's size included. */
 export function externalMemory(): number {
   return native.externalMemory();
+}
+
+/**
+ * What the C heap (glibc malloc) holds: bytes in live allocations, and freed bytes
+ * it keeps for reuse; null where the C library does not report them (not glibc
+ * 2.33 or later). The process's RSS counts both; a leak shows in the live bytes.
+ */
+export function nativeHeap(): NativeHeap | null {
+  return native.nativeHeap();
 }
 
 /**

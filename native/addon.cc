@@ -12,6 +12,7 @@
 #include "index.h"
 #include "memory_limits.h"
 #include "library_pin.h"
+#include "native_heap.h"
 #include "search_cost.h"
 #include "search_lanes.h"
 #include "threads.h"
@@ -99,6 +100,16 @@ Napi::Value externalMemory(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
 }
 
+// The C heap's live and retained bytes, or null where the C library does not say.
+Napi::Value nativeHeapFn(const Napi::CallbackInfo& info) {
+  const NativeHeap h = nativeHeap();
+  if (!h.available) return info.Env().Null();
+  auto out = Napi::Object::New(info.Env());
+  out.Set("inUseBytes", static_cast<double>(h.inUseBytes));
+  out.Set("retainedBytes", static_cast<double>(h.retainedBytes));
+  return out;
+}
+
 Napi::Value poolStatsFn(const Napi::CallbackInfo& info) {
   const PoolStats s = poolStats();
   auto out = Napi::Object::New(info.Env());
@@ -152,6 +163,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getSearchLanes", Napi::Function::New<getSearchLanes>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
+  exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
   return exports;
 }

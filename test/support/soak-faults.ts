@@ -2,8 +2,8 @@
 // its clients keep going: a SIGKILL at a random moment and a restart on the
 // same data directory, or a full disk (ENOSPC on every write) for a while.
 // Keeps each process's lifetime (pid, start, RSS samples read from /proc, and
-// its JS heap as the service reports it) so the bench can tell whether memory
-// stays flat between restarts, and whether what grows is the JS heap.
+// its live memory as the service reports it: JS heap and C heap in use) so the
+// bench can tell whether memory stays flat between restarts, and which grows.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { call, startServer, type ServerProcess } from './server';
@@ -18,6 +18,8 @@ export interface Lifetime {
   rss: [number, number][];
   /** [ms since this process started, JS heap used bytes] (GET /v1/admin/overview; none while it does not answer) */
   heap: [number, number][];
+  /** [ms, C heap bytes in live allocations] (same source; none where the C library does not report it) */
+  nativeHeap: [number, number][];
   /** How it ended: 'SIGKILL' (a fault), 'stopped' (the end of the run), undefined while running. */
   end?: string;
 }
@@ -51,7 +53,7 @@ export class KillableServer {
 
   private async launch(): Promise<void> {
     this.s = await startServer({ entry: ENTRY, args: this.args, dataDir: this.s?.dataDir ?? this.firstDataDir, adminKey: this.s?.adminKey });
-    this.lifetimes.push({ pid: this.s.proc.pid!, startedAt: Date.now(), rss: [], heap: [] });
+    this.lifetimes.push({ pid: this.s.proc.pid!, startedAt: Date.now(), rss: [], heap: [], nativeHeap: [] });
   }
 
   get url(): string {
@@ -70,7 +72,7 @@ export class KillableServer {
     return this.s;
   }
 
-  /** Records the running process's RSS now, and its JS heap once the service answers. */
+  /** Records the running process's RSS now, and its JS and C heaps once the service answers. */
   async sampleMemory(): Promise<void> {
     const life = this.lifetimes[this.lifetimes.length - 1];
     const rss = rssOf(life.pid);
@@ -78,6 +80,8 @@ export class KillableServer {
     const overview = await call(this.url, 'GET', '/v1/admin/overview', { key: this.adminKey }).catch(() => undefined);
     const heap = overview?.json?.process?.heapUsedBytes;
     if (typeof heap === 'number') life.heap.push([Date.now() - life.startedAt, heap]);
+    const native = overview?.json?.process?.nativeHeapInUseBytes;
+    if (typeof native === 'number') life.nativeHeap.push([Date.now() - life.startedAt, native]);
   }
 
   /** SIGKILL, then a new process on the same data directory (and admin key), as a supervisor would. */

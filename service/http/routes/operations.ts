@@ -2,7 +2,7 @@
 // (/v1/admin/overview, /v1/admin/activity). All for the operator only; /metrics
 // also takes a separate token, for a scraper that should hold no admin key.
 import type { Request } from 'express';
-import { poolStats } from '../../../lib';
+import { nativeHeap, poolStats } from '../../../lib';
 import { ServiceError } from '../../domain/errors';
 import type { IndexService } from '../../domain/indexes';
 import type { KeyService, Principal } from '../../domain/keys';
@@ -72,7 +72,13 @@ export function operationRoutes(deps: {
             logDamage: indexes.logDamage(),
           },
           pool: poolStats(),
-          process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, uptimeSeconds: process.uptime() },
+          process: {
+            rssBytes: memory.rss,
+            heapUsedBytes: memory.heapUsed,
+            // null where the C library does not report it (lib nativeHeap())
+            nativeHeapInUseBytes: nativeHeap()?.inUseBytes ?? null,
+            uptimeSeconds: process.uptime(),
+          },
         });
       },
     },
