@@ -1,29 +1,30 @@
 # node-gyp build of the addon (npm run build:gyp -> build/Release/faiss_node.node).
-# It mirrors CMakeLists.txt, the primary build (cmake-js): same sources, same
-# system FAISS (Debian's static libfaiss.a), OpenBLAS linked directly, OpenMP,
-# C++17 with exceptions and RTTI, and libfaiss's symbols kept private.
-# Keep the two files in step.
+# It mirrors CMakeLists.txt, the primary build (cmake-js): same sources, the same
+# FAISS (the project's own build, scripts/build-faiss.sh, cached outside the clone),
+# compiled for the same instruction set, OpenBLAS linked directly, OpenMP, C++17 with
+# exceptions and RTTI, and libfaiss's symbols kept private. Keep the two in step.
 #
-# FAISS location: FAISS_PREFIX (default /usr) or FAISS_LIBRARY (full path to
-# libfaiss.a), from the environment or as gyp variables
-# (node-gyp rebuild -- -Dfaiss_prefix=/opt/faiss).
+# FAISS_PREFIX (environment) names another build of the same layout.
 {
   'variables': {
-    'faiss_prefix%': '<!(node -p "process.env.FAISS_PREFIX || \'/usr\'")',
+    # gyp cannot use a variable in the dict that defines it: the prefix comes first.
+    'variables': {
+      'faiss_prefix%': '<!(node -p "process.env.FAISS_PREFIX || require(\'child_process\').execFileSync(\'bash\', [\'scripts/build-faiss.sh\', \'--print-prefix\'], {encoding: \'utf8\'}).trim()")',
+    },
+    'faiss_prefix%': '<(faiss_prefix)',
+    'faiss_arch_flags%': '<!(node -p "require(require(\'path\').join(\'<(faiss_prefix)\', \'faiss-build-info.json\')).archFlags")',
+    'faiss_isa%': '<!(node -p "require(require(\'path\').join(\'<(faiss_prefix)\', \'faiss-build-info.json\')).isa")',
   },
   'targets': [
     {
       'target_name': 'faiss_node',
-      'variables': {
-        # First of <prefix>/lib/<multiarch>, lib64, lib holding libfaiss.a.
-        'faiss_library%': '<!(node -e "const fs=require(\'fs\'),p=require(\'path\');const c=[\'lib/x86_64-linux-gnu\',\'lib/aarch64-linux-gnu\',\'lib64\',\'lib\'].map(d=>p.join(\'<(faiss_prefix)\',d,\'libfaiss.a\'));console.log(process.env.FAISS_LIBRARY||c.find(f=>fs.existsSync(f))||c[0])")',
-      },
       # Same as file(GLOB native/*.cc native/workers/*.cc) in CMakeLists.txt.
       'sources': [
         '<!@(node -p "[\'native\',\'native/workers\'].flatMap(d=>require(\'fs\').readdirSync(d).filter(f=>f.endsWith(\'.cc\')).sort().map(f=>d+\'/\'+f)).join(\' \')")',
       ],
       'include_dirs': [
         '<!(node -p "require(\'node-addon-api\').include_dir")',
+        '<(faiss_prefix)/include',
       ],
       'defines': [
         'NAPI_VERSION=8',
@@ -31,13 +32,16 @@
         'NODE_ADDON_API_DISABLE_DEPRECATED',
         'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',  # see CMakeLists.txt
         'NDEBUG',
+        'FAISS_PROXY_ISA="<(faiss_isa)"',
       ],
+      # What the addon was built for, next to it, for the loader's CPU check.
+      'copies': [{ 'destination': '<(PRODUCT_DIR)', 'files': ['<(faiss_prefix)/faiss-build-info.json'] }],
       # node's common.gypi turns exceptions and RTTI off; the code needs both
       # (C++ exceptions through node-addon-api, dynamic_cast/typeid on indexes).
       'cflags!': ['-fno-exceptions', '-fno-rtti'],
       'cflags_cc!': ['-fno-exceptions', '-fno-rtti'],
       # -Wall -Wextra -Wno-unused-parameter come from node's common.gypi.
-      'cflags': ['-O3', '-fvisibility=hidden', '-fopenmp'],
+      'cflags': ['-O3', '-fvisibility=hidden', '-fopenmp', '<@(faiss_arch_flags)'],
       'cflags_cc': ['-std=gnu++17', '-fexceptions', '-frtti'],
       'ldflags': [
         '-fopenmp',
@@ -51,14 +55,9 @@
       # target names: those follow the Debian alternatives and may resolve to the
       # reference BLAS, which makes FAISS's batch search many times slower.
       'libraries': [
-        '<(faiss_library)',
+        '<(faiss_prefix)/lib/libfaiss.a',
         '-lopenblas',
         '-lgomp',
-      ],
-      'conditions': [
-        ['faiss_prefix!="/usr"', {
-          'include_dirs': ['<(faiss_prefix)/include'],
-        }],
       ],
     },
     {
@@ -66,9 +65,6 @@
       # build/Release/ (see CMakeLists.txt): same FAISS, our checks, no Node.
       'target_name': 'faiss-proxy-sandbox',
       'type': 'executable',
-      'variables': {
-        'faiss_library%': '<!(node -e "const fs=require(\'fs\'),p=require(\'path\');const c=[\'lib/x86_64-linux-gnu\',\'lib/aarch64-linux-gnu\',\'lib64\',\'lib\'].map(d=>p.join(\'<(faiss_prefix)\',d,\'libfaiss.a\'));console.log(process.env.FAISS_LIBRARY||c.find(f=>fs.existsSync(f))||c[0])")',
-      },
       'sources': [
         '<!@(node -p "require(\'fs\').readdirSync(\'native/sandbox\').filter(f=>f.endsWith(\'.cc\')).sort().map(f=>\'native/sandbox/\'+f).join(\' \')")',
         'native/alloc_guard.cc',
@@ -76,21 +72,17 @@
         'native/index_type.cc',
         'native/validate.cc',
       ],
+      'include_dirs': ['<(faiss_prefix)/include'],
       'defines': ['NDEBUG'],
       'cflags!': ['-fno-exceptions', '-fno-rtti'],
       'cflags_cc!': ['-fno-exceptions', '-fno-rtti'],
-      'cflags': ['-O3', '-fopenmp'],
+      'cflags': ['-O3', '-fopenmp', '<@(faiss_arch_flags)'],
       'cflags_cc': ['-std=gnu++17', '-fexceptions', '-frtti'],
       'ldflags': ['-fopenmp', '-Wl,--as-needed'],
       'libraries': [
-        '<(faiss_library)',
+        '<(faiss_prefix)/lib/libfaiss.a',
         '-lopenblas',
         '-lgomp',
-      ],
-      'conditions': [
-        ['faiss_prefix!="/usr"', {
-          'include_dirs': ['<(faiss_prefix)/include'],
-        }],
       ],
     },
   ],

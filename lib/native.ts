@@ -2,6 +2,7 @@
 // where the binary lives; everything else imports from here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { assertCpuRunsAddon } from './addon-cpu';
 import { FaissError } from './errors';
 import type { RangeSearchResult, SearchResult } from './types';
 
@@ -62,7 +63,7 @@ export interface NativeAddon {
   setSearchLanes(threads: number, spinMicroseconds: number): void;
   getSearchLanes(): SearchLanes;
   poolStats(): PoolStats;
-  buildInfo(): { faissVersion: string; compileOptions: string; cores: number; gpu: boolean };
+  buildInfo(): BuildInfo;
 }
 
 /**
@@ -87,6 +88,7 @@ function load(): NativeAddon {
       'ERR_UNSUPPORTED',
     );
   }
+  assertCpuRunsAddon(found);
   quietOpenBlasThreads();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const addon = require(found) as NativeAddon;
@@ -107,6 +109,17 @@ function quietOpenBlasThreads(): void {
 }
 
 export const native: NativeAddon = load();
+
+/** What the loaded addon was built with. */
+export interface BuildInfo {
+  faissVersion: string;
+  /** The instruction set the addon and its FAISS were compiled for: avx512, avx2 or generic. */
+  isa: string;
+  /** FAISS's own get_compile_options(). */
+  compileOptions: string;
+  cores: number;
+  gpu: boolean;
+}
 
 export interface MemoryLimits {
   /** Bytes one call (a search, a range search, building an index) may allocate. */

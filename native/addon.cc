@@ -128,6 +128,7 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("faissVersion", std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) + "." +
                               std::to_string(FAISS_VERSION_PATCH));
+  out.Set("isa", FAISS_PROXY_ISA);
   out.Set("compileOptions", faiss::get_compile_options());
   out.Set("cores", coreCount());
 #ifdef FAISS_PROXY_GPU

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages faiss-proxy builds and tests with, only those
 # missing, so a fresh Debian machine needs nothing installed by hand.
-#   libfaiss-dev             FAISS 1.7.3 (static lib + CMake config) we link
 #   libopenblas-pthread-dev  OpenBLAS: FAISS's batch search is many times slower on
 #                            Debian's reference BLAS (see README, "Why OpenBLAS")
 #   python3-faiss, numpy     the reference implementation the conformance tests compare with
 #   cmake, g++, make         the addon build (cmake-js; node-gyp for binding.gyp)
+# FAISS itself is the project's own build (scripts/build-faiss.sh, which installs what
+# it needs to fetch and compile Debian's FAISS source); Debian's libfaiss-dev is not used.
 set -euo pipefail
 
-packages=(libfaiss-dev libopenblas0-pthread libopenblas-pthread-dev python3-faiss python3-numpy cmake g++ make)
+packages=(libopenblas0-pthread libopenblas-pthread-dev python3-faiss python3-numpy cmake g++ make)
 packages+=("$@")
 
 missing=()
