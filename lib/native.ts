@@ -63,7 +63,15 @@ export interface NativeAddon {
   setSearchLanes(threads: number, spinMicroseconds: number): void;
   getSearchLanes(): SearchLanes;
   poolStats(): PoolStats;
+  setKernel(name: string, on: boolean): void;
+  getKernels(): Kernels;
   buildInfo(): BuildInfo;
+}
+
+/** Which of the addon's own search kernels run (lib/kernels.ts). */
+export interface Kernels {
+  /** One flat query (up to 19) split across the cores: native/kernels/flat_scan.h. */
+  flatScan: boolean;
 }
 
 /**

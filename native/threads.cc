@@ -14,6 +14,8 @@ std::atomic<int> activeCalls{0};
 std::atomic<uint64_t> queuedTasks{0};
 std::atomic<uint64_t> queueWaitNs{0};
 std::atomic<uint64_t> inlineSearches{0};
+// The rowSplitUseful of the innermost ThreadScope on this thread; 1 outside any.
+thread_local int64_t rowSplitCap = 1;
 
 int detectCores() {
   cpu_set_t set;
@@ -48,13 +50,28 @@ int configuredThreads() {
   return fixed > 0 ? fixed : coreCount();
 }
 
-ThreadScope::ThreadScope(int64_t useful) {
-  const int active = ++activeCalls;
+namespace {
+
+int shareOf(int active) {
   const int fixed = fixedThreads.load();
-  const int64_t threads = fixed > 0 ? fixed : std::max(1, coreCount() / active);
-  omp_set_num_threads(static_cast<int>(std::max<int64_t>(1, std::min(threads, useful))));
+  return fixed > 0 ? fixed : std::max(1, coreCount() / std::max(1, active));
 }
 
-ThreadScope::~ThreadScope() { --activeCalls; }
+}  // namespace
+
+int rowSplitThreads() {
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(shareOf(activeCalls.load()), rowSplitCap)));
+}
+
+ThreadScope::ThreadScope(int64_t useful, int64_t rowSplitUseful) : outerRowSplitCap_(rowSplitCap) {
+  const int64_t threads = shareOf(++activeCalls);
+  omp_set_num_threads(static_cast<int>(std::max<int64_t>(1, std::min(threads, useful))));
+  rowSplitCap = rowSplitUseful;
+}
+
+ThreadScope::~ThreadScope() {
+  rowSplitCap = outerRowSplitCap_;
+  --activeCalls;
+}
 
 }  // namespace fp

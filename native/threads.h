@@ -33,16 +33,28 @@ void setFixedThreads(int n);
 int configuredThreads();
 int coreCount();
 
+// The threads a call that splits its work by stored vectors rather than by
+// queries may use (kernels/flat_scan.h), from inside a ThreadScope: its share of
+// the cores, as a ThreadScope without `useful` gets, capped by the scope's
+// `rowSplitUseful`. One search on an idle process gets every core; concurrent
+// ones split them.
+int rowSplitThreads();
+
 // Scope of one FAISS call on a worker thread. `useful` caps the team at what the
 // call can use: FAISS's searches parallelise over queries, so a one-query search
 // gets one thread instead of waking a team that would sit idle (measured: 25%
-// slower HNSW single-query searches with a full team).
+// slower HNSW single-query searches with a full team). `rowSplitUseful` caps a
+// split by stored vectors (rowSplitThreads) the same way: a search run on the JS
+// thread (workers/search_inline.cc) keeps to that one thread.
 class ThreadScope {
  public:
-  explicit ThreadScope(int64_t useful = INT64_MAX);
+  explicit ThreadScope(int64_t useful = INT64_MAX, int64_t rowSplitUseful = INT64_MAX);
   ~ThreadScope();
   ThreadScope(const ThreadScope&) = delete;
   ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int64_t outerRowSplitCap_;
 };
 
 }  // namespace fp

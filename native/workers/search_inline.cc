@@ -30,7 +30,7 @@ Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info) {
     if (call.x.n != 1 || !handle->searchCost().fitsInline(t, handle->ntotal())) return env.Undefined();
 
     SearchResultArrays results(call.results());
-    ThreadScope threads(1);
+    ThreadScope threads(1, 1);
     const bool ran = call.run(*handle, t, results.distances(), results.labels(),
                               [&](auto&& search) { return handle->trySearchShared(t, search); });
     if (!ran) return env.Undefined();

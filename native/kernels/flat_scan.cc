@@ -1,0 +1,185 @@
+#include "flat_scan.h"
+
+#include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "../threads.h"
+#include "flat_distances.h"
+#include "switches.h"
+
+namespace fp {
+namespace {
+
+using MaxHeap = faiss::CMax<float, int64_t>;
+using MinHeap = faiss::CMin<float, int64_t>;
+
+// A block of stored vectors small enough to stay in L2 while every query passes
+// over it (this machine has 1 MiB of L2 per core).
+constexpr size_t kBlockBytes = 128 * 1024;
+// Below this much data per thread, starting a thread costs more than it saves.
+constexpr size_t kMinBytesPerThread = 2 * 1024 * 1024;
+
+struct Scan {
+  const float* x;
+  const float* xb;
+  size_t d, n, ntotal, k;
+  bool ip;
+  bool singleBest;  // L2, k = 1
+  size_t keep;      // candidates per block and query: k (L2) or 2k (inner product)
+  size_t blockRows;
+};
+
+// One thread's candidates for every query: a max-heap of `keep` (key, id) per
+// query, the key being the distance (L2) or its negation (inner product), so
+// that both keep the best by (distance, then smaller id): vectors come in id
+// order and enter only when strictly better than the top.
+struct Candidates {
+  std::vector<float> keys;
+  std::vector<int64_t> ids;
+};
+
+void scanRows(const Scan& s, size_t row0, size_t row1, Candidates& c, float* dis) {
+  for (size_t q = 0; q < s.n; q++) {
+    if (s.singleBest) {
+      c.keys[q] = HUGE_VALF;  // FAISS's SingleBestResultHandler starts at +inf, label 0
+      c.ids[q] = 0;
+    } else {
+      faiss::heap_heapify<MaxHeap>(s.keep, c.keys.data() + q * s.keep, c.ids.data() + q * s.keep);
+    }
+  }
+  for (size_t b0 = row0; b0 < row1; b0 += s.blockRows) {
+    const size_t rows = std::min(s.blockRows, row1 - b0);
+    const float* block = s.xb + b0 * s.d;
+    for (size_t q = 0; q < s.n; q++) {
+      const float* xq = s.x + q * s.d;
+      if (s.ip) {
+        innerProductRows(xq, block, s.d, rows, dis);
+      } else {
+        l2sqrRows(xq, block, s.d, rows, dis);
+      }
+      if (s.singleBest) {
+        float& best = c.keys[q];
+        int64_t& id = c.ids[q];
+        for (size_t j = 0; j < rows; j++) {
+          if (dis[j] < best) {
+            best = dis[j];
+            id = static_cast<int64_t>(b0 + j);
+          }
+        }
+        continue;
+      }
+      float* keys = c.keys.data() + q * s.keep;
+      int64_t* ids = c.ids.data() + q * s.keep;
+      float top = keys[0];
+      for (size_t j = 0; j < rows; j++) {
+        const float key = s.ip ? -dis[j] : dis[j];
+        if (key < top) {
+          faiss::heap_replace_top<MaxHeap>(s.keep, keys, ids, key, static_cast<int64_t>(b0 + j));
+          top = keys[0];
+        }
+      }
+    }
+  }
+}
+
+// FAISS's HeapResultHandler over the candidates, in id order: begin, add_result
+// for each, end (faiss/impl/ResultHandler.h).
+template <class C>
+void replay(const std::vector<std::pair<int64_t, float>>& candidates, size_t k, float* distances, int64_t* labels) {
+  faiss::heap_heapify<C>(k, distances, labels);
+  for (const auto& [id, dis] : candidates) {
+    if (C::cmp(distances[0], dis)) faiss::heap_replace_top<C>(k, distances, labels, dis, id);
+  }
+  faiss::heap_reorder<C>(k, distances, labels);
+}
+
+void merge(const Scan& s, const std::vector<Candidates>& parts, float* distances, int64_t* labels) {
+  std::vector<std::pair<int64_t, float>> candidates;
+  for (size_t q = 0; q < s.n; q++) {
+    if (s.singleBest) {
+      float best = HUGE_VALF;
+      int64_t id = 0;
+      for (const auto& c : parts) {  // blocks in id order: the first smallest wins
+        if (c.keys[q] < best) {
+          best = c.keys[q];
+          id = c.ids[q];
+        }
+      }
+      distances[q] = best;
+      labels[q] = id;
+      continue;
+    }
+    candidates.clear();
+    for (const auto& c : parts) {
+      const size_t begin = candidates.size();
+      for (size_t i = q * s.keep; i < (q + 1) * s.keep; i++) {
+        if (c.ids[i] >= 0) candidates.emplace_back(c.ids[i], s.ip ? -c.keys[i] : c.keys[i]);
+      }
+      std::sort(candidates.begin() + begin, candidates.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    if (s.ip) {
+      replay<MinHeap>(candidates, s.k, distances + q * s.k, labels + q * s.k);
+    } else {
+      replay<MaxHeap>(candidates, s.k, distances + q * s.k, labels + q * s.k);
+    }
+  }
+}
+
+}  // namespace
+
+bool flatScanApplies(const faiss::Index& index, int64_t n, int64_t k) {
+  if (!kernelSwitches().flatScan.load(std::memory_order_relaxed)) return false;
+  const auto& type = typeid(index);
+  if (type != typeid(faiss::IndexFlat) && type != typeid(faiss::IndexFlatL2) && type != typeid(faiss::IndexFlatIP))
+    return false;
+  if (index.metric_type != faiss::METRIC_L2 && index.metric_type != faiss::METRIC_INNER_PRODUCT) return false;
+  return n >= 1 && n < faiss::distance_compute_blas_threshold && k >= 1 &&
+         k < faiss::distance_compute_min_k_reservoir && index.ntotal > 0;
+}
+
+void flatScan(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t k, float* distances,
+              int64_t* labels) {
+  Scan s;
+  s.x = x;
+  s.xb = index.get_xb();
+  s.d = static_cast<size_t>(index.d);
+  s.n = static_cast<size_t>(n);
+  s.ntotal = static_cast<size_t>(index.ntotal);
+  s.k = static_cast<size_t>(k);
+  s.ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
+  s.singleBest = !s.ip && k == 1;
+  s.keep = s.singleBest ? 1 : s.ip ? 2 * s.k : s.k;
+  const size_t rowBytes = s.d * sizeof(float);
+  s.blockRows = std::max<size_t>(8, kBlockBytes / rowBytes);
+
+  const size_t bytes = s.ntotal * rowBytes;
+  const int threads = static_cast<int>(std::clamp<size_t>(bytes / kMinBytesPerThread, 1, rowSplitThreads()));
+  std::vector<Candidates> parts(threads);
+  for (auto& c : parts) {
+    c.keys.resize(s.n * s.keep);
+    c.ids.resize(s.n * s.keep);
+  }
+  std::vector<float> dis(static_cast<size_t>(threads) * s.blockRows);
+  // Contiguous blocks of rows, in id order by thread number (merge relies on it).
+  auto rowsOf = [&](int t) { return s.ntotal * static_cast<size_t>(t) / static_cast<size_t>(threads); };
+  if (threads == 1) {
+    scanRows(s, 0, s.ntotal, parts[0], dis.data());
+  } else {
+    // A loop, not one block per team member: every block is scanned even if
+    // OpenMP starts fewer threads than asked.
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int t = 0; t < threads; t++) scanRows(s, rowsOf(t), rowsOf(t + 1), parts[t], dis.data() + t * s.blockRows);
+  }
+  merge(s, parts, distances, labels);
+}
+
+}  // namespace fp

@@ -1,0 +1,15 @@
+#include "switches.h"
+
+namespace fp {
+
+KernelSwitches& kernelSwitches() {
+  static KernelSwitches switches;
+  return switches;
+}
+
+std::vector<NamedKernelSwitch> namedKernelSwitches() {
+  KernelSwitches& s = kernelSwitches();
+  return {{"flatScan", &s.flatScan}};
+}
+
+}  // namespace fp

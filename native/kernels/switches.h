@@ -1,0 +1,26 @@
+// One switch per kernel of the addon's own (native/kernels/), for the comparison
+// with FAISS's own code: each kernel runs only while its switch is on (the
+// default), and otherwise the search goes to FAISS as it always did.
+// JS: setKernels / getKernels (lib/kernels.ts).
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace fp {
+
+struct KernelSwitches {
+  std::atomic<bool> flatScan{true};  // kernels/flat_scan.h
+};
+
+KernelSwitches& kernelSwitches();
+
+// The switches by their JS names, for setKernels / getKernels.
+struct NamedKernelSwitch {
+  std::string name;
+  std::atomic<bool>* on;
+};
+std::vector<NamedKernelSwitch> namedKernelSwitches();
+
+}  // namespace fp
