@@ -1,0 +1,264 @@
+// The flat scan kernel (native/kernels/flat_scan.h): fewer than 20 queries on a
+// flat index split across the cores by stored vectors. Its answers must be FAISS's
+// own, bit for bit: the same labels in the same order and the same float
+// distances, ties included, against FAISS's own code in this process (the switch
+// off) and against python3-faiss on an index file written here (Debian's generic
+// build, whose distances may differ from our AVX-512 build's in the last bits, so
+// that near-ties may come in another order: there each label is python's at that
+// rank, or one python gives at a distance within 1e-5). setNumThreads(8)
+// splits the larger indexes into up to 8 blocks, so the merge of the blocks'
+// candidates is what is tested; the smaller ones run in one block.
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as faiss from '../../lib';
+import { rng } from '../support/data';
+import { closeTo, PYTHON } from '../support/oracle';
+
+type Pattern = 'uniform' | 'clustered' | 'levels' | 'lateWinners';
+
+/** n x d vectors; 'levels' and 'lateWinners' make many equal distances. */
+function vectors(pattern: Pattern, n: number, d: number, seed: number): Float32Array {
+  const next = rng(seed);
+  const x = new Float32Array(n * d);
+  if (pattern === 'uniform') {
+    for (let i = 0; i < x.length; i++) x[i] = next() * 2 - 1;
+  } else if (pattern === 'clustered') {
+    const centres = Array.from({ length: 16 }, () => Float32Array.from({ length: d }, () => next() * 10 - 5));
+    for (let i = 0; i < n; i++) {
+      const c = centres[Math.floor(next() * centres.length)];
+      for (let j = 0; j < d; j++) x[i * d + j] = c[j] + (next() + next() + next() - 1.5) * 0.3;
+    }
+  } else if (pattern === 'levels') {
+    for (let i = 0; i < x.length; i++) x[i] = Math.floor(next() * 3);
+  } else {
+    // Every vector the same but a few that score better, some among the first k
+    // and some in the last part of the index: which of the equal ones FAISS keeps
+    // depends on when the better ones come (flat_scan.h).
+    for (let i = 0; i < n; i++) x[i * d] = 1;
+    for (const i of [3, 12, 40]) x[i * d] = 2;
+    for (let i = Math.floor(n * 0.6); i < n; i += Math.floor(n / 13)) x[i * d] = 2;
+  }
+  return x;
+}
+
+function queries(pattern: Pattern, nq: number, d: number, seed: number): Float32Array {
+  if (pattern === 'lateWinners') return Float32Array.from({ length: nq * d }, (_, i) => (i % d === 0 ? 1.5 + (i / d) * 0.25 : 0));
+  return vectors(pattern, nq, d, seed);
+}
+
+const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+async function searchWith(index: faiss.Index, x: Float32Array, k: number, flatScan: boolean): Promise<faiss.SearchResult> {
+  faiss.setKernels({ flatScan });
+  try {
+    return await index.search(x, k);
+  } finally {
+    faiss.setKernels({ flatScan: true });
+  }
+}
+
+/** Python's answer up to near-ties: distances within 1e-5 rank by rank, and a label that differs is one python ranks at a distance within 1e-5 (or a near-tie at its k-th). */
+function assertCloseAnswer(ours: faiss.SearchResult, python: { labels: number[]; distances: number[] }, k: number, what: string): void {
+  assert.equal(closeTo(ours.distances, python.distances), null, `${what}: distances`);
+  const near = (a: number, b: number) => closeTo([a], [b]) === null;
+  for (let q = 0; q < python.labels.length / k; q++) {
+    const row = python.labels.slice(q * k, (q + 1) * k);
+    for (let i = 0; i < k; i++) {
+      const label = Number(ours.labels[q * k + i]);
+      if (label === row[i]) continue;
+      const j = row.indexOf(label);
+      const dis = ours.distances[q * k + i];
+      const ok = j >= 0 ? near(dis, python.distances[q * k + j]) : near(dis, python.distances[q * k + k - 1]);
+      assert.ok(ok, `${what}: query ${q} rank ${i}: label ${label} at ${dis} is not python's (${row[i]})`);
+    }
+  }
+}
+
+function assertSame(ours: faiss.SearchResult, theirs: faiss.SearchResult, what: string): void {
+  assert.deepEqual(Array.from(ours.labels), Array.from(theirs.labels), `${what}: labels`);
+  assert.deepEqual(bits(ours.distances), bits(theirs.distances), `${what}: distances (bits)`);
+}
+
+const newFlat = (metric: number, d: number, cls: string): faiss.Index => {
+  if (cls === 'IndexFlatL2') return new faiss.IndexFlatL2(d);
+  if (cls === 'IndexFlatIP') return new faiss.IndexFlatIP(d);
+  return faiss.indexFactory(d, 'Flat', metric as faiss.MetricType);
+};
+
+describe('flat scan kernel (own search kernels)', function () {
+  this.timeout(120_000);
+
+  before(() => faiss.setNumThreads(8));
+  after(() => {
+    faiss.setNumThreads(0);
+    faiss.setKernels({ flatScan: true });
+  });
+
+  describe('setKernels / getKernels', () => {
+    it('is on by default, and turns off and on', () => {
+      assert.deepEqual(faiss.getKernels(), { flatScan: true });
+      faiss.setKernels({ flatScan: false });
+      assert.deepEqual(faiss.getKernels(), { flatScan: false });
+      faiss.setKernels({});
+      assert.deepEqual(faiss.getKernels(), { flatScan: false });
+      faiss.setKernels({ flatScan: true });
+      assert.deepEqual(faiss.getKernels(), { flatScan: true });
+    });
+
+    const bad: [string, unknown][] = [
+      ['undefined', undefined],
+      ['null', null],
+      ['an array', [true]],
+      ['a boolean', true],
+      ['an unknown key', { flatScan: true, hnswSerch: false }],
+      ['a number for flatScan', { flatScan: 1 }],
+      ['a string for flatScan', { flatScan: 'false' }],
+      ['a throwing getter', { get flatScan(): boolean { throw new Error('boom'); } }],
+    ];
+    for (const [name, value] of bad) {
+      it(`refuses ${name} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
+        assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
+        assert.deepEqual(faiss.getKernels(), { flatScan: true });
+      });
+    }
+  });
+
+  describe('identical to FAISS (switch off) in this process', () => {
+    // [pattern, n, d]: the larger ones hold 4 MB or more, which splits them.
+    const datasets: [Pattern, number, number][] = [
+      ['uniform', 3000, 37],
+      ['clustered', 40_000, 128],
+      ['levels', 300_000, 4],
+      ['lateWinners', 600_000, 3],
+      ['uniform', 70_000, 17],
+      ['clustered', 200, 8],
+      ['levels', 1500, 1],
+    ];
+    for (const [pattern, n, d] of datasets) {
+      for (const [metric, cls] of [
+        [faiss.METRIC_L2, 'IndexFlatL2'],
+        [faiss.METRIC_INNER_PRODUCT, 'IndexFlatIP'],
+        [faiss.METRIC_L2, 'factory'],
+        [faiss.METRIC_INNER_PRODUCT, 'factory'],
+      ] as const) {
+        it(`${cls} ${metric === faiss.METRIC_L2 ? 'L2' : 'IP'}, ${pattern} ${n} x ${d}`, async () => {
+          const index = newFlat(metric, d, cls);
+          await index.add(vectors(pattern, n, d, n + d));
+          for (const [nq, k] of [[1, 1], [1, 10], [3, 2], [19, 50], [7, 99], [2, 100], [20, 10], [1, n + 5]]) {
+            if (k > 1024 * 1024) continue;
+            const x = queries(pattern, nq, d, 7 * nq + k);
+            assertSame(await searchWith(index, x, k, true), await searchWith(index, x, k, false), `nq ${nq} k ${k}`);
+          }
+          index.dispose();
+        });
+      }
+    }
+
+    it('IDMap and IDMap2 over a flat index translate the same labels', async () => {
+      const d = 16;
+      const n = 100_000;
+      for (const wrap of [faiss.IndexIDMap, faiss.IndexIDMap2]) {
+        for (const inner of [new faiss.IndexFlatL2(d), new faiss.IndexFlatIP(d)]) {
+          const index = new wrap(inner);
+          const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(n - i) * 3n);
+          await index.addWithIds(vectors('levels', n, d, 5), ids);
+          for (const [nq, k] of [[1, 1], [4, 30], [1, 99]]) {
+            const x = vectors('levels', nq, d, k);
+            const ours = await searchWith(index, x, k, true);
+            assertSame(ours, await searchWith(index, x, k, false), `${wrap.name} nq ${nq} k ${k}`);
+            assert.ok(Array.from(ours.labels).every((l) => l % 3n === 0n && l > 0n), 'labels are the ids added');
+          }
+          index.dispose();
+        }
+      }
+    });
+
+    it('concurrent one-query searches each give their own answer', async () => {
+      const d = 64;
+      const index = new faiss.IndexFlatL2(d);
+      await index.add(vectors('clustered', 50_000, d, 3));
+      const qs = Array.from({ length: 12 }, (_, i) => queries('clustered', 1, d, 100 + i));
+      const expected: faiss.SearchResult[] = [];
+      for (const q of qs) expected.push(await searchWith(index, q, 5, false));
+      const got = await Promise.all(qs.map((q) => index.search(q, 5)));
+      got.forEach((g, i) => assertSame(g, expected[i], `query ${i}`));
+      index.dispose();
+    });
+  });
+
+  describe('bad calls are still coded errors', () => {
+    it('k = 0, a wrong query length, NaN in a query', async () => {
+      const index = new faiss.IndexFlatL2(4);
+      await index.add(vectors('uniform', 5000, 4, 1));
+      const code = (c: string) => (e: unknown) => faiss.isFaissError(e) && e.code === c;
+      await assert.rejects(index.search(new Float32Array(4), 0), code('ERR_INVALID_ARGUMENT'));
+      await assert.rejects(index.search(new Float32Array(5), 1), code('ERR_DIMENSION'));
+      await assert.rejects(index.search(Float32Array.of(0, NaN, 0, 0), 1), code('ERR_INVALID_ARGUMENT'));
+      index.dispose();
+    });
+  });
+
+  describe('identical to python3-faiss (the oracle) on an index file written here', () => {
+    const script = `
+import faiss, numpy as np, json, sys
+work = sys.argv[1]
+spec = json.load(open(work + '/spec.json'))
+out = []
+for case in spec:
+    index = faiss.read_index(work + '/' + case['file'])
+    x = np.fromfile(work + '/' + case['queries'], dtype='float32').reshape(-1, index.d)
+    D, I = index.search(x, case['k'])
+    out.append({'labels': I.ravel().tolist(), 'distances': D.ravel().tolist()})
+json.dump(out, open(work + '/python.json', 'w'))
+`;
+    it('L2 and IP, IDMap, 1..19 queries, k = 1 .. 99 and k > ntotal, ties', async () => {
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kernels-flat-'));
+      try {
+        // Small integers: every distance exact in any order of the sum, so each build
+        // gives the same floats and the ties must come out as python's, label for label.
+        const spec: { file: string; queries: string; k: number; exact: boolean }[] = [];
+        const ours: faiss.SearchResult[] = [];
+        const builds: [string, () => faiss.Index, Pattern, number, number][] = [
+          ['l2', () => new faiss.IndexFlatL2(32), 'clustered', 50_000, 32],
+          ['ip', () => new faiss.IndexFlatIP(32), 'clustered', 50_000, 32],
+          ['l2-ties', () => new faiss.IndexFlatL2(5), 'levels', 300_000, 5],
+          ['ip-ties', () => new faiss.IndexFlatIP(3), 'lateWinners', 600_000, 3],
+          ['idmap-ip', () => new faiss.IndexIDMap(new faiss.IndexFlatIP(6)), 'levels', 200_000, 6],
+          ['small-l2', () => new faiss.IndexFlatL2(7), 'uniform', 40, 7],
+        ];
+        for (const [name, build, pattern, n, d] of builds) {
+          const index = build();
+          const x = vectors(pattern, n, d, n);
+          if (name.startsWith('idmap')) await index.addWithIds(x, BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 5n + 1n));
+          else await index.add(x);
+          await faiss.writeIndex(index, path.join(work, `${name}.index`));
+          for (const [nq, k] of [[1, 1], [1, 10], [19, 99], [5, 45]]) {
+            const q = queries(pattern, nq, d, nq * k);
+            const file = `${name}-${nq}-${k}.f32`;
+            fs.writeFileSync(path.join(work, file), Buffer.from(q.buffer, q.byteOffset, q.byteLength));
+            spec.push({ file: `${name}.index`, queries: file, k, exact: pattern === 'levels' || pattern === 'lateWinners' });
+            ours.push(await index.search(q, k));
+          }
+          index.dispose();
+        }
+        fs.writeFileSync(path.join(work, 'spec.json'), JSON.stringify(spec));
+        execFileSync(PYTHON, ['-c', script, work], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+        const python: { labels: number[]; distances: number[] }[] = JSON.parse(fs.readFileSync(path.join(work, 'python.json'), 'utf8'));
+        python.forEach((p, i) => {
+          const what = `${spec[i].queries}`;
+          if (spec[i].exact) {
+            assert.deepEqual(Array.from(ours[i].labels, Number), p.labels, `${what}: labels`);
+            assert.deepEqual(Array.from(ours[i].distances), p.distances, `${what}: distances`);
+          } else {
+            assertCloseAnswer(ours[i], p, spec[i].k, what);
+          }
+        });
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    });
+  });
+});
