@@ -170,4 +170,12 @@ void innerProductRows(const float* x, const float* y, size_t d, size_t n, float*
   rows<true>(x, y, d, n, out);
 }
 
+void l2sqrRowsInOrder(const float* x, const float* y, size_t d, size_t n, float* out) {
+  for (size_t i = 0; i < n; i++) out[i] = faiss::fvec_L2sqr(x, y + i * d, d);
+}
+
+void innerProductRowsInOrder(const float* x, const float* y, size_t d, size_t n, float* out) {
+  for (size_t i = 0; i < n; i++) out[i] = faiss::fvec_inner_product(x, y + i * d, d);
+}
+
 }  // namespace fp

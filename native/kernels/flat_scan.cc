@@ -60,10 +60,11 @@ void scanRows(const Scan& s, size_t row0, size_t row1, Candidates& c, float* dis
     const float* block = s.xb + b0 * s.d;
     for (size_t q = 0; q < s.n; q++) {
       const float* xq = s.x + q * s.d;
-      if (s.ip) {
-        innerProductRows(xq, block, s.d, rows, dis);
+      // The first query reads the block from memory, in order; the others find it in cache.
+      if (q == 0) {
+        (s.ip ? innerProductRowsInOrder : l2sqrRowsInOrder)(xq, block, s.d, rows, dis);
       } else {
-        l2sqrRows(xq, block, s.d, rows, dis);
+        (s.ip ? innerProductRows : l2sqrRows)(xq, block, s.d, rows, dis);
       }
       if (s.singleBest) {
         float& best = c.keys[q];
