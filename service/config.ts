@@ -2,6 +2,7 @@
 // variables, then defaults. The embedded defaults need nothing else.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { LIMITS } from '../lib/limits';
 import type { Quotas } from './storage/catalog';
 
 export interface Config {
@@ -141,7 +142,7 @@ const OPTIONS: Option[] = [
   { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
   { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
   { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', parse: positive('max connections'), key: 'maxConnections' },
-  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
+  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: upTo('max k', LIMITS.k.max), key: 'maxK' },
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },

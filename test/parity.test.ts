@@ -188,9 +188,81 @@ for (const backend of backends) {
         return i.search(xq, 1);
       }, 'ERR_DISPOSED'],
       ['bad dimension in a constructor', (f) => new f.IndexFlatL2(0), 'ERR_INVALID_ARGUMENT'],
+      // The limits of lib/limits.ts, the same embedded and remote.
+      ['dimension above the maximum (2^20)', (f) => new f.IndexFlatL2(2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
+      ['metric 2', (f) => new f.IndexFlat(d, 2), 'ERR_INVALID_ARGUMENT'],
+      ['nlist above the maximum (2^24)', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 2 ** 24 + 1), 'ERR_INVALID_ARGUMENT'],
+      ['PQ nbits 17', (f) => new f.IndexPQ(d, 4, 17), 'ERR_INVALID_ARGUMENT'],
+      ['PQ m 0', (f) => new f.IndexIVFPQ(new f.IndexFlatL2(d), d, 8, 0, 8), 'ERR_INVALID_ARGUMENT'],
+      ['HNSW M 1', (f) => new f.IndexHNSWFlat(d, 1), 'ERR_INVALID_ARGUMENT'],
+      ['scalar quantizer type 7', (f) => new f.IndexScalarQuantizer(d, 7), 'ERR_INVALID_ARGUMENT'],
+      ['a factory description that is not a string', (f) => f.indexFactory(d, 42), 'ERR_INVALID_ARGUMENT'],
+      ['k above the maximum (2^20)', (f) => new f.IndexFlatL2(d).search(xq, 2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
+      ['k = 1.5', (f) => new f.IndexFlatL2(d).search(xq, 1.5), 'ERR_INVALID_ARGUMENT'],
+      ['params.nprobe = 0', (f) => new f.IndexFlatL2(d).search(xq, 1, { nprobe: 0 }), 'ERR_INVALID_ARGUMENT'],
+      ['params.efSearch above the maximum (2^30)', (f) => new f.IndexFlatL2(d).search(xq, 1, { efSearch: 2 ** 30 + 1 }), 'ERR_INVALID_ARGUMENT'],
+      ['params that are not an object', (f) => new f.IndexFlatL2(d).search(xq, 1, 5), 'ERR_INVALID_ARGUMENT'],
+      ['setting nprobe to 0', (f) => {
+        new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8).nprobe = 0;
+      }, 'ERR_INVALID_ARGUMENT'],
+      ['setting efSearch to undefined', (f) => {
+        new f.IndexHNSWFlat(d, 8).efSearch = undefined;
+      }, 'ERR_INVALID_ARGUMENT'],
+      ['radius NaN', (f) => new f.IndexFlatL2(d).rangeSearch(xq, NaN), 'ERR_INVALID_ARGUMENT'],
+      ['a row of the wrong length', (f) => new f.IndexFlatL2(d).search([Array(d - 1).fill(0)], 1), 'ERR_DIMENSION'],
+      ['no vectors', (f) => new f.IndexFlatL2(d).add(new Float32Array(0)), 'ERR_INVALID_ARGUMENT'],
+      ['id -1 added', (f) => new f.IndexIDMap(new f.IndexFlatL2(d)).addWithIds(row(xb, d, 0), [-1]), 'ERR_INVALID_ARGUMENT'],
+      ['removeIds of 1.5', (f) => new f.IndexFlatL2(d).removeIds([1.5]), 'ERR_INVALID_ARGUMENT'],
+      ['reconstruct(1.5)', (f) => new f.IndexFlatL2(d).reconstruct(1.5), 'ERR_INVALID_ARGUMENT'],
+      ['reconstructN(-1, 1)', (f) => new f.IndexFlatL2(d).reconstructN(-1, 1), 'ERR_INVALID_ARGUMENT'],
+      ['makeDirectMap("bogus")', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8).makeDirectMap('bogus'), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex of a plain object', (f) => f.deserializeIndex({ length: 4 }), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex of a Proxy of a Uint8Array', (f) => f.deserializeIndex(new Proxy(new Uint8Array(8), {})), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex with options null', (f) => f.deserializeIndex(new Uint8Array(8), null), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex with trusted "yes"', (f) => f.deserializeIndex(new Uint8Array(8), { trusted: 'yes' }), 'ERR_INVALID_ARGUMENT'],
+      ['serializeIndex of a plain object', (f) => f.serializeIndex({}), 'ERR_INVALID_ARGUMENT'],
+      // A disposed index says so first, whatever the arguments.
+      ['a bad argument after dispose', (f) => {
+        const i = new f.IndexFlatL2(d);
+        i.dispose();
+        return i.search(new Float32Array(d + 1), 0);
+      }, 'ERR_DISPOSED'],
+      ...(['ntotal', 'isTrained', 'bytes', 'version', 'nprobe', 'efSearch', 'efConstruction'] as const).map(
+        (p): [string, (f: any) => unknown, string] => [`.${p} after dispose`, (f) => {
+          const i = new f.IndexFlatL2(d);
+          i.dispose();
+          return i[p];
+        }, 'ERR_DISPOSED'],
+      ),
     ];
     for (const [what, run, code] of bad) {
       it(`error: ${what} -> ${code}`, async () => rejectsWith(async () => run(backend.api), code));
     }
+
+    it('a dimension above 65,536 works as it does embedded', async () => {
+      const f = backend.api;
+      const wide = 65_537;
+      const index = new f.IndexFlatL2(wide);
+      try {
+        await index.add(randomVectors(3, wide, 404));
+        const { labels } = await index.search(row(randomVectors(3, wide, 404), wide, 2), 1);
+        assert.equal(labels[0], 2n);
+      } finally {
+        index.dispose();
+      }
+    });
+
+    it('reconstructN of more vectors than one request carries', async () => {
+      const f = backend.api;
+      const n = 10_001; // the reconstruct route takes at most 10,000 ids a request
+      const x = randomVectors(n, 4, 405);
+      const index = new f.IndexFlatL2(4);
+      try {
+        await index.add(x);
+        assert.deepEqual(await index.reconstructN(0, n), x);
+      } finally {
+        index.dispose();
+      }
+    });
   });
 }
