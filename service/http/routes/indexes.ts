@@ -9,7 +9,7 @@ import { principalOf } from '../auth';
 import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
-import { MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
+import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
 import { idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
 import { optionsOf, queryVectors, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
 import {
@@ -56,7 +56,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     optionsOf(isBinary(req), req.body, req.query, spec) as Record<string, number | boolean | undefined>;
 
   /** Sets X-Index-Version, the index's version after the operation (it changes on every mutation). */
-  const versioned = (res: Response, tenant: string, name: string): Response => res.set('X-Index-Version', String(indexes.version(tenant, name)));
+  const versioned = (res: Response, tenant: string, name: string): Response => res.set(HEADER.version, String(indexes.version(tenant, name)));
 
   return [
     {
@@ -117,7 +117,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       responses: { 200: 'The index, described', 404: 'No such index' },
       handler: async (req, res) => {
         const info = await indexes.describe(tenantOf(res), nameOf(req));
-        res.set('X-Index-Version', String(info.version)).json(info);
+        res.set(HEADER.version, String(info.version)).json(info);
       },
     },
     {
@@ -215,7 +215,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
         holdSearch(memoryOf(res.locals), 0, answer, q.x.length / dimensionOf(req, tenant), q.k); // the body is held already (app.ts)
         const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
-        res.set('X-Index-Version', String(r.version));
+        res.set(HEADER.version, String(r.version));
         sendSearch(req, res, r, r.labels.length / q.k, q.k);
       },
     },
