@@ -83,6 +83,8 @@ export interface DeserializeIndexOptions {
  * openIndex, ...) are outside the contract.
  */
 export interface FaissApi<I extends IndexContract> {
+  /** The base class of every index of the module: `v instanceof Index`. */
+  Index: { prototype: I };
   IndexFlat: new (d: number, metricType?: MetricType) => I;
   IndexFlatL2: new (d: number) => I;
   IndexFlatIP: new (d: number) => I;

@@ -1,7 +1,8 @@
 // One suite, two backends: the embedded library and a real server through the
-// remote client (connect()). Code written for one runs on the other; the few
-// differences are the documented ones (the service removes from every index
-// type; IVF direct maps are built by the server).
+// remote client (connect()). Code written for one runs on the other, and the
+// same bad arguments give the same FaissError codes (lib/limits.ts); the few
+// differences are the documented ones of lib/contract.ts (the service removes
+// from every index type; IVF direct maps are built by the server).
 // PARITY_BACKENDS=remote runs only the remote one (used with native addons
 // disabled, test/client-no-addon.test.ts).
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -197,6 +198,19 @@ for (const backend of backends) {
       ['HNSW M 1', (f) => new f.IndexHNSWFlat(d, 1), 'ERR_INVALID_ARGUMENT'],
       ['scalar quantizer type 7', (f) => new f.IndexScalarQuantizer(d, 7), 'ERR_INVALID_ARGUMENT'],
       ['a factory description that is not a string', (f) => f.indexFactory(d, 42), 'ERR_INVALID_ARGUMENT'],
+      ['a factory metric of 5', (f) => f.indexFactory(d, 'Flat', 5), 'ERR_INVALID_ARGUMENT'],
+      ['a Proxy of an index as quantizer', (f) => new f.IndexIVFFlat(new Proxy(new f.IndexFlatL2(d), {}), d, 8), 'ERR_INVALID_ARGUMENT'],
+      ['an object made from Index.prototype as the wrapped index', (f) => new f.IndexIDMap(Object.create(f.IndexFlatL2.prototype)), 'ERR_INVALID_ARGUMENT'],
+      ['a disposed quantizer', (f) => {
+        const q = new f.IndexFlatL2(d);
+        q.dispose();
+        return new f.IndexIVFFlat(q, d, 8);
+      }, 'ERR_DISPOSED'],
+      ['serializeIndex of a disposed index', (f) => {
+        const i = new f.IndexFlatL2(d);
+        i.dispose();
+        return f.serializeIndex(i);
+      }, 'ERR_DISPOSED'],
       ['k above the maximum (2^20)', (f) => new f.IndexFlatL2(d).search(xq, 2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
       ['k = 1.5', (f) => new f.IndexFlatL2(d).search(xq, 1.5), 'ERR_INVALID_ARGUMENT'],
       ['params.nprobe = 0', (f) => new f.IndexFlatL2(d).search(xq, 1, { nprobe: 0 }), 'ERR_INVALID_ARGUMENT'],
