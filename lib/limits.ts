@@ -53,6 +53,8 @@ export const LIMITS = Object.freeze({
   /** Ids and positions given as numbers are exact integers; bigints reach int64. */
   id: between(-(2 ** 53), 2 ** 53),
   position: between(0, 2 ** 53),
+  /** What one call may allocate (setMemoryLimits; the service's --max-request-memory). */
+  perCallBytes: between(2 ** 20, 2 ** 50),
 });
 
 export type LimitName = keyof typeof LIMITS;

@@ -118,7 +118,8 @@ const upTo = (name: string, max: number) => (v: string): number => {
 
 const requestMemory = (v: string): number => {
   const n = int('max request memory')(v);
-  if (n < 2 ** 20 || n > 2 ** 50) throw new Error(`Expected between 1048576 and 2^50 bytes for the max request memory but received ${JSON.stringify(v)}`);
+  const { min, max } = LIMITS.perCallBytes; // the library's per-call limit, which it sets
+  if (n < min || n > max) throw new Error(`Expected between ${min} and ${max} bytes for the max request memory but received ${JSON.stringify(v)}`);
   return n;
 };
 
