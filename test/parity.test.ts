@@ -87,6 +87,15 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string):
   });
 }
 
+/** A property's getter, wherever it is on the prototype chain. */
+function getterOf(proto: object | null, name: string): () => unknown {
+  for (let p = proto; p; p = Object.getPrototypeOf(p)) {
+    const get = Object.getOwnPropertyDescriptor(p, name)?.get;
+    if (get) return get;
+  }
+  throw new Error(`no getter ${name}`);
+}
+
 const wanted = (process.env.PARITY_BACKENDS ?? 'embedded,remote').split(',');
 const backends = [embeddedBackend(), remoteBackend()].filter((b) => wanted.includes(b.name));
 
@@ -235,6 +244,8 @@ for (const backend of backends) {
       ['deserializeIndex with options null', (f) => f.deserializeIndex(new Uint8Array(8), null), 'ERR_INVALID_ARGUMENT'],
       ['deserializeIndex with trusted "yes"', (f) => f.deserializeIndex(new Uint8Array(8), { trusted: 'yes' }), 'ERR_INVALID_ARGUMENT'],
       ['serializeIndex of a plain object', (f) => f.serializeIndex({}), 'ERR_INVALID_ARGUMENT'],
+      ['a method called on a foreign object', (f) => f.IndexFlatL2.prototype.search.call({}, xq, 1), 'ERR_INVALID_ARGUMENT'],
+      ['a getter called on a Proxy of an index', (f) => getterOf(f.IndexFlatL2.prototype, 'ntotal').call(new Proxy(new f.IndexFlatL2(d), {})), 'ERR_INVALID_ARGUMENT'],
       // A disposed index says so first, whatever the arguments.
       ['a bad argument after dispose', (f) => {
         const i = new f.IndexFlatL2(d);

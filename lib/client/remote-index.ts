@@ -83,59 +83,59 @@ export class RemoteIndex implements IndexContract {
    * runs none of the caller's code and is false for a Proxy), as the embedded
    * Index.nativeOf: a foreign object is ERR_INVALID_ARGUMENT, a disposed index ERR_DISPOSED.
    */
-  static check(v: unknown, name: string): RemoteIndex {
+  static check(v: unknown, name: string, alive = true): RemoteIndex {
     if (typeof v !== 'object' || v === null || !(#ctx in v)) throw invalidParameterError(name, 'an index of this connection', v);
     const index = v as RemoteIndex;
-    index.#alive();
+    if (alive && index.#disposed) throw disposedError();
     return index;
   }
 
   get ntotal(): number {
-    this.#alive();
+    live(this);
     return this.#info.ntotal ?? 0;
   }
   get isTrained(): boolean {
-    this.#alive();
+    live(this);
     return this.#info.isTrained ?? !/IVF|PQ|SQ[0-9]|PCA|OPQ/.test(this.description.factory);
   }
   get typeName(): string {
-    return this.#info.type ?? 'unknown';
+    return known(this).#info.type ?? 'unknown';
   }
   get bytes(): number {
-    this.#alive();
+    live(this);
     return this.#info.bytes ?? 0;
   }
   get version(): number {
-    this.#alive();
+    live(this);
     return this.#info.version ?? 0;
   }
   get disposed(): boolean {
-    return this.#disposed;
+    return known(this).#disposed;
   }
   /** Sent with every search of this client (IVF indexes). */
   get nprobe(): number | undefined {
-    this.#alive();
+    live(this);
     return this.#nprobe;
   }
   set nprobe(v: number) {
-    this.#alive();
+    live(this);
     this.#nprobe = tunableArg(v, 'nprobe');
   }
   /** Sent with every search of this client (HNSW indexes). */
   get efSearch(): number | undefined {
-    this.#alive();
+    live(this);
     return this.#efSearch;
   }
   set efSearch(v: number) {
-    this.#alive();
+    live(this);
     this.#efSearch = tunableArg(v, 'efSearch');
   }
   get efConstruction(): number | undefined {
-    this.#alive();
+    live(this);
     return undefined;
   }
   set efConstruction(_v: number) {
-    this.#alive();
+    live(this);
     throw new FaissError('efConstruction is set when the index is created (params.efConstruction); the remote index cannot change it', 'ERR_UNSUPPORTED');
   }
 
@@ -148,26 +148,26 @@ export class RemoteIndex implements IndexContract {
   }
 
   async train(x: Vectors): Promise<void> {
-    this.#alive();
+    live(this);
     const m = toMatrix(x, this.d);
     await this.#mutate('train', { bytes: vectorsBody(m) });
   }
 
   async add(x: Vectors): Promise<void> {
-    this.#alive();
+    live(this);
     const m = toMatrix(x, this.d);
     await this.#mutate('add', { bytes: vectorsBody(m) });
   }
 
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
-    this.#alive();
+    live(this);
     const m = toMatrix(x, this.d);
     const i = toNewIds(ids, 'ids', m.length / this.d);
     await this.#mutate('add', { bytes: vectorsWithIdsBody(m, i), query: { ids: true } });
   }
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {
-    this.#alive();
+    live(this);
     const q = toMatrix(x, this.d);
     kArg(k);
     const p = this.#params(params);
@@ -185,7 +185,7 @@ export class RemoteIndex implements IndexContract {
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-    this.#alive();
+    live(this);
     const q = toMatrix(x, this.d);
     radiusArg(radius);
     const p = this.#params(params);
@@ -201,7 +201,7 @@ export class RemoteIndex implements IndexContract {
   }
 
   async removeIds(ids: Ids): Promise<number> {
-    this.#alive();
+    live(this);
     const i = toIds(ids);
     if (i.length === 0) return 0;
     const r = await this.#mutate('remove', { bytes: idsBody(i) });
@@ -209,12 +209,12 @@ export class RemoteIndex implements IndexContract {
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
-    this.#alive();
+    live(this);
     return this.#reconstructIds([idArg(id)]);
   }
 
   async reconstructN(i0: number, n: number): Promise<Float32Array> {
-    this.#alive();
+    live(this);
     positionArg(i0, 'i0');
     positionArg(n, 'n');
     // Chunk by chunk, each checked by the server before the next: n past ntotal
@@ -231,12 +231,12 @@ export class RemoteIndex implements IndexContract {
   }
 
   async reset(): Promise<void> {
-    this.#alive();
+    live(this);
     await this.#mutate('reset', {});
   }
 
   async mergeFrom(_other: IndexContract, _addId?: number): Promise<void> {
-    this.#alive();
+    live(this);
     throw new FaissError('mergeFrom is not available on a remote index: export one index and add its vectors to the other', 'ERR_UNSUPPORTED');
   }
 
@@ -246,13 +246,13 @@ export class RemoteIndex implements IndexContract {
    * call would, and leaves the building to the server.
    */
   async makeDirectMap(type: DirectMapType = 'array'): Promise<void> {
-    this.#alive();
+    live(this);
     directMapTypeArg(type);
     await this.ensure();
   }
 
   async extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
-    this.#alive();
+    live(this);
     throw new FaissError('extractAll is not available on a remote index: serializeIndex exports it as a FAISS index file', 'ERR_UNSUPPORTED');
   }
 
@@ -265,6 +265,7 @@ export class RemoteIndex implements IndexContract {
 
   /** Detaches this object; an index created without a name is also deleted from the server. */
   dispose(): void {
+    known(this);
     if (this.#disposed) return;
     this.#disposed = true;
     if (this.#anonymous && this.#created) void this.#created.then(() => this.drop()).catch(() => undefined);
@@ -272,6 +273,7 @@ export class RemoteIndex implements IndexContract {
 
   /** Deletes the index from the server. */
   async drop(): Promise<void> {
+    known(this);
     await this.#ctx.transport.request({ method: 'DELETE', path: this.#path(''), idempotencyKey: newIdempotencyKey() }).catch((e) => {
       if (!(e instanceof FaissError && e.code === 'ERR_NOT_FOUND')) throw e;
     });
@@ -279,7 +281,7 @@ export class RemoteIndex implements IndexContract {
 
   /** @internal Creates the index on the server on first use. */
   ensure(): Promise<void> {
-    this.#alive();
+    live(this);
     this.#created ??= this.#create().catch((e) => {
       this.#created = undefined;
       throw e;
@@ -343,8 +345,11 @@ export class RemoteIndex implements IndexContract {
   #path(suffix: string): string {
     return `/v1/indexes/${encodeURIComponent(this.name)}${suffix}`;
   }
-
-  #alive(): void {
-    if (this.#disposed) throw disposedError();
-  }
 }
+
+// `this` as methods see it, brand-checked as the embedded Index does: a method
+// called on a foreign object (RemoteIndex.prototype.search.call({})) throws a
+// FaissError, not a TypeError from a private field.
+const live = (self: unknown): RemoteIndex => RemoteIndex.check(self, 'this');
+// For what stays readable after dispose (typeName, disposed).
+const known = (self: unknown): RemoteIndex => RemoteIndex.check(self, 'this', false);
