@@ -57,8 +57,6 @@ export const LIMITS = Object.freeze({
   perCallBytes: between(2 ** 20, 2 ** 50),
 });
 
-export type LimitName = keyof typeof LIMITS;
-
 /**
  * Most values an array of numbers may hold to be copied (1 GiB as float32, as
  * many as a search may return). Beyond it, pass a Float32Array / BigInt64Array:
