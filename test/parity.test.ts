@@ -8,6 +8,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as vm from 'node:vm';
 import { connect } from '../lib/client';
 import { FaissError } from '../lib/errors';
 import { bruteForceNearest, randomVectors, row } from './support/data';
@@ -244,6 +245,8 @@ for (const backend of backends) {
       ['deserializeIndex with options null', (f) => f.deserializeIndex(new Uint8Array(8), null), 'ERR_INVALID_ARGUMENT'],
       ['deserializeIndex with trusted "yes"', (f) => f.deserializeIndex(new Uint8Array(8), { trusted: 'yes' }), 'ERR_INVALID_ARGUMENT'],
       ['serializeIndex of a plain object', (f) => f.serializeIndex({}), 'ERR_INVALID_ARGUMENT'],
+      ['vectors in a Proxy of a Float32Array', (f) => new f.IndexFlatL2(d).add(new Proxy(new Float32Array(d), {})), 'ERR_INVALID_ARGUMENT'],
+      ['ids in a DataView', (f) => new f.IndexIDMap(new f.IndexFlatL2(d)).addWithIds(row(xb, d, 0), new DataView(new ArrayBuffer(8))), 'ERR_INVALID_ARGUMENT'],
       ['a method called on a foreign object', (f) => f.IndexFlatL2.prototype.search.call({}, xq, 1), 'ERR_INVALID_ARGUMENT'],
       ['a getter called on a Proxy of an index', (f) => getterOf(f.IndexFlatL2.prototype, 'ntotal').call(new Proxy(new f.IndexFlatL2(d), {})), 'ERR_INVALID_ARGUMENT'],
       // A disposed index says so first, whatever the arguments.
@@ -263,6 +266,24 @@ for (const backend of backends) {
     for (const [what, run, code] of bad) {
       it(`error: ${what} -> ${code}`, async () => rejectsWith(async () => run(backend.api), code));
     }
+
+    it('typed arrays and buffers from another realm are accepted (brand checks, not instanceof)', async () => {
+      const f = backend.api;
+      const index = new f.IndexIDMap2(new f.IndexFlatL2(d));
+      try {
+        const x = vm.runInNewContext(`new Float32Array(${2 * d})`) as Float32Array;
+        x.set(row(xb, d, 0));
+        x.set(row(xb, d, 1), d);
+        await index.addWithIds(x, vm.runInNewContext('new BigInt64Array([5n, 6n])'));
+        assert.deepEqual((await index.search(row(xb, d, 1), 1)).labels, BigInt64Array.of(6n));
+        const bytes = vm.runInNewContext('(b) => { const u = new Uint8Array(b.length); u.set(b); return u; }')(await f.serializeIndex(index));
+        const copy = await f.deserializeIndex(bytes);
+        assert.equal(copy.ntotal, 2);
+        copy.dispose();
+      } finally {
+        index.dispose();
+      }
+    });
 
     it('a dimension above 65,536 works as it does embedded', async () => {
       const f = backend.api;
