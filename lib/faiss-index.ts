@@ -1,17 +1,16 @@
 // The base class of every embedded index: validates arguments, converts them, and
 // hands them to the native wrapper. Subclasses (indexes.ts) only choose how the
 // FAISS object is built.
+import type { IndexContract } from './contract';
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
-import { integerIn, invalidParameterError, isFiniteNumber } from './is';
+import { invalidParameterError } from './is';
+import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from './limits';
 import { native, type NativeIndex } from './native';
-import { kArg, searchParams, tunableArg } from './search-limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix, toNewIds } from './vectors';
 
-const MAX_ID = 2 ** 53;
-
-export class Index {
+export class Index implements IndexContract {
   readonly #native: NativeIndex;
 
   /** @internal Subclasses pass the FAISS object they built. */
@@ -32,9 +31,7 @@ export class Index {
   static nativeOf(v: unknown, name: string, live = true): NativeIndex {
     if (typeof v !== 'object' || v === null || !(#native in v)) throw invalidParameterError(name, 'an Index', v);
     const n = (v as Index).#native;
-    if (live && n.disposed) {
-      throw new FaissError('This index has been disposed; it cannot be used any more', 'ERR_DISPOSED');
-    }
+    if (live && n.disposed) throw disposedError();
     return n;
   }
 
@@ -120,7 +117,7 @@ export class Index {
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
     const n = liveOf(this);
     const q = toMatrix(x, n.d);
-    if (!isFiniteNumber(radius)) throw invalidParameterError('radius', 'a finite number', radius);
+    radiusArg(radius);
     const p = searchParams(params);
     return n.rangeSearch(q, radius, p.nprobe, p.efSearch);
   }
@@ -132,14 +129,13 @@ export class Index {
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
     const n = liveOf(this);
-    if (typeof id !== 'bigint') integerIn(id, 'id', -MAX_ID, MAX_ID);
-    return n.reconstruct(id);
+    return n.reconstruct(idArg(id));
   }
 
   async reconstructN(i0: number, count: number): Promise<Float32Array> {
     const n = liveOf(this);
-    integerIn(i0, 'i0', 0, MAX_ID);
-    integerIn(count, 'n', 0, MAX_ID);
+    positionArg(i0, 'i0');
+    positionArg(count, 'n');
     return n.reconstructN(i0, count);
   }
 
@@ -151,13 +147,14 @@ export class Index {
   async mergeFrom(other: Index, addId = 0): Promise<void> {
     const n = liveOf(this);
     const o = Index.nativeOf(other, 'other');
-    integerIn(addId, 'addId', 0, MAX_ID);
+    positionArg(addId, 'addId');
     return n.mergeFrom(o, addId);
   }
 
   /** IVF only: enables reconstruct(id), as make_direct_map() in Python. */
   async makeDirectMap(type: DirectMapType = 'array'): Promise<void> {
-    return liveOf(this).makeDirectMap(type);
+    const n = liveOf(this);
+    return n.makeDirectMap(directMapTypeArg(type));
   }
 
   /**

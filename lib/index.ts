@@ -3,6 +3,7 @@ export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from './constants';
 export type { MetricType, QuantizerType } from './constants';
 export { ErrorCodes, FaissError, isFaissError } from './errors';
 export type { ErrorCode } from './errors';
+export type { DeserializeIndexOptions, FaissApi, IndexContract } from './contract';
 export { Index } from './faiss-index';
 export {
   IndexFlat,
@@ -19,7 +20,15 @@ export {
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export { getKernels, setKernels } from './kernels';
-export type { DeserializeIndexOptions, ReadIndexOptions } from './io';
+export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
 export type { Kernels, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
 export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
+
+import type { FaissApi } from './contract';
+import type { Index } from './faiss-index';
+
+// The compiler holds this module to the contract the remote client also meets
+// (lib/contract.ts): a type error here names what differs.
+type Meets<T extends FaissApi<Index>> = T;
+export type EmbeddedFaiss = Meets<typeof import('./index')>;

@@ -3,11 +3,9 @@
 // you pass stays yours and independent, unlike Python where it is shared.
 import { METRIC_INNER_PRODUCT, METRIC_L2, type MetricType, type QuantizerType } from './constants';
 import { Index } from './faiss-index';
-import { integerIn, invalidParameterError } from './is';
+import { descriptionArg, dimensionArg as dimension, hnswMArg, metricArg as metric, nbitsArg, nlistArg, pqMArg, qtypeArg } from './limits';
 import { native, type NativeIndex } from './native';
 
-const metric = (m: unknown): MetricType => integerIn(m, 'metric', 0, 1) as MetricType;
-const dimension = (d: unknown): number => integerIn(d, 'd', 1, 2 ** 20);
 const indexArg = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, name);
 
 export class IndexFlat extends Index {
@@ -31,7 +29,7 @@ export class IndexFlatIP extends IndexFlat {
 export class IndexIVFFlat extends Index {
   constructor(quantizer: Index, d: number, nlist: number, metricType: MetricType = METRIC_L2) {
     super(
-      native.newIVFFlat(indexArg(quantizer, 'quantizer'), dimension(d), integerIn(nlist, 'nlist', 1, 2 ** 24), metric(metricType)),
+      native.newIVFFlat(indexArg(quantizer, 'quantizer'), dimension(d), nlistArg(nlist), metric(metricType)),
     );
   }
 }
@@ -42,9 +40,9 @@ export class IndexIVFPQ extends Index {
       native.newIVFPQ(
         indexArg(quantizer, 'quantizer'),
         dimension(d),
-        integerIn(nlist, 'nlist', 1, 2 ** 24),
-        integerIn(m, 'm', 1, 2 ** 20),
-        integerIn(nbits, 'nbits', 1, 16),
+        nlistArg(nlist),
+        pqMArg(m, 'm'),
+        nbitsArg(nbits),
         metric(metricType),
       ),
     );
@@ -53,19 +51,19 @@ export class IndexIVFPQ extends Index {
 
 export class IndexHNSWFlat extends Index {
   constructor(d: number, M = 32, metricType: MetricType = METRIC_L2) {
-    super(native.newHNSWFlat(dimension(d), integerIn(M, 'M', 2, 1024), metric(metricType)));
+    super(native.newHNSWFlat(dimension(d), hnswMArg(M), metric(metricType)));
   }
 }
 
 export class IndexPQ extends Index {
   constructor(d: number, M: number, nbits: number, metricType: MetricType = METRIC_L2) {
-    super(native.newPQ(dimension(d), integerIn(M, 'M', 1, 2 ** 20), integerIn(nbits, 'nbits', 1, 16), metric(metricType)));
+    super(native.newPQ(dimension(d), pqMArg(M, 'M'), nbitsArg(nbits), metric(metricType)));
   }
 }
 
 export class IndexScalarQuantizer extends Index {
   constructor(d: number, qtype: QuantizerType, metricType: MetricType = METRIC_L2) {
-    super(native.newScalarQuantizer(dimension(d), integerIn(qtype, 'qtype', 0, 6), metric(metricType)));
+    super(native.newScalarQuantizer(dimension(d), qtypeArg(qtype), metric(metricType)));
   }
 }
 
@@ -104,6 +102,5 @@ export function wrapNative(n: NativeIndex): Index {
 
 /** Any index FAISS's index_factory builds: "IVF256,PQ16", "HNSW32", "PCA64,Flat", ... */
 export function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2): Index {
-  if (typeof description !== 'string') throw invalidParameterError('description', 'a string', description);
-  return wrapNative(native.indexFactory(dimension(d), description, metric(metricType)));
+  return wrapNative(native.indexFactory(dimension(d), descriptionArg(description), metric(metricType)));
 }

@@ -1,9 +1,10 @@
 // Index files and buffers, in FAISS's own format (interchangeable with Python's
 // faiss.write_index / faiss.read_index / serialize_index).
-import { types } from 'node:util';
+import type { DeserializeIndexOptions } from './contract';
 import { Index } from './faiss-index';
 import { wrapNative } from './indexes';
-import { invalidParameterError, isObject, readArgument } from './is';
+import { invalidParameterError } from './is';
+import { optionsArg, serializedBytesArg, trustedOption } from './limits';
 import { native } from './native';
 
 function pathArg(p: unknown): string {
@@ -16,25 +17,7 @@ export async function serializeIndex(index: Index): Promise<Buffer> {
   return Index.nativeOf(index, 'index').serialize();
 }
 
-export interface DeserializeIndexOptions {
-  /**
-   * Skip the sandbox: FAISS reads the bytes in this process, as they are. Only for
-   * bytes this program wrote itself: FAISS trusts every size in a file, and a
-   * damaged or crafted one can crash the process. Default false.
-   */
-  trusted?: boolean;
-}
-
-function trustedOption(options: unknown): boolean {
-  return readArgument('options', () => {
-    if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-    const { trusted } = options;
-    if (trusted !== undefined && typeof trusted !== 'boolean') {
-      throw invalidParameterError('options.trusted', 'a boolean', trusted);
-    }
-    return trusted === true;
-  });
-}
+export type { DeserializeIndexOptions } from './contract';
 
 /**
  * An index from FAISS's serialized bytes. Unless `trusted`, they are read, checked
@@ -42,10 +25,8 @@ function trustedOption(options: unknown): boolean {
  * is refused with ERR_CORRUPT_INDEX instead.
  */
 export async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options: DeserializeIndexOptions = {}): Promise<Index> {
-  if (!types.isUint8Array(buffer) && !types.isArrayBuffer(buffer)) {
-    throw invalidParameterError('buffer', 'a Buffer, Uint8Array or ArrayBuffer', buffer);
-  }
-  return wrapNative(await native.deserializeIndex(buffer, trustedOption(options)));
+  const bytes = serializedBytesArg(buffer);
+  return wrapNative(await native.deserializeIndex(bytes, optionsArg(options, trustedOption)));
 }
 
 /** Writes a new file and renames it over `path`, so an index mapped from the old file is not disturbed. */
@@ -60,9 +41,6 @@ export interface ReadIndexOptions extends DeserializeIndexOptions {
 
 /** As deserializeIndex, from a file. */
 export async function readIndex(path: string, options: ReadIndexOptions = {}): Promise<Index> {
-  const { mmap, trusted } = readArgument('options', () => {
-    if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-    return { mmap: options.mmap === true, trusted: trustedOption(options) };
-  });
+  const { mmap, trusted } = optionsArg(options, (o) => ({ mmap: o.mmap === true, trusted: trustedOption(o) }));
   return wrapNative(await native.readIndex(pathArg(path), mmap, trusted));
 }

@@ -1,4 +1,5 @@
 import { integerIn, invalidParameterError, isObject, readArgument } from './is';
+import { LIMITS } from './limits';
 import { native, type MemoryLimits, type NativeHeap, type PoolStats, type SearchLanes } from './native';
 
 /**
@@ -22,7 +23,7 @@ export function setMemoryLimits(limits: Partial<MemoryLimits>): void {
   for (const key of Object.keys(limits)) {
     if (key !== 'perCallBytes') throw invalidParameterError('limits', 'only the key perCallBytes', key);
   }
-  if (limits.perCallBytes !== undefined) native.setMemoryLimits(integerIn(limits.perCallBytes, 'perCallBytes', 2 ** 20, 2 ** 50));
+  if (limits.perCallBytes !== undefined) native.setMemoryLimits(integerIn(limits.perCallBytes, 'perCallBytes', LIMITS.perCallBytes.min, LIMITS.perCallBytes.max));
 }
 
 export function getMemoryLimits(): MemoryLimits {

@@ -3,20 +3,14 @@
 // Only genuine typed arrays pass (a brand check: a Proxy or an object made from
 // Float32Array.prototype is not one), and reading an array runs inside
 // readArgument, since its elements and length can be the caller's getters.
-import { types } from 'node:util';
+import { isBigInt64Array, isFloat32Array } from './brands';
 import { FaissError } from './errors';
 import { invalidParameterError, isFiniteNumber, isInteger, readArgument } from './is';
+import { MAX_COPIED_VALUES } from './limits';
 import type { Ids, Vectors } from './types';
 
-/**
- * Most values an array of numbers may hold to be copied (1 GiB as float32, as
- * many as a search may return). Beyond it, pass a Float32Array / BigInt64Array:
- * the copy would be allocated before a single element is known to be valid.
- */
-export const MAX_COPIED_VALUES = 2 ** 28;
-
 export function toMatrix(x: Vectors, d: number, name = 'x'): Float32Array {
-  if (types.isFloat32Array(x)) return checkedMatrix(x, d, name);
+  if (isFloat32Array(x)) return checkedMatrix(x, d, name);
   return readArgument(name, () => {
     if (!Array.isArray(x)) throw invalidParameterError(name, 'a Float32Array or an array of number arrays', x);
     const n = x.length;
@@ -62,7 +56,7 @@ function rowOf(x: readonly ArrayLike<number>[], i: number, d: number, name: stri
 }
 
 export function toIds(ids: Ids, name = 'ids', expected?: number): BigInt64Array {
-  const out = types.isBigInt64Array(ids) ? ids : readArgument(name, () => copyIds(ids, name));
+  const out = isBigInt64Array(ids) ? ids : readArgument(name, () => copyIds(ids, name));
   const length = readArgument(`${name}.length`, () => out.length);
   if (expected !== undefined && length !== expected) {
     throw invalidParameterError(name, `${expected} ids (one per vector)`, ids);

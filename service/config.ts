@@ -2,6 +2,7 @@
 // variables, then defaults. The embedded defaults need nothing else.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { LIMITS } from '../lib/limits';
 import type { Quotas } from './storage/catalog';
 
 export interface Config {
@@ -117,7 +118,8 @@ const upTo = (name: string, max: number) => (v: string): number => {
 
 const requestMemory = (v: string): number => {
   const n = int('max request memory')(v);
-  if (n < 2 ** 20 || n > 2 ** 50) throw new Error(`Expected between 1048576 and 2^50 bytes for the max request memory but received ${JSON.stringify(v)}`);
+  const { min, max } = LIMITS.perCallBytes; // the library's per-call limit, which it sets
+  if (n < min || n > max) throw new Error(`Expected between ${min} and ${max} bytes for the max request memory but received ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -141,7 +143,7 @@ const OPTIONS: Option[] = [
   { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
   { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
   { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', parse: positive('max connections'), key: 'maxConnections' },
-  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: int('max k'), key: 'maxK' },
+  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: upTo('max k', LIMITS.k.max), key: 'maxK' },
   { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
   { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
   { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },

@@ -106,6 +106,31 @@ describe('client: network failures', function () {
     }
   });
 
+  it('a binary answer of the wrong size is ERR_SERVER, not a RangeError', async () => {
+    // An index of dimension d exists; every binary answer is one byte short.
+    const server = http.createServer((req, res) => {
+      req.resume();
+      if (req.method === 'GET') {
+        const info = { name: 'x', dimension: d, type: 'IndexFlat', factory: 'Flat', metric: 'L2', ntotal: 4, isTrained: true, bytes: 0, version: 1 };
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify(info));
+      }
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Faiss-Nq': '1', 'X-Faiss-K': '2', 'X-Faiss-Total': '1' });
+      res.end(Buffer.alloc(req.url!.includes('/search') ? 23 : req.url!.includes('/range_search') ? 27 : 4 * d - 1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const faiss = connect({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const index = await faiss.openIndex('x');
+      const q = new Float32Array(d);
+      for (const call of [() => index.search(q, 2), () => index.rangeSearch(q, 1), () => index.reconstruct(0)]) {
+        await assert.rejects(call(), (e: unknown) => e instanceof FaissError && e.code === 'ERR_SERVER');
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it("retries a 429 ERR_TENANT_MEMORY (the tenant's requests in flight hold its budget) after its Retry-After", async () => {
     let requests = 0;
     let alwaysBusy = false;

@@ -1,12 +1,14 @@
 // One suite, two backends: the embedded library and a real server through the
-// remote client (connect()). Code written for one runs on the other; the few
-// differences are the documented ones (the service removes from every index
-// type; IVF direct maps are built by the server).
+// remote client (connect()). Code written for one runs on the other, and the
+// same bad arguments give the same FaissError codes (lib/limits.ts); the few
+// differences are the documented ones of lib/contract.ts (the service removes
+// from every index type; IVF direct maps are built by the server).
 // PARITY_BACKENDS=remote runs only the remote one (used with native addons
 // disabled, test/client-no-addon.test.ts).
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as vm from 'node:vm';
 import { connect } from '../lib/client';
 import { FaissError } from '../lib/errors';
 import { bruteForceNearest, randomVectors, row } from './support/data';
@@ -84,6 +86,15 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string):
     assert.equal((e as FaissError).code, code, (e as Error).message);
     return true;
   });
+}
+
+/** A property's getter, wherever it is on the prototype chain. */
+function getterOf(proto: object | null, name: string): () => unknown {
+  for (let p = proto; p; p = Object.getPrototypeOf(p)) {
+    const get = Object.getOwnPropertyDescriptor(p, name)?.get;
+    if (get) return get;
+  }
+  throw new Error(`no getter ${name}`);
 }
 
 const wanted = (process.env.PARITY_BACKENDS ?? 'embedded,remote').split(',');
@@ -188,9 +199,116 @@ for (const backend of backends) {
         return i.search(xq, 1);
       }, 'ERR_DISPOSED'],
       ['bad dimension in a constructor', (f) => new f.IndexFlatL2(0), 'ERR_INVALID_ARGUMENT'],
+      // The limits of lib/limits.ts, the same embedded and remote.
+      ['dimension above the maximum (2^20)', (f) => new f.IndexFlatL2(2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
+      ['metric 2', (f) => new f.IndexFlat(d, 2), 'ERR_INVALID_ARGUMENT'],
+      ['nlist above the maximum (2^24)', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 2 ** 24 + 1), 'ERR_INVALID_ARGUMENT'],
+      ['PQ nbits 17', (f) => new f.IndexPQ(d, 4, 17), 'ERR_INVALID_ARGUMENT'],
+      ['PQ m 0', (f) => new f.IndexIVFPQ(new f.IndexFlatL2(d), d, 8, 0, 8), 'ERR_INVALID_ARGUMENT'],
+      ['HNSW M 1', (f) => new f.IndexHNSWFlat(d, 1), 'ERR_INVALID_ARGUMENT'],
+      ['scalar quantizer type 7', (f) => new f.IndexScalarQuantizer(d, 7), 'ERR_INVALID_ARGUMENT'],
+      ['a factory description that is not a string', (f) => f.indexFactory(d, 42), 'ERR_INVALID_ARGUMENT'],
+      ['a factory metric of 5', (f) => f.indexFactory(d, 'Flat', 5), 'ERR_INVALID_ARGUMENT'],
+      ['a Proxy of an index as quantizer', (f) => new f.IndexIVFFlat(new Proxy(new f.IndexFlatL2(d), {}), d, 8), 'ERR_INVALID_ARGUMENT'],
+      ['an object made from Index.prototype as the wrapped index', (f) => new f.IndexIDMap(Object.create(f.IndexFlatL2.prototype)), 'ERR_INVALID_ARGUMENT'],
+      ['a disposed quantizer', (f) => {
+        const q = new f.IndexFlatL2(d);
+        q.dispose();
+        return new f.IndexIVFFlat(q, d, 8);
+      }, 'ERR_DISPOSED'],
+      ['serializeIndex of a disposed index', (f) => {
+        const i = new f.IndexFlatL2(d);
+        i.dispose();
+        return f.serializeIndex(i);
+      }, 'ERR_DISPOSED'],
+      ['k above the maximum (2^20)', (f) => new f.IndexFlatL2(d).search(xq, 2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
+      ['k = 1.5', (f) => new f.IndexFlatL2(d).search(xq, 1.5), 'ERR_INVALID_ARGUMENT'],
+      ['params.nprobe = 0', (f) => new f.IndexFlatL2(d).search(xq, 1, { nprobe: 0 }), 'ERR_INVALID_ARGUMENT'],
+      ['params.efSearch above the maximum (2^30)', (f) => new f.IndexFlatL2(d).search(xq, 1, { efSearch: 2 ** 30 + 1 }), 'ERR_INVALID_ARGUMENT'],
+      ['params that are not an object', (f) => new f.IndexFlatL2(d).search(xq, 1, 5), 'ERR_INVALID_ARGUMENT'],
+      ['setting nprobe to 0', (f) => {
+        new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8).nprobe = 0;
+      }, 'ERR_INVALID_ARGUMENT'],
+      ['setting efSearch to undefined', (f) => {
+        new f.IndexHNSWFlat(d, 8).efSearch = undefined;
+      }, 'ERR_INVALID_ARGUMENT'],
+      ['radius NaN', (f) => new f.IndexFlatL2(d).rangeSearch(xq, NaN), 'ERR_INVALID_ARGUMENT'],
+      ['a row of the wrong length', (f) => new f.IndexFlatL2(d).search([Array(d - 1).fill(0)], 1), 'ERR_DIMENSION'],
+      ['no vectors', (f) => new f.IndexFlatL2(d).add(new Float32Array(0)), 'ERR_INVALID_ARGUMENT'],
+      ['id -1 added', (f) => new f.IndexIDMap(new f.IndexFlatL2(d)).addWithIds(row(xb, d, 0), [-1]), 'ERR_INVALID_ARGUMENT'],
+      ['removeIds of 1.5', (f) => new f.IndexFlatL2(d).removeIds([1.5]), 'ERR_INVALID_ARGUMENT'],
+      ['reconstruct(1.5)', (f) => new f.IndexFlatL2(d).reconstruct(1.5), 'ERR_INVALID_ARGUMENT'],
+      ['reconstructN(-1, 1)', (f) => new f.IndexFlatL2(d).reconstructN(-1, 1), 'ERR_INVALID_ARGUMENT'],
+      ['makeDirectMap("bogus")', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8).makeDirectMap('bogus'), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex of a plain object', (f) => f.deserializeIndex({ length: 4 }), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex of a Proxy of a Uint8Array', (f) => f.deserializeIndex(new Proxy(new Uint8Array(8), {})), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex with options null', (f) => f.deserializeIndex(new Uint8Array(8), null), 'ERR_INVALID_ARGUMENT'],
+      ['deserializeIndex with trusted "yes"', (f) => f.deserializeIndex(new Uint8Array(8), { trusted: 'yes' }), 'ERR_INVALID_ARGUMENT'],
+      ['serializeIndex of a plain object', (f) => f.serializeIndex({}), 'ERR_INVALID_ARGUMENT'],
+      ['vectors in a Proxy of a Float32Array', (f) => new f.IndexFlatL2(d).add(new Proxy(new Float32Array(d), {})), 'ERR_INVALID_ARGUMENT'],
+      ['ids in a DataView', (f) => new f.IndexIDMap(new f.IndexFlatL2(d)).addWithIds(row(xb, d, 0), new DataView(new ArrayBuffer(8))), 'ERR_INVALID_ARGUMENT'],
+      ['a method called on a foreign object', (f) => f.IndexFlatL2.prototype.search.call({}, xq, 1), 'ERR_INVALID_ARGUMENT'],
+      ['a getter called on a Proxy of an index', (f) => getterOf(f.IndexFlatL2.prototype, 'ntotal').call(new Proxy(new f.IndexFlatL2(d), {})), 'ERR_INVALID_ARGUMENT'],
+      // A disposed index says so first, whatever the arguments.
+      ['a bad argument after dispose', (f) => {
+        const i = new f.IndexFlatL2(d);
+        i.dispose();
+        return i.search(new Float32Array(d + 1), 0);
+      }, 'ERR_DISPOSED'],
+      ...(['ntotal', 'isTrained', 'bytes', 'version', 'nprobe', 'efSearch', 'efConstruction'] as const).map(
+        (p): [string, (f: any) => unknown, string] => [`.${p} after dispose`, (f) => {
+          const i = new f.IndexFlatL2(d);
+          i.dispose();
+          return i[p];
+        }, 'ERR_DISPOSED'],
+      ),
     ];
     for (const [what, run, code] of bad) {
       it(`error: ${what} -> ${code}`, async () => rejectsWith(async () => run(backend.api), code));
     }
+
+    it('typed arrays and buffers from another realm are accepted (brand checks, not instanceof)', async () => {
+      const f = backend.api;
+      const index = new f.IndexIDMap2(new f.IndexFlatL2(d));
+      try {
+        const x = vm.runInNewContext(`new Float32Array(${2 * d})`) as Float32Array;
+        x.set(row(xb, d, 0));
+        x.set(row(xb, d, 1), d);
+        await index.addWithIds(x, vm.runInNewContext('new BigInt64Array([5n, 6n])'));
+        assert.deepEqual((await index.search(row(xb, d, 1), 1)).labels, BigInt64Array.of(6n));
+        const bytes = vm.runInNewContext('(b) => { const u = new Uint8Array(b.length); u.set(b); return u; }')(await f.serializeIndex(index));
+        const copy = await f.deserializeIndex(bytes);
+        assert.equal(copy.ntotal, 2);
+        copy.dispose();
+      } finally {
+        index.dispose();
+      }
+    });
+
+    it('a dimension above 65,536 works as it does embedded', async () => {
+      const f = backend.api;
+      const wide = 65_537;
+      const index = new f.IndexFlatL2(wide);
+      try {
+        await index.add(randomVectors(3, wide, 404));
+        const { labels } = await index.search(row(randomVectors(3, wide, 404), wide, 2), 1);
+        assert.equal(labels[0], 2n);
+      } finally {
+        index.dispose();
+      }
+    });
+
+    it('reconstructN of more vectors than one request carries', async () => {
+      const f = backend.api;
+      const n = 10_001; // the reconstruct route takes at most 10,000 ids a request
+      const x = randomVectors(n, 4, 405);
+      const index = new f.IndexFlatL2(4);
+      try {
+        await index.add(x);
+        assert.deepEqual(await index.reconstructN(0, n), x);
+      } finally {
+        index.dispose();
+      }
+    });
   });
 }

@@ -161,6 +161,9 @@ const cases: Case[] = [
   { name: 'efSearch 0', req: () => search({ vectors: zeros(1), k: 1, efSearch: 0 }, 'hnsw'), status: 400, code: 'ERR_VALIDATION' },
   { name: 'binary ?efSearch=0', req: () => bin(`${I('hnsw', 'search')}?k=1&efSearch=0`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
   { name: 'nprobe -1', req: () => search({ vectors: zeros(1), k: 1, nprobe: -1 }, 'ivf'), status: 400, code: 'ERR_VALIDATION' },
+  // The contract's limits (lib/limits.ts), the same in JSON and binary requests.
+  { name: 'nprobe above 2^30', req: () => search({ vectors: zeros(1), k: 1, nprobe: 2 ** 30 + 1 }, 'ivf'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'binary ?nprobe above 2^30', req: () => bin(`${I('ivf', 'search')}?k=1&nprobe=${2 ** 30 + 1}`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
   { name: 'reconstruct an id that is not there', req: () => ({ method: 'POST', path: I('flat', 'reconstruct'), json: { ids: [999] } }), status: 404, code: 'ERR_NOT_FOUND' },
   // --- unknown and existing indexes
   { name: 'search an unknown index', req: () => search({ vectors: zeros(1), k: 1 }, 'nope'), status: 404, code: 'ERR_INDEX_NOT_FOUND' },
@@ -180,6 +183,8 @@ const cases: Case[] = [
   { name: 'nlist 0', req: () => create({ type: 'IndexIVFFlat', params: { nlist: 0 } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'dimension 0', req: () => create({ type: 'IndexFlatL2', dimension: 0 }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'dimension 1.5', req: () => create({ type: 'IndexFlatL2', dimension: 1.5 }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'dimension above 2^20', req: () => create({ type: 'IndexFlatL2', dimension: 2 ** 20 + 1 }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'nlist above 2^24', req: () => create({ type: 'IndexIVFFlat', params: { nlist: 2 ** 24 + 1 } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'metric "cosine"', req: () => create({ type: 'IndexHNSWFlat', metric: 'cosine' }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'IndexFlatL2 with metric IP', req: () => create({ type: 'IndexFlatL2', metric: 'IP' }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
   { name: 'efSearch on a flat index at create', req: () => create({ type: 'IndexFlatL2', params: { efSearch: 8 } }), status: 422, code: 'ERR_UNSUPPORTED' },

@@ -2,8 +2,22 @@
 // faiss-proxy server. Code written against the embedded library runs against
 // the server by changing `require('faiss-proxy')` to `connect({ url, apiKey })`.
 import { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
+import { isArrayBuffer } from '../brands';
+import type { DeserializeIndexOptions, FaissApi } from '../contract';
 import { FaissError } from '../errors';
-import { integerIn, invalidParameterError } from '../is';
+import {
+  descriptionArg,
+  dimensionArg as dimension,
+  hnswMArg,
+  metricArg as metric,
+  nbitsArg,
+  nlistArg,
+  optionsArg,
+  pqMArg,
+  qtypeArg,
+  serializedBytesArg,
+  trustedOption,
+} from '../limits';
 import type { SearchResult } from '../types';
 import { resolveSettings, type ConnectionSettings } from './config';
 import { RemoteIndex, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-index';
@@ -20,12 +34,7 @@ export interface RemoteIndexOptions {
   name?: string;
 }
 
-const metric = (m: unknown): MetricType => integerIn(m, 'metric', 0, 1) as MetricType;
-const dimension = (d: unknown): number => integerIn(d, 'd', 1, 65536);
-const descriptionOf = (v: unknown, what: string): IndexDescription => {
-  if (!(v instanceof RemoteIndex)) throw invalidParameterError(what, 'an index of this connection', v);
-  return v.description;
-};
+const descriptionOf = (v: unknown, what: string): IndexDescription => RemoteIndex.check(v, what).description;
 
 const SQ_FACTORY: Record<number, string> = {
   [ScalarQuantizer.QT_8bit]: 'SQ8',
@@ -61,29 +70,29 @@ export function connect(options: ConnectOptions = {}) {
   class IndexIVFFlat extends Index {
     constructor(quantizer: RemoteIndex, d: number, nlist: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
       if (descriptionOf(quantizer, 'quantizer').factory !== 'Flat') throw new FaissError('A remote IVF index takes a flat quantizer', 'ERR_UNSUPPORTED');
-      super(ctx, dimension(d), { factory: `IVF${integerIn(nlist, 'nlist', 1, 2 ** 20)},Flat`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `IVF${nlistArg(nlist)},Flat`, metric: metric(metricType) }, o.name);
     }
   }
   class IndexIVFPQ extends Index {
     constructor(quantizer: RemoteIndex, d: number, nlist: number, m: number, nbits: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
       if (descriptionOf(quantizer, 'quantizer').factory !== 'Flat') throw new FaissError('A remote IVF index takes a flat quantizer', 'ERR_UNSUPPORTED');
-      const factory = `IVF${integerIn(nlist, 'nlist', 1, 2 ** 20)},PQ${integerIn(m, 'm', 1, 65536)}x${integerIn(nbits, 'nbits', 1, 16)}`;
+      const factory = `IVF${nlistArg(nlist)},PQ${pqMArg(m, 'm')}x${nbitsArg(nbits)}`;
       super(ctx, dimension(d), { factory, metric: metric(metricType) }, o.name);
     }
   }
   class IndexHNSWFlat extends Index {
     constructor(d: number, M = 32, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: `HNSW${integerIn(M, 'M', 2, 1024)},Flat`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: metric(metricType) }, o.name);
     }
   }
   class IndexPQ extends Index {
     constructor(d: number, M: number, nbits: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: `PQ${integerIn(M, 'M', 1, 65536)}x${integerIn(nbits, 'nbits', 1, 16)}`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `PQ${pqMArg(M, 'M')}x${nbitsArg(nbits)}`, metric: metric(metricType) }, o.name);
     }
   }
   class IndexScalarQuantizer extends Index {
     constructor(d: number, qtype: QuantizerType, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      const factory = SQ_FACTORY[integerIn(qtype, 'qtype', 0, 6)];
+      const factory = SQ_FACTORY[qtypeArg(qtype)];
       if (!factory) throw new FaissError(`Scalar quantizer type ${qtype} has no index_factory name; it is not available remotely`, 'ERR_UNSUPPORTED');
       super(ctx, dimension(d), { factory, metric: metric(metricType) }, o.name);
     }
@@ -101,15 +110,9 @@ export function connect(options: ConnectOptions = {}) {
     }
   }
 
-  const indexArg = (index: unknown): RemoteIndex => {
-    if (!(index instanceof RemoteIndex)) throw invalidParameterError('index', 'an index of this connection', index);
-    return index;
-  };
-
   /** Any FAISS factory string, built on the server. */
   function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}): Index {
-    if (typeof description !== 'string') throw invalidParameterError('description', 'a string', description);
-    return new (class extends Index {})(ctx, dimension(d), { factory: description, metric: metric(metricType) }, o.name);
+    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: metric(metricType) }, o.name);
   }
 
   /** An index that exists on the server. */
@@ -124,7 +127,7 @@ export function connect(options: ConnectOptions = {}) {
   }
 
   async function serializeIndex(index: RemoteIndex): Promise<Uint8Array> {
-    return indexArg(index).serialize();
+    return RemoteIndex.check(index, 'index').serialize();
   }
 
   /**
@@ -132,10 +135,13 @@ export function connect(options: ConnectOptions = {}) {
    * always reads an import in its sandbox: `trusted` (as in the embedded API) is
    * accepted and has no effect here.
    */
-  async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, o: RemoteIndexOptions & { trusted?: boolean } = {}): Promise<Index> {
-    const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : buffer;
-    if (!(bytes instanceof Uint8Array)) throw invalidParameterError('buffer', 'a Uint8Array or ArrayBuffer', buffer);
-    if (o.trusted !== undefined && typeof o.trusted !== 'boolean') throw invalidParameterError('options.trusted', 'a boolean', o.trusted);
+  async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options: RemoteIndexOptions & DeserializeIndexOptions = {}): Promise<Index> {
+    const given = serializedBytesArg(buffer);
+    const bytes = isArrayBuffer(given) ? new Uint8Array(given) : given;
+    const o = optionsArg(options, (v) => {
+      trustedOption(v);
+      return { name: v.name as string | undefined };
+    });
     const name = o.name ?? `idx-${newIdempotencyKey()}`;
     const r = await transport.request({ method: 'PUT', path: `/v1/indexes/${encodeURIComponent(name)}/import`, bytes });
     const info = r.json as RemoteIndexInfo;
@@ -145,7 +151,7 @@ export function connect(options: ConnectOptions = {}) {
     return index;
   }
 
-  return {
+  const api = {
     Index,
     IndexFlat,
     IndexFlatL2,
@@ -169,6 +175,8 @@ export function connect(options: ConnectOptions = {}) {
     /** Search answers served from the local cache, and those that were not. */
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
   };
+  // The compiler holds the remote API to the embedded one's contract (lib/contract.ts).
+  return api satisfies FaissApi<RemoteIndex>;
 }
 
 export type RemoteFaiss = ReturnType<typeof connect>;

@@ -1,14 +1,27 @@
 // An index on a faiss-proxy server with the embedded Index's methods, results and
-// errors. Differences, all documented: ntotal / isTrained / typeName are as of
-// this client's last call (refresh() asks the server); nprobe and efSearch set
-// here are sent with every search rather than stored on the server; the index
-// is created on the server by its first use.
+// errors: both implement IndexContract, whose header lists what necessarily
+// differs (ntotal / isTrained / typeName as of this client's last call, nprobe
+// and efSearch sent with every search, dispose, ...). The index is created on
+// the server by its first use. Arguments are checked here, with the embedded
+// API's rules (lib/limits.ts), before anything is sent.
 import { METRIC_L2 } from '../constants';
+import type { IndexContract } from '../contract';
 import { FaissError } from '../errors';
-import { integerIn, invalidParameterError, isFiniteNumber } from '../is';
-import { kArg, searchParams, tunableArg } from '../search-limits';
+import { invalidParameterError } from '../is';
+import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from '../limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
 import { toIds, toMatrix, toNewIds } from '../vectors';
+import {
+  HEADER,
+  idsBody,
+  jsonId,
+  MAX_RECONSTRUCT_IDS,
+  readRangeSearchAnswer,
+  readSearchAnswer,
+  readVectorsAnswer,
+  vectorsBody,
+  vectorsWithIdsBody,
+} from '../wire';
 import { hashBytes, type ResultsCache } from './results-cache';
 import { newIdempotencyKey, type Transport } from './transport';
 
@@ -35,22 +48,9 @@ export interface RemoteContext {
   cache?: ResultsCache<SearchResult>;
 }
 
-const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const answerBytes = (r: { bytes?: ArrayBuffer }): Uint8Array => new Uint8Array(r.bytes ?? new ArrayBuffer(0));
 
-/** A typed view of part of a response, copied only when it is not aligned. */
-function slice<T extends Float32Array | BigInt64Array | BigUint64Array>(
-  Type: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
-  buf: ArrayBuffer,
-  offset: number,
-  count: number,
-): T {
-  if (offset % Type.BYTES_PER_ELEMENT === 0) return new Type(buf, offset, count);
-  const out = new Type(count);
-  new Uint8Array(out.buffer).set(new Uint8Array(buf, offset, count * Type.BYTES_PER_ELEMENT));
-  return out;
-}
-
-export class RemoteIndex {
+export class RemoteIndex implements IndexContract {
   readonly d: number;
   readonly metricType: number;
   /** The index's name on the server. */
@@ -78,44 +78,64 @@ export class RemoteIndex {
     }
   }
 
+  /**
+   * @internal `v` as an index of a connection, by a brand check (`#ctx in v`, which
+   * runs none of the caller's code and is false for a Proxy), as the embedded
+   * Index.nativeOf: a foreign object is ERR_INVALID_ARGUMENT, a disposed index ERR_DISPOSED.
+   */
+  static check(v: unknown, name: string, alive = true): RemoteIndex {
+    if (typeof v !== 'object' || v === null || !(#ctx in v)) throw invalidParameterError(name, 'an index of this connection', v);
+    const index = v as RemoteIndex;
+    if (alive && index.#disposed) throw disposedError();
+    return index;
+  }
+
   get ntotal(): number {
-    this.#alive();
+    live(this);
     return this.#info.ntotal ?? 0;
   }
   get isTrained(): boolean {
-    this.#alive();
+    live(this);
     return this.#info.isTrained ?? !/IVF|PQ|SQ[0-9]|PCA|OPQ/.test(this.description.factory);
   }
   get typeName(): string {
-    return this.#info.type ?? 'unknown';
+    return known(this).#info.type ?? 'unknown';
   }
   get bytes(): number {
+    live(this);
     return this.#info.bytes ?? 0;
   }
   get version(): number {
+    live(this);
     return this.#info.version ?? 0;
   }
   get disposed(): boolean {
-    return this.#disposed;
+    return known(this).#disposed;
   }
   /** Sent with every search of this client (IVF indexes). */
   get nprobe(): number | undefined {
+    live(this);
     return this.#nprobe;
   }
   set nprobe(v: number) {
-    this.#nprobe = v === undefined ? undefined : tunableArg(v, 'nprobe');
+    live(this);
+    this.#nprobe = tunableArg(v, 'nprobe');
   }
   /** Sent with every search of this client (HNSW indexes). */
   get efSearch(): number | undefined {
+    live(this);
     return this.#efSearch;
   }
   set efSearch(v: number) {
-    this.#efSearch = v === undefined ? undefined : tunableArg(v, 'efSearch');
+    live(this);
+    this.#efSearch = tunableArg(v, 'efSearch');
   }
   get efConstruction(): number | undefined {
+    live(this);
     return undefined;
   }
   set efConstruction(_v: number) {
+    live(this);
     throw new FaissError('efConstruction is set when the index is created (params.efConstruction); the remote index cannot change it', 'ERR_UNSUPPORTED');
   }
 
@@ -128,85 +148,95 @@ export class RemoteIndex {
   }
 
   async train(x: Vectors): Promise<void> {
+    live(this);
     const m = toMatrix(x, this.d);
-    await this.#mutate('train', { bytes: bytesOf(m) });
+    await this.#mutate('train', { bytes: vectorsBody(m) });
   }
 
   async add(x: Vectors): Promise<void> {
+    live(this);
     const m = toMatrix(x, this.d);
-    await this.#mutate('add', { bytes: bytesOf(m) });
+    await this.#mutate('add', { bytes: vectorsBody(m) });
   }
 
   async addWithIds(x: Vectors, ids: Ids): Promise<void> {
+    live(this);
     const m = toMatrix(x, this.d);
     const i = toNewIds(ids, 'ids', m.length / this.d);
-    const body = new Uint8Array(m.byteLength + i.byteLength);
-    body.set(bytesOf(m), 0);
-    body.set(bytesOf(i), m.byteLength);
-    await this.#mutate('add', { bytes: body, query: { ids: true } });
+    await this.#mutate('add', { bytes: vectorsWithIdsBody(m, i), query: { ids: true } });
   }
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {
+    live(this);
     const q = toMatrix(x, this.d);
     kArg(k);
     const p = this.#params(params);
     await this.ensure();
-    const query = bytesOf(q);
+    const query = vectorsBody(q);
     const cache = this.#ctx.cache;
     const key = `${this.name}\u0000${k}\u0000${p.nprobe}\u0000${p.efSearch}\u0000${hashBytes(query)}`;
     const cached = cache?.get(key, query, this.version);
     if (cached) return { distances: cached.distances.slice(), labels: cached.labels.slice() };
     const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/search'), bytes: query, binary: true, query: { k, ...p } });
-    const nq = q.length / this.d;
-    const result = { distances: slice(Float32Array, r.bytes!, 0, nq * k), labels: slice(BigInt64Array, r.bytes!, nq * k * 4, nq * k) };
+    const result = readSearchAnswer(answerBytes(r), q.length / this.d, k);
     this.#noteVersion(r.headers);
     cache?.set(key, query, this.version, { distances: result.distances.slice(), labels: result.labels.slice() });
     return result;
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+    live(this);
     const q = toMatrix(x, this.d);
-    if (!isFiniteNumber(radius)) throw invalidParameterError('radius', 'a finite number', radius);
+    radiusArg(radius);
+    const p = this.#params(params);
     await this.ensure();
     const r = await this.#ctx.transport.request({
       method: 'POST',
       path: this.#path('/range_search'),
-      bytes: bytesOf(q),
+      bytes: vectorsBody(q),
       binary: true,
-      query: { radius, ...this.#params(params) },
+      query: { radius, ...p },
     });
-    const nq = q.length / this.d;
-    const total = Number(r.headers.get('x-faiss-total'));
-    const lims = slice(BigUint64Array, r.bytes!, 0, nq + 1);
-    const distances = slice(Float32Array, r.bytes!, (nq + 1) * 8, total);
-    const labels = slice(BigInt64Array, r.bytes!, (nq + 1) * 8 + total * 4, total);
-    return { lims, distances, labels };
+    return readRangeSearchAnswer(answerBytes(r), q.length / this.d, Number(r.headers.get(HEADER.total)));
   }
 
   async removeIds(ids: Ids): Promise<number> {
+    live(this);
     const i = toIds(ids);
     if (i.length === 0) return 0;
-    const r = await this.#mutate('remove', { bytes: bytesOf(i) });
+    const r = await this.#mutate('remove', { bytes: idsBody(i) });
     return r.removed as number;
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
-    if (typeof id !== 'bigint') integerIn(id, 'id', -(2 ** 53), 2 ** 53);
-    return this.#reconstructIds([id]);
+    live(this);
+    return this.#reconstructIds([idArg(id)]);
   }
 
   async reconstructN(i0: number, n: number): Promise<Float32Array> {
-    integerIn(i0, 'i0', 0, 2 ** 53);
-    integerIn(n, 'n', 0, 2 ** 53);
-    if (n === 0) return new Float32Array(0);
-    return this.#reconstructIds(Array.from({ length: n }, (_, i) => i0 + i));
+    live(this);
+    positionArg(i0, 'i0');
+    positionArg(n, 'n');
+    // Chunk by chunk, each checked by the server before the next: n past ntotal
+    // fails at its first missing id, without allocating for all n first.
+    const chunks: Float32Array[] = [];
+    for (let from = 0; from < n; from += MAX_RECONSTRUCT_IDS) {
+      const count = Math.min(MAX_RECONSTRUCT_IDS, n - from);
+      chunks.push(await this.#reconstructIds(Array.from({ length: count }, (_, i) => i0 + from + i)));
+    }
+    if (chunks.length === 1) return chunks[0];
+    const out = new Float32Array(n * this.d);
+    chunks.forEach((c, i) => out.set(c, i * MAX_RECONSTRUCT_IDS * this.d));
+    return out;
   }
 
   async reset(): Promise<void> {
+    live(this);
     await this.#mutate('reset', {});
   }
 
-  async mergeFrom(_other: unknown): Promise<void> {
+  async mergeFrom(_other: IndexContract, _addId?: number): Promise<void> {
+    live(this);
     throw new FaissError('mergeFrom is not available on a remote index: export one index and add its vectors to the other', 'ERR_UNSUPPORTED');
   }
 
@@ -216,8 +246,14 @@ export class RemoteIndex {
    * call would, and leaves the building to the server.
    */
   async makeDirectMap(type: DirectMapType = 'array'): Promise<void> {
-    if (type !== 'array' && type !== 'hashtable') throw invalidParameterError('type', '"array" or "hashtable"', type);
+    live(this);
+    directMapTypeArg(type);
     await this.ensure();
+  }
+
+  async extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    live(this);
+    throw new FaissError('extractAll is not available on a remote index: serializeIndex exports it as a FAISS index file', 'ERR_UNSUPPORTED');
   }
 
   /** FAISS's serialized bytes of the index (GET /export). */
@@ -229,6 +265,7 @@ export class RemoteIndex {
 
   /** Detaches this object; an index created without a name is also deleted from the server. */
   dispose(): void {
+    known(this);
     if (this.#disposed) return;
     this.#disposed = true;
     if (this.#anonymous && this.#created) void this.#created.then(() => this.drop()).catch(() => undefined);
@@ -236,6 +273,7 @@ export class RemoteIndex {
 
   /** Deletes the index from the server. */
   async drop(): Promise<void> {
+    known(this);
     await this.#ctx.transport.request({ method: 'DELETE', path: this.#path(''), idempotencyKey: newIdempotencyKey() }).catch((e) => {
       if (!(e instanceof FaissError && e.code === 'ERR_NOT_FOUND')) throw e;
     });
@@ -243,7 +281,7 @@ export class RemoteIndex {
 
   /** @internal Creates the index on the server on first use. */
   ensure(): Promise<void> {
-    this.#alive();
+    live(this);
     this.#created ??= this.#create().catch((e) => {
       this.#created = undefined;
       throw e;
@@ -290,10 +328,8 @@ export class RemoteIndex {
 
   async #reconstructIds(ids: (number | bigint)[]): Promise<Float32Array> {
     await this.ensure();
-    // JSON ids: numbers while exact, else decimal strings (the service takes both).
-    const json = ids.map((id) => (Number.isSafeInteger(Number(id)) ? Number(id) : String(id)));
-    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/reconstruct'), json: { ids: json }, binary: true });
-    return slice(Float32Array, r.bytes!, 0, ids.length * this.d);
+    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/reconstruct'), json: { ids: ids.map(jsonId) }, binary: true });
+    return readVectorsAnswer(answerBytes(r), ids.length, this.d);
   }
 
   #params(params: SearchParams | undefined): SearchParams {
@@ -302,15 +338,18 @@ export class RemoteIndex {
   }
 
   #noteVersion(headers: Headers): void {
-    const v = headers.get('x-index-version');
+    const v = headers.get(HEADER.version);
     if (v !== null) this.#info.version = Number(v);
   }
 
   #path(suffix: string): string {
     return `/v1/indexes/${encodeURIComponent(this.name)}${suffix}`;
   }
-
-  #alive(): void {
-    if (this.#disposed) throw new FaissError('This index has been disposed; it cannot be used any more', 'ERR_DISPOSED');
-  }
 }
+
+// `this` as methods see it, brand-checked as the embedded Index does: a method
+// called on a foreign object (RemoteIndex.prototype.search.call({})) throws a
+// FaissError, not a TypeError from a private field.
+const live = (self: unknown): RemoteIndex => RemoteIndex.check(self, 'this');
+// For what stays readable after dispose (typeName, disposed).
+const known = (self: unknown): RemoteIndex => RemoteIndex.check(self, 'this', false);

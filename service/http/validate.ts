@@ -2,6 +2,7 @@
 // rejected), query strings against a small table of typed options.
 import Ajv, { type ErrorObject } from 'ajv';
 import type { Request, RequestHandler } from 'express';
+import { LIMITS, schemaOf } from '../../lib/limits';
 import { HttpError } from './errors';
 
 const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
@@ -64,12 +65,12 @@ export function parseQueryOptions(query: Record<string, unknown>, allowed: Recor
   return out;
 }
 
-// Shared schema pieces.
+// Shared schema pieces; their bounds are the index contract's (lib/limits.ts).
 export const vectorsSchema = (maxBatch: number): Schema => ({
   type: 'array',
   minItems: 1,
   maxItems: maxBatch,
-  items: { type: 'array', minItems: 1, maxItems: 1 << 20, items: { type: 'number' } },
+  items: { type: 'array', minItems: 1, maxItems: LIMITS.dimension.max, items: { type: 'number' } },
 });
 /** An int64 id: a number while exact as one, else a decimal string (wire.ts jsonIds). */
 export const idSchema: Schema = {
@@ -79,4 +80,6 @@ export const idSchema: Schema = {
   ],
 };
 export const idsSchema: Schema = { type: 'array', minItems: 1, maxItems: 1_000_000, items: idSchema };
-export const tunableSchema: Schema = { type: 'integer', minimum: 1, maximum: 1 << 30 };
+export const tunableSchema: Schema = schemaOf(LIMITS.tunable);
+/** k, at most the operator's --max-k (itself at most the contract's). */
+export const kSchema = (maxK: number): Schema => schemaOf(LIMITS.k, maxK);

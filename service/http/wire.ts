@@ -1,14 +1,25 @@
-// Wire formats. JSON: { vectors: number[][], ... }. Binary
-// (Content-Type: application/octet-stream): raw little-endian float32 rows, the
-// dimension taken from the index; options in the query string. Binary bodies are
-// viewed in place as Float32Array / BigInt64Array and handed to FAISS without a
-// copy (unless the body is not aligned in memory, then copied once).
+// The HTTP side of the wire formats. JSON: { vectors: number[][], ... }. Binary
+// (Content-Type: application/octet-stream): the layouts of lib/wire.ts, which the
+// remote client shares; options in the query string. Binary bodies are viewed in
+// place as Float32Array / BigInt64Array and handed to FAISS without a copy
+// (unless the body is not aligned in memory, then copied once).
 import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { FaissError, type RangeSearchResult, type SearchResult } from '../../lib';
+import {
+  BINARY,
+  HEADER,
+  jsonId,
+  rangeSearchAnswerParts,
+  readIds,
+  readVectors,
+  readVectorsWithIds,
+  searchAnswerParts,
+  vectorsAnswerParts,
+} from '../../lib/wire';
 import { HttpError } from './errors';
 
-export const BINARY = 'application/octet-stream';
+export { BINARY } from '../../lib/wire';
 
 export function isBinary(req: Request): boolean {
   return Boolean(req.is(BINARY));
@@ -21,19 +32,6 @@ export function wantsBinary(req: Request): boolean {
   return accepted === BINARY;
 }
 
-function view<T extends Float32Array | BigInt64Array>(
-  Type: { new (b: ArrayBufferLike, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
-  buf: Buffer,
-  offset: number,
-  count: number,
-): T {
-  const at = buf.byteOffset + offset;
-  if (at % Type.BYTES_PER_ELEMENT === 0) return new Type(buf.buffer, at, count);
-  const copy = new Type(count);
-  new Uint8Array(copy.buffer).set(buf.subarray(offset, offset + count * Type.BYTES_PER_ELEMENT));
-  return copy;
-}
-
 function bytesOf(body: unknown): Buffer {
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw new HttpError(400, 'ERR_EMPTY_BODY', 'Expected a non-empty application/octet-stream body');
@@ -42,30 +40,12 @@ function bytesOf(body: unknown): Buffer {
 }
 
 /** Float32 rows of dimension d from a binary body. */
-export function binaryVectors(body: unknown, d: number): Float32Array {
-  const buf = bytesOf(body);
-  if (buf.length % (4 * d) !== 0) {
-    throw new FaissError(`Expected the body to hold float32 rows of dimension ${d} (${4 * d} bytes each) but it has ${buf.length} bytes`, 'ERR_DIMENSION');
-  }
-  return view(Float32Array, buf, 0, buf.length / 4);
-}
+export const binaryVectors = (body: unknown, d: number): Float32Array => readVectors(bytesOf(body), d);
 
 /** Rows then one int64 id per row: n * (4d + 8) bytes. */
-export function binaryVectorsWithIds(body: unknown, d: number): { x: Float32Array; ids: BigInt64Array } {
-  const buf = bytesOf(body);
-  const rowBytes = 4 * d + 8;
-  if (buf.length % rowBytes !== 0) {
-    throw new FaissError(`Expected n float32 rows of dimension ${d} followed by n int64 ids (${rowBytes} bytes per vector) but the body has ${buf.length} bytes`, 'ERR_DIMENSION');
-  }
-  const n = buf.length / rowBytes;
-  return { x: view(Float32Array, buf, 0, n * d), ids: view(BigInt64Array, buf, n * d * 4, n) };
-}
+export const binaryVectorsWithIds = (body: unknown, d: number): { x: Float32Array; ids: BigInt64Array } => readVectorsWithIds(bytesOf(body), d);
 
-export function binaryIds(body: unknown): BigInt64Array {
-  const buf = bytesOf(body);
-  if (buf.length % 8 !== 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Expected int64 ids (8 bytes each) but the body has ${buf.length} bytes`);
-  return view(BigInt64Array, buf, 0, buf.length / 8);
-}
+export const binaryIds = (body: unknown): BigInt64Array => readIds(bytesOf(body));
 
 /** JSON rows -> Float32Array, checking every row's length. */
 export function jsonVectors(rows: number[][], d: number, name = 'vectors'): Float32Array {
@@ -77,11 +57,7 @@ export function jsonVectors(rows: number[][], d: number, name = 'vectors'): Floa
   return out;
 }
 
-/**
- * Ids in JSON: a number while it is exact as one (|id| < 2^53), else its decimal
- * string, both ways: a JSON number cannot hold every int64 (2^63 - 1 would come
- * back as 9223372036854776000), and binary adds take any.
- */
+/** Ids in JSON (lib/wire.ts jsonId): numbers and decimal strings; binary adds take any int64. */
 export function jsonIds(ids: (number | string)[]): BigInt64Array {
   return BigInt64Array.from(ids, (v, i) => {
     const id = BigInt(v); // the schema let through integers and digit strings only
@@ -89,9 +65,6 @@ export function jsonIds(ids: (number | string)[]): BigInt64Array {
     return id;
   });
 }
-
-const jsonId = (id: bigint): number | string => (id >= -MAX_EXACT && id <= MAX_EXACT ? Number(id) : id.toString());
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 const rows = (flat: ArrayLike<number>, n: number, k: number): number[][] =>
   Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => flat[i * k + j]));
@@ -110,8 +83,8 @@ export function writeBinary(res: ServerResponse, headers: Record<string, string>
 
 /** A search's answer in binary: its headers, then float32 distances and int64 labels (nq x k each). */
 export const binarySearchAnswer = (r: SearchResult, nq: number, k: number): { headers: Record<string, string>; parts: ArrayBufferView[] } => ({
-  headers: { 'X-Faiss-Nq': String(nq), 'X-Faiss-K': String(k) },
-  parts: [r.distances, r.labels],
+  headers: { [HEADER.nq]: String(nq), [HEADER.k]: String(k) },
+  parts: searchAnswerParts(r),
 });
 
 /** A search's answer in JSON: { distances, labels } as nq x k arrays. */
@@ -132,7 +105,7 @@ export function sendSearch(req: Request, res: Response, r: SearchResult, nq: num
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */
 export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResult, nq: number): void {
   if (wantsBinary(req)) {
-    return writeBinary(res, { 'X-Faiss-Nq': String(nq), 'X-Faiss-Total': String(r.labels.length) }, [r.lims, r.distances, r.labels]);
+    return writeBinary(res, { [HEADER.nq]: String(nq), [HEADER.total]: String(r.labels.length) }, rangeSearchAnswerParts(r));
   }
   const results = Array.from({ length: nq }, (_, i) => {
     const lo = Number(r.lims[i]);
@@ -143,6 +116,6 @@ export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResul
 }
 
 export function sendVectors(req: Request, res: Response, x: Float32Array, n: number, d: number): void {
-  if (wantsBinary(req)) return writeBinary(res, { 'X-Faiss-N': String(n), 'X-Faiss-D': String(d) }, [x]);
+  if (wantsBinary(req)) return writeBinary(res, { [HEADER.n]: String(n), [HEADER.d]: String(d) }, vectorsAnswerParts(x));
   res.json({ vectors: rows(x, n, d) });
 }

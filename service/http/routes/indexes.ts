@@ -8,7 +8,9 @@ import type { Config } from '../../config';
 import { principalOf } from '../auth';
 import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
-import { idSchema, idsSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
+import { LIMITS, schemaOf } from '../../../lib/limits';
+import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
+import { idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
 import { optionsOf, queryVectors, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
 import {
   binaryIds,
@@ -41,7 +43,6 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
   // by the body size limit alone (bulk loads of 100,000 vectors are normal).
   const vectors = vectorsSchema(config.maxBatch);
   const bulkVectors = vectorsSchema(1 << 24);
-  const kSchema = { type: 'integer', minimum: 1, maximum: config.maxK };
   const dimensionOf = (req: Request, tenant: string): number => indexes.dimension(tenant, nameOf(req));
 
   /** Vectors from either wire format, checked against the index's dimension. */
@@ -55,7 +56,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     optionsOf(isBinary(req), req.body, req.query, spec) as Record<string, number | boolean | undefined>;
 
   /** Sets X-Index-Version, the index's version after the operation (it changes on every mutation). */
-  const versioned = (res: Response, tenant: string, name: string): Response => res.set('X-Index-Version', String(indexes.version(tenant, name)));
+  const versioned = (res: Response, tenant: string, name: string): Response => res.set(HEADER.version, String(indexes.version(tenant, name)));
 
   return [
     {
@@ -70,7 +71,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           required: ['name', 'dimension'],
           properties: {
             name: { type: 'string' },
-            dimension: { type: 'integer', minimum: 1, maximum: 65536 },
+            dimension: schemaOf(LIMITS.dimension),
             type: { enum: [...INDEX_TYPES] },
             factory: { type: 'string', minLength: 1, maxLength: 256 },
             metric: { enum: ['L2', 'IP'] },
@@ -78,10 +79,10 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
               type: 'object',
               additionalProperties: false,
               properties: {
-                nlist: { type: 'integer', minimum: 1, maximum: 1 << 20 },
-                m: { type: 'integer', minimum: 1, maximum: 65536 },
-                nbits: { type: 'integer', minimum: 1, maximum: 16 },
-                M: { type: 'integer', minimum: 2, maximum: 1024 },
+                nlist: schemaOf(LIMITS.nlist),
+                m: schemaOf(LIMITS.pqM),
+                nbits: schemaOf(LIMITS.nbits),
+                M: schemaOf(LIMITS.hnswM),
                 qtype: { enum: [...SQ_TYPES] },
                 idMap: { type: 'boolean' },
                 nprobe: tunableSchema,
@@ -116,7 +117,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       responses: { 200: 'The index, described', 404: 'No such index' },
       handler: async (req, res) => {
         const info = await indexes.describe(tenantOf(res), nameOf(req));
-        res.set('X-Index-Version', String(info.version)).json(info);
+        res.set(HEADER.version, String(info.version)).json(info);
       },
     },
     {
@@ -201,7 +202,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           type: 'object',
           additionalProperties: false,
           required: ['vectors', 'k'],
-          properties: { vectors, k: kSchema, nprobe: tunableSchema, efSearch: tunableSchema },
+          properties: { vectors, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema },
         },
         binary: 'float32 query rows; k, nprobe, efSearch in the query string',
       },
@@ -214,7 +215,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
         holdSearch(memoryOf(res.locals), 0, answer, q.x.length / dimensionOf(req, tenant), q.k); // the body is held already (app.ts)
         const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
-        res.set('X-Index-Version', String(r.version));
+        res.set(HEADER.version, String(r.version));
         sendSearch(req, res, r, r.labels.length / q.k, q.k);
       },
     },
@@ -273,7 +274,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       path: '/v1/indexes/:name/reconstruct',
       summary: 'The stored vectors of the given ids',
       role: 'read',
-      body: { json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { ...idsSchema, maxItems: 10_000, items: idSchema } } } },
+      body: { json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { ...idsSchema, maxItems: MAX_RECONSTRUCT_IDS, items: idSchema } } } },
       binaryResponse: 'float32 rows; headers X-Faiss-N, X-Faiss-D',
       responses: { 200: '{ vectors: number[][] }', 404: 'No vector with one of the ids' },
       handler: async (req, res) => {

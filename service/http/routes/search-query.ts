@@ -5,6 +5,7 @@
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
 import type { SearchParams } from '../../../lib';
+import { LIMITS } from '../../../lib/limits';
 import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
 import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
@@ -24,7 +25,10 @@ export function tunablesOf(o: Record<string, unknown>): SearchParams {
   for (const key of ['nprobe', 'efSearch'] as const) {
     const v = o[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new HttpError(400, 'ERR_VALIDATION', `${key} must be a positive integer`);
+    const { min, max } = LIMITS.tunable;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      throw new HttpError(400, 'ERR_VALIDATION', `${key} must be an integer from ${min} to ${max}`);
+    }
     out[key] = v;
   }
   return out;

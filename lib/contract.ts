@@ -1,0 +1,105 @@
+// The index contract: what an index offers, whether FAISS runs in this process
+// (Index, lib/faiss-index.ts) or on a faiss-proxy server (RemoteIndex,
+// lib/client/remote-index.ts). Both classes `implements IndexContract`, and both
+// modules are checked against FaissApi (lib/index.ts, lib/client/connect.ts), so
+// the compiler holds them to one API; the same calls with the same bad arguments
+// throw the same FaissError codes (lib/limits.ts; test/parity.test.ts).
+//
+// What necessarily differs, and why (docs/api.md, "Embedded or remote"):
+// - dispose(): embedded, it frees the FAISS index now; remote, it detaches the
+//   object, and deletes the server's index only if it was created without a name
+//   (a named index is shared state on the server; drop() deletes it).
+// - ntotal, isTrained, typeName, bytes, version: embedded, read from the index;
+//   remote, as of this client's last call (refresh() asks the server).
+// - nprobe / efSearch set on a remote index are this client's settings, sent
+//   with every search; the server checks them then (ERR_UNSUPPORTED for the
+//   wrong index type comes from the search, not the setter). efConstruction is
+//   fixed when a remote index is created: setting it is ERR_UNSUPPORTED.
+// - mergeFrom and extractAll are ERR_UNSUPPORTED remotely: an index's vectors
+//   do not travel through the client (serializeIndex exports them).
+// - A remote IVF index builds its direct map itself; makeDirectMap checks its
+//   argument and that the index exists.
+// - The service removes ids from every index type, HNSW included.
+import type { MetricType, ScalarQuantizer } from './constants';
+import type { FaissError } from './errors';
+import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
+
+export interface IndexContract {
+  readonly d: number;
+  /** METRIC_L2 or METRIC_INNER_PRODUCT. */
+  readonly metricType: number;
+  /** The Python faiss class name ("IndexIVFPQ", ...). */
+  readonly typeName: string;
+  readonly disposed: boolean;
+  // The rest throw ERR_DISPOSED once the index is disposed.
+  readonly ntotal: number;
+  readonly isTrained: boolean;
+  /** Bytes the index takes once serialized. */
+  readonly bytes: number;
+  /** Grows with every mutation. */
+  readonly version: number;
+  /** IVF: lists visited per search. */
+  get nprobe(): number | undefined;
+  set nprobe(v: number);
+  /** HNSW: candidate list size during search. */
+  get efSearch(): number | undefined;
+  set efSearch(v: number);
+  /** HNSW: candidate list size during add. */
+  get efConstruction(): number | undefined;
+  set efConstruction(v: number);
+
+  train(x: Vectors): Promise<void>;
+  add(x: Vectors): Promise<void>;
+  addWithIds(x: Vectors, ids: Ids): Promise<void>;
+  search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
+  rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
+  /** How many vectors were removed. */
+  removeIds(ids: Ids): Promise<number>;
+  reconstruct(id: number | bigint): Promise<Float32Array>;
+  reconstructN(i0: number, n: number): Promise<Float32Array>;
+  reset(): Promise<void>;
+  /** Moves every vector of `other` (an index of the same kind) into this one. */
+  mergeFrom(other: IndexContract, addId?: number): Promise<void>;
+  makeDirectMap(type?: DirectMapType): Promise<void>;
+  /** Every stored vector with its id. */
+  extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
+  dispose(): void;
+}
+
+export interface DeserializeIndexOptions {
+  /**
+   * Skip the sandbox: FAISS reads the bytes in this process, as they are. Only for
+   * bytes this program wrote itself: FAISS trusts every size in a file, and a
+   * damaged or crafted one can crash the process. Default false. The server
+   * always reads an import in its sandbox: remotely it is checked and has no effect.
+   */
+  trusted?: boolean;
+}
+
+/**
+ * The module's classes and functions, embedded (`require('faiss-proxy')`) or
+ * remote (`connect({ url, apiKey })`), over its index class I. The remote ones
+ * also take a last options argument ({ name }); extras on either side (readIndex,
+ * openIndex, ...) are outside the contract.
+ */
+export interface FaissApi<I extends IndexContract> {
+  /** The base class of every index of the module: `v instanceof Index`. */
+  Index: { prototype: I };
+  IndexFlat: new (d: number, metricType?: MetricType) => I;
+  IndexFlatL2: new (d: number) => I;
+  IndexFlatIP: new (d: number) => I;
+  IndexIVFFlat: new (quantizer: I, d: number, nlist: number, metricType?: MetricType) => I;
+  IndexIVFPQ: new (quantizer: I, d: number, nlist: number, m: number, nbits: number, metricType?: MetricType) => I;
+  IndexHNSWFlat: new (d: number, M?: number, metricType?: MetricType) => I;
+  IndexPQ: new (d: number, M: number, nbits: number, metricType?: MetricType) => I;
+  IndexScalarQuantizer: new (d: number, qtype: (typeof ScalarQuantizer)[keyof typeof ScalarQuantizer], metricType?: MetricType) => I;
+  IndexIDMap: new (index: I) => I;
+  IndexIDMap2: new (index: I) => I;
+  indexFactory(d: number, description: string, metricType?: MetricType): I;
+  serializeIndex(index: I): Promise<Uint8Array>;
+  deserializeIndex(buffer: Uint8Array | ArrayBuffer, options?: DeserializeIndexOptions): Promise<I>;
+  METRIC_L2: 1;
+  METRIC_INNER_PRODUCT: 0;
+  ScalarQuantizer: typeof ScalarQuantizer;
+  FaissError: typeof FaissError;
+}
