@@ -10,12 +10,17 @@ import { HttpError } from './errors';
 
 export const BINARY = 'application/octet-stream';
 
+/** Whether the request's body is binary (the pipeline reads an application/octet-stream body into a Buffer). */
 export function isBinary(req: Request): boolean {
-  return Boolean(req.is(BINARY));
+  return Buffer.isBuffer(req.body);
 }
 
 /** Whether the client asked for a binary response (Accept: application/octet-stream). */
 export function wantsBinary(req: Request): boolean {
+  // The Accept values clients send most need no negotiating.
+  const accept = req.headers.accept;
+  if (accept === undefined || accept === '*/*' || accept === 'application/json') return false;
+  if (accept === BINARY) return true;
   const accepted = req.accepts(['application/json', BINARY]);
   if (accepted === false) throw new HttpError(406, 'ERR_NOT_ACCEPTABLE', 'This route answers application/json or application/octet-stream');
   return accepted === BINARY;
