@@ -9,7 +9,9 @@
 //   that build's dist/), for before/after figures side by side.
 // On a shared machine any one cell drifts with the load, so the servers take
 // turns, cell by cell, in a rotating order, for several rounds, and the report
-// is the median of each server's cells.
+// is the median of each server's cells. Each cell also records the server's CPU
+// time per answered request (all its threads, from /proc), which the machine's
+// load moves far less than QPS.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +19,7 @@ import { writeIndex, type Index } from '../../lib';
 import { fmtMs, formatTable, percentile } from './common';
 import { runCell, type CellResult, type ClientKind } from './loadgen';
 import { searchRequests, type Format } from './search-requests';
-import { call, newKey, spawnListening, startBenchServer } from './server';
+import { call, cpuSeconds, newKey, spawnListening, startBenchServer } from './server';
 
 export interface TargetOptions {
   hnsw: Index;
@@ -46,6 +48,7 @@ interface Running {
   name: ServerName;
   url: string;
   key: string;
+  pid: number;
   stop(): Promise<unknown>;
 }
 
@@ -53,12 +56,15 @@ export interface TargetCell extends CellResult {
   server: ServerName;
   format: Format;
   round: number;
+  /** The server's CPU time (all threads) per answered request, milliseconds. */
+  serverCpuMsPerRequest: number;
 }
 
 export interface TargetRow {
   format: Format;
   clients: number;
   medianQps: Partial<Record<ServerName, number>>;
+  medianCpuMsPerRequest: Partial<Record<ServerName, number>>;
   proxyOverBare: number | null;
   proxyOverFastApi: number | null;
   baselineOverBare: number | null;
@@ -79,7 +85,7 @@ async function startProxy(name: ServerName, o: TargetOptions, indexBytes: Buffer
   const writeKey = (await call(`${server.url}/v1/admin/tenants/bench/keys`, 'POST', server.adminKey, { role: 'write' })).key as string;
   const readKey = (await call(`${server.url}/v1/admin/tenants/bench/keys`, 'POST', server.adminKey, { role: 'read' })).key as string;
   await call(`${server.url}/v1/indexes/hnsw/import`, 'PUT', writeKey, new Uint8Array(indexBytes));
-  return { name, url: server.url, key: readKey, stop: () => server.stop() };
+  return { name, url: server.url, key: readKey, pid: server.pid, stop: () => server.stop() };
 }
 
 export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[]; rows: TargetRow[]; fastApi: string }> {
@@ -92,11 +98,11 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
     servers.push(await startProxy('proxy', o, bytes));
     if (o.baselineDist) servers.push(await startProxy('baseline proxy', o, bytes, path.join(o.baselineDist, 'service', 'cli.js')));
     const bare = await spawnListening([path.join(__dirname, 'bare-http-server.js'), file], path.join(o.tmp, 'bare-http-server.log'));
-    servers.push({ name: 'bare node:http', url: bare.url, key: 'unused', stop: bare.stop });
+    servers.push({ name: 'bare node:http', url: bare.url, key: 'unused', pid: bare.proc.pid!, stop: bare.stop });
     if (!missing) {
       const key = newKey();
       const py = await spawnListening([path.join(o.root, 'bench', 'fastapi', 'server.py'), file, key], path.join(o.tmp, 'fastapi.log'), {}, o.python);
-      servers.push({ name: 'FastAPI', url: py.url, key, stop: py.stop });
+      servers.push({ name: 'FastAPI', url: py.url, key, pid: py.proc.pid!, stop: py.stop });
     }
     o.log(`targets: HNSW32 ${o.hnsw.ntotal} x ${o.d}, k ${o.k}, efSearch ${o.efSearch} per request, ${o.client} client; servers: ${servers.map((s) => s.name).join(', ')}${missing ? `; FastAPI not run: ${missing}` : ''}`);
 
@@ -111,10 +117,13 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
           turn++;
           for (const s of order) {
             const spec = searchRequests(format, 'hnsw', o.xq, o.d, o.k, s.key, { efSearch: o.efSearch });
-            const r = await runCell(spec, { url: s.url, concurrency: clients, durationS: o.cellS, maxRequests: o.maxRequests, warmupS: o.warmupS, client: o.client });
-            cells.push({ ...r, server: s.name, format, round });
+            let cpu0 = 0;
+            const onMeasuredStart = (): void => void (cpu0 = cpuSeconds(s.pid));
+            const r = await runCell(spec, { url: s.url, concurrency: clients, durationS: o.cellS, maxRequests: o.maxRequests, warmupS: o.warmupS, client: o.client, onMeasuredStart });
+            const serverCpuMsPerRequest = ((cpuSeconds(s.pid) - cpu0) * 1e3) / r.requests;
+            cells.push({ ...r, server: s.name, format, round, serverCpuMsPerRequest });
             o.log(
-              `targets ${format.padEnd(6)} ${String(clients).padStart(2)} clients, round ${round}, ${s.name.padEnd(14)}: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}`,
+              `targets ${format.padEnd(6)} ${String(clients).padStart(2)} clients, round ${round}, ${s.name.padEnd(14)}: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, server CPU ${fmtMs(serverCpuMsPerRequest)} per request, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}`,
             );
           }
         }
@@ -125,15 +134,19 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
     for (const clients of o.clients) {
       for (const format of ['json', 'binary'] as const) {
         const medianQps: TargetRow['medianQps'] = {};
+        const medianCpuMsPerRequest: TargetRow['medianCpuMsPerRequest'] = {};
         for (const s of servers) {
-          const qps = cells.filter((c) => c.server === s.name && c.format === format && c.concurrency === clients).map((c) => c.qps);
-          if (qps.length) medianQps[s.name] = median(qps);
+          const own = cells.filter((c) => c.server === s.name && c.format === format && c.concurrency === clients);
+          if (own.length === 0) continue;
+          medianQps[s.name] = median(own.map((c) => c.qps));
+          medianCpuMsPerRequest[s.name] = median(own.map((c) => c.serverCpuMsPerRequest));
         }
         const over = (a: ServerName, b: ServerName): number | null => (medianQps[a] !== undefined && medianQps[b] ? medianQps[a]! / medianQps[b]! : null);
         rows.push({
           format,
           clients,
           medianQps,
+          medianCpuMsPerRequest,
           proxyOverBare: over('proxy', 'bare node:http'),
           proxyOverFastApi: over('proxy', 'FastAPI'),
           baselineOverBare: over('baseline proxy', 'bare node:http'),
@@ -175,5 +188,14 @@ export function targetsTable(rows: TargetRow[], baseline: boolean): string {
       if (baseline) cols.push(ratio(r.baselineOverBare, null, false), ratio(r.baselineOverFastApi, null, true));
       return cols;
     }),
+  );
+}
+
+/** The servers' CPU time per request (median of their cells, milliseconds): what each costs, whatever the load. */
+export function cpuTable(rows: TargetRow[]): string {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.medianCpuMsPerRequest)))] as ServerName[];
+  return formatTable(
+    ['format', 'clients', ...names.map((n) => `${n} CPU/request`)],
+    rows.map((r) => [r.format, String(r.clients), ...names.map((n) => (r.medianCpuMsPerRequest[n] === undefined ? '-' : fmtMs(r.medianCpuMsPerRequest[n]!)))]),
   );
 }
