@@ -35,7 +35,7 @@
 //        (node-http by default: the issue's figures were taken with it),
 //        --client raw|node-http (the load generator's client; raw by default),
 //        (repeatable), --profile-server (V8 CPU profile of the server, summarised
-//        for the 8-client HNSW cells).
+//        for the 8-client HNSW cells; with --only targets, the proxy's 8-client cells).
 import { ompWaitPolicyDefaulted } from './lib/omp-env'; // first: before the addon loads libgomp
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -387,6 +387,8 @@ function targetOptions(hnsw: Index, xq: Float32Array, tmp: string): Parameters<t
     serverArgs: SERVER_ARGS,
     baselineDist: BASELINE_DIST && path.resolve(BASELINE_DIST),
     python: PYTHON,
+    // The sweep's server is profiled instead when both run.
+    profile: PROFILE && ONLY === 'targets',
     root: ROOT,
     tmp,
     log,
@@ -520,6 +522,12 @@ function reportTargets(hnswN: number, targets: Awaited<ReturnType<typeof runTarg
   log(targetsTable(targets.rows, BASELINE_DIST !== undefined));
   log('Server CPU time per request (all threads; median of the rounds):');
   log(cpuTable(targets.rows));
+  for (const p of targets.profile) {
+    log();
+    log(`Proxy CPU profile, ${p.format} at ${OVERHEAD_CLIENTS} clients, the rounds' cells (${p.summary.samples} samples, ${p.summary.sampledMs.toFixed(0)} ms, main thread):`);
+    log(formatTable(['inclusive by area (on the stack)', 'share'], p.summary.inclusiveByArea.slice(0, 25).map((a) => [a.area, `${(a.share * 100).toFixed(1)}%`])));
+    log(formatTable(['self time by function', 'share'], p.summary.selfTop.map((a) => [a.name, `${(a.share * 100).toFixed(1)}%`])));
+  }
 }
 
 const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(0)} MiB`;

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeIndex, type Index } from '../../lib';
 import { fmtMs, formatTable, percentile } from './common';
+import { summarise, type ProfileSummary } from './cpuprofile';
 import { runCell, type CellResult, type ClientKind } from './loadgen';
 import { searchRequests, type Format } from './search-requests';
 import { call, cpuSeconds, newKey, spawnListening, startBenchServer } from './server';
@@ -37,6 +38,8 @@ export interface TargetOptions {
   /** dist/ of an earlier build to measure beside this one. */
   baselineDist?: string;
   python: string;
+  /** Profile the proxy's main thread (node --cpu-prof) and summarise its 8-client cells. */
+  profile: boolean;
   root: string;
   tmp: string;
   log: (s?: string) => void;
@@ -78,9 +81,9 @@ function fastApiMissing(python: string): string | null {
   return `${python} lacks ${/No module named '([^']+)'/.exec(r.stderr)?.[1] ?? 'a module'} (Debian: apt-get install python3-fastapi python3-uvicorn python3-faiss)`;
 }
 
-async function startProxy(name: ServerName, o: TargetOptions, indexBytes: Buffer, cli?: string): Promise<Running> {
+async function startProxy(name: ServerName, o: TargetOptions, indexBytes: Buffer, cli?: string, nodeArgs: string[] = []): Promise<Running> {
   const dataDir = path.join(o.tmp, `targets-${name.replace(/\W+/g, '-')}`);
-  const server = await startBenchServer(dataDir, ['--fsync', 'false', '--log-level', 'info', ...o.serverArgs], [], cli);
+  const server = await startBenchServer(dataDir, ['--fsync', 'false', '--log-level', 'info', ...o.serverArgs], nodeArgs, cli);
   await call(`${server.url}/v1/admin/tenants`, 'POST', server.adminKey, { name: 'bench' });
   const writeKey = (await call(`${server.url}/v1/admin/tenants/bench/keys`, 'POST', server.adminKey, { role: 'write' })).key as string;
   const readKey = (await call(`${server.url}/v1/admin/tenants/bench/keys`, 'POST', server.adminKey, { role: 'read' })).key as string;
@@ -88,14 +91,17 @@ async function startProxy(name: ServerName, o: TargetOptions, indexBytes: Buffer
   return { name, url: server.url, key: readKey, pid: server.pid, stop: () => server.stop() };
 }
 
-export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[]; rows: TargetRow[]; fastApi: string }> {
+export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[]; rows: TargetRow[]; fastApi: string; profile: { format: Format; summary: ProfileSummary }[] }> {
   const file = path.join(o.tmp, 'targets-hnsw.faissindex');
   await writeIndex(o.hnsw, file);
   const bytes = fs.readFileSync(file);
   const servers: Running[] = [];
   const missing = fastApiMissing(o.python);
+  const profileDir = path.join(o.tmp, 'targets-profile');
+  const windows: { format: Format; fromUs: number; toUs: number }[] = [];
+  const cells: TargetCell[] = [];
   try {
-    servers.push(await startProxy('proxy', o, bytes));
+    servers.push(await startProxy('proxy', o, bytes, undefined, o.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []));
     if (o.baselineDist) servers.push(await startProxy('baseline proxy', o, bytes, path.join(o.baselineDist, 'service', 'cli.js')));
     const bare = await spawnListening([path.join(__dirname, 'bare-http-server.js'), file], path.join(o.tmp, 'bare-http-server.log'));
     servers.push({ name: 'bare node:http', url: bare.url, key: 'unused', pid: bare.proc.pid!, stop: bare.stop });
@@ -106,7 +112,6 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
     }
     o.log(`targets: HNSW32 ${o.hnsw.ntotal} x ${o.d}, k ${o.k}, efSearch ${o.efSearch} per request, ${o.client} client; servers: ${servers.map((s) => s.name).join(', ')}${missing ? `; FastAPI not run: ${missing}` : ''}`);
 
-    const cells: TargetCell[] = [];
     let turn = 0;
     for (const clients of o.clients) {
       for (const format of ['json', 'binary'] as const) {
@@ -121,6 +126,8 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
             const onMeasuredStart = (): void => void (cpu0 = cpuSeconds(s.pid));
             const r = await runCell(spec, { url: s.url, concurrency: clients, durationS: o.cellS, maxRequests: o.maxRequests, warmupS: o.warmupS, client: o.client, onMeasuredStart });
             const serverCpuMsPerRequest = ((cpuSeconds(s.pid) - cpu0) * 1e3) / r.requests;
+            const toUs = Number(process.hrtime.bigint()) / 1e3;
+            if (s.name === 'proxy' && clients === 8) windows.push({ format, fromUs: toUs - r.elapsedS * 1e6, toUs });
             cells.push({ ...r, server: s.name, format, round, serverCpuMsPerRequest });
             o.log(
               `targets ${format.padEnd(6)} ${String(clients).padStart(2)} clients, round ${round}, ${s.name.padEnd(14)}: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, server CPU ${fmtMs(serverCpuMsPerRequest)} per request, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}`,
@@ -129,35 +136,61 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
         }
       }
     }
-    const median = (xs: number[]): number => percentile(Float64Array.from(xs), 50);
-    const rows: TargetRow[] = [];
-    for (const clients of o.clients) {
-      for (const format of ['json', 'binary'] as const) {
-        const medianQps: TargetRow['medianQps'] = {};
-        const medianCpuMsPerRequest: TargetRow['medianCpuMsPerRequest'] = {};
-        for (const s of servers) {
-          const own = cells.filter((c) => c.server === s.name && c.format === format && c.concurrency === clients);
-          if (own.length === 0) continue;
-          medianQps[s.name] = median(own.map((c) => c.qps));
-          medianCpuMsPerRequest[s.name] = median(own.map((c) => c.serverCpuMsPerRequest));
-        }
-        const over = (a: ServerName, b: ServerName): number | null => (medianQps[a] !== undefined && medianQps[b] ? medianQps[a]! / medianQps[b]! : null);
-        rows.push({
-          format,
-          clients,
-          medianQps,
-          medianCpuMsPerRequest,
-          proxyOverBare: over('proxy', 'bare node:http'),
-          proxyOverFastApi: over('proxy', 'FastAPI'),
-          baselineOverBare: over('baseline proxy', 'bare node:http'),
-          baselineOverFastApi: over('baseline proxy', 'FastAPI'),
-        });
-      }
-    }
-    return { cells, rows, fastApi: missing ?? 'run' };
   } finally {
     for (const s of servers) await s.stop();
   }
+  const profile: { format: Format; summary: ProfileSummary }[] = [];
+  const profileFile = o.profile ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (profileFile) {
+    for (const format of ['json', 'binary'] as const) {
+      const own = windows.filter((w) => w.format === format);
+      // The rounds' windows, summarised together: one window from the first's start to the last's end would include other servers' cells.
+      const parts = own.map((w) => summarise(path.join(profileDir, profileFile), w.fromUs, w.toUs, 40));
+      if (parts.length) profile.push({ format, summary: mergeSummaries(parts) });
+    }
+  }
+    const median = (xs: number[]): number => percentile(Float64Array.from(xs), 50);
+  const rows: TargetRow[] = [];
+  for (const clients of o.clients) {
+    for (const format of ['json', 'binary'] as const) {
+      const medianQps: TargetRow['medianQps'] = {};
+      const medianCpuMsPerRequest: TargetRow['medianCpuMsPerRequest'] = {};
+      for (const s of servers) {
+        const own = cells.filter((c) => c.server === s.name && c.format === format && c.concurrency === clients);
+        if (own.length === 0) continue;
+        medianQps[s.name] = median(own.map((c) => c.qps));
+        medianCpuMsPerRequest[s.name] = median(own.map((c) => c.serverCpuMsPerRequest));
+      }
+      const over = (a: ServerName, b: ServerName): number | null => (medianQps[a] !== undefined && medianQps[b] ? medianQps[a]! / medianQps[b]! : null);
+      rows.push({
+        format,
+        clients,
+        medianQps,
+        medianCpuMsPerRequest,
+        proxyOverBare: over('proxy', 'bare node:http'),
+        proxyOverFastApi: over('proxy', 'FastAPI'),
+        baselineOverBare: over('baseline proxy', 'bare node:http'),
+        baselineOverFastApi: over('baseline proxy', 'FastAPI'),
+      });
+    }
+  }
+  return { cells, rows, fastApi: missing ?? 'run', profile };
+}
+
+/** Profile summaries of several windows as one (shares by time). */
+function mergeSummaries(parts: ProfileSummary[]): ProfileSummary {
+  const sampledMs = parts.reduce((t, p) => t + p.sampledMs, 0);
+  const add = (pick: (p: ProfileSummary) => { name?: string; area?: string; ms: number }[]) => {
+    const m = new Map<string, number>();
+    for (const p of parts) for (const e of pick(p)) m.set((e.name ?? e.area)!, (m.get((e.name ?? e.area)!) ?? 0) + e.ms);
+    return [...m].sort((a, b) => b[1] - a[1]).map(([key, ms]) => ({ key, ms, share: ms / sampledMs }));
+  };
+  return {
+    sampledMs,
+    samples: parts.reduce((t, p) => t + p.samples, 0),
+    selfTop: add((p) => p.selfTop).slice(0, 15).map(({ key, ms, share }) => ({ name: key, ms, share })),
+    inclusiveByArea: add((p) => p.inclusiveByArea).map(({ key, ms, share }) => ({ area: key, ms, share })),
+  };
 }
 
 /** The report: median QPS per server, and the targets' ratios. */

@@ -2,11 +2,16 @@
 // (Content-Type: application/octet-stream): raw little-endian float32 rows, the
 // dimension taken from the index; options in the query string. Binary bodies are
 // viewed in place as Float32Array / BigInt64Array and handed to FAISS without a
-// copy (unless the body is not aligned in memory, then copied once).
+// copy (unless the body is not aligned in memory, then copied once). Answers are
+// written straight to node:http's response (writeBinary, json-answer.ts): the
+// read routes' answers are most of a busy service's bytes, and Express's
+// res.json/res.send add their own work per call (npm run bench -- --only targets
+// --profile-server).
 import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { FaissError, type RangeSearchResult, type SearchResult } from '../../lib';
 import { HttpError } from './errors';
+import { writeJson } from './json-answer';
 
 export const BINARY = 'application/octet-stream';
 
@@ -131,7 +136,7 @@ export function sendSearch(req: Request, res: Response, r: SearchResult, nq: num
     const { headers, parts } = binarySearchAnswer(r, nq, k);
     return writeBinary(res, headers, parts);
   }
-  res.json(jsonSearchAnswer(r, nq, k));
+  writeJson(res, 200, {}, jsonSearchAnswer(r, nq, k));
 }
 
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */
@@ -144,10 +149,10 @@ export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResul
     const hi = Number(r.lims[i + 1]);
     return { distances: Array.from(r.distances.subarray(lo, hi)), labels: Array.from(r.labels.subarray(lo, hi), jsonId) };
   });
-  res.json({ results });
+  writeJson(res, 200, {}, { results });
 }
 
 export function sendVectors(req: Request, res: Response, x: Float32Array, n: number, d: number): void {
   if (wantsBinary(req)) return writeBinary(res, { 'X-Faiss-N': String(n), 'X-Faiss-D': String(d) }, [x]);
-  res.json({ vectors: rows(x, n, d) });
+  writeJson(res, 200, {}, { vectors: rows(x, n, d) });
 }
