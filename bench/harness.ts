@@ -662,6 +662,7 @@ async function main(): Promise<void> {
       }
       log(`HTTP QPS over in-process QPS at ${OVERHEAD_CLIENTS} clients (information; no target: see the HTTP targets below)`);
       log(formatTable(['index format', 'HTTP QPS', 'in-process QPS', 'ratio'], ratioRows));
+      reportTargets(httpOut.hnswN, httpOut.targets);
       log();
       log(
         `Server RSS: ${mib(rss.startedBytes)} at start, ${mib(rss.beforeBytes)} with indexes loaded (before load), ${mib(rss.afterBytes)} after all cells ` +
