@@ -82,15 +82,28 @@ export function readBody(req: IncomingMessage, kind: BodyKind, limit: number, do
     return settle(e as HttpError);
   }
   const chunks: Buffer[] = [];
+  const refuse = (): void => {
+    if (source !== req) req.unpipe(source as unknown as NodeJS.WritableStream);
+    source.removeAllListeners('data');
+    req.removeAllListeners('data');
+    req.pause();
+    source.pause();
+    settle(tooLarge(limit));
+  };
   let received = 0;
   source.on('data', (chunk: Buffer) => {
     received += chunk.length;
-    if (received <= limit) return void chunks.push(chunk);
-    if (source !== req) req.unpipe(source as unknown as NodeJS.WritableStream);
-    source.removeAllListeners('data');
-    source.pause();
-    settle(tooLarge(limit));
+    if (received <= limit) chunks.push(chunk);
+    else refuse();
   });
+  if (source !== req) {
+    // The bytes as sent count too: a compressed stream that decodes to little is still read off the wire.
+    let sent = 0;
+    req.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent > limit) refuse();
+    });
+  }
   // A client that goes away mid-body: nothing is left to answer, but the error must be handled.
   req.once('aborted', () => settle(new HttpError(400, 'ERR_BAD_REQUEST', 'The request was aborted')));
   req.on('error', () => settle(new HttpError(400, 'ERR_BAD_REQUEST', 'The request was aborted')));
