@@ -19,7 +19,8 @@
 //    node:http's client.
 // 3. The HTTP targets (bench/lib/http-targets.ts): an HNSW32 index file served in
 //    turn by the proxy, by node:http alone doing the same FAISS search
-//    (bench/lib/bare-http-server.ts) and by the seed's FastAPI + faiss design
+//    (bench/lib/bare-http-server.ts), by the same handler as the one route of an
+//    Express app (what Express itself costs), and by the seed's FastAPI + faiss design
 //    (bench/fastapi/server.py), at 1 and 8 clients, JSON and binary, efSearch 64
 //    per request, rounds alternating the servers; with --baseline-dist DIR also an
 //    earlier build of the proxy (a copy of its dist/), for before/after figures.

@@ -5,8 +5,11 @@
 // `?k=` in the query, float32 distances then int64 labels; JSON: { vectors, k,
 // efSearch? } in, { distances, labels } out), so the harness's load generator
 // and answer checks are the same for both.
-// Run as a child process: node bare-http-server.js <index file>.
+// With --express, the same handler is the one route of an Express app: the
+// difference between the two is what Express itself costs a search here.
+// Run as a child process: node bare-http-server.js <index file> [--express].
 import * as http from 'node:http';
+import express from 'express';
 import { readIndex, type Index, type SearchParams } from '../../lib';
 
 function answer(res: http.ServerResponse, status: number, type: string, body: Buffer | string): void {
@@ -14,8 +17,8 @@ function answer(res: http.ServerResponse, status: number, type: string, body: Bu
   res.end(body);
 }
 
-function serve(index: Index): http.Server {
-  return http.createServer((req, res) => {
+function handler(index: Index): http.RequestListener {
+  return (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -51,11 +54,19 @@ function serve(index: Index): http.Server {
         (e: Error) => answer(res, 400, 'application/json; charset=utf-8', JSON.stringify({ error: { code: 'ERR_BAD_REQUEST', message: e.message } })),
       );
     });
-  });
+  };
+}
+
+function serve(index: Index, withExpress: boolean): http.Server {
+  if (!withExpress) return http.createServer(handler(index));
+  const app = express();
+  app.set('etag', false);
+  app.post('/v1/indexes/:name/search', handler(index));
+  return http.createServer(app);
 }
 
 void readIndex(process.argv[2], { trusted: true }).then((index) => {
-  const server = serve(index);
+  const server = serve(index, process.argv.includes('--express'));
   server.listen(0, '127.0.0.1', () => {
     const address = server.address() as { port: number };
     console.log(`listening on http://127.0.0.1:${address.port}`);

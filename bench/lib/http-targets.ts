@@ -1,7 +1,9 @@
 // The harness's HTTP targets (issue 15), measured in one run with one load
 // generator, on one HNSW index file served by each server in turn:
 // - the proxy against a bare node:http server doing the same FAISS search
-//   (bare-http-server.ts): >= 85% of its QPS at 8 clients, binary and JSON;
+//   (bare-http-server.ts): >= 85% of its QPS at 8 clients, binary and JSON; and
+//   beside it the same handler as the one route of an Express app, which shows
+//   what Express itself costs;
 // - the proxy against the seed's design, a FastAPI + faiss server with one
 //   uvicorn worker (bench/fastapi/server.py): with JSON, >= 3x its QPS at 8
 //   clients and >= 2x at 1;
@@ -45,7 +47,7 @@ export interface TargetOptions {
   log: (s?: string) => void;
 }
 
-type ServerName = 'proxy' | 'baseline proxy' | 'bare node:http' | 'FastAPI';
+type ServerName = 'proxy' | 'baseline proxy' | 'bare node:http' | 'bare Express' | 'FastAPI';
 
 interface Running {
   name: ServerName;
@@ -105,6 +107,8 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
     if (o.baselineDist) servers.push(await startProxy('baseline proxy', o, bytes, path.join(o.baselineDist, 'service', 'cli.js')));
     const bare = await spawnListening([path.join(__dirname, 'bare-http-server.js'), file], path.join(o.tmp, 'bare-http-server.log'));
     servers.push({ name: 'bare node:http', url: bare.url, key: 'unused', pid: bare.proc.pid!, stop: bare.stop });
+    const bareExpress = await spawnListening([path.join(__dirname, 'bare-http-server.js'), file, '--express'], path.join(o.tmp, 'bare-express-server.log'));
+    servers.push({ name: 'bare Express', url: bareExpress.url, key: 'unused', pid: bareExpress.proc.pid!, stop: bareExpress.stop });
     if (!missing) {
       const key = newKey();
       const py = await spawnListening([path.join(o.root, 'bench', 'fastapi', 'server.py'), file, key], path.join(o.tmp, 'fastapi.log'), {}, o.python);
@@ -201,7 +205,7 @@ export function targetsTable(rows: TargetRow[], baseline: boolean): string {
     const shown = asTimes ? `${v.toFixed(2)}x` : `${(v * 100).toFixed(1)}%`;
     return target === null ? shown : `${shown} (${v >= target ? 'met' : 'NOT met'}: >= ${asTimes ? `${target}x` : `${target * 100}%`})`;
   };
-  const header = ['format', 'clients', 'proxy', ...(baseline ? ['baseline proxy'] : []), 'bare node:http', 'FastAPI', 'proxy / bare', 'proxy / FastAPI'];
+  const header = ['format', 'clients', 'proxy', ...(baseline ? ['baseline proxy'] : []), 'bare node:http', 'bare Express', 'FastAPI', 'proxy / bare', 'proxy / FastAPI'];
   if (baseline) header.push('baseline / bare', 'baseline / FastAPI');
   return formatTable(
     header,
@@ -214,6 +218,7 @@ export function targetsTable(rows: TargetRow[], baseline: boolean): string {
         qps(r.medianQps.proxy),
         ...(baseline ? [qps(r.medianQps['baseline proxy'])] : []),
         qps(r.medianQps['bare node:http']),
+        qps(r.medianQps['bare Express']),
         qps(r.medianQps.FastAPI),
         ratio(r.proxyOverBare, bareTarget, false),
         ratio(r.proxyOverFastApi, fastTarget, true),
