@@ -12,7 +12,7 @@ import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { KeyService } from './domain/keys';
 import { TenantService } from './domain/tenants';
-import { createRequestListener } from './http/app';
+import { createApp } from './http/app';
 import { abandonStalledAnswer, answerClientError } from './http/client-error';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
@@ -129,7 +129,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
   // Ready: started, not stopping, and storage takes writes (a probe heals it after a fault).
   const isReady = async () => ready && (await services.health.healthy(() => services.catalog.checkFile()));
-  const handle = createRequestListener({ config, ...services, isReady, version, observability: { logger, metrics, activity } });
+  const handle = createApp({ config, ...services, isReady, version, observability: { logger, metrics, activity } });
 
   let inFlight = 0;
   let stopping = false;

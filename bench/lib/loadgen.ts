@@ -38,6 +38,8 @@ export interface CellOptions {
   warmupS: number;
   /** node:http's client (default) or the lean raw-socket one. */
   client?: ClientKind;
+  /** Called once the warm-up is over, as the measured run starts (e.g. to read the server's CPU time). */
+  onMeasuredStart?: () => void;
 }
 
 export interface CellResult {
@@ -145,6 +147,7 @@ export async function runCell(spec: RequestSpec, o: CellOptions): Promise<CellRe
   }
   try {
     if (o.warmupS > 0) await runPhase(senders, spec, o.warmupS, o.maxRequests);
+    o.onMeasuredStart?.();
     const p = await runPhase(senders, spec, o.durationS, o.maxRequests);
     const lat = p.latencies.subarray(0, Math.min(p.count, p.latencies.length));
     return {

@@ -4,12 +4,13 @@ import type { RequestSpec } from './loadgen';
 
 export type Format = 'binary' | 'json';
 
-export function searchRequests(format: Format, index: string, xq: Float32Array, d: number, k: number, key: string): RequestSpec {
+/** `params.efSearch`: sent with each request (in the query string when binary, in the body when JSON). */
+export function searchRequests(format: Format, index: string, xq: Float32Array, d: number, k: number, key: string, params: { efSearch?: number } = {}): RequestSpec {
   const nq = xq.length / d;
   const rows = Array.from({ length: nq }, (_, i) => xq.subarray(i * d, (i + 1) * d));
   if (format === 'binary') {
     return {
-      path: `/v1/indexes/${index}/search?k=${k}`,
+      path: `/v1/indexes/${index}/search?k=${k}${params.efSearch === undefined ? '' : `&efSearch=${params.efSearch}`}`,
       headers: { 'X-API-Key': key, 'Content-Type': 'application/octet-stream', Accept: 'application/octet-stream' },
       bodies: rows.map((q) => Buffer.from(q.buffer.slice(q.byteOffset, q.byteOffset + q.byteLength))),
       check: (b) => b.length === k * 12, // k float32 distances + k int64 labels
@@ -18,7 +19,7 @@ export function searchRequests(format: Format, index: string, xq: Float32Array, 
   return {
     path: `/v1/indexes/${index}/search`,
     headers: { 'X-API-Key': key, 'Content-Type': 'application/json', Accept: 'application/json' },
-    bodies: rows.map((q) => Buffer.from(JSON.stringify({ vectors: [Array.from(q)], k }))),
+    bodies: rows.map((q) => Buffer.from(JSON.stringify({ vectors: [Array.from(q)], k, ...params }))),
     check: (b) => {
       const r = JSON.parse(b.toString('utf8')) as { labels?: number[][] };
       return Array.isArray(r.labels) && r.labels.length === 1 && r.labels[0].length === k;

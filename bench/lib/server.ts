@@ -20,15 +20,16 @@ export interface BenchServer {
   stop(): Promise<number | null>;
 }
 
-export async function startBenchServer(dataDir: string, args: string[] = [], nodeArgs: string[] = []): Promise<BenchServer> {
+/** `cli`: another build's service/cli.js (the harness's --baseline-dist), this build's by default. */
+export async function startBenchServer(dataDir: string, args: string[] = [], nodeArgs: string[] = [], cli = CLI): Promise<BenchServer> {
   const adminKey = newKey();
   const logFile = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.log`);
-  const started = await spawnListening([...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], logFile, { FAISS_PROXY_ADMIN_KEY: adminKey });
+  const started = await spawnListening([...nodeArgs, cli, 'serve', '--port', '0', '--data-dir', dataDir, ...args], logFile, { FAISS_PROXY_ADMIN_KEY: adminKey });
   return { ...started, adminKey, pid: started.proc.pid!, logFile };
 }
 
 /**
- * Runs `node <argv>` with its output going to `logFile`, and resolves once it
+ * Runs `node <argv>` (or `command <argv>`) with its output going to `logFile`, and resolves once it
  * prints "listening on <url>" (within 30 s, else it is killed and this throws).
  * stop() sends SIGTERM and resolves with the exit code.
  */
@@ -36,9 +37,10 @@ export async function spawnListening(
   argv: string[],
   logFile: string,
   env: Record<string, string> = {},
+  command: string = process.execPath,
 ): Promise<{ url: string; proc: ChildProcess; stop(): Promise<number | null> }> {
   const log = fs.openSync(logFile, 'w');
-  const proc = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  const proc = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   let gone = false;

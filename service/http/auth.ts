@@ -3,12 +3,12 @@
 // its own tenant's indexes; write may do everything on its tenant's indexes; read
 // may search, describe and reconstruct.
 //
-// The strategy is run the way passport.authenticate runs it (a delegate of the
-// strategy with success/fail/error bound), without passport's middleware around
-// it: with a custom callback and no sessions, that middleware only adds its own
-// per-request work (measured: ~3% of the event loop's time on searches).
+// The request pipeline (pipeline.ts) authenticates every route with a key through
+// apiKeyCheck. The strategy is run the way passport.authenticate runs it (a
+// delegate of the strategy with success/fail/error bound); passport's middleware
+// itself is not a dependency: with no sessions and a synchronous verify, it would
+// only add its own work per request.
 import type { IncomingMessage } from 'node:http';
-import type { RequestHandler } from 'express';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { ServiceError } from '../domain/errors';
 import type { KeyService, Principal } from '../domain/keys';
@@ -44,36 +44,11 @@ export function apiKeyCheck(keys: KeyService): (req: IncomingMessage) => Princip
   };
 }
 
-export function createAuthenticator(keys: KeyService): RequestHandler {
-  const check = apiKeyCheck(keys);
-  return (req, res, next) => {
-    try {
-      res.locals.principal = check(req);
-    } catch (e) {
-      return next(e);
-    }
-    next();
-  };
-}
-
 /** Throws ERR_FORBIDDEN unless the principal's role is at least `role`. */
 export function checkRole(p: Principal, role: Role): void {
   if (RANK[p.role] < RANK[role]) {
     throw new ServiceError('ERR_FORBIDDEN', `This operation needs ${role === 'admin' ? 'an' : 'a'} ${role} key; this key has the ${p.role} role`);
   }
-}
-
-export function requireRole(role: Role): RequestHandler {
-  return (_req, res, next) => {
-    const p = res.locals.principal as Principal | undefined;
-    if (!p) return next(new ServiceError('ERR_UNAUTHENTICATED', 'An API key is required in the X-API-Key header'));
-    try {
-      checkRole(p, role);
-    } catch (e) {
-      return next(e);
-    }
-    next();
-  };
 }
 
 export const principalOf = (locals: Record<string, unknown>): Principal => locals.principal as Principal;

@@ -45,8 +45,8 @@ const STATUS: Record<string, number> = {
   ERR_STORAGE_FAILED: 503,
 };
 
-interface BodyParserError {
-  type?: string;
+/** An error Express itself raises with a status (a malformed %-escape in the path, the dashboard's static files). */
+interface StatusError {
   status?: number;
   message?: string;
 }
@@ -61,9 +61,7 @@ function classify(err: unknown): { status: number; code: string; message: string
   if (err instanceof FaissError || err instanceof ServiceError) {
     return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
   }
-  const b = err as BodyParserError;
-  if (b && b.type === 'entity.too.large') return { status: 413, code: 'ERR_BODY_TOO_LARGE', message: `Request body is larger than the limit (${b.message ?? ''})` };
-  if (b && b.type === 'entity.parse.failed') return { status: 400, code: 'ERR_MALFORMED_JSON', message: `Malformed JSON body: ${b.message ?? ''}` };
+  const b = err as StatusError;
   if (b && typeof b.status === 'number' && b.status >= 400 && b.status < 500) {
     return { status: b.status, code: 'ERR_BAD_REQUEST', message: b.message ?? 'Bad request' };
   }

@@ -20,8 +20,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /**
  * Starts observing one request: gives it its id, and records it when its answer
  * has been sent. `locals` holds what the route found out (principal, errorCode);
- * `route` names its pattern once known. Used by the Express middleware below and
- * by the lean search endpoint.
+ * `route` names its pattern once known.
  */
 export function observeRequest(o: Observability, req: IncomingMessage, res: ServerResponse, locals: Record<string, unknown>, route: () => string): void {
   const started = process.hrtime.bigint();

@@ -43,7 +43,7 @@ export function openRequestMemory(budget: TenantMemoryBudget, tenant: string, re
   };
 }
 
-/** The request's reservation, for a handler of a route that takes a key (app.ts wrap). */
+/** The request's reservation, for a handler of a route that takes a key (pipeline.ts). */
 export const memoryOf = (locals: Record<string, unknown>): RequestMemory => locals.memory as RequestMemory;
 
 /** What a k-NN search holds: its body, FAISS's results and, in JSON, their encoding. */

@@ -2,7 +2,11 @@
 // (Content-Type: application/octet-stream): the layouts of lib/wire.ts, which the
 // remote client shares; options in the query string. Binary bodies are viewed in
 // place as Float32Array / BigInt64Array and handed to FAISS without a copy
-// (unless the body is not aligned in memory, then copied once).
+// (unless the body is not aligned in memory, then copied once). Answers are
+// written straight to node:http's response (writeBinary, json-answer.ts): the
+// read routes' answers are most of a busy service's bytes, and Express's
+// res.json/res.send add their own work per call (npm run bench -- --only targets
+// --profile-server).
 import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { FaissError, type RangeSearchResult, type SearchResult } from '../../lib';
@@ -18,15 +22,21 @@ import {
   vectorsAnswerParts,
 } from '../../lib/wire';
 import { HttpError } from './errors';
+import { writeJson } from './json-answer';
 
 export { BINARY } from '../../lib/wire';
 
+/** Whether the request's body is binary (the pipeline reads an application/octet-stream body into a Buffer). */
 export function isBinary(req: Request): boolean {
-  return Boolean(req.is(BINARY));
+  return Buffer.isBuffer(req.body);
 }
 
 /** Whether the client asked for a binary response (Accept: application/octet-stream). */
 export function wantsBinary(req: Request): boolean {
+  // The Accept values clients send most need no negotiating.
+  const accept = req.headers.accept;
+  if (accept === undefined || accept === '*/*' || accept === 'application/json') return false;
+  if (accept === BINARY) return true;
   const accepted = req.accepts(['application/json', BINARY]);
   if (accepted === false) throw new HttpError(406, 'ERR_NOT_ACCEPTABLE', 'This route answers application/json or application/octet-stream');
   return accepted === BINARY;
@@ -99,7 +109,7 @@ export function sendSearch(req: Request, res: Response, r: SearchResult, nq: num
     const { headers, parts } = binarySearchAnswer(r, nq, k);
     return writeBinary(res, headers, parts);
   }
-  res.json(jsonSearchAnswer(r, nq, k));
+  writeJson(res, 200, {}, jsonSearchAnswer(r, nq, k));
 }
 
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */
@@ -112,10 +122,10 @@ export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResul
     const hi = Number(r.lims[i + 1]);
     return { distances: Array.from(r.distances.subarray(lo, hi)), labels: Array.from(r.labels.subarray(lo, hi), jsonId) };
   });
-  res.json({ results });
+  writeJson(res, 200, {}, { results });
 }
 
 export function sendVectors(req: Request, res: Response, x: Float32Array, n: number, d: number): void {
   if (wantsBinary(req)) return writeBinary(res, { [HEADER.n]: String(n), [HEADER.d]: String(d) }, vectorsAnswerParts(x));
-  res.json({ vectors: rows(x, n, d) });
+  writeJson(res, 200, {}, { vectors: rows(x, n, d) });
 }

@@ -84,7 +84,7 @@ describe("service: a tenant's requests in flight are held to its memory budget",
   it('past its budget a tenant is refused (429, Retry-After, the limit named) while another tenant is served', async () => {
     await stall('heavy', 2);
     for (const accept of ['application/octet-stream', 'application/octet-stream, application/json;q=0.5']) {
-      // The lean search endpoint, then the Express route (an Accept that needs negotiating).
+      // A plain Accept, and one that needs negotiating.
       const r = await heavySearch('heavy', accept);
       assert.equal(r.status, 429, `${r.status} ${r.bytes.toString('utf8').slice(0, 300)}`);
       assert.equal(r.json.error.code, 'ERR_TENANT_MEMORY');

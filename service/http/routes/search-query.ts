@@ -1,7 +1,6 @@
 // What a search asks for, from either wire format: the query rows (checked against
-// the index's dimension and --max-batch), k and the tunables. Shared by the
-// Express routes (routes/indexes.ts: search, range_search) and the lean search
-// endpoint (http/search-endpoint.ts), so that all check a request the same way.
+// the index's dimension and --max-batch), k and the tunables, for the search and
+// range_search routes (routes/indexes.ts), so that both check a request the same way.
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
 import type { SearchParams } from '../../../lib';

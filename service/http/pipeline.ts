@@ -1,0 +1,120 @@
+// The one request pipeline: what every route in the route table (route.ts) runs,
+// as one Express handler per route, in this order:
+//   authenticate (X-API-Key, passport-headerapikey's strategy) -> role ->
+//   query check -> read the body (JSON or raw bytes, body.ts) -> validate (the
+//   route's JSON schema, compiled once) -> hold the body's bytes of the tenant's
+//   memory budget -> the route's handler (which calls the domain and writes the
+//   answer) -> any error to the error handler (errors.ts).
+// Observation (request id, log line, metrics) is the app's first middleware
+// (observe.ts) and sees every request, routed or not.
+// The steps are plain calls inside one handler, not a middleware chain: each
+// next() through Express's router costs a search measurably (npm run bench --
+// --only targets), and the order is easier to read here.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { KeyService } from '../domain/keys';
+import type { TenantMemoryBudget } from '../domain/memory-budget';
+import type { TenantService } from '../domain/tenants';
+import { apiKeyCheck, checkRole, principalOf } from './auth';
+import { hasBody, readBody } from './body';
+import { HttpError } from './errors';
+import { bodyBytes, openRequestMemory, type RequestMemory } from './request-memory';
+import type { RouteSpec } from './route';
+import { bodyCheck } from './validate';
+import { BINARY } from './wire';
+
+export interface PipelineDeps {
+  keys: KeyService;
+  tenants: TenantService;
+  memory: TenantMemoryBudget;
+  /** --body-limit */
+  bodyLimit: number;
+}
+
+type Format = 'json' | 'raw';
+
+/** The body's format from its Content-Type: the two exact spellings first, media-type parsing for the rest. */
+function formatOf(req: Request): Format | undefined {
+  const type = req.headers['content-type'];
+  if (type === 'application/json') return 'json';
+  if (type === BINARY) return 'raw';
+  if (req.is('application/json')) return 'json';
+  if (req.is(BINARY)) return 'raw';
+  return undefined;
+}
+
+/** The route's handler behind the pipeline's steps. */
+export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
+  const checkKey = apiKeyCheck(deps.keys);
+  const checkJson = route.body?.json ? bodyCheck(route.body.json) : undefined;
+  const accepts = [route.body?.json && 'application/json', route.body?.binary && BINARY].filter(Boolean) as string[];
+  const where = `${route.method.toUpperCase()} ${route.path}`;
+
+  /** After the body: validation, the key again if a tenant went meanwhile, the budget, the handler. */
+  const handle = (req: Request, res: Response, next: NextFunction, tenantDeletions: number): void => {
+    let memory: RequestMemory | undefined;
+    try {
+      if (checkJson && !Buffer.isBuffer(req.body)) checkJson(req.body);
+      // A tenant deleted while the body arrived may have taken this key with it,
+      // and its name may belong to a new tenant now.
+      if (res.locals.principal !== undefined && deps.tenants.deletions !== tenantDeletions) res.locals.principal = checkKey(req);
+      if (res.locals.principal !== undefined) {
+        // A caller with a key holds its body's bytes of its tenant's memory budget;
+        // the handler holds more (res.locals.memory) for what it allocates, and all
+        // is given back once it has settled and its answer closed.
+        memory = openRequestMemory(deps.memory, principalOf(res.locals).tenant, res);
+        res.locals.memory = memory;
+        const bytes = bodyBytes(req, req.body);
+        memory.hold(bytes, `The request's body of ${bytes} bytes`);
+      }
+      const done = route.handler(req, res);
+      if (done) {
+        done.then(() => memory?.settled(), (e: unknown) => {
+          memory?.settled();
+          next(e);
+        });
+        return;
+      }
+    } catch (e) {
+      memory?.settled();
+      return next(e);
+    }
+    memory?.settled();
+  };
+
+  return (req, res, next) => {
+    const tenantDeletions = deps.tenants.deletions;
+    try {
+      if (route.role) {
+        const principal = checkKey(req);
+        res.locals.principal = principal;
+        checkRole(principal, route.role);
+      }
+      // Routes that take no query options refuse them rather than ignore them.
+      if (!route.query) {
+        const names = Object.keys(req.query);
+        if (names.length > 0) throw new HttpError(400, 'ERR_VALIDATION', `Unknown query parameter ${JSON.stringify(names[0])}; this route takes none`);
+      }
+    } catch (e) {
+      return next(e);
+    }
+    if (!hasBody(req)) {
+      // An empty binary body is still a binary request: the route answers ERR_EMPTY_BODY, not a JSON schema error.
+      req.body = route.body?.binary && req.is(BINARY) ? Buffer.alloc(0) : undefined;
+      return handle(req, res, next, tenantDeletions);
+    }
+    if (accepts.length === 0) return next(new HttpError(400, 'ERR_VALIDATION', `${where} takes no body`));
+    const format = formatOf(req);
+    if ((format === 'json' && !route.body?.json) || (format === 'raw' && !route.body?.binary) || format === undefined) {
+      return next(new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type ${accepts.join(' or ')}`));
+    }
+    readBody(req, format, deps.bodyLimit, (err, body) => {
+      if (err) {
+        // The rest of a refused body is not read: the connection cannot be reused after this answer.
+        if (!req.complete) res.shouldKeepAlive = false;
+        return next(err);
+      }
+      req.body = body;
+      handle(req, res, next, tenantDeletions);
+    });
+  };
+}
