@@ -1,0 +1,10 @@
+#include "switches.h"
+
+namespace fp::kernels {
+
+KernelSwitches& kernelSwitches() {
+  static KernelSwitches switches;
+  return switches;
+}
+
+}  // namespace fp::kernels
