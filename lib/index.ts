@@ -18,7 +18,8 @@ export {
   indexFactory,
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
+export { getKernels, setKernels } from './kernels';
 export type { DeserializeIndexOptions, ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
-export type { MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
+export type { Kernels, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
 export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';

@@ -63,7 +63,15 @@ export interface NativeAddon {
   setSearchLanes(threads: number, spinMicroseconds: number): void;
   getSearchLanes(): SearchLanes;
   poolStats(): PoolStats;
+  setKernel(name: string, on: boolean): void;
+  getKernels(): Kernels;
   buildInfo(): BuildInfo;
+}
+
+/** Which of the addon's own search kernels run (lib/kernels.ts). */
+export interface Kernels {
+  /** IndexHNSWFlat searched by the addon's own code, with FAISS's answers: native/kernels/hnsw_search.h. */
+  hnswSearch: boolean;
 }
 
 /**

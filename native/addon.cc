@@ -10,6 +10,7 @@
 #include "constructors.h"
 #include "errors.h"
 #include "index.h"
+#include "kernels/switches.h"
 #include "memory_limits.h"
 #include "library_pin.h"
 #include "native_heap.h"
@@ -68,6 +69,29 @@ Napi::Value getSearchLanes(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("threads", s.threads);
   out.Set("spinMicroseconds", static_cast<double>(s.spinNs / 1000));
+  return out;
+}
+
+// setKernel(name, on): lib/kernels.ts validates the names and values first.
+Napi::Value setKernel(const Napi::CallbackInfo& info) {
+  try {
+    const std::string name = stringArg(info[0], "name");
+    if (!info[1].IsBoolean()) throw ArgumentError(code::kInvalidArgument, "setKernels: expected a boolean for " + name);
+    for (const auto& k : namedKernelSwitches()) {
+      if (k.name == name) {
+        k.on->store(info[1].As<Napi::Boolean>().Value());
+        return info.Env().Undefined();
+      }
+    }
+    throw ArgumentError(code::kInvalidArgument, "setKernels: no kernel named " + name);
+  } catch (const ArgumentError& e) {
+    return throwError(info.Env(), e.info);
+  }
+}
+
+Napi::Value getKernels(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  for (const auto& k : namedKernelSwitches()) out.Set(k.name, k.on->load());
   return out;
 }
 
@@ -162,6 +186,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getInlineSearchBudget", Napi::Function::New<getInlineSearchBudget>(env));
   exports.Set("setSearchLanes", Napi::Function::New<setSearchLanes>(env));
   exports.Set("getSearchLanes", Napi::Function::New<getSearchLanes>(env));
+  exports.Set("setKernel", Napi::Function::New<setKernel>(env));
+  exports.Set("getKernels", Napi::Function::New<getKernels>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));

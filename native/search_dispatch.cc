@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "kernels/hnsw_search.h"
 #include "memory_limits.h"
 
 namespace fp {
@@ -98,6 +99,10 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
     searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
+    return;
+  }
+  if (const faiss::IndexHNSW* hnsw = hnswSearchTarget(index)) {
+    hnswSearch(*hnsw, n, x, k, distances, labels);
     return;
   }
   if (usesFlatNorms(index, n)) {

@@ -10,7 +10,7 @@
 #define FP_DISTANCE_REPLICA 1
 #endif
 
-namespace fp::kernels {
+namespace fp {
 namespace {
 
 float faissL2(const float* q, const float* y, size_t d) { return faiss::fvec_L2sqr(q, y, d); }
@@ -138,28 +138,18 @@ bool sameBits(const ExactDistances& candidate, Distance1Fn reference) {
   return true;
 }
 
-template <DistanceKind K>
-ExactDistances choose(Distance1Fn reference) {
-  const ExactDistances variants[] = {replicaVariant<K, false, true>(), replicaVariant<K, false, false>(),
-                                     replicaVariant<K, true, true>(), replicaVariant<K, true, false>()};
-  for (const auto& v : variants)
-    if (sameBits(v, reference)) return v;
-  return {&faissFour<faissL2>, reference, false};
-}
-
 #endif  // FP_DISTANCE_REPLICA
 
 template <DistanceKind K>
 ExactDistances chooseFor() {
   constexpr Distance1Fn reference = K == DistanceKind::kL2 ? &faissL2 : &faissIp;
-  constexpr Distance4Fn perVector = K == DistanceKind::kL2 ? &faissFour<faissL2> : &faissFour<faissIp>;
 #ifdef FP_DISTANCE_REPLICA
-  ExactDistances chosen = choose<K>(reference);
-  if (!chosen.replica) chosen.four = perVector;
-  return chosen;
-#else
-  return {perVector, reference, false};
+  const ExactDistances variants[] = {replicaVariant<K, false, true>(), replicaVariant<K, false, false>(),
+                                     replicaVariant<K, true, true>(), replicaVariant<K, true, false>()};
+  for (const auto& v : variants)
+    if (sameBits(v, reference)) return v;
 #endif
+  return {&faissFour<reference>, reference, false};
 }
 
 }  // namespace
@@ -170,4 +160,4 @@ const ExactDistances& exactDistances(DistanceKind kind) {
   return kind == DistanceKind::kL2 ? l2 : ip;
 }
 
-}  // namespace fp::kernels
+}  // namespace fp

@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace fp::kernels {
+namespace fp {
 
 enum class DistanceKind { kL2, kInnerProduct };
 
@@ -36,4 +36,4 @@ struct ExactDistances {
 // for bit; chosen once per process.
 const ExactDistances& exactDistances(DistanceKind kind);
 
-}  // namespace fp::kernels
+}  // namespace fp

@@ -21,10 +21,11 @@
 #include "faiss_distances.h"
 #include "switches.h"
 
-namespace fp::kernels {
+namespace fp {
 namespace {
 
 using storage_idx_t = faiss::HNSW::storage_idx_t;
+
 
 
 // A visited mark per vector that survives between searches on the same thread:
@@ -171,7 +172,10 @@ class Candidates {
       *imin = -1;
       return true;
     }
-    const __m512 least = _mm512_set1_ps(_mm512_reduce_min_ps(vmin));
+    // (Not _mm512_reduce_min_ps: GCC 12's header warns of an uninitialised value in it.)
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, vmin);
+    const __m512 least = _mm512_set1_ps(*std::min_element(lanes, lanes + 16));
     for (int i = (k_ - 1) & ~15; i >= 0; i -= 16) {
       const __mmask16 in = k_ - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (k_ - i)) - 1);
       const __mmask16 valid =
@@ -258,8 +262,11 @@ class QueryDistances {
   }
 
  private:
-  // The hardware prefetcher follows a vector's later lines once the first are read.
-  static constexpr size_t kPrefetchLines = 8;
+  // Four lines: more (a 128-d vector has eight) fill the core's queue of misses
+  // and stall it on the prefetches themselves; the hardware prefetcher follows
+  // a vector's later lines once the first are read (bench:kernel-hnsw).
+  static constexpr size_t kPrefetchLines = 4;
+
   const float* vector(storage_idx_t i) const { return base_ + static_cast<size_t>(i) * d_; }
 
   const ExactDistances& fns_;
@@ -329,7 +336,10 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, in
     // v0's neighbours turns out better): its neighbour list is asked for now, so
     // that it arrives while v0's neighbours are computed.
     const storage_idx_t predicted = candidates.peekMin();
-    if (predicted >= 0) __builtin_prefetch(&hnsw.offsets[predicted], 0, 3);
+    if (predicted >= 0) {  // before v0's vectors: it is on the critical path
+      const char* list = reinterpret_cast<const char*>(hnsw.neighbors.data() + hnsw.offsets[predicted]);
+      for (size_t l = 0; l < listLines; l++) __builtin_prefetch(list + 64 * l, 0, 3);
+    }
 
     size_t begin, end;
     hnsw.neighbor_range(v0, 0, &begin, &end);
@@ -341,10 +351,6 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, in
       s.visited.visit(v1);
       s.batch[count++] = v1;
       dist.prefetch(v1);
-    }
-    if (predicted >= 0) {
-      const char* list = reinterpret_cast<const char*>(hnsw.neighbors.data() + hnsw.offsets[predicted]);
-      for (size_t l = 0; l < listLines; l++) __builtin_prefetch(list + 64 * l, 0, 3);
     }
     dist.many(s.batch.data(), count, s.batchDis.data());
     for (int j = 0; j < count; j++) {
@@ -449,4 +455,4 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
     for (int64_t i = 0; i < n * k; i++) distances[i] = -distances[i];
 }
 
-}  // namespace fp::kernels
+}  // namespace fp

@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-namespace fp::kernels {
+namespace fp {
 
 // `index` as the HNSW index the kernel searches with FAISS's answers, or null
 // when the kernel is switched off or does not cover it (then FAISS searches):
@@ -33,4 +33,4 @@ const faiss::IndexHNSW* hnswSearchTarget(const faiss::Index& index);
 void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_t k, float* distances,
                 int64_t* labels);
 
-}  // namespace fp::kernels
+}  // namespace fp

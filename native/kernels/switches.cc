@@ -1,10 +1,15 @@
 #include "switches.h"
 
-namespace fp::kernels {
+namespace fp {
 
 KernelSwitches& kernelSwitches() {
   static KernelSwitches switches;
   return switches;
 }
 
-}  // namespace fp::kernels
+std::vector<NamedKernelSwitch> namedKernelSwitches() {
+  KernelSwitches& s = kernelSwitches();
+  return {{"hnswSearch", &s.hnswSearch}};
+}
+
+}  // namespace fp

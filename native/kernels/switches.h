@@ -1,15 +1,26 @@
-// One switch per search kernel of the addon's own (native/kernels/), for the
-// comparison with FAISS's code: off, the search is FAISS's. All start on.
+// One switch per kernel of the addon's own (native/kernels/), for the comparison
+// with FAISS's own code: each kernel runs only while its switch is on (the
+// default), and otherwise the search goes to FAISS as it always did.
+// JS: setKernels / getKernels (lib/kernels.ts).
 #pragma once
 
 #include <atomic>
+#include <string>
+#include <vector>
 
-namespace fp::kernels {
+namespace fp {
 
 struct KernelSwitches {
-  std::atomic<bool> hnswSearch{true};
+  std::atomic<bool> hnswSearch{true};  // kernels/hnsw_search.h
 };
 
 KernelSwitches& kernelSwitches();
 
-}  // namespace fp::kernels
+// The switches by their JS names, for setKernels / getKernels.
+struct NamedKernelSwitch {
+  std::string name;
+  std::atomic<bool>* on;
+};
+std::vector<NamedKernelSwitch> namedKernelSwitches();
+
+}  // namespace fp

@@ -1,0 +1,31 @@
+import { invalidParameterError, isObject, readArgument } from './is';
+import { native, type Kernels } from './native';
+
+const KERNEL_NAMES: readonly (keyof Kernels)[] = ['hnswSearch'];
+
+/**
+ * Turns the addon's own search kernels on or off (all on by default), for the
+ * comparison with FAISS's own code; process-wide. Each kernel gives FAISS's own
+ * answers and runs only where it can (docs/api.md, "Own search kernels"). Keys
+ * left out keep their setting; an unknown key or a value that is not a boolean
+ * is ERR_INVALID_ARGUMENT, and then nothing changes.
+ */
+export function setKernels(settings: Partial<Kernels>): void {
+  const entries = readArgument('settings', () => {
+    if (!isObject(settings)) throw invalidParameterError('settings', `an object { ${KERNEL_NAMES.join('?, ')}? }`, settings);
+    return Object.keys(settings).map((key): [keyof Kernels, boolean] => {
+      if (!(KERNEL_NAMES as readonly string[]).includes(key)) {
+        throw invalidParameterError('settings', `only the keys ${KERNEL_NAMES.join(', ')}`, key);
+      }
+      const on = settings[key as keyof Kernels];
+      if (typeof on !== 'boolean') throw invalidParameterError(`settings.${key}`, 'a boolean', on);
+      return [key as keyof Kernels, on];
+    });
+  });
+  for (const [name, on] of entries) native.setKernel(name, on);
+}
+
+/** Which of the addon's own search kernels are on. */
+export function getKernels(): Kernels {
+  return native.getKernels();
+}
