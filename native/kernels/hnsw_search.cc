@@ -48,9 +48,29 @@ class VisitedTable {
   }
   bool visited(storage_idx_t i) const { return marks_[i] == current_; }
   void visit(storage_idx_t i) { marks_[i] = current_; }
-  // A table kept by a thread is at most this big; a bigger one (an index of
-  // more vectors) is freed after the call, as FAISS frees its own.
-  static constexpr size_t kKeepBytes = size_t{16} << 20;
+
+  // Appends to `out` those of list[0..) (up to the first -1, at most `size`) not
+  // visited yet, marking them visited, and returns how many. Without a branch
+  // on whether each was visited (a coin toss the CPU mispredicts), and with the
+  // table and its mark in registers (a store through a uint8_t* may alias
+  // anything, so the compiler reloads members after each one).
+  int takeUnvisited(const storage_idx_t* list, size_t size, storage_idx_t* out) {
+    uint8_t* const marks = marks_.data();
+    const uint8_t mark = current_;
+    int count = 0;
+    for (size_t j = 0; j < size; j++) {
+      const storage_idx_t v = list[j];
+      if (v < 0) break;
+      out[count] = v;
+      count += marks[v] != mark;
+      marks[v] = mark;
+    }
+    return count;
+  }
+  // A table kept by a thread is at most this big (docs/operations.md, memory
+  // per request); a bigger one (an index of more vectors) is freed after the
+  // call, as FAISS frees its own.
+  static constexpr size_t kKeepBytes = size_t{8} << 20;
   void trim() {
     if (marks_.size() > kKeepBytes) {
       std::vector<uint8_t>().swap(marks_);
@@ -343,15 +363,8 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, in
 
     size_t begin, end;
     hnsw.neighbor_range(v0, 0, &begin, &end);
-    int count = 0;
-    for (size_t j = begin; j < end; j++) {
-      const storage_idx_t v1 = hnsw.neighbors[j];
-      if (v1 < 0) break;
-      if (s.visited.visited(v1)) continue;
-      s.visited.visit(v1);
-      s.batch[count++] = v1;
-      dist.prefetch(v1);
-    }
+    const int count = s.visited.takeUnvisited(hnsw.neighbors.data() + begin, end - begin, s.batch.data());
+    for (int j = 0; j < count; j++) dist.prefetch(s.batch[j]);
     dist.many(s.batch.data(), count, s.batchDis.data());
     for (int j = 0; j < count; j++) {
       offer(s.batch[j], s.batchDis[j]);
