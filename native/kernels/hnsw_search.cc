@@ -26,8 +26,6 @@ namespace {
 
 using storage_idx_t = faiss::HNSW::storage_idx_t;
 
-
-
 // A visited mark per vector that survives between searches on the same thread:
 // a search marks with its own number, so the next search starts by taking the
 // next number instead of clearing ntotal bytes (FAISS allocates and zeroes a
