@@ -72,6 +72,8 @@ export interface NativeAddon {
 export interface Kernels {
   /** One flat query (up to 19) split across the cores: native/kernels/flat_scan.h. */
   flatScan: boolean;
+  /** IndexHNSWFlat searched by the addon's own code, with FAISS's answers: native/kernels/hnsw_search.h. */
+  hnswSearch: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@
 
 #include "errors.h"
 #include "kernels/flat_scan.h"
+#include "kernels/hnsw_search.h"
 #include "memory_limits.h"
 
 namespace fp {
@@ -103,6 +104,10 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   }
   if (flatScanApplies(index, n, k)) {
     flatScan(static_cast<const faiss::IndexFlat&>(index), n, x, k, distances, labels);
+    return;
+  }
+  if (const faiss::IndexHNSW* hnsw = hnswSearchTarget(index)) {
+    hnswSearch(*hnsw, n, x, k, distances, labels);
     return;
   }
   if (usesFlatNorms(index, n)) {

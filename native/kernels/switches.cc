@@ -9,7 +9,7 @@ KernelSwitches& kernelSwitches() {
 
 std::vector<NamedKernelSwitch> namedKernelSwitches() {
   KernelSwitches& s = kernelSwitches();
-  return {{"flatScan", &s.flatScan}};
+  return {{"flatScan", &s.flatScan}, {"hnswSearch", &s.hnswSearch}};
 }
 
 }  // namespace fp

@@ -99,13 +99,13 @@ describe('flat scan kernel (own search kernels)', function () {
 
   describe('setKernels / getKernels', () => {
     it('is on by default, and turns off and on', () => {
-      assert.deepEqual(faiss.getKernels(), { flatScan: true });
+      assert.equal(faiss.getKernels().flatScan, true);
       faiss.setKernels({ flatScan: false });
-      assert.deepEqual(faiss.getKernels(), { flatScan: false });
+      assert.equal(faiss.getKernels().flatScan, false);
       faiss.setKernels({});
-      assert.deepEqual(faiss.getKernels(), { flatScan: false });
+      assert.equal(faiss.getKernels().flatScan, false);
       faiss.setKernels({ flatScan: true });
-      assert.deepEqual(faiss.getKernels(), { flatScan: true });
+      assert.equal(faiss.getKernels().flatScan, true);
     });
 
     const bad: [string, unknown][] = [
@@ -121,7 +121,7 @@ describe('flat scan kernel (own search kernels)', function () {
     for (const [name, value] of bad) {
       it(`refuses ${name} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
         assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
-        assert.deepEqual(faiss.getKernels(), { flatScan: true });
+        assert.equal(faiss.getKernels().flatScan, true);
       });
     }
   });
