@@ -10,7 +10,7 @@ import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { LiveIndex, type StorageReport } from './live-index';
 import type { LogDamage } from '../storage/mutation-log';
-import { SearchBatcher, gainsFromBatching, type BatchStats, type BatchingOptions } from './search-batcher';
+import { SearchScheduler, type SearchAnswer, type SchedulingOptions, type SearchStats } from './search-scheduler';
 import { requireName } from './names';
 
 export interface IndexInfo {
@@ -36,8 +36,8 @@ export interface IndexInfo {
 }
 
 export interface StorageOptions {
-  /** Dynamic batching of concurrent searches (search-batcher.ts). */
-  batching: BatchingOptions;
+  /** How searches run: batching of concurrent searches (search-scheduler.ts). */
+  scheduling: SchedulingOptions;
   snapshotLogBytes: number;
   rebuildThreshold: number;
   /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
@@ -94,8 +94,7 @@ const tenantGone = (tenant: string): ServiceError => new ServiceError('ERR_TENAN
 
 export class IndexService {
   private readonly live = new Map<string, LiveIndex>();
-  private readonly batchers = new WeakMap<LiveIndex, SearchBatcher>();
-  private readonly batchTotals: BatchStats = { searches: 0, batches: 0 };
+  private readonly scheduler: SearchScheduler;
   /**
    * Quota promised to creates, imports and adds in flight, per tenant: taken in
    * the same turn of the event loop as the check, so concurrent requests cannot
@@ -125,7 +124,9 @@ export class IndexService {
     private readonly quotasOf: (tenant: string) => Quotas | undefined,
     private readonly storage: StorageOptions,
     private readonly observer: IndexObserver = { operation: () => undefined },
-  ) {}
+  ) {
+    this.scheduler = new SearchScheduler(storage.scheduling);
+  }
 
   /**
    * Registers every index of the catalog (each loads on first use), after
@@ -258,20 +259,13 @@ export class IndexService {
   }
 
   /** `version`: the index version the answer reflects (at least). */
-  search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult & { version: number }> {
-    const l = this.use(tenant, name);
-    let batcher = this.batchers.get(l);
-    if (!batcher) {
-      const options = gainsFromBatching(l.record.factory) ? this.storage.batching : { ...this.storage.batching, maxQueries: 0 };
-      batcher = new SearchBatcher(this.batchTotals, l.record.dimension, options, (q, kk, p) => l.search(q, kk, p));
-      this.batchers.set(l, batcher);
-    }
-    return batcher.search(x, k, params);
+  search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
+    return this.scheduler.search(this.use(tenant, name), x, k, params);
   }
 
   /** Searches answered and FAISS calls made for them: batching saves the difference. */
-  batchStats(): BatchStats {
-    return { ...this.batchTotals };
+  searchStats(): SearchStats {
+    return this.scheduler.stats();
   }
 
   rangeSearch(tenant: string, name: string, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
@@ -353,8 +347,6 @@ export class IndexService {
         index.dispose();
         throw e;
       }
-      // Whether searches batch depends on the index type, which an import may change.
-      this.batchers.delete(replacing);
       return { created: false, info: await replacing.read(async (ix) => this.info(replacing, ix)) };
     })();
     try {

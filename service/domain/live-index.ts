@@ -80,6 +80,14 @@ export class LiveIndex {
     this.summary = o.snapshots.peekState(record.id)?.summary;
   }
 
+  /** The dimension of its vectors. */
+  get d(): number {
+    return this.record.dimension;
+  }
+  /** Whether concurrent searches gain from one FAISS call (the loaded index's type says); undefined while not loaded. */
+  get batchable(): boolean | undefined {
+    return this.current?.batchable;
+  }
   get loaded(): boolean {
     return this.index !== undefined;
   }
