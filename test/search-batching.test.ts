@@ -90,6 +90,19 @@ describe('search batching', function () {
     assert.equal(await concurrent(), 32);
   });
 
+  it('an imported IDMap over a flat index batches: the FAISS type decides, not the name it was made under', async () => {
+    s = await openTestServices();
+    const mapped = new IndexIDMap2(new IndexFlatL2(d));
+    await mapped.addWithIds(randomVectors(2000, d, 3), BigInt64Array.from({ length: 2000 }, (_, i) => BigInt(i * 3)));
+    await s.indexes.importIndex('t', 'm2', await serializeIndex(mapped));
+    mapped.dispose();
+    const before = s.indexes.searchStats();
+    const answers = await Promise.all(Array.from({ length: 32 }, (_, i) => s.indexes.search('t', 'm2', randomVectors(1, d, 200 + i), 3)));
+    const after = s.indexes.searchStats();
+    assert.ok(after.batches - before.batches < 32, `${after.batches - before.batches} FAISS calls for 32 searches`);
+    for (const a of answers) for (const label of a.labels) assert.equal(label % 3n, 0n);
+  });
+
   it('searches with different k or tunables are not mixed', async () => {
     s = await openTestServices();
     await s.indexes.create('t', { name: 'm', dimension: d, type: 'IndexFlatL2' });
