@@ -17,18 +17,18 @@ const clients = 32;
 const roundS = 5;
 const warmupS = 0.5;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-/** Extra flags for both servers, e.g. --server-arg=--batch-window-ms=20 (repeatable). */
+/** Extra flags for both servers, e.g. --server-arg=--batch-max-wait-ms=20 (repeatable). */
 const serverArgs = serverArgsFromArgv();
 const client = clientFromArgv();
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results', 'batching.json');
 
-const configs = { batching: 256, 'no batching': 0 } as const;
+const configs = { batching: 'true', 'no batching': 'false' } as const;
 type Name = keyof typeof configs;
 
 async function start(name: Name, dirs: string[]): Promise<{ server: BenchServer; key: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-batching-'));
   dirs.push(dir);
-  const server = await startBenchServer(dir, ['--batch-max-queries', String(configs[name]), '--log-level', 'silent', ...serverArgs]);
+  const server = await startBenchServer(dir, ['--batching', configs[name], '--log-level', 'silent', ...serverArgs]);
   return { server, key: server.adminKey };
 }
 

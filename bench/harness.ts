@@ -101,7 +101,7 @@ const WARMUP_S = 0.5;
 const OVERHEAD_CLIENTS = 8;
 const SERVER_LOG_LEVEL = argOption('--server-log-level') ?? 'info';
 const PROFILE = flag('--profile-server');
-/** Extra server flags, for diagnosis (e.g. --server-arg=--batch-window-ms=0); repeatable. */
+/** Extra server flags, for diagnosis (e.g. --server-arg=--batch-max-wait-ms=0); repeatable. */
 const SERVER_ARGS = serverArgsFromArgv();
 /**
  * The load generator's client (bench/lib/loadgen.ts). The lean one by default: it

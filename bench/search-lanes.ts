@@ -1,6 +1,6 @@
 // npm run bench:lanes: what the search lanes (native/search_lanes.cc) buy over HTTP.
 // Two servers on the same HNSW32 index (30,000 x 128, efSearch 16, as in the
-// harness), one sending searches to the libuv pool (--search-lanes 0) and one on
+// harness), one sending searches to the libuv pool (--search-threads 0) and one on
 // its defaults (search lanes), measured in alternating cells of the same run: 1 and
 // 8 concurrent clients, binary and JSON, one-query searches. Each round starts with
 // the in-process cell (8 concurrent callers) the harness compares HTTP with. Prints
@@ -27,7 +27,7 @@ const client = clientFromArgv();
 const serverArgs = serverArgsFromArgv();
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results', 'search-lanes.json');
 
-const configs = { pool: ['--search-lanes', '0'], lanes: [] as string[] } as const;
+const configs = { pool: ['--search-threads', '0'], lanes: [] as string[] } as const;
 type Name = keyof typeof configs;
 const NAMES = Object.keys(configs) as Name[];
 const CLIENTS = [1, 8];

@@ -56,6 +56,14 @@ export class Index implements IndexContract {
   get typeName(): string {
     return anyOf(this).typeName;
   }
+  /**
+   * Whether FAISS answers a batch of queries faster than the same queries one call
+   * each (a brute-force flat index, alone or under an IDMap): concurrent searches
+   * are then worth sending as one call. From the FAISS type, not the factory string.
+   */
+  get batchable(): boolean {
+    return anyOf(this).batchable;
+  }
   /** Bytes the index takes once serialized (our estimate of its memory use). */
   get bytes(): number {
     return liveOf(this).bytes;
@@ -175,5 +183,5 @@ export class Index implements IndexContract {
 // `this` as methods see it: a plain object or a Proxy when a method is called on
 // one (Index.prototype.search.call({})), which must not reach a property lookup.
 const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
-// For what stays readable after dispose (d, metricType, typeName, disposed).
+// For what stays readable after dispose (d, metricType, typeName, batchable, disposed).
 const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);

@@ -12,6 +12,7 @@ export interface NativeIndex {
   readonly isTrained: boolean;
   readonly metricType: number;
   readonly typeName: string;
+  readonly batchable: boolean;
   readonly bytes: number;
   readonly version: number;
   readonly disposed: boolean;

@@ -28,6 +28,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceAccessor<&IndexWrap::GetIsTrained>("isTrained"),
           InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
           InstanceAccessor<&IndexWrap::GetTypeName>("typeName"),
+          InstanceAccessor<&IndexWrap::GetBatchable>("batchable"),
           InstanceAccessor<&IndexWrap::GetBytes>("bytes"),
           InstanceAccessor<&IndexWrap::GetVersion>("version"),
           InstanceAccessor<&IndexWrap::GetDisposed>("disposed"),
@@ -80,6 +81,7 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWra
   d_ = static_cast<int>(index->d);
   metric_ = static_cast<int>(index->metric_type);
   typeName_ = indexTypeName(*index);
+  batchable_ = gainsFromBatching(*index);
   handle_ = releasedOffThread(new IndexHandle(std::move(index), info[1].ToBoolean().Value()));
   info.This().As<Napi::Object>().TypeTag(&kIndexTag);
   syncExternalMemory(info.Env());
@@ -107,6 +109,7 @@ void IndexWrap::syncExternalMemory(Napi::Env env) {
 Napi::Value IndexWrap::GetD(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), d_); }
 Napi::Value IndexWrap::GetMetricType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), metric_); }
 Napi::Value IndexWrap::GetTypeName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), typeName_); }
+Napi::Value IndexWrap::GetBatchable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), batchable_); }
 Napi::Value IndexWrap::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_); }
 
 Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {

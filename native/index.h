@@ -40,6 +40,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   Napi::Value GetIsTrained(const Napi::CallbackInfo& info);
   Napi::Value GetMetricType(const Napi::CallbackInfo& info);
   Napi::Value GetTypeName(const Napi::CallbackInfo& info);
+  Napi::Value GetBatchable(const Napi::CallbackInfo& info);
   Napi::Value GetBytes(const Napi::CallbackInfo& info);
   Napi::Value GetVersion(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
@@ -61,6 +62,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   int d_ = 0;
   int metric_ = 0;
   std::string typeName_;
+  bool batchable_ = false;  // the FAISS type never changes under a wrapper
   int64_t reportedBytes_ = 0;
 };
 

@@ -28,4 +28,12 @@ std::string indexTypeName(const faiss::Index& index) {
   return name;
 }
 
+bool gainsFromBatching(const faiss::Index& index) {
+  // IndexIDMap2 derives from IndexIDMap: both are seen through here.
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return gainsFromBatching(*m->index);
+  // The exact classes: IndexFlat1D, say, derives from IndexFlatL2 but searches otherwise.
+  const auto& type = typeid(index);
+  return type == typeid(faiss::IndexFlat) || type == typeid(faiss::IndexFlatL2) || type == typeid(faiss::IndexFlatIP);
+}
+
 }  // namespace fp

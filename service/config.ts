@@ -49,28 +49,22 @@ export interface Config {
   rebuildThreshold: number;
   /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
   fsync: boolean;
-  /** Dynamic batching: most queries per FAISS call (0: off), and how long a batch may gather (ms). */
-  batchMaxQueries: number;
-  batchWindowMs: number;
   /**
-   * Longest one-query search (µs) run on the JS thread rather than a search lane
-   * (lib setInlineSearchBudget). 0 by default: the service's event loop is its
-   * bottleneck under load, so FAISS is better off on the other cores (measured,
-   * HNSW at 8 clients, six alternating pairs with the lean search endpoint: binary
-   * 3,800 QPS with 0 against 3,722 with 1000, JSON 3,750 against 3,432;
-   * docs/performance.md).
+   * Whether concurrent searches of an index that gains from it (a flat index) are
+   * answered by one FAISS call (domain/search-scheduler.ts). Only benchmarks turn
+   * this off, to measure what it buys (npm run bench:batching).
    */
-  inlineSearchUs: number;
+  batching: boolean;
+  /** Between consecutive batches, the longest a search waits for others to gather, in ms. */
+  batchMaxWaitMs: number;
   /**
-   * Threads that run searches (lib setSearchLanes), one per core by default; 0
-   * sends searches to the libuv pool. Not one fewer to leave the event loop a
-   * core: a one-query flat search uses one thread, so one lane on 2 cores halved
-   * flat throughput (bench:batching, no batching: 77 against 141 QPS), while HNSW
-   * over HTTP gained nothing from it.
+   * Threads that run searches (the addon's search lanes, lib setSearchLanes), one
+   * per core by default; 0 sends searches to the libuv pool. Not one fewer to leave
+   * the event loop a core: a one-query flat search uses one thread, so one thread
+   * on 2 cores halved flat throughput without batching (npm run bench:batching,
+   * bench/RESULTS.md), while HNSW over HTTP gained nothing from it.
    */
-  searchLanes: number;
-  /** How long a search lane stays awake for the next search, in µs. */
-  searchSpinUs: number;
+  searchThreads: number;
   /** How long shutdown waits for requests in flight, in ms. */
   shutdownGraceMs: number;
   /** Quotas of a new tenant unless given. */
@@ -101,12 +95,6 @@ const int = (name: string) => (v: string): number => {
 const positive = (name: string) => (v: string): number => {
   const n = int(name)(v);
   if (n < 1) throw new Error(`Expected a positive integer for ${name} but received ${JSON.stringify(v)}`);
-  return n;
-};
-
-const inlineBudget = (v: string): number => {
-  const n = int('inline search budget')(v);
-  if (n > 1_000_000) throw new Error(`Expected at most 1000000 microseconds for the inline search budget but received ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -151,11 +139,9 @@ const OPTIONS: Option[] = [
   { flag: '--max-tenant-memory', env: 'FAISS_PROXY_MAX_TENANT_MEMORY', parse: int('max tenant memory'), key: 'maxTenantMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
-  { flag: '--batch-max-queries', env: 'FAISS_PROXY_BATCH_MAX_QUERIES', parse: int('batch max queries'), key: 'batchMaxQueries' },
-  { flag: '--batch-window-ms', env: 'FAISS_PROXY_BATCH_WINDOW_MS', parse: int('batch window'), key: 'batchWindowMs' },
-  { flag: '--inline-search-us', env: 'FAISS_PROXY_INLINE_SEARCH_US', parse: inlineBudget, key: 'inlineSearchUs' },
-  { flag: '--search-lanes', env: 'FAISS_PROXY_SEARCH_LANES', parse: upTo('search lanes', 1024), key: 'searchLanes' },
-  { flag: '--search-spin-us', env: 'FAISS_PROXY_SEARCH_SPIN_US', parse: upTo('search spin', 1_000_000), key: 'searchSpinUs' },
+  { flag: '--batching', env: 'FAISS_PROXY_BATCHING', parse: bool('batching'), key: 'batching' },
+  { flag: '--batch-max-wait-ms', env: 'FAISS_PROXY_BATCH_MAX_WAIT_MS', parse: upTo('batch max wait', 60_000), key: 'batchMaxWaitMs' },
+  { flag: '--search-threads', env: 'FAISS_PROXY_SEARCH_THREADS', parse: upTo('search threads', 1024), key: 'searchThreads' },
   { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', parse: String, key: 'metricsToken' },
   { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', parse: int('metrics max tenants'), key: 'metricsMaxTenants' },
   { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', parse: int('metrics max index series'), key: 'metricsMaxIndexSeries' },
@@ -189,11 +175,9 @@ export function defaults(): Config {
     maxTenantMemory: TENANT_MEMORY_PER_REQUEST * 256 * 1024 * 1024,
     rebuildThreshold: 0.1,
     fsync: true,
-    batchMaxQueries: 256,
-    batchWindowMs: 10,
-    inlineSearchUs: 0,
-    searchLanes: os.availableParallelism(),
-    searchSpinUs: 1000,
+    batching: true,
+    batchMaxWaitMs: 10,
+    searchThreads: os.availableParallelism(),
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',

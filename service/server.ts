@@ -75,7 +75,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
   const snapshots = new FileSnapshotStore(config.dataDir, io);
   const logs = new FileLogStore(snapshots.dir, io, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
-    batching: { maxQueries: config.batchMaxQueries, windowMs: config.batchWindowMs },
+    scheduling: { batching: config.batching, maxWaitMs: config.batchMaxWaitMs },
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
@@ -115,9 +115,11 @@ export interface RunningServer {
 
 /** `hooks.io`: the storage I/O to run on (tests inject storage faults into a real server: test/support/soak-server.ts). */
 export async function startServer(config: Config, log: (line: string) => void = console.log, hooks: Pick<ServiceHooks, 'io'> = {}): Promise<RunningServer> {
-  setInlineSearchBudget(config.inlineSearchUs);
+  // Searches run on the addon's search threads, never on the event loop, which is
+  // the service's bottleneck under load (domain/search-scheduler.ts).
+  setInlineSearchBudget(0);
   setMemoryLimits({ perCallBytes: config.maxRequestMemory });
-  setSearchLanes({ threads: config.searchLanes, spinMicroseconds: config.searchSpinUs });
+  setSearchLanes({ threads: config.searchThreads });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io });
   metrics.attach(services.indexes, services.health, services.memory);

@@ -4,8 +4,8 @@ import { strict as assert } from 'node:assert';
 import { randomVectors, row } from './support/data';
 import type { CreateIndexSpec } from '../service/domain/index-spec';
 import { openTestServices, type TestServices } from './support/services';
-import { SearchBatcher, gainsFromBatching } from '../service/domain/search-batcher';
-import { IndexHNSWFlat, serializeIndex } from '../lib';
+import { SearchScheduler } from '../service/domain/search-scheduler';
+import { IndexFlatIP, IndexFlatL2, IndexHNSWFlat, IndexIDMap, IndexIDMap2, deserializeIndex, indexFactory, serializeIndex } from '../lib';
 
 const d = 32;
 
@@ -15,7 +15,7 @@ describe('search batching', function () {
   afterEach(async () => s.cleanup());
 
   // Brute-force indexes batch; graph and inverted-file indexes search one call per
-  // request (gainsFromBatching says why). Answers are the same either way.
+  // request (native/index_type.cc, gainsFromBatching, says why). Answers are the same either way.
   const specs: [Omit<CreateIndexSpec, 'name' | 'dimension'>, boolean][] = [
     [{ type: 'IndexFlatL2' }, true],
     [{ factory: 'IDMap,Flat', metric: 'IP' }, true],
@@ -34,9 +34,9 @@ describe('search batching', function () {
       const queries = randomVectors(64, d, 12);
       const alone = [];
       for (let i = 0; i < 64; i++) alone.push(await s.indexes.search('t', 'b', row(queries, d, i), 5));
-      const before = s.indexes.batchStats();
+      const before = s.indexes.searchStats();
       const together = await Promise.all(Array.from({ length: 64 }, (_, i) => s.indexes.search('t', 'b', row(queries, d, i), 5)));
-      const after = s.indexes.batchStats();
+      const after = s.indexes.searchStats();
       assert.equal(after.searches - before.searches, 64);
       if (batches) assert.ok(after.batches - before.batches < 64 / 4, `${after.batches - before.batches} FAISS calls for 64 searches`);
       else assert.equal(after.batches - before.batches, 64);
@@ -47,9 +47,29 @@ describe('search batching', function () {
     });
   }
 
-  it('gainsFromBatching: Flat and IDMap over Flat, created or imported; nothing else', () => {
-    for (const f of ['Flat', 'IDMap,Flat', 'IDMap2,Flat', 'imported IndexFlatL2', 'imported IndexFlatIP', 'imported IndexFlat']) assert.ok(gainsFromBatching(f), f);
-    for (const f of ['HNSW32', 'IVF16,Flat', 'IVF16,PQ8', 'PQ8', 'SQ8', 'IDMap,HNSW32', 'Flat,HNSW', 'imported IndexHNSWFlat', 'imported IndexIDMap', 'PCA32,Flat']) assert.ok(!gainsFromBatching(f), f);
+  it('batchable: Flat and IDMap over Flat, however built, and read back from their bytes; nothing else', async () => {
+    const flat = (): IndexFlatL2 => new IndexFlatL2(d);
+    const built: [string, () => { batchable: boolean; dispose(): void }, boolean][] = [
+      ['IndexFlatL2', flat, true],
+      ['IndexFlatIP', () => new IndexFlatIP(d), true],
+      ['IndexIDMap over IndexFlatL2', () => new IndexIDMap(flat()), true],
+      ['IndexIDMap2 over IndexFlatL2', () => new IndexIDMap2(flat()), true],
+      ['IndexHNSWFlat', () => new IndexHNSWFlat(d, 8), false],
+    ];
+    for (const f of ['Flat', 'IDMap,Flat', 'IDMap2,Flat']) built.push([f, () => indexFactory(d, f), true]);
+    for (const f of ['HNSW32', 'IVF16,Flat', 'IVF16,PQ8', 'PQ8', 'SQ8', 'IDMap,HNSW32', 'PCA16,Flat', 'LSH']) built.push([f, () => indexFactory(d, f), false]);
+    for (const [what, make, expected] of built) {
+      const index = make();
+      assert.equal(index.batchable, expected, what);
+      if (!what.startsWith('IVF') && !what.startsWith('PCA')) {
+        // What an import reads: the same fact from the file's bytes.
+        const copy = await deserializeIndex(await serializeIndex(index as never), { trusted: true });
+        assert.equal(copy.batchable, expected, `${what}, read back`);
+        copy.dispose();
+      }
+      index.dispose();
+      assert.equal(index.batchable, expected, `${what}, after dispose`);
+    }
   });
 
   it('an import that changes the index type changes whether its searches batch', async () => {
@@ -57,9 +77,9 @@ describe('search batching', function () {
     await s.indexes.create('t', { name: 'r', dimension: d, type: 'IndexFlatL2' });
     await s.indexes.add('t', 'r', randomVectors(2000, d, 1));
     const concurrent = async () => {
-      const before = s.indexes.batchStats();
+      const before = s.indexes.searchStats();
       await Promise.all(Array.from({ length: 32 }, (_, i) => s.indexes.search('t', 'r', randomVectors(1, d, 100 + i), 3)));
-      const after = s.indexes.batchStats();
+      const after = s.indexes.searchStats();
       return after.batches - before.batches;
     };
     assert.ok((await concurrent()) < 32);
@@ -68,6 +88,19 @@ describe('search batching', function () {
     await s.indexes.importIndex('t', 'r', await serializeIndex(hnsw));
     hnsw.dispose();
     assert.equal(await concurrent(), 32);
+  });
+
+  it('an imported IDMap over a flat index batches: the FAISS type decides, not the name it was made under', async () => {
+    s = await openTestServices();
+    const mapped = new IndexIDMap2(new IndexFlatL2(d));
+    await mapped.addWithIds(randomVectors(2000, d, 3), BigInt64Array.from({ length: 2000 }, (_, i) => BigInt(i * 3)));
+    await s.indexes.importIndex('t', 'm2', await serializeIndex(mapped));
+    mapped.dispose();
+    const before = s.indexes.searchStats();
+    const answers = await Promise.all(Array.from({ length: 32 }, (_, i) => s.indexes.search('t', 'm2', randomVectors(1, d, 200 + i), 3)));
+    const after = s.indexes.searchStats();
+    assert.ok(after.batches - before.batches < 32, `${after.batches - before.batches} FAISS calls for 32 searches`);
+    for (const a of answers) for (const label of a.labels) assert.equal(label % 3n, 0n);
   });
 
   it('searches with different k or tunables are not mixed', async () => {
@@ -95,28 +128,36 @@ describe('search batching', function () {
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
   });
 
-  it('batching off (--batch-max-queries 0) makes one FAISS call per search', async () => {
-    s = await openTestServices({ batchMaxQueries: 0 });
+  it('batching off (--batching false) makes one FAISS call per search', async () => {
+    s = await openTestServices({ batching: false });
     await s.indexes.create('t', { name: 'o', dimension: d, type: 'IndexFlatL2' });
     await s.indexes.add('t', 'o', randomVectors(500, d, 1));
     await Promise.all(Array.from({ length: 10 }, (_, i) => s.indexes.search('t', 'o', randomVectors(1, d, i), 1)));
-    assert.deepEqual(s.indexes.batchStats(), { searches: 10, batches: 10 });
+    assert.deepEqual(s.indexes.searchStats(), { searches: 10, batches: 10 });
   });
 });
 
 // The batcher's policy, with a stand-in for FAISS.
-describe('search batcher policy', () => {
+describe('search scheduler batching policy', () => {
   const dim = 2;
   const turns = async (n: number) => {
     for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
   };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const makeBatcher = (windowMs: number, sizes: number[], faiss: () => Promise<unknown>) =>
-    new SearchBatcher({ searches: 0, batches: 0 }, dim, { maxQueries: 256, windowMs }, async (x, k) => {
-      sizes.push(x.length / dim);
-      await faiss();
-      return { distances: new Float32Array((x.length / dim) * k), labels: new BigInt64Array((x.length / dim) * k), version: 1 };
-    });
+  // A batchable stand-in for an index, searched through the scheduler.
+  const makeBatcher = (maxWaitMs: number, sizes: number[], faiss: () => Promise<unknown>) => {
+    const scheduler = new SearchScheduler({ batching: true, maxWaitMs });
+    const target = {
+      d: dim,
+      batchable: true,
+      search: async (x: Float32Array, k: number) => {
+        sizes.push(x.length / dim);
+        await faiss();
+        return { distances: new Float32Array((x.length / dim) * k), labels: new BigInt64Array((x.length / dim) * k), version: 1 };
+      },
+    };
+    return { search: (x: Float32Array, k: number) => scheduler.search(target, x, k) };
+  };
 
   it('concurrent closed-loop clients are gathered into one batch, not two alternating cohorts', async function () {
     this.timeout(30_000);
@@ -157,7 +198,7 @@ describe('search batcher policy', () => {
   ] as const) {
     it(`the window ends a gathering when clients do not come back: ${what}`, async () => {
       const sizes: number[] = [];
-      // windowMs is far longer than mocha's timeout: only the batch-time rule ends it.
+      // maxWaitMs is far longer than mocha's timeout: only the batch-time rule ends it.
       const b = makeBatcher(600_000, sizes, faiss);
       await Promise.all(Array.from({ length: 8 }, () => b.search(new Float32Array(dim), 1)));
       // Only one of the eight clients searches again: it must not wait for the other seven.

@@ -62,7 +62,6 @@ describe('service: metrics and logs', function () {
       /faiss_proxy_cache_hits_total \d+/,
       /faiss_proxy_cache_misses_total \d+/,
       /faiss_proxy_threadpool_wait_seconds_total [\d.e-]+/,
-      /faiss_proxy_inline_searches_total 0\n/, // off by default in the service (--inline-search-us)
       /nodejs_eventloop_lag_seconds/,
       /process_resident_memory_bytes/,
     ]) {
@@ -72,32 +71,14 @@ describe('service: metrics and logs', function () {
     assert.match(text, /route="unmatched"|route="\/v1\/indexes\/:name"/);
   });
 
-  it('--inline-search-us lets cheap one-query searches run on the event loop, and counts them', async () => {
-    // A budget far above these searches' cost: the test is about the flag, not about timing.
-    const inline = await startServer({ args: ['--inline-search-us', '100000'] });
-    try {
-      const api = client(inline.url, (await makeTenant(inline, 'shop')).write);
-      assert.equal((await api.post('/v1/indexes', { name: 'small', dimension: 8, type: 'IndexHNSWFlat', params: { M: 16 } })).status, 201);
-      await api.post('/v1/indexes/small/add', undefined, { body: bytes(randomVectors(200, 8, 2)) });
-      for (let i = 0; i < 5; i++) {
-        const r = await api.post('/v1/indexes/small/search?k=3', undefined, { body: bytes(randomVectors(1, 8, 10 + i)) });
-        assert.equal(r.status, 200);
-      }
-      const text = (await call(inline.url, 'GET', '/metrics', { key: inline.adminKey })).bytes.toString('utf8');
-      // The first search is timed on the pool; the next four fit the budget.
-      assert.match(text, /faiss_proxy_inline_searches_total 4\n/);
-    } finally {
-      await inline.stop();
-      fs.rmSync(inline.dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it('runs searches on the search lanes, or on the libuv pool with --search-lanes 0, and counts them', async () => {
+  // Every search goes to a search thread, the cheap ones too: the service never runs
+  // one on the event loop (the library's inline search is off in it).
+  it('runs every search on the search threads, or on the libuv pool with --search-threads 0, and counts them', async () => {
     const laneJobs = async (server: { url: string; adminKey: string }): Promise<number> => {
       const text = (await call(server.url, 'GET', '/metrics', { key: server.adminKey })).bytes.toString('utf8');
       return Number(/faiss_proxy_search_lane_jobs_total (\d+)\n/.exec(text)?.[1]);
     };
-    for (const [args, expected] of [[[], 6], [['--search-lanes', '0'], 0]] as const) {
+    for (const [args, expected] of [[[], 6], [['--search-threads', '0'], 0]] as const) {
       const server = await startServer({ args: [...args] });
       try {
         const api = client(server.url, (await makeTenant(server, 'shop')).write);

@@ -47,12 +47,11 @@ export class Metrics {
     this.faissDuration = new client.Histogram({ name: 'faiss_proxy_faiss_operation_duration_seconds', help: 'Time of FAISS operations by operation and index type', labelNames: ['operation', 'index_type'], buckets: LATENCY_BUCKETS, registers });
     this.fsyncDuration = new client.Histogram({ name: 'faiss_proxy_log_flush_duration_seconds', help: 'Write-ahead log flushes (write + fdatasync)', buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers });
     this.fsyncRecords = new client.Histogram({ name: 'faiss_proxy_log_flush_records', help: 'Records per log flush (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers });
-    readCounter(this.registry, 'faiss_proxy_threadpool_tasks_total', 'FAISS operations queued (libuv pool and search lanes)', () => poolStats().tasks);
-    readCounter(this.registry, 'faiss_proxy_search_lane_jobs_total', 'Searches run on the search lanes (--search-lanes)', () => poolStats().laneJobs);
-    readCounter(this.registry, 'faiss_proxy_search_lane_wakes_total', 'Searches that had to wake a sleeping search lane', () => poolStats().laneWakes);
-    readCounter(this.registry, 'faiss_proxy_search_lane_spin_seconds_total', 'Time search lanes stayed awake waiting for the next search (--search-spin-us)', () => poolStats().laneSpinSeconds);
-    readCounter(this.registry, 'faiss_proxy_inline_searches_total', 'One-query searches cheap enough to run on the JS thread instead of the pool', () => poolStats().inlineSearches);
-    readCounter(this.registry, 'faiss_proxy_threadpool_wait_seconds_total', 'Total time FAISS operations waited for a thread (libuv worker or search lane)', () => poolStats().waitSeconds);
+    readCounter(this.registry, 'faiss_proxy_threadpool_tasks_total', 'FAISS operations queued (libuv pool and search threads)', () => poolStats().tasks);
+    readCounter(this.registry, 'faiss_proxy_search_lane_jobs_total', 'Searches run on the search threads (--search-threads)', () => poolStats().laneJobs);
+    readCounter(this.registry, 'faiss_proxy_search_lane_wakes_total', 'Searches that had to wake a sleeping search thread', () => poolStats().laneWakes);
+    readCounter(this.registry, 'faiss_proxy_search_lane_spin_seconds_total', 'Time search threads stayed awake waiting for the next search', () => poolStats().laneSpinSeconds);
+    readCounter(this.registry, 'faiss_proxy_threadpool_wait_seconds_total', 'Total time FAISS operations waited for a thread (libuv worker or search thread)', () => poolStats().waitSeconds);
     new client.Gauge({ name: 'faiss_proxy_threadpool_running', help: 'FAISS calls running now', registers, collect() { this.set(poolStats().running); } });
   }
 
@@ -109,8 +108,8 @@ export class Metrics {
     new client.Gauge({ name: 'faiss_proxy_indexes', help: 'Indexes, all tenants', registers, collect() { this.set(indexes.status().length); } });
     new client.Gauge({ name: 'faiss_proxy_index_series_dropped', help: 'Indexes left out of the per-index series by the cap', registers, collect() { this.set(Math.max(0, indexes.status().length - o.maxIndexSeries)); } });
     new client.Gauge({ name: 'faiss_proxy_cache_resident_bytes', help: 'Bytes of indexes in memory', registers, collect() { this.set(indexes.cacheStats().residentBytes); } });
-    readCounter(this.registry, 'faiss_proxy_search_requests_total', 'Searches answered (dynamic batching: see faiss_proxy_search_batches_total)', () => indexes.batchStats().searches);
-    readCounter(this.registry, 'faiss_proxy_search_batches_total', 'FAISS search calls made for them (fewer than searches when batching coalesces)', () => indexes.batchStats().batches);
+    readCounter(this.registry, 'faiss_proxy_search_requests_total', 'Searches answered (dynamic batching: see faiss_proxy_search_batches_total)', () => indexes.searchStats().searches);
+    readCounter(this.registry, 'faiss_proxy_search_batches_total', 'FAISS search calls made for them (fewer than searches when batching coalesces)', () => indexes.searchStats().batches);
     readCounter(this.registry, 'faiss_proxy_cache_hits_total', 'Operations on an index already in memory', () => indexes.cacheStats().hits);
     readCounter(this.registry, 'faiss_proxy_cache_misses_total', 'Operations that had to load their index', () => indexes.cacheStats().misses);
     readCounter(this.registry, 'faiss_proxy_cache_loads_total', 'Index loads (snapshot + log replay)', () => indexes.cacheStats().loads);

@@ -1,19 +1,9 @@
-// One index at run time: loaded lazily (latest snapshot + the log's tail),
-// mutated one operation at a time in arrival order, each mutation logged and
-// flushed before it is acknowledged, snapshotted when its log grows, hidden ids
-// filtered from answers (for types FAISS cannot remove from) and rebuilt away
-// once they pass a threshold, and evictable from memory at any time.
-import {
-  FaissError,
-  IndexIDMap2,
-  deserializeIndex,
-  indexFactory,
-  serializeIndex,
-  type Index,
-  type RangeSearchResult,
-  type SearchParams,
-  type SearchResult,
-} from '../../lib';
+// The durable index: one index at run time and on disk. Loaded lazily (latest
+// snapshot + the log's tail: recovery), mutated one operation at a time in
+// arrival order (the mutation queue), each mutation logged and flushed before it
+// is acknowledged, snapshotted when its log grows, and evictable from memory at
+// any time. Its answers and ids follow the id policy (id-policy.ts).
+import { FaissError, indexFactory, serializeIndex, type Index, type RangeSearchResult, type SearchParams } from '../../lib';
 import type { IndexRecord } from '../storage/catalog';
 import { LogCorruptError, type LogDamage, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
@@ -21,9 +11,11 @@ import { SnapshotCorruptError, type SnapshotState, type SnapshotStore } from '..
 import { storageFault } from '../storage/storage-io';
 import { ServiceError } from './errors';
 import { fingerprintOf, keyReused } from './idempotency';
-import { applyMutation, isIdMapped, type Applied, type IndexExtras } from './mutations';
+import { emptyIdState, needsRebuild, rangeSearchVisible, rebuiltWithoutDeleted, requireVisible, searchVisible, visibleCount, type IdState } from './id-policy';
+import { applyMutation, type Applied } from './mutations';
+import type { SearchAnswer, SearchTarget } from './search-scheduler';
 
-export interface LiveIndexOptions {
+export interface DurableIndexOptions {
   snapshots: SnapshotStore;
   logs: LogStore;
   /** Snapshot once the log holds this many bytes. */
@@ -31,12 +23,12 @@ export interface LiveIndexOptions {
   /** Rebuild once hidden (deleted) ids exceed this fraction of the stored vectors. */
   rebuildThreshold: number;
   /** Told after every load and eviction, and after operations change the size. */
-  onResident: (l: LiveIndex) => void;
+  onResident: (l: DurableIndex) => void;
   onLoad: () => void;
   /** Told how long each FAISS operation took (for metrics). */
   onOperation: (operation: string, indexType: string, seconds: number) => void;
   /** Told when loading cut damage off the end of the log (operators must hear of it). */
-  onLogDamage: (l: LiveIndex, damage: LogDamage) => void;
+  onLogDamage: (l: DurableIndex, damage: LogDamage) => void;
 }
 
 /** What the last load of an index found wrong with its files (shown to operators). */
@@ -48,11 +40,11 @@ export interface StorageReport {
   error?: { code: string; message: string };
 }
 
-export class LiveIndex {
+export class DurableIndex implements SearchTarget {
   private index: Index | undefined;
   private loading: Promise<Index> | undefined;
   private log: IndexLog | undefined;
-  private extras: IndexExtras = { tombstones: new Set(), nextId: null, idSet: null };
+  private ids: IdState = emptyIdState();
   /** Sequence number of the last mutation applied. */
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -75,11 +67,19 @@ export class LiveIndex {
 
   constructor(
     public record: IndexRecord,
-    private readonly o: LiveIndexOptions,
+    private readonly o: DurableIndexOptions,
   ) {
     this.summary = o.snapshots.peekState(record.id)?.summary;
   }
 
+  /** The dimension of its vectors. */
+  get d(): number {
+    return this.record.dimension;
+  }
+  /** Whether concurrent searches gain from one FAISS call (the loaded index's type says); undefined while not loaded. */
+  get batchable(): boolean | undefined {
+    return this.current?.batchable;
+  }
   get loaded(): boolean {
     return this.index !== undefined;
   }
@@ -100,8 +100,9 @@ export class LiveIndex {
   get logBytes(): number {
     return this.log?.bytes ?? 0;
   }
+  /** Vectors FAISS still holds under deleted ids (id-policy.ts). */
   get hidden(): number {
-    return this.extras.tombstones.size;
+    return this.ids.deleted.size;
   }
 
   /** Runs fn with the loaded index; the index stays loaded (not evicted) meanwhile. */
@@ -134,7 +135,7 @@ export class LiveIndex {
         }
         let applied: Applied;
         try {
-          applied = await this.timed(m.type, index, () => applyMutation(index, this.extras, m));
+          applied = await this.timed(m.type, index, () => applyMutation(index, this.ids, m));
         } catch (e) {
           throw this.dropped ? this.notFound() : e;
         }
@@ -195,64 +196,30 @@ export class LiveIndex {
     return run;
   }
 
+  /** The vectors a client can see (loads the index). */
   async ntotal(): Promise<number> {
-    return this.read(async (index) => index.ntotal - this.extras.tombstones.size);
+    return this.read(async (index) => visibleCount(index, this.ids));
   }
 
-  /** Live count without loading (undefined when not loaded). */
+  /** The vectors a client can see, without loading (undefined when not loaded). */
   get liveNtotal(): number | undefined {
-    return this.index && !this.index.disposed ? this.index.ntotal - this.extras.tombstones.size : undefined;
+    return this.index && !this.index.disposed ? visibleCount(this.index, this.ids) : undefined;
   }
 
-  search(x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult & { version: number }> {
+  search(x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
     return this.read(async (index) => {
       const version = this.seq; // the answer reflects at least this version
-      const hidden = this.extras.tombstones;
-      if (hidden.size === 0) return { ...(await index.search(x, k, params)), version };
-      // Ask for enough candidates that k live ones remain after filtering.
-      const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
-      const r = await index.search(x, wide, params);
-      const nq = r.labels.length / wide;
-      // Empty slots as FAISS fills them: label -1, distance -FLT_MAX for inner product, FLT_MAX for L2.
-      const FLT_MAX = 3.4028234663852886e38;
-      const distances = new Float32Array(nq * k).fill(index.metricType === 0 ? -FLT_MAX : FLT_MAX);
-      const labels = new BigInt64Array(nq * k).fill(-1n);
-      for (let q = 0; q < nq; q++) {
-        let out = 0;
-        for (let j = 0; j < wide && out < k; j++) {
-          const label = r.labels[q * wide + j];
-          if (label === -1n || hidden.has(label)) continue;
-          labels[q * k + out] = label;
-          distances[q * k + out] = r.distances[q * wide + j];
-          out++;
-        }
-      }
-      return { distances, labels, version };
+      return { ...(await searchVisible(index, this.ids, x, k, params)), version };
     }, 'search');
   }
 
   rangeSearch(x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-    return this.read(async (index) => {
-      const r = await index.rangeSearch(x, radius, params);
-      const hidden = this.extras.tombstones;
-      if (hidden.size === 0) return r;
-      const keep: number[] = [];
-      const lims = new BigUint64Array(r.lims.length);
-      for (let q = 0; q + 1 < r.lims.length; q++) {
-        for (let j = Number(r.lims[q]); j < Number(r.lims[q + 1]); j++) if (!hidden.has(r.labels[j])) keep.push(j);
-        lims[q + 1] = BigInt(keep.length);
-      }
-      return {
-        lims,
-        distances: Float32Array.from(keep, (j) => r.distances[j]),
-        labels: BigInt64Array.from(keep, (j) => r.labels[j]),
-      };
-    }, 'range_search');
+    return this.read((index) => rangeSearchVisible(index, this.ids, x, radius, params), 'range_search');
   }
 
   reconstruct(id: bigint): Promise<Float32Array> {
     return this.read(async (index) => {
-      if (this.extras.tombstones.has(id)) throw new FaissError(`No vector with id ${id} (it was removed)`, 'ERR_NOT_FOUND');
+      requireVisible(this.ids, id);
       try {
         return await index.reconstruct(id);
       } catch (e) {
@@ -276,7 +243,7 @@ export class LiveIndex {
       await this.load();
       // A mapped index would serialize as a reference to its snapshot file.
       if (this.mapped) await this.loadFully();
-      if (this.extras.tombstones.size > 0) await this.rebuildNow();
+      if (this.ids.deleted.size > 0) await this.rebuildNow();
       return serializeIndex(this.index!);
     }).finally(() => this.active--);
   }
@@ -296,10 +263,10 @@ export class LiveIndex {
       // Loaded for its version (a replacement must not reuse one); a damaged index is replaced all the same.
       const old = this.o.snapshots.latestSeq(previous.id) > 0 ? await this.load().catch(() => undefined) : this.index;
       const seq = Math.max(this.seq, this.o.snapshots.latestSeq(previous.id)) + 1;
-      const extras: IndexExtras = { tombstones: new Set(), nextId: null, idSet: null };
+      const ids = emptyIdState();
       const log = await this.o.logs.create(next.id, seq);
       try {
-        await this.o.snapshots.save(next.id, index, seq, this.stateOf(index, extras, new Map()));
+        await this.o.snapshots.save(next.id, index, seq, this.stateOf(index, ids, new Map()));
         commit();
       } catch (e) {
         await log.close().catch(() => undefined);
@@ -312,11 +279,11 @@ export class LiveIndex {
       this.loading = undefined;
       this.log = log;
       this.seq = seq;
-      this.extras = extras;
+      this.ids = ids;
       this.recent = new Map();
       this.mapped = false;
       this.storage = undefined;
-      this.summary = this.stateOf(index, extras, this.recent).summary;
+      this.summary = this.stateOf(index, ids, this.recent).summary;
       this.lastSnapshotAt = Date.now();
       if (old && old !== index) old.dispose();
       await oldLog?.close().catch(() => undefined);
@@ -457,8 +424,8 @@ export class LiveIndex {
       // Only an imported index has a factory FAISS cannot build, and it always has a snapshot: it is gone.
       throw corrupt(new Error(`its snapshot is missing (${(e as Error).message})`));
     }
-    this.extras = {
-      tombstones: new Set((snap?.state.tombstones ?? []).map(BigInt)),
+    this.ids = {
+      deleted: new Set((snap?.state.tombstones ?? []).map(BigInt)),
       nextId: snap?.state.nextId ?? null,
       idSet: null,
     };
@@ -470,7 +437,7 @@ export class LiveIndex {
     try {
       for (const r of opened.records) {
         if (r.seq <= this.seq) continue; // already in the snapshot
-        const applied = await applyMutation(index, this.extras, r.mutation);
+        const applied = await applyMutation(index, this.ids, r.mutation);
         if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve(), fingerprintOf(r.mutation));
         this.seq = r.seq;
       }
@@ -485,14 +452,14 @@ export class LiveIndex {
     return index;
   }
 
-  private stateOf(index: Index, extras: IndexExtras, recent: LiveIndex['recent']): SnapshotState {
+  private stateOf(index: Index, ids: IdState, recent: DurableIndex['recent']): SnapshotState {
     return {
-      tombstones: [...extras.tombstones].map(String),
-      nextId: extras.nextId,
+      tombstones: [...ids.deleted].map(String),
+      nextId: ids.nextId,
       recentKeys: [...recent].map(
         ([key, { applied, fingerprint }]) => [key, applied.removed, applied.firstId, applied.added, fingerprint] as [string, number, number | null, number, string?],
       ),
-      summary: { type: index.typeName, ntotal: index.ntotal - extras.tombstones.size, bytes: index.bytes, isTrained: index.isTrained },
+      summary: { type: index.typeName, ntotal: visibleCount(index, ids), bytes: index.bytes, isTrained: index.isTrained },
     };
   }
 
@@ -503,7 +470,7 @@ export class LiveIndex {
     const index = this.index;
     // Already saved at this version (the log's trim failed after it): only the trim is left to do.
     if (this.o.snapshots.latestSeq(this.record.id) !== this.seq) {
-      const state = this.stateOf(index, this.extras, this.recent);
+      const state = this.stateOf(index, this.ids, this.recent);
       await this.o.snapshots.save(this.record.id, index, this.seq, state);
       this.summary = state.summary;
     }
@@ -514,8 +481,7 @@ export class LiveIndex {
   private afterMutation(): void {
     if (this.dropped || !this.index) return;
     if (this.logBytes > this.o.snapshotLogBytes) void this.snapshot().catch((e) => console.error(`faiss-proxy: snapshot of ${this.record.name} failed:`, e));
-    const hidden = this.extras.tombstones.size;
-    if (!this.rebuilding && hidden > 0 && hidden > this.o.rebuildThreshold * this.index.ntotal) {
+    if (!this.rebuilding && needsRebuild(this.index, this.ids, this.o.rebuildThreshold)) {
       this.rebuilding = true;
       void this.exclusive(() => this.rebuildNow())
         .catch((e) => console.error(`faiss-proxy: rebuild of ${this.record.name} failed:`, e))
@@ -525,41 +491,12 @@ export class LiveIndex {
 
   /** Swaps in a rebuilt index (call inside exclusive()). */
   private async rebuildNow(): Promise<void> {
-    if (!this.index || this.dropped || this.extras.tombstones.size === 0) return;
+    if (!this.index || this.dropped || this.ids.deleted.size === 0) return;
     // Searches in flight on the old index finish on it; GC frees it after.
-    this.index = await this.rebuilt(this.index);
+    this.index = await rebuiltWithoutDeleted(this.index, this.ids);
     // A new version for the rebuilt index, so its snapshot never overwrites the state of the one on disk.
     if (this.log) this.seq = this.log.advance();
     await this.snapshotNow();
     this.o.onResident(this);
-  }
-
-  /**
-   * A new index of the same kind holding only the live vectors, under their same
-   * ids: an index with positional ids is put under an IndexIDMap2 (and later adds
-   * get the ids FAISS would have given them), so no id ever changes.
-   */
-  private async rebuilt(old: Index): Promise<Index> {
-    const { ids, vectors } = await old.extractAll();
-    const d = old.d;
-    let fresh = await deserializeIndex(await serializeIndex(old), { trusted: true });
-    await fresh.reset();
-    const wasMapped = isIdMapped(old);
-    if (!wasMapped) {
-      const inner = fresh;
-      fresh = new IndexIDMap2(inner);
-      inner.dispose();
-      this.extras.nextId ??= old.ntotal;
-    }
-    const keep: number[] = [];
-    for (let i = 0; i < ids.length; i++) if (!this.extras.tombstones.has(ids[i])) keep.push(i);
-    if (keep.length > 0) {
-      const x = new Float32Array(keep.length * d);
-      keep.forEach((i, j) => x.set(vectors.subarray(i * d, (i + 1) * d), j * d));
-      await fresh.addWithIds(x, BigInt64Array.from(keep, (i) => ids[i]));
-    }
-    this.extras.tombstones = new Set();
-    if (this.extras.idSet) this.extras.idSet = new Set(BigInt64Array.from(keep, (i) => ids[i]));
-    return fresh;
   }
 }

@@ -1,0 +1,165 @@
+// The id policy: ids never change in the service. What a client was given for a
+// vector stays its id until the vector is removed, and a removed id is never seen
+// again. FAISS's own remove is used only where it keeps ids (IDMap, IVF);
+// positional indexes (flat, PQ, SQ, HNSW), which would renumber, hide removed ids
+// instead ("deleted ids", filtered out of every answer here) and are rebuilt
+// under an IDMap2 once they pass a threshold, each vector under its same id. Adds
+// without ids are numbered as FAISS would have numbered them.
+import { FaissError, IndexIDMap2, deserializeIndex, serializeIndex, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
+
+/** What an index keeps beside the FAISS object to hold its ids steady (saved in its snapshots). */
+export interface IdState {
+  /** Ids removed from an index type that cannot remove; hidden from every answer. */
+  deleted: Set<bigint>;
+  /**
+   * Next id to assign on add without ids, once ids can no longer be positions:
+   * after a rebuild put the index under an IDMap, or after an IVF index lost
+   * vectors (FAISS would start the next add at ntotal and reuse ids).
+   */
+  nextId: number | null;
+  /** Ids present, kept only for IDMap indexes that use deleted ids (built on first need). */
+  idSet: Set<bigint> | null;
+}
+
+export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null });
+
+export const isIdMapped = (index: Index): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
+
+/** IVF indexes store ids with the vectors: removing there never renumbers. */
+const storesIds = (index: Index): boolean => isIdMapped(index) || index.nprobe !== undefined;
+
+/** The vectors a client can see: FAISS's count less the deleted ids. */
+export const visibleCount = (index: Index, ids: IdState): number => index.ntotal - ids.deleted.size;
+
+/** Adds `x` (`n` rows), with the caller's ids or numbered as FAISS would; answers the first assigned id (null with caller ids). */
+export async function addVectors(index: Index, ids: IdState, x: Float32Array, n: number, callerIds?: BigInt64Array): Promise<number | null> {
+  if (callerIds) {
+    await index.addWithIds(x, callerIds);
+    if (ids.idSet) for (const id of callerIds) ids.idSet.add(id);
+    return null;
+  }
+  if (ids.nextId === null) {
+    // FAISS refuses add() on an IDMap ("use add_with_ids"): a capability error (422), as ids on a flat index are.
+    if (isIdMapped(index)) throw new FaissError(`${index.typeName} maps caller-chosen ids: add the vectors with ids`, 'ERR_UNSUPPORTED');
+    const firstId = index.ntotal; // FAISS numbers by position
+    await index.add(x);
+    return firstId;
+  }
+  const firstId = ids.nextId;
+  const assigned = BigInt64Array.from({ length: n }, (_, i) => BigInt(firstId + i));
+  await index.addWithIds(x, assigned);
+  ids.nextId += n;
+  if (ids.idSet) for (const id of assigned) ids.idSet.add(id);
+  return firstId;
+}
+
+/** Removes `remove` where FAISS keeps ids, else hides them; answers how many were there. */
+export async function removeIds(index: Index, ids: IdState, remove: BigInt64Array): Promise<number> {
+  if (ids.deleted.size === 0 && storesIds(index)) {
+    if (!isIdMapped(index)) ids.nextId ??= index.ntotal;
+    try {
+      return await index.removeIds(remove);
+    } catch (e) {
+      if (!(e instanceof FaissError) || e.code !== 'ERR_UNSUPPORTED') throw e;
+    }
+  }
+  // Remember the ids and hide them from every answer.
+  let removed = 0;
+  const rawNtotal = index.ntotal;
+  const present = isIdMapped(index) ? (ids.idSet ??= new Set((await index.extractAll()).ids)) : null;
+  for (const id of new Set(remove)) {
+    const exists = present ? present.has(id) : id >= 0n && id < BigInt(rawNtotal);
+    if (exists && !ids.deleted.has(id)) {
+      ids.deleted.add(id);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** After the index was emptied: no id is deleted or present; numbering starts again. */
+export function resetIds(ids: IdState): void {
+  ids.deleted.clear();
+  if (ids.idSet) ids.idSet.clear();
+  if (ids.nextId !== null) ids.nextId = 0;
+}
+
+/** A k-NN search whose answers hold no deleted id. */
+export async function searchVisible(index: Index, ids: IdState, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+  const hidden = ids.deleted;
+  if (hidden.size === 0) return index.search(x, k, params);
+  // Ask for enough candidates that k visible ones remain after filtering.
+  const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
+  const r = await index.search(x, wide, params);
+  const nq = r.labels.length / wide;
+  // Empty slots as FAISS fills them: label -1, distance -FLT_MAX for inner product, FLT_MAX for L2.
+  const FLT_MAX = 3.4028234663852886e38;
+  const distances = new Float32Array(nq * k).fill(index.metricType === 0 ? -FLT_MAX : FLT_MAX);
+  const labels = new BigInt64Array(nq * k).fill(-1n);
+  for (let q = 0; q < nq; q++) {
+    let out = 0;
+    for (let j = 0; j < wide && out < k; j++) {
+      const label = r.labels[q * wide + j];
+      if (label === -1n || hidden.has(label)) continue;
+      labels[q * k + out] = label;
+      distances[q * k + out] = r.distances[q * wide + j];
+      out++;
+    }
+  }
+  return { distances, labels };
+}
+
+/** A range search whose answers hold no deleted id. */
+export async function rangeSearchVisible(index: Index, ids: IdState, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+  const r = await index.rangeSearch(x, radius, params);
+  const hidden = ids.deleted;
+  if (hidden.size === 0) return r;
+  const keep: number[] = [];
+  const lims = new BigUint64Array(r.lims.length);
+  for (let q = 0; q + 1 < r.lims.length; q++) {
+    for (let j = Number(r.lims[q]); j < Number(r.lims[q + 1]); j++) if (!hidden.has(r.labels[j])) keep.push(j);
+    lims[q + 1] = BigInt(keep.length);
+  }
+  return {
+    lims,
+    distances: Float32Array.from(keep, (j) => r.distances[j]),
+    labels: BigInt64Array.from(keep, (j) => r.labels[j]),
+  };
+}
+
+/** A deleted id is not found, though FAISS still holds its vector. */
+export function requireVisible(ids: IdState, id: bigint): void {
+  if (ids.deleted.has(id)) throw new FaissError(`No vector with id ${id} (it was removed)`, 'ERR_NOT_FOUND');
+}
+
+/** Whether the deleted ids have passed `threshold` (a fraction of the stored vectors): time to rebuild. */
+export const needsRebuild = (index: Index, ids: IdState, threshold: number): boolean => ids.deleted.size > 0 && ids.deleted.size > threshold * index.ntotal;
+
+/**
+ * A new index of the same kind holding only the visible vectors, under their same
+ * ids: an index with positional ids is put under an IndexIDMap2 (and later adds
+ * get the ids FAISS would have given them), so no id ever changes. Updates `ids`
+ * to match the new index (nothing deleted).
+ */
+export async function rebuiltWithoutDeleted(old: Index, ids: IdState): Promise<Index> {
+  const { ids: stored, vectors } = await old.extractAll();
+  const d = old.d;
+  let fresh = await deserializeIndex(await serializeIndex(old), { trusted: true });
+  await fresh.reset();
+  if (!isIdMapped(old)) {
+    const inner = fresh;
+    fresh = new IndexIDMap2(inner);
+    inner.dispose();
+    ids.nextId ??= old.ntotal;
+  }
+  const keep: number[] = [];
+  for (let i = 0; i < stored.length; i++) if (!ids.deleted.has(stored[i])) keep.push(i);
+  if (keep.length > 0) {
+    const x = new Float32Array(keep.length * d);
+    keep.forEach((i, j) => x.set(vectors.subarray(i * d, (i + 1) * d), j * d));
+    await fresh.addWithIds(x, BigInt64Array.from(keep, (i) => stored[i]));
+  }
+  ids.deleted = new Set();
+  if (ids.idSet) ids.idSet = new Set(BigInt64Array.from(keep, (i) => stored[i]));
+  return fresh;
+}

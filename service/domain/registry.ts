@@ -1,0 +1,111 @@
+// The registry: which indexes exist, by tenant and name, and the lifecycle rules
+// around the names. A name being created or imported is taken before its index is
+// registered; a tenant being deleted has no index to use or make, and a create
+// that began before a tenant was deleted cannot finish into a later tenant of the
+// same name (its generation).
+import type { DurableIndex } from './durable-index';
+import { ServiceError } from './errors';
+
+const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
+
+export const tenantGone = (tenant: string): ServiceError => new ServiceError('ERR_TENANT_NOT_FOUND', `Tenant ${tenant} was deleted`);
+
+export class IndexRegistry {
+  private readonly indexes = new Map<string, DurableIndex>();
+  /** Index names being created or imported (not yet registered): a second create of one is ERR_INDEX_EXISTS. */
+  private readonly creating = new Set<string>();
+  /** Creates and imports in flight per tenant: deleting the tenant waits for them. */
+  private readonly installing = new Map<string, Set<Promise<unknown>>>();
+  /** Tenants being deleted: none of their indexes can be used or made meanwhile. */
+  private readonly closing = new Set<string>();
+  /**
+   * Bumped each time a tenant of that name is deleted: a create or import that
+   * began before cannot finish into a later tenant of the same name.
+   */
+  private readonly generations = new Map<string, number>();
+
+  /** Every registered index. */
+  all(): DurableIndex[] {
+    return [...this.indexes.values()];
+  }
+
+  /** The registered indexes of one tenant. */
+  *ofTenant(tenant: string): Iterable<DurableIndex> {
+    for (const l of this.indexes.values()) if (l.record.tenant === tenant) yield l;
+  }
+
+  /** The index of that name, or ERR_INDEX_NOT_FOUND (also while its tenant is being deleted). */
+  get(tenant: string, name: string): DurableIndex {
+    const l = typeof name === 'string' && !this.closing.has(tenant) ? this.indexes.get(key(tenant, name)) : undefined;
+    if (!l) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(name)}`);
+    return l;
+  }
+
+  /** The index of that name if registered (being created does not count). */
+  find(tenant: string, name: string): DurableIndex | undefined {
+    return this.indexes.get(key(tenant, name));
+  }
+
+  isCreating(tenant: string, name: string): boolean {
+    return this.creating.has(key(tenant, name));
+  }
+
+  register(l: DurableIndex): void {
+    this.indexes.set(key(l.record.tenant, l.record.name), l);
+  }
+
+  /** Unregisters `l`, unless its name now belongs to another index. */
+  unregister(l: DurableIndex): void {
+    const k = key(l.record.tenant, l.record.name);
+    if (this.indexes.get(k) === l) this.indexes.delete(k);
+  }
+
+  clear(): void {
+    this.indexes.clear();
+  }
+
+  /** Takes a name for a create or import until the returned function is called. */
+  claimName(tenant: string, name: string): () => void {
+    this.creating.add(key(tenant, name));
+    return () => this.creating.delete(key(tenant, name));
+  }
+
+  generation(tenant: string): number {
+    return this.generations.get(tenant) ?? 0;
+  }
+
+  /** The tenant is not being deleted, nor (given `since`, its generation then) deleted and made again since. */
+  requireOpen(tenant: string, since?: number): void {
+    if (this.closing.has(tenant) || (since !== undefined && this.generation(tenant) !== since)) throw tenantGone(tenant);
+  }
+
+  /**
+   * Runs `work` (the deletion of a tenant) with the tenant closed: from the first
+   * moment none of its indexes can be used or made, and creates and imports in
+   * flight are waited for before `work` starts (they fail rather than finish).
+   */
+  async closingTenant<T>(tenant: string, work: () => Promise<T>): Promise<T> {
+    this.closing.add(tenant);
+    this.generations.set(tenant, this.generation(tenant) + 1);
+    try {
+      await Promise.allSettled([...(this.installing.get(tenant) ?? [])]);
+      return await work();
+    } finally {
+      this.closing.delete(tenant);
+    }
+  }
+
+  /** Registers a create or import in flight, for closingTenant to wait for. */
+  tracked<T>(tenant: string, work: Promise<T>): Promise<T> {
+    let set = this.installing.get(tenant);
+    if (!set) this.installing.set(tenant, (set = new Set()));
+    const inFlight = set;
+    inFlight.add(work);
+    const forget = () => {
+      inFlight.delete(work);
+      if (inFlight.size === 0 && this.installing.get(tenant) === inFlight) this.installing.delete(tenant);
+    };
+    work.then(forget, forget);
+    return work;
+  }
+}
