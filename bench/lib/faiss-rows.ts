@@ -64,6 +64,8 @@ export interface SideConfig {
 export interface SearchTimes {
   singleMs: number[];
   batchMs: number[];
+  /** Python only, where threads > 1: the same single queries with omp_set_num_threads(1). */
+  singleOneThreadMs?: number[];
 }
 
 export interface SideResult {
