@@ -32,6 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { argOption, benchCacheDir, fmtMs, formatTable, positiveNumberOption, readI64, writeF32 } from './lib/common';
 import { labelsFile, recallAtK, ROWS, INDEXES, type BenchShape, type IndexKind, type Row, type SearchSchedule, type SideConfig, type SideResult } from './lib/faiss-rows';
 import { gaussianMixture, MIXTURE_VERSION, type Mixture } from './lib/gaussian-mixture';
+import { readAddonBuildInfo } from '../lib/addon-cpu';
 import { measureMemoryBandwidth, type MemoryBandwidth } from './lib/memory-bandwidth';
 import { pythonFaiss, type PythonFaiss } from './lib/python-faiss';
 
@@ -109,9 +110,12 @@ function runChild<T>(cmd: string, args: string[], env: NodeJS.ProcessEnv): T {
   return lastJsonLine<T>(r.stdout);
 }
 
-function addonSide(addon: string | undefined): Side {
+/** One addon side; `addon` undefined: the one the library loads. Named by the instruction set it was built for. */
+function addonSide(addon: string | undefined, taken: Set<string>): Side {
   const env = { ...process.env, ...(addon ? { FAISS_PROXY_ADDON: addon } : {}) };
-  const name = addon ? `addon ${path.relative(process.cwd(), addon) || addon}` : 'addon';
+  let name = addon ? `addon ${readAddonBuildInfo(addon)?.isa ?? path.basename(path.dirname(path.dirname(addon)))}` : 'addon';
+  for (let n = 2; taken.has(name); n++) name = `${name.replace(/ #\d+$/, '')} #${n}`;
+  taken.add(name);
   return { name, isAddon: true, run: (c) => runChild<SideResult>(process.execPath, [ADDON_SIDE, JSON.stringify(c)], env) };
 }
 
@@ -242,7 +246,9 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-bench-'));
   try {
     const py = pythonFaiss(PY_SIDE, log, argOption('--python'));
-    const sides: Side[] = [...(ADDONS.length > 0 ? ADDONS.map((a) => addonSide(a)) : [addonSide(undefined)]), pythonSide(py)];
+    const names = new Set<string>();
+    const sides: Side[] = [...(ADDONS.length > 0 ? ADDONS.map((a) => addonSide(a, names)) : [addonSide(undefined, names)]), pythonSide(py)];
+    for (const [i, a] of ADDONS.entries()) log(`${sides[i].name}: ${a}`);
 
     const basePath = path.join(dir, 'base.f32');
     const queryPath = path.join(dir, 'queries.f32');
