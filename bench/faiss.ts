@@ -29,10 +29,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { readAddonBuildInfo } from '../lib/addon-cpu'; // reads a JSON file: loads no addon
 import { argOption, benchCacheDir, fmtMs, formatTable, positiveNumberOption, readI64, writeF32 } from './lib/common';
-import { labelsFile, recallAtK, ROWS, INDEXES, type BenchShape, type IndexKind, type Row, type SearchSchedule, type SideConfig, type SideResult } from './lib/faiss-rows';
+import { addRound, emptyPooled, figure, median, recordRecall, type Pooled } from './lib/faiss-pooled';
+import { ROWS, INDEXES, type BenchShape, type IndexKind, type Row, type SearchSchedule, type SideConfig, type SideResult } from './lib/faiss-rows';
 import { gaussianMixture, MIXTURE_VERSION, type Mixture } from './lib/gaussian-mixture';
-import { readAddonBuildInfo } from '../lib/addon-cpu';
 import { measureMemoryBandwidth, type MemoryBandwidth } from './lib/memory-bandwidth';
 import { pythonFaiss, type PythonFaiss } from './lib/python-faiss';
 
@@ -81,25 +82,6 @@ interface Side {
   run: (config: SideConfig) => SideResult;
   isAddon: boolean;
 }
-/** Everything one side measured, pooled over the rounds. */
-interface Pooled {
-  results: SideResult[];
-  singleMs: Record<IndexKind, number[]>;
-  singleOneThreadMs: Record<IndexKind, number[]>;
-  batchMs: Record<IndexKind, number[]>;
-  buildMs: Record<'hnsw' | 'ivf', number[]>;
-  /** Mean recall per round, per index and search kind. */
-  recall: Record<IndexKind, { single: number[]; batch: number[] }>;
-}
-const emptyPooled = (): Pooled => ({
-  results: [],
-  singleMs: { flat: [], hnsw: [], ivf: [] },
-  singleOneThreadMs: { flat: [], hnsw: [], ivf: [] },
-  batchMs: { flat: [], hnsw: [], ivf: [] },
-  buildMs: { hnsw: [], ivf: [] },
-  recall: { flat: { single: [], batch: [] }, hnsw: { single: [], batch: [] }, ivf: { single: [], batch: [] } },
-});
-
 function lastJsonLine<T>(stdout: string): T {
   return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
 }
@@ -160,49 +142,6 @@ function exactNeighbours(py: PythonFaiss, basePath: string, queryPath: string, l
     fs.renameSync(`${full}.tmp`, full);
   }
   return { flat: readI64(full), hnsw: readI64(hnsw), ivf: readI64(full) };
-}
-
-/** Reads back the labels a side wrote this round and records its recall. */
-function recordRecall(pool: Pooled, prefix: string, exact: Record<IndexKind, BigInt64Array>, off: boolean): void {
-  for (const kind of INDEXES) {
-    for (const what of ['single', 'batch'] as const) {
-      const file = labelsFile(prefix, kind, what, off);
-      if (!fs.existsSync(file)) continue;
-      pool.recall[kind][what].push(recallAtK(readI64(file), exact[kind], SHAPE.k));
-      fs.rmSync(file);
-    }
-  }
-}
-
-function addRound(pool: Pooled, r: SideResult, search: SideResult['search']): void {
-  pool.results.push(r);
-  for (const kind of INDEXES) {
-    pool.singleMs[kind].push(...search[kind].singleMs);
-    pool.singleOneThreadMs[kind].push(...(search[kind].singleOneThreadMs ?? []));
-    pool.batchMs[kind].push(...search[kind].batchMs);
-  }
-  pool.buildMs.hnsw.push(r.buildMs.hnsw);
-  pool.buildMs.ivf.push(r.buildMs.ivf);
-}
-
-/** The middle sample, or the mean of the two middle ones (a build has one sample per round). */
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
-
-/** A row's figure for one side: median time (ms), its sample count, and the mean recall (NaN for builds). */
-function figure(pool: Pooled, row: Row): { ms: number; samples: number; recall: number } {
-  if (row.what === 'build') {
-    const xs = pool.buildMs[row.kind as 'hnsw' | 'ivf'];
-    return { ms: median(xs), samples: xs.length, recall: NaN };
-  }
-  const xs = row.what === 'single' ? pool.singleMs[row.kind] : pool.batchMs[row.kind];
-  return { ms: median(xs), samples: xs.length, recall: mean(pool.recall[row.kind][row.what]) };
 }
 
 const ROW_LABEL: Record<Row['id'], string> = {
@@ -292,12 +231,12 @@ async function main(): Promise<void> {
         const r = side.run(config);
         const pool = pools.get(side.name) as Pooled;
         addRound(pool, r, r.search);
-        recordRecall(pool, prefix, exact, false);
+        recordRecall(pool, prefix, exact, SHAPE.k, false);
         if (r.searchOff) {
           if (!offPools.has(side.name)) offPools.set(side.name, emptyPooled());
           const off = offPools.get(side.name) as Pooled;
           addRound(off, r, r.searchOff);
-          recordRecall(off, prefix, exact, true);
+          recordRecall(off, prefix, exact, SHAPE.k, true);
         }
         const medians = INDEXES.map((k) => `${k} ${fmtMs(median(r.search[k].singleMs))}`).join(', ');
         log(`round ${round + 1} ${side.name}: builds HNSW ${fmtMs(r.buildMs.hnsw)}, IVF ${fmtMs(r.buildMs.ivf)}; 1-query medians ${medians} (${((performance.now() - t0) / 1e3).toFixed(0)} s)`);
