@@ -78,7 +78,7 @@ const BUDGET_S = positiveNumberOption('--budget', FULL ? 90 : 20);
 const NPROBE = 16;
 const EF_CONSTRUCTION = 40; // FAISS's default, set on both sides
 const EF_SEARCH = 16; // FAISS's default, set on both sides and over HTTP
-/** What each side times per case (bench/native_python.py follows the same schedule). */
+/** What each side times per case (bench/harness_python.py follows the same schedule). */
 const SCHEDULE: SearchSchedule = { warmup: 5, singleQueries: 200, singleBudgetS: 3, batchRepeats: 3, batchBudgetS: 8 };
 /** After its build, a side has this long to do its searches before it is stopped. */
 const SEARCH_LIMIT_S = 120;

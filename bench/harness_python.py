@@ -3,22 +3,49 @@
 Usage: /usr/bin/python3 harness_python.py '<case json>'
 Builds the case's index from the float32 file that bench/harness.ts wrote, the
 same way bench/lib/case-worker.ts builds it with the binding, then times the
-same searches with the schedule of bench/native_python.py (shared code).
+same searches with the same schedule.
 Progress goes to stdout as JSON lines: {"event": "loaded"}, {"event": "built"},
 then {"event": "result", ...}; an HNSW build that would overrun the case's
 budget stops early with {"event": "skipped", ...}. The harness kills the
 process if the build overruns anyway.
 """
 import json
-import os
 import sys
 import time
 
 import faiss
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from native_python import batch_times, single_query_latencies  # noqa: E402
+
+def single_query_latencies(index, xq, k, cfg):
+    # Same schedule as the JS side (measureSearch, bench/lib/common.ts): untimed
+    # warm-up, then queries one at a time (views, no copies), stopping at whichever
+    # comes first: the count or the time.
+    for i in range(cfg["warmup"]):
+        index.search(xq[i : i + 1], k)
+    samples = []
+    deadline = time.perf_counter() + cfg["singleBudgetS"]
+    for i in range(cfg["singleQueries"]):
+        if time.perf_counter() > deadline:
+            break
+        q = xq[i % len(xq) : i % len(xq) + 1]
+        t0 = time.perf_counter()
+        index.search(q, k)
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return samples
+
+
+def batch_times(index, xq, k, cfg):
+    # No separate warm-up: the best of the repeats leaves out a cold first one.
+    times, labels = [], None
+    deadline = time.perf_counter() + cfg["batchBudgetS"]
+    for _ in range(cfg["batchRepeats"]):
+        if time.perf_counter() > deadline:
+            break
+        t0 = time.perf_counter()
+        _, labels = index.search(xq, k)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times, labels
 
 
 def emit(event, **fields):

@@ -1,7 +1,8 @@
 // How long synchronous calls hold the JS thread where they once waited or worked
 // there: dispose() and garbage collection of a large index (freeing its memory),
 // wrapping an index while a training holds its lock, and a one-query inline search,
-// which now also holds its query's memory (native/pinned_memory.h) on every call.
+// which now also holds its query's memory (native/pinned_memory.h) on every call;
+// and how much the event loop is delayed while big batch searches run off it.
 // Prints one JSON line per measure (milliseconds, or microseconds per call).
 // Usage: npm run bench:js-thread [-- --megabytes 512]
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -28,6 +29,32 @@ async function bigFlat(): Promise<faiss.Index> {
   return index;
 }
 
+/**
+ * The event loop's delay while 1,000-query searches of a 200k x 128 flat index run
+ * one after another (on the search lanes, not on this thread): the p99 and the
+ * longest of the intervals between 1 ms timer ticks, less the 1 ms itself.
+ */
+async function eventLoopDelayDuringBatches(): Promise<{ p99Ms: number; maxMs: number; idleP99Ms: number; batches: number }> {
+  const index = new faiss.IndexFlatL2(d);
+  await index.add(randomMatrix(200_000, d, 5));
+  const queries = randomMatrix(1_000, d, 6);
+  await index.search(queries, 10);
+  // The same monitor over an idle second first: what the machine's other load alone costs.
+  const idle = monitorEventLoopDelay({ resolution: 1 });
+  idle.enable();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  idle.disable();
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const end = performance.now() + 20_000;
+  let batches = 0;
+  for (; batches < 5 && performance.now() < end; batches++) await index.search(queries, 10);
+  delay.disable();
+  index.dispose();
+  const overTick = (ns: number): number => Math.max(0, ns / 1e6 - 1);
+  return { p99Ms: overTick(delay.percentile(99)), maxMs: overTick(delay.max), idleP99Ms: overTick(idle.percentile(99)), batches };
+}
+
 async function main(): Promise<void> {
   faiss.setInlineSearchBudget(0);
 
@@ -46,6 +73,11 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 200));
   delay.disable();
   report(`longest event-loop delay around the collection of a ${megabytes} MB flat index`, delay.max / 1e6, 'ms');
+
+  const during = await eventLoopDelayDuringBatches();
+  report(`event-loop delay p99 during ${during.batches} 1,000-query searches of a 200k x 128 flat index`, during.p99Ms, 'ms');
+  report(`longest event-loop delay during the same searches`, during.maxMs, 'ms');
+  report(`event-loop delay p99 over an idle second just before (the machine's other load)`, during.idleP99Ms, 'ms');
 
   const q = faiss.indexFactory(32, 'IVF256,Flat');
   const training = q.train(randomMatrix(60_000, 32, 2));

@@ -1,7 +1,8 @@
-// Helpers shared by the benchmarks (bench/native.ts, bench/harness.ts): seeded
-// data, float32 files that Python reads with np.fromfile('<f4'), percentiles,
+// Helpers shared by the benchmarks (bench/faiss.ts, bench/harness.ts): seeded
+// data, float32 and int64 files that Python reads with np.fromfile, percentiles,
 // the timed search schedule, and plain-text tables.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Index } from '../../lib';
@@ -26,6 +27,16 @@ export function randomMatrix(rows: number, d: number, seed: number): Float32Arra
 /** x86 and arm64 are little-endian, which is what Python reads ('<f4'). */
 export function writeF32(file: string, x: Float32Array): void {
   fs.writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+}
+
+/** int64 labels, as Python writes them with ndarray.astype('<i8').tofile(). */
+export function writeI64(file: string, x: BigInt64Array): void {
+  fs.writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+}
+
+export function readI64(file: string): BigInt64Array {
+  const buf = fs.readFileSync(file);
+  return new BigInt64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
 /** The first `count` float32 values of a file, without reading the rest. */
@@ -57,7 +68,7 @@ export const fmtMs = (v: number): string =>
   !Number.isFinite(v) ? '-' : (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3)) + ' ms';
 
 /**
- * How a side times its searches; Python (bench/native_python.py) follows the
+ * How a side times its searches; Python (bench/harness_python.py) follows the
  * same schedule. Every loop stops at its count or its time budget, whichever
  * comes first, so a busy machine still finishes.
  */
@@ -110,6 +121,11 @@ export function formatTable(header: string[], rows: string[][], left: number[] =
       .join(' | ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+/** A folder of the benchmarks' own under the user's cache (~/.cache/faiss-proxy/<name>), outside the clone. */
+export function benchCacheDir(name: string): string {
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'faiss-proxy', name);
 }
 
 /** The value of `--name value` or `--name=value` on the command line, if given. */
