@@ -150,10 +150,14 @@ function assertSameSearch(js: faiss.SearchResult, py: PySearch, k: number, what:
   assert.equal(diff, null, `${what}: ${diff}`);
 }
 
-// How far JS's training may be from Python's own on the same data: two k-means (or
-// PQ, PCA) runs whose rounding differs end in different local optima of about the
-// same quality. Measured spread: see the report in the commit adding this.
-const QUALITY_TOLERANCE = { recall: 0.05, reconstructionError: 0.05, kmeansObjective: 0.05 };
+// How far JS's training may be from Python's own on the same data (recall@10: absolute,
+// over 2,000 neighbours; the others: relative): two k-means (or PQ, PCA) runs whose
+// rounding differs end in different local optima of about the same quality. With the
+// avx512 and avx2 builds only PQ's codebooks came out otherwise (reconstruction error
+// 0.35644 against 0.35642, recall 0.528 against 0.527) and IVF-IP's objective in its
+// 8th digit; the generic build trains as Debian's does. Training on 400 of the 3,000
+// vectors instead is 13% (PQ) to 110% (PCA,IVF,SQ8) worse, and fails.
+const QUALITY_TOLERANCE = { recall: 0.05, reconstructionError: 0.02, kmeansObjective: 0.02 };
 
 describe('conformance with python3-faiss', function () {
   this.timeout(600_000);
