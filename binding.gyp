@@ -51,9 +51,9 @@
         # Export only the N-API entry points (see native/exports.map).
         '-Wl,--version-script=<(module_root_dir)/native/exports.map',
       ],
-      # OpenBLAS directly, not the generic -lblas/-llapack that Debian's libfaiss
-      # target names: those follow the Debian alternatives and may resolve to the
-      # reference BLAS, which makes FAISS's batch search many times slower.
+      # OpenBLAS directly, not the generic -lblas/-llapack: those follow the Debian
+      # alternatives and may resolve to the reference BLAS, which makes FAISS's batch
+      # search many times slower.
       'libraries': [
         '<(faiss_prefix)/lib/libfaiss.a',
         '-lopenblas',

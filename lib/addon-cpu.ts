@@ -17,7 +17,7 @@ export interface AddonBuildInfo {
   key: string;
 }
 
-/** The build info next to the addon at addonPath, or undefined when there is none. */
+/** The build info next to the addon at addonPath, or undefined when there is none; ERR_UNSUPPORTED when it is damaged. */
 export function readAddonBuildInfo(addonPath: string): AddonBuildInfo | undefined {
   const file = path.join(path.dirname(addonPath), 'faiss-build-info.json');
   let text: string;
@@ -26,7 +26,19 @@ export function readAddonBuildInfo(addonPath: string): AddonBuildInfo | undefine
   } catch {
     return undefined;
   }
-  return JSON.parse(text) as AddonBuildInfo;
+  let info: AddonBuildInfo;
+  try {
+    info = JSON.parse(text) as AddonBuildInfo;
+  } catch {
+    info = {} as AddonBuildInfo;
+  }
+  if (typeof info?.isa !== 'string' || !Array.isArray(info.cpuFlags)) {
+    throw new FaissError(
+      `${file} is not a FAISS build description (it needs "isa" and "cpuFlags"); rebuild the addon (npm run build:native)`,
+      'ERR_UNSUPPORTED',
+    );
+  }
+  return info;
 }
 
 /** The flags of `required` that the CPU described by cpuinfo (/proc/cpuinfo's text) lacks. */

@@ -35,7 +35,7 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
-/** FAISS version, compile options, cores seen, GPU support. */
+/** FAISS version, instruction set, compile options, cores seen, GPU support (docs/api.md). */
 export function buildInfo(): ReturnType<typeof native.buildInfo> {
   return native.buildInfo();
 }

@@ -6,7 +6,7 @@
 #   python3-faiss, numpy     the reference implementation the conformance tests compare with
 #   cmake, g++, make         the addon build (cmake-js; node-gyp for binding.gyp)
 # FAISS itself is the project's own build (scripts/build-faiss.sh, which installs what
-# it needs to fetch and compile Debian's FAISS source); Debian's libfaiss-dev is not used.
+# it needs to fetch and compile Debian's FAISS source).
 set -euo pipefail
 
 packages=(libopenblas0-pthread libopenblas-pthread-dev python3-faiss python3-numpy cmake g++ make)

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
+# FAISS for this CPU, once per machine (minutes, with progress; then cached outside
+# the clone). npm ci's install script builds the node-gyp addon against it.
+bash scripts/build-faiss.sh
 npm ci --no-audit --no-fund
 npm run build:native
 npm run build:ts

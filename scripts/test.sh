@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 
 # chromium: the dashboard is tested in a real browser (test/dashboard.test.ts).
 bash scripts/setup-system.sh chromium
+# FAISS for this CPU, once per machine (minutes, with progress; then cached outside
+# the clone): first and on its own, so its progress shows.
+bash scripts/build-faiss.sh
+# npm ci runs the package's install script, which builds the addon with node-gyp
+# (binding.gyp, into build/): building (and smoke-testing) it on every run keeps it
+# from rotting. Then the primary build, cmake-js (CMakeLists.txt, into build-cmake/).
 npm ci --no-audit --no-fund
 npm run build:native
-# binding.gyp builds the same sources with node-gyp; building (and smoke-testing)
-# it on every run keeps it from rotting.
-npm run build:gyp
 # Tests that would skip for want of the gyp build or chromium fail instead.
 export FAISS_PROXY_CI=1
 npm run build:ts

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as faiss from '../../lib';
 import { brokenPromise, runCase, type CaseOptions } from '../support/crash-case';
-import { PYTHON } from '../support/oracle';
+import { PYTHON, sameRange } from '../support/oracle';
 import { call, client, makeTenant, startServer, type ServerProcess } from '../support/server';
 
 const MAX_RSS = 640 * 2 ** 20;
@@ -128,15 +128,14 @@ x = np.sin(np.arange(3000 * d) * 0.37).astype('float32').reshape(-1, d)
 q = np.cos(np.arange(60 * d) * 0.11).astype('float32').reshape(-1, d)
 index = faiss.IndexFlatL2(d); index.add(x)
 lims, D, I = index.range_search(q, 2.0)
-print(json.dumps({'lims': lims.tolist(), 'labels': [sorted(I[lims[i]:lims[i + 1]].tolist()) for i in range(len(q))]}))
+print(json.dumps({'lims': lims.tolist(), 'labels': I.tolist(), 'distances': D.tolist()}))
 `;
     const want = JSON.parse(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }));
     assert.ok(want.lims[60] > 30_000, `the case must need several blocks (${want.lims[60]} results)`);
-    assert.deepEqual(Array.from(r.lims, Number), want.lims);
-    for (let i = 0; i < 60; i++) {
-      const got = Array.from(r.labels.subarray(Number(r.lims[i]), Number(r.lims[i + 1])), Number).sort((a, b) => a - b);
-      assert.deepEqual(got, want.labels[i], `query ${i}`);
-    }
+    // Blocks may order a query's results otherwise; results at the radius itself are
+    // ties the two FAISS builds' rounding may decide either way.
+    const diff = sameRange({ lims: Array.from(r.lims, Number), labels: Array.from(r.labels, Number), distances: r.distances }, want, 2.0, true);
+    assert.equal(diff, null, diff ?? '');
   });
 
   it('under an address-space limit, results and temporary buffers the process cannot allocate are ERR_RESOURCE_LIMIT, not an abort', async () => {
