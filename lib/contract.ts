@@ -3,7 +3,7 @@
 // lib/client/remote-index.ts). Both classes `implements IndexContract`, and both
 // modules are checked against FaissApi (lib/index.ts, lib/client/connect.ts), so
 // the compiler holds them to one API; the same calls with the same bad arguments
-// throw the same FaissError codes (lib/limits.ts; test/parity.test.ts).
+// throw the same FaissError codes (lib/limits.ts; test/client/parity.test.ts).
 //
 // What necessarily differs, and why (docs/api.md, "Embedded or remote"):
 // - dispose(): embedded, it frees the FAISS index now; remote, it detaches the

@@ -6,7 +6,7 @@
 // pools of libgomp (FAISS's OpenMP) and OpenBLAS, which sleep or spin inside those
 // libraries after their first parallel call. Unmapped under them, they crash the
 // process at their next instruction (SIGSEGV at an address in no library:
-// test/search-lanes.test.ts, workers terminated in a process whose main thread
+// test/native/search-lanes.test.ts, workers terminated in a process whose main thread
 // never loads the addon, with the lanes on or off).
 #pragma once
 

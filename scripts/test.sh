@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: the dashboard is tested in a real browser (test/dashboard.test.ts).
+# chromium: the dashboard is tested in a real browser (test/service/dashboard.test.ts).
 bash scripts/setup-system.sh chromium
 # FAISS for this CPU, once per machine (minutes, with progress; then cached outside
 # the clone): first and on its own, so its progress shows.

@@ -10,7 +10,7 @@
 // exactly its acknowledged writes: ntotal is the number of acknowledged ids not
 // removed, and each of them reconstructs the vector that was sent for it (an
 // acknowledged write lost, or an add applied twice, fails this). Used by the
-// short soak test (test/service-trust/soak.test.ts) and `npm run bench:soak`.
+// short soak test (test/service/trust/soak.test.ts) and `npm run bench:soak`.
 import { strict as assert } from 'node:assert';
 import { rng } from './data';
 import { call, type Reply } from './server';

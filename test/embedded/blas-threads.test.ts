@@ -1,0 +1,49 @@
+// OpenBLAS's threads must not spin after a matrix product (lib/native.ts,
+// quietOpenBlasThreads): by default they burn a core for ~0.1 s after each one.
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as faiss from '../../lib';
+import { randomVectors } from '../support/data';
+
+/** CPU time (clock ticks) used so far by every thread of this process. */
+function processTicks(): number {
+  let ticks = 0;
+  for (const task of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ticks;
+}
+
+describe('OpenBLAS threads', function () {
+  this.timeout(60_000);
+
+  it('sleep right after a batch search instead of spinning for a tenth of a second', async () => {
+    assert.equal(process.env.OPENBLAS_THREAD_TIMEOUT, '4');
+    const d = 64;
+    const index = new faiss.IndexFlatL2(d);
+    await index.add(randomVectors(50_000, d, 81));
+    await index.search(randomVectors(500, d, 82), 10); // a BLAS product: 500 queries >= FAISS's threshold of 20
+    const before = processTicks();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const used = processTicks() - before;
+    // A spinning OpenBLAS thread takes ~10-15 ticks (at 100 Hz) of these 30; an idle process 0-2.
+    assert.ok(used < 8, `the process used ${used} clock ticks of CPU in the 300 ms after a batch search`);
+    index.dispose();
+  });
+
+  it('a value the user set is left as it is', () => {
+    const out = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'lib'))}); console.log(process.env.OPENBLAS_THREAD_TIMEOUT)`], {
+      env: { ...process.env, OPENBLAS_THREAD_TIMEOUT: '20' },
+      encoding: 'utf8',
+    });
+    assert.equal(out.trim(), '20');
+  });
+});

@@ -1,0 +1,161 @@
+// Bad input of every kind must become a FaissError with a stable code: never an
+// abort, a segfault or an untyped exception. Plain-JavaScript callers are covered
+// too (wrong types reach the addon when they bypass the TypeScript layer).
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as faiss from '../../lib';
+import { native } from '../../lib/native';
+import { randomVectors } from '../support/data';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const d = 8;
+const x = randomVectors(300, d, 3);
+const q = x.subarray(0, d);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-errors-'));
+
+async function flat(): Promise<faiss.Index> {
+  const index = new faiss.IndexFlatL2(d);
+  await index.add(x);
+  return index;
+}
+async function hnsw(): Promise<faiss.Index> {
+  const index = new faiss.IndexHNSWFlat(d, 8);
+  await index.add(x);
+  return index;
+}
+const untrainedIvf = (): faiss.Index => new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 4);
+async function trainedIvf(): Promise<faiss.Index> {
+  const index = untrainedIvf();
+  await index.train(x);
+  await index.add(x);
+  return index;
+}
+async function serialized(): Promise<Buffer> {
+  return faiss.serializeIndex(await flat());
+}
+function withNaN(): Float32Array {
+  const v = new Float32Array(q);
+  v[3] = NaN;
+  return v;
+}
+
+interface Case {
+  name: string;
+  code: faiss.ErrorCode;
+  run: () => unknown;
+}
+
+const cases: Case[] = [
+  // vectors
+  { name: 'search: length not a multiple of d', code: 'ERR_DIMENSION', run: async () => (await flat()).search(new Float32Array(d + 1), 1) },
+  { name: 'add: number[][] row of the wrong length', code: 'ERR_DIMENSION', run: async () => (await flat()).add([[1, 2, 3]]) },
+  { name: 'add: empty Float32Array', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add(new Float32Array(0)) },
+  { name: 'add: empty array', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add([]) },
+  { name: 'add: Float64Array', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add(new Float64Array(d) as any) },
+  { name: 'add: a string', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add('vectors' as any) },
+  { name: 'add: null', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add(null as any) },
+  { name: 'add: NaN in a Float32Array', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add(withNaN()) },
+  { name: 'add: Infinity in number[][]', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add([[...Array(d - 1).fill(0), Infinity]]) },
+  { name: 'add: a string inside number[][]', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).add([[...Array(d - 1).fill(0), '1']] as any) },
+  { name: 'search: NaN in the query', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(withNaN(), 1) },
+  { name: 'train: Infinity in training data', code: 'ERR_INVALID_ARGUMENT', run: async () => untrainedIvf().train(new Float32Array(x).fill(Infinity, 5, 6)) },
+  // k
+  { name: 'search: k = 0', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(q, 0) },
+  { name: 'search: k < 0', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(q, -3) },
+  { name: 'search: k not an integer', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(q, 1.5) },
+  { name: 'search: absurdly large k', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(q, 2 ** 40) },
+  { name: 'search: k as a string', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(q, '10' as any) },
+  { name: 'rangeSearch: radius NaN', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).rangeSearch(q, NaN) },
+  // ids
+  { name: 'addWithIds: ids of the wrong length', code: 'ERR_INVALID_ARGUMENT', run: async () => new faiss.IndexIDMap(new faiss.IndexFlatL2(d)).addWithIds(x, new BigInt64Array(3)) },
+  { name: 'addWithIds: ids as Int32Array', code: 'ERR_INVALID_ARGUMENT', run: async () => new faiss.IndexIDMap(new faiss.IndexFlatL2(d)).addWithIds(q, new Int32Array(1) as any) },
+  { name: 'addWithIds: a fractional id', code: 'ERR_INVALID_ARGUMENT', run: async () => new faiss.IndexIDMap(new faiss.IndexFlatL2(d)).addWithIds(q, [1.5]) },
+  { name: 'addWithIds: an id beyond int64', code: 'ERR_INVALID_ARGUMENT', run: async () => new faiss.IndexIDMap(new faiss.IndexFlatL2(d)).addWithIds(q, [2n ** 64n]) },
+  { name: 'addWithIds on a flat index', code: 'ERR_UNSUPPORTED', run: async () => (await flat()).addWithIds(q, [7]) },
+  { name: 'removeIds: not an id array', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).removeIds('1' as any) },
+  // state and capability
+  { name: 'add before train', code: 'ERR_NOT_TRAINED', run: async () => untrainedIvf().add(x) },
+  { name: 'removeIds on HNSW', code: 'ERR_UNSUPPORTED', run: async () => (await hnsw()).removeIds([1]) },
+  { name: 'rangeSearch on HNSW', code: 'ERR_UNSUPPORTED', run: async () => (await hnsw()).rangeSearch(q, 1) },
+  { name: 'reconstruct: id out of range', code: 'ERR_NOT_FOUND', run: async () => (await flat()).reconstruct(300) },
+  { name: 'reconstruct: negative id', code: 'ERR_NOT_FOUND', run: async () => (await flat()).reconstruct(-1) },
+  { name: 'reconstruct on IVF without a direct map', code: 'ERR_UNSUPPORTED', run: async () => (await trainedIvf()).reconstruct(1) },
+  { name: 'reconstruct on IndexIDMap', code: 'ERR_UNSUPPORTED', run: async () => {
+    const m = new faiss.IndexIDMap(new faiss.IndexFlatL2(d));
+    await m.addWithIds(q, [5]);
+    return m.reconstruct(5);
+  } },
+  { name: 'reconstruct on IndexIDMap2: unknown id', code: 'ERR_NOT_FOUND', run: async () => {
+    const m = new faiss.IndexIDMap2(new faiss.IndexFlatL2(d));
+    await m.addWithIds(q, [5]);
+    return m.reconstruct(6);
+  } },
+  { name: 'reconstructN past ntotal', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).reconstructN(250, 100) },
+  { name: 'makeDirectMap on a flat index', code: 'ERR_UNSUPPORTED', run: async () => (await flat()).makeDirectMap() },
+  { name: 'makeDirectMap: unknown type', code: 'ERR_INVALID_ARGUMENT', run: async () => (await trainedIvf()).makeDirectMap('tree' as any) },
+  // tunables
+  { name: 'setting nprobe on a flat index', code: 'ERR_UNSUPPORTED', run: () => { new faiss.IndexFlatL2(d).nprobe = 4; } },
+  { name: 'setting nprobe to 0', code: 'ERR_INVALID_ARGUMENT', run: () => { untrainedIvf().nprobe = 0; } },
+  { name: 'setting efSearch on IVF', code: 'ERR_UNSUPPORTED', run: () => { untrainedIvf().efSearch = 10; } },
+  { name: 'search: nprobe on HNSW', code: 'ERR_UNSUPPORTED', run: async () => (await hnsw()).search(q, 1, { nprobe: 2 }) },
+  { name: 'search: unknown parameter', code: 'ERR_INVALID_ARGUMENT', run: async () => (await flat()).search(q, 1, { nprob: 2 } as any) },
+  { name: 'search: efSearch = -1', code: 'ERR_INVALID_ARGUMENT', run: async () => (await hnsw()).search(q, 1, { efSearch: -1 }) },
+  // construction
+  { name: 'IndexFlatL2(0)', code: 'ERR_INVALID_ARGUMENT', run: () => new faiss.IndexFlatL2(0) },
+  { name: 'IndexFlatL2("abc")', code: 'ERR_INVALID_ARGUMENT', run: () => new faiss.IndexFlatL2('abc' as any) },
+  { name: 'IndexPQ: M does not divide d', code: 'ERR_INVALID_ARGUMENT', run: () => new faiss.IndexPQ(10, 3, 8) },
+  { name: 'IndexIVFFlat: quantizer of another dimension', code: 'ERR_DIMENSION', run: () => new faiss.IndexIVFFlat(new faiss.IndexFlatL2(4), d, 4) },
+  { name: 'IndexIVFFlat: quantizer not an index', code: 'ERR_INVALID_ARGUMENT', run: () => new faiss.IndexIVFFlat({} as any, d, 4) },
+  { name: 'IndexScalarQuantizer: unknown qtype', code: 'ERR_INVALID_ARGUMENT', run: () => new faiss.IndexScalarQuantizer(d, 99 as any) },
+  { name: 'unknown metric', code: 'ERR_INVALID_ARGUMENT', run: () => new faiss.IndexFlat(d, 7 as any) },
+  { name: 'IndexIDMap around a non-empty index', code: 'ERR_INVALID_ARGUMENT', run: async () => new faiss.IndexIDMap(await flat()) },
+  { name: 'indexFactory: unparsable description', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.indexFactory(d, 'IVF,nonsense') },
+  { name: 'indexFactory: PQ that does not divide d', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.indexFactory(d, 'PQ3') },
+  // merge
+  { name: 'mergeFrom itself', code: 'ERR_INVALID_ARGUMENT', run: async () => { const i = await flat(); return i.mergeFrom(i); } },
+  { name: 'mergeFrom another dimension', code: 'ERR_DIMENSION', run: async () => (await flat()).mergeFrom(new faiss.IndexFlatL2(4)) },
+  // serialization and files
+  { name: 'deserializeIndex: truncated buffer', code: 'ERR_CORRUPT_INDEX', run: async () => faiss.deserializeIndex((await serialized()).subarray(0, 60)) },
+  { name: 'deserializeIndex: random bytes', code: 'ERR_CORRUPT_INDEX', run: () => faiss.deserializeIndex(Buffer.from(randomVectors(64, 1, 9).buffer)) },
+  { name: 'deserializeIndex: empty buffer', code: 'ERR_CORRUPT_INDEX', run: () => faiss.deserializeIndex(Buffer.alloc(0)) },
+  { name: 'deserializeIndex: trailing garbage', code: 'ERR_CORRUPT_INDEX', run: async () => faiss.deserializeIndex(Buffer.concat([await serialized(), Buffer.from('xyz')])) },
+  { name: 'deserializeIndex: unknown type tag', code: 'ERR_CORRUPT_INDEX', run: async () => { const b = Buffer.from(await serialized()); b.write('Zzzz', 0); return faiss.deserializeIndex(b); } },
+  { name: 'deserializeIndex: a string', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.deserializeIndex('index' as any) },
+  { name: 'readIndex: missing file', code: 'ERR_NOT_FOUND', run: () => faiss.readIndex(path.join(tmp, 'missing.index')) },
+  { name: 'readIndex: a directory', code: 'ERR_IO', run: () => faiss.readIndex(tmp) },
+  { name: 'readIndex: a file of garbage', code: 'ERR_CORRUPT_INDEX', run: () => { const p = path.join(tmp, 'garbage.index'); fs.writeFileSync(p, 'not an index at all'); return faiss.readIndex(p); } },
+  { name: 'writeIndex: into a missing directory', code: 'ERR_IO', run: async () => faiss.writeIndex(await flat(), path.join(tmp, 'no', 'such', 'dir.index')) },
+  { name: 'writeIndex: not an index', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.writeIndex({} as any, path.join(tmp, 'x.index')) },
+  // disposal
+  { name: 'search after dispose', code: 'ERR_DISPOSED', run: async () => { const i = await flat(); i.dispose(); return i.search(q, 1); } },
+  { name: 'ntotal after dispose', code: 'ERR_DISPOSED', run: async () => { const i = await flat(); i.dispose(); return i.ntotal; } },
+  // plain JavaScript reaching the addon directly
+  { name: 'addon: NativeIndex constructed directly', code: 'ERR_INVALID_ARGUMENT', run: () => new (native as any).NativeIndex() },
+  { name: 'addon: search with no arguments', code: 'ERR_INVALID_ARGUMENT', run: async () => (faiss.Index.prototype.native.call(await flat()) as any).search() },
+  { name: 'addon: add with a plain array', code: 'ERR_INVALID_ARGUMENT', run: async () => (faiss.Index.prototype.native.call(await flat()) as any).add([1, 2]) },
+  { name: 'addon: search with k = NaN', code: 'ERR_INVALID_ARGUMENT', run: async () => (faiss.Index.prototype.native.call(await flat()) as any).search(q, NaN) },
+  { name: 'addon: method called on a foreign object', code: 'ERR_INVALID_ARGUMENT', run: async () => native.newIDMap({} as any) },
+  { name: 'addon: setNumThreads("x")', code: 'ERR_INVALID_ARGUMENT', run: () => native.setNumThreads('x' as any) },
+];
+
+describe('errors: every bad input is a FaissError with a stable code', () => {
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it(`covers at least 30 inputs (${cases.length})`, () => assert.ok(cases.length >= 30));
+
+  for (const c of cases) {
+    it(`${c.name} -> ${c.code}`, async () => {
+      await assert.rejects(
+        async () => c.run(),
+        (e: unknown) => {
+          assert.ok(e instanceof faiss.FaissError, `expected a FaissError, got ${String(e)}`);
+          assert.equal(e.code, c.code, `code (message: ${e.message})`);
+          assert.ok(e.message.length > 10, 'a message that says what was expected');
+          return true;
+        },
+      );
+    });
+  }
+});

@@ -1,0 +1,33 @@
+// Real crashes at named points (support/crash-sweep.ts): the operation runs in a
+// child process whose storage I/O SIGKILLs it at its Nth durable step, N = 1, 2,
+// ... until the operation completes first; after each kill the data directory
+// must hold exactly the state before the operation or after it, with catalog,
+// snapshots and logs agreeing. crash-points simulates crashes in process for
+// every operation; this checks the simulation against a real SIGKILL for the
+// multi-step ones (every operation: npm run bench:crash-points).
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildTemplate, scenarios } from '../../support/durability';
+import { expectedStates, sweepKills } from '../../support/crash-sweep';
+
+describe('durability: SIGKILL at every durable step of the multi-step operations', function () {
+  this.timeout(300_000);
+  let template: string;
+  before(async () => {
+    template = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-sigkill-points-'));
+    await buildTemplate(template);
+  });
+  after(() => fs.rmSync(template, { recursive: true, force: true }));
+
+  for (const name of ['import over an index of another dimension', 'snapshot and log trim', 'delete a tenant (its indexes and keys)']) {
+    it(`${name}: before or after after every kill`, async () => {
+      const scenario = scenarios.find((s) => s.name === name)!;
+      const work = `${template}-work`;
+      const kills = await sweepKills(template, work, scenario, await expectedStates(template, work, scenario));
+      assert.ok(kills > 3, `only ${kills} durable steps`);
+      console.log(`      killed at each of ${kills} durable steps`);
+    });
+  }
+});
