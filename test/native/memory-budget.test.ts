@@ -54,6 +54,24 @@ describe('native: the per-call memory limit', function () {
     await expectCode(`${flat(4, 100)} await index.search(new Float32Array(256 * 4), 2 ** 20);`, 'ERR_RESOURCE_LIMIT');
   });
 
+  it('a refused search says what it would allocate: its results and its temporary buffers', async () => {
+    const before = faiss.getMemoryLimits();
+    const index = new faiss.IndexFlatL2(4);
+    try {
+      await index.add(new Float32Array(100 * 4).fill(1));
+      faiss.setMemoryLimits({ perCallBytes: 8 * 2 ** 20 });
+      await assert.rejects(index.search(new Float32Array(200 * 4), 5000), (e: faiss.FaissError) => {
+        assert.equal(e.code, 'ERR_RESOURCE_LIMIT');
+        assert.match(e.message, /^search would allocate [\d.]+ MiB \(results 11\.4 MiB, temporary buffers [\d.]+ [KM]iB\), above the per-call memory limit \(perCallBytes\) of 8\.0 MiB$/);
+        return true;
+      });
+      await index.search(new Float32Array(200 * 4), 10); // within the limit: answered
+    } finally {
+      faiss.setMemoryLimits(before);
+      index.dispose();
+    }
+  });
+
   it('search k=10000 with 3,000 queries (360 MB) under a 256 MiB limit, as the service sets it: ERR_RESOURCE_LIMIT', async () => {
     await expectCode(
       `faiss.setMemoryLimits({ perCallBytes: 256 * 2 ** 20 }); ${flat(4, 100)}
