@@ -48,7 +48,7 @@ struct SearchCall {
     const SearchMemory memory = knnSearchMemory(*h.index(), x.n, k, h.effective(tunables),
                                                 static_cast<int>(std::min<int64_t>(configuredThreads(), x.n)));
     // Described only when refused: the figures' formatting (snprintf) cost more
-    // than the rest of a small search's argument handling (bench:js-thread).
+    // than the rest of a small search's argument handling (bench:search-overhead).
     if (memory.total() > perCallBytes()) requireWithinLimit("search", memory.total(), memory.describe());
     requireAllocatable("search", memory.temporary);
   }
