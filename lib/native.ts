@@ -75,6 +75,8 @@ export interface Kernels {
   flatScan: boolean;
   /** IndexHNSWFlat searched by the addon's own code, with FAISS's answers: native/kernels/hnsw_search.h. */
   hnswSearch: boolean;
+  /** IVFFlat batches scanned list by list, each list once for the queries probing it: native/kernels/ivf_scan.h. */
+  ivfScan: boolean;
 }
 
 /**

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
+#include "kernels/ivf_scan.h"
 #include "memory_limits.h"
 
 namespace fp {
@@ -118,6 +119,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
                      norms.get(flat, version), nullptr);
     return;
   }
+  if (ivfScanSearch(index, t.nprobe, n, x, k, distances, labels)) return;
   ParamsChain chain;
   auto* params = buildParams(&index, t, chain);
   index.search(n, x, k, distances, labels, params);

@@ -4,6 +4,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kernels/ivf_scan.h"
 #include "memory_limits.h"
 
 namespace fp {
@@ -44,6 +46,12 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     bytes = addBytes(bytes, temporary(*ivf->quantizer, nq, nprobe, Tunables{}, threads));
     int64_t perThread = mulBytes(k, kFloat + kLabel);
     if (auto* ivfpq = dynamic_cast<const faiss::IndexIVFPQ*>(ivf)) perThread = addBytes(perThread, mulBytes(3, pqTable(ivfpq->pq)));
+    // The IVFFlat batch kernel's distance buffer (kernels/ivf_scan.h): at most
+    // every vector once per query of a thread's slice, and at most its cap.
+    if (dynamic_cast<const faiss::IndexIVFFlat*>(ivf) && nq >= 2) {
+      const int64_t slice = (nq + threads - 1) / threads;
+      perThread = addBytes(perThread, std::min(ivfScanBufferBytes(), mulBytes(mulBytes(slice, index.ntotal), kFloat)));
+    }
     return addBytes(bytes, mulBytes(threads, perThread));
   }
   if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) {

@@ -1,0 +1,103 @@
+// npm run bench:kernel-ivf: the IVFFlat batch kernel (native/kernels/ivf_scan.h)
+// against FAISS's own code, switch off and on in alternation, in this process.
+// IVF1024,Flat on 200,000 x 128 clustered vectors (a Gaussian mixture), trained on
+// the first 50,000, nprobe 16, k 10: a 1,000-query batch and a 32-query batch
+// (what dynamic batching sends), and the answers compared (identical labels and
+// distances, or it says so). Wall time and the process's CPU time of each search:
+// the machine is shared, and CPU time is what load from other tenants inflates
+// least. Options: --runs N (7), --nb N (200000), --threads N (0: automatic).
+import { IndexFlatL2, IndexIVFFlat, buildInfo, setKernels, setNumThreads, type Index, type SearchResult } from '../lib';
+import { rng } from '../test/support/data';
+import { formatTable, positiveNumberOption } from './lib/common';
+
+const d = 128;
+const nb = positiveNumberOption('--nb', 200_000);
+const runs = positiveNumberOption('--runs', 7);
+const threadsArg = process.argv.indexOf('--threads');
+const threads = threadsArg > 0 ? Number(process.argv[threadsArg + 1]) : 0;
+const nlist = 1024;
+const nprobe = 16;
+const k = 10;
+
+function clustered(rows: number, seed: number): Float32Array {
+  const next = rng(seed);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  const centres = Array.from({ length: 200 }, () => Float32Array.from({ length: d }, () => 4 * gauss()));
+  const x = new Float32Array(rows * d);
+  for (let i = 0; i < rows; i++) {
+    const c = centres[Math.floor(next() * centres.length)];
+    for (let j = 0; j < d; j++) x[i * d + j] = c[j] + gauss();
+  }
+  return x;
+}
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+function same(a: SearchResult, b: SearchResult): boolean {
+  const bits = (r: SearchResult) => new Uint32Array(r.distances.buffer, r.distances.byteOffset, r.distances.length);
+  const da = bits(a);
+  const db = bits(b);
+  return a.labels.every((l, i) => l === b.labels[i]) && da.every((v, i) => v === db[i]);
+}
+
+async function offOn(index: Index, xq: Float32Array) {
+  const wall = { off: [] as number[], on: [] as number[] };
+  const cpu = { off: [] as number[], on: [] as number[] };
+  const answers: Partial<Record<'off' | 'on', SearchResult>> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const on of r % 2 ? [true, false] : [false, true]) {
+      const side = on ? 'on' : 'off';
+      setKernels({ ivfScan: on });
+      const c0 = cpuMs();
+      const t0 = process.hrtime.bigint();
+      answers[side] = await index.search(xq, k, { nprobe });
+      wall[side].push(Number(process.hrtime.bigint() - t0) / 1e6);
+      cpu[side].push(cpuMs() - c0);
+    }
+  }
+  setKernels({ ivfScan: true });
+  return { wall, cpu, identical: same(answers.off!, answers.on!) };
+}
+
+async function main(): Promise<void> {
+  if (threads > 0) setNumThreads(threads);
+  const xb = clustered(nb, 1);
+  const xq = clustered(1000, 2);
+  const quantizer = new IndexFlatL2(d);
+  const index = new IndexIVFFlat(quantizer, d, nlist);
+  quantizer.dispose();
+  await index.train(xb.subarray(0, Math.min(nb, 50_000) * d));
+  await index.add(xb);
+  const rows: string[][] = [];
+  for (const nq of [1000, 32]) {
+    const r = await offOn(index, xq.subarray(0, nq * d));
+    const f = (v: number) => v.toFixed(1);
+    rows.push([
+      `${nq} queries`,
+      f(median(r.wall.off)),
+      f(median(r.wall.on)),
+      (median(r.wall.off) / median(r.wall.on)).toFixed(2),
+      f(median(r.cpu.off)),
+      f(median(r.cpu.on)),
+      (median(r.cpu.off) / median(r.cpu.on)).toFixed(2),
+      r.identical ? 'identical' : 'DIFFERENT',
+    ]);
+  }
+  index.dispose();
+  console.log(`IVF${nlist},Flat ${nb} x ${d} clustered, nprobe ${nprobe}, k ${k}; ${runs} runs each, alternating; FAISS ${buildInfo().faissVersion} (${buildInfo().isa}); threads ${threads || 'automatic'}`);
+  console.log(
+    formatTable(
+      ['batch', 'FAISS (off) wall ms', 'ivfScan (on) wall ms', 'wall speed-up', 'off CPU ms', 'on CPU ms', 'CPU ratio', 'answers'],
+      rows,
+    ),
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

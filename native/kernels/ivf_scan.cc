@@ -1,0 +1,232 @@
+#include "ivf_scan.h"
+
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/FaissAssert.h>
+#include <faiss/invlists/InvertedLists.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
+#include <faiss/utils/Heap.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "batch_distances.h"
+#include "switches.h"
+
+namespace fp {
+namespace {
+
+using idx_t = faiss::Index::idx_t;
+
+// A block of queries is scanned list by list into one distance buffer of at
+// most this many floats (16 MB) per thread: larger blocks share more lists
+// (bench:kernel-ivf).
+constexpr size_t kBufferFloats = size_t{1} << 22;
+
+const faiss::IndexIVFFlat* eligible(const faiss::Index& index) {
+  if (!kernelSwitches().ivfScan.load(std::memory_order_relaxed)) return nullptr;
+  if (typeid(index) != typeid(faiss::IndexIVFFlat)) return nullptr;
+  const auto& ivf = static_cast<const faiss::IndexIVFFlat&>(index);
+  if (ivf.metric_type != faiss::METRIC_L2 && ivf.metric_type != faiss::METRIC_INNER_PRODUCT) return nullptr;
+  // Modes 1-3 merge per-thread heaps (other ties, and mode 1 ignores max_codes);
+  // PARALLEL_MODE_NO_HEAP_INIT leaves the caller's heap as it is: FAISS's code.
+  if (ivf.parallel_mode != 0) return nullptr;
+  if (ivf.code_size != ivf.d * sizeof(float) || ivf.invlists == nullptr || ivf.quantizer == nullptr) return nullptr;
+  const auto& lists = typeid(*ivf.invlists);
+  if (lists != typeid(faiss::ArrayInvertedLists) && lists != typeid(faiss::OnDiskInvertedLists)) return nullptr;
+  if (!distancesMatchFaiss(ivf.d, ivf.metric_type == faiss::METRIC_INNER_PRODUCT)) return nullptr;
+  return &ivf;
+}
+
+// One probe of one query: a list FAISS would scan, and where its distances go.
+struct Probe {
+  idx_t list;
+  size_t size;
+  size_t offset;  // of its first vector among the query's scanned vectors
+};
+
+// The probes FAISS's search_preassigned scans for one query, in its order: it
+// skips missing (-1) and empty lists, refuses a list number past nlist, and stops
+// once max_codes vectors have been scanned (after the list that reaches it).
+std::vector<Probe> probesOf(const faiss::IndexIVFFlat& ivf, const idx_t* keys, size_t nprobe, size_t maxCodes) {
+  std::vector<Probe> probes;
+  probes.reserve(nprobe);
+  size_t nscan = 0;
+  for (size_t ik = 0; ik < nprobe; ik++) {
+    const idx_t key = keys[ik];
+    if (key >= 0) {
+      FAISS_THROW_IF_NOT_FMT(key < static_cast<idx_t>(ivf.nlist), "Invalid key=%" PRId64 " nlist=%zd\n", key, ivf.nlist);
+      const size_t size = ivf.invlists->list_size(key);
+      if (size > 0) {
+        probes.push_back({key, size, nscan});
+        nscan += size;
+      }
+    }
+    if (maxCodes && nscan >= maxCodes) break;
+  }
+  return probes;
+}
+
+// FAISS's heap update for one list: a vector enters when strictly better than the
+// current worst (IVFFlatScanner::scan_codes).
+template <class C>
+inline void pushList(size_t k, float* simi, idx_t* idxi, const float* dis, const idx_t* ids, size_t count) {
+  for (size_t j = 0; j < count; j++) {
+    if (C::cmp(simi[0], dis[j])) faiss::heap_replace_top<C>(k, simi, idxi, dis[j], ids[j]);
+  }
+}
+
+// The scanned lists' vectors of one query; 0 when it probes none.
+size_t scanned(const std::vector<Probe>& probes) {
+  return probes.empty() ? 0 : probes.back().offset + probes.back().size;
+}
+
+// A query whose lists alone fill the buffer: scanned by itself, a buffer's worth
+// of a list at a time, as FAISS does.
+template <class C>
+void scanAlone(const faiss::IndexIVFFlat& ivf, const float* q, size_t k, const std::vector<Probe>& probes, float* buf,
+               float* simi, idx_t* idxi) {
+  const bool ip = ivf.metric_type == faiss::METRIC_INNER_PRODUCT;
+  faiss::heap_heapify<C>(k, simi, idxi);
+  for (const Probe& p : probes) {
+    faiss::InvertedLists::ScopedCodes codes(ivf.invlists, p.list);
+    faiss::InvertedLists::ScopedIds ids(ivf.invlists, p.list);
+    const float* vectors = reinterpret_cast<const float*>(codes.get());
+    for (size_t j0 = 0; j0 < p.size; j0 += kBufferFloats) {
+      const size_t count = std::min(kBufferFloats, p.size - j0);
+      queryGroupDistances(ip, &q, 1, vectors + j0 * ivf.d, count, ivf.d, &buf);
+      pushList<C>(k, simi, idxi, buf, ids.get() + j0, count);
+    }
+  }
+  faiss::heap_reorder<C>(k, simi, idxi);
+}
+
+// One probe of a block, for the list-by-list pass.
+struct Visit {
+  idx_t list;
+  size_t size;
+  const float* query;
+  float* out;  // where its distances go in the buffer
+};
+
+// Queries [i0, i1) of a slice, whose lists together fit the buffer: every list
+// any of them probes is read once, for all of them; then each query's heap takes
+// its distances in its own probe order.
+template <class C>
+void scanBlock(const faiss::IndexIVFFlat& ivf, const float* x, size_t k, const std::vector<std::vector<Probe>>& probes,
+               int64_t i0, int64_t i1, float* buf, float* distances, idx_t* labels) {
+  const bool ip = ivf.metric_type == faiss::METRIC_INNER_PRODUCT;
+  std::vector<Visit> visits;
+  std::vector<size_t> base(i1 - i0);
+  size_t at = 0;
+  for (int64_t i = i0; i < i1; i++) {
+    base[i - i0] = at;
+    for (const Probe& p : probes[i]) visits.push_back({p.list, p.size, x + i * ivf.d, buf + at + p.offset});
+    at += scanned(probes[i]);
+  }
+  std::stable_sort(visits.begin(), visits.end(), [](const Visit& a, const Visit& b) { return a.list < b.list; });
+  std::vector<const float*> queries;
+  std::vector<float*> outs;
+  for (size_t v0 = 0, v1; v0 < visits.size(); v0 = v1) {
+    queries.clear();
+    outs.clear();
+    for (v1 = v0; v1 < visits.size() && visits[v1].list == visits[v0].list; v1++) {
+      queries.push_back(visits[v1].query);
+      outs.push_back(visits[v1].out);
+    }
+    faiss::InvertedLists::ScopedCodes codes(ivf.invlists, visits[v0].list);
+    queryGroupDistances(ip, queries.data(), queries.size(), reinterpret_cast<const float*>(codes.get()),
+                        visits[v0].size, ivf.d, outs.data());
+  }
+  for (int64_t i = i0; i < i1; i++) {
+    float* simi = distances + i * k;
+    idx_t* idxi = labels + i * k;
+    faiss::heap_heapify<C>(k, simi, idxi);
+    for (const Probe& p : probes[i]) {
+      faiss::InvertedLists::ScopedIds ids(ivf.invlists, p.list);
+      pushList<C>(k, simi, idxi, buf + base[i - i0] + p.offset, ids.get(), p.size);
+    }
+    faiss::heap_reorder<C>(k, simi, idxi);
+  }
+}
+
+// Queries [0, n) of a slice, as IndexIVF::search's sub_search_func: the
+// quantizer assigns the whole slice, then its queries are scanned in blocks.
+template <class C>
+void searchSlice(const faiss::IndexIVFFlat& ivf, size_t nprobe, int64_t n, const float* x, size_t k, float* distances,
+                 idx_t* labels) {
+  std::unique_ptr<idx_t[]> keys(new idx_t[n * nprobe]);
+  std::unique_ptr<float[]> coarse(new float[n * nprobe]);
+  ivf.quantizer->search(n, x, nprobe, coarse.get(), keys.get());
+  ivf.invlists->prefetch_lists(keys.get(), n * nprobe);
+  std::vector<std::vector<Probe>> probes(n);
+  size_t all = 0;
+  for (int64_t i = 0; i < n; i++) {
+    probes[i] = probesOf(ivf, keys.get() + i * nprobe, nprobe, ivf.max_codes);
+    all += scanned(probes[i]);
+  }
+  std::vector<float> buf(std::min(kBufferFloats, std::max<size_t>(all, 1)));
+  for (int64_t i0 = 0; i0 < n;) {
+    if (scanned(probes[i0]) > buf.size()) {
+      scanAlone<C>(ivf, x + i0 * ivf.d, k, probes[i0], buf.data(), distances + i0 * k, labels + i0 * k);
+      i0++;
+      continue;
+    }
+    int64_t i1 = i0;
+    for (size_t total = 0; i1 < n && total + scanned(probes[i1]) <= buf.size(); i1++) total += scanned(probes[i1]);
+    scanBlock<C>(ivf, x, k, probes, i0, i1, buf.data(), distances, labels);
+    i0 = i1;
+  }
+}
+
+template <class C>
+void search(const faiss::IndexIVFFlat& ivf, size_t nprobe, int64_t n, const float* x, size_t k, float* distances,
+            idx_t* labels) {
+  // FAISS's slices: one per thread, each assigned by the quantizer on its own
+  // (the quantizer answers a slice of under 20 queries without BLAS, so the
+  // slicing decides which near-equal centroids come first).
+  const int nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), n));
+  std::mutex m;
+  std::string error;
+#pragma omp parallel for if (nt > 1)
+  for (int slice = 0; slice < nt; slice++) {
+    const int64_t i0 = n * slice / nt;
+    const int64_t i1 = n * (slice + 1) / nt;
+    if (i1 <= i0) continue;
+    try {
+      searchSlice<C>(ivf, nprobe, i1 - i0, x + i0 * ivf.d, k, distances + i0 * k, labels + i0 * k);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(m);
+      error = e.what();
+    }
+  }
+  if (!error.empty()) FAISS_THROW_MSG(error);
+}
+
+}  // namespace
+
+bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
+                   int64_t* labels) {
+  const faiss::IndexIVFFlat* ivf = eligible(index);
+  if (!ivf || k <= 0 || n < 2) return false;
+  if (nprobe < 0) nprobe = static_cast<int64_t>(ivf->nprobe);
+  if (nprobe <= 0) return false;  // FAISS's own check refuses it
+  const size_t probes = std::min<size_t>(ivf->nlist, static_cast<size_t>(nprobe));
+  if (ivf->metric_type == faiss::METRIC_INNER_PRODUCT) {
+    search<faiss::CMin<float, idx_t>>(*ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
+  } else {
+    search<faiss::CMax<float, idx_t>>(*ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
+  }
+  return true;
+}
+
+int64_t ivfScanBufferBytes() { return static_cast<int64_t>(kBufferFloats * sizeof(float)); }
+
+}  // namespace fp

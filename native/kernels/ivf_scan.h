@@ -1,0 +1,35 @@
+// The addon's own IndexIVFFlat k-NN search for batches (switch: KernelSwitches::ivfScan).
+//
+// FAISS 1.7.3 scans a batch query by query: each query reads every list it probes,
+// so a list probed by many queries of the batch is read from memory as many times
+// (the scan is bound by memory, not arithmetic: ~85% of an IVF1024,Flat batch is
+// fvec_L2sqr waiting on loads). This search takes IndexIVF::search's steps with
+// parallel_mode 0 (the same slices of queries, each assigned by the quantizer's
+// own search; the same lists per query, nprobe and max_codes honoured alike) but
+// computes the distances list by list: every query of a block that probes a list
+// meets its vectors while they are in cache (batch_distances.h: FAISS's values,
+// bit for bit). Then each query's heap takes its distances in FAISS's order, list
+// after list as the query probes them, so its answers are FAISS's: labels and
+// distances, ties included.
+#pragma once
+
+#include <faiss/Index.h>
+
+#include <cstdint>
+
+namespace fp {
+
+// Searches `index` if it is an IndexIVFFlat (exactly: no subclass) with L2 or
+// inner-product metric, parallel_mode 0, in-memory or memory-mapped lists, a
+// dimension whose distances batch_distances.h reproduces exactly, and at least
+// two queries; `nprobe` the call's (negative: the index's own), max_codes the
+// index's own. Returns false, having done nothing, for anything else (one query
+// reads each list once anyway: FAISS's search runs).
+bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
+                   int64_t* labels);
+
+// The most the kernel allocates per OpenMP thread besides FAISS's own buffers
+// (its distance buffer), for the per-call memory estimate.
+int64_t ivfScanBufferBytes();
+
+}  // namespace fp
