@@ -21,10 +21,11 @@ namespace fp {
 
 // Searches `index` if it is an IndexIVFFlat (exactly: no subclass) with L2 or
 // inner-product metric, parallel_mode 0, in-memory or memory-mapped lists, a
-// dimension whose distances batch_distances.h reproduces exactly, and at least
-// two queries; `nprobe` the call's (negative: the index's own), max_codes the
-// index's own. Returns false, having done nothing, for anything else (one query
-// reads each list once anyway: FAISS's search runs).
+// dimension whose distances batch_distances.h reproduces exactly, and a batch
+// large enough that each thread's slice of queries probes every list twice on
+// average (n / threads * nprobe >= 2 * nlist); `nprobe` the call's (negative: the
+// index's own), max_codes the index's own. Returns false, having done nothing,
+// for anything else (FAISS's search runs).
 bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
                    int64_t* labels);
 

@@ -4,8 +4,9 @@
 // product, k = 1 .. k > ntotal (-1 padding), nprobe 1 .. nlist, clustered and
 // uniform data, dimensions with and without FAISS's tail blocks, IDMap wrapping,
 // memory-mapped lists; and the same labels as python3-faiss on the same index file.
-// Everything the kernel does not take (one query, IVFPQ, SQ, a PreTransform) still
-// answers as before.
+// Everything the kernel does not take (small batches, IVFPQ, SQ, a PreTransform)
+// still answers as before. The batches here are large enough for the kernel to
+// run (n / threads * nprobe >= 2 * nlist) unless a case says otherwise.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -88,19 +89,20 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
     for (const metric of [faiss.METRIC_L2, faiss.METRIC_INNER_PRODUCT] as faiss.MetricType[]) {
       it(`${shape.name}, ${metric === faiss.METRIC_L2 ? 'L2' : 'inner product'}: identical to FAISS's own code for k, nprobe and batch sizes`, async () => {
         const xb = shape.data(3000, shape.d, 7);
-        const xq = shape.data(67, shape.d, 8);
+        const xq = shape.data(300, shape.d, 8);
         const index = await ivf(shape.d, 32, metric, xb);
         try {
           for (const k of [1, 10, 3100]) {
             for (const nprobe of [1, 5, 32]) {
-              for (const n of [2, 3, 67]) {
+              for (const n of k > 100 ? [67] : [2, 67, 300]) {
                 const { off, on } = await searchBoth(index, xq.subarray(0, n * shape.d), k, { nprobe });
                 assertIdentical(off, on, `k ${k} nprobe ${nprobe} n ${n}`);
                 if (k === 3100) assert.ok(Array.from(on.labels).includes(-1n), 'k > ntotal: -1 padding');
               }
             }
           }
-          // One query is FAISS's own search (nothing to share), and still right.
+          // One query is FAISS's own search (nothing to share), and still right. (2 queries
+          // and the smaller batches at nprobe 1 are too: below two probes per list per thread.)
           const single = await searchBoth(index, xq.subarray(0, shape.d), 10, { nprobe: 5 });
           assertIdentical(single.off, single.on, 'one query');
         } finally {
