@@ -12,7 +12,7 @@ import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { KeyService } from './domain/keys';
 import { TenantService } from './domain/tenants';
-import { createApp } from './http/app';
+import { createApp, expressObjects } from './http/app';
 import { abandonStalledAnswer, answerClientError } from './http/client-error';
 import { SqliteCatalog, type Catalog } from './storage/catalog';
 import { FileSnapshotStore } from './storage/snapshots';
@@ -136,6 +136,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   let inFlight = 0;
   let stopping = false;
   const server = http.createServer({
+    ...expressObjects(handle),
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     // How often Node looks for requests past those timeouts: often enough that a

@@ -1,22 +1,25 @@
 // createApp(deps): the Express app the server listens with, built from its
-// dependencies so tests can make one per test. Every request is observed
-// (observe.ts); one declaring a body over --body-limit is refused at once; every
-// route of the route table runs the one request pipeline (pipeline.ts).
-import express, { type RequestHandler } from 'express';
+// dependencies so tests can make one per test. Its first middleware (dispatch.ts)
+// observes every request, refuses one declaring a body over --body-limit, and
+// runs every route of the route table through the one request pipeline
+// (pipeline.ts); then come the dashboard's static files, the 404 and the error
+// handler. expressObjects() gives node:http the app's request and response
+// prototypes, so that Express need not swap them on each request.
+import * as http from 'node:http';
+import express from 'express';
 import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
 import type { StorageHealth } from '../storage/health';
-import { declaresMoreThan } from './body';
-import { HttpError, errorHandler, routeNotFound } from './errors';
+import { dispatch } from './dispatch';
+import { errorHandler, routeNotFound } from './errors';
 import { openApiDocument } from './openapi';
 import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
-import { observe, type Observability } from './observe';
-import { pipeline } from './pipeline';
+import type { Observability } from './observe';
 import { operationRoutes } from './routes/operations';
 import * as path from 'node:path';
 
@@ -32,16 +35,6 @@ export interface AppDeps {
   /** Storage health, shown on the dashboard (absent in tests that build an app without storage). */
   health?: StorageHealth;
   version: string;
-}
-
-/** A Content-Length over the limit: refused before a byte of the body is read or any work done. */
-function refuseOversizedBodies(limit: number): RequestHandler {
-  return (req, res, next) => {
-    if (!declaresMoreThan(req, limit)) return next();
-    // The body is not read: the connection cannot be reused after this answer.
-    res.shouldKeepAlive = false;
-    next(new HttpError(413, 'ERR_BODY_TOO_LARGE', `The request declares a body of more than ${limit} bytes, the limit (--body-limit)`));
-  };
 }
 
 function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
@@ -104,23 +97,36 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('etag', false);
-  app.use(observe(deps.observability));
-  app.use(refuseOversizedBodies(deps.config.bodyLimit));
+  // The routes' query strings are parsed where the route is found (dispatch.ts); nothing else reads one.
+  app.set('query parser', false);
+  const routes = allRoutes(deps);
+  const pipelineDeps = { keys: deps.keys, tenants: deps.tenants, memory: deps.memory, bodyLimit: deps.config.bodyLimit };
+  app.use(dispatch(routes, pipelineDeps, deps.observability));
   // The dashboard: static files, no CDN (the service works air-gapped); its data
   // comes from the operator-only routes, with the key typed into the page.
   app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
   app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
-  const routes = allRoutes(deps);
-  const pipelineDeps = { keys: deps.keys, tenants: deps.tenants, memory: deps.memory, bodyLimit: deps.config.bodyLimit };
-  for (const r of routes) app[r.method](r.path, pipeline(r, pipelineDeps));
-  // A known path with another method is a 405, not a 404.
-  const patterns = routes.map((r) => ({ method: r.method.toUpperCase(), re: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`) }));
-  app.use((req, _res, next) => {
-    const allowed = patterns.filter((p) => p.re.test(req.path)).map((p) => p.method);
-    if (allowed.length === 0) return routeNotFound(req, _res, next);
-    _res.set('Allow', allowed.join(', '));
-    next(new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`));
-  });
+  app.use(routeNotFound);
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * node:http's request and response classes for a server of `app`
+ * (http.createServer's IncomingMessage and ServerResponse options): their
+ * objects are born with the app's prototypes (app.request, app.response), so the
+ * prototype swap Express makes on every request (its expressInit) finds them
+ * already in place and changes nothing, rather than giving each request and
+ * response a new hidden class (npm run bench -- --only targets --profile-server).
+ */
+export function expressObjects(app: express.Express): { IncomingMessage: typeof http.IncomingMessage; ServerResponse: typeof http.ServerResponse } {
+  function Request(this: http.IncomingMessage, socket: import('node:net').Socket): void {
+    http.IncomingMessage.call(this, socket);
+  }
+  Request.prototype = app.request;
+  function Response(this: http.ServerResponse, req: http.IncomingMessage, options?: object): void {
+    (http.ServerResponse as unknown as (this: http.ServerResponse, req: http.IncomingMessage, options?: object) => void).call(this, req, options);
+  }
+  Response.prototype = app.response;
+  return { IncomingMessage: Request as unknown as typeof http.IncomingMessage, ServerResponse: Response as unknown as typeof http.ServerResponse };
 }

@@ -28,19 +28,31 @@ export function apiKeyCheck(keys: KeyService): (req: IncomingMessage) => Princip
   const strategy = new HeaderAPIKeyStrategy({ header: 'X-API-Key', prefix: '' }, false, (apiKey: string, done: (err: Error | null, user?: object | false) => void) => {
     done(null, keys.verify(apiKey) ?? false);
   });
+  // The verify callback above is synchronous, so the strategy has decided when
+  // authenticate returns: one delegate, made once, serves every request (one
+  // per request would be a new object and three closures each time).
+  let principal: Principal | undefined;
+  let error: Error | undefined;
+  let current: IncomingMessage | undefined;
+  const delegate = Object.create(strategy) as StrategyDelegate;
+  delegate.success = (p) => (principal = p);
+  delegate.fail = () => {
+    const message = current?.headers['x-api-key'] ? 'The API key is unknown or revoked' : 'An API key is required in the X-API-Key header';
+    error = new ServiceError('ERR_UNAUTHENTICATED', message);
+  };
+  delegate.error = (e) => (error = e);
+  const options = { session: false };
   return (req) => {
-    // The verify callback above is synchronous, so the strategy has decided when authenticate returns.
-    let outcome: { principal: Principal } | { error: Error } | undefined;
-    const delegate = Object.create(strategy) as StrategyDelegate;
-    delegate.success = (principal) => (outcome = { principal });
-    delegate.fail = () => {
-      const message = req.headers['x-api-key'] ? 'The API key is unknown or revoked' : 'An API key is required in the X-API-Key header';
-      outcome = { error: new ServiceError('ERR_UNAUTHENTICATED', message) };
-    };
-    delegate.error = (error) => (outcome = { error });
-    delegate.authenticate(req, { session: false });
-    if (outcome && 'principal' in outcome) return outcome.principal;
-    throw outcome?.error ?? new ServiceError('ERR_UNAUTHENTICATED', 'An API key is required in the X-API-Key header');
+    principal = undefined;
+    error = undefined;
+    current = req;
+    try {
+      delegate.authenticate(req, options);
+    } finally {
+      current = undefined;
+    }
+    if (principal !== undefined && error === undefined) return principal;
+    throw error ?? new ServiceError('ERR_UNAUTHENTICATED', 'An API key is required in the X-API-Key header');
   };
 }
 

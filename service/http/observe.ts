@@ -1,9 +1,12 @@
 // Per request: a request id (X-Request-Id from the client when sane, else a new
 // one; always returned), then, when the answer is sent, one log line, the
-// metrics, and the dashboard's activity. Routes are labelled by their pattern.
+// metrics, and the dashboard's activity. Routes are labelled by their pattern
+// (`locals.route`, set once the route is found: dispatch.ts).
+// One 'finish' listener serves every request (it reads what it needs from the
+// response and its locals): no closure is allocated per request.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import { performance } from 'node:perf_hooks';
 import type { Principal } from '../domain/keys';
 import type { Activity } from '../observability/activity';
 import type { Logger } from '../observability/logger';
@@ -17,35 +20,47 @@ export interface Observability {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-/**
- * Starts observing one request: gives it its id, and records it when its answer
- * has been sent. `locals` holds what the route found out (principal, errorCode);
- * `route` names its pattern once known.
- */
-export function observeRequest(o: Observability, req: IncomingMessage, res: ServerResponse, locals: Record<string, unknown>, route: () => string): void {
-  const started = process.hrtime.bigint();
-  const given = req.headers['x-request-id'];
-  const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-  locals.requestId = requestId;
-  res.setHeader('X-Request-Id', requestId);
-  res.once('finish', () => {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const pattern = route();
-    const method = req.method ?? '';
-    const tenant = (locals.principal as Principal | undefined)?.tenant;
-    const code = locals.errorCode as string | undefined;
-    o.metrics.http(pattern, method, res.statusCode, tenant, seconds);
-    o.activity.record(
-      seconds * 1000,
-      res.statusCode >= 400 ? { at: Date.now(), method, route: pattern, status: res.statusCode, code: code ?? '', tenant: tenant ?? '-', requestId } : undefined,
-    );
-    o.logger.info({ requestId, method, route: pattern, status: res.statusCode, durationMs: Math.round(seconds * 1e4) / 10, tenant: tenant ?? null, code }, 'request');
-  });
+/** What the observer keeps in a request's locals. */
+interface Observed {
+  requestId: string;
+  startedMs: number;
+  route?: string;
+  principal?: Principal;
+  errorCode?: string;
 }
 
-export function observe(o: Observability): RequestHandler {
-  return (req, res, next) => {
-    observeRequest(o, req, res, res.locals, () => (req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched'));
-    next();
+export type ObservedResponse = ServerResponse & { req: IncomingMessage; locals: Record<string, unknown> };
+
+/**
+ * The observer of an app's requests: call it first for each request. The
+ * response's `locals` (Express's res.locals) are where the route records what it
+ * found out (route, principal, errorCode).
+ */
+export function requestObserver(o: Observability): (req: IncomingMessage, res: ObservedResponse) => void {
+  function finished(this: ObservedResponse): void {
+    const locals = this.locals as unknown as Observed;
+    const seconds = (performance.now() - locals.startedMs) / 1000;
+    const pattern = locals.route ?? 'unmatched';
+    const method = this.req.method ?? '';
+    const status = this.statusCode;
+    const tenant = locals.principal?.tenant;
+    const code = locals.errorCode;
+    const requestId = locals.requestId;
+    o.metrics.http(pattern, method, status, tenant, seconds);
+    o.activity.record(
+      seconds * 1000,
+      status >= 400 ? { at: Date.now(), method, route: pattern, status, code: code ?? '', tenant: tenant ?? '-', requestId } : undefined,
+    );
+    o.logger.info({ requestId, method, route: pattern, status, durationMs: Math.round(seconds * 1e4) / 10, tenant: tenant ?? null, code }, 'request');
+  }
+  return (req, res) => {
+    const locals = res.locals;
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    locals.requestId = requestId;
+    locals.startedMs = performance.now();
+    res.setHeader('X-Request-Id', requestId);
+    // A response emits 'finish' once.
+    res.on('finish', finished);
   };
 }

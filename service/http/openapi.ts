@@ -1,7 +1,7 @@
 // The OpenAPI 3 document, generated from the same RouteSpecs the app registers.
 import type { RouteSpec } from './route';
 
-export const openApiPath = (expressPath: string): string => expressPath.replace(/:([A-Za-z]+)/g, '{$1}');
+const openApiPath = (expressPath: string): string => expressPath.replace(/:([A-Za-z]+)/g, '{$1}');
 
 export function openApiDocument(routes: RouteSpec[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -1,12 +1,13 @@
 // The one request pipeline: what every route in the route table (route.ts) runs,
-// as one Express handler per route, in this order:
+// as one handler per route that the dispatcher (dispatch.ts) calls once it has
+// found the route, in this order:
 //   authenticate (X-API-Key, passport-headerapikey's strategy) -> role ->
 //   query check -> read the body (JSON or raw bytes, body.ts) -> validate (the
 //   route's JSON schema, compiled once) -> hold the body's bytes of the tenant's
 //   memory budget -> the route's handler (which calls the domain and writes the
 //   answer) -> any error to the error handler (errors.ts).
-// Observation (request id, log line, metrics) is the app's first middleware
-// (observe.ts) and sees every request, routed or not.
+// Observation (request id, log line, metrics: observe.ts) starts in the
+// dispatcher, the app's first middleware, and sees every request, routed or not.
 // The steps are plain calls inside one handler, not a middleware chain: each
 // next() through Express's router costs a search measurably (npm run bench --
 // --only targets), and the order is easier to read here.

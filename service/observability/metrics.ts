@@ -66,9 +66,20 @@ export class Metrics {
     return 'other';
   }
 
+  /** The series of each (route, method, status, tenant) seen, found by one Map lookup per request. */
+  private readonly httpSeries = new Map<string, { count: { inc(): void }; duration: { observe(seconds: number): void } }>();
+
   http(route: string, method: string, status: number, tenant: string | undefined, seconds: number): void {
-    this.httpRequests.inc({ route, method, status: String(status), tenant: this.tenantLabel(tenant) });
-    this.httpDuration.observe({ route, method }, seconds);
+    const tenantLabel = this.tenantLabel(tenant);
+    const key = `${route}\n${method}\n${status}\n${tenantLabel}`;
+    let series = this.httpSeries.get(key);
+    if (series === undefined) {
+      // Bounded like the labels: route patterns x methods x statuses x at most maxTenants + 2 tenant labels.
+      series = { count: this.httpRequests.labels(route, method, String(status), tenantLabel), duration: this.httpDuration.labels(route, method) };
+      this.httpSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
   }
 
   readonly observer: IndexObserver = {

@@ -215,7 +215,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
         holdSearch(memoryOf(res.locals), 0, answer, q.x.length / dimensionOf(req, tenant), q.k); // the body is held already (pipeline.ts)
         const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
-        res.set(HEADER.version, String(r.version));
+        res.setHeader(HEADER.version, String(r.version));
         sendSearch(req, res, r, r.labels.length / q.k, q.k);
       },
     },
