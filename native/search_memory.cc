@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "kernels/hnsw_search.h"
 #include "memory_limits.h"
 
 namespace fp {
@@ -53,7 +54,10 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     const int64_t tables = dynamic_cast<const faiss::IndexPQ*>(hnsw->storage)
                                ? mulBytes(threads, pqTable(static_cast<const faiss::IndexPQ*>(hnsw->storage)->pq))
                                : 0;
-    return addBytes(hnswExploreBytes(index.ntotal, ef, threads), tables);
+    // The addon's own search (kernels/hnsw_search.h) keeps those per query a
+    // thread searches in turn.
+    const int inTurn = static_cast<int>(std::min<int64_t>(std::max<int64_t>(nq, 1), kHnswQueriesInTurn));
+    return addBytes(hnswExploreBytes(index.ntotal, ef, threads * inTurn), tables);
   }
   if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(&index)) {
     // ProductQuantizer::search computes the distance tables of every query at once.
