@@ -11,7 +11,6 @@
 
 #include <algorithm>
 
-#include "kernels/hnsw_search.h"
 #include "memory_limits.h"
 
 namespace fp {
@@ -54,10 +53,7 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     const int64_t tables = dynamic_cast<const faiss::IndexPQ*>(hnsw->storage)
                                ? mulBytes(threads, pqTable(static_cast<const faiss::IndexPQ*>(hnsw->storage)->pq))
                                : 0;
-    // The addon's own search (kernels/hnsw_search.h) keeps those per query a
-    // thread searches in turn.
-    const int inTurn = static_cast<int>(std::min<int64_t>(std::max<int64_t>(nq, 1), kHnswQueriesInTurn));
-    return addBytes(hnswExploreBytes(index.ntotal, ef, threads * inTurn), tables);
+    return addBytes(hnswExploreBytes(index.ntotal, ef, threads), tables);
   }
   if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(&index)) {
     // ProductQuantizer::search computes the distance tables of every query at once.

@@ -233,11 +233,8 @@ struct Scratch {
   }
 };
 
-constexpr int kInterleaved = kHnswQueriesInTurn;
-
-// A thread's buffers for each of the queries it searches in turn.
-Scratch* threadScratch() {
-  static thread_local Scratch scratch[kInterleaved];
+Scratch& threadScratch() {
+  static thread_local Scratch scratch;
   return scratch;
 }
 
@@ -297,178 +294,101 @@ class QueryDistances {
   size_t lines_;
 };
 
-// One query's search, FAISS's steps cut in two halves so that a thread can run
-// several queries in turn: the first half of a step finds the node's neighbours
-// and asks for their vectors (prefetch), the second, run after the other
-// queries' steps, computes their distances. Each query's own steps, and so its
-// answer, are exactly what it would be searched alone; only the order in which
-// a thread's queries take turns changes.
-//
-// The steps: HNSW::search with upper_beam 1, i.e. FAISS's greedy_update_nearest
-// on each upper level (move to the nearest neighbour while one is nearer,
-// comparing in list order), then search_from_candidates on level 0 from that one
-// candidate, into the result heap (D, I) of k, and IndexHNSW::search's reorder.
-template <bool kNegate>
-class QuerySearch {
- public:
-  // Starts the search of `q` into (D, I): up to the first step's prefetches.
-  QuerySearch(const faiss::HNSW& hnsw, const ExactDistances& fns, const float* base, size_t d, const float* q, int k,
-              float* D, int64_t* I, Scratch& s)
-      : hnsw_(hnsw), dist_(fns, base, d, q), k_(k), D_(D), I_(I), s_(s) {
-    faiss::maxheap_heapify(k, D, I);
-    if (hnsw.entry_point == -1) {
-      finish();
-      return;
-    }
-    s.visited.begin();
-    nearest_ = hnsw.entry_point;
-    dNearest_ = dist_.one(nearest_);
-    level_ = hnsw.max_level;
-    if (level_ >= 1) {
-      beginUpperStep();
-    } else {
-      beginLevel0();
-    }
-  }
-
-  bool done() const { return phase_ == Phase::kDone; }
-
-  // The second half of the pending step, then the first half of the next.
-  void advance() {
-    if (phase_ == Phase::kUpper) {
-      endUpperStep();
-    } else if (phase_ == Phase::kLevel0) {
-      endLevel0Step();
-    }
-  }
-
- private:
-  enum class Phase { kUpper, kLevel0, kDone };
-
-  // greedy_update_nearest, first half: nearest_'s neighbours on level_.
-  void beginUpperStep() {
-    phase_ = Phase::kUpper;
-    prev_ = nearest_;
+// FAISS's greedy_update_nearest: on `level`, move to the nearest neighbour while
+// one is nearer, comparing in list order.
+template <class Dist>
+void greedyUpdateNearest(const faiss::HNSW& hnsw, const Dist& dist, int level, storage_idx_t& nearest,
+                         float& dNearest, Scratch& s) {
+  for (;;) {
+    const storage_idx_t prev = nearest;
     size_t begin, end;
-    hnsw_.neighbor_range(nearest_, level_, &begin, &end);
-    count_ = 0;
+    hnsw.neighbor_range(nearest, level, &begin, &end);
+    int count = 0;
     for (size_t j = begin; j < end; j++) {
-      const storage_idx_t v = hnsw_.neighbors[j];
+      const storage_idx_t v = hnsw.neighbors[j];
       if (v < 0) break;
-      s_.batch[count_++] = v;
-      dist_.prefetch(v);
+      s.batch[count++] = v;
+      dist.prefetch(v);
     }
-  }
-
-  void endUpperStep() {
-    dist_.many(s_.batch.data(), count_, s_.batchDis.data());
-    for (int j = 0; j < count_; j++) {
-      if (s_.batchDis[j] < dNearest_) {
-        nearest_ = s_.batch[j];
-        dNearest_ = s_.batchDis[j];
+    dist.many(s.batch.data(), count, s.batchDis.data());
+    for (int j = 0; j < count; j++) {
+      if (s.batchDis[j] < dNearest) {
+        nearest = s.batch[j];
+        dNearest = s.batchDis[j];
       }
     }
-    if (nearest_ != prev_) {
-      beginUpperStep();
-    } else if (--level_ >= 1) {
-      beginUpperStep();
-    } else {
-      beginLevel0();
+    if (nearest == prev) return;
+  }
+}
+
+// FAISS's search_from_candidates on level 0, starting from one candidate, into
+// the result heap (D, I) of k.
+template <class Dist>
+void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, int64_t* I, storage_idx_t entry,
+                  float dEntry, Scratch& s) {
+  Candidates& candidates = s.candidates;
+  candidates.reset(std::max(hnsw.efSearch, k));
+  candidates.push(entry, dEntry);
+  const bool stopOnRelativeDistance = hnsw.check_relative_distance;
+  const int efSearch = hnsw.efSearch;
+
+  int nres = 0;
+  auto offer = [&](storage_idx_t v, float d) {
+    if (nres < k) {
+      faiss::maxheap_push(++nres, D, I, d, static_cast<int64_t>(v));
+    } else if (d < D[0]) {
+      faiss::maxheap_replace_top(nres, D, I, d, static_cast<int64_t>(v));
     }
-  }
+  };
+  offer(entry, dEntry);
+  s.visited.visit(entry);
 
-  // search_from_candidates on level 0 from the one candidate found above.
-  void beginLevel0() {
-    s_.candidates.reset(std::max(hnsw_.efSearch, k_));
-    s_.candidates.push(nearest_, dNearest_);
-    offer(nearest_, dNearest_);
-    s_.visited.visit(nearest_);
-    nstep_ = 0;
-    beginLevel0Step();
-  }
-
-  void beginLevel0Step() {
-    Candidates& candidates = s_.candidates;
-    if (candidates.size() == 0) return finish();
+  int nstep = 0;
+  const size_t listLines = (hnsw.nb_neighbors(0) * sizeof(storage_idx_t) + 63) / 64;
+  while (candidates.size() > 0) {
     float d0 = 0;
     const storage_idx_t v0 = candidates.popMin(&d0);
     // FAISS's stop: ef distances already found are better than the best left.
-    if (hnsw_.check_relative_distance && candidates.countBelow(d0) >= hnsw_.efSearch) return finish();
+    if (stopOnRelativeDistance && candidates.countBelow(d0) >= efSearch) break;
     // The node most likely expanded next is the best one left now (unless one of
     // v0's neighbours turns out better): its neighbour list is asked for now, so
     // that it arrives while v0's neighbours are computed.
     const storage_idx_t predicted = candidates.peekMin();
     if (predicted >= 0) {  // before v0's vectors: it is on the critical path
-      const char* list = reinterpret_cast<const char*>(hnsw_.neighbors.data() + hnsw_.offsets[predicted]);
-      const size_t listLines = (hnsw_.nb_neighbors(0) * sizeof(storage_idx_t) + 63) / 64;
+      const char* list = reinterpret_cast<const char*>(hnsw.neighbors.data() + hnsw.offsets[predicted]);
       for (size_t l = 0; l < listLines; l++) __builtin_prefetch(list + 64 * l, 0, 3);
     }
+
     size_t begin, end;
-    hnsw_.neighbor_range(v0, 0, &begin, &end);
-    count_ = s_.visited.takeUnvisited(hnsw_.neighbors.data() + begin, end - begin, s_.batch.data());
-    for (int j = 0; j < count_; j++) dist_.prefetch(s_.batch[j]);
-    phase_ = Phase::kLevel0;
-  }
-
-  void endLevel0Step() {
-    dist_.many(s_.batch.data(), count_, s_.batchDis.data());
-    for (int j = 0; j < count_; j++) {
-      offer(s_.batch[j], s_.batchDis[j]);
-      s_.candidates.push(s_.batch[j], s_.batchDis[j]);
-    }
-    nstep_++;
-    if (!hnsw_.check_relative_distance && nstep_ > hnsw_.efSearch) return finish();
-    beginLevel0Step();
-  }
-
-  void offer(storage_idx_t v, float d) {
-    if (nres_ < k_) {
-      faiss::maxheap_push(++nres_, D_, I_, d, static_cast<int64_t>(v));
-    } else if (d < D_[0]) {
-      faiss::maxheap_replace_top(nres_, D_, I_, d, static_cast<int64_t>(v));
-    }
-  }
-
-  void finish() {
-    faiss::maxheap_reorder(k_, D_, I_);
-    phase_ = Phase::kDone;
-  }
-
-  const faiss::HNSW& hnsw_;
-  const QueryDistances<kNegate> dist_;
-  const int k_;
-  float* const D_;
-  int64_t* const I_;
-  Scratch& s_;
-  Phase phase_ = Phase::kDone;
-  int level_ = 0;
-  storage_idx_t nearest_ = -1, prev_ = -1;
-  float dNearest_ = 0;
-  int count_ = 0;  // the pending step's neighbours, in s_.batch
-  int nres_ = 0, nstep_ = 0;
-};
-
-// Queries [first, first + count) of the call, count <= kInterleaved, in turn.
-template <bool kNegate>
-void searchInterleaved(const faiss::IndexHNSW& index, const ExactDistances& fns, const float* base, const float* x,
-                       int64_t first, int count, int k, float* distances, int64_t* labels, Scratch* scratch) {
-  const size_t d = index.d;
-  alignas(QuerySearch<kNegate>) unsigned char room[kInterleaved][sizeof(QuerySearch<kNegate>)];
-  QuerySearch<kNegate>* q[kInterleaved];
-  for (int j = 0; j < count; j++) {
-    const int64_t i = first + j;
-    q[j] = new (room[j]) QuerySearch<kNegate>(index.hnsw, fns, base, d, x + i * d, k, distances + i * k, labels + i * k,
-                                              scratch[j]);
-  }
-  for (int active = count; active > 0;) {
-    active = 0;
+    hnsw.neighbor_range(v0, 0, &begin, &end);
+    const int count = s.visited.takeUnvisited(hnsw.neighbors.data() + begin, end - begin, s.batch.data());
+    for (int j = 0; j < count; j++) dist.prefetch(s.batch[j]);
+    dist.many(s.batch.data(), count, s.batchDis.data());
     for (int j = 0; j < count; j++) {
-      if (q[j]->done()) continue;
-      q[j]->advance();
-      active += !q[j]->done();
+      offer(s.batch[j], s.batchDis[j]);
+      candidates.push(s.batch[j], s.batchDis[j]);
     }
+
+    nstep++;
+    if (!stopOnRelativeDistance && nstep > efSearch) break;
   }
-  // (QuerySearch holds references and pointers only: nothing to destroy.)
+}
+
+// One query: IndexHNSW::search's loop body and HNSW::search with upper_beam 1.
+template <bool kNegate>
+void searchOne(const faiss::IndexHNSW& index, const ExactDistances& fns, const float* base, const float* q, int k,
+               float* D, int64_t* I, Scratch& s) {
+  const faiss::HNSW& hnsw = index.hnsw;
+  faiss::maxheap_heapify(k, D, I);
+  if (hnsw.entry_point != -1) {
+    const QueryDistances<kNegate> dist(fns, base, index.d, q);
+    s.visited.begin();
+    storage_idx_t nearest = hnsw.entry_point;
+    float dNearest = dist.one(nearest);
+    for (int level = hnsw.max_level; level >= 1; level--) greedyUpdateNearest(hnsw, dist, level, nearest, dNearest, s);
+    searchLevel0(hnsw, dist, k, D, I, nearest, dNearest, s);
+  }
+  faiss::maxheap_reorder(k, D, I);
 }
 
 bool isFlatStorage(const faiss::Index* storage) {
@@ -512,7 +432,7 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
 
   const int ef = std::max(index.hnsw.efSearch, static_cast<int>(k));
 
-  // Queries are handed out kInterleaved at a time from a shared counter rather than by
+  // Queries are handed out one at a time from a shared counter rather than by
   // an OpenMP for: a thread whose buffers cannot be allocated leaves at once
   // with the error, and no thread waits at a barrier for it.
   std::atomic<int64_t> nextQuery{0};
@@ -521,18 +441,18 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
 #pragma omp parallel if (n > 1)
   {
     try {
-      Scratch* s = threadScratch();
-      const int slots = static_cast<int>(std::min<int64_t>(kInterleaved, n));
-      for (int j = 0; j < slots; j++) s[j].reserve(static_cast<size_t>(index.ntotal), ef, batchSize);
-      for (int64_t first; !failed.load(std::memory_order_relaxed) && (first = nextQuery.fetch_add(kInterleaved)) < n;) {
-        const int count = static_cast<int>(std::min<int64_t>(kInterleaved, n - first));
+      Scratch& s = threadScratch();
+      s.reserve(static_cast<size_t>(index.ntotal), ef, batchSize);
+      for (int64_t i; !failed.load(std::memory_order_relaxed) && (i = nextQuery++) < n;) {
+        float* D = distances + i * k;
+        int64_t* I = labels + i * k;
         if (ip) {
-          searchInterleaved<true>(index, fns, base, x, first, count, static_cast<int>(k), distances, labels, s);
+          searchOne<true>(index, fns, base, x + i * d, static_cast<int>(k), D, I, s);
         } else {
-          searchInterleaved<false>(index, fns, base, x, first, count, static_cast<int>(k), distances, labels, s);
+          searchOne<false>(index, fns, base, x + i * d, static_cast<int>(k), D, I, s);
         }
       }
-      for (int j = 0; j < kInterleaved; j++) s[j].visited.trim();
+      s.visited.trim();
     } catch (...) {
       failed = true;
 #pragma omp critical(fp_hnsw_search_failure)

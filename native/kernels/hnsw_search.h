@@ -28,15 +28,8 @@ namespace fp {
 // default search settings (upper_beam 1, bounded queue), no neighbour codec.
 const faiss::IndexHNSW* hnswSearchTarget(const faiss::Index& index);
 
-// How many queries of a batch a thread searches in turn, each with its own
-// buffers (visited table, candidates): while one query's vectors are on their
-// way from memory, the others' (asked for a step earlier) are computed
-// (bench:kernel-hnsw, bench:faiss).
-constexpr int kHnswQueriesInTurn = 3;
-
 // What IndexHNSW::search(n, x, k, distances, labels) answers, with the index's
-// own efSearch. Queries run in parallel on the calling thread's OpenMP team,
-// kHnswQueriesInTurn at a time on each thread.
+// own efSearch. Queries run in parallel on the calling thread's OpenMP team.
 void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_t k, float* distances,
                 int64_t* labels);
 

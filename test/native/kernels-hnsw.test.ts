@@ -193,46 +193,6 @@ describe('HNSW search kernel (own search kernels)', function () {
       index.dispose();
     });
 
-    it('a batch\'s queries, searched in turn on one thread, each get the answer it gets alone', async () => {
-      // A thread searches several queries of a batch in turn (kHnswQueriesInTurn),
-      // each with its own buffers: batches of 2 to 8 leave groups of every size;
-      // the queries stop at different steps (duplicates of one query, a stored
-      // vector, far-away ones, and efSearch 1 where most stop at once).
-      faiss.setNumThreads(1);
-      for (const [name, metric] of METRICS) {
-        const index = await hnsw('clustered', 3000, 24, 8, metric);
-        const stored = vectors('clustered', 3000, 24, 3000 + 24 + 8).subarray(0, 24);
-        const far = Float32Array.from({ length: 24 }, (_, j) => (j % 2 ? 40 : -40));
-        const mixed = vectors('clustered', 8, 24, 61);
-        mixed.set(stored, 24);
-        mixed.set(far, 3 * 24);
-        mixed.set(mixed.subarray(0, 24), 5 * 24);
-        for (const efSearch of [1, 16, 128]) {
-          for (const nq of [2, 3, 4, 5, 7, 8]) {
-            const x = mixed.subarray(0, nq * 24);
-            const batch = await searchWith(index, x, 10, true, { efSearch });
-            assertSame(batch, await searchWith(index, x, 10, false, { efSearch }), `${name} efSearch ${efSearch} nq ${nq}: FAISS`);
-            for (let q = 0; q < nq; q++) {
-              const alone = await searchWith(index, x.subarray(q * 24, (q + 1) * 24), 10, true, { efSearch });
-              assertSame(
-                { labels: batch.labels.subarray(q * 10, (q + 1) * 10), distances: batch.distances.subarray(q * 10, (q + 1) * 10) },
-                alone,
-                `${name} efSearch ${efSearch} nq ${nq}: query ${q} alone`,
-              );
-            }
-          }
-        }
-        index.dispose();
-      }
-      // Batches over an empty index and a one-vector one: every query stops at its first step.
-      for (const n of [0, 1]) {
-        const index = n === 0 ? new faiss.IndexHNSWFlat(6, 4, faiss.METRIC_L2) : await hnsw('uniform', n, 6, 4, faiss.METRIC_L2);
-        await assertKernelIsFaiss(index, 'uniform', [[4, 3, undefined], [7, 1, 2]], `n ${n}`);
-        index.dispose();
-      }
-      faiss.setNumThreads(0);
-    });
-
     it('IndexIDMap and IndexIDMap2 over an IndexHNSWFlat translate the same labels', async () => {
       for (const wrap of [faiss.IndexIDMap, faiss.IndexIDMap2]) {
         for (const [name, metric] of METRICS) {
