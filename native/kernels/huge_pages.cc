@@ -15,9 +15,8 @@ namespace {
 
 constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
 constexpr size_t kSmallestRegion = size_t{4} << 20;
-// At most this much of a region is collapsed (copied, after compacting memory
-// for it) per call: one huge page, 1-20 ms on this machine (a one-query search
-// can run on the JS thread).
+// At most this much of a region is collapsed per call: one huge page (a
+// one-query search can run on the JS thread, which must not stall long).
 constexpr uintptr_t kCollapsePerCall = kHugePage;
 
 // The regions seen last, by where they start, and how far each is advised. A

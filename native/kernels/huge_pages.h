@@ -7,14 +7,15 @@
 // them (GLIBC_TUNABLES=glibc.malloc.hugetlb=1: `npm start` sets it, an
 // embedding application or a bench may not). So the kernel asks itself:
 // madvise(MADV_HUGEPAGE), then MADV_COLLAPSE (Linux 6.1) to move what the
-// region already holds onto huge pages now (bench:faiss: 12-20% less CPU per
-// HNSW batch on this machine).
+// region already holds onto huge pages now (figures: bench/RESULTS.md, under
+// bench:kernel-hnsw).
 //
 // Only whole 2 MiB pages inside the region are advised, so no memory is added,
-// and the data are unchanged (the kernel copies them). Collapsing copies, so a
-// call collapses at most one huge page of each region: the first searches of
-// an index (and the first after an add moved its arrays) each pay a bounded
-// share, 1-20 ms, until the region is done. Where the system refuses
+// and the data are unchanged (the OS copies them). Collapsing copies, and may
+// compact memory first, so a call collapses at most one huge page of each
+// region: the first searches of an index (and the first after an add moved its
+// arrays) each pay a bounded share until the region is done, rather than one
+// search paying for all of it. Where the system refuses
 // (THP "never", an older kernel, no free huge page) the pages stay as they were.
 #pragma once
 
