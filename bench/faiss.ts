@@ -21,7 +21,8 @@
 // one run; default: the addon the library loads), --python <path> (a Python with
 // faiss and numpy, instead of pip's), --threads N (both sides; default: every core,
 // the addon on its automatic setting), --rounds N (at most; default 6),
-// --budget-s S (default 420), --scale F (smaller data for a smoke run: F x the rows).
+// --budget-s S (default 420), --scale F (smaller data for a smoke run: F x the rows),
+// --only flat,hnsw,ivf (some indexes only: their rows; default all three).
 import { ompWaitPolicyDefaulted } from './lib/omp-env'; // first: sets what every child's libgomp reads
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -71,6 +72,15 @@ const BUDGET_S = positiveNumberOption('--budget-s', 420);
 const CHILD_TIMEOUT_MS = 300_000;
 const THREADS = positiveNumberOption('--threads', os.cpus().length);
 const FIX_THREADS = argOption('--threads') !== undefined;
+const ONLY: IndexKind[] = (() => {
+  const v = argOption('--only');
+  if (v === undefined) return [...INDEXES];
+  const kinds = v.split(',');
+  const bad = kinds.filter((k) => !(INDEXES as readonly string[]).includes(k));
+  if (bad.length > 0 || kinds.length === 0) throw new Error(`--only takes a comma-separated list of ${INDEXES.join(', ')}; got ${v}`);
+  return kinds as IndexKind[];
+})();
+const SHOWN_ROWS = ROWS.filter((row) => ONLY.includes(row.kind));
 const ADDONS = process.argv.flatMap((a, i) => (a === '--addon' ? [path.resolve(process.argv[i + 1])] : a.startsWith('--addon=') ? [path.resolve(a.slice(8))] : []));
 
 const TARGET_RATIO = 1.0;
@@ -160,7 +170,7 @@ const fmtRecall = (r: number): string => (Number.isFinite(r) ? r.toFixed(4) : '-
 function comparisonTable(ours: Pooled, off: Pooled | undefined, theirs: Pooled, theirName: string): string {
   const header = ['row', 'addon', theirName, 'ratio', 'recall@10 addon', theirName, 'ok?'];
   if (off) header.push('addon, kernels off', 'ratio', 'recall@10');
-  const rows = ROWS.map((row) => {
+  const rows = SHOWN_ROWS.map((row) => {
     const [a, b] = [figure(ours, row), figure(theirs, row)];
     const ratio = a.ms / b.ms;
     const recallOk = row.what === 'build' || a.recall >= b.recall;
@@ -210,7 +220,7 @@ async function main(): Promise<void> {
         log(`memory bandwidth not measured: ${bandwidthError}`);
       }
     };
-    probeBandwidth();
+    if (ONLY.includes('flat')) probeBandwidth();
 
     const pools = new Map<SideName, Pooled>(sides.map((s) => [s.name, emptyPooled()]));
     const offPools = new Map<SideName, Pooled>();
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
         const prefix = path.join(dir, `labels-${sides.indexOf(side)}-`);
         const config: SideConfig = {
           shape: SHAPE, schedules: SCHEDULES, basePath, queryPath, labelsPrefix: prefix,
-          threads: THREADS, fixThreads: FIX_THREADS, kernelsOff: side.isAddon, offFirst: round % 2 === 1,
+          threads: THREADS, fixThreads: FIX_THREADS, kernelsOff: side.isAddon, offFirst: round % 2 === 1, only: ONLY,
         };
         const t0 = performance.now();
         const r = side.run(config);
@@ -238,7 +248,7 @@ async function main(): Promise<void> {
           addRound(off, r, r.searchOff);
           recordRecall(off, prefix, exact, SHAPE.k, true);
         }
-        const medians = INDEXES.map((k) => `${k} ${fmtMs(median(r.search[k].singleMs))}`).join(', ');
+        const medians = ONLY.map((k) => `${k} ${fmtMs(median(r.search[k].singleMs))}`).join(', ');
         log(`round ${round + 1} ${side.name}: builds HNSW ${fmtMs(r.buildMs.hnsw)}, IVF ${fmtMs(r.buildMs.ivf)}; 1-query medians ${medians} (${((performance.now() - t0) / 1e3).toFixed(0)} s)`);
       }
       rounds++;
@@ -281,7 +291,7 @@ async function main(): Promise<void> {
       console.log(
         formatTable(
           ['row', ...addonSides.map((s) => s.name), `${py.name}, 1 thread`, ...addonSides.map((s) => `ratio, ${s.name}`)],
-          ROWS.filter((row) => row.what === 'single').map((row) => {
+          SHOWN_ROWS.filter((row) => row.what === 'single').map((row) => {
             const one = median(theirs.singleOneThreadMs[row.kind]);
             const ours = addonSides.map((s) => figure(pools.get(s.name) as Pooled, row).ms);
             return [ROW_LABEL[row.id], ...ours.map(fmtMs), fmtMs(one), ...ours.map((ms) => (ms / one).toFixed(2))];
@@ -293,7 +303,7 @@ async function main(): Promise<void> {
       const [a, b] = addonSides.map((s) => pools.get(s.name) as Pooled);
       console.log();
       console.log(`${addonSides[0].name} / ${addonSides[1].name} (below 1: the first is faster):`);
-      console.log(formatTable(['row', 'ratio'], ROWS.map((row) => [ROW_LABEL[row.id], (figure(a, row).ms / figure(b, row).ms).toFixed(2)])));
+      console.log(formatTable(['row', 'ratio'], SHOWN_ROWS.map((row) => [ROW_LABEL[row.id], (figure(a, row).ms / figure(b, row).ms).toFixed(2)])));
     }
 
     console.log();
@@ -310,7 +320,7 @@ async function main(): Promise<void> {
       if (loadBefore[0] > os.cpus().length) {
         console.log(`  (load average ${loadBefore[0].toFixed(1)} on ${os.cpus().length} cores: the median query shares its core; the fastest is the fairer comparison with the fastest chunk)`);
       }
-    } else {
+    } else if (ONLY.includes('flat')) {
       console.log(`flat 1-query scan against memory bandwidth: not measured (${bandwidthError})`);
     }
     const totalS = (performance.now() - started) / 1e3;
@@ -318,7 +328,7 @@ async function main(): Promise<void> {
 
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const summary = (pool: Pooled): Record<string, unknown> =>
-      Object.fromEntries(ROWS.map((row) => [row.id, figure(pool, row)]));
+      Object.fromEntries(SHOWN_ROWS.map((row) => [row.id, figure(pool, row)]));
     const json = {
       generatedAt: new Date().toISOString(),
       commit: gitCommit(),

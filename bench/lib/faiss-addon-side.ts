@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import * as lib from '../../lib';
 import { readF32Prefix, writeI64 } from './common';
-import { labelsFile, type IndexKind, type SearchSchedule, type SearchTimes, type SideConfig, type SideResult } from './faiss-rows';
+import { INDEXES, labelsFile, type IndexKind, type SearchSchedule, type SearchTimes, type SideConfig, type SideResult } from './faiss-rows';
 
 type Switches = Record<string, boolean>;
 /**
@@ -70,28 +70,38 @@ async function main(): Promise<void> {
     setAllKernels(true);
   };
 
-  const flat = new lib.IndexFlatL2(d);
-  await flat.add(xb);
-  await timeBoth(flat, 'flat');
-  flat.dispose();
+  // An index left out (--only) has no samples.
+  for (const kind of INDEXES) search[kind] = searchOff[kind] = { singleMs: [], batchMs: [] };
+  if (c.only.includes('flat')) {
+    const flat = new lib.IndexFlatL2(d);
+    await flat.add(xb);
+    await timeBoth(flat, 'flat');
+    flat.dispose();
+  }
 
-  let t0 = performance.now();
-  const hnsw = new lib.IndexHNSWFlat(d, c.shape.hnswM);
-  hnsw.efConstruction = c.shape.efConstruction;
-  await hnsw.add(xb.subarray(0, hnswN * d));
-  const hnswBuildMs = performance.now() - t0;
-  hnsw.efSearch = c.shape.efSearch;
-  await timeBoth(hnsw, 'hnsw');
-  hnsw.dispose();
+  let hnswBuildMs = NaN;
+  if (c.only.includes('hnsw')) {
+    const t0 = performance.now();
+    const hnsw = new lib.IndexHNSWFlat(d, c.shape.hnswM);
+    hnsw.efConstruction = c.shape.efConstruction;
+    await hnsw.add(xb.subarray(0, hnswN * d));
+    hnswBuildMs = performance.now() - t0;
+    hnsw.efSearch = c.shape.efSearch;
+    await timeBoth(hnsw, 'hnsw');
+    hnsw.dispose();
+  }
 
-  t0 = performance.now();
-  const ivf = lib.indexFactory(d, `IVF${c.shape.ivfNlist},Flat`);
-  await ivf.train(xb.subarray(0, ivfTrainN * d));
-  await ivf.add(xb);
-  const ivfBuildMs = performance.now() - t0;
-  ivf.nprobe = c.shape.nprobe;
-  await timeBoth(ivf, 'ivf');
-  ivf.dispose();
+  let ivfBuildMs = NaN;
+  if (c.only.includes('ivf')) {
+    const t0 = performance.now();
+    const ivf = lib.indexFactory(d, `IVF${c.shape.ivfNlist},Flat`);
+    await ivf.train(xb.subarray(0, ivfTrainN * d));
+    await ivf.add(xb);
+    ivfBuildMs = performance.now() - t0;
+    ivf.nprobe = c.shape.nprobe;
+    await timeBoth(ivf, 'ivf');
+    ivf.dispose();
+  }
 
   const info = lib.buildInfo();
   const result: SideResult = {

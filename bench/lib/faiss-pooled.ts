@@ -42,8 +42,8 @@ export function addRound(pool: Pooled, r: SideResult, search: SideResult['search
     pool.singleOneThreadMs[kind].push(...(search[kind].singleOneThreadMs ?? []));
     pool.batchMs[kind].push(...search[kind].batchMs);
   }
-  pool.buildMs.hnsw.push(r.buildMs.hnsw);
-  pool.buildMs.ivf.push(r.buildMs.ivf);
+  // null (JSON's NaN): the index was left out (--only).
+  for (const kind of ['hnsw', 'ivf'] as const) if (typeof r.buildMs[kind] === 'number') pool.buildMs[kind].push(r.buildMs[kind]);
 }
 
 /** The middle sample, or the mean of the two middle ones (a build has one sample per round). */

@@ -58,6 +58,8 @@ export interface SideConfig {
   fixThreads: boolean;
   /** Addon only: also time every search with its own kernels off; this round, off before on. */
   kernelsOff: boolean;
+  /** The indexes this run measures (--only); the others are neither built nor searched. */
+  only: IndexKind[];
   offFirst: boolean;
 }
 

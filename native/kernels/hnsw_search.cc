@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "faiss_distances.h"
+#include "huge_pages.h"
 #include "switches.h"
 
 namespace fp {
@@ -431,6 +432,9 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
   const size_t d = index.d;
 
   const int ef = std::max(index.hnsw.efSearch, static_cast<int>(k));
+  // Each step reads a neighbour list and ~10 vectors from anywhere in these.
+  adviseHugePages(base, static_cast<size_t>(index.ntotal) * d * sizeof(float));
+  adviseHugePages(index.hnsw.neighbors.data(), index.hnsw.neighbors.size() * sizeof(storage_idx_t));
 
   // Queries are handed out one at a time from a shared counter rather than by
   // an OpenMP for: a thread whose buffers cannot be allocated leaves at once

@@ -6,7 +6,8 @@
 // neighbours are found first and their vectors prefetched, then their distances
 // are computed four at a time (kernels/faiss_distances.h, bit for bit FAISS's),
 // and each thread keeps its visited table between searches, tagged with a search
-// number so that starting a search does not clear it.
+// number so that starting a search does not clear it. The vectors and neighbour
+// lists are moved onto huge pages as the searches go (kernels/huge_pages.h).
 //
 // Everything else is FAISS's own semantics, step by step: greedy descent on the
 // upper levels (greedy_update_nearest), then search_from_candidates on level 0

@@ -193,6 +193,28 @@ describe('HNSW search kernel (own search kernels)', function () {
       index.dispose();
     });
 
+    it('an index of several MiB: the kernel moves its arrays onto huge pages, with the same answers before, during and after', async function () {
+      // native/kernels/huge_pages.h: each search collapses at most one huge page of
+      // the stored vectors and one of the neighbour lists, so the answers are
+      // compared while that is under way and after; then an add moves the arrays.
+      const anonHugeKiB = (): number => Number(/AnonHugePages:\s+(\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? 0);
+      const index = await hnsw('clustered', 12_000, 128, 16, faiss.METRIC_L2); // 6 MiB of vectors (the lists, 1.6 MiB, stay)
+      const x = vectors('clustered', 3, 128, 17);
+      const hugeBefore = anonHugeKiB();
+      const first = await searchWith(index, x, 10, false);
+      for (let i = 0; i < 12; i++) assertSame(await searchWith(index, x, 10, true), first, `search ${i}`);
+      const hugeAfter = anonHugeKiB();
+      await index.add(vectors('clustered', 6000, 128, 18));
+      await assertKernelIsFaiss(index, 'clustered', [[1, 10, undefined], [1, 5, 16], [1, 1, undefined], [1, 20, 64], [1, 10, undefined], [1, 10, 32], [40, 10, 64]], 'after add');
+      index.dispose();
+      // Where the system grants huge pages on request (THP "madvise" or "always",
+      // Linux 6.1 for MADV_COLLAPSE), some must have appeared.
+      const thp = fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8') : '[never]';
+      const [major, minor] = os.release().split('.').map(Number);
+      if (thp.includes('[never]') || major < 6 || (major === 6 && minor < 1)) return;
+      assert.ok(hugeAfter >= hugeBefore + 2048, `AnonHugePages ${hugeBefore} kB before the searches, ${hugeAfter} kB after`);
+    });
+
     it('IndexIDMap and IndexIDMap2 over an IndexHNSWFlat translate the same labels', async () => {
       for (const wrap of [faiss.IndexIDMap, faiss.IndexIDMap2]) {
         for (const [name, metric] of METRICS) {
