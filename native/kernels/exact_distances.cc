@@ -9,15 +9,8 @@
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
-// GCC 12 warns that _mm512_undefined_ps()'s deliberately undefined value "may be
-// used uninitialized" wherever an intrinsic built on it is inlined (GCC bug
-// 105593, fixed in GCC 13): a false alarm, hundreds of lines per build.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #define FP_EXACT_REPLICA 1
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-#define FP_EXACT_ROWS_AVX512 1
-#endif
 #endif
 
 namespace fp {
@@ -70,12 +63,6 @@ inline __m128 mul(__m128 a, __m128 b) { return _mm_mul_ps(a, b); }
 inline __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
 inline __m128 fmadd(__m128 a, __m128 b, __m128 c) { return _mm_fmadd_ps(a, b, c); }
 inline __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
-#ifdef FP_EXACT_ROWS_AVX512
-inline __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
-inline __m512 sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
-inline __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
-inline __m512 fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
-#endif
 
 // An empty asm the value passes through: the compiler cannot see the product it
 // holds, so it cannot fuse it with the add that follows into an FMA (which
@@ -117,9 +104,10 @@ inline __m128 tail(__m256 acc, const float* x, const float* y, size_t j, size_t 
   return s;
 }
 
-// N pairs (shared, others[i]), N independent chains side by side: the shape of
-// `one` (N = 1), `four` (a query against four vectors) and `queriesRows` (a
-// stored vector against up to eight queries).
+// N pairs (shared, others[i]), N independent chains side by side: the one shape
+// behind every entry point: `one` (N = 1), `four` (a query against four
+// vectors), `rows` (a query against eight rows) and `queriesRows` (a stored
+// vector against up to eight queries).
 template <DistanceKind K, bool kLoopFused, bool kTailFused, int N>
 inline void chains(const float* shared, const float* const* others, size_t d, float* out) {
   __m256 acc[N];
@@ -192,81 +180,16 @@ void replicaQueriesRows(const float* const* queries, size_t nqueries, const floa
   }
 }
 
-#ifdef FP_EXACT_ROWS_AVX512
-
-// The same order for eight consecutive rows, two per 512-bit register (row a in
-// the low 8 lanes, row b in the high 8): half the instructions of eight 256-bit
-// chains for a scan whose rows are in cache (bench:kernel-flat).
-inline __m512 pairOf(const float* a, const float* b) {
-  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a)), _mm256_loadu_ps(b), 1);
-}
-
-inline __m512 quadOf(__m128 a, __m128 b, __m128 c, __m128 d) {
-  __m512 q = _mm512_castps128_ps512(a);
-  q = _mm512_insertf32x4(q, b, 1);
-  q = _mm512_insertf32x4(q, c, 2);
-  return _mm512_insertf32x4(q, d, 3);
-}
-
-// Steps 3-5 for four rows whose 4-lane sums are the 128-bit lanes of s.
-template <DistanceKind K, bool kTailFused>
-inline void finish4(__m512 s, const float* x, const float* const* r, size_t j, size_t d, float* out) {
-  if (d - j >= 4) {
-    const __m512 xt = _mm512_broadcast_f32x4(_mm_loadu_ps(x + j));
-    const __m512 yt = quadOf(_mm_loadu_ps(r[0] + j), _mm_loadu_ps(r[1] + j), _mm_loadu_ps(r[2] + j),
-                             _mm_loadu_ps(r[3] + j));
-    s = accumulate<K, kTailFused>(s, xt, yt);
-    j += 4;
-  }
-  if (d > j) {
-    const __mmask8 m = static_cast<__mmask8>((1u << (d - j)) - 1);
-    const __m512 xr = _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(m, x + j));
-    const __m512 yr = quadOf(_mm_maskz_loadu_ps(m, r[0] + j), _mm_maskz_loadu_ps(m, r[1] + j),
-                             _mm_maskz_loadu_ps(m, r[2] + j), _mm_maskz_loadu_ps(m, r[3] + j));
-    s = accumulate<K, kTailFused>(s, xr, yr);
-  }
-  // Step 5 in each 128-bit lane: (s0 + s1) + (s2 + s3) lands in its lane 0.
-  const __m512 u = add(s, _mm512_permute_ps(s, 0xB1));
-  const __m512 v = add(u, _mm512_permute_ps(u, 0x4E));
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  out[0] = lanes[0];
-  out[1] = lanes[4];
-  out[2] = lanes[8];
-  out[3] = lanes[12];
-}
-
-template <DistanceKind K, bool kLoopFused, bool kTailFused>
-inline void rows8(const float* x, const float* y, size_t d, float* out) {
-  const float* r[8];
-  for (int i = 0; i < 8; i++) r[i] = y + i * d;
-  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-  size_t j = 0;
-  for (; j + 8 <= d; j += 8) {
-    const __m512 xx = _mm512_broadcast_f32x8(_mm256_loadu_ps(x + j));
-    a0 = accumulate<K, kLoopFused>(a0, xx, pairOf(r[0] + j, r[1] + j));
-    a1 = accumulate<K, kLoopFused>(a1, xx, pairOf(r[2] + j, r[3] + j));
-    a2 = accumulate<K, kLoopFused>(a2, xx, pairOf(r[4] + j, r[5] + j));
-    a3 = accumulate<K, kLoopFused>(a3, xx, pairOf(r[6] + j, r[7] + j));
-  }
-  // Step 2 for all eight: 128-bit lanes [r0 r1 r2 r3] and [r4 r5 r6 r7].
-  const __m512 s0 = add(_mm512_shuffle_f32x4(a0, a1, 0xDD), _mm512_shuffle_f32x4(a0, a1, 0x88));
-  const __m512 s1 = add(_mm512_shuffle_f32x4(a2, a3, 0xDD), _mm512_shuffle_f32x4(a2, a3, 0x88));
-  finish4<K, kTailFused>(s0, x, r, j, d, out);
-  finish4<K, kTailFused>(s1, x, r + 4, j, d, out + 4);
-}
-
-#else
-
-// Eight rows as eight 256-bit chains.
+// Eight rows as eight chains. Two rows per 512-bit register (this module's
+// predecessor for the flat scan) was slower on this machine, an AMD EPYC whose
+// 512-bit operations take two 256-bit passes: the same work plus the shuffles
+// that pair the rows (bench:kernel-flat).
 template <DistanceKind K, bool kLoopFused, bool kTailFused>
 inline void rows8(const float* x, const float* y, size_t d, float* out) {
   const float* r[8];
   for (int i = 0; i < 8; i++) r[i] = y + i * d;
   chains<K, kLoopFused, kTailFused, 8>(x, r, d, out);
 }
-
-#endif  // FP_EXACT_ROWS_AVX512
 
 template <DistanceKind K, bool kLoopFused, bool kTailFused>
 void replicaRows(const float* q, const float* rows, size_t d, size_t n, float* out) {

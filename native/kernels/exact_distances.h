@@ -8,7 +8,7 @@
 //
 // FAISS compiled for AVX (scripts/build-faiss.sh) fixes the order of the sum
 // (utils/distances_simd.cpp, the __AVX__ branch); exact_distances.cc states it
-// once and every shape here is built from that one statement. Whether FAISS's
+// once, and every shape here is that order for N pairs side by side. Whether FAISS's
 // compiler fused a multiply and the add after it into one FMA changes the last
 // bit, so each fusion variant is compiled, and exactDistances() picks, once per
 // process and metric, the one whose every shape gives the linked FAISS's bits.
