@@ -27,7 +27,7 @@
 // it shrinks; 20 or more queries: FAISS's BLAS path; other metrics, subclasses,
 // an IDSelector) is left to FAISS.
 //
-// Distances: kernels/flat_distances.h, the same floats as FAISS's.
+// Distances: kernels/exact_distances.h, the same floats as FAISS's.
 #pragma once
 
 #include <faiss/IndexFlat.h>

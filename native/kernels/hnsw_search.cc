@@ -18,7 +18,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "faiss_distances.h"
+#include "exact_distances.h"
 #include "huge_pages.h"
 #include "switches.h"
 

@@ -4,7 +4,7 @@
 // call, waits on memory for each vector in turn, and allocates and zeroes a
 // visited table of ntotal bytes for every search call. Here a node's unvisited
 // neighbours are found first and their vectors prefetched, then their distances
-// are computed four at a time (kernels/faiss_distances.h, bit for bit FAISS's),
+// are computed four at a time (kernels/exact_distances.h, bit for bit FAISS's),
 // and each thread keeps its visited table between searches, tagged with a search
 // number so that starting a search does not clear it. The vectors and neighbour
 // lists are moved onto huge pages as the searches go (kernels/huge_pages.h).

@@ -17,7 +17,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "batch_distances.h"
+#include "exact_distances.h"
 #include "switches.h"
 
 namespace fp {
@@ -31,6 +31,12 @@ using idx_t = faiss::Index::idx_t;
 constexpr size_t kBufferFloats = size_t{1} << 22;
 constexpr size_t kMinVisitsPerList = 2;
 
+// FAISS's distances for the index's metric (L2 or inner product).
+const ExactDistances& distancesOf(const faiss::IndexIVFFlat& ivf) {
+  return exactDistances(ivf.metric_type == faiss::METRIC_INNER_PRODUCT ? DistanceKind::kInnerProduct
+                                                                       : DistanceKind::kL2);
+}
+
 const faiss::IndexIVFFlat* eligible(const faiss::Index& index) {
   if (!kernelSwitches().ivfScan.load(std::memory_order_relaxed)) return nullptr;
   if (typeid(index) != typeid(faiss::IndexIVFFlat)) return nullptr;
@@ -42,7 +48,7 @@ const faiss::IndexIVFFlat* eligible(const faiss::Index& index) {
   if (ivf.code_size != ivf.d * sizeof(float) || ivf.invlists == nullptr || ivf.quantizer == nullptr) return nullptr;
   const auto& lists = typeid(*ivf.invlists);
   if (lists != typeid(faiss::ArrayInvertedLists) && lists != typeid(faiss::OnDiskInvertedLists)) return nullptr;
-  if (!distancesMatchFaiss(ivf.d, ivf.metric_type == faiss::METRIC_INNER_PRODUCT)) return nullptr;
+  if (!distancesOf(ivf).replica) return nullptr;
   return &ivf;
 }
 
@@ -94,7 +100,7 @@ size_t scanned(const std::vector<Probe>& probes) {
 template <class C>
 void scanAlone(const faiss::IndexIVFFlat& ivf, const float* q, size_t k, const std::vector<Probe>& probes, float* buf,
                float* simi, idx_t* idxi) {
-  const bool ip = ivf.metric_type == faiss::METRIC_INNER_PRODUCT;
+  const ExactDistances& dist = distancesOf(ivf);
   faiss::heap_heapify<C>(k, simi, idxi);
   for (const Probe& p : probes) {
     faiss::InvertedLists::ScopedCodes codes(ivf.invlists, p.list);
@@ -102,7 +108,7 @@ void scanAlone(const faiss::IndexIVFFlat& ivf, const float* q, size_t k, const s
     const float* vectors = reinterpret_cast<const float*>(codes.get());
     for (size_t j0 = 0; j0 < p.size; j0 += kBufferFloats) {
       const size_t count = std::min(kBufferFloats, p.size - j0);
-      queryGroupDistances(ip, &q, 1, vectors + j0 * ivf.d, count, ivf.d, &buf);
+      dist.queriesRows(&q, 1, vectors + j0 * ivf.d, count, ivf.d, &buf);
       pushList<C>(k, simi, idxi, buf, ids.get() + j0, count);
     }
   }
@@ -123,7 +129,7 @@ struct Visit {
 template <class C>
 void scanBlock(const faiss::IndexIVFFlat& ivf, const float* x, size_t k, const std::vector<std::vector<Probe>>& probes,
                int64_t i0, int64_t i1, float* buf, float* distances, idx_t* labels) {
-  const bool ip = ivf.metric_type == faiss::METRIC_INNER_PRODUCT;
+  const ExactDistances& dist = distancesOf(ivf);
   std::vector<Visit> visits;
   std::vector<size_t> base(i1 - i0);
   size_t at = 0;
@@ -143,8 +149,8 @@ void scanBlock(const faiss::IndexIVFFlat& ivf, const float* x, size_t k, const s
       outs.push_back(visits[v1].out);
     }
     faiss::InvertedLists::ScopedCodes codes(ivf.invlists, visits[v0].list);
-    queryGroupDistances(ip, queries.data(), queries.size(), reinterpret_cast<const float*>(codes.get()),
-                        visits[v0].size, ivf.d, outs.data());
+    dist.queriesRows(queries.data(), queries.size(), reinterpret_cast<const float*>(codes.get()), visits[v0].size,
+                     ivf.d, outs.data());
   }
   for (int64_t i = i0; i < i1; i++) {
     float* simi = distances + i * k;

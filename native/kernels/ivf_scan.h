@@ -7,7 +7,7 @@
 // parallel_mode 0 (the same slices of queries, each assigned by the quantizer's
 // own search; the same lists per query, nprobe and max_codes honoured alike) but
 // computes the distances list by list: every query of a block that probes a list
-// meets its vectors while they are in cache (batch_distances.h: FAISS's values,
+// meets its vectors while they are in cache (exact_distances.h: FAISS's values,
 // bit for bit). Then each query's heap takes its distances in FAISS's order, list
 // after list as the query probes them, so its answers are FAISS's: labels and
 // distances, ties included.
@@ -21,7 +21,7 @@ namespace fp {
 
 // Searches `index` if it is an IndexIVFFlat (exactly: no subclass) with L2 or
 // inner-product metric, parallel_mode 0, in-memory or memory-mapped lists, a
-// dimension whose distances batch_distances.h reproduces exactly, and a batch
+// distances exact_distances.h reproduces exactly, and a batch
 // large enough that each thread's slice of queries probes every list twice on
 // average (n / threads * nprobe >= 2 * nlist); `nprobe` the call's (negative: the
 // index's own), max_codes the index's own. Returns false, having done nothing,
