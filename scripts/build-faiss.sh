@@ -17,8 +17,9 @@
 # library on an AVX-512 machine for older hosts):
 #   avx512   -march=x86-64-v4 (AVX-512 F/BW/CD/DQ/VL) -mprefer-vector-width=512, on FAISS's
 #            avx2 sources. FAISS 1.7.3 has no avx512 level of its own; the compiler's
-#            AVX-512 code measured faster than plain AVX2 on the HNSW and IVF rows
-#            (npm run bench:faiss; bench/RESULTS.md).
+#            AVX-512 code is what issue 14's table measured fastest. Side by side with an
+#            avx2 build (npm run bench:faiss -- --addon A --addon B; bench/RESULTS.md) the
+#            two were within the noise of a loaded machine: not yet decided by a quiet run.
 #   avx2     -march=x86-64-v3 (AVX2, FMA, F16C, BMI): FAISS's avx2 level.
 #   generic  the x86-64 baseline: FAISS's generic level (what Debian ships).
 # -mtune=native only schedules for this CPU; it adds no instructions.
