@@ -44,21 +44,26 @@ describe('memory', () => {
   // freed memory): they must follow allocations and frees.
   it('reports the C heap bytes in use, which follow an index being filled and disposed', async () => {
     if (faiss.nativeHeap() === null) return; // not glibc: nothing to check
+    // The heap counts every thread's allocations: the earlier tests' leftovers may still
+    // be freed (or a search thread's buffers come and go) by a little under settledHeap's
+    // 256 KiB while this runs, so the 20 MB are checked to within that (seen in CI: the
+    // growth 272 bytes short of the index's 20,480,000).
     const bytes = 40_000 * 128 * 4;
+    const slack = 256 * 1024;
     const before = await settledHeap();
     const index = new faiss.IndexFlatL2(128);
     await index.add(randomVectors(40_000, 128, 82));
     const during = faiss.nativeHeap()!;
-    assert.ok(during.inUseBytes - before >= bytes, `in use grew by ${during.inUseBytes - before}`);
+    assert.ok(during.inUseBytes - before >= bytes - slack, `in use grew by ${during.inUseBytes - before}`);
     assert.ok(during.retainedBytes >= 0);
     index.dispose();
     // The memory is freed on the addon's release thread, soon after dispose().
     let after = faiss.nativeHeap()!.inUseBytes;
-    for (let waited = 0; during.inUseBytes - after < bytes && waited < 5_000; waited += 10) {
+    for (let waited = 0; during.inUseBytes - after < bytes - slack && waited < 5_000; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
       after = faiss.nativeHeap()!.inUseBytes;
     }
-    assert.ok(during.inUseBytes - after >= bytes, `in use shrank by ${during.inUseBytes - after}`);
+    assert.ok(during.inUseBytes - after >= bytes - slack, `in use shrank by ${during.inUseBytes - after}`);
   });
 
   // Results are malloc'd in the addon and handed to JS as external ArrayBuffers:
