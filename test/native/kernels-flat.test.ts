@@ -97,35 +97,6 @@ describe('flat scan kernel (own search kernels)', function () {
     faiss.setKernels({ flatScan: true });
   });
 
-  describe('setKernels / getKernels', () => {
-    it('is on by default, and turns off and on', () => {
-      assert.equal(faiss.getKernels().flatScan, true);
-      faiss.setKernels({ flatScan: false });
-      assert.equal(faiss.getKernels().flatScan, false);
-      faiss.setKernels({});
-      assert.equal(faiss.getKernels().flatScan, false);
-      faiss.setKernels({ flatScan: true });
-      assert.equal(faiss.getKernels().flatScan, true);
-    });
-
-    const bad: [string, unknown][] = [
-      ['undefined', undefined],
-      ['null', null],
-      ['an array', [true]],
-      ['a boolean', true],
-      ['an unknown key', { flatScan: true, hnswSerch: false }],
-      ['a number for flatScan', { flatScan: 1 }],
-      ['a string for flatScan', { flatScan: 'false' }],
-      ['a throwing getter', { get flatScan(): boolean { throw new Error('boom'); } }],
-    ];
-    for (const [name, value] of bad) {
-      it(`refuses ${name} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
-        assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
-        assert.equal(faiss.getKernels().flatScan, true);
-      });
-    }
-  });
-
   describe('identical to FAISS (switch off) in this process', () => {
     // [pattern, n, d]: the larger ones hold 4 MB or more, which splits them.
     const datasets: [Pattern, number, number][] = [

@@ -85,35 +85,6 @@ describe('HNSW search kernel (own search kernels)', function () {
     faiss.setKernels({ hnswSearch: true });
   });
 
-  describe('setKernels / getKernels', () => {
-    it('is on by default, and turns off and on', () => {
-      assert.equal(faiss.getKernels().hnswSearch, true);
-      faiss.setKernels({ hnswSearch: false });
-      assert.equal(faiss.getKernels().hnswSearch, false);
-      faiss.setKernels({});
-      assert.equal(faiss.getKernels().hnswSearch, false);
-      faiss.setKernels({ hnswSearch: true });
-      assert.equal(faiss.getKernels().hnswSearch, true);
-    });
-
-    const bad: [string, unknown][] = [
-      ['undefined', undefined],
-      ['null', null],
-      ['an array', [true]],
-      ['a boolean', true],
-      ['an unknown key', { hnswSearch: true, hnswSerch: false }],
-      ['a number for hnswSearch', { hnswSearch: 0 }],
-      ['a string for hnswSearch', { hnswSearch: 'false' }],
-      ['a throwing getter', { get hnswSearch(): boolean { throw new Error('boom'); } }],
-    ];
-    for (const [name, value] of bad) {
-      it(`refuses ${name} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
-        assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
-        assert.equal(faiss.getKernels().hnswSearch, true);
-      });
-    }
-  });
-
   describe('identical to FAISS (switch off) in this process', () => {
     // [pattern, n, d, M]: d = 128 and 24 take only blocks of 8; 7, 13 and 1 the
     // 4-float and partial tails; integers make many exact ties.

@@ -64,22 +64,6 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('is on by default; setKernels turns it off and on; bad arguments are ERR_INVALID_ARGUMENT', () => {
-    assert.equal(faiss.getKernels().ivfScan, true);
-    faiss.setKernels({ ivfScan: false });
-    assert.equal(faiss.getKernels().ivfScan, false);
-    faiss.setKernels({});
-    assert.equal(faiss.getKernels().ivfScan, false);
-    faiss.setKernels({ ivfScan: true });
-    assert.equal(faiss.getKernels().ivfScan, true);
-    for (const bad of [null, 5, 'on', [], { ivfScan: 1 }, { ivfScan: 'true' }, { flatty: true }, { ivfScan: true, other: false }]) {
-      assert.throws(() => faiss.setKernels(bad as never), (e: faiss.FaissError) => e.code === 'ERR_INVALID_ARGUMENT', JSON.stringify(bad));
-    }
-    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
-    assert.throws(() => faiss.setKernels(hostile), (e: faiss.FaissError) => e.code === 'ERR_INVALID_ARGUMENT');
-    assert.equal(faiss.getKernels().ivfScan, true);
-  });
-
   const shapes = [
     { name: 'clustered, d 32', d: 32, data: (n: number, d: number, s: number) => clustered(n, d, 12, s) },
     { name: 'uniform, d 20 (FAISS tail of 4)', d: 20, data: (n: number, d: number, s: number) => randomVectors(n, d, s) },

@@ -1,0 +1,56 @@
+// setKernels / getKernels: the switches of the addon's own search kernels
+// (native/kernels/switches.h). Each kernel's own test file checks its answers with
+// its switch off and on; this one checks the switches themselves, for every kernel.
+import { strict as assert } from 'node:assert';
+import * as faiss from '../../lib';
+
+const KERNELS = ['flatScan', 'hnswSearch', 'ivfScan'] as const;
+
+describe('own search kernels: setKernels / getKernels', () => {
+  after(() => faiss.setKernels({ flatScan: true, hnswSearch: true, ivfScan: true }));
+
+  it('lists every kernel, all on by default', () => {
+    assert.deepEqual(faiss.getKernels(), { flatScan: true, hnswSearch: true, ivfScan: true });
+  });
+
+  for (const name of KERNELS) {
+    it(`${name}: turns off and on; keys left out keep their setting`, () => {
+      faiss.setKernels({ [name]: false });
+      assert.equal(faiss.getKernels()[name], false);
+      faiss.setKernels({});
+      assert.equal(faiss.getKernels()[name], false);
+      faiss.setKernels({ [name]: true });
+      assert.equal(faiss.getKernels()[name], true);
+    });
+
+    const bad: [string, unknown][] = [
+      ['a number', { [name]: 1 }],
+      ['a string', { [name]: 'false' }],
+      ['beside an unknown key', { [name]: false, hnswSerch: false }],
+      ['behind a throwing getter', { get [name](): boolean { throw new Error('boom'); } }],
+    ];
+    for (const [what, value] of bad) {
+      it(`${name}: refuses ${what} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
+        assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
+        assert.equal(faiss.getKernels()[name], true);
+      });
+    }
+  }
+
+  const badSettings: [string, unknown][] = [
+    ['undefined', undefined],
+    ['null', null],
+    ['a number', 5],
+    ['a string', 'on'],
+    ['an array', [true]],
+    ['a boolean', true],
+    ['an unknown key', { flatty: true }],
+    ['a Proxy whose ownKeys trap throws', new Proxy({}, { ownKeys: () => { throw new Error('trap'); } })],
+  ];
+  for (const [what, value] of badSettings) {
+    it(`refuses ${what} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
+      assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
+      assert.deepEqual(faiss.getKernels(), { flatScan: true, hnswSearch: true, ivfScan: true });
+    });
+  }
+});
