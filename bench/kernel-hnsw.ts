@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import * as faiss from '../lib';
 import { percentile } from './lib/common';
+import { gaussianMixture } from './lib/gaussian-mixture';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -30,36 +31,9 @@ const K = 10;
 const EF_SEARCH = 64;
 const SINGLE_PER_ROUND = 50;
 
-/** Mulberry32: uniforms in (0, 1). */
-function uniforms(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-}
-
-/** Normals from uniforms (Box-Muller). */
-function normals(uniform: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-/** n points of a mixture of 100 Gaussians (centres N(0, 3^2), unit spread), the same centres for every seed. */
-function mixture(n: number, seed: number): Float32Array {
-  const centresRng = normals(uniforms(1234));
-  const centres = Float32Array.from({ length: 100 * D }, () => 3 * centresRng());
-  const u = uniforms(seed);
-  const g = normals(u);
-  const x = new Float32Array(n * D);
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(u() * 100);
-    for (let j = 0; j < D; j++) x[i * D + j] = centres[c * D + j] + g();
-  }
-  return x;
-}
+/** 100 clusters, the same for base and queries (bench/lib/gaussian-mixture.ts, as bench:faiss draws). */
+const MIXTURE = { d: D, clusters: 100, seed: 1234 };
+const mixture = (n: number, seed: number): Float32Array => gaussianMixture(MIXTURE, n, seed);
 
 function recallAt10(labels: BigInt64Array, exact: BigInt64Array): number {
   let hits = 0;
