@@ -73,9 +73,12 @@ export const fmtMs = (v: number): string =>
  * comes first, so a busy machine still finishes.
  */
 export interface SearchSchedule {
+  /** Untimed one-query searches first (other queries than the timed ones). */
   warmup: number;
+  /** Timed one-query searches, queries 0, 1, 2, ... one at a time; stops at the count or the budget. */
   singleQueries: number;
   singleBudgetS: number;
+  /** Timed searches of the whole query set; stops at the count or the budget. */
   batchRepeats: number;
   batchBudgetS: number;
 }

@@ -2,6 +2,7 @@
 // two sides: the addon (bench/lib/faiss-addon-side.ts) and a Python FAISS
 // (bench/faiss_python.py, which reads the same JSON). One side runs one round in a
 // child process and prints a SideResult as the last line of its stdout.
+import type { SearchSchedule } from './common';
 
 export const INDEXES = ['flat', 'hnsw', 'ivf'] as const;
 export type IndexKind = (typeof INDEXES)[number];
@@ -19,17 +20,8 @@ export const ROWS = [
 ] as const;
 export type Row = (typeof ROWS)[number];
 
-/** How one side times the searches of one index in one round; the Python side follows it too. */
-export interface SearchSchedule {
-  /** Untimed one-query searches first (other queries than the timed ones). */
-  warmup: number;
-  /** Timed one-query searches, queries 0, 1, 2, ... one at a time; stops at the count or the budget. */
-  singleQueries: number;
-  singleBudgetS: number;
-  /** Timed searches of the whole query set; stops at the count or the budget. */
-  batchRepeats: number;
-  batchBudgetS: number;
-}
+/** How one side times the searches of one index in one round (bench/lib/common.ts); the Python side follows it too. */
+export type { SearchSchedule } from './common';
 
 export interface BenchShape {
   d: number;
