@@ -22,6 +22,7 @@
 // - The service removes ids from every index type, HNSW included.
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
+import type { IDSelector } from './selectors';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 
 export interface IndexContract {
@@ -53,8 +54,8 @@ export interface IndexContract {
   addWithIds(x: Vectors, ids: Ids): Promise<void>;
   search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
   rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
-  /** How many vectors were removed. */
-  removeIds(ids: Ids): Promise<number>;
+  /** How many vectors were removed: those with the given ids, or those the selector selects. */
+  removeIds(ids: Ids | IDSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
   reset(): Promise<void>;

@@ -7,6 +7,8 @@ import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
 import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from './limits';
 import { native, type NativeIndex } from './native';
+import { nativeSelectorOf } from './native-selectors';
+import { IDSelector } from './selectors';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix, toNewIds } from './vectors';
 
@@ -118,7 +120,9 @@ export class Index implements IndexContract {
     const n = liveOf(this);
     const q = toMatrix(x, n.d);
     kArg(k);
-    const p = searchParams(params);
+    const p = searchParams(params, true);
+    // A filtered search is always queued: its cost is not what the inline budget measured.
+    if (p.sel) return n.search(q, k, p.nprobe, p.efSearch, nativeSelectorOf(p.sel));
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
   }
 
@@ -126,13 +130,14 @@ export class Index implements IndexContract {
     const n = liveOf(this);
     const q = toMatrix(x, n.d);
     radiusArg(radius);
-    const p = searchParams(params);
-    return n.rangeSearch(q, radius, p.nprobe, p.efSearch);
+    const p = searchParams(params, true);
+    return n.rangeSearch(q, radius, p.nprobe, p.efSearch, p.sel && nativeSelectorOf(p.sel));
   }
 
-  /** Returns how many vectors were removed. */
-  async removeIds(ids: Ids): Promise<number> {
-    return liveOf(this).removeIds(toIds(ids));
+  /** Removes the vectors with the given ids, or those the selector selects; returns how many. */
+  async removeIds(ids: Ids | IDSelector): Promise<number> {
+    const n = liveOf(this);
+    return n.removeIds(IDSelector.isSelector(ids) ? nativeSelectorOf(ids) : toIds(ids));
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {

@@ -332,7 +332,7 @@ export class RemoteIndex implements IndexContract {
     return readVectorsAnswer(answerBytes(r), ids.length, this.d);
   }
 
-  #params(params: SearchParams | undefined): SearchParams {
+  #params(params: SearchParams | undefined): Pick<SearchParams, 'nprobe' | 'efSearch'> {
     const given = searchParams(params);
     return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch };
   }
