@@ -23,6 +23,7 @@
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
 import type { IDSelector } from './selectors';
+import type * as Selectors from './selectors';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 
 export interface IndexContract {
@@ -103,4 +104,14 @@ export interface FaissApi<I extends IndexContract> {
   METRIC_INNER_PRODUCT: 0;
   ScalarQuantizer: typeof ScalarQuantizer;
   FaissError: typeof FaissError;
+  // The selectors are the same classes on both sides (plain values, lib/selectors.ts).
+  IDSelector: typeof Selectors.IDSelector;
+  IDSelectorBatch: typeof Selectors.IDSelectorBatch;
+  IDSelectorArray: typeof Selectors.IDSelectorArray;
+  IDSelectorRange: typeof Selectors.IDSelectorRange;
+  IDSelectorBitmap: typeof Selectors.IDSelectorBitmap;
+  IDSelectorNot: typeof Selectors.IDSelectorNot;
+  IDSelectorAnd: typeof Selectors.IDSelectorAnd;
+  IDSelectorOr: typeof Selectors.IDSelectorOr;
+  IDSelectorXOr: typeof Selectors.IDSelectorXOr;
 }

@@ -66,6 +66,14 @@ export class Index implements IndexContract {
   get batchable(): boolean {
     return anyOf(this).batchable;
   }
+  /**
+   * Whether search takes a selector (`{ sel }`): FAISS 1.7.3 filters Flat, IVF
+   * (Flat, PQ, SQ), HNSW and SQ indexes, also inside an IDMap or a pre-transform.
+   * From the FAISS type; a filtered search of any other type is ERR_UNSUPPORTED.
+   */
+  get filterable(): boolean {
+    return anyOf(this).filterable;
+  }
   /** Bytes the index takes once serialized (our estimate of its memory use). */
   get bytes(): number {
     return liveOf(this).bytes;
@@ -188,5 +196,5 @@ export class Index implements IndexContract {
 // `this` as methods see it: a plain object or a Proxy when a method is called on
 // one (Index.prototype.search.call({})), which must not reach a property lookup.
 const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
-// For what stays readable after dispose (d, metricType, typeName, batchable, disposed).
+// For what stays readable after dispose (d, metricType, typeName, batchable, filterable, disposed).
 const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);

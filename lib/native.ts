@@ -13,6 +13,7 @@ export interface NativeIndex {
   readonly metricType: number;
   readonly typeName: string;
   readonly batchable: boolean;
+  readonly filterable: boolean;
   readonly bytes: number;
   readonly version: number;
   readonly disposed: boolean;

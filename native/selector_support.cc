@@ -43,9 +43,9 @@ bool filtersRange(const faiss::Index& index) {
   return isOneOf<faiss::IndexIVFFlat, faiss::IndexIVFPQ, faiss::IndexIVFScalarQuantizer>(index);
 }
 
-}  // namespace
-
-void requireSelectorSupport(const faiss::Index& index, bool rangeSearch) {
+// The index that does the filtering: through IDMaps (which translate the
+// selector) and pre-transforms (which hand it on).
+const faiss::Index* filteringIndex(const faiss::Index& index) {
   const faiss::Index* inner = &index;
   for (;;) {
     if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(inner)) {
@@ -53,9 +53,17 @@ void requireSelectorSupport(const faiss::Index& index, bool rangeSearch) {
     } else if (auto* p = dynamic_cast<const faiss::IndexPreTransform*>(inner)) {
       inner = p->index;
     } else {
-      break;
+      return inner;
     }
   }
+}
+
+}  // namespace
+
+bool filtersKnnSearch(const faiss::Index& index) { return filtersKnn(*filteringIndex(index)); }
+
+void requireSelectorSupport(const faiss::Index& index, bool rangeSearch) {
+  const faiss::Index* inner = filteringIndex(index);
   if (rangeSearch ? filtersRange(*inner) : filtersKnn(*inner)) return;
   const std::string name = indexTypeName(*inner);
   const std::string where = inner == &index ? name : name + " (inside " + indexTypeName(index) + ")";

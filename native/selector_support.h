@@ -16,4 +16,8 @@ namespace fp {
 // false) or a range search (true) with a selector.
 void requireSelectorSupport(const faiss::Index& index, bool rangeSearch);
 
+// Whether `index` filters a k-NN search with a selector (what requireSelectorSupport
+// checks, as a fact: the service hides removed ids with a selector only where it can).
+bool filtersKnnSearch(const faiss::Index& index);
+
 }  // namespace fp
