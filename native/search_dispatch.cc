@@ -18,8 +18,8 @@
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
 #include "kernels/ivf_scan.h"
-#include "hnsw_selection.h"
 #include "memory_limits.h"
+#include "short_answers.h"
 
 namespace fp {
 namespace {
@@ -149,6 +149,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
     ParamsChain chain;
     index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
     if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
   }
   if (flatScanApplies(index, n, k)) {

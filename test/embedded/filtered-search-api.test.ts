@@ -3,6 +3,7 @@
 // HNSW index still answering k results.
 import { strict as assert } from 'node:assert';
 import * as faiss from '../../lib';
+import { searchParams } from '../../lib/limits';
 import { randomVectors } from '../support/data';
 import { sameKnn } from '../support/oracle';
 import { bruteForce, type Term } from '../support/selector-terms';
@@ -172,6 +173,11 @@ describe('filtered search by index type', function () {
     index.dispose();
   });
 
+  it('search params read without a selector (the remote client, for now) refuse sel rather than drop it', () => {
+    assert.throws(() => searchParams({ sel, nprobe: 2 }), (e: unknown) => e instanceof faiss.FaissError && e.code === 'ERR_INVALID_ARGUMENT' && /"sel"/.test(e.message));
+    assert.equal(searchParams({ sel, nprobe: 2 }, true).sel, sel);
+  });
+
   it('params.sel that is not a selector: ERR_INVALID_ARGUMENT', async () => {
     const index = new faiss.IndexFlatL2(d);
     await index.add(xb);
@@ -182,7 +188,7 @@ describe('filtered search by index type', function () {
   });
 });
 
-describe('filtered HNSW search at low selectivity', function () {
+describe('filtered search at low selectivity', function () {
   this.timeout(120_000);
 
   it('a filter that keeps 1% of an HNSW index still returns k results, the exact ones', async () => {
@@ -200,6 +206,21 @@ describe('filtered HNSW search at low selectivity', function () {
       const exact = bruteForce(xb, Array.from({ length: n }, (_, i) => i), xq, dd, k, term, faiss.METRIC_L2);
       assert.equal(sameKnn({ labels: Array.from(r.labels, Number), distances: r.distances }, exact, k), null);
     }
+    index.dispose();
+  });
+
+  it('an IVFFlat index whose probed lists hold fewer than k selected vectors answers from every list, exactly', async () => {
+    const n = 5000;
+    const xb = randomVectors(n, d, 41);
+    const xq = randomVectors(20, d, 42);
+    const index = new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 64);
+    await index.train(xb);
+    await index.add(xb);
+    const kept = Array.from({ length: 50 }, (_, i) => i * 100 + 1);
+    const term: Term = { kind: 'array', ids: kept };
+    const r = await index.search(xq, 10, { sel: new faiss.IDSelectorArray(kept), nprobe: 2 });
+    const exact = bruteForce(xb, Array.from({ length: n }, (_, i) => i), xq, d, 10, term, faiss.METRIC_L2);
+    assert.equal(sameKnn({ labels: Array.from(r.labels, Number), distances: r.distances }, exact, 10), null);
     index.dispose();
   });
 
