@@ -224,6 +224,19 @@ describe('filtered search at low selectivity', function () {
     index.dispose();
   });
 
+  it('an IVF index behind a PCA (IndexPreTransform) completes its short answers too', async () => {
+    const n = 4000;
+    const xb = randomVectors(n, d, 51);
+    const xq = randomVectors(10, d, 52);
+    const index = faiss.indexFactory(d, 'PCA8,IVF32,Flat');
+    await index.train(xb);
+    await index.add(xb);
+    const kept = Array.from({ length: 40 }, (_, i) => i * 100 + 7);
+    const r = await index.search(xq, 10, { sel: new faiss.IDSelectorArray(kept), nprobe: 1 });
+    assert.ok(r.labels.every((l) => l >= 0n && Number(l) % 100 === 7), 'k results, all selected');
+    index.dispose();
+  });
+
   it('an inner-product HNSW index under IndexIDMap2 completes with similarities, largest first', async () => {
     const n = 5000;
     const xb = randomVectors(n, d, 31);
