@@ -20,6 +20,10 @@
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included.
+// - Filtered search (SearchParams.sel, removeIds(selector)) is embedded only for
+//   now: the remote client reads params without a selector, so it refuses `sel`
+//   (and removeIds a selector) with ERR_INVALID_ARGUMENT rather than answer
+//   unfiltered, until the service takes filters.
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
 import type { IDSelector } from './selectors';

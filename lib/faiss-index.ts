@@ -128,7 +128,7 @@ export class Index implements IndexContract {
     const n = liveOf(this);
     const q = toMatrix(x, n.d);
     kArg(k);
-    const p = searchParams(params, true);
+    const p = searchParams(params);
     // A filtered search is always queued: its cost is not what the inline budget measured.
     if (p.sel) return n.search(q, k, p.nprobe, p.efSearch, nativeSelectorOf(p.sel));
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
@@ -138,7 +138,7 @@ export class Index implements IndexContract {
     const n = liveOf(this);
     const q = toMatrix(x, n.d);
     radiusArg(radius);
-    const p = searchParams(params, true);
+    const p = searchParams(params);
     return n.rangeSearch(q, radius, p.nprobe, p.efSearch, p.sel && nativeSelectorOf(p.sel));
   }
 

@@ -113,24 +113,21 @@ export function directMapTypeArg(type: unknown): DirectMapType {
 
 /**
  * A search's per-call settings, each read once (a getter could answer differently
- * on a second read). `sel` is taken only where the caller can filter
- * (`withSelector`); elsewhere it is an unknown key, refused, so that no search
- * is ever answered unfiltered for a filter it was given.
+ * on a second read). Unknown keys are refused, so that no setting a caller gave
+ * (a misspelt `sel`, say) is silently dropped.
  */
-export function searchParams(params: SearchParams | undefined, withSelector = false): SearchParams {
+export function searchParams(params: SearchParams | undefined): SearchParams {
   if (params === undefined) return {};
   return readArgument('params', () => {
     if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
     for (const key of Object.keys(params)) {
-      if (key !== 'nprobe' && key !== 'efSearch' && !(withSelector && key === 'sel')) {
-        throw invalidParameterError('params', withSelector ? 'only the keys nprobe, efSearch and sel' : 'only the keys nprobe and efSearch', key);
-      }
+      if (key !== 'nprobe' && key !== 'efSearch' && key !== 'sel') throw invalidParameterError('params', 'only the keys nprobe, efSearch and sel', key);
     }
     const { nprobe, efSearch, sel } = params;
     return {
       nprobe: nprobe === undefined ? undefined : tunableArg(nprobe, 'params.nprobe'),
       efSearch: efSearch === undefined ? undefined : tunableArg(efSearch, 'params.efSearch'),
-      ...(withSelector && sel !== undefined ? { sel: selectorArg(sel, 'params.sel') } : {}),
+      ...(sel !== undefined ? { sel: selectorArg(sel, 'params.sel') } : {}),
     };
   });
 }

@@ -18,8 +18,8 @@
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
 #include "kernels/ivf_scan.h"
-#include "hnsw_selection.h"
 #include "memory_limits.h"
+#include "short_answers.h"
 
 namespace fp {
 namespace {
@@ -146,9 +146,18 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   }
   // The addon's own kernels search unfiltered: a filtered search is FAISS's.
   if (sel) {
+    if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
+      // What IndexPreTransform::search does, so that the wrapped index's short
+      // answers are completed too.
+      const float* xt = pt->apply_chain(n, x);
+      std::unique_ptr<const float[]> owned(xt == x ? nullptr : xt);
+      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
+      return;
+    }
     ParamsChain chain;
     index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
     if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
   }
   if (flatScanApplies(index, n, k)) {

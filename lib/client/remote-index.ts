@@ -349,7 +349,7 @@ export class RemoteIndex implements IndexContract {
   }
 
   #params(params: SearchParams | undefined): SearchParams {
-    const given = searchParams(params, true);
+    const given = searchParams(params);
     return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch, ...(given.sel ? { sel: given.sel } : {}) };
   }
 

@@ -63,7 +63,7 @@ struct SearchCall {
   // (the call's, completed by the index's own). `locked` runs its argument under
   // the index's shared lock: searchShared, or trySearchShared, which may decline
   // (then it returns false and nothing ran). A one-query search that ran is timed
-  // for the index's SearchCost.
+  // for the index's SearchCost, unless filtered.
   template <typename Locked>
   bool run(IndexHandle& h, const Tunables& t, float* distances, int64_t* labels, Locked&& locked) const {
     requireFinite(x.data, x.n * h.index()->d, h.index()->d, "x");
@@ -74,7 +74,8 @@ struct SearchCall {
                   selector ? &selector->faiss() : nullptr);
       ntotal = h.index()->ntotal;
     });
-    if (ran && x.n == 1) {
+    // A filtered search costs what its selector makes it cost: not the index's one-query cost.
+    if (ran && x.n == 1 && !selector) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
       h.searchCost().record(t, ntotal, ns.count());
     }

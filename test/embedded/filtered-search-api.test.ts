@@ -3,6 +3,7 @@
 // HNSW index still answering k results.
 import { strict as assert } from 'node:assert';
 import * as faiss from '../../lib';
+import { searchParams } from '../../lib/limits';
 import { randomVectors } from '../support/data';
 import { sameKnn } from '../support/oracle';
 import { bruteForce, type Term } from '../support/selector-terms';
@@ -182,7 +183,7 @@ describe('filtered search by index type', function () {
   });
 });
 
-describe('filtered HNSW search at low selectivity', function () {
+describe('filtered search at low selectivity', function () {
   this.timeout(120_000);
 
   it('a filter that keeps 1% of an HNSW index still returns k results, the exact ones', async () => {
@@ -200,6 +201,34 @@ describe('filtered HNSW search at low selectivity', function () {
       const exact = bruteForce(xb, Array.from({ length: n }, (_, i) => i), xq, dd, k, term, faiss.METRIC_L2);
       assert.equal(sameKnn({ labels: Array.from(r.labels, Number), distances: r.distances }, exact, k), null);
     }
+    index.dispose();
+  });
+
+  it('an IVFFlat index whose probed lists hold fewer than k selected vectors answers from every list, exactly', async () => {
+    const n = 5000;
+    const xb = randomVectors(n, d, 41);
+    const xq = randomVectors(20, d, 42);
+    const index = new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 64);
+    await index.train(xb);
+    await index.add(xb);
+    const kept = Array.from({ length: 50 }, (_, i) => i * 100 + 1);
+    const term: Term = { kind: 'array', ids: kept };
+    const r = await index.search(xq, 10, { sel: new faiss.IDSelectorArray(kept), nprobe: 2 });
+    const exact = bruteForce(xb, Array.from({ length: n }, (_, i) => i), xq, d, 10, term, faiss.METRIC_L2);
+    assert.equal(sameKnn({ labels: Array.from(r.labels, Number), distances: r.distances }, exact, 10), null);
+    index.dispose();
+  });
+
+  it('an IVF index behind a PCA (IndexPreTransform) completes its short answers too', async () => {
+    const n = 4000;
+    const xb = randomVectors(n, d, 51);
+    const xq = randomVectors(10, d, 52);
+    const index = faiss.indexFactory(d, 'PCA8,IVF32,Flat');
+    await index.train(xb);
+    await index.add(xb);
+    const kept = Array.from({ length: 40 }, (_, i) => i * 100 + 7);
+    const r = await index.search(xq, 10, { sel: new faiss.IDSelectorArray(kept), nprobe: 1 });
+    assert.ok(r.labels.every((l) => l >= 0n && Number(l) % 100 === 7), 'k results, all selected');
     index.dispose();
   });
 

@@ -6,7 +6,8 @@ same trained state and the same HNSW graph), the queries, and selectors as JSON
 terms; writes <workdir>/python.json with each search's labels and distances.
 
 Selectors are FAISS's own classes where 1.7.3 has them (Batch, Array, Range,
-Bitmap, Not). IDSelectorAnd / Or / XOr are FAISS 1.7.4's: here they are the
+Bitmap, Not). For IVF indexes it also answers with every list probed (what
+the addon answers a query that came back short). IDSelectorAnd / Or / XOr are FAISS 1.7.4's: here they are the
 IDSelectorBatch of the stored ids they select. IndexIDMap refuses search
 parameters in 1.7.3: the wrapped index is searched with the selector asked
 about the ids (what FAISS 1.7.4's IndexIDMap does), and its labels translated.
@@ -104,6 +105,14 @@ def run_case(case, workdir, xq, k):
         if id_map is not None:
             I = np.where(I >= 0, id_map[np.maximum(I, 0)], -1)
         answer = {"labels": I.ravel().tolist(), "distances": D.ravel().tolist()}
+        if isinstance(index, faiss.IndexIVF):
+            # What the addon answers a query that came back short: every list probed.
+            params.nprobe = index.nlist
+            D2, I2 = index.search(xq, k, params=params)
+            if id_map is not None:
+                I2 = np.where(I2 >= 0, id_map[np.maximum(I2, 0)], -1)
+            answer["allLists"] = {"labels": I2.ravel().tolist(), "distances": D2.ravel().tolist()}
+            params.nprobe = case.get("nprobe", index.nprobe)
         if "radius" in case:
             lims, RD, RI = index.range_search(xq, case["radius"], params=params)
             if id_map is not None:
