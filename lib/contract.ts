@@ -20,8 +20,14 @@
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included.
+// - Filtered search (SearchParams.sel, removeIds(selector)) is embedded only for
+//   now: the remote client reads params without a selector, so it refuses `sel`
+//   (and removeIds a selector) with ERR_INVALID_ARGUMENT rather than answer
+//   unfiltered, until the service takes filters.
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
+import type { IDSelector } from './selectors';
+import type * as Selectors from './selectors';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 
 export interface IndexContract {
@@ -53,8 +59,8 @@ export interface IndexContract {
   addWithIds(x: Vectors, ids: Ids): Promise<void>;
   search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
   rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
-  /** How many vectors were removed. */
-  removeIds(ids: Ids): Promise<number>;
+  /** How many vectors were removed: those with the given ids, or those the selector selects. */
+  removeIds(ids: Ids | IDSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
   reset(): Promise<void>;
@@ -102,4 +108,14 @@ export interface FaissApi<I extends IndexContract> {
   METRIC_INNER_PRODUCT: 0;
   ScalarQuantizer: typeof ScalarQuantizer;
   FaissError: typeof FaissError;
+  // The selectors are the same classes on both sides (plain values, lib/selectors.ts).
+  IDSelector: typeof Selectors.IDSelector;
+  IDSelectorBatch: typeof Selectors.IDSelectorBatch;
+  IDSelectorArray: typeof Selectors.IDSelectorArray;
+  IDSelectorRange: typeof Selectors.IDSelectorRange;
+  IDSelectorBitmap: typeof Selectors.IDSelectorBitmap;
+  IDSelectorNot: typeof Selectors.IDSelectorNot;
+  IDSelectorAnd: typeof Selectors.IDSelectorAnd;
+  IDSelectorOr: typeof Selectors.IDSelectorOr;
+  IDSelectorXOr: typeof Selectors.IDSelectorXOr;
 }

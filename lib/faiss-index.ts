@@ -7,6 +7,8 @@ import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
 import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from './limits';
 import { native, type NativeIndex } from './native';
+import { nativeSelectorOf } from './native-selectors';
+import { IDSelector } from './selectors';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix, toNewIds } from './vectors';
 
@@ -64,6 +66,14 @@ export class Index implements IndexContract {
   get batchable(): boolean {
     return anyOf(this).batchable;
   }
+  /**
+   * Whether search takes a selector (`{ sel }`): FAISS 1.7.3 filters Flat, IVF
+   * (Flat, PQ, SQ), HNSW and SQ indexes, also inside an IDMap or a pre-transform.
+   * From the FAISS type; a filtered search of any other type is ERR_UNSUPPORTED.
+   */
+  get filterable(): boolean {
+    return anyOf(this).filterable;
+  }
   /** Bytes the index takes once serialized (our estimate of its memory use). */
   get bytes(): number {
     return liveOf(this).bytes;
@@ -119,6 +129,8 @@ export class Index implements IndexContract {
     const q = toMatrix(x, n.d);
     kArg(k);
     const p = searchParams(params);
+    // A filtered search is always queued: its cost is not what the inline budget measured.
+    if (p.sel) return n.search(q, k, p.nprobe, p.efSearch, nativeSelectorOf(p.sel));
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
   }
 
@@ -127,12 +139,13 @@ export class Index implements IndexContract {
     const q = toMatrix(x, n.d);
     radiusArg(radius);
     const p = searchParams(params);
-    return n.rangeSearch(q, radius, p.nprobe, p.efSearch);
+    return n.rangeSearch(q, radius, p.nprobe, p.efSearch, p.sel && nativeSelectorOf(p.sel));
   }
 
-  /** Returns how many vectors were removed. */
-  async removeIds(ids: Ids): Promise<number> {
-    return liveOf(this).removeIds(toIds(ids));
+  /** Removes the vectors with the given ids, or those the selector selects; returns how many. */
+  async removeIds(ids: Ids | IDSelector): Promise<number> {
+    const n = liveOf(this);
+    return n.removeIds(IDSelector.isSelector(ids) ? nativeSelectorOf(ids) : toIds(ids));
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
@@ -183,5 +196,5 @@ export class Index implements IndexContract {
 // `this` as methods see it: a plain object or a Proxy when a method is called on
 // one (Index.prototype.search.call({})), which must not reach a property lookup.
 const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
-// For what stays readable after dispose (d, metricType, typeName, batchable, disposed).
+// For what stays readable after dispose (d, metricType, typeName, batchable, filterable, disposed).
 const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);

@@ -19,6 +19,7 @@ export {
   indexFactory,
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
+export * from './selector-classes';
 export { getKernels, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';

@@ -13,6 +13,7 @@ import { FaissError } from './errors';
 import { integerIn, invalidParameterError, isFiniteNumber, isObject, readArgument } from './is';
 import { isArrayBuffer, isUint8Array } from './brands';
 import type { MetricType } from './constants';
+import { selectorArg } from './selectors';
 import type { DirectMapType, SearchParams } from './types';
 
 /** An integer argument's bounds, inclusive. */
@@ -55,6 +56,11 @@ export const LIMITS = Object.freeze({
   position: between(0, 2 ** 53),
   /** What one call may allocate (setMemoryLimits; the service's --max-request-memory). */
   perCallBytes: between(2 ** 20, 2 ** 50),
+  /**
+   * Terms of one IDSelector, an operand counted each time it is used: each term
+   * is a lookup per id, and IDSelectorXOr(s, s) nested n deep would be 2^n of them.
+   */
+  selectorTerms: between(1, 1000),
 });
 
 /**
@@ -105,20 +111,23 @@ export function directMapTypeArg(type: unknown): DirectMapType {
   return type;
 }
 
-/** A search's per-call settings, each read once (a getter could answer differently on a second read). */
+/**
+ * A search's per-call settings, each read once (a getter could answer differently
+ * on a second read). Unknown keys are refused, so that no setting a caller gave
+ * (a misspelt `sel`, say) is silently dropped.
+ */
 export function searchParams(params: SearchParams | undefined): SearchParams {
   if (params === undefined) return {};
   return readArgument('params', () => {
     if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
     for (const key of Object.keys(params)) {
-      if (key !== 'nprobe' && key !== 'efSearch') {
-        throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
-      }
+      if (key !== 'nprobe' && key !== 'efSearch' && key !== 'sel') throw invalidParameterError('params', 'only the keys nprobe, efSearch and sel', key);
     }
-    const { nprobe, efSearch } = params;
+    const { nprobe, efSearch, sel } = params;
     return {
       nprobe: nprobe === undefined ? undefined : tunableArg(nprobe, 'params.nprobe'),
       efSearch: efSearch === undefined ? undefined : tunableArg(efSearch, 'params.efSearch'),
+      ...(sel !== undefined ? { sel: selectorArg(sel, 'params.sel') } : {}),
     };
   });
 }

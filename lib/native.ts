@@ -13,6 +13,7 @@ export interface NativeIndex {
   readonly metricType: number;
   readonly typeName: string;
   readonly batchable: boolean;
+  readonly filterable: boolean;
   readonly bytes: number;
   readonly version: number;
   readonly disposed: boolean;
@@ -21,11 +22,11 @@ export interface NativeIndex {
   efConstruction: number | undefined;
   train(x: Float32Array): Promise<void>;
   add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
-  search(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult>;
-  /** Runs the search on this thread and returns its result, or undefined if it is not cheap enough to. */
+  search(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<SearchResult>;
+  /** Runs the search on this thread and returns its result, or undefined if it is not cheap enough to (or filtered). */
   searchInline(x: Float32Array, k: number, nprobe?: number, efSearch?: number): SearchResult | undefined;
-  rangeSearch(x: Float32Array, radius: number, nprobe?: number, efSearch?: number): Promise<RangeSearchResult>;
-  removeIds(ids: BigInt64Array): Promise<number>;
+  rangeSearch(x: Float32Array, radius: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<RangeSearchResult>;
+  removeIds(ids: BigInt64Array | NativeSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
   reset(): Promise<void>;
@@ -35,6 +36,11 @@ export interface NativeIndex {
   writeFile(path: string): Promise<void>;
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
   dispose(): void;
+}
+
+/** FAISS's selector built from an IDSelector (lib/native-selectors.ts); opaque to JS. */
+export interface NativeSelector {
+  readonly __nativeSelector: never;
 }
 
 export interface NativeAddon {
@@ -67,6 +73,12 @@ export interface NativeAddon {
   setKernel(name: string, on: boolean): void;
   getKernels(): Kernels;
   buildInfo(): BuildInfo;
+  newSelector(kind: 'batch' | 'array', ids: BigInt64Array): NativeSelector;
+  newSelector(kind: 'range', min: bigint, max: bigint): NativeSelector;
+  newSelector(kind: 'bitmap', bits: Uint8Array): NativeSelector;
+  newSelector(kind: 'not', sel: NativeSelector): NativeSelector;
+  newSelector(kind: 'and' | 'or' | 'xor', a: NativeSelector, b: NativeSelector): NativeSelector;
+  isNativeSelector(v: unknown): v is NativeSelector;
 }
 
 /** Which of the addon's own search kernels run (lib/kernels.ts). */

@@ -16,6 +16,7 @@
 #include "native_heap.h"
 #include "search_cost.h"
 #include "search_lanes.h"
+#include "selector.h"
 #include "threads.h"
 #include "workers/workers.h"
 
@@ -192,6 +193,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
+  defineSelectors(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "handle_release.h"
 #include "index_type.h"
+#include "selector_support.h"
 #include "workers/workers.h"
 
 namespace fp {
@@ -29,6 +30,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
           InstanceAccessor<&IndexWrap::GetTypeName>("typeName"),
           InstanceAccessor<&IndexWrap::GetBatchable>("batchable"),
+          InstanceAccessor<&IndexWrap::GetFilterable>("filterable"),
           InstanceAccessor<&IndexWrap::GetBytes>("bytes"),
           InstanceAccessor<&IndexWrap::GetVersion>("version"),
           InstanceAccessor<&IndexWrap::GetDisposed>("disposed"),
@@ -82,6 +84,7 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWra
   metric_ = static_cast<int>(index->metric_type);
   typeName_ = indexTypeName(*index);
   batchable_ = gainsFromBatching(*index);
+  filterable_ = filtersKnnSearch(*index);
   handle_ = releasedOffThread(new IndexHandle(std::move(index), info[1].ToBoolean().Value()));
   info.This().As<Napi::Object>().TypeTag(&kIndexTag);
   syncExternalMemory(info.Env());
@@ -110,6 +113,7 @@ Napi::Value IndexWrap::GetD(const Napi::CallbackInfo& info) { return Napi::Numbe
 Napi::Value IndexWrap::GetMetricType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), metric_); }
 Napi::Value IndexWrap::GetTypeName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), typeName_); }
 Napi::Value IndexWrap::GetBatchable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), batchable_); }
+Napi::Value IndexWrap::GetFilterable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), filterable_); }
 Napi::Value IndexWrap::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_); }
 
 Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {

@@ -41,6 +41,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   Napi::Value GetMetricType(const Napi::CallbackInfo& info);
   Napi::Value GetTypeName(const Napi::CallbackInfo& info);
   Napi::Value GetBatchable(const Napi::CallbackInfo& info);
+  Napi::Value GetFilterable(const Napi::CallbackInfo& info);
   Napi::Value GetBytes(const Napi::CallbackInfo& info);
   Napi::Value GetVersion(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
@@ -63,6 +64,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   int metric_ = 0;
   std::string typeName_;
   bool batchable_ = false;  // the FAISS type never changes under a wrapper
+  bool filterable_ = false;  // nor does whether it filters (selector_support.h)
   int64_t reportedBytes_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "search_dispatch.h"
 
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexPreTransform.h>
@@ -18,36 +19,65 @@
 #include "kernels/hnsw_search.h"
 #include "kernels/ivf_scan.h"
 #include "memory_limits.h"
+#include "short_answers.h"
 
 namespace fp {
 namespace {
 
-// Owns a chain of SearchParameters (PreTransform -> IVF). HNSW gets none: its
-// efSearch is set on the index itself (IndexHandle::searchShared explains why).
+// Owns a chain of SearchParameters (PreTransform -> IVF / HNSW / other). HNSW
+// gets parameters only to carry a selector: its efSearch is set on the index
+// itself (IndexHandle::searchShared explains why), and its parameters repeat it.
 struct ParamsChain {
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
   faiss::SearchParameters* head = nullptr;
 };
 
+template <typename P>
+P* own(ParamsChain& chain, const faiss::IDSelector* sel) {
+  auto p = std::make_unique<P>();
+  // FAISS 1.7.3 declares the field non-const; it only calls is_member through it.
+  p->sel = const_cast<faiss::IDSelector*>(sel);
+  P* raw = p.get();
+  chain.owned.push_back(std::move(p));
+  return raw;
+}
+
+// `sel`, if any, goes to the innermost index (selector_support.h says which take it).
 faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& t,
-                                     ParamsChain& chain) {
+                                     ParamsChain& chain, const faiss::IDSelector* sel = nullptr) {
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
-    auto p = std::make_unique<faiss::SearchParametersIVF>();
+    auto* p = own<faiss::SearchParametersIVF>(chain, sel);
     p->nprobe = t.nprobe >= 0 ? t.nprobe : ivf->nprobe;
     p->max_codes = ivf->max_codes;
-    chain.owned.push_back(std::move(p));
-    return chain.owned.back().get();
+    return p;
   }
   if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(index)) {
-    auto* inner = buildParams(pt->index, t, chain);
+    auto* inner = buildParams(pt->index, t, chain, sel);
     if (!inner) return nullptr;
-    auto p = std::make_unique<faiss::SearchParametersPreTransform>();
+    auto* p = own<faiss::SearchParametersPreTransform>(chain, nullptr);
     p->index_params = inner;
-    chain.owned.push_back(std::move(p));
-    return chain.owned.back().get();
+    return p;
   }
-  return nullptr;  // no tunables: let FAISS use its defaults
+  if (!sel) return nullptr;  // no tunables: let FAISS use its defaults
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) {
+    auto* p = own<faiss::SearchParametersHNSW>(chain, sel);
+    p->efSearch = hnsw->hnsw.efSearch;
+    p->check_relative_distance = hnsw->hnsw.check_relative_distance;
+    return p;
+  }
+  return own<faiss::SearchParameters>(chain, sel);
 }
+
+// A selector over an IDMap's ids, asked about the wrapped index's positions: what
+// FAISS 1.7.4 does for IndexIDMap's search (1.7.3 refuses search parameters there).
+struct IdMapSelector : faiss::IDSelector {
+  const std::vector<faiss::Index::idx_t>& idMap;
+  const faiss::IDSelector& sel;
+  IdMapSelector(const std::vector<faiss::Index::idx_t>& idMap, const faiss::IDSelector& sel) : idMap(idMap), sel(sel) {}
+  bool is_member(idx_t position) const final {
+    return position >= 0 && static_cast<uint64_t>(position) < idMap.size() && sel.is_member(idMap[position]);
+  }
+};
 
 // A label the inner index gave that its IDMap has no entry for would read past
 // the id table: refuse rather than answer a stale id or crash.
@@ -69,16 +99,21 @@ void fillEmpty(const faiss::Index& index, int64_t count, float* distances, int64
 
 // One range search into `result`, IDMap labels translated.
 void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
-                     faiss::RangeSearchResult* result) {
+                     faiss::RangeSearchResult* result, const faiss::IDSelector* sel) {
   if (index.ntotal == 0) return;  // lims stay 0: no results (see search_dispatch.h)
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
-    rangeSearchOnce(*m->index, t, n, x, radius, result);
+    if (sel) {
+      const IdMapSelector positions(m->id_map, *sel);
+      rangeSearchOnce(*m->index, t, n, x, radius, result, &positions);
+    } else {
+      rangeSearchOnce(*m->index, t, n, x, radius, result, nullptr);
+    }
     const size_t total = result->lims[result->nq];
     for (size_t i = 0; i < total; i++) result->labels[i] = translate(m->id_map, result->labels[i]);
     return;
   }
   ParamsChain chain;
-  auto* params = buildParams(&index, t, chain);
+  auto* params = buildParams(&index, t, chain, sel);
   index.range_search(n, x, radius, result, params);
 }
 
@@ -93,14 +128,36 @@ void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, co
 }  // namespace
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
-                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version) {
+                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
+                 const faiss::IDSelector* sel) {
   if (index.ntotal == 0) {
     fillEmpty(index, n * k, distances, labels);
     return;
   }
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
-    searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
+    if (sel) {
+      const IdMapSelector positions(m->id_map, *sel);
+      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions);
+    } else {
+      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
+    }
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
+    return;
+  }
+  // The addon's own kernels search unfiltered: a filtered search is FAISS's.
+  if (sel) {
+    if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
+      // What IndexPreTransform::search does, so that the wrapped index's short
+      // answers are completed too.
+      const float* xt = pt->apply_chain(n, x);
+      std::unique_ptr<const float[]> owned(xt == x ? nullptr : xt);
+      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
+      return;
+    }
+    ParamsChain chain;
+    index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
+    if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
   }
   if (flatScanApplies(index, n, k)) {
@@ -126,12 +183,12 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
 }
 
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
-                      int64_t maxResults, faiss::RangeSearchResult* result) {
+                      int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel) {
   const int64_t perQuery = std::max<int64_t>(1, index.ntotal);
   // As many queries as could each match every vector within what is left.
   auto blockAfter = [&](int64_t found, int64_t i0) { return std::clamp<int64_t>((maxResults - found) / perQuery, 1, n - i0); };
   if (blockAfter(0, 0) == n) {
-    rangeSearchOnce(index, t, n, x, radius, result);
+    rangeSearchOnce(index, t, n, x, radius, result, sel);
     const int64_t found = static_cast<int64_t>(result->lims[n]);
     if (found > maxResults) tooManyResults(found, maxResults);
     return;
@@ -142,7 +199,7 @@ void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, c
   for (int64_t i0 = 0, nb = 0; i0 < n; i0 += nb) {
     nb = blockAfter(found, i0);
     auto part = std::make_unique<faiss::RangeSearchResult>(nb);
-    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part.get());
+    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part.get(), sel);
     found += static_cast<int64_t>(part->lims[nb]);
     if (found > maxResults) tooManyResults(found, maxResults);
     parts.push_back(std::move(part));

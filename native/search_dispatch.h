@@ -17,6 +17,7 @@
 
 #include <faiss/Index.h>
 #include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/IDSelector.h>
 
 #include "flat_norms.h"
 #include "index_handle.h"
@@ -24,9 +25,12 @@
 namespace fp {
 
 // `norms` caches a flat L2 index's vector norms for batch searches; `version` is
-// the handle's version, under the lock the caller holds.
+// the handle's version, under the lock the caller holds. `sel`, if given, limits
+// the search to the ids it selects, inside FAISS's search (an index that cannot
+// is refused beforehand: selector_support.h).
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
-                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version);
+                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
+                 const faiss::IDSelector* sel = nullptr);
 
 // Runs the queries in blocks and stops with ERR_RESOURCE_LIMIT once the results
 // found so far pass `maxResults` (a range search's result size is only known as
@@ -34,6 +38,6 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
 // holds as many queries as could each match every vector within what is left
 // of that bound.
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
-                      int64_t maxResults, faiss::RangeSearchResult* result);
+                      int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel = nullptr);
 
 }  // namespace fp

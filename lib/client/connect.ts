@@ -23,6 +23,7 @@ import { resolveSettings, type ConnectionSettings } from './config';
 import { RemoteIndex, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-index';
 import { ResultsCache, type ResultsCacheOptions } from './results-cache';
 import { Transport, newIdempotencyKey, type TransportOptions } from './transport';
+import * as SELECTORS from '../selector-classes';
 
 export interface ConnectOptions extends Partial<ConnectionSettings>, Omit<TransportOptions, 'url' | 'apiKey'> {
   /** Reuse search answers for identical queries on an unchanged index (off by default). */
@@ -172,6 +173,7 @@ export function connect(options: ConnectOptions = {}) {
     METRIC_INNER_PRODUCT: METRIC_INNER_PRODUCT as typeof METRIC_INNER_PRODUCT,
     ScalarQuantizer,
     FaissError,
+    ...SELECTORS,
     /** Search answers served from the local cache, and those that were not. */
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
   };

@@ -9,6 +9,7 @@ export type { ResultsCacheOptions } from './results-cache';
 export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from '../constants';
 export type { MetricType, QuantizerType } from '../constants';
 export { ErrorCodes, FaissError, isFaissError } from '../errors';
+export * from '../selector-classes';
 export type { ErrorCode } from '../errors';
 export type { DeserializeIndexOptions, FaissApi, IndexContract } from '../contract';
 export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';

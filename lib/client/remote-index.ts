@@ -8,6 +8,7 @@ import { METRIC_L2 } from '../constants';
 import type { IndexContract } from '../contract';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
+import { IDSelector } from '../selectors';
 import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from '../limits';
 import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
 import { toIds, toMatrix, toNewIds } from '../vectors';
@@ -21,6 +22,8 @@ import {
   readVectorsAnswer,
   vectorsBody,
   vectorsWithIdsBody,
+  filteredQueryBody,
+  selectorPart,
 } from '../wire';
 import { hashBytes, type ResultsCache } from './results-cache';
 import { newIdempotencyKey, type Transport } from './transport';
@@ -170,14 +173,23 @@ export class RemoteIndex implements IndexContract {
     live(this);
     const q = toMatrix(x, this.d);
     kArg(k);
-    const p = this.#params(params);
+    const { sel, ...p } = this.#params(params);
     await this.ensure();
-    const query = vectorsBody(q);
+    // A filter travels as the filter part after the query rows (lib/wire.ts); the
+    // cache compares the whole body, filter included.
+    const filter = sel && selectorPart(sel);
+    const query = filter ? filteredQueryBody(q, filter) : vectorsBody(q);
     const cache = this.#ctx.cache;
-    const key = `${this.name}\u0000${k}\u0000${p.nprobe}\u0000${p.efSearch}\u0000${hashBytes(query)}`;
+    const key = `${this.name}\u0000${k}\u0000${p.nprobe}\u0000${p.efSearch}\u0000${filter?.length ?? ''}\u0000${hashBytes(query)}`;
     const cached = cache?.get(key, query, this.version);
     if (cached) return { distances: cached.distances.slice(), labels: cached.labels.slice() };
-    const r = await this.#ctx.transport.request({ method: 'POST', path: this.#path('/search'), bytes: query, binary: true, query: { k, ...p } });
+    const r = await this.#ctx.transport.request({
+      method: 'POST',
+      path: this.#path('/search'),
+      bytes: query,
+      binary: true,
+      query: { k, ...p, ...(filter ? { filterBytes: filter.length } : {}) },
+    });
     const result = readSearchAnswer(answerBytes(r), q.length / this.d, k);
     this.#noteVersion(r.headers);
     cache?.set(key, query, this.version, { distances: result.distances.slice(), labels: result.labels.slice() });
@@ -188,20 +200,24 @@ export class RemoteIndex implements IndexContract {
     live(this);
     const q = toMatrix(x, this.d);
     radiusArg(radius);
-    const p = this.#params(params);
+    const { sel, ...p } = this.#params(params);
     await this.ensure();
+    const filter = sel && selectorPart(sel);
     const r = await this.#ctx.transport.request({
       method: 'POST',
       path: this.#path('/range_search'),
-      bytes: vectorsBody(q),
+      bytes: filter ? filteredQueryBody(q, filter) : vectorsBody(q),
       binary: true,
-      query: { radius, ...p },
+      query: { radius, ...p, ...(filter ? { filterBytes: filter.length } : {}) },
     });
     return readRangeSearchAnswer(answerBytes(r), q.length / this.d, Number(r.headers.get(HEADER.total)));
   }
 
-  async removeIds(ids: Ids): Promise<number> {
+  async removeIds(ids: Ids | IDSelector): Promise<number> {
     live(this);
+    if (IDSelector.isSelector(ids)) {
+      throw new FaissError('removeIds(selector) is not available on a remote index: remove by ids (the service logs every removal by its ids)', 'ERR_UNSUPPORTED');
+    }
     const i = toIds(ids);
     if (i.length === 0) return 0;
     const r = await this.#mutate('remove', { bytes: idsBody(i) });
@@ -334,7 +350,7 @@ export class RemoteIndex implements IndexContract {
 
   #params(params: SearchParams | undefined): SearchParams {
     const given = searchParams(params);
-    return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch };
+    return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch, ...(given.sel ? { sel: given.sel } : {}) };
   }
 
   #noteVersion(headers: Headers): void {

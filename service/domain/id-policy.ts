@@ -1,11 +1,28 @@
 // The id policy: ids never change in the service. What a client was given for a
 // vector stays its id until the vector is removed, and a removed id is never seen
 // again. FAISS's own remove is used only where it keeps ids (IDMap, IVF);
-// positional indexes (flat, PQ, SQ, HNSW), which would renumber, hide removed ids
-// instead ("deleted ids", filtered out of every answer here) and are rebuilt
-// under an IDMap2 once they pass a threshold, each vector under its same id. Adds
-// without ids are numbered as FAISS would have numbered them.
-import { FaissError, IndexIDMap2, deserializeIndex, serializeIndex, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
+// positional indexes (flat, SQ, HNSW), which would renumber, hide removed ids
+// instead ("deleted ids"): every search passes FAISS a selector of the ids not
+// deleted (IDSelectorNot), so FAISS never returns one and searches no deeper for
+// them. They are rebuilt under an IDMap2 once the deleted ids pass a threshold,
+// each vector under its same id. A positional index FAISS 1.7.3 cannot filter
+// (IndexPQ, LSH, ...: Index.filterable) is rebuilt so at its first remove, and
+// removes in FAISS from then on. Adds without ids are numbered as FAISS would
+// have numbered them.
+import {
+  FaissError,
+  IDSelectorAnd,
+  IDSelectorBatch,
+  IDSelectorNot,
+  IndexIDMap2,
+  deserializeIndex,
+  serializeIndex,
+  type IDSelector,
+  type Index,
+  type RangeSearchResult,
+  type SearchParams,
+  type SearchResult,
+} from '../../lib';
 
 /** What an index keeps beside the FAISS object to hold its ids steady (saved in its snapshots). */
 export interface IdState {
@@ -19,9 +36,14 @@ export interface IdState {
   nextId: number | null;
   /** Ids present, kept only for IDMap indexes that use deleted ids (built on first need). */
   idSet: Set<bigint> | null;
+  /**
+   * The selector of the ids not deleted, built once per change of `deleted` (which
+   * only grows until it is replaced or cleared): `size` is how many it was built from.
+   */
+  visible: { deleted: Set<bigint>; size: number; sel: IDSelector } | null;
 }
 
-export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null });
+export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null, visible: null });
 
 export const isIdMapped = (index: Index): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
 
@@ -53,17 +75,38 @@ export async function addVectors(index: Index, ids: IdState, x: Float32Array, n:
   return firstId;
 }
 
-/** Removes `remove` where FAISS keeps ids, else hides them; answers how many were there. */
-export async function removeIds(index: Index, ids: IdState, remove: BigInt64Array): Promise<number> {
+export interface Removed {
+  removed: number;
+  /** The index that now holds the vectors, when the remove rebuilt it (the old one is left to in-flight searches). */
+  replaced?: Index;
+}
+
+/**
+ * Removes `remove` where FAISS keeps ids, else hides them where FAISS can filter
+ * them out, else rebuilds the index under an IDMap2 without them; answers how
+ * many were there.
+ */
+export async function removeIds(index: Index, ids: IdState, remove: BigInt64Array): Promise<Removed> {
   if (ids.deleted.size === 0 && storesIds(index)) {
     if (!isIdMapped(index)) ids.nextId ??= index.ntotal;
     try {
-      return await index.removeIds(remove);
+      return { removed: await index.removeIds(remove) };
     } catch (e) {
       if (!(e instanceof FaissError) || e.code !== 'ERR_UNSUPPORTED') throw e;
     }
   }
-  // Remember the ids and hide them from every answer.
+  if (index.filterable) return { removed: await hide(index, ids, remove) };
+  // Rebuilt aside and swapped in by the caller: searches meanwhile see the old index as it was.
+  const next: IdState = { ...ids, deleted: new Set(ids.deleted), idSet: ids.idSet && new Set(ids.idSet), visible: null };
+  const removed = await hide(index, next, remove);
+  if (next.deleted.size === 0) return { removed };
+  const replaced = await rebuiltWithoutDeleted(index, next);
+  Object.assign(ids, next);
+  return { removed, replaced };
+}
+
+// Remembers the ids present among `remove` as deleted; answers how many.
+async function hide(index: Index, ids: IdState, remove: BigInt64Array): Promise<number> {
   let removed = 0;
   const rawNtotal = index.ntotal;
   const present = isIdMapped(index) ? (ids.idSet ??= new Set((await index.extractAll()).ids)) : null;
@@ -80,51 +123,36 @@ export async function removeIds(index: Index, ids: IdState, remove: BigInt64Arra
 /** After the index was emptied: no id is deleted or present; numbering starts again. */
 export function resetIds(ids: IdState): void {
   ids.deleted.clear();
+  ids.visible = null;
   if (ids.idSet) ids.idSet.clear();
   if (ids.nextId !== null) ids.nextId = 0;
 }
 
+/** The selector of the ids not deleted, or undefined when none is. */
+function visibleSelector(ids: IdState): IDSelector | undefined {
+  if (ids.deleted.size === 0) return undefined;
+  const v = ids.visible;
+  if (v && v.deleted === ids.deleted && v.size === ids.deleted.size) return v.sel;
+  const sel = new IDSelectorNot(new IDSelectorBatch(BigInt64Array.from(ids.deleted)));
+  ids.visible = { deleted: ids.deleted, size: ids.deleted.size, sel };
+  return sel;
+}
+
+/** `params` with the caller's filter narrowed to the ids not deleted. */
+function visibleParams(ids: IdState, params: SearchParams | undefined): SearchParams | undefined {
+  const visible = visibleSelector(ids);
+  if (!visible) return params;
+  return { ...params, sel: params?.sel ? new IDSelectorAnd(params.sel, visible) : visible };
+}
+
 /** A k-NN search whose answers hold no deleted id. */
-export async function searchVisible(index: Index, ids: IdState, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
-  const hidden = ids.deleted;
-  if (hidden.size === 0) return index.search(x, k, params);
-  // Ask for enough candidates that k visible ones remain after filtering.
-  const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
-  const r = await index.search(x, wide, params);
-  const nq = r.labels.length / wide;
-  // Empty slots as FAISS fills them: label -1, distance -FLT_MAX for inner product, FLT_MAX for L2.
-  const FLT_MAX = 3.4028234663852886e38;
-  const distances = new Float32Array(nq * k).fill(index.metricType === 0 ? -FLT_MAX : FLT_MAX);
-  const labels = new BigInt64Array(nq * k).fill(-1n);
-  for (let q = 0; q < nq; q++) {
-    let out = 0;
-    for (let j = 0; j < wide && out < k; j++) {
-      const label = r.labels[q * wide + j];
-      if (label === -1n || hidden.has(label)) continue;
-      labels[q * k + out] = label;
-      distances[q * k + out] = r.distances[q * wide + j];
-      out++;
-    }
-  }
-  return { distances, labels };
+export function searchVisible(index: Index, ids: IdState, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+  return index.search(x, k, visibleParams(ids, params));
 }
 
 /** A range search whose answers hold no deleted id. */
-export async function rangeSearchVisible(index: Index, ids: IdState, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-  const r = await index.rangeSearch(x, radius, params);
-  const hidden = ids.deleted;
-  if (hidden.size === 0) return r;
-  const keep: number[] = [];
-  const lims = new BigUint64Array(r.lims.length);
-  for (let q = 0; q + 1 < r.lims.length; q++) {
-    for (let j = Number(r.lims[q]); j < Number(r.lims[q + 1]); j++) if (!hidden.has(r.labels[j])) keep.push(j);
-    lims[q + 1] = BigInt(keep.length);
-  }
-  return {
-    lims,
-    distances: Float32Array.from(keep, (j) => r.distances[j]),
-    labels: BigInt64Array.from(keep, (j) => r.labels[j]),
-  };
+export function rangeSearchVisible(index: Index, ids: IdState, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+  return index.rangeSearch(x, radius, visibleParams(ids, params));
 }
 
 /** A deleted id is not found, though FAISS still holds its vector. */

@@ -12,6 +12,8 @@ export interface Applied {
   removed: number;
   /** The id of the first vector of an add without ids (the others follow it). */
   firstId: number | null;
+  /** The index that holds the vectors from now on, when the mutation rebuilt it (id-policy.ts removeIds). */
+  replaced?: Index;
 }
 
 /** Applies `m` to `index` and its id state. */
@@ -24,8 +26,10 @@ export async function applyMutation(index: Index, ids: IdState, m: Mutation): Pr
       const n = m.x.length / m.d;
       return { added: n, removed: 0, firstId: await addVectors(index, ids, m.x, n, m.ids) };
     }
-    case 'remove':
-      return { added: 0, removed: await removeIds(index, ids, m.ids), firstId: null };
+    case 'remove': {
+      const { removed, replaced } = await removeIds(index, ids, m.ids);
+      return { added: 0, removed, firstId: null, ...(replaced ? { replaced } : {}) };
+    }
     case 'reset':
       await index.reset();
       resetIds(ids);

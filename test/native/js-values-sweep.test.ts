@@ -88,6 +88,15 @@ const body = `
     'setNumThreads(v)': (v) => faiss.setNumThreads(v),
     'setInlineSearchBudget(v)': (v) => faiss.setInlineSearchBudget(v),
     'setSearchLanes(v)': (v) => faiss.setSearchLanes(v),
+    'new IDSelectorBatch(v)': (v) => new faiss.IDSelectorBatch(v),
+    'new IDSelectorArray(v)': (v) => new faiss.IDSelectorArray(v),
+    'new IDSelectorRange(v, 10)': (v) => new faiss.IDSelectorRange(v, 10),
+    'new IDSelectorRange(0, v)': (v) => new faiss.IDSelectorRange(0, v),
+    'new IDSelectorBitmap(v)': (v) => new faiss.IDSelectorBitmap(v),
+    'new IDSelectorNot(v)': (v) => new faiss.IDSelectorNot(v),
+    'new IDSelectorXOr(sel, v)': (v) => new faiss.IDSelectorXOr(new faiss.IDSelectorRange(0, 1), v),
+    'search(x, 1, { sel: v })': (v) => idmap.search(x, 1, { sel: v }),
+    'rangeSearch(x, 1, { sel: v })': (v) => flat.rangeSearch(x, 1, { sel: v }),
   };
 
   await faiss.writeIndex(flat, file);

@@ -13,6 +13,12 @@ export function runOracle(workdir: string): void {
   execFileSync(PYTHON, [script, workdir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
 }
 
+/** Filtered searches by python3-faiss on the index files JS wrote (test/support/filtered_oracle.py). */
+export function runFilteredOracle(workdir: string): void {
+  const script = path.resolve(__dirname, '..', '..', '..', 'test', 'support', 'filtered_oracle.py');
+  execFileSync(PYTHON, [script, workdir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+}
+
 /** Distances this close (relative for values above 1) are the same distance. */
 export const TIE_TOLERANCE = 1e-5;
 

@@ -10,8 +10,8 @@ import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
 import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
-import { idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
-import { optionsOf, queryVectors, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
+import { filterSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
+import { optionsOf, queryOf, RANGE_SEARCH_QUERY, SEARCH_QUERY, searchQuery } from './search-query';
 import {
   binaryIds,
   binaryVectors,
@@ -202,9 +202,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           type: 'object',
           additionalProperties: false,
           required: ['vectors', 'k'],
-          properties: { vectors, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema },
+          properties: { vectors, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
         },
-        binary: 'float32 query rows; k, nprobe, efSearch in the query string',
+        binary: 'float32 query rows, then the filter part if any; k, nprobe, efSearch, filterBytes in the query string',
       },
       query: SEARCH_QUERY,
       binaryResponse: 'float32 distances (nq x k) then int64 labels (nq x k); headers X-Faiss-Nq, X-Faiss-K',
@@ -212,7 +212,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         const answer = wantsBinary(req) ? 'binary' : 'json';
-        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
+        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer, memoryOf(res.locals));
         holdSearch(memoryOf(res.locals), 0, answer, q.x.length / dimensionOf(req, tenant), q.k); // the body is held already (pipeline.ts)
         const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
         res.setHeader(HEADER.version, String(r.version));
@@ -229,22 +229,23 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           type: 'object',
           additionalProperties: false,
           required: ['vectors', 'radius'],
-          properties: { vectors, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema },
+          properties: { vectors, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
         },
-        binary: 'float32 query rows; radius, nprobe, efSearch in the query string',
+        binary: 'float32 query rows, then the filter part if any; radius, nprobe, efSearch, filterBytes in the query string',
       },
-      query: { radius: 'number', nprobe: 'int', efSearch: 'int' },
+      query: RANGE_SEARCH_QUERY,
       binaryResponse: 'int64 lims (nq + 1), float32 distances, int64 labels; headers X-Faiss-Nq, X-Faiss-Total',
       responses: { 200: '{ results: [{ distances, labels }] }, one per query', 422: 'The index type has no range search' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
-        const o = options(req, { radius: 'number', nprobe: 'int', efSearch: 'int' });
+        const input = { tenant, name: nameOf(req), binary: isBinary(req), body: req.body };
+        const o = optionsOf(input.binary, req.body, req.query, RANGE_SEARCH_QUERY);
         if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
-        const x = queryVectors(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
+        const { x, params } = queryOf(indexes, config, input, o, memoryOf(res.locals));
         const answer = wantsBinary(req) ? 'binary' : 'json';
         // How many results there will be depends on the data: FAISS may take up to the per-request limit for them.
         memoryOf(res.locals).hold(config.maxRequestMemory, 'A range search (its results, up to --max-request-memory)');
-        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
+        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, params);
         if (answer === 'json') {
           requireJsonRangeAnswerWithin(config.maxRequestMemory, r.labels.length);
           memoryOf(res.locals).hold(jsonAnswerBytes(r.labels.length), `The JSON answer's ${r.labels.length} results`);

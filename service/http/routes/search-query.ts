@@ -1,17 +1,28 @@
 // What a search asks for, from either wire format: the query rows (checked against
 // the index's dimension and --max-batch), k and the tunables, for the search and
 // range_search routes (routes/indexes.ts), so that both check a request the same way.
+// A filter (filter.ts) comes as `filter` in a JSON body, or as the filter part after
+// a binary body's query rows (?filterBytes).
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
 import type { SearchParams } from '../../../lib';
+import type { IDSelector } from '../../../lib/selectors';
 import { LIMITS } from '../../../lib/limits';
 import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
 import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
+import { binaryFilter, filterIds, jsonFilter } from '../filter';
+import type { RequestMemory } from '../request-memory';
 import { binaryVectors, jsonVectors } from '../wire';
 
 /** A binary search's options, in its query string (JSON searches carry them in the body). */
-export const SEARCH_QUERY: Record<string, QueryType> = { k: 'int', nprobe: 'int', efSearch: 'int' };
+export const SEARCH_QUERY: Record<string, QueryType> = { k: 'int', nprobe: 'int', efSearch: 'int', filterBytes: 'int' };
+/** A binary range search's options. */
+export const RANGE_SEARCH_QUERY: Record<string, QueryType> = { radius: 'number', nprobe: 'int', efSearch: 'int', filterBytes: 'int' };
+
+// What FAISS's IDSelectorBatch takes per id (a hash set entry and its Bloom filter's
+// share), held against --max-request-memory while the search runs.
+const SELECTOR_BYTES_PER_ID = 64;
 
 export function kOf(v: unknown, maxK: number): number {
   if (typeof v !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'k is required');
@@ -57,19 +68,39 @@ export interface SearchQuery {
   params: SearchParams;
 }
 
-/** A search's query rows, from either wire format: of the index's dimension, and at most --max-batch of them. */
-export function queryVectors(indexes: IndexService, config: Config, input: Omit<SearchInput, 'query'>): Float32Array {
+/**
+ * A search's query rows and filter, from either wire format: rows of the index's
+ * dimension, at most --max-batch of them; the filter's ids held against the
+ * request's memory.
+ */
+export function queryOf(indexes: IndexService, config: Config, input: Omit<SearchInput, 'query'>, o: Record<string, unknown>, memory: RequestMemory): { x: Float32Array; params: SearchParams } {
   const d = indexes.dimension(input.tenant, input.name);
-  const x = input.binary ? binaryVectors(input.body, d) : jsonVectors((input.body as { vectors: number[][] }).vectors, d);
+  let x: Float32Array;
+  let sel: IDSelector | undefined;
+  if (input.binary) {
+    const body = input.body as Buffer;
+    const filterBytes = o.filterBytes as number | undefined;
+    if (filterBytes !== undefined && (filterBytes < 8 || filterBytes > body.length)) {
+      throw new HttpError(400, 'ERR_VALIDATION', `filterBytes must be from 8 to the body's ${body.length} bytes`);
+    }
+    const rows = filterBytes === undefined ? body : body.subarray(0, body.length - filterBytes);
+    x = binaryVectors(rows.length === 0 ? undefined : rows, d);
+    if (filterBytes !== undefined) sel = binaryFilter(body.subarray(body.length - filterBytes));
+  } else {
+    const b = input.body as { vectors: number[][]; filter?: unknown };
+    x = jsonVectors(b.vectors, d);
+    if (b.filter !== undefined) sel = jsonFilter(b.filter);
+  }
   if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
-  return x;
+  if (sel) memory.hold(filterIds(sel) * SELECTOR_BYTES_PER_ID, `The filter's ids`);
+  return { x, params: { ...tunablesOf(o), ...(sel ? { sel } : {}) } };
 }
 
 /** A search's query, refused (ERR_RESOURCE_LIMIT) when a JSON answer to it would pass --max-request-memory. */
-export function searchQuery(indexes: IndexService, config: Config, input: SearchInput, answer: AnswerFormat): SearchQuery {
+export function searchQuery(indexes: IndexService, config: Config, input: SearchInput, answer: AnswerFormat, memory: RequestMemory): SearchQuery {
   const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
-  const x = queryVectors(indexes, config, input);
   const k = kOf(o.k, config.maxK);
+  const { x, params } = queryOf(indexes, config, input, o, memory);
   if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, x.length / indexes.dimension(input.tenant, input.name), k);
-  return { x, k, params: tunablesOf(o) };
+  return { x, k, params };
 }
