@@ -2,6 +2,7 @@
 
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFastScan.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/utils/distances.h>
@@ -23,7 +24,8 @@ namespace fp {
 namespace {
 
 // Owns a chain of SearchParameters (PreTransform -> IVF). HNSW gets none: its
-// efSearch is set on the index itself (IndexHandle::searchShared explains why).
+// efSearch is set on the index itself (IndexHandle::searchShared explains why),
+// and neither does an IVF that nprobeAsParams() says refuses them.
 struct ParamsChain {
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
   faiss::SearchParameters* head = nullptr;
@@ -32,6 +34,7 @@ struct ParamsChain {
 faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& t,
                                      ParamsChain& chain) {
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
+    if (!nprobeAsParams(*ivf)) return nullptr;
     auto p = std::make_unique<faiss::SearchParametersIVF>();
     p->nprobe = t.nprobe >= 0 ? t.nprobe : ivf->nprobe;
     p->max_codes = ivf->max_codes;
@@ -91,6 +94,12 @@ void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, co
 }
 
 }  // namespace
+
+bool nprobeAsParams(const faiss::Index& index) {
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return nprobeAsParams(*m->index);
+  if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) return nprobeAsParams(*pt->index);
+  return dynamic_cast<const faiss::IndexIVF*>(&index) && !dynamic_cast<const faiss::IndexIVFFastScan*>(&index);
+}
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version) {
