@@ -13,9 +13,11 @@ namespace {
 // Components FAISS's factory knows that this binding does not build.
 const std::regex kRefused(
     "(NSG|RQ|LSQ|PRQ|PLSQ|RFlat|Refine|IMI|Residual|ITQ|RR|Pad|MinMax|ZnLattice|FlatDedup).*|.*[()+].*|"
-    ".*np|IVF[0-9]+_NSG.*");
+    "IVF[0-9]+_NSG.*");
 const std::regex kTransform("(PCA|PCAW|PCAR|PCAWR)([0-9]+)|L2[nN]orm|OPQ([0-9]+)(_([0-9]+))?");
-const std::regex kPQ("PQ([0-9]+)(x([0-9]+))?");
+// "np": no polysemous training (FAISS trains 8-bit PQs for Hamming-distance
+// filtering by default, which costs seconds on a few thousand vectors).
+const std::regex kPQ("PQ([0-9]+)(x([0-9]+))?(np)?");
 // Fast-scan PQ: 4-bit codes in blocks of bbs vectors (_<bbs>); "r": an IVF's
 // codes encode residuals (FAISS parses it under an IVF only).
 const std::regex kPQFastScan("PQ([0-9]+)x4fs(r?)(_([0-9]+))?");
@@ -31,8 +33,8 @@ constexpr int64_t kHnswBytesPerM = 10;
 
 const std::string kAccepted =
     "accepted: [IDMap,|IDMap2,] then PCA<n>, PCAW<n>, PCAR<n>, PCAWR<n>, L2norm, OPQ<M>[_<n>] transforms, then Flat, "
-    "PQ<M>[x<nbits>], PQ<M>x4fs, SQ4|SQ6|SQ8|SQfp16, LSH, HNSW<M>[,Flat|,PQ<M>|,SQ*] or "
-    "IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>]|PQ<M>x4fs[r]|SQ*, then optionally ,RFlat";
+    "PQ<M>[x<nbits>][np], PQ<M>x4fs, SQ4|SQ6|SQ8|SQfp16, LSH, HNSW<M>[,Flat|,PQ<M>[np]|,SQ*] or "
+    "IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>][np]|PQ<M>x4fs[r]|SQ*, then optionally ,RFlat";
 
 struct Parser {
   const std::string& description;

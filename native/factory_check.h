@@ -11,9 +11,9 @@
 //   [IDMap,|IDMap2,] {transform,} index        or   {transform,} index,RFlat
 //   transform: PCA<n> PCAW<n> PCAR<n> PCAWR<n> (1 <= n <= d), L2norm,
 //              OPQ<M>[_<n>] (1 <= n <= d, M divides n)
-//   index:     Flat | PQ<M>[x<nbits>] | PQ<M>x4fs[_32] | SQ4 | SQ6 | SQ8 | SQfp16 | LSH[r][t]
-//              | HNSW[<M>][(,|_)Flat | (,|_)PQ<M> | (,|_)SQ...]
-//              | IVF<nlist>[_HNSW[<M>]],(Flat | PQ<M>[x<nbits>] | PQ<M>x4fs[r][_32] | SQ...)
+//   index:     Flat | PQ<M>[x<nbits>][np] | PQ<M>x4fs[_32] | SQ4 | SQ6 | SQ8 | SQfp16 | LSH[r][t]
+//              | HNSW[<M>][(,|_)Flat | (,|_)PQ<M>[np] | (,|_)SQ...]
+//              | IVF<nlist>[_HNSW[<M>]],(Flat | PQ<M>[x<nbits>][np] | PQ<M>x4fs[r][_32] | SQ...)
 //   PQ: M divides d, 1 <= nbits <= 16; fast-scan PQ: block size 32 (the default;
 //   FAISS 1.7.3 aborts on some searches with others); HNSW: 2 <= M <= 1024;
 //   IVF: 1 <= nlist <= 2^24.
