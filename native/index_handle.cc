@@ -1,24 +1,29 @@
 #include "index_handle.h"
 
-#include <faiss/IVFlib.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
 
 #include "io.h"
+#include "search_dispatch.h"
 
 namespace fp {
 namespace {
 
-// Looks through the wrappers whose search we route ourselves (IDMap) or that
-// forward search parameters (PreTransform) to find an HNSW graph, if any.
-faiss::HNSW* findHnsw(faiss::Index* index) {
+// The index whose nprobe or efSearch a search of `index` uses: looked for
+// through the wrappers Python's ParameterSpace looks through (IDMap,
+// PreTransform, and a refine index's base), as the first of type T.
+template <typename T>
+T* findTuned(faiss::Index* index) {
   while (index) {
-    if (auto* h = dynamic_cast<faiss::IndexHNSW*>(index)) return &h->hnsw;
+    if (auto* t = dynamic_cast<T*>(index)) return t;
     if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) {
       index = m->index;
     } else if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) {
       index = p->index;
+    } else if (auto* r = dynamic_cast<faiss::IndexRefine*>(index)) {
+      index = r->base_index;
     } else {
       return nullptr;
     }
@@ -30,8 +35,10 @@ faiss::HNSW* findHnsw(faiss::Index* index) {
 
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
     : index_(std::move(index)), readOnly_(readOnly) {
-  ivf_ = faiss::ivflib::try_extract_index_ivf(index_.get());
-  hnsw_ = findHnsw(index_.get());
+  ivf_ = findTuned<faiss::IndexIVF>(index_.get());
+  nprobeField_ = ivf_ && !nprobeAsParams(*index_);
+  auto* hnsw = findTuned<faiss::IndexHNSW>(index_.get());
+  hnsw_ = hnsw ? &hnsw->hnsw : nullptr;
   if (ivf_) nprobe_ = static_cast<int>(ivf_->nprobe);
   if (hnsw_) {
     efSearch_ = hnsw_->efSearch;

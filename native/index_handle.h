@@ -53,32 +53,35 @@ class IndexHandle {
 
   // Runs fn under the shared lock with the search settings of `t` in force.
   // FAISS 1.7.3's HNSW sizes its candidate queue from the index's own efSearch
-  // field even when SearchParametersHNSW gives another one, so a per-call efSearch
-  // must be written into the field (under the exclusive lock) for the search to
-  // behave as Python's `index.hnsw.efSearch = ...` does. Searches wanting the same
-  // value still run in parallel; differing values take turns.
+  // field even when SearchParametersHNSW gives another one, and its fast-scan IVF
+  // and IndexRefine refuse SearchParameters (nprobeAsParams, search_dispatch.h),
+  // so a per-call efSearch, and there a per-call nprobe, must be written into the
+  // field (under the exclusive lock) for the search to behave as Python's
+  // `index.hnsw.efSearch = ...` / `index.nprobe = ...` does. Searches wanting the
+  // same values still run in parallel; differing values take turns.
   template <typename F>
   void searchShared(const Tunables& t, F&& fn) {
     for (;;) {
       {
         SharedGuard guard(lock_);
-        if (!hnsw_ || hnsw_->efSearch == t.efSearch) {
+        if (fieldsHold(t)) {
           fn();
           return;
         }
       }
       ExclusiveGuard guard(lock_);
-      hnsw_->efSearch = t.efSearch;
+      if (hnsw_) hnsw_->efSearch = t.efSearch;
+      if (nprobeField_) ivf_->nprobe = t.nprobe;
     }
   }
   // As searchShared, for the JS thread, which must never wait: runs fn and returns
   // true only if the shared lock is free now (no writer holding or waiting for it)
-  // and the HNSW efSearch field already has the value `t` wants.
+  // and the fields already have the values `t` wants.
   template <typename F>
   bool trySearchShared(const Tunables& t, F&& fn) {
     if (!lock_.tryLockShared()) return false;
     SharedGuard guard(lock_, SharedGuard::kAdopt);
-    if (hnsw_ && hnsw_->efSearch != t.efSearch) return false;
+    if (!fieldsHold(t)) return false;
     fn();
     return true;
   }
@@ -93,8 +96,16 @@ class IndexHandle {
  private:
   std::unique_ptr<faiss::Index> index_;
   const bool readOnly_;
+  // Call with the lock held: the efSearch and nprobe fields searches read have
+  // the values of `t`.
+  bool fieldsHold(const Tunables& t) const {
+    return (!hnsw_ || hnsw_->efSearch == t.efSearch) &&
+           (!nprobeField_ || ivf_->nprobe == static_cast<size_t>(t.nprobe));
+  }
+
   RwLock lock_;
   faiss::IndexIVF* ivf_ = nullptr;
+  bool nprobeField_ = false;  // searches read ivf_->nprobe, not SearchParameters
   faiss::HNSW* hnsw_ = nullptr;
   std::atomic<int64_t> ntotal_{0};
   std::atomic<bool> isTrained_{false};

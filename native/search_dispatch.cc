@@ -3,6 +3,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFastScan.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/utils/distances.h>
@@ -27,6 +28,7 @@ namespace {
 // Owns a chain of SearchParameters (PreTransform -> IVF / HNSW / other). HNSW
 // gets parameters only to carry a selector: its efSearch is set on the index
 // itself (IndexHandle::searchShared explains why), and its parameters repeat it.
+// An IVF that nprobeAsParams() says refuses them gets none (nor can it filter).
 struct ParamsChain {
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
   faiss::SearchParameters* head = nullptr;
@@ -46,6 +48,7 @@ P* own(ParamsChain& chain, const faiss::IDSelector* sel) {
 faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& t,
                                      ParamsChain& chain, const faiss::IDSelector* sel = nullptr) {
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
+    if (!nprobeAsParams(*ivf)) return nullptr;
     auto* p = own<faiss::SearchParametersIVF>(chain, sel);
     p->nprobe = t.nprobe >= 0 ? t.nprobe : ivf->nprobe;
     p->max_codes = ivf->max_codes;
@@ -126,6 +129,12 @@ void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, co
 }
 
 }  // namespace
+
+bool nprobeAsParams(const faiss::Index& index) {
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return nprobeAsParams(*m->index);
+  if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) return nprobeAsParams(*pt->index);
+  return dynamic_cast<const faiss::IndexIVF*>(&index) && !dynamic_cast<const faiss::IndexIVFFastScan*>(&index);
+}
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,

@@ -24,6 +24,14 @@
 
 namespace fp {
 
+// Whether a search of `index` hands the IVF inside it a per-call nprobe as
+// SearchParameters (through IDMap, searched here, and IndexPreTransform, which
+// forwards them). FAISS 1.7.3's fast-scan IVF (IndexIVFFastScan::search) and
+// IndexRefine refuse SearchParameters with "search params not supported for this
+// index", though Python sets nprobe on the IVF inside them: for those the IVF's
+// own nprobe field is set for the call (IndexHandle::searchShared).
+bool nprobeAsParams(const faiss::Index& index);
+
 // `norms` caches a flat L2 index's vector norms for batch searches; `version` is
 // the handle's version, under the lock the caller holds. `sel`, if given, limits
 // the search to the ids it selects, inside FAISS's search (an index that cannot

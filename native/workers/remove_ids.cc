@@ -1,6 +1,7 @@
 #include <faiss/IVFlib.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/invlists/BlockInvertedLists.h>
 
 #include "../args.h"
 #include "../selector.h"
@@ -27,6 +28,11 @@ class RemoveIdsWorker : public IndexWorker {
   void Run() override {
     ExclusiveGuard guard(handle().lock());
     ThreadScope threads;
+    // A fast-scan IVF's block lists cannot update entries, and FAISS 1.7.3 asks
+    // them to inside an OpenMP loop, where the refusal ends the process.
+    const auto* ivf = faiss::ivflib::try_extract_index_ivf(&index());
+    if (ivf && dynamic_cast<const faiss::BlockInvertedLists*>(ivf->invlists))
+      throw ArgumentError(code::kUnsupported, "remove_ids: FAISS 1.7.3 cannot remove from a fast-scan IVF index");
     removed_ = selector_ ? removeSelected() : removeListed(ids_.data, ids_.n);
     handle().refresh(removed_ > 0);
   }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { native } from '../../lib/native';
 import { randomVectors } from '../support/data';
+import { newerFaiss } from '../support/fixtures';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const d = 8;
@@ -113,6 +114,10 @@ const cases: Case[] = [
   { name: 'IndexIDMap around a non-empty index', code: 'ERR_INVALID_ARGUMENT', run: async () => new faiss.IndexIDMap(await flat()) },
   { name: 'indexFactory: unparsable description', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.indexFactory(d, 'IVF,nonsense') },
   { name: 'indexFactory: PQ that does not divide d', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.indexFactory(d, 'PQ3') },
+  { name: 'indexFactory: fast-scan PQ with a block size other than 32', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.indexFactory(d, 'IVF4,PQ4x4fs_64') },
+  { name: 'indexFactory: NSG (outside the allow-list)', code: 'ERR_UNSUPPORTED', run: () => faiss.indexFactory(d, 'NSG32,Flat') },
+  { name: 'search: efSearch on a fast-scan IVF', code: 'ERR_UNSUPPORTED', run: () => faiss.indexFactory(d, 'IVF4,PQ4x4fs').search(q, 1, { efSearch: 8 }) },
+  { name: 'rangeSearch on a fast-scan IVF', code: 'ERR_UNSUPPORTED', run: async () => { const i = faiss.indexFactory(d, 'IVF4,PQ4x4fs'); await i.train(x); await i.add(x); return i.rangeSearch(q, 1); } },
   // merge
   { name: 'mergeFrom itself', code: 'ERR_INVALID_ARGUMENT', run: async () => { const i = await flat(); return i.mergeFrom(i); } },
   { name: 'mergeFrom another dimension', code: 'ERR_DIMENSION', run: async () => (await flat()).mergeFrom(new faiss.IndexFlatL2(4)) },
@@ -123,6 +128,15 @@ const cases: Case[] = [
   { name: 'deserializeIndex: trailing garbage', code: 'ERR_CORRUPT_INDEX', run: async () => faiss.deserializeIndex(Buffer.concat([await serialized(), Buffer.from('xyz')])) },
   { name: 'deserializeIndex: unknown type tag', code: 'ERR_CORRUPT_INDEX', run: async () => { const b = Buffer.from(await serialized()); b.write('Zzzz', 0); return faiss.deserializeIndex(b); } },
   { name: 'deserializeIndex: a string', code: 'ERR_INVALID_ARGUMENT', run: () => faiss.deserializeIndex('index' as any) },
+  { name: 'deserializeIndex: a file written by a newer FAISS (IndexIVFRaBitQ)', code: 'ERR_UNSUPPORTED', run: () => faiss.deserializeIndex(fs.readFileSync(newerFaiss().file('ivf-rabitq'))) },
+  { name: 'readIndex trusted: a file written by a newer FAISS (IndexHNSWCagra)', code: 'ERR_UNSUPPORTED', run: () => faiss.readIndex(newerFaiss().file('hnsw-cagra'), { trusted: true }) },
+  { name: 'deserializeIndex: a fast-scan PQ with a block size of 64', code: 'ERR_UNSUPPORTED', run: async () => {
+    // An empty PQ2x4fs ends with implem, bbs, qbs (int32), ntotal2, M2 and the codes' length (64-bit).
+    const b = Buffer.from(await faiss.serializeIndex(faiss.indexFactory(d, 'PQ2x4fs')));
+    assert.equal(b.readInt32LE(b.length - 32), 32);
+    b.writeInt32LE(64, b.length - 32);
+    return faiss.deserializeIndex(b);
+  } },
   { name: 'readIndex: missing file', code: 'ERR_NOT_FOUND', run: () => faiss.readIndex(path.join(tmp, 'missing.index')) },
   { name: 'readIndex: a directory', code: 'ERR_IO', run: () => faiss.readIndex(tmp) },
   { name: 'readIndex: a file of garbage', code: 'ERR_CORRUPT_INDEX', run: () => { const p = path.join(tmp, 'garbage.index'); fs.writeFileSync(p, 'not an index at all'); return faiss.readIndex(p); } },

@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { newerFaiss } from '../support/fixtures';
 import { call, client, makeTenant, startServer, type Reply, type ServerProcess } from '../support/server';
 
 const d = 4;
@@ -193,6 +194,7 @@ const cases: Case[] = [
   { name: 'import of a truncated export', req: () => importFile(fresh(), flatFile.subarray(0, flatFile.length - 10)), status: 400, code: 'ERR_CORRUPT_INDEX' },
   { name: 'import of an export cut after its header', req: () => importFile(fresh(), flatFile.subarray(0, 8)), status: 400, code: 'ERR_CORRUPT_INDEX' },
   { name: 'import of a flat file with a negative ntotal', req: () => importFile(fresh(), negativeNtotal()), status: 400, code: 'ERR_CORRUPT_INDEX' },
+  { name: 'import of a file written by a newer FAISS (IndexIVFRaBitQ)', req: () => importFile(fresh(), fs.readFileSync(newerFaiss().file('ivf-rabitq'))), status: 422, code: 'ERR_UNSUPPORTED', check: (r) => assert.match(r.json.error.message, /newer FAISS.*"Iwrq"/) },
   // --- query strings
   { name: 'an unknown query parameter on a binary search', req: () => bin(`${I('flat', 'search')}?k=1&limit=2`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
   { name: 'k given twice', req: () => bin(`${I('flat', 'search')}?k=1&k=2`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
