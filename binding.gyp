@@ -70,6 +70,7 @@
         'native/alloc_guard.cc',
         'native/idmap2_guard.cc',
         'native/index_type.cc',
+        'native/metrics.cc',
         'native/validate.cc',
       ],
       'include_dirs': ['<(faiss_prefix)/include'],

@@ -5,11 +5,13 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexRefine.h>
 #include <faiss/impl/HNSW.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "flat_norms.h"
 #include "rwlock.h"
@@ -17,6 +19,12 @@
 #include "tunables.h"
 
 namespace fp {
+
+// The index and every index it wraps whose metric_arg FAISS reads when it
+// computes METRIC_Lp, outermost first: under an IDMap the inner index, under HNSW
+// its storage (Python's index.metric_arg on an IndexHNSWFlat leaves
+// storage.metric_arg alone; this binding sets all of them).
+void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out);
 
 class IndexHandle {
  public:
@@ -48,6 +56,17 @@ class IndexHandle {
   void setEfConstruction(int v) { efConstruction_.store(v); }
   Tunables effective(const Tunables& overrides) const;
 
+  // METRIC_Lp's p (FAISS's metric_arg) and an IndexRefine's k_factor, kept here
+  // for the same reason as the tunables: FAISS reads them from the index during
+  // a search, so a new value is written into the FAISS objects under the
+  // exclusive lock, by the next search (searchShared) or write (applyTunables).
+  bool isLp() const { return !lp_.empty(); }
+  float metricArg() const { return metricArg_.load(); }
+  void setMetricArg(float p) { metricArg_.store(p); }
+  bool hasRefine() const { return refine_ != nullptr; }
+  float kFactor() const { return kFactor_.load(); }
+  void setKFactor(float v) { kFactor_.store(v); }
+
   // Call with the exclusive lock held.
   void applyTunables();
 
@@ -62,13 +81,14 @@ class IndexHandle {
     for (;;) {
       {
         SharedGuard guard(lock_);
-        if (!hnsw_ || hnsw_->efSearch == t.efSearch) {
+        if ((!hnsw_ || hnsw_->efSearch == t.efSearch) && searchFieldsCurrent()) {
           fn();
           return;
         }
       }
       ExclusiveGuard guard(lock_);
-      hnsw_->efSearch = t.efSearch;
+      if (hnsw_) hnsw_->efSearch = t.efSearch;
+      writeSearchFields();
     }
   }
   // As searchShared, for the JS thread, which must never wait: runs fn and returns
@@ -78,7 +98,7 @@ class IndexHandle {
   bool trySearchShared(const Tunables& t, F&& fn) {
     if (!lock_.tryLockShared()) return false;
     SharedGuard guard(lock_, SharedGuard::kAdopt);
-    if (hnsw_ && hnsw_->efSearch != t.efSearch) return false;
+    if ((hnsw_ && hnsw_->efSearch != t.efSearch) || !searchFieldsCurrent()) return false;
     fn();
     return true;
   }
@@ -91,6 +111,11 @@ class IndexHandle {
   void refresh(bool mutated);
 
  private:
+  // Whether the FAISS objects hold metricArg() and kFactor(); call with the lock held.
+  bool searchFieldsCurrent() const;
+  // Writes them; call with the exclusive lock held.
+  void writeSearchFields();
+
   std::unique_ptr<faiss::Index> index_;
   const bool readOnly_;
   RwLock lock_;
@@ -103,6 +128,10 @@ class IndexHandle {
   std::atomic<int> nprobe_{-1};
   std::atomic<int> efSearch_{-1};
   std::atomic<int> efConstruction_{-1};
+  std::vector<faiss::Index*> lp_;  // the index and what it wraps, when they compute METRIC_Lp
+  faiss::IndexRefine* refine_ = nullptr;
+  std::atomic<float> metricArg_{0};
+  std::atomic<float> kFactor_{1};
   FlatNorms flatNorms_;
   SearchCost searchCost_;
 };

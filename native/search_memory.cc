@@ -8,6 +8,7 @@
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
 #include <faiss/utils/distances.h>
 
 #include <algorithm>
@@ -35,6 +36,13 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     int64_t bytes = 0;
     for (const auto* vt : pt->chain) bytes = addBytes(bytes, mulBytes(mulBytes(nq, vt->d_out), kFloat));
     return addBytes(bytes, temporary(*pt->index, nq, k, t, threads));
+  }
+  if (auto* r = dynamic_cast<const faiss::IndexRefine*>(&index)) {
+    // IndexRefine::search asks its base index for k * k_factor results per query
+    // and keeps them (labels and distances) while it refines them.
+    const double factor = t.kFactor > 0 ? t.kFactor : r->k_factor;
+    const int64_t kBase = factor * k >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(k * factor);
+    return addBytes(mulBytes(mulBytes(nq, kBase), kFloat + kLabel), temporary(*r->base_index, nq, kBase, t, threads));
   }
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) {
     // IndexIVF::search: the coarse assignment (nq x nprobe labels and distances,

@@ -22,6 +22,7 @@
 
 #include "coded_error.h"
 #include "index_type.h"
+#include "metrics.h"
 
 namespace fp {
 namespace {
@@ -50,7 +51,10 @@ void validateCommon(const faiss::Index& index) {
   // Nothing can be added before training; codes held by an untrained index would
   // be decoded (reconstruct) with empty tables.
   require(index.is_trained || index.ntotal == 0, "an untrained index that holds vectors");
-  require(index.metric_type == faiss::METRIC_L2 || index.metric_type == faiss::METRIC_INNER_PRODUCT,
+  // The other metrics only where FAISS computes them without throwing inside a
+  // parallel region (metrics.h).
+  require(index.metric_type == faiss::METRIC_L2 || index.metric_type == faiss::METRIC_INNER_PRODUCT ||
+              (isExtraMetric(index.metric_type) && extraMetricSafe(index) && std::isfinite(index.metric_arg)),
           "unsupported metric");
 }
 

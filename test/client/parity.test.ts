@@ -201,7 +201,9 @@ for (const backend of backends) {
       ['bad dimension in a constructor', (f) => new f.IndexFlatL2(0), 'ERR_INVALID_ARGUMENT'],
       // The limits of lib/limits.ts, the same embedded and remote.
       ['dimension above the maximum (2^20)', (f) => new f.IndexFlatL2(2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
-      ['metric 2', (f) => new f.IndexFlat(d, 2), 'ERR_INVALID_ARGUMENT'],
+      ['metric 7 (no FAISS metric)', (f) => new f.IndexFlat(d, 7), 'ERR_INVALID_ARGUMENT'],
+      // FAISS's other metrics (METRIC_L1 = 2, ...) work with flat and HNSW-flat indexes in process only.
+      ['METRIC_L1 on an IVF index', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8, 2), 'ERR_UNSUPPORTED'],
       ['nlist above the maximum (2^24)', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 2 ** 24 + 1), 'ERR_INVALID_ARGUMENT'],
       ['PQ nbits 17', (f) => new f.IndexPQ(d, 4, 17), 'ERR_INVALID_ARGUMENT'],
       ['PQ m 0', (f) => new f.IndexIVFPQ(new f.IndexFlatL2(d), d, 8, 0, 8), 'ERR_INVALID_ARGUMENT'],
