@@ -1,4 +1,5 @@
 // k-means as Python's faiss.Kmeans: FAISS's Clustering, trained on the libuv pool.
+import { isFloat32Array } from './brands';
 import { FaissError } from './errors';
 import { Index } from './faiss-index';
 import { wrapNative } from './indexes';
@@ -133,16 +134,18 @@ export class Kmeans {
     }
     const { weights, initCentroids } = readArgument('options', () => {
       if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-      return { weights: options.weights as Vectors | undefined, initCentroids: options.initCentroids as Vectors | undefined };
+      return { weights: options.weights, initCentroids: options.initCentroids as Vectors | undefined };
     });
-    const w = weights === undefined ? undefined : toMatrix(weights, n, 'weights');
+    if (weights !== undefined && (!isFloat32Array(weights) || weights.length !== n)) {
+      throw invalidParameterError('options.weights', `a Float32Array of ${n} weights (one per training vector)`, weights);
+    }
     const init = initCentroids === undefined ? undefined : toMatrix(initCentroids, this.d, 'initCentroids');
     const p = this.params;
     this.#training = true;
     try {
       const r = await native.kmeansTrain(
         rows, this.d, this.k, p.niter, p.nredo, p.verbose, p.spherical, p.intCentroids, p.updateIndex,
-        p.frozenCentroids, p.minPointsPerCentroid, p.maxPointsPerCentroid, p.seed, w, init,
+        p.frozenCentroids, p.minPointsPerCentroid, p.maxPointsPerCentroid, p.seed, weights, init,
       );
       this.#centroids = r.centroids;
       this.#obj = r.obj;
