@@ -20,9 +20,12 @@
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included.
+// - searchAndReconstruct is one call under the index's lock embedded; remote it
+//   is a search and then a reconstruct of the labels found (two requests), so a
+//   label removed in between is ERR_NOT_FOUND.
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
-import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
+import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
 
 export interface IndexContract {
   readonly d: number;
@@ -52,6 +55,10 @@ export interface IndexContract {
   add(x: Vectors): Promise<void>;
   addWithIds(x: Vectors, ids: Ids): Promise<void>;
   search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
+  /** The labels of the k nearest neighbours, as Python's Index.assign. */
+  assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array>;
+  /** A search with the results' stored vectors (NaN rows where there is no result). */
+  searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult>;
   rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
   /** How many vectors were removed. */
   removeIds(ids: Ids): Promise<number>;

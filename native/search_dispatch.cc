@@ -133,6 +133,9 @@ void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int
     return;
   }
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
+    // As FAISS: an IndexIDMap cannot reconstruct its vectors (its IndexIDMap2 can).
+    if (!dynamic_cast<const faiss::IndexIDMap2*>(m))
+      throw ArgumentError(code::kUnsupported, "IndexIDMap cannot reconstruct vectors; use IndexIDMap2");
     searchAndReconstructIndex(*m->index, t, n, x, k, distances, labels, vectors);
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
     return;

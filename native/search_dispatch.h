@@ -30,9 +30,10 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
 
 // FAISS's search_and_reconstruct (the stored vectors of the results, decoded;
 // NaN rows where there is no result), with the same tunables and the same
-// answer for an empty index as searchIndex. Under an IDMap the inner index
-// searches and reconstructs by position and the labels are translated, so
-// IndexIDMap works too (FAISS 1.7.3's would reconstruct by id, which it cannot).
+// answer for an empty index as searchIndex. Under an IndexIDMap2 the inner
+// index searches and reconstructs by position and the labels are translated
+// (FAISS's searches and then reconstructs by id); an IndexIDMap cannot
+// reconstruct (ERR_UNSUPPORTED), as in FAISS.
 void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
                                float* distances, int64_t* labels, float* vectors);
 

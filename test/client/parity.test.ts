@@ -129,6 +129,22 @@ for (const backend of backends) {
             for (let q = 0; q < 4; q++) assert.equal(labels[q * 5], idOf(bruteForceNearest(xb, d, row(xq, d, q))));
           }
 
+          // assign: the search's labels; searchAndReconstruct: its answer with the stored vectors.
+          assert.deepEqual(await index.assign(xq, 5, kind.ivf ? { nprobe: 8 } : undefined), labels);
+          if (kind.reconstruct) {
+            const sr = await index.searchAndReconstruct(xq, 5, kind.ivf ? { nprobe: 8 } : undefined);
+            assert.deepEqual(sr.labels, labels);
+            assert.equal(sr.vectors.length, 20 * d);
+            if (kind.exact || kind.name.startsWith('IndexFlat') || kind.name === 'IndexHNSWFlat' || kind.name === 'IndexIVFFlat') {
+              for (let i = 0; i < 20; i++) {
+                const at: number = kind.ids ? ids.indexOf(labels[i]) : Number(labels[i]);
+                assert.deepEqual(sr.vectors.subarray(i * d, (i + 1) * d), row(xb, d, at));
+              }
+            }
+          } else {
+            await rejectsWith(index.searchAndReconstruct(xq, 5), 'ERR_UNSUPPORTED');
+          }
+
           if (kind.range) {
             const r = await index.rangeSearch(xq, 1.0, kind.ivf ? { nprobe: 8 } : undefined);
             assert.equal(r.lims.length, 5);
