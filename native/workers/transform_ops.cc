@@ -70,6 +70,10 @@ class TrainWorker : public TransformWorker {
   void Run() override {
     requireFinite(x_.data, x_.n * transform().d_in, transform().d_in, "x");
     ExclusiveGuard guard(handle().lock);
+    // FAISS's ITQTransform refuses a second training with "'!is_trained' failed",
+    // which would read as ERR_NOT_TRAINED.
+    if (dynamic_cast<faiss::ITQTransform*>(&transform()) && transform().is_trained)
+      throw ArgumentError(code::kUnsupported, "ITQTransform trains once (FAISS refuses a second training); build a new one");
     ThreadScope threads;
     transform().train(x_.n, x_.data);
     handle().trained = transform().is_trained;

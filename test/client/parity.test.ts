@@ -185,6 +185,19 @@ for (const backend of backends) {
       });
     }
 
+    it('FAISS\'s other metrics: a flat METRIC_L1 index embedded, ERR_UNSUPPORTED remotely (the service builds L2 and IP)', async () => {
+      const f = backend.api;
+      if (backend.name === 'remote') {
+        assert.throws(() => new f.IndexFlat(d, 2), (e: FaissError) => e.code === 'ERR_UNSUPPORTED');
+        assert.throws(() => f.indexFactory(d, 'HNSW8', 22), (e: FaissError) => e.code === 'ERR_UNSUPPORTED');
+      } else {
+        const index = new f.IndexFlat(d, 2);
+        await index.add(xb);
+        assert.equal((await index.search(row(xb, d, 3), 1)).labels[0], 3n);
+        index.dispose();
+      }
+    });
+
     it('serialize / deserialize round trip gives the same answers', async () => {
       const f = backend.api;
       const index = new f.IndexHNSWFlat(d, 8);
