@@ -31,6 +31,18 @@ export const METRIC_NAMES: Readonly<Record<MetricType, string>> = Object.freeze(
   [METRIC_JensenShannon]: 'METRIC_JensenShannon',
 });
 
+/**
+ * The name the HTTP API (and the service's JSON) gives each metric: the
+ * constant's name without METRIC_ ("L2", "L1", "Canberra", ...), "IP" for inner
+ * product.
+ */
+export const metricNameOf = (m: MetricType): string => (m === METRIC_INNER_PRODUCT ? 'IP' : METRIC_NAMES[m].slice('METRIC_'.length));
+
+/** The metric an HTTP name ("L2", "IP", "L1", ...) stands for, or undefined. */
+export function metricOfName(name: unknown): MetricType | undefined {
+  return (Object.keys(METRIC_NAMES).map(Number) as MetricType[]).find((m) => metricNameOf(m) === name);
+}
+
 /** Scalar quantizer types, as faiss.ScalarQuantizer.QT_* in Python. */
 export const ScalarQuantizer = {
   QT_8bit: 0,

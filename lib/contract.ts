@@ -29,7 +29,7 @@ import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult,
 
 export interface IndexContract {
   readonly d: number;
-  /** METRIC_L2 or METRIC_INNER_PRODUCT. */
+  /** METRIC_L2, METRIC_INNER_PRODUCT, or (flat and HNSW-flat indexes) another FAISS metric. */
   readonly metricType: number;
   /** The Python faiss class name ("IndexIVFPQ", ...). */
   readonly typeName: string;

@@ -12,7 +12,7 @@
 import { FaissError } from './errors';
 import { integerIn, invalidParameterError, isFiniteNumber, isInteger, isObject, readArgument } from './is';
 import { isArrayBuffer, isUint8Array } from './brands';
-import { METRIC_NAMES, type MetricType } from './constants';
+import { METRIC_Lp, METRIC_NAMES, type MetricType } from './constants';
 import type { DirectMapType, SearchParams } from './types';
 
 /** An integer argument's bounds, inclusive. */
@@ -94,6 +94,20 @@ export function metricArg(m: unknown): MetricType {
       `${METRIC_NAMES[metric]} is supported by flat and HNSW-flat indexes in process only; this index type takes METRIC_L2 or METRIC_INNER_PRODUCT`,
       'ERR_UNSUPPORTED',
     );
+  }
+  return metric;
+}
+
+/**
+ * A metric a faiss-proxy server builds an index with (the remote client's flat,
+ * HNSW and factory indexes): every FAISS metric but METRIC_Lp, whose p the
+ * service does not store with an index. The server checks the metric against
+ * the index type (ERR_UNSUPPORTED).
+ */
+export function serviceMetricArg(m: unknown): MetricType {
+  const metric = anyMetricArg(m);
+  if (metric === METRIC_Lp) {
+    throw new FaissError('METRIC_Lp is not available remotely: the service does not store its p (metricArg)', 'ERR_UNSUPPORTED');
   }
   return metric;
 }

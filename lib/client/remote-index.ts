@@ -4,7 +4,7 @@
 // and efSearch sent with every search, dispose, ...). The index is created on
 // the server by its first use. Arguments are checked here, with the embedded
 // API's rules (lib/limits.ts), before anything is sent.
-import { METRIC_L2 } from '../constants';
+import { metricNameOf, type MetricType } from '../constants';
 import type { IndexContract } from '../contract';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
@@ -30,7 +30,8 @@ export interface RemoteIndexInfo {
   dimension: number;
   type: string;
   factory: string;
-  metric: 'L2' | 'IP';
+  /** "L2", "IP", "L1", ... (lib/constants.ts, metricNameOf). */
+  metric: string;
   ntotal: number;
   isTrained: boolean;
   bytes: number;
@@ -323,7 +324,7 @@ export class RemoteIndex implements IndexContract {
   }
 
   async #create(): Promise<void> {
-    const body = { name: this.name, dimension: this.d, factory: this.description.factory, metric: this.description.metric === METRIC_L2 ? 'L2' : 'IP' };
+    const body = { name: this.name, dimension: this.d, factory: this.description.factory, metric: metricNameOf(this.description.metric as MetricType) };
     try {
       const r = await this.#ctx.transport.request({ method: 'POST', path: '/v1/indexes', json: body });
       this.#info = r.json;

@@ -185,16 +185,34 @@ for (const backend of backends) {
       });
     }
 
-    it('FAISS\'s other metrics: a flat METRIC_L1 index embedded, ERR_UNSUPPORTED remotely (the service builds L2 and IP)', async () => {
+    it('FAISS\'s other metrics on flat and HNSW indexes: the same answers; METRIC_Lp embedded only', async () => {
       const f = backend.api;
-      if (backend.name === 'remote') {
-        assert.throws(() => new f.IndexFlat(d, 2), (e: FaissError) => e.code === 'ERR_UNSUPPORTED');
-        assert.throws(() => f.indexFactory(d, 'HNSW8', 22), (e: FaissError) => e.code === 'ERR_UNSUPPORTED');
-      } else {
-        const index = new f.IndexFlat(d, 2);
-        await index.add(xb);
-        assert.equal((await index.search(row(xb, d, 3), 1)).labels[0], 3n);
-        index.dispose();
+      const l1 = new f.IndexFlat(d, 2);
+      const js = f.indexFactory(d, 'HNSW8', 22);
+      try {
+        assert.equal(l1.metricType, 2);
+        await l1.add(xb);
+        const r = await l1.search(xq, 3);
+        for (let q = 0; q < 4; q++) {
+          // The exact L1 nearest neighbour, by brute force here.
+          const dist = (i: number) => row(xb, d, i).reduce((s: number, v: number, j: number) => s + Math.abs(v - xq[q * d + j]), 0);
+          let best = 0;
+          for (let i = 1; i < 500; i++) if (dist(i) < dist(best)) best = i;
+          assert.equal(r.labels[q * 3], BigInt(best));
+          assert.ok(Math.abs(r.distances[q * 3] - dist(best)) < 1e-4);
+        }
+        await js.add(xb);
+        assert.equal((await js.search(row(xb, d, 7), 1)).labels[0], 7n);
+        if (backend.name === 'remote') {
+          assert.throws(() => new f.IndexFlat(d, 4), (e: FaissError) => e.code === 'ERR_UNSUPPORTED');
+        } else {
+          const lp = new f.IndexFlat(d, 4);
+          lp.metricArg = 3;
+          lp.dispose();
+        }
+      } finally {
+        l1.dispose();
+        js.dispose();
       }
     });
 
