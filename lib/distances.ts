@@ -3,7 +3,7 @@
 import { isFloat32Array } from './brands';
 import { METRIC_L2, METRIC_Lp, type MetricType } from './constants';
 import { invalidParameterError, readArgument } from './is';
-import { anyMetricArg, dimensionArg, kArg, metricArgValueArg } from './limits';
+import { anyMetricArg, dimensionArg, kArg, metricArgValueArg, optionsArg } from './limits';
 import { native } from './native';
 import type { SearchResult, Vectors } from './types';
 import { toMatrix } from './vectors';
@@ -29,6 +29,15 @@ function lpArg(metric: MetricType, metricArg: number | undefined): number | unde
   return metricArgValueArg(metricArg);
 }
 
+// Each option read once, inside readArgument (a getter or a Proxy's trap may throw).
+const distanceOptions = (options: unknown): DistanceOptions =>
+  optionsArg(options, (o) => {
+    for (const key of Object.keys(o)) {
+      if (key !== 'd' && key !== 'metricArg') throw invalidParameterError('options', 'only the keys d and metricArg', key);
+    }
+    return { d: o.d as number | undefined, metricArg: o.metricArg as number | undefined };
+  });
+
 export interface DistanceOptions {
   /** The dimension; needed when xq and xb are both Float32Arrays. */
   d?: number;
@@ -41,9 +50,10 @@ export interface DistanceOptions {
  * faiss.knn (L2 or inner product there; here every FAISS metric).
  */
 export async function knn(xq: Vectors, xb: Vectors, k: number, metric: MetricType = METRIC_L2, options: DistanceOptions = {}): Promise<SearchResult> {
-  const d = dimensionOf(xq, xb, options.d);
+  const o = distanceOptions(options);
+  const d = dimensionOf(xq, xb, o.d);
   const m = anyMetricArg(metric);
-  const p = lpArg(m, options.metricArg);
+  const p = lpArg(m, o.metricArg);
   const q = toMatrix(xq, d, 'xq');
   const b = toMatrix(xb, d, 'xb');
   kArg(k);
@@ -52,9 +62,10 @@ export async function knn(xq: Vectors, xb: Vectors, k: number, metric: MetricTyp
 
 /** The nq x nb matrix of distances between the rows of xq and those of xb, row-major, as faiss.pairwise_distances. */
 export async function pairwiseDistances(xq: Vectors, xb: Vectors, metric: MetricType = METRIC_L2, options: DistanceOptions = {}): Promise<Float32Array> {
-  const d = dimensionOf(xq, xb, options.d);
+  const o = distanceOptions(options);
+  const d = dimensionOf(xq, xb, o.d);
   const m = anyMetricArg(metric);
-  const p = lpArg(m, options.metricArg);
+  const p = lpArg(m, o.metricArg);
   return native.pairwiseDistances(toMatrix(xq, d, 'xq'), toMatrix(xb, d, 'xb'), d, m, p);
 }
 

@@ -12,10 +12,14 @@ const indexArg = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, na
 
 // One transform or a non-empty array of them (read once: a getter runs inside readArgument).
 function transformsArg(v: unknown): NativeTransform[] {
-  if (!Array.isArray(v)) return [VectorTransform.nativeOf(v, 'transform')];
-  const list = readArgument('transform', () => Array.from(v as unknown[]));
-  if (list.length === 0 || list.length > 64) throw invalidParameterError('transform', '1 to 64 vector transforms', v);
-  return list.map((t, i) => VectorTransform.nativeOf(t, `transform[${i}]`));
+  if (!readArgument('transform', () => Array.isArray(v))) return [VectorTransform.nativeOf(v, 'transform')];
+  // The length first: a sparse array of 2^32 - 1 holes would otherwise be copied.
+  return readArgument('transform', () => {
+    const list = v as readonly unknown[];
+    const n = list.length;
+    if (n === 0 || n > 64) throw invalidParameterError('transform', '1 to 64 vector transforms', v);
+    return Array.from({ length: n }, (_, i) => VectorTransform.nativeOf(list[i], `transform[${i}]`));
+  });
 }
 
 /** Exact search; takes every FAISS metric (set metricArg for METRIC_Lp). */

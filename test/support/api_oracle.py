@@ -42,6 +42,9 @@ def main(workdir):
             answers[name] = knn_answer(*index.search(xq, t["k"]))
             if "write" in t:
                 faiss.write_index(index, os.path.join(workdir, t["write"]))
+        elif kind == "write-factory":
+            # An index file of a type FAISS builds with any metric, for JS to read (or refuse).
+            faiss.write_index(faiss.index_factory(d, t["factory"], t["metric"]), os.path.join(workdir, t["write"]))
         elif kind == "read-search":
             # Search an index file the JS side wrote.
             index = faiss.read_index(os.path.join(workdir, t["file"]))

@@ -54,6 +54,14 @@ const METRICS: [string, faiss.MetricType, number?][] = [
   ['JensenShannon', faiss.METRIC_JensenShannon],
 ];
 
+// Index types FAISS builds with any metric but whose search throws inside a
+// parallel region (an abort) with one beyond L2 and IP.
+const REFUSED: [string, number][] = [
+  ['IVF4,Flat', faiss.METRIC_L1],
+  ['HNSW8,SQ8', faiss.METRIC_Canberra],
+  ['PQ4', faiss.METRIC_Linf],
+];
+
 interface Task {
   kind: string;
   name: string;
@@ -131,6 +139,7 @@ describe('faiss-api: the FAISS API extras give python3-faiss 1.7.3 answers', fun
     }
     tasks.push({ kind: 'read-search', name: 'read-refine', file: 'js-refine.index', xq: 'xq', k, kFactor: true });
     tasks.push({ kind: 'read-search', name: 'read-pre', file: 'js-pre.index', xq: 'xq', k });
+    for (const [factory, metric] of REFUSED) tasks.push({ kind: 'write-factory', name: factory, factory, metric, write: `py-${factory}-${metric}.index` });
 
     fs.writeFileSync(file('job.json'), JSON.stringify({ d, tasks }));
     const script = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'support', 'api_oracle.py');
@@ -272,6 +281,16 @@ describe('faiss-api: the FAISS API extras give python3-faiss 1.7.3 answers', fun
     same(await built.refine.search(arrays.xq, k), answers['read-refine']);
     assert.equal(built.refine.typeName, 'IndexRefineFlat');
     assert.ok(built.refine instanceof faiss.IndexRefineFlat);
+  });
+
+  it('files Python wrote of types that abort FAISS 1.7.3 with a metric beyond L2 and IP are refused (ERR_UNSUPPORTED), not loaded', async () => {
+    for (const [factory, metric] of REFUSED) {
+      const bytes = fs.readFileSync(file(`py-${factory}-${metric}.index`));
+      await assert.rejects(faiss.deserializeIndex(bytes), (e: faiss.FaissError) => e.code === 'ERR_UNSUPPORTED' && /aborts/.test(e.message), factory);
+    }
+    // The same types with L2 load.
+    const fine = await faiss.indexFactory(d, 'IVF4,Flat');
+    assert.equal((await faiss.deserializeIndex(await faiss.serializeIndex(fine))).typeName, 'IndexIVFFlat');
   });
 
   it('IndexPreTransform(PCAMatrix, IndexIVFFlat): Python searches JS\'s file as JS does', async () => {
