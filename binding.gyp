@@ -71,6 +71,7 @@
         'native/idmap2_guard.cc',
         'native/index_type.cc',
         'native/newer_faiss.cc',
+        'native/metrics.cc',
         'native/validate.cc',
       ],
       'include_dirs': ['<(faiss_prefix)/include'],

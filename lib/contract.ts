@@ -20,19 +20,21 @@
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included.
-// - Filtered search (SearchParams.sel, removeIds(selector)) is embedded only for
-//   now: the remote client reads params without a selector, so it refuses `sel`
-//   (and removeIds a selector) with ERR_INVALID_ARGUMENT rather than answer
-//   unfiltered, until the service takes filters.
+// - removeIds(selector) is ERR_UNSUPPORTED remotely: the service logs every
+//   removal by its ids. Searches take a selector on both sides (the remote client
+//   sends it as a filter, lib/wire.ts).
+// - searchAndReconstruct is one call under the index's lock embedded; remote it
+//   is a search and then a reconstruct of the labels found (two requests), so a
+//   label removed in between is ERR_NOT_FOUND.
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
 import type { IDSelector } from './selectors';
 import type * as Selectors from './selectors';
-import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
+import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
 
 export interface IndexContract {
   readonly d: number;
-  /** METRIC_L2 or METRIC_INNER_PRODUCT. */
+  /** METRIC_L2, METRIC_INNER_PRODUCT, or (flat and HNSW-flat indexes) another FAISS metric. */
   readonly metricType: number;
   /** The Python faiss class name ("IndexIVFPQ", ...). */
   readonly typeName: string;
@@ -58,6 +60,10 @@ export interface IndexContract {
   add(x: Vectors): Promise<void>;
   addWithIds(x: Vectors, ids: Ids): Promise<void>;
   search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
+  /** The labels of the k nearest neighbours, as Python's Index.assign. */
+  assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array>;
+  /** A search with the results' stored vectors (NaN rows where there is no result). */
+  searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult>;
   rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
   /** How many vectors were removed: those with the given ids, or those the selector selects. */
   removeIds(ids: Ids | IDSelector): Promise<number>;

@@ -35,12 +35,48 @@ export interface NativeIndex {
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
+  /** METRIC_Lp's p; 0 on other metrics, where setting it throws ERR_UNSUPPORTED. */
+  metricArg: number;
+  /** IndexRefine's k_factor; undefined elsewhere. */
+  kFactor: number | undefined;
+  searchAndReconstruct(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult & { vectors: Float32Array }>;
   dispose(): void;
 }
 
 /** FAISS's selector built from an IDSelector (lib/native-selectors.ts); opaque to JS. */
 export interface NativeSelector {
   readonly __nativeSelector: never;
+}
+
+/** A faiss::VectorTransform (native/transform.h). */
+export interface NativeTransform {
+  readonly dIn: number;
+  readonly dOut: number;
+  readonly isTrained: boolean;
+  readonly typeName: string;
+  readonly disposed: boolean;
+  train(x: Float32Array): Promise<void>;
+  apply(x: Float32Array): Promise<Float32Array>;
+  reverseTransform(x: Float32Array): Promise<Float32Array>;
+  init(seed: number): Promise<void>;
+  dispose(): void;
+}
+
+/** What one k-means training gives (native/kmeans.h). */
+export interface KmeansResult {
+  centroids: Float32Array;
+  obj: Float64Array;
+  iterationStats: IterationStats[];
+  index: NativeIndex;
+}
+
+/** FAISS's ClusteringIterationStats. */
+export interface IterationStats {
+  obj: number;
+  time: number;
+  timeSearch: number;
+  imbalanceFactor: number;
+  nsplit: number;
 }
 
 export interface NativeAddon {
@@ -56,6 +92,35 @@ export interface NativeAddon {
   newIDMap(index: NativeIndex): NativeIndex;
   newIDMap2(index: NativeIndex): NativeIndex;
   indexFactory(d: number, description: string, metric: number): NativeIndex;
+  newPreTransform(transforms: NativeTransform[], index: NativeIndex): NativeIndex;
+  newRefineFlat(base: NativeIndex): NativeIndex;
+  /** Whether v is a transform the addon built (a type tag). */
+  isNativeTransform(v: unknown): v is NativeTransform;
+  newPCAMatrix(dIn: number, dOut: number, eigenPower: number, randomRotation: boolean): NativeTransform;
+  newOPQMatrix(d: number, M: number, d2?: number): NativeTransform;
+  newITQTransform(dIn: number, dOut: number, doPca: boolean): NativeTransform;
+  newRandomRotationMatrix(dIn: number, dOut: number): NativeTransform;
+  newNormalizationTransform(d: number, norm: number): NativeTransform;
+  knn(xq: Float32Array, xb: Float32Array, d: number, k: number, metric: number, metricArg?: number): Promise<SearchResult>;
+  pairwiseDistances(xq: Float32Array, xb: Float32Array, d: number, metric: number, metricArg?: number): Promise<Float32Array>;
+  normalizeL2(x: Float32Array, d: number): Promise<void>;
+  kmeansTrain(
+    x: Float32Array,
+    d: number,
+    k: number,
+    niter: number,
+    nredo: number,
+    verbose: boolean,
+    spherical: boolean,
+    intCentroids: boolean,
+    updateIndex: boolean,
+    frozenCentroids: boolean,
+    minPointsPerCentroid: number,
+    maxPointsPerCentroid: number,
+    seed: number,
+    weights?: Float32Array,
+    initCentroids?: Float32Array,
+  ): Promise<KmeansResult>;
   deserializeIndex(buffer: Uint8Array | ArrayBuffer, trusted: boolean): Promise<NativeIndex>;
   readIndex(path: string, mmap: boolean, trusted: boolean): Promise<NativeIndex>;
   setErrorClass(ctor: typeof FaissError): void;

@@ -26,6 +26,11 @@ export interface SearchResult {
   labels: BigInt64Array;
 }
 
+/** A search's results with the stored vectors of its labels: vectors is nq x k x d, NaN where the label is -1. */
+export interface SearchAndReconstructResult extends SearchResult {
+  vectors: Float32Array;
+}
+
 /** Results of query i are at [lims[i], lims[i + 1]) in distances and labels. */
 export interface RangeSearchResult {
   lims: BigUint64Array;

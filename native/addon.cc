@@ -8,8 +8,10 @@
 #include "args.h"
 #include "blas_blocks.h"
 #include "constructors.h"
+#include "distances.h"
 #include "errors.h"
 #include "index.h"
+#include "kmeans.h"
 #include "kernels/switches.h"
 #include "memory_limits.h"
 #include "library_pin.h"
@@ -18,6 +20,7 @@
 #include "search_lanes.h"
 #include "selector.h"
 #include "threads.h"
+#include "transform.h"
 #include "workers/workers.h"
 
 namespace fp {
@@ -176,6 +179,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIndex", indexClass);
   exports.Set("isNativeIndex", Napi::Function::New<isNativeIndex>(env));
   defineConstructors(env, exports);
+  defineTransforms(env, exports);
+  defineDistances(env, exports);
+  defineKmeans(env, exports);
   exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
   exports.Set("readIndex", Napi::Function::New<startReadFile>(env));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassFn>(env));

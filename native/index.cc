@@ -6,12 +6,15 @@
 #include "handle_release.h"
 #include "index_type.h"
 #include "selector_support.h"
+#include "metrics.h"
 #include "workers/workers.h"
 
 namespace fp {
 namespace {
 
 constexpr int kMaxTunable = 1 << 30;
+// IndexRefine's k_factor, as the bound validate.cc holds a file's to.
+constexpr double kMaxKFactor = 1024;
 
 // Marks the objects this class built, so that FromValue tells them from an object
 // made from NativeIndex.prototype, or wrapped by another addon, without running any
@@ -37,6 +40,8 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceAccessor<&IndexWrap::GetNprobe, &IndexWrap::SetNprobe>("nprobe"),
           InstanceAccessor<&IndexWrap::GetEfSearch, &IndexWrap::SetEfSearch>("efSearch"),
           InstanceAccessor<&IndexWrap::GetEfConstruction, &IndexWrap::SetEfConstruction>("efConstruction"),
+          InstanceAccessor<&IndexWrap::GetMetricArg, &IndexWrap::SetMetricArg>("metricArg"),
+          InstanceAccessor<&IndexWrap::GetKFactor, &IndexWrap::SetKFactor>("kFactor"),
           InstanceMethod<&IndexWrap::Dispose>("dispose"),
           InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
           InstanceMethod<&IndexWrap::Forward<startAdd>>("add"),
@@ -52,6 +57,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
           InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
           InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
+          InstanceMethod<&IndexWrap::Forward<startSearchAndReconstruct>>("searchAndReconstruct"),
       });
 }
 
@@ -167,6 +173,39 @@ void IndexWrap::SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Va
     throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efConstruction (only HNSW indexes do)"});
   try {
     h->setEfConstruction(static_cast<int>(integerArg(v, "efConstruction", 1, kMaxTunable)));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
+}
+
+Napi::Value IndexWrap::GetMetricArg(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return Napi::Number::New(info.Env(), h->isLp() ? h->metricArg() : 0);
+}
+void IndexWrap::SetMetricArg(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->isLp())
+    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " does not use metricArg (only METRIC_Lp indexes do: it is their p)"});
+  try {
+    h->setMetricArg(metricArgValue(v));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
+}
+
+Napi::Value IndexWrap::GetKFactor(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return h->hasRefine() ? Napi::Number::New(info.Env(), h->kFactor()) : info.Env().Undefined();
+}
+void IndexWrap::SetKFactor(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->hasRefine())
+    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no kFactor (only refine indexes do)"});
+  try {
+    const double f = numberArg(v, "kFactor");
+    if (f < 1 || f > kMaxKFactor)
+      throw ArgumentError(code::kInvalidArgument, "Expected a number between 1 and " + std::to_string(int(kMaxKFactor)) + " for kFactor");
+    h->setKFactor(static_cast<float>(f));
   } catch (const ArgumentError& e) {
     throw makeError(info.Env(), e.info);
   }

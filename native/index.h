@@ -51,6 +51,10 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   void SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value GetEfConstruction(const Napi::CallbackInfo& info);
   void SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value GetMetricArg(const Napi::CallbackInfo& info);
+  void SetMetricArg(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value GetKFactor(const Napi::CallbackInfo& info);
+  void SetKFactor(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   // Hands a method call to the free function that starts its worker.

@@ -31,7 +31,30 @@ T* findTuned(faiss::Index* index) {
   return nullptr;
 }
 
+// An IndexRefine at the top or under IDMap / PreTransform wrappers.
+faiss::IndexRefine* findRefine(faiss::Index* index) {
+  while (index) {
+    if (auto* r = dynamic_cast<faiss::IndexRefine*>(index)) return r;
+    if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) {
+      index = m->index;
+    } else if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) {
+      index = p->index;
+    } else {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out) {
+  if (!index || index->metric_type != faiss::METRIC_Lp) return;
+  out.push_back(index);
+  if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) collectLp(m->index, out);
+  if (auto* h = dynamic_cast<faiss::IndexHNSW*>(index)) collectLp(h->storage, out);
+  if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) collectLp(p->index, out);
+}
 
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
     : index_(std::move(index)), readOnly_(readOnly) {
@@ -44,17 +67,35 @@ IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
     efSearch_ = hnsw_->efSearch;
     efConstruction_ = hnsw_->efConstruction;
   }
+  collectLp(index_.get(), lp_);
+  // The innermost one computes the distances (an IDMap does not copy metric_arg).
+  if (!lp_.empty()) metricArg_ = lp_.back()->metric_arg;
+  refine_ = findRefine(index_.get());
+  if (refine_) kFactor_ = refine_->k_factor;
   refresh(false);
+}
+
+bool IndexHandle::searchFieldsCurrent() const {
+  for (auto* i : lp_)
+    if (i->metric_arg != metricArg()) return false;
+  return !refine_ || refine_->k_factor == kFactor();
+}
+
+void IndexHandle::writeSearchFields() {
+  for (auto* i : lp_) i->metric_arg = metricArg();
+  if (refine_) refine_->k_factor = kFactor();
 }
 
 Tunables IndexHandle::effective(const Tunables& o) const {
   Tunables t;
   t.nprobe = o.nprobe >= 0 ? o.nprobe : nprobe();
   t.efSearch = o.efSearch >= 0 ? o.efSearch : efSearch();
+  if (refine_) t.kFactor = kFactor();
   return t;
 }
 
 void IndexHandle::applyTunables() {
+  writeSearchFields();
   if (ivf_) ivf_->nprobe = nprobe();
   if (hnsw_) {
     hnsw_->efSearch = efSearch();

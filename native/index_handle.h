@@ -5,11 +5,13 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexRefine.h>
 #include <faiss/impl/HNSW.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "flat_norms.h"
 #include "rwlock.h"
@@ -17,6 +19,12 @@
 #include "tunables.h"
 
 namespace fp {
+
+// The index and every index it wraps whose metric_arg FAISS reads when it
+// computes METRIC_Lp, outermost first: under an IDMap the inner index, under HNSW
+// its storage (Python's index.metric_arg on an IndexHNSWFlat leaves
+// storage.metric_arg alone; this binding sets all of them).
+void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out);
 
 class IndexHandle {
  public:
@@ -48,6 +56,17 @@ class IndexHandle {
   void setEfConstruction(int v) { efConstruction_.store(v); }
   Tunables effective(const Tunables& overrides) const;
 
+  // METRIC_Lp's p (FAISS's metric_arg) and an IndexRefine's k_factor, kept here
+  // for the same reason as the tunables: FAISS reads them from the index during
+  // a search, so a new value is written into the FAISS objects under the
+  // exclusive lock, by the next search (searchShared) or write (applyTunables).
+  bool isLp() const { return !lp_.empty(); }
+  float metricArg() const { return metricArg_.load(); }
+  void setMetricArg(float p) { metricArg_.store(p); }
+  bool hasRefine() const { return refine_ != nullptr; }
+  float kFactor() const { return kFactor_.load(); }
+  void setKFactor(float v) { kFactor_.store(v); }
+
   // Call with the exclusive lock held.
   void applyTunables();
 
@@ -64,7 +83,7 @@ class IndexHandle {
     for (;;) {
       {
         SharedGuard guard(lock_);
-        if (fieldsHold(t)) {
+        if (fieldsHold(t) && searchFieldsCurrent()) {
           fn();
           return;
         }
@@ -72,6 +91,7 @@ class IndexHandle {
       ExclusiveGuard guard(lock_);
       if (hnsw_) hnsw_->efSearch = t.efSearch;
       if (nprobeField_) ivf_->nprobe = t.nprobe;
+      writeSearchFields();
     }
   }
   // As searchShared, for the JS thread, which must never wait: runs fn and returns
@@ -81,7 +101,7 @@ class IndexHandle {
   bool trySearchShared(const Tunables& t, F&& fn) {
     if (!lock_.tryLockShared()) return false;
     SharedGuard guard(lock_, SharedGuard::kAdopt);
-    if (!fieldsHold(t)) return false;
+    if (!fieldsHold(t) || !searchFieldsCurrent()) return false;
     fn();
     return true;
   }
@@ -94,6 +114,11 @@ class IndexHandle {
   void refresh(bool mutated);
 
  private:
+  // Whether the FAISS objects hold metricArg() and kFactor(); call with the lock held.
+  bool searchFieldsCurrent() const;
+  // Writes them; call with the exclusive lock held.
+  void writeSearchFields();
+
   std::unique_ptr<faiss::Index> index_;
   const bool readOnly_;
   // Call with the lock held: the efSearch and nprobe fields searches read have
@@ -114,6 +139,10 @@ class IndexHandle {
   std::atomic<int> nprobe_{-1};
   std::atomic<int> efSearch_{-1};
   std::atomic<int> efConstruction_{-1};
+  std::vector<faiss::Index*> lp_;  // the index and what it wraps, when they compute METRIC_Lp
+  faiss::IndexRefine* refine_ = nullptr;
+  std::atomic<float> metricArg_{0};
+  std::atomic<float> kFactor_{1};
   FlatNorms flatNorms_;
   SearchCost searchCost_;
 };

@@ -191,6 +191,26 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   index.search(n, x, k, distances, labels, params);
 }
 
+void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
+                               float* distances, int64_t* labels, float* vectors) {
+  if (index.ntotal == 0) {
+    fillEmpty(index, n * k, distances, labels);
+    std::memset(vectors, -1, sizeof(float) * n * k * index.d);  // NaN, as FAISS fills a row with no result
+    return;
+  }
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
+    // As FAISS: an IndexIDMap cannot reconstruct its vectors (its IndexIDMap2 can).
+    if (!dynamic_cast<const faiss::IndexIDMap2*>(m))
+      throw ArgumentError(code::kUnsupported, "IndexIDMap cannot reconstruct vectors; use IndexIDMap2");
+    searchAndReconstructIndex(*m->index, t, n, x, k, distances, labels, vectors);
+    for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
+    return;
+  }
+  ParamsChain chain;
+  auto* params = buildParams(&index, t, chain);
+  index.search_and_reconstruct(n, x, k, distances, labels, vectors, params);
+}
+
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
                       int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel) {
   const int64_t perQuery = std::max<int64_t>(1, index.ntotal);

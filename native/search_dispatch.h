@@ -40,6 +40,15 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
                  const faiss::IDSelector* sel = nullptr);
 
+// FAISS's search_and_reconstruct (the stored vectors of the results, decoded;
+// NaN rows where there is no result), with the same tunables and the same
+// answer for an empty index as searchIndex. Under an IndexIDMap2 the inner
+// index searches and reconstructs by position and the labels are translated
+// (FAISS's searches and then reconstructs by id); an IndexIDMap cannot
+// reconstruct (ERR_UNSUPPORTED), as in FAISS.
+void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
+                               float* distances, int64_t* labels, float* vectors);
+
 // Runs the queries in blocks and stops with ERR_RESOURCE_LIMIT once the results
 // found so far pass `maxResults` (a range search's result size is only known as
 // it runs: an unbounded radius matches every vector for every query). A block

@@ -40,9 +40,10 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     return addBytes(bytes, temporary(*pt->index, nq, k, t, threads));
   }
   if (auto* r = dynamic_cast<const faiss::IndexRefine*>(&index)) {
-    // IndexRefine::search: the base index's k * k_factor candidates, then their
-    // exact distances, of the same size.
-    const int64_t kBase = std::max<int64_t>(k, static_cast<int64_t>(k * r->k_factor));
+    // IndexRefine::search: the base index's k * k_factor candidates (the call's
+    // kFactor, else the index's), then their exact distances, of the same size.
+    const double factor = t.kFactor > 0 ? t.kFactor : r->k_factor;
+    const int64_t kBase = std::max<int64_t>(k, factor * k >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(k * factor));
     const int64_t candidates = mulBytes(mulBytes(nq, kBase), 2 * kFloat + kLabel);
     return addBytes(candidates, temporary(*r->base_index, nq, kBase, t, threads));
   }

@@ -25,6 +25,7 @@
 
 #include "coded_error.h"
 #include "index_type.h"
+#include "metrics.h"
 
 namespace fp {
 namespace {
@@ -53,8 +54,17 @@ void validateCommon(const faiss::Index& index) {
   // Nothing can be added before training; codes held by an untrained index would
   // be decoded (reconstruct) with empty tables.
   require(index.is_trained || index.ntotal == 0, "an untrained index that holds vectors");
-  require(index.metric_type == faiss::METRIC_L2 || index.metric_type == faiss::METRIC_INNER_PRODUCT,
-          "unsupported metric");
+  require(isFaissMetric(index.metric_type), "unknown metric");
+  // The other metrics only where FAISS computes them without throwing inside a
+  // parallel region (metrics.h): a genuine file of another type with one is
+  // refused as such, not as damaged.
+  if (isExtraMetric(index.metric_type)) {
+    require(std::isfinite(index.metric_arg), "metric argument not finite");
+    if (!extraMetricSafe(index))
+      throw ArgumentError(code::kUnsupported, indexTypeName(index) + " with " + metricName(index.metric_type) +
+                                                  " is not accepted: FAISS 1.7.3 aborts the process when it searches it "
+                                                  "(flat and HNSW-flat indexes take that metric)");
+  }
 }
 
 // Untrained, the centroid table may still be empty.

@@ -1,7 +1,7 @@
 // connect(): the embedded API's classes and functions, backed by indexes on a
 // faiss-proxy server. Code written against the embedded library runs against
 // the server by changing `require('faiss-proxy')` to `connect({ url, apiKey })`.
-import { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
+import { METRIC_INNER_PRODUCT, METRIC_L2, metricOfName, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
 import { isArrayBuffer } from '../brands';
 import type { DeserializeIndexOptions, FaissApi } from '../contract';
 import { FaissError } from '../errors';
@@ -10,6 +10,7 @@ import {
   dimensionArg as dimension,
   hnswMArg,
   metricArg as metric,
+  serviceMetricArg,
   nbitsArg,
   nlistArg,
   optionsArg,
@@ -55,7 +56,7 @@ export function connect(options: ConnectOptions = {}) {
 
   class IndexFlat extends Index {
     constructor(d: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: 'Flat', metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: 'Flat', metric: serviceMetricArg(metricType) }, o.name);
     }
   }
   class IndexFlatL2 extends IndexFlat {
@@ -83,7 +84,7 @@ export function connect(options: ConnectOptions = {}) {
   }
   class IndexHNSWFlat extends Index {
     constructor(d: number, M = 32, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: serviceMetricArg(metricType) }, o.name);
     }
   }
   class IndexPQ extends Index {
@@ -113,14 +114,14 @@ export function connect(options: ConnectOptions = {}) {
 
   /** Any FAISS factory string, built on the server. */
   function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}): Index {
-    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: metric(metricType) }, o.name);
+    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: serviceMetricArg(metricType) }, o.name);
   }
 
   /** An index that exists on the server. */
   async function openIndex(name: string): Promise<Index> {
     const r = await transport.request({ method: 'GET', path: `/v1/indexes/${encodeURIComponent(name)}` });
     const info = r.json as RemoteIndexInfo;
-    return new Index(ctx, info.dimension, { factory: info.factory, metric: info.metric === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2 }, name, info);
+    return new Index(ctx, info.dimension, { factory: info.factory, metric: metricOfName(info.metric) ?? METRIC_L2 }, name, info);
   }
 
   async function listIndexes(): Promise<RemoteIndexInfo[]> {
@@ -146,7 +147,7 @@ export function connect(options: ConnectOptions = {}) {
     const name = o.name ?? `idx-${newIdempotencyKey()}`;
     const r = await transport.request({ method: 'PUT', path: `/v1/indexes/${encodeURIComponent(name)}/import`, bytes });
     const info = r.json as RemoteIndexInfo;
-    const index = new Index(ctx, info.dimension, { factory: info.factory, metric: info.metric === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2 }, o.name);
+    const index = new Index(ctx, info.dimension, { factory: info.factory, metric: metricOfName(info.metric) ?? METRIC_L2 }, o.name);
     Object.defineProperty(index, 'name', { value: name });
     index.attach(info);
     return index;

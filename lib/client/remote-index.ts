@@ -4,13 +4,13 @@
 // and efSearch sent with every search, dispose, ...). The index is created on
 // the server by its first use. Arguments are checked here, with the embedded
 // API's rules (lib/limits.ts), before anything is sent.
-import { METRIC_L2 } from '../constants';
+import { metricNameOf, type MetricType } from '../constants';
 import type { IndexContract } from '../contract';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
 import { IDSelector } from '../selectors';
 import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from '../limits';
-import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
+import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from '../types';
 import { toIds, toMatrix, toNewIds } from '../vectors';
 import {
   HEADER,
@@ -33,7 +33,8 @@ export interface RemoteIndexInfo {
   dimension: number;
   type: string;
   factory: string;
-  metric: 'L2' | 'IP';
+  /** "L2", "IP", "L1", ... (lib/constants.ts, metricNameOf). */
+  metric: string;
   ntotal: number;
   isTrained: boolean;
   bytes: number;
@@ -224,6 +225,33 @@ export class RemoteIndex implements IndexContract {
     return r.removed as number;
   }
 
+  /** The labels of a search, as Python's Index.assign. */
+  async assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array> {
+    return (await this.search(x, k, params)).labels;
+  }
+
+  /**
+   * A search, then the vectors of the labels it found (reconstruct by id, in
+   * chunks); NaN rows where a slot has no result, as embedded. Two requests: a
+   * label removed between them is ERR_NOT_FOUND.
+   */
+  async searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult> {
+    const result = await this.search(x, k, params);
+    const ids = [...new Set(Array.from(result.labels).filter((l) => l >= 0n))];
+    const found = new Map<bigint, Float32Array>();
+    for (let from = 0; from < ids.length; from += MAX_RECONSTRUCT_IDS) {
+      const chunk = ids.slice(from, from + MAX_RECONSTRUCT_IDS);
+      const rows = await this.#reconstructIds(chunk);
+      chunk.forEach((id, i) => found.set(id, rows.subarray(i * this.d, (i + 1) * this.d)));
+    }
+    const vectors = new Float32Array(result.labels.length * this.d).fill(NaN);
+    result.labels.forEach((l, i) => {
+      const v = found.get(l);
+      if (v) vectors.set(v, i * this.d);
+    });
+    return { ...result, vectors };
+  }
+
   async reconstruct(id: number | bigint): Promise<Float32Array> {
     live(this);
     return this.#reconstructIds([idArg(id)]);
@@ -312,7 +340,7 @@ export class RemoteIndex implements IndexContract {
   }
 
   async #create(): Promise<void> {
-    const body = { name: this.name, dimension: this.d, factory: this.description.factory, metric: this.description.metric === METRIC_L2 ? 'L2' : 'IP' };
+    const body = { name: this.name, dimension: this.d, factory: this.description.factory, metric: metricNameOf(this.description.metric as MetricType) };
     try {
       const r = await this.#ctx.transport.request({ method: 'POST', path: '/v1/indexes', json: body });
       this.#info = r.json;

@@ -3,7 +3,7 @@
 // arrival order (the mutation queue), each mutation logged and flushed before it
 // is acknowledged, snapshotted when its log grows, and evictable from memory at
 // any time. Its answers and ids follow the id policy (id-policy.ts).
-import { FaissError, indexFactory, serializeIndex, type Index, type RangeSearchResult, type SearchParams } from '../../lib';
+import { FaissError, indexFactory, serializeIndex, type Index, type MetricType, type RangeSearchResult, type SearchParams } from '../../lib';
 import type { IndexRecord } from '../storage/catalog';
 import { LogCorruptError, type LogDamage, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
@@ -421,7 +421,7 @@ export class DurableIndex implements SearchTarget {
     try {
       // No snapshot: an empty index of the recorded kind. A new import has neither
       // (its factory reads "imported ..."); the log opened above must not leak.
-      index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as 0 | 1);
+      index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as MetricType);
     } catch (e) {
       await opened.log.close();
       // Only an imported index has a factory FAISS cannot build, and it always has a snapshot: it is gone.

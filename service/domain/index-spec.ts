@@ -1,7 +1,8 @@
 // Turns a create request ({ type, params } or { factory }) into the FAISS factory
 // string that builds it. Every index is built through index_factory, so the
 // catalog stores one canonical description whatever the request looked like.
-import { METRIC_INNER_PRODUCT, METRIC_L2 } from '../../lib';
+import { METRIC_INNER_PRODUCT, METRIC_L2, METRIC_Lp, type MetricType } from '../../lib';
+import { metricNameOf, metricOfName } from '../../lib/constants';
 import { ServiceError } from './errors';
 
 export const INDEX_TYPES = [
@@ -40,12 +41,28 @@ export interface CreateIndexSpec {
   dimension: number;
   type?: IndexType;
   factory?: string;
-  metric?: 'L2' | 'IP';
+  /** A name of METRIC_NAMES (default "L2"). */
+  metric?: string;
   params?: IndexParams;
 }
 
-export const metricValue = (m: 'L2' | 'IP' | undefined): number => (m === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2);
-export const metricName = (v: number): 'L2' | 'IP' => (v === METRIC_INNER_PRODUCT ? 'IP' : 'L2');
+/**
+ * The metrics an index is created with, by name: every FAISS metric but
+ * METRIC_Lp, whose p (metricArg) the catalog does not store. Which index types
+ * take the ones beyond L2 and IP is lib's indexFactory's to say (flat and
+ * HNSW-flat; ERR_UNSUPPORTED otherwise).
+ */
+export const METRIC_NAMES = ['L2', 'IP', 'L1', 'Linf', 'Canberra', 'BrayCurtis', 'JensenShannon'] as const;
+
+export function metricValue(m: string | undefined): MetricType {
+  const metric = m === undefined ? METRIC_L2 : metricOfName(m);
+  if (metric === undefined || metric === METRIC_Lp) {
+    throw new ServiceError('ERR_INVALID_ARGUMENT', `metric must be one of ${METRIC_NAMES.join(', ')}`);
+  }
+  return metric;
+}
+/** An index's metric by name ("Lp" only for an imported METRIC_Lp index). */
+export const metricName = (v: number): string => metricNameOf(v as MetricType);
 
 function need(params: IndexParams, key: keyof IndexParams, type: string): number {
   const v = params[key];
@@ -53,7 +70,7 @@ function need(params: IndexParams, key: keyof IndexParams, type: string): number
   return v;
 }
 
-export function factoryString(spec: CreateIndexSpec): { factory: string; metric: number } {
+export function factoryString(spec: CreateIndexSpec): { factory: string; metric: MetricType } {
   const built = buildFactory(spec);
   if (spec.params?.mmap && !/(^|,)IVF/.test(built.factory)) {
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'params.mmap applies to IVF indexes only (FAISS 1.7.3 maps their inverted lists)');
@@ -61,7 +78,7 @@ export function factoryString(spec: CreateIndexSpec): { factory: string; metric:
   return built;
 }
 
-function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number } {
+function buildFactory(spec: CreateIndexSpec): { factory: string; metric: MetricType } {
   const params = spec.params ?? {};
   if (spec.factory !== undefined && spec.type !== undefined) {
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');
@@ -71,13 +88,16 @@ function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number 
     return { factory: spec.factory, metric: metricValue(spec.metric) };
   }
   if (spec.type === undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Expected type or factory');
-  let metric = metricValue(spec.metric);
+  let metric: MetricType = metricValue(spec.metric);
   let body: string;
   switch (spec.type) {
     case 'IndexFlatL2':
     case 'IndexFlatIP':
       if (spec.metric !== undefined && spec.metric !== (spec.type === 'IndexFlatL2' ? 'L2' : 'IP')) {
-        throw new ServiceError('ERR_INVALID_ARGUMENT', `${spec.type} fixes the metric; omit metric or use IndexFlat${spec.metric}`);
+        throw new ServiceError(
+          'ERR_INVALID_ARGUMENT',
+          `${spec.type} fixes the metric; omit metric, or give ${spec.metric === 'IP' ? 'type IndexFlatIP' : `factory "Flat" with metric ${spec.metric}`}`,
+        );
       }
       metric = spec.type === 'IndexFlatL2' ? METRIC_L2 : METRIC_INNER_PRODUCT;
       body = 'Flat';

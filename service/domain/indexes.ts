@@ -24,7 +24,8 @@ export interface IndexInfo {
   dimension: number;
   type: string;
   factory: string;
-  metric: 'L2' | 'IP';
+  /** "L2", "IP", "L1", ... (index-spec.ts). */
+  metric: string;
   ntotal: number;
   isTrained: boolean;
   bytes: number;
@@ -122,7 +123,7 @@ export class IndexService {
     }
     this.quotas.requireIndexQuota(tenant);
     const { factory, metric } = factoryString(spec);
-    const index = indexFactory(spec.dimension, factory, metric as 0 | 1);
+    const index = indexFactory(spec.dimension, factory, metric);
     try {
       const p = spec.params ?? {};
       if (p.nprobe !== undefined) index.nprobe = p.nprobe;

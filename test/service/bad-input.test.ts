@@ -188,6 +188,10 @@ const cases: Case[] = [
   { name: 'nlist above 2^24', req: () => create({ type: 'IndexIVFFlat', params: { nlist: 2 ** 24 + 1 } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'metric "cosine"', req: () => create({ type: 'IndexHNSWFlat', metric: 'cosine' }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'IndexFlatL2 with metric IP', req: () => create({ type: 'IndexFlatL2', metric: 'IP' }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'metric "Lp" (its p is not stored)', req: () => create({ factory: 'Flat', metric: 'Lp' }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'metric "METRIC_L1" (a constant\'s name, not the metric\'s)', req: () => create({ factory: 'Flat', metric: 'METRIC_L1' }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'metric L1 on an IVF factory string', req: () => create({ factory: 'IVF4,Flat', metric: 'L1' }), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'metric Canberra on IndexIVFFlat', req: () => create({ type: 'IndexIVFFlat', metric: 'Canberra', params: { nlist: 4 } }), status: 422, code: 'ERR_UNSUPPORTED' },
   { name: 'efSearch on a flat index at create', req: () => create({ type: 'IndexFlatL2', params: { efSearch: 8 } }), status: 422, code: 'ERR_UNSUPPORTED' },
   // --- corrupt imports
   { name: 'import of random bytes', req: () => importFile(fresh(), Buffer.alloc(64, 7)), status: 400, code: 'ERR_CORRUPT_INDEX' },

@@ -3,7 +3,7 @@
 // exist here (404, exactly as for a name nobody uses).
 import type { Request, Response } from 'express';
 import type { IndexService } from '../../domain/indexes';
-import { INDEX_TYPES, SQ_TYPES } from '../../domain/index-spec';
+import { INDEX_TYPES, METRIC_NAMES, SQ_TYPES } from '../../domain/index-spec';
 import type { Config } from '../../config';
 import { principalOf } from '../auth';
 import { HttpError } from '../errors';
@@ -74,7 +74,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
             dimension: schemaOf(LIMITS.dimension),
             type: { enum: [...INDEX_TYPES] },
             factory: { type: 'string', minLength: 1, maxLength: 256 },
-            metric: { enum: ['L2', 'IP'] },
+            metric: { enum: [...METRIC_NAMES] },
             params: {
               type: 'object',
               additionalProperties: false,
