@@ -32,7 +32,7 @@
 //
 // Anything else goes to FAISS: other index types and metrics, k >= 100 (FAISS's
 // reservoir), d where the products are not a single chain (sgemm_chain.h),
-// indexes smaller than one block, more queries than kMaxFlatBatch, and a search
+// indexes smaller than one block, and a search
 // whose products overflow or are NaN (found during the pass; FAISS then searches
 // again from the start).
 #pragma once
@@ -43,13 +43,9 @@
 
 namespace fp {
 
-// The largest batch the kernel takes; larger ones go to FAISS's BLAS path
-// (flat_batch.cc says why this many, measured by npm run bench:kernel-flat).
-int64_t maxFlatBatch();
-
 // Whether flatBatch may answer this search: the switch is on, `index` is exactly
 // IndexFlat / IndexFlatL2 / IndexFlatIP with the L2 or inner-product metric,
-// FAISS's BLAS threshold <= n <= maxFlatBatch(), 1 <= k < FAISS's reservoir size,
+// n >= FAISS's BLAS threshold, 1 <= k < FAISS's reservoir size,
 // at least one full block of stored vectors, and the products of length d are
 // sgemm_'s (sgemm_chain.h).
 bool flatBatchApplies(const faiss::Index& index, int64_t n, int64_t k);
