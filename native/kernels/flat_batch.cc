@@ -10,6 +10,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "../memory_limits.h"
 #include "../threads.h"
 #include "flat_candidates.h"
 #include "sgemm_chain.h"
@@ -446,6 +447,20 @@ bool flatBatchApplies(const faiss::Index& index, int64_t n, int64_t k) {
   return sgemmChainMatches(static_cast<size_t>(index.d));
 }
 
+int64_t flatBatchTemporaryBytes(const faiss::Index& index, int64_t n, int64_t k, int threads) {
+  const int64_t slice = std::min<int64_t>(n, std::max(1, faiss::distance_compute_blas_query_bs));
+  const int64_t lanes = addBytes(slice, kGroupQueries);
+  const int64_t packed = mulBytes(mulBytes(lanes, index.d), sizeof(float));
+  const int64_t perThread = addBytes(mulBytes(slice, mulBytes(2 * k, sizeof(float) + sizeof(int64_t))),
+                                     mulBytes(lanes, 8 * (sizeof(float) + sizeof(int32_t)) + sizeof(float)));
+  int64_t bytes = addBytes(packed, mulBytes(std::max(1, threads), perThread));
+  if (index.metric_type == faiss::METRIC_L2 && k == 1) {
+    const int64_t blocks = index.ntotal / std::max(1, faiss::distance_compute_blas_database_bs);
+    bytes = addBytes(bytes, mulBytes(mulBytes(blocks, slice), 8 * sizeof(LaneMin)));
+  }
+  return bytes;
+}
+
 bool flatBatch(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t k, float* distances,
                int64_t* labels, const float* yNorms) {
   const size_t d = static_cast<size_t>(index.d);
@@ -474,6 +489,7 @@ bool flatBatch(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t
 #else  // no AVX2/FMA: FAISS searches every batch
 
 bool flatBatchApplies(const faiss::Index&, int64_t, int64_t) { return false; }
+int64_t flatBatchTemporaryBytes(const faiss::Index&, int64_t, int64_t, int) { return 0; }
 bool flatBatch(const faiss::IndexFlat&, int64_t, const float*, int64_t, float*, int64_t*, const float*) { return false; }
 
 #endif

@@ -50,6 +50,12 @@ namespace fp {
 // sgemm_'s (sgemm_chain.h).
 bool flatBatchApplies(const faiss::Index& index, int64_t n, int64_t k);
 
+// What flatBatch allocates for a search of n queries on `threads` threads, beyond
+// what FAISS's BLAS path would (search_memory.h): the packed queries, each
+// thread's candidates, and for L2 with k = 1 eight lane minima per block of
+// stored vectors and query (about 4 bytes per stored vector, like the norms).
+int64_t flatBatchTemporaryBytes(const faiss::Index& index, int64_t n, int64_t k, int threads);
+
 // What index.search(n, x, k, distances, labels) answers (FAISS's BLAS path;
 // for L2 with the stored vectors' norms yNorms, as IndexHandle gives them to
 // knn_L2sqr; null for inner product), on rowSplitThreads() threads (threads.h).
