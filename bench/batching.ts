@@ -4,8 +4,8 @@
 // >= 5x the throughput, with p99 latency no worse. --client node-http runs the
 // load generator on node:http's client instead of the lean one (bench/lib/loadgen.ts).
 // For each server it also prints, over its best round, the searches per FAISS call
-// (from its /metrics) and its CPU time per search (/proc): where a batching server
-// spends what the batches save.
+// (from its /metrics), its CPU time per search (/proc) and the load generator's (this
+// process, on the same cores): where a batching server spends what the batches save.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -43,7 +43,7 @@ async function counters(s: { server: BenchServer; key: string }): Promise<{ sear
   return { searches: read('faiss_proxy_search_requests_total'), calls: read('faiss_proxy_search_batches_total'), cpuS: cpuSeconds(s.server.pid) };
 }
 
-type Round = CellResult & { perCall: number; cpuMsPerSearch: number };
+type Round = CellResult & { perCall: number; cpuMsPerSearch: number; clientCpuMsPerSearch: number };
 
 async function main(): Promise<void> {
   const data = randomMatrix(n, d, 1);
@@ -72,10 +72,17 @@ async function main(): Promise<void> {
       for (const name of order) {
         const { server, key } = servers[name];
         const before = await counters(servers[name]);
+        const clientBefore = process.cpuUsage();
         const cell = await runCell(spec(key), { url: server.url, concurrency: clients, durationS: roundS, maxRequests: 1_000_000, warmupS, client });
+        const clientCpu = process.cpuUsage(clientBefore);
         const after = await counters(servers[name]);
         const searches = after.searches - before.searches;
-        results[name].push({ ...cell, perCall: searches / (after.calls - before.calls), cpuMsPerSearch: (1000 * (after.cpuS - before.cpuS)) / searches });
+        results[name].push({
+          ...cell,
+          perCall: searches / (after.calls - before.calls),
+          cpuMsPerSearch: (1000 * (after.cpuS - before.cpuS)) / searches,
+          clientCpuMsPerSearch: (clientCpu.user + clientCpu.system) / 1000 / searches,
+        });
       }
     }
     const best = (xs: Round[]): Round => xs.reduce((a, b) => (b.qps > a.qps ? b : a));
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
     console.log(`flat ${n} x ${d}, ${clients} concurrent clients, single-query binary searches, k=${k}, ${rounds} rounds of ${roundS} s each (after ${warmupS} s of warm-up), best round, ${client} client`);
     console.log(
       formatTable(
-        ['server', 'QPS', 'p50 ms', 'p99 ms', 'errors', 'searches per FAISS call', 'server CPU ms per search'],
+        ['server', 'QPS', 'p50 ms', 'p99 ms', 'errors', 'searches per FAISS call', 'server CPU ms per search', 'client CPU ms per search'],
         ([['batching', on], ['no batching', off]] as const).map(([name, x]) => [
           name,
           x.qps.toFixed(0),
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
           String(x.errors),
           x.perCall.toFixed(1),
           x.cpuMsPerSearch.toFixed(2),
+          x.clientCpuMsPerSearch.toFixed(2),
         ]),
       ),
     );
