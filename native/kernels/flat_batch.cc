@@ -439,11 +439,13 @@ bool flatBatchApplies(const faiss::Index& index, int64_t n, int64_t k) {
   // measured, 20 to 4,096 queries (npm run bench:kernel-flat).
   if (n < faiss::distance_compute_blas_threshold) return false;
   if (k < 1 || k >= faiss::distance_compute_min_k_reservoir) return false;
-  // The override's lanes take 16 stored vectors at a time: full blocks hold a
-  // multiple of 16 (4,096 here, blas_blocks.h), so that only the partial last
-  // block has vectors left over, and that one is FAISS's own.
+  // Full blocks of FAISS's size (4,096 here, blas_blocks.h; 1,024 by FAISS's
+  // default): a multiple of 16, which the override's lanes take at a time, so that
+  // only the partial last block (FAISS's own) has vectors left over; and at least
+  // 1,024, so that a full block by 20 queries is past OpenBLAS's small-matrix
+  // bound (sgemm_chain.h).
   const int64_t blockRows = faiss::distance_compute_blas_database_bs;
-  if (blockRows < 16 || blockRows % 16 != 0 || index.ntotal < blockRows || index.ntotal > INT32_MAX) return false;
+  if (blockRows < 1024 || blockRows % 16 != 0 || index.ntotal < blockRows || index.ntotal > INT32_MAX) return false;
   return sgemmChainMatches(static_cast<size_t>(index.d));
 }
 
