@@ -154,6 +154,8 @@ export interface Kernels {
   hnswSearch: boolean;
   /** IVFFlat batches scanned list by list, each list once for the queries probing it: native/kernels/ivf_scan.h. */
   ivfScan: boolean;
+  /** Flat batches (20 or more queries) in one pass, products in registers, FAISS's batch answers: native/kernels/flat_batch.h. */
+  flatBatch: boolean;
 }
 
 /**
