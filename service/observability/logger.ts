@@ -1,10 +1,51 @@
 // Structured JSON logs (pino), one line per request with its request id, tenant,
 // route, status and duration. API keys and request bodies are never logged.
+//
+// The lines of one event-loop turn reach the destination together, in one write
+// at the end of that turn (setImmediate), rather than one write (a system call on
+// stdout) per request: under load that write was a tenth of a search's time on
+// the event loop (npm run bench -- --only targets). Nothing is dropped or
+// reordered, and nothing waits longer than the turn it was logged in; lines still
+// buffered when the process exits are written by its 'exit' handler.
 import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+/** What the lines go to: stdout by default (one write per event-loop turn). */
+export interface LogDestination {
+  write(text: string): unknown;
+}
+
+/** Lines written to `destination` once per event-loop turn, each turn's lines in one write, in order. */
+export class TurnBatchedDestination {
+  private lines: string[] = [];
+  private scheduled = false;
+  private readonly flushOnExit = (): void => this.flush();
+
+  constructor(private readonly destination: LogDestination) {
+    process.once('exit', this.flushOnExit);
+  }
+
+  write(line: string): boolean {
+    this.lines.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  /** Writes what is buffered now (pino's logger.flush() calls it too). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const text = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+    this.lines = [];
+    this.destination.write(text);
+  }
+}
+
+export function createLogger(level: string, destination: LogDestination = process.stdout): Logger {
   return pino(
     {
       level,
@@ -12,6 +53,6 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
       // Belt and braces: even if someone logs a request object, these never print.
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'headers["x-api-key"]', 'apiKey', 'key'], remove: true },
     },
-    destination as pino.DestinationStream,
+    new TurnBatchedDestination(destination) as unknown as pino.DestinationStream,
   );
 }
