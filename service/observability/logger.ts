@@ -16,32 +16,36 @@ export interface LogDestination {
   write(text: string): unknown;
 }
 
+/** Destinations holding lines not yet written: the process's exit writes them. */
+const pending = new Set<TurnBatchedDestination>();
+process.on('exit', () => {
+  for (const d of pending) d.flush();
+});
+
 /** Lines written to `destination` once per event-loop turn, each turn's lines in one write, in order. */
 export class TurnBatchedDestination {
   private lines: string[] = [];
-  private scheduled = false;
-  private readonly flushOnExit = (): void => this.flush();
 
-  constructor(private readonly destination: LogDestination) {
-    process.once('exit', this.flushOnExit);
-  }
+  constructor(private readonly destination: LogDestination) {}
 
   write(line: string): boolean {
     this.lines.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
+    if (this.lines.length === 1) {
+      pending.add(this);
       setImmediate(() => this.flush());
     }
     return true;
   }
 
-  /** Writes what is buffered now (pino's logger.flush() calls it too). */
-  flush(): void {
-    this.scheduled = false;
-    if (this.lines.length === 0) return;
-    const text = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
-    this.lines = [];
-    this.destination.write(text);
+  /** Writes what is buffered now (pino's logger.flush(cb) calls it too). */
+  flush(done?: (err?: Error) => void): void {
+    if (this.lines.length > 0) {
+      pending.delete(this);
+      const text = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+      this.lines = [];
+      this.destination.write(text);
+    }
+    done?.();
   }
 }
 
