@@ -4,8 +4,8 @@
 // routes' answers.
 // A search's answer, most of a busy service's JSON, is written by a writer of its
 // own (searchAnswerJson): the same text JSON.stringify gives for { distances,
-// labels } as nq x k arrays, without building those arrays first, in a tenth of
-// the time (npm run bench -- --only targets --profile-server).
+// labels } as nq x k arrays, without building those arrays first (bench/RESULTS.md,
+// npm run bench -- --only targets).
 import type { ServerResponse } from 'node:http';
 import { jsonId } from '../../lib/wire';
 

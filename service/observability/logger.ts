@@ -3,10 +3,10 @@
 //
 // The lines of one event-loop turn reach the destination together, in one write
 // at the end of that turn (setImmediate), rather than one write (a system call on
-// stdout) per request: under load that write was a tenth of a search's time on
-// the event loop (npm run bench -- --only targets). Nothing is dropped or
-// reordered, and nothing waits longer than the turn it was logged in; lines still
-// buffered when the process exits are written by its 'exit' handler.
+// stdout) per request, which a busy event loop paid for every search (bench/RESULTS.md,
+// npm run bench -- --only targets). Nothing is dropped or reordered, and nothing
+// waits longer than the turn it was logged in; lines still buffered when the
+// process exits are written by its 'exit' handler.
 import pino from 'pino';
 
 export type Logger = pino.Logger;
