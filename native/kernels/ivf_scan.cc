@@ -1,15 +1,19 @@
 #include "ivf_scan.h"
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 #include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -17,7 +21,9 @@
 #include <typeinfo>
 #include <vector>
 
+#include "../threads.h"
 #include "exact_distances.h"
+#include "helper_thread.h"
 #include "switches.h"
 
 namespace fp {
@@ -217,15 +223,174 @@ void search(const faiss::IndexIVFFlat& ivf, size_t nprobe, int64_t n, const floa
   if (!error.empty()) FAISS_THROW_MSG(error);
 }
 
+
+// ---------------------------------------------------------------------------
+// One query. FAISS scans its lists on one core, and one query is bound by memory
+// (its ~4,700 vectors of 512 bytes on bench:faiss's IVF1024,Flat at nprobe 16,
+// mostly not in cache): here the distances are computed in chunks of rows into
+// one buffer, on this thread and the kernels' helper thread (helper_thread.h),
+// and then the heap takes them on this thread in FAISS's order, list after list
+// as the query probes them, so the answers are FAISS's whoever computed which
+// chunk. The quantizer's step is done the same way where the quantizer is a flat
+// index: its centroids' distances in chunks, then FAISS's result handler over
+// them in id order.
+// ---------------------------------------------------------------------------
+
+// Rows per chunk: small enough that the two threads finish close together, large
+// enough that claiming one (a compare-and-swap on a line both cores use) is
+// noise beside computing it (64 KB of 128-d vectors).
+constexpr size_t kChunkRows = 128;
+// Rows whose distances one pass holds (256 KB of floats); a query probing more
+// takes several passes, each shared, then pushed.
+constexpr size_t kPassRows = size_t{1} << 16;
+
+// One chunk: `count` rows of d floats, their distances to go to `out`.
+struct Chunk {
+  const float* rows;
+  size_t count;
+  float* out;
+};
+
+struct DistanceJob {
+  const ExactDistances* fns;
+  const float* query;
+  size_t d;
+  bool cached;  // rows likely in cache (the quantizer's centroids): eight side by side
+  std::vector<Chunk> chunks;
+};
+
+// Rows read from memory go one after the other (FAISS's order of reading): eight
+// rows side by side, faster on rows in cache, read a list from memory 2x slower
+// on this machine (eight streams at once; bench:kernel-ivf's one-query row).
+void computeChunk(void* context, size_t i) noexcept {
+  const auto& job = *static_cast<const DistanceJob*>(context);
+  const Chunk& c = job.chunks[i];
+  if (job.cached) {
+    job.fns->rows(job.query, c.rows, job.d, c.count, c.out);
+    return;
+  }
+  for (size_t j = 0; j < c.count; j++) c.out[j] = job.fns->one(job.query, c.rows + j * job.d, job.d);
+}
+
+// Appends rows [0, count) of `rows` to the job in chunks, their distances to out[0, count).
+void addChunks(DistanceJob& job, const float* rows, size_t count, float* out) {
+  for (size_t j = 0; j < count; j += kChunkRows)
+    job.chunks.push_back({rows + j * job.d, std::min(kChunkRows, count - j), out + j});
+}
+
+void runJob(DistanceJob& job, bool share) {
+  runChunks(job.chunks.size(), share, &computeChunk, &job);
+}
+
+// The quantizer's search for one query where it is a flat index whose result
+// handler this reproduces (IndexFlat::search with nx = 1: FAISS's distance per
+// centroid in id order into a HeapResultHandler, or a SingleBestResultHandler
+// for L2 and k = 1; a reservoir from distance_compute_min_k_reservoir on is not
+// reproduced); false, having done nothing, otherwise.
+bool assignOwn(const faiss::Index& quantizer, const float* x, size_t nprobe, bool share, float* coarse, idx_t* keys) {
+  const std::type_info& type = typeid(quantizer);
+  if (type != typeid(faiss::IndexFlat) && type != typeid(faiss::IndexFlatL2) && type != typeid(faiss::IndexFlatIP))
+    return false;
+  const auto& flat = static_cast<const faiss::IndexFlat&>(quantizer);
+  const bool ip = flat.metric_type == faiss::METRIC_INNER_PRODUCT;
+  if (!ip && flat.metric_type != faiss::METRIC_L2) return false;
+  if (nprobe >= static_cast<size_t>(faiss::distance_compute_min_k_reservoir)) return false;
+  if (flat.code_size != flat.d * sizeof(float)) return false;
+  const size_t n = static_cast<size_t>(flat.ntotal);
+  std::vector<float> dis(n);
+  DistanceJob job{&exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2), x, static_cast<size_t>(flat.d),
+                  true, {}};
+  addChunks(job, flat.get_xb(), n, dis.data());
+  runJob(job, share);
+  if (!ip && nprobe == 1) {
+    float best = HUGE_VALF;
+    idx_t id = 0;
+    for (size_t j = 0; j < n; j++) {
+      if (dis[j] < best) {
+        best = dis[j];
+        id = static_cast<idx_t>(j);
+      }
+    }
+    coarse[0] = best;
+    keys[0] = id;
+    return true;
+  }
+  auto pushAll = [&](auto heap) {
+    using C = decltype(heap);
+    faiss::heap_heapify<C>(nprobe, coarse, keys);
+    for (size_t j = 0; j < n; j++)
+      if (C::cmp(coarse[0], dis[j])) faiss::heap_replace_top<C>(nprobe, coarse, keys, dis[j], static_cast<idx_t>(j));
+    faiss::heap_reorder<C>(nprobe, coarse, keys);
+  };
+  if (ip) {
+    pushAll(faiss::CMin<float, idx_t>{});
+  } else {
+    pushAll(faiss::CMax<float, idx_t>{});
+  }
+  return true;
+}
+
+// What IndexIVF::search answers for one query x (parallel_mode 0: one slice,
+// the quantizer's search, then search_preassigned's scan of the probed lists).
+template <class C>
+void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, size_t k, float* simi, idx_t* idxi) {
+  const bool share = oneQueryMayShare();
+  std::vector<idx_t> keys(nprobe);
+  std::vector<float> coarse(nprobe);
+  if (!assignOwn(*ivf.quantizer, x, nprobe, share, coarse.data(), keys.data()))
+    ivf.quantizer->search(1, x, static_cast<idx_t>(nprobe), coarse.data(), keys.data());
+  ivf.invlists->prefetch_lists(keys.data(), static_cast<int>(nprobe));
+  const std::vector<Probe> probes = probesOf(ivf, keys.data(), nprobe, ivf.max_codes);
+
+  // The lists' vectors and ids, held for the search (ArrayInvertedLists and
+  // OnDiskInvertedLists hand out pointers; the helper thread only reads them).
+  std::deque<faiss::InvertedLists::ScopedCodes> codes;
+  std::deque<faiss::InvertedLists::ScopedIds> ids;
+  for (const Probe& p : probes) {
+    codes.emplace_back(ivf.invlists, p.list);
+    ids.emplace_back(ivf.invlists, p.list);
+  }
+
+  faiss::heap_heapify<C>(k, simi, idxi);
+  const size_t total = scanned(probes);
+  std::vector<float> buf(std::min(total, kPassRows));
+  DistanceJob job{&distancesOf(ivf), x, static_cast<size_t>(ivf.d), false, {}};
+  // Passes over [r0, r0 + buf.size()) of the probed rows, in probe order.
+  for (size_t r0 = 0; r0 < total; r0 += buf.size()) {
+    const size_t r1 = std::min(total, r0 + buf.size());
+    job.chunks.clear();
+    for (size_t i = 0; i < probes.size(); i++) {
+      const size_t a = std::max(r0, probes[i].offset), b = std::min(r1, probes[i].offset + probes[i].size);
+      if (a >= b) continue;
+      const float* rows = reinterpret_cast<const float*>(codes[i].get()) + (a - probes[i].offset) * job.d;
+      addChunks(job, rows, b - a, buf.data() + (a - r0));
+    }
+    runJob(job, share);
+    for (size_t i = 0; i < probes.size(); i++) {
+      const size_t a = std::max(r0, probes[i].offset), b = std::min(r1, probes[i].offset + probes[i].size);
+      if (a < b) pushList<C>(k, simi, idxi, buf.data() + (a - r0), ids[i].get() + (a - probes[i].offset), b - a);
+    }
+  }
+  faiss::heap_reorder<C>(k, simi, idxi);
+}
+
 }  // namespace
 
 bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
                    int64_t* labels) {
   const faiss::IndexIVFFlat* ivf = eligible(index);
-  if (!ivf || k <= 0 || n < 2) return false;
+  if (!ivf || k <= 0 || n < 1) return false;
   if (nprobe < 0) nprobe = static_cast<int64_t>(ivf->nprobe);
   if (nprobe <= 0) return false;  // FAISS's own check refuses it
   const size_t probes = std::min<size_t>(ivf->nlist, static_cast<size_t>(nprobe));
+  if (n == 1) {
+    if (ivf->metric_type == faiss::METRIC_INNER_PRODUCT) {
+      searchOne<faiss::CMin<float, idx_t>>(*ivf, probes, x, static_cast<size_t>(k), distances, labels);
+    } else {
+      searchOne<faiss::CMax<float, idx_t>>(*ivf, probes, x, static_cast<size_t>(k), distances, labels);
+    }
+    return true;
+  }
   // Sharing pays once a thread's slice probes each list twice on average; below
   // that most lists serve one query and FAISS's own scan is as fast or faster
   // (a 32-query batch on IVF1024 at nprobe 16: bench:kernel-ivf).
