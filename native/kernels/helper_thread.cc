@@ -18,13 +18,23 @@ namespace {
 // turn) comes every few microseconds, well inside it; a lone query pays at most
 // this much of the other core.
 constexpr auto kSpin = std::chrono::microseconds(100);
+// Signs that the other core is busy with other processes' work: the helper took
+// no chunk of a job (it did not get a core in time), or the caller waited this
+// long for the helper's last chunk (a few microseconds of work: the OS took the
+// helper off its core). Then searches run alone for kPause rather than wait on
+// the helper again: on this 2-core VM with 10-20 runnable processes, sharing
+// regardless made one IVF query's median 10-25% slower than alone, its 90th
+// percentile up to 2-10x (bench/RESULTS.md, bench:kernel-ivf).
+constexpr auto kStall = std::chrono::microseconds(25);
+constexpr auto kPause = std::chrono::milliseconds(50);
 
-// The job: (generation << 32) | (chunks << 16) | next chunk, in one word, so that
-// a chunk is claimed by one compare-and-swap and a claim on a finished job fails.
+// The job: (generation << 32) | (end << 16) | front, in one word: chunks [front,
+// end) are unclaimed. The caller claims the front one, the helper the last one,
+// each by one compare-and-swap, and a claim on a finished job fails.
 constexpr uint64_t kField = 0xFFFF;
-size_t nextOf(uint64_t w) { return static_cast<size_t>(w & kField); }
-size_t chunksOf(uint64_t w) { return static_cast<size_t>((w >> 16) & kField); }
-bool open(uint64_t w) { return nextOf(w) < chunksOf(w); }
+size_t frontOf(uint64_t w) { return static_cast<size_t>(w & kField); }
+size_t endOf(uint64_t w) { return static_cast<size_t>((w >> 16) & kField); }
+bool open(uint64_t w) { return frontOf(w) < endOf(w); }
 
 struct Helper {
   std::atomic<uint64_t> word{0};
@@ -33,20 +43,32 @@ struct Helper {
   // claim, so that a claim the caller cannot see yet still holds it back.
   std::atomic<int> busy{0};
   // The job's work; written before its word is published, read after a claim.
-  void (*work)(void*, size_t) = nullptr;
+  void (*work)(void*, size_t) = nullptr;  // the back's
   void* context = nullptr;
 
   std::mutex caller;  // one job at a time
+  std::atomic<int64_t> pausedUntil{0};  // steady_clock nanoseconds: no sharing before
   std::mutex sleepMutex;
   std::condition_variable wake;
   std::atomic<bool> sleeping{false};
 };
 
-bool claim(std::atomic<uint64_t>& word, size_t* chunk) {
+bool claimFront(std::atomic<uint64_t>& word, size_t* chunk) {
   uint64_t w = word.load();
   while (open(w)) {
     if (word.compare_exchange_weak(w, w + 1)) {
-      *chunk = nextOf(w);
+      *chunk = frontOf(w);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool claimBack(std::atomic<uint64_t>& word, size_t* chunk) {
+  uint64_t w = word.load();
+  while (open(w)) {
+    if (word.compare_exchange_weak(w, w - (uint64_t{1} << 16))) {
+      *chunk = endOf(w) - 1;
       return true;
     }
   }
@@ -58,7 +80,7 @@ bool helpWithJob(Helper& h) {
   bool did = false;
   h.busy.fetch_add(1);
   size_t chunk;
-  while (claim(h.word, &chunk)) {
+  while (claimBack(h.word, &chunk)) {
     h.work(h.context, chunk);
     did = true;
   }
@@ -104,15 +126,18 @@ Helper* helper() {
 
 }  // namespace
 
-void runChunks(size_t chunks, bool share, void (*work)(void* context, size_t chunk), void* context) {
+size_t runChunks(size_t chunks, bool share, void (*front)(void* context, size_t chunk),
+                 void (*back)(void* context, size_t chunk), void* context) {
+  using Clock = std::chrono::steady_clock;
   Helper* h = share && chunks > 1 && chunks <= kField ? helper() : nullptr;
+  if (h && Clock::now().time_since_epoch().count() < h->pausedUntil.load(std::memory_order_relaxed)) h = nullptr;
   std::unique_lock<std::mutex> turn;
   if (h) turn = std::unique_lock<std::mutex>(h->caller, std::try_to_lock);
   if (!h || !turn.owns_lock()) {
-    for (size_t i = 0; i < chunks; i++) work(context, i);
-    return;
+    for (size_t i = 0; i < chunks; i++) front(context, i);
+    return chunks;
   }
-  h->work = work;
+  h->work = back;
   h->context = context;
   const uint64_t generation = (h->word.load() >> 32) + 1;
   h->word.store((generation << 32) | (static_cast<uint64_t>(chunks) << 16));
@@ -120,9 +145,21 @@ void runChunks(size_t chunks, bool share, void (*work)(void* context, size_t chu
     std::lock_guard<std::mutex> lock(h->sleepMutex);
     h->wake.notify_one();
   }
-  size_t chunk;
-  while (claim(h->word, &chunk)) work(context, chunk);
-  while (h->busy.load() != 0) __builtin_ia32_pause();
+  size_t chunk, taken = 0;
+  while (claimFront(h->word, &chunk)) {
+    front(context, chunk);
+    taken = chunk + 1;
+  }
+  bool busyElsewhere = taken == chunks;
+  if (h->busy.load() != 0) {
+    const auto since = Clock::now();
+    while (h->busy.load() != 0) __builtin_ia32_pause();
+    busyElsewhere = busyElsewhere || Clock::now() - since > kStall;
+  }
+  if (busyElsewhere)
+    h->pausedUntil.store(std::chrono::duration_cast<std::chrono::nanoseconds>((Clock::now() + kPause).time_since_epoch()).count(),
+                         std::memory_order_relaxed);
+  return taken;
 }
 
 }  // namespace fp
