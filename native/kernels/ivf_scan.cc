@@ -245,7 +245,6 @@ constexpr size_t kChunkRows = 256;
 // query probing more takes several passes, each shared.
 constexpr size_t kPassRows = size_t{1} << 16;
 
-// `count` rows of d floats; the helper leaves their distances at `out`.
 struct Chunk;
 
 // A thread's buffers for its one-query searches, kept between them: allocating
@@ -271,6 +270,7 @@ float* bufferOf(size_t n) {
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
+// `count` rows of d floats; the helper leaves their distances at `out`.
 struct Chunk {
   const float* rows;
   size_t count;
