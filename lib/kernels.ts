@@ -1,7 +1,7 @@
 import { invalidParameterError, isObject, readArgument } from './is';
 import { native, type Kernels } from './native';
 
-const KERNEL_NAMES: readonly (keyof Kernels)[] = ['flatScan', 'hnswSearch', 'ivfScan'];
+const KERNEL_NAMES: readonly (keyof Kernels)[] = ['flatScan', 'hnswBuild', 'hnswSearch', 'ivfScan'];
 
 /**
  * Turns the addon's own search kernels on or off (all on by default), for the
