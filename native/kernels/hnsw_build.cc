@@ -499,10 +499,20 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
       order[start[hnsw.levels[n0 + i] - 1]++] = static_cast<int>(n0 + i);
   }
 
-  // Every step reads a neighbour list and vectors from anywhere in these.
+  // Every step reads a neighbour list and vectors from anywhere in these. A
+  // build moves them onto huge pages at once; a small add to a large index
+  // (where a just-reallocated array would cost more to move than the add
+  // takes) only a page of each, as a search does.
   const float* base = static_cast<const faiss::IndexFlat&>(*index.storage).get_xb();
-  adviseHugePagesNow(base, ntotal * index.d * sizeof(float));
-  adviseHugePagesNow(hnsw.neighbors.data(), hnsw.neighbors.size() * sizeof(storage_idx_t));
+  const size_t vectorBytes = ntotal * index.d * sizeof(float);
+  const size_t listBytes = hnsw.neighbors.size() * sizeof(storage_idx_t);
+  if (static_cast<size_t>(n) * 8 >= ntotal) {
+    adviseHugePagesNow(base, vectorBytes);
+    adviseHugePagesNow(hnsw.neighbors.data(), listBytes);
+  } else {
+    adviseHugePages(base, vectorBytes);
+    adviseHugePages(hnsw.neighbors.data(), listBytes);
+  }
 
   const bool ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);

@@ -200,6 +200,23 @@ describe('HNSW construction kernel (own kernels: hnswBuild)', function () {
       }
     });
 
+    it('a build of several MiB moves the vectors onto huge pages (where the system grants them), the same graph', async () => {
+      const anonHugeKiB = (): number => Number(/AnonHugePages:\s+(\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? 0);
+      const x = vectors('clustered', 12_000, 128, 31); // 6 MiB of vectors
+      const before = anonHugeKiB();
+      const file = await assertSameGraph({ d: 128, M: 16, metric: faiss.METRIC_L2, efConstruction: 40, parts: [{ x }] }, 'huge pages');
+      assert.ok(file.length > 6 << 20);
+      const index = await build({ d: 128, M: 16, metric: faiss.METRIC_L2, efConstruction: 40, parts: [{ x }] }, true);
+      const after = anonHugeKiB();
+      index.dispose();
+      // Where the system grants huge pages on request (THP "madvise" or "always",
+      // Linux 6.1 for MADV_COLLAPSE), some must have appeared under the live index.
+      const thp = fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8') : '[never]';
+      const [major, minor] = os.release().split('.').map(Number);
+      if (thp.includes('[never]') || major < 6 || (major === 6 && minor < 1)) return;
+      assert.ok(after >= before + 2048, `AnonHugePages ${before} kB before, ${after} kB with the index built`);
+    });
+
     it('what the kernel leaves to FAISS still builds as before: HNSW over SQ codes, HNSW under a PCA', async () => {
       for (const description of ['HNSW16_SQ8', 'PCA8,HNSW16']) {
         const files: Buffer[] = [];
