@@ -283,6 +283,22 @@ describe('faiss-api: the FAISS API extras give python3-faiss 1.7.3 answers', fun
     assert.ok(built.refine instanceof faiss.IndexRefineFlat);
   });
 
+  it('IndexRefineFlat over an IVF index: nprobe per call is the base index\'s, as set on it', async () => {
+    const x = data(2000, 91);
+    const q = data(20, 92);
+    const refine = new faiss.IndexRefineFlat(new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 16));
+    await refine.train(x);
+    await refine.add(x);
+    const perCall = await refine.search(q, k, { nprobe: 16 });
+    refine.nprobe = 16;
+    const set = await refine.search(q, k);
+    assert.deepEqual(perCall.labels, set.labels);
+    refine.nprobe = 1;
+    const narrow = await refine.search(q, k);
+    assert.notDeepEqual(narrow.labels, set.labels, 'nprobe reached the base index');
+    refine.dispose();
+  });
+
   it('files Python wrote of types that abort FAISS 1.7.3 with a metric beyond L2 and IP are refused (ERR_UNSUPPORTED), not loaded', async () => {
     for (const [factory, metric] of REFUSED) {
       const bytes = fs.readFileSync(file(`py-${factory}-${metric}.index`));
