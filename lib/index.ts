@@ -3,7 +3,7 @@ export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from './constants';
 export type { MetricType, QuantizerType } from './constants';
 export { ErrorCodes, FaissError, isFaissError } from './errors';
 export type { ErrorCode } from './errors';
-export type { DeserializeIndexOptions, FaissApi, IndexContract } from './contract';
+export type { DeserializeIndexOptions, FaissApi, FaissBinaryApi, IndexBinaryContract, IndexContract } from './contract';
 export { Index } from './faiss-index';
 export {
   IndexFlat,
@@ -19,16 +19,30 @@ export {
   indexFactory,
 } from './indexes';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
+export { IndexBinary } from './binary-index';
+export { IndexBinaryFlat, IndexBinaryHNSW, IndexBinaryIVF, indexBinaryFactory } from './binary-indexes';
+export { deserializeIndexBinary, readIndexBinary, serializeIndexBinary, writeIndexBinary } from './binary-io';
 export { getKernels, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
 export type { Kernels, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
-export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
+export type {
+  BinaryCodes,
+  BinaryRangeSearchResult,
+  BinarySearchResult,
+  DirectMapType,
+  Ids,
+  RangeSearchResult,
+  SearchParams,
+  SearchResult,
+  Vectors,
+} from './types';
 
-import type { FaissApi } from './contract';
+import type { FaissApi, FaissBinaryApi } from './contract';
 import type { Index } from './faiss-index';
+import type { IndexBinary as BinaryIndexClass } from './binary-index';
 
 // The compiler holds this module to the contract the remote client also meets
 // (lib/contract.ts): a type error here names what differs.
-type Meets<T extends FaissApi<Index>> = T;
+type Meets<T extends FaissApi<Index> & FaissBinaryApi<BinaryIndexClass>> = T;
 export type EmbeddedFaiss = Meets<typeof import('./index')>;

@@ -5,12 +5,11 @@
 #include "errors.h"
 #include "handle_release.h"
 #include "index_type.h"
+#include "tunable_accessors.h"
 #include "workers/workers.h"
 
 namespace fp {
 namespace {
-
-constexpr int kMaxTunable = 1 << 30;
 
 // Marks the objects this class built, so that FromValue tells them from an object
 // made from NativeIndex.prototype, or wrapped by another addon, without running any
@@ -126,46 +125,24 @@ Napi::Value IndexWrap::GetVersion(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IndexWrap::GetNprobe(const Napi::CallbackInfo& info) {
-  auto h = handle();
-  return h->hasIvf() ? Napi::Number::New(info.Env(), h->nprobe()) : info.Env().Undefined();
+  return getTunable(info.Env(), *handle(), Tunable::kNprobe);
 }
 void IndexWrap::SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  auto h = handle();
-  if (!h->hasIvf()) throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no nprobe (only IVF indexes do)"});
-  try {
-    h->setNprobe(static_cast<int>(integerArg(v, "nprobe", 1, kMaxTunable)));
-  } catch (const ArgumentError& e) {
-    throw makeError(info.Env(), e.info);
-  }
+  setTunable(info.Env(), *handle(), Tunable::kNprobe, typeName_, v);
 }
 
 Napi::Value IndexWrap::GetEfSearch(const Napi::CallbackInfo& info) {
-  auto h = handle();
-  return h->hasHnsw() ? Napi::Number::New(info.Env(), h->efSearch()) : info.Env().Undefined();
+  return getTunable(info.Env(), *handle(), Tunable::kEfSearch);
 }
 void IndexWrap::SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  auto h = handle();
-  if (!h->hasHnsw()) throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efSearch (only HNSW indexes do)"});
-  try {
-    h->setEfSearch(static_cast<int>(integerArg(v, "efSearch", 1, kMaxTunable)));
-  } catch (const ArgumentError& e) {
-    throw makeError(info.Env(), e.info);
-  }
+  setTunable(info.Env(), *handle(), Tunable::kEfSearch, typeName_, v);
 }
 
 Napi::Value IndexWrap::GetEfConstruction(const Napi::CallbackInfo& info) {
-  auto h = handle();
-  return h->hasHnsw() ? Napi::Number::New(info.Env(), h->efConstruction()) : info.Env().Undefined();
+  return getTunable(info.Env(), *handle(), Tunable::kEfConstruction);
 }
 void IndexWrap::SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  auto h = handle();
-  if (!h->hasHnsw())
-    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efConstruction (only HNSW indexes do)"});
-  try {
-    h->setEfConstruction(static_cast<int>(integerArg(v, "efConstruction", 1, kMaxTunable)));
-  } catch (const ArgumentError& e) {
-    throw makeError(info.Env(), e.info);
-  }
+  setTunable(info.Env(), *handle(), Tunable::kEfConstruction, typeName_, v);
 }
 
 Napi::Value IndexWrap::Dispose(const Napi::CallbackInfo& info) {

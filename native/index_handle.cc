@@ -26,40 +26,21 @@ faiss::HNSW* findHnsw(faiss::Index* index) {
   return nullptr;
 }
 
+size_t* ivfNprobe(faiss::Index* index) {
+  auto* ivf = faiss::ivflib::try_extract_index_ivf(index);
+  return ivf ? &ivf->nprobe : nullptr;
+}
+
 }  // namespace
 
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
-    : index_(std::move(index)), readOnly_(readOnly) {
-  ivf_ = faiss::ivflib::try_extract_index_ivf(index_.get());
-  hnsw_ = findHnsw(index_.get());
-  if (ivf_) nprobe_ = static_cast<int>(ivf_->nprobe);
-  if (hnsw_) {
-    efSearch_ = hnsw_->efSearch;
-    efConstruction_ = hnsw_->efConstruction;
-  }
+    : HandleCore(readOnly, findHnsw(index.get()), ivfNprobe(index.get()), /*nprobeInField=*/false),
+      index_(std::move(index)) {
   refresh(false);
 }
 
-Tunables IndexHandle::effective(const Tunables& o) const {
-  Tunables t;
-  t.nprobe = o.nprobe >= 0 ? o.nprobe : nprobe();
-  t.efSearch = o.efSearch >= 0 ? o.efSearch : efSearch();
-  return t;
-}
-
-void IndexHandle::applyTunables() {
-  if (ivf_) ivf_->nprobe = nprobe();
-  if (hnsw_) {
-    hnsw_->efSearch = efSearch();
-    hnsw_->efConstruction = efConstruction();
-  }
-}
-
 void IndexHandle::refresh(bool mutated) {
-  ntotal_ = index_->ntotal;
-  isTrained_ = index_->is_trained;
-  bytes_ = static_cast<int64_t>(serializedSize(*index_));
-  if (mutated) version_++;
+  record(index_->ntotal, index_->is_trained, static_cast<int64_t>(serializedSize(*index_)), mutated);
 }
 
 }  // namespace fp

@@ -22,17 +22,23 @@
 
 #include "coded_error.h"
 #include "index_type.h"
+#include "validate_parts.h"
 
 namespace fp {
-namespace {
 
-void require(bool ok, const std::string& what) {
+void requireConsistent(bool ok, const std::string& what) {
   if (!ok) throw ArgumentError(code::kCorruptIndex, "The index is inconsistent: " + what);
 }
 
-[[noreturn]] void unsupported(const std::string& what) {
+void refuseUnchecked(const std::string& what) {
   throw ArgumentError(code::kUnsupported, what + " cannot be checked before loading, so it is not accepted from outside");
 }
+
+namespace {
+
+void require(bool ok, const std::string& what) { requireConsistent(ok, what); }
+
+[[noreturn]] void unsupported(const std::string& what) { refuseUnchecked(what); }
 
 template <typename T>
 bool is(const faiss::Index& index) {
@@ -162,8 +168,14 @@ void validateHnsw(const faiss::IndexHNSW& index) {
   require(index.storage != nullptr && dynamic_cast<const faiss::IndexFlatCodes*>(index.storage) != nullptr,
           "HNSW without a flat storage");
   require(index.storage->ntotal == index.ntotal && index.storage->d == index.d, "HNSW storage does not match");
-  const auto& h = index.hnsw;
-  const size_t n = static_cast<size_t>(index.ntotal);
+  validateHnswGraph(index.hnsw, index.ntotal);
+  validateIndex(*index.storage);
+}
+
+}  // namespace
+
+void validateHnswGraph(const faiss::HNSW& h, int64_t ntotal) {
+  const size_t n = static_cast<size_t>(ntotal);
   require(h.efSearch >= 1 && h.efSearch <= kMaxEf && h.efConstruction >= 1 && h.efConstruction <= kMaxEf,
           "HNSW efSearch or efConstruction out of range");
   require(h.upper_beam >= 1 && h.upper_beam <= kMaxEf, "HNSW upper beam out of range");
@@ -196,23 +208,22 @@ void validateHnsw(const faiss::IndexHNSW& index) {
     for (int l = 0; l < h.levels[i]; l++) {
       for (size_t j = h.offsets[i] + cum[l]; j < h.offsets[i] + cum[l + 1]; j++) {
         const auto v = h.neighbors[j];
-        require(v >= -1 && static_cast<int64_t>(v) < index.ntotal, "HNSW neighbour id out of range");
+        require(v >= -1 && static_cast<int64_t>(v) < ntotal, "HNSW neighbour id out of range");
         require(v < 0 || h.levels[v] > l, "HNSW neighbour missing from the level it is linked on");
       }
     }
   }
-  validateIndex(*index.storage);
 }
 
-void validateListSizes(const faiss::IndexIVF& index, size_t nlist, size_t codeSize) {
+void validateInvertedLists(const faiss::InvertedLists* invlists, size_t nlist, size_t codeSize, int64_t ntotal) {
   size_t total = 0;
-  if (auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(index.invlists)) {
+  if (auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(invlists)) {
     require(lists->codes.size() == nlist && lists->ids.size() == nlist, "IVF list tables do not match nlist");
     for (size_t l = 0; l < nlist; l++) {
       require(lists->codes[l].size() == lists->ids[l].size() * codeSize, "IVF list codes do not match ids");
       total += lists->ids[l].size();
     }
-  } else if (auto* mapped = dynamic_cast<const faiss::OnDiskInvertedLists*>(index.invlists)) {
+  } else if (auto* mapped = dynamic_cast<const faiss::OnDiskInvertedLists*>(invlists)) {
     // Lists mapped from the file (readIndex with mmap): each must lie inside it.
     require(mapped->lists.size() == nlist, "IVF list tables do not match nlist");
     for (const auto& l : mapped->lists) {
@@ -225,25 +236,24 @@ void validateListSizes(const faiss::IndexIVF& index, size_t nlist, size_t codeSi
   } else {
     unsupported("IVF inverted lists of this kind");
   }
-  require(total == static_cast<size_t>(index.ntotal), "IVF lists do not add up to ntotal");
+  require(total == static_cast<size_t>(ntotal), "IVF lists do not add up to ntotal");
 }
 
-size_t listSize(const faiss::InvertedLists& lists, int64_t list) { return lists.list_size(list); }
-
-void validateDirectMap(const faiss::IndexIVF& index) {
-  const auto& dm = index.direct_map;
+void validateDirectMap(const faiss::DirectMap& dm, const faiss::InvertedLists& invlists, size_t nlist, int64_t ntotal) {
   require(dm.type == faiss::DirectMap::NoMap || dm.type == faiss::DirectMap::Array ||
               dm.type == faiss::DirectMap::Hashtable,
           "IVF direct map of an unknown kind");
-  if (dm.type == faiss::DirectMap::Array) require(dm.array.size() == static_cast<size_t>(index.ntotal), "IVF direct map size");
+  if (dm.type == faiss::DirectMap::Array) require(dm.array.size() == static_cast<size_t>(ntotal), "IVF direct map size");
   auto inRange = [&](int64_t entry) {
     const int64_t list = faiss::lo_listno(entry), offset = faiss::lo_offset(entry);
-    return list >= 0 && static_cast<size_t>(list) < index.nlist && offset >= 0 &&
-           static_cast<size_t>(offset) < listSize(*index.invlists, list);
+    return list >= 0 && static_cast<size_t>(list) < nlist && offset >= 0 &&
+           static_cast<size_t>(offset) < invlists.list_size(list);
   };
   for (auto entry : dm.array) require(entry == -1 || inRange(entry), "IVF direct map entry out of range");
   for (const auto& kv : dm.hashtable) require(inRange(kv.second), "IVF direct map entry out of range");
 }
+
+namespace {
 
 // The coarse quantizer's labels are list numbers: any accepted flat, HNSW or PQ
 // index labels by position (< ntotal == nlist); an IDMap by its id table. Before
@@ -268,8 +278,8 @@ void validateIvf(const faiss::IndexIVF& index) {
   validateQuantizer(index);
   require(index.invlists != nullptr && index.invlists->nlist == index.nlist, "IVF inverted lists do not match nlist");
   require(index.invlists->code_size == index.code_size, "IVF code size does not match its lists");
-  validateListSizes(index, index.nlist, index.code_size);
-  validateDirectMap(index);
+  validateInvertedLists(index.invlists, index.nlist, index.code_size, index.ntotal);
+  validateDirectMap(index.direct_map, *index.invlists, index.nlist, index.ntotal);
   if (is<faiss::IndexIVFPQ>(index)) {
     auto& pq = static_cast<const faiss::IndexIVFPQ&>(index);
     validateProductQuantizer(pq.pq, index.d, index.code_size, index.is_trained, "IVFPQ");
