@@ -5,7 +5,22 @@
 // instead ("deleted ids", filtered out of every answer here) and are rebuilt
 // under an IDMap2 once they pass a threshold, each vector under its same id. Adds
 // without ids are numbered as FAISS would have numbered them.
-import { FaissError, IndexIDMap2, deserializeIndex, serializeIndex, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
+//
+// Binary indexes keep to the same policy where FAISS lets them: a binary IVF
+// removes by id; a binary flat or HNSW index, which would renumber or cannot
+// remove, and has no IDMap2 to be rebuilt under here, refuses removal.
+import { FaissError, IndexIDMap2, deserializeIndex, serializeIndex, type Index, type SearchParams } from '../../lib';
+import {
+  addRows,
+  emptyDistance,
+  isBinaryIndex,
+  rangeSearchRows,
+  searchRows,
+  type AnyIndex,
+  type AnyRangeSearchResult,
+  type AnySearchResult,
+  type Rows,
+} from './any-index';
 
 /** What an index keeps beside the FAISS object to hold its ids steady (saved in its snapshots). */
 export interface IdState {
@@ -23,18 +38,18 @@ export interface IdState {
 
 export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null });
 
-export const isIdMapped = (index: Index): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
+export const isIdMapped = (index: AnyIndex): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
 
 /** IVF indexes store ids with the vectors: removing there never renumbers. */
-const storesIds = (index: Index): boolean => isIdMapped(index) || index.nprobe !== undefined;
+const storesIds = (index: AnyIndex): boolean => isIdMapped(index) || index.nprobe !== undefined;
 
 /** The vectors a client can see: FAISS's count less the deleted ids. */
-export const visibleCount = (index: Index, ids: IdState): number => index.ntotal - ids.deleted.size;
+export const visibleCount = (index: AnyIndex, ids: IdState): number => index.ntotal - ids.deleted.size;
 
 /** Adds `x` (`n` rows), with the caller's ids or numbered as FAISS would; answers the first assigned id (null with caller ids). */
-export async function addVectors(index: Index, ids: IdState, x: Float32Array, n: number, callerIds?: BigInt64Array): Promise<number | null> {
+export async function addVectors(index: AnyIndex, ids: IdState, x: Rows, n: number, callerIds?: BigInt64Array): Promise<number | null> {
   if (callerIds) {
-    await index.addWithIds(x, callerIds);
+    await addRows(index, x, callerIds);
     if (ids.idSet) for (const id of callerIds) ids.idSet.add(id);
     return null;
   }
@@ -42,19 +57,19 @@ export async function addVectors(index: Index, ids: IdState, x: Float32Array, n:
     // FAISS refuses add() on an IDMap ("use add_with_ids"): a capability error (422), as ids on a flat index are.
     if (isIdMapped(index)) throw new FaissError(`${index.typeName} maps caller-chosen ids: add the vectors with ids`, 'ERR_UNSUPPORTED');
     const firstId = index.ntotal; // FAISS numbers by position
-    await index.add(x);
+    await addRows(index, x);
     return firstId;
   }
   const firstId = ids.nextId;
   const assigned = BigInt64Array.from({ length: n }, (_, i) => BigInt(firstId + i));
-  await index.addWithIds(x, assigned);
+  await addRows(index, x, assigned);
   ids.nextId += n;
   if (ids.idSet) for (const id of assigned) ids.idSet.add(id);
   return firstId;
 }
 
 /** Removes `remove` where FAISS keeps ids, else hides them; answers how many were there. */
-export async function removeIds(index: Index, ids: IdState, remove: BigInt64Array): Promise<number> {
+export async function removeIds(index: AnyIndex, ids: IdState, remove: BigInt64Array): Promise<number> {
   if (ids.deleted.size === 0 && storesIds(index)) {
     if (!isIdMapped(index)) ids.nextId ??= index.ntotal;
     try {
@@ -62,6 +77,9 @@ export async function removeIds(index: Index, ids: IdState, remove: BigInt64Arra
     } catch (e) {
       if (!(e instanceof FaissError) || e.code !== 'ERR_UNSUPPORTED') throw e;
     }
+  }
+  if (isBinaryIndex(index)) {
+    throw new FaissError(`${index.typeName} cannot remove ids without renumbering the others; use a binary IVF index (BIVF<nlist>)`, 'ERR_UNSUPPORTED');
   }
   // Remember the ids and hide them from every answer.
   let removed = 0;
@@ -85,16 +103,16 @@ export function resetIds(ids: IdState): void {
 }
 
 /** A k-NN search whose answers hold no deleted id. */
-export async function searchVisible(index: Index, ids: IdState, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
+export async function searchVisible(index: AnyIndex, ids: IdState, x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult> {
   const hidden = ids.deleted;
-  if (hidden.size === 0) return index.search(x, k, params);
+  if (hidden.size === 0) return searchRows(index, x, k, params);
   // Ask for enough candidates that k visible ones remain after filtering.
   const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
-  const r = await index.search(x, wide, params);
+  const r = await searchRows(index, x, wide, params);
   const nq = r.labels.length / wide;
-  // Empty slots as FAISS fills them: label -1, distance -FLT_MAX for inner product, FLT_MAX for L2.
-  const FLT_MAX = 3.4028234663852886e38;
-  const distances = new Float32Array(nq * k).fill(index.metricType === 0 ? -FLT_MAX : FLT_MAX);
+  // Empty slots as FAISS fills them: label -1 and the worst distance.
+  const distances = r.distances instanceof Int32Array ? new Int32Array(nq * k) : new Float32Array(nq * k);
+  distances.fill(emptyDistance(index));
   const labels = new BigInt64Array(nq * k).fill(-1n);
   for (let q = 0; q < nq; q++) {
     let out = 0;
@@ -106,12 +124,12 @@ export async function searchVisible(index: Index, ids: IdState, x: Float32Array,
       out++;
     }
   }
-  return { distances, labels };
+  return { distances, labels } as AnySearchResult;
 }
 
 /** A range search whose answers hold no deleted id. */
-export async function rangeSearchVisible(index: Index, ids: IdState, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-  const r = await index.rangeSearch(x, radius, params);
+export async function rangeSearchVisible(index: AnyIndex, ids: IdState, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
+  const r = await rangeSearchRows(index, x, radius, params);
   const hidden = ids.deleted;
   if (hidden.size === 0) return r;
   const keep: number[] = [];
@@ -122,9 +140,9 @@ export async function rangeSearchVisible(index: Index, ids: IdState, x: Float32A
   }
   return {
     lims,
-    distances: Float32Array.from(keep, (j) => r.distances[j]),
+    distances: r.distances instanceof Int32Array ? Int32Array.from(keep, (j) => r.distances[j]) : Float32Array.from(keep, (j) => r.distances[j]),
     labels: BigInt64Array.from(keep, (j) => r.labels[j]),
-  };
+  } as AnyRangeSearchResult;
 }
 
 /** A deleted id is not found, though FAISS still holds its vector. */
@@ -133,7 +151,7 @@ export function requireVisible(ids: IdState, id: bigint): void {
 }
 
 /** Whether the deleted ids have passed `threshold` (a fraction of the stored vectors): time to rebuild. */
-export const needsRebuild = (index: Index, ids: IdState, threshold: number): boolean => ids.deleted.size > 0 && ids.deleted.size > threshold * index.ntotal;
+export const needsRebuild = (index: AnyIndex, ids: IdState, threshold: number): boolean => ids.deleted.size > 0 && ids.deleted.size > threshold * index.ntotal;
 
 /**
  * A new index of the same kind holding only the visible vectors, under their same

@@ -3,12 +3,13 @@
 // range_search routes (routes/indexes.ts), so that both check a request the same way.
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
-import type { SearchParams } from '../../../lib';
+import { FaissError, type SearchParams } from '../../../lib';
 import { LIMITS } from '../../../lib/limits';
 import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
 import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
-import { binaryVectors, jsonVectors } from '../wire';
+import { binaryCodes, binaryVectors, jsonCodes, jsonVectors } from '../wire';
+import type { Rows } from '../../domain/any-index';
 
 /** A binary search's options, in its query string (JSON searches carry them in the body). */
 export const SEARCH_QUERY: Record<string, QueryType> = { k: 'int', nprobe: 'int', efSearch: 'int' };
@@ -52,16 +53,45 @@ export interface SearchInput {
 }
 
 export interface SearchQuery {
-  x: Float32Array;
+  /** Float vectors, or a binary index's codes. */
+  x: Rows;
+  /** How many query rows x holds. */
+  nq: number;
   k: number;
   params: SearchParams;
 }
 
-/** A search's query rows, from either wire format: of the index's dimension, and at most --max-batch of them. */
-export function queryVectors(indexes: IndexService, config: Config, input: Omit<SearchInput, 'query'>): Float32Array {
+/**
+ * Rows of a request, from either wire format, of the kind the index takes: float
+ * vectors of its dimension ({ vectors } in JSON), or a binary index's codes of
+ * d / 8 bytes ({ codes }, base64, in JSON). Giving one kind to the other index is
+ * ERR_INVALID_ARGUMENT.
+ */
+export function requestRows(indexes: IndexService, input: Omit<SearchInput, 'query'>): Rows {
   const d = indexes.dimension(input.tenant, input.name);
-  const x = input.binary ? binaryVectors(input.body, d) : jsonVectors((input.body as { vectors: number[][] }).vectors, d);
-  if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+  const binaryIndex = indexes.isBinary(input.tenant, input.name);
+  if (input.binary) return binaryIndex ? binaryCodes(input.body, d / 8) : binaryVectors(input.body, d);
+  const body = input.body as { vectors?: number[][]; codes?: string[] };
+  const [wanted, other] = binaryIndex ? ['codes', 'vectors'] : ['vectors', 'codes'];
+  if (body[other as 'codes' | 'vectors'] !== undefined) {
+    throw new FaissError(
+      binaryIndex ? 'A binary index takes codes (base64, d / 8 bytes each), not vectors' : 'A float index takes vectors, not codes',
+      'ERR_INVALID_ARGUMENT',
+    );
+  }
+  if (body[wanted as 'codes' | 'vectors'] === undefined) throw new HttpError(400, 'ERR_VALIDATION', `Invalid request: body must have required property '${wanted}'`);
+  return binaryIndex ? jsonCodes(body.codes!, d / 8) : jsonVectors(body.vectors!, d);
+}
+
+/** Rows in `x` of an index of dimension d. */
+export const rowsIn = (x: Rows, d: number): number => x.length / (x instanceof Uint8Array ? d / 8 : d);
+
+/** A search's query rows, from either wire format: of the index's kind and dimension, and at most --max-batch of them. */
+export function queryVectors(indexes: IndexService, config: Config, input: Omit<SearchInput, 'query'>): Rows {
+  const x = requestRows(indexes, input);
+  if (rowsIn(x, indexes.dimension(input.tenant, input.name)) > config.maxBatch) {
+    throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+  }
   return x;
 }
 
@@ -69,7 +99,8 @@ export function queryVectors(indexes: IndexService, config: Config, input: Omit<
 export function searchQuery(indexes: IndexService, config: Config, input: SearchInput, answer: AnswerFormat): SearchQuery {
   const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
   const x = queryVectors(indexes, config, input);
+  const nq = rowsIn(x, indexes.dimension(input.tenant, input.name));
   const k = kOf(o.k, config.maxK);
-  if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, x.length / indexes.dimension(input.tenant, input.name), k);
-  return { x, k, params: tunablesOf(o) };
+  if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, nq, k);
+  return { x, nq, k, params: tunablesOf(o) };
 }
