@@ -19,7 +19,8 @@
 //   do not travel through the client (serializeIndex exports them).
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
 //   argument and that the index exists.
-// - The service removes ids from every index type, HNSW included.
+// - The service removes ids from every index type, HNSW included; of the binary
+//   indexes, only IndexBinaryIVF (the others would renumber: ERR_UNSUPPORTED).
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
 import type {

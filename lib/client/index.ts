@@ -4,11 +4,22 @@
 export { connect } from './connect';
 export type { ConnectOptions, RemoteFaiss, RemoteIndexOptions } from './connect';
 export { RemoteIndex } from './remote-index';
+export { RemoteIndexBinary } from './remote-binary-index';
 export type { IndexDescription, RemoteIndexInfo } from './remote-index';
 export type { ResultsCacheOptions } from './results-cache';
 export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from '../constants';
 export type { MetricType, QuantizerType } from '../constants';
 export { ErrorCodes, FaissError, isFaissError } from '../errors';
 export type { ErrorCode } from '../errors';
-export type { DeserializeIndexOptions, FaissApi, IndexContract } from '../contract';
-export type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
+export type { DeserializeIndexOptions, FaissApi, FaissBinaryApi, IndexBinaryContract, IndexContract } from '../contract';
+export type {
+  BinaryCodes,
+  BinaryRangeSearchResult,
+  BinarySearchResult,
+  DirectMapType,
+  Ids,
+  RangeSearchResult,
+  SearchParams,
+  SearchResult,
+  Vectors,
+} from '../types';
