@@ -27,6 +27,8 @@ interface Case {
   efConstruction?: number;
   nlist?: number;
   tunables?: faiss.SearchParams;
+  /** Needs training: Python adds to the state JS trained (js-trained-<name>.index). */
+  trained?: boolean;
   range?: boolean;
   reconstruct?: number[];
 }
@@ -38,6 +40,8 @@ const cases: Case[] = [
   { name: 'hnsw', cls: 'IndexBinaryHNSW', M: 16, efConstruction: 40, tunables: { efSearch: 32 }, reconstruct: [3] },
   { name: 'factory-bflat', factory: 'BFlat', range: true },
   { name: 'factory-bhnsw', factory: 'BHNSW8', tunables: { efSearch: 24 } },
+  // An IVF whose quantizer is an HNSW graph over the centroids.
+  { name: 'factory-bivf-hnsw', factory: 'BIVF8_HNSW8', trained: true, tunables: { nprobe: 3 }, range: true },
 ];
 
 // Codes clustered around a few centres (random bits flipped), so that IVF lists
@@ -108,7 +112,7 @@ describe('binary indexes: the same answers as python3-faiss', function () {
       for (const c of cases) {
         const index = build(c);
         if (c.efConstruction !== undefined) index.efConstruction = c.efConstruction;
-        if (c.cls === 'IndexBinaryIVF') {
+        if (c.cls === 'IndexBinaryIVF' || c.trained) {
           await index.train(xt);
           await faiss.writeIndexBinary(index, path.join(dir, `js-trained-${c.name}.index`));
         }

@@ -49,7 +49,7 @@ def build(case, d, workdir):
         return faiss.IndexBinaryFlat(d)
     if cls == "IndexBinaryHNSW":
         return faiss.IndexBinaryHNSW(d, case["M"])
-    if cls == "IndexBinaryIVF":
+    if cls == "IndexBinaryIVF" or case.get("trained"):
         return faiss.read_index_binary(os.path.join(workdir, "js-trained-%s.index" % case["name"]))
     return faiss.index_binary_factory(d, case["factory"])
 
