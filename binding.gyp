@@ -72,6 +72,8 @@
         'native/binary_validate.cc',
         'native/idmap2_guard.cc',
         'native/index_type.cc',
+        'native/newer_faiss.cc',
+        'native/metrics.cc',
         'native/validate.cc',
       ],
       'include_dirs': ['<(faiss_prefix)/include'],

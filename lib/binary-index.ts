@@ -6,7 +6,7 @@ import type { IndexBinaryContract } from './contract';
 import { toCodes } from './codes';
 import { FaissError } from './errors';
 import { invalidParameterError } from './is';
-import { disposedError, hammingRadiusArg, idArg, kArg, searchParams, tunableArg } from './limits';
+import { binarySearchParams, disposedError, hammingRadiusArg, idArg, kArg, searchParams, tunableArg } from './limits';
 import { native, type NativeBinaryIndex } from './native';
 import type { BinaryCodes, BinaryRangeSearchResult, BinarySearchResult, Ids, SearchParams } from './types';
 import { toIds, toNewIds } from './vectors';
@@ -109,7 +109,7 @@ export class IndexBinary implements IndexBinaryContract {
     const n = liveOf(this);
     const q = toCodes(x, n.codeSize);
     kArg(k);
-    const p = searchParams(params);
+    const p = binarySearchParams(searchParams(params));
     return n.search(q, k, p.nprobe, p.efSearch);
   }
 
@@ -118,7 +118,7 @@ export class IndexBinary implements IndexBinaryContract {
     const n = liveOf(this);
     const q = toCodes(x, n.codeSize);
     hammingRadiusArg(radius);
-    const p = searchParams(params);
+    const p = binarySearchParams(searchParams(params));
     return n.rangeSearch(q, radius, p.nprobe, p.efSearch);
   }
 

@@ -21,8 +21,16 @@
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included; of the binary
 //   indexes, only IndexBinaryIVF (the others would renumber: ERR_UNSUPPORTED).
+// - removeIds(selector) is ERR_UNSUPPORTED remotely: the service logs every
+//   removal by its ids. Searches take a selector on both sides (the remote client
+//   sends it as a filter, lib/wire.ts).
+// - searchAndReconstruct is one call under the index's lock embedded; remote it
+//   is a search and then a reconstruct of the labels found (two requests), so a
+//   label removed in between is ERR_NOT_FOUND.
 import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
+import type { IDSelector } from './selectors';
+import type * as Selectors from './selectors';
 import type {
   BinaryCodes,
   BinaryRangeSearchResult,
@@ -30,6 +38,7 @@ import type {
   DirectMapType,
   Ids,
   RangeSearchResult,
+  SearchAndReconstructResult,
   SearchParams,
   SearchResult,
   Vectors,
@@ -37,7 +46,7 @@ import type {
 
 export interface IndexContract {
   readonly d: number;
-  /** METRIC_L2 or METRIC_INNER_PRODUCT. */
+  /** METRIC_L2, METRIC_INNER_PRODUCT, or (flat and HNSW-flat indexes) another FAISS metric. */
   readonly metricType: number;
   /** The Python faiss class name ("IndexIVFPQ", ...). */
   readonly typeName: string;
@@ -63,9 +72,13 @@ export interface IndexContract {
   add(x: Vectors): Promise<void>;
   addWithIds(x: Vectors, ids: Ids): Promise<void>;
   search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
+  /** The labels of the k nearest neighbours, as Python's Index.assign. */
+  assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array>;
+  /** A search with the results' stored vectors (NaN rows where there is no result). */
+  searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult>;
   rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
-  /** How many vectors were removed. */
-  removeIds(ids: Ids): Promise<number>;
+  /** How many vectors were removed: those with the given ids, or those the selector selects. */
+  removeIds(ids: Ids | IDSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
   reset(): Promise<void>;
@@ -164,4 +177,14 @@ export interface FaissApi<I extends IndexContract> {
   METRIC_INNER_PRODUCT: 0;
   ScalarQuantizer: typeof ScalarQuantizer;
   FaissError: typeof FaissError;
+  // The selectors are the same classes on both sides (plain values, lib/selectors.ts).
+  IDSelector: typeof Selectors.IDSelector;
+  IDSelectorBatch: typeof Selectors.IDSelectorBatch;
+  IDSelectorArray: typeof Selectors.IDSelectorArray;
+  IDSelectorRange: typeof Selectors.IDSelectorRange;
+  IDSelectorBitmap: typeof Selectors.IDSelectorBitmap;
+  IDSelectorNot: typeof Selectors.IDSelectorNot;
+  IDSelectorAnd: typeof Selectors.IDSelectorAnd;
+  IDSelectorOr: typeof Selectors.IDSelectorOr;
+  IDSelectorXOr: typeof Selectors.IDSelectorXOr;
 }

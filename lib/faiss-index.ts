@@ -5,9 +5,11 @@ import type { IndexContract } from './contract';
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
-import { directMapTypeArg, disposedError, idArg, kArg, positionArg, radiusArg, searchParams, tunableArg } from './limits';
+import { directMapTypeArg, disposedError, idArg, kArg, kFactorArg, metricArgValueArg, positionArg, radiusArg, searchParams, tunableArg } from './limits';
 import { native, type NativeIndex } from './native';
-import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from './types';
+import { nativeSelectorOf } from './native-selectors';
+import { IDSelector } from './selectors';
+import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix, toNewIds } from './vectors';
 
 export class Index implements IndexContract {
@@ -64,6 +66,14 @@ export class Index implements IndexContract {
   get batchable(): boolean {
     return anyOf(this).batchable;
   }
+  /**
+   * Whether search takes a selector (`{ sel }`): FAISS 1.7.3 filters Flat, IVF
+   * (Flat, PQ, SQ), HNSW and SQ indexes, also inside an IDMap or a pre-transform.
+   * From the FAISS type; a filtered search of any other type is ERR_UNSUPPORTED.
+   */
+  get filterable(): boolean {
+    return anyOf(this).filterable;
+  }
   /** Bytes the index takes once serialized (our estimate of its memory use). */
   get bytes(): number {
     return liveOf(this).bytes;
@@ -98,6 +108,24 @@ export class Index implements IndexContract {
     liveOf(this).efConstruction = tunableArg(v, 'efConstruction');
   }
 
+  /**
+   * METRIC_Lp's p (Python's index.metric_arg); 0 on an index of another metric,
+   * where setting it is ERR_UNSUPPORTED.
+   */
+  get metricArg(): number {
+    return liveOf(this).metricArg;
+  }
+  set metricArg(v: number) {
+    liveOf(this).metricArg = metricArgValueArg(v);
+  }
+  /** Refine indexes (IndexRefineFlat, "...,RFlat") only: the base index is asked for k * kFactor results. */
+  get kFactor(): number | undefined {
+    return liveOf(this).kFactor;
+  }
+  set kFactor(v: number) {
+    liveOf(this).kFactor = kFactorArg(v);
+  }
+
   async train(x: Vectors): Promise<void> {
     const n = liveOf(this);
     return n.train(toMatrix(x, n.d));
@@ -119,7 +147,26 @@ export class Index implements IndexContract {
     const q = toMatrix(x, n.d);
     kArg(k);
     const p = searchParams(params);
+    // A filtered search is always queued: its cost is not what the inline budget measured.
+    if (p.sel) return n.search(q, k, p.nprobe, p.efSearch, nativeSelectorOf(p.sel));
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
+  }
+
+  /** The labels of the k nearest neighbours (nq * k), as Python's Index.assign: a search without the distances. */
+  async assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array> {
+    return (await this.search(x, k, params)).labels;
+  }
+
+  /**
+   * A search that also returns the results' stored vectors (decoded; NaN rows
+   * where a slot has no result), as FAISS's search_and_reconstruct.
+   */
+  async searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult> {
+    const n = liveOf(this);
+    const q = toMatrix(x, n.d);
+    kArg(k);
+    const p = searchParams(params);
+    return n.searchAndReconstruct(q, k, p.nprobe, p.efSearch);
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
@@ -127,12 +174,13 @@ export class Index implements IndexContract {
     const q = toMatrix(x, n.d);
     radiusArg(radius);
     const p = searchParams(params);
-    return n.rangeSearch(q, radius, p.nprobe, p.efSearch);
+    return n.rangeSearch(q, radius, p.nprobe, p.efSearch, p.sel && nativeSelectorOf(p.sel));
   }
 
-  /** Returns how many vectors were removed. */
-  async removeIds(ids: Ids): Promise<number> {
-    return liveOf(this).removeIds(toIds(ids));
+  /** Removes the vectors with the given ids, or those the selector selects; returns how many. */
+  async removeIds(ids: Ids | IDSelector): Promise<number> {
+    const n = liveOf(this);
+    return n.removeIds(IDSelector.isSelector(ids) ? nativeSelectorOf(ids) : toIds(ids));
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {
@@ -183,5 +231,5 @@ export class Index implements IndexContract {
 // `this` as methods see it: a plain object or a Proxy when a method is called on
 // one (Index.prototype.search.call({})), which must not reach a property lookup.
 const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
-// For what stays readable after dispose (d, metricType, typeName, batchable, disposed).
+// For what stays readable after dispose (d, metricType, typeName, batchable, filterable, disposed).
 const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);

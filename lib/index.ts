@@ -1,5 +1,15 @@
 // The embedded API: FAISS in process, mirroring Python faiss in camelCase.
-export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from './constants';
+export {
+  METRIC_BrayCurtis,
+  METRIC_Canberra,
+  METRIC_INNER_PRODUCT,
+  METRIC_JensenShannon,
+  METRIC_L1,
+  METRIC_L2,
+  METRIC_Linf,
+  METRIC_Lp,
+  ScalarQuantizer,
+} from './constants';
 export type { MetricType, QuantizerType } from './constants';
 export { ErrorCodes, FaissError, isFaissError } from './errors';
 export type { ErrorCode } from './errors';
@@ -15,13 +25,22 @@ export {
   IndexIVFFlat,
   IndexIVFPQ,
   IndexPQ,
+  IndexPreTransform,
+  IndexRefineFlat,
   IndexScalarQuantizer,
   indexFactory,
 } from './indexes';
+export { ITQTransform, NormalizationTransform, OPQMatrix, PCAMatrix, RandomRotationMatrix, VectorTransform } from './transforms';
+export { knn, normalizeL2, pairwiseDistances } from './distances';
+export type { DistanceOptions } from './distances';
+export { Kmeans } from './kmeans';
+export type { ClusteringParameters, KmeansTrainOptions } from './kmeans';
+export type { IterationStats } from './native';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export { IndexBinary } from './binary-index';
 export { IndexBinaryFlat, IndexBinaryHNSW, IndexBinaryIVF, indexBinaryFactory } from './binary-indexes';
 export { deserializeIndexBinary, readIndexBinary, serializeIndexBinary, writeIndexBinary } from './binary-io';
+export * from './selector-classes';
 export { getKernels, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
@@ -33,6 +52,7 @@ export type {
   DirectMapType,
   Ids,
   RangeSearchResult,
+  SearchAndReconstructResult,
   SearchParams,
   SearchResult,
   Vectors,

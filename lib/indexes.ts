@@ -3,14 +3,29 @@
 // you pass stays yours and independent, unlike Python where it is shared.
 import { METRIC_INNER_PRODUCT, METRIC_L2, type MetricType, type QuantizerType } from './constants';
 import { Index } from './faiss-index';
-import { descriptionArg, dimensionArg as dimension, hnswMArg, metricArg as metric, nbitsArg, nlistArg, pqMArg, qtypeArg } from './limits';
-import { native, type NativeIndex } from './native';
+import { invalidParameterError, readArgument } from './is';
+import { anyMetricArg, descriptionArg, dimensionArg as dimension, hnswMArg, metricArg as metric, nbitsArg, nlistArg, pqMArg, qtypeArg } from './limits';
+import { native, type NativeIndex, type NativeTransform } from './native';
+import { VectorTransform } from './transforms';
 
 const indexArg = (v: unknown, name: string): NativeIndex => Index.nativeOf(v, name);
 
+// One transform or a non-empty array of them (read once: a getter runs inside readArgument).
+function transformsArg(v: unknown): NativeTransform[] {
+  if (!readArgument('transform', () => Array.isArray(v))) return [VectorTransform.nativeOf(v, 'transform')];
+  // The length first: a sparse array of 2^32 - 1 holes would otherwise be copied.
+  return readArgument('transform', () => {
+    const list = v as readonly unknown[];
+    const n = list.length;
+    if (n === 0 || n > 64) throw invalidParameterError('transform', '1 to 64 vector transforms', v);
+    return Array.from({ length: n }, (_, i) => VectorTransform.nativeOf(list[i], `transform[${i}]`));
+  });
+}
+
+/** Exact search; takes every FAISS metric (set metricArg for METRIC_Lp). */
 export class IndexFlat extends Index {
   constructor(d: number, metricType: MetricType = METRIC_L2) {
-    super(native.newFlat(dimension(d), metric(metricType)));
+    super(native.newFlat(dimension(d), anyMetricArg(metricType)));
   }
 }
 
@@ -51,7 +66,7 @@ export class IndexIVFPQ extends Index {
 
 export class IndexHNSWFlat extends Index {
   constructor(d: number, M = 32, metricType: MetricType = METRIC_L2) {
-    super(native.newHNSWFlat(dimension(d), hnswMArg(M), metric(metricType)));
+    super(native.newHNSWFlat(dimension(d), hnswMArg(M), anyMetricArg(metricType)));
   }
 }
 
@@ -81,6 +96,24 @@ export class IndexIDMap2 extends Index {
   }
 }
 
+/**
+ * Applies vector transforms (copies of them, in order) before a copy of `index`,
+ * as faiss.IndexPreTransform; trained when the transforms and the index are
+ * (train() trains what is not).
+ */
+export class IndexPreTransform extends Index {
+  constructor(transform: VectorTransform | readonly VectorTransform[], index: Index) {
+    super(native.newPreTransform(transformsArg(transform), indexArg(index, 'index')));
+  }
+}
+
+/** Refines a copy of the (empty) base index's results with exact distances, as faiss.IndexRefineFlat. */
+export class IndexRefineFlat extends Index {
+  constructor(base: Index) {
+    super(native.newRefineFlat(indexArg(base, 'base')));
+  }
+}
+
 const classByTypeName: Record<string, Function> = {
   IndexFlat,
   IndexFlatL2,
@@ -92,6 +125,8 @@ const classByTypeName: Record<string, Function> = {
   IndexScalarQuantizer,
   IndexIDMap,
   IndexIDMap2,
+  IndexPreTransform,
+  IndexRefineFlat,
 };
 
 /** Gives a native index built elsewhere (factory, file) the class Python would. */
@@ -102,5 +137,5 @@ export function wrapNative(n: NativeIndex): Index {
 
 /** Any index FAISS's index_factory builds: "IVF256,PQ16", "HNSW32", "PCA64,Flat", ... */
 export function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2): Index {
-  return wrapNative(native.indexFactory(dimension(d), descriptionArg(description), metric(metricType)));
+  return wrapNative(native.indexFactory(dimension(d), descriptionArg(description), anyMetricArg(metricType)));
 }

@@ -10,9 +10,10 @@
 // allocate is bounded by the per-call memory limit (setMemoryLimits, the
 // service's --max-request-memory), which the addon checks with the index in hand.
 import { FaissError } from './errors';
-import { integerIn, invalidParameterError, isFiniteNumber, isObject, readArgument } from './is';
+import { integerIn, invalidParameterError, isFiniteNumber, isInteger, isObject, readArgument } from './is';
 import { isArrayBuffer, isUint8Array } from './brands';
-import type { MetricType } from './constants';
+import { METRIC_Lp, METRIC_NAMES, type MetricType } from './constants';
+import { selectorArg } from './selectors';
 import type { DirectMapType, SearchParams } from './types';
 
 /** An integer argument's bounds, inclusive. */
@@ -49,6 +50,7 @@ export const LIMITS = Object.freeze({
   hnswM: between(2, 1024),
   /** ScalarQuantizer.QT_* (0 .. QT_6bit). */
   qtype: between(0, 6),
+  /** METRIC_INNER_PRODUCT .. METRIC_L2: what every index type and the service take (anyMetricArg: the rest). */
   metric: between(0, 1),
   /** Ids and positions given as numbers are exact integers; bigints reach int64. */
   id: between(-(2 ** 53), 2 ** 53),
@@ -62,6 +64,11 @@ export const LIMITS = Object.freeze({
   hammingRadius: between(-(2 ** 31), 2 ** 31 - 1),
   /** What one call may allocate (setMemoryLimits; the service's --max-request-memory). */
   perCallBytes: between(2 ** 20, 2 ** 50),
+  /**
+   * Terms of one IDSelector, an operand counted each time it is used: each term
+   * is a lookup per id, and IDSelectorXOr(s, s) nested n deep would be 2^n of them.
+   */
+  selectorTerms: between(1, 1000),
 });
 
 /**
@@ -88,7 +95,54 @@ export function bitsArg(d: unknown): number {
   return bits;
 }
 export const hammingRadiusArg = (r: unknown): number => within(r, 'radius', LIMITS.hammingRadius);
-export const metricArg = (m: unknown): MetricType => within(m, 'metric', LIMITS.metric) as MetricType;
+/** Any of FAISS 1.7.3's metrics (flat and HNSW-flat indexes, knn, pairwiseDistances). */
+export function anyMetricArg(m: unknown, name = 'metric'): MetricType {
+  if (!isInteger(m) || !Object.hasOwn(METRIC_NAMES, m)) {
+    throw invalidParameterError(name, `a FAISS metric (${Object.values(METRIC_NAMES).join(', ')})`, m);
+  }
+  return m as MetricType;
+}
+
+/**
+ * L2 or inner product: what every other index type (and the service) supports.
+ * Another FAISS metric is ERR_UNSUPPORTED, anything else ERR_INVALID_ARGUMENT.
+ */
+export function metricArg(m: unknown): MetricType {
+  const metric = anyMetricArg(m);
+  if (metric < LIMITS.metric.min || metric > LIMITS.metric.max) {
+    throw new FaissError(
+      `${METRIC_NAMES[metric]} is supported by flat and HNSW-flat indexes in process only; this index type takes METRIC_L2 or METRIC_INNER_PRODUCT`,
+      'ERR_UNSUPPORTED',
+    );
+  }
+  return metric;
+}
+
+/**
+ * A metric a faiss-proxy server builds an index with (the remote client's flat,
+ * HNSW and factory indexes): every FAISS metric but METRIC_Lp, whose p the
+ * service does not store with an index. The server checks the metric against
+ * the index type (ERR_UNSUPPORTED).
+ */
+export function serviceMetricArg(m: unknown): MetricType {
+  const metric = anyMetricArg(m);
+  if (metric === METRIC_Lp) {
+    throw new FaissError('METRIC_Lp is not available remotely: the service does not store its p (metricArg)', 'ERR_UNSUPPORTED');
+  }
+  return metric;
+}
+
+/** METRIC_Lp's p (Python's index.metric_arg): a positive finite number. */
+export function metricArgValueArg(p: unknown, name = 'metricArg'): number {
+  if (!isFiniteNumber(p) || p <= 0 || p > 1e30) throw invalidParameterError(name, 'a positive finite number (the p of METRIC_Lp)', p);
+  return p;
+}
+
+/** IndexRefine's k_factor: 1 .. 1024 (the bound the addon holds a file's to). */
+export function kFactorArg(v: unknown): number {
+  if (!isFiniteNumber(v) || v < 1 || v > 1024) throw invalidParameterError('kFactor', 'a number between 1 and 1024', v);
+  return v;
+}
 export const kArg = (k: unknown): number => within(k, 'k', LIMITS.k);
 export const tunableArg = (v: unknown, name: string): number => within(v, name, LIMITS.tunable);
 export const nlistArg = (v: unknown): number => within(v, 'nlist', LIMITS.nlist);
@@ -119,22 +173,34 @@ export function directMapTypeArg(type: unknown): DirectMapType {
   return type;
 }
 
-/** A search's per-call settings, each read once (a getter could answer differently on a second read). */
+/**
+ * A search's per-call settings, each read once (a getter could answer differently
+ * on a second read). Unknown keys are refused, so that no setting a caller gave
+ * (a misspelt `sel`, say) is silently dropped.
+ */
 export function searchParams(params: SearchParams | undefined): SearchParams {
   if (params === undefined) return {};
   return readArgument('params', () => {
     if (!isObject(params)) throw invalidParameterError('params', 'an object', params);
     for (const key of Object.keys(params)) {
-      if (key !== 'nprobe' && key !== 'efSearch') {
-        throw invalidParameterError('params', 'only the keys nprobe and efSearch', key);
-      }
+      if (key !== 'nprobe' && key !== 'efSearch' && key !== 'sel') throw invalidParameterError('params', 'only the keys nprobe, efSearch and sel', key);
     }
-    const { nprobe, efSearch } = params;
+    const { nprobe, efSearch, sel } = params;
     return {
       nprobe: nprobe === undefined ? undefined : tunableArg(nprobe, 'params.nprobe'),
       efSearch: efSearch === undefined ? undefined : tunableArg(efSearch, 'params.efSearch'),
+      ...(sel !== undefined ? { sel: selectorArg(sel, 'params.sel') } : {}),
     };
   });
+}
+
+/**
+ * A binary index's search settings: FAISS 1.7.3's binary indexes refuse
+ * SearchParameters, so a selector (params.sel, checked first) is ERR_UNSUPPORTED.
+ */
+export function binarySearchParams(p: SearchParams): Omit<SearchParams, 'sel'> {
+  if (p.sel !== undefined) throw new FaissError('params.sel: a binary index cannot filter its search (FAISS 1.7.3 binary indexes take no search parameters)', 'ERR_UNSUPPORTED');
+  return { nprobe: p.nprobe, efSearch: p.efSearch };
 }
 
 /** FAISS's serialized bytes, as deserializeIndex takes them: a genuine Uint8Array (Buffer) or ArrayBuffer. */

@@ -13,6 +13,7 @@ export interface NativeIndex {
   readonly metricType: number;
   readonly typeName: string;
   readonly batchable: boolean;
+  readonly filterable: boolean;
   readonly bytes: number;
   readonly version: number;
   readonly disposed: boolean;
@@ -21,11 +22,11 @@ export interface NativeIndex {
   efConstruction: number | undefined;
   train(x: Float32Array): Promise<void>;
   add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
-  search(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult>;
-  /** Runs the search on this thread and returns its result, or undefined if it is not cheap enough to. */
+  search(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<SearchResult>;
+  /** Runs the search on this thread and returns its result, or undefined if it is not cheap enough to (or filtered). */
   searchInline(x: Float32Array, k: number, nprobe?: number, efSearch?: number): SearchResult | undefined;
-  rangeSearch(x: Float32Array, radius: number, nprobe?: number, efSearch?: number): Promise<RangeSearchResult>;
-  removeIds(ids: BigInt64Array): Promise<number>;
+  rangeSearch(x: Float32Array, radius: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<RangeSearchResult>;
+  removeIds(ids: BigInt64Array | NativeSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
   reset(): Promise<void>;
@@ -34,6 +35,11 @@ export interface NativeIndex {
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
+  /** METRIC_Lp's p; 0 on other metrics, where setting it throws ERR_UNSUPPORTED. */
+  metricArg: number;
+  /** IndexRefine's k_factor; undefined elsewhere. */
+  kFactor: number | undefined;
+  searchAndReconstruct(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult & { vectors: Float32Array }>;
   dispose(): void;
 }
 
@@ -62,6 +68,42 @@ export interface NativeBinaryIndex {
   dispose(): void;
 }
 
+/** FAISS's selector built from an IDSelector (lib/native-selectors.ts); opaque to JS. */
+export interface NativeSelector {
+  readonly __nativeSelector: never;
+}
+
+/** A faiss::VectorTransform (native/transform.h). */
+export interface NativeTransform {
+  readonly dIn: number;
+  readonly dOut: number;
+  readonly isTrained: boolean;
+  readonly typeName: string;
+  readonly disposed: boolean;
+  train(x: Float32Array): Promise<void>;
+  apply(x: Float32Array): Promise<Float32Array>;
+  reverseTransform(x: Float32Array): Promise<Float32Array>;
+  init(seed: number): Promise<void>;
+  dispose(): void;
+}
+
+/** What one k-means training gives (native/kmeans.h). */
+export interface KmeansResult {
+  centroids: Float32Array;
+  obj: Float64Array;
+  iterationStats: IterationStats[];
+  index: NativeIndex;
+}
+
+/** FAISS's ClusteringIterationStats. */
+export interface IterationStats {
+  obj: number;
+  time: number;
+  timeSearch: number;
+  imbalanceFactor: number;
+  nsplit: number;
+}
+
 export interface NativeAddon {
   NativeIndex: new (...args: never[]) => NativeIndex;
   /** Whether v is an index the addon built (a type tag: runs none of v's code). */
@@ -75,6 +117,35 @@ export interface NativeAddon {
   newIDMap(index: NativeIndex): NativeIndex;
   newIDMap2(index: NativeIndex): NativeIndex;
   indexFactory(d: number, description: string, metric: number): NativeIndex;
+  newPreTransform(transforms: NativeTransform[], index: NativeIndex): NativeIndex;
+  newRefineFlat(base: NativeIndex): NativeIndex;
+  /** Whether v is a transform the addon built (a type tag). */
+  isNativeTransform(v: unknown): v is NativeTransform;
+  newPCAMatrix(dIn: number, dOut: number, eigenPower: number, randomRotation: boolean): NativeTransform;
+  newOPQMatrix(d: number, M: number, d2?: number): NativeTransform;
+  newITQTransform(dIn: number, dOut: number, doPca: boolean): NativeTransform;
+  newRandomRotationMatrix(dIn: number, dOut: number): NativeTransform;
+  newNormalizationTransform(d: number, norm: number): NativeTransform;
+  knn(xq: Float32Array, xb: Float32Array, d: number, k: number, metric: number, metricArg?: number): Promise<SearchResult>;
+  pairwiseDistances(xq: Float32Array, xb: Float32Array, d: number, metric: number, metricArg?: number): Promise<Float32Array>;
+  normalizeL2(x: Float32Array, d: number): Promise<void>;
+  kmeansTrain(
+    x: Float32Array,
+    d: number,
+    k: number,
+    niter: number,
+    nredo: number,
+    verbose: boolean,
+    spherical: boolean,
+    intCentroids: boolean,
+    updateIndex: boolean,
+    frozenCentroids: boolean,
+    minPointsPerCentroid: number,
+    maxPointsPerCentroid: number,
+    seed: number,
+    weights?: Float32Array,
+    initCentroids?: Float32Array,
+  ): Promise<KmeansResult>;
   deserializeIndex(buffer: Uint8Array | ArrayBuffer, trusted: boolean): Promise<NativeIndex>;
   readIndex(path: string, mmap: boolean, trusted: boolean): Promise<NativeIndex>;
   NativeBinaryIndex: new (...args: never[]) => NativeBinaryIndex;
@@ -100,6 +171,12 @@ export interface NativeAddon {
   setKernel(name: string, on: boolean): void;
   getKernels(): Kernels;
   buildInfo(): BuildInfo;
+  newSelector(kind: 'batch' | 'array', ids: BigInt64Array): NativeSelector;
+  newSelector(kind: 'range', min: bigint, max: bigint): NativeSelector;
+  newSelector(kind: 'bitmap', bits: Uint8Array): NativeSelector;
+  newSelector(kind: 'not', sel: NativeSelector): NativeSelector;
+  newSelector(kind: 'and' | 'or' | 'xor', a: NativeSelector, b: NativeSelector): NativeSelector;
+  isNativeSelector(v: unknown): v is NativeSelector;
 }
 
 /** Which of the addon's own search kernels run (lib/kernels.ts). */

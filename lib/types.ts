@@ -1,4 +1,5 @@
 // Result and parameter types shared by the embedded library and the remote client.
+import type { IDSelector } from './selectors';
 
 /** Vectors: n x d floats, row-major. `number[][]` is accepted too and copied. */
 export type Vectors = Float32Array | readonly ArrayLike<number>[];
@@ -12,6 +13,8 @@ export interface SearchParams {
   nprobe?: number;
   /** HNSW indexes: size of the candidate list during search. */
   efSearch?: number;
+  /** Only the ids this selector selects are searched (lib/selectors.ts). */
+  sel?: IDSelector;
 }
 
 /**
@@ -21,6 +24,11 @@ export interface SearchParams {
 export interface SearchResult {
   distances: Float32Array;
   labels: BigInt64Array;
+}
+
+/** A search's results with the stored vectors of its labels: vectors is nq x k x d, NaN where the label is -1. */
+export interface SearchAndReconstructResult extends SearchResult {
+  vectors: Float32Array;
 }
 
 /** Results of query i are at [lims[i], lims[i + 1]) in distances and labels. */

@@ -7,6 +7,14 @@
 //     vectors              n x d float32
 //     vectors with ids     n x d float32, then n int64 ids   (add?ids=true)
 //     ids                  n int64                            (remove)
+//     search with a filter the query rows, then the filter part (its length in ?filterBytes)
+//   filter part: an IDSelector's terms, depth first, each 8-byte aligned:
+//     u32 tag, u32 0, then by tag
+//       1 ids     u64 n, then n int64          (IDSelectorBatch and IDSelectorArray)
+//       2 range   int64 min, int64 max         ([min, max))
+//       3 bitmap  u64 bytes, then the bytes, zero-padded to a multiple of 8
+//       4 not     one term
+//       5 and, 6 or, 7 xor                     two terms
 //   answers (Accept: application/octet-stream)
 //     search               nq x k float32 distances, then nq x k int64 labels
 //     range search         nq + 1 uint64 lims, then total float32 distances, then total int64 labels
@@ -22,6 +30,8 @@
 // Readers view the bytes in place (no copy) when they are aligned, and copy them
 // once when not. They need no Node API, so the client runs in any runtime.
 import { FaissError } from './errors';
+import { LIMITS } from './limits';
+import { IDSelector, IDSelectorAnd, IDSelectorBatch, IDSelectorBitmap, IDSelectorNot, IDSelectorOr, IDSelectorRange, IDSelectorXOr } from './selectors';
 import type { BinaryRangeSearchResult, BinarySearchResult, RangeSearchResult, SearchResult } from './types';
 
 export const BINARY = 'application/octet-stream';
@@ -123,6 +133,119 @@ export function readCodesWithIds(body: Uint8Array, codeSize: number): { x: Uint8
 }
 
 export const codesWithIdsBody = (x: Uint8Array, ids: BigInt64Array): Uint8Array => concat([x, ids]);
+
+// The filter part. Tags are the wire's, not the selector classes' names, so that
+// either side can rename a class.
+const TAG = { ids: 1, range: 2, bitmap: 3, not: 4, and: 5, or: 6, xor: 7 } as const;
+const pad8 = (n: number): number => (n + 7) & ~7;
+
+/** The filter part of `sel`: what the service reads back as a selector selecting the same ids. */
+export function selectorPart(sel: IDSelector): Uint8Array {
+  const parts: ArrayBufferView[] = [];
+  const head = (tag: number): void => void parts.push(new Uint32Array([tag, 0]));
+  const walk = (s: IDSelector): void => {
+    const t = IDSelector.termOf(s);
+    switch (t.kind) {
+      case 'batch':
+      case 'array':
+        head(TAG.ids);
+        parts.push(new BigUint64Array([BigInt(t.ids.length)]), t.ids);
+        return;
+      case 'range':
+        head(TAG.range);
+        parts.push(new BigInt64Array([t.min, t.max]));
+        return;
+      case 'bitmap':
+        head(TAG.bitmap);
+        parts.push(new BigUint64Array([BigInt(t.bits.length)]), t.bits, new Uint8Array(pad8(t.bits.length) - t.bits.length));
+        return;
+      case 'not':
+        head(TAG.not);
+        walk(t.sel);
+        return;
+      default:
+        head(TAG[t.kind]);
+        walk(t.a);
+        walk(t.b);
+    }
+  };
+  walk(sel);
+  return concat(parts);
+}
+
+/**
+ * The selector a filter part describes. Every size is checked against the bytes
+ * there are, and the terms are counted as they are read (at most
+ * LIMITS.selectorTerms), so no part, however crafted, reads past its end or
+ * nests deeper than a selector may: ERR_INVALID_ARGUMENT says what is wrong.
+ */
+export function readSelectorPart(bytes: Uint8Array): IDSelector {
+  const bad = (why: string): FaissError => new FaissError(`Invalid filter part: ${why}`, 'ERR_INVALID_ARGUMENT');
+  if (bytes.length % 8 !== 0) throw bad(`its ${bytes.length} bytes are not a multiple of 8`);
+  const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  let terms = 0;
+  const u64 = (what: string): number => {
+    if (at + 8 > bytes.length) throw bad(`it ends inside ${what}`);
+    const v = data.getBigUint64(at, true);
+    at += 8;
+    if (v > BigInt(bytes.length)) throw bad(`${what} ${v} is larger than the part`);
+    return Number(v);
+  };
+  const term = (): IDSelector => {
+    if (++terms > LIMITS.selectorTerms.max) throw bad(`it has more than ${LIMITS.selectorTerms.max} terms`);
+    if (at + 8 > bytes.length) throw bad('it ends where a term should start');
+    const tag = data.getUint32(at, true);
+    const zero = data.getUint32(at + 4, true);
+    at += 8;
+    if (zero !== 0) throw bad(`the term at byte ${at - 8} has a non-zero reserved word`);
+    switch (tag) {
+      case TAG.ids: {
+        const n = u64('an id count');
+        if (at + 8 * n > bytes.length) throw bad(`${n} ids do not fit in the part`);
+        const ids = view(BigInt64Array, bytes, at, n);
+        at += 8 * n;
+        return new IDSelectorBatch(ids);
+      }
+      case TAG.range: {
+        if (at + 16 > bytes.length) throw bad('it ends inside a range');
+        const min = data.getBigInt64(at, true);
+        const max = data.getBigInt64(at + 8, true);
+        at += 16;
+        return new IDSelectorRange(min, max);
+      }
+      case TAG.bitmap: {
+        const n = u64('a bitmap length');
+        if (at + pad8(n) > bytes.length) throw bad(`a bitmap of ${n} bytes does not fit in the part`);
+        const bits = bytes.subarray(at, at + n);
+        at += pad8(n);
+        return new IDSelectorBitmap(bits);
+      }
+      case TAG.not:
+        return new IDSelectorNot(term());
+      case TAG.and:
+        return new IDSelectorAnd(term(), term());
+      case TAG.or:
+        return new IDSelectorOr(term(), term());
+      case TAG.xor:
+        return new IDSelectorXOr(term(), term());
+      default:
+        throw bad(`unknown term tag ${tag} at byte ${at - 8}`);
+    }
+  };
+  const sel = term();
+  if (at !== bytes.length) throw bad(`${bytes.length - at} bytes follow its last term`);
+  return sel;
+}
+
+/** A binary search body with a filter: the query rows, then the filter part; the part's length goes in ?filterBytes. */
+export const filteredQueryBody = (x: Float32Array, filter: Uint8Array): Uint8Array => concat([x, filter]);
+
+/** Splits a binary search body into its query rows and its filter part of `filterBytes` bytes. */
+export function splitFilteredBody(body: Uint8Array, filterBytes: number): { rows: Uint8Array; filter: Uint8Array } {
+  if (filterBytes > body.length) throw new FaissError(`filterBytes ${filterBytes} is larger than the body (${body.length} bytes)`, 'ERR_INVALID_ARGUMENT');
+  return { rows: body.subarray(0, body.length - filterBytes), filter: body.subarray(body.length - filterBytes) };
+}
 
 // Answers: the service writes the parts (each straight from FAISS's result, no
 // copy), the client reads them. An answer of the wrong size is the server's fault.

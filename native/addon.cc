@@ -10,15 +10,19 @@
 #include "binary_index.h"
 #include "blas_blocks.h"
 #include "constructors.h"
+#include "distances.h"
 #include "errors.h"
 #include "index.h"
+#include "kmeans.h"
 #include "kernels/switches.h"
 #include "memory_limits.h"
 #include "library_pin.h"
 #include "native_heap.h"
 #include "search_cost.h"
 #include "search_lanes.h"
+#include "selector.h"
 #include "threads.h"
+#include "transform.h"
 #include "workers/binary_workers.h"
 #include "workers/workers.h"
 
@@ -182,6 +186,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIndex", indexClass);
   exports.Set("isNativeIndex", Napi::Function::New<isNativeIndex>(env));
   defineConstructors(env, exports);
+  defineTransforms(env, exports);
+  defineDistances(env, exports);
+  defineKmeans(env, exports);
   exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
   exports.Set("readIndex", Napi::Function::New<startReadFile>(env));
   Napi::Function binaryIndexClass = BinaryIndexWrap::Define(env);
@@ -206,6 +213,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
+  defineSelectors(env, exports);
   return exports;
 }
 

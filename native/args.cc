@@ -1,8 +1,8 @@
 #include "args.h"
 
-#include <faiss/MetricType.h>
-
 #include <cmath>
+
+#include "metrics.h"
 
 namespace fp {
 namespace {
@@ -77,10 +77,22 @@ std::string stringArg(const Napi::Value& v, const char* name) {
   return v.As<Napi::String>().Utf8Value();
 }
 
-int metricArg(const Napi::Value& v) {
+faiss::MetricType metricOf(const Napi::Value& v, bool extraOk, const char* type) {
   if (v.IsUndefined() || v.IsNull()) return faiss::METRIC_L2;
-  const int64_t m = integerArg(v, "metric", 0, 1);
-  return static_cast<int>(m);
+  const int64_t m = integerArg(v, "metric", 0, faiss::METRIC_JensenShannon);
+  if (!isFaissMetric(m))
+    throw ArgumentError(code::kInvalidArgument, "Expected a FAISS metric (METRIC_*) for metric but received " + std::to_string(m));
+  if (isExtraMetric(m) && !extraOk)
+    throw ArgumentError(code::kUnsupported, std::string(type) + " supports METRIC_L2 and METRIC_INNER_PRODUCT only, not " +
+                                                metricName(m) + " (the other metrics are for flat and HNSW-flat indexes)");
+  return static_cast<faiss::MetricType>(m);
+}
+
+float metricArgValue(const Napi::Value& v) {
+  const double p = numberArg(v, "metricArg");
+  if (!(p > 0) || p > 1e30)
+    throw ArgumentError(code::kInvalidArgument, "Expected a positive finite number for metricArg (the p of METRIC_Lp)");
+  return static_cast<float>(p);
 }
 
 void requireFinite(const float* x, int64_t count, int64_t d, const char* name) {

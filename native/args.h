@@ -3,6 +3,7 @@
 // who bypass it from crashing the process.
 #pragma once
 
+#include <faiss/MetricType.h>
 #include <napi.h>
 
 #include <cstdint>
@@ -45,8 +46,13 @@ IdArray idArray(const Napi::Value& v, int64_t expected, const char* name);
 
 int64_t integerArg(const Napi::Value& v, const char* name, int64_t min, int64_t max);
 double numberArg(const Napi::Value& v, const char* name);
+// A metric argument: undefined/null -> METRIC_L2; a value that is no FAISS
+// metric -> ERR_INVALID_ARGUMENT; one beyond L2 and inner product where
+// `extraOk` is false -> ERR_UNSUPPORTED naming `type` (metrics.h says why).
+faiss::MetricType metricOf(const Napi::Value& v, bool extraOk, const char* type);
+// METRIC_Lp's p (Python's index.metric_arg): finite and positive.
+float metricArgValue(const Napi::Value& v);
 std::string stringArg(const Napi::Value& v, const char* name);
-int metricArg(const Napi::Value& v);  // undefined -> METRIC_L2
 
 // Throws ERR_INVALID_ARGUMENT naming the first NaN or infinite value; runs on the
 // worker thread so that scanning a large batch does not block the event loop.

@@ -8,7 +8,7 @@
 namespace fp {
 
 // Adds newFlat, newIVFFlat, newIVFPQ, newHNSWFlat, newPQ, newScalarQuantizer,
-// newIDMap, newIDMap2 and indexFactory to `exports`.
+// newIDMap, newIDMap2, newPreTransform, newRefineFlat and indexFactory to `exports`.
 void defineConstructors(Napi::Env env, Napi::Object exports);
 
 }  // namespace fp

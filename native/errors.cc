@@ -1,6 +1,7 @@
 #include "errors.h"
 
 #include "addon_data.h"
+#include "newer_faiss.h"
 
 #include <faiss/impl/FaissException.h>
 
@@ -42,6 +43,7 @@ ErrorInfo classifyFaissMessage(const std::string& raw, const std::string& contex
   if ((contains(msg, "key") && contains(msg, "not found")) || contains(msg, "invalid key"))
     return {code::kNotFound, full};
   if (isReading(context)) {
+    if (auto newer = newerFaissRefusal(msg)) return {code::kUnsupported, context + ": " + *newer};
     return {code::kCorruptIndex, context + ": not a valid FAISS index (" + msg + ")"};
   }
   if (contains(msg, "could not parse index string") || contains(msg, "parse"))

@@ -13,9 +13,14 @@ namespace {
 // Components FAISS's factory knows that this binding does not build.
 const std::regex kRefused(
     "(NSG|RQ|LSQ|PRQ|PLSQ|RFlat|Refine|IMI|Residual|ITQ|RR|Pad|MinMax|ZnLattice|FlatDedup).*|.*[()+].*|"
-    "PQ[0-9]+x4fs.*|.*np|IVF[0-9]+_NSG.*");
+    "IVF[0-9]+_NSG.*");
 const std::regex kTransform("(PCA|PCAW|PCAR|PCAWR)([0-9]+)|L2[nN]orm|OPQ([0-9]+)(_([0-9]+))?");
-const std::regex kPQ("PQ([0-9]+)(x([0-9]+))?");
+// "np": no polysemous training (FAISS trains 8-bit PQs for Hamming-distance
+// filtering by default, which costs seconds on a few thousand vectors).
+const std::regex kPQ("PQ([0-9]+)(x([0-9]+))?(np)?");
+// Fast-scan PQ: 4-bit codes in blocks of bbs vectors (_<bbs>); "r": an IVF's
+// codes encode residuals (FAISS parses it under an IVF only).
+const std::regex kPQFastScan("PQ([0-9]+)x4fs(r?)(_([0-9]+))?");
 const std::regex kSQ("SQ(4|6|8|fp16)");
 const std::regex kHNSW("HNSW([0-9]*)");
 const std::regex kHNSWJoined("HNSW([0-9]*)_(.+)");  // FAISS's older spelling of HNSW<M>,<codes>
@@ -28,8 +33,8 @@ constexpr int64_t kHnswBytesPerM = 10;
 
 const std::string kAccepted =
     "accepted: [IDMap,|IDMap2,] then PCA<n>, PCAW<n>, PCAR<n>, PCAWR<n>, L2norm, OPQ<M>[_<n>] transforms, then Flat, "
-    "PQ<M>[x<nbits>], SQ4|SQ6|SQ8|SQfp16, LSH, HNSW<M>[,Flat|,PQ<M>|,SQ*] or IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>]|SQ*, "
-    "then optionally ,RFlat";
+    "PQ<M>[x<nbits>][np], PQ<M>x4fs, SQ4|SQ6|SQ8|SQfp16, LSH, HNSW<M>[,Flat|,PQ<M>[np]|,SQ*] or "
+    "IVF<nlist>[_HNSW<M>],Flat|PQ<M>[x<nbits>][np]|PQ<M>x4fs[r]|SQ*, then optionally ,RFlat";
 
 struct Parser {
   const std::string& description;
@@ -60,12 +65,22 @@ struct Parser {
     pqBits = nbits;
   }
 
-  // Flat, PQ<M>[x<nbits>] or SQ*: how vectors are stored (`allowBits`: PQ may
-  // choose nbits; under HNSW FAISS fixes it at 8).
-  void codes(const std::string& token, bool allowBits) {
+  // Flat, PQ<M>[x<nbits>], PQ<M>x4fs or SQ*: how vectors are stored (`allowBits`:
+  // PQ may choose nbits and fast scan; under HNSW FAISS fixes nbits at 8;
+  // `ivf`: under an IVF, whose fast scan may encode residuals).
+  void codes(const std::string& token, bool allowBits, bool ivf) {
     std::smatch m;
     if (token == "Flat" || std::regex_match(token, kSQ)) return;
     if (std::regex_match(token, m, kPQ) && (allowBits || !m[2].matched)) return pq(d, m[1], m[3]);
+    if (allowBits && std::regex_match(token, m, kPQFastScan) && (ivf || m[2].length() == 0)) {
+      // The block size bbs: FAISS 1.7.3 compiles its fast-scan kernels for other
+      // sizes than 32 only for some numbers of queries and throws inside an
+      // OpenMP region on the others (PQ4x4fs_64 with 20 queries ends the
+      // process); 0 divides by zero.
+      if (m[4].matched && m[4].str() != "32")
+        invalid("PQ fast scan: the block size bbs (" + m[4].str() + ") must be 32, its default");
+      return pq(d, m[1], "4");
+    }
     unknown(token);
   }
 
@@ -117,20 +132,20 @@ struct Parser {
     if (rest.size() == 1 && std::regex_match(head, m, kHNSW)) return hnswM(m[1]);
     if (rest.size() == 1 && std::regex_match(head, m, kHNSWJoined)) {
       hnswM(m[1]);
-      return codes(m[2], false);
+      return codes(m[2], false, false);
     }
     if (rest.size() == 1 && std::regex_match(head, kLSH)) return;
-    if (rest.size() == 1) return codes(head, true);
+    if (rest.size() == 1) return codes(head, true, false);
     if (rest.size() == 2 && std::regex_match(head, m, kHNSW)) {
       hnswM(m[1]);
-      return codes(rest[1], false);
+      return codes(rest[1], false, false);
     }
     if (rest.size() == 2 && std::regex_match(head, m, kIVF)) {
       const int64_t nlist = size(m[1], "IVF's number of lists nlist", 1, kMaxNlist);
       if (m[2].matched) hnswM(m[3]);
       bytes = addBytes(bytes, ivfBytes(d, nlist));
       if (m[2].matched) bytes = addBytes(bytes, mulBytes(nlist, kHnswBytesPerM * (m[3].length() ? std::stoll(m[3]) : 32)));
-      codes(rest[1], true);
+      codes(rest[1], true, true);
       if (pqM > 0) bytes = addBytes(bytes, ivfpqTableBytes(nlist, pqM, pqBits));
       return;
     }

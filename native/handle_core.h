@@ -45,10 +45,10 @@ class HandleCore {
   void setNprobe(int v) { nprobe_.store(v); }
   void setEfSearch(int v) { efSearch_.store(v); }
   void setEfConstruction(int v) { efConstruction_.store(v); }
-  Tunables effective(const Tunables& overrides) const;
+  virtual Tunables effective(const Tunables& overrides) const;
 
   // Call with the exclusive lock held.
-  void applyTunables();
+  virtual void applyTunables();
 
   // Runs fn under the shared lock with the search settings of `t` in force in the
   // FAISS object's own fields, where FAISS 1.7.3 reads them rather than from
@@ -57,19 +57,21 @@ class HandleCore {
   // refuse search parameters altogether (their nprobe too is the field's). A
   // per-call value is written into the field under the exclusive lock, so that the
   // search behaves as Python's `index.hnsw.efSearch = ...` does. Searches wanting
-  // the same values still run in parallel; differing values take turns.
+  // the same values still run in parallel; differing values take turns. The
+  // fields a subclass keeps besides (searchFieldsCurrent) are written the same way.
   template <typename F>
   void searchShared(const Tunables& t, F&& fn) {
     for (;;) {
       {
         SharedGuard guard(lock_);
-        if (fieldsHold(t)) {
+        if (fieldsHold(t) && searchFieldsCurrent()) {
           fn();
           return;
         }
       }
       ExclusiveGuard guard(lock_);
       writeFields(t);
+      writeSearchFields();
     }
   }
   // As searchShared, for the JS thread, which must never wait: runs fn and returns
@@ -79,7 +81,7 @@ class HandleCore {
   bool trySearchShared(const Tunables& t, F&& fn) {
     if (!lock_.tryLockShared()) return false;
     SharedGuard guard(lock_, SharedGuard::kAdopt);
-    if (!fieldsHold(t)) return false;
+    if (!fieldsHold(t) || !searchFieldsCurrent()) return false;
     fn();
     return true;
   }
@@ -91,8 +93,15 @@ class HandleCore {
   HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField);
   // Call with the lock held (shared or exclusive); `mutated` bumps the version.
   void record(int64_t ntotal, bool trained, int64_t bytes, bool mutated);
+  // Whether the FAISS objects hold the other values a search reads from them
+  // (IndexHandle: METRIC_Lp's p, a refine's k_factor); call with the lock held.
+  virtual bool searchFieldsCurrent() const { return true; }
+  // Writes them; call with the exclusive lock held.
+  virtual void writeSearchFields() {}
 
  private:
+  // Call with the lock held: the efSearch and nprobe fields searches read have
+  // the values of `t`.
   bool fieldsHold(const Tunables& t) const {
     return (!hnsw_ || hnsw_->efSearch == t.efSearch) &&
            (!nprobeInField_ || *nprobeField_ == static_cast<size_t>(t.nprobe));

@@ -5,11 +5,16 @@
 #include "errors.h"
 #include "handle_release.h"
 #include "index_type.h"
+#include "metrics.h"
+#include "selector_support.h"
 #include "tunable_accessors.h"
 #include "workers/workers.h"
 
 namespace fp {
 namespace {
+
+// IndexRefine's k_factor, as the bound validate.cc holds a file's to.
+constexpr double kMaxKFactor = 1024;
 
 // Marks the objects this class built, so that FromValue tells them from an object
 // made from NativeIndex.prototype, or wrapped by another addon, without running any
@@ -28,12 +33,15 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
           InstanceAccessor<&IndexWrap::GetTypeName>("typeName"),
           InstanceAccessor<&IndexWrap::GetBatchable>("batchable"),
+          InstanceAccessor<&IndexWrap::GetFilterable>("filterable"),
           InstanceAccessor<&IndexWrap::GetBytes>("bytes"),
           InstanceAccessor<&IndexWrap::GetVersion>("version"),
           InstanceAccessor<&IndexWrap::GetDisposed>("disposed"),
           InstanceAccessor<&IndexWrap::GetNprobe, &IndexWrap::SetNprobe>("nprobe"),
           InstanceAccessor<&IndexWrap::GetEfSearch, &IndexWrap::SetEfSearch>("efSearch"),
           InstanceAccessor<&IndexWrap::GetEfConstruction, &IndexWrap::SetEfConstruction>("efConstruction"),
+          InstanceAccessor<&IndexWrap::GetMetricArg, &IndexWrap::SetMetricArg>("metricArg"),
+          InstanceAccessor<&IndexWrap::GetKFactor, &IndexWrap::SetKFactor>("kFactor"),
           InstanceMethod<&IndexWrap::Dispose>("dispose"),
           InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
           InstanceMethod<&IndexWrap::Forward<startAdd>>("add"),
@@ -49,6 +57,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
           InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
           InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
           InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
+          InstanceMethod<&IndexWrap::Forward<startSearchAndReconstruct>>("searchAndReconstruct"),
       });
 }
 
@@ -81,6 +90,7 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWra
   metric_ = static_cast<int>(index->metric_type);
   typeName_ = indexTypeName(*index);
   batchable_ = gainsFromBatching(*index);
+  filterable_ = filtersKnnSearch(*index);
   handle_ = releasedOffThread(new IndexHandle(std::move(index), info[1].ToBoolean().Value()));
   info.This().As<Napi::Object>().TypeTag(&kIndexTag);
   syncExternalMemory(info.Env());
@@ -109,6 +119,7 @@ Napi::Value IndexWrap::GetD(const Napi::CallbackInfo& info) { return Napi::Numbe
 Napi::Value IndexWrap::GetMetricType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), metric_); }
 Napi::Value IndexWrap::GetTypeName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), typeName_); }
 Napi::Value IndexWrap::GetBatchable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), batchable_); }
+Napi::Value IndexWrap::GetFilterable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), filterable_); }
 Napi::Value IndexWrap::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_); }
 
 Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {
@@ -143,6 +154,39 @@ Napi::Value IndexWrap::GetEfConstruction(const Napi::CallbackInfo& info) {
 }
 void IndexWrap::SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v) {
   setTunable(info.Env(), *handle(), Tunable::kEfConstruction, typeName_, v);
+}
+
+Napi::Value IndexWrap::GetMetricArg(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return Napi::Number::New(info.Env(), h->isLp() ? h->metricArg() : 0);
+}
+void IndexWrap::SetMetricArg(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->isLp())
+    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " does not use metricArg (only METRIC_Lp indexes do: it is their p)"});
+  try {
+    h->setMetricArg(metricArgValue(v));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
+}
+
+Napi::Value IndexWrap::GetKFactor(const Napi::CallbackInfo& info) {
+  auto h = handle();
+  return h->hasRefine() ? Napi::Number::New(info.Env(), h->kFactor()) : info.Env().Undefined();
+}
+void IndexWrap::SetKFactor(const Napi::CallbackInfo& info, const Napi::Value& v) {
+  auto h = handle();
+  if (!h->hasRefine())
+    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no kFactor (only refine indexes do)"});
+  try {
+    const double f = numberArg(v, "kFactor");
+    if (f < 1 || f > kMaxKFactor)
+      throw ArgumentError(code::kInvalidArgument, "Expected a number between 1 and " + std::to_string(int(kMaxKFactor)) + " for kFactor");
+    h->setKFactor(static_cast<float>(f));
+  } catch (const ArgumentError& e) {
+    throw makeError(info.Env(), e.info);
+  }
 }
 
 Napi::Value IndexWrap::Dispose(const Napi::CallbackInfo& info) {

@@ -43,6 +43,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   Napi::Value GetMetricType(const Napi::CallbackInfo& info);
   Napi::Value GetTypeName(const Napi::CallbackInfo& info);
   Napi::Value GetBatchable(const Napi::CallbackInfo& info);
+  Napi::Value GetFilterable(const Napi::CallbackInfo& info);
   Napi::Value GetBytes(const Napi::CallbackInfo& info);
   Napi::Value GetVersion(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
@@ -52,6 +53,10 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   void SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value GetEfConstruction(const Napi::CallbackInfo& info);
   void SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value GetMetricArg(const Napi::CallbackInfo& info);
+  void SetMetricArg(const Napi::CallbackInfo& info, const Napi::Value& v);
+  Napi::Value GetKFactor(const Napi::CallbackInfo& info);
+  void SetKFactor(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   // Hands a method call to the free function that starts its worker.
@@ -65,6 +70,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   int metric_ = 0;
   std::string typeName_;
   bool batchable_ = false;  // the FAISS type never changes under a wrapper
+  bool filterable_ = false;  // nor does whether it filters (selector_support.h)
   int64_t reportedBytes_ = 0;
 };
 

@@ -1,20 +1,40 @@
 #include "index_handle.h"
 
-#include <faiss/IVFlib.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
 
 #include "io.h"
+#include "search_dispatch.h"
 
 namespace fp {
 namespace {
 
-// Looks through the wrappers whose search we route ourselves (IDMap) or that
-// forward search parameters (PreTransform) to find an HNSW graph, if any.
-faiss::HNSW* findHnsw(faiss::Index* index) {
+// The index whose nprobe or efSearch a search of `index` uses: looked for
+// through the wrappers Python's ParameterSpace looks through (IDMap,
+// PreTransform, and a refine index's base), as the first of type T.
+template <typename T>
+T* findTuned(faiss::Index* index) {
   while (index) {
-    if (auto* h = dynamic_cast<faiss::IndexHNSW*>(index)) return &h->hnsw;
+    if (auto* t = dynamic_cast<T*>(index)) return t;
+    if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) {
+      index = m->index;
+    } else if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) {
+      index = p->index;
+    } else if (auto* r = dynamic_cast<faiss::IndexRefine*>(index)) {
+      index = r->base_index;
+    } else {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+// An IndexRefine at the top or under IDMap / PreTransform wrappers.
+faiss::IndexRefine* findRefine(faiss::Index* index) {
+  while (index) {
+    if (auto* r = dynamic_cast<faiss::IndexRefine*>(index)) return r;
     if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) {
       index = m->index;
     } else if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) {
@@ -26,17 +46,60 @@ faiss::HNSW* findHnsw(faiss::Index* index) {
   return nullptr;
 }
 
+// The nprobe field of the IVF a search uses, if any; a fast-scan IVF or one
+// under IndexRefine reads it there rather than from SearchParameters
+// (nprobeAsParams, search_dispatch.h).
 size_t* ivfNprobe(faiss::Index* index) {
-  auto* ivf = faiss::ivflib::try_extract_index_ivf(index);
+  auto* ivf = findTuned<faiss::IndexIVF>(index);
   return ivf ? &ivf->nprobe : nullptr;
+}
+
+faiss::HNSW* hnswOf(faiss::Index* index) {
+  auto* hnsw = findTuned<faiss::IndexHNSW>(index);
+  return hnsw ? &hnsw->hnsw : nullptr;
 }
 
 }  // namespace
 
+void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out) {
+  if (!index || index->metric_type != faiss::METRIC_Lp) return;
+  out.push_back(index);
+  if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) collectLp(m->index, out);
+  if (auto* h = dynamic_cast<faiss::IndexHNSW*>(index)) collectLp(h->storage, out);
+  if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) collectLp(p->index, out);
+}
+
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
-    : HandleCore(readOnly, findHnsw(index.get()), ivfNprobe(index.get()), /*nprobeInField=*/false),
+    : HandleCore(readOnly, hnswOf(index.get()), ivfNprobe(index.get()), ivfNprobe(index.get()) && !nprobeAsParams(*index)),
       index_(std::move(index)) {
+  collectLp(index_.get(), lp_);
+  // The innermost one computes the distances (an IDMap does not copy metric_arg).
+  if (!lp_.empty()) metricArg_ = lp_.back()->metric_arg;
+  refine_ = findRefine(index_.get());
+  if (refine_) kFactor_ = refine_->k_factor;
   refresh(false);
+}
+
+bool IndexHandle::searchFieldsCurrent() const {
+  for (auto* i : lp_)
+    if (i->metric_arg != metricArg()) return false;
+  return !refine_ || refine_->k_factor == kFactor();
+}
+
+void IndexHandle::writeSearchFields() {
+  for (auto* i : lp_) i->metric_arg = metricArg();
+  if (refine_) refine_->k_factor = kFactor();
+}
+
+Tunables IndexHandle::effective(const Tunables& o) const {
+  Tunables t = HandleCore::effective(o);
+  if (refine_) t.kFactor = kFactor();
+  return t;
+}
+
+void IndexHandle::applyTunables() {
+  writeSearchFields();
+  HandleCore::applyTunables();
 }
 
 void IndexHandle::refresh(bool mutated) {

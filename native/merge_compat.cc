@@ -11,6 +11,7 @@
 #include <faiss/IndexScalarQuantizer.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/BlockInvertedLists.h>
 
 #include <string>
 #include <typeinfo>
@@ -71,6 +72,11 @@ void check(const faiss::Index& a, const faiss::Index& b) {
     if (ivf->code_size != other.code_size) incompatible("code size");
     if (ivf->direct_map.type != faiss::DirectMap::NoMap || other.direct_map.type != faiss::DirectMap::NoMap)
       throw ArgumentError(code::kUnsupported, "Cannot merge IVF indexes with a direct map (FAISS 1.7.3 does not)");
+    // A fast-scan IVF's block lists take entries only into an empty list, and
+    // FAISS 1.7.3 merges lists inside an OpenMP loop, where that refusal ends
+    // the process.
+    if (dynamic_cast<const faiss::BlockInvertedLists*>(ivf->invlists))
+      throw ArgumentError(code::kUnsupported, "Cannot merge fast-scan IVF indexes (FAISS 1.7.3 does not)");
     // FAISS compares the two quantizers' centroids itself (check_compatible_for_merge).
   }
   if (auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(&a)) {

@@ -1,7 +1,9 @@
 #include "search_dispatch.h"
 
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFastScan.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/utils/distances.h>
@@ -19,36 +21,67 @@
 #include "kernels/ivf_scan.h"
 #include "memory_limits.h"
 #include "range_blocks.h"
+#include "short_answers.h"
 
 namespace fp {
 namespace {
 
-// Owns a chain of SearchParameters (PreTransform -> IVF). HNSW gets none: its
-// efSearch is set on the index itself (IndexHandle::searchShared explains why).
+// Owns a chain of SearchParameters (PreTransform -> IVF / HNSW / other). HNSW
+// gets parameters only to carry a selector: its efSearch is set on the index
+// itself (IndexHandle::searchShared explains why), and its parameters repeat it.
+// An IVF that nprobeAsParams() says refuses them gets none (nor can it filter).
 struct ParamsChain {
   std::vector<std::unique_ptr<faiss::SearchParameters>> owned;
   faiss::SearchParameters* head = nullptr;
 };
 
+template <typename P>
+P* own(ParamsChain& chain, const faiss::IDSelector* sel) {
+  auto p = std::make_unique<P>();
+  // FAISS 1.7.3 declares the field non-const; it only calls is_member through it.
+  p->sel = const_cast<faiss::IDSelector*>(sel);
+  P* raw = p.get();
+  chain.owned.push_back(std::move(p));
+  return raw;
+}
+
+// `sel`, if any, goes to the innermost index (selector_support.h says which take it).
 faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& t,
-                                     ParamsChain& chain) {
+                                     ParamsChain& chain, const faiss::IDSelector* sel = nullptr) {
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
-    auto p = std::make_unique<faiss::SearchParametersIVF>();
+    if (!nprobeAsParams(*ivf)) return nullptr;
+    auto* p = own<faiss::SearchParametersIVF>(chain, sel);
     p->nprobe = t.nprobe >= 0 ? t.nprobe : ivf->nprobe;
     p->max_codes = ivf->max_codes;
-    chain.owned.push_back(std::move(p));
-    return chain.owned.back().get();
+    return p;
   }
   if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(index)) {
-    auto* inner = buildParams(pt->index, t, chain);
+    auto* inner = buildParams(pt->index, t, chain, sel);
     if (!inner) return nullptr;
-    auto p = std::make_unique<faiss::SearchParametersPreTransform>();
+    auto* p = own<faiss::SearchParametersPreTransform>(chain, nullptr);
     p->index_params = inner;
-    chain.owned.push_back(std::move(p));
-    return chain.owned.back().get();
+    return p;
   }
-  return nullptr;  // no tunables: let FAISS use its defaults
+  if (!sel) return nullptr;  // no tunables: let FAISS use its defaults
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) {
+    auto* p = own<faiss::SearchParametersHNSW>(chain, sel);
+    p->efSearch = hnsw->hnsw.efSearch;
+    p->check_relative_distance = hnsw->hnsw.check_relative_distance;
+    return p;
+  }
+  return own<faiss::SearchParameters>(chain, sel);
 }
+
+// A selector over an IDMap's ids, asked about the wrapped index's positions: what
+// FAISS 1.7.4 does for IndexIDMap's search (1.7.3 refuses search parameters there).
+struct IdMapSelector : faiss::IDSelector {
+  const std::vector<faiss::Index::idx_t>& idMap;
+  const faiss::IDSelector& sel;
+  IdMapSelector(const std::vector<faiss::Index::idx_t>& idMap, const faiss::IDSelector& sel) : idMap(idMap), sel(sel) {}
+  bool is_member(idx_t position) const final {
+    return position >= 0 && static_cast<uint64_t>(position) < idMap.size() && sel.is_member(idMap[position]);
+  }
+};
 
 // A label the inner index gave that its IDMap has no entry for would read past
 // the id table: refuse rather than answer a stale id or crash.
@@ -70,30 +103,63 @@ void fillEmpty(const faiss::Index& index, int64_t count, float* distances, int64
 
 // One range search into `result`, IDMap labels translated.
 void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
-                     faiss::RangeSearchResult* result) {
+                     faiss::RangeSearchResult* result, const faiss::IDSelector* sel) {
   if (index.ntotal == 0) return;  // lims stay 0: no results (see search_dispatch.h)
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
-    rangeSearchOnce(*m->index, t, n, x, radius, result);
+    if (sel) {
+      const IdMapSelector positions(m->id_map, *sel);
+      rangeSearchOnce(*m->index, t, n, x, radius, result, &positions);
+    } else {
+      rangeSearchOnce(*m->index, t, n, x, radius, result, nullptr);
+    }
     const size_t total = result->lims[result->nq];
     for (size_t i = 0; i < total; i++) result->labels[i] = translate(m->id_map, result->labels[i]);
     return;
   }
   ParamsChain chain;
-  auto* params = buildParams(&index, t, chain);
+  auto* params = buildParams(&index, t, chain, sel);
   index.range_search(n, x, radius, result, params);
 }
 
 }  // namespace
 
+bool nprobeAsParams(const faiss::Index& index) {
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return nprobeAsParams(*m->index);
+  if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) return nprobeAsParams(*pt->index);
+  return dynamic_cast<const faiss::IndexIVF*>(&index) && !dynamic_cast<const faiss::IndexIVFFastScan*>(&index);
+}
+
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
-                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version) {
+                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
+                 const faiss::IDSelector* sel) {
   if (index.ntotal == 0) {
     fillEmpty(index, n * k, distances, labels);
     return;
   }
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
-    searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
+    if (sel) {
+      const IdMapSelector positions(m->id_map, *sel);
+      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions);
+    } else {
+      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
+    }
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
+    return;
+  }
+  // The addon's own kernels search unfiltered: a filtered search is FAISS's.
+  if (sel) {
+    if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
+      // What IndexPreTransform::search does, so that the wrapped index's short
+      // answers are completed too.
+      const float* xt = pt->apply_chain(n, x);
+      std::unique_ptr<const float[]> owned(xt == x ? nullptr : xt);
+      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
+      return;
+    }
+    ParamsChain chain;
+    index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
+    if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
   }
   if (flatScanApplies(index, n, k)) {
@@ -118,10 +184,30 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   index.search(n, x, k, distances, labels, params);
 }
 
+void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
+                               float* distances, int64_t* labels, float* vectors) {
+  if (index.ntotal == 0) {
+    fillEmpty(index, n * k, distances, labels);
+    std::memset(vectors, -1, sizeof(float) * n * k * index.d);  // NaN, as FAISS fills a row with no result
+    return;
+  }
+  if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
+    // As FAISS: an IndexIDMap cannot reconstruct its vectors (its IndexIDMap2 can).
+    if (!dynamic_cast<const faiss::IndexIDMap2*>(m))
+      throw ArgumentError(code::kUnsupported, "IndexIDMap cannot reconstruct vectors; use IndexIDMap2");
+    searchAndReconstructIndex(*m->index, t, n, x, k, distances, labels, vectors);
+    for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
+    return;
+  }
+  ParamsChain chain;
+  auto* params = buildParams(&index, t, chain);
+  index.search_and_reconstruct(n, x, k, distances, labels, vectors, params);
+}
+
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
-                      int64_t maxResults, faiss::RangeSearchResult* result) {
+                      int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel) {
   rangeSearchInBlocks(n, index.ntotal, maxResults, result, [&](int64_t i0, int64_t nb, faiss::RangeSearchResult* part) {
-    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part);
+    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part, sel);
   });
 }
 

@@ -17,20 +17,41 @@
 
 #include <faiss/Index.h>
 #include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/IDSelector.h>
 
 #include "flat_norms.h"
 #include "index_handle.h"
 
 namespace fp {
 
+// Whether a search of `index` hands the IVF inside it a per-call nprobe as
+// SearchParameters (through IDMap, searched here, and IndexPreTransform, which
+// forwards them). FAISS 1.7.3's fast-scan IVF (IndexIVFFastScan::search) and
+// IndexRefine refuse SearchParameters with "search params not supported for this
+// index", though Python sets nprobe on the IVF inside them: for those the IVF's
+// own nprobe field is set for the call (IndexHandle::searchShared).
+bool nprobeAsParams(const faiss::Index& index);
+
 // `norms` caches a flat L2 index's vector norms for batch searches; `version` is
-// the handle's version, under the lock the caller holds.
+// the handle's version, under the lock the caller holds. `sel`, if given, limits
+// the search to the ids it selects, inside FAISS's search (an index that cannot
+// is refused beforehand: selector_support.h).
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
-                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version);
+                 int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
+                 const faiss::IDSelector* sel = nullptr);
+
+// FAISS's search_and_reconstruct (the stored vectors of the results, decoded;
+// NaN rows where there is no result), with the same tunables and the same
+// answer for an empty index as searchIndex. Under an IndexIDMap2 the inner
+// index searches and reconstructs by position and the labels are translated
+// (FAISS's searches and then reconstructs by id); an IndexIDMap cannot
+// reconstruct (ERR_UNSUPPORTED), as in FAISS.
+void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
+                               float* distances, int64_t* labels, float* vectors);
 
 // Runs the queries in blocks and stops with ERR_RESOURCE_LIMIT once the results
 // found so far pass `maxResults` (range_blocks.h).
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
-                      int64_t maxResults, faiss::RangeSearchResult* result);
+                      int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel = nullptr);
 
 }  // namespace fp

@@ -1,13 +1,16 @@
 #include "search_memory.h"
 
+#include <faiss/IndexFastScan.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFastScan.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
 #include <faiss/utils/distances.h>
 
 #include <algorithm>
@@ -36,6 +39,14 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     for (const auto* vt : pt->chain) bytes = addBytes(bytes, mulBytes(mulBytes(nq, vt->d_out), kFloat));
     return addBytes(bytes, temporary(*pt->index, nq, k, t, threads));
   }
+  if (auto* r = dynamic_cast<const faiss::IndexRefine*>(&index)) {
+    // IndexRefine::search: the base index's k * k_factor candidates (the call's
+    // kFactor, else the index's), then their exact distances, of the same size.
+    const double factor = t.kFactor > 0 ? t.kFactor : r->k_factor;
+    const int64_t kBase = std::max<int64_t>(k, factor * k >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(k * factor));
+    const int64_t candidates = mulBytes(mulBytes(nq, kBase), 2 * kFloat + kLabel);
+    return addBytes(candidates, temporary(*r->base_index, nq, kBase, t, threads));
+  }
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) {
     // IndexIVF::search: the coarse assignment (nq x nprobe labels and distances,
     // nprobe at most nlist), the quantizer's own search for it, and per thread a
@@ -46,6 +57,12 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     bytes = addBytes(bytes, temporary(*ivf->quantizer, nq, nprobe, Tunables{}, threads));
     int64_t perThread = mulBytes(k, kFloat + kLabel);
     if (auto* ivfpq = dynamic_cast<const faiss::IndexIVFPQ*>(ivf)) perThread = addBytes(perThread, mulBytes(3, pqTable(ivfpq->pq)));
+    // The fast-scan IVF computes every query's look-up tables up front: float
+    // and quantized (one byte an entry), one per probed list when by residual.
+    if (auto* fs = dynamic_cast<const faiss::IndexIVFFastScan*>(ivf)) {
+      const int64_t tables = fs->lookup_table_is_3d() ? mulBytes(nq, nprobe) : nq;
+      bytes = addBytes(bytes, mulBytes(tables, mulBytes(static_cast<int64_t>(fs->M2 * fs->ksub), kFloat + 1)));
+    }
     // The IVFFlat batch kernel's distance buffer (kernels/ivf_scan.h): at most
     // every vector once per query of a thread's slice, and at most its cap.
     if (dynamic_cast<const faiss::IndexIVFFlat*>(ivf) && nq >= 2) {
@@ -62,6 +79,10 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
                                ? mulBytes(threads, pqTable(static_cast<const faiss::IndexPQ*>(hnsw->storage)->pq))
                                : 0;
     return addBytes(hnswExploreBytes(index.ntotal, ef, threads), tables);
+  }
+  if (auto* fs = dynamic_cast<const faiss::IndexFastScan*>(&index)) {
+    // IndexFastScan::search: every query's look-up table, float and quantized.
+    return mulBytes(nq, mulBytes(static_cast<int64_t>(fs->M2 * fs->ksub), kFloat + 1));
   }
   if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(&index)) {
     // ProductQuantizer::search computes the distance tables of every query at once.

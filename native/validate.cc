@@ -7,12 +7,15 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexIVFPQFastScan.h>
 #include <faiss/IndexLSH.h>
 #include <faiss/IndexPQ.h>
+#include <faiss/IndexPQFastScan.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/IndexRefine.h>
 #include <faiss/IndexScalarQuantizer.h>
 #include <faiss/VectorTransform.h>
+#include <faiss/invlists/BlockInvertedLists.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 
@@ -22,6 +25,7 @@
 
 #include "coded_error.h"
 #include "index_type.h"
+#include "metrics.h"
 #include "validate_parts.h"
 
 namespace fp {
@@ -56,8 +60,17 @@ void validateCommon(const faiss::Index& index) {
   // Nothing can be added before training; codes held by an untrained index would
   // be decoded (reconstruct) with empty tables.
   require(index.is_trained || index.ntotal == 0, "an untrained index that holds vectors");
-  require(index.metric_type == faiss::METRIC_L2 || index.metric_type == faiss::METRIC_INNER_PRODUCT,
-          "unsupported metric");
+  require(isFaissMetric(index.metric_type), "unknown metric");
+  // The other metrics only where FAISS computes them without throwing inside a
+  // parallel region (metrics.h): a genuine file of another type with one is
+  // refused as such, not as damaged.
+  if (isExtraMetric(index.metric_type)) {
+    require(std::isfinite(index.metric_arg), "metric argument not finite");
+    if (!extraMetricSafe(index))
+      throw ArgumentError(code::kUnsupported, indexTypeName(index) + " with " + metricName(index.metric_type) +
+                                                  " is not accepted: FAISS 1.7.3 aborts the process when it searches it "
+                                                  "(flat and HNSW-flat indexes take that metric)");
+  }
 }
 
 // Untrained, the centroid table may still be empty.
@@ -161,6 +174,31 @@ void validateFlatCodes(const faiss::IndexFlatCodes& index) {
   unsupported(indexTypeName(index) + " files");
 }
 
+// Fast-scan PQ: 4-bit codes of M sub-quantizers, packed for M2 (M rounded up to
+// even) in blocks of bbs vectors. The block size and the search-implementation
+// fields (implem, qbs) select kernels and query-batch shapes that FAISS 1.7.3
+// compiled only for some sizes, and it throws inside an OpenMP region (ending
+// the process) on the others: only FAISS's defaults (bbs 32, implem and qbs 0,
+// what Python writes) are accepted (factory_check.cc).
+
+void validateFastScanShape(size_t M, size_t nbits, size_t ksub, size_t M2, int bbs, int implem, size_t qbs,
+                           const faiss::ProductQuantizer& pq) {
+  require(nbits == 4 && ksub == 16 && pq.nbits == 4 && M == pq.M && M2 == (M + 1) / 2 * 2,
+          "fast-scan PQ shape does not match its quantizer");
+  require(bbs > 0 && bbs % 32 == 0, "fast-scan block size out of range");
+  if (bbs != 32 || implem != 0 || qbs != 0) unsupported("A fast-scan PQ with a non-default bbs, implem or qbs");
+}
+
+void validatePqFastScan(const faiss::IndexPQFastScan& index) {
+  validateProductQuantizer(index.pq, index.d, index.code_size, index.is_trained, "fast-scan");
+  validateFastScanShape(index.M, index.nbits, index.ksub, index.M2, index.bbs, index.implem,
+                        static_cast<size_t>(index.qbs), index.pq);
+  require(index.orig_codes == nullptr, "fast-scan PQ with original codes");
+  const size_t blocks = (static_cast<size_t>(index.ntotal) + index.bbs - 1) / index.bbs;
+  require(index.ntotal2 == blocks * index.bbs && index.codes.size() == index.ntotal2 * index.M2 / 2,
+          "fast-scan codes do not match ntotal");
+}
+
 void validateHnsw(const faiss::IndexHNSW& index) {
   if (!is<faiss::IndexHNSWFlat>(index) && !is<faiss::IndexHNSWPQ>(index) && !is<faiss::IndexHNSWSQ>(index))
     unsupported(indexTypeName(index) + " files");
@@ -215,13 +253,25 @@ void validateHnswGraph(const faiss::HNSW& h, int64_t ntotal) {
   }
 }
 
-void validateInvertedLists(const faiss::InvertedLists* invlists, size_t nlist, size_t codeSize, int64_t ntotal) {
+void validateInvertedLists(const faiss::InvertedLists* invlists, size_t nlist, size_t codeSize, int64_t ntotal,
+                           BlockShape blocks) {
   size_t total = 0;
   if (auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(invlists)) {
     require(lists->codes.size() == nlist && lists->ids.size() == nlist, "IVF list tables do not match nlist");
     for (size_t l = 0; l < nlist; l++) {
       require(lists->codes[l].size() == lists->ids[l].size() * codeSize, "IVF list codes do not match ids");
       total += lists->ids[l].size();
+    }
+  } else if (auto* blockLists = dynamic_cast<const faiss::BlockInvertedLists*>(invlists)) {
+    // A fast-scan IVF's lists: codes in whole blocks of n_per_block vectors.
+    require(blocks.nPerBlock > 0 && blockLists->n_per_block == blocks.nPerBlock && blockLists->block_size == blocks.blockSize,
+            "IVF block lists do not match the index's blocks");
+    require(blockLists->codes.size() == nlist && blockLists->ids.size() == nlist, "IVF list tables do not match nlist");
+    for (size_t l = 0; l < nlist; l++) {
+      const size_t n = blockLists->ids[l].size();
+      require(blockLists->codes[l].size() == (n + blockLists->n_per_block - 1) / blockLists->n_per_block * blockLists->block_size,
+              "IVF list codes do not match ids");
+      total += n;
     }
   } else if (auto* mapped = dynamic_cast<const faiss::OnDiskInvertedLists*>(invlists)) {
     // Lists mapped from the file (readIndex with mmap): each must lie inside it.
@@ -277,8 +327,13 @@ void validateIvf(const faiss::IndexIVF& index) {
   require(index.parallel_mode >= 0 && index.parallel_mode <= 3, "IVF parallel mode out of range");
   validateQuantizer(index);
   require(index.invlists != nullptr && index.invlists->nlist == index.nlist, "IVF inverted lists do not match nlist");
-  require(index.invlists->code_size == index.code_size, "IVF code size does not match its lists");
-  validateInvertedLists(index.invlists, index.nlist, index.code_size, index.ntotal);
+  // A fast-scan IVF's block lists have no per-vector code size.
+  auto* fastScan = dynamic_cast<const faiss::IndexIVFFastScan*>(&index);
+  require(index.invlists->code_size == (fastScan ? faiss::InvertedLists::INVALID_CODE_SIZE : index.code_size),
+          "IVF code size does not match its lists");
+  const BlockShape blocks = fastScan ? BlockShape{static_cast<size_t>(fastScan->bbs), fastScan->bbs * fastScan->M2 / 2}
+                                     : BlockShape{};
+  validateInvertedLists(index.invlists, index.nlist, index.code_size, index.ntotal, blocks);
   validateDirectMap(index.direct_map, *index.invlists, index.nlist, index.ntotal);
   if (is<faiss::IndexIVFPQ>(index)) {
     auto& pq = static_cast<const faiss::IndexIVFPQ&>(index);
@@ -288,6 +343,11 @@ void validateIvf(const faiss::IndexIVF& index) {
             "IVFPQ precomputed table size");
     require(pq.polysemous_ht >= 0 && pq.polysemous_ht <= static_cast<int>(8 * index.code_size) + 1,
             "IVFPQ polysemous threshold out of range");
+  } else if (is<faiss::IndexIVFPQFastScan>(index)) {
+    auto& fs = static_cast<const faiss::IndexIVFPQFastScan&>(index);
+    validateProductQuantizer(fs.pq, index.d, index.code_size, index.is_trained, "IVF fast-scan");
+    validateFastScanShape(fs.M, fs.nbits, fs.ksub, fs.M2, fs.bbs, fs.implem, fs.qbs2 | static_cast<size_t>(fs.qbs), fs.pq);
+    require(fs.orig_invlists == nullptr, "IVF fast-scan with original lists");
   } else if (is<faiss::IndexIVFScalarQuantizer>(index)) {
     auto& sq = static_cast<const faiss::IndexIVFScalarQuantizer&>(index);
     validateScalarQuantizer(sq.sq, index.d, index.code_size, index.is_trained);
@@ -360,6 +420,8 @@ void validateIndex(const faiss::Index& index) {
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return validateIdMap(*m);
   if (auto* f = dynamic_cast<const faiss::IndexFlatCodes*>(&index)) return validateFlatCodes(*f);
   if (auto* h = dynamic_cast<const faiss::IndexHNSW*>(&index)) return validateHnsw(*h);
+  if (auto* fs = dynamic_cast<const faiss::IndexPQFastScan*>(&index); fs && is<faiss::IndexPQFastScan>(index))
+    return validatePqFastScan(*fs);
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) return validateIvf(*ivf);
   if (auto* p = dynamic_cast<const faiss::IndexPreTransform*>(&index); p && is<faiss::IndexPreTransform>(index))
     return validatePreTransform(*p);

@@ -21,9 +21,17 @@ void requireConsistent(bool ok, const std::string& what);
 // Levels, offsets, level probabilities, every link in range and on a level its
 // target has, the entry point, efSearch / efConstruction / upper_beam bounds.
 void validateHnswGraph(const faiss::HNSW& hnsw, int64_t ntotal);
-// Array lists (or lists mapped from a file) whose codes match their ids and whose
-// sizes add up to ntotal.
-void validateInvertedLists(const faiss::InvertedLists* invlists, size_t nlist, size_t codeSize, int64_t ntotal);
+// The blocks a fast-scan IVF keeps its codes in (n_per_block vectors in
+// block_size bytes); none for any other IVF, whose block lists are refused.
+struct BlockShape {
+  size_t nPerBlock = 0;
+  size_t blockSize = 0;
+};
+
+// Array lists (or lists mapped from a file, or a fast-scan IVF's block lists of
+// `blocks`) whose codes match their ids and whose sizes add up to ntotal.
+void validateInvertedLists(const faiss::InvertedLists* invlists, size_t nlist, size_t codeSize, int64_t ntotal,
+                           BlockShape blocks = {});
 // A direct map of a known kind whose entries point inside the lists.
 void validateDirectMap(const faiss::DirectMap& dm, const faiss::InvertedLists& invlists, size_t nlist, int64_t ntotal);
 

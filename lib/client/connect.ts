@@ -1,7 +1,7 @@
 // connect(): the embedded API's classes and functions, backed by indexes on a
 // faiss-proxy server. Code written against the embedded library runs against
 // the server by changing `require('faiss-proxy')` to `connect({ url, apiKey })`.
-import { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
+import { METRIC_INNER_PRODUCT, METRIC_L2, metricOfName, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
 import { isArrayBuffer } from '../brands';
 import type { DeserializeIndexOptions, FaissApi, FaissBinaryApi } from '../contract';
 import { FaissError } from '../errors';
@@ -11,6 +11,7 @@ import {
   dimensionArg as dimension,
   hnswMArg,
   metricArg as metric,
+  serviceMetricArg,
   nbitsArg,
   nlistArg,
   optionsArg,
@@ -25,6 +26,7 @@ import { RemoteIndex, type IndexDescription, type RemoteContext, type RemoteInde
 import { RemoteIndexBinary } from './remote-binary-index';
 import { ResultsCache, type ResultsCacheOptions } from './results-cache';
 import { Transport, newIdempotencyKey, type TransportOptions } from './transport';
+import * as SELECTORS from '../selector-classes';
 
 export interface ConnectOptions extends Partial<ConnectionSettings>, Omit<TransportOptions, 'url' | 'apiKey'> {
   /** Reuse search answers for identical queries on an unchanged index (off by default). */
@@ -56,7 +58,7 @@ export function connect(options: ConnectOptions = {}) {
 
   class IndexFlat extends Index {
     constructor(d: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: 'Flat', metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: 'Flat', metric: serviceMetricArg(metricType) }, o.name);
     }
   }
   class IndexFlatL2 extends IndexFlat {
@@ -84,7 +86,7 @@ export function connect(options: ConnectOptions = {}) {
   }
   class IndexHNSWFlat extends Index {
     constructor(d: number, M = 32, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: serviceMetricArg(metricType) }, o.name);
     }
   }
   class IndexPQ extends Index {
@@ -114,7 +116,7 @@ export function connect(options: ConnectOptions = {}) {
 
   /** Any FAISS factory string, built on the server. */
   function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}): Index {
-    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: metric(metricType) }, o.name);
+    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: serviceMetricArg(metricType) }, o.name);
   }
 
   class IndexBinary extends RemoteIndexBinary {}
@@ -149,7 +151,7 @@ export function connect(options: ConnectOptions = {}) {
   const remoteOf = (info: RemoteIndexInfo, name?: string, existing?: RemoteIndexInfo): Index | IndexBinary =>
     isBinaryInfo(info)
       ? new IndexBinary(ctx, info.dimension, { factory: info.factory, metric: METRIC_L2 }, name, existing)
-      : new Index(ctx, info.dimension, { factory: info.factory, metric: info.metric === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2 }, name, existing);
+      : new Index(ctx, info.dimension, { factory: info.factory, metric: metricOfName(info.metric) ?? METRIC_L2 }, name, existing);
 
   async function describe(name: string): Promise<RemoteIndexInfo> {
     return (await transport.request({ method: 'GET', path: `/v1/indexes/${encodeURIComponent(name)}` })).json as RemoteIndexInfo;
@@ -253,6 +255,7 @@ export function connect(options: ConnectOptions = {}) {
     METRIC_INNER_PRODUCT: METRIC_INNER_PRODUCT as typeof METRIC_INNER_PRODUCT,
     ScalarQuantizer,
     FaissError,
+    ...SELECTORS,
     /** Search answers served from the local cache, and those that were not. */
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
   };

@@ -10,6 +10,7 @@ export type { ResultsCacheOptions } from './results-cache';
 export { METRIC_INNER_PRODUCT, METRIC_L2, ScalarQuantizer } from '../constants';
 export type { MetricType, QuantizerType } from '../constants';
 export { ErrorCodes, FaissError, isFaissError } from '../errors';
+export * from '../selector-classes';
 export type { ErrorCode } from '../errors';
 export type { DeserializeIndexOptions, FaissApi, FaissBinaryApi, IndexBinaryContract, IndexContract } from '../contract';
 export type {

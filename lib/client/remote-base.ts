@@ -3,7 +3,7 @@
 // client's last call, creation on first use, writes with an Idempotency-Key,
 // search settings sent with every search, disposal. The subclasses only shape
 // rows and answers.
-import { METRIC_L2 } from '../constants';
+import { metricNameOf, type MetricType } from '../constants';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
 import { disposedError, searchParams, tunableArg } from '../limits';
@@ -17,8 +17,8 @@ export interface RemoteIndexInfo {
   dimension: number;
   type: string;
   factory: string;
-  /** Hamming for binary indexes. */
-  metric: 'L2' | 'IP' | 'Hamming';
+  /** "L2", "IP", "L1", ... (lib/constants.ts, metricNameOf); Hamming for binary indexes. */
+  metric: string;
   ntotal: number;
   isTrained: boolean;
   bytes: number;
@@ -182,7 +182,7 @@ export abstract class RemoteIndexBase {
 
   /** @internal For the subclasses: the create request's body: the description and the dimension. */
   createBody(): Record<string, unknown> {
-    return { name: this.name, dimension: this.d, factory: this.description.factory, metric: this.description.metric === METRIC_L2 ? 'L2' : 'IP' };
+    return { name: this.name, dimension: this.d, factory: this.description.factory, metric: metricNameOf(this.description.metric as MetricType) };
   }
 
   /** @internal For the subclasses: a call on this index (created first). */
@@ -210,10 +210,10 @@ export abstract class RemoteIndexBase {
     return res.json;
   }
 
-  /** @internal For the subclasses: the call's search settings, completed by this client's own. */
+  /** @internal For the subclasses: the call's search settings (its selector too), completed by this client's own. */
   params(params: SearchParams | undefined): SearchParams {
     const given = searchParams(params);
-    return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch };
+    return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch, ...(given.sel ? { sel: given.sel } : {}) };
   }
 
   /** @internal For the subclasses. */

@@ -8,7 +8,7 @@
 import { toCodes } from '../codes';
 import type { IndexBinaryContract } from '../contract';
 import { invalidParameterError } from '../is';
-import { hammingRadiusArg, idArg, kArg } from '../limits';
+import { binarySearchParams, hammingRadiusArg, idArg, kArg } from '../limits';
 import type { BinaryCodes, BinaryRangeSearchResult, BinarySearchResult, Ids, SearchParams } from '../types';
 import { toIds, toNewIds } from '../vectors';
 import { codesWithIdsBody, HEADER, idsBody, jsonId, readBinaryRangeSearchAnswer, readBinarySearchAnswer, readCodesAnswer } from '../wire';
@@ -63,7 +63,7 @@ export class RemoteIndexBinary extends RemoteIndexBase implements IndexBinaryCon
     live(this);
     const q = toCodes(x, this.codeSize);
     kArg(k);
-    const p = this.params(params);
+    const p = binarySearchParams(this.params(params));
     const r = await this.request({ method: 'POST', op: '/search', bytes: q, binary: true, query: { k, ...p } });
     this.noteVersion(r.headers);
     return readBinarySearchAnswer(answerBytes(r), q.length / this.codeSize, k);
@@ -73,7 +73,7 @@ export class RemoteIndexBinary extends RemoteIndexBase implements IndexBinaryCon
     live(this);
     const q = toCodes(x, this.codeSize);
     hammingRadiusArg(radius);
-    const p = this.params(params);
+    const p = binarySearchParams(this.params(params));
     const r = await this.request({ method: 'POST', op: '/range_search', bytes: q, binary: true, query: { radius, ...p } });
     return readBinaryRangeSearchAnswer(answerBytes(r), q.length / this.codeSize, Number(r.headers.get(HEADER.total)));
   }

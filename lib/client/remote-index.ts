@@ -7,10 +7,23 @@
 import type { IndexContract } from '../contract';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
+import { IDSelector } from '../selectors';
 import { directMapTypeArg, idArg, kArg, positionArg, radiusArg } from '../limits';
-import type { DirectMapType, Ids, RangeSearchResult, SearchParams, SearchResult, Vectors } from '../types';
+import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from '../types';
 import { toIds, toMatrix, toNewIds } from '../vectors';
-import { HEADER, idsBody, jsonId, MAX_RECONSTRUCT_IDS, readRangeSearchAnswer, readSearchAnswer, readVectorsAnswer, vectorsBody, vectorsWithIdsBody } from '../wire';
+import {
+  filteredQueryBody,
+  HEADER,
+  idsBody,
+  jsonId,
+  MAX_RECONSTRUCT_IDS,
+  readRangeSearchAnswer,
+  readSearchAnswer,
+  readVectorsAnswer,
+  selectorPart,
+  vectorsBody,
+  vectorsWithIdsBody,
+} from '../wire';
 import { answerBytes, RemoteIndexBase, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-base';
 import { hashBytes } from './results-cache';
 
@@ -65,14 +78,23 @@ export class RemoteIndex extends RemoteIndexBase implements IndexContract {
     live(this);
     const q = toMatrix(x, this.d);
     kArg(k);
-    const p = this.params(params);
+    const { sel, ...p } = this.params(params);
     await this.ensure();
-    const query = vectorsBody(q);
+    // A filter travels as the filter part after the query rows (lib/wire.ts); the
+    // cache compares the whole body, filter included.
+    const filter = sel && selectorPart(sel);
+    const query = filter ? filteredQueryBody(q, filter) : vectorsBody(q);
     const cache = this.cache;
-    const key = `${this.name}\u0000${k}\u0000${p.nprobe}\u0000${p.efSearch}\u0000${hashBytes(query)}`;
+    const key = `${this.name}\u0000${k}\u0000${p.nprobe}\u0000${p.efSearch}\u0000${filter?.length ?? ''}\u0000${hashBytes(query)}`;
     const cached = cache?.get(key, query, this.version);
     if (cached) return { distances: cached.distances.slice(), labels: cached.labels.slice() };
-    const r = await this.request({ method: 'POST', op: '/search', bytes: query, binary: true, query: { k, ...p } });
+    const r = await this.request({
+      method: 'POST',
+      op: '/search',
+      bytes: query,
+      binary: true,
+      query: { k, ...p, ...(filter ? { filterBytes: filter.length } : {}) },
+    });
     const result = readSearchAnswer(answerBytes(r), q.length / this.d, k);
     this.noteVersion(r.headers);
     cache?.set(key, query, this.version, { distances: result.distances.slice(), labels: result.labels.slice() });
@@ -83,17 +105,54 @@ export class RemoteIndex extends RemoteIndexBase implements IndexContract {
     live(this);
     const q = toMatrix(x, this.d);
     radiusArg(radius);
-    const p = this.params(params);
-    const r = await this.request({ method: 'POST', op: '/range_search', bytes: vectorsBody(q), binary: true, query: { radius, ...p } });
+    const { sel, ...p } = this.params(params);
+    const filter = sel && selectorPart(sel);
+    const r = await this.request({
+      method: 'POST',
+      op: '/range_search',
+      bytes: filter ? filteredQueryBody(q, filter) : vectorsBody(q),
+      binary: true,
+      query: { radius, ...p, ...(filter ? { filterBytes: filter.length } : {}) },
+    });
     return readRangeSearchAnswer(answerBytes(r), q.length / this.d, Number(r.headers.get(HEADER.total)));
   }
 
-  async removeIds(ids: Ids): Promise<number> {
+  async removeIds(ids: Ids | IDSelector): Promise<number> {
     live(this);
+    if (IDSelector.isSelector(ids)) {
+      throw new FaissError('removeIds(selector) is not available on a remote index: remove by ids (the service logs every removal by its ids)', 'ERR_UNSUPPORTED');
+    }
     const i = toIds(ids);
     if (i.length === 0) return 0;
     const r = await this.mutate('remove', { bytes: idsBody(i) });
     return r.removed as number;
+  }
+
+  /** The labels of a search, as Python's Index.assign. */
+  async assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array> {
+    return (await this.search(x, k, params)).labels;
+  }
+
+  /**
+   * A search, then the vectors of the labels it found (reconstruct by id, in
+   * chunks); NaN rows where a slot has no result, as embedded. Two requests: a
+   * label removed between them is ERR_NOT_FOUND.
+   */
+  async searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult> {
+    const result = await this.search(x, k, params);
+    const ids = [...new Set(Array.from(result.labels).filter((l) => l >= 0n))];
+    const found = new Map<bigint, Float32Array>();
+    for (let from = 0; from < ids.length; from += MAX_RECONSTRUCT_IDS) {
+      const chunk = ids.slice(from, from + MAX_RECONSTRUCT_IDS);
+      const rows = await this.#reconstructIds(chunk);
+      chunk.forEach((id, i) => found.set(id, rows.subarray(i * this.d, (i + 1) * this.d)));
+    }
+    const vectors = new Float32Array(result.labels.length * this.d).fill(NaN);
+    result.labels.forEach((l, i) => {
+      const v = found.get(l);
+      if (v) vectors.set(v, i * this.d);
+    });
+    return { ...result, vectors };
   }
 
   async reconstruct(id: number | bigint): Promise<Float32Array> {

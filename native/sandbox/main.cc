@@ -36,6 +36,7 @@
 #include "../binary_validate.h"
 #include "../coded_error.h"
 #include "../idmap2_guard.h"
+#include "../newer_faiss.h"
 #include "../validate.h"
 #include "trial.h"
 
@@ -227,7 +228,9 @@ int main(int argc, char** argv) {
   } catch (const std::length_error&) {
     refuse(fp::code::kCorruptIndex, "it declares sizes far beyond its length");
   } catch (const faiss::FaissException& e) {
-    refuse(fp::code::kCorruptIndex, faissReason(e.what()));
+    const std::string reason = faissReason(e.what());
+    if (auto newer = fp::newerFaissRefusal(reason)) refuse(fp::code::kUnsupported, *newer);
+    refuse(fp::code::kCorruptIndex, reason);
   } catch (const std::exception& e) {
     refuse(fp::code::kCorruptIndex, e.what());
   }

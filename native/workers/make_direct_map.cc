@@ -16,7 +16,8 @@ class MakeDirectMapWorker : public IndexWorker {
   MakeDirectMapWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
       : IndexWorker(env, "make_direct_map", wrap) {
     requireWritable();
-    if (!handle().hasIvf())
+    // (Not an IVF under a refine index, which reconstructs from its refine copy.)
+    if (!faiss::ivflib::try_extract_index_ivf(&index()))
       throw ArgumentError(code::kUnsupported, wrap.typeName() + " has no direct map (only IVF indexes do)");
     const std::string type = info[0].IsUndefined() ? "array" : stringArg(info[0], "type");
     if (type != "array" && type != "hashtable")

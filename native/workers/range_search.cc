@@ -6,6 +6,8 @@
 #include "../memory_limits.h"
 #include "../search_dispatch.h"
 #include "../search_memory.h"
+#include "../selector.h"
+#include "../selector_support.h"
 #include "../threads.h"
 #include "promise_worker.h"
 #include "search_args.h"
@@ -32,6 +34,8 @@ class RangeSearchWorker : public IndexWorker {
     x_ = floatRows(info[0], d(), "x");
     radius_ = static_cast<float>(numberArg(info[1], "radius"));
     tunables_ = tunablesArg(info[2], info[3], handle(), wrap.typeName());
+    selector_ = optionalSelectorArg(info[4], "sel");
+    if (selector_) requireSelectorSupport(index(), true);
     // What is left of the per-call limit after the temporary buffers and lims
     // bounds the results, counted as they arrive: 12 bytes each, held twice
     // (FAISS gathers each block's results in per-thread buffers before its
@@ -50,7 +54,8 @@ class RangeSearchWorker : public IndexWorker {
     result_ = std::make_unique<faiss::RangeSearchResult>(x_.n);
     ThreadScope threads(x_.n);
     const Tunables t = handle().effective(tunables_);
-    handle().searchShared(t, [&] { rangeSearchIndex(index(), t, x_.n, x_.data, radius_, maxResults_, result_.get()); });
+    handle().searchShared(t, [&] { rangeSearchIndex(index(), t, x_.n, x_.data, radius_, maxResults_, result_.get(),
+                                                   selector_ ? &selector_->faiss() : nullptr); });
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -65,6 +70,7 @@ class RangeSearchWorker : public IndexWorker {
   FloatRows x_;
   float radius_ = 0;
   Tunables tunables_;
+  SelectorRef selector_;
   int64_t maxResults_ = 0;
   std::unique_ptr<faiss::RangeSearchResult> result_;
 };

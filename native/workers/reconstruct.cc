@@ -1,3 +1,4 @@
+#include <faiss/IVFlib.h>
 #include <faiss/IndexIDMap.h>
 
 #include "../args.h"
@@ -48,7 +49,8 @@ class ReconstructWorker : public IndexWorker {
     // IDMap and IVF indexes resolve ids themselves (and report unknown ones);
     // sequential storage (flat, PQ, SQ, HNSW) does not check the range in FAISS,
     // so it is checked here to avoid reading past the end.
-    const bool mapsIds = dynamic_cast<const faiss::IndexIDMap*>(&index()) != nullptr || handle().hasIvf();
+    const bool mapsIds = dynamic_cast<const faiss::IndexIDMap*>(&index()) != nullptr ||
+                         faiss::ivflib::try_extract_index_ivf(&index()) != nullptr;
     if (many_) {
       if (first_ + count_ > ntotal)
         throw ArgumentError(code::kInvalidArgument, "Expected i0 + n <= ntotal (" + std::to_string(ntotal) +

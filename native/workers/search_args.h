@@ -14,6 +14,8 @@
 #include "../memory_limits.h"
 #include "../search_dispatch.h"
 #include "../search_memory.h"
+#include "../selector.h"
+#include "../selector_support.h"
 #include "../threads.h"
 
 namespace fp {
@@ -33,7 +35,7 @@ inline Tunables tunablesArg(const Napi::Value& nprobe, const Napi::Value& efSear
   return t;
 }
 
-// A k-NN search's arguments, (x, k, nprobe?, efSearch?), checked on the JS thread,
+// A k-NN search's arguments, (x, k, nprobe?, efSearch?, sel?), checked on the JS thread,
 // and what the search would allocate checked against the per-call memory limit
 // before the result arrays are allocated.
 struct SearchCall {
@@ -45,6 +47,8 @@ struct SearchCall {
     x = floatRows(info[0], h.index()->d, "x");
     k = integerArg(info[1], "k", 1, kMaxK);
     tunables = tunablesArg(info[2], info[3], h, typeName);
+    selector = optionalSelectorArg(info[4], "sel");
+    if (selector) requireSelectorSupport(*h.index(), false);
     const SearchMemory memory = knnSearchMemory(*h.index(), x.n, k, h.effective(tunables),
                                                 static_cast<int>(std::min<int64_t>(configuredThreads(), x.n)));
     // Described only when refused: the figures' formatting (snprintf) cost more
@@ -59,17 +63,19 @@ struct SearchCall {
   // (the call's, completed by the index's own). `locked` runs its argument under
   // the index's shared lock: searchShared, or trySearchShared, which may decline
   // (then it returns false and nothing ran). A one-query search that ran is timed
-  // for the index's SearchCost.
+  // for the index's SearchCost, unless filtered.
   template <typename Locked>
   bool run(IndexHandle& h, const Tunables& t, float* distances, int64_t* labels, Locked&& locked) const {
     requireFinite(x.data, x.n * h.index()->d, h.index()->d, "x");
     const auto started = std::chrono::steady_clock::now();
     int64_t ntotal = 0;
     const bool ran = locked([&] {
-      searchIndex(*h.index(), t, x.n, x.data, k, distances, labels, h.flatNorms(), h.version());
+      searchIndex(*h.index(), t, x.n, x.data, k, distances, labels, h.flatNorms(), h.version(),
+                  selector ? &selector->faiss() : nullptr);
       ntotal = h.index()->ntotal;
     });
-    if (ran && x.n == 1) {
+    // A filtered search costs what its selector makes it cost: not the index's one-query cost.
+    if (ran && x.n == 1 && !selector) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
       h.searchCost().record(t, ntotal, ns.count());
     }
@@ -79,6 +85,7 @@ struct SearchCall {
   FloatRows x;
   int64_t k = 0;
   Tunables tunables;
+  SelectorRef selector;  // held for the search: the JS selector may be collected meanwhile
 };
 
 }  // namespace fp

@@ -27,7 +27,8 @@ Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info) {
     auto handle = wrap.handle();
     SearchCall call(info, *handle, wrap.typeName());
     const Tunables t = handle->effective(call.tunables);
-    if (call.x.n != 1 || !handle->searchCost().fitsInline(t, handle->ntotal())) return env.Undefined();
+    // A filtered search's cost is not the one SearchCost measured: it is queued.
+    if (call.x.n != 1 || call.selector || !handle->searchCost().fitsInline(t, handle->ntotal())) return env.Undefined();
 
     SearchResultArrays results(call.results());
     ThreadScope threads(1, 1);

@@ -23,6 +23,8 @@ Napi::Value startMakeDirectMap(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startSerialize(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startWriteFile(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startExtractAll(IndexWrap& wrap, const Napi::CallbackInfo& info);
+// (x, k, nprobe?, efSearch?) -> { distances, labels, vectors }.
+Napi::Value startSearchAndReconstruct(IndexWrap& wrap, const Napi::CallbackInfo& info);
 
 // Module-level functions that produce a new index.
 Napi::Value startDeserialize(const Napi::CallbackInfo& info);

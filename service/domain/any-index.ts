@@ -13,6 +13,7 @@ import {
   type BinaryRangeSearchResult,
   type BinarySearchResult,
   type Index,
+  type MetricType,
   type RangeSearchResult,
   type SearchParams,
   type SearchResult,
@@ -34,7 +35,7 @@ export const rowLength = (d: number, binary: boolean): number => (binary ? d / 8
 
 /** The empty index a catalog record describes. */
 export function buildIndex(d: number, factory: string, metric: number): AnyIndex {
-  return isBinaryFactory(factory) ? indexBinaryFactory(d, factory) : indexFactory(d, factory, metric as 0 | 1);
+  return isBinaryFactory(factory) ? indexBinaryFactory(d, factory) : indexFactory(d, factory, metric as MetricType);
 }
 
 function mismatch(index: AnyIndex): FaissError {
@@ -66,10 +67,3 @@ export const searchRows = (index: AnyIndex, x: Rows, k: number, params?: SearchP
 
 export const rangeSearchRows = (index: AnyIndex, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> =>
   isBinaryIndex(index) ? index.rangeSearch(codesFor(index, x), radius, params) : index.rangeSearch(vectorsFor(index, x), radius, params);
-
-/** What FAISS puts in a result slot with no neighbour: the worst distance of the index's kind. */
-export function emptyDistance(index: AnyIndex): number {
-  if (isBinaryIndex(index)) return 2147483647;
-  const FLT_MAX = 3.4028234663852886e38;
-  return index.metricType === 0 ? -FLT_MAX : FLT_MAX;
-}

@@ -137,7 +137,10 @@ export class DurableIndex implements SearchTarget {
         }
         let applied: Applied;
         try {
-          applied = await this.timed(m.type, index, () => applyMutation(index, this.ids, m));
+          const { replaced, ...result } = await this.timed(m.type, index, () => applyMutation(index, this.ids, m));
+          applied = result;
+          // Searches in flight on the old index finish on it; GC frees it after.
+          if (replaced) this.index = replaced;
         } catch (e) {
           throw this.dropped ? this.notFound() : e;
         }
@@ -443,6 +446,7 @@ export class DurableIndex implements SearchTarget {
       deleted: new Set((snap?.state.tombstones ?? []).map(BigInt)),
       nextId: snap?.state.nextId ?? null,
       idSet: null,
+      visible: null,
     };
     this.seq = snap?.seq ?? 0;
     this.recent = new Map();
@@ -452,9 +456,20 @@ export class DurableIndex implements SearchTarget {
     try {
       for (const r of opened.records) {
         if (r.seq <= this.seq) continue; // already in the snapshot
-        const applied = await applyMutation(index, this.ids, r.mutation);
+        const { replaced, ...applied } = await applyMutation(index, this.ids, r.mutation);
+        if (replaced) {
+          index.dispose();
+          index = replaced;
+        }
         if (r.mutation.key !== undefined) this.remember(r.mutation.key, applied, Promise.resolve(), fingerprintOf(r.mutation));
         this.seq = r.seq;
+      }
+      // Deleted ids FAISS cannot filter out of this index's searches (a snapshot
+      // from before searches were filtered): rebuilt away now, as a remove would.
+      if (this.ids.deleted.size > 0 && !isBinaryIndex(index) && !index.filterable) {
+        const rebuilt = await rebuiltWithoutDeleted(index, this.ids);
+        index.dispose();
+        index = rebuilt;
       }
     } catch (e) {
       index.dispose();

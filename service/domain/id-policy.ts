@@ -1,18 +1,33 @@
 // The id policy: ids never change in the service. What a client was given for a
 // vector stays its id until the vector is removed, and a removed id is never seen
 // again. FAISS's own remove is used only where it keeps ids (IDMap, IVF);
-// positional indexes (flat, PQ, SQ, HNSW), which would renumber, hide removed ids
-// instead ("deleted ids", filtered out of every answer here) and are rebuilt
-// under an IDMap2 once they pass a threshold, each vector under its same id. Adds
-// without ids are numbered as FAISS would have numbered them.
+// positional indexes (flat, SQ, HNSW), which would renumber, hide removed ids
+// instead ("deleted ids"): every search passes FAISS a selector of the ids not
+// deleted (IDSelectorNot), so FAISS never returns one and searches no deeper for
+// them. They are rebuilt under an IDMap2 once the deleted ids pass a threshold,
+// each vector under its same id. A positional index FAISS 1.7.3 cannot filter
+// (IndexPQ, LSH, ...: Index.filterable) is rebuilt so at its first remove, and
+// removes in FAISS from then on. Adds without ids are numbered as FAISS would
+// have numbered them.
 //
 // Binary indexes keep to the same policy where FAISS lets them: a binary IVF
 // removes by id; a binary flat or HNSW index, which would renumber or cannot
-// remove, and has no IDMap2 to be rebuilt under here, refuses removal.
-import { FaissError, IndexIDMap2, deserializeIndex, serializeIndex, type Index, type SearchParams } from '../../lib';
+// remove (nor filter a search), and has no IDMap2 to be rebuilt under here,
+// refuses removal.
+import {
+  FaissError,
+  IDSelectorAnd,
+  IDSelectorBatch,
+  IDSelectorNot,
+  IndexIDMap2,
+  deserializeIndex,
+  serializeIndex,
+  type IDSelector,
+  type Index,
+  type SearchParams,
+} from '../../lib';
 import {
   addRows,
-  emptyDistance,
   isBinaryIndex,
   rangeSearchRows,
   searchRows,
@@ -34,9 +49,14 @@ export interface IdState {
   nextId: number | null;
   /** Ids present, kept only for IDMap indexes that use deleted ids (built on first need). */
   idSet: Set<bigint> | null;
+  /**
+   * The selector of the ids not deleted, built once per change of `deleted` (which
+   * only grows until it is replaced or cleared): `size` is how many it was built from.
+   */
+  visible: { deleted: Set<bigint>; size: number; sel: IDSelector } | null;
 }
 
-export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null });
+export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null, visible: null });
 
 export const isIdMapped = (index: AnyIndex): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
 
@@ -68,12 +88,22 @@ export async function addVectors(index: AnyIndex, ids: IdState, x: Rows, n: numb
   return firstId;
 }
 
-/** Removes `remove` where FAISS keeps ids, else hides them; answers how many were there. */
-export async function removeIds(index: AnyIndex, ids: IdState, remove: BigInt64Array): Promise<number> {
+export interface Removed {
+  removed: number;
+  /** The index that now holds the vectors, when the remove rebuilt it (the old one is left to in-flight searches). */
+  replaced?: Index;
+}
+
+/**
+ * Removes `remove` where FAISS keeps ids, else hides them where FAISS can filter
+ * them out, else rebuilds the index under an IDMap2 without them; answers how
+ * many were there.
+ */
+export async function removeIds(index: AnyIndex, ids: IdState, remove: BigInt64Array): Promise<Removed> {
   if (ids.deleted.size === 0 && storesIds(index)) {
     if (!isIdMapped(index)) ids.nextId ??= index.ntotal;
     try {
-      return await index.removeIds(remove);
+      return { removed: await index.removeIds(remove) };
     } catch (e) {
       if (!(e instanceof FaissError) || e.code !== 'ERR_UNSUPPORTED') throw e;
     }
@@ -81,7 +111,18 @@ export async function removeIds(index: AnyIndex, ids: IdState, remove: BigInt64A
   if (isBinaryIndex(index)) {
     throw new FaissError(`${index.typeName} cannot remove ids without renumbering the others; use a binary IVF index (BIVF<nlist>)`, 'ERR_UNSUPPORTED');
   }
-  // Remember the ids and hide them from every answer.
+  if (index.filterable) return { removed: await hide(index, ids, remove) };
+  // Rebuilt aside and swapped in by the caller: searches meanwhile see the old index as it was.
+  const next: IdState = { ...ids, deleted: new Set(ids.deleted), idSet: ids.idSet && new Set(ids.idSet), visible: null };
+  const removed = await hide(index, next, remove);
+  if (next.deleted.size === 0) return { removed };
+  const replaced = await rebuiltWithoutDeleted(index, next);
+  Object.assign(ids, next);
+  return { removed, replaced };
+}
+
+// Remembers the ids present among `remove` as deleted; answers how many.
+async function hide(index: Index, ids: IdState, remove: BigInt64Array): Promise<number> {
   let removed = 0;
   const rawNtotal = index.ntotal;
   const present = isIdMapped(index) ? (ids.idSet ??= new Set((await index.extractAll()).ids)) : null;
@@ -98,51 +139,36 @@ export async function removeIds(index: AnyIndex, ids: IdState, remove: BigInt64A
 /** After the index was emptied: no id is deleted or present; numbering starts again. */
 export function resetIds(ids: IdState): void {
   ids.deleted.clear();
+  ids.visible = null;
   if (ids.idSet) ids.idSet.clear();
   if (ids.nextId !== null) ids.nextId = 0;
 }
 
+/** The selector of the ids not deleted, or undefined when none is. */
+function visibleSelector(ids: IdState): IDSelector | undefined {
+  if (ids.deleted.size === 0) return undefined;
+  const v = ids.visible;
+  if (v && v.deleted === ids.deleted && v.size === ids.deleted.size) return v.sel;
+  const sel = new IDSelectorNot(new IDSelectorBatch(BigInt64Array.from(ids.deleted)));
+  ids.visible = { deleted: ids.deleted, size: ids.deleted.size, sel };
+  return sel;
+}
+
+/** `params` with the caller's filter narrowed to the ids not deleted. */
+function visibleParams(ids: IdState, params: SearchParams | undefined): SearchParams | undefined {
+  const visible = visibleSelector(ids);
+  if (!visible) return params;
+  return { ...params, sel: params?.sel ? new IDSelectorAnd(params.sel, visible) : visible };
+}
+
 /** A k-NN search whose answers hold no deleted id. */
-export async function searchVisible(index: AnyIndex, ids: IdState, x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult> {
-  const hidden = ids.deleted;
-  if (hidden.size === 0) return searchRows(index, x, k, params);
-  // Ask for enough candidates that k visible ones remain after filtering.
-  const wide = Math.min(k + hidden.size, Math.max(k, index.ntotal));
-  const r = await searchRows(index, x, wide, params);
-  const nq = r.labels.length / wide;
-  // Empty slots as FAISS fills them: label -1 and the worst distance.
-  const distances = r.distances instanceof Int32Array ? new Int32Array(nq * k) : new Float32Array(nq * k);
-  distances.fill(emptyDistance(index));
-  const labels = new BigInt64Array(nq * k).fill(-1n);
-  for (let q = 0; q < nq; q++) {
-    let out = 0;
-    for (let j = 0; j < wide && out < k; j++) {
-      const label = r.labels[q * wide + j];
-      if (label === -1n || hidden.has(label)) continue;
-      labels[q * k + out] = label;
-      distances[q * k + out] = r.distances[q * wide + j];
-      out++;
-    }
-  }
-  return { distances, labels } as AnySearchResult;
+export function searchVisible(index: AnyIndex, ids: IdState, x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult> {
+  return searchRows(index, x, k, visibleParams(ids, params));
 }
 
 /** A range search whose answers hold no deleted id. */
-export async function rangeSearchVisible(index: AnyIndex, ids: IdState, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
-  const r = await rangeSearchRows(index, x, radius, params);
-  const hidden = ids.deleted;
-  if (hidden.size === 0) return r;
-  const keep: number[] = [];
-  const lims = new BigUint64Array(r.lims.length);
-  for (let q = 0; q + 1 < r.lims.length; q++) {
-    for (let j = Number(r.lims[q]); j < Number(r.lims[q + 1]); j++) if (!hidden.has(r.labels[j])) keep.push(j);
-    lims[q + 1] = BigInt(keep.length);
-  }
-  return {
-    lims,
-    distances: r.distances instanceof Int32Array ? Int32Array.from(keep, (j) => r.distances[j]) : Float32Array.from(keep, (j) => r.distances[j]),
-    labels: BigInt64Array.from(keep, (j) => r.labels[j]),
-  } as AnyRangeSearchResult;
+export function rangeSearchVisible(index: AnyIndex, ids: IdState, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
+  return rangeSearchRows(index, x, radius, visibleParams(ids, params));
 }
 
 /** A deleted id is not found, though FAISS still holds its vector. */

@@ -2,7 +2,8 @@
 // string that builds it. Every index is built through index_factory (binary
 // indexes, IndexBinary*: index_binary_factory, whose descriptions start with "B"),
 // so the catalog stores one canonical description whatever the request looked like.
-import { METRIC_INNER_PRODUCT, METRIC_L2 } from '../../lib';
+import { METRIC_INNER_PRODUCT, METRIC_L2, METRIC_Lp, type MetricType } from '../../lib';
+import { metricNameOf, metricOfName } from '../../lib/constants';
 import { isBinaryFactory } from './any-index';
 import { ServiceError } from './errors';
 
@@ -45,12 +46,28 @@ export interface CreateIndexSpec {
   dimension: number;
   type?: IndexType;
   factory?: string;
-  metric?: 'L2' | 'IP';
+  /** A name of METRIC_NAMES (default "L2"). */
+  metric?: string;
   params?: IndexParams;
 }
 
-export const metricValue = (m: 'L2' | 'IP' | undefined): number => (m === 'IP' ? METRIC_INNER_PRODUCT : METRIC_L2);
-export const metricName = (v: number): 'L2' | 'IP' => (v === METRIC_INNER_PRODUCT ? 'IP' : 'L2');
+/**
+ * The metrics an index is created with, by name: every FAISS metric but
+ * METRIC_Lp, whose p (metricArg) the catalog does not store. Which index types
+ * take the ones beyond L2 and IP is lib's indexFactory's to say (flat and
+ * HNSW-flat; ERR_UNSUPPORTED otherwise).
+ */
+export const METRIC_NAMES = ['L2', 'IP', 'L1', 'Linf', 'Canberra', 'BrayCurtis', 'JensenShannon'] as const;
+
+export function metricValue(m: string | undefined): MetricType {
+  const metric = m === undefined ? METRIC_L2 : metricOfName(m);
+  if (metric === undefined || metric === METRIC_Lp) {
+    throw new ServiceError('ERR_INVALID_ARGUMENT', `metric must be one of ${METRIC_NAMES.join(', ')}`);
+  }
+  return metric;
+}
+/** An index's metric by name ("Lp" only for an imported METRIC_Lp index). */
+export const metricName = (v: number): string => metricNameOf(v as MetricType);
 
 function need(params: IndexParams, key: keyof IndexParams, type: string): number {
   const v = params[key];
@@ -58,7 +75,7 @@ function need(params: IndexParams, key: keyof IndexParams, type: string): number
   return v;
 }
 
-export function factoryString(spec: CreateIndexSpec): { factory: string; metric: number } {
+export function factoryString(spec: CreateIndexSpec): { factory: string; metric: MetricType } {
   const built = buildFactory(spec);
   if (spec.params?.mmap && !/(^|,)IVF/.test(built.factory)) {
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'params.mmap applies to IVF indexes only (FAISS 1.7.3 maps their inverted lists)');
@@ -66,7 +83,7 @@ export function factoryString(spec: CreateIndexSpec): { factory: string; metric:
   return built;
 }
 
-function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number } {
+function buildFactory(spec: CreateIndexSpec): { factory: string; metric: MetricType } {
   const params = spec.params ?? {};
   if (spec.factory !== undefined && spec.type !== undefined) {
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');
@@ -80,13 +97,16 @@ function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number 
   if (spec.type === 'IndexBinaryFlat') return binaryIndex(spec, 'BFlat');
   if (spec.type === 'IndexBinaryIVF') return binaryIndex(spec, `BIVF${need(params, 'nlist', spec.type)}`);
   if (spec.type === 'IndexBinaryHNSW') return binaryIndex(spec, `BHNSW${params.M ?? 32}`);
-  let metric = metricValue(spec.metric);
+  let metric: MetricType = metricValue(spec.metric);
   let body: string;
   switch (spec.type) {
     case 'IndexFlatL2':
     case 'IndexFlatIP':
       if (spec.metric !== undefined && spec.metric !== (spec.type === 'IndexFlatL2' ? 'L2' : 'IP')) {
-        throw new ServiceError('ERR_INVALID_ARGUMENT', `${spec.type} fixes the metric; omit metric or use IndexFlat${spec.metric}`);
+        throw new ServiceError(
+          'ERR_INVALID_ARGUMENT',
+          `${spec.type} fixes the metric; omit metric, or give ${spec.metric === 'IP' ? 'type IndexFlatIP' : `factory "Flat" with metric ${spec.metric}`}`,
+        );
       }
       metric = spec.type === 'IndexFlatL2' ? METRIC_L2 : METRIC_INNER_PRODUCT;
       body = 'Flat';
@@ -114,7 +134,7 @@ function buildFactory(spec: CreateIndexSpec): { factory: string; metric: number 
  * A binary index (dimension in bits, a multiple of 8): Hamming distances, so no
  * metric; no IDMap (FAISS's IndexBinaryIDMap is not offered; a binary IVF takes ids).
  */
-function binaryIndex(spec: CreateIndexSpec, factory: string): { factory: string; metric: number } {
+function binaryIndex(spec: CreateIndexSpec, factory: string): { factory: string; metric: MetricType } {
   if (spec.metric !== undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Binary indexes compare codes by Hamming distance: omit metric');
   if (spec.params?.idMap) throw new ServiceError('ERR_INVALID_ARGUMENT', 'params.idMap does not apply to binary indexes (IndexBinaryIVF takes ids)');
   return { factory, metric: METRIC_L2 };

@@ -26,8 +26,8 @@ export interface IndexInfo {
   dimension: number;
   type: string;
   factory: string;
-  /** Hamming for binary indexes. */
-  metric: 'L2' | 'IP' | 'Hamming';
+  /** "L2", "IP", "L1", ... (index-spec.ts); Hamming for binary indexes. */
+  metric: string;
   ntotal: number;
   isTrained: boolean;
   bytes: number;

@@ -1,6 +1,7 @@
 // Applies one logged mutation to an index. The same code runs live and when the
 // log is replayed at recovery, so both produce the same index. Which ids vectors
 // get and what a remove does to them is the id policy's (id-policy.ts).
+import type { Index } from '../../lib';
 import type { Mutation } from '../storage/mutation-log';
 import { rowLength, trainRows, type AnyIndex } from './any-index';
 import { addVectors, removeIds, resetIds, type IdState } from './id-policy';
@@ -12,6 +13,8 @@ export interface Applied {
   removed: number;
   /** The id of the first vector of an add without ids (the others follow it). */
   firstId: number | null;
+  /** The index that holds the vectors from now on, when the mutation rebuilt it (id-policy.ts removeIds). */
+  replaced?: Index;
 }
 
 /** Applies `m` to `index` and its id state. */
@@ -24,8 +27,10 @@ export async function applyMutation(index: AnyIndex, ids: IdState, m: Mutation):
       const n = m.x.length / rowLength(m.d, m.x instanceof Uint8Array);
       return { added: n, removed: 0, firstId: await addVectors(index, ids, m.x, n, m.ids) };
     }
-    case 'remove':
-      return { added: 0, removed: await removeIds(index, ids, m.ids), firstId: null };
+    case 'remove': {
+      const { removed, replaced } = await removeIds(index, ids, m.ids);
+      return { added: 0, removed, firstId: null, ...(replaced ? { replaced } : {}) };
+    }
     case 'reset':
       await index.reset();
       resetIds(ids);

@@ -12,8 +12,9 @@
 // search of such an index is running, searches that arrive for it with the same k
 // and tunables (a "group") wait, and go to FAISS together as one batch when it
 // finishes; an idle index adds no delay at all, since the first search starts at
-// once. Searches of other indexes, and of an index not loaded yet (its type is
-// not known until it is), run alone.
+// once. Searches of other indexes, of an index not loaded yet (its type is not
+// known until it is), and searches with the caller's own filter (a selector:
+// one FAISS call takes one) run alone.
 //
 // Under load, the clients answered by one batch send their next searches a few
 // milliseconds later (the HTTP round trip). Were the next batch to start at once,
@@ -88,7 +89,7 @@ export class SearchScheduler {
   search(target: SearchTarget, x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
     this.counts.searches++;
     const nq = x.length / target.d;
-    if (!this.o.batching || target.batchable !== true || nq >= MAX_BATCH_QUERIES) {
+    if (!this.o.batching || target.batchable !== true || nq >= MAX_BATCH_QUERIES || params?.sel !== undefined) {
       this.counts.batches++;
       return target.search(x, k, params);
     }

@@ -76,3 +76,11 @@ export const idsSchema: Schema = { type: 'array', minItems: 1, maxItems: 1_000_0
 export const tunableSchema: Schema = schemaOf(LIMITS.tunable);
 /** k, at most the operator's --max-k (itself at most the contract's). */
 export const kSchema = (maxK: number): Schema => schemaOf(LIMITS.k, maxK);
+/**
+ * A search's filter: a tree of ids, idRange, bitmap, not, and, or, xor, which
+ * filter.ts reads (its terms counted as it goes, which a recursive schema would not).
+ */
+export const filterSchema: Schema = {
+  type: 'object',
+  description: 'Which ids the search considers: { ids: [...] }, { idRange: [min, max] }, { bitmap: base64 }, { not: F }, { and: [F, ...] }, { or: [F, ...] }, { xor: [F, F] }',
+};

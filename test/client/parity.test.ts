@@ -165,6 +165,22 @@ for (const backend of backends) {
             for (let q = 0; q < 4; q++) assert.equal(labels[q * 5], idOf(bruteForceNearest(xb, d, row(xq, d, q))));
           }
 
+          // assign: the search's labels; searchAndReconstruct: its answer with the stored vectors.
+          assert.deepEqual(await index.assign(xq, 5, kind.ivf ? { nprobe: 8 } : undefined), labels);
+          if (kind.reconstruct) {
+            const sr = await index.searchAndReconstruct(xq, 5, kind.ivf ? { nprobe: 8 } : undefined);
+            assert.deepEqual(sr.labels, labels);
+            assert.equal(sr.vectors.length, 20 * d);
+            if (kind.exact || kind.name.startsWith('IndexFlat') || kind.name === 'IndexHNSWFlat' || kind.name === 'IndexIVFFlat') {
+              for (let i = 0; i < 20; i++) {
+                const at: number = kind.ids ? ids.indexOf(labels[i]) : Number(labels[i]);
+                assert.deepEqual(sr.vectors.subarray(i * d, (i + 1) * d), row(xb, d, at));
+              }
+            }
+          } else {
+            await rejectsWith(index.searchAndReconstruct(xq, 5), 'ERR_UNSUPPORTED');
+          }
+
           if (kind.range) {
             const r = await index.rangeSearch(xq, 1.0, kind.ivf ? { nprobe: 8 } : undefined);
             assert.equal(r.lims.length, 5);
@@ -264,6 +280,53 @@ for (const backend of backends) {
       copy.dispose();
     });
 
+    it('binary: a filtered search (params.sel) is ERR_UNSUPPORTED (FAISS 1.7.3 binary indexes take no search parameters)', async () => {
+      const f = backend.api;
+      const index = new f.IndexBinaryFlat(bits);
+      try {
+        await index.add(cb);
+        const sel = new f.IDSelectorRange(0, 10);
+        await rejectsWith(index.search(cq, 5, { sel }), 'ERR_UNSUPPORTED');
+        await rejectsWith(index.rangeSearch(cq, 10, { sel }), 'ERR_UNSUPPORTED');
+        // A bad selector is still the caller's error first.
+        await rejectsWith(index.search(cq, 5, { sel: {} as never }), 'ERR_INVALID_ARGUMENT');
+        assert.equal((await index.search(cq, 5)).labels.length, 20);
+      } finally {
+        index.dispose();
+      }
+    });
+
+    it('FAISS\'s other metrics on flat and HNSW indexes: the same answers; METRIC_Lp embedded only', async () => {
+      const f = backend.api;
+      const l1 = new f.IndexFlat(d, 2);
+      const js = f.indexFactory(d, 'HNSW8', 22);
+      try {
+        assert.equal(l1.metricType, 2);
+        await l1.add(xb);
+        const r = await l1.search(xq, 3);
+        for (let q = 0; q < 4; q++) {
+          // The exact L1 nearest neighbour, by brute force here.
+          const dist = (i: number) => row(xb, d, i).reduce((s: number, v: number, j: number) => s + Math.abs(v - xq[q * d + j]), 0);
+          let best = 0;
+          for (let i = 1; i < 500; i++) if (dist(i) < dist(best)) best = i;
+          assert.equal(r.labels[q * 3], BigInt(best));
+          assert.ok(Math.abs(r.distances[q * 3] - dist(best)) < 1e-4);
+        }
+        await js.add(xb);
+        assert.equal((await js.search(row(xb, d, 7), 1)).labels[0], 7n);
+        if (backend.name === 'remote') {
+          assert.throws(() => new f.IndexFlat(d, 4), (e: FaissError) => e.code === 'ERR_UNSUPPORTED');
+        } else {
+          const lp = new f.IndexFlat(d, 4);
+          lp.metricArg = 3;
+          lp.dispose();
+        }
+      } finally {
+        l1.dispose();
+        js.dispose();
+      }
+    });
+
     it('serialize / deserialize round trip gives the same answers', async () => {
       const f = backend.api;
       const index = new f.IndexHNSWFlat(d, 8);
@@ -296,7 +359,9 @@ for (const backend of backends) {
       ['bad dimension in a constructor', (f) => new f.IndexFlatL2(0), 'ERR_INVALID_ARGUMENT'],
       // The limits of lib/limits.ts, the same embedded and remote.
       ['dimension above the maximum (2^20)', (f) => new f.IndexFlatL2(2 ** 20 + 1), 'ERR_INVALID_ARGUMENT'],
-      ['metric 2', (f) => new f.IndexFlat(d, 2), 'ERR_INVALID_ARGUMENT'],
+      ['metric 7 (no FAISS metric)', (f) => new f.IndexFlat(d, 7), 'ERR_INVALID_ARGUMENT'],
+      // FAISS's other metrics (METRIC_L1 = 2, ...) work with flat and HNSW-flat indexes in process only.
+      ['METRIC_L1 on an IVF index', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8, 2), 'ERR_UNSUPPORTED'],
       ['nlist above the maximum (2^24)', (f) => new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 2 ** 24 + 1), 'ERR_INVALID_ARGUMENT'],
       ['PQ nbits 17', (f) => new f.IndexPQ(d, 4, 17), 'ERR_INVALID_ARGUMENT'],
       ['PQ m 0', (f) => new f.IndexIVFPQ(new f.IndexFlatL2(d), d, 8, 0, 8), 'ERR_INVALID_ARGUMENT'],

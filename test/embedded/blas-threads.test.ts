@@ -30,12 +30,18 @@ describe('OpenBLAS threads', function () {
     const d = 64;
     const index = new faiss.IndexFlatL2(d);
     await index.add(randomVectors(50_000, d, 81));
-    await index.search(randomVectors(500, d, 82), 10); // a BLAS product: 500 queries >= FAISS's threshold of 20
-    const before = processTicks();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const used = processTicks() - before;
-    // A spinning OpenBLAS thread takes ~10-15 ticks (at 100 Hz) of these 30; an idle process 0-2.
-    assert.ok(used < 8, `the process used ${used} clock ticks of CPU in the 300 ms after a batch search`);
+    // The quietest of three tries: a spinning OpenBLAS thread spins after every
+    // product (each try ~10-15 ticks at 100 Hz of the 30), while another thread's
+    // stray work (a GC, the shared machine's tick accounting) lands in one try at most.
+    const tries: number[] = [];
+    for (let t = 0; t < 3; t++) {
+      await index.search(randomVectors(500, d, 82 + t), 10); // a BLAS product: 500 queries >= FAISS's threshold of 20
+      const before = processTicks();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      tries.push(processTicks() - before);
+    }
+    // An idle process uses 0-2.
+    assert.ok(Math.min(...tries) < 8, `the process used ${tries.join(', ')} clock ticks of CPU in the 300 ms after each of three batch searches`);
     index.dispose();
   });
 

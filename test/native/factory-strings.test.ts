@@ -49,9 +49,12 @@ const refused: { factory: string; code: string; dim?: number; before?: string }[
   { factory: 'RQ2x4', code: 'ERR_UNSUPPORTED' },
   { factory: 'IDMap,RQ2x4', code: 'ERR_UNSUPPORTED' },
   { factory: 'LSQ2x4', code: 'ERR_UNSUPPORTED' },
-  { factory: 'PQ2x4fs', code: 'ERR_UNSUPPORTED' },
+  { factory: 'PQ2x4fs_0', code: 'ERR_INVALID_ARGUMENT' },
+  { factory: 'IVF4,PQ2x4fs_48', code: 'ERR_INVALID_ARGUMENT' },
+  { factory: 'PQ4x4fs_64', code: 'ERR_INVALID_ARGUMENT' },
+  { factory: 'PQ2x4fsr', code: 'ERR_INVALID_ARGUMENT' },
+  { factory: 'HNSW8,PQ2x4fs', code: 'ERR_INVALID_ARGUMENT' },
   { factory: 'IVF4,PQ2+2', code: 'ERR_UNSUPPORTED' },
-  { factory: 'IVF4,PQ2x4fs', code: 'ERR_UNSUPPORTED' },
   { factory: 'IVF4(PQ2),Flat', code: 'ERR_UNSUPPORTED' },
   { factory: 'IDMap,Flat,RFlat', code: 'ERR_UNSUPPORTED' },
   { factory: 'Refine(Flat)', code: 'ERR_UNSUPPORTED' },
@@ -63,7 +66,7 @@ const refused: { factory: string; code: string; dim?: number; before?: string }[
 ];
 
 // Small codebooks: training 8-bit PQs (polysemous training included) takes seconds.
-const accepted = ['Flat', 'IDMap,Flat', 'IDMap2,HNSW8', 'HNSW16,SQ8', 'HNSW4_SQ8', 'L2norm,Flat', 'PQ2x4', 'SQfp16', 'LSH', 'PCA4,IVF4,SQ8', 'OPQ2_8,IVF4,PQ2x4', 'PCAR4,IVF4_HNSW8,Flat', 'IDMap2,IVF4,PQ4x3', 'IVF4,Flat,RFlat'];
+const accepted = ['Flat', 'IDMap,Flat', 'IDMap2,HNSW8', 'HNSW16,SQ8', 'HNSW4_SQ8', 'L2norm,Flat', 'PQ2x4', 'SQfp16', 'LSH', 'PCA4,IVF4,SQ8', 'OPQ2_8,IVF4,PQ2x4', 'PCAR4,IVF4_HNSW8,Flat', 'IDMap2,IVF4,PQ4x3', 'IVF4,Flat,RFlat', 'PQ2x4fs', 'PQ4x4fs_32', 'IVF4,PQ2x4fs', 'IVF4,PQ2x4fsr', 'IDMap2,IVF4,PQ4x4fs', 'IVF4,PQ2x4fs,RFlat', 'PQ2np', 'IVF4,PQ2x4np', 'HNSW8,PQ2np'];
 // Built and named only (their 8-bit PQ trains for tens of seconds).
 const builtOnly = ['HNSW16,PQ4', 'IVF16,PQ8'];
 

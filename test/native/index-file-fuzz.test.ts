@@ -34,7 +34,7 @@ describe('index-file fuzzer: the safe reader gives a code or a usable index, nev
 
   // Memory-mapped reads take another path (the sandbox checks the file, then the
   // addon maps the same open file and checks its lists' extents again).
-  for (const type of ['IVFFlat', 'IVFPQ', 'IDMap(IVF)']) {
+  for (const type of ['IVFFlat', 'IVFPQ', 'IVFPQFastScan', 'IDMap(IVF)']) {
     it(`${type}, memory-mapped from a file: ${CASES_PER_TYPE} mutated files`, async () => {
       const o = await runCase(`return require(${FUZZ}).fuzzType(${JSON.stringify(type)}, ${SEED + 1}, ${CASES_PER_TYPE}, ${FLIPS}, 'mmap');`, {
         timeoutMs: 90_000,

@@ -19,6 +19,12 @@ const body = `
   await ivf.train(x);
   const hnsw = new faiss.IndexHNSWFlat(d, 4);
   const file = path.join(os.tmpdir(), 'faiss-sweep-' + process.pid + '.index');
+  const lp = new faiss.IndexFlat(d, faiss.METRIC_Lp);
+  const refine = new faiss.IndexRefineFlat(new faiss.IndexFlatL2(d));
+  const pca = new faiss.PCAMatrix(d, 2);
+  const norm = new faiss.NormalizationTransform(d);
+  const rr = new faiss.RandomRotationMatrix(d, d);
+  const km = new faiss.Kmeans(d, 2, { niter: 2 });
 
   const throwing = () => new Proxy({}, new Proxy({}, { get: () => () => { throw new Error('trap'); } }));
   const revoked = () => { const r = Proxy.revocable([], {}); r.revoke(); return r.proxy; };
@@ -85,9 +91,55 @@ const body = `
     'writeIndex(flat, v) (no strings: they name files)': (v) => (typeof v === 'string' ? undefined : faiss.writeIndex(flat, v)),
     'readIndex(v)': (v) => (typeof v === 'string' && v !== '' ? undefined : faiss.readIndex(v)),
     'readIndex(file, v)': (v) => faiss.readIndex(file, v),
+    'metricArg = v': (v) => { lp.metricArg = v; },
+    'kFactor = v': (v) => { refine.kFactor = v; },
+    'assign(v, 1)': (v) => flat.assign(v, 1),
+    'searchAndReconstruct(v, 1)': (v) => flat.searchAndReconstruct(v, 1),
+    'searchAndReconstruct(x, v)': (v) => flat.searchAndReconstruct(x, v),
+    'searchAndReconstruct(x, 1, v)': (v) => ivf.searchAndReconstruct(x, 1, v),
+    'new IndexPreTransform(v, flat)': (v) => new faiss.IndexPreTransform(v, new faiss.IndexFlatL2(d)),
+    'new IndexPreTransform(norm, v)': (v) => new faiss.IndexPreTransform(norm, v),
+    'new IndexRefineFlat(v)': (v) => new faiss.IndexRefineFlat(v),
+    'new PCAMatrix(v, 2)': (v) => new faiss.PCAMatrix(v, 2),
+    'new PCAMatrix(d, v)': (v) => new faiss.PCAMatrix(d, v),
+    'new PCAMatrix(d, 2, v)': (v) => new faiss.PCAMatrix(d, 2, v),
+    'new PCAMatrix(d, 2, 0, v)': (v) => new faiss.PCAMatrix(d, 2, 0, v),
+    'new OPQMatrix(d, v)': (v) => new faiss.OPQMatrix(d, v),
+    'new OPQMatrix(d, 2, v)': (v) => new faiss.OPQMatrix(d, 2, v),
+    'new ITQTransform(d, v, true)': (v) => new faiss.ITQTransform(d, v, true),
+    'new RandomRotationMatrix(d, v)': (v) => new faiss.RandomRotationMatrix(d, v),
+    'new NormalizationTransform(d, v)': (v) => new faiss.NormalizationTransform(d, v),
+    'init(v)': (v) => rr.init(v),
+    'transform train(v)': (v) => pca.train(v),
+    'apply(v)': (v) => norm.apply(v),
+    'reverseTransform(v)': (v) => norm.reverseTransform(v),
+    'apply.call(v, x)': (v) => faiss.VectorTransform.prototype.apply.call(v, x),
+    'new IndexPreTransform([v], flat)': (v) => new faiss.IndexPreTransform([v], new faiss.IndexFlatL2(d)),
+    'new Kmeans(d, v)': (v) => new faiss.Kmeans(d, v),
+    'new Kmeans(d, 2, v)': (v) => new faiss.Kmeans(d, 2, v),
+    'Kmeans train(v)': (v) => km.train(v),
+    'Kmeans train(x, v)': (v) => km.train(x, v),
+    'Kmeans assign(v)': (v) => km.assign(v),
+    'knn(v, x, 1)': (v) => faiss.knn(v, x, 1, faiss.METRIC_L2, { d }),
+    'knn(x, x, v)': (v) => faiss.knn(x, x, v, faiss.METRIC_L2, { d }),
+    'knn(x, x, 1, v)': (v) => faiss.knn(x, x, 1, v, { d }),
+    'knn(x, x, 1, L2, v)': (v) => faiss.knn(x, x, 1, faiss.METRIC_L2, v),
+    'pairwiseDistances(x, v)': (v) => faiss.pairwiseDistances(x, v, faiss.METRIC_L1, { d }),
+    'pairwiseDistances(x, x, Lp, v)': (v) => faiss.pairwiseDistances(x, x, faiss.METRIC_Lp, v),
+    'normalizeL2(v, d)': (v) => faiss.normalizeL2(v, d),
+    'normalizeL2(copy, v)': (v) => faiss.normalizeL2(x.slice(), v),
     'setNumThreads(v)': (v) => faiss.setNumThreads(v),
     'setInlineSearchBudget(v)': (v) => faiss.setInlineSearchBudget(v),
     'setSearchLanes(v)': (v) => faiss.setSearchLanes(v),
+    'new IDSelectorBatch(v)': (v) => new faiss.IDSelectorBatch(v),
+    'new IDSelectorArray(v)': (v) => new faiss.IDSelectorArray(v),
+    'new IDSelectorRange(v, 10)': (v) => new faiss.IDSelectorRange(v, 10),
+    'new IDSelectorRange(0, v)': (v) => new faiss.IDSelectorRange(0, v),
+    'new IDSelectorBitmap(v)': (v) => new faiss.IDSelectorBitmap(v),
+    'new IDSelectorNot(v)': (v) => new faiss.IDSelectorNot(v),
+    'new IDSelectorXOr(sel, v)': (v) => new faiss.IDSelectorXOr(new faiss.IDSelectorRange(0, 1), v),
+    'search(x, 1, { sel: v })': (v) => idmap.search(x, 1, { sel: v }),
+    'rangeSearch(x, 1, { sel: v })': (v) => flat.rangeSearch(x, 1, { sel: v }),
   };
 
   await faiss.writeIndex(flat, file);

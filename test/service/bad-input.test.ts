@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { newerFaiss } from '../support/fixtures';
 import { call, client, makeTenant, startServer, type Reply, type ServerProcess } from '../support/server';
 
 const d = 4;
@@ -213,12 +214,17 @@ const cases: Case[] = [
   { name: 'nlist above 2^24', req: () => create({ type: 'IndexIVFFlat', params: { nlist: 2 ** 24 + 1 } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'metric "cosine"', req: () => create({ type: 'IndexHNSWFlat', metric: 'cosine' }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'IndexFlatL2 with metric IP', req: () => create({ type: 'IndexFlatL2', metric: 'IP' }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'metric "Lp" (its p is not stored)', req: () => create({ factory: 'Flat', metric: 'Lp' }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'metric "METRIC_L1" (a constant\'s name, not the metric\'s)', req: () => create({ factory: 'Flat', metric: 'METRIC_L1' }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'metric L1 on an IVF factory string', req: () => create({ factory: 'IVF4,Flat', metric: 'L1' }), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'metric Canberra on IndexIVFFlat', req: () => create({ type: 'IndexIVFFlat', metric: 'Canberra', params: { nlist: 4 } }), status: 422, code: 'ERR_UNSUPPORTED' },
   { name: 'efSearch on a flat index at create', req: () => create({ type: 'IndexFlatL2', params: { efSearch: 8 } }), status: 422, code: 'ERR_UNSUPPORTED' },
   // --- corrupt imports
   { name: 'import of random bytes', req: () => importFile(fresh(), Buffer.alloc(64, 7)), status: 400, code: 'ERR_CORRUPT_INDEX' },
   { name: 'import of a truncated export', req: () => importFile(fresh(), flatFile.subarray(0, flatFile.length - 10)), status: 400, code: 'ERR_CORRUPT_INDEX' },
   { name: 'import of an export cut after its header', req: () => importFile(fresh(), flatFile.subarray(0, 8)), status: 400, code: 'ERR_CORRUPT_INDEX' },
   { name: 'import of a flat file with a negative ntotal', req: () => importFile(fresh(), negativeNtotal()), status: 400, code: 'ERR_CORRUPT_INDEX' },
+  { name: 'import of a file written by a newer FAISS (IndexIVFRaBitQ)', req: () => importFile(fresh(), fs.readFileSync(newerFaiss().file('ivf-rabitq'))), status: 422, code: 'ERR_UNSUPPORTED', check: (r) => assert.match(r.json.error.message, /newer FAISS.*"Iwrq"/) },
   // --- query strings
   { name: 'an unknown query parameter on a binary search', req: () => bin(`${I('flat', 'search')}?k=1&limit=2`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
   { name: 'k given twice', req: () => bin(`${I('flat', 'search')}?k=1&k=2`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as faiss from '../../lib';
-import { readBinarySearchAnswer, readBinaryRangeSearchAnswer } from '../../lib/wire';
+import { readBinarySearchAnswer, readBinaryRangeSearchAnswer, selectorPart } from '../../lib/wire';
 import { rng } from '../support/data';
 import { client, makeTenant, startServer, type ServerProcess } from '../support/server';
 
@@ -108,6 +108,20 @@ describe('service: binary indexes', function () {
     assert.equal(r.json.labels.length, 4);
     const refused = await api().post(I('bhnsw', 'remove'), { ids: [1] });
     assert.deepEqual([refused.status, refused.json.error.code], [422, 'ERR_UNSUPPORTED']);
+  });
+
+  it('a filtered search or range search of a binary index is 422 ERR_UNSUPPORTED in both wire formats (FAISS 1.7.3 binary indexes take no selector)', async () => {
+    const json = await api().post(I('bflat', 'search'), { codes: base64Rows(xq), k: 3, filter: { not: { ids: [1] } } });
+    assert.deepEqual([json.status, json.json.error.code], [422, 'ERR_UNSUPPORTED'], JSON.stringify(json.json));
+    const range = await api().post(I('bflat', 'range_search'), { codes: base64Rows(xq), radius: 20, filter: { idRange: [0, 10] } });
+    assert.deepEqual([range.status, range.json.error.code], [422, 'ERR_UNSUPPORTED'], JSON.stringify(range.json));
+    const part = selectorPart(new faiss.IDSelectorRange(0, 10));
+    const body = new Uint8Array([...xq, ...part]);
+    const bin = await api().post(`${I('bflat', 'search')}?k=3&filterBytes=${part.length}`, undefined, { body });
+    assert.deepEqual([bin.status, bin.json.error.code], [422, 'ERR_UNSUPPORTED'], JSON.stringify(bin.json));
+    // The rows before the filter part are still checked as codes: a malformed part is the request's error first.
+    const bad = await api().post(`${I('bflat', 'search')}?k=3&filterBytes=8`, undefined, { body: new Uint8Array([...xq, 9, 0, 0, 0, 0, 0, 0, 0]) });
+    assert.equal(bad.status, 400, JSON.stringify(bad.json));
   });
 
   it('exports a file python can read as a binary index, and imports one', async () => {

@@ -29,6 +29,9 @@ const kinds: Kind[] = [
   { name: 'sq', create: { type: 'IndexScalarQuantizer', params: { qtype: 'SQ8' } }, type: 'IndexScalarQuantizer', canRange: false },
   { name: 'factory-ivf-sq', create: { factory: 'IVF8,SQ8', metric: 'L2' }, type: 'IndexIVFScalarQuantizer', canRange: true },
   { name: 'idmap-flat', create: { type: 'IndexFlatL2', params: { idMap: true } }, type: 'IndexIDMap2', canRange: true },
+  // FAISS's other metrics (flat and HNSW-flat): FAISS range-searches none of them.
+  { name: 'factory-flat-l1', create: { factory: 'Flat', metric: 'L1' }, type: 'IndexFlat', canRange: false },
+  { name: 'hnsw-canberra', create: { type: 'IndexHNSWFlat', metric: 'Canberra', params: { M: 8 } }, type: 'IndexHNSWFlat', canRange: false },
 ];
 
 describe('service: index lifecycle over HTTP', function () {
@@ -172,6 +175,9 @@ describe('service: restart and shutdown', function () {
     await api.post('/v1/indexes', { name: 'v', dimension: d, type: 'IndexHNSWFlat', params: { M: 8 } });
     await api.post('/v1/indexes/v/add', undefined, { body: bytes(xb) });
     const before = await api.post('/v1/indexes/v/search', { vectors: rows(xq), k: 5 });
+    await api.post('/v1/indexes', { name: 'l1', dimension: d, factory: 'Flat', metric: 'BrayCurtis' });
+    await api.post('/v1/indexes/l1/add', undefined, { body: bytes(xb) });
+    const beforeL1 = await api.post('/v1/indexes/l1/search', { vectors: rows(xq), k: 5 });
     assert.equal(await s.stop('SIGTERM'), 0);
 
     s = await startServer({ dataDir: s.dataDir, adminKey: s.adminKey });
@@ -181,6 +187,8 @@ describe('service: restart and shutdown', function () {
       assert.equal(described.status, 200, 'the write key still works and the index is there');
       assert.equal(described.json.ntotal, 1000);
       assert.deepEqual((await api.post('/v1/indexes/v/search', { vectors: rows(xq), k: 5 })).json, before.json);
+      assert.equal((await api.get('/v1/indexes/l1')).json.metric, 'BrayCurtis');
+      assert.deepEqual((await api.post('/v1/indexes/l1/search', { vectors: rows(xq), k: 5 })).json, beforeL1.json);
     } finally {
       await s.stop();
       fs.rmSync(s.dataDir, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export const FUZZ_TYPES: Record<string, { factory?: string; python?: string; ids
   IVFPQ: { factory: 'IVF4,PQ2x4' },
   IVFSQ: { factory: 'IVF4,SQ8' },
   PQ: { factory: 'PQ2x4' },
+  PQFastScan: { factory: 'PQ2x4fs' },
+  IVFPQFastScan: { factory: 'IVF4,PQ2x4fsr' },
   SQ: { factory: 'SQ8' },
   SQ4: { factory: 'SQ4' },
   SQfp16: { factory: 'SQfp16' },

@@ -13,6 +13,12 @@ export function runOracle(workdir: string): void {
   execFileSync(PYTHON, [script, workdir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
 }
 
+/** Filtered searches by python3-faiss on the index files JS wrote (test/support/filtered_oracle.py). */
+export function runFilteredOracle(workdir: string): void {
+  const script = path.resolve(__dirname, '..', '..', '..', 'test', 'support', 'filtered_oracle.py');
+  execFileSync(PYTHON, [script, workdir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+}
+
 /** Distances this close (relative for values above 1) are the same distance. */
 export const TIE_TOLERANCE = 1e-5;
 
@@ -38,15 +44,17 @@ export interface KnnAnswer {
  * Whether two k-NN answers (nq x k, row-major) are FAISS's same answer: at every rank
  * the same distance, and the same labels, except that labels at the same distance
  * (a tie) may come in another order, and the last tied run of a row may hold other
- * labels (the tie continues past k). Returns what differs, or null.
+ * labels (the tie continues past k). `tol`: how close two distances must be to
+ * be the same (TIE_TOLERANCE unless the index's own arithmetic is coarser).
+ * Returns what differs, or null.
  */
-export function sameKnn(got: KnnAnswer, want: KnnAnswer, k: number): string | null {
-  const distances = closeTo(got.distances, want.distances);
+export function sameKnn(got: KnnAnswer, want: KnnAnswer, k: number, tol = TIE_TOLERANCE): string | null {
+  const distances = closeTo(got.distances, want.distances, tol);
   if (distances) return `distances differ (${distances})`;
   if (got.labels.length !== want.labels.length) return `label counts differ: ${got.labels.length} vs ${want.labels.length}`;
   for (let row = 0; row * k < want.labels.length; row++) {
     for (let start = row * k, end = start; start < (row + 1) * k; start = end) {
-      while (end < (row + 1) * k && close(want.distances[end], want.distances[start])) end++;
+      while (end < (row + 1) * k && close(want.distances[end], want.distances[start], tol)) end++;
       const a = Array.from({ length: end - start }, (_, i) => got.labels[start + i]).sort((x, y) => x - y);
       const b = Array.from({ length: end - start }, (_, i) => want.labels[start + i]).sort((x, y) => x - y);
       // The last run may continue past k, where each build kept other labels of it.

@@ -3,15 +3,15 @@
 // exist here (404, exactly as for a name nobody uses).
 import type { Request, Response } from 'express';
 import type { IndexService } from '../../domain/indexes';
-import { INDEX_TYPES, SQ_TYPES } from '../../domain/index-spec';
+import { INDEX_TYPES, METRIC_NAMES, SQ_TYPES } from '../../domain/index-spec';
 import type { Config } from '../../config';
 import { principalOf } from '../auth';
 import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
 import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
-import { codesSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
-import { optionsOf, queryVectors, requestRows, rowsIn, SEARCH_QUERY, searchQuery, tunablesOf } from './search-query';
+import { codesSchema, filterSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
+import { optionsOf, queryOf, RANGE_SEARCH_QUERY, requestRows, rowsIn, SEARCH_QUERY, searchQuery } from './search-query';
 import {
   binaryCodesWithIds,
   binaryIds,
@@ -76,7 +76,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
             dimension: schemaOf(LIMITS.dimension),
             type: { enum: [...INDEX_TYPES] },
             factory: { type: 'string', minLength: 1, maxLength: 256 },
-            metric: { enum: ['L2', 'IP'] },
+            metric: { enum: [...METRIC_NAMES] },
             params: {
               type: 'object',
               additionalProperties: false,
@@ -203,9 +203,9 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           type: 'object',
           additionalProperties: false,
           required: ['k'],
-          properties: { vectors, codes, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema },
+          properties: { vectors, codes, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
         },
-        binary: 'float32 query rows (binary indexes: codes of dimension / 8 bytes); k, nprobe, efSearch in the query string',
+        binary: 'float32 query rows (binary indexes: codes of dimension / 8 bytes), then the filter part if any; k, nprobe, efSearch, filterBytes in the query string',
       },
       query: SEARCH_QUERY,
       binaryResponse: 'float32 distances (binary indexes: int32 Hamming distances) (nq x k) then int64 labels (nq x k); headers X-Faiss-Nq, X-Faiss-K',
@@ -213,7 +213,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         const answer = wantsBinary(req) ? 'binary' : 'json';
-        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer);
+        const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer, memoryOf(res.locals));
         holdSearch(memoryOf(res.locals), 0, answer, q.nq, q.k); // the body is held already (pipeline.ts)
         const r =
           q.x instanceof Uint8Array
@@ -233,23 +233,24 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           type: 'object',
           additionalProperties: false,
           required: ['radius'],
-          properties: { vectors, codes, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema },
+          properties: { vectors, codes, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
         },
-        binary: 'float32 query rows (binary indexes: codes of dimension / 8 bytes); radius, nprobe, efSearch in the query string',
+        binary: 'float32 query rows (binary indexes: codes of dimension / 8 bytes), then the filter part if any; radius, nprobe, efSearch, filterBytes in the query string',
       },
-      query: { radius: 'number', nprobe: 'int', efSearch: 'int' },
+      query: RANGE_SEARCH_QUERY,
       binaryResponse:
         'int64 lims (nq + 1), float32 distances (binary indexes: int32 Hamming distances, strictly below an integer radius), int64 labels; headers X-Faiss-Nq, X-Faiss-Total',
       responses: { 200: '{ results: [{ distances, labels }] }, one per query', 422: 'The index type has no range search' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
-        const o = options(req, { radius: 'number', nprobe: 'int', efSearch: 'int' });
+        const input = { tenant, name: nameOf(req), binary: isBinary(req), body: req.body };
+        const o = optionsOf(input.binary, req.body, req.query, RANGE_SEARCH_QUERY);
         if (typeof o.radius !== 'number') throw new HttpError(400, 'ERR_VALIDATION', 'radius is required');
-        const x = queryVectors(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
+        const { x, params } = queryOf(indexes, config, input, o, memoryOf(res.locals));
         const answer = wantsBinary(req) ? 'binary' : 'json';
         // How many results there will be depends on the data: FAISS may take up to the per-request limit for them.
         memoryOf(res.locals).hold(config.maxRequestMemory, 'A range search (its results, up to --max-request-memory)');
-        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, tunablesOf(o));
+        const r = await indexes.rangeSearch(tenant, nameOf(req), x, o.radius, params);
         if (answer === 'json') {
           requireJsonRangeAnswerWithin(config.maxRequestMemory, r.labels.length);
           memoryOf(res.locals).hold(jsonAnswerBytes(r.labels.length), `The JSON answer's ${r.labels.length} results`);

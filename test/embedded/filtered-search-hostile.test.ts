@@ -1,0 +1,104 @@
+// Hostile selectors, each in a process of its own (test/support/crash-case.ts):
+// what the TS layer would refuse, handed to the addon directly; ids FAISS could
+// read as row numbers; selectors of extreme size and depth. Each settles with a
+// value or a coded FaissError, never a crash or a hang.
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { brokenPromise, runCase } from '../support/crash-case';
+
+const NATIVE = path.resolve(__dirname, '..', '..', 'lib', 'native');
+
+const prelude = `
+  const { native } = require(${JSON.stringify(NATIVE)});
+  const d = 4;
+  const x = new Float32Array(50 * d).map((_, i) => Math.sin(i));
+  const flat = new faiss.IndexFlatL2(d);
+  await flat.add(x);
+  const q = x.subarray(0, d);
+`;
+
+interface Case {
+  name: string;
+  body: string;
+  /** The code it must fail with, or undefined when it must answer. */
+  code?: string;
+}
+
+const cases: Case[] = [
+  { name: 'newSelector of an unknown kind', body: `native.newSelector('all');`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("batch") of a Float64Array', body: `native.newSelector('batch', new Float64Array(3));`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("range") of numbers', body: `native.newSelector('range', 1, 2);`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("range") with min > max', body: `native.newSelector('range', 5n, 1n);`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("range") of a bigint past int64', body: `native.newSelector('range', 0n, 2n ** 64n);`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("bitmap") of an Int8Array', body: `native.newSelector('bitmap', new Int8Array(3));`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("not") of a plain object', body: `native.newSelector('not', {});`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newSelector("and") of an index', body: `native.newSelector('and', flat.native(), flat.native());`, code: 'ERR_INVALID_ARGUMENT' },
+  {
+    name: 'newSelector("xor") past the term limit, built natively',
+    body: `let s = native.newSelector('range', 0n, 10n); for (let i = 0; i < 12; i++) s = native.newSelector('xor', s, s);`,
+    code: 'ERR_INVALID_ARGUMENT',
+  },
+  {
+    name: 'newSelector("batch") of a detached BigInt64Array',
+    body: `const a = new BigInt64Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); const s = native.newSelector('batch', a); const r = await flat.native().search(q, 3, undefined, undefined, s); return Array.from(r.labels);`,
+  },
+  { name: 'native search with a plain object as selector', body: `await flat.native().search(q, 1, undefined, undefined, {});`, code: 'ERR_INVALID_ARGUMENT' },
+  {
+    name: 'native search with a frozen copy of a selector',
+    body: `const s = native.newSelector('range', 0n, 3n); await flat.native().search(q, 1, undefined, undefined, Object.freeze({ ...s }));`,
+    code: 'ERR_INVALID_ARGUMENT',
+  },
+  { name: 'native removeIds of a plain object', body: `await flat.native().removeIds({});`, code: 'ERR_INVALID_ARGUMENT' },
+  {
+    name: 'IDSelectorArray of ids outside the flat index (negative, past ntotal, 2^62) searched by IndexFlat',
+    body: `const r = await flat.search(q, 4, { sel: new faiss.IDSelectorArray([-1, 50, 10n ** 15n, 2n ** 62n, 3]) }); return Array.from(r.labels);`,
+  },
+  {
+    name: 'IDSelectorRange over all of int64 on IVF and IDMap',
+    body: `const ivf = new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 4); await ivf.train(x); await ivf.add(x);
+      const m = new faiss.IndexIDMap(new faiss.IndexFlatL2(d)); await m.addWithIds(x, Array.from({ length: 50 }, (_, i) => -(2 ** 40) + i));
+      const s = new faiss.IDSelectorRange(-(2n ** 63n), 2n ** 63n - 1n);
+      await ivf.search(q, 3, { sel: s, nprobe: 4 }); return Array.from((await m.search(q, 3, { sel: s })).labels);`,
+  },
+  {
+    name: 'a 64 MiB bitmap on an HNSW index',
+    body: `const h = new faiss.IndexHNSWFlat(d, 8); await h.add(x); const bits = new Uint8Array(64 * 2 ** 20); bits[0] = 0b101;
+      return Array.from((await h.search(q, 3, { sel: new faiss.IDSelectorBitmap(bits) })).labels);`,
+  },
+  {
+    name: 'a selector of 767 terms (XOr of itself, nested: every term looked up for every id) on IndexFlat',
+    body: `const nest = (n) => { let s = new faiss.IDSelectorRange(0, 10); for (let i = 0; i < n; i++) s = new faiss.IDSelectorXOr(s, s); return s; };
+      const s = new faiss.IDSelectorOr(nest(8), nest(7));
+      return (await flat.search(x, 5, { sel: s })).labels.length;`,
+  },
+  {
+    name: 'k = 2^20 with a selection of three ids',
+    body: `const r = await flat.search(q, 2 ** 20, { sel: new faiss.IDSelectorBatch([1, 2, 3]) }); return r.labels.filter((l) => l >= 0n).length;`,
+  },
+  {
+    name: 'a filtered search of a disposed index',
+    body: `const i = new faiss.IndexFlatL2(d); i.dispose(); await i.search(q, 1, { sel: new faiss.IDSelectorRange(0, 1) });`,
+    code: 'ERR_DISPOSED',
+  },
+  {
+    name: 'dispose while filtered searches run',
+    body: `const i = new faiss.IndexHNSWFlat(d, 8); await i.add(x); const s = new faiss.IDSelectorBatch([7]);
+      const p = Array.from({ length: 8 }, () => i.search(x, 5, { sel: s })); i.dispose(); return (await Promise.all(p)).length;`,
+  },
+];
+
+describe('filtered search with hostile selectors (each case in its own process)', function () {
+  this.timeout(300_000);
+  for (const c of cases) {
+    it(c.name, async () => {
+      const outcome = await runCase(prelude + c.body, { timeoutMs: 60_000 });
+      assert.equal(brokenPromise(outcome), undefined);
+      if (c.code) {
+        assert.equal(outcome.status, 'error', `answered ${JSON.stringify(outcome.value)}`);
+        assert.equal(outcome.code, c.code, outcome.message);
+      } else {
+        assert.equal(outcome.status, 'value', `${outcome.code}: ${outcome.message}`);
+      }
+    });
+  }
+});
