@@ -3,12 +3,15 @@
 // and one without, in alternating rounds of the same run. Target: batching gives
 // >= 5x the throughput, with p99 latency no worse. --client node-http runs the
 // load generator on node:http's client instead of the lean one (bench/lib/loadgen.ts).
+// For each server it also prints, over its best round, the searches per FAISS call
+// (from its /metrics), its CPU time per search (/proc) and the load generator's (this
+// process, on the same cores): where a batching server spends what the batches save.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatTable, randomMatrix, serverArgsFromArgv, writeResults } from './lib/common';
 import { clientFromArgv, runCell, type CellResult, type RequestSpec } from './lib/loadgen';
-import { call, startBenchServer, stopServers, type BenchServer } from './lib/server';
+import { call, cpuSeconds, startBenchServer, stopServers, type BenchServer } from './lib/server';
 
 const d = 128;
 const k = 10;
@@ -32,6 +35,16 @@ async function start(name: Name, dirs: string[]): Promise<{ server: BenchServer;
   return { server, key: server.adminKey };
 }
 
+/** The server's search counters (/metrics) and CPU seconds so far. */
+async function counters(s: { server: BenchServer; key: string }): Promise<{ searches: number; calls: number; cpuS: number }> {
+  const res = await fetch(`${s.server.url}/metrics`, { headers: { 'X-API-Key': s.key } });
+  const text = await res.text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { searches: read('faiss_proxy_search_requests_total'), calls: read('faiss_proxy_search_batches_total'), cpuS: cpuSeconds(s.server.pid) };
+}
+
+type Round = CellResult & { perCall: number; cpuMsPerSearch: number; clientCpuMsPerSearch: number };
+
 async function main(): Promise<void> {
   const data = randomMatrix(n, d, 1);
   const queries = randomMatrix(1000, d, 2);
@@ -52,23 +65,43 @@ async function main(): Promise<void> {
       bodies: Array.from({ length: 1000 }, (_, i) => Buffer.from(queries.slice(i * d, (i + 1) * d).buffer)),
       check: (b) => b.length === k * 12, // k float32 distances + k int64 labels
     });
-    const results: Record<Name, CellResult[]> = { batching: [], 'no batching': [] };
+    const results: Record<Name, Round[]> = { batching: [], 'no batching': [] };
     for (let r = 0; r < rounds; r++) {
       // Alternate the order so drift on a shared machine hits both alike.
       const order: Name[] = r % 2 === 0 ? ['batching', 'no batching'] : ['no batching', 'batching'];
       for (const name of order) {
         const { server, key } = servers[name];
-        results[name].push(await runCell(spec(key), { url: server.url, concurrency: clients, durationS: roundS, maxRequests: 1_000_000, warmupS, client }));
+        const before = await counters(servers[name]);
+        const clientBefore = process.cpuUsage();
+        const cell = await runCell(spec(key), { url: server.url, concurrency: clients, durationS: roundS, maxRequests: 1_000_000, warmupS, client });
+        const clientCpu = process.cpuUsage(clientBefore);
+        const after = await counters(servers[name]);
+        const searches = after.searches - before.searches;
+        results[name].push({
+          ...cell,
+          perCall: searches / (after.calls - before.calls),
+          cpuMsPerSearch: (1000 * (after.cpuS - before.cpuS)) / searches,
+          clientCpuMsPerSearch: (clientCpu.user + clientCpu.system) / 1000 / searches,
+        });
       }
     }
-    const best = (xs: CellResult[]): CellResult => xs.reduce((a, b) => (b.qps > a.qps ? b : a));
+    const best = (xs: Round[]): Round => xs.reduce((a, b) => (b.qps > a.qps ? b : a));
     const on = best(results.batching);
     const off = best(results['no batching']);
     console.log(`flat ${n} x ${d}, ${clients} concurrent clients, single-query binary searches, k=${k}, ${rounds} rounds of ${roundS} s each (after ${warmupS} s of warm-up), best round, ${client} client`);
     console.log(
       formatTable(
-        ['server', 'QPS', 'p50 ms', 'p99 ms', 'errors'],
-        ([['batching', on], ['no batching', off]] as const).map(([name, x]) => [name, x.qps.toFixed(0), x.p50Ms.toFixed(1), x.p99Ms.toFixed(1), String(x.errors)]),
+        ['server', 'QPS', 'p50 ms', 'p99 ms', 'errors', 'searches per FAISS call', 'server CPU ms per search', 'client CPU ms per search'],
+        ([['batching', on], ['no batching', off]] as const).map(([name, x]) => [
+          name,
+          x.qps.toFixed(0),
+          x.p50Ms.toFixed(1),
+          x.p99Ms.toFixed(1),
+          String(x.errors),
+          x.perCall.toFixed(1),
+          x.cpuMsPerSearch.toFixed(2),
+          x.clientCpuMsPerSearch.toFixed(2),
+        ]),
       ),
     );
     const ratio = on.qps / off.qps;

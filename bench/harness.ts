@@ -518,7 +518,8 @@ function reportTargets(hnswN: number, targets: Awaited<ReturnType<typeof runTarg
   log();
   log(
     `HTTP targets: median QPS of ${TARGETS_ROUNDS} alternating rounds per server (${TARGETS_CLIENT} client; HNSW32 ${hnswN} x ${HTTP_D}, k ${K}, efSearch ${TARGETS_EF_SEARCH}; ` +
-      `bare node:http: the same FAISS search and nothing else; FastAPI: the seed's design, one uvicorn worker${targets.fastApi === 'run' ? '' : `, not run: ${targets.fastApi}`})`,
+      `bare node:http: the same FAISS search and nothing else; FastAPI: the seed's design, one uvicorn worker${targets.fastApi === 'run' ? '' : `, not run: ${targets.fastApi}`}; ` +
+      `"paired rounds": the median of each round's proxy / bare, for information)`,
   );
   log(targetsTable(targets.rows, BASELINE_DIST !== undefined));
   log('Server CPU time per request (all threads; median of the rounds):');

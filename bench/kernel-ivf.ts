@@ -2,10 +2,12 @@
 // against FAISS's own code, switch off and on in alternation, in this process.
 // IVF1024,Flat on 200,000 x 128 clustered vectors (a Gaussian mixture), trained on
 // the first 50,000, nprobe 16, k 10: a 1,000-query batch and a 32-query batch
-// (what dynamic batching sends), and the answers compared (identical labels and
-// distances, or it says so). Wall time and the process's CPU time of each search:
+// (what dynamic batching sends), and one query at a time (`await index.search` of
+// one vector, as bench:faiss's one-query row: --single N queries per run, 200),
+// and the answers compared (identical labels and distances, or it says so). Wall time and the process's CPU time of each search:
 // the machine is shared, and CPU time is what load from other tenants inflates
 // least. Options: --runs N (7), --nb N (200000), --threads N (0: automatic).
+import * as os from 'node:os';
 import { IndexFlatL2, IndexIVFFlat, buildInfo, setKernels, setNumThreads, type Index, type SearchResult } from '../lib';
 import { rng } from '../test/support/data';
 import { formatTable, positiveNumberOption } from './lib/common';
@@ -13,6 +15,7 @@ import { formatTable, positiveNumberOption } from './lib/common';
 const d = 128;
 const nb = positiveNumberOption('--nb', 200_000);
 const runs = positiveNumberOption('--runs', 7);
+const singles = positiveNumberOption('--single', 200);
 const threadsArg = process.argv.indexOf('--threads');
 const threads = threadsArg > 0 ? Number(process.argv[threadsArg + 1]) : 0;
 const nlist = 1024;
@@ -63,6 +66,32 @@ async function offOn(index: Index, xq: Float32Array) {
   return { wall, cpu, identical: same(answers.off!, answers.on!) };
 }
 
+/** Per-query wall µs (median) and CPU µs (mean) of one-query searches, off and on alternating per run. */
+async function oneAtATime(index: Index, xq: Float32Array) {
+  const wall = { off: [] as number[], on: [] as number[] };
+  const cpu = { off: [] as number[], on: [] as number[] };
+  const labels: Partial<Record<'off' | 'on', bigint[]>> = {};
+  const n = Math.min(singles, xq.length / d);
+  for (let r = 0; r < runs; r++) {
+    for (const on of r % 2 ? [true, false] : [false, true]) {
+      const side = on ? 'on' : 'off';
+      setKernels({ ivfScan: on });
+      const got: bigint[] = [];
+      const c0 = cpuMs();
+      for (let i = 0; i < n; i++) {
+        const t0 = process.hrtime.bigint();
+        const res = await index.search(xq.subarray(i * d, (i + 1) * d), k, { nprobe });
+        wall[side].push(Number(process.hrtime.bigint() - t0) / 1e3);
+        got.push(...res.labels);
+      }
+      cpu[side].push(((cpuMs() - c0) * 1e3) / n);
+      labels[side] = got;
+    }
+  }
+  setKernels({ ivfScan: true });
+  return { wall, cpu, identical: labels.off!.every((l, i) => l === labels.on![i]) };
+}
+
 async function main(): Promise<void> {
   if (threads > 0) setNumThreads(threads);
   const xb = clustered(nb, 1);
@@ -87,12 +116,24 @@ async function main(): Promise<void> {
       r.identical ? 'identical' : 'DIFFERENT',
     ]);
   }
+  const one = await oneAtATime(index, xq);
   index.dispose();
-  console.log(`IVF${nlist},Flat ${nb} x ${d} clustered, nprobe ${nprobe}, k ${k}; ${runs} runs each, alternating; FAISS ${buildInfo().faissVersion} (${buildInfo().isa}); threads ${threads || 'automatic'}`);
+  const us = (v: number) => v.toFixed(0);
+  const singleRow = [
+    `1 query x ${Math.min(singles, 1000)} (µs)`,
+    us(median(one.wall.off)),
+    us(median(one.wall.on)),
+    (median(one.wall.off) / median(one.wall.on)).toFixed(2),
+    us(median(one.cpu.off)),
+    us(median(one.cpu.on)),
+    (median(one.cpu.off) / median(one.cpu.on)).toFixed(2),
+    one.identical ? 'identical labels' : 'DIFFERENT',
+  ];
+  console.log(`IVF${nlist},Flat ${nb} x ${d} clustered, nprobe ${nprobe}, k ${k}; ${runs} runs each, alternating; FAISS ${buildInfo().faissVersion} (${buildInfo().isa}); threads ${threads || 'automatic'}; load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   console.log(
     formatTable(
       ['batch', 'FAISS (off) wall ms', 'ivfScan (on) wall ms', 'wall speed-up', 'off CPU ms', 'on CPU ms', 'CPU ratio', 'answers'],
-      rows,
+      [...rows, singleRow],
     ),
   );
 }

@@ -1,14 +1,15 @@
 import { invalidParameterError, isObject, readArgument } from './is';
 import { native, type Kernels } from './native';
 
-const KERNEL_NAMES: readonly (keyof Kernels)[] = ['flatScan', 'hnswSearch', 'ivfScan'];
+const KERNEL_NAMES: readonly (keyof Kernels)[] = ['flatScan', 'flatBatch', 'hnswBuild', 'hnswSearch', 'ivfScan'];
 
 /**
- * Turns the addon's own search kernels on or off (all on by default), for the
- * comparison with FAISS's own code; process-wide. Each kernel gives FAISS's own
- * answers and runs only where it can (docs/api.md, "Own search kernels"). Keys
- * left out keep their setting; an unknown key or a value that is not a boolean
- * is ERR_INVALID_ARGUMENT, and then nothing changes.
+ * Turns the addon's own search kernels (and its HNSW construction, hnswBuild) on
+ * or off (all on by default), for the comparison with FAISS's own code;
+ * process-wide. Each kernel gives FAISS's own answers and runs only where it can
+ * (docs/api.md, "Own search kernels"). Keys left out keep their setting; an
+ * unknown key or a value that is not a boolean is ERR_INVALID_ARGUMENT, and then
+ * nothing changes.
  */
 export function setKernels(settings: Partial<Kernels>): void {
   const entries = readArgument('settings', () => {
@@ -25,7 +26,7 @@ export function setKernels(settings: Partial<Kernels>): void {
   for (const [name, on] of entries) native.setKernel(name, on);
 }
 
-/** Which of the addon's own search kernels are on. */
+/** Which of the addon's own kernels are on. */
 export function getKernels(): Kernels {
   return native.getKernels();
 }

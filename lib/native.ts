@@ -183,10 +183,14 @@ export interface NativeAddon {
 export interface Kernels {
   /** One flat query (up to 19) split across the cores: native/kernels/flat_scan.h. */
   flatScan: boolean;
+  /** IndexHNSWFlat built (add) by the addon's own code, FAISS's graph: native/kernels/hnsw_build.h. */
+  hnswBuild: boolean;
   /** IndexHNSWFlat searched by the addon's own code, with FAISS's answers: native/kernels/hnsw_search.h. */
   hnswSearch: boolean;
   /** IVFFlat batches scanned list by list, each list once for the queries probing it: native/kernels/ivf_scan.h. */
   ivfScan: boolean;
+  /** Flat batches (20 or more queries) in one pass, products in registers, FAISS's batch answers: native/kernels/flat_batch.h. */
+  flatBatch: boolean;
 }
 
 /**

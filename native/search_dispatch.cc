@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "kernels/flat_batch.h"
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
 #include "kernels/ivf_scan.h"
@@ -169,6 +170,11 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   if (const faiss::IndexHNSW* hnsw = hnswSearchTarget(index)) {
     hnswSearch(*hnsw, n, x, k, distances, labels);
     return;
+  }
+  if (flatBatchApplies(index, n, k)) {
+    const auto& flat = static_cast<const faiss::IndexFlat&>(index);
+    const float* yNorms = flat.metric_type == faiss::METRIC_L2 ? norms.get(flat, version) : nullptr;
+    if (flatBatch(flat, n, x, k, distances, labels, yNorms)) return;
   }
   if (usesFlatNorms(index, n)) {
     // What IndexFlat::search does for L2, with the norms from the cache.

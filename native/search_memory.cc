@@ -15,6 +15,7 @@
 
 #include <algorithm>
 
+#include "kernels/flat_batch.h"
 #include "kernels/ivf_scan.h"
 #include "memory_limits.h"
 
@@ -92,7 +93,9 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     // The BLAS path: one block of query-by-vector products, the query norms, and
     // the stored vectors' norms (flat_norms.h).
     const int64_t block = mulBytes(mulBytes(faiss::distance_compute_blas_query_bs, faiss::distance_compute_blas_database_bs), kFloat);
-    return addBytes(block, mulBytes(addBytes(nq, index.ntotal), kFloat));
+    const int64_t blas = addBytes(block, mulBytes(addBytes(nq, index.ntotal), kFloat));
+    // Or the addon's batch kernel, then FAISS's path if its products overflow.
+    return flatBatchApplies(index, nq, k) ? addBytes(blas, flatBatchTemporaryBytes(index, nq, k, threads)) : blas;
   }
   // Other codecs (SQ, LSH, ...) decode or compare one vector at a time: per
   // thread a few vectors' worth, and a copy of the queries at most.

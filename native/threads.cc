@@ -63,6 +63,8 @@ int rowSplitThreads() {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(shareOf(activeCalls.load()), rowSplitCap)));
 }
 
+bool oneQueryMayShare() { return coreCount() > 1 && shareOf(std::max(1, activeCalls.load())) > 1; }
+
 ThreadScope::ThreadScope(int64_t useful, int64_t rowSplitUseful) : outerRowSplitCap_(rowSplitCap) {
   const int64_t threads = shareOf(++activeCalls);
   omp_set_num_threads(static_cast<int>(std::max<int64_t>(1, std::min(threads, useful))));

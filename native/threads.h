@@ -40,6 +40,12 @@ int coreCount();
 // ones split them.
 int rowSplitThreads();
 
+// Whether a one-query search may give part of its work to the kernels' helper
+// thread (kernels/helper_thread.h): the thread count allows two and no other
+// FAISS call runs now. Unlike rowSplitThreads it holds on the JS thread too: the
+// helper is one thread the kernels keep, not an OpenMP team the JS thread would own.
+bool oneQueryMayShare();
+
 // Scope of one FAISS call on a worker thread. `useful` caps the team at what the
 // call can use: FAISS's searches parallelise over queries, so a one-query search
 // gets one thread instead of waking a team that would sit idle (measured: 25%

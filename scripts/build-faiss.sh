@@ -16,10 +16,15 @@
 # Instruction sets (FAISS_PROXY_ISA overrides the detection, e.g. to build an avx2
 # library on an AVX-512 machine for older hosts):
 #   avx512   -march=x86-64-v4 (AVX-512 F/BW/CD/DQ/VL) -mprefer-vector-width=512, on FAISS's
-#            avx2 sources. FAISS 1.7.3 has no avx512 level of its own; the compiler's
-#            AVX-512 code is what issue 14's table measured fastest. Side by side with an
-#            avx2 build (npm run bench:faiss -- --addon A --addon B; bench/RESULTS.md) the
-#            two were within the noise of a loaded machine: not yet decided by a quiet run.
+#            avx2 sources. FAISS 1.7.3 has no avx512 level of its own. Against an avx2
+#            build of the same source, each addon linking its own, side by side in one run
+#            (npm run bench:faiss -- --addon A --addon B; three runs of 3-6 rounds at load
+#            average 11-23, bench/RESULTS.md "Compiler flags"), neither measured faster
+#            beyond the noise: the last run's rows 0.97-1.06 avx512/avx2, save one BLAS-bound
+#            row whose 1.68 the same code's kernels-off pass contradicted (0.92). This
+#            CPU (AMD Zen 4) runs 512-bit operations as two 256-bit halves. avx512 is
+#            kept: no slower, and the addon's own kernels use AVX-512 where it is built
+#            for it (HNSW's candidate-queue scans, masked tail loads).
 #   avx2     -march=x86-64-v3 (AVX2, FMA, F16C, BMI): FAISS's avx2 level.
 #   generic  the x86-64 baseline: FAISS's generic level (what Debian ships).
 # -mtune=native only schedules for this CPU; it adds no instructions.

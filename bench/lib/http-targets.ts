@@ -71,6 +71,13 @@ export interface TargetRow {
   medianQps: Partial<Record<ServerName, number>>;
   medianCpuMsPerRequest: Partial<Record<ServerName, number>>;
   proxyOverBare: number | null;
+  /**
+   * The median over rounds of the proxy's QPS over bare node:http's in the same
+   * round: on a shared machine whose load drifts between rounds, each round's
+   * pair shares its load (for information; the target is judged on proxyOverBare).
+   */
+  proxyOverBarePaired: number | null;
+  baselineOverBarePaired: number | null;
   proxyOverFastApi: number | null;
   baselineOverBare: number | null;
   baselineOverFastApi: number | null;
@@ -166,6 +173,16 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
         medianCpuMsPerRequest[s.name] = median(own.map((c) => c.serverCpuMsPerRequest));
       }
       const over = (a: ServerName, b: ServerName): number | null => (medianQps[a] !== undefined && medianQps[b] ? medianQps[a]! / medianQps[b]! : null);
+      const paired = (a: ServerName, b: ServerName): number | null => {
+        const ratios: number[] = [];
+        for (let round = 1; round <= o.rounds; round++) {
+          const cell = (name: ServerName) => cells.find((c) => c.server === name && c.format === format && c.concurrency === clients && c.round === round);
+          const x = cell(a);
+          const y = cell(b);
+          if (x && y && y.qps > 0) ratios.push(x.qps / y.qps);
+        }
+        return ratios.length ? median(ratios) : null;
+      };
       rows.push({
         format,
         clients,
@@ -174,6 +191,8 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
         proxyOverBare: over('proxy', 'bare node:http'),
         proxyOverFastApi: over('proxy', 'FastAPI'),
         baselineOverBare: over('baseline proxy', 'bare node:http'),
+        proxyOverBarePaired: paired('proxy', 'bare node:http'),
+        baselineOverBarePaired: paired('baseline proxy', 'bare node:http'),
         baselineOverFastApi: over('baseline proxy', 'FastAPI'),
       });
     }
@@ -205,8 +224,8 @@ export function targetsTable(rows: TargetRow[], baseline: boolean): string {
     const shown = asTimes ? `${v.toFixed(2)}x` : `${(v * 100).toFixed(1)}%`;
     return target === null ? shown : `${shown} (${v >= target ? 'met' : 'NOT met'}: >= ${asTimes ? `${target}x` : `${target * 100}%`})`;
   };
-  const header = ['format', 'clients', 'proxy', ...(baseline ? ['baseline proxy'] : []), 'bare node:http', 'bare Express', 'FastAPI', 'proxy / bare', 'proxy / FastAPI'];
-  if (baseline) header.push('baseline / bare', 'baseline / FastAPI');
+  const header = ['format', 'clients', 'proxy', ...(baseline ? ['baseline proxy'] : []), 'bare node:http', 'bare Express', 'FastAPI', 'proxy / bare', 'proxy / bare, paired rounds', 'proxy / FastAPI'];
+  if (baseline) header.push('baseline / bare', 'baseline / bare, paired rounds', 'baseline / FastAPI');
   return formatTable(
     header,
     rows.map((r) => {
@@ -221,9 +240,10 @@ export function targetsTable(rows: TargetRow[], baseline: boolean): string {
         qps(r.medianQps['bare Express']),
         qps(r.medianQps.FastAPI),
         ratio(r.proxyOverBare, bareTarget, false),
+        ratio(r.proxyOverBarePaired, null, false),
         ratio(r.proxyOverFastApi, fastTarget, true),
       ];
-      if (baseline) cols.push(ratio(r.baselineOverBare, null, false), ratio(r.baselineOverFastApi, null, true));
+      if (baseline) cols.push(ratio(r.baselineOverBare, null, false), ratio(r.baselineOverBarePaired, null, false), ratio(r.baselineOverFastApi, null, true));
       return cols;
     }),
   );

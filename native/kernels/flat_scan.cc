@@ -1,6 +1,5 @@
 #include "flat_scan.h"
 
-#include <faiss/utils/Heap.h>
 #include <faiss/utils/distances.h>
 #include <omp.h>
 
@@ -8,18 +7,15 @@
 #include <cmath>
 #include <limits>
 #include <typeinfo>
-#include <utility>
 #include <vector>
 
 #include "../threads.h"
 #include "exact_distances.h"
+#include "flat_candidates.h"
 #include "switches.h"
 
 namespace fp {
 namespace {
-
-using MaxHeap = faiss::CMax<float, int64_t>;
-using MinHeap = faiss::CMin<float, int64_t>;
 
 // A block of stored vectors small enough to stay in L2 while every query passes
 // over it (this machine has 1 MiB of L2 per core).
@@ -38,22 +34,14 @@ struct Scan {
   size_t blockRows;
 };
 
-// One thread's candidates for every query: a max-heap of `keep` (key, id) per
-// query, the key being the distance (L2) or its negation (inner product), so
-// that both keep the best by (distance, then smaller id): vectors come in id
-// order and enter only when strictly better than the top.
-struct Candidates {
-  std::vector<float> keys;
-  std::vector<int64_t> ids;
-};
-
-void scanRows(const Scan& s, size_t row0, size_t row1, Candidates& c, float* dis) {
-  for (size_t q = 0; q < s.n; q++) {
-    if (s.singleBest) {
+// One thread's candidates (flat_candidates.h); for L2 with k = 1, its first
+// smallest distance per query, in the same arrays.
+void scanRows(const Scan& s, size_t row0, size_t row1, FlatCandidates& c, float* dis) {
+  c.reset(s.n, s.keep);
+  if (s.singleBest) {
+    for (size_t q = 0; q < s.n; q++) {
       c.keys[q] = HUGE_VALF;  // FAISS's SingleBestResultHandler starts at +inf, label 0
       c.ids[q] = 0;
-    } else {
-      faiss::heap_heapify<MaxHeap>(s.keep, c.keys.data() + q * s.keep, c.ids.data() + q * s.keep);
     }
   }
   for (size_t b0 = row0; b0 < row1; b0 += s.blockRows) {
@@ -84,13 +72,12 @@ void scanRows(const Scan& s, size_t row0, size_t row1, Candidates& c, float* dis
         }
         continue;
       }
-      float* keys = c.keys.data() + q * s.keep;
-      int64_t* ids = c.ids.data() + q * s.keep;
+      float* keys = c.keysOf(q);
       float top = keys[0];
       for (size_t j = 0; j < rows; j++) {
         const float key = s.ip ? -dis[j] : dis[j];
         if (key < top) {
-          faiss::heap_replace_top<MaxHeap>(s.keep, keys, ids, key, static_cast<int64_t>(b0 + j));
+          c.replaceTop(q, key, static_cast<int64_t>(b0 + j));
           top = keys[0];
         }
       }
@@ -98,47 +85,24 @@ void scanRows(const Scan& s, size_t row0, size_t row1, Candidates& c, float* dis
   }
 }
 
-// FAISS's HeapResultHandler over the candidates, in id order: begin, add_result
-// for each, end (faiss/impl/ResultHandler.h).
-template <class C>
-void replay(const std::vector<std::pair<int64_t, float>>& candidates, size_t k, float* distances, int64_t* labels) {
-  faiss::heap_heapify<C>(k, distances, labels);
-  for (const auto& [id, dis] : candidates) {
-    if (C::cmp(distances[0], dis)) faiss::heap_replace_top<C>(k, distances, labels, dis, id);
+void merge(const Scan& s, const std::vector<FlatCandidates>& parts, float* distances, int64_t* labels) {
+  if (!s.singleBest) {
+    std::vector<const FlatCandidates*> inOrder;
+    for (const auto& c : parts) inOrder.push_back(&c);
+    mergeFlatCandidates(inOrder, s.n, s.k, s.ip, distances, labels);
+    return;
   }
-  faiss::heap_reorder<C>(k, distances, labels);
-}
-
-void merge(const Scan& s, const std::vector<Candidates>& parts, float* distances, int64_t* labels) {
-  std::vector<std::pair<int64_t, float>> candidates;
   for (size_t q = 0; q < s.n; q++) {
-    if (s.singleBest) {
-      float best = HUGE_VALF;
-      int64_t id = 0;
-      for (const auto& c : parts) {  // blocks in id order: the first smallest wins
-        if (c.keys[q] < best) {
-          best = c.keys[q];
-          id = c.ids[q];
-        }
+    float best = HUGE_VALF;
+    int64_t id = 0;
+    for (const auto& c : parts) {  // blocks in id order: the first smallest wins
+      if (c.keys[q] < best) {
+        best = c.keys[q];
+        id = c.ids[q];
       }
-      distances[q] = best;
-      labels[q] = id;
-      continue;
     }
-    candidates.clear();
-    for (const auto& c : parts) {
-      const size_t begin = candidates.size();
-      for (size_t i = q * s.keep; i < (q + 1) * s.keep; i++) {
-        if (c.ids[i] >= 0) candidates.emplace_back(c.ids[i], s.ip ? -c.keys[i] : c.keys[i]);
-      }
-      std::sort(candidates.begin() + begin, candidates.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
-    }
-    if (s.ip) {
-      replay<MinHeap>(candidates, s.k, distances + q * s.k, labels + q * s.k);
-    } else {
-      replay<MaxHeap>(candidates, s.k, distances + q * s.k, labels + q * s.k);
-    }
+    distances[q] = best;
+    labels[q] = id;
   }
 }
 
@@ -166,17 +130,13 @@ void flatScan(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t 
   s.ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   s.distances = &exactDistances(s.ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
   s.singleBest = !s.ip && k == 1;
-  s.keep = s.singleBest ? 1 : s.ip ? 2 * s.k : s.k;
+  s.keep = s.singleBest ? 1 : FlatCandidates::keepFor(s.k, s.ip);
   const size_t rowBytes = s.d * sizeof(float);
   s.blockRows = std::max<size_t>(8, kBlockBytes / rowBytes);
 
   const size_t bytes = s.ntotal * rowBytes;
   const int threads = static_cast<int>(std::clamp<size_t>(bytes / kMinBytesPerThread, 1, rowSplitThreads()));
-  std::vector<Candidates> parts(threads);
-  for (auto& c : parts) {
-    c.keys.resize(s.n * s.keep);
-    c.ids.resize(s.n * s.keep);
-  }
+  std::vector<FlatCandidates> parts(threads);
   std::vector<float> dis(static_cast<size_t>(threads) * s.blockRows);
   // Contiguous blocks of rows, in id order by thread number (merge relies on it).
   auto rowsOf = [&](int t) { return s.ntotal * static_cast<size_t>(t) / static_cast<size_t>(threads); };

@@ -11,21 +11,14 @@
 // - L2, k = 1 (FAISS's SingleBestResultHandler): the first smallest distance
 //   below +inf, else label 0 at +inf. Each block keeps its first smallest; the
 //   blocks are merged in order with the same strict comparison.
-// - 1 <= k < distance_compute_min_k_reservoir (FAISS's HeapResultHandler): FAISS
-//   offers each vector in id order to a heap of k that it enters only when
-//   strictly better than the heap's top. For L2 that keeps the k smallest
-//   (distance, id) pairs. For inner product it does not rank ties by id: the
-//   heap evicts its smallest-id tie, but refuses a tie that comes later, so which
-//   ties at the k-th distance survive depends on the order they came in. Both
-//   are reproduced by replaying FAISS's own heap code over the blocks'
-//   candidates in id order. That replay gives FAISS's answer when the candidates
-//   hold every vector better than the k-th distance and, per block, the first k
-//   ties at it (the ties FAISS can still hold once its heap is full): each block
-//   keeps its k (L2) or 2k (inner product) best by (distance, then smaller id).
+// - 1 <= k < distance_compute_min_k_reservoir (FAISS's HeapResultHandler): each
+//   block keeps its k (L2) or 2k (inner product) best, and FAISS's heap is
+//   replayed over them in id order (kernels/flat_candidates.h says why that is
+//   FAISS's answer, ties included).
 //
 // Anything else (k >= 100: FAISS's reservoir, whose tie choices depend on when
-// it shrinks; 20 or more queries: FAISS's BLAS path; other metrics, subclasses,
-// an IDSelector) is left to FAISS.
+// it shrinks; 20 or more queries: kernels/flat_batch.h or FAISS's BLAS path;
+// other metrics, subclasses, an IDSelector) is left to FAISS.
 //
 // Distances: kernels/exact_distances.h, the same floats as FAISS's.
 #pragma once

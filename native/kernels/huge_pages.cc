@@ -62,4 +62,14 @@ void adviseHugePages(const void* data, size_t bytes) {
   if (madvise(p, to - from, MADV_HUGEPAGE) == 0) madvise(p, to - from, MADV_COLLAPSE);
 }
 
+void adviseHugePagesNow(const void* data, size_t bytes) {
+  if (bytes < kSmallestRegion) return;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t last = (begin + bytes) & ~(kHugePage - 1);
+  if (last <= first) return;
+  void* const p = reinterpret_cast<void*>(first);
+  if (madvise(p, last - first, MADV_HUGEPAGE) == 0) madvise(p, last - first, MADV_COLLAPSE);
+}
+
 }  // namespace fp

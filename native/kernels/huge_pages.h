@@ -27,4 +27,9 @@ namespace fp {
 // as they are), continuing where the last call on the same region stopped.
 void adviseHugePages(const void* data, size_t bytes);
 
+// The same for the whole region at once, for a call that then reads it at
+// random for seconds (an HNSW build, kernels/hnsw_build.h): collapsing tens of
+// megabytes costs milliseconds there.
+void adviseHugePagesNow(const void* data, size_t bytes);
+
 }  // namespace fp

@@ -1,14 +1,17 @@
 #include "ivf_scan.h"
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 #include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -17,7 +20,9 @@
 #include <typeinfo>
 #include <vector>
 
+#include "../threads.h"
 #include "exact_distances.h"
+#include "helper_thread.h"
 #include "switches.h"
 
 namespace fp {
@@ -217,15 +222,254 @@ void search(const faiss::IndexIVFFlat& ivf, size_t nprobe, int64_t n, const floa
   if (!error.empty()) FAISS_THROW_MSG(error);
 }
 
+
+// ---------------------------------------------------------------------------
+// One query. FAISS scans its lists on one core, and one query is bound by memory
+// (its ~4,700 vectors of 512 bytes on bench:faiss's IVF1024,Flat at nprobe 16,
+// mostly not in cache). Here the probed rows are cut into chunks, taken from the
+// front by this thread, which feeds each distance to the heap as it computes it
+// (FAISS's own loop), and from the back by the kernels' helper thread
+// (helper_thread.h), which leaves its distances in a buffer; the heap then takes
+// those, in order, after this thread's. So the heap sees every distance in
+// FAISS's order, list after list as the query probes them, whoever computed
+// it: FAISS's answers. Where the quantizer is a flat index, its step is FAISS's
+// too, without FAISS's per-call overheads: its centroids in id order into
+// FAISS's result handler.
+// ---------------------------------------------------------------------------
+
+// Rows per chunk: small enough that the two threads finish close together, large
+// enough that claiming one (a compare-and-swap on a line both cores use, ~0.1-0.2
+// us on this VM) is noise beside computing it (128 KB of 128-d vectors, ~5 us).
+constexpr size_t kChunkRows = 256;
+// Rows whose distances one pass may leave in the buffer (256 KB of floats); a
+// query probing more takes several passes, each shared.
+constexpr size_t kPassRows = size_t{1} << 16;
+
+struct Chunk;
+
+// A thread's buffers for its one-query searches, kept between them: allocating
+// (and first touching) them per search measured a few percent of a search.
+struct OneQueryScratch {
+  std::vector<float> buf;  // the helper's distances
+  std::vector<Chunk> chunks;
+  std::vector<idx_t> keys;
+  std::vector<float> coarse;
+  std::vector<const uint8_t*> codes;
+  std::vector<const idx_t*> ids;
+  // At most this many floats stay allocated between searches (a pass's worth).
+  void trim() {
+    if (buf.size() > kPassRows) std::vector<float>().swap(buf);
+  }
+};
+OneQueryScratch& oneQueryScratch() {
+  static thread_local OneQueryScratch scratch;
+  return scratch;
+}
+float* bufferOf(size_t n) {
+  std::vector<float>& buf = oneQueryScratch().buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+// `count` rows of d floats; the helper leaves their distances at `out`.
+struct Chunk {
+  const float* rows;
+  size_t count;
+  float* out;
+  const idx_t* ids;  // the rows' labels; null: firstId, firstId + 1, ... (the quantizer's centroids)
+  idx_t firstId;
+  idx_t id(size_t j) const { return ids ? ids[j] : firstId + static_cast<idx_t>(j); }
+};
+
+// FAISS's result handler for one query, fed in FAISS's order: a heap of k whose
+// top a distance replaces when strictly better (HeapResultHandler, and
+// IVFFlatScanner::scan_codes), or, for the L2 quantizer at k = 1,
+// SingleBestResultHandler (the first strictly smallest).
+template <class C>
+struct Results {
+  size_t k;
+  float* dis;
+  idx_t* ids;
+  bool singleBest;
+  void add(float d, idx_t id) {
+    if (singleBest) {
+      if (d < dis[0]) {
+        dis[0] = d;
+        ids[0] = id;
+      }
+    } else if (C::cmp(dis[0], d)) {
+      faiss::heap_replace_top<C>(k, dis, ids, d, id);
+    }
+  }
+};
+
+template <class C>
+struct DistanceJob {
+  const ExactDistances* fns;
+  const float* query;
+  size_t d;
+  std::vector<Chunk>& chunks;
+  Results<C> results;
+};
+
+// This thread's chunks: each distance to the result handler as it comes.
+template <class C>
+void frontChunk(void* context, size_t i) noexcept {
+  auto& job = *static_cast<DistanceJob<C>*>(context);
+  const Chunk& c = job.chunks[i];
+  for (size_t j = 0; j < c.count; j++) job.results.add(job.fns->one(job.query, c.rows + j * job.d, job.d), c.id(j));
+}
+
+// The helper's: distances to the buffer.
+template <class C>
+void backChunk(void* context, size_t i) noexcept {
+  const auto& job = *static_cast<const DistanceJob<C>*>(context);
+  const Chunk& c = job.chunks[i];
+  for (size_t j = 0; j < c.count; j++) c.out[j] = job.fns->one(job.query, c.rows + j * job.d, job.d);
+}
+
+// Appends rows [0, count) in chunks, their distances (if the helper takes them) to out[0, count).
+template <class C>
+void addChunks(DistanceJob<C>& job, const float* rows, size_t count, float* out, const idx_t* ids, idx_t firstId) {
+  for (size_t j = 0; j < count; j += kChunkRows)
+    job.chunks.push_back({rows + j * job.d, std::min(kChunkRows, count - j), out + j, ids ? ids + j : nullptr,
+                          firstId + static_cast<idx_t>(j)});
+}
+
+// Every chunk's distances into the result handler, in chunk order.
+template <class C>
+void runJob(DistanceJob<C>& job, bool share) {
+  const size_t taken = runChunks(job.chunks.size(), share, &frontChunk<C>, &backChunk<C>, &job);
+  for (size_t i = taken; i < job.chunks.size(); i++) {
+    const Chunk& c = job.chunks[i];
+    for (size_t j = 0; j < c.count; j++) job.results.add(c.out[j], c.id(j));
+  }
+}
+
+// The quantizer's search for one query where it is a flat index whose result
+// handler this reproduces (IndexFlat::search with nx = 1: FAISS's distance per
+// centroid in id order into a HeapResultHandler, or a SingleBestResultHandler
+// for L2 and k = 1; a reservoir, from distance_compute_min_k_reservoir on, is
+// not reproduced); false, having done nothing, otherwise. On this thread alone:
+// the centroids (512 KB on IVF1024 at d 128, in cache between searches) take ~9
+// us, not worth the second core's claims.
+template <class C>
+void assignWith(const faiss::IndexFlat& flat, DistanceKind kind, const float* x, size_t nprobe, float* coarse,
+                idx_t* keys) {
+  const ExactDistances& fns = exactDistances(kind);
+  const size_t n = static_cast<size_t>(flat.ntotal), d = static_cast<size_t>(flat.d);
+  const float* xb = flat.get_xb();
+  Results<C> results{nprobe, coarse, keys, kind == DistanceKind::kL2 && nprobe == 1};
+  if (results.singleBest) {
+    coarse[0] = HUGE_VALF;
+    keys[0] = 0;
+  } else {
+    faiss::heap_heapify<C>(nprobe, coarse, keys);
+  }
+  for (size_t j = 0; j < n; j++) results.add(fns.one(x, xb + j * d, d), static_cast<idx_t>(j));
+  if (!results.singleBest) faiss::heap_reorder<C>(nprobe, coarse, keys);
+}
+
+bool assignOwn(const faiss::Index& quantizer, const float* x, size_t nprobe, float* coarse, idx_t* keys) {
+  const std::type_info& type = typeid(quantizer);
+  if (type != typeid(faiss::IndexFlat) && type != typeid(faiss::IndexFlatL2) && type != typeid(faiss::IndexFlatIP))
+    return false;
+  const auto& flat = static_cast<const faiss::IndexFlat&>(quantizer);
+  if (nprobe >= static_cast<size_t>(faiss::distance_compute_min_k_reservoir)) return false;
+  if (flat.code_size != flat.d * sizeof(float)) return false;
+  if (flat.metric_type == faiss::METRIC_INNER_PRODUCT) {
+    assignWith<faiss::CMin<float, idx_t>>(flat, DistanceKind::kInnerProduct, x, nprobe, coarse, keys);
+  } else if (flat.metric_type == faiss::METRIC_L2) {
+    assignWith<faiss::CMax<float, idx_t>>(flat, DistanceKind::kL2, x, nprobe, coarse, keys);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// What IndexIVF::search answers for one query x (parallel_mode 0: one slice,
+// the quantizer's search, then search_preassigned's scan of the probed lists).
+// The probed lists' vectors and ids for the search's length (ArrayInvertedLists
+// and OnDiskInvertedLists hand out pointers; the helper thread only reads them).
+class HeldLists {
+ public:
+  HeldLists(const faiss::InvertedLists* lists, const std::vector<Probe>& probes, OneQueryScratch& s)
+      : lists_(lists), probes_(probes), s_(s) {
+    s.codes.clear();
+    s.ids.clear();
+    for (const Probe& p : probes) {
+      s.codes.push_back(lists->get_codes(p.list));
+      s.ids.push_back(lists->get_ids(p.list));
+    }
+  }
+  ~HeldLists() {
+    for (size_t i = 0; i < s_.codes.size(); i++) {
+      lists_->release_codes(probes_[i].list, s_.codes[i]);
+      lists_->release_ids(probes_[i].list, s_.ids[i]);
+    }
+  }
+  HeldLists(const HeldLists&) = delete;
+  HeldLists& operator=(const HeldLists&) = delete;
+  const float* vectors(size_t i) const { return reinterpret_cast<const float*>(s_.codes[i]); }
+  const idx_t* ids(size_t i) const { return s_.ids[i]; }
+
+ private:
+  const faiss::InvertedLists* lists_;
+  const std::vector<Probe>& probes_;
+  OneQueryScratch& s_;
+};
+
+// What IndexIVF::search answers for one query x (parallel_mode 0: one slice,
+// the quantizer's search, then search_preassigned's scan of the probed lists).
+template <class C>
+void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, size_t k, float* simi, idx_t* idxi) {
+  const bool share = oneQueryMayShare();
+  OneQueryScratch& s = oneQueryScratch();
+  s.keys.resize(nprobe);
+  s.coarse.resize(nprobe);
+  if (!assignOwn(*ivf.quantizer, x, nprobe, s.coarse.data(), s.keys.data()))
+    ivf.quantizer->search(1, x, static_cast<idx_t>(nprobe), s.coarse.data(), s.keys.data());
+  ivf.invlists->prefetch_lists(s.keys.data(), static_cast<int>(nprobe));
+  const std::vector<Probe> probes = probesOf(ivf, s.keys.data(), nprobe, ivf.max_codes);
+  const HeldLists lists(ivf.invlists, probes, s);
+
+  faiss::heap_heapify<C>(k, simi, idxi);
+  const size_t total = scanned(probes);
+  const size_t pass = std::min(total, kPassRows);
+  float* buf = bufferOf(pass);
+  DistanceJob<C> job{&distancesOf(ivf), x, static_cast<size_t>(ivf.d), s.chunks, {k, simi, idxi, false}};
+  // Passes over [r0, r0 + pass) of the probed rows, in probe order.
+  for (size_t r0 = 0; r0 < total; r0 += pass) {
+    const size_t r1 = std::min(total, r0 + pass);
+    job.chunks.clear();
+    for (size_t i = 0; i < probes.size(); i++) {
+      const size_t a = std::max(r0, probes[i].offset), b = std::min(r1, probes[i].offset + probes[i].size);
+      if (a >= b) continue;
+      const size_t skip = a - probes[i].offset;
+      addChunks(job, lists.vectors(i) + skip * job.d, b - a, buf + (a - r0), lists.ids(i) + skip, 0);
+    }
+    runJob(job, share);
+  }
+  faiss::heap_reorder<C>(k, simi, idxi);
+  s.trim();
+}
+
 }  // namespace
 
 bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
                    int64_t* labels) {
   const faiss::IndexIVFFlat* ivf = eligible(index);
-  if (!ivf || k <= 0 || n < 2) return false;
+  if (!ivf || k <= 0 || n < 1) return false;
   if (nprobe < 0) nprobe = static_cast<int64_t>(ivf->nprobe);
   if (nprobe <= 0) return false;  // FAISS's own check refuses it
   const size_t probes = std::min<size_t>(ivf->nlist, static_cast<size_t>(nprobe));
+  if (n == 1) {
+    if (ivf->metric_type == faiss::METRIC_INNER_PRODUCT) {
+      searchOne<faiss::CMin<float, idx_t>>(*ivf, probes, x, static_cast<size_t>(k), distances, labels);
+    } else {
+      searchOne<faiss::CMax<float, idx_t>>(*ivf, probes, x, static_cast<size_t>(k), distances, labels);
+    }
+    return true;
+  }
   // Sharing pays once a thread's slice probes each list twice on average; below
   // that most lists serve one query and FAISS's own scan is as fast or faster
   // (a 32-query batch on IVF1024 at nprobe 16: bench:kernel-ivf).

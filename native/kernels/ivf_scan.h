@@ -1,4 +1,5 @@
-// The addon's own IndexIVFFlat k-NN search for batches (switch: KernelSwitches::ivfScan).
+// The addon's own IndexIVFFlat k-NN search (switch: KernelSwitches::ivfScan): for
+// batches, and for one query split across two cores (ivf_scan.cc, "One query").
 //
 // FAISS 1.7.3 scans a batch query by query: each query reads every list it probes,
 // so a list probed by many queries of the batch is read from memory as many times
@@ -21,7 +22,7 @@ namespace fp {
 
 // Searches `index` if it is an IndexIVFFlat (exactly: no subclass) with L2 or
 // inner-product metric, parallel_mode 0, in-memory or memory-mapped lists, a
-// distances exact_distances.h reproduces exactly, and a batch
+// distances exact_distances.h reproduces exactly, and either one query or a batch
 // large enough that each thread's slice of queries probes every list twice on
 // average (n / threads * nprobe >= 2 * nlist); `nprobe` the call's (negative: the
 // index's own), max_codes the index's own. Returns false, having done nothing,

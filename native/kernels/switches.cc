@@ -9,7 +9,7 @@ KernelSwitches& kernelSwitches() {
 
 std::vector<NamedKernelSwitch> namedKernelSwitches() {
   KernelSwitches& s = kernelSwitches();
-  return {{"flatScan", &s.flatScan}, {"hnswSearch", &s.hnswSearch}, {"ivfScan", &s.ivfScan}};
+  return {{"flatScan", &s.flatScan}, {"flatBatch", &s.flatBatch}, {"hnswBuild", &s.hnswBuild}, {"hnswSearch", &s.hnswSearch}, {"ivfScan", &s.ivfScan}};
 }
 
 }  // namespace fp

@@ -12,8 +12,10 @@ namespace fp {
 
 struct KernelSwitches {
   std::atomic<bool> flatScan{true};  // kernels/flat_scan.h
+  std::atomic<bool> hnswBuild{true};   // kernels/hnsw_build.h
   std::atomic<bool> hnswSearch{true};  // kernels/hnsw_search.h
   std::atomic<bool> ivfScan{true};     // kernels/ivf_scan.h
+  std::atomic<bool> flatBatch{true};   // kernels/flat_batch.h
 };
 
 KernelSwitches& kernelSwitches();

@@ -1,4 +1,5 @@
 #include "../args.h"
+#include "../kernels/hnsw_build.h"
 #include "../memory_limits.h"
 #include "../search_memory.h"
 #include "../threads.h"
@@ -30,7 +31,9 @@ class AddWorker : public IndexWorker {
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
     ThreadScope threads;
-    if (ids_.data) {
+    if (hnswBuildAdd(index(), x_.n, x_.data, ids_.data)) {
+      // The addon's own HNSW construction did it (kernels/hnsw_build.h).
+    } else if (ids_.data) {
       index().add_with_ids(x_.n, x_.data, ids_.data);
     } else {
       index().add(x_.n, x_.data);

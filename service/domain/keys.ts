@@ -1,9 +1,11 @@
 // API keys: "fp_<id>_<secret>". The id (public, 64 bits) finds the record; the
 // secret (256 random bits) is only ever stored as its SHA-256 and compared in
-// constant time. Every check asks the catalog, whose record cache holds only
-// while no other process has written it (storage/catalog.ts), so a key revoked by
+// constant time. Every request is checked this way; what the check reads of a
+// key (its role, tenant and secret's digest) is kept while the catalog's key
+// generation stays the same, which any change to the keys moves, this process's
+// or another's (the CLI revoking a key while the service runs): a key revoked by
 // the API or the CLI stops working at once.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Catalog, KeyRecord, Role } from '../storage/catalog';
 import { ServiceError } from './errors';
 
@@ -28,11 +30,26 @@ export interface Principal {
 export type PublicKey = Omit<KeyRecord, 'hash'>;
 
 const KEY = /^fp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+/** One-shot (crypto.hash, Node >= 20.12): no Hash object per request. */
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 const publicOf = ({ hash: _hash, ...pub }: KeyRecord): PublicKey => pub;
 
+/** What a valid key's check needs of its record. */
+interface KnownKey {
+  principal: Principal;
+  /** The SHA-256 of its secret. */
+  digest: Buffer;
+}
+
+/** Keys known at most; past it the cache starts over (a flood of distinct valid keys cannot grow it). */
+const KNOWN_KEYS_LIMIT = 10_000;
+
 export class KeyService {
+  /** Valid keys by id, as read in generation `knownGeneration` of the catalog's keys; unknown and revoked ids are not kept. */
+  private readonly known = new Map<string, KnownKey>();
+  private knownGeneration = -1;
+
   constructor(private readonly catalog: Catalog) {}
 
   issue(tenant: string, role: Role, label: string | null = null, secret?: string): IssuedKey {
@@ -59,10 +76,26 @@ export class KeyService {
   verify(presented: string): Principal | undefined {
     const parsed = KEY.exec(presented);
     if (!parsed) return undefined;
-    const record = this.catalog.getKey(parsed[1]);
+    const known = this.knownKey(parsed[1]);
+    if (!known) return undefined;
+    const ok = timingSafeEqual(sha256(parsed[2]), known.digest);
+    return ok ? known.principal : undefined;
+  }
+
+  /** The valid key of this id, from the cache while the catalog's keys are unchanged. */
+  private knownKey(id: string): KnownKey | undefined {
+    const generation = this.catalog.keyGeneration();
+    if (generation !== this.knownGeneration || this.known.size >= KNOWN_KEYS_LIMIT) {
+      this.known.clear();
+      this.knownGeneration = generation;
+    }
+    let known = this.known.get(id);
+    if (known) return known;
+    const record = this.catalog.getKey(id);
     if (!record || record.revokedAt) return undefined;
-    const ok = timingSafeEqual(sha256(parsed[2]), Buffer.from(record.hash, 'hex'));
-    return ok ? { keyId: record.id, tenant: record.tenant, role: record.role } : undefined;
+    known = { principal: Object.freeze({ keyId: record.id, tenant: record.tenant, role: record.role }), digest: Buffer.from(record.hash, 'hex') };
+    this.known.set(id, known);
+    return known;
   }
 
   list(tenant?: string): PublicKey[] {

@@ -25,7 +25,7 @@ import {
   vectorsAnswerParts,
 } from '../../lib/wire';
 import { HttpError } from './errors';
-import { writeJson } from './json-answer';
+import { searchAnswerJson, writeJson, writeJsonText } from './json-answer';
 
 export { BINARY } from '../../lib/wire';
 
@@ -102,9 +102,6 @@ export function jsonIds(ids: (number | string)[]): BigInt64Array {
 const rows = (flat: ArrayLike<number>, n: number, k: number): number[][] =>
   Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => flat[i * k + j]));
 
-const idRows = (flat: BigInt64Array, n: number, k: number): (number | string)[][] =>
-  Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => jsonId(flat[i * k + j])));
-
 /** A 200 with a binary body: the head and every part leave in one write to the socket (corked; end() uncorks). */
 export function writeBinary(res: ServerResponse, headers: Record<string, string>, parts: ArrayBufferView[]): void {
   const length = parts.reduce((s, p) => s + p.byteLength, 0);
@@ -120,19 +117,13 @@ export const binarySearchAnswer = (r: SearchResult | BinarySearchResult, nq: num
   parts: searchAnswerParts(r),
 });
 
-/** A search's answer in JSON: { distances, labels } as nq x k arrays. */
-export const jsonSearchAnswer = (r: SearchResult | BinarySearchResult, nq: number, k: number): { distances: number[][]; labels: (number | string)[][] } => ({
-  distances: rows(r.distances, nq, k),
-  labels: idRows(r.labels, nq, k),
-});
-
 /** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels. */
 export function sendSearch(req: Request, res: Response, r: SearchResult | BinarySearchResult, nq: number, k: number): void {
   if (wantsBinary(req)) {
     const { headers, parts } = binarySearchAnswer(r, nq, k);
     return writeBinary(res, headers, parts);
   }
-  writeJson(res, 200, {}, jsonSearchAnswer(r, nq, k));
+  writeJsonText(res, 200, {}, searchAnswerJson(r.distances, r.labels, nq, k));
 }
 
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */

@@ -14,79 +14,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
-import { rng } from '../support/data';
-import { closeTo, PYTHON } from '../support/oracle';
+import {
+  assertCloseAnswer,
+  assertSame,
+  newFlat,
+  type Pattern,
+  PYTHON_SEARCH,
+  queries,
+  searchWith as searchWithKernels,
+  vectors,
+} from '../support/flat-answers';
+import { PYTHON } from '../support/oracle';
 
-type Pattern = 'uniform' | 'clustered' | 'levels' | 'lateWinners';
-
-/** n x d vectors; 'levels' and 'lateWinners' make many equal distances. */
-function vectors(pattern: Pattern, n: number, d: number, seed: number): Float32Array {
-  const next = rng(seed);
-  const x = new Float32Array(n * d);
-  if (pattern === 'uniform') {
-    for (let i = 0; i < x.length; i++) x[i] = next() * 2 - 1;
-  } else if (pattern === 'clustered') {
-    const centres = Array.from({ length: 16 }, () => Float32Array.from({ length: d }, () => next() * 10 - 5));
-    for (let i = 0; i < n; i++) {
-      const c = centres[Math.floor(next() * centres.length)];
-      for (let j = 0; j < d; j++) x[i * d + j] = c[j] + (next() + next() + next() - 1.5) * 0.3;
-    }
-  } else if (pattern === 'levels') {
-    for (let i = 0; i < x.length; i++) x[i] = Math.floor(next() * 3);
-  } else {
-    // Every vector the same but a few that score better, some among the first k
-    // and some in the last part of the index: which of the equal ones FAISS keeps
-    // depends on when the better ones come (flat_scan.h).
-    for (let i = 0; i < n; i++) x[i * d] = 1;
-    for (const i of [3, 12, 40]) x[i * d] = 2;
-    for (let i = Math.floor(n * 0.6); i < n; i += Math.floor(n / 13)) x[i * d] = 2;
-  }
-  return x;
-}
-
-function queries(pattern: Pattern, nq: number, d: number, seed: number): Float32Array {
-  if (pattern === 'lateWinners') return Float32Array.from({ length: nq * d }, (_, i) => (i % d === 0 ? 1.5 + (i / d) * 0.25 : 0));
-  return vectors(pattern, nq, d, seed);
-}
-
-const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-
-async function searchWith(index: faiss.Index, x: Float32Array, k: number, flatScan: boolean): Promise<faiss.SearchResult> {
-  faiss.setKernels({ flatScan });
-  try {
-    return await index.search(x, k);
-  } finally {
-    faiss.setKernels({ flatScan: true });
-  }
-}
-
-/** Python's answer up to near-ties: distances within 1e-5 rank by rank, and a label that differs is one python ranks at a distance within 1e-5 (or a near-tie at its k-th). */
-function assertCloseAnswer(ours: faiss.SearchResult, python: { labels: number[]; distances: number[] }, k: number, what: string): void {
-  assert.equal(closeTo(ours.distances, python.distances), null, `${what}: distances`);
-  const near = (a: number, b: number) => closeTo([a], [b]) === null;
-  for (let q = 0; q < python.labels.length / k; q++) {
-    const row = python.labels.slice(q * k, (q + 1) * k);
-    for (let i = 0; i < k; i++) {
-      const label = Number(ours.labels[q * k + i]);
-      if (label === row[i]) continue;
-      const j = row.indexOf(label);
-      const dis = ours.distances[q * k + i];
-      const ok = j >= 0 ? near(dis, python.distances[q * k + j]) : near(dis, python.distances[q * k + k - 1]);
-      assert.ok(ok, `${what}: query ${q} rank ${i}: label ${label} at ${dis} is not python's (${row[i]})`);
-    }
-  }
-}
-
-function assertSame(ours: faiss.SearchResult, theirs: faiss.SearchResult, what: string): void {
-  assert.deepEqual(Array.from(ours.labels), Array.from(theirs.labels), `${what}: labels`);
-  assert.deepEqual(bits(ours.distances), bits(theirs.distances), `${what}: distances (bits)`);
-}
-
-const newFlat = (metric: number, d: number, cls: string): faiss.Index => {
-  if (cls === 'IndexFlatL2') return new faiss.IndexFlatL2(d);
-  if (cls === 'IndexFlatIP') return new faiss.IndexFlatIP(d);
-  return faiss.indexFactory(d, 'Flat', metric as faiss.MetricType);
-};
+const searchWith = (index: faiss.Index, x: Float32Array, k: number, flatScan: boolean): Promise<faiss.SearchResult> =>
+  searchWithKernels(index, x, k, { flatScan });
 
 describe('flat scan kernel (own search kernels)', function () {
   this.timeout(120_000);
@@ -173,18 +114,6 @@ describe('flat scan kernel (own search kernels)', function () {
   });
 
   describe('identical to python3-faiss (the oracle) on an index file written here', () => {
-    const script = `
-import faiss, numpy as np, json, sys
-work = sys.argv[1]
-spec = json.load(open(work + '/spec.json'))
-out = []
-for case in spec:
-    index = faiss.read_index(work + '/' + case['file'])
-    x = np.fromfile(work + '/' + case['queries'], dtype='float32').reshape(-1, index.d)
-    D, I = index.search(x, case['k'])
-    out.append({'labels': I.ravel().tolist(), 'distances': D.ravel().tolist()})
-json.dump(out, open(work + '/python.json', 'w'))
-`;
     it('L2 and IP, IDMap, 1..19 queries, k = 1 .. 99 and k > ntotal, ties', async () => {
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kernels-flat-'));
       try {
@@ -216,7 +145,7 @@ json.dump(out, open(work + '/python.json', 'w'))
           index.dispose();
         }
         fs.writeFileSync(path.join(work, 'spec.json'), JSON.stringify(spec));
-        execFileSync(PYTHON, ['-c', script, work], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+        execFileSync(PYTHON, ['-c', PYTHON_SEARCH, work], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
         const python: { labels: number[]; distances: number[] }[] = JSON.parse(fs.readFileSync(path.join(work, 'python.json'), 'utf8'));
         python.forEach((p, i) => {
           const what = `${spec[i].queries}`;

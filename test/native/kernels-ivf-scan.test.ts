@@ -6,7 +6,9 @@
 // memory-mapped lists; and the same labels as python3-faiss on the same index file.
 // Everything the kernel does not take (small batches, IVFPQ, SQ, a PreTransform)
 // still answers as before. The batches here are large enough for the kernel to
-// run (n / threads * nprobe >= 2 * nlist) unless a case says otherwise.
+// run (n / threads * nprobe >= 2 * nlist) unless a case says otherwise. One query
+// takes the kernel's one-query search (its lists' distances shared with the
+// helper thread, then FAISS's heap order): the second describe below.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -85,10 +87,8 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
               }
             }
           }
-          // One query is FAISS's own search (nothing to share), and still right. (2 queries
-          // and the smaller batches at nprobe 1 are too: below two probes per list per thread.)
-          const single = await searchBoth(index, xq.subarray(0, shape.d), 10, { nprobe: 5 });
-          assertIdentical(single.off, single.on, 'one query');
+          // (2 queries and the smaller batches at nprobe 1 are FAISS's own search: below
+          // two probes per list per thread.)
         } finally {
           index.dispose();
         }
@@ -212,6 +212,202 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
       assertIdentical(off, on, 'nprobe > nlist');
     } finally {
       index.dispose();
+    }
+  });
+});
+
+/** Each query of xq searched alone, kernel off then on; both answers concatenated. */
+async function oneByOne(index: faiss.Index, xq: Float32Array, d: number, k: number, params?: faiss.SearchParams) {
+  const n = xq.length / d;
+  const join = (parts: faiss.SearchResult[]): faiss.SearchResult => {
+    const distances = new Float32Array(n * k);
+    const labels = new BigInt64Array(n * k);
+    parts.forEach((p, i) => {
+      distances.set(p.distances, i * k);
+      labels.set(p.labels, i * k);
+    });
+    return { distances, labels } as faiss.SearchResult;
+  };
+  const off: faiss.SearchResult[] = [];
+  const on: faiss.SearchResult[] = [];
+  try {
+    faiss.setKernels({ ivfScan: false });
+    for (let i = 0; i < n; i++) off.push(await index.search(xq.subarray(i * d, (i + 1) * d), k, params));
+    faiss.setKernels({ ivfScan: true });
+    for (let i = 0; i < n; i++) on.push(await index.search(xq.subarray(i * d, (i + 1) * d), k, params));
+  } finally {
+    faiss.setKernels({ ivfScan: true });
+  }
+  return { off: join(off), on: join(on) };
+}
+
+// One query: the coarse step (a flat quantizer's distances in chunks, then FAISS's
+// result handler) and the lists' distances in chunks of 128 rows, shared with the
+// kernels' helper thread, then pushed in FAISS's probe order. The lists here hold
+// hundreds of vectors, so a query's rows make many chunks, and each case runs
+// dozens of queries in a row (the helper, awake after the first, takes chunks).
+describe('native: the IVFFlat one-query kernel (ivfScan, n = 1)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-ivf-one-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const shapes = [
+    { name: 'clustered, d 32', d: 32, data: (n: number, d: number, s: number) => clustered(n, d, 12, s) },
+    { name: 'uniform, d 20', d: 20, data: (n: number, d: number, s: number) => randomVectors(n, d, s) },
+    { name: 'clustered, d 13', d: 13, data: (n: number, d: number, s: number) => clustered(n, d, 6, s) },
+  ];
+  for (const shape of shapes) {
+    for (const metric of [faiss.METRIC_L2, faiss.METRIC_INNER_PRODUCT] as faiss.MetricType[]) {
+      it(`${shape.name}, ${metric === faiss.METRIC_L2 ? 'L2' : 'inner product'}: identical to FAISS's own code; nprobe 1, 5, nlist and beyond; k 1, 10 and > ntotal`, async () => {
+        const xb = shape.data(4000, shape.d, 41);
+        const xq = shape.data(24, shape.d, 42);
+        const index = await ivf(shape.d, 16, metric, xb);
+        try {
+          for (const [k, nprobe] of [[10, 5], [1, 1], [1, 5], [10, 1], [10, 16], [4100, 16], [7, 40]]) {
+            const { off, on } = await oneByOne(index, xq, shape.d, k, { nprobe });
+            assertIdentical(off, on, `k ${k} nprobe ${nprobe}`);
+            if (k === 4100) assert.ok(Array.from(on.labels).includes(-1n), 'k > ntotal: -1 padding');
+          }
+        } finally {
+          index.dispose();
+        }
+      });
+    }
+  }
+
+  it('exact ties across lists (x and -x, searched from 0); setNumThreads 1 (no helper), 2 and automatic', async () => {
+    const d = 16;
+    const base = clustered(600, d, 4, 3);
+    const xb = new Float32Array(base.length * 2);
+    xb.set(base, 0);
+    xb.set(base.map((v) => -v), base.length);
+    const xq = new Float32Array(20 * d);
+    xq.set(base.subarray(0, 10 * d), 10 * d); // 10 zero queries, then 10 stored vectors
+    const index = await ivf(d, 8, faiss.METRIC_L2, xb);
+    try {
+      for (const threads of [1, 2, 0]) {
+        faiss.setNumThreads(threads);
+        for (const [k, nprobe] of [[1, 8], [5, 8], [5, 3], [1201, 8]]) {
+          const { off, on } = await oneByOne(index, xq, d, k, { nprobe });
+          assertIdentical(off, on, `threads ${threads} k ${k} nprobe ${nprobe}`);
+        }
+      }
+    } finally {
+      faiss.setNumThreads(0);
+      index.dispose();
+    }
+  });
+
+  it('exact ties everywhere (integer vectors, mirrored and permuted centroids): the coarse step and the lists keep FAISS\'s labels, L2 and inner product', async () => {
+    const d = 8;
+    const next = rng(71);
+    const int = (): number => Math.floor(next() * 5) - 2; // -2 .. 2: sums are exact, distances tie
+    const base = Float32Array.from({ length: 4 * d }, int);
+    // 16 centroids: 4 vectors, their mirrors, and both reversed (same norms, same
+    // inner products with symmetric queries): whole groups at one coarse distance.
+    const centroids = new Float32Array(16 * d);
+    for (let c = 0; c < 4; c++) {
+      for (let j = 0; j < d; j++) {
+        const v = base[c * d + j];
+        centroids[c * d + j] = v;
+        centroids[(c + 4) * d + j] = -v;
+        centroids[(c + 8) * d + (d - 1 - j)] = v;
+        centroids[(c + 12) * d + (d - 1 - j)] = -v;
+      }
+    }
+    const xb = Float32Array.from({ length: 3000 * d }, int);
+    const xq = new Float32Array(16 * d);
+    xq.set(Float32Array.from({ length: 12 * d }, int), 4 * d); // 4 zero queries, then 12 integer ones
+    for (const metric of [faiss.METRIC_L2, faiss.METRIC_INNER_PRODUCT] as faiss.MetricType[]) {
+      const quantizer = new faiss.IndexFlat(d, metric);
+      await quantizer.add(centroids);
+      const index = new faiss.IndexIVFFlat(quantizer, d, 16, metric);
+      quantizer.dispose();
+      try {
+        await index.add(xb);
+        for (const [k, nprobe] of [[1, 1], [5, 1], [5, 3], [10, 6], [40, 16]]) {
+          const { off, on } = await oneByOne(index, xq, d, k, { nprobe });
+          assertIdentical(off, on, `metric ${metric} k ${k} nprobe ${nprobe}`);
+        }
+      } finally {
+        index.dispose();
+      }
+    }
+  });
+
+  it('a quantizer FAISS answers with a reservoir (nprobe >= 100), a non-flat quantizer (IVF32_HNSW8), and more rows than one pass holds', async () => {
+    const d = 8;
+    const xb = clustered(9000, d, 20, 51);
+    const xq = clustered(12, d, 20, 52);
+    const wide = await ivf(d, 128, faiss.METRIC_L2, xb);
+    const hnswQuantized = faiss.indexFactory(d, 'IVF32_HNSW8,Flat');
+    try {
+      for (const nprobe of [99, 100, 128]) {
+        const { off, on } = await oneByOne(wide, xq, d, 10, { nprobe });
+        assertIdentical(off, on, `nprobe ${nprobe}`);
+      }
+      await hnswQuantized.train(xb);
+      await hnswQuantized.add(xb);
+      const h = await oneByOne(hnswQuantized, xq, d, 10, { nprobe: 6 });
+      assertIdentical(h.off, h.on, 'IVF32_HNSW8,Flat');
+    } finally {
+      wide.dispose();
+      hnswQuantized.dispose();
+    }
+    // 70,000 rows in two lists: more than the 65,536 distances one pass holds.
+    const big = clustered(70_000, 4, 2, 53);
+    const two = await ivf(4, 2, faiss.METRIC_INNER_PRODUCT, big);
+    try {
+      const { off, on } = await oneByOne(two, clustered(3, 4, 2, 54), 4, 20, { nprobe: 2 });
+      assertIdentical(off, on, 'two passes');
+    } finally {
+      two.dispose();
+    }
+  });
+
+  it('under an IDMap, memory-mapped, and against python3-faiss searching the same file one query at a time', async () => {
+    const d = 24;
+    const xb = clustered(3000, d, 10, 61);
+    const xq = clustered(20, d, 10, 62);
+    const ids = BigInt64Array.from({ length: 3000 }, (_, i) => BigInt(5_000_000 + 3 * i));
+    const mapped = faiss.indexFactory(d, 'IDMap,IVF16,Flat');
+    const plain = await ivf(d, 16, faiss.METRIC_L2, xb);
+    try {
+      await mapped.train(xb);
+      await mapped.addWithIds(xb, ids);
+      const idm = await oneByOne(mapped, xq, d, 10, { nprobe: 4 });
+      assertIdentical(idm.off, idm.on, 'IDMap');
+      assert.ok(Array.from(idm.on.labels).every((l) => l >= 5_000_000n), 'ids translated');
+
+      const file = path.join(dir, 'ivf.index');
+      await faiss.writeIndex(plain, file);
+      const mm = await faiss.readIndex(file, { mmap: true });
+      try {
+        const m = await oneByOne(mm, xq, d, 10, { nprobe: 4 });
+        assertIdentical(m.off, m.on, 'memory-mapped');
+      } finally {
+        mm.dispose();
+      }
+
+      const queries = path.join(dir, 'xq.f32');
+      fs.writeFileSync(queries, new Uint8Array(xq.buffer, xq.byteOffset, xq.byteLength));
+      const out = path.join(dir, 'python.json');
+      const spec = path.join(dir, 'spec.json');
+      fs.writeFileSync(spec, JSON.stringify({ index: file, queries, d, k: 10, nprobe: 4, threads: 1, out, oneByOne: true }));
+      execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'support', 'search_file_oracle.py'), spec], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 60_000,
+      });
+      const py = JSON.parse(fs.readFileSync(out, 'utf8')) as { distances: number[]; labels: number[] };
+      const ours = (await oneByOne(plain, xq, d, 10, { nprobe: 4 })).on;
+      assert.deepEqual(Array.from(ours.labels, Number), py.labels, 'python3-faiss: labels');
+      assert.equal(closeTo(ours.distances, py.distances), null);
+    } finally {
+      mapped.dispose();
+      plain.dispose();
     }
   });
 });

@@ -4,13 +4,13 @@
 import { strict as assert } from 'node:assert';
 import * as faiss from '../../lib';
 
-const KERNELS = ['flatScan', 'hnswSearch', 'ivfScan'] as const;
+const KERNELS = ['flatScan', 'flatBatch', 'hnswBuild', 'hnswSearch', 'ivfScan'] as const;
 
 describe('own search kernels: setKernels / getKernels', () => {
-  after(() => faiss.setKernels({ flatScan: true, hnswSearch: true, ivfScan: true }));
+  after(() => faiss.setKernels({ flatScan: true, flatBatch: true, hnswBuild: true, hnswSearch: true, ivfScan: true }));
 
   it('lists every kernel, all on by default', () => {
-    assert.deepEqual(faiss.getKernels(), { flatScan: true, hnswSearch: true, ivfScan: true });
+    assert.deepEqual(faiss.getKernels(), { flatScan: true, flatBatch: true, hnswBuild: true, hnswSearch: true, ivfScan: true });
   });
 
   for (const name of KERNELS) {
@@ -50,7 +50,7 @@ describe('own search kernels: setKernels / getKernels', () => {
   for (const [what, value] of badSettings) {
     it(`refuses ${what} with ERR_INVALID_ARGUMENT and changes nothing`, () => {
       assert.throws(() => faiss.setKernels(value as never), (e: unknown) => faiss.isFaissError(e) && e.code === 'ERR_INVALID_ARGUMENT');
-      assert.deepEqual(faiss.getKernels(), { flatScan: true, hnswSearch: true, ivfScan: true });
+      assert.deepEqual(faiss.getKernels(), { flatScan: true, flatBatch: true, hnswBuild: true, hnswSearch: true, ivfScan: true });
     });
   }
 });

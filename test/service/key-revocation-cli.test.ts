@@ -1,6 +1,7 @@
 // Keys changed by the CLI while the service runs (another SQLite connection, in
 // another process) take effect on the service's very next request, although the
-// service caches key records (storage/catalog.ts, invalidated by data_version).
+// service keeps what it read of valid keys (domain/keys.ts, while the catalog's key
+// generation, which data_version moves, is unchanged).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

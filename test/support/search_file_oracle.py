@@ -2,7 +2,8 @@
 
 Usage: /usr/bin/python3 search_file_oracle.py <spec.json>
 spec: {"index": path, "queries": path (float32), "d": int, "k": int, "nprobe": int or null,
-       "threads": int, "out": path}. Writes {"distances": [...], "labels": [...]} to "out".
+       "threads": int, "out": path, "oneByOne": bool (optional: each query searched alone)}.
+Writes {"distances": [...], "labels": [...]} to "out".
 """
 import json
 import sys
@@ -19,7 +20,12 @@ def main():
     if spec.get("nprobe") is not None:
         faiss.ParameterSpace().set_index_parameter(index, "nprobe", spec["nprobe"])
     xq = np.fromfile(spec["queries"], dtype="float32").reshape(-1, spec["d"])
-    D, I = index.search(xq, spec["k"])
+    if spec.get("oneByOne"):
+        results = [index.search(xq[i : i + 1], spec["k"]) for i in range(xq.shape[0])]
+        D = np.concatenate([r[0] for r in results])
+        I = np.concatenate([r[1] for r in results])
+    else:
+        D, I = index.search(xq, spec["k"])
     with open(spec["out"], "w") as f:
         json.dump({"distances": D.ravel().tolist(), "labels": I.ravel().tolist()}, f)
 
