@@ -68,6 +68,8 @@
       'sources': [
         '<!@(node -p "require(\'fs\').readdirSync(\'native/sandbox\').filter(f=>f.endsWith(\'.cc\')).sort().map(f=>\'native/sandbox/\'+f).join(\' \')")',
         'native/alloc_guard.cc',
+        'native/binary_index_type.cc',
+        'native/binary_validate.cc',
         'native/idmap2_guard.cc',
         'native/index_type.cc',
         'native/newer_faiss.cc',

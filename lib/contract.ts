@@ -19,7 +19,8 @@
 //   do not travel through the client (serializeIndex exports them).
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
 //   argument and that the index exists.
-// - The service removes ids from every index type, HNSW included.
+// - The service removes ids from every index type, HNSW included; of the binary
+//   indexes, only IndexBinaryIVF (the others would renumber: ERR_UNSUPPORTED).
 // - removeIds(selector) is ERR_UNSUPPORTED remotely: the service logs every
 //   removal by its ids. Searches take a selector on both sides (the remote client
 //   sends it as a filter, lib/wire.ts).
@@ -30,7 +31,18 @@ import type { MetricType, ScalarQuantizer } from './constants';
 import type { FaissError } from './errors';
 import type { IDSelector } from './selectors';
 import type * as Selectors from './selectors';
-import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
+import type {
+  BinaryCodes,
+  BinaryRangeSearchResult,
+  BinarySearchResult,
+  DirectMapType,
+  Ids,
+  RangeSearchResult,
+  SearchAndReconstructResult,
+  SearchParams,
+  SearchResult,
+  Vectors,
+} from './types';
 
 export interface IndexContract {
   readonly d: number;
@@ -76,6 +88,57 @@ export interface IndexContract {
   /** Every stored vector with its id. */
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
   dispose(): void;
+}
+
+/**
+ * A binary index (IndexBinaryFlat, IndexBinaryIVF, IndexBinaryHNSW): codes of d
+ * bits (d / 8 bytes) compared by Hamming distance. Same rules as IndexContract,
+ * embedded (IndexBinary, lib/binary-index.ts) or remote.
+ */
+export interface IndexBinaryContract {
+  /** Bits per code. */
+  readonly d: number;
+  /** Bytes per code: d / 8. */
+  readonly codeSize: number;
+  /** The Python faiss class name ("IndexBinaryIVF", ...). */
+  readonly typeName: string;
+  readonly disposed: boolean;
+  // The rest throw ERR_DISPOSED once the index is disposed.
+  readonly ntotal: number;
+  readonly isTrained: boolean;
+  readonly bytes: number;
+  readonly version: number;
+  get nprobe(): number | undefined;
+  set nprobe(v: number);
+  get efSearch(): number | undefined;
+  set efSearch(v: number);
+  get efConstruction(): number | undefined;
+  set efConstruction(v: number);
+
+  train(x: BinaryCodes): Promise<void>;
+  add(x: BinaryCodes): Promise<void>;
+  addWithIds(x: BinaryCodes, ids: Ids): Promise<void>;
+  search(x: BinaryCodes, k: number, params?: SearchParams): Promise<BinarySearchResult>;
+  /** Codes at a Hamming distance below `radius` (an integer). */
+  rangeSearch(x: BinaryCodes, radius: number, params?: SearchParams): Promise<BinaryRangeSearchResult>;
+  /** How many codes were removed. */
+  removeIds(ids: Ids): Promise<number>;
+  /** The stored code, d / 8 bytes. */
+  reconstruct(id: number | bigint): Promise<Uint8Array>;
+  reset(): Promise<void>;
+  dispose(): void;
+}
+
+/** The binary-index part of the module, embedded or remote, over its binary index class B. */
+export interface FaissBinaryApi<B extends IndexBinaryContract> {
+  /** The base class of every binary index of the module: `v instanceof IndexBinary`. */
+  IndexBinary: { prototype: B };
+  IndexBinaryFlat: new (d: number) => B;
+  IndexBinaryIVF: new (quantizer: B, d: number, nlist: number) => B;
+  IndexBinaryHNSW: new (d: number, M?: number) => B;
+  indexBinaryFactory(d: number, description: string): B;
+  serializeIndexBinary(index: B): Promise<Uint8Array>;
+  deserializeIndexBinary(buffer: Uint8Array | ArrayBuffer, options?: DeserializeIndexOptions): Promise<B>;
 }
 
 export interface DeserializeIndexOptions {

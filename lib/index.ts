@@ -13,7 +13,7 @@ export {
 export type { MetricType, QuantizerType } from './constants';
 export { ErrorCodes, FaissError, isFaissError } from './errors';
 export type { ErrorCode } from './errors';
-export type { DeserializeIndexOptions, FaissApi, IndexContract } from './contract';
+export type { DeserializeIndexOptions, FaissApi, FaissBinaryApi, IndexBinaryContract, IndexContract } from './contract';
 export { Index } from './faiss-index';
 export {
   IndexFlat,
@@ -37,17 +37,32 @@ export { Kmeans } from './kmeans';
 export type { ClusteringParameters, KmeansTrainOptions } from './kmeans';
 export type { IterationStats } from './native';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
+export { IndexBinary } from './binary-index';
+export { IndexBinaryFlat, IndexBinaryHNSW, IndexBinaryIVF, indexBinaryFactory } from './binary-indexes';
+export { deserializeIndexBinary, readIndexBinary, serializeIndexBinary, writeIndexBinary } from './binary-io';
 export * from './selector-classes';
 export { getKernels, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
 export type { Kernels, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
-export type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
+export type {
+  BinaryCodes,
+  BinaryRangeSearchResult,
+  BinarySearchResult,
+  DirectMapType,
+  Ids,
+  RangeSearchResult,
+  SearchAndReconstructResult,
+  SearchParams,
+  SearchResult,
+  Vectors,
+} from './types';
 
-import type { FaissApi } from './contract';
+import type { FaissApi, FaissBinaryApi } from './contract';
 import type { Index } from './faiss-index';
+import type { IndexBinary as BinaryIndexClass } from './binary-index';
 
 // The compiler holds this module to the contract the remote client also meets
 // (lib/contract.ts): a type error here names what differs.
-type Meets<T extends FaissApi<Index>> = T;
+type Meets<T extends FaissApi<Index> & FaissBinaryApi<BinaryIndexClass>> = T;
 export type EmbeddedFaiss = Meets<typeof import('./index')>;

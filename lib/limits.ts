@@ -55,6 +55,13 @@ export const LIMITS = Object.freeze({
   /** Ids and positions given as numbers are exact integers; bigints reach int64. */
   id: between(-(2 ** 53), 2 ** 53),
   position: between(0, 2 ** 53),
+  /**
+   * Bits of a binary index's codes (d of IndexBinary*): a multiple of 8, as FAISS
+   * needs (its codes are d / 8 bytes). 2^20 bits is a 128 KiB code.
+   */
+  binaryDimension: between(8, 2 ** 20),
+  /** Hamming radius of a binary range search (FAISS's int). */
+  hammingRadius: between(-(2 ** 31), 2 ** 31 - 1),
   /** What one call may allocate (setMemoryLimits; the service's --max-request-memory). */
   perCallBytes: between(2 ** 20, 2 ** 50),
   /**
@@ -81,6 +88,13 @@ export const schemaOf = (limit: IntegerLimit, max = limit.max): { type: 'integer
 const within = (v: unknown, name: string, limit: IntegerLimit): number => integerIn(v, name, limit.min, limit.max);
 
 export const dimensionArg = (d: unknown): number => within(d, 'd', LIMITS.dimension);
+/** A binary index's d: bits, a multiple of 8. */
+export function bitsArg(d: unknown): number {
+  const bits = within(d, 'd', LIMITS.binaryDimension);
+  if (bits % 8 !== 0) throw invalidParameterError('d', 'a number of bits that is a multiple of 8', d);
+  return bits;
+}
+export const hammingRadiusArg = (r: unknown): number => within(r, 'radius', LIMITS.hammingRadius);
 /** Any of FAISS 1.7.3's metrics (flat and HNSW-flat indexes, knn, pairwiseDistances). */
 export function anyMetricArg(m: unknown, name = 'metric'): MetricType {
   if (!isInteger(m) || !Object.hasOwn(METRIC_NAMES, m)) {
@@ -178,6 +192,15 @@ export function searchParams(params: SearchParams | undefined): SearchParams {
       ...(sel !== undefined ? { sel: selectorArg(sel, 'params.sel') } : {}),
     };
   });
+}
+
+/**
+ * A binary index's search settings: FAISS 1.7.3's binary indexes refuse
+ * SearchParameters, so a selector (params.sel, checked first) is ERR_UNSUPPORTED.
+ */
+export function binarySearchParams(p: SearchParams): Omit<SearchParams, 'sel'> {
+  if (p.sel !== undefined) throw new FaissError('params.sel: a binary index cannot filter its search (FAISS 1.7.3 binary indexes take no search parameters)', 'ERR_UNSUPPORTED');
+  return { nprobe: p.nprobe, efSearch: p.efSearch };
 }
 
 /** FAISS's serialized bytes, as deserializeIndex takes them: a genuine Uint8Array (Buffer) or ArrayBuffer. */

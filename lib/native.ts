@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assertCpuRunsAddon } from './addon-cpu';
 import { FaissError } from './errors';
-import type { RangeSearchResult, SearchResult } from './types';
+import type { BinaryRangeSearchResult, BinarySearchResult, RangeSearchResult, SearchResult } from './types';
 
 export interface NativeIndex {
   readonly d: number;
@@ -40,6 +40,31 @@ export interface NativeIndex {
   /** IndexRefine's k_factor; undefined elsewhere. */
   kFactor: number | undefined;
   searchAndReconstruct(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult & { vectors: Float32Array }>;
+  dispose(): void;
+}
+
+/** The addon's wrapper of a faiss::IndexBinary (native/binary_index.h). */
+export interface NativeBinaryIndex {
+  readonly d: number;
+  readonly codeSize: number;
+  readonly ntotal: number;
+  readonly isTrained: boolean;
+  readonly typeName: string;
+  readonly bytes: number;
+  readonly version: number;
+  readonly disposed: boolean;
+  nprobe: number | undefined;
+  efSearch: number | undefined;
+  efConstruction: number | undefined;
+  train(x: Uint8Array): Promise<void>;
+  add(x: Uint8Array, ids?: BigInt64Array): Promise<void>;
+  search(x: Uint8Array, k: number, nprobe?: number, efSearch?: number): Promise<BinarySearchResult>;
+  rangeSearch(x: Uint8Array, radius: number, nprobe?: number, efSearch?: number): Promise<BinaryRangeSearchResult>;
+  removeIds(ids: BigInt64Array): Promise<number>;
+  reconstruct(id: number | bigint): Promise<Uint8Array>;
+  reset(): Promise<void>;
+  serialize(): Promise<Buffer>;
+  writeFile(path: string): Promise<void>;
   dispose(): void;
 }
 
@@ -123,6 +148,14 @@ export interface NativeAddon {
   ): Promise<KmeansResult>;
   deserializeIndex(buffer: Uint8Array | ArrayBuffer, trusted: boolean): Promise<NativeIndex>;
   readIndex(path: string, mmap: boolean, trusted: boolean): Promise<NativeIndex>;
+  NativeBinaryIndex: new (...args: never[]) => NativeBinaryIndex;
+  isNativeBinaryIndex(v: unknown): v is NativeBinaryIndex;
+  newBinaryFlat(d: number): NativeBinaryIndex;
+  newBinaryIVF(quantizer: NativeBinaryIndex, d: number, nlist: number): NativeBinaryIndex;
+  newBinaryHNSW(d: number, m: number): NativeBinaryIndex;
+  indexBinaryFactory(d: number, description: string): NativeBinaryIndex;
+  deserializeIndexBinary(buffer: Uint8Array | ArrayBuffer, trusted: boolean): Promise<NativeBinaryIndex>;
+  readIndexBinary(path: string, trusted: boolean): Promise<NativeBinaryIndex>;
   setErrorClass(ctor: typeof FaissError): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -40,3 +40,26 @@ export interface RangeSearchResult {
 
 /** Direct map kinds for IVF reconstruct: "array" (make_direct_map) or "hashtable". */
 export type DirectMapType = 'array' | 'hashtable';
+
+/**
+ * Binary codes: n rows of d / 8 bytes (d bits each), row-major, as a Uint8Array
+ * (a Buffer is one; used as is), or an array of rows of byte values 0..255 (copied).
+ */
+export type BinaryCodes = Uint8Array | readonly ArrayLike<number>[];
+
+/**
+ * A binary index's k-NN answer: nq x k, row-major, Hamming distances. Where fewer
+ * than k neighbours exist the label is -1 (and the distance FAISS's fill value:
+ * 2147483647, or -2147483648 from IndexBinaryHNSW).
+ */
+export interface BinarySearchResult {
+  distances: Int32Array;
+  labels: BigInt64Array;
+}
+
+/** Results of query i are at [lims[i], lims[i + 1]) in distances (Hamming) and labels. */
+export interface BinaryRangeSearchResult {
+  lims: BigUint64Array;
+  distances: Int32Array;
+  labels: BigInt64Array;
+}

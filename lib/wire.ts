@@ -20,12 +20,19 @@
 //     range search         nq + 1 uint64 lims, then total float32 distances, then total int64 labels
 //     vectors              n x d float32                      (reconstruct)
 //
+//   binary indexes (IndexBinary*: codes of d bits, d / 8 bytes each; Hamming distances)
+//     codes                n x d / 8 bytes                    (train, add, search, range search)
+//     codes with ids       n x d / 8 bytes, then n int64 ids  (add?ids=true)
+//     search answer        nq x k int32 distances, then nq x k int64 labels
+//     range search answer  nq + 1 uint64 lims, then total int32 distances, then total int64 labels
+//     codes answer         n x d / 8 bytes                    (reconstruct)
+//
 // Readers view the bytes in place (no copy) when they are aligned, and copy them
 // once when not. They need no Node API, so the client runs in any runtime.
 import { FaissError } from './errors';
 import { LIMITS } from './limits';
 import { IDSelector, IDSelectorAnd, IDSelectorBatch, IDSelectorBitmap, IDSelectorNot, IDSelectorOr, IDSelectorRange, IDSelectorXOr } from './selectors';
-import type { RangeSearchResult, SearchResult } from './types';
+import type { BinaryRangeSearchResult, BinarySearchResult, RangeSearchResult, SearchResult } from './types';
 
 export const BINARY = 'application/octet-stream';
 
@@ -43,7 +50,7 @@ export const HEADER = {
 /** Most ids one reconstruct request carries (its body is JSON); the client splits longer calls. */
 export const MAX_RECONSTRUCT_IDS = 10_000;
 
-type Typed = Float32Array | BigInt64Array | BigUint64Array;
+type Typed = Float32Array | Int32Array | BigInt64Array | BigUint64Array;
 interface TypedClass<T extends Typed> {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
   new (length: number): T;
@@ -104,6 +111,28 @@ export function readIds(body: Uint8Array): BigInt64Array {
   if (body.length % 8 !== 0) throw new FaissError(`Expected int64 ids (8 bytes each) but the body has ${body.length} bytes`, 'ERR_INVALID_ARGUMENT');
   return view(BigInt64Array, body, 0, body.length / 8);
 }
+
+/** A binary index's codes of `codeSize` (d / 8) bytes, in place. */
+export function readCodes(body: Uint8Array, codeSize: number): Uint8Array {
+  if (body.length % codeSize !== 0) {
+    throw new FaissError(`Expected the body to hold binary codes of ${codeSize} bytes (d / 8) but it has ${body.length} bytes`, 'ERR_DIMENSION');
+  }
+  return body;
+}
+
+export function readCodesWithIds(body: Uint8Array, codeSize: number): { x: Uint8Array; ids: BigInt64Array } {
+  const rowBytes = codeSize + 8;
+  if (body.length % rowBytes !== 0) {
+    throw new FaissError(
+      `Expected n binary codes of ${codeSize} bytes followed by n int64 ids (${rowBytes} bytes per code) but the body has ${body.length} bytes`,
+      'ERR_DIMENSION',
+    );
+  }
+  const n = body.length / rowBytes;
+  return { x: body.subarray(0, n * codeSize), ids: view(BigInt64Array, body, n * codeSize, n) };
+}
+
+export const codesWithIdsBody = (x: Uint8Array, ids: BigInt64Array): Uint8Array => concat([x, ids]);
 
 // The filter part. Tags are the wire's, not the selector classes' names, so that
 // either side can rename a class.
@@ -226,14 +255,29 @@ function answerOf(bytes: Uint8Array, expected: number, what: string): Uint8Array
   return bytes;
 }
 
-export const searchAnswerParts = (r: SearchResult): ArrayBufferView[] => [r.distances, r.labels];
+export const searchAnswerParts = (r: SearchResult | BinarySearchResult): ArrayBufferView[] => [r.distances, r.labels];
 
 export function readSearchAnswer(bytes: Uint8Array, nq: number, k: number): SearchResult {
   const b = answerOf(bytes, nq * k * 12, 'search');
   return { distances: view(Float32Array, b, 0, nq * k), labels: view(BigInt64Array, b, nq * k * 4, nq * k) };
 }
 
-export const rangeSearchAnswerParts = (r: RangeSearchResult): ArrayBufferView[] => [r.lims, r.distances, r.labels];
+/** A binary index's search answer: int32 Hamming distances in place of float32. */
+export function readBinarySearchAnswer(bytes: Uint8Array, nq: number, k: number): BinarySearchResult {
+  const b = answerOf(bytes, nq * k * 12, 'search');
+  return { distances: view(Int32Array, b, 0, nq * k), labels: view(BigInt64Array, b, nq * k * 4, nq * k) };
+}
+
+export const rangeSearchAnswerParts = (r: RangeSearchResult | BinaryRangeSearchResult): ArrayBufferView[] => [r.lims, r.distances, r.labels];
+
+export function readBinaryRangeSearchAnswer(bytes: Uint8Array, nq: number, total: number): BinaryRangeSearchResult {
+  const b = answerOf(bytes, (nq + 1) * 8 + total * 12, 'range search');
+  return {
+    lims: view(BigUint64Array, b, 0, nq + 1),
+    distances: view(Int32Array, b, (nq + 1) * 8, total),
+    labels: view(BigInt64Array, b, (nq + 1) * 8 + total * 4, total),
+  };
+}
 
 export function readRangeSearchAnswer(bytes: Uint8Array, nq: number, total: number): RangeSearchResult {
   const b = answerOf(bytes, (nq + 1) * 8 + total * 12, 'range search');
@@ -244,7 +288,11 @@ export function readRangeSearchAnswer(bytes: Uint8Array, nq: number, total: numb
   };
 }
 
-export const vectorsAnswerParts = (x: Float32Array): ArrayBufferView[] => [x];
+export const vectorsAnswerParts = (x: Float32Array | Uint8Array): ArrayBufferView[] => [x];
+
+export function readCodesAnswer(bytes: Uint8Array, n: number, codeSize: number): Uint8Array {
+  return answerOf(bytes, n * codeSize, 'codes');
+}
 
 export function readVectorsAnswer(bytes: Uint8Array, n: number, d: number): Float32Array {
   return view(Float32Array, answerOf(bytes, n * d * 4, 'vectors'), 0, n * d);

@@ -6,6 +6,8 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include "binary_constructors.h"
+#include "binary_index.h"
 #include "blas_blocks.h"
 #include "constructors.h"
 #include "distances.h"
@@ -21,6 +23,7 @@
 #include "selector.h"
 #include "threads.h"
 #include "transform.h"
+#include "workers/binary_workers.h"
 #include "workers/workers.h"
 
 namespace fp {
@@ -118,6 +121,10 @@ Napi::Value isNativeIndex(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), IndexWrap::IsIndex(info[0]));
 }
 
+Napi::Value isNativeBinaryIndex(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), BinaryIndexWrap::IsBinaryIndex(info[0]));
+}
+
 Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), configuredThreads());
 }
@@ -184,6 +191,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   defineKmeans(env, exports);
   exports.Set("deserializeIndex", Napi::Function::New<startDeserialize>(env));
   exports.Set("readIndex", Napi::Function::New<startReadFile>(env));
+  Napi::Function binaryIndexClass = BinaryIndexWrap::Define(env);
+  data->binaryIndexClass = Napi::Persistent(binaryIndexClass);
+  exports.Set("NativeBinaryIndex", binaryIndexClass);
+  exports.Set("isNativeBinaryIndex", Napi::Function::New<isNativeBinaryIndex>(env));
+  defineBinaryConstructors(env, exports);
+  exports.Set("deserializeIndexBinary", Napi::Function::New<startDeserializeBinary>(env));
+  exports.Set("readIndexBinary", Napi::Function::New<startReadBinaryFile>(env));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassFn>(env));
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env));
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));

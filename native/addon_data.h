@@ -11,6 +11,7 @@ struct LaneChannel;
 struct AddonData {
   Napi::FunctionReference errorClass;  // the TS layer's FaissError
   Napi::FunctionReference indexClass;  // the native Index wrapper
+  Napi::FunctionReference binaryIndexClass;  // the native IndexBinary wrapper
   Napi::FunctionReference transformClass;  // the native VectorTransform wrapper (transform.h)
   LaneChannel* lanes = nullptr;        // search_lanes.cc; freed with its thread-safe function
 };

@@ -27,6 +27,22 @@ FloatRows floatRows(const Napi::Value& v, int64_t d, const char* name) {
   return rows;
 }
 
+ByteRows byteRows(const Napi::Value& v, int64_t codeSize, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    invalid(std::string("Expected a Uint8Array of binary codes for ") + name);
+  ByteRows rows;
+  rows.memory = pinMemory(v, name);
+  const int64_t len = static_cast<int64_t>(rows.memory.bytes);
+  if (len == 0) invalid(std::string("Expected at least one code in ") + name + " but it is empty");
+  if (len % codeSize != 0)
+    throw ArgumentError(code::kDimension, std::string("Expected ") + name + " to hold codes of " +
+                                              std::to_string(codeSize) + " bytes (d / 8) but its length " +
+                                              std::to_string(len) + " is not a multiple of " + std::to_string(codeSize));
+  rows.data = rows.memory.data;
+  rows.n = len / codeSize;
+  return rows;
+}
+
 IdArray idArray(const Napi::Value& v, int64_t expected, const char* name) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array)
     invalid(std::string("Expected a BigInt64Array for ") + name);

@@ -24,6 +24,16 @@ struct FloatRows {
 
 FloatRows floatRows(const Napi::Value& v, int64_t d, const char* name);
 
+// A row-major n x codeSize byte matrix (binary codes) in a Uint8Array's memory
+// (not copied), pinned as FloatRows is.
+struct ByteRows {
+  PinnedMemory memory;
+  const uint8_t* data = nullptr;
+  int64_t n = 0;
+};
+
+ByteRows byteRows(const Napi::Value& v, int64_t codeSize, const char* name);
+
 // An int64 id array (BigInt64Array) of exactly `expected` entries, or any length
 // when expected < 0; pinned as FloatRows is.
 struct IdArray {

@@ -14,6 +14,11 @@ bool contains(const std::string& s, const char* needle) {
   return s.find(needle) != std::string::npos;
 }
 
+// read_index, deserialize_index and their binary-index twins (read_index_binary, ...).
+bool isReading(const std::string& context) {
+  return context.rfind("read_index", 0) == 0 || context.rfind("deserialize_index", 0) == 0;
+}
+
 // FAISS messages look like "Error in <signature> at <file>:<line>: <what happened>".
 // Users need the last part; the C++ signature only adds noise.
 std::string stripLocation(const std::string& msg) {
@@ -37,7 +42,7 @@ ErrorInfo classifyFaissMessage(const std::string& raw, const std::string& contex
   }
   if ((contains(msg, "key") && contains(msg, "not found")) || contains(msg, "invalid key"))
     return {code::kNotFound, full};
-  if (context == "read_index" || context == "deserialize_index") {
+  if (isReading(context)) {
     if (auto newer = newerFaissRefusal(msg)) return {code::kUnsupported, context + ": " + *newer};
     return {code::kCorruptIndex, context + ": not a valid FAISS index (" + msg + ")"};
   }
@@ -59,7 +64,7 @@ ErrorInfo classifyCurrentException(const char* context) {
     // While reading an index, an allocation past the read budget means a size
     // field in the input is absurd (see alloc_guard.h).
     const std::string c(context);
-    if (c == "read_index" || c == "deserialize_index")
+    if (isReading(c))
       return {code::kCorruptIndex, c + ": not a valid FAISS index (it declares sizes far beyond its length)"};
     // Elsewhere it is a limit of this process (an address-space limit, the
     // machine's memory) that the call's estimate did not foresee: the call is

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "index_handle.h"
+#include "handle_core.h"
 
 namespace fp {
 namespace {
@@ -15,7 +15,7 @@ class Releaser {
  public:
   // Runs as a shared_ptr deleter, which must not throw: whatever fails here
   // (no thread, no memory for the queue) frees the handle inline instead.
-  void release(IndexHandle* handle) noexcept {
+  void release(HandleCore* handle) noexcept {
     try {
       std::lock_guard<std::mutex> l(m_);
       if (!stopping_ && start()) {
@@ -52,7 +52,7 @@ class Releaser {
 
   void loop() {
     for (;;) {
-      std::vector<IndexHandle*> batch;
+      std::vector<HandleCore*> batch;
       {
         std::unique_lock<std::mutex> l(m_);
         wake_.wait(l, [this] { return !queue_.empty() && !stopping_; });
@@ -71,7 +71,7 @@ class Releaser {
   std::mutex m_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::vector<IndexHandle*> queue_;
+  std::vector<HandleCore*> queue_;
   bool started_ = false;
   bool busy_ = false;
   bool stopping_ = false;
@@ -89,9 +89,8 @@ Releaser& releaser() {
 
 }  // namespace
 
-std::shared_ptr<IndexHandle> releasedOffThread(IndexHandle* handle) {
-  releaser();  // registers the exit hook now, while nothing is being released
-  return std::shared_ptr<IndexHandle>(handle, [](IndexHandle* h) { releaser().release(h); });
-}
+void releaseOffThread(HandleCore* handle) noexcept { releaser().release(handle); }
+
+void prepareRelease() { releaser(); }
 
 }  // namespace fp

@@ -9,10 +9,20 @@
 
 namespace fp {
 
-class IndexHandle;
+class HandleCore;
 
-// Owns `handle`; when the last copy goes, `handle` is deleted on the release thread
-// (inline only while the process exits, or if that thread cannot start).
-std::shared_ptr<IndexHandle> releasedOffThread(IndexHandle* handle);
+// Deletes `handle` on the release thread (inline only while the process exits, or
+// if that thread cannot start).
+void releaseOffThread(HandleCore* handle) noexcept;
+// Registers the release thread's exit hook, while nothing is being released.
+void prepareRelease();
+
+// Owns `handle` (an IndexHandle, a BinaryIndexHandle); when the last copy goes,
+// `handle` is deleted on the release thread.
+template <typename Handle>
+std::shared_ptr<Handle> releasedOffThread(Handle* handle) {
+  prepareRelease();
+  return std::shared_ptr<Handle>(handle, [](Handle* h) { releaseOffThread(h); });
+}
 
 }  // namespace fp

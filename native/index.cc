@@ -5,14 +5,14 @@
 #include "errors.h"
 #include "handle_release.h"
 #include "index_type.h"
-#include "selector_support.h"
 #include "metrics.h"
+#include "selector_support.h"
+#include "tunable_accessors.h"
 #include "workers/workers.h"
 
 namespace fp {
 namespace {
 
-constexpr int kMaxTunable = 1 << 30;
 // IndexRefine's k_factor, as the bound validate.cc holds a file's to.
 constexpr double kMaxKFactor = 1024;
 
@@ -136,46 +136,24 @@ Napi::Value IndexWrap::GetVersion(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IndexWrap::GetNprobe(const Napi::CallbackInfo& info) {
-  auto h = handle();
-  return h->hasIvf() ? Napi::Number::New(info.Env(), h->nprobe()) : info.Env().Undefined();
+  return getTunable(info.Env(), *handle(), Tunable::kNprobe);
 }
 void IndexWrap::SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  auto h = handle();
-  if (!h->hasIvf()) throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no nprobe (only IVF indexes do)"});
-  try {
-    h->setNprobe(static_cast<int>(integerArg(v, "nprobe", 1, kMaxTunable)));
-  } catch (const ArgumentError& e) {
-    throw makeError(info.Env(), e.info);
-  }
+  setTunable(info.Env(), *handle(), Tunable::kNprobe, typeName_, v);
 }
 
 Napi::Value IndexWrap::GetEfSearch(const Napi::CallbackInfo& info) {
-  auto h = handle();
-  return h->hasHnsw() ? Napi::Number::New(info.Env(), h->efSearch()) : info.Env().Undefined();
+  return getTunable(info.Env(), *handle(), Tunable::kEfSearch);
 }
 void IndexWrap::SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  auto h = handle();
-  if (!h->hasHnsw()) throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efSearch (only HNSW indexes do)"});
-  try {
-    h->setEfSearch(static_cast<int>(integerArg(v, "efSearch", 1, kMaxTunable)));
-  } catch (const ArgumentError& e) {
-    throw makeError(info.Env(), e.info);
-  }
+  setTunable(info.Env(), *handle(), Tunable::kEfSearch, typeName_, v);
 }
 
 Napi::Value IndexWrap::GetEfConstruction(const Napi::CallbackInfo& info) {
-  auto h = handle();
-  return h->hasHnsw() ? Napi::Number::New(info.Env(), h->efConstruction()) : info.Env().Undefined();
+  return getTunable(info.Env(), *handle(), Tunable::kEfConstruction);
 }
 void IndexWrap::SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  auto h = handle();
-  if (!h->hasHnsw())
-    throw makeError(info.Env(), {code::kUnsupported, typeName_ + " has no efConstruction (only HNSW indexes do)"});
-  try {
-    h->setEfConstruction(static_cast<int>(integerArg(v, "efConstruction", 1, kMaxTunable)));
-  } catch (const ArgumentError& e) {
-    throw makeError(info.Env(), e.info);
-  }
+  setTunable(info.Env(), *handle(), Tunable::kEfConstruction, typeName_, v);
 }
 
 Napi::Value IndexWrap::GetMetricArg(const Napi::CallbackInfo& info) {

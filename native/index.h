@@ -12,6 +12,8 @@ namespace fp {
 
 class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
  public:
+  using Handle = IndexHandle;
+
   static Napi::Function Define(Napi::Env env);
   // Wraps a freshly built or loaded index in a new JS object.
   static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly = false);

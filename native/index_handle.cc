@@ -46,6 +46,19 @@ faiss::IndexRefine* findRefine(faiss::Index* index) {
   return nullptr;
 }
 
+// The nprobe field of the IVF a search uses, if any; a fast-scan IVF or one
+// under IndexRefine reads it there rather than from SearchParameters
+// (nprobeAsParams, search_dispatch.h).
+size_t* ivfNprobe(faiss::Index* index) {
+  auto* ivf = findTuned<faiss::IndexIVF>(index);
+  return ivf ? &ivf->nprobe : nullptr;
+}
+
+faiss::HNSW* hnswOf(faiss::Index* index) {
+  auto* hnsw = findTuned<faiss::IndexHNSW>(index);
+  return hnsw ? &hnsw->hnsw : nullptr;
+}
+
 }  // namespace
 
 void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out) {
@@ -57,16 +70,8 @@ void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out) {
 }
 
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
-    : index_(std::move(index)), readOnly_(readOnly) {
-  ivf_ = findTuned<faiss::IndexIVF>(index_.get());
-  nprobeField_ = ivf_ && !nprobeAsParams(*index_);
-  auto* hnsw = findTuned<faiss::IndexHNSW>(index_.get());
-  hnsw_ = hnsw ? &hnsw->hnsw : nullptr;
-  if (ivf_) nprobe_ = static_cast<int>(ivf_->nprobe);
-  if (hnsw_) {
-    efSearch_ = hnsw_->efSearch;
-    efConstruction_ = hnsw_->efConstruction;
-  }
+    : HandleCore(readOnly, hnswOf(index.get()), ivfNprobe(index.get()), ivfNprobe(index.get()) && !nprobeAsParams(*index)),
+      index_(std::move(index)) {
   collectLp(index_.get(), lp_);
   // The innermost one computes the distances (an IDMap does not copy metric_arg).
   if (!lp_.empty()) metricArg_ = lp_.back()->metric_arg;
@@ -87,27 +92,18 @@ void IndexHandle::writeSearchFields() {
 }
 
 Tunables IndexHandle::effective(const Tunables& o) const {
-  Tunables t;
-  t.nprobe = o.nprobe >= 0 ? o.nprobe : nprobe();
-  t.efSearch = o.efSearch >= 0 ? o.efSearch : efSearch();
+  Tunables t = HandleCore::effective(o);
   if (refine_) t.kFactor = kFactor();
   return t;
 }
 
 void IndexHandle::applyTunables() {
   writeSearchFields();
-  if (ivf_) ivf_->nprobe = nprobe();
-  if (hnsw_) {
-    hnsw_->efSearch = efSearch();
-    hnsw_->efConstruction = efConstruction();
-  }
+  HandleCore::applyTunables();
 }
 
 void IndexHandle::refresh(bool mutated) {
-  ntotal_ = index_->ntotal;
-  isTrained_ = index_->is_trained;
-  bytes_ = static_cast<int64_t>(serializedSize(*index_));
-  if (mutated) version_++;
+  record(index_->ntotal, index_->is_trained, static_cast<int64_t>(serializedSize(*index_)), mutated);
 }
 
 }  // namespace fp

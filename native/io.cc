@@ -30,20 +30,12 @@ struct CountingWriter : faiss::IOWriter {
   }
 };
 
-// Reads straight out of the caller's memory and never past its end, so a
-// truncated buffer becomes a FAISS read error instead of an out-of-bounds read.
-struct MemoryReader : faiss::IOReader {
-  const uint8_t* data;
-  size_t size;
-  size_t pos = 0;
+// BoundedMemoryReader, with the IndexIDMap2 guard.
+struct MemoryReader : BoundedMemoryReader {
   IdMap2Guard guard;
-  MemoryReader(const uint8_t* d, size_t s) : data(d), size(s) {}
+  using BoundedMemoryReader::BoundedMemoryReader;
   size_t operator()(void* ptr, size_t itemSize, size_t nitems) override {
-    if (itemSize == 0 || pos >= size) return 0;
-    const size_t available = (size - pos) / itemSize;
-    const size_t n = nitems < available ? nitems : available;
-    std::memcpy(ptr, data + pos, n * itemSize);
-    pos += n * itemSize;
+    const size_t n = BoundedMemoryReader::operator()(ptr, itemSize, nitems);
     guard.onRead(ptr, itemSize, n);
     return n;
   }
@@ -61,6 +53,17 @@ struct GuardedFileReader : faiss::FileIOReader {
   }
 };
 
+}  // namespace
+
+size_t BoundedMemoryReader::operator()(void* ptr, size_t itemSize, size_t nitems) {
+  if (itemSize == 0 || pos >= size) return 0;
+  const size_t available = (size - pos) / itemSize;
+  const size_t n = nitems < available ? nitems : available;
+  std::memcpy(ptr, data + pos, n * itemSize);
+  pos += n * itemSize;
+  return n;
+}
+
 size_t requireReadableFile(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
@@ -73,15 +76,9 @@ size_t requireReadableFile(const std::string& path) {
   return static_cast<size_t>(st.st_size);
 }
 
-// The file opened once: the sandbox checks, and the addon then maps, the same
-// inode even if something renames another file over the path meanwhile.
-struct OpenFile {
-  int fd = -1;
-  size_t size = 0;
-  ~OpenFile() {
-    if (fd >= 0) close(fd);
-  }
-};
+OpenFile::~OpenFile() {
+  if (fd >= 0) close(fd);
+}
 
 void openReadableFile(const std::string& path, OpenFile& file) {
   file.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -94,6 +91,8 @@ void openReadableFile(const std::string& path, OpenFile& file) {
   if (!S_ISREG(st.st_mode)) throw ArgumentError(code::kIo, "read_index: '" + path + "' is not a regular file");
   file.size = static_cast<size_t>(st.st_size);
 }
+
+namespace {
 
 std::unique_ptr<faiss::Index> readTrusted(faiss::IOReader& reader, IdMap2Guard& guard, size_t size, int flags) {
   std::unique_ptr<faiss::Index> index;
@@ -161,6 +160,10 @@ std::unique_ptr<faiss::Index> deserialize(const uint8_t* data, size_t size, bool
 // memory-mapped from the old file (readIndex with mmap) would die of SIGBUS on
 // its next search; the mapping keeps the old file's pages instead.
 void writeFile(const faiss::Index& index, const std::string& path) {
+  writeFileAtomically(path, [&](faiss::IOWriter& writer) { faiss::write_index(&index, &writer); });
+}
+
+void writeFileAtomically(const std::string& path, const std::function<void(faiss::IOWriter&)>& write) {
   std::random_device entropy;
   const std::string temp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(entropy());
   FILE* f = std::fopen(temp.c_str(), "wbx");
@@ -170,7 +173,7 @@ void writeFile(const faiss::Index& index, const std::string& path) {
   bool written = false;
   try {
     faiss::FileIOWriter writer(f);
-    faiss::write_index(&index, &writer);
+    write(writer);
     written = std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   } catch (...) {
     std::fclose(f);

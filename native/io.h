@@ -3,8 +3,10 @@
 #pragma once
 
 #include <faiss/Index.h>
+#include <faiss/impl/io.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,5 +32,33 @@ void writeFile(const faiss::Index& index, const std::string& path);
 // mapped: the sandbox checks the file, then it is mapped here and its structure
 // checked again (validate.h), without reading the lists.
 std::unique_ptr<faiss::Index> readFile(const std::string& path, bool mmap, bool trusted);
+
+// Shared with the binary indexes' reading and writing (binary_io.h):
+
+// Reads straight out of the caller's memory and never past its end, so a
+// truncated buffer becomes a FAISS read error instead of an out-of-bounds read.
+struct BoundedMemoryReader : faiss::IOReader {
+  const uint8_t* data;
+  size_t size;
+  size_t pos = 0;
+  BoundedMemoryReader(const uint8_t* d, size_t s) : data(d), size(s) {}
+  size_t operator()(void* ptr, size_t itemSize, size_t nitems) override;
+};
+
+// A regular file's size; ERR_NOT_FOUND / ERR_IO otherwise.
+size_t requireReadableFile(const std::string& path);
+
+// The file opened once: the sandbox checks, and the addon then maps, the same
+// inode even if something renames another file over the path meanwhile.
+struct OpenFile {
+  int fd = -1;
+  size_t size = 0;
+  ~OpenFile();
+};
+void openReadableFile(const std::string& path, OpenFile& file);
+
+// Writes a new file next to `path` with `write`, flushes it to disk, and renames
+// it over `path`; ERR_IO (nothing left behind) when any step fails.
+void writeFileAtomically(const std::string& path, const std::function<void(faiss::IOWriter&)>& write);
 
 }  // namespace fp

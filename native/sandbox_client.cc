@@ -218,12 +218,14 @@ ArgumentError refusal(const std::string& err, const std::string& context) {
 
 }  // namespace
 
-std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool checkOnly, const std::string& context) {
+std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool checkOnly, const std::string& context,
+                                bool binary) {
   const Limits limits = limitsFor(input.size);
   std::vector<std::string> args = {sandboxPath(), "--max-memory", std::to_string(limits.memoryBytes), "--max-cpu",
                                    std::to_string(limits.cpuSeconds), "--input-bytes", std::to_string(input.size)};
   if (mmap) args.push_back("--mmap");
   if (checkOnly) args.push_back("--check-only");
+  if (binary) args.push_back("--binary");
 
   Fd inRead, inWrite, outRead, outWrite, errRead, errWrite;
   if (input.fd < 0) makePipe(inRead, inWrite);

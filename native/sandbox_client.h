@@ -23,6 +23,8 @@ struct SandboxInput {
 
 // `context` names the operation in messages ("read_index", "deserialize_index").
 // Returns the canonical bytes, or nothing when `checkOnly` (the memory-mapped path).
-std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool checkOnly, const std::string& context);
+// `binary`: the bytes hold a binary index (faiss::read_index_binary's format).
+std::vector<uint8_t> runSandbox(const SandboxInput& input, bool mmap, bool checkOnly, const std::string& context,
+                                bool binary = false);
 
 }  // namespace fp

@@ -21,6 +21,7 @@
 #include "kernels/hnsw_search.h"
 #include "kernels/ivf_scan.h"
 #include "memory_limits.h"
+#include "range_blocks.h"
 #include "short_answers.h"
 
 namespace fp {
@@ -121,14 +122,6 @@ void rangeSearchOnce(const faiss::Index& index, const Tunables& t, int64_t n, co
   index.range_search(n, x, radius, result, params);
 }
 
-[[noreturn]] void tooManyResults(int64_t found, int64_t maxResults) {
-  throw ArgumentError(code::kResourceLimit,
-                      "range_search found more than " + std::to_string(maxResults) + " results (" +
-                          std::to_string(found) + " in the queries searched so far), which would pass the per-call " +
-                          "memory limit (perCallBytes) of " + formatBytes(perCallBytes()) +
-                          "; use a tighter radius or fewer queries");
-}
-
 }  // namespace
 
 bool nprobeAsParams(const faiss::Index& index) {
@@ -219,39 +212,9 @@ void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int
 
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
                       int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel) {
-  const int64_t perQuery = std::max<int64_t>(1, index.ntotal);
-  // As many queries as could each match every vector within what is left.
-  auto blockAfter = [&](int64_t found, int64_t i0) { return std::clamp<int64_t>((maxResults - found) / perQuery, 1, n - i0); };
-  if (blockAfter(0, 0) == n) {
-    rangeSearchOnce(index, t, n, x, radius, result, sel);
-    const int64_t found = static_cast<int64_t>(result->lims[n]);
-    if (found > maxResults) tooManyResults(found, maxResults);
-    return;
-  }
-  // Blocks of queries, each into its own result, then one result for the call.
-  std::vector<std::unique_ptr<faiss::RangeSearchResult>> parts;
-  int64_t found = 0;
-  for (int64_t i0 = 0, nb = 0; i0 < n; i0 += nb) {
-    nb = blockAfter(found, i0);
-    auto part = std::make_unique<faiss::RangeSearchResult>(nb);
-    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part.get(), sel);
-    found += static_cast<int64_t>(part->lims[nb]);
-    if (found > maxResults) tooManyResults(found, maxResults);
-    parts.push_back(std::move(part));
-  }
-  result->labels = new faiss::Index::idx_t[found];
-  result->distances = new float[found];
-  size_t at = 0;
-  int64_t q = 0;
-  for (const auto& part : parts) {
-    const size_t count = part->lims[part->nq];
-    for (size_t i = 0; i < part->nq; i++) result->lims[q + i] = at + part->lims[i];
-    std::copy(part->labels, part->labels + count, result->labels + at);
-    std::copy(part->distances, part->distances + count, result->distances + at);
-    at += count;
-    q += static_cast<int64_t>(part->nq);
-  }
-  result->lims[n] = at;
+  rangeSearchInBlocks(n, index.ntotal, maxResults, result, [&](int64_t i0, int64_t nb, faiss::RangeSearchResult* part) {
+    rangeSearchOnce(index, t, nb, x + i0 * index.d, radius, part, sel);
+  });
 }
 
 }  // namespace fp

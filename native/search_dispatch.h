@@ -50,10 +50,7 @@ void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int
                                float* distances, int64_t* labels, float* vectors);
 
 // Runs the queries in blocks and stops with ERR_RESOURCE_LIMIT once the results
-// found so far pass `maxResults` (a range search's result size is only known as
-// it runs: an unbounded radius matches every vector for every query). A block
-// holds as many queries as could each match every vector within what is left
-// of that bound.
+// found so far pass `maxResults` (range_blocks.h).
 void rangeSearchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, float radius,
                       int64_t maxResults, faiss::RangeSearchResult* result, const faiss::IDSelector* sel = nullptr);
 

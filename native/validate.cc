@@ -26,17 +26,23 @@
 #include "coded_error.h"
 #include "index_type.h"
 #include "metrics.h"
+#include "validate_parts.h"
 
 namespace fp {
-namespace {
 
-void require(bool ok, const std::string& what) {
+void requireConsistent(bool ok, const std::string& what) {
   if (!ok) throw ArgumentError(code::kCorruptIndex, "The index is inconsistent: " + what);
 }
 
-[[noreturn]] void unsupported(const std::string& what) {
+void refuseUnchecked(const std::string& what) {
   throw ArgumentError(code::kUnsupported, what + " cannot be checked before loading, so it is not accepted from outside");
 }
+
+namespace {
+
+void require(bool ok, const std::string& what) { requireConsistent(ok, what); }
+
+[[noreturn]] void unsupported(const std::string& what) { refuseUnchecked(what); }
 
 template <typename T>
 bool is(const faiss::Index& index) {
@@ -200,8 +206,14 @@ void validateHnsw(const faiss::IndexHNSW& index) {
   require(index.storage != nullptr && dynamic_cast<const faiss::IndexFlatCodes*>(index.storage) != nullptr,
           "HNSW without a flat storage");
   require(index.storage->ntotal == index.ntotal && index.storage->d == index.d, "HNSW storage does not match");
-  const auto& h = index.hnsw;
-  const size_t n = static_cast<size_t>(index.ntotal);
+  validateHnswGraph(index.hnsw, index.ntotal);
+  validateIndex(*index.storage);
+}
+
+}  // namespace
+
+void validateHnswGraph(const faiss::HNSW& h, int64_t ntotal) {
+  const size_t n = static_cast<size_t>(ntotal);
   require(h.efSearch >= 1 && h.efSearch <= kMaxEf && h.efConstruction >= 1 && h.efConstruction <= kMaxEf,
           "HNSW efSearch or efConstruction out of range");
   require(h.upper_beam >= 1 && h.upper_beam <= kMaxEf, "HNSW upper beam out of range");
@@ -234,35 +246,34 @@ void validateHnsw(const faiss::IndexHNSW& index) {
     for (int l = 0; l < h.levels[i]; l++) {
       for (size_t j = h.offsets[i] + cum[l]; j < h.offsets[i] + cum[l + 1]; j++) {
         const auto v = h.neighbors[j];
-        require(v >= -1 && static_cast<int64_t>(v) < index.ntotal, "HNSW neighbour id out of range");
+        require(v >= -1 && static_cast<int64_t>(v) < ntotal, "HNSW neighbour id out of range");
         require(v < 0 || h.levels[v] > l, "HNSW neighbour missing from the level it is linked on");
       }
     }
   }
-  validateIndex(*index.storage);
 }
 
-void validateListSizes(const faiss::IndexIVF& index, size_t nlist, size_t codeSize) {
+void validateInvertedLists(const faiss::InvertedLists* invlists, size_t nlist, size_t codeSize, int64_t ntotal,
+                           BlockShape blocks) {
   size_t total = 0;
-  if (auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(index.invlists)) {
+  if (auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(invlists)) {
     require(lists->codes.size() == nlist && lists->ids.size() == nlist, "IVF list tables do not match nlist");
     for (size_t l = 0; l < nlist; l++) {
       require(lists->codes[l].size() == lists->ids[l].size() * codeSize, "IVF list codes do not match ids");
       total += lists->ids[l].size();
     }
-  } else if (auto* blocks = dynamic_cast<const faiss::BlockInvertedLists*>(index.invlists)) {
+  } else if (auto* blockLists = dynamic_cast<const faiss::BlockInvertedLists*>(invlists)) {
     // A fast-scan IVF's lists: codes in whole blocks of n_per_block vectors.
-    auto* fs = dynamic_cast<const faiss::IndexIVFFastScan*>(&index);
-    require(fs && blocks->n_per_block == static_cast<size_t>(fs->bbs) && blocks->block_size == fs->bbs * fs->M2 / 2,
+    require(blocks.nPerBlock > 0 && blockLists->n_per_block == blocks.nPerBlock && blockLists->block_size == blocks.blockSize,
             "IVF block lists do not match the index's blocks");
-    require(blocks->codes.size() == nlist && blocks->ids.size() == nlist, "IVF list tables do not match nlist");
+    require(blockLists->codes.size() == nlist && blockLists->ids.size() == nlist, "IVF list tables do not match nlist");
     for (size_t l = 0; l < nlist; l++) {
-      const size_t n = blocks->ids[l].size();
-      require(blocks->codes[l].size() == (n + blocks->n_per_block - 1) / blocks->n_per_block * blocks->block_size,
+      const size_t n = blockLists->ids[l].size();
+      require(blockLists->codes[l].size() == (n + blockLists->n_per_block - 1) / blockLists->n_per_block * blockLists->block_size,
               "IVF list codes do not match ids");
       total += n;
     }
-  } else if (auto* mapped = dynamic_cast<const faiss::OnDiskInvertedLists*>(index.invlists)) {
+  } else if (auto* mapped = dynamic_cast<const faiss::OnDiskInvertedLists*>(invlists)) {
     // Lists mapped from the file (readIndex with mmap): each must lie inside it.
     require(mapped->lists.size() == nlist, "IVF list tables do not match nlist");
     for (const auto& l : mapped->lists) {
@@ -275,25 +286,24 @@ void validateListSizes(const faiss::IndexIVF& index, size_t nlist, size_t codeSi
   } else {
     unsupported("IVF inverted lists of this kind");
   }
-  require(total == static_cast<size_t>(index.ntotal), "IVF lists do not add up to ntotal");
+  require(total == static_cast<size_t>(ntotal), "IVF lists do not add up to ntotal");
 }
 
-size_t listSize(const faiss::InvertedLists& lists, int64_t list) { return lists.list_size(list); }
-
-void validateDirectMap(const faiss::IndexIVF& index) {
-  const auto& dm = index.direct_map;
+void validateDirectMap(const faiss::DirectMap& dm, const faiss::InvertedLists& invlists, size_t nlist, int64_t ntotal) {
   require(dm.type == faiss::DirectMap::NoMap || dm.type == faiss::DirectMap::Array ||
               dm.type == faiss::DirectMap::Hashtable,
           "IVF direct map of an unknown kind");
-  if (dm.type == faiss::DirectMap::Array) require(dm.array.size() == static_cast<size_t>(index.ntotal), "IVF direct map size");
+  if (dm.type == faiss::DirectMap::Array) require(dm.array.size() == static_cast<size_t>(ntotal), "IVF direct map size");
   auto inRange = [&](int64_t entry) {
     const int64_t list = faiss::lo_listno(entry), offset = faiss::lo_offset(entry);
-    return list >= 0 && static_cast<size_t>(list) < index.nlist && offset >= 0 &&
-           static_cast<size_t>(offset) < listSize(*index.invlists, list);
+    return list >= 0 && static_cast<size_t>(list) < nlist && offset >= 0 &&
+           static_cast<size_t>(offset) < invlists.list_size(list);
   };
   for (auto entry : dm.array) require(entry == -1 || inRange(entry), "IVF direct map entry out of range");
   for (const auto& kv : dm.hashtable) require(inRange(kv.second), "IVF direct map entry out of range");
 }
+
+namespace {
 
 // The coarse quantizer's labels are list numbers: any accepted flat, HNSW or PQ
 // index labels by position (< ntotal == nlist); an IDMap by its id table. Before
@@ -318,11 +328,13 @@ void validateIvf(const faiss::IndexIVF& index) {
   validateQuantizer(index);
   require(index.invlists != nullptr && index.invlists->nlist == index.nlist, "IVF inverted lists do not match nlist");
   // A fast-scan IVF's block lists have no per-vector code size.
-  const bool fastScan = dynamic_cast<const faiss::IndexIVFFastScan*>(&index) != nullptr;
+  auto* fastScan = dynamic_cast<const faiss::IndexIVFFastScan*>(&index);
   require(index.invlists->code_size == (fastScan ? faiss::InvertedLists::INVALID_CODE_SIZE : index.code_size),
           "IVF code size does not match its lists");
-  validateListSizes(index, index.nlist, index.code_size);
-  validateDirectMap(index);
+  const BlockShape blocks = fastScan ? BlockShape{static_cast<size_t>(fastScan->bbs), fastScan->bbs * fastScan->M2 / 2}
+                                     : BlockShape{};
+  validateInvertedLists(index.invlists, index.nlist, index.code_size, index.ntotal, blocks);
+  validateDirectMap(index.direct_map, *index.invlists, index.nlist, index.ntotal);
   if (is<faiss::IndexIVFPQ>(index)) {
     auto& pq = static_cast<const faiss::IndexIVFPQ&>(index);
     validateProductQuantizer(pq.pq, index.d, index.code_size, index.is_trained, "IVFPQ");

@@ -3,9 +3,10 @@
 // the server by changing `require('faiss-proxy')` to `connect({ url, apiKey })`.
 import { METRIC_INNER_PRODUCT, METRIC_L2, metricOfName, ScalarQuantizer, type MetricType, type QuantizerType } from '../constants';
 import { isArrayBuffer } from '../brands';
-import type { DeserializeIndexOptions, FaissApi } from '../contract';
+import type { DeserializeIndexOptions, FaissApi, FaissBinaryApi } from '../contract';
 import { FaissError } from '../errors';
 import {
+  bitsArg,
   descriptionArg,
   dimensionArg as dimension,
   hnswMArg,
@@ -22,6 +23,7 @@ import {
 import type { SearchResult } from '../types';
 import { resolveSettings, type ConnectionSettings } from './config';
 import { RemoteIndex, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-index';
+import { RemoteIndexBinary } from './remote-binary-index';
 import { ResultsCache, type ResultsCacheOptions } from './results-cache';
 import { Transport, newIdempotencyKey, type TransportOptions } from './transport';
 import * as SELECTORS from '../selector-classes';
@@ -117,11 +119,56 @@ export function connect(options: ConnectOptions = {}) {
     return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: serviceMetricArg(metricType) }, o.name);
   }
 
-  /** An index that exists on the server. */
+  class IndexBinary extends RemoteIndexBinary {}
+
+  class IndexBinaryFlat extends IndexBinary {
+    constructor(d: number, o: RemoteIndexOptions = {}) {
+      super(ctx, bitsArg(d), { factory: 'BFlat', metric: METRIC_L2 }, o.name);
+    }
+  }
+  class IndexBinaryIVF extends IndexBinary {
+    constructor(quantizer: RemoteIndexBinary, d: number, nlist: number, o: RemoteIndexOptions = {}) {
+      // The server builds the quantizer from the factory string: a flat one, or an HNSW one (BIVF<n>_HNSW<M>).
+      const q = RemoteIndexBinary.check(quantizer, 'quantizer').description.factory;
+      const hnsw = /^BHNSW([0-9]+)$/.exec(q);
+      if (q !== 'BFlat' && !hnsw) throw new FaissError('A remote binary IVF index takes an IndexBinaryFlat or IndexBinaryHNSW quantizer', 'ERR_INVALID_ARGUMENT');
+      if (quantizer.d !== bitsArg(d)) throw new FaissError(`Expected a quantizer of dimension ${d}`, 'ERR_DIMENSION');
+      super(ctx, d, { factory: `BIVF${nlistArg(nlist)}${hnsw ? `_HNSW${hnsw[1]}` : ''}`, metric: METRIC_L2 }, o.name);
+    }
+  }
+  class IndexBinaryHNSW extends IndexBinary {
+    constructor(d: number, M = 32, o: RemoteIndexOptions = {}) {
+      super(ctx, bitsArg(d), { factory: `BHNSW${hnswMArg(M)}`, metric: METRIC_L2 }, o.name);
+    }
+  }
+
+  /** A binary index_binary_factory string, built (and checked) on the server. */
+  function indexBinaryFactory(d: number, description: string, o: RemoteIndexOptions = {}): IndexBinary {
+    return new (class extends IndexBinary {})(ctx, bitsArg(d), { factory: descriptionArg(description), metric: METRIC_L2 }, o.name);
+  }
+
+  const isBinaryInfo = (info: RemoteIndexInfo): boolean => info.metric === 'Hamming';
+  const remoteOf = (info: RemoteIndexInfo, name?: string, existing?: RemoteIndexInfo): Index | IndexBinary =>
+    isBinaryInfo(info)
+      ? new IndexBinary(ctx, info.dimension, { factory: info.factory, metric: METRIC_L2 }, name, existing)
+      : new Index(ctx, info.dimension, { factory: info.factory, metric: metricOfName(info.metric) ?? METRIC_L2 }, name, existing);
+
+  async function describe(name: string): Promise<RemoteIndexInfo> {
+    return (await transport.request({ method: 'GET', path: `/v1/indexes/${encodeURIComponent(name)}` })).json as RemoteIndexInfo;
+  }
+
+  /** A float index that exists on the server (a binary one: openIndexBinary). */
   async function openIndex(name: string): Promise<Index> {
-    const r = await transport.request({ method: 'GET', path: `/v1/indexes/${encodeURIComponent(name)}` });
-    const info = r.json as RemoteIndexInfo;
-    return new Index(ctx, info.dimension, { factory: info.factory, metric: metricOfName(info.metric) ?? METRIC_L2 }, name, info);
+    const info = await describe(name);
+    if (isBinaryInfo(info)) throw new FaissError(`Index ${name} is a binary index: open it with openIndexBinary`, 'ERR_INVALID_ARGUMENT');
+    return remoteOf(info, name, info) as Index;
+  }
+
+  /** A binary index that exists on the server. */
+  async function openIndexBinary(name: string): Promise<IndexBinary> {
+    const info = await describe(name);
+    if (!isBinaryInfo(info)) throw new FaissError(`Index ${name} is not a binary index: open it with openIndex`, 'ERR_INVALID_ARGUMENT');
+    return remoteOf(info, name, info) as IndexBinary;
   }
 
   async function listIndexes(): Promise<RemoteIndexInfo[]> {
@@ -138,6 +185,32 @@ export function connect(options: ConnectOptions = {}) {
    * accepted and has no effect here.
    */
   async function deserializeIndex(buffer: Uint8Array | ArrayBuffer, options: RemoteIndexOptions & DeserializeIndexOptions = {}): Promise<Index> {
+    const index = await importBytes(buffer, options);
+    if (!(index instanceof Index)) {
+      index.dispose();
+      throw new FaissError('deserializeIndex: the bytes hold a binary index; use deserializeIndexBinary', 'ERR_CORRUPT_INDEX');
+    }
+    return index;
+  }
+
+  async function serializeIndexBinary(index: RemoteIndexBinary): Promise<Uint8Array> {
+    return RemoteIndexBinary.check(index, 'index').serialize();
+  }
+
+  /** As deserializeIndex, for a binary index's bytes (faiss.serialize_index_binary's). */
+  async function deserializeIndexBinary(
+    buffer: Uint8Array | ArrayBuffer,
+    options: RemoteIndexOptions & DeserializeIndexOptions = {},
+  ): Promise<IndexBinary> {
+    const index = await importBytes(buffer, options);
+    if (!(index instanceof IndexBinary)) {
+      index.dispose();
+      throw new FaissError('deserializeIndexBinary: the bytes hold a float index; use deserializeIndex', 'ERR_CORRUPT_INDEX');
+    }
+    return index;
+  }
+
+  async function importBytes(buffer: Uint8Array | ArrayBuffer, options: RemoteIndexOptions & DeserializeIndexOptions): Promise<Index | IndexBinary> {
     const given = serializedBytesArg(buffer);
     const bytes = isArrayBuffer(given) ? new Uint8Array(given) : given;
     const o = optionsArg(options, (v) => {
@@ -147,7 +220,7 @@ export function connect(options: ConnectOptions = {}) {
     const name = o.name ?? `idx-${newIdempotencyKey()}`;
     const r = await transport.request({ method: 'PUT', path: `/v1/indexes/${encodeURIComponent(name)}/import`, bytes });
     const info = r.json as RemoteIndexInfo;
-    const index = new Index(ctx, info.dimension, { factory: info.factory, metric: metricOfName(info.metric) ?? METRIC_L2 }, o.name);
+    const index = remoteOf(info, o.name);
     Object.defineProperty(index, 'name', { value: name });
     index.attach(info);
     return index;
@@ -167,9 +240,17 @@ export function connect(options: ConnectOptions = {}) {
     IndexIDMap2,
     indexFactory,
     openIndex,
+    openIndexBinary,
     listIndexes,
     serializeIndex,
     deserializeIndex,
+    IndexBinary,
+    IndexBinaryFlat,
+    IndexBinaryIVF,
+    IndexBinaryHNSW,
+    indexBinaryFactory,
+    serializeIndexBinary,
+    deserializeIndexBinary,
     METRIC_L2: METRIC_L2 as typeof METRIC_L2,
     METRIC_INNER_PRODUCT: METRIC_INNER_PRODUCT as typeof METRIC_INNER_PRODUCT,
     ScalarQuantizer,
@@ -179,7 +260,7 @@ export function connect(options: ConnectOptions = {}) {
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
   };
   // The compiler holds the remote API to the embedded one's contract (lib/contract.ts).
-  return api satisfies FaissApi<RemoteIndex>;
+  return api satisfies FaissApi<RemoteIndex> & FaissBinaryApi<RemoteIndexBinary>;
 }
 
 export type RemoteFaiss = ReturnType<typeof connect>;

@@ -4,8 +4,11 @@
 // can only end this process. The addon runs it (native/sandbox_client.h) and
 // turns a signal, a timeout or a refusal into ERR_CORRUPT_INDEX / ERR_UNSUPPORTED.
 //
-//   faiss-proxy-sandbox --max-memory BYTES --max-cpu SECONDS [--input-bytes N] [--mmap] [--check-only]
-//   faiss-proxy-sandbox --trace-reads
+//   faiss-proxy-sandbox --max-memory BYTES --max-cpu SECONDS [--input-bytes N] [--mmap] [--check-only] [--binary]
+//   faiss-proxy-sandbox --trace-reads [--binary]
+//
+// --binary: the bytes hold a binary index (read_index_binary's format), checked
+// by binary_validate.h and tried by exerciseBinaryIndex.
 //
 // stdin: the index (a pipe, or the file itself: --mmap maps its IVF lists as the
 // addon will). It checks the index's invariants (native/validate.h), exercises a
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "../alloc_guard.h"
+#include "../binary_validate.h"
 #include "../coded_error.h"
 #include "../idmap2_guard.h"
 #include "../newer_faiss.h"
@@ -46,6 +50,7 @@ struct Options {
   bool mmap = false;
   bool checkOnly = false;
   bool traceReads = false;
+  bool binary = false;
   size_t inputBytes = 0;  // expected size of stdin, to read it without regrowing
 };
 
@@ -62,6 +67,7 @@ Options parse(int argc, char** argv) {
     if (a == "--mmap") o.mmap = true;
     else if (a == "--check-only") o.checkOnly = true;
     else if (a == "--trace-reads") o.traceReads = true;
+    else if (a == "--binary") o.binary = true;
     else if (a == "--max-memory" && i + 1 < argc) o.maxMemory = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--max-cpu" && i + 1 < argc) o.maxCpu = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
     else if (a == "--input-bytes" && i + 1 < argc) o.inputBytes = std::strtoull(argv[++i], nullptr, 10);
@@ -150,6 +156,25 @@ std::unique_ptr<faiss::Index> readIndex(const Options& o) {
   return reader.guard.finish(std::move(index));
 }
 
+// Binary indexes are read from a pipe only (readIndexBinary has no mmap); no
+// IndexBinaryIDMap2 is accepted, so no guard is needed (a nested one's reverse
+// table is rebuilt in this process, and refused afterwards as unchecked).
+std::unique_ptr<faiss::IndexBinary> readBinaryIndex(const Options& o) {
+  if (o.mmap) refuse(fp::code::kInvalidArgument, "faiss-proxy-sandbox: --mmap does not apply to binary indexes");
+  const std::vector<uint8_t> data = readAll(STDIN_FILENO, o.inputBytes);
+  if (data.size() < 4) refuse(fp::code::kCorruptIndex, "too small to hold an index");
+  GuardedVectorReader reader(data);
+  reader.trace = o.traceReads;
+  std::unique_ptr<faiss::IndexBinary> index;
+  {
+    fp::AllocationBudget budget(fp::readBudget(data.size()));
+    index.reset(faiss::read_index_binary(&reader));
+  }
+  if (reader.pos != data.size())
+    refuse(fp::code::kCorruptIndex, std::to_string(data.size() - reader.pos) + " trailing bytes after the index");
+  return index;
+}
+
 void writeAll(const std::vector<uint8_t>& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
@@ -174,6 +199,16 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   limitResources(o);
   try {
+    if (o.binary) {
+      std::unique_ptr<faiss::IndexBinary> index = readBinaryIndex(o);
+      if (o.traceReads) return 0;
+      fp::validateBinaryIndex(*index);
+      faiss::VectorIOWriter w;
+      faiss::write_index_binary(index.get(), &w);
+      fp::exerciseBinaryIndex(*index);
+      writeAll(w.data);
+      return 0;
+    }
     std::unique_ptr<faiss::Index> index = readIndex(o);
     if (o.traceReads) return 0;
     fp::validateIndex(*index);

@@ -52,7 +52,32 @@ void trialAdd(faiss::Index& index) {
   }
 }
 
+std::vector<uint8_t> trialCodes(const faiss::IndexBinary& index, int n) {
+  std::mt19937 rng(1234);
+  std::vector<uint8_t> x(static_cast<size_t>(n) * index.code_size);
+  for (auto& v : x) v = static_cast<uint8_t>(rng());
+  return x;
+}
+
+void trialBinarySearch(faiss::IndexBinary& index) {
+  if (index.ntotal == 0) return;  // as for float indexes: the addon answers empty ones itself
+  const int nq = 2;
+  const faiss::Index::idx_t k = std::max<faiss::Index::idx_t>(1, std::min<faiss::Index::idx_t>(index.ntotal, 10));
+  const auto x = trialCodes(index, nq);
+  std::vector<int32_t> distances(nq * k);
+  std::vector<faiss::Index::idx_t> labels(nq * k);
+  tolerateFaissErrors([&] { index.search(nq, x.data(), k, distances.data(), labels.data()); });
+}
+
 }  // namespace
+
+void exerciseBinaryIndex(faiss::IndexBinary& index) {
+  if (!index.is_trained) return;
+  trialBinarySearch(index);
+  const auto x = trialCodes(index, 1);
+  tolerateFaissErrors([&] { index.add(1, x.data()); });
+  trialBinarySearch(index);
+}
 
 void exerciseIndex(faiss::Index& index, bool mayAdd) {
   if (!index.is_trained) return;  // searches and adds refuse before touching any table

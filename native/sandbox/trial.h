@@ -6,10 +6,13 @@
 #pragma once
 
 #include <faiss/Index.h>
+#include <faiss/IndexBinary.h>
 
 namespace fp {
 
 // `mayAdd`: false for memory-mapped indexes, which cannot change.
 void exerciseIndex(faiss::Index& index, bool mayAdd);
+// The same for a binary index.
+void exerciseBinaryIndex(faiss::IndexBinary& index);
 
 }  // namespace fp

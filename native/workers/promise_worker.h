@@ -102,31 +102,40 @@ class PromiseWorker : public Napi::AsyncWorker, public LaneJob {
   uint32_t keepCount_ = 0;
 };
 
-// A PromiseWorker bound to one index: holds the handle alive, keeps the JS wrapper
-// referenced, and reports the index's new size to V8 when the work ends.
-class IndexWorker : public PromiseWorker {
+// A PromiseWorker bound to one index of a wrapper class `Wrap` (IndexWrap,
+// BinaryIndexWrap): holds the handle alive, keeps the JS wrapper referenced, and
+// reports the index's new size to V8 when the work ends.
+template <typename Wrap>
+class WrapWorker : public PromiseWorker {
  public:
-  IndexWorker(Napi::Env env, const char* name, IndexWrap& wrap)
+  using Handle = typename Wrap::Handle;
+
+  WrapWorker(Napi::Env env, const char* name, Wrap& wrap)
       : PromiseWorker(env, name), wrap_(wrap), handle_(wrap.handle()) {
     Keep(wrap.Value());
   }
 
  protected:
-  IndexHandle& handle() { return *handle_; }
+  Handle& handle() { return *handle_; }
   // For operations that change the index: a memory-mapped one cannot change.
   void requireWritable() {
     if (handle_->readOnly())
       throw ArgumentError(code::kUnsupported,
                           "This index was opened memory-mapped, which is read-only; read it without mmap to change it");
   }
-  faiss::Index& index() { return *handle_->index(); }
+  auto& index() { return *handle_->index(); }
   int64_t d() const { return handle_->index()->d; }
 
  private:
   void BeforeSettle(Napi::Env env) final { wrap_.syncExternalMemory(env); }
 
-  IndexWrap& wrap_;
-  std::shared_ptr<IndexHandle> handle_;
+  Wrap& wrap_;
+  std::shared_ptr<Handle> handle_;
+};
+
+class IndexWorker : public WrapWorker<IndexWrap> {
+ public:
+  using WrapWorker::WrapWorker;
 };
 
 // Starts a worker built from JS arguments; argument errors become a rejected

@@ -21,7 +21,7 @@
 namespace fp {
 
 // Per-call tunables: (…, nprobe?, efSearch?).
-inline Tunables tunablesArg(const Napi::Value& nprobe, const Napi::Value& efSearch, const IndexHandle& h,
+inline Tunables tunablesArg(const Napi::Value& nprobe, const Napi::Value& efSearch, const HandleCore& h,
                             const std::string& typeName) {
   Tunables t;
   if (!nprobe.IsUndefined() && !nprobe.IsNull()) {

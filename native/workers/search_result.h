@@ -16,24 +16,28 @@
 
 namespace fp {
 
-class SearchResultArrays {
+// `Distance`: float (Float32Array) for float indexes, int32_t (Int32Array: Hamming
+// distances) for binary ones.
+template <typename Distance>
+class BasicSearchResultArrays {
  public:
-  explicit SearchResultArrays(int64_t count)
+  explicit BasicSearchResultArrays(int64_t count)
       : count_(static_cast<size_t>(count)),
-        distances_(static_cast<float*>(std::malloc(count_ * sizeof(float)))),
+        distances_(static_cast<Distance*>(std::malloc(count_ * sizeof(Distance)))),
         labels_(static_cast<int64_t*>(std::malloc(count_ * sizeof(int64_t)))) {
     if (!distances_ || !labels_)
       throw ArgumentError(code::kResourceLimit, "search: the process could not allocate its " +
-                                                    formatBytes(static_cast<int64_t>(count_ * 12)) + " of results");
+                                                    formatBytes(static_cast<int64_t>(count_ * (sizeof(Distance) + 8))) + " of results");
   }
 
-  float* distances() const { return distances_.get(); }
+  Distance* distances() const { return distances_.get(); }
   int64_t* labels() const { return labels_.get(); }
 
-  // { distances: Float32Array, labels: BigInt64Array } owning the arrays.
+  // { distances: Float32Array | Int32Array, labels: BigInt64Array } owning the arrays.
   Napi::Object release(Napi::Env env) {
     auto result = Napi::Object::New(env);
-    result.Set("distances", Napi::Float32Array::New(env, count_, adopt(env, distances_, count_ * sizeof(float)), 0));
+    result.Set("distances",
+               Napi::TypedArrayOf<Distance>::New(env, count_, adopt(env, distances_, count_ * sizeof(Distance)), 0));
     result.Set("labels", Napi::BigInt64Array::New(env, count_, adopt(env, labels_, count_ * sizeof(int64_t)), 0));
     return result;
   }
@@ -51,8 +55,10 @@ class SearchResultArrays {
   }
 
   size_t count_;
-  std::unique_ptr<float, Free> distances_;
+  std::unique_ptr<Distance, Free> distances_;
   std::unique_ptr<int64_t, Free> labels_;
 };
+
+using SearchResultArrays = BasicSearchResultArrays<float>;
 
 }  // namespace fp

@@ -3,7 +3,8 @@
 // arrival order (the mutation queue), each mutation logged and flushed before it
 // is acknowledged, snapshotted when its log grows, and evictable from memory at
 // any time. Its answers and ids follow the id policy (id-policy.ts).
-import { FaissError, indexFactory, serializeIndex, type Index, type MetricType, type RangeSearchResult, type SearchParams } from '../../lib';
+import { FaissError, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
+import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from './any-index';
 import type { IndexRecord } from '../storage/catalog';
 import { LogCorruptError, type LogDamage, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
@@ -41,8 +42,8 @@ export interface StorageReport {
 }
 
 export class DurableIndex implements SearchTarget {
-  private index: Index | undefined;
-  private loading: Promise<Index> | undefined;
+  private index: AnyIndex | undefined;
+  private loading: Promise<AnyIndex> | undefined;
   private log: IndexLog | undefined;
   private ids: IdState = emptyIdState();
   /** Sequence number of the last mutation applied. */
@@ -78,13 +79,14 @@ export class DurableIndex implements SearchTarget {
   }
   /** Whether concurrent searches gain from one FAISS call (the loaded index's type says); undefined while not loaded. */
   get batchable(): boolean | undefined {
-    return this.current?.batchable;
+    const index = this.current;
+    return index && (isBinaryIndex(index) ? false : index.batchable);
   }
   get loaded(): boolean {
     return this.index !== undefined;
   }
   /** The index if it is in memory (for describing it without loading it). */
-  get current(): Index | undefined {
+  get current(): AnyIndex | undefined {
     return this.index && !this.index.disposed ? this.index : undefined;
   }
   /** Whether a mutation with this idempotency key was applied (the index must be loaded). */
@@ -106,7 +108,7 @@ export class DurableIndex implements SearchTarget {
   }
 
   /** Runs fn with the loaded index; the index stays loaded (not evicted) meanwhile. */
-  async read<T>(fn: (index: Index) => Promise<T>, operation?: string): Promise<T> {
+  async read<T>(fn: (index: AnyIndex) => Promise<T>, operation?: string): Promise<T> {
     this.active++;
     try {
       const index = await this.load();
@@ -169,7 +171,7 @@ export class DurableIndex implements SearchTarget {
     }
   }
 
-  private async timed<T>(operation: string, index: Index, fn: () => Promise<T>): Promise<T> {
+  private async timed<T>(operation: string, index: AnyIndex, fn: () => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
     try {
       return await fn();
@@ -209,18 +211,29 @@ export class DurableIndex implements SearchTarget {
     return this.index && !this.index.disposed ? visibleCount(this.index, this.ids) : undefined;
   }
 
+  /** A float index's search (the search scheduler's). */
   search(x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
+    return this.searchRows(x, k, params) as Promise<SearchAnswer>;
+  }
+
+  /** A binary index's search: Hamming distances. */
+  searchCodes(x: Uint8Array, k: number, params?: SearchParams): Promise<BinarySearchResult & { version: number }> {
+    return this.searchRows(x, k, params) as Promise<BinarySearchResult & { version: number }>;
+  }
+
+  private searchRows(x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult & { version: number }> {
     return this.read(async (index) => {
       const version = this.seq; // the answer reflects at least this version
       return { ...(await searchVisible(index, this.ids, x, k, params)), version };
     }, 'search');
   }
 
-  rangeSearch(x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+  rangeSearch(x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
     return this.read((index) => rangeSearchVisible(index, this.ids, x, radius, params), 'range_search');
   }
 
-  reconstruct(id: bigint): Promise<Float32Array> {
+  /** The stored vector (float index) or code (binary index) of `id`. */
+  reconstruct(id: bigint): Promise<Rows> {
     return this.read(async (index) => {
       requireVisible(this.ids, id);
       try {
@@ -228,11 +241,12 @@ export class DurableIndex implements SearchTarget {
       } catch (e) {
         // IVF indexes find a vector by id only through a direct map: build one
         // (a hashtable, which also works for caller ids) the first time it is needed.
-        if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED' && index.nprobe !== undefined)) throw e;
+        if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED' && index.nprobe !== undefined) || isBinaryIndex(index)) throw e;
         const current = await this.exclusive(async () => {
           if (this.mapped) await this.loadFully(); // a mapped index cannot change
-          await this.index!.makeDirectMap('hashtable');
-          return this.index!;
+          const loaded = this.index!;
+          if (!isBinaryIndex(loaded)) await loaded.makeDirectMap('hashtable');
+          return loaded;
         });
         return current.reconstruct(id);
       }
@@ -247,7 +261,8 @@ export class DurableIndex implements SearchTarget {
       // A mapped index would serialize as a reference to its snapshot file.
       if (this.mapped) await this.loadFully();
       if (this.ids.deleted.size > 0) await this.rebuildNow();
-      return serializeIndex(this.index!);
+      const index = this.index!;
+      return isBinaryIndex(index) ? serializeIndexBinary(index) : serializeIndex(index);
     }).finally(() => this.active--);
   }
 
@@ -259,7 +274,7 @@ export class DurableIndex implements SearchTarget {
    * leaves the old index whole and the new files orphans; after it, the new one
    * (orphans.ts removes what is left either way).
    */
-  replace(index: Index, next: IndexRecord, commit: () => void): Promise<void> {
+  replace(index: AnyIndex, next: IndexRecord, commit: () => void): Promise<void> {
     return this.exclusive(async () => {
       if (this.dropped) throw this.notFound();
       const previous = this.record;
@@ -358,7 +373,7 @@ export class DurableIndex implements SearchTarget {
     this.log = undefined;
   }
 
-  private load(): Promise<Index> {
+  private load(): Promise<AnyIndex> {
     if (this.dropped) return Promise.reject(this.notFound());
     if (this.index) return Promise.resolve(this.index);
     this.loading ??= this.recover().then(
@@ -395,7 +410,7 @@ export class DurableIndex implements SearchTarget {
    * Latest snapshot, then every log record after it. An mmap index with nothing
    * to replay is mapped rather than read (`allowMmap`).
    */
-  private async recover(allowMmap = true): Promise<Index> {
+  private async recover(allowMmap = true): Promise<AnyIndex> {
     const { record, o } = this;
     const snapshotSeq = o.snapshots.latestSeq(record.id);
     const corrupt = (e: Error) =>
@@ -417,11 +432,11 @@ export class DurableIndex implements SearchTarget {
       throw storageFault('snapshot.load', undefined, e);
     }
     this.mapped = mmap && snap !== undefined;
-    let index: Index;
+    let index: AnyIndex;
     try {
       // No snapshot: an empty index of the recorded kind. A new import has neither
       // (its factory reads "imported ..."); the log opened above must not leak.
-      index = snap?.index ?? indexFactory(record.dimension, record.factory, record.metric as MetricType);
+      index = snap?.index ?? buildIndex(record.dimension, record.factory, record.metric);
     } catch (e) {
       await opened.log.close();
       // Only an imported index has a factory FAISS cannot build, and it always has a snapshot: it is gone.
@@ -451,7 +466,7 @@ export class DurableIndex implements SearchTarget {
       }
       // Deleted ids FAISS cannot filter out of this index's searches (a snapshot
       // from before searches were filtered): rebuilt away now, as a remove would.
-      if (this.ids.deleted.size > 0 && !index.filterable) {
+      if (this.ids.deleted.size > 0 && !isBinaryIndex(index) && !index.filterable) {
         const rebuilt = await rebuiltWithoutDeleted(index, this.ids);
         index.dispose();
         index = rebuilt;
@@ -467,7 +482,7 @@ export class DurableIndex implements SearchTarget {
     return index;
   }
 
-  private stateOf(index: Index, ids: IdState, recent: DurableIndex['recent']): SnapshotState {
+  private stateOf(index: AnyIndex, ids: IdState, recent: DurableIndex['recent']): SnapshotState {
     return {
       tombstones: [...ids.deleted].map(String),
       nextId: ids.nextId,
@@ -506,9 +521,11 @@ export class DurableIndex implements SearchTarget {
 
   /** Swaps in a rebuilt index (call inside exclusive()). */
   private async rebuildNow(): Promise<void> {
-    if (!this.index || this.dropped || this.ids.deleted.size === 0) return;
+    const old = this.index;
+    // Binary indexes hide no ids (id-policy.ts): nothing to rebuild away.
+    if (!old || isBinaryIndex(old) || this.dropped || this.ids.deleted.size === 0) return;
     // Searches in flight on the old index finish on it; GC frees it after.
-    this.index = await rebuiltWithoutDeleted(this.index, this.ids);
+    this.index = await rebuiltWithoutDeleted(old, this.ids);
     // A new version for the rebuilt index, so its snapshot never overwrites the state of the one on disk.
     if (this.log) this.seq = this.log.advance();
     await this.snapshotNow();

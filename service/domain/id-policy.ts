@@ -9,6 +9,11 @@
 // (IndexPQ, LSH, ...: Index.filterable) is rebuilt so at its first remove, and
 // removes in FAISS from then on. Adds without ids are numbered as FAISS would
 // have numbered them.
+//
+// Binary indexes keep to the same policy where FAISS lets them: a binary IVF
+// removes by id; a binary flat or HNSW index, which would renumber or cannot
+// remove (nor filter a search), and has no IDMap2 to be rebuilt under here,
+// refuses removal.
 import {
   FaissError,
   IDSelectorAnd,
@@ -19,10 +24,18 @@ import {
   serializeIndex,
   type IDSelector,
   type Index,
-  type RangeSearchResult,
   type SearchParams,
-  type SearchResult,
 } from '../../lib';
+import {
+  addRows,
+  isBinaryIndex,
+  rangeSearchRows,
+  searchRows,
+  type AnyIndex,
+  type AnyRangeSearchResult,
+  type AnySearchResult,
+  type Rows,
+} from './any-index';
 
 /** What an index keeps beside the FAISS object to hold its ids steady (saved in its snapshots). */
 export interface IdState {
@@ -45,18 +58,18 @@ export interface IdState {
 
 export const emptyIdState = (): IdState => ({ deleted: new Set(), nextId: null, idSet: null, visible: null });
 
-export const isIdMapped = (index: Index): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
+export const isIdMapped = (index: AnyIndex): boolean => index.typeName === 'IndexIDMap' || index.typeName === 'IndexIDMap2';
 
 /** IVF indexes store ids with the vectors: removing there never renumbers. */
-const storesIds = (index: Index): boolean => isIdMapped(index) || index.nprobe !== undefined;
+const storesIds = (index: AnyIndex): boolean => isIdMapped(index) || index.nprobe !== undefined;
 
 /** The vectors a client can see: FAISS's count less the deleted ids. */
-export const visibleCount = (index: Index, ids: IdState): number => index.ntotal - ids.deleted.size;
+export const visibleCount = (index: AnyIndex, ids: IdState): number => index.ntotal - ids.deleted.size;
 
 /** Adds `x` (`n` rows), with the caller's ids or numbered as FAISS would; answers the first assigned id (null with caller ids). */
-export async function addVectors(index: Index, ids: IdState, x: Float32Array, n: number, callerIds?: BigInt64Array): Promise<number | null> {
+export async function addVectors(index: AnyIndex, ids: IdState, x: Rows, n: number, callerIds?: BigInt64Array): Promise<number | null> {
   if (callerIds) {
-    await index.addWithIds(x, callerIds);
+    await addRows(index, x, callerIds);
     if (ids.idSet) for (const id of callerIds) ids.idSet.add(id);
     return null;
   }
@@ -64,12 +77,12 @@ export async function addVectors(index: Index, ids: IdState, x: Float32Array, n:
     // FAISS refuses add() on an IDMap ("use add_with_ids"): a capability error (422), as ids on a flat index are.
     if (isIdMapped(index)) throw new FaissError(`${index.typeName} maps caller-chosen ids: add the vectors with ids`, 'ERR_UNSUPPORTED');
     const firstId = index.ntotal; // FAISS numbers by position
-    await index.add(x);
+    await addRows(index, x);
     return firstId;
   }
   const firstId = ids.nextId;
   const assigned = BigInt64Array.from({ length: n }, (_, i) => BigInt(firstId + i));
-  await index.addWithIds(x, assigned);
+  await addRows(index, x, assigned);
   ids.nextId += n;
   if (ids.idSet) for (const id of assigned) ids.idSet.add(id);
   return firstId;
@@ -86,7 +99,7 @@ export interface Removed {
  * them out, else rebuilds the index under an IDMap2 without them; answers how
  * many were there.
  */
-export async function removeIds(index: Index, ids: IdState, remove: BigInt64Array): Promise<Removed> {
+export async function removeIds(index: AnyIndex, ids: IdState, remove: BigInt64Array): Promise<Removed> {
   if (ids.deleted.size === 0 && storesIds(index)) {
     if (!isIdMapped(index)) ids.nextId ??= index.ntotal;
     try {
@@ -94,6 +107,9 @@ export async function removeIds(index: Index, ids: IdState, remove: BigInt64Arra
     } catch (e) {
       if (!(e instanceof FaissError) || e.code !== 'ERR_UNSUPPORTED') throw e;
     }
+  }
+  if (isBinaryIndex(index)) {
+    throw new FaissError(`${index.typeName} cannot remove ids without renumbering the others; use a binary IVF index (BIVF<nlist>)`, 'ERR_UNSUPPORTED');
   }
   if (index.filterable) return { removed: await hide(index, ids, remove) };
   // Rebuilt aside and swapped in by the caller: searches meanwhile see the old index as it was.
@@ -146,13 +162,13 @@ function visibleParams(ids: IdState, params: SearchParams | undefined): SearchPa
 }
 
 /** A k-NN search whose answers hold no deleted id. */
-export function searchVisible(index: Index, ids: IdState, x: Float32Array, k: number, params?: SearchParams): Promise<SearchResult> {
-  return index.search(x, k, visibleParams(ids, params));
+export function searchVisible(index: AnyIndex, ids: IdState, x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult> {
+  return searchRows(index, x, k, visibleParams(ids, params));
 }
 
 /** A range search whose answers hold no deleted id. */
-export function rangeSearchVisible(index: Index, ids: IdState, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
-  return index.rangeSearch(x, radius, visibleParams(ids, params));
+export function rangeSearchVisible(index: AnyIndex, ids: IdState, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
+  return rangeSearchRows(index, x, radius, visibleParams(ids, params));
 }
 
 /** A deleted id is not found, though FAISS still holds its vector. */
@@ -161,7 +177,7 @@ export function requireVisible(ids: IdState, id: bigint): void {
 }
 
 /** Whether the deleted ids have passed `threshold` (a fraction of the stored vectors): time to rebuild. */
-export const needsRebuild = (index: Index, ids: IdState, threshold: number): boolean => ids.deleted.size > 0 && ids.deleted.size > threshold * index.ntotal;
+export const needsRebuild = (index: AnyIndex, ids: IdState, threshold: number): boolean => ids.deleted.size > 0 && ids.deleted.size > threshold * index.ntotal;
 
 /**
  * A new index of the same kind holding only the visible vectors, under their same

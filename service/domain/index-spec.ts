@@ -1,8 +1,10 @@
 // Turns a create request ({ type, params } or { factory }) into the FAISS factory
-// string that builds it. Every index is built through index_factory, so the
-// catalog stores one canonical description whatever the request looked like.
+// string that builds it. Every index is built through index_factory (binary
+// indexes, IndexBinary*: index_binary_factory, whose descriptions start with "B"),
+// so the catalog stores one canonical description whatever the request looked like.
 import { METRIC_INNER_PRODUCT, METRIC_L2, METRIC_Lp, type MetricType } from '../../lib';
 import { metricNameOf, metricOfName } from '../../lib/constants';
+import { isBinaryFactory } from './any-index';
 import { ServiceError } from './errors';
 
 export const INDEX_TYPES = [
@@ -13,6 +15,9 @@ export const INDEX_TYPES = [
   'IndexHNSWFlat',
   'IndexPQ',
   'IndexScalarQuantizer',
+  'IndexBinaryFlat',
+  'IndexBinaryIVF',
+  'IndexBinaryHNSW',
 ] as const;
 export type IndexType = (typeof INDEX_TYPES)[number];
 
@@ -84,10 +89,14 @@ function buildFactory(spec: CreateIndexSpec): { factory: string; metric: MetricT
     throw new ServiceError('ERR_INVALID_ARGUMENT', 'Give either type or factory, not both');
   }
   if (spec.factory !== undefined) {
-    // lib's indexFactory checks the string (components and sizes) when the index is built.
+    // lib's indexFactory / indexBinaryFactory checks the string (components and sizes) when the index is built.
+    if (isBinaryFactory(spec.factory)) return binaryIndex(spec, spec.factory);
     return { factory: spec.factory, metric: metricValue(spec.metric) };
   }
   if (spec.type === undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Expected type or factory');
+  if (spec.type === 'IndexBinaryFlat') return binaryIndex(spec, 'BFlat');
+  if (spec.type === 'IndexBinaryIVF') return binaryIndex(spec, `BIVF${need(params, 'nlist', spec.type)}`);
+  if (spec.type === 'IndexBinaryHNSW') return binaryIndex(spec, `BHNSW${params.M ?? 32}`);
   let metric: MetricType = metricValue(spec.metric);
   let body: string;
   switch (spec.type) {
@@ -119,4 +128,14 @@ function buildFactory(spec: CreateIndexSpec): { factory: string; metric: MetricT
       break;
   }
   return { factory: params.idMap ? `IDMap2,${body}` : body, metric };
+}
+
+/**
+ * A binary index (dimension in bits, a multiple of 8): Hamming distances, so no
+ * metric; no IDMap (FAISS's IndexBinaryIDMap is not offered; a binary IVF takes ids).
+ */
+function binaryIndex(spec: CreateIndexSpec, factory: string): { factory: string; metric: MetricType } {
+  if (spec.metric !== undefined) throw new ServiceError('ERR_INVALID_ARGUMENT', 'Binary indexes compare codes by Hamming distance: omit metric');
+  if (spec.params?.idMap) throw new ServiceError('ERR_INVALID_ARGUMENT', 'params.idMap does not apply to binary indexes (IndexBinaryIVF takes ids)');
+  return { factory, metric: METRIC_L2 };
 }

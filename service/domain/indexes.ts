@@ -6,7 +6,8 @@
 // plain values (Float32Array, BigInt64Array, objects); knows nothing about HTTP,
 // so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import { deserializeIndex, indexFactory, type Index, type RangeSearchResult, type SearchParams, type SearchResult } from '../../lib';
+import { METRIC_L2, deserializeIndex, deserializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
+import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from './any-index';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
@@ -21,10 +22,11 @@ import { requireName } from './names';
 
 export interface IndexInfo {
   name: string;
+  /** Float indexes: the vectors' dimension; binary ones: the codes' bits. */
   dimension: number;
   type: string;
   factory: string;
-  /** "L2", "IP", "L1", ... (index-spec.ts). */
+  /** "L2", "IP", "L1", ... (index-spec.ts); Hamming for binary indexes. */
   metric: string;
   ntotal: number;
   isTrained: boolean;
@@ -123,7 +125,7 @@ export class IndexService {
     }
     this.quotas.requireIndexQuota(tenant);
     const { factory, metric } = factoryString(spec);
-    const index = indexFactory(spec.dimension, factory, metric);
+    const index = buildIndex(spec.dimension, factory, metric);
     try {
       const p = spec.params ?? {};
       if (p.nprobe !== undefined) index.nprobe = p.nprobe;
@@ -166,6 +168,11 @@ export class IndexService {
     return this.registry.get(tenant, name).record.dimension;
   }
 
+  /** Whether the index holds binary codes (rows of dimension / 8 bytes) rather than float vectors. */
+  isBinary(tenant: string, name: string): boolean {
+    return isBinaryFactory(this.registry.get(tenant, name).record.factory);
+  }
+
   /** The catalog row goes first (the deletion is durable then), the files after (orphans.ts if a crash comes between). */
   async delete(tenant: string, name: string): Promise<void> {
     const l = this.registry.get(tenant, name);
@@ -196,7 +203,7 @@ export class IndexService {
       .catch((e) => console.error(`faiss-proxy: removing the files of deleted index ${l.record.name} failed (removed at next start):`, e));
   }
 
-  async train(tenant: string, name: string, x: Float32Array, key?: string): Promise<IndexInfo> {
+  async train(tenant: string, name: string, x: Rows, key?: string): Promise<IndexInfo> {
     const l = this.use(tenant, name);
     await l.mutate({ type: 'train', x, d: l.record.dimension, key });
     return l.read(async (index) => this.info(l, index));
@@ -206,14 +213,15 @@ export class IndexService {
   async add(
     tenant: string,
     name: string,
-    x: Float32Array,
+    x: Rows,
     ids?: BigInt64Array,
     key?: string,
   ): Promise<{ added: number; ntotal: number; firstId: number | null }> {
     const l = this.use(tenant, name);
     const d = l.record.dimension;
-    if (x.length === 0 || x.length % d !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
-    const n = x.length / d;
+    const row = rowLength(d, isBinaryFactory(l.record.factory));
+    if (x.length === 0 || x.length % row !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
+    const n = x.length / row;
     // Loads the index: whether this is a retry (hasApplied) is known only then, and
     // the quota check needs its size. A retry of an add already applied is answered
     // from memory, quota or not. No await between the check and the reservation.
@@ -238,7 +246,12 @@ export class IndexService {
     return this.scheduler.stats();
   }
 
-  rangeSearch(tenant: string, name: string, x: Float32Array, radius: number, params?: SearchParams): Promise<RangeSearchResult> {
+  /** A binary index's search (not batched: binary indexes gain nothing from it). */
+  searchCodes(tenant: string, name: string, x: Uint8Array, k: number, params?: SearchParams): Promise<BinarySearchResult & { version: number }> {
+    return this.use(tenant, name).searchCodes(x, k, params);
+  }
+
+  rangeSearch(tenant: string, name: string, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
     return this.use(tenant, name).rangeSearch(x, radius, params);
   }
 
@@ -248,13 +261,14 @@ export class IndexService {
     return { removed, ntotal: await l.ntotal() };
   }
 
-  /** The stored vectors of `ids`, row after row. */
-  async reconstruct(tenant: string, name: string, ids: readonly bigint[]): Promise<Float32Array> {
+  /** The stored vectors (binary indexes: codes) of `ids`, row after row. */
+  async reconstruct(tenant: string, name: string, ids: readonly bigint[]): Promise<Rows> {
     const l = this.use(tenant, name);
-    const d = l.record.dimension;
+    const binary = isBinaryFactory(l.record.factory);
+    const row = rowLength(l.record.dimension, binary);
     const rows = await Promise.all(ids.map((id) => l.reconstruct(id)));
-    const out = new Float32Array(ids.length * d);
-    rows.forEach((r, i) => out.set(r, i * d));
+    const out = binary ? new Uint8Array(ids.length * row) : new Float32Array(ids.length * row);
+    rows.forEach((r, i) => out.set(r, i * row));
     return out;
   }
 
@@ -276,7 +290,9 @@ export class IndexService {
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
     // file that would crash FAISS is an ERR_CORRUPT_INDEX here, not a dead server.
-    const index = await deserializeIndex(bytes);
+    // A binary index's file starts with a type tag "IB..." (no float index's does).
+    const binary = bytes.length >= 2 && bytes[0] === 0x49 && bytes[1] === 0x42;
+    const index: AnyIndex = binary ? await deserializeIndexBinary(bytes) : await deserializeIndex(bytes);
     let existing: DurableIndex | undefined;
     let growth: Reservation;
     try {
@@ -297,7 +313,7 @@ export class IndexService {
         id: randomUUID(),
         dimension: index.d,
         factory: `imported ${index.typeName}`,
-        metric: index.metricType,
+        metric: isBinaryIndex(index) ? METRIC_L2 : index.metricType,
         createdAt: new Date().toISOString(),
         mmap: false,
       };
@@ -307,7 +323,13 @@ export class IndexService {
     const release = this.quotas.reserve(tenant, growth);
     const replaced = (async () => {
       // New files under a new storage id; the catalog switches to them only once they are durable.
-      const record: IndexRecord = { ...replacing.record, id: randomUUID(), dimension: index.d, metric: index.metricType, factory: `imported ${index.typeName}` };
+      const record: IndexRecord = {
+        ...replacing.record,
+        id: randomUUID(),
+        dimension: index.d,
+        metric: isBinaryIndex(index) ? METRIC_L2 : index.metricType,
+        factory: `imported ${index.typeName}`,
+      };
       try {
         await replacing.replace(index, record, () => {
           this.registry.requireOpen(tenant, generation);
@@ -412,7 +434,7 @@ export class IndexService {
    * durable before its catalog row is written. A tenant deleted meanwhile wins:
    * the index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
    */
-  private async installNew(record: IndexRecord, index: Index, growth: Reservation): Promise<IndexInfo> {
+  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation): Promise<IndexInfo> {
     const { tenant, name } = record;
     const generation = this.registry.generation(tenant);
     const release = this.quotas.reserve(tenant, growth);
@@ -448,13 +470,13 @@ export class IndexService {
     return l;
   }
 
-  private info(l: DurableIndex, index: Index | undefined): IndexInfo {
+  private info(l: DurableIndex, index: AnyIndex | undefined): IndexInfo {
     const { record } = l;
     const base = {
       name: record.name,
       dimension: record.dimension,
       factory: record.factory,
-      metric: metricName(record.metric),
+      metric: isBinaryFactory(record.factory) ? ('Hamming' as const) : metricName(record.metric),
       createdAt: record.createdAt,
       version: l.version,
       mmap: record.mmap,

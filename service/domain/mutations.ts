@@ -3,6 +3,7 @@
 // get and what a remove does to them is the id policy's (id-policy.ts).
 import type { Index } from '../../lib';
 import type { Mutation } from '../storage/mutation-log';
+import { rowLength, trainRows, type AnyIndex } from './any-index';
 import { addVectors, removeIds, resetIds, type IdState } from './id-policy';
 
 export interface Applied {
@@ -17,13 +18,13 @@ export interface Applied {
 }
 
 /** Applies `m` to `index` and its id state. */
-export async function applyMutation(index: Index, ids: IdState, m: Mutation): Promise<Applied> {
+export async function applyMutation(index: AnyIndex, ids: IdState, m: Mutation): Promise<Applied> {
   switch (m.type) {
     case 'train':
-      await index.train(m.x);
+      await trainRows(index, m.x);
       return { added: 0, removed: 0, firstId: null };
     case 'add': {
-      const n = m.x.length / m.d;
+      const n = m.x.length / rowLength(m.d, m.x instanceof Uint8Array);
       return { added: n, removed: 0, firstId: await addVectors(index, ids, m.x, n, m.ids) };
     }
     case 'remove': {

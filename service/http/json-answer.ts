@@ -28,8 +28,8 @@ function jsonIdText(id: bigint): string {
   return typeof v === 'number' ? String(v) : `"${v}"`;
 }
 
-/** { "distances": nq x k numbers, "labels": nq x k ids }: the text of JSON.stringify of those arrays. */
-export function searchAnswerJson(distances: Float32Array, labels: BigInt64Array, nq: number, k: number): string {
+/** { "distances": nq x k numbers, "labels": nq x k ids }: the text of JSON.stringify of those arrays (binary indexes: integer distances). */
+export function searchAnswerJson(distances: Float32Array | Int32Array, labels: BigInt64Array, nq: number, k: number): string {
   let s = '{"distances":[';
   for (let q = 0; q < nq; q++) {
     s += q === 0 ? '[' : ',[';

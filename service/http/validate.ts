@@ -58,6 +58,13 @@ export const vectorsSchema = (maxBatch: number): Schema => ({
   maxItems: maxBatch,
   items: { type: 'array', minItems: 1, maxItems: LIMITS.dimension.max, items: { type: 'number' } },
 });
+/** A binary index's codes in JSON: one base64 string per code (d / 8 bytes each; wire.ts jsonCodes). */
+export const codesSchema = (maxBatch: number): Schema => ({
+  type: 'array',
+  minItems: 1,
+  maxItems: maxBatch,
+  items: { type: 'string', minLength: 1, maxLength: 4 * Math.ceil(LIMITS.binaryDimension.max / 8 / 3), pattern: '^[A-Za-z0-9+/]+={0,2}$' },
+});
 /** An int64 id: a number while exact as one, else a decimal string (wire.ts jsonIds). */
 export const idSchema: Schema = {
   anyOf: [

@@ -1,4 +1,5 @@
-// The HTTP side of the wire formats. JSON: { vectors: number[][], ... }. Binary
+// The HTTP side of the wire formats. JSON: { vectors: number[][], ... } (binary
+// indexes: { codes: string[] }, a base64 string per code). Binary
 // (Content-Type: application/octet-stream): the layouts of lib/wire.ts, which the
 // remote client shares; options in the query string. Binary bodies are viewed in
 // place as Float32Array / BigInt64Array and handed to FAISS without a copy
@@ -9,12 +10,14 @@
 // --profile-server).
 import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import { FaissError, type RangeSearchResult, type SearchResult } from '../../lib';
+import { FaissError, type BinaryRangeSearchResult, type BinarySearchResult, type RangeSearchResult, type SearchResult } from '../../lib';
 import {
   BINARY,
   HEADER,
   jsonId,
   rangeSearchAnswerParts,
+  readCodes,
+  readCodesWithIds,
   readIds,
   readVectors,
   readVectorsWithIds,
@@ -57,6 +60,26 @@ export const binaryVectorsWithIds = (body: unknown, d: number): { x: Float32Arra
 
 export const binaryIds = (body: unknown): BigInt64Array => readIds(bytesOf(body));
 
+/** A binary index's codes of codeSize (d / 8) bytes from a binary body. */
+export const binaryCodes = (body: unknown, codeSize: number): Uint8Array => readCodes(bytesOf(body), codeSize);
+
+/** Codes then one int64 id per code: n * (codeSize + 8) bytes. */
+export const binaryCodesWithIds = (body: unknown, codeSize: number): { x: Uint8Array; ids: BigInt64Array } => readCodesWithIds(bytesOf(body), codeSize);
+
+/** JSON codes (base64 strings, checked by the route's schema) -> one Uint8Array, checking every code's length. */
+export function jsonCodes(codes: string[], codeSize: number, name = 'codes'): Uint8Array {
+  const out = new Uint8Array(codes.length * codeSize);
+  codes.forEach((code, i) => {
+    const bytes = Buffer.from(code, 'base64');
+    // Node's decoder skips what is not base64; the schema let only base64 characters through.
+    if (bytes.length !== codeSize || code.length % 4 !== 0) {
+      throw new FaissError(`Expected ${name}[${i}] to be the base64 of a code of ${codeSize} bytes (d / 8) but it decodes to ${bytes.length}`, 'ERR_DIMENSION');
+    }
+    out.set(bytes, i * codeSize);
+  });
+  return out;
+}
+
 /** JSON rows -> Float32Array, checking every row's length. */
 export function jsonVectors(rows: number[][], d: number, name = 'vectors'): Float32Array {
   const out = new Float32Array(rows.length * d);
@@ -89,13 +112,13 @@ export function writeBinary(res: ServerResponse, headers: Record<string, string>
 }
 
 /** A search's answer in binary: its headers, then float32 distances and int64 labels (nq x k each). */
-export const binarySearchAnswer = (r: SearchResult, nq: number, k: number): { headers: Record<string, string>; parts: ArrayBufferView[] } => ({
+export const binarySearchAnswer = (r: SearchResult | BinarySearchResult, nq: number, k: number): { headers: Record<string, string>; parts: ArrayBufferView[] } => ({
   headers: { [HEADER.nq]: String(nq), [HEADER.k]: String(k) },
   parts: searchAnswerParts(r),
 });
 
 /** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels. */
-export function sendSearch(req: Request, res: Response, r: SearchResult, nq: number, k: number): void {
+export function sendSearch(req: Request, res: Response, r: SearchResult | BinarySearchResult, nq: number, k: number): void {
   if (wantsBinary(req)) {
     const { headers, parts } = binarySearchAnswer(r, nq, k);
     return writeBinary(res, headers, parts);
@@ -104,7 +127,7 @@ export function sendSearch(req: Request, res: Response, r: SearchResult, nq: num
 }
 
 /** JSON { results: [{ distances, labels }] } per query, or binary: int64 lims (nq + 1), float32 distances, int64 labels. */
-export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResult, nq: number): void {
+export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResult | BinaryRangeSearchResult, nq: number): void {
   if (wantsBinary(req)) {
     return writeBinary(res, { [HEADER.nq]: String(nq), [HEADER.total]: String(r.labels.length) }, rangeSearchAnswerParts(r));
   }
@@ -119,4 +142,11 @@ export function sendRangeSearch(req: Request, res: Response, r: RangeSearchResul
 export function sendVectors(req: Request, res: Response, x: Float32Array, n: number, d: number): void {
   if (wantsBinary(req)) return writeBinary(res, { [HEADER.n]: String(n), [HEADER.d]: String(d) }, vectorsAnswerParts(x));
   writeJson(res, 200, {}, { vectors: rows(x, n, d) });
+}
+
+/** A binary index's codes (d bits each): JSON { codes: base64[] }, or binary: the n codes' bytes. */
+export function sendCodes(req: Request, res: Response, x: Uint8Array, n: number, d: number): void {
+  if (wantsBinary(req)) return writeBinary(res, { [HEADER.n]: String(n), [HEADER.d]: String(d) }, vectorsAnswerParts(x));
+  const size = d / 8;
+  writeJson(res, 200, {}, { codes: Array.from({ length: n }, (_, i) => Buffer.from(x.buffer, x.byteOffset + i * size, size).toString('base64')) });
 }

@@ -6,14 +6,19 @@
 // Record: magic u32 'FPWL' | body length u32 | seq u64 | crc32(seq, body) u32 | body
 // Body:   type u8 | flags u8 | reserved u16 | n u32 | d u32 | float32 n*d | int64 ids
 //         | idempotency key (u16 length + utf-8) when flags has HAS_KEY
+//         A binary index's rows (flags has CODES) are n codes of d / 8 bytes (d in bits)
+//         in place of the float32 rows.
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { AppendFile, StorageIO } from './storage-io';
 
-/** `key`: the client's idempotency key, logged so a retry is recognised even after a crash. */
+/**
+ * `key`: the client's idempotency key, logged so a retry is recognised even after a crash.
+ * `x`: float32 vectors of dimension d, or a binary index's codes of d / 8 bytes (d in bits).
+ */
 export type Mutation = (
-  | { type: 'train'; x: Float32Array; d: number }
-  | { type: 'add'; x: Float32Array; d: number; ids?: BigInt64Array }
+  | { type: 'train'; x: Float32Array | Uint8Array; d: number }
+  | { type: 'add'; x: Float32Array | Uint8Array; d: number; ids?: BigInt64Array }
   | { type: 'remove'; ids: BigInt64Array }
   | { type: 'reset' }
 ) & { key?: string };
@@ -29,6 +34,10 @@ const BODY_HEADER = 12;
 const TYPES = ['train', 'add', 'remove', 'reset'] as const;
 const HAS_IDS = 1;
 const HAS_KEY = 2;
+const CODES = 4;
+
+/** Bytes of one row of `x` in a record (flags has CODES: a code of d / 8 bytes; else d float32s). */
+const rowBytes = (d: number, flags: number): number => ((flags & CODES) !== 0 ? d / 8 : d * 4);
 
 export class LogCorruptError extends Error {
   constructor(file: string, offset: number, why: string) {
@@ -44,13 +53,15 @@ function encode(seq: number, m: Mutation): Buffer[] {
   bodyHeader.writeUInt8(TYPES.indexOf(m.type), 0);
   const parts: Buffer[] = [bodyHeader];
   if (m.type === 'train' || m.type === 'add') {
-    bodyHeader.writeUInt32LE(m.x.length / m.d, 4);
+    const codes = m.x instanceof Uint8Array;
+    if (codes) bodyHeader.writeUInt8(CODES, 1);
+    bodyHeader.writeUInt32LE(m.x.byteLength / rowBytes(m.d, codes ? CODES : 0), 4);
     bodyHeader.writeUInt32LE(m.d, 8);
     parts.push(bytesOf(m.x)); // the request's own memory, not a copy
   }
   const ids = m.type === 'add' ? m.ids : m.type === 'remove' ? m.ids : undefined;
   if (ids) {
-    bodyHeader.writeUInt8(HAS_IDS, 1);
+    bodyHeader.writeUInt8(bodyHeader.readUInt8(1) | HAS_IDS, 1);
     if (m.type === 'remove') bodyHeader.writeUInt32LE(ids.length, 4);
     parts.push(bytesOf(ids));
   }
@@ -79,7 +90,7 @@ function decodeBody(body: Buffer): Mutation {
     const n = body.readUInt32LE(4);
     const d = body.readUInt32LE(8);
     let at = BODY_HEADER;
-    if (m.type === 'train' || m.type === 'add') at += n * d * 4;
+    if (m.type === 'train' || m.type === 'add') at += n * rowBytes(d, body.readUInt8(1));
     if ((body.readUInt8(1) & HAS_IDS) !== 0) at += n * 8;
     const length = body.readUInt16LE(at);
     m.key = body.subarray(at + 2, at + 2 + length).toString('utf8');
@@ -95,13 +106,14 @@ function decodeMutation(body: Buffer): Mutation {
   // Copies: the file buffer's offsets are not aligned for typed-array views.
   const floats = (count: number, at: number) => new Float32Array(new Uint8Array(body.subarray(at, at + count * 4)).buffer);
   const int64s = (count: number, at: number) => new BigInt64Array(new Uint8Array(body.subarray(at, at + count * 8)).buffer);
+  const flags = body.readUInt8(1);
+  const rows = (): Float32Array | Uint8Array =>
+    (flags & CODES) !== 0 ? new Uint8Array(body.subarray(BODY_HEADER, BODY_HEADER + n * rowBytes(d, flags))) : floats(n * d, BODY_HEADER);
   switch (type) {
     case 'train':
-      return { type, x: floats(n * d, BODY_HEADER), d };
+      return { type, x: rows(), d };
     case 'add':
-      return hasIds
-        ? { type, x: floats(n * d, BODY_HEADER), d, ids: int64s(n, BODY_HEADER + n * d * 4) }
-        : { type, x: floats(n * d, BODY_HEADER), d };
+      return hasIds ? { type, x: rows(), d, ids: int64s(n, BODY_HEADER + n * rowBytes(d, flags)) } : { type, x: rows(), d };
     case 'remove':
       return { type, ids: int64s(n, BODY_HEADER) };
     case 'reset':

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { readIndex, type Index } from '../../lib';
+import { readIndex, readIndexBinary, type Index, type IndexBinary } from '../../lib';
 import { removeOrphans } from './orphans';
 import type { StorageIO } from './storage-io';
 
@@ -62,13 +62,13 @@ export async function fileChecksum(file: string): Promise<{ bytes: number; crc32
 }
 
 export interface Snapshot {
-  index: Index;
+  index: Index | IndexBinary;
   seq: number;
   state: SnapshotState;
 }
 
 export interface SnapshotStore {
-  save(id: string, index: Index, seq: number, state: SnapshotState): Promise<void>;
+  save(id: string, index: Index | IndexBinary, seq: number, state: SnapshotState): Promise<void>;
   /** The latest snapshot, or undefined when the index has none. */
   load(id: string, options?: { mmap?: boolean }): Promise<Snapshot | undefined>;
   /** The sequence number of the latest snapshot (0: none). */
@@ -114,7 +114,7 @@ export class FileSnapshotStore implements SnapshotStore {
     return path.join(this.dir, `${id}.${seq}.state.json`);
   }
 
-  async save(id: string, index: Index, seq: number, state: SnapshotState): Promise<void> {
+  async save(id: string, index: Index | IndexBinary, seq: number, state: SnapshotState): Promise<void> {
     const { io } = this;
     const target = path.join(this.dir, `${id}.${seq}.faissindex`);
     const tmp = `${target}.${process.pid}.tmp`;
@@ -167,7 +167,10 @@ export class FileSnapshotStore implements SnapshotStore {
     const state = this.readState(id, latest.seq);
     await verify(latest.file, state);
     try {
-      return { index: await readIndex(latest.file, { mmap: options.mmap === true, trusted: true }), seq: latest.seq, state };
+      const index = isBinaryIndexFile(latest.file)
+        ? await readIndexBinary(latest.file, { trusted: true })
+        : await readIndex(latest.file, { mmap: options.mmap === true, trusted: true });
+      return { index, seq: latest.seq, state };
     } catch (e) {
       throw new SnapshotCorruptError(latest.file, `FAISS cannot read it: ${(e as Error).message}`);
     }
@@ -207,6 +210,17 @@ export class FileSnapshotStore implements SnapshotStore {
       await this.io.remove(this.stateFile(id, s.seq), 'snapshot.remove');
     }
     await this.io.sync(this.dir, 'snapshot.sync-dir-remove');
+  }
+}
+
+/** Whether FAISS's file holds a binary index: their type tags (fourccs) all start with "IB", no float index's does. */
+function isBinaryIndexFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const tag = Buffer.alloc(2);
+    return fs.readSync(fd, tag, 0, 2, 0) === 2 && tag.toString('latin1') === 'IB';
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -9,7 +9,7 @@
 // fault is ever told as a client's mistake or an internal error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeIndex, type Index } from '../../lib';
+import { IndexBinary, writeIndex, writeIndexBinary, type Index } from '../../lib';
 import { ServiceError } from '../domain/errors';
 
 /** A file open for appending (an index's log). */
@@ -30,7 +30,8 @@ export interface StorageIO {
   /** Creates or replaces a file's content (not synced). */
   writeFile(file: string, data: string | Uint8Array, point: string): Promise<void>;
   /** FAISS's own writer, into `file` (not synced). */
-  writeIndex(index: Index, file: string, point: string): Promise<void>;
+  /** FAISS's file of a float or a binary index. */
+  writeIndex(index: Index | IndexBinary, file: string, point: string): Promise<void>;
   /** fsync of a file or a directory (a directory: makes renames and removals in it durable). */
   sync(file: string, point: string): Promise<void>;
   rename(from: string, to: string, point: string): Promise<void>;
@@ -77,9 +78,9 @@ export class FileIO implements StorageIO {
     return this.step(point, file, () => fs.promises.writeFile(file, data));
   }
 
-  writeIndex(index: Index, file: string, point: string): Promise<void> {
+  writeIndex(index: Index | IndexBinary, file: string, point: string): Promise<void> {
     // FAISS's writer reports a full disk as a generic FAISS error: here it is what it is, storage.
-    return this.step(point, file, () => writeIndex(index, file));
+    return this.step(point, file, () => (index instanceof IndexBinary ? writeIndexBinary(index, file) : writeIndex(index, file)));
   }
 
   sync(file: string, point: string): Promise<void> {

@@ -80,6 +80,42 @@ const kinds: Kind[] = [
   { name: 'indexFactory("IVF4,SQ8")', make: (f) => f.indexFactory(d, 'IVF4,SQ8'), range: true, reconstruct: true, removable: true, ivf: true },
 ];
 
+// Binary indexes: codes of 64 bits.
+const bits = 64;
+const codeBytes = bits / 8;
+const codesOf = (n: number, seed: number): Uint8Array => {
+  const x = randomVectors(n * codeBytes, 1, seed);
+  return Uint8Array.from(x, (v) => Math.floor(v * 256));
+};
+const cb = codesOf(400, 406);
+const cq = codesOf(4, 407);
+const codeRow = (x: Uint8Array, i: number): Uint8Array => x.subarray(i * codeBytes, (i + 1) * codeBytes);
+function hamming(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) for (let v = a[i] ^ b[i]; v; v &= v - 1) s++;
+  return s;
+}
+
+interface BinaryKind {
+  name: string;
+  make: (f: any) => any;
+  exact?: boolean;
+  ivf?: boolean;
+  range: boolean;
+  reconstruct: boolean;
+  /** FAISS removes from it without renumbering (the service refuses the others: they would renumber). */
+  keepsIds: boolean;
+  /** FAISS removes from it at all (a flat one renumbers, embedded). */
+  removable: boolean;
+}
+
+const binaryKinds: BinaryKind[] = [
+  { name: 'IndexBinaryFlat', make: (f) => new f.IndexBinaryFlat(bits), exact: true, range: true, reconstruct: true, keepsIds: false, removable: true },
+  { name: 'IndexBinaryIVF', make: (f) => new f.IndexBinaryIVF(new f.IndexBinaryFlat(bits), bits, 8), ivf: true, range: true, reconstruct: false, keepsIds: true, removable: true },
+  { name: 'IndexBinaryHNSW', make: (f) => new f.IndexBinaryHNSW(bits, 8), range: false, reconstruct: true, keepsIds: false, removable: false },
+  { name: 'indexBinaryFactory("BIVF4_HNSW8")', make: (f) => f.indexBinaryFactory(bits, 'BIVF4_HNSW8'), ivf: true, range: true, reconstruct: false, keepsIds: true, removable: true },
+];
+
 async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
   await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => {
     assert.ok(e instanceof FaissError || (e as Error).name === 'FaissError', `not a FaissError: ${String(e)}`);
@@ -184,6 +220,81 @@ for (const backend of backends) {
         }
       });
     }
+
+    for (const kind of binaryKinds) {
+      it(`${kind.name}: train, add, search, rangeSearch, reconstruct, removeIds, reset`, async () => {
+        const f = backend.api;
+        const index = kind.make(f);
+        try {
+          assert.ok(index instanceof f.IndexBinary && !(index instanceof f.Index));
+          assert.deepEqual([index.d, index.codeSize], [bits, codeBytes]);
+          if (!index.isTrained) {
+            await rejectsWith(index.add(cb), 'ERR_NOT_TRAINED');
+            await index.train(cb);
+          }
+          await index.add(cb);
+          assert.equal(index.ntotal, 400);
+          const { distances, labels } = await index.search(cq, 5, kind.ivf ? { nprobe: 8 } : undefined);
+          assert.ok(distances instanceof Int32Array && labels instanceof BigInt64Array);
+          assert.equal(labels.length, 20);
+          for (let q = 0; q < 4; q++) {
+            for (let r = 0; r < 5; r++) assert.equal(distances[q * 5 + r], hamming(codeRow(cq, q), codeRow(cb, Number(labels[q * 5 + r]))));
+            if (kind.exact) assert.equal(distances[q * 5], Math.min(...Array.from({ length: 400 }, (_, j) => hamming(codeRow(cq, q), codeRow(cb, j)))));
+          }
+          if (kind.range) {
+            const r = await index.rangeSearch(cq, distances[2] + 1, kind.ivf ? { nprobe: 8 } : undefined);
+            assert.ok(r.distances instanceof Int32Array);
+            assert.equal(r.lims.length, 5);
+            assert.ok(r.labels.length >= 3);
+          } else {
+            await rejectsWith(index.rangeSearch(cq, 10), 'ERR_UNSUPPORTED');
+          }
+          if (kind.reconstruct) assert.deepEqual(await index.reconstruct(9), codeRow(cb, 9));
+          else await rejectsWith(index.reconstruct(9), 'ERR_UNSUPPORTED');
+          // The service refuses to renumber (lib/contract.ts): a binary flat index removes embedded only.
+          if (kind.keepsIds || (kind.removable && backend.name === 'embedded')) {
+            assert.equal(await index.removeIds([1, 2, 123_456_789n]), 2);
+            assert.equal(index.ntotal, 398);
+          } else {
+            await rejectsWith(index.removeIds([1]), 'ERR_UNSUPPORTED');
+          }
+          await index.reset();
+          assert.equal(index.ntotal, 0);
+        } finally {
+          index.dispose();
+        }
+      });
+    }
+
+    it('binary: serialize / deserialize round trip gives the same answers', async () => {
+      const f = backend.api;
+      const index = new f.IndexBinaryHNSW(bits, 8);
+      await index.add(cb);
+      const before = await index.search(cq, 5);
+      const copy = await f.deserializeIndexBinary(await f.serializeIndexBinary(index));
+      assert.ok(copy instanceof f.IndexBinary);
+      assert.deepEqual([copy.ntotal, copy.d], [400, bits]);
+      assert.deepEqual(await copy.search(cq, 5), before);
+      await rejectsWith(f.deserializeIndex(await f.serializeIndexBinary(index)), 'ERR_CORRUPT_INDEX');
+      index.dispose();
+      copy.dispose();
+    });
+
+    it('binary: a filtered search (params.sel) is ERR_UNSUPPORTED (FAISS 1.7.3 binary indexes take no search parameters)', async () => {
+      const f = backend.api;
+      const index = new f.IndexBinaryFlat(bits);
+      try {
+        await index.add(cb);
+        const sel = new f.IDSelectorRange(0, 10);
+        await rejectsWith(index.search(cq, 5, { sel }), 'ERR_UNSUPPORTED');
+        await rejectsWith(index.rangeSearch(cq, 10, { sel }), 'ERR_UNSUPPORTED');
+        // A bad selector is still the caller's error first.
+        await rejectsWith(index.search(cq, 5, { sel: {} as never }), 'ERR_INVALID_ARGUMENT');
+        assert.equal((await index.search(cq, 5)).labels.length, 20);
+      } finally {
+        index.dispose();
+      }
+    });
 
     it('FAISS\'s other metrics on flat and HNSW indexes: the same answers; METRIC_Lp embedded only', async () => {
       const f = backend.api;
@@ -298,6 +409,36 @@ for (const backend of backends) {
       ['ids in a DataView', (f) => new f.IndexIDMap(new f.IndexFlatL2(d)).addWithIds(row(xb, d, 0), new DataView(new ArrayBuffer(8))), 'ERR_INVALID_ARGUMENT'],
       ['a method called on a foreign object', (f) => f.IndexFlatL2.prototype.search.call({}, xq, 1), 'ERR_INVALID_ARGUMENT'],
       ['a getter called on a Proxy of an index', (f) => getterOf(f.IndexFlatL2.prototype, 'ntotal').call(new Proxy(new f.IndexFlatL2(d), {})), 'ERR_INVALID_ARGUMENT'],
+      // Binary indexes: the same bounds and codes, embedded and remote.
+      ['binary: d = 12 (not a multiple of 8)', (f) => new f.IndexBinaryFlat(12), 'ERR_INVALID_ARGUMENT'],
+      ['binary: d = 0', (f) => new f.IndexBinaryFlat(0), 'ERR_INVALID_ARGUMENT'],
+      ['binary: d above the maximum (2^20)', (f) => new f.IndexBinaryHNSW(2 ** 20 + 8), 'ERR_INVALID_ARGUMENT'],
+      ['binary: codes not a multiple of d / 8', (f) => new f.IndexBinaryFlat(bits).add(new Uint8Array(codeBytes + 1)), 'ERR_DIMENSION'],
+      ['binary: a row of the wrong length', (f) => new f.IndexBinaryFlat(bits).search([[1, 2, 3]], 1), 'ERR_DIMENSION'],
+      ['binary: a byte of 300', (f) => new f.IndexBinaryFlat(bits).add([[...Array(codeBytes - 1).fill(0), 300]]), 'ERR_INVALID_ARGUMENT'],
+      ['binary: float vectors given to a binary index', (f) => new f.IndexBinaryFlat(bits).add(new Float32Array(codeBytes)), 'ERR_INVALID_ARGUMENT'],
+      ['binary: codes given to a float index', (f) => new f.IndexFlatL2(d).add(new Uint8Array(4 * d)), 'ERR_INVALID_ARGUMENT'],
+      ['binary: k = 0', (f) => new f.IndexBinaryFlat(bits).search(cq, 0), 'ERR_INVALID_ARGUMENT'],
+      ['binary: radius 1.5', (f) => new f.IndexBinaryFlat(bits).rangeSearch(cq, 1.5), 'ERR_INVALID_ARGUMENT'],
+      ['binary: a float index as quantizer', (f) => new f.IndexBinaryIVF(new f.IndexFlatL2(bits), bits, 4), 'ERR_INVALID_ARGUMENT'],
+      ['binary: a quantizer of another dimension', (f) => new f.IndexBinaryIVF(new f.IndexBinaryFlat(32), bits, 4), 'ERR_DIMENSION'],
+      ['binary: a binary index as a float quantizer', (f) => new f.IndexIVFFlat(new f.IndexBinaryFlat(d * 8), d, 4), 'ERR_INVALID_ARGUMENT'],
+      ['binary: add to an untrained IVF', (f) => new f.IndexBinaryIVF(new f.IndexBinaryFlat(bits), bits, 4).add(cb), 'ERR_NOT_TRAINED'],
+      ['binary: addWithIds on a flat index', (f) => new f.IndexBinaryFlat(bits).addWithIds(codeRow(cb, 0), [5]), 'ERR_UNSUPPORTED'],
+      ['binary: nprobe on a flat index', async (f) => {
+        const i = new f.IndexBinaryFlat(bits);
+        await i.add(cb);
+        return i.search(cq, 1, { nprobe: 2 });
+      }, 'ERR_UNSUPPORTED'],
+      ['binary: a hash index from the factory', async (f) => f.indexBinaryFactory(bits, 'BHash8').add(cb), 'ERR_UNSUPPORTED'],
+      ['binary: a factory size out of bounds', async (f) => f.indexBinaryFactory(bits, 'BHNSW1').add(cb), 'ERR_INVALID_ARGUMENT'],
+      ['binary: use after dispose', (f) => {
+        const i = new f.IndexBinaryFlat(bits);
+        i.dispose();
+        return i.search(cq, 1);
+      }, 'ERR_DISPOSED'],
+      ['binary: a method called on a float index', (f) => f.IndexBinaryFlat.prototype.search.call(new f.IndexFlatL2(d), cq, 1), 'ERR_INVALID_ARGUMENT'],
+      ['binary: serializeIndexBinary of a float index', (f) => f.serializeIndexBinary(new f.IndexFlatL2(d)), 'ERR_INVALID_ARGUMENT'],
       // A disposed index says so first, whatever the arguments.
       ['a bad argument after dispose', (f) => {
         const i = new f.IndexFlatL2(d);

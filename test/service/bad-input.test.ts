@@ -56,7 +56,33 @@ const negativeNtotal = (): Buffer => {
   return b;
 };
 
+/** A binary index's codes in JSON: base64 strings of `bytes` bytes each. */
+const b64 = (n: number, bytes = 8): string[] => Array.from({ length: n }, (_, i) => Buffer.alloc(bytes, i).toString('base64'));
+
 const cases: Case[] = [
+  // --- binary indexes (IndexBinary*: codes of dimension / 8 bytes; 'bflat' and 'bivf' have dimension 64)
+  { name: 'a binary index of 12 bits (not a multiple of 8)', req: () => create({ type: 'IndexBinaryFlat', dimension: 12 }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary index with a metric', req: () => create({ type: 'IndexBinaryFlat', dimension: 64, metric: 'IP' }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary index with params.idMap', req: () => create({ type: 'IndexBinaryFlat', dimension: 64, params: { idMap: true } }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary IVF without nlist', req: () => create({ type: 'IndexBinaryIVF', dimension: 64 }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary hash factory', req: () => create({ factory: 'BHash8', dimension: 64 }), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'a binary factory with trailing garbage', req: () => create({ factory: 'BIVF4x', dimension: 64 }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary IVF of 2^24 lists of 2^20 bits', req: () => create({ factory: 'BIVF16777216', dimension: 2 ** 20 }), status: 422, code: 'ERR_RESOURCE_LIMIT' },
+  { name: 'codes of the wrong length (3 bytes for 8)', req: () => add({ codes: b64(1, 3) }, 'bflat'), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a binary body of 5 bytes to a 64-bit index', req: () => bin(I('bflat', 'add'), Buffer.alloc(5)), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a binary query of 9 bytes to a 64-bit index', req: () => bin(`${I('bflat', 'search')}?k=1`, Buffer.alloc(9)), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a binary add ?ids=true with a code but no id', req: () => bin(`${I('bivf', 'add')}?ids=true`, Buffer.alloc(8)), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'codes that are not base64', req: () => add({ codes: ['not base64!'] }, 'bflat'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'float vectors given to a binary index', req: () => add({ vectors: zeros(1) }, 'bflat'), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'binary codes given to a float index', req: () => add({ codes: b64(1, 16) }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary search without codes', req: () => search({ k: 1 }, 'bflat'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a binary search with k = 0', req: () => search({ codes: b64(1), k: 0 }, 'bflat'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a binary search with k past --max-k', req: () => search({ codes: b64(1), k: MAX_K + 1 }, 'bflat'), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a binary range search with a fractional radius', req: () => ({ method: 'POST', path: I('bflat', 'range_search'), json: { codes: b64(1), radius: 1.5 } }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a binary search with efSearch on a flat index', req: () => search({ codes: b64(1), k: 1, efSearch: 8 }, 'bflat'), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'remove from a binary flat index (it would renumber)', req: () => ({ method: 'POST', path: I('bflat', 'remove'), json: { ids: [1] } }), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'add to an untrained binary IVF', req: () => add({ codes: b64(1) }, 'bivf'), status: 409, code: 'ERR_NOT_TRAINED' },
+  { name: 'train a binary IVF on fewer codes than lists', req: () => ({ method: 'POST', path: I('bivf', 'train'), json: { codes: b64(2) } }), status: 400, code: 'ERR_FAISS' },
   // --- body and content type
   { name: 'malformed JSON', req: () => jsonText(I('flat', 'search'), '{"vectors": [[1, 2'), status: 400, code: 'ERR_MALFORMED_JSON' },
   { name: 'JSON that is a bare number', req: () => jsonText(I('flat', 'search'), '42'), status: 400, code: 'ERR_MALFORMED_JSON' },
@@ -292,6 +318,8 @@ describe('service: bad input', function () {
     await make('ivf', { type: 'IndexIVFFlat', params: { nlist: 4 } });
     await make('hnsw', { type: 'IndexHNSWFlat', params: { M: 8 } }, { vectors: zeros(10) });
     await make('idmap', { type: 'IndexFlatL2', params: { idMap: true } }, { vectors: zeros(2), ids: [10, 20] });
+    await make('bflat', { type: 'IndexBinaryFlat', dimension: 64 }, { codes: b64(10) });
+    await make('bivf', { type: 'IndexBinaryIVF', dimension: 64, params: { nlist: 4 } });
     flatFile = (await api.get(I('flat', 'export'))).bytes;
     assert.equal((await admin.post('/v1/admin/tenants', { name: 'tight', quotas: { maxIndexes: 1, maxVectors: 10 } })).status, 201);
     keys.tight = (await admin.post('/v1/admin/tenants/tight/keys', { role: 'write' })).json.key;

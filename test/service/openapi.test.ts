@@ -23,6 +23,13 @@ describe('service: OpenAPI document', function () {
     assert.ok(Object.keys(doc.paths).length >= 18);
   });
 
+  it('documents binary indexes: their types on create, codes in the bodies that take rows', () => {
+    const body = (p: string, m: string) =>
+      ((doc.paths[p][m] as { requestBody: { content: Record<string, { schema: { properties: Record<string, { enum?: string[] }> } }> } }).requestBody.content['application/json'].schema);
+    assert.ok(body('/v1/indexes', 'post').properties.type.enum!.includes('IndexBinaryIVF'));
+    for (const op of ['train', 'add', 'search', 'range_search']) assert.ok(body(`/v1/indexes/{name}/${op}`, 'post').properties.codes, op);
+  });
+
   it('documents every method served on each path: any other is a 405 whose Allow lists the documented ones', async () => {
     for (const [p, ops] of Object.entries(doc.paths)) {
       const documented = Object.keys(ops).map((m) => m.toUpperCase());

@@ -12,6 +12,9 @@ import type { FaultyIO } from './faulty-io';
 
 export const ids = (...xs: number[]) => BigInt64Array.from(xs.map(BigInt));
 
+/** n binary codes of `bits` bits, deterministic for a seed. */
+const codes = (n: number, bits: number, seed: number): Uint8Array => Uint8Array.from(randomVectors(n * (bits / 8), 1, seed), (v) => Math.floor(v * 256));
+
 export async function open(dataDir: string, io?: FaultyIO): Promise<Services> {
   const config = { ...defaults(), dataDir, snapshotLogBytes: 1 << 30, rebuildThreshold: 0.3, maxMemory: 0 };
   const s = openServices(config, io ? { io: (onFault) => io.attach(onFault) } : {});
@@ -29,8 +32,12 @@ export async function observe(s: Services): Promise<string> {
       const info = await s.indexes.describe(t.name, i.name);
       let found: unknown = null;
       if (info.ntotal > 0 && info.isTrained) {
-        const q = randomVectors(3, info.dimension, 77);
-        const r = await s.indexes.search(t.name, i.name, q, Math.min(info.ntotal, 8), info.nprobe !== undefined ? { nprobe: 64 } : undefined);
+        const k = Math.min(info.ntotal, 8);
+        const params = info.nprobe !== undefined ? { nprobe: 64 } : undefined;
+        const r =
+          info.metric === 'Hamming'
+            ? await s.indexes.searchCodes(t.name, i.name, codes(3, info.dimension, 77), k, params)
+            : await s.indexes.search(t.name, i.name, randomVectors(3, info.dimension, 77), k, params);
         found = [Array.from(r.labels, String), Array.from(r.distances, (x) => x.toFixed(3))];
       }
       // Not the type: a rebuild (after removals) puts an index under an IDMap2 without changing what it answers.
@@ -71,8 +78,8 @@ const d = 4;
 
 /**
  * The data directory every scenario starts from: two tenants with keys; a flat
- * IDMap, an HNSW, an untrained IVF index and a plain flat one; some writes in
- * snapshots and some only in logs (as a crash leaves them: no shutdown snapshot).
+ * IDMap, an HNSW, an untrained IVF index, a plain flat one and a binary IVF; some
+ * writes in snapshots and some only in logs (as a crash leaves them: no shutdown snapshot).
  */
 export async function buildTemplate(dir: string): Promise<void> {
   const s = await open(dir);
@@ -87,8 +94,12 @@ export async function buildTemplate(dir: string): Promise<void> {
   await s.indexes.create('t', { name: 'graph', dimension: d, type: 'IndexHNSWFlat', params: { M: 8 } });
   await s.indexes.add('t', 'graph', randomVectors(20, d, 3));
   await s.indexes.create('t', { name: 'ivf', dimension: d, type: 'IndexIVFFlat', params: { nlist: 2 } });
+  await s.indexes.create('t', { name: 'bits', dimension: 64, type: 'IndexBinaryIVF', params: { nlist: 2 } });
+  await s.indexes.train('t', 'bits', codes(20, 64, 9));
+  await s.indexes.add('t', 'bits', codes(3, 64, 10), ids(1, 2, 3));
   await s.indexes.snapshotAll();
   await s.indexes.add('t', 'flat', randomVectors(2, d, 4), ids(4, 5));
+  await s.indexes.add('t', 'bits', codes(2, 64, 11), ids(4, 5));
   await s.indexes.remove('t', 'graph', ids(0));
   // Closing would snapshot: copy the directory as a crash would leave it.
   fs.cpSync(dir, `${dir}-live`, { recursive: true });
@@ -121,6 +132,8 @@ export const scenarios: Scenario[] = [
     },
   },
   { name: 'train', warm: (s) => s.indexes.describe('t', 'ivf'), run: (s) => s.indexes.train('t', 'ivf', randomVectors(100, d, 8)) },
+  { name: 'add binary codes', warm: (s) => s.indexes.describe('t', 'bits'), run: (s) => s.indexes.add('t', 'bits', codes(2, 64, 12), ids(10, 11)) },
+  { name: 'remove from a binary index', warm: (s) => s.indexes.describe('t', 'bits'), run: (s) => s.indexes.remove('t', 'bits', ids(1, 4)) },
   { name: 'reset', warm: (s) => s.indexes.describe('t', 'flat'), run: (s) => s.indexes.reset('t', 'flat') },
   { name: 'create an index', run: (s) => s.indexes.create('t', { name: 'new', dimension: d, type: 'IndexFlatL2' }) },
   { name: 'import over an index of another dimension', run: async (s) => s.indexes.importIndex('t', 'flat', await importBytes()) },
@@ -136,6 +149,7 @@ export const scenarios: Scenario[] = [
     warm: async (s) => {
       await s.indexes.describe('t', 'flat');
       await s.indexes.describe('t', 'graph');
+      await s.indexes.describe('t', 'bits');
     },
     run: (s) => s.indexes.snapshotAll(),
   },

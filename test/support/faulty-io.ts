@@ -12,7 +12,7 @@
 // `calls` counts eligible calls since arming and `points` names them, so a test
 // loops N = 1, 2, 3, ... until an operation completes without meeting the fault.
 import * as fs from 'node:fs';
-import type { Index } from '../../lib';
+import type { Index, IndexBinary } from '../../lib';
 import { FileIO, storageFault, type AppendFile, type FaultListener, type StorageIO } from '../../service/storage/storage-io';
 
 export type Fault = 'crash' | 'power-cut' | 'kill' | 'error' | 'short-write' | 'fsync';
@@ -157,7 +157,7 @@ export class FaultyIO implements StorageIO {
     this.wrote(file);
   }
 
-  async writeIndex(index: Index, file: string, point: string): Promise<void> {
+  async writeIndex(index: Index | IndexBinary, file: string, point: string): Promise<void> {
     const fault = this.gate('write', point, file);
     await this.real.writeIndex(index, file, point);
     this.wrote(file);

@@ -7,7 +7,7 @@
 // into a real process for a while; failures reach the service's fault listener
 // like real ones, so readiness and metrics see them.
 import * as fs from 'node:fs';
-import type { Index } from '../../lib';
+import type { Index, IndexBinary } from '../../lib';
 import type { ServiceError } from '../../service/domain/errors';
 import { FileIO, type AppendFile, type FaultListener, type StorageIO } from '../../service/storage/storage-io';
 
@@ -38,7 +38,7 @@ export class FullDiskIO implements StorageIO {
     throw this.fault(point, file);
   }
 
-  async writeIndex(index: Index, file: string, point: string): Promise<void> {
+  async writeIndex(index: Index | IndexBinary, file: string, point: string): Promise<void> {
     if (this.full) throw this.fault(point, file);
     return this.real.writeIndex(index, file, point);
   }

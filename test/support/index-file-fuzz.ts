@@ -17,7 +17,7 @@ const d = 8;
  * The index types the safe reader accepts: a factory string, or (for types the
  * addon's factory does not build) a Python expression over `faiss` and `d`.
  */
-export const FUZZ_TYPES: Record<string, { factory?: string; python?: string; ids?: boolean }> = {
+export const FUZZ_TYPES: Record<string, { factory?: string; python?: string; ids?: boolean; binary?: boolean }> = {
   Flat: { factory: 'Flat' },
   IVFFlat: { factory: 'IVF4,Flat' },
   IVFPQ: { factory: 'IVF4,PQ2x4' },
@@ -39,7 +39,15 @@ export const FUZZ_TYPES: Record<string, { factory?: string; python?: string; ids
   },
   LSH: { python: 'faiss.IndexLSH(d, 16)' },
   Refine: { python: "faiss.IndexRefineFlat(faiss.index_factory(d, 'IVF4,Flat'))" },
+  // Binary indexes (index_binary_factory; read by deserializeIndexBinary, checked by native/binary_validate.cc).
+  BinaryFlat: { factory: 'BFlat', binary: true },
+  BinaryIVF: { factory: 'BIVF4', binary: true },
+  BinaryHNSW: { factory: 'BHNSW4', binary: true },
 };
+
+// Bits of the binary types' codes.
+const bits = 64;
+const codes = (n: number, seed: number): Uint8Array => Uint8Array.from(randomVectors(n * (bits / 8), 1, seed), (v) => Math.floor(v * 256));
 
 const PYTHON = process.env.FAISS_PROXY_PYTHON ?? '/usr/bin/python3';
 
@@ -59,6 +67,14 @@ sys.stdout.buffer.write(faiss.serialize_index(index).tobytes())`;
 export async function validFile(type: string): Promise<Buffer> {
   const spec = FUZZ_TYPES[type];
   if (spec.python) return pythonFile(spec.python);
+  if (spec.binary) {
+    const index = faiss.indexBinaryFactory(bits, spec.factory!);
+    if (!index.isTrained) await index.train(codes(1000, 11));
+    await index.add(codes(40, 12));
+    const bytes = Buffer.from(await faiss.serializeIndexBinary(index));
+    index.dispose();
+    return bytes;
+  }
   const index = faiss.indexFactory(d, spec.factory!);
   if (!index.isTrained) await index.train(randomVectors(1000, d, 11));
   const x = randomVectors(40, d, 12);
@@ -82,9 +98,9 @@ export interface FieldRead {
   count: number;
 }
 
-/** Where FAISS reads each field of a valid file (the sandbox's --trace-reads). */
-export function traceReads(bytes: Buffer): FieldRead[] {
-  const r = spawnSync(sandboxPath(), ['--trace-reads'], { input: bytes, encoding: 'utf8', maxBuffer: 64 << 20 });
+/** Where FAISS reads each field of a valid file (the sandbox's --trace-reads; --binary for a binary index's). */
+export function traceReads(bytes: Buffer, binary = false): FieldRead[] {
+  const r = spawnSync(sandboxPath(), ['--trace-reads', ...(binary ? ['--binary'] : [])], { input: bytes, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`tracing reads failed: ${r.stderr}`);
   return r.stdout
     .trim()
@@ -163,6 +179,28 @@ async function readSafely(bytes: Buffer, via: ReadPath): Promise<faiss.Index> {
   }
 }
 
+/** As tryMutation, for a binary index's file: deserializeIndexBinary, then an add and a search of codes. */
+async function tryBinaryMutation(m: Mutation): Promise<string> {
+  let index: faiss.IndexBinary;
+  try {
+    index = await faiss.deserializeIndexBinary(m.bytes);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (!code) throw e;
+    return code;
+  }
+  try {
+    const x = codes(25, 3).subarray(0, 25 * index.codeSize);
+    if (index.isTrained) await index.add(x);
+    await index.search(x, 5);
+  } catch (e) {
+    if (!(e as { code?: string }).code) throw e;
+  } finally {
+    index.dispose();
+  }
+  return 'accepted';
+}
+
 /** What the safe reader did with one mutation: a code, or 'accepted' (then used). */
 export async function tryMutation(m: Mutation, via: ReadPath = 'buffer'): Promise<string> {
   let index: faiss.Index;
@@ -196,11 +234,12 @@ export async function tryMutation(m: Mutation, via: ReadPath = 'buffer'): Promis
  */
 export async function fuzzType(type: string, seed: number, limit: number, flips: number, via: ReadPath = 'buffer'): Promise<Record<string, number>> {
   const valid = await validFile(type);
-  const all = mutations(valid, traceReads(valid), seed, flips);
+  const binary = FUZZ_TYPES[type].binary === true;
+  const all = mutations(valid, traceReads(valid, binary), seed, flips);
   const counts: Record<string, number> = { cases: 0 };
   for (const m of sample(all, limit)) {
     process.stderr.write(`${type} ${via} ${m.name}\n`);
-    const outcome = await tryMutation(m, via);
+    const outcome = binary ? await tryBinaryMutation(m) : await tryMutation(m, via);
     counts[outcome] = (counts[outcome] ?? 0) + 1;
     counts.cases++;
   }

@@ -10,20 +10,21 @@ import { HttpError } from '../errors';
 import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
 import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
-import { filterSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
-import { optionsOf, queryOf, RANGE_SEARCH_QUERY, SEARCH_QUERY, searchQuery } from './search-query';
+import { codesSchema, filterSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
+import { optionsOf, queryOf, RANGE_SEARCH_QUERY, requestRows, rowsIn, SEARCH_QUERY, searchQuery } from './search-query';
 import {
+  binaryCodesWithIds,
   binaryIds,
-  binaryVectors,
   binaryVectorsWithIds,
   isBinary,
   jsonIds,
-  jsonVectors,
+  sendCodes,
   sendRangeSearch,
   sendSearch,
   sendVectors,
   wantsBinary,
 } from '../wire';
+import type { Rows } from '../../domain/any-index';
 import { jsonAnswerBytes, requireJsonRangeAnswerWithin, requireVectorsAnswerWithin, vectorsAnswerBytes } from '../answer-size';
 import { holdSearch, memoryOf } from '../request-memory';
 
@@ -43,13 +44,13 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
   // by the body size limit alone (bulk loads of 100,000 vectors are normal).
   const vectors = vectorsSchema(config.maxBatch);
   const bulkVectors = vectorsSchema(1 << 24);
+  // A binary index's rows: { codes } in JSON (lib/wire.ts has their binary layouts).
+  const codes = codesSchema(config.maxBatch);
+  const bulkCodes = codesSchema(1 << 24);
   const dimensionOf = (req: Request, tenant: string): number => indexes.dimension(tenant, nameOf(req));
 
-  /** Vectors from either wire format, checked against the index's dimension. */
-  const vectorsOf = (req: Request, tenant: string): Float32Array => {
-    const d = dimensionOf(req, tenant);
-    return isBinary(req) ? binaryVectors(req.body, d) : jsonVectors(req.body.vectors, d);
-  };
+  /** Vectors (binary indexes: codes) from either wire format, checked against the index's kind and dimension. */
+  const vectorsOf = (req: Request, tenant: string): Rows => requestRows(indexes, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body });
 
   /** Options for binary requests come from the query string, JSON ones from the body. */
   const options = (req: Request, spec: Record<string, 'int' | 'number' | 'bool'>): Record<string, number | boolean | undefined> =>
@@ -71,6 +72,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
           required: ['name', 'dimension'],
           properties: {
             name: { type: 'string' },
+            // Binary indexes (IndexBinary*, factory "B..."): bits, a multiple of 8.
             dimension: schemaOf(LIMITS.dimension),
             type: { enum: [...INDEX_TYPES] },
             factory: { type: 'string', minLength: 1, maxLength: 256 },
@@ -134,11 +136,11 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     {
       method: 'post',
       path: '/v1/indexes/:name/train',
-      summary: 'Train the index on vectors',
+      summary: 'Train the index on vectors (binary indexes: codes)',
       role: 'write',
       body: {
-        json: { type: 'object', additionalProperties: false, required: ['vectors'], properties: { vectors: bulkVectors } },
-        binary: 'float32 rows of the index dimension',
+        json: { type: 'object', additionalProperties: false, properties: { vectors: bulkVectors, codes: bulkCodes } },
+        binary: 'float32 rows of the index dimension (binary indexes: codes of dimension / 8 bytes)',
       },
       responses: { 200: 'The index, described' },
       handler: async (req, res) => {
@@ -150,16 +152,15 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     {
       method: 'post',
       path: '/v1/indexes/:name/add',
-      summary: 'Add vectors, optionally with int64 ids (IDMap indexes and IVF)',
+      summary: 'Add vectors (binary indexes: codes), optionally with int64 ids (IDMap indexes and IVF)',
       role: 'write',
       body: {
         json: {
           type: 'object',
           additionalProperties: false,
-          required: ['vectors'],
-          properties: { vectors: bulkVectors, ids: { ...idsSchema, maxItems: 1 << 24 } },
+          properties: { vectors: bulkVectors, codes: bulkCodes, ids: { ...idsSchema, maxItems: 1 << 24 } },
         },
-        binary: 'float32 rows; with ?ids=true, n rows followed by n int64 ids',
+        binary: 'float32 rows (binary indexes: codes of dimension / 8 bytes); with ?ids=true, n rows followed by n int64 ids',
       },
       query: { ids: 'bool' },
       responses: {
@@ -173,20 +174,20 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (isBinary(req)) {
           const o = queryOptions(req, { ids: 'bool' });
           if (o.ids) {
-            const { x, ids } = binaryVectorsWithIds(req.body, d);
+            const { x, ids } = indexes.isBinary(tenant, nameOf(req)) ? binaryCodesWithIds(req.body, d / 8) : binaryVectorsWithIds(req.body, d);
             const out = await indexes.add(tenant, nameOf(req), x, ids, idempotencyKey(req));
             versioned(res, tenant, nameOf(req)).json(out);
             return;
           }
-          const x = binaryVectors(req.body, d);
+          const x = vectorsOf(req, tenant);
           const out = await indexes.add(tenant, nameOf(req), x, undefined, idempotencyKey(req));
           versioned(res, tenant, nameOf(req)).json(out);
           return;
         }
         options(req, {});
-        const x = jsonVectors(req.body.vectors, d);
-        if (req.body.ids !== undefined && req.body.ids.length !== x.length / d) {
-          throw new HttpError(400, 'ERR_VALIDATION', `Expected ${x.length / d} ids (one per vector) but received ${req.body.ids.length}`);
+        const x = vectorsOf(req, tenant);
+        if (req.body.ids !== undefined && req.body.ids.length !== rowsIn(x, d)) {
+          throw new HttpError(400, 'ERR_VALIDATION', `Expected ${rowsIn(x, d)} ids (one per vector) but received ${req.body.ids.length}`);
         }
         const out = await indexes.add(tenant, nameOf(req), x, req.body.ids && jsonIds(req.body.ids), idempotencyKey(req));
         versioned(res, tenant, nameOf(req)).json(out);
@@ -201,20 +202,23 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         json: {
           type: 'object',
           additionalProperties: false,
-          required: ['vectors', 'k'],
-          properties: { vectors, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
+          required: ['k'],
+          properties: { vectors, codes, k: kSchema(config.maxK), nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
         },
-        binary: 'float32 query rows, then the filter part if any; k, nprobe, efSearch, filterBytes in the query string',
+        binary: 'float32 query rows (binary indexes: codes of dimension / 8 bytes), then the filter part if any; k, nprobe, efSearch, filterBytes in the query string',
       },
       query: SEARCH_QUERY,
-      binaryResponse: 'float32 distances (nq x k) then int64 labels (nq x k); headers X-Faiss-Nq, X-Faiss-K',
-      responses: { 200: '{ distances: number[][], labels: number[][] } (label -1 where fewer than k exist)' },
+      binaryResponse: 'float32 distances (binary indexes: int32 Hamming distances) (nq x k) then int64 labels (nq x k); headers X-Faiss-Nq, X-Faiss-K',
+      responses: { 200: '{ distances: number[][], labels: number[][] } (label -1 where fewer than k exist; binary indexes: integer Hamming distances)' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         const answer = wantsBinary(req) ? 'binary' : 'json';
         const q = searchQuery(indexes, config, { tenant, name: nameOf(req), binary: isBinary(req), body: req.body, query: req.query }, answer, memoryOf(res.locals));
-        holdSearch(memoryOf(res.locals), 0, answer, q.x.length / dimensionOf(req, tenant), q.k); // the body is held already (pipeline.ts)
-        const r = await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
+        holdSearch(memoryOf(res.locals), 0, answer, q.nq, q.k); // the body is held already (pipeline.ts)
+        const r =
+          q.x instanceof Uint8Array
+            ? await indexes.searchCodes(tenant, nameOf(req), q.x, q.k, q.params)
+            : await indexes.search(tenant, nameOf(req), q.x, q.k, q.params);
         res.setHeader(HEADER.version, String(r.version));
         sendSearch(req, res, r, r.labels.length / q.k, q.k);
       },
@@ -228,13 +232,14 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         json: {
           type: 'object',
           additionalProperties: false,
-          required: ['vectors', 'radius'],
-          properties: { vectors, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
+          required: ['radius'],
+          properties: { vectors, codes, radius: { type: 'number' }, nprobe: tunableSchema, efSearch: tunableSchema, filter: filterSchema },
         },
-        binary: 'float32 query rows, then the filter part if any; radius, nprobe, efSearch, filterBytes in the query string',
+        binary: 'float32 query rows (binary indexes: codes of dimension / 8 bytes), then the filter part if any; radius, nprobe, efSearch, filterBytes in the query string',
       },
       query: RANGE_SEARCH_QUERY,
-      binaryResponse: 'int64 lims (nq + 1), float32 distances, int64 labels; headers X-Faiss-Nq, X-Faiss-Total',
+      binaryResponse:
+        'int64 lims (nq + 1), float32 distances (binary indexes: int32 Hamming distances, strictly below an integer radius), int64 labels; headers X-Faiss-Nq, X-Faiss-Total',
       responses: { 200: '{ results: [{ distances, labels }] }, one per query', 422: 'The index type has no range search' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
@@ -276,17 +281,21 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       summary: 'The stored vectors of the given ids',
       role: 'read',
       body: { json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { ...idsSchema, maxItems: MAX_RECONSTRUCT_IDS, items: idSchema } } } },
-      binaryResponse: 'float32 rows; headers X-Faiss-N, X-Faiss-D',
-      responses: { 200: '{ vectors: number[][] }', 404: 'No vector with one of the ids' },
+      binaryResponse: 'float32 rows (binary indexes: codes of X-Faiss-D / 8 bytes); headers X-Faiss-N, X-Faiss-D',
+      responses: { 200: '{ vectors: number[][] } (binary indexes: { codes: base64[] })', 404: 'No vector with one of the ids' },
       handler: async (req, res) => {
         const tenant = tenantOf(res);
         if (isBinary(req)) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'reconstruct takes a JSON body { ids }');
         const ids = [...jsonIds(req.body.ids)];
         const d = dimensionOf(req, tenant);
         const format = wantsBinary(req) ? 'binary' : 'json';
-        requireVectorsAnswerWithin(config.maxRequestMemory, format, ids.length, d);
-        memoryOf(res.locals).hold(vectorsAnswerBytes(format, ids.length, d), `The answer's ${ids.length} vectors of dimension ${d}`);
-        sendVectors(req, res, await indexes.reconstruct(tenant, nameOf(req), ids), ids.length, d);
+        // A code of d bits takes at most what a vector of d / 8 floats does, in either format.
+        const counted = indexes.isBinary(tenant, nameOf(req)) ? d / 8 : d;
+        requireVectorsAnswerWithin(config.maxRequestMemory, format, ids.length, counted);
+        memoryOf(res.locals).hold(vectorsAnswerBytes(format, ids.length, counted), `The answer's ${ids.length} vectors of dimension ${d}`);
+        const rows = await indexes.reconstruct(tenant, nameOf(req), ids);
+        if (rows instanceof Uint8Array) sendCodes(req, res, rows, ids.length, d);
+        else sendVectors(req, res, rows, ids.length, d);
       },
     },
     {
@@ -303,7 +312,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     {
       method: 'get',
       path: '/v1/indexes/:name/export',
-      summary: 'The index as a FAISS index file (readable by faiss.read_index)',
+      summary: 'The index as a FAISS index file (readable by faiss.read_index; a binary index by faiss.read_index_binary)',
       role: 'read',
       binaryResponse: 'a FAISS index file',
       responses: { 200: 'application/octet-stream' },
@@ -322,7 +331,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       path: '/v1/indexes/:name/import',
       summary: 'Create (or replace) the index from a FAISS index file; a corrupt file is a 400',
       role: 'write',
-      body: { binary: 'a FAISS index file (as written by faiss.write_index)' },
+      body: { binary: 'a FAISS index file (as written by faiss.write_index, or faiss.write_index_binary for a binary index)' },
       responses: { 201: 'Created, described', 200: 'Replaced, described', 400: 'Not a valid FAISS index' },
       handler: async (req, res) => {
         if (!isBinary(req) || !Buffer.isBuffer(req.body)) {

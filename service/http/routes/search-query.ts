@@ -5,7 +5,7 @@
 // a binary body's query rows (?filterBytes).
 import type { Config } from '../../config';
 import type { IndexService } from '../../domain/indexes';
-import type { SearchParams } from '../../../lib';
+import { FaissError, type SearchParams } from '../../../lib';
 import type { IDSelector } from '../../../lib/selectors';
 import { LIMITS } from '../../../lib/limits';
 import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
@@ -13,7 +13,8 @@ import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
 import { binaryFilter, filterIds, jsonFilter } from '../filter';
 import type { RequestMemory } from '../request-memory';
-import { binaryVectors, jsonVectors } from '../wire';
+import { binaryCodes, binaryVectors, jsonCodes, jsonVectors } from '../wire';
+import type { Rows } from '../../domain/any-index';
 
 /** A binary search's options, in its query string (JSON searches carry them in the body). */
 export const SEARCH_QUERY: Record<string, QueryType> = { k: 'int', nprobe: 'int', efSearch: 'int', filterBytes: 'int' };
@@ -63,44 +64,80 @@ export interface SearchInput {
 }
 
 export interface SearchQuery {
-  x: Float32Array;
+  /** Float vectors, or a binary index's codes. */
+  x: Rows;
+  /** How many query rows x holds. */
+  nq: number;
   k: number;
   params: SearchParams;
 }
 
 /**
- * A search's query rows and filter, from either wire format: rows of the index's
- * dimension, at most --max-batch of them; the filter's ids held against the
- * request's memory.
+ * Rows of a request, from either wire format, of the kind the index takes: float
+ * vectors of its dimension ({ vectors } in JSON), or a binary index's codes of
+ * d / 8 bytes ({ codes }, base64, in JSON). Giving one kind to the other index is
+ * ERR_INVALID_ARGUMENT.
  */
-export function queryOf(indexes: IndexService, config: Config, input: Omit<SearchInput, 'query'>, o: Record<string, unknown>, memory: RequestMemory): { x: Float32Array; params: SearchParams } {
+export function requestRows(indexes: IndexService, input: Omit<SearchInput, 'query'>): Rows {
   const d = indexes.dimension(input.tenant, input.name);
-  let x: Float32Array;
-  let sel: IDSelector | undefined;
-  if (input.binary) {
-    const body = input.body as Buffer;
-    const filterBytes = o.filterBytes as number | undefined;
-    if (filterBytes !== undefined && (filterBytes < 8 || filterBytes > body.length)) {
-      throw new HttpError(400, 'ERR_VALIDATION', `filterBytes must be from 8 to the body's ${body.length} bytes`);
-    }
-    const rows = filterBytes === undefined ? body : body.subarray(0, body.length - filterBytes);
-    x = binaryVectors(rows.length === 0 ? undefined : rows, d);
-    if (filterBytes !== undefined) sel = binaryFilter(body.subarray(body.length - filterBytes));
-  } else {
-    const b = input.body as { vectors: number[][]; filter?: unknown };
-    x = jsonVectors(b.vectors, d);
-    if (b.filter !== undefined) sel = jsonFilter(b.filter);
+  const binaryIndex = indexes.isBinary(input.tenant, input.name);
+  if (input.binary) return binaryIndex ? binaryCodes(input.body, d / 8) : binaryVectors(input.body, d);
+  const body = input.body as { vectors?: number[][]; codes?: string[] };
+  const [wanted, other] = binaryIndex ? ['codes', 'vectors'] : ['vectors', 'codes'];
+  if (body[other as 'codes' | 'vectors'] !== undefined) {
+    throw new FaissError(
+      binaryIndex ? 'A binary index takes codes (base64, d / 8 bytes each), not vectors' : 'A float index takes vectors, not codes',
+      'ERR_INVALID_ARGUMENT',
+    );
   }
-  if (x.length / d > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
+  if (body[wanted as 'codes' | 'vectors'] === undefined) throw new HttpError(400, 'ERR_VALIDATION', `Invalid request: body must have required property '${wanted}'`);
+  return binaryIndex ? jsonCodes(body.codes!, d / 8) : jsonVectors(body.vectors!, d);
+}
+
+/** Rows in `x` of an index of dimension d. */
+export const rowsIn = (x: Rows, d: number): number => x.length / (x instanceof Uint8Array ? d / 8 : d);
+
+/**
+ * A search's query rows and filter, from either wire format: rows of the index's
+ * kind and dimension (requestRows), at most --max-batch of them; the filter's
+ * ids held against the request's memory.
+ */
+export function queryOf(
+  indexes: IndexService,
+  config: Config,
+  input: Omit<SearchInput, 'query'>,
+  o: Record<string, unknown>,
+  memory: RequestMemory,
+): { x: Rows; nq: number; params: SearchParams } {
+  let body = input.body;
+  let filter: Buffer | undefined;
+  if (input.binary) {
+    const whole = input.body as Buffer;
+    const filterBytes = o.filterBytes as number | undefined;
+    if (filterBytes !== undefined && (filterBytes < 8 || filterBytes > whole.length)) {
+      throw new HttpError(400, 'ERR_VALIDATION', `filterBytes must be from 8 to the body's ${whole.length} bytes`);
+    }
+    if (filterBytes !== undefined) {
+      const rows = whole.subarray(0, whole.length - filterBytes);
+      body = rows.length === 0 ? undefined : rows;
+      filter = whole.subarray(whole.length - filterBytes);
+    }
+  }
+  const x = requestRows(indexes, { ...input, body });
+  const nq = rowsIn(x, indexes.dimension(input.tenant, input.name));
+  let sel: IDSelector | undefined;
+  if (filter) sel = binaryFilter(filter);
+  else if (!input.binary && (input.body as { filter?: unknown }).filter !== undefined) sel = jsonFilter((input.body as { filter?: unknown }).filter);
+  if (nq > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
   if (sel) memory.hold(filterIds(sel) * SELECTOR_BYTES_PER_ID, `The filter's ids`);
-  return { x, params: { ...tunablesOf(o), ...(sel ? { sel } : {}) } };
+  return { x, nq, params: { ...tunablesOf(o), ...(sel ? { sel } : {}) } };
 }
 
 /** A search's query, refused (ERR_RESOURCE_LIMIT) when a JSON answer to it would pass --max-request-memory. */
 export function searchQuery(indexes: IndexService, config: Config, input: SearchInput, answer: AnswerFormat, memory: RequestMemory): SearchQuery {
   const o = optionsOf(input.binary, input.body, input.query, SEARCH_QUERY);
   const k = kOf(o.k, config.maxK);
-  const { x, params } = queryOf(indexes, config, input, o, memory);
-  if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, x.length / indexes.dimension(input.tenant, input.name), k);
-  return { x, k, params };
+  const { x, nq, params } = queryOf(indexes, config, input, o, memory);
+  if (answer === 'json') requireJsonSearchAnswerWithin(config.maxRequestMemory, nq, k);
+  return { x, nq, k, params };
 }
