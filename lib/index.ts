@@ -38,10 +38,10 @@ export type { ClusteringParameters, KmeansTrainOptions } from './kmeans';
 export type { IterationStats } from './native';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export * from './selector-classes';
-export { getKernels, setKernels } from './kernels';
+export { getKernels, kernelStats, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
-export type { Kernels, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
+export type { Kernels, KernelStats, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
 export type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
 
 import type { FaissApi } from './contract';
