@@ -8,7 +8,9 @@
 // distance is exact (small integers), and otherwise python's answer up to
 // near-ties. The kernel takes indexes of at least one block of FAISS's BLAS path
 // (4,096 stored vectors); setNumThreads(8) splits the larger ones into several
-// shares, so that the merge of the shares' candidates is what is tested.
+// shares, so that the merge of the shares' candidates is what is tested. Each
+// search also checks, by kernelStats, that the kernel answered it, or the reason
+// it left it to FAISS (a small index, the probe of d = 330, an overflow).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

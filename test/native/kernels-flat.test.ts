@@ -7,7 +7,8 @@
 // that near-ties may come in another order: there each label is python's at that
 // rank, or one python gives at a distance within 1e-5). setNumThreads(8)
 // splits the larger indexes into up to 8 blocks, so the merge of the blocks'
-// candidates is what is tested; the smaller ones run in one block.
+// candidates is what is tested; the smaller ones run in one block. Each search
+// also checks, by kernelStats, that the kernel answered it (or counted why not).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -8,7 +8,8 @@
 // compares exactly on vectors of small integers (every distance exact whatever the
 // order of the sum, so every step of the walk must be FAISS's), and within 1e-5 on
 // clustered floats. Indexes the kernel does not cover (a graph searched with
-// upper_beam 2, HNSW over SQ codes) must still give FAISS's answers.
+// upper_beam 2, HNSW over SQ codes) must still give FAISS's answers. Each search
+// also checks, by kernelStats, that the kernel answered it (or counted why not).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -5,9 +5,10 @@
 // uniform data, dimensions with and without FAISS's tail blocks, IDMap wrapping,
 // memory-mapped lists; and the same labels as python3-faiss on the same index file.
 // Everything the kernel does not take (small batches, IVFPQ, SQ, a PreTransform)
-// still answers as before. The batches here are large enough for the kernel to
-// run (n / threads * nprobe >= 2 * nlist) unless a case says otherwise. One query
-// takes the kernel's one-query search (its lists' distances shared with the
+// still answers as before. Each search with the switch on also checks, by
+// kernelStats, that the kernel answered it when the batch is large enough
+// (n / threads * nprobe >= 2 * nlist), and counted it as too small otherwise. One
+// query takes the kernel's one-query search (its lists' distances shared with the
 // helper thread, then FAISS's heap order): the second describe below.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
