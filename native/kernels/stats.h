@@ -25,7 +25,7 @@ enum class Fit : uint8_t {
   kSettings,     // index or FAISS settings it does not reproduce (kernels' headers say which)
   kLargeK,       // k >= 100: FAISS's reservoir
   kIndexSize,    // flatBatch: fewer vectors than one block of FAISS's BLAS path, or more than 2^31 - 1
-  kSmallBatch,   // ivfScan: too few queries per thread to share the lists
+  kSmallBatch,   // ivfScan: a batch with too few queries per thread to share the lists
   kDistances,    // ivfScan: exact_distances.h does not reproduce the linked FAISS's distances
   kProbeFailed,  // flatBatch: the linked sgemm_ computes the products otherwise (sgemm_chain.h)
   kOverflow,     // flatBatch: a product overflowed or was NaN during the pass; FAISS searched again
