@@ -1,19 +1,30 @@
 // npm run bench:filtered: filtered search (search(x, k, { sel })) against the
-// unfiltered search of the same index, in process, at 1%, 10% and 50%
-// selectivity, for Flat, HNSW and IVF (issue 17). The selection is an
+// unfiltered search of the same index, at 1%, 10% and 50% selectivity, for Flat,
+// HNSW and IVF (issue 17), in process and over HTTP. The selection is an
 // IDSelectorBatch of random ids (seeded), built once and reused, as a user
-// would. Latency: one query at a time (median over the round's queries) and
-// the whole query set as one batch; the unfiltered and filtered searches
-// alternate, round by round, so that other load falls on both alike; medians
-// over the rounds. Recall: 10-recall@10 against the exact filtered answer (a
-// flat search with the same selector, which the tests hold to brute force);
-// "filled" is the share of the k slots holding a result. Nothing asserts on time.
+// would. Over HTTP, one server started here holds the same three indexes (each
+// imported from the in-process one's bytes, so both answer from the same graph
+// and the same lists), searched with the remote client (binary wire: the
+// selector goes as lib/wire.ts's filter part) and with a plain JSON client
+// (`filter: { ids }` in the body, docs/http-api.md "Filters"). Latency: one query
+// at a time (median over the round's queries) and the whole query set as one
+// batch; the unfiltered and filtered searches alternate, round by round, so
+// that other load falls on both alike; medians over the rounds. Recall:
+// 10-recall@10 against the exact filtered answer (an in-process flat search
+// with the same selector, which the tests hold to brute force); "filled" is the
+// share of the k slots holding a result. Nothing asserts on time.
 //
-// Options: --rounds N (default 3), --scale F (F x 20k vectors), --threads N.
+// Options: --rounds N (default 3), --scale F (F x 20k vectors), --threads N (in
+// process only: the server's FAISS calls split its cores as it does by default).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as faiss from '../lib';
+import { connect } from '../lib/client';
 import { formatTable, percentile, positiveNumberOption } from './lib/common';
 import { gaussianMixture } from './lib/gaussian-mixture';
+import { startBenchServer, stopServers } from './lib/server';
 
 const ROUNDS = Math.round(positiveNumberOption('--rounds', 3));
 const N = Math.max(2000, Math.round(20_000 * positiveNumberOption('--scale', 1)));
@@ -24,10 +35,21 @@ const K = 10;
 const SELECTIVITIES = [0.01, 0.1, 0.5];
 const MIXTURE = { d: D, clusters: 100, seed: 4321 };
 
+/** A selection, as the selector object (embedded, remote client) and as its ids (JSON). */
+interface Filter {
+  sel: faiss.IDSelector;
+  ids: number[];
+}
+
+/** The per-call settings of a target (besides the filter). */
+type Tunables = { nprobe?: number; efSearch?: number };
+
 interface Target {
   name: string;
-  index: faiss.Index;
-  params: faiss.SearchParams;
+  path: string;
+  params: Tunables;
+  /** The labels of a search of `x` (rows of D), filtered by `filter` if given. */
+  search(x: Float32Array, filter?: Filter): Promise<BigInt64Array>;
 }
 
 /** `fraction` of 0..n-1, drawn without replacement (a seeded shuffle). */
@@ -64,20 +86,35 @@ function recall(labels: BigInt64Array, exact: BigInt64Array): { recall: number; 
   return { recall: hits / possible, filled: filled / (NQ * K) };
 }
 
-async function singleQueries(t: Target, xq: Float32Array, params: faiss.SearchParams): Promise<number> {
+async function singleQueries(t: Target, xq: Float32Array, filter?: Filter): Promise<number> {
   const ms: number[] = [];
   for (let q = 0; q < NQ; q++) {
     const t0 = performance.now();
-    await t.index.search(xq.subarray(q * D, (q + 1) * D), K, params);
+    await t.search(xq.subarray(q * D, (q + 1) * D), filter);
     ms.push(performance.now() - t0);
   }
   return percentile(ms, 50);
 }
 
-async function batch(t: Target, xq: Float32Array, params: faiss.SearchParams): Promise<number> {
+async function batch(t: Target, xq: Float32Array, filter?: Filter): Promise<number> {
   const t0 = performance.now();
-  await t.index.search(xq, K, params);
+  await t.search(xq, filter);
   return performance.now() - t0;
+}
+
+/** A search with nothing but fetch and JSON, as a client in another language would send it. */
+async function jsonSearch(url: string, apiKey: string, name: string, x: Float32Array, params: Tunables, filter?: Filter): Promise<BigInt64Array> {
+  const vectors: number[][] = [];
+  for (let q = 0; q < x.length / D; q++) vectors.push(Array.from(x.subarray(q * D, (q + 1) * D)));
+  const res = await fetch(`${url}/v1/indexes/${name}/search`, {
+    method: 'POST',
+    headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ vectors, k: K, ...params, ...(filter ? { filter: { ids: filter.ids } } : {}) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`JSON search on ${name}: ${res.status} ${text.slice(0, 300)}`);
+  const labels = (JSON.parse(text) as { labels: (number | string)[][] }).labels.flat();
+  return BigInt64Array.from(labels, (l) => BigInt(l));
 }
 
 const median = (v: number[]): number => percentile(v, 50);
@@ -96,49 +133,72 @@ async function main(): Promise<void> {
   const ivf = faiss.indexFactory(D, 'IVF256,Flat');
   await ivf.train(xb);
   await ivf.add(xb);
-  console.log(`bench:filtered: ${N} x ${D} vectors (100-cluster Gaussian mixture), ${NQ} queries, k ${K}, ${ROUNDS} rounds; built in ${((performance.now() - built) / 1e3).toFixed(1)} s`);
-  const targets: Target[] = [
-    { name: 'Flat', index: flat, params: {} },
-    { name: 'HNSW32 efSearch 64', index: hnsw, params: { efSearch: 64 } },
-    { name: 'IVF256,Flat nprobe 16', index: ivf, params: { nprobe: 16 } },
+  const indexes: [string, string, faiss.Index, Tunables][] = [
+    ['flat', 'Flat', flat, {}],
+    ['hnsw', 'HNSW32 efSearch 64', hnsw, { efSearch: 64 }],
+    ['ivf', 'IVF256,Flat nprobe 16', ivf, { nprobe: 16 }],
   ];
-  const rows: string[][] = [];
-  for (const fraction of SELECTIVITIES) {
-    const sel = new faiss.IDSelectorBatch(randomSubset(N, fraction, 7 + fraction * 100));
-    const exact = (await flat.search(xq, K, { sel })).labels;
-    for (const t of targets) {
-      const filteredParams = { ...t.params, sel };
-      const single: [number[], number[]] = [[], []];
-      const batches: [number[], number[]] = [[], []];
-      for (let r = 0; r < ROUNDS; r++) {
-        const order: [faiss.SearchParams, 0 | 1][] = r % 2 === 0 ? [[t.params, 0], [filteredParams, 1]] : [[filteredParams, 1], [t.params, 0]];
-        for (const [params, side] of order) {
-          single[side].push(await singleQueries(t, xq, params));
-          batches[side].push(await batch(t, xq, params));
-        }
-      }
-      const got = recall((await t.index.search(xq, K, filteredParams)).labels, exact);
-      rows.push([
-        t.name,
-        `${fraction * 100}%`,
-        fmt(median(single[0])),
-        fmt(median(single[1])),
-        `${(median(single[1]) / median(single[0])).toFixed(2)}x`,
-        fmt(median(batches[0])),
-        fmt(median(batches[1])),
-        `${(median(batches[1]) / median(batches[0])).toFixed(2)}x`,
-        got.recall.toFixed(4),
-        `${(got.filled * 100).toFixed(1)}%`,
-      ]);
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-filtered-'));
+  const server = await startBenchServer(dataDir);
+  try {
+    const remote = connect({ url: server.url, apiKey: server.adminKey });
+    const targets: Target[] = [];
+    for (const [, name, index, params] of indexes) {
+      targets.push({ name, path: 'in process', params, search: async (x, f) => (await index.search(x, K, f ? { ...params, sel: f.sel } : params)).labels });
     }
+    for (const [key, name, index, params] of indexes) {
+      const copy = await remote.deserializeIndex(await faiss.serializeIndex(index), { name: key });
+      targets.push({ name, path: 'HTTP binary', params, search: async (x, f) => (await copy.search(x, K, f ? { ...params, sel: f.sel } : params)).labels });
+    }
+    for (const [key, name, , params] of indexes) {
+      targets.push({ name, path: 'HTTP JSON', params, search: (x, f) => jsonSearch(server.url, server.adminKey, key, x, params, f) });
+    }
+    console.log(
+      `bench:filtered: ${N} x ${D} vectors (100-cluster Gaussian mixture), ${NQ} queries, k ${K}, ${ROUNDS} rounds; built in ${((performance.now() - built) / 1e3).toFixed(1)} s; ` +
+        `HTTP: one local server (${server.url}), the indexes imported from these`,
+    );
+    const rows: string[][] = [];
+    for (const fraction of SELECTIVITIES) {
+      const ids = randomSubset(N, fraction, 7 + fraction * 100);
+      const filter: Filter = { sel: new faiss.IDSelectorBatch(ids), ids };
+      const exact = (await flat.search(xq, K, { sel: filter.sel })).labels;
+      for (const t of targets) {
+        const single: [number[], number[]] = [[], []];
+        const batches: [number[], number[]] = [[], []];
+        for (let r = 0; r < ROUNDS; r++) {
+          const order: [Filter | undefined, 0 | 1][] = r % 2 === 0 ? [[undefined, 0], [filter, 1]] : [[filter, 1], [undefined, 0]];
+          for (const [f, side] of order) {
+            single[side].push(await singleQueries(t, xq, f));
+            batches[side].push(await batch(t, xq, f));
+          }
+        }
+        const got = recall(await t.search(xq, filter), exact);
+        rows.push([
+          t.name,
+          t.path,
+          `${fraction * 100}%`,
+          fmt(median(single[0])),
+          fmt(median(single[1])),
+          `${(median(single[1]) / median(single[0])).toFixed(2)}x`,
+          fmt(median(batches[0])),
+          fmt(median(batches[1])),
+          `${(median(batches[1]) / median(batches[0])).toFixed(2)}x`,
+          got.recall.toFixed(4),
+          `${(got.filled * 100).toFixed(1)}%`,
+        ]);
+      }
+    }
+    console.log(
+      formatTable(
+        ['Index', 'Path', 'Kept', '1 query: unfiltered', 'filtered', 'ratio', `${NQ}-query batch: unfiltered`, 'filtered', 'ratio', '10-recall@10 (filtered)', 'filled'],
+        rows,
+      ),
+    );
+  } finally {
+    await stopServers([server], [dataDir]);
+    for (const [, , index] of indexes) index.dispose();
   }
-  console.log(
-    formatTable(
-      ['Index', 'Kept', '1 query: unfiltered', 'filtered', 'ratio', `${NQ}-query batch: unfiltered`, 'filtered', 'ratio', '10-recall@10 (filtered)', 'filled'],
-      rows,
-    ),
-  );
-  for (const t of targets) t.index.dispose();
 }
 
 main().catch((e) => {

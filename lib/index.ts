@@ -41,10 +41,10 @@ export { IndexBinary } from './binary-index';
 export { IndexBinaryFlat, IndexBinaryHNSW, IndexBinaryIVF, indexBinaryFactory } from './binary-indexes';
 export { deserializeIndexBinary, readIndexBinary, serializeIndexBinary, writeIndexBinary } from './binary-io';
 export * from './selector-classes';
-export { getKernels, setKernels } from './kernels';
+export { getKernels, kernelStats, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
 export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
-export type { Kernels, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
+export type { Kernels, KernelStats, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
 export type {
   BinaryCodes,
   BinaryRangeSearchResult,

@@ -1,5 +1,5 @@
 import { invalidParameterError, isObject, readArgument } from './is';
-import { native, type Kernels } from './native';
+import { native, type KernelStats, type Kernels } from './native';
 
 const KERNEL_NAMES: readonly (keyof Kernels)[] = ['flatScan', 'flatBatch', 'hnswBuild', 'hnswSearch', 'ivfScan'];
 
@@ -29,4 +29,13 @@ export function setKernels(settings: Partial<Kernels>): void {
 /** Which of the addon's own kernels are on. */
 export function getKernels(): Kernels {
   return native.getKernels();
+}
+
+/**
+ * What each kernel did since the process started: the searches it answered, and
+ * the searches of its own kind it left to FAISS, by reason (docs/api.md,
+ * "kernelStats()"). Process-wide counters; take the difference of two readings.
+ */
+export function kernelStats(): KernelStats {
+  return native.kernelStats();
 }

@@ -170,6 +170,7 @@ export interface NativeAddon {
   poolStats(): PoolStats;
   setKernel(name: string, on: boolean): void;
   getKernels(): Kernels;
+  kernelStats(): KernelStats;
   buildInfo(): BuildInfo;
   newSelector(kind: 'batch' | 'array', ids: BigInt64Array): NativeSelector;
   newSelector(kind: 'range', min: bigint, max: bigint): NativeSelector;
@@ -191,6 +192,21 @@ export interface Kernels {
   ivfScan: boolean;
   /** Flat batches (20 or more queries) in one pass, products in registers, FAISS's batch answers: native/kernels/flat_batch.h. */
   flatBatch: boolean;
+}
+
+/**
+ * What each of the addon's own kernels did since the process started
+ * (lib/kernels.ts kernelStats; native/kernels/stats.h): the searches it
+ * answered, and the searches of its own kind it left to FAISS, by reason.
+ */
+export interface KernelStats {
+  flatScan: { searches: number; fallbacks: { metric: number; largeK: number } };
+  hnswSearch: { searches: number; fallbacks: { metric: number; settings: number } };
+  ivfScan: { searches: number; fallbacks: { metric: number; settings: number; distances: number; smallBatch: number } };
+  flatBatch: {
+    searches: number;
+    fallbacks: { metric: number; settings: number; largeK: number; indexSize: number; probeFailed: number; overflow: number };
+  };
 }
 
 /**

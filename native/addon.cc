@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "index.h"
 #include "kmeans.h"
+#include "kernels/stats.h"
 #include "kernels/switches.h"
 #include "memory_limits.h"
 #include "library_pin.h"
@@ -99,6 +100,20 @@ Napi::Value setKernel(const Napi::CallbackInfo& info) {
 Napi::Value getKernels(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   for (const auto& k : namedKernelSwitches()) out.Set(k.name, k.on->load());
+  return out;
+}
+
+Napi::Value kernelStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto out = Napi::Object::New(env);
+  for (const auto& k : namedKernelStats()) {
+    auto kernel = Napi::Object::New(env);
+    kernel.Set("searches", static_cast<double>(k.searches));
+    auto fallbacks = Napi::Object::New(env);
+    for (const auto& [reason, count] : k.fallbacks) fallbacks.Set(reason, static_cast<double>(count));
+    kernel.Set("fallbacks", fallbacks);
+    out.Set(k.name, kernel);
+  }
   return out;
 }
 
@@ -209,6 +224,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getSearchLanes", Napi::Function::New<getSearchLanes>(env));
   exports.Set("setKernel", Napi::Function::New<setKernel>(env));
   exports.Set("getKernels", Napi::Function::New<getKernels>(env));
+  exports.Set("kernelStats", Napi::Function::New<kernelStats>(env));
   exports.Set("buildInfo", Napi::Function::New<buildInfo>(env));
   exports.Set("externalMemory", Napi::Function::New<externalMemory>(env));
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));

@@ -20,6 +20,7 @@
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
 #include "kernels/ivf_scan.h"
+#include "kernels/stats.h"
 #include "memory_limits.h"
 #include "range_blocks.h"
 #include "short_answers.h"
@@ -163,18 +164,25 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
     if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
   }
-  if (flatScanApplies(index, n, k)) {
+  // Each kernel's answers and fallbacks are counted (kernels/stats.h).
+  if (kernelTakes(Kernel::kFlatScan, flatScanFit(index, n, k))) {
     flatScan(static_cast<const faiss::IndexFlat&>(index), n, x, k, distances, labels);
+    countAnswer(Kernel::kFlatScan);
     return;
   }
-  if (const faiss::IndexHNSW* hnsw = hnswSearchTarget(index)) {
-    hnswSearch(*hnsw, n, x, k, distances, labels);
+  if (kernelTakes(Kernel::kHnswSearch, hnswSearchFit(index))) {
+    hnswSearch(static_cast<const faiss::IndexHNSW&>(index), n, x, k, distances, labels);
+    countAnswer(Kernel::kHnswSearch);
     return;
   }
-  if (flatBatchApplies(index, n, k)) {
+  if (kernelTakes(Kernel::kFlatBatch, flatBatchFit(index, n, k))) {
     const auto& flat = static_cast<const faiss::IndexFlat&>(index);
     const float* yNorms = flat.metric_type == faiss::METRIC_L2 ? norms.get(flat, version) : nullptr;
-    if (flatBatch(flat, n, x, k, distances, labels, yNorms)) return;
+    if (flatBatch(flat, n, x, k, distances, labels, yNorms)) {
+      countAnswer(Kernel::kFlatBatch);
+      return;
+    }
+    countFallback(Kernel::kFlatBatch, Fit::kOverflow);
   }
   if (usesFlatNorms(index, n)) {
     // What IndexFlat::search does for L2, with the norms from the cache.
@@ -184,7 +192,11 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
                      norms.get(flat, version), nullptr);
     return;
   }
-  if (ivfScanSearch(index, t.nprobe, n, x, k, distances, labels)) return;
+  if (kernelTakes(Kernel::kIvfScan, ivfScanFit(index, t.nprobe, n, k))) {
+    ivfScan(static_cast<const faiss::IndexIVFFlat&>(index), t.nprobe, n, x, k, distances, labels);
+    countAnswer(Kernel::kIvfScan);
+    return;
+  }
   ParamsChain chain;
   auto* params = buildParams(&index, t, chain);
   index.search(n, x, k, distances, labels, params);

@@ -95,7 +95,7 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     const int64_t block = mulBytes(mulBytes(faiss::distance_compute_blas_query_bs, faiss::distance_compute_blas_database_bs), kFloat);
     const int64_t blas = addBytes(block, mulBytes(addBytes(nq, index.ntotal), kFloat));
     // Or the addon's batch kernel, then FAISS's path if its products overflow.
-    return flatBatchApplies(index, nq, k) ? addBytes(blas, flatBatchTemporaryBytes(index, nq, k, threads)) : blas;
+    return flatBatchFit(index, nq, k) == Fit::kAnswers ? addBytes(blas, flatBatchTemporaryBytes(index, nq, k, threads)) : blas;
   }
   // Other codecs (SQ, LSH, ...) decode or compare one vector at a time: per
   // thread a few vectors' worth, and a copy of the queries at most.

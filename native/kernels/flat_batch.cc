@@ -429,24 +429,25 @@ bool searchSlice(const faiss::IndexFlat& index, size_t n, const float* x, const 
 
 }  // namespace
 
-bool flatBatchApplies(const faiss::Index& index, int64_t n, int64_t k) {
-  if (!kernelSwitches().flatBatch.load(std::memory_order_relaxed)) return false;
+Fit flatBatchFit(const faiss::Index& index, int64_t n, int64_t k) {
+  if (!kernelSwitches().flatBatch.load(std::memory_order_relaxed)) return Fit::kNotItsSearch;
   const auto& type = typeid(index);
   if (type != typeid(faiss::IndexFlat) && type != typeid(faiss::IndexFlatL2) && type != typeid(faiss::IndexFlatIP))
-    return false;
-  if (index.metric_type != faiss::METRIC_L2 && index.metric_type != faiss::METRIC_INNER_PRODUCT) return false;
+    return Fit::kNotItsSearch;
   // No upper bound on the batch: FAISS's BLAS path was slower at every size
   // measured, 20 to 4,096 queries (npm run bench:kernel-flat).
-  if (n < faiss::distance_compute_blas_threshold) return false;
-  if (k < 1 || k >= faiss::distance_compute_min_k_reservoir) return false;
+  if (n < faiss::distance_compute_blas_threshold || k < 1) return Fit::kNotItsSearch;
+  if (index.metric_type != faiss::METRIC_L2 && index.metric_type != faiss::METRIC_INNER_PRODUCT) return Fit::kMetric;
+  if (k >= faiss::distance_compute_min_k_reservoir) return Fit::kLargeK;
   // Full blocks of FAISS's size (4,096 here, blas_blocks.h; 1,024 by FAISS's
   // default): a multiple of 16, which the override's lanes take at a time, so that
   // only the partial last block (FAISS's own) has vectors left over; and at least
   // 1,024, so that a full block by 20 queries is past OpenBLAS's small-matrix
   // bound (sgemm_chain.h).
   const int64_t blockRows = faiss::distance_compute_blas_database_bs;
-  if (blockRows < 1024 || blockRows % 16 != 0 || index.ntotal < blockRows || index.ntotal > INT32_MAX) return false;
-  return sgemmChainMatches(static_cast<size_t>(index.d));
+  if (blockRows < 1024 || blockRows % 16 != 0) return Fit::kSettings;
+  if (index.ntotal < blockRows || index.ntotal > INT32_MAX) return Fit::kIndexSize;
+  return sgemmChainMatches(static_cast<size_t>(index.d)) ? Fit::kAnswers : Fit::kProbeFailed;
 }
 
 int64_t flatBatchTemporaryBytes(const faiss::Index& index, int64_t n, int64_t k, int threads) {
@@ -490,7 +491,7 @@ bool flatBatch(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t
 
 #else  // no AVX2/FMA: FAISS searches every batch
 
-bool flatBatchApplies(const faiss::Index&, int64_t, int64_t) { return false; }
+Fit flatBatchFit(const faiss::Index&, int64_t, int64_t) { return Fit::kNotItsSearch; }
 int64_t flatBatchTemporaryBytes(const faiss::Index&, int64_t, int64_t, int) { return 0; }
 bool flatBatch(const faiss::IndexFlat&, int64_t, const float*, int64_t, float*, int64_t*, const float*) { return false; }
 

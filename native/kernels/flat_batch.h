@@ -41,14 +41,18 @@
 
 #include <cstdint>
 
+#include "stats.h"
+
 namespace fp {
 
-// Whether flatBatch may answer this search: the switch is on, `index` is exactly
-// IndexFlat / IndexFlatL2 / IndexFlatIP with the L2 or inner-product metric,
-// n >= FAISS's BLAS threshold, 1 <= k < FAISS's reservoir size,
-// at least one full block of stored vectors, and the products of length d are
-// sgemm_'s (sgemm_chain.h).
-bool flatBatchApplies(const faiss::Index& index, int64_t n, int64_t k);
+// Whether flatBatch may answer this search (kAnswers): the switch is on, `index`
+// is exactly IndexFlat / IndexFlatL2 / IndexFlatIP and n >= FAISS's BLAS
+// threshold (else kNotItsSearch), with the L2 or inner-product metric (else
+// kMetric), 1 <= k < FAISS's reservoir size (else kLargeK), FAISS's BLAS block a
+// size the kernel takes (else kSettings), at least one full block of stored
+// vectors (else kIndexSize), and the products of length d are sgemm_'s
+// (sgemm_chain.h; else kProbeFailed).
+Fit flatBatchFit(const faiss::Index& index, int64_t n, int64_t k);
 
 // What flatBatch allocates for a search of n queries on `threads` threads, beyond
 // what FAISS's BLAS path would (search_memory.h): the packed queries, each

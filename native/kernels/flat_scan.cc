@@ -108,14 +108,14 @@ void merge(const Scan& s, const std::vector<FlatCandidates>& parts, float* dista
 
 }  // namespace
 
-bool flatScanApplies(const faiss::Index& index, int64_t n, int64_t k) {
-  if (!kernelSwitches().flatScan.load(std::memory_order_relaxed)) return false;
+Fit flatScanFit(const faiss::Index& index, int64_t n, int64_t k) {
+  if (!kernelSwitches().flatScan.load(std::memory_order_relaxed)) return Fit::kNotItsSearch;
   const auto& type = typeid(index);
   if (type != typeid(faiss::IndexFlat) && type != typeid(faiss::IndexFlatL2) && type != typeid(faiss::IndexFlatIP))
-    return false;
-  if (index.metric_type != faiss::METRIC_L2 && index.metric_type != faiss::METRIC_INNER_PRODUCT) return false;
-  return n >= 1 && n < faiss::distance_compute_blas_threshold && k >= 1 &&
-         k < faiss::distance_compute_min_k_reservoir && index.ntotal > 0;
+    return Fit::kNotItsSearch;
+  if (n < 1 || n >= faiss::distance_compute_blas_threshold || k < 1 || index.ntotal <= 0) return Fit::kNotItsSearch;
+  if (index.metric_type != faiss::METRIC_L2 && index.metric_type != faiss::METRIC_INNER_PRODUCT) return Fit::kMetric;
+  return k < faiss::distance_compute_min_k_reservoir ? Fit::kAnswers : Fit::kLargeK;
 }
 
 void flatScan(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t k, float* distances,

@@ -27,12 +27,16 @@
 
 #include <cstdint>
 
+#include "stats.h"
+
 namespace fp {
 
-// Whether flatScan gives this search's answer: the switch is on, `index` is
-// exactly IndexFlat / IndexFlatL2 / IndexFlatIP with the L2 or inner-product
-// metric, 1 <= n < FAISS's BLAS threshold and 1 <= k < FAISS's reservoir size.
-bool flatScanApplies(const faiss::Index& index, int64_t n, int64_t k);
+// Whether flatScan gives this search's answer (kAnswers): the switch is on,
+// `index` is exactly IndexFlat / IndexFlatL2 / IndexFlatIP (else kNotItsSearch)
+// with the L2 or inner-product metric (else kMetric), 1 <= n < FAISS's BLAS
+// threshold (else kNotItsSearch: flatBatch's or FAISS's) and 1 <= k < FAISS's
+// reservoir size (else kLargeK).
+Fit flatScanFit(const faiss::Index& index, int64_t n, int64_t k);
 
 // What index.search(n, x, k, distances, labels) answers, on rowSplitThreads()
 // threads (threads.h) where the index is large enough to be worth splitting.

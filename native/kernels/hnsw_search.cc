@@ -413,19 +413,19 @@ size_t maxNeighbours(const faiss::HNSW& hnsw) {
 
 }  // namespace
 
-const faiss::IndexHNSW* hnswSearchTarget(const faiss::Index& index) {
-  if (!kernelSwitches().hnswSearch.load(std::memory_order_relaxed)) return nullptr;
-  if (typeid(index) != typeid(faiss::IndexHNSWFlat)) return nullptr;
+Fit hnswSearchFit(const faiss::Index& index) {
+  if (!kernelSwitches().hnswSearch.load(std::memory_order_relaxed)) return Fit::kNotItsSearch;
+  if (typeid(index) != typeid(faiss::IndexHNSWFlat)) return Fit::kNotItsSearch;
   const auto& h = static_cast<const faiss::IndexHNSWFlat&>(index);
-  if (h.metric_type != faiss::METRIC_L2 && h.metric_type != faiss::METRIC_INNER_PRODUCT) return nullptr;
-  if (!isFlatStorage(h.storage) || h.storage->metric_type != h.metric_type) return nullptr;
+  if (h.metric_type != faiss::METRIC_L2 && h.metric_type != faiss::METRIC_INNER_PRODUCT) return Fit::kMetric;
+  if (!isFlatStorage(h.storage) || h.storage->metric_type != h.metric_type) return Fit::kSettings;
   const auto& flat = static_cast<const faiss::IndexFlat&>(*h.storage);
-  if (flat.d != h.d || flat.ntotal != h.ntotal || flat.code_size != h.d * sizeof(float)) return nullptr;
-  if (h.reconstruct_from_neighbors != nullptr) return nullptr;
+  if (flat.d != h.d || flat.ntotal != h.ntotal || flat.code_size != h.d * sizeof(float)) return Fit::kSettings;
+  if (h.reconstruct_from_neighbors != nullptr) return Fit::kSettings;
   const faiss::HNSW& g = h.hnsw;
-  if (g.upper_beam != 1 || !g.search_bounded_queue || g.efSearch < 1) return nullptr;
-  if (g.levels.size() != static_cast<size_t>(h.ntotal)) return nullptr;
-  return &h;
+  if (g.upper_beam != 1 || !g.search_bounded_queue || g.efSearch < 1) return Fit::kSettings;
+  if (g.levels.size() != static_cast<size_t>(h.ntotal)) return Fit::kSettings;
+  return Fit::kAnswers;
 }
 
 void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_t k, float* distances,

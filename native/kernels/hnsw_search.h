@@ -21,13 +21,16 @@
 
 #include <cstdint>
 
+#include "stats.h"
+
 namespace fp {
 
-// `index` as the HNSW index the kernel searches with FAISS's answers, or null
-// when the kernel is switched off or does not cover it (then FAISS searches):
-// exactly an IndexHNSWFlat over an IndexFlat (L2 or inner product), FAISS's
-// default search settings (upper_beam 1, bounded queue), no neighbour codec.
-const faiss::IndexHNSW* hnswSearchTarget(const faiss::Index& index);
+// Whether the kernel searches `index` with FAISS's answers (kAnswers; `index` is
+// then an IndexHNSWFlat): the switch is on and `index` is exactly an
+// IndexHNSWFlat (else kNotItsSearch), L2 or inner product (else kMetric), over an
+// IndexFlat of its metric, with FAISS's default search settings (upper_beam 1,
+// bounded queue) and no neighbour codec (else kSettings).
+Fit hnswSearchFit(const faiss::Index& index);
 
 // What IndexHNSW::search(n, x, k, distances, labels) answers, with the index's
 // own efSearch. Queries run in parallel on the calling thread's OpenMP team.

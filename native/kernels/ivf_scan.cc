@@ -42,19 +42,25 @@ const ExactDistances& distancesOf(const faiss::IndexIVFFlat& ivf) {
                                                                        : DistanceKind::kL2);
 }
 
-const faiss::IndexIVFFlat* eligible(const faiss::Index& index) {
-  if (!kernelSwitches().ivfScan.load(std::memory_order_relaxed)) return nullptr;
-  if (typeid(index) != typeid(faiss::IndexIVFFlat)) return nullptr;
+Fit eligible(const faiss::Index& index) {
+  if (!kernelSwitches().ivfScan.load(std::memory_order_relaxed)) return Fit::kNotItsSearch;
+  if (typeid(index) != typeid(faiss::IndexIVFFlat)) return Fit::kNotItsSearch;
   const auto& ivf = static_cast<const faiss::IndexIVFFlat&>(index);
-  if (ivf.metric_type != faiss::METRIC_L2 && ivf.metric_type != faiss::METRIC_INNER_PRODUCT) return nullptr;
+  if (ivf.metric_type != faiss::METRIC_L2 && ivf.metric_type != faiss::METRIC_INNER_PRODUCT) return Fit::kMetric;
   // Modes 1-3 merge per-thread heaps (other ties, and mode 1 ignores max_codes);
   // PARALLEL_MODE_NO_HEAP_INIT leaves the caller's heap as it is: FAISS's code.
-  if (ivf.parallel_mode != 0) return nullptr;
-  if (ivf.code_size != ivf.d * sizeof(float) || ivf.invlists == nullptr || ivf.quantizer == nullptr) return nullptr;
+  if (ivf.parallel_mode != 0) return Fit::kSettings;
+  if (ivf.code_size != ivf.d * sizeof(float) || ivf.invlists == nullptr || ivf.quantizer == nullptr) return Fit::kSettings;
   const auto& lists = typeid(*ivf.invlists);
-  if (lists != typeid(faiss::ArrayInvertedLists) && lists != typeid(faiss::OnDiskInvertedLists)) return nullptr;
-  if (!distancesOf(ivf).replica) return nullptr;
-  return &ivf;
+  if (lists != typeid(faiss::ArrayInvertedLists) && lists != typeid(faiss::OnDiskInvertedLists)) return Fit::kSettings;
+  if (!distancesOf(ivf).replica) return Fit::kDistances;
+  return Fit::kAnswers;
+}
+
+// The call's nprobe (negative: the index's), as FAISS bounds it by nlist.
+size_t probeCount(const faiss::IndexIVFFlat& ivf, int64_t nprobe) {
+  if (nprobe < 0) nprobe = static_cast<int64_t>(ivf.nprobe);
+  return std::min<size_t>(ivf.nlist, static_cast<size_t>(std::max<int64_t>(nprobe, 0)));
 }
 
 // One probe of one query: a list FAISS would scan, and where its distances go.
@@ -455,32 +461,36 @@ void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, si
 
 }  // namespace
 
-bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
-                   int64_t* labels) {
-  const faiss::IndexIVFFlat* ivf = eligible(index);
-  if (!ivf || k <= 0 || n < 1) return false;
-  if (nprobe < 0) nprobe = static_cast<int64_t>(ivf->nprobe);
-  if (nprobe <= 0) return false;  // FAISS's own check refuses it
-  const size_t probes = std::min<size_t>(ivf->nlist, static_cast<size_t>(nprobe));
-  if (n == 1) {
-    if (ivf->metric_type == faiss::METRIC_INNER_PRODUCT) {
-      searchOne<faiss::CMin<float, idx_t>>(*ivf, probes, x, static_cast<size_t>(k), distances, labels);
-    } else {
-      searchOne<faiss::CMax<float, idx_t>>(*ivf, probes, x, static_cast<size_t>(k), distances, labels);
-    }
-    return true;
-  }
+Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k) {
+  const Fit fit = eligible(index);
+  if (fit != Fit::kAnswers) return fit;
+  const auto& ivf = static_cast<const faiss::IndexIVFFlat&>(index);
+  if (k <= 0 || n < 1 || (nprobe < 0 ? static_cast<int64_t>(ivf.nprobe) : nprobe) <= 0) return Fit::kNotItsSearch;  // FAISS refuses it
+  if (n == 1) return Fit::kAnswers;  // one query: split across two cores ("One query")
   // Sharing pays once a thread's slice probes each list twice on average; below
   // that most lists serve one query and FAISS's own scan is as fast or faster
   // (a 32-query batch on IVF1024 at nprobe 16: bench:kernel-ivf).
   const int64_t slice = n / std::min<int64_t>(omp_get_max_threads(), n);
-  if (static_cast<size_t>(slice) * probes < kMinVisitsPerList * ivf->nlist) return false;
-  if (ivf->metric_type == faiss::METRIC_INNER_PRODUCT) {
-    search<faiss::CMin<float, idx_t>>(*ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
-  } else {
-    search<faiss::CMax<float, idx_t>>(*ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
+  if (static_cast<size_t>(slice) * probeCount(ivf, nprobe) < kMinVisitsPerList * ivf.nlist) return Fit::kSmallBatch;
+  return Fit::kAnswers;
+}
+
+void ivfScan(const faiss::IndexIVFFlat& ivf, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
+             int64_t* labels) {
+  const size_t probes = probeCount(ivf, nprobe);
+  if (n == 1) {
+    if (ivf.metric_type == faiss::METRIC_INNER_PRODUCT) {
+      searchOne<faiss::CMin<float, idx_t>>(ivf, probes, x, static_cast<size_t>(k), distances, labels);
+    } else {
+      searchOne<faiss::CMax<float, idx_t>>(ivf, probes, x, static_cast<size_t>(k), distances, labels);
+    }
+    return;
   }
-  return true;
+  if (ivf.metric_type == faiss::METRIC_INNER_PRODUCT) {
+    search<faiss::CMin<float, idx_t>>(ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
+  } else {
+    search<faiss::CMax<float, idx_t>>(ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
+  }
 }
 
 int64_t ivfScanBufferBytes() { return static_cast<int64_t>(kBufferFloats * sizeof(float)); }

@@ -14,21 +14,29 @@
 // distances, ties included.
 #pragma once
 
-#include <faiss/Index.h>
+#include <faiss/IndexIVFFlat.h>
 
 #include <cstdint>
 
+#include "stats.h"
+
 namespace fp {
 
-// Searches `index` if it is an IndexIVFFlat (exactly: no subclass) with L2 or
-// inner-product metric, parallel_mode 0, in-memory or memory-mapped lists, a
-// distances exact_distances.h reproduces exactly, and either one query or a batch
-// large enough that each thread's slice of queries probes every list twice on
-// average (n / threads * nprobe >= 2 * nlist); `nprobe` the call's (negative: the
-// index's own), max_codes the index's own. Returns false, having done nothing,
-// for anything else (FAISS's search runs).
-bool ivfScanSearch(const faiss::Index& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
-                   int64_t* labels);
+// Whether the kernel searches `index` (kAnswers; `index` is then an
+// IndexIVFFlat): the switch is on and `index` is an IndexIVFFlat (exactly: no
+// subclass; else kNotItsSearch) with L2 or inner-product metric (else kMetric),
+// parallel_mode 0 and in-memory or memory-mapped lists (else kSettings),
+// distances exact_distances.h reproduces exactly (else kDistances), and either
+// one query or a batch large enough that each thread's slice of queries probes
+// every list twice on average (n / threads * nprobe >= 2 * nlist; else
+// kSmallBatch). `nprobe` the call's
+// (negative: the index's own). A k or nprobe FAISS refuses is kNotItsSearch.
+Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k);
+
+// What IndexIVF::search answers for an index ivfScanFit takes, with the call's
+// nprobe (negative: the index's own) and the index's max_codes.
+void ivfScan(const faiss::IndexIVFFlat& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
+             int64_t* labels);
 
 // The most the kernel allocates per OpenMP thread besides FAISS's own buffers
 // (its distance buffer), for the per-call memory estimate.

@@ -3,7 +3,7 @@
 // folded into "other" / left out, so a tenant creating thousands of indexes
 // cannot blow up the scrape.
 import client from 'prom-client';
-import { poolStats } from '../../lib';
+import { kernelStats, poolStats } from '../../lib';
 import type { IndexObserver, IndexService } from '../domain/indexes';
 import type { StorageHealth } from '../storage/health';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
@@ -52,6 +52,28 @@ export class Metrics {
     readCounter(this.registry, 'faiss_proxy_search_lane_wakes_total', 'Searches that had to wake a sleeping search thread', () => poolStats().laneWakes);
     readCounter(this.registry, 'faiss_proxy_search_lane_spin_seconds_total', 'Time search threads stayed awake waiting for the next search', () => poolStats().laneSpinSeconds);
     readCounter(this.registry, 'faiss_proxy_threadpool_wait_seconds_total', 'Total time FAISS operations waited for a thread (libuv worker or search thread)', () => poolStats().waitSeconds);
+    new client.Counter({
+      name: 'faiss_proxy_kernel_searches_total',
+      help: "Searches answered by the addon's own search kernels (docs/api.md, kernelStats)",
+      labelNames: ['kernel'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kernel, s] of Object.entries(kernelStats())) this.inc({ kernel }, s.searches);
+      },
+    });
+    new client.Counter({
+      name: 'faiss_proxy_kernel_fallbacks_total',
+      help: "Searches of a kernel's own kind that it left to FAISS, by reason (docs/api.md, kernelStats)",
+      labelNames: ['kernel', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kernel, s] of Object.entries(kernelStats())) {
+          for (const [reason, count] of Object.entries(s.fallbacks as Record<string, number>)) this.inc({ kernel, reason }, count);
+        }
+      },
+    });
     new client.Gauge({ name: 'faiss_proxy_threadpool_running', help: 'FAISS calls running now', registers, collect() { this.set(poolStats().running); } });
   }
 

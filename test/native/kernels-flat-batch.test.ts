@@ -8,7 +8,9 @@
 // distance is exact (small integers), and otherwise python's answer up to
 // near-ties. The kernel takes indexes of at least one block of FAISS's BLAS path
 // (4,096 stored vectors); setNumThreads(8) splits the larger ones into several
-// shares, so that the merge of the shares' candidates is what is tested.
+// shares, so that the merge of the shares' candidates is what is tested. Each
+// search also checks, by kernelStats, that the kernel answered it, or the reason
+// it left it to FAISS (a small index, the probe of d = 330, an overflow).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,16 +27,30 @@ import {
   searchWith as searchWithKernels,
   vectors,
 } from '../support/flat-answers';
+import { expectKernel } from '../support/kernel-stats';
 import { PYTHON } from '../support/oracle';
 
-const searchWith = (index: faiss.Index, x: Float32Array, k: number, flatBatch: boolean): Promise<faiss.SearchResult> =>
-  searchWithKernels(index, x, k, { flatBatch });
+/**
+ * The search with the switch on or off, and what the kernel must have done
+ * (kernelStats): by default, with the switch on, answer each batch of 20 or more
+ * queries with k < 100 and count one with k >= 100 as left to FAISS; off, nothing.
+ * The cases it must leave to FAISS say why (`fallback`).
+ */
+function searchWith(index: faiss.Index, x: Float32Array, k: number, flatBatch: boolean, fallback?: 'indexSize' | 'probeFailed' | 'overflow'): Promise<faiss.SearchResult> {
+  const nq = x.length / index.d;
+  const its = flatBatch && nq >= 20;
+  const expected =
+    its && fallback !== undefined
+      ? { searches: 0, fallbacks: { [fallback]: 1 } }
+      : { searches: its && k < 100 ? 1 : 0, fallbacks: { largeK: its && k >= 100 ? 1 : 0 } };
+  return expectKernel('flatBatch', expected, () => searchWithKernels(index, x, k, { flatBatch }), `switch ${flatBatch ? 'on' : 'off'}, nq ${nq} k ${k}`);
+}
 
 /** Kernel on against FAISS (off), for each [queries, k]. */
-async function assertSameBatches(index: faiss.Index, pattern: Pattern, d: number, batches: [number, number][], what: string): Promise<void> {
+async function assertSameBatches(index: faiss.Index, pattern: Pattern, d: number, batches: [number, number][], what: string, fallback?: 'probeFailed'): Promise<void> {
   for (const [nq, k] of batches) {
     const x = queries(pattern, nq, d, 7 * nq + k);
-    assertSame(await searchWith(index, x, k, true), await searchWith(index, x, k, false), `${what}, nq ${nq} k ${k}`);
+    assertSame(await searchWith(index, x, k, true, fallback), await searchWith(index, x, k, false), `${what}, nq ${nq} k ${k}`);
   }
 }
 
@@ -124,7 +140,7 @@ describe('flat batch kernel (own search kernels)', function () {
       const qs = Array.from({ length: 6 }, (_, i) => queries('clustered', 20 + 7 * i, d, 100 + i));
       const expected: faiss.SearchResult[] = [];
       for (const q of qs) expected.push(await searchWith(index, q, 5, false));
-      const got = await Promise.all(qs.map((q) => index.search(q, 5)));
+      const got = await expectKernel('flatBatch', { searches: qs.length }, () => Promise.all(qs.map((q) => index.search(q, 5))), 'concurrent');
       got.forEach((g, i) => assertSame(g, expected[i], `batch ${i}`));
       index.dispose();
     });
@@ -135,7 +151,7 @@ describe('flat batch kernel (own search kernels)', function () {
       for (const index of [new faiss.IndexFlatL2(7), new faiss.IndexFlatIP(7)]) {
         await index.add(vectors('uniform', 40, 7, 1));
         const x = queries('uniform', 32, 7, 2);
-        const ours = await searchWith(index, x, 50, true);
+        const ours = await searchWith(index, x, 50, true, 'indexSize');
         assertSame(ours, await searchWith(index, x, 50, false), `${index.metricType}`);
         for (let q = 0; q < 32; q++) assert.deepEqual(Array.from(ours.labels.subarray(q * 50 + 40, q * 50 + 50)), Array(10).fill(-1n));
         index.dispose();
@@ -145,7 +161,7 @@ describe('flat batch kernel (own search kernels)', function () {
     it('d = 330: OpenBLAS sums products longer than 320 in pieces', async () => {
       const index = new faiss.IndexFlatL2(330);
       await index.add(vectors('clustered', 4200, 330, 4));
-      await assertSameBatches(index, 'clustered', 330, [[20, 1], [32, 10]], 'd 330');
+      await assertSameBatches(index, 'clustered', 330, [[20, 1], [32, 10]], 'd 330', 'probeFailed');
       index.dispose();
     });
 
@@ -168,7 +184,7 @@ describe('flat batch kernel (own search kernels)', function () {
         const index = await faiss.deserializeIndex(bytes);
         for (const k of [1, 10]) {
           const x = queries('uniform', 64, d, 10 + k);
-          assertSame(await searchWith(index, x, k, true), await searchWith(index, x, k, false), `metric ${index.metricType} k ${k}`);
+          assertSame(await searchWith(index, x, k, true, 'overflow'), await searchWith(index, x, k, false), `metric ${index.metricType} k ${k}`);
         }
         index.dispose();
       }
@@ -187,7 +203,7 @@ describe('flat batch kernel (own search kernels)', function () {
         const xq = queries('uniform', 24, d, 10);
         xq[0] = huge;
         xq[5 * d] = -huge;
-        for (const k of [1, 10]) assertSame(await searchWith(index, xq, k, true), await searchWith(index, xq, k, false), `metric ${index.metricType} k ${k}`);
+        for (const k of [1, 10]) assertSame(await searchWith(index, xq, k, true, 'overflow'), await searchWith(index, xq, k, false), `metric ${index.metricType} k ${k}`);
         index.dispose();
       }
     });
@@ -217,7 +233,7 @@ describe('flat batch kernel (own search kernels)', function () {
             const file = `${name}-${nq}-${k}.f32`;
             fs.writeFileSync(path.join(work, file), Buffer.from(q.buffer, q.byteOffset, q.byteLength));
             spec.push({ file: `${name}.index`, queries: file, k, exact: pattern === 'levels' || pattern === 'lateWinners' });
-            ours.push(await index.search(q, k));
+            ours.push(await expectKernel('flatBatch', { searches: 1 }, () => index.search(q, k), file));
           }
           index.dispose();
         }

@@ -7,7 +7,8 @@
 // that near-ties may come in another order: there each label is python's at that
 // rank, or one python gives at a distance within 1e-5). setNumThreads(8)
 // splits the larger indexes into up to 8 blocks, so the merge of the blocks'
-// candidates is what is tested; the smaller ones run in one block.
+// candidates is what is tested; the smaller ones run in one block. Each search
+// also checks, by kernelStats, that the kernel answered it (or counted why not).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,10 +25,20 @@ import {
   searchWith as searchWithKernels,
   vectors,
 } from '../support/flat-answers';
+import { expectKernel } from '../support/kernel-stats';
 import { PYTHON } from '../support/oracle';
 
-const searchWith = (index: faiss.Index, x: Float32Array, k: number, flatScan: boolean): Promise<faiss.SearchResult> =>
-  searchWithKernels(index, x, k, { flatScan });
+/**
+ * The search with the switch on or off. On, the kernel must answer (kernelStats)
+ * each search of 1 to 19 queries with k < 100, and count one of k >= 100 as left
+ * to FAISS; off, it does nothing.
+ */
+function searchWith(index: faiss.Index, x: Float32Array, k: number, flatScan: boolean): Promise<faiss.SearchResult> {
+  const nq = x.length / index.d;
+  const its = flatScan && nq < 20;
+  const expected = { searches: its && k < 100 ? 1 : 0, fallbacks: { largeK: its && k >= 100 ? 1 : 0 } };
+  return expectKernel('flatScan', expected, () => searchWithKernels(index, x, k, { flatScan }), `switch ${flatScan ? 'on' : 'off'}, nq ${nq} k ${k}`);
+}
 
 describe('flat scan kernel (own search kernels)', function () {
   this.timeout(120_000);
@@ -95,8 +106,18 @@ describe('flat scan kernel (own search kernels)', function () {
       const qs = Array.from({ length: 12 }, (_, i) => queries('clustered', 1, d, 100 + i));
       const expected: faiss.SearchResult[] = [];
       for (const q of qs) expected.push(await searchWith(index, q, 5, false));
-      const got = await Promise.all(qs.map((q) => index.search(q, 5)));
+      const got = await expectKernel('flatScan', { searches: qs.length }, () => Promise.all(qs.map((q) => index.search(q, 5))), 'concurrent');
       got.forEach((g, i) => assertSame(g, expected[i], `query ${i}`));
+      index.dispose();
+    });
+  });
+
+  describe('left to FAISS, and counted as such', () => {
+    it('an IndexFlat of another metric (L1): the flatScan fallback for 1..19 queries, flatBatch\'s for more', async () => {
+      const index = new faiss.IndexFlat(8, faiss.METRIC_L1);
+      await index.add(vectors('uniform', 5000, 8, 1));
+      await expectKernel('flatScan', { searches: 0, fallbacks: { metric: 1 } }, () => index.search(queries('uniform', 3, 8, 2), 5), 'L1, 3 queries');
+      await expectKernel('flatBatch', { searches: 0, fallbacks: { metric: 1 } }, () => index.search(queries('uniform', 20, 8, 3), 5), 'L1, 20 queries');
       index.dispose();
     });
   });
@@ -140,7 +161,7 @@ describe('flat scan kernel (own search kernels)', function () {
             const file = `${name}-${nq}-${k}.f32`;
             fs.writeFileSync(path.join(work, file), Buffer.from(q.buffer, q.byteOffset, q.byteLength));
             spec.push({ file: `${name}.index`, queries: file, k, exact: pattern === 'levels' || pattern === 'lateWinners' });
-            ours.push(await index.search(q, k));
+            ours.push(await expectKernel('flatScan', { searches: 1 }, () => index.search(q, k), file));
           }
           index.dispose();
         }

@@ -8,7 +8,8 @@
 // compares exactly on vectors of small integers (every distance exact whatever the
 // order of the sum, so every step of the walk must be FAISS's), and within 1e-5 on
 // clustered floats. Indexes the kernel does not cover (a graph searched with
-// upper_beam 2, HNSW over SQ codes) must still give FAISS's answers.
+// upper_beam 2, HNSW over SQ codes) must still give FAISS's answers. Each search
+// also checks, by kernelStats, that the kernel answered it (or counted why not).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { rng } from '../support/data';
+import { expectKernel } from '../support/kernel-stats';
 import { closeTo, PYTHON } from '../support/oracle';
 
 type Pattern = 'uniform' | 'clustered' | 'integers';
@@ -45,13 +47,19 @@ function assertSame(ours: faiss.SearchResult, theirs: { labels: ArrayLike<bigint
   assert.deepEqual(bits(ours.distances), bits(theirs.distances), `${what}: distances (bits)`);
 }
 
-async function searchWith(index: faiss.Index, x: Float32Array, k: number, hnswSearch: boolean, params?: faiss.SearchParams): Promise<faiss.SearchResult> {
+async function searchSwitched(index: faiss.Index, x: Float32Array, k: number, hnswSearch: boolean, params?: faiss.SearchParams): Promise<faiss.SearchResult> {
   faiss.setKernels({ hnswSearch });
   try {
     return await index.search(x, k, params);
   } finally {
     faiss.setKernels({ hnswSearch: true });
   }
+}
+
+/** The search with the switch on or off; on an index the kernel covers, it must have answered it with the switch on (kernelStats), and nothing off. */
+function searchWith(index: faiss.Index, x: Float32Array, k: number, hnswSearch: boolean, params?: faiss.SearchParams): Promise<faiss.SearchResult> {
+  const what = `switch ${hnswSearch ? 'on' : 'off'}, nq ${x.length / index.d} k ${k}`;
+  return expectKernel('hnswSearch', { searches: hnswSearch ? 1 : 0 }, () => searchSwitched(index, x, k, hnswSearch, params), what);
 }
 
 /** Switch on and off give the same bits for each (nq, k, efSearch). */
@@ -212,7 +220,7 @@ describe('HNSW search kernel (own search kernels)', function () {
       const calls = Array.from({ length: 16 }, (_, i) => ({ x: vectors('clustered', 1 + (i % 3) * 20, 24, 200 + i), efSearch: [4, 64, 300][i % 3] }));
       const expected: faiss.SearchResult[] = [];
       for (const c of calls) expected.push(await searchWith(index, c.x, 8, false, { efSearch: c.efSearch }));
-      const got = await Promise.all(calls.map((c) => index.search(c.x, 8, { efSearch: c.efSearch })));
+      const got = await expectKernel('hnswSearch', { searches: calls.length }, () => Promise.all(calls.map((c) => index.search(c.x, 8, { efSearch: c.efSearch }))), 'concurrent');
       got.forEach((g, i) => assertSame(g, expected[i], `call ${i}`));
       index.dispose();
     });
@@ -328,7 +336,7 @@ json.dump(out, open(work + '/python.json', 'w'))
             const file = writeQueries(work, `${name}-${nq}-${k}.f32`, vectors(pattern, nq, d, nq * k + efSearch));
             const q = vectors(pattern, nq, d, nq * k + efSearch);
             spec.push({ file: `${name}.index`, queries: file, k, efSearch, exact: pattern === 'integers' });
-            ours.push(await index.search(q, k, { efSearch }));
+            ours.push(await expectKernel('hnswSearch', { searches: 1 }, () => index.search(q, k, { efSearch }), file));
           }
           index.dispose();
         }
@@ -372,7 +380,9 @@ json.dump(out, open(work + '/python.json', 'w'))
         const python = runPython(work, spec);
         for (let i = 0; i < spec.length; i++) {
           const index = await faiss.readIndex(path.join(work, names[i]));
-          const on = await searchWith(index, x, 10, true, { efSearch: 32 });
+          // upper_beam 2 is an IndexHNSWFlat the kernel leaves to FAISS (counted); HNSW over SQ is not its index.
+          const expected = names[i] === 'beam.index' ? { searches: 0, fallbacks: { settings: 1 } } : { searches: 0 };
+          const on = await expectKernel('hnswSearch', expected, () => searchSwitched(index, x, 10, true, { efSearch: 32 }), names[i]);
           assertSame(on, await searchWith(index, x, 10, false, { efSearch: 32 }), `${names[i]}: switch on and off`);
           if (spec[i].exact) assertSame(on, { labels: python[i].labels, distances: Float32Array.from(python[i].distances) }, names[i]);
           else assertCloseAnswer(on, python[i], 10, names[i]);

@@ -5,9 +5,10 @@
 // uniform data, dimensions with and without FAISS's tail blocks, IDMap wrapping,
 // memory-mapped lists; and the same labels as python3-faiss on the same index file.
 // Everything the kernel does not take (small batches, IVFPQ, SQ, a PreTransform)
-// still answers as before. The batches here are large enough for the kernel to
-// run (n / threads * nprobe >= 2 * nlist) unless a case says otherwise. One query
-// takes the kernel's one-query search (its lists' distances shared with the
+// still answers as before. Each search with the switch on also checks, by
+// kernelStats, that the kernel answered it when the batch is large enough
+// (n / threads * nprobe >= 2 * nlist), and counted it as too small otherwise. One
+// query takes the kernel's one-query search (its lists' distances shared with the
 // helper thread, then FAISS's heap order): the second describe below.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { randomVectors, rng } from '../support/data';
+import { expectKernel, type KernelExpectation } from '../support/kernel-stats';
 import { closeTo, PYTHON } from '../support/oracle';
 
 /** n x d from a Gaussian mixture of `clusters` centres (Box-Muller), seeded. */
@@ -31,12 +33,31 @@ function clustered(n: number, d: number, clusters: number, seed: number): Float3
   return out;
 }
 
-async function searchBoth(index: faiss.Index, x: Float32Array, k: number, params?: faiss.SearchParams) {
+/**
+ * What the kernel does with n queries on an IVFFlat of nlist lists (ivf_scan.h):
+ * it answers one query, and a batch where each thread's slice probes every list
+ * twice on average, and otherwise counts the batch as too small. One search on an
+ * idle process gets getNumThreads() threads, at most one per query.
+ */
+function ivfScanDoes(n: number, nprobe: number, nlist: number): KernelExpectation {
+  const threads = Math.min(faiss.getNumThreads(), n);
+  const answers = n === 1 || Math.floor(n / threads) * Math.min(nprobe, nlist) >= 2 * nlist;
+  return answers ? { searches: 1 } : { searches: 0, fallbacks: { smallBatch: 1 } };
+}
+
+/**
+ * The search with the switch off and on. `kernel`: the nlist of an IVFFlat the
+ * kernel takes (then it must do what ivfScanDoes says), or what it must do with
+ * the switch on (kernelStats); off, it does nothing.
+ */
+async function searchBoth(index: faiss.Index, x: Float32Array, k: number, params: faiss.SearchParams & { nprobe: number }, kernel: number | KernelExpectation) {
+  const n = x.length / index.d;
+  const what = `n ${n} k ${k} nprobe ${params.nprobe}`;
   try {
     faiss.setKernels({ ivfScan: false });
-    const off = await index.search(x, k, params);
+    const off = await expectKernel('ivfScan', { searches: 0 }, () => index.search(x, k, params), `switch off, ${what}`);
     faiss.setKernels({ ivfScan: true });
-    const on = await index.search(x, k, params);
+    const on = await expectKernel('ivfScan', typeof kernel === 'number' ? ivfScanDoes(n, params.nprobe, kernel) : kernel, () => index.search(x, k, params), `switch on, ${what}`);
     return { off, on };
   } finally {
     faiss.setKernels({ ivfScan: true });
@@ -81,7 +102,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
           for (const k of [1, 10, 3100]) {
             for (const nprobe of [1, 5, 32]) {
               for (const n of k > 100 ? [67] : [2, 67, 300]) {
-                const { off, on } = await searchBoth(index, xq.subarray(0, n * shape.d), k, { nprobe });
+                const { off, on } = await searchBoth(index, xq.subarray(0, n * shape.d), k, { nprobe }, 32);
                 assertIdentical(off, on, `k ${k} nprobe ${nprobe} n ${n}`);
                 if (k === 3100) assert.ok(Array.from(on.labels).includes(-1n), 'k > ntotal: -1 padding');
               }
@@ -109,7 +130,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
       for (const threads of [1, 2, 0]) {
         faiss.setNumThreads(threads);
         for (const [k, nprobe] of [[1, 8], [5, 8], [5, 3], [801, 8]]) {
-          const { off, on } = await searchBoth(index, xq, k, { nprobe });
+          const { off, on } = await searchBoth(index, xq, k, { nprobe }, 8);
           assertIdentical(off, on, `threads ${threads} k ${k} nprobe ${nprobe}`);
         }
       }
@@ -129,7 +150,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
     await mapped.addWithIds(xb, ids);
     const plain = await ivf(d, 16, faiss.METRIC_L2, xb);
     try {
-      const idm = await searchBoth(mapped, xq, 10, { nprobe: 4 });
+      const idm = await searchBoth(mapped, xq, 10, { nprobe: 4 }, 16);
       assertIdentical(idm.off, idm.on, 'IDMap');
       assert.ok(Array.from(idm.on.labels).every((l) => l >= 1_000_000n), 'ids translated');
 
@@ -137,7 +158,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
       await faiss.writeIndex(plain, file);
       const mm = await faiss.readIndex(file, { mmap: true });
       try {
-        const m = await searchBoth(mm, xq, 10, { nprobe: 4 });
+        const m = await searchBoth(mm, xq, 10, { nprobe: 4 }, 16);
         assertIdentical(m.off, m.on, 'memory-mapped');
         const inMemory = await plain.search(xq, 10, { nprobe: 4 });
         assertIdentical(inMemory, m.on, 'mapped against in memory');
@@ -178,7 +199,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
       try {
         await index.train(xb);
         await index.add(xb);
-        const { off, on } = await searchBoth(index, xq, 5, { nprobe: 4 });
+        const { off, on } = await searchBoth(index, xq, 5, { nprobe: 4 }, { searches: 0 });
         assertIdentical(off, on, description);
       } finally {
         index.dispose();
@@ -187,7 +208,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
     const empty = await ivf(d, 8, faiss.METRIC_L2, xb);
     try {
       await empty.reset();
-      const { off, on } = await searchBoth(empty, xq, 3, { nprobe: 2 });
+      const { off, on } = await searchBoth(empty, xq, 3, { nprobe: 2 }, { searches: 0 });
       assertIdentical(off, on, 'emptied');
       assert.ok(Array.from(on.labels).every((l) => l === -1n));
     } finally {
@@ -208,7 +229,7 @@ describe('native: the IVFFlat batch kernel (ivfScan)', function () {
       ];
       for (const [call, code] of cases) await assert.rejects(call(), (e: faiss.FaissError) => e.code === code, code);
       // nprobe beyond nlist is FAISS's min(nlist, nprobe), as without the kernel.
-      const { off, on } = await searchBoth(index, clustered(5, d, 3, 32), 3, { nprobe: 1000 });
+      const { off, on } = await searchBoth(index, clustered(5, d, 3, 32), 3, { nprobe: 1000 }, 4);
       assertIdentical(off, on, 'nprobe > nlist');
     } finally {
       index.dispose();
@@ -232,9 +253,14 @@ async function oneByOne(index: faiss.Index, xq: Float32Array, d: number, k: numb
   const on: faiss.SearchResult[] = [];
   try {
     faiss.setKernels({ ivfScan: false });
-    for (let i = 0; i < n; i++) off.push(await index.search(xq.subarray(i * d, (i + 1) * d), k, params));
+    await expectKernel('ivfScan', { searches: 0 }, async () => {
+      for (let i = 0; i < n; i++) off.push(await index.search(xq.subarray(i * d, (i + 1) * d), k, params));
+    }, 'one by one, switch off');
     faiss.setKernels({ ivfScan: true });
-    for (let i = 0; i < n; i++) on.push(await index.search(xq.subarray(i * d, (i + 1) * d), k, params));
+    // Every one-query search is the kernel's (kernelStats).
+    await expectKernel('ivfScan', { searches: n }, async () => {
+      for (let i = 0; i < n; i++) on.push(await index.search(xq.subarray(i * d, (i + 1) * d), k, params));
+    }, 'one by one, switch on');
   } finally {
     faiss.setKernels({ ivfScan: true });
   }

@@ -1,6 +1,7 @@
 // setKernels / getKernels: the switches of the addon's own search kernels
 // (native/kernels/switches.h). Each kernel's own test file checks its answers with
-// its switch off and on; this one checks the switches themselves, for every kernel.
+// its switch off and on, and what it answered (kernelStats); this one checks the
+// switches themselves, for every kernel, and the shape of kernelStats.
 import { strict as assert } from 'node:assert';
 import * as faiss from '../../lib';
 
@@ -36,6 +37,36 @@ describe('own search kernels: setKernels / getKernels', () => {
       });
     }
   }
+
+  it('kernelStats lists every kernel with its searches and its fallback reasons, counted by searches', async () => {
+    const reasons = {
+      flatScan: ['metric', 'largeK'],
+      hnswSearch: ['metric', 'settings'],
+      ivfScan: ['metric', 'settings', 'distances', 'smallBatch'],
+      flatBatch: ['metric', 'settings', 'largeK', 'indexSize', 'probeFailed', 'overflow'],
+    };
+    const before = faiss.kernelStats();
+    // The search kernels (hnswBuild builds: it has a switch but answers no search).
+    const searchKernels = Object.keys(reasons) as (keyof typeof reasons)[];
+    assert.deepEqual(Object.keys(before), searchKernels);
+    for (const name of searchKernels) {
+      assert.ok(Number.isInteger(before[name].searches) && before[name].searches >= 0, name);
+      assert.deepEqual(Object.keys(before[name].fallbacks), reasons[name], name);
+    }
+    // One search of each kind: counted once, by the kernel that answered; the switch off counts nothing.
+    const index = new faiss.IndexFlatL2(4);
+    await index.add(new Float32Array(4 * 10).map((_, i) => i % 7));
+    await index.search(new Float32Array(4), 3);
+    faiss.setKernels({ flatScan: false });
+    await index.search(new Float32Array(4), 3);
+    faiss.setKernels({ flatScan: true });
+    await index.search(new Float32Array(4), 100);
+    index.dispose();
+    const after = faiss.kernelStats();
+    assert.equal(after.flatScan.searches - before.flatScan.searches, 1);
+    assert.equal(after.flatScan.fallbacks.largeK - before.flatScan.fallbacks.largeK, 1);
+    assert.equal(after.flatBatch.searches - before.flatBatch.searches, 0);
+  });
 
   const badSettings: [string, unknown][] = [
     ['undefined', undefined],

@@ -62,6 +62,10 @@ describe('service: metrics and logs', function () {
       /faiss_proxy_cache_hits_total \d+/,
       /faiss_proxy_cache_misses_total \d+/,
       /faiss_proxy_threadpool_wait_seconds_total [\d.e-]+/,
+      // Five one-query searches of a flat index, each answered by the flat scan kernel.
+      /faiss_proxy_kernel_searches_total\{kernel="flatScan"\} 5\n/,
+      /faiss_proxy_kernel_searches_total\{kernel="hnswSearch"\} 0\n/,
+      /faiss_proxy_kernel_fallbacks_total\{kernel="flatBatch",reason="probeFailed"\} 0\n/,
       /nodejs_eventloop_lag_seconds/,
       /process_resident_memory_bytes/,
     ]) {

@@ -1,0 +1,29 @@
+// Asserts which searches an own search kernel answered (kernelStats, native/kernels/stats.h):
+// the kernels give FAISS's answers, so only these counters tell a kernel that runs
+// from one that silently stopped applying.
+import { strict as assert } from 'node:assert';
+import * as faiss from '../../lib';
+
+export type KernelName = keyof faiss.KernelStats;
+
+export interface KernelExpectation {
+  /** Searches the kernel must have answered. */
+  searches: number;
+  /** Searches it must have left to FAISS, by reason; reasons left out must not have moved. */
+  fallbacks?: Record<string, number>;
+}
+
+/** Runs `run` and asserts what kernel `name` did meanwhile (differences of kernelStats()). */
+export async function expectKernel<T>(name: KernelName, expected: KernelExpectation, run: () => Promise<T>, what: string): Promise<T> {
+  const before = faiss.kernelStats()[name];
+  const result = await run();
+  const after = faiss.kernelStats()[name];
+  assert.equal(after.searches - before.searches, expected.searches, `${what}: searches the ${name} kernel answered`);
+  const fallbacks = (s: typeof before) => s.fallbacks as Record<string, number>;
+  for (const reason of Object.keys(expected.fallbacks ?? {})) assert.ok(reason in fallbacks(after), `${name} has no fallback reason ${reason}`);
+  for (const reason of Object.keys(fallbacks(after))) {
+    const moved = fallbacks(after)[reason] - fallbacks(before)[reason];
+    assert.equal(moved, expected.fallbacks?.[reason] ?? 0, `${what}: ${name} fallbacks (${reason})`);
+  }
+  return result;
+}
