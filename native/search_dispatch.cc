@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "index_type.h"
 #include "kernels/flat_batch.h"
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
@@ -197,8 +198,29 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   index.search(n, x, k, distances, labels, params);
 }
 
+namespace {
+
+// FAISS's IndexIVF::search_and_reconstruct scans the lists with the scanner of
+// get_InvertedListScanner and uses it unchecked; an IVF type without one (the
+// fast-scan IVF, IVF<n>,PQ<M>x4fs[r]) gets none: SIGSEGV. Such an index, also
+// inside IndexPreTransform (which hands the call on), is refused first.
+void requireListScanner(const faiss::Index& index) {
+  const faiss::Index* inner = &index;
+  while (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(inner)) inner = pt->index;
+  const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(inner);
+  if (!ivf) return;
+  std::unique_ptr<faiss::InvertedListScanner> scanner(ivf->get_InvertedListScanner(true));
+  if (!scanner)
+    throw ArgumentError(code::kUnsupported, "searchAndReconstruct: " + indexTypeName(*ivf) +
+                                                " cannot (FAISS 1.7.3 has no list scanner for it); search, then reconstruct "
+                                                "the labels after makeDirectMap()");
+}
+
+}  // namespace
+
 void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
                                float* distances, int64_t* labels, float* vectors) {
+  if (!dynamic_cast<const faiss::IndexIDMap*>(&index)) requireListScanner(index);
   if (index.ntotal == 0) {
     fillEmpty(index, n * k, distances, labels);
     std::memset(vectors, -1, sizeof(float) * n * k * index.d);  // NaN, as FAISS fills a row with no result
