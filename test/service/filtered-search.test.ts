@@ -183,6 +183,8 @@ describe('filtered search over HTTP', function () {
       ['and of one', { and: [{ ids: [1] }] }],
       ['xor of three', { xor: [{ ids: [1] }, { ids: [2] }, { ids: [3] }] }],
       ['more terms than allowed', deep(1000)],
+      // 600 operands: 600 terms and 599 IDSelectorAnd between them.
+      ['an and of 600 operands (1,199 selector terms)', { and: Array(600).fill({ ids: [1] }) }],
     ];
     for (const [what, filter] of bad) {
       it(what, async () => {
