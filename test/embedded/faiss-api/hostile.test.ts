@@ -59,6 +59,28 @@ describe('faiss-api: hostile inputs are refused or answered, never a crash', fun
     await expectCode(`faiss.setMemoryLimits({ perCallBytes: 2 ** 20 }); await new faiss.Kmeans(8, 100).train(${data(5000, 8)});`, 'ERR_RESOURCE_LIMIT');
   });
 
+  // FAISS 1.7.3 re-seeds an empty cluster by splitting one drawn at random among those
+  // holding more than 1 (in weight), and draws until it finds one: with none, forever.
+  const twoPoints = (n: number) => `Float32Array.from({ length: ${n * 2} }, (_, i) => (i % 2 === 0 && (i >> 1) % 2 === 0 ? 100 : 0))`;
+  it('Kmeans with every weight 0: ERR_INVALID_ARGUMENT, not a thread drawing forever', async () => {
+    await expectCode(`await new faiss.Kmeans(2, 5, { niter: 2 }).train(${twoPoints(100)}, { weights: new Float32Array(100) });`, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('Kmeans of two distinct points with weights of 0.001 (no cluster above 1 to split): ERR_INVALID_ARGUMENT', async () => {
+    await expectCode(`await new faiss.Kmeans(2, 4, { niter: 3 }).train(${twoPoints(200)}, { weights: new Float32Array(200).fill(0.001) });`, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('Kmeans with frozen centroids that take every point: ERR_INVALID_ARGUMENT', async () => {
+    await expectCode(`await new faiss.Kmeans(2, 4, { niter: 3, frozenCentroids: true }).train(${twoPoints(200)}, { initCentroids: new Float32Array([0, 0, 100, 0]) });`, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('Kmeans with weights on a subsample (more points than k * maxPointsPerCentroid) and empty clusters to split: trains', async () => {
+    const value = await expectValue(`const km = new faiss.Kmeans(2, 4, { niter: 3, maxPointsPerCentroid: 50 });
+      await km.train(${twoPoints(1000)}, { weights: new Float32Array(1000).fill(2) });
+      return km.iterationStats.reduce((s, it) => s + it.nsplit, 0);`);
+    assert.ok((value as number) > 0, `no split: ${value}`);
+  });
+
   it('searchAndReconstruct with k = 2^20 on d = 1024 (4 GiB of vectors): ERR_RESOURCE_LIMIT', async () => {
     await expectCode(`const i = new faiss.IndexFlatL2(1024); await i.add(new Float32Array(1024));
       await i.searchAndReconstruct(new Float32Array(1024), 2 ** 20);`, 'ERR_RESOURCE_LIMIT');
