@@ -174,7 +174,6 @@ const cases: Case[] = [
   { name: 'ITQTransform.reverseTransform (FAISS has none)', code: 'ERR_UNSUPPORTED', run: async () => { const t = new faiss.ITQTransform(d, d); await t.train(x); return t.reverseTransform(q); } },
   { name: 'ITQTransform trained twice', code: 'ERR_UNSUPPORTED', run: async () => { const t = new faiss.ITQTransform(d, d); await t.train(x); return t.train(x); } },
   { name: 'PCAMatrix whitened: reverseTransform', code: 'ERR_UNSUPPORTED', run: async () => { const t = new faiss.PCAMatrix(d, 4, -0.5); await t.train(x); return t.reverseTransform(new Float32Array(4)); } },
-  { name: 'search with nprobe on IndexRefineFlat over an IVF index', code: 'ERR_UNSUPPORTED', run: async () => { const r = new faiss.IndexRefineFlat(untrainedIvf()); await r.train(x); await r.add(x); return r.search(q, 1, { nprobe: 2 }); } },
   { name: 'NormalizationTransform(d, 1).apply (FAISS 1.7.3 has norm 2 only)', code: 'ERR_UNSUPPORTED', run: () => new faiss.NormalizationTransform(d, 1).apply(q) },
   { name: 'init(seed) on a PCAMatrix', code: 'ERR_UNSUPPORTED', run: () => (faiss.VectorTransform.nativeOf(new faiss.PCAMatrix(d, 4), 't') as any).init(1) },
   { name: 'OPQMatrix.train on fewer than 256 vectors', code: 'ERR_FAISS', run: () => new faiss.OPQMatrix(d, 2).train(x.subarray(0, 100 * d)) },
