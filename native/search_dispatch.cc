@@ -1,5 +1,6 @@
 #include "search_dispatch.h"
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "index_type.h"
 #include "kernels/flat_batch.h"
 #include "kernels/flat_scan.h"
 #include "kernels/hnsw_search.h"
@@ -158,6 +160,16 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
       searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
       return;
     }
+    // FAISS 1.7.3's flat k-NN (knn_L2sqr / knn_inner_product) narrows an
+    // IDSelectorRange to the stored rows as ny = min(imax, ny) - max(imin, 0) in
+    // an unsigned size: a range wholly at or past ntotal, or below 0, wraps to
+    // about 2^64 rows, read past the vectors (SIGSEGV). It selects none of them.
+    if (auto* range = dynamic_cast<const faiss::IDSelectorRange*>(sel);
+        range && dynamic_cast<const faiss::IndexFlat*>(&index) &&
+        std::min<int64_t>(range->imax, index.ntotal) < std::max<int64_t>(range->imin, 0)) {
+      fillEmpty(index, n * k, distances, labels);
+      return;
+    }
     ParamsChain chain;
     index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
     if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
@@ -202,8 +214,29 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   index.search(n, x, k, distances, labels, params);
 }
 
+namespace {
+
+// FAISS's IndexIVF::search_and_reconstruct scans the lists with the scanner of
+// get_InvertedListScanner and uses it unchecked; an IVF type without one (the
+// fast-scan IVF, IVF<n>,PQ<M>x4fs[r]) gets none: SIGSEGV. Such an index, also
+// inside IndexPreTransform (which hands the call on), is refused first.
+void requireListScanner(const faiss::Index& index) {
+  const faiss::Index* inner = &index;
+  while (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(inner)) inner = pt->index;
+  const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(inner);
+  if (!ivf) return;
+  std::unique_ptr<faiss::InvertedListScanner> scanner(ivf->get_InvertedListScanner(true));
+  if (!scanner)
+    throw ArgumentError(code::kUnsupported, "searchAndReconstruct: " + indexTypeName(*ivf) +
+                                                " cannot (FAISS 1.7.3 has no list scanner for it); search, then reconstruct "
+                                                "the labels after makeDirectMap()");
+}
+
+}  // namespace
+
 void searchAndReconstructIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x, int64_t k,
                                float* distances, int64_t* labels, float* vectors) {
+  if (!dynamic_cast<const faiss::IndexIDMap*>(&index)) requireListScanner(index);
   if (index.ntotal == 0) {
     fillEmpty(index, n * k, distances, labels);
     std::memset(vectors, -1, sizeof(float) * n * k * index.d);  // NaN, as FAISS fills a row with no result

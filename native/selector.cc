@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "memory_limits.h"
 
 namespace fp {
 namespace {
@@ -110,9 +111,24 @@ int64_t int64Arg(const Napi::Value& v, const char* name) {
   return x;
 }
 
+// What a selector of n ids allocates, held to the per-call memory limit before any
+// of it is (a filter of millions of ids is built at its first search): FAISS's
+// IDSelectorBatch is a hash set (a node and a bucket per id, about 40 bytes) and
+// a Bloom filter of 4 to 8 bytes per id, built from a copy of the ids; the
+// addon's IDSelectorArray is the ids and their sorted copy.
+constexpr int64_t kBatchBytesPerId = 64;
+constexpr int64_t kArrayBytesPerId = 16;
+
 SelectorRef build(const Napi::CallbackInfo& info) {
   const std::string kind = stringArg(info[0], "kind");
-  if (kind == "batch" || kind == "array") return std::make_shared<IdListSelector>(idArray(info[1], -1, "ids"), kind == "batch");
+  if (kind == "batch" || kind == "array") {
+    const IdArray ids = idArray(info[1], -1, "ids");
+    const bool batch = kind == "batch";
+    requireWithinLimit(batch ? "IDSelectorBatch" : "IDSelectorArray",
+                       mulBytes(ids.n, batch ? kBatchBytesPerId : kArrayBytesPerId),
+                       "a selector of " + std::to_string(ids.n) + " ids");
+    return std::make_shared<IdListSelector>(ids, batch);
+  }
   if (kind == "range") {
     const int64_t min = int64Arg(info[1], "min"), max = int64Arg(info[2], "max");
     if (min > max) invalid("Expected min <= max for IDSelectorRange but received [" + std::to_string(min) + ", " +
@@ -122,6 +138,8 @@ SelectorRef build(const Napi::CallbackInfo& info) {
   if (kind == "bitmap") {
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
       invalid("Expected a Uint8Array for bits");
+    const int64_t bytes = static_cast<int64_t>(info[1].As<Napi::TypedArray>().ByteLength());
+    requireWithinLimit("IDSelectorBitmap", bytes, "a copy of a bitmap of " + std::to_string(bytes) + " bytes");
     return std::make_shared<BitmapSelector>(info[1].As<Napi::Uint8Array>());
   }
   if (kind == "not") return std::make_shared<CompoundSelector>(kind, std::vector<SelectorRef>{selectorArg(info[1], "sel")});

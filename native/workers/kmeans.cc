@@ -3,6 +3,9 @@
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/utils/distances.h>
+#include <faiss/utils/random.h>
+
+#include <vector>
 
 #include "../args.h"
 #include "../index.h"
@@ -22,6 +25,84 @@ bool boolArg(const Napi::Value& v, const char* name) {
   if (!v.IsBoolean()) throw ArgumentError(code::kInvalidArgument, std::string("Expected a boolean for ") + name);
   return v.As<Napi::Boolean>().Value();
 }
+
+// FAISS 1.7.3's k-means gives an empty cluster a new centroid by drawing, at
+// random, a cluster to split (the larger its weight above 1, the likelier), and
+// draws until one is taken (split_clusters in Clustering.cpp). When no cluster
+// holds more than 1 (weights summing to 1 or less a cluster, all zero, or frozen
+// centroids taking every point) it draws forever, on a libuv thread. The index
+// FAISS assigns the points with sees each iteration's assignment just before
+// that split: it replays the split's draws (the same generator, seeded 1234 as
+// FAISS's) and stops the training with ERR_INVALID_ARGUMENT when they would not end.
+class SplitGuardIndex : public faiss::Index {
+ public:
+  // `weights`: one per point as FAISS weighs them (its subsample's, when it
+  // subsamples), or null; `points`: how many it clusters; `frozen`: its frozen centroids.
+  SplitGuardIndex(faiss::Index& inner, int64_t k, int64_t frozen, int64_t points, std::vector<float> weights)
+      : faiss::Index(inner.d, inner.metric_type), inner_(inner), k_(k), frozen_(frozen), points_(points), weights_(std::move(weights)) {
+    is_trained = inner.is_trained;
+  }
+  void add(idx_t n, const float* x) override {
+    inner_.add(n, x);
+    ntotal = inner_.ntotal;
+  }
+  void reset() override {
+    inner_.reset();
+    ntotal = 0;
+  }
+  void train(idx_t n, const float* x) override {
+    inner_.train(n, x);
+    is_trained = inner_.is_trained;
+  }
+  void search(idx_t n, const float* x, idx_t k, float* distances, idx_t* labels,
+              const faiss::SearchParameters* params = nullptr) const override {
+    inner_.search(n, x, k, distances, labels, params);
+    if (n == points_ && k == 1) requireSplitEnds(labels);
+  }
+
+ private:
+  // A replay of compute_centroids' weights per cluster and split_clusters' draws.
+  void requireSplitEnds(const idx_t* assign) const {
+    const size_t k = static_cast<size_t>(k_ - frozen_), n = static_cast<size_t>(points_);
+    std::vector<float> h(k, 0.0f);
+    for (size_t i = 0; i < n; i++) {
+      const int64_t ci = assign[i] - frozen_;
+      if (ci < 0 || ci >= static_cast<int64_t>(k)) continue;
+      if (weights_.empty()) h[ci] += 1.0;
+      else h[ci] += weights_[i];
+    }
+    faiss::RandomGenerator rng(1234);
+    int64_t draws = 0;
+    for (size_t ci = 0; ci < k; ci++) {
+      if (h[ci] != 0) continue;
+      bool splittable = false;
+      for (size_t cj = 0; cj < k && !splittable; cj++) splittable = (h[cj] - 1.0) / (float)(n - k) > 0;
+      if (!splittable) stop(ci);
+      size_t cj;
+      for (cj = 0;; cj = (cj + 1) % k) {
+        const float p = (h[cj] - 1.0) / (float)(n - k);
+        if (rng.rand_float() < p) break;
+        if (++draws > kMaxDraws) stop(ci);
+      }
+      h[ci] = h[cj] / 2;
+      h[cj] -= h[ci];
+    }
+  }
+
+  [[noreturn]] void stop(size_t cluster) const {
+    throw ArgumentError(code::kInvalidArgument,
+                        "k-means cannot go on: cluster " + std::to_string(cluster + frozen_) +
+                            " is empty and no cluster it could be split from holds more than 1 (in weight); FAISS 1.7.3 "
+                            "would look for one forever (weights too small or zero, or frozen centroids taking the points)");
+  }
+
+  // Far more than any split needs (about k draws an empty cluster).
+  static constexpr int64_t kMaxDraws = int64_t{1} << 32;
+
+  faiss::Index& inner_;
+  int64_t k_, frozen_, points_;
+  std::vector<float> weights_;
+};
 
 class KmeansWorker : public PromiseWorker {
  public:
@@ -70,7 +151,9 @@ class KmeansWorker : public PromiseWorker {
     const int64_t centroids = mulBytes(mulBytes(k_, d_), 4 * sizeof(float));
     const int64_t blocks = mulBytes(mulBytes(faiss::distance_compute_blas_query_bs, faiss::distance_compute_blas_database_bs),
                                     sizeof(float));
-    return addBytes(addBytes(copied, perPoint), addBytes(centroids, blocks));
+    // With weights, the split guard's copy of them and the subsample's permutation (SplitGuardIndex).
+    const int64_t guard = weights_.n ? mulBytes(x_.n, sizeof(float) + sizeof(int)) : 0;
+    return addBytes(addBytes(addBytes(copied, perPoint), addBytes(centroids, blocks)), guard);
   }
 
   void Run() override {
@@ -81,7 +164,20 @@ class KmeansWorker : public PromiseWorker {
     faiss::Clustering clus(static_cast<int>(d_), static_cast<int>(k_), cp_);
     if (init_.n) clus.centroids.assign(init_.data, init_.data + init_.n * d_);
     index_ = std::make_unique<faiss::IndexFlat>(d_, cp_.spherical ? faiss::METRIC_INNER_PRODUCT : faiss::METRIC_L2);
-    clus.train(x_.n, x_.data, *index_, weights_.n ? weights_.data : nullptr);
+    // What FAISS clusters: a subsample of k * max_points_per_centroid points, and
+    // their weights, when there are more (subsample_training_set's permutation).
+    const int64_t sample = std::min<int64_t>(x_.n, k_ * int64_t{cp_.max_points_per_centroid});
+    std::vector<float> weights;
+    if (weights_.n && sample < x_.n) {
+      std::vector<int> perm(x_.n);
+      faiss::rand_perm(perm.data(), x_.n, cp_.seed);
+      weights.resize(sample);
+      for (int64_t i = 0; i < sample; i++) weights[i] = weights_.data[perm[i]];
+    } else if (weights_.n) {
+      weights.assign(weights_.data, weights_.data + weights_.n);
+    }
+    SplitGuardIndex guard(*index_, k_, cp_.frozen_centroids ? init_.n : 0, sample, std::move(weights));
+    clus.train(x_.n, x_.data, guard, weights_.n ? weights_.data : nullptr);
     centroids_ = std::move(clus.centroids);
     stats_ = std::move(clus.iteration_stats);
   }

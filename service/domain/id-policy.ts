@@ -18,6 +18,7 @@ import {
   FaissError,
   IDSelectorAnd,
   IDSelectorBatch,
+  IDSelectorBitmap,
   IDSelectorNot,
   IndexIDMap2,
   deserializeIndex,
@@ -149,9 +150,30 @@ function visibleSelector(ids: IdState): IDSelector | undefined {
   if (ids.deleted.size === 0) return undefined;
   const v = ids.visible;
   if (v && v.deleted === ids.deleted && v.size === ids.deleted.size) return v.sel;
-  const sel = new IDSelectorNot(new IDSelectorBatch(BigInt64Array.from(ids.deleted)));
+  const sel = new IDSelectorNot(hiddenSelector(ids.deleted));
   ids.visible = { deleted: ids.deleted, size: ids.deleted.size, sel };
   return sel;
+}
+
+// What FAISS's IDSelectorBatch takes per id (native/selector.cc), against a bitmap's bit per id.
+const BATCH_BYTES_PER_ID = 64;
+
+/**
+ * The deleted ids as a selector: a bitmap when every one is a small non-negative
+ * id (a positional index's are below its ntotal) and that is the smaller, else a
+ * batch. Either counts against the per-call memory limit when it is built, and a
+ * batch of the millions of ids of a large index would pass it on every search.
+ */
+function hiddenSelector(deleted: Set<bigint>): IDSelector {
+  let max = -1n;
+  for (const id of deleted) if (id > max) max = id;
+  let min = max;
+  for (const id of deleted) if (id < min) min = id;
+  const bitmapBytes = min >= 0n ? Number(max / 8n) + 1 : Infinity;
+  if (bitmapBytes > deleted.size * BATCH_BYTES_PER_ID) return new IDSelectorBatch(BigInt64Array.from(deleted));
+  const bits = new Uint8Array(bitmapBytes);
+  for (const id of deleted) bits[Number(id >> 3n)] |= 1 << Number(id & 7n);
+  return new IDSelectorBitmap(bits);
 }
 
 /** `params` with the caller's filter narrowed to the ids not deleted. */

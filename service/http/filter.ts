@@ -52,6 +52,9 @@ export function jsonFilter(filter: unknown): IDSelector {
       case 'and':
       case 'or': {
         if (!Array.isArray(v) || v.length < 2) throw invalid(`${path}.${key}`, 'must be an array of at least two filters');
+        // n operands are n - 1 binary selectors (IDSelectorAnd / Or), this term one of them.
+        terms += v.length - 2;
+        if (terms > LIMITS.selectorTerms.max) throw invalid('filter', `has more than ${LIMITS.selectorTerms.max} terms`);
         const Op = key === 'and' ? IDSelectorAnd : IDSelectorOr;
         return v.slice(1).reduce<IDSelector>((acc, f2, i) => new Op(acc, term(f2, `${path}.${key}[${i + 1}]`)), term(v[0], `${path}.${key}[0]`));
       }

@@ -71,6 +71,41 @@ const cases: Case[] = [
       const s = new faiss.IDSelectorOr(nest(8), nest(7));
       return (await flat.search(x, 5, { sel: s })).labels.length;`,
   },
+  // A selector is built at its first use: its copy of the ids (a hash set for a
+  // batch, 64 bytes an id) counts against the per-call memory limit, as the
+  // search's own buffers do, rather than growing the process past it.
+  {
+    name: 'IDSelectorBatch of 4M ids (about 250 MiB built) under a 64 MiB per-call limit',
+    body: `faiss.setMemoryLimits({ perCallBytes: 64 * 2 ** 20 }); const ids = BigInt64Array.from({ length: 4e6 }, (_, i) => BigInt(i));
+      await flat.search(q, 3, { sel: new faiss.IDSelectorBatch(ids) });`,
+    code: 'ERR_RESOURCE_LIMIT',
+  },
+  {
+    name: 'removeIds(IDSelectorArray of 4M ids) under a 16 MiB per-call limit',
+    body: `faiss.setMemoryLimits({ perCallBytes: 16 * 2 ** 20 }); const ids = BigInt64Array.from({ length: 4e6 }, (_, i) => BigInt(i));
+      await flat.removeIds(new faiss.IDSelectorArray(ids));`,
+    code: 'ERR_RESOURCE_LIMIT',
+  },
+  {
+    name: 'a 64 MiB bitmap under a 16 MiB per-call limit',
+    body: `faiss.setMemoryLimits({ perCallBytes: 16 * 2 ** 20 }); await flat.search(q, 3, { sel: new faiss.IDSelectorNot(new faiss.IDSelectorBitmap(new Uint8Array(64 * 2 ** 20))) });`,
+    code: 'ERR_RESOURCE_LIMIT',
+  },
+  // FAISS 1.7.3's flat k-NN clips an IDSelectorRange to the stored rows in an
+  // unsigned size: a range past ntotal or below 0 wrapped to 2^64 rows (SIGSEGV).
+  {
+    name: 'IDSelectorRange wholly past ntotal on IndexFlatL2 (1 and 30 queries) and IndexFlatIP: nothing selected',
+    body: `const ip = new faiss.IndexFlatIP(d); await ip.add(x); const s = new faiss.IDSelectorRange(1000, 2000);
+      const rs = [await flat.search(q, 3, { sel: s }), await flat.search(x.subarray(0, 30 * d), 3, { sel: s }), await ip.search(q, 200, { sel: s })];
+      if (rs.some((r) => r.labels.some((l) => l !== -1n))) throw new Error('answered a label outside the range');
+      return rs.length;`,
+  },
+  {
+    name: 'IDSelectorRange wholly below 0 and [ntotal, ntotal + 1) on IndexFlatL2: nothing selected',
+    body: `const a = await flat.search(q, 3, { sel: new faiss.IDSelectorRange(-(2n ** 63n), -5) });
+      const b = await flat.search(q, 3, { sel: new faiss.IDSelectorRange(50, 51) });
+      return [...a.labels, ...b.labels].every((l) => l === -1n);`,
+  },
   {
     name: 'k = 2^20 with a selection of three ids',
     body: `const r = await flat.search(q, 2 ** 20, { sel: new faiss.IDSelectorBatch([1, 2, 3]) }); return r.labels.filter((l) => l >= 0n).length;`,

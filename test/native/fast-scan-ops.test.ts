@@ -32,6 +32,14 @@ const cases: { factory: string; op: string; want: string }[] = [
   { factory: 'PQ4x4fs', op: 'return index.rangeSearch(x.subarray(0, d), 1);', want: 'ERR_UNSUPPORTED' },
   { factory: 'IVF4,PQ4x4fs,RFlat', op: 'return index.removeIds([1, 2]);', want: 'ERR_UNSUPPORTED' },
   { factory: 'IVF4,PQ4x4fs,RFlat', op: 'return (await index.search(x.subarray(0, 20 * d), 5, { nprobe: 4 })).labels.length;', want: 'value' },
+  // FAISS's IndexIVF::search_and_reconstruct scans with get_InvertedListScanner, which
+  // the fast-scan IVF does not have (a null scanner: SIGSEGV).
+  { factory: 'IVF4,PQ4x4fs', op: 'return index.searchAndReconstruct(x.subarray(0, 3 * d), 4);', want: 'ERR_UNSUPPORTED' },
+  { factory: 'IVF4,PQ4x4fsr', op: 'return index.searchAndReconstruct(x.subarray(0, 3 * d), 4);', want: 'ERR_UNSUPPORTED' },
+  { factory: 'IDMap2,IVF4,PQ4x4fs', op: 'return index.searchAndReconstruct(x.subarray(0, 3 * d), 4);', want: 'ERR_UNSUPPORTED' },
+  { factory: 'L2norm,IVF4,PQ4x4fs', op: 'return index.searchAndReconstruct(x.subarray(0, 3 * d), 4);', want: 'ERR_UNSUPPORTED' },
+  { factory: 'PQ4x4fs', op: 'return (await index.searchAndReconstruct(x.subarray(0, 3 * d), 4)).vectors.length;', want: 'value' },
+  { factory: 'IVF4,PQ4x4fs,RFlat', op: 'return (await index.searchAndReconstruct(x.subarray(0, 3 * d), 4)).vectors.length;', want: 'value' },
 ];
 
 describe('native: fast-scan indexes: each operation works or is refused, never a crash', function () {

@@ -145,6 +145,25 @@ describe('filtered search over HTTP', function () {
     assert.equal(added.json.firstId, n);
   });
 
+  it('a filter whose ids would take more than --max-request-memory to build is a 422 ERR_RESOURCE_LIMIT, JSON or binary', async () => {
+    // 5M ids: a 10 MB JSON body, a 40 MB filter part, about 320 MB as FAISS's hash set (default limit 256 MiB).
+    const many = 5_000_000;
+    const body = `{"vectors":${JSON.stringify(rows(xq, d))},"k":${k},"filter":{"ids":[${'7,'.repeat(many - 1)}7]}}`;
+    const r = await client(server.url, keys.read).post('/v1/indexes/flat/search', undefined, { body, headers: { 'Content-Type': 'application/json' } });
+    assert.equal(r.status, 422, `${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+    assert.equal(r.json.error.code, 'ERR_RESOURCE_LIMIT');
+    const idx = await remote.openIndex('flat');
+    await assert.rejects(idx.search(xq, k, { sel: new faiss.IDSelectorBatch(new BigInt64Array(many)) }), { code: 'ERR_RESOURCE_LIMIT' });
+  });
+
+  it('an idRange wholly past the index or below 0 answers nothing, never a crashed server', async () => {
+    for (const idRange of [[5000, 6000], ['-9223372036854775808', -1]]) {
+      const r = await client(server.url, keys.read).post('/v1/indexes/flat/search', { vectors: rows(xq, d), k, filter: { idRange } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.ok(r.json.labels.flat().every((l: number) => l === -1), JSON.stringify(r.json.labels));
+    }
+  });
+
   it('removeIds(selector) is refused remotely (the service logs removals by id)', async () => {
     const idx = await remote.openIndex('flat');
     await assert.rejects(idx.removeIds(new faiss.IDSelectorRange(0, 10)), { code: 'ERR_UNSUPPORTED' });
@@ -172,6 +191,8 @@ describe('filtered search over HTTP', function () {
       ['and of one', { and: [{ ids: [1] }] }],
       ['xor of three', { xor: [{ ids: [1] }, { ids: [2] }, { ids: [3] }] }],
       ['more terms than allowed', deep(1000)],
+      // 600 operands: 600 terms and 599 IDSelectorAnd between them.
+      ['an and of 600 operands (1,199 selector terms)', { and: Array(600).fill({ ids: [1] }) }],
     ];
     for (const [what, filter] of bad) {
       it(what, async () => {
@@ -215,5 +236,28 @@ describe('filtered search over HTTP', function () {
       const r = await client(server.url, keys.read).post(`/v1/indexes/flat/search?k=${k}&filterBytes=${filter.length}`, undefined, { body: body(filter) });
       assert.equal(r.status, 400, `${r.status} ${JSON.stringify(r.json)}`);
     });
+  });
+});
+
+describe('removed ids hidden by a filter that fits --max-request-memory', function () {
+  this.timeout(120_000);
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServer({ args: ['--max-request-memory', String(8 * 2 ** 20), '--rebuild-threshold', '0.99'] });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it('a flat index with 135,000 removed ids (8.6 MB as a hash set, 17 KB as a bitmap) still answers under an 8 MiB limit', async () => {
+    const keys = await makeTenant(server, 'removed');
+    const remote = connect({ url: server.url, apiKey: keys.write });
+    const count = 140_000;
+    const idx = remote.indexFactory(4, 'Flat', faiss.METRIC_L2, { name: 'many-removed' });
+    const x = randomVectors(count, 4, 77);
+    for (let i = 0; i < count; i += 35_000) await idx.add(x.subarray(i * 4, (i + 35_000) * 4));
+    for (let i = 0; i < 135_000; i += 45_000) await idx.removeIds(BigInt64Array.from({ length: 45_000 }, (_, j) => BigInt(i + j)));
+    const r = await idx.search(x.subarray(0, 4 * 4), 5);
+    for (const label of r.labels) assert.ok(label >= 135_000n, `removed id ${label} answered`);
   });
 });

@@ -59,6 +59,39 @@ describe('faiss-api: hostile inputs are refused or answered, never a crash', fun
     await expectCode(`faiss.setMemoryLimits({ perCallBytes: 2 ** 20 }); await new faiss.Kmeans(8, 100).train(${data(5000, 8)});`, 'ERR_RESOURCE_LIMIT');
   });
 
+  // FAISS 1.7.3 re-seeds an empty cluster by splitting one drawn at random among those
+  // holding more than 1 (in weight), and draws until it finds one: with none, forever.
+  const twoPoints = (n: number) => `Float32Array.from({ length: ${n * 2} }, (_, i) => (i % 2 === 0 && (i >> 1) % 2 === 0 ? 100 : 0))`;
+  it('Kmeans with every weight 0: ERR_INVALID_ARGUMENT, not a thread drawing forever', async () => {
+    await expectCode(`await new faiss.Kmeans(2, 5, { niter: 2 }).train(${twoPoints(100)}, { weights: new Float32Array(100) });`, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('Kmeans of two distinct points with weights of 0.001 (no cluster above 1 to split): ERR_INVALID_ARGUMENT', async () => {
+    await expectCode(`await new faiss.Kmeans(2, 4, { niter: 3 }).train(${twoPoints(200)}, { weights: new Float32Array(200).fill(0.001) });`, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('Kmeans with frozen centroids that take every point: ERR_INVALID_ARGUMENT', async () => {
+    await expectCode(`await new faiss.Kmeans(2, 4, { niter: 3, frozenCentroids: true }).train(${twoPoints(200)}, { initCentroids: new Float32Array([0, 0, 100, 0]) });`, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('Kmeans with weights on a subsample (more points than k * maxPointsPerCentroid) and empty clusters to split: trains', async () => {
+    const value = await expectValue(`const km = new faiss.Kmeans(2, 4, { niter: 3, maxPointsPerCentroid: 50 });
+      await km.train(${twoPoints(1000)}, { weights: new Float32Array(1000).fill(2) });
+      return km.iterationStats.reduce((s, it) => s + it.nsplit, 0);`);
+    assert.ok((value as number) > 0, `no split: ${value}`);
+  });
+
+  // FAISS's brute-force k-NN keeps a reservoir of 2k results per query for k >= 100
+  // (a block of queries on its BLAS path): 720 MiB on top of these 360 MiB of results.
+  it('IndexFlatIP search of 30 queries with k = 2^20 under a 400 MiB limit: ERR_RESOURCE_LIMIT (1.1 GiB with the reservoirs)', async () => {
+    await expectCode(`faiss.setMemoryLimits({ perCallBytes: 400 * 2 ** 20 }); const i = new faiss.IndexFlatIP(8); await i.add(${data(10, 8)});
+      await i.search(${data(30, 8)}, 2 ** 20);`, 'ERR_RESOURCE_LIMIT');
+  });
+
+  it('knn of 30 queries with k = 2^20 under a 400 MiB limit: ERR_RESOURCE_LIMIT', async () => {
+    await expectCode(`faiss.setMemoryLimits({ perCallBytes: 400 * 2 ** 20 }); await faiss.knn(${data(30, 8)}, ${data(10, 8)}, 2 ** 20, faiss.METRIC_L2, { d: 8 });`, 'ERR_RESOURCE_LIMIT');
+  });
+
   it('searchAndReconstruct with k = 2^20 on d = 1024 (4 GiB of vectors): ERR_RESOURCE_LIMIT', async () => {
     await expectCode(`const i = new faiss.IndexFlatL2(1024); await i.add(new Float32Array(1024));
       await i.searchAndReconstruct(new Float32Array(1024), 2 ** 20);`, 'ERR_RESOURCE_LIMIT');
