@@ -93,7 +93,7 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
     // The BLAS path: one block of query-by-vector products, the query norms, and
     // the stored vectors' norms (flat_norms.h).
     const int64_t block = mulBytes(mulBytes(faiss::distance_compute_blas_query_bs, faiss::distance_compute_blas_database_bs), kFloat);
-    const int64_t blas = addBytes(block, mulBytes(addBytes(nq, index.ntotal), kFloat));
+    const int64_t blas = addBytes(addBytes(block, mulBytes(addBytes(nq, index.ntotal), kFloat)), flatReservoirBytes(nq, k, threads));
     // Or the addon's batch kernel, then FAISS's path if its products overflow.
     return flatBatchApplies(index, nq, k) ? addBytes(blas, flatBatchTemporaryBytes(index, nq, k, threads)) : blas;
   }
@@ -103,6 +103,15 @@ int64_t temporary(const faiss::Index& index, int64_t nq, int64_t k, const Tunabl
 }
 
 }  // namespace
+
+int64_t flatReservoirBytes(int64_t nq, int64_t k, int threads) {
+  if (k < faiss::distance_compute_min_k_reservoir) return 0;
+  const int64_t capacity = (2 * k + 15) & ~int64_t{15};  // ReservoirResultHandler's
+  const int64_t queries = nq >= faiss::distance_compute_blas_threshold
+                              ? std::min<int64_t>(nq, std::max(1, faiss::distance_compute_blas_query_bs))
+                              : std::max(1, threads);
+  return mulBytes(mulBytes(queries, capacity), kFloat + kLabel);
+}
 
 int64_t hnswExploreBytes(int64_t ntotal, int64_t ef, int threads) {
   // Per thread: a VisitedTable of one byte per vector, and queues of ef

@@ -35,4 +35,11 @@ int64_t rangeSearchTemporary(const faiss::Index& index, int64_t nq, const Tunabl
 // vectors, on `threads` threads.
 int64_t hnswExploreBytes(int64_t ntotal, int64_t ef, int threads);
 
+// FAISS 1.7.3's brute-force k-NN (knn_L2sqr / knn_inner_product, behind
+// IndexFlat and faiss.knn) keeps, for k >= distance_compute_min_k_reservoir, a
+// reservoir of about 2k (distance, label) pairs per query it works on: a block
+// of up to distance_compute_blas_query_bs queries on the BLAS path (20 queries
+// or more), one query per thread otherwise. Twice the results, on top of them.
+int64_t flatReservoirBytes(int64_t nq, int64_t k, int threads);
+
 }  // namespace fp

@@ -7,6 +7,8 @@
 #include "../args.h"
 #include "../memory_limits.h"
 #include "../metrics.h"
+#include "../search_memory.h"
+#include "../threads.h"
 #include "float_result.h"
 #include "promise_worker.h"
 #include "search_result.h"
@@ -56,7 +58,8 @@ class KnnWorker : public PromiseWorker {
  private:
   int64_t checkedResults() {
     const int64_t results = mulBytes(mulBytes(sets_.xq.n, k_), sizeof(float) + sizeof(int64_t));
-    const int64_t temporary = addBytes(blasBlockBytes(), mulBytes(sets_.xq.n + sets_.xb.n, sizeof(float)));
+    const int64_t temporary = addBytes(addBytes(blasBlockBytes(), mulBytes(sets_.xq.n + sets_.xb.n, sizeof(float))),
+                                       flatReservoirBytes(sets_.xq.n, k_, static_cast<int>(configuredThreads())));
     requireWithinLimit("knn", addBytes(results, temporary),
                        std::to_string(sets_.xq.n) + " x " + std::to_string(k_) + " results and distance blocks");
     return sets_.xq.n * k_;

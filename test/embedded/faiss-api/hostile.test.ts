@@ -81,6 +81,17 @@ describe('faiss-api: hostile inputs are refused or answered, never a crash', fun
     assert.ok((value as number) > 0, `no split: ${value}`);
   });
 
+  // FAISS's brute-force k-NN keeps a reservoir of 2k results per query for k >= 100
+  // (a block of queries on its BLAS path): 720 MiB on top of these 360 MiB of results.
+  it('IndexFlatIP search of 30 queries with k = 2^20 under a 400 MiB limit: ERR_RESOURCE_LIMIT (1.1 GiB with the reservoirs)', async () => {
+    await expectCode(`faiss.setMemoryLimits({ perCallBytes: 400 * 2 ** 20 }); const i = new faiss.IndexFlatIP(8); await i.add(${data(10, 8)});
+      await i.search(${data(30, 8)}, 2 ** 20);`, 'ERR_RESOURCE_LIMIT');
+  });
+
+  it('knn of 30 queries with k = 2^20 under a 400 MiB limit: ERR_RESOURCE_LIMIT', async () => {
+    await expectCode(`faiss.setMemoryLimits({ perCallBytes: 400 * 2 ** 20 }); await faiss.knn(${data(30, 8)}, ${data(10, 8)}, 2 ** 20, faiss.METRIC_L2, { d: 8 });`, 'ERR_RESOURCE_LIMIT');
+  });
+
   it('searchAndReconstruct with k = 2^20 on d = 1024 (4 GiB of vectors): ERR_RESOURCE_LIMIT', async () => {
     await expectCode(`const i = new faiss.IndexFlatL2(1024); await i.add(new Float32Array(1024));
       await i.searchAndReconstruct(new Float32Array(1024), 2 ** 20);`, 'ERR_RESOURCE_LIMIT');
