@@ -1,5 +1,6 @@
 #include "search_dispatch.h"
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -163,6 +164,16 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
       const float* xt = pt->apply_chain(n, x);
       std::unique_ptr<const float[]> owned(xt == x ? nullptr : xt);
       searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
+      return;
+    }
+    // FAISS 1.7.3's flat k-NN (knn_L2sqr / knn_inner_product) narrows an
+    // IDSelectorRange to the stored rows as ny = min(imax, ny) - max(imin, 0) in
+    // an unsigned size: a range wholly at or past ntotal, or below 0, wraps to
+    // about 2^64 rows, read past the vectors (SIGSEGV). It selects none of them.
+    if (auto* range = dynamic_cast<const faiss::IDSelectorRange*>(sel);
+        range && dynamic_cast<const faiss::IndexFlat*>(&index) &&
+        std::min<int64_t>(range->imax, index.ntotal) < std::max<int64_t>(range->imin, 0)) {
+      fillEmpty(index, n * k, distances, labels);
       return;
     }
     ParamsChain chain;

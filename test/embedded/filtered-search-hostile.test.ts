@@ -91,6 +91,21 @@ const cases: Case[] = [
     body: `faiss.setMemoryLimits({ perCallBytes: 16 * 2 ** 20 }); await flat.search(q, 3, { sel: new faiss.IDSelectorNot(new faiss.IDSelectorBitmap(new Uint8Array(64 * 2 ** 20))) });`,
     code: 'ERR_RESOURCE_LIMIT',
   },
+  // FAISS 1.7.3's flat k-NN clips an IDSelectorRange to the stored rows in an
+  // unsigned size: a range past ntotal or below 0 wrapped to 2^64 rows (SIGSEGV).
+  {
+    name: 'IDSelectorRange wholly past ntotal on IndexFlatL2 (1 and 30 queries) and IndexFlatIP: nothing selected',
+    body: `const ip = new faiss.IndexFlatIP(d); await ip.add(x); const s = new faiss.IDSelectorRange(1000, 2000);
+      const rs = [await flat.search(q, 3, { sel: s }), await flat.search(x.subarray(0, 30 * d), 3, { sel: s }), await ip.search(q, 200, { sel: s })];
+      if (rs.some((r) => r.labels.some((l) => l !== -1n))) throw new Error('answered a label outside the range');
+      return rs.length;`,
+  },
+  {
+    name: 'IDSelectorRange wholly below 0 and [ntotal, ntotal + 1) on IndexFlatL2: nothing selected',
+    body: `const a = await flat.search(q, 3, { sel: new faiss.IDSelectorRange(-(2n ** 63n), -5) });
+      const b = await flat.search(q, 3, { sel: new faiss.IDSelectorRange(50, 51) });
+      return [...a.labels, ...b.labels].every((l) => l === -1n);`,
+  },
   {
     name: 'k = 2^20 with a selection of three ids',
     body: `const r = await flat.search(q, 2 ** 20, { sel: new faiss.IDSelectorBatch([1, 2, 3]) }); return r.labels.filter((l) => l >= 0n).length;`,

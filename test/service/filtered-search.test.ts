@@ -156,6 +156,14 @@ describe('filtered search over HTTP', function () {
     await assert.rejects(idx.search(xq, k, { sel: new faiss.IDSelectorBatch(new BigInt64Array(many)) }), { code: 'ERR_RESOURCE_LIMIT' });
   });
 
+  it('an idRange wholly past the index or below 0 answers nothing, never a crashed server', async () => {
+    for (const idRange of [[5000, 6000], ['-9223372036854775808', -1]]) {
+      const r = await client(server.url, keys.read).post('/v1/indexes/flat/search', { vectors: rows(xq, d), k, filter: { idRange } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.ok(r.json.labels.flat().every((l: number) => l === -1), JSON.stringify(r.json.labels));
+    }
+  });
+
   it('removeIds(selector) is refused remotely (the service logs removals by id)', async () => {
     const idx = await remote.openIndex('flat');
     await assert.rejects(idx.removeIds(new faiss.IDSelectorRange(0, 10)), { code: 'ERR_UNSUPPORTED' });
