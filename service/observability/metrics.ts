@@ -104,8 +104,18 @@ export class Metrics {
     series.duration.observe(seconds);
   }
 
+  /** The FAISS operation histogram's series by operation and index type: no labels object hashed per search. */
+  private readonly faissSeries = new Map<string, Map<string, { observe(seconds: number): void }>>();
+
   readonly observer: IndexObserver = {
-    operation: (operation, indexType, seconds) => this.faissDuration.observe({ operation, index_type: indexType }, seconds),
+    operation: (operation, indexType, seconds) => {
+      let byType = this.faissSeries.get(operation);
+      if (byType === undefined) this.faissSeries.set(operation, (byType = new Map()));
+      let series = byType.get(indexType);
+      // Bounded by the operations x FAISS's index types.
+      if (series === undefined) byType.set(indexType, (series = this.faissDuration.labels(operation, indexType)));
+      series.observe(seconds);
+    },
   };
 
   readonly onLogFlush = (seconds: number, records: number): void => {
