@@ -1,0 +1,22 @@
+// Preloaded into a server under test (node -r <this file>) by bench/request-alloc.ts:
+// V8's sampling heap profiler, counting every sampled allocation, also of objects
+// the garbage collector has since freed, between two SIGUSR2s; the second writes
+// the profile to $FAISS_PROXY_HEAP_SAMPLES. Allocation per request, unlike CPU time,
+// does not move with the machine's load.
+import * as fs from 'node:fs';
+import { Session } from 'node:inspector';
+
+const session = new Session();
+session.connect();
+let sampling = false;
+process.on('SIGUSR2', () => {
+  if (!sampling) {
+    sampling = true;
+    session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as object);
+    return;
+  }
+  sampling = false;
+  session.post('HeapProfiler.stopSampling', (err, r) => {
+    if (!err) fs.writeFileSync(process.env.FAISS_PROXY_HEAP_SAMPLES!, JSON.stringify(r.profile));
+  });
+});
