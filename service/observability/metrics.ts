@@ -118,7 +118,7 @@ export class Metrics {
     series.duration.observe(seconds);
   }
 
-  /** The FAISS operation histogram's series by operation and index type: no labels object hashed per search. */
+  /** The FAISS operation histogram's series by operation and index type: no labels object made per search. */
   private readonly faissSeries = new Map<string, Map<string, { observe(seconds: number): void }>>();
 
   readonly observer: IndexObserver = {
