@@ -17,6 +17,10 @@ process.on('SIGUSR2', () => {
   }
   sampling = false;
   session.post('HeapProfiler.stopSampling', (err, r) => {
-    if (!err) fs.writeFileSync(process.env.FAISS_PROXY_HEAP_SAMPLES!, JSON.stringify(r.profile));
+    if (err) return;
+    // Written whole, then renamed: the bench reads the file as soon as it appears.
+    const file = process.env.FAISS_PROXY_HEAP_SAMPLES!;
+    fs.writeFileSync(`${file}.partial`, JSON.stringify(r.profile));
+    fs.renameSync(`${file}.partial`, file);
   });
 });
