@@ -4,7 +4,6 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { StorageIO } from './storage-io';
 
 /**
