@@ -524,6 +524,8 @@ function reportTargets(hnswN: number, targets: Awaited<ReturnType<typeof runTarg
   log(targetsTable(targets.rows, BASELINE_DIST !== undefined));
   log('Server CPU time per request (all threads; median of the rounds):');
   log(cpuTable(targets.rows));
+  log("Server main thread's CPU time per request (the Node servers' JS thread; median of the rounds):");
+  log(cpuTable(targets.rows, true));
   for (const p of targets.profile) {
     log();
     log(`Proxy CPU profile, ${p.format} at ${OVERHEAD_CLIENTS} clients, the rounds' cells (${p.summary.samples} samples, ${p.summary.sampledMs.toFixed(0)} ms, main thread):`);

@@ -13,7 +13,8 @@
 // turns, cell by cell, in a rotating order, for several rounds, and the report
 // is the median of each server's cells. Each cell also records the server's CPU
 // time per answered request (all its threads, from /proc), which the machine's
-// load moves far less than QPS.
+// load moves far less than QPS, and its main thread's (the JS thread of the Node
+// servers: where the proxy's own per-request work runs).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -63,6 +64,8 @@ export interface TargetCell extends CellResult {
   round: number;
   /** The server's CPU time (all threads) per answered request, milliseconds. */
   serverCpuMsPerRequest: number;
+  /** Its main thread's CPU time per answered request, milliseconds. */
+  mainThreadCpuMsPerRequest: number;
 }
 
 export interface TargetRow {
@@ -70,6 +73,7 @@ export interface TargetRow {
   clients: number;
   medianQps: Partial<Record<ServerName, number>>;
   medianCpuMsPerRequest: Partial<Record<ServerName, number>>;
+  medianMainThreadCpuMsPerRequest: Partial<Record<ServerName, number>>;
   proxyOverBare: number | null;
   /**
    * The median over rounds of the proxy's QPS over bare node:http's in the same
@@ -134,14 +138,19 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
           for (const s of order) {
             const spec = searchRequests(format, 'hnsw', o.xq, o.d, o.k, s.key, { efSearch: o.efSearch });
             let cpu0 = 0;
-            const onMeasuredStart = (): void => void (cpu0 = cpuSeconds(s.pid));
+            let main0 = 0;
+            const onMeasuredStart = (): void => {
+              cpu0 = cpuSeconds(s.pid);
+              main0 = cpuSeconds(s.pid, s.pid);
+            };
             const r = await runCell(spec, { url: s.url, concurrency: clients, durationS: o.cellS, maxRequests: o.maxRequests, warmupS: o.warmupS, client: o.client, onMeasuredStart });
             const serverCpuMsPerRequest = ((cpuSeconds(s.pid) - cpu0) * 1e3) / r.requests;
+            const mainThreadCpuMsPerRequest = ((cpuSeconds(s.pid, s.pid) - main0) * 1e3) / r.requests;
             const toUs = Number(process.hrtime.bigint()) / 1e3;
             if (s.name === 'proxy' && clients === 8) windows.push({ format, fromUs: toUs - r.elapsedS * 1e6, toUs });
-            cells.push({ ...r, server: s.name, format, round, serverCpuMsPerRequest });
+            cells.push({ ...r, server: s.name, format, round, serverCpuMsPerRequest, mainThreadCpuMsPerRequest });
             o.log(
-              `targets ${format.padEnd(6)} ${String(clients).padStart(2)} clients, round ${round}, ${s.name.padEnd(14)}: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, server CPU ${fmtMs(serverCpuMsPerRequest)} per request, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}`,
+              `targets ${format.padEnd(6)} ${String(clients).padStart(2)} clients, round ${round}, ${s.name.padEnd(14)}: ${r.qps.toFixed(0).padStart(5)} QPS, p50 ${fmtMs(r.p50Ms)}, p99 ${fmtMs(r.p99Ms)}, server CPU ${fmtMs(serverCpuMsPerRequest)} per request (main thread ${fmtMs(mainThreadCpuMsPerRequest)}), ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}`,
             );
           }
         }
@@ -166,11 +175,13 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
     for (const format of ['json', 'binary'] as const) {
       const medianQps: TargetRow['medianQps'] = {};
       const medianCpuMsPerRequest: TargetRow['medianCpuMsPerRequest'] = {};
+      const medianMainThreadCpuMsPerRequest: TargetRow['medianMainThreadCpuMsPerRequest'] = {};
       for (const s of servers) {
         const own = cells.filter((c) => c.server === s.name && c.format === format && c.concurrency === clients);
         if (own.length === 0) continue;
         medianQps[s.name] = median(own.map((c) => c.qps));
         medianCpuMsPerRequest[s.name] = median(own.map((c) => c.serverCpuMsPerRequest));
+        medianMainThreadCpuMsPerRequest[s.name] = median(own.map((c) => c.mainThreadCpuMsPerRequest));
       }
       const over = (a: ServerName, b: ServerName): number | null => (medianQps[a] !== undefined && medianQps[b] ? medianQps[a]! / medianQps[b]! : null);
       const paired = (a: ServerName, b: ServerName): number | null => {
@@ -188,6 +199,7 @@ export async function runTargets(o: TargetOptions): Promise<{ cells: TargetCell[
         clients,
         medianQps,
         medianCpuMsPerRequest,
+        medianMainThreadCpuMsPerRequest,
         proxyOverBare: over('proxy', 'bare node:http'),
         proxyOverFastApi: over('proxy', 'FastAPI'),
         baselineOverBare: over('baseline proxy', 'bare node:http'),
@@ -249,11 +261,15 @@ export function targetsTable(rows: TargetRow[], baseline: boolean): string {
   );
 }
 
-/** The servers' CPU time per request (median of their cells, milliseconds): what each costs, whatever the load. */
-export function cpuTable(rows: TargetRow[]): string {
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r.medianCpuMsPerRequest)))] as ServerName[];
+/**
+ * The servers' CPU time per request (median of their cells, milliseconds): what
+ * each costs, whatever the load; all threads, or (`mainThread`) the main thread's.
+ */
+export function cpuTable(rows: TargetRow[], mainThread = false): string {
+  const of = (r: TargetRow) => (mainThread ? r.medianMainThreadCpuMsPerRequest : r.medianCpuMsPerRequest);
+  const names = [...new Set(rows.flatMap((r) => Object.keys(of(r))))] as ServerName[];
   return formatTable(
-    ['format', 'clients', ...names.map((n) => `${n} CPU/request`)],
-    rows.map((r) => [r.format, String(r.clients), ...names.map((n) => (r.medianCpuMsPerRequest[n] === undefined ? '-' : fmtMs(r.medianCpuMsPerRequest[n]!)))]),
+    ['format', 'clients', ...names.map((n) => `${n} ${mainThread ? 'main thread ' : ''}CPU/request`)],
+    rows.map((r) => [r.format, String(r.clients), ...names.map((n) => (of(r)[n] === undefined ? '-' : fmtMs(of(r)[n]!)))]),
   );
 }

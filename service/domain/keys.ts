@@ -3,8 +3,9 @@
 // constant time. Every request is checked this way; what the check reads of a
 // key (its role, tenant and secret's digest) is kept while the catalog's key
 // generation stays the same, which any change to the keys moves, this process's
-// or another's (the CLI revoking a key while the service runs): a key revoked by
-// the API or the CLI stops working at once.
+// at once, another's (the CLI revoking a key while the service runs) within
+// OTHER_CONNECTIONS_SEEN_WITHIN_MS (storage/catalog.ts): a key revoked by the API
+// stops working at once, one revoked by the CLI within that bound.
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Catalog, KeyRecord, Role } from '../storage/catalog';
 import { ServiceError } from './errors';

@@ -113,20 +113,24 @@ export function createApp(deps: AppDeps): express.Express {
 
 /**
  * node:http's request and response classes for a server of `app`
- * (http.createServer's IncomingMessage and ServerResponse options): their
- * objects are born with the app's prototypes (app.request, app.response), so the
- * prototype swap Express makes on every request (its expressInit) finds them
- * already in place and changes nothing, rather than giving each request and
- * response a new hidden class (npm run bench -- --only targets --profile-server).
+ * (http.createServer's IncomingMessage and ServerResponse options): subclasses of
+ * node's, whose prototypes become the app's request and response prototypes
+ * (app.request, app.response: they inherit what those held), so that the prototype
+ * swap Express makes on every request (its expressInit) finds them already in
+ * place and changes nothing, rather than giving each request and response a new
+ * hidden class. Subclasses, because V8 then lays their objects out as node's own,
+ * with room for their fields: a plain function that called node's constructor on
+ * its `this` left the response in dictionary mode (slow properties), which every
+ * header, write and property of every request paid for; Reflect.construct with
+ * another new.target cost more still (npm run bench -- --only targets; bench/RESULTS.md).
+ * Call it once, before the server takes requests.
  */
 export function expressObjects(app: express.Express): { IncomingMessage: typeof http.IncomingMessage; ServerResponse: typeof http.ServerResponse } {
-  function Request(this: http.IncomingMessage, socket: import('node:net').Socket): void {
-    http.IncomingMessage.call(this, socket);
-  }
-  Request.prototype = app.request;
-  function Response(this: http.ServerResponse, req: http.IncomingMessage, options?: object): void {
-    (http.ServerResponse as unknown as (this: http.ServerResponse, req: http.IncomingMessage, options?: object) => void).call(this, req, options);
-  }
-  Response.prototype = app.response;
-  return { IncomingMessage: Request as unknown as typeof http.IncomingMessage, ServerResponse: Response as unknown as typeof http.ServerResponse };
+  class Request extends http.IncomingMessage {}
+  Object.setPrototypeOf(Request.prototype, app.request);
+  app.request = Request.prototype as unknown as typeof app.request;
+  class Response extends http.ServerResponse {}
+  Object.setPrototypeOf(Response.prototype, app.response);
+  app.response = Response.prototype as unknown as typeof app.response;
+  return { IncomingMessage: Request, ServerResponse: Response as unknown as typeof http.ServerResponse };
 }

@@ -105,10 +105,11 @@ export function readBody(req: IncomingMessage, kind: BodyKind, limit: number, do
     });
   }
   // A client that goes away mid-body: nothing is left to answer, but the error must be handled.
-  req.once('aborted', () => settle(new HttpError(400, 'ERR_BAD_REQUEST', 'The request was aborted')));
+  // on, not once, here and below: each event comes once per request, and once() wraps each listener (a search's cost).
+  req.on('aborted', () => settle(new HttpError(400, 'ERR_BAD_REQUEST', 'The request was aborted')));
   req.on('error', () => settle(new HttpError(400, 'ERR_BAD_REQUEST', 'The request was aborted')));
   if (source !== req) source.on('error', () => settle(new HttpError(400, 'ERR_BAD_REQUEST', `The body is not valid ${req.headers['content-encoding']} data`)));
-  source.once('end', () => {
+  source.on('end', () => {
     if (settled) return;
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     if (kind === 'raw') return settle(null, bytes);

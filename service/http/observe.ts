@@ -1,7 +1,7 @@
 // Per request: a request id (X-Request-Id from the client when sane, else a new
-// one; always returned), then, when the answer is sent, one log line, the
-// metrics, and the dashboard's activity. Routes are labelled by their pattern
-// (`locals.route`, set once the route is found: dispatch.ts).
+// one; always returned), then, when the answer is sent, one log line (logger.ts
+// requestLine), the metrics, and the dashboard's activity. Routes are labelled
+// by their pattern (`locals.route`, set once the route is found: dispatch.ts).
 // One 'finish' listener serves every request (it reads what it needs from the
 // response and its locals): no closure is allocated per request.
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Principal } from '../domain/keys';
 import type { Activity } from '../observability/activity';
-import type { Logger } from '../observability/logger';
+import { requestLine, type Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 
 export interface Observability {
@@ -37,6 +37,7 @@ export type ObservedResponse = ServerResponse & { req: IncomingMessage; locals: 
  * found out (route, principal, errorCode).
  */
 export function requestObserver(o: Observability): (req: IncomingMessage, res: ObservedResponse) => void {
+  const logLine = requestLine(o.logger);
   function finished(this: ObservedResponse): void {
     const locals = this.locals as unknown as Observed;
     const seconds = (performance.now() - locals.startedMs) / 1000;
@@ -51,7 +52,7 @@ export function requestObserver(o: Observability): (req: IncomingMessage, res: O
       seconds * 1000,
       status >= 400 ? { at: Date.now(), method, route: pattern, status, code: code ?? '', tenant: tenant ?? '-', requestId } : undefined,
     );
-    o.logger.info({ requestId, method, route: pattern, status, durationMs: Math.round(seconds * 1e4) / 10, tenant: tenant ?? null, code }, 'request');
+    logLine(requestId, method, pattern, status, Math.round(seconds * 1e4) / 10, tenant ?? null, code);
   }
   return (req, res) => {
     const locals = res.locals;

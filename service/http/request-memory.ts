@@ -29,7 +29,8 @@ export function openRequestMemory(budget: TenantMemoryBudget, tenant: string, re
     if (closed && settled) reservation.release();
   };
   if (!closed) {
-    res.once('close', () => {
+    // on, not once: a response closes once, and once() wraps the listener.
+    res.on('close', () => {
       closed = true;
       releaseWhenDone();
     });

@@ -33,8 +33,12 @@ export function queryOptions(req: Request, allowed: Record<string, QueryType>): 
 /** The same, over a parsed query string (name -> string, or array when repeated). */
 export function parseQueryOptions(query: Record<string, unknown>, allowed: Record<string, QueryType>): Record<string, number | boolean | undefined> {
   const out: Record<string, number | boolean | undefined> = {};
-  for (const [name, raw] of Object.entries(query)) {
-    const type = allowed[name];
+  // for-in, not Object.entries: no array per option on every request (a parsed query string has no prototype).
+  for (const name in query) {
+    if (!Object.hasOwn(query, name)) continue;
+    const raw = query[name];
+    // Own options only: "constructor" or "__proto__" is unknown, not Object.prototype's.
+    const type = Object.hasOwn(allowed, name) ? allowed[name] : undefined;
     if (!type) throw new HttpError(400, 'ERR_VALIDATION', `Unknown query parameter ${JSON.stringify(name)}; allowed: ${Object.keys(allowed).join(', ') || 'none'}`);
     if (typeof raw !== 'string') throw new HttpError(400, 'ERR_VALIDATION', `Query parameter ${name} must be given once`);
     if (type === 'bool') {

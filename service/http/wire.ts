@@ -102,26 +102,34 @@ export function jsonIds(ids: (number | string)[]): BigInt64Array {
 const rows = (flat: ArrayLike<number>, n: number, k: number): number[][] =>
   Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => flat[i * k + j]));
 
-/** A 200 with a binary body: the head and every part leave in one write to the socket (corked; end() uncorks). */
+/**
+ * A 200 with a binary body: the head and every part leave in one write to the
+ * socket (corked; end() uncorks). `headers` join those already set. Nothing is
+ * allocated here beyond the parts' Buffer views: one of these is written per search.
+ */
 export function writeBinary(res: ServerResponse, headers: Record<string, string>, parts: ArrayBufferView[]): void {
-  const length = parts.reduce((s, p) => s + p.byteLength, 0);
-  res.writeHead(200, { 'Content-Type': BINARY, 'Content-Length': String(length), ...headers });
+  let length = 0;
+  for (let i = 0; i < parts.length; i++) length += parts[i].byteLength;
+  res.setHeader('Content-Type', BINARY);
+  res.setHeader('Content-Length', String(length));
+  for (const name in headers) res.setHeader(name, headers[name]);
+  res.writeHead(200);
   res.cork();
-  for (const p of parts) res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    res.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  }
   res.end();
 }
 
-/** A search's answer in binary: its headers, then float32 distances and int64 labels (nq x k each). */
-export const binarySearchAnswer = (r: SearchResult | BinarySearchResult, nq: number, k: number): { headers: Record<string, string>; parts: ArrayBufferView[] } => ({
-  headers: { [HEADER.nq]: String(nq), [HEADER.k]: String(k) },
-  parts: searchAnswerParts(r),
-});
+const NO_MORE_HEADERS: Record<string, string> = Object.freeze({});
 
-/** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels. */
+/** JSON { distances, labels } as nq x k arrays, or binary: float32 distances then int64 labels (headers X-Faiss-Nq, X-Faiss-K). */
 export function sendSearch(req: Request, res: Response, r: SearchResult | BinarySearchResult, nq: number, k: number): void {
   if (wantsBinary(req)) {
-    const { headers, parts } = binarySearchAnswer(r, nq, k);
-    return writeBinary(res, headers, parts);
+    res.setHeader(HEADER.nq, String(nq));
+    res.setHeader(HEADER.k, String(k));
+    return writeBinary(res, NO_MORE_HEADERS, searchAnswerParts(r));
   }
   writeJsonText(res, 200, {}, searchAnswerJson(r.distances, r.labels, nq, k));
 }

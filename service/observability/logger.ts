@@ -49,6 +49,52 @@ export class TurnBatchedDestination {
   }
 }
 
+/**
+ * The request log's line of one request (http/observe.ts): the line
+ * `logger.info({ requestId, method, route, status, durationMs, tenant, code }, 'request')`
+ * writes, byte for byte (its level, time and bindings are pino's own, from the
+ * logger's pino.symbols; test/service/request-log.test.ts compares the two), at
+ * the logger's level, through its destination. Composed as one string instead of
+ * through pino's serialisation of an object, the largest cost of the log line on
+ * a search (npm run bench -- --only targets --profile-server; bench/RESULTS.md).
+ * `requestId` is sent as is: the observer passes only ids it checked (or made),
+ * whose characters need no escaping in JSON. `code` undefined: no code field.
+ */
+export type RequestLine = (requestId: string, method: string, route: string, status: number, durationMs: number, tenant: string | null, code: string | undefined) => void;
+
+export function requestLine(logger: Logger): RequestLine {
+  const s = pino.symbols;
+  const fields = logger as unknown as Record<symbol, unknown>;
+  const info = logger.levels.values.info;
+  const levelPart = (fields[s.lsCacheSym] as Record<number, string>)[info];
+  const time = fields[s.timeSym] as () => string;
+  const message = `,${JSON.stringify(fields[s.messageKeySym] as string)}:"request"`;
+  // Route patterns are few: each one's JSON text is made once.
+  const routes = new Map<string, string>();
+  return (requestId, method, route, status, durationMs, tenant, code) => {
+    if (logger.levelVal > info) return;
+    let routeJson = routes.get(route);
+    if (routeJson === undefined) {
+      routeJson = JSON.stringify(route);
+      if (routes.size < 1_000) routes.set(route, routeJson);
+    }
+    const line =
+      levelPart +
+      time() +
+      (fields[s.chindingsSym] as string) +
+      ',"requestId":"' + requestId +
+      '","method":' + JSON.stringify(method) +
+      ',"route":' + routeJson +
+      ',"status":' + status +
+      ',"durationMs":' + durationMs +
+      ',"tenant":' + (tenant === null ? 'null' : JSON.stringify(tenant)) +
+      (code === undefined ? '' : ',"code":' + JSON.stringify(code)) +
+      message +
+      (fields[s.endSym] as string);
+    (fields[s.streamSym] as LogDestination).write(line);
+  };
+}
+
 export function createLogger(level: string, destination: LogDestination = process.stdout): Logger {
   return pino(
     {

@@ -30,6 +30,11 @@ function readCounter(registry: client.Registry, name: string, help: string, read
   });
 }
 
+interface HttpSeries {
+  count: { inc(): void };
+  duration: { observe(seconds: number): void };
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly tenants = new Set<string>();
@@ -88,24 +93,43 @@ export class Metrics {
     return 'other';
   }
 
-  /** The series of each (route, method, status, tenant) seen, found by one Map lookup per request. */
-  private readonly httpSeries = new Map<string, { count: { inc(): void }; duration: { observe(seconds: number): void } }>();
+  /**
+   * The series of each (route, method, status, tenant) seen, by route, method,
+   * status and tenant label in turn: Map lookups of strings the request already
+   * holds, with no key string built per request.
+   */
+  private readonly httpSeries = new Map<string, Map<string, Map<number, Map<string, HttpSeries>>>>();
 
   http(route: string, method: string, status: number, tenant: string | undefined, seconds: number): void {
     const tenantLabel = this.tenantLabel(tenant);
-    const key = `${route}\n${method}\n${status}\n${tenantLabel}`;
-    let series = this.httpSeries.get(key);
+    let byMethod = this.httpSeries.get(route);
+    if (byMethod === undefined) this.httpSeries.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    let byTenant = byStatus.get(status);
+    if (byTenant === undefined) byStatus.set(status, (byTenant = new Map()));
+    let series = byTenant.get(tenantLabel);
     if (series === undefined) {
       // Bounded like the labels: route patterns x methods x statuses x at most maxTenants + 2 tenant labels.
       series = { count: this.httpRequests.labels(route, method, String(status), tenantLabel), duration: this.httpDuration.labels(route, method) };
-      this.httpSeries.set(key, series);
+      byTenant.set(tenantLabel, series);
     }
     series.count.inc();
     series.duration.observe(seconds);
   }
 
+  /** The FAISS operation histogram's series by operation and index type: no labels object made per search. */
+  private readonly faissSeries = new Map<string, Map<string, { observe(seconds: number): void }>>();
+
   readonly observer: IndexObserver = {
-    operation: (operation, indexType, seconds) => this.faissDuration.observe({ operation, index_type: indexType }, seconds),
+    operation: (operation, indexType, seconds) => {
+      let byType = this.faissSeries.get(operation);
+      if (byType === undefined) this.faissSeries.set(operation, (byType = new Map()));
+      let series = byType.get(indexType);
+      // Bounded by the operations x FAISS's index types.
+      if (series === undefined) byType.set(indexType, (series = this.faissDuration.labels(operation, indexType)));
+      series.observe(seconds);
+    },
   };
 
   readonly onLogFlush = (seconds: number, records: number): void => {

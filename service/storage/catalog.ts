@@ -6,6 +6,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StorageIO } from './storage-io';
 
+/**
+ * How long another connection's commit (the CLI revoking a key while the service
+ * runs) may go unseen by keyGeneration(): it reads SQLite's data_version at most
+ * this often. This connection's own changes count at once. Reading it on every
+ * request cost the search path more than any other step of the key check
+ * (npm run bench -- --only targets --profile-server; bench/RESULTS.md).
+ */
+export const OTHER_CONNECTIONS_SEEN_WITHIN_MS = 10;
+
 export interface Quotas {
   maxIndexes: number;
   maxVectors: number;
@@ -53,9 +62,10 @@ export interface Catalog {
   listKeys(tenant?: string): KeyRecord[];
   getKey(id: string): KeyRecord | undefined;
   /**
-   * A number that changes whenever a key may have changed: on this connection's
-   * changes and on any commit by another (the CLI revoking a key while the service
-   * runs). What was read of the keys holds while it is the same.
+   * A number that changes whenever a key may have changed: at once on this
+   * connection's changes, and within OTHER_CONNECTIONS_SEEN_WITHIN_MS of any
+   * commit by another (the CLI revoking a key while the service runs). What was
+   * read of the keys holds while it is the same.
    */
   keyGeneration(): number;
   insertKey(k: KeyRecord): void;
@@ -140,11 +150,13 @@ export class SqliteCatalog implements Catalog {
   /**
    * keyGeneration(): counts this connection's changes and the commits of others
    * it has seen. SQLite changes PRAGMA data_version whenever another connection
-   * (the CLI revoking a key) commits, so such a revocation is seen by the very
-   * next request; reading it costs a fraction of the indexed lookup of a key.
+   * (the CLI revoking a key) commits; it is read at most every
+   * OTHER_CONNECTIONS_SEEN_WITHIN_MS (performance.now() clock), so such a
+   * revocation is seen by every request whose check starts that long after it.
    */
   private generation = 0;
   private seenDataVersion = -1;
+  private dataVersionReadAt = -Infinity;
   private readonly dataVersion: Database.Statement;
 
   private readonly file: string;
@@ -242,10 +254,14 @@ export class SqliteCatalog implements Catalog {
     return r && keyOf(r);
   }
   keyGeneration(): number {
-    const version = this.dataVersion.get() as number;
-    if (version !== this.seenDataVersion) {
-      this.seenDataVersion = version;
-      this.generation++;
+    const now = performance.now();
+    if (now - this.dataVersionReadAt >= OTHER_CONNECTIONS_SEEN_WITHIN_MS) {
+      this.dataVersionReadAt = now;
+      const version = this.dataVersion.get() as number;
+      if (version !== this.seenDataVersion) {
+        this.seenDataVersion = version;
+        this.generation++;
+      }
     }
     return this.generation;
   }

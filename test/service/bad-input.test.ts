@@ -228,6 +228,12 @@ const cases: Case[] = [
   // --- query strings
   { name: 'an unknown query parameter on a binary search', req: () => bin(`${I('flat', 'search')}?k=1&limit=2`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
   { name: 'k given twice', req: () => bin(`${I('flat', 'search')}?k=1&k=2`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },
+  ...['constructor', '__proto__', 'toString', 'hasOwnProperty'].map((name) => ({
+    name: `a binary search with ?${name}=1 (an Object.prototype name, not an option)`,
+    req: () => bin(`${I('flat', 'search')}?k=1&${name}=1`, f32(0, 0, 0, 0)),
+    status: 400,
+    code: 'ERR_VALIDATION',
+  })),
   { name: 'a JSON search with ?k=', req: () => ({ ...search({ vectors: zeros(1), k: 1 }), path: `${I('flat', 'search')}?k=3` }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'a JSON add with ?ids=true', req: () => ({ ...add({ vectors: zeros(1), ids: [3] }, 'idmap'), path: `${I('idmap', 'add')}?ids=true` }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'binary add ?ids=maybe', req: () => bin(`${I('idmap', 'add')}?ids=maybe`, f32(0, 0, 0, 0)), status: 400, code: 'ERR_VALIDATION' },

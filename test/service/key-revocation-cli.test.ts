@@ -1,7 +1,9 @@
 // Keys changed by the CLI while the service runs (another SQLite connection, in
-// another process) take effect on the service's very next request, although the
-// service keeps what it read of valid keys (domain/keys.ts, while the catalog's key
-// generation, which data_version moves, is unchanged).
+// another process) take effect on the service's next request once
+// OTHER_CONNECTIONS_SEEN_WITHIN_MS (storage/catalog.ts) has passed since the
+// CLI's commit (the CLI's own exit takes longer), although the service keeps what
+// it read of valid keys (domain/keys.ts, while the catalog's key generation, which
+// data_version moves, is unchanged).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
