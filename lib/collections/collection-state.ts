@@ -261,8 +261,14 @@ export class CollectionState {
     if (replaced) this.swapIndex(replaced);
   }
 
+  // After the op took effect: a rebuild that fails (memory) leaves the hidden labels hidden, the op stands, the next op tries again.
   private async rebuildIfDue(): Promise<void> {
-    if (needsRebuild(this.current, this.ids, this.rebuildThreshold)) this.swapIndex(await rebuiltWithoutDeleted(this.current, this.ids));
+    if (!needsRebuild(this.current, this.ids, this.rebuildThreshold)) return;
+    try {
+      this.swapIndex(await rebuiltWithoutDeleted(this.current, this.ids));
+    } catch (e) {
+      console.error(`faiss-proxy: rebuilding collection ${this.spec.name} without its removed vectors failed:`, e);
+    }
   }
 
   private swapIndex(next: Index): void {
