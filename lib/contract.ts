@@ -21,9 +21,9 @@
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included; of the binary
 //   indexes, only IndexBinaryIVF (the others would renumber: ERR_UNSUPPORTED).
-// - removeIds(selector) is ERR_UNSUPPORTED remotely: the service logs every
-//   removal by its ids. Searches take a selector on both sides (the remote client
-//   sends it as a filter, lib/wire.ts).
+// - Selectors work on both sides: the remote client sends one as a filter
+//   (lib/wire.ts) with a search, a range search or removeIds; the service
+//   resolves a removeIds filter to the ids present it selects and logs those.
 // - searchAndReconstruct is one call under the index's lock embedded; remote it
 //   is a search and then a reconstruct of the labels found (two requests), so a
 //   label removed in between is ERR_NOT_FOUND.

@@ -164,11 +164,6 @@ describe('filtered search over HTTP', function () {
     }
   });
 
-  it('removeIds(selector) is refused remotely (the service logs removals by id)', async () => {
-    const idx = await remote.openIndex('flat');
-    await assert.rejects(idx.removeIds(new faiss.IDSelectorRange(0, 10)), { code: 'ERR_UNSUPPORTED' });
-  });
-
   describe('bad filters are 400s', () => {
     const deep = (depth: number): unknown => {
       let f: unknown = { ids: [1] };

@@ -129,8 +129,13 @@ export function queryOf(
   if (filter) sel = binaryFilter(filter);
   else if (!input.binary && (input.body as { filter?: unknown }).filter !== undefined) sel = jsonFilter((input.body as { filter?: unknown }).filter);
   if (nq > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
-  if (sel) memory.hold(filterIds(sel) * SELECTOR_BYTES_PER_ID, `The filter's ids`);
+  if (sel) holdFilter(memory, sel);
   return { x, nq, params: { ...tunablesOf(o), ...(sel ? { sel } : {}) } };
+}
+
+/** Holds what a filter's ids take against the request's memory (a search's, or a remove's by filter). */
+export function holdFilter(memory: RequestMemory, sel: IDSelector): void {
+  memory.hold(filterIds(sel) * SELECTOR_BYTES_PER_ID, `The filter's ids`);
 }
 
 /** A search's query, refused (ERR_RESOURCE_LIMIT) when a JSON answer to it would pass --max-request-memory. */
