@@ -11,8 +11,8 @@ import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
 import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
 import { codesSchema, filterSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
-import { holdFilter, optionsOf, queryOf, RANGE_SEARCH_QUERY, requestRows, rowsIn, SEARCH_QUERY, searchQuery } from './search-query';
-import { binaryFilter, jsonFilter } from '../filter';
+import { holdFilter, jsonFilterWithin, optionsOf, queryOf, RANGE_SEARCH_QUERY, requestRows, rowsIn, SEARCH_QUERY, searchQuery } from './search-query';
+import { binaryFilter } from '../filter';
 import type { IDSelector } from '../../../lib/selectors';
 import {
   binaryCodesWithIds,
@@ -45,7 +45,7 @@ function idempotencyKey(req: Request): string | undefined {
 const REMOVE_QUERY: Record<string, 'int'> = { filterBytes: 'int' };
 
 /** What a remove removes: its ids, or the selector of its filter (a JSON `filter`, or a binary body that is the filter part). */
-function removedBy(req: Request, filterBytes: number | undefined): BigInt64Array | IDSelector {
+function removedBy(req: Request, config: Config, filterBytes: number | undefined): BigInt64Array | IDSelector {
   if (isBinary(req)) {
     if (filterBytes === undefined) return binaryIds(req.body);
     const body = req.body as Buffer;
@@ -56,7 +56,7 @@ function removedBy(req: Request, filterBytes: number | undefined): BigInt64Array
   }
   const { ids, filter } = req.body as { ids?: unknown[]; filter?: unknown };
   if ((ids === undefined) === (filter === undefined)) throw new HttpError(400, 'ERR_VALIDATION', 'A remove takes ids or filter (exactly one of them)');
-  return ids !== undefined ? jsonIds(ids as (number | string)[]) : jsonFilter(filter);
+  return ids !== undefined ? jsonIds(ids as (number | string)[]) : jsonFilterWithin(config, filter);
 }
 
 export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
@@ -291,7 +291,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       responses: { 200: '{ removed, ntotal }: every index type removes; ids never change. Send Idempotency-Key to make a retry safe.' },
       handler: async (req, res) => {
         const o = options(req, REMOVE_QUERY);
-        const removed = removedBy(req, o.filterBytes as number | undefined);
+        const removed = removedBy(req, config, o.filterBytes as number | undefined);
         if (!(removed instanceof BigInt64Array)) holdFilter(memoryOf(res.locals), removed);
         const out = await indexes.remove(tenantOf(res), nameOf(req), removed, idempotencyKey(req));
         versioned(res, tenantOf(res), nameOf(req)).json(out);
