@@ -16,7 +16,6 @@
 // refuses removal.
 import {
   FaissError,
-  IDSelectorAnd,
   IDSelectorBatch,
   IDSelectorBitmap,
   IDSelectorNot,
@@ -27,6 +26,7 @@ import {
   type Index,
   type SearchParams,
 } from '../../lib';
+import { narrowedTo } from '../../lib/selectors';
 import {
   addRows,
   isBinaryIndex,
@@ -180,7 +180,7 @@ function hiddenSelector(deleted: Set<bigint>): IDSelector {
 function visibleParams(ids: IdState, params: SearchParams | undefined): SearchParams | undefined {
   const visible = visibleSelector(ids);
   if (!visible) return params;
-  return { ...params, sel: params?.sel ? new IDSelectorAnd(params.sel, visible) : visible };
+  return { ...params, sel: params?.sel ? narrowedTo(params.sel, visible) : visible };
 }
 
 /** A k-NN search whose answers hold no deleted id. */
