@@ -6,13 +6,15 @@ import type { IndexBinaryContract } from './contract';
 import { toCodes } from './codes';
 import { FaissError } from './errors';
 import { invalidParameterError } from './is';
-import { binarySearchParams, disposedError, hammingRadiusArg, idArg, kArg, searchParams, tunableArg } from './limits';
+import { IndexBase } from './index-base';
+import { binarySearchParams, hammingRadiusArg, idArg, kArg, searchParams } from './limits';
 import { native, type NativeBinaryIndex } from './native';
 import type { BinaryCodes, BinaryRangeSearchResult, BinarySearchResult, Ids, SearchParams } from './types';
 import { toIds, toNewIds } from './vectors';
 
-export class IndexBinary implements IndexBinaryContract {
-  readonly #native: NativeBinaryIndex;
+export class IndexBinary extends IndexBase<NativeBinaryIndex> implements IndexBinaryContract {
+  // Tells a binary index from a float one (Index) without running the caller's code.
+  readonly #binary = true;
 
   /** @internal Subclasses pass the FAISS object they built. */
   constructor(nativeIndex: NativeBinaryIndex) {
@@ -22,7 +24,7 @@ export class IndexBinary implements IndexBinaryContract {
         'ERR_INVALID_ARGUMENT',
       );
     }
-    this.#native = nativeIndex;
+    super(nativeIndex);
   }
 
   /**
@@ -31,62 +33,13 @@ export class IndexBinary implements IndexBinaryContract {
    * a float Index, a Proxy or an object made from IndexBinary.prototype is none.
    */
   static nativeOf(v: unknown, name: string, live = true): NativeBinaryIndex {
-    if (typeof v !== 'object' || v === null || !(#native in v)) throw invalidParameterError(name, 'an IndexBinary', v);
-    const n = (v as IndexBinary).#native;
-    if (live && n.disposed) throw disposedError();
-    return n;
+    if (typeof v !== 'object' || v === null || !(#binary in v)) throw invalidParameterError(name, 'an IndexBinary', v);
+    return IndexBase.nativeBehind<NativeBinaryIndex>(v, name, live);
   }
 
-  /** Bits per code. */
-  get d(): number {
-    return anyOf(this).d;
-  }
   /** Bytes per code: d / 8. */
   get codeSize(): number {
     return anyOf(this).codeSize;
-  }
-  get ntotal(): number {
-    return liveOf(this).ntotal;
-  }
-  get isTrained(): boolean {
-    return liveOf(this).isTrained;
-  }
-  /** The Python faiss class name ("IndexBinaryIVF", ...). */
-  get typeName(): string {
-    return anyOf(this).typeName;
-  }
-  /** Bytes the index takes once serialized. */
-  get bytes(): number {
-    return liveOf(this).bytes;
-  }
-  /** Grows by one with every mutation (train, add, remove, reset). */
-  get version(): number {
-    return liveOf(this).version;
-  }
-  get disposed(): boolean {
-    return anyOf(this).disposed;
-  }
-
-  /** IndexBinaryIVF only (undefined elsewhere); setting it elsewhere is ERR_UNSUPPORTED. */
-  get nprobe(): number | undefined {
-    return liveOf(this).nprobe;
-  }
-  set nprobe(v: number) {
-    liveOf(this).nprobe = tunableArg(v, 'nprobe');
-  }
-  /** IndexBinaryHNSW only. */
-  get efSearch(): number | undefined {
-    return liveOf(this).efSearch;
-  }
-  set efSearch(v: number) {
-    liveOf(this).efSearch = tunableArg(v, 'efSearch');
-  }
-  /** IndexBinaryHNSW only; used by later adds. */
-  get efConstruction(): number | undefined {
-    return liveOf(this).efConstruction;
-  }
-  set efConstruction(v: number) {
-    liveOf(this).efConstruction = tunableArg(v, 'efConstruction');
   }
 
   async train(x: BinaryCodes): Promise<void> {
@@ -130,15 +83,6 @@ export class IndexBinary implements IndexBinaryContract {
   async reconstruct(id: number | bigint): Promise<Uint8Array> {
     const n = liveOf(this);
     return n.reconstruct(idArg(id));
-  }
-
-  async reset(): Promise<void> {
-    return liveOf(this).reset();
-  }
-
-  /** Frees the index's memory now rather than at garbage collection. Idempotent. */
-  dispose(): void {
-    anyOf(this).dispose();
   }
 }
 

@@ -21,9 +21,9 @@
 //   argument and that the index exists.
 // - The service removes ids from every index type, HNSW included; of the binary
 //   indexes, only IndexBinaryIVF (the others would renumber: ERR_UNSUPPORTED).
-// - removeIds(selector) is ERR_UNSUPPORTED remotely: the service logs every
-//   removal by its ids. Searches take a selector on both sides (the remote client
-//   sends it as a filter, lib/wire.ts).
+// - Selectors work on both sides: the remote client sends one as a filter
+//   (lib/wire.ts) with a search, a range search or removeIds; the service
+//   resolves a removeIds filter to the ids present it selects and logs those.
 // - searchAndReconstruct is one call under the index's lock embedded; remote it
 //   is a search and then a reconstruct of the labels found (two requests), so a
 //   label removed in between is ERR_NOT_FOUND.
@@ -44,11 +44,15 @@ import type {
   Vectors,
 } from './types';
 
-export interface IndexContract {
+/**
+ * What an index of either kind has, over the rows it takes (X: float vectors or
+ * binary codes) and its search (S) and range search (R) results: IndexContract
+ * and IndexBinaryContract add their own.
+ */
+export interface IndexContractCommon<X, S, R> {
+  /** Dimension (binary indexes: bits per code). */
   readonly d: number;
-  /** METRIC_L2, METRIC_INNER_PRODUCT, or (flat and HNSW-flat indexes) another FAISS metric. */
-  readonly metricType: number;
-  /** The Python faiss class name ("IndexIVFPQ", ...). */
+  /** The Python faiss class name ("IndexIVFPQ", "IndexBinaryIVF", ...). */
   readonly typeName: string;
   readonly disposed: boolean;
   // The rest throw ERR_DISPOSED once the index is disposed.
@@ -68,65 +72,46 @@ export interface IndexContract {
   get efConstruction(): number | undefined;
   set efConstruction(v: number);
 
-  train(x: Vectors): Promise<void>;
-  add(x: Vectors): Promise<void>;
-  addWithIds(x: Vectors, ids: Ids): Promise<void>;
-  search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult>;
+  train(x: X): Promise<void>;
+  add(x: X): Promise<void>;
+  addWithIds(x: X, ids: Ids): Promise<void>;
+  search(x: X, k: number, params?: SearchParams): Promise<S>;
+  rangeSearch(x: X, radius: number, params?: SearchParams): Promise<R>;
+  reset(): Promise<void>;
+  dispose(): void;
+}
+
+export interface IndexContract extends IndexContractCommon<Vectors, SearchResult, RangeSearchResult> {
+  /** METRIC_L2, METRIC_INNER_PRODUCT, or (flat and HNSW-flat indexes) another FAISS metric. */
+  readonly metricType: number;
   /** The labels of the k nearest neighbours, as Python's Index.assign. */
   assign(x: Vectors, k: number, params?: SearchParams): Promise<BigInt64Array>;
   /** A search with the results' stored vectors (NaN rows where there is no result). */
   searchAndReconstruct(x: Vectors, k: number, params?: SearchParams): Promise<SearchAndReconstructResult>;
-  rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult>;
   /** How many vectors were removed: those with the given ids, or those the selector selects. */
   removeIds(ids: Ids | IDSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
-  reset(): Promise<void>;
   /** Moves every vector of `other` (an index of the same kind) into this one. */
   mergeFrom(other: IndexContract, addId?: number): Promise<void>;
   makeDirectMap(type?: DirectMapType): Promise<void>;
   /** Every stored vector with its id. */
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
-  dispose(): void;
 }
 
 /**
  * A binary index (IndexBinaryFlat, IndexBinaryIVF, IndexBinaryHNSW): codes of d
- * bits (d / 8 bytes) compared by Hamming distance. Same rules as IndexContract,
+ * bits (d / 8 bytes) compared by Hamming distance; rangeSearch finds the codes at
+ * a Hamming distance below `radius` (an integer). Same rules as IndexContract,
  * embedded (IndexBinary, lib/binary-index.ts) or remote.
  */
-export interface IndexBinaryContract {
-  /** Bits per code. */
-  readonly d: number;
+export interface IndexBinaryContract extends IndexContractCommon<BinaryCodes, BinarySearchResult, BinaryRangeSearchResult> {
   /** Bytes per code: d / 8. */
   readonly codeSize: number;
-  /** The Python faiss class name ("IndexBinaryIVF", ...). */
-  readonly typeName: string;
-  readonly disposed: boolean;
-  // The rest throw ERR_DISPOSED once the index is disposed.
-  readonly ntotal: number;
-  readonly isTrained: boolean;
-  readonly bytes: number;
-  readonly version: number;
-  get nprobe(): number | undefined;
-  set nprobe(v: number);
-  get efSearch(): number | undefined;
-  set efSearch(v: number);
-  get efConstruction(): number | undefined;
-  set efConstruction(v: number);
-
-  train(x: BinaryCodes): Promise<void>;
-  add(x: BinaryCodes): Promise<void>;
-  addWithIds(x: BinaryCodes, ids: Ids): Promise<void>;
-  search(x: BinaryCodes, k: number, params?: SearchParams): Promise<BinarySearchResult>;
-  /** Codes at a Hamming distance below `radius` (an integer). */
-  rangeSearch(x: BinaryCodes, radius: number, params?: SearchParams): Promise<BinaryRangeSearchResult>;
   /** How many codes were removed. */
   removeIds(ids: Ids): Promise<number>;
   /** The stored code, d / 8 bytes. */
   reconstruct(id: number | bigint): Promise<Uint8Array>;
-  reset(): Promise<void>;
-  dispose(): void;
 }
 
 /** The binary-index part of the module, embedded or remote, over its binary index class B. */

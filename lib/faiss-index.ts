@@ -5,36 +5,36 @@ import type { IndexContract } from './contract';
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
-import { directMapTypeArg, disposedError, idArg, kArg, kFactorArg, metricArgValueArg, positionArg, radiusArg, searchParams, tunableArg } from './limits';
+import { IndexBase } from './index-base';
+import { directMapTypeArg, idArg, kArg, kFactorArg, metricArgValueArg, positionArg, radiusArg, searchParams } from './limits';
 import { native, type NativeIndex } from './native';
 import { nativeSelectorOf } from './native-selectors';
 import { IDSelector } from './selectors';
 import type { DirectMapType, Ids, RangeSearchResult, SearchAndReconstructResult, SearchParams, SearchResult, Vectors } from './types';
 import { toIds, toMatrix, toNewIds } from './vectors';
 
-export class Index implements IndexContract {
-  readonly #native: NativeIndex;
+export class Index extends IndexBase<NativeIndex> implements IndexContract {
+  // Tells a float index from a binary one (IndexBinary) without running the caller's code.
+  readonly #float = true;
 
   /** @internal Subclasses pass the FAISS object they built. */
   constructor(nativeIndex: NativeIndex) {
     if (!native.isNativeIndex(nativeIndex)) {
       throw new FaissError('Index is the base class: build an index with a subclass (IndexFlatL2, ...) or indexFactory()', 'ERR_INVALID_ARGUMENT');
     }
-    this.#native = nativeIndex;
+    super(nativeIndex);
   }
 
   /**
    * @internal The native wrapper behind `v`, which must be an index made by this
    * library and, when `live`, not disposed; for this library's own modules. A brand
-   * check (`#native in v` runs none of the caller's code, and is false for a Proxy
-   * and for an object made from Index.prototype), so that methods called on or
-   * given a foreign object throw a FaissError rather than a TypeError.
+   * check (`#float in v` runs none of the caller's code, and is false for a Proxy,
+   * for an object made from Index.prototype and for a binary index), so that
+   * methods called on or given a foreign object throw a FaissError rather than a TypeError.
    */
   static nativeOf(v: unknown, name: string, live = true): NativeIndex {
-    if (typeof v !== 'object' || v === null || !(#native in v)) throw invalidParameterError(name, 'an Index', v);
-    const n = (v as Index).#native;
-    if (live && n.disposed) throw disposedError();
-    return n;
+    if (typeof v !== 'object' || v === null || !(#float in v)) throw invalidParameterError(name, 'an Index', v);
+    return IndexBase.nativeBehind<NativeIndex>(v, name, live);
   }
 
   /** @internal */
@@ -42,21 +42,8 @@ export class Index implements IndexContract {
     return Index.nativeOf(this, 'this');
   }
 
-  get d(): number {
-    return anyOf(this).d;
-  }
-  get ntotal(): number {
-    return liveOf(this).ntotal;
-  }
-  get isTrained(): boolean {
-    return liveOf(this).isTrained;
-  }
   get metricType(): number {
     return anyOf(this).metricType;
-  }
-  /** The Python faiss class name of the underlying index ("IndexIVFPQ", ...). */
-  get typeName(): string {
-    return anyOf(this).typeName;
   }
   /**
    * Whether FAISS answers a batch of queries faster than the same queries one call
@@ -74,40 +61,6 @@ export class Index implements IndexContract {
   get filterable(): boolean {
     return anyOf(this).filterable;
   }
-  /** Bytes the index takes once serialized (our estimate of its memory use). */
-  get bytes(): number {
-    return liveOf(this).bytes;
-  }
-  /** Grows by one with every mutation (train, add, remove, reset, merge). */
-  get version(): number {
-    return liveOf(this).version;
-  }
-  get disposed(): boolean {
-    return anyOf(this).disposed;
-  }
-
-  /** IVF indexes only (undefined elsewhere); setting it elsewhere is ERR_UNSUPPORTED. */
-  get nprobe(): number | undefined {
-    return liveOf(this).nprobe;
-  }
-  set nprobe(v: number) {
-    liveOf(this).nprobe = tunableArg(v, 'nprobe');
-  }
-  /** HNSW indexes only. */
-  get efSearch(): number | undefined {
-    return liveOf(this).efSearch;
-  }
-  set efSearch(v: number) {
-    liveOf(this).efSearch = tunableArg(v, 'efSearch');
-  }
-  /** HNSW indexes only; used by later adds. */
-  get efConstruction(): number | undefined {
-    return liveOf(this).efConstruction;
-  }
-  set efConstruction(v: number) {
-    liveOf(this).efConstruction = tunableArg(v, 'efConstruction');
-  }
-
   /**
    * METRIC_Lp's p (Python's index.metric_arg); 0 on an index of another metric,
    * where setting it is ERR_UNSUPPORTED.
@@ -195,10 +148,6 @@ export class Index implements IndexContract {
     return n.reconstructN(i0, count);
   }
 
-  async reset(): Promise<void> {
-    return liveOf(this).reset();
-  }
-
   /** Moves every vector of `other` into this index (as FAISS does, `other` is left empty). */
   async mergeFrom(other: Index, addId = 0): Promise<void> {
     const n = liveOf(this);
@@ -221,15 +170,10 @@ export class Index implements IndexContract {
   async extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
     return liveOf(this).extractAll();
   }
-
-  /** Frees the index's memory now rather than at garbage collection. Idempotent. */
-  dispose(): void {
-    anyOf(this).dispose();
-  }
 }
 
 // `this` as methods see it: a plain object or a Proxy when a method is called on
 // one (Index.prototype.search.call({})), which must not reach a property lookup.
 const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
-// For what stays readable after dispose (d, metricType, typeName, batchable, filterable, disposed).
+// For what stays readable after dispose (metricType, batchable, filterable).
 const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);

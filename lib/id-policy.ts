@@ -20,7 +20,7 @@ import { FaissError } from './errors';
 import type { Index } from './faiss-index';
 import { IndexIDMap2 } from './indexes';
 import { deserializeIndex, serializeIndex } from './io';
-import { IDSelectorAnd, IDSelectorBatch, IDSelectorBitmap, IDSelectorNot, type IDSelector } from './selectors';
+import { IDSelectorBatch, IDSelectorBitmap, IDSelectorNot, narrowedTo, type IDSelector } from './selectors';
 import type { SearchParams } from './types';
 import {
   addRows,
@@ -175,7 +175,7 @@ function hiddenSelector(deleted: Set<bigint>): IDSelector {
 function visibleParams(ids: IdState, params: SearchParams | undefined): SearchParams | undefined {
   const visible = visibleSelector(ids);
   if (!visible) return params;
-  return { ...params, sel: params?.sel ? new IDSelectorAnd(params.sel, visible) : visible };
+  return { ...params, sel: params?.sel ? narrowedTo(params.sel, visible) : visible };
 }
 
 /** A k-NN search whose answers hold no deleted id. */

@@ -69,6 +69,11 @@ export const LIMITS = Object.freeze({
    * is a lookup per id, and IDSelectorXOr(s, s) nested n deep would be 2^n of them.
    */
   selectorTerms: between(1, 1000),
+  /**
+   * Terms the service may add around a caller's selector of its own (its filter of
+   * removed ids, lib/selectors.ts narrowedTo), beyond selectorTerms: they are not the caller's to count.
+   */
+  selectorReservedTerms: between(0, 8),
 });
 
 /**

@@ -6,20 +6,29 @@ import { assertCpuRunsAddon } from './addon-cpu';
 import { FaissError } from './errors';
 import type { BinaryRangeSearchResult, BinarySearchResult, RangeSearchResult, SearchResult } from './types';
 
-export interface NativeIndex {
+/** What the addon's wrappers of both kinds have (native/wrap_base.h). */
+export interface NativeIndexCommon {
   readonly d: number;
   readonly ntotal: number;
   readonly isTrained: boolean;
-  readonly metricType: number;
   readonly typeName: string;
-  readonly batchable: boolean;
-  readonly filterable: boolean;
   readonly bytes: number;
   readonly version: number;
   readonly disposed: boolean;
   nprobe: number | undefined;
   efSearch: number | undefined;
   efConstruction: number | undefined;
+  reset(): Promise<void>;
+  serialize(): Promise<Buffer>;
+  writeFile(path: string): Promise<void>;
+  dispose(): void;
+}
+
+/** The addon's wrapper of a faiss::Index (native/index.h). */
+export interface NativeIndex extends NativeIndexCommon {
+  readonly metricType: number;
+  readonly batchable: boolean;
+  readonly filterable: boolean;
   train(x: Float32Array): Promise<void>;
   add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
   search(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<SearchResult>;
@@ -29,43 +38,25 @@ export interface NativeIndex {
   removeIds(ids: BigInt64Array | NativeSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;
   reconstructN(i0: number, n: number): Promise<Float32Array>;
-  reset(): Promise<void>;
   mergeFrom(other: NativeIndex, addId?: number): Promise<void>;
   makeDirectMap(type?: string): Promise<void>;
-  serialize(): Promise<Buffer>;
-  writeFile(path: string): Promise<void>;
   extractAll(): Promise<{ ids: BigInt64Array; vectors: Float32Array }>;
   /** METRIC_Lp's p; 0 on other metrics, where setting it throws ERR_UNSUPPORTED. */
   metricArg: number;
   /** IndexRefine's k_factor; undefined elsewhere. */
   kFactor: number | undefined;
   searchAndReconstruct(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult & { vectors: Float32Array }>;
-  dispose(): void;
 }
 
 /** The addon's wrapper of a faiss::IndexBinary (native/binary_index.h). */
-export interface NativeBinaryIndex {
-  readonly d: number;
+export interface NativeBinaryIndex extends NativeIndexCommon {
   readonly codeSize: number;
-  readonly ntotal: number;
-  readonly isTrained: boolean;
-  readonly typeName: string;
-  readonly bytes: number;
-  readonly version: number;
-  readonly disposed: boolean;
-  nprobe: number | undefined;
-  efSearch: number | undefined;
-  efConstruction: number | undefined;
   train(x: Uint8Array): Promise<void>;
   add(x: Uint8Array, ids?: BigInt64Array): Promise<void>;
   search(x: Uint8Array, k: number, nprobe?: number, efSearch?: number): Promise<BinarySearchResult>;
   rangeSearch(x: Uint8Array, radius: number, nprobe?: number, efSearch?: number): Promise<BinaryRangeSearchResult>;
   removeIds(ids: BigInt64Array): Promise<number>;
   reconstruct(id: number | bigint): Promise<Uint8Array>;
-  reset(): Promise<void>;
-  serialize(): Promise<Buffer>;
-  writeFile(path: string): Promise<void>;
-  dispose(): void;
 }
 
 /** FAISS's selector built from an IDSelector (lib/native-selectors.ts); opaque to JS. */

@@ -29,14 +29,14 @@ export class IDSelector {
   readonly #term: SelectorTerm;
   readonly #terms: number;
 
-  /** @internal */
-  constructor(maker: symbol, term: SelectorTerm) {
+  /** @internal `reserved`: terms allowed beyond the caller's limit (narrowedTo's). */
+  constructor(maker: symbol, term: SelectorTerm, reserved = 0) {
     if (maker !== MAKER) {
       throw new FaissError('IDSelector is the base class: use IDSelectorBatch, IDSelectorRange, ... to make a selector', 'ERR_INVALID_ARGUMENT');
     }
     const operands = term.kind === 'not' ? [term.sel] : term.kind === 'and' || term.kind === 'or' || term.kind === 'xor' ? [term.a, term.b] : [];
     this.#terms = operands.reduce((sum, o) => sum + o.#terms, 1);
-    if (this.#terms > LIMITS.selectorTerms.max) {
+    if (this.#terms > LIMITS.selectorTerms.max + reserved) {
       throw new FaissError(
         `Expected a selector of at most ${LIMITS.selectorTerms.max} terms (an operand used twice counts twice) but this one would have ${this.#terms}`,
         'ERR_INVALID_ARGUMENT',
@@ -144,6 +144,21 @@ export class IDSelectorXOr extends IDSelector {
     Object.freeze(this);
   }
 }
+
+// The caller's selector and the service's own, which may take the terms reserved for it.
+class Narrowed extends IDSelector {
+  constructor(sel: IDSelector, within: IDSelector) {
+    super(MAKER, { kind: 'and', a: sel, b: within }, LIMITS.selectorReservedTerms.max);
+    Object.freeze(this);
+  }
+}
+
+/**
+ * @internal What both `sel` (a caller's, within LIMITS.selectorTerms) and `within`
+ * (the service's own, of at most LIMITS.selectorReservedTerms - 1 terms) select,
+ * as IDSelectorAnd: the service's terms do not count against the caller's.
+ */
+export const narrowedTo = (sel: IDSelector, within: IDSelector): IDSelector => new Narrowed(sel, within);
 
 /** A selector argument: one made by this module, else ERR_INVALID_ARGUMENT. */
 export function selectorArg(v: unknown, name: string): IDSelector {

@@ -9,6 +9,7 @@
 #include <typeinfo>
 
 #include "args.h"
+#include "build_wrapped.h"
 #include "binary_factory_check.h"
 #include "binary_index.h"
 #include "binary_io.h"
@@ -46,19 +47,8 @@ faiss::IndexBinary* quantizerCopy(const Napi::Value& v) {
   return deserializeBinary(bytes->data(), bytes->size(), /*trusted=*/true).release();
 }
 
-Napi::Value build(const Napi::CallbackInfo& info, const char* context,
-                  const std::function<std::unique_ptr<faiss::IndexBinary>()>& make) {
-  std::unique_ptr<faiss::IndexBinary> index;
-  try {
-    index = make();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    ErrorInfo e = classifyCurrentException(context);
-    if (e.code == code::kFaiss) e.code = code::kInvalidArgument;  // FAISS rejected the parameters
-    throw makeError(info.Env(), e);
-  }
-  return BinaryIndexWrap::Wrap(info.Env(), std::move(index));
+Napi::Value build(const Napi::CallbackInfo& info, const char* context, const std::function<std::unique_ptr<faiss::IndexBinary>()>& make) {
+  return buildWrapped<BinaryIndexWrap, faiss::IndexBinary>(info, context, make);
 }
 
 Napi::Value newBinaryFlat(const Napi::CallbackInfo& info) {

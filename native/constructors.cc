@@ -14,6 +14,7 @@
 #include <functional>
 
 #include "args.h"
+#include "build_wrapped.h"
 #include "errors.h"
 #include "factory_check.h"
 #include "index.h"
@@ -68,19 +69,8 @@ std::unique_ptr<faiss::Index> owning(T* index) {
 }
 
 // Runs a builder and turns every failure into a FaissError.
-Napi::Value build(const Napi::CallbackInfo& info, const char* context,
-                  const std::function<std::unique_ptr<faiss::Index>()>& make) {
-  std::unique_ptr<faiss::Index> index;
-  try {
-    index = make();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    ErrorInfo e = classifyCurrentException(context);
-    if (e.code == code::kFaiss) e.code = code::kInvalidArgument;  // FAISS rejected the parameters
-    throw makeError(info.Env(), e);
-  }
-  return IndexWrap::Wrap(info.Env(), std::move(index));
+Napi::Value build(const Napi::CallbackInfo& info, const char* context, const std::function<std::unique_ptr<faiss::Index>()>& make) {
+  return buildWrapped<IndexWrap, faiss::Index>(info, context, make);
 }
 
 Napi::Value newFlat(const Napi::CallbackInfo& info) {

@@ -7,7 +7,6 @@
 #include "index_type.h"
 #include "metrics.h"
 #include "selector_support.h"
-#include "tunable_accessors.h"
 #include "workers/workers.h"
 
 namespace fp {
@@ -24,41 +23,30 @@ constexpr napi_type_tag kIndexTag = {0x6a1f3c2e9b7d4a15ULL, 0x8c2e47f0d39b5a61UL
 }  // namespace
 
 Napi::Function IndexWrap::Define(Napi::Env env) {
-  return DefineClass(
-      env, "NativeIndex",
-      {
-          InstanceAccessor<&IndexWrap::GetD>("d"),
-          InstanceAccessor<&IndexWrap::GetNtotal>("ntotal"),
-          InstanceAccessor<&IndexWrap::GetIsTrained>("isTrained"),
-          InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
-          InstanceAccessor<&IndexWrap::GetTypeName>("typeName"),
-          InstanceAccessor<&IndexWrap::GetBatchable>("batchable"),
-          InstanceAccessor<&IndexWrap::GetFilterable>("filterable"),
-          InstanceAccessor<&IndexWrap::GetBytes>("bytes"),
-          InstanceAccessor<&IndexWrap::GetVersion>("version"),
-          InstanceAccessor<&IndexWrap::GetDisposed>("disposed"),
-          InstanceAccessor<&IndexWrap::GetNprobe, &IndexWrap::SetNprobe>("nprobe"),
-          InstanceAccessor<&IndexWrap::GetEfSearch, &IndexWrap::SetEfSearch>("efSearch"),
-          InstanceAccessor<&IndexWrap::GetEfConstruction, &IndexWrap::SetEfConstruction>("efConstruction"),
-          InstanceAccessor<&IndexWrap::GetMetricArg, &IndexWrap::SetMetricArg>("metricArg"),
-          InstanceAccessor<&IndexWrap::GetKFactor, &IndexWrap::SetKFactor>("kFactor"),
-          InstanceMethod<&IndexWrap::Dispose>("dispose"),
-          InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
-          InstanceMethod<&IndexWrap::Forward<startAdd>>("add"),
-          InstanceMethod<&IndexWrap::Forward<startSearch>>("search"),
-          InstanceMethod<&IndexWrap::Forward<searchInline>>("searchInline"),
-          InstanceMethod<&IndexWrap::Forward<startRangeSearch>>("rangeSearch"),
-          InstanceMethod<&IndexWrap::Forward<startRemoveIds>>("removeIds"),
-          InstanceMethod<&IndexWrap::Forward<startReconstruct>>("reconstruct"),
-          InstanceMethod<&IndexWrap::Forward<startReconstructN>>("reconstructN"),
-          InstanceMethod<&IndexWrap::Forward<startReset>>("reset"),
-          InstanceMethod<&IndexWrap::Forward<startMergeFrom>>("mergeFrom"),
-          InstanceMethod<&IndexWrap::Forward<startMakeDirectMap>>("makeDirectMap"),
-          InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
-          InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
-          InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
-          InstanceMethod<&IndexWrap::Forward<startSearchAndReconstruct>>("searchAndReconstruct"),
-      });
+  Properties properties = commonProperties();
+  properties.insert(properties.end(), {
+      InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
+      InstanceAccessor<&IndexWrap::GetBatchable>("batchable"),
+      InstanceAccessor<&IndexWrap::GetFilterable>("filterable"),
+      InstanceAccessor<&IndexWrap::GetMetricArg, &IndexWrap::SetMetricArg>("metricArg"),
+      InstanceAccessor<&IndexWrap::GetKFactor, &IndexWrap::SetKFactor>("kFactor"),
+      InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
+      InstanceMethod<&IndexWrap::Forward<startAdd>>("add"),
+      InstanceMethod<&IndexWrap::Forward<startSearch>>("search"),
+      InstanceMethod<&IndexWrap::Forward<searchInline>>("searchInline"),
+      InstanceMethod<&IndexWrap::Forward<startRangeSearch>>("rangeSearch"),
+      InstanceMethod<&IndexWrap::Forward<startRemoveIds>>("removeIds"),
+      InstanceMethod<&IndexWrap::Forward<startReconstruct>>("reconstruct"),
+      InstanceMethod<&IndexWrap::Forward<startReconstructN>>("reconstructN"),
+      InstanceMethod<&IndexWrap::Forward<startReset>>("reset"),
+      InstanceMethod<&IndexWrap::Forward<startMergeFrom>>("mergeFrom"),
+      InstanceMethod<&IndexWrap::Forward<startMakeDirectMap>>("makeDirectMap"),
+      InstanceMethod<&IndexWrap::Forward<startSerialize>>("serialize"),
+      InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
+      InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
+      InstanceMethod<&IndexWrap::Forward<startSearchAndReconstruct>>("searchAndReconstruct"),
+  });
+  return DefineClass(env, "NativeIndex", properties);
 }
 
 Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly) {
@@ -81,7 +69,7 @@ IndexWrap& IndexWrap::FromValue(const Napi::Value& v, const char* name) {
 
 IndexWrap* IndexWrap::Unwrap(Napi::Object wrapper) { return &FromValue(wrapper, "this"); }
 
-IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
+IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : WrapBase(info) {
   if (info.Length() != 2 || !info[0].IsExternal())
     throw makeError(info.Env(), {code::kInvalidArgument,
                                  "NativeIndex cannot be constructed directly; use an index class or indexFactory()"});
@@ -96,65 +84,9 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWra
   syncExternalMemory(info.Env());
 }
 
-IndexWrap::~IndexWrap() {
-  // The V8 heap may be gone at teardown; only adjust memory while the handle lives.
-  handle_.reset();
-}
-
-std::shared_ptr<IndexHandle> IndexWrap::handle() const {
-  if (!handle_)
-    throw makeError(Env(), {code::kDisposed, "This index has been disposed; it cannot be used any more"});
-  return handle_;
-}
-
-void IndexWrap::syncExternalMemory(Napi::Env env) {
-  const int64_t now = handle_ ? handle_->bytes() : 0;
-  if (now != reportedBytes_) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, now - reportedBytes_);
-    reportedBytes_ = now;
-  }
-}
-
-Napi::Value IndexWrap::GetD(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), d_); }
 Napi::Value IndexWrap::GetMetricType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), metric_); }
-Napi::Value IndexWrap::GetTypeName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), typeName_); }
 Napi::Value IndexWrap::GetBatchable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), batchable_); }
 Napi::Value IndexWrap::GetFilterable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), filterable_); }
-Napi::Value IndexWrap::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_); }
-
-Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(handle()->ntotal()));
-}
-Napi::Value IndexWrap::GetIsTrained(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), handle()->isTrained());
-}
-Napi::Value IndexWrap::GetBytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(handle()->bytes()));
-}
-Napi::Value IndexWrap::GetVersion(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(handle()->version()));
-}
-
-Napi::Value IndexWrap::GetNprobe(const Napi::CallbackInfo& info) {
-  return getTunable(info.Env(), *handle(), Tunable::kNprobe);
-}
-void IndexWrap::SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  setTunable(info.Env(), *handle(), Tunable::kNprobe, typeName_, v);
-}
-
-Napi::Value IndexWrap::GetEfSearch(const Napi::CallbackInfo& info) {
-  return getTunable(info.Env(), *handle(), Tunable::kEfSearch);
-}
-void IndexWrap::SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  setTunable(info.Env(), *handle(), Tunable::kEfSearch, typeName_, v);
-}
-
-Napi::Value IndexWrap::GetEfConstruction(const Napi::CallbackInfo& info) {
-  return getTunable(info.Env(), *handle(), Tunable::kEfConstruction);
-}
-void IndexWrap::SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v) {
-  setTunable(info.Env(), *handle(), Tunable::kEfConstruction, typeName_, v);
-}
 
 Napi::Value IndexWrap::GetMetricArg(const Napi::CallbackInfo& info) {
   auto h = handle();
@@ -187,13 +119,6 @@ void IndexWrap::SetKFactor(const Napi::CallbackInfo& info, const Napi::Value& v)
   } catch (const ArgumentError& e) {
     throw makeError(info.Env(), e.info);
   }
-}
-
-Napi::Value IndexWrap::Dispose(const Napi::CallbackInfo& info) {
-  // Operations in flight keep their own reference; the memory goes when they end.
-  handle_.reset();
-  syncExternalMemory(info.Env());
-  return info.Env().Undefined();
 }
 
 }  // namespace fp

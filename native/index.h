@@ -7,13 +7,12 @@
 #include <memory>
 
 #include "index_handle.h"
+#include "wrap_base.h"
 
 namespace fp {
 
-class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
+class IndexWrap : public WrapBase<IndexWrap, IndexHandle> {
  public:
-  using Handle = IndexHandle;
-
   static Napi::Function Define(Napi::Env env);
   // Wraps a freshly built or loaded index in a new JS object.
   static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index, bool readOnly = false);
@@ -28,36 +27,15 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   static IndexWrap* Unwrap(Napi::Object wrapper);
 
   explicit IndexWrap(const Napi::CallbackInfo& info);
-  ~IndexWrap() override;
-
-  // The live handle, or an ERR_DISPOSED error once dispose() ran.
-  std::shared_ptr<IndexHandle> handle() const;
-  // Tells V8 how much memory the index holds, so GC pressure reflects it.
-  void syncExternalMemory(Napi::Env env);
-  const std::string& typeName() const { return typeName_; }
 
  private:
-  Napi::Value GetD(const Napi::CallbackInfo& info);
-  Napi::Value GetNtotal(const Napi::CallbackInfo& info);
-  Napi::Value GetIsTrained(const Napi::CallbackInfo& info);
   Napi::Value GetMetricType(const Napi::CallbackInfo& info);
-  Napi::Value GetTypeName(const Napi::CallbackInfo& info);
   Napi::Value GetBatchable(const Napi::CallbackInfo& info);
   Napi::Value GetFilterable(const Napi::CallbackInfo& info);
-  Napi::Value GetBytes(const Napi::CallbackInfo& info);
-  Napi::Value GetVersion(const Napi::CallbackInfo& info);
-  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
-  Napi::Value GetNprobe(const Napi::CallbackInfo& info);
-  void SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& v);
-  Napi::Value GetEfSearch(const Napi::CallbackInfo& info);
-  void SetEfSearch(const Napi::CallbackInfo& info, const Napi::Value& v);
-  Napi::Value GetEfConstruction(const Napi::CallbackInfo& info);
-  void SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value GetMetricArg(const Napi::CallbackInfo& info);
   void SetMetricArg(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value GetKFactor(const Napi::CallbackInfo& info);
   void SetKFactor(const Napi::CallbackInfo& info, const Napi::Value& v);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   // Hands a method call to the free function that starts its worker.
   template <Napi::Value (*Start)(IndexWrap&, const Napi::CallbackInfo&)>
@@ -65,13 +43,9 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
     return Start(*this, info);
   }
 
-  std::shared_ptr<IndexHandle> handle_;
-  int d_ = 0;
   int metric_ = 0;
-  std::string typeName_;
   bool batchable_ = false;  // the FAISS type never changes under a wrapper
   bool filterable_ = false;  // nor does whether it filters (selector_support.h)
-  int64_t reportedBytes_ = 0;
 };
 
 }  // namespace fp

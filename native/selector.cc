@@ -85,7 +85,7 @@ class CompoundSelector : public Selector {
  public:
   CompoundSelector(const std::string& kind, std::vector<SelectorRef> operands) : operands_(std::move(operands)) {
     for (const auto& o : operands_) terms_ += o->terms();
-    if (terms_ > kMaxTerms)
+    if (terms_ > kMaxTerms + kReservedTerms)
       invalid("Expected a selector of at most " + std::to_string(kMaxTerms) + " terms but this one has " +
               std::to_string(terms_));
     const faiss::IDSelector* a = &operands_[0]->faiss();

@@ -25,6 +25,9 @@ class Selector {
   // used (lib/limits.ts LIMITS.selectorTerms): And/Or/XOr of one operand nested
   // n deep would otherwise cost 2^n lookups per id, and the recursion a stack.
   static constexpr int64_t kMaxTerms = 1000;
+  // Beyond kMaxTerms, the few the service adds around a caller's selector of its
+  // own (lib/limits.ts LIMITS.selectorReservedTerms).
+  static constexpr int64_t kReservedTerms = 8;
 
   virtual ~Selector() = default;
   const faiss::IDSelector& faiss() const { return *sel_; }

@@ -193,7 +193,7 @@ export abstract class RemoteIndexBase {
   }
 
   /** @internal For the subclasses: a write, with an Idempotency-Key the same for every retry; notes the index's new state. */
-  async mutate(op: string, r: { bytes?: Uint8Array; query?: Record<string, boolean> }): Promise<Record<string, unknown>> {
+  async mutate(op: string, r: { bytes?: Uint8Array; query?: Record<string, boolean | number> }): Promise<Record<string, unknown>> {
     await this.ensure();
     const res = await this.#ctx.transport.request({
       method: 'POST',

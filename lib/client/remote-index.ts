@@ -120,7 +120,10 @@ export class RemoteIndex extends RemoteIndexBase implements IndexContract {
   async removeIds(ids: Ids | IDSelector): Promise<number> {
     live(this);
     if (IDSelector.isSelector(ids)) {
-      throw new FaissError('removeIds(selector) is not available on a remote index: remove by ids (the service logs every removal by its ids)', 'ERR_UNSUPPORTED');
+      // The filter part alone is the body; the server resolves it to the ids it removes (and logs).
+      const filter = selectorPart(ids);
+      const r = await this.mutate('remove', { bytes: filter, query: { filterBytes: filter.length } });
+      return r.removed as number;
     }
     const i = toIds(ids);
     if (i.length === 0) return 0;

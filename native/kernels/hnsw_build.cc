@@ -22,6 +22,7 @@
 
 #include "../memory_limits.h"
 #include "exact_distances.h"
+#include "hnsw_distances.h"
 #include "huge_pages.h"
 #include "switches.h"
 
@@ -149,50 +150,26 @@ struct Scratch {
 // NegativeDistanceComputer), so that smaller is nearer for both.
 class Distances {
  public:
-  Distances(const ExactDistances& fns, const float* base, size_t d, bool negate)
-      : fns_(fns), base_(base), d_(d), negate_(negate), lines_(std::min<size_t>((d * sizeof(float) + 63) / 64, 4)) {}
+  Distances(const ExactDistances& fns, const float* base, size_t d, bool negate) : stored_(fns, base, d), negate_(negate) {}
 
-  const float* vector(storage_idx_t i) const { return base_ + static_cast<size_t>(i) * d_; }
+  const float* vector(storage_idx_t i) const { return stored_.vector(i); }
 
   float one(const float* q, storage_idx_t i) const {
-    const float v = fns_.one(q, vector(i), d_);
+    const float v = stored_.one(q, i);
     return negate_ ? -v : v;
   }
 
-  // out[j] = the distance from q to ids[j], j < count, four at a time.
+  // out[j] = the distance from q to ids[j], j < count.
   void many(const float* q, const storage_idx_t* ids, int count, float* out) const {
-    int j = 0;
-    for (; j + 4 <= count; j += 4) {
-      const float* y[4] = {vector(ids[j]), vector(ids[j + 1]), vector(ids[j + 2]), vector(ids[j + 3])};
-      fns_.four(q, y, d_, out + j);
-    }
-    if (j < count) {
-      // One to three left, padded with the last (each distance is computed on
-      // its own: padding changes none).
-      const float* y[4];
-      for (int i = 0; i < 4; i++) y[i] = vector(ids[std::min(j + i, count - 1)]);
-      float rest[4];
-      fns_.four(q, y, d_, rest);
-      for (int i = 0; j + i < count; i++) out[j + i] = rest[i];
-    }
-    if (negate_)
-      for (int i = 0; i < count; i++) out[i] = -out[i];
+    stored_.many(q, ids, count, out);
+    if (negate_) negateDistances(out, count);
   }
 
-  // Vector i's first cache lines, asked for now (four lines: the hardware
-  // prefetcher follows the rest; more fill the core's miss queue, see
-  // hnsw_search.cc).
-  void prefetch(storage_idx_t i) const {
-    const char* p = reinterpret_cast<const char*>(vector(i));
-    for (size_t l = 0; l < lines_; l++) __builtin_prefetch(p + 64 * l, 0, 3);
-  }
+  void prefetch(storage_idx_t i) const { stored_.prefetch(i); }
 
  private:
-  const ExactDistances& fns_;
-  const float* base_;
-  size_t d_;
+  StoredDistances stored_;
   bool negate_;
-  size_t lines_;
 };
 
 // HNSW::add_with_locks and what it calls, step for step.

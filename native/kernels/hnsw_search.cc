@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "exact_distances.h"
+#include "hnsw_distances.h"
 #include "huge_pages.h"
 #include "switches.h"
 
@@ -245,54 +246,24 @@ Scratch& threadScratch() {
 template <bool kNegate>
 class QueryDistances {
  public:
-  QueryDistances(const ExactDistances& fns, const float* base, size_t d, const float* q)
-      : fns_(fns), base_(base), d_(d), q_(q), lines_(std::min<size_t>((d * sizeof(float) + 63) / 64, kPrefetchLines)) {}
+  QueryDistances(const ExactDistances& fns, const float* base, size_t d, const float* q) : stored_(fns, base, d), q_(q) {}
 
   float one(storage_idx_t i) const {
-    const float v = fns_.one(q_, vector(i), d_);
+    const float v = stored_.one(q_, i);
     return kNegate ? -v : v;
   }
 
-  // The distances of ids[0..count), four at a time.
+  // The distances of ids[0..count).
   void many(const storage_idx_t* ids, int count, float* out) const {
-    int j = 0;
-    for (; j + 4 <= count; j += 4) {
-      const float* y[4] = {vector(ids[j]), vector(ids[j + 1]), vector(ids[j + 2]), vector(ids[j + 3])};
-      fns_.four(q_, y, d_, out + j);
-    }
-    if (j < count) {
-      // The last one to three, padded with the last vector (each distance is
-      // computed on its own: padding changes none of them).
-      const float* y[4];
-      for (int i = 0; i < 4; i++) y[i] = vector(ids[std::min(j + i, count - 1)]);
-      float rest[4];
-      fns_.four(q_, y, d_, rest);
-      for (int i = 0; j + i < count; i++) out[j + i] = rest[i];
-    }
-    if (kNegate)
-      for (int i = 0; i < count; i++) out[i] = -out[i];
+    stored_.many(q_, ids, count, out);
+    if (kNegate) negateDistances(out, count);
   }
 
-  // Asks for vector i's first cache lines now, so that they are on their way
-  // while the rest of the node's neighbours are looked up.
-  void prefetch(storage_idx_t i) const {
-    const char* p = reinterpret_cast<const char*>(vector(i));
-    for (size_t l = 0; l < lines_; l++) __builtin_prefetch(p + 64 * l, 0, 3);
-  }
+  void prefetch(storage_idx_t i) const { stored_.prefetch(i); }
 
  private:
-  // Four lines: more (a 128-d vector has eight) fill the core's queue of misses
-  // and stall it on the prefetches themselves; the hardware prefetcher follows
-  // a vector's later lines once the first are read (bench:kernel-hnsw).
-  static constexpr size_t kPrefetchLines = 4;
-
-  const float* vector(storage_idx_t i) const { return base_ + static_cast<size_t>(i) * d_; }
-
-  const ExactDistances& fns_;
-  const float* base_;
-  size_t d_;
+  StoredDistances stored_;
   const float* q_;
-  size_t lines_;
 };
 
 // FAISS's greedy_update_nearest: on `level`, move to the nearest neighbour while

@@ -14,6 +14,7 @@ import { ServiceError } from './errors';
 import { fingerprintOf, keyReused } from './idempotency';
 import { emptyIdState, needsRebuild, rangeSearchVisible, rebuiltWithoutDeleted, requireVisible, searchVisible, visibleCount, type IdState } from '../../lib/id-policy';
 import { applyMutation, type Applied } from './mutations';
+import { selectedIds, type RemoveSelected } from './selected-ids';
 import type { SearchAnswer, SearchTarget } from './search-scheduler';
 
 export interface DurableIndexOptions {
@@ -121,22 +122,31 @@ export class DurableIndex implements SearchTarget {
     }
   }
 
-  /** Applies a mutation in arrival order, logs it, and resolves once it is durable. */
-  async mutate(m: Mutation): Promise<Applied> {
+  /**
+   * Applies a mutation in arrival order, logs it, and resolves once it is durable.
+   * A remove by filter becomes, in that order, the remove of the ids it selects
+   * (selected-ids.ts): the log holds those ids.
+   */
+  async mutate(request: Mutation | RemoveSelected): Promise<Applied> {
     this.active++;
     try {
       const { result, durable, log } = await this.exclusive(async () => {
         if (this.mapped) await this.loadFully();
         const index = await this.load();
         const log = this.log!; // load() opened it; only this queue closes it while loaded
-        const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
-        const fingerprint = m.key !== undefined ? fingerprintOf(m) : undefined;
+        const seen = request.key !== undefined ? this.recent.get(request.key) : undefined;
+        const fingerprint = request.key !== undefined ? fingerprintOf(request) : undefined;
         if (seen) {
-          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!);
+          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(request.key!);
           return { result: seen.applied, durable: seen.durable, log };
         }
+        let m: Mutation;
         let applied: Applied;
         try {
+          m =
+            request.type === 'remove-selected'
+              ? { type: 'remove', ids: await selectedIds(index, this.ids, request.sel), key: request.key, ...(fingerprint !== undefined ? { fingerprint } : {}) }
+              : request;
           const { replaced, ...result } = await this.timed(m.type, index, () => applyMutation(index, this.ids, m));
           applied = result;
           // Searches in flight on the old index finish on it; GC frees it after.

@@ -10,14 +10,22 @@
 import { crc32 } from 'node:zlib';
 import type { Mutation } from '../storage/mutation-log';
 import { ServiceError } from './errors';
+import { filterBytesOf, type RemoveSelected } from './selected-ids';
 
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-export function fingerprintOf(m: Mutation): string {
+/**
+ * A remove by filter is fingerprinted by its filter (the same key with another
+ * filter is another request), and logged by the ids it resolved to, with that
+ * fingerprint (selected-ids.ts): a logged remove answers the one it carries.
+ */
+export function fingerprintOf(m: Mutation | RemoveSelected): string {
+  if (m.type === 'remove' && m.fingerprint !== undefined) return m.fingerprint;
   const head = Buffer.from(JSON.stringify([m.type, 'd' in m ? m.d : 0]));
   let crc = crc32(head);
   let length = head.length;
-  for (const part of [m.type === 'train' || m.type === 'add' ? m.x : undefined, m.type === 'add' || m.type === 'remove' ? m.ids : undefined]) {
+  const ids = m.type === 'add' || m.type === 'remove' ? m.ids : m.type === 'remove-selected' ? filterBytesOf(m) : undefined;
+  for (const part of [m.type === 'train' || m.type === 'add' ? m.x : undefined, ids]) {
     const bytes = part ? bytesOf(part) : new Uint8Array([0]); // "no ids" differs from any ids
     crc = crc32(bytes, crc);
     length += bytes.length;

@@ -6,7 +6,7 @@
 // plain values (Float32Array, BigInt64Array, objects); knows nothing about HTTP,
 // so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import { METRIC_L2, deserializeIndex, deserializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
+import { METRIC_L2, deserializeIndex, deserializeIndexBinary, type BinarySearchResult, type IDSelector, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
@@ -255,9 +255,10 @@ export class IndexService {
     return this.use(tenant, name).rangeSearch(x, radius, params);
   }
 
-  async remove(tenant: string, name: string, ids: BigInt64Array, key?: string): Promise<{ removed: number; ntotal: number }> {
+  /** Removes `ids`, or the ids present that a selector selects (resolved in the mutation's turn: selected-ids.ts). */
+  async remove(tenant: string, name: string, ids: BigInt64Array | IDSelector, key?: string): Promise<{ removed: number; ntotal: number }> {
     const l = this.use(tenant, name);
-    const { removed } = await l.mutate({ type: 'remove', ids, key });
+    const { removed } = await l.mutate(ids instanceof BigInt64Array ? { type: 'remove', ids, key } : { type: 'remove-selected', sel: ids, key });
     return { removed, ntotal: await l.ntotal() };
   }
 

@@ -58,3 +58,14 @@ export function requireJsonRangeAnswerWithin(limit: number, results: number): vo
 export function requireVectorsAnswerWithin(limit: number, format: AnswerFormat, n: number, d: number): void {
   requireWithin(limit, vectorsAnswerBytes(format, n, d), `The answer's ${n} vectors of dimension ${d}`, 'ask for fewer ids per request');
 }
+
+// What FAISS's selector of a filter term takes (native/selector.cc, whose per-call
+// check this is, made before the term is converted): an IDSelectorBatch 64 bytes
+// an id, a bitmap's copy its bytes.
+const BATCH_BYTES_PER_ID = 64;
+
+/** A filter's `ids` term of n ids, or its `bitmap` of n bytes, checked before it is read. */
+export function requireFilterTermWithin(limit: number, kind: 'ids' | 'bitmap', n: number): void {
+  const bytes = kind === 'ids' ? n * BATCH_BYTES_PER_ID : n;
+  requireWithin(limit, bytes, kind === 'ids' ? `The filter's ${n} ids` : `The filter's bitmap of ${n} bytes`, 'filter by fewer ids (an idRange, or a bitmap: one bit an id)');
+}

@@ -27,8 +27,15 @@ function int64Of(v: unknown, path: string): bigint {
   throw invalid(path, 'must be an int64: an integer within 2^53, or its decimal string');
 }
 
+/**
+ * Told of each `ids` and `bitmap` term's size before the term is converted: a
+ * JSON array of millions of ids becomes BigInts and a copy (hundreds of MB
+ * transient), which a refusal must come before.
+ */
+export type BeforeFilterTerm = (kind: 'ids' | 'bitmap', size: number) => void;
+
 /** The selector a JSON `filter` describes. */
-export function jsonFilter(filter: unknown): IDSelector {
+export function jsonFilter(filter: unknown, beforeTerm: BeforeFilterTerm = () => undefined): IDSelector {
   let terms = 0;
   const term = (f: unknown, path: string): IDSelector => {
     if (++terms > LIMITS.selectorTerms.max) throw invalid('filter', `has more than ${LIMITS.selectorTerms.max} terms`);
@@ -40,12 +47,14 @@ export function jsonFilter(filter: unknown): IDSelector {
     switch (key) {
       case 'ids':
         if (!Array.isArray(v)) throw invalid(`${path}.ids`, 'must be an array of ids');
+        beforeTerm('ids', v.length);
         return new IDSelectorBatch(BigInt64Array.from(v, (id, i) => int64Of(id, `${path}.ids[${i}]`)));
       case 'idRange':
         if (!Array.isArray(v) || v.length !== 2) throw invalid(`${path}.idRange`, 'must be [min, max]');
         return wrap(`${path}.idRange`, () => new IDSelectorRange(int64Of(v[0], `${path}.idRange[0]`), int64Of(v[1], `${path}.idRange[1]`)));
       case 'bitmap':
         if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) throw invalid(`${path}.bitmap`, 'must be a base64 string');
+        beforeTerm('bitmap', Buffer.byteLength(v, 'base64'));
         return new IDSelectorBitmap(new Uint8Array(Buffer.from(v, 'base64')));
       case 'not':
         return new IDSelectorNot(term(v, `${path}.not`));

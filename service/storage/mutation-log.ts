@@ -6,6 +6,8 @@
 // Record: magic u32 'FPWL' | body length u32 | seq u64 | crc32(seq, body) u32 | body
 // Body:   type u8 | flags u8 | reserved u16 | n u32 | d u32 | float32 n*d | int64 ids
 //         | idempotency key (u16 length + utf-8) when flags has HAS_KEY
+//         | the request's fingerprint (u16 length + utf-8) when flags has HAS_FINGERPRINT
+//           (a remove by filter, logged by its ids: domain/selected-ids.ts)
 //         A binary index's rows (flags has CODES) are n codes of d / 8 bytes (d in bits)
 //         in place of the float32 rows.
 import * as fs from 'node:fs';
@@ -19,7 +21,10 @@ import type { AppendFile, StorageIO } from './storage-io';
 export type Mutation = (
   | { type: 'train'; x: Float32Array | Uint8Array; d: number }
   | { type: 'add'; x: Float32Array | Uint8Array; d: number; ids?: BigInt64Array }
-  | { type: 'remove'; ids: BigInt64Array }
+  // fingerprint: the idempotency fingerprint of the request when it was not this
+  // remove of ids but a remove by filter (domain/idempotency.ts), so that a retry
+  // after a restart is still told from another request.
+  | { type: 'remove'; ids: BigInt64Array; fingerprint?: string }
   | { type: 'reset' }
 ) & { key?: string };
 
@@ -35,6 +40,7 @@ const TYPES = ['train', 'add', 'remove', 'reset'] as const;
 const HAS_IDS = 1;
 const HAS_KEY = 2;
 const CODES = 4;
+const HAS_FINGERPRINT = 8;
 
 /** Bytes of one row of `x` in a record (flags has CODES: a code of d / 8 bytes; else d float32s). */
 const rowBytes = (d: number, flags: number): number => ((flags & CODES) !== 0 ? d / 8 : d * 4);
@@ -72,6 +78,13 @@ function encode(seq: number, m: Mutation): Buffer[] {
     bodyHeader.writeUInt8(bodyHeader.readUInt8(1) | HAS_KEY, 1);
     parts.push(length, key);
   }
+  if (m.type === 'remove' && m.fingerprint !== undefined) {
+    const fingerprint = Buffer.from(m.fingerprint, 'utf8');
+    const length = Buffer.alloc(2);
+    length.writeUInt16LE(fingerprint.length);
+    bodyHeader.writeUInt8(bodyHeader.readUInt8(1) | HAS_FINGERPRINT, 1);
+    parts.push(length, fingerprint);
+  }
   const bodyLength = parts.reduce((s, p) => s + p.length, 0);
   const header = Buffer.alloc(HEADER);
   header.writeUInt32LE(MAGIC, 0);
@@ -85,16 +98,21 @@ function encode(seq: number, m: Mutation): Buffer[] {
 
 function decodeBody(body: Buffer): Mutation {
   const m = decodeMutation(body);
-  if ((body.readUInt8(1) & HAS_KEY) !== 0) {
-    // The key is the last field, after the vectors and ids.
-    const n = body.readUInt32LE(4);
-    const d = body.readUInt32LE(8);
-    let at = BODY_HEADER;
-    if (m.type === 'train' || m.type === 'add') at += n * rowBytes(d, body.readUInt8(1));
-    if ((body.readUInt8(1) & HAS_IDS) !== 0) at += n * 8;
+  const flags = body.readUInt8(1);
+  // The key, then the fingerprint, follow the vectors and ids.
+  const n = body.readUInt32LE(4);
+  const d = body.readUInt32LE(8);
+  let at = BODY_HEADER;
+  if (m.type === 'train' || m.type === 'add') at += n * rowBytes(d, flags);
+  if ((flags & HAS_IDS) !== 0) at += n * 8;
+  const text = (): string => {
     const length = body.readUInt16LE(at);
-    m.key = body.subarray(at + 2, at + 2 + length).toString('utf8');
-  }
+    const value = body.subarray(at + 2, at + 2 + length).toString('utf8');
+    at += 2 + length;
+    return value;
+  };
+  if ((flags & HAS_KEY) !== 0) m.key = text();
+  if ((flags & HAS_FINGERPRINT) !== 0 && m.type === 'remove') m.fingerprint = text();
   return m;
 }
 

@@ -1,13 +1,13 @@
 // Bad input to the binary indexes: each a FaissError with a stable code, never an
 // abort or an untyped exception. Plain-JavaScript callers that reach the addon
 // directly are covered too. (Hostile index files: test/binary/unsafe-files.test.ts.)
-import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { native } from '../../lib/native';
 import { rng } from '../support/data';
+import { indexFixtures, itRejectsEach, type ErrorCase } from '../support/error-cases';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const d = 64;
@@ -17,32 +17,13 @@ const xb = Uint8Array.from({ length: 200 * codeSize }, () => Math.floor(next() *
 const q = xb.subarray(0, codeSize);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-binary-errors-'));
 
-async function flat(): Promise<faiss.IndexBinary> {
-  const index = new faiss.IndexBinaryFlat(d);
-  await index.add(xb);
-  return index;
-}
-async function hnsw(): Promise<faiss.IndexBinary> {
-  const index = new faiss.IndexBinaryHNSW(d, 8);
-  await index.add(xb);
-  return index;
-}
-const untrainedIvf = (): faiss.IndexBinary => new faiss.IndexBinaryIVF(new faiss.IndexBinaryFlat(d), d, 4);
-async function trainedIvf(): Promise<faiss.IndexBinary> {
-  const index = untrainedIvf();
-  await index.train(xb);
-  await index.add(xb);
-  return index;
-}
+const { flat, hnsw, untrainedIvf, trainedIvf } = indexFixtures<faiss.IndexBinary, Uint8Array>(
+  { flat: () => new faiss.IndexBinaryFlat(d), hnsw: () => new faiss.IndexBinaryHNSW(d, 8), ivf: () => new faiss.IndexBinaryIVF(new faiss.IndexBinaryFlat(d), d, 4) },
+  xb,
+);
 const nativeOf = (i: faiss.IndexBinary): any => faiss.IndexBinary.nativeOf(i, 'index');
 
-interface Case {
-  name: string;
-  code: faiss.ErrorCode;
-  run: () => unknown;
-}
-
-const cases: Case[] = [
+const cases: ErrorCase[] = [
   // codes
   { name: 'add: codes not a multiple of d / 8', code: 'ERR_DIMENSION', run: async () => (await flat()).add(new Uint8Array(codeSize + 3)) },
   { name: 'search: codes not a multiple of d / 8', code: 'ERR_DIMENSION', run: async () => (await flat()).search(new Uint8Array(codeSize - 1), 1) },
@@ -159,17 +140,5 @@ describe('binary indexes: every bad input is a FaissError with a stable code', f
   this.timeout(60_000);
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  for (const c of cases) {
-    it(`${c.name} -> ${c.code}`, async () => {
-      await assert.rejects(
-        async () => c.run(),
-        (e: unknown) => {
-          assert.ok(e instanceof faiss.FaissError, `expected a FaissError, got ${String(e)}`);
-          assert.equal(e.code, c.code, `code (message: ${e.message})`);
-          assert.ok(e.message.length > 10, 'a message that says what was expected');
-          return true;
-        },
-      );
-    });
-  }
+  itRejectsEach(cases);
 });

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { native } from '../../lib/native';
 import { randomVectors } from '../support/data';
+import { indexFixtures, itRejectsEach, type ErrorCase } from '../support/error-cases';
 import { newerFaiss } from '../support/fixtures';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -16,23 +17,10 @@ const x = randomVectors(300, d, 3);
 const q = x.subarray(0, d);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-errors-'));
 
-async function flat(): Promise<faiss.Index> {
-  const index = new faiss.IndexFlatL2(d);
-  await index.add(x);
-  return index;
-}
-async function hnsw(): Promise<faiss.Index> {
-  const index = new faiss.IndexHNSWFlat(d, 8);
-  await index.add(x);
-  return index;
-}
-const untrainedIvf = (): faiss.Index => new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 4);
-async function trainedIvf(): Promise<faiss.Index> {
-  const index = untrainedIvf();
-  await index.train(x);
-  await index.add(x);
-  return index;
-}
+const { flat, hnsw, untrainedIvf, trainedIvf } = indexFixtures<faiss.Index, Float32Array>(
+  { flat: () => new faiss.IndexFlatL2(d), hnsw: () => new faiss.IndexHNSWFlat(d, 8), ivf: () => new faiss.IndexIVFFlat(new faiss.IndexFlatL2(d), d, 4) },
+  x,
+);
 async function serialized(): Promise<Buffer> {
   return faiss.serializeIndex(await flat());
 }
@@ -42,13 +30,7 @@ function withNaN(): Float32Array {
   return v;
 }
 
-interface Case {
-  name: string;
-  code: faiss.ErrorCode;
-  run: () => unknown;
-}
-
-const cases: Case[] = [
+const cases: ErrorCase[] = [
   // vectors
   { name: 'search: length not a multiple of d', code: 'ERR_DIMENSION', run: async () => (await flat()).search(new Float32Array(d + 1), 1) },
   { name: 'add: number[][] row of the wrong length', code: 'ERR_DIMENSION', run: async () => (await flat()).add([[1, 2, 3]]) },
@@ -216,17 +198,5 @@ describe('errors: every bad input is a FaissError with a stable code', () => {
 
   it(`covers at least 30 inputs (${cases.length})`, () => assert.ok(cases.length >= 30));
 
-  for (const c of cases) {
-    it(`${c.name} -> ${c.code}`, async () => {
-      await assert.rejects(
-        async () => c.run(),
-        (e: unknown) => {
-          assert.ok(e instanceof faiss.FaissError, `expected a FaissError, got ${String(e)}`);
-          assert.equal(e.code, c.code, `code (message: ${e.message})`);
-          assert.ok(e.message.length > 10, 'a message that says what was expected');
-          return true;
-        },
-      );
-    });
-  }
+  itRejectsEach(cases);
 });

@@ -29,6 +29,8 @@ const body = `
   const throwing = () => new Proxy({}, new Proxy({}, { get: () => () => { throw new Error('trap'); } }));
   const revoked = () => { const r = Proxy.revocable([], {}); r.revoke(); return r.proxy; };
   const detached = () => { const a = new Float32Array(8); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; };
+  // A getter of Index, wherever it is on its prototype chain (some are the base class's, lib/index-base.ts).
+  const getter = (name) => { for (let p = faiss.Index.prototype; p; p = Object.getPrototypeOf(p)) { const g = Object.getOwnPropertyDescriptor(p, name)?.get; if (g) return g; } };
   const resizable = () => new Float32Array(new ArrayBuffer(16 * 4, { maxByteLength: 64 * 4 }));
   const huge = () => { const a = []; a.length = 2 ** 32 - 1; return a; };
   const values = {
@@ -82,8 +84,8 @@ const body = `
     'nprobe = v': (v) => { ivf.nprobe = v; },
     'efSearch = v': (v) => { hnsw.efSearch = v; },
     'search.call(v, x, 1)': (v) => faiss.Index.prototype.search.call(v, x, 1),
-    'ntotal read on v': (v) => Object.getOwnPropertyDescriptor(faiss.Index.prototype, 'ntotal').get.call(v),
-    'd read on v': (v) => Object.getOwnPropertyDescriptor(faiss.Index.prototype, 'd').get.call(v),
+    'ntotal read on v': (v) => getter('ntotal').call(v),
+    'd read on v': (v) => getter('d').call(v),
     'dispose.call(v)': (v) => faiss.Index.prototype.dispose.call(v),
     'serializeIndex(v)': (v) => faiss.serializeIndex(v),
     'deserializeIndex(v)': (v) => faiss.deserializeIndex(v),

@@ -12,23 +12,20 @@
 // search also checks, by kernelStats, that the kernel answered it, or the reason
 // it left it to FAISS (a small index, the probe of d = 330, an overflow).
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as faiss from '../../lib';
 import {
-  assertCloseAnswer,
+  assertAsPython,
+  assertConcurrentSame,
+  assertIdMapsSame,
   assertSame,
   newFlat,
   type Pattern,
-  PYTHON_SEARCH,
+  type PythonCase,
   queries,
   searchWith as searchWithKernels,
   vectors,
 } from '../support/flat-answers';
 import { expectKernel } from '../support/kernel-stats';
-import { PYTHON } from '../support/oracle';
 
 /**
  * The search with the switch on or off, and what the kernel must have done
@@ -115,33 +112,14 @@ describe('flat batch kernel (own search kernels)', function () {
     });
 
     it('IDMap and IDMap2 over a flat index translate the same labels', async () => {
-      const d = 16;
-      const n = 10_000;
-      for (const wrap of [faiss.IndexIDMap, faiss.IndexIDMap2]) {
-        for (const inner of [new faiss.IndexFlatL2(d), new faiss.IndexFlatIP(d)]) {
-          const index = new wrap(inner);
-          const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(n - i) * 3n);
-          await index.addWithIds(vectors('levels', n, d, 5), ids);
-          for (const [nq, k] of [[20, 1], [32, 30], [100, 99]]) {
-            const x = vectors('levels', nq, d, k);
-            const ours = await searchWith(index, x, k, true);
-            assertSame(ours, await searchWith(index, x, k, false), `${wrap.name} nq ${nq} k ${k}`);
-            assert.ok(Array.from(ours.labels).every((l) => l % 3n === 0n && l > 0n), 'labels are the ids added');
-          }
-          index.dispose();
-        }
-      }
+      await assertIdMapsSame(10_000, [[20, 1], [32, 30], [100, 99]], searchWith);
     });
 
     it('concurrent batches each give their own answer', async () => {
       const d = 32;
       const index = new faiss.IndexFlatL2(d);
       await index.add(vectors('clustered', 12_000, d, 3));
-      const qs = Array.from({ length: 6 }, (_, i) => queries('clustered', 20 + 7 * i, d, 100 + i));
-      const expected: faiss.SearchResult[] = [];
-      for (const q of qs) expected.push(await searchWith(index, q, 5, false));
-      const got = await expectKernel('flatBatch', { searches: qs.length }, () => Promise.all(qs.map((q) => index.search(q, 5))), 'concurrent');
-      got.forEach((g, i) => assertSame(g, expected[i], `batch ${i}`));
+      await assertConcurrentSame('flatBatch', index, Array.from({ length: 6 }, (_, i) => queries('clustered', 20 + 7 * i, d, 100 + i)), searchWith);
       index.dispose();
     });
   });
@@ -211,47 +189,15 @@ describe('flat batch kernel (own search kernels)', function () {
 
   describe('python3-faiss (the oracle) on an index file written here', () => {
     it('L2 and IP, IDMap, 20..300 queries, k = 1 .. 99, ties', async () => {
-      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kernels-flat-batch-'));
-      try {
-        const spec: { file: string; queries: string; k: number; exact: boolean }[] = [];
-        const ours: faiss.SearchResult[] = [];
-        const builds: [string, () => faiss.Index, Pattern, number, number][] = [
-          ['l2', () => new faiss.IndexFlatL2(32), 'clustered', 20_000, 32],
-          ['ip', () => new faiss.IndexFlatIP(32), 'uniform', 20_000, 32],
-          ['l2-ties', () => new faiss.IndexFlatL2(5), 'levels', 13_000, 5],
-          ['ip-ties', () => new faiss.IndexFlatIP(3), 'lateWinners', 9000, 3],
-          ['idmap-l2', () => new faiss.IndexIDMap(new faiss.IndexFlatL2(6)), 'levels', 10_000, 6],
-        ];
-        for (const [name, build, pattern, n, d] of builds) {
-          const index = build();
-          const x = vectors(pattern, n, d, n);
-          if (name.startsWith('idmap')) await index.addWithIds(x, BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 5n + 1n));
-          else await index.add(x);
-          await faiss.writeIndex(index, path.join(work, `${name}.index`));
-          for (const [nq, k] of [[20, 1], [32, 10], [255, 99], [300, 1]]) {
-            const q = queries(pattern, nq, d, nq * k);
-            const file = `${name}-${nq}-${k}.f32`;
-            fs.writeFileSync(path.join(work, file), Buffer.from(q.buffer, q.byteOffset, q.byteLength));
-            spec.push({ file: `${name}.index`, queries: file, k, exact: pattern === 'levels' || pattern === 'lateWinners' });
-            ours.push(await expectKernel('flatBatch', { searches: 1 }, () => index.search(q, k), file));
-          }
-          index.dispose();
-        }
-        fs.writeFileSync(path.join(work, 'spec.json'), JSON.stringify(spec));
-        execFileSync(PYTHON, ['-c', PYTHON_SEARCH, work], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
-        const python: { labels: number[]; distances: number[] }[] = JSON.parse(fs.readFileSync(path.join(work, 'python.json'), 'utf8'));
-        python.forEach((p, i) => {
-          const what = `${spec[i].queries}`;
-          if (spec[i].exact) {
-            assert.deepEqual(Array.from(ours[i].labels, Number), p.labels, `${what}: labels`);
-            assert.deepEqual(Array.from(ours[i].distances), p.distances, `${what}: distances`);
-          } else {
-            assertCloseAnswer(ours[i], p, spec[i].k, what);
-          }
-        });
-      } finally {
-        fs.rmSync(work, { recursive: true, force: true });
-      }
+      const builds: PythonCase[] = [
+        ['l2', () => new faiss.IndexFlatL2(32), 'clustered', 20_000, 32],
+        ['ip', () => new faiss.IndexFlatIP(32), 'uniform', 20_000, 32],
+        ['l2-ties', () => new faiss.IndexFlatL2(5), 'levels', 13_000, 5],
+        ['ip-ties', () => new faiss.IndexFlatIP(3), 'lateWinners', 9000, 3],
+        ['idmap-l2', () => new faiss.IndexIDMap(new faiss.IndexFlatL2(6)), 'levels', 10_000, 6],
+      ];
+      const batches: [number, number][] = [[20, 1], [32, 10], [255, 99], [300, 1]];
+      await assertAsPython(builds, batches, (index, q, k, what) => expectKernel('flatBatch', { searches: 1 }, () => index.search(q, k), what));
     });
   });
 });

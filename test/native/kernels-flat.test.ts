@@ -10,23 +10,20 @@
 // candidates is what is tested; the smaller ones run in one block. Each search
 // also checks, by kernelStats, that the kernel answered it (or counted why not).
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as faiss from '../../lib';
 import {
-  assertCloseAnswer,
+  assertAsPython,
+  assertConcurrentSame,
+  assertIdMapsSame,
   assertSame,
   newFlat,
   type Pattern,
-  PYTHON_SEARCH,
+  type PythonCase,
   queries,
   searchWith as searchWithKernels,
   vectors,
 } from '../support/flat-answers';
 import { expectKernel } from '../support/kernel-stats';
-import { PYTHON } from '../support/oracle';
 
 /**
  * The search with the switch on or off. On, the kernel must answer (kernelStats)
@@ -81,33 +78,14 @@ describe('flat scan kernel (own search kernels)', function () {
     }
 
     it('IDMap and IDMap2 over a flat index translate the same labels', async () => {
-      const d = 16;
-      const n = 100_000;
-      for (const wrap of [faiss.IndexIDMap, faiss.IndexIDMap2]) {
-        for (const inner of [new faiss.IndexFlatL2(d), new faiss.IndexFlatIP(d)]) {
-          const index = new wrap(inner);
-          const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(n - i) * 3n);
-          await index.addWithIds(vectors('levels', n, d, 5), ids);
-          for (const [nq, k] of [[1, 1], [4, 30], [1, 99]]) {
-            const x = vectors('levels', nq, d, k);
-            const ours = await searchWith(index, x, k, true);
-            assertSame(ours, await searchWith(index, x, k, false), `${wrap.name} nq ${nq} k ${k}`);
-            assert.ok(Array.from(ours.labels).every((l) => l % 3n === 0n && l > 0n), 'labels are the ids added');
-          }
-          index.dispose();
-        }
-      }
+      await assertIdMapsSame(100_000, [[1, 1], [4, 30], [1, 99]], searchWith);
     });
 
     it('concurrent one-query searches each give their own answer', async () => {
       const d = 64;
       const index = new faiss.IndexFlatL2(d);
       await index.add(vectors('clustered', 50_000, d, 3));
-      const qs = Array.from({ length: 12 }, (_, i) => queries('clustered', 1, d, 100 + i));
-      const expected: faiss.SearchResult[] = [];
-      for (const q of qs) expected.push(await searchWith(index, q, 5, false));
-      const got = await expectKernel('flatScan', { searches: qs.length }, () => Promise.all(qs.map((q) => index.search(q, 5))), 'concurrent');
-      got.forEach((g, i) => assertSame(g, expected[i], `query ${i}`));
+      await assertConcurrentSame('flatScan', index, Array.from({ length: 12 }, (_, i) => queries('clustered', 1, d, 100 + i)), searchWith);
       index.dispose();
     });
   });
@@ -136,50 +114,18 @@ describe('flat scan kernel (own search kernels)', function () {
 
   describe('identical to python3-faiss (the oracle) on an index file written here', () => {
     it('L2 and IP, IDMap, 1..19 queries, k = 1 .. 99 and k > ntotal, ties', async () => {
-      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kernels-flat-'));
-      try {
-        // Small integers: every distance exact in any order of the sum, so each build
-        // gives the same floats and the ties must come out as python's, label for label.
-        const spec: { file: string; queries: string; k: number; exact: boolean }[] = [];
-        const ours: faiss.SearchResult[] = [];
-        const builds: [string, () => faiss.Index, Pattern, number, number][] = [
-          ['l2', () => new faiss.IndexFlatL2(32), 'clustered', 50_000, 32],
-          ['ip', () => new faiss.IndexFlatIP(32), 'clustered', 50_000, 32],
-          ['l2-ties', () => new faiss.IndexFlatL2(5), 'levels', 300_000, 5],
-          ['ip-ties', () => new faiss.IndexFlatIP(3), 'lateWinners', 600_000, 3],
-          ['idmap-ip', () => new faiss.IndexIDMap(new faiss.IndexFlatIP(6)), 'levels', 200_000, 6],
-          ['small-l2', () => new faiss.IndexFlatL2(7), 'uniform', 40, 7],
-        ];
-        for (const [name, build, pattern, n, d] of builds) {
-          const index = build();
-          const x = vectors(pattern, n, d, n);
-          if (name.startsWith('idmap')) await index.addWithIds(x, BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 5n + 1n));
-          else await index.add(x);
-          await faiss.writeIndex(index, path.join(work, `${name}.index`));
-          for (const [nq, k] of [[1, 1], [1, 10], [19, 99], [5, 45]]) {
-            const q = queries(pattern, nq, d, nq * k);
-            const file = `${name}-${nq}-${k}.f32`;
-            fs.writeFileSync(path.join(work, file), Buffer.from(q.buffer, q.byteOffset, q.byteLength));
-            spec.push({ file: `${name}.index`, queries: file, k, exact: pattern === 'levels' || pattern === 'lateWinners' });
-            ours.push(await expectKernel('flatScan', { searches: 1 }, () => index.search(q, k), file));
-          }
-          index.dispose();
-        }
-        fs.writeFileSync(path.join(work, 'spec.json'), JSON.stringify(spec));
-        execFileSync(PYTHON, ['-c', PYTHON_SEARCH, work], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
-        const python: { labels: number[]; distances: number[] }[] = JSON.parse(fs.readFileSync(path.join(work, 'python.json'), 'utf8'));
-        python.forEach((p, i) => {
-          const what = `${spec[i].queries}`;
-          if (spec[i].exact) {
-            assert.deepEqual(Array.from(ours[i].labels, Number), p.labels, `${what}: labels`);
-            assert.deepEqual(Array.from(ours[i].distances), p.distances, `${what}: distances`);
-          } else {
-            assertCloseAnswer(ours[i], p, spec[i].k, what);
-          }
-        });
-      } finally {
-        fs.rmSync(work, { recursive: true, force: true });
-      }
+      // Small integers: every distance exact in any order of the sum, so each build
+      // gives the same floats and the ties must come out as python's, label for label.
+      const builds: PythonCase[] = [
+        ['l2', () => new faiss.IndexFlatL2(32), 'clustered', 50_000, 32],
+        ['ip', () => new faiss.IndexFlatIP(32), 'clustered', 50_000, 32],
+        ['l2-ties', () => new faiss.IndexFlatL2(5), 'levels', 300_000, 5],
+        ['ip-ties', () => new faiss.IndexFlatIP(3), 'lateWinners', 600_000, 3],
+        ['idmap-ip', () => new faiss.IndexIDMap(new faiss.IndexFlatIP(6)), 'levels', 200_000, 6],
+        ['small-l2', () => new faiss.IndexFlatL2(7), 'uniform', 40, 7],
+      ];
+      const batches: [number, number][] = [[1, 1], [1, 10], [19, 99], [5, 45]];
+      await assertAsPython(builds, batches, (index, q, k, what) => expectKernel('flatScan', { searches: 1 }, () => index.search(q, k), what));
     });
   });
 });

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IndexFlatL2, IndexIDMap2, serializeIndex } from '../../lib';
+import { IDSelectorNot, IDSelectorRange, IndexFlatL2, IndexIDMap2, serializeIndex } from '../../lib';
 import { defaults } from '../../service/config';
 import { openServices, type Services } from '../../service/server';
 import { randomVectors } from './data';
@@ -130,6 +130,13 @@ export const scenarios: Scenario[] = [
       await s.indexes.remove('t', 'graph', ids(1, 2, 3, 4, 5, 6, 7, 8));
       await s.indexes.snapshotAll(); // waits for the rebuild queued behind it
     },
+  },
+  // Logged as the ids the filter selected (recovery replays ids, never the filter).
+  { name: 'remove by filter', warm: (s) => s.indexes.describe('t', 'flat'), run: (s) => s.indexes.remove('t', 'flat', new IDSelectorRange(2, 5)) },
+  {
+    name: 'remove by filter from an index that hides removed ids',
+    warm: (s) => s.indexes.describe('t', 'graph'),
+    run: (s) => s.indexes.remove('t', 'graph', new IDSelectorNot(new IDSelectorRange(0, 16))),
   },
   { name: 'train', warm: (s) => s.indexes.describe('t', 'ivf'), run: (s) => s.indexes.train('t', 'ivf', randomVectors(100, d, 8)) },
   { name: 'add binary codes', warm: (s) => s.indexes.describe('t', 'bits'), run: (s) => s.indexes.add('t', 'bits', codes(2, 64, 12), ids(10, 11)) },

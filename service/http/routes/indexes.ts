@@ -11,7 +11,9 @@ import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
 import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
 import { codesSchema, filterSchema, idSchema, idsSchema, kSchema, queryOptions, tunableSchema, vectorsSchema } from '../validate';
-import { optionsOf, queryOf, RANGE_SEARCH_QUERY, requestRows, rowsIn, SEARCH_QUERY, searchQuery } from './search-query';
+import { holdFilter, jsonFilterWithin, optionsOf, queryOf, RANGE_SEARCH_QUERY, requestRows, rowsIn, SEARCH_QUERY, searchQuery } from './search-query';
+import { binaryFilter } from '../filter';
+import type { IDSelector } from '../../../lib/selectors';
 import {
   binaryCodesWithIds,
   binaryIds,
@@ -37,6 +39,24 @@ function idempotencyKey(req: Request): string | undefined {
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpError(400, 'ERR_VALIDATION', 'Idempotency-Key must be 1-128 printable ASCII characters');
   return key;
+}
+
+/** A binary remove's options: the filter part's length when it removes by filter. */
+const REMOVE_QUERY: Record<string, 'int'> = { filterBytes: 'int' };
+
+/** What a remove removes: its ids, or the selector of its filter (a JSON `filter`, or a binary body that is the filter part). */
+function removedBy(req: Request, config: Config, filterBytes: number | undefined): BigInt64Array | IDSelector {
+  if (isBinary(req)) {
+    if (filterBytes === undefined) return binaryIds(req.body);
+    const body = req.body as Buffer;
+    if (filterBytes !== body.length) {
+      throw new HttpError(400, 'ERR_VALIDATION', `filterBytes must be the body's ${body.length} bytes: a remove takes ids or a filter, not both`);
+    }
+    return binaryFilter(body);
+  }
+  const { ids, filter } = req.body as { ids?: unknown[]; filter?: unknown };
+  if ((ids === undefined) === (filter === undefined)) throw new HttpError(400, 'ERR_VALIDATION', 'A remove takes ids or filter (exactly one of them)');
+  return ids !== undefined ? jsonIds(ids as (number | string)[]) : jsonFilterWithin(config, filter);
 }
 
 export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
@@ -261,17 +281,19 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
     {
       method: 'post',
       path: '/v1/indexes/:name/remove',
-      summary: 'Remove vectors by id',
+      summary: 'Remove vectors by id, or those a filter selects',
       role: 'write',
       body: {
-        json: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: idsSchema } },
-        binary: 'int64 ids',
+        json: { type: 'object', additionalProperties: false, properties: { ids: idsSchema, filter: filterSchema } },
+        binary: 'int64 ids; or, with ?filterBytes (the body length), the filter part alone',
       },
+      query: REMOVE_QUERY,
       responses: { 200: '{ removed, ntotal }: every index type removes; ids never change. Send Idempotency-Key to make a retry safe.' },
       handler: async (req, res) => {
-        options(req, {});
-        const ids = isBinary(req) ? binaryIds(req.body) : jsonIds(req.body.ids);
-        const out = await indexes.remove(tenantOf(res), nameOf(req), ids, idempotencyKey(req));
+        const o = options(req, REMOVE_QUERY);
+        const removed = removedBy(req, config, o.filterBytes as number | undefined);
+        if (!(removed instanceof BigInt64Array)) holdFilter(memoryOf(res.locals), removed);
+        const out = await indexes.remove(tenantOf(res), nameOf(req), removed, idempotencyKey(req));
         versioned(res, tenantOf(res), nameOf(req)).json(out);
       },
     },

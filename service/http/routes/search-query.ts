@@ -8,7 +8,7 @@ import type { IndexService } from '../../domain/indexes';
 import { FaissError, type SearchParams } from '../../../lib';
 import type { IDSelector } from '../../../lib/selectors';
 import { LIMITS } from '../../../lib/limits';
-import { requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
+import { requireFilterTermWithin, requireJsonSearchAnswerWithin, type AnswerFormat } from '../answer-size';
 import { HttpError } from '../errors';
 import { parseQueryOptions, type QueryType } from '../validate';
 import { binaryFilter, filterIds, jsonFilter } from '../filter';
@@ -127,10 +127,19 @@ export function queryOf(
   const nq = rowsIn(x, indexes.dimension(input.tenant, input.name));
   let sel: IDSelector | undefined;
   if (filter) sel = binaryFilter(filter);
-  else if (!input.binary && (input.body as { filter?: unknown }).filter !== undefined) sel = jsonFilter((input.body as { filter?: unknown }).filter);
+  else if (!input.binary && (input.body as { filter?: unknown }).filter !== undefined) sel = jsonFilterWithin(config, (input.body as { filter?: unknown }).filter);
   if (nq > config.maxBatch) throw new HttpError(400, 'ERR_VALIDATION', `At most ${config.maxBatch} vectors per request`);
-  if (sel) memory.hold(filterIds(sel) * SELECTOR_BYTES_PER_ID, `The filter's ids`);
+  if (sel) holdFilter(memory, sel);
   return { x, nq, params: { ...tunablesOf(o), ...(sel ? { sel } : {}) } };
+}
+
+/** A JSON filter's selector; a term FAISS could not build within --max-request-memory is refused before it is converted. */
+export const jsonFilterWithin = (config: Config, filter: unknown): IDSelector =>
+  jsonFilter(filter, (kind, n) => requireFilterTermWithin(config.maxRequestMemory, kind, n));
+
+/** Holds what a filter's ids take against the request's memory (a search's, or a remove's by filter). */
+export function holdFilter(memory: RequestMemory, sel: IDSelector): void {
+  memory.hold(filterIds(sel) * SELECTOR_BYTES_PER_ID, `The filter's ids`);
 }
 
 /** A search's query, refused (ERR_RESOURCE_LIMIT) when a JSON answer to it would pass --max-request-memory. */
