@@ -77,9 +77,16 @@ export class LiveCollection {
     return this.o.limits;
   }
 
-  /** A new, empty collection (the spec is already validated and, when durable, stored under `uid`). */
-  static async create(uid: number, spec: CollectionSpec, o: LiveOptions): Promise<LiveCollection> {
-    return new LiveCollection(uid, spec, await CollectionState.create(spec, o.limits), o);
+  /** A new, empty collection; `register` stores its spec (when durable) and gives its uid. */
+  static create(spec: CollectionSpec, o: LiveOptions, register: () => number): LiveCollection {
+    // Built first: a spec FAISS refuses is never registered (stored), so it cannot stop the next open.
+    const state = CollectionState.create(spec, o.limits);
+    try {
+      return new LiveCollection(register(), spec, state, o);
+    } catch (e) {
+      state.dispose();
+      throw e;
+    }
   }
 
   /** A stored collection, from its snapshot and the ops logged after it. */
@@ -257,7 +264,11 @@ async function loadState(
       throw corrupt(stored.name, `its snapshot's points cannot be read (${(e as Error).message})`);
     }
   } else {
-    state = await CollectionState.create(stored.spec, o.limits);
+    try {
+      state = CollectionState.create(stored.spec, o.limits);
+    } catch (e) {
+      throw corrupt(stored.name, `its stored spec cannot be built (${(e as Error).message})`);
+    }
   }
   let seq = stored.snapshotSeq;
   let logBytes = 0;

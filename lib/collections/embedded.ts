@@ -110,13 +110,8 @@ class Collections implements EmbeddedCollections, CollectionResolver {
       if (this.aliases.has(valid.name)) {
         throw new FaissError(`${valid.name} is already the name of an alias (of ${this.aliases.get(valid.name)})`, 'ERR_COLLECTION_EXISTS');
       }
-      const uid = this.store ? this.store.createCollection(valid) : this.nextUid++;
-      try {
-        this.live.set(valid.name, await LiveCollection.create(uid, valid, this.o));
-      } catch (e) {
-        this.store?.deleteCollection(uid);
-        throw e;
-      }
+      const live = LiveCollection.create(valid, this.o, () => (this.store ? this.store.createCollection(valid) : this.nextUid++));
+      this.live.set(valid.name, live);
       return new EmbeddedCollection(valid.name, this);
     });
   }

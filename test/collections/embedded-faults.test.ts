@@ -17,6 +17,8 @@ const SQL = {
   setSnapshot: 'UPDATE collections SET snapshot_seq',
   ops: 'SELECT seq, header, data, crc FROM ops',
   deleteCollection: 'DELETE FROM collections WHERE uid',
+  createCollection: 'INSERT INTO collections',
+  putAlias: 'INSERT OR REPLACE INTO aliases',
 } as const;
 type Step = keyof typeof SQL;
 
@@ -131,6 +133,33 @@ describe('embedded collections: storage faults', function () {
     db = await opened(where);
     assert.deepEqual((await db.collection('c').scroll()).points.map((p) => p.id), ['kept']);
     assert.equal(await db.collection('other').count(), 1);
+  });
+
+  it('a createCollection or an alias whose write fails is ERR_IO and creates nothing, now and after a restart', async () => {
+    const where = dir();
+    let db = await opened(where);
+    failNext('createCollection');
+    await rejectsWith(db.createCollection({ name: 'c', dimension: 2 }), 'ERR_IO');
+    assert.deepEqual(await db.listCollections(), []);
+    await db.createCollection({ name: 'd', dimension: 2 });
+    failNext('putAlias');
+    await rejectsWith(db.createAlias('a', 'd'), 'ERR_IO');
+    assert.deepEqual(await db.listAliases(), []);
+    await rejectsWith(db.collection('a').count(), 'ERR_COLLECTION_NOT_FOUND');
+    await db.close();
+    db = await opened(where);
+    assert.deepEqual((await db.listCollections()).map((c) => c.name), ['d']);
+    assert.deepEqual(await db.listAliases(), []);
+  });
+
+  it('a spec FAISS refuses is not stored: the directory opens again and the name is free', async () => {
+    const where = dir();
+    let db = await opened(where);
+    await rejectsWith(db.createCollection({ name: 'c', dimension: 2, factory: 'IVF4,PQ3' }), 'ERR_INVALID_ARGUMENT');
+    await db.close();
+    db = await opened(where);
+    assert.deepEqual(await db.listCollections(), []);
+    await db.createCollection({ name: 'c', dimension: 2 });
   });
 
   it('a deleteCollection whose write fails is ERR_IO and leaves the collection as it was, now and after a restart', async () => {
