@@ -12,7 +12,7 @@ import { FaissError } from '../errors';
 import { invalidParameterError, isInteger, isObject, readArgument } from '../is';
 import { EmbeddedCollection } from './embedded-collection';
 import { LiveCollection, type LiveOptions } from './embedded-live';
-import { CollectionStore } from './embedded-store';
+import type { CollectionStore } from './embedded-store';
 import { collectionLimitsArg, type CollectionLimits } from './limits';
 import { collectionNameArg as nameArg, specInput } from './input';
 import { SerialQueue } from './serial-queue';
@@ -53,6 +53,8 @@ function optionsOf(o: unknown): { dir?: string; limits: CollectionLimits; snapsh
 export async function openCollections(o?: OpenCollectionsOptions): Promise<EmbeddedCollections> {
   const { dir, limits, snapshotLogBytes } = optionsOf(o);
   if (dir === undefined) return new Collections(undefined, { limits, snapshotLogBytes }, [], []);
+  // Loaded here: better-sqlite3's native module only for collections kept on disk.
+  const { CollectionStore } = await import('./embedded-store');
   const store = CollectionStore.open(path.resolve(dir));
   const live: LiveCollection[] = [];
   try {
