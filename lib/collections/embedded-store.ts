@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { FaissError } from '../errors';
 import type { CollectionOp } from './collection-state';
 import { corruptLog, decodeOp, type EncodedOp } from './embedded-log-rows';
-import { ioError } from './embedded-snapshot';
+import { ioError, snapshotFiles } from './embedded-snapshot';
 import type { AliasInfo, CollectionSpec } from './types';
 
 export interface StoredCollection {
@@ -227,23 +227,29 @@ export class CollectionStore {
     );
   }
 
-  /** Records that `file` holds collection `uid` up to op `seq`, and drops the ops it holds. */
-  setSnapshot(uid: number, seq: number, file: string): void {
+  /** Records that the snapshot `name` holds collection `uid` up to op `seq`, and drops the ops it holds. */
+  setSnapshot(uid: number, seq: number, name: string): void {
     this.run(`Recording the snapshot of collection #${uid}`, () =>
       this.db.transaction(() => {
-        this.statements.setSnapshot.run(seq, path.basename(file), uid);
+        this.statements.setSnapshot.run(seq, name, uid);
         this.statements.truncateOps.run(uid, seq);
       })(),
     );
   }
 
+  /** Where the snapshot files named `name` (snapshotFiles) are. */
   snapshotPath(name: string): string {
     return path.join(this.snapshotDir, name);
   }
 
   /** Removes snapshot files no collection refers to (leftovers of a crash mid-snapshot or mid-delete). */
   removeOrphans(): void {
-    const owned = new Set(this.collections().map((c) => c.snapshotFile).filter((f): f is string => f !== null));
+    const owned = new Set(
+      this.collections()
+        .map((c) => c.snapshotFile)
+        .filter((f): f is string => f !== null)
+        .flatMap((base) => Object.values(snapshotFiles(base))),
+    );
     for (const name of fs.readdirSync(this.snapshotDir)) {
       if (!owned.has(name)) fs.rmSync(path.join(this.snapshotDir, name), { force: true });
     }
