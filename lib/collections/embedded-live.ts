@@ -36,7 +36,7 @@ export interface Mutation<A> {
 }
 
 const corrupt = (name: string, why: string): FaissError =>
-  new FaissError(`Collection ${name} cannot be loaded: ${why}; it was not loaded`, 'ERR_CORRUPT_INDEX');
+  new FaissError(`Collection ${name} cannot be loaded: ${why}`, 'ERR_CORRUPT_INDEX');
 
 export class LiveCollection {
   private readonly queue = new SerialQueue();

@@ -250,9 +250,11 @@ export class CollectionStore {
         .filter((f): f is string => f !== null)
         .flatMap((base) => Object.values(snapshotFiles(base))),
     );
-    for (const name of fs.readdirSync(this.snapshotDir)) {
-      if (!owned.has(name)) fs.rmSync(path.join(this.snapshotDir, name), { force: true });
-    }
+    this.run(`Removing the leftovers of an interrupted snapshot in ${this.snapshotDir}`, () => {
+      for (const name of fs.readdirSync(this.snapshotDir)) {
+        if (!owned.has(name)) fs.rmSync(path.join(this.snapshotDir, name), { force: true, recursive: true });
+      }
+    });
   }
 
   close(): void {

@@ -411,6 +411,19 @@ export function registerContractSuite(title: string, open: () => Promise<Contrac
         assert.equal((await api.collection(alias).info()).name, c.name);
       });
 
+      it('names are one namespace: a collection named as an alias is ERR_COLLECTION_EXISTS, an alias of an alias is ERR_COLLECTION_NOT_FOUND, deleting through an alias is ERR_INVALID_ARGUMENT', async () => {
+        const c = await filled();
+        const alias = fresh('alias');
+        await api.createAlias(alias, c.name);
+        await rejectsWith(api.createCollection({ name: alias, dimension: d }), 'ERR_COLLECTION_EXISTS');
+        const second = fresh('alias');
+        await rejectsWith(api.createAlias(second, alias), 'ERR_COLLECTION_NOT_FOUND');
+        assert.ok(!(await api.listAliases()).some((a) => a.alias === second));
+        await rejectsWith(api.deleteCollection(alias), 'ERR_INVALID_ARGUMENT');
+        assert.equal(await c.count(), 10);
+        assert.equal((await api.collection(alias).info()).name, c.name);
+      });
+
       it('switching or deleting a missing alias is ERR_ALIAS_NOT_FOUND', async () => {
         const c = await filled();
         await rejectsWith(api.switchAlias(fresh('alias'), c.name), 'ERR_ALIAS_NOT_FOUND');
