@@ -50,9 +50,13 @@ namespace fp {
 // threshold (else kNotItsSearch), with the L2 or inner-product metric (else
 // kMetric), 1 <= k < FAISS's reservoir size (else kLargeK), FAISS's BLAS block a
 // size the kernel takes (else kSettings), at least one full block of stored
-// vectors (else kIndexSize), and the products of length d are sgemm_'s
+// vectors, or for L2 with k = 1 at least one vector (else kIndexSize), and the products of length d are sgemm_'s
 // (sgemm_chain.h; else kProbeFailed).
 Fit flatBatchFit(const faiss::Index& index, int64_t n, int64_t k);
+
+// flatBatchFit without the switch and the type: for an index whose search is
+// IndexFlat::search (kernels/ivf_build.h's k-means index, an IndexFlatL2 subclass).
+Fit flatBatchFitFlat(const faiss::IndexFlat& index, int64_t n, int64_t k);
 
 // What flatBatch allocates for a search of n queries on `threads` threads, beyond
 // what FAISS's BLAS path would (search_memory.h): the packed queries, each
