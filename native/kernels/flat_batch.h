@@ -30,6 +30,13 @@
 // FAISS's arguments (OpenBLAS may take its small-matrix path there, which sums in
 // another order), and its distances are handled as FAISS handles them.
 //
+// L2 with k = 1 on fewer full blocks than threads (an IVF quantizer's centroids,
+// kernels/ivf_build.h): the queries are split across the threads instead of the
+// blocks, and the partial block is multiplied in registers too where sgemm_ would
+// take its general path for FAISS's block of queries (more than 10^6
+// multiply-adds: sgemm_chain.h), its first multiple of 16 rows in the override's
+// lanes, the rest one by one, as FAISS does.
+//
 // Anything else goes to FAISS: other index types and metrics, k >= 100 (FAISS's
 // reservoir), d where the products are not a single chain (sgemm_chain.h),
 // indexes smaller than one block, and a search
