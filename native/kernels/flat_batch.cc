@@ -4,8 +4,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <typeinfo>
 #include <vector>
@@ -41,6 +43,20 @@ constexpr float kLargestProduct = 0x1p127f;
 bool tailChainable(size_t rows, size_t n, size_t d) {
   return static_cast<double>(rows) * static_cast<double>(n) * static_cast<double>(d) > kSmallMatrixBound &&
          sgemmChainMatchesPastSmall(d);
+}
+
+// Whether a search of n queries, L2 with k = 1 on fewer full blocks than
+// threads, is split by whole blocks of queries (queryBlock each) rather than
+// within each: at least two blocks per thread, and every block's partial block of
+// stored vectors multiplied in registers (sgemm_ is not called from the threads).
+bool queriesSplitBySlice(const faiss::IndexFlat& index, int64_t n, int64_t k, int threads, int64_t queryBlock) {
+  if (index.metric_type != faiss::METRIC_L2 || k != 1 || threads < 2 || n < 2 * threads * queryBlock) return false;
+  const size_t blockRows = static_cast<size_t>(faiss::distance_compute_blas_database_bs);
+  const size_t ntotal = static_cast<size_t>(index.ntotal);
+  if (ntotal / blockRows >= static_cast<size_t>(threads)) return false;
+  const size_t tailRows = ntotal % blockRows;
+  const size_t smallest = static_cast<size_t>(n % queryBlock == 0 ? queryBlock : n % queryBlock);
+  return tailRows == 0 || tailChainable(tailRows, smallest, static_cast<size_t>(index.d));
 }
 
 enum class Mode {
@@ -422,7 +438,7 @@ struct Packed {
 // Queries [0, n) of one of FAISS's blocks of queries (distance_compute_blas_query_bs):
 // the pass over the stored vectors, then their answers.
 bool searchSlice(const faiss::IndexFlat& index, size_t n, const float* x, const float* xNorms, size_t k,
-                 float* distances, int64_t* labels, const float* yNorms) {
+                 float* distances, int64_t* labels, const float* yNorms, int threadsWanted, bool oneThreadsBlock) {
   Pass s;
   const bool ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   s.mode = ip ? Mode::kInnerProduct : k == 1 ? Mode::kL2Nearest : Mode::kL2;
@@ -468,8 +484,8 @@ bool searchSlice(const faiss::IndexFlat& index, size_t n, const float* x, const 
   // split instead, each thread scanning every block for its groups; the partial
   // last block is then multiplied here too wherever sgemm_ computes it on its
   // general path (tailChainable), rather than by sgemm_ after the pass.
-  const size_t wanted = static_cast<size_t>(std::max(1, rowSplitThreads()));
-  const bool byQueries = s.mode == Mode::kL2Nearest && fullBlocks < wanted;
+  const size_t wanted = static_cast<size_t>(std::max(1, threadsWanted));
+  const bool byQueries = s.mode == Mode::kL2Nearest && (oneThreadsBlock || fullBlocks < wanted);
   const size_t tailRows = ntotal - s.rowsEnd;
   s.tailChained = byQueries && tailRows > 0 && tailChainable(tailRows, s.n, s.d);
   s.tailLaned = tailRows / 16 * 16;  // the override's 16 at a time; the rest one by one
@@ -586,7 +602,8 @@ int64_t flatBatchTemporaryBytes(const faiss::Index& index, int64_t n, int64_t k,
   const int64_t packed = mulBytes(mulBytes(lanes, index.d), sizeof(float));
   const int64_t perThread = addBytes(mulBytes(slice, mulBytes(2 * k, sizeof(float) + sizeof(int64_t))),
                                      mulBytes(lanes, 8 * (sizeof(float) + sizeof(int32_t)) + sizeof(float)));
-  int64_t bytes = addBytes(packed, mulBytes(std::max(1, threads), perThread));
+  // The packed queries too per thread: an IVF's k-means gives each thread its own blocks of queries.
+  int64_t bytes = mulBytes(std::max(1, threads), addBytes(packed, perThread));
   if (index.metric_type == faiss::METRIC_L2 && k == 1) {
     const int64_t blocks = index.ntotal / std::max(1, faiss::distance_compute_blas_database_bs);
     bytes = addBytes(bytes, mulBytes(mulBytes(blocks, slice), 8 * sizeof(LaneMin)));
@@ -612,12 +629,35 @@ bool flatBatch(const faiss::IndexFlat& index, int64_t n, const float* x, int64_t
   // kernel holds does not grow with the batch, and the last block of stored
   // vectors is multiplied in sgemm_ calls of FAISS's own shapes.
   const int64_t queryBlock = std::max(1, faiss::distance_compute_blas_query_bs);
-  for (int64_t i0 = 0; i0 < n; i0 += queryBlock) {
+  const int threads = std::max(1, rowSplitThreads());
+  const int64_t slices = (n + queryBlock - 1) / queryBlock;
+  auto slice = [&](int64_t i0, int threadsWanted, bool oneThreadsBlock) {
     const int64_t i1 = std::min(n, i0 + queryBlock);
-    if (!searchSlice(index, static_cast<size_t>(i1 - i0), x + i0 * index.d, xNorms.empty() ? nullptr : xNorms.data() + i0,
-                     static_cast<size_t>(k), distances + i0 * k, labels + i0 * k, yNorms))
-      return false;
+    return searchSlice(index, static_cast<size_t>(i1 - i0), x + i0 * index.d, xNorms.empty() ? nullptr : xNorms.data() + i0,
+                       static_cast<size_t>(k), distances + i0 * k, labels + i0 * k, yNorms, threadsWanted, oneThreadsBlock);
+  };
+  if (queriesSplitBySlice(index, n, k, threads, queryBlock)) {
+    // One nearest neighbour on few blocks, many blocks of queries (an IVF's
+    // k-means and add): each thread takes whole blocks of queries, one parallel
+    // region for the call rather than one per block of 256 queries.
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t b = 0; b < slices; b++) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        if (!slice(b * queryBlock, 1, true)) failed = true;
+      } catch (...) {
+#pragma omp critical(fp_flat_batch_error)
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return !failed.load();
   }
+  for (int64_t i0 = 0; i0 < n; i0 += queryBlock)
+    if (!slice(i0, threads, false)) return false;
   return true;
 }
 

@@ -118,8 +118,12 @@ describe('flat batch kernel (own search kernels)', function () {
         ['clustered', 1031, 8],
         ['levels', 1024, 5],
         ['clustered', 4146, 24],
+        ['uniform', 2000, 32],
       ];
-      const batches: [number, number][] = [[20, 1], [32, 1], [33, 1], [255, 1], [256, 1], [257, 1], [600, 1]];
+      // 1,024 and 1,100 queries: with 2 threads, whole blocks of 256 queries per
+      // thread (where every block's partial block is multiplied in registers:
+      // 2,000 x 32, 4,146 x 24 with 1,024), the rest within each block.
+      const batches: [number, number][] = [[20, 1], [32, 1], [33, 1], [255, 1], [256, 1], [257, 1], [600, 1], [1024, 1], [1100, 1]];
       for (const threads of [8, 2, 1]) {
         faiss.setNumThreads(threads);
         for (const [pattern, n, d] of datasets) {

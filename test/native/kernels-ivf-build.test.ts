@@ -74,6 +74,13 @@ describe('IVFFlat build through the flat batch kernel (own kernels)', function (
           { train: KMEANS_ITERATIONS, add: 1 },
           'IndexIVFFlat, uniform, 37 lists',
         );
+        // 256 lists of d = 32: blocks of 256 queries whose products the kernel makes
+        // in registers (more than 10^6 multiply-adds each), whole blocks per thread.
+        await assertSameIndex(
+          { make: () => faiss.indexFactory(32, 'IVF256,Flat'), train: data('clustered', 6144, 32, 17), add: data('clustered', 5000, 32, 18) },
+          { train: KMEANS_ITERATIONS, add: 1 },
+          '256 lists, d 32',
+        );
         // Small integers: many equal distances, which FAISS breaks by the lowest centroid.
         await assertSameIndex(
           {
