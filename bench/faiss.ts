@@ -6,9 +6,11 @@
 //   IVF1024,Flat over 200k: build (train on the first 50k, add all); 1 query; batch (nprobe 16)
 // Per row: the medians of each side, the ratio addon / pip (target <= 1.0), and each
 // side's 10-recall@10 against the exact answer (float64, numpy; target: the addon's no
-// lower than FAISS's own). Where the addon has its own search kernels (getKernels),
-// the same searches also with them off. And the flat single query's scan rate against
-// this machine's measured memory bandwidth (target >= 40%).
+// lower than FAISS's own). Where the addon has its own kernels (getKernels), the
+// same searches and builds also with them off (each build twice per round, in the
+// order the round's searches take: kernels off first every other round). And the
+// flat single query's scan rate against this machine's measured memory bandwidth
+// (target >= 40%).
 //
 // Two FAISS builds cannot share a process: each side runs each round in a child
 // process (bench/lib/faiss-addon-side.ts, bench/faiss_python.py), the sides in the
@@ -176,7 +178,7 @@ function comparisonTable(ours: Pooled, off: Pooled | undefined, theirs: Pooled, 
     const recallOk = row.what === 'build' || a.recall >= b.recall;
     const cells = [ROW_LABEL[row.id], fmtMs(a.ms), fmtMs(b.ms), ratio.toFixed(2), fmtRecall(a.recall), fmtRecall(b.recall), ratio <= TARGET_RATIO && recallOk ? 'yes' : 'NO'];
     if (off) {
-      const o = row.what === 'build' ? undefined : figure(off, row);
+      const o = row.what === 'build' && off.buildMs[row.kind as 'hnsw' | 'ivf'].length === 0 ? undefined : figure(off, row);
       cells.push(o ? fmtMs(o.ms) : '-', o ? (o.ms / b.ms).toFixed(2) : '-', o ? fmtRecall(o.recall) : '-');
     }
     return cells;
@@ -240,16 +242,17 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const r = side.run(config);
         const pool = pools.get(side.name) as Pooled;
-        addRound(pool, r, r.search);
+        addRound(pool, r, r.search, r.buildMs);
         recordRecall(pool, prefix, exact, SHAPE.k, false);
         if (r.searchOff) {
           if (!offPools.has(side.name)) offPools.set(side.name, emptyPooled());
           const off = offPools.get(side.name) as Pooled;
-          addRound(off, r, r.searchOff);
+          addRound(off, r, r.searchOff, r.buildMsOff);
           recordRecall(off, prefix, exact, SHAPE.k, true);
         }
         const medians = ONLY.map((k) => `${k} ${fmtMs(median(r.search[k].singleMs))}`).join(', ');
-        log(`round ${round + 1} ${side.name}: builds HNSW ${fmtMs(r.buildMs.hnsw)}, IVF ${fmtMs(r.buildMs.ivf)}; 1-query medians ${medians} (${((performance.now() - t0) / 1e3).toFixed(0)} s)`);
+        const offBuilds = r.buildMsOff ? ` (kernels off ${fmtMs(r.buildMsOff.hnsw)}, ${fmtMs(r.buildMsOff.ivf)})` : '';
+        log(`round ${round + 1} ${side.name}: builds HNSW ${fmtMs(r.buildMs.hnsw)}, IVF ${fmtMs(r.buildMs.ivf)}${offBuilds}; 1-query medians ${medians} (${((performance.now() - t0) / 1e3).toFixed(0)} s)`);
       }
       rounds++;
     }

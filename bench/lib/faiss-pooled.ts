@@ -35,7 +35,7 @@ export function recordRecall(pool: Pooled, prefix: string, exact: Record<IndexKi
   }
 }
 
-export function addRound(pool: Pooled, r: SideResult, search: SideResult['search']): void {
+export function addRound(pool: Pooled, r: SideResult, search: SideResult['search'], buildMs: SideResult['buildMs'] | undefined): void {
   pool.results.push(r);
   for (const kind of INDEXES) {
     pool.singleMs[kind].push(...search[kind].singleMs);
@@ -43,7 +43,7 @@ export function addRound(pool: Pooled, r: SideResult, search: SideResult['search
     pool.batchMs[kind].push(...search[kind].batchMs);
   }
   // null (JSON's NaN): the index was left out (--only).
-  for (const kind of ['hnsw', 'ivf'] as const) if (typeof r.buildMs[kind] === 'number') pool.buildMs[kind].push(r.buildMs[kind]);
+  for (const kind of ['hnsw', 'ivf'] as const) if (typeof buildMs?.[kind] === 'number') pool.buildMs[kind].push(buildMs[kind]);
 }
 
 /** The middle sample, or the mean of the two middle ones (a build has one sample per round). */

@@ -68,6 +68,8 @@ export interface SideResult {
   build: string;
   threads: number;
   buildMs: { hnsw: number; ivf: number };
+  /** The same builds with the addon's own kernels off (hnswBuild; flatBatch's IVF assignments), where it has any. */
+  buildMsOff?: { hnsw: number; ivf: number };
   search: Record<IndexKind, SearchTimes>;
   /** The addon with its own kernels off (where it has any). */
   searchOff?: Record<IndexKind, SearchTimes>;

@@ -30,6 +30,13 @@
 // FAISS's arguments (OpenBLAS may take its small-matrix path there, which sums in
 // another order), and its distances are handled as FAISS handles them.
 //
+// L2 with k = 1 on fewer full blocks than threads (an IVF quantizer's centroids,
+// kernels/ivf_build.h): the queries are split across the threads instead of the
+// blocks, and the partial block is multiplied in registers too where sgemm_ would
+// take its general path for FAISS's block of queries (more than 10^6
+// multiply-adds: sgemm_chain.h), its first multiple of 16 rows in the override's
+// lanes, the rest one by one, as FAISS does.
+//
 // Anything else goes to FAISS: other index types and metrics, k >= 100 (FAISS's
 // reservoir), d where the products are not a single chain (sgemm_chain.h),
 // indexes smaller than one block, and a search
@@ -50,9 +57,13 @@ namespace fp {
 // threshold (else kNotItsSearch), with the L2 or inner-product metric (else
 // kMetric), 1 <= k < FAISS's reservoir size (else kLargeK), FAISS's BLAS block a
 // size the kernel takes (else kSettings), at least one full block of stored
-// vectors (else kIndexSize), and the products of length d are sgemm_'s
+// vectors, or for L2 with k = 1 at least one vector (else kIndexSize), and the products of length d are sgemm_'s
 // (sgemm_chain.h; else kProbeFailed).
 Fit flatBatchFit(const faiss::Index& index, int64_t n, int64_t k);
+
+// flatBatchFit without the switch and the type: for an index whose search is
+// IndexFlat::search (kernels/ivf_build.h's k-means index, an IndexFlatL2 subclass).
+Fit flatBatchFitFlat(const faiss::IndexFlat& index, int64_t n, int64_t k);
 
 // What flatBatch allocates for a search of n queries on `threads` threads, beyond
 // what FAISS's BLAS path would (search_memory.h): the packed queries, each

@@ -80,6 +80,26 @@ bool probe(size_t d) {
          tilesMatch<4>(x, y, d, kRows, ip);
 }
 
+// Just past kSmallMatrixBound with 32 queries.
+bool probePastSmall(size_t d) {
+  if (d == 0) return false;
+  constexpr size_t kQueries = 32;
+  const size_t rows = static_cast<size_t>(kSmallMatrixBound) / (kQueries * d) + 1;
+  std::vector<float> x(kQueries * d), y(rows * d), ip(rows * kQueries);
+  uint64_t state = 0x9E3779B97F4A7C15ULL ^ d;
+  for (auto& v : x) v = probeValue(state);
+  for (auto& v : y) v = probeValue(state);
+  sgemmLikeFaiss(y.data(), rows, x.data(), kQueries, d, ip.data());
+  return tilesMatch<1>(x, y, d, rows, ip) && tilesMatch<4>(x, y, d, rows, ip);
+}
+
+bool checkedOnce(size_t d, bool (*check)(size_t), std::unordered_map<size_t, bool>& checked, std::mutex& mutex) {
+  std::lock_guard<std::mutex> guard(mutex);
+  auto it = checked.find(d);
+  if (it == checked.end()) it = checked.emplace(d, check(d)).first;
+  return it->second;
+}
+
 #endif  // FP_SGEMM_CHAIN
 
 }  // namespace
@@ -94,10 +114,18 @@ bool sgemmChainMatches(size_t d) {
 #ifdef FP_SGEMM_CHAIN
   static std::mutex mutex;
   static std::unordered_map<size_t, bool> checked;
-  std::lock_guard<std::mutex> guard(mutex);
-  auto it = checked.find(d);
-  if (it == checked.end()) it = checked.emplace(d, probe(d)).first;
-  return it->second;
+  return checkedOnce(d, probe, checked, mutex);
+#else
+  (void)d;
+  return false;
+#endif
+}
+
+bool sgemmChainMatchesPastSmall(size_t d) {
+#ifdef FP_SGEMM_CHAIN
+  static std::mutex mutex;
+  static std::unordered_map<size_t, bool> checked;
+  return checkedOnce(d, probePastSmall, checked, mutex) && sgemmChainMatches(d);
 #else
   (void)d;
   return false;

@@ -28,6 +28,16 @@ namespace fp {
 // its general path (checked once per d, thread-safe). False without AVX2/FMA.
 bool sgemmChainMatches(size_t d);
 
+// OpenBLAS's bound on M * N * K for its small-matrix path: a product larger than
+// this is computed on the general path whatever its shape.
+constexpr double kSmallMatrixBound = 1e6;
+
+// Whether chainTile also gives the linked sgemm_'s bits for a product of length d
+// just past kSmallMatrixBound by 32 queries (a shape OpenBLAS's small-matrix path
+// would take below the bound): then the products of any shape past the bound are
+// the chain's (checked once per d, thread-safe). False without AVX2/FMA.
+bool sgemmChainMatchesPastSmall(size_t d);
+
 // ip[q * m + j] = <x_q, y_j> for m stored vectors y and n queries x of d floats:
 // the sgemm_ call of FAISS's BLAS path, with FAISS's arguments.
 void sgemmLikeFaiss(const float* y, size_t m, const float* x, size_t n, size_t d, float* ip);

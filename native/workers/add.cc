@@ -1,5 +1,6 @@
 #include "../args.h"
 #include "../kernels/hnsw_build.h"
+#include "../kernels/ivf_build.h"
 #include "../memory_limits.h"
 #include "../search_memory.h"
 #include "../threads.h"
@@ -33,6 +34,8 @@ class AddWorker : public IndexWorker {
     ThreadScope threads;
     if (hnswBuildAdd(index(), x_.n, x_.data, ids_.data)) {
       // The addon's own HNSW construction did it (kernels/hnsw_build.h).
+    } else if (ivfBuildAdd(index(), x_.n, x_.data, ids_.data)) {
+      // FAISS's add, the lists found by the flat batch kernel (kernels/ivf_build.h).
     } else if (ids_.data) {
       index().add_with_ids(x_.n, x_.data, ids_.data);
     } else {

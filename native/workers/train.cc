@@ -1,4 +1,5 @@
 #include "../args.h"
+#include "../kernels/ivf_build.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -18,7 +19,7 @@ class TrainWorker : public IndexWorker {
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
     ThreadScope threads;
-    index().train(x_.n, x_.data);
+    if (!ivfBuildTrain(index(), x_.n, x_.data)) index().train(x_.n, x_.data);
     handle().refresh(true);
   }
 

@@ -7,7 +7,8 @@
 // AVX2 override for k = 1) on an index file written here: identical where every
 // distance is exact (small integers), and otherwise python's answer up to
 // near-ties. The kernel takes indexes of at least one block of FAISS's BLAS path
-// (4,096 stored vectors); setNumThreads(8) splits the larger ones into several
+// (4,096 stored vectors), and smaller ones for one nearest neighbour by L2 (k = 1,
+// the queries split); setNumThreads(8) splits the larger ones into several
 // shares, so that the merge of the shares' candidates is what is tested. Each
 // search also checks, by kernelStats, that the kernel answered it, or the reason
 // it left it to FAISS (a small index, the probe of d = 330, an overflow).
@@ -102,6 +103,36 @@ describe('flat batch kernel (own search kernels)', function () {
       }
     }
 
+    it('one nearest neighbour (L2, k = 1) on fewer full blocks than threads: the queries split, the partial block in registers', async () => {
+      // [pattern, n, d]: 1 and 13 vectors (no lanes, leftovers only), 100 x 37
+      // (20 queries: a partial block OpenBLAS may multiply on its small-matrix path,
+      // which sgemm_ then does; 300: in registers), 1,031 x 8 (an IVF quantizer's
+      // size, 7 leftovers), one full block and 50 more.
+      const datasets: [Pattern, number, number][] = [
+        ['uniform', 1, 16],
+        ['levels', 13, 5],
+        ['uniform', 100, 37],
+        ['clustered', 1031, 8],
+        ['levels', 1024, 5],
+        ['clustered', 4146, 24],
+        ['uniform', 2000, 32],
+      ];
+      // 1,024 and 1,100 queries: with 2 threads, whole blocks of 256 queries per
+      // thread (where every block's partial block is multiplied in registers:
+      // 2,000 x 32, 4,146 x 24 with 1,024), the rest within each block.
+      const batches: [number, number][] = [[20, 1], [32, 1], [33, 1], [255, 1], [256, 1], [257, 1], [600, 1], [1024, 1], [1100, 1]];
+      for (const threads of [8, 2, 1]) {
+        faiss.setNumThreads(threads);
+        for (const [pattern, n, d] of datasets) {
+          const index = new faiss.IndexFlatL2(d);
+          await index.add(vectors(pattern, n, d, n + d));
+          await assertSameBatches(index, pattern, d, batches, `${threads} threads, ${pattern} ${n} x ${d}`);
+          index.dispose();
+        }
+      }
+      faiss.setNumThreads(8);
+    });
+
     it("'Flat' from the factory, L2 and inner product", async () => {
       for (const metric of [faiss.METRIC_L2, faiss.METRIC_INNER_PRODUCT]) {
         const index = newFlat(metric, 24, 'factory');
@@ -134,6 +165,25 @@ describe('flat batch kernel (own search kernels)', function () {
         for (let q = 0; q < 32; q++) assert.deepEqual(Array.from(ours.labels.subarray(q * 50 + 40, q * 50 + 50)), Array(10).fill(-1n));
         index.dispose();
       }
+    });
+
+    it('NaN stored vectors below one block, k = 1: FAISS searches again from the start', async () => {
+      // 300 queries: FAISS's first block of 256 has its products in registers, the
+      // last of 44 from sgemm_ (its small-matrix bound); the NaNs reach both.
+      const d = 8;
+      const n = 1000;
+      const original = new faiss.IndexFlatL2(d);
+      await original.add(vectors('uniform', n, d, 9));
+      const bytes = Buffer.from(await faiss.serializeIndex(original));
+      original.dispose();
+      const storedAt = bytes.length - n * d * 4;
+      for (let i = 5; i < n; i += 11) bytes.writeFloatLE(NaN, storedAt + i * d * 4);
+      const index = await faiss.deserializeIndex(bytes);
+      for (const nq of [64, 300]) {
+        const x = queries('uniform', nq, d, 10 + nq);
+        assertSame(await searchWith(index, x, 1, true, 'overflow'), await searchWith(index, x, 1, false), `nq ${nq}`);
+      }
+      index.dispose();
     });
 
     it('d = 330: OpenBLAS sums products longer than 320 in pieces', async () => {
@@ -198,6 +248,12 @@ describe('flat batch kernel (own search kernels)', function () {
       ];
       const batches: [number, number][] = [[20, 1], [32, 10], [255, 99], [300, 1]];
       await assertAsPython(builds, batches, (index, q, k, what) => expectKernel('flatBatch', { searches: 1 }, () => index.search(q, k), what));
+      // Below one block, k = 1 (the queries split; an IVF quantizer's shape).
+      const small: PythonCase[] = [
+        ['l2-small', () => new faiss.IndexFlatL2(16), 'clustered', 1031, 16],
+        ['l2-small-ties', () => new faiss.IndexFlatL2(5), 'levels', 1000, 5],
+      ];
+      await assertAsPython(small, [[20, 1], [300, 1]], (index, q, k, what) => expectKernel('flatBatch', { searches: 1 }, () => index.search(q, k), what));
     });
   });
 });
