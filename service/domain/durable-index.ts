@@ -2,9 +2,9 @@
 // snapshot + the log's tail: recovery), mutated one operation at a time in
 // arrival order (the mutation queue), each mutation logged and flushed before it
 // is acknowledged, snapshotted when its log grows, and evictable from memory at
-// any time. Its answers and ids follow the id policy (id-policy.ts).
+// any time. Its answers and ids follow the id policy (lib/id-policy.ts).
 import { FaissError, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
-import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from './any-index';
+import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
 import type { IndexRecord } from '../storage/catalog';
 import { LogCorruptError, type LogDamage, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
@@ -12,7 +12,7 @@ import { SnapshotCorruptError, type SnapshotState, type SnapshotStore } from '..
 import { storageFault } from '../storage/storage-io';
 import { ServiceError } from './errors';
 import { fingerprintOf, keyReused } from './idempotency';
-import { emptyIdState, needsRebuild, rangeSearchVisible, rebuiltWithoutDeleted, requireVisible, searchVisible, visibleCount, type IdState } from './id-policy';
+import { emptyIdState, needsRebuild, rangeSearchVisible, rebuiltWithoutDeleted, requireVisible, searchVisible, visibleCount, type IdState } from '../../lib/id-policy';
 import { applyMutation, type Applied } from './mutations';
 import type { SearchAnswer, SearchTarget } from './search-scheduler';
 
@@ -102,7 +102,7 @@ export class DurableIndex implements SearchTarget {
   get logBytes(): number {
     return this.log?.bytes ?? 0;
   }
-  /** Vectors FAISS still holds under deleted ids (id-policy.ts). */
+  /** Vectors FAISS still holds under deleted ids (lib/id-policy.ts). */
   get hidden(): number {
     return this.ids.deleted.size;
   }
@@ -522,7 +522,7 @@ export class DurableIndex implements SearchTarget {
   /** Swaps in a rebuilt index (call inside exclusive()). */
   private async rebuildNow(): Promise<void> {
     const old = this.index;
-    // Binary indexes hide no ids (id-policy.ts): nothing to rebuild away.
+    // Binary indexes hide no ids (lib/id-policy.ts): nothing to rebuild away.
     if (!old || isBinaryIndex(old) || this.dropped || this.ids.deleted.size === 0) return;
     // Searches in flight on the old index finish on it; GC frees it after.
     this.index = await rebuiltWithoutDeleted(old, this.ids);
