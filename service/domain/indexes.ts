@@ -13,6 +13,7 @@ import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { DurableIndex, type StorageReport } from './durable-index';
+import type { DurableObject } from './durable';
 import type { LogDamage } from '../storage/mutation-log';
 import { IndexRegistry } from './registry';
 import { Residency, type CacheStats } from './residency';
@@ -106,13 +107,15 @@ export class IndexService {
 
   /**
    * Registers every index of the catalog (each loads on first use), after
-   * removing the files no index owns (what a crash between the steps of a
+   * removing the files no index or collection owns (what a crash between the steps of a
    * change left behind: orphans.ts). Only the process that owns the data
    * directory may call this.
    */
   async open(): Promise<void> {
     const records = this.catalog.listIndexes();
-    const removed = await this.snapshots.removeOrphans(new Set(records.map((r) => r.id)));
+    // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
+    const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
+    const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
   }
@@ -417,7 +420,7 @@ export class IndexService {
   }
 
   /** Loud: a log line, the metrics (logDamage()), and the index's status (dashboard). */
-  private logDamaged(l: DurableIndex, damage: LogDamage): void {
+  private logDamaged(l: DurableObject, damage: LogDamage): void {
     this.damage.repairs++;
     this.damage.bytes += damage.bytes;
     this.damage.records += damage.recordsAfter;
