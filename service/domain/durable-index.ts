@@ -1,15 +1,15 @@
-// The durable index: one FAISS index and its id state (id-policy.ts) as a durable
+// The durable index: one FAISS index and its id state (lib/id-policy.ts) as a durable
 // object (durable.ts: log, snapshots, recovery, mutation queue, idempotency,
 // eviction). Its answers and ids follow the id policy; it may load memory-mapped,
 // and rebuilds deleted ids away past a threshold.
 import { FaissError, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
-import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from './any-index';
+import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
 import type { IndexRecord } from '../storage/catalog';
 import type { Mutation } from '../storage/mutation-log';
 import type { Snapshot } from '../storage/snapshots';
 import { ServiceError } from './errors';
 import { DurableObject, type DurableOptions, type StateSnapshot } from './durable';
-import { emptyIdState, needsRebuild, rangeSearchVisible, rebuiltWithoutDeleted, requireVisible, searchVisible, visibleCount, type IdState } from './id-policy';
+import { emptyIdState, needsRebuild, rangeSearchVisible, rebuiltWithoutDeleted, requireVisible, searchVisible, visibleCount, type IdState } from '../../lib/id-policy';
 import { applyMutation, type Applied } from './mutations';
 import type { SearchAnswer, SearchTarget } from './search-scheduler';
 
@@ -50,7 +50,7 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
   get current(): AnyIndex | undefined {
     return this.currentState?.index;
   }
-  /** Vectors FAISS still holds under deleted ids (id-policy.ts). */
+  /** Vectors FAISS still holds under deleted ids (lib/id-policy.ts). */
   get hidden(): number {
     return this.state?.ids.deleted.size ?? 0;
   }
@@ -217,7 +217,7 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
   /** Swaps in a rebuilt index (call inside exclusive()). */
   private async rebuildNow(): Promise<void> {
     const old = this.state;
-    // Binary indexes hide no ids (id-policy.ts): nothing to rebuild away.
+    // Binary indexes hide no ids (lib/id-policy.ts): nothing to rebuild away.
     if (!old || isBinaryIndex(old.index) || this.dropped || old.ids.deleted.size === 0) return;
     // Searches in flight on the old index finish on it; GC frees it after.
     this.state = { index: await rebuiltWithoutDeleted(old.index, old.ids), ids: old.ids };

@@ -6,7 +6,7 @@
 // evictable from memory at any time. What the state is and how a mutation changes
 // it is the subclass's (durable-index.ts, durable-collection.ts); everything that
 // makes it durable is here, once.
-import type { AnyIndex } from './any-index';
+import type { AnyIndex } from '../../lib/any-index';
 import { LogCorruptError, type LogDamage, type LogRecord, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
 import { SnapshotCorruptError, type Snapshot, type SnapshotState, type SnapshotStore } from '../storage/snapshots';

@@ -4,7 +4,7 @@
 // so the catalog stores one canonical description whatever the request looked like.
 import { METRIC_INNER_PRODUCT, METRIC_L2, METRIC_Lp, type MetricType } from '../../lib';
 import { metricNameOf, metricOfName } from '../../lib/constants';
-import { isBinaryFactory } from './any-index';
+import { isBinaryFactory } from '../../lib/any-index';
 import { ServiceError } from './errors';
 
 export const INDEX_TYPES = [

@@ -7,7 +7,7 @@
 // so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
 import { METRIC_L2, deserializeIndex, deserializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
-import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from './any-index';
+import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';

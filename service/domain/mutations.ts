@@ -1,10 +1,10 @@
 // Applies one logged mutation to an index. The same code runs live and when the
 // log is replayed at recovery, so both produce the same index. Which ids vectors
-// get and what a remove does to them is the id policy's (id-policy.ts).
+// get and what a remove does to them is the id policy's (lib/id-policy.ts).
 import type { Index } from '../../lib';
 import type { Mutation } from '../storage/mutation-log';
-import { rowLength, trainRows, type AnyIndex } from './any-index';
-import { addVectors, removeIds, resetIds, type IdState } from './id-policy';
+import { rowLength, trainRows, type AnyIndex } from '../../lib/any-index';
+import { addVectors, removeIds, resetIds, type IdState } from '../../lib/id-policy';
 
 export interface Applied {
   /** How many vectors an add added. */
@@ -13,7 +13,7 @@ export interface Applied {
   removed: number;
   /** The id of the first vector of an add without ids (the others follow it). */
   firstId: number | null;
-  /** The index that holds the vectors from now on, when the mutation rebuilt it (id-policy.ts removeIds). */
+  /** The index that holds the vectors from now on, when the mutation rebuilt it (lib/id-policy.ts removeIds). */
   replaced?: Index;
 }
 

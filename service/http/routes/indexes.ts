@@ -24,7 +24,7 @@ import {
   sendVectors,
   wantsBinary,
 } from '../wire';
-import type { Rows } from '../../domain/any-index';
+import type { Rows } from '../../../lib/any-index';
 import { jsonAnswerBytes, requireJsonRangeAnswerWithin, requireVectorsAnswerWithin, vectorsAnswerBytes } from '../answer-size';
 import { holdSearch, memoryOf } from '../request-memory';
 

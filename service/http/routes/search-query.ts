@@ -14,7 +14,7 @@ import { parseQueryOptions, type QueryType } from '../validate';
 import { binaryFilter, filterIds, jsonFilter } from '../filter';
 import type { RequestMemory } from '../request-memory';
 import { binaryCodes, binaryVectors, jsonCodes, jsonVectors } from '../wire';
-import type { Rows } from '../../domain/any-index';
+import type { Rows } from '../../../lib/any-index';
 
 /** A binary search's options, in its query string (JSON searches carry them in the body). */
 export const SEARCH_QUERY: Record<string, QueryType> = { k: 'int', nprobe: 'int', efSearch: 'int', filterBytes: 'int' };

@@ -1,4 +1,6 @@
-// The id policy: ids never change in the service. What a client was given for a
+// The id policy: ids never change in the service, nor labels in a collection
+// (lib/collections, which gives every upserted point a fresh label and removes
+// the replaced one through here). What a client was given for a
 // vector stays its id until the vector is removed, and a removed id is never seen
 // again. FAISS's own remove is used only where it keeps ids (IDMap, IVF);
 // positional indexes (flat, SQ, HNSW), which would renumber, hide removed ids
@@ -14,19 +16,12 @@
 // removes by id; a binary flat or HNSW index, which would renumber or cannot
 // remove (nor filter a search), and has no IDMap2 to be rebuilt under here,
 // refuses removal.
-import {
-  FaissError,
-  IDSelectorAnd,
-  IDSelectorBatch,
-  IDSelectorBitmap,
-  IDSelectorNot,
-  IndexIDMap2,
-  deserializeIndex,
-  serializeIndex,
-  type IDSelector,
-  type Index,
-  type SearchParams,
-} from '../../lib';
+import { FaissError } from './errors';
+import type { Index } from './faiss-index';
+import { IndexIDMap2 } from './indexes';
+import { deserializeIndex, serializeIndex } from './io';
+import { IDSelectorAnd, IDSelectorBatch, IDSelectorBitmap, IDSelectorNot, type IDSelector } from './selectors';
+import type { SearchParams } from './types';
 import {
   addRows,
   isBinaryIndex,

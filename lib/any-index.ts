@@ -5,19 +5,13 @@
 // catalog record tells the kinds apart by its factory string: binary ones are
 // index_binary_factory's ("BFlat", "BIVF<n>", "BHNSW<M>"), which no float factory
 // string starts with.
-import {
-  FaissError,
-  IndexBinary,
-  indexBinaryFactory,
-  indexFactory,
-  type BinaryRangeSearchResult,
-  type BinarySearchResult,
-  type Index,
-  type MetricType,
-  type RangeSearchResult,
-  type SearchParams,
-  type SearchResult,
-} from '../../lib';
+import { IndexBinary } from './binary-index';
+import { indexBinaryFactory } from './binary-indexes';
+import type { MetricType } from './constants';
+import { FaissError } from './errors';
+import type { Index } from './faiss-index';
+import { indexFactory } from './indexes';
+import type { BinaryRangeSearchResult, BinarySearchResult, RangeSearchResult, SearchParams, SearchResult } from './types';
 
 export type AnyIndex = Index | IndexBinary;
 /** Rows as an index takes them: float32 vectors (Index), or binary codes (IndexBinary). */
