@@ -11,6 +11,14 @@ export const ErrorCodes = [
   'ERR_IO',
   'ERR_RESOURCE_LIMIT',
   'ERR_FAISS',
+  // Collections (lib/collections): a filter that does not parse (HTTP 400), a payload over the limit (413),
+  // a missing or existing collection or alias (404 / 409).
+  'ERR_INVALID_FILTER',
+  'ERR_PAYLOAD_TOO_LARGE',
+  'ERR_COLLECTION_NOT_FOUND',
+  'ERR_COLLECTION_EXISTS',
+  'ERR_ALIAS_NOT_FOUND',
+  'ERR_ALIAS_EXISTS',
   // Raised by the remote client (lib/client) only.
   'ERR_UNAUTHENTICATED',
   'ERR_FORBIDDEN',

@@ -1,0 +1,249 @@
+// Payload indexes (declared per field, after Qdrant's): for a field, which labels
+// hold which value, so a filter on it does not read every payload. The filter's
+// meaning is match.ts's scan; an index answers a condition only where its answer
+// is exactly the scan's (a keyword index answers string matches, not numbers
+// stored in the same field), and otherwise the condition is scanned, over the
+// candidates the indexed conditions left. Results are sorted label sets.
+import { datetimeOf } from './datetime';
+import { fieldPathAt, type ParsedCondition, type ParsedFilter, type RangeBounds } from './filter';
+import { pointMatches, rawValuesAt, valuesAt, withinBounds } from './match';
+import type { PointStore } from './points';
+import { NO_LABELS, difference, fromOrderedSet, intersect, union, type Labels } from './sorted-labels';
+import type { Payload, PayloadFieldType, PayloadValue } from './types';
+
+type Key = string | number | boolean;
+
+/** The labels of the points whose field holds each value, for one declared field. */
+export class FieldIndex {
+  private readonly byValue = new Map<Key, Set<number>>();
+  /** Labels with a non-null value this index does not hold (a number in a keyword field). */
+  private readonly others = new Set<number>();
+  /** Labels whose field is null (is_null). */
+  private readonly nulls = new Set<number>();
+  /** Labels whose field has a non-null value (not is_empty). */
+  private readonly valued = new Set<number>();
+  private sortedKeys: number[] | null = null;
+
+  constructor(
+    readonly type: PayloadFieldType,
+    readonly path: readonly string[],
+  ) {}
+
+  /** The value as this index holds it, or undefined when it does not hold values of that kind. */
+  private keyOf(v: PayloadValue): Key | undefined {
+    switch (this.type) {
+      case 'keyword':
+        return typeof v === 'string' ? v : undefined;
+      case 'integer':
+      case 'float':
+        // One numeric index for both: a float in an integer field is still found by a range.
+        return typeof v === 'number' ? v : undefined;
+      case 'bool':
+        return typeof v === 'boolean' ? v : undefined;
+      case 'datetime':
+        return typeof v === 'string' ? datetimeOf(v) : undefined;
+    }
+  }
+
+  insert(label: number, payload: Payload | null): void {
+    this.visit(label, payload, true);
+  }
+
+  remove(label: number, payload: Payload | null): void {
+    this.visit(label, payload, false);
+  }
+
+  private visit(label: number, payload: Payload | null, add: boolean): void {
+    const act = (set: Set<number>) => (add ? set.add(label) : set.delete(label));
+    if (rawValuesAt(payload, this.path).some((v) => v === null)) act(this.nulls);
+    for (const v of valuesAt(payload, this.path)) {
+      if (v === null) continue;
+      act(this.valued);
+      const key = this.keyOf(v);
+      if (key === undefined) {
+        act(this.others);
+        continue;
+      }
+      let set = this.byValue.get(key);
+      if (!set) {
+        if (!add) continue;
+        set = new Set();
+        this.byValue.set(key, set);
+        this.sortedKeys = null;
+      }
+      act(set);
+      if (set.size === 0) {
+        this.byValue.delete(key);
+        this.sortedKeys = null;
+      }
+    }
+  }
+
+  private postings(key: Key): Labels {
+    const set = this.byValue.get(key);
+    return set ? fromOrderedSet(set) : NO_LABELS;
+  }
+
+  private keys(): number[] {
+    return (this.sortedKeys ??= ([...this.byValue.keys()] as number[]).sort((a, b) => a - b));
+  }
+
+  // Whether `v` is a value this index holds under itself (so a list of them can be looked up).
+  private holds(v: string | number | boolean): boolean {
+    if (this.type === 'keyword') return typeof v === 'string';
+    if (this.type === 'integer' || this.type === 'float') return typeof v === 'number';
+    if (this.type === 'bool') return typeof v === 'boolean';
+    return false;
+  }
+
+  /** The labels the condition selects, or undefined when only a scan answers it exactly. `live`: every label. */
+  answer(c: ParsedCondition, live: () => Labels): Labels | undefined {
+    switch (c.kind) {
+      case 'match':
+        return this.holds(c.value) ? this.postings(c.value) : undefined;
+      case 'any':
+        if (![...c.values].every((v) => this.holds(v))) return undefined;
+        return union([...c.values].map((v) => this.postings(v)));
+      case 'except': {
+        // A value of another kind is never one of the list's, so `others` all match.
+        if (this.type === 'bool' || this.type === 'datetime' || ![...c.values].every((v) => this.holds(v))) return undefined;
+        const lists = [fromOrderedSet(this.others)];
+        for (const [key, set] of this.byValue) if (!c.values.has(key as string | number)) lists.push(fromOrderedSet(set));
+        return union(lists);
+      }
+      case 'range': {
+        const numeric = this.type === 'integer' || this.type === 'float';
+        if (!(numeric && c.range.on === 'number') && !(this.type === 'datetime' && c.range.on === 'datetime')) return undefined;
+        const lists: Labels[] = [];
+        for (const key of this.keysWithin(c.range)) lists.push(this.postings(key));
+        return union(lists);
+      }
+      case 'isNull':
+        return fromOrderedSet(this.nulls);
+      case 'isEmpty':
+        return difference(live(), fromOrderedSet(this.valued));
+      default:
+        return undefined;
+    }
+  }
+
+  private keysWithin(r: RangeBounds): number[] {
+    const keys = this.keys();
+    const from = r.gte !== undefined && (r.gt === undefined || r.gte > r.gt) ? r.gte : (r.gt ?? -Infinity);
+    const out: number[] = [];
+    for (let i = lowerBound(keys, from); i < keys.length; i++) {
+      const k = keys[i];
+      if ((r.lt !== undefined && k >= r.lt) || (r.lte !== undefined && k > r.lte)) break;
+      if (withinBounds(k, r)) out.push(k);
+    }
+    return out;
+  }
+}
+
+function lowerBound(keys: number[], x: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The payload indexes of one collection, and the evaluation of filters over its points. */
+export class PayloadIndexes {
+  /** By the field's normalized path ("tags[]" and "tags" are one field). */
+  private readonly fields = new Map<string, { field: string; index: FieldIndex }>();
+
+  constructor(private readonly points: PointStore) {}
+
+  /** field → type, in the order declared. */
+  schema(): Record<string, PayloadFieldType> {
+    const out: Record<string, PayloadFieldType> = {};
+    for (const { field, index } of this.fields.values()) out[field] = index.type;
+    return out;
+  }
+
+  /** Builds (or rebuilds, with another type) the index of `field` from the stored points. */
+  declare(field: string, type: PayloadFieldType): void {
+    const { path } = fieldPathAt(field, 'field');
+    const index = new FieldIndex(type, path);
+    for (const p of this.points.values()) index.insert(p.label, p.payload);
+    const key = path.join('.');
+    this.fields.delete(key); // declared again: now in the order of this declaration
+    this.fields.set(key, { field, index });
+  }
+
+  /** Answers whether there was an index on `field`. */
+  drop(field: string): boolean {
+    return this.fields.delete(fieldPathAt(field, 'field').path.join('.'));
+  }
+
+  insert(label: number, payload: Payload | null): void {
+    for (const { index } of this.fields.values()) index.insert(label, payload);
+  }
+
+  remove(label: number, payload: Payload | null): void {
+    for (const { index } of this.fields.values()) index.remove(label, payload);
+  }
+
+  /** The sorted labels of the points that pass `f`. */
+  evaluate(f: ParsedFilter): Labels {
+    const exact = this.answerFilter(f);
+    if (exact) return exact;
+    // Scan what the indexed `must` conditions leave (every point when none is indexed).
+    let candidates: Labels | undefined;
+    for (const c of f.must) {
+      const answer = this.answerCondition(c);
+      if (answer) candidates = candidates ? intersect(candidates, answer) : answer;
+    }
+    const base = candidates ?? this.points.labels();
+    const out = new Float64Array(base.length);
+    let n = 0;
+    for (const label of base) {
+      const p = this.points.byLabelOf(label);
+      if (p && pointMatches(f, p.id, p.payload)) out[n++] = label;
+    }
+    return out.subarray(0, n);
+  }
+
+  // The filter's labels from indexes alone, or undefined when a part needs a scan.
+  private answerFilter(f: ParsedFilter): Labels | undefined {
+    const parts: Labels[] = [];
+    for (const c of f.must) {
+      const a = this.answerCondition(c);
+      if (!a) return undefined;
+      parts.push(a);
+    }
+    for (const [list, negate] of [
+      [f.should, false],
+      [f.mustNot, true],
+    ] as const) {
+      if (list.length === 0) continue;
+      const answers: Labels[] = [];
+      for (const c of list) {
+        const a = this.answerCondition(c);
+        if (!a) return undefined;
+        answers.push(a);
+      }
+      parts.push(negate ? difference(this.points.labels(), union(answers)) : union(answers));
+    }
+    if (parts.length === 0) return this.points.labels();
+    parts.sort((a, b) => a.length - b.length);
+    return parts.reduce((acc, p) => intersect(acc, p));
+  }
+
+  private answerCondition(c: ParsedCondition): Labels | undefined {
+    if (c.kind === 'filter') return this.answerFilter(c.filter);
+    if (c.kind === 'hasId') {
+      const labels: number[] = [];
+      for (const id of c.ids) {
+        const p = this.points.byIdOf(id);
+        if (p) labels.push(p.label);
+      }
+      return Float64Array.from(labels).sort();
+    }
+    return this.fields.get(c.path.join('.'))?.index.answer(c, () => this.points.labels());
+  }
+}
