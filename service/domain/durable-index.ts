@@ -27,7 +27,7 @@ interface IndexState {
 }
 
 export class DurableIndex extends DurableObject<IndexState, IndexRecord> implements SearchTarget {
-  protected readonly what = 'index';
+  readonly what = 'index';
   private rebuilding = false;
 
   constructor(

@@ -98,7 +98,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   }
 
   /** "index" or "collection", for messages. */
-  protected abstract readonly what: string;
+  abstract readonly what: 'index' | 'collection';
   protected abstract notFound(): ServiceError;
   /** The state of an object with no snapshot. */
   protected abstract emptyState(): S;
@@ -186,7 +186,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         let mutation: Mutation;
         try {
           mutation = 'resolve' in m ? m.resolve(state) : m;
-          const done = await this.timed(mutation.type === 'collection' ? mutation.header.op : mutation.type, state, () => this.applyTo(state, mutation));
+          const done = await this.timed(mutation.type === 'collection' ? `collection_${mutation.header.op}` : mutation.type, state, () => this.applyTo(state, mutation));
           applied = done.applied;
           // Searches in flight on the old state finish on it; GC frees it after.
           if (done.state !== undefined) this.state = state = done.state;

@@ -90,6 +90,7 @@ export interface Catalog {
   /** Its aliases go with it (the domain refuses while any points at it). */
   deleteCollection(tenant: string, name: string): void;
   listAliases(tenant?: string): AliasRecord[];
+  getAlias(tenant: string, alias: string): AliasRecord | undefined;
   insertAlias(a: AliasRecord): void;
   /** Points an alias at another collection (one statement: atomic). */
   switchAlias(a: AliasRecord): void;
@@ -359,6 +360,10 @@ export class SqliteCatalog implements Catalog {
       ? this.stmt('SELECT * FROM aliases WHERE tenant = ? ORDER BY alias').all(tenant)
       : this.stmt('SELECT * FROM aliases ORDER BY tenant, alias').all();
     return (rows as Row[]).map(aliasOf);
+  }
+  getAlias(tenant: string, alias: string): AliasRecord | undefined {
+    const r = this.stmt('SELECT * FROM aliases WHERE tenant = ? AND alias = ?').get(tenant, alias) as Row | undefined;
+    return r && aliasOf(r);
   }
   insertAlias(a: AliasRecord): void {
     this.change('catalog.insert-alias', 'INSERT INTO aliases (tenant, alias, collection) VALUES (?, ?, ?)', a.tenant, a.alias, a.collection);
