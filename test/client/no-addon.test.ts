@@ -20,6 +20,18 @@ describe('client without the native addon', function () {
     assert.doesNotMatch(out, /failing/);
   });
 
+  it('the remote collections run with native addons disabled', () => {
+    const root = path.resolve(__dirname, '..', '..', '..');
+    const out = execFileSync(
+      process.execPath,
+      ['-r', path.join(root, 'test', 'support', 'no-native.js'), path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--timeout', '120000', path.join(__dirname, 'collections-remote.test.js')],
+      { encoding: 'utf8' },
+    );
+    assert.match(out, /client: remote collections/);
+    assert.match(out, /\d+ passing/);
+    assert.doesNotMatch(out, /failing/);
+  });
+
   it('the client entry point loads no native code', () => {
     const root = path.resolve(__dirname, '..', '..', '..');
     const out = execFileSync(
