@@ -25,6 +25,8 @@ import { isFloat32Array } from '../brands';
 import { FaissError } from '../errors';
 import { invalidParameterError, isFiniteNumber, readArgument } from '../is';
 import { kArg } from '../limits';
+import { IDEMPOTENCY_KEY } from '../wire';
+import { payloadFieldArg, payloadFieldTypeArg } from '../collections/input';
 import { newIdempotencyKey, type Request, type Transport } from './transport';
 
 type Rows = Float32Array | readonly (readonly number[])[];
@@ -53,10 +55,17 @@ const stringArg = (v: unknown, name: string): string => {
   return v;
 };
 
-const keyOf = (o: WriteOptions | undefined): string => {
-  const key = o?.idempotencyKey;
-  return key === undefined ? newIdempotencyKey() : stringArg(key, 'idempotencyKey');
-};
+/** The caller's idempotency key, checked as the server checks it (and the embedded collections), or a new one. */
+function keyOf(o: WriteOptions | undefined): string {
+  if (o === undefined) return newIdempotencyKey();
+  if (o === null || typeof o !== 'object') throw invalidParameterError('options', 'an object', o);
+  const key = readArgument('options.idempotencyKey', () => o.idempotencyKey);
+  if (key === undefined) return newIdempotencyKey();
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalidParameterError('options.idempotencyKey', '1 to 128 printable ASCII characters without spaces', key);
+  }
+  return key;
+}
 
 /** What a read sends of ReadOptions: only what was given, so that the server's defaults apply. */
 function readOptions(o: ReadOptions | undefined): Record<string, unknown> {
@@ -188,11 +197,12 @@ class RemoteCollection implements Collection {
   }
 
   async createPayloadIndex(field: string, type: PayloadFieldType): Promise<void> {
-    await this.#call({ method: 'PUT', op: `/payload-indexes/${encodeURIComponent(stringArg(field, 'field'))}`, json: { type }, idempotencyKey: newIdempotencyKey() });
+    const at = `/payload-indexes/${encodeURIComponent(payloadFieldArg(field))}`;
+    await this.#call({ method: 'PUT', op: at, json: { type: payloadFieldTypeArg(type) }, idempotencyKey: newIdempotencyKey() });
   }
 
   async deletePayloadIndex(field: string): Promise<void> {
-    await this.#call({ method: 'DELETE', op: `/payload-indexes/${encodeURIComponent(stringArg(field, 'field'))}`, idempotencyKey: newIdempotencyKey() });
+    await this.#call({ method: 'DELETE', op: `/payload-indexes/${encodeURIComponent(payloadFieldArg(field))}`, idempotencyKey: newIdempotencyKey() });
   }
 }
 
