@@ -90,14 +90,23 @@ describe('service: collections in the domain', function () {
     assert.deepEqual(await s.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 });
     // The retried delete matches nothing now, and still answers what the first one did.
     assert.deepEqual(await s.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 });
-    s = await s.reopen();
-    assert.deepEqual(await s.collections.upsert('t', 'docs', first, 'k-up'), { upserted: 3 });
-    assert.deepEqual(await s.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 });
-    assert.equal(await s.collections.count('t', 'docs'), 1, 'the retries were not applied again');
-    assert.equal(await codeOf(s.collections.upsert('t', 'docs', batch(['z'], 6), 'k-up')), 'ERR_IDEMPOTENCY_MISMATCH');
     const blog = parseFilter({ must: [{ key: 'src', match: { value: 'blog' } }] });
-    assert.equal(await codeOf(s.collections.delete('t', 'docs', { filter: blog }, 'k-del')), 'ERR_IDEMPOTENCY_MISMATCH');
-    assert.equal(await s.collections.count('t', 'docs'), 1);
+    // After a crash (the keys come back from the log) and after a clean restart (from the snapshot).
+    const crashed = `${s.config.dataDir}-crashed`;
+    fs.cpSync(s.config.dataDir, crashed, { recursive: true });
+    const replayed = await openTestServices({}, crashed);
+    for (const [when, r] of [['after a crash', replayed], ['after a restart', (s = await s.reopen())]] as const) {
+      try {
+        assert.deepEqual(await r.collections.upsert('t', 'docs', first, 'k-up'), { upserted: 3 }, when);
+        assert.deepEqual(await r.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 }, when);
+        assert.equal(await r.collections.count('t', 'docs'), 1, `${when}: the retries were not applied again`);
+        assert.equal(await codeOf(r.collections.upsert('t', 'docs', batch(['z'], 6), 'k-up')), 'ERR_IDEMPOTENCY_MISMATCH', when);
+        assert.equal(await codeOf(r.collections.delete('t', 'docs', { filter: blog }, 'k-del')), 'ERR_IDEMPOTENCY_MISMATCH', when);
+        assert.equal(await r.collections.count('t', 'docs'), 1, when);
+      } finally {
+        if (r === replayed) await replayed.cleanup();
+      }
+    }
   });
 
   it('quotas: a collection counts as an index, its points as vectors, its payloads as bytes', async () => {
