@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import express from 'express';
 import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
+import type { Collections } from '../domain/collections';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
@@ -26,6 +27,8 @@ import * as path from 'node:path';
 export interface AppDeps {
   config: Config;
   indexes: IndexService;
+  /** Collections and aliases (issue 18). */
+  collections: Collections;
   tenants: TenantService;
   keys: KeyService;
   memory: TenantMemoryBudget;
@@ -81,6 +84,7 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
   routes.push(
     ...operationRoutes({
       indexes: deps.indexes,
+      collections: deps.collections,
       tenants: deps.tenants,
       keys: deps.keys,
       metrics: deps.observability.metrics,
