@@ -112,8 +112,12 @@ export class CollectionState {
     const valid = specInput(spec);
     const decoded = decodePoints(points);
     const store = new PointStore();
-    for (const p of decoded.points) store.restorePoint(p);
-    store.advanceTo(decoded.nextLabel);
+    try {
+      for (const p of decoded.points) store.restorePoint(p);
+      store.advanceTo(decoded.nextLabel);
+    } catch (e) {
+      throw new FaissError(`The collection's points cannot be read: ${(e as Error).message}`, 'ERR_CORRUPT_INDEX');
+    }
     const ids = emptyIdState();
     for (const label of decoded.hidden) ids.deleted.add(BigInt(label));
     if (index.ntotal !== store.size + decoded.hidden.length) {

@@ -91,11 +91,10 @@ function conditionAt(value: unknown, where: string, depth: number, budget: Budge
   }
   if (!isObject(value)) throw invalid(where, `expected a condition object but received ${kindOf(value)}`);
   const keys = Object.keys(value);
-  if (keys.some((k) => Object.hasOwn(FILTER_KEYS, k))) return { kind: 'filter', filter: filterAt(value, where, depth + 1, budget) };
+  // {} is an empty filter (it imposes nothing), as at the top.
+  if (keys.length === 0 || keys.some((k) => Object.hasOwn(FILTER_KEYS, k))) return { kind: 'filter', filter: filterAt(value, where, depth + 1, budget) };
   if (Object.hasOwn(value, 'key')) return fieldCondition(value, keys, where, budget);
-  if (keys.length !== 1) {
-    throw invalid(where, keys.length === 0 ? 'empty condition' : `unknown condition with keys ${keys.map((k) => JSON.stringify(k)).join(', ')}`);
-  }
+  if (keys.length !== 1) throw invalid(where, `unknown condition with keys ${keys.map((k) => JSON.stringify(k)).join(', ')}`);
   const [kind] = keys;
   const body = value[kind];
   switch (kind) {
