@@ -179,7 +179,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
         const fingerprint = m.key === undefined ? undefined : 'resolve' in m ? m.fingerprint : fingerprintOf(m);
         if (seen) {
-          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!);
+          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!, this.what);
           return { result: seen.applied, durable: seen.durable, log };
         }
         let applied: Applied;
