@@ -159,7 +159,7 @@ describe('service: collection answers and --max-request-memory', function () {
       await api.post(C('fat', 'points/scroll'), { limit: 160 }),
     ];
     for (const r of refused) {
-      assert.equal(r.status, 422, JSON.stringify(r.json));
+      assert.equal(r.status, 422, JSON.stringify(r.json).slice(0, 300));
       assert.equal(r.json.error.code, 'ERR_RESOURCE_LIMIT');
       assert.match(r.json.error.message, /--max-request-memory/);
     }
