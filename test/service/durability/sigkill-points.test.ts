@@ -29,7 +29,6 @@ describe('durability: SIGKILL at every durable step of the multi-step operations
     // Collections (issue 18): an acknowledged upsert or delete by filter survives SIGKILL at any step.
     ['upsert into a collection (new and replaced points)', 2],
     ['delete from a collection by filter', 2],
-    ['snapshot and log trim of collections', 4],
   ] as const) {
     it(`${name}: before or after after every kill`, async () => {
       const scenario = scenarios.find((s) => s.name === name)!;
