@@ -36,12 +36,12 @@ export interface DurableOptions {
   onLogDamage: (l: DurableObject, damage: LogDamage) => void;
 }
 
-/** What the last load of an index found wrong with its files (shown to operators). */
+/** What the last load of an index or collection found wrong with its files (shown to operators). */
 export interface StorageReport {
   at: string;
-  /** Damage cut off the end of the log at the last load (the index is online). */
+  /** Damage cut off the end of the log at the last load (it is online). */
   logDamage?: LogDamage;
-  /** Why the index cannot be loaded (it answers 503 until repaired). */
+  /** Why it cannot be loaded (it answers 503 until repaired). */
   error?: { code: string; message: string };
 }
 
