@@ -18,9 +18,12 @@ const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.b
  * A remove by filter is fingerprinted by its filter (the same key with another
  * filter is another request), and logged by the ids it resolved to, with that
  * fingerprint (selected-ids.ts): a logged remove answers the one it carries.
+ * A collection's op carries its request's fingerprint likewise (a delete by
+ * filter logs the ids it resolved to, not the filter).
  */
 export function fingerprintOf(m: Mutation | RemoveSelected): string {
   if (m.type === 'remove' && m.fingerprint !== undefined) return m.fingerprint;
+  if (m.type === 'collection') return typeof m.header.fingerprint === 'string' ? m.header.fingerprint : requestFingerprint(m.header, m.x);
   const head = Buffer.from(JSON.stringify([m.type, 'd' in m ? m.d : 0]));
   let crc = crc32(head);
   let length = head.length;
@@ -33,9 +36,16 @@ export function fingerprintOf(m: Mutation | RemoveSelected): string {
   return `${length.toString(16)}-${crc.toString(16)}`;
 }
 
-export function keyReused(key: string): ServiceError {
+/** The fingerprint of a request given as a JSON value and its vectors (a collection's op). */
+export function requestFingerprint(request: unknown, x?: Float32Array): string {
+  const head = Buffer.from(JSON.stringify(request));
+  const bytes = x ? bytesOf(x) : new Uint8Array([0]);
+  return `${(head.length + bytes.length).toString(16)}-${crc32(bytes, crc32(head)).toString(16)}`;
+}
+
+export function keyReused(key: string, what: 'index' | 'collection' = 'index'): ServiceError {
   return new ServiceError(
     'ERR_IDEMPOTENCY_MISMATCH',
-    `Idempotency-Key ${JSON.stringify(key)} was used for another request to this index (a different operation or body); use a new key for a new request`,
+    `Idempotency-Key ${JSON.stringify(key)} was used for another request to this ${what} (a different operation or body); use a new key for a new request`,
   );
 }

@@ -1,10 +1,12 @@
-// The quotas of tenants: what each uses (indexes, vectors, bytes), the checks
+// The quotas of tenants: what each uses (indexes, vectors, bytes; a collection
+// counts as an index, its points as vectors, its payloads' JSON as bytes), the checks
 // that refuse growth past its quotas, and the reservations that make the checks
 // hold under concurrency: quota promised to creates, imports and adds in flight
 // is taken in the same turn of the event loop as the check, so concurrent
 // requests cannot all pass it, and given back when each finishes (its index then
 // counts itself).
 import type { Quotas } from '../storage/catalog';
+import type { DurableObject } from './durable';
 import type { DurableIndex } from './durable-index';
 import { ServiceError } from './errors';
 import { tenantGone, type IndexRegistry } from './registry';
@@ -41,12 +43,12 @@ export class TenantQuotas {
   requireIndexQuota(tenant: string): void {
     const { maxIndexes } = this.quotas(tenant);
     if (this.usage(tenant).indexes + (this.reserved.get(tenant)?.indexes ?? 0) >= maxIndexes) {
-      throw new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${maxIndexes} indexes`);
+      throw new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${maxIndexes} indexes (its collections count as indexes)`);
     }
   }
 
   /** Refuses growth past the tenant's quotas (counting what is reserved); answers the net growth to reserve. */
-  requireRoom(tenant: string, vectors: number, bytes: number, replacing?: DurableIndex): { vectors: number; bytes: number } {
+  requireRoom(tenant: string, vectors: number, bytes: number, replacing?: DurableObject): { vectors: number; bytes: number } {
     const quotas = this.quotas(tenant);
     const usage = this.usage(tenant);
     const freedVectors = replacing ? (replacing.liveNtotal ?? replacing.summary?.ntotal ?? 0) : 0;

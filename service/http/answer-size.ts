@@ -69,3 +69,16 @@ export function requireFilterTermWithin(limit: number, kind: 'ids' | 'bitmap', n
   const bytes = kind === 'ids' ? n * BATCH_BYTES_PER_ID : n;
   requireWithin(limit, bytes, kind === 'ids' ? `The filter's ${n} ids` : `The filter's bitmap of ${n} bytes`, 'filter by fewer ids (an idRange, or a bitmap: one bit an id)');
 }
+
+/**
+ * What a collection search holds before it runs: its hits as FAISS gives them
+ * and their JSON without payloads (the longest id is counted once the answer is
+ * built: requireAnswerWithin), and the hits' vectors when asked for.
+ */
+export const searchHoldBytes = (nq: number, k: number, vectorDimension: number): number =>
+  searchAnswerBytes('json', nq, k) + nq * k * vectorDimension * BYTES_PER_COMPONENT.json;
+
+/** A collection read's JSON answer, once built (its payloads' size depends on the data). */
+export function requireAnswerWithin(limit: number, bytes: number, what: string): void {
+  requireWithin(limit, bytes, what, 'ask for fewer points or hits, or leave out payloads or vectors (withPayload, withVector)');
+}
