@@ -24,7 +24,7 @@ import { kArg } from '../limits';
 import type { IDSelector } from '../selectors';
 import type { SearchParams } from '../types';
 import type { ParsedFilter } from './filter';
-import { specInput, type ValidReadOptions, type ValidSpec } from './input';
+import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
 import { planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
@@ -68,6 +68,8 @@ export interface CollectionStateOptions {
 const DEFAULT_REBUILD_THRESHOLD = 0.1;
 /** Filters whose matching labels (and selector) are kept until the next op: a filter repeated across searches is evaluated once. */
 const FILTER_CACHE_ENTRIES = 32;
+/** At most this many labels (8 bytes each) held by the kept answers together, the oldest dropped first. */
+const FILTER_CACHE_LABELS = 2_000_000;
 
 interface FilterAnswer {
   labels: Labels;
@@ -182,10 +184,10 @@ export class CollectionState {
         await this.train(op.x);
         return {};
       case 'createPayloadIndex':
-        this.payloadIndexes.declare(op.field, op.schema);
+        this.payloadIndexes.declare(payloadFieldArg(op.field), payloadFieldTypeArg(op.schema));
         return {};
       case 'deletePayloadIndex':
-        if (!this.payloadIndexes.drop(op.field)) throw new FaissError(`No payload index on ${JSON.stringify(op.field)}`, 'ERR_NOT_FOUND');
+        if (!this.payloadIndexes.drop(payloadFieldArg(op.field))) throw new FaissError(`No payload index on ${JSON.stringify(op.field)}`, 'ERR_NOT_FOUND');
         return {};
       default:
         throw new FaissError(`Unknown collection op ${JSON.stringify((op as { type?: unknown }).type)}`, 'ERR_INVALID_ARGUMENT');
@@ -259,8 +261,14 @@ export class CollectionState {
     if (replaced) this.swapIndex(replaced);
   }
 
+  // After the op took effect: a rebuild that fails (memory) leaves the hidden labels hidden, the op stands, the next op tries again.
   private async rebuildIfDue(): Promise<void> {
-    if (needsRebuild(this.current, this.ids, this.rebuildThreshold)) this.swapIndex(await rebuiltWithoutDeleted(this.current, this.ids));
+    if (!needsRebuild(this.current, this.ids, this.rebuildThreshold)) return;
+    try {
+      this.swapIndex(await rebuiltWithoutDeleted(this.current, this.ids));
+    } catch (e) {
+      console.error(`faiss-proxy: rebuilding collection ${this.spec.name} without its removed vectors failed:`, e);
+    }
   }
 
   private swapIndex(next: Index): void {
@@ -288,8 +296,14 @@ export class CollectionState {
     let answer = this.filterCache.get(filter.text);
     if (!answer) {
       answer = { labels: this.payloadIndexes.evaluate(filter) };
-      if (this.filterCache.size >= FILTER_CACHE_ENTRIES) this.filterCache.delete(this.filterCache.keys().next().value as string);
-      this.filterCache.set(filter.text, answer);
+      let held = answer.labels.length;
+      for (const a of this.filterCache.values()) held += a.labels.length;
+      for (const [text, a] of this.filterCache) {
+        if (this.filterCache.size < FILTER_CACHE_ENTRIES && held <= FILTER_CACHE_LABELS) break;
+        this.filterCache.delete(text);
+        held -= a.labels.length;
+      }
+      if (answer.labels.length <= FILTER_CACHE_LABELS) this.filterCache.set(filter.text, answer);
     }
     return answer;
   }

@@ -135,6 +135,24 @@ describe('collections core: CollectionState points', () => {
     }
   });
 
+  it('a filter\'s kept answer follows every op (upsert, delete, payload index)', async () => {
+    const s = CollectionState.create({ name: 'k', dimension: 1 });
+    const f = parseFilter({ must: [{ key: 'c', match: { value: 'red' } }] });
+    const search = async () => (await s.search(new Float32Array([0]), 1, 10, { ...read, filter: f }))[0].map((h) => h.id);
+    await s.apply(upsertOp(['a', 'b'], new Float32Array([1, 2]), [{ c: 'red' }, { c: 'blue' }]));
+    assert.deepEqual(await search(), ['a']);
+    await s.apply(upsertOp(['b'], new Float32Array([2]), [{ c: 'red' }]));
+    assert.deepEqual(await search(), ['a', 'b']);
+    assert.equal(s.count(f), 2);
+    await s.apply({ type: 'delete', ids: ['a'] });
+    assert.deepEqual(await search(), ['b']);
+    await s.apply({ type: 'createPayloadIndex', field: 'c', schema: 'keyword' });
+    await s.apply(upsertOp(['c'], new Float32Array([3]), [{ c: ['red'] }]));
+    assert.deepEqual(await search(), ['b', 'c']);
+    assert.deepEqual(s.matchingIds(f), ['b', 'c']);
+    s.dispose();
+  });
+
   it('one upsert with a repeated id keeps the last; payloads are copies', async () => {
     const s = CollectionState.create({ name: 'r', dimension: 1 });
     const payload = { v: 1 };
