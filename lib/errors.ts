@@ -27,6 +27,8 @@ export const ErrorCodes = [
   'ERR_NETWORK',
   'ERR_TIMEOUT',
   'ERR_SERVER',
+  // A retry's idempotency key sent with another request (the collections; the service's HTTP 422).
+  'ERR_IDEMPOTENCY_MISMATCH',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

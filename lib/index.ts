@@ -57,6 +57,8 @@ export type {
   SearchResult,
   Vectors,
 } from './types';
+export { openCollections } from './collections/embedded';
+export type { EmbeddedCollections, OpenCollectionsOptions } from './collections/embedded';
 
 import type { FaissApi, FaissBinaryApi } from './contract';
 import type { Index } from './faiss-index';

@@ -24,6 +24,7 @@ import type { SearchResult } from '../types';
 import { resolveSettings, type ConnectionSettings } from './config';
 import { RemoteIndex, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-index';
 import { RemoteIndexBinary } from './remote-binary-index';
+import { remoteCollections } from './remote-collection';
 import { ResultsCache, type ResultsCacheOptions } from './results-cache';
 import { Transport, newIdempotencyKey, type TransportOptions } from './transport';
 import * as SELECTORS from '../selector-classes';
@@ -256,6 +257,8 @@ export function connect(options: ConnectOptions = {}) {
     ScalarQuantizer,
     FaissError,
     ...SELECTORS,
+    // The collections of issue 18 (lib/collections/types.ts), as the embedded openCollections() gives them.
+    ...remoteCollections(transport),
     /** Search answers served from the local cache, and those that were not. */
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
   };

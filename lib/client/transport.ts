@@ -32,6 +32,8 @@ export interface Request {
   binary?: boolean;
   /** Makes a mutation safe to retry. */
   idempotencyKey?: string;
+  /** Called before each retry: a caller whose write can meet its own first attempt's effect tells it from another's. */
+  onRetry?: () => void;
 }
 
 export interface Response {
@@ -108,6 +110,7 @@ export class Transport {
       const wait = Math.max(notBefore, backoff / 2 + Math.random() * (backoff / 2)); // jitter: retries of many clients spread out
       if (Date.now() + wait > deadline) throw failure;
       await sleep(wait);
+      r.onRetry?.();
     }
   }
 

@@ -7,6 +7,7 @@ import { INDEX_TYPES, METRIC_NAMES, SQ_TYPES } from '../../domain/index-spec';
 import type { Config } from '../../config';
 import { principalOf } from '../auth';
 import { HttpError } from '../errors';
+import { idempotencyKey } from '../idempotency-key';
 import type { RouteSpec } from '../route';
 import { LIMITS, schemaOf } from '../../../lib/limits';
 import { HEADER, MAX_RECONSTRUCT_IDS } from '../../../lib/wire';
@@ -30,14 +31,6 @@ import { holdSearch, memoryOf } from '../request-memory';
 
 const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
-
-/** A client's Idempotency-Key: a retried mutation with the same key is applied once. */
-function idempotencyKey(req: Request): string | undefined {
-  const key = req.header('Idempotency-Key');
-  if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpError(400, 'ERR_VALIDATION', 'Idempotency-Key must be 1-128 printable ASCII characters');
-  return key;
-}
 
 export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] {
   // --max-batch bounds the queries of one search; adds and training are bounded
