@@ -63,8 +63,13 @@ describe('moving from LangChain\'s FaissStore', () => {
     }
   });
 
-  it('fromFaissStoreDirectory moves every document with its id, metadata, page content and vector', async () => {
-    const store = await FaissProxyStore.fromFaissStoreDirectory(saved, embeddings, { collection: 'moved' });
+  it('fromFaissStoreDirectory moves every document with its id, metadata, page content and vector, embedding nothing again', async () => {
+    class QueriesOnly extends HashEmbeddings {
+      async embedDocuments(): Promise<number[][]> {
+        throw new Error('the import must take the vectors from faiss.index, not embed the documents again');
+      }
+    }
+    const store = await FaissProxyStore.fromFaissStoreDirectory(saved, new QueriesOnly(), { collection: 'moved' });
     try {
       const collection = await store.getCollection();
       assert.equal(await collection.count(), DOCS.length);
