@@ -7,6 +7,8 @@ import { Document } from '@langchain/core/documents';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { maximalMarginalRelevance } from '@langchain/core/utils/math';
 import { VectorStore, type MaxMarginalRelevanceSearchOptions } from '@langchain/core/vectorstores';
+import { pointsInput } from '../collections/input';
+import { COLLECTION_LIMITS } from '../collections/limits';
 import type { Collection, CollectionSpec, Filter, Payload, PointInput } from '../collections/types';
 import { FaissError } from '../errors';
 import { invalidParameterError, isObject } from '../is';
@@ -198,6 +200,10 @@ export class FaissProxyStore extends VectorStore {
     } catch (e) {
       if (!hasCode(e, 'ERR_COLLECTION_NOT_FOUND')) throw e;
     }
+    // Points the collection would refuse create no collection: checked first as it
+    // checks them (the payload against the largest limit a collection may be given).
+    const dimension = (points[0].vector as { length?: unknown }).length;
+    pointsInput(points, typeof dimension === 'number' ? dimension : 0, { maxPayloadBytes: COLLECTION_LIMITS.maxPayloadBytesSetting });
     const { api } = await this.api();
     const { collection: name, factory, metric, payloadIndexes } = this.options;
     const spec: CollectionSpec = { name, dimension: points[0].vector.length };
