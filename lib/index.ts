@@ -59,6 +59,27 @@ export type {
 } from './types';
 export { openCollections } from './collections/embedded';
 export type { EmbeddedCollections, OpenCollectionsOptions } from './collections/embedded';
+export type {
+  AliasInfo,
+  Collection,
+  CollectionInfo,
+  CollectionMetric,
+  CollectionSpec,
+  CollectionsApi,
+  Condition,
+  FieldCondition,
+  Filter,
+  Hit,
+  Payload,
+  PayloadFieldType,
+  PayloadValue,
+  Point,
+  PointInput,
+  ReadOptions,
+  ScrollOptions,
+  SearchOptions,
+  WriteOptions,
+} from './collections/types';
 
 import type { FaissApi, FaissBinaryApi } from './contract';
 import type { Index } from './faiss-index';

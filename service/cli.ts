@@ -76,6 +76,7 @@ async function admin(group: string, args: string[]): Promise<void> {
         const pid = runningServerPid(loadConfig(more.slice(1)).dataDir);
         if (pid) throw new Error(`The service (pid ${pid}) is running on this data directory; delete the tenant through DELETE /v1/admin/tenants/${name}`);
         await s.indexes.open();
+        await s.collections.open();
         await s.tenants.delete(name);
         await s.indexes.close();
         print({ deleted: name });
@@ -105,7 +106,8 @@ async function checkOrRepair(command: 'check' | 'repair', args: string[]): Promi
   const s = openServices(config);
   try {
     const { io, snapshots, logs } = s.storage;
-    const report = await checkStorage(s.catalog.listIndexes(), snapshots, logs, command === 'repair' ? { io } : undefined);
+    const records = [...s.catalog.listIndexes(), ...s.catalog.listCollections().map((c) => ({ ...c, kind: 'collection' as const }))];
+    const report = await checkStorage(records, snapshots, logs, command === 'repair' ? { io } : undefined);
     console.log(JSON.stringify(report, null, 2));
     if (!report.ok) process.exitCode = 1;
   } finally {

@@ -47,6 +47,8 @@ export interface Config {
   maxTenantMemory: number;
   /** Rebuild an index that cannot remove once deleted ids pass this fraction of it. */
   rebuildThreshold: number;
+  /** Bytes of one point's payload (its JSON) in a collection; past it, 413 ERR_PAYLOAD_TOO_LARGE. */
+  maxPayloadBytes: number;
   /** fdatasync the log before acknowledging a write. Only benchmarks turn this off. */
   fsync: boolean;
   /**
@@ -138,6 +140,7 @@ const OPTIONS: Option[] = [
   { flag: '--max-request-memory', env: 'FAISS_PROXY_MAX_REQUEST_MEMORY', parse: requestMemory, key: 'maxRequestMemory' },
   { flag: '--max-tenant-memory', env: 'FAISS_PROXY_MAX_TENANT_MEMORY', parse: int('max tenant memory'), key: 'maxTenantMemory' },
   { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
+  { flag: '--max-payload-bytes', env: 'FAISS_PROXY_MAX_PAYLOAD_BYTES', parse: positive('max payload bytes'), key: 'maxPayloadBytes' },
   { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
   { flag: '--batching', env: 'FAISS_PROXY_BATCHING', parse: bool('batching'), key: 'batching' },
   { flag: '--batch-max-wait-ms', env: 'FAISS_PROXY_BATCH_MAX_WAIT_MS', parse: upTo('batch max wait', 60_000), key: 'batchMaxWaitMs' },
@@ -174,6 +177,7 @@ export function defaults(): Config {
     maxRequestMemory: 256 * 1024 * 1024,
     maxTenantMemory: TENANT_MEMORY_PER_REQUEST * 256 * 1024 * 1024,
     rebuildThreshold: 0.1,
+    maxPayloadBytes: 65_536,
     fsync: true,
     batching: true,
     batchMaxWaitMs: 10,

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { setInlineSearchBudget, setMemoryLimits, setSearchLanes } from '../lib';
 import type { Config } from './config';
 import { IndexService, type IndexObserver } from './domain/indexes';
+import { Collections } from './domain/collections';
 import { Activity } from './observability/activity';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
@@ -40,6 +41,8 @@ export interface Services {
   catalog: Catalog;
   keys: KeyService;
   indexes: IndexService;
+  /** Collections and aliases (issue 18), sharing the indexes' registry, memory budget, quotas and files. */
+  collections: Collections;
   tenants: TenantService;
   /** Memory held by each tenant's requests in flight, against its budget. */
   memory: TenantMemoryBudget;
@@ -80,9 +83,10 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
   }, hooks.observer);
+  const collections = new Collections(catalog, indexes.host(), { limits: { maxPayloadBytes: config.maxPayloadBytes } });
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);
   const memory = new TenantMemoryBudget((tenant) => catalog.getTenant(tenant)?.maxTenantMemory ?? config.maxTenantMemory, config.maxRequestMemory);
-  return { catalog, keys, indexes, tenants, memory, health, storage: { io, snapshots, logs } };
+  return { catalog, keys, indexes, collections, tenants, memory, health, storage: { io, snapshots, logs } };
 }
 
 /** On first start: the admin tenant and an admin key (given, or generated and printed once). */
@@ -163,6 +167,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   server.on('timeout', abandonStalledAnswer);
 
   await services.indexes.open();
+  await services.collections.open();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

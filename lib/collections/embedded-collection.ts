@@ -51,7 +51,7 @@ export class EmbeddedCollection implements Collection {
   async train(vectors: Float32Array | readonly (readonly number[])[]): Promise<void> {
     const live = this.live();
     const { x } = vectorsArg(vectors, live.dimension, 'vectors');
-    await live.mutate({ fingerprint: fingerprintOf(['train'], x), op: () => ({ type: 'train', x }), answer: () => undefined });
+    await live.mutate({ op: () => ({ type: 'train', x }), answer: () => undefined });
   }
 
   async upsert(points: readonly PointInput[], o?: WriteOptions): Promise<{ upserted: number }> {
@@ -59,8 +59,7 @@ export class EmbeddedCollection implements Collection {
     const live = this.live();
     const { ids, x, payloads } = pointsInput(points, live.dimension, live.limits);
     return live.mutate({
-      key,
-      fingerprint: fingerprintOf(['upsert', ids, payloads], x),
+      idempotency: keyed(key, () => fingerprintOf(['upsert', ids, payloads], x)),
       op: () => ({ type: 'upsert', ids, x, payloads }),
       answer: (r) => ({ upserted: r.upserted ?? ids.length }),
     });
@@ -78,8 +77,7 @@ export class EmbeddedCollection implements Collection {
     if (Array.isArray(target)) {
       const ids = idsArg(target, 'ids');
       return live.mutate({
-        key,
-        fingerprint: fingerprintOf(['delete', ids]),
+        idempotency: keyed(key, () => fingerprintOf(['delete', ids])),
         op: () => ({ type: 'delete', ids }),
         answer: (r) => ({ deleted: r.deleted ?? 0 }),
       });
@@ -90,8 +88,7 @@ export class EmbeddedCollection implements Collection {
     });
     const parsed = parseFilter(filter, 'filter');
     return live.mutate({
-      key,
-      fingerprint: fingerprintOf(['deleteByFilter', parsed.text]),
+      idempotency: keyed(key, () => fingerprintOf(['deleteByFilter', parsed.text])),
       // Resolved to ids in the queue, after the mutations before it; the log holds the ids.
       op: (s) => {
         const ids = s.matchingIds(parsed);
@@ -134,7 +131,6 @@ export class EmbeddedCollection implements Collection {
     const f = payloadFieldArg(field);
     const schema = payloadFieldTypeArg(type);
     await this.live().mutate({
-      fingerprint: fingerprintOf(['createPayloadIndex', f, schema]),
       op: () => ({ type: 'createPayloadIndex', field: f, schema }),
       answer: () => undefined,
     });
@@ -143,9 +139,12 @@ export class EmbeddedCollection implements Collection {
   async deletePayloadIndex(field: string): Promise<void> {
     const f = payloadFieldArg(field);
     await this.live().mutate({
-      fingerprint: fingerprintOf(['deletePayloadIndex', f]),
       op: () => ({ type: 'deletePayloadIndex', field: f }),
       answer: () => undefined,
     });
   }
 }
+
+/** The idempotency of a call made with `key`; the fingerprint is only computed then. */
+const keyed = (key: string | undefined, fingerprint: () => string): { key: string; fingerprint: string } | undefined =>
+  key === undefined ? undefined : { key, fingerprint: fingerprint() };

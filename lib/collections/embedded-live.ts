@@ -14,7 +14,7 @@ import { deserializeIndex, serializeIndex } from '../io';
 import { CollectionState, type CollectionOp } from './collection-state';
 import { RecentKeys, KEPT_KEYS } from './embedded-keys';
 import { readSnapshot, writeSnapshot } from './embedded-snapshot';
-import type { CollectionStore, StoredCollection } from './embedded-store';
+import { encodeOp, type CollectionStore, type StoredCollection } from './embedded-store';
 import type { CollectionLimits } from './limits';
 import { SerialQueue } from './serial-queue';
 import type { CollectionSpec } from './types';
@@ -29,9 +29,8 @@ export interface LiveOptions {
 
 /** One mutation as the queue takes it: the op is built when its turn comes (a delete by filter sees the ops before it). */
 export interface Mutation<A> {
-  key?: string;
-  /** What identifies the request for its idempotency key (embedded-keys.ts fingerprintOf). */
-  fingerprint: string;
+  /** The caller's idempotency key, with what identifies the request (embedded-keys.ts fingerprintOf). */
+  idempotency?: { key: string; fingerprint: string };
   /** The op to apply, or null when there is nothing to apply (a delete that matches nothing). */
   op: (state: CollectionState) => CollectionOp | null;
   answer: (applied: { upserted?: number; deleted?: number }) => A;
@@ -114,19 +113,23 @@ export class LiveCollection {
   mutate<A>(m: Mutation<A>): Promise<A> {
     return this.queue.run(async () => {
       this.check();
-      if (m.key !== undefined) {
-        const seen = this.keys.answerOf(m.key, m.fingerprint);
+      const keyed = m.idempotency;
+      if (keyed) {
+        const seen = this.keys.answerOf(keyed.key, keyed.fingerprint);
         if (seen !== undefined) return seen as A;
       }
       let op = m.op(this.state);
       // A keyed request is logged even when it changes nothing, so that its key outlives a restart.
-      if (op === null && m.key !== undefined) op = { type: 'delete', ids: [] };
-      const answer = m.answer(op === null ? {} : await this.state.apply(op));
-      if (op === null) return answer;
-      const key = m.key === undefined ? undefined : { key: m.key, fingerprint: m.fingerprint, answer };
-      if (this.o.store) {
+      if (op === null && keyed) op = { type: 'delete', ids: [] };
+      if (op === null) return m.answer({});
+      // Encoded before it is applied: an op that cannot be logged (JSON.stringify failing) changes nothing.
+      const row = this.o.store && encodeOp(op);
+      const answer = m.answer(await this.state.apply(op));
+      const key = keyed && { ...keyed, answer };
+      if (this.o.store && row) {
         try {
-          this.logBytes += this.o.store.appendOp(this.uid, this.seq + 1, op, key, KEPT_KEYS);
+          this.o.store.appendOp(this.uid, this.seq + 1, row, key, KEPT_KEYS);
+          this.logBytes += row.bytes;
         } catch (e) {
           this.reloading = this.reloadFromDisk();
           await this.reloading;

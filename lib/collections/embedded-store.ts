@@ -81,11 +81,25 @@ const DATABASE = 'collections.sqlite';
 const SNAPSHOTS = 'snapshots';
 
 /** An op's log row: a JSON header and the vectors' bytes, and their CRC-32. */
-export function encodeOp(op: CollectionOp): { header: string; data: Buffer | null; crc: number } {
+export interface EncodedOp {
+  header: string;
+  data: Buffer | null;
+  crc: number;
+  /** The row's size, for the snapshot threshold. */
+  bytes: number;
+}
+
+export function encodeOp(op: CollectionOp): EncodedOp {
   const { x, ...rest } = op as CollectionOp & { x?: Float32Array };
-  const header = JSON.stringify(rest);
+  let header: string;
+  try {
+    header = JSON.stringify(rest);
+  } catch (e) {
+    // Past V8's longest string (about 512 MiB of JSON): nothing was applied yet.
+    throw new FaissError(`The op is too large to log (${(e as Error).message}); send it in smaller batches`, 'ERR_RESOURCE_LIMIT');
+  }
   const data = x ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : null;
-  return { header, data, crc: rowCrc(header, data) };
+  return { header, data, crc: rowCrc(header, data), bytes: header.length + (data?.byteLength ?? 0) };
 }
 
 function rowCrc(header: string, data: Buffer | null): number {
@@ -115,6 +129,9 @@ function storeError(what: string, e: unknown): FaissError {
   const code = (e as { code?: string })?.code ?? '';
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new FaissError(`${what} failed: the collections directory is open elsewhere (another openCollections or process holds it)`, 'ERR_BUSY');
+  }
+  if (code === 'SQLITE_TOOBIG') {
+    return new FaissError(`${what} failed: the op is larger than SQLite takes in one row (about 1 GB); send it in smaller batches`, 'ERR_RESOURCE_LIMIT');
   }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return new FaissError(`${what} failed: the collections database is damaged (${(e as Error).message})`, 'ERR_CORRUPT_INDEX');
@@ -240,9 +257,8 @@ export class CollectionStore {
     this.run(`Deleting alias ${alias}`, () => this.statements.deleteAlias.run(alias));
   }
 
-  /** Logs op `seq` of collection `uid`, with its idempotency key when it has one, in one transaction. */
-  appendOp(uid: number, seq: number, op: CollectionOp, key: StoredKey | undefined, keepKeys: number): number {
-    const row = encodeOp(op);
+  /** Logs op `seq` of collection `uid` (encodeOp), with its idempotency key when it has one, in one transaction. */
+  appendOp(uid: number, seq: number, row: EncodedOp, key: StoredKey | undefined, keepKeys: number): void {
     this.run(`Logging an op of collection #${uid}`, () =>
       this.db.transaction(() => {
         this.statements.appendOp.run(uid, seq, row.header, row.data, row.crc);
@@ -252,7 +268,6 @@ export class CollectionStore {
         }
       })(),
     );
-    return row.header.length + (row.data?.byteLength ?? 0);
   }
 
   /** Records that `file` holds collection `uid` up to op `seq`, and drops the ops it holds. */

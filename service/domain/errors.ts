@@ -16,7 +16,13 @@ export type ServiceErrorCode =
   | 'ERR_STORAGE_CORRUPT'
   | 'ERR_STORAGE_FAILED'
   | 'ERR_IDEMPOTENCY_MISMATCH'
-  | 'ERR_TENANT_MEMORY';
+  | 'ERR_TENANT_MEMORY'
+  | 'ERR_INVALID_FILTER'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_COLLECTION_NOT_FOUND'
+  | 'ERR_COLLECTION_EXISTS'
+  | 'ERR_ALIAS_NOT_FOUND'
+  | 'ERR_ALIAS_EXISTS';
 
 export class ServiceError extends Error {
   readonly code: ServiceErrorCode;

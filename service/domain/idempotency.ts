@@ -14,6 +14,8 @@ import { ServiceError } from './errors';
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export function fingerprintOf(m: Mutation): string {
+  // A collection's op carries its request's fingerprint (a delete by filter logs the ids it resolved to, not the filter).
+  if (m.type === 'collection') return typeof m.header.fingerprint === 'string' ? m.header.fingerprint : requestFingerprint(m.header, m.x);
   const head = Buffer.from(JSON.stringify([m.type, 'd' in m ? m.d : 0]));
   let crc = crc32(head);
   let length = head.length;
@@ -23,6 +25,13 @@ export function fingerprintOf(m: Mutation): string {
     length += bytes.length;
   }
   return `${length.toString(16)}-${crc.toString(16)}`;
+}
+
+/** The fingerprint of a request given as a JSON value and its vectors (a collection's op). */
+export function requestFingerprint(request: unknown, x?: Float32Array): string {
+  const head = Buffer.from(JSON.stringify(request));
+  const bytes = x ? bytesOf(x) : new Uint8Array([0]);
+  return `${(head.length + bytes.length).toString(16)}-${crc32(bytes, crc32(head)).toString(16)}`;
 }
 
 export function keyReused(key: string): ServiceError {

@@ -13,6 +13,7 @@ import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { DurableIndex, type StorageReport } from './durable-index';
+import type { DurableObject, DurableOptions } from './durable';
 import type { LogDamage } from '../storage/mutation-log';
 import { IndexRegistry } from './registry';
 import { Residency, type CacheStats } from './residency';
@@ -83,6 +84,16 @@ export interface LogDamageTotals {
 
 export type { CacheStats };
 
+/** See IndexService.host(). */
+export interface DurableHost {
+  registry: IndexRegistry;
+  residency: Residency;
+  quotas: TenantQuotas;
+  durableOptions(): DurableOptions;
+  rebuildThreshold: number;
+  forget(l: DurableObject): Promise<void>;
+}
+
 export class IndexService {
   private readonly registry = new IndexRegistry();
   private readonly residency: Residency;
@@ -106,13 +117,15 @@ export class IndexService {
 
   /**
    * Registers every index of the catalog (each loads on first use), after
-   * removing the files no index owns (what a crash between the steps of a
+   * removing the files no index or collection owns (what a crash between the steps of a
    * change left behind: orphans.ts). Only the process that owns the data
    * directory may call this.
    */
   async open(): Promise<void> {
     const records = this.catalog.listIndexes();
-    const removed = await this.snapshots.removeOrphans(new Set(records.map((r) => r.id)));
+    // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
+    const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
+    const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
   }
@@ -149,7 +162,7 @@ export class IndexService {
   }
 
   list(tenant: string): IndexInfo[] {
-    return [...this.registry.ofTenant(tenant)]
+    return [...this.registry.indexesOf(tenant)]
       .sort((a, b) => a.record.name.localeCompare(b.record.name))
       .map((l) => this.info(l, l.current));
   }
@@ -195,7 +208,8 @@ export class IndexService {
     });
   }
 
-  private async forget(l: DurableIndex): Promise<void> {
+  /** Unregisters a deleted index or collection; its files go after (orphans.ts if a crash comes between). */
+  async forget(l: DurableObject): Promise<void> {
     this.registry.unregister(l);
     l.drop(); // operations in flight finish; later ones see "not found"
     await l
@@ -382,7 +396,7 @@ export class IndexService {
 
   /** Every index of every tenant, without loading any. */
   status(): IndexStatus[] {
-    return this.registry.all().map((l) => {
+    return this.registry.allIndexes().map((l) => {
       const info = this.info(l, l.current);
       return {
         tenant: l.record.tenant,
@@ -404,25 +418,46 @@ export class IndexService {
   }
 
   private durableIndex(record: IndexRecord): DurableIndex {
-    return new DurableIndex(record, {
+    return new DurableIndex(record, { ...this.durableOptions(), rebuildThreshold: this.storage.rebuildThreshold });
+  }
+
+  /** What every durable object of this service is made with: the same files, memory budget, metrics and damage reports. */
+  private durableOptions(): DurableOptions {
+    return {
       snapshots: this.snapshots,
       logs: this.logs,
       snapshotLogBytes: this.storage.snapshotLogBytes,
-      rebuildThreshold: this.storage.rebuildThreshold,
       onLoad: () => this.residency.noteLoad(),
       onResident: () => this.residency.enforceBudget(),
       onOperation: (op, type, seconds) => this.observer.operation(op, type, seconds),
       onLogDamage: (l, damage) => this.logDamaged(l, damage),
-    });
+    };
+  }
+
+  /**
+   * What the collections (collections.ts) share with the indexes: one registry
+   * (names, tenants' lifecycles: deleting a tenant deletes its collections too),
+   * one memory budget (--max-memory), one set of quotas, the same files, log
+   * settings and metrics.
+   */
+  host(): DurableHost {
+    return {
+      registry: this.registry,
+      residency: this.residency,
+      quotas: this.quotas,
+      durableOptions: () => this.durableOptions(),
+      rebuildThreshold: this.storage.rebuildThreshold,
+      forget: (l) => this.forget(l),
+    };
   }
 
   /** Loud: a log line, the metrics (logDamage()), and the index's status (dashboard). */
-  private logDamaged(l: DurableIndex, damage: LogDamage): void {
+  private logDamaged(l: DurableObject, damage: LogDamage): void {
     this.damage.repairs++;
     this.damage.bytes += damage.bytes;
     this.damage.records += damage.recordsAfter;
     console.error(
-      `faiss-proxy: index ${l.record.tenant}/${l.record.name}: recovery cut ${damage.bytes} byte(s) off the end of its log at byte ${damage.offset} ` +
+      `faiss-proxy: ${l.what} ${l.record.tenant}/${l.record.name}: recovery cut ${damage.bytes} byte(s) off the end of its log at byte ${damage.offset} ` +
         `(${damage.why}); every record before it is kept` +
         (damage.recordsAfter > 0 ? `; ${damage.recordsAfter} valid record(s) after the damage were DROPPED` : '; no valid record was after it'),
     );

@@ -35,5 +35,8 @@ export async function applyMutation(index: AnyIndex, ids: IdState, m: Mutation):
       await index.reset();
       resetIds(ids);
       return { added: 0, removed: 0, firstId: null };
+    case 'collection':
+      // Only a collection's log holds these (durable-collection.ts): an index's never does.
+      throw new Error(`a collection's ${m.header.op} in an index's log`);
   }
 }

@@ -5,6 +5,7 @@
 // requests cannot all pass it, and given back when each finishes (its index then
 // counts itself).
 import type { Quotas } from '../storage/catalog';
+import type { DurableObject } from './durable';
 import type { DurableIndex } from './durable-index';
 import { ServiceError } from './errors';
 import { tenantGone, type IndexRegistry } from './registry';
@@ -46,7 +47,7 @@ export class TenantQuotas {
   }
 
   /** Refuses growth past the tenant's quotas (counting what is reserved); answers the net growth to reserve. */
-  requireRoom(tenant: string, vectors: number, bytes: number, replacing?: DurableIndex): { vectors: number; bytes: number } {
+  requireRoom(tenant: string, vectors: number, bytes: number, replacing?: DurableObject): { vectors: number; bytes: number } {
     const quotas = this.quotas(tenant);
     const usage = this.usage(tenant);
     const freedVectors = replacing ? (replacing.liveNtotal ?? replacing.summary?.ntotal ?? 0) : 0;

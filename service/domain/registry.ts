@@ -1,8 +1,10 @@
-// The registry: which indexes exist, by tenant and name, and the lifecycle rules
-// around the names. A name being created or imported is taken before its index is
+// The registry: which indexes and collections exist, by tenant and name (each
+// kind its own namespace), and the lifecycle rules around the names. A name being created or imported is taken before its index is
 // registered; a tenant being deleted has no index to use or make, and a create
 // that began before a tenant was deleted cannot finish into a later tenant of the
 // same name (its generation).
+import type { DurableObject } from './durable';
+import type { DurableCollection } from './durable-collection';
 import type { DurableIndex } from './durable-index';
 import { ServiceError } from './errors';
 
@@ -12,6 +14,7 @@ export const tenantGone = (tenant: string): ServiceError => new ServiceError('ER
 
 export class IndexRegistry {
   private readonly indexes = new Map<string, DurableIndex>();
+  private readonly collections = new Map<string, DurableCollection>();
   /** Index names being created or imported (not yet registered): a second create of one is ERR_INDEX_EXISTS. */
   private readonly creating = new Set<string>();
   /** Creates and imports in flight per tenant: deleting the tenant waits for them. */
@@ -24,14 +27,38 @@ export class IndexRegistry {
    */
   private readonly generations = new Map<string, number>();
 
+  /** Every registered index and collection (what memory, quotas and shutdown cover). */
+  all(): DurableObject[] {
+    return [...this.indexes.values(), ...this.collections.values()];
+  }
+
+  /** The registered indexes and collections of one tenant. */
+  *ofTenant(tenant: string): Iterable<DurableObject> {
+    for (const l of this.all()) if (l.record.tenant === tenant) yield l;
+  }
+
   /** Every registered index. */
-  all(): DurableIndex[] {
+  allIndexes(): DurableIndex[] {
     return [...this.indexes.values()];
   }
 
   /** The registered indexes of one tenant. */
-  *ofTenant(tenant: string): Iterable<DurableIndex> {
+  *indexesOf(tenant: string): Iterable<DurableIndex> {
     for (const l of this.indexes.values()) if (l.record.tenant === tenant) yield l;
+  }
+
+  /** Every registered collection. */
+  allCollections(): DurableCollection[] {
+    return [...this.collections.values()];
+  }
+
+  /** The collection of that name if registered (undefined also while its tenant is being deleted). */
+  findCollection(tenant: string, name: string): DurableCollection | undefined {
+    return typeof name === 'string' && !this.closing.has(tenant) ? this.collections.get(key(tenant, name)) : undefined;
+  }
+
+  registerCollection(c: DurableCollection): void {
+    this.collections.set(key(c.record.tenant, c.record.name), c);
   }
 
   /** The index of that name, or ERR_INDEX_NOT_FOUND (also while its tenant is being deleted). */
@@ -54,20 +81,27 @@ export class IndexRegistry {
     this.indexes.set(key(l.record.tenant, l.record.name), l);
   }
 
-  /** Unregisters `l`, unless its name now belongs to another index. */
-  unregister(l: DurableIndex): void {
+  /** Unregisters `l`, unless its name now belongs to another index or collection. */
+  unregister(l: DurableObject): void {
     const k = key(l.record.tenant, l.record.name);
     if (this.indexes.get(k) === l) this.indexes.delete(k);
+    if (this.collections.get(k) === l) this.collections.delete(k);
   }
 
   clear(): void {
     this.indexes.clear();
+    this.collections.clear();
   }
 
-  /** Takes a name for a create or import until the returned function is called. */
-  claimName(tenant: string, name: string): () => void {
-    this.creating.add(key(tenant, name));
-    return () => this.creating.delete(key(tenant, name));
+  /** Takes a name for a create or import (of a collection: `kind`) until the returned function is called. */
+  claimName(tenant: string, name: string, kind: 'index' | 'collection' = 'index'): () => void {
+    const k = kind === 'index' ? key(tenant, name) : `collection\u0000${key(tenant, name)}`;
+    this.creating.add(k);
+    return () => this.creating.delete(k);
+  }
+
+  isCreatingCollection(tenant: string, name: string): boolean {
+    return this.creating.has(`collection\u0000${key(tenant, name)}`);
   }
 
   generation(tenant: string): number {

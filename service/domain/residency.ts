@@ -2,7 +2,7 @@
 // memory budget (--max-memory) the least recently used ones not in use are
 // evicted (snapshotted first when their log is long) and load again when next
 // used. Counts the cache's hits, misses, loads and evictions for operators.
-import type { DurableIndex } from './durable-index';
+import type { DurableObject } from './durable';
 
 export interface CacheStats {
   hits: number;
@@ -18,13 +18,13 @@ export class Residency {
   private enforcing = false;
 
   constructor(
-    private readonly indexes: () => Iterable<DurableIndex>,
+    private readonly indexes: () => Iterable<DurableObject>,
     /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
     private readonly maxMemory: number,
   ) {}
 
   /** An index about to be used: a cache hit if it is in memory, else a miss (it loads). */
-  noteUse(l: DurableIndex): void {
+  noteUse(l: DurableObject): void {
     if (l.loaded) this.counters.hits++;
     else this.counters.misses++;
   }

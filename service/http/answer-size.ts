@@ -58,3 +58,16 @@ export function requireJsonRangeAnswerWithin(limit: number, results: number): vo
 export function requireVectorsAnswerWithin(limit: number, format: AnswerFormat, n: number, d: number): void {
   requireWithin(limit, vectorsAnswerBytes(format, n, d), `The answer's ${n} vectors of dimension ${d}`, 'ask for fewer ids per request');
 }
+
+/**
+ * What a collection search holds before it runs: its hits as FAISS gives them
+ * and their JSON without payloads (the longest id is counted once the answer is
+ * built: requireAnswerWithin), and the hits' vectors when asked for.
+ */
+export const searchHoldBytes = (nq: number, k: number, vectorDimension: number): number =>
+  searchAnswerBytes('json', nq, k) + nq * k * vectorDimension * BYTES_PER_COMPONENT.json;
+
+/** A collection read's JSON answer, once built (its payloads' size depends on the data). */
+export function requireAnswerWithin(limit: number, bytes: number, what: string): void {
+  requireWithin(limit, bytes, what, 'ask for fewer points or hits, or leave out payloads or vectors (withPayload, withVector)');
+}

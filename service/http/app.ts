@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import express from 'express';
 import type { Config } from '../config';
 import type { IndexService } from '../domain/indexes';
+import type { Collections } from '../domain/collections';
 import type { KeyService } from '../domain/keys';
 import type { TenantService } from '../domain/tenants';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
@@ -19,6 +20,8 @@ import { openApiDocument } from './openapi';
 import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
+import { collectionRoutes } from './routes/collections';
+import { aliasRoutes } from './routes/aliases';
 import type { Observability } from './observe';
 import { operationRoutes } from './routes/operations';
 import * as path from 'node:path';
@@ -26,6 +29,8 @@ import * as path from 'node:path';
 export interface AppDeps {
   config: Config;
   indexes: IndexService;
+  /** Collections and aliases (issue 18). */
+  collections: Collections;
   tenants: TenantService;
   keys: KeyService;
   memory: TenantMemoryBudget;
@@ -77,6 +82,8 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [];
   routes.push(...publicRoutes(deps, () => routes));
   routes.push(...indexRoutes(deps.indexes, deps.config));
+  routes.push(...collectionRoutes(deps.collections, deps.config));
+  routes.push(...aliasRoutes(deps.collections));
   routes.push(...adminRoutes(deps.tenants, deps.keys, deps.indexes));
   routes.push(
     ...operationRoutes({

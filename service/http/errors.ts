@@ -43,6 +43,13 @@ const STATUS: Record<string, number> = {
   ERR_IO: 503,
   ERR_STORAGE_CORRUPT: 503,
   ERR_STORAGE_FAILED: 503,
+  // Collections (issue 18)
+  ERR_INVALID_FILTER: 400,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_COLLECTION_NOT_FOUND: 404,
+  ERR_COLLECTION_EXISTS: 409,
+  ERR_ALIAS_NOT_FOUND: 404,
+  ERR_ALIAS_EXISTS: 409,
 };
 
 /** An error Express itself raises with a status (a malformed %-escape in the path, the dashboard's static files). */

@@ -1,9 +1,11 @@
-// The catalog: tenants, API key hashes, quotas and index metadata, in SQLite
+// The catalog: tenants, API key hashes, quotas, index and collection metadata and
+// aliases, in SQLite
 // (better-sqlite3) in the data directory. Behind the Catalog interface so another
 // backend can replace it without touching the domain or the routes.
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CollectionSpec } from '../../lib/collections/types';
 import type { StorageIO } from './storage-io';
 
 export interface Quotas {
@@ -44,6 +46,23 @@ export interface IndexRecord {
   mmap: boolean;
 }
 
+/** A collection (domain/collections.ts): its spec as created, and the storage id naming its files. */
+export interface CollectionRecord {
+  tenant: string;
+  name: string;
+  /** Stable internal id: names the collection's files (beside the indexes'), so names never reach paths. */
+  id: string;
+  spec: CollectionSpec;
+  createdAt: string;
+}
+
+/** An alias of a tenant: a second name for one of its collections, switched atomically. */
+export interface AliasRecord {
+  tenant: string;
+  alias: string;
+  collection: string;
+}
+
 export interface Catalog {
   listTenants(): TenantRecord[];
   getTenant(name: string): TenantRecord | undefined;
@@ -66,6 +85,16 @@ export interface Catalog {
   /** Switches an index's row to `next` (an import: new storage id, dimension, type) in one transaction. */
   replaceIndex(next: IndexRecord): void;
   deleteIndex(tenant: string, name: string): void;
+  listCollections(tenant?: string): CollectionRecord[];
+  insertCollection(r: CollectionRecord): void;
+  /** Its aliases go with it (the domain refuses while any points at it). */
+  deleteCollection(tenant: string, name: string): void;
+  listAliases(tenant?: string): AliasRecord[];
+  getAlias(tenant: string, alias: string): AliasRecord | undefined;
+  insertAlias(a: AliasRecord): void;
+  /** Points an alias at another collection (one statement: atomic). */
+  switchAlias(a: AliasRecord): void;
+  deleteAlias(tenant: string, alias: string): void;
   /** Throws unless the catalog file is still the one this connection writes (not deleted under the service). */
   checkFile(): void;
   close(): void;
@@ -100,6 +129,21 @@ CREATE TABLE IF NOT EXISTS indexes (
   mmap INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, name)
 );
+CREATE TABLE IF NOT EXISTS collections (
+  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  spec TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (tenant, name)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+  alias TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  PRIMARY KEY (tenant, alias),
+  FOREIGN KEY (tenant, collection) REFERENCES collections(tenant, name) ON DELETE CASCADE
+);
 `;
 
 interface Row {
@@ -133,6 +177,15 @@ const indexOf = (r: Row): IndexRecord => ({
   createdAt: r.created_at as string,
   mmap: r.mmap === 1,
 });
+
+const collectionOf = (r: Row): CollectionRecord => ({
+  tenant: r.tenant as string,
+  name: r.name as string,
+  id: r.id as string,
+  spec: JSON.parse(r.spec as string) as CollectionSpec,
+  createdAt: r.created_at as string,
+});
+const aliasOf = (r: Row): AliasRecord => ({ tenant: r.tenant as string, alias: r.alias as string, collection: r.collection as string });
 
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
@@ -285,6 +338,41 @@ export class SqliteCatalog implements Catalog {
   }
   deleteIndex(tenant: string, name: string): void {
     this.change('catalog.delete-index', 'DELETE FROM indexes WHERE tenant = ? AND name = ?', tenant, name);
+  }
+  listCollections(tenant?: string): CollectionRecord[] {
+    const rows = tenant
+      ? this.stmt('SELECT * FROM collections WHERE tenant = ? ORDER BY name').all(tenant)
+      : this.stmt('SELECT * FROM collections ORDER BY tenant, name').all();
+    return (rows as Row[]).map(collectionOf);
+  }
+  insertCollection(r: CollectionRecord): void {
+    this.change(
+      'catalog.insert-collection',
+      'INSERT INTO collections (tenant, name, id, spec, created_at) VALUES (?, ?, ?, ?, ?)',
+      r.tenant, r.name, r.id, JSON.stringify(r.spec), r.createdAt,
+    );
+  }
+  deleteCollection(tenant: string, name: string): void {
+    this.change('catalog.delete-collection', 'DELETE FROM collections WHERE tenant = ? AND name = ?', tenant, name);
+  }
+  listAliases(tenant?: string): AliasRecord[] {
+    const rows = tenant
+      ? this.stmt('SELECT * FROM aliases WHERE tenant = ? ORDER BY alias').all(tenant)
+      : this.stmt('SELECT * FROM aliases ORDER BY tenant, alias').all();
+    return (rows as Row[]).map(aliasOf);
+  }
+  getAlias(tenant: string, alias: string): AliasRecord | undefined {
+    const r = this.stmt('SELECT * FROM aliases WHERE tenant = ? AND alias = ?').get(tenant, alias) as Row | undefined;
+    return r && aliasOf(r);
+  }
+  insertAlias(a: AliasRecord): void {
+    this.change('catalog.insert-alias', 'INSERT INTO aliases (tenant, alias, collection) VALUES (?, ?, ?)', a.tenant, a.alias, a.collection);
+  }
+  switchAlias(a: AliasRecord): void {
+    this.change('catalog.switch-alias', 'UPDATE aliases SET collection = ? WHERE tenant = ? AND alias = ?', a.collection, a.tenant, a.alias);
+  }
+  deleteAlias(tenant: string, alias: string): void {
+    this.change('catalog.delete-alias', 'DELETE FROM aliases WHERE tenant = ? AND alias = ?', tenant, alias);
   }
   close(): void {
     this.db.close();

@@ -1,4 +1,5 @@
-// faiss-proxy check / repair: what is wrong with the files of each index, without
+// faiss-proxy check / repair: what is wrong with the files of each index and
+// collection (a collection's snapshot also has its points file), without
 // loading any (check), and the repairs that can be made without guessing
 // (repair): a damaged log is cut at its last valid record, dropping what follows
 // it, and says exactly what it dropped; files no index owns are removed. A
@@ -11,7 +12,12 @@ import { SnapshotCorruptError, type FileSnapshotStore } from './snapshots';
 import type { FileLogStore } from './storage';
 import type { StorageIO } from './storage-io';
 
+/** What check needs of a catalog row: an index's (factory: an imported one must have a snapshot), or a collection's. */
+export type CheckedRecord = Pick<IndexRecord, 'tenant' | 'name' | 'id'> & ({ factory: string; kind?: undefined } | { kind: 'collection' });
+
 export interface IndexCheck {
+  /** Present for a collection. */
+  kind?: 'collection';
   tenant: string;
   name: string;
   id: string;
@@ -33,17 +39,18 @@ export interface StorageCheck {
 }
 
 export async function checkStorage(
-  records: IndexRecord[],
+  records: CheckedRecord[],
   snapshots: FileSnapshotStore,
   logs: FileLogStore,
   repair?: { io: StorageIO },
 ): Promise<StorageCheck> {
   const indexes: IndexCheck[] = [];
   for (const r of records) {
-    const c: IndexCheck = { tenant: r.tenant, name: r.name, id: r.id, snapshot: null, log: { records: 0, validBytes: 0 } };
+    const c: IndexCheck = { ...(r.kind && { kind: r.kind }), tenant: r.tenant, name: r.name, id: r.id, snapshot: null, log: { records: 0, validBytes: 0 } };
     try {
       c.snapshot = (await snapshots.check(r.id)) ?? null;
-      if (!c.snapshot && r.factory.startsWith('imported ')) c.problem = 'its snapshot is missing';
+      // An imported index, and every collection, is created with a snapshot.
+      if (!c.snapshot && (r.kind === 'collection' || r.factory.startsWith('imported '))) c.problem = 'its snapshot is missing';
     } catch (e) {
       if (!(e instanceof SnapshotCorruptError)) throw e;
       c.problem = `${e.message}: cannot be repaired; import the index again or delete it`;

@@ -8,6 +8,9 @@
 //         | idempotency key (u16 length + utf-8) when flags has HAS_KEY
 //         A binary index's rows (flags has CODES) are n codes of d / 8 bytes (d in bits)
 //         in place of the float32 rows.
+//         A collection's op (type 4): n is the length of a JSON header (the op without
+//         its vectors: ids, payloads, ...) and d the count of float32s after it:
+//         type u8 | flags u8 | reserved u16 | n u32 | d u32 | JSON n bytes | float32 d | key
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { AppendFile, StorageIO } from './storage-io';
@@ -21,7 +24,18 @@ export type Mutation = (
   | { type: 'add'; x: Float32Array | Uint8Array; d: number; ids?: BigInt64Array }
   | { type: 'remove'; ids: BigInt64Array }
   | { type: 'reset' }
+  /**
+   * A collection's op (domain/durable-collection.ts): a JSON header and its
+   * vectors (an upsert's or a train's), the state machine's to interpret.
+   */
+  | { type: 'collection'; header: CollectionRecordHeader; x?: Float32Array }
 ) & { key?: string };
+
+/** The JSON part of a collection's log record: `op` names the operation; the rest is its arguments. */
+export interface CollectionRecordHeader {
+  op: string;
+  [field: string]: unknown;
+}
 
 export interface LogRecord {
   seq: number;
@@ -31,7 +45,7 @@ export interface LogRecord {
 const MAGIC = 0x4c575046; // "FPWL" little-endian
 const HEADER = 20;
 const BODY_HEADER = 12;
-const TYPES = ['train', 'add', 'remove', 'reset'] as const;
+const TYPES = ['train', 'add', 'remove', 'reset', 'collection'] as const;
 const HAS_IDS = 1;
 const HAS_KEY = 2;
 const CODES = 4;
@@ -52,6 +66,13 @@ function encode(seq: number, m: Mutation): Buffer[] {
   const bodyHeader = Buffer.alloc(BODY_HEADER);
   bodyHeader.writeUInt8(TYPES.indexOf(m.type), 0);
   const parts: Buffer[] = [bodyHeader];
+  if (m.type === 'collection') {
+    const header = Buffer.from(JSON.stringify(m.header), 'utf8');
+    bodyHeader.writeUInt32LE(header.length, 4);
+    bodyHeader.writeUInt32LE(m.x?.length ?? 0, 8);
+    parts.push(header);
+    if (m.x) parts.push(bytesOf(m.x));
+  }
   if (m.type === 'train' || m.type === 'add') {
     const codes = m.x instanceof Uint8Array;
     if (codes) bodyHeader.writeUInt8(CODES, 1);
@@ -90,6 +111,7 @@ function decodeBody(body: Buffer): Mutation {
     const n = body.readUInt32LE(4);
     const d = body.readUInt32LE(8);
     let at = BODY_HEADER;
+    if (m.type === 'collection') at += n + d * 4;
     if (m.type === 'train' || m.type === 'add') at += n * rowBytes(d, body.readUInt8(1));
     if ((body.readUInt8(1) & HAS_IDS) !== 0) at += n * 8;
     const length = body.readUInt16LE(at);
@@ -118,6 +140,11 @@ function decodeMutation(body: Buffer): Mutation {
       return { type, ids: int64s(n, BODY_HEADER) };
     case 'reset':
       return { type };
+    case 'collection': {
+      const header = JSON.parse(body.subarray(BODY_HEADER, BODY_HEADER + n).toString('utf8')) as CollectionRecordHeader;
+      if (typeof header?.op !== 'string') throw new Error('a collection record without its op');
+      return d > 0 ? { type, header, x: floats(d, BODY_HEADER + n) } : { type, header };
+    }
   }
   throw new Error(`unknown record type ${body.readUInt8(0)}`);
 }

@@ -2,14 +2,14 @@
 // first and switches the catalog last (or, for deletions, switches the catalog
 // first and removes files after), so a crash between the steps leaves only
 // files that nothing refers to: an import's or a creation's files whose catalog
-// row was never written, a deleted index's files, an older snapshot, a state file
-// without its snapshot, a temporary file. They are removed at start, before any
+// row was never written, a deleted index's files, an older snapshot, a state or
+// points file without its snapshot, a temporary file. They are removed at start, before any
 // index is used.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StorageIO } from './storage-io';
 
-const FILE = /^(.+?)(?:\.wal|\.(\d+)\.faissindex|\.(\d+)\.state\.json)$/;
+const FILE = /^(.+?)(?:\.wal|\.(\d+)\.faissindex|\.(\d+)\.(?:state\.json|points))$/;
 
 /** The files in `dir` no index in `owners` (their storage ids) refers to. */
 export function findOrphans(dir: string, owners: ReadonlySet<string>): string[] {

@@ -5,11 +5,15 @@
 // a small sidecar (<id>.<seq>.state.json) for what FAISS's file cannot hold
 // (ids deleted from index types that cannot remove) and the snapshot's length
 // and CRC32, checked before FAISS reads a byte of it: FAISS's reader trusts its
-// input, so a flipped byte would otherwise load as wrong vectors.
+// input, so a flipped byte would otherwise load as wrong vectors. A collection's
+// snapshot has a third file, its points (<id>.<seq>.points: string ids, payloads,
+// payload indexes, in the bytes CollectionState.serializePoints() gives), whose
+// length and CRC32 the state file records too.
 //
-// Save order (each step through StorageIO): index to .tmp, fsync; state (with the
-// checksum) to .tmp, fsync, rename; index rename; fsync the directory; remove the
-// older snapshot. A crash anywhere leaves either the old snapshot or the new one
+// Save order (each step through StorageIO): index to .tmp, fsync; points to .tmp,
+// fsync; state (with the checksums) to .tmp, fsync, rename; points rename; index
+// rename (the snapshot exists from here); fsync the directory; remove the older
+// snapshot. A crash anywhere leaves either the old snapshot or the new one
 // whole, plus files recovery ignores and removeOrphans() deletes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,9 +34,19 @@ export interface SnapshotState {
    */
   recentKeys?: [string, number, number | null, number?, string?][];
   /** What the index looked like, for listing it without loading it. */
-  summary?: { type: string; ntotal: number; bytes: number; isTrained: boolean };
+  summary?: {
+    type: string;
+    ntotal: number;
+    bytes: number;
+    isTrained: boolean;
+    /** A collection's: its payloads' bytes (counted in `bytes` too) and its payload indexes. */
+    payloadBytes?: number;
+    payloadIndexes?: Record<string, string>;
+  };
   /** The snapshot file's length and CRC32 (absent in snapshots written before checksums). */
   file?: { bytes: number; crc32: number };
+  /** A collection's points file's length and CRC32 (absent: the snapshot is an index's). */
+  points?: { bytes: number; crc32: number };
 }
 
 /** A snapshot that is not what was written: truncated, flipped bits, unreadable. */
@@ -65,10 +79,13 @@ export interface Snapshot {
   index: Index | IndexBinary;
   seq: number;
   state: SnapshotState;
+  /** A collection's points (checksum verified); absent for an index. */
+  points?: Uint8Array;
 }
 
 export interface SnapshotStore {
-  save(id: string, index: Index | IndexBinary, seq: number, state: SnapshotState): Promise<void>;
+  /** `points`: a collection's points bytes, saved beside the index. */
+  save(id: string, index: Index | IndexBinary, seq: number, state: SnapshotState, points?: Uint8Array): Promise<void>;
   /** The latest snapshot, or undefined when the index has none. */
   load(id: string, options?: { mmap?: boolean }): Promise<Snapshot | undefined>;
   /** The sequence number of the latest snapshot (0: none). */
@@ -114,26 +131,41 @@ export class FileSnapshotStore implements SnapshotStore {
     return path.join(this.dir, `${id}.${seq}.state.json`);
   }
 
-  async save(id: string, index: Index | IndexBinary, seq: number, state: SnapshotState): Promise<void> {
+  private pointsFile(id: string, seq: number): string {
+    return path.join(this.dir, `${id}.${seq}.points`);
+  }
+
+  async save(id: string, index: Index | IndexBinary, seq: number, state: SnapshotState, points?: Uint8Array): Promise<void> {
     const { io } = this;
     const target = path.join(this.dir, `${id}.${seq}.faissindex`);
     const tmp = `${target}.${process.pid}.tmp`;
     const stateTmp = `${this.stateFile(id, seq)}.${process.pid}.tmp`;
+    const pointsTmp = `${this.pointsFile(id, seq)}.${process.pid}.tmp`;
     const older = this.snapshots(id).filter((s) => s.seq !== seq);
     try {
       await io.writeIndex(index, tmp, 'snapshot.write-index');
       await io.sync(tmp, 'snapshot.sync-index');
       const file = await fileChecksum(tmp);
-      await io.writeFile(stateTmp, JSON.stringify({ ...state, file }), 'snapshot.write-state');
+      if (points) {
+        await io.writeFile(pointsTmp, points, 'snapshot.write-points');
+        await io.sync(pointsTmp, 'snapshot.sync-points');
+      }
+      const pointsSum = points && { bytes: points.byteLength, crc32: crc32(points) };
+      await io.writeFile(stateTmp, JSON.stringify({ ...state, file, ...(pointsSum && { points: pointsSum }) }), 'snapshot.write-state');
       await io.sync(stateTmp, 'snapshot.sync-state');
       await io.rename(stateTmp, this.stateFile(id, seq), 'snapshot.rename-state');
+      if (points) await io.rename(pointsTmp, this.pointsFile(id, seq), 'snapshot.rename-points');
       await io.rename(tmp, target, 'snapshot.rename-index');
       await io.sync(this.dir, 'snapshot.sync-dir'); // make the renames themselves durable
     } catch (e) {
       await io.remove(tmp, 'snapshot.remove-tmp').catch(() => undefined);
       await io.remove(stateTmp, 'snapshot.remove-tmp').catch(() => undefined);
-      // The state file of a snapshot that never got its index file is an orphan.
-      if (!fs.existsSync(target)) await io.remove(this.stateFile(id, seq), 'snapshot.remove-orphan-state').catch(() => undefined);
+      if (points) await io.remove(pointsTmp, 'snapshot.remove-tmp').catch(() => undefined);
+      // The state and points files of a snapshot that never got its index file are orphans.
+      if (!fs.existsSync(target)) {
+        await io.remove(this.stateFile(id, seq), 'snapshot.remove-orphan-state').catch(() => undefined);
+        if (points) await io.remove(this.pointsFile(id, seq), 'snapshot.remove-orphan-state').catch(() => undefined);
+      }
       throw e;
     }
     // The new snapshot is durable: the older ones are garbage (removeOrphans() finishes the job after a crash).
@@ -141,6 +173,7 @@ export class FileSnapshotStore implements SnapshotStore {
       for (const s of older) {
         await io.remove(s.file, 'snapshot.remove-old');
         await io.remove(this.stateFile(id, s.seq), 'snapshot.remove-old');
+        if (fs.existsSync(this.pointsFile(id, s.seq))) await io.remove(this.pointsFile(id, s.seq), 'snapshot.remove-old');
       }
     } catch {
       // The new snapshot stands; recovery reads only the latest, and the rest goes at the next start.
@@ -166,11 +199,12 @@ export class FileSnapshotStore implements SnapshotStore {
     if (!latest) return undefined;
     const state = this.readState(id, latest.seq);
     await verify(latest.file, state);
+    const points = state.points && this.readPoints(id, latest.seq, state.points);
     try {
       const index = isBinaryIndexFile(latest.file)
         ? await readIndexBinary(latest.file, { trusted: true })
         : await readIndex(latest.file, { mmap: options.mmap === true, trusted: true });
-      return { index, seq: latest.seq, state };
+      return { index, seq: latest.seq, state, ...(points && { points }) };
     } catch (e) {
       throw new SnapshotCorruptError(latest.file, `FAISS cannot read it: ${(e as Error).message}`);
     }
@@ -186,7 +220,22 @@ export class FileSnapshotStore implements SnapshotStore {
     if (!latest) return undefined;
     const state = this.readState(id, latest.seq);
     await verify(latest.file, state);
+    if (state.points) this.readPoints(id, latest.seq, state.points);
     return { seq: latest.seq, verified: state.file !== undefined };
+  }
+
+  /** A collection's points file, checked against the length and CRC32 its state recorded. */
+  private readPoints(id: string, seq: number, expected: { bytes: number; crc32: number }): Uint8Array {
+    const file = this.pointsFile(id, seq);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      throw new SnapshotCorruptError(file, `its points file cannot be read: ${(e as Error).message}`);
+    }
+    if (bytes.length !== expected.bytes) throw new SnapshotCorruptError(file, `${bytes.length} bytes where ${expected.bytes} were written`);
+    if (crc32(bytes) !== expected.crc32) throw new SnapshotCorruptError(file, 'checksum mismatch');
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   private readState(id: string, seq: number): SnapshotState {
@@ -208,6 +257,7 @@ export class FileSnapshotStore implements SnapshotStore {
     for (const s of this.snapshots(id)) {
       await this.io.remove(s.file, 'snapshot.remove');
       await this.io.remove(this.stateFile(id, s.seq), 'snapshot.remove');
+      if (fs.existsSync(this.pointsFile(id, s.seq))) await this.io.remove(this.pointsFile(id, s.seq), 'snapshot.remove');
     }
     await this.io.sync(this.dir, 'snapshot.sync-dir-remove');
   }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openCollections, type EmbeddedCollections } from '../../lib';
+import { runCase } from '../support/crash-case';
 import { registerContractSuite } from './contract-suite';
 
 const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-collections-'));
@@ -138,11 +139,13 @@ describe('embedded collections', function () {
     assert.equal(await again.collection('c').count(), 40);
   });
 
-  it('a second opener of the same directory is refused with ERR_BUSY until the first closes', async () => {
+  it('a second opener of the same directory, in this process or another, is refused with ERR_BUSY until the first closes', async () => {
     const where = dir();
     const first = await openCollections({ path: where });
     await first.createCollection({ name: 'c', dimension: 2 });
     await rejectsWith(openCollections({ path: where }), 'ERR_BUSY');
+    const other = await runCase(`return faiss.openCollections({ path: ${JSON.stringify(where)} });`);
+    assert.deepEqual([other.status, other.code], ['error', 'ERR_BUSY'], 'another process is refused too');
     await first.close();
     const second = await opened({ path: where });
     assert.equal((await second.listCollections()).length, 1);

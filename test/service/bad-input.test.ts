@@ -59,6 +59,18 @@ const negativeNtotal = (): Buffer => {
 /** A binary index's codes in JSON: base64 strings of `bytes` bytes each. */
 const b64 = (n: number, bytes = 8): string[] => Array.from({ length: n }, (_, i) => Buffer.alloc(bytes, i).toString('base64'));
 
+// Collections (issue 18): 'coll' (Flat, d = 4, a keyword index on tag, points c0..c4), 'civf' (IVF4,Flat, untrained)
+// and the alias 'calias' of 'coll'. The writes that must fail use ids no point has ('half...'), often after good
+// points in the same request: the left-no-trace check reads every point of 'coll' and every collection's count.
+const CO = (name: string, op?: string): string => `/v1/collections/${name}${op ? `/${op}` : ''}`;
+const upsert = (points: unknown, name = 'coll'): Req => ({ method: 'PUT', path: CO(name, 'points'), json: { points } });
+const cpoint = (id: string, vector: unknown = [0, 0, 0, 0], payload?: unknown) => ({ id, vector, ...(payload !== undefined ? { payload } : {}) });
+const csearch = (json: Record<string, unknown>, name = 'coll'): Req => ({ method: 'POST', path: CO(name, 'search'), json: { vector: [0, 0, 0, 0], k: 1, ...json } });
+const withFilter = (filter: unknown): Req => csearch({ filter });
+const createColl = (spec: Record<string, unknown>): Req => ({ method: 'POST', path: '/v1/collections', json: { name: fresh(), dimension: d, ...spec } });
+/** Filters nested n deep: { must: [{ must: [ ... ] }] }. */
+const nested = (n: number): unknown => (n === 0 ? { key: 'tag', match: { value: 'a' } } : { must: [nested(n - 1)] });
+
 const cases: Case[] = [
   // --- binary indexes (IndexBinary*: codes of dimension / 8 bytes; 'bflat' and 'bivf' have dimension 64)
   { name: 'a binary index of 12 bits (not a multiple of 8)', req: () => create({ type: 'IndexBinaryFlat', dimension: 12 }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
@@ -256,6 +268,69 @@ const cases: Case[] = [
   { name: 'a key for an unknown tenant', req: () => ({ method: 'POST', path: '/v1/admin/tenants/nobody/keys', key: 'admin', json: { role: 'read' } }), status: 404, code: 'ERR_TENANT_NOT_FOUND' },
   { name: 'delete an unknown tenant', req: () => ({ method: 'DELETE', path: '/v1/admin/tenants/nobody', key: 'admin' }), status: 404, code: 'ERR_TENANT_NOT_FOUND' },
   { name: 'revoke an unknown key', req: () => ({ method: 'DELETE', path: '/v1/admin/keys/0123456789abcdef', key: 'admin' }), status: 404, code: 'ERR_KEY_NOT_FOUND' },
+  // --- collections (issue 18): filters
+  { name: 'a filter with an unknown operator (match.regex)', req: () => withFilter({ must: [{ key: 'tag', match: { regex: 'a.*' } }] }), status: 400, code: 'ERR_INVALID_FILTER', check: (r) => assert.match(r.json.error.message, /filter\.must\[0\]/) },
+  { name: 'a filter with an unknown clause (should_not)', req: () => withFilter({ should_not: [] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a condition with no operator', req: () => withFilter({ must: [{ key: 'tag' }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a range bound that is a boolean', req: () => withFilter({ must: [{ key: 'n', range: { gt: true } }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a range bound that is not a date', req: () => withFilter({ must: [{ key: 'when', range: { gte: 'yesterday' } }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a match value that is an object', req: () => withFilter({ must: [{ key: 'tag', match: { value: { a: 1 } } }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'match.any that is not an array', req: () => withFilter({ must: [{ key: 'tag', match: { any: 'a' } }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'has_id with numbers', req: () => withFilter({ must: [{ has_id: [1, 2] }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a condition with an empty key', req: () => withFilter({ must: [{ key: '', match: { value: 'a' } }] }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a filter that is a string', req: () => withFilter('tag = a'), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'a filter nested 40 deep', req: () => withFilter(nested(40)), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'an invalid filter on count', req: () => ({ method: 'POST', path: CO('coll', 'points/count'), json: { filter: { must: [{ key: 'n', range: { lt: [] } }] } } }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'an invalid filter on scroll', req: () => ({ method: 'POST', path: CO('coll', 'points/scroll'), json: { filter: { must: { key: 'n', near: 3 } } } }), status: 400, code: 'ERR_INVALID_FILTER' },
+  { name: 'an invalid filter on delete (nothing deleted)', req: () => ({ method: 'POST', path: CO('coll', 'points/delete'), json: { filter: { must: [{ key: 'tag', match: { value: 'a' } }], must_not: [{ is_null: 'tag' }] } } }), status: 400, code: 'ERR_INVALID_FILTER' },
+  // --- collections: points
+  { name: 'an empty id', req: () => upsert([cpoint('')]), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'an id of 257 bytes', req: () => upsert([cpoint('x'.repeat(257))]), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'an id of 129 two-byte characters (258 bytes)', req: () => upsert([cpoint('é'.repeat(129))]), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a bad id after good points (none stored)', req: () => upsert([cpoint('half1'), cpoint('half2'), cpoint('')]), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'an id that is a number', req: () => upsert([cpoint(7 as unknown as string)]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a point without a vector', req: () => upsert([{ id: 'half1' }]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a point with an unknown field', req: () => upsert([{ ...cpoint('half1'), score: 1 }]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a payload that is a string', req: () => upsert([cpoint('half1', [0, 0, 0, 0], 'text')]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a payload that is an array', req: () => upsert([cpoint('half1', [0, 0, 0, 0], [1, 2])]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a payload over the limit (65,536 bytes)', req: () => upsert([cpoint('half1'), cpoint('half2', [0, 0, 0, 0], { text: 'x'.repeat(70_000) })]), status: 413, code: 'ERR_PAYLOAD_TOO_LARGE' },
+  { name: 'an upsert over --body-limit', req: () => upsert(Array.from({ length: 30 }, (_, i) => cpoint(`half${i}`, [0, 0, 0, 0], { text: 'y'.repeat(4000) }))), status: 413, code: 'ERR_BODY_TOO_LARGE' },
+  { name: 'an upsert with malformed JSON', req: () => ({ method: 'PUT', path: CO('coll', 'points'), body: '{"points":[{"id":"half1","vector":[0,0', type: 'application/json' }), status: 400, code: 'ERR_MALFORMED_JSON' },
+  { name: 'a search with malformed JSON', req: () => jsonText(CO('coll', 'search'), '{"vector":[0,0,0,0],"k":1,'), status: 400, code: 'ERR_MALFORMED_JSON' },
+  { name: 'a vector of d + 1 on upsert (none stored)', req: () => upsert([cpoint('half1'), cpoint('half2', [0, 0, 0, 0, 0])]), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a vector of d + 1 on search', req: () => csearch({ vector: [0, 0, 0, 0, 0] }), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a short row in a batch search', req: () => csearch({ vector: undefined, vectors: [[0, 0, 0, 0], [0, 0]] }), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a short row on train', req: () => ({ method: 'POST', path: CO('civf', 'train'), json: { vectors: [[0, 0, 0]] } }), status: 400, code: 'ERR_DIMENSION' },
+  { name: 'a vector component 1e999', req: () => ({ method: 'PUT', path: CO('coll', 'points'), body: '{"points":[{"id":"half1","vector":[1e999,0,0,0]}]}', type: 'application/json' }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a vector component that is a string', req: () => upsert([cpoint('half1', ['0', 0, 0, 0])]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'an upsert of no points', req: () => upsert([]), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'an upsert to an untrained IVF collection', req: () => upsert([cpoint('half1')], 'civf'), status: 409, code: 'ERR_NOT_TRAINED' },
+  { name: 'search with both vector and vectors', req: () => csearch({ vectors: [[0, 0, 0, 0]] }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'search with neither vector nor vectors', req: () => csearch({ vector: undefined }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a collection search with k = 0', req: () => csearch({ k: 0 }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a collection search with nprobe on a flat collection', req: () => csearch({ nprobe: 2 }), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'delete with both ids and filter', req: () => ({ method: 'POST', path: CO('coll', 'points/delete'), json: { ids: ['c1'], filter: {} } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'delete with neither ids nor filter', req: () => ({ method: 'POST', path: CO('coll', 'points/delete'), json: {} }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'get with ids that are numbers', req: () => ({ method: 'POST', path: CO('coll', 'points/get'), json: { ids: [1] } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'scroll with limit 10,001', req: () => ({ method: 'POST', path: CO('coll', 'points/scroll'), json: { limit: 10_001 } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a payload index of an unknown type', req: () => ({ method: 'PUT', path: CO('coll', 'payload-indexes/n'), json: { type: 'text' } }), status: 400, code: 'ERR_VALIDATION' },
+  // --- collections: lifecycle and aliases
+  { name: 'create a collection that exists', req: () => createColl({ name: 'coll' }), status: 409, code: 'ERR_COLLECTION_EXISTS' },
+  { name: 'create a collection named "../x"', req: () => createColl({ name: '../x' }), status: 400, code: 'ERR_INVALID_NAME' },
+  { name: 'a collection with metric "cosine"', req: () => createColl({ metric: 'cosine' }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a collection of dimension 0', req: () => createColl({ dimension: 0 }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'a collection with factory "NotAnIndex"', req: () => createColl({ factory: 'NotAnIndex' }), status: 400, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'a collection with a payload index of an unknown type', req: () => createColl({ payloadIndexes: { tag: 'text' } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'search an unknown collection', req: () => csearch({}, 'nope'), status: 404, code: 'ERR_COLLECTION_NOT_FOUND' },
+  { name: 'upsert to an unknown collection', req: () => upsert([cpoint('half1')], 'nope'), status: 404, code: 'ERR_COLLECTION_NOT_FOUND' },
+  { name: 'a duplicate alias', req: () => ({ method: 'POST', path: '/v1/aliases', json: { alias: 'calias', collection: 'civf' } }), status: 409, code: 'ERR_ALIAS_EXISTS' },
+  { name: 'an alias named as a collection', req: () => ({ method: 'POST', path: '/v1/aliases', json: { alias: 'civf', collection: 'coll' } }), status: 409, code: 'ERR_ALIAS_EXISTS' },
+  { name: 'an alias of a missing collection', req: () => ({ method: 'POST', path: '/v1/aliases', json: { alias: 'dangling', collection: 'nope' } }), status: 404, code: 'ERR_COLLECTION_NOT_FOUND' },
+  { name: 'switch an alias that does not exist', req: () => ({ method: 'PUT', path: '/v1/aliases/nope', json: { collection: 'coll' } }), status: 404, code: 'ERR_ALIAS_NOT_FOUND' },
+  { name: 'switch an alias to a missing collection', req: () => ({ method: 'PUT', path: '/v1/aliases/calias', json: { collection: 'nope' } }), status: 404, code: 'ERR_COLLECTION_NOT_FOUND' },
+  { name: 'delete an alias that does not exist', req: () => ({ method: 'DELETE', path: '/v1/aliases/nope' }), status: 404, code: 'ERR_ALIAS_NOT_FOUND' },
+  { name: 'an alias without a collection', req: () => ({ method: 'POST', path: '/v1/aliases', json: { alias: 'dangling' } }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'delete a collection an alias points at', req: () => ({ method: 'DELETE', path: CO('coll') }), status: 400, code: 'ERR_INVALID_ARGUMENT', check: (r) => assert.match(r.json.error.message, /calias/) },
 ];
 
 /** One request with the path sent byte for byte (no URL normalization). */
@@ -298,6 +373,9 @@ describe('service: bad input', function () {
     const admin = client(s.url, keys.admin);
     return {
       indexes: (await api.get('/v1/indexes')).json,
+      collections: (await api.get('/v1/collections')).json,
+      aliases: (await api.get('/v1/aliases')).json,
+      points: (await api.post(CO('coll', 'points/scroll'), { withVector: true })).json,
       tight: (await admin.get('/v1/admin/tenants/tight')).json,
       tenants: ((await admin.get('/v1/admin/tenants')).json.tenants as { name: string }[]).map((t) => t.name),
     };
@@ -321,6 +399,10 @@ describe('service: bad input', function () {
     await make('bflat', { type: 'IndexBinaryFlat', dimension: 64 }, { codes: b64(10) });
     await make('bivf', { type: 'IndexBinaryIVF', dimension: 64, params: { nlist: 4 } });
     flatFile = (await api.get(I('flat', 'export'))).bytes;
+    assert.equal((await api.post('/v1/collections', { name: 'coll', dimension: d, payloadIndexes: { tag: 'keyword' } })).status, 201);
+    assert.equal((await api.put(CO('coll', 'points'), { json: { points: Array.from({ length: 5 }, (_, i) => cpoint(`c${i}`, [i, 0, 0, 0], { tag: i % 2 ? 'a' : 'b', n: i })) } })).status, 200);
+    assert.equal((await api.post('/v1/collections', { name: 'civf', dimension: d, factory: 'IVF4,Flat' })).status, 201);
+    assert.equal((await api.post('/v1/aliases', { alias: 'calias', collection: 'coll' })).status, 201);
     assert.equal((await admin.post('/v1/admin/tenants', { name: 'tight', quotas: { maxIndexes: 1, maxVectors: 10 } })).status, 201);
     keys.tight = (await admin.post('/v1/admin/tenants/tight/keys', { role: 'write' })).json.key;
     assert.equal((await client(s.url, keys.tight).post('/v1/indexes', { name: 'q1', dimension: d, type: 'IndexFlatL2' })).status, 201);

@@ -19,6 +19,7 @@ export async function open(dataDir: string, io?: FaultyIO): Promise<Services> {
   const config = { ...defaults(), dataDir, snapshotLogBytes: 1 << 30, rebuildThreshold: 0.3, maxMemory: 0 };
   const s = openServices(config, io ? { io: (onFault) => io.attach(onFault) } : {});
   await s.indexes.open();
+  await s.collections.open();
   return s;
 }
 

@@ -16,6 +16,7 @@ export async function openTestServices(overrides: Partial<Config> = {}, dataDir?
   const config: Config = { ...defaults(), dataDir: dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-domain-')), ...overrides };
   const s = openServices(config);
   await s.indexes.open();
+  await s.collections.open();
   if (!s.catalog.getTenant('t')) s.tenants.create('t');
   const close = async () => {
     await s.indexes.close();

@@ -1,0 +1,348 @@
+// The collections of every tenant (issue 18), as the service offers them: each a
+// durable collection (durable-collection.ts: the indexes' log, snapshots,
+// recovery, idempotency and eviction), registered, budgeted and counted against
+// quotas together with the tenant's indexes (IndexService.host()), and aliases
+// (a second name for a collection, switched atomically) kept in the catalog.
+// Every call takes the tenant first and accepts an alias where it takes a
+// collection's name. Takes and returns plain values; knows nothing about HTTP.
+import { randomUUID } from 'node:crypto';
+import { FaissError } from '../../lib';
+import { CollectionState, type StateScrollOptions, type StateSearchOptions } from '../../lib/collections/collection-state';
+import type { ParsedFilter } from '../../lib/collections/filter';
+import { payloadArg, payloadFieldArg, payloadFieldTypeArg, pointIdArg, specInput, type PointsBatch, type ValidReadOptions } from '../../lib/collections/input';
+import type { CollectionLimits } from '../../lib/collections/limits';
+import type { AliasInfo, CollectionInfo, CollectionSpec, Hit, PayloadFieldType, Point } from '../../lib/collections/types';
+import type { Catalog, CollectionRecord } from '../storage/catalog';
+import type { StorageReport } from './durable';
+import { DurableCollection, collectionMutation } from './durable-collection';
+import { ServiceError } from './errors';
+import { requestFingerprint } from './idempotency';
+import type { DurableHost } from './indexes';
+import { requireName } from './names';
+
+/** What a delete removes: these ids, or the points a filter matches when the delete's turn comes. */
+export type DeleteTarget = { ids: readonly string[] } | { filter: ParsedFilter };
+
+/** One collection as operators see it (metrics, dashboard). */
+export interface CollectionStatus {
+  tenant: string;
+  name: string;
+  /** The FAISS index type holding its vectors ("unknown" until first loaded or snapshotted). */
+  type: string;
+  factory: string;
+  dimension: number;
+  points: number;
+  /** Index and payloads (in memory when loaded, as last saved otherwise). */
+  bytes: number;
+  payloadBytes: number;
+  loaded: boolean;
+  logBytes: number;
+  snapshotAgeSeconds: number | undefined;
+  /** Aliases pointing at it. */
+  aliases: string[];
+  storage?: StorageReport;
+}
+
+export interface CollectionsOptions {
+  /** What each point is held to (--max-payload-bytes). */
+  limits: CollectionLimits;
+}
+
+const notFound = (name: unknown): ServiceError => new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection or alias named ${JSON.stringify(name)}`);
+
+export class Collections {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly host: DurableHost,
+    private readonly o: CollectionsOptions,
+  ) {}
+
+  /** What a point is held to (the HTTP layer validates with the same). */
+  get limits(): CollectionLimits {
+    return this.o.limits;
+  }
+
+  /** Registers every collection of the catalog (each loads on first use); after IndexService.open(), which keeps their files. */
+  async open(): Promise<void> {
+    for (const record of this.catalog.listCollections()) this.host.registry.registerCollection(this.durable(record));
+  }
+
+  async create(tenant: string, spec: CollectionSpec): Promise<CollectionInfo> {
+    requireName((spec as { name?: unknown } | null)?.name, 'the collection name');
+    const valid = specInput(spec);
+    const { registry, quotas } = this.host;
+    registry.requireOpen(tenant);
+    const { name } = valid;
+    if (registry.findCollection(tenant, name) || registry.isCreatingCollection(tenant, name)) {
+      throw new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${name} already exists`);
+    }
+    if (this.catalog.getAlias(tenant, name)) throw new ServiceError('ERR_COLLECTION_EXISTS', `${name} is an alias; a collection cannot take its name`);
+    quotas.requireIndexQuota(tenant);
+    const state = CollectionState.create(valid, this.o.limits, { rebuildThreshold: this.host.rebuildThreshold });
+    const record: CollectionRecord = { tenant, name, id: randomUUID(), spec: valid, createdAt: new Date().toISOString() };
+    const generation = registry.generation(tenant);
+    const release = quotas.reserve(tenant, { indexes: 1, vectors: 0, bytes: 0 });
+    const releaseName = registry.claimName(tenant, name, 'collection');
+    const installed = (async () => {
+      const c = this.durable(record);
+      try {
+        // Its first snapshot and empty log are durable before its catalog row is written.
+        await c.install(state, () => {
+          registry.requireOpen(tenant, generation);
+          this.catalog.insertCollection(record);
+        });
+      } catch (e) {
+        c.drop();
+        state.dispose();
+        await c.removeFiles(record.id).catch(() => undefined);
+        throw e;
+      }
+      registry.registerCollection(c);
+      return c.read(async (s) => s.info());
+    })();
+    try {
+      return await registry.tracked(tenant, installed);
+    } finally {
+      releaseName();
+      release();
+    }
+  }
+
+  /** The tenant's collections by name (one not loaded: as of its last snapshot). */
+  async list(tenant: string): Promise<CollectionInfo[]> {
+    return this.host.registry
+      .allCollections()
+      .filter((c) => c.record.tenant === tenant)
+      .sort((a, b) => a.record.name.localeCompare(b.record.name))
+      .map((c) => this.infoOf(c));
+  }
+
+  async info(tenant: string, nameOrAlias: string): Promise<CollectionInfo> {
+    return this.use(tenant, nameOrAlias).read(async (s) => s.info());
+  }
+
+  /** The dimension of its vectors (the HTTP layer validates points with it). */
+  dimension(tenant: string, nameOrAlias: string): number {
+    return this.resolve(tenant, nameOrAlias).record.spec.dimension;
+  }
+
+  /** Refused while an alias points at it. The catalog row goes first (with it the deletion is durable), the files after. */
+  async drop(tenant: string, nameOrAlias: string): Promise<void> {
+    const c = this.resolve(tenant, nameOrAlias);
+    const { name } = c.record;
+    const aliases = this.catalog.listAliases(tenant).filter((a) => a.collection === name);
+    if (aliases.length > 0) {
+      throw new ServiceError(
+        'ERR_INVALID_ARGUMENT',
+        `Collection ${name} cannot be deleted while aliases point at it: ${aliases.map((a) => a.alias).join(', ')}; switch or delete them first`,
+      );
+    }
+    this.catalog.deleteCollection(tenant, name);
+    await this.host.forget(c);
+  }
+
+  async train(tenant: string, nameOrAlias: string, x: Float32Array, key?: string): Promise<CollectionInfo> {
+    const c = this.use(tenant, nameOrAlias);
+    const d = c.record.spec.dimension;
+    if (!(x instanceof Float32Array) || x.length === 0 || x.length % d !== 0) {
+      throw new FaissError(`train: expected a non-empty multiple of ${d} floats (the collection's dimension)`, 'ERR_DIMENSION');
+    }
+    await c.mutate(collectionMutation({ type: 'train', x }, requestFingerprint({ op: 'train' }, x), key));
+    return c.read(async (s) => s.info());
+  }
+
+  /**
+   * Inserts or replaces points, all or none. Checked here as well as by whoever
+   * parsed them (ids, payload sizes): what is logged is replayed as it is. The
+   * tenant's quotas count the new points' vectors and the payloads' bytes.
+   */
+  async upsert(tenant: string, nameOrAlias: string, input: PointsBatch, key?: string): Promise<{ upserted: number }> {
+    const c = this.use(tenant, nameOrAlias);
+    const d = c.record.spec.dimension;
+    const { ids, x, payloads } = input;
+    if (!Array.isArray(ids) || !Array.isArray(payloads) || payloads.length !== ids.length) {
+      throw new ServiceError('ERR_INVALID_ARGUMENT', 'upsert: expected as many payloads as ids');
+    }
+    if (!(x instanceof Float32Array) || x.length !== ids.length * d) throw new FaissError(`upsert: expected ${ids.length} vectors of dimension ${d}`, 'ERR_DIMENSION');
+    ids.forEach((id, i) => pointIdArg(id, `points[${i}].id`));
+    let payloadBytes = 0;
+    const copies = payloads.map((p, i) => {
+      const copy = payloadArg(p, this.o.limits.maxPayloadBytes, `points[${i}].payload`);
+      payloadBytes += copy.bytes;
+      return copy.payload;
+    });
+    // Loads the collection: whether this is a retry, and which ids are new, are known only then.
+    const existing = await c.read(async (s) => (await s.get(ids, { withPayload: false, withVector: false })).length);
+    const release =
+      key !== undefined && c.hasApplied(key)
+        ? () => undefined
+        : this.host.quotas.reserve(tenant, { indexes: 0, ...this.host.quotas.requireRoom(tenant, ids.length - existing, (ids.length - existing) * d * 4 + payloadBytes) });
+    try {
+      const fingerprint = requestFingerprint({ op: 'upsert', ids, payloads: copies }, x);
+      const { added } = await c.mutate(collectionMutation({ type: 'upsert', ids, x, payloads: copies }, fingerprint, key));
+      return { upserted: added };
+    } finally {
+      release();
+    }
+  }
+
+  /** The points of these ids that exist, in the order asked. */
+  async get(tenant: string, nameOrAlias: string, ids: readonly string[], o?: ValidReadOptions): Promise<Point[]> {
+    return this.use(tenant, nameOrAlias).read((s) => s.get(ids, o), 'get');
+  }
+
+  /** A delete by filter deletes what the filter matches when its turn in the queue comes; its log record holds those ids. */
+  async delete(tenant: string, nameOrAlias: string, target: DeleteTarget, key?: string): Promise<{ deleted: number }> {
+    const c = this.use(tenant, nameOrAlias);
+    let removed: number;
+    if ('filter' in target) {
+      const { filter } = target;
+      const fingerprint = requestFingerprint({ op: 'delete', filter: filter.text });
+      ({ removed } = await c.mutate({ key, fingerprint, resolve: (s) => collectionMutation({ type: 'delete', ids: s.matchingIds(filter) }, fingerprint, key) }));
+    } else {
+      const ids = [...target.ids];
+      ids.forEach((id, i) => pointIdArg(id, `ids[${i}]`));
+      ({ removed } = await c.mutate(collectionMutation({ type: 'delete', ids }, requestFingerprint({ op: 'delete', ids }), key)));
+    }
+    return { deleted: removed };
+  }
+
+  async count(tenant: string, nameOrAlias: string, filter?: ParsedFilter): Promise<number> {
+    return this.use(tenant, nameOrAlias).read(async (s) => s.count(filter), 'count');
+  }
+
+  async scroll(tenant: string, nameOrAlias: string, o: StateScrollOptions): Promise<{ points: Point[]; nextOffset: string | null }> {
+    return this.use(tenant, nameOrAlias).read((s) => s.scroll(o), 'scroll');
+  }
+
+  /** The k nearest points to each of the n vectors of `x` that pass the filter. */
+  async search(tenant: string, nameOrAlias: string, x: Float32Array, n: number, k: number, o: StateSearchOptions): Promise<Hit[][]> {
+    const c = this.use(tenant, nameOrAlias);
+    const d = c.record.spec.dimension;
+    if (!(x instanceof Float32Array) || !Number.isInteger(n) || n < 1 || x.length !== n * d) {
+      throw new FaissError(`search: expected ${n} vectors of dimension ${d}`, 'ERR_DIMENSION');
+    }
+    return c.read((s) => s.search(x, n, k, o), 'search');
+  }
+
+  async createPayloadIndex(tenant: string, nameOrAlias: string, field: string, type: PayloadFieldType, key?: string): Promise<CollectionInfo> {
+    const c = this.use(tenant, nameOrAlias);
+    const op = { type: 'createPayloadIndex' as const, field: payloadFieldArg(field), schema: payloadFieldTypeArg(type) };
+    await c.mutate(collectionMutation(op, requestFingerprint(op), key));
+    return c.read(async (s) => s.info());
+  }
+
+  async deletePayloadIndex(tenant: string, nameOrAlias: string, field: string, key?: string): Promise<CollectionInfo> {
+    const c = this.use(tenant, nameOrAlias);
+    const op = { type: 'deletePayloadIndex' as const, field: payloadFieldArg(field) };
+    await c.mutate(collectionMutation(op, requestFingerprint(op), key));
+    return c.read(async (s) => s.info());
+  }
+
+  /** Fails with ERR_ALIAS_EXISTS when the alias exists or a collection has its name. */
+  async createAlias(tenant: string, alias: string, collection: string): Promise<AliasInfo> {
+    requireName(alias, 'the alias');
+    this.host.registry.requireOpen(tenant);
+    if (this.catalog.getAlias(tenant, alias) || this.host.registry.findCollection(tenant, alias) || this.host.registry.isCreatingCollection(tenant, alias)) {
+      throw new ServiceError('ERR_ALIAS_EXISTS', `${alias} already exists (as an alias or a collection)`);
+    }
+    const target = this.collectionNamed(tenant, collection);
+    this.catalog.insertAlias({ tenant, alias, collection: target });
+    return { alias, collection: target };
+  }
+
+  /** Points an existing alias at another collection, in one catalog statement: every call after it resolves to the new one. */
+  async switchAlias(tenant: string, alias: string, collection: string): Promise<AliasInfo> {
+    this.requireAlias(tenant, alias);
+    const target = this.collectionNamed(tenant, collection);
+    this.catalog.switchAlias({ tenant, alias, collection: target });
+    return { alias, collection: target };
+  }
+
+  async deleteAlias(tenant: string, alias: string): Promise<void> {
+    this.requireAlias(tenant, alias);
+    this.catalog.deleteAlias(tenant, alias);
+  }
+
+  async listAliases(tenant: string): Promise<AliasInfo[]> {
+    this.host.registry.requireOpen(tenant);
+    return this.catalog.listAliases(tenant).map(({ alias, collection }) => ({ alias, collection }));
+  }
+
+  /** Every collection of every tenant, without loading any. */
+  status(): CollectionStatus[] {
+    const aliases = new Map<string, string[]>();
+    for (const a of this.catalog.listAliases()) {
+      const k = `${a.tenant}\u0000${a.collection}`;
+      aliases.set(k, [...(aliases.get(k) ?? []), a.alias]);
+    }
+    return this.host.registry.allCollections().map((c) => {
+      const { record, summary } = c;
+      const state = c.current;
+      return {
+        tenant: record.tenant,
+        name: record.name,
+        type: state?.index.typeName ?? summary?.type ?? 'unknown',
+        factory: record.spec.factory ?? 'Flat',
+        dimension: record.spec.dimension,
+        points: state?.count() ?? summary?.ntotal ?? 0,
+        bytes: c.loaded ? c.residentBytes : (summary?.bytes ?? 0),
+        payloadBytes: state?.payloadBytes ?? summary?.payloadBytes ?? 0,
+        loaded: c.loaded,
+        logBytes: c.logBytes,
+        snapshotAgeSeconds: c.lastSnapshotAt === undefined ? undefined : (Date.now() - c.lastSnapshotAt) / 1000,
+        aliases: aliases.get(`${record.tenant}\u0000${record.name}`) ?? [],
+        ...(c.storage && { storage: c.storage }),
+      };
+    });
+  }
+
+  private durable(record: CollectionRecord): DurableCollection {
+    return new DurableCollection(record, { ...this.host.durableOptions(), limits: this.o.limits, rebuildThreshold: this.host.rebuildThreshold });
+  }
+
+  /** The collection a name or an alias names now, or ERR_COLLECTION_NOT_FOUND (also while its tenant is being deleted). */
+  private resolve(tenant: string, nameOrAlias: string): DurableCollection {
+    const direct = this.host.registry.findCollection(tenant, nameOrAlias);
+    if (direct) return direct;
+    const alias = typeof nameOrAlias === 'string' ? this.catalog.getAlias(tenant, nameOrAlias) : undefined;
+    const target = alias && this.host.registry.findCollection(tenant, alias.collection);
+    if (!target) throw notFound(nameOrAlias);
+    return target;
+  }
+
+  /** A collection about to be used (counted as a cache hit or miss). */
+  private use(tenant: string, nameOrAlias: string): DurableCollection {
+    const c = this.resolve(tenant, nameOrAlias);
+    this.host.residency.noteUse(c);
+    return c;
+  }
+
+  /** What an alias may point at: a collection by its own name (not another alias). */
+  private collectionNamed(tenant: string, name: string): string {
+    const c = this.host.registry.findCollection(tenant, name);
+    if (!c) throw new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection named ${JSON.stringify(name)} (an alias points at a collection, not at another alias)`);
+    return c.record.name;
+  }
+
+  private requireAlias(tenant: string, alias: string): void {
+    this.host.registry.requireOpen(tenant);
+    if (typeof alias !== 'string' || !this.catalog.getAlias(tenant, alias)) throw new ServiceError('ERR_ALIAS_NOT_FOUND', `No alias named ${JSON.stringify(alias)}`);
+  }
+
+  private infoOf(c: DurableCollection): CollectionInfo {
+    const state = c.current;
+    if (state) return state.info();
+    const { spec } = c.record;
+    const s = c.summary;
+    return {
+      name: c.record.name,
+      dimension: spec.dimension,
+      factory: spec.factory ?? 'Flat',
+      metric: spec.metric ?? 'l2',
+      count: s?.ntotal ?? 0,
+      isTrained: s?.isTrained ?? false,
+      payloadIndexes: (s?.payloadIndexes ?? spec.payloadIndexes ?? {}) as Record<string, PayloadFieldType>,
+    };
+  }
+}
