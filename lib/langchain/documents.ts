@@ -2,6 +2,8 @@
 // at the top level of the payload, so a filter names them as the user wrote them
 // ({ key: "source", ... }); the page content rides along under one reserved key.
 import { Document, type DocumentInterface } from '@langchain/core/documents';
+import { payloadArg } from '../collections/input';
+import { COLLECTION_LIMITS } from '../collections/limits';
 import type { Hit, Payload } from '../collections/types';
 import { FaissError } from '../errors';
 import { invalidParameterError, isObject } from '../is';
@@ -9,7 +11,11 @@ import { invalidParameterError, isObject } from '../is';
 /** The payload key that holds a document's pageContent (a metadata key of this name is refused). */
 export const PAGE_CONTENT_KEY = '_pageContent';
 
-/** The payload stored for one document: its metadata, plus its page content under PAGE_CONTENT_KEY. */
+/**
+ * The payload stored for one document: a copy of its metadata (checked as JSON
+ * here, so an error names the document, and later changes to the caller's object
+ * change nothing), plus its page content under PAGE_CONTENT_KEY.
+ */
 export function payloadOf(doc: DocumentInterface, where: string): Payload {
   if (!isObject(doc)) throw invalidParameterError(where, 'a Document', doc);
   if (typeof doc.pageContent !== 'string') throw invalidParameterError(`${where}.pageContent`, 'a string', doc.pageContent);
@@ -21,8 +27,9 @@ export function payloadOf(doc: DocumentInterface, where: string): Payload {
       'ERR_INVALID_ARGUMENT',
     );
   }
-  // The collection validates the rest (a JSON object within the payload size limit).
-  return { ...(metadata as Payload), [PAGE_CONTENT_KEY]: doc.pageContent };
+  // The collection holds the payload to its own size limit; this is the largest any may have.
+  const { payload } = payloadArg(metadata, COLLECTION_LIMITS.maxPayloadBytesSetting, `${where}.metadata`);
+  return { ...payload, [PAGE_CONTENT_KEY]: doc.pageContent };
 }
 
 /** The document a search hit stands for; a point stored without a page content gives "". */

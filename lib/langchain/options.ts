@@ -4,6 +4,7 @@
 import type { EmbeddedCollections } from '../collections/embedded';
 import type { CollectionMetric, CollectionsApi, PayloadFieldType } from '../collections/types';
 import { connect } from '../client/connect';
+import { collectionNameArg } from '../collections/input';
 import { FaissError } from '../errors';
 import { invalidParameterError, isObject, isString } from '../is';
 
@@ -38,8 +39,7 @@ export function checkOptions(options: unknown): FaissProxyStoreOptions {
   for (const key of Object.keys(options)) {
     if (!KEYS.has(key)) throw new FaissError(`Unknown FaissProxyStore option "${key}" (known: ${[...KEYS].join(', ')})`, 'ERR_INVALID_ARGUMENT');
   }
-  const collection = optionalString(options, 'collection');
-  if (collection === undefined) throw invalidParameterError('options.collection', 'a non-empty string', options.collection);
+  const collection = collectionNameArg(options.collection, 'options.collection');
   const url = optionalString(options, 'url');
   const apiKey = optionalString(options, 'apiKey');
   const path = optionalString(options, 'path');

@@ -7,8 +7,8 @@ import { Document } from '@langchain/core/documents';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { maximalMarginalRelevance } from '@langchain/core/utils/math';
 import { VectorStore, type MaxMarginalRelevanceSearchOptions } from '@langchain/core/vectorstores';
-import { pointsInput } from '../collections/input';
-import { COLLECTION_LIMITS } from '../collections/limits';
+import { pointIdArg, vectorArg } from '../collections/input';
+import { isFloat32Array } from '../brands';
 import type { Collection, CollectionSpec, Filter, Payload, PointInput } from '../collections/types';
 import { FaissError } from '../errors';
 import { invalidParameterError, isObject } from '../is';
@@ -74,7 +74,7 @@ export class FaissProxyStore extends VectorStore {
     const ids = idsFor(documents.length, options);
     if (documents.length === 0) return [];
     const vectors = await this.embeddings.embedDocuments(documents.map((d) => d.pageContent));
-    return this.upsert(vectors, payloads, ids, 'the embeddings');
+    return this.upsert(vectors, payloads, ids, 'embeddings');
   }
 
   async addVectors(vectors: number[][], documents: DocumentInterface[], options?: AddOptions): Promise<string[]> {
@@ -183,10 +183,11 @@ export class FaissProxyStore extends VectorStore {
       throw new FaissError(`${vectors.length} ${what} for ${payloads.length} documents: give one per document`, 'ERR_INVALID_ARGUMENT');
     }
     if (vectors.length === 0) return [];
+    const checked = vectorsOf(vectors, what);
     const collection = await this.getCollection();
     for (let start = 0; start < vectors.length; start += UPSERT_BATCH) {
       const points: PointInput[] = [];
-      for (let i = start; i < Math.min(start + UPSERT_BATCH, vectors.length); i++) points.push({ id: ids[i], vector: vectors[i], payload: payloads[i] });
+      for (let i = start; i < Math.min(start + UPSERT_BATCH, vectors.length); i++) points.push({ id: ids[i], vector: checked[i], payload: payloads[i] });
       await this.upsertCreating(collection, points);
     }
     return ids;
@@ -200,10 +201,6 @@ export class FaissProxyStore extends VectorStore {
     } catch (e) {
       if (!hasCode(e, 'ERR_COLLECTION_NOT_FOUND')) throw e;
     }
-    // Points the collection would refuse create no collection: checked first as it
-    // checks them (the payload against the largest limit a collection may be given).
-    const dimension = (points[0].vector as { length?: unknown }).length;
-    pointsInput(points, typeof dimension === 'number' ? dimension : 0, { maxPayloadBytes: COLLECTION_LIMITS.maxPayloadBytesSetting });
     const { api } = await this.api();
     const { collection: name, factory, metric, payloadIndexes } = this.options;
     const spec: CollectionSpec = { name, dimension: points[0].vector.length };
@@ -220,6 +217,22 @@ export class FaissProxyStore extends VectorStore {
   }
 }
 
+/**
+ * The vectors of one call, checked before anything is stored (so the errors name
+ * the caller's argument, and input the collection would refuse creates none):
+ * finite numbers, all of the first one's dimension (the collection checks it is its own).
+ */
+function vectorsOf(vectors: readonly unknown[], what: string): Float32Array[] {
+  const first = vectors[0];
+  const d = Array.isArray(first) || isFloat32Array(first) ? first.length : 0;
+  return vectors.map((v, i) => {
+    if ((Array.isArray(v) || isFloat32Array(v)) && v.length !== d) {
+      throw new FaissError(`${what}[${i}] has ${v.length} values but ${what}[0] has ${d}: the vectors of one call have one dimension`, 'ERR_DIMENSION');
+    }
+    return vectorArg(v, d, `${what}[${i}]`);
+  });
+}
+
 function payloadsOf(documents: DocumentInterface[]): Payload[] {
   if (!Array.isArray(documents)) throw invalidParameterError('documents', 'an array of Documents', documents);
   return documents.map((doc, i) => payloadOf(doc, `documents[${i}]`));
@@ -229,8 +242,5 @@ function idsFor(n: number, options: AddOptions | undefined): string[] {
   const ids = options?.ids;
   if (ids === undefined) return Array.from({ length: n }, () => globalThis.crypto.randomUUID());
   if (!Array.isArray(ids) || ids.length !== n) throw invalidParameterError('options.ids', `an array of ${n} string ids (one per document)`, ids);
-  ids.forEach((id, i) => {
-    if (typeof id !== 'string') throw invalidParameterError(`options.ids[${i}]`, 'a string', id);
-  });
-  return ids;
+  return ids.map((id, i) => pointIdArg(id, `options.ids[${i}]`));
 }

@@ -78,6 +78,24 @@ describe('FaissProxyStore bad input', () => {
   });
   after(() => store.close());
 
+  it('a bad document past the first batch of 256 is named as the caller wrote it, and no batch is stored', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => new Document({ pageContent: `chunk ${i}`, metadata: { i } }));
+    const vectors = many.map((d) => HashEmbeddings.vector(d.pageContent));
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['a Date in metadata', () => store.addDocuments(many.map((d, i) => (i === 280 ? new Document({ pageContent: 'x', metadata: { when: new Date(0) } }) : d))), /documents\[280\]\.metadata\.when/],
+      ['an id over 256 bytes', () => store.addDocuments(many, { ids: many.map((_, i) => (i === 290 ? 'x'.repeat(257) : `id-${i}`)) }), /options\.ids\[290\]/],
+      ['a NaN in a vector', () => store.addVectors(vectors.map((v, i) => (i === 270 ? [Number.NaN, ...v.slice(1)] : v)), many), /vectors\[270\]\[0\]/],
+      ['a vector of another length', () => store.addVectors(vectors.map((v, i) => (i === 260 ? v.slice(1) : v)), many), /vectors\[260\] has 63 values/],
+    ];
+    for (const [what, call, message] of cases) {
+      await assert.rejects(call(), (e: { code?: string; message: string }) => {
+        assert.match(e.message, message, what);
+        return true;
+      });
+      assert.equal(await (await store.getCollection()).count(), 1, what);
+    }
+  });
+
   for (const [what, code, call] of CASES) {
     it(`${what}: ${code}, nothing stored`, async () => {
       await assert.rejects(call(store), (e: { code?: string; name?: string }) => {
