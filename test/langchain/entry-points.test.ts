@@ -28,6 +28,22 @@ describe('faiss-proxy/langchain entry point', function () {
     assert.equal(out, 'true _pageContent true');
   });
 
+  it('an ES module imports it and chains its retriever with @langchain/core\'s ESM build', () => {
+    const script = `
+      import { FaissProxyStore } from 'faiss-proxy/langchain';
+      import { Document } from '@langchain/core/documents';
+      import { FakeEmbeddings } from '@langchain/core/utils/testing';
+      import { RunnableLambda, RunnableSequence } from '@langchain/core/runnables';
+      const docs = [new Document({ pageContent: 'kept', metadata: { s: 'b' } }), new Document({ pageContent: 'filtered out', metadata: { s: 'a' } })];
+      const store = await FaissProxyStore.fromDocuments(docs, new FakeEmbeddings(), { collection: 'esm' });
+      const retriever = store.asRetriever({ k: 2, filter: { must: [{ key: 's', match: { value: 'b' } }] } });
+      const chain = RunnableSequence.from([retriever, RunnableLambda.from((found) => found.map((d) => d.pageContent).join(','))]);
+      console.log(await chain.invoke('anything'));
+      await store.close();`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }).trim();
+    assert.equal(out, 'kept');
+  });
+
   it('a remote store loads no native code', () => {
     const out = run(
       `const { FaissProxyStore } = require('faiss-proxy/langchain');
