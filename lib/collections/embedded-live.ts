@@ -206,19 +206,20 @@ export class LiveCollection {
     });
   }
 
-  /** Deletes the collection: after the mutations queued before it and the reads in flight. */
+  /**
+   * Deletes the collection, after the mutations queued before it and the reads in
+   * flight. Its rows go first: if that fails nothing changed. A collection made
+   * unusable by a failed reload can still be deleted.
+   */
   drop(): Promise<void> {
     return this.queue.run(async () => {
-      this.check();
+      if (this.unusable && this.unusable.code !== 'ERR_IO') throw this.unusable;
+      const store = this.o.store;
+      store?.deleteCollection(this.uid);
       this.unusable = new FaissError(`Collection ${this.name} was deleted`, 'ERR_COLLECTION_NOT_FOUND');
       await this.disposeState();
-      const store = this.o.store;
-      if (store) {
-        store.deleteCollection(this.uid);
-        if (this.snapshotFile) {
-          await fs.promises.rm(store.snapshotPath(this.snapshotFile), { force: true }).catch(() => undefined);
-        }
-      }
+      // Gone from the catalog: a file left by a failure here is an orphan the next open removes.
+      if (store && this.snapshotFile) await fs.promises.rm(store.snapshotPath(this.snapshotFile), { force: true }).catch(() => undefined);
     });
   }
 

@@ -149,8 +149,8 @@ class Collections implements EmbeddedCollections, CollectionResolver {
           'ERR_INVALID_ARGUMENT',
         );
       }
-      this.live.delete(name); // calls from now on do not find it; the ones queued before finish first
-      await live.drop();
+      await live.drop(); // after the calls queued before it; the ones after it find it deleted
+      this.live.delete(name);
     });
   }
 

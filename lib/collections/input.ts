@@ -47,7 +47,7 @@ export function idsArg(ids: unknown, where = 'ids'): string[] {
   return readArgument(where, () => {
     if (!Array.isArray(ids)) throw invalidParameterError(where, 'an array of point ids', ids);
     if (ids.length > COLLECTION_LIMITS.batchPoints) throw invalidParameterError(where, `at most ${COLLECTION_LIMITS.batchPoints} ids`, ids);
-    return ids.map((id, i) => pointIdArg(id, `${where}[${i}]`));
+    return Array.from(ids, (id: unknown, i) => pointIdArg(id, `${where}[${i}]`)); // a hole is an id missing, not skipped
   });
 }
 
@@ -124,7 +124,7 @@ export function vectorsArg(x: unknown, d: number, where = 'vectors'): { x: Float
     if (!Array.isArray(x) || x.length === 0) throw invalidParameterError(where, 'a Float32Array or a non-empty array of vectors', x);
     if (x.length * d > 2 ** 28) throw invalidParameterError(where, 'at most 2^28 values (pass a Float32Array)', x);
     const out = new Float32Array(x.length * d);
-    x.forEach((row, i) => out.set(vectorArg(row, d, `${where}[${i}]`), i * d));
+    for (let i = 0; i < x.length; i++) out.set(vectorArg(x[i], d, `${where}[${i}]`), i * d); // a hole is a vector missing, not zeros
     return { x: out, n: x.length };
   });
 }
@@ -177,7 +177,7 @@ export function pointsInput(points: unknown, d: number, limits: CollectionLimits
     if (points.length > COLLECTION_LIMITS.batchPoints) throw invalidParameterError('points', `at most ${COLLECTION_LIMITS.batchPoints} points`, points);
     // The last of a repeated id wins, in the place of its last occurrence.
     const last = new Map<string, number>();
-    const read = points.map((p: unknown, i) => {
+    const read = Array.from(points, (p: unknown, i) => {
       const where = `points[${i}]`;
       if (!isObject(p)) throw invalidParameterError(where, 'an object { id, vector, payload? }', p);
       const extra = Object.keys(p).find((k) => k !== 'id' && k !== 'vector' && k !== 'payload');

@@ -16,6 +16,7 @@ const SQL = {
   appendOp: 'INSERT INTO ops',
   setSnapshot: 'UPDATE collections SET snapshot_seq',
   ops: 'SELECT seq, header, data, crc FROM ops',
+  deleteCollection: 'DELETE FROM collections WHERE uid',
 } as const;
 type Step = keyof typeof SQL;
 
@@ -130,6 +131,36 @@ describe('embedded collections: storage faults', function () {
     db = await opened(where);
     assert.deepEqual((await db.collection('c').scroll()).points.map((p) => p.id), ['kept']);
     assert.equal(await db.collection('other').count(), 1);
+  });
+
+  it('a deleteCollection whose write fails is ERR_IO and leaves the collection as it was, now and after a restart', async () => {
+    const where = dir();
+    let db = await opened(where);
+    const c = await db.createCollection({ name: 'c', dimension: 2 });
+    await c.upsert([{ id: 'a', vector: [1, 1] }]);
+    failNext('deleteCollection');
+    await rejectsWith(db.deleteCollection('c'), 'ERR_IO');
+    assert.equal(await c.count(), 1);
+    await c.upsert([{ id: 'b', vector: [2, 2] }]);
+    await db.close();
+    db = await opened(where);
+    assert.equal(await db.collection('c').count(), 2);
+  });
+
+  it('a collection left unusable by a failed reload can still be deleted', async () => {
+    const where = dir();
+    let db = await opened(where);
+    const c = await db.createCollection({ name: 'c', dimension: 2 });
+    await c.upsert([{ id: 'a', vector: [1, 1] }]);
+    failNext('appendOp');
+    failNext('ops');
+    await rejectsWith(c.upsert([{ id: 'b', vector: [2, 2] }]), 'ERR_IO');
+    await rejectsWith(c.count(), 'ERR_IO');
+    await db.deleteCollection('c');
+    await rejectsWith(c.count(), 'ERR_COLLECTION_NOT_FOUND');
+    await db.close();
+    db = await opened(where);
+    assert.deepEqual(await db.listCollections(), []);
   });
 
   it('a snapshot that cannot be written makes close() ERR_IO, and opening again replays the log: nothing is lost', async () => {

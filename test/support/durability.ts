@@ -5,6 +5,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IndexFlatL2, IndexIDMap2, serializeIndex } from '../../lib';
+import { parseFilter } from '../../lib/collections/filter';
+import type { Payload } from '../../lib/collections/types';
 import { defaults } from '../../service/config';
 import { openServices, type Services } from '../../service/server';
 import { randomVectors } from './data';
@@ -23,7 +25,19 @@ export async function open(dataDir: string, io?: FaultyIO): Promise<Services> {
   return s;
 }
 
-/** Everything a user could notice, as one string: tenants, keys, indexes, and what searches return. */
+/** A collection as a user could notice it: its info, every point (payload and vector) in id order, what a search returns. */
+async function observeCollection(s: Services, tenant: string, name: string): Promise<unknown> {
+  const info = await s.collections.info(tenant, name);
+  const { points } = await s.collections.scroll(tenant, name, { limit: 10_000, offset: null, withPayload: true, withVector: true });
+  const found = info.count > 0 ? await s.collections.search(tenant, name, randomVectors(1, info.dimension, 78), 1, 4, { withPayload: false, withVector: false }) : [];
+  return {
+    info,
+    points: points.map((p) => [p.id, p.payload, Array.from(p.vector ?? [], (x) => x.toFixed(3))]),
+    found: found.map((hits) => hits.map((h) => [h.id, h.score.toFixed(3)])),
+  };
+}
+
+/** Everything a user could notice, as one string: tenants, keys, indexes, collections, aliases, and what searches return. */
 export async function observe(s: Services): Promise<string> {
   const out: unknown[] = [];
   for (const t of s.tenants.list()) {
@@ -44,22 +58,33 @@ export async function observe(s: Services): Promise<string> {
       // Not the type: a rebuild (after removals) puts an index under an IDMap2 without changing what it answers.
       indexes.push({ name: info.name, dimension: info.dimension, ntotal: info.ntotal, isTrained: info.isTrained, found });
     }
-    out.push({ tenant: t.name, keys, indexes });
+    const collections: unknown[] = [];
+    for (const c of await s.collections.list(t.name)) collections.push(await observeCollection(s, t.name, c.name));
+    out.push({ tenant: t.name, keys, indexes, collections, aliases: await s.collections.listAliases(t.name) });
   }
   return JSON.stringify(out);
 }
 
-/** Catalog, snapshots and logs agree: each index owns at most one log and one snapshot (with its state), and nothing else is there. */
+/**
+ * Catalog, snapshots and logs agree: each index or collection owns at most one
+ * log and one snapshot (with its state, and a collection's points), and nothing
+ * else is there.
+ */
 export function checkFiles(s: Services, dataDir: string): void {
-  const owners = new Set(s.catalog.listIndexes().map((r) => r.id));
+  const collections = new Set(s.catalog.listCollections().map((r) => r.id));
+  const owners = new Set([...s.catalog.listIndexes().map((r) => r.id), ...collections]);
   const snapshots = new Map<string, number>();
+  const points = new Map<string, number>();
   for (const f of fs.readdirSync(path.join(dataDir, 'indexes'))) {
-    const m = /^([0-9a-f-]{36})\.(wal|\d+\.faissindex|\d+\.state\.json)$/.exec(f);
+    const m = /^([0-9a-f-]{36})\.(wal|\d+\.faissindex|\d+\.state\.json|\d+\.points)$/.exec(f);
     assert.ok(m, `unexpected file ${f}`);
     assert.ok(owners.has(m[1]), `file ${f} belongs to no index`);
     if (m[2].endsWith('.faissindex')) snapshots.set(m[1], (snapshots.get(m[1]) ?? 0) + 1);
+    if (m[2].endsWith('.points')) points.set(m[1], (points.get(m[1]) ?? 0) + 1);
   }
   for (const [id, count] of snapshots) assert.equal(count, 1, `index ${id} has ${count} snapshots`);
+  for (const [id, count] of points) assert.ok(collections.has(id) && count === 1, `${id} has ${count} points files`);
+  for (const id of collections) assert.equal(points.get(id), snapshots.get(id), `collection ${id} has a snapshot without its points`);
 }
 
 export async function close(s: Services): Promise<void> {
@@ -98,8 +123,17 @@ export async function buildTemplate(dir: string): Promise<void> {
   await s.indexes.create('t', { name: 'bits', dimension: 64, type: 'IndexBinaryIVF', params: { nlist: 2 } });
   await s.indexes.train('t', 'bits', codes(20, 64, 9));
   await s.indexes.add('t', 'bits', codes(3, 64, 10), ids(1, 2, 3));
+  await s.collections.create('u', { name: 'notes', dimension: d });
+  await s.collections.upsert('u', 'notes', points(['n1', 'n2'], 20));
+  await s.collections.create('t', { name: 'docs', dimension: d, payloadIndexes: { src: 'keyword' } });
+  await s.collections.upsert('t', 'docs', points(['a', 'b', 'c', 'd'], 21));
+  await s.collections.create('t', { name: 'drafts', dimension: d, factory: 'HNSW8' });
+  await s.collections.upsert('t', 'drafts', points(['x', 'y'], 22));
+  await s.collections.createAlias('t', 'live', 'docs');
   await s.indexes.snapshotAll();
   await s.indexes.add('t', 'flat', randomVectors(2, d, 4), ids(4, 5));
+  await s.collections.upsert('t', 'docs', points(['b', 'e', 'f'], 23));
+  await s.collections.delete('t', 'drafts', { ids: ['x'] });
   await s.indexes.add('t', 'bits', codes(2, 64, 11), ids(4, 5));
   await s.indexes.remove('t', 'graph', ids(0));
   // Closing would snapshot: copy the directory as a crash would leave it.
@@ -108,6 +142,11 @@ export async function buildTemplate(dir: string): Promise<void> {
   await s.indexes.close().catch(() => undefined);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(`${dir}-live`, dir);
+}
+
+/** Points of a collection of dimension d: sources alternate between "wiki" and "blog". */
+function points(idList: string[], seed: number): { ids: string[]; x: Float32Array; payloads: Payload[] } {
+  return { ids: idList, x: randomVectors(idList.length, d, seed), payloads: idList.map((id, i) => ({ src: i % 2 === 0 ? 'wiki' : 'blog', id, seed })) };
 }
 
 /** An 8-d index file (IDMap2 over flat, ids 100-103) to import. */
@@ -151,6 +190,25 @@ export const scenarios: Scenario[] = [
       await s.indexes.describe('t', 'flat');
       await s.indexes.describe('t', 'graph');
       await s.indexes.describe('t', 'bits');
+    },
+    run: (s) => s.indexes.snapshotAll(),
+  },
+  // Collections (issue 18): the same log, snapshots and catalog as indexes.
+  { name: 'upsert into a collection (new and replaced points)', warm: (s) => s.collections.info('t', 'docs'), run: (s) => s.collections.upsert('t', 'live', points(['a', 'g'], 24)) },
+  { name: 'upsert into a collection not loaded yet', run: (s) => s.collections.upsert('t', 'drafts', points(['y', 'z'], 25)) },
+  {
+    name: 'delete from a collection by filter',
+    warm: (s) => s.collections.info('t', 'docs'),
+    run: (s) => s.collections.delete('t', 'docs', { filter: parseFilter({ must: [{ key: 'src', match: { value: 'wiki' } }] }) }),
+  },
+  { name: 'create a collection', run: (s) => s.collections.create('t', { name: 'fresh', dimension: d, payloadIndexes: { src: 'keyword' } }) },
+  { name: 'delete a collection', run: (s) => s.collections.drop('t', 'drafts') },
+  { name: 'switch an alias', run: (s) => s.collections.switchAlias('t', 'live', 'drafts') },
+  {
+    name: 'snapshot and log trim of collections',
+    warm: async (s) => {
+      await s.collections.info('t', 'docs');
+      await s.collections.info('t', 'drafts');
     },
     run: (s) => s.indexes.snapshotAll(),
   },
