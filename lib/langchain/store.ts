@@ -225,7 +225,8 @@ export class FaissProxyStore extends VectorStore {
 function vectorsOf(vectors: readonly unknown[], what: string): Float32Array[] {
   const first = vectors[0];
   const d = Array.isArray(first) || isFloat32Array(first) ? first.length : 0;
-  return vectors.map((v, i) => {
+  // Array.from, not map: a sparse array's holes are read (and refused), not skipped.
+  return Array.from(vectors, (v, i) => {
     if ((Array.isArray(v) || isFloat32Array(v)) && v.length !== d) {
       throw new FaissError(`${what}[${i}] has ${v.length} values but ${what}[0] has ${d}: the vectors of one call have one dimension`, 'ERR_DIMENSION');
     }
@@ -235,12 +236,12 @@ function vectorsOf(vectors: readonly unknown[], what: string): Float32Array[] {
 
 function payloadsOf(documents: DocumentInterface[]): Payload[] {
   if (!Array.isArray(documents)) throw invalidParameterError('documents', 'an array of Documents', documents);
-  return documents.map((doc, i) => payloadOf(doc, `documents[${i}]`));
+  return Array.from(documents, (doc, i) => payloadOf(doc, `documents[${i}]`));
 }
 
 function idsFor(n: number, options: AddOptions | undefined): string[] {
   const ids = options?.ids;
   if (ids === undefined) return Array.from({ length: n }, () => globalThis.crypto.randomUUID());
   if (!Array.isArray(ids) || ids.length !== n) throw invalidParameterError('options.ids', `an array of ${n} string ids (one per document)`, ids);
-  return ids.map((id, i) => pointIdArg(id, `options.ids[${i}]`));
+  return Array.from(ids, (id, i) => pointIdArg(id, `options.ids[${i}]`));
 }
