@@ -60,6 +60,27 @@ export class FaissProxyStore extends VectorStore {
     return api.collection(this.options.collection);
   }
 
+  /**
+   * The collection's handle, the collection created first when missing, with this
+   * store's factory, metric and payload indexes and this dimension (an add does
+   * this itself): for a factory that needs training before the first add.
+   */
+  async ensureCollection(dimension: number): Promise<Collection> {
+    const { api } = await this.api();
+    const { collection: name, factory, metric, payloadIndexes } = this.options;
+    const spec: CollectionSpec = { name, dimension };
+    if (factory !== undefined) spec.factory = factory;
+    if (metric !== undefined) spec.metric = metric;
+    if (payloadIndexes !== undefined) spec.payloadIndexes = payloadIndexes;
+    try {
+      return await api.createCollection(spec);
+    } catch (e) {
+      // It exists (made by an earlier add, or another writer meanwhile): its own dimension holds.
+      if (!hasCode(e, 'ERR_COLLECTION_EXISTS')) throw e;
+      return api.collection(name);
+    }
+  }
+
   /** Closes the embedded collections this store opened (a remote store holds nothing to close). */
   async close(): Promise<void> {
     const opened = this.opened;
@@ -201,18 +222,7 @@ export class FaissProxyStore extends VectorStore {
     } catch (e) {
       if (!hasCode(e, 'ERR_COLLECTION_NOT_FOUND')) throw e;
     }
-    const { api } = await this.api();
-    const { collection: name, factory, metric, payloadIndexes } = this.options;
-    const spec: CollectionSpec = { name, dimension: points[0].vector.length };
-    if (factory !== undefined) spec.factory = factory;
-    if (metric !== undefined) spec.metric = metric;
-    if (payloadIndexes !== undefined) spec.payloadIndexes = payloadIndexes;
-    try {
-      await api.createCollection(spec);
-    } catch (e) {
-      // Another writer created it meanwhile: the upsert below goes to theirs.
-      if (!hasCode(e, 'ERR_COLLECTION_EXISTS')) throw e;
-    }
+    await this.ensureCollection(points[0].vector.length);
     await collection.upsert(points);
   }
 }

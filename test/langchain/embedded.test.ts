@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FaissProxyStore } from '../../lib/langchain';
 import { storeSuite } from './store-suite';
-import { chunks, HashEmbeddings, nearest } from './support';
+import { chunks, DIMENSION, HashEmbeddings, nearest } from './support';
 
 describe('FaissProxyStore embedded in memory', () => {
   storeSuite(() => ({ options: (collection) => ({ collection }), shared: false }));
@@ -91,6 +91,26 @@ describe('FaissProxyStore options', () => {
 
   it('is the "faiss-proxy" vector store type', () => {
     assert.equal(new FaissProxyStore(embeddings, { collection: 'c' })._vectorstoreType(), 'faiss-proxy');
+  });
+
+  it('an IVF collection: ensureCollection creates it, it is trained, then documents are added and retrieved', async () => {
+    const store = new FaissProxyStore(embeddings, { collection: 'ivf', factory: 'IVF4,Flat' });
+    try {
+      const docs = await chunks();
+      await assert.rejects(store.addDocuments(docs), (e: { code?: string }) => e.code === 'ERR_NOT_TRAINED');
+      const collection = await store.ensureCollection(DIMENSION);
+      assert.deepEqual([(await collection.info()).factory, await collection.count()], ['IVF4,Flat', 0]);
+      await collection.train(Array.from({ length: 200 }, (_, i) => HashEmbeddings.vector(`training text ${i} word${i % 17}`)));
+      await store.addDocuments(docs);
+      assert.equal(await (await store.ensureCollection(DIMENSION)).count(), docs.length, 'ensureCollection on an existing collection changes nothing');
+      for (const doc of docs) {
+        const [[found, score]] = await store.similaritySearchWithScore(doc.pageContent, 1);
+        assert.equal(found.pageContent, doc.pageContent);
+        assert.ok(Math.abs(score) < 1e-5);
+      }
+    } finally {
+      await store.close();
+    }
   });
 
   it('creates the collection with the factory and metric it is given', async () => {
