@@ -24,7 +24,7 @@ import { kArg } from '../limits';
 import type { IDSelector } from '../selectors';
 import type { SearchParams } from '../types';
 import type { ParsedFilter } from './filter';
-import { specInput, type ValidReadOptions, type ValidSpec } from './input';
+import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
 import { planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
@@ -68,6 +68,8 @@ export interface CollectionStateOptions {
 const DEFAULT_REBUILD_THRESHOLD = 0.1;
 /** Filters whose matching labels (and selector) are kept until the next op: a filter repeated across searches is evaluated once. */
 const FILTER_CACHE_ENTRIES = 32;
+/** At most this many labels (8 bytes each) held by the kept answers together, the oldest dropped first. */
+const FILTER_CACHE_LABELS = 2_000_000;
 
 interface FilterAnswer {
   labels: Labels;
@@ -112,8 +114,12 @@ export class CollectionState {
     const valid = specInput(spec);
     const decoded = decodePoints(points);
     const store = new PointStore();
-    for (const p of decoded.points) store.restorePoint(p);
-    store.advanceTo(decoded.nextLabel);
+    try {
+      for (const p of decoded.points) store.restorePoint(p);
+      store.advanceTo(decoded.nextLabel);
+    } catch (e) {
+      throw new FaissError(`The collection's points cannot be read: ${(e as Error).message}`, 'ERR_CORRUPT_INDEX');
+    }
     const ids = emptyIdState();
     for (const label of decoded.hidden) ids.deleted.add(BigInt(label));
     if (index.ntotal !== store.size + decoded.hidden.length) {
@@ -178,10 +184,10 @@ export class CollectionState {
         await this.train(op.x);
         return {};
       case 'createPayloadIndex':
-        this.payloadIndexes.declare(op.field, op.schema);
+        this.payloadIndexes.declare(payloadFieldArg(op.field), payloadFieldTypeArg(op.schema));
         return {};
       case 'deletePayloadIndex':
-        if (!this.payloadIndexes.drop(op.field)) throw new FaissError(`No payload index on ${JSON.stringify(op.field)}`, 'ERR_NOT_FOUND');
+        if (!this.payloadIndexes.drop(payloadFieldArg(op.field))) throw new FaissError(`No payload index on ${JSON.stringify(op.field)}`, 'ERR_NOT_FOUND');
         return {};
       default:
         throw new FaissError(`Unknown collection op ${JSON.stringify((op as { type?: unknown }).type)}`, 'ERR_INVALID_ARGUMENT');
@@ -284,8 +290,14 @@ export class CollectionState {
     let answer = this.filterCache.get(filter.text);
     if (!answer) {
       answer = { labels: this.payloadIndexes.evaluate(filter) };
-      if (this.filterCache.size >= FILTER_CACHE_ENTRIES) this.filterCache.delete(this.filterCache.keys().next().value as string);
-      this.filterCache.set(filter.text, answer);
+      let held = answer.labels.length;
+      for (const a of this.filterCache.values()) held += a.labels.length;
+      for (const [text, a] of this.filterCache) {
+        if (this.filterCache.size < FILTER_CACHE_ENTRIES && held <= FILTER_CACHE_LABELS) break;
+        this.filterCache.delete(text);
+        held -= a.labels.length;
+      }
+      if (answer.labels.length <= FILTER_CACHE_LABELS) this.filterCache.set(filter.text, answer);
     }
     return answer;
   }

@@ -160,13 +160,12 @@ export function payloadArg(payload: unknown, maxBytes: number, where: string): {
     }
   };
   readArgument(where, () => walk(payload, where, 0));
-  const tooLarge = (size: number) =>
-    new FaissError(`${where}: the payload's JSON is ${size > maxBytes ? `over ${maxBytes}` : size} bytes; at most ${maxBytes} are allowed`, 'ERR_PAYLOAD_TOO_LARGE');
+  const tooLarge = (size: string) => new FaissError(`${where}: the payload's JSON is ${size} bytes; at most ${maxBytes} are allowed`, 'ERR_PAYLOAD_TOO_LARGE');
   // The walk counted at most one byte per UTF-16 unit: a lower bound of the UTF-8 JSON's size.
-  if (bytes > maxBytes) throw tooLarge(bytes);
+  if (bytes > maxBytes) throw tooLarge(`over ${maxBytes}`);
   const json = readArgument(where, () => JSON.stringify(payload));
   const size = Buffer.byteLength(json);
-  if (size > maxBytes) throw tooLarge(size);
+  if (size > maxBytes) throw tooLarge(String(size));
   return { payload: JSON.parse(json) as Payload, bytes: size };
 }
 

@@ -103,20 +103,18 @@ export class FieldIndex {
         return this.holds(c.value) ? this.postings(c.value) : undefined;
       case 'any':
         if (![...c.values].every((v) => this.holds(v))) return undefined;
-        return union([...c.values].map((v) => this.postings(v)));
+        return unionOfSets([...c.values].map((v) => this.byValue.get(v)), live());
       case 'except': {
         // A value of another kind is never one of the list's, so `others` all match.
         if (this.type === 'bool' || this.type === 'datetime' || ![...c.values].every((v) => this.holds(v))) return undefined;
-        const lists = [fromOrderedSet(this.others)];
-        for (const [key, set] of this.byValue) if (!c.values.has(key as string | number)) lists.push(fromOrderedSet(set));
-        return union(lists);
+        const sets = [this.others];
+        for (const [key, set] of this.byValue) if (!c.values.has(key as string | number)) sets.push(set);
+        return unionOfSets(sets, live());
       }
       case 'range': {
         const numeric = this.type === 'integer' || this.type === 'float';
         if (!(numeric && c.range.on === 'number') && !(this.type === 'datetime' && c.range.on === 'datetime')) return undefined;
-        const lists: Labels[] = [];
-        for (const key of this.keysWithin(c.range)) lists.push(this.postings(key));
-        return union(lists);
+        return unionOfSets(this.keysWithin(c.range).map((key) => this.byValue.get(key)), live());
       }
       case 'isNull':
         return fromOrderedSet(this.nulls);
@@ -138,6 +136,24 @@ export class FieldIndex {
     }
     return out;
   }
+}
+
+/** The labels of several postings, sorted: one mark per label of the live span (`live`: every label, sorted), read back in order. */
+function unionOfSets(sets: (Set<number> | undefined)[], live: Labels): Labels {
+  const present = sets.filter((set): set is Set<number> => set !== undefined && set.size > 0);
+  if (present.length === 0) return NO_LABELS;
+  if (present.length === 1) return fromOrderedSet(present[0]);
+  const min = live[0];
+  const marks = new Uint8Array(live[live.length - 1] - min + 1);
+  let total = 0;
+  for (const set of present) {
+    total += set.size;
+    for (const label of set) marks[label - min] = 1;
+  }
+  const out = new Float64Array(Math.min(total, live.length));
+  let n = 0;
+  for (let i = 0; i < marks.length; i++) if (marks[i] === 1) out[n++] = min + i;
+  return out.subarray(0, n);
 }
 
 function lowerBound(keys: number[], x: number): number {

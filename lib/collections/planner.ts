@@ -8,21 +8,30 @@
 //   LSH, ...): its search with an IDSelector of the matching labels is already
 //   the exact search over that subset (FAISS computes distances only for
 //   selected vectors), at every selectivity.
-// - IVF: with few matches, the nprobe nearest lists hold few of them and the k
-//   found are not the nearest (recall falls with the selectivity); below the
-//   threshold every list is searched with the selector, which is the exact
-//   search over the matching subset for IVF-Flat (the codes' best for PQ / SQ).
-// - HNSW: the graph search with the selector meets matching points in
-//   proportion to the selectivity; below the threshold its efSearch is raised so
-//   it meets as many as an unfiltered search would, and with fewer still the
-//   addon answers a short query exactly from the selection
-//   (native/short_answers.h).
+// - IVF: the nprobe nearest lists hold `share` of the vectors an unfiltered
+//   search scans; with a few of them among millions, the k found are not the
+//   nearest (recall falls with the selectivity). So nprobe is divided by the
+//   share (FAISS clamps it to nlist): the search scans as many matching vectors
+//   as an unfiltered one scans vectors, and the selector is asked about the
+//   others, which costs a lookup each, not a distance. Below nprobe / nlist it
+//   probes every list: the exact search over the matching subset (IVF-Flat; the
+//   codes' best for PQ / SQ).
+// - HNSW: the graph search with the selector. It meets matching points in
+//   proportion to the selectivity: with many it keeps the unfiltered recall at
+//   the caller's efSearch; with few it meets some, keeps them, and misses the
+//   nearer ones it did not walk past. A query whose walk met fewer than k is
+//   answered exactly from the selection by the addon (native/short_answers.h),
+//   so at HNSW_EXACT_AT_MOST of the points or less the walk is made as short as
+//   FAISS allows (efSearch = k): it meets almost no match, and the answer is the
+//   exact one over the matching subset, for one pass over the labels and a
+//   distance per match. Raising efSearch instead (efSearch / share) cost 10-400x
+//   the latency (bench:collections).
 // - An index FAISS 1.7.3 cannot filter (IndexPQ under an IDMap2, ...): the
 //   search asks for more neighbours until k of them match (or it has them all).
 //
-// The thresholds come from `npm run bench:collections` (bench/collections.ts,
-// figures in bench/RESULTS.md): they are where the selector search's recall@10
-// falls below 0.95 of the unfiltered search's.
+// These rules come from `npm run bench:collections` (bench/collections.ts, its
+// "planner's alternatives" table in bench/RESULTS.md): each alternative's
+// recall@10 and latency at 0.1%, 1%, 10% and 50% of 200,000 points.
 import { IDSelectorBatch, IDSelectorBitmap, type IDSelector } from '../selectors';
 import { LIMITS } from '../limits';
 import type { Labels } from './sorted-labels';
@@ -56,12 +65,11 @@ export type SearchPlan =
   /** FAISS's search without a selector, for `fetch` neighbours, kept when they match (unfilterable indexes). */
   | { strategy: 'postFilter'; fetch: number; knobs: SearchKnobs };
 
-/** Below this share of matching points an IVF search probes every list (bench:collections). */
-export const IVF_EVERY_LIST_BELOW = 0.1;
-/** Below this share of matching points an HNSW search raises efSearch (bench:collections). */
-export const HNSW_RAISE_EF_BELOW = 0.5;
-/** The most an HNSW search's efSearch is raised to: past it, the addon's exact completion answers. */
-export const HNSW_MAX_EF = 4096;
+/** At this share of the points or less, an HNSW search walks as little as it can, to be answered exactly (bench:collections). */
+export const HNSW_EXACT_AT_MOST = 0.01;
+
+/** The most nprobe a filtered IVF search asks for (FAISS clamps it to nlist): every list. */
+const EVERY_LIST = LIMITS.tunable.max;
 
 export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
@@ -72,11 +80,10 @@ export function planSearch(p: PlanInput): SearchPlan {
     const fetch = Math.min(p.total, Math.max(2 * p.k, Math.ceil(p.k / share)));
     return { strategy: 'postFilter', fetch: Math.min(fetch, LIMITS.k.max), knobs };
   }
-  if (p.family === 'ivf' && share < IVF_EVERY_LIST_BELOW) return { strategy: 'selector', knobs: { ...knobs, nprobe: LIMITS.tunable.max } };
-  if (p.family === 'hnsw' && share < HNSW_RAISE_EF_BELOW && p.efSearch !== undefined) {
-    const raised = Math.min(HNSW_MAX_EF, Math.ceil(Math.max(p.efSearch, p.k) / share));
-    return { strategy: 'selector', knobs: { ...knobs, efSearch: Math.max(p.efSearch, raised) } };
+  if (p.family === 'ivf' && p.nprobe !== undefined && share < 1) {
+    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe / share)) } };
   }
+  if (p.family === 'hnsw' && share <= HNSW_EXACT_AT_MOST) return { strategy: 'selector', knobs: { ...knobs, efSearch: p.k } };
   return { strategy: 'selector', knobs };
 }
 

@@ -42,7 +42,24 @@ export function union(lists: readonly Labels[]): Labels {
   if (lists.length === 0) return NO_LABELS;
   if (lists.length === 1) return lists[0];
   let total = 0;
-  for (const l of lists) total += l.length;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const l of lists) {
+    if (l.length === 0) continue;
+    total += l.length;
+    min = Math.min(min, l[0]);
+    max = Math.max(max, l[l.length - 1]);
+  }
+  if (total === 0) return NO_LABELS;
+  // Many labels in a narrow span (a range over a numeric field's many values): a mark per label, read back in order.
+  if (max - min < 32 * total) {
+    const marks = new Uint8Array(max - min + 1);
+    for (const l of lists) for (let i = 0; i < l.length; i++) marks[l[i] - min] = 1;
+    const out = new Float64Array(total);
+    let n = 0;
+    for (let i = 0; i < marks.length; i++) if (marks[i] === 1) out[n++] = min + i;
+    return out.subarray(0, n);
+  }
   const all = new Float64Array(total);
   let at = 0;
   for (const l of lists) {

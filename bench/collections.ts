@@ -1,0 +1,300 @@
+// npm run bench:collections: filtered search of collections (issue 18), in
+// process. Points are bench:faiss's clustered vectors (its Gaussian mixture,
+// d 128, 32 clusters), each with a payload { bucket } drawn uniformly from
+// 0..999 (seeded), so a filter on bucket keeps 0.1%, 1%, 10% or 50% of the
+// points whatever their cluster. For Flat, HNSW32 and IVF1024,Flat collections:
+//
+// 1. Filtered search against the unfiltered search of the same collection:
+//    latency of one query at a time (median over the queries, then over rounds
+//    that alternate the rows so other load falls on all alike), and
+//    10-recall@10 against the exact filtered answer (lib's knn over the
+//    matching vectors). "warm": the same filter for every query (a user
+//    filtering by one source; the state keeps its answer until the next op);
+//    "cold": a different filter of the same selectivity for each query (parsed
+//    and evaluated each time). Target (issue 18): recall@10 >= 0.95 x the
+//    unfiltered recall, latency <= 2x the unfiltered search.
+// 2. The planner's choices (lib/collections/planner.ts), each tried on the same
+//    index and selector: IVF with the caller's nprobe, nprobe / share, or every
+//    list; HNSW with the caller's efSearch, a lower or a higher one. Its rules
+//    are read from here.
+// 3. Upserts per second (batches of 1,000 points with payloads) against plain
+//    addWithIds of the same vectors into the same index type.
+//
+// Targets are functions (CollectionTarget): the HTTP column (coll-http) adds a
+// target that searches through the service, and every row is measured the same way.
+//
+// Options: --n N points (default 200,000), --queries N (default 100), --rounds N
+// (default 3), --types flat,hnsw,ivf, --upserts N (points for part 3, default 20,000).
+import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import * as faiss from '../lib';
+import { CollectionState } from '../lib/collections/collection-state';
+import { parseFilter } from '../lib/collections/filter';
+import { pointsInput } from '../lib/collections/input';
+import { defaultCollectionLimits } from '../lib/collections/limits';
+import { selectorOf } from '../lib/collections/planner';
+import type { Filter, Payload } from '../lib/collections/types';
+import { argOption, formatTable, percentile, positiveNumberOption } from './lib/common';
+import { gaussianMixture, type Mixture } from './lib/gaussian-mixture';
+
+const N = Math.round(positiveNumberOption('--n', 200_000));
+const NQ = Math.round(positiveNumberOption('--queries', 100));
+const ROUNDS = Math.round(positiveNumberOption('--rounds', 3));
+const UPSERTS = Math.min(N, Math.round(positiveNumberOption('--upserts', 20_000)));
+const TYPES = (argOption('--types') ?? 'flat,hnsw,ivf').split(',');
+const D = 128;
+const K = 10;
+// bench:faiss's mixture (bench/faiss.ts MIXTURE): clustered like embeddings, hard enough for IVF and HNSW.
+const MIXTURE: Mixture = { d: D, clusters: 32, seed: 1234 };
+const BATCH = 1000;
+
+/** A collection under test: what it is, and one search through it (ids of the k hits). */
+export interface CollectionTarget {
+  /** How the search travels: "in process", "HTTP", ... */
+  path: string;
+  search(query: Float32Array, k: number, filter?: Filter): Promise<string[]>;
+}
+
+interface IndexKind {
+  key: string;
+  factory: string;
+  label: string;
+  knobs: { nprobe?: number; efSearch?: number };
+}
+const KINDS: IndexKind[] = [
+  { key: 'flat', factory: 'Flat', label: 'Flat', knobs: {} },
+  { key: 'hnsw', factory: 'HNSW32', label: 'HNSW32 efSearch 64', knobs: { efSearch: 64 } },
+  { key: 'ivf', factory: 'IVF1024,Flat', label: 'IVF1024,Flat nprobe 16', knobs: { nprobe: 16 } },
+];
+
+/** Selectivities: the share of points kept, and the filter keeping the buckets [from, from + width). */
+const SHARES = [0.001, 0.01, 0.1, 0.5];
+const bucketFilter = (from: number, width: number): Filter =>
+  width === 1 ? { must: [{ key: 'bucket', match: { value: from } }] } : { must: [{ key: 'bucket', range: { gte: from, lt: from + width } }] };
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const fmt = (ms: number): string => (!Number.isFinite(ms) ? '-' : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
+const median = (v: number[]): number => percentile(v, 50);
+const row = (x: Float32Array, i: number): Float32Array => x.subarray(i * D, (i + 1) * D);
+
+/** The exact k nearest (ids) of each query among the points `keep` selects. */
+async function exactAnswers(xb: Float32Array, xq: Float32Array, keep: (i: number) => boolean, queries: number[]): Promise<string[][]> {
+  const members: number[] = [];
+  for (let i = 0; i < xb.length / D; i++) if (keep(i)) members.push(i);
+  const sub = new Float32Array(members.length * D);
+  members.forEach((m, j) => sub.set(row(xb, m), j * D));
+  const q = new Float32Array(queries.length * D);
+  queries.forEach((qi, j) => q.set(row(xq, qi), j * D));
+  const { labels } = await faiss.knn(q, sub, Math.min(K, members.length), faiss.METRIC_L2, { d: D });
+  const k = Math.min(K, members.length);
+  return queries.map((_, j) => Array.from(labels.subarray(j * k, (j + 1) * k), (l) => `p${members[Number(l)]}`));
+}
+
+function recallOf(found: string[][], truth: string[][]): number {
+  let hit = 0;
+  let possible = 0;
+  found.forEach((ids, q) => {
+    const t = new Set(truth[q]);
+    possible += t.size;
+    hit += ids.filter((id) => t.has(id)).length;
+  });
+  return hit / possible;
+}
+
+/** One query at a time; the median latency and the answers. */
+async function timeQueries(search: (q: number) => Promise<string[]>): Promise<{ ms: number; found: string[][] }> {
+  const ms: number[] = [];
+  const found: string[][] = [];
+  for (let q = 0; q < NQ; q++) {
+    const t0 = performance.now();
+    found.push(await search(q));
+    ms.push(performance.now() - t0);
+  }
+  return { ms: median(ms), found };
+}
+
+interface Row {
+  name: string;
+  run: () => Promise<{ ms: number; found: string[][] }>;
+  truth: string[][];
+  ms: number[];
+  recall: number;
+}
+
+/** Rows measured round by round, alternating, so that load falls on each alike. */
+async function measureRows(rows: Row[]): Promise<void> {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const x of rows) {
+      const { ms, found } = await x.run();
+      x.ms.push(ms);
+      x.recall = recallOf(found, x.truth);
+    }
+  }
+}
+
+/** Part 1 for one target: unfiltered, then each selectivity warm and cold. */
+export async function filteredSearchRows(target: CollectionTarget, xb: Float32Array, xq: Float32Array, bucketOf: Int32Array): Promise<string[][]> {
+  const queries = Array.from({ length: NQ }, (_, q) => q);
+  const rows: Row[] = [
+    { name: 'unfiltered', run: () => timeQueries((q) => target.search(row(xq, q), K)), truth: await exactAnswers(xb, xq, () => true, queries), ms: [], recall: 0 },
+  ];
+  for (const share of SHARES) {
+    const width = Math.round(share * 1000);
+    const warm = bucketFilter(0, width);
+    rows.push({
+      name: `${share * 100}% warm`,
+      run: () => timeQueries((q) => target.search(row(xq, q), K, warm)),
+      truth: await exactAnswers(xb, xq, (i) => bucketOf[i] < width, queries),
+      ms: [],
+      recall: 0,
+    });
+    // A different window of buckets for each query (same width): nothing cached.
+    const from = (q: number) => (q * 37) % (1000 - width + 1);
+    const truth: string[][] = [];
+    for (const q of queries) truth.push((await exactAnswers(xb, xq, (i) => bucketOf[i] >= from(q) && bucketOf[i] < from(q) + width, [q]))[0]);
+    rows.push({ name: `${share * 100}% cold`, run: () => timeQueries((q) => target.search(row(xq, q), K, bucketFilter(from(q), width))), truth, ms: [], recall: 0 });
+  }
+  await measureRows(rows);
+  const base = rows[0];
+  return rows.map((x) => [
+    target.path,
+    x.name,
+    fmt(median(x.ms)),
+    `${(median(x.ms) / median(base.ms)).toFixed(2)}x`,
+    x.recall.toFixed(4),
+    `${(x.recall / base.recall).toFixed(3)}`,
+  ]);
+}
+
+function inProcess(state: CollectionState, knobs: IndexKind['knobs']): CollectionTarget {
+  const read = { withPayload: true, withVector: false, ...knobs };
+  return {
+    path: 'in process',
+    async search(query, k, filter) {
+      const [hits] = await state.search(query, 1, k, { ...read, ...(filter ? { filter: parseFilter(filter) } : {}) });
+      return hits.map((h) => h.id);
+    },
+  };
+}
+
+/** Part 2: the planner's alternatives on the collection's own index, with a selector of the matching labels. */
+async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32Array, xq: Float32Array, bucketOf: Int32Array): Promise<string[][]> {
+  if (kind.key === 'flat') return [];
+  const index = state.index;
+  const out: string[][] = [];
+  const queries = Array.from({ length: NQ }, (_, q) => q);
+  for (const share of SHARES) {
+    const width = Math.round(share * 1000);
+    const members: number[] = [];
+    for (let i = 0; i < bucketOf.length; i++) if (bucketOf[i] < width) members.push(i);
+    // Points were upserted in order into an empty collection: point i has label i.
+    const sel = selectorOf(Float64Array.from(members));
+    const truth = await exactAnswers(xb, xq, (i) => bucketOf[i] < width, queries);
+    const choices: [string, faiss.SearchParams][] =
+      kind.key === 'ivf'
+        ? [
+            ['nprobe 16', { nprobe: 16 }],
+            ['nprobe 16 / share', { nprobe: Math.min(1024, Math.ceil(16 / share)) }],
+            ['every list', { nprobe: 1024 }],
+          ]
+        : [
+            ['efSearch 64', { efSearch: 64 }],
+            ['efSearch 16', { efSearch: 16 }],
+            ['efSearch 256', { efSearch: 256 }],
+          ];
+    const rows: Row[] = choices.map(([name, params]) => ({
+      name,
+      truth,
+      ms: [],
+      recall: 0,
+      run: () =>
+        timeQueries(async (q) => {
+          const { labels } = await index.search(row(xq, q), K, { ...params, sel });
+          return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
+        }),
+    }));
+    await measureRows(rows);
+    for (const x of rows) out.push([kind.label, `${share * 100}%`, x.name, fmt(median(x.ms)), x.recall.toFixed(4)]);
+  }
+  return out;
+}
+
+/** Part 3: upserts per second against addWithIds, same vectors, same index type. */
+async function upsertRows(kind: IndexKind, xb: Float32Array, payloads: Payload[], train: Float32Array): Promise<string[]> {
+  const n = UPSERTS;
+  const points = Array.from({ length: n }, (_, i) => ({ id: `p${i}`, vector: row(xb, i), payload: payloads[i] }));
+  const state = CollectionState.create({ name: 'up', dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } });
+  const plain = faiss.indexFactory(D, kind.factory);
+  const bare = plain.nprobe === undefined ? new faiss.IndexIDMap2(plain) : plain;
+  if (!state.info().isTrained) {
+    await state.apply({ type: 'train', x: train });
+    await bare.train(train);
+  }
+  let t0 = performance.now();
+  for (let i = 0; i < n; i += BATCH) await bare.addWithIds(xb.subarray(i * D, Math.min(n, i + BATCH) * D), BigInt64Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => BigInt(i + j)));
+  const addS = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  for (let i = 0; i < n; i += BATCH) await state.apply({ type: 'upsert', ...pointsInput(points.slice(i, i + BATCH), D, defaultCollectionLimits()) });
+  const upsertS = (performance.now() - t0) / 1000;
+  // Replacing every point again: each old label is removed (or hidden) as the new one is added.
+  t0 = performance.now();
+  for (let i = 0; i < n; i += BATCH) await state.apply({ type: 'upsert', ...pointsInput(points.slice(i, i + BATCH), D, defaultCollectionLimits()) });
+  const replaceS = (performance.now() - t0) / 1000;
+  state.dispose();
+  bare.dispose();
+  const rate = (s: number) => `${Math.round(n / s).toLocaleString('en-US')}/s`;
+  return [kind.label, n.toLocaleString('en-US'), rate(addS), rate(upsertS), `${(addS / upsertS).toFixed(2)}x`, rate(replaceS)];
+}
+
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg();
+  const started = performance.now();
+  const xb = gaussianMixture(MIXTURE, N, 1);
+  const xq = gaussianMixture(MIXTURE, NQ, 2);
+  const next = seeded(18);
+  const bucketOf = Int32Array.from({ length: N }, () => Math.floor(next() * 1000));
+  const payloads: Payload[] = Array.from(bucketOf, (bucket) => ({ bucket }));
+  const train = xb.subarray(0, Math.min(N, 50_000) * D);
+  const searchRows: string[][] = [];
+  const planRows: string[][] = [];
+  const upRows: string[][] = [];
+  for (const kind of KINDS.filter((k) => TYPES.includes(k.key))) {
+    const t0 = performance.now();
+    const state = CollectionState.create({ name: kind.key, dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } });
+    if (!state.info().isTrained) await state.apply({ type: 'train', x: train });
+    for (let i = 0; i < N; i += 10_000) {
+      const end = Math.min(N, i + 10_000);
+      const ids = Array.from({ length: end - i }, (_, j) => `p${i + j}`);
+      await state.apply({ type: 'upsert', ids, x: xb.subarray(i * D, end * D), payloads: payloads.slice(i, end) });
+    }
+    console.log(`${kind.label}: ${N.toLocaleString('en-US')} points upserted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    for (const r of await filteredSearchRows(inProcess(state, kind.knobs), xb, xq, bucketOf)) searchRows.push([kind.label, ...r]);
+    planRows.push(...(await plannerRows(kind, state, xb, xq, bucketOf)));
+    state.dispose();
+    upRows.push(await upsertRows(kind, xb, payloads, train));
+  }
+  console.log(`\nbench:collections: ${N.toLocaleString('en-US')} points of d ${D}, ${NQ} queries one at a time, k ${K}, ${ROUNDS} rounds (medians)`);
+  console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} at start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${os.cpus().length} cores; ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  console.log('Filtered search against the unfiltered search of the same collection');
+  console.log(formatTable(['Collection', 'Path', 'Filter', '1 query', 'vs unfiltered', '10-recall@10', 'vs unfiltered'], searchRows, [1, 2]));
+  console.log('\nThe planner\'s alternatives (the collection\'s index searched with a selector of the matching labels)');
+  console.log(formatTable(['Index', 'Kept', 'Search', '1 query', '10-recall@10'], planRows, [1, 2]));
+  console.log('\nUpserts (batches of 1,000 with payloads) against addWithIds of the same vectors');
+  console.log(formatTable(['Index', 'Points', 'addWithIds', 'upsert (new ids)', 'upsert / add', 'upsert (replacing)'], upRows));
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
