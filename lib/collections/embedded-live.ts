@@ -8,13 +8,12 @@
 // that what the collection answers is what survives, and the call fails with
 // ERR_IO. Reads run beside the queue (the state orders them against its
 // writes); dropping or closing the collection waits for the reads in flight.
-import * as fs from 'node:fs';
 import { FaissError } from '../errors';
-import { deserializeIndex, serializeIndex } from '../io';
 import { CollectionState, type CollectionOp } from './collection-state';
 import { RecentKeys, KEPT_KEYS } from './embedded-keys';
-import { readSnapshot, writeSnapshot } from './embedded-snapshot';
-import { encodeOp, type CollectionStore, type StoredCollection } from './embedded-store';
+import { readSnapshot, removeSnapshot, writeSnapshot } from './embedded-snapshot';
+import { encodeOp } from './embedded-log-rows';
+import type { CollectionStore, StoredCollection } from './embedded-store';
 import type { CollectionLimits } from './limits';
 import { SerialQueue } from './serial-queue';
 import type { CollectionSpec } from './types';
@@ -77,9 +76,16 @@ export class LiveCollection {
     return this.o.limits;
   }
 
-  /** A new, empty collection (the spec is already validated and, when durable, stored under `uid`). */
-  static async create(uid: number, spec: CollectionSpec, o: LiveOptions): Promise<LiveCollection> {
-    return new LiveCollection(uid, spec, await CollectionState.create(spec, o.limits), o);
+  /** A new, empty collection; `register` stores its spec (when durable) and gives its uid. */
+  static create(spec: CollectionSpec, o: LiveOptions, register: () => number): LiveCollection {
+    // Built first: a spec FAISS refuses is never registered (stored), so it cannot stop the next open.
+    const state = CollectionState.create(spec, o.limits);
+    try {
+      return new LiveCollection(register(), spec, state, o);
+    } catch (e) {
+      state.dispose();
+      throw e;
+    }
   }
 
   /** A stored collection, from its snapshot and the ops logged after it. */
@@ -172,9 +178,9 @@ export class LiveCollection {
     const store = this.o.store;
     if (!store || this.unusable || this.seq === this.snapshotSeq) return;
     try {
-      const { index, points } = await this.state.snapshot(serializeIndex);
-      const name = `${this.uid}.${this.seq}.snapshot`;
-      await writeSnapshot(store.snapshotPath(name), { seq: this.seq, index, points });
+      // No op runs meanwhile (this is the queue): the index and the points are of one moment.
+      const name = `${this.uid}.${this.seq}`;
+      await writeSnapshot(store.snapshotPath(name), { seq: this.seq, index: this.state.index, points: this.state.serializePoints() });
       store.setSnapshot(this.uid, this.seq, name);
       const older = this.snapshotFile;
       this.snapshotFile = name;
@@ -182,7 +188,7 @@ export class LiveCollection {
       this.logBytes = 0;
       this.nextSnapshotAt = this.o.snapshotLogBytes;
       // The new snapshot is recorded: the old file is garbage (removed at the next open if this fails).
-      if (older && older !== name) await fs.promises.rm(store.snapshotPath(older), { force: true }).catch(() => undefined);
+      if (older && older !== name) await removeSnapshot(store.snapshotPath(older));
     } catch (e) {
       this.nextSnapshotAt = this.logBytes + this.o.snapshotLogBytes;
       throw e;
@@ -219,7 +225,7 @@ export class LiveCollection {
       this.unusable = new FaissError(`Collection ${this.name} was deleted`, 'ERR_COLLECTION_NOT_FOUND');
       await this.disposeState();
       // Gone from the catalog: a file left by a failure here is an orphan the next open removes.
-      if (store && this.snapshotFile) await fs.promises.rm(store.snapshotPath(this.snapshotFile), { force: true }).catch(() => undefined);
+      if (store && this.snapshotFile) await removeSnapshot(store.snapshotPath(this.snapshotFile));
     });
   }
 
@@ -243,21 +249,18 @@ async function loadState(
   let state: CollectionState;
   if (stored.snapshotFile !== null) {
     const snap = await readSnapshot(o.store.snapshotPath(stored.snapshotFile), stored.snapshotSeq);
-    let index;
     try {
-      // Trusted: its checksum has just been verified, and FAISS's sandboxed check would cost a process.
-      index = await deserializeIndex(snap.index, { trusted: true });
+      state = CollectionState.restore(stored.spec, snap.index, snap.points, o.limits);
     } catch (e) {
-      throw corrupt(stored.name, `FAISS cannot read its snapshot (${(e as Error).message})`);
-    }
-    try {
-      state = await CollectionState.restore(stored.spec, index, snap.points, o.limits);
-    } catch (e) {
-      index.dispose();
+      snap.index.dispose();
       throw corrupt(stored.name, `its snapshot's points cannot be read (${(e as Error).message})`);
     }
   } else {
-    state = await CollectionState.create(stored.spec, o.limits);
+    try {
+      state = CollectionState.create(stored.spec, o.limits);
+    } catch (e) {
+      throw corrupt(stored.name, `its stored spec cannot be built (${(e as Error).message})`);
+    }
   }
   let seq = stored.snapshotSeq;
   let logBytes = 0;

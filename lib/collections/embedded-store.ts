@@ -12,11 +12,11 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { FaissError } from '../errors';
 import type { CollectionOp } from './collection-state';
-import { ioError } from './embedded-snapshot';
-import type { AliasInfo, CollectionSpec, Payload } from './types';
+import { corruptLog, decodeOp, type EncodedOp } from './embedded-log-rows';
+import { ioError, snapshotFiles } from './embedded-snapshot';
+import type { AliasInfo, CollectionSpec } from './types';
 
 export interface StoredCollection {
   /** Never reused: a collection dropped and created again is another one. */
@@ -79,49 +79,6 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_by_seq ON idempotency_keys (uid, seq
 
 const DATABASE = 'collections.sqlite';
 const SNAPSHOTS = 'snapshots';
-
-/** An op's log row: a JSON header and the vectors' bytes, and their CRC-32. */
-export interface EncodedOp {
-  header: string;
-  data: Buffer | null;
-  crc: number;
-  /** The row's size, for the snapshot threshold. */
-  bytes: number;
-}
-
-export function encodeOp(op: CollectionOp): EncodedOp {
-  const { x, ...rest } = op as CollectionOp & { x?: Float32Array };
-  let header: string;
-  try {
-    header = JSON.stringify(rest);
-  } catch (e) {
-    // Past V8's longest string (about 512 MiB of JSON): nothing was applied yet.
-    throw new FaissError(`The op is too large to log (${(e as Error).message}); send it in smaller batches`, 'ERR_RESOURCE_LIMIT');
-  }
-  const data = x ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : null;
-  return { header, data, crc: rowCrc(header, data), bytes: header.length + (data?.byteLength ?? 0) };
-}
-
-function rowCrc(header: string, data: Buffer | null): number {
-  const head = crc32(header);
-  return data ? crc32(data, head) : head;
-}
-
-function decodeOp(uid: number, seq: number, header: string, data: Buffer | null, crc: number): CollectionOp {
-  if (rowCrc(header, data) !== crc) throw corruptLog(uid, seq, 'checksum mismatch');
-  const op = JSON.parse(header) as CollectionOp;
-  if (data) {
-    if (data.byteLength % 4 !== 0) throw corruptLog(uid, seq, `${data.byteLength} bytes of vectors`);
-    const x = new Float32Array(data.byteLength / 4);
-    new Uint8Array(x.buffer).set(data); // SQLite's buffer need not be 4-byte aligned
-    (op as { x?: Float32Array }).x = x;
-  }
-  return op;
-}
-
-function corruptLog(uid: number, seq: number, why: string): FaissError {
-  return new FaissError(`The op log of collection #${uid} is damaged at op ${seq} (${why}); it was not loaded`, 'ERR_CORRUPT_INDEX');
-}
 
 /** better-sqlite3's errors as the embedded API reports them. */
 function storeError(what: string, e: unknown): FaissError {
@@ -270,23 +227,29 @@ export class CollectionStore {
     );
   }
 
-  /** Records that `file` holds collection `uid` up to op `seq`, and drops the ops it holds. */
-  setSnapshot(uid: number, seq: number, file: string): void {
+  /** Records that the snapshot `name` holds collection `uid` up to op `seq`, and drops the ops it holds. */
+  setSnapshot(uid: number, seq: number, name: string): void {
     this.run(`Recording the snapshot of collection #${uid}`, () =>
       this.db.transaction(() => {
-        this.statements.setSnapshot.run(seq, path.basename(file), uid);
+        this.statements.setSnapshot.run(seq, name, uid);
         this.statements.truncateOps.run(uid, seq);
       })(),
     );
   }
 
+  /** Where the snapshot files named `name` (snapshotFiles) are. */
   snapshotPath(name: string): string {
     return path.join(this.snapshotDir, name);
   }
 
   /** Removes snapshot files no collection refers to (leftovers of a crash mid-snapshot or mid-delete). */
   removeOrphans(): void {
-    const owned = new Set(this.collections().map((c) => c.snapshotFile).filter((f): f is string => f !== null));
+    const owned = new Set(
+      this.collections()
+        .map((c) => c.snapshotFile)
+        .filter((f): f is string => f !== null)
+        .flatMap((base) => Object.values(snapshotFiles(base))),
+    );
     for (const name of fs.readdirSync(this.snapshotDir)) {
       if (!owned.has(name)) fs.rmSync(path.join(this.snapshotDir, name), { force: true });
     }

@@ -12,7 +12,7 @@ import { FaissError } from '../errors';
 import { invalidParameterError, isInteger, isObject, readArgument } from '../is';
 import { EmbeddedCollection } from './embedded-collection';
 import { LiveCollection, type LiveOptions } from './embedded-live';
-import { CollectionStore } from './embedded-store';
+import type { CollectionStore } from './embedded-store';
 import { collectionLimitsArg, type CollectionLimits } from './limits';
 import { collectionNameArg as nameArg, specInput } from './input';
 import { SerialQueue } from './serial-queue';
@@ -53,6 +53,8 @@ function optionsOf(o: unknown): { dir?: string; limits: CollectionLimits; snapsh
 export async function openCollections(o?: OpenCollectionsOptions): Promise<EmbeddedCollections> {
   const { dir, limits, snapshotLogBytes } = optionsOf(o);
   if (dir === undefined) return new Collections(undefined, { limits, snapshotLogBytes }, [], []);
+  // Loaded here: better-sqlite3's native module only for collections kept on disk.
+  const { CollectionStore } = await import('./embedded-store');
   const store = CollectionStore.open(path.resolve(dir));
   const live: LiveCollection[] = [];
   try {
@@ -110,13 +112,8 @@ class Collections implements EmbeddedCollections, CollectionResolver {
       if (this.aliases.has(valid.name)) {
         throw new FaissError(`${valid.name} is already the name of an alias (of ${this.aliases.get(valid.name)})`, 'ERR_COLLECTION_EXISTS');
       }
-      const uid = this.store ? this.store.createCollection(valid) : this.nextUid++;
-      try {
-        this.live.set(valid.name, await LiveCollection.create(uid, valid, this.o));
-      } catch (e) {
-        this.store?.deleteCollection(uid);
-        throw e;
-      }
+      const live = LiveCollection.create(valid, this.o, () => (this.store ? this.store.createCollection(valid) : this.nextUid++));
+      this.live.set(valid.name, live);
       return new EmbeddedCollection(valid.name, this);
     });
   }

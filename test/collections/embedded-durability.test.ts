@@ -175,8 +175,9 @@ describe('embedded collections: durability', function () {
         return n;
       `);
 
-    const snapshotFile = (where: string): string => {
-      const files = fs.readdirSync(path.join(where, 'snapshots')).filter((f) => f.endsWith('.snapshot'));
+    /** The snapshot's index file or its points file. */
+    const snapshotFile = (where: string, ext: '.faissindex' | '.points'): string => {
+      const files = fs.readdirSync(path.join(where, 'snapshots')).filter((f) => f.endsWith(ext));
       assert.equal(files.length, 1);
       return path.join(where, 'snapshots', files[0]);
     };
@@ -188,19 +189,23 @@ describe('embedded collections: durability', function () {
       }
     });
 
-    const snapshotDamage: [string, (file: string) => void][] = [
-      ['truncated by one byte', (f) => fs.truncateSync(f, fs.statSync(f).size - 1)],
-      ['truncated to half', (f) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2))],
-      ['emptied', (f) => fs.truncateSync(f, 0)],
-      ['with a flipped byte in the FAISS index', (f) => flip(f, 200)],
-      ['with a flipped byte in the points', (f) => flip(f, fs.statSync(f).size - 40)],
-      ['with a flipped byte in its header', (f) => flip(f, 20)],
-      ['deleted', (f) => fs.rmSync(f)],
+    const snapshotDamage: [string, '.faissindex' | '.points', (file: string) => void][] = [
+      ['an index file truncated by one byte', '.faissindex', (f) => fs.truncateSync(f, fs.statSync(f).size - 1)],
+      ['an index file truncated to half', '.faissindex', (f) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2))],
+      ['an index file emptied', '.faissindex', (f) => fs.truncateSync(f, 0)],
+      ['an index file with a flipped byte', '.faissindex', (f) => flip(f, 200)],
+      ['an index file one byte longer', '.faissindex', (f) => fs.appendFileSync(f, Buffer.from([0]))],
+      ['a missing index file', '.faissindex', (f) => fs.rmSync(f)],
+      ['a points file truncated by one byte', '.points', (f) => fs.truncateSync(f, fs.statSync(f).size - 1)],
+      ['a points file emptied', '.points', (f) => fs.truncateSync(f, 0)],
+      ['a points file with a flipped byte in the points', '.points', (f) => flip(f, fs.statSync(f).size - 40)],
+      ['a points file with a flipped byte in its header', '.points', (f) => flip(f, 20)],
+      ['a missing points file', '.points', (f) => fs.rmSync(f)],
     ];
-    for (const [what, damage] of snapshotDamage) {
-      it(`a snapshot ${what} is ERR_CORRUPT_INDEX`, async () => {
+    for (const [what, ext, damage] of snapshotDamage) {
+      it(`a snapshot with ${what} is ERR_CORRUPT_INDEX`, async () => {
         const where = await stored(true);
-        damage(snapshotFile(where));
+        damage(snapshotFile(where, ext));
         const outcome = await openInChild(where);
         assert.deepEqual([outcome.status, outcome.code], ['error', 'ERR_CORRUPT_INDEX'], `${outcome.message ?? ''}${outcome.stderr}`);
         assert.match(outcome.message ?? '', /snapshot/);

@@ -17,6 +17,8 @@ const SQL = {
   setSnapshot: 'UPDATE collections SET snapshot_seq',
   ops: 'SELECT seq, header, data, crc FROM ops',
   deleteCollection: 'DELETE FROM collections WHERE uid',
+  createCollection: 'INSERT INTO collections',
+  putAlias: 'INSERT OR REPLACE INTO aliases',
 } as const;
 type Step = keyof typeof SQL;
 
@@ -133,6 +135,33 @@ describe('embedded collections: storage faults', function () {
     assert.equal(await db.collection('other').count(), 1);
   });
 
+  it('a createCollection or an alias whose write fails is ERR_IO and creates nothing, now and after a restart', async () => {
+    const where = dir();
+    let db = await opened(where);
+    failNext('createCollection');
+    await rejectsWith(db.createCollection({ name: 'c', dimension: 2 }), 'ERR_IO');
+    assert.deepEqual(await db.listCollections(), []);
+    await db.createCollection({ name: 'd', dimension: 2 });
+    failNext('putAlias');
+    await rejectsWith(db.createAlias('a', 'd'), 'ERR_IO');
+    assert.deepEqual(await db.listAliases(), []);
+    await rejectsWith(db.collection('a').count(), 'ERR_COLLECTION_NOT_FOUND');
+    await db.close();
+    db = await opened(where);
+    assert.deepEqual((await db.listCollections()).map((c) => c.name), ['d']);
+    assert.deepEqual(await db.listAliases(), []);
+  });
+
+  it('a spec FAISS refuses is not stored: the directory opens again and the name is free', async () => {
+    const where = dir();
+    let db = await opened(where);
+    await rejectsWith(db.createCollection({ name: 'c', dimension: 2, factory: 'IVF4,PQ3' }), 'ERR_INVALID_ARGUMENT');
+    await db.close();
+    db = await opened(where);
+    assert.deepEqual(await db.listCollections(), []);
+    await db.createCollection({ name: 'c', dimension: 2 });
+  });
+
   it('a deleteCollection whose write fails is ERR_IO and leaves the collection as it was, now and after a restart', async () => {
     const where = dir();
     let db = await opened(where);
@@ -187,7 +216,7 @@ describe('embedded collections: storage faults', function () {
     const acknowledged = await state(db);
     failNext('setSnapshot');
     await rejectsWith(db.close(), 'ERR_IO');
-    assert.equal(fs.readdirSync(path.join(where, 'snapshots')).length, 1, 'the unrecorded snapshot file');
+    assert.equal(fs.readdirSync(path.join(where, 'snapshots')).length, 2, 'the unrecorded snapshot files');
     db = await opened(where);
     assert.deepEqual(fs.readdirSync(path.join(where, 'snapshots')), [], 'removed as an orphan');
     assert.deepEqual(await state(db), acknowledged);

@@ -120,7 +120,7 @@ describe('embedded collections', function () {
     const s = sql();
     assert.equal((s.prepare('SELECT count(*) AS n FROM ops').get() as { n: number }).n, 0, 'the log is empty after the snapshot');
     s.close();
-    assert.equal(fs.readdirSync(path.join(where, 'snapshots')).length, 1);
+    assert.deepEqual(fs.readdirSync(path.join(where, 'snapshots')).map((f) => path.extname(f)).sort(), ['.faissindex', '.points'], 'one snapshot: its two files');
     db = await opened({ path: where });
     assert.deepEqual((await db.collection('c').get(['p4'], { withVector: true })).map((p) => [p.payload, Array.from(p.vector!)]), [[{ i: 4 }, [4, 0]]]);
   });
@@ -132,9 +132,9 @@ describe('embedded collections', function () {
     const snapshots = () => fs.readdirSync(path.join(where, 'snapshots'));
     for (let i = 0; i < 40; i++) await c.upsert([{ id: `p${i}`, vector: new Array(16).fill(i), payload: { text: 'y'.repeat(100) } }]);
     await c.delete(['none']); // a mutation queued after the snapshots that the upserts started: they are done
-    assert.ok(snapshots().some((f) => f.endsWith('.snapshot')), 'a snapshot was taken before close()');
+    assert.ok(snapshots().some((f) => f.endsWith('.points')), 'a snapshot was taken before close()');
     await db.close();
-    assert.equal(snapshots().length, 1, `one snapshot file, the older ones removed: ${snapshots().join(', ')}`);
+    assert.equal(snapshots().length, 2, `one snapshot (two files), the older ones removed: ${snapshots().join(', ')}`);
     const again = await opened({ path: where });
     assert.equal(await again.collection('c').count(), 40);
   });
@@ -182,7 +182,7 @@ describe('embedded collections', function () {
     await db.close();
     db = await openCollections({ path: where });
     await db.deleteCollection('c');
-    assert.deepEqual(fs.readdirSync(path.join(where, 'snapshots')), [], 'its snapshot file is removed');
+    assert.deepEqual(fs.readdirSync(path.join(where, 'snapshots')), [], 'its snapshot files are removed');
     await db.close();
     db = await opened({ path: where });
     assert.deepEqual(await db.listCollections(), []);
