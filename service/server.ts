@@ -127,6 +127,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io });
   metrics.attach(services.indexes, services.health, services.memory);
+  metrics.attachCollections(services.collections);
   const activity = new Activity();
   activity.start();
   const logger = createLogger(config.logLevel);

@@ -66,7 +66,7 @@ function render(overview, activity) {
   const last = samples[samples.length - 1];
   $('tile-rps').textContent = last ? last.requestsPerSecond.toFixed(1) : '–';
   $('tile-p99').textContent = last ? `${last.p99Ms.toFixed(1)} ms` : '–';
-  $('tile-resident').textContent = `${overview.cache.resident} / ${overview.indexes.length}`;
+  $('tile-resident').textContent = `${overview.cache.resident} / ${overview.indexes.length + overview.collections.length}`;
   const lookups = overview.cache.hits + overview.cache.misses;
   $('tile-hits').textContent = lookups ? `${((100 * overview.cache.hits) / lookups).toFixed(1)} %` : '–';
   $('tile-log').textContent = fmtBytes(overview.storage.logBytes);
@@ -90,6 +90,11 @@ function render(overview, activity) {
   body.replaceChildren(
     ...overview.indexes.map((i) =>
       row([i.tenant, i.name, i.type, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }, storageOf(i)]),
+    ),
+  );
+  $('collections').querySelector('tbody').replaceChildren(
+    ...overview.collections.map((c) =>
+      row([c.tenant, c.name, c.aliases.join(', '), c.type, { text: c.dimension, num: true }, { text: c.points.toLocaleString(), num: true }, { text: fmtBytes(c.payloadBytes), num: true }, { text: fmtBytes(c.bytes), num: true }, c.loaded ? 'in memory' : 'on disk', { text: fmtBytes(c.logBytes), num: true }, storageOf(c)]),
     ),
   );
   const errors = $('errors').querySelector('tbody');

@@ -36,12 +36,12 @@ export interface DurableOptions {
   onLogDamage: (l: DurableObject, damage: LogDamage) => void;
 }
 
-/** What the last load of an index found wrong with its files (shown to operators). */
+/** What the last load of an index or collection found wrong with its files (shown to operators). */
 export interface StorageReport {
   at: string;
-  /** Damage cut off the end of the log at the last load (the index is online). */
+  /** Damage cut off the end of the log at the last load (it is online). */
   logDamage?: LogDamage;
-  /** Why the index cannot be loaded (it answers 503 until repaired). */
+  /** Why it cannot be loaded (it answers 503 until repaired). */
   error?: { code: string; message: string };
 }
 
@@ -179,7 +179,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
         const fingerprint = m.key === undefined ? undefined : 'resolve' in m ? m.fingerprint : fingerprintOf(m);
         if (seen) {
-          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!);
+          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!, this.what);
           return { result: seen.applied, durable: seen.durable, log };
         }
         let applied: Applied;

@@ -34,9 +34,9 @@ export function requestFingerprint(request: unknown, x?: Float32Array): string {
   return `${(head.length + bytes.length).toString(16)}-${crc32(bytes, crc32(head)).toString(16)}`;
 }
 
-export function keyReused(key: string): ServiceError {
+export function keyReused(key: string, what: 'index' | 'collection' = 'index'): ServiceError {
   return new ServiceError(
     'ERR_IDEMPOTENCY_MISMATCH',
-    `Idempotency-Key ${JSON.stringify(key)} was used for another request to this index (a different operation or body); use a new key for a new request`,
+    `Idempotency-Key ${JSON.stringify(key)} was used for another request to this ${what} (a different operation or body); use a new key for a new request`,
   );
 }

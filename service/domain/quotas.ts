@@ -1,4 +1,5 @@
-// The quotas of tenants: what each uses (indexes, vectors, bytes), the checks
+// The quotas of tenants: what each uses (indexes, vectors, bytes; a collection
+// counts as an index, its points as vectors, its payloads' JSON as bytes), the checks
 // that refuse growth past its quotas, and the reservations that make the checks
 // hold under concurrency: quota promised to creates, imports and adds in flight
 // is taken in the same turn of the event loop as the check, so concurrent
@@ -42,7 +43,7 @@ export class TenantQuotas {
   requireIndexQuota(tenant: string): void {
     const { maxIndexes } = this.quotas(tenant);
     if (this.usage(tenant).indexes + (this.reserved.get(tenant)?.indexes ?? 0) >= maxIndexes) {
-      throw new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${maxIndexes} indexes`);
+      throw new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${maxIndexes} indexes (its collections count as indexes)`);
     }
   }
 

@@ -88,6 +88,7 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
   routes.push(
     ...operationRoutes({
       indexes: deps.indexes,
+      collections: deps.collections,
       tenants: deps.tenants,
       keys: deps.keys,
       metrics: deps.observability.metrics,

@@ -4,6 +4,7 @@
 // cannot blow up the scrape.
 import client from 'prom-client';
 import { kernelStats, poolStats } from '../../lib';
+import type { Collections, CollectionStatus } from '../domain/collections';
 import type { IndexObserver, IndexService } from '../domain/indexes';
 import type { StorageHealth } from '../storage/health';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
@@ -112,6 +113,39 @@ export class Metrics {
     this.fsyncDuration.observe(seconds);
     this.fsyncRecords.observe(records);
   };
+
+  /**
+   * Per-collection series (labels tenant, collection), read at scrape time, for
+   * the --metrics-max-index-series largest collections. Their FAISS operations
+   * are in faiss_proxy_faiss_operation_duration_seconds as collection_<op>.
+   */
+  attachCollections(collections: Collections): void {
+    const registers = [this.registry];
+    const o = this.o;
+    const top = () => collections.status().sort((a, b) => b.bytes - a.bytes).slice(0, o.maxIndexSeries);
+    const perCollection = (name: string, help: string, value: (s: CollectionStatus) => number | undefined) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ['tenant', 'collection'],
+        registers,
+        collect: () => {
+          const g = this.registry.getSingleMetric(name) as client.Gauge<'tenant' | 'collection'>;
+          g.reset();
+          for (const s of top()) {
+            const v = value(s);
+            if (v !== undefined) g.set({ tenant: s.tenant, collection: s.name }, v);
+          }
+        },
+      });
+    perCollection('faiss_proxy_collection_points', 'Points per collection', (s) => s.points);
+    perCollection('faiss_proxy_collection_bytes', 'Bytes per collection, index and payloads (in memory when loaded, as last saved otherwise)', (s) => s.bytes);
+    perCollection('faiss_proxy_collection_payload_bytes', "Bytes of a collection's payloads (JSON)", (s) => s.payloadBytes);
+    perCollection('faiss_proxy_collection_loaded', '1 when the collection is in memory, 0 when evicted', (s) => (s.loaded ? 1 : 0));
+    perCollection('faiss_proxy_collection_log_bytes', 'Write-ahead log bytes not yet folded into a snapshot', (s) => s.logBytes);
+    new client.Gauge({ name: 'faiss_proxy_collections', help: 'Collections, all tenants', registers, collect() { this.set(collections.status().length); } });
+    new client.Gauge({ name: 'faiss_proxy_collection_series_dropped', help: 'Collections left out of the per-collection series by the cap', registers, collect() { this.set(Math.max(0, collections.status().length - o.maxIndexSeries)); } });
+  }
 
   /** Per-index, cache and storage series, read from the index service and storage health at scrape time. */
   attach(indexes: IndexService, health?: StorageHealth, memory?: TenantMemoryBudget): void {

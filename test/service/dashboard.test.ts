@@ -6,6 +6,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import * as os from 'node:os';
+import { defaults } from '../../service/config';
+import { openServices } from '../../service/server';
 import { randomVectors } from '../support/data';
 import { client, makeTenant, startServer, type ServerProcess } from '../support/server';
 
@@ -23,7 +26,18 @@ describe('dashboard in a real browser', function () {
       if (process.env.FAISS_PROXY_CI) assert.fail(`${CHROMIUM} is not installed (scripts/setup-system.sh installs it)`);
       this.skip();
     }
-    s = await startServer();
+    // A collection, made through the domain before the server starts (its routes are HTTP's business, not this test's).
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-test-'));
+    const seeded = openServices({ ...defaults(), dataDir });
+    await seeded.indexes.open();
+    await seeded.collections.open();
+    seeded.tenants.create('docs-team');
+    await seeded.collections.create('docs-team', { name: 'knowledge-base', dimension: 16, payloadIndexes: { source: 'keyword' } });
+    await seeded.collections.upsert('docs-team', 'knowledge-base', { ids: ['faq-1', 'faq-2'], x: randomVectors(2, 16, 4), payloads: [{ source: 'faq' }, { source: 'wiki' }] });
+    await seeded.collections.createAlias('docs-team', 'kb-live', 'knowledge-base');
+    await seeded.indexes.close();
+    seeded.catalog.close();
+    s = await startServer({ dataDir });
     const api = client(s.url, (await makeTenant(s, 'acme')).write);
     for (const name of ['catalog-images', 'support-tickets']) {
       await api.post('/v1/indexes', { name, dimension: 16, type: 'IndexFlatL2' });
@@ -64,6 +78,9 @@ describe('dashboard in a real browser', function () {
     assert.match(tableText ?? '', /catalog-images/);
     assert.match(tableText ?? '', /support-tickets/);
     assert.match(tableText ?? '', /acme/);
+    await page.waitForFunction(() => document.querySelectorAll('#collections tbody tr').length >= 1);
+    const collectionText = await page.textContent('#collections');
+    assert.match(collectionText ?? '', /docs-team\s*knowledge-base\s*kb-live/);
 
     // Traffic, then wait for the throughput chart to show it.
     const api = client(s.url, s.adminKey);

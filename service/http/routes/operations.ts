@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import { nativeHeap, poolStats } from '../../../lib';
 import { ServiceError } from '../../domain/errors';
 import type { IndexService } from '../../domain/indexes';
+import type { Collections } from '../../domain/collections';
 import type { KeyService, Principal } from '../../domain/keys';
 import type { TenantService } from '../../domain/tenants';
 import type { Activity } from '../../observability/activity';
@@ -18,6 +19,7 @@ const isOperator = (p: Principal | undefined): boolean => p?.role === 'admin' &&
 
 export function operationRoutes(deps: {
   indexes: IndexService;
+  collections: Collections;
   tenants: TenantService;
   keys: KeyService;
   metrics: Metrics;
@@ -25,7 +27,7 @@ export function operationRoutes(deps: {
   metricsToken?: string;
   health?: StorageHealth;
 }): RouteSpec[] {
-  const { indexes, tenants, keys, metrics, activity, metricsToken, health } = deps;
+  const { indexes, collections, tenants, keys, metrics, activity, metricsToken, health } = deps;
   const requireOperator = (res: { locals: Record<string, unknown> }) => {
     if (!isOperator(res.locals.principal as Principal | undefined)) throw new ServiceError('ERR_FORBIDDEN', 'Only an admin key of the admin tenant sees this');
   };
@@ -52,20 +54,22 @@ export function operationRoutes(deps: {
     {
       method: 'get',
       path: '/v1/admin/overview',
-      summary: 'Tenants, indexes, cache, storage and thread-pool health (the dashboard)',
+      summary: 'Tenants, indexes, collections, cache, storage and thread-pool health (the dashboard)',
       role: 'admin',
-      responses: { 200: '{ tenants, indexes, cache, storage, pool, process }' },
+      responses: { 200: '{ tenants, indexes, collections, cache, storage, pool, process }' },
       handler: (_req, res) => {
         requireOperator(res);
         const status = indexes.status();
-        const ages = status.map((s) => s.snapshotAgeSeconds).filter((a): a is number => a !== undefined);
+        const collectionStatus = collections.status();
+        const ages = [...status, ...collectionStatus].map((s) => s.snapshotAgeSeconds).filter((a): a is number => a !== undefined);
         const memory = process.memoryUsage();
         res.json({
           tenants: tenants.list().map((t) => ({ ...t, usage: indexes.usage(t.name) })),
           indexes: status,
+          collections: collectionStatus,
           cache: indexes.cacheStats(),
           storage: {
-            logBytes: status.reduce((s, i) => s + i.logBytes, 0),
+            logBytes: [...status, ...collectionStatus].reduce((s, i) => s + i.logBytes, 0),
             oldestSnapshotAgeSeconds: ages.length ? Math.max(...ages) : null,
             /** The storage fault readiness is false for (null: healthy). */
             fault: health?.current ?? null,

@@ -4,6 +4,7 @@
 // damaged files. The crash points and SIGKILLs of every step are in
 // test/service/durability/ (their scenarios include collections).
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
@@ -90,14 +91,23 @@ describe('service: collections in the domain', function () {
     assert.deepEqual(await s.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 });
     // The retried delete matches nothing now, and still answers what the first one did.
     assert.deepEqual(await s.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 });
-    s = await s.reopen();
-    assert.deepEqual(await s.collections.upsert('t', 'docs', first, 'k-up'), { upserted: 3 });
-    assert.deepEqual(await s.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 });
-    assert.equal(await s.collections.count('t', 'docs'), 1, 'the retries were not applied again');
-    assert.equal(await codeOf(s.collections.upsert('t', 'docs', batch(['z'], 6), 'k-up')), 'ERR_IDEMPOTENCY_MISMATCH');
     const blog = parseFilter({ must: [{ key: 'src', match: { value: 'blog' } }] });
-    assert.equal(await codeOf(s.collections.delete('t', 'docs', { filter: blog }, 'k-del')), 'ERR_IDEMPOTENCY_MISMATCH');
-    assert.equal(await s.collections.count('t', 'docs'), 1);
+    // After a crash (the keys come back from the log) and after a clean restart (from the snapshot).
+    const crashed = `${s.config.dataDir}-crashed`;
+    fs.cpSync(s.config.dataDir, crashed, { recursive: true });
+    const replayed = await openTestServices({}, crashed);
+    for (const [when, r] of [['after a crash', replayed], ['after a restart', (s = await s.reopen())]] as const) {
+      try {
+        assert.deepEqual(await r.collections.upsert('t', 'docs', first, 'k-up'), { upserted: 3 }, when);
+        assert.deepEqual(await r.collections.delete('t', 'docs', { filter: wiki }, 'k-del'), { deleted: 2 }, when);
+        assert.equal(await r.collections.count('t', 'docs'), 1, `${when}: the retries were not applied again`);
+        assert.equal(await codeOf(r.collections.upsert('t', 'docs', batch(['z'], 6), 'k-up')), 'ERR_IDEMPOTENCY_MISMATCH', when);
+        assert.equal(await codeOf(r.collections.delete('t', 'docs', { filter: blog }, 'k-del')), 'ERR_IDEMPOTENCY_MISMATCH', when);
+        assert.equal(await r.collections.count('t', 'docs'), 1, when);
+      } finally {
+        if (r === replayed) await replayed.cleanup();
+      }
+    }
   });
 
   it('quotas: a collection counts as an index, its points as vectors, its payloads as bytes', async () => {
@@ -218,7 +228,7 @@ describe('service: collections in the domain', function () {
     assert.deepEqual((await s.collections.get('t', 'docs', ['a', 'b'])).map((p) => p.id), ['a']);
   });
 
-  it('a damaged points file keeps the collection offline (ERR_STORAGE_CORRUPT), never loaded as wrong points', async () => {
+  it('a damaged points file keeps the collection offline (ERR_STORAGE_CORRUPT), never loaded as wrong points; check reports it', async () => {
     await s.collections.create('t', { name: 'docs', dimension: d });
     await s.collections.upsert('t', 'docs', batch(['a', 'b'], 20));
     s = await s.reopen(); // the shutdown snapshot holds both
@@ -229,6 +239,14 @@ describe('service: collections in the domain', function () {
     const bytes = fs.readFileSync(path.join(dir, file));
     bytes[bytes.length - 3] ^= 0x40;
     fs.writeFileSync(path.join(dir, file), bytes);
+    // faiss-proxy check finds it without loading anything.
+    const cli = path.join(__dirname, '..', '..', '..', 'service', 'cli.js');
+    const checked = spawnSync(process.execPath, [cli, 'check', '--data-dir', s.config.dataDir], { encoding: 'utf8' });
+    assert.equal(checked.status, 1, checked.stderr);
+    const report = JSON.parse(checked.stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.indexes[0].kind, 'collection');
+    assert.match(report.indexes[0].problem, /\.points is damaged \(checksum mismatch\)/);
     s = await openTestServices({}, s.config.dataDir);
     assert.equal(await codeOf(s.collections.get('t', 'docs', ['a'])), 'ERR_STORAGE_CORRUPT');
     assert.equal(s.collections.status()[0].storage?.error?.code, 'ERR_STORAGE_CORRUPT');
