@@ -20,11 +20,14 @@
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
 //    addWithIds of the same vectors into the same index type.
 //
-// Targets are functions (CollectionTarget): the HTTP column (coll-http) adds a
-// target that searches through the service, and every row is measured the same way.
+// Targets are functions (CollectionTarget), and every row is measured the same
+// way for each: "in process" searches the CollectionState; "HTTP" searches a
+// collection of the same points on a real server through the remote client (JSON,
+// one request per query; bench/lib/collections-http.ts).
 //
 // Options: --n N points (default 200,000), --queries N (default 100), --rounds N
-// (default 3), --types flat,hnsw,ivf, --upserts N (points for part 3, default 20,000).
+// (default 3), --types flat,hnsw,ivf, --upserts N (points for part 3, default 20,000),
+// --paths in-process,http (default both).
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as faiss from '../lib';
@@ -33,15 +36,17 @@ import { parseFilter } from '../lib/collections/filter';
 import { pointsInput } from '../lib/collections/input';
 import { defaultCollectionLimits } from '../lib/collections/limits';
 import { selectorOf } from '../lib/collections/planner';
-import type { Filter, Payload } from '../lib/collections/types';
+import type { Collection, Filter, Payload } from '../lib/collections/types';
 import { argOption, formatTable, percentile, positiveNumberOption } from './lib/common';
 import { gaussianMixture, type Mixture } from './lib/gaussian-mixture';
+import { httpCollection } from './lib/collections-http';
 
 const N = Math.round(positiveNumberOption('--n', 200_000));
 const NQ = Math.round(positiveNumberOption('--queries', 100));
 const ROUNDS = Math.round(positiveNumberOption('--rounds', 3));
 const UPSERTS = Math.min(N, Math.round(positiveNumberOption('--upserts', 20_000)));
 const TYPES = (argOption('--types') ?? 'flat,hnsw,ivf').split(',');
+const PATHS = (argOption('--paths') ?? 'in-process,http').split(',');
 const D = 128;
 const K = 10;
 // bench:faiss's mixture (bench/faiss.ts MIXTURE): clustered like embeddings, hard enough for IVF and HNSW.
@@ -186,6 +191,16 @@ function inProcess(state: CollectionState, knobs: IndexKind['knobs']): Collectio
   };
 }
 
+function overHttp(collection: Collection, knobs: IndexKind['knobs']): CollectionTarget {
+  return {
+    path: 'HTTP',
+    async search(query, k, filter) {
+      const hits = await collection.search(query, k, { withPayload: true, ...knobs, ...(filter ? { filter } : {}) });
+      return hits.map((h) => h.id);
+    },
+  };
+}
+
 /** Part 2: the planner's alternatives on the collection's own index, with a selector of the matching labels. */
 async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32Array, xq: Float32Array, bucketOf: Int32Array): Promise<string[][]> {
   if (kind.key === 'flat') return [];
@@ -277,7 +292,17 @@ async function main(): Promise<void> {
       await state.apply({ type: 'upsert', ids, x: xb.subarray(i * D, end * D), payloads: payloads.slice(i, end) });
     }
     console.log(`${kind.label}: ${N.toLocaleString('en-US')} points upserted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const r of await filteredSearchRows(inProcess(state, kind.knobs), xb, xq, bucketOf)) searchRows.push([kind.label, ...r]);
+    if (PATHS.includes('in-process')) for (const r of await filteredSearchRows(inProcess(state, kind.knobs), xb, xq, bucketOf)) searchRows.push([kind.label, ...r]);
+    if (PATHS.includes('http')) {
+      const t1 = performance.now();
+      const remote = await httpCollection({ name: kind.key, dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } }, xb, payloads, train);
+      console.log(`${kind.label} over HTTP: ${N.toLocaleString('en-US')} points upserted in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      try {
+        for (const r of await filteredSearchRows(overHttp(remote.collection, kind.knobs), xb, xq, bucketOf)) searchRows.push([kind.label, ...r]);
+      } finally {
+        await remote.close();
+      }
+    }
     planRows.push(...(await plannerRows(kind, state, xb, xq, bucketOf)));
     state.dispose();
     upRows.push(await upsertRows(kind, xb, payloads, train));

@@ -50,6 +50,9 @@ export const HEADER = {
 /** Most ids one reconstruct request carries (its body is JSON); the client splits longer calls. */
 export const MAX_RECONSTRUCT_IDS = 10_000;
 
+/** An Idempotency-Key: 1 to 128 printable ASCII characters, no spaces (the service refuses others; the remote client checks before sending). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
 type Typed = Float32Array | Int32Array | BigInt64Array | BigUint64Array;
 interface TypedClass<T extends Typed> {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;

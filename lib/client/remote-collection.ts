@@ -25,6 +25,16 @@ import { isFloat32Array } from '../brands';
 import { FaissError } from '../errors';
 import { invalidParameterError, isFiniteNumber, readArgument } from '../is';
 import { kArg } from '../limits';
+import { IDEMPOTENCY_KEY } from '../wire';
+import {
+  collectionNameArg,
+  filterOptionInput,
+  payloadFieldArg,
+  payloadFieldTypeArg,
+  readOptionsInput,
+  scrollOptionsInput,
+  searchOptionsInput,
+} from '../collections/input';
 import { newIdempotencyKey, type Request, type Transport } from './transport';
 
 type Rows = Float32Array | readonly (readonly number[])[];
@@ -48,29 +58,27 @@ function pointOf<T extends { vector?: unknown }>(p: T): T & { vector?: Float32Ar
   return p as T & { vector?: Float32Array };
 }
 
-const stringArg = (v: unknown, name: string): string => {
-  if (typeof v !== 'string') throw invalidParameterError(name, 'a string', v);
-  return v;
-};
-
-const keyOf = (o: WriteOptions | undefined): string => {
-  const key = o?.idempotencyKey;
-  return key === undefined ? newIdempotencyKey() : stringArg(key, 'idempotencyKey');
-};
-
-/** What a read sends of ReadOptions: only what was given, so that the server's defaults apply. */
-function readOptions(o: ReadOptions | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (o?.withPayload !== undefined) out.withPayload = o.withPayload;
-  if (o?.withVector !== undefined) out.withVector = o.withVector;
-  return out;
+/** The caller's idempotency key, checked as the server checks it (and the embedded collections), or a new one. */
+function keyOf(o: WriteOptions | undefined): string {
+  if (o === undefined) return newIdempotencyKey();
+  if (o === null || typeof o !== 'object') throw invalidParameterError('options', 'an object', o);
+  const key = readArgument('options.idempotencyKey', () => o.idempotencyKey);
+  if (key === undefined) return newIdempotencyKey();
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalidParameterError('options.idempotencyKey', '1 to 128 printable ASCII characters without spaces', key);
+  }
+  return key;
 }
 
-function searchOptions(o: SearchOptions | undefined): Record<string, unknown> {
-  const out = readOptions(o);
-  if (o?.filter !== undefined) out.filter = o.filter;
-  if (o?.nprobe !== undefined) out.nprobe = o.nprobe;
-  if (o?.efSearch !== undefined) out.efSearch = o.efSearch;
+/**
+ * A call's options, checked as the embedded collections check them
+ * (lib/collections/input.ts: the same codes and messages), then sent as given,
+ * without the absent ones, so that the server's defaults apply.
+ */
+function optionsJson(o: object | undefined, check: (o: unknown) => unknown): Record<string, unknown> {
+  check(o);
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(o ?? {})) if (v !== undefined && v !== null) out[key] = v;
   return out;
 }
 
@@ -88,6 +96,8 @@ class RemoteCollection implements Collection {
   }
 
   async #call(r: Omit<Request, 'path'> & { op?: string }): Promise<any> {
+    // Checked at each call, as the embedded handles check it: a name no collection can have is refused before it is sent.
+    collectionNameArg(this.name, 'name');
     const { op, ...rest } = r;
     return (await this.#transport.request({ ...rest, path: path(this.name, op) })).json;
   }
@@ -149,7 +159,7 @@ class RemoteCollection implements Collection {
   }
 
   async get(ids: readonly string[], o?: ReadOptions): Promise<Point[]> {
-    const r = await this.#call({ method: 'POST', op: '/points/get', json: { ids, ...readOptions(o) } });
+    const r = await this.#call({ method: 'POST', op: '/points/get', json: { ids, ...optionsJson(o, readOptionsInput) } });
     return (r.points as Point[]).map(pointOf);
   }
 
@@ -162,37 +172,35 @@ class RemoteCollection implements Collection {
   }
 
   async count(o?: { filter?: Filter }): Promise<number> {
-    const r = await this.#call({ method: 'POST', op: '/points/count', json: o?.filter !== undefined ? { filter: o.filter } : {} });
+    const r = await this.#call({ method: 'POST', op: '/points/count', json: optionsJson(o, filterOptionInput) });
     return r.count;
   }
 
   async scroll(o?: ScrollOptions): Promise<{ points: Point[]; nextOffset: string | null }> {
-    const json: Record<string, unknown> = readOptions(o);
-    if (o?.filter !== undefined) json.filter = o.filter;
-    if (o?.limit !== undefined) json.limit = o.limit;
-    if (o?.offset !== undefined && o.offset !== null) json.offset = o.offset;
-    const r = await this.#call({ method: 'POST', op: '/points/scroll', json });
+    const r = await this.#call({ method: 'POST', op: '/points/scroll', json: optionsJson(o, scrollOptionsInput) });
     return { points: (r.points as Point[]).map(pointOf), nextOffset: r.nextOffset };
   }
 
   async search(vector: Float32Array | readonly number[], k: number, o?: SearchOptions): Promise<Hit[]> {
     kArg(k);
-    const r = await this.#call({ method: 'POST', op: '/search', json: { vector: vectorJson(vector, 'vector'), k, ...searchOptions(o) } });
+    const r = await this.#call({ method: 'POST', op: '/search', json: { vector: vectorJson(vector, 'vector'), k, ...optionsJson(o, searchOptionsInput) } });
     return (r.hits as Hit[]).map(pointOf);
   }
 
   async searchBatch(vectors: Rows, k: number, o?: SearchOptions): Promise<Hit[][]> {
     kArg(k);
-    const r = await this.#rowsCall(vectors, 'vectors', (rows) => this.#call({ method: 'POST', op: '/search', json: { vectors: rows, k, ...searchOptions(o) } }));
+    const options = optionsJson(o, searchOptionsInput);
+    const r = await this.#rowsCall(vectors, 'vectors', (rows) => this.#call({ method: 'POST', op: '/search', json: { vectors: rows, k, ...options } }));
     return (r.results as Hit[][]).map((hits) => hits.map(pointOf));
   }
 
   async createPayloadIndex(field: string, type: PayloadFieldType): Promise<void> {
-    await this.#call({ method: 'PUT', op: `/payload-indexes/${encodeURIComponent(stringArg(field, 'field'))}`, json: { type }, idempotencyKey: newIdempotencyKey() });
+    const at = `/payload-indexes/${encodeURIComponent(payloadFieldArg(field))}`;
+    await this.#call({ method: 'PUT', op: at, json: { type: payloadFieldTypeArg(type) }, idempotencyKey: newIdempotencyKey() });
   }
 
   async deletePayloadIndex(field: string): Promise<void> {
-    await this.#call({ method: 'DELETE', op: `/payload-indexes/${encodeURIComponent(stringArg(field, 'field'))}`, idempotencyKey: newIdempotencyKey() });
+    await this.#call({ method: 'DELETE', op: `/payload-indexes/${encodeURIComponent(payloadFieldArg(field))}`, idempotencyKey: newIdempotencyKey() });
   }
 }
 
@@ -213,8 +221,8 @@ async function once(transport: Transport, r: Request, ownEffect: (e: FaissError)
 
 /** The CollectionsApi of one connection. */
 export function remoteCollections(transport: Transport): CollectionsApi {
-  const handle = (nameOrAlias: string): Collection => new RemoteCollection(transport, stringArg(nameOrAlias, 'name'));
-  const aliasPath = (alias: string): string => `/v1/aliases/${encodeURIComponent(stringArg(alias, 'alias'))}`;
+  const handle = (nameOrAlias: string): Collection => new RemoteCollection(transport, nameOrAlias);
+  const aliasPath = (alias: string): string => `/v1/aliases/${encodeURIComponent(collectionNameArg(alias, 'alias'))}`;
   const aliasTarget = async (alias: string): Promise<string | undefined> => (await api.listAliases()).find((a) => a.alias === alias)?.collection;
 
   const api: CollectionsApi = {
@@ -232,13 +240,15 @@ export function remoteCollections(transport: Transport): CollectionsApi {
       return (await transport.request({ method: 'GET', path: '/v1/collections' })).json.collections;
     },
     async deleteCollection(name: string): Promise<void> {
-      await once(transport, { method: 'DELETE', path: path(stringArg(name, 'name')) }, (e) => e.code === 'ERR_COLLECTION_NOT_FOUND');
+      await once(transport, { method: 'DELETE', path: path(collectionNameArg(name, 'name')) }, (e) => e.code === 'ERR_COLLECTION_NOT_FOUND');
     },
     async createAlias(alias: string, collection: string): Promise<void> {
-      await once(transport, { method: 'POST', path: '/v1/aliases', json: { alias, collection } }, async (e) => e.code === 'ERR_ALIAS_EXISTS' && (await aliasTarget(alias)) === collection);
+      const json = { alias: collectionNameArg(alias, 'alias'), collection: collectionNameArg(collection, 'collection') };
+      await once(transport, { method: 'POST', path: '/v1/aliases', json }, async (e) => e.code === 'ERR_ALIAS_EXISTS' && (await aliasTarget(alias)) === collection);
     },
     async switchAlias(alias: string, collection: string): Promise<void> {
-      await transport.request({ method: 'PUT', path: aliasPath(alias), json: { collection }, idempotencyKey: newIdempotencyKey() });
+      const to = aliasPath(alias);
+      await transport.request({ method: 'PUT', path: to, json: { collection: collectionNameArg(collection, 'collection') }, idempotencyKey: newIdempotencyKey() });
     },
     async deleteAlias(alias: string): Promise<void> {
       await once(transport, { method: 'DELETE', path: aliasPath(alias) }, (e) => e.code === 'ERR_ALIAS_NOT_FOUND');

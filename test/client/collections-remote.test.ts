@@ -11,13 +11,13 @@ import { connect } from '../../lib/client';
 import { FaissError } from '../../lib/errors';
 import { makeTenant, startServer, type ServerProcess } from '../support/server';
 
-/** A fetch that performs the request but loses the answer of the first `times` requests `lose` picks, as a dropped connection would. */
+/** A fetch that performs the request but loses its answer, as a dropped connection would: the first request to each method and URL `lose` picks, `times` in all. */
 function losingFetch(lose: (method: string, url: string) => boolean, times = 1) {
   const lost: string[] = [];
   const f: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
     const method = init?.method ?? 'GET';
-    if (lost.length < times && lose(method, String(input))) {
+    if (lost.length < times && !lost.includes(`${method} ${String(input)}`) && lose(method, String(input))) {
       await res.arrayBuffer();
       lost.push(`${method} ${String(input)}`);
       throw new TypeError('fetch failed (answer lost by the test)');
@@ -41,14 +41,15 @@ describe('client: remote collections', function () {
     if (s) fs.rmSync(s.dataDir, { recursive: true, force: true });
   });
 
-  it('an upsert whose answer is lost is retried with the same key and applied once', async () => {
-    const { fetch: f, lost } = losingFetch((m, url) => m === 'PUT' && url.endsWith('/points'));
+  it('an upsert and a delete whose answers are lost are retried with the same key and applied once', async () => {
+    const { fetch: f, lost } = losingFetch((m, url) => (m === 'PUT' && url.endsWith('/points')) || url.endsWith('/points/delete'), 2);
     const db = connect({ url: s.url, apiKey: key, fetch: f, minBackoffMs: 1 });
     const c = await db.createCollection({ name: 'retried', dimension: 2 });
-    // The same key twice: a second upsert of p1 after the first would replace it, which the server counts as an upsert again.
-    assert.deepEqual(await c.upsert([{ id: 'p1', vector: [1, 2], payload: { v: 1 } }]), { upserted: 1 });
-    assert.equal(lost.length, 1);
-    assert.equal(await c.count(), 1);
+    assert.deepEqual(await c.upsert([{ id: 'p1', vector: [1, 2], payload: { v: 1 } }, { id: 'p2', vector: [3, 4] }]), { upserted: 2 });
+    // The retry, with the first attempt's key, answers what the first attempt did: a new key would find p1 gone and answer 0.
+    assert.deepEqual(await c.delete(['p1']), { deleted: 1 });
+    assert.equal(lost.length, 2);
+    assert.deepEqual((await c.get(['p1', 'p2'])).map((p) => p.id), ['p2']);
   });
 
   it('a create and a delete whose answers are lost succeed on retry; without a retry the same errors stand', async () => {

@@ -20,6 +20,20 @@ describe('client without the native addon', function () {
     assert.doesNotMatch(out, /failing/);
   });
 
+  it('the remote collections (the contract suite and the remote-only tests) run with native addons disabled', () => {
+    const root = path.resolve(__dirname, '..', '..', '..');
+    const files = ['collections-contract.test.js', 'collections-remote.test.js'].map((f) => path.join(__dirname, f));
+    const out = execFileSync(
+      process.execPath,
+      ['-r', path.join(root, 'test', 'support', 'no-native.js'), path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--timeout', '120000', ...files],
+      { encoding: 'utf8' },
+    );
+    assert.match(out, /collections contract: remote/);
+    assert.match(out, /client: remote collections/);
+    assert.match(out, /\d+ passing/);
+    assert.doesNotMatch(out, /failing/);
+  });
+
   it('the client entry point loads no native code', () => {
     const root = path.resolve(__dirname, '..', '..', '..');
     const out = execFileSync(

@@ -131,3 +131,40 @@ describe('service: collection routes', function () {
     assert.equal((await client(s.url).get('/v1/collections')).status, 401);
   });
 });
+
+describe('service: collection answers and --max-request-memory', function () {
+  this.timeout(60_000);
+  let s: ServerProcess;
+
+  before(async () => {
+    s = await startServer({ args: ['--max-request-memory', String(8 * 2 ** 20)] });
+  });
+  after(async () => {
+    await s?.stop();
+    if (s) fs.rmSync(s.dataDir, { recursive: true, force: true });
+  });
+
+  it('a read whose JSON answer (payloads included) would pass it is 422 ERR_RESOURCE_LIMIT; the same read without payloads answers', async () => {
+    const api = client(s.url, (await makeTenant(s, 'big')).write);
+    await api.post('/v1/collections', { name: 'fat', dimension: d });
+    // 160 points with payloads of 60,000 bytes: 9.6 MB of payloads (FAISS's own buffers need a few MiB of the 8), in batches of 3 MB.
+    for (let b = 0; b < 160; b += 50) {
+      const points = Array.from({ length: Math.min(50, 160 - b) }, (_, j) => ({ ...point(b + j), payload: { text: 'x'.repeat(60_000) } }));
+      assert.equal((await api.put(C('fat', 'points'), { json: { points } })).status, 200);
+    }
+    const ids = Array.from({ length: 160 }, (_, i) => `p${i}`);
+    const refused = [
+      await api.post(C('fat', 'search'), { vector: [0, 0, 0, 0], k: 160 }),
+      await api.post(C('fat', 'points/get'), { ids }),
+      await api.post(C('fat', 'points/scroll'), { limit: 160 }),
+    ];
+    for (const r of refused) {
+      assert.equal(r.status, 422, JSON.stringify(r.json).slice(0, 300));
+      assert.equal(r.json.error.code, 'ERR_RESOURCE_LIMIT');
+      assert.match(r.json.error.message, /--max-request-memory/);
+    }
+    assert.equal((await api.post(C('fat', 'search'), { vector: [0, 0, 0, 0], k: 160, withPayload: false })).json.hits.length, 160);
+    assert.equal((await api.post(C('fat', 'points/get'), { ids, withPayload: false })).json.points.length, 160);
+    assert.equal((await api.post(C('fat', 'search'), { vector: [0, 0, 0, 0], k: 8 })).json.hits.length, 8);
+  });
+});

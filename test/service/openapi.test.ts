@@ -30,6 +30,32 @@ describe('service: OpenAPI document', function () {
     for (const op of ['train', 'add', 'search', 'range_search']) assert.ok(body(`/v1/indexes/{name}/${op}`, 'post').properties.codes, op);
   });
 
+  it('documents the collection and alias routes (issue 18): each method, its role, and the bodies they take', () => {
+    const expected: Record<string, Record<string, string>> = {
+      '/v1/collections': { post: 'write', get: 'read' },
+      '/v1/collections/{name}': { get: 'read', delete: 'write' },
+      '/v1/collections/{name}/train': { post: 'write' },
+      '/v1/collections/{name}/points': { put: 'write' },
+      '/v1/collections/{name}/points/get': { post: 'read' },
+      '/v1/collections/{name}/points/delete': { post: 'write' },
+      '/v1/collections/{name}/points/scroll': { post: 'read' },
+      '/v1/collections/{name}/points/count': { post: 'read' },
+      '/v1/collections/{name}/search': { post: 'read' },
+      '/v1/collections/{name}/payload-indexes/{field}': { put: 'write', delete: 'write' },
+      '/v1/aliases': { get: 'read', post: 'write' },
+      '/v1/aliases/{alias}': { put: 'write', delete: 'write' },
+    };
+    for (const [p, methods] of Object.entries(expected)) {
+      assert.deepEqual(Object.keys(doc.paths[p] ?? {}).sort(), Object.keys(methods).sort(), p);
+      for (const [m, role] of Object.entries(methods)) assert.equal((doc.paths[p][m] as { 'x-required-role': string })['x-required-role'], role, `${m} ${p}`);
+    }
+    type Body = { requestBody: { content: Record<string, { schema: { required?: string[]; properties: Record<string, { items?: { properties: Record<string, unknown> } }> } }> } };
+    const schema = (p: string, m: string) => (doc.paths[p][m] as Body).requestBody.content['application/json'].schema;
+    assert.deepEqual(Object.keys(schema('/v1/collections/{name}/points', 'put').properties.points.items!.properties).sort(), ['id', 'payload', 'vector']);
+    assert.ok(schema('/v1/collections/{name}/search', 'post').properties.filter);
+    assert.deepEqual(schema('/v1/aliases', 'post').required, ['alias', 'collection']);
+  });
+
   it('documents every method served on each path: any other is a 405 whose Allow lists the documented ones', async () => {
     for (const [p, ops] of Object.entries(doc.paths)) {
       const documented = Object.keys(ops).map((m) => m.toUpperCase());

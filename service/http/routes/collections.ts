@@ -145,7 +145,6 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
           properties: {
             points: {
               type: 'array',
-              minItems: 1,
               maxItems: 1 << 24,
               items: {
                 type: 'object',
