@@ -2,6 +2,7 @@
 // hands them to the native wrapper. Subclasses (indexes.ts) only choose how the
 // FAISS object is built.
 import type { IndexContract } from './contract';
+import { isBigInt64Array } from './brands';
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
@@ -184,7 +185,8 @@ export class Index implements IndexContract {
     const n = liveOf(this);
     const q = toMatrix(x, n.d);
     kArg(k);
-    if (!(labels instanceof BigInt64Array)) throw new FaissError('searchSubset: expected a BigInt64Array of labels', 'ERR_INVALID_ARGUMENT');
+    // By brand, not instanceof: instanceof runs a Proxy's traps.
+    if (!isBigInt64Array(labels)) throw new FaissError('searchSubset: expected a BigInt64Array of labels', 'ERR_INVALID_ARGUMENT');
     return n.searchSubset(q, k, labels);
   }
 

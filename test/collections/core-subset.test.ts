@@ -123,6 +123,12 @@ describe('Index.searchSubset: the exact search over a subset of stored vectors',
 
 describe('collections planner: exact over the subset by the matching count', () => {
   const base: PlanInput = { matching: 0, total: 200_000, family: 'hnsw', filterable: true, subsetSearchable: true, k: 10, efSearch: 64 };
+  it('IVF above it: nprobe raised by 1 / sqrt(share), at most every list', () => {
+    const plan = (matching: number, total = 200_000) => planSearch({ ...base, family: 'ivf', matching, total, nprobe: 16 });
+    assert.deepEqual(plan(20_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * Math.sqrt(10)), efSearch: 64 } });
+    assert.deepEqual(plan(200_000), { strategy: 'selector', knobs: { nprobe: 16, efSearch: 64 } });
+    assert.deepEqual(plan(10_000, 10_000_000_000), { strategy: 'selector', knobs: { nprobe: 16 * 1000, efSearch: 64 } });
+  });
   it('at EXACT_SUBSET_AT_MOST matches or fewer: the exact search over the subset, whatever the share', () => {
     for (const family of ['hnsw', 'ivf', 'exhaustive'] as const) {
       assert.deepEqual(planSearch({ ...base, family, matching: 1 }), { strategy: 'subset' });
