@@ -14,8 +14,8 @@
 //    and evaluated each time). Target (issue 18): recall@10 >= 0.95 x the
 //    unfiltered recall, latency <= 2x the unfiltered search.
 // 2. The planner's choices (lib/collections/planner.ts), each tried on the same
-//    index and selector: IVF with the caller's nprobe, nprobe / share, or every
-//    list; HNSW with the caller's efSearch, raised by 1 / sqrt(share) (at most
+//    index and selector: IVF with the caller's nprobe, nprobe / sqrt(share),
+//    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / sqrt(share) (at most
 //    x4), or 256; Flat with the selector; and on each the exact search over the
 //    matching subset (Index.searchSubset). Its rules are read from here.
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
@@ -204,6 +204,7 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
       kind.key === 'ivf'
         ? [
             ['nprobe 16', { nprobe: 16 }],
+            ['nprobe 16 / sqrt(share)', { nprobe: Math.min(1024, Math.ceil(16 / Math.sqrt(share))) }],
             ['nprobe 16 / share', { nprobe: Math.min(1024, Math.ceil(16 / share)) }],
             ['every list', { nprobe: 1024 }],
           ]
