@@ -5,6 +5,8 @@
 // planner chooses it by the matching count.
 import { strict as assert } from 'node:assert';
 import { FaissError, IndexFlatL2, IndexIDMap, IndexIDMap2, METRIC_INNER_PRODUCT, METRIC_L2, indexFactory, type Index, type MetricType } from '../../lib';
+import { CollectionState } from '../../lib/collections/collection-state';
+import { parseFilter } from '../../lib/collections/filter';
 import { EXACT_SUBSET_AT_MOST, HNSW_EF_GROWTH_MAX, planSearch, type PlanInput } from '../../lib/collections/planner';
 import { randomVectors } from '../support/data';
 
@@ -149,5 +151,22 @@ describe('collections planner: exact over the subset by the matching count', () 
     assert.equal(ef(200_000), 64);
     const far = planSearch({ ...base, total: 10_000_000, matching: 10_000 });
     assert.deepEqual(far, { strategy: 'selector', knobs: { nprobe: undefined, efSearch: 64 * HNSW_EF_GROWTH_MAX } });
+  });
+});
+
+describe('collections: a search planned over the subset on an index that cannot compute it', () => {
+  it('LSH, a refine index (under IDMap2): searchSubset refuses, and the search falls back to FAISS\'s own with the filter, k matching hits', async () => {
+    for (const factory of ['LSH', 'IVF4,Flat,RFlat']) {
+      const s = CollectionState.create({ name: 'c', dimension: d, factory, payloadIndexes: { b: 'integer' } });
+      if (!s.info().isTrained) await s.apply({ type: 'train', x: x.subarray(0, 500 * d) });
+      await s.apply({ type: 'upsert', ids: Array.from({ length: 500 }, (_, i) => `p${i}`), x: x.subarray(0, 500 * d), payloads: Array.from({ length: 500 }, (_, i) => ({ b: i % 10 })) });
+      await assert.rejects(s.index.searchSubset(queries.subarray(0, d), 5, BigInt64Array.of(0n)), code('ERR_UNSUPPORTED'), factory);
+      for (let round = 0; round < 2; round++) {
+        const [hits] = await s.search(queries.subarray(0, d), 1, 5, { withPayload: true, withVector: false, filter: parseFilter({ must: [{ key: 'b', match: { value: 3 } }] }) });
+        assert.equal(hits.length, 5, factory);
+        for (const h of hits) assert.equal((h.payload as { b: number }).b, 3);
+      }
+      s.dispose();
+    }
   });
 });
