@@ -14,9 +14,10 @@
 //    and evaluated each time). Target (issue 18): recall@10 >= 0.95 x the
 //    unfiltered recall, latency <= 2x the unfiltered search.
 // 2. The planner's choices (lib/collections/planner.ts), each tried on the same
-//    index and selector: IVF with the caller's nprobe, nprobe / share, or every
-//    list; HNSW with the caller's efSearch, a lower or a higher one. Its rules
-//    are read from here.
+//    index and selector: IVF with the caller's nprobe, nprobe / sqrt(share),
+//    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / sqrt(share) (at most
+//    x4), or 256; Flat with the selector; and on each the exact search over the
+//    matching subset (Index.searchSubset). Its rules are read from here.
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
 //    addWithIds of the same vectors into the same index type.
 //
@@ -203,7 +204,6 @@ function overHttp(collection: Collection, knobs: IndexKind['knobs']): Collection
 
 /** Part 2: the planner's alternatives on the collection's own index, with a selector of the matching labels. */
 async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32Array, xq: Float32Array, bucketOf: Int32Array): Promise<string[][]> {
-  if (kind.key === 'flat') return [];
   const index = state.index;
   const out: string[][] = [];
   const queries = Array.from({ length: NQ }, (_, q) => q);
@@ -213,19 +213,23 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
     for (let i = 0; i < bucketOf.length; i++) if (bucketOf[i] < width) members.push(i);
     // Points were upserted in order into an empty collection: point i has label i.
     const sel = selectorOf(Float64Array.from(members));
+    const subset = BigInt64Array.from(members, (l) => BigInt(l));
     const truth = await exactAnswers(xb, xq, (i) => bucketOf[i] < width, queries);
     const choices: [string, faiss.SearchParams][] =
       kind.key === 'ivf'
         ? [
             ['nprobe 16', { nprobe: 16 }],
+            ['nprobe 16 / sqrt(share)', { nprobe: Math.min(1024, Math.ceil(16 / Math.sqrt(share))) }],
             ['nprobe 16 / share', { nprobe: Math.min(1024, Math.ceil(16 / share)) }],
             ['every list', { nprobe: 1024 }],
           ]
-        : [
-            ['efSearch 64', { efSearch: 64 }],
-            ['efSearch 16', { efSearch: 16 }],
-            ['efSearch 256', { efSearch: 256 }],
-          ];
+        : kind.key === 'hnsw'
+          ? [
+              ['efSearch 64', { efSearch: 64 }],
+              ['efSearch 64 / sqrt(share), at most x4', { efSearch: Math.ceil(64 * Math.min(4, 1 / Math.sqrt(share))) }],
+              ['efSearch 256', { efSearch: 256 }],
+            ]
+          : [['selector', {}]];
     const rows: Row[] = choices.map(([name, params]) => ({
       name,
       truth,
@@ -237,6 +241,18 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
           return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
         }),
     }));
+    // The exact search over the matching subset (Index.searchSubset): a distance per match.
+    rows.push({
+      name: 'exact over the subset',
+      truth,
+      ms: [],
+      recall: 0,
+      run: () =>
+        timeQueries(async (q) => {
+          const { labels } = await index.searchSubset(row(xq, q), K, subset);
+          return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
+        }),
+    });
     await measureRows(rows);
     for (const x of rows) out.push([kind.label, `${share * 100}%`, x.name, fmt(median(x.ms)), x.recall.toFixed(4)]);
   }

@@ -2,6 +2,7 @@
 // hands them to the native wrapper. Subclasses (indexes.ts) only choose how the
 // FAISS object is built.
 import type { IndexContract } from './contract';
+import { isBigInt64Array } from './brands';
 import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
@@ -120,6 +121,26 @@ export class Index extends IndexBase<NativeIndex> implements IndexContract {
     kArg(k);
     const p = searchParams(params);
     return n.searchAndReconstruct(q, k, p.nprobe, p.efSearch);
+  }
+
+  /**
+   * The exact k nearest neighbours among the stored vectors of `labels` (a
+   * BigInt64Array in increasing order, no repeats): a distance per label, not a
+   * pass over the index, in the search's own distance. Flat, SQ, PQ, HNSW, IVF
+   * with a direct map, and those under an IndexIDMap2; ERR_UNSUPPORTED
+   * elsewhere, ERR_INVALID_ARGUMENT for a label with no stored vector.
+   *
+   * @internal The collections' query planner (lib/collections/planner.ts) uses
+   * it for filters that keep few points; it is not part of the index contract
+   * (lib/contract.ts), which the remote client implements too.
+   */
+  async searchSubset(x: Vectors, k: number, labels: BigInt64Array): Promise<SearchResult> {
+    const n = liveOf(this);
+    const q = toMatrix(x, n.d);
+    kArg(k);
+    // By brand, not instanceof: instanceof runs a Proxy's traps.
+    if (!isBigInt64Array(labels)) throw new FaissError('searchSubset: expected a BigInt64Array of labels', 'ERR_INVALID_ARGUMENT');
+    return n.searchSubset(q, k, labels);
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {

@@ -46,6 +46,8 @@ export interface NativeIndex extends NativeIndexCommon {
   /** IndexRefine's k_factor; undefined elsewhere. */
   kFactor: number | undefined;
   searchAndReconstruct(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult & { vectors: Float32Array }>;
+  /** The exact k nearest among the stored vectors of `labels` (increasing, distinct). */
+  searchSubset(x: Float32Array, k: number, labels: BigInt64Array): Promise<SearchResult>;
 }
 
 /** The addon's wrapper of a faiss::IndexBinary (native/binary_index.h). */

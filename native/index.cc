@@ -45,6 +45,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
       InstanceMethod<&IndexWrap::Forward<startWriteFile>>("writeFile"),
       InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
       InstanceMethod<&IndexWrap::Forward<startSearchAndReconstruct>>("searchAndReconstruct"),
+      InstanceMethod<&IndexWrap::Forward<startSearchSubset>>("searchSubset"),
   });
   return DefineClass(env, "NativeIndex", properties);
 }

@@ -74,7 +74,12 @@ const FILTER_CACHE_LABELS = 2_000_000;
 interface FilterAnswer {
   labels: Labels;
   selector?: IDSelector;
+  /** The labels as Index.searchSubset takes them. */
+  subset?: BigInt64Array;
 }
+
+// Indexes whose searchSubset refused their type (ERR_UNSUPPORTED): planned with a selector from then on.
+const noSubsetSearch = new WeakSet<Index>();
 
 export class CollectionState {
   private current: Index;
@@ -349,11 +354,23 @@ export class CollectionState {
       total: this.points.size,
       family: familyOf(index),
       filterable: index.filterable,
+      subsetSearchable: !noSubsetSearch.has(index),
       k,
       nprobe: knobs.nprobe ?? index.nprobe,
       efSearch: knobs.efSearch ?? index.efSearch,
     });
     if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
+    if (plan.strategy === 'subset') {
+      answer.subset ??= BigInt64Array.from(answer.labels, (l) => BigInt(l));
+      try {
+        const { distances, labels } = await index.searchSubset(x, k, answer.subset);
+        return foundOf(distances as Float32Array, labels, k);
+      } catch (e) {
+        if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED')) throw e;
+        noSubsetSearch.add(index);
+        return this.searchFiltered(x, n, k, filter, knobs);
+      }
+    }
     if (plan.strategy === 'selector') {
       answer.selector ??= selectorOf(answer.labels);
       const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: answer.selector });

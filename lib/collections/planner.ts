@@ -4,30 +4,32 @@
 // searches them.
 //
 // - Nothing matches: no search.
+// - At most EXACT_SUBSET_AT_MOST points match, on an index that can compute the
+//   distance to one stored vector (Index.searchSubset: Flat, SQ, PQ, HNSW, IVF
+//   with a direct map, under an IDMap2 too): the exact search over the matching
+//   subset, a distance per match, O(matching) and not O(ntotal). It costs time
+//   in proportion to m * d, so the threshold is a count, not a share: the count
+//   at which it costs as much as an unfiltered HNSW / IVF search twice over.
 // - An index that compares the query with every stored vector (Flat, SQ, PQ,
-//   LSH, ...): its search with an IDSelector of the matching labels is already
-//   the exact search over that subset (FAISS computes distances only for
-//   selected vectors), at every selectivity.
-// - IVF: the nprobe nearest lists hold `share` of the vectors an unfiltered
-//   search scans; with a few of them among millions, the k found are not the
-//   nearest (recall falls with the selectivity). So nprobe is divided by the
-//   share (FAISS clamps it to nlist): the search scans as many matching vectors
-//   as an unfiltered one scans vectors, and the selector is asked about the
-//   others, which costs a lookup each, not a distance. Below nprobe / nlist it
-//   probes every list: the exact search over the matching subset (IVF-Flat; the
-//   codes' best for PQ / SQ).
-// - HNSW: the graph search with the selector. It meets matching points in
-//   proportion to the selectivity: with many it keeps the unfiltered recall at
-//   the caller's efSearch; with few it meets some, keeps them, and misses the
-//   nearer ones it did not walk past. A query whose walk met fewer than k is
-//   answered exactly from the selection by the addon (native/short_answers.h),
-//   so at HNSW_EXACT_AT_MOST of the points or less the walk is made as short as
-//   FAISS allows (efSearch = k): it meets almost no match, and the answer is the
-//   exact one over the matching subset, for one pass over the labels and a
-//   distance per match. Raising efSearch instead (efSearch / share) cost 10-400x
-//   the latency (bench:collections).
-// - An index FAISS 1.7.3 cannot filter (IndexPQ under an IDMap2, ...): the
-//   search asks for more neighbours until k of them match (or it has them all).
+//   LSH, ...): its search with an IDSelector of the matching labels is the exact
+//   search over that subset too (FAISS computes distances only for selected
+//   vectors), for a selector lookup per stored vector.
+// - IVF: the nprobe nearest lists hold `share` of the matching vectors an
+//   unfiltered search would scan vectors; nprobe is raised by 1 / sqrt(share)
+//   (FAISS clamps it to nlist): at 10% and 50% the caller's nprobe already
+//   keeps the unfiltered recall, and nprobe / share (every list at 1%) cost
+//   2-4x the unfiltered latency (bench:collections); the selector is asked
+//   about the other vectors, a lookup each, not a distance.
+// - HNSW: the graph search with the selector meets matching points in
+//   proportion to the selectivity, and with fewer of them among its efSearch
+//   candidates it misses some of the nearest. efSearch is raised by
+//   1 / sqrt(share), at most HNSW_EF_GROWTH_MAX times: at 10% (x3.2) it keeps
+//   the unfiltered recall within 2x the latency, where efSearch / share (x10)
+//   did not. A query whose walk still met fewer than k is answered exactly from
+//   the selection by the addon (native/short_answers.h).
+// - An index FAISS 1.7.3 cannot filter (IndexPQ under an IDMap2, ...) with more
+//   matches than that: the search asks for more neighbours until k of them match
+//   (or it has them all).
 //
 // These rules come from `npm run bench:collections` (bench/collections.ts, its
 // "planner's alternatives" table in bench/RESULTS.md): each alternative's
@@ -47,6 +49,8 @@ export interface PlanInput {
   family: IndexFamily;
   /** Whether FAISS can filter the index's search with a selector (Index.filterable). */
   filterable: boolean;
+  /** Whether the index computes the distance to one stored vector (Index.searchSubset does not refuse it). */
+  subsetSearchable: boolean;
   k: number;
   /** The caller's, else the index's own. */
   nprobe?: number;
@@ -60,13 +64,22 @@ export interface SearchKnobs {
 
 export type SearchPlan =
   | { strategy: 'empty' }
+  /** The exact search over the matching labels (Index.searchSubset). */
+  | { strategy: 'subset' }
   /** FAISS's search with an IDSelector of the matching labels. */
   | { strategy: 'selector'; knobs: SearchKnobs }
   /** FAISS's search without a selector, for `fetch` neighbours, kept when they match (unfilterable indexes). */
   | { strategy: 'postFilter'; fetch: number; knobs: SearchKnobs };
 
-/** At this share of the points or less, an HNSW search walks as little as it can, to be answered exactly (bench:collections). */
-export const HNSW_EXACT_AT_MOST = 0.01;
+/**
+ * At this many matching points or fewer, the exact search over them (bench:collections, "exact over the
+ * subset" against the unfiltered search: m distances of d 128 cost one unfiltered HNSW32 / IVF1024 search
+ * twice over at about this m).
+ */
+export const EXACT_SUBSET_AT_MOST = 8192;
+
+/** The most an HNSW filtered search multiplies efSearch by (bench:collections, "efSearch 64 / sqrt(share)"). */
+export const HNSW_EF_GROWTH_MAX = 4;
 
 /** The most nprobe a filtered IVF search asks for (FAISS clamps it to nlist): every list. */
 const EVERY_LIST = LIMITS.tunable.max;
@@ -75,15 +88,19 @@ export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
   const knobs: SearchKnobs = { nprobe: p.nprobe, efSearch: p.efSearch };
   const share = p.matching / p.total;
+  if (p.subsetSearchable && p.matching <= EXACT_SUBSET_AT_MOST) return { strategy: 'subset' };
   if (!p.filterable) {
     // Ask for as many neighbours as should hold k matches, at least twice k; the caller doubles it until done.
     const fetch = Math.min(p.total, Math.max(2 * p.k, Math.ceil(p.k / share)));
     return { strategy: 'postFilter', fetch: Math.min(fetch, LIMITS.k.max), knobs };
   }
   if (p.family === 'ivf' && p.nprobe !== undefined && share < 1) {
-    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe / share)) } };
+    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe / Math.sqrt(share))) } };
   }
-  if (p.family === 'hnsw' && share <= HNSW_EXACT_AT_MOST) return { strategy: 'selector', knobs: { ...knobs, efSearch: p.k } };
+  if (p.family === 'hnsw' && p.efSearch !== undefined && share < 1) {
+    const growth = Math.min(HNSW_EF_GROWTH_MAX, 1 / Math.sqrt(share));
+    return { strategy: 'selector', knobs: { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.ceil(p.efSearch * growth)) } };
+  }
   return { strategy: 'selector', knobs };
 }
 

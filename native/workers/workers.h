@@ -25,6 +25,8 @@ Napi::Value startWriteFile(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startExtractAll(IndexWrap& wrap, const Napi::CallbackInfo& info);
 // (x, k, nprobe?, efSearch?) -> { distances, labels, vectors }.
 Napi::Value startSearchAndReconstruct(IndexWrap& wrap, const Napi::CallbackInfo& info);
+// (x, k, labels: increasing BigInt64Array) -> { distances, labels }: the exact k nearest among those labels.
+Napi::Value startSearchSubset(IndexWrap& wrap, const Napi::CallbackInfo& info);
 
 // Module-level functions that produce a new index.
 Napi::Value startDeserialize(const Napi::CallbackInfo& info);

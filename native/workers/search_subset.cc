@@ -1,0 +1,220 @@
+// searchSubset(x, k, labels): the exact k nearest among the stored vectors of the
+// given labels, for a filtered search whose filter keeps few points (the
+// collections' query planner, lib/collections/planner.ts). It costs a distance
+// per given label, not a pass over the index: FAISS's search with an IDSelector
+// asks the selector about every vector it meets (Flat: every one), and an HNSW
+// or IVF search with few selected vectors meets few of them (short_answers.h).
+//
+// Distances come from the index's own: an HNSW graph's storage and flat / SQ /
+// PQ codes through FAISS's distance computer over the codes (the search's own
+// distance), IVF through its direct map (reconstruct: exact for IVFFlat, the
+// decoded vector for IVFPQ / IVF-SQ). Through an IndexIDMap2, labels are
+// translated to positions by its reverse map; a plain IndexIDMap has none and
+// is refused, as are a pre-transform and other metrics than L2 and inner
+// product. Results are in FAISS's final form (L2: squared distance, smallest
+// first; inner product: similarity, largest first), -1 where fewer than k exist.
+#include <faiss/IndexFlatCodes.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/impl/DistanceComputer.h>
+#include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
+
+#include <omp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../args.h"
+#include "../index_type.h"
+#include "promise_worker.h"
+#include "search_result.h"
+#include "workers.h"
+
+namespace fp {
+namespace {
+
+// Distances from one query to stored vectors by position (or IVF id).
+class SubsetDistance {
+ public:
+  virtual ~SubsetDistance() = default;
+  virtual void setQuery(const float* q) = 0;
+  virtual float operator()(int64_t position) = 0;
+};
+
+class FaissDistance : public SubsetDistance {
+ public:
+  explicit FaissDistance(faiss::DistanceComputer* dis) : dis_(dis) {}
+  void setQuery(const float* q) override { dis_->set_query(q); }
+  float operator()(int64_t position) override { return (*dis_)(position); }
+
+ private:
+  std::unique_ptr<faiss::DistanceComputer> dis_;
+};
+
+// IVF: the stored vector of an id through the direct map, decoded.
+class IvfDistance : public SubsetDistance {
+ public:
+  explicit IvfDistance(const faiss::IndexIVF& index) : index_(index), row_(index.d) {}
+  void setQuery(const float* q) override { q_ = q; }
+  float operator()(int64_t id) override {
+    index_.reconstruct(id, row_.data());
+    return index_.metric_type == faiss::METRIC_INNER_PRODUCT ? faiss::fvec_inner_product(q_, row_.data(), index_.d)
+                                                             : faiss::fvec_L2sqr(q_, row_.data(), index_.d);
+  }
+
+ private:
+  const faiss::IndexIVF& index_;
+  std::vector<float> row_;
+  const float* q_ = nullptr;
+};
+
+[[noreturn]] void unsupported(const faiss::Index& index, const std::string& why) {
+  throw ArgumentError(code::kUnsupported, "searchSubset: " + indexTypeName(index) + " " + why);
+}
+
+[[noreturn]] void unknownLabel(int64_t label) {
+  throw ArgumentError(code::kInvalidArgument, "searchSubset: no stored vector has label " + std::to_string(label));
+}
+
+// What a subset search of `index` reads: the index holding the vectors, and the
+// given labels as its positions (IVF: its ids, each checked in the direct map).
+struct Subset {
+  const faiss::Index* storage = nullptr;
+  std::vector<int64_t> positions;
+};
+
+bool knownToIvf(const faiss::IndexIVF& ivf, int64_t id) {
+  const faiss::DirectMap& dm = ivf.direct_map;
+  if (dm.type == faiss::DirectMap::Array) return id >= 0 && id < static_cast<int64_t>(dm.array.size()) && dm.array[id] >= 0;
+  return dm.hashtable.count(id) > 0;
+}
+
+Subset subsetOf(const faiss::Index& index, const int64_t* labels, int64_t m) {
+  Subset s;
+  s.positions.resize(m);
+  const auto* map = dynamic_cast<const faiss::IndexIDMap*>(&index);
+  if (map && !dynamic_cast<const faiss::IndexIDMap2*>(map))
+    unsupported(index, "has no reverse map from ids to vectors (IndexIDMap2 has)");
+  s.storage = map ? map->index : &index;
+  const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(s.storage);
+  if (ivf && ivf->direct_map.type == faiss::DirectMap::NoMap && !map)
+    unsupported(index, "has no direct map from ids to vectors (makeDirectMap() makes one)");
+  for (int64_t i = 0; i < m; i++) {
+    const int64_t label = labels[i];
+    if (i > 0 && label <= labels[i - 1])
+      throw ArgumentError(code::kInvalidArgument, "searchSubset: labels must be in increasing order without repeats (labels[" +
+                                                      std::to_string(i) + "] = " + std::to_string(label) + ")");
+    int64_t position = label;
+    if (map) {
+      const auto* map2 = static_cast<const faiss::IndexIDMap2*>(map);
+      auto it = map2->rev_map.find(label);
+      if (it == map2->rev_map.end()) unknownLabel(label);
+      position = it->second;
+    }
+    // An IVF index's ids are checked in its direct map (distanceOf); other storage is positional.
+    if (!ivf && (position < 0 || position >= s.storage->ntotal)) unknownLabel(label);
+    s.positions[i] = position;
+  }
+  return s;
+}
+
+// Inner indexes under an IDMap2 are positional, so an IVF there is searched by
+// its own ids (which the IDMap2 gave it as positions): known if in its direct map.
+std::unique_ptr<SubsetDistance> distanceOf(const faiss::Index& storage, const Subset& s) {
+  if (storage.metric_type != faiss::METRIC_L2 && storage.metric_type != faiss::METRIC_INNER_PRODUCT)
+    unsupported(storage, "searches with a metric other than L2 and inner product");
+  if (const auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&storage)) {
+    if (!hnsw->storage) unsupported(storage, "has no storage");
+    return std::make_unique<FaissDistance>(hnsw->storage->get_distance_computer());
+  }
+  if (const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&storage)) {
+    if (ivf->direct_map.type == faiss::DirectMap::NoMap)
+      unsupported(storage, "has no direct map from ids to vectors (makeDirectMap() makes one)");
+    for (int64_t id : s.positions)
+      if (!knownToIvf(*ivf, id)) unknownLabel(id);
+    return std::make_unique<IvfDistance>(*ivf);
+  }
+  if (dynamic_cast<const faiss::IndexFlatCodes*>(&storage)) {
+    try {
+      return std::make_unique<FaissDistance>(storage.get_distance_computer());
+    } catch (const faiss::FaissException&) {
+      unsupported(storage, "has no distance computer over its codes in FAISS 1.7.3");
+    }
+  }
+  unsupported(storage, "cannot compute the distance to one stored vector (Flat, SQ, PQ, HNSW and IVF with a direct map can)");
+}
+
+template <typename C>
+void nearest(SubsetDistance& dis, const std::vector<int64_t>& positions, const int64_t* labels, const float* q, int64_t k,
+             float* distances, int64_t* out) {
+  dis.setQuery(q);
+  faiss::heap_heapify<C>(k, distances, out);
+  const int64_t m = static_cast<int64_t>(positions.size());
+  for (int64_t i = 0; i < m; i++) {
+    const float d = dis(positions[i]);
+    if (C::cmp(distances[0], d)) faiss::heap_replace_top<C>(k, distances, out, d, labels[i]);
+  }
+  faiss::heap_reorder<C>(k, distances, out);
+}
+
+class SearchSubsetWorker : public IndexWorker {
+ public:
+  SearchSubsetWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
+      : IndexWorker(env, "searchSubset", wrap),
+        x_(floatRows(info[0], d(), "x")),
+        k_(integerArg(info[1], "k", 1, kMaxK)),
+        labels_(idArray(info[2], -1, "labels")),
+        results_(checkedResults(x_.n, k_, labels_.n)) {}
+
+ private:
+  static constexpr int64_t kMaxK = 1 << 20;
+
+  // The results and the positions (8 bytes a label), held to the per-call limit.
+  static int64_t checkedResults(int64_t n, int64_t k, int64_t m) {
+    requireWithinLimit("searchSubset", addBytes(mulBytes(mulBytes(n, k), 12), mulBytes(m, 8)),
+                       std::to_string(n) + " x " + std::to_string(k) + " results over " + std::to_string(m) + " labels");
+    return n * k;
+  }
+
+  void Run() override {
+    requireFinite(x_.data, x_.n * d(), d(), "x");
+    SharedGuard guard(handle().lock());
+    const Subset s = subsetOf(index(), labels_.data, labels_.n);
+    const int64_t n = x_.n, k = k_, dim = d();
+    const bool ip = s.storage->metric_type == faiss::METRIC_INNER_PRODUCT;
+    // One distance (computer) per thread: they hold the query.
+    std::vector<std::unique_ptr<SubsetDistance>> perThread;
+    ThreadScope threads(n);
+    const int nt = n > 1 ? omp_get_max_threads() : 1;
+    for (int t = 0; t < nt; t++) perThread.push_back(distanceOf(*s.storage, s));
+    float* distances = results_.distances();
+    int64_t* labels = results_.labels();
+#pragma omp parallel for num_threads(nt) if (nt > 1)
+    for (int64_t q = 0; q < n; q++) {
+      SubsetDistance& dis = *perThread[omp_get_thread_num()];
+      if (ip) {
+        nearest<faiss::CMin<float, int64_t>>(dis, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+      } else {
+        nearest<faiss::CMax<float, int64_t>>(dis, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+      }
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override { return results_.release(env); }
+
+  FloatRows x_;
+  int64_t k_;
+  IdArray labels_;
+  SearchResultArrays results_;
+};
+
+}  // namespace
+
+Napi::Value startSearchSubset(IndexWrap& wrap, const Napi::CallbackInfo& info) {
+  return startWorker<SearchSubsetWorker, true>(info.Env(), wrap, info);
+}
+
+}  // namespace fp

@@ -1,0 +1,172 @@
+// The exact search over a subset of stored vectors (Index.searchSubset, native/workers/search_subset.cc),
+// which the collections' query planner uses for filters that keep few points: it equals brute force over
+// the subset on Flat (L2, inner product), HNSW, IVF-Flat and through an IndexIDMap2; bad labels are
+// ERR_INVALID_ARGUMENT, index types without a distance to one stored vector ERR_UNSUPPORTED; and the
+// planner chooses it by the matching count.
+import { strict as assert } from 'node:assert';
+import { FaissError, IndexFlatL2, IndexIDMap, IndexIDMap2, METRIC_INNER_PRODUCT, METRIC_L2, indexFactory, type Index, type MetricType } from '../../lib';
+import { CollectionState } from '../../lib/collections/collection-state';
+import { parseFilter } from '../../lib/collections/filter';
+import { EXACT_SUBSET_AT_MOST, HNSW_EF_GROWTH_MAX, planSearch, type PlanInput } from '../../lib/collections/planner';
+import { randomVectors } from '../support/data';
+
+const code = (c: string) => (e: unknown) => e instanceof FaissError && e.code === c;
+
+function distance(q: Float32Array, v: Float32Array, ip: boolean): number {
+  let s = 0;
+  for (let j = 0; j < q.length; j++) s += ip ? q[j] * v[j] : (q[j] - v[j]) * (q[j] - v[j]);
+  return s;
+}
+
+/** The exact k nearest among `labels` (label i holds row i of x), -1 padded. */
+function bruteForce(x: Float32Array, d: number, q: Float32Array, labels: number[], k: number, ip: boolean): { label: number; score: number }[] {
+  const scored = labels.map((label) => ({ label, score: distance(q, x.subarray(label * d, (label + 1) * d), ip) }));
+  scored.sort((a, b) => (ip ? b.score - a.score : a.score - b.score));
+  return scored.slice(0, k);
+}
+
+const n = 3000;
+const d = 16;
+const x = randomVectors(n, d, 11);
+const queries = randomVectors(4, d, 12);
+const allLabels = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+
+async function check(index: Index, ip: boolean, name: string): Promise<void> {
+  for (const every of [1000, 97, 7, 1]) {
+    const labels = Array.from({ length: Math.ceil(n / every) }, (_, i) => i * every);
+    for (const k of [1, 10, 20]) {
+      const { distances, labels: got } = await index.searchSubset(queries, k, BigInt64Array.from(labels, BigInt));
+      for (let qi = 0; qi < 4; qi++) {
+        const expected = bruteForce(x, d, queries.subarray(qi * d, (qi + 1) * d), labels, k, ip);
+        const row = Array.from(got.subarray(qi * k, (qi + 1) * k), Number);
+        assert.deepEqual(row, [...expected.map((e) => e.label), ...Array(k - expected.length).fill(-1)], `${name} every ${every} k ${k} query ${qi}`);
+        expected.forEach((e, j) => assert.ok(Math.abs(distances[qi * k + j] - e.score) < 1e-3, `${name}: ${distances[qi * k + j]} vs ${e.score}`));
+      }
+    }
+  }
+}
+
+describe('Index.searchSubset: the exact search over a subset of stored vectors', () => {
+  it('Flat (L2 and inner product) equals brute force over the subset, -1 where fewer than k', async () => {
+    for (const metric of [METRIC_L2, METRIC_INNER_PRODUCT] as MetricType[]) {
+      const index = indexFactory(d, 'Flat', metric);
+      await index.add(x);
+      await check(index, metric === METRIC_INNER_PRODUCT, `Flat ${metric}`);
+      index.dispose();
+    }
+  });
+
+  it('HNSW32 and Flat under an IndexIDMap2 (labels translated to positions) equal brute force over the subset', async () => {
+    for (const factory of ['HNSW32', 'Flat']) {
+      for (const metric of [METRIC_L2, METRIC_INNER_PRODUCT] as MetricType[]) {
+        const inner = indexFactory(d, factory, metric);
+        const index = new IndexIDMap2(inner);
+        inner.dispose();
+        // Labels far from positions: label i is stored at position n - 1 - i.
+        const order = Array.from({ length: n }, (_, i) => n - 1 - i);
+        const xs = new Float32Array(n * d);
+        order.forEach((label, pos) => xs.set(x.subarray(label * d, (label + 1) * d), pos * d));
+        await index.addWithIds(xs, BigInt64Array.from(order, BigInt));
+        await check(index, metric === METRIC_INNER_PRODUCT, `IDMap2,${factory} ${metric}`);
+        index.dispose();
+      }
+    }
+  });
+
+  it('IVF-Flat with a direct map (hashtable, array) equals brute force over the subset', async () => {
+    for (const type of ['hashtable', 'array'] as const) {
+      const index = indexFactory(d, 'IVF16,Flat');
+      await index.train(x);
+      await index.makeDirectMap(type);
+      if (type === 'hashtable') await index.addWithIds(x, allLabels);
+      else await index.add(x);
+      await check(index, false, `IVF16,Flat ${type}`);
+      index.dispose();
+    }
+  });
+
+  it('bad labels are ERR_INVALID_ARGUMENT: unknown, negative, past ntotal, out of order, repeated, not a BigInt64Array', async () => {
+    const flat = new IndexFlatL2(d);
+    await flat.add(x);
+    const mapped = new IndexIDMap2(new IndexFlatL2(d));
+    await mapped.addWithIds(x, BigInt64Array.from({ length: n }, (_, i) => BigInt(10 * i)));
+    const ivf = indexFactory(d, 'IVF16,Flat');
+    await ivf.train(x);
+    await ivf.makeDirectMap('hashtable');
+    await ivf.addWithIds(x, allLabels);
+    const q = queries.subarray(0, d);
+    for (const index of [flat, mapped, ivf]) {
+      for (const labels of [[-1n], [BigInt(100 * n)], [5n, 3n], [3n, 3n], [0n, -(2n ** 63n)], [2n ** 63n - 1n]]) {
+        await assert.rejects(index.searchSubset(q, 5, BigInt64Array.from(labels)), code('ERR_INVALID_ARGUMENT'), `${index.typeName} ${labels}`);
+      }
+      await assert.rejects(index.searchSubset(q, 5, [1, 2] as unknown as BigInt64Array), code('ERR_INVALID_ARGUMENT'));
+      await assert.rejects(index.searchSubset(q, 0, BigInt64Array.of(0n)), code('ERR_INVALID_ARGUMENT'));
+    }
+    // Labels IDMap2 does not hold, though they are positions: 1 (only multiples of 10 are labels).
+    await assert.rejects(mapped.searchSubset(q, 5, BigInt64Array.of(0n, 1n)), code('ERR_INVALID_ARGUMENT'));
+    // No labels: no results.
+    const none = await flat.searchSubset(q, 3, new BigInt64Array(0));
+    assert.deepEqual(Array.from(none.labels), [-1n, -1n, -1n]);
+    for (const index of [flat, mapped, ivf]) index.dispose();
+  });
+
+  it('an index with no distance to one stored vector is ERR_UNSUPPORTED: IndexIDMap (no reverse map), IVF without a direct map', async () => {
+    const plain = new IndexIDMap(new IndexFlatL2(d));
+    await plain.addWithIds(x, allLabels);
+    await assert.rejects(plain.searchSubset(queries, 5, BigInt64Array.of(1n)), code('ERR_UNSUPPORTED'));
+    const ivf = indexFactory(d, 'IVF16,Flat');
+    await ivf.train(x);
+    await ivf.add(x);
+    await assert.rejects(ivf.searchSubset(queries, 5, BigInt64Array.of(1n)), code('ERR_UNSUPPORTED'));
+    plain.dispose();
+    ivf.dispose();
+  });
+});
+
+describe('collections planner: exact over the subset by the matching count', () => {
+  const base: PlanInput = { matching: 0, total: 200_000, family: 'hnsw', filterable: true, subsetSearchable: true, k: 10, efSearch: 64 };
+  it('IVF above it: nprobe raised by 1 / sqrt(share), at most every list', () => {
+    const plan = (matching: number, total = 200_000) => planSearch({ ...base, family: 'ivf', matching, total, nprobe: 16 });
+    assert.deepEqual(plan(20_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * Math.sqrt(10)), efSearch: 64 } });
+    assert.deepEqual(plan(200_000), { strategy: 'selector', knobs: { nprobe: 16, efSearch: 64 } });
+    assert.deepEqual(plan(10_000, 10_000_000_000), { strategy: 'selector', knobs: { nprobe: 16 * 1000, efSearch: 64 } });
+  });
+  it('at EXACT_SUBSET_AT_MOST matches or fewer: the exact search over the subset, whatever the share', () => {
+    for (const family of ['hnsw', 'ivf', 'exhaustive'] as const) {
+      assert.deepEqual(planSearch({ ...base, family, matching: 1 }), { strategy: 'subset' });
+      assert.deepEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST, total: EXACT_SUBSET_AT_MOST }), { strategy: 'subset' });
+      assert.notEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST + 1, nprobe: 16 }).strategy, 'subset');
+      assert.notEqual(planSearch({ ...base, family, matching: 5, subsetSearchable: false, nprobe: 16 }).strategy, 'subset');
+    }
+    assert.deepEqual(planSearch({ ...base, matching: 0 }), { strategy: 'empty' });
+  });
+  it('HNSW above it: efSearch raised by 1 / sqrt(share), at most HNSW_EF_GROWTH_MAX times; all matching: as asked', () => {
+    const ef = (matching: number) => {
+      const plan = planSearch({ ...base, matching });
+      assert.equal(plan.strategy, 'selector');
+      return plan.strategy === 'selector' ? plan.knobs.efSearch : undefined;
+    };
+    assert.equal(ef(20_000), Math.ceil(64 * Math.sqrt(10)));
+    assert.equal(ef(100_000), Math.ceil(64 * Math.SQRT2));
+    assert.equal(ef(200_000), 64);
+    const far = planSearch({ ...base, total: 10_000_000, matching: 10_000 });
+    assert.deepEqual(far, { strategy: 'selector', knobs: { nprobe: undefined, efSearch: 64 * HNSW_EF_GROWTH_MAX } });
+  });
+});
+
+describe('collections: a search planned over the subset on an index that cannot compute it', () => {
+  it('LSH, a refine index (under IDMap2): searchSubset refuses, and the search falls back to FAISS\'s own with the filter, k matching hits', async () => {
+    for (const factory of ['LSH', 'IVF4,Flat,RFlat']) {
+      const s = CollectionState.create({ name: 'c', dimension: d, factory, payloadIndexes: { b: 'integer' } });
+      if (!s.info().isTrained) await s.apply({ type: 'train', x: x.subarray(0, 500 * d) });
+      await s.apply({ type: 'upsert', ids: Array.from({ length: 500 }, (_, i) => `p${i}`), x: x.subarray(0, 500 * d), payloads: Array.from({ length: 500 }, (_, i) => ({ b: i % 10 })) });
+      await assert.rejects(s.index.searchSubset(queries.subarray(0, d), 5, BigInt64Array.of(0n)), code('ERR_UNSUPPORTED'), factory);
+      for (let round = 0; round < 2; round++) {
+        const [hits] = await s.search(queries.subarray(0, d), 1, 5, { withPayload: true, withVector: false, filter: parseFilter({ must: [{ key: 'b', match: { value: 3 } }] }) });
+        assert.equal(hits.length, 5, factory);
+        for (const h of hits) assert.equal((h.payload as { b: number }).b, 3);
+      }
+      s.dispose();
+    }
+  });
+});
