@@ -21,6 +21,7 @@ import { crc32 } from 'node:zlib';
 import { FaissError } from '../errors';
 import type { Index } from '../faiss-index';
 import { readIndex, writeIndex } from '../io';
+import { fileChecksum } from '../file-checksum';
 
 const MAGIC = Buffer.from('FPCPTS01', 'latin1');
 const VERSION = 1;
@@ -57,7 +58,7 @@ export async function writeSnapshot(base: string, s: { seq: number; index: Index
     header.writeUInt32LE(VERSION, 8);
     header.writeDoubleLE(s.seq, 16);
     header.writeDoubleLE(sum.bytes, 24);
-    header.writeUInt32LE(sum.crc, 32);
+    header.writeUInt32LE(sum.crc32, 32);
     header.writeDoubleLE(s.points.byteLength, 40);
     const trailer = Buffer.alloc(TRAILER_BYTES);
     trailer.writeUInt32LE(crc32(s.points, crc32(header)));
@@ -99,7 +100,7 @@ export async function readSnapshot(base: string, expectedSeq: number): Promise<{
     throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? damaged(files.index, 'the file is missing') : ioError(`Reading ${path.basename(files.index)}`, e);
   });
   if (sum.bytes !== expected.bytes) throw damaged(files.index, `${sum.bytes} bytes where ${expected.bytes} were written`);
-  if (sum.crc !== expected.crc) throw damaged(files.index, 'checksum mismatch');
+  if (sum.crc32 !== expected.crc) throw damaged(files.index, 'checksum mismatch');
   let index: Index;
   try {
     // Trusted: its checksum has just been verified, and the sandbox's check would cost a process.
@@ -135,23 +136,6 @@ async function readWhole(file: string): Promise<Buffer> {
   }
 }
 
-/** Length and CRC-32 of a file, read in chunks (an index can be larger than we want in memory twice). */
-async function fileChecksum(file: string): Promise<{ bytes: number; crc: number }> {
-  const handle = await fs.promises.open(file, 'r');
-  try {
-    const chunk = Buffer.allocUnsafe(8 << 20);
-    let crc = 0;
-    let bytes = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes);
-      if (bytesRead === 0) return { bytes, crc };
-      crc = crc32(chunk.subarray(0, bytesRead), crc);
-      bytes += bytesRead;
-    }
-  } finally {
-    await handle.close();
-  }
-}
 
 async function writeAll(handle: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.byteLength; ) done += (await handle.write(bytes, done, bytes.byteLength - done)).bytesWritten;

@@ -21,6 +21,7 @@ import { crc32 } from 'node:zlib';
 import { readIndex, readIndexBinary, type Index, type IndexBinary } from '../../lib';
 import { removeOrphans } from './orphans';
 import type { StorageIO } from './storage-io';
+import { fileChecksum } from '../../lib/file-checksum';
 
 export interface SnapshotState {
   /** Ids removed from an index type that cannot remove, not yet rebuilt away. */
@@ -57,23 +58,6 @@ export class SnapshotCorruptError extends Error {
   }
 }
 
-/** Length and CRC32 of a file, read in chunks (a snapshot can be larger than we want in memory twice). */
-export async function fileChecksum(file: string): Promise<{ bytes: number; crc32: number }> {
-  const handle = await fs.promises.open(file, 'r');
-  try {
-    const chunk = Buffer.allocUnsafe(8 << 20);
-    let crc = 0;
-    let bytes = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes);
-      if (bytesRead === 0) return { bytes, crc32: crc };
-      crc = crc32(chunk.subarray(0, bytesRead), crc);
-      bytes += bytesRead;
-    }
-  } finally {
-    await handle.close();
-  }
-}
 
 export interface Snapshot {
   index: Index | IndexBinary;
