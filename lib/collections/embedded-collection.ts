@@ -4,7 +4,8 @@
 // and hands the call to it (embedded-live.ts).
 import { invalidParameterError, isObject, readArgument } from '../is';
 import type { CollectionResolver } from './embedded';
-import { fingerprintOf, idempotencyKeyArg } from './embedded-keys';
+import { idempotencyKeyArg } from './embedded-keys';
+import { requestFingerprint } from '../request-fingerprint';
 import type { LiveCollection } from './embedded-live';
 import { parseFilter } from './filter';
 import {
@@ -59,7 +60,7 @@ export class EmbeddedCollection implements Collection {
     const live = this.live();
     const { ids, x, payloads } = pointsInput(points, live.dimension, live.limits);
     return live.mutate({
-      idempotency: keyed(key, () => fingerprintOf(['upsert', ids, payloads], x)),
+      idempotency: keyed(key, () => requestFingerprint(['upsert', ids, payloads], x)),
       op: () => ({ type: 'upsert', ids, x, payloads }),
       answer: (r) => ({ upserted: r.upserted ?? ids.length }),
     });
@@ -77,7 +78,7 @@ export class EmbeddedCollection implements Collection {
     if (Array.isArray(target)) {
       const ids = idsArg(target, 'ids');
       return live.mutate({
-        idempotency: keyed(key, () => fingerprintOf(['delete', ids])),
+        idempotency: keyed(key, () => requestFingerprint(['delete', ids])),
         op: () => ({ type: 'delete', ids }),
         answer: (r) => ({ deleted: r.deleted ?? 0 }),
       });
@@ -88,7 +89,7 @@ export class EmbeddedCollection implements Collection {
     });
     const parsed = parseFilter(filter, 'filter');
     return live.mutate({
-      idempotency: keyed(key, () => fingerprintOf(['deleteByFilter', parsed.text])),
+      idempotency: keyed(key, () => requestFingerprint(['deleteByFilter', parsed.text])),
       // Resolved to ids in the queue, after the mutations before it; the log holds the ids.
       op: (s) => {
         const ids = s.matchingIds(parsed);

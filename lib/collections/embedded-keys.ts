@@ -4,19 +4,15 @@
 // answer; the same key with another request is refused with
 // ERR_IDEMPOTENCY_MISMATCH. The last 10,000 keys of each collection are
 // remembered, with a fingerprint of their request, and logged with their op.
-// The fingerprint is a CRC-32 with the byte length: it tells a reused key from
-// a retry, it does not defend against a forger (only the caller's own requests
-// are compared).
-import { crc32 } from 'node:zlib';
+// The fingerprint: lib/request-fingerprint.ts.
 import { FaissError } from '../errors';
 import { invalidParameterError, isObject, readArgument } from '../is';
 import type { StoredKey } from './embedded-store';
 import type { WriteOptions } from './types';
+import { IDEMPOTENCY_KEY } from '../wire';
 
 /** Keys remembered per collection. */
 export const KEPT_KEYS = 10_000;
-
-const KEY = /^[\x21-\x7e]{1,128}$/;
 
 /** The idempotency key of a WriteOptions, checked: 1 to 128 printable ASCII characters, no spaces. */
 export function idempotencyKeyArg(o: WriteOptions | undefined): string | undefined {
@@ -24,22 +20,10 @@ export function idempotencyKeyArg(o: WriteOptions | undefined): string | undefin
   if (!isObject(o)) throw invalidParameterError('options', 'an object', o);
   const key = readArgument('options.idempotencyKey', () => o.idempotencyKey);
   if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !KEY.test(key)) {
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
     throw invalidParameterError('options.idempotencyKey', '1 to 128 printable ASCII characters without spaces', key);
   }
   return key;
-}
-
-/** A fingerprint of a request: what it is (JSON) and its vectors' bytes. */
-export function fingerprintOf(what: unknown, x?: Float32Array): string {
-  const head = Buffer.from(JSON.stringify(what));
-  let crc = crc32(head);
-  let length = head.length;
-  if (x) {
-    crc = crc32(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), crc);
-    length += x.byteLength;
-  }
-  return `${length.toString(16)}-${crc.toString(16)}`;
 }
 
 /** The last KEPT_KEYS keys of one collection, oldest first. */

@@ -28,7 +28,7 @@ export interface LiveOptions {
 
 /** One mutation as the queue takes it: the op is built when its turn comes (a delete by filter sees the ops before it). */
 export interface Mutation<A> {
-  /** The caller's idempotency key, with what identifies the request (embedded-keys.ts fingerprintOf). */
+  /** The caller's idempotency key, with what identifies the request (lib/request-fingerprint.ts). */
   idempotency?: { key: string; fingerprint: string };
   /** The op to apply, or null when there is nothing to apply (a delete that matches nothing). */
   op: (state: CollectionState) => CollectionOp | null;

@@ -16,7 +16,7 @@ import type { Catalog, CollectionRecord } from '../storage/catalog';
 import type { StorageReport } from './durable';
 import { DurableCollection, collectionMutation } from './durable-collection';
 import { ServiceError } from './errors';
-import { requestFingerprint } from './idempotency';
+import { requestFingerprint } from '../../lib/request-fingerprint';
 import type { DurableHost } from './indexes';
 import { requireName } from './names';
 
