@@ -15,28 +15,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
-import { rng } from '../support/data';
+import { graphVectors as vectors, type GraphPattern as Pattern } from '../support/data';
 import { PYTHON } from '../support/oracle';
 
-type Pattern = 'uniform' | 'clustered' | 'integers';
-
-/** n x d vectors: uniform in [-1, 1), a mixture of 12 clusters, or integers 0..4 (exact distances, many ties). */
-function vectors(pattern: Pattern, n: number, d: number, seed: number): Float32Array {
-  const next = rng(seed);
-  const x = new Float32Array(n * d);
-  if (pattern === 'uniform') {
-    for (let i = 0; i < x.length; i++) x[i] = next() * 2 - 1;
-  } else if (pattern === 'clustered') {
-    const centres = Array.from({ length: 12 }, () => Float32Array.from({ length: d }, () => next() * 10 - 5));
-    for (let i = 0; i < n; i++) {
-      const c = centres[Math.floor(next() * centres.length)];
-      for (let j = 0; j < d; j++) x[i * d + j] = c[j] + (next() + next() + next() - 1.5);
-    }
-  } else {
-    for (let i = 0; i < x.length; i++) x[i] = Math.floor(next() * 5);
-  }
-  return x;
-}
 
 const METRICS: [string, faiss.MetricType][] = [
   ['L2', faiss.METRIC_L2],

@@ -41,3 +41,24 @@ export function bruteForceNearest(xb: Float32Array, d: number, q: Float32Array):
   }
   return best;
 }
+
+/** The HNSW kernels' test data: uniform in [-1, 1), a mixture of 12 clusters, or integers 0..4 (exact distances, many ties). */
+export type GraphPattern = 'uniform' | 'clustered' | 'integers';
+
+/** n x d vectors of a GraphPattern (the HNSW search and build kernels' tests share them). */
+export function graphVectors(pattern: GraphPattern, n: number, d: number, seed: number): Float32Array {
+  const next = rng(seed);
+  const x = new Float32Array(n * d);
+  if (pattern === 'uniform') {
+    for (let i = 0; i < x.length; i++) x[i] = next() * 2 - 1;
+  } else if (pattern === 'clustered') {
+    const centres = Array.from({ length: 12 }, () => Float32Array.from({ length: d }, () => next() * 10 - 5));
+    for (let i = 0; i < n; i++) {
+      const c = centres[Math.floor(next() * centres.length)];
+      for (let j = 0; j < d; j++) x[i * d + j] = c[j] + (next() + next() + next() - 1.5);
+    }
+  } else {
+    for (let i = 0; i < x.length; i++) x[i] = Math.floor(next() * 5);
+  }
+  return x;
+}
