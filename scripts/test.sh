@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the dashboard is tested in a real browser (test/service/dashboard.test.ts).
-bash scripts/setup-system.sh chromium
+# nats-server: the cluster tests start their own 3-node JetStream cluster on loopback.
+# python3-pytest, python3-requests: the Python client (clients/python) and its conformance suite.
+bash scripts/setup-system.sh chromium nats-server python3-pytest python3-requests
 # FAISS for this CPU, once per machine (minutes, with progress; then cached outside
 # the clone): first and on its own, so its progress shows.
 bash scripts/build-faiss.sh
