@@ -1,5 +1,6 @@
 // Service configuration: command-line flags, then FAISS_PROXY_* environment
 // variables, then defaults. The embedded defaults need nothing else.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LIMITS } from '../lib/limits';
@@ -124,11 +125,28 @@ const bool = (name: string) => (v: string): boolean => {
   return v === 'true' || v === '1';
 };
 
+/**
+ * A secret kept in a file (a container's /run/secrets/..., a systemd credential):
+ * its content without the trailing newline an editor or `echo` leaves.
+ */
+const secretFile = (name: string) => (v: string): string => {
+  let text: string;
+  try {
+    text = fs.readFileSync(v, 'utf8');
+  } catch (e) {
+    throw new Error(`Cannot read the ${name} file ${JSON.stringify(v)}: ${(e as Error).message}`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '' || /\s/.test(secret)) throw new Error(`The ${name} file ${JSON.stringify(v)} must hold one key and nothing else`);
+  return secret;
+};
+
 const OPTIONS: Option[] = [
   { flag: '--host', env: 'FAISS_PROXY_HOST', parse: String, key: 'host' },
   { flag: '--port', env: 'FAISS_PROXY_PORT', parse: int('port'), key: 'port' },
   { flag: '--data-dir', env: 'FAISS_PROXY_DATA_DIR', parse: (v) => path.resolve(v), key: 'dataDir' },
   { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', parse: String, key: 'adminKey' },
+  { flag: '--admin-key-file', env: 'FAISS_PROXY_ADMIN_KEY_FILE', parse: secretFile('admin key'), key: 'adminKey' },
   { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', parse: int('body limit'), key: 'bodyLimit' },
   { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
   { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
@@ -202,8 +220,16 @@ function assign(config: Config, key: Option['key'], value: unknown): void {
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const config = defaults();
   const given = new Set<Option['key']>();
+  // Options that set one value two ways (--admin-key, --admin-key-file): one of them.
+  const givenBy = new Map<Option['key'], Option>();
+  const once = (o: Option): void => {
+    const other = givenBy.get(o.key);
+    if (other && other !== o) throw new Error(`${other.flag} (${other.env}) and ${o.flag} (${o.env}) both give the ${o.key}: give one`);
+    givenBy.set(o.key, o);
+  };
   for (const o of OPTIONS) {
     if (env[o.env] === undefined || env[o.env] === '') continue;
+    once(o);
     assign(config, o.key, o.parse(env[o.env]!));
     given.add(o.key);
   }
@@ -213,6 +239,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (!o) throw new Error(`Unknown option ${flag}; options: ${OPTIONS.map((x) => x.flag).join(' ')}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
+    once(o);
     assign(config, o.key, o.parse(value));
     given.add(o.key);
   }
