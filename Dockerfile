@@ -12,6 +12,7 @@
 #   NODE_IMAGE       where Node comes from: the official image's node binary, headers and npm
 #                    are copied into both stages (Debian bookworm's nodejs is 18; the package
 #                    needs >= 20.12). Any image with node at /usr/local/bin/node will do.
+#   NODE_EXTRA_CA_CERTS  a CA bundle npm trusts (a TLS-intercepting proxy; see below)
 #   FAISS_PROXY_ISA  the instruction set FAISS and the addon are compiled for: avx2 (default:
 #                    x86-64-v3, most x86 servers since 2015), avx512 or generic. The addon
 #                    refuses, with a clear error, to load on a CPU that lacks it.
@@ -43,13 +44,17 @@ COPY scripts/build-faiss.sh scripts/build-faiss.sh
 RUN FAISS_PROXY_ISA=${FAISS_PROXY_ISA} JOBS=${JOBS:-$(nproc)} bash scripts/build-faiss.sh
 
 COPY package.json package-lock.json ./
+# Behind a proxy that intercepts TLS: its CA bundle, mounted into the build (podman build
+# -v bundle:/run/ca.crt:ro --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt; with docker, a
+# secret mount); it stays out of the image.
+ARG NODE_EXTRA_CA_CERTS=
 # --ignore-scripts: the package's own install script builds the node-gyp addon, which the
 # image does not use (the cmake-js build below is the primary one).
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3
 
 COPY . .
-RUN npx cmake-js compile --out build-cmake \
- && npx tsc -p tsconfig.json \
+RUN node_modules/.bin/cmake-js compile --out build-cmake \
+ && node_modules/.bin/tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /out/app/build-cmake/Release /out/app/dist /out/app/service \
  && cp package.json /out/app/ \

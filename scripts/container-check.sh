@@ -91,11 +91,18 @@ fi
 # --- 3. build -----------------------------------------------------------------------------
 log "podman build $IMAGE (FROM $BASE_IMAGE, node from $NODE_IMAGE); log: $WORK/build.log"
 start=$SECONDS
+# A TLS-intercepting proxy between this machine and the npm registry (this project's
+# build machine has one): its CA bundle goes into the build's npm steps, not the image.
+CA=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  CA=(-v "$NODE_EXTRA_CA_CERTS:/run/build-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/build-ca.crt)
+fi
 # --format docker: OCI images have no HEALTHCHECK. --network host: the build reaches
 # Debian's mirror and the npm registry directly.
 nice -n 19 "${PODMAN[@]}" build "${LIMITS[@]}" --format docker --network host \
   --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" \
   --build-arg FAISS_PROXY_ISA="${FAISS_PROXY_ISA:-avx2}" \
+  "${CA[@]}" \
   -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$WORK/build.log" 2>&1 ||
   { tail -n 40 "$WORK/build.log" >&2; die "podman build"; }
 log "built in $((SECONDS - start)) s; image size: $(podman image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
