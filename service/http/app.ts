@@ -24,6 +24,8 @@ import { collectionRoutes } from './routes/collections';
 import { aliasRoutes } from './routes/aliases';
 import type { Observability } from './observe';
 import { operationRoutes } from './routes/operations';
+import { ownKeyRoutes } from './routes/own-key';
+import { indexErrorRoutes } from './routes/index-errors';
 import * as path from 'node:path';
 
 export interface AppDeps {
@@ -82,6 +84,8 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [];
   routes.push(...publicRoutes(deps, () => routes));
   routes.push(...indexRoutes(deps.indexes, deps.config));
+  routes.push(...indexErrorRoutes(deps.indexes, deps.observability.activity));
+  routes.push(...ownKeyRoutes(deps.keys));
   routes.push(...collectionRoutes(deps.collections, deps.config));
   routes.push(...aliasRoutes(deps.collections));
   routes.push(...adminRoutes(deps.tenants, deps.keys, deps.indexes));
