@@ -1,7 +1,8 @@
 // The dashboard's shell and its overview: signs in with an API key (kept in this
 // tab only), asks the service what the key is (GET /v1/key), and offers the pages
 // that key may use: the overview (the operator's: polled every 2 s and redrawn),
-// the indexes (console.js) and tenants and keys (tenants.js). Every page calls the
+// the indexes (console.js), the collections (collections.js) and tenants and keys
+// (tenants.js). Every page calls the
 // same HTTP API as any client, with the key: nothing here can do what the API
 // would refuse that key. Plain JS, Chart.js from the service itself: no build step
 // and no CDN.
@@ -13,7 +14,7 @@ let key = sessionStorage.getItem('faiss-proxy-key') || '';
 let me = null;
 let timer;
 const charts = {};
-const VIEWS = ['board', 'indexes-view', 'index-view', 'tenants-view'];
+const VIEWS = ['board', 'indexes-view', 'index-view', 'collections-view', 'collection-view', 'tenants-view'];
 
 const $ = (id) => document.getElementById(id);
 const mb = (bytes) => (bytes / 1048576).toFixed(2);
@@ -85,6 +86,19 @@ function row(cells) {
     tr.appendChild(td);
   }
   return tr;
+}
+
+/** Rows of a name / value table (an index's or a collection's settings). */
+function propRows(pairs) {
+  return pairs.map(([name, value]) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.textContent = name;
+    const td = document.createElement('td');
+    td.textContent = String(value);
+    tr.append(th, td);
+    return tr;
+  });
 }
 
 /** What the last load found wrong with an index's files: why it is offline, or what was cut off its log. */
@@ -168,6 +182,8 @@ async function route() {
   try {
     if (page === 'indexes' && name) await showIndex(name);
     else if (page === 'indexes') await showIndexes();
+    else if (page === 'collections' && name) await showCollection(name);
+    else if (page === 'collections') await showCollections();
     else if (page === 'tenants' && me.role === 'admin') await showTenants(name);
     else if (me.operator) await showOverview();
     else await showIndexes();

@@ -54,15 +54,7 @@ function props(index) {
   if (index.nprobe !== undefined) rows.push(['nprobe', index.nprobe]);
   if (index.efSearch !== undefined) rows.push(['efSearch', index.efSearch]);
   if (index.efConstruction !== undefined) rows.push(['efConstruction', index.efConstruction]);
-  return rows.map(([name, value]) => {
-    const tr = document.createElement('tr');
-    const th = document.createElement('th');
-    th.textContent = name;
-    const td = document.createElement('td');
-    td.textContent = String(value);
-    tr.append(th, td);
-    return tr;
-  });
+  return propRows(rows);
 }
 
 async function showIndex(name) {

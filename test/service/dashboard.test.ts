@@ -324,6 +324,35 @@ describe('dashboard in a real browser', function () {
     await page.close();
   });
 
+  it("a collection's page shows its points, and a filtered search the hits the API returns", async () => {
+    const read = (await client(s.url, s.adminKey).post('/v1/admin/tenants/docs-team/keys', { role: 'read' })).json.key as string;
+    const page = await newPage();
+    await signIn(page, read);
+    await page.click('#nav-collections');
+    await page.waitForSelector('#collections-view:not([hidden])');
+    await page.click('#collection-list a:text-is("knowledge-base")');
+    await page.waitForSelector('#collection-view:not([hidden])');
+    assert.match((await page.textContent('#collection-props')) ?? '', /Dimension16.*Points2.*Payload indexessource \(keyword\)/s);
+    await page.waitForFunction(() => document.querySelectorAll('#points tbody tr').length === 2);
+    assert.match((await page.textContent('#points')) ?? '', /faq-1\{"source":"faq"\}.*faq-2\{"source":"wiki"\}/s);
+    await page.click('#points tbody tr:first-child button');
+    const filter = { must: [{ key: 'source', match: { value: 'wiki' } }] };
+    await page.fill('#point-search-filter', JSON.stringify(filter));
+    await page.fill('#point-search-k', '5');
+    await page.click('#point-search-form button[type=submit]');
+    await page.waitForSelector('#hits:not([hidden])');
+    const vector = JSON.parse(await page.inputValue('#point-search-vector')) as number[];
+    const api = (await client(s.url, read).post('/v1/collections/knowledge-base/search', { vector, k: 5, filter, withPayload: true })).json;
+    const table = await page.$$eval('#hits tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    assert.deepEqual(
+      table,
+      api.hits.map((h: { id: string; score: number; payload: unknown }, i: number) => [String(i + 1), h.id, String(h.score), JSON.stringify(h.payload)]),
+    );
+    assert.deepEqual(table.map((r) => r[1]), ['faq-2'], 'the filter keeps the wiki point only');
+    await screenshot(page, 'console-collection.png');
+    await page.close();
+  });
+
   it('serves the dashboard under a strict Content-Security-Policy, which no page broke', async () => {
     const res = await fetch(`${s.url}/dashboard/`);
     const csp = res.headers.get('content-security-policy') ?? '';
