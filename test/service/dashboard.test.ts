@@ -40,9 +40,9 @@ describe('dashboard in a real browser', function () {
   /** What the browser said about Content-Security-Policy violations, on every page. */
   const cspViolations: string[] = [];
 
-  async function newPage(): Promise<Page> {
+  async function newPage(viewport = { width: 1200, height: 820 }): Promise<Page> {
     const page = await context.newPage();
-    await page.setViewportSize({ width: 1200, height: 820 });
+    await page.setViewportSize(viewport);
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
@@ -101,7 +101,7 @@ describe('dashboard in a real browser', function () {
   });
 
   it('a wrong key shows an error and no data', async () => {
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(`${s.url}/dashboard/`);
     await page.fill('#key', 'fp_0000000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro');
     await page.click('button[type=submit]');
@@ -112,7 +112,7 @@ describe('dashboard in a real browser', function () {
   });
 
   it('signs in, lists the indexes, and charts live traffic', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await newPage({ width: 1400, height: 900 });
     await page.goto(`${s.url}/dashboard/`);
     await page.fill('#key', s.adminKey);
     await page.click('button[type=submit]');
