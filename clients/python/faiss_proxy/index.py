@@ -64,7 +64,7 @@ def metric_name(metric):
 def _drop_quietly(transport, name):
     # Runs when an anonymous index's object is collected: one attempt, errors ignored.
     try:
-        transport.request("DELETE", _path(name), idempotency_key=new_idempotency_key(), retry=False)
+        transport.request("DELETE", _path(name), idempotency_key=new_idempotency_key(), retry=False, timeout=5.0)
     except Exception:  # noqa: BLE001 - a finalizer must not raise
         pass
 

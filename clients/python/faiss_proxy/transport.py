@@ -73,7 +73,7 @@ class Transport:
             self._local.session = s
         return s
 
-    def request(self, method, path, *, query=None, json_body=None, data=None, binary=False, idempotency_key=None, retry=True):
+    def request(self, method, path, *, query=None, json_body=None, data=None, binary=False, idempotency_key=None, retry=True, timeout=None):
         """One call, retried as above; a non-2xx answer that is not retried, or the last failure, is raised."""
         headers = {"Accept": BINARY if binary else "application/json"}
         if self.api_key:
@@ -87,7 +87,8 @@ class Transport:
             headers["Content-Type"] = BINARY
         params = None if not query else {k: _query_value(v) for k, v in query.items() if v is not None}
         prepared = requests.Request(method, self.base + path, headers=headers, params=params, data=data).prepare()
-        timeout = self.write_timeout if idempotency_key else self.timeout
+        if timeout is None:
+            timeout = self.write_timeout if idempotency_key else self.timeout
         deadline = time.monotonic() + (self.retry_for if retry else 0)
         attempt = 0
         while True:

@@ -63,6 +63,8 @@ def test_wrong_shape(local, proxy):
 def test_k_zero(local, proxy):
     e = same_as_faiss(local, proxy, lambda f: flat(f).search(xb[:1], 0), "ERR_INVALID_ARGUMENT")
     assert isinstance(e, AssertionError)
+    e = same_as_faiss(local, proxy, lambda f: flat(f).search(xb[:1], 2.5), "ERR_INVALID_ARGUMENT")
+    assert isinstance(e, TypeError)
 
 
 def test_server_errors_carry_its_code(proxy, server):
