@@ -128,6 +128,12 @@ def idmap2(faiss):
     return index.search(xq, k)
 
 
+def idmap_ip(faiss):
+    index = faiss.IndexIDMap(faiss.IndexFlatIP(d))
+    index.add_with_ids(xb, ids)
+    return index.search(xq, k)
+
+
 def pca_ivf_sq(faiss):
     index = faiss.index_factory(d, "PCA16,IVF16,SQ8", faiss.METRIC_L2)
     index.train(xb)
@@ -136,7 +142,7 @@ def pca_ivf_sq(faiss):
     return index.search(xq, k)
 
 
-@pytest.mark.parametrize("scenario", [flat_l2, flat_ip, ivf_flat, ivf_pq, hnsw, pq, sq, idmap2, pca_ivf_sq], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("scenario", [flat_l2, flat_ip, ivf_flat, ivf_pq, hnsw, pq, sq, idmap2, idmap_ip, pca_ivf_sq], ids=lambda f: f.__name__)
 def test_search_matches_faiss(local, proxy, scenario):
     assert_same_knn(*both(local, proxy, scenario))
 
