@@ -94,11 +94,16 @@ class HNSWParameters:
 
     @property
     def efConstruction(self):
-        return self._index()._info.get("efConstruction", 40)
+        index = self._index()
+        return index._create_params.get("efConstruction", index._info.get("efConstruction", 40))
 
     @efConstruction.setter
     def efConstruction(self, v):
-        raise client_error("efConstruction is fixed when the index is created on the server", "ERR_UNSUPPORTED", RuntimeError)
+        # Sent with the index's creation, at its first use; FAISS reads it while it builds the graph.
+        index = self._index()
+        if index._created:
+            raise client_error("efConstruction is fixed once the index exists on the server: set it before the first add", "ERR_UNSUPPORTED", RuntimeError)
+        index._create_params["efConstruction"] = positive(v, "efConstruction")
 
 
 class Index:
@@ -123,6 +128,7 @@ class Index:
         self._create_lock = threading.Lock()
         self._nprobe = None
         self._efSearch = None
+        self._create_params = {}
         self._finalizer = None
         if self._created and self._anonymous:
             self._finalizer = weakref.finalize(self, _drop_quietly, self._conn._transport, self.name)
@@ -336,6 +342,8 @@ class Index:
                 return
             transport = self._conn._transport
             body = {"name": self.name, "dimension": self._d, "factory": self._factory, "metric": metric_name(self._metric)}
+            if self._create_params:
+                body["params"] = self._create_params
             try:
                 info = transport.request("POST", "/v1/indexes", json_body=body, idempotency_key=new_idempotency_key()).json()
             except FaissProxyError as e:

@@ -102,7 +102,9 @@ def ivf_pq(faiss):
 
 def hnsw(faiss):
     index = faiss.IndexHNSWFlat(d, 16)
+    index.hnsw.efConstruction = 64
     index.add(xb)
+    assert index.hnsw.efConstruction == 64
     index.hnsw.efSearch = 256
     assert index.hnsw.efSearch == 256
     return index.search(xq, k)

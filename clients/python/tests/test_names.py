@@ -105,3 +105,26 @@ def test_collections(proxy):
     except RuntimeError as err:
         e = err
     assert e is not None and e.code == "ERR_COLLECTION_NOT_FOUND"
+
+
+def test_tunables(proxy):
+    hnsw = proxy.IndexHNSWFlat(d, 16)
+    hnsw.hnsw.efConstruction = 80  # before the first use: sent with the creation
+    hnsw.add(xb)
+    assert hnsw.refresh()["efConstruction"] == 80
+    try:
+        hnsw.hnsw.efConstruction = 100
+        raise AssertionError("no error")
+    except RuntimeError as e:
+        assert e.code == "ERR_UNSUPPORTED"
+    hnsw.hnsw.efSearch = 5
+    assert hnsw.hnsw.efSearch == 5 and hnsw.refresh()["efSearch"] != 5  # this object's, sent with each search
+    flat = proxy.IndexFlatL2(d)
+    try:
+        flat.nprobe
+        raise AssertionError("no error")
+    except AttributeError:
+        pass
+    ivf = proxy.index_factory(d, "IVF4,Flat")
+    proxy.ParameterSpace().set_index_parameters(ivf, "nprobe=3")
+    assert ivf.nprobe == 3
