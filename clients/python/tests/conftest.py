@@ -36,9 +36,7 @@ class Server:
         cli = os.path.join(ROOT, "dist", "service", "cli.js")
         if not os.path.exists(cli):
             raise RuntimeError(f"{cli} is missing: run `npm run build:ts` first")
-        # One OpenMP thread on each side: the 2-core CI machine is busy, where OpenMP's
-        # threads spin and wait for each other (seconds for a small PQ training).
-        env = dict(os.environ, FAISS_PROXY_ADMIN_KEY=self.admin_key, OMP_NUM_THREADS="1")
+        env = dict(os.environ, FAISS_PROXY_ADMIN_KEY=self.admin_key)
         args = [os.environ.get("FAISS_PROXY_NODE", "node"), cli, "serve", "--port", "0", "--data-dir", os.path.join(self.dir, "data"), "--fsync", "false", "--log-level", "silent"]
         self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.url = None
@@ -93,6 +91,8 @@ def local():
     """Debian's python3-faiss: the oracle."""
     import faiss
 
+    # One OpenMP thread: on the busy 2-core CI machine two threads spin waiting for each
+    # other (a small PQ training took seconds instead of 0.1 s).
     faiss.omp_set_num_threads(1)
     return faiss
 
