@@ -241,8 +241,11 @@ class Index:
         query, body = self._search_options(params, x)
         query["radius"] = repr(thresh)
         r = self._request("POST", "/range_search", query=query, data=body, binary=True)
-        total = int(r.headers.get("X-Faiss-Total", "-1"))
-        content = self._expect(r, (n + 1) * 8 + total * 12, "range search")
+        try:
+            total = int(r.headers.get("X-Faiss-Total", ""))
+        except ValueError:
+            raise FaissProxyError("The server's range search answer has no valid X-Faiss-Total header", "ERR_SERVER") from None
+        content = self._expect(r, (n + 1) * 8 + max(total, 0) * 12, "range search")
         lims = np.frombuffer(content, dtype="<u8", count=n + 1).astype(np.uint64)
         at = (n + 1) * 8
         dist = np.frombuffer(content, dtype="<f4", count=total, offset=at).astype(np.float32)

@@ -50,7 +50,12 @@ class Answer:
         self.content = content
 
     def json(self):
-        return json.loads(self.content) if self.content else None
+        if not self.content:
+            return None
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            raise FaissProxyError(f"The server answered {self.status} with a body that is not JSON", "ERR_SERVER", self.status) from None
 
 
 class Transport:

@@ -106,3 +106,41 @@ def test_a_damaged_file_is_refused(proxy):
     except RuntimeError as err:
         e = err
     assert e is not None and e.code == "ERR_CORRUPT_INDEX" and e.status == 400
+
+
+def test_a_wrong_answer_is_err_server():
+    """A server (or something in front of it) that answers the wrong thing: ERR_SERVER, not a numpy or JSON error."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            created = self.path == "/v1/indexes"
+            path = self.path.split("?")[0]
+            if created:
+                body = b'{"name":"x","dimension":8,"factory":"Flat","metric":"L2","ntotal":0,"isTrained":true}'
+            else:
+                body = b"not json" if path.endswith("/add") else b"\x00" * 7
+            self.send_response(201 if created else 200)
+            self.send_header("Content-Type", "application/json" if created or path.endswith("/add") else "application/octet-stream")
+            self.send_header("X-Faiss-Total", "many")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        faiss = faiss_proxy.connect(url=f"http://127.0.0.1:{httpd.server_address[1]}", api_key="k", retry_for=0)
+        for call in (lambda i: i.add(xb), lambda i: i.search(xb[:1], 2), lambda i: i.range_search(xb[:1], 1.0), lambda i: i.reconstruct(0)):
+            index = faiss.IndexFlatL2(d)
+            try:
+                call(index)
+                raise AssertionError("no error")
+            except faiss_proxy.FaissProxyError as e:
+                assert e.code == "ERR_SERVER" and "answer" in str(e), e
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
