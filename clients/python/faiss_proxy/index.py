@@ -15,6 +15,7 @@ What necessarily differs from an index in process (docs/python.md):
   garbage-collected (or at interpreter exit), as the TypeScript client's
   dispose() does; a named one stays until drop().
 """
+import os
 import re
 import threading
 import weakref
@@ -61,8 +62,11 @@ def metric_name(metric):
     return METRIC_NAMES[metric]
 
 
-def _drop_quietly(transport, name):
+def _drop_quietly(transport, name, pid):
     # Runs when an anonymous index's object is collected: one attempt, errors ignored.
+    # Only in the process that created it: a forked child's copy going away is not the index going away.
+    if os.getpid() != pid:
+        return
     try:
         transport.request("DELETE", _path(name), idempotency_key=new_idempotency_key(), retry=False, timeout=5.0)
     except Exception:  # noqa: BLE001 - a finalizer must not raise
@@ -131,7 +135,7 @@ class Index:
         self._create_params = {}
         self._finalizer = None
         if self._created and self._anonymous:
-            self._finalizer = weakref.finalize(self, _drop_quietly, self._conn._transport, self.name)
+            self._finalizer = weakref.finalize(self, _drop_quietly, self._conn._transport, self.name, os.getpid())
 
     @classmethod
     def _attached(cls, info, anonymous):
@@ -360,7 +364,7 @@ class Index:
             self._info = info
             self._created = True
             if self._anonymous:
-                self._finalizer = weakref.finalize(self, _drop_quietly, transport, self.name)
+                self._finalizer = weakref.finalize(self, _drop_quietly, transport, self.name, os.getpid())
 
     def _request(self, method, suffix, **kw):
         self._ensure()

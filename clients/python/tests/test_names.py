@@ -128,3 +128,18 @@ def test_tunables(proxy):
     ivf = proxy.index_factory(d, "IVF4,Flat")
     proxy.ParameterSpace().set_index_parameters(ivf, "nprobe=3")
     assert ivf.nprobe == 3
+
+
+def test_a_forked_child_does_not_delete_its_parents_index(proxy):
+    import os
+
+    index = proxy.IndexFlatL2(d)
+    index.add(xb)
+    pid = os.fork()
+    if pid == 0:  # the child drops its copy and leaves as a script would
+        del index
+        gc.collect()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert index.name in names(proxy)
+    assert index.search(xb[:1], 1)[1][0, 0] == 0
