@@ -11,6 +11,7 @@ skips what Session.request does on every call (reading ~/.netrc and the proxy
 environment): the proxies are read from the environment once, here.
 """
 import json
+import os
 import random
 import threading
 import time
@@ -71,11 +72,13 @@ class Transport:
         self._proxies = requests.utils.get_environ_proxies(url)
 
     def _session(self):
+        # Per thread, and per process: a forked child must not write on its parent's connections.
         s = getattr(self._local, "session", None)
-        if s is None:
+        if s is None or self._local.pid != os.getpid():
             s = requests.Session()
             s.trust_env = False
             self._local.session = s
+            self._local.pid = os.getpid()
         return s
 
     def request(self, method, path, *, query=None, json_body=None, data=None, binary=False, idempotency_key=None, retry=True, timeout=None):

@@ -136,10 +136,11 @@ def test_a_forked_child_does_not_delete_its_parents_index(proxy):
     index = proxy.IndexFlatL2(d)
     index.add(xb)
     pid = os.fork()
-    if pid == 0:  # the child drops its copy and leaves as a script would
+    if pid == 0:  # the child searches, drops its copy and leaves as a script would
+        ok = index.search(xb[1:2], 1)[1][0, 0] == 1
         del index
         gc.collect()
-        os._exit(0)
-    os.waitpid(pid, 0)
+        os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0
     assert index.name in names(proxy)
     assert index.search(xb[:1], 1)[1][0, 0] == 0
