@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # nats-server: the cluster tests start their own 3-node JetStream cluster on loopback.
 # python3-pytest, python3-requests: the Python client (clients/python) and its conformance suite.
 bash scripts/setup-system.sh chromium nats-server python3-pytest python3-requests
+# python3-pip: clients/python's suite checks that `pip install ./clients/python` works (offline, in a venv).
+bash scripts/setup-system.sh python3-pip
 # FAISS for this CPU, once per machine (minutes, with progress; then cached outside
 # the clone): first and on its own, so its progress shows.
 bash scripts/build-faiss.sh
