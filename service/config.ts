@@ -203,7 +203,7 @@ export const OPTIONS: readonly ServeOption[] = [
     help: 'Where the catalog, index snapshots and logs live.' },
   { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', group: 'security', unit: 'key', default: undefined, defaultHelp: 'none: one is generated and printed on first start', parse: text('admin key'), key: 'adminKey',
     help: 'An admin key to install on first start instead of generating one.' },
-  { flag: '--admin-key-file', env: 'FAISS_PROXY_ADMIN_KEY_FILE', group: 'security', unit: 'path', default: undefined, defaultHelp: 'none', parse: secretFile('admin key'), key: 'adminKey',
+  { flag: '--admin-key-file', env: 'FAISS_PROXY_ADMIN_KEY_FILE', group: 'security', unit: 'file', default: undefined, defaultHelp: 'none', parse: secretFile('admin key'), key: 'adminKey',
     help: 'A file holding that admin key (a container secret, a systemd credential); its trailing newline is dropped. Give the key one way, not both.' },
   { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', group: 'network', unit: 'bytes', default: 64 * MiB, parse: int('body limit'), key: 'bodyLimit',
     help: 'Largest request body accepted.' },

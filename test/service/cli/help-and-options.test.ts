@@ -3,6 +3,8 @@
 // variable, under its group; a wrong option or value names it and what it accepts.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { allCommands, buildProgram } from '../../../service/cli/program';
 import { loadConfig, OPTIONS } from '../../../service/config';
@@ -105,7 +107,10 @@ describe('config: flags, then variables, then defaults', () => {
   });
 
   it('every option reaches its configuration key from its flag and its variable', () => {
-    const sample: Record<string, string> = { 'true|false': 'false', level: 'warn', fraction: '0.5', address: '::1', key: 'k', token: 't', path: '/tmp/x', ms: '30000', count: '7', port: '9', bytes: '2097152' };
+    // file: a secrets file (--admin-key-file) holding a key.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fp-options-')), 'key');
+    fs.writeFileSync(file, 'k\n');
+    const sample: Record<string, string> = { 'true|false': 'false', level: 'warn', fraction: '0.5', address: '::1', key: 'k', token: 't', path: '/tmp/x', file, ms: '30000', count: '7', port: '9', bytes: '2097152' };
     // --max-tenant-memory may not be below --max-request-memory: both at 2 MiB
     const env = { FAISS_PROXY_MAX_REQUEST_MEMORY: '2097152' };
     for (const o of OPTIONS) {
