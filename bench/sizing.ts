@@ -6,6 +6,8 @@
 // before it was created to after it was filled, the training sample freed; its
 // file is FAISS's own serialization, which is what a snapshot in the service's
 // data directory holds. Prints a markdown table (figures go to bench/RESULTS.md).
+// PQ16np: a PQ without FAISS's polysemous training ("PQ16" does it; it changes the
+// code order, not the size, and takes minutes).
 import { execFileSync } from 'node:child_process';
 import { indexBinaryFactory, indexFactory, nativeHeap, serializeIndex, serializeIndexBinary } from '../lib';
 
@@ -13,8 +15,11 @@ const N = Number(process.env.SIZING_N ?? 20_000);
 const D = Number(process.env.SIZING_D ?? 128);
 const BINARY_BITS = 256;
 
-const FLOAT_TYPES = ['Flat', 'IDMap2,Flat', 'HNSW32,Flat', 'HNSW16,Flat', 'IVF256,Flat', 'IVF256,SQ8', 'IVF256,PQ16', 'SQ8', 'PQ16', 'HNSW32,SQ8'];
-const BINARY_TYPES = ['BFlat', 'BIVF64', 'BHNSW32'];
+// SIZING_ONLY=IVF256,PQ16;PQ16 measures only those (';' between factory strings).
+const ONLY = process.env.SIZING_ONLY?.split(';');
+const pick = (types: string[]) => (ONLY ? types.filter((t) => ONLY.includes(t)) : types);
+const FLOAT_TYPES = pick(['Flat', 'IDMap2,Flat', 'HNSW32,Flat', 'HNSW16,Flat', 'IVF256,Flat', 'IVF256,SQ8', 'IVF256,PQ16', 'SQ8', 'PQ16np', 'HNSW32,SQ8']);
+const BINARY_TYPES = pick(['BFlat', 'BIVF64', 'BHNSW32']);
 
 function random(n: number, d: number): Float32Array {
   const x = new Float32Array(n * d);
