@@ -18,7 +18,7 @@ const BINARY_BITS = 256;
 // SIZING_ONLY=IVF256,PQ16;PQ16 measures only those (';' between factory strings).
 const ONLY = process.env.SIZING_ONLY?.split(';');
 const pick = (types: string[]) => (ONLY ? types.filter((t) => ONLY.includes(t)) : types);
-const FLOAT_TYPES = pick(['Flat', 'IDMap2,Flat', 'HNSW32,Flat', 'HNSW16,Flat', 'IVF256,Flat', 'IVF256,SQ8', 'IVF256,PQ16', 'SQ8', 'PQ16np', 'HNSW32,SQ8']);
+const FLOAT_TYPES = pick(['Flat', 'IDMap2,Flat', 'HNSW32,Flat', 'HNSW16,Flat', 'IVF256,Flat', 'IVF256,SQ8', 'IVF256,PQ16np', 'SQ8', 'PQ16np', 'HNSW32,SQ8']);
 const BINARY_TYPES = pick(['BFlat', 'BIVF64', 'BHNSW32']);
 
 function random(n: number, d: number): Float32Array {

@@ -159,7 +159,7 @@ check_survived() { # what happened
   log "after $1: the same answer, 3 vectors"
 }
 "${PODMAN[@]}" restart -t 30 "$NAME" >/dev/null
-check_survived ""${PODMAN[@]}" restart (SIGTERM)"
+check_survived "a restart (SIGTERM)"
 api POST /v1/indexes/check/add '{"vectors":[[5,5,5,5]]}' >/dev/null
 "${PODMAN[@]}" kill -s KILL "$NAME" >/dev/null
 "${PODMAN[@]}" start "$NAME" >/dev/null
