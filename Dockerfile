@@ -44,9 +44,10 @@ COPY scripts/build-faiss.sh scripts/build-faiss.sh
 RUN FAISS_PROXY_ISA=${FAISS_PROXY_ISA} JOBS=${JOBS:-$(nproc)} bash scripts/build-faiss.sh
 
 COPY package.json package-lock.json ./
-# Behind a proxy that intercepts TLS: its CA bundle, mounted into the build (podman build
-# -v bundle:/run/ca.crt:ro --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt; with docker, a
-# secret mount); it stays out of the image.
+# Behind a proxy that intercepts TLS: its CA bundle, mounted into the build's steps
+# (podman/buildah: build -v bundle:/run/ca.crt:ro --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt;
+# docker build mounts no files: there, a BuildKit secret mount on this step); it stays out
+# of the image.
 ARG NODE_EXTRA_CA_CERTS=
 # --ignore-scripts: the package's own install script builds the node-gyp addon, which the
 # image does not use (the cmake-js build below is the primary one).
