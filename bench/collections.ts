@@ -17,7 +17,8 @@
 //    index and selector: IVF with the caller's nprobe, nprobe / sqrt(share),
 //    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / sqrt(share) (at most
 //    x4), or 256; Flat with the selector; and on each the exact search over the
-//    matching subset (Index.searchSubset). Its rules are read from here.
+//    matching subset (Index.searchSubset); at 10% and 50%, the unfiltered search for
+//    2k / share neighbours kept when they match (the over-fetch). Its rules are read from here.
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
 //    addWithIds of the same vectors into the same index type.
 //
@@ -241,6 +242,23 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
           return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
         }),
     }));
+    // The over-fetch (planner.ts OVER_FETCH_AT): the unfiltered search for 2k / share, kept when they match.
+    if (share >= 0.1) {
+      const fetch = Math.ceil((2 * K) / share);
+      rows.push({
+        name: `unfiltered for 2k / share (${fetch}), kept when they match`,
+        truth,
+        ms: [],
+        recall: 0,
+        run: () =>
+          timeQueries(async (q) => {
+            const { labels } = await index.search(row(xq, q), fetch, kind.knobs);
+            const kept: string[] = [];
+            for (const l of labels) if (l >= 0n && bucketOf[Number(l)] < width && kept.length < K) kept.push(`p${l}`);
+            return kept;
+          }),
+      });
+    }
     // The exact search over the matching subset (Index.searchSubset): a distance per match.
     rows.push({
       name: 'exact over the subset',

@@ -31,12 +31,23 @@
 //   matches than that: the search asks for more neighbours until k of them match
 //   (or it has them all).
 //
+// - Before any of these, a filter that most points pass (an estimated share of
+//   OVER_FETCH_AT or more: the kept answer's exact share, else a sample's) is
+//   first answered by the index's unfiltered search for 2k / share neighbours,
+//   kept when they pass: its cost is the unfiltered search's (no evaluation of
+//   the filter over the collection, no selector, no raised nprobe / efSearch),
+//   and it is exact where the unfiltered search is (the k nearest that pass are
+//   among the 2k / share nearest when k of those pass). A query left with fewer
+//   than k is searched again by the rules above, so the answer still has k hits
+//   whenever k match (about one query in a thousand at 2k / share: fewer than k
+//   of 2k / share draws pass).
+//
 // These rules come from `npm run bench:collections` (bench/collections.ts, its
 // "planner's alternatives" table in bench/RESULTS.md): each alternative's
 // recall@10 and latency at 0.1%, 1%, 10% and 50% of 200,000 points.
 import { IDSelectorBatch, IDSelectorBitmap, type IDSelector } from '../selectors';
 import { LIMITS } from '../limits';
-import type { Labels } from './sorted-labels';
+import { toInt64, type Labels } from './sorted-labels';
 
 /** How an index searches, as far as filtering goes. */
 export type IndexFamily = 'exhaustive' | 'ivf' | 'hnsw';
@@ -84,6 +95,15 @@ export const HNSW_EF_GROWTH_MAX = 4;
 /** The most nprobe a filtered IVF search asks for (FAISS clamps it to nlist): every list. */
 const EVERY_LIST = LIMITS.tunable.max;
 
+/** At this share of matching points or more, the unfiltered search over-fetches first (bench:collections, "unfiltered for 2k / share"). */
+export const OVER_FETCH_AT = 0.2;
+
+/** How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below OVER_FETCH_AT. */
+export function overFetchOf(p: { share: number; total: number; k: number }): number | undefined {
+  if (p.total === 0 || p.share < OVER_FETCH_AT) return undefined;
+  return Math.min(p.total, LIMITS.k.max, Math.ceil((2 * p.k) / p.share));
+}
+
 export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
   const knobs: SearchKnobs = { nprobe: p.nprobe, efSearch: p.efSearch };
@@ -111,8 +131,11 @@ const BATCH_BYTES_PER_ID = 64;
 export function selectorOf(labels: Labels): IDSelector {
   const max = labels.length === 0 ? 0 : labels[labels.length - 1];
   const bitmapBytes = Math.floor(max / 8) + 1;
-  if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(BigInt64Array.from(labels, (l) => BigInt(l)));
+  if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(labels));
   const bits = new Uint8Array(bitmapBytes);
-  for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
+  // The bitmap is at most 64 bytes a label (above: a batch), so its labels are below 2^32 while there are fewer
+  // than 2^23 of them; beyond, the slower arithmetic of any label below 2^53.
+  if (max < 2 ** 32) for (let i = 0; i < labels.length; i++) bits[labels[i] >>> 3] |= 1 << (labels[i] & 7);
+  else for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
   return new IDSelectorBitmap(bits);
 }
