@@ -133,6 +133,36 @@ export class FieldIndex {
     }
   }
 
+  /**
+   * How many labels the condition selects, from the postings' sizes alone (a label holding several of the
+   * values counts for each: an estimate), or undefined where `answer` would not answer it.
+   */
+  count(c: ParsedCondition, live: number): number | undefined {
+    const size = (key: Key) => this.byValue.get(key)?.size ?? 0;
+    switch (c.kind) {
+      case 'match':
+        return this.holds(c.value) ? size(c.value) : undefined;
+      case 'any':
+        if (![...c.values].every((v) => this.holds(v))) return undefined;
+        return sumOf([...c.values].map(size));
+      case 'except': {
+        if (this.type === 'bool' || this.type === 'datetime' || ![...c.values].every((v) => this.holds(v))) return undefined;
+        return Math.max(0, this.valued.size - sumOf([...c.values].map(size)));
+      }
+      case 'range': {
+        const numeric = this.type === 'integer' || this.type === 'float';
+        if (!(numeric && c.range.on === 'number') && !(this.type === 'datetime' && c.range.on === 'datetime')) return undefined;
+        return sumOf(this.keysWithin(c.range).map(size));
+      }
+      case 'isNull':
+        return this.nulls.size;
+      case 'isEmpty':
+        return Math.max(0, live - this.valued.size);
+      default:
+        return undefined;
+    }
+  }
+
   private keysWithin(r: RangeBounds): number[] {
     const keys = this.keys();
     const from = r.gte !== undefined && (r.gt === undefined || r.gte > r.gt) ? r.gte : (r.gt ?? -Infinity);
@@ -146,6 +176,8 @@ export class FieldIndex {
   }
 }
 
+const sumOf = (counts: number[]): number => counts.reduce((sum, n) => sum + n, 0);
+
 function lowerBound(keys: number[], x: number): number {
   let lo = 0;
   let hi = keys.length;
@@ -157,8 +189,9 @@ function lowerBound(keys: number[], x: number): number {
   return lo;
 }
 
-// Enough to tell a share of 20% and more (the planner's OVER_FETCH_AT) from one of a few percent, at a few
-// microseconds a sample.
+// A filter on fields without a payload index: enough samples to tell a share over the planner's OVER_FETCH_AT
+// from one of a few percent (most of the time: near the threshold either choice costs about the same), at a
+// microsecond or so a sample.
 const SHARE_SAMPLES = 64;
 
 /** The payload indexes of one collection, and the evaluation of filters over its points. */
@@ -205,16 +238,49 @@ export class PayloadIndexes {
   }
 
   /**
-   * The share of the points that pass `f`, estimated from SHARE_SAMPLES points spread evenly over the labels
-   * (every point when there are no more): for the planner's choice, which never changes an answer, only its cost.
+   * The share of the points that pass `f`, estimated for the planner's choice, which never changes an answer,
+   * only its cost: from the payload indexes' counts where they answer every condition (conditions taken as
+   * independent), else from SHARE_SAMPLES points spread evenly over the labels.
    */
   estimateShare(f: ParsedFilter): number {
     const labels = this.points.labels();
     if (labels.length === 0) return 0;
+    const counted = this.shareOf(f, labels.length);
+    if (counted !== undefined) return Math.min(1, counted);
     const samples = Math.min(SHARE_SAMPLES, labels.length);
     let passed = 0;
     for (let i = 0; i < samples; i++) if (this.passes(f, labels[Math.floor((i * labels.length) / samples)])) passed++;
     return passed / samples;
+  }
+
+  private shareOf(f: ParsedFilter, live: number): number | undefined {
+    let share = 1;
+    for (const c of f.must) {
+      const s = this.conditionShare(c, live);
+      if (s === undefined) return undefined;
+      share *= s;
+    }
+    for (const [list, negate] of [
+      [f.should, false],
+      [f.mustNot, true],
+    ] as const) {
+      if (list.length === 0) continue;
+      let none = 1;
+      for (const c of list) {
+        const s = this.conditionShare(c, live);
+        if (s === undefined) return undefined;
+        none *= 1 - Math.min(1, s);
+      }
+      share *= negate ? none : 1 - none;
+    }
+    return share;
+  }
+
+  private conditionShare(c: ParsedCondition, live: number): number | undefined {
+    if (c.kind === 'filter') return this.shareOf(c.filter, live);
+    if (c.kind === 'hasId') return Math.min(1, c.ids.size / live);
+    const n = this.fields.get(c.path.join('.'))?.index.count(c, live);
+    return n === undefined ? undefined : Math.min(1, n / live);
   }
 
   /** The sorted labels of the points that pass `f`. */

@@ -31,16 +31,20 @@
 //   matches than that: the search asks for more neighbours until k of them match
 //   (or it has them all).
 //
-// - Before any of these, a filter that most points pass (an estimated share of
-//   OVER_FETCH_AT or more: the kept answer's exact share, else a sample's) is
-//   first answered by the index's unfiltered search for 2k / share neighbours,
-//   kept when they pass: its cost is the unfiltered search's (no evaluation of
-//   the filter over the collection, no selector, no raised nprobe / efSearch),
-//   and it is exact where the unfiltered search is (the k nearest that pass are
-//   among the 2k / share nearest when k of those pass). A query left with fewer
-//   than k is searched again by the rules above, so the answer still has k hits
-//   whenever k match (about one query in a thousand at 2k / share: fewer than k
-//   of 2k / share draws pass).
+// - Before any of these, a filter that a large share of the points pass
+//   (OVER_FETCH_AT or more: the kept answer's exact share, else an estimate from
+//   the payload indexes' counts or a sample) is first answered by the index's
+//   unfiltered search for 2k / share neighbours, kept when they pass. It costs
+//   what the unfiltered search for that many costs: no evaluation of the filter
+//   over the collection, no selector, and at 10% an HNSW search of efSearch
+//   max(efSearch, 2k / share), as the selector's raised efSearch (x3.2) is
+//   anyway; an IVF search keeps the caller's nprobe, whose nearest lists hold
+//   the 2k / share nearest as they hold the k nearest. It is exact where the
+//   unfiltered search is (the k nearest that pass are among the 2k / share
+//   nearest when k of those pass). A query left with fewer than k is searched
+//   again by the rules above, so the answer still has k hits whenever k match
+//   (fewer than k of 2k / share draws pass: about one query in a hundred at 10%
+//   when the filter and the vectors are independent, one in a thousand at 50%).
 //
 // These rules come from `npm run bench:collections` (bench/collections.ts, its
 // "planner's alternatives" table in bench/RESULTS.md): each alternative's
@@ -95,8 +99,11 @@ export const HNSW_EF_GROWTH_MAX = 4;
 /** The most nprobe a filtered IVF search asks for (FAISS clamps it to nlist): every list. */
 const EVERY_LIST = LIMITS.tunable.max;
 
-/** At this share of matching points or more, the unfiltered search over-fetches first (bench:collections, "unfiltered for 2k / share"). */
-export const OVER_FETCH_AT = 0.2;
+/**
+ * At this share of matching points or more, the unfiltered search over-fetches first (bench:collections,
+ * "unfiltered for 2k / share": at 10% and 50% it keeps the unfiltered recall at about the unfiltered latency).
+ */
+export const OVER_FETCH_AT = 0.1;
 
 /** How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below OVER_FETCH_AT. */
 export function overFetchOf(p: { share: number; total: number; k: number }): number | undefined {

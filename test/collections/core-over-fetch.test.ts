@@ -63,6 +63,42 @@ describe('collections planner: over-fetch for filters most points pass', () => {
   }
 });
 
+describe('collections: the planner\'s estimate of a filter\'s share', () => {
+  const n = 1000;
+  const ids = Array.from({ length: n }, (_, i) => `p${i}`);
+  const payloads = ids.map((_, i) => ({ bucket: i % 100, kind: ['a', 'b', 'c', 'd'][i % 4], free: i % 10 }));
+  let s: CollectionState;
+  before(async () => {
+    s = CollectionState.create({ name: 'e', dimension: 2, payloadIndexes: { bucket: 'integer', kind: 'keyword' } });
+    await s.apply({ type: 'upsert', ids, x: randomVectors(n, 2, 41), payloads });
+  });
+  after(() => s.dispose());
+  // The payload indexes of the state (private: the estimate is an internal of the planner).
+  const estimate = (filter: unknown) => (s as unknown as { payloadIndexes: { estimateShare(f: unknown): number } }).payloadIndexes.estimateShare(parseFilter(filter));
+
+  it('a condition the payload indexes answer: its exact share, from their counts', () => {
+    const cases: [unknown, number][] = [
+      [{ must: [{ key: 'bucket', match: { value: 7 } }] }, 0.01],
+      [{ must: [{ key: 'bucket', range: { gte: 10, lt: 30 } }] }, 0.2],
+      [{ must: [{ key: 'kind', match: { any: ['a', 'c'] } }] }, 0.5],
+      [{ must: [{ key: 'kind', match: { except: ['a'] } }] }, 0.75],
+      [{ must_not: [{ key: 'kind', match: { value: 'a' } }] }, 0.75],
+      [{ should: [{ key: 'kind', match: { value: 'a' } }, { key: 'kind', match: { value: 'b' } }] }, 1 - 0.75 * 0.75],
+      [{ must: [{ has_id: ['p1', 'p2', 'nobody'] }] }, 0.003],
+      [{ must: [{ key: 'bucket', range: { lt: 50 } }, { key: 'kind', match: { value: 'a' } }] }, 0.5 * 0.25],
+    ];
+    for (const [filter, share] of cases) assert.ok(Math.abs(estimate(filter) - share) < 1e-9, `${JSON.stringify(filter)}: ${estimate(filter)} vs ${share}`);
+  });
+
+  it('a condition on a field without an index: the share of a sample', () => {
+    for (const [lt, share] of [[1, 0.1], [5, 0.5], [10, 1]] as const) {
+      const got = estimate({ must: [{ key: 'free', range: { lt } }] });
+      assert.ok(Math.abs(got - share) <= 0.1, `free < ${lt}: ${got} vs ${share}`);
+    }
+    assert.equal(estimate({ must: [{ key: 'free', range: { lt: 0 } }] }), 0);
+  });
+});
+
 describe('collections: sorted label sets', () => {
   const reference = (lists: Float64Array[]) => Float64Array.from(new Set(lists.flatMap((l) => [...l]))).sort();
   it('union equals the sorted set of every label, sparse (sorted) and dense (bits), over any offset', () => {
