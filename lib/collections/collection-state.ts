@@ -356,7 +356,11 @@ export class CollectionState {
     if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs);
     const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
     const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
-    const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => hits.filter((h) => passes(h.label)).slice(0, k));
+    const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
+      const kept: Found[] = [];
+      for (let i = 0; i < hits.length && kept.length < k; i++) if (passes(hits[i].label)) kept.push(hits[i]);
+      return kept;
+    });
     const short = found.flatMap((hits, q) => (hits.length < k ? [q] : []));
     if (short.length === 0) return found;
     const d = this.spec.dimension;
