@@ -140,8 +140,7 @@ export function selectorOf(labels: Labels): IDSelector {
   const bitmapBytes = Math.floor(max / 8) + 1;
   if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(labels));
   const bits = new Uint8Array(bitmapBytes);
-  // The bitmap is at most 64 bytes a label (above: a batch), so its labels are below 2^32 while there are fewer
-  // than 2^23 of them; beyond, the slower arithmetic of any label below 2^53.
+  // Labels below 2^32 in 32-bit integer arithmetic; larger ones (past 2^32 upserts) in that of any label below 2^53.
   if (max < 2 ** 32) for (let i = 0; i < labels.length; i++) bits[labels[i] >>> 3] |= 1 << (labels[i] & 7);
   else for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
   return new IDSelectorBitmap(bits);
