@@ -105,10 +105,20 @@ const EVERY_LIST = LIMITS.tunable.max;
  */
 export const OVER_FETCH_AT = 0.1;
 
-/** How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below OVER_FETCH_AT. */
+/**
+ * The most neighbours an over-fetch asks for: HNSW searches them with efSearch at least that, which beyond
+ * this costs more than evaluating the filter (a large k at a low share goes the evaluated way).
+ */
+export const OVER_FETCH_MAX = 1024;
+
+/**
+ * How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below
+ * OVER_FETCH_AT or that many would be over OVER_FETCH_MAX.
+ */
 export function overFetchOf(p: { share: number; total: number; k: number }): number | undefined {
   if (p.total === 0 || p.share < OVER_FETCH_AT) return undefined;
-  return Math.min(p.total, LIMITS.k.max, Math.ceil((2 * p.k) / p.share));
+  const fetch = Math.min(p.total, Math.ceil((2 * p.k) / p.share));
+  return fetch <= OVER_FETCH_MAX ? fetch : undefined;
 }
 
 export function planSearch(p: PlanInput): SearchPlan {

@@ -7,19 +7,22 @@
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { OVER_FETCH_AT, overFetchOf } from '../../lib/collections/planner';
+import { OVER_FETCH_AT, OVER_FETCH_MAX, overFetchOf } from '../../lib/collections/planner';
 import { toInt64, union } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
 const read = { withPayload: true, withVector: false };
 
 describe('collections planner: over-fetch for filters most points pass', () => {
-  it('asks for 2k / share neighbours at OVER_FETCH_AT and above, within the collection and the k limit', () => {
+  it('asks for 2k / share neighbours at OVER_FETCH_AT and above, at most the collection and OVER_FETCH_MAX', () => {
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10 }), 40);
     assert.equal(overFetchOf({ share: OVER_FETCH_AT, total: 200_000, k: 10 }), Math.ceil(20 / OVER_FETCH_AT));
     assert.equal(overFetchOf({ share: OVER_FETCH_AT * 0.99, total: 200_000, k: 10 }), undefined);
     assert.equal(overFetchOf({ share: 1, total: 15, k: 10 }), 15);
     assert.equal(overFetchOf({ share: 0.5, total: 0, k: 10 }), undefined);
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: OVER_FETCH_MAX / 4 }), OVER_FETCH_MAX);
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: OVER_FETCH_MAX / 4 + 1 }), undefined);
+    assert.equal(overFetchOf({ share: 1, total: 3000, k: 2000 }), undefined);
   });
 
   // 95% of the points pass `side: b`; the 100 points around the query are all side a.
