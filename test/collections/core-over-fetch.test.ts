@@ -7,22 +7,26 @@
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { OVER_FETCH_AT, OVER_FETCH_MAX, overFetchOf } from '../../lib/collections/planner';
+import { OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_MAX, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
 import { toInt64, union } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
 const read = { withPayload: true, withVector: false };
 
 describe('collections planner: over-fetch for filters most points pass', () => {
-  it('asks for 2k / share neighbours at OVER_FETCH_AT and above, at most the collection and OVER_FETCH_MAX', () => {
-    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10 }), 40);
-    assert.equal(overFetchOf({ share: OVER_FETCH_AT, total: 200_000, k: 10 }), Math.ceil(20 / OVER_FETCH_AT));
-    assert.equal(overFetchOf({ share: OVER_FETCH_AT * 0.99, total: 200_000, k: 10 }), undefined);
-    assert.equal(overFetchOf({ share: 1, total: 15, k: 10 }), 15);
-    assert.equal(overFetchOf({ share: 0.5, total: 0, k: 10 }), undefined);
-    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: OVER_FETCH_MAX / 4 }), OVER_FETCH_MAX);
-    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: OVER_FETCH_MAX / 4 + 1 }), undefined);
-    assert.equal(overFetchOf({ share: 1, total: 3000, k: 2000 }), undefined);
+  it('asks for 2k / share neighbours at OVER_FETCH_AT and above (exhaustive: OVER_FETCH_EXHAUSTIVE_AT), at most the collection and OVER_FETCH_MAX', () => {
+    const at = (share: number, k = 10, total = 200_000, family: IndexFamily = 'hnsw') => overFetchOf({ share, total, k, family });
+    assert.equal(at(0.5), 40);
+    assert.equal(at(OVER_FETCH_AT), Math.ceil(20 / OVER_FETCH_AT));
+    assert.equal(at(OVER_FETCH_AT * 0.99), undefined);
+    assert.equal(at(OVER_FETCH_AT, 10, 200_000, 'ivf'), Math.ceil(20 / OVER_FETCH_AT));
+    assert.equal(at(OVER_FETCH_EXHAUSTIVE_AT, 10, 200_000, 'exhaustive'), Math.ceil(20 / OVER_FETCH_EXHAUSTIVE_AT));
+    assert.equal(at(OVER_FETCH_EXHAUSTIVE_AT * 0.99, 10, 200_000, 'exhaustive'), undefined);
+    assert.equal(at(1, 10, 15), 15);
+    assert.equal(at(0.5, 10, 0), undefined);
+    assert.equal(at(0.5, OVER_FETCH_MAX / 4), OVER_FETCH_MAX);
+    assert.equal(at(0.5, OVER_FETCH_MAX / 4 + 1), undefined);
+    assert.equal(at(1, 2000, 3000), undefined);
   });
 
   // 95% of the points pass `side: b`; the 100 points around the query are all side a.
