@@ -352,7 +352,7 @@ export class CollectionState {
     const total = this.points.size;
     const known = this.filterCache.get(filter.text);
     const share = known ? known.labels.length / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
-    const fetch = overFetchOf({ share, total, k, family: familyOf(this.current) });
+    const fetch = overFetchOf({ share, total, k, family: familyOf(this.current), efSearch: knobs.efSearch ?? this.current.efSearch });
     if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs);
     const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
     const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));

@@ -15,7 +15,7 @@ const read = { withPayload: true, withVector: false };
 
 describe('collections planner: over-fetch for filters most points pass', () => {
   it('asks for 2k / share neighbours at OVER_FETCH_AT and above (exhaustive: OVER_FETCH_EXHAUSTIVE_AT), at most the collection and OVER_FETCH_MAX', () => {
-    const at = (share: number, k = 10, total = 200_000, family: IndexFamily = 'hnsw') => overFetchOf({ share, total, k, family });
+    const at = (share: number, k = 10, total = 200_000, family: IndexFamily = 'ivf') => overFetchOf({ share, total, k, family });
     assert.equal(at(0.5), 40);
     assert.equal(at(OVER_FETCH_AT), Math.ceil(20 / OVER_FETCH_AT));
     assert.equal(at(OVER_FETCH_AT * 0.99), undefined);
@@ -27,6 +27,10 @@ describe('collections planner: over-fetch for filters most points pass', () => {
     assert.equal(at(0.5, OVER_FETCH_MAX / 4), OVER_FETCH_MAX);
     assert.equal(at(0.5, OVER_FETCH_MAX / 4 + 1), undefined);
     assert.equal(at(1, 2000, 3000), undefined);
+    // HNSW: within its efSearch only.
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 40);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), undefined);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 200 }), 200);
   });
 
   // 95% of the points pass `side: b`; the 100 points around the query are all side a.
