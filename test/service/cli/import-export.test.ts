@@ -175,6 +175,24 @@ print(a.dtype == b.dtype and a.shape == b.shape and (a.view(np.uint32) == b.view
     assert.equal((await stored('resumed')).ntotal, n, 'a finished import run again adds nothing');
   });
 
+  it('an import stopped by a bad row, run again once the file is fixed in place, holds every row once', async () => {
+    const d = 8;
+    const x = rows(300, d);
+    const file = path.join(dir, 'fixed.f32');
+    fs.writeFileSync(file, f32(x.map((v, i) => (i === 150 * d + 2 ? NaN : v))));
+    const args = ['import', '--index', 'fixed', '--factory', 'Flat', '--dim', String(d), '--chunk-rows', '100', file];
+    const bad = await cli(args, env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /fixed\.f32: at byte offset 4808 \(row 150, component 2\): NaN is not a finite number/);
+    assert.equal((await stored('fixed')).ntotal, 100, 'the chunk before the bad row');
+    fs.writeFileSync(file, f32(x));
+    const fixed = await cli(args, env);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const got = await stored('fixed');
+    assert.equal(got.ntotal, 300);
+    assert.ok(f32(got.x).equals(f32(x)));
+  });
+
   it('--import-id imports the same file again; a changed file under the same id is refused', async () => {
     const file = path.join(dir, 'again.fvecs');
     fs.writeFileSync(file, vecs(rows(30, 4), 4, 'fvecs'));
