@@ -221,6 +221,7 @@ print(a.dtype == b.dtype and a.shape == b.shape and (a.view(np.uint32) == b.view
       ['vectors.txt', () => 'hello', [], /vectors\.txt: cannot tell its format from its name/],
       ['missing.npy', () => '', ['--gone'], /missing\.npy: cannot read it \(ENOENT\)/],
       ['points.jsonl', () => '{"id":"a","vector":[1,2]}\n{"id":"b","vector":[1,2]}\n{"id":"c","vector":[1,2\n', ['--collection'], /points\.jsonl: line 3 \(byte offset 52\): not JSON/],
+      ['inf.jsonl', () => '{"id":"a","vector":[1,2]}\n{"id":"b","vector":[1,1e999]}\n', ['--collection'], /inf\.jsonl: line 2 \(byte offset 26\): vector\[1\] is Infinity: vectors hold finite numbers only/],
       ['dims.jsonl', () => '{"id":"a","vector":[1,2]}\n{"id":"b","vector":[1,2,3]}\n', ['--collection'], /dims\.jsonl: line 2 \(byte offset 26\): a vector of dimension 3; the first point's is 2/],
     ];
     before(async () => {
