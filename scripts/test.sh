@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 # sources change, so it cannot rot (test/embedded/build.test.ts smoke-tests it); the
 # primary build, cmake-js (CMakeLists.txt, into build-cmake/); and the TypeScript.
 # A fresh clone (CI) builds all of them.
-bash scripts/prepare.sh --gyp chromium nats-server python3-pytest python3-requests
+# python3-pip: clients/python's suite checks that `pip install ./clients/python` works (offline, in a venv).
+bash scripts/prepare.sh --gyp chromium nats-server python3-pytest python3-requests python3-pip
 # Tests that would skip for want of the gyp build or chromium fail instead.
 export FAISS_PROXY_CI=1
 node scripts/run-tests.js "$@"

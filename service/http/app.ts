@@ -17,6 +17,7 @@ import type { StorageHealth } from '../storage/health';
 import { dispatch } from './dispatch';
 import { errorHandler, routeNotFound } from './errors';
 import { openApiDocument } from './openapi';
+import { docsPage } from './docs-page';
 import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
@@ -126,6 +127,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
   app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
+  // The API reference page (docs-page.ts): Swagger UI over /v1/openapi.json.
+  app.use('/docs', docsPage());
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;
