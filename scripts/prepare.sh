@@ -15,7 +15,7 @@
 #                 links (its build info, libfaiss.a's size and time), node, g++, cmake,
 #                 node-addon-api and cmake-js; and the addon, sandbox and build info exist
 #   build:gyp     build/.faiss-proxy-stamp: the same with binding.gyp and node-gyp
-#   build:ts      dist/.faiss-proxy-stamp: the .ts files tsconfig.json compiles,
+#   build:ts      dist/.faiss-proxy-stamp: the .ts files of tsconfig.json's include,
 #                 tsconfig.json, typescript and package-lock.json (the @types)
 # A step that fails leaves its stamp out, so the next run does it again.
 set -euo pipefail
@@ -109,9 +109,11 @@ else
 fi
 
 # --- TypeScript ------------------------------------------------------------------------
-ts_dirs=()
-for d in lib service test bench scripts; do [ -d "$d" ] && ts_dirs+=("$d"); done
-ts_want="ts $(find "${ts_dirs[@]}" -name '*.ts' -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha) tsconfig $(sha <tsconfig.json) lock $lock_hash $(tool typescript)"
+# The folders of tsconfig.json's "include" (lib/**/*.ts: lib) that exist.
+mapfile -t ts_dirs < <(node -e '
+  const include = JSON.parse(require("fs").readFileSync("tsconfig.json", "utf8")).include ?? [];
+  for (const d of new Set(include.map((p) => p.split("/")[0]))) if (require("fs").existsSync(d)) console.log(d);')
+ts_want="ts ${ts_dirs[*]} $(find "${ts_dirs[@]}" /dev/null -name '*.ts' -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha) tsconfig $(sha <tsconfig.json) lock $lock_hash $(tool typescript)"
 ts_stamp=dist/.faiss-proxy-stamp
 if current "$ts_stamp" "$ts_want" dist/service/cli.js dist/lib/index.js; then
   log "build:ts: skipped, dist/ is current (the .ts sources, tsconfig.json, typescript)"
