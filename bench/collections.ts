@@ -17,7 +17,8 @@
 //    index and selector: IVF with the caller's nprobe, nprobe / sqrt(share),
 //    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / sqrt(share) (at most
 //    x4), or 256; Flat with the selector; and on each the exact search over the
-//    matching subset (Index.searchSubset). Its rules are read from here.
+//    matching subset (Index.searchSubset); at 10% and 50%, the unfiltered search for
+//    2k / share neighbours kept when they match (the over-fetch). Its rules are read from here.
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
 //    addWithIds of the same vectors into the same index type.
 //
@@ -241,6 +242,23 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
           return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
         }),
     }));
+    // The over-fetch (planner.ts OVER_FETCH_AT): the unfiltered search for 2k / share, kept when they match.
+    if (share >= 0.1) {
+      const fetch = Math.ceil((2 * K) / share);
+      rows.push({
+        name: `unfiltered for 2k / share (${fetch}), kept when they match`,
+        truth,
+        ms: [],
+        recall: 0,
+        run: () =>
+          timeQueries(async (q) => {
+            const { labels } = await index.search(row(xq, q), fetch, kind.knobs);
+            const kept: string[] = [];
+            for (const l of labels) if (l >= 0n && bucketOf[Number(l)] < width && kept.length < K) kept.push(`p${l}`);
+            return kept;
+          }),
+      });
+    }
     // The exact search over the matching subset (Index.searchSubset): a distance per match.
     rows.push({
       name: 'exact over the subset',
@@ -289,16 +307,17 @@ async function upsertRows(kind: IndexKind, xb: Float32Array, payloads: Payload[]
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const started = performance.now();
+  console.log(`bench:collections: ${N.toLocaleString('en-US')} points of d ${D}, ${NQ} queries one at a time, k ${K}, ${ROUNDS} rounds (medians)`);
+  console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} at the start; ${os.cpus().length} cores\n`);
   const xb = gaussianMixture(MIXTURE, N, 1);
   const xq = gaussianMixture(MIXTURE, NQ, 2);
   const next = seeded(18);
   const bucketOf = Int32Array.from({ length: N }, () => Math.floor(next() * 1000));
   const payloads: Payload[] = Array.from(bucketOf, (bucket) => ({ bucket }));
   const train = xb.subarray(0, Math.min(N, 50_000) * D);
-  const searchRows: string[][] = [];
-  const planRows: string[][] = [];
-  const upRows: string[][] = [];
+  // Each collection's tables are printed as soon as they are measured: a later failure loses none of them.
   for (const kind of KINDS.filter((k) => TYPES.includes(k.key))) {
+    const searchRows: string[][] = [];
     const t0 = performance.now();
     const state = CollectionState.create({ name: kind.key, dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } });
     if (!state.info().isTrained) await state.apply({ type: 'train', x: train });
@@ -319,18 +338,18 @@ async function main(): Promise<void> {
         await remote.close();
       }
     }
-    planRows.push(...(await plannerRows(kind, state, xb, xq, bucketOf)));
+    console.log(`\nFiltered search against the unfiltered search of the same collection (load average ${os.loadavg()[0].toFixed(1)})`);
+    console.log(formatTable(['Collection', 'Path', 'Filter', '1 query', 'vs unfiltered', '10-recall@10', 'vs unfiltered'], searchRows, [1, 2]));
+    const planRows = await plannerRows(kind, state, xb, xq, bucketOf);
     state.dispose();
-    upRows.push(await upsertRows(kind, xb, payloads, train));
+    console.log("\nThe planner's alternatives (the collection's index searched with a selector of the matching labels)");
+    console.log(formatTable(['Index', 'Kept', 'Search', '1 query', '10-recall@10'], planRows, [1, 2]));
+    const upRow = await upsertRows(kind, xb, payloads, train);
+    console.log('\nUpserts (batches of 1,000 with payloads) against addWithIds of the same vectors');
+    console.log(formatTable(['Index', 'Points', 'addWithIds', 'upsert (new ids)', 'upsert / add', 'upsert (replacing)'], [upRow]));
+    console.log('');
   }
-  console.log(`\nbench:collections: ${N.toLocaleString('en-US')} points of d ${D}, ${NQ} queries one at a time, k ${K}, ${ROUNDS} rounds (medians)`);
-  console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} at start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${os.cpus().length} cores; ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-  console.log('Filtered search against the unfiltered search of the same collection');
-  console.log(formatTable(['Collection', 'Path', 'Filter', '1 query', 'vs unfiltered', '10-recall@10', 'vs unfiltered'], searchRows, [1, 2]));
-  console.log('\nThe planner\'s alternatives (the collection\'s index searched with a selector of the matching labels)');
-  console.log(formatTable(['Index', 'Kept', 'Search', '1 query', '10-recall@10'], planRows, [1, 2]));
-  console.log('\nUpserts (batches of 1,000 with payloads) against addWithIds of the same vectors');
-  console.log(formatTable(['Index', 'Points', 'addWithIds', 'upsert (new ids)', 'upsert / add', 'upsert (replacing)'], upRows));
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 if (require.main === module) {

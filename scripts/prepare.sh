@@ -15,7 +15,7 @@
 #                 links (its build info, libfaiss.a's size and time), node, g++, cmake,
 #                 node-addon-api and cmake-js; and the addon, sandbox and build info exist
 #   build:gyp     build/.faiss-proxy-stamp: the same with binding.gyp and node-gyp
-#   build:ts      dist/.faiss-proxy-stamp: the .ts files tsconfig.json compiles,
+#   build:ts      dist/.faiss-proxy-stamp: the .ts files of tsconfig.json's include,
 #                 tsconfig.json, typescript and package-lock.json (the @types)
 # A step that fails leaves its stamp out, so the next run does it again.
 set -euo pipefail
@@ -47,13 +47,15 @@ bash scripts/build-faiss.sh
 faiss_prefix="$(bash scripts/build-faiss.sh --print-prefix)"
 faiss_id="$faiss_prefix $(sha <"$faiss_prefix/faiss-build-info.json") $(stat -c '%s %Y' "$faiss_prefix/lib/libfaiss.a")"
 toolchain="g++ $(g++ -dumpfullversion) $(cmake --version | head -n1)"
-# node and the versions of the build tools installed in node_modules (none yet on a fresh clone).
+# node, then "<package> <version>" of each build tool installed in node_modules ("none"
+# yet on a fresh clone).
 versions() {
   node -e '
     const v = (p) => { try { return require(`./node_modules/${p}/package.json`).version; } catch { return "none"; } };
     console.log(`node ${process.version} abi ${process.versions.modules} ${process.platform}-${process.arch}`);
-    console.log(["node-addon-api", "cmake-js", "node-gyp", "typescript"].map((p) => `${p} ${v(p)}`).join(" "));'
+    for (const p of ["node-addon-api", "cmake-js", "node-gyp", "typescript"]) console.log(`${p} ${v(p)}`);'
 }
+tool() { grep "^$1 " <<<"$installed"; }
 
 # --- dependencies ---------------------------------------------------------------------
 installed="$(versions)"
@@ -76,12 +78,11 @@ if [ -n "$deps_want" ]; then
   installed="$(versions)"
 fi
 
-tools="$(tail -n1 <<<"$installed")"
 native_sources="$(tree_hash native)"
-addon_inputs="native $native_sources faiss $faiss_id $toolchain $node_id $tools"
+addon_inputs="native $native_sources faiss $faiss_id $toolchain $node_id $(tool node-addon-api)"
 
 # --- the node-gyp addon ---------------------------------------------------------------
-gyp_want="$addon_inputs binding.gyp $(sha <binding.gyp)"
+gyp_want="$addon_inputs $(tool node-gyp) binding.gyp $(sha <binding.gyp)"
 gyp_stamp=build/.faiss-proxy-stamp
 gyp_outputs=(build/Release/faiss_node.node build/Release/faiss-proxy-sandbox)
 if [ -n "$deps_want" ]; then
@@ -97,7 +98,7 @@ elif [ "$gyp" = 1 ]; then
 fi
 
 # --- the cmake-js addon (what the service loads) ---------------------------------------
-native_want="$addon_inputs CMakeLists.txt $(sha <CMakeLists.txt)"
+native_want="$addon_inputs $(tool cmake-js) CMakeLists.txt $(sha <CMakeLists.txt)"
 native_stamp=build-cmake/.faiss-proxy-stamp
 if current "$native_stamp" "$native_want" build-cmake/Release/faiss_node.node build-cmake/Release/faiss-proxy-sandbox build-cmake/Release/faiss-build-info.json; then
   log "build:native: skipped, build-cmake/ is current (native/, CMakeLists.txt, FAISS, toolchain)"
@@ -108,9 +109,11 @@ else
 fi
 
 # --- TypeScript ------------------------------------------------------------------------
-ts_dirs=()
-for d in lib service test bench scripts; do [ -d "$d" ] && ts_dirs+=("$d"); done
-ts_want="ts $(find "${ts_dirs[@]}" -name '*.ts' -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha) tsconfig $(sha <tsconfig.json) lock $lock_hash $tools"
+# The folders of tsconfig.json's "include" (lib/**/*.ts: lib) that exist.
+mapfile -t ts_dirs < <(node -e '
+  const include = JSON.parse(require("fs").readFileSync("tsconfig.json", "utf8")).include ?? [];
+  for (const d of new Set(include.map((p) => p.split("/")[0]))) if (require("fs").existsSync(d)) console.log(d);')
+ts_want="ts ${ts_dirs[*]} $(find "${ts_dirs[@]}" /dev/null -name '*.ts' -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha) tsconfig $(sha <tsconfig.json) lock $lock_hash $(tool typescript)"
 ts_stamp=dist/.faiss-proxy-stamp
 if current "$ts_stamp" "$ts_want" dist/service/cli.js dist/lib/index.js; then
   log "build:ts: skipped, dist/ is current (the .ts sources, tsconfig.json, typescript)"

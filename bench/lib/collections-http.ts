@@ -23,7 +23,8 @@ export async function httpCollection(
   train: Float32Array,
 ): Promise<HttpCollection> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-collections-http-'));
-  const server = await startBenchServer(path.join(tmp, 'data'), ['--fsync', 'false', '--log-level', 'warn']);
+  // IVF's training set (50,000 vectors of d 128) is about 80 MB of JSON in one request: over the default body limit.
+  const server = await startBenchServer(path.join(tmp, 'data'), ['--fsync', 'false', '--log-level', 'warn', '--body-limit', String(256 * 1024 * 1024)]);
   try {
     await call(`${server.url}/v1/admin/tenants`, 'POST', server.adminKey, { name: 'bench' });
     const key = (await call(`${server.url}/v1/admin/tenants/bench/keys`, 'POST', server.adminKey, { role: 'write' })).key as string;

@@ -27,11 +27,11 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
-import { planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
-import { hasLabel, type Labels } from './sorted-labels';
+import { hasLabel, toInt64, type Labels } from './sorted-labels';
 import type { CollectionInfo, CollectionSpec, Hit, Payload, PayloadFieldType, Point } from './types';
 
 /** A change to a collection, as the embedded collections and the service log it. */
@@ -262,7 +262,7 @@ export class CollectionState {
 
   // Through the id policy: removed where FAISS keeps ids, hidden where it cannot, rebuilt where it cannot filter.
   private async removeLabels(labels: number[]): Promise<void> {
-    const { replaced } = await removeIds(this.current, this.ids, BigInt64Array.from(labels, (l) => BigInt(l)));
+    const { replaced } = await removeIds(this.current, this.ids, toInt64(labels));
     if (replaced) this.swapIndex(replaced);
   }
 
@@ -346,7 +346,33 @@ export class CollectionState {
     return foundOf(distances as Float32Array, labels, k);
   }
 
+  // The planner's over-fetch first (planner.ts): the unfiltered search, its hits kept when they pass; the
+  // queries it leaves short of k through the evaluated filter.
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
+    const total = this.points.size;
+    const known = this.filterCache.get(filter.text);
+    const share = known ? known.labels.length / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
+    const fetch = overFetchOf({ share, total, k, family: familyOf(this.current), efSearch: knobs.efSearch ?? this.current.efSearch });
+    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs);
+    const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
+    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
+    const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
+      const kept: Found[] = [];
+      for (let i = 0; i < hits.length && kept.length < k; i++) if (passes(hits[i].label)) kept.push(hits[i]);
+      return kept;
+    });
+    const short = found.flatMap((hits, q) => (hits.length < k ? [q] : []));
+    if (short.length === 0) return found;
+    const d = this.spec.dimension;
+    const rest = new Float32Array(short.length * d);
+    short.forEach((q, j) => rest.set(x.subarray(q * d, (q + 1) * d), j * d));
+    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs);
+    short.forEach((q, j) => (found[q] = answers[j]));
+    return found;
+  }
+
+  // The filter evaluated to its matching labels, and the planner's strategy for that many.
+  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const answer = this.answerOf(filter);
     const index = this.current;
     const plan = planSearch({
@@ -361,14 +387,14 @@ export class CollectionState {
     });
     if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
     if (plan.strategy === 'subset') {
-      answer.subset ??= BigInt64Array.from(answer.labels, (l) => BigInt(l));
+      answer.subset ??= toInt64(answer.labels);
       try {
         const { distances, labels } = await index.searchSubset(x, k, answer.subset);
         return foundOf(distances as Float32Array, labels, k);
       } catch (e) {
         if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED')) throw e;
         noSubsetSearch.add(index);
-        return this.searchFiltered(x, n, k, filter, knobs);
+        return this.searchEvaluated(x, n, k, filter, knobs);
       }
     }
     if (plan.strategy === 'selector') {

@@ -16,6 +16,8 @@ type Key = string | number | boolean;
 /** The labels of the points whose field holds each value, for one declared field. */
 export class FieldIndex {
   private readonly byValue = new Map<Key, Set<number>>();
+  /** Each value's labels as sorted Labels, made when a filter first reads them and dropped when they change. */
+  private readonly sorted = new Map<Key, Labels>();
   /** Labels with a non-null value this index does not hold (a number in a keyword field). */
   private readonly others = new Set<number>();
   /** Labels whose field is null (is_null). */
@@ -64,6 +66,7 @@ export class FieldIndex {
         act(this.others);
         continue;
       }
+      this.sorted.delete(key);
       let set = this.byValue.get(key);
       if (!set) {
         if (!add) continue;
@@ -80,8 +83,13 @@ export class FieldIndex {
   }
 
   private postings(key: Key): Labels {
+    const known = this.sorted.get(key);
+    if (known) return known;
     const set = this.byValue.get(key);
-    return set ? fromOrderedSet(set) : NO_LABELS;
+    if (!set) return NO_LABELS;
+    const labels = fromOrderedSet(set);
+    this.sorted.set(key, labels);
+    return labels;
   }
 
   private keys(): number[] {
@@ -103,23 +111,53 @@ export class FieldIndex {
         return this.holds(c.value) ? this.postings(c.value) : undefined;
       case 'any':
         if (![...c.values].every((v) => this.holds(v))) return undefined;
-        return unionOfSets([...c.values].map((v) => this.byValue.get(v)), live());
+        return union([...c.values].map((v) => this.postings(v)));
       case 'except': {
         // A value of another kind is never one of the list's, so `others` all match.
         if (this.type === 'bool' || this.type === 'datetime' || ![...c.values].every((v) => this.holds(v))) return undefined;
-        const sets = [this.others];
-        for (const [key, set] of this.byValue) if (!c.values.has(key as string | number)) sets.push(set);
-        return unionOfSets(sets, live());
+        const lists = [fromOrderedSet(this.others)];
+        for (const key of this.byValue.keys()) if (!c.values.has(key as string | number)) lists.push(this.postings(key));
+        return union(lists);
       }
       case 'range': {
         const numeric = this.type === 'integer' || this.type === 'float';
         if (!(numeric && c.range.on === 'number') && !(this.type === 'datetime' && c.range.on === 'datetime')) return undefined;
-        return unionOfSets(this.keysWithin(c.range).map((key) => this.byValue.get(key)), live());
+        return union(this.keysWithin(c.range).map((key) => this.postings(key)));
       }
       case 'isNull':
         return fromOrderedSet(this.nulls);
       case 'isEmpty':
         return difference(live(), fromOrderedSet(this.valued));
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * How many labels the condition selects, from the postings' sizes alone (a label holding several of the
+   * values counts for each: an estimate), or undefined where `answer` would not answer it.
+   */
+  count(c: ParsedCondition, live: number): number | undefined {
+    const size = (key: Key) => this.byValue.get(key)?.size ?? 0;
+    switch (c.kind) {
+      case 'match':
+        return this.holds(c.value) ? size(c.value) : undefined;
+      case 'any':
+        if (![...c.values].every((v) => this.holds(v))) return undefined;
+        return sumOf([...c.values].map(size));
+      case 'except': {
+        if (this.type === 'bool' || this.type === 'datetime' || ![...c.values].every((v) => this.holds(v))) return undefined;
+        return Math.max(0, this.valued.size - sumOf([...c.values].map(size)));
+      }
+      case 'range': {
+        const numeric = this.type === 'integer' || this.type === 'float';
+        if (!(numeric && c.range.on === 'number') && !(this.type === 'datetime' && c.range.on === 'datetime')) return undefined;
+        return sumOf(this.keysWithin(c.range).map(size));
+      }
+      case 'isNull':
+        return this.nulls.size;
+      case 'isEmpty':
+        return Math.max(0, live - this.valued.size);
       default:
         return undefined;
     }
@@ -138,23 +176,7 @@ export class FieldIndex {
   }
 }
 
-/** The labels of several postings, sorted: one mark per label of the live span (`live`: every label, sorted), read back in order. */
-function unionOfSets(sets: (Set<number> | undefined)[], live: Labels): Labels {
-  const present = sets.filter((set): set is Set<number> => set !== undefined && set.size > 0);
-  if (present.length === 0) return NO_LABELS;
-  if (present.length === 1) return fromOrderedSet(present[0]);
-  const min = live[0];
-  const marks = new Uint8Array(live[live.length - 1] - min + 1);
-  let total = 0;
-  for (const set of present) {
-    total += set.size;
-    for (const label of set) marks[label - min] = 1;
-  }
-  const out = new Float64Array(Math.min(total, live.length));
-  let n = 0;
-  for (let i = 0; i < marks.length; i++) if (marks[i] === 1) out[n++] = min + i;
-  return out.subarray(0, n);
-}
+const sumOf = (counts: number[]): number => counts.reduce((sum, n) => sum + n, 0);
 
 function lowerBound(keys: number[], x: number): number {
   let lo = 0;
@@ -166,6 +188,11 @@ function lowerBound(keys: number[], x: number): number {
   }
   return lo;
 }
+
+// A filter on fields without a payload index: enough samples to tell a share over the planner's OVER_FETCH_AT
+// from one of a few percent (most of the time: near the threshold either choice costs about the same), at a
+// microsecond or so a sample.
+const SHARE_SAMPLES = 64;
 
 /** The payload indexes of one collection, and the evaluation of filters over its points. */
 export class PayloadIndexes {
@@ -202,6 +229,58 @@ export class PayloadIndexes {
 
   remove(label: number, payload: Payload | null): void {
     for (const { index } of this.fields.values()) index.remove(label, payload);
+  }
+
+  /** Whether the point of `label` passes `f` (the scan's meaning, one point). */
+  passes(f: ParsedFilter, label: number): boolean {
+    const p = this.points.byLabelOf(label);
+    return p !== undefined && pointMatches(f, p.id, p.payload);
+  }
+
+  /**
+   * The share of the points that pass `f`, estimated for the planner's choice, which never changes an answer,
+   * only its cost: from the payload indexes' counts where they answer every condition (conditions taken as
+   * independent), else from SHARE_SAMPLES points spread evenly over the labels.
+   */
+  estimateShare(f: ParsedFilter): number {
+    const labels = this.points.labels();
+    if (labels.length === 0) return 0;
+    const counted = this.shareOf(f, labels.length);
+    if (counted !== undefined) return Math.min(1, counted);
+    const samples = Math.min(SHARE_SAMPLES, labels.length);
+    let passed = 0;
+    for (let i = 0; i < samples; i++) if (this.passes(f, labels[Math.floor((i * labels.length) / samples)])) passed++;
+    return passed / samples;
+  }
+
+  private shareOf(f: ParsedFilter, live: number): number | undefined {
+    let share = 1;
+    for (const c of f.must) {
+      const s = this.conditionShare(c, live);
+      if (s === undefined) return undefined;
+      share *= s;
+    }
+    for (const [list, negate] of [
+      [f.should, false],
+      [f.mustNot, true],
+    ] as const) {
+      if (list.length === 0) continue;
+      let none = 1;
+      for (const c of list) {
+        const s = this.conditionShare(c, live);
+        if (s === undefined) return undefined;
+        none *= 1 - Math.min(1, s);
+      }
+      share *= negate ? none : 1 - none;
+    }
+    return share;
+  }
+
+  private conditionShare(c: ParsedCondition, live: number): number | undefined {
+    if (c.kind === 'filter') return this.shareOf(c.filter, live);
+    if (c.kind === 'hasId') return Math.min(1, c.ids.size / live);
+    const n = this.fields.get(c.path.join('.'))?.index.count(c, live);
+    return n === undefined ? undefined : Math.min(1, n / live);
   }
 
   /** The sorted labels of the points that pass `f`. */

@@ -11,9 +11,13 @@
 //   in proportion to m * d, so the threshold is a count, not a share: the count
 //   at which it costs as much as an unfiltered HNSW / IVF search twice over.
 // - An index that compares the query with every stored vector (Flat, SQ, PQ,
-//   LSH, ...): its search with an IDSelector of the matching labels is the exact
-//   search over that subset too (FAISS computes distances only for selected
-//   vectors), for a selector lookup per stored vector.
+//   ...): the exact search over the subset whatever the count, as its own
+//   search costs a distance per stored vector anyway: FAISS's search with an
+//   IDSelector of the matching labels is the exact search over that subset too,
+//   but asks the selector about every stored vector through the IDMap2's
+//   translation, 7x the subset search's time at 10% of 200,000 and 1.7x at 50%
+//   (bench:collections). One that cannot compute a single distance (LSH, ...):
+//   the selector search.
 // - IVF: the nprobe nearest lists hold `share` of the matching vectors an
 //   unfiltered search would scan vectors; nprobe is raised by 1 / sqrt(share)
 //   (FAISS clamps it to nlist): at 10% and 50% the caller's nprobe already
@@ -31,12 +35,27 @@
 //   matches than that: the search asks for more neighbours until k of them match
 //   (or it has them all).
 //
+// - Before any of these, a filter that a large share of the points pass
+//   (OVER_FETCH_AT or more: the kept answer's exact share, else an estimate from
+//   the payload indexes' counts or a sample) is first answered by the index's
+//   unfiltered search for 2k / share neighbours, kept when they pass. It costs
+//   what the unfiltered search for that many costs: no evaluation of the filter
+//   over the collection, no selector. An IVF search keeps the caller's nprobe,
+//   whose nearest lists hold the 2k / share nearest as they hold the k nearest;
+//   an HNSW search over-fetches only where 2k / share is within its efSearch
+//   (from 31% at k 10, efSearch 64): its deeper answers miss more. It is exact where the
+//   unfiltered search is (the k nearest that pass are among the 2k / share
+//   nearest when k of those pass). A query left with fewer than k is searched
+//   again by the rules above, so the answer still has k hits whenever k match
+//   (fewer than k of 2k / share draws pass: about one query in a hundred at 10%
+//   when the filter and the vectors are independent, one in a thousand at 50%).
+//
 // These rules come from `npm run bench:collections` (bench/collections.ts, its
 // "planner's alternatives" table in bench/RESULTS.md): each alternative's
 // recall@10 and latency at 0.1%, 1%, 10% and 50% of 200,000 points.
 import { IDSelectorBatch, IDSelectorBitmap, type IDSelector } from '../selectors';
 import { LIMITS } from '../limits';
-import type { Labels } from './sorted-labels';
+import { toInt64, type Labels } from './sorted-labels';
 
 /** How an index searches, as far as filtering goes. */
 export type IndexFamily = 'exhaustive' | 'ivf' | 'hnsw';
@@ -84,11 +103,43 @@ export const HNSW_EF_GROWTH_MAX = 4;
 /** The most nprobe a filtered IVF search asks for (FAISS clamps it to nlist): every list. */
 const EVERY_LIST = LIMITS.tunable.max;
 
+/**
+ * At this share of matching points or more, the unfiltered search over-fetches first (bench:collections,
+ * "unfiltered for 2k / share": at 10% and 50% it keeps the unfiltered recall at about the unfiltered latency).
+ */
+export const OVER_FETCH_AT = 0.1;
+
+/**
+ * The same for an exhaustive index, whose exact search over the subset costs the share of its distances
+ * computed one by one: about the unfiltered search's cost at 40% (bench:collections, Flat: 2.9 ms at 10% and
+ * 28 ms at 50% against 21-23 ms unfiltered or over-fetched).
+ */
+export const OVER_FETCH_EXHAUSTIVE_AT = 0.4;
+
+/**
+ * The most neighbours an over-fetch asks for: HNSW searches them with efSearch at least that, which beyond
+ * this costs more than evaluating the filter (a large k at a low share goes the evaluated way).
+ */
+export const OVER_FETCH_MAX = 1024;
+
+/**
+ * How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below
+ * OVER_FETCH_AT (OVER_FETCH_EXHAUSTIVE_AT for an exhaustive index) or that many would be over OVER_FETCH_MAX.
+ */
+export function overFetchOf(p: { share: number; total: number; k: number; family: IndexFamily; efSearch?: number }): number | undefined {
+  if (p.total === 0 || p.share < (p.family === 'exhaustive' ? OVER_FETCH_EXHAUSTIVE_AT : OVER_FETCH_AT)) return undefined;
+  const fetch = Math.min(p.total, Math.ceil((2 * p.k) / p.share));
+  // HNSW: only as many as its efSearch keeps (deeper, its answers miss more: bench:collections, 10% of 200,000
+  // at efSearch 64: recall 0.72 over-fetching 200, against 0.82 unfiltered and 0.80 with the selector).
+  if (p.family === 'hnsw' && fetch > (p.efSearch ?? 0)) return undefined;
+  return fetch <= OVER_FETCH_MAX ? fetch : undefined;
+}
+
 export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
   const knobs: SearchKnobs = { nprobe: p.nprobe, efSearch: p.efSearch };
   const share = p.matching / p.total;
-  if (p.subsetSearchable && p.matching <= EXACT_SUBSET_AT_MOST) return { strategy: 'subset' };
+  if (p.subsetSearchable && (p.matching <= EXACT_SUBSET_AT_MOST || p.family === 'exhaustive')) return { strategy: 'subset' };
   if (!p.filterable) {
     // Ask for as many neighbours as should hold k matches, at least twice k; the caller doubles it until done.
     const fetch = Math.min(p.total, Math.max(2 * p.k, Math.ceil(p.k / share)));
@@ -111,8 +162,10 @@ const BATCH_BYTES_PER_ID = 64;
 export function selectorOf(labels: Labels): IDSelector {
   const max = labels.length === 0 ? 0 : labels[labels.length - 1];
   const bitmapBytes = Math.floor(max / 8) + 1;
-  if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(BigInt64Array.from(labels, (l) => BigInt(l)));
+  if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(labels));
   const bits = new Uint8Array(bitmapBytes);
-  for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
+  // Labels below 2^32 in 32-bit integer arithmetic; larger ones (past 2^32 upserts) in that of any label below 2^53.
+  if (max < 2 ** 32) for (let i = 0; i < labels.length; i++) bits[labels[i] >>> 3] |= 1 << (labels[i] & 7);
+  else for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
   return new IDSelectorBitmap(bits);
 }

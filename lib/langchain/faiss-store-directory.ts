@@ -3,7 +3,11 @@
 //                  gave another), FAISS's own file format, which readIndex reads;
 //   docstore.json  JSON.stringify([[...docstore entries], mapping]): the entries
 //                  are [documentId, { pageContent, metadata, id? }] pairs, the
-//                  mapping is { "<FAISS label>": documentId } for labels 0..ntotal-1.
+//                  mapping is { "<FAISS label>": documentId } for labels 0..ntotal-1;
+// or what Python LangChain's FAISS.save_local saves (its default index_name):
+//   index.faiss    faiss.write_index of its index, the same format;
+//   index.pkl      a pickle of (docstore, index_to_docstore_id), read without
+//                  running it (python-faiss-store.ts).
 // Each label's vector is read back from the index (reconstruct), so importing
 // embeds nothing again.
 import { Document } from '@langchain/core/documents';
@@ -12,6 +16,7 @@ import { METRIC_INNER_PRODUCT, METRIC_L2 } from '../constants';
 import { FaissError } from '../errors';
 import type { Index } from '../faiss-index';
 import { isObject } from '../is';
+import { parsePythonDocstore } from './python-faiss-store';
 
 export interface FaissStoreBatch {
   ids: string[];
@@ -76,21 +81,44 @@ function metricOf(index: Index, file: string): CollectionMetric {
   throw new FaissError(`${file} holds an index of metric ${index.metricType}: a collection takes "l2" or "ip"`, 'ERR_UNSUPPORTED');
 }
 
+/** The most bytes of a docstore file read (index.pkl or docstore.json): its parsed values take several times more. */
+const MAX_DOCSTORE_BYTES = 1024 ** 3;
+
+type Docstore = { idOfLabel: string[]; documents: Map<string, Document> };
+
+/** The two layouts, LangChain.js's first: the docstore file, the index file, and how the docstore is read. */
+const LAYOUTS: { docstore: string; index: string; parse: (file: string, bytes: Buffer, ntotal: number) => Docstore }[] = [
+  { docstore: 'docstore.json', index: 'faiss.index', parse: (file, bytes, ntotal) => parseDocstore(file, bytes.toString('utf8'), ntotal) },
+  { docstore: 'index.pkl', index: 'index.faiss', parse: parsePythonDocstore },
+];
+
 export async function readFaissStoreDirectory(directory: string, batchSize: number): Promise<SavedFaissStore> {
   // Loaded here: the langchain entry point loads the native addon only where it needs it.
   const [fs, path, { readIndex }] = await Promise.all([import('node:fs/promises'), import('node:path'), import('../io')]);
-  const docstoreFile = path.join(directory, 'docstore.json');
-  const indexFile = path.join(directory, 'faiss.index');
-  let text: string;
-  try {
-    text = await fs.readFile(docstoreFile, 'utf8');
-  } catch (e) {
-    throw new FaissError(`Cannot read ${docstoreFile}: ${(e as Error).message}`, 'ERR_IO');
+  let found: { layout: (typeof LAYOUTS)[number]; bytes: Buffer } | undefined;
+  for (const layout of LAYOUTS) {
+    const file = path.join(directory, layout.docstore);
+    try {
+      const { size } = await fs.stat(file);
+      if (size > MAX_DOCSTORE_BYTES) throw new FaissError(`${file} has ${size} bytes, more than the ${MAX_DOCSTORE_BYTES} a docstore is read with`, 'ERR_RESOURCE_LIMIT');
+      found = { layout, bytes: await fs.readFile(file) };
+      break;
+    } catch (e) {
+      if (e instanceof FaissError) throw e;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new FaissError(`Cannot read ${file}: ${(e as Error).message}`, 'ERR_IO');
+    }
   }
+  if (!found) {
+    const names = LAYOUTS.map((l) => path.join(directory, l.docstore)).join(' or ');
+    throw new FaissError(`Cannot read ${names}: no FaissStore (LangChain.js) or FAISS (Python LangChain) store is saved in ${directory}`, 'ERR_IO');
+  }
+  const docstoreFile = path.join(directory, found.layout.docstore);
+  const indexFile = path.join(directory, found.layout.index);
   const index = await readIndex(indexFile);
   try {
     const metric = metricOf(index, indexFile);
-    const { idOfLabel, documents } = parseDocstore(docstoreFile, text, index.ntotal);
+    const { idOfLabel, documents } = found.layout.parse(docstoreFile, found.bytes, index.ntotal);
     return {
       dimension: index.d,
       metric,

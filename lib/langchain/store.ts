@@ -161,7 +161,8 @@ export class FaissProxyStore extends VectorStore {
 
   /**
    * Moves what LangChain's FaissStore saved (`await faissStore.save(directory)`:
-   * faiss.index and docstore.json) into the collection: each document with its id,
+   * faiss.index and docstore.json), or Python LangChain's FAISS (`save_local(directory)`:
+   * index.faiss and index.pkl, read without running it), into the collection: each document with its id,
    * metadata and page content, and the vector FAISS holds for it (read back from the
    * index, so nothing is embedded again). The collection takes the index's metric.
    */

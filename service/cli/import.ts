@@ -7,6 +7,7 @@
 // IMPORT_MAX_CHUNKS).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { FaissError } from '../../lib/errors';
 import { IDEMPOTENCY_KEY } from '../../lib/wire';
 import type { PointInput } from '../../lib/collections/types';
@@ -32,20 +33,16 @@ export interface ImportOptions extends TargetOptions {
   progress: string;
 }
 
-/** A short digest of what the file is: its size and its first and last 64 KiB, its format and dimension. */
+/**
+ * A short digest of which file this is: its name (not its directory: a run from
+ * elsewhere is the same import), size, format and dimension. Not its contents:
+ * a file fixed in place (a NaN replaced) keeps its keys, so running the import
+ * again adds only what is missing; another file under the same name and size
+ * meets its chunks' fingerprints on the server (ERR_IDEMPOTENCY_MISMATCH).
+ */
 async function fileIdentity(file: string, format: FileFormat, dim: number | undefined): Promise<string> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const part = 65_536;
-    const head = Buffer.alloc(Math.min(part, size));
-    const tail = Buffer.alloc(Math.min(part, size));
-    await fh.read(head, 0, head.length, 0);
-    await fh.read(tail, 0, tail.length, size - tail.length);
-    return createHash('sha256').update(JSON.stringify([format, dim ?? null, size])).update(head).update(tail).digest('hex').slice(0, 24);
-  } finally {
-    await fh.close();
-  }
+  const { size } = await fs.stat(file);
+  return createHash('sha256').update(JSON.stringify([path.basename(file), size, format, dim ?? null])).digest('hex').slice(0, 24);
 }
 
 function importIdOf(given: string | undefined): string | undefined {

@@ -3,6 +3,7 @@
 // each command's action does the work.
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { addServeOptions, configFrom, type Config } from '../config';
+import { FaissError } from '../../lib/errors';
 import { ServiceError } from '../domain/errors';
 import type { Role } from '../storage/catalog';
 import type { openServices } from '../server';
@@ -227,7 +228,7 @@ function commandPath(cmd: Command): string {
 /**
  * Runs the command line. Usage errors (commander's message, naming the option or
  * argument and what it accepts) and failed commands exit with status 2; a
- * ServiceError prints as `CODE: message`.
+ * ServiceError or FaissError (the remote client's) prints as `CODE: message`.
  */
 export async function run(argv: string[]): Promise<void> {
   const program = buildProgram();
@@ -243,7 +244,7 @@ export async function run(argv: string[]): Promise<void> {
       if (e.exitCode === 0) return;
       process.exit(2);
     }
-    const code = e instanceof ServiceError ? `${e.code}: ` : '';
+    const code = e instanceof ServiceError || e instanceof FaissError ? `${e.code}: ` : '';
     console.error(`${code}${e instanceof Error ? e.message : String(e)}`);
     process.exit(2);
   }

@@ -128,7 +128,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
   app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
   // The API reference page (docs-page.ts): Swagger UI over /v1/openapi.json.
-  app.use('/docs', docsPage());
+  app.use('/docs', docsPage(DASHBOARD_CSP));
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;

@@ -131,13 +131,15 @@ describe('collections planner: exact over the subset by the matching count', () 
     assert.deepEqual(plan(200_000), { strategy: 'selector', knobs: { nprobe: 16, efSearch: 64 } });
     assert.deepEqual(plan(10_000, 10_000_000_000), { strategy: 'selector', knobs: { nprobe: 16 * 1000, efSearch: 64 } });
   });
-  it('at EXACT_SUBSET_AT_MOST matches or fewer: the exact search over the subset, whatever the share', () => {
+  it('at EXACT_SUBSET_AT_MOST matches or fewer: the exact search over the subset, whatever the share; on an exhaustive index at any count', () => {
     for (const family of ['hnsw', 'ivf', 'exhaustive'] as const) {
       assert.deepEqual(planSearch({ ...base, family, matching: 1 }), { strategy: 'subset' });
       assert.deepEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST, total: EXACT_SUBSET_AT_MOST }), { strategy: 'subset' });
-      assert.notEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST + 1, nprobe: 16 }).strategy, 'subset');
       assert.notEqual(planSearch({ ...base, family, matching: 5, subsetSearchable: false, nprobe: 16 }).strategy, 'subset');
     }
+    for (const family of ['hnsw', 'ivf'] as const) assert.notEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST + 1, nprobe: 16 }).strategy, 'subset');
+    assert.deepEqual(planSearch({ ...base, family: 'exhaustive', matching: 150_000 }), { strategy: 'subset' });
+    assert.deepEqual(planSearch({ ...base, family: 'exhaustive', matching: 150_000, subsetSearchable: false }), { strategy: 'selector', knobs: { nprobe: undefined, efSearch: 64 } });
     assert.deepEqual(planSearch({ ...base, matching: 0 }), { strategy: 'empty' });
   });
   it('HNSW above it: efSearch raised by 1 / sqrt(share), at most HNSW_EF_GROWTH_MAX times; all matching: as asked', () => {

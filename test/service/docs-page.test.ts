@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { startServer, type ServerProcess } from '../support/server';
+import { makeTenant, startServer, type ServerProcess } from '../support/server';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
@@ -49,7 +49,7 @@ describe('/docs: the OpenAPI document in a real browser', function () {
     assert.equal((await fetch(`${s.url}/docs/vendor/swagger-initializer.js`)).status, 404);
   });
 
-  it('renders every operation, and an operation expands', async () => {
+  it('renders every operation, an operation expands, and "Try it out" calls the service with the key given to "Authorize"', async () => {
     const doc = await (await fetch(`${s.url}/v1/openapi.json`)).json();
     const operations = Object.values(doc.paths as Record<string, object>).reduce((n, p) => n + Object.keys(p).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).length, 0);
     assert.ok(operations > 20);
@@ -71,6 +71,20 @@ describe('/docs: the OpenAPI document in a real browser', function () {
     const body = (await page.locator('.opblock.is-open').first().textContent()) ?? '';
     assert.match(body, /Parameters/);
     assert.match(body, /name/);
+
+    // "Authorize" with a key, then "Try it out" on GET /v1/indexes: the call goes to this service under the CSP.
+    const key = (await makeTenant(s, 'acme')).read;
+    await page.click('.auth-wrapper .authorize');
+    await page.fill('.modal-ux input[type=text], .modal-ux input[type=password]', key);
+    await page.click('.modal-ux .auth-btn-wrapper button.authorize');
+    await page.click('.modal-ux .btn-done');
+    const list = page.locator('.opblock-get', { has: page.locator('[data-path="/v1/indexes"]') }).first();
+    await list.locator('.opblock-summary').first().click();
+    await list.locator('.try-out__btn').click();
+    await list.locator('.execute').click();
+    await list.locator('.live-responses-table tbody .response-col_status').first().waitFor();
+    assert.match((await list.locator('.live-responses-table tbody .response-col_status').first().textContent()) ?? '', /200/);
+    assert.match((await list.locator('.live-responses-table tbody .response-col_description').first().textContent()) ?? '', /"indexes"/);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await search.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'docs-page.png') });

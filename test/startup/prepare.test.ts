@@ -73,7 +73,7 @@ describe('start.sh and test.sh do only what is out of date', function () {
     write('native/sandbox/main.cc', 'int main() { return 1; }\n');
     write('CMakeLists.txt', 'project(scratch)\n');
     write('binding.gyp', "{ 'targets': [] }\n");
-    write('tsconfig.json', '{}\n');
+    write('tsconfig.json', '{ "include": ["lib/**/*.ts", "service/**/*.ts", "bench/**/*.ts"] }\n');
     write('lib/index.ts', 'export const a = 1;\n');
     write('service/cli.ts', 'export const b = 2;\n');
     bin = path.join(dir, 'fake-bin');
@@ -130,7 +130,11 @@ describe('start.sh and test.sh do only what is out of date', function () {
     assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:ts'], 'a .ts source changed');
     write('lib/new-file.ts', 'export const c = 1;\n');
     assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:ts'], 'a .ts source added');
-    write('tsconfig.json', '{ }\n');
+    write('bench/run.ts', 'export const d = 1;\n');
+    assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:ts'], 'a folder of the include made');
+    write('other/x.ts', 'export const e = 1;\n');
+    assert.deepEqual(run('scripts/start.sh').calls, [], 'a .ts file outside the include');
+    write('tsconfig.json', '{ "include": ["lib/**/*.ts", "service/**/*.ts", "bench/**/*.ts"] }\n\n');
     assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:ts'], 'tsconfig.json changed');
 
     write('package-lock.json', '{"name":"scratch","lockfileVersion":3,"packages":{"":{}}}\n');

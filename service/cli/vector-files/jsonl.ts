@@ -4,6 +4,9 @@
 import * as fs from 'node:fs';
 import type { PointInput } from '../../../lib/collections/types';
 
+/** The longest line read: a point is bounded by the service's body limit (64 MiB by default) anyway. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 export interface JsonlPoint {
   /** 1-based, as editors count. */
   line: number;
@@ -34,7 +37,7 @@ export async function* readJsonl(file: string): AsyncGenerator<JsonlPoint> {
     if (typeof id !== 'string' || id === '') throw new Error(`${where}: "id" must be a non-empty string`);
     if (!Array.isArray(vector) || vector.length === 0) throw new Error(`${where}: "vector" must be a non-empty array of numbers`);
     vector.forEach((c, j) => {
-      if (typeof c !== 'number' || !Number.isFinite(c)) throw new Error(`${where}: vector[${j}] is ${JSON.stringify(c)}: vectors hold finite numbers only`);
+      if (typeof c !== 'number' || !Number.isFinite(c)) throw new Error(`${where}: vector[${j}] is ${typeof c === 'number' ? c : JSON.stringify(c)}: vectors hold finite numbers only`);
     });
     dim ??= vector.length;
     if (vector.length !== dim) throw new Error(`${where}: a vector of dimension ${vector.length}; the first point's is ${dim}`);
@@ -52,6 +55,7 @@ export async function* readJsonl(file: string): AsyncGenerator<JsonlPoint> {
       if (p) yield p;
     }
     rest = Buffer.from(data);
+    if (rest.length > MAX_LINE_BYTES) throw new Error(`${file}: line ${line + 1} (byte offset ${offset}) is longer than ${MAX_LINE_BYTES} bytes`);
   }
   if (rest.length) {
     const p = parse(rest, offset, line + 1);

@@ -175,6 +175,24 @@ print(a.dtype == b.dtype and a.shape == b.shape and (a.view(np.uint32) == b.view
     assert.equal((await stored('resumed')).ntotal, n, 'a finished import run again adds nothing');
   });
 
+  it('an import stopped by a bad row, run again once the file is fixed in place, holds every row once', async () => {
+    const d = 8;
+    const x = rows(300, d);
+    const file = path.join(dir, 'fixed.f32');
+    fs.writeFileSync(file, f32(x.map((v, i) => (i === 150 * d + 2 ? NaN : v))));
+    const args = ['import', '--index', 'fixed', '--factory', 'Flat', '--dim', String(d), '--chunk-rows', '100', file];
+    const bad = await cli(args, env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /fixed\.f32: at byte offset 4808 \(row 150, component 2\): NaN is not a finite number/);
+    assert.equal((await stored('fixed')).ntotal, 100, 'the chunk before the bad row');
+    fs.writeFileSync(file, f32(x));
+    const fixed = await cli(args, env);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const got = await stored('fixed');
+    assert.equal(got.ntotal, 300);
+    assert.ok(f32(got.x).equals(f32(x)));
+  });
+
   it('--import-id imports the same file again; a changed file under the same id is refused', async () => {
     const file = path.join(dir, 'again.fvecs');
     fs.writeFileSync(file, vecs(rows(30, 4), 4, 'fvecs'));
@@ -203,6 +221,7 @@ print(a.dtype == b.dtype and a.shape == b.shape and (a.view(np.uint32) == b.view
       ['vectors.txt', () => 'hello', [], /vectors\.txt: cannot tell its format from its name/],
       ['missing.npy', () => '', ['--gone'], /missing\.npy: cannot read it \(ENOENT\)/],
       ['points.jsonl', () => '{"id":"a","vector":[1,2]}\n{"id":"b","vector":[1,2]}\n{"id":"c","vector":[1,2\n', ['--collection'], /points\.jsonl: line 3 \(byte offset 52\): not JSON/],
+      ['inf.jsonl', () => '{"id":"a","vector":[1,2]}\n{"id":"b","vector":[1,1e999]}\n', ['--collection'], /inf\.jsonl: line 2 \(byte offset 26\): vector\[1\] is Infinity: vectors hold finite numbers only/],
       ['dims.jsonl', () => '{"id":"a","vector":[1,2]}\n{"id":"b","vector":[1,2,3]}\n', ['--collection'], /dims\.jsonl: line 2 \(byte offset 26\): a vector of dimension 3; the first point's is 2/],
     ];
     before(async () => {
