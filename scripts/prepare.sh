@@ -3,8 +3,7 @@
 # the steps whose inputs changed since they last succeeded. A fresh machine gets the
 # whole set-up; a restart of an unchanged checkout checks and does no work.
 #
-#   bash scripts/prepare.sh [--gyp] [extra Debian packages ...]
-#     --gyp   also keep the node-gyp addon (binding.gyp, build/) current (the test command)
+#   bash scripts/prepare.sh [extra Debian packages ...]
 #
 # Each step compares a stamp, written only after the step succeeded, with what its
 # inputs are now, and says what it did and why ("[prepare] <step>: ..."):
@@ -14,18 +13,13 @@
 #   build:native  build-cmake/.faiss-proxy-stamp: native/, CMakeLists.txt, the FAISS it
 #                 links (its build info, libfaiss.a's size and time), node, g++, cmake,
 #                 node-addon-api and cmake-js; and the addon, sandbox and build info exist
-#   build:gyp     build/.faiss-proxy-stamp: the same with binding.gyp and node-gyp
 #   build:ts      dist/.faiss-proxy-stamp: the .ts files of tsconfig.json's include,
 #                 tsconfig.json, typescript and package-lock.json (the @types)
 # A step that fails leaves its stamp out, so the next run does it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-gyp=0
-packages=()
-for a in "$@"; do
-  if [ "$a" = --gyp ]; then gyp=1; else packages+=("$a"); fi
-done
+packages=("$@")
 
 log() { printf '[prepare] %s\n' "$*"; }
 sha() { sha256sum | cut -c1-64; }
@@ -42,7 +36,7 @@ stamp() { mkdir -p "$(dirname "$1")" && printf '%s' "$2" >"$1"; }
 
 bash scripts/setup-system.sh "${packages[@]}"
 # FAISS for this CPU, once per machine (minutes, with progress; then cached outside
-# the clone). npm ci's install script builds the node-gyp addon against it.
+# the clone), for the cmake-js addon below.
 bash scripts/build-faiss.sh
 faiss_prefix="$(bash scripts/build-faiss.sh --print-prefix)"
 faiss_id="$faiss_prefix $(sha <"$faiss_prefix/faiss-build-info.json") $(stat -c '%s %Y' "$faiss_prefix/lib/libfaiss.a")"
@@ -53,7 +47,7 @@ versions() {
   node -e '
     const v = (p) => { try { return require(`./node_modules/${p}/package.json`).version; } catch { return "none"; } };
     console.log(`node ${process.version} abi ${process.versions.modules} ${process.platform}-${process.arch}`);
-    for (const p of ["node-addon-api", "cmake-js", "node-gyp", "typescript"]) console.log(`${p} ${v(p)}`);'
+    for (const p of ["node-addon-api", "cmake-js", "typescript"]) console.log(`${p} ${v(p)}`);'
 }
 tool() { grep "^$1 " <<<"$installed"; }
 
@@ -72,30 +66,18 @@ else
   log "npm ci: skipped, node_modules is current (package-lock.json, $node_id)"
 fi
 if [ -n "$deps_want" ]; then
-  # Its install script (package.json "install") builds the node-gyp addon into build/.
-  npm ci --no-audit --no-fund
+  # --ignore-scripts: the package's own install script builds the node-gyp addon, which
+  # neither the service nor the tests load from the clone (the test command builds it as a
+  # user's install does: scripts/pack-check.sh); of the dependencies, only better-sqlite3
+  # has a build to run (swagger-ui-dist's scarf postinstall is telemetry, left out).
+  npm ci --ignore-scripts --no-audit --no-fund
+  npm rebuild better-sqlite3 --no-audit --no-fund
   stamp "$deps_stamp" "$deps_want"
   installed="$(versions)"
 fi
 
 native_sources="$(tree_hash native)"
 addon_inputs="native $native_sources faiss $faiss_id $toolchain $node_id $(tool node-addon-api)"
-
-# --- the node-gyp addon ---------------------------------------------------------------
-gyp_want="$addon_inputs $(tool node-gyp) binding.gyp $(sha <binding.gyp)"
-gyp_stamp=build/.faiss-proxy-stamp
-gyp_outputs=(build/Release/faiss_node.node build/Release/faiss-proxy-sandbox)
-if [ -n "$deps_want" ]; then
-  stamp "$gyp_stamp" "$gyp_want" # npm ci just built it
-elif [ "$gyp" = 1 ]; then
-  if current "$gyp_stamp" "$gyp_want" "${gyp_outputs[@]}"; then
-    log "build:gyp: skipped, build/ is current (native/, binding.gyp, FAISS, toolchain)"
-  else
-    log "build:gyp: native/, binding.gyp, FAISS or the toolchain changed since the last build: building"
-    npm run build:gyp
-    stamp "$gyp_stamp" "$gyp_want"
-  fi
-fi
 
 # --- the cmake-js addon (what the service loads) ---------------------------------------
 native_want="$addon_inputs $(tool cmake-js) CMakeLists.txt $(sha <CMakeLists.txt)"

@@ -25,9 +25,8 @@ case "$step" in
     rm -rf node_modules && mkdir -p node_modules/better-sqlite3
     sqlite="\${FAKE_SQLITE:-}"; [ -n "$sqlite" ] || sqlite='module.exports = {};'
     echo "$sqlite" >node_modules/better-sqlite3/index.js
-    echo '{}' >node_modules/.package-lock.json
-    addon build/Release ;;  # the package's install script: node-gyp
-  build:gyp) addon build/Release ;;
+    echo '{}' >node_modules/.package-lock.json ;;
+  rebuild) ;;
   build:native) addon build-cmake/Release ;;
   build:ts)
     mkdir -p dist/lib dist/service
@@ -87,7 +86,7 @@ describe('start.sh and test.sh do only what is out of date', function () {
   it('the first start installs and builds everything; the second installs and builds nothing, and starts', () => {
     const first = run('scripts/start.sh');
     assert.equal(first.status, 0, first.stdout);
-    assert.deepEqual(first.calls, ['npm ci --no-audit --no-fund', 'npm run build:native', 'npm run build:ts']);
+    assert.deepEqual(first.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:native', 'npm run build:ts']);
     assert.match(first.stdout, /serving serve --port 1/);
 
     const second = run('scripts/start.sh');
@@ -97,21 +96,16 @@ describe('start.sh and test.sh do only what is out of date', function () {
     assert.match(second.stdout, /serving serve --port 1/);
   });
 
-  it('the test command keeps the node-gyp addon current too, and reuses what is current', () => {
+  it('the test command prepares the same way, then the packed install (pack-check.sh) builds the node-gyp addon', () => {
+    write('scripts/pack-check.sh', 'echo "pack-check" >>"$FAKE_CALLS"\n');
     const first = run('scripts/test.sh');
     assert.equal(first.status, 0, first.stdout);
-    // npm ci's install script built the gyp addon: not built twice.
-    assert.deepEqual(first.calls, ['npm ci --no-audit --no-fund', 'npm run build:native', 'npm run build:ts']);
+    // npm ci runs no install script: the clone never builds the gyp addon itself.
+    assert.deepEqual(first.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:native', 'npm run build:ts', 'pack-check']);
     assert.match(first.stdout, /run-tests/);
-    assert.deepEqual(run('scripts/test.sh').calls, []);
-
-    fs.rmSync(path.join(dir, 'build'), { recursive: true });
-    assert.deepEqual(run('scripts/test.sh').calls, ['npm run build:gyp'], 'a missing gyp build is rebuilt');
-    write('binding.gyp', "{ 'targets': [ ] }\n");
-    assert.deepEqual(run('scripts/test.sh').calls, ['npm run build:gyp'], 'binding.gyp changed');
+    assert.deepEqual(run('scripts/test.sh').calls, ['pack-check'], 'pack-check keeps its own stamp');
     write('native/addon.cc', 'int main() { return 2; }\n');
-    assert.deepEqual(run('scripts/test.sh').calls, ['npm run build:gyp', 'npm run build:native'], 'a native source changed');
-    assert.deepEqual(run('scripts/test.sh').calls, []);
+    assert.deepEqual(run('scripts/test.sh').calls, ['npm run build:native', 'pack-check'], 'a native source changed');
   });
 
   it('a changed source rebuilds its own step and no other', () => {
@@ -138,18 +132,18 @@ describe('start.sh and test.sh do only what is out of date', function () {
     assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:ts'], 'tsconfig.json changed');
 
     write('package-lock.json', '{"name":"scratch","lockfileVersion":3,"packages":{"":{}}}\n');
-    assert.deepEqual(run('scripts/start.sh').calls, ['npm ci --no-audit --no-fund', 'npm run build:ts'], 'the lockfile changed (the @types may have too)');
+    assert.deepEqual(run('scripts/start.sh').calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:ts'], 'the lockfile changed (the @types may have too)');
     assert.deepEqual(run('scripts/start.sh').calls, []);
   });
 
   it('dependencies that do not load in this node are reinstalled', () => {
     assert.equal(run('scripts/start.sh', { FAKE_SQLITE: 'throw new Error("compiled against a different Node.js version")' }).status, 0);
-    assert.deepEqual(run('scripts/start.sh').calls, ['npm ci --no-audit --no-fund']);
+    assert.deepEqual(run('scripts/start.sh').calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund']);
     assert.deepEqual(run('scripts/start.sh').calls, []);
     // Another node (another ABI) than the install's: the stamp no longer matches.
     const stamp = path.join(dir, 'node_modules/.faiss-proxy-stamp');
     fs.writeFileSync(stamp, fs.readFileSync(stamp, 'utf8').replace(/abi \d+/, 'abi 1'));
-    assert.deepEqual(run('scripts/start.sh').calls, ['npm ci --no-audit --no-fund']);
+    assert.deepEqual(run('scripts/start.sh').calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund']);
   });
 
   it('a step that failed is done again on the next run', () => {
