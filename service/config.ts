@@ -78,6 +78,15 @@ export interface Config {
   metricsMaxIndexSeries: number;
   /** pino log level (info, warn, error, silent, ...). */
   logLevel: string;
+  /**
+   * The NATS servers of a cluster to join (serve --cluster, docs/cluster.md); absent:
+   * a single node with its local log and SQLite catalog.
+   */
+  cluster?: string[];
+  /** This node's name in the cluster (unique among its nodes); the host name unless given. */
+  node: string;
+  /** Replicas of the cluster's KV catalog and streams (JetStream allows 1, 3 or 5). */
+  clusterReplicas: number;
 }
 
 interface Option {
@@ -124,6 +133,26 @@ const bool = (name: string) => (v: string): boolean => {
   return v === 'true' || v === '1';
 };
 
+/** A comma-separated list of nats:// URLs. */
+const natsServers = (v: string): string[] => {
+  const servers = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (servers.length === 0) throw new Error(`Expected nats://host:port[,nats://host:port...] for the cluster but received ${JSON.stringify(v)}`);
+  for (const s of servers) {
+    if (!/^(nats|tls):\/\/[^\s/]+:\d+$/.test(s)) throw new Error(`Expected nats://host:port for each cluster server but received ${JSON.stringify(s)}`);
+  }
+  return servers;
+};
+
+const nodeName = (v: string): string => {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new Error(`Expected a node name of 1 to 64 letters, digits, - or _ but received ${JSON.stringify(v)}`);
+  return v;
+};
+
+const replicas = (v: string): number => {
+  if (!['1', '3', '5'].includes(v)) throw new Error(`Expected 1, 3 or 5 cluster replicas but received ${JSON.stringify(v)}`);
+  return Number(v);
+};
+
 const OPTIONS: Option[] = [
   { flag: '--host', env: 'FAISS_PROXY_HOST', parse: String, key: 'host' },
   { flag: '--port', env: 'FAISS_PROXY_PORT', parse: int('port'), key: 'port' },
@@ -152,6 +181,9 @@ const OPTIONS: Option[] = [
   { flag: '--max-indexes', env: 'FAISS_PROXY_MAX_INDEXES', parse: int('max indexes'), key: 'defaultQuotas.maxIndexes' },
   { flag: '--max-vectors', env: 'FAISS_PROXY_MAX_VECTORS', parse: int('max vectors'), key: 'defaultQuotas.maxVectors' },
   { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', parse: int('max bytes'), key: 'defaultQuotas.maxBytes' },
+  { flag: '--cluster', env: 'FAISS_PROXY_CLUSTER', parse: natsServers, key: 'cluster' },
+  { flag: '--node', env: 'FAISS_PROXY_NODE', parse: nodeName, key: 'node' },
+  { flag: '--cluster-replicas', env: 'FAISS_PROXY_CLUSTER_REPLICAS', parse: replicas, key: 'clusterReplicas' },
 ];
 
 /**
@@ -185,6 +217,8 @@ export function defaults(): Config {
     metricsMaxTenants: 100,
     metricsMaxIndexSeries: 500,
     logLevel: 'info',
+    node: os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node',
+    clusterReplicas: 3,
     shutdownGraceMs: 30_000,
     defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3, maxTenantMemory: null },
   };

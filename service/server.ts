@@ -21,6 +21,8 @@ import { FileLogStore } from './storage/storage';
 import { StorageHealth } from './storage/health';
 import { FileIO, type StorageIO } from './storage/storage-io';
 import { TenantMemoryBudget } from './domain/memory-budget';
+import { ServiceError } from './domain/errors';
+import { joinCluster } from './cluster/cluster';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -64,15 +66,18 @@ export interface ServiceHooks {
   io?: (onFault: StorageHealth['onFault']) => StorageIO;
 }
 
-/** The domain over a data directory, without HTTP (also used by the CLI). */
-export function openServices(config: Config, hooks: ServiceHooks = {}): Services {
+/**
+ * The domain over a data directory, without HTTP (also used by the CLI).
+ * `catalog`: a cluster's (cluster/kv-catalog.ts) instead of the data directory's SQLite one.
+ */
+export function openServices(config: Config, hooks: ServiceHooks = {}, clusterCatalog?: Catalog): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const indexDir = path.join(config.dataDir, 'indexes');
   fs.mkdirSync(indexDir, { recursive: true });
   const health = new StorageHealth(config.dataDir, [config.dataDir, indexDir]);
   const io = hooks.io ? hooks.io(health.onFault) : new FileIO(health.onFault);
   health.use(io);
-  const catalog = new SqliteCatalog(config.dataDir, io);
+  const catalog = clusterCatalog ?? new SqliteCatalog(config.dataDir, io);
   const keys = new KeyService(catalog);
   const quotasOf = (tenant: string) => catalog.getTenant(tenant);
   const snapshots = new FileSnapshotStore(config.dataDir, io);
@@ -91,7 +96,12 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
 
 /** On first start: the admin tenant and an admin key (given, or generated and printed once). */
 function ensureAdmin(s: Services, config: Config, log: (line: string) => void): void {
-  if (!s.catalog.getTenant(ADMIN_TENANT)) s.tenants.create(ADMIN_TENANT);
+  try {
+    if (!s.catalog.getTenant(ADMIN_TENANT)) s.tenants.create(ADMIN_TENANT);
+  } catch (e) {
+    // A cluster's nodes starting together: another one made it first.
+    if (!(e instanceof ServiceError && e.code === 'ERR_TENANT_EXISTS')) throw e;
+  }
   if (config.adminKey) {
     const known = s.keys.verify(config.adminKey);
     if (known && (known.role !== 'admin' || known.tenant !== ADMIN_TENANT)) {
@@ -100,7 +110,12 @@ function ensureAdmin(s: Services, config: Config, log: (line: string) => void): 
     if (!known) {
       const id = /^fp_([0-9a-f]{16})_/.exec(config.adminKey)?.[1];
       if (id && s.keys.tenantOf(id)) throw new Error('FAISS_PROXY_ADMIN_KEY was revoked (or its id is taken by another key); give a new key');
-      s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+      try {
+        s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+      } catch (e) {
+        // A cluster's nodes starting together with the same key: another one stored it first.
+        if (!(e instanceof ServiceError && s.keys.verify(config.adminKey)?.role === 'admin')) throw e;
+      }
     }
     return;
   }
@@ -125,7 +140,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   setMemoryLimits({ perCallBytes: config.maxRequestMemory });
   setSearchLanes({ threads: config.searchThreads });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
-  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io });
+  const cluster = config.cluster ? await joinCluster(config) : undefined;
+  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io }, cluster?.catalog);
   metrics.attach(services.indexes, services.health, services.memory);
   metrics.attachCollections(services.collections);
   const activity = new Activity();
@@ -194,6 +210,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         await services.indexes.close(); // rejects if a final snapshot failed: the exit status tells
       } finally {
         services.catalog.close();
+        await cluster?.close();
         activity.stop();
         fs.rmSync(pidFile, { force: true });
       }
