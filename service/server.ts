@@ -23,6 +23,7 @@ import { FileIO, type StorageIO } from './storage/storage-io';
 import { TenantMemoryBudget } from './domain/memory-budget';
 import { ServiceError } from './domain/errors';
 import { joinCluster } from './cluster/cluster';
+import type { ReplicatedLog } from './domain/durable';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -70,14 +71,14 @@ export interface ServiceHooks {
  * The domain over a data directory, without HTTP (also used by the CLI).
  * `catalog`: a cluster's (cluster/kv-catalog.ts) instead of the data directory's SQLite one.
  */
-export function openServices(config: Config, hooks: ServiceHooks = {}, clusterCatalog?: Catalog): Services {
+export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?: { catalog: Catalog; replication: ReplicatedLog }): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const indexDir = path.join(config.dataDir, 'indexes');
   fs.mkdirSync(indexDir, { recursive: true });
   const health = new StorageHealth(config.dataDir, [config.dataDir, indexDir]);
   const io = hooks.io ? hooks.io(health.onFault) : new FileIO(health.onFault);
   health.use(io);
-  const catalog = clusterCatalog ?? new SqliteCatalog(config.dataDir, io);
+  const catalog = cluster?.catalog ?? new SqliteCatalog(config.dataDir, io);
   const keys = new KeyService(catalog);
   const quotasOf = (tenant: string) => catalog.getTenant(tenant);
   const snapshots = new FileSnapshotStore(config.dataDir, io);
@@ -87,6 +88,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}, clusterCa
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
+    ...(cluster && { replication: cluster.replication }),
   }, hooks.observer);
   const collections = new Collections(catalog, indexes.host(), { limits: { maxPayloadBytes: config.maxPayloadBytes } });
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);
@@ -141,7 +143,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   setSearchLanes({ threads: config.searchThreads });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const cluster = config.cluster ? await joinCluster(config) : undefined;
-  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io }, cluster?.catalog);
+  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io }, cluster);
   metrics.attach(services.indexes, services.health, services.memory);
   metrics.attachCollections(services.collections);
   const activity = new Activity();
@@ -185,6 +187,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   await services.indexes.open();
   await services.collections.open();
+  cluster?.follow(async () => {
+    await services.indexes.followCatalog();
+    await services.collections.followCatalog();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -5,12 +5,16 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../config';
 import { KvCatalog } from './kv-catalog';
+import { JetStreamLog } from './replicated-log';
 
 export interface Cluster {
   node: string;
   nc: NatsConnection;
   catalog: KvCatalog;
+  replication: JetStreamLog;
   replicas: number;
+  /** Runs `sync` after each batch of catalog changes other nodes made (one run at a time). */
+  follow(sync: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -28,11 +32,36 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
   });
   try {
     const catalog = await KvCatalog.open(nc, servers, config.node, config.clusterReplicas);
+    const replication = await JetStreamLog.open(nc, config.clusterReplicas);
     return {
       node: config.node,
       nc,
       catalog,
+      replication,
       replicas: config.clusterReplicas,
+      follow(sync) {
+        let running: Promise<void> | undefined;
+        let again = false;
+        const run = (): void => {
+          if (running) {
+            again = true;
+            return;
+          }
+          running = sync()
+            .catch((e) => console.error('faiss-proxy: following the cluster catalog failed:', e))
+            .finally(() => {
+              running = undefined;
+              if (again) {
+                again = false;
+                run();
+              }
+            });
+        };
+        catalog.onChange = () => {
+          again = running !== undefined;
+          if (!running) setImmediate(run);
+        };
+      },
       async close() {
         catalog.close();
         await nc.drain().catch(() => nc.close());

@@ -13,7 +13,7 @@ import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { DurableIndex, type StorageReport } from './durable-index';
-import type { DurableObject, DurableOptions } from './durable';
+import { MIN_SEQUENCE_WAIT_MS, type DurableObject, type DurableOptions, type ReplicatedLog } from './durable';
 import type { LogDamage } from '../storage/mutation-log';
 import { IndexRegistry } from './registry';
 import { Residency, type CacheStats } from './residency';
@@ -52,6 +52,8 @@ export interface StorageOptions {
   rebuildThreshold: number;
   /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
   maxMemory: number;
+  /** A cluster's replicated log (serve --cluster), in place of the local logs. */
+  replication?: ReplicatedLog;
 }
 
 /** What metrics learn from the domain, without the domain knowing about metrics. */
@@ -92,6 +94,8 @@ export interface DurableHost {
   durableOptions(): DurableOptions;
   rebuildThreshold: number;
   forget(l: DurableObject): Promise<void>;
+  /** A cluster's: frees an object another node deleted and removes this node's files of it (its log is the deleting node's to remove). */
+  forgetLocally(l: DurableObject): Promise<void>;
 }
 
 export class IndexService {
@@ -128,6 +132,30 @@ export class IndexService {
     const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
+  }
+
+  /**
+   * A cluster's: the registry follows the catalog's index records that other
+   * nodes made or deleted (each made one loads, from its log, on first use).
+   */
+  async followCatalog(): Promise<void> {
+    const records = this.catalog.listIndexes();
+    const wanted = new Map(records.map((r) => [`${r.tenant}\u0000${r.name}`, r]));
+    for (const l of this.registry.allIndexes()) {
+      if (wanted.get(`${l.record.tenant}\u0000${l.record.name}`)?.id !== l.record.id) await this.forgetLocally(l);
+    }
+    for (const r of records) {
+      if (!this.registry.find(r.tenant, r.name) && !this.registry.isCreating(r.tenant, r.name)) this.registry.register(this.durableIndex(r));
+    }
+  }
+
+  /**
+   * Resolves once the index reflects every write up to version `seq` (a write's
+   * X-Index-Version, read-your-writes on another node of a cluster), waiting up
+   * to MIN_SEQUENCE_WAIT_MS for this node to apply them; else ERR_REPLICA_BEHIND.
+   */
+  awaitVersion(tenant: string, name: string, seq: number): Promise<void> {
+    return this.use(tenant, name).appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
   }
 
   async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
@@ -206,6 +234,15 @@ export class IndexService {
       deleteRows();
       for (const l of [...this.registry.ofTenant(tenant)]) await this.forget(l);
     });
+  }
+
+  /** A cluster's: another node deleted `l`; only this node's files of it go here. */
+  async forgetLocally(l: DurableObject): Promise<void> {
+    this.registry.unregister(l);
+    l.drop();
+    await l
+      .exclusive(() => this.snapshots.remove(l.record.id))
+      .catch((e) => console.error(`faiss-proxy: removing the files of deleted ${l.what} ${l.record.name} failed (removed at next start):`, e));
   }
 
   /** Unregisters a deleted index or collection; its files go after (orphans.ts if a crash comes between). */
@@ -301,6 +338,8 @@ export class IndexService {
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
+    // Its bytes would have to reach every replica: the cluster has no shared snapshot store yet (docs/cluster.md).
+    if (this.storage.replication) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', 'Importing an index is not offered in a cluster yet; import it on a single node, or add its vectors');
     this.registry.requireOpen(tenant);
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
@@ -432,6 +471,7 @@ export class IndexService {
       onResident: () => this.residency.enforceBudget(),
       onOperation: (op, type, seconds) => this.observer.operation(op, type, seconds),
       onLogDamage: (l, damage) => this.logDamaged(l, damage),
+      ...(this.storage.replication && { replication: this.storage.replication }),
     };
   }
 
@@ -449,6 +489,7 @@ export class IndexService {
       durableOptions: () => this.durableOptions(),
       rebuildThreshold: this.storage.rebuildThreshold,
       forget: (l) => this.forget(l),
+      forgetLocally: (l) => this.forgetLocally(l),
     };
   }
 

@@ -108,7 +108,16 @@ export function createApp(deps: AppDeps): express.Express {
   // The routes' query strings are parsed where the route is found (dispatch.ts); nothing else reads one.
   app.set('query parser', false);
   const routes = allRoutes(deps);
-  const pipelineDeps = { keys: deps.keys, tenants: deps.tenants, memory: deps.memory, bodyLimit: deps.config.bodyLimit };
+  const pipelineDeps = {
+    keys: deps.keys,
+    tenants: deps.tenants,
+    memory: deps.memory,
+    bodyLimit: deps.config.bodyLimit,
+    versions: {
+      index: (tenant: string, name: string, seq: number) => deps.indexes.awaitVersion(tenant, name, seq),
+      collection: (tenant: string, name: string, seq: number) => deps.collections.awaitVersion(tenant, name, seq),
+    },
+  };
   app.use(dispatch(routes, pipelineDeps, deps.observability));
   // The dashboard: static files, no CDN (the service works air-gapped); its data
   // comes from the operator-only routes, with the key typed into the page.

@@ -1,0 +1,137 @@
+// The replicated log of a cluster's indexes and collections (domain/durable.ts
+// ReplicatedLog): one JetStream stream per object (its storage id), replicated
+// (R3 by default: --cluster-replicas), each message one mutation
+// (storage/mutation-log.ts's record body). An append is acknowledged once
+// JetStream has it on a majority of its replicas; the message id deduplicates a
+// second append of the same id within the stream's duplicate window
+// (DUPLICATE_WINDOW_MS). Every replica follows the stream with an ordered
+// consumer, which JetStream restarts where it stopped when a server dies.
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
+import { SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
+
+/** How long JetStream remembers an append's id: a retry within it is not appended twice (past it: the replicas' remembered keys). */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** How long an append keeps trying while the cluster elects a leader or the client reconnects, before it fails (503). */
+export const APPEND_TIMEOUT_MS = 15_000;
+
+const streamOf = (id: string) => `FP_${id}`;
+const subjectOf = (id: string) => `fp.log.${id}`;
+const nanos = (ms: number) => ms * 1_000_000;
+
+/** Errors worth another try: no responder (leader election, reconnecting), timeouts. */
+function transient(e: unknown): boolean {
+  const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''} ${String((e as { cause?: unknown })?.cause ?? '')}`;
+  return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found/i.test(text);
+}
+
+export class JetStreamLog implements ReplicatedLog {
+  private readonly js: JetStreamClient;
+  private constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly replicas: number,
+    nc: NatsConnection,
+  ) {
+    this.js = jetstream(nc, { timeout: 5_000 });
+  }
+
+  static async open(nc: NatsConnection, replicas: number): Promise<JetStreamLog> {
+    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, nc);
+  }
+
+  async create(id: string): Promise<void> {
+    await this.retrying(() =>
+      this.jsm.streams.add({
+        name: streamOf(id),
+        subjects: [subjectOf(id)],
+        num_replicas: this.replicas,
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      }),
+    );
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.jsm.streams.delete(streamOf(id));
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
+    }
+  }
+
+  async append(id: string, m: Mutation, appendId: string, expectLast?: number): Promise<{ seq: number; duplicate: boolean }> {
+    const data = mutationBytes(m);
+    try {
+      const ack = await this.retrying(() =>
+        this.js.publish(subjectOf(id), data, { msgID: appendId, timeout: 5_000, ...(expectLast !== undefined && { expect: { lastSequence: expectLast } }) }),
+      );
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (e) {
+      const moved = /wrong last sequence: (\d+)/.exec((e as Error).message ?? '');
+      if (moved) throw new SequenceMoved(Number(moved[1]));
+      throw e;
+    }
+  }
+
+  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower {
+    let stopped = false;
+    let lastSeen = afterSeq;
+    let stop: () => void = () => undefined;
+    const caughtUp = (async () => {
+      const info = await this.retrying(() => this.jsm.streams.info(streamOf(id)));
+      lastSeen = Math.max(lastSeen, info.state.last_seq);
+      const target = info.state.last_seq;
+      let reached!: () => void;
+      let failed!: (e: unknown) => void;
+      const done = new Promise<void>((resolve, reject) => {
+        reached = resolve;
+        failed = reject;
+      });
+      if (target <= afterSeq) reached();
+      const consumer = await this.retrying(() => this.js.consumers.get(streamOf(id), { deliver_policy: 'by_start_sequence' as never, opt_start_seq: afterSeq + 1 }));
+      const messages = await consumer.consume({ max_messages: 256 });
+      stop = () => {
+        stopped = true;
+        void messages.close();
+      };
+      if (stopped) stop();
+      void (async () => {
+        try {
+          for await (const msg of messages) {
+            if (stopped) break;
+            lastSeen = Math.max(lastSeen, msg.info.streamSequence + msg.info.pending);
+            await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
+            if (msg.seq >= target) reached();
+          }
+        } catch (e) {
+          failed(e);
+          if (!stopped) console.error(`faiss-proxy: following the log of ${id} stopped:`, e);
+        }
+      })();
+      await done;
+    })();
+    return {
+      caughtUp,
+      get lastSeen() {
+        return lastSeen;
+      },
+      stop: () => {
+        stopped = true;
+        stop();
+      },
+    };
+  }
+
+  /** Runs `f` again while it fails transiently (leader election, reconnection), up to APPEND_TIMEOUT_MS. */
+  private async retrying<T>(f: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + APPEND_TIMEOUT_MS;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+      try {
+        return await f();
+      } catch (e) {
+        if (!transient(e) || Date.now() + wait > deadline) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+}
