@@ -89,7 +89,8 @@ export class JetStreamLog implements ReplicatedLog {
       });
       if (target <= afterSeq) reached();
       const consumer = await this.retrying(() => this.js.consumers.get(streamOf(id), { deliver_policy: 'by_start_sequence' as never, opt_start_seq: afterSeq + 1 }));
-      const messages = await consumer.consume({ max_messages: 256 });
+      // Pulls that expire every 5 s: a server's death is noticed (missed heartbeats) within seconds, not 30.
+      const messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
       stop = () => {
         stopped = true;
         void messages.close();
