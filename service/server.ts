@@ -71,7 +71,7 @@ export interface ServiceHooks {
  * The domain over a data directory, without HTTP (also used by the CLI).
  * `catalog`: a cluster's (cluster/kv-catalog.ts) instead of the data directory's SQLite one.
  */
-export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?: { catalog: Catalog; replication: ReplicatedLog }): Services {
+export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?: { catalog: Catalog; replication: ReplicatedLog & { useSnapshots(s: FileSnapshotStore): void } }): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const indexDir = path.join(config.dataDir, 'indexes');
   fs.mkdirSync(indexDir, { recursive: true });
@@ -82,6 +82,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?:
   const keys = new KeyService(catalog);
   const quotasOf = (tenant: string) => catalog.getTenant(tenant);
   const snapshots = new FileSnapshotStore(config.dataDir, io);
+  cluster?.replication.useSnapshots(snapshots);
   const logs = new FileLogStore(snapshots.dir, io, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
     scheduling: { batching: config.batching, maxWaitMs: config.batchMaxWaitMs },

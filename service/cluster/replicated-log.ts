@@ -10,6 +10,33 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
 import { SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { FileSnapshotStore } from '../storage/snapshots';
+
+/** The object store bucket of the cluster's shared snapshots: one object per index or collection (its storage id), the latest. */
+export const SNAPSHOT_BUCKET = 'faiss-proxy-snapshots';
+
+/** A shared snapshot as one object: u32 length of a JSON header { seq, files: [{ suffix, bytes }] }, the header, the files' bytes. */
+function bundle(seq: number, files: { suffix: string; bytes: Buffer }[]): Buffer {
+  const header = Buffer.from(JSON.stringify({ seq, files: files.map((f) => ({ suffix: f.suffix, bytes: f.bytes.length })) }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  return Buffer.concat([length, header, ...files.map((f) => f.bytes)]);
+}
+
+function unbundle(data: Uint8Array): { seq: number; files: { suffix: string; bytes: Uint8Array }[] } {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const length = b.readUInt32LE(0);
+  const header = JSON.parse(b.subarray(4, 4 + length).toString('utf8')) as { seq: number; files: { suffix: string; bytes: number }[] };
+  let at = 4 + length;
+  const files = header.files.map((f) => {
+    const bytes = b.subarray(at, at + f.bytes);
+    at += f.bytes;
+    return { suffix: f.suffix, bytes };
+  });
+  if (at !== b.length) throw new Error(`a shared snapshot of ${b.length} bytes where its header says ${at}`);
+  return { seq: header.seq, files };
+}
 
 /** How long JetStream remembers an append's id: a retry within it is not appended twice (past it: the replicas' remembered keys). */
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
@@ -28,16 +55,54 @@ function transient(e: unknown): boolean {
 
 export class JetStreamLog implements ReplicatedLog {
   private readonly js: JetStreamClient;
+  /** This node's snapshot files (openServices gives them): what is shared and where a shared one is installed. */
+  private files: FileSnapshotStore | undefined;
   private constructor(
     private readonly jsm: JetStreamManager,
     private readonly replicas: number,
+    private readonly objects: ObjectStore,
     nc: NatsConnection,
   ) {
     this.js = jetstream(nc, { timeout: 5_000 });
   }
 
   static async open(nc: NatsConnection, replicas: number): Promise<JetStreamLog> {
-    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, nc);
+    const objects = await new Objm(nc).create(SNAPSHOT_BUCKET, { replicas });
+    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, objects, nc);
+  }
+
+  useSnapshots(files: FileSnapshotStore): void {
+    this.files = files;
+  }
+
+  /**
+   * Puts this node's snapshot `seq` of `id` in the shared store (unless one as
+   * new is there), then trims the stream through `seq`: every record it held is
+   * in a snapshot any node can fetch. A replica that was behind finds a gap in
+   * its stream and loads that snapshot (durable.ts).
+   */
+  async shareSnapshot(id: string, seq: number): Promise<void> {
+    const shared = await this.retrying(() => this.objects.info(id));
+    if (shared && !shared.deleted && Number(shared.description) >= seq) return;
+    const latest = this.files!.latestFiles(id);
+    if (!latest || latest.seq !== seq) return; // a newer one is being saved: it will be shared
+    await this.retrying(() => this.objects.putBlob({ name: id, description: String(seq) }, bundle(seq, latest.files)));
+    await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
+  }
+
+  /**
+   * Installs the shared snapshot of `id` when it is newer than this node's
+   * (`localSeq`): loading from it replays less, and the records before it may
+   * be trimmed from the stream. Returns its sequence (0: none newer).
+   */
+  async fetchSnapshot(id: string, localSeq: number): Promise<number> {
+    const shared = await this.retrying(() => this.objects.info(id));
+    if (!shared || shared.deleted || Number(shared.description) <= localSeq) return 0;
+    const data = await this.retrying(() => this.objects.getBlob(id));
+    if (!data) return 0;
+    const { seq, files } = unbundle(data);
+    await this.files!.install(id, seq, files);
+    return seq;
   }
 
   async create(id: string): Promise<void> {
@@ -57,6 +122,7 @@ export class JetStreamLog implements ReplicatedLog {
     } catch (e) {
       if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
     }
+    if (await this.objects.info(id)) await this.objects.delete(id);
   }
 
   async append(id: string, m: Mutation, appendId: string, expectLast?: number): Promise<{ seq: number; duplicate: boolean }> {

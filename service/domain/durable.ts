@@ -61,6 +61,18 @@ export interface ReplicatedLog {
    * record in the log when following began is delivered.
    */
   follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower;
+  /** Shares this node's snapshot `seq` with the other replicas; the log may drop the records it holds. */
+  shareSnapshot(id: string, seq: number): Promise<void>;
+  /** Puts the shared snapshot in this node's snapshots if it is newer than `localSeq`; its sequence (0: none newer). */
+  fetchSnapshot(id: string, localSeq: number): Promise<number>;
+}
+
+/** A record after a gap: the log dropped records this replica had not applied (a shared snapshot holds them). */
+class LogGap extends Error {
+  constructor(readonly at: number, readonly expected: number) {
+    super(`record ${at} follows ${expected - 1}: the records between are in a shared snapshot`);
+    this.name = 'LogGap';
+  }
 }
 
 export interface Follower {
@@ -386,6 +398,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    */
   private async applyReplicated(state: S, seq: number, m: Mutation, live: boolean): Promise<S> {
     if (seq <= this.seq) return state; // in the snapshot already
+    if (seq > this.seq + 1) throw new LogGap(seq, this.seq + 1);
     let result: Applied | Error;
     const fingerprint = m.key !== undefined ? fingerprintOf(m) : undefined;
     const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
@@ -418,8 +431,13 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * A replica's load: its latest local snapshot, then the replicated log from
    * there (follow: kept following while it is loaded).
    */
-  private async recoverReplicated(replication: ReplicatedLog): Promise<S> {
+  private async recoverReplicated(replication: ReplicatedLog, retried = false): Promise<S> {
     const { record, o } = this;
+    try {
+      await replication.fetchSnapshot(record.id, o.snapshots.latestSeq(record.id));
+    } catch (e) {
+      throw storageFault('snapshot.fetch', undefined, e);
+    }
     let snap: Snapshot | undefined;
     try {
       snap = await o.snapshots.load(record.id, { mmap: false });
@@ -452,8 +470,17 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         if (this.follower !== follower) return; // unloaded meanwhile: the next load follows from its snapshot
         if (this.state === undefined) await this.loading;
         if (this.state === undefined || this.follower !== follower) return;
-        this.state = await this.applyReplicated(this.state, seq, m, true);
+        try {
+          this.state = await this.applyReplicated(this.state, seq, m, true);
+        } catch (e) {
+          if (!(e instanceof LogGap)) throw e;
+          // Trimmed behind a shared snapshot while this replica was behind: the next use loads that snapshot.
+          this.unload();
+          this.o.onResident(this);
+        }
       });
+      // A replica that only follows snapshots (and rebuilds) as the one that writes does.
+      this.afterMutation();
     });
     this.follower = follower;
     try {
@@ -462,6 +489,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       follower.stop();
       this.follower = undefined;
       if (loading !== undefined) this.disposeState(loading);
+      // Trimmed while loading: once more, from the shared snapshot that holds what went.
+      if (e instanceof LogGap && !retried) return this.recoverReplicated(replication, true);
       throw storageFault('log.follow', undefined, e);
     }
     state = loading;
@@ -762,6 +791,11 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     this.lastSnapshotAt = Date.now();
     this.replicatedBytes = 0;
     await this.log?.truncate();
+    if (this.o.replication) {
+      const seq = this.seq;
+      // Shared after the queue moves on (an upload must not hold up the writes); a failure leaves the stream untrimmed.
+      void this.o.replication.shareSnapshot(this.record.id, seq).catch((e) => console.error(`faiss-proxy: sharing the snapshot of ${this.record.name} failed (its stream is not trimmed):`, e));
+    }
   }
 
   /** Takes a sequence number for a change only the next snapshot records (a rebuild). */
