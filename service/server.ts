@@ -147,6 +147,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io }, cluster);
   metrics.attach(services.indexes, services.health, services.memory);
   metrics.attachCollections(services.collections);
+  if (cluster) {
+    metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000) })));
+    cluster.heartbeat(() => services.indexes.status().reduce((s, i) => s + (i.replicaLag ?? 0), 0));
+  }
   const activity = new Activity();
   activity.start();
   const logger = createLogger(config.logLevel);
@@ -155,7 +159,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
   // Ready: started, not stopping, and storage takes writes (a probe heals it after a fault).
   const isReady = async () => ready && (await services.health.healthy(() => services.catalog.checkFile()));
-  const handle = createApp({ config, ...services, isReady, version, observability: { logger, metrics, activity } });
+  const handle = createApp({ config, ...services, isReady, version, observability: { logger, metrics, activity }, ...(cluster && { cluster: { node: cluster.node, nodes: () => cluster.catalog.nodes() } }) });
 
   let inFlight = 0;
   let stopping = false;

@@ -4,8 +4,12 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../config';
-import { KvCatalog } from './kv-catalog';
+import { Kvm } from '@nats-io/kv';
+import { CATALOG_BUCKET, heartbeatKey, KvCatalog } from './kv-catalog';
 import { JetStreamLog } from './replicated-log';
+
+/** How often a node tells the catalog it is up (what the dashboard and faiss_proxy_cluster_node_heartbeat_age_seconds show). */
+export const HEARTBEAT_MS = 5_000;
 
 export interface Cluster {
   node: string;
@@ -13,6 +17,8 @@ export interface Cluster {
   catalog: KvCatalog;
   replication: JetStreamLog;
   replicas: number;
+  /** Tells the catalog every HEARTBEAT_MS that this node is up, with its lag (`lag()`). */
+  heartbeat(lag: () => number): void;
   /** Runs `sync` after each batch of catalog changes other nodes made (one run at a time). */
   follow(sync: () => Promise<void>): void;
   close(): Promise<void>;
@@ -33,12 +39,22 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
   try {
     const catalog = await KvCatalog.open(nc, servers, config.node, config.clusterReplicas);
     const replication = await JetStreamLog.open(nc, config.clusterReplicas);
+    const kv = await new Kvm(nc).open(CATALOG_BUCKET);
+    const startedAt = Date.now();
+    let beating: NodeJS.Timeout | undefined;
     return {
       node: config.node,
       nc,
       catalog,
       replication,
       replicas: config.clusterReplicas,
+      heartbeat(lag) {
+        const beat = () =>
+          void kv.put(heartbeatKey(config.node), JSON.stringify({ node: config.node, at: Date.now(), startedAt, lag: lag() })).catch(() => undefined);
+        beat();
+        beating = setInterval(beat, HEARTBEAT_MS);
+        beating.unref();
+      },
       follow(sync) {
         let running: Promise<void> | undefined;
         let again = false;
@@ -63,6 +79,8 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
         };
       },
       async close() {
+        clearInterval(beating);
+        await kv.delete(heartbeatKey(config.node)).catch(() => undefined);
         catalog.close();
         await nc.drain().catch(() => nc.close());
       },

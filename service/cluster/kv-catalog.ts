@@ -32,12 +32,27 @@ const aliasKey = (t: string, a: string) => `a.${token(t)}.${token(a)}`;
 
 const byName = <T>(f: (x: T) => string) => (a: T, b: T) => (f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0);
 
+/** What a node tells the catalog every HEARTBEAT_MS (cluster.ts). */
+export interface NodeHeartbeat {
+  node: string;
+  /** ms since the epoch, the node's clock. */
+  at: number;
+  startedAt: number;
+  /** Records of its loaded objects' streams it has not applied yet, summed. */
+  lag: number;
+}
+
+/** The KV key of a node's heartbeat. */
+export const heartbeatKey = (node: string): string => `n.${token(node)}`;
+
 export class KvCatalog implements Catalog {
   private readonly tenants = new Map<string, TenantRecord>();
   private readonly keys = new Map<string, KeyRecord>();
   private readonly indexes = new Map<string, IndexRecord>();
   private readonly collections = new Map<string, CollectionRecord>();
   private readonly aliases = new Map<string, AliasRecord>();
+  /** Each node's last heartbeat (cluster.ts), by KV key. */
+  private readonly heartbeats = new Map<string, NodeHeartbeat>();
   /** The KV revision each key's mirror holds (a watch entry older than a change made here is stale). */
   private readonly revisions = new Map<string, number>();
   private generation = 0;
@@ -90,6 +105,12 @@ export class KvCatalog implements Catalog {
 
   /** A change the watch delivered (this node's or another's). */
   private apply(e: KvWatchEntry): void {
+    if (e.key.startsWith('n.')) {
+      // A heartbeat: no record of the catalog, no new key generation.
+      if (e.operation === 'PUT') this.heartbeats.set(e.key, JSON.parse(e.string()) as NodeHeartbeat);
+      else this.heartbeats.delete(e.key);
+      return;
+    }
     if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
     this.revisions.set(e.key, e.revision);
     const value = e.operation === 'PUT' ? JSON.parse(e.string()) : undefined;
@@ -223,6 +244,11 @@ export class KvCatalog implements Catalog {
   deleteAlias(tenant: string, alias: string): void {
     this.write('delete', aliasKey(tenant, alias));
   }
+  /** The nodes that told the catalog they are up, as last heard. */
+  nodes(): NodeHeartbeat[] {
+    return [...this.heartbeats.values()].sort(byName((n) => n.node));
+  }
+
   /** Readiness: the cluster is reachable (a node cut off from it cannot take catalog changes). */
   checkFile(): void {
     if (this.closed || this.nc.isClosed()) throw new Error('the cluster connection is closed');

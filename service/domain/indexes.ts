@@ -75,6 +75,8 @@ export interface IndexStatus {
   snapshotAgeSeconds: number | undefined;
   /** What its last load found wrong on disk: damage cut off its log, or why it cannot load. */
   storage?: StorageReport;
+  /** A cluster's: records of its stream this node has not applied yet (0 when not loaded: it catches up on load). */
+  replicaLag?: number;
 }
 
 /** Damage recovery cut off the end of logs since start (metrics). */
@@ -449,6 +451,7 @@ export class IndexService {
         logBytes: l.logBytes,
         snapshotAgeSeconds: l.lastSnapshotAt === undefined ? undefined : (Date.now() - l.lastSnapshotAt) / 1000,
         ...(l.storage && { storage: l.storage }),
+        ...(this.storage.replication && { replicaLag: l.lag }),
       };
     });
   }

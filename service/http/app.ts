@@ -40,6 +40,8 @@ export interface AppDeps {
   /** Storage health, shown on the dashboard (absent in tests that build an app without storage). */
   health?: StorageHealth;
   version: string;
+  /** A cluster's node (serve --cluster): its name and the nodes it hears of (the dashboard's overview). */
+  cluster?: { node: string; nodes: () => { node: string; at: number; startedAt: number; lag: number }[] };
 }
 
 function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
@@ -95,6 +97,7 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
       activity: deps.observability.activity,
       metricsToken: deps.config.metricsToken,
       health: deps.health,
+      cluster: deps.cluster,
     }),
   );
   return routes;

@@ -75,4 +75,16 @@ describe('cluster: replicas of an index', function () {
     const info = await Promise.all(api.map((n) => n.get('/v1/indexes/many', { headers: { 'X-Min-Sequence': top } })));
     for (const r of info) assert.equal(r.json.ntotal, 120);
   });
+
+  it('metrics and the overview show each node and its lag', async () => {
+    const b = client(nodes[1].url, nodes[1].adminKey);
+    const metrics = (await b.get('/metrics')).bytes.toString('utf8');
+    assert.match(metrics, /faiss_proxy_cluster_node\{node="B"\} 1/);
+    for (const n of ['A', 'B', 'C']) assert.match(metrics, new RegExp(`faiss_proxy_cluster_node_heartbeat_age_seconds\\{node="${n}"\\}`));
+    assert.match(metrics, /faiss_proxy_index_replica_lag\{tenant="acme",index="many"\} 0/);
+    const overview = (await b.get('/v1/admin/overview')).json;
+    assert.equal(overview.cluster.node, 'B');
+    assert.deepEqual(overview.cluster.nodes.map((n: { node: string }) => n.node), ['A', 'B', 'C']);
+    assert.equal(overview.indexes.find((i: { name: string }) => i.name === 'many').replicaLag, 0);
+  });
 });
