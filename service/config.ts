@@ -269,7 +269,7 @@ export const OPTIONS: readonly ServeOption[] = [
     help: 'Join the cluster of these NATS JetStream servers (nats://host:port, comma-separated): the catalog, writes and snapshots are replicated there.' },
   { flag: '--node', env: 'FAISS_PROXY_NODE', group: 'cluster', unit: 'name', default: hostNode, defaultHelp: 'the host name', parse: nodeName, key: 'node',
     help: "This node's name in the cluster, unique among its nodes (1-64 letters, digits, - or _)." },
-  { flag: '--cluster-replicas', env: 'FAISS_PROXY_CLUSTER_REPLICAS', group: 'cluster', unit: 'count', default: 3, parse: replicas, key: 'clusterReplicas',
+  { flag: '--cluster-replicas', env: 'FAISS_PROXY_CLUSTER_REPLICAS', group: 'cluster', unit: 'replicas', default: 3, parse: replicas, key: 'clusterReplicas',
     help: 'Replicas JetStream keeps of the catalog, each stream and the snapshots: 1, 3 or 5 (at most the number of NATS servers).' },
 ];
 
