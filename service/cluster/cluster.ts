@@ -8,8 +8,12 @@ import { Kvm } from '@nats-io/kv';
 import { CATALOG_BUCKET, heartbeatKey, KvCatalog } from './kv-catalog';
 import { JetStreamLog } from './replicated-log';
 
-/** How often a node tells the catalog it is up (what the dashboard and faiss_proxy_cluster_node_heartbeat_age_seconds show). */
-export const HEARTBEAT_MS = 5_000;
+/**
+ * How often a node tells the catalog it is up (what the dashboard and
+ * faiss_proxy_cluster_node_heartbeat_age_seconds show); its own heartbeat coming
+ * back through its watch is also how it knows its catalog is fresh (kv-catalog.ts CATALOG_STALE_MS).
+ */
+export const HEARTBEAT_MS = 1_000;
 
 export interface Cluster {
   node: string;

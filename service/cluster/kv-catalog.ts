@@ -21,6 +21,13 @@ import type { WriteAnswer, WriteRequest, WriterSetup } from './catalog-writer';
 export const CATALOG_BUCKET = 'faiss-proxy-catalog';
 /** The longest a catalog change waits for JetStream's acknowledgement before it fails (503). */
 export const CATALOG_WRITE_TIMEOUT_MS = 10_000;
+/**
+ * How old this node's view of the catalog may grow before its key checks fail
+ * (503): it is as fresh as the last of its own heartbeats (cluster.ts, every
+ * HEARTBEAT_MS) that came back through its watch. A node cut off from the cluster,
+ * or whose watch stalled, cannot go on accepting a key revoked elsewhere.
+ */
+export const CATALOG_STALE_MS = 3_000;
 
 /** A name as one token of a KV key (names may hold characters KV keys may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
@@ -58,6 +65,10 @@ export class KvCatalog implements Catalog {
   private generation = 0;
   private nextRequest = 1;
   private closed = false;
+  /** When the watch last delivered this node's own heartbeat (performance.now()): how fresh the mirror is known to be. */
+  private freshAt = performance.now();
+  /** This node's heartbeat key (cluster.ts). */
+  private readonly ownHeartbeat: string;
   /** Told of every change the watch delivers from other nodes (the registry follows the records). */
   onChange: (key: string) => void = () => undefined;
 
@@ -67,7 +78,10 @@ export class KvCatalog implements Catalog {
     private readonly answers: MessagePort,
     private readonly watch: QueuedIterator<KvWatchEntry>,
     private readonly nc: NatsConnection,
-  ) {}
+    node: string,
+  ) {
+    this.ownHeartbeat = heartbeatKey(node);
+  }
 
   /** Opens the bucket (creating it if needed) and mirrors it; resolves once the mirror holds every record. */
   static async open(nc: NatsConnection, servers: string[], node: string, replicas: number): Promise<KvCatalog> {
@@ -83,7 +97,7 @@ export class KvCatalog implements Catalog {
     });
     const empty = (await kv.status()).values === 0;
     const watch = await kv.watch();
-    const catalog = new KvCatalog(writer, new Int32Array(signal), channel.port1 as unknown as MessagePort, watch, nc);
+    const catalog = new KvCatalog(writer, new Int32Array(signal), channel.port1 as unknown as MessagePort, watch, nc, node);
     await new Promise<void>((resolve, reject) => {
       let ready = empty;
       if (ready) resolve();
@@ -109,6 +123,7 @@ export class KvCatalog implements Catalog {
       // A heartbeat: no record of the catalog, no new key generation.
       if (e.operation === 'PUT') this.heartbeats.set(e.key, JSON.parse(e.string()) as NodeHeartbeat);
       else this.heartbeats.delete(e.key);
+      if (e.key === this.ownHeartbeat && e.isUpdate) this.freshAt = performance.now();
       return;
     }
     if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
@@ -193,7 +208,12 @@ export class KvCatalog implements Catalog {
     // A key of a deleted tenant is gone with it, even before its own deletion arrives.
     return k && this.tenants.has(tenantKey(k.tenant)) ? { ...k } : undefined;
   }
+  /** Fails (503) while the mirror may be stale: see CATALOG_STALE_MS. */
   keyGeneration(): number {
+    const age = performance.now() - this.freshAt;
+    if (age > CATALOG_STALE_MS) {
+      throw new ServiceError('ERR_STORAGE_FAILED', `This node has not heard from the cluster's catalog for ${(age / 1000).toFixed(1)} s: it cannot tell whether a key was revoked (retry, or another node)`);
+    }
     return this.generation;
   }
   insertKey(k: KeyRecord): void {

@@ -5,6 +5,10 @@ import { strict as assert } from 'node:assert';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { CATALOG_BUCKET, CATALOG_STALE_MS, heartbeatKey, KvCatalog } from '../../service/cluster/kv-catalog';
+import type { ServiceError } from '../../service/domain/errors';
 
 describe('cluster: the catalog in JetStream KV', function () {
   this.timeout(90_000);
@@ -47,5 +51,29 @@ describe('cluster: the catalog in JetStream KV', function () {
     console.log(`      revoked on A, refused on C after ${ms} ms (polling every 5 ms)`);
     // On A itself, at once.
     assert.equal((await client(a.url, issued.json.key).get('/v1/indexes')).status, 401);
+  });
+
+  it("a node's key checks fail (503) once its catalog has not been heard from for CATALOG_STALE_MS", async () => {
+    // In this process: a catalog whose node sends no heartbeat (as one cut off from the cluster).
+    const nc = await connect({ servers: nats.urls.split(',') });
+    const catalog = await KvCatalog.open(nc, nats.urls.split(','), 'silent', 3);
+    try {
+      assert.equal(typeof catalog.keyGeneration(), 'number');
+      await new Promise((r) => setTimeout(r, CATALOG_STALE_MS + 200));
+      assert.throws(() => catalog.keyGeneration(), (e: ServiceError) => e.code === 'ERR_STORAGE_FAILED');
+      // Its own heartbeat, back through its watch: fresh again.
+      await new Kvm(nc).open(CATALOG_BUCKET).then((kv) => kv.put(heartbeatKey('silent'), JSON.stringify({ node: 'silent', at: Date.now(), startedAt: Date.now(), lag: 0 })));
+      await within(2_000, async () => {
+        try {
+          catalog.keyGeneration();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      catalog.close();
+      await nc.close();
+    }
   });
 });

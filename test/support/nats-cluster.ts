@@ -37,8 +37,8 @@ export interface NatsCluster {
   urls: string;
   /** SIGKILLs one server (its store stays: start() brings it back with it). */
   kill(i: number): Promise<void>;
-  /** Starts a killed server again on its ports and store. */
-  restart(i: number): Promise<void>;
+  /** Starts a killed server again on its ports and store; `wait`: until its JetStream answers (needs a quorum of servers up). */
+  restart(i: number, wait?: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -134,9 +134,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       p.kill('SIGKILL');
       await exited;
     },
-    async restart(i) {
+    async restart(i, wait = true) {
       spawnNode(nodes[i], confs[i]);
-      await waitForJetStream(nodes[i].url);
+      if (wait) await waitForJetStream(nodes[i].url);
     },
     stop: stopAll,
   };
