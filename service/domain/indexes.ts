@@ -178,6 +178,8 @@ export class IndexService {
       index.dispose();
       throw e;
     }
+    const { nprobe, efSearch, efConstruction } = spec.params ?? {};
+    const tunables = { ...(nprobe !== undefined && { nprobe }), ...(efSearch !== undefined && { efSearch }), ...(efConstruction !== undefined && { efConstruction }) };
     const record: IndexRecord = {
       tenant,
       name: spec.name,
@@ -187,6 +189,7 @@ export class IndexService {
       metric,
       createdAt: new Date().toISOString(),
       mmap: spec.params?.mmap === true,
+      ...(Object.keys(tunables).length > 0 && { params: tunables }),
     };
     return this.installNew(record, index, { indexes: 1, vectors: 0, bytes: 0 });
   }

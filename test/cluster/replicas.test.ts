@@ -76,6 +76,18 @@ describe('cluster: replicas of an index', function () {
     for (const r of info) assert.equal(r.json.ntotal, 120);
   });
 
+  it("an index's creation parameters reach every replica", async () => {
+    const api = nodes.map((n) => client(n.url, keys.write));
+    const created = await api[0].post('/v1/indexes', { name: 'hnsw', dimension: D, factory: 'HNSW16', params: { efSearch: 77, efConstruction: 33 } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    for (const n of api) {
+      const info = await n.get('/v1/indexes/hnsw');
+      assert.equal(info.status, 200);
+      assert.equal(info.json.efSearch, 77);
+      assert.equal(info.json.efConstruction, 33);
+    }
+  });
+
   it('metrics and the overview show each node and its lag', async () => {
     const b = client(nodes[1].url, nodes[1].adminKey);
     const metrics = (await b.get('/metrics')).bytes.toString('utf8');
