@@ -76,6 +76,18 @@ describe('cluster: replicas of an index', function () {
     for (const r of info) assert.equal(r.json.ntotal, 120);
   });
 
+  it('a collection: an upsert through A read back through C with X-Min-Sequence', async () => {
+    const [a, , c] = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await a.post('/v1/collections', { name: 'docs', dimension: D })).status, 201);
+    const upserted = await a.put('/v1/collections/docs/points', { json: { points: [{ id: 'p1', vector: vectors(1, 5)[0], payload: { k: 'v' } }] } });
+    assert.equal(upserted.status, 200, JSON.stringify(upserted.json));
+    const version = upserted.headers.get('x-index-version')!;
+    assert.ok(Number(version) >= 1);
+    const got = await c.post('/v1/collections/docs/points/get', { ids: ['p1'] }, { headers: { 'X-Min-Sequence': version } });
+    assert.equal(got.status, 200, JSON.stringify(got.json));
+    assert.equal(JSON.stringify(got.json).includes('"p1"'), true);
+  });
+
   it("an index's creation parameters reach every replica", async () => {
     const api = nodes.map((n) => client(n.url, keys.write));
     const created = await api[0].post('/v1/indexes', { name: 'hnsw', dimension: D, factory: 'HNSW16', params: { efSearch: 77, efConstruction: 33 } });
