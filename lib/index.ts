@@ -35,6 +35,8 @@ export { knn, normalizeL2, pairwiseDistances } from './distances';
 export type { DistanceOptions } from './distances';
 export { Kmeans } from './kmeans';
 export type { ClusteringParameters, KmeansTrainOptions } from './kmeans';
+export type { KmeansParameters } from './kmeans';
+export type { BuildInfo } from './native';
 export type { IterationStats } from './native';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export { IndexBinary } from './binary-index';
