@@ -49,6 +49,9 @@ export interface NodeHeartbeat {
   lag: number;
 }
 
+/** The KV key naming the latest shared snapshot of a storage id (its sequence: cluster/replicated-log.ts). */
+export const sharedSnapshotKey = (id: string): string => `s.${token(id)}`;
+
 /** The KV key of a node's heartbeat. */
 export const heartbeatKey = (node: string): string => `n.${token(node)}`;
 
@@ -126,6 +129,7 @@ export class KvCatalog implements Catalog {
       if (e.key === this.ownHeartbeat && e.isUpdate) this.freshAt = performance.now();
       return;
     }
+    if (e.key.startsWith('s.')) return; // which shared snapshot is the latest: the replicated log's, no catalog record
     if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
     this.revisions.set(e.key, e.revision);
     const value = e.operation === 'PUT' ? JSON.parse(e.string()) : undefined;

@@ -12,8 +12,13 @@ import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-lo
 import { SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { FileSnapshotStore } from '../storage/snapshots';
+import { Kvm, type KV } from '@nats-io/kv';
+import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
 
-/** The object store bucket of the cluster's shared snapshots: one object per index or collection (its storage id), the latest. */
+/** A shared snapshot's object: one per (storage id, sequence). */
+const objectOf = (id: string, seq: number) => `${id}.${seq}`;
+
+/** The object store bucket of the cluster's shared snapshots: the latest of each index or collection (objectOf). */
 export const SNAPSHOT_BUCKET = 'faiss-proxy-snapshots';
 
 /** A shared snapshot as one object: u32 length of a JSON header { seq, files: [{ suffix, bytes }] }, the header, the files' bytes. */
@@ -61,6 +66,8 @@ export class JetStreamLog implements ReplicatedLog {
     private readonly jsm: JetStreamManager,
     private readonly replicas: number,
     private readonly objects: ObjectStore,
+    /** The catalog's bucket: its `s.<id>` keys say which shared snapshot is the latest. */
+    private readonly kv: KV,
     nc: NatsConnection,
   ) {
     this.js = jetstream(nc, { timeout: 5_000 });
@@ -68,7 +75,8 @@ export class JetStreamLog implements ReplicatedLog {
 
   static async open(nc: NatsConnection, replicas: number): Promise<JetStreamLog> {
     const objects = await new Objm(nc).create(SNAPSHOT_BUCKET, { replicas });
-    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, objects, nc);
+    const kv = await new Kvm(nc).open(CATALOG_BUCKET);
+    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, objects, kv, nc);
   }
 
   useSnapshots(files: FileSnapshotStore): void {
@@ -76,18 +84,32 @@ export class JetStreamLog implements ReplicatedLog {
   }
 
   /**
-   * Puts this node's snapshot `seq` of `id` in the shared store (unless one as
-   * new is there), then trims the stream through `seq`: every record it held is
-   * in a snapshot any node can fetch. A replica that was behind finds a gap in
-   * its stream and loads that snapshot (durable.ts).
+   * Puts this node's snapshot `seq` of `id` in the shared store, then trims the
+   * stream through `seq`: every record it held is in a snapshot any node can
+   * fetch. Each shared snapshot is its own object (`<id>.<seq>`); which one is
+   * the latest is a catalog key (`s.<id>`) moved only forward, by a
+   * compare-and-set on its revision, so that two nodes sharing at once cannot put
+   * an older snapshot in place of a newer one the stream was trimmed behind. A
+   * replica that was behind finds a gap in its stream and loads the shared
+   * snapshot (durable.ts).
    */
   async shareSnapshot(id: string, seq: number): Promise<void> {
-    const shared = await this.retrying(() => this.objects.info(id));
-    if (shared && !shared.deleted && Number(shared.description) >= seq) return;
+    const pointer = await this.retrying(() => this.kv.get(sharedKey(id)));
+    const current = pointer && pointer.operation === 'PUT' ? Number(pointer.string()) : 0;
+    if (current >= seq) return;
     const latest = this.files!.latestFiles(id);
     if (!latest || latest.seq !== seq) return; // a newer one is being saved: it will be shared
-    await this.retrying(() => this.objects.putBlob({ name: id, description: String(seq) }, bundle(seq, latest.files)));
+    await this.retrying(() => this.objects.putBlob({ name: objectOf(id, seq) }, bundle(seq, latest.files)));
+    try {
+      if (pointer) await this.kv.update(sharedKey(id), String(seq), pointer.revision);
+      else await this.kv.create(sharedKey(id), String(seq));
+    } catch {
+      // Another node moved it first (to a snapshot as new or newer, or older: it checks as this one did).
+      await this.objects.delete(objectOf(id, seq)).catch(() => undefined);
+      return;
+    }
     await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
+    if (current > 0) await this.objects.delete(objectOf(id, current)).catch(() => undefined);
   }
 
   /**
@@ -96,9 +118,10 @@ export class JetStreamLog implements ReplicatedLog {
    * be trimmed from the stream. Returns its sequence (0: none newer).
    */
   async fetchSnapshot(id: string, localSeq: number): Promise<number> {
-    const shared = await this.retrying(() => this.objects.info(id));
-    if (!shared || shared.deleted || Number(shared.description) <= localSeq) return 0;
-    const data = await this.retrying(() => this.objects.getBlob(id));
+    const pointer = await this.retrying(() => this.kv.get(sharedKey(id)));
+    const current = pointer && pointer.operation === 'PUT' ? Number(pointer.string()) : 0;
+    if (current <= localSeq) return 0;
+    const data = await this.retrying(() => this.objects.getBlob(objectOf(id, current)));
     if (!data) return 0;
     const { seq, files } = unbundle(data);
     await this.files!.install(id, seq, files);
@@ -122,7 +145,11 @@ export class JetStreamLog implements ReplicatedLog {
     } catch (e) {
       if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
     }
-    if (await this.objects.info(id)) await this.objects.delete(id);
+    const pointer = await this.kv.get(sharedKey(id));
+    if (pointer && pointer.operation === 'PUT') {
+      await this.objects.delete(objectOf(id, Number(pointer.string()))).catch(() => undefined);
+      await this.kv.delete(sharedKey(id));
+    }
   }
 
   async append(id: string, m: Mutation, appendId: string, expectLast?: number): Promise<{ seq: number; duplicate: boolean }> {
