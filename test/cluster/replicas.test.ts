@@ -76,6 +76,27 @@ describe('cluster: replicas of an index', function () {
     for (const r of info) assert.equal(r.json.ntotal, 120);
   });
 
+  it('removes by filter through two nodes while adds go through a third: every replica removes the same ids', async () => {
+    const api = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await api[0].post('/v1/indexes', { name: 'rm', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    assert.equal((await api[0].post('/v1/indexes/rm/add', { vectors: vectors(40, 0) })).status, 200);
+    // Each remove selects by range what is there when its turn comes; the adds land in between.
+    const [adds, removeB, removeC] = await Promise.all([
+      Promise.all(Array.from({ length: 5 }, (_, i) => api[0].post('/v1/indexes/rm/add', { vectors: vectors(4, 100 + 10 * i) }))),
+      api[1].post('/v1/indexes/rm/remove', { filter: { idRange: [0, 50] } }),
+      api[2].post('/v1/indexes/rm/remove', { filter: { idRange: [10, 60] } }),
+    ]);
+    for (const r of [...adds, removeB, removeC]) assert.equal(r.status, 200, JSON.stringify(r.json));
+    const top = String(Math.max(...[...adds, removeB, removeC].map((r) => Number(r.headers.get('x-index-version')))));
+    const answers = await Promise.all(api.map((n) => n.post('/v1/indexes/rm/search', { vectors: vectors(60, 0), k: 1 }, { headers: { 'X-Min-Sequence': top } })));
+    for (const r of answers) assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(answers[1].json, answers[0].json);
+    assert.deepEqual(answers[2].json, answers[0].json);
+    // Each id removed once: what the two removes counted is what is gone.
+    const info = await api[2].get('/v1/indexes/rm', { headers: { 'X-Min-Sequence': top } });
+    assert.equal(info.json.ntotal, 60 - removeB.json.removed - removeC.json.removed);
+  });
+
   it('a collection: an upsert through A read back through C with X-Min-Sequence', async () => {
     const [a, , c] = nodes.map((n) => client(n.url, keys.write));
     assert.equal((await a.post('/v1/collections', { name: 'docs', dimension: D })).status, 201);
