@@ -82,6 +82,15 @@ export interface Config {
   metricsMaxIndexSeries: number;
   /** pino log level (info, warn, error, silent, ...). */
   logLevel: string;
+  /**
+   * The NATS servers of a cluster to join (serve --cluster, docs/cluster.md); absent:
+   * a single node with its local log and SQLite catalog.
+   */
+  cluster?: string[];
+  /** This node's name in the cluster (unique among its nodes); the host name unless given. */
+  node: string;
+  /** Replicas of the cluster's KV catalog, streams and snapshots (JetStream allows 1, 3 or 5). */
+  clusterReplicas: number;
 }
 
 /**
@@ -96,6 +105,7 @@ const GROUPS = {
   security: 'Security options:',
   observability: 'Observability options:',
   tenants: 'Quotas of new tenants (existing ones keep theirs):',
+  cluster: 'Cluster options (docs/cluster.md):',
 } as const;
 export type OptionGroup = keyof typeof GROUPS;
 
@@ -170,6 +180,29 @@ const text = (name: string) => (v: string): string => {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const MiB = 1024 * 1024;
+
+/** A comma-separated list of nats:// URLs. */
+const natsServers = (v: string): string[] => {
+  const servers = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (servers.length === 0) throw new Error(`Expected nats://host:port[,nats://host:port...] for the cluster but received ${JSON.stringify(v)}`);
+  for (const s of servers) {
+    if (!/^(nats|tls):\/\/[^\s/]+:\d+$/.test(s)) throw new Error(`Expected nats://host:port for each cluster server but received ${JSON.stringify(s)}`);
+  }
+  return servers;
+};
+
+const nodeName = (v: string): string => {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new Error(`Expected a node name of 1 to 64 letters, digits, - or _ but received ${JSON.stringify(v)}`);
+  return v;
+};
+
+const replicas = (v: string): number => {
+  if (!['1', '3', '5'].includes(v)) throw new Error(`Expected 1, 3 or 5 cluster replicas but received ${JSON.stringify(v)}`);
+  return Number(v);
+};
+
+/** This machine's host name as a node name. */
+const hostNode = (): string => os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node';
 
 /**
  * The default --max-tenant-memory, in largest requests: enough for a tenant's
@@ -251,6 +284,12 @@ export const OPTIONS: readonly ServeOption[] = [
     help: "Vectors a new tenant may hold, all its indexes together." },
   { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', group: 'tenants', unit: 'bytes', default: 8 * 1024 ** 3, parse: int('max bytes'), key: 'defaultQuotas.maxBytes',
     help: "Bytes of indexes a new tenant may hold, all its indexes together." },
+  { flag: '--cluster', env: 'FAISS_PROXY_CLUSTER', group: 'cluster', unit: 'urls', default: undefined, defaultHelp: 'none: a single node', parse: natsServers, key: 'cluster',
+    help: 'Join the cluster of these NATS JetStream servers (nats://host:port, comma-separated): the catalog, writes and snapshots are replicated there.' },
+  { flag: '--node', env: 'FAISS_PROXY_NODE', group: 'cluster', unit: 'name', default: hostNode, defaultHelp: 'the host name', parse: nodeName, key: 'node',
+    help: "This node's name in the cluster, unique among its nodes (1-64 letters, digits, - or _)." },
+  { flag: '--cluster-replicas', env: 'FAISS_PROXY_CLUSTER_REPLICAS', group: 'cluster', unit: 'replicas', default: 3, parse: replicas, key: 'clusterReplicas',
+    help: 'Replicas JetStream keeps of the catalog, each stream and the snapshots: 1, 3 or 5 (at most the number of NATS servers).' },
 ];
 
 /** Configuration that no option sets. */

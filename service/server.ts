@@ -21,6 +21,9 @@ import { FileLogStore } from './storage/storage';
 import { StorageHealth } from './storage/health';
 import { FileIO, type StorageIO } from './storage/storage-io';
 import { TenantMemoryBudget } from './domain/memory-budget';
+import { ServiceError } from './domain/errors';
+import { joinCluster } from './cluster/cluster';
+import type { ReplicatedLog } from './domain/durable';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -64,24 +67,29 @@ export interface ServiceHooks {
   io?: (onFault: StorageHealth['onFault']) => StorageIO;
 }
 
-/** The domain over a data directory, without HTTP (also used by the CLI). */
-export function openServices(config: Config, hooks: ServiceHooks = {}): Services {
+/**
+ * The domain over a data directory, without HTTP (also used by the CLI).
+ * `catalog`: a cluster's (cluster/kv-catalog.ts) instead of the data directory's SQLite one.
+ */
+export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?: { catalog: Catalog; replication: ReplicatedLog & { useSnapshots(s: FileSnapshotStore): void } }): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const indexDir = path.join(config.dataDir, 'indexes');
   fs.mkdirSync(indexDir, { recursive: true });
   const health = new StorageHealth(config.dataDir, [config.dataDir, indexDir]);
   const io = hooks.io ? hooks.io(health.onFault) : new FileIO(health.onFault);
   health.use(io);
-  const catalog = new SqliteCatalog(config.dataDir, io);
+  const catalog = cluster?.catalog ?? new SqliteCatalog(config.dataDir, io);
   const keys = new KeyService(catalog);
   const quotasOf = (tenant: string) => catalog.getTenant(tenant);
   const snapshots = new FileSnapshotStore(config.dataDir, io);
+  cluster?.replication.useSnapshots(snapshots);
   const logs = new FileLogStore(snapshots.dir, io, config.fsync, hooks.onLogFlush);
   const indexes = new IndexService(catalog, snapshots, logs, quotasOf, {
     scheduling: { batching: config.batching, maxWaitMs: config.batchMaxWaitMs },
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
+    ...(cluster && { replication: cluster.replication }),
   }, hooks.observer);
   const collections = new Collections(catalog, indexes.host(), { limits: { maxPayloadBytes: config.maxPayloadBytes } });
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);
@@ -91,7 +99,12 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
 
 /** On first start: the admin tenant and an admin key (given, or generated and printed once). */
 function ensureAdmin(s: Services, config: Config, log: (line: string) => void): void {
-  if (!s.catalog.getTenant(ADMIN_TENANT)) s.tenants.create(ADMIN_TENANT);
+  try {
+    if (!s.catalog.getTenant(ADMIN_TENANT)) s.tenants.create(ADMIN_TENANT);
+  } catch (e) {
+    // A cluster's nodes starting together: another one made it first.
+    if (!(e instanceof ServiceError && e.code === 'ERR_TENANT_EXISTS')) throw e;
+  }
   if (config.adminKey) {
     const known = s.keys.verify(config.adminKey);
     if (known && (known.role !== 'admin' || known.tenant !== ADMIN_TENANT)) {
@@ -100,7 +113,12 @@ function ensureAdmin(s: Services, config: Config, log: (line: string) => void): 
     if (!known) {
       const id = /^fp_([0-9a-f]{16})_/.exec(config.adminKey)?.[1];
       if (id && s.keys.tenantOf(id)) throw new Error('FAISS_PROXY_ADMIN_KEY was revoked (or its id is taken by another key); give a new key');
-      s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+      try {
+        s.keys.issue(ADMIN_TENANT, 'admin', 'from FAISS_PROXY_ADMIN_KEY', config.adminKey);
+      } catch (e) {
+        // A cluster's nodes starting together with the same key: another one stored it first.
+        if (!(e instanceof ServiceError && s.keys.verify(config.adminKey)?.role === 'admin')) throw e;
+      }
     }
     return;
   }
@@ -125,9 +143,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
   setMemoryLimits({ perCallBytes: config.maxRequestMemory });
   setSearchLanes({ threads: config.searchThreads });
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
-  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io });
+  const cluster = config.cluster ? await joinCluster(config) : undefined;
+  const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io }, cluster);
   metrics.attach(services.indexes, services.health, services.memory);
   metrics.attachCollections(services.collections);
+  if (cluster) {
+    metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000) })));
+    cluster.heartbeat(() => services.indexes.status().reduce((s, i) => s + (i.replicaLag ?? 0), 0));
+  }
   const activity = new Activity();
   activity.start();
   const logger = createLogger(config.logLevel);
@@ -136,7 +159,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version as string;
   // Ready: started, not stopping, and storage takes writes (a probe heals it after a fault).
   const isReady = async () => ready && (await services.health.healthy(() => services.catalog.checkFile()));
-  const handle = createApp({ config, ...services, isReady, version, observability: { logger, metrics, activity } });
+  const handle = createApp({ config, ...services, isReady, version, observability: { logger, metrics, activity }, ...(cluster && { cluster: { node: cluster.node, nodes: () => cluster.catalog.nodes() } }) });
 
   let inFlight = 0;
   let stopping = false;
@@ -169,6 +192,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   await services.indexes.open();
   await services.collections.open();
+  cluster?.follow(async () => {
+    await services.indexes.followCatalog();
+    await services.collections.followCatalog();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -194,6 +221,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         await services.indexes.close(); // rejects if a final snapshot failed: the exit status tells
       } finally {
         services.catalog.close();
+        await cluster?.close();
         activity.stop();
         fs.rmSync(pidFile, { force: true });
       }

@@ -146,6 +146,16 @@ function render(overview, activity) {
       row([c.tenant, c.name, c.aliases.join(', '), c.type, { text: c.dimension, num: true }, { text: c.points.toLocaleString(), num: true }, { text: fmtBytes(c.payloadBytes), num: true }, { text: fmtBytes(c.bytes), num: true }, c.loaded ? 'in memory' : 'on disk', { text: fmtBytes(c.logBytes), num: true }, storageOf(c)]),
     ),
   );
+  // A cluster's node (serve --cluster): every node it hears of, with its replicas' lag (docs/cluster.md).
+  $('cluster').hidden = !overview.cluster;
+  if (overview.cluster) {
+    $('cluster-self').textContent = `(this is ${overview.cluster.node})`;
+    $('cluster-nodes').querySelector('tbody').replaceChildren(
+      ...overview.cluster.nodes.map((n) =>
+        row([n.node, new Date(n.startedAt).toLocaleString(), `${n.heartbeatAgeSeconds.toFixed(1)} s ago`, { text: n.lag.toLocaleString(), num: true }]),
+      ),
+    );
+  }
   const errors = $('errors').querySelector('tbody');
   errors.replaceChildren(...activity.errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.tenant, e.requestId])));
 }

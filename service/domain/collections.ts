@@ -13,7 +13,7 @@ import { payloadArg, payloadFieldArg, payloadFieldTypeArg, pointIdArg, specInput
 import type { CollectionLimits } from '../../lib/collections/limits';
 import type { AliasInfo, CollectionInfo, CollectionSpec, Hit, PayloadFieldType, Point } from '../../lib/collections/types';
 import type { Catalog, CollectionRecord } from '../storage/catalog';
-import type { StorageReport } from './durable';
+import { MIN_SEQUENCE_WAIT_MS, type StorageReport } from './durable';
 import { DurableCollection, collectionMutation } from './durable-collection';
 import { ServiceError } from './errors';
 import { requestFingerprint } from '../../lib/request-fingerprint';
@@ -65,6 +65,29 @@ export class Collections {
   /** Registers every collection of the catalog (each loads on first use); after IndexService.open(), which keeps their files. */
   async open(): Promise<void> {
     for (const record of this.catalog.listCollections()) this.host.registry.registerCollection(this.durable(record));
+  }
+
+  /** A cluster's: the registry follows the catalog's collection records other nodes made or deleted (indexes.ts followCatalog). */
+  async followCatalog(): Promise<void> {
+    const { registry } = this.host;
+    const records = this.catalog.listCollections();
+    const wanted = new Map(records.map((r) => [`${r.tenant}\u0000${r.name}`, r]));
+    for (const c of registry.allCollections()) {
+      if (wanted.get(`${c.record.tenant}\u0000${c.record.name}`)?.id !== c.record.id) await this.host.forgetLocally(c);
+    }
+    for (const r of records) {
+      if (!registry.findCollection(r.tenant, r.name) && !registry.isCreatingCollection(r.tenant, r.name)) registry.registerCollection(this.durable(r));
+    }
+  }
+
+  /** Resolves once the collection reflects every write up to version `seq` (indexes.ts awaitVersion). */
+  awaitVersion(tenant: string, nameOrAlias: string, seq: number): Promise<void> {
+    return this.use(tenant, nameOrAlias).appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
+  }
+
+  /** Changes with every mutation of the collection (its log's sequence: a cluster's stream sequence). */
+  version(tenant: string, nameOrAlias: string): number {
+    return this.resolve(tenant, nameOrAlias).version;
   }
 
   async create(tenant: string, spec: CollectionSpec): Promise<CollectionInfo> {

@@ -154,7 +154,18 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
 
   protected emptyState(): IndexState {
     const { record } = this;
-    return { index: buildIndex(record.dimension, record.factory, record.metric), ids: emptyIdState() };
+    const index = buildIndex(record.dimension, record.factory, record.metric);
+    // A cluster's replica builds a new index from its record: with the parameters it was created with.
+    const p = record.params;
+    try {
+      if (p?.nprobe !== undefined) index.nprobe = p.nprobe;
+      if (p?.efSearch !== undefined) index.efSearch = p.efSearch;
+      if (p?.efConstruction !== undefined) index.efConstruction = p.efConstruction;
+    } catch (e) {
+      index.dispose();
+      throw e;
+    }
+    return { index, ids: emptyIdState() };
   }
 
   protected restoreState(snap: Snapshot): IndexState {

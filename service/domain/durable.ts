@@ -11,6 +11,7 @@ import { LogCorruptError, type LogDamage, type LogRecord, type Mutation } from '
 import type { IndexLog, LogStore } from '../storage/storage';
 import { SnapshotCorruptError, type Snapshot, type SnapshotState, type SnapshotStore } from '../storage/snapshots';
 import { storageFault } from '../storage/storage-io';
+import { randomUUID } from 'node:crypto';
 import { ServiceError } from './errors';
 import { fingerprintOf, keyReused } from './idempotency';
 import type { Applied } from './mutations';
@@ -34,7 +35,65 @@ export interface DurableOptions {
   onOperation: (operation: string, indexType: string, seconds: number) => void;
   /** Told when loading cut damage off the end of the log (operators must hear of it). */
   onLogDamage: (l: DurableObject, damage: LogDamage) => void;
+  /**
+   * A cluster's replicated log (serve --cluster: cluster/replicated-log.ts) in place
+   * of the local log: a mutation is appended there first, and every replica
+   * (this node included) applies the log in its order (see mutateReplicated).
+   */
+  replication?: ReplicatedLog;
 }
+
+/** A log every replica of an object follows, in one order (a JetStream stream in a cluster). */
+export interface ReplicatedLog {
+  /** Makes the log of a new object (its first state is its snapshot: sequence `seq`). */
+  create(id: string, seq: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  /**
+   * Appends `m`, resolving with its sequence once the log is durable on its
+   * replicas. `appendId`: the same id appended again within the log's
+   * deduplication window is not appended twice (duplicate: the first's sequence).
+   * `expectLast`: refused (SequenceMoved) unless the log's last record is that one.
+   */
+  append(id: string, m: Mutation, appendId: string, expectLast?: number): Promise<{ seq: number; duplicate: boolean }>;
+  /**
+   * Delivers every record after `afterSeq` in order, each once its `deliver`
+   * promise before it settled, until stopped. `caughtUp` resolves once every
+   * record in the log when following began is delivered.
+   */
+  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower;
+  /** Shares this node's snapshot `seq` with the other replicas; the log may drop the records it holds. */
+  shareSnapshot(id: string, seq: number): Promise<void>;
+  /** Puts the shared snapshot in this node's snapshots if it is newer than `localSeq`; its sequence (0: none newer). */
+  fetchSnapshot(id: string, localSeq: number): Promise<number>;
+}
+
+/** A record after a gap: the log dropped records this replica had not applied (a shared snapshot holds them). */
+class LogGap extends Error {
+  constructor(readonly at: number, readonly expected: number) {
+    super(`record ${at} follows ${expected - 1}: the records between are in a shared snapshot`);
+    this.name = 'LogGap';
+  }
+}
+
+export interface Follower {
+  caughtUp: Promise<void>;
+  /** The log's last sequence as last seen (for the replica's lag). */
+  readonly lastSeen: number;
+  stop(): void;
+}
+
+/** An append refused because another record was appended since the one expected last. */
+export class SequenceMoved extends Error {
+  constructor(readonly last: number) {
+    super(`the log moved past ${last}`);
+    this.name = 'SequenceMoved';
+  }
+}
+
+/** How long a read sent with a minimum sequence waits for this replica to reach it before 503. */
+export const MIN_SEQUENCE_WAIT_MS = 5_000;
+/** Tries of a remove by filter whose resolution another node's write overtook, before 503. */
+const RESOLVE_TRIES = 20;
 
 /** What the last load of an index or collection found wrong with its files (shown to operators). */
 export interface StorageReport {
@@ -89,6 +148,14 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   storage: StorageReport | undefined;
   /** When the last snapshot was written by this process (undefined: none yet). */
   lastSnapshotAt: number | undefined;
+  /** A replica's (serve --cluster): what follows the replicated log while loaded. */
+  private follower: Follower | undefined;
+  /** A replica's: results of the records applied lately, by sequence (the node that appended one answers with it). */
+  private readonly results = new Map<number, Applied | Error>();
+  /** Who waits for this replica to have applied a sequence. */
+  private waiters: { seq: number; resolve: () => void }[] = [];
+  /** A replica's: bytes of the records applied since the last snapshot (what the log's size is to a local one). */
+  private replicatedBytes = 0;
 
   constructor(
     public record: R,
@@ -145,7 +212,11 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     return state === undefined ? 0 : this.bytesOf(state);
   }
   get logBytes(): number {
-    return this.log?.bytes ?? 0;
+    return this.o.replication ? this.replicatedBytes : (this.log?.bytes ?? 0);
+  }
+  /** A replica's: records in the replicated log it has not applied yet (0 when not loaded). */
+  get lag(): number {
+    return this.follower ? Math.max(0, this.follower.lastSeen - this.seq) : 0;
   }
   /** The vectors (points) a client can see, without loading (undefined when not loaded). */
   abstract get liveNtotal(): number | undefined;
@@ -170,6 +241,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
 
   /** Applies a mutation in arrival order, logs it, and resolves once it is durable. */
   async mutate(m: Mutation | ResolvedMutation<S>): Promise<Applied> {
+    if (this.o.replication) return this.mutateReplicated(m, this.o.replication);
     this.active++;
     try {
       const { result, durable, log } = await this.exclusive(async () => {
@@ -197,6 +269,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         if (this.dropped) throw this.notFound();
         const appended = log.append(mutation);
         this.seq = appended.seq;
+        this.wake();
         if (m.key !== undefined) this.remember(m.key, applied, appended.durable, fingerprint);
         return { result: applied, durable: appended.durable, log };
       });
@@ -218,6 +291,212 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       this.lastUsed = Date.now();
       this.o.onResident(this);
     }
+  }
+
+  /**
+   * A replica's mutation (serve --cluster): appended to the replicated log first,
+   * and applied by every replica, this one included, in the log's order
+   * (applyReplicated), so every replica makes the same ids and state. The answer
+   * is what applying it here gave, once the log has it on its replicas. A remove
+   * by filter is resolved against this replica's state at the log's last record,
+   * and appended only if the log is still there (else it is resolved again).
+   * Idempotency: the key is the append's id (the log drops a second append within
+   * its deduplication window) and, past that window, every replica remembers
+   * the keys it applied (the last 10,000), so the same key's second record is
+   * answered with the first's result wherever it lands.
+   */
+  private async mutateReplicated(m: Mutation | ResolvedMutation<S>, replication: ReplicatedLog): Promise<Applied> {
+    this.active++;
+    try {
+      await this.load();
+      const fingerprint = m.key === undefined ? undefined : 'resolve' in m ? m.fingerprint : fingerprintOf(m);
+      const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
+      if (seen) {
+        if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!, this.what);
+        return seen.applied;
+      }
+      // Without a key, an id of its own: the append's own retries are not appended twice.
+      const appendId = m.key !== undefined ? `${this.record.id}:${m.key}` : `${this.record.id}:${randomUUID()}`;
+      let seq: number | undefined;
+      for (let tries = 0; seq === undefined; tries++) {
+        if (this.dropped) throw this.notFound();
+        try {
+          seq = 'resolve' in m
+            ? await this.exclusive(async () => {
+                const state = await this.load();
+                const mutation = await m.resolve(state);
+                return (await replication.append(this.record.id, mutation, appendId, this.seq)).seq;
+              })
+            : (await replication.append(this.record.id, m, appendId)).seq;
+        } catch (e) {
+          if (!(e instanceof SequenceMoved) || tries >= RESOLVE_TRIES) throw this.dropped ? this.notFound() : storageFault('log.append', undefined, e);
+          await this.appliedThrough(e.last, MIN_SEQUENCE_WAIT_MS);
+        }
+      }
+      await this.appliedThrough(seq, MIN_SEQUENCE_WAIT_MS * 6);
+      const result = this.results.get(seq) ?? (m.key !== undefined ? this.recent.get(m.key)?.applied : undefined);
+      if (result === undefined) throw storageFault('log.apply', undefined, new Error(`the result of record ${seq} is no longer known`));
+      if (result instanceof Error) throw result;
+      this.afterMutation();
+      return result;
+    } finally {
+      this.active--;
+      this.lastUsed = Date.now();
+      this.o.onResident(this);
+    }
+  }
+
+  /**
+   * Resolves once this replica has applied the log through `seq` (loading it
+   * first); past `waitMs`, ERR_REPLICA_BEHIND (a 503 to retry).
+   */
+  async appliedThrough(seq: number, waitMs = MIN_SEQUENCE_WAIT_MS): Promise<void> {
+    this.active++;
+    try {
+      await this.load();
+      if (this.seq >= seq) return;
+      if (!this.o.replication) {
+        throw new ServiceError('ERR_REPLICA_BEHIND', `The ${this.what} ${this.record.name} is at version ${this.seq}, below ${seq}`);
+      }
+      let waiter: { seq: number; resolve: () => void } | undefined;
+      const reached = new Promise<void>((resolve) => {
+        waiter = { seq, resolve };
+        this.waiters.push(waiter);
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(new ServiceError('ERR_REPLICA_BEHIND', `This node has applied the ${this.what} ${this.record.name}'s log through ${this.seq}, not yet ${seq} (within ${waitMs} ms)`));
+        }, waitMs);
+      });
+      try {
+        await Promise.race([reached, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      this.active--;
+      this.lastUsed = Date.now();
+    }
+  }
+
+  /** Wakes who waits for a sequence now applied. */
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((w) => w.seq <= this.seq);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.seq > this.seq);
+    for (const w of ready) w.resolve();
+  }
+
+  /**
+   * Applies record `seq` of the replicated log to `state` (live, or loading):
+   * its result is kept for the node that appended it. A record that fails (an
+   * add to an untrained index) fails the same way on every replica and changes
+   * nothing; a key's second record is answered with the first's result.
+   */
+  private async applyReplicated(state: S, seq: number, m: Mutation, live: boolean): Promise<S> {
+    if (seq <= this.seq) return state; // in the snapshot already
+    if (seq > this.seq + 1) throw new LogGap(seq, this.seq + 1);
+    let result: Applied | Error;
+    const fingerprint = m.key !== undefined ? fingerprintOf(m) : undefined;
+    const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
+    if (seen) {
+      result = seen.fingerprint !== undefined && seen.fingerprint !== fingerprint ? keyReused(m.key!, this.what) : seen.applied;
+    } else {
+      try {
+        const done = await this.timed(m.type === 'collection' ? `collection_${m.header.op}` : m.type, state, () => this.applyTo(state, m));
+        if (done.state !== undefined) {
+          // Searches in flight on the old state finish on it; GC frees it after (while loading: nothing else has it).
+          if (!live) this.disposeState(state);
+          state = done.state;
+        }
+        result = done.applied;
+        if (m.key !== undefined) this.remember(m.key, done.applied, Promise.resolve(), fingerprint);
+      } catch (e) {
+        result = e instanceof Error ? e : new Error(String(e));
+      }
+    }
+    this.seq = seq;
+    this.replicatedBytes += 'x' in m && m.x ? m.x.byteLength : 64;
+    this.results.set(seq, result);
+    // The node that appended a record waits for its result right after: 1,000 is plenty.
+    if (this.results.size > 1_000) this.results.delete(this.results.keys().next().value!);
+    this.wake();
+    return state;
+  }
+
+  /**
+   * A replica's load: its latest local snapshot, then the replicated log from
+   * there (follow: kept following while it is loaded).
+   */
+  private async recoverReplicated(replication: ReplicatedLog, retried = false): Promise<S> {
+    const { record, o } = this;
+    try {
+      await replication.fetchSnapshot(record.id, o.snapshots.latestSeq(record.id));
+    } catch (e) {
+      throw storageFault('snapshot.fetch', undefined, e);
+    }
+    let snap: Snapshot | undefined;
+    try {
+      snap = await o.snapshots.load(record.id, { mmap: false });
+    } catch (e) {
+      if (e instanceof SnapshotCorruptError) throw this.corrupt(`${e.message}. See faiss-proxy check / repair (docs/operations.md)`);
+      throw storageFault('snapshot.load', undefined, e);
+    }
+    this.mapped = false;
+    let state: S;
+    try {
+      state = snap ? this.restoreState(snap) : this.emptyState();
+    } catch (e) {
+      (snap?.index as { dispose?: () => void } | undefined)?.dispose?.();
+      throw this.corrupt(`its snapshot cannot be read (${(e as Error).message})`);
+    }
+    this.seq = snap?.seq ?? 0;
+    this.recent = new Map();
+    for (const [key, removed, firstId, added, fingerprint] of snap?.state.recentKeys ?? []) {
+      this.remember(key, { added: added ?? 0, removed, firstId }, Promise.resolve(), fingerprint ?? undefined);
+    }
+    this.replicatedBytes = 0;
+    // Until caught up, records apply to the state being loaded; then to the loaded one, in turn with the mutations.
+    let loading: S | undefined = state;
+    const follower = replication.follow(record.id, this.seq, async (seq, m) => {
+      if (loading !== undefined) {
+        loading = await this.applyReplicated(loading, seq, m, false);
+        return;
+      }
+      await this.exclusive(async () => {
+        if (this.follower !== follower) return; // unloaded meanwhile: the next load follows from its snapshot
+        if (this.state === undefined) await this.loading;
+        if (this.state === undefined || this.follower !== follower) return;
+        try {
+          this.state = await this.applyReplicated(this.state, seq, m, true);
+        } catch (e) {
+          if (!(e instanceof LogGap)) throw e;
+          // Trimmed behind a shared snapshot while this replica was behind: the next use loads that snapshot.
+          this.unload();
+          this.o.onResident(this);
+        }
+      });
+      // A replica that only follows snapshots (and rebuilds) as the one that writes does.
+      this.afterMutation();
+    });
+    this.follower = follower;
+    try {
+      await follower.caughtUp;
+    } catch (e) {
+      follower.stop();
+      this.follower = undefined;
+      if (loading !== undefined) this.disposeState(loading);
+      // Trimmed while loading: once more, from the shared snapshot that holds what went.
+      if (e instanceof LogGap && !retried) return this.recoverReplicated(replication, true);
+      throw storageFault('log.follow', undefined, e);
+    }
+    state = loading;
+    loading = undefined;
+    this.storage = undefined;
+    return state;
   }
 
   protected async timed<T>(operation: string, state: S, fn: () => Promise<T>): Promise<T> {
@@ -264,6 +543,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * (orphans.ts removes what is left either way).
    */
   replaceState(state: S, next: R, commit: () => void): Promise<void> {
+    if (this.o.replication) return this.createReplicated(state, next, commit, this.o.replication);
     return this.exclusive(async () => {
       if (this.dropped) throw this.notFound();
       const previous = this.record;
@@ -300,9 +580,35 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     });
   }
 
+  /**
+   * A replica's new object: its replicated log is made, then `commit` puts it in
+   * the catalog. Every replica (this one too) starts it from the empty state its
+   * record describes and the log (`state` only said what that is: it is freed).
+   * A replacement of a replica's state (an import) is not offered (the cluster
+   * has no shared snapshot to carry its bytes: docs/cluster.md).
+   */
+  private createReplicated(state: S, next: R, commit: () => void, replication: ReplicatedLog): Promise<void> {
+    return this.exclusive(async () => {
+      try {
+        if (this.dropped) throw this.notFound();
+        if (this.state !== undefined || next.id !== this.record.id) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', `Replacing a ${this.what}'s state wholesale (an import) is not offered in a cluster`);
+        await replication.create(next.id, 0);
+        try {
+          commit();
+        } catch (e) {
+          await replication.remove(next.id).catch(() => undefined);
+          throw e;
+        }
+      } finally {
+        this.disposeState(state);
+      }
+    });
+  }
+
   /** Removes every file of storage id `id` (its log, then its snapshots). */
   async removeFiles(id: string): Promise<void> {
-    await this.o.logs.remove(id);
+    if (this.o.replication) await this.o.replication.remove(id);
+    else await this.o.logs.remove(id);
     await this.o.snapshots.remove(id);
   }
 
@@ -318,6 +624,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     return this.exclusive(async () => {
       if (this.state === undefined || this.active > 0) return false;
       if (this.logBytes > 0) await this.snapshotNow();
+      this.stopFollowing();
       await this.log?.close();
       this.log = undefined;
       this.disposeState(this.state);
@@ -335,6 +642,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     } finally {
       // Saved or not (the log still holds what a failed snapshot missed), the files are closed.
       await this.exclusive(async () => {
+        this.stopFollowing();
         await this.log?.close();
         this.log = undefined;
         if (this.state !== undefined) this.disposeState(this.state);
@@ -349,7 +657,14 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     this.unload();
   }
 
+  /** A replica's: stops following its log (evicted, closed, dropped); the next load follows again from its snapshot. */
+  private stopFollowing(): void {
+    this.follower?.stop();
+    this.follower = undefined;
+  }
+
   private unload(): void {
+    this.stopFollowing();
     this.loading = undefined;
     if (this.state !== undefined) this.disposeState(this.state);
     this.state = undefined;
@@ -401,6 +716,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    */
   private async recover(allowMmap = true): Promise<S> {
     const { record, o } = this;
+    if (o.replication) return this.recoverReplicated(o.replication);
     const snapshotSeq = o.snapshots.latestSeq(record.id);
     const corrupt = (e: Error) => this.corrupt(`${e.message}. See faiss-proxy check / repair (docs/operations.md)`);
     let opened: { records: LogRecord[]; log: IndexLog; damage?: LogDamage };
@@ -473,7 +789,13 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       this.summary = snap.state.summary;
     }
     this.lastSnapshotAt = Date.now();
+    this.replicatedBytes = 0;
     await this.log?.truncate();
+    if (this.o.replication) {
+      const seq = this.seq;
+      // Shared after the queue moves on (an upload must not hold up the writes); a failure leaves the stream untrimmed.
+      void this.o.replication.shareSnapshot(this.record.id, seq).catch((e) => console.error(`faiss-proxy: sharing the snapshot of ${this.record.name} failed (its stream is not trimmed):`, e));
+    }
   }
 
   /** Takes a sequence number for a change only the next snapshot records (a rebuild). */

@@ -22,7 +22,9 @@ export type ServiceErrorCode =
   | 'ERR_COLLECTION_NOT_FOUND'
   | 'ERR_COLLECTION_EXISTS'
   | 'ERR_ALIAS_NOT_FOUND'
-  | 'ERR_ALIAS_EXISTS';
+  | 'ERR_ALIAS_EXISTS'
+  | 'ERR_REPLICA_BEHIND'
+  | 'ERR_CLUSTER_UNSUPPORTED';
 
 export class ServiceError extends Error {
   readonly code: ServiceErrorCode;

@@ -13,7 +13,7 @@ import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { DurableIndex, type StorageReport } from './durable-index';
-import type { DurableObject, DurableOptions } from './durable';
+import { MIN_SEQUENCE_WAIT_MS, type DurableObject, type DurableOptions, type ReplicatedLog } from './durable';
 import type { LogDamage } from '../storage/mutation-log';
 import { IndexRegistry } from './registry';
 import { Residency, type CacheStats } from './residency';
@@ -54,6 +54,8 @@ export interface StorageOptions {
   rebuildThreshold: number;
   /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
   maxMemory: number;
+  /** A cluster's replicated log (serve --cluster), in place of the local logs. */
+  replication?: ReplicatedLog;
 }
 
 /** What metrics learn from the domain, without the domain knowing about metrics. */
@@ -75,6 +77,8 @@ export interface IndexStatus {
   snapshotAgeSeconds: number | undefined;
   /** What its last load found wrong on disk: damage cut off its log, or why it cannot load. */
   storage?: StorageReport;
+  /** A cluster's: records of its stream this node has not applied yet (0 when not loaded: it catches up on load). */
+  replicaLag?: number;
 }
 
 /** Damage recovery cut off the end of logs since start (metrics). */
@@ -94,6 +98,8 @@ export interface DurableHost {
   durableOptions(): DurableOptions;
   rebuildThreshold: number;
   forget(l: DurableObject): Promise<void>;
+  /** A cluster's: frees an object another node deleted and removes this node's files of it (its log is the deleting node's to remove). */
+  forgetLocally(l: DurableObject): Promise<void>;
 }
 
 export class IndexService {
@@ -132,6 +138,30 @@ export class IndexService {
     for (const record of records) this.registry.register(this.durableIndex(record));
   }
 
+  /**
+   * A cluster's: the registry follows the catalog's index records that other
+   * nodes made or deleted (each made one loads, from its log, on first use).
+   */
+  async followCatalog(): Promise<void> {
+    const records = this.catalog.listIndexes();
+    const wanted = new Map(records.map((r) => [`${r.tenant}\u0000${r.name}`, r]));
+    for (const l of this.registry.allIndexes()) {
+      if (wanted.get(`${l.record.tenant}\u0000${l.record.name}`)?.id !== l.record.id) await this.forgetLocally(l);
+    }
+    for (const r of records) {
+      if (!this.registry.find(r.tenant, r.name) && !this.registry.isCreating(r.tenant, r.name)) this.registry.register(this.durableIndex(r));
+    }
+  }
+
+  /**
+   * Resolves once the index reflects every write up to version `seq` (a write's
+   * X-Index-Version, read-your-writes on another node of a cluster), waiting up
+   * to MIN_SEQUENCE_WAIT_MS for this node to apply them; else ERR_REPLICA_BEHIND.
+   */
+  awaitVersion(tenant: string, name: string, seq: number): Promise<void> {
+    return this.use(tenant, name).appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
+  }
+
   async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
     requireName(spec.name, 'the index name');
     this.registry.requireOpen(tenant);
@@ -150,6 +180,8 @@ export class IndexService {
       index.dispose();
       throw e;
     }
+    const { nprobe, efSearch, efConstruction } = spec.params ?? {};
+    const tunables = { ...(nprobe !== undefined && { nprobe }), ...(efSearch !== undefined && { efSearch }), ...(efConstruction !== undefined && { efConstruction }) };
     const record: IndexRecord = {
       tenant,
       name: spec.name,
@@ -159,6 +191,7 @@ export class IndexService {
       metric,
       createdAt: new Date().toISOString(),
       mmap: spec.params?.mmap === true,
+      ...(Object.keys(tunables).length > 0 && { params: tunables }),
     };
     return this.installNew(record, index, { indexes: 1, vectors: 0, bytes: 0 });
   }
@@ -208,6 +241,15 @@ export class IndexService {
       deleteRows();
       for (const l of [...this.registry.ofTenant(tenant)]) await this.forget(l);
     });
+  }
+
+  /** A cluster's: another node deleted `l`; only this node's files of it go here. */
+  async forgetLocally(l: DurableObject): Promise<void> {
+    this.registry.unregister(l);
+    l.drop();
+    await l
+      .exclusive(() => this.snapshots.remove(l.record.id))
+      .catch((e) => console.error(`faiss-proxy: removing the files of deleted ${l.what} ${l.record.name} failed (removed at next start):`, e));
   }
 
   /** Unregisters a deleted index or collection; its files go after (orphans.ts if a crash comes between). */
@@ -303,6 +345,8 @@ export class IndexService {
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
+    // Its bytes would have to reach every replica: the cluster has no shared snapshot store yet (docs/cluster.md).
+    if (this.storage.replication) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', 'Importing an index is not offered in a cluster yet; import it on a single node, or add its vectors');
     this.registry.requireOpen(tenant);
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
@@ -412,6 +456,7 @@ export class IndexService {
         logBytes: l.logBytes,
         snapshotAgeSeconds: l.lastSnapshotAt === undefined ? undefined : (Date.now() - l.lastSnapshotAt) / 1000,
         ...(l.storage && { storage: l.storage }),
+        ...(this.storage.replication && { replicaLag: l.lag }),
       };
     });
   }
@@ -434,6 +479,7 @@ export class IndexService {
       onResident: () => this.residency.enforceBudget(),
       onOperation: (op, type, seconds) => this.observer.operation(op, type, seconds),
       onLogDamage: (l, damage) => this.logDamaged(l, damage),
+      ...(this.storage.replication && { replication: this.storage.replication }),
     };
   }
 
@@ -451,6 +497,7 @@ export class IndexService {
       durableOptions: () => this.durableOptions(),
       rebuildThreshold: this.storage.rebuildThreshold,
       forget: (l) => this.forget(l),
+      forgetLocally: (l) => this.forgetLocally(l),
     };
   }
 

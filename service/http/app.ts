@@ -43,6 +43,8 @@ export interface AppDeps {
   /** Storage health, shown on the dashboard (absent in tests that build an app without storage). */
   health?: StorageHealth;
   version: string;
+  /** A cluster's node (serve --cluster): its name and the nodes it hears of (the dashboard's overview). */
+  cluster?: { node: string; nodes: () => { node: string; at: number; startedAt: number; lag: number }[] };
 }
 
 function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
@@ -103,6 +105,7 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
       activity: deps.observability.activity,
       metricsToken: deps.config.metricsToken,
       health: deps.health,
+      cluster: deps.cluster,
     }),
   );
   return routes;
@@ -116,7 +119,16 @@ export function createApp(deps: AppDeps): express.Express {
   // The routes' query strings are parsed where the route is found (dispatch.ts); nothing else reads one.
   app.set('query parser', false);
   const routes = allRoutes(deps);
-  const pipelineDeps = { keys: deps.keys, tenants: deps.tenants, memory: deps.memory, bodyLimit: deps.config.bodyLimit };
+  const pipelineDeps = {
+    keys: deps.keys,
+    tenants: deps.tenants,
+    memory: deps.memory,
+    bodyLimit: deps.config.bodyLimit,
+    versions: {
+      index: (tenant: string, name: string, seq: number) => deps.indexes.awaitVersion(tenant, name, seq),
+      collection: (tenant: string, name: string, seq: number) => deps.collections.awaitVersion(tenant, name, seq),
+    },
+  };
   app.use(dispatch(routes, pipelineDeps, deps.observability));
   // The dashboard: static files, no CDN (the service works air-gapped); its data
   // comes from the operator-only routes, with the key typed into the page.

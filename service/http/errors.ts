@@ -50,6 +50,8 @@ const STATUS: Record<string, number> = {
   ERR_COLLECTION_EXISTS: 409,
   ERR_ALIAS_NOT_FOUND: 404,
   ERR_ALIAS_EXISTS: 409,
+  ERR_REPLICA_BEHIND: 503,
+  ERR_CLUSTER_UNSUPPORTED: 501,
 };
 
 /** An error Express itself raises with a status (a malformed %-escape in the path, the dashboard's static files). */
@@ -92,7 +94,7 @@ export function sendError(res: ServerResponse, locals: Record<string, unknown>, 
   locals.errorCode = code;
   locals.errorMessage = message;
   // What frees the budget is other requests finishing, which cannot be predicted: the shortest wait, then the client backs off.
-  const headers: Record<string, string> = code === 'ERR_TENANT_MEMORY' ? { 'Retry-After': '1' } : {};
+  const headers: Record<string, string> = code === 'ERR_TENANT_MEMORY' || code === 'ERR_REPLICA_BEHIND' ? { 'Retry-After': '1' } : {};
   writeJson(res, status, headers, { error: { code, message } });
 }
 

@@ -29,6 +29,31 @@ export interface PipelineDeps {
   memory: TenantMemoryBudget;
   /** --body-limit */
   bodyLimit: number;
+  /**
+   * Waits until an index's or collection's version reaches a request's
+   * X-Min-Sequence (read-your-writes across a cluster's nodes: a write's
+   * X-Index-Version); ERR_REPLICA_BEHIND (503, Retry-After) past a bound.
+   */
+  versions?: {
+    index(tenant: string, name: string, seq: number): Promise<void>;
+    collection(tenant: string, name: string, seq: number): Promise<void>;
+  };
+}
+
+/** Which object's version X-Min-Sequence waits for on this route, if any. */
+function sequencedKind(route: RouteSpec): 'index' | 'collection' | undefined {
+  if (route.path.startsWith('/v1/indexes/:name')) return 'index';
+  if (route.path.startsWith('/v1/collections/:name')) return 'collection';
+  return undefined;
+}
+
+/** The request's X-Min-Sequence, if sent: a positive integer. */
+function minSequenceOf(req: Request): number | undefined {
+  const v = req.headers['x-min-sequence'];
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' && /^[0-9]{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new HttpError(400, 'ERR_VALIDATION', `Expected X-Min-Sequence to be a non-negative integer (a write's X-Index-Version) but received ${JSON.stringify(v)}`);
+  return n;
 }
 
 type Format = 'json' | 'raw';
@@ -49,6 +74,7 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
   const checkJson = route.body?.json ? bodyCheck(route.body.json) : undefined;
   const accepts = [route.body?.json && 'application/json', route.body?.binary && BINARY].filter(Boolean) as string[];
   const where = `${route.method.toUpperCase()} ${route.path}`;
+  const sequenced = sequencedKind(route);
 
   /** After the body: validation, the key again if a tenant went meanwhile, the budget, the handler. */
   const handle = (req: Request, res: Response, next: NextFunction, tenantDeletions: number): void => {
@@ -67,7 +93,14 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
         const bytes = bodyBytes(req, req.body);
         memory.hold(bytes, `The request's body of ${bytes} bytes`);
       }
-      const done = route.handler(req, res);
+      const minSequence = minSequenceOf(req);
+      if (minSequence !== undefined && (!sequenced || !deps.versions || res.locals.principal === undefined)) {
+        throw new HttpError(400, 'ERR_VALIDATION', `X-Min-Sequence applies to the routes of one index or collection, not to ${where}`);
+      }
+      const done =
+        minSequence !== undefined
+          ? deps.versions![sequenced!](principalOf(res.locals).tenant, req.params.name, minSequence).then(() => route.handler(req, res))
+          : route.handler(req, res);
       if (done) {
         done.then(() => memory?.settled(), (e: unknown) => {
           memory?.settled();

@@ -172,6 +172,22 @@ export class Metrics {
   }
 
   /** Per-index, cache and storage series, read from the index service and storage health at scrape time. */
+  /** A cluster's node (serve --cluster): its name, and each node's last heartbeat in the catalog. */
+  attachCluster(node: string, nodes: () => { node: string; ageSeconds: number }[]): void {
+    const registers = [this.registry];
+    new client.Gauge({ name: 'faiss_proxy_cluster_node', help: 'This node of the cluster (label node): always 1', labelNames: ['node'], registers }).set({ node }, 1);
+    new client.Gauge({
+      name: 'faiss_proxy_cluster_node_heartbeat_age_seconds',
+      help: "Seconds since each node of the cluster last told the catalog it is up (this node's view)",
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of nodes()) this.set({ node: n.node }, n.ageSeconds);
+      },
+    });
+  }
+
   attach(indexes: IndexService, health?: StorageHealth, memory?: TenantMemoryBudget): void {
     const registers = [this.registry];
     const o = this.o;
@@ -196,6 +212,7 @@ export class Metrics {
     perIndex('faiss_proxy_index_loaded', '1 when the index is in memory, 0 when evicted', (s) => (s.loaded ? 1 : 0));
     perIndex('faiss_proxy_index_log_bytes', 'Write-ahead log bytes not yet folded into a snapshot', (s) => s.logBytes);
     perIndex('faiss_proxy_index_snapshot_age_seconds', 'Seconds since the last snapshot this process wrote', (s) => s.snapshotAgeSeconds);
+    perIndex('faiss_proxy_index_replica_lag', "A cluster's: records of the index's stream this node has not applied yet", (s) => s.replicaLag);
     new client.Gauge({ name: 'faiss_proxy_indexes', help: 'Indexes, all tenants', registers, collect() { this.set(indexes.status().length); } });
     new client.Gauge({ name: 'faiss_proxy_index_series_dropped', help: 'Indexes left out of the per-index series by the cap', registers, collect() { this.set(Math.max(0, indexes.status().length - o.maxIndexSeries)); } });
     new client.Gauge({ name: 'faiss_proxy_cache_resident_bytes', help: 'Bytes of indexes in memory', registers, collect() { this.set(indexes.cacheStats().residentBytes); } });

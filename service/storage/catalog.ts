@@ -53,6 +53,12 @@ export interface IndexRecord {
   createdAt: string;
   /** Load IVF inverted lists memory-mapped from the snapshot while the index is not written to. */
   mmap: boolean;
+  /**
+   * The search and build parameters it was created with. A snapshot holds them
+   * too; a cluster's replicas build the index from its record (no snapshot yet),
+   * so the cluster's catalog keeps them (SQLite's does not need to).
+   */
+  params?: { nprobe?: number; efSearch?: number; efConstruction?: number };
 }
 
 /** A collection (domain/collections.ts): its spec as created, and the storage id naming its files. */

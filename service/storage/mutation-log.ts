@@ -117,6 +117,16 @@ function encode(seq: number, m: Mutation): Buffer[] {
   return [header, ...parts];
 }
 
+/** One mutation as a record's body (no header: a cluster's stream numbers and checks its messages itself; cluster/replicated-log.ts). */
+export function mutationBytes(m: Mutation): Buffer {
+  return Buffer.concat(encode(0, m).slice(1));
+}
+
+/** The mutation a record's body holds (mutationBytes's inverse). */
+export function mutationOf(body: Buffer): Mutation {
+  return decodeBody(body);
+}
+
 function decodeBody(body: Buffer): Mutation {
   const m = decodeMutation(body);
   const flags = body.readUInt8(1);

@@ -198,6 +198,42 @@ export class FileSnapshotStore implements SnapshotStore {
     return removeOrphans(this.io, this.dir, owners);
   }
 
+  /**
+   * The latest snapshot's files as bytes, by suffix (faissindex, state.json,
+   * points), for a cluster's shared snapshot store (cluster/shared-snapshots.ts).
+   */
+  latestFiles(id: string): { seq: number; files: { suffix: string; bytes: Buffer }[] } | undefined {
+    const latest = this.snapshots(id)[0];
+    if (!latest) return undefined;
+    const files = [{ suffix: 'faissindex', bytes: fs.readFileSync(latest.file) }, { suffix: 'state.json', bytes: fs.readFileSync(this.stateFile(id, latest.seq)) }];
+    if (fs.existsSync(this.pointsFile(id, latest.seq))) files.push({ suffix: 'points', bytes: fs.readFileSync(this.pointsFile(id, latest.seq)) });
+    return { seq: latest.seq, files };
+  }
+
+  /**
+   * Installs a snapshot another node made (latestFiles's), in save()'s order: the
+   * state and points first, the index file last (the snapshot exists from its
+   * rename on); load() checks it as any other. The older snapshots go.
+   */
+  async install(id: string, seq: number, files: { suffix: string; bytes: Uint8Array }[]): Promise<void> {
+    const { io } = this;
+    const ordered = [...files].sort((a, b) => Number(a.suffix === 'faissindex') - Number(b.suffix === 'faissindex'));
+    for (const f of ordered) {
+      if (!['faissindex', 'state.json', 'points'].includes(f.suffix)) throw new SnapshotCorruptError(`${id}.${seq}.${f.suffix}`, 'not a snapshot file');
+      const target = path.join(this.dir, `${id}.${seq}.${f.suffix}`);
+      const tmp = `${target}.${process.pid}.tmp`;
+      await io.writeFile(tmp, f.bytes, 'snapshot.install');
+      await io.sync(tmp, 'snapshot.install');
+      await io.rename(tmp, target, 'snapshot.install');
+    }
+    await io.sync(this.dir, 'snapshot.install');
+    for (const s of this.snapshots(id).filter((x) => x.seq !== seq)) {
+      await io.remove(s.file, 'snapshot.remove-old');
+      await io.remove(this.stateFile(id, s.seq), 'snapshot.remove-old');
+      if (fs.existsSync(this.pointsFile(id, s.seq))) await io.remove(this.pointsFile(id, s.seq), 'snapshot.remove-old');
+    }
+  }
+
   /** Checks the latest snapshot against its recorded length and checksum without loading it (faiss-proxy check). */
   async check(id: string): Promise<{ seq: number; verified: boolean } | undefined> {
     const latest = this.snapshots(id)[0];

@@ -19,6 +19,7 @@ import { memoryOf } from '../request-memory';
 import type { RouteSpec } from '../route';
 import { kSchema, tunableSchema, type Schema } from '../validate';
 import { idempotencyKey } from '../idempotency-key';
+import { HEADER } from '../../../lib/wire';
 
 const tenantOf = (res: Response): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
@@ -62,6 +63,10 @@ function sendRead(res: Response, config: Config, value: unknown, what: string): 
 }
 
 export function collectionRoutes(collections: Collections, config: Config): RouteSpec[] {
+  /** A write's answer, with X-Index-Version: the collection's version after it (its stream sequence in a cluster: X-Min-Sequence reads it back anywhere). */
+  const versioned = (res: Response, tenant: string, name: string, answer: unknown): void => {
+    res.set(HEADER.version, String(collections.version(tenant, name))).json(answer);
+  };
   return [
     {
       method: 'post',
@@ -129,7 +134,7 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
         const tenant = tenantOf(res);
         const d = collections.dimension(tenant, nameOf(req));
         const { x } = vectorsArg(req.body.vectors, d);
-        res.json(await collections.train(tenant, nameOf(req), x, idempotencyKey(req)));
+        versioned(res, tenant, nameOf(req), await collections.train(tenant, nameOf(req), x, idempotencyKey(req)));
       },
     },
     {
@@ -166,7 +171,7 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
         const tenant = tenantOf(res);
         const d = collections.dimension(tenant, nameOf(req));
         const input = pointsInput(req.body.points, d, collections.limits);
-        res.json(await collections.upsert(tenant, nameOf(req), input, idempotencyKey(req)));
+        versioned(res, tenant, nameOf(req), await collections.upsert(tenant, nameOf(req), input, idempotencyKey(req)));
       },
     },
     {
@@ -206,7 +211,7 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
         const { ids, filter } = req.body;
         if ((ids === undefined) === (filter === undefined)) throw new HttpError(400, 'ERR_VALIDATION', 'Invalid request: give either ids or filter');
         const target = ids !== undefined ? { ids: idsArg(ids) } : { filter: filterOptionInput({ filter })! };
-        res.json(await collections.delete(tenantOf(res), nameOf(req), target, idempotencyKey(req)));
+        versioned(res, tenantOf(res), nameOf(req), await collections.delete(tenantOf(res), nameOf(req), target, idempotencyKey(req)));
       },
     },
     {
@@ -286,7 +291,7 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
       body: { json: { type: 'object', additionalProperties: false, required: ['type'], properties: { type: { enum: PAYLOAD_TYPES } } } },
       responses: { 200: 'The collection, described' },
       handler: async (req, res) => {
-        res.json(await collections.createPayloadIndex(tenantOf(res), nameOf(req), req.params.field, req.body.type, idempotencyKey(req)));
+        versioned(res, tenantOf(res), nameOf(req), await collections.createPayloadIndex(tenantOf(res), nameOf(req), req.params.field, req.body.type, idempotencyKey(req)));
       },
     },
     {
@@ -296,7 +301,7 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
       role: 'write',
       responses: { 200: 'The collection, described' },
       handler: async (req, res) => {
-        res.json(await collections.deletePayloadIndex(tenantOf(res), nameOf(req), req.params.field, idempotencyKey(req)));
+        versioned(res, tenantOf(res), nameOf(req), await collections.deletePayloadIndex(tenantOf(res), nameOf(req), req.params.field, idempotencyKey(req)));
       },
     },
   ];

@@ -26,8 +26,10 @@ export function operationRoutes(deps: {
   activity: Activity;
   metricsToken?: string;
   health?: StorageHealth;
+  /** A cluster's node: its name and the nodes it hears of (their heartbeats in the catalog). */
+  cluster?: { node: string; nodes: () => { node: string; at: number; startedAt: number; lag: number }[] };
 }): RouteSpec[] {
-  const { indexes, collections, tenants, keys, metrics, activity, metricsToken, health } = deps;
+  const { indexes, collections, tenants, keys, metrics, activity, metricsToken, health, cluster } = deps;
   const requireOperator = (res: { locals: Record<string, unknown> }) => {
     if (!isOperator(res.locals.principal as Principal | undefined)) throw new ServiceError('ERR_FORBIDDEN', 'Only an admin key of the admin tenant sees this');
   };
@@ -76,6 +78,7 @@ export function operationRoutes(deps: {
             logDamage: indexes.logDamage(),
           },
           pool: poolStats(),
+          ...(cluster && { cluster: { node: cluster.node, nodes: cluster.nodes().map((n) => ({ ...n, heartbeatAgeSeconds: Math.max(0, (Date.now() - n.at) / 1000) })) } }),
           process: {
             rssBytes: memory.rss,
             heapUsedBytes: memory.heapUsed,

@@ -1,0 +1,153 @@
+// npm run bench:cluster: what a cluster (serve --cluster, docs/cluster.md) costs
+// and gives, all on this machine over loopback: (1) acknowledged adds per second,
+// one single node against a 3-node cluster (R3), at 1, 8 and 32 writers (the
+// cluster's spread over its nodes), alternating rounds; (2) replica lag under
+// load: how far behind the writes' acknowledged sequence the other nodes are,
+// sampled while 8 writers write through one node, and how long they take to
+// catch up once the writes stop; (3) search throughput through 1, 2 and 3 proxy
+// nodes. Nothing asserts on time: figures go to bench/RESULTS.md.
+import { performance } from 'node:perf_hooks';
+import * as os from 'node:os';
+import { startNatsCluster } from '../test/support/nats-cluster';
+import { startProxyCluster, stopProxies } from '../test/support/proxy-cluster';
+import { client, makeTenant, startServer } from '../test/support/server';
+
+const D = 32;
+const ROWS = 10;
+const ROUNDS = 2;
+const ROUND_S = 1.5;
+const vectors = (n: number, seed: number): Float32Array => {
+  const x = new Float32Array(n * D);
+  let h = seed * 2654435761 + 1;
+  for (let i = 0; i < x.length; i++) {
+    h = Math.imul(h ^ (h >>> 15), 2246822519) >>> 0;
+    x[i] = h / 2 ** 32;
+  }
+  return x;
+};
+const body = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+const fmt = (x: number, digits = 0) => x.toFixed(digits).padStart(9);
+
+/** Acknowledged adds per second by `writers` writers over `urls` (round robin) for `seconds`. */
+async function adds(urls: string[], key: string, index: string, writers: number, seconds: number): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  const payload = body(vectors(ROWS, 7));
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const api = client(urls[w % urls.length], key);
+      while (performance.now() < end) {
+        const r = await api.post(`/v1/indexes/${index}/add`, undefined, { body: payload });
+        if (r.status !== 200) throw new Error(`add: ${r.status} ${JSON.stringify(r.json)}`);
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+async function main(): Promise<void> {
+  console.log(`cluster bench: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const nats = await startNatsCluster();
+  const nodes = await startProxyCluster(nats);
+  const single = await startServer();
+  try {
+    const keys = await makeTenant(nodes[0], 'bench');
+    const singleKeys = await makeTenant(single, 'bench');
+    const urls = nodes.map((n) => n.url);
+    for (const [url, key] of [[urls[0], keys.write], [single.url, singleKeys.write]]) {
+      const r = await client(url, key).post('/v1/indexes', { name: 'w', dimension: D, type: 'IndexFlatL2' });
+      if (r.status !== 201) throw new Error(`create: ${r.status}`);
+    }
+    // (1) acknowledged adds per second
+    console.log(`\n(1) acknowledged adds/s (each add ${ROWS} x ${D} floats, binary), best of ${ROUNDS} rounds of ${ROUND_S} s`);
+    console.log('  writers   single node   cluster R3 (3 nodes)   ratio');
+    for (const writers of [1, 8, 32]) {
+      const best = { single: 0, cluster: 0 };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const);
+        for (const mode of order) {
+          const rate = mode === 'single' ? await adds([single.url], singleKeys.write, 'w', writers, ROUND_S) : await adds(urls, keys.write, 'w', writers, ROUND_S);
+          best[mode] = Math.max(best[mode], rate);
+        }
+      }
+      console.log(`  ${String(writers).padStart(7)} ${fmt(best.single)}      ${fmt(best.cluster)}              ${(best.cluster / best.single).toFixed(2)}`);
+    }
+
+    // (2) replica lag under load
+    console.log('\n(2) replica lag while 8 writers add through node A for 3 s (B and C sampled every 50 ms)');
+    await client(urls[1], keys.read).get('/v1/indexes/w'); // B and C hold the index loaded
+    await client(urls[2], keys.read).get('/v1/indexes/w');
+    let acked = 0;
+    let writing = true;
+    const writer = (async () => {
+      const end = performance.now() + 3000;
+      const payload = body(vectors(ROWS, 9));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const api = client(urls[0], keys.write);
+          while (performance.now() < end) {
+            const r = await api.post('/v1/indexes/w/add', undefined, { body: payload });
+            acked = Math.max(acked, Number(r.headers.get('x-index-version')));
+          }
+        }),
+      );
+      writing = false;
+    })();
+    const lags: number[] = [];
+    while (writing) {
+      const seen = await Promise.all([1, 2].map(async (i) => Number((await client(urls[i], keys.read).get('/v1/indexes/w')).json.version)));
+      for (const v of seen) lags.push(Math.max(0, acked - v));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await writer;
+    const stopped = performance.now();
+    for (;;) {
+      const seen = await Promise.all([1, 2].map(async (i) => Number((await client(urls[i], keys.read).get('/v1/indexes/w')).json.version)));
+      if (seen.every((v) => v >= acked)) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const caughtUp = performance.now() - stopped;
+    lags.sort((a, b) => a - b);
+    console.log(`  ${lags.length} samples: lag p50 ${lags[lags.length >> 1]} records, p99 ${lags[Math.floor(lags.length * 0.99)]}, max ${lags.at(-1)}; caught up ${caughtUp.toFixed(0)} ms after the last acknowledgement`);
+
+    // (3) search throughput through 1, 2, 3 nodes
+    const N = 20_000;
+    const r = await client(urls[0], keys.write).post('/v1/indexes', { name: 's', dimension: D, type: 'IndexFlatL2' });
+    if (r.status !== 201) throw new Error(`create s: ${r.status}`);
+    const added = await client(urls[0], keys.write).post('/v1/indexes/s/add', undefined, { body: body(vectors(N, 3)) });
+    const version = added.headers.get('x-index-version')!;
+    for (const u of urls) await client(u, keys.read).get('/v1/indexes/s', { headers: { 'X-Min-Sequence': version } });
+    console.log(`\n(3) single-query searches/s, Flat ${N} x ${D}, k 10, 32 concurrent clients spread over the first n nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
+    const query = body(vectors(1, 11));
+    for (const n of [1, 2, 3]) {
+      let best = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const end = performance.now() + ROUND_S * 1000;
+        let done = 0;
+        await Promise.all(
+          Array.from({ length: 32 }, async (_, c) => {
+            const api = client(urls[c % n], keys.read);
+            while (performance.now() < end) {
+              const s = await api.post('/v1/indexes/s/search?k=10', undefined, { body: query });
+              if (s.status !== 200) throw new Error(`search: ${s.status}`);
+              done++;
+            }
+          }),
+        );
+        best = Math.max(best, done / ROUND_S);
+      }
+      console.log(`  ${n} node(s): ${fmt(best)} searches/s`);
+    }
+    console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  } finally {
+    await single.stop('SIGKILL');
+    await stopProxies(nodes);
+    await nats.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,290 @@
+// The cluster's catalog (serve --cluster): tenants, keys, quotas, index and
+// collection records and aliases in one JetStream KV bucket, replicated (R3), one
+// KV key per record. Every node keeps a mirror of the bucket in memory, fed by a
+// watch, and reads only the mirror (the key check of every request is a Map
+// lookup, as fast as SQLite's). A change is made in the KV first, synchronously
+// (catalog-writer.ts: the same contract as SQLite's commit), then in the mirror;
+// other nodes see it when their watch delivers it, within a few ms on a healthy
+// cluster: a key revoked on one node is refused by every node once its watch has
+// delivered the revocation (docs/cluster.md: the bound and its measurement).
+// The same Catalog interface as storage/catalog.ts: the domain cannot tell them apart.
+import { receiveMessageOnPort, Worker, MessageChannel } from 'node:worker_threads';
+import * as path from 'node:path';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { QueuedIterator } from '@nats-io/nats-core';
+import type { AliasRecord, Catalog, CollectionRecord, IndexRecord, KeyRecord, Quotas, TenantRecord } from '../storage/catalog';
+import { ServiceError } from '../domain/errors';
+import { storageFault } from '../storage/storage-io';
+import type { WriteAnswer, WriteRequest, WriterSetup } from './catalog-writer';
+
+export const CATALOG_BUCKET = 'faiss-proxy-catalog';
+/** The longest a catalog change waits for JetStream's acknowledgement before it fails (503). */
+export const CATALOG_WRITE_TIMEOUT_MS = 10_000;
+/**
+ * How old this node's view of the catalog may grow before its key checks fail
+ * (503): it is as fresh as the last of its own heartbeats (cluster.ts, every
+ * HEARTBEAT_MS) that came back through its watch. A node cut off from the cluster,
+ * or whose watch stalled, cannot go on accepting a key revoked elsewhere.
+ */
+export const CATALOG_STALE_MS = 3_000;
+
+/** A name as one token of a KV key (names may hold characters KV keys may not). */
+const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
+const tenantKey = (t: string) => `t.${token(t)}`;
+const keyKey = (id: string) => `k.${token(id)}`;
+const indexKey = (t: string, n: string) => `i.${token(t)}.${token(n)}`;
+const collectionKey = (t: string, n: string) => `c.${token(t)}.${token(n)}`;
+const aliasKey = (t: string, a: string) => `a.${token(t)}.${token(a)}`;
+
+const byName = <T>(f: (x: T) => string) => (a: T, b: T) => (f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0);
+
+/** What a node tells the catalog every HEARTBEAT_MS (cluster.ts). */
+export interface NodeHeartbeat {
+  node: string;
+  /** ms since the epoch, the node's clock. */
+  at: number;
+  startedAt: number;
+  /** Records of its loaded objects' streams it has not applied yet, summed. */
+  lag: number;
+}
+
+/** The KV key naming the latest shared snapshot of a storage id (its sequence: cluster/replicated-log.ts). */
+export const sharedSnapshotKey = (id: string): string => `s.${token(id)}`;
+
+/** The KV key of a node's heartbeat. */
+export const heartbeatKey = (node: string): string => `n.${token(node)}`;
+
+export class KvCatalog implements Catalog {
+  private readonly tenants = new Map<string, TenantRecord>();
+  private readonly keys = new Map<string, KeyRecord>();
+  private readonly indexes = new Map<string, IndexRecord>();
+  private readonly collections = new Map<string, CollectionRecord>();
+  private readonly aliases = new Map<string, AliasRecord>();
+  /** Each node's last heartbeat (cluster.ts), by KV key. */
+  private readonly heartbeats = new Map<string, NodeHeartbeat>();
+  /** The KV revision each key's mirror holds (a watch entry older than a change made here is stale). */
+  private readonly revisions = new Map<string, number>();
+  private generation = 0;
+  private nextRequest = 1;
+  private closed = false;
+  /** When the watch last delivered this node's own heartbeat (performance.now()): how fresh the mirror is known to be. */
+  private freshAt = performance.now();
+  /** This node's heartbeat key (cluster.ts). */
+  private readonly ownHeartbeat: string;
+  /** Told of every change the watch delivers from other nodes (the registry follows the records). */
+  onChange: (key: string) => void = () => undefined;
+
+  private constructor(
+    private readonly writer: Worker,
+    private readonly signal: Int32Array,
+    private readonly answers: MessagePort,
+    private readonly watch: QueuedIterator<KvWatchEntry>,
+    private readonly nc: NatsConnection,
+    node: string,
+  ) {
+    this.ownHeartbeat = heartbeatKey(node);
+  }
+
+  /** Opens the bucket (creating it if needed) and mirrors it; resolves once the mirror holds every record. */
+  static async open(nc: NatsConnection, servers: string[], node: string, replicas: number): Promise<KvCatalog> {
+    const kv: KV = await new Kvm(nc).create(CATALOG_BUCKET, { replicas, history: 1 });
+    const signal = new SharedArrayBuffer(4);
+    const channel = new MessageChannel();
+    const setup: WriterSetup = { servers, name: node, bucket: CATALOG_BUCKET, replicas, signal, answers: channel.port2 };
+    const writer = new Worker(path.join(__dirname, 'catalog-writer.js'), { workerData: setup, transferList: [channel.port2] });
+    writer.unref();
+    await new Promise<void>((resolve, reject) => {
+      writer.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(`The catalog writer failed: ${(m as { failed?: string }).failed}`))));
+      writer.once('error', reject);
+    });
+    const empty = (await kv.status()).values === 0;
+    const watch = await kv.watch();
+    const catalog = new KvCatalog(writer, new Int32Array(signal), channel.port1 as unknown as MessagePort, watch, nc, node);
+    await new Promise<void>((resolve, reject) => {
+      let ready = empty;
+      if (ready) resolve();
+      const timer = setTimeout(() => reject(new Error('The catalog bucket was not read in 30 s')), 30_000);
+      if (ready) clearTimeout(timer);
+      void (async () => {
+        for await (const e of watch) {
+          catalog.apply(e);
+          if (!ready && e.isUpdate) {
+            ready = true;
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      })();
+    });
+    return catalog;
+  }
+
+  /** A change the watch delivered (this node's or another's). */
+  private apply(e: KvWatchEntry): void {
+    if (e.key.startsWith('n.')) {
+      // A heartbeat: no record of the catalog, no new key generation.
+      if (e.operation === 'PUT') this.heartbeats.set(e.key, JSON.parse(e.string()) as NodeHeartbeat);
+      else this.heartbeats.delete(e.key);
+      if (e.key === this.ownHeartbeat && e.isUpdate) this.freshAt = performance.now();
+      return;
+    }
+    if (e.key.startsWith('s.')) return; // which shared snapshot is the latest: the replicated log's, no catalog record
+    if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
+    this.revisions.set(e.key, e.revision);
+    const value = e.operation === 'PUT' ? JSON.parse(e.string()) : undefined;
+    this.mirror(e.key, value);
+    this.generation++;
+    this.onChange(e.key);
+  }
+
+  /** Sets (or, with no value, removes) the mirror's record under a KV key. */
+  private mirror(key: string, value: unknown): void {
+    const kind = key[0];
+    const map: Map<string, unknown> | undefined =
+      kind === 't' ? this.tenants : kind === 'k' ? this.keys : kind === 'i' ? this.indexes : kind === 'c' ? this.collections : kind === 'a' ? this.aliases : undefined;
+    if (!map) return;
+    if (value === undefined) map.delete(key);
+    else map.set(key, value);
+  }
+
+  /** One KV change, acknowledged by JetStream before it returns (catalog-writer.ts); then mirrored. */
+  private write(op: WriteRequest['op'], key: string, value?: unknown): WriteAnswer {
+    if (this.closed) throw storageFault(`catalog.${op}`, undefined, new Error('the catalog is closed'));
+    const id = this.nextRequest++;
+    Atomics.store(this.signal, 0, 0);
+    const request: WriteRequest = { id, op, key, ...(value !== undefined && { value: JSON.stringify(value) }) };
+    this.writer.postMessage(request);
+    const deadline = Date.now() + CATALOG_WRITE_TIMEOUT_MS;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw storageFault(`catalog.${op}`, undefined, new Error(`JetStream did not acknowledge the change in ${CATALOG_WRITE_TIMEOUT_MS} ms`));
+      Atomics.wait(this.signal, 0, 0, left);
+      Atomics.store(this.signal, 0, 0);
+      let got: { message: WriteAnswer } | undefined;
+      while ((got = receiveMessageOnPort(this.answers as never) as { message: WriteAnswer } | undefined)) {
+        const a = got.message;
+        if (a.id !== id) continue; // the late answer of a change that timed out
+        if (a.error) throw storageFault(`catalog.${op}`, undefined, new Error(a.error));
+        if (!a.exists) {
+          if (a.revision !== undefined) this.revisions.set(key, Math.max(this.revisions.get(key) ?? 0, a.revision));
+          this.mirror(key, value);
+          this.generation++;
+        }
+        return a;
+      }
+    }
+  }
+
+  /** A create: refused with `exists` when another node made the record first. */
+  private create(key: string, value: unknown, exists: () => ServiceError): void {
+    if (this.write('create', key, value).exists) throw exists();
+  }
+
+  listTenants(): TenantRecord[] {
+    return [...this.tenants.values()].sort(byName((t) => t.name));
+  }
+  getTenant(name: string): TenantRecord | undefined {
+    return this.tenants.get(tenantKey(name));
+  }
+  insertTenant(t: TenantRecord): void {
+    this.create(tenantKey(t.name), t, () => new ServiceError('ERR_TENANT_EXISTS', `Tenant ${t.name} already exists`));
+  }
+  updateQuotas(name: string, q: Quotas): void {
+    const t = this.getTenant(name);
+    if (t) this.write('put', tenantKey(name), { ...t, ...q });
+  }
+  /** Its keys, indexes, collections and aliases first, then the tenant (what a crash leaves is unreachable: reads check the tenant). */
+  deleteTenant(name: string): void {
+    for (const k of this.listKeys(name)) this.write('delete', keyKey(k.id));
+    for (const a of this.listAliases(name)) this.write('delete', aliasKey(name, a.alias));
+    for (const c of this.listCollections(name)) this.write('delete', collectionKey(name, c.name));
+    for (const i of this.listIndexes(name)) this.write('delete', indexKey(name, i.name));
+    this.write('delete', tenantKey(name));
+  }
+  listKeys(tenant?: string): KeyRecord[] {
+    return [...this.keys.values()]
+      .filter((k) => (tenant === undefined ? this.tenants.has(tenantKey(k.tenant)) : k.tenant === tenant && this.tenants.has(tenantKey(tenant))))
+      .sort(byName((k) => `${tenant === undefined ? k.tenant : ''}\u0000${k.createdAt}\u0000${k.id}`));
+  }
+  getKey(id: string): KeyRecord | undefined {
+    const k = this.keys.get(keyKey(id));
+    // A key of a deleted tenant is gone with it, even before its own deletion arrives.
+    return k && this.tenants.has(tenantKey(k.tenant)) ? { ...k } : undefined;
+  }
+  /** Fails (503) while the mirror may be stale: see CATALOG_STALE_MS. */
+  keyGeneration(): number {
+    const age = performance.now() - this.freshAt;
+    if (age > CATALOG_STALE_MS) {
+      throw new ServiceError('ERR_STORAGE_FAILED', `This node has not heard from the cluster's catalog for ${(age / 1000).toFixed(1)} s: it cannot tell whether a key was revoked (retry, or another node)`);
+    }
+    return this.generation;
+  }
+  insertKey(k: KeyRecord): void {
+    this.create(keyKey(k.id), k, () => new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists'));
+  }
+  revokeKey(id: string, at: string): void {
+    const k = this.keys.get(keyKey(id));
+    if (k && !k.revokedAt) this.write('put', keyKey(id), { ...k, revokedAt: at });
+  }
+  listIndexes(tenant?: string): IndexRecord[] {
+    return this.ofTenant(this.indexes, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
+  }
+  getIndex(tenant: string, name: string): IndexRecord | undefined {
+    return this.tenants.has(tenantKey(tenant)) ? this.indexes.get(indexKey(tenant, name)) : undefined;
+  }
+  insertIndex(r: IndexRecord): void {
+    this.create(indexKey(r.tenant, r.name), r, () => new ServiceError('ERR_INDEX_EXISTS', `Index ${r.name} already exists`));
+  }
+  replaceIndex(next: IndexRecord): void {
+    const r = this.indexes.get(indexKey(next.tenant, next.name));
+    if (r) this.write('put', indexKey(next.tenant, next.name), { ...r, id: next.id, dimension: next.dimension, factory: next.factory, metric: next.metric, mmap: next.mmap });
+  }
+  deleteIndex(tenant: string, name: string): void {
+    this.write('delete', indexKey(tenant, name));
+  }
+  listCollections(tenant?: string): CollectionRecord[] {
+    return this.ofTenant(this.collections, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
+  }
+  insertCollection(r: CollectionRecord): void {
+    this.create(collectionKey(r.tenant, r.name), r, () => new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${r.name} already exists`));
+  }
+  deleteCollection(tenant: string, name: string): void {
+    for (const a of this.listAliases(tenant)) if (a.collection === name) this.write('delete', aliasKey(tenant, a.alias));
+    this.write('delete', collectionKey(tenant, name));
+  }
+  listAliases(tenant?: string): AliasRecord[] {
+    return this.ofTenant(this.aliases, tenant).sort(byName((a) => `${a.tenant}\u0000${a.alias}`));
+  }
+  getAlias(tenant: string, alias: string): AliasRecord | undefined {
+    return this.tenants.has(tenantKey(tenant)) ? this.aliases.get(aliasKey(tenant, alias)) : undefined;
+  }
+  insertAlias(a: AliasRecord): void {
+    this.create(aliasKey(a.tenant, a.alias), a, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
+  }
+  switchAlias(a: AliasRecord): void {
+    this.write('put', aliasKey(a.tenant, a.alias), a);
+  }
+  deleteAlias(tenant: string, alias: string): void {
+    this.write('delete', aliasKey(tenant, alias));
+  }
+  /** The nodes that told the catalog they are up, as last heard. */
+  nodes(): NodeHeartbeat[] {
+    return [...this.heartbeats.values()].sort(byName((n) => n.node));
+  }
+
+  /** Readiness: the cluster is reachable (a node cut off from it cannot take catalog changes). */
+  checkFile(): void {
+    if (this.closed || this.nc.isClosed()) throw new Error('the cluster connection is closed');
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watch.stop();
+    this.writer.postMessage('close');
+  }
+
+  private ofTenant<T extends { tenant: string }>(map: Map<string, T>, tenant?: string): T[] {
+    return [...map.values()].filter((r) => (tenant === undefined || r.tenant === tenant) && this.tenants.has(tenantKey(r.tenant)));
+  }
+}

@@ -1,0 +1,231 @@
+// The replicated log of a cluster's indexes and collections (domain/durable.ts
+// ReplicatedLog): one JetStream stream per object (its storage id), replicated
+// (R3 by default: --cluster-replicas), each message one mutation
+// (storage/mutation-log.ts's record body). An append is acknowledged once
+// JetStream has it on a majority of its replicas; the message id deduplicates a
+// second append of the same id within the stream's duplicate window
+// (DUPLICATE_WINDOW_MS). Every replica follows the stream with an ordered
+// consumer, which JetStream restarts where it stopped when a server dies.
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
+import { SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { FileSnapshotStore } from '../storage/snapshots';
+import { Kvm, type KV } from '@nats-io/kv';
+import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
+
+/** A shared snapshot's object: one per (storage id, sequence). */
+const objectOf = (id: string, seq: number) => `${id}.${seq}`;
+
+/** The object store bucket of the cluster's shared snapshots: the latest of each index or collection (objectOf). */
+export const SNAPSHOT_BUCKET = 'faiss-proxy-snapshots';
+
+/** A shared snapshot as one object: u32 length of a JSON header { seq, files: [{ suffix, bytes }] }, the header, the files' bytes. */
+function bundle(seq: number, files: { suffix: string; bytes: Buffer }[]): Buffer {
+  const header = Buffer.from(JSON.stringify({ seq, files: files.map((f) => ({ suffix: f.suffix, bytes: f.bytes.length })) }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  return Buffer.concat([length, header, ...files.map((f) => f.bytes)]);
+}
+
+function unbundle(data: Uint8Array): { seq: number; files: { suffix: string; bytes: Uint8Array }[] } {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const length = b.readUInt32LE(0);
+  const header = JSON.parse(b.subarray(4, 4 + length).toString('utf8')) as { seq: number; files: { suffix: string; bytes: number }[] };
+  let at = 4 + length;
+  const files = header.files.map((f) => {
+    const bytes = b.subarray(at, at + f.bytes);
+    at += f.bytes;
+    return { suffix: f.suffix, bytes };
+  });
+  if (at !== b.length) throw new Error(`a shared snapshot of ${b.length} bytes where its header says ${at}`);
+  return { seq: header.seq, files };
+}
+
+/** How long JetStream remembers an append's id: a retry within it is not appended twice (past it: the replicas' remembered keys). */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** How long an append keeps trying while the cluster elects a leader or the client reconnects, before it fails (503). */
+export const APPEND_TIMEOUT_MS = 15_000;
+
+const streamOf = (id: string) => `FP_${id}`;
+const subjectOf = (id: string) => `fp.log.${id}`;
+const nanos = (ms: number) => ms * 1_000_000;
+
+/** Errors worth another try: no responder (leader election, reconnecting), timeouts. */
+function transient(e: unknown): boolean {
+  const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''} ${String((e as { cause?: unknown })?.cause ?? '')}`;
+  return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found/i.test(text);
+}
+
+export class JetStreamLog implements ReplicatedLog {
+  private readonly js: JetStreamClient;
+  /** This node's snapshot files (openServices gives them): what is shared and where a shared one is installed. */
+  private files: FileSnapshotStore | undefined;
+  private constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly replicas: number,
+    private readonly objects: ObjectStore,
+    /** The catalog's bucket: its `s.<id>` keys say which shared snapshot is the latest. */
+    private readonly kv: KV,
+    nc: NatsConnection,
+  ) {
+    this.js = jetstream(nc, { timeout: 5_000 });
+  }
+
+  static async open(nc: NatsConnection, replicas: number): Promise<JetStreamLog> {
+    const objects = await new Objm(nc).create(SNAPSHOT_BUCKET, { replicas });
+    const kv = await new Kvm(nc).open(CATALOG_BUCKET);
+    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, objects, kv, nc);
+  }
+
+  useSnapshots(files: FileSnapshotStore): void {
+    this.files = files;
+  }
+
+  /**
+   * Puts this node's snapshot `seq` of `id` in the shared store, then trims the
+   * stream through `seq`: every record it held is in a snapshot any node can
+   * fetch. Each shared snapshot is its own object (`<id>.<seq>`); which one is
+   * the latest is a catalog key (`s.<id>`) moved only forward, by a
+   * compare-and-set on its revision, so that two nodes sharing at once cannot put
+   * an older snapshot in place of a newer one the stream was trimmed behind. A
+   * replica that was behind finds a gap in its stream and loads the shared
+   * snapshot (durable.ts).
+   */
+  async shareSnapshot(id: string, seq: number): Promise<void> {
+    const pointer = await this.retrying(() => this.kv.get(sharedKey(id)));
+    const current = pointer && pointer.operation === 'PUT' ? Number(pointer.string()) : 0;
+    if (current >= seq) return;
+    const latest = this.files!.latestFiles(id);
+    if (!latest || latest.seq !== seq) return; // a newer one is being saved: it will be shared
+    await this.retrying(() => this.objects.putBlob({ name: objectOf(id, seq) }, bundle(seq, latest.files)));
+    try {
+      if (pointer) await this.kv.update(sharedKey(id), String(seq), pointer.revision);
+      else await this.kv.create(sharedKey(id), String(seq));
+    } catch {
+      // Another node moved it first (to a snapshot as new or newer, or older: it checks as this one did).
+      await this.objects.delete(objectOf(id, seq)).catch(() => undefined);
+      return;
+    }
+    await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
+    if (current > 0) await this.objects.delete(objectOf(id, current)).catch(() => undefined);
+  }
+
+  /**
+   * Installs the shared snapshot of `id` when it is newer than this node's
+   * (`localSeq`): loading from it replays less, and the records before it may
+   * be trimmed from the stream. Returns its sequence (0: none newer).
+   */
+  async fetchSnapshot(id: string, localSeq: number): Promise<number> {
+    const pointer = await this.retrying(() => this.kv.get(sharedKey(id)));
+    const current = pointer && pointer.operation === 'PUT' ? Number(pointer.string()) : 0;
+    if (current <= localSeq) return 0;
+    const data = await this.retrying(() => this.objects.getBlob(objectOf(id, current)));
+    if (!data) return 0;
+    const { seq, files } = unbundle(data);
+    await this.files!.install(id, seq, files);
+    return seq;
+  }
+
+  async create(id: string): Promise<void> {
+    await this.retrying(() =>
+      this.jsm.streams.add({
+        name: streamOf(id),
+        subjects: [subjectOf(id)],
+        num_replicas: this.replicas,
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      }),
+    );
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.jsm.streams.delete(streamOf(id));
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
+    }
+    const pointer = await this.kv.get(sharedKey(id));
+    if (pointer && pointer.operation === 'PUT') {
+      await this.objects.delete(objectOf(id, Number(pointer.string()))).catch(() => undefined);
+      await this.kv.delete(sharedKey(id));
+    }
+  }
+
+  async append(id: string, m: Mutation, appendId: string, expectLast?: number): Promise<{ seq: number; duplicate: boolean }> {
+    const data = mutationBytes(m);
+    try {
+      const ack = await this.retrying(() =>
+        this.js.publish(subjectOf(id), data, { msgID: appendId, timeout: 5_000, ...(expectLast !== undefined && { expect: { lastSequence: expectLast } }) }),
+      );
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (e) {
+      const moved = /wrong last sequence: (\d+)/.exec((e as Error).message ?? '');
+      if (moved) throw new SequenceMoved(Number(moved[1]));
+      throw e;
+    }
+  }
+
+  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower {
+    let stopped = false;
+    let lastSeen = afterSeq;
+    let stop: () => void = () => undefined;
+    const caughtUp = (async () => {
+      const info = await this.retrying(() => this.jsm.streams.info(streamOf(id)));
+      lastSeen = Math.max(lastSeen, info.state.last_seq);
+      const target = info.state.last_seq;
+      let reached!: () => void;
+      let failed!: (e: unknown) => void;
+      const done = new Promise<void>((resolve, reject) => {
+        reached = resolve;
+        failed = reject;
+      });
+      if (target <= afterSeq) reached();
+      const consumer = await this.retrying(() => this.js.consumers.get(streamOf(id), { deliver_policy: 'by_start_sequence' as never, opt_start_seq: afterSeq + 1 }));
+      // Pulls that expire every 5 s: a server's death is noticed (missed heartbeats) within seconds, not 30.
+      const messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
+      stop = () => {
+        stopped = true;
+        void messages.close();
+      };
+      if (stopped) stop();
+      void (async () => {
+        try {
+          for await (const msg of messages) {
+            if (stopped) break;
+            lastSeen = Math.max(lastSeen, msg.info.streamSequence + msg.info.pending);
+            await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
+            if (msg.seq >= target) reached();
+          }
+        } catch (e) {
+          failed(e);
+          if (!stopped) console.error(`faiss-proxy: following the log of ${id} stopped:`, e);
+        }
+      })();
+      await done;
+    })();
+    return {
+      caughtUp,
+      get lastSeen() {
+        return lastSeen;
+      },
+      stop: () => {
+        stopped = true;
+        stop();
+      },
+    };
+  }
+
+  /** Runs `f` again while it fails transiently (leader election, reconnection), up to APPEND_TIMEOUT_MS. */
+  private async retrying<T>(f: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + APPEND_TIMEOUT_MS;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+      try {
+        return await f();
+      } catch (e) {
+        if (!transient(e) || Date.now() + wait > deadline) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+}

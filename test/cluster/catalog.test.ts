@@ -1,0 +1,79 @@
+// The cluster's catalog (service/cluster/kv-catalog.ts): tenants and keys made
+// on one node are known on every node, and a key revoked on one is refused on
+// the others within a bound (docs/cluster.md; the figure: npm run bench:cluster).
+import { strict as assert } from 'node:assert';
+import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
+import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { CATALOG_BUCKET, CATALOG_STALE_MS, heartbeatKey, KvCatalog } from '../../service/cluster/kv-catalog';
+import type { ServiceError } from '../../service/domain/errors';
+
+describe('cluster: the catalog in JetStream KV', function () {
+  this.timeout(90_000);
+  let nats: NatsCluster;
+  let nodes: ProxyNode[] = [];
+  before(async () => {
+    nats = await startNatsCluster();
+    nodes = await startProxyCluster(nats);
+  });
+  after(async () => {
+    await stopProxies(nodes);
+    await nats?.stop();
+  });
+
+  /** Polls `f` every 5 ms until it is true; the ms it took, or a failure past `ms`. */
+  async function within(ms: number, f: () => Promise<boolean>): Promise<number> {
+    const started = Date.now();
+    while (!(await f())) {
+      if (Date.now() - started > ms) assert.fail(`not within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return Date.now() - started;
+  }
+
+  it('a key made on A works on C; revoked on A, it is refused on C at once after', async () => {
+    const [a, , c] = nodes;
+    const adminA = client(a.url, a.adminKey);
+    assert.equal((await adminA.post('/v1/admin/tenants', { name: 'acme' })).status, 201);
+    const issued = await adminA.post('/v1/admin/tenants/acme/keys', { role: 'write' });
+    assert.equal(issued.status, 201);
+    const onC = client(c.url, issued.json.key);
+    await within(5_000, async () => (await onC.get('/v1/indexes')).status === 200);
+    // Two nodes creating one tenant: the KV lets one of them, the other is told it exists.
+    const twice = await Promise.all([adminA.post('/v1/admin/tenants', { name: 'twice' }), client(c.url, c.adminKey).post('/v1/admin/tenants', { name: 'twice' })]);
+    assert.deepEqual(twice.map((r) => r.status).sort(), [201, 409]);
+
+    const revoked = await adminA.del(`/v1/admin/keys/${issued.json.id}`);
+    assert.ok(revoked.status === 200 || revoked.status === 204, `revoke: ${revoked.status}`);
+    const ms = await within(5_000, async () => (await onC.get('/v1/indexes')).status === 401);
+    console.log(`      revoked on A, refused on C after ${ms} ms (polling every 5 ms)`);
+    // On A itself, at once.
+    assert.equal((await client(a.url, issued.json.key).get('/v1/indexes')).status, 401);
+  });
+
+  it("a node's key checks fail (503) once its catalog has not been heard from for CATALOG_STALE_MS", async () => {
+    // In this process: a catalog whose node sends no heartbeat (as one cut off from the cluster).
+    const nc = await connect({ servers: nats.urls.split(',') });
+    const catalog = await KvCatalog.open(nc, nats.urls.split(','), 'silent', 3);
+    try {
+      assert.equal(typeof catalog.keyGeneration(), 'number');
+      await new Promise((r) => setTimeout(r, CATALOG_STALE_MS + 200));
+      assert.throws(() => catalog.keyGeneration(), (e: ServiceError) => e.code === 'ERR_STORAGE_FAILED');
+      // Its own heartbeat, back through its watch: fresh again.
+      await new Kvm(nc).open(CATALOG_BUCKET).then((kv) => kv.put(heartbeatKey('silent'), JSON.stringify({ node: 'silent', at: Date.now(), startedAt: Date.now(), lag: 0 })));
+      await within(2_000, async () => {
+        try {
+          catalog.keyGeneration();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      catalog.close();
+      await nc.close();
+    }
+  });
+});

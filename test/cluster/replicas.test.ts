@@ -1,0 +1,135 @@
+// A cluster's replicas (domain/durable.ts mutateReplicated, cluster/replicated-log.ts):
+// a write through one node is read through another with X-Min-Sequence; writes
+// through every node at once leave every replica with the same ids and state;
+// an Idempotency-Key keeps its meaning across nodes.
+import { strict as assert } from 'node:assert';
+import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
+import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { client, makeTenant } from '../support/server';
+
+const D = 8;
+/** Vectors whose nearest neighbour is unmistakable: row i is (shift + i) / 100 on every coordinate (small: FAISS's L2 expansion stays exact enough). */
+const vectors = (n: number, shift: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: D }, () => (shift + i) / 100));
+
+describe('cluster: replicas of an index', function () {
+  this.timeout(120_000);
+  let nats: NatsCluster;
+  let nodes: ProxyNode[] = [];
+  let keys: { admin: string; write: string; read: string };
+  before(async () => {
+    nats = await startNatsCluster();
+    nodes = await startProxyCluster(nats);
+    keys = await makeTenant(nodes[0], 'acme');
+  });
+  after(async () => {
+    await stopProxies(nodes);
+    await nats?.stop();
+  });
+
+  it('a write through A is read through B and C with X-Min-Sequence', async () => {
+    const [a, b, c] = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await a.post('/v1/indexes', { name: 'ryw', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    const added = await a.post('/v1/indexes/ryw/add', { vectors: vectors(5, 100) });
+    assert.equal(added.status, 200, JSON.stringify(added.json));
+    assert.equal(added.json.firstId, 0);
+    const version = added.headers.get('x-index-version')!;
+    assert.ok(Number(version) >= 1, `version ${version}`);
+    for (const node of [b, c]) {
+      const found = await node.post('/v1/indexes/ryw/search', { vectors: [vectors(5, 100)[3]], k: 1 }, { headers: { 'X-Min-Sequence': version } });
+      assert.equal(found.status, 200, JSON.stringify(found.json));
+      assert.deepEqual(found.json.labels, [[3]]);
+      assert.ok(Number(found.headers.get('x-index-version')) >= Number(version));
+    }
+    // A sequence no write reached yet: a bounded wait, then 503 with Retry-After.
+    const ahead = await b.post('/v1/indexes/ryw/search', { vectors: [vectors(1, 0)[0]], k: 1 }, { headers: { 'X-Min-Sequence': String(Number(version) + 1000) } });
+    assert.equal(ahead.status, 503);
+    assert.equal(ahead.json.error.code, 'ERR_REPLICA_BEHIND');
+    assert.equal(ahead.headers.get('retry-after'), '1');
+    assert.equal((await b.post('/v1/indexes/ryw/search', { vectors: [vectors(1, 0)[0]], k: 1 }, { headers: { 'X-Min-Sequence': 'soon' } })).status, 400);
+  });
+
+  it('writes through every node at once: every replica has the same ids and answers', async () => {
+    const api = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await api[1].post('/v1/indexes', { name: 'many', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    const writes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => api[i % 3].post('/v1/indexes/many/add', { vectors: vectors(4, 10 * i) }, { headers: { 'Idempotency-Key': `w${i}` } })),
+    );
+    for (const w of writes) assert.equal(w.status, 200, JSON.stringify(w.json));
+    // Numbering follows the log's order: the 30 adds took 30 distinct runs of 4 ids.
+    const firsts = writes.map((w) => w.json.firstId as number).sort((x, y) => x - y);
+    assert.deepEqual(firsts, Array.from({ length: 30 }, (_, i) => 4 * i));
+    const top = String(Math.max(...writes.map((w) => Number(w.headers.get('x-index-version')))));
+    const queries = vectors(30, 0).map((_, i) => vectors(4, 10 * i)[2]);
+    const answers = await Promise.all(api.map((n) => n.post('/v1/indexes/many/search', { vectors: queries, k: 3 }, { headers: { 'X-Min-Sequence': top } })));
+    for (const r of answers) assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(answers[1].json, answers[0].json);
+    assert.deepEqual(answers[2].json, answers[0].json);
+    writes.forEach((w, i) => assert.equal(answers[0].json.labels[i][0], w.json.firstId + 2));
+
+    // The same key again, through another node: the first answer, nothing added.
+    const again = await api[2].post('/v1/indexes/many/add', { vectors: vectors(4, 0) }, { headers: { 'Idempotency-Key': 'w0' } });
+    assert.equal(again.status, 200);
+    assert.equal(again.json.firstId, writes[0].json.firstId);
+    const reused = await api[1].post('/v1/indexes/many/add', { vectors: vectors(4, 7) }, { headers: { 'Idempotency-Key': 'w0' } });
+    assert.equal(reused.json.error.code, 'ERR_IDEMPOTENCY_MISMATCH');
+    const info = await Promise.all(api.map((n) => n.get('/v1/indexes/many', { headers: { 'X-Min-Sequence': top } })));
+    for (const r of info) assert.equal(r.json.ntotal, 120);
+  });
+
+  it('removes by filter through two nodes while adds go through a third: every replica removes the same ids', async () => {
+    const api = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await api[0].post('/v1/indexes', { name: 'rm', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    assert.equal((await api[0].post('/v1/indexes/rm/add', { vectors: vectors(40, 0) })).status, 200);
+    // Each remove selects by range what is there when its turn comes; the adds land in between.
+    const [adds, removeB, removeC] = await Promise.all([
+      Promise.all(Array.from({ length: 5 }, (_, i) => api[0].post('/v1/indexes/rm/add', { vectors: vectors(4, 100 + 10 * i) }))),
+      api[1].post('/v1/indexes/rm/remove', { filter: { idRange: [0, 50] } }),
+      api[2].post('/v1/indexes/rm/remove', { filter: { idRange: [10, 60] } }),
+    ]);
+    for (const r of [...adds, removeB, removeC]) assert.equal(r.status, 200, JSON.stringify(r.json));
+    const top = String(Math.max(...[...adds, removeB, removeC].map((r) => Number(r.headers.get('x-index-version')))));
+    const answers = await Promise.all(api.map((n) => n.post('/v1/indexes/rm/search', { vectors: vectors(60, 0), k: 1 }, { headers: { 'X-Min-Sequence': top } })));
+    for (const r of answers) assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(answers[1].json, answers[0].json);
+    assert.deepEqual(answers[2].json, answers[0].json);
+    // Each id removed once: what the two removes counted is what is gone.
+    const info = await api[2].get('/v1/indexes/rm', { headers: { 'X-Min-Sequence': top } });
+    assert.equal(info.json.ntotal, 60 - removeB.json.removed - removeC.json.removed);
+  });
+
+  it('a collection: an upsert through A read back through C with X-Min-Sequence', async () => {
+    const [a, , c] = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await a.post('/v1/collections', { name: 'docs', dimension: D })).status, 201);
+    const upserted = await a.put('/v1/collections/docs/points', { json: { points: [{ id: 'p1', vector: vectors(1, 5)[0], payload: { k: 'v' } }] } });
+    assert.equal(upserted.status, 200, JSON.stringify(upserted.json));
+    const version = upserted.headers.get('x-index-version')!;
+    assert.ok(Number(version) >= 1);
+    const got = await c.post('/v1/collections/docs/points/get', { ids: ['p1'] }, { headers: { 'X-Min-Sequence': version } });
+    assert.equal(got.status, 200, JSON.stringify(got.json));
+    assert.equal(JSON.stringify(got.json).includes('"p1"'), true);
+  });
+
+  it("an index's creation parameters reach every replica", async () => {
+    const api = nodes.map((n) => client(n.url, keys.write));
+    const created = await api[0].post('/v1/indexes', { name: 'hnsw', dimension: D, factory: 'HNSW16', params: { efSearch: 77, efConstruction: 33 } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    for (const n of api) {
+      const info = await n.get('/v1/indexes/hnsw');
+      assert.equal(info.status, 200);
+      assert.equal(info.json.efSearch, 77);
+      assert.equal(info.json.efConstruction, 33);
+    }
+  });
+
+  it('metrics and the overview show each node and its lag', async () => {
+    const b = client(nodes[1].url, nodes[1].adminKey);
+    const metrics = (await b.get('/metrics')).bytes.toString('utf8');
+    assert.match(metrics, /faiss_proxy_cluster_node\{node="B"\} 1/);
+    for (const n of ['A', 'B', 'C']) assert.match(metrics, new RegExp(`faiss_proxy_cluster_node_heartbeat_age_seconds\\{node="${n}"\\}`));
+    assert.match(metrics, /faiss_proxy_index_replica_lag\{tenant="acme",index="many"\} 0/);
+    const overview = (await b.get('/v1/admin/overview')).json;
+    assert.equal(overview.cluster.node, 'B');
+    assert.deepEqual(overview.cluster.nodes.map((n: { node: string }) => n.node), ['A', 'B', 'C']);
+    assert.equal(overview.indexes.find((i: { name: string }) => i.name === 'many').replicaLag, 0);
+  });
+});

@@ -1,0 +1,143 @@
+// A 3-node nats-server cluster with JetStream on loopback, for the cluster tests
+// (issue 19): random ports, a temporary store directory per server, every server
+// bounded in time to start, and everything removed on stop() (also on the test
+// process's exit: a failed test must not leave servers behind).
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+
+/** A free loopback port (closed again: taken by the server a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NatsNode {
+  name: string;
+  url: string;
+  clientPort: number;
+  clusterPort: number;
+  proc: ChildProcess | undefined;
+  output: () => string;
+}
+
+export interface NatsCluster {
+  nodes: NatsNode[];
+  /** The client URLs, comma-separated (what `serve --cluster` takes). */
+  urls: string;
+  /** SIGKILLs one server (its store stays: start() brings it back with it). */
+  kill(i: number): Promise<void>;
+  /** Starts a killed server again on its ports and store; `wait`: until its JetStream answers (needs a quorum of servers up). */
+  restart(i: number, wait?: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+function configOf(node: NatsNode, all: NatsNode[], dir: string): string {
+  const routes = all.filter((n) => n !== node).map((n) => `nats-route://127.0.0.1:${n.clusterPort}`);
+  return [
+    `server_name: ${node.name}`,
+    `listen: 127.0.0.1:${node.clientPort}`,
+    `jetstream { store_dir: "${path.join(dir, node.name)}", max_memory_store: 256MB, max_file_store: 2GB }`,
+    `cluster { name: fp-test, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`,
+  ].join('\n');
+}
+
+function spawnNode(node: NatsNode, conf: string): void {
+  const proc = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.on('data', (c) => (output += c));
+  proc.stderr!.on('data', (c) => (output += c));
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+  node.proc = proc;
+  node.output = () => output;
+}
+
+/** Resolves once JetStream answers (a meta leader is elected) through `url`, within `ms`. */
+export async function waitForJetStream(url: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const nc = await connect({ servers: url, timeout: 1000, reconnect: false });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 1000 });
+        await jsm.getAccountInfo();
+        return;
+      } finally {
+        await nc.close();
+      }
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`JetStream at ${url} did not become ready in ${ms} ms: ${String(last)}`);
+}
+
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-nats-'));
+  const nodes: NatsNode[] = [];
+  for (let i = 0; i < size; i++) {
+    nodes.push({ name: `n${i + 1}`, url: '', clientPort: await freePort(), clusterPort: await freePort(), proc: undefined, output: () => '' });
+  }
+  for (const n of nodes) n.url = `nats://127.0.0.1:${n.clientPort}`;
+  const confs = nodes.map((n) => {
+    const file = path.join(dir, `${n.name}.conf`);
+    fs.writeFileSync(file, configOf(n, nodes, dir));
+    return file;
+  });
+  nodes.forEach((n, i) => spawnNode(n, confs[i]));
+  const stopAll = async () => {
+    await Promise.all(
+      nodes.map(
+        (n) =>
+          new Promise<void>((resolve) => {
+            const p = n.proc;
+            if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+            p.once('exit', () => resolve());
+            p.kill('SIGKILL');
+          }),
+      ),
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(nodes.map((n) => waitForJetStream(n.url)));
+  } catch (e) {
+    const out = nodes.map((n) => `--- ${n.name}\n${n.output().slice(-2000)}`).join('\n');
+    await stopAll();
+    throw new Error(`${(e as Error).message}\n${out}`);
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url).join(','),
+    async kill(i) {
+      const p = nodes[i].proc;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await exited;
+    },
+    async restart(i, wait = true) {
+      spawnNode(nodes[i], confs[i]);
+      if (wait) await waitForJetStream(nodes[i].url);
+    },
+    stop: stopAll,
+  };
+}
