@@ -119,7 +119,7 @@ describe('GPU indexes (on a GPU)', function () {
     const index = new faiss.GpuIndexFlatL2(res, d);
     await index.add(xb);
     const first = await index.search(xq.subarray(0, d), k);
-    const adds = Array.from({ length: 20 }, (_, b) => index.add(randomVectors(50, d, 1700 + b)));
+    const adds = Array.from({ length: 20 }, (_, b) => index.add(randomVectors(50, d, 1700 + b).map((v) => v + 10)));
     // The added vectors are far from the query, so the query's answer never changes.
     const searches = Array.from({ length: 200 }, () => index.search(xq.subarray(0, d), k));
     const answers = await Promise.all(searches);
