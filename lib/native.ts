@@ -254,7 +254,12 @@ export interface BuildInfo {
   /** FAISS's own get_compile_options(). */
   compileOptions: string;
   cores: number;
+  /** Whether it was built with FAISS's GPU indexes (npm run build:native-gpu). */
   gpu: boolean;
+  /** The CUDA toolkit's version it was built with ("11.8"); null in a CPU build. */
+  cudaVersion: string | null;
+  /** The GPU architectures FAISS's CUDA code was compiled for (CMAKE_CUDA_ARCHITECTURES, e.g. "80;90"); null in a CPU build. */
+  cudaArchs: string | null;
 }
 
 export interface MemoryLimits {
