@@ -12,6 +12,9 @@
 #include "constructors.h"
 #include "distances.h"
 #include "errors.h"
+#ifdef FAISS_PROXY_GPU
+#include "gpu.h"
+#endif
 #include "index.h"
 #include "kmeans.h"
 #include "kernels/stats.h"
@@ -235,6 +238,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
   defineSelectors(env, exports);
+#ifdef FAISS_PROXY_GPU
+  defineGpu(env, exports);  // in the CPU build lib/gpu.ts answers for it
+#endif
   return exports;
 }
 

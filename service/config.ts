@@ -1,5 +1,8 @@
 // Service configuration: command-line flags, then FAISS_PROXY_* environment
-// variables, then defaults. The embedded defaults need nothing else.
+// variables, then defaults. The embedded defaults need nothing else. OPTIONS is
+// the one table of the service's options: each row gives a flag, its variable,
+// its group, unit and default in the help, and its validation.
+import { Command, InvalidArgumentError, Option as CommanderOption, CommanderError } from 'commander';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LIMITS } from '../lib/limits';
@@ -80,16 +83,44 @@ export interface Config {
   logLevel: string;
 }
 
-interface Option {
+/**
+ * The help's groups of options, in the order the help lists them. A new group is
+ * a new line here; its options list under its heading.
+ */
+const GROUPS = {
+  network: 'Network options:',
+  storage: 'Storage options:',
+  memory: 'Memory options:',
+  search: 'Search options:',
+  security: 'Security options:',
+  observability: 'Observability options:',
+  tenants: 'Quotas of new tenants (existing ones keep theirs):',
+} as const;
+export type OptionGroup = keyof typeof GROUPS;
+
+type ConfigKey = keyof Config | `defaultQuotas.${keyof Quotas}`;
+
+/** One option of the service: a flag, its variable, and what the help says of it. */
+export interface ServeOption {
   flag: string;
   env: string;
+  group: OptionGroup;
+  /** What it does, one or two sentences. */
+  help: string;
+  /** What the value is measured in or what kind it is: the help's `<placeholder>` (bytes, ms, count, ...). */
+  unit: string;
+  /** The value when neither flag nor variable gives one (a function: computed when read); undefined: none. */
+  default: unknown;
+  /** How the help shows the default, where the value alone would not say it. */
+  defaultHelp?: string;
+  /** Validates and converts a given value; throws an Error that says what the option accepts. */
   parse: (v: string) => unknown;
-  key: keyof Config | `defaultQuotas.${keyof Quotas}`;
+  key: ConfigKey;
 }
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`Expected a non-negative integer for ${name} but received ${JSON.stringify(v)}`);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`Expected a non-negative integer for ${name} but received ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -115,7 +146,7 @@ const requestMemory = (v: string): number => {
 
 const fraction = (v: string): number => {
   const n = Number(v);
-  if (!(n > 0 && n <= 1)) throw new Error(`Expected a fraction in (0, 1] for the rebuild threshold but received ${JSON.stringify(v)}`);
+  if (v.trim() === '' || !(n > 0 && n <= 1)) throw new Error(`Expected a fraction in (0, 1] for the rebuild threshold but received ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -124,35 +155,20 @@ const bool = (name: string) => (v: string): boolean => {
   return v === 'true' || v === '1';
 };
 
-const OPTIONS: Option[] = [
-  { flag: '--host', env: 'FAISS_PROXY_HOST', parse: String, key: 'host' },
-  { flag: '--port', env: 'FAISS_PROXY_PORT', parse: int('port'), key: 'port' },
-  { flag: '--data-dir', env: 'FAISS_PROXY_DATA_DIR', parse: (v) => path.resolve(v), key: 'dataDir' },
-  { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', parse: String, key: 'adminKey' },
-  { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', parse: int('body limit'), key: 'bodyLimit' },
-  { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', parse: positive('headers timeout'), key: 'headersTimeoutMs' },
-  { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', parse: positive('request timeout'), key: 'requestTimeoutMs' },
-  { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', parse: positive('max connections'), key: 'maxConnections' },
-  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', parse: upTo('max k', LIMITS.k.max), key: 'maxK' },
-  { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', parse: int('max batch'), key: 'maxBatch' },
-  { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', parse: int('snapshot log bytes'), key: 'snapshotLogBytes' },
-  { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', parse: int('max memory'), key: 'maxMemory' },
-  { flag: '--max-request-memory', env: 'FAISS_PROXY_MAX_REQUEST_MEMORY', parse: requestMemory, key: 'maxRequestMemory' },
-  { flag: '--max-tenant-memory', env: 'FAISS_PROXY_MAX_TENANT_MEMORY', parse: int('max tenant memory'), key: 'maxTenantMemory' },
-  { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', parse: fraction, key: 'rebuildThreshold' },
-  { flag: '--max-payload-bytes', env: 'FAISS_PROXY_MAX_PAYLOAD_BYTES', parse: positive('max payload bytes'), key: 'maxPayloadBytes' },
-  { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', parse: bool('fsync'), key: 'fsync' },
-  { flag: '--batching', env: 'FAISS_PROXY_BATCHING', parse: bool('batching'), key: 'batching' },
-  { flag: '--batch-max-wait-ms', env: 'FAISS_PROXY_BATCH_MAX_WAIT_MS', parse: upTo('batch max wait', 60_000), key: 'batchMaxWaitMs' },
-  { flag: '--search-threads', env: 'FAISS_PROXY_SEARCH_THREADS', parse: upTo('search threads', 1024), key: 'searchThreads' },
-  { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', parse: String, key: 'metricsToken' },
-  { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', parse: int('metrics max tenants'), key: 'metricsMaxTenants' },
-  { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', parse: int('metrics max index series'), key: 'metricsMaxIndexSeries' },
-  { flag: '--log-level', env: 'FAISS_PROXY_LOG_LEVEL', parse: String, key: 'logLevel' },
-  { flag: '--max-indexes', env: 'FAISS_PROXY_MAX_INDEXES', parse: int('max indexes'), key: 'defaultQuotas.maxIndexes' },
-  { flag: '--max-vectors', env: 'FAISS_PROXY_MAX_VECTORS', parse: int('max vectors'), key: 'defaultQuotas.maxVectors' },
-  { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', parse: int('max bytes'), key: 'defaultQuotas.maxBytes' },
-];
+const oneOf = (name: string, values: readonly string[]) => (v: string): string => {
+  if (!values.includes(v)) throw new Error(`Expected one of ${values.join(', ')} for ${name} but received ${JSON.stringify(v)}`);
+  return v;
+};
+
+const text = (name: string) => (v: string): string => {
+  if (v === '') throw new Error(`Expected a non-empty ${name}`);
+  return v;
+};
+
+/** pino's levels; any other would stop the service when its logger is made. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const MiB = 1024 * 1024;
 
 /**
  * The default --max-tenant-memory, in largest requests: enough for a tenant's
@@ -161,36 +177,71 @@ const OPTIONS: Option[] = [
  */
 const TENANT_MEMORY_PER_REQUEST = 4;
 
-export function defaults(): Config {
-  return {
-    host: '127.0.0.1',
-    port: 8080,
-    dataDir: path.resolve('data'),
-    bodyLimit: 64 * 1024 * 1024,
-    headersTimeoutMs: 20_000,
-    requestTimeoutMs: 300_000,
-    maxConnections: 1024,
-    maxK: 10_000,
-    maxBatch: 10_000,
-    snapshotLogBytes: 256 * 1024 * 1024,
-    maxMemory: 0,
-    maxRequestMemory: 256 * 1024 * 1024,
-    maxTenantMemory: TENANT_MEMORY_PER_REQUEST * 256 * 1024 * 1024,
-    rebuildThreshold: 0.1,
-    maxPayloadBytes: 65_536,
-    fsync: true,
-    batching: true,
-    batchMaxWaitMs: 10,
-    searchThreads: os.availableParallelism(),
-    metricsMaxTenants: 100,
-    metricsMaxIndexSeries: 500,
-    logLevel: 'info',
-    shutdownGraceMs: 30_000,
-    defaultQuotas: { maxIndexes: 100, maxVectors: 10_000_000, maxBytes: 8 * 1024 ** 3, maxTenantMemory: null },
-  };
-}
+export const OPTIONS: readonly ServeOption[] = [
+  { flag: '--host', env: 'FAISS_PROXY_HOST', group: 'network', unit: 'address', default: '127.0.0.1', parse: text('host'), key: 'host',
+    help: 'Interface to listen on (0.0.0.0 for all).' },
+  { flag: '--port', env: 'FAISS_PROXY_PORT', group: 'network', unit: 'port', default: 8080, parse: upTo('port', 65_535), key: 'port',
+    help: 'TCP port to listen on (0: any free port).' },
+  { flag: '--data-dir', env: 'FAISS_PROXY_DATA_DIR', group: 'storage', unit: 'path', default: () => path.resolve('data'), defaultHelp: './data', parse: (v) => path.resolve(text('data directory')(v)), key: 'dataDir',
+    help: 'Where the catalog, index snapshots and logs live.' },
+  { flag: '--admin-key', env: 'FAISS_PROXY_ADMIN_KEY', group: 'security', unit: 'key', default: undefined, defaultHelp: 'none: one is generated and printed on first start', parse: text('admin key'), key: 'adminKey',
+    help: 'An admin key to install on first start instead of generating one.' },
+  { flag: '--body-limit', env: 'FAISS_PROXY_BODY_LIMIT', group: 'network', unit: 'bytes', default: 64 * MiB, parse: int('body limit'), key: 'bodyLimit',
+    help: 'Largest request body accepted.' },
+  { flag: '--headers-timeout-ms', env: 'FAISS_PROXY_HEADERS_TIMEOUT_MS', group: 'network', unit: 'ms', default: 20_000, parse: positive('headers timeout'), key: 'headersTimeoutMs',
+    help: "Longest time a client may take to send a request's headers (then 408 and the connection closes)." },
+  { flag: '--request-timeout-ms', env: 'FAISS_PROXY_REQUEST_TIMEOUT_MS', group: 'network', unit: 'ms', default: 300_000, parse: positive('request timeout'), key: 'requestTimeoutMs',
+    help: 'Longest time a client may take to send a whole request, and longest an answer may make no progress; not the time to answer. At least the headers timeout.' },
+  { flag: '--max-connections', env: 'FAISS_PROXY_MAX_CONNECTIONS', group: 'network', unit: 'count', default: 1024, parse: positive('max connections'), key: 'maxConnections',
+    help: 'Most open client connections; more are closed as they arrive.' },
+  { flag: '--max-k', env: 'FAISS_PROXY_MAX_K', group: 'search', unit: 'count', default: 10_000, parse: upTo('max k', LIMITS.k.max), key: 'maxK',
+    help: `Largest k a search may ask for (at most ${LIMITS.k.max}).` },
+  { flag: '--max-batch', env: 'FAISS_PROXY_MAX_BATCH', group: 'search', unit: 'count', default: 10_000, parse: int('max batch'), key: 'maxBatch',
+    help: 'Most query vectors in one search or range search request.' },
+  { flag: '--snapshot-log-bytes', env: 'FAISS_PROXY_SNAPSHOT_LOG_BYTES', group: 'storage', unit: 'bytes', default: 256 * MiB, parse: int('snapshot log bytes'), key: 'snapshotLogBytes',
+    help: "Snapshot an index once its write-ahead log holds this many bytes." },
+  { flag: '--max-memory', env: 'FAISS_PROXY_MAX_MEMORY', group: 'memory', unit: 'bytes', default: 0, defaultHelp: '0 (no limit)', parse: int('max memory'), key: 'maxMemory',
+    help: 'Bytes of indexes kept in memory; beyond it the least recently used are evicted (0: no limit).' },
+  { flag: '--max-request-memory', env: 'FAISS_PROXY_MAX_REQUEST_MEMORY', group: 'memory', unit: 'bytes', default: 256 * MiB, parse: requestMemory, key: 'maxRequestMemory',
+    help: `Bytes one request may make the server allocate (results, buffers, tables), ${LIMITS.perCallBytes.min} to ${LIMITS.perCallBytes.max}; beyond it 422 ERR_RESOURCE_LIMIT.` },
+  { flag: '--max-tenant-memory', env: 'FAISS_PROXY_MAX_TENANT_MEMORY', group: 'memory', unit: 'bytes', default: TENANT_MEMORY_PER_REQUEST * 256 * MiB, defaultHelp: `${TENANT_MEMORY_PER_REQUEST} × --max-request-memory`, parse: int('max tenant memory'), key: 'maxTenantMemory',
+    help: "Bytes one tenant's requests in flight may hold together, unless its quota says otherwise; at least --max-request-memory. Beyond it 429 ERR_TENANT_MEMORY." },
+  { flag: '--rebuild-threshold', env: 'FAISS_PROXY_REBUILD_THRESHOLD', group: 'storage', unit: 'fraction', default: 0.1, parse: fraction, key: 'rebuildThreshold',
+    help: 'Rebuild an index that cannot remove once its removed vectors pass this fraction of it, in (0, 1].' },
+  { flag: '--max-payload-bytes', env: 'FAISS_PROXY_MAX_PAYLOAD_BYTES', group: 'storage', unit: 'bytes', default: 65_536, parse: positive('max payload bytes'), key: 'maxPayloadBytes',
+    help: "Most bytes of one point's payload (its JSON) in a collection; beyond it 413 ERR_PAYLOAD_TOO_LARGE." },
+  { flag: '--fsync', env: 'FAISS_PROXY_FSYNC', group: 'storage', unit: 'true|false', default: true, parse: bool('fsync'), key: 'fsync',
+    help: 'fdatasync the log before acknowledging a write; turn off for benchmarks only.' },
+  { flag: '--batching', env: 'FAISS_PROXY_BATCHING', group: 'search', unit: 'true|false', default: true, parse: bool('batching'), key: 'batching',
+    help: 'Answer concurrent searches of an index that gains from it (a flat index) with one FAISS call; false only to measure what it buys.' },
+  { flag: '--batch-max-wait-ms', env: 'FAISS_PROXY_BATCH_MAX_WAIT_MS', group: 'search', unit: 'ms', default: 10, parse: upTo('batch max wait', 60_000), key: 'batchMaxWaitMs',
+    help: 'Under load, the longest a search waits for others to gather between batches (0: none; at most 60000).' },
+  { flag: '--search-threads', env: 'FAISS_PROXY_SEARCH_THREADS', group: 'search', unit: 'count', default: () => os.availableParallelism(), defaultHelp: `one per core (${os.availableParallelism()} here)`, parse: upTo('search threads', 1024), key: 'searchThreads',
+    help: 'Threads that run searches (0: the libuv pool; at most 1024).' },
+  { flag: '--metrics-token', env: 'FAISS_PROXY_METRICS_TOKEN', group: 'security', unit: 'token', default: undefined, defaultHelp: 'none: /metrics needs an admin key', parse: text('metrics token'), key: 'metricsToken',
+    help: 'A token that lets a Prometheus scraper read /metrics (Authorization: Bearer <token>) without an admin key.' },
+  { flag: '--metrics-max-tenants', env: 'FAISS_PROXY_METRICS_MAX_TENANTS', group: 'observability', unit: 'count', default: 100, parse: int('metrics max tenants'), key: 'metricsMaxTenants',
+    help: 'Distinct tenant label values in metrics; the others count as "other".' },
+  { flag: '--metrics-max-index-series', env: 'FAISS_PROXY_METRICS_MAX_INDEX_SERIES', group: 'observability', unit: 'count', default: 500, parse: int('metrics max index series'), key: 'metricsMaxIndexSeries',
+    help: 'Per-index metric series (the largest indexes).' },
+  { flag: '--log-level', env: 'FAISS_PROXY_LOG_LEVEL', group: 'observability', unit: 'level', default: 'info', parse: oneOf('log level', LOG_LEVELS), key: 'logLevel',
+    help: `Log level: ${LOG_LEVELS.join(', ')} (silent turns request logs off).` },
+  { flag: '--max-indexes', env: 'FAISS_PROXY_MAX_INDEXES', group: 'tenants', unit: 'count', default: 100, parse: int('max indexes'), key: 'defaultQuotas.maxIndexes',
+    help: 'Indexes a new tenant may create.' },
+  { flag: '--max-vectors', env: 'FAISS_PROXY_MAX_VECTORS', group: 'tenants', unit: 'count', default: 10_000_000, parse: int('max vectors'), key: 'defaultQuotas.maxVectors',
+    help: "Vectors a new tenant may hold, all its indexes together." },
+  { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', group: 'tenants', unit: 'bytes', default: 8 * 1024 ** 3, parse: int('max bytes'), key: 'defaultQuotas.maxBytes',
+    help: "Bytes of indexes a new tenant may hold, all its indexes together." },
+];
 
-function assign(config: Config, key: Option['key'], value: unknown): void {
+/** Configuration that no option sets. */
+const FIXED = {
+  /** How long shutdown waits for requests in flight, in ms. */
+  shutdownGraceMs: 30_000,
+  defaultQuotas: { maxTenantMemory: null },
+};
+
+function assign(config: Config, key: ConfigKey, value: unknown): void {
   if (key.startsWith('defaultQuotas.')) {
     (config.defaultQuotas as unknown as Record<string, unknown>)[key.slice('defaultQuotas.'.length)] = value;
   } else {
@@ -198,34 +249,102 @@ function assign(config: Config, key: Option['key'], value: unknown): void {
   }
 }
 
-/** Flags win over the environment, which wins over the defaults. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const config = defaults();
-  const given = new Set<Option['key']>();
-  for (const o of OPTIONS) {
-    if (env[o.env] === undefined || env[o.env] === '') continue;
-    assign(config, o.key, o.parse(env[o.env]!));
-    given.add(o.key);
+const defaultOf = (o: ServeOption): unknown => (typeof o.default === 'function' ? (o.default as () => unknown)() : o.default);
+
+export function defaults(): Config {
+  const config = { ...FIXED, defaultQuotas: { ...FIXED.defaultQuotas } } as unknown as Config;
+  for (const o of OPTIONS) if (defaultOf(o) !== undefined) assign(config, o.key, defaultOf(o));
+  return config;
+}
+
+const MEASURES: [number, string][] = [[1024 ** 3, 'GiB'], [MiB, 'MiB'], [1024, 'KiB']];
+
+/** A default as the help shows it: with its unit, bytes also in KiB/MiB/GiB. */
+function shownDefault(o: ServeOption): string {
+  if (o.defaultHelp !== undefined) return o.defaultHelp;
+  const v = defaultOf(o);
+  if (o.unit === 'bytes' && typeof v === 'number' && v > 0) {
+    const [size, name] = MEASURES.find(([size]) => v % size === 0) ?? [1, ''];
+    return size === 1 ? `${v} bytes` : `${v} bytes = ${v / size} ${name}`;
   }
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    const o = OPTIONS.find((x) => x.flag === flag);
-    if (!o) throw new Error(`Unknown option ${flag}; options: ${OPTIONS.map((x) => x.flag).join(' ')}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    assign(config, o.key, o.parse(value));
+  if (o.unit === 'ms') return `${v} ms`;
+  return String(v);
+}
+
+/** The commander name of an option's value (`--data-dir` → dataDir). */
+const attribute = (o: ServeOption): string => new CommanderOption(o.flag).attributeName();
+
+/**
+ * Adds the options of the given groups (all by default) to a command, each
+ * under its group's heading with its unit, default and variable in the help.
+ * Its values are read back with configFrom.
+ */
+export function addServeOptions(cmd: Command, groups: readonly OptionGroup[] = Object.keys(GROUPS) as OptionGroup[]): Command {
+  for (const group of Object.keys(GROUPS) as OptionGroup[]) {
+    if (!groups.includes(group)) continue;
+    for (const o of OPTIONS.filter((x) => x.group === group)) {
+      const option = new CommanderOption(`${o.flag} <${o.unit}>`, `${o.help} (default: ${shownDefault(o)}; env ${o.env})`)
+        .argParser((v: string) => {
+          try {
+            return o.parse(v);
+          } catch (e) {
+            throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+          }
+        })
+        .helpGroup(GROUPS[group]);
+      cmd.addOption(option);
+    }
+  }
+  return cmd;
+}
+
+/**
+ * The configuration of a command that addServeOptions gave its options and
+ * commander has parsed: its flags win over the environment, which wins over
+ * the defaults; an empty variable counts as unset.
+ */
+export function configFrom(cmd: Command, env: NodeJS.ProcessEnv = process.env): Config {
+  const config = defaults();
+  const flags = cmd.opts();
+  const given = new Set<ConfigKey>();
+  for (const o of OPTIONS) {
+    const flag = flags[attribute(o)];
+    if (flag !== undefined) {
+      assign(config, o.key, flag);
+    } else if (env[o.env] !== undefined && env[o.env] !== '') {
+      try {
+        assign(config, o.key, o.parse(env[o.env]!));
+      } catch (e) {
+        throw new Error(`The environment variable ${o.env} (the option ${o.flag}) is invalid: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    } else {
+      continue;
+    }
     given.add(o.key);
   }
   if (!given.has('maxTenantMemory')) config.maxTenantMemory = TENANT_MEMORY_PER_REQUEST * config.maxRequestMemory;
   if (config.maxTenantMemory < config.maxRequestMemory) {
-    throw new Error(`The max tenant memory (${config.maxTenantMemory} bytes) cannot be less than the max request memory (${config.maxRequestMemory} bytes): one request could fill it`);
+    throw new Error(`The max tenant memory (--max-tenant-memory, ${config.maxTenantMemory} bytes) cannot be less than the max request memory (--max-request-memory, ${config.maxRequestMemory} bytes): one request could fill it`);
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
-    throw new Error(`The headers timeout (${config.headersTimeoutMs} ms) cannot be longer than the request timeout (${config.requestTimeoutMs} ms)`);
+    throw new Error(`The headers timeout (--headers-timeout-ms, ${config.headersTimeoutMs} ms) cannot be longer than the request timeout (--request-timeout-ms, ${config.requestTimeoutMs} ms)`);
   }
   return config;
 }
 
-export function usage(): string {
-  return OPTIONS.map((o) => `  ${o.flag.padEnd(20)} (env ${o.env})`).join('\n');
+/**
+ * The configuration `serve` would run with given these arguments (flags only)
+ * and environment; a wrong flag or value throws an Error that names it.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const cmd = addServeOptions(new Command('serve'))
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new Error(e.message.replace(/^error: /, ''));
+    throw e;
+  }
+  return configFrom(cmd, env);
 }

@@ -24,11 +24,11 @@ describe('search scheduling flags', () => {
     [['--search-threads', '1025'], /at most 1024 for search threads/],
     [['--search-threads', '1.5'], /non-negative integer for search threads/],
     // The flags the scheduler replaced.
-    [['--batch-max-queries', '0'], /Unknown option --batch-max-queries/],
-    [['--batch-window-ms', '5'], /Unknown option --batch-window-ms/],
-    [['--inline-search-us', '1000'], /Unknown option --inline-search-us/],
-    [['--search-lanes', '2'], /Unknown option --search-lanes/],
-    [['--search-spin-us', '100'], /Unknown option --search-spin-us/],
+    [['--batch-max-queries', '0'], /unknown option '--batch-max-queries'/],
+    [['--batch-window-ms', '5'], /unknown option '--batch-window-ms'/],
+    [['--inline-search-us', '1000'], /unknown option '--inline-search-us'/],
+    [['--search-lanes', '2'], /unknown option '--search-lanes'/],
+    [['--search-spin-us', '100'], /unknown option '--search-spin-us'/],
   ];
   for (const [argv, message] of refused) {
     it(`refuse ${argv.join(' ')} with a message that says why`, () => {

@@ -1,0 +1,199 @@
+// The faiss-proxy command line: its commands, their options (service/config.ts's
+// OPTIONS for the service's), their help and examples. commander parses;
+// each command's action does the work.
+import { Argument, Command, CommanderError } from 'commander';
+import { addServeOptions, configFrom, type Config } from '../config';
+import { ServiceError } from '../domain/errors';
+import type { Role } from '../storage/catalog';
+import { openServices, runningServerPid, startServer } from '../server';
+import { checkStorage } from '../storage/check';
+
+const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
+
+/** Gives a command its description and the examples its help ends with. */
+function explain(cmd: Command, description: string, ...examples: string[]): Command {
+  return cmd
+    .description(description)
+    .addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+}
+
+async function serve(config: Config): Promise<void> {
+  const running = await startServer(config);
+  console.log(`faiss-proxy: listening on ${running.url} (data in ${config.dataDir})`);
+  let signalled = false;
+  const stop = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    console.log(`faiss-proxy: ${signal}: finishing requests in flight and saving indexes`);
+    running.shutdown().then(
+      () => {
+        console.log('faiss-proxy: stopped');
+        process.exit(0);
+      },
+      (e) => {
+        console.error('faiss-proxy: shutdown failed', e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Opens the data directory's services for one management action, and closes the catalog after it. */
+async function withServices(cmd: Command, fn: (s: ReturnType<typeof openServices>, config: Config) => unknown): Promise<void> {
+  const config = configFrom(cmd);
+  const s = openServices(config);
+  try {
+    await fn(s, config);
+  } finally {
+    s.catalog.close();
+  }
+}
+
+/** check (read-only) or repair; prints the report, exit status 1 unless every index is sound. */
+async function checkOrRepair(command: 'check' | 'repair', config: Config): Promise<void> {
+  const pid = runningServerPid(config.dataDir);
+  if (command === 'repair' && pid) throw new Error(`The service (pid ${pid}) is running on this data directory; stop it before repairing`);
+  const s = openServices(config);
+  try {
+    const { io, snapshots, logs } = s.storage;
+    const records = [...s.catalog.listIndexes(), ...s.catalog.listCollections().map((c) => ({ ...c, kind: 'collection' as const }))];
+    const report = await checkStorage(records, snapshots, logs, command === 'repair' ? { io } : undefined);
+    console.log(JSON.stringify(report, null, 2));
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    s.catalog.close();
+  }
+}
+
+/** A management command: works on the data directory, so it takes the storage options. */
+function management(parent: Command, name: string): Command {
+  const cmd = parent.command(name);
+  addServeOptions(cmd, ['storage']);
+  return cmd;
+}
+
+function tenantCommands(program: Command): void {
+  const tenants = explain(program.command('tenants'), 'Manage tenants in the data directory (prints JSON).', 'faiss-proxy tenants list --data-dir /var/lib/faiss-proxy');
+  explain(management(tenants, 'list'), 'List the tenants and their quotas.', 'faiss-proxy tenants list --data-dir /var/lib/faiss-proxy')
+    .action(function (this: Command) {
+      return withServices(this, (s) => print(s.tenants.list()));
+    });
+  const create = explain(management(tenants, 'create'), 'Create a tenant with the default quotas of the options below; may run while the service runs.',
+    'faiss-proxy tenants create shop --max-vectors 1000000 --data-dir /var/lib/faiss-proxy')
+    .argument('<name>', 'the new tenant');
+  addServeOptions(create, ['tenants']);
+  create.action(function (this: Command, name: string) {
+    return withServices(this, (s) => print(s.tenants.create(name)));
+  });
+  explain(management(tenants, 'delete'), 'Delete a tenant with its indexes, collections and keys; only while the service is stopped (else use DELETE /v1/admin/tenants/{tenant}).',
+    'faiss-proxy tenants delete shop --data-dir /var/lib/faiss-proxy')
+    .argument('<name>', 'the tenant to delete')
+    .action(function (this: Command, name: string) {
+      return withServices(this, async (s, config) => {
+        const pid = runningServerPid(config.dataDir);
+        if (pid) throw new Error(`The service (pid ${pid}) is running on this data directory; delete the tenant through DELETE /v1/admin/tenants/${name}`);
+        await s.indexes.open();
+        await s.collections.open();
+        await s.tenants.delete(name);
+        await s.indexes.close();
+        print({ deleted: name });
+      });
+    });
+}
+
+function keyCommands(program: Command): void {
+  const keys = explain(program.command('keys'), 'Manage API keys in the data directory (prints JSON); changes take effect on the running service at once.',
+    'faiss-proxy keys create shop read --data-dir /var/lib/faiss-proxy');
+  explain(management(keys, 'list'), "List a tenant's keys (ids, roles, dates; never the secrets).", 'faiss-proxy keys list shop --data-dir /var/lib/faiss-proxy')
+    .argument('<tenant>', 'the tenant whose keys to list')
+    .action(function (this: Command, tenant: string) {
+      return withServices(this, (s) => {
+        s.tenants.get(tenant);
+        print(s.keys.list(tenant));
+      });
+    });
+  explain(management(keys, 'create'), 'Issue a key; the secret is printed once.', 'faiss-proxy keys create shop write --data-dir /var/lib/faiss-proxy')
+    .argument('<tenant>', 'the tenant the key belongs to')
+    .addArgument(new Argument('<role>', 'what the key may do').choices(['admin', 'write', 'read']))
+    .action(function (this: Command, tenant: string, role: Role) {
+      return withServices(this, (s) => {
+        s.tenants.get(tenant);
+        print(s.keys.issue(tenant, role, null));
+      });
+    });
+  explain(management(keys, 'revoke'), 'Revoke a key by its id; the running service refuses it from its next request.', 'faiss-proxy keys revoke 8cb2920dd2c3beec --data-dir /var/lib/faiss-proxy')
+    .argument('<keyId>', "the key's id (keys list shows them)")
+    .action(function (this: Command, id: string) {
+      return withServices(this, (s) => print(s.keys.revoke(id)));
+    });
+}
+
+/** The whole command line; `run` parses argv with it. */
+export function buildProgram(): Command {
+  const program = new Command('faiss-proxy')
+    .description('FAISS as a service: run it, manage its tenants and keys, check its files, import and export vectors.')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
+  program.addHelpText('after', '\nRun "faiss-proxy <command> --help" for what a command does, its options, their defaults and units.\n');
+
+  const serveCommand = explain(program.command('serve'), 'Run the HTTP service. Each option also reads its FAISS_PROXY_* environment variable; a flag wins over the variable, which wins over the default.',
+    'faiss-proxy serve --port 9000 --data-dir /var/lib/faiss-proxy --max-memory 8589934592',
+    'FAISS_PROXY_PORT=9000 faiss-proxy serve');
+  addServeOptions(serveCommand).action(function (this: Command) {
+    return serve(configFrom(this));
+  });
+
+  tenantCommands(program);
+  keyCommands(program);
+
+  explain(management(program, 'check'), "Verify every index's and collection's snapshot (checksum) and log; read-only, also while the service runs. Exit status 1 when something is wrong.",
+    'faiss-proxy check --data-dir /var/lib/faiss-proxy')
+    .action(function (this: Command) {
+      return checkOrRepair('check', configFrom(this));
+    });
+  explain(management(program, 'repair'), 'Cut damaged logs at their last valid record (saying what was dropped) and remove files no index owns; only while the service is stopped.',
+    'faiss-proxy repair --data-dir /var/lib/faiss-proxy')
+    .action(function (this: Command) {
+      return checkOrRepair('repair', configFrom(this));
+    });
+
+  for (const cmd of allCommands(program)) cmd.showHelpAfterError(`(run "${commandPath(cmd)} --help" for its usage, options, defaults and units)`);
+  return program;
+}
+
+/** The command and every command under it. */
+export function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
+
+function commandPath(cmd: Command): string {
+  return cmd.parent ? `${commandPath(cmd.parent)} ${cmd.name()}` : cmd.name();
+}
+
+/**
+ * Runs the command line. Usage errors (commander's message, naming the option or
+ * argument and what it accepts) and failed commands exit with status 2; a
+ * ServiceError prints as `CODE: message`.
+ */
+export async function run(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    program.outputHelp();
+    return;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander has printed the help or the error already
+      if (e.exitCode === 0) return;
+      process.exit(2);
+    }
+    const code = e instanceof ServiceError ? `${e.code}: ` : '';
+    console.error(`${code}${e instanceof Error ? e.message : String(e)}`);
+    process.exit(2);
+  }
+}
