@@ -204,7 +204,8 @@ export interface KernelStats {
 
 /**
  * Where the addon is looked for: $FAISS_PROXY_ADDON, then the cmake-js build
- * (the primary one), then the node-gyp build of the same sources.
+ * (the primary one), then its GPU build (npm run build:native-gpu), then the
+ * node-gyp build of the same sources.
  */
 export function addonCandidates(): string[] {
   const root = path.resolve(__dirname, '..', '..');
@@ -212,6 +213,7 @@ export function addonCandidates(): string[] {
   return [
     ...(fromEnv ? [fromEnv] : []),
     path.join(root, 'build-cmake', 'Release', 'faiss_node.node'),
+    path.join(root, 'build-cmake-gpu', 'Release', 'faiss_node.node'),
     path.join(root, 'build', 'Release', 'faiss_node.node'),
   ];
 }
