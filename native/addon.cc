@@ -185,9 +185,14 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   out.Set("compileOptions", faiss::get_compile_options());
   out.Set("cores", coreCount());
 #ifdef FAISS_PROXY_GPU
+  // CMakeLists.txt defines both from FAISS's faiss-build-info.json.
   out.Set("gpu", true);
+  out.Set("cudaVersion", FAISS_PROXY_CUDA_VERSION);
+  out.Set("cudaArchs", FAISS_PROXY_CUDA_ARCHS);
 #else
   out.Set("gpu", false);
+  out.Set("cudaVersion", info.Env().Null());
+  out.Set("cudaArchs", info.Env().Null());
 #endif
   return out;
 }
