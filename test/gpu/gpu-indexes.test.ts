@@ -70,6 +70,8 @@ describe('GPU indexes (on a GPU)', function () {
       const cpu = cpuMake();
       assert.equal(gpu.typeName, name);
       assert.ok(gpu instanceof faiss.GpuIndexFlat);
+      assert.equal(gpu.device, 0);
+      assert.equal(cpu.device, undefined);
       await gpu.add(xb);
       await cpu.add(xb);
       assert.equal(gpu.ntotal, xb.length / d);
