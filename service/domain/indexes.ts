@@ -42,6 +42,8 @@ export interface IndexInfo {
   memoryMapped: boolean;
   /** Where it lives when loaded: "cpu" or "gpu:<n>" (created with device; serve --gpu). */
   device: string;
+  /** Bytes of its log not yet in a snapshot (what a restart replays). */
+  logBytes: number;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
@@ -561,6 +563,7 @@ export class IndexService {
       mmap: record.mmap,
       memoryMapped: l.mapped,
       device: l.device,
+      logBytes: l.logBytes,
     };
     if (!index) {
       const s = l.summary;
