@@ -20,7 +20,7 @@
       'target_name': 'faiss_node',
       # Same as file(GLOB native/*.cc native/workers/*.cc native/kernels/*.cc) in CMakeLists.txt.
       'sources': [
-        '<!@(node -p "[\'native\',\'native/workers\',\'native/kernels\'].flatMap(d=>require(\'fs\').readdirSync(d).filter(f=>f.endsWith(\'.cc\')).sort().map(f=>d+\'/\'+f)).join(\' \')")',
+        '<!@(node -p "[\'native\',\'native/workers\',\'native/kernels\'].flatMap(d=>require(\'fs\').readdirSync(d).filter(f=>f.endsWith(\'.cc\')&&!(d===\'native\'&&f.startsWith(\'gpu\'))).sort().map(f=>d+\'/\'+f)).join(\' \')")',
       ],
       'include_dirs': [
         '<!(node -p "require(\'node-addon-api\').include_dir")',

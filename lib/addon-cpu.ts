@@ -14,6 +14,9 @@ export interface AddonBuildInfo {
   /** The /proc/cpuinfo flags the code uses. */
   cpuFlags: string[];
   gpu: boolean;
+  /** The GPU variant's CUDA version and architectures (scripts/build-faiss.sh --gpu). */
+  cudaVersion?: string;
+  cudaArchs?: string;
   key: string;
 }
 

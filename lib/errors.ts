@@ -29,6 +29,11 @@ export const ErrorCodes = [
   'ERR_SERVER',
   // A retry's idempotency key sent with another request (the collections; the service's HTTP 422).
   'ERR_IDEMPOTENCY_MISMATCH',
+  // GPU faults (the CUDA build, docs/gpu.md): out of device memory (HTTP 507), a device number this machine does not have
+  // (400), an NVIDIA driver missing or older than the addon's CUDA (503). The process stays up.
+  'ERR_GPU_OUT_OF_MEMORY',
+  'ERR_NO_SUCH_DEVICE',
+  'ERR_GPU_DRIVER',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -34,6 +34,20 @@ export { ITQTransform, NormalizationTransform, OPQMatrix, PCAMatrix, RandomRotat
 export { knn, normalizeL2, pairwiseDistances } from './distances';
 export type { DistanceOptions } from './distances';
 export { Kmeans } from './kmeans';
+export { getNumGpus, gpuMemory, indexCpuToAllGpus, indexCpuToGpu, indexGpuToCpu } from './gpu';
+export type { GpuMemory } from './gpu';
+export { StandardGpuResources } from './gpu-resources';
+export { GpuIndexFlat, GpuIndexFlatIP, GpuIndexFlatL2, GpuIndexIVFFlat, GpuIndexIVFPQ, GpuIndexIVFScalarQuantizer } from './gpu-indexes';
+export type {
+  GpuClonerOptions,
+  GpuIndexConfig,
+  GpuIndexFlatConfig,
+  GpuIndexIVFConfig,
+  GpuIndexIVFFlatConfig,
+  GpuIndexIVFPQConfig,
+  GpuIndexIVFScalarQuantizerConfig,
+  GpuMultipleClonerOptions,
+} from './gpu-options';
 export type { ClusteringParameters, KmeansTrainOptions } from './kmeans';
 export type { KmeansParameters } from './kmeans';
 export type { BuildInfo } from './native';

@@ -3,6 +3,7 @@
 // you pass stays yours and independent, unlike Python where it is shared.
 import { METRIC_INNER_PRODUCT, METRIC_L2, type MetricType, type QuantizerType } from './constants';
 import { Index } from './faiss-index';
+import { GpuIndexFlat, GpuIndexFlatIP, GpuIndexFlatL2, GpuIndexIVFFlat, GpuIndexIVFPQ, GpuIndexIVFScalarQuantizer } from './gpu-indexes';
 import { invalidParameterError, readArgument } from './is';
 import { anyMetricArg, descriptionArg, dimensionArg as dimension, hnswMArg, metricArg as metric, nbitsArg, nlistArg, pqMArg, qtypeArg } from './limits';
 import { native, type NativeIndex, type NativeTransform } from './native';
@@ -127,6 +128,13 @@ const classByTypeName: Record<string, Function> = {
   IndexIDMap2,
   IndexPreTransform,
   IndexRefineFlat,
+  // A GPU index (native/gpu_index.h), as indexCpuToGpu makes one.
+  GpuIndexFlat,
+  GpuIndexFlatL2,
+  GpuIndexFlatIP,
+  GpuIndexIVFFlat,
+  GpuIndexIVFPQ,
+  GpuIndexIVFScalarQuantizer,
 };
 
 /** Gives a native index built elsewhere (factory, file) the class Python would. */

@@ -29,6 +29,8 @@ export interface NativeIndex extends NativeIndexCommon {
   readonly metricType: number;
   readonly batchable: boolean;
   readonly filterable: boolean;
+  /** The GPU the index is on (its first, for one over several); undefined on the CPU. */
+  readonly device: number | undefined;
   train(x: Float32Array): Promise<void>;
   add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
   search(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<SearchResult>;
@@ -204,7 +206,8 @@ export interface KernelStats {
 
 /**
  * Where the addon is looked for: $FAISS_PROXY_ADDON, then the cmake-js build
- * (the primary one), then the node-gyp build of the same sources.
+ * (the primary one), then its GPU build (npm run build:native-gpu), then the
+ * node-gyp build of the same sources.
  */
 export function addonCandidates(): string[] {
   const root = path.resolve(__dirname, '..', '..');
@@ -212,6 +215,7 @@ export function addonCandidates(): string[] {
   return [
     ...(fromEnv ? [fromEnv] : []),
     path.join(root, 'build-cmake', 'Release', 'faiss_node.node'),
+    path.join(root, 'build-cmake-gpu', 'Release', 'faiss_node.node'),
     path.join(root, 'build', 'Release', 'faiss_node.node'),
   ];
 }
@@ -254,7 +258,12 @@ export interface BuildInfo {
   /** FAISS's own get_compile_options(). */
   compileOptions: string;
   cores: number;
+  /** Whether it was built with FAISS's GPU indexes (npm run build:native-gpu). */
   gpu: boolean;
+  /** The CUDA toolkit's version it was built with ("11.8"); null in a CPU build. */
+  cudaVersion: string | null;
+  /** The GPU architectures FAISS's CUDA code was compiled for (CMAKE_CUDA_ARCHITECTURES, e.g. "80;90"); null in a CPU build. */
+  cudaArchs: string | null;
 }
 
 export interface MemoryLimits {

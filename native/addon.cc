@@ -12,6 +12,9 @@
 #include "constructors.h"
 #include "distances.h"
 #include "errors.h"
+#ifdef FAISS_PROXY_GPU
+#include "gpu.h"
+#endif
 #include "index.h"
 #include "kmeans.h"
 #include "kernels/stats.h"
@@ -182,9 +185,14 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   out.Set("compileOptions", faiss::get_compile_options());
   out.Set("cores", coreCount());
 #ifdef FAISS_PROXY_GPU
+  // CMakeLists.txt defines both from FAISS's faiss-build-info.json.
   out.Set("gpu", true);
+  out.Set("cudaVersion", FAISS_PROXY_CUDA_VERSION);
+  out.Set("cudaArchs", FAISS_PROXY_CUDA_ARCHS);
 #else
   out.Set("gpu", false);
+  out.Set("cudaVersion", info.Env().Null());
+  out.Set("cudaArchs", info.Env().Null());
 #endif
   return out;
 }
@@ -230,6 +238,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
   defineSelectors(env, exports);
+#ifdef FAISS_PROXY_GPU
+  defineGpu(env, exports);  // in the CPU build lib/gpu.ts answers for it
+#endif
   return exports;
 }
 

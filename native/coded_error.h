@@ -20,6 +20,10 @@ constexpr const char* kNotFound = "ERR_NOT_FOUND";
 constexpr const char* kIo = "ERR_IO";
 constexpr const char* kResourceLimit = "ERR_RESOURCE_LIMIT";
 constexpr const char* kFaiss = "ERR_FAISS";
+// Faults only a GPU has (the CUDA build: native/gpu*.cc).
+constexpr const char* kGpuOutOfMemory = "ERR_GPU_OUT_OF_MEMORY";
+constexpr const char* kNoSuchDevice = "ERR_NO_SUCH_DEVICE";
+constexpr const char* kGpuDriver = "ERR_GPU_DRIVER";
 }  // namespace code
 
 // An error as plain C++ data: built on a worker thread, thrown on the main thread.

@@ -28,9 +28,24 @@ std::string stripLocation(const std::string& msg) {
   return sep == std::string::npos ? msg : msg.substr(sep + 2);
 }
 
+// FAISS's GPU code reports these as FaissExceptions with CUDA's words in them
+// (StandardGpuResources: "alloc fail ... (cudaMalloc error out of memory [2])";
+// GpuIndex: "Invalid GPU device 3"; CUDA: "CUDA driver version is insufficient for
+// CUDA runtime version"). Only the CUDA build makes them; the text is all there is.
+const char* gpuFault(const std::string& msg) {
+  if (contains(msg, "out of memory") && (contains(msg, "cuda") || contains(msg, "CUDA") || contains(msg, "GPU")))
+    return code::kGpuOutOfMemory;
+  if (contains(msg, "Invalid GPU device") || contains(msg, "invalid device ordinal")) return code::kNoSuchDevice;
+  if (contains(msg, "driver version is insufficient") || contains(msg, "CUDA driver") ||
+      contains(msg, "no CUDA-capable device"))
+    return code::kGpuDriver;
+  return nullptr;
+}
+
 ErrorInfo classifyFaissMessage(const std::string& raw, const std::string& context) {
   const std::string msg = stripLocation(raw);
   const std::string full = context + ": " + msg;
+  if (const char* gpu = gpuFault(msg)) return {gpu, full};
   if (contains(msg, "is_trained") || contains(msg, "not trained"))
     return {code::kNotTrained, context + ": the index must be trained before this operation (" + msg + ")"};
   if (contains(msg, "not implemented") || contains(msg, "not supported") ||

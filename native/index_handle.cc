@@ -5,6 +5,7 @@
 #include <faiss/IndexPreTransform.h>
 #include <faiss/IndexRefine.h>
 
+#include "device_index.h"
 #include "io.h"
 #include "search_dispatch.h"
 
@@ -50,6 +51,8 @@ faiss::IndexRefine* findRefine(faiss::Index* index) {
 // under IndexRefine reads it there rather than from SearchParameters
 // (nprobeAsParams, search_dispatch.h).
 size_t* ivfNprobe(faiss::Index* index) {
+  // A GPU IVF keeps it in the DeviceIndex, which copies it into FAISS's GPU index per search.
+  if (auto* gpu = dynamic_cast<DeviceIndex*>(index)) return gpu->nprobeField();
   auto* ivf = findTuned<faiss::IndexIVF>(index);
   return ivf ? &ivf->nprobe : nullptr;
 }

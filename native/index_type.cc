@@ -4,6 +4,8 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
 
+#include "device_index.h"
+
 #include <cstdlib>
 #include <memory>
 #include <typeinfo>
@@ -11,6 +13,7 @@
 namespace fp {
 
 std::string indexTypeName(const faiss::Index& index) {
+  if (auto* gpu = dynamic_cast<const DeviceIndex*>(&index)) return gpu->typeName();
   // IndexIDMap is a class template in C++; report the names Python uses.
   if (dynamic_cast<const faiss::IndexIDMap2*>(&index)) return "IndexIDMap2";
   if (dynamic_cast<const faiss::IndexIDMap*>(&index)) return "IndexIDMap";
@@ -29,6 +32,8 @@ std::string indexTypeName(const faiss::Index& index) {
 }
 
 bool gainsFromBatching(const faiss::Index& index) {
+  // A GPU answers a batch in about the time of one query, whatever the index type.
+  if (dynamic_cast<const DeviceIndex*>(&index)) return true;
   // IndexIDMap2 derives from IndexIDMap: both are seen through here.
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) return gainsFromBatching(*m->index);
   // The exact classes: IndexFlat1D, say, derives from IndexFlatL2 but searches otherwise.

@@ -17,7 +17,8 @@ std::string indexTypeName(const faiss::Index& index);
 // matrix product), alone or under an IDMap. Graph and inverted-file indexes cost
 // the same per query either way, and one batch at a time leaves cores idle that
 // concurrent single searches would use. Measured by npm run bench:batching and
-// npm run bench (bench/RESULTS.md).
+// npm run bench (bench/RESULTS.md). A GPU index (device_index.h) of any type gains:
+// a GPU answers a batch in about the time one query takes.
 bool gainsFromBatching(const faiss::Index& index);
 
 }  // namespace fp

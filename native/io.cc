@@ -14,6 +14,7 @@
 #include <random>
 
 #include "alloc_guard.h"
+#include "device_index.h"
 #include "errors.h"
 #include "idmap2_guard.h"
 #include "sandbox_client.h"
@@ -127,6 +128,7 @@ std::unique_ptr<faiss::Index> readMappedChecked(const std::string& path) {
 }  // namespace
 
 size_t serializedSize(const faiss::Index& index) {
+  if (auto* gpu = dynamic_cast<const DeviceIndex*>(&index)) return gpu->deviceBytes();
   CountingWriter w;
   try {
     faiss::write_index(&index, &w);
@@ -136,9 +138,23 @@ size_t serializedSize(const faiss::Index& index) {
   return w.total;
 }
 
+namespace {
+
+// What FAISS's writer is given for `index`: a GPU index's standard CPU copy
+// (device_index.h), so that what is written is a file any FAISS reads; `copy` holds it.
+const faiss::Index& writable(const faiss::Index& index, std::unique_ptr<faiss::Index>& copy) {
+  auto* gpu = dynamic_cast<const DeviceIndex*>(&index);
+  if (!gpu) return index;
+  copy = gpu->toCpu();
+  return *copy;
+}
+
+}  // namespace
+
 std::unique_ptr<std::vector<uint8_t>> serialize(const faiss::Index& index) {
   faiss::VectorIOWriter w;
-  faiss::write_index(&index, &w);
+  std::unique_ptr<faiss::Index> copy;
+  faiss::write_index(&writable(index, copy), &w);
   return std::make_unique<std::vector<uint8_t>>(std::move(w.data));
 }
 
@@ -160,7 +176,9 @@ std::unique_ptr<faiss::Index> deserialize(const uint8_t* data, size_t size, bool
 // memory-mapped from the old file (readIndex with mmap) would die of SIGBUS on
 // its next search; the mapping keeps the old file's pages instead.
 void writeFile(const faiss::Index& index, const std::string& path) {
-  writeFileAtomically(path, [&](faiss::IOWriter& writer) { faiss::write_index(&index, &writer); });
+  std::unique_ptr<faiss::Index> copy;
+  const faiss::Index& cpu = writable(index, copy);
+  writeFileAtomically(path, [&](faiss::IOWriter& writer) { faiss::write_index(&cpu, &writer); });
 }
 
 void writeFileAtomically(const std::string& path, const std::function<void(faiss::IOWriter&)>& write) {

@@ -14,8 +14,10 @@
 namespace fp {
 
 // Size in bytes of the index once serialized; also our estimate of its memory use.
+// For a GPU index (device_index.h), what its data takes in device memory.
 size_t serializedSize(const faiss::Index& index);
 
+// A GPU index is written as its standard CPU copy (index_gpu_to_cpu), as is writeFile's.
 std::unique_ptr<std::vector<uint8_t>> serialize(const faiss::Index& index);
 
 // Untrusted bytes (`trusted` false) are read, checked and exercised in the sandbox

@@ -6,12 +6,24 @@
 #   bash scripts/build-faiss.sh                  build unless cached (npm run build:faiss)
 #   bash scripts/build-faiss.sh --print-prefix   print the cached prefix; fail if not built
 #   bash scripts/build-faiss.sh --print-key      print the cache key
+#   bash scripts/build-faiss.sh --print-source   print FAISS's unpacked source (fetched if absent)
+#   bash scripts/build-faiss.sh --gpu [...]      the same for the GPU variant (also FAISS_PROXY_GPU=1)
 #
 # The cache: ${FAISS_PROXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faiss-proxy}/<key>/
 #   prefix/include/faiss/   FAISS's headers
 #   prefix/lib/libfaiss.a   the library, position-independent (it goes into a .node)
 #   prefix/faiss-build-info.json   what the addon build and its loader need to know (below)
-# <key> = faiss-<Debian source version>-<isa>-<cpu|gpu>-<compiler>-r<RECIPE>.
+# <key> = faiss-<Debian source version>-<isa>-<cpu|gpu-cuda<X.Y>-sm<archs>>-<compiler>-r<RECIPE>.
+#
+# The GPU variant (--gpu): the same source with FAISS_ENABLE_GPU=ON, FAISS's CPU code and
+# its CUDA code in one libfaiss.a (the addon then links CUDA's runtime and cuBLAS; CMakeLists.txt,
+# npm run build:native-gpu). The toolkit is Debian's CUDA 11.8 (nvidia-cuda-toolkit,
+# nvidia-cuda-dev, libcublas11 from bookworm's non-free; installed here when missing), or
+# the one under CUDAToolkit_ROOT. nvcc 11.8 accepts g++ <= 11 as host compiler and FAISS
+# makes its C++ compiler nvcc's host compiler: the GPU variant is compiled with g++-11
+# (FAISS_PROXY_CUDA_HOST_CXX overrides). Architectures: FAISS_PROXY_CUDA_ARCHS (CMake's
+# CMAKE_CUDA_ARCHITECTURES, e.g. "90" or "80;90"); by default this host's GPUs' compute
+# capabilities where nvidia-smi lists a GPU, else "80;90" (A100, H100).
 #
 # Instruction sets (FAISS_PROXY_ISA overrides the detection, e.g. to build an avx2
 # library on an AVX-512 machine for older hosts):
@@ -33,7 +45,8 @@
 # refuses, with a FaissError, to load it on a CPU that lacks one (no SIGILL).
 #
 # Environment: JOBS (default: the core count), FAISS_PROXY_ISA, FAISS_PROXY_CACHE,
-# FORCE=1 (rebuild even when cached).
+# FORCE=1 (rebuild even when cached); for --gpu: FAISS_PROXY_CUDA_ARCHS, CUDAToolkit_ROOT,
+# FAISS_PROXY_CUDA_HOST_CXX.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +57,21 @@ FAISS_VERSION=${DEBIAN_SOURCE_VERSION%%-*}
 
 log() { printf '[build-faiss] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+ACTION=build
+GPU_VARIANT=0
+case "${FAISS_PROXY_GPU:-0}" in 1|ON|on|true) GPU_VARIANT=1 ;; esac
+for arg in "$@"; do
+  case "$arg" in
+    --print-key) ACTION=key ;;
+    --print-prefix) ACTION=prefix ;;
+    --print-source) ACTION=source ;;
+    --gpu) GPU_VARIANT=1 ;;
+    *) die "unknown argument $arg" ;;
+  esac
+done
+BUILD_COMMAND="npm run build:faiss"
+[ "$GPU_VARIANT" = 1 ] && BUILD_COMMAND="bash scripts/build-faiss.sh --gpu"
 
 # --- what to build --------------------------------------------------------------------
 cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
@@ -69,54 +97,89 @@ case "$ISA" in
   generic) OPT_LEVEL=generic; LIB_TARGET=faiss; REQUIRED=(); ARCH_FLAGS="" ;;
   *) die "unknown FAISS_PROXY_ISA=$ISA (avx512, avx2 or generic)" ;;
 esac
-GPU=cpu
-COMPILER="gcc$(g++ -dumpfullversion 2>/dev/null || echo unknown)"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# Installs the Debian packages named that are not installed yet.
+apt_install() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if [ "$GPU_VARIANT" = 1 ]; then
+  # Debian's CUDA 11.8 lives in bookworm's non-free component (contrib for nothing we use,
+  # but Debian's own instructions enable both).
+  CUDA_PACKAGES=(nvidia-cuda-toolkit nvidia-cuda-dev libcublas11)
+  CUDA_HOST_CXX="${FAISS_PROXY_CUDA_HOST_CXX:-g++-11}"
+  # The toolkit's root: Debian's is /usr (/usr/bin/nvcc, /usr/include/cuda_runtime.h,
+  # its libraries in /usr/lib/<arch>), which CMake's FindCUDAToolkit finds from nvcc.
+  CUDA_ROOT="${CUDAToolkit_ROOT:-/usr}"
+  NVCC="$CUDA_ROOT/bin/nvcc"
+  if [ -z "${CUDAToolkit_ROOT:-}" ] && [ "$ACTION" = build ] &&
+     ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q 'install ok installed'; then
+    if ! apt-cache policy nvidia-cuda-toolkit 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      log "enabling Debian's contrib and non-free components (/etc/apt/sources.list.d/faiss-proxy-cuda.sources)"
+      printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm bookworm-updates' \
+        'Components: contrib non-free' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+        $SUDO tee /etc/apt/sources.list.d/faiss-proxy-cuda.sources >/dev/null
+      $SUDO apt-get update -qq
+    fi
+    apt_install "${CUDA_PACKAGES[@]}"
+  fi
+  [ "$ACTION" = build ] && apt_install "$CUDA_HOST_CXX"
+  [ -x "$NVCC" ] || die "no CUDA toolkit: $NVCC is missing (run: $BUILD_COMMAND, or set CUDAToolkit_ROOT)"
+  CUDA_VERSION=$("$NVCC" --version | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')
+  [ -n "$CUDA_VERSION" ] || die "cannot read the CUDA version from $NVCC --version"
+  CUDA_ARCHS="${FAISS_PROXY_CUDA_ARCHS:-}"
+  if [ -z "$CUDA_ARCHS" ]; then
+    # This host's GPUs' compute capabilities ("9.0" -> 90), so the key names them;
+    # CMake's "native" would hide them. No GPU: A100 and H100.
+    if nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
+      CUDA_ARCHS=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | tr -d '. ' | sort -u | paste -sd';')
+      [ -n "$CUDA_ARCHS" ] || CUDA_ARCHS=native
+    else
+      CUDA_ARCHS="80;90"
+    fi
+  fi
+  [[ "$CUDA_ARCHS" =~ ^(native|all|all-major|[0-9]+(-real|-virtual)?(;[0-9]+(-real|-virtual)?)*)$ ]] ||
+    die "FAISS_PROXY_CUDA_ARCHS=$CUDA_ARCHS: give CMAKE_CUDA_ARCHITECTURES values, e.g. 90 or 80;90"
+  GPU="gpu-cuda$CUDA_VERSION-sm${CUDA_ARCHS//;/_}"
+  COMPILER="gcc$("$CUDA_HOST_CXX" -dumpfullversion 2>/dev/null || echo unknown)"
+else
+  GPU=cpu
+  COMPILER="gcc$(g++ -dumpfullversion 2>/dev/null || echo unknown)"
+fi
 KEY="faiss-$DEBIAN_SOURCE_VERSION-$ISA-$GPU-$COMPILER-r$RECIPE"
 CACHE_ROOT="${FAISS_PROXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faiss-proxy}"
 DEST="$CACHE_ROOT/$KEY"
 
 built() { [ -f "$DEST/prefix/lib/libfaiss.a" ] && [ -f "$DEST/prefix/faiss-build-info.json" ]; }
 
-case "${1:-}" in
-  --print-key) echo "$KEY"; exit 0 ;;
-  --print-prefix)
-    built || die "FAISS is not built for this machine ($DEST); run: npm run build:faiss"
+case "$ACTION" in
+  key) echo "$KEY"; exit 0 ;;
+  prefix)
+    built || die "FAISS is not built for this machine ($DEST); run: $BUILD_COMMAND"
     echo "$DEST/prefix"; exit 0 ;;
-  "") ;;
-  *) die "unknown argument $1" ;;
 esac
 
-if [ "${FORCE:-0}" != 1 ] && built; then
-  log "cached: $DEST"
-  exit 0
-fi
-
-# One build per key at a time: cmake-js and node-gyp may both ask for it.
-mkdir -p "$CACHE_ROOT"
-exec 9>"$CACHE_ROOT/$KEY.lock"
-flock 9
-if [ "${FORCE:-0}" != 1 ] && built; then log "cached: $DEST"; exit 0; fi
-
-# --- build dependencies -----------------------------------------------------------------
-# dpkg-dev: dpkg-source, which apt-get source needs to unpack and patch the package.
-# OpenBLAS is FAISS's BLAS and LAPACK; OpenMP comes with g++ (libgomp).
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-DEPS=(cmake make g++ dpkg-dev libopenblas-pthread-dev)
-missing=()
-for p in "${DEPS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing build dependencies: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
 # --- source -----------------------------------------------------------------------------
+# One unpacked source for every variant; the CI's compile check of the addon's GPU
+# sources reads faiss/gpu/ from it (--print-source).
 SRC_ROOT="$CACHE_ROOT/src-$DEBIAN_SOURCE_VERSION"
 SRC="$SRC_ROOT/faiss-$FAISS_VERSION"
-if [ ! -f "$SRC/faiss/CMakeLists.txt" ]; then
+fetch_source() {
+  [ -f "$SRC/faiss/CMakeLists.txt" ] && return 0
+  mkdir -p "$CACHE_ROOT"
+  exec 8>"$SRC_ROOT.lock"
+  flock 8
+  [ -f "$SRC/faiss/CMakeLists.txt" ] && return 0
+  # dpkg-dev: dpkg-source, which apt-get source needs to unpack and patch the package.
+  apt_install dpkg-dev
   # apt-get source needs a deb-src line; Debian's images ship only "deb".
   if ! apt-get source --print-uris "faiss=$DEBIAN_SOURCE_VERSION" >/dev/null 2>&1; then
     log "enabling Debian's source packages (/etc/apt/sources.list.d/faiss-proxy-src.sources)"
@@ -131,20 +194,53 @@ if [ ! -f "$SRC/faiss/CMakeLists.txt" ]; then
     die "apt-get source faiss=$DEBIAN_SOURCE_VERSION failed"
   [ -f "$SRC_ROOT.tmp/faiss-$FAISS_VERSION/faiss/CMakeLists.txt" ] || die "no faiss-$FAISS_VERSION/ in the source package"
   rm -rf "$SRC_ROOT" && mv "$SRC_ROOT.tmp" "$SRC_ROOT"
+}
+
+if [ "$ACTION" = source ]; then
+  fetch_source
+  echo "$SRC"; exit 0
 fi
+
+if [ "${FORCE:-0}" != 1 ] && built; then
+  log "cached: $DEST"
+  exit 0
+fi
+
+# One build per key at a time: cmake-js and node-gyp may both ask for it.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/$KEY.lock"
+flock 9
+if [ "${FORCE:-0}" != 1 ] && built; then log "cached: $DEST"; exit 0; fi
+
+# --- build dependencies -----------------------------------------------------------------
+# OpenBLAS is FAISS's BLAS and LAPACK; OpenMP comes with g++ (libgomp).
+apt_install cmake make g++ libopenblas-pthread-dev
+fetch_source
 
 # --- configure, build, install ----------------------------------------------------------
 JOBS="${JOBS:-$(nproc)}"
 TMP="$DEST.tmp"
 rm -rf "$TMP" && mkdir -p "$TMP"
 start=$SECONDS
-log "building FAISS $FAISS_VERSION for $ISA (${ARCH_FLAGS:-x86-64 baseline}) into $DEST"
-log "a new machine does this once (a few minutes); progress follows"
+if [ "$GPU_VARIANT" = 1 ]; then
+  # nvcc runs ptxas, fatbinary and nvlink from the PATH: the toolkit's own come first,
+  # or another toolkit's earlier on the PATH (say /usr/local/bin's) compiles for its CUDA.
+  export PATH="$CUDA_ROOT/bin:$PATH"
+  GPU_FLAGS=(-DFAISS_ENABLE_GPU=ON -DCMAKE_CXX_COMPILER="$CUDA_HOST_CXX" -DCMAKE_CUDA_COMPILER="$NVCC"
+    -DCUDAToolkit_ROOT="$CUDA_ROOT"
+    -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCHS")
+  log "building FAISS $FAISS_VERSION for $ISA (${ARCH_FLAGS:-x86-64 baseline}) with CUDA $CUDA_VERSION for sm $CUDA_ARCHS into $DEST"
+  log "its CUDA code takes long (tens of minutes on 2 cores: docs/gpu.md); progress follows"
+else
+  GPU_FLAGS=(-DFAISS_ENABLE_GPU=OFF)
+  log "building FAISS $FAISS_VERSION for $ISA (${ARCH_FLAGS:-x86-64 baseline}) into $DEST"
+  log "a new machine does this once (a few minutes); progress follows"
+fi
 cmake -S "$SRC" -B "$TMP/build" -Wno-dev \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS="$ARCH_FLAGS" \
   -DFAISS_OPT_LEVEL="$OPT_LEVEL" \
-  -DFAISS_ENABLE_GPU=OFF \
+  "${GPU_FLAGS[@]}" \
   -DFAISS_ENABLE_PYTHON=OFF \
   -DFAISS_ENABLE_C_API=OFF \
   -DBUILD_TESTING=OFF \
@@ -155,12 +251,24 @@ cmake -S "$SRC" -B "$TMP/build" -Wno-dev \
 # optimised one, and FAISS's demos and tutorials.
 nice -n 10 cmake --build "$TMP/build" --target "$LIB_TARGET" --parallel "$JOBS"
 
-# The install by hand: FAISS's own install rule wants every level built.
+# The install by hand: FAISS's own install rule wants every level built. The GPU
+# variant also installs faiss/gpu/'s headers (some public ones include .cuh files).
 mkdir -p "$TMP/prefix/lib" "$TMP/prefix/include"
 cp "$TMP/build/faiss/lib$LIB_TARGET.a" "$TMP/prefix/lib/libfaiss.a"
-(cd "$SRC" && find faiss -name '*.h' -not -path 'faiss/gpu/*' -not -path 'faiss/python/*' -print0 |
-  xargs -0 cp --parents -t "$TMP/prefix/include")
+if [ "$GPU_VARIANT" = 1 ]; then
+  (cd "$SRC" && find faiss \( -name '*.h' -o -name '*.cuh' \) -not -path 'faiss/python/*' \
+    -not -path 'faiss/gpu/test/*' -not -path 'faiss/gpu/perf/*' -print0 | xargs -0 cp --parents -t "$TMP/prefix/include")
+else
+  (cd "$SRC" && find faiss -name '*.h' -not -path 'faiss/gpu/*' -not -path 'faiss/python/*' -print0 |
+    xargs -0 cp --parents -t "$TMP/prefix/include")
+fi
 json_list() { local s="" f; for f in "$@"; do s+="${s:+, }\"$f\""; done; printf '[%s]' "$s"; }
+if [ "$GPU_VARIANT" = 1 ]; then
+  GPU_INFO=$(printf '"gpu": true,\n  "cudaVersion": "%s",\n  "cudaArchs": "%s",\n  "cudaRoot": "%s",\n  "nvcc": "%s"' \
+    "$CUDA_VERSION" "$CUDA_ARCHS" "$CUDA_ROOT" "$NVCC")
+else
+  GPU_INFO='"gpu": false'
+fi
 cat >"$TMP/prefix/faiss-build-info.json" <<EOF
 {
   "faissVersion": "$FAISS_VERSION",
@@ -168,7 +276,7 @@ cat >"$TMP/prefix/faiss-build-info.json" <<EOF
   "isa": "$ISA",
   "archFlags": "$ARCH_FLAGS",
   "cpuFlags": $(json_list "${REQUIRED[@]}"),
-  "gpu": false,
+  $GPU_INFO,
   "compiler": "$COMPILER",
   "key": "$KEY"
 }

@@ -91,6 +91,10 @@ export interface Config {
   node: string;
   /** Replicas of the cluster's KV catalog, streams and snapshots (JetStream allows 1, 3 or 5). */
   clusterReplicas: number;
+  /** CUDA devices GPU indexes may live on (--gpu 0,1; docs/gpu.md); empty: every index on the CPU. */
+  gpu: number[];
+  /** Bytes of indexes kept on each GPU before its least recently used are evicted; 0: no limit. */
+  gpuMemory: number;
 }
 
 /**
@@ -106,6 +110,7 @@ const GROUPS = {
   observability: 'Observability options:',
   tenants: 'Quotas of new tenants (existing ones keep theirs):',
   cluster: 'Cluster options (docs/cluster.md):',
+  gpu: 'GPU options (the CUDA build: docs/gpu.md):',
 } as const;
 export type OptionGroup = keyof typeof GROUPS;
 
@@ -174,6 +179,16 @@ const oneOf = (name: string, values: readonly string[]) => (v: string): string =
 const text = (name: string) => (v: string): string => {
   if (v === '') throw new Error(`Expected a non-empty ${name}`);
   return v;
+};
+
+/** CUDA device numbers, comma-separated ("0" or "0,1"), each once. */
+const gpuDevices = (v: string): number[] => {
+  const devices = v.split(',').map((s) => s.trim());
+  const bad = devices.find((s) => !/^\d{1,4}$/.test(s));
+  if (bad !== undefined) throw new Error(`Expected CUDA device numbers separated by commas (0 or 0,1) for gpu but received ${JSON.stringify(v)}`);
+  const out = devices.map(Number);
+  if (new Set(out).size !== out.length) throw new Error(`Expected each GPU once for gpu but received ${JSON.stringify(v)}`);
+  return out;
 };
 
 /** pino's levels; any other would stop the service when its logger is made. */
@@ -290,6 +305,10 @@ export const OPTIONS: readonly ServeOption[] = [
     help: "This node's name in the cluster, unique among its nodes (1-64 letters, digits, - or _)." },
   { flag: '--cluster-replicas', env: 'FAISS_PROXY_CLUSTER_REPLICAS', group: 'cluster', unit: 'replicas', default: 3, parse: replicas, key: 'clusterReplicas',
     help: 'Replicas JetStream keeps of the catalog, each stream and the snapshots: 1, 3 or 5 (at most the number of NATS servers).' },
+  { flag: '--gpu', env: 'FAISS_PROXY_GPU', group: 'gpu', unit: 'devices', default: () => [], defaultHelp: 'none: every index on the CPU', parse: gpuDevices, key: 'gpu',
+    help: 'CUDA devices indexes created with "device": "gpu" or "gpu:<n>" live on, comma-separated (0 or 0,1); needs the addon built with CUDA (npm run build:native-gpu).' },
+  { flag: '--gpu-memory', env: 'FAISS_PROXY_GPU_MEMORY', group: 'gpu', unit: 'bytes', default: 0, defaultHelp: '0 (no limit)', parse: int('gpu memory'), key: 'gpuMemory',
+    help: "Bytes of indexes kept on each GPU; beyond it that GPU's least recently used are evicted, as --max-memory does (0: no limit)." },
 ];
 
 /** Configuration that no option sets. */

@@ -90,6 +90,8 @@ export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?:
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
     ...(cluster && { replication: cluster.replication }),
+    gpuDevices: config.gpu,
+    gpuMemory: config.gpuMemory,
   }, hooks.observer);
   const collections = new Collections(catalog, indexes.host(), { limits: { maxPayloadBytes: config.maxPayloadBytes } });
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);

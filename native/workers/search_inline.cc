@@ -8,6 +8,7 @@
 // and the index's lock free at once. Otherwise it returns undefined and the caller
 // queues the search as usual. lib/inline-search.ts allows one inline search per
 // event-loop turn, so a loop of them still lets I/O and timers run between searches.
+#include "../device_index.h"
 #include "../errors.h"
 #include "../index.h"
 #include "../search_cost.h"
@@ -27,7 +28,9 @@ Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info) {
     auto handle = wrap.handle();
     SearchCall call(info, *handle, wrap.typeName());
     const Tunables t = handle->effective(call.tunables);
-    // A filtered search's cost is not the one SearchCost measured: it is queued.
+    // A filtered search's cost is not the one SearchCost measured: it is queued. A GPU
+    // index's search waits for its device's lock (gpu_index.h), which the JS thread must not.
+    if (dynamic_cast<const DeviceIndex*>(handle->index())) return env.Undefined();
     if (call.x.n != 1 || call.selector || !handle->searchCost().fitsInline(t, handle->ntotal())) return env.Undefined();
 
     SearchResultArrays results(call.results());

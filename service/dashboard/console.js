@@ -45,8 +45,8 @@ function props(index) {
     ['Vectors (ntotal)', index.ntotal.toLocaleString()],
     ['Trained', index.isTrained ? 'yes' : 'no'],
     ['Memory', `${fmtBytes(index.bytes)} (its size in FAISS's file format)${index.memoryMapped ? ', memory-mapped' : ''}`],
-    // The service runs indexes on the CPU; an index object that names its device says so itself.
-    ['Device', index.device ?? 'CPU'],
+    // "cpu" or "gpu:<n>": where the index lives when loaded (docs/gpu.md).
+    ['Device', index.device],
     ['Version', index.version],
     ['Unsaved log', `${fmtBytes(index.logBytes)} (replayed on restart until the next snapshot)`],
     ['Created', new Date(index.createdAt).toLocaleString()],

@@ -77,6 +77,16 @@ describe('the addon CPU check', () => {
       assert.equal(info.key, cached.key);
       assert.deepEqual(missingCpuFlags(cached.cpuFlags, fs.readFileSync('/proc/cpuinfo', 'utf8')), []);
     });
+
+    it('buildInfo() says whether it is the GPU build, and its CUDA version and architectures, as its FAISS build records them', () => {
+      const loaded = addonCandidates().find((p) => fs.existsSync(p))!;
+      const info = readAddonBuildInfo(loaded)!;
+      const built = faiss.buildInfo();
+      assert.equal(built.gpu, info.gpu);
+      assert.equal(built.cudaVersion, info.cudaVersion ?? null);
+      assert.equal(built.cudaArchs, info.cudaArchs ?? null);
+      if (built.gpu) assert.match(built.cudaVersion!, /^\d+\.\d+$/);
+    });
   });
 
   describe('an addon built for a CPU this one is not', () => {

@@ -224,7 +224,7 @@ describe('dashboard in a real browser', function () {
       ['Metric', 'L2'],
       ['Dimension', '8'],
       ['Vectors \\(ntotal\\)', '400'],
-      ['Device', 'CPU'],
+      ['Device', 'cpu'],
       ['Version', String(described.version)],
       ['nprobe', String(described.nprobe)],
     ]) {

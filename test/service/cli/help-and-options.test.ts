@@ -110,7 +110,7 @@ describe('config: flags, then variables, then defaults', () => {
     // file: a secrets file (--admin-key-file) holding a key.
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fp-options-')), 'key');
     fs.writeFileSync(file, 'k\n');
-    const sample: Record<string, string> = { 'true|false': 'false', level: 'warn', fraction: '0.5', address: '::1', key: 'k', token: 't', path: '/tmp/x', file, ms: '30000', count: '7', port: '9', bytes: '2097152', urls: 'nats://h1:4222,nats://h2:4222', name: 'node-1', replicas: '5' };
+    const sample: Record<string, string> = { 'true|false': 'false', level: 'warn', fraction: '0.5', address: '::1', key: 'k', token: 't', path: '/tmp/x', file, ms: '30000', count: '7', port: '9', bytes: '2097152', urls: 'nats://h1:4222,nats://h2:4222', name: 'node-1', replicas: '5', devices: '0,1' };
     // --max-tenant-memory may not be below --max-request-memory: both at 2 MiB
     const env = { FAISS_PROXY_MAX_REQUEST_MEMORY: '2097152' };
     for (const o of OPTIONS) {

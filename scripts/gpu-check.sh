@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Runs the GPU tests and the GPU benchmark on a GPU host from what was built elsewhere,
+# for a host that has NVIDIA's driver but no Node.js, no compiler and no network.
+#
+#   bash scripts/gpu-check.sh pack [--addon-dir DIR] [--out FILE]
+#       here, after npm run build:native-gpu and npm run build:ts: packs the GPU addon
+#       (build-cmake-gpu/Release: the addon with its FAISS and CUDA's runtime linked in,
+#       the sandbox, faiss-build-info.json), this Node binary, dist/ (the library, the
+#       service, the tests, the benchmarks), the node_modules they load, and this script,
+#       into FILE (default build-cmake-gpu/gpu-check.tar.xz), and fails if it is not
+#       well under 64 MiB (MAX_MIB, default 56).
+#       --addon-dir build-cmake/Release packs the CPU addon instead: the same pack, to
+#       check here that it unpacks and runs (its GPU tests then say why they skip).
+#   bash scripts/gpu-check.sh host FILE [RESULTS]
+#       there: unpacks FILE into a fresh folder and runs it (below); the output goes to
+#       RESULTS (default: $OUT where set, else ./gpu-check-results).
+#   bash <unpacked>/scripts/gpu-check.sh run [RESULTS]
+#       there: checks the addon's libraries resolve, then runs the GPU tests
+#       (dist/test/gpu) and, where the pack has one, the GPU benchmark (dist/bench/gpu.js).
+#
+# What the host must have: the driver (libcuda.so.1, nvidia-smi) and cuBLAS of the CUDA
+# the addon was built with (Debian's CUDA 11.8: libcublas.so.11 and libcublasLt.so.11, the
+# packages libcublas11 and libcublaslt11). cuBLAS is not carried: 11.8's is 670 MB, and
+# over 100 MB compressed even linked in and pruned to one architecture (docs/gpu.md).
+# CUDA_LIBRARY_PATH names a folder holding it where the loader would not look.
+set -euo pipefail
+SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+ROOT="$(cd "$(dirname "$SELF")/.." && pwd)"
+TOP=faiss-proxy-gpu-check
+log() { printf '[gpu-check] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Packages (folders under node_modules, relative to ROOT) that the packages named load,
+# with their dependencies; run by the build machine's node.
+node_closure() {
+  node - "$ROOT" "$@" <<'EOF'
+const fs = require('node:fs');
+const path = require('node:path');
+const [root, ...names] = process.argv.slice(2);
+const seen = new Set();
+const walk = (name, from) => {
+  let manifest;
+  try { manifest = require.resolve(`${name}/package.json`, { paths: [from] }); }
+  catch { return; } // an optional dependency that is not installed
+  const dir = path.dirname(manifest);
+  if (seen.has(dir)) return;
+  seen.add(dir);
+  const pkg = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) walk(dep, dir);
+};
+for (const name of names) walk(name, root);
+const real = fs.realpathSync(path.join(root, 'node_modules'));
+for (const dir of seen) console.log(path.join('node_modules', path.relative(real, fs.realpathSync(dir))));
+EOF
+}
+
+pack() {
+  local addon_dir="$ROOT/build-cmake-gpu/Release" out="" max="${MAX_MIB:-56}"
+  while (($#)); do
+    case "$1" in
+      --addon-dir) addon_dir="$(cd "$2" && pwd)"; shift 2 ;;
+      --out) out="$2"; shift 2 ;;
+      *) die "unknown argument $1" ;;
+    esac
+  done
+  [ -n "$out" ] || out="$ROOT/build-cmake-gpu/gpu-check.tar.xz"
+  local f
+  for f in faiss_node.node faiss-proxy-sandbox faiss-build-info.json; do
+    [ -f "$addon_dir/$f" ] || die "no $addon_dir/$f: run npm run build:native-gpu"
+  done
+  [ -f "$ROOT/dist/lib/index.js" ] && [ -d "$ROOT/dist/test/gpu" ] || die "no dist/ with the GPU tests: run npm run build:ts"
+  local stage
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' RETURN
+  # The stage holds links; tar follows them (-h).
+  mkdir -p "$stage/$TOP/bin" "$stage/$TOP/scripts" "$stage/$TOP/addon"
+  ln -s "$(node -p process.execPath)" "$stage/$TOP/bin/node"
+  ln -s "$SELF" "$stage/$TOP/scripts/gpu-check.sh"
+  ln -s "$ROOT/scripts/run-tests.js" "$stage/$TOP/scripts/run-tests.js"
+  ln -s "$ROOT/package.json" "$stage/$TOP/package.json"
+  ln -s "$ROOT/dist" "$stage/$TOP/dist"
+  for f in faiss_node.node faiss-proxy-sandbox faiss-build-info.json; do ln -s "$addon_dir/$f" "$stage/$TOP/addon/$f"; done
+  # What the library, the service and the tests load: package.json's dependencies,
+  # less the build's own (cmake-js, node-addon-api), and mocha.
+  local deps
+  deps=$(node -p "Object.keys(require('$ROOT/package.json').dependencies).filter(d => !['cmake-js', 'node-addon-api'].includes(d)).join(' ')")
+  # shellcheck disable=SC2086
+  node_closure $deps mocha | while read -r dir; do
+    mkdir -p "$stage/$TOP/$(dirname "$dir")"
+    ln -s "$(realpath "$ROOT/$dir")" "$stage/$TOP/$dir"
+  done
+  mkdir -p "$(dirname "$out")"
+  local start=$SECONDS
+  # better-sqlite3's sources and objects and every package's maps, types and docs are
+  # not loaded.
+  tar -C "$stage" -ch --owner=0 --group=0 \
+    --exclude='node_modules/better-sqlite3/deps' --exclude='node_modules/better-sqlite3/src' \
+    --exclude='obj.target' --exclude='*.a' --exclude='.deps' --exclude='node_modules/.bin' \
+    --exclude='*.map' --exclude='*.d.ts' --exclude='*.md' --exclude='*.ts.map' \
+    "$TOP" | xz -T0 -6 >"$out.tmp"
+  mv "$out.tmp" "$out"
+  local bytes
+  bytes=$(stat -c %s "$out")
+  log "packed $out: $((bytes / 1024 / 1024)) MiB ($bytes bytes) in $((SECONDS - start)) s"
+  ((bytes < max * 1024 * 1024)) || die "$out is $((bytes / 1024 / 1024)) MiB, over the $max MiB allowed"
+  echo "$out"
+}
+
+run() {
+  local results="${1:-${OUT:-$ROOT/gpu-check-results}}"
+  [ -x "$ROOT/bin/node" ] || die "run works in an unpacked pack (bash scripts/gpu-check.sh host FILE)"
+  mkdir -p "$results"
+  export PATH="$ROOT/bin:$PATH"
+  export FAISS_PROXY_ADDON="$ROOT/addon/faiss_node.node"
+  [ "$(command -v node)" = "$ROOT/bin/node" ] || die "the packed node is not the one on the PATH"
+  [ -n "${CUDA_LIBRARY_PATH:-}" ] && export LD_LIBRARY_PATH="$CUDA_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  {
+    echo "node $(node --version), addon $(node -p "JSON.stringify(require('$ROOT/addon/faiss-build-info.json'))")"
+    if command -v nvidia-smi >/dev/null; then nvidia-smi -L; else echo "no nvidia-smi on this host"; fi
+  } | tee "$results/host.txt" >&2
+  local missing
+  missing=$(ldd "$FAISS_PROXY_ADDON" | awk '/not found/ {print $1}')
+  if [ -n "$missing" ]; then
+    die "the addon needs libraries this host lacks: $(echo $missing) (CUDA $(node -p "require('$ROOT/addon/faiss-build-info.json').cudaVersion")'s cuBLAS: Debian's libcublas11; or CUDA_LIBRARY_PATH=<folder holding them>)"
+  fi
+  cd "$ROOT"
+  local rc=0
+  node scripts/run-tests.js /test/gpu/ 2>&1 | tee "$results/gpu-tests.log" || rc=$?
+  if [ -f dist/bench/gpu.js ]; then
+    node dist/bench/gpu.js 2>&1 | tee "$results/gpu-bench.log" || rc=$?
+  else
+    log "this pack has no GPU benchmark (dist/bench/gpu.js)" | tee "$results/gpu-bench.log"
+  fi
+  return "$rc"
+}
+
+host() {
+  local file="${1:?usage: gpu-check.sh host FILE [RESULTS]}" results="${2:-${OUT:-$PWD/gpu-check-results}}" dir
+  dir=$(mktemp -d)
+  tar -C "$dir" -xJf "$file"
+  bash "$dir/$TOP/scripts/gpu-check.sh" run "$results"
+}
+
+case "${1:-}" in
+  pack) shift; pack "$@" ;;
+  run) shift; run "$@" ;;
+  host) shift; host "$@" ;;
+  *) die "usage: gpu-check.sh pack [--addon-dir DIR] [--out FILE] | host FILE [RESULTS] | run [RESULTS]" ;;
+esac
