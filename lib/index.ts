@@ -49,6 +49,8 @@ export type {
   GpuMultipleClonerOptions,
 } from './gpu-options';
 export type { ClusteringParameters, KmeansTrainOptions } from './kmeans';
+export type { KmeansParameters } from './kmeans';
+export type { BuildInfo } from './native';
 export type { IterationStats } from './native';
 export { deserializeIndex, readIndex, serializeIndex, writeIndex } from './io';
 export { IndexBinary } from './binary-index';

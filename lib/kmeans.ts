@@ -40,7 +40,7 @@ export interface KmeansTrainOptions {
   initCentroids?: Vectors;
 }
 
-const DEFAULTS = Object.freeze({
+const DEFAULTS: Readonly<KmeansParameters> = Object.freeze({
   niter: 25,
   nredo: 1,
   verbose: false,
@@ -52,22 +52,23 @@ const DEFAULTS = Object.freeze({
   maxPointsPerCentroid: 256,
   seed: 1234,
 });
-type Parameters = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends boolean ? boolean : number };
+/** Every clustering parameter of a Kmeans, as it trains with them (ClusteringParameters with FAISS's defaults filled in). */
+export type KmeansParameters = Required<ClusteringParameters>;
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-function parametersArg(options: unknown): Parameters {
+function parametersArg(options: unknown): KmeansParameters {
   if (options === undefined) return { ...DEFAULTS };
   return readArgument('options', () => {
     if (!isObject(options)) throw invalidParameterError('options', 'an object', options);
-    const out: Parameters = { ...DEFAULTS };
+    const out: KmeansParameters = { ...DEFAULTS };
     for (const key of Object.keys(options)) {
       if (!Object.hasOwn(DEFAULTS, key)) {
         throw invalidParameterError('options', `only the keys ${Object.keys(DEFAULTS).join(', ')}`, key);
       }
     }
-    for (const key of Object.keys(DEFAULTS) as (keyof Parameters)[]) {
+    for (const key of Object.keys(DEFAULTS) as (keyof KmeansParameters)[]) {
       const v = options[key];
       if (v === undefined) continue;
       if (typeof DEFAULTS[key] === 'boolean') {
@@ -92,7 +93,7 @@ function parametersArg(options: unknown): Parameters {
 export class Kmeans {
   readonly d: number;
   readonly k: number;
-  readonly params: Readonly<Parameters>;
+  readonly params: Readonly<KmeansParameters>;
   #centroids: Float32Array | undefined;
   #obj: Float64Array | undefined;
   #stats: IterationStats[] | undefined;

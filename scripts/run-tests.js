@@ -20,9 +20,49 @@ for (const file of testFiles(root).sort()) {
   if (filters.length === 0 || filters.some((f) => file.includes(f))) mocha.addFile(file);
 }
 
+// The Python client's pytest suite (clients/python/tests), after mocha's: its
+// counts join the final line. Filters pick its files as they pick mocha's.
+function runPytest() {
+  const { spawnSync } = require('node:child_process');
+  const os = require('node:os');
+  const dir = path.resolve(__dirname, '..', 'clients', 'python', 'tests');
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^test_.*\.py$/.test(f))
+    .map((f) => path.join(dir, f))
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+  if (files.length === 0) return { passes: 0, failures: 0 };
+  const junit = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pytest-')), 'junit.xml');
+  const python = process.env.FAISS_PROXY_PYTHON || '/usr/bin/python3';
+  console.log(`\npytest (${python}): ${files.length} files of clients/python/tests`);
+  const r = spawnSync(python, ['-m', 'pytest', '-q', '-rfE', '-p', 'no:cacheprovider', `--junitxml=${junit}`, ...files], {
+    cwd: path.dirname(dir),
+    stdio: 'inherit',
+    timeout: 10 * 60_000,
+  });
+  let xml = '';
+  try {
+    xml = fs.readFileSync(junit, 'utf8');
+  } catch {
+    // No report: pytest missing, or it died (a crash of the oracle): one failure, never a pass.
+  }
+  fs.rmSync(path.dirname(junit), { recursive: true, force: true });
+  const suite = /<testsuite\b[^>]*>/.exec(xml);
+  if (!suite) {
+    console.log(`pytest: no report (exit status ${r.status}${r.error ? `, ${r.error.message}` : ''}): counted as 1 failure`);
+    return { passes: 0, failures: 1 };
+  }
+  const attr = (name) => Number((new RegExp(`\\b${name}="(\\d+)"`).exec(suite[0]) || [])[1] || 0);
+  // A skipped test is neither: the suite skips nothing on a machine set up by scripts/test.sh.
+  const failures = attr('failures') + attr('errors');
+  return { passes: attr('tests') - failures - attr('skipped'), failures: failures + (r.status !== 0 && failures === 0 ? 1 : 0) };
+}
+
 let summarized = false;
 const runner = mocha.run(() => {
-  const { passes, failures } = runner.stats;
+  const py = runPytest();
+  const passes = runner.stats.passes + py.passes;
+  const failures = runner.stats.failures + py.failures;
   console.log(`${passes} passed, ${failures} failed`);
   summarized = true;
   process.exitCode = failures > 0 ? 1 : 0;

@@ -5,13 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup-system.sh
-# FAISS for this CPU, once per machine (minutes, with progress; then cached outside
-# the clone). npm ci's install script builds the node-gyp addon against it.
-bash scripts/build-faiss.sh
-npm ci --no-audit --no-fund
-npm run build:native
-npm run build:ts
+# Installs, builds and compiles only what changed since it last did (scripts/prepare.sh):
+# a restart of an unchanged checkout checks and starts.
+bash scripts/prepare.sh
 # Large allocations in transparent huge pages: loading a snapshot is bound by page
 # faults on the buffer FAISS fills, not by the disk (npm run bench:storage shows both).
 export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}"

@@ -192,15 +192,18 @@ export abstract class RemoteIndexBase {
     return this.#ctx.transport.request({ ...rest, path: this.path(op) });
   }
 
-  /** @internal For the subclasses: a write, with an Idempotency-Key the same for every retry; notes the index's new state. */
-  async mutate(op: string, r: { bytes?: Uint8Array; query?: Record<string, boolean | number> }): Promise<Record<string, unknown>> {
+  /**
+   * @internal For the subclasses: a write, with an Idempotency-Key (the caller's, else a new one) the same for
+   * every retry; notes the index's new state.
+   */
+  async mutate(op: string, r: { bytes?: Uint8Array; query?: Record<string, boolean | number>; idempotencyKey?: string }): Promise<Record<string, unknown>> {
     await this.ensure();
     const res = await this.#ctx.transport.request({
       method: 'POST',
       path: this.path(`/${op}`),
       bytes: r.bytes,
       query: r.query,
-      idempotencyKey: newIdempotencyKey(),
+      idempotencyKey: r.idempotencyKey ?? newIdempotencyKey(),
     });
     this.#ctx.cache?.clear(`${this.name}\u0000`);
     if (typeof res.json?.ntotal === 'number') this.#info.ntotal = res.json.ntotal;

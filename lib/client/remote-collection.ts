@@ -59,7 +59,7 @@ function pointOf<T extends { vector?: unknown }>(p: T): T & { vector?: Float32Ar
 }
 
 /** The caller's idempotency key, checked as the server checks it (and the embedded collections), or a new one. */
-function keyOf(o: WriteOptions | undefined): string {
+export function keyOf(o: WriteOptions | undefined): string {
   if (o === undefined) return newIdempotencyKey();
   if (o === null || typeof o !== 'object') throw invalidParameterError('options', 'an object', o);
   const key = readArgument('options.idempotencyKey', () => o.idempotencyKey);

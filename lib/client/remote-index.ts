@@ -26,6 +26,8 @@ import {
 } from '../wire';
 import { answerBytes, RemoteIndexBase, type IndexDescription, type RemoteContext, type RemoteIndexInfo } from './remote-base';
 import { hashBytes } from './results-cache';
+import { keyOf } from './remote-collection';
+import type { WriteOptions } from '../collections/types';
 
 export type { IndexDescription, RemoteContext, RemoteIndexInfo } from './remote-base';
 
@@ -55,23 +57,33 @@ export class RemoteIndex extends RemoteIndexBase implements IndexContract {
     return self.knownIsTrained ?? !/IVF|PQ|SQ[0-9]|PCA|OPQ/.test(self.description.factory);
   }
 
-  async train(x: Vectors): Promise<void> {
+  /**
+   * `o.idempotencyKey`: the write's key (else a new one), so that sending the same
+   * write again, from another process too, applies it once (see the service's
+   * Idempotency-Key: the index remembers its last 10,000 keys).
+   */
+  async train(x: Vectors, o?: WriteOptions): Promise<void> {
     live(this);
+    const idempotencyKey = keyOf(o);
     const m = toMatrix(x, this.d);
-    await this.mutate('train', { bytes: vectorsBody(m) });
+    await this.mutate('train', { bytes: vectorsBody(m), idempotencyKey });
   }
 
-  async add(x: Vectors): Promise<void> {
+  /** `o.idempotencyKey`: as for train. */
+  async add(x: Vectors, o?: WriteOptions): Promise<void> {
     live(this);
+    const idempotencyKey = keyOf(o);
     const m = toMatrix(x, this.d);
-    await this.mutate('add', { bytes: vectorsBody(m) });
+    await this.mutate('add', { bytes: vectorsBody(m), idempotencyKey });
   }
 
-  async addWithIds(x: Vectors, ids: Ids): Promise<void> {
+  /** `o.idempotencyKey`: as for train. */
+  async addWithIds(x: Vectors, ids: Ids, o?: WriteOptions): Promise<void> {
     live(this);
+    const idempotencyKey = keyOf(o);
     const m = toMatrix(x, this.d);
     const i = toNewIds(ids, 'ids', m.length / this.d);
-    await this.mutate('add', { bytes: vectorsWithIdsBody(m, i), query: { ids: true } });
+    await this.mutate('add', { bytes: vectorsWithIdsBody(m, i), query: { ids: true }, idempotencyKey });
   }
 
   async search(x: Vectors, k: number, params?: SearchParams): Promise<SearchResult> {

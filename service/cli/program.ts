@@ -1,12 +1,16 @@
 // The faiss-proxy command line: its commands, their options (service/config.ts's
 // OPTIONS for the service's), their help and examples. commander parses;
 // each command's action does the work.
-import { Argument, Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { addServeOptions, configFrom, type Config } from '../config';
 import { ServiceError } from '../domain/errors';
 import type { Role } from '../storage/catalog';
-import { openServices, runningServerPid, startServer } from '../server';
-import { checkStorage } from '../storage/check';
+import type { openServices } from '../server';
+import { FORMATS } from './vector-files/formats';
+
+// The service's modules (Express, SQLite, the addon) load when a command needs
+// them: help and the client commands (import, export) start without them.
+const server = () => import('../server');
 
 const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
 
@@ -18,7 +22,7 @@ function explain(cmd: Command, description: string, ...examples: string[]): Comm
 }
 
 async function serve(config: Config): Promise<void> {
-  const running = await startServer(config);
+  const running = await (await server()).startServer(config);
   console.log(`faiss-proxy: listening on ${running.url} (data in ${config.dataDir})`);
   let signalled = false;
   const stop = (signal: string) => {
@@ -43,7 +47,7 @@ async function serve(config: Config): Promise<void> {
 /** Opens the data directory's services for one management action, and closes the catalog after it. */
 async function withServices(cmd: Command, fn: (s: ReturnType<typeof openServices>, config: Config) => unknown): Promise<void> {
   const config = configFrom(cmd);
-  const s = openServices(config);
+  const s = (await server()).openServices(config);
   try {
     await fn(s, config);
   } finally {
@@ -53,6 +57,8 @@ async function withServices(cmd: Command, fn: (s: ReturnType<typeof openServices
 
 /** check (read-only) or repair; prints the report, exit status 1 unless every index is sound. */
 async function checkOrRepair(command: 'check' | 'repair', config: Config): Promise<void> {
+  const { openServices, runningServerPid } = await server();
+  const { checkStorage } = await import('../storage/check');
   const pid = runningServerPid(config.dataDir);
   if (command === 'repair' && pid) throw new Error(`The service (pid ${pid}) is running on this data directory; stop it before repairing`);
   const s = openServices(config);
@@ -92,7 +98,7 @@ function tenantCommands(program: Command): void {
     .argument('<name>', 'the tenant to delete')
     .action(function (this: Command, name: string) {
       return withServices(this, async (s, config) => {
-        const pid = runningServerPid(config.dataDir);
+        const pid = (await server()).runningServerPid(config.dataDir);
         if (pid) throw new Error(`The service (pid ${pid}) is running on this data directory; delete the tenant through DELETE /v1/admin/tenants/${name}`);
         await s.indexes.open();
         await s.collections.open();
@@ -130,6 +136,50 @@ function keyCommands(program: Command): void {
     });
 }
 
+const positiveInt = (what: string) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`Expected a positive integer (${what})`);
+  return n;
+};
+
+/** The options import and export share: where the service is, the index or collection, the format, the progress. */
+function transferOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', "the service's URL (default: FAISS_PROXY_URL, else faiss-proxy.json's url)")
+    .option('--key <key>', 'an API key (default: FAISS_PROXY_API_KEY, else faiss-proxy.json; the variable keeps it out of the process list)')
+    .option('--index <name>', 'the index (vector files)')
+    .option('--collection <name>', 'the collection (.jsonl points)')
+    .addOption(new Option('--format <format>', "the file's format (default: its extension's)").choices(FORMATS))
+    .option('--chunk-rows <count>', 'vectors or points a request', positiveInt('rows a chunk'))
+    .addOption(new Option('--progress <mode>', 'a bar (rate, ETA), plain lines, or nothing').choices(['auto', 'bar', 'lines', 'none']).default('auto', 'auto: a bar when stdout is a terminal, else lines'));
+}
+
+function transferCommands(program: Command): void {
+  const importCommand = explain(
+    program.command('import'),
+    'Import a vector file into an index (.npy float32 or float16, .fvecs, .bvecs, .ivecs, raw .f32 with --dim), or a .jsonl file of points ({"id","vector","payload"} a line) into a collection, in chunks through the remote client. Running the same import again after an interruption adds what is missing and nothing twice.',
+    'FAISS_PROXY_API_KEY=$KEY faiss-proxy import --url http://127.0.0.1:8080 --index docs --factory HNSW32 vectors.npy',
+    'faiss-proxy import --url http://127.0.0.1:8080 --key $KEY --collection products points.jsonl',
+    'faiss-proxy import --url http://127.0.0.1:8080 --key $KEY --index raw --dim 128 vectors.f32',
+  ).argument('<file>', 'the file to import');
+  transferOptions(importCommand)
+    .option('--dim <count>', "the vectors' dimension (needed by .f32; checked against other files)", positiveInt('a dimension'))
+    .option('--factory <factory>', 'create the index or collection with this FAISS factory string (Flat, HNSW32, ...) when it does not exist')
+    .option('--metric <metric>', 'the metric of one created: L2 or IP (default L2)')
+    .option('--import-id <id>', "names this import in its chunks' idempotency keys (default: derived from the file); another id imports the same file again")
+    .action(async (file: string, o) => print(await (await import('./import')).runImport(file, o)));
+
+  const exportCommand = explain(
+    program.command('export'),
+    "Export an index's vectors (ids 0 .. ntotal-1, reconstructed) to .npy, .fvecs, .bvecs, .ivecs or .f32, or a collection's points to .jsonl, in chunks; the file appears complete or not at all.",
+    'FAISS_PROXY_API_KEY=$KEY faiss-proxy export --url http://127.0.0.1:8080 --index docs vectors.npy',
+    'faiss-proxy export --url http://127.0.0.1:8080 --key $KEY --collection products points.jsonl',
+  ).argument('<file>', 'the file to write');
+  transferOptions(exportCommand)
+    .addOption(new Option('--dtype <dtype>', 'the values of a .npy file').choices(['float32', 'float16']).default('float32'))
+    .action(async (file: string, o) => print(await (await import('./export')).runExport(file, o)));
+}
+
 /** The whole command line; `run` parses argv with it. */
 export function buildProgram(): Command {
   const program = new Command('faiss-proxy')
@@ -148,6 +198,7 @@ export function buildProgram(): Command {
 
   tenantCommands(program);
   keyCommands(program);
+  transferCommands(program);
 
   explain(management(program, 'check'), "Verify every index's and collection's snapshot (checksum) and log; read-only, also while the service runs. Exit status 1 when something is wrong.",
     'faiss-proxy check --data-dir /var/lib/faiss-proxy')

@@ -1,23 +1,53 @@
-// The dashboard: signs in with the operator's admin key (kept in this tab only),
-// then polls the service every 2 s and redraws. Plain JS, Chart.js from the
-// service itself: no build step and no CDN.
+// The dashboard's shell and its overview: signs in with an API key (kept in this
+// tab only), asks the service what the key is (GET /v1/key), and offers the pages
+// that key may use: the overview (the operator's: polled every 2 s and redrawn),
+// the indexes (console.js), the collections (collections.js) and tenants and keys
+// (tenants.js). Every page calls the
+// same HTTP API as any client, with the key: nothing here can do what the API
+// would refuse that key. Plain JS, Chart.js from the service itself: no build step
+// and no CDN.
 'use strict';
 
 const REFRESH_MS = 2000;
 let key = sessionStorage.getItem('faiss-proxy-key') || '';
+/** The signed-in key: { id, tenant, role, operator } (GET /v1/key). */
+let me = null;
 let timer;
 const charts = {};
+const VIEWS = ['board', 'indexes-view', 'index-view', 'collections-view', 'collection-view', 'tenants-view'];
 
 const $ = (id) => document.getElementById(id);
 const mb = (bytes) => (bytes / 1048576).toFixed(2);
 const fmtBytes = (b) => (b >= 1073741824 ? `${(b / 1073741824).toFixed(2)} GB` : b >= 1048576 ? `${mb(b)} MB` : `${(b / 1024).toFixed(1)} KB`);
 
-async function api(path) {
-  const res = await fetch(path, { headers: { 'X-API-Key': key } });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+/** One call of the HTTP API with the key; its JSON answer (null for 204), or an Error "CODE: message". */
+async function api(path, { method = 'GET', json } = {}) {
+  const headers = { 'X-API-Key': key };
+  if (json !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+  const body = res.status === 204 ? null : await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
   return body;
 }
+
+/** Says what an action did (or why it failed) at the top of the page. */
+function notify(text, isError = false) {
+  $('notice').textContent = text;
+  $('notice').className = isError ? 'error' : 'done';
+  $('notice').hidden = false;
+}
+
+/** Asks before an action; resolves true when confirmed. */
+function confirmAction(text) {
+  const dialog = $('confirm');
+  $('confirm-text').textContent = text;
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
+}
+
+/** A link cell: { text, href }. */
+const link = (text, href) => ({ text, href });
 
 function lineChart(id, datasets) {
   return new Chart($(id), {
@@ -45,11 +75,30 @@ function row(cells) {
   const tr = document.createElement('tr');
   for (const c of cells) {
     const td = document.createElement('td');
-    td.textContent = c.text ?? c;
+    if (c instanceof Node) td.appendChild(c);
+    else if (c.href) {
+      const a = document.createElement('a');
+      a.href = c.href;
+      a.textContent = c.text;
+      td.appendChild(a);
+    } else td.textContent = c.text ?? c;
     if (c.num) td.className = 'num';
     tr.appendChild(td);
   }
   return tr;
+}
+
+/** Rows of a name / value table (an index's or a collection's settings). */
+function propRows(pairs) {
+  return pairs.map(([name, value]) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.textContent = name;
+    const td = document.createElement('td');
+    td.textContent = String(value);
+    tr.append(th, td);
+    return tr;
+  });
 }
 
 /** What the last load found wrong with an index's files: why it is offline, or what was cut off its log. */
@@ -111,29 +160,85 @@ async function refresh() {
   }
 }
 
-async function signIn(candidate) {
-  key = candidate;
-  try {
-    await api('/v1/admin/overview');
-  } catch (e) {
-    sessionStorage.removeItem('faiss-proxy-key');
-    $('login-error').textContent = `Sign-in failed: ${e.message}`;
-    $('login-error').hidden = false;
-    $('board').hidden = true;
-    return;
-  }
-  sessionStorage.setItem('faiss-proxy-key', key);
-  $('login-error').hidden = true;
-  $('login').hidden = true;
-  $('board').hidden = false;
+async function showOverview() {
+  show('board');
   if (!charts.throughput) makeCharts();
   await refresh();
   clearInterval(timer);
   timer = setInterval(refresh, REFRESH_MS);
 }
 
+/** Shows one page; the overview's polling runs only while it shows. */
+function show(view) {
+  for (const v of VIEWS) $(v).hidden = v !== view;
+  if (view !== 'board') clearInterval(timer);
+}
+
+/** The page of the location's hash, among those the key may use. */
+async function route() {
+  if (!me) return;
+  $('notice').hidden = true;
+  const [, page, name] = location.hash.split('/').map(decodeURIComponent);
+  try {
+    if (page === 'indexes' && name) await showIndex(name);
+    else if (page === 'indexes') await showIndexes();
+    else if (page === 'collections' && name) await showCollection(name);
+    else if (page === 'collections') await showCollections();
+    else if (page === 'tenants' && me.role === 'admin') await showTenants(name);
+    else if (me.operator) await showOverview();
+    else await showIndexes();
+  } catch (e) {
+    notify(e.message, true);
+  }
+}
+
+async function signIn(candidate) {
+  key = candidate;
+  try {
+    me = await api('/v1/key');
+  } catch (e) {
+    me = null;
+    sessionStorage.removeItem('faiss-proxy-key');
+    $('login-error').textContent = `Sign-in failed: ${e.message}`;
+    $('login-error').hidden = false;
+    for (const v of VIEWS) $(v).hidden = true;
+    return;
+  }
+  sessionStorage.setItem('faiss-proxy-key', key);
+  $('login-error').hidden = true;
+  $('login').hidden = true;
+  $('nav').hidden = false;
+  $('nav-overview').hidden = !me.operator;
+  $('nav-tenants').hidden = me.role !== 'admin';
+  $('whoami').textContent = `${me.role} key ${me.id} of tenant ${me.tenant}${me.operator ? ' (operator)' : ''}`;
+  $('sign-out').hidden = false;
+  $('status').textContent = '';
+  await route();
+}
+
+function signOut() {
+  sessionStorage.removeItem('faiss-proxy-key');
+  key = '';
+  me = null;
+  clearInterval(timer);
+  for (const v of VIEWS) $(v).hidden = true;
+  $('nav').hidden = true;
+  $('sign-out').hidden = true;
+  $('notice').hidden = true;
+  $('whoami').textContent = '';
+  $('status').textContent = 'not signed in';
+  $('key').value = '';
+  $('login').hidden = false;
+  history.replaceState(null, '', location.pathname);
+}
+
 $('login-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   signIn($('key').value.trim());
 });
-if (key) signIn(key);
+$('sign-out').addEventListener('click', signOut);
+window.addEventListener('hashchange', route);
+// After every script of the page has run (console.js and tenants.js define the other pages).
+window.addEventListener('DOMContentLoaded', () => {
+  if (key) signIn(key);
+});

@@ -39,6 +39,8 @@ export interface IndexInfo {
   /** Created with params.mmap, and whether it is memory-mapped right now. */
   mmap: boolean;
   memoryMapped: boolean;
+  /** Bytes of its log not yet in a snapshot (what a restart replays). */
+  logBytes: number;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
@@ -517,6 +519,7 @@ export class IndexService {
       version: l.version,
       mmap: record.mmap,
       memoryMapped: l.mapped,
+      logBytes: l.logBytes,
     };
     if (!index) {
       const s = l.summary;

@@ -17,6 +17,7 @@ import type { StorageHealth } from '../storage/health';
 import { dispatch } from './dispatch';
 import { errorHandler, routeNotFound } from './errors';
 import { openApiDocument } from './openapi';
+import { docsPage } from './docs-page';
 import type { RouteSpec } from './route';
 import { adminRoutes } from './routes/admin';
 import { indexRoutes } from './routes/indexes';
@@ -24,6 +25,8 @@ import { collectionRoutes } from './routes/collections';
 import { aliasRoutes } from './routes/aliases';
 import type { Observability } from './observe';
 import { operationRoutes } from './routes/operations';
+import { ownKeyRoutes } from './routes/own-key';
+import { indexErrorRoutes } from './routes/index-errors';
 import * as path from 'node:path';
 
 export interface AppDeps {
@@ -78,10 +81,15 @@ function publicRoutes(deps: AppDeps, all: () => RouteSpec[]): RouteSpec[] {
   ];
 }
 
+/** The dashboard's Content-Security-Policy (its icon is a data: URL). */
+export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [];
   routes.push(...publicRoutes(deps, () => routes));
   routes.push(...indexRoutes(deps.indexes, deps.config));
+  routes.push(...indexErrorRoutes(deps.indexes, deps.observability.activity));
+  routes.push(...ownKeyRoutes(deps.keys));
   routes.push(...collectionRoutes(deps.collections, deps.config));
   routes.push(...aliasRoutes(deps.collections));
   routes.push(...adminRoutes(deps.tenants, deps.keys, deps.indexes));
@@ -112,8 +120,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(dispatch(routes, pipelineDeps, deps.observability));
   // The dashboard: static files, no CDN (the service works air-gapped); its data
   // comes from the operator-only routes, with the key typed into the page.
+  // Its own scripts and styles only: no inline script or style, nothing from elsewhere, no framing.
+  app.use('/dashboard', (_req, res, next) => {
+    res.set({ 'Content-Security-Policy': DASHBOARD_CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+    next();
+  });
   app.use('/dashboard/vendor', express.static(path.dirname(require.resolve('chart.js')), { index: false }));
   app.use('/dashboard', express.static(path.resolve(__dirname, '..', '..', '..', 'service', 'dashboard')));
+  // The API reference page (docs-page.ts): Swagger UI over /v1/openapi.json.
+  app.use('/docs', docsPage());
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;

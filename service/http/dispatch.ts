@@ -52,6 +52,8 @@ export function dispatch(routes: RouteSpec[], deps: PipelineDeps, observability:
       return next(new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; allowed: ${found.allowed.join(', ')}`));
     }
     locals.route = found.route.pattern;
+    // Kept in locals too: Express gives req.params back its own value when an error leaves the router (observe.ts reads these).
+    locals.params = found.params;
     req.params = found.params;
     // Express's own query parser is off (app.ts): the string is parsed here, for the routes only.
     if (q >= 0) req.query = parseQueryString(url.slice(q + 1)) as typeof req.query;

@@ -82,7 +82,7 @@ function classifyAndReport(err: unknown): { status: number; code: string; messag
   return c;
 }
 
-/** Answers `err` as { error: { code, message } } with its status; `locals.errorCode` tells the observer its code. */
+/** Answers `err` as { error: { code, message } } with its status; `locals.errorCode` and `errorMessage` tell the observer what it was. */
 export function sendError(res: ServerResponse, locals: Record<string, unknown>, err: unknown): void {
   const { status, code, message } = classifyAndReport(err);
   if (res.headersSent) {
@@ -90,6 +90,7 @@ export function sendError(res: ServerResponse, locals: Record<string, unknown>, 
     return;
   }
   locals.errorCode = code;
+  locals.errorMessage = message;
   // What frees the budget is other requests finishing, which cannot be predicted: the shortest wait, then the client backs off.
   const headers: Record<string, string> = code === 'ERR_TENANT_MEMORY' ? { 'Retry-After': '1' } : {};
   writeJson(res, status, headers, { error: { code, message } });

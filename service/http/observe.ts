@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Principal } from '../domain/keys';
-import type { Activity } from '../observability/activity';
+import type { Activity, RecentError } from '../observability/activity';
 import { requestLine, type Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 
@@ -19,17 +19,31 @@ export interface Observability {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** The pattern of the routes on one index (index.ts's routes). */
+const INDEX_ROUTE = '/v1/indexes/:name';
 
 /** What the observer keeps in a request's locals. */
 interface Observed {
   requestId: string;
   startedMs: number;
   route?: string;
+  /** The route's path parameters (dispatch.ts). */
+  params?: Record<string, string>;
   principal?: Principal;
   errorCode?: string;
+  errorMessage?: string;
 }
 
 export type ObservedResponse = ServerResponse & { req: IncomingMessage; locals: Record<string, unknown> };
+
+/** An error answer, for the dashboard and, when the route names an index, that index's page. */
+function recentError(res: ObservedResponse, locals: Observed, code: string, tenant: string): RecentError {
+  const route = locals.route ?? 'unmatched';
+  const error: RecentError = { at: Date.now(), method: res.req.method ?? '', route, status: res.statusCode, code, tenant, requestId: locals.requestId };
+  if (route.startsWith(INDEX_ROUTE) && locals.params?.name !== undefined) error.index = locals.params.name;
+  if (locals.errorMessage !== undefined) error.message = locals.errorMessage;
+  return error;
+}
 
 /**
  * The observer of an app's requests: call it first for each request. The
@@ -48,10 +62,7 @@ export function requestObserver(o: Observability): (req: IncomingMessage, res: O
     const code = locals.errorCode;
     const requestId = locals.requestId;
     o.metrics.http(pattern, method, status, tenant, seconds);
-    o.activity.record(
-      seconds * 1000,
-      status >= 400 ? { at: Date.now(), method, route: pattern, status, code: code ?? '', tenant: tenant ?? '-', requestId } : undefined,
-    );
+    o.activity.record(seconds * 1000, status >= 400 ? recentError(this, locals, code ?? '', tenant ?? '-') : undefined);
     logLine(requestId, method, pattern, status, Math.round(seconds * 1e4) / 10, tenant ?? null, code);
   }
   return (req, res) => {

@@ -1,0 +1,62 @@
+// The vector files import reads and export writes: which format a file is, and
+// what a reader and a writer of one offer. A reader reads any run of rows without
+// loading the file (each format has fixed-size rows); a writer appends rows.
+import * as path from 'node:path';
+
+export const VECTOR_FORMATS = ['npy', 'fvecs', 'bvecs', 'ivecs', 'f32'] as const;
+export type VectorFormat = (typeof VECTOR_FORMATS)[number];
+export const FORMATS = [...VECTOR_FORMATS, 'jsonl'] as const;
+export type FileFormat = (typeof FORMATS)[number];
+
+/** A file's format: the one given, else its extension's. */
+export function formatOf(file: string, given?: string): FileFormat {
+  const format = given ?? path.extname(file).slice(1).toLowerCase();
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new Error(`${file}: cannot tell its format from its name; name it .npy, .fvecs, .bvecs, .ivecs, .f32 or .jsonl, or give --format (one of ${FORMATS.join(', ')})`);
+  }
+  return format as FileFormat;
+}
+
+/** Rows of float32 vectors in a file. */
+export interface VectorReader {
+  readonly file: string;
+  readonly dim: number;
+  readonly rows: number;
+  /** The byte offset of row `row`'s component `col`, for messages. */
+  offsetOf(row: number, col?: number): number;
+  /** Rows [start, start + count) as float32, each value checked finite. */
+  read(start: number, count: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export interface VectorWriter {
+  /** Appends rows (`dim` values each). */
+  write(rows: Float32Array): Promise<void>;
+  /** Writes what remains and closes; the file is complete only then. */
+  close(): Promise<void>;
+}
+
+/**
+ * Refuses a NaN or an infinity, as the API refuses them (ERR_INVALID_ARGUMENT):
+ * naming the file, the row, the component and its byte offset.
+ */
+export function checkFinite(reader: Pick<VectorReader, 'file' | 'dim' | 'offsetOf'>, rows: Float32Array, firstRow: number): Float32Array {
+  for (let i = 0; i < rows.length; i++) {
+    if (!Number.isFinite(rows[i])) {
+      const row = firstRow + Math.floor(i / reader.dim);
+      const col = i % reader.dim;
+      throw new Error(`${reader.file}: at byte offset ${reader.offsetOf(row, col)} (row ${row}, component ${col}): ${rows[i]} is not a finite number; vectors hold finite numbers only`);
+    }
+  }
+  return rows;
+}
+
+/** A file's length and the row length: refuses one that is not whole rows, naming where the last row starts. */
+export function wholeRows(file: string, bodyBytes: number, rowBytes: number, bodyStart: number): number {
+  const rows = Math.floor(bodyBytes / rowBytes);
+  const rest = bodyBytes - rows * rowBytes;
+  if (rest !== 0) {
+    throw new Error(`${file}: truncated: the row at byte offset ${bodyStart + rows * rowBytes} (row ${rows}) has ${rest} of its ${rowBytes} bytes`);
+  }
+  return rows;
+}
