@@ -7,6 +7,7 @@ import { FaissError } from './errors';
 import { inlineSearch } from './inline-search';
 import { invalidParameterError } from './is';
 import { IndexBase } from './index-base';
+import { SearchBatcher } from './search-batcher';
 import { directMapTypeArg, idArg, kArg, kFactorArg, metricArgValueArg, positionArg, radiusArg, searchParams } from './limits';
 import { native, type NativeIndex } from './native';
 import { nativeSelectorOf } from './native-selectors';
@@ -63,6 +64,13 @@ export class Index extends IndexBase<NativeIndex> implements IndexContract {
     return anyOf(this).filterable;
   }
   /**
+   * The GPU the index lives on (Python's getDevice(); the first of them for an
+   * index over several), or undefined for an index on the CPU (docs/gpu.md).
+   */
+  get device(): number | undefined {
+    return anyOf(this).device;
+  }
+  /**
    * METRIC_Lp's p (Python's index.metric_arg); 0 on an index of another metric,
    * where setting it is ERR_UNSUPPORTED.
    */
@@ -103,6 +111,8 @@ export class Index extends IndexBase<NativeIndex> implements IndexContract {
     const p = searchParams(params);
     // A filtered search is always queued: its cost is not what the inline budget measured.
     if (p.sel) return n.search(q, k, p.nprobe, p.efSearch, nativeSelectorOf(p.sel));
+    // A GPU index's concurrent searches go to FAISS as one batch (lib/search-batcher.ts).
+    if (n.device !== undefined && p.efSearch === undefined) return batcherOf(n).search(q, k, p.nprobe);
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);
   }
 
@@ -198,3 +208,14 @@ export class Index extends IndexBase<NativeIndex> implements IndexContract {
 const liveOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this');
 // For what stays readable after dispose (metricType, batchable, filterable).
 const anyOf = (self: unknown): NativeIndex => Index.nativeOf(self, 'this', false);
+
+// One batcher per GPU index, for as long as the index lives.
+const batchers = new WeakMap<NativeIndex, SearchBatcher>();
+function batcherOf(n: NativeIndex): SearchBatcher {
+  let b = batchers.get(n);
+  if (!b) {
+    b = new SearchBatcher(n.d, (x, k, nprobe) => n.search(x, k, nprobe));
+    batchers.set(n, b);
+  }
+  return b;
+}

@@ -29,6 +29,8 @@ export interface NativeIndex extends NativeIndexCommon {
   readonly metricType: number;
   readonly batchable: boolean;
   readonly filterable: boolean;
+  /** The GPU the index is on (its first, for one over several); undefined on the CPU. */
+  readonly device: number | undefined;
   train(x: Float32Array): Promise<void>;
   add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
   search(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<SearchResult>;

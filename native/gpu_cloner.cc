@@ -11,6 +11,7 @@
 #include "gpu_options.h"
 #include "gpu_resources.h"
 #include "index.h"
+#include "index_type.h"
 #include "workers/promise_worker.h"
 
 namespace fp {
@@ -19,6 +20,16 @@ namespace {
 // The source index's handle, with the tunables set from JS (nprobe, ...) copied
 // into the FAISS object first, as serialize does, so that the copy carries them.
 std::shared_ptr<IndexHandle> sourceOf(const Napi::Value& v) { return IndexWrap::FromValue(v, "index").handle(); }
+
+// FAISS's cloner copies what it has no GPU version of to the CPU (Cloner::clone_Index):
+// an index with nothing on a GPU is refused, not passed off as a GPU index.
+std::unique_ptr<faiss::Index> requireOnGpu(std::unique_ptr<GpuIndexGuard> guard, const faiss::Index& source) {
+  if (guard->devices().empty())
+    throw ArgumentError(code::kUnsupported, indexTypeName(source) +
+                                                " has no GPU version in FAISS 1.7.3: IndexFlat, IndexIVFFlat, IndexIVFPQ and "
+                                                "IndexIVFScalarQuantizer (also under IndexIDMap / IndexIDMap2) have");
+  return guard;
+}
 
 const faiss::Index& cpuIndexOf(IndexHandle& handle) {
   if (dynamic_cast<const DeviceIndex*>(handle.index()))
@@ -70,7 +81,9 @@ class CpuToGpuWorker : public CopyWorker {
       std::lock_guard<std::mutex> lock(res_->mutex);
       copy.reset(faiss::gpu::index_cpu_to_gpu(&res_->provider, device_, &cpu, &options_));
     });
-    out_ = std::make_unique<GpuIndexGuard>(std::move(copy), std::vector<std::shared_ptr<GpuResourcesHandle>>{res_});
+    out_ = requireOnGpu(
+        std::make_unique<GpuIndexGuard>(std::move(copy), std::vector<std::shared_ptr<GpuResourcesHandle>>{res_}),
+        *source_->index());
   }
 
   std::shared_ptr<GpuResourcesHandle> res_;
@@ -102,7 +115,7 @@ class CpuToAllGpusWorker : public CopyWorker {
       // Made here and not yet shared: no other thread can hold their locks.
       copy.reset(faiss::gpu::index_cpu_to_gpu_multiple(providers, devices_, &cpu, &options_));
     });
-    out_ = std::make_unique<GpuIndexGuard>(std::move(copy), resources_);
+    out_ = requireOnGpu(std::make_unique<GpuIndexGuard>(std::move(copy), resources_), *source_->index());
   }
 
   std::vector<std::shared_ptr<GpuResourcesHandle>> resources_;

@@ -2,6 +2,7 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include "device_index.h"
 #include "errors.h"
 #include "handle_release.h"
 #include "index_type.h"
@@ -28,6 +29,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
       InstanceAccessor<&IndexWrap::GetMetricType>("metricType"),
       InstanceAccessor<&IndexWrap::GetBatchable>("batchable"),
       InstanceAccessor<&IndexWrap::GetFilterable>("filterable"),
+      InstanceAccessor<&IndexWrap::GetDevice>("device"),
       InstanceAccessor<&IndexWrap::GetMetricArg, &IndexWrap::SetMetricArg>("metricArg"),
       InstanceAccessor<&IndexWrap::GetKFactor, &IndexWrap::SetKFactor>("kFactor"),
       InstanceMethod<&IndexWrap::Forward<startTrain>>("train"),
@@ -80,6 +82,10 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : WrapBase(info) {
   typeName_ = indexTypeName(*index);
   batchable_ = gainsFromBatching(*index);
   filterable_ = filtersKnnSearch(*index);
+  if (auto* gpu = dynamic_cast<const DeviceIndex*>(index.get())) {
+    const auto devices = gpu->devices();
+    if (!devices.empty()) device_ = devices.front();
+  }
   handle_ = releasedOffThread(new IndexHandle(std::move(index), info[1].ToBoolean().Value()));
   info.This().As<Napi::Object>().TypeTag(&kIndexTag);
   syncExternalMemory(info.Env());
@@ -88,6 +94,9 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : WrapBase(info) {
 Napi::Value IndexWrap::GetMetricType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), metric_); }
 Napi::Value IndexWrap::GetBatchable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), batchable_); }
 Napi::Value IndexWrap::GetFilterable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), filterable_); }
+Napi::Value IndexWrap::GetDevice(const Napi::CallbackInfo& info) {
+  return device_ < 0 ? info.Env().Undefined() : Napi::Number::New(info.Env(), device_);
+}
 
 Napi::Value IndexWrap::GetMetricArg(const Napi::CallbackInfo& info) {
   auto h = handle();

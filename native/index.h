@@ -32,6 +32,7 @@ class IndexWrap : public WrapBase<IndexWrap, IndexHandle> {
   Napi::Value GetMetricType(const Napi::CallbackInfo& info);
   Napi::Value GetBatchable(const Napi::CallbackInfo& info);
   Napi::Value GetFilterable(const Napi::CallbackInfo& info);
+  Napi::Value GetDevice(const Napi::CallbackInfo& info);
   Napi::Value GetMetricArg(const Napi::CallbackInfo& info);
   void SetMetricArg(const Napi::CallbackInfo& info, const Napi::Value& v);
   Napi::Value GetKFactor(const Napi::CallbackInfo& info);
@@ -46,6 +47,7 @@ class IndexWrap : public WrapBase<IndexWrap, IndexHandle> {
   int metric_ = 0;
   bool batchable_ = false;  // the FAISS type never changes under a wrapper
   bool filterable_ = false;  // nor does whether it filters (selector_support.h)
+  int device_ = -1;  // the GPU it is on (device_index.h); -1: the CPU
 };
 
 }  // namespace fp

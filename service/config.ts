@@ -81,6 +81,10 @@ export interface Config {
   metricsMaxIndexSeries: number;
   /** pino log level (info, warn, error, silent, ...). */
   logLevel: string;
+  /** CUDA devices GPU indexes may live on (--gpu 0,1; docs/gpu.md); empty: every index on the CPU. */
+  gpu: number[];
+  /** Bytes of indexes kept on each GPU before its least recently used are evicted; 0: no limit. */
+  gpuMemory: number;
 }
 
 /**
@@ -95,6 +99,7 @@ const GROUPS = {
   security: 'Security options:',
   observability: 'Observability options:',
   tenants: 'Quotas of new tenants (existing ones keep theirs):',
+  gpu: 'GPU options (the CUDA build: docs/gpu.md):',
 } as const;
 export type OptionGroup = keyof typeof GROUPS;
 
@@ -165,6 +170,16 @@ const text = (name: string) => (v: string): string => {
   return v;
 };
 
+/** CUDA device numbers, comma-separated ("0" or "0,1"), each once. */
+const gpuDevices = (v: string): number[] => {
+  const devices = v.split(',').map((s) => s.trim());
+  const bad = devices.find((s) => !/^\d{1,4}$/.test(s));
+  if (bad !== undefined) throw new Error(`Expected CUDA device numbers separated by commas (0 or 0,1) for gpu but received ${JSON.stringify(v)}`);
+  const out = devices.map(Number);
+  if (new Set(out).size !== out.length) throw new Error(`Expected each GPU once for gpu but received ${JSON.stringify(v)}`);
+  return out;
+};
+
 /** pino's levels; any other would stop the service when its logger is made. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -232,6 +247,10 @@ export const OPTIONS: readonly ServeOption[] = [
     help: "Vectors a new tenant may hold, all its indexes together." },
   { flag: '--max-bytes', env: 'FAISS_PROXY_MAX_BYTES', group: 'tenants', unit: 'bytes', default: 8 * 1024 ** 3, parse: int('max bytes'), key: 'defaultQuotas.maxBytes',
     help: "Bytes of indexes a new tenant may hold, all its indexes together." },
+  { flag: '--gpu', env: 'FAISS_PROXY_GPU', group: 'gpu', unit: 'devices', default: () => [], defaultHelp: 'none: every index on the CPU', parse: gpuDevices, key: 'gpu',
+    help: 'CUDA devices indexes created with "device": "gpu" or "gpu:<n>" live on, comma-separated (0 or 0,1); needs the addon built with CUDA (npm run build:native-gpu).' },
+  { flag: '--gpu-memory', env: 'FAISS_PROXY_GPU_MEMORY', group: 'gpu', unit: 'bytes', default: 0, defaultHelp: '0 (no limit)', parse: int('gpu memory'), key: 'gpuMemory',
+    help: "Bytes of indexes kept on each GPU; beyond it that GPU's least recently used are evicted, as --max-memory does (0: no limit)." },
 ];
 
 /** Configuration that no option sets. */

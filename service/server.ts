@@ -82,6 +82,8 @@ export function openServices(config: Config, hooks: ServiceHooks = {}): Services
     snapshotLogBytes: config.snapshotLogBytes,
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
+    gpuDevices: config.gpu,
+    gpuMemory: config.gpuMemory,
   }, hooks.observer);
   const collections = new Collections(catalog, indexes.host(), { limits: { maxPayloadBytes: config.maxPayloadBytes } });
   const tenants = new TenantService(catalog, indexes, config.defaultQuotas, config.maxRequestMemory);

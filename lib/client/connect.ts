@@ -5,6 +5,7 @@ import { METRIC_INNER_PRODUCT, METRIC_L2, metricOfName, ScalarQuantizer, type Me
 import { isArrayBuffer } from '../brands';
 import type { DeserializeIndexOptions, FaissApi, FaissBinaryApi } from '../contract';
 import { FaissError } from '../errors';
+import { invalidParameterError, readArgument } from '../is';
 import {
   bitsArg,
   descriptionArg,
@@ -37,6 +38,20 @@ export interface ConnectOptions extends Partial<ConnectionSettings>, Omit<Transp
 /** Where the index lives on the server; omit for an anonymous index deleted by dispose(). */
 export interface RemoteIndexOptions {
   name?: string;
+  /**
+   * The server's device for it, as the service's create takes it (docs/gpu.md): "cpu"
+   * (the default), "gpu" (one of the server's GPUs) or "gpu:<n>". A server without
+   * GPUs refuses "gpu" with ERR_UNSUPPORTED, and a GPU it does not use with ERR_NO_SUCH_DEVICE.
+   */
+  device?: 'cpu' | 'gpu' | `gpu:${number}`;
+}
+
+/** options.device, checked, as the create request carries it. */
+function on(o: RemoteIndexOptions): { device?: string } {
+  const device = readArgument('options', () => o.device);
+  if (device === undefined) return {};
+  if (typeof device !== 'string' || !/^(cpu|gpu(:[0-9]{1,4})?)$/.test(device)) throw invalidParameterError('options.device', '"cpu", "gpu" or "gpu:<n>"', device);
+  return { device };
 }
 
 const descriptionOf = (v: unknown, what: string): IndexDescription => RemoteIndex.check(v, what).description;
@@ -59,7 +74,7 @@ export function connect(options: ConnectOptions = {}) {
 
   class IndexFlat extends Index {
     constructor(d: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: 'Flat', metric: serviceMetricArg(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: 'Flat', metric: serviceMetricArg(metricType) , ...on(o) }, o.name);
     }
   }
   class IndexFlatL2 extends IndexFlat {
@@ -75,56 +90,56 @@ export function connect(options: ConnectOptions = {}) {
   class IndexIVFFlat extends Index {
     constructor(quantizer: RemoteIndex, d: number, nlist: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
       if (descriptionOf(quantizer, 'quantizer').factory !== 'Flat') throw new FaissError('A remote IVF index takes a flat quantizer', 'ERR_UNSUPPORTED');
-      super(ctx, dimension(d), { factory: `IVF${nlistArg(nlist)},Flat`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `IVF${nlistArg(nlist)},Flat`, metric: metric(metricType) , ...on(o) }, o.name);
     }
   }
   class IndexIVFPQ extends Index {
     constructor(quantizer: RemoteIndex, d: number, nlist: number, m: number, nbits: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
       if (descriptionOf(quantizer, 'quantizer').factory !== 'Flat') throw new FaissError('A remote IVF index takes a flat quantizer', 'ERR_UNSUPPORTED');
       const factory = `IVF${nlistArg(nlist)},PQ${pqMArg(m, 'm')}x${nbitsArg(nbits)}`;
-      super(ctx, dimension(d), { factory, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory, metric: metric(metricType) , ...on(o) }, o.name);
     }
   }
   class IndexHNSWFlat extends Index {
     constructor(d: number, M = 32, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: serviceMetricArg(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `HNSW${hnswMArg(M)},Flat`, metric: serviceMetricArg(metricType) , ...on(o) }, o.name);
     }
   }
   class IndexPQ extends Index {
     constructor(d: number, M: number, nbits: number, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
-      super(ctx, dimension(d), { factory: `PQ${pqMArg(M, 'M')}x${nbitsArg(nbits)}`, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory: `PQ${pqMArg(M, 'M')}x${nbitsArg(nbits)}`, metric: metric(metricType) , ...on(o) }, o.name);
     }
   }
   class IndexScalarQuantizer extends Index {
     constructor(d: number, qtype: QuantizerType, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}) {
       const factory = SQ_FACTORY[qtypeArg(qtype)];
       if (!factory) throw new FaissError(`Scalar quantizer type ${qtype} has no index_factory name; it is not available remotely`, 'ERR_UNSUPPORTED');
-      super(ctx, dimension(d), { factory, metric: metric(metricType) }, o.name);
+      super(ctx, dimension(d), { factory, metric: metric(metricType) , ...on(o) }, o.name);
     }
   }
   class IndexIDMap extends Index {
     constructor(index: RemoteIndex, o: RemoteIndexOptions = {}) {
       const inner = descriptionOf(index, 'index');
-      super(ctx, index.d, { factory: `IDMap,${inner.factory}`, metric: inner.metric }, o.name);
+      super(ctx, index.d, { factory: `IDMap,${inner.factory}`, metric: inner.metric , ...on(o) }, o.name);
     }
   }
   class IndexIDMap2 extends Index {
     constructor(index: RemoteIndex, o: RemoteIndexOptions = {}) {
       const inner = descriptionOf(index, 'index');
-      super(ctx, index.d, { factory: `IDMap2,${inner.factory}`, metric: inner.metric }, o.name);
+      super(ctx, index.d, { factory: `IDMap2,${inner.factory}`, metric: inner.metric , ...on(o) }, o.name);
     }
   }
 
   /** Any FAISS factory string, built on the server. */
   function indexFactory(d: number, description: string, metricType: MetricType = METRIC_L2, o: RemoteIndexOptions = {}): Index {
-    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: serviceMetricArg(metricType) }, o.name);
+    return new (class extends Index {})(ctx, dimension(d), { factory: descriptionArg(description), metric: serviceMetricArg(metricType) , ...on(o) }, o.name);
   }
 
   class IndexBinary extends RemoteIndexBinary {}
 
   class IndexBinaryFlat extends IndexBinary {
     constructor(d: number, o: RemoteIndexOptions = {}) {
-      super(ctx, bitsArg(d), { factory: 'BFlat', metric: METRIC_L2 }, o.name);
+      super(ctx, bitsArg(d), { factory: 'BFlat', metric: METRIC_L2 , ...on(o) }, o.name);
     }
   }
   class IndexBinaryIVF extends IndexBinary {
@@ -134,18 +149,18 @@ export function connect(options: ConnectOptions = {}) {
       const hnsw = /^BHNSW([0-9]+)$/.exec(q);
       if (q !== 'BFlat' && !hnsw) throw new FaissError('A remote binary IVF index takes an IndexBinaryFlat or IndexBinaryHNSW quantizer', 'ERR_INVALID_ARGUMENT');
       if (quantizer.d !== bitsArg(d)) throw new FaissError(`Expected a quantizer of dimension ${d}`, 'ERR_DIMENSION');
-      super(ctx, d, { factory: `BIVF${nlistArg(nlist)}${hnsw ? `_HNSW${hnsw[1]}` : ''}`, metric: METRIC_L2 }, o.name);
+      super(ctx, d, { factory: `BIVF${nlistArg(nlist)}${hnsw ? `_HNSW${hnsw[1]}` : ''}`, metric: METRIC_L2 , ...on(o) }, o.name);
     }
   }
   class IndexBinaryHNSW extends IndexBinary {
     constructor(d: number, M = 32, o: RemoteIndexOptions = {}) {
-      super(ctx, bitsArg(d), { factory: `BHNSW${hnswMArg(M)}`, metric: METRIC_L2 }, o.name);
+      super(ctx, bitsArg(d), { factory: `BHNSW${hnswMArg(M)}`, metric: METRIC_L2 , ...on(o) }, o.name);
     }
   }
 
   /** A binary index_binary_factory string, built (and checked) on the server. */
   function indexBinaryFactory(d: number, description: string, o: RemoteIndexOptions = {}): IndexBinary {
-    return new (class extends IndexBinary {})(ctx, bitsArg(d), { factory: descriptionArg(description), metric: METRIC_L2 }, o.name);
+    return new (class extends IndexBinary {})(ctx, bitsArg(d), { factory: descriptionArg(description), metric: METRIC_L2 , ...on(o) }, o.name);
   }
 
   const isBinaryInfo = (info: RemoteIndexInfo): boolean => info.metric === 'Hamming';

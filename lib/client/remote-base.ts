@@ -23,12 +23,16 @@ export interface RemoteIndexInfo {
   isTrained: boolean;
   bytes: number;
   version: number;
+  /** Where it lives on the server when loaded: "cpu" or "gpu:<n>" (servers before GPU indexes: absent). */
+  device?: string;
 }
 
 /** How the server builds the index: a FAISS factory string and a metric (binary ones: "B..." and none). */
 export interface IndexDescription {
   factory: string;
   metric: number;
+  /** The server's device for it (RemoteIndexOptions.device); absent: the server's default, the CPU. */
+  device?: string;
 }
 
 export interface RemoteContext {
@@ -182,7 +186,8 @@ export abstract class RemoteIndexBase {
 
   /** @internal For the subclasses: the create request's body: the description and the dimension. */
   createBody(): Record<string, unknown> {
-    return { name: this.name, dimension: this.d, factory: this.description.factory, metric: metricNameOf(this.description.metric as MetricType) };
+    const { factory, metric, device } = this.description;
+    return { name: this.name, dimension: this.d, factory, metric: metricNameOf(metric as MetricType), ...(device !== undefined && { device }) };
   }
 
   /** @internal For the subclasses: a call on this index (created first). */

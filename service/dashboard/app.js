@@ -138,7 +138,7 @@ function render(overview, activity) {
   const body = $('indexes').querySelector('tbody');
   body.replaceChildren(
     ...overview.indexes.map((i) =>
-      row([i.tenant, i.name, i.type, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }, storageOf(i)]),
+      row([i.tenant, i.name, i.type, i.device, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }, storageOf(i)]),
     ),
   );
   $('collections').querySelector('tbody').replaceChildren(

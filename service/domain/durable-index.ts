@@ -14,12 +14,15 @@ import { applyMutation, type Applied } from './mutations';
 import { fingerprintOf } from './idempotency';
 import { selectedIds, type RemoveSelected } from './selected-ids';
 import type { SearchAnswer, SearchTarget } from './search-scheduler';
+import { gpuNumber, type GpuPlacement } from './gpu-placement';
 
 export type { StorageReport } from './durable';
 
 export interface DurableIndexOptions extends DurableOptions {
   /** Rebuild once hidden (deleted) ids exceed this fraction of the stored vectors. */
   rebuildThreshold: number;
+  /** Moves an index onto the GPU its record names (serve --gpu); none: every index on the CPU. */
+  placement?: GpuPlacement;
 }
 
 /** An index's state: the FAISS index and the ids it hides (id-policy.ts). */
@@ -31,6 +34,8 @@ interface IndexState {
 export class DurableIndex extends DurableObject<IndexState, IndexRecord> implements SearchTarget {
   readonly what = 'index';
   private rebuilding = false;
+  /** The GPU the loaded index is on; undefined: the CPU, or not loaded. */
+  private onGpu: number | undefined;
 
   constructor(
     record: IndexRecord,
@@ -47,6 +52,14 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
   get batchable(): boolean | undefined {
     const index = this.current;
     return index && (isBinaryIndex(index) ? false : index.batchable);
+  }
+  /** The GPU the loaded index is on (serve --gpu); undefined on the CPU or when not loaded. */
+  get placedOn(): number | undefined {
+    return this.currentState ? this.onGpu : undefined;
+  }
+  /** Where the catalog says it lives when loaded: "cpu" or "gpu:<n>". */
+  get device(): string {
+    return this.record.device ?? 'cpu';
   }
   /** The index if it is in memory (for describing it without loading it). */
   get current(): AnyIndex | undefined {
@@ -144,8 +157,26 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
    * Replaces the index wholesale (an import, or a new index's first state), with
    * no deleted ids (durable.ts replaceState: new files first, then the catalog).
    */
-  replace(index: AnyIndex, next: IndexRecord, commit: () => void): Promise<void> {
-    return this.replaceState({ index, ids: emptyIdState() }, next, commit);
+  async replace(index: AnyIndex, next: IndexRecord, commit: () => void): Promise<void> {
+    const placed = await this.onDevice(index, next);
+    try {
+      await this.replaceState({ index: placed, ids: emptyIdState() }, next, commit);
+    } catch (e) {
+      if (placed !== index) placed.dispose();
+      throw e;
+    }
+  }
+
+  /** Moves the loaded state onto its GPU, if its record names one (gpu-placement.ts). */
+  protected async placed(s: IndexState): Promise<IndexState> {
+    return { index: await this.onDevice(s.index, this.record), ids: s.ids };
+  }
+
+  /** `index` on the device `record` names (the CPU one disposed once it is copied), noting which. */
+  private async onDevice(index: AnyIndex, record: IndexRecord): Promise<AnyIndex> {
+    const placed = this.o.placement ? await this.o.placement.place(index, record.device, `index ${record.tenant}/${record.name}`) : index;
+    this.onGpu = placed === index ? undefined : gpuNumber(record.device);
+    return placed;
   }
 
   protected notFound(): ServiceError {

@@ -119,6 +119,14 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   protected async afterReplay(state: S): Promise<S> {
     return state;
   }
+  /**
+   * After a load, where the state is to live (durable-index.ts moves a GPU index's
+   * onto its GPU); the state is recovered on the CPU, from CPU files, first. If it
+   * throws, the recovered state is disposed and the load fails with its error.
+   */
+  protected async placed(state: S): Promise<S> {
+    return state;
+  }
   /** After a mutation is durable (durable-index.ts rebuilds past its threshold). */
   protected afterApplied(): void {}
   /** Whether a loaded state is still usable (not disposed). */
@@ -360,7 +368,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   protected load(): Promise<S> {
     if (this.dropped) return Promise.reject(this.notFound());
     if (this.state !== undefined) return Promise.resolve(this.state);
-    this.loading ??= this.recover().then(
+    this.loading ??= this.recover().then((s) => this.placedOrClosed(s)).then(
       (state) => {
         this.state = state;
         this.o.onLoad();
@@ -376,6 +384,17 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       },
     );
     return this.loading;
+  }
+
+  private async placedOrClosed(state: S): Promise<S> {
+    try {
+      return await this.placed(state);
+    } catch (e) {
+      this.disposeState(state);
+      await this.log?.close().catch(() => undefined);
+      this.log = undefined;
+      throw e;
+    }
   }
 
   /** Replaces a memory-mapped state with one read into memory (before a write). */

@@ -22,7 +22,10 @@ export type ServiceErrorCode =
   | 'ERR_COLLECTION_NOT_FOUND'
   | 'ERR_COLLECTION_EXISTS'
   | 'ERR_ALIAS_NOT_FOUND'
-  | 'ERR_ALIAS_EXISTS';
+  | 'ERR_ALIAS_EXISTS'
+  // GPU indexes (gpu-placement.ts): a device the server does not use, or has none of; what a GPU cannot do.
+  | 'ERR_NO_SUCH_DEVICE'
+  | 'ERR_UNSUPPORTED';
 
 export class ServiceError extends Error {
   readonly code: ServiceErrorCode;

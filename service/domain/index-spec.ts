@@ -49,6 +49,8 @@ export interface CreateIndexSpec {
   /** A name of METRIC_NAMES (default "L2"). */
   metric?: string;
   params?: IndexParams;
+  /** "cpu" (the default), "gpu" (the GPU of serve --gpu with the least in use) or "gpu:<n>" (domain/gpu-placement.ts). */
+  device?: string;
 }
 
 /**

@@ -20,6 +20,7 @@ import { Residency, type CacheStats } from './residency';
 import { TenantQuotas, type Reservation } from './quotas';
 import { SearchScheduler, type SearchAnswer, type SchedulingOptions, type SearchStats } from './search-scheduler';
 import { requireName } from './names';
+import { CPU, GpuPlacement, gpuNumber, type GpuStatus } from './gpu-placement';
 
 export interface IndexInfo {
   name: string;
@@ -41,6 +42,8 @@ export interface IndexInfo {
   memoryMapped: boolean;
   /** Bytes of its log not yet in a snapshot (what a restart replays). */
   logBytes: number;
+  /** Where it lives when loaded: "cpu" or "gpu:<n>" (created with device; serve --gpu). */
+  device: string;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
@@ -54,6 +57,10 @@ export interface StorageOptions {
   rebuildThreshold: number;
   /** Bytes of indexes kept in memory before the least recently used are evicted; 0: no limit. */
   maxMemory: number;
+  /** The GPUs indexes created with a device may live on (serve --gpu); none: every index on the CPU. */
+  gpuDevices?: readonly number[];
+  /** Bytes of indexes kept on each GPU before its least recently used are evicted (--gpu-memory); 0: no limit. */
+  gpuMemory?: number;
 }
 
 /** What metrics learn from the domain, without the domain knowing about metrics. */
@@ -70,6 +77,8 @@ export interface IndexStatus {
   ntotal: number;
   bytes: number;
   loaded: boolean;
+  /** "cpu" or "gpu:<n>": where it lives when loaded. */
+  device: string;
   logBytes: number;
   /** Seconds since this process last snapshotted it (undefined: not since start). */
   snapshotAgeSeconds: number | undefined;
@@ -99,6 +108,9 @@ export interface DurableHost {
 export class IndexService {
   private readonly registry = new IndexRegistry();
   private readonly residency: Residency;
+  /** Each GPU's memory budget (--gpu-memory), kept as residency keeps --max-memory. */
+  private readonly gpuResidency: Residency[];
+  private readonly placement: GpuPlacement;
   private readonly quotas: TenantQuotas;
   private readonly scheduler: SearchScheduler;
   private readonly damage: LogDamageTotals = { repairs: 0, bytes: 0, records: 0 };
@@ -113,7 +125,10 @@ export class IndexService {
     private readonly observer: IndexObserver = { operation: () => undefined },
   ) {
     this.scheduler = new SearchScheduler(storage.scheduling);
-    this.residency = new Residency(() => this.registry.all(), storage.maxMemory);
+    this.placement = new GpuPlacement(storage.gpuDevices ?? [], storage.gpuMemory ?? 0);
+    // Host memory's budget counts what is in host memory: not the indexes on a GPU, which have their own.
+    this.residency = new Residency(() => [...this.registry.all()].filter((l) => this.gpuOf(l) === undefined), storage.maxMemory);
+    this.gpuResidency = this.placement.devices.map((n) => new Residency(() => [...this.registry.all()].filter((l) => this.gpuOf(l) === n), storage.gpuMemory ?? 0));
     this.quotas = new TenantQuotas(this.registry, quotasOf);
   }
 
@@ -140,6 +155,7 @@ export class IndexService {
     }
     this.quotas.requireIndexQuota(tenant);
     const { factory, metric } = factoryString(spec);
+    const device = this.placement.resolve(spec.device, factory, spec.params?.mmap === true, (n) => this.onGpu(n).bytes);
     const index = buildIndex(spec.dimension, factory, metric);
     try {
       const p = spec.params ?? {};
@@ -159,6 +175,7 @@ export class IndexService {
       metric,
       createdAt: new Date().toISOString(),
       mmap: spec.params?.mmap === true,
+      ...(device !== CPU && { device }),
     };
     return this.installNew(record, index, { indexes: 1, vectors: 0, bytes: 0 });
   }
@@ -254,7 +271,9 @@ export class IndexService {
 
   /** `version`: the index version the answer reflects (at least). */
   search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
-    return this.scheduler.search(this.use(tenant, name), x, k, params);
+    const l = this.use(tenant, name);
+    if (l.placedOn !== undefined) this.placement.noteSearch(l.device, x.length / l.d);
+    return this.scheduler.search(l, x, k, params);
   }
 
   /** Searches answered and FAISS calls made for them: batching saves the difference. */
@@ -274,6 +293,10 @@ export class IndexService {
   /** Removes `ids`, or the ids present that a selector selects (resolved in the mutation's turn: selected-ids.ts). */
   async remove(tenant: string, name: string, ids: BigInt64Array | IDSelector, key?: string): Promise<{ removed: number; ntotal: number }> {
     const l = this.use(tenant, name);
+    // FAISS 1.7.3's GPU indexes remove nothing, and cannot filter removed ids out of a search (this service's way for a flat index).
+    if (this.placement.devices.includes(gpuNumber(l.device) ?? -1)) {
+      throw new ServiceError('ERR_UNSUPPORTED', `Index ${name} lives on ${l.device}, and FAISS 1.7.3's GPU indexes cannot remove vectors; export it, and import it into a CPU index to remove`);
+    }
     const { removed } = await (ids instanceof BigInt64Array ? l.mutate({ type: 'remove', ids, key }) : l.removeSelected({ type: 'remove-selected', sel: ids, key }));
     return { removed, ntotal: await l.ntotal() };
   }
@@ -409,6 +432,7 @@ export class IndexService {
         ntotal: info.ntotal,
         bytes: info.bytes,
         loaded: info.loaded,
+        device: info.device,
         logBytes: l.logBytes,
         snapshotAgeSeconds: l.lastSnapshotAt === undefined ? undefined : (Date.now() - l.lastSnapshotAt) / 1000,
         ...(l.storage && { storage: l.storage }),
@@ -420,8 +444,24 @@ export class IndexService {
     return this.residency.stats();
   }
 
+  /** Each GPU of serve --gpu: its indexes' bytes, budget, memory and searches (metrics, dashboard). */
+  gpuStatus(): GpuStatus[] {
+    return this.placement.status((n) => this.onGpu(n));
+  }
+
+  /** The bytes and count of the loaded indexes on GPU `n`. */
+  private onGpu(n: number): { bytes: number; indexes: number } {
+    const on = [...this.registry.all()].filter((l) => this.gpuOf(l) === n);
+    return { bytes: on.reduce((s, l) => s + l.residentBytes, 0), indexes: on.length };
+  }
+
+  /** The GPU a loaded index is on; undefined for the CPU's (and collections, always there). */
+  private gpuOf(l: DurableObject): number | undefined {
+    return l instanceof DurableIndex ? l.placedOn : undefined;
+  }
+
   private durableIndex(record: IndexRecord): DurableIndex {
-    return new DurableIndex(record, { ...this.durableOptions(), rebuildThreshold: this.storage.rebuildThreshold });
+    return new DurableIndex(record, { ...this.durableOptions(), rebuildThreshold: this.storage.rebuildThreshold, placement: this.placement });
   }
 
   /** What every durable object of this service is made with: the same files, memory budget, metrics and damage reports. */
@@ -431,7 +471,10 @@ export class IndexService {
       logs: this.logs,
       snapshotLogBytes: this.storage.snapshotLogBytes,
       onLoad: () => this.residency.noteLoad(),
-      onResident: () => this.residency.enforceBudget(),
+      onResident: () => {
+        this.residency.enforceBudget();
+        for (const r of this.gpuResidency) r.enforceBudget();
+      },
       onOperation: (op, type, seconds) => this.observer.operation(op, type, seconds),
       onLogDamage: (l, damage) => this.logDamaged(l, damage),
     };
@@ -520,6 +563,7 @@ export class IndexService {
       mmap: record.mmap,
       memoryMapped: l.mapped,
       logBytes: l.logBytes,
+      device: l.device,
     };
     if (!index) {
       const s = l.summary;

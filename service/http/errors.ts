@@ -50,6 +50,11 @@ const STATUS: Record<string, number> = {
   ERR_COLLECTION_EXISTS: 409,
   ERR_ALIAS_NOT_FOUND: 404,
   ERR_ALIAS_EXISTS: 409,
+  // GPU indexes (issue 16): a device this server does not use; its GPU's memory full (not the
+  // request's fault: like a full disk); no usable NVIDIA driver.
+  ERR_NO_SUCH_DEVICE: 400,
+  ERR_GPU_OUT_OF_MEMORY: 507,
+  ERR_GPU_DRIVER: 503,
 };
 
 /** An error Express itself raises with a status (a malformed %-escape in the path, the dashboard's static files). */

@@ -6,6 +6,7 @@ import client from 'prom-client';
 import { kernelStats, poolStats } from '../../lib';
 import type { Collections, CollectionStatus } from '../domain/collections';
 import type { IndexObserver, IndexService } from '../domain/indexes';
+import type { GpuStatus } from '../domain/gpu-placement';
 import type { StorageHealth } from '../storage/health';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
 
@@ -171,6 +172,32 @@ export class Metrics {
     new client.Gauge({ name: 'faiss_proxy_collection_series_dropped', help: 'Collections left out of the per-collection series by the cap', registers, collect() { this.set(Math.max(0, collections.status().length - o.maxIndexSeries)); } });
   }
 
+  /**
+   * One series per GPU of serve --gpu (label device), read at scrape time: its
+   * indexes' bytes against its --gpu-memory budget, CUDA's free and total memory,
+   * and the queries searched on it. No series without --gpu.
+   */
+  private attachGpus(indexes: IndexService): void {
+    const registers = [this.registry];
+    const perGpu = (name: string, help: string, value: (s: GpuStatus) => number, counter = false) => {
+      const collect = function (this: client.Gauge<'device'> | client.Counter<'device'>) {
+        this.reset();
+        for (const s of indexes.gpuStatus()) {
+          if (this instanceof client.Counter) this.inc({ device: String(s.device) }, value(s));
+          else this.set({ device: String(s.device) }, value(s));
+        }
+      };
+      if (counter) new client.Counter({ name, help, labelNames: ['device'], registers, collect });
+      else new client.Gauge({ name, help, labelNames: ['device'], registers, collect });
+    };
+    perGpu('faiss_proxy_gpu_index_bytes', "Bytes of the indexes on a GPU (the addon's estimate of their device memory)", (s) => s.residentBytes);
+    perGpu('faiss_proxy_gpu_budget_bytes', "A GPU's memory budget for indexes (--gpu-memory; 0: no limit)", (s) => s.budgetBytes);
+    perGpu('faiss_proxy_gpu_free_bytes', "A GPU's free memory as CUDA reports it (every process's use)", (s) => s.freeBytes);
+    perGpu('faiss_proxy_gpu_total_bytes', "A GPU's memory as CUDA reports it", (s) => s.totalBytes);
+    perGpu('faiss_proxy_gpu_indexes', 'Indexes loaded on a GPU', (s) => s.indexes);
+    perGpu('faiss_proxy_gpu_searches_total', "Queries searched on a GPU's indexes", (s) => s.searches, true);
+  }
+
   /** Per-index, cache and storage series, read from the index service and storage health at scrape time. */
   attach(indexes: IndexService, health?: StorageHealth, memory?: TenantMemoryBudget): void {
     const registers = [this.registry];
@@ -207,6 +234,7 @@ export class Metrics {
     readCounter(this.registry, 'faiss_proxy_cache_evictions_total', 'Indexes evicted to stay within --max-memory', () => indexes.cacheStats().evictions);
     readCounter(this.registry, 'faiss_proxy_log_damage_repairs_total', 'Index loads that cut damage off the end of a log', () => indexes.logDamage().repairs);
     readCounter(this.registry, 'faiss_proxy_log_damage_bytes_total', 'Bytes of damage cut off the end of logs', () => indexes.logDamage().bytes);
+    this.attachGpus(indexes);
     readCounter(this.registry, 'faiss_proxy_log_damage_records_dropped_total', 'Valid log records dropped with damage before them (acknowledged writes lost)', () => indexes.logDamage().records);
     if (memory) {
       const metrics = this;

@@ -53,6 +53,8 @@ export interface IndexRecord {
   createdAt: string;
   /** Load IVF inverted lists memory-mapped from the snapshot while the index is not written to. */
   mmap: boolean;
+  /** Where it lives when loaded: "gpu:<n>" (serve --gpu; domain/gpu-placement.ts); absent: the CPU. */
+  device?: string;
 }
 
 /** A collection (domain/collections.ts): its spec as created, and the storage id naming its files. */
@@ -137,6 +139,7 @@ CREATE TABLE IF NOT EXISTS indexes (
   metric INTEGER NOT NULL,
   created_at TEXT NOT NULL,
   mmap INTEGER NOT NULL DEFAULT 0,
+  device TEXT NOT NULL DEFAULT 'cpu',
   PRIMARY KEY (tenant, name)
 );
 CREATE TABLE IF NOT EXISTS collections (
@@ -186,6 +189,7 @@ const indexOf = (r: Row): IndexRecord => ({
   metric: r.metric as number,
   createdAt: r.created_at as string,
   mmap: r.mmap === 1,
+  ...(r.device !== 'cpu' && { device: r.device as string }),
 });
 
 const collectionOf = (r: Row): CollectionRecord => ({
@@ -267,6 +271,8 @@ export class SqliteCatalog implements Catalog {
     // Catalogs written before the mmap column existed.
     const columns = (this.db.prepare('PRAGMA table_info(indexes)').all() as Row[]).map((c) => c.name);
     if (!columns.includes('mmap')) this.db.exec('ALTER TABLE indexes ADD COLUMN mmap INTEGER NOT NULL DEFAULT 0');
+    // Catalogs written before GPU indexes (issue 16): every index on the CPU.
+    if (!columns.includes('device')) this.db.exec("ALTER TABLE indexes ADD COLUMN device TEXT NOT NULL DEFAULT 'cpu'");
     // Catalogs written before the per-tenant memory budget: their tenants follow --max-tenant-memory.
     const tenantColumns = (this.db.prepare('PRAGMA table_info(tenants)').all() as Row[]).map((c) => c.name);
     if (!tenantColumns.includes('max_tenant_memory')) this.db.exec('ALTER TABLE tenants ADD COLUMN max_tenant_memory INTEGER');
@@ -341,15 +347,15 @@ export class SqliteCatalog implements Catalog {
   insertIndex(r: IndexRecord): void {
     this.change(
       'catalog.insert-index',
-      'INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0,
+      'INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0, r.device ?? 'cpu',
     );
   }
   replaceIndex(r: IndexRecord): void {
     this.change(
       'catalog.replace-index',
-      'UPDATE indexes SET id = ?, dimension = ?, factory = ?, metric = ?, mmap = ? WHERE tenant = ? AND name = ?',
-      r.id, r.dimension, r.factory, r.metric, r.mmap ? 1 : 0, r.tenant, r.name,
+      'UPDATE indexes SET id = ?, dimension = ?, factory = ?, metric = ?, mmap = ?, device = ? WHERE tenant = ? AND name = ?',
+      r.id, r.dimension, r.factory, r.metric, r.mmap ? 1 : 0, r.device ?? 'cpu', r.tenant, r.name,
     );
   }
   deleteIndex(tenant: string, name: string): void {

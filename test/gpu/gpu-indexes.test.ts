@@ -70,6 +70,8 @@ describe('GPU indexes (on a GPU)', function () {
       const cpu = cpuMake();
       assert.equal(gpu.typeName, name);
       assert.ok(gpu instanceof faiss.GpuIndexFlat);
+      assert.equal(gpu.device, 0);
+      assert.equal(cpu.device, undefined);
       await gpu.add(xb);
       await cpu.add(xb);
       assert.equal(gpu.ntotal, xb.length / d);
@@ -119,7 +121,7 @@ describe('GPU indexes (on a GPU)', function () {
     const index = new faiss.GpuIndexFlatL2(res, d);
     await index.add(xb);
     const first = await index.search(xq.subarray(0, d), k);
-    const adds = Array.from({ length: 20 }, (_, b) => index.add(randomVectors(50, d, 1700 + b)));
+    const adds = Array.from({ length: 20 }, (_, b) => index.add(randomVectors(50, d, 1700 + b).map((v) => v + 10)));
     // The added vectors are far from the query, so the query's answer never changes.
     const searches = Array.from({ length: 200 }, () => index.search(xq.subarray(0, d), k));
     const answers = await Promise.all(searches);

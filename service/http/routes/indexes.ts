@@ -106,10 +106,18 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
                 mmap: { type: 'boolean' },
               },
             },
+            // Where it lives when loaded (serve --gpu; docs/gpu.md): the CPU, a GPU of the server's, or that one.
+            device: { type: 'string', pattern: '^(cpu|gpu(:[0-9]{1,4})?)$' },
           },
         },
       },
-      responses: { 201: 'The new index, described', 409: 'An index of that name exists', 403: 'Quota exceeded' },
+      responses: {
+        201: 'The new index, described',
+        409: 'An index of that name exists',
+        403: 'Quota exceeded',
+        400: 'ERR_NO_SUCH_DEVICE: a device gpu:<n> the server does not use (serve --gpu)',
+        422: 'ERR_UNSUPPORTED: device gpu on a server without GPUs (no serve --gpu, or an addon built without CUDA), or an index type with no GPU version',
+      },
       handler: async (req, res) => {
         res.status(201).json(await indexes.create(tenantOf(res), req.body));
       },

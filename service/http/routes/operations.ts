@@ -56,7 +56,7 @@ export function operationRoutes(deps: {
       path: '/v1/admin/overview',
       summary: 'Tenants, indexes, collections, cache, storage and thread-pool health (the dashboard)',
       role: 'admin',
-      responses: { 200: '{ tenants, indexes, collections, cache, storage, pool, process }' },
+      responses: { 200: '{ tenants, indexes, collections, cache, gpus, storage, pool, process }' },
       handler: (_req, res) => {
         requireOperator(res);
         const status = indexes.status();
@@ -68,6 +68,8 @@ export function operationRoutes(deps: {
           indexes: status,
           collections: collectionStatus,
           cache: indexes.cacheStats(),
+          // Each GPU of serve --gpu: its indexes' bytes, budget, CUDA's free / total memory, searches ([] without --gpu).
+          gpus: indexes.gpuStatus(),
           storage: {
             logBytes: [...status, ...collectionStatus].reduce((s, i) => s + i.logBytes, 0),
             oldestSnapshotAgeSeconds: ages.length ? Math.max(...ages) : null,

@@ -105,7 +105,7 @@ describe('config: flags, then variables, then defaults', () => {
   });
 
   it('every option reaches its configuration key from its flag and its variable', () => {
-    const sample: Record<string, string> = { 'true|false': 'false', level: 'warn', fraction: '0.5', address: '::1', key: 'k', token: 't', path: '/tmp/x', ms: '30000', count: '7', port: '9', bytes: '2097152' };
+    const sample: Record<string, string> = { 'true|false': 'false', level: 'warn', fraction: '0.5', address: '::1', key: 'k', token: 't', path: '/tmp/x', ms: '30000', count: '7', port: '9', bytes: '2097152', devices: '0,1' };
     // --max-tenant-memory may not be below --max-request-memory: both at 2 MiB
     const env = { FAISS_PROXY_MAX_REQUEST_MEMORY: '2097152' };
     for (const o of OPTIONS) {
