@@ -144,6 +144,7 @@ run() {
 host() {
   local file="${1:?usage: gpu-check.sh host FILE [RESULTS]}" results="${2:-${OUT:-$PWD/gpu-check-results}}" dir
   dir=$(mktemp -d)
+  trap 'rm -rf "$dir"' EXIT
   tar -C "$dir" -xJf "$file"
   bash "$dir/$TOP/scripts/gpu-check.sh" run "$results"
 }
