@@ -74,9 +74,9 @@ pack() {
     [ -f "$addon_dir/$f" ] || die "no $addon_dir/$f: run npm run build:native-gpu"
   done
   [ -f "$ROOT/dist/lib/index.js" ] && [ -d "$ROOT/dist/test/gpu" ] || die "no dist/ with the GPU tests: run npm run build:ts"
-  local stage
-  stage=$(mktemp -d)
-  trap 'rm -rf "$stage"' RETURN
+  STAGE=$(mktemp -d)
+  trap 'rm -rf "$STAGE"' EXIT
+  local stage="$STAGE"
   # The stage holds links; tar follows them (-h).
   mkdir -p "$stage/$TOP/bin" "$stage/$TOP/scripts" "$stage/$TOP/addon"
   ln -s "$(node -p process.execPath)" "$stage/$TOP/bin/node"
@@ -142,11 +142,11 @@ run() {
 }
 
 host() {
-  local file="${1:?usage: gpu-check.sh host FILE [RESULTS]}" results="${2:-${OUT:-$PWD/gpu-check-results}}" dir
-  dir=$(mktemp -d)
-  trap 'rm -rf "$dir"' EXIT
-  tar -C "$dir" -xJf "$file"
-  bash "$dir/$TOP/scripts/gpu-check.sh" run "$results"
+  local file="${1:?usage: gpu-check.sh host FILE [RESULTS]}" results="${2:-${OUT:-$PWD/gpu-check-results}}"
+  UNPACKED=$(mktemp -d)
+  trap 'rm -rf "$UNPACKED"' EXIT
+  tar -C "$UNPACKED" -xJf "$file"
+  bash "$UNPACKED/$TOP/scripts/gpu-check.sh" run "$results"
 }
 
 case "${1:-}" in
