@@ -40,10 +40,10 @@ export interface IndexInfo {
   /** Created with params.mmap, and whether it is memory-mapped right now. */
   mmap: boolean;
   memoryMapped: boolean;
-  /** Bytes of its log not yet in a snapshot (what a restart replays). */
-  logBytes: number;
   /** Where it lives when loaded: "cpu" or "gpu:<n>" (created with device; serve --gpu). */
   device: string;
+  /** Bytes of its log not yet in a snapshot (what a restart replays). */
+  logBytes: number;
   nprobe?: number;
   efSearch?: number;
   efConstruction?: number;
@@ -562,8 +562,8 @@ export class IndexService {
       version: l.version,
       mmap: record.mmap,
       memoryMapped: l.mapped,
-      logBytes: l.logBytes,
       device: l.device,
+      logBytes: l.logBytes,
     };
     if (!index) {
       const s = l.summary;
