@@ -39,10 +39,15 @@ const path = require('node:path');
 const [root, ...names] = process.argv.slice(2);
 const seen = new Set();
 const walk = (name, from) => {
-  let manifest;
-  try { manifest = require.resolve(`${name}/package.json`, { paths: [from] }); }
-  catch { return; } // an optional dependency that is not installed
-  const dir = path.dirname(manifest);
+  // Node's lookup, by hand: require.resolve('x/package.json') fails where x's
+  // "exports" does not list it.
+  let dir;
+  for (let at = from; ; at = path.dirname(at)) {
+    const candidate = path.join(at, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) { dir = candidate; break; }
+    if (at === path.dirname(at)) return; // an optional dependency that is not installed
+  }
+  const manifest = path.join(dir, 'package.json');
   if (seen.has(dir)) return;
   seen.add(dir);
   const pkg = JSON.parse(fs.readFileSync(manifest, 'utf8'));
@@ -69,9 +74,9 @@ pack() {
     [ -f "$addon_dir/$f" ] || die "no $addon_dir/$f: run npm run build:native-gpu"
   done
   [ -f "$ROOT/dist/lib/index.js" ] && [ -d "$ROOT/dist/test/gpu" ] || die "no dist/ with the GPU tests: run npm run build:ts"
-  local stage
-  stage=$(mktemp -d)
-  trap 'rm -rf "$stage"' RETURN
+  STAGE=$(mktemp -d)
+  trap 'rm -rf "$STAGE"' EXIT
+  local stage="$STAGE"
   # The stage holds links; tar follows them (-h).
   mkdir -p "$stage/$TOP/bin" "$stage/$TOP/scripts" "$stage/$TOP/addon"
   ln -s "$(node -p process.execPath)" "$stage/$TOP/bin/node"
@@ -84,8 +89,10 @@ pack() {
   # less the build's own (cmake-js, node-addon-api), and mocha.
   local deps
   deps=$(node -p "Object.keys(require('$ROOT/package.json').dependencies).filter(d => !['cmake-js', 'node-addon-api'].includes(d)).join(' ')")
+  # Top-level packages only: a nested one (node_modules/a/node_modules/b) comes with its
+  # parent's folder.
   # shellcheck disable=SC2086
-  node_closure $deps mocha | while read -r dir; do
+  node_closure $deps mocha | grep -E '^node_modules/(@[^/]+/)?[^/]+$' | while read -r dir; do
     mkdir -p "$stage/$TOP/$(dirname "$dir")"
     ln -s "$(realpath "$ROOT/$dir")" "$stage/$TOP/$dir"
   done
@@ -135,10 +142,11 @@ run() {
 }
 
 host() {
-  local file="${1:?usage: gpu-check.sh host FILE [RESULTS]}" results="${2:-${OUT:-$PWD/gpu-check-results}}" dir
-  dir=$(mktemp -d)
-  tar -C "$dir" -xJf "$file"
-  bash "$dir/$TOP/scripts/gpu-check.sh" run "$results"
+  local file="${1:?usage: gpu-check.sh host FILE [RESULTS]}" results="${2:-${OUT:-$PWD/gpu-check-results}}"
+  UNPACKED=$(mktemp -d)
+  trap 'rm -rf "$UNPACKED"' EXIT
+  tar -C "$UNPACKED" -xJf "$file"
+  bash "$UNPACKED/$TOP/scripts/gpu-check.sh" run "$results"
 }
 
 case "${1:-}" in
