@@ -7,7 +7,7 @@
 #   bash scripts/build-faiss.sh --print-prefix   print the cached prefix; fail if not built
 #   bash scripts/build-faiss.sh --print-key      print the cache key
 #   bash scripts/build-faiss.sh --print-source   print FAISS's unpacked source (fetched if absent)
-#   bash scripts/build-faiss.sh --gpu [...]      the same for the GPU variant (also FAISS_PROXY_GPU=1)
+#   bash scripts/build-faiss.sh --gpu [...]      the same for the GPU variant (also FAISS_PROXY_BUILD_GPU=1; not FAISS_PROXY_GPU, which is serve --gpu)
 #
 # The cache: ${FAISS_PROXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faiss-proxy}/<key>/
 #   prefix/include/faiss/   FAISS's headers
@@ -60,7 +60,7 @@ die() { log "error: $*"; exit 1; }
 
 ACTION=build
 GPU_VARIANT=0
-case "${FAISS_PROXY_GPU:-0}" in 1|ON|on|true) GPU_VARIANT=1 ;; esac
+case "${FAISS_PROXY_BUILD_GPU:-0}" in 1|ON|on|true) GPU_VARIANT=1 ;; esac
 for arg in "$@"; do
   case "$arg" in
     --print-key) ACTION=key ;;
