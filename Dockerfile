@@ -61,7 +61,7 @@ RUN node_modules/.bin/cmake-js compile --out build-cmake \
  && cp package.json /out/app/ \
  && cp -r node_modules /out/app/ \
  && cp -r dist/lib dist/service /out/app/dist/ \
- && cp -r service/dashboard /out/app/service/ \
+ && cp -r service/dashboard service/docs-page /out/app/service/ \
  && cp build-cmake/Release/faiss_node.node build-cmake/Release/faiss-proxy-sandbox \
        build-cmake/Release/faiss-build-info.json /out/app/build-cmake/Release/
 

@@ -102,6 +102,7 @@ function applicationFiles() {
     ...walk(path.join(ROOT, 'dist', 'lib'), js),
     ...walk(path.join(ROOT, 'dist', 'service'), js),
     ...walk(path.join(ROOT, 'service', 'dashboard')),
+    ...walk(path.join(ROOT, 'service', 'docs-page')),
     ...ADDON_FILES.map((f) => path.join(release, f)),
     ...productionPackages().flatMap((at) => packageFiles(path.join(ROOT, at))),
   ];

@@ -90,6 +90,9 @@ describe('single-file binary', function () {
       const dashboard = await fetch(`${first.url}/dashboard/`);
       assert.equal(dashboard.status, 200);
       assert.match(await dashboard.text(), /<html/);
+      const docsPage = await fetch(`${first.url}/docs/`);
+      assert.equal(docsPage.status, 200, 'the /docs page (service/docs-page) travels in the binary');
+      assert.match(await docsPage.text(), /<html/i);
     } finally {
       assert.equal(await stop(first), 0, first.output());
     }
