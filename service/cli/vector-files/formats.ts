@@ -2,6 +2,7 @@
 // what a reader and a writer of one offer. A reader reads any run of rows without
 // loading the file (each format has fixed-size rows); a writer appends rows.
 import * as path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 
 export const VECTOR_FORMATS = ['npy', 'fvecs', 'bvecs', 'ivecs', 'f32'] as const;
 export type VectorFormat = (typeof VECTOR_FORMATS)[number];
@@ -52,6 +53,14 @@ export function checkFinite(reader: Pick<VectorReader, 'file' | 'dim' | 'offsetO
 }
 
 /** A file's length and the row length: refuses one that is not whole rows, naming where the last row starts. */
+/** `length` bytes of `file` from byte `offset`; a file that ends sooner is named with the offset where it did. */
+export async function readExactly(fh: FileHandle, file: string, offset: number, length: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(bytes, 0, length, offset);
+  if (bytesRead !== length) throw new Error(`${file}: truncated while reading at byte offset ${offset + bytesRead}`);
+  return bytes;
+}
+
 export function wholeRows(file: string, bodyBytes: number, rowBytes: number, bodyStart: number): number {
   const rows = Math.floor(bodyBytes / rowBytes);
   const rest = bodyBytes - rows * rowBytes;

@@ -3,7 +3,7 @@
 // 1.0, float32 (or float16 when asked).
 import * as fs from 'node:fs/promises';
 import { halfToFloat, floatToHalf } from './float16';
-import { checkFinite, wholeRows, type VectorReader, type VectorWriter } from './formats';
+import { checkFinite, readExactly, wholeRows, type VectorReader, type VectorWriter } from './formats';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
@@ -57,9 +57,7 @@ export async function openNpy(file: string): Promise<VectorReader> {
       rows: h.rows,
       offsetOf: (row, col = 0) => h.bodyStart + row * rowBytes + col * item,
       async read(start, count) {
-        const bytes = Buffer.alloc(count * rowBytes);
-        const { bytesRead } = await fh.read(bytes, 0, bytes.length, reader.offsetOf(start));
-        if (bytesRead !== bytes.length) throw new Error(`${file}: truncated while reading at byte offset ${reader.offsetOf(start) + bytesRead}`);
+        const bytes = await readExactly(fh, file, reader.offsetOf(start), count * rowBytes);
         const out = new Float32Array(count * h.dim);
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
         for (let i = 0; i < out.length; i++) out[i] = item === 4 ? view.getFloat32(i * 4, h.littleEndian) : halfToFloat(view.getUint16(i * 2, h.littleEndian));

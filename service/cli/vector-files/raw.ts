@@ -1,7 +1,7 @@
 // Raw little-endian float32 (.f32): rows of `dim` values one after another, no
 // header, so the dimension is given (--dim).
 import * as fs from 'node:fs/promises';
-import { checkFinite, wholeRows, type VectorReader, type VectorWriter } from './formats';
+import { checkFinite, readExactly, wholeRows, type VectorReader, type VectorWriter } from './formats';
 
 export async function openRaw(file: string, dim: number | undefined): Promise<VectorReader> {
   if (dim === undefined) throw new Error(`${file}: a raw .f32 file has no header: give its dimension with --dim`);
@@ -17,9 +17,7 @@ export async function openRaw(file: string, dim: number | undefined): Promise<Ve
       rows,
       offsetOf: (row, col = 0) => row * rowBytes + col * 4,
       async read(start, count) {
-        const bytes = Buffer.alloc(count * rowBytes);
-        const { bytesRead } = await fh.read(bytes, 0, bytes.length, start * rowBytes);
-        if (bytesRead !== bytes.length) throw new Error(`${file}: truncated while reading at byte offset ${start * rowBytes + bytesRead}`);
+        const bytes = await readExactly(fh, file, start * rowBytes, count * rowBytes);
         const out = new Float32Array(count * dim);
         for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
         return checkFinite(reader, out, start);

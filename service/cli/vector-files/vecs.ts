@@ -3,7 +3,7 @@
 // float32 (.fvecs), uint8 (.bvecs) or int32 (.ivecs). Read as float32: bvecs and
 // ivecs components convert exactly (int32 up to 2^24 in magnitude; beyond, refused).
 import * as fs from 'node:fs/promises';
-import { checkFinite, wholeRows, type VectorReader, type VectorWriter } from './formats';
+import { checkFinite, readExactly, wholeRows, type VectorReader, type VectorWriter } from './formats';
 
 export type VecsFormat = 'fvecs' | 'bvecs' | 'ivecs';
 
@@ -29,9 +29,7 @@ export async function openVecs(file: string, format: VecsFormat): Promise<Vector
       rows,
       offsetOf: (row, col) => row * rowBytes + (col === undefined ? 0 : 4 + col * item),
       async read(start, count) {
-        const bytes = Buffer.alloc(count * rowBytes);
-        const { bytesRead } = await fh.read(bytes, 0, bytes.length, start * rowBytes);
-        if (bytesRead !== bytes.length) throw new Error(`${file}: truncated while reading at byte offset ${start * rowBytes + bytesRead}`);
+        const bytes = await readExactly(fh, file, start * rowBytes, count * rowBytes);
         const out = new Float32Array(count * dim);
         for (let r = 0; r < count; r++) {
           const at = r * rowBytes;
