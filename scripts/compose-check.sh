@@ -5,10 +5,11 @@
 #
 #   bash scripts/compose-check.sh        (as root; podman, podman-compose, curl, jq, node)
 #
-# 1. Images. FAISS_PROXY_IMAGE (default localhost/faiss-proxy:check): when missing,
-#    scripts/container-check.sh builds it (and checks it). NATS_IMAGE: when not given, a
-#    stand-in for the official nats image is built from scripts/nats-standin.Dockerfile
-#    (Debian's nats-server on the same debootstrap base).
+# 1. Images. FAISS_PROXY_IMAGE: when not given, scripts/container-check.sh builds the image
+#    from these sources (its layers reused when nothing changed) and checks it alone, and
+#    that image is used. NATS_IMAGE: when not given, a stand-in for the official nats image
+#    is built from scripts/nats-standin.Dockerfile (Debian's nats-server on the same
+#    debootstrap base).
 # 2. `podman-compose up -d` of compose.yaml as it is, with the admin key in a secrets file and
 #    the proxies' ports on 127.0.0.1 (PORT_BASE+1..3, default 18281..18283); every proxy
 #    ready and every container's healthcheck passing.
@@ -28,7 +29,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${WORK:-/var/tmp/faiss-proxy-compose}"
 PROJECT="${PROJECT:-faiss-proxy-check}"
 PORT_BASE="${PORT_BASE:-18280}"
-export FAISS_PROXY_IMAGE="${FAISS_PROXY_IMAGE:-localhost/faiss-proxy:check}"
 log() { printf '[compose-check] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 for tool in podman podman-compose curl jq node; do command -v "$tool" >/dev/null || die "needs $tool (apt-get install podman podman-compose curl jq)"; done
@@ -36,10 +36,13 @@ mkdir -p "$WORK"
 start=$SECONDS
 
 # --- 1. images ----------------------------------------------------------------------------
-if ! podman image exists "$FAISS_PROXY_IMAGE"; then
-  log "no $FAISS_PROXY_IMAGE: scripts/container-check.sh builds and checks it (long: FAISS, npm, the addon)"
+if [ -z "${FAISS_PROXY_IMAGE:-}" ]; then
+  FAISS_PROXY_IMAGE=localhost/faiss-proxy:check
+  log "scripts/container-check.sh: $FAISS_PROXY_IMAGE from these sources (the first build is long: FAISS, npm, the addon)"
   IMAGE="$FAISS_PROXY_IMAGE" bash "$ROOT/scripts/container-check.sh"
 fi
+podman image exists "$FAISS_PROXY_IMAGE" || die "no image $FAISS_PROXY_IMAGE"
+export FAISS_PROXY_IMAGE
 BASE_IMAGE="${BASE_IMAGE:-localhost/faiss-proxy-base:bookworm}"
 
 # podman's defaults (crun, systemd cgroups, raised rlimits) need cgroup v2 and
