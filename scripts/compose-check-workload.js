@@ -14,6 +14,7 @@ const WRITERS = 4;
 const READERS = 2;
 const log = (m) => console.error(`[compose-check] ${m}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const seconds = (ms) => (ms / 1000).toFixed(1);
 
 /** A wrong answer (as opposed to a node that is down or busy, which the workload retries). */
 class Violation extends Error {}
@@ -82,6 +83,7 @@ async function main() {
   let stop = false;
   let outage = false;
   let maxVersion = v0;
+  let killedAt = 0;
 
   async function writer() {
     while (!stop) {
@@ -120,7 +122,7 @@ async function main() {
       let status;
       try {
         const res = await call(node, 'GET', `/v1/indexes/${INDEX}`, undefined, { 'X-Min-Sequence': String(v) });
-        status = res.status;
+        status = res.status === 200 ? 200 : `${res.status} ${res.body?.error?.code ?? ''}`.trim();
         if (res.status === 200 && res.body.ntotal < bound) {
           throw new Violation(`proxy-${node + 1} with X-Min-Sequence ${v} answered ntotal ${res.body.ntotal}, below the ${bound} adds acknowledged through ${v}`);
         }
@@ -132,7 +134,12 @@ async function main() {
         stats.reads++;
         if (during) stats.readsDuringOutage++;
       } else {
-        stats.readFails[`proxy-${node + 1} ${status}`] = (stats.readFails[`proxy-${node + 1} ${status}`] || 0) + 1;
+        // How many, and from when to when (seconds after the SIGKILL; negative: before it).
+        const what = `proxy-${node + 1} ${status}`;
+        const at = Date.now();
+        const f = (stats.readFails[what] ??= { n: 0, from: at, to: at });
+        f.n++;
+        f.to = at;
         if (during) stats.readFailsDuringOutage++;
       }
       await sleep(50);
@@ -149,6 +156,7 @@ async function main() {
   const before = acked.size;
   log(`${WRITERS} writers, ${READERS} readers: ${before} adds acknowledged in 5 s; SIGKILL proxy-2 and nats-2`);
   outage = true;
+  killedAt = Date.now();
   await phase(run(process.env.OUTAGE_CMD, { shell: '/bin/bash' }));
   await phase(sleep(OUTAGE_MS));
   const during = acked.size - before;
@@ -165,7 +173,8 @@ async function main() {
   stop = true;
   await phase(Promise.all(running));
   log(`writes: ${acked.size} adds acknowledged (${stats.attempts} attempts, ${stats.failedAttempts} failed and retried); ` +
-    `reads: ${stats.reads} answered, failed: ${JSON.stringify(stats.readFails)}`);
+    `reads: ${stats.reads} answered; failed (count, from s to s after the kill): ` +
+    (Object.entries(stats.readFails).map(([what, f]) => `${what}: ${f.n}, ${seconds(f.from - killedAt)} to ${seconds(f.to - killedAt)}`).join('; ') || 'none'));
 
   // --- 5. every node holds exactly the acknowledged vectors --------------------------------
   const expected = new Map(INITIAL.map((v, id) => [id, v]));

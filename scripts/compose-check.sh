@@ -98,6 +98,7 @@ on_exit() {
 }
 trap on_exit EXIT
 log "podman-compose up -d (proxy image $FAISS_PROXY_IMAGE, NATS image $NATS_IMAGE); log: $WORK/compose.log"
+up_at=$SECONDS
 compose up -d --no-build >"$WORK/compose.log" 2>&1 || { tail -n 30 "$WORK/compose.log" >&2; die "podman-compose up"; }
 
 wait_ready() { # url seconds
@@ -112,7 +113,7 @@ for i in 0 1 2; do
   wait_ready "${URLS[$i]}" 180 || die "proxy-$((i + 1)) not ready on ${URLS[$i]}/readyz after 180 s"
 done
 restarts=$(for s in proxy-1 proxy-2 proxy-3; do podman inspect "$(container "$s")" --format '{{.RestartCount}}'; done | awk '{ n += $1 } END { print n }')
-log "3 proxies ready after $((SECONDS - start)) s (restarted by the restart policy meanwhile: $restarts times)"
+log "3 proxies ready $((SECONDS - up_at)) s after podman-compose up (restarted by the restart policy meanwhile: $restarts times)"
 # Podman schedules healthchecks with systemd timers; without systemd they are run here.
 for s in nats-1 nats-2 nats-3 proxy-1 proxy-2 proxy-3; do
   podman healthcheck run "$(container "$s")" >/dev/null 2>&1 || die "the healthcheck of $s failed"
