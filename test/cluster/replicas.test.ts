@@ -6,6 +6,8 @@ import { strict as assert } from 'node:assert';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant } from '../support/server';
+import { connect } from '../../lib/client/connect';
+import { METRIC_L2 } from '../../lib/constants';
 
 const D = 8;
 /** Vectors whose nearest neighbour is unmistakable: row i is (shift + i) / 100 on every coordinate (small: FAISS's L2 expansion stays exact enough). */
@@ -46,6 +48,41 @@ describe('cluster: replicas of an index', function () {
     assert.equal(ahead.json.error.code, 'ERR_REPLICA_BEHIND');
     assert.equal(ahead.headers.get('retry-after'), '1');
     assert.equal((await b.post('/v1/indexes/ryw/search', { vectors: [vectors(1, 0)[0]], k: 1 }, { headers: { 'X-Min-Sequence': 'soon' } })).status, 400);
+  });
+
+  it('minSequence as a query parameter or a body field reads a write through A back through B and C', async () => {
+    const [a, b, c] = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await a.post('/v1/indexes', { name: 'ryw2', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    for (let round = 0; round < 5; round++) {
+      const added = await a.post('/v1/indexes/ryw2/add', { vectors: vectors(1, 100 + round) });
+      assert.equal(added.status, 200, JSON.stringify(added.json));
+      const version = Number(added.headers.get('x-index-version'));
+      const byQuery = await b.get(`/v1/indexes/ryw2?minSequence=${version}`);
+      assert.equal(byQuery.status, 200, JSON.stringify(byQuery.json));
+      assert.equal(byQuery.json.ntotal, round + 1);
+      const byBody = await c.post('/v1/indexes/ryw2/search', { vectors: vectors(1, 100 + round), k: 1, minSequence: version });
+      assert.equal(byBody.status, 200, JSON.stringify(byBody.json));
+      assert.deepEqual(byBody.json.labels, [[round]]);
+    }
+  });
+
+  it('the remote client with readYourWrites, its calls spread over the nodes, always reads its own writes', async () => {
+    // A load balancer in front of the three nodes: each call goes to the next node.
+    let turn = 0;
+    const spread: typeof fetch = (input, init) => {
+      const url = new URL(String(input));
+      const node = new URL(nodes[turn++ % nodes.length].url);
+      url.host = node.host;
+      return fetch(url, init);
+    };
+    const faiss = connect({ url: nodes[0].url, apiKey: keys.write, readYourWrites: true, fetch: spread });
+    const index = faiss.indexFactory(D, 'Flat', METRIC_L2, { name: 'spread' });
+    for (let i = 0; i < 12; i++) {
+      await index.add(new Float32Array(vectors(1, 200 + i).flat()));
+      assert.equal((await index.refresh()).ntotal, i + 1);
+      const { labels } = await index.search(new Float32Array(vectors(1, 200 + i).flat()), 1);
+      assert.equal(labels[0], BigInt(i));
+    }
   });
 
   it('writes through every node at once: every replica has the same ids and answers', async () => {
