@@ -94,3 +94,36 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
     throw e;
   }
 }
+
+/**
+ * The cluster's catalog for one management command (faiss-proxy tenants / keys
+ * --cluster): a connection of its own (named after this process, never a node's:
+ * it sends no heartbeat), the KV catalog and the replicated log openServices
+ * takes. Fails at once when no NATS server can be reached, within `waitMs` when
+ * one does not answer.
+ */
+export async function openClusterCatalog(config: Config, waitMs = 10_000): Promise<Pick<Cluster, 'catalog' | 'replication'> & { close(): Promise<void> }> {
+  const servers = config.cluster!;
+  const name = `${config.node}-cli-${process.pid}`;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers, name: `faiss-proxy-${name}`, timeout: waitMs, maxReconnectAttempts: 10, reconnectTimeWait: 250 });
+  } catch (e) {
+    throw new Error(`No NATS server of the cluster (${servers.join(', ')}) could be reached: ${(e as Error).message}`);
+  }
+  try {
+    const catalog = await KvCatalog.open(nc, servers, name, config.clusterReplicas);
+    const replication = await JetStreamLog.open(nc, config.clusterReplicas);
+    return {
+      catalog,
+      replication,
+      async close() {
+        catalog.close();
+        await nc.drain().catch(() => nc.close());
+      },
+    };
+  } catch (e) {
+    await nc.close();
+    throw e;
+  }
+}
