@@ -18,6 +18,7 @@ import { formatTable, writeResults } from './lib/common';
 import { gaussianMixture, type Mixture } from './lib/gaussian-mixture';
 import { runCell, type CellResult, type RequestSpec } from './lib/loadgen';
 import { call, startBenchServer, stopServers, type BenchServer } from './lib/server';
+import { gpuAvailability } from '../test/gpu/support';
 
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results', 'gpu.json');
 const d = 128;
@@ -67,16 +68,6 @@ function parseOptions(argv: string[]): Options {
   if (o.n < 39 * o.nlist) throw new UsageError(`--n=${o.n} is under 39 x --nlist=${o.nlist}: too few points to train the IVF`);
   if (o.nprobe > o.nlist) throw new UsageError(`--nprobe=${o.nprobe} is over --nlist=${o.nlist}`);
   return o;
-}
-
-/** Why there is no GPU to measure here; undefined when there is one. */
-function noGpuReason(): string | undefined {
-  if (!faiss.buildInfo().gpu) return 'the addon was built without CUDA (npm run build:native-gpu builds it with)';
-  try {
-    return faiss.getNumGpus() > 0 ? undefined : 'CUDA sees no GPU on this machine';
-  } catch (e) {
-    return `CUDA cannot list the GPUs: ${(e as Error).message}`;
-  }
 }
 
 function recallAt10(result: faiss.SearchResult, truth: faiss.SearchResult, nq: number): number {
@@ -139,7 +130,7 @@ async function flatServer(side: Side, data: Float32Array, n: number, dirs: strin
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const why = noGpuReason();
+  const { why } = gpuAvailability();
   if (why && !o.cpuOnly) {
     console.log(`bench:gpu: no GPU to measure here: ${why}. Nothing was measured; the GPU figures come only from a GPU host (scripts/gpu-check.sh). --cpu-only runs the CPU side alone.`);
     return;

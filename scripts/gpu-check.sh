@@ -21,7 +21,8 @@
 #       pack's shim), then runs the GPU tests
 #       (dist/test/gpu) and, where the pack has one, the GPU benchmark (dist/bench/gpu.js).
 #
-# What the host must have: the driver (libcuda.so.1, nvidia-smi; for CUDA 11.8, >= 520) and
+# What the host must have: glibc >= 2.34 and libstdc++ >= GCC 12's, the driver (libcuda.so.1,
+# nvidia-smi; for CUDA 11.8, >= 520) and
 # cuBLAS: CUDA 11's (libcublas.so.11 and libcublasLt.so.11: Debian's libcublas11 and
 # libcublaslt11), or else CUDA 13's (libcublas.so.13 and libcublasLt.so.13, e.g. NVIDIA's
 # nvidia-cublas wheel, with a CUDA 13 driver, >= 580), which the addon then reaches through
@@ -36,6 +37,7 @@ set -euo pipefail
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 ROOT="$(cd "$(dirname "$SELF")/.." && pwd)"
 TOP=faiss-proxy-gpu-check
+FALLBACK_LIBS="libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1"
 log() { printf '[gpu-check] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -102,6 +104,16 @@ pack() {
   ln -s "$ROOT/dist" "$stage/$TOP/dist"
   for f in faiss_node.node faiss-proxy-sandbox; do strip --strip-unneeded -o "$stage/$TOP/addon/$f" "$addon_dir/$f"; done
   shim "$stage/$TOP/lib/cublas11-on-13" >/dev/null
+  # OpenBLAS (FAISS's BLAS, with its libgfortran and libquadmath) and OpenMP's libgomp, as
+  # the addon loads them here: a GPU host's image need not have them (glibc, libstdc++ and
+  # libgcc_s it has). run uses them only where the host lacks one.
+  mkdir -p "$stage/$TOP/lib/fallback"
+  local lib path
+  for lib in $FALLBACK_LIBS; do
+    path=$(ldd "$addon_dir/faiss_node.node" | awk -v lib="$lib" '$1 == lib && $3 ~ /^\// {print $3}')
+    [ -n "$path" ] || die "the addon does not load $lib here (ldd)"
+    cp -L "$path" "$stage/$TOP/lib/fallback/$lib"
+  done
   ln -s "$addon_dir/faiss-build-info.json" "$stage/$TOP/addon/faiss-build-info.json"
   # What the library, the service and the tests load: package.json's dependencies,
   # less the build's own (cmake-js, node-addon-api), and mocha.
@@ -124,7 +136,7 @@ pack() {
     --exclude='obj.target' --exclude='*.a' --exclude='.deps' --exclude='node_modules/.bin' \
     --exclude='*.mk' --exclude='Makefile' --exclude='config.gypi' \
     --exclude='*.map' --exclude='*.d.ts' --exclude='*.md' --exclude='*.ts.map' \
-    "$TOP" | xz -T0 -"${XZ_LEVEL:-9}" >"$out.tmp"
+    "$TOP" | xz -T0 -9 >"$out.tmp"
   mv "$out.tmp" "$out"
   local bytes
   bytes=$(stat -c %s "$out")
@@ -145,8 +157,18 @@ run() {
     echo "node $(node --version), addon $(node -p "JSON.stringify(require('$ROOT/addon/faiss-build-info.json'))")"
     if command -v nvidia-smi >/dev/null; then nvidia-smi -L; else echo "no nvidia-smi on this host"; fi
   } | tee "$results/host.txt" >&2
-  local missing cublas13
+  local missing cublas13 lib
   missing=$(ldd "$FAISS_PROXY_ADDON" | awk '/not found/ {print $1}')
+  for lib in $FALLBACK_LIBS; do
+    if grep -qx "$lib" <<<"$missing"; then
+      # One of them is missing: the pack's set, which belong together, comes after the rest.
+      log "this host lacks $lib: using the pack's $(echo $FALLBACK_LIBS)"
+      export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$ROOT/lib/fallback"
+      echo "OpenBLAS and libgomp: the pack's" >>"$results/host.txt"
+      missing=$(ldd "$FAISS_PROXY_ADDON" | awk '/not found/ {print $1}')
+      break
+    fi
+  done
   if [ "$missing" = libcublas.so.11 ] && cublas13=$(find_cublas13); then
     # No cuBLAS 11 here, but CUDA 13's: the pack's libcublas.so.11 calls it.
     log "no cuBLAS 11 on this host: using CUDA 13's ($cublas13/libcublas.so.13) through the pack's libcublas.so.11 (native/cublas11-shim)"

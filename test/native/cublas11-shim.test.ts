@@ -1,5 +1,6 @@
 // native/cublas11-shim: libcublas.so.11 over CUDA 13's cuBLAS, for a GPU host without
-// cuBLAS 11 (scripts/gpu-check.sh). Here, with no GPU and no cuBLAS 13, a stand-in
+// cuBLAS 11 (scripts/gpu-check.sh packs it). Here, where it is compiled (not in test/gpu/,
+// which gpu-check.sh runs on the GPU host, which has no compiler), with no GPU and no cuBLAS 13, a stand-in
 // libcublas.so.13 prints every argument it receives: the shim must hand each of the
 // eight functions' arguments through unchanged and return the callee's status, and
 // without a (whole) libcublas.so.13 answer CUBLAS_STATUS_NOT_INITIALIZED, saying why.
