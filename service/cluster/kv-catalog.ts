@@ -139,8 +139,10 @@ export class KvCatalog implements Catalog {
     if (e.key.startsWith('n.')) {
       // A heartbeat: no record of the catalog, no new key generation.
       if (e.operation === 'PUT') {
-        this.heartbeats.set(e.key, JSON.parse(e.string()) as NodeHeartbeat);
-        this.heard.set(e.key, performance.now());
+        const beat = JSON.parse(e.string()) as NodeHeartbeat;
+        this.heartbeats.set(e.key, beat);
+        // One read at start (not a live update) was sent a while ago: a node dead for long is not taken for live.
+        this.heard.set(e.key, performance.now() - (e.isUpdate ? 0 : Math.max(0, Date.now() - beat.at)));
       } else {
         this.heartbeats.delete(e.key);
         this.heard.delete(e.key);

@@ -150,6 +150,7 @@ export class IndexService {
             make: (record) => this.durableIndex(record),
             search: (l, x, k, params) => this.scheduler.search(l, x, k, params),
             records: () => this.catalog.listIndexes(),
+            record: (tenant, name) => this.catalog.getIndex(tenant, name),
             forgetLocally: (l) => this.forgetLocally(l),
             onResident: () => this.residency.enforceBudget(),
           })
@@ -497,6 +498,7 @@ export class IndexService {
       // Checked and reserved in one turn, after the last await: what the quota sees is current.
       this.registry.requireOpen(tenant, generation);
       existing = this.registry.find(tenant, name);
+      if (existing?.record.shards) throw this.notSharded(existing, 'an import (one FAISS file in place of every shard)');
       if (!existing && this.registry.isCreating(tenant, name)) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.quotas.requireIndexQuota(tenant);
       growth = { indexes: existing ? 0 : 1, ...this.quotas.requireRoom(tenant, index.ntotal, index.bytes, existing) };

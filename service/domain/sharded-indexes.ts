@@ -60,8 +60,10 @@ export interface ShardedDeps {
   make: (record: IndexRecord) => DurableIndex;
   /** Searches a loaded shard through the service's scheduler (batching). */
   search: (l: DurableIndex, x: Float32Array, k: number, params?: SearchParams) => Promise<SearchAnswer>;
-  /** The catalog's index records (what rebalancing places, and what a shard's request is checked against). */
+  /** The catalog's index records (what rebalancing places). */
   records: () => IndexRecord[];
+  /** The catalog's record of an index (what a shard's request is checked against). */
+  record: (tenant: string, name: string) => IndexRecord | undefined;
   /** Removes this node's files of a shard whose index was deleted. */
   forgetLocally: (l: DurableIndex) => Promise<void>;
   /** Told when a shard is loaded or unloaded here (memory budget). */
@@ -89,6 +91,8 @@ export interface ShardCounts {
 export class ShardedIndexes {
   /** This node's durable index of each shard it has served, by shard storage id (unloaded when no longer owned). */
   private readonly replicas = new Map<string, { record: IndexRecord; shard: number; l: DurableIndex }>();
+  /** The shards this node owned at the last balance (each loaded once when it came here). */
+  private readonly owned = new Set<string>();
   /** The highest version of each shard seen here, by the index's storage id (what a write's X-Index-Version sums). */
   private readonly known = new Map<string, number[]>();
 
@@ -302,7 +306,7 @@ export class ShardedIndexes {
     if (!record.shards || !Number.isInteger(shard) || shard < 0 || shard >= record.shards) {
       throw new ServiceError('ERR_INVALID_ARGUMENT', `No shard ${shard} of index ${record.name}`);
     }
-    const current = this.d.records().find((r) => r.tenant === record.tenant && r.name === record.name);
+    const current = this.d.record(record.tenant, record.name);
     // Deleted (and perhaps made again) since the sender looked; a record not seen here yet is the sender's to vouch for.
     if (current && current.id !== record.id) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(record.name)}`);
     const id = shardStorageId(record.id, shard);
@@ -355,13 +359,19 @@ export class ShardedIndexes {
         this.d.onResident();
       }
     }
+    const owned = new Set<string>();
     for (const r of records) {
       this.owners(r).forEach((owner, s) => {
         if (owner !== net.node) return;
+        const id = shardStorageId(r.id, s);
+        owned.add(id);
+        if (this.owned.has(id)) return; // loaded when it came (the memory budget may evict it since: it loads on its next use)
         const l = this.replica(r, s);
-        if (!l.loaded) void l.ntotal().catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
+        void l.ntotal().catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
       });
     }
+    this.owned.clear();
+    for (const id of owned) this.owned.add(id);
   }
 
   /** Each shard's owner (metrics, dashboard). */

@@ -68,6 +68,9 @@ describe('cluster: sharded indexes', function () {
     assert.equal(flat.status, 422, JSON.stringify(flat.json));
     assert.match(flat.json.error.message, /ids/);
     assert.equal((await api(1).get('/v1/indexes/bad')).status, 404);
+    const collection = await api(0).post('/v1/collections', { name: 'docs', dimension: D, shards: 2 });
+    assert.equal(collection.status, 422, JSON.stringify(collection.json));
+    assert.match(collection.json.error.message, /not sharded/);
     const single = await startServer();
     try {
       const r = await client(single.url, single.adminKey).post('/v1/indexes', { name: 'one', dimension: D, factory: 'IDMap2,Flat', shards: 2 });
@@ -115,6 +118,18 @@ describe('cluster: sharded indexes', function () {
       }
       const info = await api(1).get(`/v1/indexes/${sharded}`);
       assert.equal(info.json.ntotal, N);
+      // A sharded index's version: its shards' stream sequences summed; X-Min-Sequence waits for the sum (docs/cluster.md).
+      const version = Number(info.headers.get('x-index-version'));
+      assert.ok(version >= 3, `version ${version}`);
+      const ryw = await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [vector(42)], k: 1 }, { headers: { 'X-Min-Sequence': String(version) } });
+      assert.equal(ryw.status, 200, JSON.stringify(ryw.json));
+      assert.equal(Number(ryw.headers.get('x-index-version')), version);
+      if (metric === 'L2') {
+        // Past the shards' versions: a bounded wait (5 s, once is enough), then 503.
+        const ahead = await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [vector(42)], k: 1 }, { headers: { 'X-Min-Sequence': String(version + 1000) } });
+        assert.equal(ahead.status, 503);
+        assert.equal(ahead.json.error.code, 'ERR_REPLICA_BEHIND');
+      }
       // Remove by ids across shards, and the stored vectors of ids on every shard.
       const removed = await api(0).post(`/v1/indexes/${sharded}/remove`, { ids: [1, 2, 3, 250] });
       assert.equal(removed.json.removed, 4);
@@ -125,6 +140,31 @@ describe('cluster: sharded indexes', function () {
       assert.equal(filtered.status, 422, JSON.stringify(filtered.json));
       assert.equal((await api(0).get(`/v1/indexes/${sharded}/export`)).status, 422);
     }
+  });
+
+  it('a sharded IVF index: trained, reset and written on every shard, through any node', async () => {
+    const created = await api(0).post('/v1/indexes', { name: 'ivf', dimension: D, factory: 'IVF4,Flat', shards: 2, params: { nprobe: 4 } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    assert.equal(created.json.isTrained, false);
+    const train = Array.from({ length: 200 }, (_, i) => vector(5000 + i));
+    const trained = await api(1).post('/v1/indexes/ivf/train', { vectors: train }, { headers: { 'Idempotency-Key': 'train-1' } });
+    assert.equal(trained.status, 200, JSON.stringify(trained.json));
+    assert.equal(trained.json.isTrained, true);
+    const ids = Array.from({ length: 40 }, (_, i) => 7_000 + 3 * i);
+    const add = () => api(0).post('/v1/indexes/ivf/add', { vectors: ids.map(vector), ids }, { headers: { 'Idempotency-Key': 'add-1' } });
+    assert.equal((await add()).json.added, 40);
+    // The same key again: every shard answers with its first result, nothing is added twice.
+    assert.equal((await add()).json.added, 40);
+    assert.equal((await api(1).get('/v1/indexes/ivf')).json.ntotal, 40);
+    await allFound(api(1), 'ivf', ids);
+    const reset = await api(1).post('/v1/indexes/ivf/reset');
+    assert.equal(reset.status, 200, JSON.stringify(reset.json));
+    assert.equal(reset.json.ntotal, 0);
+    assert.equal(reset.json.isTrained, true);
+    assert.equal((await api(0).post('/v1/indexes/ivf/add', { vectors: [vector(1)] })).status, 422);
+    // Deleted through one node: gone through the other, and its streams with it.
+    assert.equal((await api(1).del('/v1/indexes/ivf')).status, 204);
+    await until('ivf gone on A', async () => (await api(0).get('/v1/indexes/ivf')).status === 404);
   });
 
   it('a node joining takes shards over while writes go on; a request through a node holding none is forwarded', async () => {
@@ -164,6 +204,11 @@ describe('cluster: sharded indexes', function () {
     const metrics = (await client(nodes[none].url, nodes[none].adminKey).get('/metrics')).bytes.toString('utf8');
     for (const n of ['A', 'B', 'C']) assert.match(metrics, new RegExp(`faiss_proxy_cluster_shards\\{node="${n}"\\} [1-9]`));
     assert.match(metrics, /faiss_proxy_shard_owner\{tenant="acme",index="two",shard="0",node="[ABC]"\} 1/);
+    const overview = (await client(nodes[none].url, nodes[none].adminKey).get('/v1/admin/overview')).json;
+    assert.deepEqual(
+      overview.cluster.shards.filter((s: { index: string }) => s.index === 'two').map((s: { node: string }) => s.node),
+      placed,
+    );
   });
 
   it('a node SIGKILLed has its shards taken over: every acknowledged point is still found', async () => {
