@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, startServer } from '../support/server';
+import { connect } from '../../lib/client';
 
 const D = 8;
 /** A pseudo-random vector of its own for `i`. */
@@ -48,6 +49,7 @@ describe('cluster: sharded indexes', function () {
   const api = (i: number): Api => client(nodes[i].url, keys.write);
   /** The points of index grow whose add was acknowledged. */
   const acknowledged: number[] = [];
+  const api0Info = async (name: string) => (await api(0).get(`/v1/indexes/${name}`)).json;
   before(async () => {
     nats = await startNatsCluster();
     nodes = await startProxyCluster(nats, ['A', 'B']);
@@ -165,6 +167,20 @@ describe('cluster: sharded indexes', function () {
     // Deleted through one node: gone through the other, and its streams with it.
     assert.equal((await api(1).del('/v1/indexes/ivf')).status, 204);
     await until('ivf gone on A', async () => (await api(0).get('/v1/indexes/ivf')).status === 404);
+  });
+
+  it('the remote client creates a sharded index with { shards }, and checks the option before sending', async () => {
+    const api = connect({ url: nodes[1].url, apiKey: keys.write });
+    for (const shards of [0, -2, 1.5, 65, '2']) {
+      assert.throws(() => new api.IndexIDMap2(new api.IndexFlatL2(D), { name: 'nope', shards: shards as number }), { code: 'ERR_INVALID_ARGUMENT' });
+    }
+    const index = new api.IndexIDMap2(new api.IndexFlatL2(D), { name: 'remote', shards: 2 });
+    const ids = BigInt64Array.from({ length: 20 }, (_, i) => BigInt(900 + i));
+    await index.addWithIds(Float32Array.from([...ids].flatMap((id) => vector(Number(id)))), ids);
+    const found = await index.search(Float32Array.from(vector(905)), 1);
+    assert.deepEqual([...found.labels], [905n]);
+    assert.equal((await api0Info('remote')).shards, 2);
+    await assert.rejects(index.add(Float32Array.from(vector(1))), { code: 'ERR_UNSUPPORTED' });
   });
 
   it('a node joining takes shards over while writes go on; a request through a node holding none is forwarded', async () => {
