@@ -170,6 +170,8 @@ export class IndexService {
     const records = this.catalog.listIndexes();
     // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
     const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
+    // A cluster's sharded index: its shards' files (this node's snapshots of the shards it held).
+    for (const r of records) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
     const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
@@ -755,7 +757,12 @@ export class IndexService {
         for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
         throw e;
       }
-      this.sharded!.place(record);
+      try {
+        this.sharded!.place(record);
+      } catch (e) {
+        // Created all the same: the coordinator places it within a second (ShardedIndexes.balance).
+        console.error(`faiss-proxy: placing the shards of new index ${tenant}/${name} failed:`, e);
+      }
       const l = this.durableIndex(record);
       this.registry.register(l);
       return this.describeSharded(l);
