@@ -794,7 +794,7 @@ export class IndexService {
   /** An index about to be used (counted as a cache hit or miss). */
   private use(tenant: string, name: string): DurableIndex {
     const l = this.registry.get(tenant, name);
-    this.residency.noteUse(l);
+    if (!l.record.shards) this.residency.noteUse(l); // a sharded index's shards are used at their owners
     return l;
   }
 

@@ -169,6 +169,24 @@ describe('cluster: sharded indexes', function () {
     await until('ivf gone on A', async () => (await api(0).get('/v1/indexes/ivf')).status === 404);
   });
 
+  it('a sharded binary IVF index answers as one index does (labels and Hamming distances)', async () => {
+    const code = (i: number): string => Buffer.from(vector(i).map((v) => Math.floor(v * 255))).toString('base64');
+    const rows = Array.from({ length: 120 }, (_, i) => code(i));
+    const ids = rows.map((_, i) => 300 + i);
+    for (const [name, shards] of [['bone', 1], ['bsharded', 3]] as const) {
+      assert.equal((await api(0).post('/v1/indexes', { name, dimension: 64, factory: 'BIVF2', shards })).status, 201);
+      assert.equal((await api(1).post(`/v1/indexes/${name}/train`, { codes: rows })).status, 200);
+      const added = await api(0).post(`/v1/indexes/${name}/add`, { codes: rows, ids });
+      assert.equal(added.status, 200, JSON.stringify(added.json));
+    }
+    const queries = { codes: [code(3), code(77), code(5000)], k: 7, nprobe: 2 };
+    const want = await api(1).post('/v1/indexes/bone/search', queries);
+    const got = await api(1).post('/v1/indexes/bsharded/search', queries);
+    assert.equal(got.status, 200, JSON.stringify(got.json));
+    assert.deepEqual(got.json.distances, want.json.distances);
+    assert.deepEqual(got.json.labels, want.json.labels);
+  });
+
   it('the remote client creates a sharded index with { shards }, and checks the option before sending', async () => {
     const api = connect({ url: nodes[1].url, apiKey: keys.write });
     for (const shards of [0, -2, 1.5, 65, '2']) {
