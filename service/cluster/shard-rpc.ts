@@ -6,35 +6,16 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ServiceError, type ServiceErrorCode } from '../domain/errors';
 import { ShardUnreachable, type ShardMessage, type ShardNetwork } from '../domain/sharded-indexes';
 import type { KvCatalog } from './kv-catalog';
+import { pack, unpack } from './frames';
 
 const subjectOf = (node: string): string => `fp.shard.${Buffer.from(node, 'utf8').toString('base64url')}`;
 
-/** A message as bytes: u32 header length, the JSON header, u32 part count, u32 length of each part, the parts. */
-export function frame(m: ShardMessage): Buffer {
-  const header = Buffer.from(JSON.stringify(m.header));
-  const head = Buffer.alloc(8 + 4 * m.parts.length);
-  head.writeUInt32LE(header.length, 0);
-  head.writeUInt32LE(m.parts.length, 4);
-  m.parts.forEach((p, i) => head.writeUInt32LE(p.byteLength, 8 + 4 * i));
-  return Buffer.concat([head.subarray(0, 4), header, head.subarray(4), ...m.parts]);
-}
+/** A message as bytes (frames.ts): the header, with the parts' lengths beside it, then the parts. */
+export const frame = (m: ShardMessage): Buffer => pack({ header: m.header, parts: m.parts.map((p) => p.byteLength) }, m.parts);
 
 export function unframe(data: Uint8Array): ShardMessage {
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const headerLength = b.readUInt32LE(0);
-  const header = JSON.parse(b.subarray(4, 4 + headerLength).toString('utf8')) as Record<string, unknown>;
-  let at = 4 + headerLength;
-  const count = b.readUInt32LE(at);
-  at += 4;
-  const lengths = Array.from({ length: count }, (_, i) => b.readUInt32LE(at + 4 * i));
-  at += 4 * count;
-  const parts = lengths.map((n) => {
-    const p = b.subarray(at, at + n);
-    at += n;
-    return p;
-  });
-  if (at !== b.length) throw new Error(`a shard message of ${b.length} bytes where its header says ${at}`);
-  return { header, parts };
+  const { header, parts } = unpack<{ header: Record<string, unknown>; parts: number[] }>(data, (h) => h.parts, 'a shard message');
+  return { header: header.header, parts };
 }
 
 export class ShardRpc implements ShardNetwork {
