@@ -141,6 +141,13 @@ describe('cluster: sharded indexes', function () {
       const filtered = await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [vector(1)], k: 1, filter: { idRange: [0, 10] } });
       assert.equal(filtered.status, 422, JSON.stringify(filtered.json));
       assert.equal((await api(0).get(`/v1/indexes/${sharded}/export`)).status, 422);
+      // What one index answers 4xx, a sharded one answers the same, whichever node its shard is on.
+      const gone = await api(1).post(`/v1/indexes/${sharded}/reconstruct`, { ids: [5, 2] });
+      const goneOne = await api(1).post(`/v1/indexes/${one}/reconstruct`, { ids: [5, 123456] });
+      assert.equal(gone.status, goneOne.status, JSON.stringify(gone.json));
+      assert.equal(gone.json.error.code, goneOne.json.error.code);
+      assert.equal((await api(0).post(`/v1/indexes/${sharded}/add`, { vectors: [vector(1)], ids: [1, 2] })).status, 400);
+      assert.equal((await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [[1, 2]], k: 1 })).status, 400);
     }
   });
 
