@@ -5,7 +5,10 @@
 // load: how far behind the writes' acknowledged sequence the other nodes are,
 // sampled while 8 writers write through one node, and how long they take to
 // catch up once the writes stop; (3) search throughput through 1, 2 and 3 proxy
-// nodes. Nothing asserts on time: figures go to bench/RESULTS.md.
+// nodes; (4) a sharded index (3 shards over the 3 nodes, docs/cluster.md): its
+// searches/s through every node against the whole index's (the scatter to every
+// shard's owner and the merge against one local search), and its acknowledged
+// adds/s with ids. Nothing asserts on time: figures go to bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { startNatsCluster } from '../test/support/nats-cluster';
@@ -139,6 +142,56 @@ async function main(): Promise<void> {
       }
       console.log(`  ${n} node(s): ${fmt(best)} searches/s`);
     }
+
+    // (4) a sharded index: the same vectors over 3 shards, with ids
+    const ids = new BigInt64Array(N).map((_, i) => BigInt(i));
+    const sharded = await client(urls[0], keys.write).post('/v1/indexes', { name: 'sh', dimension: D, factory: 'IDMap2,Flat', shards: 3 });
+    if (sharded.status !== 201) throw new Error(`create sh: ${sharded.status} ${JSON.stringify(sharded.json)}`);
+    for (let at = 0; at < N; at += 5_000) {
+      const rows = vectors(N, 3).subarray(at * D, (at + 5_000) * D);
+      const withIds = Buffer.concat([body(rows), Buffer.from(ids.buffer, at * 8, 5_000 * 8)]);
+      const a = await client(urls[at % 3], keys.write).post('/v1/indexes/sh/add?ids=true', undefined, { body: withIds });
+      if (a.status !== 200) throw new Error(`add sh: ${a.status} ${JSON.stringify(a.json)}`);
+    }
+    console.log(`\n(4) a sharded index (IDMap2,Flat, 3 shards over 3 nodes, the same ${N} x ${D}), 32 clients over the 3 nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
+    for (const index of ['s', 'sh']) {
+      let best = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const end = performance.now() + ROUND_S * 1000;
+        let done = 0;
+        await Promise.all(
+          Array.from({ length: 32 }, async (_, c) => {
+            const api = client(urls[c % 3], keys.read);
+            while (performance.now() < end) {
+              const s = await api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
+              if (s.status !== 200) throw new Error(`search ${index}: ${s.status}`);
+              done++;
+            }
+          }),
+        );
+        best = Math.max(best, done / ROUND_S);
+      }
+      console.log(`  ${index === 's' ? 'whole index (every node) ' : 'sharded (3 shards)       '}: ${fmt(best)} searches/s`);
+    }
+    let next = N;
+    const shardedAdds = await (async () => {
+      const end = performance.now() + ROUND_S * 1000;
+      let done = 0;
+      const rows = body(vectors(ROWS, 7));
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const api = client(urls[w % 3], keys.write);
+          while (performance.now() < end) {
+            const batch = new BigInt64Array(ROWS).map(() => BigInt(next++));
+            const a = await api.post('/v1/indexes/sh/add?ids=true', undefined, { body: Buffer.concat([rows, Buffer.from(batch.buffer)]) });
+            if (a.status !== 200) throw new Error(`add sh: ${a.status}`);
+            done++;
+          }
+        }),
+      );
+      return done / ROUND_S;
+    })();
+    console.log(`  sharded, 8 writers over 3 nodes: ${fmt(shardedAdds)} acknowledged adds/s (${ROWS} vectors with ids each)`);
     console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await single.stop('SIGKILL');

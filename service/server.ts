@@ -24,6 +24,8 @@ import { TenantMemoryBudget } from './domain/memory-budget';
 import { ServiceError } from './domain/errors';
 import { joinCluster } from './cluster/cluster';
 import type { ReplicatedLog } from './domain/durable';
+import type { ShardNetwork } from './domain/sharded-indexes';
+import { HEARTBEAT_MS } from './cluster/cluster';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -71,7 +73,11 @@ export interface ServiceHooks {
  * The domain over a data directory, without HTTP (also used by the CLI).
  * `catalog`: a cluster's (cluster/kv-catalog.ts) instead of the data directory's SQLite one.
  */
-export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?: { catalog: Catalog; replication: ReplicatedLog & { useSnapshots(s: FileSnapshotStore): void } }): Services {
+export function openServices(
+  config: Config,
+  hooks: ServiceHooks = {},
+  cluster?: { catalog: Catalog; replication: ReplicatedLog & { useSnapshots(s: FileSnapshotStore): void }; shards?: ShardNetwork },
+): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const indexDir = path.join(config.dataDir, 'indexes');
   fs.mkdirSync(indexDir, { recursive: true });
@@ -90,6 +96,7 @@ export function openServices(config: Config, hooks: ServiceHooks = {}, cluster?:
     rebuildThreshold: config.rebuildThreshold,
     maxMemory: config.maxMemory,
     ...(cluster && { replication: cluster.replication }),
+    ...(cluster?.shards && { shards: cluster.shards }),
     gpuDevices: config.gpu,
     gpuMemory: config.gpuMemory,
   }, hooks.observer);
@@ -151,6 +158,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   metrics.attachCollections(services.collections);
   if (cluster) {
     metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000) })));
+    metrics.attachShards(() => cluster.catalog.liveNodes(), () => services.indexes.shardOwnership());
     cluster.heartbeat(() => services.indexes.status().reduce((s, i) => s + (i.replicaLag ?? 0), 0));
   }
   const activity = new Activity();
@@ -198,6 +206,22 @@ export async function startServer(config: Config, log: (line: string) => void = 
     await services.indexes.followCatalog();
     await services.collections.followCatalog();
   });
+  // Sharded indexes: this node answers for the shards it owns, and every second the
+  // shards are placed over the live nodes (a node joining or gone moves some).
+  let balancing: NodeJS.Timeout | undefined;
+  if (cluster) {
+    cluster.shards.serve((m) => services.indexes.handleShardRequest(m));
+    let running = false;
+    balancing = setInterval(() => {
+      if (running) return;
+      running = true;
+      services.indexes
+        .balanceShards()
+        .catch((e) => console.error('faiss-proxy: placing shards failed:', e))
+        .finally(() => (running = false));
+    }, HEARTBEAT_MS);
+    balancing.unref();
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -213,6 +237,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     (stopped ??= (async () => {
       ready = false;
       stopping = true;
+      clearInterval(balancing);
+      cluster?.shards.close(); // the shards' next owners take their requests
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;

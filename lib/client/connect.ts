@@ -44,14 +44,21 @@ export interface RemoteIndexOptions {
    * GPUs refuses "gpu" with ERR_UNSUPPORTED, and a GPU it does not use with ERR_NO_SUCH_DEVICE.
    */
   device?: 'cpu' | 'gpu' | `gpu:${number}`;
+  /**
+   * A cluster's (docs/cluster.md): partition the index's vectors over this many
+   * shards (1-64) by a hash of their ids. A sharded index takes the caller's ids
+   * (IndexIDMap/IndexIDMap2, or IVF with addWithIds); a single-node server refuses it.
+   */
+  shards?: number;
 }
 
-/** options.device, checked, as the create request carries it. */
-function on(o: RemoteIndexOptions): { device?: string } {
+/** options.device and options.shards, checked, as the create request carries them. */
+function on(o: RemoteIndexOptions): { device?: string; shards?: number } {
   const device = readArgument('options', () => o.device);
-  if (device === undefined) return {};
-  if (typeof device !== 'string' || !/^(cpu|gpu(:[0-9]{1,4})?)$/.test(device)) throw invalidParameterError('options.device', '"cpu", "gpu" or "gpu:<n>"', device);
-  return { device };
+  const shards = readArgument('options', () => o.shards);
+  if (device !== undefined && (typeof device !== 'string' || !/^(cpu|gpu(:[0-9]{1,4})?)$/.test(device))) throw invalidParameterError('options.device', '"cpu", "gpu" or "gpu:<n>"', device);
+  if (shards !== undefined && (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > 64)) throw invalidParameterError('options.shards', 'an integer from 1 to 64', shards);
+  return { ...(device !== undefined && { device }), ...(shards !== undefined && { shards }) };
 }
 
 const descriptionOf = (v: unknown, what: string): IndexDescription => RemoteIndex.check(v, what).description;

@@ -33,6 +33,8 @@ export interface IndexDescription {
   metric: number;
   /** The server's device for it (RemoteIndexOptions.device); absent: the server's default, the CPU. */
   device?: string;
+  /** A cluster's shards for it (RemoteIndexOptions.shards); absent: one whole index. */
+  shards?: number;
 }
 
 export interface RemoteContext {
@@ -186,8 +188,8 @@ export abstract class RemoteIndexBase {
 
   /** @internal For the subclasses: the create request's body: the description and the dimension. */
   createBody(): Record<string, unknown> {
-    const { factory, metric, device } = this.description;
-    return { name: this.name, dimension: this.d, factory, metric: metricNameOf(metric as MetricType), ...(device !== undefined && { device }) };
+    const { factory, metric, device, shards } = this.description;
+    return { name: this.name, dimension: this.d, factory, metric: metricNameOf(metric as MetricType), ...(device !== undefined && { device }), ...(shards !== undefined && { shards }) };
   }
 
   /** @internal For the subclasses: a call on this index (created first). */

@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { Kvm } from '@nats-io/kv';
 import { CATALOG_BUCKET, heartbeatKey, KvCatalog } from './kv-catalog';
 import { JetStreamLog } from './replicated-log';
+import { ShardRpc } from './shard-rpc';
 
 /**
  * How often a node tells the catalog it is up (what the dashboard and
@@ -21,6 +22,8 @@ export interface Cluster {
   catalog: KvCatalog;
   replication: JetStreamLog;
   replicas: number;
+  /** Sharded indexes' placement and the requests nodes forward each other (shard-rpc.ts). */
+  shards: ShardRpc;
   /** Tells the catalog every HEARTBEAT_MS that this node is up, with its lag (`lag()`). */
   heartbeat(lag: () => number): void;
   /** Runs `sync` after each batch of catalog changes other nodes made (one run at a time). */
@@ -69,12 +72,14 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
     const kv = await new Kvm(nc).open(CATALOG_BUCKET);
     const startedAt = Date.now();
     let beating: NodeJS.Timeout | undefined;
+    const shards = new ShardRpc(nc, config.node, catalog);
     return {
       node: config.node,
       nc,
       catalog,
       replication,
       replicas: config.clusterReplicas,
+      shards,
       heartbeat(lag) {
         const beat = () =>
           void kv.put(heartbeatKey(config.node), JSON.stringify({ node: config.node, at: Date.now(), startedAt, lag: lag() })).catch(() => undefined);
@@ -107,6 +112,7 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
       },
       async close() {
         clearInterval(beating);
+        shards.close();
         await kv.delete(heartbeatKey(config.node)).catch(() => undefined);
         catalog.close();
         await nc.drain().catch(() => nc.close());

@@ -55,6 +55,16 @@ export const sharedSnapshotKey = (id: string): string => `s.${token(id)}`;
 /** The KV key of a node's heartbeat. */
 export const heartbeatKey = (node: string): string => `n.${token(node)}`;
 
+/** The KV key of a sharded index's placement: the node owning each shard, by the index's storage id (domain/sharded-indexes.ts). */
+const placementKey = (id: string): string => `p.${token(id)}`;
+
+/**
+ * A node is live while its heartbeats (every HEARTBEAT_MS) keep coming: one not
+ * heard from for this long has its shards placed on the others. Measured by
+ * when this node received it, not by the sender's clock.
+ */
+export const NODE_LIVE_MS = 3_000;
+
 export class KvCatalog implements Catalog {
   private readonly tenants = new Map<string, TenantRecord>();
   private readonly keys = new Map<string, KeyRecord>();
@@ -63,6 +73,10 @@ export class KvCatalog implements Catalog {
   private readonly aliases = new Map<string, AliasRecord>();
   /** Each node's last heartbeat (cluster.ts), by KV key. */
   private readonly heartbeats = new Map<string, NodeHeartbeat>();
+  /** When this node last received each heartbeat (performance.now()), by KV key: which nodes are live. */
+  private readonly heard = new Map<string, number>();
+  /** Each sharded index's placement (the owner of each shard), by KV key. */
+  private readonly placements = new Map<string, string[]>();
   /** The KV revision each key's mirror holds (a watch entry older than a change made here is stale). */
   private readonly revisions = new Map<string, number>();
   private generation = 0;
@@ -172,8 +186,15 @@ export class KvCatalog implements Catalog {
     this.lastRevision = Math.max(this.lastRevision, e.revision);
     if (e.key.startsWith('n.')) {
       // A heartbeat: no record of the catalog, no new key generation.
-      if (e.operation === 'PUT') this.heartbeats.set(e.key, JSON.parse(e.string()) as NodeHeartbeat);
-      else this.heartbeats.delete(e.key);
+      if (e.operation === 'PUT') {
+        const beat = JSON.parse(e.string()) as NodeHeartbeat;
+        this.heartbeats.set(e.key, beat);
+        // One read at start (not a live update) was sent a while ago: a node dead for long is not taken for live.
+        this.heard.set(e.key, performance.now() - (e.isUpdate ? 0 : Math.max(0, Date.now() - beat.at)));
+      } else {
+        this.heartbeats.delete(e.key);
+        this.heard.delete(e.key);
+      }
       if (e.key === this.ownHeartbeat && e.isUpdate) this.freshAt = performance.now();
       return;
     }
@@ -190,7 +211,19 @@ export class KvCatalog implements Catalog {
   private mirror(key: string, value: unknown): void {
     const kind = key[0];
     const map: Map<string, unknown> | undefined =
-      kind === 't' ? this.tenants : kind === 'k' ? this.keys : kind === 'i' ? this.indexes : kind === 'c' ? this.collections : kind === 'a' ? this.aliases : undefined;
+      kind === 't'
+        ? this.tenants
+        : kind === 'k'
+          ? this.keys
+          : kind === 'i'
+            ? this.indexes
+            : kind === 'c'
+              ? this.collections
+              : kind === 'a'
+                ? this.aliases
+                : kind === 'p'
+                  ? this.placements
+                  : undefined;
     if (!map) return;
     if (value === undefined) map.delete(key);
     else map.set(key, value);
@@ -319,6 +352,25 @@ export class KvCatalog implements Catalog {
   /** The nodes that told the catalog they are up, as last heard. */
   nodes(): NodeHeartbeat[] {
     return [...this.heartbeats.values()].sort(byName((n) => n.node));
+  }
+
+  /** The nodes whose heartbeat this node received within NODE_LIVE_MS, by name. */
+  liveNodes(): string[] {
+    const now = performance.now();
+    return [...this.heartbeats]
+      .filter(([key]) => now - (this.heard.get(key) ?? -Infinity) <= NODE_LIVE_MS)
+      .map(([, h]) => h.node)
+      .sort();
+  }
+  /** A sharded index's placement: the node owning each shard (undefined: not placed yet). */
+  placementOf(id: string): readonly string[] | undefined {
+    return this.placements.get(placementKey(id));
+  }
+  putPlacement(id: string, owners: readonly string[]): void {
+    this.write('put', placementKey(id), owners);
+  }
+  deletePlacement(id: string): void {
+    this.write('delete', placementKey(id));
   }
 
   /** Readiness: the cluster is reachable (a node cut off from it cannot take catalog changes). */

@@ -14,6 +14,7 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { FileSnapshotStore } from '../storage/snapshots';
 import { Kvm, type KV } from '@nats-io/kv';
 import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
+import { pack, unpack } from './frames';
 
 /** A shared snapshot's object: one per (storage id, sequence). */
 const objectOf = (id: string, seq: number) => `${id}.${seq}`;
@@ -23,24 +24,13 @@ export const SNAPSHOT_BUCKET = 'faiss-proxy-snapshots';
 
 /** A shared snapshot as one object: u32 length of a JSON header { seq, files: [{ suffix, bytes }] }, the header, the files' bytes. */
 function bundle(seq: number, files: { suffix: string; bytes: Buffer }[]): Buffer {
-  const header = Buffer.from(JSON.stringify({ seq, files: files.map((f) => ({ suffix: f.suffix, bytes: f.bytes.length })) }));
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(header.length);
-  return Buffer.concat([length, header, ...files.map((f) => f.bytes)]);
+  return pack({ seq, files: files.map((f) => ({ suffix: f.suffix, bytes: f.bytes.length })) }, files.map((f) => f.bytes));
 }
 
 function unbundle(data: Uint8Array): { seq: number; files: { suffix: string; bytes: Uint8Array }[] } {
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const length = b.readUInt32LE(0);
-  const header = JSON.parse(b.subarray(4, 4 + length).toString('utf8')) as { seq: number; files: { suffix: string; bytes: number }[] };
-  let at = 4 + length;
-  const files = header.files.map((f) => {
-    const bytes = b.subarray(at, at + f.bytes);
-    at += f.bytes;
-    return { suffix: f.suffix, bytes };
-  });
-  if (at !== b.length) throw new Error(`a shared snapshot of ${b.length} bytes where its header says ${at}`);
-  return { seq: header.seq, files };
+  type Header = { seq: number; files: { suffix: string; bytes: number }[] };
+  const { header, parts } = unpack<Header>(data, (h) => h.files.map((f) => f.bytes), 'a shared snapshot');
+  return { seq: header.seq, files: header.files.map((f, i) => ({ suffix: f.suffix, bytes: parts[i] })) };
 }
 
 /** How long JetStream remembers an append's id: a retry within it is not appended twice (past it: the replicas' remembered keys). */

@@ -180,11 +180,22 @@ function render(overview, activity) {
     fillTable(
       'cluster-nodes',
       overview.cluster.nodes.map((n) =>
-        row([n.node, new Date(n.startedAt).toLocaleString(), `${n.heartbeatAgeSeconds.toFixed(1)} s ago`, { text: n.lag.toLocaleString(), num: true }]),
+        row([n.node, new Date(n.startedAt).toLocaleString(), `${n.heartbeatAgeSeconds.toFixed(1)} s ago`, { text: n.lag.toLocaleString(), num: true }, shardsOwnedBy(overview.cluster.shards ?? [], n.node)]),
       ),
     );
   }
   fillTable('errors', activity.errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.tenant, e.requestId])));
+}
+
+/** The shards a node owns, by index: "tenant/index #0 #2; ..." (a sharded index's placement: docs/cluster.md). */
+function shardsOwnedBy(shards, node) {
+  const byIndex = new Map();
+  for (const s of shards) {
+    if (s.node !== node) continue;
+    const key = `${s.tenant}/${s.index}`;
+    byIndex.set(key, [...(byIndex.get(key) ?? []), `#${s.shard}`]);
+  }
+  return [...byIndex].map(([index, list]) => `${index} ${list.join(' ')}`).join('; ') || '—';
 }
 
 async function refresh() {

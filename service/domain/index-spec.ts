@@ -51,6 +51,8 @@ export interface CreateIndexSpec {
   params?: IndexParams;
   /** "cpu" (the default), "gpu" (the GPU of serve --gpu with the least in use) or "gpu:<n>" (domain/gpu-placement.ts). */
   device?: string;
+  /** A cluster's: partition the points over this many shards by a hash of their ids (domain/sharded-indexes.ts); 1 or absent: whole. */
+  shards?: number;
 }
 
 /**

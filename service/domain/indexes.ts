@@ -21,6 +21,9 @@ import { TenantQuotas, type Reservation } from './quotas';
 import { SearchScheduler, type SearchAnswer, type SchedulingOptions, type SearchStats } from './search-scheduler';
 import { requireName } from './names';
 import { CPU, GpuPlacement, gpuNumber, type GpuStatus } from './gpu-placement';
+import { ShardedIndexes, type ShardMessage, type ShardNetwork } from './sharded-indexes';
+import { MAX_SHARDS, shardStorageId } from './shards';
+import { isIdMapped } from '../../lib/id-policy';
 
 export interface IndexInfo {
   name: string;
@@ -48,6 +51,9 @@ export interface IndexInfo {
   efSearch?: number;
   efConstruction?: number;
   createdAt: string;
+  /** A cluster's sharded index: how many shards, and the node owning each (docs/cluster.md). */
+  shards?: number;
+  shardOwners?: string[];
 }
 
 export interface StorageOptions {
@@ -59,6 +65,8 @@ export interface StorageOptions {
   maxMemory: number;
   /** A cluster's replicated log (serve --cluster), in place of the local logs. */
   replication?: ReplicatedLog;
+  /** A cluster's shard placement and forwarding (cluster/shard-rpc.ts): what sharded indexes need. */
+  shards?: ShardNetwork;
   /** The GPUs indexes created with a device may live on (serve --gpu); none: every index on the CPU. */
   gpuDevices?: readonly number[];
   /** Bytes of indexes kept on each GPU before its least recently used are evicted (--gpu-memory); 0: no limit. */
@@ -120,6 +128,8 @@ export class IndexService {
   private readonly quotas: TenantQuotas;
   private readonly scheduler: SearchScheduler;
   private readonly damage: LogDamageTotals = { repairs: 0, bytes: 0, records: 0 };
+  /** A cluster's sharded indexes (serve --cluster); undefined on a single node. */
+  private readonly sharded: ShardedIndexes | undefined;
 
   constructor(
     private readonly catalog: Catalog,
@@ -133,7 +143,19 @@ export class IndexService {
     this.scheduler = new SearchScheduler(storage.scheduling);
     this.placement = new GpuPlacement(storage.gpuDevices ?? [], storage.gpuMemory ?? 0);
     // Host memory's budget counts what is in host memory: not the indexes on a GPU, which have their own.
-    this.residency = new Residency(() => [...this.registry.all()].filter((l) => this.gpuOf(l) === undefined), storage.maxMemory);
+    this.sharded =
+      storage.shards && storage.replication
+        ? new ShardedIndexes({
+            net: storage.shards,
+            make: (record) => this.durableIndex(record),
+            search: (l, x, k, params) => this.scheduler.search(l, x, k, params),
+            records: () => this.catalog.listIndexes(),
+            record: (tenant, name) => this.catalog.getIndex(tenant, name),
+            forgetLocally: (l) => this.forgetLocally(l),
+            onResident: () => this.residency.enforceBudget(),
+          })
+        : undefined;
+    this.residency = new Residency(() => [...this.registry.all(), ...(this.sharded?.all() ?? [])].filter((l) => this.gpuOf(l) === undefined), storage.maxMemory);
     this.gpuResidency = this.placement.devices.map((n) => new Residency(() => [...this.registry.all()].filter((l) => this.gpuOf(l) === n), storage.gpuMemory ?? 0));
     this.quotas = new TenantQuotas(this.registry, quotasOf);
   }
@@ -148,6 +170,8 @@ export class IndexService {
     const records = this.catalog.listIndexes();
     // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
     const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
+    // A cluster's sharded index: its shards' files (this node's snapshots of the shards it held).
+    for (const r of records) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
     const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
@@ -174,7 +198,10 @@ export class IndexService {
    * to MIN_SEQUENCE_WAIT_MS for this node to apply them; else ERR_REPLICA_BEHIND.
    */
   awaitVersion(tenant: string, name: string, seq: number): Promise<void> {
-    return this.use(tenant, name).appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
+    const l = this.use(tenant, name);
+    const sharded = this.shardedOf(l);
+    if (sharded) return sharded.awaitVersion(l.record, seq);
+    return l.appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
   }
 
   async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
@@ -196,6 +223,7 @@ export class IndexService {
       index.dispose();
       throw e;
     }
+    const shards = this.requireShards(spec, index);
     const { nprobe, efSearch, efConstruction } = spec.params ?? {};
     const tunables = { ...(nprobe !== undefined && { nprobe }), ...(efSearch !== undefined && { efSearch }), ...(efConstruction !== undefined && { efConstruction }) };
     const record: IndexRecord = {
@@ -209,8 +237,40 @@ export class IndexService {
       mmap: spec.params?.mmap === true,
       ...(Object.keys(tunables).length > 0 && { params: tunables }),
       ...(device !== CPU && { device }),
+      ...(shards > 1 && { shards }),
     };
+    if (shards > 1) {
+      index.dispose(); // each shard's replica builds its own from the record
+      return this.installSharded(record);
+    }
     return this.installNew(record, index, { indexes: 1, vectors: 0, bytes: 0 });
+  }
+
+  /**
+   * A create's shards (1: whole), checked: an integer 1..MAX_SHARDS, only in a
+   * cluster, and only for an index that takes the caller's ids (a vector's shard
+   * is its id's: a sharded index cannot number vectors as FAISS does, which
+   * would take one counter every write of every shard waits on). Disposes
+   * `index` when it refuses.
+   */
+  private requireShards(spec: CreateIndexSpec, index: AnyIndex): number {
+    const shards = spec.shards ?? 1;
+    let why: ServiceError | undefined;
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+      why = new ServiceError('ERR_INVALID_ARGUMENT', `shards must be an integer from 1 to ${MAX_SHARDS}, not ${JSON.stringify(spec.shards)}`);
+    } else if (shards > 1 && !this.sharded) {
+      why = new ServiceError('ERR_UNSUPPORTED', 'shards partition an index over the nodes of a cluster: start the server with --cluster (docs/cluster.md)');
+    } else if (shards > 1 && !isIdMapped(index) && index.nprobe === undefined) {
+      why = new ServiceError(
+        'ERR_UNSUPPORTED',
+        `A sharded index places each vector by its id, so it takes ids the caller gives (add with ids): ${index.typeName} cannot; create it with params.idMap, or an IDMap or IVF factory`,
+      );
+    }
+    if (why) {
+      index.dispose();
+      throw why;
+    }
+    return shards;
   }
 
   list(tenant: string): IndexInfo[] {
@@ -221,12 +281,14 @@ export class IndexService {
 
   async describe(tenant: string, name: string): Promise<IndexInfo> {
     const l = this.registry.get(tenant, name);
+    if (this.shardedOf(l)) return this.describeSharded(l);
     return l.read(async (index) => this.info(l, index));
   }
 
-  /** Changes with every mutation of the index; survives restarts. */
+  /** Changes with every mutation of the index; survives restarts. A sharded index's: its shards' versions summed, as last seen here. */
   version(tenant: string, name: string): number {
-    return this.registry.get(tenant, name).version;
+    const l = this.registry.get(tenant, name);
+    return this.shardedOf(l)?.version(l.record) ?? l.version;
   }
 
   dimension(tenant: string, name: string): number {
@@ -243,6 +305,17 @@ export class IndexService {
     const l = this.registry.get(tenant, name);
     this.catalog.deleteIndex(tenant, name);
     await this.forget(l);
+    if (this.shardedOf(l)) await this.removeShards(l.record);
+  }
+
+  /** A deleted sharded index's streams, shared snapshots and placement (each node forgets its own replicas: ShardedIndexes.balance). */
+  private async removeShards(record: IndexRecord): Promise<void> {
+    try {
+      for (let s = 0; s < record.shards!; s++) await this.storage.replication!.remove(shardStorageId(record.id, s));
+      this.storage.shards!.deletePlacement(record.id);
+    } catch (e) {
+      console.error(`faiss-proxy: removing the shards of deleted index ${record.name} failed:`, e);
+    }
   }
 
   /**
@@ -256,7 +329,10 @@ export class IndexService {
   async dropTenant(tenant: string, deleteRows: () => void): Promise<void> {
     await this.registry.closingTenant(tenant, async () => {
       deleteRows();
-      for (const l of [...this.registry.ofTenant(tenant)]) await this.forget(l);
+      for (const l of [...this.registry.ofTenant(tenant)]) {
+        await this.forget(l);
+        if (l instanceof DurableIndex && this.shardedOf(l)) await this.removeShards(l.record);
+      }
     });
   }
 
@@ -280,6 +356,12 @@ export class IndexService {
 
   async train(tenant: string, name: string, x: Rows, key?: string): Promise<IndexInfo> {
     const l = this.use(tenant, name);
+    const sharded = this.shardedOf(l);
+    if (sharded) {
+      // Every shard trains on the same vectors (FAISS's training is deterministic): one quantizer, as one index would have.
+      await sharded.everyShard(l.record, { type: 'train', x, d: l.record.dimension }, key);
+      return this.describeSharded(l);
+    }
     await l.mutate({ type: 'train', x, d: l.record.dimension, key });
     return l.read(async (index) => this.info(l, index));
   }
@@ -297,6 +379,19 @@ export class IndexService {
     const row = rowLength(d, isBinaryFactory(l.record.factory));
     if (x.length === 0 || x.length % row !== 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `Expected rows of dimension ${d}`);
     const n = x.length / row;
+    const sharded = this.shardedOf(l);
+    if (sharded) {
+      if (!ids) {
+        throw new ServiceError('ERR_UNSUPPORTED', `Index ${name} is sharded: each vector goes to the shard its id hashes to, so add the vectors with ids (docs/cluster.md)`);
+      }
+      const release = this.quotas.reserve(tenant, { indexes: 0, ...this.quotas.requireRoom(tenant, n, x.byteLength) });
+      try {
+        const { added } = await sharded.add(l.record, x, ids, key);
+        return { added, ntotal: (await this.countSharded(l)).ntotal, firstId: null };
+      } finally {
+        release();
+      }
+    }
     // Loads the index: whether this is a retry (hasApplied) is known only then, and
     // the quota check needs its size. A retry of an add already applied is answered
     // from memory, quota or not. No await between the check and the reservation.
@@ -314,6 +409,8 @@ export class IndexService {
   /** `version`: the index version the answer reflects (at least). */
   search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
     const l = this.use(tenant, name);
+    const sharded = this.shardedOf(l);
+    if (sharded) return sharded.search(l.record, x, k, this.unfiltered(l, params)) as Promise<SearchAnswer>;
     if (l.placedOn !== undefined) this.placement.noteSearch(l.device, x.length / l.d);
     return this.scheduler.search(l, x, k, params);
   }
@@ -325,11 +422,16 @@ export class IndexService {
 
   /** A binary index's search (not batched: binary indexes gain nothing from it). */
   searchCodes(tenant: string, name: string, x: Uint8Array, k: number, params?: SearchParams): Promise<BinarySearchResult & { version: number }> {
-    return this.use(tenant, name).searchCodes(x, k, params);
+    const l = this.use(tenant, name);
+    const sharded = this.shardedOf(l);
+    if (sharded) return sharded.search(l.record, x, k, this.unfiltered(l, params)) as Promise<BinarySearchResult & { version: number }>;
+    return l.searchCodes(x, k, params);
   }
 
   rangeSearch(tenant: string, name: string, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
-    return this.use(tenant, name).rangeSearch(x, radius, params);
+    const l = this.use(tenant, name);
+    if (this.shardedOf(l)) throw this.notSharded(l, 'a range search');
+    return l.rangeSearch(x, radius, params);
   }
 
   /** Removes `ids`, or the ids present that a selector selects (resolved in the mutation's turn: selected-ids.ts). */
@@ -339,6 +441,12 @@ export class IndexService {
     if (this.placement.devices.includes(gpuNumber(l.device) ?? -1)) {
       throw new ServiceError('ERR_UNSUPPORTED', `Index ${name} lives on ${l.device}, and FAISS 1.7.3's GPU indexes cannot remove vectors; export it, and import it into a CPU index to remove`);
     }
+    const sharded = this.shardedOf(l);
+    if (sharded) {
+      if (!(ids instanceof BigInt64Array)) throw this.notSharded(l, 'a remove by filter');
+      const { removed } = await sharded.remove(l.record, ids, key);
+      return { removed, ntotal: (await this.countSharded(l)).ntotal };
+    }
     const { removed } = await (ids instanceof BigInt64Array ? l.mutate({ type: 'remove', ids, key }) : l.removeSelected({ type: 'remove-selected', sel: ids, key }));
     return { removed, ntotal: await l.ntotal() };
   }
@@ -346,6 +454,8 @@ export class IndexService {
   /** The stored vectors (binary indexes: codes) of `ids`, row after row. */
   async reconstruct(tenant: string, name: string, ids: readonly bigint[]): Promise<Rows> {
     const l = this.use(tenant, name);
+    const sharded = this.shardedOf(l);
+    if (sharded) return sharded.reconstruct(l.record, ids);
     const binary = isBinaryFactory(l.record.factory);
     const row = rowLength(l.record.dimension, binary);
     const rows = await Promise.all(ids.map((id) => l.reconstruct(id)));
@@ -356,13 +466,20 @@ export class IndexService {
 
   async reset(tenant: string, name: string, key?: string): Promise<IndexInfo> {
     const l = this.use(tenant, name);
+    const sharded = this.shardedOf(l);
+    if (sharded) {
+      await sharded.everyShard(l.record, { type: 'reset' }, key);
+      return this.describeSharded(l);
+    }
     await l.mutate({ type: 'reset', key });
     return l.read(async (index) => this.info(l, index));
   }
 
   /** FAISS's serialized bytes, consistent with every write acknowledged before the call. */
   exportIndex(tenant: string, name: string): Promise<Buffer> {
-    return this.use(tenant, name).export();
+    const l = this.use(tenant, name);
+    if (this.shardedOf(l)) throw this.notSharded(l, 'an export (one FAISS file of every shard)');
+    return l.export();
   }
 
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
@@ -383,6 +500,7 @@ export class IndexService {
       // Checked and reserved in one turn, after the last await: what the quota sees is current.
       this.registry.requireOpen(tenant, generation);
       existing = this.registry.find(tenant, name);
+      if (existing?.record.shards) throw this.notSharded(existing, 'an import (one FAISS file in place of every shard)');
       if (!existing && this.registry.isCreating(tenant, name)) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.quotas.requireIndexQuota(tenant);
       growth = { indexes: existing ? 0 : 1, ...this.quotas.requireRoom(tenant, index.ntotal, index.bytes, existing) };
@@ -434,7 +552,7 @@ export class IndexService {
 
   /** Snapshots every index whose log is not empty (shutdown, tests). */
   async snapshotAll(): Promise<void> {
-    for (const l of this.registry.all()) if (l.loaded) await l.snapshot();
+    for (const l of [...this.registry.all(), ...(this.sharded?.all() ?? [])]) if (l.loaded) await l.snapshot();
   }
 
   /**
@@ -444,7 +562,7 @@ export class IndexService {
    */
   async close(): Promise<void> {
     const failed: string[] = [];
-    for (const l of this.registry.all()) {
+    for (const l of [...this.registry.all(), ...(this.sharded?.all() ?? [])]) {
       await l.close().catch((e) => {
         failed.push(`${l.record.tenant}/${l.record.name}`);
         console.error(`faiss-proxy: saving ${l.record.name} at shutdown failed (its log keeps its writes):`, e);
@@ -591,10 +709,92 @@ export class IndexService {
     }
   }
 
+  /** The sharded indexes' operations if `l` is a sharded index's record (its DurableIndex is never loaded: its shards are). */
+  private shardedOf(l: DurableIndex): ShardedIndexes | undefined {
+    return l.record.shards ? this.sharded : undefined;
+  }
+
+  /** A sharded index refuses what it does not offer yet (docs/cluster.md), with a 422. */
+  private notSharded(l: DurableIndex, what: string): ServiceError {
+    return new ServiceError('ERR_UNSUPPORTED', `Index ${l.record.name} is sharded over ${l.record.shards} shards: ${what} is not offered for a sharded index (docs/cluster.md)`);
+  }
+
+  /** A sharded index's search parameters: a filter (a selector) is not offered yet. */
+  private unfiltered(l: DurableIndex, params: SearchParams | undefined): SearchParams | undefined {
+    if (params?.sel) throw this.notSharded(l, 'a filtered search');
+    return params;
+  }
+
+  /** Every shard's counts, gathered; kept as the index's summary (listing and quotas without asking the shards again). */
+  private async countSharded(l: DurableIndex) {
+    const counts = await this.sharded!.counts(l.record);
+    l.summary = { type: counts.type, ntotal: counts.ntotal, bytes: counts.bytes, isTrained: counts.isTrained };
+    return counts;
+  }
+
+  private async describeSharded(l: DurableIndex): Promise<IndexInfo> {
+    const counts = await this.countSharded(l);
+    return { ...this.info(l, undefined), type: counts.type, ntotal: counts.ntotal, bytes: counts.bytes, isTrained: counts.isTrained, version: counts.version };
+  }
+
+  /**
+   * A new sharded index: a stream per shard, then its catalog record, then its
+   * placement (every live node its share); each shard's owner builds its
+   * replica from the record and its stream.
+   */
+  private async installSharded(record: IndexRecord): Promise<IndexInfo> {
+    const { tenant, name } = record;
+    const replication = this.storage.replication!;
+    const generation = this.registry.generation(tenant);
+    const release = this.quotas.reserve(tenant, { indexes: 1, vectors: 0, bytes: 0 });
+    const releaseName = this.registry.claimName(tenant, name);
+    const installed = (async () => {
+      try {
+        for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
+        this.registry.requireOpen(tenant, generation);
+        this.catalog.insertIndex(record);
+      } catch (e) {
+        for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
+        throw e;
+      }
+      try {
+        this.sharded!.place(record);
+      } catch (e) {
+        // Created all the same: the coordinator places it within a second (ShardedIndexes.balance).
+        console.error(`faiss-proxy: placing the shards of new index ${tenant}/${name} failed:`, e);
+      }
+      const l = this.durableIndex(record);
+      this.registry.register(l);
+      return this.describeSharded(l);
+    })();
+    try {
+      return await this.registry.tracked(tenant, installed);
+    } finally {
+      releaseName();
+      release();
+    }
+  }
+
+  /** A cluster's: places the sharded indexes' shards, loads the ones this node owns, unloads the others (every second: server.ts). */
+  async balanceShards(): Promise<void> {
+    await this.sharded?.balance();
+  }
+
+  /** A cluster's: answers a shard's part of a request another node sent (cluster/shard-rpc.ts). */
+  handleShardRequest(request: ShardMessage): Promise<ShardMessage> {
+    if (!this.sharded) return Promise.reject(new ServiceError('ERR_UNSUPPORTED', 'This node holds no shards'));
+    return this.sharded.handle(request);
+  }
+
+  /** Each shard's owner (metrics, dashboard); empty on a single node. */
+  shardOwnership(): { tenant: string; index: string; shard: number; node: string }[] {
+    return this.sharded?.ownership() ?? [];
+  }
+
   /** An index about to be used (counted as a cache hit or miss). */
   private use(tenant: string, name: string): DurableIndex {
     const l = this.registry.get(tenant, name);
-    this.residency.noteUse(l);
+    if (!l.record.shards) this.residency.noteUse(l); // a sharded index's shards are used at their owners
     return l;
   }
 
@@ -611,6 +811,7 @@ export class IndexService {
       memoryMapped: l.mapped,
       device: l.device,
       logBytes: l.logBytes,
+      ...(l.record.shards && { shards: l.record.shards, shardOwners: [...(this.sharded?.owners(l.record) ?? [])], version: this.sharded?.version(l.record) ?? 0 }),
     };
     if (!index) {
       const s = l.summary;

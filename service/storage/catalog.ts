@@ -61,6 +61,8 @@ export interface IndexRecord {
   params?: { nprobe?: number; efSearch?: number; efConstruction?: number };
   /** Where it lives when loaded: "gpu:<n>" (serve --gpu; domain/gpu-placement.ts); absent: the CPU. */
   device?: string;
+  /** A cluster's sharded index: its points partitioned over this many shards (domain/sharded-indexes.ts); absent: whole. */
+  shards?: number;
 }
 
 /** A collection (domain/collections.ts): its spec as created, and the storage id naming its files. */

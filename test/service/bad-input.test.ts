@@ -110,7 +110,10 @@ const cases: Case[] = [
   { name: 'import with a JSON content type', req: () => ({ method: 'PUT', path: I(fresh(), 'import'), json: {} }), status: 415, code: 'ERR_UNSUPPORTED_MEDIA_TYPE' },
   // --- unknown and missing fields
   { name: 'an unknown field on search', req: () => search({ vectors: zeros(1), k: 1, limit: 5 }), status: 400, code: 'ERR_VALIDATION' },
-  { name: 'an unknown field on create', req: () => create({ type: 'IndexFlatL2', shards: 2 }), status: 400, code: 'ERR_VALIDATION' },
+  { name: 'an unknown field on create', req: () => create({ type: 'IndexFlatL2', replicas: 2 }), status: 400, code: 'ERR_VALIDATION' },
+  // shards partition an index over a cluster's nodes (docs/cluster.md): a single node has none to offer.
+  { name: 'shards on a single node', req: () => create({ type: 'IndexFlatL2', shards: 2 }), status: 422, code: 'ERR_UNSUPPORTED' },
+  { name: 'shards 0', req: () => create({ type: 'IndexFlatL2', shards: 0 }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'an unknown field in create params', req: () => create({ type: 'IndexFlatL2', params: { nlists: 4 } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'an unknown field on tenant create', req: () => ({ method: 'POST', path: '/v1/admin/tenants', key: 'admin', json: { name: 'tenantX', colour: 'red' } }), status: 400, code: 'ERR_VALIDATION' },
   { name: 'search without k', req: () => search({ vectors: zeros(1) }), status: 400, code: 'ERR_VALIDATION' },

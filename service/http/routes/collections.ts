@@ -84,11 +84,17 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
             factory: { type: 'string', minLength: 1, maxLength: 256 },
             metric: { enum: ['l2', 'ip'] },
             payloadIndexes: { type: 'object', additionalProperties: { enum: PAYLOAD_TYPES } },
+            // Named so that it is refused with its reason (below), not as an unknown property.
+            shards: {},
           },
         },
       },
-      responses: { 201: 'The new collection, described', 409: 'A collection or alias of that name exists', 403: 'Quota exceeded' },
+      responses: { 201: 'The new collection, described', 409: 'A collection or alias of that name exists', 403: 'Quota exceeded', 400: 'ERR_VALIDATION: shards (a collection is not sharded)' },
       handler: async (req, res) => {
+        // An unknown field to the collection's spec, as embedded (the same code both ways), with its reason.
+        if (req.body.shards !== undefined) {
+          throw new HttpError(400, 'ERR_VALIDATION', 'body: a collection is not sharded: shards are offered for indexes (a sharded index: docs/cluster.md); create the collection without shards');
+        }
         res.status(201).json(await collections.create(tenantOf(res), req.body));
       },
     },

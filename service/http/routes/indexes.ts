@@ -4,6 +4,7 @@
 import type { Request, Response } from 'express';
 import type { IndexService } from '../../domain/indexes';
 import { INDEX_TYPES, METRIC_NAMES, SQ_TYPES } from '../../domain/index-spec';
+import { MAX_SHARDS } from '../../domain/shards';
 import type { Config } from '../../config';
 import { principalOf } from '../auth';
 import { HttpError } from '../errors';
@@ -108,6 +109,8 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
             },
             // Where it lives when loaded (serve --gpu; docs/gpu.md): the CPU, a GPU of the server's, or that one.
             device: { type: 'string', pattern: '^(cpu|gpu(:[0-9]{1,4})?)$' },
+            // A cluster's: the points partitioned over this many shards by their ids (docs/cluster.md).
+            shards: { type: 'integer', minimum: 1, maximum: MAX_SHARDS },
           },
         },
       },

@@ -80,7 +80,14 @@ export function operationRoutes(deps: {
             logDamage: indexes.logDamage(),
           },
           pool: poolStats(),
-          ...(cluster && { cluster: { node: cluster.node, nodes: cluster.nodes().map((n) => ({ ...n, heartbeatAgeSeconds: Math.max(0, (Date.now() - n.at) / 1000) })) } }),
+          ...(cluster && {
+            cluster: {
+              node: cluster.node,
+              nodes: cluster.nodes().map((n) => ({ ...n, heartbeatAgeSeconds: Math.max(0, (Date.now() - n.at) / 1000) })),
+              // Each shard of each sharded index and the node owning it (docs/cluster.md).
+              shards: indexes.shardOwnership(),
+            },
+          }),
           process: {
             rssBytes: memory.rss,
             heapUsedBytes: memory.heapUsed,

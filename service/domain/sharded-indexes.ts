@@ -1,0 +1,384 @@
+// A cluster's sharded indexes ("shards": N at creation, docs/cluster.md): the
+// points of one index partitioned by a hash of their ids (shards.ts) over N
+// shards, each a durable index of its own (its own JetStream stream and shared
+// snapshots: the same machinery as a whole index, durable.ts), owned by one node
+// (placement, in the catalog's KV bucket). Any node takes any request: it sends
+// each shard's part to the shard's owner (itself, or another node over the
+// network: ShardNetwork) and gathers the answers: a search scatters to every
+// shard and merges the top-k; a write goes to the shards its ids hash to. Knows
+// nothing of NATS or HTTP.
+import { randomUUID } from 'node:crypto';
+import { rowLength, type Rows } from '../../lib/any-index';
+import { isBinaryFactory } from '../../lib/any-index';
+import type { SearchParams } from '../../lib';
+import type { IndexRecord } from '../storage/catalog';
+import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
+import type { DurableIndex } from './durable-index';
+import { MIN_SEQUENCE_WAIT_MS } from './durable';
+import { ServiceError } from './errors';
+import { balancedPlacement, mergeTopK, shardsOf, shardStorageId, type ShardAnswer } from './shards';
+import type { SearchAnswer } from './search-scheduler';
+
+/** One shard's part of a request, or its answer: a JSON header and binary parts (vectors, ids, distances, labels). */
+export interface ShardMessage {
+  header: Record<string, unknown>;
+  parts: Uint8Array[];
+}
+
+/** What a sharded index needs of the cluster (cluster/shard-rpc.ts): placement in the catalog, and request/reply to other nodes. */
+export interface ShardNetwork {
+  /** This node's name. */
+  readonly node: string;
+  /** The owner of each shard of the index of storage id `id`, as the catalog has it (undefined: none yet). */
+  placement(id: string): readonly string[] | undefined;
+  /** Writes a placement to the catalog (acknowledged by JetStream when it returns). */
+  setPlacement(id: string, owners: readonly string[]): void;
+  deletePlacement(id: string): void;
+  /** The nodes heard from lately (heartbeats), by name. */
+  liveNodes(): string[];
+  /** Sends a shard's request to `node`; rejects with ShardUnreachable when no node answers on its subject. */
+  call(node: string, request: ShardMessage, timeoutMs: number): Promise<ShardMessage>;
+}
+
+/** A request nobody took: the node is gone (or not yet listening); the shard's next owner may take it. */
+export class ShardUnreachable extends Error {
+  constructor(readonly node: string, why: string) {
+    super(`node ${node} did not answer (${why})`);
+    this.name = 'ShardUnreachable';
+  }
+}
+
+/** How long a request for a shard whose owner is gone waits for the shard's next owner (placement moves within ~3 s: NODE_LIVE_MS). */
+export const SHARD_OWNER_WAIT_MS = 15_000;
+/** How long a node waits for another's answer to a shard's read; a write may take longer (its append retries up to 15 s). */
+const READ_TIMEOUT_MS = 30_000;
+const WRITE_TIMEOUT_MS = 60_000;
+
+export interface ShardedDeps {
+  net: ShardNetwork;
+  /** A durable index for one shard (its record: the shard's storage id). */
+  make: (record: IndexRecord) => DurableIndex;
+  /** Searches a loaded shard through the service's scheduler (batching). */
+  search: (l: DurableIndex, x: Float32Array, k: number, params?: SearchParams) => Promise<SearchAnswer>;
+  /** The catalog's index records (what rebalancing places). */
+  records: () => IndexRecord[];
+  /** The catalog's record of an index (what a shard's request is checked against). */
+  record: (tenant: string, name: string) => IndexRecord | undefined;
+  /** Removes this node's files of a shard whose index was deleted. */
+  forgetLocally: (l: DurableIndex) => Promise<void>;
+  /** Told when a shard is loaded or unloaded here (memory budget). */
+  onResident: () => void;
+}
+
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+/** A typed array over `u8` (copied when not aligned, as a part cut out of a message may be). */
+function view<T>(u8: Uint8Array, C: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
+  const aligned = u8.byteOffset % C.BYTES_PER_ELEMENT === 0 ? u8 : new Uint8Array(u8); // a copy (a Buffer's slice() would share)
+  return new C(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / C.BYTES_PER_ELEMENT);
+}
+
+/** What every shard of an index told about itself (describe, count, versions). */
+export interface ShardCounts {
+  ntotal: number;
+  bytes: number;
+  isTrained: boolean;
+  type: string;
+  version: number;
+  /** Each shard's own version (its stream's sequence). */
+  versions: number[];
+}
+
+export class ShardedIndexes {
+  /** This node's durable index of each shard it has served, by shard storage id (unloaded when no longer owned). */
+  private readonly replicas = new Map<string, { record: IndexRecord; shard: number; l: DurableIndex }>();
+  /** The shards this node owned at the last balance (each loaded once when it came here). */
+  private readonly owned = new Set<string>();
+  /** The highest version of each shard seen here, by the index's storage id (what a write's X-Index-Version sums). */
+  private readonly known = new Map<string, number[]>();
+
+  constructor(private readonly d: ShardedDeps) {}
+
+  /** This node's shard replicas (memory budget, shutdown, metrics). */
+  all(): DurableIndex[] {
+    return [...this.replicas.values()].map((r) => r.l);
+  }
+
+  /** A new sharded index's placement, before its record is answered: every live node its share. */
+  place(record: IndexRecord): void {
+    const live = this.d.net.liveNodes();
+    this.d.net.setPlacement(record.id, balancedPlacement(record.id, record.shards!, live.length > 0 ? live : [this.d.net.node], undefined));
+  }
+
+  /** The owner of each shard, as this node knows it. */
+  owners(record: IndexRecord): readonly string[] {
+    return this.d.net.placement(record.id) ?? [];
+  }
+
+  /** The sum of the shards' versions as last seen here (grows with every write through this node). */
+  version(record: IndexRecord): number {
+    return (this.known.get(record.id) ?? []).reduce((s, v) => s + v, 0);
+  }
+
+  private noteVersion(record: IndexRecord, shard: number, version: number): void {
+    let v = this.known.get(record.id);
+    if (!v) this.known.set(record.id, (v = new Array<number>(record.shards!).fill(0)));
+    v[shard] = Math.max(v[shard], version);
+  }
+
+  // ---- operations, from any node ----
+
+  /** k nearest neighbours over every shard, merged (mergeTopK); version: the shards' versions summed. */
+  async search(record: IndexRecord, x: Rows, k: number, params?: SearchParams): Promise<ShardAnswer & { version: number }> {
+    const header = { op: 'search', k, ...(params?.nprobe !== undefined && { nprobe: params.nprobe }), ...(params?.efSearch !== undefined && { efSearch: params.efSearch }) };
+    const answers = await this.scatter(record, () => ({ header, parts: [bytesOf(x)] }), READ_TIMEOUT_MS);
+    const binary = isBinaryFactory(record.factory);
+    const nq = x.length / rowLength(record.dimension, binary);
+    const parts = answers.map((a) => ({ distances: binary ? view(a.parts[0], Int32Array) : view(a.parts[0], Float32Array), labels: view(a.parts[1], BigInt64Array) }));
+    const merged = mergeTopK(parts, nq, k, record.metric);
+    return { ...merged, version: answers.reduce((s, a) => s + (a.header.version as number), 0) };
+  }
+
+  /** Adds rows with the caller's ids: each row to the shard its id hashes to. */
+  async add(record: IndexRecord, x: Rows, ids: BigInt64Array, key?: string): Promise<{ added: number }> {
+    const row = rowLength(record.dimension, isBinaryFactory(record.factory));
+    const n = ids.length;
+    const of = shardsOf(ids, record.shards!);
+    const rows = new Array<number[]>(record.shards!).fill(undefined as never).map(() => [] as number[]);
+    for (let i = 0; i < n; i++) rows[of[i]].push(i);
+    const mutations = rows.map((picked): Mutation | undefined => {
+      if (picked.length === 0) return undefined;
+      const sub = new (x.constructor as Float32ArrayConstructor | Uint8ArrayConstructor)(picked.length * row);
+      const subIds = new BigInt64Array(picked.length);
+      picked.forEach((src, j) => {
+        sub.set(x.subarray(src * row, (src + 1) * row), j * row);
+        subIds[j] = ids[src];
+      });
+      return { type: 'add', x: sub, d: record.dimension, ids: subIds };
+    });
+    const applied = await this.mutate(record, mutations, key);
+    return { added: applied.reduce((s, a) => s + a.added, 0) };
+  }
+
+  /** Removes ids from the shards they hash to. */
+  async remove(record: IndexRecord, ids: BigInt64Array, key?: string): Promise<{ removed: number }> {
+    const of = shardsOf(ids, record.shards!);
+    const mutations = Array.from({ length: record.shards! }, (_, s): Mutation | undefined => {
+      const mine = ids.filter((_, i) => of[i] === s);
+      return mine.length > 0 ? { type: 'remove', ids: mine } : undefined;
+    });
+    const applied = await this.mutate(record, mutations, key);
+    return { removed: applied.reduce((s, a) => s + a.removed, 0) };
+  }
+
+  /** The same mutation on every shard (train: each shard trains on the same vectors, deterministically; reset). */
+  async everyShard(record: IndexRecord, m: Mutation, key?: string): Promise<void> {
+    await this.mutate(record, Array.from({ length: record.shards! }, () => m), key);
+  }
+
+  /** The stored vectors of `ids`, each from its shard, row after row. */
+  async reconstruct(record: IndexRecord, ids: readonly bigint[]): Promise<Rows> {
+    const all = BigInt64Array.from(ids);
+    const of = shardsOf(all, record.shards!);
+    const binary = isBinaryFactory(record.factory);
+    const row = rowLength(record.dimension, binary);
+    const out = binary ? new Uint8Array(ids.length * row) : new Float32Array(ids.length * row);
+    await Promise.all(
+      Array.from({ length: record.shards! }, async (_, s) => {
+        const at = ids.map((_, i) => i).filter((i) => of[i] === s);
+        if (at.length === 0) return;
+        const a = await this.onShard(record, s, { header: { op: 'reconstruct', ids: at.map((i) => String(ids[i])) }, parts: [] }, READ_TIMEOUT_MS);
+        const rows = binary ? a.parts[0] : view(a.parts[0], Float32Array);
+        at.forEach((i, j) => out.set(rows.subarray(j * row, (j + 1) * row), i * row));
+      }),
+    );
+    return out;
+  }
+
+  /** What every shard holds, summed (describe, count). */
+  async counts(record: IndexRecord): Promise<ShardCounts> {
+    const answers = await this.scatter(record, () => ({ header: { op: 'count' }, parts: [] }), READ_TIMEOUT_MS);
+    const h = answers.map((a) => a.header as { ntotal: number; bytes: number; isTrained: boolean; type: string; version: number });
+    return {
+      ntotal: h.reduce((s, a) => s + a.ntotal, 0),
+      bytes: h.reduce((s, a) => s + a.bytes, 0),
+      isTrained: h.every((a) => a.isTrained),
+      type: h[0].type,
+      version: h.reduce((s, a) => s + a.version, 0),
+      versions: h.map((a) => a.version),
+    };
+  }
+
+  /**
+   * Resolves once the shards' versions, each read at its owner, sum to at least
+   * `seq` (X-Min-Sequence); past MIN_SEQUENCE_WAIT_MS, ERR_REPLICA_BEHIND.
+   */
+  async awaitVersion(record: IndexRecord, seq: number): Promise<void> {
+    const deadline = Date.now() + MIN_SEQUENCE_WAIT_MS;
+    for (;;) {
+      const { version } = await this.counts(record);
+      if (version >= seq) return;
+      if (Date.now() > deadline) throw new ServiceError('ERR_REPLICA_BEHIND', `The shards of index ${record.name} are at version ${version} (summed), not yet ${seq} (within ${MIN_SEQUENCE_WAIT_MS} ms)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * One mutation per shard (undefined: none for that shard), each appended to its
+   * shard's stream by its owner and acknowledged once JetStream has it. Each gets
+   * an idempotency key (the client's, or one of its own): a request resent to the
+   * shard's next owner after its owner died is not applied twice.
+   */
+  private async mutate(record: IndexRecord, mutations: (Mutation | undefined)[], key?: string): Promise<{ added: number; removed: number }[]> {
+    const k = key ?? `~${randomUUID()}`;
+    const answers = await Promise.all(
+      mutations.map((m, s) => (m ? this.onShard(record, s, { header: { op: 'mutate' }, parts: [mutationBytes({ ...m, key: k })] }, WRITE_TIMEOUT_MS) : undefined)),
+    );
+    return answers.filter((a): a is ShardMessage => a !== undefined).map((a) => a.header as { added: number; removed: number });
+  }
+
+  /** The same request to every shard. */
+  private scatter(record: IndexRecord, request: () => ShardMessage, timeoutMs: number): Promise<ShardMessage[]> {
+    return Promise.all(Array.from({ length: record.shards! }, (_, s) => this.onShard(record, s, request(), timeoutMs)));
+  }
+
+  /**
+   * Shard `s`'s part of a request, answered by its owner: here, or over the
+   * network. An owner that is gone is waited out (up to SHARD_OWNER_WAIT_MS)
+   * until the placement names the next one.
+   */
+  private async onShard(record: IndexRecord, s: number, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
+    request.header = { ...request.header, record, shard: s };
+    const deadline = Date.now() + SHARD_OWNER_WAIT_MS;
+    for (;;) {
+      const owner = this.owners(record)[s];
+      try {
+        let answer: ShardMessage;
+        if (owner === undefined) throw new ShardUnreachable('(none)', 'no owner placed yet');
+        else if (owner === this.d.net.node) answer = await this.handle(request);
+        else answer = await this.d.net.call(owner, request, timeoutMs);
+        if (typeof answer.header.version === 'number') this.noteVersion(record, s, answer.header.version);
+        return answer;
+      } catch (e) {
+        if (!(e instanceof ShardUnreachable)) throw e;
+        if (Date.now() > deadline) {
+          throw new ServiceError('ERR_STORAGE_FAILED', `Shard ${s} of index ${record.name} has no owner that answers (${e.message}); retry`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  // ---- a shard's owner ----
+
+  /** Answers a shard's part of a request (from this node or another). */
+  async handle(request: ShardMessage): Promise<ShardMessage> {
+    const { record, shard } = request.header as { record: IndexRecord; shard: number };
+    const l = this.replica(record, shard);
+    const h = request.header;
+    switch (h.op) {
+      case 'search': {
+        const binary = isBinaryFactory(record.factory);
+        const params = { ...(h.nprobe !== undefined && { nprobe: h.nprobe as number }), ...(h.efSearch !== undefined && { efSearch: h.efSearch as number }) };
+        const r = binary ? await l.searchCodes(request.parts[0], h.k as number, params) : await this.d.search(l, view(request.parts[0], Float32Array), h.k as number, params);
+        return { header: { version: r.version }, parts: [bytesOf(r.distances), bytesOf(r.labels)] };
+      }
+      case 'mutate': {
+        const m = mutationOf(Buffer.from(request.parts[0].buffer, request.parts[0].byteOffset, request.parts[0].byteLength));
+        const applied = await l.mutate(m);
+        return { header: { added: applied.added, removed: applied.removed, version: l.version }, parts: [] };
+      }
+      case 'count':
+        return l.read(async (index) => ({
+          header: { ntotal: (await l.ntotal()), bytes: index.bytes, isTrained: index.isTrained, type: index.typeName, version: l.version },
+          parts: [],
+        }));
+      case 'reconstruct': {
+        const rows = await Promise.all((h.ids as string[]).map((id) => l.reconstruct(BigInt(id))));
+        return { header: { version: l.version }, parts: [Buffer.concat(rows.map((r) => bytesOf(r)))] };
+      }
+      default:
+        throw new ServiceError('ERR_INVALID_ARGUMENT', `Unknown shard operation ${JSON.stringify(h.op)}`);
+    }
+  }
+
+  /** This node's durable index of shard `shard` of `record` (made on first need: it loads from the shard's snapshot and stream). */
+  private replica(record: IndexRecord, shard: number): DurableIndex {
+    if (!record.shards || !Number.isInteger(shard) || shard < 0 || shard >= record.shards) {
+      throw new ServiceError('ERR_INVALID_ARGUMENT', `No shard ${shard} of index ${record.name}`);
+    }
+    const current = this.d.record(record.tenant, record.name);
+    // Deleted (and perhaps made again) since the sender looked; a record not seen here yet is the sender's to vouch for.
+    if (current && current.id !== record.id) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(record.name)}`);
+    const id = shardStorageId(record.id, shard);
+    let r = this.replicas.get(id);
+    if (!r) {
+      const { shards: _, ...whole } = record;
+      r = { record, shard, l: this.d.make({ ...whole, id }) };
+      this.replicas.set(id, r);
+    }
+    return r.l;
+  }
+
+  // ---- placement ----
+
+  /**
+   * Run every second on every node. The coordinator (the live node first by
+   * name) moves each sharded index's placement to balancedPlacement over the
+   * live nodes; every node loads the shards it owns (from the shard's shared
+   * snapshot and stream: it can answer for them at once) and unloads those it no
+   * longer owns (snapshot first, shared: the next owner replays less), and
+   * forgets the shards of deleted indexes.
+   */
+  async balance(): Promise<void> {
+    const { net } = this.d;
+    const records = this.d.records().filter((r) => r.shards);
+    const live = net.liveNodes();
+    if (live[0] === net.node) {
+      for (const r of records) {
+        const before = net.placement(r.id);
+        const after = balancedPlacement(r.id, r.shards!, live, before);
+        if (!before || after.some((o, i) => o !== before[i])) {
+          try {
+            net.setPlacement(r.id, after);
+          } catch (e) {
+            console.error(`faiss-proxy: placing the shards of ${r.tenant}/${r.name} failed:`, e);
+          }
+        }
+      }
+    }
+    const ids = new Set(records.map((r) => r.id));
+    for (const [id, r] of [...this.replicas]) {
+      if (!ids.has(r.record.id)) {
+        this.replicas.delete(id);
+        this.known.delete(r.record.id);
+        await this.d.forgetLocally(r.l);
+        continue;
+      }
+      if (r.l.loaded && !r.l.busy && this.owners(r.record)[r.shard] !== net.node) {
+        await r.l.close().catch((e) => console.error(`faiss-proxy: unloading shard ${r.shard} of ${r.record.name} failed:`, e));
+        this.d.onResident();
+      }
+    }
+    const owned = new Set<string>();
+    for (const r of records) {
+      this.owners(r).forEach((owner, s) => {
+        if (owner !== net.node) return;
+        const id = shardStorageId(r.id, s);
+        owned.add(id);
+        if (this.owned.has(id)) return; // loaded when it came (the memory budget may evict it since: it loads on its next use)
+        const l = this.replica(r, s);
+        void l.ntotal().catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
+      });
+    }
+    this.owned.clear();
+    for (const id of owned) this.owned.add(id);
+  }
+
+  /** Each shard's owner (metrics, dashboard). */
+  ownership(): { tenant: string; index: string; shard: number; node: string }[] {
+    return this.d
+      .records()
+      .filter((r) => r.shards)
+      .flatMap((r) => this.owners(r).map((node, shard) => ({ tenant: r.tenant, index: r.name, shard, node })));
+  }
+}
