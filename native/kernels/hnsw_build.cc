@@ -15,6 +15,7 @@
 #include <climits>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <mutex>
 #include <typeinfo>
@@ -23,6 +24,7 @@
 #include "../memory_limits.h"
 #include "exact_distances.h"
 #include "hnsw_distances.h"
+#include "hnsw_build_profile.h"
 #include "huge_pages.h"
 #include "switches.h"
 
@@ -91,15 +93,24 @@ class VisitedTable {
   uint8_t current_ = 0;
 };
 
+// Waits for locks another thread held, counted (and timed) only when they
+// happen: for the build profile (kernels/hnsw_build_profile.h).
+struct Waits {
+  int64_t count = 0;
+  int64_t ns = 0;
+};
+
 // A lock per node, one byte each (FAISS: an omp_lock_t each, set and unset
 // through a library call). A thread holds at most one at a time. With one
 // thread there is nothing to exclude.
 class NodeLocks {
  public:
   NodeLocks(size_t n, bool used) : used_(used), held_(used ? n : 0, 0) {}
-  void lock(storage_idx_t i) {
+  void lock(storage_idx_t i, Waits& waits) {
     if (!used_) return;
     uint8_t* l = &held_[i];
+    if (!__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) return;
+    const int64_t start = HnswBuildProfile::nowNs();
     for (int spins = 0; __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE);) {
       while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
         // The holder may have lost its core to another process: let it run.
@@ -110,6 +121,8 @@ class NodeLocks {
         }
       }
     }
+    waits.count++;
+    waits.ns += HnswBuildProfile::nowNs() - start;
   }
   void unlock(storage_idx_t i) {
     if (used_) __atomic_store_n(&held_[i], 0, __ATOMIC_RELEASE);
@@ -131,6 +144,8 @@ struct Scratch {
   std::vector<Farther> pruneInput;   // shrink_neighbor_list's input and output
   std::vector<Farther> pruneOutput;
   std::vector<storage_idx_t> linked;  // the node's link targets on one level
+  Waits lockWaits;                    // node locks held by another thread
+  Waits entryWaits;                   // the entry point's mutex held by another thread
 
   void reserve(size_t ntotal, size_t efConstruction, size_t maxNeighbours) {
     visited.resize(ntotal);
@@ -190,7 +205,7 @@ class Builder {
     {
       // FAISS reads max_level outside its critical section; read together they
       // cannot disagree (one thread: the same values).
-      const std::lock_guard<std::mutex> guard(entryMutex_);
+      const std::lock_guard<std::mutex> guard(lockEntry(s), std::adopt_lock);
       nearest = hnsw_.entry_point;
       level = hnsw_.max_level;
       if (nearest == -1) {
@@ -200,7 +215,7 @@ class Builder {
     }
     if (nearest < 0) return;
 
-    locks_.lock(pt);
+    locks_.lock(pt, s.lockWaits);
     const float* q = dist_.vector(pt);
     float dNearest = dist_.one(q, nearest);
     for (; level > ptLevel; level--) greedyUpdateNearest(q, level, nearest, dNearest, s);
@@ -208,7 +223,7 @@ class Builder {
     for (; level >= 0; level--) addLinksStartingFrom(pt, q, nearest, dNearest, level, s);
     locks_.unlock(pt);
 
-    const std::lock_guard<std::mutex> guard(entryMutex_);
+    const std::lock_guard<std::mutex> guard(lockEntry(s), std::adopt_lock);
     if (ptLevel > hnsw_.max_level) {
       hnsw_.max_level = ptLevel;
       hnsw_.entry_point = pt;
@@ -216,6 +231,16 @@ class Builder {
   }
 
  private:
+  // entryMutex_, locked; a wait for it counted in s.entryWaits.
+  std::mutex& lockEntry(Scratch& s) {
+    if (entryMutex_.try_lock()) return entryMutex_;
+    const int64_t start = HnswBuildProfile::nowNs();
+    entryMutex_.lock();
+    s.entryWaits.count++;
+    s.entryWaits.ns += HnswBuildProfile::nowNs() - start;
+    return entryMutex_;
+  }
+
   size_t rangeBegin(storage_idx_t node, int level) const { return hnsw_.offsets[node] + cum_[level]; }
   size_t rangeEnd(storage_idx_t node, int level) const { return hnsw_.offsets[node] + cum_[level + 1]; }
 
@@ -379,11 +404,11 @@ class Builder {
 
     locks_.unlock(pt);
     for (const storage_idx_t other : s.linked) {
-      locks_.lock(other);
+      locks_.lock(other, s.lockWaits);
       addLink(other, pt, level, s);
       locks_.unlock(other);
     }
-    locks_.lock(pt);
+    locks_.lock(pt, s.lockWaits);
   }
 
   faiss::HNSW& hnsw_;
@@ -446,6 +471,7 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
   // Everything this call allocates, within the per-call limit, before the index
   // changes. (The candidate queues can outgrow what is reserved, as FAISS's do.)
   const int team = std::max(1, omp_get_max_threads());
+  const std::unique_ptr<HnswBuildProfile> profile = HnswBuildProfile::startIfAsked(n, index.ntotal, team);
   const int64_t queue = static_cast<int64_t>(std::max<size_t>(hnsw.efConstruction, maxNeighbours(hnsw)) + 1);
   const int64_t perThread = addBytes(static_cast<int64_t>(ntotal), mulBytes(queue, 8 * sizeof(Closer)));
   const int64_t bytes = addBytes(mulBytes(team, perThread), addBytes(static_cast<int64_t>(ntotal), mulBytes(n, sizeof(int))));
@@ -455,9 +481,11 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
   NodeLocks locks(ntotal, team > 1);
   std::vector<int> order(static_cast<size_t>(n));
 
+  if (profile) profile->endPhase("buffers");
   index.storage->add(n, x);
   index.ntotal = index.storage->ntotal;
   if (n == 0) return;
+  if (profile) profile->endPhase("storageAdd");
 
   const bool presetLevels = hnsw.levels.size() == ntotal;
   const int maxLevel = hnsw.prepare_level_tab(static_cast<size_t>(n), presetLevels);
@@ -490,6 +518,7 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
     adviseHugePages(base, vectorBytes);
     adviseHugePages(hnsw.neighbors.data(), listBytes);
   }
+  if (profile) profile->endPhase("levelsAndHugePages");
 
   const bool ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
@@ -508,7 +537,9 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
     std::atomic<bool> stop{false};
     bool interrupted = false;
     std::exception_ptr failure;
-#pragma omp parallel num_threads(team) if (i1 > i0 + 100)
+    const bool parallel = i1 > i0 + 100;
+    if (profile) profile->beginLevel(level, i1 - i0, parallel ? team : 1);
+#pragma omp parallel num_threads(team) if (parallel)
     {
       try {
         // Each thread a contiguous share of the level's random order, as
@@ -526,6 +557,8 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
         }
         const int begin = i0 + share * t + extra;
         Scratch& s = scratch[t];
+        const Waits lockWaits = s.lockWaits, entryWaits = s.entryWaits;
+        const int64_t cpuStart = profile ? HnswBuildProfile::threadCpuNs() : 0;
         size_t counter = 0;
         for (int i = begin; i < begin + share && !stop.load(std::memory_order_relaxed); i++) {
           builder.insert(order[i], level, s);
@@ -535,12 +568,23 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
             interrupted = true;
           }
         }
+        if (profile) {
+          HnswBuildThreadTimes& times = profile->thread(t);
+          times.nodes = static_cast<int64_t>(counter);
+          times.busyNs = HnswBuildProfile::nowNs() - profile->levelStartNs();
+          times.cpuNs = HnswBuildProfile::threadCpuNs() - cpuStart;
+          times.lockWaits = s.lockWaits.count - lockWaits.count;
+          times.lockWaitNs = s.lockWaits.ns - lockWaits.ns;
+          times.entryWaits = s.entryWaits.count - entryWaits.count;
+          times.entryWaitNs = s.entryWaits.ns - entryWaits.ns;
+        }
       } catch (...) {
         stop = true;
 #pragma omp critical(fp_hnsw_build_failure)
         if (!failure) failure = std::current_exception();
       }
     }
+    if (profile) profile->endLevel();
     if (failure) std::rethrow_exception(failure);
     if (interrupted) FAISS_THROW_MSG("computation interrupted");
     i1 = i0;
