@@ -133,6 +133,43 @@ class NodeLocks {
   std::vector<uint8_t> held_;
 };
 
+// A level's nodes cut into one contiguous share per thread, as OpenMP's
+// schedule(static) gives FAISS's threads: threads that took turns over the
+// level's random order would build nearly the one-thread graph, FAISS's threads
+// build others, and which searches better is chance (the recall of FAISS's own
+// several-thread builds moves by a few percent from one build to the next on
+// clustered data). A thread that has done its own share goes on with what is
+// left of the others', from their front, so that no thread waits at the level's
+// end while another still has nodes: a share's nodes take unequal times, and a
+// thread that loses its core to another process (or that OpenMP did not start)
+// leaves its share to the rest. Each node is taken by one atomic increment of its
+// share's counter; with one thread the order is FAISS's.
+class Shares {
+ public:
+  Shares(int begin, int end, int count) : shares_(static_cast<size_t>(count)) {
+    const int total = end - begin;
+    for (int t = 0; t < count; t++) {
+      shares_[t].next.store(begin + static_cast<int>(int64_t{total} * t / count), std::memory_order_relaxed);
+      shares_[t].end = begin + static_cast<int>(int64_t{total} * (t + 1) / count);
+    }
+  }
+  int count() const { return static_cast<int>(shares_.size()); }
+  // The next node of share t, or -1 when it has none left.
+  int take(int t) {
+    Share& s = shares_[static_cast<size_t>(t)];
+    if (s.next.load(std::memory_order_relaxed) >= s.end) return -1;
+    const int i = s.next.fetch_add(1, std::memory_order_relaxed);
+    return i < s.end ? i : -1;
+  }
+
+ private:
+  struct alignas(64) Share {
+    std::atomic<int> next{0};
+    int end = 0;
+  };
+  std::vector<Share> shares_;
+};
+
 // A thread's buffers for the whole call.
 struct Scratch {
   VisitedTable visited;
@@ -538,34 +575,27 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
     bool interrupted = false;
     std::exception_ptr failure;
     const bool parallel = i1 > i0 + 100;
-    if (profile) profile->beginLevel(level, i1 - i0, parallel ? team : 1);
-#pragma omp parallel num_threads(team) if (parallel)
+    const int threads = parallel ? team : 1;
+    Shares shares(i0, i1, threads);
+    if (profile) profile->beginLevel(level, i1 - i0, threads);
+#pragma omp parallel num_threads(threads)
     {
       try {
-        // Each thread a contiguous share of the level's random order, as
-        // OpenMP's schedule(static) gives FAISS's threads: threads that took
-        // turns over that order would build nearly the one-thread graph, FAISS's
-        // threads build others, and which searches better is chance (the
-        // recall of FAISS's own several-thread builds moves by a few percent from
-        // one build to the next on clustered data).
-        const int threads = omp_get_num_threads(), t = omp_get_thread_num();
-        const int count = i1 - i0;
-        int share = count / threads, extra = count % threads;
-        if (t < extra) {
-          share++;
-          extra = 0;
-        }
-        const int begin = i0 + share * t + extra;
+        const int t = omp_get_thread_num();
         Scratch& s = scratch[t];
         const Waits lockWaits = s.lockWaits, entryWaits = s.entryWaits;
         const int64_t cpuStart = profile ? HnswBuildProfile::threadCpuNs() : 0;
         size_t counter = 0;
-        for (int i = begin; i < begin + share && !stop.load(std::memory_order_relaxed); i++) {
-          builder.insert(order[i], level, s);
-          if (counter++ % checkPeriod == 0 && faiss::InterruptCallback::is_interrupted()) {
-            stop = true;
+        // Its own share, then the others' in turn.
+        for (int k = 0; k < shares.count() && !stop.load(std::memory_order_relaxed); k++) {
+          const int from = (t + k) % shares.count();
+          for (int i; !stop.load(std::memory_order_relaxed) && (i = shares.take(from)) >= 0;) {
+            builder.insert(order[i], level, s);
+            if (counter++ % checkPeriod == 0 && faiss::InterruptCallback::is_interrupted()) {
+              stop = true;
 #pragma omp critical(fp_hnsw_build_failure)
-            interrupted = true;
+              interrupted = true;
+            }
           }
         }
         if (profile) {
