@@ -26,6 +26,7 @@
 #include "hnsw_distances.h"
 #include "hnsw_build_profile.h"
 #include "huge_pages.h"
+#include "stats.h"
 #include "switches.h"
 
 namespace fp {
@@ -463,33 +464,40 @@ bool isFlatStorage(const faiss::Index* storage) {
   return t == typeid(faiss::IndexFlat) || t == typeid(faiss::IndexFlatL2) || t == typeid(faiss::IndexFlatIP);
 }
 
-// `index` as the HNSW index the kernel adds n vectors to, or null where FAISS
-// adds (FAISS also throws its own errors: not trained, and so on).
-faiss::IndexHNSWFlat* buildTarget(faiss::Index& index, int64_t n) {
-  if (typeid(index) != typeid(faiss::IndexHNSWFlat)) return nullptr;
+// Whether the kernel adds n vectors to `index`, and if not, why (FAISS then
+// adds, and throws its own errors: not trained, and so on).
+Fit buildFit(faiss::Index& index, int64_t n) {
+  if (typeid(index) != typeid(faiss::IndexHNSWFlat)) return Fit::kNotItsSearch;
   auto& h = static_cast<faiss::IndexHNSWFlat&>(index);
-  if (h.metric_type != faiss::METRIC_L2 && h.metric_type != faiss::METRIC_INNER_PRODUCT) return nullptr;
-  if (!h.is_trained || h.verbose || n < 0) return nullptr;
-  if (!isFlatStorage(h.storage) || h.storage->metric_type != h.metric_type) return nullptr;
+  if (h.metric_type != faiss::METRIC_L2 && h.metric_type != faiss::METRIC_INNER_PRODUCT) return Fit::kMetric;
+  if (!h.is_trained || h.verbose || n < 0) return Fit::kSettings;
+  if (!isFlatStorage(h.storage) || h.storage->metric_type != h.metric_type) return Fit::kSettings;
   const auto& flat = static_cast<const faiss::IndexFlat&>(*h.storage);
-  if (flat.d != h.d || h.d <= 0 || flat.ntotal != h.ntotal || flat.code_size != h.d * sizeof(float)) return nullptr;
+  if (flat.d != h.d || h.d <= 0 || flat.ntotal != h.ntotal || flat.code_size != h.d * sizeof(float)) return Fit::kSettings;
   const faiss::HNSW& g = h.hnsw;
-  if (g.efConstruction < 1) return nullptr;
-  if (h.ntotal > INT_MAX - n) return nullptr;  // ids are int32 in the graph
+  if (g.efConstruction < 1) return Fit::kSettings;
+  if (h.ntotal > INT_MAX - n) return Fit::kSettings;  // ids are int32 in the graph
   const size_t n0 = static_cast<size_t>(h.ntotal);
-  if (g.offsets.size() != n0 + 1 || g.offsets.back() != g.neighbors.size()) return nullptr;
-  if (g.entry_point < -1 || g.entry_point >= static_cast<int64_t>(std::max<size_t>(n0, 1))) return nullptr;
+  if (g.offsets.size() != n0 + 1 || g.offsets.back() != g.neighbors.size()) return Fit::kSettings;
+  if (g.entry_point < -1 || g.entry_point >= static_cast<int64_t>(std::max<size_t>(n0, 1))) return Fit::kSettings;
   const int levelsKnown = static_cast<int>(g.cum_nneighbor_per_level.size()) - 1;
-  if (levelsKnown < 1 || g.assign_probas.empty() || g.max_level >= levelsKnown) return nullptr;
+  if (levelsKnown < 1 || g.assign_probas.empty() || g.max_level >= levelsKnown) return Fit::kSettings;
   // Levels set beforehand for the new vectors (prepare_level_tab's
   // preset_levels) must be levels the graph has lists for.
   if (g.levels.size() == n0 + static_cast<size_t>(n) && n > 0) {
     for (size_t i = n0; i < g.levels.size(); i++)
-      if (g.levels[i] < 1 || g.levels[i] > levelsKnown) return nullptr;
+      if (g.levels[i] < 1 || g.levels[i] > levelsKnown) return Fit::kSettings;
   } else if (g.levels.size() != n0) {
-    return nullptr;
+    return Fit::kSettings;
   }
-  return &h;
+  return Fit::kAnswers;
+}
+
+// `index` as the HNSW index the kernel adds n vectors to, or null where FAISS
+// adds; counted (kernels/stats.h) either way.
+faiss::IndexHNSWFlat* buildTarget(faiss::Index& index, int64_t n) {
+  if (!kernelTakes(Kernel::kHnswBuild, buildFit(index, n))) return nullptr;
+  return &static_cast<faiss::IndexHNSWFlat&>(index);
 }
 
 // The largest neighbour list on any level.
@@ -628,6 +636,7 @@ bool hnswBuildAdd(faiss::Index& index, int64_t n, const float* x, const int64_t*
   if (!ids) {
     faiss::IndexHNSWFlat* h = buildTarget(index, n);
     if (!h) return false;
+    countAnswer(Kernel::kHnswBuild);
     addVertices(*h, n, x);
     return true;
   }
@@ -638,6 +647,7 @@ bool hnswBuildAdd(faiss::Index& index, int64_t n, const float* x, const int64_t*
   auto& map = static_cast<faiss::IndexIDMap&>(index);
   faiss::IndexHNSWFlat* h = map.index ? buildTarget(*map.index, n) : nullptr;
   if (!h) return false;
+  countAnswer(Kernel::kHnswBuild);
   const int64_t before = map.ntotal;
   addVertices(*h, n, x);
   map.id_map.insert(map.id_map.end(), ids, ids + n);
