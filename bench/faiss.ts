@@ -317,6 +317,28 @@ async function main(): Promise<void> {
       console.log(formatTable(['row', 'ratio'], SHOWN_ROWS.map((row) => [ROW_LABEL[row.id], (figure(a, row).ms / figure(b, row).ms).toFixed(2)])));
     }
 
+    // Wall time alone cannot tell a build that works longer from one whose threads
+    // wait: the process's CPU time over each build, beside it.
+    const buildRows = SHOWN_ROWS.filter((row) => row.what === 'build');
+    if (buildRows.length > 0) {
+      const cpu = (s: Side, kind: 'hnsw' | 'ivf'): number =>
+        median((pools.get(s.name) as Pooled).results.map((r) => r.buildCpuMs?.[kind]).filter((v): v is number => typeof v === 'number'));
+      const pySide = sides[sides.length - 1];
+      console.log();
+      console.log(`builds: the process's CPU time (user + system, every thread; medians), against ${py.name}'s:`);
+      console.log(
+        formatTable(
+          ['row', ...addonSides.map((s) => `${s.name} CPU`), `${py.name} CPU`, ...addonSides.map((s) => `CPU ratio, ${s.name}`)],
+          buildRows.map((row) => {
+            const kind = row.kind as 'hnsw' | 'ivf';
+            const theirsCpu = cpu(pySide, kind);
+            const ours = addonSides.map((s) => cpu(s, kind));
+            return [ROW_LABEL[row.id], ...ours.map(fmtMs), fmtMs(theirsCpu), ...ours.map((ms) => (ms / theirsCpu).toFixed(2))];
+          }),
+        ),
+      );
+    }
+
     for (const s of addonSides.filter((x) => x.profileFile)) {
       console.log();
       console.log(`${s.name}: where its own HNSW builds (hnswBuild) spent their wall time (--profile-build; busy = from the level's start to the thread's last node, idle at end = waiting for the other threads):`);
