@@ -341,7 +341,7 @@ async function main(): Promise<void> {
 
     for (const s of addonSides.filter((x) => x.profileFile)) {
       console.log();
-      console.log(`${s.name}: where its own HNSW builds (hnswBuild) spent their wall time (--profile-build; busy = from the level's start to the thread's last node, idle at end = waiting for the other threads):`);
+      console.log(`${s.name}: where its own HNSW builds (hnswBuild) spent their wall time (--profile-build; per build, a row with its whole wall time and its serial phases' wall and CPU time, then per level and thread: busy = from the level's start to the thread's last node, idle at end = waiting for the other threads):`);
       console.log(formatBuildProfiles(readBuildProfiles(s.profileFile as string)));
     }
 

@@ -44,7 +44,7 @@ export function formatBuildProfiles(profiles: BuildProfile[]): string {
     const serialWall = Object.values(p.phases).reduce((a, x) => a + x.wallMs, 0);
     const serialCpu = Object.values(p.phases).reduce((a, x) => a + x.cpuMs, 0);
     const phases = Object.entries(p.phases).map(([name, x]) => `${name} ${ms(x.wallMs)}/${ms(x.cpuMs)}`).join(', ');
-    rows.push([`build ${b + 1}`, 'serial', ms(p.wallMs), ms(serialWall), ms(serialCpu), '-', '-', phases]);
+    rows.push([`build ${b + 1}`, 'whole; serial phases', ms(p.wallMs), ms(serialWall), ms(serialCpu), '-', '-', phases]);
     for (const l of p.levels.filter((x) => x.team > 1 || x.wallMs >= 1)) {
       l.threads.forEach((t, i) => {
         const waits = `locks ${t.lockWaits} (${ms(t.lockWaitMs)} ms), entry ${t.entryWaits} (${ms(t.entryWaitMs)} ms)`;
