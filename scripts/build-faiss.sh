@@ -7,6 +7,8 @@
 #   bash scripts/build-faiss.sh --print-prefix   print the cached prefix; fail if not built
 #   bash scripts/build-faiss.sh --print-key      print the cache key
 #   bash scripts/build-faiss.sh --print-source   print FAISS's unpacked source (fetched if absent)
+#   bash scripts/build-faiss.sh --gpu --toolkit  install the GPU variant's toolkit and host
+#                                                compiler only, build nothing (Dockerfile.cuda)
 #   bash scripts/build-faiss.sh --gpu [...]      the same for the GPU variant (also FAISS_PROXY_BUILD_GPU=1; not FAISS_PROXY_GPU, which is serve --gpu)
 #
 # The cache: ${FAISS_PROXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faiss-proxy}/<key>/
@@ -66,6 +68,7 @@ for arg in "$@"; do
     --print-key) ACTION=key ;;
     --print-prefix) ACTION=prefix ;;
     --print-source) ACTION=source ;;
+    --toolkit) ACTION=toolkit ;;
     --gpu) GPU_VARIANT=1 ;;
     *) die "unknown argument $arg" ;;
   esac
@@ -120,7 +123,7 @@ if [ "$GPU_VARIANT" = 1 ]; then
   # its libraries in /usr/lib/<arch>), which CMake's FindCUDAToolkit finds from nvcc.
   CUDA_ROOT="${CUDAToolkit_ROOT:-/usr}"
   NVCC="$CUDA_ROOT/bin/nvcc"
-  if [ -z "${CUDAToolkit_ROOT:-}" ] && [ "$ACTION" = build ] &&
+  if [ -z "${CUDAToolkit_ROOT:-}" ] && { [ "$ACTION" = build ] || [ "$ACTION" = toolkit ]; } &&
      ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q 'install ok installed'; then
     if ! apt-cache policy nvidia-cuda-toolkit 2>/dev/null | grep -q 'Candidate: [0-9]'; then
       log "enabling Debian's contrib and non-free components (/etc/apt/sources.list.d/faiss-proxy-cuda.sources)"
@@ -131,7 +134,7 @@ if [ "$GPU_VARIANT" = 1 ]; then
     fi
     apt_install "${CUDA_PACKAGES[@]}"
   fi
-  [ "$ACTION" = build ] && apt_install "$CUDA_HOST_CXX"
+  if [ "$ACTION" = build ] || [ "$ACTION" = toolkit ]; then apt_install "$CUDA_HOST_CXX"; fi
   [ -x "$NVCC" ] || die "no CUDA toolkit: $NVCC is missing (run: $BUILD_COMMAND, or set CUDAToolkit_ROOT)"
   CUDA_VERSION=$("$NVCC" --version | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')
   [ -n "$CUDA_VERSION" ] || die "cannot read the CUDA version from $NVCC --version"
@@ -151,6 +154,7 @@ if [ "$GPU_VARIANT" = 1 ]; then
   GPU="gpu-cuda$CUDA_VERSION-sm${CUDA_ARCHS//;/_}"
   COMPILER="gcc$("$CUDA_HOST_CXX" -dumpfullversion 2>/dev/null || echo unknown)"
 else
+  [ "$ACTION" = toolkit ] && die "--toolkit is the GPU variant's (--gpu)"
   GPU=cpu
   COMPILER="gcc$(g++ -dumpfullversion 2>/dev/null || echo unknown)"
 fi
@@ -161,6 +165,7 @@ DEST="$CACHE_ROOT/$KEY"
 built() { [ -f "$DEST/prefix/lib/libfaiss.a" ] && [ -f "$DEST/prefix/faiss-build-info.json" ]; }
 
 case "$ACTION" in
+  toolkit) log "CUDA $CUDA_VERSION ($NVCC), host compiler $CUDA_HOST_CXX"; exit 0 ;;
   key) echo "$KEY"; exit 0 ;;
   prefix)
     built || die "FAISS is not built for this machine ($DEST); run: $BUILD_COMMAND"

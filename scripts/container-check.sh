@@ -3,6 +3,7 @@
 # registry: anyone can repeat the check.
 #
 #   bash scripts/container-check.sh            (as root; podman, buildah, debootstrap)
+#   bash scripts/container-check.sh --cuda     the same with Dockerfile.cuda (below)
 #
 # 1. The base: a Debian bookworm rootfs made with debootstrap (minbase) from Debian's
 #    mirror, imported with `podman import` (BASE_IMAGE=... uses an image you have instead).
@@ -16,9 +17,22 @@
 #    file; the HEALTHCHECK is run; an index is created, filled and searched over HTTP; the
 #    container is restarted (SIGTERM) and then killed (SIGKILL) and started again, and each
 #    time the index must answer the same search with the same vectors.
+# 5. What the image carries besides the API: /docs (Swagger UI), /v1/openapi.json and the
+#    dashboard answer; the image's CLI exports the index to .fvecs and imports it into a new
+#    index that answers the same search; `serve --gpu 0` is refused with exit status 2.
+#
+# --cuda: Dockerfile.cuda, whose bases cannot be had here, with stand-ins: the runtime
+# stage's NVIDIA CUDA 11.8 runtime image is the base of 1. with Debian's cuBLAS 11
+# (libcublas11, bookworm non-free; CUDA_RUNTIME_IMAGE=... uses one you have instead), and
+# FAISS's GPU variant comes already built from this machine's cache (build-faiss.sh --gpu;
+# its ISA and architectures are the build's), as --build-context faiss-prebuilt. The
+# container runs without a GPU: the checks of 4. on the CPU, and that its addon is the CUDA
+# build. The host's apt cache is mounted (copy-on-write) into the builds' apt steps, which
+# then fetch only what it lacks.
 #
 # Environment: WORK (default /var/tmp/faiss-proxy-container: the rootfs, logs),
-# IMAGE (default localhost/faiss-proxy:check), PORT (default 18080), FAISS_PROXY_ISA
+# IMAGE (default localhost/faiss-proxy:check; --cuda: IMAGE_CUDA, localhost/faiss-proxy:cuda-check),
+# PORT (default 18080; --cuda: PORT_CUDA, 18081; its files in WORK/cuda), FAISS_PROXY_ISA
 # (build argument, default avx2), KEEP=1 (leave the container and volume).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +45,20 @@ log() { printf '[container-check] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 for tool in podman debootstrap curl; do command -v "$tool" >/dev/null || die "needs $tool (apt-get install podman buildah debootstrap curl)"; done
 mkdir -p "$WORK"
+CUDA=0
+DOCKERFILE="$ROOT/Dockerfile"
+if [ "${1:-}" = --cuda ]; then
+  CUDA=1
+  DOCKERFILE="$ROOT/Dockerfile.cuda"
+  IMAGE="${IMAGE_CUDA:-localhost/faiss-proxy:cuda-check}"
+  WORK="$WORK/cuda"
+  PORT="${PORT_CUDA:-18081}"
+  mkdir -p "$WORK"
+  NAME=faiss-proxy-cuda-check
+  VOLUME=faiss-proxy-cuda-check-data
+elif [ -n "${1:-}" ]; then
+  die "usage: container-check.sh [--cuda]"
+fi
 
 
 # --- 1. base image ------------------------------------------------------------------------
@@ -88,8 +116,34 @@ if [ -z "${NODE_IMAGE:-}" ]; then
   fi
 fi
 
+# --- 2b. for --cuda: the runtime base's stand-in, and the prebuilt FAISS ------------------
+EXTRA=()
+if [ "$CUDA" = 1 ]; then
+  APT_CACHE=(-v /var/cache/apt/archives:/var/cache/apt/archives:O)
+  if [ -z "${CUDA_RUNTIME_IMAGE:-}" ]; then
+    CUDA_RUNTIME_IMAGE=localhost/faiss-proxy-cuda-runtime-standin:11.8
+    if ! podman image exists "$CUDA_RUNTIME_IMAGE"; then
+      log "podman build $CUDA_RUNTIME_IMAGE ($BASE_IMAGE with Debian's libcublas11)"
+      printf '%s\n' "FROM $BASE_IMAGE" \
+        "RUN printf '%s\\n' 'deb http://deb.debian.org/debian bookworm non-free' >/etc/apt/sources.list.d/non-free.list \\" \
+        " && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcublas11 \\" \
+        " && rm -rf /var/lib/apt/lists/*" |
+        nice -n 19 "${PODMAN[@]}" build "${LIMITS[@]}" --network host "${APT_CACHE[@]}" -t "$CUDA_RUNTIME_IMAGE" -f - "$WORK" \
+          >"$WORK/cuda-runtime-standin.log" 2>&1 || { tail -n 20 "$WORK/cuda-runtime-standin.log" >&2; die "the CUDA runtime stand-in"; }
+    fi
+  fi
+  EXTRA+=(--build-arg CUDA_RUNTIME_IMAGE="$CUDA_RUNTIME_IMAGE" "${APT_CACHE[@]}")
+  prefix=$(bash "$ROOT/scripts/build-faiss.sh" --gpu --print-prefix) ||
+    die "FAISS's GPU variant is not built here (bash scripts/build-faiss.sh --gpu): without it the image's build compiles it (hours)"
+  isa=$(node -p "require('$prefix/faiss-build-info.json').isa")
+  archs=$(node -p "require('$prefix/faiss-build-info.json').cudaArchs")
+  FAISS_PROXY_ISA="$isa"
+  EXTRA+=(--build-context faiss-prebuilt="$(dirname "$prefix")" --build-arg FAISS_PROXY_CUDA_ARCHS="$archs")
+  log "FAISS's GPU variant from $(dirname "$prefix"); runtime base $CUDA_RUNTIME_IMAGE"
+fi
+
 # --- 3. build -----------------------------------------------------------------------------
-log "podman build $IMAGE (FROM $BASE_IMAGE, node from $NODE_IMAGE); log: $WORK/build.log"
+log "podman build $IMAGE from $(basename "$DOCKERFILE") (FROM $BASE_IMAGE, node from $NODE_IMAGE); log: $WORK/build.log"
 start=$SECONDS
 # A TLS-intercepting proxy between this machine and the npm registry (this project's
 # build machine has one): its CA bundle goes into the build's npm steps, not the image.
@@ -102,8 +156,8 @@ fi
 nice -n 19 "${PODMAN[@]}" build "${LIMITS[@]}" --format docker --network host \
   --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" \
   --build-arg FAISS_PROXY_ISA="${FAISS_PROXY_ISA:-avx2}" \
-  "${CA[@]}" \
-  -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$WORK/build.log" 2>&1 ||
+  "${CA[@]}" "${EXTRA[@]}" \
+  -t "$IMAGE" -f "$DOCKERFILE" "$ROOT" >"$WORK/build.log" 2>&1 ||
   { tail -n 40 "$WORK/build.log" >&2; die "podman build"; }
 log "built in $((SECONDS - start)) s; image size: $(podman image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
 
@@ -142,6 +196,11 @@ wait_healthy
 [ "$("${PODMAN[@]}" exec "$NAME" id -u)" != 0 ] || die "the service runs as root"
 "${PODMAN[@]}" healthcheck run "$NAME" >/dev/null || die "the image's HEALTHCHECK failed"
 log "healthy; runs as uid $("${PODMAN[@]}" exec "$NAME" id -u); HEALTHCHECK passes"
+if [ "$CUDA" = 1 ]; then
+  built=$("${PODMAN[@]}" exec "$NAME" node -p "JSON.stringify((({gpu, cudaVersion, cudaArchs}) => ({gpu, cudaVersion, cudaArchs}))(require('/app/dist/lib').buildInfo()))")
+  [ "$(jq .gpu <<<"$built")" = true ] || die "the image's addon is not the CUDA build: $built"
+  log "the addon is the CUDA build: $built (no GPU here: the checks below are on the CPU)"
+fi
 
 api POST /v1/indexes '{"name":"check","dimension":4,"type":"IndexFlatL2"}' >/dev/null
 api POST /v1/indexes/check/add '{"vectors":[[0,0,0,0],[1,1,1,1],[2,2,2,2]]}' >/dev/null
@@ -166,4 +225,34 @@ api POST /v1/indexes/check/add '{"vectors":[[5,5,5,5]]}' >/dev/null
 wait_healthy
 [ "$(api GET /v1/indexes/check | jq .ntotal)" = 4 ] || die "a write acknowledged before SIGKILL was lost"
 log "after SIGKILL and start: the write acknowledged before the kill is there (4 vectors)"
+
+# --- 5. what the image carries besides the API ---------------------------------------------
+# The pages it serves from its own files (no CDN): the API docs (Swagger UI from
+# swagger-ui-dist, which must survive `npm prune`), the OpenAPI document, the dashboard.
+for page in /docs/ /docs/vendor/swagger-ui-bundle.js /docs/init.js /dashboard/; do
+  curl -fsS -o /dev/null "$URL$page" || die "GET $page failed"
+done
+curl -fsS "$URL/docs/" | grep -q 'swagger-ui' || die "/docs/ is not the Swagger UI page"
+[ "$(curl -fsS "$URL/v1/openapi.json" | jq -r '.paths | has("/v1/indexes")')" = true ] || die "/v1/openapi.json lacks /v1/indexes"
+log "/docs/ (Swagger UI and its bundle), /v1/openapi.json and /dashboard/ answer"
+# The CLI is the image's entrypoint: export the index to a file and import it into a new
+# one, each by a container of its own from the image (as a user runs the CLI from it).
+IO="$WORK/io" && rm -rf "$IO" && mkdir -p "$IO" && chmod 777 "$IO"
+cli() { "${PODMAN[@]}" run "${LIMITS[@]}" --rm --network host -e FAISS_PROXY_API_KEY="$KEY" -v "$IO:/io" "$IMAGE" "$@"; }
+cli export --url "$URL" --index check --progress lines /io/check.fvecs >"$WORK/export.log" 2>&1 ||
+  { cat "$WORK/export.log" >&2; die "export in the image"; }
+[ "$(stat -c %s "$IO/check.fvecs")" = $((4 * (4 + 4 * 4))) ] || die "the export wrote $(stat -c %s "$IO/check.fvecs") bytes, not 4 vectors of 4"
+cli import --url "$URL" --index copy --factory Flat --progress lines /io/check.fvecs >"$WORK/import.log" 2>&1 ||
+  { cat "$WORK/import.log" >&2; die "import in the image"; }
+[ "$(api GET /v1/indexes/copy | jq .ntotal)" = 4 ] || die "the imported index does not hold 4 vectors"
+[ "$(api POST /v1/indexes/copy/search "$QUERY")" = "$(api POST /v1/indexes/check/search "$QUERY")" ] ||
+  die "the imported index answers differently from the exported one"
+log "export (.fvecs) and import by the image's CLI: the copy holds the 4 vectors and answers the same search"
+# A CPU image asked for a GPU: a clear refusal, exit status 2.
+set +e
+gpu=$("${PODMAN[@]}" run "${LIMITS[@]}" --rm --network host "$IMAGE" serve --gpu 0 2>&1)
+status=$?
+set -e
+[ "$status" = 2 ] && grep -q 'built without CUDA' <<<"$gpu" || die "serve --gpu 0 answered $status: $gpu"
+log "serve --gpu 0 in this CPU image: exit 2, \"built without CUDA\""
 log "OK"

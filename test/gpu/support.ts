@@ -15,7 +15,8 @@ export function gpuAvailability(): GpuAvailability {
     const count = faiss.getNumGpus();
     return count > 0 ? { count } : { count, why: 'CUDA sees no GPU on this machine' };
   } catch (e) {
-    return { count: 0, why: `CUDA cannot list the GPUs: ${(e as Error).message}` };
+    // The addon's message says what failed ("CUDA cannot list the GPUs: ...").
+    return { count: 0, why: (e as Error).message };
   }
 }
 
