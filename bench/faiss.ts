@@ -24,7 +24,10 @@
 // faiss and numpy, instead of pip's), --threads N (both sides; default: every core,
 // the addon on its automatic setting), --rounds N (at most; default 6),
 // --budget-s S (default 420), --scale F (smaller data for a smoke run: F x the rows),
-// --only flat,hnsw,ivf (some indexes only: their rows; default all three).
+// --only flat,hnsw,ivf (some indexes only: their rows; default all three),
+// --profile-build (where the addon's own HNSW construction spends its wall time:
+// per build, its serial phases and per level each thread's work, CPU time, wait at
+// the level's end and lock waits; bench/lib/hnsw-build-profile.ts).
 import { ompWaitPolicyDefaulted } from './lib/omp-env'; // first: sets what every child's libgomp reads
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,6 +40,7 @@ import { argOption, benchCacheDir, fmtMs, formatTable, positiveNumberOption, rea
 import { addRound, emptyPooled, figure, median, recordRecall, type Pooled } from './lib/faiss-pooled';
 import { ROWS, INDEXES, type BenchShape, type IndexKind, type Row, type SearchSchedule, type SideConfig, type SideResult } from './lib/faiss-rows';
 import { gaussianMixture, MIXTURE_VERSION, type Mixture } from './lib/gaussian-mixture';
+import { formatBuildProfiles, PROFILE_ENV, readBuildProfiles } from './lib/hnsw-build-profile';
 import { measureMemoryBandwidth, type MemoryBandwidth } from './lib/memory-bandwidth';
 import { pythonFaiss, type PythonFaiss } from './lib/python-faiss';
 
@@ -83,6 +87,7 @@ const ONLY: IndexKind[] = (() => {
   return kinds as IndexKind[];
 })();
 const SHOWN_ROWS = ROWS.filter((row) => ONLY.includes(row.kind));
+const PROFILE_BUILD = process.argv.includes('--profile-build');
 const ADDONS = process.argv.flatMap((a, i) => (a === '--addon' ? [path.resolve(process.argv[i + 1])] : a.startsWith('--addon=') ? [path.resolve(a.slice(8))] : []));
 
 const TARGET_RATIO = 1.0;
@@ -91,6 +96,8 @@ const TARGET_BANDWIDTH_SHARE = 0.4;
 type SideName = string;
 interface Side {
   name: SideName;
+  /** Where the addon side's HNSW builds write their profiles (--profile-build). */
+  profileFile?: string;
   run: (config: SideConfig) => SideResult;
   isAddon: boolean;
 }
@@ -105,12 +112,13 @@ function runChild<T>(cmd: string, args: string[], env: NodeJS.ProcessEnv): T {
 }
 
 /** One addon side; `addon` undefined: the one the library loads. Named by the instruction set it was built for. */
-function addonSide(addon: string | undefined, taken: Set<string>): Side {
-  const env = { ...process.env, ...(addon ? { FAISS_PROXY_ADDON: addon } : {}) };
+function addonSide(addon: string | undefined, taken: Set<string>, dir: string): Side {
+  const profileFile = PROFILE_BUILD ? path.join(dir, `hnsw-build-profile-${taken.size}.jsonl`) : undefined;
+  const env = { ...process.env, ...(addon ? { FAISS_PROXY_ADDON: addon } : {}), ...(profileFile ? { [PROFILE_ENV]: profileFile } : {}) };
   let name = addon ? `addon ${readAddonBuildInfo(addon)?.isa ?? path.basename(path.dirname(path.dirname(addon)))}` : 'addon';
   for (let n = 2; taken.has(name); n++) name = `${name.replace(/ #\d+$/, '')} #${n}`;
   taken.add(name);
-  return { name, isAddon: true, run: (c) => runChild<SideResult>(process.execPath, [ADDON_SIDE, JSON.stringify(c)], env) };
+  return { name, isAddon: true, profileFile, run: (c) => runChild<SideResult>(process.execPath, [ADDON_SIDE, JSON.stringify(c)], env) };
 }
 
 function pythonSide(p: PythonFaiss): Side {
@@ -198,7 +206,7 @@ async function main(): Promise<void> {
   try {
     const py = pythonFaiss(PY_SIDE, log, argOption('--python'));
     const names = new Set<string>();
-    const sides: Side[] = [...(ADDONS.length > 0 ? ADDONS.map((a) => addonSide(a, names)) : [addonSide(undefined, names)]), pythonSide(py)];
+    const sides: Side[] = [...(ADDONS.length > 0 ? ADDONS.map((a) => addonSide(a, names, dir)) : [addonSide(undefined, names, dir)]), pythonSide(py)];
     for (const [i, a] of ADDONS.entries()) log(`${sides[i].name}: ${a}`);
 
     const basePath = path.join(dir, 'base.f32');
@@ -307,6 +315,34 @@ async function main(): Promise<void> {
       console.log();
       console.log(`${addonSides[0].name} / ${addonSides[1].name} (below 1: the first is faster):`);
       console.log(formatTable(['row', 'ratio'], SHOWN_ROWS.map((row) => [ROW_LABEL[row.id], (figure(a, row).ms / figure(b, row).ms).toFixed(2)])));
+    }
+
+    // Wall time alone cannot tell a build that works longer from one whose threads
+    // wait: the process's CPU time over each build, beside it.
+    const buildRows = SHOWN_ROWS.filter((row) => row.what === 'build');
+    if (buildRows.length > 0) {
+      const cpu = (s: Side, kind: 'hnsw' | 'ivf'): number =>
+        median((pools.get(s.name) as Pooled).results.map((r) => r.buildCpuMs?.[kind]).filter((v): v is number => typeof v === 'number'));
+      const pySide = sides[sides.length - 1];
+      console.log();
+      console.log(`builds: the process's CPU time (user + system, every thread; medians), against ${py.name}'s:`);
+      console.log(
+        formatTable(
+          ['row', ...addonSides.map((s) => `${s.name} CPU`), `${py.name} CPU`, ...addonSides.map((s) => `CPU ratio, ${s.name}`)],
+          buildRows.map((row) => {
+            const kind = row.kind as 'hnsw' | 'ivf';
+            const theirsCpu = cpu(pySide, kind);
+            const ours = addonSides.map((s) => cpu(s, kind));
+            return [ROW_LABEL[row.id], ...ours.map(fmtMs), fmtMs(theirsCpu), ...ours.map((ms) => (ms / theirsCpu).toFixed(2))];
+          }),
+        ),
+      );
+    }
+
+    for (const s of addonSides.filter((x) => x.profileFile)) {
+      console.log();
+      console.log(`${s.name}: where its own HNSW builds (hnswBuild) spent their wall time (--profile-build; per build, a row with its whole wall time and its serial phases' wall and CPU time, then per level and thread: busy = from the level's start to the thread's last node, idle at end = waiting for the other threads):`);
+      console.log(formatBuildProfiles(readBuildProfiles(s.profileFile as string)));
     }
 
     console.log();

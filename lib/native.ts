@@ -192,7 +192,7 @@ export interface Kernels {
 /**
  * What each of the addon's own kernels did since the process started
  * (lib/kernels.ts kernelStats; native/kernels/stats.h): the searches it
- * answered, and the searches of its own kind it left to FAISS, by reason.
+ * answered (hnswBuild: the adds), and those of its own kind it left to FAISS, by reason.
  */
 export interface KernelStats {
   flatScan: { searches: number; fallbacks: { metric: number; largeK: number } };
@@ -202,6 +202,7 @@ export interface KernelStats {
     searches: number;
     fallbacks: { metric: number; settings: number; largeK: number; indexSize: number; probeFailed: number; overflow: number };
   };
+  hnswBuild: { adds: number; fallbacks: { metric: number; settings: number } };
 }
 
 /**

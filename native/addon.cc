@@ -111,7 +111,7 @@ Napi::Value kernelStats(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(env);
   for (const auto& k : namedKernelStats()) {
     auto kernel = Napi::Object::New(env);
-    kernel.Set("searches", static_cast<double>(k.searches));
+    kernel.Set(k.counted, static_cast<double>(k.searches));
     auto fallbacks = Napi::Object::New(env);
     for (const auto& [reason, count] : k.fallbacks) fallbacks.Set(reason, static_cast<double>(count));
     kernel.Set("fallbacks", fallbacks);

@@ -84,27 +84,32 @@ async function main(): Promise<void> {
    * kernels-off figures are measured, once more with them off (disposed), in the
    * round's order.
    */
-  const buildBoth = async (build: () => Promise<lib.Index>): Promise<{ index: lib.Index; ms: number; offMs: number }> => {
+  const buildBoth = async (build: () => Promise<lib.Index>): Promise<{ index: lib.Index; ms: number; cpuMs: number; offMs: number }> => {
     let index: lib.Index | undefined;
     let ms = NaN;
+    let cpuMs = NaN;
     let offMs = NaN;
     for (const off of !measureOff ? [false] : c.offFirst ? [true, false] : [false, true]) {
       setAllKernels(!off);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const built = await build();
       if (off) {
         offMs = performance.now() - t0;
         built.dispose();
       } else {
         ms = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs = (cpu.user + cpu.system) / 1e3;
         index = built;
       }
     }
     setAllKernels(true);
-    return { index: index as lib.Index, ms, offMs };
+    return { index: index as lib.Index, ms, cpuMs, offMs };
   };
 
   const buildMs = { hnsw: NaN, ivf: NaN };
+  const buildCpuMs: { hnsw: number | null; ivf: number | null } = { hnsw: null, ivf: null };
   const buildMsOff = { hnsw: NaN, ivf: NaN };
   if (c.only.includes('hnsw')) {
     const built = await buildBoth(async () => {
@@ -113,7 +118,7 @@ async function main(): Promise<void> {
       await hnsw.add(xb.subarray(0, hnswN * d));
       return hnsw;
     });
-    [buildMs.hnsw, buildMsOff.hnsw] = [built.ms, built.offMs];
+    [buildMs.hnsw, buildMsOff.hnsw, buildCpuMs.hnsw] = [built.ms, built.offMs, built.cpuMs];
     const hnsw = built.index as lib.IndexHNSWFlat;
     hnsw.efSearch = c.shape.efSearch;
     await timeBoth(hnsw, 'hnsw');
@@ -127,7 +132,7 @@ async function main(): Promise<void> {
       await ivf.add(xb);
       return ivf;
     });
-    [buildMs.ivf, buildMsOff.ivf] = [built.ms, built.offMs];
+    [buildMs.ivf, buildMsOff.ivf, buildCpuMs.ivf] = [built.ms, built.offMs, built.cpuMs];
     const ivf = built.index;
     ivf.nprobe = c.shape.nprobe;
     await timeBoth(ivf, 'ivf');
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
     build: `${info.isa} (${info.compileOptions.trim()})`,
     threads: lib.getNumThreads(),
     buildMs,
+    buildCpuMs,
     search,
     ...(measureOff ? { searchOff, buildMsOff } : {}),
     ...(kernels ? { kernels } : {}),

@@ -68,6 +68,8 @@ export interface SideResult {
   build: string;
   threads: number;
   buildMs: { hnsw: number; ivf: number };
+  /** The process's CPU time (user + system, every thread) over each build (the kernels-on one for the addon). */
+  buildCpuMs?: { hnsw: number | null; ivf: number | null };
   /** The same builds with the addon's own kernels off (hnswBuild; flatBatch's IVF assignments), where it has any. */
   buildMsOff?: { hnsw: number; ivf: number };
   search: Record<IndexKind, SearchTimes>;

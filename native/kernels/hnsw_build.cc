@@ -15,6 +15,7 @@
 #include <climits>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <mutex>
 #include <typeinfo>
@@ -23,7 +24,9 @@
 #include "../memory_limits.h"
 #include "exact_distances.h"
 #include "hnsw_distances.h"
+#include "hnsw_build_profile.h"
 #include "huge_pages.h"
+#include "stats.h"
 #include "switches.h"
 
 namespace fp {
@@ -91,15 +94,24 @@ class VisitedTable {
   uint8_t current_ = 0;
 };
 
+// Waits for locks another thread held, counted (and timed) only when they
+// happen: for the build profile (kernels/hnsw_build_profile.h).
+struct Waits {
+  int64_t count = 0;
+  int64_t ns = 0;
+};
+
 // A lock per node, one byte each (FAISS: an omp_lock_t each, set and unset
 // through a library call). A thread holds at most one at a time. With one
 // thread there is nothing to exclude.
 class NodeLocks {
  public:
   NodeLocks(size_t n, bool used) : used_(used), held_(used ? n : 0, 0) {}
-  void lock(storage_idx_t i) {
+  void lock(storage_idx_t i, Waits& waits) {
     if (!used_) return;
     uint8_t* l = &held_[i];
+    if (!__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) return;
+    const int64_t start = HnswBuildProfile::nowNs();
     for (int spins = 0; __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE);) {
       while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
         // The holder may have lost its core to another process: let it run.
@@ -110,6 +122,8 @@ class NodeLocks {
         }
       }
     }
+    waits.count++;
+    waits.ns += HnswBuildProfile::nowNs() - start;
   }
   void unlock(storage_idx_t i) {
     if (used_) __atomic_store_n(&held_[i], 0, __ATOMIC_RELEASE);
@@ -118,6 +132,43 @@ class NodeLocks {
  private:
   bool used_;
   std::vector<uint8_t> held_;
+};
+
+// A level's nodes cut into one contiguous share per thread, as OpenMP's
+// schedule(static) gives FAISS's threads: threads that took turns over the
+// level's random order would build nearly the one-thread graph, FAISS's threads
+// build others, and which searches better is chance (the recall of FAISS's own
+// several-thread builds moves by a few percent from one build to the next on
+// clustered data). A thread that has done its own share goes on with what is
+// left of the others', from their front, so that no thread waits at the level's
+// end while another still has nodes: a share's nodes take unequal times, and a
+// thread that loses its core to another process (or that OpenMP did not start)
+// leaves its share to the rest. Each node is taken by one atomic increment of its
+// share's counter; with one thread the order is FAISS's.
+class Shares {
+ public:
+  Shares(int begin, int end, int count) : shares_(static_cast<size_t>(count)) {
+    const int total = end - begin;
+    for (int t = 0; t < count; t++) {
+      shares_[t].next.store(begin + static_cast<int>(int64_t{total} * t / count), std::memory_order_relaxed);
+      shares_[t].end = begin + static_cast<int>(int64_t{total} * (t + 1) / count);
+    }
+  }
+  int count() const { return static_cast<int>(shares_.size()); }
+  // The next node of share t, or -1 when it has none left.
+  int take(int t) {
+    Share& s = shares_[static_cast<size_t>(t)];
+    if (s.next.load(std::memory_order_relaxed) >= s.end) return -1;
+    const int i = s.next.fetch_add(1, std::memory_order_relaxed);
+    return i < s.end ? i : -1;
+  }
+
+ private:
+  struct alignas(64) Share {
+    std::atomic<int> next{0};
+    int end = 0;
+  };
+  std::vector<Share> shares_;
 };
 
 // A thread's buffers for the whole call.
@@ -131,6 +182,8 @@ struct Scratch {
   std::vector<Farther> pruneInput;   // shrink_neighbor_list's input and output
   std::vector<Farther> pruneOutput;
   std::vector<storage_idx_t> linked;  // the node's link targets on one level
+  Waits lockWaits;                    // node locks held by another thread
+  Waits entryWaits;                   // the entry point's mutex held by another thread
 
   void reserve(size_t ntotal, size_t efConstruction, size_t maxNeighbours) {
     visited.resize(ntotal);
@@ -190,7 +243,7 @@ class Builder {
     {
       // FAISS reads max_level outside its critical section; read together they
       // cannot disagree (one thread: the same values).
-      const std::lock_guard<std::mutex> guard(entryMutex_);
+      const std::lock_guard<std::mutex> guard(lockEntry(s), std::adopt_lock);
       nearest = hnsw_.entry_point;
       level = hnsw_.max_level;
       if (nearest == -1) {
@@ -200,7 +253,7 @@ class Builder {
     }
     if (nearest < 0) return;
 
-    locks_.lock(pt);
+    locks_.lock(pt, s.lockWaits);
     const float* q = dist_.vector(pt);
     float dNearest = dist_.one(q, nearest);
     for (; level > ptLevel; level--) greedyUpdateNearest(q, level, nearest, dNearest, s);
@@ -208,7 +261,7 @@ class Builder {
     for (; level >= 0; level--) addLinksStartingFrom(pt, q, nearest, dNearest, level, s);
     locks_.unlock(pt);
 
-    const std::lock_guard<std::mutex> guard(entryMutex_);
+    const std::lock_guard<std::mutex> guard(lockEntry(s), std::adopt_lock);
     if (ptLevel > hnsw_.max_level) {
       hnsw_.max_level = ptLevel;
       hnsw_.entry_point = pt;
@@ -216,6 +269,16 @@ class Builder {
   }
 
  private:
+  // entryMutex_, locked; a wait for it counted in s.entryWaits.
+  std::mutex& lockEntry(Scratch& s) {
+    if (entryMutex_.try_lock()) return entryMutex_;
+    const int64_t start = HnswBuildProfile::nowNs();
+    entryMutex_.lock();
+    s.entryWaits.count++;
+    s.entryWaits.ns += HnswBuildProfile::nowNs() - start;
+    return entryMutex_;
+  }
+
   size_t rangeBegin(storage_idx_t node, int level) const { return hnsw_.offsets[node] + cum_[level]; }
   size_t rangeEnd(storage_idx_t node, int level) const { return hnsw_.offsets[node] + cum_[level + 1]; }
 
@@ -379,11 +442,11 @@ class Builder {
 
     locks_.unlock(pt);
     for (const storage_idx_t other : s.linked) {
-      locks_.lock(other);
+      locks_.lock(other, s.lockWaits);
       addLink(other, pt, level, s);
       locks_.unlock(other);
     }
-    locks_.lock(pt);
+    locks_.lock(pt, s.lockWaits);
   }
 
   faiss::HNSW& hnsw_;
@@ -401,33 +464,40 @@ bool isFlatStorage(const faiss::Index* storage) {
   return t == typeid(faiss::IndexFlat) || t == typeid(faiss::IndexFlatL2) || t == typeid(faiss::IndexFlatIP);
 }
 
-// `index` as the HNSW index the kernel adds n vectors to, or null where FAISS
-// adds (FAISS also throws its own errors: not trained, and so on).
-faiss::IndexHNSWFlat* buildTarget(faiss::Index& index, int64_t n) {
-  if (typeid(index) != typeid(faiss::IndexHNSWFlat)) return nullptr;
+// Whether the kernel adds n vectors to `index`, and if not, why (FAISS then
+// adds, and throws its own errors: not trained, and so on).
+Fit buildFit(faiss::Index& index, int64_t n) {
+  if (typeid(index) != typeid(faiss::IndexHNSWFlat)) return Fit::kNotItsSearch;
   auto& h = static_cast<faiss::IndexHNSWFlat&>(index);
-  if (h.metric_type != faiss::METRIC_L2 && h.metric_type != faiss::METRIC_INNER_PRODUCT) return nullptr;
-  if (!h.is_trained || h.verbose || n < 0) return nullptr;
-  if (!isFlatStorage(h.storage) || h.storage->metric_type != h.metric_type) return nullptr;
+  if (h.metric_type != faiss::METRIC_L2 && h.metric_type != faiss::METRIC_INNER_PRODUCT) return Fit::kMetric;
+  if (!h.is_trained || h.verbose || n < 0) return Fit::kSettings;
+  if (!isFlatStorage(h.storage) || h.storage->metric_type != h.metric_type) return Fit::kSettings;
   const auto& flat = static_cast<const faiss::IndexFlat&>(*h.storage);
-  if (flat.d != h.d || h.d <= 0 || flat.ntotal != h.ntotal || flat.code_size != h.d * sizeof(float)) return nullptr;
+  if (flat.d != h.d || h.d <= 0 || flat.ntotal != h.ntotal || flat.code_size != h.d * sizeof(float)) return Fit::kSettings;
   const faiss::HNSW& g = h.hnsw;
-  if (g.efConstruction < 1) return nullptr;
-  if (h.ntotal > INT_MAX - n) return nullptr;  // ids are int32 in the graph
+  if (g.efConstruction < 1) return Fit::kSettings;
+  if (h.ntotal > INT_MAX - n) return Fit::kSettings;  // ids are int32 in the graph
   const size_t n0 = static_cast<size_t>(h.ntotal);
-  if (g.offsets.size() != n0 + 1 || g.offsets.back() != g.neighbors.size()) return nullptr;
-  if (g.entry_point < -1 || g.entry_point >= static_cast<int64_t>(std::max<size_t>(n0, 1))) return nullptr;
+  if (g.offsets.size() != n0 + 1 || g.offsets.back() != g.neighbors.size()) return Fit::kSettings;
+  if (g.entry_point < -1 || g.entry_point >= static_cast<int64_t>(std::max<size_t>(n0, 1))) return Fit::kSettings;
   const int levelsKnown = static_cast<int>(g.cum_nneighbor_per_level.size()) - 1;
-  if (levelsKnown < 1 || g.assign_probas.empty() || g.max_level >= levelsKnown) return nullptr;
+  if (levelsKnown < 1 || g.assign_probas.empty() || g.max_level >= levelsKnown) return Fit::kSettings;
   // Levels set beforehand for the new vectors (prepare_level_tab's
   // preset_levels) must be levels the graph has lists for.
   if (g.levels.size() == n0 + static_cast<size_t>(n) && n > 0) {
     for (size_t i = n0; i < g.levels.size(); i++)
-      if (g.levels[i] < 1 || g.levels[i] > levelsKnown) return nullptr;
+      if (g.levels[i] < 1 || g.levels[i] > levelsKnown) return Fit::kSettings;
   } else if (g.levels.size() != n0) {
-    return nullptr;
+    return Fit::kSettings;
   }
-  return &h;
+  return Fit::kAnswers;
+}
+
+// `index` as the HNSW index the kernel adds n vectors to, or null where FAISS
+// adds; counted (kernels/stats.h) either way.
+faiss::IndexHNSWFlat* buildTarget(faiss::Index& index, int64_t n) {
+  if (!kernelTakes(Kernel::kHnswBuild, buildFit(index, n))) return nullptr;
+  return &static_cast<faiss::IndexHNSWFlat&>(index);
 }
 
 // The largest neighbour list on any level.
@@ -446,6 +516,7 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
   // Everything this call allocates, within the per-call limit, before the index
   // changes. (The candidate queues can outgrow what is reserved, as FAISS's do.)
   const int team = std::max(1, omp_get_max_threads());
+  const std::unique_ptr<HnswBuildProfile> profile = HnswBuildProfile::startIfAsked(n, index.ntotal, team);
   const int64_t queue = static_cast<int64_t>(std::max<size_t>(hnsw.efConstruction, maxNeighbours(hnsw)) + 1);
   const int64_t perThread = addBytes(static_cast<int64_t>(ntotal), mulBytes(queue, 8 * sizeof(Closer)));
   const int64_t bytes = addBytes(mulBytes(team, perThread), addBytes(static_cast<int64_t>(ntotal), mulBytes(n, sizeof(int))));
@@ -455,9 +526,11 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
   NodeLocks locks(ntotal, team > 1);
   std::vector<int> order(static_cast<size_t>(n));
 
+  if (profile) profile->endPhase("buffers");
   index.storage->add(n, x);
   index.ntotal = index.storage->ntotal;
   if (n == 0) return;
+  if (profile) profile->endPhase("storageAdd");
 
   const bool presetLevels = hnsw.levels.size() == ntotal;
   const int maxLevel = hnsw.prepare_level_tab(static_cast<size_t>(n), presetLevels);
@@ -490,6 +563,7 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
     adviseHugePages(base, vectorBytes);
     adviseHugePages(hnsw.neighbors.data(), listBytes);
   }
+  if (profile) profile->endPhase("levelsAndHugePages");
 
   const bool ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
@@ -508,32 +582,39 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
     std::atomic<bool> stop{false};
     bool interrupted = false;
     std::exception_ptr failure;
-#pragma omp parallel num_threads(team) if (i1 > i0 + 100)
+    const bool parallel = i1 > i0 + 100;
+    const int threads = parallel ? team : 1;
+    Shares shares(i0, i1, threads);
+    if (profile) profile->beginLevel(level, i1 - i0, threads);
+#pragma omp parallel num_threads(threads)
     {
       try {
-        // Each thread a contiguous share of the level's random order, as
-        // OpenMP's schedule(static) gives FAISS's threads: threads that took
-        // turns over that order would build nearly the one-thread graph, FAISS's
-        // threads build others, and which searches better is chance (the
-        // recall of FAISS's own several-thread builds moves by a few percent from
-        // one build to the next on clustered data).
-        const int threads = omp_get_num_threads(), t = omp_get_thread_num();
-        const int count = i1 - i0;
-        int share = count / threads, extra = count % threads;
-        if (t < extra) {
-          share++;
-          extra = 0;
-        }
-        const int begin = i0 + share * t + extra;
+        const int t = omp_get_thread_num();
         Scratch& s = scratch[t];
+        const Waits lockWaits = s.lockWaits, entryWaits = s.entryWaits;
+        const int64_t cpuStart = profile ? HnswBuildProfile::threadCpuNs() : 0;
         size_t counter = 0;
-        for (int i = begin; i < begin + share && !stop.load(std::memory_order_relaxed); i++) {
-          builder.insert(order[i], level, s);
-          if (counter++ % checkPeriod == 0 && faiss::InterruptCallback::is_interrupted()) {
-            stop = true;
+        // Its own share, then the others' in turn.
+        for (int k = 0; k < shares.count() && !stop.load(std::memory_order_relaxed); k++) {
+          const int from = (t + k) % shares.count();
+          for (int i; !stop.load(std::memory_order_relaxed) && (i = shares.take(from)) >= 0;) {
+            builder.insert(order[i], level, s);
+            if (counter++ % checkPeriod == 0 && faiss::InterruptCallback::is_interrupted()) {
+              stop = true;
 #pragma omp critical(fp_hnsw_build_failure)
-            interrupted = true;
+              interrupted = true;
+            }
           }
+        }
+        if (profile) {
+          HnswBuildThreadTimes& times = profile->thread(t);
+          times.nodes = static_cast<int64_t>(counter);
+          times.busyNs = HnswBuildProfile::nowNs() - profile->levelStartNs();
+          times.cpuNs = HnswBuildProfile::threadCpuNs() - cpuStart;
+          times.lockWaits = s.lockWaits.count - lockWaits.count;
+          times.lockWaitNs = s.lockWaits.ns - lockWaits.ns;
+          times.entryWaits = s.entryWaits.count - entryWaits.count;
+          times.entryWaitNs = s.entryWaits.ns - entryWaits.ns;
         }
       } catch (...) {
         stop = true;
@@ -541,6 +622,7 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
         if (!failure) failure = std::current_exception();
       }
     }
+    if (profile) profile->endLevel();
     if (failure) std::rethrow_exception(failure);
     if (interrupted) FAISS_THROW_MSG("computation interrupted");
     i1 = i0;
@@ -554,6 +636,7 @@ bool hnswBuildAdd(faiss::Index& index, int64_t n, const float* x, const int64_t*
   if (!ids) {
     faiss::IndexHNSWFlat* h = buildTarget(index, n);
     if (!h) return false;
+    countAnswer(Kernel::kHnswBuild);
     addVertices(*h, n, x);
     return true;
   }
@@ -564,6 +647,7 @@ bool hnswBuildAdd(faiss::Index& index, int64_t n, const float* x, const int64_t*
   auto& map = static_cast<faiss::IndexIDMap&>(index);
   faiss::IndexHNSWFlat* h = map.index ? buildTarget(*map.index, n) : nullptr;
   if (!h) return false;
+  countAnswer(Kernel::kHnswBuild);
   const int64_t before = map.ntotal;
   addVertices(*h, n, x);
   map.id_map.insert(map.id_map.end(), ids, ids + n);

@@ -17,7 +17,8 @@
 // FAISS's own prepare_level_tab from the index's rng), the same insertion order
 // (FAISS's seed-789 permutation of each level), the same neighbour lists in the
 // same order. With several threads neither FAISS's graph nor this one is
-// deterministic; each thread takes the share of each level FAISS's would.
+// deterministic; each thread takes the share of each level FAISS's would, then
+// helps with what is left of the others' (so none waits at a level's end).
 #pragma once
 
 #include <faiss/Index.h>

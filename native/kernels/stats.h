@@ -1,5 +1,6 @@
-// What each of the addon's own kernels did: how many searches it answered, and
-// how many searches of its own index type it left to FAISS, by reason. Without
+// What each of the addon's own kernels did: how many searches it answered (adds,
+// for the HNSW construction), and how many of its own index type it left to
+// FAISS, by reason. Without
 // them no test or operator could tell a kernel that runs from one that silently
 // stopped applying (a probe that fails, a check that went wrong): the answers are
 // FAISS's either way. Process-wide, relaxed atomics (one increment per search).
@@ -13,7 +14,7 @@
 
 namespace fp {
 
-enum class Kernel : uint8_t { kFlatScan, kHnswSearch, kIvfScan, kFlatBatch };
+enum class Kernel : uint8_t { kFlatScan, kHnswSearch, kIvfScan, kFlatBatch, kHnswBuild };
 
 // Whether a kernel answers a search, and if not, why. kNotItsSearch (another
 // index type or batch shape, the switch off) is not counted: only what a kernel
@@ -45,7 +46,8 @@ inline bool kernelTakes(Kernel kernel, Fit fit) {
 // can have, each with its count.
 struct NamedKernelStats {
   std::string name;
-  uint64_t searches;
+  const char* counted;  // what it answers: "searches", or "adds" (hnswBuild)
+  uint64_t searches;    // ... and how many
   std::vector<std::pair<std::string, uint64_t>> fallbacks;
 };
 std::vector<NamedKernelStats> namedKernelStats();

@@ -66,12 +66,22 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [kernel, s] of Object.entries(kernelStats())) this.inc({ kernel }, s.searches);
+        for (const [kernel, s] of Object.entries(kernelStats())) if ('searches' in s) this.inc({ kernel }, s.searches);
+      },
+    });
+    new client.Counter({
+      name: 'faiss_proxy_kernel_adds_total',
+      help: "Adds made by the addon's own HNSW construction, hnswBuild (docs/api.md, kernelStats)",
+      labelNames: ['kernel'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kernel, s] of Object.entries(kernelStats())) if ('adds' in s) this.inc({ kernel }, s.adds);
       },
     });
     new client.Counter({
       name: 'faiss_proxy_kernel_fallbacks_total',
-      help: "Searches of a kernel's own kind that it left to FAISS, by reason (docs/api.md, kernelStats)",
+      help: "Searches (adds, for hnswBuild) of a kernel's own kind that it left to FAISS, by reason (docs/api.md, kernelStats)",
       labelNames: ['kernel', 'reason'],
       registers,
       collect() {

@@ -207,6 +207,41 @@ const anonHugeKiB = () => Number(/AnonHugePages:\\s+(\\d+)/.exec(fs.readFileSync
       assert.ok(after >= before + 2048, `AnonHugePages ${before} kB before, ${after} kB with the index built`);
     });
 
+    it('FAISS_PROXY_HNSW_BUILD_PROFILE: one line per build, every node inserted once, shared out among the threads', () => {
+      // In a child process: the variable is read by the addon at each build.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-profile-'));
+      const file = path.join(dir, 'profile.jsonl');
+      try {
+        const script = `
+const faiss = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'lib'))});
+(async () => {
+  faiss.setNumThreads(2);
+  const x = new Float32Array(3000 * 16);
+  for (let i = 0; i < x.length; i++) x[i] = (i * 7919 % 1000) / 1000;
+  const index = new faiss.IndexHNSWFlat(16, 8);
+  await index.add(x.subarray(0, 2000 * 16));
+  await index.add(x.subarray(2000 * 16));
+  faiss.setKernels({ hnswBuild: false });
+  await index.add(x.subarray(0, 500 * 16)); // FAISS's add: no line
+})();`;
+        execFileSync(process.execPath, ['-e', script], { env: { ...process.env, FAISS_PROXY_HNSW_BUILD_PROFILE: file }, timeout: 120_000 });
+        const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        assert.deepEqual(lines.map((p) => [p.n, p.ntotalBefore, p.team]), [[2000, 0, 2], [1000, 2000, 2]]);
+        for (const p of lines) {
+          assert.deepEqual(Object.keys(p.phases), ['buffers', 'storageAdd', 'levelsAndHugePages']);
+          assert.equal(p.levels.reduce((a: number, l: { nodes: number }) => a + l.nodes, 0), p.n, 'every new node on one level');
+          for (const l of p.levels) {
+            assert.equal(l.team, l.nodes > 100 ? 2 : 1, `level ${l.level}: ${l.nodes} nodes`);
+            assert.equal(l.threads.length, l.team);
+            assert.equal(l.threads.reduce((a: number, t: { nodes: number }) => a + t.nodes, 0), l.nodes, `level ${l.level}: each node inserted once`);
+            for (const t of l.threads) assert.ok(t.busyMs <= l.wallMs + 1e-3 && t.cpuMs >= 0 && t.idleAtEndMs >= -1e-3, JSON.stringify(t));
+          }
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('what the kernel leaves to FAISS still builds as before: HNSW over SQ codes, HNSW under a PCA', async () => {
       for (const description of ['HNSW16_SQ8', 'PCA8,HNSW16']) {
         const files: Buffer[] = [];

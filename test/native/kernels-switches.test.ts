@@ -46,9 +46,9 @@ describe('own search kernels: setKernels / getKernels', () => {
       flatBatch: ['metric', 'settings', 'largeK', 'indexSize', 'probeFailed', 'overflow'],
     };
     const before = faiss.kernelStats();
-    // The search kernels (hnswBuild builds: it has a switch but answers no search).
+    // The search kernels, then hnswBuild (which counts adds: the next test).
     const searchKernels = Object.keys(reasons) as (keyof typeof reasons)[];
-    assert.deepEqual(Object.keys(before), searchKernels);
+    assert.deepEqual(Object.keys(before), [...searchKernels, 'hnswBuild']);
     for (const name of searchKernels) {
       assert.ok(Number.isInteger(before[name].searches) && before[name].searches >= 0, name);
       assert.deepEqual(Object.keys(before[name].fallbacks), reasons[name], name);
@@ -66,6 +66,31 @@ describe('own search kernels: setKernels / getKernels', () => {
     assert.equal(after.flatScan.searches - before.flatScan.searches, 1);
     assert.equal(after.flatScan.fallbacks.largeK - before.flatScan.fallbacks.largeK, 1);
     assert.equal(after.flatBatch.searches - before.flatBatch.searches, 0);
+  });
+
+  it('kernelStats().hnswBuild counts the adds the HNSW construction made, and those of its kind it left to FAISS', async () => {
+    const before = faiss.kernelStats().hnswBuild;
+    assert.deepEqual(Object.keys(before.fallbacks), ['metric', 'settings']);
+    const x = new Float32Array(8 * 50).map((_, i) => (i * 37) % 11);
+    const l2 = new faiss.IndexHNSWFlat(8, 4);
+    await l2.add(x); // the kernel's
+    await l2.add(x.subarray(0, 8)); // and again
+    faiss.setKernels({ hnswBuild: false });
+    await l2.add(x); // FAISS's, the switch off: counted nowhere
+    faiss.setKernels({ hnswBuild: true });
+    const ip = new faiss.IndexHNSWFlat(8, 4, faiss.METRIC_INNER_PRODUCT);
+    const mapped = new faiss.IndexIDMap(ip);
+    ip.dispose(); // the wrapper holds its own copy
+    await mapped.addWithIds(x, new BigInt64Array(50).map((_, i) => BigInt(i + 100))); // the kernel's, under an IDMap
+    const l1 = new faiss.IndexHNSWFlat(8, 4, faiss.METRIC_L1);
+    await l1.add(x); // its kind, a metric it leaves to FAISS
+    const sq = faiss.indexFactory(8, 'HNSW4_SQ8');
+    await sq.train(x);
+    await sq.add(x); // not its kind (HNSW over SQ codes): counted nowhere
+    for (const index of [l2, mapped, l1, sq]) index.dispose();
+    const after = faiss.kernelStats().hnswBuild;
+    assert.equal(after.adds - before.adds, 3);
+    assert.deepEqual(after.fallbacks, { metric: before.fallbacks.metric + 1, settings: before.fallbacks.settings });
   });
 
   const badSettings: [string, unknown][] = [

@@ -66,6 +66,9 @@ describe('service: metrics and logs', function () {
       /faiss_proxy_kernel_searches_total\{kernel="flatScan"\} 5\n/,
       /faiss_proxy_kernel_searches_total\{kernel="hnswSearch"\} 0\n/,
       /faiss_proxy_kernel_fallbacks_total\{kernel="flatBatch",reason="probeFailed"\} 0\n/,
+      // The HNSW construction counts adds (none here: a flat index).
+      /faiss_proxy_kernel_adds_total\{kernel="hnswBuild"\} 0\n/,
+      /faiss_proxy_kernel_fallbacks_total\{kernel="hnswBuild",reason="metric"\} 0\n/,
       /nodejs_eventloop_lag_seconds/,
       /process_resident_memory_bytes/,
     ]) {
