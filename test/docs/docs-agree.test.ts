@@ -59,6 +59,19 @@ describe('docs agree with the code', function () {
     for (const o of OPTIONS) assert.ok(rows.some((r) => r.m[1] === o.flag), `${o.flag} has no row in the docs`);
   });
 
+  it("a default given in prose (`--body-limit`, default 64 MiB; `--max-k` (default 10,000)) is the option's", () => {
+    const scale: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, s: 1000 };
+    const said = found(/`(--[a-z0-9-]+)`(?:,| \()? default (\d[\d,.]*)(?: (KiB|MiB|GiB|s)\b)?/g);
+    assert.ok(said.length >= 8, `${said.length} defaults in prose`);
+    for (const f of said) {
+      const [, flag, number, unit] = f.m;
+      const o = OPTIONS.find((x) => x.flag === flag);
+      if (!o) continue; // a command's option (import's --metric): the CLI test's business
+      const value = Number(number.replace(/,/g, '').replace(/\.$/, '')) * (unit ? scale[unit] : 1);
+      assert.equal(value, typeof o.default === 'function' ? o.default() : o.default, `${where(f)}: ${flag}'s default`);
+    }
+  });
+
   it('every FAISS_PROXY_ variable named is read by the code', () => {
     const code = [...sources('service'), ...sources('lib'), ...sources('scripts'), ...sources('bench'), ...sources('test')].join('\n');
     for (const f of found(/\bFAISS_PROXY_[A-Z0-9_]+\b/g)) {
