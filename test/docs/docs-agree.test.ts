@@ -133,6 +133,27 @@ describe('docs agree with the code', function () {
     });
   });
 
+  it("every metric the service registers is in docs/operations.md's table, and every one named there is registered", () => {
+    const registered = new Set(sources('service').flatMap((s) => [...s.matchAll(/'(faiss_proxy_[a-z0-9_]+)'/g)].map((m) => m[1])));
+    assert.ok(registered.size > 30, `${registered.size} metrics`);
+    // `faiss_proxy_cache_hits_total`, `_misses_total`: an abbreviation takes the place of as many of the last name's parts.
+    const named = new Set<string>();
+    const prefixes: string[] = [];
+    for (const line of text('docs/operations.md').split('\n')) {
+      let last = '';
+      for (const [, name] of line.matchAll(/`((?:faiss_proxy)?_[a-z0-9_]+\*?)`/g)) {
+        if (name.endsWith('*')) prefixes.push(name.slice(0, -1));
+        else if (name.startsWith('faiss_proxy_')) named.add((last = name));
+        else if (last) {
+          const parts = last.split('_');
+          named.add([...parts.slice(0, parts.length - (name.split('_').length - 1)), name.slice(1)].join('_'));
+        }
+      }
+    }
+    for (const m of registered) assert.ok(named.has(m) || prefixes.some((p) => m.startsWith(p)), `${m} is not in docs/operations.md`);
+    for (const m of named) assert.ok(registered.has(m), `docs/operations.md names ${m}, which the service does not register`);
+  });
+
   it('every `npm run` script named is one of package.json', () => {
     const scripts = JSON.parse(text('package.json')).scripts as Record<string, string>;
     for (const f of found(/\bnpm run ([a-z0-9:_-]+)/g)) assert.ok(f.m[1] in scripts, `${where(f)}: npm run ${f.m[1]} is no script`);
