@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as faiss from '../../lib';
 import { ErrorCodes } from '../../lib/errors';
 import { allCommands, buildProgram } from '../../service/cli/program';
 import { defaults, OPTIONS } from '../../service/config';
@@ -152,6 +153,19 @@ describe('docs agree with the code', function () {
     }
     for (const m of registered) assert.ok(named.has(m) || prefixes.some((p) => m.startsWith(p)), `${m} is not in docs/operations.md`);
     for (const m of named) assert.ok(registered.has(m), `docs/operations.md names ${m}, which the service does not register`);
+  });
+
+  it("docs/api.md's class Index: every method heading and property row is a member of an index", () => {
+    const doc = text('docs/api.md');
+    const section = doc.slice(doc.indexOf('\n# class Index\n'), doc.indexOf('\n# GPU indexes\n'));
+    const members = [...section.matchAll(/^## \.([A-Za-z]+)\(/gm), ...section.matchAll(/^\| `\.([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+    assert.ok(members.length > 25, `${members.length} members`);
+    const indexes = [new faiss.IndexHNSWFlat(4, 8), faiss.indexFactory(4, 'IVF2,Flat'), new faiss.IndexRefineFlat(new faiss.IndexFlatL2(4))];
+    try {
+      for (const m of members) assert.ok(indexes.some((i) => m in i), `docs/api.md: .${m} is no member of an index`);
+    } finally {
+      for (const i of indexes) i.dispose();
+    }
   });
 
   it('every `npm run` script named is one of package.json', () => {
