@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as faiss from '../../lib';
 import { ErrorCodes } from '../../lib/errors';
 import { allCommands, buildProgram } from '../../service/cli/program';
 import { defaults, OPTIONS } from '../../service/config';
@@ -57,6 +58,19 @@ describe('docs agree with the code', function () {
       assert.equal(literal, value, `${where(r)}: ${flag}'s default`);
     }
     for (const o of OPTIONS) assert.ok(rows.some((r) => r.m[1] === o.flag), `${o.flag} has no row in the docs`);
+  });
+
+  it("a default given in prose (`--body-limit`, default 64 MiB; `--max-k` (default 10,000)) is the option's", () => {
+    const scale: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, s: 1000 };
+    const said = found(/`(--[a-z0-9-]+)`(?:,| \()? default (\d[\d,.]*)(?: (KiB|MiB|GiB|s)\b)?/g);
+    assert.ok(said.length >= 8, `${said.length} defaults in prose`);
+    for (const f of said) {
+      const [, flag, number, unit] = f.m;
+      const o = OPTIONS.find((x) => x.flag === flag);
+      if (!o) continue; // a command's option (import's --metric): the CLI test's business
+      const value = Number(number.replace(/,/g, '').replace(/\.$/, '')) * (unit ? scale[unit] : 1);
+      assert.equal(value, typeof o.default === 'function' ? o.default() : o.default, `${where(f)}: ${flag}'s default`);
+    }
   });
 
   it('every FAISS_PROXY_ variable named is read by the code', () => {
@@ -118,6 +132,40 @@ describe('docs agree with the code', function () {
       );
       for (const r of routes) assert.ok(named.has(r), `${r} is not in docs/http-api.md`);
     });
+  });
+
+  it("every metric the service registers is in docs/operations.md's table, and every one named there is registered", () => {
+    const registered = new Set(sources('service').flatMap((s) => [...s.matchAll(/'(faiss_proxy_[a-z0-9_]+)'/g)].map((m) => m[1])));
+    assert.ok(registered.size > 30, `${registered.size} metrics`);
+    // `faiss_proxy_cache_hits_total`, `_misses_total`: an abbreviation takes the place of as many of the last name's parts.
+    const named = new Set<string>();
+    const prefixes: string[] = [];
+    for (const line of text('docs/operations.md').split('\n')) {
+      let last = '';
+      for (const [, name] of line.matchAll(/`((?:faiss_proxy)?_[a-z0-9_]+\*?)`/g)) {
+        if (name.endsWith('*')) prefixes.push(name.slice(0, -1));
+        else if (name.startsWith('faiss_proxy_')) named.add((last = name));
+        else if (last) {
+          const parts = last.split('_');
+          named.add([...parts.slice(0, parts.length - (name.split('_').length - 1)), name.slice(1)].join('_'));
+        }
+      }
+    }
+    for (const m of registered) assert.ok(named.has(m) || prefixes.some((p) => m.startsWith(p)), `${m} is not in docs/operations.md`);
+    for (const m of named) assert.ok(registered.has(m), `docs/operations.md names ${m}, which the service does not register`);
+  });
+
+  it("docs/api.md's class Index: every method heading and property row is a member of an index", () => {
+    const doc = text('docs/api.md');
+    const section = doc.slice(doc.indexOf('\n# class Index\n'), doc.indexOf('\n# GPU indexes\n'));
+    const members = [...section.matchAll(/^## \.([A-Za-z]+)\(/gm), ...section.matchAll(/^\| `\.([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+    assert.ok(members.length > 25, `${members.length} members`);
+    const indexes = [new faiss.IndexHNSWFlat(4, 8), faiss.indexFactory(4, 'IVF2,Flat'), new faiss.IndexRefineFlat(new faiss.IndexFlatL2(4))];
+    try {
+      for (const m of members) assert.ok(indexes.some((i) => m in i), `docs/api.md: .${m} is no member of an index`);
+    } finally {
+      for (const i of indexes) i.dispose();
+    }
   });
 
   it('every `npm run` script named is one of package.json', () => {
