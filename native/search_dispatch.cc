@@ -150,7 +150,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
     return;
   }
-  // The addon's own kernels search unfiltered: a filtered search is FAISS's.
+  // A filtered search is FAISS's, but for HNSW's kernel, which filters as FAISS does.
   if (sel) {
     if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
       // What IndexPreTransform::search does, so that the wrapped index's short
@@ -170,8 +170,13 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
       fillEmpty(index, n * k, distances, labels);
       return;
     }
-    ParamsChain chain;
-    index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
+    if (kernelTakes(Kernel::kHnswSearch, hnswSearchFit(index))) {
+      hnswSearch(static_cast<const faiss::IndexHNSW&>(index), n, x, k, distances, labels, sel);
+      countAnswer(Kernel::kHnswSearch);
+    } else {
+      ParamsChain chain;
+      index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
+    }
     if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
     if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
