@@ -135,7 +135,7 @@ bool nprobeAsParams(const faiss::Index& index) {
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
-                 const faiss::IDSelector* sel) {
+                 const faiss::IDSelector* sel, bool completeShort) {
   if (index.ntotal == 0) {
     fillEmpty(index, n * k, distances, labels);
     return;
@@ -143,7 +143,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
     if (sel) {
       const IdMapSelector positions(m->id_map, *sel);
-      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions);
+      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions, completeShort);
     } else {
       searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
     }
@@ -157,7 +157,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
       // answers are completed too.
       const float* xt = pt->apply_chain(n, x);
       std::unique_ptr<const float[]> owned(xt == x ? nullptr : xt);
-      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
+      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel, completeShort);
       return;
     }
     // FAISS 1.7.3's flat k-NN (knn_L2sqr / knn_inner_product) narrows an
@@ -177,6 +177,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
       ParamsChain chain;
       index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
     }
+    if (!completeShort) return;
     if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
     if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;
