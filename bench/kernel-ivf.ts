@@ -92,6 +92,14 @@ async function oneAtATime(index: Index, xq: Float32Array) {
   return { wall, cpu, identical: labels.off!.every((l, i) => l === labels.on![i]) };
 }
 
+type OffOn = { off: number[]; on: number[] };
+
+/** A table row: the medians off and on, wall then CPU (with `digits` decimals), each with its ratio off / on. */
+function row(label: string, r: { wall: OffOn; cpu: OffOn }, digits: number, answers: string): string[] {
+  const sides = (t: OffOn) => [median(t.off).toFixed(digits), median(t.on).toFixed(digits), (median(t.off) / median(t.on)).toFixed(2)];
+  return [label, ...sides(r.wall), ...sides(r.cpu), answers];
+}
+
 async function main(): Promise<void> {
   if (threads > 0) setNumThreads(threads);
   const xb = clustered(nb, 1);
@@ -104,31 +112,11 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const nq of [1000, 32]) {
     const r = await offOn(index, xq.subarray(0, nq * d));
-    const f = (v: number) => v.toFixed(1);
-    rows.push([
-      `${nq} queries`,
-      f(median(r.wall.off)),
-      f(median(r.wall.on)),
-      (median(r.wall.off) / median(r.wall.on)).toFixed(2),
-      f(median(r.cpu.off)),
-      f(median(r.cpu.on)),
-      (median(r.cpu.off) / median(r.cpu.on)).toFixed(2),
-      r.identical ? 'identical' : 'DIFFERENT',
-    ]);
+    rows.push(row(`${nq} queries`, r, 1, r.identical ? 'identical' : 'DIFFERENT'));
   }
   const one = await oneAtATime(index, xq);
   index.dispose();
-  const us = (v: number) => v.toFixed(0);
-  const singleRow = [
-    `1 query x ${Math.min(singles, 1000)} (µs)`,
-    us(median(one.wall.off)),
-    us(median(one.wall.on)),
-    (median(one.wall.off) / median(one.wall.on)).toFixed(2),
-    us(median(one.cpu.off)),
-    us(median(one.cpu.on)),
-    (median(one.cpu.off) / median(one.cpu.on)).toFixed(2),
-    one.identical ? 'identical labels' : 'DIFFERENT',
-  ];
+  const singleRow = row(`1 query x ${Math.min(singles, 1000)} (µs)`, one, 0, one.identical ? 'identical labels' : 'DIFFERENT');
   console.log(`IVF${nlist},Flat ${nb} x ${d} clustered, nprobe ${nprobe}, k ${k}; ${runs} runs each, alternating; FAISS ${buildInfo().faissVersion} (${buildInfo().isa}); threads ${threads || 'automatic'}; load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   console.log(
     formatTable(

@@ -260,36 +260,33 @@ function answerOf(bytes: Uint8Array, expected: number, what: string): Uint8Array
 
 export const searchAnswerParts = (r: SearchResult | BinarySearchResult): ArrayBufferView[] => [r.distances, r.labels];
 
-export function readSearchAnswer(bytes: Uint8Array, nq: number, k: number): SearchResult {
+/** A search answer: nq x k distances (float32, or a binary index's int32 Hamming distances), then as many int64 labels. */
+function searchAnswer<D extends Float32Array | Int32Array>(Distances: TypedClass<D>, bytes: Uint8Array, nq: number, k: number) {
   const b = answerOf(bytes, nq * k * 12, 'search');
-  return { distances: view(Float32Array, b, 0, nq * k), labels: view(BigInt64Array, b, nq * k * 4, nq * k) };
+  return { distances: view(Distances, b, 0, nq * k), labels: view(BigInt64Array, b, nq * k * 4, nq * k) };
 }
 
+export const readSearchAnswer = (bytes: Uint8Array, nq: number, k: number): SearchResult => searchAnswer(Float32Array, bytes, nq, k);
+
 /** A binary index's search answer: int32 Hamming distances in place of float32. */
-export function readBinarySearchAnswer(bytes: Uint8Array, nq: number, k: number): BinarySearchResult {
-  const b = answerOf(bytes, nq * k * 12, 'search');
-  return { distances: view(Int32Array, b, 0, nq * k), labels: view(BigInt64Array, b, nq * k * 4, nq * k) };
-}
+export const readBinarySearchAnswer = (bytes: Uint8Array, nq: number, k: number): BinarySearchResult => searchAnswer(Int32Array, bytes, nq, k);
 
 export const rangeSearchAnswerParts = (r: RangeSearchResult | BinaryRangeSearchResult): ArrayBufferView[] => [r.lims, r.distances, r.labels];
 
-export function readBinaryRangeSearchAnswer(bytes: Uint8Array, nq: number, total: number): BinaryRangeSearchResult {
+/** A range search answer: nq + 1 uint64 lims, then `total` distances (as searchAnswer's) and `total` int64 labels. */
+function rangeSearchAnswer<D extends Float32Array | Int32Array>(Distances: TypedClass<D>, bytes: Uint8Array, nq: number, total: number) {
   const b = answerOf(bytes, (nq + 1) * 8 + total * 12, 'range search');
   return {
     lims: view(BigUint64Array, b, 0, nq + 1),
-    distances: view(Int32Array, b, (nq + 1) * 8, total),
+    distances: view(Distances, b, (nq + 1) * 8, total),
     labels: view(BigInt64Array, b, (nq + 1) * 8 + total * 4, total),
   };
 }
 
-export function readRangeSearchAnswer(bytes: Uint8Array, nq: number, total: number): RangeSearchResult {
-  const b = answerOf(bytes, (nq + 1) * 8 + total * 12, 'range search');
-  return {
-    lims: view(BigUint64Array, b, 0, nq + 1),
-    distances: view(Float32Array, b, (nq + 1) * 8, total),
-    labels: view(BigInt64Array, b, (nq + 1) * 8 + total * 4, total),
-  };
-}
+export const readBinaryRangeSearchAnswer = (bytes: Uint8Array, nq: number, total: number): BinaryRangeSearchResult =>
+  rangeSearchAnswer(Int32Array, bytes, nq, total);
+
+export const readRangeSearchAnswer = (bytes: Uint8Array, nq: number, total: number): RangeSearchResult => rangeSearchAnswer(Float32Array, bytes, nq, total);
 
 export const vectorsAnswerParts = (x: Float32Array | Uint8Array): ArrayBufferView[] => [x];
 

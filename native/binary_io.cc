@@ -11,14 +11,6 @@
 namespace fp {
 namespace {
 
-struct CountingWriter : faiss::IOWriter {
-  size_t total = 0;
-  size_t operator()(const void*, size_t size, size_t nitems) override {
-    total += size * nitems;
-    return nitems;
-  }
-};
-
 std::unique_ptr<faiss::IndexBinary> readTrusted(faiss::IOReader& reader, size_t size) {
   AllocationBudget budget(readBudget(size));
   return std::unique_ptr<faiss::IndexBinary>(faiss::read_index_binary(&reader));
@@ -62,9 +54,7 @@ void writeBinaryFile(const faiss::IndexBinary& index, const std::string& path) {
 
 std::unique_ptr<faiss::IndexBinary> readBinaryFile(const std::string& path, bool trusted) {
   if (!trusted) {
-    OpenFile file;
-    openReadableFile(path, file);
-    const auto canonical = runSandbox({nullptr, file.fd, file.size}, false, false, "read_index_binary", /*binary=*/true);
+    const auto canonical = sandboxedFile(path, "read_index_binary", /*binary=*/true);
     return deserializeBinary(canonical.data(), canonical.size(), true);
   }
   const size_t size = requireReadableFile(path);

@@ -1,6 +1,6 @@
 // What the float and binary constructors (constructors.cc, binary_constructors.cc)
-// share: running a builder and wrapping what it built for JS, every failure a
-// FaissError.
+// and the vector transforms' (transform.cc) share: running a builder and wrapping
+// what it built for JS, every failure a FaissError.
 #pragma once
 
 #include <napi.h>
@@ -12,10 +12,12 @@
 
 namespace fp {
 
-// Runs `make` and wraps its index in a new `Wrap` (IndexWrap, BinaryIndexWrap).
+// Runs `make` and wraps what it built in a new `Wrap` (IndexWrap, BinaryIndexWrap,
+// TransformWrap), passing `wrapArgs` on to Wrap::Wrap (a transform's type name).
 // FAISS refusing the parameters is the caller's error (ERR_INVALID_ARGUMENT).
-template <typename Wrap, typename IndexT>
-Napi::Value buildWrapped(const Napi::CallbackInfo& info, const char* context, const std::function<std::unique_ptr<IndexT>()>& make) {
+template <typename Wrap, typename IndexT, typename... WrapArgs>
+Napi::Value buildWrapped(const Napi::CallbackInfo& info, const char* context, const std::function<std::unique_ptr<IndexT>()>& make,
+                         const WrapArgs&... wrapArgs) {
   std::unique_ptr<IndexT> index;
   try {
     index = make();
@@ -26,7 +28,7 @@ Napi::Value buildWrapped(const Napi::CallbackInfo& info, const char* context, co
     if (e.code == code::kFaiss) e.code = code::kInvalidArgument;  // FAISS rejected the parameters
     throw makeError(info.Env(), e);
   }
-  return Wrap::Wrap(info.Env(), std::move(index));
+  return Wrap::Wrap(info.Env(), std::move(index), wrapArgs...);
 }
 
 }  // namespace fp

@@ -23,14 +23,6 @@
 namespace fp {
 namespace {
 
-struct CountingWriter : faiss::IOWriter {
-  size_t total = 0;
-  size_t operator()(const void*, size_t size, size_t nitems) override {
-    total += size * nitems;
-    return nitems;
-  }
-};
-
 // BoundedMemoryReader, with the IndexIDMap2 guard.
 struct MemoryReader : BoundedMemoryReader {
   IdMap2Guard guard;
@@ -77,9 +69,17 @@ size_t requireReadableFile(const std::string& path) {
   return static_cast<size_t>(st.st_size);
 }
 
-OpenFile::~OpenFile() {
-  if (fd >= 0) close(fd);
-}
+namespace {
+
+// The file opened once: the sandbox checks, and the addon then maps, the same
+// inode even if something renames another file over the path meanwhile.
+struct OpenFile {
+  int fd = -1;
+  size_t size = 0;
+  ~OpenFile() {
+    if (fd >= 0) close(fd);
+  }
+};
 
 void openReadableFile(const std::string& path, OpenFile& file) {
   file.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -91,6 +91,14 @@ void openReadableFile(const std::string& path, OpenFile& file) {
   }
   if (!S_ISREG(st.st_mode)) throw ArgumentError(code::kIo, "read_index: '" + path + "' is not a regular file");
   file.size = static_cast<size_t>(st.st_size);
+}
+
+}  // namespace
+
+std::vector<uint8_t> sandboxedFile(const std::string& path, const std::string& context, bool binary) {
+  OpenFile file;
+  openReadableFile(path, file);
+  return runSandbox({nullptr, file.fd, file.size}, false, false, context, binary);
 }
 
 namespace {
@@ -213,9 +221,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(faiss
 std::unique_ptr<faiss::Index> readFile(const std::string& path, bool mmap, bool trusted) {
   if (!trusted && mmap) return readMappedChecked(path);
   if (!trusted) {
-    OpenFile file;
-    openReadableFile(path, file);
-    const auto canonical = runSandbox({nullptr, file.fd, file.size}, false, false, "read_index");
+    const auto canonical = sandboxedFile(path, "read_index", false);
     return deserialize(canonical.data(), canonical.size(), true);
   }
   const size_t size = requireReadableFile(path);

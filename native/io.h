@@ -47,17 +47,22 @@ struct BoundedMemoryReader : faiss::IOReader {
   size_t operator()(void* ptr, size_t itemSize, size_t nitems) override;
 };
 
+// Counts the bytes a writer is given: an index's serialized size, nothing written.
+struct CountingWriter : faiss::IOWriter {
+  size_t total = 0;
+  size_t operator()(const void*, size_t size, size_t nitems) override {
+    total += size * nitems;
+    return nitems;
+  }
+};
+
 // A regular file's size; ERR_NOT_FOUND / ERR_IO otherwise.
 size_t requireReadableFile(const std::string& path);
 
-// The file opened once: the sandbox checks, and the addon then maps, the same
-// inode even if something renames another file over the path meanwhile.
-struct OpenFile {
-  int fd = -1;
-  size_t size = 0;
-  ~OpenFile();
-};
-void openReadableFile(const std::string& path, OpenFile& file);
+// An untrusted index file, opened once and read, checked and exercised by the
+// sandbox process (sandbox_client.h; `binary`: FAISS's binary-index format): what
+// it gives back, the index in canonical form, to read here as trusted bytes.
+std::vector<uint8_t> sandboxedFile(const std::string& path, const std::string& context, bool binary);
 
 // Writes a new file next to `path` with `write`, flushes it to disk, and renames
 // it over `path`; ERR_IO (nothing left behind) when any step fails.

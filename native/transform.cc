@@ -4,6 +4,7 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include "build_wrapped.h"
 #include "errors.h"
 
 namespace fp {
@@ -29,20 +30,10 @@ float floatArg(const Napi::Value& v, const char* name, float fallback) {
   return static_cast<float>(x);
 }
 
-// Runs a builder on the JS thread; every failure becomes a FaissError.
+// Runs a builder on the JS thread and wraps the transform under its type name.
 Napi::Value build(const Napi::CallbackInfo& info, const char* type,
                   const std::function<std::unique_ptr<faiss::VectorTransform>()>& make) {
-  std::unique_ptr<faiss::VectorTransform> t;
-  try {
-    t = make();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    ErrorInfo e = classifyCurrentException(type);
-    if (e.code == code::kFaiss) e.code = code::kInvalidArgument;  // FAISS rejected the parameters
-    throw makeError(info.Env(), e);
-  }
-  return TransformWrap::Wrap(info.Env(), std::move(t), type);
+  return buildWrapped<TransformWrap, faiss::VectorTransform>(info, type, make, type);
 }
 
 // (dIn, dOut, eigenPower = 0, randomRotation = false). FAISS's PCA keeps at most

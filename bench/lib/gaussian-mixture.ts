@@ -3,24 +3,14 @@
 // neighbours are nearly as far as everything else), so it says little about how
 // those indexes behave on real embeddings; a mixture does.
 
+import { rng as uniform01 } from '../../test/support/data';
+
 /** Bumped whenever what gaussianMixture() draws changes (bench:faiss caches exact neighbours by it). */
 export const MIXTURE_VERSION = 1;
 
-/** mulberry32: tiny and seedable; the bytes go to disk, so no other language need reproduce it. */
-function uniformStream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Standard normal deviates (Box-Muller, both of each pair used). */
 function normalStream(seed: number): () => number {
-  const uniform = uniformStream(seed);
+  const uniform = uniform01(seed);
   let spare: number | null = null;
   return () => {
     if (spare !== null) {
@@ -47,7 +37,7 @@ export interface Mixture {
 /** What a mixture is made of: centres ~ N(0, 1) per coordinate, each cluster's spread in [0.5, 1). */
 function components(m: Mixture): { centres: Float32Array; spreads: Float32Array } {
   const normal = normalStream(m.seed);
-  const uniform = uniformStream(m.seed ^ 0x5bd1e995);
+  const uniform = uniform01(m.seed ^ 0x5bd1e995);
   const centres = new Float32Array(m.clusters * m.d);
   for (let i = 0; i < centres.length; i++) centres[i] = normal();
   const spreads = new Float32Array(m.clusters);
@@ -63,7 +53,7 @@ function components(m: Mixture): { centres: Float32Array; spreads: Float32Array 
 export function gaussianMixture(m: Mixture, rows: number, seed: number): Float32Array {
   const { centres, spreads } = components(m);
   const normal = normalStream(seed);
-  const uniform = uniformStream(seed ^ 0x27d4eb2f);
+  const uniform = uniform01(seed ^ 0x27d4eb2f);
   const out = new Float32Array(rows * m.d);
   for (let r = 0; r < rows; r++) {
     const c = Math.min(m.clusters - 1, Math.floor(uniform() * m.clusters));

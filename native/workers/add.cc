@@ -1,8 +1,6 @@
 #include "../args.h"
 #include "../kernels/hnsw_build.h"
 #include "../kernels/ivf_build.h"
-#include "../memory_limits.h"
-#include "../search_memory.h"
 #include "../threads.h"
 #include "promise_worker.h"
 #include "workers.h"
@@ -16,13 +14,7 @@ class AddWorker : public IndexWorker {
   AddWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info) : IndexWorker(env, "add", wrap) {
     requireWritable();
     x_ = floatRows(info[0], d(), "x");
-    if (handle().hasHnsw()) {
-      // Each thread explores the graph with a candidate list of efConstruction,
-      // allocated on FAISS's OpenMP threads (see requireAllocatable).
-      const int64_t explore = hnswExploreBytes(handle().ntotal() + x_.n, handle().efConstruction(), configuredThreads());
-      requireWithinLimit("add", explore, "HNSW candidate lists of efConstruction " + std::to_string(handle().efConstruction()));
-      requireAllocatable("add", explore);
-    }
+    requireHnswAddMemory(x_.n);
     if (info.Length() > 1 && !info[1].IsUndefined()) ids_ = idArray(info[1], x_.n, "ids");
   }
 

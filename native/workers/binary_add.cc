@@ -1,8 +1,6 @@
 #include <faiss/IndexBinaryHNSW.h>
 
 #include "../args.h"
-#include "../memory_limits.h"
-#include "../search_memory.h"
 #include "../threads.h"
 #include "binary_worker.h"
 #include "binary_workers.h"
@@ -16,13 +14,7 @@ class BinaryAddWorker : public BinaryWorker {
   BinaryAddWorker(Napi::Env env, BinaryIndexWrap& wrap, const Napi::CallbackInfo& info)
       : BinaryWorker(env, "add", wrap) {
     x_ = byteRows(info[0], codeSize(), "x");
-    if (handle().hasHnsw()) {
-      // Each thread explores the graph with a candidate list of efConstruction and
-      // a visited table, allocated on FAISS's OpenMP threads (see requireAllocatable).
-      const int64_t explore = hnswExploreBytes(handle().ntotal() + x_.n, handle().efConstruction(), configuredThreads());
-      requireWithinLimit("add", explore, "HNSW candidate lists of efConstruction " + std::to_string(handle().efConstruction()));
-      requireAllocatable("add", explore);
-    }
+    requireHnswAddMemory(x_.n);
     if (info.Length() > 1 && !info[1].IsUndefined()) ids_ = idArray(info[1], x_.n, "ids");
   }
 

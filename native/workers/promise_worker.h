@@ -14,7 +14,9 @@
 
 #include "../errors.h"
 #include "../index.h"
+#include "../memory_limits.h"
 #include "../search_lanes.h"
+#include "../search_memory.h"
 #include "../threads.h"
 
 namespace fp {
@@ -122,6 +124,16 @@ class WrapWorker : public PromiseWorker {
     if (handle_->readOnly())
       throw ArgumentError(code::kUnsupported,
                           "This index was opened memory-mapped, which is read-only; read it without mmap to change it");
+  }
+  // For adds to an HNSW index: each thread explores the graph with a candidate
+  // list of efConstruction and a visited table, allocated on FAISS's OpenMP
+  // threads (see requireAllocatable), so adding n more is refused up front when
+  // that passes the limits.
+  void requireHnswAddMemory(int64_t n) {
+    if (!handle_->hasHnsw()) return;
+    const int64_t explore = hnswExploreBytes(handle_->ntotal() + n, handle_->efConstruction(), configuredThreads());
+    requireWithinLimit("add", explore, "HNSW candidate lists of efConstruction " + std::to_string(handle_->efConstruction()));
+    requireAllocatable("add", explore);
   }
   auto& index() { return *handle_->index(); }
   int64_t d() const { return handle_->index()->d; }

@@ -88,6 +88,32 @@ function row(cells) {
   return tr;
 }
 
+/** Puts `rows` in the body of table `id`, in place of what it showed. */
+const fillTable = (id, rows) => $(id).querySelector('tbody').replaceChildren(...rows);
+
+/** A button that runs `onClick` (a cell's action: "Search with it", "Revoke"). */
+function button(text, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** Shows what went wrong in a form's error line `id`; with no error, hides the line. */
+function formError(id, error) {
+  $(id).textContent = error ? error.message : '';
+  $(id).hidden = !error;
+}
+
+/** Runs `action` when form `id` is submitted, in place of the browser's submit. */
+function onSubmit(id, action) {
+  $(id).addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    action();
+  });
+}
+
 /** Rows of a name / value table (an index's or a collection's settings). */
 function propRows(pairs) {
   return pairs.map(([name, value]) => {
@@ -135,14 +161,15 @@ function render(overview, activity) {
   charts.memory.data.datasets[0].data = byMemory.map((i) => Number(mb(i.bytes)));
   for (const c of Object.values(charts)) c.update();
 
-  const body = $('indexes').querySelector('tbody');
-  body.replaceChildren(
-    ...overview.indexes.map((i) =>
+  fillTable(
+    'indexes',
+    overview.indexes.map((i) =>
       row([i.tenant, i.name, i.type, i.device, { text: i.dimension, num: true }, { text: i.ntotal.toLocaleString(), num: true }, { text: fmtBytes(i.bytes), num: true }, i.loaded ? 'in memory' : 'on disk', { text: fmtBytes(i.logBytes), num: true }, storageOf(i)]),
     ),
   );
-  $('collections').querySelector('tbody').replaceChildren(
-    ...overview.collections.map((c) =>
+  fillTable(
+    'collections',
+    overview.collections.map((c) =>
       row([c.tenant, c.name, c.aliases.join(', '), c.type, { text: c.dimension, num: true }, { text: c.points.toLocaleString(), num: true }, { text: fmtBytes(c.payloadBytes), num: true }, { text: fmtBytes(c.bytes), num: true }, c.loaded ? 'in memory' : 'on disk', { text: fmtBytes(c.logBytes), num: true }, storageOf(c)]),
     ),
   );
@@ -150,14 +177,14 @@ function render(overview, activity) {
   $('cluster').hidden = !overview.cluster;
   if (overview.cluster) {
     $('cluster-self').textContent = `(this is ${overview.cluster.node})`;
-    $('cluster-nodes').querySelector('tbody').replaceChildren(
-      ...overview.cluster.nodes.map((n) =>
+    fillTable(
+      'cluster-nodes',
+      overview.cluster.nodes.map((n) =>
         row([n.node, new Date(n.startedAt).toLocaleString(), `${n.heartbeatAgeSeconds.toFixed(1)} s ago`, { text: n.lag.toLocaleString(), num: true }]),
       ),
     );
   }
-  const errors = $('errors').querySelector('tbody');
-  errors.replaceChildren(...activity.errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.tenant, e.requestId])));
+  fillTable('errors', activity.errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.tenant, e.requestId])));
 }
 
 async function refresh() {
@@ -242,10 +269,7 @@ function signOut() {
   history.replaceState(null, '', location.pathname);
 }
 
-$('login-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  signIn($('key').value.trim());
-});
+onSubmit('login-form', () => signIn($('key').value.trim()));
 $('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
 // After every script of the page has run (console.js and tenants.js define the other pages).

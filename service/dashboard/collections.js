@@ -10,19 +10,21 @@ let nextPoints = null;
 
 const collectionPath = (name) => `/v1/collections/${encodeURIComponent(name)}`;
 const POINTS_PAGE = 10;
+const describePayloadIndexes = (c) => Object.entries(c.payloadIndexes).map(([field, kind]) => `${field} (${kind})`).join(', ');
 
 async function showCollections() {
   const { collections } = await api('/v1/collections');
   $('collections-title').textContent = `Collections of tenant ${me.tenant}`;
-  $('collection-list').querySelector('tbody').replaceChildren(
-    ...collections.map((c) =>
+  fillTable(
+    'collection-list',
+    collections.map((c) =>
       row([
         link(c.name, `#/collections/${encodeURIComponent(c.name)}`),
         c.factory,
         c.metric,
         { text: c.dimension, num: true },
         { text: c.count.toLocaleString(), num: true },
-        Object.entries(c.payloadIndexes).map(([field, kind]) => `${field} (${kind})`).join(', '),
+        describePayloadIndexes(c),
       ]),
     ),
   );
@@ -35,21 +37,22 @@ async function showCollection(name) {
     $('point-search-vector').value = '';
     $('point-search-filter').value = '';
     $('hits').hidden = true;
-    $('point-search-error').hidden = true;
+    formError('point-search-error', null);
   }
   shownCollection = c;
   $('collection-title').textContent = `Collection ${c.name}`;
-  $('collection-props').querySelector('tbody').replaceChildren(
-    ...propRows([
+  fillTable(
+    'collection-props',
+    propRows([
       ['Factory', c.factory],
       ['Metric', c.metric],
       ['Dimension', c.dimension],
       ['Points', c.count.toLocaleString()],
       ['Trained', c.isTrained ? 'yes' : 'no'],
-      ['Payload indexes', Object.entries(c.payloadIndexes).map(([field, kind]) => `${field} (${kind})`).join(', ') || 'none'],
+      ['Payload indexes', describePayloadIndexes(c) || 'none'],
     ]),
   );
-  $('points').querySelector('tbody').replaceChildren();
+  fillTable('points', []);
   nextPoints = undefined;
   await morePoints();
   show('collection-view');
@@ -61,10 +64,7 @@ async function morePoints() {
   const { points, nextOffset } = await api(`${collectionPath(shownCollection.name)}/points/scroll`, { method: 'POST', json: body });
   $('points').querySelector('tbody').append(
     ...points.map((p) => {
-      const use = document.createElement('button');
-      use.type = 'button';
-      use.textContent = 'Search with it';
-      use.addEventListener('click', () => {
+      const use = button('Search with it', () => {
         $('point-search-vector').value = JSON.stringify(p.vector);
         $('point-search-vector').focus();
       });
@@ -76,7 +76,7 @@ async function morePoints() {
 }
 
 async function searchPoints() {
-  $('point-search-error').hidden = true;
+  formError('point-search-error', null);
   try {
     let vector;
     let filter;
@@ -93,17 +93,13 @@ async function searchPoints() {
     const body = { vector, k: Number($('point-search-k').value), withPayload: true };
     if (filter !== undefined) body.filter = filter;
     const { hits } = await api(`${collectionPath(shownCollection.name)}/search`, { method: 'POST', json: body });
-    $('hits').querySelector('tbody').replaceChildren(...hits.map((h, i) => row([{ text: i + 1, num: true }, h.id, { text: String(h.score), num: true }, JSON.stringify(h.payload)])));
+    fillTable('hits', hits.map((h, i) => row([{ text: i + 1, num: true }, h.id, { text: String(h.score), num: true }, JSON.stringify(h.payload)])));
     $('hits').hidden = false;
   } catch (e) {
     $('hits').hidden = true;
-    $('point-search-error').textContent = e.message;
-    $('point-search-error').hidden = false;
+    formError('point-search-error', e);
   }
 }
 
 $('points-next').addEventListener('click', () => morePoints().catch((e) => notify(e.message, true)));
-$('point-search-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  searchPoints();
-});
+onSubmit('point-search-form', searchPoints);

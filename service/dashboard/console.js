@@ -19,8 +19,9 @@ const parseIds = (text) =>
 async function showIndexes() {
   const { indexes } = await api('/v1/indexes');
   $('indexes-title').textContent = `Indexes of tenant ${me.tenant}`;
-  $('index-list').querySelector('tbody').replaceChildren(
-    ...indexes.map((i) =>
+  fillTable(
+    'index-list',
+    indexes.map((i) =>
       row([
         link(i.name, `#/indexes/${encodeURIComponent(i.name)}`),
         i.type,
@@ -62,7 +63,7 @@ async function showIndex(name) {
   const changed = !shownIndex || shownIndex.name !== index.name;
   shownIndex = index;
   $('index-title').textContent = `Index ${index.name}`;
-  $('index-props').querySelector('tbody').replaceChildren(...props(index));
+  fillTable('index-props', props(index));
   await showErrors();
   $('search-nprobe-field').hidden = index.nprobe === undefined;
   $('search-efsearch-field').hidden = index.efSearch === undefined;
@@ -72,10 +73,10 @@ async function showIndex(name) {
     $('search-vector').value = '';
     $('search-from-id').value = '';
     $('neighbours').hidden = true;
-    $('search-error').hidden = true;
-    $('vectors-error').hidden = true;
+    formError('search-error', null);
+    formError('vectors-error', null);
     $('vector-ids').value = Array.from({ length: Math.min(3, index.ntotal) }, (_, i) => i).join(', ');
-    $('vectors').querySelector('tbody').replaceChildren();
+    fillTable('vectors', []);
     if (index.ntotal > 0) await showVectors().catch(() => {}); // ids 0.. need not exist (IDMap indexes): the form says why
   }
   show('index-view');
@@ -83,9 +84,7 @@ async function showIndex(name) {
 
 async function showErrors() {
   const { errors } = await api(`${indexPath(shownIndex.name)}/errors`);
-  $('index-errors').querySelector('tbody').replaceChildren(
-    ...errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.message ?? '', e.requestId])),
-  );
+  fillTable('index-errors', errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.message ?? '', e.requestId])));
 }
 
 /** The stored rows of the given ids: float vectors, or a binary index's codes (base64). */
@@ -98,15 +97,13 @@ const shortVector = (v) => (typeof v === 'string' ? v : `[${v.slice(0, 8).map((x
 
 async function showVectors() {
   const ids = parseIds($('vector-ids').value);
-  $('vectors-error').hidden = true;
+  formError('vectors-error', null);
   try {
     const rows = await reconstruct(ids);
-    $('vectors').querySelector('tbody').replaceChildren(
-      ...rows.map((v, i) => {
-        const use = document.createElement('button');
-        use.type = 'button';
-        use.textContent = 'Search with it';
-        use.addEventListener('click', () => {
+    fillTable(
+      'vectors',
+      rows.map((v, i) => {
+        const use = button('Search with it', () => {
           $('search-vector').value = JSON.stringify(v);
           $('search-from-id').value = String(ids[i]);
           $('search-vector').focus();
@@ -115,20 +112,18 @@ async function showVectors() {
       }),
     );
   } catch (e) {
-    $('vectors-error').textContent = e.message;
-    $('vectors-error').hidden = false;
+    formError('vectors-error', e);
     throw e;
   }
 }
 
 async function useStoredVector() {
-  $('search-error').hidden = true;
+  formError('search-error', null);
   try {
     const [v] = await reconstruct(parseIds($('search-from-id').value).slice(0, 1));
     $('search-vector').value = JSON.stringify(v);
   } catch (e) {
-    $('search-error').textContent = e.message;
-    $('search-error').hidden = false;
+    formError('search-error', e);
   }
 }
 
@@ -154,26 +149,19 @@ function searchBody() {
 }
 
 async function search() {
-  $('search-error').hidden = true;
+  formError('search-error', null);
   try {
     const { distances, labels } = await api(`${indexPath(shownIndex.name)}/search`, { method: 'POST', json: searchBody() });
     const found = labels[0].map((id, i) => ({ id, distance: distances[0][i] })).filter((n) => n.id !== -1);
-    $('neighbours').querySelector('tbody').replaceChildren(...found.map((n, i) => row([{ text: i + 1, num: true }, { text: String(n.id), num: true }, { text: String(n.distance), num: true }])));
+    fillTable('neighbours', found.map((n, i) => row([{ text: i + 1, num: true }, { text: String(n.id), num: true }, { text: String(n.distance), num: true }])));
     $('neighbours').hidden = false;
   } catch (e) {
     $('neighbours').hidden = true;
-    $('search-error').textContent = e.message;
-    $('search-error').hidden = false;
+    formError('search-error', e);
     await showErrors().catch(() => {});
   }
 }
 
-$('vectors-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  showVectors().catch(() => {});
-});
+onSubmit('vectors-form', () => showVectors().catch(() => {}));
 $('search-use-id').addEventListener('click', useStoredVector);
-$('search-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  search();
-});
+onSubmit('search-form', search);

@@ -20,8 +20,9 @@ const describeQuotas = (q) => Object.entries(q).map(([k, v]) => `${k} ${v.toLoca
 async function showTenants(name) {
   $('tenant-create').hidden = !me.operator;
   const tenants = me.operator ? (await api('/v1/admin/tenants')).tenants : [await api(tenantPath(me.tenant))];
-  $('tenants').querySelector('tbody').replaceChildren(
-    ...tenants.map((t) =>
+  fillTable(
+    'tenants',
+    tenants.map((t) =>
       row([
         link(t.name, `#/tenants/${encodeURIComponent(t.name)}`),
         { text: `${t.usage.indexes} / ${t.maxIndexes.toLocaleString()}`, num: true },
@@ -48,16 +49,14 @@ async function showTenant(tenant) {
   $('quota-max-vectors').value = tenant.maxVectors;
   $('quota-max-bytes').value = tenant.maxBytes;
   const { keys } = await api(`${tenantPath(tenant.name)}/keys`);
-  $('keys').querySelector('tbody').replaceChildren(
-    ...keys.map((k) => {
+  fillTable(
+    'keys',
+    keys.map((k) => {
       let action = '';
       if (!k.revokedAt) {
-        action = document.createElement('button');
-        action.type = 'button';
+        action = button('Revoke', () => revokeKey(k));
         action.className = 'revoke';
         action.dataset.keyId = k.id;
-        action.textContent = 'Revoke';
-        action.addEventListener('click', () => revokeKey(k));
       }
       return row([k.id, k.role, k.label ?? '', new Date(k.createdAt).toLocaleString(), k.revokedAt ? new Date(k.revokedAt).toLocaleString() : '', action]);
     }),
@@ -134,16 +133,7 @@ async function copyNewKey() {
   }
 }
 
-$('tenant-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  createTenant();
-});
-$('quota-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  setQuotas();
-});
-$('key-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  issueKey();
-});
+onSubmit('tenant-form', createTenant);
+onSubmit('quota-form', setQuotas);
+onSubmit('key-form', issueKey);
 $('new-key-copy').addEventListener('click', copyNewKey);

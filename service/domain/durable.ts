@@ -122,7 +122,9 @@ export interface ResolvedMutation<S> {
   resolve: (state: S) => Mutation | Promise<Mutation>;
 }
 
-type RecentMap = Map<string, { applied: Applied; durable: Promise<void>; fingerprint?: string }>;
+/** What a mutation with an idempotency key gave, and when it is durable. */
+type Remembered = { applied: Applied; durable: Promise<void>; fingerprint?: string };
+type RecentMap = Map<string, Remembered>;
 
 export abstract class DurableObject<S = unknown, R extends DurableRecord = DurableRecord> {
   protected state: S | undefined;
@@ -247,58 +249,75 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     }
   }
 
-  /** Applies a mutation in arrival order, logs it, and resolves once it is durable. */
+  /**
+   * Applies a mutation in arrival order, logs it, and resolves once it is durable
+   * (on this node's log, or a cluster's replicated log). In use (not evicted)
+   * meanwhile.
+   */
   async mutate(m: Mutation | ResolvedMutation<S>): Promise<Applied> {
-    if (this.o.replication) return this.mutateReplicated(m, this.o.replication);
     this.active++;
     try {
-      const { result, durable, log } = await this.exclusive(async () => {
-        if (this.mapped) await this.loadFully();
-        let state: S = await this.load();
-        const log = this.log!; // load() opened it; only this queue closes it while loaded
-        const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
-        const fingerprint = m.key === undefined ? undefined : 'resolve' in m ? m.fingerprint : fingerprintOf(m);
-        if (seen) {
-          if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!, this.what);
-          return { result: seen.applied, durable: seen.durable, log };
-        }
-        let applied: Applied;
-        let mutation: Mutation;
-        try {
-          mutation = 'resolve' in m ? await m.resolve(state) : m;
-          const done = await this.timed(mutation.type === 'collection' ? `collection_${mutation.header.op}` : mutation.type, state, () => this.applyTo(state, mutation));
-          applied = done.applied;
-          // Searches in flight on the old state finish on it; GC frees it after.
-          if (done.state !== undefined) this.state = state = done.state;
-        } catch (e) {
-          throw this.dropped ? this.notFound() : e;
-        }
-        // Deleted while this write ran: it is not acknowledged, and its log is gone.
-        if (this.dropped) throw this.notFound();
-        const appended = log.append(mutation);
-        this.seq = appended.seq;
-        this.wake();
-        if (m.key !== undefined) this.remember(m.key, applied, appended.durable, fingerprint);
-        return { result: applied, durable: appended.durable, log };
-      });
-      try {
-        await durable;
-      } catch (e) {
-        // Applied in memory but not on disk: forget the memory (in turn with the
-        // other writes, so none of them is half way through), reload from disk.
-        await this.exclusive(async () => {
-          if (this.log === log) this.unload();
-        });
-        if (this.dropped) throw this.notFound();
-        throw storageFault('log.append', undefined, e);
-      }
-      this.afterMutation();
-      return result;
+      return await (this.o.replication ? this.mutateReplicated(m, this.o.replication) : this.mutateLocal(m));
     } finally {
       this.active--;
       this.lastUsed = Date.now();
       this.o.onResident(this);
     }
+  }
+
+  /**
+   * What a mutation with `m`'s idempotency key gave before (undefined: none, or
+   * no key), and the request's fingerprint; the same key with another request
+   * is refused (keyReused).
+   */
+  private recall(m: Mutation | ResolvedMutation<S>): { seen?: Remembered; fingerprint?: string } {
+    if (m.key === undefined) return {};
+    const fingerprint = 'resolve' in m ? m.fingerprint : fingerprintOf(m);
+    const seen = this.recent.get(m.key);
+    if (seen && seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key, this.what);
+    return { seen, fingerprint };
+  }
+
+  /** A single node's mutation: applied, then appended to the local log. */
+  private async mutateLocal(m: Mutation | ResolvedMutation<S>): Promise<Applied> {
+    const { result, durable, log } = await this.exclusive(async () => {
+      if (this.mapped) await this.loadFully();
+      let state: S = await this.load();
+      const log = this.log!; // load() opened it; only this queue closes it while loaded
+      const { seen, fingerprint } = this.recall(m);
+      if (seen) return { result: seen.applied, durable: seen.durable, log };
+      let applied: Applied;
+      let mutation: Mutation;
+      try {
+        mutation = 'resolve' in m ? await m.resolve(state) : m;
+        const done = await this.timed(mutation.type === 'collection' ? `collection_${mutation.header.op}` : mutation.type, state, () => this.applyTo(state, mutation));
+        applied = done.applied;
+        // Searches in flight on the old state finish on it; GC frees it after.
+        if (done.state !== undefined) this.state = state = done.state;
+      } catch (e) {
+        throw this.dropped ? this.notFound() : e;
+      }
+      // Deleted while this write ran: it is not acknowledged, and its log is gone.
+      if (this.dropped) throw this.notFound();
+      const appended = log.append(mutation);
+      this.seq = appended.seq;
+      this.wake();
+      if (m.key !== undefined) this.remember(m.key, applied, appended.durable, fingerprint);
+      return { result: applied, durable: appended.durable, log };
+    });
+    try {
+      await durable;
+    } catch (e) {
+      // Applied in memory but not on disk: forget the memory (in turn with the
+      // other writes, so none of them is half way through), reload from disk.
+      await this.exclusive(async () => {
+        if (this.log === log) this.unload();
+      });
+      if (this.dropped) throw this.notFound();
+      throw storageFault('log.append', undefined, e);
+    }
+    this.afterMutation();
+    return result;
   }
 
   /**
@@ -314,44 +333,33 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * answered with the first's result wherever it lands.
    */
   private async mutateReplicated(m: Mutation | ResolvedMutation<S>, replication: ReplicatedLog): Promise<Applied> {
-    this.active++;
-    try {
-      await this.load();
-      const fingerprint = m.key === undefined ? undefined : 'resolve' in m ? m.fingerprint : fingerprintOf(m);
-      const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
-      if (seen) {
-        if (seen.fingerprint !== undefined && seen.fingerprint !== fingerprint) throw keyReused(m.key!, this.what);
-        return seen.applied;
+    await this.load();
+    const { seen } = this.recall(m);
+    if (seen) return seen.applied;
+    // Without a key, an id of its own: the append's own retries are not appended twice.
+    const appendId = m.key !== undefined ? `${this.record.id}:${m.key}` : `${this.record.id}:${randomUUID()}`;
+    let seq: number | undefined;
+    for (let tries = 0; seq === undefined; tries++) {
+      if (this.dropped) throw this.notFound();
+      try {
+        seq = 'resolve' in m
+          ? await this.exclusive(async () => {
+              const state = await this.load();
+              const mutation = await m.resolve(state);
+              return (await replication.append(this.record.id, mutation, appendId, this.seq)).seq;
+            })
+          : (await replication.append(this.record.id, m, appendId)).seq;
+      } catch (e) {
+        if (!(e instanceof SequenceMoved) || tries >= RESOLVE_TRIES) throw this.dropped ? this.notFound() : storageFault('log.append', undefined, e);
+        await this.appliedThrough(e.last, MIN_SEQUENCE_WAIT_MS);
       }
-      // Without a key, an id of its own: the append's own retries are not appended twice.
-      const appendId = m.key !== undefined ? `${this.record.id}:${m.key}` : `${this.record.id}:${randomUUID()}`;
-      let seq: number | undefined;
-      for (let tries = 0; seq === undefined; tries++) {
-        if (this.dropped) throw this.notFound();
-        try {
-          seq = 'resolve' in m
-            ? await this.exclusive(async () => {
-                const state = await this.load();
-                const mutation = await m.resolve(state);
-                return (await replication.append(this.record.id, mutation, appendId, this.seq)).seq;
-              })
-            : (await replication.append(this.record.id, m, appendId)).seq;
-        } catch (e) {
-          if (!(e instanceof SequenceMoved) || tries >= RESOLVE_TRIES) throw this.dropped ? this.notFound() : storageFault('log.append', undefined, e);
-          await this.appliedThrough(e.last, MIN_SEQUENCE_WAIT_MS);
-        }
-      }
-      await this.appliedThrough(seq, MIN_SEQUENCE_WAIT_MS * 6);
-      const result = this.results.get(seq) ?? (m.key !== undefined ? this.recent.get(m.key)?.applied : undefined);
-      if (result === undefined) throw storageFault('log.apply', undefined, new Error(`the result of record ${seq} is no longer known`));
-      if (result instanceof Error) throw result;
-      this.afterMutation();
-      return result;
-    } finally {
-      this.active--;
-      this.lastUsed = Date.now();
-      this.o.onResident(this);
     }
+    await this.appliedThrough(seq, MIN_SEQUENCE_WAIT_MS * 6);
+    const result = this.results.get(seq) ?? (m.key !== undefined ? this.recent.get(m.key)?.applied : undefined);
+    if (result === undefined) throw storageFault('log.apply', undefined, new Error(`the result of record ${seq} is no longer known`));
+    if (result instanceof Error) throw result;
+    this.afterMutation();
+    return result;
   }
 
   /**

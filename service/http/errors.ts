@@ -17,7 +17,8 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS: Record<string, number> = {
+/** The HTTP status of each stable code (docs/http-api.md lists them; test/docs/docs-agree.test.ts holds the two together). */
+export const STATUS: Record<string, number> = {
   ERR_INVALID_ARGUMENT: 400,
   ERR_DIMENSION: 400,
   ERR_FAISS: 400,

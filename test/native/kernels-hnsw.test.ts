@@ -17,8 +17,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { graphVectors as vectors, type GraphPattern as Pattern } from '../support/data';
+import { assertCloseAnswer } from '../support/flat-answers';
 import { expectKernel } from '../support/kernel-stats';
-import { closeTo, PYTHON } from '../support/oracle';
+import { PYTHON } from '../support/oracle';
 
 
 const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -345,23 +346,6 @@ json.dump(out, open(work + '/python.json', 'w'))
       sel?: number[];
     }
     type Answer = { labels: number[]; distances: number[] };
-
-    /** Within 1e-5, rank by rank; a label that differs is one python ranks at a distance within 1e-5. */
-    function assertCloseAnswer(ours: faiss.SearchResult, python: Answer, k: number, what: string): void {
-      assert.equal(closeTo(ours.distances, python.distances), null, `${what}: distances`);
-      const near = (a: number, b: number) => closeTo([a], [b]) === null;
-      for (let q = 0; q < python.labels.length / k; q++) {
-        const row = python.labels.slice(q * k, (q + 1) * k);
-        for (let i = 0; i < k; i++) {
-          const label = Number(ours.labels[q * k + i]);
-          if (label === row[i]) continue;
-          const j = row.indexOf(label);
-          const dis = ours.distances[q * k + i];
-          const ok = j >= 0 ? near(dis, python.distances[q * k + j]) : near(dis, python.distances[q * k + k - 1]);
-          assert.ok(ok, `${what}: query ${q} rank ${i}: label ${label} at ${dis} is not python's (${row[i]})`);
-        }
-      }
-    }
 
     function runPython(work: string, spec: Case[]): Answer[] {
       fs.writeFileSync(path.join(work, 'spec.json'), JSON.stringify(spec));

@@ -179,20 +179,22 @@ async function readSafely(bytes: Buffer, via: ReadPath): Promise<faiss.Index> {
   }
 }
 
-/** As tryMutation, for a binary index's file: deserializeIndexBinary, then an add and a search of codes. */
-async function tryBinaryMutation(m: Mutation): Promise<string> {
-  let index: faiss.IndexBinary;
+/**
+ * What a reader did with one mutation: the code it refused it with, or 'accepted'
+ * once `use` has run on the index it read. A coded error from `use` is an answer
+ * too; an uncoded error, from either, is a bug and is thrown.
+ */
+async function outcomeOf<T extends { dispose(): void }>(read: () => Promise<T>, use: (index: T) => Promise<void>): Promise<string> {
+  let index: T;
   try {
-    index = await faiss.deserializeIndexBinary(m.bytes);
+    index = await read();
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (!code) throw e;
     return code;
   }
   try {
-    const x = codes(25, 3).subarray(0, 25 * index.codeSize);
-    if (index.isTrained) await index.add(x);
-    await index.search(x, 5);
+    await use(index);
   } catch (e) {
     if (!(e as { code?: string }).code) throw e;
   } finally {
@@ -201,29 +203,31 @@ async function tryBinaryMutation(m: Mutation): Promise<string> {
   return 'accepted';
 }
 
+/** As tryMutation, for a binary index's file: deserializeIndexBinary, then an add and a search of codes. */
+function tryBinaryMutation(m: Mutation): Promise<string> {
+  return outcomeOf(
+    () => faiss.deserializeIndexBinary(m.bytes),
+    async (index) => {
+      const x = codes(25, 3).subarray(0, 25 * index.codeSize);
+      if (index.isTrained) await index.add(x);
+      await index.search(x, 5);
+    },
+  );
+}
+
 /** What the safe reader did with one mutation: a code, or 'accepted' (then used). */
-export async function tryMutation(m: Mutation, via: ReadPath = 'buffer'): Promise<string> {
-  let index: faiss.Index;
-  try {
-    index = await readSafely(m.bytes, via);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (!code) throw e;
-    return code;
-  }
-  try {
-    const x = randomVectors(25, index.d, 3);
-    if (index.isTrained && via !== 'mmap') {
-      if (index.typeName.startsWith('IndexIDMap')) await index.addWithIds(x, BigInt64Array.from({ length: 25 }, (_, i) => BigInt(1000 + i)));
-      else await index.add(x);
-    }
-    await index.search(x, 5);
-  } catch (e) {
-    if (!(e as { code?: string }).code) throw e;
-  } finally {
-    index.dispose();
-  }
-  return 'accepted';
+export function tryMutation(m: Mutation, via: ReadPath = 'buffer'): Promise<string> {
+  return outcomeOf(
+    () => readSafely(m.bytes, via),
+    async (index) => {
+      const x = randomVectors(25, index.d, 3);
+      if (index.isTrained && via !== 'mmap') {
+        if (index.typeName.startsWith('IndexIDMap')) await index.addWithIds(x, BigInt64Array.from({ length: 25 }, (_, i) => BigInt(1000 + i)));
+        else await index.add(x);
+      }
+      await index.search(x, 5);
+    },
+  );
 }
 
 /**

@@ -1,8 +1,9 @@
 // The vector files import reads and export writes: which format a file is, and
 // what a reader and a writer of one offer. A reader reads any run of rows without
 // loading the file (each format has fixed-size rows); a writer appends rows.
-import * as path from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 
 export const VECTOR_FORMATS = ['npy', 'fvecs', 'bvecs', 'ivecs', 'f32'] as const;
 export type VectorFormat = (typeof VECTOR_FORMATS)[number];
@@ -41,7 +42,7 @@ export interface VectorWriter {
  * Refuses a NaN or an infinity, as the API refuses them (ERR_INVALID_ARGUMENT):
  * naming the file, the row, the component and its byte offset.
  */
-export function checkFinite(reader: Pick<VectorReader, 'file' | 'dim' | 'offsetOf'>, rows: Float32Array, firstRow: number): Float32Array {
+function checkFinite(reader: Pick<VectorReader, 'file' | 'dim' | 'offsetOf'>, rows: Float32Array, firstRow: number): Float32Array {
   for (let i = 0; i < rows.length; i++) {
     if (!Number.isFinite(rows[i])) {
       const row = firstRow + Math.floor(i / reader.dim);
@@ -52,15 +53,15 @@ export function checkFinite(reader: Pick<VectorReader, 'file' | 'dim' | 'offsetO
   return rows;
 }
 
-/** A file's length and the row length: refuses one that is not whole rows, naming where the last row starts. */
 /** `length` bytes of `file` from byte `offset`; a file that ends sooner is named with the offset where it did. */
-export async function readExactly(fh: FileHandle, file: string, offset: number, length: number): Promise<Buffer> {
+async function readExactly(fh: FileHandle, file: string, offset: number, length: number): Promise<Buffer> {
   const bytes = Buffer.alloc(length);
   const { bytesRead } = await fh.read(bytes, 0, length, offset);
   if (bytesRead !== length) throw new Error(`${file}: truncated while reading at byte offset ${offset + bytesRead}`);
   return bytes;
 }
 
+/** A file's length and the row length: refuses one that is not whole rows, naming where the last row starts. */
 export function wholeRows(file: string, bodyBytes: number, rowBytes: number, bodyStart: number): number {
   const rows = Math.floor(bodyBytes / rowBytes);
   const rest = bodyBytes - rows * rowBytes;
@@ -68,4 +69,44 @@ export function wholeRows(file: string, bodyBytes: number, rowBytes: number, bod
     throw new Error(`${file}: truncated: the row at byte offset ${bodyStart + rows * rowBytes} (row ${rows}) has ${rest} of its ${rowBytes} bytes`);
   }
   return rows;
+}
+
+/** Where a file's rows lie and how their bytes read as float32: what each format works out from its header. */
+export interface RowLayout {
+  dim: number;
+  rows: number;
+  /** The byte offset of the first row. */
+  bodyStart: number;
+  rowBytes: number;
+  /** The byte offset of row `row`'s component `col`, for messages. */
+  offsetOf(row: number, col?: number): number;
+  /** Rows [start, start + count), from their bytes. */
+  decode(bytes: Buffer, start: number, count: number): Float32Array;
+}
+
+/**
+ * A reader of `file`, opened once: `layout` reads what it needs of the file (of
+ * `size` bytes) to say where its rows lie, or refuses it, and the file is then
+ * closed. Each read takes whole rows and checks every value finite.
+ */
+export async function openRows(file: string, layout: (fh: FileHandle, size: number) => RowLayout | Promise<RowLayout>): Promise<VectorReader> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const rows = await layout(fh, (await fh.stat()).size);
+    const reader: VectorReader = {
+      file,
+      dim: rows.dim,
+      rows: rows.rows,
+      offsetOf: rows.offsetOf,
+      async read(start, count) {
+        const bytes = await readExactly(fh, file, rows.bodyStart + start * rows.rowBytes, count * rows.rowBytes);
+        return checkFinite(reader, rows.decode(bytes, start, count), start);
+      },
+      close: () => fh.close(),
+    };
+    return reader;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }

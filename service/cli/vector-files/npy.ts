@@ -3,7 +3,7 @@
 // 1.0, float32 (or float16 when asked).
 import * as fs from 'node:fs/promises';
 import { halfToFloat, floatToHalf } from './float16';
-import { checkFinite, readExactly, wholeRows, type VectorReader, type VectorWriter } from './formats';
+import { openRows, wholeRows, type VectorReader, type VectorWriter } from './formats';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
@@ -40,9 +40,7 @@ function parseHeader(file: string, head: Buffer): Header {
 }
 
 export async function openNpy(file: string): Promise<VectorReader> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
+  return openRows(file, async (fh, size) => {
     const head = Buffer.alloc(Math.min(size, 65_536 + 12));
     await fh.read(head, 0, head.length, 0);
     const h = parseHeader(file, head);
@@ -51,25 +49,20 @@ export async function openNpy(file: string): Promise<VectorReader> {
     const stored = wholeRows(file, size - h.bodyStart, rowBytes, h.bodyStart);
     if (stored < h.rows) throw new Error(`${file}: truncated: the header says ${h.rows} rows of ${rowBytes} bytes, the file holds ${stored} (it ends at byte offset ${size})`);
     if (stored > h.rows) throw new Error(`${file}: ${size - h.bodyStart - h.rows * rowBytes} bytes after the ${h.rows} rows the header says, at byte offset ${h.bodyStart + h.rows * rowBytes}`);
-    const reader: VectorReader = {
-      file,
+    return {
       dim: h.dim,
       rows: h.rows,
+      bodyStart: h.bodyStart,
+      rowBytes,
       offsetOf: (row, col = 0) => h.bodyStart + row * rowBytes + col * item,
-      async read(start, count) {
-        const bytes = await readExactly(fh, file, reader.offsetOf(start), count * rowBytes);
+      decode(bytes, _start, count) {
         const out = new Float32Array(count * h.dim);
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
         for (let i = 0; i < out.length; i++) out[i] = item === 4 ? view.getFloat32(i * 4, h.littleEndian) : halfToFloat(view.getUint16(i * 2, h.littleEndian));
-        return checkFinite(reader, out, start);
+        return out;
       },
-      close: () => fh.close(),
     };
-    return reader;
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
+  });
 }
 
 function header(dtype: 'f4' | 'f2', rows: number, dim: number): Buffer {

@@ -1,34 +1,26 @@
 // Raw little-endian float32 (.f32): rows of `dim` values one after another, no
 // header, so the dimension is given (--dim).
 import * as fs from 'node:fs/promises';
-import { checkFinite, readExactly, wholeRows, type VectorReader, type VectorWriter } from './formats';
+import { openRows, wholeRows, type VectorReader, type VectorWriter } from './formats';
 
 export async function openRaw(file: string, dim: number | undefined): Promise<VectorReader> {
   if (dim === undefined) throw new Error(`${file}: a raw .f32 file has no header: give its dimension with --dim`);
-  const fh = await fs.open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
+  return openRows(file, (_fh, size) => {
     if (size === 0) throw new Error(`${file}: empty`);
     const rowBytes = dim * 4;
-    const rows = wholeRows(file, size, rowBytes, 0);
-    const reader: VectorReader = {
-      file,
+    return {
       dim,
-      rows,
+      rows: wholeRows(file, size, rowBytes, 0),
+      bodyStart: 0,
+      rowBytes,
       offsetOf: (row, col = 0) => row * rowBytes + col * 4,
-      async read(start, count) {
-        const bytes = await readExactly(fh, file, start * rowBytes, count * rowBytes);
+      decode(bytes, _start, count) {
         const out = new Float32Array(count * dim);
         for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
-        return checkFinite(reader, out, start);
+        return out;
       },
-      close: () => fh.close(),
     };
-    return reader;
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
+  });
 }
 
 export async function createRaw(file: string): Promise<VectorWriter> {

@@ -3,7 +3,7 @@
 // float32 (.fvecs), uint8 (.bvecs) or int32 (.ivecs). Read as float32: bvecs and
 // ivecs components convert exactly (int32 up to 2^24 in magnitude; beyond, refused).
 import * as fs from 'node:fs/promises';
-import { checkFinite, readExactly, wholeRows, type VectorReader, type VectorWriter } from './formats';
+import { openRows, wholeRows, type VectorReader, type VectorWriter } from './formats';
 
 export type VecsFormat = 'fvecs' | 'bvecs' | 'ivecs';
 
@@ -12,9 +12,7 @@ const ITEM: Record<VecsFormat, number> = { fvecs: 4, bvecs: 1, ivecs: 4 };
 const EXACT = 2 ** 24;
 
 export async function openVecs(file: string, format: VecsFormat): Promise<VectorReader> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
+  return openRows(file, async (fh, size) => {
     if (size < 4) throw new Error(`${file}: ${size === 0 ? 'empty' : `truncated: ${size} bytes, not even the first row's dimension`}`);
     const first = Buffer.alloc(4);
     await fh.read(first, 0, 4, 0);
@@ -22,14 +20,13 @@ export async function openVecs(file: string, format: VecsFormat): Promise<Vector
     if (dim < 1 || dim > 1_000_000) throw new Error(`${file}: at byte offset 0: a row's dimension of ${dim} (a .${format} row starts with its dimension, 1 to 1000000)`);
     const item = ITEM[format];
     const rowBytes = 4 + dim * item;
-    const rows = wholeRows(file, size, rowBytes, 0);
-    const reader: VectorReader = {
-      file,
+    return {
       dim,
-      rows,
+      rows: wholeRows(file, size, rowBytes, 0),
+      bodyStart: 0,
+      rowBytes,
       offsetOf: (row, col) => row * rowBytes + (col === undefined ? 0 : 4 + col * item),
-      async read(start, count) {
-        const bytes = await readExactly(fh, file, start * rowBytes, count * rowBytes);
+      decode(bytes, start, count) {
         const out = new Float32Array(count * dim);
         for (let r = 0; r < count; r++) {
           const at = r * rowBytes;
@@ -46,15 +43,10 @@ export async function openVecs(file: string, format: VecsFormat): Promise<Vector
             }
           }
         }
-        return checkFinite(reader, out, start);
+        return out;
       },
-      close: () => fh.close(),
     };
-    return reader;
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
+  });
 }
 
 /** Writes rows; bvecs and ivecs only take the integers they can hold (else an error naming the row). */
