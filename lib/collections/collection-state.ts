@@ -27,7 +27,7 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
-import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { overFetchKnobs, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
@@ -70,6 +70,8 @@ const DEFAULT_REBUILD_THRESHOLD = 0.1;
 const FILTER_CACHE_ENTRIES = 32;
 /** At most this many labels (8 bytes each) held by the kept answers together, the oldest dropped first. */
 const FILTER_CACHE_LABELS = 2_000_000;
+/** Filters searched once without being evaluated (over-fetched), remembered so that a second search evaluates and keeps them. */
+const FILTERS_SEEN = 256;
 
 interface FilterAnswer {
   labels: Labels;
@@ -90,6 +92,7 @@ export class CollectionState {
   private readonly lock = new ReadWriteLock();
   private readonly rebuildThreshold: number;
   private filterCache = new Map<string, FilterAnswer>();
+  private filtersSeen = new Set<string>();
   private directMapped = false;
   private disposed = false;
 
@@ -175,6 +178,7 @@ export class CollectionState {
       this.live();
       const applied = await this.applyNow(op);
       this.filterCache = new Map();
+      this.filtersSeen = new Set();
       return applied;
     });
   }
@@ -350,12 +354,21 @@ export class CollectionState {
   // queries it leaves short of k through the evaluated filter.
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
-    const known = this.filterCache.get(filter.text);
+    // A filter searched again is evaluated and kept (planner.ts: the over-fetch beyond HNSW's efSearch is for
+    // filters not evaluated; a repeated one is cheaper through its kept answer).
+    let known = this.filterCache.get(filter.text);
+    if (!known && this.filtersSeen.has(filter.text)) known = this.answerOf(filter);
+    else if (!known) {
+      if (this.filtersSeen.size >= FILTERS_SEEN) this.filtersSeen.clear();
+      this.filtersSeen.add(filter.text);
+    }
     const share = known ? known.labels.length / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
-    const fetch = overFetchOf({ share, total, k, family: familyOf(this.current), efSearch: knobs.efSearch ?? this.current.efSearch });
+    const family = familyOf(this.current);
+    const efSearch = knobs.efSearch ?? this.current.efSearch;
+    const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
     if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs);
     const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
-    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
+    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(overFetchKnobs(family, fetch, { ...knobs, efSearch })));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
       const kept: Found[] = [];
       for (let i = 0; i < hits.length && kept.length < k; i++) if (passes(hits[i].label)) kept.push(hits[i]);

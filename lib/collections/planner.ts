@@ -47,8 +47,16 @@
 //   what the unfiltered search for that many costs: no evaluation of the filter
 //   over the collection, no selector. An IVF search keeps the caller's nprobe,
 //   whose nearest lists hold the 2k / share nearest as they hold the k nearest;
-//   an HNSW search over-fetches only where 2k / share is within its efSearch
-//   (from 31% at k 10, efSearch 64): its deeper answers miss more. It is exact where the
+//   an HNSW search asks at efSearch 2k / share at least (FAISS's walk stops at
+//   efSearch, however many neighbours are asked for: at efSearch 64 the 200
+//   nearest miss more than the selector search does, bench:collections), so
+//   it over-fetches where 2k / share is at most HNSW_EF_GROWTH_MAX times its
+//   efSearch: the walk of the selector search at that efSearch, with the same
+//   recall, without the evaluation; but beyond its efSearch only while the
+//   filter's matching points are not known: once evaluated (and kept), the
+//   selector search at its raised efSearch costs less (a bit looked up per
+//   visited node, against a payload read per fetched neighbour and a deeper
+//   walk: bench:collections, 10% warm and cold). It is exact where the
 //   unfiltered search is (the k nearest that pass are among the 2k / share
 //   nearest when k of those pass). A query left with fewer than k is searched
 //   again by the rules above, so the answer still has k hits whenever k match
@@ -144,13 +152,22 @@ export const OVER_FETCH_MAX = 1024;
  * How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below
  * OVER_FETCH_AT (OVER_FETCH_EXHAUSTIVE_AT for an exhaustive index) or that many would be over OVER_FETCH_MAX.
  */
-export function overFetchOf(p: { share: number; total: number; k: number; family: IndexFamily; efSearch?: number }): number | undefined {
+export function overFetchOf(p: { share: number; total: number; k: number; family: IndexFamily; efSearch?: number; evaluated?: boolean }): number | undefined {
   if (p.total === 0 || p.share < (p.family === 'exhaustive' ? OVER_FETCH_EXHAUSTIVE_AT : OVER_FETCH_AT)) return undefined;
   const fetch = Math.min(p.total, Math.ceil((2 * p.k) / p.share));
-  // HNSW: only as many as its efSearch keeps (deeper, its answers miss more: bench:collections, 10% of 200,000
-  // at efSearch 64: recall 0.72 over-fetching 200, against 0.82 unfiltered and 0.80 with the selector).
-  if (p.family === 'hnsw' && fetch > (p.efSearch ?? 0)) return undefined;
+  // HNSW: searched at efSearch `fetch` (overFetchKnobs), at most the raise the selector search may have.
+  if (p.family === 'hnsw' && fetch > (p.evaluated ? 1 : HNSW_EF_GROWTH_MAX) * (p.efSearch ?? 0)) return undefined;
   return fetch <= OVER_FETCH_MAX ? fetch : undefined;
+}
+
+/**
+ * The over-fetch's search settings: the caller's, and on HNSW efSearch at least `fetch` (bench:collections, 10% of
+ * 200,000 at efSearch 64: the 200 nearest at efSearch 64 keep 0.87 of the unfiltered recall, at efSearch 200 1.07,
+ * as the selector search at efSearch 200 does).
+ */
+export function overFetchKnobs(family: IndexFamily, fetch: number, knobs: SearchKnobs): SearchKnobs {
+  if (family !== 'hnsw' || knobs.efSearch === undefined) return knobs;
+  return { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.max(knobs.efSearch, fetch)) };
 }
 
 export function planSearch(p: PlanInput): SearchPlan {
