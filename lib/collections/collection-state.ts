@@ -70,8 +70,11 @@ const DEFAULT_REBUILD_THRESHOLD = 0.1;
 const FILTER_CACHE_ENTRIES = 32;
 /** At most this many labels (8 bytes each) held by the kept answers together, the oldest dropped first. */
 const FILTER_CACHE_LABELS = 2_000_000;
-/** Filters searched once without being evaluated (over-fetched), remembered so that a second search evaluates and keeps them. */
-const FILTERS_SEEN = 256;
+/**
+ * The last filters HNSW over-fetched beyond its efSearch because they were not evaluated: one of them searched
+ * again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
+ */
+const FILTERS_SEEN = 16;
 
 interface FilterAnswer {
   labels: Labels;
@@ -354,19 +357,19 @@ export class CollectionState {
   // queries it leaves short of k through the evaluated filter.
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
-    // A filter searched again is evaluated and kept (planner.ts: the over-fetch beyond HNSW's efSearch is for
-    // filters not evaluated; a repeated one is cheaper through its kept answer).
-    let known = this.filterCache.get(filter.text);
-    if (!known && this.filtersSeen.has(filter.text)) known = this.answerOf(filter);
-    else if (!known) {
-      if (this.filtersSeen.size >= FILTERS_SEEN) this.filtersSeen.clear();
-      this.filtersSeen.add(filter.text);
-    }
+    const known = this.filterCache.get(filter.text);
     const share = known ? known.labels.length / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const family = familyOf(this.current);
     const efSearch = knobs.efSearch ?? this.current.efSearch;
     const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
     if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs);
+    // Over-fetched only for not being evaluated (planner.ts): a filter repeated soon is evaluated and kept, as
+    // its kept answer then serves it more cheaply.
+    if (!known && overFetchOf({ share, total, k, family, efSearch, evaluated: true }) === undefined) {
+      if (this.filtersSeen.delete(filter.text)) return this.searchEvaluated(x, n, k, filter, knobs);
+      this.filtersSeen.add(filter.text);
+      if (this.filtersSeen.size > FILTERS_SEEN) this.filtersSeen.delete(this.filtersSeen.values().next().value as string);
+    }
     const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
     const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(overFetchKnobs(family, fetch, { ...knobs, efSearch })));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
