@@ -16,6 +16,9 @@
 #    file; the HEALTHCHECK is run; an index is created, filled and searched over HTTP; the
 #    container is restarted (SIGTERM) and then killed (SIGKILL) and started again, and each
 #    time the index must answer the same search with the same vectors.
+# 5. What the image carries besides the API: /docs (Swagger UI), /v1/openapi.json and the
+#    dashboard answer; the image's CLI exports the index to .fvecs and imports it into a new
+#    index that answers the same search; `serve --gpu 0` is refused with exit status 2.
 #
 # Environment: WORK (default /var/tmp/faiss-proxy-container: the rootfs, logs),
 # IMAGE (default localhost/faiss-proxy:check), PORT (default 18080), FAISS_PROXY_ISA
@@ -166,4 +169,34 @@ api POST /v1/indexes/check/add '{"vectors":[[5,5,5,5]]}' >/dev/null
 wait_healthy
 [ "$(api GET /v1/indexes/check | jq .ntotal)" = 4 ] || die "a write acknowledged before SIGKILL was lost"
 log "after SIGKILL and start: the write acknowledged before the kill is there (4 vectors)"
+
+# --- 5. what the image carries besides the API ---------------------------------------------
+# The pages it serves from its own files (no CDN): the API docs (Swagger UI from
+# swagger-ui-dist, which must survive `npm prune`), the OpenAPI document, the dashboard.
+for page in /docs/ /docs/vendor/swagger-ui-bundle.js /docs/init.js /dashboard/; do
+  curl -fsS -o /dev/null "$URL$page" || die "GET $page failed"
+done
+curl -fsS "$URL/docs/" | grep -q 'swagger-ui' || die "/docs/ is not the Swagger UI page"
+[ "$(curl -fsS "$URL/v1/openapi.json" | jq -r '.paths | has("/v1/indexes")')" = true ] || die "/v1/openapi.json lacks /v1/indexes"
+log "/docs/ (Swagger UI and its bundle), /v1/openapi.json and /dashboard/ answer"
+# The CLI is the image's entrypoint: export the index to a file and import it into a new
+# one, each by a container of its own from the image (as a user runs the CLI from it).
+IO="$WORK/io" && rm -rf "$IO" && mkdir -p "$IO" && chmod 777 "$IO"
+cli() { "${PODMAN[@]}" run "${LIMITS[@]}" --rm --network host -e FAISS_PROXY_API_KEY="$KEY" -v "$IO:/io" "$IMAGE" "$@"; }
+cli export --url "$URL" --index check --progress lines /io/check.fvecs >"$WORK/export.log" 2>&1 ||
+  { cat "$WORK/export.log" >&2; die "export in the image"; }
+[ "$(stat -c %s "$IO/check.fvecs")" = $((4 * (4 + 4 * 4))) ] || die "the export wrote $(stat -c %s "$IO/check.fvecs") bytes, not 4 vectors of 4"
+cli import --url "$URL" --index copy --factory Flat --progress lines /io/check.fvecs >"$WORK/import.log" 2>&1 ||
+  { cat "$WORK/import.log" >&2; die "import in the image"; }
+[ "$(api GET /v1/indexes/copy | jq .ntotal)" = 4 ] || die "the imported index does not hold 4 vectors"
+[ "$(api POST /v1/indexes/copy/search "$QUERY")" = "$(api POST /v1/indexes/check/search "$QUERY")" ] ||
+  die "the imported index answers differently from the exported one"
+log "export (.fvecs) and import by the image's CLI: the copy holds the 4 vectors and answers the same search"
+# A CPU image asked for a GPU: a clear refusal, exit status 2.
+set +e
+gpu=$("${PODMAN[@]}" run "${LIMITS[@]}" --rm --network host "$IMAGE" serve --gpu 0 2>&1)
+status=$?
+set -e
+[ "$status" = 2 ] && grep -q 'built without CUDA' <<<"$gpu" || die "serve --gpu 0 answered $status: $gpu"
+log "serve --gpu 0 in this CPU image: exit 2, \"built without CUDA\""
 log "OK"

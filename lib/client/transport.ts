@@ -5,6 +5,7 @@
 // its Retry-After) for a bounded time. Mutations carry an Idempotency-Key that stays the same
 // across retries, so the server applies them exactly once.
 import { ErrorCodes, FaissError, type ErrorCode } from '../errors';
+import { HEADER } from '../wire';
 
 export interface TransportOptions {
   url: string;
@@ -20,6 +21,14 @@ export interface TransportOptions {
   maxBackoffMs?: number;
   /** A fetch implementation (default: the runtime's). */
   fetch?: typeof fetch;
+  /**
+   * Read-your-writes across a cluster's nodes (docs/cluster.md): remember the
+   * highest X-Index-Version each index or collection answered this client, and
+   * send it as X-Min-Sequence with every later call on that index or collection,
+   * so that a node behind this client's own writes waits for them (bounded, else
+   * 503, retried here) instead of answering without them. Off by default.
+   */
+  readYourWrites?: boolean;
 }
 
 export interface Request {
@@ -77,17 +86,27 @@ function retryAfterMs(headers: Headers): number {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The index or collection a path names ("/v1/indexes/<name>" or
+ * "/v1/collections/<name>", the part its version belongs to), if any.
+ */
+function sequencedOf(path: string): string | undefined {
+  return /^\/v1\/(?:indexes|collections)\/[^/?]+/.exec(path)?.[0];
+}
+
 export class Transport {
   readonly base: string;
   private readonly o: Required<Omit<TransportOptions, 'apiKey' | 'fetch'>> & Pick<TransportOptions, 'apiKey'>;
   private readonly fetch: typeof fetch;
+  /** readYourWrites: the highest version each index or collection (sequencedOf) answered. */
+  private readonly seen = new Map<string, number>();
 
   constructor(options: TransportOptions) {
     if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
       throw new FaissError(`Expected an http(s) URL for url but received ${JSON.stringify(options.url)}`, 'ERR_INVALID_ARGUMENT');
     }
     this.base = options.url.replace(/\/+$/, '');
-    this.o = { timeoutMs: 30_000, writeTimeoutMs: 600_000, retryForMs: 15_000, minBackoffMs: 50, maxBackoffMs: 2_000, ...options };
+    this.o = { timeoutMs: 30_000, writeTimeoutMs: 600_000, retryForMs: 15_000, minBackoffMs: 50, maxBackoffMs: 2_000, readYourWrites: false, ...options };
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -98,7 +117,10 @@ export class Transport {
       let notBefore = 0;
       try {
         const res = await this.once(r);
-        if (res.status < 400) return { ...res, attempts: attempt };
+        if (res.status < 400) {
+          if (this.o.readYourWrites) this.saw(r, res.headers);
+          return { ...res, attempts: attempt };
+        }
         if (!RETRY_STATUS.has(res.status)) throw errorFromServer(res.status, res.json);
         failure = errorFromServer(res.status, res.json);
         notBefore = retryAfterMs(res.headers);
@@ -114,6 +136,18 @@ export class Transport {
     }
   }
 
+  /** readYourWrites: keeps the version an answer carried (a deleted index or collection starts again from 0). */
+  private saw(r: Request, headers: Headers): void {
+    const object = sequencedOf(r.path);
+    if (object === undefined) return;
+    if (r.method === 'DELETE' && r.path === object) {
+      this.seen.delete(object);
+      return;
+    }
+    const version = Number(headers.get(HEADER.version));
+    if (Number.isSafeInteger(version) && version > (this.seen.get(object) ?? 0)) this.seen.set(object, version);
+  }
+
   /** Mutations (they carry an idempotency key) may run long; reads should not. */
   private timeoutOf(r: Request): number {
     return r.idempotencyKey ? this.o.writeTimeoutMs : this.o.timeoutMs;
@@ -124,6 +158,9 @@ export class Transport {
     if (this.o.apiKey) headers['X-API-Key'] = this.o.apiKey;
     if (r.idempotencyKey) headers['Idempotency-Key'] = r.idempotencyKey;
     headers.Accept = r.binary ? 'application/octet-stream' : 'application/json';
+    const object = this.o.readYourWrites ? sequencedOf(r.path) : undefined;
+    const minSequence = object !== undefined ? this.seen.get(object) : undefined;
+    if (minSequence !== undefined && !(r.method === 'DELETE' && r.path === object)) headers['X-Min-Sequence'] = String(minSequence);
     let body: BodyInit | undefined;
     if (r.json !== undefined) {
       headers['Content-Type'] = 'application/json';

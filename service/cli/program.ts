@@ -45,15 +45,45 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** Opens the data directory's services for one management action, and closes the catalog after it. */
+/**
+ * Opens the data directory's services for one management action, and closes the
+ * catalog after it. With --cluster (tenants and keys), the cluster's KV catalog
+ * instead of the data directory's (a node's data directory holds no catalog):
+ * every node sees the change as it sees one made through the admin API.
+ */
 async function withServices(cmd: Command, fn: (s: ReturnType<typeof openServices>, config: Config) => unknown): Promise<void> {
   const config = configFrom(cmd);
+  if (config.cluster) return withClusterServices(config, fn);
   const s = (await server()).openServices(config);
   try {
     await fn(s, config);
   } finally {
     s.catalog.close();
   }
+}
+
+async function withClusterServices(config: Config, fn: (s: ReturnType<typeof openServices>, config: Config) => unknown): Promise<void> {
+  const { openClusterCatalog } = await import('../cluster/cluster');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const cluster = await openClusterCatalog(config);
+  // The services' local files (snapshot caches) are a scratch directory's: the command touches only the catalog.
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-cli-'));
+  try {
+    const s = (await server()).openServices({ ...config, dataDir: scratch }, {}, cluster);
+    await fn(s, config);
+  } finally {
+    await cluster.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A tenants or keys command: the storage options, and --cluster for a cluster's catalog. */
+function catalogCommand(parent: Command, name: string): Command {
+  const cmd = management(parent, name);
+  addServeOptions(cmd, ['cluster']);
+  return cmd;
 }
 
 /** check (read-only) or repair; prints the report, exit status 1 unless every index is sound. */
@@ -82,23 +112,24 @@ function management(parent: Command, name: string): Command {
 }
 
 function tenantCommands(program: Command): void {
-  const tenants = explain(program.command('tenants'), 'Manage tenants in the data directory (prints JSON).', 'faiss-proxy tenants list --data-dir /var/lib/faiss-proxy');
-  explain(management(tenants, 'list'), 'List the tenants and their quotas.', 'faiss-proxy tenants list --data-dir /var/lib/faiss-proxy')
+  const tenants = explain(program.command('tenants'), 'Manage tenants in the data directory, or in a cluster\'s catalog with --cluster (prints JSON).', 'faiss-proxy tenants list --data-dir /var/lib/faiss-proxy', 'faiss-proxy tenants list --cluster nats://h1:4222');
+  explain(catalogCommand(tenants, 'list'), 'List the tenants and their quotas.', 'faiss-proxy tenants list --data-dir /var/lib/faiss-proxy')
     .action(function (this: Command) {
       return withServices(this, (s) => print(s.tenants.list()));
     });
-  const create = explain(management(tenants, 'create'), 'Create a tenant with the default quotas of the options below; may run while the service runs.',
+  const create = explain(catalogCommand(tenants, 'create'), 'Create a tenant with the default quotas of the options below; may run while the service runs.',
     'faiss-proxy tenants create shop --max-vectors 1000000 --data-dir /var/lib/faiss-proxy')
     .argument('<name>', 'the new tenant');
   addServeOptions(create, ['tenants']);
   create.action(function (this: Command, name: string) {
     return withServices(this, (s) => print(s.tenants.create(name)));
   });
-  explain(management(tenants, 'delete'), 'Delete a tenant with its indexes, collections and keys; only while the service is stopped (else use DELETE /v1/admin/tenants/{tenant}).',
+  explain(catalogCommand(tenants, 'delete'), 'Delete a tenant with its indexes, collections and keys; only while the service is stopped (else use DELETE /v1/admin/tenants/{tenant}).',
     'faiss-proxy tenants delete shop --data-dir /var/lib/faiss-proxy')
     .argument('<name>', 'the tenant to delete')
     .action(function (this: Command, name: string) {
       return withServices(this, async (s, config) => {
+        if (config.cluster) throw new Error(`A cluster's nodes are running: delete the tenant through DELETE /v1/admin/tenants/${name} on any node`);
         const pid = (await server()).runningServerPid(config.dataDir);
         if (pid) throw new Error(`The service (pid ${pid}) is running on this data directory; delete the tenant through DELETE /v1/admin/tenants/${name}`);
         await s.indexes.open();
@@ -111,9 +142,9 @@ function tenantCommands(program: Command): void {
 }
 
 function keyCommands(program: Command): void {
-  const keys = explain(program.command('keys'), 'Manage API keys in the data directory (prints JSON); changes take effect on the running service at once.',
-    'faiss-proxy keys create shop read --data-dir /var/lib/faiss-proxy');
-  explain(management(keys, 'list'), "List a tenant's keys (ids, roles, dates; never the secrets).", 'faiss-proxy keys list shop --data-dir /var/lib/faiss-proxy')
+  const keys = explain(program.command('keys'), 'Manage API keys in the data directory, or in a cluster\'s catalog with --cluster (prints JSON); changes take effect on the running service (every node of a cluster) at once.',
+    'faiss-proxy keys create shop read --data-dir /var/lib/faiss-proxy', 'faiss-proxy keys revoke 8cb2920dd2c3beec --cluster nats://h1:4222,nats://h2:4222');
+  explain(catalogCommand(keys, 'list'), "List a tenant's keys (ids, roles, dates; never the secrets).", 'faiss-proxy keys list shop --data-dir /var/lib/faiss-proxy')
     .argument('<tenant>', 'the tenant whose keys to list')
     .action(function (this: Command, tenant: string) {
       return withServices(this, (s) => {
@@ -121,7 +152,7 @@ function keyCommands(program: Command): void {
         print(s.keys.list(tenant));
       });
     });
-  explain(management(keys, 'create'), 'Issue a key; the secret is printed once.', 'faiss-proxy keys create shop write --data-dir /var/lib/faiss-proxy')
+  explain(catalogCommand(keys, 'create'), 'Issue a key; the secret is printed once.', 'faiss-proxy keys create shop write --data-dir /var/lib/faiss-proxy')
     .argument('<tenant>', 'the tenant the key belongs to')
     .addArgument(new Argument('<role>', 'what the key may do').choices(['admin', 'write', 'read']))
     .action(function (this: Command, tenant: string, role: Role) {
@@ -130,7 +161,7 @@ function keyCommands(program: Command): void {
         print(s.keys.issue(tenant, role, null));
       });
     });
-  explain(management(keys, 'revoke'), 'Revoke a key by its id; the running service refuses it from its next request.', 'faiss-proxy keys revoke 8cb2920dd2c3beec --data-dir /var/lib/faiss-proxy')
+  explain(catalogCommand(keys, 'revoke'), 'Revoke a key by its id; the running service refuses it from its next request.', 'faiss-proxy keys revoke 8cb2920dd2c3beec --data-dir /var/lib/faiss-proxy')
     .argument('<keyId>', "the key's id (keys list shows them)")
     .action(function (this: Command, id: string) {
       return withServices(this, (s) => print(s.keys.revoke(id)));

@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     Atomics.store(signal, 0, 1);
     Atomics.notify(signal, 0);
   };
-  const nc = await connect({ servers: setup.servers, name: `${setup.name}-catalog-writer`, maxReconnectAttempts: -1 });
+  // The node's own connection's attempt and wait (cluster.ts CONNECT_ATTEMPT_MS, RECONNECT_WAIT_MS: not imported, this worker loads alone).
+  const nc = await connect({ servers: setup.servers, name: `${setup.name}-catalog-writer`, maxReconnectAttempts: -1, timeout: 2_000, reconnectTimeWait: 250 });
   const kv = await new Kvm(nc).create(setup.bucket, { replicas: setup.replicas, history: 1 });
   parentPort!.on('message', (r: WriteRequest | 'close') => {
     if (r === 'close') {

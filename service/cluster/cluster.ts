@@ -28,18 +28,41 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
+/**
+ * How long one attempt to connect to one NATS server may take. Short: the client
+ * tries its servers one attempt at a time, so an attempt that hangs (a server
+ * dying or starting, a half-open route) holds up the reconnection to every
+ * other server for that long; with the client's default (20 s, or a first
+ * connection's whole wait) a cluster whose NATS servers all died came back
+ * about a minute after they did (docs/cluster.md).
+ */
+export const CONNECT_ATTEMPT_MS = 2_000;
+/** The wait between rounds of reconnection attempts (the NATS client's reconnectTimeWait). */
+export const RECONNECT_WAIT_MS = 250;
+
 /** Connects to the cluster's NATS servers (retrying while none answers, up to `waitMs`) and mirrors its catalog. */
 export async function joinCluster(config: Config, waitMs = 60_000): Promise<Cluster> {
   const servers = config.cluster!;
-  const nc = await connect({
+  const connecting = connect({
     servers,
     name: `faiss-proxy-${config.node}`,
-    // A cluster that is still starting: try for a while (systemd starts the nodes in any order).
+    // A cluster that is still starting: try until waitMs (systemd starts the nodes in any order).
     waitOnFirstConnect: true,
-    timeout: waitMs,
+    timeout: CONNECT_ATTEMPT_MS,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
   });
+  let timer: NodeJS.Timeout | undefined;
+  const nc = await Promise.race([
+    connecting,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Given up: a connection made after all is closed at once.
+        void connecting.then((late) => late.close(), () => undefined);
+        reject(new Error(`No NATS server of the cluster (${servers.join(', ')}) answered within ${waitMs} ms`));
+      }, waitMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
   try {
     const catalog = await KvCatalog.open(nc, servers, config.node, config.clusterReplicas);
     const replication = await JetStreamLog.open(nc, config.clusterReplicas);
@@ -85,6 +108,39 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
       async close() {
         clearInterval(beating);
         await kv.delete(heartbeatKey(config.node)).catch(() => undefined);
+        catalog.close();
+        await nc.drain().catch(() => nc.close());
+      },
+    };
+  } catch (e) {
+    await nc.close();
+    throw e;
+  }
+}
+
+/**
+ * The cluster's catalog for one management command (faiss-proxy tenants / keys
+ * --cluster): a connection of its own (named after this process, never a node's:
+ * it sends no heartbeat), the KV catalog and the replicated log openServices
+ * takes. Fails at once when no NATS server can be reached, within `waitMs` when
+ * one does not answer.
+ */
+export async function openClusterCatalog(config: Config, waitMs = 10_000): Promise<Pick<Cluster, 'catalog' | 'replication'> & { close(): Promise<void> }> {
+  const servers = config.cluster!;
+  const name = `${config.node}-cli-${process.pid}`;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers, name: `faiss-proxy-${name}`, timeout: Math.min(waitMs, CONNECT_ATTEMPT_MS), maxReconnectAttempts: 10, reconnectTimeWait: RECONNECT_WAIT_MS });
+  } catch (e) {
+    throw new Error(`No NATS server of the cluster (${servers.join(', ')}) could be reached: ${(e as Error).message}`);
+  }
+  try {
+    const catalog = await KvCatalog.open(nc, servers, name, config.clusterReplicas);
+    const replication = await JetStreamLog.open(nc, config.clusterReplicas);
+    return {
+      catalog,
+      replication,
+      async close() {
         catalog.close();
         await nc.drain().catch(() => nc.close());
       },

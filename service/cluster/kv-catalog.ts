@@ -74,16 +74,63 @@ export class KvCatalog implements Catalog {
   private readonly ownHeartbeat: string;
   /** Told of every change the watch delivers from other nodes (the registry follows the records). */
   onChange: (key: string) => void = () => undefined;
+  /** The highest KV revision the watch delivered: a new watch resumes after it. */
+  private lastRevision = 0;
+  /** Checks every second that the watch still delivers (see rewatchIfStale). */
+  private readonly guard: NodeJS.Timeout;
+  private rewatching = false;
+  private lastRewatch = 0;
 
   private constructor(
     private readonly writer: Worker,
     private readonly signal: Int32Array,
     private readonly answers: MessagePort,
-    private readonly watch: QueuedIterator<KvWatchEntry>,
+    private watch: QueuedIterator<KvWatchEntry>,
     private readonly nc: NatsConnection,
+    private readonly kv: KV,
     node: string,
   ) {
     this.ownHeartbeat = heartbeatKey(node);
+    this.guard = setInterval(() => void this.rewatchIfStale(), 1_000);
+    this.guard.unref();
+  }
+
+  /**
+   * A watch that stopped delivering while the connection is up (every NATS server
+   * died and came back: the watch's consumer was lost with them, and the client
+   * library finds out only after a long idle-heartbeat timeout) is replaced by a
+   * new one resuming after the last revision delivered, so the node's catalog is
+   * fresh again within seconds of the servers' return (docs/cluster.md).
+   */
+  private async rewatchIfStale(): Promise<void> {
+    const now = performance.now();
+    if (this.closed || this.rewatching || this.nc.isClosed() || now - this.freshAt <= CATALOG_STALE_MS || now - this.lastRewatch < CATALOG_STALE_MS) return;
+    this.rewatching = true;
+    this.lastRewatch = now;
+    try {
+      const watch = await this.kv.watch({ resumeFromRevision: this.lastRevision + 1 });
+      if (this.closed) {
+        watch.stop();
+        return;
+      }
+      this.watch.stop();
+      this.watch = watch;
+      this.follow(watch);
+    } catch {
+      // The servers are not back yet: the next tick tries again.
+    } finally {
+      this.rewatching = false;
+    }
+  }
+
+  /** Applies what `watch` delivers while it is the catalog's watch. */
+  private follow(watch: QueuedIterator<KvWatchEntry>): void {
+    void (async () => {
+      for await (const e of watch) {
+        if (watch !== this.watch) break;
+        this.apply(e);
+      }
+    })().catch(() => undefined);
   }
 
   /** Opens the bucket (creating it if needed) and mirrors it; resolves once the mirror holds every record. */
@@ -100,7 +147,7 @@ export class KvCatalog implements Catalog {
     });
     const empty = (await kv.status()).values === 0;
     const watch = await kv.watch();
-    const catalog = new KvCatalog(writer, new Int32Array(signal), channel.port1 as unknown as MessagePort, watch, nc, node);
+    const catalog = new KvCatalog(writer, new Int32Array(signal), channel.port1 as unknown as MessagePort, watch, nc, kv, node);
     await new Promise<void>((resolve, reject) => {
       let ready = empty;
       if (ready) resolve();
@@ -122,6 +169,7 @@ export class KvCatalog implements Catalog {
 
   /** A change the watch delivered (this node's or another's). */
   private apply(e: KvWatchEntry): void {
+    this.lastRevision = Math.max(this.lastRevision, e.revision);
     if (e.key.startsWith('n.')) {
       // A heartbeat: no record of the catalog, no new key generation.
       if (e.operation === 'PUT') this.heartbeats.set(e.key, JSON.parse(e.string()) as NodeHeartbeat);
@@ -280,6 +328,7 @@ export class KvCatalog implements Catalog {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.guard);
     this.watch.stop();
     this.writer.postMessage('close');
   }

@@ -100,7 +100,8 @@ export function sendError(res: ServerResponse, locals: Record<string, unknown>, 
   locals.errorCode = code;
   locals.errorMessage = message;
   // What frees the budget is other requests finishing, which cannot be predicted: the shortest wait, then the client backs off.
-  const headers: Record<string, string> = code === 'ERR_TENANT_MEMORY' || code === 'ERR_REPLICA_BEHIND' ? { 'Retry-After': '1' } : {};
+  // A storage failure (a cluster without its NATS servers, a full disk) may pass as well: the same shortest wait.
+  const headers: Record<string, string> = code === 'ERR_TENANT_MEMORY' || code === 'ERR_REPLICA_BEHIND' || code === 'ERR_STORAGE_FAILED' ? { 'Retry-After': '1' } : {};
   writeJson(res, status, headers, { error: { code, message } });
 }
 

@@ -1,5 +1,5 @@
 // The OpenAPI 3 document, generated from the same RouteSpecs the app registers.
-import type { RouteSpec } from './route';
+import { sequencedKind, type RouteSpec } from './route';
 
 const openApiPath = (expressPath: string): string => expressPath.replace(/:([A-Za-z]+)/g, '{$1}');
 
@@ -14,6 +14,15 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
       description: 'binary requests only',
       schema: { type: type === 'int' ? 'integer' : type === 'number' ? 'number' : 'boolean' },
     }));
+    if (sequencedKind(r)) {
+      query.push({
+        name: 'minSequence',
+        in: 'query',
+        required: false,
+        description: "read-your-writes in a cluster: wait (bounded) until this node has applied the index's or collection's log this far (a write's X-Index-Version), else 503; also X-Min-Sequence, or a JSON body's minSequence",
+        schema: { type: 'integer' },
+      });
+    }
     const content: Record<string, unknown> = {};
     if (r.body?.json) content['application/json'] = { schema: r.body.json };
     if (r.body?.binary) content['application/octet-stream'] = { schema: { type: 'string', format: 'binary', description: r.body.binary } };

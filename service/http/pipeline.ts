@@ -19,7 +19,7 @@ import { apiKeyCheck, checkRole, principalOf } from './auth';
 import { hasBody, readBody } from './body';
 import { HttpError } from './errors';
 import { bodyBytes, openRequestMemory, type RequestMemory } from './request-memory';
-import type { RouteSpec } from './route';
+import { sequencedKind, type RouteSpec } from './route';
 import { bodyCheck } from './validate';
 import { BINARY } from './wire';
 
@@ -40,20 +40,42 @@ export interface PipelineDeps {
   };
 }
 
-/** Which object's version X-Min-Sequence waits for on this route, if any. */
-function sequencedKind(route: RouteSpec): 'index' | 'collection' | undefined {
-  if (route.path.startsWith('/v1/indexes/:name')) return 'index';
-  if (route.path.startsWith('/v1/collections/:name')) return 'collection';
-  return undefined;
-}
+const MIN_SEQUENCE_TEXT = /^[0-9]{1,15}$/;
 
-/** The request's X-Min-Sequence, if sent: a positive integer. */
+/**
+ * The request's minimum sequence, if sent: the X-Min-Sequence header, the
+ * `minSequence` query parameter, or (a JSON object body) its `minSequence` field,
+ * a non-negative integer, given at most one way. The query parameter and the
+ * body field are taken out of the request before the route sees it (they are
+ * the pipeline's, not the route's options).
+ */
 function minSequenceOf(req: Request): number | undefined {
-  const v = req.headers['x-min-sequence'];
-  if (v === undefined) return undefined;
-  const n = typeof v === 'string' && /^[0-9]{1,15}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new HttpError(400, 'ERR_VALIDATION', `Expected X-Min-Sequence to be a non-negative integer (a write's X-Index-Version) but received ${JSON.stringify(v)}`);
-  return n;
+  const given: { where: string; value: number }[] = [];
+  const header = req.headers['x-min-sequence'];
+  if (header !== undefined) {
+    const n = typeof header === 'string' && MIN_SEQUENCE_TEXT.test(header) ? Number(header) : NaN;
+    if (!Number.isSafeInteger(n)) throw new HttpError(400, 'ERR_VALIDATION', `Expected X-Min-Sequence to be a non-negative integer (a write's X-Index-Version) but received ${JSON.stringify(header)}`);
+    given.push({ where: 'X-Min-Sequence', value: n });
+  }
+  const query = req.query as Record<string, unknown>;
+  if (Object.hasOwn(query, 'minSequence')) {
+    const raw = query.minSequence;
+    const n = typeof raw === 'string' && MIN_SEQUENCE_TEXT.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n)) throw new HttpError(400, 'ERR_VALIDATION', `Expected the query parameter minSequence to be a non-negative integer given once (a write's X-Index-Version) but received ${JSON.stringify(raw)}`);
+    delete query.minSequence;
+    given.push({ where: 'the query parameter minSequence', value: n });
+  }
+  const body = req.body as Record<string, unknown> | undefined;
+  if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && !Array.isArray(body) && Object.hasOwn(body, 'minSequence')) {
+    const raw = body.minSequence;
+    if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0) {
+      throw new HttpError(400, 'ERR_VALIDATION', `Invalid request: /minSequence must be a non-negative integer (a write's X-Index-Version) but received ${JSON.stringify(raw) ?? String(raw)}`);
+    }
+    delete body.minSequence;
+    given.push({ where: 'the body field minSequence', value: raw });
+  }
+  if (given.length > 1) throw new HttpError(400, 'ERR_VALIDATION', `The minimum sequence was given ${given.length} ways (${given.map((g) => g.where).join(', ')}): give it once`);
+  return given[0]?.value;
 }
 
 type Format = 'json' | 'raw';
@@ -80,6 +102,8 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
   const handle = (req: Request, res: Response, next: NextFunction, tenantDeletions: number): void => {
     let memory: RequestMemory | undefined;
     try {
+      // Before validation: the body's minSequence is the pipeline's, not the route's.
+      const minSequence = minSequenceOf(req);
       if (checkJson && !Buffer.isBuffer(req.body)) checkJson(req.body);
       // A tenant deleted while the body arrived may have taken this key with it,
       // and its name may belong to a new tenant now.
@@ -93,9 +117,8 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
         const bytes = bodyBytes(req, req.body);
         memory.hold(bytes, `The request's body of ${bytes} bytes`);
       }
-      const minSequence = minSequenceOf(req);
       if (minSequence !== undefined && (!sequenced || !deps.versions || res.locals.principal === undefined)) {
-        throw new HttpError(400, 'ERR_VALIDATION', `X-Min-Sequence applies to the routes of one index or collection, not to ${where}`);
+        throw new HttpError(400, 'ERR_VALIDATION', `A minimum sequence (X-Min-Sequence, minSequence) applies to the routes of one index or collection, not to ${where}`);
       }
       const done =
         minSequence !== undefined
@@ -125,7 +148,7 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
       }
       // Routes that take no query options refuse them rather than ignore them.
       if (!route.query) {
-        const names = Object.keys(req.query);
+        const names = Object.keys(req.query).filter((n) => n !== 'minSequence');
         if (names.length > 0) throw new HttpError(400, 'ERR_VALIDATION', `Unknown query parameter ${JSON.stringify(names[0])}; this route takes none`);
       }
     } catch (e) {

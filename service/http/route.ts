@@ -23,3 +23,10 @@ export interface RouteSpec {
   binaryResponse?: string;
   handler: (req: Request, res: Response) => Promise<void> | void;
 }
+
+/** Which object's version a minimum sequence (X-Min-Sequence, minSequence) waits for on this route, if any. */
+export function sequencedKind(route: RouteSpec): 'index' | 'collection' | undefined {
+  if (route.path.startsWith('/v1/indexes/:name')) return 'index';
+  if (route.path.startsWith('/v1/collections/:name')) return 'collection';
+  return undefined;
+}

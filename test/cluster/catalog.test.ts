@@ -2,6 +2,8 @@
 // on one node are known on every node, and a key revoked on one is refused on
 // the others within a bound (docs/cluster.md; the figure: npm run bench:cluster).
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
@@ -9,6 +11,8 @@ import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { CATALOG_BUCKET, CATALOG_STALE_MS, heartbeatKey, KvCatalog } from '../../service/cluster/kv-catalog';
 import type { ServiceError } from '../../service/domain/errors';
+
+const CLI = path.resolve(__dirname, '..', '..', 'service', 'cli.js');
 
 describe('cluster: the catalog in JetStream KV', function () {
   this.timeout(90_000);
@@ -51,6 +55,45 @@ describe('cluster: the catalog in JetStream KV', function () {
     console.log(`      revoked on A, refused on C after ${ms} ms (polling every 5 ms)`);
     // On A itself, at once.
     assert.equal((await client(a.url, issued.json.key).get('/v1/indexes')).status, 401);
+  });
+
+  it("the tenants and keys CLI commands with --cluster change the cluster's catalog: a key it creates works on every node, revoked by it, refused on every node", async () => {
+    const cli = (...args: string[]): Promise<{ status: number; out: string; err: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [CLI, ...args, '--cluster', nats.urls], { encoding: 'utf8', timeout: 30_000 }, (e, out, err) =>
+          resolve({ status: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+        );
+      });
+    const made = await cli('tenants', 'create', 'clitenant', '--max-vectors', '77');
+    assert.equal(made.status, 0, made.err);
+    assert.equal(JSON.parse(made.out).name, 'clitenant');
+    const listed = await cli('tenants', 'list');
+    assert.equal(listed.status, 0, listed.err);
+    assert.equal(JSON.parse(listed.out).find((t: { name: string }) => t.name === 'clitenant').maxVectors, 77);
+    const issued = await cli('keys', 'create', 'clitenant', 'write');
+    assert.equal(issued.status, 0, issued.err);
+    const { key, id } = JSON.parse(issued.out) as { key: string; id: string };
+    for (const n of nodes) await within(5_000, async () => (await client(n.url, key).get('/v1/indexes')).status === 200);
+    const keys = await cli('keys', 'list', 'clitenant');
+    assert.equal(keys.status, 0, keys.err);
+    assert.deepEqual(JSON.parse(keys.out).map((k: { id: string }) => k.id), [id]);
+    const revoked = await cli('keys', 'revoke', id);
+    assert.equal(revoked.status, 0, revoked.err);
+    for (const n of nodes) await within(5_000, async () => (await client(n.url, key).get('/v1/indexes')).status === 401);
+    // What a node refuses to do while it runs, the CLI refuses in a cluster (its nodes run); no catalog, no cluster: a clear error.
+    const deleted = await cli('tenants', 'delete', 'clitenant');
+    assert.equal(deleted.status, 2);
+    assert.match(deleted.err, /DELETE \/v1\/admin\/tenants\/clitenant/);
+    const unknown = await cli('keys', 'create', 'nobody', 'read');
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.err, /ERR_TENANT_NOT_FOUND|nobody/);
+    const nowhere = await new Promise<{ status: number; err: string }>((resolve) =>
+      execFile(process.execPath, [CLI, 'tenants', 'list', '--cluster', 'nats://127.0.0.1:1'], { encoding: 'utf8', timeout: 30_000 }, (e, _out, err) =>
+        resolve({ status: e ? ((e as { code?: number }).code ?? 1) : 0, err }),
+      ),
+    );
+    assert.equal(nowhere.status, 2);
+    assert.match(nowhere.err, /No NATS server of the cluster/);
   });
 
   it("a node's key checks fail (503) once its catalog has not been heard from for CATALOG_STALE_MS", async () => {

@@ -3,11 +3,18 @@
 // through every node at once leave every replica with the same ids and state;
 // an Idempotency-Key keeps its meaning across nodes.
 import { strict as assert } from 'node:assert';
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant } from '../support/server';
+import { connect } from '../../lib/client/connect';
+import { METRIC_L2 } from '../../lib/constants';
 
 const D = 8;
+const CLI = path.resolve(__dirname, '..', '..', 'service', 'cli.js');
 /** Vectors whose nearest neighbour is unmistakable: row i is (shift + i) / 100 on every coordinate (small: FAISS's L2 expansion stays exact enough). */
 const vectors = (n: number, shift: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: D }, () => (shift + i) / 100));
 
@@ -46,6 +53,82 @@ describe('cluster: replicas of an index', function () {
     assert.equal(ahead.json.error.code, 'ERR_REPLICA_BEHIND');
     assert.equal(ahead.headers.get('retry-after'), '1');
     assert.equal((await b.post('/v1/indexes/ryw/search', { vectors: [vectors(1, 0)[0]], k: 1 }, { headers: { 'X-Min-Sequence': 'soon' } })).status, 400);
+  });
+
+  it('minSequence as a query parameter or a body field reads a write through A back through B and C', async () => {
+    const [a, b, c] = nodes.map((n) => client(n.url, keys.write));
+    assert.equal((await a.post('/v1/indexes', { name: 'ryw2', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    for (let round = 0; round < 5; round++) {
+      const added = await a.post('/v1/indexes/ryw2/add', { vectors: vectors(1, 100 + round) });
+      assert.equal(added.status, 200, JSON.stringify(added.json));
+      const version = Number(added.headers.get('x-index-version'));
+      const byQuery = await b.get(`/v1/indexes/ryw2?minSequence=${version}`);
+      assert.equal(byQuery.status, 200, JSON.stringify(byQuery.json));
+      assert.equal(byQuery.json.ntotal, round + 1);
+      const byBody = await c.post('/v1/indexes/ryw2/search', { vectors: vectors(1, 100 + round), k: 1, minSequence: version });
+      assert.equal(byBody.status, 200, JSON.stringify(byBody.json));
+      assert.deepEqual(byBody.json.labels, [[round]]);
+    }
+  });
+
+  it('the remote client with readYourWrites, its calls spread over the nodes, always reads its own writes', async () => {
+    // A load balancer in front of the three nodes: each call goes to the next node.
+    let turn = 0;
+    const spread: typeof fetch = (input, init) => {
+      const url = new URL(String(input));
+      const node = new URL(nodes[turn++ % nodes.length].url);
+      url.host = node.host;
+      return fetch(url, init);
+    };
+    const faiss = connect({ url: nodes[0].url, apiKey: keys.write, readYourWrites: true, fetch: spread });
+    const index = faiss.indexFactory(D, 'Flat', METRIC_L2, { name: 'spread' });
+    for (let i = 0; i < 12; i++) {
+      await index.add(new Float32Array(vectors(1, 200 + i).flat()));
+      assert.equal((await index.refresh()).ntotal, i + 1);
+      const { labels } = await index.search(new Float32Array(vectors(1, 200 + i).flat()), 1);
+      assert.equal(labels[0], BigInt(i));
+    }
+  });
+
+  it('faiss-proxy import through A, killed and run again: every vector once, in file order, read through B and C', async () => {
+    const rows = 1_200;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-import-')), 'vectors.f32');
+    fs.writeFileSync(file, new Uint8Array(new Float32Array(vectors(rows, 0).flat()).buffer));
+    const args = [CLI, 'import', '--url', nodes[0].url, '--index', 'imported', '--factory', 'Flat', '--dim', String(D), '--chunk-rows', '10', '--progress', 'none', file];
+    const env = { ...process.env, FAISS_PROXY_API_KEY: keys.write };
+    const a = client(nodes[0].url, keys.write);
+    // The first run, killed once some of its chunks are in.
+    const first = spawn(process.execPath, args, { env, stdio: 'ignore' });
+    let atKill = 0;
+    for (;;) {
+      const info = await a.get('/v1/indexes/imported');
+      if (info.status === 200 && info.json.ntotal >= 100) {
+        first.kill('SIGKILL');
+        atKill = info.json.ntotal;
+        break;
+      }
+      if (first.exitCode !== null) assert.fail('the import ended before it could be interrupted');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => first.once('exit', r));
+    assert.ok(atKill < rows, `killed at ${atKill} of ${rows}`);
+    // Run again: what is in is not added twice.
+    const second = await new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+      execFile(process.execPath, args, { env, encoding: 'utf8', timeout: 90_000 }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err })),
+    );
+    assert.equal(second.code, 0, second.err);
+    assert.equal(JSON.parse(second.out).ntotal, rows);
+    for (const n of nodes.slice(1)) {
+      const api = client(n.url, keys.read);
+      const info = await api.get('/v1/indexes/imported');
+      const version = Number(info.headers.get('x-index-version'));
+      const top = Number((await a.get('/v1/indexes/imported')).headers.get('x-index-version'));
+      assert.ok(version <= top);
+      const found = await api.post('/v1/indexes/imported/search', { vectors: vectors(rows, 0).filter((_, i) => i % 97 === 0), k: 1, minSequence: top });
+      assert.equal(found.status, 200, JSON.stringify(found.json));
+      assert.deepEqual(found.json.labels, vectors(rows, 0).map((_, i) => i).filter((i) => i % 97 === 0).map((i) => [i]));
+      assert.equal((await api.get(`/v1/indexes/imported?minSequence=${top}`)).json.ntotal, rows);
+    }
   });
 
   it('writes through every node at once: every replica has the same ids and answers', async () => {
