@@ -14,9 +14,9 @@
 //    and evaluated each time). Target (issue 18): recall@10 >= 0.95 x the
 //    unfiltered recall, latency <= 2x the unfiltered search.
 // 2. The planner's choices (lib/collections/planner.ts), each tried on the same
-//    index and selector: IVF with the caller's nprobe, nprobe / sqrt(share),
-//    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / sqrt(share) (at most
-//    x4), or 256; Flat with the selector; and on each the exact search over the
+//    index and selector: IVF with the caller's nprobe, nprobe / share^(1/4), nprobe / sqrt(share),
+//    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / share^(1/4) or by
+//    1 / sqrt(share) (at most x4), or 256; Flat with the selector; and on each the exact search over the
 //    matching subset (Index.searchSubset); at 10% and 50%, the unfiltered search for
 //    2k / share neighbours kept when they match (the over-fetch). Its rules are read from here.
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
@@ -220,6 +220,7 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
       kind.key === 'ivf'
         ? [
             ['nprobe 16', { nprobe: 16 }],
+            ['nprobe 16 / share^(1/4)', { nprobe: Math.min(1024, Math.ceil(16 * share ** -0.25)) }],
             ['nprobe 16 / sqrt(share)', { nprobe: Math.min(1024, Math.ceil(16 / Math.sqrt(share))) }],
             ['nprobe 16 / share', { nprobe: Math.min(1024, Math.ceil(16 / share)) }],
             ['every list', { nprobe: 1024 }],
@@ -227,6 +228,7 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
         : kind.key === 'hnsw'
           ? [
               ['efSearch 64', { efSearch: 64 }],
+              ['efSearch 64 / share^(1/4), at most x4', { efSearch: Math.ceil(64 * Math.min(4, share ** -0.25)) }],
               ['efSearch 64 / sqrt(share), at most x4', { efSearch: Math.ceil(64 * Math.min(4, 1 / Math.sqrt(share))) }],
               ['efSearch 256', { efSearch: 256 }],
             ]

@@ -109,8 +109,10 @@ export class Index extends IndexBase<NativeIndex> implements IndexContract {
     const q = toMatrix(x, n.d);
     kArg(k);
     const p = searchParams(params);
-    // A filtered search is always queued: its cost is not what the inline budget measured.
-    if (p.sel) return n.search(q, k, p.nprobe, p.efSearch, nativeSelectorOf(p.sel));
+    if (p.sel) {
+      const sel = nativeSelectorOf(p.sel);
+      return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch, sel)) ?? n.search(q, k, p.nprobe, p.efSearch, sel);
+    }
     // A GPU index's concurrent searches go to FAISS as one batch (lib/search-batcher.ts).
     if (n.device !== undefined && p.efSearch === undefined) return batcherOf(n).search(q, k, p.nprobe);
     return inlineSearch(() => n.searchInline(q, k, p.nprobe, p.efSearch)) ?? n.search(q, k, p.nprobe, p.efSearch);

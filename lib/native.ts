@@ -35,7 +35,7 @@ export interface NativeIndex extends NativeIndexCommon {
   add(x: Float32Array, ids?: BigInt64Array): Promise<void>;
   search(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<SearchResult>;
   /** Runs the search on this thread and returns its result, or undefined if it is not cheap enough to (or filtered). */
-  searchInline(x: Float32Array, k: number, nprobe?: number, efSearch?: number): SearchResult | undefined;
+  searchInline(x: Float32Array, k: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): SearchResult | undefined;
   rangeSearch(x: Float32Array, radius: number, nprobe?: number, efSearch?: number, sel?: NativeSelector): Promise<RangeSearchResult>;
   removeIds(ids: BigInt64Array | NativeSelector): Promise<number>;
   reconstruct(id: number | bigint): Promise<Float32Array>;

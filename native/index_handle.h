@@ -45,8 +45,11 @@ class IndexHandle : public HandleCore {
   float kFactor() const { return kFactor_.load(); }
   void setKFactor(float v) { kFactor_.store(v); }
 
-  // What one-query searches on this index cost (search_cost.h).
+  // What one-query searches on this index cost (search_cost.h): unfiltered, and
+  // with a selector (the walk of an HNSW search or the lists of an IVF search are
+  // the same whatever the selector; only the distances it spares differ).
   SearchCost& searchCost() { return searchCost_; }
+  SearchCost& filteredSearchCost() { return filteredSearchCost_; }
   // Norms cache for batch searches of a flat L2 index (flat_norms.h).
   FlatNorms& flatNorms() { return flatNorms_; }
 
@@ -66,6 +69,7 @@ class IndexHandle : public HandleCore {
   std::atomic<float> kFactor_{1};
   FlatNorms flatNorms_;
   SearchCost searchCost_;
+  SearchCost filteredSearchCost_;
 };
 
 }  // namespace fp

@@ -135,7 +135,7 @@ bool nprobeAsParams(const faiss::Index& index) {
 
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
-                 const faiss::IDSelector* sel) {
+                 const faiss::IDSelector* sel, bool completeShort) {
   if (index.ntotal == 0) {
     fillEmpty(index, n * k, distances, labels);
     return;
@@ -143,21 +143,21 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
   if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(&index)) {
     if (sel) {
       const IdMapSelector positions(m->id_map, *sel);
-      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions);
+      searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions, completeShort);
     } else {
       searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
     }
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
     return;
   }
-  // The addon's own kernels search unfiltered: a filtered search is FAISS's.
+  // A filtered search is FAISS's, but for HNSW's kernel, which filters as FAISS does.
   if (sel) {
     if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
       // What IndexPreTransform::search does, so that the wrapped index's short
       // answers are completed too.
       const float* xt = pt->apply_chain(n, x);
       std::unique_ptr<const float[]> owned(xt == x ? nullptr : xt);
-      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel);
+      searchIndex(*pt->index, t, n, xt, k, distances, labels, norms, version, sel, completeShort);
       return;
     }
     // FAISS 1.7.3's flat k-NN (knn_L2sqr / knn_inner_product) narrows an
@@ -170,8 +170,14 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
       fillEmpty(index, n * k, distances, labels);
       return;
     }
-    ParamsChain chain;
-    index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
+    if (kernelTakes(Kernel::kHnswSearch, hnswSearchFit(index))) {
+      hnswSearch(static_cast<const faiss::IndexHNSW&>(index), n, x, k, distances, labels, sel);
+      countAnswer(Kernel::kHnswSearch);
+    } else {
+      ParamsChain chain;
+      index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));
+    }
+    if (!completeShort) return;
     if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index)) completeFromSelection(*hnsw, *sel, n, x, k, distances, labels);
     if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) completeFromSelection(*ivf, *sel, n, x, k, distances, labels);
     return;

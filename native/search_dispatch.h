@@ -35,10 +35,13 @@ bool nprobeAsParams(const faiss::Index& index);
 // `norms` caches a flat L2 index's vector norms for batch searches; `version` is
 // the handle's version, under the lock the caller holds. `sel`, if given, limits
 // the search to the ids it selects, inside FAISS's search (an index that cannot
-// is refused beforehand: selector_support.h).
+// is refused beforehand: selector_support.h), and rows that come back short are
+// completed from the selection (short_answers.h) unless `completeShort` is false
+// (an inline search, which must not scan the index on the JS thread: it leaves
+// them -1 and the caller queues the search instead).
 void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const float* x,
                  int64_t k, float* distances, int64_t* labels, FlatNorms& norms, int64_t version,
-                 const faiss::IDSelector* sel = nullptr);
+                 const faiss::IDSelector* sel = nullptr, bool completeShort = true);
 
 // FAISS's search_and_reconstruct (the stored vectors of the results, decoded;
 // NaN rows where there is no result), with the same tunables and the same

@@ -27,7 +27,7 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
-import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { overFetchKnobs, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
@@ -70,6 +70,11 @@ const DEFAULT_REBUILD_THRESHOLD = 0.1;
 const FILTER_CACHE_ENTRIES = 32;
 /** At most this many labels (8 bytes each) held by the kept answers together, the oldest dropped first. */
 const FILTER_CACHE_LABELS = 2_000_000;
+/**
+ * The last filters HNSW over-fetched beyond its efSearch because they were not evaluated: one of them searched
+ * again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
+ */
+const FILTERS_SEEN = 16;
 
 interface FilterAnswer {
   labels: Labels;
@@ -90,6 +95,7 @@ export class CollectionState {
   private readonly lock = new ReadWriteLock();
   private readonly rebuildThreshold: number;
   private filterCache = new Map<string, FilterAnswer>();
+  private filtersSeen = new Set<string>();
   private directMapped = false;
   private disposed = false;
 
@@ -175,6 +181,7 @@ export class CollectionState {
       this.live();
       const applied = await this.applyNow(op);
       this.filterCache = new Map();
+      this.filtersSeen = new Set();
       return applied;
     });
   }
@@ -352,10 +359,19 @@ export class CollectionState {
     const total = this.points.size;
     const known = this.filterCache.get(filter.text);
     const share = known ? known.labels.length / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
-    const fetch = overFetchOf({ share, total, k, family: familyOf(this.current), efSearch: knobs.efSearch ?? this.current.efSearch });
+    const family = familyOf(this.current);
+    const efSearch = knobs.efSearch ?? this.current.efSearch;
+    const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
     if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs);
+    // Over-fetched only for not being evaluated (planner.ts): a filter repeated soon is evaluated and kept, as
+    // its kept answer then serves it more cheaply.
+    if (!known && overFetchOf({ share, total, k, family, efSearch, evaluated: true }) === undefined) {
+      if (this.filtersSeen.delete(filter.text)) return this.searchEvaluated(x, n, k, filter, knobs);
+      this.filtersSeen.add(filter.text);
+      if (this.filtersSeen.size > FILTERS_SEEN) this.filtersSeen.delete(this.filtersSeen.values().next().value as string);
+    }
     const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
-    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
+    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(overFetchKnobs(family, fetch, { ...knobs, efSearch })));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
       const kept: Found[] = [];
       for (let i = 0; i < hits.length && kept.length < k; i++) if (passes(hits[i].label)) kept.push(hits[i]);

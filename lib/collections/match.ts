@@ -60,17 +60,41 @@ export function pointMatches(f: ParsedFilter, id: string, payload: Payload | nul
   return false;
 }
 
+// What plainValueAt answers when the path meets an array: the general walk (valuesAt) decides.
+const ARRAY_MET = Symbol('array met');
+
+/**
+ * The value at the path when it meets no array on the way nor at its end (most payloads), undefined where the
+ * path is missing: valuesAt's one value or none, without building its lists (the scan and the planner's
+ * over-fetch test a condition on many points, bench:collections "cold" filters).
+ */
+function plainValueAt(payload: Payload | null, path: readonly string[]): PayloadValue | undefined | typeof ARRAY_MET {
+  let v: PayloadValue | null = payload;
+  for (const segment of path) {
+    if (!isRecord(v)) return Array.isArray(v) ? ARRAY_MET : undefined;
+    if (!Object.hasOwn(v, segment)) return undefined;
+    v = v[segment];
+  }
+  return Array.isArray(v) ? ARRAY_MET : v;
+}
+
 export function conditionHolds(c: ParsedCondition, id: string, payload: Payload | null): boolean {
   switch (c.kind) {
-    case 'match':
+    case 'match': {
+      const v = plainValueAt(payload, c.path);
+      if (v !== ARRAY_MET) return v === c.value;
       return valuesAt(payload, c.path).some((v) => v === c.value);
+    }
     case 'any':
       return valuesAt(payload, c.path).some((v) => (typeof v === 'string' || typeof v === 'number') && c.values.has(v));
     case 'except':
       // The field has a value, and one of its values is none of the given ones.
       return valuesAt(payload, c.path).some((v) => v !== null && !((typeof v === 'string' || typeof v === 'number') && c.values.has(v)));
-    case 'range':
+    case 'range': {
+      const v = plainValueAt(payload, c.path);
+      if (v !== ARRAY_MET) return v !== undefined && inRange(v, c.range);
       return valuesAt(payload, c.path).some((v) => inRange(v, c.range));
+    }
     case 'isNull':
       return rawValuesAt(payload, c.path).some((v) => v === null);
     case 'isEmpty':

@@ -9,7 +9,8 @@
 //   with a direct map, under an IDMap2 too): the exact search over the matching
 //   subset, a distance per match, O(matching) and not O(ntotal). It costs time
 //   in proportion to m * d, so the threshold is a count, not a share: the count
-//   at which it costs as much as an unfiltered HNSW / IVF search twice over.
+//   at which it costs as much as an unfiltered HNSW / IVF search twice over
+//   (IVF: only below IVF_SELECTOR_FROM of the points, see below).
 // - An index that compares the query with every stored vector (Flat, SQ, PQ,
 //   ...): the exact search over the subset whatever the count, as its own
 //   search costs a distance per stored vector anyway: FAISS's search with an
@@ -19,18 +20,22 @@
 //   (bench:collections). One that cannot compute a single distance (LSH, ...):
 //   the selector search.
 // - IVF: the nprobe nearest lists hold `share` of the matching vectors an
-//   unfiltered search would scan vectors; nprobe is raised by 1 / sqrt(share)
-//   (FAISS clamps it to nlist): at 10% and 50% the caller's nprobe already
-//   keeps the unfiltered recall, and nprobe / share (every list at 1%) cost
-//   2-4x the unfiltered latency (bench:collections); the selector is asked
-//   about the other vectors, a lookup each, not a distance.
+//   unfiltered search would scan vectors; nprobe is raised by 1 / share^(1/4)
+//   (FAISS clamps it to nlist): at 1% (x3.2) the recall is the exact answer's,
+//   at 1 / sqrt(share) (x10) too but at twice the cost, and nprobe / share
+//   (every list at 1%) costs 4x the unfiltered latency (bench:collections);
+//   the selector is asked about the other vectors, a lookup each, not a
+//   distance. So from IVF_SELECTOR_FROM of the points the selector search is
+//   cheaper than the exact search over the subset, whatever the count: it
+//   scans a share of the lists, the subset search costs a distance per match
+//   read from anywhere.
 // - HNSW: the graph search with the selector meets matching points in
 //   proportion to the selectivity, and with fewer of them among its efSearch
 //   candidates it misses some of the nearest. efSearch is raised by
-//   1 / sqrt(share), at most HNSW_EF_GROWTH_MAX times: at 10% (x3.2) it keeps
-//   the unfiltered recall within 2x the latency, where efSearch / share (x10)
-//   did not. A query whose walk still met fewer than k is answered exactly from
-//   the selection by the addon (native/short_answers.h).
+//   1 / share^(1/4), at most HNSW_EF_GROWTH_MAX times: at 10% (x1.8) it keeps
+//   the unfiltered recall, as 1 / sqrt(share) (x3.2) did at 1.5x its cost
+//   (bench:collections). A query whose walk still met fewer than k is answered
+//   exactly from the selection by the addon (native/short_answers.h).
 // - An index FAISS 1.7.3 cannot filter (IndexPQ under an IDMap2, ...) with more
 //   matches than that: the search asks for more neighbours until k of them match
 //   (or it has them all).
@@ -42,8 +47,16 @@
 //   what the unfiltered search for that many costs: no evaluation of the filter
 //   over the collection, no selector. An IVF search keeps the caller's nprobe,
 //   whose nearest lists hold the 2k / share nearest as they hold the k nearest;
-//   an HNSW search over-fetches only where 2k / share is within its efSearch
-//   (from 31% at k 10, efSearch 64): its deeper answers miss more. It is exact where the
+//   an HNSW search asks at efSearch 2k / share at least (FAISS's walk stops at
+//   efSearch, however many neighbours are asked for: at efSearch 64 the 200
+//   nearest miss more than the selector search does, bench:collections), so
+//   it over-fetches where 2k / share is at most HNSW_EF_GROWTH_MAX times its
+//   efSearch: the walk of the selector search at that efSearch, with the same
+//   recall, without the evaluation; but beyond its efSearch only while the
+//   filter's matching points are not known: once evaluated (and kept), the
+//   selector search at its raised efSearch costs less (a bit looked up per
+//   visited node, against a payload read per fetched neighbour and a deeper
+//   walk: bench:collections, 10% warm and cold). It is exact where the
 //   unfiltered search is (the k nearest that pass are among the 2k / share
 //   nearest when k of those pass). A query left with fewer than k is searched
 //   again by the rules above, so the answer still has k hits whenever k match
@@ -97,8 +110,21 @@ export type SearchPlan =
  */
 export const EXACT_SUBSET_AT_MOST = 8192;
 
-/** The most an HNSW filtered search multiplies efSearch by (bench:collections, "efSearch 64 / sqrt(share)"). */
+/** The most an HNSW filtered search multiplies efSearch by (bench:collections, "efSearch 64 / sqrt(share), at most x4"). */
 export const HNSW_EF_GROWTH_MAX = 4;
+
+/**
+ * A filtered IVF or HNSW search raises nprobe or efSearch by 1 / share^GROWTH_EXPONENT (bench:collections, "nprobe 16 /
+ * share^(1/4)", "efSearch 64 / share^(1/4)": the unfiltered recall or better at 1% and 10%).
+ */
+export const GROWTH_EXPONENT = 0.25;
+
+/**
+ * From this share of the points, an IVF index is searched with the selector rather than over the subset, whatever
+ * the count (bench:collections, IVF1024 nprobe 16 at 200,000 points: the exact search over the subset costs 45 µs
+ * at 0.1% and 236 µs at 1%, the selector search at nprobe 16 / share^(1/4) about 100 µs at 1%: even at 0.5%).
+ */
+export const IVF_SELECTOR_FROM = 0.005;
 
 /** The most nprobe a filtered IVF search asks for (FAISS clamps it to nlist): every list. */
 const EVERY_LIST = LIMITS.tunable.max;
@@ -126,31 +152,41 @@ export const OVER_FETCH_MAX = 1024;
  * How many neighbours the unfiltered search asks for, kept when they pass, or undefined when the share is below
  * OVER_FETCH_AT (OVER_FETCH_EXHAUSTIVE_AT for an exhaustive index) or that many would be over OVER_FETCH_MAX.
  */
-export function overFetchOf(p: { share: number; total: number; k: number; family: IndexFamily; efSearch?: number }): number | undefined {
+export function overFetchOf(p: { share: number; total: number; k: number; family: IndexFamily; efSearch?: number; evaluated?: boolean }): number | undefined {
   if (p.total === 0 || p.share < (p.family === 'exhaustive' ? OVER_FETCH_EXHAUSTIVE_AT : OVER_FETCH_AT)) return undefined;
   const fetch = Math.min(p.total, Math.ceil((2 * p.k) / p.share));
-  // HNSW: only as many as its efSearch keeps (deeper, its answers miss more: bench:collections, 10% of 200,000
-  // at efSearch 64: recall 0.72 over-fetching 200, against 0.82 unfiltered and 0.80 with the selector).
-  if (p.family === 'hnsw' && fetch > (p.efSearch ?? 0)) return undefined;
+  // HNSW: searched at efSearch `fetch` (overFetchKnobs), at most the raise the selector search may have.
+  if (p.family === 'hnsw' && fetch > (p.evaluated ? 1 : HNSW_EF_GROWTH_MAX) * (p.efSearch ?? 0)) return undefined;
   return fetch <= OVER_FETCH_MAX ? fetch : undefined;
+}
+
+/**
+ * The over-fetch's search settings: the caller's, and on HNSW efSearch at least `fetch` (bench:collections, 10% of
+ * 200,000 at efSearch 64: the 200 nearest at efSearch 64 keep 0.87 of the unfiltered recall, at efSearch 200 1.07,
+ * as the selector search at efSearch 200 does).
+ */
+export function overFetchKnobs(family: IndexFamily, fetch: number, knobs: SearchKnobs): SearchKnobs {
+  if (family !== 'hnsw' || knobs.efSearch === undefined) return knobs;
+  return { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.max(knobs.efSearch, fetch)) };
 }
 
 export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
   const knobs: SearchKnobs = { nprobe: p.nprobe, efSearch: p.efSearch };
   const share = p.matching / p.total;
-  if (p.subsetSearchable && (p.matching <= EXACT_SUBSET_AT_MOST || p.family === 'exhaustive')) return { strategy: 'subset' };
+  const subsetByCount = p.matching <= EXACT_SUBSET_AT_MOST && !(p.family === 'ivf' && p.filterable && share >= IVF_SELECTOR_FROM);
+  if (p.subsetSearchable && (subsetByCount || p.family === 'exhaustive')) return { strategy: 'subset' };
   if (!p.filterable) {
     // Ask for as many neighbours as should hold k matches, at least twice k; the caller doubles it until done.
     const fetch = Math.min(p.total, Math.max(2 * p.k, Math.ceil(p.k / share)));
     return { strategy: 'postFilter', fetch: Math.min(fetch, LIMITS.k.max), knobs };
   }
+  const growth = share ** -GROWTH_EXPONENT;
   if (p.family === 'ivf' && p.nprobe !== undefined && share < 1) {
-    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe / Math.sqrt(share))) } };
+    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe * growth)) } };
   }
   if (p.family === 'hnsw' && p.efSearch !== undefined && share < 1) {
-    const growth = Math.min(HNSW_EF_GROWTH_MAX, 1 / Math.sqrt(share));
-    return { strategy: 'selector', knobs: { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.ceil(p.efSearch * growth)) } };
+    return { strategy: 'selector', knobs: { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.ceil(p.efSearch * Math.min(HNSW_EF_GROWTH_MAX, growth))) } };
   }
   return { strategy: 'selector', knobs };
 }

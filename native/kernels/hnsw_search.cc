@@ -293,11 +293,24 @@ void greedyUpdateNearest(const faiss::HNSW& hnsw, const Dist& dist, int level, s
   }
 }
 
+// Every vector may be a result: the unfiltered search.
+struct AnyVector {
+  bool operator()(storage_idx_t) const { return true; }
+};
+
+// Only the vectors an IDSelector selects may be results (FAISS's
+// SearchParameters::sel): the walk is the unfiltered one, every neighbour still
+// enters the candidate queue, as in FAISS 1.7.3's search_from_candidates.
+struct SelectedVector {
+  const faiss::IDSelector& sel;
+  bool operator()(storage_idx_t v) const { return sel.is_member(v); }
+};
+
 // FAISS's search_from_candidates on level 0, starting from one candidate, into
-// the result heap (D, I) of k.
-template <class Dist>
-void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, int64_t* I, storage_idx_t entry,
-                  float dEntry, Scratch& s) {
+// the result heap (D, I) of k, where `isResult` says which vectors may be results.
+template <class Dist, class IsResult>
+void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, const IsResult& isResult, int k, float* D, int64_t* I,
+                  storage_idx_t entry, float dEntry, Scratch& s) {
   Candidates& candidates = s.candidates;
   candidates.reset(std::max(hnsw.efSearch, k));
   candidates.push(entry, dEntry);
@@ -306,6 +319,7 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, in
 
   int nres = 0;
   auto offer = [&](storage_idx_t v, float d) {
+    if (!isResult(v)) return;
     if (nres < k) {
       faiss::maxheap_push(++nres, D, I, d, static_cast<int64_t>(v));
     } else if (d < D[0]) {
@@ -353,9 +367,9 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, int k, float* D, in
 }
 
 // One query: IndexHNSW::search's loop body and HNSW::search with upper_beam 1.
-template <bool kNegate>
-void searchOne(const faiss::IndexHNSW& index, const ExactDistances& fns, const float* base, const float* q, int k,
-               float* D, int64_t* I, Scratch& s) {
+template <bool kNegate, class IsResult>
+void searchOne(const faiss::IndexHNSW& index, const ExactDistances& fns, const float* base, const IsResult& isResult,
+               const float* q, int k, float* D, int64_t* I, Scratch& s) {
   const faiss::HNSW& hnsw = index.hnsw;
   faiss::maxheap_heapify(k, D, I);
   if (hnsw.entry_point != -1) {
@@ -364,7 +378,7 @@ void searchOne(const faiss::IndexHNSW& index, const ExactDistances& fns, const f
     storage_idx_t nearest = hnsw.entry_point;
     float dNearest = dist.one(nearest);
     for (int level = hnsw.max_level; level >= 1; level--) greedyUpdateNearest(hnsw, dist, level, nearest, dNearest, s);
-    searchLevel0(hnsw, dist, k, D, I, nearest, dNearest, s);
+    searchLevel0(hnsw, dist, isResult, k, D, I, nearest, dNearest, s);
   }
   faiss::maxheap_reorder(k, D, I);
 }
@@ -399,8 +413,11 @@ Fit hnswSearchFit(const faiss::Index& index) {
   return Fit::kAnswers;
 }
 
-void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_t k, float* distances,
-                int64_t* labels) {
+namespace {
+
+template <class IsResult>
+void searchAll(const faiss::IndexHNSW& index, const IsResult& isResult, int64_t n, const float* x, int64_t k,
+               float* distances, int64_t* labels) {
   FAISS_THROW_IF_NOT(k > 0 && k <= INT_MAX);
   const bool ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
@@ -428,9 +445,9 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
         float* D = distances + i * k;
         int64_t* I = labels + i * k;
         if (ip) {
-          searchOne<true>(index, fns, base, x + i * d, static_cast<int>(k), D, I, s);
+          searchOne<true>(index, fns, base, isResult, x + i * d, static_cast<int>(k), D, I, s);
         } else {
-          searchOne<false>(index, fns, base, x + i * d, static_cast<int>(k), D, I, s);
+          searchOne<false>(index, fns, base, isResult, x + i * d, static_cast<int>(k), D, I, s);
         }
       }
       s.visited.trim();
@@ -445,6 +462,18 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
   // IndexHNSW::search gives inner products back their sign, empty slots included.
   if (ip)
     for (int64_t i = 0; i < n * k; i++) distances[i] = -distances[i];
+}
+
+}  // namespace
+
+void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_t k, float* distances,
+                int64_t* labels, const faiss::IDSelector* sel) {
+  // Two instantiations, so that the unfiltered search asks nothing per neighbour.
+  if (sel) {
+    searchAll(index, SelectedVector{*sel}, n, x, k, distances, labels);
+  } else {
+    searchAll(index, AnyVector{}, n, x, k, distances, labels);
+  }
 }
 
 }  // namespace fp

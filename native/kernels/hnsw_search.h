@@ -18,6 +18,7 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/impl/IDSelector.h>
 
 #include <cstdint>
 
@@ -34,7 +35,11 @@ Fit hnswSearchFit(const faiss::Index& index);
 
 // What IndexHNSW::search(n, x, k, distances, labels) answers, with the index's
 // own efSearch. Queries run in parallel on the calling thread's OpenMP team.
+// With `sel`, what it answers with SearchParametersHNSW{sel, efSearch and
+// check_relative_distance the index's own} (search_dispatch.cc passes those):
+// the same walk, and only the vectors `sel` selects (asked by their position
+// in the graph) enter the results, the entry point included.
 void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_t k, float* distances,
-                int64_t* labels);
+                int64_t* labels, const faiss::IDSelector* sel = nullptr);
 
 }  // namespace fp

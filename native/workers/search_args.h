@@ -63,21 +63,21 @@ struct SearchCall {
   // (the call's, completed by the index's own). `locked` runs its argument under
   // the index's shared lock: searchShared, or trySearchShared, which may decline
   // (then it returns false and nothing ran). A one-query search that ran is timed
-  // for the index's SearchCost, unless filtered.
+  // for the index's SearchCost (filtered or not). `completeShort`: searchIndex's.
   template <typename Locked>
-  bool run(IndexHandle& h, const Tunables& t, float* distances, int64_t* labels, Locked&& locked) const {
+  bool run(IndexHandle& h, const Tunables& t, float* distances, int64_t* labels, Locked&& locked,
+           bool completeShort = true) const {
     requireFinite(x.data, x.n * h.index()->d, h.index()->d, "x");
     const auto started = std::chrono::steady_clock::now();
     int64_t ntotal = 0;
     const bool ran = locked([&] {
       searchIndex(*h.index(), t, x.n, x.data, k, distances, labels, h.flatNorms(), h.version(),
-                  selector ? &selector->faiss() : nullptr);
+                  selector ? &selector->faiss() : nullptr, completeShort);
       ntotal = h.index()->ntotal;
     });
-    // A filtered search costs what its selector makes it cost: not the index's one-query cost.
-    if (ran && x.n == 1 && !selector) {
+    if (ran && x.n == 1) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
-      h.searchCost().record(t, ntotal, ns.count());
+      (selector ? h.filteredSearchCost() : h.searchCost()).record(t, ntotal, ns.count());
     }
     return ran;
   }

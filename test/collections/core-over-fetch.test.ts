@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_MAX, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
+import { HNSW_EF_GROWTH_MAX, OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_MAX, overFetchKnobs, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
 import { toInt64, union } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
@@ -27,10 +27,46 @@ describe('collections planner: over-fetch for filters most points pass', () => {
     assert.equal(at(0.5, OVER_FETCH_MAX / 4), OVER_FETCH_MAX);
     assert.equal(at(0.5, OVER_FETCH_MAX / 4 + 1), undefined);
     assert.equal(at(1, 2000, 3000), undefined);
-    // HNSW: within its efSearch only.
+    // HNSW: within HNSW_EF_GROWTH_MAX times its efSearch, searched at efSearch `fetch` at least.
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 40);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), undefined);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 200 }), 200);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 200);
+    // Once the filter's answer is known, only within its efSearch: the selector search costs less.
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), undefined);
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), 40);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf', evaluated: true }), 200);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 64 }), undefined);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 100 }), 400);
+    assert.equal(HNSW_EF_GROWTH_MAX * 64, 256);
+    assert.equal(overFetchOf({ share: 0.2, total: 200_000, k: 25, family: 'hnsw', efSearch: 64 }), 250);
+    assert.equal(overFetchOf({ share: 0.2, total: 200_000, k: 26, family: 'hnsw', efSearch: 64 }), undefined);
+    assert.deepEqual(overFetchKnobs('hnsw', 200, { efSearch: 64 }), { efSearch: 200 });
+    assert.deepEqual(overFetchKnobs('hnsw', 40, { efSearch: 64 }), { efSearch: 64 });
+    assert.deepEqual(overFetchKnobs('ivf', 200, { nprobe: 16 }), { nprobe: 16 });
+  });
+
+  it('HNSW: a filter passing 10% is over-fetched at efSearch 2k / share until searched again, then evaluated once and searched with its selector', async () => {
+    const n = 3000;
+    const d = 8;
+    const x = randomVectors(n, d, 31);
+    const s = CollectionState.create({ name: 'c', dimension: d, factory: 'HNSW32', payloadIndexes: { b: 'integer' } });
+    await s.apply({ type: 'upsert', ids: Array.from({ length: n }, (_, i) => `p${i}`), x, payloads: Array.from({ length: n }, (_, i) => ({ b: i % 10 })) });
+    const indexes = (s as unknown as { payloadIndexes: { evaluate: (f: unknown) => unknown } }).payloadIndexes;
+    const evaluate = indexes.evaluate.bind(indexes);
+    let evaluated = 0;
+    indexes.evaluate = (f: unknown) => {
+      evaluated++;
+      return evaluate(f);
+    };
+    const filter = parseFilter({ must: [{ key: 'b', match: { value: 3 } }] });
+    const searches: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [hits] = await s.search(x.subarray(i * d, (i + 1) * d), 1, 10, { ...read, efSearch: 64, filter });
+      assert.equal(hits.length, 10);
+      for (const h of hits) assert.equal((h.payload as { b: number }).b, 3);
+      searches.push(evaluated);
+    }
+    assert.deepEqual(searches, [0, 1, 1, 1]);
+    s.dispose();
   });
 
   // 95% of the points pass `side: b`; the 100 points around the query are all side a.

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { FaissError, IndexFlatL2, IndexIDMap, IndexIDMap2, METRIC_INNER_PRODUCT, METRIC_L2, indexFactory, type Index, type MetricType } from '../../lib';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { EXACT_SUBSET_AT_MOST, HNSW_EF_GROWTH_MAX, planSearch, type PlanInput } from '../../lib/collections/planner';
+import { EXACT_SUBSET_AT_MOST, HNSW_EF_GROWTH_MAX, IVF_SELECTOR_FROM, planSearch, type PlanInput } from '../../lib/collections/planner';
 import { randomVectors } from '../support/data';
 
 const code = (c: string) => (e: unknown) => e instanceof FaissError && e.code === c;
@@ -125,16 +125,25 @@ describe('Index.searchSubset: the exact search over a subset of stored vectors',
 
 describe('collections planner: exact over the subset by the matching count', () => {
   const base: PlanInput = { matching: 0, total: 200_000, family: 'hnsw', filterable: true, subsetSearchable: true, k: 10, efSearch: 64 };
-  it('IVF above it: nprobe raised by 1 / sqrt(share), at most every list', () => {
+  it('IVF above it: nprobe raised by 1 / share^(1/4), at most every list', () => {
     const plan = (matching: number, total = 200_000) => planSearch({ ...base, family: 'ivf', matching, total, nprobe: 16 });
-    assert.deepEqual(plan(20_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * Math.sqrt(10)), efSearch: 64 } });
+    assert.deepEqual(plan(20_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * 10 ** 0.25), efSearch: 64 } });
     assert.deepEqual(plan(200_000), { strategy: 'selector', knobs: { nprobe: 16, efSearch: 64 } });
-    assert.deepEqual(plan(10_000, 10_000_000_000), { strategy: 'selector', knobs: { nprobe: 16 * 1000, efSearch: 64 } });
+    assert.deepEqual(plan(10_000, 10_000_000_000_000_000), { strategy: 'selector', knobs: { nprobe: 16 * 1000, efSearch: 64 } });
+  });
+  it('IVF from IVF_SELECTOR_FROM of the points: the selector search, below EXACT_SUBSET_AT_MOST matches too', () => {
+    const plan = (matching: number, total = 200_000) => planSearch({ ...base, family: 'ivf', matching, total, nprobe: 16 });
+    assert.deepEqual(plan(2000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * 100 ** 0.25), efSearch: 64 } });
+    assert.deepEqual(plan(IVF_SELECTOR_FROM * 200_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * (1 / IVF_SELECTOR_FROM) ** 0.25), efSearch: 64 } });
+    assert.deepEqual(plan(IVF_SELECTOR_FROM * 200_000 - 1), { strategy: 'subset' });
+    assert.deepEqual(plan(EXACT_SUBSET_AT_MOST, 10_000_000), { strategy: 'subset' });
+    // Where FAISS cannot filter it, the subset search still answers.
+    assert.deepEqual(planSearch({ ...base, family: 'ivf', matching: 2000, nprobe: 16, filterable: false }), { strategy: 'subset' });
   });
   it('at EXACT_SUBSET_AT_MOST matches or fewer: the exact search over the subset, whatever the share; on an exhaustive index at any count', () => {
     for (const family of ['hnsw', 'ivf', 'exhaustive'] as const) {
       assert.deepEqual(planSearch({ ...base, family, matching: 1 }), { strategy: 'subset' });
-      assert.deepEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST, total: EXACT_SUBSET_AT_MOST }), { strategy: 'subset' });
+      assert.deepEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST, total: family === 'ivf' ? EXACT_SUBSET_AT_MOST / IVF_SELECTOR_FROM + 1 : EXACT_SUBSET_AT_MOST }), { strategy: 'subset' });
       assert.notEqual(planSearch({ ...base, family, matching: 5, subsetSearchable: false, nprobe: 16 }).strategy, 'subset');
     }
     for (const family of ['hnsw', 'ivf'] as const) assert.notEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST + 1, nprobe: 16 }).strategy, 'subset');
@@ -142,16 +151,16 @@ describe('collections planner: exact over the subset by the matching count', () 
     assert.deepEqual(planSearch({ ...base, family: 'exhaustive', matching: 150_000, subsetSearchable: false }), { strategy: 'selector', knobs: { nprobe: undefined, efSearch: 64 } });
     assert.deepEqual(planSearch({ ...base, matching: 0 }), { strategy: 'empty' });
   });
-  it('HNSW above it: efSearch raised by 1 / sqrt(share), at most HNSW_EF_GROWTH_MAX times; all matching: as asked', () => {
+  it('HNSW above it: efSearch raised by 1 / share^(1/4), at most HNSW_EF_GROWTH_MAX times; all matching: as asked', () => {
     const ef = (matching: number) => {
       const plan = planSearch({ ...base, matching });
       assert.equal(plan.strategy, 'selector');
       return plan.strategy === 'selector' ? plan.knobs.efSearch : undefined;
     };
-    assert.equal(ef(20_000), Math.ceil(64 * Math.sqrt(10)));
-    assert.equal(ef(100_000), Math.ceil(64 * Math.SQRT2));
+    assert.equal(ef(20_000), Math.ceil(64 * 10 ** 0.25));
+    assert.equal(ef(100_000), Math.ceil(64 * 2 ** 0.25));
     assert.equal(ef(200_000), 64);
-    const far = planSearch({ ...base, total: 10_000_000, matching: 10_000 });
+    const far = planSearch({ ...base, total: 10_000_000_000, matching: 10_000 });
     assert.deepEqual(far, { strategy: 'selector', knobs: { nprobe: undefined, efSearch: 64 * HNSW_EF_GROWTH_MAX } });
   });
 });

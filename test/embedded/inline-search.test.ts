@@ -139,6 +139,41 @@ describe('inline searches', function () {
     flat.dispose();
   });
 
+  it('a filtered search runs inline once filtered searches have shown their cost; a short answer goes to the pool, which completes it', async () => {
+    const index = await hnsw();
+    // Unfiltered costs say nothing of filtered ones: the first filtered search is pooled.
+    await index.search(query(0), 5);
+    const half = new faiss.IDSelectorRange(0, 1000);
+    const first = await counted(() => index.search(query(1), 5, { sel: half }));
+    assert.deepEqual([first.inline, first.pooled], [0, 1]);
+    const inline = await counted(async () => {
+      const out = [];
+      for (let i = 0; i < 20; i++) out.push(await index.search(query(i), 5, { sel: half }));
+      return out;
+    });
+    assert.deepEqual([inline.inline, inline.pooled], [20, 0]);
+    faiss.setInlineSearchBudget(0);
+    for (let i = 0; i < 20; i++) {
+      const pooled = await index.search(query(i), 5, { sel: half });
+      assert.deepEqual(inline.result[i].labels, pooled.labels, `query ${i}`);
+      assert.deepEqual(inline.result[i].distances, pooled.distances, `query ${i}`);
+      assert.ok(Array.from(pooled.labels).every((l) => l >= 0n && l < 1000n));
+    }
+    faiss.setInlineSearchBudget(budget);
+    // Three selected vectors, far from the queries' neighbourhoods: the walk meets few of them, the row is
+    // short, and the inline attempt declines; the pooled search answers all three (short_answers.h).
+    const few = new faiss.IDSelectorBatch(BigInt64Array.of(3n, 1500n, 1999n));
+    const short = await counted(async () => {
+      const out = [];
+      for (let i = 0; i < 10; i++) out.push(await index.search(query(i), 5, { sel: few }));
+      return out;
+    });
+    assert.equal(short.inline, 0);
+    assert.equal(short.pooled, 10);
+    for (const r of short.result) assert.deepEqual(Array.from(r.labels).filter((l) => l >= 0n).sort(), [1500n, 1999n, 3n].sort());
+    index.dispose();
+  });
+
   it('never waits for a writer: while an add holds the index, the search is queued behind it', async () => {
     const index = await hnsw();
     await index.search(query(0), 5);
