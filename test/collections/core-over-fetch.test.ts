@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { HNSW_EF_GROWTH_MAX, OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_MAX, overFetchKnobs, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
+import { HNSW_EF_GROWTH_MAX, OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_IVF_EVALUATED_AT, OVER_FETCH_MAX, overFetchKnobs, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
 import { toInt64, union } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
@@ -33,7 +33,11 @@ describe('collections planner: over-fetch for filters most points pass', () => {
     // Once the filter's answer is known, only within its efSearch: the selector search costs less.
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), undefined);
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), 40);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf', evaluated: true }), 200);
+    // IVF: an evaluated filter below OVER_FETCH_IVF_EVALUATED_AT goes the selector way, one not yet evaluated over-fetches.
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf', evaluated: true }), undefined);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf' }), 200);
+    assert.equal(overFetchOf({ share: OVER_FETCH_IVF_EVALUATED_AT, total: 200_000, k: 10, family: 'ivf', evaluated: true }), 80);
+    assert.equal(overFetchOf({ share: OVER_FETCH_IVF_EVALUATED_AT * 0.99, total: 200_000, k: 10, family: 'ivf', evaluated: true }), undefined);
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 64 }), undefined);
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 100 }), 400);
     assert.equal(HNSW_EF_GROWTH_MAX * 64, 256);
