@@ -49,6 +49,27 @@ async function adds(urls: string[], key: string, index: string, writers: number,
   return done / seconds;
 }
 
+/** Single-query searches per second of one index, 32 clients spread over the urls, best of ROUNDS rounds. */
+async function searches(urls: string[], key: string, index: string, query: Uint8Array): Promise<number> {
+  let best = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const end = performance.now() + ROUND_S * 1000;
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, c) => {
+        const api = client(urls[c % urls.length], key);
+        while (performance.now() < end) {
+          const s = await api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
+          if (s.status !== 200) throw new Error(`search ${index}: ${s.status}`);
+          done++;
+        }
+      }),
+    );
+    best = Math.max(best, done / ROUND_S);
+  }
+  return best;
+}
+
 async function main(): Promise<void> {
   console.log(`cluster bench: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const nats = await startNatsCluster();
@@ -123,25 +144,7 @@ async function main(): Promise<void> {
     for (const u of urls) await client(u, keys.read).get('/v1/indexes/s', { headers: { 'X-Min-Sequence': version } });
     console.log(`\n(3) single-query searches/s, Flat ${N} x ${D}, k 10, 32 concurrent clients spread over the first n nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
     const query = body(vectors(1, 11));
-    for (const n of [1, 2, 3]) {
-      let best = 0;
-      for (let round = 0; round < ROUNDS; round++) {
-        const end = performance.now() + ROUND_S * 1000;
-        let done = 0;
-        await Promise.all(
-          Array.from({ length: 32 }, async (_, c) => {
-            const api = client(urls[c % n], keys.read);
-            while (performance.now() < end) {
-              const s = await api.post('/v1/indexes/s/search?k=10', undefined, { body: query });
-              if (s.status !== 200) throw new Error(`search: ${s.status}`);
-              done++;
-            }
-          }),
-        );
-        best = Math.max(best, done / ROUND_S);
-      }
-      console.log(`  ${n} node(s): ${fmt(best)} searches/s`);
-    }
+    for (const n of [1, 2, 3]) console.log(`  ${n} node(s): ${fmt(await searches(urls.slice(0, n), keys.read, 's', query))} searches/s`);
 
     // (4) a sharded index: the same vectors over 3 shards, with ids
     const ids = new BigInt64Array(N).map((_, i) => BigInt(i));
@@ -155,22 +158,7 @@ async function main(): Promise<void> {
     }
     console.log(`\n(4) a sharded index (IDMap2,Flat, 3 shards over 3 nodes, the same ${N} x ${D}), 32 clients over the 3 nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
     for (const index of ['s', 'sh']) {
-      let best = 0;
-      for (let round = 0; round < ROUNDS; round++) {
-        const end = performance.now() + ROUND_S * 1000;
-        let done = 0;
-        await Promise.all(
-          Array.from({ length: 32 }, async (_, c) => {
-            const api = client(urls[c % 3], keys.read);
-            while (performance.now() < end) {
-              const s = await api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
-              if (s.status !== 200) throw new Error(`search ${index}: ${s.status}`);
-              done++;
-            }
-          }),
-        );
-        best = Math.max(best, done / ROUND_S);
-      }
+      const best = await searches(urls, keys.read, index, query);
       console.log(`  ${index === 's' ? 'whole index (every node) ' : 'sharded (3 shards)       '}: ${fmt(best)} searches/s`);
     }
     let next = N;
