@@ -3,6 +3,7 @@
 // reads keep being answered (errors while the cluster elects new leaders are
 // allowed and counted), and the killed proxy, restarted, catches up.
 import { strict as assert } from 'node:assert';
+import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant } from '../support/server';
@@ -10,13 +11,7 @@ import { client, makeTenant } from '../support/server';
 const D = 8;
 const ROWS = 4;
 /** A pseudo-random vector of its own for row j of write `write` (far from every other one: its own nearest neighbour). */
-const row = (write: number, j: number): number[] => {
-  let h = (write * ROWS + j + 1) * 2654435761;
-  return Array.from({ length: D }, () => {
-    h = Math.imul(h ^ (h >>> 15), 2246822519) >>> 0;
-    return h / 2 ** 32;
-  });
-};
+const row = (write: number, j: number): number[] => hashedVector(write * ROWS + j, D);
 
 describe('cluster: a proxy and a nats-server killed under load', function () {
   this.timeout(180_000);

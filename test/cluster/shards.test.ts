@@ -5,6 +5,7 @@
 // shards over and a node SIGKILLed has its shards taken over, with every
 // acknowledged point still found; hostile shard counts are 4xx.
 import { strict as assert } from 'node:assert';
+import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, startServer } from '../support/server';
@@ -12,13 +13,8 @@ import { connect } from '../../lib/client';
 
 const D = 8;
 /** A pseudo-random vector of its own for `i`. */
-const vector = (i: number): number[] => {
-  let h = (i + 1) * 2654435761;
-  return Array.from({ length: D }, () => {
-    h = Math.imul(h ^ (h >>> 15), 2246822519) >>> 0;
-    return Math.round((h / 2 ** 32) * 64) / 64; // on a grid: exact distances, and ties among copies
-  });
-};
+// On a grid: exact distances, and ties among copies.
+const vector = (i: number): number[] => hashedVector(i, D).map((v) => Math.round(v * 64) / 64);
 
 type Api = ReturnType<typeof client>;
 

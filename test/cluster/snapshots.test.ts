@@ -5,18 +5,13 @@
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant } from '../support/server';
 
 const D = 8;
-const row = (i: number): number[] => {
-  let h = (i + 1) * 2654435761;
-  return Array.from({ length: D }, () => {
-    h = Math.imul(h ^ (h >>> 15), 2246822519) >>> 0;
-    return h / 2 ** 32;
-  });
-};
+const row = (i: number): number[] => hashedVector(i, D);
 
 describe('cluster: shared snapshots and a trimmed stream', function () {
   this.timeout(120_000);

@@ -12,6 +12,18 @@ export function rng(seed: number): () => number {
   };
 }
 
+/**
+ * Vector `i` (d floats in [0, 1)) of a stateless family: a multiply-xorshift hash of i and then of each value
+ * before, so a test can make row i anywhere, at any time, and two rows are far apart (each its own nearest).
+ */
+export function hashedVector(i: number, d: number): number[] {
+  let h = (i + 1) * 2654435761;
+  return Array.from({ length: d }, () => {
+    h = Math.imul(h ^ (h >>> 15), 2246822519) >>> 0;
+    return h / 2 ** 32;
+  });
+}
+
 /** n x d uniform floats in [0, 1). */
 export function randomVectors(n: number, d: number, seed = 1): Float32Array {
   const next = rng(seed);
