@@ -8,6 +8,7 @@ import { Kvm } from '@nats-io/kv';
 import { CATALOG_BUCKET, heartbeatKey, KvCatalog } from './kv-catalog';
 import { JetStreamLog } from './replicated-log';
 import { ShardRpc } from './shard-rpc';
+import { KvUsageLedger } from './quota-ledger';
 
 /**
  * How often a node tells the catalog it is up (what the dashboard and
@@ -24,6 +25,8 @@ export interface Cluster {
   replicas: number;
   /** Sharded indexes' placement and the requests nodes forward each other (shard-rpc.ts). */
   shards: ShardRpc;
+  /** The tenants' usage every node checks quotas against (quota-ledger.ts). */
+  usage: KvUsageLedger;
   /** Tells the catalog every HEARTBEAT_MS that this node is up, with its lag (`lag()`). */
   heartbeat(lag: () => number): void;
   /** Runs `sync` after each batch of catalog changes other nodes made (one run at a time). */
@@ -80,6 +83,7 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
       replication,
       replicas: config.clusterReplicas,
       shards,
+      usage: new KvUsageLedger(kv, config.node),
       heartbeat(lag) {
         const beat = () =>
           void kv.put(heartbeatKey(config.node), JSON.stringify({ node: config.node, at: Date.now(), startedAt, lag: lag() })).catch(() => undefined);

@@ -52,6 +52,9 @@ export interface NodeHeartbeat {
 /** The KV key naming the latest shared snapshot of a storage id (its sequence: cluster/replicated-log.ts). */
 export const sharedSnapshotKey = (id: string): string => `s.${token(id)}`;
 
+/** The KV key of a tenant's usage record (cluster/quota-ledger.ts: quotas exact across nodes). */
+export const usageKey = (tenant: string): string => `u.${token(tenant)}`;
+
 /** The KV key of a node's heartbeat. */
 export const heartbeatKey = (node: string): string => `n.${token(node)}`;
 
@@ -199,6 +202,7 @@ export class KvCatalog implements Catalog {
       return;
     }
     if (e.key.startsWith('s.')) return; // which shared snapshot is the latest: the replicated log's, no catalog record
+    if (e.key.startsWith('u.')) return; // a tenant's usage: the quota ledger's, read when it checks (no mirror)
     if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
     this.revisions.set(e.key, e.revision);
     const value = e.operation === 'PUT' ? JSON.parse(e.string()) : undefined;
@@ -281,6 +285,7 @@ export class KvCatalog implements Catalog {
     for (const a of this.listAliases(name)) this.write('delete', aliasKey(name, a.alias));
     for (const c of this.listCollections(name)) this.write('delete', collectionKey(name, c.name));
     for (const i of this.listIndexes(name)) this.write('delete', indexKey(name, i.name));
+    this.write('delete', usageKey(name));
     this.write('delete', tenantKey(name));
   }
   listKeys(tenant?: string): KeyRecord[] {
