@@ -76,6 +76,8 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
     const startedAt = Date.now();
     let beating: NodeJS.Timeout | undefined;
     const shards = new ShardRpc(nc, config.node, catalog);
+    const usage = new KvUsageLedger(kv, config.node);
+    catalog.onUsage = (key, revision, value) => usage.observe(key, revision, value);
     return {
       node: config.node,
       nc,
@@ -83,7 +85,7 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
       replication,
       replicas: config.clusterReplicas,
       shards,
-      usage: new KvUsageLedger(kv, config.node),
+      usage,
       heartbeat(lag) {
         const beat = () =>
           void kv.put(heartbeatKey(config.node), JSON.stringify({ node: config.node, at: Date.now(), startedAt, lag: lag() })).catch(() => undefined);

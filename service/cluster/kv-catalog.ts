@@ -91,6 +91,8 @@ export class KvCatalog implements Catalog {
   private readonly ownHeartbeat: string;
   /** Told of every change the watch delivers from other nodes (the registry follows the records). */
   onChange: (key: string) => void = () => undefined;
+  /** Told of every change of a tenant's usage record (`u.` keys, the quota ledger's; value undefined: deleted). */
+  onUsage: (key: string, revision: number, value: string | undefined) => void = () => undefined;
   /** The highest KV revision the watch delivered: a new watch resumes after it. */
   private lastRevision = 0;
   /** Checks every second that the watch still delivers (see rewatchIfStale). */
@@ -202,7 +204,11 @@ export class KvCatalog implements Catalog {
       return;
     }
     if (e.key.startsWith('s.')) return; // which shared snapshot is the latest: the replicated log's, no catalog record
-    if (e.key.startsWith('u.')) return; // a tenant's usage: the quota ledger's, read when it checks (no mirror)
+    if (e.key.startsWith('u.')) {
+      // A tenant's usage: the quota ledger's (cluster/quota-ledger.ts), no catalog record.
+      this.onUsage(e.key, e.revision, e.operation === 'PUT' ? e.string() : undefined);
+      return;
+    }
     if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
     this.revisions.set(e.key, e.revision);
     const value = e.operation === 'PUT' ? JSON.parse(e.string()) : undefined;

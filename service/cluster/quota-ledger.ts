@@ -10,8 +10,10 @@
 // one that stays (its node died before appending, or its append failed) expires
 // after HOLD_TTL_MS, and the object is counted again at the head of its stream.
 // Each node sends one change of a tenant's record at a time, carrying every
-// hold and settlement queued meanwhile (group commit): the cost per write is a
-// share of one KV round trip, not one each.
+// hold and settlement queued meanwhile (group commit), from the record as the
+// catalog's watch last delivered it (a change that lost the race reads it
+// again); a write's own settlement waits up to SETTLE_DELAY_MS for the next hold
+// to carry it: the cost per write is about one KV round trip.
 import type { KV } from '@nats-io/kv';
 import type { Quotas } from '../storage/catalog';
 import type { Admission, HoldTarget, Reservation, SharedUsage, TenantObjects, UsageCount, WriteOutcome } from '../domain/quotas';
@@ -28,6 +30,12 @@ import { randomUUID } from 'node:crypto';
  * (kv-catalog.ts CATALOG_WRITE_TIMEOUT_MS, a create's).
  */
 export const HOLD_TTL_MS = 30_000;
+/**
+ * How long a write's settlement may wait for another change to carry it: until
+ * it is written its hold counts what the write added, so the record is as exact
+ * meanwhile; what it saves is a KV round trip of its own.
+ */
+export const SETTLE_DELAY_MS = 50;
 
 export interface LedgerEntry extends UsageCount {
   /** When a node last set it (ms since the epoch, that node's clock). */
@@ -178,6 +186,8 @@ interface Pending {
   done?: (refused?: Error) => void;
   /** A settlement's: told once written, or the first time it could not be (it is kept). */
   told?: (failed?: Error) => void;
+  /** A write's own settlement: it may wait SETTLE_DELAY_MS for another change to carry it. */
+  lazy?: boolean;
 }
 
 /** One tenant's record as this node last wrote or read it, and what waits to be written. */
@@ -186,11 +196,14 @@ interface Book {
   running: boolean;
   cached?: { ledger: Ledger; revision: number };
   objects?: TenantObjects;
+  /** A run waiting SETTLE_DELAY_MS for lazy settlements. */
+  delayed?: NodeJS.Timeout;
 }
 
 const conflict = (e: unknown): boolean => /wrong last sequence|key exists/i.test(`${(e as Error)?.message ?? ''}`);
 
 export class KvUsageLedger implements SharedUsage {
+  /** By the tenant's KV key (usageKey). */
   private readonly books = new Map<string, Book>();
 
   constructor(
@@ -212,7 +225,9 @@ export class KvUsageLedger implements SharedUsage {
         if (ended) return;
         ended = true;
         // Not waited for: until it is written, the hold counts what the write added.
-        void this.enqueue(tenant, { kind: 'settle', object: target.object, count: outcome.count, release: outcome.final ? hold.id : undefined, applied: outcome.applied }).catch(() => undefined);
+        void this.enqueue(tenant, { kind: 'settle', object: target.object, count: outcome.count, release: outcome.final ? hold.id : undefined, applied: outcome.applied }, true).catch(
+          () => undefined,
+        );
       },
     };
   }
@@ -226,26 +241,35 @@ export class KvUsageLedger implements SharedUsage {
   }
 
   dropTenant(tenant: string): void {
-    this.books.delete(tenant);
+    const b = this.books.get(usageKey(tenant));
+    if (b) b.cached = undefined;
+  }
+
+  /** A change of a usage record the catalog's watch delivered (this node's or another's): the newest is what the next change starts from. */
+  observe(key: string, revision: number, value: string | undefined): void {
+    const b = this.books.get(key);
+    if (!b || (b.cached && b.cached.revision >= revision)) return;
+    b.cached = value === undefined ? undefined : { ledger: JSON.parse(value) as Ledger, revision };
   }
 
   private book(tenant: string): Book {
-    let b = this.books.get(tenant);
-    if (!b) this.books.set(tenant, (b = { queue: [], running: false }));
+    let b = this.books.get(usageKey(tenant));
+    if (!b) this.books.set(usageKey(tenant), (b = { queue: [], running: false }));
     return b;
   }
 
   /** Resolves once `op` is written; rejects when it could not be the first time (it is kept and tried again, up to HOLD_TTL_MS). */
-  private enqueue(tenant: string, op: LedgerOp): Promise<void> {
+  private enqueue(tenant: string, op: LedgerOp, lazy = false): Promise<void> {
     const book = this.book(tenant);
     return new Promise((resolve, reject) => {
       let told = false;
-      book.queue.push({ op, queuedAt: Date.now(), told: (e) => {
+      const tell = (e?: Error) => {
         if (told) return;
         told = true;
         if (e) reject(e);
         else resolve();
-      } });
+      };
+      book.queue.push({ op, queuedAt: Date.now(), told: tell, lazy });
       this.run(tenant, book);
     });
   }
@@ -253,9 +277,22 @@ export class KvUsageLedger implements SharedUsage {
   /** Writes the queue, one change at a time (each carrying all that was queued meanwhile). */
   private run(tenant: string, book: Book): void {
     if (book.running) return;
+    if (book.queue.every((p) => p.lazy)) {
+      // Only settlements of this node's writes: the next hold (or the timer) carries them.
+      book.delayed ??= setTimeout(() => {
+        book.delayed = undefined;
+        if (book.queue.length > 0 && book.queue.every((p) => p.lazy)) for (const p of book.queue) p.lazy = false;
+        this.run(tenant, book);
+      }, SETTLE_DELAY_MS);
+      book.delayed.unref();
+      return;
+    }
+    clearTimeout(book.delayed);
+    book.delayed = undefined;
     book.running = true;
     void (async () => {
-      while (book.queue.length > 0) {
+      let retrying = false;
+      while (book.queue.some((p) => !p.lazy)) {
         const batch = book.queue.splice(0);
         try {
           await this.commit(tenant, book, batch);
@@ -270,6 +307,7 @@ export class KvUsageLedger implements SharedUsage {
           if (keep.length > 0) {
             book.queue.unshift(...keep);
             if (book.queue.every((p) => !p.done)) {
+              retrying = true;
               setTimeout(() => this.run(tenant, book), 1_000).unref();
               break;
             }
@@ -277,6 +315,7 @@ export class KvUsageLedger implements SharedUsage {
         }
       }
       book.running = false;
+      if (!retrying && book.queue.length > 0) this.run(tenant, book); // lazy settlements left: their timer
     })();
   }
 
@@ -289,10 +328,12 @@ export class KvUsageLedger implements SharedUsage {
   private async commit(tenant: string, book: Book, batch: Pending[]): Promise<void> {
     const deadline = Date.now() + APPEND_TIMEOUT_MS;
     let cleaned = false;
+    let used = 0;
     for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
       try {
         const cached = book.cached !== undefined;
         const cur = book.cached ? { ...book.cached, exists: true } : await this.read(tenant);
+        used = cur.revision;
         if (!cleaned && book.objects) {
           cleaned = true;
           const extra = await this.cleanup(cur.ledger, book.objects, !cur.exists);
@@ -311,7 +352,8 @@ export class KvUsageLedger implements SharedUsage {
         if (changed) {
           const json = JSON.stringify(next);
           const revision = cur.exists ? await this.kv.update(usageKey(tenant), json, cur.revision) : await this.kv.create(usageKey(tenant), json);
-          book.cached = { ledger: next, revision };
+          // The watch may have delivered a newer one meanwhile.
+          if (!book.cached || book.cached.revision < revision) book.cached = { ledger: next, revision };
         }
         batch.forEach((p, i) => {
           p.done?.(refusals[i]);
@@ -320,7 +362,8 @@ export class KvUsageLedger implements SharedUsage {
         return;
       } catch (e) {
         if (e instanceof ServiceError) throw e;
-        book.cached = undefined;
+        // Lost to another node's change: start from it if the watch delivered it already, else read it.
+        if (!conflict(e) || (book.cached?.revision ?? 0) <= used) book.cached = undefined;
         if (!(conflict(e) || transient(e)) || Date.now() + wait > deadline) throw e;
         // Another node changed it first: read it again (at once); a server away: a moment later.
         if (!conflict(e)) await new Promise((r) => setTimeout(r, wait));
