@@ -52,9 +52,6 @@ export interface NodeHeartbeat {
 /** The KV key naming the latest shared snapshot of a storage id (its sequence: cluster/replicated-log.ts). */
 export const sharedSnapshotKey = (id: string): string => `s.${token(id)}`;
 
-/** The KV key of a tenant's usage record (cluster/quota-ledger.ts: quotas exact across nodes). */
-export const usageKey = (tenant: string): string => `u.${token(tenant)}`;
-
 /** The KV key of a node's heartbeat. */
 export const heartbeatKey = (node: string): string => `n.${token(node)}`;
 
@@ -91,8 +88,6 @@ export class KvCatalog implements Catalog {
   private readonly ownHeartbeat: string;
   /** Told of every change the watch delivers from other nodes (the registry follows the records). */
   onChange: (key: string) => void = () => undefined;
-  /** Told of every change of a tenant's usage record (`u.` keys, the quota ledger's; value undefined: deleted). */
-  onUsage: (key: string, revision: number, value: string | undefined) => void = () => undefined;
   /** The highest KV revision the watch delivered: a new watch resumes after it. */
   private lastRevision = 0;
   /** Checks every second that the watch still delivers (see rewatchIfStale). */
@@ -204,11 +199,6 @@ export class KvCatalog implements Catalog {
       return;
     }
     if (e.key.startsWith('s.')) return; // which shared snapshot is the latest: the replicated log's, no catalog record
-    if (e.key.startsWith('u.')) {
-      // A tenant's usage: the quota ledger's (cluster/quota-ledger.ts), no catalog record.
-      this.onUsage(e.key, e.revision, e.operation === 'PUT' ? e.string() : undefined);
-      return;
-    }
     if ((this.revisions.get(e.key) ?? 0) >= e.revision) return; // made here, already mirrored
     this.revisions.set(e.key, e.revision);
     const value = e.operation === 'PUT' ? JSON.parse(e.string()) : undefined;
@@ -291,7 +281,6 @@ export class KvCatalog implements Catalog {
     for (const a of this.listAliases(name)) this.write('delete', aliasKey(name, a.alias));
     for (const c of this.listCollections(name)) this.write('delete', collectionKey(name, c.name));
     for (const i of this.listIndexes(name)) this.write('delete', indexKey(name, i.name));
-    this.write('delete', usageKey(name));
     this.write('delete', tenantKey(name));
   }
   listKeys(tenant?: string): KeyRecord[] {

@@ -1,6 +1,9 @@
-// A cluster's tenant quotas, exact across nodes (docs/cluster.md "Quotas"): one
-// usage record per tenant in the catalog's KV bucket (`u.<tenant>`), changed only
-// by compare-and-set on its revision. It holds each object's usage as applied
+// A cluster's tenant quotas, exact across nodes (docs/cluster.md "Quotas across
+// nodes"): one usage record per tenant, the last message of the tenant's own
+// JetStream stream (FPQ_<tenant>, R3), changed only by an append that expects the
+// stream's last sequence to be the one it was read at (a compare-and-set;
+// nats-server 2.9's per-subject expectation, which KV's update uses, lets two
+// concurrent ones through in a clustered stream: the stream's own does not). It holds each object's usage as applied
 // through a sequence of its stream (a fact any replica at that sequence agrees
 // on: a newer one replaces an older one, never the reverse) and the holds of the
 // writes in flight. A write's growth is checked against the sum of both and held
@@ -10,16 +13,15 @@
 // one that stays (its node died before appending, or its append failed) expires
 // after HOLD_TTL_MS, and the object is counted again at the head of its stream.
 // Each node sends one change of a tenant's record at a time, carrying every
-// hold and settlement queued meanwhile (group commit), from the record as the
-// catalog's watch last delivered it (a change that lost the race reads it
-// again); a write's own settlement waits up to SETTLE_DELAY_MS for the next hold
-// to carry it: the cost per write is about one KV round trip.
-import type { KV } from '@nats-io/kv';
+// hold and settlement queued meanwhile (group commit), from the record as it
+// last wrote or read it (a change that lost the race reads it again); a write's
+// own settlement waits up to SETTLE_DELAY_MS for the next hold to carry it.
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Quotas } from '../storage/catalog';
 import type { Admission, HoldTarget, Reservation, SharedUsage, TenantObjects, UsageCount, WriteOutcome } from '../domain/quotas';
 import { ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
-import { usageKey } from './kv-catalog';
 import { APPEND_TIMEOUT_MS, transient } from './replicated-log';
 import { randomUUID } from 'node:crypto';
 
@@ -60,7 +62,7 @@ export type LedgerOp =
   | { kind: 'hold'; hold: LedgerHold; quotas: Quotas; tenant: string }
   | { kind: 'settle'; object: string; count?: UsageCount; release?: string; applied?: (appendId: string) => number | undefined }
   | { kind: 'forget'; object: string }
-  | { kind: 'recount'; object: string; count: UsageCount | undefined; expired: string[] };
+  | { kind: 'recount'; object: string; count: UsageCount | undefined; expired: string[]; applied?: (appendId: string) => number | undefined };
 
 const empty = (): Ledger => ({ objects: {}, holds: [] });
 
@@ -105,6 +107,13 @@ function setCount(l: Ledger, object: string, count: UsageCount, now: number): vo
   if (!had || count.seq >= had.seq) l.objects[object] = { vectors: count.vectors, bytes: count.bytes, seq: count.seq, at: now };
 }
 
+/** Whether a hold's append is in `op`'s count: the counting node applied it at or before the count's sequence. */
+function countsIn(op: { object: string; count?: UsageCount; applied?: (appendId: string) => number | undefined }, h: LedgerHold): boolean {
+  if (h.object !== op.object || h.appendId === undefined || !op.count || !op.applied) return false;
+  const at = op.applied(h.appendId);
+  return at !== undefined && at <= op.count.seq;
+}
+
 /**
  * Applies `ops` in order to a copy of `ledger`: each hold is checked against
  * what the record holds then (its refusal, or undefined: held).
@@ -134,13 +143,7 @@ export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number):
         setCount(next, op.object, op.count, now);
         changed = true;
       }
-      // A hold whose append this node applied at or before the count's sequence is in the count.
-      const countsIn = (h: LedgerHold): boolean => {
-        if (h.object !== op.object || h.appendId === undefined || !op.count || !op.applied) return false;
-        const at = op.applied(h.appendId);
-        return at !== undefined && at <= op.count.seq;
-      };
-      drop((h) => h.id !== op.release && !countsIn(h));
+      drop((h) => h.id !== op.release && !countsIn(op, h));
     } else if (op.kind === 'forget') {
       if (op.object in next.objects) {
         delete next.objects[op.object];
@@ -151,7 +154,7 @@ export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number):
       if (op.count) setCount(next, op.object, op.count, now);
       else delete next.objects[op.object];
       changed = true;
-      drop((h) => !op.expired.includes(h.id));
+      drop((h) => !op.expired.includes(h.id) && !countsIn(op, h));
     }
   }
   return { next, refusals, changed };
@@ -200,16 +203,29 @@ interface Book {
   delayed?: NodeJS.Timeout;
 }
 
-const conflict = (e: unknown): boolean => /wrong last sequence|key exists/i.test(`${(e as Error)?.message ?? ''}`);
+const conflict = (e: unknown): boolean => /wrong last sequence/i.test(`${(e as Error)?.message ?? ''}`);
 
-export class KvUsageLedger implements SharedUsage {
-  /** By the tenant's KV key (usageKey). */
+/** A name as one token of a stream's name or subject (names may hold characters those may not). */
+const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
+/** The stream of a tenant's usage record, and its one subject. */
+export const usageStream = (tenant: string): string => `FPQ_${token(tenant)}`;
+export const usageSubject = (tenant: string): string => `fp.quota.${token(tenant)}`;
+
+export class StreamUsageLedger implements SharedUsage {
   private readonly books = new Map<string, Book>();
+  /** Tenants whose record's stream exists (made by this node or found). */
+  private readonly made = new Set<string>();
 
-  constructor(
-    private readonly kv: KV,
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly node: string,
+    private readonly replicas: number,
   ) {}
+
+  static async open(nc: NatsConnection, node: string, replicas: number): Promise<StreamUsageLedger> {
+    return new StreamUsageLedger(jetstream(nc, { timeout: 5_000 }), await jetstreamManager(nc, { timeout: 10_000 }), node, replicas);
+  }
 
   async hold(tenant: string, quotas: Quotas, growth: Reservation, target: HoldTarget, objects: TenantObjects): Promise<Admission> {
     const hold: LedgerHold = { id: randomUUID(), node: this.node, at: Date.now(), object: target.object, ...growth, ...(target.appendId !== undefined && { appendId: target.appendId }) };
@@ -240,21 +256,16 @@ export class KvUsageLedger implements SharedUsage {
     return this.enqueue(tenant, { kind: 'forget', object });
   }
 
+  /** The tenant's record goes with it (a tenant made again under its name starts from none). */
   dropTenant(tenant: string): void {
-    const b = this.books.get(usageKey(tenant));
-    if (b) b.cached = undefined;
-  }
-
-  /** A change of a usage record the catalog's watch delivered (this node's or another's): the newest is what the next change starts from. */
-  observe(key: string, revision: number, value: string | undefined): void {
-    const b = this.books.get(key);
-    if (!b || (b.cached && b.cached.revision >= revision)) return;
-    b.cached = value === undefined ? undefined : { ledger: JSON.parse(value) as Ledger, revision };
+    this.books.delete(tenant);
+    this.made.delete(tenant);
+    void this.jsm.streams.delete(usageStream(tenant)).catch(() => undefined);
   }
 
   private book(tenant: string): Book {
-    let b = this.books.get(usageKey(tenant));
-    if (!b) this.books.set(usageKey(tenant), (b = { queue: [], running: false }));
+    let b = this.books.get(tenant);
+    if (!b) this.books.set(tenant, (b = { queue: [], running: false }));
     return b;
   }
 
@@ -320,23 +331,32 @@ export class KvUsageLedger implements SharedUsage {
   }
 
   private async read(tenant: string): Promise<{ ledger: Ledger; revision: number; exists: boolean }> {
-    const e = await this.kv.get(usageKey(tenant));
-    if (!e || e.operation !== 'PUT') return { ledger: empty(), revision: e?.revision ?? 0, exists: false };
-    return { ledger: JSON.parse(e.string()) as Ledger, revision: e.revision, exists: true };
+    const name = usageStream(tenant);
+    if (!this.made.has(tenant)) {
+      // Made once, by whichever node first needs it (the same config: JetStream answers the others with the stream).
+      await this.jsm.streams.add({ name, subjects: [usageSubject(tenant)], num_replicas: this.replicas, max_msgs_per_subject: 1 });
+      this.made.add(tenant);
+    }
+    try {
+      const m = await this.jsm.streams.getMessage(name, { last_by_subj: usageSubject(tenant) });
+      if (!m) return { ledger: empty(), revision: 0, exists: false };
+      return { ledger: JSON.parse(new TextDecoder().decode(m.data)) as Ledger, revision: m.seq, exists: true };
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
+      return { ledger: empty(), revision: 0, exists: false };
+    }
   }
 
   private async commit(tenant: string, book: Book, batch: Pending[]): Promise<void> {
     const deadline = Date.now() + APPEND_TIMEOUT_MS;
-    let cleaned = false;
-    let used = 0;
+    /** Objects counted again during this change (once each, whatever it reads after). */
+    const recounted = new Set<string>();
     for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
       try {
         const cached = book.cached !== undefined;
         const cur = book.cached ? { ...book.cached, exists: true } : await this.read(tenant);
-        used = cur.revision;
-        if (!cleaned && book.objects) {
-          cleaned = true;
-          const extra = await this.cleanup(cur.ledger, book.objects, !cur.exists);
+        if (book.objects) {
+          const extra = await this.cleanup(cur.ledger, book.objects, !cur.exists, recounted);
           if (extra.length > 0) {
             batch.unshift(...extra.map((op) => ({ op, queuedAt: Date.now() })));
             book.cached = undefined; // counting took a while: read it again
@@ -351,9 +371,8 @@ export class KvUsageLedger implements SharedUsage {
         }
         if (changed) {
           const json = JSON.stringify(next);
-          const revision = cur.exists ? await this.kv.update(usageKey(tenant), json, cur.revision) : await this.kv.create(usageKey(tenant), json);
-          // The watch may have delivered a newer one meanwhile.
-          if (!book.cached || book.cached.revision < revision) book.cached = { ledger: next, revision };
+          const revision = (await this.js.publish(usageSubject(tenant), json, { expect: { lastSequence: cur.revision }, timeout: 5_000 })).seq;
+          book.cached = { ledger: next, revision };
         }
         batch.forEach((p, i) => {
           p.done?.(refusals[i]);
@@ -362,8 +381,9 @@ export class KvUsageLedger implements SharedUsage {
         return;
       } catch (e) {
         if (e instanceof ServiceError) throw e;
-        // Lost to another node's change: start from it if the watch delivered it already, else read it.
-        if (!conflict(e) || (book.cached?.revision ?? 0) <= used) book.cached = undefined;
+        // Lost to another node's change (or the stream is gone: its tenant made again): read it again.
+        book.cached = undefined;
+        if (/stream not found/i.test(`${(e as Error)?.message ?? ''}`)) this.made.delete(tenant);
         if (!(conflict(e) || transient(e)) || Date.now() + wait > deadline) throw e;
         // Another node changed it first: read it again (at once); a server away: a moment later.
         if (!conflict(e)) await new Promise((r) => setTimeout(r, wait));
@@ -372,13 +392,17 @@ export class KvUsageLedger implements SharedUsage {
   }
 
   /** Counts again what staleParts names (a count that fails: that object is left for the next change). */
-  private async cleanup(l: Ledger, objects: TenantObjects, first: boolean): Promise<LedgerOp[]> {
+  private async cleanup(l: Ledger, objects: TenantObjects, first: boolean, recounted: Set<string>): Promise<LedgerOp[]> {
     const { recount, gone } = staleParts(l, objects.ids(), Date.now(), first);
-    const ops: LedgerOp[] = gone.map((object) => ({ kind: 'forget', object }));
+    const ops: LedgerOp[] = gone.filter((object) => !recounted.has(object)).map((object) => ({ kind: 'forget', object }));
+    for (const object of gone) recounted.add(object);
     const missing: string[] = [];
     for (const [object, expired] of recount) {
+      if (recounted.has(object)) continue;
+      recounted.add(object);
       try {
-        ops.push({ kind: 'recount', object, count: await objects.count(object), expired });
+        const counted = await objects.count(object);
+        ops.push({ kind: 'recount', object, count: counted?.count, expired, applied: counted?.applied });
       } catch (e) {
         if (!(object in l.objects)) missing.push(object);
       }

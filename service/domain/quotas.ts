@@ -58,7 +58,8 @@ export interface HoldTarget {
 /** How the shared usage learns a tenant's objects and counts one at the head of its log (to settle what a dead node held). */
 export interface TenantObjects {
   ids(): string[];
-  count(id: string): Promise<UsageCount | undefined>;
+  /** undefined: no such object (deleted). `applied`: as in WriteOutcome. */
+  count(id: string): Promise<{ count: UsageCount; applied: (appendId: string) => number | undefined } | undefined>;
 }
 
 /**
@@ -112,7 +113,8 @@ export class TenantQuotas {
       ids: () => [...this.registry.ofTenant(tenant)].map((l) => l.record.id),
       count: async (id) => {
         const l = [...this.registry.ofTenant(tenant)].find((o) => o.record.id === id);
-        return l ? count(l) : undefined;
+        const counted = l && (await count(l));
+        return counted && { count: counted, applied: (appendId: string) => l.appliedAt(appendId) };
       },
     });
   }

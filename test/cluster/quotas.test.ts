@@ -5,12 +5,11 @@
 // server up, a write is a 503 with Retry-After, never unchecked.
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
-import { CATALOG_BUCKET, usageKey } from '../../service/cluster/kv-catalog';
-import { HOLD_TTL_MS, type Ledger } from '../../service/cluster/quota-ledger';
+import { HOLD_TTL_MS, usageStream, usageSubject, type Ledger } from '../../service/cluster/quota-ledger';
 
 const D = 4;
 const rows = (n: number, shift: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: D }, (_, j) => (shift + i + j) / 7));
@@ -120,21 +119,30 @@ describe('cluster: tenant quotas exact across nodes', function () {
     // What a node that died mid-write leaves: a hold of 80 vectors in the tenant's usage record, never ended.
     const nc = await connect({ servers: nats.urls.split(',') });
     try {
-      const kv = await new Kvm(nc).open(CATALOG_BUCKET);
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      const read = async () => {
+        const m = (await jsm.streams.getMessage(usageStream('dead'), { last_by_subj: usageSubject('dead') }))!;
+        return { ledger: JSON.parse(new TextDecoder().decode(m.data)) as Ledger, seq: m.seq };
+      };
       /** Changes the tenant's usage record as a node would: compare-and-set, again while another node's change comes first. */
       const edit = async (change: (l: Ledger) => void) => {
         for (;;) {
-          const e = await kv.get(usageKey('dead'));
-          const ledger = JSON.parse(e!.string()) as Ledger;
+          const { ledger, seq } = await read();
           change(ledger);
           try {
-            await kv.update(usageKey('dead'), JSON.stringify(ledger), e!.revision);
+            await js.publish(usageSubject('dead'), JSON.stringify(ledger), { expect: { lastSequence: seq } });
             return;
           } catch (err) {
             if (!/wrong last sequence/.test((err as Error).message)) throw err;
           }
         }
       };
+      // Once the index is counted in the record (its create's settlement).
+      for (const started = Date.now(); Object.keys((await read()).ledger.objects).length === 0; ) {
+        assert.ok(Date.now() - started < 5_000, 'the index is not counted');
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const at = Date.now();
       await edit((l) => l.holds.push({ id: 'dead', node: 'gone', at, object: Object.keys(l.objects)[0], indexes: 0, vectors: 80, bytes: 80 * D * 4 }));
       // Held: 10 + 80 + 20 > 100 on every node.
@@ -144,7 +152,7 @@ describe('cluster: tenant quotas exact across nodes', function () {
       await edit((l) => (l.holds = l.holds.map((h) => (h.node === 'gone' ? { ...h, at: Date.now() - HOLD_TTL_MS - 1_000 } : h))));
       assert.equal((await api[1].post('/v1/indexes/v/add', { vectors: rows(80, 5) })).status, 200);
       assert.equal((await api[0].post('/v1/indexes/v/add', { vectors: rows(1, 5) })).status, 403);
-      const after = JSON.parse((await kv.get(usageKey('dead')))!.string()) as Ledger;
+      const after = (await read()).ledger;
       assert.deepEqual(after.holds.filter((h) => h.node === 'gone'), []);
     } finally {
       await nc.close();
