@@ -38,6 +38,8 @@ export const HOLD_TTL_MS = 30_000;
  * meanwhile; what it saves is a KV round trip of its own.
  */
 export const SETTLE_DELAY_MS = 50;
+/** One read or change of a record; a timeout is tried again (up to APPEND_TIMEOUT_MS). */
+const ATTEMPT_MS = 2_000;
 
 export interface LedgerEntry extends UsageCount {
   /** When a node last set it (ms since the epoch, that node's clock). */
@@ -129,6 +131,11 @@ export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number):
   };
   for (const op of ops) {
     if (op.kind === 'hold') {
+      // Already there: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
+      if (next.holds.some((h) => h.id === op.hold.id)) {
+        refusals.push(undefined);
+        continue;
+      }
       const no = refusal(next, op);
       refusals.push(no);
       if (!no) {
@@ -224,7 +231,8 @@ export class StreamUsageLedger implements SharedUsage {
   ) {}
 
   static async open(nc: NatsConnection, node: string, replicas: number): Promise<StreamUsageLedger> {
-    return new StreamUsageLedger(jetstream(nc, { timeout: 5_000 }), await jetstreamManager(nc, { timeout: 10_000 }), node, replicas);
+    // Short attempts, tried again up to APPEND_TIMEOUT_MS: a request to a stream just made (or whose server died) may go unanswered.
+    return new StreamUsageLedger(jetstream(nc, { timeout: ATTEMPT_MS }), await jetstreamManager(nc, { timeout: ATTEMPT_MS }), node, replicas);
   }
 
   async hold(tenant: string, quotas: Quotas, growth: Reservation, target: HoldTarget, objects: TenantObjects): Promise<Admission> {
@@ -371,7 +379,7 @@ export class StreamUsageLedger implements SharedUsage {
         }
         if (changed) {
           const json = JSON.stringify(next);
-          const revision = (await this.js.publish(usageSubject(tenant), json, { expect: { lastSequence: cur.revision }, timeout: 5_000 })).seq;
+          const revision = (await this.js.publish(usageSubject(tenant), json, { expect: { lastSequence: cur.revision }, timeout: ATTEMPT_MS })).seq;
           book.cached = { ledger: next, revision };
         }
         batch.forEach((p, i) => {
