@@ -35,7 +35,7 @@ export const HOLD_TTL_MS = 30_000;
 /**
  * How long a write's settlement may wait for another change to carry it: until
  * it is written its hold counts what the write added, so the record is as exact
- * meanwhile; what it saves is a KV round trip of its own.
+ * meanwhile; what it saves is a round trip of its own.
  */
 export const SETTLE_DELAY_MS = 50;
 /** One read or change of a record; a timeout is tried again (up to APPEND_TIMEOUT_MS). */
