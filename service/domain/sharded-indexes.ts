@@ -39,6 +39,8 @@ export interface ShardNetwork {
   deletePlacement(id: string): void;
   /** The nodes heard from lately (heartbeats), by name. */
   liveNodes(): string[];
+  /** Throws ERR_PAYLOAD_TOO_LARGE when `request` would not fit in one message to another node (checked before a write sends any part). */
+  requireFits(request: ShardMessage): void;
   /** Sends a shard's request to `node`; rejects with ShardUnreachable when no node answers on its subject. */
   call(node: string, request: ShardMessage, timeoutMs: number): Promise<ShardMessage>;
 }
@@ -192,10 +194,9 @@ export class ShardedIndexes {
    * applied twice); removed: the shards' counts summed.
    */
   async removeSelected(record: IndexRecord, sel: IDSelector, key?: string): Promise<{ removed: number }> {
-    const header = { op: 'remove-selected', key: key ?? `~${randomUUID()}` };
-    const parts = [selectorPart(sel)];
-    const answers = await this.scatter(record, () => ({ header, parts }), WRITE_TIMEOUT_MS);
-    return { removed: answers.reduce((s, a) => s + (a.header.removed as number), 0) };
+    const request: ShardMessage = { header: { op: 'remove-selected', key: key ?? `~${randomUUID()}` }, parts: [selectorPart(sel)] };
+    const answers = await this.write(record, Array.from({ length: record.shards! }, () => request));
+    return { removed: answers.reduce((s, a) => s + (a!.header.removed as number), 0) };
   }
 
   /** Adds rows with the caller's ids: each row to the shard its id hashes to. */
@@ -290,10 +291,18 @@ export class ShardedIndexes {
    */
   private async mutate(record: IndexRecord, mutations: (Mutation | undefined)[], key?: string): Promise<{ added: number; removed: number }[]> {
     const k = key ?? `~${randomUUID()}`;
-    const answers = await Promise.all(
-      mutations.map((m, s) => (m ? this.onShard(record, s, { header: { op: 'mutate' }, parts: [mutationBytes({ ...m, key: k })] }, WRITE_TIMEOUT_MS) : undefined)),
-    );
+    const answers = await this.write(record, mutations.map((m) => (m ? { header: { op: 'mutate' }, parts: [mutationBytes({ ...m, key: k })] } : undefined)));
     return answers.filter((a): a is ShardMessage => a !== undefined).map((a) => a.header as { added: number; removed: number });
+  }
+
+  /**
+   * Each shard's part of a write (undefined: none for that shard), sent once
+   * every part is known to fit in a message to another node: a part too large
+   * refuses the write before any shard has applied its own, wherever the shards are.
+   */
+  private write(record: IndexRecord, requests: (ShardMessage | undefined)[]): Promise<(ShardMessage | undefined)[]> {
+    requests.forEach((r, s) => r && this.d.net.requireFits({ header: { ...r.header, record, shard: s }, parts: r.parts }));
+    return Promise.all(requests.map((r, s) => (r ? this.onShard(record, s, { header: r.header, parts: r.parts }, WRITE_TIMEOUT_MS) : undefined)));
   }
 
   /** The same request to every shard. */

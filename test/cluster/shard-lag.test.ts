@@ -94,6 +94,7 @@ function oneNode(): ShardNetwork {
     setPlacement: (id, owners) => void placements.set(id, owners),
     deletePlacement: (id) => void placements.delete(id),
     liveNodes: () => ['A'],
+    requireFits: () => undefined,
     call: () => Promise.reject(new Error('one node only')),
   };
 }

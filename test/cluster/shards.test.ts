@@ -12,6 +12,7 @@ import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, startServer } from '../support/server';
 import { connect } from '../../lib/client';
+import { shardsOf } from '../../service/domain/shards';
 
 const D = 8;
 /** A pseudo-random vector of its own for `i`. */
@@ -231,6 +232,19 @@ describe('cluster: sharded indexes', function () {
     assert.equal(other.status, 422, JSON.stringify(other.json));
     assert.equal(other.json.error.code, 'ERR_IDEMPOTENCY_MISMATCH');
     assert.equal((await api(0).post('/v1/indexes/shardedIP/remove', { ids: back })).json.removed, 20); // as oneIP again
+    // A filter too large for one NATS message to a shard: 413 saying so, for searches and removes alike; a remove
+    // refused so removes nothing, not even on the shards of the node that took it.
+    const ofShard = [0, 1, 2].map((s) => [10, 11, 12, 13, 14, 15, 16, 17, 18, 19].find((id) => shardsOf(BigInt64Array.of(BigInt(id)), 3)[0] === s)!);
+    const huge = { or: [{ ids: ofShard }, { ids: Array.from({ length: 150_000 }, (_, i) => 1_000_000 + i) }] };
+    const version = (await api(0).get('/v1/indexes/shardedL2')).headers.get('x-index-version');
+    for (const [route, body] of [['search', { vectors: [vector(1)], k: 3, filter: huge }], ['range_search', { vectors: [vector(1)], radius: 1, filter: huge }], ['remove', { filter: huge }]] as const) {
+      const r = await api(0).post(`/v1/indexes/shardedL2/${route}`, body);
+      assert.equal(r.status, 413, `${route}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.code, 'ERR_PAYLOAD_TOO_LARGE');
+    }
+    await new Promise((r) => setTimeout(r, 1_000)); // a part sent all the same would have been applied by now
+    assert.equal((await api(0).get('/v1/indexes/shardedL2')).headers.get('x-index-version'), version, 'no shard wrote');
+    assert.equal((await api(1).post('/v1/indexes/shardedL2/reconstruct', { ids: ofShard })).status, 200, 'every shard still holds its id');
     // Every shard caught up: the lag each node's heartbeat tells is 0, and so is each sharded index's on /metrics.
     const admin = client(nodes[0].url, nodes[0].adminKey);
     await until('lag 0 in the heartbeats', async () => {
