@@ -68,7 +68,8 @@
 // recall@10 and latency at 0.1%, 1%, 10% and 50% of 200,000 points.
 import { IDSelectorBatch, IDSelectorBitmap, type IDSelector } from '../selectors';
 import { LIMITS } from '../limits';
-import { toInt64, type Labels } from './sorted-labels';
+import type { LabelBitmap } from './label-bitmap';
+import { toInt64 } from './sorted-labels';
 
 /** How an index searches, as far as filtering goes. */
 export type IndexFamily = 'exhaustive' | 'ivf' | 'hnsw';
@@ -210,13 +211,9 @@ export function planSearch(p: PlanInput): SearchPlan {
 const BATCH_BYTES_PER_ID = 64;
 
 /** The matching labels as the smaller of an IDSelectorBitmap (a bit per label up to the largest) and an IDSelectorBatch. */
-export function selectorOf(labels: Labels): IDSelector {
-  const max = labels.length === 0 ? 0 : labels[labels.length - 1];
+export function selectorOf(matching: LabelBitmap): IDSelector {
+  const max = Math.max(0, matching.last());
   const bitmapBytes = Math.floor(max / 8) + 1;
-  if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(labels));
-  const bits = new Uint8Array(bitmapBytes);
-  // Labels below 2^32 in 32-bit integer arithmetic; larger ones (past 2^32 upserts) in that of any label below 2^53.
-  if (max < 2 ** 32) for (let i = 0; i < labels.length; i++) bits[labels[i] >>> 3] |= 1 << (labels[i] & 7);
-  else for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
-  return new IDSelectorBitmap(bits);
+  if (bitmapBytes > matching.count * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(matching.labels()));
+  return new IDSelectorBitmap(matching.bitmapBytes(bitmapBytes));
 }

@@ -2,13 +2,12 @@
 // unfiltered search for 2k / share neighbours, kept when they pass. A query whose neighbourhood fails the
 // filter (though most points pass it) is searched again through the evaluated filter, so it still has k
 // hits, and on Flat the exact ones; the same with the filter's answer kept (warm) or estimated (cold). And
-// the sorted label sets that filters are evaluated to (sorted-labels.ts): the union of sparse and dense
-// lists, and labels as int64s up to 2^53.
+// labels as int64s up to 2^53 (sorted-labels.ts).
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
 import { HNSW_EF_GROWTH_MAX, OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_IVF_EVALUATED_AT, OVER_FETCH_MAX, overFetchKnobs, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
-import { toInt64, union } from '../../lib/collections/sorted-labels';
+import { toInt64 } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
 const read = { withPayload: true, withVector: false };
@@ -151,19 +150,6 @@ describe('collections: the planner\'s estimate of a filter\'s share', () => {
 });
 
 describe('collections: sorted label sets', () => {
-  const reference = (lists: Float64Array[]) => Float64Array.from(new Set(lists.flatMap((l) => [...l]))).sort();
-  it('union equals the sorted set of every label, sparse (sorted) and dense (bits), over any offset', () => {
-    const next = rng(31);
-    for (let t = 0; t < 200; t++) {
-      const base = t % 3 === 0 ? 0 : Math.floor(next() * 2 ** 40);
-      const span = 1 + Math.floor(next() * (t % 2 === 0 ? 100 : 100_000));
-      const lists = Array.from({ length: Math.floor(next() * 6) }, () => {
-        const size = Math.floor(next() * (t % 4 === 0 ? span : 20));
-        return Float64Array.from(new Set(Array.from({ length: size }, () => base + Math.floor(next() * span)))).sort();
-      });
-      assert.deepEqual([...union(lists)], [...reference(lists)], `case ${t}`);
-    }
-  });
   it('toInt64 gives each label as a bigint, up to 2^53 - 1', () => {
     const labels = Float64Array.of(0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER);
     assert.deepEqual([...toInt64(labels)], [...labels].map((l) => BigInt(l)));
