@@ -11,16 +11,15 @@ import { fieldPathAt, type ParsedCondition, type ParsedFilter, type RangeBounds 
 import { LabelBitmap, frameOf, type LabelFrame } from './label-bitmap';
 import { pointMatches, rawValuesAt, valuesAt, withinBounds } from './match';
 import type { PointStore } from './points';
-import { NO_LABELS, fromOrderedSet, type Labels } from './sorted-labels';
+import { Postings } from './postings';
+import { NO_LABELS, type Labels } from './sorted-labels';
 import type { Payload, PayloadFieldType, PayloadValue } from './types';
 
 type Key = string | number | boolean;
 
 /** The labels of the points whose field holds each value, for one declared field. */
 export class FieldIndex {
-  private readonly byValue = new Map<Key, Set<number>>();
-  /** Each value's labels as sorted Labels, made when a filter first reads them and dropped when they change. */
-  private readonly sorted = new Map<Key, Labels>();
+  private readonly byValue = new Map<Key, Postings>();
   /** Labels with a non-null value this index does not hold (a number in a keyword field). */
   private readonly others = new Set<number>();
   /** Labels whose field is null (is_null). */
@@ -29,9 +28,11 @@ export class FieldIndex {
   private readonly valued = new Set<number>();
   private sortedKeys: number[] | null = null;
 
+  /** `isLive`: whether a label is a stored point's (a removed label's point is gone: Postings). */
   constructor(
     readonly type: PayloadFieldType,
     readonly path: readonly string[],
+    private readonly isLive: (label: number) => boolean,
   ) {}
 
   /** The value as this index holds it, or undefined when it does not hold values of that kind. */
@@ -50,10 +51,12 @@ export class FieldIndex {
     }
   }
 
+  /** Indexes a new point's label (larger than any indexed). */
   insert(label: number, payload: Payload | null): void {
     this.visit(label, payload, true);
   }
 
+  /** Forgets a label whose point is gone. */
   remove(label: number, payload: Payload | null): void {
     this.visit(label, payload, false);
   }
@@ -61,24 +64,26 @@ export class FieldIndex {
   private visit(label: number, payload: Payload | null, add: boolean): void {
     const act = (set: Set<number>) => (add ? set.add(label) : set.delete(label));
     if (rawValuesAt(payload, this.path).some((v) => v === null)) act(this.nulls);
+    // Each value once per point, however often it (or another date-time of the same instant) appears.
+    const keys = new Set<Key>();
     for (const v of valuesAt(payload, this.path)) {
       if (v === null) continue;
       act(this.valued);
       const key = this.keyOf(v);
-      if (key === undefined) {
-        act(this.others);
-        continue;
-      }
-      this.sorted.delete(key);
-      let set = this.byValue.get(key);
-      if (!set) {
+      if (key === undefined) act(this.others);
+      else keys.add(key);
+    }
+    for (const key of keys) {
+      let postings = this.byValue.get(key);
+      if (!postings) {
         if (!add) continue;
-        set = new Set();
-        this.byValue.set(key, set);
+        postings = new Postings();
+        this.byValue.set(key, postings);
         this.sortedKeys = null;
       }
-      act(set);
-      if (set.size === 0) {
+      if (add) postings.add(label);
+      else postings.remove();
+      if (postings.size === 0) {
         this.byValue.delete(key);
         this.sortedKeys = null;
       }
@@ -86,13 +91,7 @@ export class FieldIndex {
   }
 
   private postings(key: Key): Labels {
-    const known = this.sorted.get(key);
-    if (known) return known;
-    const set = this.byValue.get(key);
-    if (!set) return NO_LABELS;
-    const labels = fromOrderedSet(set);
-    this.sorted.set(key, labels);
-    return labels;
+    return this.byValue.get(key)?.read(this.isLive) ?? NO_LABELS;
   }
 
   private keys(): number[] {
@@ -223,7 +222,7 @@ export class PayloadIndexes {
   /** Builds (or rebuilds, with another type) the index of `field` from the stored points. */
   declare(field: string, type: PayloadFieldType): void {
     const { path } = fieldPathAt(field, 'field');
-    const index = new FieldIndex(type, path);
+    const index = new FieldIndex(type, path, (label) => this.points.byLabelOf(label) !== undefined);
     for (const p of this.points.values()) index.insert(p.label, p.payload);
     const key = path.join('.');
     this.fields.delete(key); // declared again: now in the order of this declaration

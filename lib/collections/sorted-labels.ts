@@ -4,9 +4,6 @@ export type Labels = Float64Array;
 
 export const NO_LABELS: Labels = new Float64Array(0);
 
-/** The labels of a Set whose labels were inserted in increasing order (postings, the live points). */
-export const fromOrderedSet = (s: ReadonlySet<number>): Labels => Float64Array.from(s);
-
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The labels as int64s (Index.searchSubset's, IDSelectorBatch's), without a BigInt per label where the platform allows. */
