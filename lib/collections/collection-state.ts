@@ -27,7 +27,7 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
-import { overFetchKnobs, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
@@ -72,8 +72,8 @@ const FILTER_CACHE_ENTRIES = 32;
 /** At most this many bytes of bitmaps held by the kept answers together, the oldest dropped first. */
 const FILTER_CACHE_BYTES = 16 * 2 ** 20;
 /**
- * The last filters HNSW over-fetched beyond its efSearch because they were not evaluated: one of them searched
- * again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
+ * The last filters IVF over-fetched because they were not evaluated (below OVER_FETCH_IVF_EVALUATED_AT): one of them
+ * searched again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
  */
 const FILTERS_SEEN = 16;
 
@@ -373,7 +373,7 @@ export class CollectionState {
       if (this.filtersSeen.size > FILTERS_SEEN) this.filtersSeen.delete(this.filtersSeen.values().next().value as string);
     }
     const passes = known ? (label: number) => known.matching.has(label) : (label: number) => this.payloadIndexes.passes(filter, label);
-    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(overFetchKnobs(family, fetch, { ...knobs, efSearch })));
+    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
       const kept: Found[] = [];
       for (let i = 0; i < hits.length && kept.length < k; i++) if (passes(hits[i].label)) kept.push(hits[i]);

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { HNSW_EF_GROWTH_MAX, OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_IVF_EVALUATED_AT, OVER_FETCH_MAX, overFetchKnobs, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
+import { OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_IVF_EVALUATED_AT, OVER_FETCH_MAX, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
 import { toInt64 } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
@@ -26,28 +26,23 @@ describe('collections planner: over-fetch for filters most points pass', () => {
     assert.equal(at(0.5, OVER_FETCH_MAX / 4), OVER_FETCH_MAX);
     assert.equal(at(0.5, OVER_FETCH_MAX / 4 + 1), undefined);
     assert.equal(at(1, 2000, 3000), undefined);
-    // HNSW: within HNSW_EF_GROWTH_MAX times its efSearch, searched at efSearch `fetch` at least.
+    // HNSW: within its efSearch, evaluated or not (beyond it, the evaluation and the selector search cost less).
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 40);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 200);
-    // Once the filter's answer is known, only within its efSearch: the selector search costs less.
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), undefined);
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), undefined);
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), 40);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 200 }), 200);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 199 }), undefined);
     // IVF: an evaluated filter below OVER_FETCH_IVF_EVALUATED_AT goes the selector way, one not yet evaluated over-fetches.
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf', evaluated: true }), undefined);
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf' }), 200);
     assert.equal(overFetchOf({ share: OVER_FETCH_IVF_EVALUATED_AT, total: 200_000, k: 10, family: 'ivf', evaluated: true }), 80);
     assert.equal(overFetchOf({ share: OVER_FETCH_IVF_EVALUATED_AT * 0.99, total: 200_000, k: 10, family: 'ivf', evaluated: true }), undefined);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 64 }), undefined);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 100 }), 400);
-    assert.equal(HNSW_EF_GROWTH_MAX * 64, 256);
-    assert.equal(overFetchOf({ share: 0.2, total: 200_000, k: 25, family: 'hnsw', efSearch: 64 }), 250);
-    assert.equal(overFetchOf({ share: 0.2, total: 200_000, k: 26, family: 'hnsw', efSearch: 64 }), undefined);
-    assert.deepEqual(overFetchKnobs('hnsw', 200, { efSearch: 64 }), { efSearch: 200 });
-    assert.deepEqual(overFetchKnobs('hnsw', 40, { efSearch: 64 }), { efSearch: 64 });
-    assert.deepEqual(overFetchKnobs('ivf', 200, { nprobe: 16 }), { nprobe: 16 });
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 16, family: 'hnsw', efSearch: 64 }), 64);
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 17, family: 'hnsw', efSearch: 64 }), undefined);
   });
 
-  it('HNSW: a filter passing 10% is over-fetched at efSearch 2k / share until searched again, then evaluated once and searched with its selector', async () => {
+  it('HNSW: a filter passing 10% (2k / share beyond efSearch) is evaluated at its first search, once, and searched with its selector', async () => {
     const n = 3000;
     const d = 8;
     const x = randomVectors(n, d, 31);
@@ -68,7 +63,7 @@ describe('collections planner: over-fetch for filters most points pass', () => {
       for (const h of hits) assert.equal((h.payload as { b: number }).b, 3);
       searches.push(evaluated);
     }
-    assert.deepEqual(searches, [0, 1, 1, 1]);
+    assert.deepEqual(searches, [1, 1, 1, 1]);
     s.dispose();
   });
 
