@@ -2,8 +2,8 @@
 // object (durable.ts: log, snapshots, recovery, mutation queue, idempotency,
 // eviction). Its answers and ids follow the id policy; it may load memory-mapped,
 // and rebuilds deleted ids away past a threshold.
-import { FaissError, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
-import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
+import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
+import { buildIndex, isBinaryFactory, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
 import type { IndexRecord } from '../storage/catalog';
 import type { Mutation } from '../storage/mutation-log';
 import type { Snapshot } from '../storage/snapshots';
@@ -157,10 +157,12 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
    * Replaces the index wholesale (an import, or a new index's first state), with
    * no deleted ids (durable.ts replaceState: new files first, then the catalog).
    */
-  async replace(index: AnyIndex, next: IndexRecord, commit: () => void): Promise<void> {
+  async replace(index: AnyIndex, next: IndexRecord, commit: () => void, imported = false): Promise<void> {
+    // A cluster's import reaches the other replicas as FAISS's bytes (durable.ts importReplicated).
+    const file = imported && this.o.replication ? await (isBinaryIndex(index) ? serializeIndexBinary(index) : serializeIndex(index)) : undefined;
     const placed = await this.onDevice(index, next);
     try {
-      await this.replaceState({ index: placed, ids: emptyIdState() }, next, commit);
+      await this.replaceState({ index: placed, ids: emptyIdState() }, next, commit, file);
     } catch (e) {
       if (placed !== index) placed.dispose();
       throw e;
@@ -185,7 +187,11 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
 
   protected emptyState(): IndexState {
     const { record } = this;
-    const index = buildIndex(record.dimension, record.factory, record.metric);
+    // A cluster's imported index before its log's first record, the import, replaces it: an empty flat index stands in (never seen).
+    const imported = record.factory.startsWith('imported ');
+    const index = imported
+      ? buildIndex(record.dimension, isBinaryFactory(record.factory) ? 'BFlat' : 'Flat', METRIC_L2)
+      : buildIndex(record.dimension, record.factory, record.metric);
     // A cluster's replica builds a new index from its record: with the parameters it was created with.
     const p = record.params;
     try {
@@ -207,6 +213,13 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
       visible: null,
     };
     return { index: snap.index, ids };
+  }
+
+  /** A cluster's import record: the file was checked in the sandbox by the node that took it, and is these bytes (its digest says so). */
+  protected async importedState(file: Uint8Array): Promise<{ applied: Applied; state: IndexState }> {
+    const binary = file.length >= 2 && file[0] === 0x49 && file[1] === 0x42; // "IB": a binary index's type tag
+    const index: AnyIndex = binary ? await deserializeIndexBinary(file, { trusted: true }) : await deserializeIndex(file, { trusted: true });
+    return { applied: { added: 0, removed: 0, firstId: null }, state: { index, ids: emptyIdState() } };
   }
 
   protected async applyTo(s: IndexState, m: Mutation): Promise<{ applied: Applied; state?: IndexState }> {

@@ -485,8 +485,6 @@ export class IndexService {
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
-    // Its bytes would have to reach every replica: the cluster has no shared snapshot store yet (docs/cluster.md).
-    if (this.storage.replication) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', 'Importing an index is not offered in a cluster yet; import it on a single node, or add its vectors');
     this.registry.requireOpen(tenant);
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
@@ -519,7 +517,7 @@ export class IndexService {
         createdAt: new Date().toISOString(),
         mmap: false,
       };
-      return { created: true, info: await this.installNew(record, index, growth) };
+      return { created: true, info: await this.installNew(record, index, growth, true) };
     }
     const replacing = existing;
     const release = this.quotas.reserve(tenant, growth);
@@ -533,10 +531,15 @@ export class IndexService {
         factory: `imported ${index.typeName}`,
       };
       try {
-        await replacing.replace(index, record, () => {
-          this.registry.requireOpen(tenant, generation);
-          this.catalog.replaceIndex(record);
-        });
+        await replacing.replace(
+          index,
+          record,
+          () => {
+            this.registry.requireOpen(tenant, generation);
+            this.catalog.replaceIndex(record);
+          },
+          true,
+        );
       } catch (e) {
         index.dispose();
         throw e;
@@ -680,7 +683,8 @@ export class IndexService {
    * durable before its catalog row is written. A tenant deleted meanwhile wins:
    * the index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
    */
-  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation): Promise<IndexInfo> {
+  /** `imported`: `index` came from a FAISS file (a cluster sends it to the other replicas as such). */
+  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation, imported = false): Promise<IndexInfo> {
     const { tenant, name } = record;
     const generation = this.registry.generation(tenant);
     const release = this.quotas.reserve(tenant, growth);
@@ -688,10 +692,15 @@ export class IndexService {
     const installed = (async () => {
       const l = this.durableIndex(record);
       try {
-        await l.replace(index, record, () => {
-          this.registry.requireOpen(tenant, generation);
-          this.catalog.insertIndex(record);
-        });
+        await l.replace(
+          index,
+          record,
+          () => {
+            this.registry.requireOpen(tenant, generation);
+            this.catalog.insertIndex(record);
+          },
+          imported,
+        );
       } catch (e) {
         l.drop();
         index.dispose();
