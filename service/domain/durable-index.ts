@@ -142,6 +142,24 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
     }, 'reconstruct');
   }
 
+  /**
+   * Up to `count` visible vectors with their ids, in id order, the first after
+   * id `after` (undefined: from the smallest): one page of a sharded index's
+   * export (sharded-indexes.ts gather). Float indexes that can reconstruct only.
+   */
+  rowsAfter(after: bigint | undefined, count: number): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    return this.readState(async (s) => {
+      if (isBinaryIndex(s.index)) throw new ServiceError('ERR_UNSUPPORTED', `${s.index.typeName} holds binary codes: its rows are not gathered`);
+      const { ids, vectors } = await s.index.extractAll();
+      const d = s.index.d;
+      const order = [...ids.keys()].filter((i) => !s.ids.deleted.has(ids[i]) && (after === undefined || ids[i] > after)).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+      const page = order.slice(0, count);
+      const out = new Float32Array(page.length * d);
+      page.forEach((i, j) => out.set(vectors.subarray(i * d, (i + 1) * d), j * d));
+      return { ids: BigInt64Array.from(page, (i) => ids[i]), vectors: out };
+    }, 'export');
+  }
+
   /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */
   export(): Promise<Buffer> {
     return this.exclusiveInUse(async () => {

@@ -136,7 +136,6 @@ describe('cluster: sharded indexes', function () {
       assert.deepEqual(got.json.vectors, [5, 6, 7, 299].map((i) => data[i]));
       const filtered = await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [vector(1)], k: 1, filter: { idRange: [0, 10] } });
       assert.equal(filtered.status, 422, JSON.stringify(filtered.json));
-      assert.equal((await api(0).get(`/v1/indexes/${sharded}/export`)).status, 422);
       // What one index answers 4xx, a sharded one answers the same, whichever node its shard is on.
       const gone = await api(1).post(`/v1/indexes/${sharded}/reconstruct`, { ids: [5, 2] });
       const goneOne = await api(1).post(`/v1/indexes/${one}/reconstruct`, { ids: [5, 123456] });
@@ -167,9 +166,63 @@ describe('cluster: sharded indexes', function () {
     assert.equal(reset.json.ntotal, 0);
     assert.equal(reset.json.isTrained, true);
     assert.equal((await api(0).post('/v1/indexes/ivf/add', { vectors: [vector(1)] })).status, 422);
+    // Its shards each hold their own quantizer: no export gathers them, no import splits a file over them.
+    const exported = await api(0).get('/v1/indexes/ivf/export');
+    assert.equal(exported.status, 422, JSON.stringify(exported.json));
+    assert.match(exported.json.error.message, /only a flat index \(IDMap or IDMap2 over Flat\)/);
+    const flat = await api(0).get('/v1/indexes/oneL2/export');
+    const imported = await api(1).put('/v1/indexes/ivf/import', { body: flat.bytes });
+    assert.equal(imported.status, 422, JSON.stringify(imported.json));
     // Deleted through one node: gone through the other, and its streams with it.
     assert.equal((await api(1).del('/v1/indexes/ivf')).status, 204);
     await until('ivf gone on A', async () => (await api(0).get('/v1/indexes/ivf')).status === 404);
+  });
+
+  it('a sharded flat index exports what one index with the same data exports, and takes an import split over its shards by id', async () => {
+    const ids = Array.from({ length: 400 }, (_, i) => 10_000 + 13 * i);
+    const gone = [ids[3], ids[150], ids[399]];
+    for (const name of ['gatherOne', 'gatherSharded']) {
+      const created = await api(0).post('/v1/indexes', { name, dimension: D, factory: 'IDMap2,Flat', ...(name === 'gatherSharded' && { shards: 3 }) });
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      // The same vectors under the same ids, in id order, through both nodes; the same removed.
+      for (let at = 0; at < ids.length; at += 100) {
+        const some = ids.slice(at, at + 100);
+        assert.equal((await api(at % 200 === 0 ? 0 : 1).post(`/v1/indexes/${name}/add`, { vectors: some.map(vector), ids: some })).status, 200);
+      }
+      assert.equal((await api(1).post(`/v1/indexes/${name}/remove`, { ids: gone })).json.removed, 3);
+    }
+    const one = await api(0).get('/v1/indexes/gatherOne/export');
+    assert.equal(one.status, 200);
+    for (const via of [0, 1]) {
+      const gathered = await api(via).get('/v1/indexes/gatherSharded/export');
+      assert.equal(gathered.status, 200, JSON.stringify(gathered.json));
+      assert.ok(gathered.bytes.equals(one.bytes), `through ${nodes[via].node}: ${gathered.bytes.length} bytes, one index's ${one.bytes.length}`);
+    }
+    // A file of positional ids (IndexFlatL2, from a single index's export) into the sharded index and into a new whole one.
+    const plain = await api(0).post('/v1/indexes', { name: 'plainFlat', dimension: D, factory: 'Flat' });
+    assert.equal(plain.status, 201);
+    assert.equal((await api(0).post('/v1/indexes/plainFlat/add', { vectors: Array.from({ length: 120 }, (_, i) => vector(20_000 + i)) })).status, 200);
+    const file = (await api(1).get('/v1/indexes/plainFlat/export')).bytes;
+    const intoSharded = await api(1).put('/v1/indexes/gatherSharded/import', { body: file });
+    assert.equal(intoSharded.status, 200, JSON.stringify(intoSharded.json));
+    assert.equal(intoSharded.json.ntotal, 120);
+    assert.equal(intoSharded.json.shards, 3);
+    assert.equal((await api(0).put('/v1/indexes/wholeCopy/import', { body: file })).status, 201);
+    const queries = Array.from({ length: 30 }, (_, q) => vector(q % 2 === 0 ? 20_000 + q : 90_000 + q));
+    for (const k of [1, 7]) {
+      const want = await api(0).post('/v1/indexes/wholeCopy/search', { vectors: queries, k });
+      const got = await api(1).post('/v1/indexes/gatherSharded/search', { vectors: queries, k });
+      assert.deepEqual(got.json.labels, want.json.labels, `k ${k}`);
+      assert.deepEqual(got.json.distances, want.json.distances, `k ${k}`);
+    }
+    // A file of another dimension, and a hostile one: refused, and the shards keep what they hold.
+    const other = await api(0).post('/v1/indexes', { name: 'wide', dimension: D * 2, factory: 'Flat' });
+    assert.equal(other.status, 201);
+    const wide = await api(0).put('/v1/indexes/gatherSharded/import', { body: (await api(0).get('/v1/indexes/wide/export')).bytes });
+    assert.equal(wide.status, 422, JSON.stringify(wide.json));
+    const cut = await api(0).put('/v1/indexes/gatherSharded/import', { body: file.subarray(0, file.length - 9) });
+    assert.equal(cut.status, 400, JSON.stringify(cut.json));
+    assert.equal((await api(0).get('/v1/indexes/gatherSharded')).json.ntotal, 120);
   });
 
   it('a sharded binary IVF index answers as one index does (labels and Hamming distances)', async () => {
