@@ -5,6 +5,10 @@
 // shards over and a node SIGKILLed has its shards taken over, with every
 // acknowledged point still found; hostile shard counts are 4xx.
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
@@ -12,6 +16,7 @@ import { client, makeTenant, startServer } from '../support/server';
 import { connect } from '../../lib/client';
 
 const D = 8;
+const CLI = path.resolve(__dirname, '..', '..', 'service', 'cli.js');
 /** A pseudo-random vector of its own for `i`. */
 // On a grid: exact distances, and ties among copies.
 const vector = (i: number): number[] => hashedVector(i, D).map((v) => Math.round(v * 64) / 64);
@@ -223,6 +228,30 @@ describe('cluster: sharded indexes', function () {
     const cut = await api(0).put('/v1/indexes/gatherSharded/import', { body: file.subarray(0, file.length - 9) });
     assert.equal(cut.status, 400, JSON.stringify(cut.json));
     assert.equal((await api(0).get('/v1/indexes/gatherSharded')).json.ntotal, 120);
+  });
+
+  it('faiss-proxy import puts a vector file into a sharded index under its row numbers, and export reads it back', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharded-cli-'));
+    const rows = Array.from({ length: 250 }, (_, i) => vector(30_000 + i));
+    const file = path.join(dir, 'vectors.f32');
+    fs.writeFileSync(file, new Uint8Array(new Float32Array(rows.flat()).buffer));
+    assert.equal((await api(0).post('/v1/indexes', { name: 'cliSharded', dimension: D, factory: 'IDMap2,Flat', shards: 3 })).status, 201);
+    const env = { ...process.env, FAISS_PROXY_API_KEY: keys.write };
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+        execFile(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err })),
+      );
+    const imported = await cli('import', '--url', nodes[1].url, '--index', 'cliSharded', '--dim', String(D), '--chunk-rows', '100', '--progress', 'none', file);
+    assert.equal(imported.code, 0, imported.err);
+    assert.equal(JSON.parse(imported.out).ntotal, rows.length);
+    const some = rows.map((_, i) => i).filter((i) => i % 5 === 0);
+    const found = await api(0).post('/v1/indexes/cliSharded/search', { vectors: some.map((i) => rows[i]), k: 1 });
+    assert.deepEqual(found.json.labels.map((l: number[]) => l[0]), some);
+    const back = path.join(dir, 'back.f32');
+    const exported = await cli('export', '--url', nodes[0].url, '--index', 'cliSharded', '--progress', 'none', back);
+    assert.equal(exported.code, 0, exported.err);
+    assert.ok(fs.readFileSync(back).equals(fs.readFileSync(file)));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('a sharded binary IVF index answers as one index does (labels and Hamming distances)', async () => {
