@@ -673,7 +673,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       const replacing = next.id !== previous.id;
       try {
         if (this.dropped) throw this.notFound();
-        const after = replacing ? Math.max(this.seq, await replication.lastSeq(previous.id).catch(() => 0)) : 0;
+        const after = replacing ? Math.max(this.seq, await replication.lastSeq(previous.id)) : 0;
         await replication.create(next.id, after);
         try {
           const file = await replication.putImport(next.id, imported);
