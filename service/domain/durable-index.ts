@@ -25,6 +25,9 @@ export interface DurableIndexOptions extends DurableOptions {
   placement?: GpuPlacement;
 }
 
+/** How long a shard keeps its rows sorted for the next page of a gather (sharded-indexes.ts). */
+const GATHER_KEEP_MS = 30_000;
+
 /** An index's state: the FAISS index and the ids it hides (id-policy.ts). */
 interface IndexState {
   index: AnyIndex;
@@ -36,6 +39,9 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
   private rebuilding = false;
   /** The GPU the loaded index is on; undefined: the CPU, or not loaded. */
   private onGpu: number | undefined;
+  /** A sharded index's export reading this shard: its rows sorted by id, as of `seq` (sortedRows). */
+  private gathered: { index: AnyIndex; seq: number; ids: BigInt64Array; vectors: Float32Array } | undefined;
+  private gatheredTimer: NodeJS.Timeout | undefined;
 
   constructor(
     record: IndexRecord,
@@ -149,15 +155,39 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
    */
   rowsAfter(after: bigint | undefined, count: number): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
     return this.readState(async (s) => {
-      if (isBinaryIndex(s.index)) throw new ServiceError('ERR_UNSUPPORTED', `${s.index.typeName} holds binary codes: its rows are not gathered`);
-      const { ids, vectors } = await s.index.extractAll();
+      const rows = await this.sortedRows(s);
       const d = s.index.d;
-      const order = [...ids.keys()].filter((i) => !s.ids.deleted.has(ids[i]) && (after === undefined || ids[i] > after)).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-      const page = order.slice(0, count);
-      const out = new Float32Array(page.length * d);
-      page.forEach((i, j) => out.set(vectors.subarray(i * d, (i + 1) * d), j * d));
-      return { ids: BigInt64Array.from(page, (i) => ids[i]), vectors: out };
+      // The first row past `after`: a binary search of the sorted ids.
+      let lo = 0;
+      for (let hi = rows.ids.length; after !== undefined && lo < hi; ) {
+        const mid = (lo + hi) >>> 1;
+        if (rows.ids[mid] <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      const end = Math.min(rows.ids.length, lo + count);
+      return { ids: rows.ids.slice(lo, end), vectors: rows.vectors.slice(lo * d, end * d) };
     }, 'export');
+  }
+
+  /**
+   * The visible rows sorted by id, kept for the pages that follow (a gather reads
+   * a shard page after page: one extraction, not one a page) while the index is
+   * at the same version, for up to GATHER_KEEP_MS.
+   */
+  private async sortedRows(s: IndexState): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    const kept = this.gathered;
+    if (kept && kept.index === s.index && kept.seq === this.seq) return kept;
+    if (isBinaryIndex(s.index)) throw new ServiceError('ERR_UNSUPPORTED', `${s.index.typeName} holds binary codes: its rows are not gathered`);
+    const { ids, vectors } = await s.index.extractAll();
+    const d = s.index.d;
+    const order = [...ids.keys()].filter((i) => !s.ids.deleted.has(ids[i])).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+    const sorted = new Float32Array(order.length * d);
+    order.forEach((i, j) => sorted.set(vectors.subarray(i * d, (i + 1) * d), j * d));
+    const rows = { index: s.index, seq: this.seq, ids: BigInt64Array.from(order, (i) => ids[i]), vectors: sorted };
+    this.gathered = rows;
+    clearTimeout(this.gatheredTimer);
+    this.gatheredTimer = setTimeout(() => (this.gathered = undefined), GATHER_KEEP_MS).unref();
+    return rows;
   }
 
   /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */

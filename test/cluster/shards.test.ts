@@ -294,15 +294,16 @@ describe('cluster: sharded indexes', function () {
   });
 
   it('a sharded flat index exports what one index with the same data exports, and takes an import split over its shards by id', async () => {
-    const ids = Array.from({ length: 400 }, (_, i) => 10_000 + 13 * i);
-    const gone = [ids[3], ids[150], ids[399]];
+    // Over 13,107 rows a shard (512 KiB pages of 8 floats and an id): each shard is read in several pages.
+    const ids = Array.from({ length: 45_000 }, (_, i) => 10_000 + 13 * i);
+    const gone = [ids[3], ids[150], ids[44_999]];
     for (const name of ['gatherOne', 'gatherSharded']) {
       const created = await api(0).post('/v1/indexes', { name, dimension: D, factory: 'IDMap2,Flat', ...(name === 'gatherSharded' && { shards: 3 }) });
       assert.equal(created.status, 201, JSON.stringify(created.json));
       // The same vectors under the same ids, in id order, through both nodes; the same removed.
-      for (let at = 0; at < ids.length; at += 100) {
-        const some = ids.slice(at, at + 100);
-        assert.equal((await api(at % 200 === 0 ? 0 : 1).post(`/v1/indexes/${name}/add`, { vectors: some.map(vector), ids: some })).status, 200);
+      for (let at = 0; at < ids.length; at += 5_000) {
+        const some = ids.slice(at, at + 5_000);
+        assert.equal((await api(at % 10_000 === 0 ? 0 : 1).post(`/v1/indexes/${name}/add`, { vectors: some.map(vector), ids: some })).status, 200);
       }
       assert.equal((await api(1).post(`/v1/indexes/${name}/remove`, { ids: gone })).json.removed, 3);
     }
