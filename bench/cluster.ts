@@ -8,7 +8,11 @@
 // nodes; (4) a sharded index (3 shards over the 3 nodes, docs/cluster.md): its
 // searches/s through every node against the whole index's (the scatter to every
 // shard's owner and the merge against one local search), and its acknowledged
-// adds/s with ids; (5) with --baseline <cli.js of a checkout built without the
+// adds/s with ids; (5) importing an index file (PUT .../import) through a single
+// node against through a cluster node (the file through the object store, applied
+// by every replica), how long after its answer another node reads it, and the
+// export of the sharded index (gathered from its shards) against the whole one's.
+// (6) with --baseline <cli.js of a checkout built without the
 // cluster's shared quota check (service/cluster/quota-ledger.ts)>, what that
 // check costs: acknowledged adds/s through 3 nodes of each build, on the same NATS
 // servers, alternating rounds. Nothing asserts on time: figures go to bench/RESULTS.md.
@@ -17,11 +21,14 @@ import * as os from 'node:os';
 import { startNatsCluster } from '../test/support/nats-cluster';
 import { startProxyCluster, stopProxies } from '../test/support/proxy-cluster';
 import { client, makeTenant, startServer } from '../test/support/server';
+import { indexFactory, serializeIndex } from '../lib';
 
 const D = 32;
 const ROWS = 10;
 const ROUNDS = 2;
 const ROUND_S = 1.5;
+/** Rows of part (5)'s imported Flat file (25 MiB at D 32). */
+const IMPORT_ROWS = 200_000;
 const vectors = (n: number, seed: number): Float32Array => {
   const x = new Float32Array(n * D);
   let h = seed * 2654435761 + 1;
@@ -184,10 +191,43 @@ async function main(): Promise<void> {
     })();
     console.log(`  sharded, 8 writers over 3 nodes: ${fmt(shardedAdds)} acknowledged adds/s (${ROWS} vectors with ids each)`);
 
-    // (5) the shared quota check's cost, against a build without it
+    // (5) importing an index file; exporting the sharded index
+    const local = indexFactory(D, 'Flat');
+    await local.add(vectors(IMPORT_ROWS, 5));
+    const file = await serializeIndex(local);
+    local.dispose();
+    console.log(`\n(5) PUT import of a Flat ${IMPORT_ROWS} x ${D} file (${(file.length / 2 ** 20).toFixed(1)} MiB), best of ${ROUNDS} rounds, alternating`);
+    const took = { single: Infinity, cluster: Infinity, readable: Infinity };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of round % 2 === 0 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const)) {
+        const started = performance.now();
+        const imported = await client(mode === 'single' ? single.url : urls[0], mode === 'single' ? singleKeys.write : keys.write).put('/v1/indexes/imp/import', { body: file });
+        if (imported.status >= 300) throw new Error(`import: ${imported.status} ${JSON.stringify(imported.json)}`);
+        took[mode] = Math.min(took[mode], performance.now() - started);
+        if (mode === 'cluster') {
+          const answered = performance.now();
+          const read = await client(urls[1], keys.read).get(`/v1/indexes/imp?minSequence=${imported.json.version}`);
+          if (read.json.ntotal !== IMPORT_ROWS) throw new Error(`import read through B: ${read.status} ${JSON.stringify(read.json)}`);
+          took.readable = Math.min(took.readable, performance.now() - answered);
+        }
+      }
+    }
+    console.log(`  single node: ${fmt(took.single)} ms; cluster through A: ${fmt(took.cluster)} ms, then B answers for it ${took.readable.toFixed(0)} ms later`);
+    const exports = { s: Infinity, sh: Infinity };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const index of ['s', 'sh'] as const) {
+        const started = performance.now();
+        const got = await client(urls[1], keys.read).get(`/v1/indexes/${index}/export`);
+        if (got.status !== 200) throw new Error(`export ${index}: ${got.status}`);
+        exports[index] = Math.min(exports[index], performance.now() - started);
+      }
+    }
+    console.log(`  GET export through B, ${N} x ${D}: whole index ${exports.s.toFixed(0)} ms, sharded (gathered from 3 shards) ${exports.sh.toFixed(0)} ms`);
+
+    // (6) the shared quota check's cost, against a build without it
     const at = process.argv.indexOf('--baseline');
     if (at < 0) {
-      console.log('\n(5) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
+      console.log('\n(6) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
     } else {
       const baseline = await startProxyCluster(nats, ['A0', 'B0', 'C0'], { entry: process.argv[at + 1], adminKey: nodes[0].adminKey });
       try {
@@ -197,7 +237,7 @@ async function main(): Promise<void> {
           const c = await client(groups[mode][0], key[mode]).post('/v1/indexes', { name: 'q', dimension: D, type: 'IndexFlatL2' });
           if (c.status !== 201) throw new Error(`create q: ${c.status}`);
         }
-        console.log(`\n(5) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${ROUNDS} rounds of ${ROUND_S} s, alternating`);
+        console.log(`\n(6) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${ROUNDS} rounds of ${ROUND_S} s, alternating`);
         console.log('  writers   without   with   ratio');
         for (const writers of [1, 8, 32]) {
           const best = { without: 0, with: 0 };

@@ -6,7 +6,7 @@
 // plain values (Float32Array, BigInt64Array, objects); knows nothing about HTTP,
 // so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import { METRIC_L2, deserializeIndex, deserializeIndexBinary, type BinarySearchResult, type IDSelector, type SearchParams } from '../../lib';
+import { METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, type BinarySearchResult, type IDSelector, type Index, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
 import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
@@ -25,6 +25,9 @@ import { CPU, GpuPlacement, gpuNumber, type GpuStatus } from './gpu-placement';
 import { ShardedIndexes, type ShardMessage, type ShardNetwork } from './sharded-indexes';
 import { MAX_SHARDS, shardStorageId } from './shards';
 import { isIdMapped } from '../../lib/id-policy';
+
+/** A chunk of a sharded import's vectors (each shard's part of it is one NATS message, under its max_payload). */
+const IMPORT_CHUNK_BYTES = 512 * 1024;
 
 export interface IndexInfo {
   name: string;
@@ -494,18 +497,94 @@ export class IndexService {
     return l.read(async (index) => this.info(l, index));
   }
 
-  /** FAISS's serialized bytes, consistent with every write acknowledged before the call. */
+  /**
+   * FAISS's serialized bytes, consistent with every write acknowledged before the
+   * call. A sharded index's: its shards' vectors gathered into one index of its
+   * factory, added in id order (exportSharded).
+   */
   exportIndex(tenant: string, name: string): Promise<Buffer> {
     const l = this.use(tenant, name);
-    if (this.shardedOf(l)) throw this.notSharded(l, 'an export (one FAISS file of every shard)');
+    const sharded = this.shardedOf(l);
+    if (sharded) return this.exportSharded(l, sharded);
     return l.export();
+  }
+
+  /**
+   * One index of the sharded index's factory holding every shard's vectors under
+   * their ids, added in id order: the file one index holding the same vectors,
+   * added in that order, exports (a flat index's only: requireFlatShards).
+   */
+  private async exportSharded(l: DurableIndex, sharded: ShardedIndexes): Promise<Buffer> {
+    this.requireFlatShards(l, 'an export');
+    const { ids, vectors } = await sharded.gather(l.record);
+    const index = buildIndex(l.record.dimension, l.record.factory, l.record.metric) as Index;
+    try {
+      if (ids.length > 0) await index.addWithIds(vectors, ids);
+      return Buffer.from(await serializeIndex(index));
+    } finally {
+      index.dispose();
+    }
+  }
+
+  /**
+   * A sharded index's export gathers, and its import splits, vectors by id: exact
+   * only where the shards store the vectors themselves (a flat index under an
+   * IDMap). Other shards each hold their own training (IVF's quantizer), lossy
+   * codes (PQ, SQ) or a graph built in their own order (HNSW): one index of the
+   * same data cannot be made from them, nor they from one.
+   */
+  private requireFlatShards(l: DurableIndex, what: string): void {
+    if (/^IDMap2?,Flat$/.test(l.record.factory)) return;
+    throw new ServiceError(
+      'ERR_UNSUPPORTED',
+      `Index ${l.record.name} is sharded over ${l.record.shards} shards of ${l.record.factory}: ${what} of a sharded index gathers or splits its vectors by id, which only a flat index (IDMap or IDMap2 over Flat) does exactly; ${l.record.factory}'s shards each hold their own training, codes or graph (docs/cluster.md)`,
+    );
+  }
+
+  /**
+   * An index file into a sharded index: its vectors (as the file's index
+   * reconstructs them) in place of the shards' own, each to the shard its id
+   * hashes to (positional ids for a file without an IDMap). Not atomic, as a
+   * sharded write spanning shards is not: every shard is reset, then the vectors
+   * added in chunks; if it fails half way, the same import again completes it.
+   */
+  private async importSharded(tenant: string, l: DurableIndex, sharded: ShardedIndexes, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+    let rows: { ids: BigInt64Array; vectors: Float32Array };
+    try {
+      this.requireFlatShards(l, 'an import');
+      const { record } = l;
+      if (isBinaryIndex(index) || index.d !== record.dimension || index.metricType !== record.metric) {
+        throw new ServiceError(
+          'ERR_UNSUPPORTED',
+          `Index ${record.name} is sharded: an import puts the file's vectors in its shards, which hold vectors of dimension ${record.dimension} (metric ${metricName(record.metric)}); the file holds ${index.typeName} of dimension ${index.d}`,
+        );
+      }
+      try {
+        rows = await index.extractAll();
+      } catch (e) {
+        throw new ServiceError('ERR_UNSUPPORTED', `Index ${record.name} is sharded: an import splits the file's vectors by id over its shards, and ${index.typeName} cannot reconstruct them (${(e as Error).message})`);
+      }
+    } finally {
+      index.dispose();
+    }
+    const release = this.quotas.reserve(tenant, growth);
+    try {
+      await sharded.everyShard(l.record, { type: 'reset' });
+      const d = l.record.dimension;
+      const chunk = Math.max(1, Math.floor(IMPORT_CHUNK_BYTES / (d * 4 + 8)));
+      for (let at = 0; at < rows.ids.length; at += chunk) {
+        const end = Math.min(rows.ids.length, at + chunk);
+        await sharded.add(l.record, rows.vectors.subarray(at * d, end * d), rows.ids.subarray(at, end));
+      }
+    } finally {
+      release();
+    }
+    return { created: false, info: await this.describeSharded(l) };
   }
 
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
-    // Its bytes would have to reach every replica: the cluster has no shared snapshot store yet (docs/cluster.md).
-    if (this.storage.replication) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', 'Importing an index is not offered in a cluster yet; import it on a single node, or add its vectors');
     this.registry.requireOpen(tenant);
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
@@ -519,7 +598,6 @@ export class IndexService {
       // Checked and reserved in one turn, after the last await: what the quota sees is current.
       this.registry.requireOpen(tenant, generation);
       existing = this.registry.find(tenant, name);
-      if (existing?.record.shards) throw this.notSharded(existing, 'an import (one FAISS file in place of every shard)');
       if (!existing && this.registry.isCreating(tenant, name)) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.quotas.requireIndexQuota(tenant);
       growth = { indexes: existing ? 0 : 1, ...this.quotas.requireRoom(tenant, index.ntotal, index.bytes, existing) };
@@ -527,6 +605,8 @@ export class IndexService {
       index.dispose();
       throw e;
     }
+    const sharded = existing && this.shardedOf(existing);
+    if (existing && sharded) return this.importSharded(tenant, existing, sharded, index, growth);
     if (!existing) {
       const record: IndexRecord = {
         tenant,
@@ -538,7 +618,7 @@ export class IndexService {
         createdAt: new Date().toISOString(),
         mmap: false,
       };
-      return { created: true, info: await this.installNew(record, index, growth) };
+      return { created: true, info: await this.installNew(record, index, growth, true) };
     }
     const replacing = existing;
     const release = this.quotas.reserve(tenant, growth);
@@ -552,10 +632,15 @@ export class IndexService {
         factory: `imported ${index.typeName}`,
       };
       try {
-        await replacing.replace(index, record, () => {
-          this.registry.requireOpen(tenant, generation);
-          this.catalog.replaceIndex(record);
-        });
+        await replacing.replace(
+          index,
+          record,
+          () => {
+            this.registry.requireOpen(tenant, generation);
+            this.catalog.replaceIndex(record);
+          },
+          true,
+        );
       } catch (e) {
         index.dispose();
         throw e;
@@ -705,7 +790,8 @@ export class IndexService {
    * durable before its catalog row is written. A tenant deleted meanwhile wins:
    * the index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
    */
-  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation): Promise<IndexInfo> {
+  /** `imported`: `index` came from a FAISS file (a cluster sends it to the other replicas as such). */
+  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation, imported = false): Promise<IndexInfo> {
     const { tenant, name } = record;
     const generation = this.registry.generation(tenant);
     const releaseName = this.registry.claimName(tenant, name);
@@ -721,10 +807,15 @@ export class IndexService {
     const installed = (async () => {
       l = this.durableIndex(record);
       try {
-        await l.replace(index, record, () => {
-          this.registry.requireOpen(tenant, generation);
-          this.catalog.insertIndex(record);
-        });
+        await l.replace(
+          index,
+          record,
+          () => {
+            this.registry.requireOpen(tenant, generation);
+            this.catalog.insertIndex(record);
+          },
+          imported,
+        );
       } catch (e) {
         l.drop();
         index.dispose();

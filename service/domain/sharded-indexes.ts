@@ -58,6 +58,8 @@ export const SHARD_OWNER_WAIT_MS = 15_000;
 /** How long a node waits for another's answer to a shard's read; a write may take longer (its append retries up to 15 s). */
 const READ_TIMEOUT_MS = 30_000;
 const WRITE_TIMEOUT_MS = 60_000;
+/** A page of a shard's rows (gather): well under NATS's default max_payload (1 MiB). */
+const GATHER_PAGE_BYTES = 512 * 1024;
 
 export interface ShardedDeps {
   net: ShardNetwork;
@@ -255,6 +257,35 @@ export class ShardedIndexes {
     return out;
   }
 
+  /**
+   * Every visible vector of every shard with its id, in id order (a sharded
+   * index's export). Each shard is read in pages by id (a page is one NATS
+   * message, under its max_payload): a write during the gather is in it or
+   * not, and no vector is read twice.
+   */
+  async gather(record: IndexRecord): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    const d = record.dimension;
+    const count = Math.max(1, Math.floor(GATHER_PAGE_BYTES / (d * 4 + 8)));
+    const shards = await Promise.all(
+      Array.from({ length: record.shards! }, async (_, s) => {
+        const pages: { ids: BigInt64Array; vectors: Float32Array }[] = [];
+        for (let after: string | undefined; ; ) {
+          const a = await this.onShard(record, s, { header: { op: 'rows', count, ...(after !== undefined && { after }) }, parts: [] }, READ_TIMEOUT_MS);
+          const page = { ids: view(a.parts[0], BigInt64Array), vectors: view(a.parts[1], Float32Array) };
+          pages.push(page);
+          if (page.ids.length < count) return pages;
+          after = String(page.ids[page.ids.length - 1]);
+        }
+      }),
+    );
+    // Each shard's rows are in id order already; the shards' ids interleave: one sort of them all.
+    const rows = shards.flat().flatMap((p) => Array.from(p.ids, (id, row) => ({ id, p, row })));
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const vectors = new Float32Array(rows.length * d);
+    rows.forEach(({ p, row }, j) => vectors.set(p.vectors.subarray(row * d, (row + 1) * d), j * d));
+    return { ids: BigInt64Array.from(rows, (r) => r.id), vectors };
+  }
+
   /** What every shard holds, summed (describe, count). */
   async counts(record: IndexRecord): Promise<ShardCounts> {
     const answers = await this.scatter(record, () => ({ header: { op: 'count' }, parts: [] }), READ_TIMEOUT_MS);
@@ -371,6 +402,10 @@ export class ShardedIndexes {
           header: { ntotal: (await l.ntotal()), bytes: index.bytes, isTrained: index.isTrained, type: index.typeName, version: l.version },
           parts: [],
         }));
+      case 'rows': {
+        const page = await l.rowsAfter(h.after === undefined ? undefined : BigInt(h.after as string), h.count as number);
+        return { header: { version: l.version }, parts: [bytesOf(page.ids), bytesOf(page.vectors)] };
+      }
       case 'reconstruct': {
         const rows = await Promise.all((h.ids as string[]).map((id) => l.reconstruct(BigInt(id))));
         return { header: { version: l.version }, parts: [Buffer.concat(rows.map((r) => bytesOf(r)))] };
