@@ -5,9 +5,9 @@
 // points whatever their cluster. For Flat, HNSW32 and IVF1024,Flat collections:
 //
 // 1. Filtered search against the unfiltered search of the same collection:
-//    latency of one query at a time (median over the queries, then over rounds,
-//    after an untimed one,
-//    that alternate the rows so other load falls on all alike), and
+//    latency of one query at a time (median over the queries, then over rounds
+//    that alternate the rows so other load falls on all alike, after an untimed
+//    round), and
 //    10-recall@10 against the exact filtered answer (lib's knn over the
 //    matching vectors). "warm": the same filter for every query (a user
 //    filtering by one source; the state keeps its answer until the next op);
