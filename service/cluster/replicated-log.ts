@@ -9,7 +9,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
-import { SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
+import { LogGap, SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { FileSnapshotStore } from '../storage/snapshots';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -41,6 +41,8 @@ export const APPEND_TIMEOUT_MS = 15_000;
 const streamOf = (id: string) => `FP_${id}`;
 const subjectOf = (id: string) => `fp.log.${id}`;
 const nanos = (ms: number) => ms * 1_000_000;
+/** How often a follower still catching up checks that the records it waits for were not trimmed meanwhile. */
+const TRIMMED_CHECK_MS = 1_000;
 
 /** Errors worth another try: no responder (leader election, reconnecting), timeouts. */
 function transient(e: unknown): boolean {
@@ -159,6 +161,8 @@ export class JetStreamLog implements ReplicatedLog {
   follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower {
     let stopped = false;
     let lastSeen = afterSeq;
+    /** The next record this follower needs. */
+    let next = afterSeq + 1;
     let stop: () => void = () => undefined;
     const caughtUp = (async () => {
       const info = await this.retrying(() => this.jsm.streams.info(streamOf(id)));
@@ -174,8 +178,20 @@ export class JetStreamLog implements ReplicatedLog {
       const consumer = await this.retrying(() => this.js.consumers.get(streamOf(id), { deliver_policy: 'by_start_sequence' as never, opt_start_seq: afterSeq + 1 }));
       // Pulls that expire every 5 s: a server's death is noticed (missed heartbeats) within seconds, not 30.
       const messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
+      // Trimmed behind a shared snapshot (another node's) after this follower began: the records it waits for never
+      // come, nor does a later one to show the gap when no write follows. The replica then loads that snapshot.
+      const trimmed = setInterval(() => {
+        void this.jsm.streams.info(streamOf(id)).then(
+          (now) => {
+            if (!stopped && now.state.first_seq > next) failed(new LogGap(now.state.first_seq, next));
+          },
+          () => undefined,
+        );
+      }, TRIMMED_CHECK_MS);
+      void done.then(() => clearInterval(trimmed), () => clearInterval(trimmed));
       stop = () => {
         stopped = true;
+        clearInterval(trimmed);
         void messages.close();
       };
       if (stopped) stop();
@@ -185,6 +201,7 @@ export class JetStreamLog implements ReplicatedLog {
             if (stopped) break;
             lastSeen = Math.max(lastSeen, msg.info.streamSequence + msg.info.pending);
             await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
+            next = msg.seq + 1;
             if (msg.seq >= target) reached();
           }
         } catch (e) {
