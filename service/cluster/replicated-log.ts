@@ -163,6 +163,8 @@ export class JetStreamLog implements ReplicatedLog {
     let lastSeen = afterSeq;
     /** The next record this follower needs. */
     let next = afterSeq + 1;
+    /** Records delivered so far (a check of the trimmed stream waits while they keep coming). */
+    let delivered = 0;
     let stop: () => void = () => undefined;
     const caughtUp = (async () => {
       const info = await this.retrying(() => this.jsm.streams.info(streamOf(id)));
@@ -180,10 +182,15 @@ export class JetStreamLog implements ReplicatedLog {
       const messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
       // Trimmed behind a shared snapshot (another node's) after this follower began: the records it waits for never
       // come, nor does a later one to show the gap when no write follows. The replica then loads that snapshot.
+      // Records it fetched before the trim are still delivered: only a follower that got none for a whole period fails.
+      let deliveredBefore = -1;
       const trimmed = setInterval(() => {
+        const quiet = delivered === deliveredBefore;
+        deliveredBefore = delivered;
+        if (!quiet) return;
         void this.jsm.streams.info(streamOf(id)).then(
           (now) => {
-            if (!stopped && now.state.first_seq > next) failed(new LogGap(now.state.first_seq, next));
+            if (!stopped && delivered === deliveredBefore && now.state.first_seq > next) failed(new LogGap(now.state.first_seq, next));
           },
           () => undefined,
         );
@@ -202,6 +209,7 @@ export class JetStreamLog implements ReplicatedLog {
             lastSeen = Math.max(lastSeen, msg.info.streamSequence + msg.info.pending);
             await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
             next = msg.seq + 1;
+            delivered++;
             if (msg.seq >= target) reached();
           }
         } catch (e) {
