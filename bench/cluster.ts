@@ -8,7 +8,10 @@
 // nodes; (4) a sharded index (3 shards over the 3 nodes, docs/cluster.md): its
 // searches/s through every node against the whole index's (the scatter to every
 // shard's owner and the merge against one local search), and its acknowledged
-// adds/s with ids. Nothing asserts on time: figures go to bench/RESULTS.md.
+// adds/s with ids; (5) with --baseline <cli.js of a checkout built without the
+// cluster's shared quota check (service/cluster/quota-ledger.ts)>, what that
+// check costs: acknowledged adds/s through 3 nodes of each build, on the same NATS
+// servers, alternating rounds. Nothing asserts on time: figures go to bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { startNatsCluster } from '../test/support/nats-cluster';
@@ -180,6 +183,35 @@ async function main(): Promise<void> {
       return done / ROUND_S;
     })();
     console.log(`  sharded, 8 writers over 3 nodes: ${fmt(shardedAdds)} acknowledged adds/s (${ROWS} vectors with ids each)`);
+
+    // (5) the shared quota check's cost, against a build without it
+    const at = process.argv.indexOf('--baseline');
+    if (at < 0) {
+      console.log('\n(5) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
+    } else {
+      const baseline = await startProxyCluster(nats, ['A0', 'B0', 'C0'], { entry: process.argv[at + 1], adminKey: nodes[0].adminKey });
+      try {
+        const groups = { without: baseline.map((n) => n.url), with: urls };
+        const key = { without: (await makeTenant(baseline[0], 'quota0')).write, with: (await makeTenant(nodes[0], 'quota1')).write };
+        for (const mode of ['without', 'with'] as const) {
+          const c = await client(groups[mode][0], key[mode]).post('/v1/indexes', { name: 'q', dimension: D, type: 'IndexFlatL2' });
+          if (c.status !== 201) throw new Error(`create q: ${c.status}`);
+        }
+        console.log(`\n(5) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${ROUNDS} rounds of ${ROUND_S} s, alternating`);
+        console.log('  writers   without   with   ratio');
+        for (const writers of [1, 8, 32]) {
+          const best = { without: 0, with: 0 };
+          for (let round = 0; round < ROUNDS; round++) {
+            for (const mode of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+              best[mode] = Math.max(best[mode], await adds(groups[mode], key[mode], 'q', writers, ROUND_S));
+            }
+          }
+          console.log(`  ${String(writers).padStart(7)} ${fmt(best.without)} ${fmt(best.with)}   ${(best.with / best.without).toFixed(2)}`);
+        }
+      } finally {
+        await stopProxies(baseline);
+      }
+    }
     console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await single.stop('SIGKILL');

@@ -24,6 +24,7 @@ import { TenantMemoryBudget } from './domain/memory-budget';
 import { ServiceError } from './domain/errors';
 import { joinCluster } from './cluster/cluster';
 import type { ReplicatedLog } from './domain/durable';
+import type { SharedUsage } from './domain/quotas';
 import type { ShardNetwork } from './domain/sharded-indexes';
 import { HEARTBEAT_MS } from './cluster/cluster';
 
@@ -76,7 +77,7 @@ export interface ServiceHooks {
 export function openServices(
   config: Config,
   hooks: ServiceHooks = {},
-  cluster?: { catalog: Catalog; replication: ReplicatedLog & { useSnapshots(s: FileSnapshotStore): void }; shards?: ShardNetwork },
+  cluster?: { catalog: Catalog; replication: ReplicatedLog & { useSnapshots(s: FileSnapshotStore): void }; shards?: ShardNetwork; usage?: SharedUsage },
 ): Services {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const indexDir = path.join(config.dataDir, 'indexes');
@@ -97,6 +98,7 @@ export function openServices(
     maxMemory: config.maxMemory,
     ...(cluster && { replication: cluster.replication }),
     ...(cluster?.shards && { shards: cluster.shards }),
+    ...(cluster?.usage && { sharedUsage: cluster.usage }),
     gpuDevices: config.gpu,
     gpuMemory: config.gpuMemory,
   }, hooks.observer);

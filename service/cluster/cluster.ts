@@ -8,6 +8,7 @@ import { Kvm } from '@nats-io/kv';
 import { CATALOG_BUCKET, heartbeatKey, KvCatalog } from './kv-catalog';
 import { JetStreamLog } from './replicated-log';
 import { ShardRpc } from './shard-rpc';
+import { StreamUsageLedger } from './quota-ledger';
 
 /**
  * How often a node tells the catalog it is up (what the dashboard and
@@ -24,6 +25,8 @@ export interface Cluster {
   replicas: number;
   /** Sharded indexes' placement and the requests nodes forward each other (shard-rpc.ts). */
   shards: ShardRpc;
+  /** The tenants' usage every node checks quotas against (quota-ledger.ts). */
+  usage: StreamUsageLedger;
   /** Tells the catalog every HEARTBEAT_MS that this node is up, with its lag (`lag()`). */
   heartbeat(lag: () => number): void;
   /** Runs `sync` after each batch of catalog changes other nodes made (one run at a time). */
@@ -73,6 +76,7 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
     const startedAt = Date.now();
     let beating: NodeJS.Timeout | undefined;
     const shards = new ShardRpc(nc, config.node, catalog);
+    const usage = await StreamUsageLedger.open(nc, config.node, config.clusterReplicas);
     return {
       node: config.node,
       nc,
@@ -80,6 +84,7 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
       replication,
       replicas: config.clusterReplicas,
       shards,
+      usage,
       heartbeat(lag) {
         const beat = () =>
           void kv.put(heartbeatKey(config.node), JSON.stringify({ node: config.node, at: Date.now(), startedAt, lag: lag() })).catch(() => undefined);

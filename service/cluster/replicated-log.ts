@@ -45,7 +45,7 @@ const nanos = (ms: number) => ms * 1_000_000;
 const TRIMMED_CHECK_MS = 1_000;
 
 /** Errors worth another try: no responder (leader election, reconnecting), timeouts. */
-function transient(e: unknown): boolean {
+export function transient(e: unknown): boolean {
   const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''} ${String((e as { cause?: unknown })?.cause ?? '')}`;
   return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found/i.test(text);
 }
@@ -158,7 +158,11 @@ export class JetStreamLog implements ReplicatedLog {
     }
   }
 
-  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower {
+  async lastSeq(id: string): Promise<number> {
+    return (await this.retrying(() => this.jsm.streams.info(streamOf(id)))).state.last_seq;
+  }
+
+  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation, appendId?: string) => Promise<void>): Follower {
     let stopped = false;
     let lastSeen = afterSeq;
     /** The next record this follower needs. */
@@ -207,7 +211,7 @@ export class JetStreamLog implements ReplicatedLog {
           for await (const msg of messages) {
             if (stopped) break;
             lastSeen = Math.max(lastSeen, msg.info.streamSequence + msg.info.pending);
-            await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
+            await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)), msg.headers?.get('Nats-Msg-Id') || undefined);
             next = msg.seq + 1;
             delivered++;
             if (msg.seq >= target) reached();

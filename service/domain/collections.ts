@@ -19,6 +19,7 @@ import { ServiceError } from './errors';
 import { requestFingerprint } from '../../lib/request-fingerprint';
 import type { DurableHost } from './indexes';
 import { requireName } from './names';
+import { NOTHING_HELD, usageCountOf, type Admission } from './quotas';
 
 /** What a delete removes: these ids, or the points a filter matches when the delete's turn comes. */
 export type DeleteTarget = { ids: readonly string[] } | { filter: ParsedFilter };
@@ -104,10 +105,18 @@ export class Collections {
     const state = CollectionState.create(valid, this.o.limits, { rebuildThreshold: this.host.rebuildThreshold });
     const record: CollectionRecord = { tenant, name, id: randomUUID(), spec: valid, createdAt: new Date().toISOString() };
     const generation = registry.generation(tenant);
-    const release = quotas.reserve(tenant, { indexes: 1, vectors: 0, bytes: 0 });
     const releaseName = registry.claimName(tenant, name, 'collection');
+    let admission: Admission;
+    try {
+      admission = await quotas.admit(tenant, { indexes: 1, vectors: 0, bytes: 0 }, { object: record.id });
+    } catch (e) {
+      releaseName();
+      state.dispose();
+      throw e;
+    }
+    let c: DurableCollection | undefined;
     const installed = (async () => {
-      const c = this.durable(record);
+      c = this.durable(record);
       try {
         // Its first snapshot and empty log are durable before its catalog row is written.
         await c.install(state, () => {
@@ -124,10 +133,14 @@ export class Collections {
       return c.read(async (s) => s.info());
     })();
     try {
-      return await registry.tracked(tenant, installed);
+      const info = await registry.tracked(tenant, installed);
+      admission.end({ final: true, count: usageCountOf(c!) });
+      return info;
+    } catch (e) {
+      admission.end({ final: !(e instanceof ServiceError && e.code === 'ERR_STORAGE_FAILED') });
+      throw e;
     } finally {
       releaseName();
-      release();
     }
   }
 
@@ -161,6 +174,7 @@ export class Collections {
       );
     }
     this.catalog.deleteCollection(tenant, name);
+    await this.host.quotas.forget(tenant, c.record.id);
     await this.host.forget(c);
   }
 
@@ -196,17 +210,21 @@ export class Collections {
     });
     // Loads the collection: whether this is a retry, and which ids are new, are known only then.
     const existing = await c.read(async (s) => (await s.get(ids, { withPayload: false, withVector: false })).length);
-    const release =
+    const appendId = this.host.durableOptions().replication ? c.appendIdFor(key) : undefined;
+    const admission =
       key !== undefined && c.hasApplied(key)
-        ? () => undefined
-        : this.host.quotas.reserve(tenant, { indexes: 0, ...this.host.quotas.requireRoom(tenant, ids.length - existing, (ids.length - existing) * d * 4 + payloadBytes) });
+        ? NOTHING_HELD
+        : await this.host.quotas.admit(tenant, { indexes: 0, vectors: ids.length - existing, bytes: (ids.length - existing) * d * 4 + payloadBytes }, { object: c.record.id, appendId });
+    let added: number;
     try {
       const fingerprint = requestFingerprint({ op: 'upsert', ids, payloads: copies }, x);
-      const { added } = await c.mutate(collectionMutation({ type: 'upsert', ids, x, payloads: copies }, fingerprint, key));
-      return { upserted: added };
-    } finally {
-      release();
+      ({ added } = await c.mutate(collectionMutation({ type: 'upsert', ids, x, payloads: copies }, fingerprint, key), appendId));
+    } catch (e) {
+      admission.end({ final: false, count: usageCountOf(c), applied: (id) => c.appliedAt(id) });
+      throw e;
     }
+    admission.end({ final: true, count: usageCountOf(c), applied: (id) => c.appliedAt(id) });
+    return { upserted: added };
   }
 
   /** The points of these ids that exist, in the order asked. */
@@ -227,6 +245,7 @@ export class Collections {
       ids.forEach((id, i) => pointIdArg(id, `ids[${i}]`));
       ({ removed } = await c.mutate(collectionMutation({ type: 'delete', ids }, requestFingerprint({ op: 'delete', ids }), key)));
     }
+    await this.host.quotas.counted(tenant, c);
     return { deleted: removed };
   }
 

@@ -60,7 +60,9 @@ export interface ReplicatedLog {
    * promise before it settled, until stopped. `caughtUp` resolves once every
    * record in the log when following began is delivered.
    */
-  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation) => Promise<void>): Follower;
+  follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation, appendId?: string) => Promise<void>): Follower;
+  /** The sequence of the log's last record (0: empty). */
+  lastSeq(id: string): Promise<number>;
   /** Shares this node's snapshot `seq` with the other replicas; the log may drop the records it holds. */
   shareSnapshot(id: string, seq: number): Promise<void>;
   /** Puts the shared snapshot in this node's snapshots if it is newer than `localSeq`; its sequence (0: none newer). */
@@ -162,6 +164,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   private waiters: { seq: number; resolve: () => void }[] = [];
   /** A replica's: bytes of the records applied since the last snapshot (what the log's size is to a local one). */
   private replicatedBytes = 0;
+  /** A replica's: the sequence of each record it applied lately, by append id (the cluster's quota holds of those appends are settled: quotas.ts). */
+  private readonly appends = new Map<string, number>();
 
   constructor(
     public record: R,
@@ -256,12 +260,13 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   /**
    * Applies a mutation in arrival order, logs it, and resolves once it is durable
    * (on this node's log, or a cluster's replicated log). In use (not evicted)
-   * meanwhile.
+   * meanwhile. `appendId`: a replicated mutation's (appendIdFor), when the caller
+   * needs to know it before.
    */
-  async mutate(m: Mutation | ResolvedMutation<S>): Promise<Applied> {
+  async mutate(m: Mutation | ResolvedMutation<S>, appendId?: string): Promise<Applied> {
     this.active++;
     try {
-      return await (this.o.replication ? this.mutateReplicated(m, this.o.replication) : this.mutateLocal(m));
+      return await (this.o.replication ? this.mutateReplicated(m, this.o.replication, appendId) : this.mutateLocal(m));
     } finally {
       this.active--;
       this.lastUsed = Date.now();
@@ -336,12 +341,11 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * the keys it applied (the last 10,000), so the same key's second record is
    * answered with the first's result wherever it lands.
    */
-  private async mutateReplicated(m: Mutation | ResolvedMutation<S>, replication: ReplicatedLog): Promise<Applied> {
+  private async mutateReplicated(m: Mutation | ResolvedMutation<S>, replication: ReplicatedLog, given?: string): Promise<Applied> {
     await this.load();
     const { seen } = this.recall(m);
     if (seen) return seen.applied;
-    // Without a key, an id of its own: the append's own retries are not appended twice.
-    const appendId = m.key !== undefined ? `${this.record.id}:${m.key}` : `${this.record.id}:${randomUUID()}`;
+    const appendId = given ?? this.appendIdFor(m.key);
     let seq: number | undefined;
     for (let tries = 0; seq === undefined; tries++) {
       if (this.dropped) throw this.notFound();
@@ -364,6 +368,30 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     if (result instanceof Error) throw result;
     this.afterMutation();
     return result;
+  }
+
+  /**
+   * The id a replicated mutation is appended under: with an idempotency key, the
+   * same on every node (the log drops a retry's second append); without, one of
+   * its own (the append's own retries are not appended twice).
+   */
+  appendIdFor(key: string | undefined): string {
+    return key !== undefined ? `${this.record.id}:${key}` : `${this.record.id}:${randomUUID()}`;
+  }
+
+  /** A replica's: the sequence at which it applied the record appended under `appendId` (undefined: not among the last 10,000). */
+  appliedAt(appendId: string): number | undefined {
+    return this.appends.get(appendId);
+  }
+
+  /** Loaded and (a replica) caught up with every record its log held when called. */
+  async catchUp(): Promise<void> {
+    if (!this.o.replication) {
+      await this.readState(async () => undefined);
+      return;
+    }
+    const last = await this.o.replication.lastSeq(this.record.id);
+    await this.appliedThrough(last);
   }
 
   /**
@@ -416,9 +444,13 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * add to an untrained index) fails the same way on every replica and changes
    * nothing; a key's second record is answered with the first's result.
    */
-  private async applyReplicated(state: S, seq: number, m: Mutation, live: boolean): Promise<S> {
+  private async applyReplicated(state: S, seq: number, m: Mutation, live: boolean, appendId?: string): Promise<S> {
     if (seq <= this.seq) return state; // in the snapshot already
     if (seq > this.seq + 1) throw new LogGap(seq, this.seq + 1);
+    if (appendId !== undefined) {
+      this.appends.set(appendId, seq);
+      if (this.appends.size > 10_000) this.appends.delete(this.appends.keys().next().value!);
+    }
     let result: Applied | Error;
     const fingerprint = m.key !== undefined ? fingerprintOf(m) : undefined;
     const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
@@ -481,9 +513,9 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     this.replicatedBytes = 0;
     // Until caught up, records apply to the state being loaded; then to the loaded one, in turn with the mutations.
     let loading: S | undefined = state;
-    const follower = replication.follow(record.id, this.seq, async (seq, m) => {
+    const follower = replication.follow(record.id, this.seq, async (seq, m, appendId) => {
       if (loading !== undefined) {
-        loading = await this.applyReplicated(loading, seq, m, false);
+        loading = await this.applyReplicated(loading, seq, m, false, appendId);
         return;
       }
       await this.exclusive(async () => {
@@ -491,7 +523,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         if (this.state === undefined) await this.loading;
         if (this.state === undefined || this.follower !== follower) return;
         try {
-          this.state = await this.applyReplicated(this.state, seq, m, true);
+          this.state = await this.applyReplicated(this.state, seq, m, true, appendId);
         } catch (e) {
           if (!(e instanceof LogGap)) throw e;
           // Trimmed behind a shared snapshot while this replica was behind: the next use loads that snapshot.

@@ -15,9 +15,10 @@ import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { DurableIndex, type StorageReport } from './durable-index';
 import { MIN_SEQUENCE_WAIT_MS, type DurableObject, type DurableOptions, type ReplicatedLog } from './durable';
 import type { LogDamage } from '../storage/mutation-log';
+import type { Applied } from './mutations';
 import { IndexRegistry } from './registry';
 import { Residency, type CacheStats } from './residency';
-import { TenantQuotas, type Reservation } from './quotas';
+import { NOTHING_HELD, TenantQuotas, usageCountOf, type Admission, type Reservation, type SharedUsage, type UsageCount } from './quotas';
 import { SearchScheduler, type SearchAnswer, type SchedulingOptions, type SearchStats } from './search-scheduler';
 import { requireName } from './names';
 import { CPU, GpuPlacement, gpuNumber, type GpuStatus } from './gpu-placement';
@@ -67,6 +68,8 @@ export interface StorageOptions {
   replication?: ReplicatedLog;
   /** A cluster's shard placement and forwarding (cluster/shard-rpc.ts): what sharded indexes need. */
   shards?: ShardNetwork;
+  /** A cluster's usage of each tenant, shared by every node (cluster/quota-ledger.ts): quotas exact across nodes. */
+  sharedUsage?: SharedUsage;
   /** The GPUs indexes created with a device may live on (serve --gpu); none: every index on the CPU. */
   gpuDevices?: readonly number[];
   /** Bytes of indexes kept on each GPU before its least recently used are evicted (--gpu-memory); 0: no limit. */
@@ -157,7 +160,7 @@ export class IndexService {
         : undefined;
     this.residency = new Residency(() => [...this.registry.all(), ...(this.sharded?.all() ?? [])].filter((l) => this.gpuOf(l) === undefined), storage.maxMemory);
     this.gpuResidency = this.placement.devices.map((n) => new Residency(() => [...this.registry.all()].filter((l) => this.gpuOf(l) === n), storage.gpuMemory ?? 0));
-    this.quotas = new TenantQuotas(this.registry, quotasOf);
+    this.quotas = new TenantQuotas(this.registry, quotasOf, storage.sharedUsage && { usage: storage.sharedUsage, count: (l) => this.countAtHead(l) });
   }
 
   /**
@@ -304,6 +307,7 @@ export class IndexService {
   async delete(tenant: string, name: string): Promise<void> {
     const l = this.registry.get(tenant, name);
     this.catalog.deleteIndex(tenant, name);
+    await this.quotas.forget(tenant, l.record.id);
     await this.forget(l);
     if (this.shardedOf(l)) await this.removeShards(l.record);
   }
@@ -329,6 +333,7 @@ export class IndexService {
   async dropTenant(tenant: string, deleteRows: () => void): Promise<void> {
     await this.registry.closingTenant(tenant, async () => {
       deleteRows();
+      this.quotas.dropTenant(tenant);
       for (const l of [...this.registry.ofTenant(tenant)]) {
         await this.forget(l);
         if (l instanceof DurableIndex && this.shardedOf(l)) await this.removeShards(l.record);
@@ -384,26 +389,34 @@ export class IndexService {
       if (!ids) {
         throw new ServiceError('ERR_UNSUPPORTED', `Index ${name} is sharded: each vector goes to the shard its id hashes to, so add the vectors with ids (docs/cluster.md)`);
       }
-      const release = this.quotas.reserve(tenant, { indexes: 0, ...this.quotas.requireRoom(tenant, n, x.byteLength) });
+      const admission = await this.quotas.admit(tenant, { indexes: 0, vectors: n, bytes: x.byteLength }, { object: l.record.id });
       try {
         const { added } = await sharded.add(l.record, x, ids, key);
-        return { added, ntotal: (await this.countSharded(l)).ntotal, firstId: null };
-      } finally {
-        release();
+        const counts = await this.countSharded(l);
+        admission.end({ final: true, count: { vectors: counts.ntotal, bytes: counts.bytes, seq: counts.version } });
+        return { added, ntotal: counts.ntotal, firstId: null };
+      } catch (e) {
+        // Some shards may have applied their part: the hold stays until it expires and the shards are counted (docs/cluster.md).
+        admission.end({ final: false });
+        throw e;
       }
     }
     // Loads the index: whether this is a retry (hasApplied) is known only then, and
     // the quota check needs its size. A retry of an add already applied is answered
     // from memory, quota or not. No await between the check and the reservation.
     const ntotal = await l.ntotal();
-    const release = key !== undefined && l.hasApplied(key) ? () => undefined : this.quotas.reserveVectors(tenant, l, ntotal, n);
+    const appendId = this.storage.replication ? l.appendIdFor(key) : undefined;
+    const admission = key !== undefined && l.hasApplied(key) ? NOTHING_HELD : await this.quotas.admitVectors(tenant, l, ntotal, n, appendId);
+    let result: Applied;
     try {
       // A retry is answered with the first request's result (idempotency.ts).
-      const { added, firstId } = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key });
-      return { added, ntotal: await l.ntotal(), firstId };
-    } finally {
-      release();
+      result = await l.mutate(ids ? { type: 'add', x, d, ids, key } : { type: 'add', x, d, key }, appendId);
+    } catch (e) {
+      admission.end({ final: false, count: usageCountOf(l), applied: (id) => l.appliedAt(id) });
+      throw e;
     }
+    admission.end({ final: true, count: usageCountOf(l), applied: (id) => l.appliedAt(id) });
+    return { added: result.added, ntotal: await l.ntotal(), firstId: result.firstId };
   }
 
   /** `version`: the index version the answer reflects (at least). */
@@ -445,9 +458,12 @@ export class IndexService {
     const sharded = this.shardedOf(l);
     if (sharded) {
       const { removed } = await (ids instanceof BigInt64Array ? sharded.remove(l.record, ids, key) : sharded.removeSelected(l.record, ids, key));
-      return { removed, ntotal: (await this.countSharded(l)).ntotal };
+      const counts = await this.countSharded(l);
+      await this.quotas.counted(tenant, l, { vectors: counts.ntotal, bytes: counts.bytes, seq: counts.version });
+      return { removed, ntotal: counts.ntotal };
     }
     const { removed } = await (ids instanceof BigInt64Array ? l.mutate({ type: 'remove', ids, key }) : l.removeSelected({ type: 'remove-selected', sel: ids, key }));
+    await this.quotas.counted(tenant, l);
     return { removed, ntotal: await l.ntotal() };
   }
 
@@ -469,9 +485,12 @@ export class IndexService {
     const sharded = this.shardedOf(l);
     if (sharded) {
       await sharded.everyShard(l.record, { type: 'reset' }, key);
-      return this.describeSharded(l);
+      const info = await this.describeSharded(l);
+      await this.quotas.counted(tenant, l, { vectors: info.ntotal, bytes: info.bytes, seq: info.version });
+      return info;
     }
     await l.mutate({ type: 'reset', key });
+    await this.quotas.counted(tenant, l);
     return l.read(async (index) => this.info(l, index));
   }
 
@@ -689,10 +708,18 @@ export class IndexService {
   private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation): Promise<IndexInfo> {
     const { tenant, name } = record;
     const generation = this.registry.generation(tenant);
-    const release = this.quotas.reserve(tenant, growth);
     const releaseName = this.registry.claimName(tenant, name);
+    let admission: Admission;
+    try {
+      admission = await this.quotas.admit(tenant, growth, { object: record.id });
+    } catch (e) {
+      releaseName();
+      index.dispose();
+      throw e;
+    }
+    let l: DurableIndex | undefined;
     const installed = (async () => {
-      const l = this.durableIndex(record);
+      l = this.durableIndex(record);
       try {
         await l.replace(index, record, () => {
           this.registry.requireOpen(tenant, generation);
@@ -705,13 +732,17 @@ export class IndexService {
         throw e;
       }
       this.registry.register(l);
-      return l.read(async (ix) => this.info(l, ix));
+      return l.read(async (ix) => this.info(l!, ix));
     })();
     try {
-      return await this.registry.tracked(tenant, installed);
+      const info = await this.registry.tracked(tenant, installed);
+      admission.end({ final: true, count: usageCountOf(l!) });
+      return info;
+    } catch (e) {
+      admission.end({ final: !(e instanceof ServiceError && e.code === 'ERR_STORAGE_FAILED') });
+      throw e;
     } finally {
       releaseName();
-      release();
     }
   }
 
@@ -723,6 +754,21 @@ export class IndexService {
   /** A sharded index refuses what it does not offer yet (docs/cluster.md), with a 422. */
   private notSharded(l: DurableIndex, what: string): ServiceError {
     return new ServiceError('ERR_UNSUPPORTED', `Index ${l.record.name} is sharded over ${l.record.shards} shards: ${what} is not offered for a sharded index (docs/cluster.md)`);
+  }
+
+  /**
+   * An object's usage at the head of its log (what the shared usage settles a
+   * dead node's hold with): a whole one caught up with its stream, a sharded
+   * one's shards gathered. undefined: deleted.
+   */
+  private async countAtHead(l: DurableObject): Promise<UsageCount | undefined> {
+    if (l.dropped) return undefined;
+    if (l instanceof DurableIndex && this.shardedOf(l)) {
+      const counts = await this.countSharded(l);
+      return { vectors: counts.ntotal, bytes: counts.bytes, seq: counts.version };
+    }
+    await l.catchUp();
+    return usageCountOf(l);
   }
 
   /** Every shard's counts, gathered; kept as the index's summary (listing and quotas without asking the shards again). */
@@ -746,8 +792,14 @@ export class IndexService {
     const { tenant, name } = record;
     const replication = this.storage.replication!;
     const generation = this.registry.generation(tenant);
-    const release = this.quotas.reserve(tenant, { indexes: 1, vectors: 0, bytes: 0 });
     const releaseName = this.registry.claimName(tenant, name);
+    let admission: Admission;
+    try {
+      admission = await this.quotas.admit(tenant, { indexes: 1, vectors: 0, bytes: 0 }, { object: record.id });
+    } catch (e) {
+      releaseName();
+      throw e;
+    }
     const installed = (async () => {
       try {
         for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
@@ -768,10 +820,14 @@ export class IndexService {
       return this.describeSharded(l);
     })();
     try {
-      return await this.registry.tracked(tenant, installed);
+      const info = await this.registry.tracked(tenant, installed);
+      admission.end({ final: true, count: { vectors: info.ntotal, bytes: info.bytes, seq: info.version } });
+      return info;
+    } catch (e) {
+      admission.end({ final: !(e instanceof ServiceError && e.code === 'ERR_STORAGE_FAILED') });
+      throw e;
     } finally {
       releaseName();
-      release();
     }
   }
 

@@ -40,6 +40,9 @@ class HeldLog implements ReplicatedLog {
     this.wake();
     return { seq: stream.length, duplicate: false };
   }
+  async lastSeq(id: string): Promise<number> {
+    return this.streams.get(id)?.length ?? 0;
+  }
   release(): void {
     this.held = false;
     this.wake();

@@ -1,0 +1,422 @@
+// A cluster's tenant quotas, exact across nodes (docs/cluster.md "Quotas across
+// nodes"): one usage record per tenant, the last message of the tenant's own
+// JetStream stream (FPQ_<tenant>, R3), changed only by an append that expects the
+// stream's last sequence to be the one it was read at (a compare-and-set;
+// nats-server 2.9's per-subject expectation, which KV's update uses, lets two
+// concurrent ones through in a clustered stream: the stream's own does not). It holds each object's usage as applied
+// through a sequence of its stream (a fact any replica at that sequence agrees
+// on: a newer one replaces an older one, never the reverse) and the holds of the
+// writes in flight. A write's growth is checked against the sum of both and held
+// before it is appended; once applied, its node replaces the hold by the
+// object's usage after it. A hold whose append another node has applied is
+// settled by that node's next write to the object (the append ids it applied);
+// one that stays (its node died before appending, or its append failed) expires
+// after HOLD_TTL_MS, and the object is counted again at the head of its stream.
+// Each node sends one change of a tenant's record at a time, carrying every
+// hold and settlement queued meanwhile (group commit), from the record as it
+// last wrote or read it (a change that lost the race reads it again); a write's
+// own settlement waits up to SETTLE_DELAY_MS for the next hold to carry it.
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { Quotas } from '../storage/catalog';
+import type { Admission, HoldTarget, Reservation, SharedUsage, TenantObjects, UsageCount, WriteOutcome } from '../domain/quotas';
+import { ServiceError } from '../domain/errors';
+import { storageFault } from '../storage/storage-io';
+import { APPEND_TIMEOUT_MS, transient } from './replicated-log';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * How long a hold may wait for its write's end before any node counts its object
+ * again: longer than a write may take to be appended (APPEND_TIMEOUT_MS), so
+ * that an append cannot land after its hold went, and than a catalog change
+ * (kv-catalog.ts CATALOG_WRITE_TIMEOUT_MS, a create's).
+ */
+export const HOLD_TTL_MS = 30_000;
+/**
+ * How long a write's settlement may wait for another change to carry it: until
+ * it is written its hold counts what the write added, so the record is as exact
+ * meanwhile; what it saves is a round trip of its own.
+ */
+export const SETTLE_DELAY_MS = 50;
+/** One read or change of a record; a timeout is tried again (up to APPEND_TIMEOUT_MS). */
+const ATTEMPT_MS = 2_000;
+
+export interface LedgerEntry extends UsageCount {
+  /** When a node last set it (ms since the epoch, that node's clock). */
+  at: number;
+}
+
+export interface LedgerHold extends Reservation {
+  id: string;
+  node: string;
+  /** When it was taken (ms since the epoch, the holding node's clock). */
+  at: number;
+  object: string;
+  appendId?: string;
+}
+
+export interface Ledger {
+  objects: Record<string, LedgerEntry>;
+  holds: LedgerHold[];
+}
+
+export type LedgerOp =
+  | { kind: 'hold'; hold: LedgerHold; quotas: Quotas; tenant: string }
+  | { kind: 'settle'; object: string; count?: UsageCount; release?: string; applied?: (appendId: string) => number | undefined }
+  | { kind: 'forget'; object: string }
+  | { kind: 'recount'; object: string; count: UsageCount | undefined; expired: string[]; applied?: (appendId: string) => number | undefined };
+
+const empty = (): Ledger => ({ objects: {}, holds: [] });
+
+/** What the tenant uses, as the record has it: every object's usage and every hold (a create's, until its object is counted). */
+export function usageOf(l: Ledger): { indexes: number; vectors: number; bytes: number } {
+  let indexes = 0;
+  let vectors = 0;
+  let bytes = 0;
+  for (const e of Object.values(l.objects)) {
+    indexes++;
+    vectors += e.vectors;
+    bytes += e.bytes;
+  }
+  for (const h of l.holds) {
+    if (!(h.object in l.objects)) indexes += h.indexes;
+    vectors += h.vectors;
+    bytes += h.bytes;
+  }
+  return { indexes, vectors, bytes };
+}
+
+/** The refusal of a hold past a quota, as a single node words it (domain/quotas.ts). */
+function refusal(l: Ledger, op: Extract<LedgerOp, { kind: 'hold' }>): ServiceError | undefined {
+  const { hold, quotas, tenant } = op;
+  const u = usageOf(l);
+  if (hold.indexes > 0 && u.indexes + hold.indexes > quotas.maxIndexes) {
+    return new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${quotas.maxIndexes} indexes (its collections count as indexes)`);
+  }
+  if (hold.indexes > 0 && hold.vectors === 0 && hold.bytes === 0) return undefined;
+  if (u.vectors + hold.vectors > quotas.maxVectors) {
+    return new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} would exceed its quota of ${quotas.maxVectors} vectors (it has ${u.vectors}, this adds ${hold.vectors})`);
+  }
+  if (u.bytes + hold.bytes > quotas.maxBytes) {
+    return new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} would exceed its quota of ${quotas.maxBytes} bytes (it uses ${u.bytes}, this adds about ${hold.bytes})`);
+  }
+  return undefined;
+}
+
+/** An object's usage at a sequence: kept if newer than the record's (or as new: then only its time moves). */
+function setCount(l: Ledger, object: string, count: UsageCount, now: number): void {
+  const had = l.objects[object];
+  if (!had || count.seq >= had.seq) l.objects[object] = { vectors: count.vectors, bytes: count.bytes, seq: count.seq, at: now };
+}
+
+/** Whether a hold's append is in `op`'s count: the counting node applied it at or before the count's sequence. */
+function countsIn(op: { object: string; count?: UsageCount; applied?: (appendId: string) => number | undefined }, h: LedgerHold): boolean {
+  if (h.object !== op.object || h.appendId === undefined || !op.count || !op.applied) return false;
+  const at = op.applied(h.appendId);
+  return at !== undefined && at <= op.count.seq;
+}
+
+/**
+ * Applies `ops` in order to a copy of `ledger`: each hold is checked against
+ * what the record holds then (its refusal, or undefined: held).
+ */
+export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number): { next: Ledger; refusals: (ServiceError | undefined)[]; changed: boolean } {
+  const next: Ledger = { objects: { ...ledger.objects }, holds: [...ledger.holds] };
+  const refusals: (ServiceError | undefined)[] = [];
+  let changed = false;
+  const drop = (keep: (h: LedgerHold) => boolean) => {
+    const before = next.holds.length;
+    next.holds = next.holds.filter(keep);
+    if (next.holds.length !== before) changed = true;
+  };
+  for (const op of ops) {
+    if (op.kind === 'hold') {
+      // Already there: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
+      if (next.holds.some((h) => h.id === op.hold.id)) {
+        refusals.push(undefined);
+        continue;
+      }
+      const no = refusal(next, op);
+      refusals.push(no);
+      if (!no) {
+        next.holds.push(op.hold);
+        changed = true;
+      }
+      continue;
+    }
+    refusals.push(undefined);
+    if (op.kind === 'settle') {
+      if (op.count) {
+        setCount(next, op.object, op.count, now);
+        changed = true;
+      }
+      drop((h) => h.id !== op.release && !countsIn(op, h));
+    } else if (op.kind === 'forget') {
+      if (op.object in next.objects) {
+        delete next.objects[op.object];
+        changed = true;
+      }
+      drop((h) => h.object !== op.object);
+    } else {
+      if (op.count) setCount(next, op.object, op.count, now);
+      else delete next.objects[op.object];
+      changed = true;
+      drop((h) => !op.expired.includes(h.id) && !countsIn(op, h));
+    }
+  }
+  return { next, refusals, changed };
+}
+
+/**
+ * What must be counted again before the record can be trusted: objects with
+ * expired holds (their ids); when there is no record yet (`first`), every
+ * object of the tenant (made before the cluster kept one); and objects it counts
+ * that the tenant no longer has (a node died between a delete and its
+ * settlement), left alone for HOLD_TTL_MS (a create another node's catalog has
+ * not delivered here yet).
+ */
+export function staleParts(l: Ledger, objects: readonly string[], now: number, first: boolean): { recount: Map<string, string[]>; gone: string[] } {
+  const recount = new Map<string, string[]>();
+  const have = new Set(objects);
+  for (const h of l.holds) {
+    if (now - h.at > HOLD_TTL_MS) recount.set(h.object, [...(recount.get(h.object) ?? []), h.id]);
+  }
+  const creating = new Set(l.holds.filter((h) => h.indexes > 0 && now - h.at <= HOLD_TTL_MS).map((h) => h.object));
+  if (first) for (const id of objects) if (!(id in l.objects) && !creating.has(id) && !recount.has(id)) recount.set(id, []);
+  const gone = Object.entries(l.objects)
+    .filter(([id, e]) => !have.has(id) && !recount.has(id) && now - e.at > HOLD_TTL_MS)
+    .map(([id]) => id);
+  return { recount, gone };
+}
+
+interface Pending {
+  op: LedgerOp;
+  queuedAt: number;
+  /** A hold's: told it is held, or why not (then it is gone). */
+  done?: (refused?: Error) => void;
+  /** A settlement's: told once written, or the first time it could not be (it is kept). */
+  told?: (failed?: Error) => void;
+  /** A write's own settlement: it may wait SETTLE_DELAY_MS for another change to carry it. */
+  lazy?: boolean;
+}
+
+/** One tenant's record as this node last wrote or read it, and what waits to be written. */
+interface Book {
+  queue: Pending[];
+  running: boolean;
+  cached?: { ledger: Ledger; revision: number };
+  objects?: TenantObjects;
+  /** A run waiting SETTLE_DELAY_MS for lazy settlements. */
+  delayed?: NodeJS.Timeout;
+}
+
+const conflict = (e: unknown): boolean => /wrong last sequence/i.test(`${(e as Error)?.message ?? ''}`);
+
+/** A name as one token of a stream's name or subject (names may hold characters those may not). */
+const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
+/** The stream of a tenant's usage record, and its one subject. */
+export const usageStream = (tenant: string): string => `FPQ_${token(tenant)}`;
+export const usageSubject = (tenant: string): string => `fp.quota.${token(tenant)}`;
+
+export class StreamUsageLedger implements SharedUsage {
+  private readonly books = new Map<string, Book>();
+  /** Tenants whose record's stream exists (made by this node or found). */
+  private readonly made = new Set<string>();
+
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly node: string,
+    private readonly replicas: number,
+  ) {}
+
+  static async open(nc: NatsConnection, node: string, replicas: number): Promise<StreamUsageLedger> {
+    // Short attempts, tried again up to APPEND_TIMEOUT_MS: a request to a stream just made (or whose server died) may go unanswered.
+    return new StreamUsageLedger(jetstream(nc, { timeout: ATTEMPT_MS }), await jetstreamManager(nc, { timeout: ATTEMPT_MS }), node, replicas);
+  }
+
+  async hold(tenant: string, quotas: Quotas, growth: Reservation, target: HoldTarget, objects: TenantObjects): Promise<Admission> {
+    const hold: LedgerHold = { id: randomUUID(), node: this.node, at: Date.now(), object: target.object, ...growth, ...(target.appendId !== undefined && { appendId: target.appendId }) };
+    const book = this.book(tenant);
+    book.objects = objects;
+    await new Promise<void>((resolve, reject) => {
+      book.queue.push({ op: { kind: 'hold', hold, quotas, tenant }, queuedAt: Date.now(), done: (refused) => (refused ? reject(refused) : resolve()) });
+      this.run(tenant, book);
+    });
+    let ended = false;
+    return {
+      end: (outcome: WriteOutcome) => {
+        if (ended) return;
+        ended = true;
+        // Not waited for: until it is written, the hold counts what the write added.
+        void this.enqueue(tenant, { kind: 'settle', object: target.object, count: outcome.count, release: outcome.final ? hold.id : undefined, applied: outcome.applied }, true).catch(
+          () => undefined,
+        );
+      },
+    };
+  }
+
+  settle(tenant: string, object: string, count: UsageCount, applied?: (appendId: string) => number | undefined): Promise<void> {
+    return this.enqueue(tenant, { kind: 'settle', object, count, applied });
+  }
+
+  forget(tenant: string, object: string): Promise<void> {
+    return this.enqueue(tenant, { kind: 'forget', object });
+  }
+
+  /** The tenant's record goes with it (a tenant made again under its name starts from none). */
+  dropTenant(tenant: string): void {
+    this.books.delete(tenant);
+    this.made.delete(tenant);
+    void this.jsm.streams.delete(usageStream(tenant)).catch(() => undefined);
+  }
+
+  private book(tenant: string): Book {
+    let b = this.books.get(tenant);
+    if (!b) this.books.set(tenant, (b = { queue: [], running: false }));
+    return b;
+  }
+
+  /** Resolves once `op` is written; rejects when it could not be the first time (it is kept and tried again, up to HOLD_TTL_MS). */
+  private enqueue(tenant: string, op: LedgerOp, lazy = false): Promise<void> {
+    const book = this.book(tenant);
+    return new Promise((resolve, reject) => {
+      let told = false;
+      const tell = (e?: Error) => {
+        if (told) return;
+        told = true;
+        if (e) reject(e);
+        else resolve();
+      };
+      book.queue.push({ op, queuedAt: Date.now(), told: tell, lazy });
+      this.run(tenant, book);
+    });
+  }
+
+  /** Writes the queue, one change at a time (each carrying all that was queued meanwhile). */
+  private run(tenant: string, book: Book): void {
+    if (book.running) return;
+    if (book.queue.every((p) => p.lazy)) {
+      // Only settlements of this node's writes: the next hold (or the timer) carries them.
+      book.delayed ??= setTimeout(() => {
+        book.delayed = undefined;
+        if (book.queue.length > 0 && book.queue.every((p) => p.lazy)) for (const p of book.queue) p.lazy = false;
+        this.run(tenant, book);
+      }, SETTLE_DELAY_MS);
+      book.delayed.unref();
+      return;
+    }
+    clearTimeout(book.delayed);
+    book.delayed = undefined;
+    book.running = true;
+    void (async () => {
+      let retrying = false;
+      while (book.queue.some((p) => !p.lazy)) {
+        const batch = book.queue.splice(0);
+        try {
+          await this.commit(tenant, book, batch);
+        } catch (e) {
+          const fault = e instanceof ServiceError ? e : storageFault('quota.hold', undefined, e);
+          for (const p of batch) {
+            p.done?.(fault);
+            p.told?.(fault);
+          }
+          // Settlements are kept for the next change (the holds they end would expire anyway).
+          const keep = batch.filter((p) => !p.done && p.op.kind !== 'recount' && Date.now() - p.queuedAt < HOLD_TTL_MS);
+          if (keep.length > 0) {
+            book.queue.unshift(...keep);
+            if (book.queue.every((p) => !p.done)) {
+              retrying = true;
+              setTimeout(() => this.run(tenant, book), 1_000).unref();
+              break;
+            }
+          }
+        }
+      }
+      book.running = false;
+      if (!retrying && book.queue.length > 0) this.run(tenant, book); // lazy settlements left: their timer
+    })();
+  }
+
+  private async read(tenant: string): Promise<{ ledger: Ledger; revision: number; exists: boolean }> {
+    const name = usageStream(tenant);
+    if (!this.made.has(tenant)) {
+      // Made once, by whichever node first needs it (the same config: JetStream answers the others with the stream).
+      await this.jsm.streams.add({ name, subjects: [usageSubject(tenant)], num_replicas: this.replicas, max_msgs_per_subject: 1 });
+      this.made.add(tenant);
+    }
+    try {
+      const m = await this.jsm.streams.getMessage(name, { last_by_subj: usageSubject(tenant) });
+      if (!m) return { ledger: empty(), revision: 0, exists: false };
+      return { ledger: JSON.parse(new TextDecoder().decode(m.data)) as Ledger, revision: m.seq, exists: true };
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
+      return { ledger: empty(), revision: 0, exists: false };
+    }
+  }
+
+  private async commit(tenant: string, book: Book, batch: Pending[]): Promise<void> {
+    const deadline = Date.now() + APPEND_TIMEOUT_MS;
+    /** Objects counted again during this change (once each, whatever it reads after). */
+    const recounted = new Set<string>();
+    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+      try {
+        const cached = book.cached !== undefined;
+        const cur = book.cached ? { ...book.cached, exists: true } : await this.read(tenant);
+        if (book.objects) {
+          const extra = await this.cleanup(cur.ledger, book.objects, !cur.exists, recounted);
+          if (extra.length > 0) {
+            batch.unshift(...extra.map((op) => ({ op, queuedAt: Date.now() })));
+            book.cached = undefined; // counting took a while: read it again
+            continue;
+          }
+        }
+        const { next, refusals, changed } = applyOps(cur.ledger, batch.map((p) => p.op), Date.now());
+        if (cached && refusals.some((r) => r !== undefined)) {
+          // Refused against what this node last wrote: another node may have given quota back since. Read it again.
+          book.cached = undefined;
+          continue;
+        }
+        if (changed) {
+          const json = JSON.stringify(next);
+          const revision = (await this.js.publish(usageSubject(tenant), json, { expect: { lastSequence: cur.revision }, timeout: ATTEMPT_MS })).seq;
+          book.cached = { ledger: next, revision };
+        }
+        batch.forEach((p, i) => {
+          p.done?.(refusals[i]);
+          p.told?.();
+        });
+        return;
+      } catch (e) {
+        if (e instanceof ServiceError) throw e;
+        // Lost to another node's change (or the stream is gone: its tenant made again): read it again.
+        book.cached = undefined;
+        if (/stream not found/i.test(`${(e as Error)?.message ?? ''}`)) this.made.delete(tenant);
+        if (!(conflict(e) || transient(e)) || Date.now() + wait > deadline) throw e;
+        // Another node changed it first: read it again (at once); a server away: a moment later.
+        if (!conflict(e)) await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  /** Counts again what staleParts names (a count that fails: that object is left for the next change). */
+  private async cleanup(l: Ledger, objects: TenantObjects, first: boolean, recounted: Set<string>): Promise<LedgerOp[]> {
+    const { recount, gone } = staleParts(l, objects.ids(), Date.now(), first);
+    const ops: LedgerOp[] = gone.filter((object) => !recounted.has(object)).map((object) => ({ kind: 'forget', object }));
+    for (const object of gone) recounted.add(object);
+    const missing: string[] = [];
+    for (const [object, expired] of recount) {
+      if (recounted.has(object)) continue;
+      recounted.add(object);
+      try {
+        const counted = await objects.count(object);
+        ops.push({ kind: 'recount', object, count: counted?.count, expired, applied: counted?.applied });
+      } catch (e) {
+        if (!(object in l.objects)) missing.push(object);
+      }
+    }
+    // An object counted nowhere cannot be left out of the check.
+    if (missing.length > 0) throw storageFault('quota.count', undefined, new Error(`the usage of ${missing.length} object(s) of the tenant could not be counted`));
+    return ops;
+  }
+}
