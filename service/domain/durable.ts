@@ -75,7 +75,11 @@ export interface ReplicatedLog {
   fetchSnapshot(id: string, localSeq: number): Promise<number>;
 }
 
-/** A record after a gap: the log dropped records this replica had not applied (a shared snapshot holds them). */
+/**
+ * A record after a gap: the log dropped records this replica had not applied (a
+ * shared snapshot holds them). Thrown by applying the next record there is, or by
+ * a follower that finds the records it waits for trimmed (replicated-log.ts).
+ */
 export class LogGap extends Error {
   constructor(readonly at: number, readonly expected: number) {
     super(`record ${at} follows ${expected - 1}: the records between are in a shared snapshot`);

@@ -371,6 +371,8 @@ describe('cluster: sharded indexes', function () {
     const ids = rows.map((_, i) => 300 + i);
     for (const [name, shards] of [['bone', 1], ['bsharded', 3]] as const) {
       assert.equal((await api(0).post('/v1/indexes', { name, dimension: 64, factory: 'BIVF2', shards })).status, 201);
+      // B knows of it once its catalog watch delivers the record (milliseconds; longer on a loaded machine).
+      await until(`B knows ${name}`, async () => (await api(1).get(`/v1/indexes/${name}`)).status === 200);
       assert.equal((await api(1).post(`/v1/indexes/${name}/train`, { codes: rows })).status, 200);
       const added = await api(0).post(`/v1/indexes/${name}/add`, { codes: rows, ids });
       assert.equal(added.status, 200, JSON.stringify(added.json));
