@@ -83,7 +83,7 @@ describe('cluster: shared snapshots and a trimmed stream', function () {
     try {
       const log = await JetStreamLog.open(nc, 3);
       const id = `trimmed-${process.pid}`;
-      await log.create(id);
+      await log.create(id, 0);
       for (let i = 0; i < 5; i++) await log.append(id, { type: 'reset' }, `reset-${i}`);
       await (await jetstreamManager(nc)).streams.purge(`FP_${id}`, { seq: 6 }); // through 5, as shareSnapshot trims
       const follower = log.follow(id, 2, async () => undefined);
