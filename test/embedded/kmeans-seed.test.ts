@@ -75,7 +75,7 @@ describe('kmeansSeed: the seed of an IVF index k-means (Python index.cp.seed)', 
     }
     assert.equal(made[0].kmeansSeed, 2 ** 31 - 1, 'a refused value leaves the seed as it was');
     // FAISS's file format has no place for it: a copy has the default again.
-    const wrapped = new faiss.IndexIDMap2(made[0]);
+    const wrapped = new faiss.IndexIDMap2(made[0] as faiss.Index);
     assert.equal(wrapped.kmeansSeed, 1234, 'new IndexIDMap2(ivf) wraps a copy, without the seed');
     wrapped.dispose();
     for (const index of made) index.dispose();
