@@ -128,6 +128,7 @@ async function main(): Promise<void> {
   if (c.only.includes('ivf')) {
     const built = await buildBoth(async () => {
       const ivf = lib.indexFactory(d, `IVF${c.shape.ivfNlist},Flat`);
+      ivf.kmeansSeed = c.ivfSeed;
       await ivf.train(xb.subarray(0, ivfTrainN * d));
       await ivf.add(xb);
       return ivf;
