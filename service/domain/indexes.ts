@@ -117,6 +117,10 @@ export interface DurableHost {
   forget(l: DurableObject): Promise<void>;
   /** A cluster's: frees an object another node deleted and removes this node's files of it (its log is the deleting node's to remove). */
   forgetLocally(l: DurableObject): Promise<void>;
+  /** A cluster's shard placement and forwarding, which sharded collections share with sharded indexes; undefined on a single node. */
+  sharded: ShardedIndexes | undefined;
+  /** A deleted sharded index's or collection's streams, shared snapshots and placement. */
+  removeShards(record: { id: string; name: string; shards?: number }): Promise<void>;
 }
 
 export class IndexService {
@@ -309,7 +313,7 @@ export class IndexService {
   }
 
   /** A deleted sharded index's streams, shared snapshots and placement (each node forgets its own replicas: ShardedIndexes.balance). */
-  private async removeShards(record: IndexRecord): Promise<void> {
+  private async removeShards(record: { id: string; name: string; shards?: number }): Promise<void> {
     try {
       for (let s = 0; s < record.shards!; s++) await this.storage.replication!.remove(shardStorageId(record.id, s));
       this.storage.shards!.deletePlacement(record.id);
@@ -331,7 +335,8 @@ export class IndexService {
       deleteRows();
       for (const l of [...this.registry.ofTenant(tenant)]) {
         await this.forget(l);
-        if (l instanceof DurableIndex && this.shardedOf(l)) await this.removeShards(l.record);
+        const record = l.record as { id: string; name: string; shards?: number }; // a sharded index's or collection's
+        if (record.shards) await this.removeShards(record);
       }
     });
   }
@@ -659,6 +664,8 @@ export class IndexService {
       rebuildThreshold: this.storage.rebuildThreshold,
       forget: (l) => this.forget(l),
       forgetLocally: (l) => this.forgetLocally(l),
+      sharded: this.sharded,
+      removeShards: (record) => this.removeShards(record),
     };
   }
 

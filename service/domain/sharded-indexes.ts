@@ -11,10 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { rowLength, type Rows } from '../../lib/any-index';
 import { isBinaryFactory } from '../../lib/any-index';
 import type { SearchParams } from '../../lib';
-import type { IndexRecord } from '../storage/catalog';
+import type { CollectionRecord, IndexRecord } from '../storage/catalog';
 import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
 import type { DurableIndex } from './durable-index';
-import { MIN_SEQUENCE_WAIT_MS } from './durable';
+import type { DurableCollection } from './durable-collection';
+import { MIN_SEQUENCE_WAIT_MS, type DurableObject } from './durable';
 import { ServiceError } from './errors';
 import { balancedPlacement, mergeTopK, shardsOf, shardStorageId, type ShardAnswer } from './shards';
 import type { SearchAnswer } from './search-scheduler';
@@ -51,8 +52,8 @@ export class ShardUnreachable extends Error {
 /** How long a request for a shard whose owner is gone waits for the shard's next owner (placement moves within ~3 s: NODE_LIVE_MS). */
 export const SHARD_OWNER_WAIT_MS = 15_000;
 /** How long a node waits for another's answer to a shard's read; a write may take longer (its append retries up to 15 s). */
-const READ_TIMEOUT_MS = 30_000;
-const WRITE_TIMEOUT_MS = 60_000;
+export const READ_TIMEOUT_MS = 30_000;
+export const WRITE_TIMEOUT_MS = 60_000;
 
 export interface ShardedDeps {
   net: ShardNetwork;
@@ -64,11 +65,25 @@ export interface ShardedDeps {
   records: () => IndexRecord[];
   /** The catalog's record of an index (what a shard's request is checked against). */
   record: (tenant: string, name: string) => IndexRecord | undefined;
-  /** Removes this node's files of a shard whose index was deleted. */
-  forgetLocally: (l: DurableIndex) => Promise<void>;
+  /** Removes this node's files of a shard whose index (or collection) was deleted. */
+  forgetLocally: (l: DurableObject) => Promise<void>;
   /** Told when a shard is loaded or unloaded here (memory budget). */
   onResident: () => void;
 }
+
+/** What a cluster's sharded collections (sharded-collections.ts) give the placement: their records, and their shards' replicas and requests. */
+export interface CollectionShardsDeps {
+  /** The catalog's collection records (the sharded ones are placed as the indexes' shards are). */
+  records: () => CollectionRecord[];
+  record: (tenant: string, name: string) => CollectionRecord | undefined;
+  /** A durable collection for one shard (its record: the shard's storage id). */
+  make: (record: CollectionRecord) => DurableCollection;
+  /** Answers a shard's part of a collection's request with the shard's replica here. */
+  handle: (l: DurableCollection, request: ShardMessage) => Promise<ShardMessage>;
+}
+
+/** What placement needs of an index's or a collection's record. */
+type ShardedRecord = IndexRecord | CollectionRecord;
 
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 /** A typed array over `u8` (copied when not aligned, as a part cut out of a message may be). */
@@ -89,37 +104,45 @@ export interface ShardCounts {
 }
 
 export class ShardedIndexes {
-  /** This node's durable index of each shard it has served, by shard storage id (unloaded when no longer owned). */
-  private readonly replicas = new Map<string, { record: IndexRecord; shard: number; l: DurableIndex }>();
+  /** This node's durable index (or collection) of each shard it has served, by shard storage id (unloaded when no longer owned). */
+  private readonly replicas = new Map<string, { record: ShardedRecord; shard: number; l: DurableObject }>();
   /** The shards this node owned at the last balance (each loaded once when it came here). */
   private readonly owned = new Set<string>();
   /** The highest version of each shard seen here, by the index's storage id (what a write's X-Index-Version sums). */
   private readonly known = new Map<string, number[]>();
 
+  /** A cluster's sharded collections, placed and served beside the indexes' shards (attachCollections). */
+  private collections: CollectionShardsDeps | undefined;
+
   constructor(private readonly d: ShardedDeps) {}
 
+  /** Sharded collections' shards are placed, loaded, unloaded and forwarded by this same placement (sharded-collections.ts). */
+  attachCollections(collections: CollectionShardsDeps): void {
+    this.collections = collections;
+  }
+
   /** This node's shard replicas (memory budget, shutdown, metrics). */
-  all(): DurableIndex[] {
+  all(): DurableObject[] {
     return [...this.replicas.values()].map((r) => r.l);
   }
 
-  /** A new sharded index's placement, before its record is answered: every live node its share. */
-  place(record: IndexRecord): void {
+  /** A new sharded index's (or collection's) placement, before its record is answered: every live node its share. */
+  place(record: ShardedRecord): void {
     const live = this.d.net.liveNodes();
     this.d.net.setPlacement(record.id, balancedPlacement(record.id, record.shards!, live.length > 0 ? live : [this.d.net.node], undefined));
   }
 
   /** The owner of each shard, as this node knows it. */
-  owners(record: IndexRecord): readonly string[] {
+  owners(record: ShardedRecord): readonly string[] {
     return this.d.net.placement(record.id) ?? [];
   }
 
   /** The sum of the shards' versions as last seen here (grows with every write through this node). */
-  version(record: IndexRecord): number {
+  version(record: ShardedRecord): number {
     return (this.known.get(record.id) ?? []).reduce((s, v) => s + v, 0);
   }
 
-  private noteVersion(record: IndexRecord, shard: number, version: number): void {
+  private noteVersion(record: ShardedRecord, shard: number, version: number): void {
     let v = this.known.get(record.id);
     if (!v) this.known.set(record.id, (v = new Array<number>(record.shards!).fill(0)));
     v[shard] = Math.max(v[shard], version);
@@ -237,7 +260,7 @@ export class ShardedIndexes {
   }
 
   /** The same request to every shard. */
-  private scatter(record: IndexRecord, request: () => ShardMessage, timeoutMs: number): Promise<ShardMessage[]> {
+  scatter(record: ShardedRecord, request: () => ShardMessage, timeoutMs: number): Promise<ShardMessage[]> {
     return Promise.all(Array.from({ length: record.shards! }, (_, s) => this.onShard(record, s, request(), timeoutMs)));
   }
 
@@ -246,7 +269,7 @@ export class ShardedIndexes {
    * network. An owner that is gone is waited out (up to SHARD_OWNER_WAIT_MS)
    * until the placement names the next one.
    */
-  private async onShard(record: IndexRecord, s: number, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
+  async onShard(record: ShardedRecord, s: number, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
     request.header = { ...request.header, record, shard: s };
     const deadline = Date.now() + SHARD_OWNER_WAIT_MS;
     for (;;) {
@@ -272,6 +295,11 @@ export class ShardedIndexes {
 
   /** Answers a shard's part of a request (from this node or another). */
   async handle(request: ShardMessage): Promise<ShardMessage> {
+    if (request.header.collection === true) {
+      const { record, shard } = request.header as { record: CollectionRecord; shard: number };
+      if (!this.collections) throw new ServiceError('ERR_UNSUPPORTED', 'This node serves no collection shards');
+      return this.collections.handle(this.collectionReplica(record, shard), request);
+    }
     const { record, shard } = request.header as { record: IndexRecord; shard: number };
     const l = this.replica(record, shard);
     const h = request.header;
@@ -316,7 +344,24 @@ export class ShardedIndexes {
       r = { record, shard, l: this.d.make({ ...whole, id }) };
       this.replicas.set(id, r);
     }
-    return r.l;
+    return r.l as DurableIndex;
+  }
+
+  /** This node's durable collection of shard `shard` of a sharded collection (as replica() for an index's). */
+  private collectionReplica(record: CollectionRecord, shard: number): DurableCollection {
+    if (!record.shards || !Number.isInteger(shard) || shard < 0 || shard >= record.shards) {
+      throw new ServiceError('ERR_INVALID_ARGUMENT', `No shard ${shard} of collection ${record.name}`);
+    }
+    const current = this.collections!.record(record.tenant, record.name);
+    if (current && current.id !== record.id) throw new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection named ${JSON.stringify(record.name)}`);
+    const id = shardStorageId(record.id, shard);
+    let r = this.replicas.get(id);
+    if (!r) {
+      const { shards: _, ...whole } = record;
+      r = { record, shard, l: this.collections!.make({ ...whole, id }) };
+      this.replicas.set(id, r);
+    }
+    return r.l as DurableCollection;
   }
 
   // ---- placement ----
@@ -331,7 +376,7 @@ export class ShardedIndexes {
    */
   async balance(): Promise<void> {
     const { net } = this.d;
-    const records = this.d.records().filter((r) => r.shards);
+    const records: ShardedRecord[] = [...this.d.records(), ...(this.collections?.records() ?? [])].filter((r) => r.shards);
     const live = net.liveNodes();
     if (live[0] === net.node) {
       for (const r of records) {
@@ -366,8 +411,8 @@ export class ShardedIndexes {
         const id = shardStorageId(r.id, s);
         owned.add(id);
         if (this.owned.has(id)) return; // loaded when it came (the memory budget may evict it since: it loads on its next use)
-        const l = this.replica(r, s);
-        void l.ntotal().catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
+        const l = 'spec' in r ? this.collectionReplica(r, s) : this.replica(r, s);
+        void l.readState(async () => undefined).catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
       });
     }
     this.owned.clear();
