@@ -9,7 +9,7 @@
 // single collection gives. Knows nothing of NATS or HTTP.
 import { randomUUID } from 'node:crypto';
 import type { StateScrollOptions, StateSearchOptions } from '../../lib/collections/collection-state';
-import { parseFilter, type ParsedFilter } from '../../lib/collections/filter';
+import type { ParsedFilter } from '../../lib/collections/filter';
 import type { PointsBatch, ValidReadOptions } from '../../lib/collections/input';
 import { compareIds } from '../../lib/collections/points';
 import type { CollectionInfo, Hit, Payload, Point } from '../../lib/collections/types';
@@ -24,6 +24,16 @@ import { pointShardsOf } from './shards';
 
 /** A point as it crosses between nodes: its vector as numbers (a float32 read back exactly). */
 type WirePoint = { id: string; payload?: Payload | null; vector?: number[]; score?: number };
+
+/**
+ * A parsed filter as it crosses between nodes (checked once, where the request
+ * came in): its tree as JSON, each set of values as { "__set": [...] }. Its
+ * text is no filter to parse again: a range's text holds the instants of
+ * date-times, not the date-times.
+ */
+const filterToWire = (f: ParsedFilter): string => JSON.stringify(f, (_k, v: unknown) => (v instanceof Set ? { __set: [...v] } : v));
+const filterFromWire = (json: string): ParsedFilter =>
+  JSON.parse(json, (_k, v: unknown) => (v !== null && typeof v === 'object' && Array.isArray((v as { __set?: unknown }).__set) ? new Set((v as { __set: unknown[] }).__set) : v)) as ParsedFilter;
 
 const toWire = (p: Point | Hit): WirePoint => (p.vector ? { ...p, vector: Array.from(p.vector) } : (p as WirePoint));
 const fromWire = <P extends Point>(p: WirePoint): P => (p.vector ? { ...p, vector: Float32Array.from(p.vector) } : p) as P;
@@ -125,12 +135,12 @@ export class ShardedCollections {
   /** Every shard deletes what the filter matches on it when the delete's turn comes there. */
   async deleteWhere(record: CollectionRecord, filter: ParsedFilter, key?: string): Promise<{ deleted: number }> {
     const k = key ?? `~${randomUUID()}`;
-    const answers = await this.scatter(record, () => ({ op: 'deleteWhere', filter: filter.text, key: k }), WRITE_TIMEOUT_MS);
+    const answers = await this.scatter(record, () => ({ op: 'deleteWhere', filter: filterToWire(filter), key: k }), WRITE_TIMEOUT_MS);
     return { deleted: answers.reduce((s, a) => s + (a.header.removed as number), 0) };
   }
 
   async count(record: CollectionRecord, filter?: ParsedFilter): Promise<number> {
-    const answers = await this.scatter(record, () => ({ op: 'count', ...(filter && { filter: filter.text }) }));
+    const answers = await this.scatter(record, () => ({ op: 'count', ...(filter && { filter: filterToWire(filter) }) }));
     return answers.reduce((s, a) => s + (a.header.count as number), 0);
   }
 
@@ -155,7 +165,7 @@ export class ShardedCollections {
    */
   async search(record: CollectionRecord, x: Float32Array, n: number, k: number, o: StateSearchOptions): Promise<Hit[][]> {
     const { filter, ...rest } = o;
-    const answers = await this.scatter(record, () => ({ op: 'search', n, k, ...rest, ...(filter && { filter: filter.text }) }), READ_TIMEOUT_MS, [new Uint8Array(x.buffer, x.byteOffset, x.byteLength)]);
+    const answers = await this.scatter(record, () => ({ op: 'search', n, k, ...rest, ...(filter && { filter: filterToWire(filter) }) }), READ_TIMEOUT_MS, [new Uint8Array(x.buffer, x.byteOffset, x.byteLength)]);
     const ip = record.spec.metric === 'ip';
     const order = ip ? (a: Hit, b: Hit) => b.score - a.score || compareIds(a.id, b.id) : (a: Hit, b: Hit) => a.score - b.score || compareIds(a.id, b.id);
     return Array.from({ length: n }, (_, q) =>
@@ -173,7 +183,7 @@ export class ShardedCollections {
    */
   async scroll(record: CollectionRecord, o: StateScrollOptions): Promise<{ points: Point[]; nextOffset: string | null }> {
     const { filter, ...rest } = o;
-    const answers = await this.scatter(record, () => ({ op: 'scroll', ...rest, ...(filter && { filter: filter.text }) }));
+    const answers = await this.scatter(record, () => ({ op: 'scroll', ...rest, ...(filter && { filter: filterToWire(filter) }) }));
     const merged = answers.flatMap((a) => (a.header.points as WirePoint[]).map((p) => fromWire<Point>(p))).sort((a, b) => compareIds(a.id, b.id));
     const next = [...(merged.length > o.limit ? [merged[o.limit].id] : []), ...answers.map((a) => a.header.nextOffset as string | null).filter((n): n is string => n !== null)];
     return { points: merged.slice(0, o.limit), nextOffset: next.length === 0 ? null : next.reduce((a, b) => (compareIds(a, b) <= 0 ? a : b)) };
@@ -202,7 +212,7 @@ export class ShardedCollections {
   /** Answers a shard's part of a collection's request, with this node's replica of the shard. */
   async handle(l: DurableCollection, request: ShardMessage): Promise<ShardMessage> {
     const h = request.header;
-    const filterOf = (): ParsedFilter | undefined => (h.filter === undefined ? undefined : parseFilter(JSON.parse(h.filter as string)));
+    const filterOf = (): ParsedFilter | undefined => (h.filter === undefined ? undefined : filterFromWire(h.filter as string));
     const read = (h.read as ValidReadOptions | undefined) ?? { withPayload: h.withPayload !== false, withVector: h.withVector === true };
     switch (h.op) {
       case 'info':

@@ -278,7 +278,7 @@ export class ShardedIndexes {
         let answer: ShardMessage;
         if (owner === undefined) throw new ShardUnreachable('(none)', 'no owner placed yet');
         else if (owner === this.d.net.node) answer = await this.handle(request);
-        else answer = await this.d.net.call(owner, request, timeoutMs);
+        else answer = await this.whileOwner(record, s, owner, this.d.net.call(owner, request, timeoutMs));
         if (typeof answer.header.version === 'number') this.noteVersion(record, s, answer.header.version);
         return answer;
       } catch (e) {
@@ -288,6 +288,31 @@ export class ShardedIndexes {
         }
         await new Promise((r) => setTimeout(r, 200));
       }
+    }
+  }
+
+  /**
+   * `call`'s answer from `owner`, or ShardUnreachable (the request goes to the
+   * shard's next owner) once the placement names another owner: a node killed
+   * while it held a request never answers it, and its shards move within ~3 s
+   * (NODE_LIVE_MS), long before the call's timeout. Sending the request again is
+   * safe: every write carries an idempotency key (mutate), which the shard's
+   * stream and replicas apply once.
+   */
+  private async whileOwner(record: ShardedRecord, s: number, owner: string, call: Promise<ShardMessage>): Promise<ShardMessage> {
+    let timer: NodeJS.Timeout | undefined;
+    const moved = new Promise<never>((_, reject) => {
+      const check = (): void => {
+        if (this.owners(record)[s] !== owner) reject(new ShardUnreachable(owner, `shard ${s} moved to ${this.owners(record)[s]}`));
+        else timer = setTimeout(check, 200);
+      };
+      timer = setTimeout(check, 200);
+    });
+    call.catch(() => undefined); // given up on: its late failure is no one's
+    try {
+      return await Promise.race([call, moved]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
