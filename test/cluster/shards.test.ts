@@ -66,9 +66,6 @@ describe('cluster: sharded indexes', function () {
     assert.equal(flat.status, 422, JSON.stringify(flat.json));
     assert.match(flat.json.error.message, /ids/);
     assert.equal((await api(1).get('/v1/indexes/bad')).status, 404);
-    const collection = await api(0).post('/v1/collections', { name: 'docs', dimension: D, shards: 2 });
-    assert.equal(collection.status, 400, JSON.stringify(collection.json));
-    assert.match(collection.json.error.message, /not sharded/);
     const single = await startServer();
     try {
       const r = await client(single.url, single.adminKey).post('/v1/indexes', { name: 'one', dimension: D, factory: 'IDMap2,Flat', shards: 2 });
