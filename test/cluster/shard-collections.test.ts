@@ -170,6 +170,27 @@ describe('cluster: sharded collections', function () {
     }
   });
 
+  it('a sharded IVF collection: trained on every shard, searched with nprobe; refused as one collection refuses', async () => {
+    const ps = Array.from({ length: 40 }, (_, i) => ({ id: `v${i}`, vector: vector(3000 + i), payload: { i } }));
+    const train = { vectors: Array.from({ length: 200 }, (_, i) => vector(6000 + i)) };
+    const answers = [];
+    for (const [name, shards] of [['ivfone', 1], ['ivf', 2]] as const) {
+      assert.equal((await api(0).post('/v1/collections', { name, dimension: D, factory: 'IVF4,Flat', shards })).status, 201);
+      const early = await api(1).put(`/v1/collections/${name}/points`, { json: { points: ps } });
+      const trained = await api(2).post(`/v1/collections/${name}/train`, train);
+      assert.equal(trained.status, 200, JSON.stringify(trained.json));
+      assert.equal(trained.json.isTrained, true);
+      assert.equal((await api(0).put(`/v1/collections/${name}/points`, { json: { points: ps } })).json.upserted, 40);
+      // nprobe 4 of 4 lists: every point compared, so the shards' merge is exactly one collection's.
+      const found = await api(1).post(`/v1/collections/${name}/search`, { vectors: ps.slice(0, 10).map((p) => vector(Number(p.id.slice(1)) + 77)), k: 5, nprobe: 4, filter: { must: [{ key: 'i', range: { gte: 3 } }] } });
+      const wrong = await api(2).post(`/v1/collections/${name}/search`, { vector: ps[0].vector, k: 1, efSearch: 4 });
+      answers.push({ early: [early.status, early.json.error.code], found: [found.status, found.json], wrong: [wrong.status, wrong.json.error.code] });
+    }
+    assert.deepEqual(answers[1], answers[0]);
+    assert.deepEqual(answers[0].early, [409, 'ERR_NOT_TRAINED']);
+    assert.equal(answers[0].found[0], 200);
+  });
+
   it('a node holding none of its shards forwards; deleting it removes it on every node', async () => {
     assert.equal((await api(2).post('/v1/collections', { name: 'two', dimension: D, shards: 2 })).status, 201);
     await until('two placed', async () => ((await api(2).get('/v1/collections/two')).json.shardOwners ?? []).length === 2);
