@@ -158,7 +158,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   metrics.attachCollections(services.collections);
   if (cluster) {
     metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000) })));
-    metrics.attachShards(() => cluster.catalog.liveNodes(), () => services.indexes.shardOwnership());
+    metrics.attachShards(() => cluster.catalog.liveNodes(), () => services.indexes.shardOwnership(), () => services.indexes.collectionShardOwnership());
     cluster.heartbeat(() => services.indexes.status().reduce((s, i) => s + (i.replicaLag ?? 0), 0));
   }
   const activity = new Activity();

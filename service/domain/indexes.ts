@@ -793,6 +793,11 @@ export class IndexService {
     return this.sharded.handle(request);
   }
 
+  /** Each shard of each sharded collection and its owner (metrics, dashboard); empty on a single node. */
+  collectionShardOwnership(): { tenant: string; collection: string; shard: number; node: string }[] {
+    return this.sharded?.collectionOwnership() ?? [];
+  }
+
   /** Each shard's owner (metrics, dashboard); empty on a single node. */
   shardOwnership(): { tenant: string; index: string; shard: number; node: string }[] {
     return this.sharded?.ownership() ?? [];

@@ -444,6 +444,13 @@ export class ShardedIndexes {
     for (const id of owned) this.owned.add(id);
   }
 
+  /** Each shard of each sharded collection and its owner (metrics, dashboard). */
+  collectionOwnership(): { tenant: string; collection: string; shard: number; node: string }[] {
+    return (this.collections?.records() ?? [])
+      .filter((r) => r.shards)
+      .flatMap((r) => this.owners(r).map((node, shard) => ({ tenant: r.tenant, collection: r.name, shard, node })));
+  }
+
   /** Each shard's owner (metrics, dashboard). */
   ownership(): { tenant: string; index: string; shard: number; node: string }[] {
     return this.d

@@ -202,6 +202,13 @@ describe('cluster: sharded collections', function () {
     const found = await api(none).post('/v1/collections/two/search', { vectors: ps.map((p) => p.vector), k: 1, withPayload: false });
     assert.deepEqual(found.json.results.map((h: { id: string }[]) => h[0].id), ps.map((p) => p.id));
     assert.equal((await api(none).post('/v1/collections/two/points/count', { filter: { must: [{ key: 'n', range: { gte: 10 } }] } })).json.count, 20);
+    const operator = client(nodes[none].url, nodes[none].adminKey);
+    const metrics = (await operator.get('/metrics')).bytes.toString('utf8');
+    for (const [shard, node] of placed.entries()) {
+      assert.match(metrics, new RegExp(`faiss_proxy_collection_shard_owner\\{tenant="acme",collection="two",shard="${shard}",node="${node}"\\} 1`));
+    }
+    const overview = (await operator.get('/v1/admin/overview')).json;
+    assert.deepEqual(overview.cluster.collectionShards.filter((s: { collection: string }) => s.collection === 'two').map((s: { node: string }) => s.node), placed);
     assert.equal((await api(none).del('/v1/collections/two')).status, 204);
     for (const via of [0, 1, 2]) await until(`two gone via ${via}`, async () => (await api(via).get('/v1/collections/two')).status === 404);
   });
