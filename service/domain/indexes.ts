@@ -173,9 +173,10 @@ export class IndexService {
   async open(): Promise<void> {
     const records = this.catalog.listIndexes();
     // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
-    const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
-    // A cluster's sharded index: its shards' files (this node's snapshots of the shards it held).
-    for (const r of records) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
+    const collections = this.catalog.listCollections();
+    const owners = new Set([...records, ...collections].map((r) => r.id));
+    // A cluster's sharded index or collection: its shards' files (this node's snapshots of the shards it held).
+    for (const r of [...records, ...collections]) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
     const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
