@@ -15,8 +15,7 @@ import { compareIds } from '../../lib/collections/points';
 import type { CollectionInfo, Hit, Payload, Point } from '../../lib/collections/types';
 import { requestFingerprint } from '../../lib/request-fingerprint';
 import type { CollectionRecord } from '../storage/catalog';
-import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
-import { MIN_SEQUENCE_WAIT_MS } from './durable';
+import { mutationOf, type Mutation } from '../storage/mutation-log';
 import { collectionMutation, type DurableCollection } from './durable-collection';
 import { ServiceError } from './errors';
 import { READ_TIMEOUT_MS, WRITE_TIMEOUT_MS, type ShardedIndexes, type ShardMessage } from './sharded-indexes';
@@ -81,15 +80,9 @@ export class ShardedCollections {
     return { info, summary, version: h.reduce((s, a) => s + a.version, 0) };
   }
 
-  /** Resolves once the shards' versions, each read at its owner, sum to at least `seq`; past MIN_SEQUENCE_WAIT_MS, ERR_REPLICA_BEHIND. */
-  async awaitVersion(record: CollectionRecord, seq: number): Promise<void> {
-    const deadline = Date.now() + MIN_SEQUENCE_WAIT_MS;
-    for (;;) {
-      const { version } = await this.info(record);
-      if (version >= seq) return;
-      if (Date.now() > deadline) throw new ServiceError('ERR_REPLICA_BEHIND', `The shards of collection ${record.name} are at version ${version} (summed), not yet ${seq} (within ${MIN_SEQUENCE_WAIT_MS} ms)`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  /** Resolves once the shards' versions sum to at least `seq` (ShardedIndexes.awaitVersion). */
+  awaitVersion(record: CollectionRecord, seq: number): Promise<void> {
+    return this.placement.awaitVersion(record, seq, async () => (await this.info(record)).version);
   }
 
   /** The same op (train, payload indexes) on every shard: every shard holds the same quantizer and the same payload indexes. */
@@ -189,13 +182,9 @@ export class ShardedCollections {
     return { points: merged.slice(0, o.limit), nextOffset: next.length === 0 ? null : next.reduce((a, b) => (compareIds(a, b) <= 0 ? a : b)) };
   }
 
-  /** One mutation per shard (undefined: none for it), each appended by the shard's owner; a key of its own when the client gave none (a request resent to the shard's next owner is not applied twice). */
-  private async mutate(record: CollectionRecord, mutations: (Mutation | undefined)[], key?: string): Promise<{ added: number; removed: number }[]> {
-    const k = key ?? `~${randomUUID()}`;
-    const answers = await Promise.all(
-      mutations.map((m, s) => (m ? this.placement.onShard(record, s, this.request({ op: 'mutate' }, [mutationBytes({ ...m, key: k })]), WRITE_TIMEOUT_MS) : undefined)),
-    );
-    return answers.filter((a): a is ShardMessage => a !== undefined).map((a) => a.header as { added: number; removed: number });
+  /** One mutation per shard (undefined: none for it), as an index's (ShardedIndexes.mutate). */
+  private mutate(record: CollectionRecord, mutations: (Mutation | undefined)[], key?: string): Promise<{ added: number; removed: number }[]> {
+    return this.placement.mutate(record, mutations, key, this.request({ op: 'mutate' }).header);
   }
 
   private scatter(record: CollectionRecord, header: () => Record<string, unknown>, timeoutMs = READ_TIMEOUT_MS, parts: Uint8Array[] = []): Promise<ShardMessage[]> {

@@ -234,13 +234,15 @@ export class ShardedIndexes {
   /**
    * Resolves once the shards' versions, each read at its owner, sum to at least
    * `seq` (X-Min-Sequence); past MIN_SEQUENCE_WAIT_MS, ERR_REPLICA_BEHIND.
+   * `summed`: the versions' sum now (an index's counts; a collection's info).
    */
-  async awaitVersion(record: IndexRecord, seq: number): Promise<void> {
+  async awaitVersion(record: ShardedRecord, seq: number, summed = async () => (await this.counts(record as IndexRecord)).version): Promise<void> {
     const deadline = Date.now() + MIN_SEQUENCE_WAIT_MS;
     for (;;) {
-      const { version } = await this.counts(record);
+      const version = await summed();
       if (version >= seq) return;
-      if (Date.now() > deadline) throw new ServiceError('ERR_REPLICA_BEHIND', `The shards of index ${record.name} are at version ${version} (summed), not yet ${seq} (within ${MIN_SEQUENCE_WAIT_MS} ms)`);
+      const what = 'spec' in record ? 'collection' : 'index';
+      if (Date.now() > deadline) throw new ServiceError('ERR_REPLICA_BEHIND', `The shards of ${what} ${record.name} are at version ${version} (summed), not yet ${seq} (within ${MIN_SEQUENCE_WAIT_MS} ms)`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -249,12 +251,13 @@ export class ShardedIndexes {
    * One mutation per shard (undefined: none for that shard), each appended to its
    * shard's stream by its owner and acknowledged once JetStream has it. Each gets
    * an idempotency key (the client's, or one of its own): a request resent to the
-   * shard's next owner after its owner died is not applied twice.
+   * shard's next owner after its owner died is not applied twice. `header`: a
+   * collection's says so (sharded-collections.ts).
    */
-  private async mutate(record: IndexRecord, mutations: (Mutation | undefined)[], key?: string): Promise<{ added: number; removed: number }[]> {
+  async mutate(record: ShardedRecord, mutations: (Mutation | undefined)[], key?: string, header: Record<string, unknown> = { op: 'mutate' }): Promise<{ added: number; removed: number }[]> {
     const k = key ?? `~${randomUUID()}`;
     const answers = await Promise.all(
-      mutations.map((m, s) => (m ? this.onShard(record, s, { header: { op: 'mutate' }, parts: [mutationBytes({ ...m, key: k })] }, WRITE_TIMEOUT_MS) : undefined)),
+      mutations.map((m, s) => (m ? this.onShard(record, s, { header, parts: [mutationBytes({ ...m, key: k })] }, WRITE_TIMEOUT_MS) : undefined)),
     );
     return answers.filter((a): a is ShardMessage => a !== undefined).map((a) => a.header as { added: number; removed: number });
   }

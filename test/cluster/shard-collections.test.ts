@@ -10,7 +10,7 @@ import { strict as assert } from 'node:assert';
 import { Document } from '@langchain/core/documents';
 import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { startProxyCluster, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, startServer } from '../support/server';
 import { connect } from '../../lib/client';
 import { FaissProxyStore } from '../../lib/langchain';
@@ -21,14 +21,6 @@ const vector = (i: number): number[] => hashedVector(i, D);
 const payload = (i: number) => ({ group: `g${i % 10}`, n: i, ...(i % 3 === 0 && { tag: 'third' }) });
 
 type Api = ReturnType<typeof client>;
-
-async function until(what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Every page of a scroll, with its nextOffset, until the last. */
 async function pages(api: Api, name: string, body: Record<string, unknown>): Promise<{ points: unknown[]; nextOffset: string | null }[]> {

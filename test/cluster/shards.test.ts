@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, startServer } from '../support/server';
 import { connect } from '../../lib/client';
 
@@ -17,15 +17,6 @@ const D = 8;
 const vector = (i: number): number[] => hashedVector(i, D).map((v) => Math.round(v * 64) / 64);
 
 type Api = ReturnType<typeof client>;
-
-/** Polls `f` until it is true, within `ms`. */
-async function until(what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Every id in `ids` is its vector's nearest neighbour through `api` (k=1, 64 queries a request). */
 async function allFound(api: Api, index: string, ids: number[]): Promise<void> {
