@@ -190,7 +190,14 @@ describe('cluster: sharded collections', function () {
     const none = ['A', 'B', 'C'].findIndex((n) => !placed.includes(n));
     assert.ok(none >= 0, placed.join());
     const ps = Array.from({ length: 30 }, (_, i) => ({ id: `t${i}`, vector: vector(900 + i), payload: { n: i } }));
-    assert.equal((await api(none).put('/v1/collections/two/points', { json: { points: ps } })).json.upserted, 30);
+    // With an Idempotency-Key: the same request again is answered as the first, and applied once on every shard.
+    const keyed = () => api(none).put('/v1/collections/two/points', { json: { points: ps }, headers: { 'Idempotency-Key': 'two-1' } });
+    assert.equal((await keyed()).json.upserted, 30);
+    assert.equal((await keyed()).json.upserted, 30);
+    const reused = await api(none).put('/v1/collections/two/points', { json: { points: ps.slice(1) }, headers: { 'Idempotency-Key': 'two-1' } });
+    assert.equal(reused.status, 422, JSON.stringify(reused.json));
+    assert.equal(reused.json.error.code, 'ERR_IDEMPOTENCY_MISMATCH');
+    assert.equal((await api(0).post('/v1/collections/two/points/count', {})).json.count, 30);
     const found = await api(none).post('/v1/collections/two/search', { vectors: ps.map((p) => p.vector), k: 1, withPayload: false });
     assert.deepEqual(found.json.results.map((h: { id: string }[]) => h[0].id), ps.map((p) => p.id));
     assert.equal((await api(none).post('/v1/collections/two/points/count', { filter: { must: [{ key: 'n', range: { gte: 10 } }] } })).json.count, 20);
