@@ -5,8 +5,10 @@
 // (placement, in the catalog's KV bucket). Any node takes any request: it sends
 // each shard's part to the shard's owner (itself, or another node over the
 // network: ShardNetwork) and gathers the answers: a search scatters to every
-// shard and merges the top-k; a write goes to the shards its ids hash to. Knows
-// nothing of NATS or HTTP.
+// shard and merges the top-k; a write goes to the shards its ids hash to. The
+// shards of sharded collections (sharded-collections.ts) are placed, loaded,
+// unloaded and forwarded to by this same placement. Knows nothing of NATS or
+// HTTP.
 import { randomUUID } from 'node:crypto';
 import { rowLength, type Rows } from '../../lib/any-index';
 import { isBinaryFactory } from '../../lib/any-index';
