@@ -36,6 +36,7 @@ import * as faiss from '../lib';
 import { CollectionState } from '../lib/collections/collection-state';
 import { parseFilter } from '../lib/collections/filter';
 import { pointsInput } from '../lib/collections/input';
+import { LabelBitmap, frameOf } from '../lib/collections/label-bitmap';
 import { defaultCollectionLimits } from '../lib/collections/limits';
 import { selectorOf } from '../lib/collections/planner';
 import type { Collection, Filter, Payload } from '../lib/collections/types';
@@ -213,7 +214,7 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
     const members: number[] = [];
     for (let i = 0; i < bucketOf.length; i++) if (bucketOf[i] < width) members.push(i);
     // Points were upserted in order into an empty collection: point i has label i.
-    const sel = selectorOf(Float64Array.from(members));
+    const sel = selectorOf(new LabelBitmap(frameOf(0, bucketOf.length - 1)).addAll(members));
     const subset = BigInt64Array.from(members, (l) => BigInt(l));
     const truth = await exactAnswers(xb, xq, (i) => bucketOf[i] < width, queries);
     const choices: [string, faiss.SearchParams][] =

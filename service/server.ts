@@ -157,9 +157,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   metrics.attach(services.indexes, services.health, services.memory);
   metrics.attachCollections(services.collections);
   if (cluster) {
-    metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000) })));
+    metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000), lag: n.lag })));
     metrics.attachShards(() => cluster.catalog.liveNodes(), () => services.indexes.shardOwnership(), () => services.indexes.collectionShardOwnership());
-    cluster.heartbeat(() => services.indexes.status().reduce((s, i) => s + (i.replicaLag ?? 0), 0));
+    cluster.heartbeat(() => services.indexes.replicaLag());
   }
   const activity = new Activity();
   activity.start();

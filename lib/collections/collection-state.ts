@@ -27,11 +27,12 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes } from './payload-index';
-import { overFetchKnobs, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
-import { hasLabel, toInt64, type Labels } from './sorted-labels';
+import type { LabelBitmap } from './label-bitmap';
+import { toInt64 } from './sorted-labels';
 import type { CollectionInfo, CollectionSpec, Hit, Payload, PayloadFieldType, Point } from './types';
 
 /** A change to a collection, as the embedded collections and the service log it. */
@@ -68,16 +69,16 @@ export interface CollectionStateOptions {
 const DEFAULT_REBUILD_THRESHOLD = 0.1;
 /** Filters whose matching labels (and selector) are kept until the next op: a filter repeated across searches is evaluated once. */
 const FILTER_CACHE_ENTRIES = 32;
-/** At most this many labels (8 bytes each) held by the kept answers together, the oldest dropped first. */
-const FILTER_CACHE_LABELS = 2_000_000;
+/** At most this many bytes of bitmaps held by the kept answers together, the oldest dropped first. */
+const FILTER_CACHE_BYTES = 16 * 2 ** 20;
 /**
- * The last filters HNSW over-fetched beyond its efSearch because they were not evaluated: one of them searched
- * again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
+ * The last filters IVF over-fetched because they were not evaluated (below OVER_FETCH_IVF_EVALUATED_AT): one of them
+ * searched again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
  */
 const FILTERS_SEEN = 16;
 
 interface FilterAnswer {
-  labels: Labels;
+  matching: LabelBitmap;
   selector?: IDSelector;
   /** The labels as Index.searchSubset takes them. */
   subset?: BigInt64Array;
@@ -303,19 +304,20 @@ export class CollectionState {
     this.directMapped = true;
   }
 
-  /** The sorted labels of the points that pass `filter` (cached until the next op). */
+  /** The labels of the points that pass `filter` (cached until the next op). */
   private answerOf(filter: ParsedFilter): FilterAnswer {
     let answer = this.filterCache.get(filter.text);
     if (!answer) {
-      answer = { labels: this.payloadIndexes.evaluate(filter) };
-      let held = answer.labels.length;
-      for (const a of this.filterCache.values()) held += a.labels.length;
+      answer = { matching: this.payloadIndexes.evaluate(filter) };
+      const bytes = (a: FilterAnswer) => a.matching.words.byteLength;
+      let held = bytes(answer);
+      for (const a of this.filterCache.values()) held += bytes(a);
       for (const [text, a] of this.filterCache) {
-        if (this.filterCache.size < FILTER_CACHE_ENTRIES && held <= FILTER_CACHE_LABELS) break;
+        if (this.filterCache.size < FILTER_CACHE_ENTRIES && held <= FILTER_CACHE_BYTES) break;
         this.filterCache.delete(text);
-        held -= a.labels.length;
+        held -= bytes(a);
       }
-      if (answer.labels.length <= FILTER_CACHE_LABELS) this.filterCache.set(filter.text, answer);
+      if (bytes(answer) <= FILTER_CACHE_BYTES) this.filterCache.set(filter.text, answer);
     }
     return answer;
   }
@@ -324,13 +326,13 @@ export class CollectionState {
   matchingIds(filter: ParsedFilter): string[] {
     this.live();
     const out: string[] = [];
-    for (const label of this.answerOf(filter).labels) out.push((this.points.byLabelOf(label) as StoredPoint).id);
+    this.answerOf(filter).matching.forEach((label) => out.push((this.points.byLabelOf(label) as StoredPoint).id));
     return out;
   }
 
   count(filter?: ParsedFilter): number {
     this.live();
-    return filter ? this.answerOf(filter).labels.length : this.points.size;
+    return filter ? this.answerOf(filter).matching.count : this.points.size;
   }
 
   /** The k nearest points to each of the n queries in x (n * d floats) that pass the filter: k hits whenever k pass. */
@@ -358,7 +360,7 @@ export class CollectionState {
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
     const known = this.filterCache.get(filter.text);
-    const share = known ? known.labels.length / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
+    const share = known ? known.matching.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const family = familyOf(this.current);
     const efSearch = knobs.efSearch ?? this.current.efSearch;
     const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
@@ -370,8 +372,8 @@ export class CollectionState {
       this.filtersSeen.add(filter.text);
       if (this.filtersSeen.size > FILTERS_SEEN) this.filtersSeen.delete(this.filtersSeen.values().next().value as string);
     }
-    const passes = known ? (label: number) => hasLabel(known.labels, label) : (label: number) => this.payloadIndexes.passes(filter, label);
-    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(overFetchKnobs(family, fetch, { ...knobs, efSearch })));
+    const passes = known ? (label: number) => known.matching.has(label) : (label: number) => this.payloadIndexes.passes(filter, label);
+    const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
       const kept: Found[] = [];
       for (let i = 0; i < hits.length && kept.length < k; i++) if (passes(hits[i].label)) kept.push(hits[i]);
@@ -392,7 +394,7 @@ export class CollectionState {
     const answer = this.answerOf(filter);
     const index = this.current;
     const plan = planSearch({
-      matching: answer.labels.length,
+      matching: answer.matching.count,
       total: this.points.size,
       family: familyOf(index),
       filterable: index.filterable,
@@ -403,7 +405,7 @@ export class CollectionState {
     });
     if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
     if (plan.strategy === 'subset') {
-      answer.subset ??= toInt64(answer.labels);
+      answer.subset ??= toInt64(answer.matching.labels());
       try {
         const { distances, labels } = await index.searchSubset(x, k, answer.subset);
         return foundOf(distances as Float32Array, labels, k);
@@ -414,7 +416,7 @@ export class CollectionState {
       }
     }
     if (plan.strategy === 'selector') {
-      answer.selector ??= selectorOf(answer.labels);
+      answer.selector ??= selectorOf(answer.matching);
       const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: answer.selector });
       return foundOf(distances as Float32Array, labels, k);
     }
@@ -422,8 +424,8 @@ export class CollectionState {
     const total = index.ntotal;
     for (let fetch = plan.fetch; ; fetch = Math.min(total, fetch * 2)) {
       const { distances, labels } = await searchVisible(index, this.ids, x, fetch, paramsOf(plan.knobs));
-      const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => hits.filter((h) => hasLabel(answer.labels, h.label)).slice(0, k));
-      if (fetch >= total || found.every((hits) => hits.length >= Math.min(k, answer.labels.length))) return found;
+      const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => hits.filter((h) => answer.matching.has(h.label)).slice(0, k));
+      if (fetch >= total || found.every((hits) => hits.length >= Math.min(k, answer.matching.count))) return found;
     }
   }
 
@@ -461,13 +463,13 @@ export class CollectionState {
   scroll(o: StateScrollOptions): Promise<{ points: Point[]; nextOffset: string | null }> {
     this.live();
     return this.lock.read(async () => {
-      const matching = o.filter ? this.answerOf(o.filter).labels : undefined;
+      const matching = o.filter ? this.answerOf(o.filter).matching : undefined;
       const ids = this.points.idsInOrder();
       const page: StoredPoint[] = [];
       let nextOffset: string | null = null;
       for (let i = o.offset === null ? 0 : lowerBound(ids, o.offset); i < ids.length; i++) {
         const p = this.points.byIdOf(ids[i]) as StoredPoint;
-        if (matching && !hasLabel(matching, p.label)) continue;
+        if (matching && !matching.has(p.label)) continue;
         if (page.length === o.limit) {
           nextOffset = p.id;
           break;

@@ -3,21 +3,23 @@
 // meaning is match.ts's scan; an index answers a condition only where its answer
 // is exactly the scan's (a keyword index answers string matches, not numbers
 // stored in the same field), and otherwise the condition is scanned, over the
-// candidates the indexed conditions left. Results are sorted label sets.
+// candidates the indexed conditions left. Results are label bitmaps
+// (label-bitmap.ts): the postings of a condition's values set their bits, and
+// conditions combine a word at a time.
 import { datetimeOf } from './datetime';
 import { fieldPathAt, type ParsedCondition, type ParsedFilter, type RangeBounds } from './filter';
+import { LabelBitmap, frameOf, type LabelFrame } from './label-bitmap';
 import { pointMatches, rawValuesAt, valuesAt, withinBounds } from './match';
 import type { PointStore } from './points';
-import { NO_LABELS, difference, fromOrderedSet, intersect, union, type Labels } from './sorted-labels';
+import { Postings } from './postings';
+import { NO_LABELS, type Labels } from './sorted-labels';
 import type { Payload, PayloadFieldType, PayloadValue } from './types';
 
 type Key = string | number | boolean;
 
 /** The labels of the points whose field holds each value, for one declared field. */
 export class FieldIndex {
-  private readonly byValue = new Map<Key, Set<number>>();
-  /** Each value's labels as sorted Labels, made when a filter first reads them and dropped when they change. */
-  private readonly sorted = new Map<Key, Labels>();
+  private readonly byValue = new Map<Key, Postings>();
   /** Labels with a non-null value this index does not hold (a number in a keyword field). */
   private readonly others = new Set<number>();
   /** Labels whose field is null (is_null). */
@@ -26,9 +28,11 @@ export class FieldIndex {
   private readonly valued = new Set<number>();
   private sortedKeys: number[] | null = null;
 
+  /** `isLive`: whether a label is a stored point's (a removed label's point is gone: Postings). */
   constructor(
     readonly type: PayloadFieldType,
     readonly path: readonly string[],
+    private readonly isLive: (label: number) => boolean,
   ) {}
 
   /** The value as this index holds it, or undefined when it does not hold values of that kind. */
@@ -47,10 +51,12 @@ export class FieldIndex {
     }
   }
 
+  /** Indexes a new point's label (larger than any indexed). */
   insert(label: number, payload: Payload | null): void {
     this.visit(label, payload, true);
   }
 
+  /** Forgets a label whose point is gone. */
   remove(label: number, payload: Payload | null): void {
     this.visit(label, payload, false);
   }
@@ -58,24 +64,26 @@ export class FieldIndex {
   private visit(label: number, payload: Payload | null, add: boolean): void {
     const act = (set: Set<number>) => (add ? set.add(label) : set.delete(label));
     if (rawValuesAt(payload, this.path).some((v) => v === null)) act(this.nulls);
+    // Each value once per point, however often it (or another date-time of the same instant) appears.
+    const keys = new Set<Key>();
     for (const v of valuesAt(payload, this.path)) {
       if (v === null) continue;
       act(this.valued);
       const key = this.keyOf(v);
-      if (key === undefined) {
-        act(this.others);
-        continue;
-      }
-      this.sorted.delete(key);
-      let set = this.byValue.get(key);
-      if (!set) {
+      if (key === undefined) act(this.others);
+      else keys.add(key);
+    }
+    for (const key of keys) {
+      let postings = this.byValue.get(key);
+      if (!postings) {
         if (!add) continue;
-        set = new Set();
-        this.byValue.set(key, set);
+        postings = new Postings();
+        this.byValue.set(key, postings);
         this.sortedKeys = null;
       }
-      act(set);
-      if (set.size === 0) {
+      if (add) postings.add(label);
+      else postings.remove();
+      if (postings.size === 0) {
         this.byValue.delete(key);
         this.sortedKeys = null;
       }
@@ -83,13 +91,7 @@ export class FieldIndex {
   }
 
   private postings(key: Key): Labels {
-    const known = this.sorted.get(key);
-    if (known) return known;
-    const set = this.byValue.get(key);
-    if (!set) return NO_LABELS;
-    const labels = fromOrderedSet(set);
-    this.sorted.set(key, labels);
-    return labels;
+    return this.byValue.get(key)?.read(this.isLive) ?? NO_LABELS;
   }
 
   private keys(): number[] {
@@ -104,30 +106,38 @@ export class FieldIndex {
     return false;
   }
 
-  /** The labels the condition selects, or undefined when only a scan answers it exactly. `live`: every label. */
-  answer(c: ParsedCondition, live: () => Labels): Labels | undefined {
+  /**
+   * The labels the condition selects, as a bitmap of `frame`, or undefined when only a scan answers it exactly.
+   * `live`: every label (not to be changed).
+   */
+  answer(c: ParsedCondition, frame: LabelFrame, live: () => LabelBitmap): LabelBitmap | undefined {
     switch (c.kind) {
       case 'match':
-        return this.holds(c.value) ? this.postings(c.value) : undefined;
-      case 'any':
+        return this.holds(c.value) ? new LabelBitmap(frame).addAll(this.postings(c.value)) : undefined;
+      case 'any': {
         if (![...c.values].every((v) => this.holds(v))) return undefined;
-        return union([...c.values].map((v) => this.postings(v)));
+        const out = new LabelBitmap(frame);
+        for (const v of c.values) out.addAll(this.postings(v));
+        return out;
+      }
       case 'except': {
         // A value of another kind is never one of the list's, so `others` all match.
         if (this.type === 'bool' || this.type === 'datetime' || ![...c.values].every((v) => this.holds(v))) return undefined;
-        const lists = [fromOrderedSet(this.others)];
-        for (const key of this.byValue.keys()) if (!c.values.has(key as string | number)) lists.push(this.postings(key));
-        return union(lists);
+        const out = new LabelBitmap(frame).addEach(this.others);
+        for (const key of this.byValue.keys()) if (!c.values.has(key as string | number)) out.addAll(this.postings(key));
+        return out;
       }
       case 'range': {
         const numeric = this.type === 'integer' || this.type === 'float';
         if (!(numeric && c.range.on === 'number') && !(this.type === 'datetime' && c.range.on === 'datetime')) return undefined;
-        return union(this.keysWithin(c.range).map((key) => this.postings(key)));
+        const out = new LabelBitmap(frame);
+        for (const key of this.keysWithin(c.range)) out.addAll(this.postings(key));
+        return out;
       }
       case 'isNull':
-        return fromOrderedSet(this.nulls);
+        return new LabelBitmap(frame).addEach(this.nulls);
       case 'isEmpty':
-        return difference(live(), fromOrderedSet(this.valued));
+        return live().copy().andNot(new LabelBitmap(frame).addEach(this.valued));
       default:
         return undefined;
     }
@@ -198,6 +208,7 @@ const SHARE_SAMPLES = 64;
 export class PayloadIndexes {
   /** By the field's normalized path ("tags[]" and "tags" are one field). */
   private readonly fields = new Map<string, { field: string; index: FieldIndex }>();
+  private current: Evaluation | undefined;
 
   constructor(private readonly points: PointStore) {}
 
@@ -211,7 +222,7 @@ export class PayloadIndexes {
   /** Builds (or rebuilds, with another type) the index of `field` from the stored points. */
   declare(field: string, type: PayloadFieldType): void {
     const { path } = fieldPathAt(field, 'field');
-    const index = new FieldIndex(type, path);
+    const index = new FieldIndex(type, path, (label) => this.points.byLabelOf(label) !== undefined);
     for (const p of this.points.values()) index.insert(p.label, p.payload);
     const key = path.join('.');
     this.fields.delete(key); // declared again: now in the order of this declaration
@@ -283,62 +294,82 @@ export class PayloadIndexes {
     return n === undefined ? undefined : Math.min(1, n / live);
   }
 
-  /** The sorted labels of the points that pass `f`. */
-  evaluate(f: ParsedFilter): Labels {
-    const exact = this.answerFilter(f);
+  /** The labels of the points that pass `f`. */
+  evaluate(f: ParsedFilter): LabelBitmap {
+    const at = this.evaluation();
+    const exact = this.answerFilter(f, at);
     if (exact) return exact;
     // Scan what the indexed `must` conditions leave (every point when none is indexed).
-    let candidates: Labels | undefined;
+    let candidates: LabelBitmap | undefined;
     for (const c of f.must) {
-      const answer = this.answerCondition(c);
-      if (answer) candidates = candidates ? intersect(candidates, answer) : answer;
+      const answer = this.answerCondition(c, at);
+      if (answer) candidates = candidates ? candidates.and(answer) : answer;
     }
-    const base = candidates ?? this.points.labels();
-    const out = new Float64Array(base.length);
-    let n = 0;
-    for (const label of base) {
+    const out = new LabelBitmap(at.frame);
+    const test = (label: number) => {
       const p = this.points.byLabelOf(label);
-      if (p && pointMatches(f, p.id, p.payload)) out[n++] = label;
-    }
-    return out.subarray(0, n);
+      if (p && pointMatches(f, p.id, p.payload)) out.add(label);
+    };
+    if (candidates) candidates.forEach(test);
+    else for (const label of at.labels) test(label);
+    return out;
+  }
+
+  // The frame of the live labels, and their bitmap (made when a filter first needs it), until the points change.
+  private evaluation(): Evaluation {
+    const labels = this.points.labels();
+    if (this.current?.labels === labels) return this.current;
+    const frame = frameOf(labels[0], labels[labels.length - 1]);
+    let live: LabelBitmap | undefined;
+    this.current = { labels, frame, live: () => (live ??= new LabelBitmap(frame).addAll(labels)) };
+    return this.current;
   }
 
   // The filter's labels from indexes alone, or undefined when a part needs a scan.
-  private answerFilter(f: ParsedFilter): Labels | undefined {
-    const parts: Labels[] = [];
+  private answerFilter(f: ParsedFilter, at: Evaluation): LabelBitmap | undefined {
+    let out: LabelBitmap | undefined;
     for (const c of f.must) {
-      const a = this.answerCondition(c);
+      const a = this.answerCondition(c, at);
       if (!a) return undefined;
-      parts.push(a);
+      out = out ? out.and(a) : a;
     }
     for (const [list, negate] of [
       [f.should, false],
       [f.mustNot, true],
     ] as const) {
       if (list.length === 0) continue;
-      const answers: Labels[] = [];
+      let any: LabelBitmap | undefined;
       for (const c of list) {
-        const a = this.answerCondition(c);
+        const a = this.answerCondition(c, at);
         if (!a) return undefined;
-        answers.push(a);
+        any = any ? any.or(a) : a;
       }
-      parts.push(negate ? difference(this.points.labels(), union(answers)) : union(answers));
+      const part = negate ? at.live().copy().andNot(any as LabelBitmap) : (any as LabelBitmap);
+      out = out ? out.and(part) : part;
     }
-    if (parts.length === 0) return this.points.labels();
-    parts.sort((a, b) => a.length - b.length);
-    return parts.reduce((acc, p) => intersect(acc, p));
+    return out ?? at.live().copy();
   }
 
-  private answerCondition(c: ParsedCondition): Labels | undefined {
-    if (c.kind === 'filter') return this.answerFilter(c.filter);
+  // A new bitmap (the caller's to change), or undefined when the condition needs a scan.
+  private answerCondition(c: ParsedCondition, at: Evaluation): LabelBitmap | undefined {
+    if (c.kind === 'filter') return this.answerFilter(c.filter, at);
     if (c.kind === 'hasId') {
-      const labels: number[] = [];
+      const out = new LabelBitmap(at.frame);
       for (const id of c.ids) {
         const p = this.points.byIdOf(id);
-        if (p) labels.push(p.label);
+        if (p) out.add(p.label);
       }
-      return Float64Array.from(labels).sort();
+      return out;
     }
-    return this.fields.get(c.path.join('.'))?.index.answer(c, () => this.points.labels());
+    return this.fields.get(c.path.join('.'))?.index.answer(c, at.frame, at.live);
   }
+}
+
+/** One state of the points, as filters are evaluated over it. */
+interface Evaluation {
+  /** The live labels, sorted. */
+  readonly labels: Labels;
+  readonly frame: LabelFrame;
+  /** Every live label (shared: copied before it is changed). */
+  readonly live: () => LabelBitmap;
 }

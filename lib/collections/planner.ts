@@ -46,17 +46,14 @@
 //   unfiltered search for 2k / share neighbours, kept when they pass. It costs
 //   what the unfiltered search for that many costs: no evaluation of the filter
 //   over the collection, no selector. An IVF search keeps the caller's nprobe,
-//   whose nearest lists hold the 2k / share nearest as they hold the k nearest;
-//   an HNSW search asks at efSearch 2k / share at least (FAISS's walk stops at
-//   efSearch, however many neighbours are asked for: at efSearch 64 the 200
-//   nearest miss more than the selector search does, bench:collections), so
-//   it over-fetches where 2k / share is at most HNSW_EF_GROWTH_MAX times its
-//   efSearch: the walk of the selector search at that efSearch, with the same
-//   recall, without the evaluation; but beyond its efSearch only while the
-//   filter's matching points are not known: once evaluated (and kept), the
-//   selector search at its raised efSearch costs less (a bit looked up per
-//   visited node, against a payload read per fetched neighbour and a deeper
-//   walk: bench:collections, 10% warm and cold). It is exact where the
+//   whose nearest lists hold the 2k / share nearest as they hold the k nearest
+//   (below OVER_FETCH_IVF_EVALUATED_AT only while the filter is not evaluated:
+//   evaluated, the selector search skips the vectors that fail). An HNSW search
+//   over-fetches only where 2k / share is at most its efSearch: FAISS's walk
+//   goes as deep as the neighbours asked for, and the deeper walk (efSearch 200
+//   at 10%) costs more than evaluating the filter to a bitmap and the selector
+//   search at its raised efSearch, evaluated or not (bench:collections, 10%
+//   cold: 3.4x the unfiltered search over-fetched). It is exact where the
 //   unfiltered search is (the k nearest that pass are among the 2k / share
 //   nearest when k of those pass). A query left with fewer than k is searched
 //   again by the rules above, so the answer still has k hits whenever k match
@@ -68,7 +65,8 @@
 // recall@10 and latency at 0.1%, 1%, 10% and 50% of 200,000 points.
 import { IDSelectorBatch, IDSelectorBitmap, type IDSelector } from '../selectors';
 import { LIMITS } from '../limits';
-import { toInt64, type Labels } from './sorted-labels';
+import type { LabelBitmap } from './label-bitmap';
+import { toInt64 } from './sorted-labels';
 
 /** How an index searches, as far as filtering goes. */
 export type IndexFamily = 'exhaustive' | 'ivf' | 'hnsw';
@@ -152,8 +150,8 @@ export const OVER_FETCH_EXHAUSTIVE_AT = 0.4;
 export const OVER_FETCH_IVF_EVALUATED_AT = 0.25;
 
 /**
- * The most neighbours an over-fetch asks for: HNSW searches them with efSearch at least that, which beyond
- * this costs more than evaluating the filter (a large k at a low share goes the evaluated way).
+ * The most neighbours an over-fetch asks for: beyond this, fetching and reading their payloads costs more than
+ * evaluating the filter (a large k at a low share goes the evaluated way).
  */
 export const OVER_FETCH_MAX = 1024;
 
@@ -165,24 +163,15 @@ export const OVER_FETCH_MAX = 1024;
 export function overFetchOf(p: { share: number; total: number; k: number; family: IndexFamily; efSearch?: number; evaluated?: boolean }): number | undefined {
   if (p.total === 0 || p.share < overFetchFrom(p.family, p.evaluated === true)) return undefined;
   const fetch = Math.min(p.total, Math.ceil((2 * p.k) / p.share));
-  // HNSW: searched at efSearch `fetch` (overFetchKnobs), at most the raise the selector search may have.
-  if (p.family === 'hnsw' && fetch > (p.evaluated ? 1 : HNSW_EF_GROWTH_MAX) * (p.efSearch ?? 0)) return undefined;
+  // HNSW: within its efSearch; beyond it, evaluating the filter and the selector search at a raised efSearch cost
+  // less than the deeper walk (bench:collections, 10% cold).
+  if (p.family === 'hnsw' && fetch > (p.efSearch ?? 0)) return undefined;
   return fetch <= OVER_FETCH_MAX ? fetch : undefined;
 }
 
 function overFetchFrom(family: IndexFamily, evaluated: boolean): number {
   if (family === 'exhaustive') return OVER_FETCH_EXHAUSTIVE_AT;
   return family === 'ivf' && evaluated ? OVER_FETCH_IVF_EVALUATED_AT : OVER_FETCH_AT;
-}
-
-/**
- * The over-fetch's search settings: the caller's, and on HNSW efSearch at least `fetch` (bench:collections, 10% of
- * 200,000 at efSearch 64: the 200 nearest at efSearch 64 keep 0.87 of the unfiltered recall, at efSearch 200 1.07,
- * as the selector search at efSearch 200 does).
- */
-export function overFetchKnobs(family: IndexFamily, fetch: number, knobs: SearchKnobs): SearchKnobs {
-  if (family !== 'hnsw' || knobs.efSearch === undefined) return knobs;
-  return { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.max(knobs.efSearch, fetch)) };
 }
 
 export function planSearch(p: PlanInput): SearchPlan {
@@ -210,13 +199,9 @@ export function planSearch(p: PlanInput): SearchPlan {
 const BATCH_BYTES_PER_ID = 64;
 
 /** The matching labels as the smaller of an IDSelectorBitmap (a bit per label up to the largest) and an IDSelectorBatch. */
-export function selectorOf(labels: Labels): IDSelector {
-  const max = labels.length === 0 ? 0 : labels[labels.length - 1];
+export function selectorOf(matching: LabelBitmap): IDSelector {
+  const max = Math.max(0, matching.last());
   const bitmapBytes = Math.floor(max / 8) + 1;
-  if (bitmapBytes > labels.length * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(labels));
-  const bits = new Uint8Array(bitmapBytes);
-  // Labels below 2^32 in 32-bit integer arithmetic; larger ones (past 2^32 upserts) in that of any label below 2^53.
-  if (max < 2 ** 32) for (let i = 0; i < labels.length; i++) bits[labels[i] >>> 3] |= 1 << (labels[i] & 7);
-  else for (const l of labels) bits[Math.floor(l / 8)] |= 1 << l % 8;
-  return new IDSelectorBitmap(bits);
+  if (bitmapBytes > matching.count * BATCH_BYTES_PER_ID) return new IDSelectorBatch(toInt64(matching.labels()));
+  return new IDSelectorBitmap(matching.bitmapBytes(bitmapBytes));
 }

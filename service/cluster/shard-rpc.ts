@@ -51,13 +51,18 @@ export class ShardRpc implements ShardNetwork {
     });
   }
 
-  async call(node: string, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
-    const data = frame(request);
+  requireFits(request: ShardMessage): void {
+    const bytes = 4 + Buffer.byteLength(JSON.stringify({ header: request.header, parts: request.parts.map((p) => p.byteLength) })) + request.parts.reduce((s, p) => s + p.byteLength, 0);
     const max = this.nc.info!.max_payload;
-    if (data.length > max) {
-      const e = tooLarge(data.length, max, 'request');
+    if (bytes > max) {
+      const e = tooLarge(bytes, max, 'request');
       throw new ServiceError(e.code, e.message);
     }
+  }
+
+  async call(node: string, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
+    this.requireFits(request);
+    const data = frame(request);
     let reply;
     try {
       reply = await this.nc.request(subjectOf(node), data, { timeout: timeoutMs });

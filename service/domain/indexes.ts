@@ -94,7 +94,7 @@ export interface IndexStatus {
   snapshotAgeSeconds: number | undefined;
   /** What its last load found wrong on disk: damage cut off its log, or why it cannot load. */
   storage?: StorageReport;
-  /** A cluster's: records of its stream this node has not applied yet (0 when not loaded: it catches up on load). */
+  /** A cluster's: records of its stream this node has not applied yet (0 when not loaded: it catches up on load); a sharded index's: of the streams of the shards this node holds. */
   replicaLag?: number;
 }
 
@@ -416,7 +416,7 @@ export class IndexService {
   search(tenant: string, name: string, x: Float32Array, k: number, params?: SearchParams): Promise<SearchAnswer> {
     const l = this.use(tenant, name);
     const sharded = this.shardedOf(l);
-    if (sharded) return sharded.search(l.record, x, k, this.unfiltered(l, params)) as Promise<SearchAnswer>;
+    if (sharded) return sharded.search(l.record, x, k, params) as Promise<SearchAnswer>;
     if (l.placedOn !== undefined) this.placement.noteSearch(l.device, x.length / l.d);
     return this.scheduler.search(l, x, k, params);
   }
@@ -430,13 +430,14 @@ export class IndexService {
   searchCodes(tenant: string, name: string, x: Uint8Array, k: number, params?: SearchParams): Promise<BinarySearchResult & { version: number }> {
     const l = this.use(tenant, name);
     const sharded = this.shardedOf(l);
-    if (sharded) return sharded.search(l.record, x, k, this.unfiltered(l, params)) as Promise<BinarySearchResult & { version: number }>;
+    if (sharded) return sharded.search(l.record, x, k, params) as Promise<BinarySearchResult & { version: number }>;
     return l.searchCodes(x, k, params);
   }
 
   rangeSearch(tenant: string, name: string, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
     const l = this.use(tenant, name);
-    if (this.shardedOf(l)) throw this.notSharded(l, 'a range search');
+    const sharded = this.shardedOf(l);
+    if (sharded) return sharded.rangeSearch(l.record, x, radius, params);
     return l.rangeSearch(x, radius, params);
   }
 
@@ -449,8 +450,7 @@ export class IndexService {
     }
     const sharded = this.shardedOf(l);
     if (sharded) {
-      if (!(ids instanceof BigInt64Array)) throw this.notSharded(l, 'a remove by filter');
-      const { removed } = await sharded.remove(l.record, ids, key);
+      const { removed } = await (ids instanceof BigInt64Array ? sharded.remove(l.record, ids, key) : sharded.removeSelected(l.record, ids, key));
       return { removed, ntotal: (await this.countSharded(l)).ntotal };
     }
     const { removed } = await (ids instanceof BigInt64Array ? l.mutate({ type: 'remove', ids, key }) : l.removeSelected({ type: 'remove-selected', sel: ids, key }));
@@ -604,9 +604,15 @@ export class IndexService {
         logBytes: l.logBytes,
         snapshotAgeSeconds: l.lastSnapshotAt === undefined ? undefined : (Date.now() - l.lastSnapshotAt) / 1000,
         ...(l.storage && { storage: l.storage }),
-        ...(this.storage.replication && { replicaLag: l.lag }),
+        // A sharded index's: the shards this node holds.
+        ...(this.storage.replication && { replicaLag: this.shardedOf(l)?.lagOf(l.record) ?? l.lag }),
       };
     });
+  }
+
+  /** A cluster's: records of the streams this node follows (its indexes' and the shards it holds) not applied yet: its heartbeat's lag. */
+  replicaLag(): number {
+    return this.status().reduce((s, i) => s + (i.replicaLag ?? 0), 0);
   }
 
   cacheStats(): CacheStats {
@@ -725,12 +731,6 @@ export class IndexService {
   /** A sharded index refuses what it does not offer yet (docs/cluster.md), with a 422. */
   private notSharded(l: DurableIndex, what: string): ServiceError {
     return new ServiceError('ERR_UNSUPPORTED', `Index ${l.record.name} is sharded over ${l.record.shards} shards: ${what} is not offered for a sharded index (docs/cluster.md)`);
-  }
-
-  /** A sharded index's search parameters: a filter (a selector) is not offered yet. */
-  private unfiltered(l: DurableIndex, params: SearchParams | undefined): SearchParams | undefined {
-    if (params?.sel) throw this.notSharded(l, 'a filtered search');
-    return params;
   }
 
   /** Every shard's counts, gathered; kept as the index's summary (listing and quotas without asking the shards again). */

@@ -4,22 +4,25 @@
 // snapshots: the same machinery as a whole index, durable.ts), owned by one node
 // (placement, in the catalog's KV bucket). Any node takes any request: it sends
 // each shard's part to the shard's owner (itself, or another node over the
-// network: ShardNetwork) and gathers the answers: a search scatters to every
-// shard and merges the top-k; a write goes to the shards its ids hash to. The
-// shards of sharded collections (sharded-collections.ts) are placed, loaded,
-// unloaded and forwarded to by this same placement. Knows nothing of NATS or
-// HTTP.
+// network: ShardNetwork) and gathers the answers: a search (filtered or not)
+// scatters to every shard and merges the top-k, a range search takes every
+// shard's results; a write goes to the shards its ids hash to, a remove by filter
+// to every shard. The shards of sharded collections (sharded-collections.ts) are
+// placed, loaded, unloaded and forwarded to by this same placement. Knows nothing
+// of NATS or HTTP.
 import { randomUUID } from 'node:crypto';
 import { rowLength, type Rows } from '../../lib/any-index';
 import { isBinaryFactory } from '../../lib/any-index';
-import type { SearchParams } from '../../lib';
+import type { IDSelector, SearchParams } from '../../lib';
+import type { AnyRangeSearchResult } from '../../lib/any-index';
+import { readSelectorPart, selectorPart } from '../../lib/wire';
 import type { CollectionRecord, IndexRecord } from '../storage/catalog';
 import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
 import type { DurableIndex } from './durable-index';
 import type { DurableCollection } from './durable-collection';
 import { MIN_SEQUENCE_WAIT_MS, type DurableObject } from './durable';
 import { ServiceError } from './errors';
-import { balancedPlacement, mergeTopK, shardsOf, shardStorageId, type ShardAnswer } from './shards';
+import { balancedPlacements, mergeRanges, mergeTopK, shardsOf, shardStorageId, type ShardAnswer } from './shards';
 import type { SearchAnswer } from './search-scheduler';
 
 /** One shard's part of a request, or its answer: a JSON header and binary parts (vectors, ids, distances, labels). */
@@ -39,6 +42,8 @@ export interface ShardNetwork {
   deletePlacement(id: string): void;
   /** The nodes heard from lately (heartbeats), by name. */
   liveNodes(): string[];
+  /** Throws ERR_PAYLOAD_TOO_LARGE when `request` would not fit in one message to another node (checked before a write sends any part). */
+  requireFits(request: ShardMessage): void;
   /** Sends a shard's request to `node`; rejects with ShardUnreachable when no node answers on its subject. */
   call(node: string, request: ShardMessage, timeoutMs: number): Promise<ShardMessage>;
 }
@@ -88,6 +93,23 @@ export interface CollectionShardsDeps {
 type ShardedRecord = IndexRecord | CollectionRecord;
 
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** A search's parameters in a shard's request: nprobe and efSearch in its header, the filter (lib/wire.ts's filter part) as its last part. */
+const paramsHeader = (params: SearchParams | undefined): Record<string, unknown> => ({
+  ...(params?.nprobe !== undefined && { nprobe: params.nprobe }),
+  ...(params?.efSearch !== undefined && { efSearch: params.efSearch }),
+  ...(params?.sel !== undefined && { filtered: true }),
+});
+const filterParts = (params: SearchParams | undefined): Uint8Array[] => (params?.sel !== undefined ? [selectorPart(params.sel)] : []);
+
+/** The search parameters of a shard's request (`filter`: its filter part, when the header says it has one). */
+function paramsOf(h: Record<string, unknown>, filter: Uint8Array | undefined): SearchParams {
+  return {
+    ...(h.nprobe !== undefined && { nprobe: h.nprobe as number }),
+    ...(h.efSearch !== undefined && { efSearch: h.efSearch as number }),
+    ...(h.filtered === true && filter !== undefined && { sel: readSelectorPart(filter) }),
+  };
+}
 /** A typed array over `u8` (copied when not aligned, as a part cut out of a message may be). */
 function view<T>(u8: Uint8Array, C: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
   const aligned = u8.byteOffset % C.BYTES_PER_ELEMENT === 0 ? u8 : new Uint8Array(u8); // a copy (a Buffer's slice() would share)
@@ -128,10 +150,21 @@ export class ShardedIndexes {
     return [...this.replicas.values()].map((r) => r.l);
   }
 
-  /** A new sharded index's (or collection's) placement, before its record is answered: every live node its share. */
+  /** A new sharded index's (or collection's) placement, before its record is answered: its shards on the nodes holding fewest (of every index's and collection's). */
   place(record: ShardedRecord): void {
     const live = this.d.net.liveNodes();
-    this.d.net.setPlacement(record.id, balancedPlacement(record.id, record.shards!, live.length > 0 ? live : [this.d.net.node], undefined));
+    const others = this.shardedRecords().filter((r) => r.id !== record.id);
+    const placed = balancedPlacements([...others.map((r) => this.placed(r)), { id: record.id, shards: record.shards!, owners: undefined }], live.length > 0 ? live : [this.d.net.node]);
+    this.d.net.setPlacement(record.id, placed.get(record.id)!);
+  }
+
+  /** Every sharded index's and collection's record: what placement balances together. */
+  private shardedRecords(): ShardedRecord[] {
+    return [...this.d.records(), ...(this.collections?.records() ?? [])].filter((r) => r.shards);
+  }
+
+  private placed(r: ShardedRecord): { id: string; shards: number; owners: readonly string[] | undefined } {
+    return { id: r.id, shards: r.shards!, owners: this.d.net.placement(r.id) };
   }
 
   /** The owner of each shard, as this node knows it. */
@@ -152,15 +185,48 @@ export class ShardedIndexes {
 
   // ---- operations, from any node ----
 
-  /** k nearest neighbours over every shard, merged (mergeTopK); version: the shards' versions summed. */
+  /**
+   * k nearest neighbours over every shard, merged (mergeTopK); a filter goes to
+   * every shard, each answering its top-k of what the filter selects there;
+   * version: the shards' versions summed.
+   */
   async search(record: IndexRecord, x: Rows, k: number, params?: SearchParams): Promise<ShardAnswer & { version: number }> {
-    const header = { op: 'search', k, ...(params?.nprobe !== undefined && { nprobe: params.nprobe }), ...(params?.efSearch !== undefined && { efSearch: params.efSearch }) };
-    const answers = await this.scatter(record, () => ({ header, parts: [bytesOf(x)] }), READ_TIMEOUT_MS);
+    const header = { op: 'search', k, ...paramsHeader(params) };
+    const request = [bytesOf(x), ...filterParts(params)];
+    const answers = await this.scatter(record, () => ({ header, parts: request }), READ_TIMEOUT_MS);
     const binary = isBinaryFactory(record.factory);
     const nq = x.length / rowLength(record.dimension, binary);
     const parts = answers.map((a) => ({ distances: binary ? view(a.parts[0], Int32Array) : view(a.parts[0], Float32Array), labels: view(a.parts[1], BigInt64Array) }));
     const merged = mergeTopK(parts, nq, k, record.metric);
     return { ...merged, version: answers.reduce((s, a) => s + (a.header.version as number), 0) };
+  }
+
+  /** Every stored vector within `radius` of each query, from every shard (mergeRanges: by ascending id). */
+  async rangeSearch(record: IndexRecord, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
+    const header = { op: 'range', radius, ...paramsHeader(params) };
+    const parts = [bytesOf(x), ...filterParts(params)];
+    const answers = await this.scatter(record, () => ({ header, parts }), READ_TIMEOUT_MS);
+    const binary = isBinaryFactory(record.factory);
+    const nq = x.length / rowLength(record.dimension, binary);
+    const ranges = answers.map((a) => ({
+      lims: view(a.parts[0], BigUint64Array),
+      distances: binary ? view(a.parts[1], Int32Array) : view(a.parts[1], Float32Array),
+      labels: view(a.parts[2], BigInt64Array),
+    }));
+    return mergeRanges(ranges, nq) as AnyRangeSearchResult;
+  }
+
+  /**
+   * Removes what a filter selects: every shard removes the ids present in it that
+   * the filter selects (resolved in the shard's turn and logged by those ids, in
+   * its own stream, as a whole index does), under one idempotency key (the
+   * client's, or one of its own: a part resent to a shard's next owner is not
+   * applied twice); removed: the shards' counts summed.
+   */
+  async removeSelected(record: IndexRecord, sel: IDSelector, key?: string): Promise<{ removed: number }> {
+    const request: ShardMessage = { header: { op: 'remove-selected', key: key ?? `~${randomUUID()}` }, parts: [selectorPart(sel)] };
+    const answers = await this.write(record, Array.from({ length: record.shards! }, () => request));
+    return { removed: answers.reduce((s, a) => s + (a!.header.removed as number), 0) };
   }
 
   /** Adds rows with the caller's ids: each row to the shard its id hashes to. */
@@ -258,10 +324,18 @@ export class ShardedIndexes {
    */
   async mutate(record: ShardedRecord, mutations: (Mutation | undefined)[], key?: string, header: Record<string, unknown> = { op: 'mutate' }): Promise<{ added: number; removed: number }[]> {
     const k = key ?? `~${randomUUID()}`;
-    const answers = await Promise.all(
-      mutations.map((m, s) => (m ? this.onShard(record, s, { header, parts: [mutationBytes({ ...m, key: k })] }, WRITE_TIMEOUT_MS) : undefined)),
-    );
+    const answers = await this.write(record, mutations.map((m) => (m ? { header, parts: [mutationBytes({ ...m, key: k })] } : undefined)));
     return answers.filter((a): a is ShardMessage => a !== undefined).map((a) => a.header as { added: number; removed: number });
+  }
+
+  /**
+   * Each shard's part of a write (undefined: none for that shard), sent once
+   * every part is known to fit in a message to another node: a part too large
+   * refuses the write before any shard has applied its own, wherever the shards are.
+   */
+  private write(record: ShardedRecord, requests: (ShardMessage | undefined)[]): Promise<(ShardMessage | undefined)[]> {
+    requests.forEach((r, s) => r && this.d.net.requireFits({ header: { ...r.header, record, shard: s }, parts: r.parts }));
+    return Promise.all(requests.map((r, s) => (r ? this.onShard(record, s, { header: r.header, parts: r.parts }, WRITE_TIMEOUT_MS) : undefined)));
   }
 
   /** The same request to every shard. */
@@ -336,9 +410,19 @@ export class ShardedIndexes {
     switch (h.op) {
       case 'search': {
         const binary = isBinaryFactory(record.factory);
-        const params = { ...(h.nprobe !== undefined && { nprobe: h.nprobe as number }), ...(h.efSearch !== undefined && { efSearch: h.efSearch as number }) };
+        const params = paramsOf(h, request.parts[1]);
         const r = binary ? await l.searchCodes(request.parts[0], h.k as number, params) : await this.d.search(l, view(request.parts[0], Float32Array), h.k as number, params);
         return { header: { version: r.version }, parts: [bytesOf(r.distances), bytesOf(r.labels)] };
+      }
+      case 'range': {
+        const binary = isBinaryFactory(record.factory);
+        const x = binary ? request.parts[0] : view(request.parts[0], Float32Array);
+        const r = await l.rangeSearch(x, h.radius as number, paramsOf(h, request.parts[1]));
+        return { header: { version: l.version }, parts: [bytesOf(r.lims), bytesOf(r.distances), bytesOf(r.labels)] };
+      }
+      case 'remove-selected': {
+        const applied = await l.removeSelected({ type: 'remove-selected', sel: readSelectorPart(request.parts[0]), key: h.key as string });
+        return { header: { added: 0, removed: applied.removed, version: l.version }, parts: [] };
       }
       case 'mutate': {
         const m = mutationOf(Buffer.from(request.parts[0].buffer, request.parts[0].byteOffset, request.parts[0].byteLength));
@@ -398,20 +482,21 @@ export class ShardedIndexes {
 
   /**
    * Run every second on every node. The coordinator (the live node first by
-   * name) moves each sharded index's placement to balancedPlacement over the
-   * live nodes; every node loads the shards it owns (from the shard's shared
+   * name) moves the sharded indexes' and collections' placements to balancedPlacements over the
+   * live nodes (all indexes at once: the nodes' totals balanced); every node loads the shards it owns (from the shard's shared
    * snapshot and stream: it can answer for them at once) and unloads those it no
    * longer owns (snapshot first, shared: the next owner replays less), and
    * forgets the shards of deleted indexes.
    */
   async balance(): Promise<void> {
     const { net } = this.d;
-    const records: ShardedRecord[] = [...this.d.records(), ...(this.collections?.records() ?? [])].filter((r) => r.shards);
+    const records = this.shardedRecords();
     const live = net.liveNodes();
     if (live[0] === net.node) {
+      const placed = balancedPlacements(records.map((r) => this.placed(r)), live);
       for (const r of records) {
         const before = net.placement(r.id);
-        const after = balancedPlacement(r.id, r.shards!, live, before);
+        const after = placed.get(r.id)!;
         if (!before || after.some((o, i) => o !== before[i])) {
           try {
             net.setPlacement(r.id, after);
@@ -454,6 +539,13 @@ export class ShardedIndexes {
     return (this.collections?.records() ?? [])
       .filter((r) => r.shards)
       .flatMap((r) => this.owners(r).map((node, shard) => ({ tenant: r.tenant, collection: r.name, shard, node })));
+  }
+
+  /** Records of the streams of `record`'s shards held here that this node has not applied yet (0 for one not loaded: it catches up on load). */
+  lagOf(record: IndexRecord): number {
+    let lag = 0;
+    for (const r of this.replicas.values()) if (r.record.id === record.id) lag += r.l.lag;
+    return lag;
   }
 
   /** Each shard's owner (metrics, dashboard). */

@@ -48,39 +48,104 @@ function hashOf(s: string): number {
   return fmix32(h);
 }
 
+/** A sharded index as placement sees it: its storage id, its shard count and its owners so far (undefined: none yet). */
+export interface PlacedIndex {
+  id: string;
+  shards: number;
+  owners: readonly string[] | undefined;
+}
+
 /**
- * The owner of each of `shards` shards among the `live` nodes: every shard keeps
- * its owner while that owner is live, a shard whose owner is gone (or that has
- * none) goes to the live node owning fewest of this index's shards, and then
- * shards move one at a time from the node owning most to the node owning fewest
- * until they differ by at most one (a node joining takes its share). Ties go by
- * a hash of the index and node names, so that indexes do not all put their extra
- * shards on the same node. The same inputs give the same placement on every node.
+ * The owner of every shard of every sharded index among the `live` nodes,
+ * balanced over the nodes as a whole (not index by index: many 2-shard indexes
+ * would otherwise all land on the same two nodes), moving as few shards as it
+ * can:
+ * 1. every shard keeps its owner while that owner is live;
+ * 2. a shard with no live owner goes to the node holding fewest of its index's
+ *    shards, of those the one holding fewest shards in all;
+ * 3. an index whose shards are spread unevenly (two nodes' counts of it differ
+ *    by more than one: a node joined) moves one at a time from the node holding
+ *    most of it to the one holding fewest (of equal ones, the node holding most
+ *    shards in all gives, the one holding fewest takes);
+ * 4. while two nodes' totals differ by more than one, the node holding most
+ *    gives the one holding fewest a shard of the index it holds most more of
+ *    than the taker does (there is one: it holds more in all), which keeps that
+ *    index spread as evenly as it was.
+ * Ties go by a hash of the index and node names, so that indexes do not all put
+ * their extra shards on the same node. The same inputs (in any order) give the
+ * same placement on every node. With no live node, each index keeps its owners.
  */
-export function balancedPlacement(index: string, shards: number, live: readonly string[], previous: readonly string[] | undefined): string[] {
-  if (live.length === 0) return previous ? [...previous] : [];
-  const order = [...live].sort((a, b) => hashOf(`${index}/${a}`) - hashOf(`${index}/${b}`) || (a < b ? -1 : 1));
-  const owners: (string | undefined)[] = Array.from({ length: shards }, (_, i) => (previous?.[i] !== undefined && live.includes(previous[i]) ? previous[i] : undefined));
-  const count = new Map(order.map((n) => [n, 0]));
-  for (const o of owners) if (o !== undefined) count.set(o, count.get(o)! + 1);
-  const fewest = () => order.reduce((best, n) => (count.get(n)! < count.get(best)! ? n : best));
-  const most = () => order.reduce((best, n) => (count.get(n)! > count.get(best)! ? n : best));
-  for (let i = 0; i < shards; i++) {
-    if (owners[i] !== undefined) continue;
-    const n = fewest();
-    owners[i] = n;
-    count.set(n, count.get(n)! + 1);
+export function balancedPlacements(indexes: readonly PlacedIndex[], live: readonly string[]): Map<string, string[]> {
+  const placed = new Map<string, string[]>();
+  if (live.length === 0) {
+    for (const ix of indexes) placed.set(ix.id, [...(ix.owners ?? [])]);
+    return placed;
   }
-  for (;;) {
-    const from = most();
-    const to = fewest();
-    if (count.get(from)! - count.get(to)! <= 1) break;
-    const i = owners.lastIndexOf(from);
-    owners[i] = to;
-    count.set(from, count.get(from)! - 1);
+  const nodes = [...new Set(live)].sort();
+  const all = [...indexes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const total = new Map(nodes.map((n) => [n, 0]));
+  /** Each index's count of shards on each node. */
+  const per = new Map<string, Map<string, number>>();
+  const owners = new Map<string, (string | undefined)[]>();
+  for (const ix of all) {
+    const o = Array.from({ length: ix.shards }, (_, i) => (ix.owners?.[i] !== undefined && total.has(ix.owners[i]) ? ix.owners[i] : undefined));
+    const count = new Map(nodes.map((n) => [n, 0]));
+    for (const n of o) {
+      if (n === undefined) continue;
+      count.set(n, count.get(n)! + 1);
+      total.set(n, total.get(n)! + 1);
+    }
+    owners.set(ix.id, o);
+    per.set(ix.id, count);
+  }
+  const move = (id: string, shard: number, to: string): void => {
+    const o = owners.get(id)!;
+    const count = per.get(id)!;
+    const from = o[shard];
+    if (from !== undefined) {
+      count.set(from, count.get(from)! - 1);
+      total.set(from, total.get(from)! - 1);
+    }
+    o[shard] = to;
     count.set(to, count.get(to)! + 1);
+    total.set(to, total.get(to)! + 1);
+  };
+  /** Nodes in this index's tie-break order. */
+  const orderFor = (id: string): string[] => [...nodes].sort((a, b) => hashOf(`${id}/${a}`) - hashOf(`${id}/${b}`) || (a < b ? -1 : 1));
+  const best = (order: string[], better: (a: string, b: string) => boolean): string => order.reduce((b, n) => (better(n, b) ? n : b));
+  for (const ix of all) {
+    const o = owners.get(ix.id)!;
+    const count = per.get(ix.id)!;
+    const order = orderFor(ix.id);
+    // 2: the shards with no live owner.
+    for (let i = 0; i < ix.shards; i++) {
+      if (o[i] !== undefined) continue;
+      move(ix.id, i, best(order, (a, b) => count.get(a)! < count.get(b)! || (count.get(a) === count.get(b) && total.get(a)! < total.get(b)!)));
+    }
+    // 3: this index spread within one.
+    for (;;) {
+      const from = best(order, (a, b) => count.get(a)! > count.get(b)! || (count.get(a) === count.get(b) && total.get(a)! > total.get(b)!));
+      const to = best(order, (a, b) => count.get(a)! < count.get(b)! || (count.get(a) === count.get(b) && total.get(a)! < total.get(b)!));
+      if (count.get(from)! - count.get(to)! <= 1) break;
+      move(ix.id, o.lastIndexOf(from), to);
+    }
   }
-  return owners as string[];
+  // 4: the totals within one.
+  for (;;) {
+    const from = best(nodes, (a, b) => total.get(a)! > total.get(b)!);
+    const to = best(nodes, (a, b) => total.get(a)! < total.get(b)!);
+    if (total.get(from)! - total.get(to)! <= 1) break;
+    let pick: PlacedIndex | undefined;
+    let gain = 0;
+    for (const ix of all) {
+      const count = per.get(ix.id)!;
+      const g = count.get(from)! - count.get(to)!;
+      if (g > gain) [pick, gain] = [ix, g];
+    }
+    move(pick!.id, owners.get(pick!.id)!.lastIndexOf(from), to);
+  }
+  for (const ix of all) placed.set(ix.id, owners.get(ix.id) as string[]);
+  return placed;
 }
 
 /** One shard's top-k answer: nq x k, row-major, label -1 where it had fewer than k. */
@@ -134,4 +199,45 @@ export function mergeTopK(answers: readonly ShardAnswer[], nq: number, k: number
 interface Candidate {
   d: number;
   l: bigint;
+}
+
+/** One shard's range search answer: query i's results at [lims[i], lims[i + 1]). */
+export interface ShardRanges {
+  lims: BigUint64Array;
+  distances: Float32Array | Int32Array;
+  labels: BigInt64Array;
+}
+
+/**
+ * Every shard's results of each query, together, listed by ascending id (equal
+ * ids: as their shard listed them). One Flat index lists a query's results in
+ * the order its vectors were added (FAISS scans them in that order), so this is
+ * its answer when they were added by ascending id; no other order can be
+ * rebuilt from the shards, which do not know the order of adds across shards.
+ */
+export function mergeRanges(answers: readonly ShardRanges[], nq: number): ShardRanges {
+  const Distances = answers[0].distances instanceof Int32Array ? Int32Array : Float32Array;
+  const total = answers.reduce((s, a) => s + a.labels.length, 0);
+  const lims = new BigUint64Array(nq + 1);
+  const distances = new Distances(total);
+  const labels = new BigInt64Array(total);
+  let at = 0;
+  for (let q = 0; q < nq; q++) {
+    const start = at;
+    for (const a of answers) {
+      const from = Number(a.lims[q]);
+      const to = Number(a.lims[q + 1]);
+      labels.set(a.labels.subarray(from, to), at);
+      distances.set(a.distances.subarray(from, to), at);
+      at += to - from;
+    }
+    const order = Array.from({ length: at - start }, (_, i) => start + i);
+    order.sort((i, j) => (labels[i] < labels[j] ? -1 : labels[i] > labels[j] ? 1 : i - j));
+    const l = order.map((i) => labels[i]);
+    const d = order.map((i) => distances[i]);
+    labels.set(l, start);
+    distances.set(d, start);
+    lims[q + 1] = BigInt(at);
+  }
+  return { lims, distances, labels };
 }

@@ -210,7 +210,7 @@ export class Metrics {
 
   /** Per-index, cache and storage series, read from the index service and storage health at scrape time. */
   /** A cluster's node (serve --cluster): its name, and each node's last heartbeat in the catalog. */
-  attachCluster(node: string, nodes: () => { node: string; ageSeconds: number }[]): void {
+  attachCluster(node: string, nodes: () => { node: string; ageSeconds: number; lag: number }[]): void {
     const registers = [this.registry];
     new client.Gauge({ name: 'faiss_proxy_cluster_node', help: 'This node of the cluster (label node): always 1', labelNames: ['node'], registers }).set({ node }, 1);
     new client.Gauge({
@@ -221,6 +221,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const n of nodes()) this.set({ node: n.node }, n.ageSeconds);
+      },
+    });
+    new client.Gauge({
+      name: 'faiss_proxy_cluster_node_lag',
+      help: "Records of the streams each node follows (its indexes' and the shards it holds) it had not applied yet, as its last heartbeat told",
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of nodes()) this.set({ node: n.node }, n.lag);
       },
     });
   }

@@ -1,6 +1,8 @@
 // A cluster's sharded indexes (domain/sharded-indexes.ts, docs/cluster.md): a
 // sharded Flat index answers exactly as one index with the same data (labels and
-// distances, ties and -1 padding, L2 and IP, several k); a request through a
+// distances, ties and -1 padding, L2 and IP, several k; filtered searches and
+// range searches; removes by filter, the same key's retry applied once, and a
+// shard's next owner replaying them from its stream); a request through a
 // node holding none of an index's shards is forwarded; a node joining takes
 // shards over and a node SIGKILLed has its shards taken over, with every
 // acknowledged point still found; hostile shard counts are 4xx.
@@ -10,6 +12,7 @@ import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, startServer } from '../support/server';
 import { connect } from '../../lib/client';
+import { shardsOf } from '../../service/domain/shards';
 
 const D = 8;
 /** A pseudo-random vector of its own for `i`. */
@@ -25,6 +28,60 @@ async function allFound(api: Api, index: string, ids: number[]): Promise<void> {
     const r = await api.post(`/v1/indexes/${index}/search`, { vectors: some.map(vector), k: 1 });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.deepEqual(r.json.labels.map((l: number[]) => l[0]), some);
+  }
+}
+
+/** Filters that keep few of the 300 points, most of them, none, and a bitmap's. */
+const FILTERS = [
+  { ids: [5, 17, 201, 202, 208, 299, 123456] },
+  { not: { idRange: [100, 130] } },
+  { idRange: [5000, 6000] },
+  { bitmap: Buffer.from(Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 0xa5 : 0))).toString('base64') },
+];
+
+type TopK = { distances: number[][]; labels: number[][] };
+
+/**
+ * The same top-k: L2 exactly; IP exactly but for which of the vectors tied at a
+ * row's k-th distance it keeps, which in one FAISS index depends on when its
+ * heap's threshold reached that distance (docs/cluster.md): the same distances,
+ * the same labels before them, and as many tied ones, none listed twice.
+ */
+function sameTopK(got: TopK, want: TopK, metric: string, what: string): void {
+  if (metric === 'L2') return assert.deepEqual(got, want, what);
+  assert.deepEqual(got.distances, want.distances, what);
+  got.labels.forEach((row, q) => {
+    const last = want.distances[q][row.length - 1];
+    const tied = (i: number) => want.labels[q][i] !== -1 && want.distances[q][i] === last;
+    assert.deepEqual(row.filter((_, i) => !tied(i)), want.labels[q].filter((_, i) => !tied(i)), `${what}, query ${q}`);
+    const found = row.filter((l) => l !== -1);
+    assert.equal(new Set(found).size, found.length, `${what}, query ${q}: ${row.join()}`);
+  });
+}
+
+/** `sharded` answers through `via` as `one` (searches with and without each filter: sameTopK; range searches: exactly). */
+async function sameAnswers(via: Api, ref: Api, one: string, sharded: string, what: string): Promise<void> {
+  const metric = one.endsWith('IP') ? 'IP' : 'L2';
+  const queries = Array.from({ length: 21 }, (_, q) => (q % 3 === 0 ? vector(q % 7) : vector(1000 + q)));
+  for (const filter of [undefined, ...FILTERS]) {
+    for (const k of [1, 7, 40]) {
+      const body = { vectors: queries, k, ...(filter && { filter }) };
+      const want = await ref.post(`/v1/indexes/${one}/search`, body);
+      const got = await via.post(`/v1/indexes/${sharded}/search`, body);
+      assert.equal(got.status, 200, JSON.stringify(got.json));
+      sameTopK(got.json, want.json, metric, `${what}: search k ${k} filter ${JSON.stringify(filter)}`);
+    }
+  }
+  // Radii that take each query's 12 nearest of the one index (nq 1: FAISS's sequential code; 21: its BLAS code).
+  const knn = await ref.post(`/v1/indexes/${one}/search`, { vectors: queries, k: 12 });
+  for (const [nq, filter] of [[21, undefined], [1, undefined], [21, FILTERS[1]], [5, FILTERS[2]]] as const) {
+    const radius = knn.json.distances[0][11];
+    const body = { vectors: queries.slice(0, nq), radius, ...(filter && { filter }) };
+    const want = await ref.post(`/v1/indexes/${one}/range_search`, body);
+    const got = await via.post(`/v1/indexes/${sharded}/range_search`, body);
+    assert.equal(got.status, 200, JSON.stringify(got.json));
+    assert.deepEqual(got.json, want.json, `${what}: range_search nq ${nq} filter ${JSON.stringify(filter)}`);
+    if (!filter) assert.ok(got.json.results.some((r: { labels: number[] }) => r.labels.length > 1), 'range results to compare');
   }
 }
 
@@ -122,8 +179,6 @@ describe('cluster: sharded indexes', function () {
       assert.equal(removed.json.ntotal, N - 4);
       const got = await api(1).post(`/v1/indexes/${sharded}/reconstruct`, { ids: [5, 6, 7, 299] });
       assert.deepEqual(got.json.vectors, [5, 6, 7, 299].map((i) => data[i]));
-      const filtered = await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [vector(1)], k: 1, filter: { idRange: [0, 10] } });
-      assert.equal(filtered.status, 422, JSON.stringify(filtered.json));
       assert.equal((await api(0).get(`/v1/indexes/${sharded}/export`)).status, 422);
       // What one index answers 4xx, a sharded one answers the same, whichever node its shard is on.
       const gone = await api(1).post(`/v1/indexes/${sharded}/reconstruct`, { ids: [5, 2] });
@@ -133,6 +188,61 @@ describe('cluster: sharded indexes', function () {
       assert.equal((await api(0).post(`/v1/indexes/${sharded}/add`, { vectors: [vector(1)], ids: [1, 2] })).status, 400);
       assert.equal((await api(0).post(`/v1/indexes/${sharded}/search`, { vectors: [[1, 2]], k: 1 })).status, 400);
     }
+  });
+
+  it('filtered and range searches, and removes by filter, answer as one index does; a key\'s retry is applied once', async () => {
+    for (const metric of ['L2', 'IP']) {
+      const one = `one${metric}`;
+      const sharded = `sharded${metric}`;
+      // The same points in both (the test before removed these from the sharded one).
+      assert.equal((await api(0).post(`/v1/indexes/${one}/remove`, { ids: [1, 2, 3, 250] })).json.removed, 4);
+      await sameAnswers(api(1), api(0), one, sharded, metric);
+      // Remove by filter: what one index removes, summed over the shards.
+      const filter = { or: [{ idRange: [40, 60] }, { ids: [7, 299, 2, 123456] }, { not: { idRange: [-1000, 290] } }] };
+      const want = await api(0).post(`/v1/indexes/${one}/remove`, { filter });
+      const got = await api(0).post(`/v1/indexes/${sharded}/remove`, { filter }, { headers: { 'Idempotency-Key': `rf-${metric}` } });
+      assert.equal(got.status, 200, JSON.stringify(got.json));
+      assert.deepEqual(got.json, want.json);
+      assert.equal(got.json.removed, 20 + 1 + 10); // 40..59, 7, 290..299
+      for (const via of [0, 1]) await sameAnswers(api(via), api(0), one, sharded, `${metric} after the remove, through ${via}`);
+    }
+    // The same key again after the removed ids came back: answered with the first result, nothing removed again.
+    const back = Array.from({ length: 20 }, (_, i) => 40 + i);
+    assert.equal((await api(1).post('/v1/indexes/shardedIP/add', { vectors: back.map(vector), ids: back })).status, 200);
+    const ntotal = (await api(1).get('/v1/indexes/shardedIP')).json.ntotal;
+    const filter = { or: [{ idRange: [40, 60] }, { ids: [7, 299, 2, 123456] }, { not: { idRange: [-1000, 290] } }] };
+    const again = await api(1).post('/v1/indexes/shardedIP/remove', { filter }, { headers: { 'Idempotency-Key': 'rf-IP' } });
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+    assert.equal(again.json.removed, 31);
+    assert.equal((await api(0).get('/v1/indexes/shardedIP')).json.ntotal, ntotal);
+    assert.deepEqual((await api(0).post('/v1/indexes/shardedIP/reconstruct', { ids: back })).json.vectors, back.map(vector));
+    const other = await api(1).post('/v1/indexes/shardedIP/remove', { filter: { idRange: [40, 60] } }, { headers: { 'Idempotency-Key': 'rf-IP' } });
+    assert.equal(other.status, 422, JSON.stringify(other.json));
+    assert.equal(other.json.error.code, 'ERR_IDEMPOTENCY_MISMATCH');
+    assert.equal((await api(0).post('/v1/indexes/shardedIP/remove', { ids: back })).json.removed, 20); // as oneIP again
+    // A filter too large for one NATS message to a shard: 413 saying so, for searches and removes alike; a remove
+    // refused so removes nothing, not even on the shards of the node that took it.
+    const ofShard = [0, 1, 2].map((s) => [10, 11, 12, 13, 14, 15, 16, 17, 18, 19].find((id) => shardsOf(BigInt64Array.of(BigInt(id)), 3)[0] === s)!);
+    const huge = { or: [{ ids: ofShard }, { ids: Array.from({ length: 150_000 }, (_, i) => 1_000_000 + i) }] };
+    const version = (await api(0).get('/v1/indexes/shardedL2')).headers.get('x-index-version');
+    for (const [route, body] of [['search', { vectors: [vector(1)], k: 3, filter: huge }], ['range_search', { vectors: [vector(1)], radius: 1, filter: huge }], ['remove', { filter: huge }]] as const) {
+      const r = await api(0).post(`/v1/indexes/shardedL2/${route}`, body);
+      assert.equal(r.status, 413, `${route}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.code, 'ERR_PAYLOAD_TOO_LARGE');
+    }
+    await new Promise((r) => setTimeout(r, 1_000)); // a part sent all the same would have been applied by now
+    assert.equal((await api(0).get('/v1/indexes/shardedL2')).headers.get('x-index-version'), version, 'no shard wrote');
+    assert.equal((await api(1).post('/v1/indexes/shardedL2/reconstruct', { ids: ofShard })).status, 200, 'every shard still holds its id');
+    // Every shard caught up: the lag each node's heartbeat tells is 0, and so is each sharded index's on /metrics.
+    const admin = client(nodes[0].url, nodes[0].adminKey);
+    await until('lag 0 in the heartbeats', async () => {
+      const metrics = (await admin.get('/metrics')).bytes.toString('utf8');
+      return /faiss_proxy_cluster_node_lag\{node="A"\} 0\n/.test(metrics) && /faiss_proxy_cluster_node_lag\{node="B"\} 0\n/.test(metrics);
+    });
+    const metrics = (await admin.get('/metrics')).bytes.toString('utf8');
+    assert.match(metrics, /faiss_proxy_index_replica_lag\{tenant="acme",index="shardedL2"\} 0\n/);
+    const overview = (await admin.get('/v1/admin/overview')).json;
+    assert.deepEqual(overview.cluster.nodes.map((n: { lag: number }) => n.lag), [0, 0]);
   });
 
   it('a sharded IVF index: trained, reset and written on every shard, through any node', async () => {
@@ -176,6 +286,18 @@ describe('cluster: sharded indexes', function () {
     assert.equal(got.status, 200, JSON.stringify(got.json));
     assert.deepEqual(got.json.distances, want.json.distances);
     assert.deepEqual(got.json.labels, want.json.labels);
+    // Range searches too; a remove by filter is refused as one index refuses it (binary indexes remove by ids only).
+    const ranges = { codes: [code(3), code(77)], radius: 20, nprobe: 2 };
+    const wantRanges = await api(1).post('/v1/indexes/bone/range_search', ranges);
+    const gotRanges = await api(0).post('/v1/indexes/bsharded/range_search', ranges);
+    assert.equal(gotRanges.status, 200, JSON.stringify(gotRanges.json));
+    const byId = (r: { distances: number[]; labels: number[] }) => r.labels.map((l, i) => [l, r.distances[i]]).sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(gotRanges.json.results.map(byId), wantRanges.json.results.map(byId));
+    const removeBy = { filter: { idRange: [300, 310] } };
+    const refused = await api(0).post('/v1/indexes/bsharded/remove', removeBy);
+    const refusedOne = await api(0).post('/v1/indexes/bone/remove', removeBy);
+    assert.equal(refused.status, refusedOne.status, JSON.stringify(refused.json));
+    assert.equal(refused.json.error.code, refusedOne.json.error.code);
   });
 
   it('the remote client creates a sharded index with { shards }, and checks the option before sending', async () => {
@@ -215,6 +337,13 @@ describe('cluster: sharded indexes', function () {
     assert.equal((await c.get('/v1/indexes/grow')).json.ntotal, acknowledged.length);
     const owners: string[] = (await c.get('/v1/indexes/grow')).json.shardOwners;
     for (const n of ['A', 'B', 'C']) assert.ok(owners.filter((o) => o === n).length >= 1, owners.join());
+    // Placement balances every index's shards and the nodes' totals: each 3-shard index has one shard on C, which C
+    // loaded from the shard's stream (the removes by filter in it logged by ids): its answers are one index's still.
+    for (const metric of ['L2', 'IP']) {
+      await until(`C owns a shard of sharded${metric}`, async () => ((await c.get(`/v1/indexes/sharded${metric}`)).json.shardOwners ?? []).includes('C'));
+      assert.deepEqual([...(await c.get(`/v1/indexes/sharded${metric}`)).json.shardOwners].sort(), ['A', 'B', 'C']);
+      await sameAnswers(c, api(0), `one${metric}`, `sharded${metric}`, `${metric} through C, which took a shard`);
+    }
 
     // Two shards over three nodes: one node holds none of them, and answers all the same.
     assert.equal((await api(2).post('/v1/indexes', { name: 'two', dimension: D, factory: 'IDMap2,Flat', shards: 2 })).status, 201);

@@ -2,13 +2,12 @@
 // unfiltered search for 2k / share neighbours, kept when they pass. A query whose neighbourhood fails the
 // filter (though most points pass it) is searched again through the evaluated filter, so it still has k
 // hits, and on Flat the exact ones; the same with the filter's answer kept (warm) or estimated (cold). And
-// the sorted label sets that filters are evaluated to (sorted-labels.ts): the union of sparse and dense
-// lists, and labels as int64s up to 2^53.
+// labels as int64s up to 2^53 (sorted-labels.ts).
 import { strict as assert } from 'node:assert';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { HNSW_EF_GROWTH_MAX, OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_IVF_EVALUATED_AT, OVER_FETCH_MAX, overFetchKnobs, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
-import { toInt64, union } from '../../lib/collections/sorted-labels';
+import { OVER_FETCH_AT, OVER_FETCH_EXHAUSTIVE_AT, OVER_FETCH_IVF_EVALUATED_AT, OVER_FETCH_MAX, overFetchOf, type IndexFamily } from '../../lib/collections/planner';
+import { toInt64 } from '../../lib/collections/sorted-labels';
 import { randomVectors, rng } from '../support/data';
 
 const read = { withPayload: true, withVector: false };
@@ -27,28 +26,23 @@ describe('collections planner: over-fetch for filters most points pass', () => {
     assert.equal(at(0.5, OVER_FETCH_MAX / 4), OVER_FETCH_MAX);
     assert.equal(at(0.5, OVER_FETCH_MAX / 4 + 1), undefined);
     assert.equal(at(1, 2000, 3000), undefined);
-    // HNSW: within HNSW_EF_GROWTH_MAX times its efSearch, searched at efSearch `fetch` at least.
+    // HNSW: within its efSearch, evaluated or not (beyond it, the evaluation and the selector search cost less).
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 40);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), 200);
-    // Once the filter's answer is known, only within its efSearch: the selector search costs less.
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64 }), undefined);
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), undefined);
     assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 10, family: 'hnsw', efSearch: 64, evaluated: true }), 40);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 200 }), 200);
+    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'hnsw', efSearch: 199 }), undefined);
     // IVF: an evaluated filter below OVER_FETCH_IVF_EVALUATED_AT goes the selector way, one not yet evaluated over-fetches.
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf', evaluated: true }), undefined);
     assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 10, family: 'ivf' }), 200);
     assert.equal(overFetchOf({ share: OVER_FETCH_IVF_EVALUATED_AT, total: 200_000, k: 10, family: 'ivf', evaluated: true }), 80);
     assert.equal(overFetchOf({ share: OVER_FETCH_IVF_EVALUATED_AT * 0.99, total: 200_000, k: 10, family: 'ivf', evaluated: true }), undefined);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 64 }), undefined);
-    assert.equal(overFetchOf({ share: 0.1, total: 200_000, k: 20, family: 'hnsw', efSearch: 100 }), 400);
-    assert.equal(HNSW_EF_GROWTH_MAX * 64, 256);
-    assert.equal(overFetchOf({ share: 0.2, total: 200_000, k: 25, family: 'hnsw', efSearch: 64 }), 250);
-    assert.equal(overFetchOf({ share: 0.2, total: 200_000, k: 26, family: 'hnsw', efSearch: 64 }), undefined);
-    assert.deepEqual(overFetchKnobs('hnsw', 200, { efSearch: 64 }), { efSearch: 200 });
-    assert.deepEqual(overFetchKnobs('hnsw', 40, { efSearch: 64 }), { efSearch: 64 });
-    assert.deepEqual(overFetchKnobs('ivf', 200, { nprobe: 16 }), { nprobe: 16 });
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 16, family: 'hnsw', efSearch: 64 }), 64);
+    assert.equal(overFetchOf({ share: 0.5, total: 200_000, k: 17, family: 'hnsw', efSearch: 64 }), undefined);
   });
 
-  it('HNSW: a filter passing 10% is over-fetched at efSearch 2k / share until searched again, then evaluated once and searched with its selector', async () => {
+  it('HNSW: a filter passing 10% (2k / share beyond efSearch) is evaluated at its first search, once, and searched with its selector', async () => {
     const n = 3000;
     const d = 8;
     const x = randomVectors(n, d, 31);
@@ -69,7 +63,7 @@ describe('collections planner: over-fetch for filters most points pass', () => {
       for (const h of hits) assert.equal((h.payload as { b: number }).b, 3);
       searches.push(evaluated);
     }
-    assert.deepEqual(searches, [0, 1, 1, 1]);
+    assert.deepEqual(searches, [1, 1, 1, 1]);
     s.dispose();
   });
 
@@ -151,19 +145,6 @@ describe('collections: the planner\'s estimate of a filter\'s share', () => {
 });
 
 describe('collections: sorted label sets', () => {
-  const reference = (lists: Float64Array[]) => Float64Array.from(new Set(lists.flatMap((l) => [...l]))).sort();
-  it('union equals the sorted set of every label, sparse (sorted) and dense (bits), over any offset', () => {
-    const next = rng(31);
-    for (let t = 0; t < 200; t++) {
-      const base = t % 3 === 0 ? 0 : Math.floor(next() * 2 ** 40);
-      const span = 1 + Math.floor(next() * (t % 2 === 0 ? 100 : 100_000));
-      const lists = Array.from({ length: Math.floor(next() * 6) }, () => {
-        const size = Math.floor(next() * (t % 4 === 0 ? span : 20));
-        return Float64Array.from(new Set(Array.from({ length: size }, () => base + Math.floor(next() * span)))).sort();
-      });
-      assert.deepEqual([...union(lists)], [...reference(lists)], `case ${t}`);
-    }
-  });
   it('toInt64 gives each label as a bigint, up to 2^53 - 1', () => {
     const labels = Float64Array.of(0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER);
     assert.deepEqual([...toInt64(labels)], [...labels].map((l) => BigInt(l)));
