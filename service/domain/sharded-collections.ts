@@ -18,7 +18,7 @@ import type { CollectionRecord } from '../storage/catalog';
 import { mutationOf, type Mutation } from '../storage/mutation-log';
 import { collectionMutation, type DurableCollection } from './durable-collection';
 import { ServiceError } from './errors';
-import { READ_TIMEOUT_MS, WRITE_TIMEOUT_MS, type ShardedIndexes, type ShardMessage } from './sharded-indexes';
+import { READ_TIMEOUT_MS, type ShardedIndexes, type ShardMessage } from './sharded-indexes';
 import { pointShardsOf } from './shards';
 
 /** A point as it crosses between nodes: its vector as numbers (a float32 read back exactly). */
@@ -88,11 +88,7 @@ export class ShardedCollections {
   /** The same op (train, payload indexes) on every shard: every shard holds the same quantizer and the same payload indexes. */
   async everyShard(record: CollectionRecord, op: Parameters<typeof collectionMutation>[0], key?: string): Promise<void> {
     const m = collectionMutation(op, requestFingerprint(op.type === 'train' ? { op: 'train' } : op, 'x' in op ? op.x : undefined), key);
-    await this.mutate(
-      record,
-      Array.from({ length: record.shards! }, () => m),
-      key,
-    );
+    await this.mutate(record, Array.from({ length: record.shards! }, () => m), key);
   }
 
   /**
@@ -128,8 +124,10 @@ export class ShardedCollections {
   /** Every shard deletes what the filter matches on it when the delete's turn comes there. */
   async deleteWhere(record: CollectionRecord, filter: ParsedFilter, key?: string): Promise<{ deleted: number }> {
     const k = key ?? `~${randomUUID()}`;
-    const answers = await this.scatter(record, () => ({ op: 'deleteWhere', filter: filterToWire(filter), key: k }), WRITE_TIMEOUT_MS);
-    return { deleted: answers.reduce((s, a) => s + (a.header.removed as number), 0) };
+    // A write: every shard's part checked to fit in a message before any is sent (ShardedIndexes.write).
+    const request = this.request({ op: 'deleteWhere', filter: filterToWire(filter), key: k });
+    const answers = await this.placement.write(record, Array.from({ length: record.shards! }, () => request));
+    return { deleted: answers.reduce((s, a) => s + (a!.header.removed as number), 0) };
   }
 
   async count(record: CollectionRecord, filter?: ParsedFilter): Promise<number> {

@@ -60,7 +60,7 @@ export class ShardUnreachable extends Error {
 export const SHARD_OWNER_WAIT_MS = 15_000;
 /** How long a node waits for another's answer to a shard's read; a write may take longer (its append retries up to 15 s). */
 export const READ_TIMEOUT_MS = 30_000;
-export const WRITE_TIMEOUT_MS = 60_000;
+const WRITE_TIMEOUT_MS = 60_000;
 
 export interface ShardedDeps {
   net: ShardNetwork;
@@ -333,7 +333,7 @@ export class ShardedIndexes {
    * every part is known to fit in a message to another node: a part too large
    * refuses the write before any shard has applied its own, wherever the shards are.
    */
-  private write(record: ShardedRecord, requests: (ShardMessage | undefined)[]): Promise<(ShardMessage | undefined)[]> {
+  write(record: ShardedRecord, requests: (ShardMessage | undefined)[]): Promise<(ShardMessage | undefined)[]> {
     requests.forEach((r, s) => r && this.d.net.requireFits({ header: { ...r.header, record, shard: s }, parts: r.parts }));
     return Promise.all(requests.map((r, s) => (r ? this.onShard(record, s, { header: r.header, parts: r.parts }, WRITE_TIMEOUT_MS) : undefined)));
   }

@@ -198,6 +198,14 @@ describe('cluster: sharded collections', function () {
     assert.equal(reused.status, 422, JSON.stringify(reused.json));
     assert.equal(reused.json.error.code, 'ERR_IDEMPOTENCY_MISMATCH');
     assert.equal((await api(0).post('/v1/collections/two/points/count', {})).json.count, 30);
+    // A delete by filter too large for a message to another node (a has_id of 100,000 ids: 1.3 MB) is refused
+    // before any shard deletes, even through a node holding a shard (whose own part would have fit).
+    const holder = ['A', 'B', 'C'].indexOf(placed[0]);
+    const huge = { must: [{ has_id: [...ps.map((p) => p.id), ...Array.from({ length: 100_000 - 30 }, (_, i) => `absent-${i}`)] }] };
+    const refused = await api(holder).post('/v1/collections/two/points/delete', { filter: huge });
+    assert.equal(refused.status, 413, JSON.stringify(refused.json));
+    assert.equal(refused.json.error.code, 'ERR_PAYLOAD_TOO_LARGE');
+    assert.equal((await api(none).post('/v1/collections/two/points/count', {})).json.count, 30);
     const found = await api(none).post('/v1/collections/two/search', { vectors: ps.map((p) => p.vector), k: 1, withPayload: false });
     assert.deepEqual(found.json.results.map((h: { id: string }[]) => h[0].id), ps.map((p) => p.id));
     assert.equal((await api(none).post('/v1/collections/two/points/count', { filter: { must: [{ key: 'n', range: { gte: 10 } }] } })).json.count, 20);
