@@ -76,9 +76,26 @@ class HandleCore {
   }
   // As searchShared, for the JS thread, which must never wait: runs fn and returns
   // true only if the shared lock is free now (no writer holding or waiting for it)
-  // and the fields already have the values `t` wants.
+  // and the fields have the values `t` wants, written first when they hold another
+  // search's and nobody holds the lock at all (a collection alternating a filtered
+  // search at a raised efSearch with unfiltered ones would otherwise send every
+  // search that changes it to a search lane).
   template <typename F>
   bool trySearchShared(const Tunables& t, F&& fn) {
+    if (!lock_.tryLockShared()) return false;
+    {
+      SharedGuard guard(lock_, SharedGuard::kAdopt);
+      if (fieldsHold(t) && searchFieldsCurrent()) {
+        fn();
+        return true;
+      }
+    }
+    if (!lock_.tryLockExclusive()) return false;
+    {
+      ExclusiveGuard guard(lock_, ExclusiveGuard::kAdopt);
+      writeFields(t);
+      writeSearchFields();
+    }
     if (!lock_.tryLockShared()) return false;
     SharedGuard guard(lock_, SharedGuard::kAdopt);
     if (!fieldsHold(t) || !searchFieldsCurrent()) return false;

@@ -24,6 +24,8 @@ class RwLock {
   // Fails at once if a writer holds the lock or (writers being preferred) waits for it.
   bool tryLockShared() { return pthread_rwlock_tryrdlock(&lock_) == 0; }
   void lockExclusive() { pthread_rwlock_wrlock(&lock_); }
+  // Fails at once if anyone holds the lock.
+  bool tryLockExclusive() { return pthread_rwlock_trywrlock(&lock_) == 0; }
   void unlock() { pthread_rwlock_unlock(&lock_); }
 
  private:
@@ -43,7 +45,10 @@ class SharedGuard {
 
 class ExclusiveGuard {
  public:
+  enum Adopt { kAdopt };
   explicit ExclusiveGuard(RwLock& l) : l_(l) { l_.lockExclusive(); }
+  // Takes over an exclusive lock already acquired (tryLockExclusive).
+  ExclusiveGuard(RwLock& l, Adopt) : l_(l) {}
   ~ExclusiveGuard() { l_.unlock(); }
  private:
   RwLock& l_;

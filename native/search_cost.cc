@@ -17,25 +17,48 @@ std::atomic<int64_t> budgetNs{1'000'000};
 void setInlineBudgetNs(int64_t ns) { budgetNs = std::max<int64_t>(0, ns); }
 int64_t inlineBudgetNs() { return budgetNs.load(); }
 
+namespace {
+
+// Whether a search with settings `a` costs at most one with `b`: the same index's, with no larger nprobe or
+// efSearch (unset, -1, in both where the index has neither) and the same refine factor.
+bool noLarger(const Tunables& a, const Tunables& b) {
+  return a.nprobe <= b.nprobe && a.efSearch <= b.efSearch && a.kFactor == b.kFactor;
+}
+
+}  // namespace
+
 void SearchCost::record(const Tunables& t, int64_t ntotal, int64_t ns) {
   std::lock_guard<std::mutex> lock(mu_);
-  const bool comparable = count_ > 0 && tunables_ == t && ntotal <= 2 * ntotal_ && ntotal_ <= 2 * ntotal;
-  if (!comparable) count_ = next_ = 0;
-  samples_[next_] = ns;
-  next_ = (next_ + 1) % kSamples;
-  count_ = std::min(count_ + 1, kSamples);
-  tunables_ = t;
-  ntotal_ = ntotal;
+  Setting* s = nullptr;
+  for (Setting& c : settings_)
+    if (c.count > 0 && c.tunables == t) s = &c;
+  if (!s) {
+    s = &settings_[0];
+    for (Setting& c : settings_)
+      if (c.recorded < s->recorded) s = &c;  // an empty slot was never recorded: 0
+    s->tunables = t;
+    s->count = s->next = 0;
+  } else if (!(ntotal <= 2 * s->ntotal && s->ntotal <= 2 * ntotal)) {
+    s->count = s->next = 0;
+  }
+  s->samples[s->next] = ns;
+  s->next = (s->next + 1) % kSamples;
+  s->count = std::min(s->count + 1, kSamples);
+  s->ntotal = ntotal;
+  s->recorded = ++clock_;
 }
 
 bool SearchCost::fitsInline(const Tunables& t, int64_t ntotal) const {
   const int64_t budget = inlineBudgetNs();
   if (budget <= 0) return false;
   std::lock_guard<std::mutex> lock(mu_);
-  if (count_ == 0 || !(tunables_ == t) || ntotal > std::max<int64_t>(2 * ntotal_, 64)) return false;
-  std::array<int64_t, kSamples> sorted = samples_;
-  std::nth_element(sorted.begin(), sorted.begin() + count_ / 2, sorted.begin() + count_);
-  return sorted[count_ / 2] <= budget;  // the upper median when count_ is even
+  for (const Setting& s : settings_) {
+    if (s.count == 0 || !noLarger(t, s.tunables) || ntotal > std::max<int64_t>(2 * s.ntotal, 64)) continue;
+    std::array<int64_t, kSamples> sorted = s.samples;
+    std::nth_element(sorted.begin(), sorted.begin() + s.count / 2, sorted.begin() + s.count);
+    if (sorted[s.count / 2] <= budget) return true;  // the upper median when count is even
+  }
+  return false;
 }
 
 }  // namespace fp

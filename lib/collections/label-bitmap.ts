@@ -35,7 +35,8 @@ export function frameOf(first: number, last: number): LabelFrame {
 export class LabelBitmap {
   /** Bit i of word w: label base + 32w + i. */
   readonly words: Uint32Array;
-  private counted = -1;
+  /** How many bits are set, or -1 when not known (after and, or, and-not): counted as bits are set, else popcount. */
+  private counted = 0;
 
   constructor(readonly frame: LabelFrame) {
     this.words = new Uint32Array(frame.words);
@@ -45,30 +46,33 @@ export class LabelBitmap {
   addAll(labels: ArrayLike<number>): this {
     const { words } = this;
     const base = this.frame.base;
+    let added = 0;
     for (let i = 0; i < labels.length; i++) {
       const at = labels[i] - base;
-      words[at >>> 5] |= 1 << (at & 31);
+      const w = words[at >>> 5];
+      const bit = 1 << (at & 31);
+      if ((w & bit) === 0) {
+        words[at >>> 5] = w | bit;
+        added++;
+      }
     }
-    this.counted = -1;
+    if (this.counted >= 0) this.counted += added;
     return this;
   }
 
   /** Sets the bit of each label of an iterable (a Set of labels). */
   addEach(labels: Iterable<number>): this {
-    const { words } = this;
-    const base = this.frame.base;
-    for (const label of labels) {
-      const at = label - base;
-      words[at >>> 5] |= 1 << (at & 31);
-    }
-    this.counted = -1;
+    for (const label of labels) this.add(label);
     return this;
   }
 
   add(label: number): void {
     const at = label - this.frame.base;
-    this.words[at >>> 5] |= 1 << (at & 31);
-    this.counted = -1;
+    const w = this.words[at >>> 5];
+    const bit = 1 << (at & 31);
+    if ((w & bit) !== 0) return;
+    this.words[at >>> 5] = w | bit;
+    if (this.counted >= 0) this.counted++;
   }
 
   has(label: number): boolean {

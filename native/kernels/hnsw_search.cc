@@ -318,11 +318,14 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, const IsResult& isR
   const int efSearch = hnsw.efSearch;
 
   int nres = 0;
+  // FAISS asks the selector about every neighbour first; here it is asked only about one that would enter the
+  // result heap, the same answers (asking changes nothing). Once the heap holds k, few neighbours beat its worst,
+  // and a collection's selector (an IDMap's id, then the selection: two lookups and two virtual calls) cost a
+  // third of a filtered search's time when asked about each (perf on bench:collections, HNSW 10% warm).
   auto offer = [&](storage_idx_t v, float d) {
-    if (!isResult(v)) return;
     if (nres < k) {
-      faiss::maxheap_push(++nres, D, I, d, static_cast<int64_t>(v));
-    } else if (d < D[0]) {
+      if (isResult(v)) faiss::maxheap_push(++nres, D, I, d, static_cast<int64_t>(v));
+    } else if (d < D[0] && isResult(v)) {
       faiss::maxheap_replace_top(nres, D, I, d, static_cast<int64_t>(v));
     }
   };

@@ -81,70 +81,75 @@ export function balancedPlacements(indexes: readonly PlacedIndex[], live: readon
     for (const ix of indexes) placed.set(ix.id, [...(ix.owners ?? [])]);
     return placed;
   }
-  const nodes = [...new Set(live)].sort();
+  // Nodes by number (in name order), counts in typed arrays: the coordinator runs this every second over every index.
+  const names = [...new Set(live)].sort();
+  const N = names.length;
+  const number = new Map(names.map((n, i) => [n, i]));
   const all = [...indexes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const total = new Map(nodes.map((n) => [n, 0]));
-  /** Each index's count of shards on each node. */
-  const per = new Map<string, Map<string, number>>();
-  const owners = new Map<string, (string | undefined)[]>();
-  for (const ix of all) {
-    const o = Array.from({ length: ix.shards }, (_, i) => (ix.owners?.[i] !== undefined && total.has(ix.owners[i]) ? ix.owners[i] : undefined));
-    const count = new Map(nodes.map((n) => [n, 0]));
-    for (const n of o) {
-      if (n === undefined) continue;
-      count.set(n, count.get(n)! + 1);
-      total.set(n, total.get(n)! + 1);
+  const total = new Int32Array(N);
+  /** count[x * N + n]: index x's shards on node n. */
+  const count = new Int32Array(all.length * N);
+  /** Each index's owner of each shard, by number (-1: none live). */
+  const owners = all.map((ix, x) =>
+    Int32Array.from({ length: ix.shards }, (_, i) => {
+      const n = ix.owners?.[i] === undefined ? -1 : (number.get(ix.owners[i]) ?? -1);
+      if (n >= 0) {
+        count[x * N + n]++;
+        total[n]++;
+      }
+      return n;
+    }),
+  );
+  const move = (x: number, shard: number, to: number): void => {
+    const from = owners[x][shard];
+    if (from >= 0) {
+      count[x * N + from]--;
+      total[from]--;
     }
-    owners.set(ix.id, o);
-    per.set(ix.id, count);
-  }
-  const move = (id: string, shard: number, to: string): void => {
-    const o = owners.get(id)!;
-    const count = per.get(id)!;
-    const from = o[shard];
-    if (from !== undefined) {
-      count.set(from, count.get(from)! - 1);
-      total.set(from, total.get(from)! - 1);
-    }
-    o[shard] = to;
-    count.set(to, count.get(to)! + 1);
-    total.set(to, total.get(to)! + 1);
+    owners[x][shard] = to;
+    count[x * N + to]++;
+    total[to]++;
   };
-  /** Nodes in this index's tie-break order. */
-  const orderFor = (id: string): string[] => [...nodes].sort((a, b) => hashOf(`${id}/${a}`) - hashOf(`${id}/${b}`) || (a < b ? -1 : 1));
-  const best = (order: string[], better: (a: string, b: string) => boolean): string => order.reduce((b, n) => (better(n, b) ? n : b));
-  for (const ix of all) {
-    const o = owners.get(ix.id)!;
-    const count = per.get(ix.id)!;
-    const order = orderFor(ix.id);
+  const lastOn = (o: Int32Array, n: number): number => o.lastIndexOf(n);
+  for (let x = 0; x < all.length; x++) {
+    const o = owners[x];
+    const c = (n: number): number => count[x * N + n];
+    let lo = c(0);
+    let hi = c(0);
+    for (let n = 1; n < N; n++) [lo, hi] = [Math.min(lo, c(n)), Math.max(hi, c(n))];
+    if (hi - lo <= 1 && !o.includes(-1)) continue; // placed, and spread within one: as it is
+    // This index's tie-break order of the nodes.
+    const order = [...names.keys()].sort((a, b) => hashOf(`${all[x].id}/${names[a]}`) - hashOf(`${all[x].id}/${names[b]}`) || a - b);
+    const fewest = (): number => order.reduce((b, n) => (c(n) < c(b) || (c(n) === c(b) && total[n] < total[b]) ? n : b));
+    const most = (): number => order.reduce((b, n) => (c(n) > c(b) || (c(n) === c(b) && total[n] > total[b]) ? n : b));
     // 2: the shards with no live owner.
-    for (let i = 0; i < ix.shards; i++) {
-      if (o[i] !== undefined) continue;
-      move(ix.id, i, best(order, (a, b) => count.get(a)! < count.get(b)! || (count.get(a) === count.get(b) && total.get(a)! < total.get(b)!)));
-    }
+    for (let i = 0; i < o.length; i++) if (o[i] < 0) move(x, i, fewest());
     // 3: this index spread within one.
     for (;;) {
-      const from = best(order, (a, b) => count.get(a)! > count.get(b)! || (count.get(a) === count.get(b) && total.get(a)! > total.get(b)!));
-      const to = best(order, (a, b) => count.get(a)! < count.get(b)! || (count.get(a) === count.get(b) && total.get(a)! < total.get(b)!));
-      if (count.get(from)! - count.get(to)! <= 1) break;
-      move(ix.id, o.lastIndexOf(from), to);
+      const from = most();
+      const to = fewest();
+      if (c(from) - c(to) <= 1) break;
+      move(x, lastOn(o, from), to);
     }
   }
   // 4: the totals within one.
   for (;;) {
-    const from = best(nodes, (a, b) => total.get(a)! > total.get(b)!);
-    const to = best(nodes, (a, b) => total.get(a)! < total.get(b)!);
-    if (total.get(from)! - total.get(to)! <= 1) break;
-    let pick: PlacedIndex | undefined;
-    let gain = 0;
-    for (const ix of all) {
-      const count = per.get(ix.id)!;
-      const g = count.get(from)! - count.get(to)!;
-      if (g > gain) [pick, gain] = [ix, g];
+    let from = 0;
+    let to = 0;
+    for (let n = 1; n < N; n++) {
+      if (total[n] > total[from]) from = n;
+      if (total[n] < total[to]) to = n;
     }
-    move(pick!.id, owners.get(pick!.id)!.lastIndexOf(from), to);
+    if (total[from] - total[to] <= 1) break;
+    let pick = -1;
+    let gain = 0;
+    for (let x = 0; x < all.length; x++) {
+      const g = count[x * N + from] - count[x * N + to];
+      if (g > gain) [pick, gain] = [x, g];
+    }
+    move(pick, lastOn(owners[pick], from), to);
   }
-  for (const ix of all) placed.set(ix.id, owners.get(ix.id) as string[]);
+  all.forEach((ix, x) => placed.set(ix.id, Array.from(owners[x], (n) => names[n])));
   return placed;
 }
 

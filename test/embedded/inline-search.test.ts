@@ -2,7 +2,8 @@
 // (native/workers/search_inline.cc, lib/inline-search.ts). These tests check when
 // that happens and when it must not: the answers are the pool's, bit for bit; the
 // event loop still turns between searches; a burst still reaches the pool; a busy
-// lock, other settings or a grown index send the search to the pool.
+// lock, settings larger than any timed or a grown index send the search to the pool,
+// while settings timed before (several of them, alternating) or smaller ones do not.
 import { strict as assert } from 'node:assert';
 import * as faiss from '../../lib';
 import { randomVectors, row } from '../support/data';
@@ -107,12 +108,12 @@ describe('inline searches', function () {
     index.dispose();
   });
 
-  it('goes to the pool for other settings, a batch, an index that has more than doubled, or a disabled budget', async () => {
+  it('goes to the pool for settings larger than any timed, a batch, an index that has more than doubled, or a disabled budget', async () => {
     const index = await hnsw();
     await index.search(query(0), 5);
     await nextTurn();
     const otherEf = await counted(() => index.search(query(1), 5, { efSearch: 64 }));
-    assert.deepEqual([otherEf.inline, otherEf.pooled], [0, 1], 'per-call efSearch not timed yet');
+    assert.deepEqual([otherEf.inline, otherEf.pooled], [0, 1], 'a per-call efSearch above any timed');
     // That search was timed: the same settings now run inline...
     await nextTurn();
     const sameEf = await counted(() => index.search(query(1), 5, { efSearch: 64 }));
@@ -137,6 +138,51 @@ describe('inline searches', function () {
     assert.deepEqual((await counted(() => flat.search(query(0), 5))).inline, 0);
     index.dispose();
     flat.dispose();
+  });
+
+  it('keeps the cost of several settings: searches alternating between them run inline, as does a smaller setting than one timed', async () => {
+    const index = await hnsw();
+    await index.search(query(0), 5);
+    for (const efSearch of [24, 48]) {
+      await nextTurn();
+      const first = await counted(() => index.search(query(0), 5, { efSearch }));
+      assert.deepEqual([first.inline, first.pooled], [0, 1], `efSearch ${efSearch} not timed yet`);
+    }
+    // Each keeps its own timing, and the JS thread sets the graph's efSearch itself while nothing holds the index.
+    const ef = (i: number): number => (i % 2 === 0 ? 24 : 48);
+    const alternating = await counted(async () => {
+      const out = [];
+      for (let i = 0; i < 20; i++) out.push(await index.search(query(i), 5, { efSearch: ef(i) }));
+      return out;
+    });
+    assert.deepEqual([alternating.inline, alternating.pooled], [20, 0]);
+    faiss.setInlineSearchBudget(0);
+    for (let i = 0; i < 20; i++) {
+      const pooled = await index.search(query(i), 5, { efSearch: ef(i) });
+      assert.deepEqual(alternating.result[i].labels, pooled.labels, `query ${i}`);
+      assert.deepEqual(alternating.result[i].distances, pooled.distances, `query ${i}`);
+    }
+    faiss.setInlineSearchBudget(budget);
+    // A search costs no more at a smaller efSearch or nprobe than at one timed; a larger one is timed first.
+    await nextTurn();
+    const smaller = await counted(() => index.search(query(1), 5, { efSearch: 32 }));
+    assert.deepEqual([smaller.inline, smaller.pooled], [1, 0], 'efSearch 32, below 48');
+    await nextTurn();
+    const larger = await counted(() => index.search(query(1), 5, { efSearch: 64 }));
+    assert.deepEqual([larger.inline, larger.pooled], [0, 1], 'efSearch 64, above any timed');
+    index.dispose();
+
+    const ivf = faiss.indexFactory(d, 'IVF16,Flat');
+    await ivf.train(xb);
+    await ivf.add(xb);
+    await ivf.search(query(0), 5, { nprobe: 8 });
+    await nextTurn();
+    const fewer = await counted(() => ivf.search(query(1), 5, { nprobe: 4 }));
+    assert.deepEqual([fewer.inline, fewer.pooled], [1, 0], 'nprobe 4, below 8');
+    await nextTurn();
+    const more = await counted(() => ivf.search(query(1), 5, { nprobe: 12 }));
+    assert.deepEqual([more.inline, more.pooled], [0, 1], 'nprobe 12, above any timed');
+    ivf.dispose();
   });
 
   it('a filtered search runs inline once filtered searches have shown their cost; a short answer goes to the pool, which completes it', async () => {
