@@ -15,7 +15,9 @@
 // (6) with --baseline <cli.js of a checkout built without the
 // cluster's shared quota check (service/cluster/quota-ledger.ts)>, what that
 // check costs: acknowledged adds/s through 3 nodes of each build, on the same NATS
-// servers, alternating rounds. Nothing asserts on time: figures go to bench/RESULTS.md.
+// servers, alternating rounds; (7) a sharded collection (3 shards, docs/cluster.md): its
+// searches/s, filtered or not, and acknowledged upserts/s against a whole
+// collection's. Nothing asserts on time: figures go to bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { startNatsCluster } from '../test/support/nats-cluster';
@@ -59,8 +61,10 @@ async function adds(urls: string[], key: string, index: string, writers: number,
   return done / seconds;
 }
 
-/** Single-query searches per second of one index, 32 clients spread over the urls, best of ROUNDS rounds. */
-async function searches(urls: string[], key: string, index: string, query: Uint8Array): Promise<number> {
+type Api = ReturnType<typeof client>;
+
+/** Single-query searches per second (`search` makes one), 32 clients spread over the urls, best of ROUNDS rounds. */
+async function searches(urls: string[], key: string, search: (api: Api) => Promise<{ status: number }>): Promise<number> {
   let best = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const end = performance.now() + ROUND_S * 1000;
@@ -69,8 +73,8 @@ async function searches(urls: string[], key: string, index: string, query: Uint8
       Array.from({ length: 32 }, async (_, c) => {
         const api = client(urls[c % urls.length], key);
         while (performance.now() < end) {
-          const s = await api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
-          if (s.status !== 200) throw new Error(`search ${index}: ${s.status}`);
+          const s = await search(api);
+          if (s.status !== 200) throw new Error(`search: ${s.status}`);
           done++;
         }
       }),
@@ -154,7 +158,8 @@ async function main(): Promise<void> {
     for (const u of urls) await client(u, keys.read).get('/v1/indexes/s', { headers: { 'X-Min-Sequence': version } });
     console.log(`\n(3) single-query searches/s, Flat ${N} x ${D}, k 10, 32 concurrent clients spread over the first n nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
     const query = body(vectors(1, 11));
-    for (const n of [1, 2, 3]) console.log(`  ${n} node(s): ${fmt(await searches(urls.slice(0, n), keys.read, 's', query))} searches/s`);
+    const searchIndex = (index: string) => (api: Api) => api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
+    for (const n of [1, 2, 3]) console.log(`  ${n} node(s): ${fmt(await searches(urls.slice(0, n), keys.read, searchIndex('s')))} searches/s`);
 
     // (4) a sharded index: the same vectors over 3 shards, with ids
     const ids = new BigInt64Array(N).map((_, i) => BigInt(i));
@@ -168,7 +173,7 @@ async function main(): Promise<void> {
     }
     console.log(`\n(4) a sharded index (IDMap2,Flat, 3 shards over 3 nodes, the same ${N} x ${D}), 32 clients over the 3 nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
     for (const index of ['s', 'sh']) {
-      const best = await searches(urls, keys.read, index, query);
+      const best = await searches(urls, keys.read, searchIndex(index));
       console.log(`  ${index === 's' ? 'whole index (every node) ' : 'sharded (3 shards)       '}: ${fmt(best)} searches/s`);
     }
     let next = N;
@@ -251,6 +256,44 @@ async function main(): Promise<void> {
       } finally {
         await stopProxies(baseline);
       }
+    }
+
+    // (7) a sharded collection against a whole one: the same points (a payload each), searched and upserted through every node
+    const all = vectors(N, 3);
+    const point = (i: number) => ({ id: `p${i}`, vector: Array.from(all.subarray((i % N) * D, (i % N + 1) * D)), payload: { group: i % 10 } });
+    for (const [name, shards] of [['cw', 1], ['cs', 3]] as const) {
+      const c = await client(urls[0], keys.write).post('/v1/collections', { name, dimension: D, payloadIndexes: { group: 'integer' }, shards });
+      if (c.status !== 201) throw new Error(`create ${name}: ${c.status} ${JSON.stringify(c.json)}`);
+      for (let at = 0; at < N; at += 2_000) {
+        const u = await client(urls[at % 3], keys.write).put(`/v1/collections/${name}/points`, { json: { points: Array.from({ length: 2_000 }, (_, j) => point(at + j)) } });
+        if (u.status !== 200) throw new Error(`upsert ${name}: ${u.status} ${JSON.stringify(u.json)}`);
+      }
+    }
+    // Every node holds the whole collection loaded before it is measured (the sharded one's shards load when placed).
+    for (const u of urls) await client(u, keys.read).get('/v1/collections/cw');
+    console.log(`\n(7) a sharded collection (Flat, 3 shards over 3 nodes, the same ${N} x ${D} with payloads), 32 clients over the 3 nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
+    const vector = Array.from(vectors(1, 11));
+    for (const [what, filter] of [['unfiltered', undefined], ['filter keeping 10%', { must: [{ key: 'group', match: { value: 3 } }] }]] as const) {
+      for (const name of ['cw', 'cs']) {
+        const best = await searches(urls, keys.read, (api) => api.post(`/v1/collections/${name}/search`, { vector, k: 10, ...(filter && { filter }) }));
+        console.log(`  ${name === 'cw' ? 'whole collection  ' : 'sharded (3 shards)'}, ${what.padEnd(18)}: ${fmt(best)} searches/s`);
+      }
+    }
+    for (const name of ['cw', 'cs']) {
+      let upserted = 0;
+      let acknowledged = 0;
+      const end = performance.now() + ROUND_S * 1000;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const api = client(urls[w % 3], keys.write);
+          while (performance.now() < end) {
+            const u = await api.put(`/v1/collections/${name}/points`, { json: { points: Array.from({ length: ROWS }, () => point(N + upserted++ * 7)) } });
+            if (u.status !== 200) throw new Error(`upsert ${name}: ${u.status} ${JSON.stringify(u.json)}`);
+            acknowledged++;
+          }
+        }),
+      );
+      console.log(`  ${name === 'cw' ? 'whole collection  ' : 'sharded (3 shards)'}, 8 writers over 3 nodes: ${fmt(acknowledged / ROUND_S)} acknowledged upserts/s (${ROWS} new points each)`);
     }
     console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, type BinarySearchResult, type IDSelector, type Index, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
-import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
+import type { Catalog, CollectionRecord, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
@@ -123,6 +123,10 @@ export interface DurableHost {
   forget(l: DurableObject): Promise<void>;
   /** A cluster's: frees an object another node deleted and removes this node's files of it (its log is the deleting node's to remove). */
   forgetLocally(l: DurableObject): Promise<void>;
+  /** A cluster's shard placement and forwarding, which sharded collections share with sharded indexes; undefined on a single node. */
+  sharded: ShardedIndexes | undefined;
+  /** A deleted sharded index's or collection's streams, shared snapshots and placement. */
+  removeShards(record: { id: string; name: string; shards?: number }): Promise<void>;
 }
 
 export class IndexService {
@@ -175,9 +179,10 @@ export class IndexService {
   async open(): Promise<void> {
     const records = this.catalog.listIndexes();
     // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
-    const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
-    // A cluster's sharded index: its shards' files (this node's snapshots of the shards it held).
-    for (const r of records) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
+    const collections = this.catalog.listCollections();
+    const owners = new Set([...records, ...collections].map((r) => r.id));
+    // A cluster's sharded index or collection: its shards' files (this node's snapshots of the shards it held).
+    for (const r of [...records, ...collections]) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
     const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
@@ -316,7 +321,7 @@ export class IndexService {
   }
 
   /** A deleted sharded index's streams, shared snapshots and placement (each node forgets its own replicas: ShardedIndexes.balance). */
-  private async removeShards(record: IndexRecord): Promise<void> {
+  private async removeShards(record: { id: string; name: string; shards?: number }): Promise<void> {
     try {
       for (let s = 0; s < record.shards!; s++) await this.storage.replication!.remove(shardStorageId(record.id, s));
       this.storage.shards!.deletePlacement(record.id);
@@ -339,7 +344,8 @@ export class IndexService {
       this.quotas.dropTenant(tenant);
       for (const l of [...this.registry.ofTenant(tenant)]) {
         await this.forget(l);
-        if (l instanceof DurableIndex && this.shardedOf(l)) await this.removeShards(l.record);
+        const record = l.record as { id: string; name: string; shards?: number }; // a sharded index's or collection's
+        if (record.shards) await this.removeShards(record);
       }
     });
   }
@@ -769,6 +775,8 @@ export class IndexService {
       rebuildThreshold: this.storage.rebuildThreshold,
       forget: (l) => this.forget(l),
       forgetLocally: (l) => this.forgetLocally(l),
+      sharded: this.sharded,
+      removeShards: (record) => this.removeShards(record),
     };
   }
 
@@ -858,6 +866,8 @@ export class IndexService {
       const counts = await this.countSharded(l);
       return { vectors: counts.ntotal, bytes: counts.bytes, seq: counts.version };
     }
+    // A sharded collection (collections.ts): its shards gathered; it has no stream of its own to catch up with.
+    if (!(l instanceof DurableIndex) && (l.record as CollectionRecord).shards) return this.sharded!.countCollection(l.record as CollectionRecord);
     await l.catchUp();
     return usageCountOf(l);
   }
@@ -931,6 +941,11 @@ export class IndexService {
   handleShardRequest(request: ShardMessage): Promise<ShardMessage> {
     if (!this.sharded) return Promise.reject(new ServiceError('ERR_UNSUPPORTED', 'This node holds no shards'));
     return this.sharded.handle(request);
+  }
+
+  /** Each shard of each sharded collection and its owner (metrics, dashboard); empty on a single node. */
+  collectionShardOwnership(): { tenant: string; collection: string; shard: number; node: string }[] {
+    return this.sharded?.collectionOwnership() ?? [];
   }
 
   /** Each shard's owner (metrics, dashboard); empty on a single node. */
