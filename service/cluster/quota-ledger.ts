@@ -271,6 +271,14 @@ export class StreamUsageLedger implements SharedUsage {
     void this.jsm.streams.delete(usageStream(tenant)).catch(() => undefined);
   }
 
+  async usage(tenant: string): Promise<{ indexes: number; vectors: number; bytes: number }> {
+    try {
+      return usageOf((await this.read(tenant)).ledger);
+    } catch (e) {
+      throw storageFault('quota.read', undefined, e);
+    }
+  }
+
   private book(tenant: string): Book {
     let b = this.books.get(tenant);
     if (!b) this.books.set(tenant, (b = { queue: [], running: false }));

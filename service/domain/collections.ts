@@ -340,7 +340,8 @@ export class Collections {
     if (sharded) {
       if ('ids' in target) target.ids.forEach((id, i) => pointIdArg(id, `ids[${i}]`));
       const answer = 'filter' in target ? await sharded.deleteWhere(c.record, target.filter, key) : await sharded.deleteIds(c.record, target.ids, key);
-      await this.describeSharded(c);
+      // Gives quota back: the cluster's shared usage moves to what the shards hold now.
+      await this.host.quotas.counted(tenant, c, await this.countSharded(c));
       return answer;
     }
     let removed: number;

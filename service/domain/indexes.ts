@@ -687,9 +687,13 @@ export class IndexService {
     return { ...this.damage };
   }
 
-  /** Per-tenant usage, for quotas and operators (not-loaded indexes: as of their last snapshot). */
-  usage(tenant: string): { indexes: number; vectors: number; bytes: number } {
-    return this.quotas.usage(tenant);
+  /**
+   * Per-tenant usage as quotas see it, for operators: a cluster's shared usage
+   * (every node's objects and the holds of writes in flight); a single node's
+   * own (not-loaded indexes: as of their last snapshot).
+   */
+  usage(tenant: string): Promise<{ indexes: number; vectors: number; bytes: number }> {
+    return this.quotas.checkedUsage(tenant);
   }
 
   /** Every index of every tenant, without loading any. */

@@ -76,6 +76,8 @@ export interface SharedUsage {
   forget(tenant: string, object: string): Promise<void>;
   /** A deleted tenant: its usage record goes. */
   dropTenant(tenant: string): void;
+  /** What the tenant uses as the shared record has it: every object's usage and every hold. */
+  usage(tenant: string): Promise<{ indexes: number; vectors: number; bytes: number }>;
 }
 
 /** A loaded object's usage as applied here (not loaded: as of its last snapshot). */
@@ -138,6 +140,11 @@ export class TenantQuotas {
   /** A deleted tenant's usage goes with it. */
   dropTenant(tenant: string): void {
     this.shared?.usage.dropTenant(tenant);
+  }
+
+  /** What quotas are checked against: a cluster's shared usage (every node's writes and holds), a single node's own. */
+  async checkedUsage(tenant: string): Promise<{ indexes: number; vectors: number; bytes: number }> {
+    return this.shared ? this.shared.usage.usage(tenant) : this.usage(tenant);
   }
 
   /** Per-tenant usage (not-loaded indexes: as of their last snapshot). */

@@ -36,7 +36,7 @@ function requireTenantAdmin(p: Principal, tenant: string): void {
 }
 
 export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: IndexService): RouteSpec[] {
-  const withUsage = (name: string) => ({ ...tenants.get(name), usage: indexes.usage(name) });
+  const withUsage = async (name: string) => ({ ...tenants.get(name), usage: await indexes.usage(name) });
   return [
     {
       method: 'post',
@@ -45,10 +45,10 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       body: { json: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string' }, quotas: quotasSchema } } },
       responses: { 201: 'The tenant', 409: 'It exists' },
-      handler: (req, res) => {
+      handler: async (req, res) => {
         requireOperator(principal(res));
         tenants.create(req.body.name, req.body.quotas);
-        res.status(201).json(withUsage(req.body.name));
+        res.status(201).json(await withUsage(req.body.name));
       },
     },
     {
@@ -57,9 +57,9 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       summary: 'List tenants with their quotas and usage',
       role: 'admin',
       responses: { 200: '{ tenants: [...] }' },
-      handler: (_req, res) => {
+      handler: async (_req, res) => {
         requireOperator(principal(res));
-        res.json({ tenants: tenants.list().map((t) => withUsage(t.name)) });
+        res.json({ tenants: await Promise.all(tenants.list().map((t) => withUsage(t.name))) });
       },
     },
     {
@@ -68,9 +68,9 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       summary: 'A tenant with its quotas and usage',
       role: 'admin',
       responses: { 200: 'The tenant', 404: 'No such tenant' },
-      handler: (req, res) => {
+      handler: async (req, res) => {
         requireTenantAdmin(principal(res), req.params.tenant);
-        res.json(withUsage(req.params.tenant));
+        res.json(await withUsage(req.params.tenant));
       },
     },
     {
@@ -80,10 +80,10 @@ export function adminRoutes(tenants: TenantService, keys: KeyService, indexes: I
       role: 'admin',
       body: { json: { type: 'object', additionalProperties: false, required: ['quotas'], properties: { quotas: quotasSchema } } },
       responses: { 200: 'The tenant', 404: 'No such tenant' },
-      handler: (req, res) => {
+      handler: async (req, res) => {
         requireOperator(principal(res));
         tenants.setQuotas(req.params.tenant, req.body.quotas);
-        res.json(withUsage(req.params.tenant));
+        res.json(await withUsage(req.params.tenant));
       },
     },
     {

@@ -59,14 +59,14 @@ export function operationRoutes(deps: {
       summary: 'Tenants, indexes, collections, cache, storage and thread-pool health (the dashboard)',
       role: 'admin',
       responses: { 200: '{ tenants, indexes, collections, cache, gpus, storage, pool, process }' },
-      handler: (_req, res) => {
+      handler: async (_req, res) => {
         requireOperator(res);
         const status = indexes.status();
         const collectionStatus = collections.status();
         const ages = [...status, ...collectionStatus].map((s) => s.snapshotAgeSeconds).filter((a): a is number => a !== undefined);
         const memory = process.memoryUsage();
         res.json({
-          tenants: tenants.list().map((t) => ({ ...t, usage: indexes.usage(t.name) })),
+          tenants: await Promise.all(tenants.list().map(async (t) => ({ ...t, usage: await indexes.usage(t.name) }))),
           indexes: status,
           collections: collectionStatus,
           cache: indexes.cacheStats(),

@@ -123,7 +123,7 @@ describe('service: collections in the domain', function () {
     const big = batch(['e'], 10, () => ({ text: 'x'.repeat(5000) }));
     assert.equal(await codeOf(s.collections.upsert('t', 'docs', big)), 'ERR_QUOTA_EXCEEDED');
     assert.equal(await s.collections.count('t', 'docs'), 4);
-    const usage = s.indexes.usage('t');
+    const usage = await s.indexes.usage('t');
     assert.equal(usage.indexes, 2);
     assert.equal(usage.vectors, 4);
     const status = s.collections.status().find((c) => c.name === 'docs')!;

@@ -32,7 +32,7 @@ describe('service: quotas under concurrent requests', function () {
     s.tenants.create('q', { maxIndexes: 5 });
     const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => s.indexes.create('q', flat(`i${i}`))));
     assert.deepEqual(tally(outcomes), { ok: 5, ERR_QUOTA_EXCEEDED: 35 });
-    assert.equal(s.indexes.usage('q').indexes, 5);
+    assert.equal((await s.indexes.usage('q')).indexes, 5);
   });
 
   it('simultaneous creates of one name: one index, the others ERR_INDEX_EXISTS', async () => {
@@ -48,7 +48,7 @@ describe('service: quotas under concurrent requests', function () {
     s.tenants.create('v', { maxVectors: 1000 });
     const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.indexes.importIndex('v', `imp${i}`, bytes)));
     assert.deepEqual(tally(outcomes), { ok: 1, ERR_QUOTA_EXCEEDED: 7 });
-    assert.equal(s.indexes.usage('v').vectors, 900);
+    assert.equal((await s.indexes.usage('v')).vectors, 900);
   });
 
   it('simultaneous adds and an import share the vector quota; refused ones give their share back', async () => {
@@ -62,11 +62,11 @@ describe('service: quotas under concurrent requests', function () {
       ...Array.from({ length: 6 }, (_, i) => s.indexes.add('w', 'a', randomVectors(300, d, i))),
       s.indexes.importIndex('w', 'b', bytes),
     ]);
-    assert.ok(s.indexes.usage('w').vectors <= 1000, `usage ${s.indexes.usage('w').vectors}`);
+    assert.ok((await s.indexes.usage('w')).vectors <= 1000, `usage ${(await s.indexes.usage('w')).vectors}`);
     assert.ok(tally(outcomes).ok >= 1);
     // Nothing stays reserved: the room left can be used.
-    const left = 1000 - s.indexes.usage('w').vectors;
+    const left = 1000 - (await s.indexes.usage('w')).vectors;
     if (left > 0) await s.indexes.add('w', 'a', randomVectors(left, d));
-    assert.equal(s.indexes.usage('w').vectors, 1000);
+    assert.equal((await s.indexes.usage('w')).vectors, 1000);
   });
 });
