@@ -57,8 +57,19 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
       const s = await race((n) => api[n].post('/v1/collections', { name: `c${r}`, dimension: 4 }));
       if (!once(s)) bad.push(`collection c${r}: ${s.join(',')}`);
     }
-    // Every node knows every collection before aliases name them (else a 404 of a node whose watch has not delivered it yet).
-    for (const a of api) for (let r = 0; r < ROUNDS; r++) for (let t = 0; t < 250 && (await a.get(`/v1/collections/c${r}`)).status !== 200; t++) await new Promise((res) => setTimeout(res, 20));
+    // Every node knows every index and collection within 5 s (a node whose create lost the race too: it once skipped
+    // the winner's record, which came while it held the name, and answered 404 for it from then on).
+    const known = async (path: string) => {
+      for (const [n, a] of api.entries()) {
+        let t = 0;
+        while ((await a.get(path)).status !== 200) {
+          if (++t > 250) assert.fail(`node ${n} does not know ${path}`);
+          await new Promise((res) => setTimeout(res, 20));
+        }
+      }
+    };
+    for (let r = 0; r < ROUNDS; r++) await known(`/v1/indexes/i${r}`);
+    for (let r = 0; r < ROUNDS; r++) await known(`/v1/collections/c${r}`);
     for (let r = 0; r < ROUNDS; r++) {
       const s = await race((n) => api[n].post('/v1/aliases', { alias: `a${r}`, collection: `c${r}` }));
       if (!once(s)) bad.push(`alias a${r}: ${s.join(',')}`);
@@ -72,6 +83,7 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
       await gone(`/v1/indexes/i${r}`, api);
       const s = await race((n) => api[n].post('/v1/indexes', { name: `i${r}`, dimension: 4, type: 'IndexFlatL2' }));
       if (!once(s)) bad.push(`index i${r} made again: ${s.join(',')}`);
+      await known(`/v1/indexes/i${r}`);
     }
     for (let r = 0; r < ROUNDS; r++) {
       assert.equal((await admin[0].del(`/v1/admin/tenants/t${r}`)).status, 204);
@@ -93,6 +105,18 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
       await new Kvm(conns[0]).create(CATALOG_BUCKET, { replicas: 3, history: 1 });
       const kv = await new Kvm(conns[0]).open(CATALOG_BUCKET);
       const clients = await Promise.all(conns.map(async (nc) => ({ js: jetstream(nc), jsm: await jetstreamManager(nc) })));
+      // The cost (docs/cluster.md; bench/RESULTS.md): one create at a time, alternating with KV's own.
+      const ms: { kv: number[]; cas: number[] } = { kv: [], cas: [] };
+      for (let r = 0; r < 20; r++) {
+        let t = performance.now();
+        await kv.create(`cost.kv.${r}`, 'x');
+        ms.kv.push(performance.now() - t);
+        t = performance.now();
+        await createKey(clients[0].jsm, clients[0].js, CATALOG_BUCKET, `cost.cas.${r}`, 'x', 8_000);
+        ms.cas.push(performance.now() - t);
+      }
+      const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1].toFixed(2);
+      console.log(`      one create at a time (20 each, alternating): KV's create median ${median(ms.kv)} ms, createKey median ${median(ms.cas)} ms`);
       const ROUNDS = 40;
       let fresh = 0;
       let again = 0;
