@@ -8,20 +8,29 @@
 // nodes; (4) a sharded index (3 shards over the 3 nodes, docs/cluster.md): its
 // searches/s through every node against the whole index's (the scatter to every
 // shard's owner and the merge against one local search), and its acknowledged
-// adds/s with ids; (5) with --baseline <cli.js of a checkout built without the
+// adds/s with ids; (5) importing an index file (PUT .../import) through a single
+// node against through a cluster node (the file through the object store, applied
+// by every replica), how long after its answer another node reads it, and the
+// export of the sharded index (gathered from its shards) against the whole one's.
+// (6) with --baseline <cli.js of a checkout built without the
 // cluster's shared quota check (service/cluster/quota-ledger.ts)>, what that
 // check costs: acknowledged adds/s through 3 nodes of each build, on the same NATS
-// servers, alternating rounds. Nothing asserts on time: figures go to bench/RESULTS.md.
+// servers, alternating rounds; (7) a sharded collection (3 shards, docs/cluster.md): its
+// searches/s, filtered or not, and acknowledged upserts/s against a whole
+// collection's. Nothing asserts on time: figures go to bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { startNatsCluster } from '../test/support/nats-cluster';
 import { startProxyCluster, stopProxies } from '../test/support/proxy-cluster';
 import { client, makeTenant, startServer } from '../test/support/server';
+import { indexFactory, serializeIndex } from '../lib';
 
 const D = 32;
 const ROWS = 10;
 const ROUNDS = 2;
 const ROUND_S = 1.5;
+/** Rows of part (5)'s imported Flat file (25 MiB at D 32). */
+const IMPORT_ROWS = 200_000;
 const vectors = (n: number, seed: number): Float32Array => {
   const x = new Float32Array(n * D);
   let h = seed * 2654435761 + 1;
@@ -52,8 +61,10 @@ async function adds(urls: string[], key: string, index: string, writers: number,
   return done / seconds;
 }
 
-/** Single-query searches per second of one index, 32 clients spread over the urls, best of ROUNDS rounds. */
-async function searches(urls: string[], key: string, index: string, query: Uint8Array): Promise<number> {
+type Api = ReturnType<typeof client>;
+
+/** Single-query searches per second (`search` makes one), 32 clients spread over the urls, best of ROUNDS rounds. */
+async function searches(urls: string[], key: string, search: (api: Api) => Promise<{ status: number }>): Promise<number> {
   let best = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const end = performance.now() + ROUND_S * 1000;
@@ -62,8 +73,8 @@ async function searches(urls: string[], key: string, index: string, query: Uint8
       Array.from({ length: 32 }, async (_, c) => {
         const api = client(urls[c % urls.length], key);
         while (performance.now() < end) {
-          const s = await api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
-          if (s.status !== 200) throw new Error(`search ${index}: ${s.status}`);
+          const s = await search(api);
+          if (s.status !== 200) throw new Error(`search: ${s.status}`);
           done++;
         }
       }),
@@ -147,7 +158,8 @@ async function main(): Promise<void> {
     for (const u of urls) await client(u, keys.read).get('/v1/indexes/s', { headers: { 'X-Min-Sequence': version } });
     console.log(`\n(3) single-query searches/s, Flat ${N} x ${D}, k 10, 32 concurrent clients spread over the first n nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
     const query = body(vectors(1, 11));
-    for (const n of [1, 2, 3]) console.log(`  ${n} node(s): ${fmt(await searches(urls.slice(0, n), keys.read, 's', query))} searches/s`);
+    const searchIndex = (index: string) => (api: Api) => api.post(`/v1/indexes/${index}/search?k=10`, undefined, { body: query });
+    for (const n of [1, 2, 3]) console.log(`  ${n} node(s): ${fmt(await searches(urls.slice(0, n), keys.read, searchIndex('s')))} searches/s`);
 
     // (4) a sharded index: the same vectors over 3 shards, with ids
     const ids = new BigInt64Array(N).map((_, i) => BigInt(i));
@@ -161,7 +173,7 @@ async function main(): Promise<void> {
     }
     console.log(`\n(4) a sharded index (IDMap2,Flat, 3 shards over 3 nodes, the same ${N} x ${D}), 32 clients over the 3 nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
     for (const index of ['s', 'sh']) {
-      const best = await searches(urls, keys.read, index, query);
+      const best = await searches(urls, keys.read, searchIndex(index));
       console.log(`  ${index === 's' ? 'whole index (every node) ' : 'sharded (3 shards)       '}: ${fmt(best)} searches/s`);
     }
     let next = N;
@@ -184,10 +196,43 @@ async function main(): Promise<void> {
     })();
     console.log(`  sharded, 8 writers over 3 nodes: ${fmt(shardedAdds)} acknowledged adds/s (${ROWS} vectors with ids each)`);
 
-    // (5) the shared quota check's cost, against a build without it
+    // (5) importing an index file; exporting the sharded index
+    const local = indexFactory(D, 'Flat');
+    await local.add(vectors(IMPORT_ROWS, 5));
+    const file = await serializeIndex(local);
+    local.dispose();
+    console.log(`\n(5) PUT import of a Flat ${IMPORT_ROWS} x ${D} file (${(file.length / 2 ** 20).toFixed(1)} MiB), best of ${ROUNDS} rounds, alternating`);
+    const took = { single: Infinity, cluster: Infinity, readable: Infinity };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of round % 2 === 0 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const)) {
+        const started = performance.now();
+        const imported = await client(mode === 'single' ? single.url : urls[0], mode === 'single' ? singleKeys.write : keys.write).put('/v1/indexes/imp/import', { body: file });
+        if (imported.status >= 300) throw new Error(`import: ${imported.status} ${JSON.stringify(imported.json)}`);
+        took[mode] = Math.min(took[mode], performance.now() - started);
+        if (mode === 'cluster') {
+          const answered = performance.now();
+          const read = await client(urls[1], keys.read).get(`/v1/indexes/imp?minSequence=${imported.json.version}`);
+          if (read.json.ntotal !== IMPORT_ROWS) throw new Error(`import read through B: ${read.status} ${JSON.stringify(read.json)}`);
+          took.readable = Math.min(took.readable, performance.now() - answered);
+        }
+      }
+    }
+    console.log(`  single node: ${fmt(took.single)} ms; cluster through A: ${fmt(took.cluster)} ms, then B answers for it ${took.readable.toFixed(0)} ms later`);
+    const exports = { s: Infinity, sh: Infinity };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const index of ['s', 'sh'] as const) {
+        const started = performance.now();
+        const got = await client(urls[1], keys.read).get(`/v1/indexes/${index}/export`);
+        if (got.status !== 200) throw new Error(`export ${index}: ${got.status}`);
+        exports[index] = Math.min(exports[index], performance.now() - started);
+      }
+    }
+    console.log(`  GET export through B, ${N} x ${D}: whole index ${exports.s.toFixed(0)} ms, sharded (gathered from 3 shards) ${exports.sh.toFixed(0)} ms`);
+
+    // (6) the shared quota check's cost, against a build without it
     const at = process.argv.indexOf('--baseline');
     if (at < 0) {
-      console.log('\n(5) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
+      console.log('\n(6) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
     } else {
       const baseline = await startProxyCluster(nats, ['A0', 'B0', 'C0'], { entry: process.argv[at + 1], adminKey: nodes[0].adminKey });
       try {
@@ -197,7 +242,7 @@ async function main(): Promise<void> {
           const c = await client(groups[mode][0], key[mode]).post('/v1/indexes', { name: 'q', dimension: D, type: 'IndexFlatL2' });
           if (c.status !== 201) throw new Error(`create q: ${c.status}`);
         }
-        console.log(`\n(5) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${ROUNDS} rounds of ${ROUND_S} s, alternating`);
+        console.log(`\n(6) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${ROUNDS} rounds of ${ROUND_S} s, alternating`);
         console.log('  writers   without   with   ratio');
         for (const writers of [1, 8, 32]) {
           const best = { without: 0, with: 0 };
@@ -211,6 +256,44 @@ async function main(): Promise<void> {
       } finally {
         await stopProxies(baseline);
       }
+    }
+
+    // (7) a sharded collection against a whole one: the same points (a payload each), searched and upserted through every node
+    const all = vectors(N, 3);
+    const point = (i: number) => ({ id: `p${i}`, vector: Array.from(all.subarray((i % N) * D, (i % N + 1) * D)), payload: { group: i % 10 } });
+    for (const [name, shards] of [['cw', 1], ['cs', 3]] as const) {
+      const c = await client(urls[0], keys.write).post('/v1/collections', { name, dimension: D, payloadIndexes: { group: 'integer' }, shards });
+      if (c.status !== 201) throw new Error(`create ${name}: ${c.status} ${JSON.stringify(c.json)}`);
+      for (let at = 0; at < N; at += 2_000) {
+        const u = await client(urls[at % 3], keys.write).put(`/v1/collections/${name}/points`, { json: { points: Array.from({ length: 2_000 }, (_, j) => point(at + j)) } });
+        if (u.status !== 200) throw new Error(`upsert ${name}: ${u.status} ${JSON.stringify(u.json)}`);
+      }
+    }
+    // Every node holds the whole collection loaded before it is measured (the sharded one's shards load when placed).
+    for (const u of urls) await client(u, keys.read).get('/v1/collections/cw');
+    console.log(`\n(7) a sharded collection (Flat, 3 shards over 3 nodes, the same ${N} x ${D} with payloads), 32 clients over the 3 nodes, best of ${ROUNDS} rounds of ${ROUND_S} s`);
+    const vector = Array.from(vectors(1, 11));
+    for (const [what, filter] of [['unfiltered', undefined], ['filter keeping 10%', { must: [{ key: 'group', match: { value: 3 } }] }]] as const) {
+      for (const name of ['cw', 'cs']) {
+        const best = await searches(urls, keys.read, (api) => api.post(`/v1/collections/${name}/search`, { vector, k: 10, ...(filter && { filter }) }));
+        console.log(`  ${name === 'cw' ? 'whole collection  ' : 'sharded (3 shards)'}, ${what.padEnd(18)}: ${fmt(best)} searches/s`);
+      }
+    }
+    for (const name of ['cw', 'cs']) {
+      let upserted = 0;
+      let acknowledged = 0;
+      const end = performance.now() + ROUND_S * 1000;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const api = client(urls[w % 3], keys.write);
+          while (performance.now() < end) {
+            const u = await api.put(`/v1/collections/${name}/points`, { json: { points: Array.from({ length: ROWS }, () => point(N + upserted++ * 7)) } });
+            if (u.status !== 200) throw new Error(`upsert ${name}: ${u.status} ${JSON.stringify(u.json)}`);
+            acknowledged++;
+          }
+        }),
+      );
+      console.log(`  ${name === 'cw' ? 'whole collection  ' : 'sharded (3 shards)'}, 8 writers over 3 nodes: ${fmt(acknowledged / ROUND_S)} acknowledged upserts/s (${ROWS} new points each)`);
     }
     console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {

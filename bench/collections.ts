@@ -6,7 +6,8 @@
 //
 // 1. Filtered search against the unfiltered search of the same collection:
 //    latency of one query at a time (median over the queries, then over rounds
-//    that alternate the rows so other load falls on all alike), and
+//    that alternate the rows so other load falls on all alike, after an untimed
+//    round), and
 //    10-recall@10 against the exact filtered answer (lib's knn over the
 //    matching vectors). "warm": the same filter for every query (a user
 //    filtering by one source; the state keeps its answer until the next op);
@@ -138,8 +139,14 @@ interface Row {
   recall: number;
 }
 
-/** Rows measured round by round, alternating, so that load falls on each alike. */
+/**
+ * Rows measured round by round, alternating, so that load falls on each alike, after one untimed round: the first
+ * searches of an index just built move its arrays onto huge pages (docs/api.md, hnswSearch) and time each setting
+ * for the inline searches, so that in a first timed round the unfiltered row ran on the search lanes (0 of 30
+ * inline) and 10% warm mostly inline, where the next round ran every row inline (bench/RESULTS.md, seventh session).
+ */
 async function measureRows(rows: Row[]): Promise<void> {
+  for (const x of rows) await x.run();
   for (let r = 0; r < ROUNDS; r++) {
     for (const x of rows) {
       const { ms, found } = await x.run();

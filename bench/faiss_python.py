@@ -115,6 +115,7 @@ def run(cfg):
     if "ivf" in only:
         t0, cpu0 = time.perf_counter(), time.process_time()
         ivf = faiss.index_factory(d, f"IVF{shape['ivfNlist']},Flat")
+        ivf.cp.seed = cfg["ivfSeed"]
         ivf.train(xb[: shape["ivfTrainN"]])
         ivf.add(xb)
         ivf_build_ms = (time.perf_counter() - t0) * 1e3

@@ -14,7 +14,8 @@
 // - nprobe / efSearch set on a remote index are this client's settings, sent
 //   with every search; the server checks them then (ERR_UNSUPPORTED for the
 //   wrong index type comes from the search, not the setter). efConstruction is
-//   fixed when a remote index is created: setting it is ERR_UNSUPPORTED.
+//   fixed when a remote index is created: setting it is ERR_UNSUPPORTED. So is
+//   kmeansSeed: a remote index trains on the server with FAISS's default seed.
 // - mergeFrom and extractAll are ERR_UNSUPPORTED remotely: an index's vectors
 //   do not travel through the client (serializeIndex exports them).
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its
@@ -71,6 +72,9 @@ export interface IndexContractCommon<X, S, R> {
   /** HNSW: candidate list size during add. */
   get efConstruction(): number | undefined;
   set efConstruction(v: number);
+  /** IVF: the seed of train's k-means (Python's index.cp.seed; 1234 by default). */
+  get kmeansSeed(): number | undefined;
+  set kmeansSeed(v: number);
 
   train(x: X): Promise<void>;
   add(x: X): Promise<void>;

@@ -4,7 +4,7 @@
 // the same on the native side). Each kind keeps its own brand, so that one kind's
 // methods refuse the other kind's objects.
 import { invalidParameterError } from './is';
-import { disposedError, tunableArg } from './limits';
+import { disposedError, kmeansSeedArg, tunableArg } from './limits';
 import type { NativeIndexCommon } from './native';
 
 export abstract class IndexBase<N extends NativeIndexCommon> {
@@ -74,6 +74,13 @@ export abstract class IndexBase<N extends NativeIndexCommon> {
   }
   set efConstruction(v: number) {
     liveOf(this).efConstruction = tunableArg(v, 'efConstruction');
+  }
+  /** IVF indexes only; the seed of later trains' k-means (Python's index.cp.seed). */
+  get kmeansSeed(): number | undefined {
+    return liveOf(this).kmeansSeed;
+  }
+  set kmeansSeed(v: number) {
+    liveOf(this).kmeansSeed = kmeansSeedArg(v);
   }
 
   async reset(): Promise<void> {

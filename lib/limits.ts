@@ -60,6 +60,8 @@ export const LIMITS = Object.freeze({
    * needs (its codes are d / 8 bytes). 2^20 bits is a 128 KiB code.
    */
   binaryDimension: between(8, 2 ** 20),
+  /** The seed of an IVF index's k-means (FAISS's int ClusteringParameters::seed). */
+  kmeansSeed: between(-(2 ** 31), 2 ** 31 - 1),
   /** Hamming radius of a binary range search (FAISS's int). */
   hammingRadius: between(-(2 ** 31), 2 ** 31 - 1),
   /** What one call may allocate (setMemoryLimits; the service's --max-request-memory). */
@@ -150,6 +152,7 @@ export function kFactorArg(v: unknown): number {
 }
 export const kArg = (k: unknown): number => within(k, 'k', LIMITS.k);
 export const tunableArg = (v: unknown, name: string): number => within(v, name, LIMITS.tunable);
+export const kmeansSeedArg = (v: unknown): number => within(v, 'kmeansSeed', LIMITS.kmeansSeed);
 export const nlistArg = (v: unknown): number => within(v, 'nlist', LIMITS.nlist);
 export const pqMArg = (v: unknown, name: string): number => within(v, name, LIMITS.pqM);
 export const nbitsArg = (v: unknown): number => within(v, 'nbits', LIMITS.nbits);

@@ -18,6 +18,7 @@ export interface NativeIndexCommon {
   nprobe: number | undefined;
   efSearch: number | undefined;
   efConstruction: number | undefined;
+  kmeansSeed: number | undefined;
   reset(): Promise<void>;
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;

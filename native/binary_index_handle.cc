@@ -18,10 +18,16 @@ size_t* nprobeOf(faiss::IndexBinary* index) {
   return ivf ? &ivf->nprobe : nullptr;
 }
 
+faiss::ClusteringParameters* clusteringOf(faiss::IndexBinary* index) {
+  auto* ivf = dynamic_cast<faiss::IndexBinaryIVF*>(index);
+  return ivf ? &ivf->cp : nullptr;
+}
+
 }  // namespace
 
 BinaryIndexHandle::BinaryIndexHandle(std::unique_ptr<faiss::IndexBinary> index)
-    : HandleCore(/*readOnly=*/false, hnswOf(index.get()), nprobeOf(index.get()), /*nprobeInField=*/true),
+    : HandleCore(/*readOnly=*/false, hnswOf(index.get()), nprobeOf(index.get()), /*nprobeInField=*/true,
+                 clusteringOf(index.get())),
       index_(std::move(index)) {
   refresh(false);
 }

@@ -2,9 +2,15 @@
 
 namespace fp {
 
-HandleCore::HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField)
-    : readOnly_(readOnly), hnsw_(hnsw), nprobeField_(nprobeField), nprobeInField_(nprobeInField && nprobeField) {
+HandleCore::HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField,
+                       faiss::ClusteringParameters* clustering)
+    : readOnly_(readOnly),
+      hnsw_(hnsw),
+      nprobeField_(nprobeField),
+      nprobeInField_(nprobeInField && nprobeField),
+      clustering_(clustering) {
   if (nprobeField_) nprobe_ = static_cast<int>(*nprobeField_);
+  if (clustering_) kmeansSeed_ = clustering_->seed;
   if (hnsw_) {
     efSearch_ = hnsw_->efSearch;
     efConstruction_ = hnsw_->efConstruction;
@@ -20,6 +26,7 @@ Tunables HandleCore::effective(const Tunables& o) const {
 
 void HandleCore::applyTunables() {
   if (nprobeField_) *nprobeField_ = static_cast<size_t>(nprobe());
+  if (clustering_) clustering_->seed = kmeansSeed();
   if (hnsw_) {
     hnsw_->efSearch = efSearch();
     hnsw_->efConstruction = efConstruction();

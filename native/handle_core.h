@@ -5,6 +5,7 @@
 // index under a running operation (handle_release.h frees it off the JS thread).
 #pragma once
 
+#include <faiss/Clustering.h>
 #include <faiss/impl/HNSW.h>
 
 #include <atomic>
@@ -45,6 +46,13 @@ class HandleCore {
   void setNprobe(int v) { nprobe_.store(v); }
   void setEfSearch(int v) { efSearch_.store(v); }
   void setEfConstruction(int v) { efConstruction_.store(v); }
+  // The seed of an IVF index's k-means in train (Python's `index.cp.seed`; FAISS's
+  // ClusteringParameters, 1234 by default). Like efConstruction it is copied into
+  // the FAISS object by applyTunables, which train runs first. FAISS's file format
+  // has no place for it: a loaded index has FAISS's default again.
+  bool hasClustering() const { return clustering_ != nullptr; }
+  int kmeansSeed() const { return kmeansSeed_.load(); }
+  void setKmeansSeed(int v) { kmeansSeed_.store(v); }
   virtual Tunables effective(const Tunables& overrides) const;
 
   // Call with the exclusive lock held.
@@ -106,8 +114,10 @@ class HandleCore {
  protected:
   // `hnsw`: the HNSW graph searches and adds use, if any. `nprobeField`: an IVF
   // index's nprobe, if any; `nprobeInField`: searches read it from there (binary
-  // IVF) rather than from SearchParametersIVF (float IVF).
-  HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField);
+  // IVF) rather than from SearchParametersIVF (float IVF). `clustering`: the
+  // clustering parameters of the IVF index train trains, if any.
+  HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField,
+             faiss::ClusteringParameters* clustering);
   // Call with the lock held (shared or exclusive); `mutated` bumps the version.
   void record(int64_t ntotal, bool trained, int64_t bytes, bool mutated);
   // Whether the FAISS objects hold the other values a search reads from them
@@ -130,6 +140,7 @@ class HandleCore {
   faiss::HNSW* const hnsw_;
   size_t* const nprobeField_;
   const bool nprobeInField_;
+  faiss::ClusteringParameters* const clustering_;
   std::atomic<int64_t> ntotal_{0};
   std::atomic<bool> isTrained_{false};
   std::atomic<int64_t> bytes_{0};
@@ -137,6 +148,7 @@ class HandleCore {
   std::atomic<int> nprobe_{-1};
   std::atomic<int> efSearch_{-1};
   std::atomic<int> efConstruction_{-1};
+  std::atomic<int> kmeansSeed_{0};
 };
 
 }  // namespace fp

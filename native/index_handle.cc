@@ -57,6 +57,13 @@ size_t* ivfNprobe(faiss::Index* index) {
   return ivf ? &ivf->nprobe : nullptr;
 }
 
+// The clustering parameters of the IVF index train trains (a GPU IVF is no
+// faiss::IndexIVF: it has none here).
+faiss::ClusteringParameters* ivfClustering(faiss::Index* index) {
+  auto* ivf = findTuned<faiss::IndexIVF>(index);
+  return ivf ? &ivf->cp : nullptr;
+}
+
 faiss::HNSW* hnswOf(faiss::Index* index) {
   auto* hnsw = findTuned<faiss::IndexHNSW>(index);
   return hnsw ? &hnsw->hnsw : nullptr;
@@ -73,7 +80,8 @@ void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out) {
 }
 
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
-    : HandleCore(readOnly, hnswOf(index.get()), ivfNprobe(index.get()), ivfNprobe(index.get()) && !nprobeAsParams(*index)),
+    : HandleCore(readOnly, hnswOf(index.get()), ivfNprobe(index.get()), ivfNprobe(index.get()) && !nprobeAsParams(*index),
+                 ivfClustering(index.get())),
       index_(std::move(index)) {
   collectLp(index_.get(), lp_);
   // The innermost one computes the distances (an IDMap does not copy metric_arg).

@@ -1,10 +1,12 @@
 // The nprobe / efSearch / efConstruction properties, as every index wrapper
 // (IndexWrap, BinaryIndexWrap) exposes them: undefined where the index has none,
-// ERR_UNSUPPORTED when set there, an integer 1 .. 2^30 otherwise.
+// ERR_UNSUPPORTED when set there, an integer 1 .. 2^30 otherwise. And
+// kmeansSeed, where the index has an IVF to train: FAISS's int seed.
 #pragma once
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 
 #include "args.h"
@@ -38,6 +40,20 @@ inline void setTunable(Napi::Env env, HandleCore& h, Tunable which, const std::s
     if (which == Tunable::kNprobe) h.setNprobe(value);
     else if (which == Tunable::kEfSearch) h.setEfSearch(value);
     else h.setEfConstruction(value);
+  } catch (const ArgumentError& e) {
+    throw makeError(env, e.info);
+  }
+}
+
+inline Napi::Value getKmeansSeed(Napi::Env env, const HandleCore& h) {
+  return h.hasClustering() ? Napi::Number::New(env, h.kmeansSeed()) : env.Undefined();
+}
+
+inline void setKmeansSeed(Napi::Env env, HandleCore& h, const std::string& typeName, const Napi::Value& v) {
+  if (!h.hasClustering())
+    throw makeError(env, {code::kUnsupported, typeName + " has no kmeansSeed (only IVF indexes train a k-means)"});
+  try {
+    h.setKmeansSeed(static_cast<int>(integerArg(v, "kmeansSeed", INT32_MIN, INT32_MAX)));
   } catch (const ArgumentError& e) {
     throw makeError(env, e.info);
   }

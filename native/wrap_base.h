@@ -59,6 +59,7 @@ class WrapBase : public Napi::ObjectWrap<Derived> {
         W::InstanceAccessor("nprobe", &WrapBase::GetNprobe, &WrapBase::SetNprobe),
         W::InstanceAccessor("efSearch", &WrapBase::GetEfSearch, &WrapBase::SetEfSearch),
         W::InstanceAccessor("efConstruction", &WrapBase::GetEfConstruction, &WrapBase::SetEfConstruction),
+        W::InstanceAccessor("kmeansSeed", &WrapBase::GetKmeansSeed, &WrapBase::SetKmeansSeed),
         W::InstanceMethod("dispose", &WrapBase::Dispose),
     };
   }
@@ -95,6 +96,11 @@ class WrapBase : public Napi::ObjectWrap<Derived> {
   }
   void SetEfConstruction(const Napi::CallbackInfo& info, const Napi::Value& v) {
     setTunable(info.Env(), *handle(), Tunable::kEfConstruction, typeName_, v);
+  }
+
+  Napi::Value GetKmeansSeed(const Napi::CallbackInfo& info) { return getKmeansSeed(info.Env(), *handle()); }
+  void SetKmeansSeed(const Napi::CallbackInfo& info, const Napi::Value& v) {
+    setKmeansSeed(info.Env(), *handle(), typeName_, v);
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

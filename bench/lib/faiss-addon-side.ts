@@ -128,6 +128,9 @@ async function main(): Promise<void> {
   if (c.only.includes('ivf')) {
     const built = await buildBoth(async () => {
       const ivf = lib.indexFactory(d, `IVF${c.shape.ivfNlist},Flat`);
+      // An addon older than kmeansSeed (--addon) has none to read: it would train with 1234 whatever the round's seed.
+      if (ivf.kmeansSeed === undefined) throw new Error('this addon has no kmeansSeed: it cannot train IVF with the round\'s k-means seed (use --only flat,hnsw)');
+      ivf.kmeansSeed = c.ivfSeed;
       await ivf.train(xb.subarray(0, ivfTrainN * d));
       await ivf.add(xb);
       return ivf;

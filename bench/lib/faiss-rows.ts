@@ -53,6 +53,8 @@ export interface SideConfig {
   /** The indexes this run measures (--only); the others are neither built nor searched. */
   only: IndexKind[];
   offFirst: boolean;
+  /** The seed of this round's IVF k-means (Python's index.cp.seed; the addon's kmeansSeed): the same on both sides. */
+  ivfSeed: number;
 }
 
 export interface SearchTimes {

@@ -126,6 +126,14 @@ export abstract class RemoteIndexBase {
     live(this);
     throw new FaissError('efConstruction is set when the index is created (params.efConstruction); the remote index cannot change it', 'ERR_UNSUPPORTED');
   }
+  get kmeansSeed(): number | undefined {
+    live(this);
+    return undefined;
+  }
+  set kmeansSeed(_v: number) {
+    live(this);
+    throw new FaissError('kmeansSeed is not available remotely: the server trains an IVF index with FAISS\'s default seed (1234)', 'ERR_UNSUPPORTED');
+  }
 
   /** Asks the server for the index's current state. */
   async refresh(): Promise<RemoteIndexInfo> {

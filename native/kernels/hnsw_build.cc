@@ -72,6 +72,7 @@ class VisitedTable {
     }
   }
   void visit(storage_idx_t i) { marks_[i] = current_; }
+  bool visited(storage_idx_t i) const { return marks_[i] == current_; }
   // Appends to `out` the entries of list[0..size) (up to the first -1) not yet
   // visited, marking them, and returns how many: FAISS's loop, without a branch
   // on each mark.
@@ -181,6 +182,8 @@ struct Scratch {
   std::vector<Closer> linkSet;       // add_link's resultSet
   std::vector<Farther> pruneInput;   // shrink_neighbor_list's input and output
   std::vector<Farther> pruneOutput;
+  std::vector<uint8_t> outputPruned;  // per pruneOutput entry: one of `pruned`
+  VisitedTable pruned;                // a full list's entries a prune kept (PrunedPrefix)
   std::vector<storage_idx_t> linked;  // the node's link targets on one level
   Waits lockWaits;                    // node locks held by another thread
   Waits entryWaits;                   // the entry point's mutex held by another thread
@@ -194,6 +197,8 @@ struct Scratch {
     linkSet.reserve(std::max(efConstruction, maxNeighbours) + 1);
     pruneInput.reserve(std::max(efConstruction, maxNeighbours) + 1);
     pruneOutput.reserve(std::max(efConstruction, maxNeighbours) + 1);
+    outputPruned.reserve(std::max(efConstruction, maxNeighbours) + 1);
+    pruned.resize(ntotal);
     linked.reserve(std::max(efConstruction, maxNeighbours) + 1);
   }
 };
@@ -225,13 +230,41 @@ class Distances {
   bool negate_;
 };
 
+// Per node and level, how many entries at the front of its neighbour list are a
+// prune's output (shrink_neighbor_list's): lists this call wrote, 0 for the rest.
+//
+// Why: a full list is pruned again and again as reverse links arrive (on level
+// 0 most of a build's distances are the prune's, each kept entry against the
+// candidates before it). The prune keeps a candidate unless a kept one is nearer
+// to it than the list's owner is. Two entries both kept by the last prune passed
+// that test against each other then, and the distances are the same bits now
+// (the same vectors, the same arithmetic: FAISS's distance is symmetric, bit for
+// bit), so the test between them would pass again: it is skipped, and the prune
+// keeps what FAISS's keeps. Entries appended since (after the prefix) and the
+// new link are tested in full. Read and written under the node's lock.
+class PrunedPrefix {
+ public:
+  PrunedPrefix(size_t ntotal, size_t levels) : levels_(levels), count_(ntotal * levels, 0) {}
+  uint16_t get(storage_idx_t node, int level) const { return count_[index(node, level)]; }
+  void set(storage_idx_t node, int level, size_t count) { count_[index(node, level)] = static_cast<uint16_t>(count); }
+  static int64_t bytes(size_t ntotal, size_t levels) {
+    return mulBytes(mulBytes(static_cast<int64_t>(ntotal), static_cast<int64_t>(levels)), sizeof(uint16_t));
+  }
+
+ private:
+  size_t index(storage_idx_t node, int level) const { return static_cast<size_t>(node) * levels_ + static_cast<size_t>(level); }
+  size_t levels_;
+  std::vector<uint16_t> count_;
+};
+
 // HNSW::add_with_locks and what it calls, step for step.
 class Builder {
  public:
-  Builder(faiss::IndexHNSWFlat& index, const Distances& dist, NodeLocks& locks)
+  Builder(faiss::IndexHNSWFlat& index, const Distances& dist, NodeLocks& locks, PrunedPrefix& prunedPrefix)
       : hnsw_(index.hnsw),
         dist_(dist),
         locks_(locks),
+        prunedPrefix_(prunedPrefix),
         links_(index.hnsw.neighbors.data()),
         cum_(index.hnsw.cum_nneighbor_per_level.data()),
         efConstruction_(static_cast<size_t>(index.hnsw.efConstruction)) {}
@@ -326,13 +359,14 @@ class Builder {
     heapPush(results, dEntry, entry);
     s.visited.visit(entry);
 
+    storage_idx_t prefetched = -1;
     while (!candidates.empty()) {
       const Farther current = candidates.front();
       if (current.d > results.front().d) break;
       heapPop(candidates);
       // The best candidate left is most often the next expanded: its list is
       // asked for while this node's neighbours are computed.
-      if (!candidates.empty()) prefetchList(candidates.front().id, level);
+      if (!candidates.empty()) prefetchList(prefetched = candidates.front().id, level);
 
       const size_t begin = rangeBegin(current.id, level), end = rangeEnd(current.id, level);
       const int count = s.visited.takeUnvisited(links_ + begin, end - begin, s.batch.data());
@@ -348,23 +382,35 @@ class Builder {
           if (results.size() > efConstruction_) heapPop(results);
         }
       }
+      // A neighbour nearer than every candidate left is the next expanded: its
+      // list, not the one asked for above, is read next.
+      if (!candidates.empty() && candidates.front().id != prefetched) prefetchList(prefetched = candidates.front().id, level);
     }
   }
 
   // HNSW::shrink_neighbor_list: from nearest to farthest, keep a node unless a
   // node already kept is nearer to it than the query is. `input` is a heap.
-  void shrinkNeighborList(std::vector<Farther>& input, std::vector<Farther>& output, size_t maxSize) const {
+  // `pruned` (may be null): nodes the list's last prune kept, whose tests
+  // against each other are known to pass (PrunedPrefix).
+  void shrinkNeighborList(std::vector<Farther>& input, std::vector<Farther>& output, size_t maxSize,
+                          const VisitedTable* pruned, Scratch& s) const {
+    std::vector<uint8_t>& outputPruned = s.outputPruned;
+    outputPruned.clear();
     while (!input.empty()) {
       const Farther v1 = input.front();
       heapPop(input);
       const float* y1 = dist_.vector(v1.id);
+      const bool v1Pruned = pruned && pruned->visited(v1.id);
       bool good = true;
-      // Distances to the kept nodes four at a time; the first nearer one decides
-      // (one computed past it changes nothing).
-      for (size_t j = 0; good && j < output.size(); j += 4) {
-        const int count = static_cast<int>(std::min<size_t>(4, output.size() - j));
+      // Distances to the kept nodes four at a time, but for those the last prune
+      // kept with v1; the first nearer one decides (one computed past it changes nothing).
+      for (size_t j = 0; good && j < output.size();) {
         storage_idx_t ids[4];
-        for (int t = 0; t < count; t++) ids[t] = output[j + t].id;
+        int count = 0;
+        for (; count < 4 && j < output.size(); j++) {
+          if (!(v1Pruned && outputPruned[j])) ids[count++] = output[j].id;
+        }
+        if (count == 0) break;
         float d[4];
         dist_.many(y1, ids, count, d);
         for (int t = 0; t < count; t++) {
@@ -376,6 +422,7 @@ class Builder {
       }
       if (good) {
         output.push_back(v1);
+        outputPruned.push_back(v1Pruned);
         if (output.size() >= maxSize) return;
       }
     }
@@ -383,8 +430,9 @@ class Builder {
 
   // The namespace-level shrink_neighbor_list of HNSW.cpp: `set` (a heap) cut
   // down to at most maxSize by the rule above, when it has maxSize or more.
-  void shrinkCloser(std::vector<Closer>& set, size_t maxSize, Scratch& s) const {
-    if (set.size() < maxSize) return;
+  // Returns whether it did.
+  bool shrinkCloser(std::vector<Closer>& set, size_t maxSize, const VisitedTable* pruned, Scratch& s) const {
+    if (set.size() < maxSize) return false;
     std::vector<Farther>& input = s.pruneInput;
     std::vector<Farther>& output = s.pruneOutput;
     input.clear();
@@ -393,8 +441,9 @@ class Builder {
       heapPush(input, set.front().d, set.front().id);
       heapPop(set);
     }
-    shrinkNeighborList(input, output, maxSize);
+    shrinkNeighborList(input, output, maxSize, pruned, s);
     for (const Farther& kept : output) heapPush(set, kept.d, kept.id);
+    return true;
   }
 
   // add_link: dest into src's list on `level`, pruning a full list. The caller
@@ -417,24 +466,46 @@ class Builder {
     std::vector<Closer>& set = s.linkSet;
     set.clear();
     for (int j = 0; j < count; j++) heapPush(set, s.batchDis[j], s.batch[j]);
-    shrinkCloser(set, end - begin, s);
+    shrinkCloser(set, end - begin, markPruned(src, level, s), s);
     size_t i = begin;
     for (; !set.empty(); heapPop(set)) storeLink(list + i++, set.front().id);
+    prunedPrefix_.set(src, level, i - begin);
     for (; i < end; i++) storeLink(list + i, -1);
+  }
+
+  // Marks in s.pruned the entries of the full list s.batch[1..] (s.batch[0]:
+  // the new link) that src's last prune on `level` kept; null where there are
+  // none, or where a node is in the list twice (a race of several threads can
+  // link a node twice), once among them and once not: then every test is made.
+  const VisitedTable* markPruned(storage_idx_t src, int level, Scratch& s) const {
+    const int prefix = prunedPrefix_.get(src, level);
+    if (prefix == 0) return nullptr;
+    const int count = static_cast<int>(rangeEnd(src, level) - rangeBegin(src, level)) + 1;
+    s.pruned.begin();
+    for (int j = 1; j <= prefix; j++) s.pruned.visit(s.batch[j]);
+    if (s.pruned.visited(s.batch[0])) return nullptr;
+    for (int j = prefix + 1; j < count; j++)
+      if (s.pruned.visited(s.batch[j])) return nullptr;
+    return &s.pruned;
   }
 
   // HNSW::add_links_starting_from. Called with pt's lock held; leaves it held.
   void addLinksStartingFrom(storage_idx_t pt, const float* q, storage_idx_t nearest, float dNearest, int level,
                             Scratch& s) {
     searchNeighboursToAdd(q, nearest, dNearest, level, s);
-    shrinkCloser(s.results, static_cast<size_t>(cum_[level + 1] - cum_[level]), s);
+    const bool pruned = shrinkCloser(s.results, static_cast<size_t>(cum_[level + 1] - cum_[level]), nullptr, s);
 
+    // pt's list on this level is empty unless another thread linked to pt here
+    // while pt's lock was free (between two levels): then its front is not the
+    // prune's output.
+    const bool empty = loadLink(links_ + rangeBegin(pt, level)) == -1;
     s.linked.clear();
     for (; !s.results.empty(); heapPop(s.results)) {
       const storage_idx_t other = s.results.front().id;
       addLink(pt, other, level, s);
       s.linked.push_back(other);
     }
+    if (pruned && empty) prunedPrefix_.set(pt, level, s.linked.size());
     // Each target's list is read next: ask for the lists' ends now.
     for (const storage_idx_t other : s.linked) {
       __builtin_prefetch(links_ + rangeEnd(other, level) - 1, 0, 3);
@@ -452,6 +523,7 @@ class Builder {
   faiss::HNSW& hnsw_;
   const Distances& dist_;
   NodeLocks& locks_;
+  PrunedPrefix& prunedPrefix_;
   storage_idx_t* const links_;
   const int* const cum_;
   const size_t efConstruction_;
@@ -518,12 +590,15 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
   const int team = std::max(1, omp_get_max_threads());
   const std::unique_ptr<HnswBuildProfile> profile = HnswBuildProfile::startIfAsked(n, index.ntotal, team);
   const int64_t queue = static_cast<int64_t>(std::max<size_t>(hnsw.efConstruction, maxNeighbours(hnsw)) + 1);
-  const int64_t perThread = addBytes(static_cast<int64_t>(ntotal), mulBytes(queue, 8 * sizeof(Closer)));
-  const int64_t bytes = addBytes(mulBytes(team, perThread), addBytes(static_cast<int64_t>(ntotal), mulBytes(n, sizeof(int))));
+  const size_t levels = hnsw.cum_nneighbor_per_level.size() - 1;
+  const int64_t perThread = addBytes(mulBytes(static_cast<int64_t>(ntotal), 2), mulBytes(queue, 9 * sizeof(Closer)));
+  const int64_t bytes = addBytes(addBytes(mulBytes(team, perThread), PrunedPrefix::bytes(ntotal, levels)),
+                                 addBytes(static_cast<int64_t>(ntotal), mulBytes(n, sizeof(int))));
   requireWithinLimit("add", bytes, "HNSW construction buffers for " + std::to_string(team) + " threads");
   std::vector<Scratch> scratch(team);
   for (Scratch& s : scratch) s.reserve(ntotal, static_cast<size_t>(hnsw.efConstruction), maxNeighbours(hnsw));
   NodeLocks locks(ntotal, team > 1);
+  PrunedPrefix prunedPrefix(ntotal, levels);
   std::vector<int> order(static_cast<size_t>(n));
 
   if (profile) profile->endPhase("buffers");
@@ -568,7 +643,7 @@ void addVertices(faiss::IndexHNSWFlat& index, int64_t n, const float* x) {
   const bool ip = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
   const Distances dist(fns, base, index.d, ip);
-  Builder builder(index, dist, locks);
+  Builder builder(index, dist, locks, prunedPrefix);
   const size_t checkPeriod =
       faiss::InterruptCallback::get_period_hint(static_cast<size_t>(maxLevel) * index.d * hnsw.efConstruction);
 

@@ -8,7 +8,9 @@
 // per-call allocations (std::priority_queue, std::vector) and omp locks. Here a
 // node's unvisited neighbours are found first, their vectors prefetched and
 // their distances computed four at a time (kernels/exact_distances.h, bit for
-// bit FAISS's); the same for a full neighbour list being pruned; the queues
+// bit FAISS's); the same for a full neighbour list being pruned, where the
+// tests between two entries the list's last prune kept are skipped (they pass
+// again: PrunedPrefix in hnsw_build.cc); the queues
 // live in buffers each thread keeps for the whole call, with FAISS's heap
 // operations in FAISS's order (so equal distances come out in FAISS's order);
 // the visited table is cleared by a tag, and a node's lock is one byte.

@@ -75,6 +75,9 @@ export async function runImport(file: string, o: ImportOptions): Promise<Record<
   const reader = await openVectors(file, format, o.dim);
   try {
     const index = await importIndex(faiss, o, reader.dim, file);
+    // A cluster's sharded index places each vector by its id and numbers none itself: each row
+    // gets its row number in the file as its id, as an empty whole index numbers them.
+    const sharded = ((await index.refresh()) as { shards?: number }).shards !== undefined;
     const byBytes = Math.max(1, Math.floor(CHUNK_BYTES / (4 * reader.dim)));
     const rowsPerChunk = Math.max(o.chunkRows ?? byBytes, Math.ceil(reader.rows / IMPORT_MAX_CHUNKS));
     const bar = progress(mode, `import ${file}`, reader.rows, 'vectors');
@@ -83,7 +86,10 @@ export async function runImport(file: string, o: ImportOptions): Promise<Record<
       const rows = await reader.read(start, count);
       const key = `import-${importId}-${start}-${count}`;
       if (!IDEMPOTENCY_KEY.test(key)) throw new Error(`internal: idempotency key ${key}`);
-      await index.add(rows, { idempotencyKey: key }).catch((e) => {
+      const added = sharded
+        ? index.addWithIds(rows, BigInt64Array.from({ length: count }, (_, i) => BigInt(start + i)), { idempotencyKey: key })
+        : index.add(rows, { idempotencyKey: key });
+      await added.catch((e) => {
         throw chunkError(e, file, `row ${start} (byte offset ${reader.offsetOf(start)})`);
       });
       bar.update(start + count, start + count);

@@ -6,10 +6,11 @@
 // second append of the same id within the stream's duplicate window
 // (DUPLICATE_WINDOW_MS). Every replica follows the stream with an ordered
 // consumer, which JetStream restarts where it stopped when a server dies.
+import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
-import { SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
+import { mutationBytes, mutationOf, type ImportedFile, type Mutation } from '../storage/mutation-log';
+import { LogGap, SequenceMoved, type Follower, type ReplicatedLog } from '../domain/durable';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { FileSnapshotStore } from '../storage/snapshots';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -20,7 +21,17 @@ import { setKeyIf } from './stream-cas';
 /** A shared snapshot's object: one per (storage id, sequence). */
 const objectOf = (id: string, seq: number) => `${id}.${seq}`;
 
-/** The object store bucket of the cluster's shared snapshots: the latest of each index or collection (objectOf). */
+/**
+ * An imported FAISS file's object (importObjectOf): one per storage id, since an
+ * import makes a new one (durable.ts createReplicated). Needed while the stream
+ * holds the import record: until the first shared snapshot of that id (which
+ * holds the import) trims it away.
+ */
+const importObjectOf = (id: string) => `${id}.import`;
+
+const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** The object store bucket of the cluster's shared snapshots (the latest of each index or collection: objectOf) and imported files (importObjectOf). */
 export const SNAPSHOT_BUCKET = 'faiss-proxy-snapshots';
 
 /** A shared snapshot as one object: u32 length of a JSON header { seq, files: [{ suffix, bytes }] }, the header, the files' bytes. */
@@ -38,15 +49,22 @@ function unbundle(data: Uint8Array): { seq: number; files: { suffix: string; byt
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** How long an append keeps trying while the cluster elects a leader or the client reconnects, before it fails (503). */
 export const APPEND_TIMEOUT_MS = 15_000;
+/** How often a follower catching up checks that the records it waits for were not trimmed away meanwhile. */
+const TRIM_CHECK_MS = 1_000;
 
 const streamOf = (id: string) => `FP_${id}`;
 const subjectOf = (id: string) => `fp.log.${id}`;
 const nanos = (ms: number) => ms * 1_000_000;
 
-/** Errors worth another try: no responder (leader election, reconnecting), timeouts. */
+/**
+ * Errors worth another try: no responder (leader election, reconnecting),
+ * timeouts; and a replicated stream's first append after create() moved its
+ * numbering (NATS 2.9 refuses it once, "expected sequence does not match store",
+ * and takes the store's sequence for the next).
+ */
 export function transient(e: unknown): boolean {
   const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''} ${String((e as { cause?: unknown })?.cause ?? '')}`;
-  return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found/i.test(text);
+  return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found|expected sequence does not match store/i.test(text);
 }
 
 export class JetStreamLog implements ReplicatedLog {
@@ -114,6 +132,32 @@ export class JetStreamLog implements ReplicatedLog {
     }
     await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
     if (replaced > 0) await this.objects.delete(objectOf(id, replaced)).catch(() => undefined);
+    // The first shared snapshot of an imported index holds its import (the stream's first record): the file is not needed any more.
+    else await this.deleteImport(id);
+  }
+
+  /** Puts an imported FAISS file in the object store for the import record of `id` (its first) to name. */
+  async putImport(id: string, file: Uint8Array): Promise<ImportedFile> {
+    const object = importObjectOf(id);
+    await this.retrying(() => this.objects.putBlob({ name: object }, file));
+    return { object, sha256: sha256Of(file), bytes: file.length };
+  }
+
+  /** The imported file an import record names, checked against its length and SHA-256 (throws when it is gone or differs). */
+  async importedFile(f: ImportedFile): Promise<Uint8Array> {
+    const data = await this.retrying(() => this.objects.getBlob(f.object));
+    if (!data) throw new Error(`the imported file ${f.object} is not in the object store`);
+    if (data.length !== f.bytes || sha256Of(data) !== f.sha256) throw new Error(`the imported file ${f.object} is not the one its import record names (${data.length} bytes, ${f.bytes} expected)`);
+    return data;
+  }
+
+  private async deleteImport(id: string): Promise<void> {
+    await this.objects.delete(importObjectOf(id)).catch(() => undefined);
+  }
+
+  /** The sequence of the last record appended to the log of `id`. */
+  async lastSeq(id: string): Promise<number> {
+    return (await this.retrying(() => this.jsm.streams.info(streamOf(id)))).state.last_seq;
   }
 
   /**
@@ -132,7 +176,8 @@ export class JetStreamLog implements ReplicatedLog {
     return seq;
   }
 
-  async create(id: string): Promise<void> {
+  /** A new stream, whose first record will be `seq + 1` (a purge of the empty stream moves its numbering there). */
+  async create(id: string, seq: number): Promise<void> {
     await this.retrying(() =>
       this.jsm.streams.add({
         name: streamOf(id),
@@ -141,6 +186,7 @@ export class JetStreamLog implements ReplicatedLog {
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
       }),
     );
+    if (seq > 0) await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
   }
 
   async remove(id: string): Promise<void> {
@@ -154,6 +200,7 @@ export class JetStreamLog implements ReplicatedLog {
       await this.objects.delete(objectOf(id, Number(pointer.string()))).catch(() => undefined);
       await this.kv.delete(sharedKey(id));
     }
+    await this.deleteImport(id);
   }
 
   async append(id: string, m: Mutation, appendId: string, expectLast?: number): Promise<{ seq: number; duplicate: boolean }> {
@@ -168,10 +215,6 @@ export class JetStreamLog implements ReplicatedLog {
       if (moved) throw new SequenceMoved(Number(moved[1]));
       throw e;
     }
-  }
-
-  async lastSeq(id: string): Promise<number> {
-    return (await this.retrying(() => this.jsm.streams.info(streamOf(id)))).state.last_seq;
   }
 
   follow(id: string, afterSeq: number, deliver: (seq: number, m: Mutation, appendId?: string) => Promise<void>): Follower {
@@ -197,12 +240,14 @@ export class JetStreamLog implements ReplicatedLog {
         void messages.close();
       };
       if (stopped) stop();
+      let delivered = afterSeq;
       void (async () => {
         try {
           for await (const msg of messages) {
             if (stopped) break;
             lastSeen = Math.max(lastSeen, msg.info.streamSequence + msg.info.pending);
             await deliver(msg.seq, mutationOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)), msg.headers?.get('Nats-Msg-Id') || undefined);
+            delivered = msg.seq;
             if (msg.seq >= target) reached();
           }
         } catch (e) {
@@ -210,7 +255,17 @@ export class JetStreamLog implements ReplicatedLog {
           if (!stopped) console.error(`faiss-proxy: following the log of ${id} stopped:`, e);
         }
       })();
-      await done;
+      // A record after a gap tells the replica it missed trimmed records (durable.ts). When
+      // every record through `target` was trimmed (a shared snapshot, the one after an
+      // import at once, taken while this follower started) none comes to tell it: it is
+      // told here, and loads that snapshot.
+      while (!(await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), TRIM_CHECK_MS))]))) {
+        const now = await this.retrying(() => this.jsm.streams.info(streamOf(id)));
+        if (now.state.first_seq > target && delivered < target) {
+          stop();
+          throw new LogGap(now.state.first_seq, delivered + 1);
+        }
+      }
     })();
     return {
       caughtUp,

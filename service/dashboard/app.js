@@ -180,14 +180,14 @@ function render(overview, activity) {
     fillTable(
       'cluster-nodes',
       overview.cluster.nodes.map((n) =>
-        row([n.node, new Date(n.startedAt).toLocaleString(), `${n.heartbeatAgeSeconds.toFixed(1)} s ago`, { text: n.lag.toLocaleString(), num: true }, shardsOwnedBy(overview.cluster.shards ?? [], n.node)]),
+        row([n.node, new Date(n.startedAt).toLocaleString(), `${n.heartbeatAgeSeconds.toFixed(1)} s ago`, { text: n.lag.toLocaleString(), num: true }, shardsOwnedBy([...(overview.cluster.shards ?? []), ...(overview.cluster.collectionShards ?? []).map((s) => ({ ...s, index: `${s.collection} (collection)` }))], n.node)]),
       ),
     );
   }
   fillTable('errors', activity.errors.map((e) => row([new Date(e.at).toLocaleTimeString(), `${e.method} ${e.route}`, e.status, e.code, e.tenant, e.requestId])));
 }
 
-/** The shards a node owns, by index: "tenant/index #0 #2; ..." (a sharded index's placement: docs/cluster.md). */
+/** The shards a node owns, by index or collection: "tenant/index #0 #2; ..." (a sharded index's placement: docs/cluster.md). */
 function shardsOwnedBy(shards, node) {
   const byIndex = new Map();
   for (const s of shards) {

@@ -19,7 +19,10 @@ import { ServiceError } from './errors';
 import { requestFingerprint } from '../../lib/request-fingerprint';
 import type { DurableHost } from './indexes';
 import { requireName } from './names';
-import { NOTHING_HELD, usageCountOf, type Admission } from './quotas';
+import { NOTHING_HELD, usageCountOf, type Admission, type UsageCount } from './quotas';
+import { kArg } from '../../lib/limits';
+import { ShardedCollections } from './sharded-collections';
+import { MAX_SHARDS, shardStorageId } from './shards';
 
 /** What a delete removes: these ids, or the points a filter matches when the delete's turn comes. */
 export type DeleteTarget = { ids: readonly string[] } | { filter: ParsedFilter };
@@ -49,14 +52,33 @@ export interface CollectionsOptions {
   limits: CollectionLimits;
 }
 
+/** A collection as described: a cluster's sharded one also says its shards and the node owning each (docs/cluster.md). */
+export type CollectionDescription = CollectionInfo & { shards?: number; shardOwners?: string[] };
+
 const notFound = (name: unknown): ServiceError => new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection or alias named ${JSON.stringify(name)}`);
 
 export class Collections {
+  /** A cluster's sharded collections (serve --cluster); undefined on a single node. */
+  private readonly sharded: ShardedCollections | undefined;
+
   constructor(
     private readonly catalog: Catalog,
     private readonly host: DurableHost,
     private readonly o: CollectionsOptions,
-  ) {}
+  ) {
+    const placement = host.sharded;
+    if (placement) {
+      const sharded = new ShardedCollections(placement);
+      this.sharded = sharded;
+      placement.attachCollections({
+        records: () => this.catalog.listCollections(),
+        record: (tenant, name) => this.catalog.listCollections(tenant).find((r) => r.name === name),
+        make: (record) => this.durable(record),
+        handle: (l, request) => sharded.handle(l, request),
+        count: (record) => this.countSharded(this.use(record.tenant, record.name)),
+      });
+    }
+  }
 
   /** What a point is held to (the HTTP layer validates with the same). */
   get limits(): CollectionLimits {
@@ -83,15 +105,20 @@ export class Collections {
 
   /** Resolves once the collection reflects every write up to version `seq` (indexes.ts awaitVersion). */
   awaitVersion(tenant: string, nameOrAlias: string, seq: number): Promise<void> {
-    return this.use(tenant, nameOrAlias).appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
+    const c = this.use(tenant, nameOrAlias);
+    const sharded = this.shardedOf(c);
+    if (sharded) return sharded.awaitVersion(c.record, seq);
+    return c.appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
   }
 
-  /** Changes with every mutation of the collection (its log's sequence: a cluster's stream sequence). */
+  /** Changes with every mutation of the collection (its log's sequence: a cluster's stream sequence). A sharded one's: its shards' summed, as last seen here. */
   version(tenant: string, nameOrAlias: string): number {
-    return this.resolve(tenant, nameOrAlias).version;
+    const c = this.resolve(tenant, nameOrAlias);
+    return this.shardedOf(c) ? this.host.sharded!.version(c.record) : c.version;
   }
 
-  async create(tenant: string, spec: CollectionSpec): Promise<CollectionInfo> {
+  /** `shards` (a cluster's, 1..MAX_SHARDS; 1: whole): the points partitioned over this many shards by a hash of their ids (sharded-collections.ts). */
+  async create(tenant: string, spec: CollectionSpec, shards = 1): Promise<CollectionDescription> {
     requireName((spec as { name?: unknown } | null)?.name, 'the collection name');
     const valid = specInput(spec);
     const { registry, quotas } = this.host;
@@ -101,9 +128,14 @@ export class Collections {
       throw new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${name} already exists`);
     }
     if (this.catalog.getAlias(tenant, name)) throw new ServiceError('ERR_COLLECTION_EXISTS', `${name} is an alias; a collection cannot take its name`);
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+      throw new ServiceError('ERR_INVALID_ARGUMENT', `shards must be an integer from 1 to ${MAX_SHARDS}, not ${JSON.stringify(shards)}`);
+    }
+    if (shards > 1 && !this.sharded) throw new ServiceError('ERR_UNSUPPORTED', 'shards partition a collection over the nodes of a cluster: start the server with --cluster (docs/cluster.md)');
     quotas.requireIndexQuota(tenant);
+    // Built here also for a sharded one: a factory string FAISS refuses is refused before any stream is made.
     const state = CollectionState.create(valid, this.o.limits, { rebuildThreshold: this.host.rebuildThreshold });
-    const record: CollectionRecord = { tenant, name, id: randomUUID(), spec: valid, createdAt: new Date().toISOString() };
+    const record: CollectionRecord = { tenant, name, id: randomUUID(), spec: valid, createdAt: new Date().toISOString(), ...(shards > 1 && { shards }) };
     const generation = registry.generation(tenant);
     const releaseName = registry.claimName(tenant, name, 'collection');
     let admission: Admission;
@@ -114,8 +146,10 @@ export class Collections {
       state.dispose();
       throw e;
     }
+    if (shards > 1) state.dispose(); // each shard's replica builds its own from the record
     let c: DurableCollection | undefined;
     const installed = (async () => {
+      if (shards > 1) return this.installSharded(record, generation);
       c = this.durable(record);
       try {
         // Its first snapshot and empty log are durable before its catalog row is written.
@@ -134,7 +168,7 @@ export class Collections {
     })();
     try {
       const info = await registry.tracked(tenant, installed);
-      admission.end({ final: true, count: usageCountOf(c!) });
+      admission.end({ final: true, count: c ? usageCountOf(c) : { vectors: 0, bytes: 0, seq: 0 } }); // a new sharded one: empty
       return info;
     } catch (e) {
       admission.end({ final: !(e instanceof ServiceError && e.code === 'ERR_STORAGE_FAILED') });
@@ -150,6 +184,46 @@ export class Collections {
     }
   }
 
+  /**
+   * A new sharded collection: a stream per shard, then its catalog record, then
+   * its placement (every live node its share: the sharded indexes' placement);
+   * each shard's owner builds its replica from the record and its stream.
+   */
+  private async installSharded(record: CollectionRecord, generation: number): Promise<CollectionDescription> {
+    const replication = this.host.durableOptions().replication!;
+    try {
+      for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
+      this.host.registry.requireOpen(record.tenant, generation);
+      this.catalog.insertCollection(record);
+    } catch (e) {
+      for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
+      throw e;
+    }
+    try {
+      this.host.sharded!.place(record);
+    } catch (e) {
+      // Created all the same: the coordinator places it within a second (ShardedIndexes.balance).
+      console.error(`faiss-proxy: placing the shards of new collection ${record.tenant}/${record.name} failed:`, e);
+    }
+    const c = this.durable(record);
+    this.host.registry.registerCollection(c);
+    return this.describeSharded(c);
+  }
+
+  /** A sharded collection's usage, its shards gathered (the cluster's shared quota count); kept as its summary too. */
+  private async countSharded(c: DurableCollection): Promise<UsageCount> {
+    const { summary, version } = await this.sharded!.info(c.record);
+    c.summary = summary;
+    return { vectors: summary.ntotal, bytes: summary.bytes, seq: version };
+  }
+
+  /** Every shard's info, gathered; kept as the collection's summary (listing and quotas without asking the shards again). */
+  private async describeSharded(c: DurableCollection): Promise<CollectionDescription> {
+    const { info, summary } = await this.sharded!.info(c.record);
+    c.summary = summary;
+    return { ...info, shards: c.record.shards, shardOwners: [...this.host.sharded!.owners(c.record)] };
+  }
+
   /** The tenant's collections by name (one not loaded: as of its last snapshot). */
   async list(tenant: string): Promise<CollectionInfo[]> {
     return this.host.registry
@@ -159,8 +233,10 @@ export class Collections {
       .map((c) => this.infoOf(c));
   }
 
-  async info(tenant: string, nameOrAlias: string): Promise<CollectionInfo> {
-    return this.use(tenant, nameOrAlias).read(async (s) => s.info());
+  async info(tenant: string, nameOrAlias: string): Promise<CollectionDescription> {
+    const c = this.use(tenant, nameOrAlias);
+    if (this.shardedOf(c)) return this.describeSharded(c);
+    return c.read(async (s) => s.info());
   }
 
   /** The dimension of its vectors (the HTTP layer validates points with it). */
@@ -182,13 +258,20 @@ export class Collections {
     this.catalog.deleteCollection(tenant, name);
     await this.host.quotas.forget(tenant, c.record.id);
     await this.host.forget(c);
+    if (this.shardedOf(c)) await this.host.removeShards(c.record);
   }
 
-  async train(tenant: string, nameOrAlias: string, x: Float32Array, key?: string): Promise<CollectionInfo> {
+  async train(tenant: string, nameOrAlias: string, x: Float32Array, key?: string): Promise<CollectionDescription> {
     const c = this.use(tenant, nameOrAlias);
     const d = c.record.spec.dimension;
     if (!(x instanceof Float32Array) || x.length === 0 || x.length % d !== 0) {
       throw new FaissError(`train: expected a non-empty multiple of ${d} floats (the collection's dimension)`, 'ERR_DIMENSION');
+    }
+    const sharded = this.shardedOf(c);
+    if (sharded) {
+      // Every shard trains on the same vectors (FAISS's training is deterministic): one quantizer, as one collection would have.
+      await sharded.everyShard(c.record, { type: 'train', x }, key);
+      return this.describeSharded(c);
     }
     await c.mutate(collectionMutation({ type: 'train', x }, requestFingerprint({ op: 'train' }, x), key));
     return c.read(async (s) => s.info());
@@ -214,6 +297,21 @@ export class Collections {
       payloadBytes += copy.bytes;
       return copy.payload;
     });
+    const sharded = this.shardedOf(c);
+    if (sharded) {
+      // Which ids are new: asked of the shards holding them; quotas count the points of every shard (the collection's summary).
+      const existing = (await sharded.get(c.record, ids, { withPayload: false, withVector: false })).length;
+      const admission = await this.host.quotas.admit(tenant, { indexes: 0, vectors: ids.length - existing, bytes: (ids.length - existing) * d * 4 + payloadBytes }, { object: c.record.id });
+      try {
+        const { upserted } = await sharded.upsert(c.record, { ids, x, payloads: copies }, key);
+        admission.end({ final: true, count: await this.countSharded(c) });
+        return { upserted };
+      } catch (e) {
+        // Some shards may have applied their part: the hold stays until it expires and the shards are counted (docs/cluster.md).
+        admission.end({ final: false });
+        throw e;
+      }
+    }
     // Loads the collection: whether this is a retry, and which ids are new, are known only then.
     const existing = await c.read(async (s) => (await s.get(ids, { withPayload: false, withVector: false })).length);
     const appendId = this.host.durableOptions().replication ? c.appendIdFor(key) : undefined;
@@ -235,12 +333,22 @@ export class Collections {
 
   /** The points of these ids that exist, in the order asked. */
   async get(tenant: string, nameOrAlias: string, ids: readonly string[], o?: ValidReadOptions): Promise<Point[]> {
-    return this.use(tenant, nameOrAlias).read((s) => s.get(ids, o), 'get');
+    const c = this.use(tenant, nameOrAlias);
+    const sharded = this.shardedOf(c);
+    if (sharded) return sharded.get(c.record, ids, o);
+    return c.read((s) => s.get(ids, o), 'get');
   }
 
   /** A delete by filter deletes what the filter matches when its turn in the queue comes; its log record holds those ids. */
   async delete(tenant: string, nameOrAlias: string, target: DeleteTarget, key?: string): Promise<{ deleted: number }> {
     const c = this.use(tenant, nameOrAlias);
+    const sharded = this.shardedOf(c);
+    if (sharded) {
+      if ('ids' in target) target.ids.forEach((id, i) => pointIdArg(id, `ids[${i}]`));
+      const answer = 'filter' in target ? await sharded.deleteWhere(c.record, target.filter, key) : await sharded.deleteIds(c.record, target.ids, key);
+      await this.describeSharded(c);
+      return answer;
+    }
     let removed: number;
     if ('filter' in target) {
       const { filter } = target;
@@ -256,11 +364,17 @@ export class Collections {
   }
 
   async count(tenant: string, nameOrAlias: string, filter?: ParsedFilter): Promise<number> {
-    return this.use(tenant, nameOrAlias).read(async (s) => s.count(filter), 'count');
+    const c = this.use(tenant, nameOrAlias);
+    const sharded = this.shardedOf(c);
+    if (sharded) return sharded.count(c.record, filter);
+    return c.read(async (s) => s.count(filter), 'count');
   }
 
   async scroll(tenant: string, nameOrAlias: string, o: StateScrollOptions): Promise<{ points: Point[]; nextOffset: string | null }> {
-    return this.use(tenant, nameOrAlias).read((s) => s.scroll(o), 'scroll');
+    const c = this.use(tenant, nameOrAlias);
+    const sharded = this.shardedOf(c);
+    if (sharded) return sharded.scroll(c.record, o);
+    return c.read((s) => s.scroll(o), 'scroll');
   }
 
   /** The k nearest points to each of the n vectors of `x` that pass the filter. */
@@ -270,19 +384,31 @@ export class Collections {
     if (!(x instanceof Float32Array) || !Number.isInteger(n) || n < 1 || x.length !== n * d) {
       throw new FaissError(`search: expected ${n} vectors of dimension ${d}`, 'ERR_DIMENSION');
     }
+    const sharded = this.shardedOf(c);
+    if (sharded) return sharded.search(c.record, x, n, kArg(k), o);
     return c.read((s) => s.search(x, n, k, o), 'search');
   }
 
-  async createPayloadIndex(tenant: string, nameOrAlias: string, field: string, type: PayloadFieldType, key?: string): Promise<CollectionInfo> {
+  async createPayloadIndex(tenant: string, nameOrAlias: string, field: string, type: PayloadFieldType, key?: string): Promise<CollectionDescription> {
     const c = this.use(tenant, nameOrAlias);
     const op = { type: 'createPayloadIndex' as const, field: payloadFieldArg(field), schema: payloadFieldTypeArg(type) };
+    const sharded = this.shardedOf(c);
+    if (sharded) {
+      await sharded.everyShard(c.record, op, key);
+      return this.describeSharded(c);
+    }
     await c.mutate(collectionMutation(op, requestFingerprint(op), key));
     return c.read(async (s) => s.info());
   }
 
-  async deletePayloadIndex(tenant: string, nameOrAlias: string, field: string, key?: string): Promise<CollectionInfo> {
+  async deletePayloadIndex(tenant: string, nameOrAlias: string, field: string, key?: string): Promise<CollectionDescription> {
     const c = this.use(tenant, nameOrAlias);
     const op = { type: 'deletePayloadIndex' as const, field: payloadFieldArg(field) };
+    const sharded = this.shardedOf(c);
+    if (sharded) {
+      await sharded.everyShard(c.record, op, key);
+      return this.describeSharded(c);
+    }
     await c.mutate(collectionMutation(op, requestFingerprint(op), key));
     return c.read(async (s) => s.info());
   }
@@ -362,8 +488,13 @@ export class Collections {
   /** A collection about to be used (counted as a cache hit or miss). */
   private use(tenant: string, nameOrAlias: string): DurableCollection {
     const c = this.resolve(tenant, nameOrAlias);
-    this.host.residency.noteUse(c);
+    if (!c.record.shards) this.host.residency.noteUse(c); // a sharded collection's shards are used at their owners
     return c;
+  }
+
+  /** The sharded collections' operations if `c` is a sharded collection's record (its DurableCollection is never loaded: its shards are). */
+  private shardedOf(c: DurableCollection): ShardedCollections | undefined {
+    return c.record.shards ? this.sharded : undefined;
   }
 
   /** What an alias may point at: a collection by its own name (not another alias). */

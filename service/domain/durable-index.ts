@@ -2,8 +2,8 @@
 // object (durable.ts: log, snapshots, recovery, mutation queue, idempotency,
 // eviction). Its answers and ids follow the id policy; it may load memory-mapped,
 // and rebuilds deleted ids away past a threshold.
-import { FaissError, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
-import { buildIndex, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
+import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
+import { buildIndex, isBinaryFactory, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
 import type { IndexRecord } from '../storage/catalog';
 import type { Mutation } from '../storage/mutation-log';
 import type { Snapshot } from '../storage/snapshots';
@@ -25,6 +25,9 @@ export interface DurableIndexOptions extends DurableOptions {
   placement?: GpuPlacement;
 }
 
+/** How long a shard keeps its rows sorted for the next page of a gather (sharded-indexes.ts). */
+const GATHER_KEEP_MS = 30_000;
+
 /** An index's state: the FAISS index and the ids it hides (id-policy.ts). */
 interface IndexState {
   index: AnyIndex;
@@ -36,6 +39,9 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
   private rebuilding = false;
   /** The GPU the loaded index is on; undefined: the CPU, or not loaded. */
   private onGpu: number | undefined;
+  /** A sharded index's export reading this shard: its rows sorted by id, as of `seq` (sortedRows). */
+  private gathered: { index: AnyIndex; seq: number; ids: BigInt64Array; vectors: Float32Array } | undefined;
+  private gatheredTimer: NodeJS.Timeout | undefined;
 
   constructor(
     record: IndexRecord,
@@ -142,6 +148,48 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
     }, 'reconstruct');
   }
 
+  /**
+   * Up to `count` visible vectors with their ids, in id order, the first after
+   * id `after` (undefined: from the smallest): one page of a sharded index's
+   * export (sharded-indexes.ts gather). Float indexes that can reconstruct only.
+   */
+  rowsAfter(after: bigint | undefined, count: number): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    return this.readState(async (s) => {
+      const rows = await this.sortedRows(s);
+      const d = s.index.d;
+      // The first row past `after`: a binary search of the sorted ids.
+      let lo = 0;
+      for (let hi = rows.ids.length; after !== undefined && lo < hi; ) {
+        const mid = (lo + hi) >>> 1;
+        if (rows.ids[mid] <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      const end = Math.min(rows.ids.length, lo + count);
+      return { ids: rows.ids.slice(lo, end), vectors: rows.vectors.slice(lo * d, end * d) };
+    }, 'export');
+  }
+
+  /**
+   * The visible rows sorted by id, kept for the pages that follow (a gather reads
+   * a shard page after page: one extraction, not one a page) while the index is
+   * at the same version, for up to GATHER_KEEP_MS.
+   */
+  private async sortedRows(s: IndexState): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    const kept = this.gathered;
+    if (kept && kept.index === s.index && kept.seq === this.seq) return kept;
+    if (isBinaryIndex(s.index)) throw new ServiceError('ERR_UNSUPPORTED', `${s.index.typeName} holds binary codes: its rows are not gathered`);
+    const { ids, vectors } = await s.index.extractAll();
+    const d = s.index.d;
+    const order = [...ids.keys()].filter((i) => !s.ids.deleted.has(ids[i])).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+    const sorted = new Float32Array(order.length * d);
+    order.forEach((i, j) => sorted.set(vectors.subarray(i * d, (i + 1) * d), j * d));
+    const rows = { index: s.index, seq: this.seq, ids: BigInt64Array.from(order, (i) => ids[i]), vectors: sorted };
+    this.gathered = rows;
+    clearTimeout(this.gatheredTimer);
+    this.gatheredTimer = setTimeout(() => (this.gathered = undefined), GATHER_KEEP_MS).unref();
+    return rows;
+  }
+
   /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */
   export(): Promise<Buffer> {
     return this.exclusiveInUse(async () => {
@@ -157,10 +205,12 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
    * Replaces the index wholesale (an import, or a new index's first state), with
    * no deleted ids (durable.ts replaceState: new files first, then the catalog).
    */
-  async replace(index: AnyIndex, next: IndexRecord, commit: () => void): Promise<void> {
+  async replace(index: AnyIndex, next: IndexRecord, commit: () => void, imported = false): Promise<void> {
+    // A cluster's import reaches the other replicas as FAISS's bytes (durable.ts importReplicated).
+    const file = imported && this.o.replication ? await (isBinaryIndex(index) ? serializeIndexBinary(index) : serializeIndex(index)) : undefined;
     const placed = await this.onDevice(index, next);
     try {
-      await this.replaceState({ index: placed, ids: emptyIdState() }, next, commit);
+      await this.replaceState({ index: placed, ids: emptyIdState() }, next, commit, file);
     } catch (e) {
       if (placed !== index) placed.dispose();
       throw e;
@@ -185,7 +235,11 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
 
   protected emptyState(): IndexState {
     const { record } = this;
-    const index = buildIndex(record.dimension, record.factory, record.metric);
+    // A cluster's imported index before its log's first record, the import, replaces it: an empty flat index stands in (never seen).
+    const imported = record.factory.startsWith('imported ');
+    const index = imported
+      ? buildIndex(record.dimension, isBinaryFactory(record.factory) ? 'BFlat' : 'Flat', METRIC_L2)
+      : buildIndex(record.dimension, record.factory, record.metric);
     // A cluster's replica builds a new index from its record: with the parameters it was created with.
     const p = record.params;
     try {
@@ -207,6 +261,13 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
       visible: null,
     };
     return { index: snap.index, ids };
+  }
+
+  /** A cluster's import record: the file was checked in the sandbox by the node that took it, and is these bytes (its digest says so). */
+  protected async importedState(file: Uint8Array): Promise<{ applied: Applied; state: IndexState }> {
+    const binary = file.length >= 2 && file[0] === 0x49 && file[1] === 0x42; // "IB": a binary index's type tag
+    const index: AnyIndex = binary ? await deserializeIndexBinary(file, { trusted: true }) : await deserializeIndex(file, { trusted: true });
+    return { applied: { added: 0, removed: 0, firstId: null }, state: { index, ids: emptyIdState() } };
   }
 
   protected async applyTo(s: IndexState, m: Mutation): Promise<{ applied: Applied; state?: IndexState }> {

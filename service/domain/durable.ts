@@ -7,7 +7,7 @@
 // it is the subclass's (durable-index.ts, durable-collection.ts); everything that
 // makes it durable is here, once.
 import type { AnyIndex } from '../../lib/any-index';
-import { LogCorruptError, type LogDamage, type LogRecord, type Mutation } from '../storage/mutation-log';
+import { LogCorruptError, type ImportedFile, type LogDamage, type LogRecord, type Mutation } from '../storage/mutation-log';
 import type { IndexLog, LogStore } from '../storage/storage';
 import { SnapshotCorruptError, type Snapshot, type SnapshotState, type SnapshotStore } from '../storage/snapshots';
 import { storageFault } from '../storage/storage-io';
@@ -45,9 +45,15 @@ export interface DurableOptions {
 
 /** A log every replica of an object follows, in one order (a JetStream stream in a cluster). */
 export interface ReplicatedLog {
-  /** Makes the log of a new object (its first state is its snapshot: sequence `seq`). */
+  /** Makes the log of a new object, its first record to be numbered `seq + 1`. */
   create(id: string, seq: number): Promise<void>;
   remove(id: string): Promise<void>;
+  /** The sequence of the last record appended to the log of `id`. */
+  lastSeq(id: string): Promise<number>;
+  /** Stores an imported FAISS file for the import record of `id` to name (too large for a record). */
+  putImport(id: string, file: Uint8Array): Promise<ImportedFile>;
+  /** The file an import record names, checked against its length and digest (throws when it cannot be had). */
+  importedFile(f: ImportedFile): Promise<Uint8Array>;
   /**
    * Appends `m`, resolving with its sequence once the log is durable on its
    * replicas. `appendId`: the same id appended again within the log's
@@ -69,11 +75,28 @@ export interface ReplicatedLog {
   fetchSnapshot(id: string, localSeq: number): Promise<number>;
 }
 
-/** A record after a gap: the log dropped records this replica had not applied (a shared snapshot holds them). */
-class LogGap extends Error {
+/**
+ * A record after a gap: the log dropped records this replica had not applied (a
+ * shared snapshot holds them). Thrown by applying the next record there is, or by
+ * a follower that finds the records it waits for trimmed (replicated-log.ts).
+ */
+export class LogGap extends Error {
   constructor(readonly at: number, readonly expected: number) {
     super(`record ${at} follows ${expected - 1}: the records between are in a shared snapshot`);
     this.name = 'LogGap';
+  }
+}
+
+/**
+ * An import record whose file this replica cannot fetch now (the object store
+ * unreachable, or the file deleted once a shared snapshot held the import): the
+ * record is not applied (a failure here is not every replica's), and the replica
+ * loads again, from the shared snapshot if there is one by then.
+ */
+class ImportUnavailable extends Error {
+  constructor(readonly at: number, cause: unknown) {
+    super(`the file of the import at record ${at} cannot be fetched: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'ImportUnavailable';
   }
 }
 
@@ -179,6 +202,10 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   protected abstract restoreState(snap: Snapshot): S;
   /** Applies one logged mutation, live or in replay; `state` replaces the old one when given. */
   protected abstract applyTo(state: S, m: Mutation): Promise<{ applied: Applied; state?: S }>;
+  /** A cluster's import record: the state a FAISS file (the service's own serialization of a checked import) holds. */
+  protected importedState(_file: Uint8Array): Promise<{ applied: Applied; state: S }> {
+    throw new ServiceError('ERR_UNSUPPORTED', `A ${this.what} cannot be imported from a FAISS file`);
+  }
   protected abstract snapshotOf(state: S): StateSnapshot;
   protected abstract disposeState(state: S): void;
   protected abstract bytesOf(state: S): number;
@@ -442,7 +469,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    */
   private async applyReplicated(state: S, seq: number, m: Mutation, live: boolean, appendId?: string): Promise<S> {
     if (seq <= this.seq) return state; // in the snapshot already
-    if (seq > this.seq + 1) throw new LogGap(seq, this.seq + 1);
+    // An import replaces the whole state: nothing before it matters (it is an imported object's first record, numbered after the replaced one's last).
+    if (seq > this.seq + 1 && m.type !== 'import') throw new LogGap(seq, this.seq + 1);
     if (appendId !== undefined) {
       this.appends.set(appendId, seq);
       if (this.appends.size > 10_000) this.appends.delete(this.appends.keys().next().value!);
@@ -450,11 +478,19 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     let result: Applied | Error;
     const fingerprint = m.key !== undefined ? fingerprintOf(m) : undefined;
     const seen = m.key !== undefined ? this.recent.get(m.key) : undefined;
+    let file: Uint8Array | undefined;
+    if (m.type === 'import') {
+      try {
+        file = await this.o.replication!.importedFile(m);
+      } catch (e) {
+        throw new ImportUnavailable(seq, e);
+      }
+    }
     if (seen) {
       result = seen.fingerprint !== undefined && seen.fingerprint !== fingerprint ? keyReused(m.key!, this.what) : seen.applied;
     } else {
       try {
-        const done = await this.timed(m.type === 'collection' ? `collection_${m.header.op}` : m.type, state, () => this.applyTo(state, m));
+        const done = await this.timed(m.type === 'collection' ? `collection_${m.header.op}` : m.type, state, () => (file ? this.importedState(file) : this.applyTo(state, m)));
         if (done.state !== undefined) {
           // Searches in flight on the old state finish on it; GC frees it after (while loading: nothing else has it).
           if (!live) this.disposeState(state);
@@ -467,7 +503,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       }
     }
     this.seq = seq;
-    this.replicatedBytes += 'x' in m && m.x ? m.x.byteLength : 64;
+    this.replicatedBytes += 'x' in m && m.x ? m.x.byteLength : file ? file.length : 64;
     this.results.set(seq, result);
     // The node that appended a record waits for its result right after: 1,000 is plenty.
     if (this.results.size > 1_000) this.results.delete(this.results.keys().next().value!);
@@ -521,8 +557,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         try {
           this.state = await this.applyReplicated(this.state, seq, m, true, appendId);
         } catch (e) {
-          if (!(e instanceof LogGap)) throw e;
-          // Trimmed behind a shared snapshot while this replica was behind: the next use loads that snapshot.
+          if (!(e instanceof LogGap || e instanceof ImportUnavailable)) throw e;
+          // Trimmed behind a shared snapshot while this replica was behind (or an import's file not at hand): the next use loads again, from that snapshot.
           this.unload();
           this.o.onResident(this);
         }
@@ -590,8 +626,10 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * leaves the old object whole and the new files orphans; after it, the new one
    * (orphans.ts removes what is left either way).
    */
-  replaceState(state: S, next: R, commit: () => void): Promise<void> {
-    if (this.o.replication) return this.createReplicated(state, next, commit, this.o.replication);
+  replaceState(state: S, next: R, commit: () => void, imported?: Uint8Array): Promise<void> {
+    if (this.o.replication) {
+      return imported ? this.importReplicated(state, next, commit, imported, this.o.replication) : this.createReplicated(state, next, commit, this.o.replication);
+    }
     return this.exclusive(async () => {
       if (this.dropped) throw this.notFound();
       const previous = this.record;
@@ -632,14 +670,12 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
    * A replica's new object: its replicated log is made, then `commit` puts it in
    * the catalog. Every replica (this one too) starts it from the empty state its
    * record describes and the log (`state` only said what that is: it is freed).
-   * A replacement of a replica's state (an import) is not offered (the cluster
-   * has no shared snapshot to carry its bytes: docs/cluster.md).
    */
   private createReplicated(state: S, next: R, commit: () => void, replication: ReplicatedLog): Promise<void> {
     return this.exclusive(async () => {
       try {
         if (this.dropped) throw this.notFound();
-        if (this.state !== undefined || next.id !== this.record.id) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', `Replacing a ${this.what}'s state wholesale (an import) is not offered in a cluster`);
+        if (this.state !== undefined || next.id !== this.record.id) throw new Error(`a replica's ${this.what} is replaced only by an import`);
         await replication.create(next.id, 0);
         try {
           commit();
@@ -650,6 +686,59 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       } finally {
         this.disposeState(state);
       }
+    });
+  }
+
+  /**
+   * A replica's import (a new object, or one replaced wholesale), as a single
+   * node's replaceState but through the cluster: under `next.id`, a new storage
+   * id, a new log numbered on from the replaced one's last record (a version
+   * never goes back: read-your-writes), whose first record is the import; its
+   * file (`imported`, the service's own serialization of `state`, which the
+   * sandbox checked) goes to the object store first, too large for a record.
+   * Once the record is acknowledged, `commit` switches the catalog to `next`;
+   * every node then follows the new log (IndexService.followCatalog), and
+   * this one answers once it has applied the import and snapshotted it (the
+   * shared snapshot trims the import away, and its file with it). A failure
+   * before the switch leaves the old object whole and removes the new log.
+   */
+  private importReplicated(state: S, next: R, commit: () => void, imported: Uint8Array, replication: ReplicatedLog): Promise<void> {
+    return this.exclusive(async () => {
+      let seq: number;
+      const previous = this.record;
+      const replacing = next.id !== previous.id;
+      try {
+        if (this.dropped) throw this.notFound();
+        const after = replacing ? Math.max(this.seq, await replication.lastSeq(previous.id)) : 0;
+        await replication.create(next.id, after);
+        try {
+          const file = await replication.putImport(next.id, imported);
+          seq = (await replication.append(next.id, { type: 'import', ...file }, `${next.id}:import`)).seq;
+          if (this.dropped) throw this.notFound();
+          commit();
+        } catch (e) {
+          await replication.remove(next.id).catch(() => undefined);
+          throw e;
+        }
+        // In the same turn as the catalog's switch: the registry's view of this object is never the old record with the new catalog.
+        this.unload();
+        this.record = next;
+        this.recent = new Map();
+        this.storage = undefined;
+        this.summary = undefined;
+      } catch (e) {
+        throw e instanceof ServiceError ? e : storageFault('log.append', undefined, e);
+      } finally {
+        this.disposeState(state);
+      }
+      await this.load();
+      const result = this.results.get(seq);
+      if (result instanceof Error) throw result;
+      await this.snapshotNow();
+      if (replacing) {
+        await this.removeFiles(previous.id).catch((e) => console.error(`faiss-proxy: removing the replaced stream and files of ${next.name} failed:`, e));
+      }
+      this.o.onResident(this);
     });
   }
 

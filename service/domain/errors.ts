@@ -24,7 +24,6 @@ export type ServiceErrorCode =
   | 'ERR_ALIAS_NOT_FOUND'
   | 'ERR_ALIAS_EXISTS'
   | 'ERR_REPLICA_BEHIND'
-  | 'ERR_CLUSTER_UNSUPPORTED'
   // GPU indexes (gpu-placement.ts): a device the server does not use, or has none of; what a GPU cannot do.
   | 'ERR_NO_SUCH_DEVICE'
   | 'ERR_UNSUPPORTED';

@@ -6,9 +6,9 @@
 // plain values (Float32Array, BigInt64Array, objects); knows nothing about HTTP,
 // so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import { METRIC_L2, deserializeIndex, deserializeIndexBinary, type BinarySearchResult, type IDSelector, type SearchParams } from '../../lib';
+import { METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, type BinarySearchResult, type IDSelector, type Index, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
-import type { Catalog, IndexRecord, Quotas } from '../storage/catalog';
+import type { Catalog, CollectionRecord, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
 import { ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
@@ -25,6 +25,9 @@ import { CPU, GpuPlacement, gpuNumber, type GpuStatus } from './gpu-placement';
 import { ShardedIndexes, type ShardMessage, type ShardNetwork } from './sharded-indexes';
 import { MAX_SHARDS, shardStorageId } from './shards';
 import { isIdMapped } from '../../lib/id-policy';
+
+/** A chunk of a sharded import's vectors (each shard's part of it is one NATS message, under its max_payload). */
+const IMPORT_CHUNK_BYTES = 512 * 1024;
 
 export interface IndexInfo {
   name: string;
@@ -120,6 +123,10 @@ export interface DurableHost {
   forget(l: DurableObject): Promise<void>;
   /** A cluster's: frees an object another node deleted and removes this node's files of it (its log is the deleting node's to remove). */
   forgetLocally(l: DurableObject): Promise<void>;
+  /** A cluster's shard placement and forwarding, which sharded collections share with sharded indexes; undefined on a single node. */
+  sharded: ShardedIndexes | undefined;
+  /** A deleted sharded index's or collection's streams, shared snapshots and placement. */
+  removeShards(record: { id: string; name: string; shards?: number }): Promise<void>;
 }
 
 export class IndexService {
@@ -172,9 +179,10 @@ export class IndexService {
   async open(): Promise<void> {
     const records = this.catalog.listIndexes();
     // Collections' files live beside the indexes' (durable-collection.ts): theirs are owned too.
-    const owners = new Set([...records, ...this.catalog.listCollections()].map((r) => r.id));
-    // A cluster's sharded index: its shards' files (this node's snapshots of the shards it held).
-    for (const r of records) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
+    const collections = this.catalog.listCollections();
+    const owners = new Set([...records, ...collections].map((r) => r.id));
+    // A cluster's sharded index or collection: its shards' files (this node's snapshots of the shards it held).
+    for (const r of [...records, ...collections]) for (let s = 0; s < (r.shards ?? 0); s++) owners.add(shardStorageId(r.id, s));
     const removed = await this.snapshots.removeOrphans(owners);
     if (removed.length > 0) console.error(`faiss-proxy: removed ${removed.length} file(s) no index owns (left by an interrupted change): ${removed.join(', ')}`);
     for (const record of records) this.registry.register(this.durableIndex(record));
@@ -313,7 +321,7 @@ export class IndexService {
   }
 
   /** A deleted sharded index's streams, shared snapshots and placement (each node forgets its own replicas: ShardedIndexes.balance). */
-  private async removeShards(record: IndexRecord): Promise<void> {
+  private async removeShards(record: { id: string; name: string; shards?: number }): Promise<void> {
     try {
       for (let s = 0; s < record.shards!; s++) await this.storage.replication!.remove(shardStorageId(record.id, s));
       this.storage.shards!.deletePlacement(record.id);
@@ -336,7 +344,8 @@ export class IndexService {
       this.quotas.dropTenant(tenant);
       for (const l of [...this.registry.ofTenant(tenant)]) {
         await this.forget(l);
-        if (l instanceof DurableIndex && this.shardedOf(l)) await this.removeShards(l.record);
+        const record = l.record as { id: string; name: string; shards?: number }; // a sharded index's or collection's
+        if (record.shards) await this.removeShards(record);
       }
     });
   }
@@ -494,18 +503,94 @@ export class IndexService {
     return l.read(async (index) => this.info(l, index));
   }
 
-  /** FAISS's serialized bytes, consistent with every write acknowledged before the call. */
+  /**
+   * FAISS's serialized bytes, consistent with every write acknowledged before the
+   * call. A sharded index's: its shards' vectors gathered into one index of its
+   * factory, added in id order (exportSharded).
+   */
   exportIndex(tenant: string, name: string): Promise<Buffer> {
     const l = this.use(tenant, name);
-    if (this.shardedOf(l)) throw this.notSharded(l, 'an export (one FAISS file of every shard)');
+    const sharded = this.shardedOf(l);
+    if (sharded) return this.exportSharded(l, sharded);
     return l.export();
+  }
+
+  /**
+   * One index of the sharded index's factory holding every shard's vectors under
+   * their ids, added in id order: the file one index holding the same vectors,
+   * added in that order, exports (a flat index's only: requireFlatShards).
+   */
+  private async exportSharded(l: DurableIndex, sharded: ShardedIndexes): Promise<Buffer> {
+    this.requireFlatShards(l, 'an export');
+    const { ids, vectors } = await sharded.gather(l.record);
+    const index = buildIndex(l.record.dimension, l.record.factory, l.record.metric) as Index;
+    try {
+      if (ids.length > 0) await index.addWithIds(vectors, ids);
+      return Buffer.from(await serializeIndex(index));
+    } finally {
+      index.dispose();
+    }
+  }
+
+  /**
+   * A sharded index's export gathers, and its import splits, vectors by id: exact
+   * only where the shards store the vectors themselves (a flat index under an
+   * IDMap). Other shards each hold their own training (IVF's quantizer), lossy
+   * codes (PQ, SQ) or a graph built in their own order (HNSW): one index of the
+   * same data cannot be made from them, nor they from one.
+   */
+  private requireFlatShards(l: DurableIndex, what: string): void {
+    if (/^IDMap2?,Flat$/.test(l.record.factory)) return;
+    throw new ServiceError(
+      'ERR_UNSUPPORTED',
+      `Index ${l.record.name} is sharded over ${l.record.shards} shards of ${l.record.factory}: ${what} of a sharded index gathers or splits its vectors by id, which only a flat index (IDMap or IDMap2 over Flat) does exactly; ${l.record.factory}'s shards each hold their own training, codes or graph (docs/cluster.md)`,
+    );
+  }
+
+  /**
+   * An index file into a sharded index: its vectors (as the file's index
+   * reconstructs them) in place of the shards' own, each to the shard its id
+   * hashes to (positional ids for a file without an IDMap). Not atomic, as a
+   * sharded write spanning shards is not: every shard is reset, then the vectors
+   * added in chunks; if it fails half way, the same import again completes it.
+   */
+  private async importSharded(tenant: string, l: DurableIndex, sharded: ShardedIndexes, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+    let rows: { ids: BigInt64Array; vectors: Float32Array };
+    try {
+      this.requireFlatShards(l, 'an import');
+      const { record } = l;
+      if (isBinaryIndex(index) || index.d !== record.dimension || index.metricType !== record.metric) {
+        throw new ServiceError(
+          'ERR_UNSUPPORTED',
+          `Index ${record.name} is sharded: an import puts the file's vectors in its shards, which hold vectors of dimension ${record.dimension} (metric ${metricName(record.metric)}); the file holds ${index.typeName} of dimension ${index.d}`,
+        );
+      }
+      try {
+        rows = await index.extractAll();
+      } catch (e) {
+        throw new ServiceError('ERR_UNSUPPORTED', `Index ${record.name} is sharded: an import splits the file's vectors by id over its shards, and ${index.typeName} cannot reconstruct them (${(e as Error).message})`);
+      }
+    } finally {
+      index.dispose();
+    }
+    const release = this.quotas.reserve(tenant, growth);
+    try {
+      await sharded.everyShard(l.record, { type: 'reset' });
+      const d = l.record.dimension;
+      const chunk = Math.max(1, Math.floor(IMPORT_CHUNK_BYTES / (d * 4 + 8)));
+      for (let at = 0; at < rows.ids.length; at += chunk) {
+        const end = Math.min(rows.ids.length, at + chunk);
+        await sharded.add(l.record, rows.vectors.subarray(at * d, end * d), rows.ids.subarray(at, end));
+      }
+    } finally {
+      release();
+    }
+    return { created: false, info: await this.describeSharded(l) };
   }
 
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
-    // Its bytes would have to reach every replica: the cluster has no shared snapshot store yet (docs/cluster.md).
-    if (this.storage.replication) throw new ServiceError('ERR_CLUSTER_UNSUPPORTED', 'Importing an index is not offered in a cluster yet; import it on a single node, or add its vectors');
     this.registry.requireOpen(tenant);
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
@@ -519,7 +604,6 @@ export class IndexService {
       // Checked and reserved in one turn, after the last await: what the quota sees is current.
       this.registry.requireOpen(tenant, generation);
       existing = this.registry.find(tenant, name);
-      if (existing?.record.shards) throw this.notSharded(existing, 'an import (one FAISS file in place of every shard)');
       if (!existing && this.registry.isCreating(tenant, name)) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.quotas.requireIndexQuota(tenant);
       growth = { indexes: existing ? 0 : 1, ...this.quotas.requireRoom(tenant, index.ntotal, index.bytes, existing) };
@@ -527,6 +611,8 @@ export class IndexService {
       index.dispose();
       throw e;
     }
+    const sharded = existing && this.shardedOf(existing);
+    if (existing && sharded) return this.importSharded(tenant, existing, sharded, index, growth);
     if (!existing) {
       const record: IndexRecord = {
         tenant,
@@ -538,7 +624,7 @@ export class IndexService {
         createdAt: new Date().toISOString(),
         mmap: false,
       };
-      return { created: true, info: await this.installNew(record, index, growth) };
+      return { created: true, info: await this.installNew(record, index, growth, true) };
     }
     const replacing = existing;
     const release = this.quotas.reserve(tenant, growth);
@@ -552,10 +638,15 @@ export class IndexService {
         factory: `imported ${index.typeName}`,
       };
       try {
-        await replacing.replace(index, record, () => {
-          this.registry.requireOpen(tenant, generation);
-          this.catalog.replaceIndex(record);
-        });
+        await replacing.replace(
+          index,
+          record,
+          () => {
+            this.registry.requireOpen(tenant, generation);
+            this.catalog.replaceIndex(record);
+          },
+          true,
+        );
       } catch (e) {
         index.dispose();
         throw e;
@@ -684,6 +775,8 @@ export class IndexService {
       rebuildThreshold: this.storage.rebuildThreshold,
       forget: (l) => this.forget(l),
       forgetLocally: (l) => this.forgetLocally(l),
+      sharded: this.sharded,
+      removeShards: (record) => this.removeShards(record),
     };
   }
 
@@ -705,7 +798,8 @@ export class IndexService {
    * durable before its catalog row is written. A tenant deleted meanwhile wins:
    * the index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
    */
-  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation): Promise<IndexInfo> {
+  /** `imported`: `index` came from a FAISS file (a cluster sends it to the other replicas as such). */
+  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation, imported = false): Promise<IndexInfo> {
     const { tenant, name } = record;
     const generation = this.registry.generation(tenant);
     const releaseName = this.registry.claimName(tenant, name);
@@ -721,10 +815,15 @@ export class IndexService {
     const installed = (async () => {
       l = this.durableIndex(record);
       try {
-        await l.replace(index, record, () => {
-          this.registry.requireOpen(tenant, generation);
-          this.catalog.insertIndex(record);
-        });
+        await l.replace(
+          index,
+          record,
+          () => {
+            this.registry.requireOpen(tenant, generation);
+            this.catalog.insertIndex(record);
+          },
+          imported,
+        );
       } catch (e) {
         l.drop();
         index.dispose();
@@ -780,6 +879,8 @@ export class IndexService {
       const counts = await this.countSharded(l);
       return { vectors: counts.ntotal, bytes: counts.bytes, seq: counts.version };
     }
+    // A sharded collection (collections.ts): its shards gathered; it has no stream of its own to catch up with.
+    if (!(l instanceof DurableIndex) && (l.record as CollectionRecord).shards) return this.sharded!.countCollection(l.record as CollectionRecord);
     await l.catchUp();
     return usageCountOf(l);
   }
@@ -854,6 +955,11 @@ export class IndexService {
   handleShardRequest(request: ShardMessage): Promise<ShardMessage> {
     if (!this.sharded) return Promise.reject(new ServiceError('ERR_UNSUPPORTED', 'This node holds no shards'));
     return this.sharded.handle(request);
+  }
+
+  /** Each shard of each sharded collection and its owner (metrics, dashboard); empty on a single node. */
+  collectionShardOwnership(): { tenant: string; collection: string; shard: number; node: string }[] {
+    return this.sharded?.collectionOwnership() ?? [];
   }
 
   /** Each shard's owner (metrics, dashboard); empty on a single node. */

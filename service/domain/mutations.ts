@@ -38,5 +38,8 @@ export async function applyMutation(index: AnyIndex, ids: IdState, m: Mutation):
     case 'collection':
       // Only a collection's log holds these (durable-collection.ts): an index's never does.
       throw new Error(`a collection's ${m.header.op} in an index's log`);
+    case 'import':
+      // Replaces the index wholesale: the durable index's (durable.ts applyReplicated), never an index's own change.
+      throw new Error('an import is applied by its durable index');
   }
 }

@@ -7,17 +7,21 @@
 // network: ShardNetwork) and gathers the answers: a search (filtered or not)
 // scatters to every shard and merges the top-k, a range search takes every
 // shard's results; a write goes to the shards its ids hash to, a remove by filter
-// to every shard. Knows nothing of NATS or HTTP.
+// to every shard. The shards of sharded collections (sharded-collections.ts) are
+// placed, loaded, unloaded and forwarded to by this same placement. Knows nothing
+// of NATS or HTTP.
 import { randomUUID } from 'node:crypto';
 import { rowLength, type Rows } from '../../lib/any-index';
 import { isBinaryFactory } from '../../lib/any-index';
 import type { IDSelector, SearchParams } from '../../lib';
 import type { AnyRangeSearchResult } from '../../lib/any-index';
 import { readSelectorPart, selectorPart } from '../../lib/wire';
-import type { IndexRecord } from '../storage/catalog';
+import type { CollectionRecord, IndexRecord } from '../storage/catalog';
 import { mutationBytes, mutationOf, type Mutation } from '../storage/mutation-log';
 import type { DurableIndex } from './durable-index';
-import { MIN_SEQUENCE_WAIT_MS } from './durable';
+import type { DurableCollection } from './durable-collection';
+import type { UsageCount } from './quotas';
+import { MIN_SEQUENCE_WAIT_MS, type DurableObject } from './durable';
 import { ServiceError } from './errors';
 import { balancedPlacements, mergeRanges, mergeTopK, shardsOf, shardStorageId, type ShardAnswer } from './shards';
 import type { SearchAnswer } from './search-scheduler';
@@ -56,8 +60,10 @@ export class ShardUnreachable extends Error {
 /** How long a request for a shard whose owner is gone waits for the shard's next owner (placement moves within ~3 s: NODE_LIVE_MS). */
 export const SHARD_OWNER_WAIT_MS = 15_000;
 /** How long a node waits for another's answer to a shard's read; a write may take longer (its append retries up to 15 s). */
-const READ_TIMEOUT_MS = 30_000;
+export const READ_TIMEOUT_MS = 30_000;
 const WRITE_TIMEOUT_MS = 60_000;
+/** A page of a shard's rows (gather): well under NATS's default max_payload (1 MiB). */
+const GATHER_PAGE_BYTES = 512 * 1024;
 
 export interface ShardedDeps {
   net: ShardNetwork;
@@ -69,11 +75,27 @@ export interface ShardedDeps {
   records: () => IndexRecord[];
   /** The catalog's record of an index (what a shard's request is checked against). */
   record: (tenant: string, name: string) => IndexRecord | undefined;
-  /** Removes this node's files of a shard whose index was deleted. */
-  forgetLocally: (l: DurableIndex) => Promise<void>;
+  /** Removes this node's files of a shard whose index (or collection) was deleted. */
+  forgetLocally: (l: DurableObject) => Promise<void>;
   /** Told when a shard is loaded or unloaded here (memory budget). */
   onResident: () => void;
 }
+
+/** What a cluster's sharded collections (sharded-collections.ts) give the placement: their records, and their shards' replicas and requests. */
+export interface CollectionShardsDeps {
+  /** The catalog's collection records (the sharded ones are placed as the indexes' shards are). */
+  records: () => CollectionRecord[];
+  record: (tenant: string, name: string) => CollectionRecord | undefined;
+  /** A durable collection for one shard (its record: the shard's storage id). */
+  make: (record: CollectionRecord) => DurableCollection;
+  /** Answers a shard's part of a collection's request with the shard's replica here. */
+  handle: (l: DurableCollection, request: ShardMessage) => Promise<ShardMessage>;
+  /** A sharded collection's usage, its shards gathered (the cluster's shared quota count, quotas.ts). */
+  count: (record: CollectionRecord) => Promise<UsageCount>;
+}
+
+/** What placement needs of an index's or a collection's record. */
+type ShardedRecord = IndexRecord | CollectionRecord;
 
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -111,43 +133,62 @@ export interface ShardCounts {
 }
 
 export class ShardedIndexes {
-  /** This node's durable index of each shard it has served, by shard storage id (unloaded when no longer owned). */
-  private readonly replicas = new Map<string, { record: IndexRecord; shard: number; l: DurableIndex }>();
+  /** This node's durable index (or collection) of each shard it has served, by shard storage id (unloaded when no longer owned). */
+  private readonly replicas = new Map<string, { record: ShardedRecord; shard: number; l: DurableObject }>();
   /** The shards this node owned at the last balance (each loaded once when it came here). */
   private readonly owned = new Set<string>();
   /** The highest version of each shard seen here, by the index's storage id (what a write's X-Index-Version sums). */
   private readonly known = new Map<string, number[]>();
 
+  /** A cluster's sharded collections, placed and served beside the indexes' shards (attachCollections). */
+  private collections: CollectionShardsDeps | undefined;
+
   constructor(private readonly d: ShardedDeps) {}
 
+  /** Sharded collections' shards are placed, loaded, unloaded and forwarded by this same placement (sharded-collections.ts). */
+  attachCollections(collections: CollectionShardsDeps): void {
+    this.collections = collections;
+  }
+
+  /** A sharded collection's usage, its shards gathered. */
+  countCollection(record: CollectionRecord): Promise<UsageCount> {
+    if (!this.collections) throw new Error('no sharded collections attached');
+    return this.collections.count(record);
+  }
+
   /** This node's shard replicas (memory budget, shutdown, metrics). */
-  all(): DurableIndex[] {
+  all(): DurableObject[] {
     return [...this.replicas.values()].map((r) => r.l);
   }
 
-  /** A new sharded index's placement, before its record is answered: its shards on the nodes holding fewest (of every index's). */
-  place(record: IndexRecord): void {
+  /** A new sharded index's (or collection's) placement, before its record is answered: its shards on the nodes holding fewest (of every index's and collection's). */
+  place(record: ShardedRecord): void {
     const live = this.d.net.liveNodes();
-    const others = this.d.records().filter((r) => r.shards && r.id !== record.id);
+    const others = this.shardedRecords().filter((r) => r.id !== record.id);
     const placed = balancedPlacements([...others.map((r) => this.placed(r)), { id: record.id, shards: record.shards!, owners: undefined }], live.length > 0 ? live : [this.d.net.node]);
     this.d.net.setPlacement(record.id, placed.get(record.id)!);
   }
 
-  private placed(r: IndexRecord): { id: string; shards: number; owners: readonly string[] | undefined } {
+  /** Every sharded index's and collection's record: what placement balances together. */
+  private shardedRecords(): ShardedRecord[] {
+    return [...this.d.records(), ...(this.collections?.records() ?? [])].filter((r) => r.shards);
+  }
+
+  private placed(r: ShardedRecord): { id: string; shards: number; owners: readonly string[] | undefined } {
     return { id: r.id, shards: r.shards!, owners: this.d.net.placement(r.id) };
   }
 
   /** The owner of each shard, as this node knows it. */
-  owners(record: IndexRecord): readonly string[] {
+  owners(record: ShardedRecord): readonly string[] {
     return this.d.net.placement(record.id) ?? [];
   }
 
   /** The sum of the shards' versions as last seen here (grows with every write through this node). */
-  version(record: IndexRecord): number {
+  version(record: ShardedRecord): number {
     return (this.known.get(record.id) ?? []).reduce((s, v) => s + v, 0);
   }
 
-  private noteVersion(record: IndexRecord, shard: number, version: number): void {
+  private noteVersion(record: ShardedRecord, shard: number, version: number): void {
     let v = this.known.get(record.id);
     if (!v) this.known.set(record.id, (v = new Array<number>(record.shards!).fill(0)));
     v[shard] = Math.max(v[shard], version);
@@ -255,6 +296,35 @@ export class ShardedIndexes {
     return out;
   }
 
+  /**
+   * Every visible vector of every shard with its id, in id order (a sharded
+   * index's export). Each shard is read in pages by id (a page is one NATS
+   * message, under its max_payload): a write during the gather is in it or
+   * not, and no vector is read twice.
+   */
+  async gather(record: IndexRecord): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    const d = record.dimension;
+    const count = Math.max(1, Math.floor(GATHER_PAGE_BYTES / (d * 4 + 8)));
+    const shards = await Promise.all(
+      Array.from({ length: record.shards! }, async (_, s) => {
+        const pages: { ids: BigInt64Array; vectors: Float32Array }[] = [];
+        for (let after: string | undefined; ; ) {
+          const a = await this.onShard(record, s, { header: { op: 'rows', count, ...(after !== undefined && { after }) }, parts: [] }, READ_TIMEOUT_MS);
+          const page = { ids: view(a.parts[0], BigInt64Array), vectors: view(a.parts[1], Float32Array) };
+          pages.push(page);
+          if (page.ids.length < count) return pages;
+          after = String(page.ids[page.ids.length - 1]);
+        }
+      }),
+    );
+    // Each shard's rows are in id order already; the shards' ids interleave: one sort of them all.
+    const rows = shards.flat().flatMap((p) => Array.from(p.ids, (id, row) => ({ id, p, row })));
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const vectors = new Float32Array(rows.length * d);
+    rows.forEach(({ p, row }, j) => vectors.set(p.vectors.subarray(row * d, (row + 1) * d), j * d));
+    return { ids: BigInt64Array.from(rows, (r) => r.id), vectors };
+  }
+
   /** What every shard holds, summed (describe, count). */
   async counts(record: IndexRecord): Promise<ShardCounts> {
     const answers = await this.scatter(record, () => ({ header: { op: 'count' }, parts: [] }), READ_TIMEOUT_MS);
@@ -272,13 +342,15 @@ export class ShardedIndexes {
   /**
    * Resolves once the shards' versions, each read at its owner, sum to at least
    * `seq` (X-Min-Sequence); past MIN_SEQUENCE_WAIT_MS, ERR_REPLICA_BEHIND.
+   * `summed`: the versions' sum now (an index's counts; a collection's info).
    */
-  async awaitVersion(record: IndexRecord, seq: number): Promise<void> {
+  async awaitVersion(record: ShardedRecord, seq: number, summed = async () => (await this.counts(record as IndexRecord)).version): Promise<void> {
     const deadline = Date.now() + MIN_SEQUENCE_WAIT_MS;
     for (;;) {
-      const { version } = await this.counts(record);
+      const version = await summed();
       if (version >= seq) return;
-      if (Date.now() > deadline) throw new ServiceError('ERR_REPLICA_BEHIND', `The shards of index ${record.name} are at version ${version} (summed), not yet ${seq} (within ${MIN_SEQUENCE_WAIT_MS} ms)`);
+      const what = 'spec' in record ? 'collection' : 'index';
+      if (Date.now() > deadline) throw new ServiceError('ERR_REPLICA_BEHIND', `The shards of ${what} ${record.name} are at version ${version} (summed), not yet ${seq} (within ${MIN_SEQUENCE_WAIT_MS} ms)`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -287,11 +359,12 @@ export class ShardedIndexes {
    * One mutation per shard (undefined: none for that shard), each appended to its
    * shard's stream by its owner and acknowledged once JetStream has it. Each gets
    * an idempotency key (the client's, or one of its own): a request resent to the
-   * shard's next owner after its owner died is not applied twice.
+   * shard's next owner after its owner died is not applied twice. `header`: a
+   * collection's says so (sharded-collections.ts).
    */
-  private async mutate(record: IndexRecord, mutations: (Mutation | undefined)[], key?: string): Promise<{ added: number; removed: number }[]> {
+  async mutate(record: ShardedRecord, mutations: (Mutation | undefined)[], key?: string, header: Record<string, unknown> = { op: 'mutate' }): Promise<{ added: number; removed: number }[]> {
     const k = key ?? `~${randomUUID()}`;
-    const answers = await this.write(record, mutations.map((m) => (m ? { header: { op: 'mutate' }, parts: [mutationBytes({ ...m, key: k })] } : undefined)));
+    const answers = await this.write(record, mutations.map((m) => (m ? { header, parts: [mutationBytes({ ...m, key: k })] } : undefined)));
     return answers.filter((a): a is ShardMessage => a !== undefined).map((a) => a.header as { added: number; removed: number });
   }
 
@@ -300,13 +373,13 @@ export class ShardedIndexes {
    * every part is known to fit in a message to another node: a part too large
    * refuses the write before any shard has applied its own, wherever the shards are.
    */
-  private write(record: IndexRecord, requests: (ShardMessage | undefined)[]): Promise<(ShardMessage | undefined)[]> {
+  write(record: ShardedRecord, requests: (ShardMessage | undefined)[]): Promise<(ShardMessage | undefined)[]> {
     requests.forEach((r, s) => r && this.d.net.requireFits({ header: { ...r.header, record, shard: s }, parts: r.parts }));
     return Promise.all(requests.map((r, s) => (r ? this.onShard(record, s, { header: r.header, parts: r.parts }, WRITE_TIMEOUT_MS) : undefined)));
   }
 
   /** The same request to every shard. */
-  private scatter(record: IndexRecord, request: () => ShardMessage, timeoutMs: number): Promise<ShardMessage[]> {
+  scatter(record: ShardedRecord, request: () => ShardMessage, timeoutMs: number): Promise<ShardMessage[]> {
     return Promise.all(Array.from({ length: record.shards! }, (_, s) => this.onShard(record, s, request(), timeoutMs)));
   }
 
@@ -315,7 +388,7 @@ export class ShardedIndexes {
    * network. An owner that is gone is waited out (up to SHARD_OWNER_WAIT_MS)
    * until the placement names the next one.
    */
-  private async onShard(record: IndexRecord, s: number, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
+  async onShard(record: ShardedRecord, s: number, request: ShardMessage, timeoutMs: number): Promise<ShardMessage> {
     request.header = { ...request.header, record, shard: s };
     const deadline = Date.now() + SHARD_OWNER_WAIT_MS;
     for (;;) {
@@ -324,7 +397,7 @@ export class ShardedIndexes {
         let answer: ShardMessage;
         if (owner === undefined) throw new ShardUnreachable('(none)', 'no owner placed yet');
         else if (owner === this.d.net.node) answer = await this.handle(request);
-        else answer = await this.d.net.call(owner, request, timeoutMs);
+        else answer = await this.whileOwner(record, s, owner, this.d.net.call(owner, request, timeoutMs));
         if (typeof answer.header.version === 'number') this.noteVersion(record, s, answer.header.version);
         return answer;
       } catch (e) {
@@ -337,10 +410,40 @@ export class ShardedIndexes {
     }
   }
 
+  /**
+   * `call`'s answer from `owner`, or ShardUnreachable (the request goes to the
+   * shard's next owner) once the placement names another owner: a node killed
+   * while it held a request never answers it, and its shards move within ~3 s
+   * (NODE_LIVE_MS), long before the call's timeout. Sending the request again is
+   * safe: every write carries an idempotency key (mutate), which the shard's
+   * stream and replicas apply once.
+   */
+  private async whileOwner(record: ShardedRecord, s: number, owner: string, call: Promise<ShardMessage>): Promise<ShardMessage> {
+    let timer: NodeJS.Timeout | undefined;
+    const moved = new Promise<never>((_, reject) => {
+      const check = (): void => {
+        if (this.owners(record)[s] !== owner) reject(new ShardUnreachable(owner, `shard ${s} moved to ${this.owners(record)[s]}`));
+        else timer = setTimeout(check, 200);
+      };
+      timer = setTimeout(check, 200);
+    });
+    call.catch(() => undefined); // given up on: its late failure is no one's
+    try {
+      return await Promise.race([call, moved]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // ---- a shard's owner ----
 
   /** Answers a shard's part of a request (from this node or another). */
   async handle(request: ShardMessage): Promise<ShardMessage> {
+    if (request.header.collection === true) {
+      const { record, shard } = request.header as { record: CollectionRecord; shard: number };
+      if (!this.collections) throw new ServiceError('ERR_UNSUPPORTED', 'This node serves no collection shards');
+      return this.collections.handle(this.collectionReplica(record, shard), request);
+    }
     const { record, shard } = request.header as { record: IndexRecord; shard: number };
     const l = this.replica(record, shard);
     const h = request.header;
@@ -371,6 +474,10 @@ export class ShardedIndexes {
           header: { ntotal: (await l.ntotal()), bytes: index.bytes, isTrained: index.isTrained, type: index.typeName, version: l.version },
           parts: [],
         }));
+      case 'rows': {
+        const page = await l.rowsAfter(h.after === undefined ? undefined : BigInt(h.after as string), h.count as number);
+        return { header: { version: l.version }, parts: [bytesOf(page.ids), bytesOf(page.vectors)] };
+      }
       case 'reconstruct': {
         const rows = await Promise.all((h.ids as string[]).map((id) => l.reconstruct(BigInt(id))));
         return { header: { version: l.version }, parts: [Buffer.concat(rows.map((r) => bytesOf(r)))] };
@@ -395,14 +502,31 @@ export class ShardedIndexes {
       r = { record, shard, l: this.d.make({ ...whole, id }) };
       this.replicas.set(id, r);
     }
-    return r.l;
+    return r.l as DurableIndex;
+  }
+
+  /** This node's durable collection of shard `shard` of a sharded collection (as replica() for an index's). */
+  private collectionReplica(record: CollectionRecord, shard: number): DurableCollection {
+    if (!record.shards || !Number.isInteger(shard) || shard < 0 || shard >= record.shards) {
+      throw new ServiceError('ERR_INVALID_ARGUMENT', `No shard ${shard} of collection ${record.name}`);
+    }
+    const current = this.collections!.record(record.tenant, record.name);
+    if (current && current.id !== record.id) throw new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection named ${JSON.stringify(record.name)}`);
+    const id = shardStorageId(record.id, shard);
+    let r = this.replicas.get(id);
+    if (!r) {
+      const { shards: _, ...whole } = record;
+      r = { record, shard, l: this.collections!.make({ ...whole, id }) };
+      this.replicas.set(id, r);
+    }
+    return r.l as DurableCollection;
   }
 
   // ---- placement ----
 
   /**
    * Run every second on every node. The coordinator (the live node first by
-   * name) moves the sharded indexes' placements to balancedPlacements over the
+   * name) moves the sharded indexes' and collections' placements to balancedPlacements over the
    * live nodes (all indexes at once: the nodes' totals balanced); every node loads the shards it owns (from the shard's shared
    * snapshot and stream: it can answer for them at once) and unloads those it no
    * longer owns (snapshot first, shared: the next owner replays less), and
@@ -410,7 +534,7 @@ export class ShardedIndexes {
    */
   async balance(): Promise<void> {
     const { net } = this.d;
-    const records = this.d.records().filter((r) => r.shards);
+    const records = this.shardedRecords();
     const live = net.liveNodes();
     if (live[0] === net.node) {
       const placed = balancedPlacements(records.map((r) => this.placed(r)), live);
@@ -446,12 +570,19 @@ export class ShardedIndexes {
         const id = shardStorageId(r.id, s);
         owned.add(id);
         if (this.owned.has(id)) return; // loaded when it came (the memory budget may evict it since: it loads on its next use)
-        const l = this.replica(r, s);
-        void l.ntotal().catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
+        const l = 'spec' in r ? this.collectionReplica(r, s) : this.replica(r, s);
+        void l.readState(async () => undefined).catch((e) => console.error(`faiss-proxy: loading shard ${s} of ${r.tenant}/${r.name} failed:`, e));
       });
     }
     this.owned.clear();
     for (const id of owned) this.owned.add(id);
+  }
+
+  /** Each shard of each sharded collection and its owner (metrics, dashboard). */
+  collectionOwnership(): { tenant: string; collection: string; shard: number; node: string }[] {
+    return (this.collections?.records() ?? [])
+      .filter((r) => r.shards)
+      .flatMap((r) => this.owners(r).map((node, shard) => ({ tenant: r.tenant, collection: r.name, shard, node })));
   }
 
   /** Records of the streams of `record`'s shards held here that this node has not applied yet (0 for one not loaded: it catches up on load). */

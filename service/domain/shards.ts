@@ -30,6 +30,14 @@ export function shardsOf(ids: BigInt64Array, n: number): Uint32Array {
   return out;
 }
 
+/**
+ * The shard of each point id (a collection's string id), out of `n`: a hash of
+ * its UTF-16 code units. Stored data depends on it: it never changes.
+ */
+export function pointShardsOf(ids: readonly string[], n: number): Uint32Array {
+  return Uint32Array.from(ids, (id) => hashOf(`p/${id}`) % n);
+}
+
 /** The storage id of shard `i` of the index whose storage id is `id` (its stream is FP_<this>). */
 export const shardStorageId = (id: string, i: number): string => `${id}-s${i}`;
 

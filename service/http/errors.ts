@@ -52,7 +52,6 @@ export const STATUS: Record<string, number> = {
   ERR_ALIAS_NOT_FOUND: 404,
   ERR_ALIAS_EXISTS: 409,
   ERR_REPLICA_BEHIND: 503,
-  ERR_CLUSTER_UNSUPPORTED: 501,
   // GPU indexes (issue 16): a device this server does not use; its GPU's memory full (not the
   // request's fault: like a full disk); no usable NVIDIA driver.
   ERR_NO_SUCH_DEVICE: 400,

@@ -236,18 +236,22 @@ export class Metrics {
   }
 
   /** A cluster's shard ownership (domain/sharded-indexes.ts): how many shards each node owns, and each shard's owner. */
-  attachShards(nodes: () => string[], shards: () => { tenant: string; index: string; shard: number; node: string }[]): void {
+  attachShards(
+    nodes: () => string[],
+    shards: () => { tenant: string; index: string; shard: number; node: string }[],
+    collectionShards: () => { tenant: string; collection: string; shard: number; node: string }[],
+  ): void {
     const registers = [this.registry];
     const o = this.o;
     new client.Gauge({
       name: 'faiss_proxy_cluster_shards',
-      help: "Shards of sharded indexes each node owns (this node's view of the placement)",
+      help: "Shards of sharded indexes and collections each node owns (this node's view of the placement)",
       labelNames: ['node'],
       registers,
       collect() {
         this.reset();
         const count = new Map(nodes().map((n) => [n, 0]));
-        for (const s of shards()) count.set(s.node, (count.get(s.node) ?? 0) + 1);
+        for (const s of [...shards(), ...collectionShards()]) count.set(s.node, (count.get(s.node) ?? 0) + 1);
         for (const [node, n] of count) this.set({ node }, n);
       },
     });
@@ -262,6 +266,18 @@ export class Metrics {
         const indexes = [...new Set(all.map((s) => `${s.tenant}\u0000${s.index}`))].slice(0, o.maxIndexSeries);
         const shown = new Set(indexes);
         for (const s of all) if (shown.has(`${s.tenant}\u0000${s.index}`)) this.set({ tenant: s.tenant, index: s.index, shard: String(s.shard), node: s.node }, 1);
+      },
+    });
+    new client.Gauge({
+      name: 'faiss_proxy_collection_shard_owner',
+      help: 'The node owning each shard of each sharded collection: 1 (at most --metrics-max-index-series collections)',
+      labelNames: ['tenant', 'collection', 'shard', 'node'],
+      registers,
+      collect() {
+        this.reset();
+        const all = collectionShards();
+        const shown = new Set([...new Set(all.map((s) => `${s.tenant}\u0000${s.collection}`))].slice(0, o.maxIndexSeries));
+        for (const s of all) if (shown.has(`${s.tenant}\u0000${s.collection}`)) this.set({ tenant: s.tenant, collection: s.collection, shard: String(s.shard), node: s.node }, 1);
       },
     });
   }

@@ -73,6 +73,8 @@ export interface CollectionRecord {
   id: string;
   spec: CollectionSpec;
   createdAt: string;
+  /** A cluster's sharded collection: its points partitioned over this many shards (domain/sharded-collections.ts); absent: whole. */
+  shards?: number;
 }
 
 /** An alias of a tenant: a second name for one of its collections, switched atomically. */

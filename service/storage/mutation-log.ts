@@ -13,6 +13,8 @@
 //         A collection's op (type 4): n is the length of a JSON header (the op without
 //         its vectors: ids, payloads, ...) and d the count of float32s after it:
 //         type u8 | flags u8 | reserved u16 | n u32 | d u32 | JSON n bytes | float32 d | key
+//         A cluster's import (type 5): n is the length of a JSON header naming the FAISS
+//         file in the object store ({ object, sha256, bytes }), d is 0.
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { AppendFile, StorageIO } from './storage-io';
@@ -34,7 +36,21 @@ export type Mutation = (
    * vectors (an upsert's or a train's), the state machine's to interpret.
    */
   | { type: 'collection'; header: CollectionRecordHeader; x?: Float32Array }
+  /**
+   * A cluster's import of a FAISS index file (replicated-log.ts): the file is in
+   * the object store under `object` (too large for a message), `bytes` long with
+   * SHA-256 `sha256`; applying it replaces the index wholesale. Only a cluster's
+   * streams hold it (a single node's import writes a snapshot: durable.ts).
+   */
+  | ({ type: 'import' } & ImportedFile)
 ) & { key?: string };
+
+/** Where a cluster's imported FAISS file is, and what it must be. */
+export interface ImportedFile {
+  object: string;
+  sha256: string;
+  bytes: number;
+}
 
 /** The JSON part of a collection's log record: `op` names the operation; the rest is its arguments. */
 export interface CollectionRecordHeader {
@@ -50,7 +66,7 @@ export interface LogRecord {
 const MAGIC = 0x4c575046; // "FPWL" little-endian
 const HEADER = 20;
 const BODY_HEADER = 12;
-const TYPES = ['train', 'add', 'remove', 'reset', 'collection'] as const;
+const TYPES = ['train', 'add', 'remove', 'reset', 'collection', 'import'] as const;
 const HAS_IDS = 1;
 const HAS_KEY = 2;
 const CODES = 4;
@@ -78,6 +94,11 @@ function encode(seq: number, m: Mutation): Buffer[] {
     bodyHeader.writeUInt32LE(m.x?.length ?? 0, 8);
     parts.push(header);
     if (m.x) parts.push(bytesOf(m.x));
+  }
+  if (m.type === 'import') {
+    const header = Buffer.from(JSON.stringify({ object: m.object, sha256: m.sha256, bytes: m.bytes }), 'utf8');
+    bodyHeader.writeUInt32LE(header.length, 4);
+    parts.push(header);
   }
   if (m.type === 'train' || m.type === 'add') {
     const codes = m.x instanceof Uint8Array;
@@ -135,6 +156,7 @@ function decodeBody(body: Buffer): Mutation {
   const d = body.readUInt32LE(8);
   let at = BODY_HEADER;
   if (m.type === 'collection') at += n + d * 4;
+  if (m.type === 'import') at += n;
   if (m.type === 'train' || m.type === 'add') at += n * rowBytes(d, flags);
   if ((flags & HAS_IDS) !== 0) at += n * 8;
   const text = (): string => {
@@ -172,6 +194,11 @@ function decodeMutation(body: Buffer): Mutation {
       const header = JSON.parse(body.subarray(BODY_HEADER, BODY_HEADER + n).toString('utf8')) as CollectionRecordHeader;
       if (typeof header?.op !== 'string') throw new Error('a collection record without its op');
       return d > 0 ? { type, header, x: floats(d, BODY_HEADER + n) } : { type, header };
+    }
+    case 'import': {
+      const file = JSON.parse(body.subarray(BODY_HEADER, BODY_HEADER + n).toString('utf8')) as ImportedFile;
+      if (typeof file?.object !== 'string' || typeof file.sha256 !== 'string' || !Number.isSafeInteger(file.bytes)) throw new Error('an import record without its file');
+      return { type, object: file.object, sha256: file.sha256, bytes: file.bytes };
     }
   }
   throw new Error(`unknown record type ${body.readUInt8(0)}`);

@@ -149,7 +149,7 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
       logs.forEach((log, i) =>
         log.useSnapshots({ latestFiles: () => ({ seq: local[i], files: [{ suffix: '.index', bytes: Buffer.from(`snapshot ${local[i]}`) }] }) } as unknown as FileSnapshotStore),
       );
-      await logs[0].create(id);
+      await logs[0].create(id, 0);
       const js = jetstream(conns[0]);
       const jsm = await jetstreamManager(conns[0]);
       const kv = await new Kvm(conns[0]).open(CATALOG_BUCKET);

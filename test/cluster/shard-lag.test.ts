@@ -5,6 +5,7 @@
 // and fall to 0 once applied. In process, over a log in memory whose delivery
 // the test holds back; the cluster itself shows 0 once caught up in shards.test.ts.
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +15,7 @@ import type { ShardNetwork } from '../../service/domain/sharded-indexes';
 import { shardsOf, shardStorageId } from '../../service/domain/shards';
 import { openServices, type Services } from '../../service/server';
 import { SqliteCatalog } from '../../service/storage/catalog';
-import type { Mutation } from '../../service/storage/mutation-log';
+import type { ImportedFile, Mutation } from '../../service/storage/mutation-log';
 import { FileIO } from '../../service/storage/storage-io';
 
 /** Each object's records in memory; while `held`, followers are delivered nothing (a replica falling behind). */
@@ -31,6 +32,19 @@ class HeldLog implements ReplicatedLog {
   async remove(id: string): Promise<void> {
     this.streams.delete(id);
   }
+  async lastSeq(id: string): Promise<number> {
+    return this.streams.get(id)?.length ?? 0;
+  }
+  private readonly files = new Map<string, Uint8Array>();
+  async putImport(id: string, file: Uint8Array): Promise<ImportedFile> {
+    this.files.set(`${id}.import`, file);
+    return { object: `${id}.import`, sha256: createHash('sha256').update(file).digest('hex'), bytes: file.length };
+  }
+  async importedFile(f: ImportedFile): Promise<Uint8Array> {
+    const file = this.files.get(f.object);
+    if (!file) throw new Error(`no ${f.object}`);
+    return file;
+  }
   async append(id: string, m: Mutation, appendId: string): Promise<{ seq: number; duplicate: boolean }> {
     const seen = this.appended.get(appendId);
     if (seen !== undefined) return { seq: seen, duplicate: true };
@@ -39,9 +53,6 @@ class HeldLog implements ReplicatedLog {
     this.appended.set(appendId, stream.length);
     this.wake();
     return { seq: stream.length, duplicate: false };
-  }
-  async lastSeq(id: string): Promise<number> {
-    return this.streams.get(id)?.length ?? 0;
   }
   release(): void {
     this.held = false;

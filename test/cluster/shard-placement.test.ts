@@ -3,7 +3,7 @@
 // balanced over the nodes as a whole), the top-k merge's padding and order, and
 // the range search's merge. (Against FAISS itself: test/cluster/shards.test.ts.)
 import { strict as assert } from 'node:assert';
-import { balancedPlacements, mergeRanges, mergeTopK, shardsOf, type PlacedIndex } from '../../service/domain/shards';
+import { balancedPlacements, mergeRanges, mergeTopK, pointShardsOf, shardsOf, type PlacedIndex } from '../../service/domain/shards';
 import { METRIC_INNER_PRODUCT, METRIC_L2 } from '../../lib';
 
 /** shardsOf of [0, 1, 2, -1, 2^40, 123456789] over 7 shards, as first computed: where stored points live depends on it. */
@@ -42,6 +42,18 @@ describe('sharded indexes: placement, ids to shards, the top-k merge', () => {
     }
     // Stored data depends on it: the function never changes.
     assert.deepEqual([...shardsOf(BigInt64Array.from([0n, 1n, 2n, -1n, 1n << 40n, 123456789n]), 7)], PINNED);
+  });
+
+  it("spreads a collection's string point ids evenly, the same way every time", () => {
+    for (const ids of [Array.from({ length: 40_000 }, (_, i) => `p${i}`), Array.from({ length: 40_000 }, (_, i) => `doc-${(i * 7919).toString(36)}-é`)]) {
+      const of = pointShardsOf(ids, 4);
+      const per = [0, 0, 0, 0];
+      for (const s of of) per[s]++;
+      for (const n of per) assert.ok(Math.abs(n - 10_000) < 500, per.join());
+      assert.deepEqual(pointShardsOf(ids.slice(0, 100), 4), of.slice(0, 100));
+    }
+    // Stored data depends on it (as first computed): the function never changes.
+    assert.deepEqual([...pointShardsOf(['a', 'p0', 'p1', 'doc-42', 'é', 'x'.repeat(256)], 7)], [5, 3, 3, 4, 5, 6]);
   });
 
   it('places every shard on a live node, balanced within one, moving as few as it can', () => {

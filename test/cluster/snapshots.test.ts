@@ -1,7 +1,8 @@
 // A cluster's shared snapshots (cluster/replicated-log.ts shareSnapshot,
 // fetchSnapshot): a replica's snapshot goes to the JetStream object store and
 // the stream is trimmed behind it; a new node with an empty disk loads it and
-// replays only the tail; a replica whose records were trimmed away loads it too.
+// replays only the tail; a replica whose records were trimmed away loads it too,
+// even when they were trimmed while it was catching up and no record follows.
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -9,6 +10,8 @@ import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant } from '../support/server';
+import { JetStreamLog } from '../../service/cluster/replicated-log';
+import { LogGap } from '../../service/domain/durable';
 
 const D = 8;
 const row = (i: number): number[] => hashedVector(i, D);
@@ -71,5 +74,30 @@ describe('cluster: shared snapshots and a trimmed stream', function () {
     }
     assert.deepEqual(answers[2].json, answers[0].json);
     assert.deepEqual(answers[1].json, answers[0].json);
+  });
+
+  it('a follower whose records were trimmed while it waited for them fails with a gap, though no record follows', async () => {
+    // As a shard's new owner that began catching up just before its old owner shared a newer snapshot (and trimmed
+    // the stream behind it): the records it waits for never come. Its replica then loads that snapshot (durable.ts).
+    const nc = await connect({ servers: nats.urls.split(',') });
+    try {
+      const log = await JetStreamLog.open(nc, 3);
+      const id = `trimmed-${process.pid}`;
+      await log.create(id, 0);
+      for (let i = 0; i < 5; i++) await log.append(id, { type: 'reset' }, `reset-${i}`);
+      await (await jetstreamManager(nc)).streams.purge(`FP_${id}`, { seq: 6 }); // through 5, as shareSnapshot trims
+      const follower = log.follow(id, 2, async () => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('still waiting after 10 s')), 10_000)));
+      try {
+        await assert.rejects(Promise.race([follower.caughtUp, waited]), (e) => e instanceof LogGap);
+      } finally {
+        clearTimeout(timer);
+        follower.stop();
+      }
+      await log.remove(id);
+    } finally {
+      await nc.close();
+    }
   });
 });

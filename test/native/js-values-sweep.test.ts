@@ -83,6 +83,7 @@ const body = `
     'makeDirectMap(v)': (v) => faiss.indexFactory(d, 'IVF2,Flat').makeDirectMap(v),
     'nprobe = v': (v) => { ivf.nprobe = v; },
     'efSearch = v': (v) => { hnsw.efSearch = v; },
+    'kmeansSeed = v': (v) => { ivf.kmeansSeed = v; },
     'search.call(v, x, 1)': (v) => faiss.Index.prototype.search.call(v, x, 1),
     'ntotal read on v': (v) => getter('ntotal').call(v),
     'd read on v': (v) => getter('d').call(v),

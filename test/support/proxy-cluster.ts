@@ -31,3 +31,12 @@ export async function stopProxies(nodes: ProxyNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
   for (const n of nodes) fs.rmSync(n.dataDir, { recursive: true, force: true });
 }
+
+/** Polls `f` until it is true, within `ms` (a cluster's change seen through a node: placement, catalog). */
+export async function until(what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -20,6 +20,7 @@ import type { RouteSpec } from '../route';
 import { kSchema, tunableSchema, type Schema } from '../validate';
 import { idempotencyKey } from '../idempotency-key';
 import { HEADER } from '../../../lib/wire';
+import { MAX_SHARDS } from '../../domain/shards';
 
 const tenantOf = (res: Response): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
@@ -84,18 +85,20 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
             factory: { type: 'string', minLength: 1, maxLength: 256 },
             metric: { enum: ['l2', 'ip'] },
             payloadIndexes: { type: 'object', additionalProperties: { enum: PAYLOAD_TYPES } },
-            // Named so that it is refused with its reason (below), not as an unknown property.
-            shards: {},
+            // A cluster's: the points partitioned over this many shards by a hash of their ids (docs/cluster.md).
+            shards: { type: 'integer', minimum: 1, maximum: MAX_SHARDS },
           },
         },
       },
-      responses: { 201: 'The new collection, described', 409: 'A collection or alias of that name exists', 403: 'Quota exceeded', 400: 'ERR_VALIDATION: shards (a collection is not sharded)' },
+      responses: {
+        201: 'The new collection, described',
+        409: 'A collection or alias of that name exists',
+        403: 'Quota exceeded',
+        422: 'ERR_UNSUPPORTED: shards on a single node (a cluster shards collections)',
+      },
       handler: async (req, res) => {
-        // An unknown field to the collection's spec, as embedded (the same code both ways), with its reason.
-        if (req.body.shards !== undefined) {
-          throw new HttpError(400, 'ERR_VALIDATION', 'body: a collection is not sharded: shards are offered for indexes (a sharded index: docs/cluster.md); create the collection without shards');
-        }
-        res.status(201).json(await collections.create(tenantOf(res), req.body));
+        const { shards, ...spec } = req.body;
+        res.status(201).json(await collections.create(tenantOf(res), spec, shards));
       },
     },
     {

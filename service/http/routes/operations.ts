@@ -86,6 +86,8 @@ export function operationRoutes(deps: {
               nodes: cluster.nodes().map((n) => ({ ...n, heartbeatAgeSeconds: Math.max(0, (Date.now() - n.at) / 1000) })),
               // Each shard of each sharded index and the node owning it (docs/cluster.md).
               shards: indexes.shardOwnership(),
+              // Each shard of each sharded collection and the node owning it.
+              collectionShards: indexes.collectionShardOwnership(),
             },
           }),
           process: {
