@@ -1,12 +1,13 @@
 // A compare-and-set that holds on a clustered JetStream stream of nats-server
 // 2.9.10 (docs/cluster.md "Concurrent creates"): an append that expects the
-// stream's last sequence (Nats-Expected-Last-Sequence), which the stream's leader
-// checks against every append it has proposed, in flight included. The
-// per-subject expectation KV's update (and a create of a deleted key) relies on
-// is checked there against what is applied only, and lets two concurrent ones on
-// one revision through. Used for the catalog bucket's creates (catalog-writer.ts)
-// and its shared-snapshot pointers (replicated-log.ts); the quota ledger appends
-// to its own streams the same way (quota-ledger.ts).
+// stream's last sequence (Nats-Expected-Last-Sequence). It held in every probe
+// of three concurrent ones (the stream's leader counts the appends it has
+// proposed); the per-subject expectation that KV's update relies on (and KV's
+// create of a deleted key, an update on the delete's revision) let two through
+// on one revision, it seems because it is checked against what is applied only.
+// Used for the catalog bucket's creates (catalog-writer.ts) and its
+// shared-snapshot pointers (replicated-log.ts); the quota ledger appends to its
+// own streams the same way (quota-ledger.ts).
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 
 /** The refusal of an append whose expected last sequence is not the stream's. */
