@@ -8,6 +8,8 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { createKey } from './stream-cas';
 
 export interface WriterSetup {
   servers: string[];
@@ -35,6 +37,9 @@ export interface WriteAnswer {
   error?: string;
 }
 
+/** How long a create keeps reading again after losing to another change: less than its caller waits (kv-catalog.ts CATALOG_WRITE_TIMEOUT_MS, not imported: this worker loads alone). */
+const CREATE_TIMEOUT_MS = 8_000;
+
 async function main(): Promise<void> {
   const setup = workerData as WriterSetup;
   const signal = new Int32Array(setup.signal);
@@ -46,6 +51,8 @@ async function main(): Promise<void> {
   // The node's own connection's attempt and wait (cluster.ts CONNECT_ATTEMPT_MS, RECONNECT_WAIT_MS: not imported, this worker loads alone).
   const nc = await connect({ servers: setup.servers, name: `${setup.name}-catalog-writer`, maxReconnectAttempts: -1, timeout: 2_000, reconnectTimeWait: 250 });
   const kv = await new Kvm(nc).create(setup.bucket, { replicas: setup.replicas, history: 1 });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
   parentPort!.on('message', (r: WriteRequest | 'close') => {
     if (r === 'close') {
       void nc.close().finally(() => process.exit(0));
@@ -53,17 +60,16 @@ async function main(): Promise<void> {
     }
     void (async () => {
       try {
-        if (r.op === 'create') answer({ id: r.id, revision: await kv.create(r.key, r.value!) });
-        else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
+        if (r.op === 'create') {
+          const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CREATE_TIMEOUT_MS);
+          answer(revision !== undefined ? { id: r.id, revision } : { id: r.id, exists: true });
+        } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
         else {
           await kv.delete(r.key);
           answer({ id: r.id });
         }
       } catch (e) {
-        const message = (e as Error).message ?? String(e);
-        // The KV refuses a create of a key that exists ("wrong last sequence").
-        if (r.op === 'create' && /wrong last sequence|key exists/i.test(message)) answer({ id: r.id, exists: true });
-        else answer({ id: r.id, error: message });
+        answer({ id: r.id, error: (e as Error).message ?? String(e) });
       }
     })();
   });

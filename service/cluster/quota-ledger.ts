@@ -23,6 +23,7 @@ import type { Admission, HoldTarget, Reservation, SharedUsage, TenantObjects, Us
 import { ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
 import { APPEND_TIMEOUT_MS, transient } from './replicated-log';
+import { wrongLastSequence } from './stream-cas';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -210,7 +211,7 @@ interface Book {
   delayed?: NodeJS.Timeout;
 }
 
-const conflict = (e: unknown): boolean => /wrong last sequence/i.test(`${(e as Error)?.message ?? ''}`);
+const conflict = wrongLastSequence;
 
 /** A name as one token of a stream's name or subject (names may hold characters those may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');

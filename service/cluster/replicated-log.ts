@@ -16,6 +16,7 @@ import type { FileSnapshotStore } from '../storage/snapshots';
 import { Kvm, type KV } from '@nats-io/kv';
 import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
 import { pack, unpack } from './frames';
+import { setKeyIf } from './stream-cas';
 
 /** A shared snapshot's object: one per (storage id, sequence). */
 const objectOf = (id: string, seq: number) => `${id}.${seq}`;
@@ -96,28 +97,41 @@ export class JetStreamLog implements ReplicatedLog {
    * stream through `seq`: every record it held is in a snapshot any node can
    * fetch. Each shared snapshot is its own object (`<id>.<seq>`); which one is
    * the latest is a catalog key (`s.<id>`) moved only forward, by a
-   * compare-and-set on its revision, so that two nodes sharing at once cannot put
-   * an older snapshot in place of a newer one the stream was trimmed behind. A
-   * replica that was behind finds a gap in its stream and loads the shared
-   * snapshot (durable.ts).
+   * compare-and-set on the catalog stream's last sequence (stream-cas.ts: KV's
+   * update on the key's revision lets two nodes both win on nats-server 2.9.10),
+   * so that two nodes sharing at once cannot put an older snapshot in place of a
+   * newer one the stream was trimmed behind. A replica that was behind finds a
+   * gap in its stream and loads the shared snapshot (durable.ts).
    */
   async shareSnapshot(id: string, seq: number): Promise<void> {
     const pointer = await this.retrying(() => this.kv.get(sharedKey(id)));
-    const current = pointer && pointer.operation === 'PUT' ? Number(pointer.string()) : 0;
-    if (current >= seq) return;
+    if (pointer && pointer.operation === 'PUT' && Number(pointer.string()) >= seq) return;
     const latest = this.files!.latestFiles(id);
     if (!latest || latest.seq !== seq) return; // a newer one is being saved: it will be shared
     await this.retrying(() => this.objects.putBlob({ name: objectOf(id, seq) }, bundle(seq, latest.files)));
-    try {
-      if (pointer) await this.kv.update(sharedKey(id), String(seq), pointer.revision);
-      else await this.kv.create(sharedKey(id), String(seq));
-    } catch {
-      // Another node moved it first (to a snapshot as new or newer, or older: it checks as this one did).
-      await this.objects.delete(objectOf(id, seq)).catch(() => undefined);
+    /** The snapshot the pointer named when it was moved (its object goes). */
+    let replaced = 0;
+    const moved = await this.retrying(() =>
+      setKeyIf(
+        this.jsm,
+        this.js,
+        CATALOG_BUCKET,
+        sharedKey(id),
+        (current) => {
+          replaced = current === undefined ? 0 : Number(current);
+          return replaced < seq ? String(seq) : undefined;
+        },
+        APPEND_TIMEOUT_MS,
+      ),
+    ).catch(() => null);
+    if (!moved) {
+      // Another node shared a newer one: this one's object goes. Not when the pointer names this very object (another node's
+      // snapshot at the same sequence, or this change's answer lost), nor when the catalog could not be reached (null).
+      if (moved === undefined && replaced > seq) await this.objects.delete(objectOf(id, seq)).catch(() => undefined);
       return;
     }
     await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
-    if (current > 0) await this.objects.delete(objectOf(id, current)).catch(() => undefined);
+    if (replaced > 0) await this.objects.delete(objectOf(id, replaced)).catch(() => undefined);
     // The first shared snapshot of an imported index holds its import (the stream's first record): the file is not needed any more.
     else await this.deleteImport(id);
   }

@@ -175,6 +175,12 @@ export class Collections {
       throw e;
     } finally {
       releaseName();
+      // In a cluster, another node's record of this name that arrived while this node held it (followCatalog skips a name
+      // being created), as when this create lost the race to it (409), is registered now.
+      if (!registry.findCollection(tenant, name) && !registry.isCreatingCollection(tenant, name)) {
+        const theirs = this.catalog.listCollections(tenant).find((r) => r.name === name);
+        if (theirs) registry.registerCollection(this.durable(theirs));
+      }
     }
   }
 

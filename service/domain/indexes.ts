@@ -846,7 +846,20 @@ export class IndexService {
       throw e;
     } finally {
       releaseName();
+      this.adoptRecord(tenant, name);
     }
+  }
+
+  /**
+   * After a create of `name` here ended: in a cluster, another node's record of
+   * it that arrived while this node held the name (followCatalog skips a name
+   * being created), as when this create lost the race to it (409), is registered
+   * now. A no-op when this create made it, or no record has the name.
+   */
+  private adoptRecord(tenant: string, name: string): void {
+    if (this.registry.find(tenant, name) || this.registry.isCreating(tenant, name)) return;
+    const r = this.catalog.getIndex(tenant, name);
+    if (r) this.registry.register(this.durableIndex(r));
   }
 
   /** The sharded indexes' operations if `l` is a sharded index's record (its DurableIndex is never loaded: its shards are). */
@@ -933,6 +946,7 @@ export class IndexService {
       throw e;
     } finally {
       releaseName();
+      this.adoptRecord(tenant, name);
     }
   }
 
