@@ -161,7 +161,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   if (cluster) {
     metrics.attachCluster(cluster.node, () => cluster.catalog.nodes().map((n) => ({ node: n.node, ageSeconds: Math.max(0, (Date.now() - n.at) / 1000), lag: n.lag })));
     metrics.attachShards(() => cluster.catalog.liveNodes(), () => services.indexes.shardOwnership(), () => services.indexes.collectionShardOwnership());
-    cluster.heartbeat(() => services.indexes.replicaLag());
+    cluster.heartbeat(() => services.indexes.replicaLag() + services.collections.replicaLag());
   }
   const activity = new Activity();
   activity.start();

@@ -45,6 +45,8 @@ export interface CollectionStatus {
   /** Aliases pointing at it. */
   aliases: string[];
   storage?: StorageReport;
+  /** A cluster's: records of the collection's stream (a sharded one's: of the shards held here) this node has not applied yet. */
+  replicaLag?: number;
 }
 
 export interface CollectionsOptions {
@@ -468,8 +470,14 @@ export class Collections {
         snapshotAgeSeconds: c.lastSnapshotAt === undefined ? undefined : (Date.now() - c.lastSnapshotAt) / 1000,
         aliases: aliases.get(`${record.tenant}\u0000${record.name}`) ?? [],
         ...(c.storage && { storage: c.storage }),
+        ...(this.host.durableOptions().replication && { replicaLag: this.shardedOf(c) ? this.host.sharded!.lagOf(record) : c.lag }),
       };
     });
+  }
+
+  /** A cluster's: records of the collections' streams this node follows not applied yet (its heartbeat's lag, with the indexes'). */
+  replicaLag(): number {
+    return this.status().reduce((s, c) => s + (c.replicaLag ?? 0), 0);
   }
 
   private durable(record: CollectionRecord): DurableCollection {

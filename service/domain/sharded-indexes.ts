@@ -586,7 +586,7 @@ export class ShardedIndexes {
   }
 
   /** Records of the streams of `record`'s shards held here that this node has not applied yet (0 for one not loaded: it catches up on load). */
-  lagOf(record: IndexRecord): number {
+  lagOf(record: ShardedRecord): number {
     let lag = 0;
     for (const r of this.replicas.values()) if (r.record.id === record.id) lag += r.l.lag;
     return lag;

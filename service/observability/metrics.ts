@@ -178,6 +178,7 @@ export class Metrics {
     perCollection('faiss_proxy_collection_payload_bytes', "Bytes of a collection's payloads (JSON)", (s) => s.payloadBytes);
     perCollection('faiss_proxy_collection_loaded', '1 when the collection is in memory, 0 when evicted', (s) => (s.loaded ? 1 : 0));
     perCollection('faiss_proxy_collection_log_bytes', 'Write-ahead log bytes not yet folded into a snapshot', (s) => s.logBytes);
+    perCollection('faiss_proxy_collection_replica_lag', "A cluster's: records of the collection's stream (a sharded one's: of its shards held here) this node has not applied yet", (s) => s.replicaLag);
     new client.Gauge({ name: 'faiss_proxy_collections', help: 'Collections, all tenants', registers, collect() { this.set(collections.status().length); } });
     new client.Gauge({ name: 'faiss_proxy_collection_series_dropped', help: 'Collections left out of the per-collection series by the cap', registers, collect() { this.set(Math.max(0, collections.status().length - o.maxIndexSeries)); } });
   }

@@ -215,6 +215,10 @@ describe('cluster: sharded collections', function () {
     const overview = (await operator.get('/v1/admin/overview')).json;
     const owners = (await api(none).get('/v1/collections/two')).json.shardOwners;
     assert.deepEqual(overview.cluster.collectionShards.filter((s: { collection: string }) => s.collection === 'two').map((s: { node: string }) => s.node), owners);
+    // A shard's owner reports its replica lag (in its heartbeat's figure too), 0 once it has applied every write.
+    const ownerOps = client(nodes[holder].url, nodes[holder].adminKey);
+    await until('the owner\'s lag of two is 0', async () => /faiss_proxy_collection_replica_lag\{tenant="acme",collection="two"\} 0\b/.test((await ownerOps.get('/metrics')).bytes.toString('utf8')));
+    assert.ok((await ownerOps.get('/v1/admin/overview')).json.collections.some((c: { name: string; replicaLag?: number }) => c.name === 'two' && c.replicaLag === 0));
   });
 
   it('the remote client and the LangChain store work against a sharded collection unchanged; quotas count every shard', async () => {
