@@ -62,7 +62,7 @@ describe('service: deleting a tenant while its requests run', function () {
       }
       s.tenants.create('x');
       assert.deepEqual(s.indexes.list('x'), [], `round ${round}: the new tenant sees the old one's indexes`);
-      assert.deepEqual(s.indexes.usage('x'), { indexes: 0, vectors: 0, bytes: 0 });
+      assert.deepEqual(await s.indexes.usage('x'), { indexes: 0, vectors: 0, bytes: 0 });
       await assert.rejects(s.indexes.reconstruct('x', 'old', [0n]), { code: 'ERR_INDEX_NOT_FOUND' });
       assert.deepEqual(orphanFiles(s), [], `round ${round}: files of deleted indexes stay on disk`);
       await s.tenants.delete('x');
