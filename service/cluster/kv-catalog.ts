@@ -28,6 +28,8 @@ export const CATALOG_WRITE_TIMEOUT_MS = 10_000;
  * or whose watch stalled, cannot go on accepting a key revoked elsewhere.
  */
 export const CATALOG_STALE_MS = 3_000;
+/** The longest a request naming an object this node does not know waits for its catalog to catch up (caughtUp). */
+export const CATALOG_CATCH_UP_MS = 2_000;
 
 /** A name as one token of a KV key (names may hold characters KV keys may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
@@ -179,6 +181,23 @@ export class KvCatalog implements Catalog {
       })();
     });
     return catalog;
+  }
+
+  /**
+   * Resolves once the watch has delivered every change the bucket held when this
+   * was called (its stream's last sequence then), or after CATALOG_CATCH_UP_MS: a
+   * record another node made and acknowledged before a request came is known here
+   * when the request is served (read-your-creates across nodes, docs/cluster.md).
+   */
+  async caughtUp(): Promise<void> {
+    let last: number;
+    try {
+      last = (await this.kv.status()).streamInfo.state.last_seq;
+    } catch (e) {
+      throw storageFault('catalog.read', undefined, e);
+    }
+    const deadline = performance.now() + CATALOG_CATCH_UP_MS;
+    while (this.lastRevision < last && performance.now() < deadline && !this.closed) await new Promise((r) => setTimeout(r, 2));
   }
 
   /** A change the watch delivered (this node's or another's). */

@@ -100,9 +100,27 @@ export class Collections {
     for (const c of registry.allCollections()) {
       if (wanted.get(`${c.record.tenant}\u0000${c.record.name}`)?.id !== c.record.id) await this.host.forgetLocally(c);
     }
+    this.registerNew(records);
+  }
+
+  /** Registers the collection records no collection of the registry has yet (each loads on first use). */
+  private registerNew(records: CollectionRecord[]): void {
+    const { registry } = this.host;
     for (const r of records) {
       if (!registry.findCollection(r.tenant, r.name) && !registry.isCreatingCollection(r.tenant, r.name)) registry.registerCollection(this.durable(r));
     }
+  }
+
+  /** Whether this node knows a collection or alias of this name (a cluster's may not yet: awaitCatalog). */
+  knows(tenant: string, nameOrAlias: string): boolean {
+    return this.host.registry.findCollection(tenant, nameOrAlias) !== undefined || this.catalog.getAlias(tenant, nameOrAlias) !== undefined;
+  }
+
+  /** A cluster's: as IndexService.awaitCatalog, for collections and aliases. */
+  async awaitCatalog(): Promise<void> {
+    if (!this.catalog.caughtUp) return;
+    await this.catalog.caughtUp();
+    this.registerNew(this.catalog.listCollections());
   }
 
   /** Resolves once the collection reflects every write up to version `seq` (indexes.ts awaitVersion). */

@@ -198,9 +198,30 @@ export class IndexService {
     for (const l of this.registry.allIndexes()) {
       if (wanted.get(`${l.record.tenant}\u0000${l.record.name}`)?.id !== l.record.id) await this.forgetLocally(l);
     }
+    this.registerNew(records);
+  }
+
+  /** Registers the index records no index of the registry has yet (each loads on first use). */
+  private registerNew(records: IndexRecord[]): void {
     for (const r of records) {
       if (!this.registry.find(r.tenant, r.name) && !this.registry.isCreating(r.tenant, r.name)) this.registry.register(this.durableIndex(r));
     }
+  }
+
+  /** Whether this node knows an index of this name (a cluster's may not yet: awaitCatalog). */
+  knows(tenant: string, name: string): boolean {
+    return this.registry.find(tenant, name) !== undefined;
+  }
+
+  /**
+   * A cluster's: once this node's catalog holds every change acknowledged before
+   * the call, the records it holds are registered (an index another node just
+   * made is served here, not 404). A single node: nothing to wait for.
+   */
+  async awaitCatalog(): Promise<void> {
+    if (!this.catalog.caughtUp) return;
+    await this.catalog.caughtUp();
+    this.registerNew(this.catalog.listIndexes());
   }
 
   /**

@@ -128,6 +128,10 @@ export function createApp(deps: AppDeps): express.Express {
       index: (tenant: string, name: string, seq: number) => deps.indexes.awaitVersion(tenant, name, seq),
       collection: (tenant: string, name: string, seq: number) => deps.collections.awaitVersion(tenant, name, seq),
     },
+    catalog: {
+      knows: (kind: 'index' | 'collection', tenant: string, name: string) => (kind === 'index' ? deps.indexes.knows(tenant, name) : deps.collections.knows(tenant, name)),
+      awaitCatalog: (kind: 'index' | 'collection') => (kind === 'index' ? deps.indexes.awaitCatalog() : deps.collections.awaitCatalog()),
+    },
   };
   app.use(dispatch(routes, pipelineDeps, deps.observability));
   // The dashboard: static files, no CDN (the service works air-gapped); its data

@@ -38,6 +38,15 @@ export interface PipelineDeps {
     index(tenant: string, name: string, seq: number): Promise<void>;
     collection(tenant: string, name: string, seq: number): Promise<void>;
   };
+  /**
+   * Whether this node knows the index or collection a route names, and (a
+   * cluster's) a wait until its catalog holds every change acknowledged before
+   * it: a name another node has just created is served, not 404.
+   */
+  catalog?: {
+    knows(kind: 'index' | 'collection', tenant: string, name: string): boolean;
+    awaitCatalog(kind: 'index' | 'collection'): Promise<void>;
+  };
 }
 
 const MIN_SEQUENCE_TEXT = /^[0-9]{1,15}$/;
@@ -120,10 +129,11 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
       if (minSequence !== undefined && (!sequenced || !deps.versions || res.locals.principal === undefined)) {
         throw new HttpError(400, 'ERR_VALIDATION', `A minimum sequence (X-Min-Sequence, minSequence) applies to the routes of one index or collection, not to ${where}`);
       }
-      const done =
-        minSequence !== undefined
-          ? deps.versions![sequenced!](principalOf(res.locals).tenant, req.params.name, minSequence).then(() => route.handler(req, res))
-          : route.handler(req, res);
+      const tenant = res.locals.principal !== undefined ? principalOf(res.locals).tenant : undefined;
+      const unknown = sequenced !== undefined && tenant !== undefined && deps.catalog !== undefined && !deps.catalog.knows(sequenced, tenant, req.params.name);
+      const served = () =>
+        minSequence !== undefined ? deps.versions![sequenced!](tenant!, req.params.name, minSequence).then(() => route.handler(req, res)) : route.handler(req, res);
+      const done = unknown ? deps.catalog!.awaitCatalog(sequenced!).then(served) : served();
       if (done) {
         done.then(() => memory?.settled(), (e: unknown) => {
           memory?.settled();

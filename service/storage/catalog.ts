@@ -119,6 +119,11 @@ export interface Catalog {
   deleteAlias(tenant: string, alias: string): void;
   /** Throws unless the catalog file is still the one this connection writes (not deleted under the service). */
   checkFile(): void;
+  /**
+   * A cluster's (cluster/kv-catalog.ts): resolves once this node's copy holds every
+   * change acknowledged before the call. A single node's catalog is always current: absent.
+   */
+  caughtUp?(): Promise<void>;
   close(): void;
 }
 

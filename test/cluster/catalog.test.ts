@@ -57,6 +57,32 @@ describe('cluster: the catalog in JetStream KV', function () {
     assert.equal((await client(a.url, issued.json.key).get('/v1/indexes')).status, 401);
   });
 
+  it('an index, collection or alias made through A is served through B and C at once after its answer, never 404', async () => {
+    const [a, b, c] = nodes;
+    const adminA = client(a.url, a.adminKey);
+    assert.equal((await adminA.post('/v1/admin/tenants', { name: 'fresh' })).status, 201);
+    const key = (await adminA.post('/v1/admin/tenants/fresh/keys', { role: 'write' })).json.key;
+    await within(5_000, async () => (await client(c.url, key).get('/v1/indexes')).status === 200);
+    await within(5_000, async () => (await client(b.url, key).get('/v1/indexes')).status === 200);
+    const onA = client(a.url, key);
+    const elsewhere = [client(b.url, key), client(c.url, key)];
+    const misses: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      assert.equal((await onA.post('/v1/indexes', { name: `i${i}`, dimension: 4, type: 'IndexFlatL2' })).status, 201);
+      assert.equal((await onA.post('/v1/collections', { name: `c${i}`, dimension: 4 })).status, 201);
+      assert.equal((await onA.post('/v1/aliases', { alias: `a${i}`, collection: `c${i}` })).status, 201);
+      const answers = await Promise.all(
+        elsewhere.flatMap((api) => [
+          api.post(`/v1/indexes/i${i}/add`, { vectors: [[1, 2, 3, 4]] }),
+          api.get(`/v1/collections/c${i}`),
+          api.post(`/v1/collections/a${i}/points/count`, {}),
+        ]),
+      );
+      answers.forEach((r, j) => r.status === 200 || misses.push(`${i}/${j}: ${r.status} ${JSON.stringify(r.json)}`));
+    }
+    assert.deepEqual(misses, []);
+  });
+
   it("the tenants and keys CLI commands with --cluster change the cluster's catalog: a key it creates works on every node, revoked by it, refused on every node", async () => {
     const cli = (...args: string[]): Promise<{ status: number; out: string; err: string }> =>
       new Promise((resolve) => {
