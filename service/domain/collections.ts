@@ -471,6 +471,7 @@ export class Collections {
       const k = `${a.tenant}\u0000${a.collection}`;
       aliases.set(k, [...(aliases.get(k) ?? []), a.alias]);
     }
+    const replicated = this.host.durableOptions().replication !== undefined;
     return this.host.registry.allCollections().map((c) => {
       const { record, summary } = c;
       const state = c.current;
@@ -488,7 +489,7 @@ export class Collections {
         snapshotAgeSeconds: c.lastSnapshotAt === undefined ? undefined : (Date.now() - c.lastSnapshotAt) / 1000,
         aliases: aliases.get(`${record.tenant}\u0000${record.name}`) ?? [],
         ...(c.storage && { storage: c.storage }),
-        ...(this.host.durableOptions().replication && { replicaLag: this.shardedOf(c) ? this.host.sharded!.lagOf(record) : c.lag }),
+        ...(replicated && { replicaLag: this.shardedOf(c) ? this.host.sharded!.lagOf(record) : c.lag }),
       };
     });
   }
