@@ -943,6 +943,7 @@ export class IndexService {
       try {
         for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
         this.registry.requireOpen(tenant, generation);
+        replication.beforeCommit(...Array.from({ length: record.shards! }, (_, s) => shardStorageId(record.id, s)));
         this.catalog.insertIndex(record);
       } catch (e) {
         for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
