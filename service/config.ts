@@ -319,7 +319,7 @@ export const OPTIONS: readonly ServeOption[] = [
   { flag: '--cluster-gc-interval-ms', env: 'FAISS_PROXY_CLUSTER_GC_INTERVAL_MS', group: 'cluster', unit: 'ms', default: 300_000, defaultHelp: '300000 (5 min)', parse: int('cluster gc interval'), key: 'clusterGcIntervalMs',
     help: "How often this node deletes the streams, snapshots and catalog keys no catalog record names (a leak collector; 0: never, run faiss-proxy cluster gc instead)." },
   { flag: '--cluster-gc-grace-ms', env: 'FAISS_PROXY_CLUSTER_GC_GRACE_MS', group: 'cluster', unit: 'ms', default: 900_000, defaultHelp: '900000 (15 min)', parse: gcGrace, key: 'clusterGcGraceMs',
-    help: 'The collector deletes only what is older than this; a create or import names its new stream in the catalog within half of it, or fails (503). The same on every node; at least 1000.' },
+    help: 'The collector deletes only what is older than this; a create or import names its new stream in the catalog within half of it, or fails (503). The same on every node; at least 1000 (under a minute only for tests: half of it must outlast a catalog change, 10 s).' },
   { flag: '--gpu', env: 'FAISS_PROXY_GPU', group: 'gpu', unit: 'devices', default: () => [], defaultHelp: 'none: every index on the CPU', parse: gpuDevices, key: 'gpu',
     help: 'CUDA devices indexes created with "device": "gpu" or "gpu:<n>" live on, comma-separated (0 or 0,1); needs the addon built with CUDA (npm run build:native-gpu).' },
   { flag: '--gpu-memory', env: 'FAISS_PROXY_GPU_MEMORY', group: 'gpu', unit: 'bytes', default: 0, defaultHelp: '0 (no limit)', parse: int('gpu memory'), key: 'gpuMemory',
