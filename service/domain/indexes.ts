@@ -664,7 +664,7 @@ export class IndexService {
           record,
           () => {
             this.registry.requireOpen(tenant, generation);
-            this.catalog.replaceIndex(record);
+            this.catalog.replaceIndex(record, replacing.record.id);
           },
           true,
         );
