@@ -6,7 +6,15 @@
 // key's revocation), and no alias is left pointing at a collection deleted while
 // it was switched to it. Before, each update wrote the whole record as this
 // node's copy had it (last writer wins): these rounds caught each of those.
+// Two guard what held before too: two switches at once agree on every node, and
+// of two imports at once one wins (the other's node usually follows the winner
+// first and answers 404; now, when it does not, its switch is refused: 503).
 import { strict as assert } from 'node:assert';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { indexFactory, serializeIndex } from '../../lib';
+import { METRIC_L2 } from '../../lib/constants';
+import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
@@ -14,6 +22,17 @@ import { decideUpdate } from '../../service/cluster/catalog-writer';
 
 type Client = ReturnType<typeof client>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A flat FAISS file of `n` rows of dimension 4. */
+async function flatFile(n: number): Promise<Buffer> {
+  const index = indexFactory(4, 'Flat', METRIC_L2);
+  try {
+    await index.add(new Float32Array(Array.from({ length: n }, (_, i) => hashedVector(i, 4)).flat()));
+    return Buffer.from(await serializeIndex(index));
+  } finally {
+    index.dispose();
+  }
+}
 
 /** Polls `f` on every client until it holds (true) or 5 s pass (false). */
 async function onEvery(clients: Client[], f: (c: Client) => Promise<boolean>): Promise<boolean> {
@@ -147,6 +166,47 @@ describe('cluster: concurrent updates of one catalog record through several node
       console.log(`      ${dangling.length} dangling of ${ROUNDS} rounds (${kept} kept by the switch)${dangling.length ? `: ${dangling.slice(0, 3).join('; ')}` : ''}`);
       assert.deepEqual(dangling, []);
     });
+  });
+
+  it('an index imported through two nodes at once: every node ends on one of the two files, and no stream is left behind', async () => {
+    assert.equal((await admin[0].post('/v1/admin/tenants', { name: 'imports' })).status, 201);
+    const key = (await admin[0].post('/v1/admin/tenants/imports/keys', { role: 'write' })).json.key as string;
+    const api = nodes.map((n) => client(n.url, key));
+    assert.ok(await onEvery(api, async (c) => (await c.get('/v1/indexes')).status === 200));
+    assert.equal((await api[0].put('/v1/indexes/imp/import', { body: await flatFile(10) })).status, 201);
+    const streams = async (): Promise<number> => {
+      const nc = await connect({ servers: nats.urls.split(',') });
+      try {
+        return (await (await jetstreamManager(nc)).streams.list().next()).filter((x) => x.config.name.startsWith('FP_')).length;
+      } finally {
+        await nc.close();
+      }
+    };
+    const ROUNDS = 3;
+    const bad: string[] = [];
+    const answered: string[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      assert.ok(await onEvery(api, async (c) => (await c.get('/v1/indexes/imp')).status === 200));
+      const before = await streams();
+      const sizes = [20 + r, 30 + r];
+      const files = await Promise.all(sizes.map(flatFile));
+      const s = await Promise.all([api[1].put('/v1/indexes/imp/import', { body: files[0] }), api[2].put('/v1/indexes/imp/import', { body: files[1] })]);
+      // The loser: 503 (its switch found the other's) or 404 (its node had already followed the other's switch).
+      for (const x of s) assert.ok(x.status === 200 || (x.status === 503 && x.json.error.code === 'ERR_STORAGE_FAILED') || (x.status === 404 && x.json.error.code === 'ERR_INDEX_NOT_FOUND'), `${x.status} ${JSON.stringify(x.json)}`);
+      answered.push(s.map((x) => x.status).join('+'));
+      assert.ok(s.some((x) => x.status === 200), 'one import switched');
+      const won = s.length === 2 && s.every((x) => x.status === 200) ? sizes : sizes.filter((_, i) => s[i].status === 200);
+      let seen: number[] = [];
+      const agreed = await onEvery(api, async () => {
+        seen = await Promise.all(api.map(async (c) => (await c.get('/v1/indexes/imp')).json.ntotal as number));
+        return seen.every((n) => n === seen[0]) && won.includes(seen[0]);
+      });
+      if (!agreed) bad.push(`round ${r}: answered ${s.map((x) => x.status).join(',')}, nodes hold ${seen.join(',')}`);
+      const left = await streams();
+      if (left !== before) bad.push(`round ${r}: ${left} streams, ${before} before (answered ${s.map((x) => x.status).join(',')})`);
+    }
+    console.log(`      answered ${answered.join(', ')}; ${bad.length} bad of ${ROUNDS} rounds${bad.length ? `: ${bad.join('; ')}` : ''}`);
+    assert.deepEqual(bad, []);
   });
 
   it("a key revoked through one node while its tenant is deleted through another: not brought back (the name made again has no keys)", async () => {
