@@ -124,7 +124,7 @@ async function main(): Promise<void> {
           answer(made ? { id: r.id, revision: made.revision, value: made.value } : { id: r.id, ...decided });
         } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
         else if (r.unlessReferenced) {
-          const referenced = await deleteKeyUnlessReferenced(jsm, js, kv, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS);
+          const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS);
           answer({ id: r.id, ...(referenced !== undefined && { referenced }) });
         } else {
           await kv.delete(r.key);

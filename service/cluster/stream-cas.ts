@@ -10,7 +10,6 @@
 // own streams the same way (quota-ledger.ts).
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Empty, headers } from '@nats-io/nats-core';
-import type { KV } from '@nats-io/kv';
 
 /** The refusal of an append whose expected last sequence is not the stream's. */
 export const wrongLastSequence = (e: unknown): boolean => /wrong last sequence/i.test(`${(e as Error)?.message ?? ''}`);
@@ -48,10 +47,9 @@ export async function setKeyIf(
   timeoutMs: number,
   reads: readonly string[] = [],
 ): Promise<{ revision: number; value: string } | undefined> {
-  return settle(jsm, bucket, timeoutMs, async (last) => {
-    const current = await valueOf(jsm, bucket, key);
-    const read: (string | undefined)[] = [];
-    for (const k of reads) read.push(await valueOf(jsm, bucket, k));
+  return settle(jsm, bucket, timeoutMs, undefined, async (last) => {
+    // At once, to keep each try short: a heartbeat (every second from each node) landing within it makes it try again.
+    const [current, ...read] = await Promise.all([key, ...reads].map((k) => valueOf(jsm, bucket, k)));
     const next = decide(current, read);
     if (next === undefined) return { done: undefined };
     const ack = await js.publish(kvSubject(bucket, key), next, { expect: { lastSequence: last } });
@@ -69,19 +67,17 @@ export async function setKeyIf(
 export async function deleteKeyUnlessReferenced(
   jsm: JetStreamManager,
   js: JetStreamClient,
-  kv: KV,
   bucket: string,
   key: string,
   ref: { prefix: string; field: string; value: unknown },
   timeoutMs: number,
 ): Promise<string | undefined> {
-  return settle(jsm, bucket, timeoutMs, async (last) => {
-    const keys: string[] = [];
-    for await (const k of await kv.keys(`${ref.prefix}>`)) keys.push(k);
-    for (const k of keys) {
-      const v = await valueOf(jsm, bucket, k);
-      if (v !== undefined && (JSON.parse(v) as Record<string, unknown>)[ref.field] === ref.value) return { done: k };
-    }
+  return settle(jsm, bucket, timeoutMs, kvSubject(bucket, `${ref.prefix}>`), async (last, subjects) => {
+    // The keys under the prefix (deleted ones too: their value is none), read at once.
+    const keys = subjects.map((subject) => subject.slice(kvSubject(bucket, '').length));
+    const values = await Promise.all(keys.map((k) => valueOf(jsm, bucket, k)));
+    const i = values.findIndex((v) => v !== undefined && (JSON.parse(v) as Record<string, unknown>)[ref.field] === ref.value);
+    if (i >= 0) return { done: keys[i] };
     const h = headers();
     h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
     await js.publish(kvSubject(bucket, key), Empty, { headers: h, expect: { lastSequence: last } });
@@ -90,18 +86,25 @@ export async function deleteKeyUnlessReferenced(
 }
 
 /**
- * Runs `attempt` with the stream's last sequence until it is done: an attempt's
- * append expects that sequence, and one refused because another change came in
- * between is made again (read, decided, appended), until `timeoutMs`; then
- * UnsettledChange.
+ * Runs `attempt` with the stream's last sequence (and, given `subjectsFilter`,
+ * the stream's subjects matching it, from the same answer) until it is done: an
+ * attempt's append expects that sequence, and one refused because another
+ * change came in between is made again (read, decided, appended), until
+ * `timeoutMs`; then UnsettledChange.
  */
-async function settle<T>(jsm: JetStreamManager, bucket: string, timeoutMs: number, attempt: (last: number) => Promise<{ done: T }>): Promise<T> {
+async function settle<T>(
+  jsm: JetStreamManager,
+  bucket: string,
+  timeoutMs: number,
+  subjectsFilter: string | undefined,
+  attempt: (last: number, subjects: string[]) => Promise<{ done: T }>,
+): Promise<T> {
   const started = Date.now();
   for (let tries = 0; ; tries++) {
     // The stream's last sequence first: the keys, read after it from the same leader, are as new or newer.
-    const last = (await jsm.streams.info(kvStream(bucket))).state.last_seq;
+    const { state } = await jsm.streams.info(kvStream(bucket), subjectsFilter === undefined ? undefined : { subjects_filter: subjectsFilter });
     try {
-      return (await attempt(last)).done;
+      return (await attempt(state.last_seq, Object.keys(state.subjects ?? {}))).done;
     } catch (e) {
       if (!wrongLastSequence(e)) throw e;
       if (Date.now() - started > timeoutMs) {
