@@ -11,7 +11,8 @@
 // first and answers 404; now, when it does not, its switch is refused: 503).
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { indexFactory, serializeIndex } from '../../lib';
 import { METRIC_L2 } from '../../lib/constants';
 import { hashedVector } from '../support/data';
@@ -19,6 +20,8 @@ import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
 import { decideUpdate } from '../../service/cluster/catalog-writer';
+import { CATALOG_BUCKET } from '../../service/cluster/kv-catalog';
+import { setKeyIf } from '../../service/cluster/stream-cas';
 
 type Client = ReturnType<typeof client>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +73,31 @@ describe('cluster: concurrent updates of one catalog record through several node
     const alias = JSON.stringify({ alias: 'a', collection: 'c1' });
     assert.deepEqual(decideUpdate('a.x', { set: { collection: 'c2' }, requires: ['c.c2'] }, alias, [undefined]), { answer: { missing: 'c.c2' } });
     assert.deepEqual(JSON.parse(decideUpdate('a.x', { set: { collection: 'c2' }, requires: ['c.c2'] }, alias, ['{}']).next!), { alias: 'a', collection: 'c2' });
+  });
+
+  it("the cost: an update through the compare-and-set against KV's put, one at a time", async () => {
+    const nc = await connect({ servers: nats.urls.split(',') });
+    try {
+      const kv = await new Kvm(nc).open(CATALOG_BUCKET);
+      const js = jetstream(nc);
+      const jsm = await jetstreamManager(nc);
+      // Keys under `x.`: no kind of record (kv-catalog.ts reads a key's first letter), so the running nodes ignore them.
+      const record = (r: number) => JSON.stringify({ name: 'cost', maxIndexes: r, maxVectors: 1000 });
+      const ms: { kv: number[]; cas: number[] } = { kv: [], cas: [] };
+      for (let r = 0; r < 20; r++) {
+        let t = performance.now();
+        await kv.put('x.cost.kv', record(r));
+        ms.kv.push(performance.now() - t);
+        t = performance.now();
+        await setKeyIf(jsm, js, CATALOG_BUCKET, 'x.cost.cas', (current) => decideUpdate('x.cost.cas', { set: { maxIndexes: r } }, current ?? record(0), []).next, 8_000);
+        ms.cas.push(performance.now() - t);
+      }
+      const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1].toFixed(2);
+      console.log(`      one update at a time (20 each, alternating): KV's put median ${median(ms.kv)} ms, the compare-and-set median ${median(ms.cas)} ms`);
+      assert.equal(JSON.parse((await kv.get('x.cost.cas'))!.string()).maxIndexes, 19);
+    } finally {
+      await nc.close();
+    }
   });
 
   it("three quotas of one tenant changed through three nodes at once: every change is kept", async () => {
