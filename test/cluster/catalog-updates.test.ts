@@ -21,7 +21,7 @@ import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy
 import { client } from '../support/server';
 import { decideUpdate } from '../../service/cluster/catalog-writer';
 import { CATALOG_BUCKET } from '../../service/cluster/kv-catalog';
-import { setKeyIf } from '../../service/cluster/stream-cas';
+import { setKeyIf, UnsettledChange } from '../../service/cluster/stream-cas';
 
 type Client = ReturnType<typeof client>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +75,7 @@ describe('cluster: concurrent updates of one catalog record through several node
     assert.deepEqual(JSON.parse(decideUpdate('a.x', { set: { collection: 'c2' }, requires: ['c.c2'] }, alias, ['{}']).next!), { alias: 'a', collection: 'c2' });
   });
 
-  it("the cost: an update through the compare-and-set against KV's put, one at a time", async () => {
+  it("the cost of an update's compare-and-set against KV's put, one at a time; one that keeps losing gives up at its deadline", async () => {
     const nc = await connect({ servers: nats.urls.split(',') });
     try {
       const kv = await new Kvm(nc).open(CATALOG_BUCKET);
@@ -95,6 +95,23 @@ describe('cluster: concurrent updates of one catalog record through several node
       const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1].toFixed(2);
       console.log(`      one update at a time (20 each, alternating): KV's put median ${median(ms.kv)} ms, the compare-and-set median ${median(ms.cas)} ms`);
       assert.equal(JSON.parse((await kv.get('x.cost.cas'))!.string()).maxIndexes, 19);
+      // A change that keeps losing (here: another append lands before each try's, every time) gives up at its deadline.
+      let tries = 0;
+      const t = performance.now();
+      const unsettled = await setKeyIf(
+        jsm,
+        js,
+        CATALOG_BUCKET,
+        'x.cost.cas',
+        (current) => {
+          tries++;
+          void js.publish(`$KV.${CATALOG_BUCKET}.x.other`, String(tries)); // sent before this try's append, on the same connection
+          return current;
+        },
+        300,
+      ).catch((e: unknown) => e);
+      assert.ok(unsettled instanceof UnsettledChange, String(unsettled));
+      assert.ok(tries > 1 && performance.now() - t < 5_000, `${tries} tries in ${performance.now() - t} ms`);
     } finally {
       await nc.close();
     }
