@@ -1,8 +1,8 @@
 // What every index on a faiss-proxy server shares, float (RemoteIndex) or binary
 // (RemoteIndexBinary): its name and description, the server's state as of this
 // client's last call, creation on first use, writes with an Idempotency-Key,
-// search settings sent with every search, the k-means seed with every train, disposal. The subclasses only shape
-// rows and answers.
+// search settings sent with every search, the k-means seed with every train,
+// disposal. The subclasses only shape rows and answers.
 import { metricNameOf, type MetricType } from '../constants';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
