@@ -133,8 +133,10 @@ export class LocalLease {
   free: Amount = NONE;
   lastUsed = Date.now();
   giveBack = false;
-  /** The quotas of the last change: spending here stops when a quota is lowered. */
+  /** The quotas the next change is checked against (the newest a write brought). */
   quotas?: Quotas;
+  /** The quotas the record's copy was last checked against: spending here stops when a write brings one lower. */
+  private limits?: Quotas;
   private readonly charges = new Map<string, Charge>();
   needs: Waiting[] = [];
 
@@ -145,8 +147,8 @@ export class LocalLease {
 
   /** Spends `growth` with no round trip, when it fits the free part of a lease renewed recently under quotas not lowered since. */
   trySpend(growth: Reservation, quotas: Quotas, appendId: string | undefined, now: number): string | undefined {
-    if (!this.known || now - this.at >= LEASE_USE_MS || !this.quotas) return undefined;
-    if (quotas.maxVectors < this.quotas.maxVectors || quotas.maxBytes < this.quotas.maxBytes) return undefined;
+    if (!this.known || now - this.at >= LEASE_USE_MS || !this.limits) return undefined;
+    if (quotas.maxVectors < this.limits.maxVectors || quotas.maxBytes < this.limits.maxBytes) return undefined;
     if (!fits(growth, this.free)) return undefined;
     this.free = minus(this.free, growth);
     return this.charge(randomUUID(), growth, appendId, now);
@@ -234,8 +236,8 @@ export class LocalLease {
     this.free = atMost(this.free, result.free);
   }
 
-  /** The change was written: the record holds `result` for the lease made from `sent`. */
-  written(sent: LeaseState, result: LeaseResult, quotas: Quotas | undefined): void {
+  /** The change was written: the record holds `result` for the lease made from `sent`, checked against `quotas`. */
+  written(sent: LeaseState, result: LeaseResult, quotas: Quotas): void {
     const now = Date.now();
     if (result.vanished) {
       // Expired and counted again at its object's head (nothing spent from it could land after), or its object deleted.
@@ -249,7 +251,7 @@ export class LocalLease {
     if (!result.present) this.free = NONE;
     this.known = result.present;
     if (result.present) this.at = result.at;
-    if (quotas) this.quotas = quotas;
+    this.limits = quotas;
     if (sent.giveBack) this.giveBack = false;
     const answered = new Set(sent.needs.map((n) => n.id));
     const waiting = this.needs.filter((n) => answered.has(n.id));

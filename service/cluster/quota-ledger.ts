@@ -639,6 +639,7 @@ export class StreamUsageLedger implements SharedUsage {
           p.sent = p.lease.state();
           return p.sent && p.lease.quotas && { kind: 'lease', tenant, quotas: p.lease.quotas, lease: p.sent };
         });
+        const quotasOf = (i: number) => (made[i] as Extract<LedgerOp, { kind: 'lease' }>).quotas;
         const ops = made.filter((op): op is LedgerOp => op !== undefined);
         const { next, refusals, waits, leases, changed } = applyOps(cur.ledger, ops, Date.now());
         const doubt = refusals.some((r) => r !== undefined) || waits.some((w) => w) || leases.some((r) => r?.grants.some((g) => g !== 'lease' && g !== 'hold'));
@@ -658,7 +659,7 @@ export class StreamUsageLedger implements SharedUsage {
         }
         batch.forEach((p, i) => {
           if (p.lease) {
-            if (made[i]) p.lease.written(p.sent!, leases[at(i)]!, p.lease.quotas);
+            if (made[i]) p.lease.written(p.sent!, leases[at(i)]!, quotasOf(i));
             p.sent = undefined;
             return;
           }
