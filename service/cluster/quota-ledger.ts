@@ -193,6 +193,11 @@ function applyLease(next: Ledger, op: Extract<LedgerOp, { kind: 'lease' }>, now:
   let biggest = NONE;
   let wait = false;
   for (const need of s.needs) {
+    // Already held: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
+    if (next.holds.some((h) => h.id === need.id && !h.lease)) {
+      grants.push('hold');
+      continue;
+    }
     const after = plus(used, need);
     if (fits(after, limit)) {
       if (!marked && !wait && fits(need, sliceOf(minus(limit, after), need))) {
