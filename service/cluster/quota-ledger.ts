@@ -212,7 +212,9 @@ function applyLease(next: Ledger, op: Extract<LedgerOp, { kind: 'lease' }>, now:
         changed = true;
       }
       used = { ...used, ...after };
-    } else if (need.mayWait && fits(minus(after, others), limit)) {
+    } else if (need.mayWait && fits(minus(minus(after, others), carried), limit)) {
+      // Only leases in the way: other nodes' (given back when reclaimed, or counted twice until their next change)
+      // or this one's writes in flight (counted twice while another node's count of their object has them).
       grants.push('wait');
       wait = true;
     } else {
