@@ -162,8 +162,7 @@ function markReclaim(l: Ledger, now: number): boolean {
  */
 function applyLease(next: Ledger, op: Extract<LedgerOp, { kind: 'lease' }>, now: number): LeaseResult {
   const { lease: s, quotas, tenant } = op;
-  const at = next.holds.findIndex((h) => h.id === s.id && h.lease);
-  const entry = at >= 0 ? next.holds[at] : undefined;
+  const entry = next.holds.find((h) => h.id === s.id && h.lease);
   const vanished = s.known && !entry;
   let changed = false;
   if (s.counted) {
