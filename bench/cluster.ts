@@ -15,13 +15,15 @@
 // (6) with --baseline <cli.js of a checkout built without the
 // cluster's shared quota check (service/cluster/quota-ledger.ts)>, what that
 // check costs: acknowledged adds/s through 3 nodes of each build, on the same NATS
-// servers, alternating rounds; (7) a sharded collection (3 shards, docs/cluster.md): its
+// servers, alternating rounds, and CPU per add (`--quota-only`: this part alone;
+// `--rounds N`: N rounds each); (7) a sharded collection (3 shards, docs/cluster.md): its
 // searches/s, filtered or not, and acknowledged upserts/s against a whole
 // collection's. Nothing asserts on time: figures go to bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { startNatsCluster } from '../test/support/nats-cluster';
-import { startProxyCluster, stopProxies } from '../test/support/proxy-cluster';
+import { startNatsCluster, type NatsCluster } from '../test/support/nats-cluster';
+import { startProxyCluster, stopProxies, type ProxyNode } from '../test/support/proxy-cluster';
 import { client, makeTenant, startServer } from '../test/support/server';
 import { indexFactory, serializeIndex } from '../lib';
 
@@ -84,10 +86,88 @@ async function searches(urls: string[], key: string, search: (api: Api) => Promi
   return best;
 }
 
+/** CPU seconds `pids` have used so far (Linux /proc: user + system; 0 where it cannot be read). */
+function cpuSeconds(pids: (number | undefined)[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // not Linux, or the process is gone
+    }
+  }
+  return ticks / 100;
+}
+
+/**
+ * (6) the shared quota check's cost, against a build without it (--baseline),
+ * through 3 nodes each on the same NATS servers: acknowledged adds/s, and CPU
+ * per add (the group's 3 proxies and the 3 NATS servers, which serve one group
+ * at a time), steadier than wall time on a loaded machine.
+ */
+async function quotaCost(nats: NatsCluster, nodes: ProxyNode[]): Promise<void> {
+  const urls = nodes.map((n) => n.url);
+  // --rounds N: more alternating rounds on a loaded machine.
+  const rounds = process.argv.includes('--rounds') ? Number(process.argv[process.argv.indexOf('--rounds') + 1]) : ROUNDS;
+  const at = process.argv.indexOf('--baseline');
+  if (at < 0) {
+    console.log('\n(6) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
+  } else {
+    const baseline = await startProxyCluster(nats, ['A0', 'B0', 'C0'], { entry: process.argv[at + 1], adminKey: nodes[0].adminKey });
+    try {
+      const groups = { without: baseline.map((n) => n.url), with: urls };
+      const key = { without: (await makeTenant(baseline[0], 'quota0')).write, with: (await makeTenant(nodes[0], 'quota1')).write };
+      for (const mode of ['without', 'with'] as const) {
+        const c = await client(groups[mode][0], key[mode]).post('/v1/indexes', { name: 'q', dimension: D, type: 'IndexFlatL2' });
+        if (c.status !== 201) throw new Error(`create q: ${c.status}`);
+      }
+      console.log(`\n(6) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${rounds} rounds of ${ROUND_S} s, alternating`);
+      console.log('  writers   without   with   ratio   CPU ms/add: without   with   ratio (without/with)');
+      const pids = {
+        without: [...baseline.map((n) => n.proc.pid), ...nats.nodes.map((n) => n.proc?.pid)],
+        with: [...nodes.map((n) => n.proc.pid), ...nats.nodes.map((n) => n.proc?.pid)],
+      };
+      for (const writers of [1, 8, 32]) {
+        const best = { without: 0, with: 0 };
+        const cpu = { without: 0, with: 0 };
+        const added = { without: 0, with: 0 };
+        for (let round = 0; round < rounds; round++) {
+          for (const mode of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+            const before = cpuSeconds(pids[mode]);
+            const rate = await adds(groups[mode], key[mode], 'q', writers, ROUND_S);
+            cpu[mode] += cpuSeconds(pids[mode]) - before;
+            added[mode] += rate * ROUND_S;
+            best[mode] = Math.max(best[mode], rate);
+          }
+        }
+        const perAdd = { without: (1000 * cpu.without) / added.without, with: (1000 * cpu.with) / added.with };
+        console.log(
+          `  ${String(writers).padStart(7)} ${fmt(best.without)} ${fmt(best.with)}   ${(best.with / best.without).toFixed(2)}   ${fmt(perAdd.without, 2)} ${fmt(perAdd.with, 2)}   ${(perAdd.without / perAdd.with).toFixed(2)}`,
+        );
+      }
+    } finally {
+      await stopProxies(baseline);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`cluster bench: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const nats = await startNatsCluster();
   const nodes = await startProxyCluster(nats);
+  if (process.argv.includes('--quota-only')) {
+    // Part (6) alone: what the shared quota check costs.
+    try {
+      await quotaCost(nats, nodes);
+      console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    } finally {
+      await stopProxies(nodes);
+      await nats.stop();
+    }
+    return;
+  }
   const single = await startServer();
   try {
     const keys = await makeTenant(nodes[0], 'bench');
@@ -229,34 +309,7 @@ async function main(): Promise<void> {
     }
     console.log(`  GET export through B, ${N} x ${D}: whole index ${exports.s.toFixed(0)} ms, sharded (gathered from 3 shards) ${exports.sh.toFixed(0)} ms`);
 
-    // (6) the shared quota check's cost, against a build without it
-    const at = process.argv.indexOf('--baseline');
-    if (at < 0) {
-      console.log('\n(6) skipped: --baseline <dist/service/cli.js of a checkout without the shared quota check> compares its adds/s');
-    } else {
-      const baseline = await startProxyCluster(nats, ['A0', 'B0', 'C0'], { entry: process.argv[at + 1], adminKey: nodes[0].adminKey });
-      try {
-        const groups = { without: baseline.map((n) => n.url), with: urls };
-        const key = { without: (await makeTenant(baseline[0], 'quota0')).write, with: (await makeTenant(nodes[0], 'quota1')).write };
-        for (const mode of ['without', 'with'] as const) {
-          const c = await client(groups[mode][0], key[mode]).post('/v1/indexes', { name: 'q', dimension: D, type: 'IndexFlatL2' });
-          if (c.status !== 201) throw new Error(`create q: ${c.status}`);
-        }
-        console.log(`\n(6) acknowledged adds/s through 3 nodes, without and with the cluster's shared quota check (${ROWS} x ${D} floats each), best of ${ROUNDS} rounds of ${ROUND_S} s, alternating`);
-        console.log('  writers   without   with   ratio');
-        for (const writers of [1, 8, 32]) {
-          const best = { without: 0, with: 0 };
-          for (let round = 0; round < ROUNDS; round++) {
-            for (const mode of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
-              best[mode] = Math.max(best[mode], await adds(groups[mode], key[mode], 'q', writers, ROUND_S));
-            }
-          }
-          console.log(`  ${String(writers).padStart(7)} ${fmt(best.without)} ${fmt(best.with)}   ${(best.with / best.without).toFixed(2)}`);
-        }
-      } finally {
-        await stopProxies(baseline);
-      }
-    }
+    await quotaCost(nats, nodes);
 
     // (7) a sharded collection against a whole one: the same points (a payload each), searched and upserted through every node
     const all = vectors(N, 3);

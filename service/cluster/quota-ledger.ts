@@ -16,6 +16,9 @@
 // hold and settlement queued meanwhile (group commit), from the record as it
 // last wrote or read it (a change that lost the race reads it again); a write's
 // own settlement waits up to SETTLE_DELAY_MS for the next hold to carry it.
+// A write that adds vectors or bytes (not an index) is spent from a lease of
+// this node on its object when one has room (quota-lease.ts): no change of the
+// record for it, only one now and then for the lease.
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Quotas } from '../storage/catalog';
@@ -25,6 +28,25 @@ import { storageFault } from '../storage/storage-io';
 import { APPEND_TIMEOUT_MS, transient } from './replicated-log';
 import { wrongLastSequence } from './stream-cas';
 import { randomUUID } from 'node:crypto';
+import {
+  fits,
+  isNone,
+  LEASE_IDLE_MS,
+  LEASE_SETTLE_MS,
+  LocalLease,
+  minus,
+  NONE,
+  plus,
+  RECLAIM_MS,
+  RECLAIM_RETRY_MS,
+  RECLAIM_WAIT_MS,
+  sliceOf,
+  atMost,
+  type Amount,
+  type Grant,
+  type LeaseResult,
+  type LeaseState,
+} from './quota-lease';
 
 /**
  * How long a hold may wait for its write's end before any node counts its object
@@ -54,23 +76,32 @@ export interface LedgerHold extends Reservation {
   at: number;
   object: string;
   appendId?: string;
+  /** A lease (quota-lease.ts): renewed (`at`) at each change its node makes to it; it expires as a hold does. */
+  lease?: true;
 }
 
 export interface Ledger {
   objects: Record<string, LedgerEntry>;
   holds: LedgerHold[];
+  /** When a write was last refused only for leases (a node's clock): leases give their free parts back, writes take holds. */
+  reclaim?: number;
 }
 
 export type LedgerOp =
-  | { kind: 'hold'; hold: LedgerHold; quotas: Quotas; tenant: string }
+  | { kind: 'hold'; hold: LedgerHold; quotas: Quotas; tenant: string; mayWait?: boolean }
   | { kind: 'settle'; object: string; count?: UsageCount; release?: string; applied?: (appendId: string) => number | undefined }
   | { kind: 'forget'; object: string }
-  | { kind: 'recount'; object: string; count: UsageCount | undefined; expired: string[]; applied?: (appendId: string) => number | undefined };
+  | { kind: 'recount'; object: string; count: UsageCount | undefined; expired: string[]; applied?: (appendId: string) => number | undefined }
+  | { kind: 'lease'; tenant: string; quotas: Quotas; lease: LeaseState };
 
 const empty = (): Ledger => ({ objects: {}, holds: [] });
 
-/** What the tenant uses, as the record has it: every object's usage and every hold (a create's, until its object is counted). */
-export function usageOf(l: Ledger): { indexes: number; vectors: number; bytes: number } {
+/**
+ * What the tenant uses, as the record has it: every object's usage and every
+ * hold (a create's, until its object is counted), and (`leases`: what quotas are
+ * checked against) every lease whole, its free part too.
+ */
+export function usageOf(l: Ledger, leases = true): { indexes: number; vectors: number; bytes: number } {
   let indexes = 0;
   let vectors = 0;
   let bytes = 0;
@@ -80,6 +111,7 @@ export function usageOf(l: Ledger): { indexes: number; vectors: number; bytes: n
     bytes += e.bytes;
   }
   for (const h of l.holds) {
+    if (h.lease && !leases) continue;
     if (!(h.object in l.objects)) indexes += h.indexes;
     vectors += h.vectors;
     bytes += h.bytes;
@@ -87,10 +119,8 @@ export function usageOf(l: Ledger): { indexes: number; vectors: number; bytes: n
   return { indexes, vectors, bytes };
 }
 
-/** The refusal of a hold past a quota, as a single node words it (domain/quotas.ts). */
-function refusal(l: Ledger, op: Extract<LedgerOp, { kind: 'hold' }>): ServiceError | undefined {
-  const { hold, quotas, tenant } = op;
-  const u = usageOf(l);
+/** The refusal of growth past a quota with the tenant using `u`, as a single node words it (domain/quotas.ts). */
+function refusalAt(u: { indexes: number } & Amount, hold: Reservation, quotas: Quotas, tenant: string): ServiceError | undefined {
   if (hold.indexes > 0 && u.indexes + hold.indexes > quotas.maxIndexes) {
     return new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} already has its maximum of ${quotas.maxIndexes} indexes (its collections count as indexes)`);
   }
@@ -102,6 +132,110 @@ function refusal(l: Ledger, op: Extract<LedgerOp, { kind: 'hold' }>): ServiceErr
     return new ServiceError('ERR_QUOTA_EXCEEDED', `Tenant ${tenant} would exceed its quota of ${quotas.maxBytes} bytes (it uses ${u.bytes}, this adds about ${hold.bytes})`);
   }
   return undefined;
+}
+
+/** What the leases in the record hold (but `except`'s). */
+function leased(l: Ledger, except?: string): Amount {
+  let sum = NONE;
+  for (const h of l.holds) if (h.lease && h.id !== except) sum = plus(sum, h);
+  return sum;
+}
+
+/** Whether the record was marked for leases to be given back within RECLAIM_MS. */
+const reclaiming = (l: Ledger, now: number): boolean => l.reclaim !== undefined && now - l.reclaim < RECLAIM_MS;
+
+/** Marks the record (again, once half of RECLAIM_MS has passed): a write waits for leases. */
+function markReclaim(l: Ledger, now: number): boolean {
+  if (l.reclaim !== undefined && now - l.reclaim >= 0 && now - l.reclaim < RECLAIM_MS / 2) return false;
+  l.reclaim = now;
+  return true;
+}
+
+/**
+ * One lease's change (quota-lease.ts), applied to `next`: its counted writes
+ * leave it (their object's count set), its failed ones become holds, its needs
+ * are granted from it (a free part sized by sliceOf with them), as holds of
+ * their own near the limit or while the record is marked `reclaim`, left to
+ * wait when only other leases are in their way, or refused; it is renewed,
+ * shrunk to what it covers (given back, or reclaimed), or removed when it
+ * covers nothing.
+ */
+function applyLease(next: Ledger, op: Extract<LedgerOp, { kind: 'lease' }>, now: number): LeaseResult {
+  const { lease: s, quotas, tenant } = op;
+  const entry = next.holds.find((h) => h.id === s.id && h.lease);
+  const vanished = s.known && !entry;
+  let changed = false;
+  if (s.counted) {
+    setCount(next, s.object, s.counted.count, now);
+    const counted = { object: s.object, count: s.counted.count, applied: s.counted.applied };
+    next.holds = next.holds.filter((h) => !countsIn(counted, h));
+    changed = true;
+  }
+  // Gone: expired (counted again at its object's head, failed writes with it) or its object deleted.
+  if (!vanished) {
+    for (const h of s.failed) {
+      if (!next.holds.some((x) => x.id === h.id)) {
+        next.holds.push(h);
+        changed = true;
+      }
+    }
+  }
+  const u = usageOf(next);
+  const carried = vanished ? NONE : s.charged;
+  const mine = entry ? { vectors: entry.vectors, bytes: entry.bytes } : NONE;
+  let used = { indexes: u.indexes, ...plus(minus(u, mine), carried) };
+  const limit: Amount = { vectors: quotas.maxVectors, bytes: quotas.maxBytes };
+  const others = leased(next, s.id);
+  const marked = reclaiming(next, now);
+  const grants: Grant[] = [];
+  let spent = NONE;
+  let biggest = NONE;
+  let wait = false;
+  for (const need of s.needs) {
+    // Already held: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
+    if (next.holds.some((h) => h.id === need.id && !h.lease)) {
+      grants.push('hold');
+      continue;
+    }
+    const after = plus(used, need);
+    if (fits(after, limit)) {
+      if (!marked && !wait && fits(need, sliceOf(minus(limit, after), need))) {
+        grants.push('lease');
+        spent = plus(spent, need);
+        biggest = { vectors: Math.max(biggest.vectors, need.vectors), bytes: Math.max(biggest.bytes, need.bytes) };
+      } else {
+        grants.push('hold');
+        const hold: LedgerHold = { id: need.id, node: s.node, at: need.at, object: s.object, indexes: 0, vectors: need.vectors, bytes: need.bytes };
+        if (need.appendId !== undefined) hold.appendId = need.appendId;
+        next.holds.push(hold);
+        changed = true;
+      }
+      used = { ...used, ...after };
+    } else if (need.mayWait && fits(minus(minus(after, others), carried), limit)) {
+      // Only leases in the way: other nodes' (given back when reclaimed, or counted twice until their next change)
+      // or this one's writes in flight (counted twice while another node's count of their object has them).
+      grants.push('wait');
+      wait = true;
+    } else {
+      grants.push(refusalAt(used, { indexes: 0, ...need }, quotas, tenant)!);
+    }
+  }
+  const room = minus(limit, used);
+  const roomLeft = { vectors: Math.max(0, room.vectors), bytes: Math.max(0, room.bytes) };
+  const free = s.giveBack || marked || wait ? NONE : isNone(spent) ? atMost(s.free, roomLeft) : sliceOf(roomLeft, biggest);
+  const covers = plus(plus(carried, spent), free);
+  const present = !isNone(covers);
+  if (present) {
+    const h: LedgerHold = { id: s.id, node: s.node, at: now, object: s.object, indexes: 0, vectors: covers.vectors, bytes: covers.bytes, lease: true };
+    if (entry) next.holds[next.holds.indexOf(entry)] = h;
+    else next.holds.push(h);
+    changed = true;
+  } else if (entry) {
+    next.holds = next.holds.filter((h) => h !== entry);
+    changed = true;
+  }
+  if (wait && markReclaim(next, now)) changed = true;
+  return { grants, free, present, vanished, at: now, changed };
 }
 
 /** An object's usage at a sequence: kept if newer than the record's (or as new: then only its time moves). */
@@ -119,11 +253,19 @@ function countsIn(op: { object: string; count?: UsageCount; applied?: (appendId:
 
 /**
  * Applies `ops` in order to a copy of `ledger`: each hold is checked against
- * what the record holds then (its refusal, or undefined: held).
+ * what the record holds then (its refusal, or undefined: held; `waits`: not
+ * held, refused only for leases, to be checked again), each lease's change
+ * gives its result (`leases`).
  */
-export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number): { next: Ledger; refusals: (ServiceError | undefined)[]; changed: boolean } {
-  const next: Ledger = { objects: { ...ledger.objects }, holds: [...ledger.holds] };
+export function applyOps(
+  ledger: Ledger,
+  ops: readonly LedgerOp[],
+  now: number,
+): { next: Ledger; refusals: (ServiceError | undefined)[]; waits: boolean[]; leases: (LeaseResult | undefined)[]; changed: boolean } {
+  const next: Ledger = { objects: { ...ledger.objects }, holds: [...ledger.holds], ...(ledger.reclaim !== undefined && { reclaim: ledger.reclaim }) };
   const refusals: (ServiceError | undefined)[] = [];
+  const waits: boolean[] = [];
+  const leases: (LeaseResult | undefined)[] = [];
   let changed = false;
   const drop = (keep: (h: LedgerHold) => boolean) => {
     const before = next.holds.length;
@@ -131,13 +273,30 @@ export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number):
     if (next.holds.length !== before) changed = true;
   };
   for (const op of ops) {
+    waits.push(false);
+    leases.push(undefined);
+    if (op.kind === 'lease') {
+      refusals.push(undefined);
+      const result = applyLease(next, op, now);
+      leases[leases.length - 1] = result;
+      if (result.changed) changed = true;
+      continue;
+    }
     if (op.kind === 'hold') {
       // Already there: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
       if (next.holds.some((h) => h.id === op.hold.id)) {
         refusals.push(undefined);
         continue;
       }
-      const no = refusal(next, op);
+      const u = usageOf(next);
+      const no = refusalAt(u, op.hold, op.quotas, op.tenant);
+      if (no && op.mayWait && !refusalAt({ indexes: u.indexes, ...minus(u, leased(next)) }, op.hold, op.quotas, op.tenant)) {
+        // Only leases in the way: they are reclaimed, and the hold is tried again.
+        refusals.push(undefined);
+        waits[waits.length - 1] = true;
+        if (markReclaim(next, now)) changed = true;
+        continue;
+      }
       refusals.push(no);
       if (!no) {
         next.holds.push(op.hold);
@@ -165,7 +324,7 @@ export function applyOps(ledger: Ledger, ops: readonly LedgerOp[], now: number):
       drop((h) => !op.expired.includes(h.id) && !countsIn(op, h));
     }
   }
-  return { next, refusals, changed };
+  return { next, refusals, waits, leases, changed };
 }
 
 /**
@@ -191,14 +350,20 @@ export function staleParts(l: Ledger, objects: readonly string[], now: number, f
 }
 
 interface Pending {
-  op: LedgerOp;
+  /** What it changes (a lease's change: made from the lease's state at each attempt). */
+  op?: LedgerOp;
+  lease?: LocalLease;
+  /** The lease's state the last attempt sent. */
+  sent?: LeaseState;
   queuedAt: number;
-  /** A hold's: told it is held, or why not (then it is gone). */
-  done?: (refused?: Error) => void;
+  /** A hold's: told it is held, or why not (then it is gone), or to be tried again ('wait': only leases were in its way). */
+  done?: (refused?: Error | 'wait') => void;
   /** A settlement's: told once written, or the first time it could not be (it is kept). */
   told?: (failed?: Error) => void;
-  /** A write's own settlement: it may wait SETTLE_DELAY_MS for another change to carry it. */
+  /** A write's own settlement (or a lease's counted writes): it may wait `delayMs` for another change to carry it. */
   lazy?: boolean;
+  /** How long a lazy one may wait: SETTLE_DELAY_MS unless said. */
+  delayMs?: number;
 }
 
 /** One tenant's record as this node last wrote or read it, and what waits to be written. */
@@ -207,11 +372,16 @@ interface Book {
   running: boolean;
   cached?: { ledger: Ledger; revision: number };
   objects?: TenantObjects;
-  /** A run waiting SETTLE_DELAY_MS for lazy settlements. */
+  /** A run waiting for lazy settlements. */
   delayed?: NodeJS.Timeout;
+  /** This node's leases on the tenant's objects (quota-lease.ts). */
+  leases: Map<string, LocalLease>;
+  /** Gives back what leases unused for LEASE_IDLE_MS hold free. */
+  idle?: NodeJS.Timeout;
 }
 
 const conflict = wrongLastSequence;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A name as one token of a stream's name or subject (names may hold characters those may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
@@ -237,24 +407,104 @@ export class StreamUsageLedger implements SharedUsage {
   }
 
   async hold(tenant: string, quotas: Quotas, growth: Reservation, target: HoldTarget, objects: TenantObjects): Promise<Admission> {
-    const hold: LedgerHold = { id: randomUUID(), node: this.node, at: Date.now(), object: target.object, ...growth, ...(target.appendId !== undefined && { appendId: target.appendId }) };
     const book = this.book(tenant);
     book.objects = objects;
-    await new Promise<void>((resolve, reject) => {
-      book.queue.push({ op: { kind: 'hold', hold, quotas, tenant }, queuedAt: Date.now(), done: (refused) => (refused ? reject(refused) : resolve()) });
-      this.run(tenant, book);
-    });
+    // Vectors and bytes only (adds, upserts): spent from a lease when it has room.
+    if (growth.indexes === 0) return this.spend(tenant, book, quotas, growth, target);
+    const id = randomUUID();
+    const waitUntil = Date.now() + RECLAIM_WAIT_MS;
+    for (;;) {
+      const hold: LedgerHold = { id, node: this.node, at: Date.now(), object: target.object, ...growth, ...(target.appendId !== undefined && { appendId: target.appendId }) };
+      const again = await new Promise<boolean>((resolve, reject) => {
+        book.queue.push({
+          op: { kind: 'hold', hold, quotas, tenant, mayWait: Date.now() < waitUntil },
+          queuedAt: Date.now(),
+          done: (refused) => (refused === 'wait' ? resolve(true) : refused ? reject(refused) : resolve(false)),
+        });
+        this.run(tenant, book);
+      });
+      if (!again) return this.holdAdmission(tenant, target.object, id);
+      book.cached = undefined; // decided on the record as read again
+      await sleep(RECLAIM_RETRY_MS);
+    }
+  }
+
+  /** A write's growth from this node's lease on its object: no round trip when it has room; else one change that grows it (or holds the write on its own). */
+  private async spend(tenant: string, book: Book, quotas: Quotas, growth: Reservation, target: HoldTarget): Promise<Admission> {
+    const waitUntil = Date.now() + RECLAIM_WAIT_MS;
+    for (;;) {
+      const lease = this.leaseOf(tenant, book, target.object);
+      const now = Date.now();
+      const spent = lease.trySpend(growth, quotas, target.appendId, now);
+      if (spent !== undefined) return this.leaseAdmission(tenant, book, lease, spent);
+      const id = randomUUID();
+      const asked = lease.ask({ id, at: now, vectors: growth.vectors, bytes: growth.bytes, ...(target.appendId !== undefined && { appendId: target.appendId }), mayWait: now < waitUntil }, quotas);
+      this.syncLease(tenant, book, lease, false);
+      const grant = await asked;
+      if (grant === 'lease') return this.leaseAdmission(tenant, book, lease, id);
+      if (grant === 'hold') return this.holdAdmission(tenant, target.object, id);
+      if (grant !== 'wait') throw grant;
+      book.cached = undefined; // decided on the record as read again
+      await sleep(RECLAIM_RETRY_MS);
+    }
+  }
+
+  /** A write held on its own: settled once it ends (not waited for: until it is written, the hold counts what the write added). */
+  private holdAdmission(tenant: string, object: string, id: string): Admission {
     let ended = false;
     return {
       end: (outcome: WriteOutcome) => {
         if (ended) return;
         ended = true;
-        // Not waited for: until it is written, the hold counts what the write added.
-        void this.enqueue(tenant, { kind: 'settle', object: target.object, count: outcome.count, release: outcome.final ? hold.id : undefined, applied: outcome.applied }, true).catch(
-          () => undefined,
-        );
+        void this.enqueue(tenant, { kind: 'settle', object, count: outcome.count, release: outcome.final ? id : undefined, applied: outcome.applied }, true).catch(() => undefined);
       },
     };
+  }
+
+  /** A write spent from a lease: it leaves the lease in a later change (LEASE_SETTLE_MS) once it ends. */
+  private leaseAdmission(tenant: string, book: Book, lease: LocalLease, id: string): Admission {
+    let ended = false;
+    return {
+      end: (outcome: WriteOutcome) => {
+        if (ended) return;
+        ended = true;
+        if (lease.ended(id, outcome)) this.syncLease(tenant, book, lease, true);
+      },
+    };
+  }
+
+  private leaseOf(tenant: string, book: Book, object: string): LocalLease {
+    let lease = book.leases.get(object);
+    if (!lease) book.leases.set(object, (lease = new LocalLease(object, this.node)));
+    if (!book.idle) {
+      book.idle = setInterval(() => this.giveBackIdle(tenant, book), LEASE_IDLE_MS / 2);
+      book.idle.unref();
+    }
+    return lease;
+  }
+
+  /** Leases unused for LEASE_IDLE_MS give their free part back; those that hold nothing are forgotten. */
+  private giveBackIdle(tenant: string, book: Book): void {
+    const now = Date.now();
+    for (const [object, lease] of book.leases) {
+      if (lease.idle()) book.leases.delete(object);
+      else if (lease.known && !lease.giveBack && now - lease.lastUsed >= LEASE_IDLE_MS && !isNone(lease.free)) {
+        lease.giveBack = true;
+        this.syncLease(tenant, book, lease, false);
+      }
+    }
+    if (book.leases.size === 0) {
+      clearInterval(book.idle);
+      book.idle = undefined;
+    }
+  }
+
+  /** Queues a change of `lease` (one at a time in the queue; `lazy`: it may wait LEASE_SETTLE_MS). */
+  private syncLease(tenant: string, book: Book, lease: LocalLease, lazy: boolean): void {
+    const queued = book.queue.find((p) => p.lease === lease);
+    if (queued) queued.lazy &&= lazy;
+    else book.queue.push({ lease, queuedAt: Date.now(), lazy, delayMs: LEASE_SETTLE_MS });
+    this.run(tenant, book);
   }
 
   settle(tenant: string, object: string, count: UsageCount, applied?: (appendId: string) => number | undefined): Promise<void> {
@@ -267,14 +517,18 @@ export class StreamUsageLedger implements SharedUsage {
 
   /** The tenant's record goes with it (a tenant made again under its name starts from none). */
   dropTenant(tenant: string): void {
+    const book = this.books.get(tenant);
+    clearInterval(book?.idle);
+    clearTimeout(book?.delayed);
     this.books.delete(tenant);
     this.made.delete(tenant);
     void this.jsm.streams.delete(usageStream(tenant)).catch(() => undefined);
   }
 
+  /** What the tenant uses: every object's usage and every hold; leases count only once their writes are counted (LEASE_SETTLE_MS). */
   async usage(tenant: string): Promise<{ indexes: number; vectors: number; bytes: number }> {
     try {
-      return usageOf((await this.read(tenant)).ledger);
+      return usageOf((await this.read(tenant)).ledger, false);
     } catch (e) {
       throw storageFault('quota.read', undefined, e);
     }
@@ -282,7 +536,7 @@ export class StreamUsageLedger implements SharedUsage {
 
   private book(tenant: string): Book {
     let b = this.books.get(tenant);
-    if (!b) this.books.set(tenant, (b = { queue: [], running: false }));
+    if (!b) this.books.set(tenant, (b = { queue: [], running: false, leases: new Map() }));
     return b;
   }
 
@@ -304,14 +558,17 @@ export class StreamUsageLedger implements SharedUsage {
 
   /** Writes the queue, one change at a time (each carrying all that was queued meanwhile). */
   private run(tenant: string, book: Book): void {
-    if (book.running) return;
+    if (book.running || book.queue.length === 0) return;
     if (book.queue.every((p) => p.lazy)) {
       // Only settlements of this node's writes: the next hold (or the timer) carries them.
-      book.delayed ??= setTimeout(() => {
-        book.delayed = undefined;
-        if (book.queue.length > 0 && book.queue.every((p) => p.lazy)) for (const p of book.queue) p.lazy = false;
-        this.run(tenant, book);
-      }, SETTLE_DELAY_MS);
+      book.delayed ??= setTimeout(
+        () => {
+          book.delayed = undefined;
+          if (book.queue.length > 0 && book.queue.every((p) => p.lazy)) for (const p of book.queue) p.lazy = false;
+          this.run(tenant, book);
+        },
+        Math.min(...book.queue.map((p) => p.delayMs ?? SETTLE_DELAY_MS)),
+      );
       book.delayed.unref();
       return;
     }
@@ -329,9 +586,11 @@ export class StreamUsageLedger implements SharedUsage {
           for (const p of batch) {
             p.done?.(fault);
             p.told?.(fault);
+            p.lease?.failed(p.sent, fault);
+            p.sent = undefined;
           }
-          // Settlements are kept for the next change (the holds they end would expire anyway).
-          const keep = batch.filter((p) => !p.done && p.op.kind !== 'recount' && Date.now() - p.queuedAt < HOLD_TTL_MS);
+          // Settlements (and leases' counted writes) are kept for the next change (the holds they end would expire anyway).
+          const keep = batch.filter((p) => !p.done && p.op?.kind !== 'recount' && Date.now() - p.queuedAt < HOLD_TTL_MS && (!p.lease || p.lease.pending()));
           if (keep.length > 0) {
             book.queue.unshift(...keep);
             if (book.queue.every((p) => !p.done)) {
@@ -380,19 +639,37 @@ export class StreamUsageLedger implements SharedUsage {
             continue;
           }
         }
-        const { next, refusals, changed } = applyOps(cur.ledger, batch.map((p) => p.op), Date.now());
-        if (cached && refusals.some((r) => r !== undefined)) {
+        // Each lease's change is made from its state now (what it spent since the last attempt too).
+        const made = batch.map((p): LedgerOp | undefined => {
+          if (!p.lease) return p.op;
+          p.sent = p.lease.state();
+          return p.sent && p.lease.quotas && { kind: 'lease', tenant, quotas: p.lease.quotas, lease: p.sent };
+        });
+        const quotasOf = (i: number) => (made[i] as Extract<LedgerOp, { kind: 'lease' }>).quotas;
+        const ops = made.filter((op): op is LedgerOp => op !== undefined);
+        const { next, refusals, waits, leases, changed } = applyOps(cur.ledger, ops, Date.now());
+        const doubt = refusals.some((r) => r !== undefined) || waits.some((w) => w) || leases.some((r) => r?.grants.some((g) => g !== 'lease' && g !== 'hold'));
+        if (cached && doubt) {
           // Refused against what this node last wrote: another node may have given quota back since. Read it again.
           book.cached = undefined;
           continue;
         }
+        const at = (i: number) => ops.indexOf(made[i]!);
+        batch.forEach((p, i) => {
+          if (p.lease && made[i]) p.lease.sending(leases[at(i)]!);
+        });
         if (changed) {
           const json = JSON.stringify(next);
           const revision = (await this.js.publish(usageSubject(tenant), json, { expect: { lastSequence: cur.revision }, timeout: ATTEMPT_MS })).seq;
           book.cached = { ledger: next, revision };
         }
         batch.forEach((p, i) => {
-          p.done?.(refusals[i]);
+          if (p.lease) {
+            if (made[i]) p.lease.written(p.sent!, leases[at(i)]!, quotasOf(i));
+            p.sent = undefined;
+            return;
+          }
+          p.done?.(waits[at(i)] ? 'wait' : refusals[at(i)]);
           p.told?.();
         });
         return;

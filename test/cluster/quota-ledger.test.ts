@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { applyOps, HOLD_TTL_MS, staleParts, usageOf, type Ledger, type LedgerHold, type LedgerOp } from '../../service/cluster/quota-ledger';
 import type { ServiceError } from '../../service/domain/errors';
+import { LocalLease, type LeaseState } from '../../service/cluster/quota-lease';
 
 const quotas = { maxIndexes: 2, maxVectors: 100, maxBytes: 1_000_000, maxTenantMemory: null };
 const hold = (id: string, vectors: number, extra: Partial<LedgerHold> = {}): LedgerOp => ({
@@ -74,5 +75,125 @@ describe('cluster quota ledger: the usage record as pure changes', () => {
     const next = applyOps(l, [{ kind: 'recount', object: 'i1', count: { vectors: 4, bytes: 4, seq: 3 }, expired: ['old'] }], now).next;
     assert.deepEqual(next.holds.map((h) => h.id), ['new', 'mk']);
     assert.equal(next.objects.i1.vectors, 4);
+  });
+});
+
+describe('cluster quota leases: a node spends a slice of the room with no change of the record each', () => {
+  const lq = { maxIndexes: 10, maxVectors: 1_000, maxBytes: 1_000_000, maxTenantMemory: null };
+  const state = (extra: Partial<LeaseState> = {}): LeaseState => ({
+    id: 'L',
+    node: 'A',
+    object: 'i1',
+    known: false,
+    free: { vectors: 0, bytes: 0 },
+    charged: { vectors: 0, bytes: 0 },
+    failed: [],
+    needs: [],
+    giveBack: false,
+    ...extra,
+  });
+  const need = (id: string, vectors: number, mayWait = true) => ({ id, at: 1_000, vectors, bytes: vectors * 16, appendId: `i1:${id}`, mayWait });
+  const leaseOp = (s: LeaseState): LedgerOp => ({ kind: 'lease', tenant: 't', quotas: lq, lease: s });
+  const entry = (l: Ledger, id = 'L') => l.holds.find((h) => h.id === id && h.lease);
+
+  it('far from the limit a write is granted with a free part (1/8 of the room left, at most 64 writes like it), counted in the check, not in usage', () => {
+    const { next, leases } = applyOps(ledger(0), [leaseOp(state({ needs: [need('w', 10)] }))], 2_000);
+    const r = leases[0]!;
+    assert.deepEqual(r.grants, ['lease']);
+    // 1000 - 10 left: 123 of it (1/8); bytes: 64 writes of 160.
+    assert.deepEqual(r.free, { vectors: 123, bytes: 64 * 160 });
+    assert.equal(entry(next)?.vectors, 133);
+    assert.equal(usageOf(next).vectors, 133);
+    assert.equal(usageOf(next, false).vectors, 0);
+    // Counted writes leave it with their object's count: nothing counted twice.
+    const known = state({ known: true, free: r.free, charged: { vectors: 5, bytes: 80 } });
+    const rolled = applyOps(next, [leaseOp({ ...known, counted: { ids: ['w'], count: { vectors: 10, bytes: 160, seq: 12 }, amount: { vectors: 10, bytes: 160 } } })], 3_000).next;
+    assert.equal(rolled.objects.i1.vectors, 10);
+    assert.equal(entry(rolled)?.vectors, 5 + 123);
+    assert.equal(entry(rolled)?.at, 3_000, 'renewed');
+    // Given back: only what is spent and not counted stays; nothing at all: the lease goes.
+    assert.equal(entry(applyOps(rolled, [leaseOp({ ...known, giveBack: true })], 4_000).next)?.vectors, 5);
+    assert.equal(entry(applyOps(rolled, [leaseOp({ ...known, charged: { vectors: 0, bytes: 0 }, giveBack: true })], 4_000).next), undefined);
+  });
+
+  it('near the limit a write takes a hold of its own; past it, it is refused as a single node words it', () => {
+    const { next, leases } = applyOps(ledger(900), [leaseOp(state({ needs: [need('a', 60), need('b', 50)] }))], 2_000);
+    assert.equal(leases[0]!.grants[0], 'hold');
+    assert.equal(next.holds.find((h) => h.id === 'a')?.appendId, 'i1:a');
+    assert.match((leases[0]!.grants[1] as ServiceError).message, /would exceed its quota of 1000 vectors \(it has 960, this adds 50\)/);
+    assert.equal(leases[0]!.present, false);
+    assert.equal(entry(next), undefined);
+    // The same change again (its answer lost, it had landed): held once.
+    const again = applyOps(next, [leaseOp(state({ needs: [need('a', 60)] }))], 2_500);
+    assert.deepEqual(again.leases[0]!.grants, ['hold']);
+    assert.equal(usageOf(again.next).vectors, 960);
+  });
+
+  it("a write refused only for another node's lease waits and marks the record; that lease gives its free part back at its next change", () => {
+    const other: LedgerHold = { id: 'M', node: 'B', at: 1_000, object: 'i1', indexes: 0, vectors: 300, bytes: 300 * 16, lease: true };
+    const l: Ledger = { ...ledger(600), holds: [other] };
+    const waiting = applyOps(l, [leaseOp(state({ needs: [need('w', 200)] }))], 2_000);
+    assert.deepEqual(waiting.leases[0]!.grants, ['wait']);
+    assert.equal(waiting.next.reclaim, 2_000);
+    // Without leave to wait (RECLAIM_WAIT_MS passed): refused.
+    assert.equal((applyOps(l, [leaseOp(state({ needs: [need('w', 200, false)] }))], 2_000).leases[0]!.grants[0] as ServiceError).code, 'ERR_QUOTA_EXCEEDED');
+    // B's next change (its counted writes leaving) sees the mark: its free part goes.
+    const b = applyOps(waiting.next, [leaseOp(state({ id: 'M', node: 'B', known: true, free: { vectors: 290, bytes: 290 * 16 }, charged: { vectors: 10, bytes: 160 } }))], 2_100);
+    assert.deepEqual(b.leases[0]!.free, { vectors: 0, bytes: 0 });
+    assert.equal(entry(b.next, 'M')?.vectors, 10);
+    // Then the write fits, as a hold of its own while the mark lasts.
+    const again = applyOps(b.next, [leaseOp(state({ needs: [need('w', 200)] }))], 2_200);
+    assert.deepEqual(again.leases[0]!.grants, ['hold']);
+    assert.equal(usageOf(again.next).vectors, 810);
+  });
+
+  it('a lease gone from the record (expired and counted again, or its object deleted) is started afresh', () => {
+    const r = applyOps(ledger(100), [leaseOp(state({ known: true, free: { vectors: 50, bytes: 800 }, charged: { vectors: 20, bytes: 320 }, needs: [need('w', 10)] }))], 2_000).leases[0]!;
+    assert.equal(r.vanished, true);
+    assert.deepEqual(r.grants, ['lease']);
+  });
+
+  it('what the record holds for a lease never falls below what its node may spend plus what it spent and has not counted, whatever is spent while a change is in flight', async () => {
+    const lease = new LocalLease('i1', 'A');
+    let record = ledger(0);
+    const open = new Set<string>();
+    const covers = () => {
+      const need = lease.free.vectors + open.size * 10;
+      assert.ok((entry(record, lease.id)?.vectors ?? 0) >= need, `the record covers ${entry(record, lease.id)?.vectors ?? 0}, the node ${need}`);
+    };
+    const spend = () => {
+      const id = lease.trySpend({ indexes: 0, vectors: 10, bytes: 160 }, lq, undefined, Date.now());
+      if (id) open.add(id);
+      return id;
+    };
+    const ask = (id: string) => void lease.ask({ id, at: Date.now(), vectors: 10, bytes: 160, mayWait: false }, lq).then((g) => g === 'lease' && open.add(id));
+    /** One change: made, sent (writes spent while it is in flight), written. */
+    const change = async () => {
+      const sent = lease.state()!;
+      const { next, leases } = applyOps(record, [{ kind: 'lease', tenant: 't', quotas: lq, lease: sent }], Date.now());
+      lease.sending(leases[0]!);
+      spend();
+      covers();
+      record = next;
+      lease.written(sent, leases[0]!, lq);
+      await Promise.resolve();
+      covers();
+    };
+    ask('first');
+    await change();
+    assert.ok(open.has('first'));
+    for (let round = 0; round < 30; round++) {
+      // Two writes end counted (in the object's count from now), others are spent, the lease is given back or grown.
+      for (const id of [...open].slice(0, 2)) {
+        const vectors = (record.objects.i1?.vectors ?? 0) + 10;
+        lease.ended(id, { final: true, count: { vectors, bytes: 0, seq: 2 + round } });
+        open.delete(id);
+      }
+      if (round % 3 === 0) lease.giveBack = true;
+      else ask(`n${round}`);
+      await change();
+      while (spend());
+      covers();
+    }
   });
 });

@@ -2,14 +2,18 @@
 // docs/cluster.md "Quotas"): writes through three nodes at once never take a
 // tenant past a quota and are all accepted within it; deletes give quota back;
 // what a node that died held is counted again once it expires; with no NATS
-// server up, a write is a 503 with Retry-After, never unchecked.
+// server up, a write is a 503 with Retry-After, never unchecked. Leases
+// (service/cluster/quota-lease.ts): a node's adds spend its lease with no change
+// of the record each; an idle lease is given back; the last units are reachable
+// through any node; a dead node's lease is counted again once it expires.
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
 import { HOLD_TTL_MS, usageStream, usageSubject, type Ledger } from '../../service/cluster/quota-ledger';
+import { LEASE_IDLE_MS } from '../../service/cluster/quota-lease';
 
 const D = 4;
 const rows = (n: number, shift: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: D }, (_, j) => (shift + i + j) / 7));
@@ -58,6 +62,36 @@ describe('cluster: tenant quotas exact across nodes', function () {
       }),
     );
     return statuses;
+  }
+
+  /** The tenant's usage record as JetStream has it, and its revision (the stream's sequence). */
+  async function record(name: string): Promise<{ ledger: Ledger; seq: number }> {
+    const nc = await connect({ servers: nats.urls.split(',') });
+    try {
+      const m = (await (await jetstreamManager(nc)).streams.getMessage(usageStream(name), { last_by_subj: usageSubject(name) }))!;
+      return { ledger: JSON.parse(new TextDecoder().decode(m.data)) as Ledger, seq: m.seq };
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /** Changes the tenant's usage record as a node would: compare-and-set, again while another node's change comes first. */
+  async function edit(name: string, change: (l: Ledger) => void): Promise<void> {
+    const nc = await connect({ servers: nats.urls.split(',') });
+    try {
+      for (;;) {
+        const { ledger, seq } = await record(name);
+        change(ledger);
+        try {
+          await jetstream(nc).publish(usageSubject(name), JSON.stringify(ledger), { expect: { lastSequence: seq } });
+          return;
+        } catch (err) {
+          if (!/wrong last sequence/.test((err as Error).message)) throw err;
+        }
+      }
+    } finally {
+      await nc.close();
+    }
   }
 
   /** The index's ntotal through every node once each has applied all (the highest version seen). */
@@ -157,6 +191,80 @@ describe('cluster: tenant quotas exact across nodes', function () {
     } finally {
       await nc.close();
     }
+  });
+
+  it("a lease: one node's adds are spent from it with no change of the record each; it is given back once idle", async () => {
+    const api = await tenant('leased', { maxVectors: 10_000 });
+    assert.equal((await api[0].post('/v1/indexes', { name: 'v', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    assert.equal((await api[0].post('/v1/indexes/v/add', { vectors: rows(10, 0) })).status, 200);
+    const taken = await record('leased');
+    const lease = taken.ledger.holds.find((h) => h.lease && h.node === 'A');
+    assert.ok(lease, JSON.stringify(taken.ledger));
+    // 10 asked, and a slice for more: room / 8, at most 64 more adds of 10.
+    assert.ok(lease.vectors > 10 && lease.vectors <= 10 + 640, `${lease.vectors}`);
+    // Every change of the record while 20 more adds go through A (JetStream's appends reach the subject's subscribers too).
+    const nc = await connect({ servers: nats.urls.split(',') });
+    const seen: Ledger[] = [];
+    const sub = nc.subscribe(usageSubject('leased'), { callback: (_: unknown, m: { data: Uint8Array }) => seen.push(JSON.parse(new TextDecoder().decode(m.data)) as Ledger) });
+    try {
+      await nc.flush();
+      for (let i = 1; i <= 20; i++) assert.equal((await api[0].post('/v1/indexes/v/add', { vectors: rows(10, i) })).status, 200);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      sub.unsubscribe();
+      await nc.close();
+    }
+    // Per-write holds put one hold in the record for each add; spent from the lease, none ever appears.
+    assert.deepEqual(seen.flatMap((l) => l.holds.filter((h) => !h.lease)), []);
+    console.log(`      changes of the record for 20 adds: ${seen.length}`);
+    // Unused, it is given back: the record holds no lease, and counts the 210 vectors in the index.
+    await until('the idle lease given back', async () => (await record('leased')).ledger.holds.length === 0, 10 * LEASE_IDLE_MS);
+    const idle = (await record('leased')).ledger;
+    assert.equal(Object.values(idle.objects)[0].vectors, 210);
+    const usage = (await client(nodes[1].url, nodes[1].adminKey).get('/v1/admin/tenants/leased')).json.usage;
+    assert.equal(usage.vectors, 210);
+  });
+
+  it('the last units are reachable through any node while another holds a lease', async () => {
+    const api = await tenant('lastunits', { maxVectors: 100 });
+    assert.equal((await api[0].post('/v1/indexes', { name: 'v', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    // A takes a lease: 10 asked, with a slice of the 90 left (11).
+    assert.equal((await api[0].post('/v1/indexes/v/add', { vectors: rows(10, 0) })).status, 200);
+    assert.ok((await record('lastunits')).ledger.holds.some((h) => h.lease && h.node === 'A' && h.vectors > 10));
+    // The other 90 at once through B: only A's lease is in the way; it is reclaimed and the add accepted.
+    const rest = await api[1].post('/v1/indexes/v/add', { vectors: rows(90, 10) });
+    assert.equal(rest.status, 200, JSON.stringify(rest.json));
+    for (const a of api) {
+      const over = await a.post('/v1/indexes/v/add', { vectors: rows(1, 200) });
+      assert.equal(over.status, 403, JSON.stringify(over.json));
+      assert.equal(over.json.error.code, 'ERR_QUOTA_EXCEEDED');
+    }
+    assert.deepEqual(await ntotalEverywhere(api, 'v'), [100, 100, 100]);
+  });
+
+  it('a node that dies holding a lease: what it leased is counted again once the lease expires', async () => {
+    const api = await tenant('leasedead', { maxVectors: 1_000 });
+    assert.equal((await api[0].post('/v1/indexes', { name: 'v', dimension: D, type: 'IndexFlatL2', params: { idMap: true } })).status, 201);
+    const d = await startProxyNode(nats, 'D', nodes[0].adminKey);
+    const key = (await client(nodes[0].url, nodes[0].adminKey).post('/v1/admin/tenants/leasedead/keys', { role: 'write' })).json.key as string;
+    const viaD = client(d.url, key);
+    await until('the key on D', async () => (await viaD.get('/v1/indexes')).status === 200, 5_000);
+    try {
+      assert.equal((await viaD.post('/v1/indexes/v/add', { vectors: rows(10, 0), ids: Array.from({ length: 10 }, (_, i) => i) })).status, 200);
+      const lease = (await record('leasedead')).ledger.holds.find((h) => h.lease && h.node === 'D');
+      assert.ok(lease, 'D holds a lease');
+    } finally {
+      await d.stop('SIGKILL');
+    }
+    // Until it expires, D's lease counts (a write that needs it waits for it, RECLAIM_WAIT_MS, and is refused).
+    const early = await api[0].post('/v1/indexes/v/add', { vectors: rows(990, 100), ids: Array.from({ length: 990 }, (_, i) => 100 + i) });
+    assert.equal(early.status, 403, JSON.stringify(early.json));
+    // Taken HOLD_TTL_MS ago: expired; the index is counted again at its stream's head (D's 10 vectors in it).
+    await edit('leasedead', (l) => (l.holds = l.holds.map((h) => (h.node === 'D' ? { ...h, at: Date.now() - HOLD_TTL_MS - 1_000 } : h))));
+    const all = await api[1].post('/v1/indexes/v/add', { vectors: rows(990, 100), ids: Array.from({ length: 990 }, (_, i) => 100 + i) });
+    assert.equal(all.status, 200, JSON.stringify(all.json));
+    assert.equal((await api[2].post('/v1/indexes/v/add', { vectors: rows(1, 5_000), ids: [5_000] })).status, 403);
+    assert.deepEqual((await record('leasedead')).ledger.holds.filter((h) => h.node === 'D'), []);
   });
 
   it('a node SIGKILLed right after a write: its hold is settled by the next node that counts the write', async () => {
