@@ -91,6 +91,10 @@ export interface Config {
   node: string;
   /** Replicas of the cluster's KV catalog, streams and snapshots (JetStream allows 1, 3 or 5). */
   clusterReplicas: number;
+  /** How often this node runs the cluster's leak collector (cluster/collector.ts), in ms; 0: never. */
+  clusterGcIntervalMs: number;
+  /** What the collector deletes is older than this (ms); a new stream is named in the catalog within half of it, or not at all. */
+  clusterGcGraceMs: number;
   /** CUDA devices GPU indexes may live on (--gpu 0,1; docs/gpu.md); empty: every index on the CPU. */
   gpu: number[];
   /** Bytes of indexes kept on each GPU before its least recently used are evicted; 0: no limit. */
@@ -211,6 +215,13 @@ const nodeName = (v: string): string => {
   return v;
 };
 
+/** The collector's grace period: at least 1 s (what is safe: docs/cluster.md). */
+const gcGrace = (v: string): number => {
+  const n = int('cluster gc grace')(v);
+  if (n < 1_000) throw new Error(`Expected at least 1000 ms for the cluster gc grace but received ${JSON.stringify(v)}`);
+  return n;
+};
+
 const replicas = (v: string): number => {
   if (!['1', '3', '5'].includes(v)) throw new Error(`Expected 1, 3 or 5 cluster replicas but received ${JSON.stringify(v)}`);
   return Number(v);
@@ -305,6 +316,10 @@ export const OPTIONS: readonly ServeOption[] = [
     help: "This node's name in the cluster, unique among its nodes (1-64 letters, digits, - or _)." },
   { flag: '--cluster-replicas', env: 'FAISS_PROXY_CLUSTER_REPLICAS', group: 'cluster', unit: 'replicas', default: 3, parse: replicas, key: 'clusterReplicas',
     help: 'Replicas JetStream keeps of the catalog, each stream and the snapshots: 1, 3 or 5 (at most the number of NATS servers).' },
+  { flag: '--cluster-gc-interval-ms', env: 'FAISS_PROXY_CLUSTER_GC_INTERVAL_MS', group: 'cluster', unit: 'ms', default: 300_000, defaultHelp: '300000 (5 min)', parse: int('cluster gc interval'), key: 'clusterGcIntervalMs',
+    help: "How often this node deletes the streams, snapshots and catalog keys no catalog record names (a leak collector; 0: never, run faiss-proxy cluster gc instead)." },
+  { flag: '--cluster-gc-grace-ms', env: 'FAISS_PROXY_CLUSTER_GC_GRACE_MS', group: 'cluster', unit: 'ms', default: 900_000, defaultHelp: '900000 (15 min)', parse: gcGrace, key: 'clusterGcGraceMs',
+    help: 'The collector deletes only what is older than this; a create or import names its new stream in the catalog within half of it, or fails (503). The same on every node; at least 1000 (under a minute only for tests: half of it must outlast a catalog change, 10 s).' },
   { flag: '--gpu', env: 'FAISS_PROXY_GPU', group: 'gpu', unit: 'devices', default: () => [], defaultHelp: 'none: every index on the CPU', parse: gpuDevices, key: 'gpu',
     help: 'CUDA devices indexes created with "device": "gpu" or "gpu:<n>" live on, comma-separated (0 or 0,1); needs the addon built with CUDA (npm run build:native-gpu).' },
   { flag: '--gpu-memory', env: 'FAISS_PROXY_GPU_MEMORY', group: 'gpu', unit: 'bytes', default: 0, defaultHelp: '0 (no limit)', parse: int('gpu memory'), key: 'gpuMemory',

@@ -27,6 +27,7 @@ import type { ReplicatedLog } from './domain/durable';
 import type { SharedUsage } from './domain/quotas';
 import type { ShardNetwork } from './domain/sharded-indexes';
 import { HEARTBEAT_MS } from './cluster/cluster';
+import { collectEvery, LeakCollector } from './cluster/collector';
 
 import { OPERATOR_TENANT } from './http/routes/admin';
 
@@ -224,6 +225,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
     }, HEARTBEAT_MS);
     balancing.unref();
   }
+  // What dead or outraced nodes left in JetStream, named by no catalog record (cluster/collector.ts).
+  let stopCollecting: (() => void) | undefined;
+  if (cluster && config.clusterGcIntervalMs > 0) {
+    const collected = metrics.attachCollector();
+    stopCollecting = collectEvery(await LeakCollector.open(cluster.nc), config.clusterGcIntervalMs, config.clusterGcGraceMs, (l) => collected(l.kind));
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -240,6 +247,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       ready = false;
       stopping = true;
       clearInterval(balancing);
+      stopCollecting?.();
       cluster?.shards.close(); // the shards' next owners take their requests
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -212,6 +212,31 @@ function transferCommands(program: Command): void {
     .action(async (file: string, o) => print(await (await import('./export')).runExport(file, o)));
 }
 
+function clusterCommands(program: Command): void {
+  const cluster = explain(program.command('cluster'), "Work on a cluster's JetStream state (docs/cluster.md).", 'faiss-proxy cluster gc --dry-run --cluster nats://h1:4222');
+  const gc = explain(
+    cluster.command('gc'),
+    'Delete, once, the streams, snapshot objects and catalog keys that no catalog record names and that are older than --cluster-gc-grace-ms (what each node also does every --cluster-gc-interval-ms); prints what it found and deleted as JSON. May run while the nodes run.',
+    'faiss-proxy cluster gc --dry-run --cluster nats://h1:4222,nats://h2:4222',
+    'FAISS_PROXY_CLUSTER=nats://h1:4222 faiss-proxy cluster gc',
+  ).option('--dry-run', 'list what would be deleted, delete nothing');
+  addServeOptions(gc, ['cluster']);
+  gc.action(async function (this: Command) {
+    const config = configFrom(this);
+    if (!config.cluster) throw new Error('Give the cluster: --cluster nats://host:port (or FAISS_PROXY_CLUSTER)');
+    const { connectCommand } = await import('../cluster/cluster');
+    const { LeakCollector } = await import('../cluster/collector');
+    const { nc } = await connectCommand(config);
+    try {
+      const dryRun = this.opts().dryRun === true;
+      const { leaks, deleted } = await (await LeakCollector.open(nc)).collect(config.clusterGcGraceMs, dryRun);
+      print({ dryRun, graceMs: config.clusterGcGraceMs, leaks, deleted: deleted.length });
+    } finally {
+      await nc.drain().catch(() => nc.close());
+    }
+  });
+}
+
 /** The whole command line; `run` parses argv with it. */
 export function buildProgram(): Command {
   const program = new Command('faiss-proxy')
@@ -231,6 +256,8 @@ export function buildProgram(): Command {
   tenantCommands(program);
   keyCommands(program);
   transferCommands(program);
+
+  clusterCommands(program);
 
   explain(management(program, 'check'), "Verify every index's and collection's snapshot (checksum) and log; read-only, also while the service runs. Exit status 1 when something is wrong.",
     'faiss-proxy check --data-dir /var/lib/faiss-proxy')

@@ -71,7 +71,7 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
   ]).finally(() => clearTimeout(timer));
   try {
     const catalog = await KvCatalog.open(nc, servers, config.node, config.clusterReplicas);
-    const replication = await JetStreamLog.open(nc, config.clusterReplicas);
+    const replication = await JetStreamLog.open(nc, config.clusterReplicas, config.clusterGcGraceMs);
     const kv = await new Kvm(nc).open(CATALOG_BUCKET);
     const startedAt = Date.now();
     let beating: NodeJS.Timeout | undefined;
@@ -129,6 +129,18 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
   }
 }
 
+/** A management command's own connection to the cluster, named `<node>-cli-<pid>` (never a node's); fails at once when no NATS server can be reached. */
+export async function connectCommand(config: Config, waitMs = 10_000): Promise<{ nc: NatsConnection; name: string }> {
+  const servers = config.cluster!;
+  const name = `${config.node}-cli-${process.pid}`;
+  try {
+    const nc = await connect({ servers, name: `faiss-proxy-${name}`, timeout: Math.min(waitMs, CONNECT_ATTEMPT_MS), maxReconnectAttempts: 10, reconnectTimeWait: RECONNECT_WAIT_MS });
+    return { nc, name };
+  } catch (e) {
+    throw new Error(`No NATS server of the cluster (${servers.join(', ')}) could be reached: ${(e as Error).message}`);
+  }
+}
+
 /**
  * The cluster's catalog for one management command (faiss-proxy tenants / keys
  * --cluster): a connection of its own (named after this process, never a node's:
@@ -137,17 +149,11 @@ export async function joinCluster(config: Config, waitMs = 60_000): Promise<Clus
  * one does not answer.
  */
 export async function openClusterCatalog(config: Config, waitMs = 10_000): Promise<Pick<Cluster, 'catalog' | 'replication'> & { close(): Promise<void> }> {
+  const { nc, name } = await connectCommand(config, waitMs);
   const servers = config.cluster!;
-  const name = `${config.node}-cli-${process.pid}`;
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ servers, name: `faiss-proxy-${name}`, timeout: Math.min(waitMs, CONNECT_ATTEMPT_MS), maxReconnectAttempts: 10, reconnectTimeWait: RECONNECT_WAIT_MS });
-  } catch (e) {
-    throw new Error(`No NATS server of the cluster (${servers.join(', ')}) could be reached: ${(e as Error).message}`);
-  }
   try {
     const catalog = await KvCatalog.open(nc, servers, name, config.clusterReplicas);
-    const replication = await JetStreamLog.open(nc, config.clusterReplicas);
+    const replication = await JetStreamLog.open(nc, config.clusterReplicas, config.clusterGcGraceMs);
     return {
       catalog,
       replication,

@@ -17,6 +17,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
 import { pack, unpack } from './frames';
 import { setKeyIf } from './stream-cas';
+import { storageFault } from '../storage/storage-io';
 
 /** A shared snapshot's object: one per (storage id, sequence). */
 const objectOf = (id: string, seq: number) => `${id}.${seq}`;
@@ -71,6 +72,8 @@ export class JetStreamLog implements ReplicatedLog {
   private readonly js: JetStreamClient;
   /** This node's snapshot files (openServices gives them): what is shared and where a shared one is installed. */
   private files: FileSnapshotStore | undefined;
+  /** When this node began making each stream whose catalog record is not committed yet (performance.now()): beforeCommit. */
+  private readonly making = new Map<string, number>();
   private constructor(
     private readonly jsm: JetStreamManager,
     private readonly replicas: number,
@@ -78,14 +81,36 @@ export class JetStreamLog implements ReplicatedLog {
     /** The catalog's bucket: its `s.<id>` keys say which shared snapshot is the latest. */
     private readonly kv: KV,
     nc: NatsConnection,
+    /**
+     * How long after making a stream or object this node may still write the record
+     * or pointer naming it: half the collector's grace period (collector.ts: what is
+     * older than the grace period and named by nothing is deleted).
+     */
+    private readonly commitWithinMs: number,
   ) {
     this.js = jetstream(nc, { timeout: 5_000 });
   }
 
-  static async open(nc: NatsConnection, replicas: number): Promise<JetStreamLog> {
+  /** `graceMs`: the collector's grace period (--cluster-gc-grace-ms): a record naming a new stream is written within half of it, or not at all. */
+  static async open(nc: NatsConnection, replicas: number, graceMs: number): Promise<JetStreamLog> {
     const objects = await new Objm(nc).create(SNAPSHOT_BUCKET, { replicas });
     const kv = await new Kvm(nc).open(CATALOG_BUCKET);
-    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, objects, kv, nc);
+    return new JetStreamLog(await jetstreamManager(nc, { timeout: 10_000 }), replicas, objects, kv, nc, graceMs / 2);
+  }
+
+  /**
+   * Before the catalog record naming the new streams `ids` (made here by create,
+   * with an import's object) is written: throws (503) when the first of them was
+   * begun more than commitWithinMs ago, since the collector may take a stream
+   * that old for a leak (collector.ts); the caller removes them instead.
+   */
+  beforeCommit(...ids: string[]): void {
+    const begun = Math.min(...ids.map((id) => this.making.get(id) ?? Infinity));
+    for (const id of ids) this.making.delete(id);
+    const took = performance.now() - begun;
+    if (took > this.commitWithinMs) {
+      throw storageFault('catalog.commit', undefined, new Error(`${Math.round(took)} ms passed between making the stream and naming it in the catalog, more than half the collector's grace period (${this.commitWithinMs * 2} ms, --cluster-gc-grace-ms): not committed (retry)`));
+    }
   }
 
   useSnapshots(files: FileSnapshotStore): void {
@@ -108,9 +133,11 @@ export class JetStreamLog implements ReplicatedLog {
     if (pointer && pointer.operation === 'PUT' && Number(pointer.string()) >= seq) return;
     const latest = this.files!.latestFiles(id);
     if (!latest || latest.seq !== seq) return; // a newer one is being saved: it will be shared
+    const putAt = performance.now();
     await this.retrying(() => this.objects.putBlob({ name: objectOf(id, seq) }, bundle(seq, latest.files)));
     /** The snapshot the pointer named when it was moved (its object goes). */
     let replaced = 0;
+    let late = false;
     const moved = await this.retrying(() =>
       setKeyIf(
         this.jsm,
@@ -119,15 +146,17 @@ export class JetStreamLog implements ReplicatedLog {
         sharedKey(id),
         (current) => {
           replaced = current === undefined ? 0 : Number(current);
-          return replaced < seq ? String(seq) : undefined;
+          // An object older than commitWithinMs may be collected before the pointer names it (collector.ts): left unnamed.
+          late = performance.now() - putAt > this.commitWithinMs;
+          return replaced < seq && !late ? String(seq) : undefined;
         },
         APPEND_TIMEOUT_MS,
       ),
     ).catch(() => null);
     if (!moved) {
-      // Another node shared a newer one: this one's object goes. Not when the pointer names this very object (another node's
+      // Another node shared a newer one, or this one came too late to be named: this one's object goes. Not when the pointer names this very object (another node's
       // snapshot at the same sequence, or this change's answer lost), nor when the catalog could not be reached (null).
-      if (moved === undefined && replaced > seq) await this.objects.delete(objectOf(id, seq)).catch(() => undefined);
+      if (moved === undefined && (replaced > seq || (late && replaced < seq))) await this.objects.delete(objectOf(id, seq)).catch(() => undefined);
       return;
     }
     await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
@@ -178,6 +207,7 @@ export class JetStreamLog implements ReplicatedLog {
 
   /** A new stream, whose first record will be `seq + 1` (a purge of the empty stream moves its numbering there). */
   async create(id: string, seq: number): Promise<void> {
+    this.making.set(id, performance.now());
     await this.retrying(() =>
       this.jsm.streams.add({
         name: streamOf(id),
@@ -190,6 +220,7 @@ export class JetStreamLog implements ReplicatedLog {
   }
 
   async remove(id: string): Promise<void> {
+    this.making.delete(id);
     try {
       await this.jsm.streams.delete(streamOf(id));
     } catch (e) {

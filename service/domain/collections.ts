@@ -214,6 +214,7 @@ export class Collections {
     try {
       for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
       this.host.registry.requireOpen(record.tenant, generation);
+      replication.beforeCommit(...Array.from({ length: record.shards! }, (_, s) => shardStorageId(record.id, s)));
       this.catalog.insertCollection(record);
     } catch (e) {
       for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);

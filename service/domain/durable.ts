@@ -47,6 +47,12 @@ export interface DurableOptions {
 export interface ReplicatedLog {
   /** Makes the log of a new object, its first record to be numbered `seq + 1`. */
   create(id: string, seq: number): Promise<void>;
+  /**
+   * Right before the catalog record naming the new logs `ids` is written: throws
+   * when they were made too long ago to be named safely (a cluster's collector may
+   * be deleting them: cluster/collector.ts); the caller removes them then.
+   */
+  beforeCommit(...ids: string[]): void;
   remove(id: string): Promise<void>;
   /** The sequence of the last record appended to the log of `id`. */
   lastSeq(id: string): Promise<number>;
@@ -696,6 +702,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
         if (this.state !== undefined || next.id !== this.record.id) throw new Error(`a replica's ${this.what} is replaced only by an import`);
         await replication.create(next.id, 0);
         try {
+          replication.beforeCommit(next.id);
           commit();
         } catch (e) {
           await replication.remove(next.id).catch(() => undefined);
@@ -733,6 +740,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
           const file = await replication.putImport(next.id, imported);
           seq = (await replication.append(next.id, { type: 'import', ...file }, `${next.id}:import`)).seq;
           if (this.dropped) throw this.notFound();
+          replication.beforeCommit(next.id);
           commit();
         } catch (e) {
           await replication.remove(next.id).catch(() => undefined);

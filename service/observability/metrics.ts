@@ -236,6 +236,17 @@ export class Metrics {
     });
   }
 
+  /** A cluster's leak collector (cluster/collector.ts): what this node deleted, by kind. Returns the counter's increment. */
+  attachCollector(): (kind: string) => void {
+    const deleted = new client.Counter({
+      name: 'faiss_proxy_cluster_gc_deleted_total',
+      help: "Streams, snapshot objects and catalog keys no catalog record named that this node's collector deleted, by kind (stream, usage-stream, object, key)",
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    return (kind) => deleted.inc({ kind });
+  }
+
   /** A cluster's shard ownership (domain/sharded-indexes.ts): how many shards each node owns, and each shard's owner. */
   attachShards(
     nodes: () => string[],

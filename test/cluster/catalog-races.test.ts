@@ -151,7 +151,7 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
       await new Kvm(conns[0]).create(CATALOG_BUCKET, { replicas: 3, history: 1 });
       /** Each node's latest local snapshot: what its file store would give (the pointer protocol is what is tested here). */
       const local = [0, 0, 0];
-      const logs = await Promise.all(conns.map((nc) => JetStreamLog.open(nc, 3)));
+      const logs = await Promise.all(conns.map((nc) => JetStreamLog.open(nc, 3, 900_000)));
       logs.forEach((log, i) =>
         log.useSnapshots({ latestFiles: () => ({ seq: local[i], files: [{ suffix: '.index', bytes: Buffer.from(`snapshot ${local[i]}`) }] }) } as unknown as FileSnapshotStore),
       );

@@ -32,6 +32,8 @@ class HeldLog implements ReplicatedLog {
   async remove(id: string): Promise<void> {
     this.streams.delete(id);
   }
+  /** No collector runs over this log: any time may pass before a commit. */
+  beforeCommit(): void {}
   async lastSeq(id: string): Promise<number> {
     return this.streams.get(id)?.length ?? 0;
   }

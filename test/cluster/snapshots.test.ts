@@ -81,7 +81,7 @@ describe('cluster: shared snapshots and a trimmed stream', function () {
     // the stream behind it): the records it waits for never come. Its replica then loads that snapshot (durable.ts).
     const nc = await connect({ servers: nats.urls.split(',') });
     try {
-      const log = await JetStreamLog.open(nc, 3);
+      const log = await JetStreamLog.open(nc, 3, 900_000);
       const id = `trimmed-${process.pid}`;
       await log.create(id, 0);
       for (let i = 0; i < 5; i++) await log.append(id, { type: 'reset' }, `reset-${i}`);
