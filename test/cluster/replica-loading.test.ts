@@ -23,6 +23,7 @@ class SteppedLog implements ReplicatedLog {
   private next = 1;
 
   async create(): Promise<void> {}
+  beforeCommit(): void {}
   async remove(): Promise<void> {}
   async lastSeq(): Promise<number> {
     return this.records.length;
