@@ -21,7 +21,8 @@ import type { Index } from './faiss-index';
 import { IndexIDMap2 } from './indexes';
 import { deserializeIndex, serializeIndex } from './io';
 import { IDSelectorBatch, IDSelectorBitmap, IDSelectorNot, narrowedTo, type IDSelector } from './selectors';
-import type { SearchParams } from './types';
+import { METRIC_INNER_PRODUCT } from './constants';
+import type { SearchParams, SearchResult } from './types';
 import {
   addRows,
   isBinaryIndex,
@@ -179,8 +180,35 @@ function visibleParams(ids: IdState, params: SearchParams | undefined): SearchPa
 }
 
 /** A k-NN search whose answers hold no deleted id. */
-export function searchVisible(index: AnyIndex, ids: IdState, x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult> {
-  return searchRows(index, x, k, visibleParams(ids, params));
+export async function searchVisible(index: AnyIndex, ids: IdState, x: Rows, k: number, params?: SearchParams): Promise<AnySearchResult> {
+  return noneAsNoResult(index, await searchRows(index, x, k, visibleParams(ids, params)));
+}
+
+/** FAISS's fill of a slot with no result, for a metric where smaller is closer (FLT_MAX). */
+const FLT_MAX = 3.4028234663852886e38;
+
+/**
+ * FAISS 1.7.3's k = 1 search over flat vectors with a metric where smaller is
+ * closer (SingleBestResultHandler: IndexFlat, an IDMap's flat) starts each query at
+ * distance +inf, label 0, and keeps them when no row is selected (every id
+ * deleted, or none passing a filter): label 0 is then a row nobody asked for (a
+ * deleted one, one the filter excluded; under an IDMap, its first id). FAISS's heap
+ * (k > 1, inner product, every other index type) leaves such a slot label -1 at
+ * FLT_MAX, and a row at +inf never enters it. The visible answer is the heap's for
+ * every k, so an index whose ids are all hidden answers as the same index with them
+ * removed (durable-index.ts rebuilds at its own time on each replica: the answers
+ * must not depend on it) and never with a hidden id.
+ */
+function noneAsNoResult(index: AnyIndex, r: AnySearchResult): AnySearchResult {
+  if (isBinaryIndex(index) || index.metricType === METRIC_INNER_PRODUCT) return r;
+  const { distances, labels } = r as SearchResult;
+  for (let i = 0; i < distances.length; i++) {
+    if (distances[i] === Infinity) {
+      distances[i] = FLT_MAX;
+      labels[i] = -1n;
+    }
+  }
+  return r;
 }
 
 /** A range search whose answers hold no deleted id. */

@@ -551,9 +551,22 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     this.replicatedBytes = 0;
     // Until caught up, records apply to the state being loaded; then to the loaded one, in turn with the mutations.
     let loading: S | undefined = state;
+    /**
+     * The record being applied to `loading`. The follower delivers the next record as soon as the last one is
+     * applied, also while caughtUp's continuation is on its way: the state is handed over only once that record
+     * is applied, or it would go on in `loading` (a replaced state disposed under the loaded one; the records
+     * after applied to a state no longer the loaded one, as a rebuild swaps it) and this replica would diverge.
+     */
+    let applying: Promise<unknown> | undefined;
     const follower = replication.follow(record.id, this.seq, async (seq, m, appendId) => {
       if (loading !== undefined) {
-        loading = await this.applyReplicated(loading, seq, m, false, appendId);
+        const applied = this.applyReplicated(loading, seq, m, false, appendId);
+        applying = applied;
+        try {
+          loading = await applied;
+        } finally {
+          applying = undefined;
+        }
         return;
       }
       await this.exclusive(async () => {
@@ -575,10 +588,15 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     this.follower = follower;
     try {
       await follower.caughtUp;
+      // Checked again after each wait, and the state handed over in the same turn as the last check (below).
+      while (applying) await applying.catch(() => undefined);
     } catch (e) {
       follower.stop();
       this.follower = undefined;
+      // A record still being applied to it (stop() does not cut a delivery short) finishes first.
+      while (applying) await applying.catch(() => undefined);
       if (loading !== undefined) this.disposeState(loading);
+      loading = undefined;
       // Trimmed while loading: once more, from the shared snapshot that holds what went.
       if (e instanceof LogGap && !retried) return this.recoverReplicated(replication, true);
       throw storageFault('log.follow', undefined, e);
