@@ -6,7 +6,11 @@
 // exactly as before. Hostile archives are refused with a 4xx by nodes that stay
 // up (each node is a child process: a crash would show as its exit).
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { deserializeIndex } from '../../lib';
 import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
@@ -20,6 +24,8 @@ const GONE = [IDS[2], IDS[500], IDS[1499]];
 /** Fewer than 20 queries: FAISS's coarse search then runs its sequential code, the same in a shard as in one index. */
 const QUERIES = Array.from({ length: 12 }, (_, q) => vector(90_000 + q));
 const K = 10;
+const CLI = path.resolve(__dirname, '..', '..', 'service', 'cli.js');
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'shard-backup-'));
 
 interface Spec {
   name: string;
@@ -100,8 +106,18 @@ describe('cluster: backup of sharded indexes (export, wipe, import)', function (
       assert.equal((await client(n.url).get('/healthz')).status, 200, `${what}: node ${n.node}`);
     }
   };
+  /** faiss-proxy import or export of a .faissindex file through node `via`. */
+  const cli = (command: 'import' | 'export', via: number, name: string, file: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+      execFile(process.execPath, [CLI, command, '--url', nodes[via].url, '--index', name, file], { env: { ...process.env, FAISS_PROXY_API_KEY: keys.write }, encoding: 'utf8', timeout: 60_000 }, (e, out, err) =>
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+      ),
+    );
   before(start);
-  after(stop);
+  after(async () => {
+    await stop();
+    fs.rmSync(DIR, { recursive: true, force: true });
+  });
 
   it('exports IVF and PQ shards merged into one FAISS file that answers as the shards do, and HNSW shards as an archive', async () => {
     for (const s of SPECS) {
@@ -125,6 +141,10 @@ describe('cluster: backup of sharded indexes (export, wipe, import)', function (
       assert.ok(before.labels.every((row) => row.every((l) => l !== -1 && !GONE.includes(l))), s.name);
       assert.deepEqual(await search(1, s.name), before, `${s.name} through B`);
       if (s.exports === 'archive') {
+        // faiss-proxy export writes the same bytes (the restore below imports them with faiss-proxy import).
+        const exportedByCli = await cli('export', 0, s.name, path.join(DIR, `${s.name}.faissindex`));
+        assert.equal(exportedByCli.code, 0, exportedByCli.err);
+        assert.ok(fs.readFileSync(path.join(DIR, `${s.name}.faissindex`)).equals(file.bytes), `${s.name}: the CLI's file`);
         const { manifest, files } = unpack(file.bytes);
         assert.deepEqual({ ...manifest, files: undefined }, { format: 1, shards: s.shards, factory: s.factory, dimension: D, metric: 'L2', files: undefined });
         assert.equal(files.length, s.shards);
@@ -150,10 +170,16 @@ describe('cluster: backup of sharded indexes (export, wipe, import)', function (
     await start();
     for (const s of SPECS) {
       await create(s);
-      const r = await api(1).put(`/v1/indexes/${s.name}/import`, { body: exported.get(s.name)! });
-      assert.equal(r.status, 200, `${s.name}: ${JSON.stringify(r.json)}`);
-      assert.equal(r.json.ntotal, IDS.length - GONE.length, s.name);
-      assert.equal(r.json.shards, s.shards, s.name);
+      if (s.exports === 'archive') {
+        const r = await cli('import', 1, s.name, path.join(DIR, `${s.name}.faissindex`));
+        assert.equal(r.code, 0, r.err);
+        assert.equal(JSON.parse(r.out).ntotal, IDS.length - GONE.length, s.name);
+      } else {
+        const r = await api(1).put(`/v1/indexes/${s.name}/import`, { body: exported.get(s.name)! });
+        assert.equal(r.status, 200, `${s.name}: ${JSON.stringify(r.json)}`);
+        assert.equal(r.json.ntotal, IDS.length - GONE.length, s.name);
+        assert.equal(r.json.shards, s.shards, s.name);
+      }
       for (const via of [0, 1]) assert.deepEqual(await search(via, s.name), answers.get(s.name), `${s.name} through ${nodes[via].node}`);
       // Writes go on after the restore, to the shards their ids hash to.
       assert.equal((await api(0).post(`/v1/indexes/${s.name}/add`, { vectors: [vector(1)], ids: [1] })).status, 200, s.name);

@@ -383,6 +383,13 @@ describe('cluster: sharded indexes', function () {
     const refusedOne = await api(0).post('/v1/indexes/bone/remove', removeBy);
     assert.equal(refused.status, refusedOne.status, JSON.stringify(refused.json));
     assert.equal(refused.json.error.code, refusedOne.json.error.code);
+    // Neither exported nor imported: its shards can be neither merged nor checked id by id (docs/cluster.md).
+    const exported = await api(1).get('/v1/indexes/bsharded/export');
+    assert.equal(exported.status, 422, JSON.stringify(exported.json));
+    assert.match(exported.json.error.message, /binary/);
+    const imported = await api(0).put('/v1/indexes/bsharded/import', { body: (await api(0).get('/v1/indexes/bone/export')).bytes });
+    assert.equal(imported.status, 422, JSON.stringify(imported.json));
+    assert.match(imported.json.error.message, /binary/);
   });
 
   it('the remote client creates a sharded index with { shards }, and checks the option before sending', async () => {
