@@ -4,6 +4,13 @@
 // 0..999 (seeded), so a filter on bucket keeps 0.1%, 1%, 10% or 50% of the
 // points whatever their cluster. For Flat, HNSW32 and IVF1024,Flat collections:
 //
+// 0. HNSW only: the recall of the graph alone (graphRows), a plain index of the
+//    same points built with one thread by one add and by the collections' adds.
+//    On these points the adds' size moves HNSW32's recall more than anything
+//    else here (bench/RESULTS.md, recall18), and a build with several threads
+//    is a different graph each time; both paths fill their collection by the
+//    same upserts (FILL_BATCH), and each filtered row is compared with its own
+//    path's unfiltered row.
 // 1. Filtered search against the unfiltered search of the same collection:
 //    latency of one query at a time (median over the queries, then over rounds
 //    that alternate the rows so other load falls on all alike, after an untimed
@@ -56,6 +63,10 @@ const K = 10;
 // bench:faiss's mixture (bench/faiss.ts MIXTURE): clustered like embeddings, hard enough for IVF and HNSW.
 const MIXTURE: Mixture = { d: D, clusters: 32, seed: 1234 };
 const BATCH = 1000;
+// Points per upsert when a collection is filled, on both paths: the HTTP path's request size (about 13 MB of JSON at
+// d 128, under the default body limit). An HNSW graph depends on how its points were batched (FAISS builds each add's
+// upper levels before its level 0), so the two paths fill theirs with the same adds.
+const FILL_BATCH = 5000;
 
 /** A collection under test: what it is, and one search through it (ids of the k hits). */
 export interface CollectionTarget {
@@ -188,6 +199,35 @@ export async function filteredSearchRows(target: CollectionTarget, xb: Float32Ar
     x.recall.toFixed(4),
     `${(x.recall / base.recall).toFixed(3)}`,
   ]);
+}
+
+/**
+ * Part 0, HNSW only: what the graph itself gives. The same points in a plain index of the same factory, built with
+ * one thread, where the addon's graph is FAISS's bit for bit and the same on every run (test/native/kernels-hnsw-build),
+ * by one add of every point and by the collections' adds of FILL_BATCH; searched at the collections' efSearch.
+ * The collections' own graphs are built with every core, and no two such builds make the same graph: the two paths'
+ * unfiltered recalls differ by that chance, and both sit below one add's.
+ */
+async function graphRows(kind: IndexKind, xb: Float32Array, xq: Float32Array): Promise<string[][]> {
+  const truth = await exactAnswers(xb, xq, () => true, Array.from({ length: NQ }, (_, q) => q));
+  const out: string[][] = [];
+  for (const batch of [N, FILL_BATCH]) {
+    const index = faiss.indexFactory(D, kind.factory);
+    faiss.setNumThreads(1);
+    const t0 = performance.now();
+    try {
+      for (let i = 0; i < N; i += batch) await index.add(xb.subarray(i * D, Math.min(N, i + batch) * D));
+    } finally {
+      faiss.setNumThreads(0);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const { labels } = await index.search(xq, K, kind.knobs);
+    index.dispose();
+    const found = Array.from({ length: NQ }, (_, q) => Array.from(labels.subarray(q * K, (q + 1) * K), (l) => `p${l}`));
+    const adds = batch >= N ? `one add of ${N.toLocaleString('en-US')}` : `adds of ${batch.toLocaleString('en-US')}`;
+    out.push([kind.label, adds, '1', `${seconds.toFixed(1)} s`, recallOf(found, truth).toFixed(4)]);
+  }
+  return out;
 }
 
 function inProcess(state: CollectionState, knobs: IndexKind['knobs']): CollectionTarget {
@@ -328,11 +368,16 @@ async function main(): Promise<void> {
   // Each collection's tables are printed as soon as they are measured: a later failure loses none of them.
   for (const kind of KINDS.filter((k) => TYPES.includes(k.key))) {
     const searchRows: string[][] = [];
+    if (kind.knobs.efSearch !== undefined) {
+      console.log(`${kind.label}: the graph alone (plain ${kind.factory}, unfiltered; graphRows)`);
+      console.log(formatTable(['Index', 'Built by', 'Threads', 'Build', '10-recall@10'], await graphRows(kind, xb, xq), [1]));
+      console.log('');
+    }
     const t0 = performance.now();
     const state = CollectionState.create({ name: kind.key, dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } });
     if (!state.info().isTrained) await state.apply({ type: 'train', x: train });
-    for (let i = 0; i < N; i += 10_000) {
-      const end = Math.min(N, i + 10_000);
+    for (let i = 0; i < N; i += FILL_BATCH) {
+      const end = Math.min(N, i + FILL_BATCH);
       const ids = Array.from({ length: end - i }, (_, j) => `p${i + j}`);
       await state.apply({ type: 'upsert', ids, x: xb.subarray(i * D, end * D), payloads: payloads.slice(i, end) });
     }
@@ -340,7 +385,7 @@ async function main(): Promise<void> {
     if (PATHS.includes('in-process')) for (const r of await filteredSearchRows(inProcess(state, kind.knobs), xb, xq, bucketOf)) searchRows.push([kind.label, ...r]);
     if (PATHS.includes('http')) {
       const t1 = performance.now();
-      const remote = await httpCollection({ name: kind.key, dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } }, xb, payloads, train);
+      const remote = await httpCollection({ name: kind.key, dimension: D, factory: kind.factory, payloadIndexes: { bucket: 'integer' } }, xb, payloads, train, FILL_BATCH);
       console.log(`${kind.label} over HTTP: ${N.toLocaleString('en-US')} points upserted in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
       try {
         for (const r of await filteredSearchRows(overHttp(remote.collection, kind.knobs), xb, xq, bucketOf)) searchRows.push([kind.label, ...r]);
@@ -349,6 +394,8 @@ async function main(): Promise<void> {
       }
     }
     console.log(`\nFiltered search against the unfiltered search of the same collection (load average ${os.loadavg()[0].toFixed(1)})`);
+    console.log(`Both paths filled their collection by the same upserts of ${FILL_BATCH.toLocaleString('en-US')} points, built with every core.`);
+    if (kind.knobs.efSearch !== undefined) console.log("Two such HNSW builds never make the same graph: compare each path's rows with its own unfiltered row.");
     console.log(formatTable(['Collection', 'Path', 'Filter', '1 query', 'vs unfiltered', '10-recall@10', 'vs unfiltered'], searchRows, [1, 2]));
     const planRows = await plannerRows(kind, state, xb, xq, bucketOf);
     state.dispose();

@@ -21,6 +21,7 @@ export async function httpCollection(
   xb: Float32Array,
   payloads: Payload[],
   train: Float32Array,
+  batch: number,
 ): Promise<HttpCollection> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-collections-http-'));
   // IVF's training set (50,000 vectors of d 128) is about 80 MB of JSON in one request: over the default body limit.
@@ -32,9 +33,9 @@ export async function httpCollection(
     const collection = await db.createCollection(spec);
     if (!(await collection.info()).isTrained) await collection.train(train);
     const d = spec.dimension;
-    // Batches of 5,000 points: about 13 MB of JSON each at d 128, under the default --body-limit.
-    for (let i = 0; i < payloads.length; i += 5000) {
-      const end = Math.min(payloads.length, i + 5000);
+    // Upserts of `batch` points (bench/collections.ts FILL_BATCH: the in-process collection's adds).
+    for (let i = 0; i < payloads.length; i += batch) {
+      const end = Math.min(payloads.length, i + batch);
       const points = Array.from({ length: end - i }, (_, j) => ({ id: `p${i + j}`, vector: xb.subarray((i + j) * d, (i + j + 1) * d), payload: payloads[i + j] }));
       await collection.upsert(points);
     }

@@ -5,11 +5,14 @@
 // a shared signal (Atomics.wait) and reads it with receiveMessageOnPort: a catalog
 // change blocks the event loop for one replicated KV write, a few ms, as a SQLite
 // commit blocks it for an fsync. Catalog changes are rare (tenants, keys, indexes).
+// Creates and updates are compare-and-sets on the bucket's stream (stream-cas.ts):
+// an update is decided here, on the record as the stream's leader has it, never
+// on the node's mirror, and decided again whenever another change lands first.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { createKey } from './stream-cas';
+import { createKey, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
 
 export interface WriterSetup {
   servers: string[];
@@ -23,9 +26,28 @@ export interface WriterSetup {
 
 export interface WriteRequest {
   id: number;
-  op: 'create' | 'put' | 'delete';
+  op: 'create' | 'put' | 'update' | 'delete';
   key: string;
   value?: string;
+  /** update: how the current record changes. */
+  update?: RecordUpdate;
+  /** delete: not while a record under `prefix` has `field` equal to `value` (a collection an alias points at); answered `referenced`. */
+  unlessReferenced?: { prefix: string; field: string; value: unknown };
+}
+
+/**
+ * A read-modify-write of one record (docs/cluster.md "Concurrent updates"):
+ * `set`'s fields written over the record as it is when the change lands, so a
+ * racing change of other fields is kept, and nothing written when the record is
+ * gone (a delete is never undone) or does not match.
+ */
+export interface RecordUpdate {
+  /** The fields changed (JSON). */
+  set: Record<string, unknown>;
+  /** Written only while the record's fields have these values (absent counts as null); otherwise answered `conflict`. */
+  expect?: Record<string, unknown>;
+  /** Written only while each of these keys has a record (an alias switch: its target collection); otherwise answered `missing` with the key. */
+  requires?: string[];
 }
 
 export interface WriteAnswer {
@@ -34,11 +56,32 @@ export interface WriteAnswer {
   revision?: number;
   /** create: the key exists already. */
   exists?: boolean;
+  /** update: the record written (JSON); or, with `conflict`, the record as it is. */
+  value?: string;
+  /** update: nothing written, the record (or this key of `requires`) has no value. */
+  missing?: string;
+  /** update: nothing written, the record does not match `expect`. */
+  conflict?: boolean;
+  /** delete with `unlessReferenced`: nothing deleted, the key of a record that refers to it. */
+  referenced?: string;
   error?: string;
+  /** error: the change kept losing to others until its deadline (a 503 to retry, not a storage fault). */
+  unsettled?: boolean;
 }
 
-/** How long a create keeps reading again after losing to another change: less than its caller waits (kv-catalog.ts CATALOG_WRITE_TIMEOUT_MS, not imported: this worker loads alone). */
-const CREATE_TIMEOUT_MS = 8_000;
+/** How long a create or update keeps reading again after losing to another change: less than its caller waits (kv-catalog.ts CATALOG_WRITE_TIMEOUT_MS, not imported: this worker loads alone). */
+const CHANGE_TIMEOUT_MS = 8_000;
+
+/** What `u` makes of a record and the `requires` keys read with it: the answer, and the value to write (if any). */
+export function decideUpdate(key: string, u: RecordUpdate, current: string | undefined, required: (string | undefined)[]): { answer: Omit<WriteAnswer, 'id'>; next?: string } {
+  if (current === undefined) return { answer: { missing: key } };
+  const gone = (u.requires ?? []).findIndex((_, i) => required[i] === undefined);
+  if (gone >= 0) return { answer: { missing: u.requires![gone] } };
+  const record = JSON.parse(current) as Record<string, unknown>;
+  for (const [f, v] of Object.entries(u.expect ?? {})) if ((record[f] ?? null) !== (v ?? null)) return { answer: { conflict: true, value: current } };
+  const set = Object.fromEntries(Object.entries(u.set).filter(([, v]) => v !== undefined)); // a field not given is kept, never dropped
+  return { answer: {}, next: JSON.stringify({ ...record, ...set }) };
+}
 
 async function main(): Promise<void> {
   const setup = workerData as WriterSetup;
@@ -61,15 +104,34 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         if (r.op === 'create') {
-          const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CREATE_TIMEOUT_MS);
+          const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CHANGE_TIMEOUT_MS);
           answer(revision !== undefined ? { id: r.id, revision } : { id: r.id, exists: true });
+        } else if (r.op === 'update') {
+          let decided: Omit<WriteAnswer, 'id'> = {};
+          const made = await setKeyIf(
+            jsm,
+            js,
+            setup.bucket,
+            r.key,
+            (current, required) => {
+              const d = decideUpdate(r.key, r.update!, current, required);
+              decided = d.answer;
+              return d.next;
+            },
+            CHANGE_TIMEOUT_MS,
+            r.update!.requires,
+          );
+          answer(made ? { id: r.id, revision: made.revision, value: made.value } : { id: r.id, ...decided });
         } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
-        else {
+        else if (r.unlessReferenced) {
+          const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS);
+          answer({ id: r.id, ...(referenced !== undefined && { referenced }) });
+        } else {
           await kv.delete(r.key);
           answer({ id: r.id });
         }
       } catch (e) {
-        answer({ id: r.id, error: (e as Error).message ?? String(e) });
+        answer({ id: r.id, error: (e as Error).message ?? String(e), ...(e instanceof UnsettledChange && { unsettled: true }) });
       }
     })();
   });

@@ -39,6 +39,9 @@ const indexKey = (t: string, n: string) => `i.${token(t)}.${token(n)}`;
 const collectionKey = (t: string, n: string) => `c.${token(t)}.${token(n)}`;
 const aliasKey = (t: string, a: string) => `a.${token(t)}.${token(a)}`;
 
+/** What a KV key's first letter names (messages). */
+const KINDS: Record<string, string> = { t: 'tenant', k: 'key', i: 'index', c: 'collection', a: 'alias', p: 'placement' };
+
 const byName = <T>(f: (x: T) => string) => (a: T, b: T) => (f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0);
 
 /** What a node tells the catalog every HEARTBEAT_MS (cluster.ts). */
@@ -249,11 +252,11 @@ export class KvCatalog implements Catalog {
   }
 
   /** One KV change, acknowledged by JetStream before it returns (catalog-writer.ts); then mirrored. */
-  private write(op: WriteRequest['op'], key: string, value?: unknown): WriteAnswer {
+  private write(op: WriteRequest['op'], key: string, value?: unknown, how: Pick<WriteRequest, 'update' | 'unlessReferenced'> = {}): WriteAnswer {
     if (this.closed) throw storageFault(`catalog.${op}`, undefined, new Error('the catalog is closed'));
     const id = this.nextRequest++;
     Atomics.store(this.signal, 0, 0);
-    const request: WriteRequest = { id, op, key, ...(value !== undefined && { value: JSON.stringify(value) }) };
+    const request: WriteRequest = { id, op, key, ...(value !== undefined && { value: JSON.stringify(value) }), ...how };
     this.writer.postMessage(request);
     const deadline = Date.now() + CATALOG_WRITE_TIMEOUT_MS;
     for (;;) {
@@ -265,7 +268,14 @@ export class KvCatalog implements Catalog {
       while ((got = receiveMessageOnPort(this.answers as never) as { message: WriteAnswer } | undefined)) {
         const a = got.message;
         if (a.id !== id) continue; // the late answer of a change that timed out
+        if (a.unsettled) throw new ServiceError('ERR_STORAGE_FAILED', `The ${KINDS[key[0]] ?? 'catalog'} record was not changed: ${a.error}`);
         if (a.error) throw storageFault(`catalog.${op}`, undefined, new Error(a.error));
+        if (op === 'update') {
+          // Nothing written (gone, or not as expected): the watch brings what is there.
+          if (a.revision === undefined) return a;
+          value = JSON.parse(a.value!);
+        }
+        if (a.referenced !== undefined) return a; // not deleted
         if (!a.exists) {
           if (a.revision !== undefined) this.revisions.set(key, Math.max(this.revisions.get(key) ?? 0, a.revision));
           this.mirror(key, value);
@@ -290,9 +300,9 @@ export class KvCatalog implements Catalog {
   insertTenant(t: TenantRecord): void {
     this.create(tenantKey(t.name), t, () => new ServiceError('ERR_TENANT_EXISTS', `Tenant ${t.name} already exists`));
   }
-  updateQuotas(name: string, q: Quotas): void {
-    const t = this.getTenant(name);
-    if (t) this.write('put', tenantKey(name), { ...t, ...q });
+  /** The quotas given, over the tenant's record as it is when the change lands: a racing change of another quota is kept. */
+  updateQuotas(name: string, q: Partial<Quotas>): TenantRecord | undefined {
+    return this.updated<TenantRecord>(this.write('update', tenantKey(name), undefined, { update: { set: q } }));
   }
   /** Its keys, indexes, collections and aliases first, then the tenant (what a crash leaves is unreachable: reads check the tenant). */
   deleteTenant(name: string): void {
@@ -323,9 +333,10 @@ export class KvCatalog implements Catalog {
   insertKey(k: KeyRecord): void {
     this.create(keyKey(k.id), k, () => new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists'));
   }
-  revokeKey(id: string, at: string): void {
-    const k = this.keys.get(keyKey(id));
-    if (k && !k.revokedAt) this.write('put', keyKey(id), { ...k, revokedAt: at });
+  /** Only a key still there and not yet revoked is changed (a deleted key stays deleted); the key as it is after. */
+  revokeKey(id: string, at: string): KeyRecord | undefined {
+    const a = this.write('update', keyKey(id), undefined, { update: { set: { revokedAt: at }, expect: { revokedAt: null } } });
+    return a.conflict ? (JSON.parse(a.value!) as KeyRecord) : this.updated<KeyRecord>(a);
   }
   listIndexes(tenant?: string): IndexRecord[] {
     return this.ofTenant(this.indexes, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
@@ -336,9 +347,12 @@ export class KvCatalog implements Catalog {
   insertIndex(r: IndexRecord): void {
     this.create(indexKey(r.tenant, r.name), r, () => new ServiceError('ERR_INDEX_EXISTS', `Index ${r.name} already exists`));
   }
-  replaceIndex(next: IndexRecord): void {
-    const r = this.indexes.get(indexKey(next.tenant, next.name));
-    if (r) this.write('put', indexKey(next.tenant, next.name), { ...r, id: next.id, dimension: next.dimension, factory: next.factory, metric: next.metric, mmap: next.mmap });
+  replaceIndex(next: IndexRecord, replaces: string): void {
+    const { id, dimension, factory, metric, mmap } = next;
+    const a = this.write('update', indexKey(next.tenant, next.name), undefined, { update: { set: { id, dimension, factory, metric, mmap }, expect: { id: replaces } } });
+    if (a.missing) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(next.name)} (deleted while the import was written)`);
+    // Its new stream is numbered on from the one it replaces: it cannot take the place of another node's import.
+    if (a.conflict) throw new ServiceError('ERR_STORAGE_FAILED', `Index ${next.name} was replaced through another node while this import was written: retry it`);
   }
   deleteIndex(tenant: string, name: string): void {
     this.write('delete', indexKey(tenant, name));
@@ -349,9 +363,16 @@ export class KvCatalog implements Catalog {
   insertCollection(r: CollectionRecord): void {
     this.create(collectionKey(r.tenant, r.name), r, () => new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${r.name} already exists`));
   }
+  /**
+   * Not while an alias points at it, as the catalog is when the deletion lands (the domain checked this node's
+   * copy; an alias switched to it through another node meanwhile keeps it): ERR_INVALID_ARGUMENT, as the domain's.
+   */
   deleteCollection(tenant: string, name: string): void {
-    for (const a of this.listAliases(tenant)) if (a.collection === name) this.write('delete', aliasKey(tenant, a.alias));
-    this.write('delete', collectionKey(tenant, name));
+    const { referenced } = this.write('delete', collectionKey(tenant, name), undefined, { unlessReferenced: { prefix: `a.${token(tenant)}.`, field: 'collection', value: name } });
+    if (referenced !== undefined) {
+      const alias = Buffer.from(referenced.slice(referenced.lastIndexOf('.') + 1), 'base64url').toString('utf8');
+      throw new ServiceError('ERR_INVALID_ARGUMENT', `Collection ${name} cannot be deleted while aliases point at it: ${alias}; switch or delete them first`);
+    }
   }
   listAliases(tenant?: string): AliasRecord[] {
     return this.ofTenant(this.aliases, tenant).sort(byName((a) => `${a.tenant}\u0000${a.alias}`));
@@ -362,8 +383,12 @@ export class KvCatalog implements Catalog {
   insertAlias(a: AliasRecord): void {
     this.create(aliasKey(a.tenant, a.alias), a, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
   }
+  /** Only an alias still there, to a collection still there (both as the change lands). */
   switchAlias(a: AliasRecord): void {
-    this.write('put', aliasKey(a.tenant, a.alias), a);
+    const target = collectionKey(a.tenant, a.collection);
+    const w = this.write('update', aliasKey(a.tenant, a.alias), undefined, { update: { set: { collection: a.collection }, requires: [target] } });
+    if (w.missing === target) throw new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection named ${JSON.stringify(a.collection)}`);
+    if (w.missing) throw new ServiceError('ERR_ALIAS_NOT_FOUND', `No alias named ${JSON.stringify(a.alias)}`);
   }
   deleteAlias(tenant: string, alias: string): void {
     this.write('delete', aliasKey(tenant, alias));
@@ -402,6 +427,11 @@ export class KvCatalog implements Catalog {
     clearInterval(this.guard);
     this.watch.stop();
     this.writer.postMessage('close');
+  }
+
+  /** The record an update wrote, or undefined when it was gone. */
+  private updated<T>(a: WriteAnswer): T | undefined {
+    return a.revision !== undefined ? (JSON.parse(a.value!) as T) : undefined;
   }
 
   private ofTenant<T extends { tenant: string }>(map: Map<string, T>, tenant?: string): T[] {

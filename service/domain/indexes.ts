@@ -391,15 +391,17 @@ export class IndexService {
       .catch((e) => console.error(`faiss-proxy: removing the files of deleted index ${l.record.name} failed (removed at next start):`, e));
   }
 
-  async train(tenant: string, name: string, x: Rows, key?: string): Promise<IndexInfo> {
+  /** kmeansSeed: the seed of an IVF index's k-means (absent: FAISS's default, 1234); logged with the train. */
+  async train(tenant: string, name: string, x: Rows, key?: string, kmeansSeed?: number): Promise<IndexInfo> {
     const l = this.use(tenant, name);
     const sharded = this.shardedOf(l);
+    const seed = kmeansSeed !== undefined ? { kmeansSeed } : {};
     if (sharded) {
-      // Every shard trains on the same vectors (FAISS's training is deterministic): one quantizer, as one index would have.
-      await sharded.everyShard(l.record, { type: 'train', x, d: l.record.dimension }, key);
+      // Every shard trains on the same vectors with the same seed (FAISS's training is deterministic): one quantizer, as one index would have.
+      await sharded.everyShard(l.record, { type: 'train', x, d: l.record.dimension, ...seed }, key);
       return this.describeSharded(l);
     }
-    await l.mutate({ type: 'train', x, d: l.record.dimension, key });
+    await l.mutate({ type: 'train', x, d: l.record.dimension, ...seed, key });
     return l.read(async (index) => this.info(l, index));
   }
 
@@ -729,7 +731,7 @@ export class IndexService {
         this.sharded!.place(next);
         this.registry.requireOpen(tenant, generation);
         if (this.registry.find(tenant, previous.name) !== l || l.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(previous.name)}`);
-        this.catalog.replaceIndex(next);
+        this.catalog.replaceIndex(next, previous.id);
       } catch (e) {
         for (const id of made) await replication.remove(id).catch(() => undefined);
         try {
@@ -809,7 +811,7 @@ export class IndexService {
           record,
           () => {
             this.registry.requireOpen(tenant, generation);
-            this.catalog.replaceIndex(record);
+            this.catalog.replaceIndex(record, replacing.record.id);
           },
           true,
         );

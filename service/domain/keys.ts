@@ -111,11 +111,11 @@ export class KeyService {
   revoke(id: string): PublicKey {
     const record = this.catalog.getKey(id);
     if (!record) throw new ServiceError('ERR_KEY_NOT_FOUND', `No key with id ${JSON.stringify(id)}`);
-    if (!record.revokedAt) {
-      record.revokedAt = new Date().toISOString();
-      this.catalog.revokeKey(id, record.revokedAt);
-    }
-    return publicOf(record);
+    if (record.revokedAt) return publicOf(record);
+    // A key deleted meanwhile (its tenant's deletion, through another node) stays deleted.
+    const revoked = this.catalog.revokeKey(id, new Date().toISOString());
+    if (!revoked) throw new ServiceError('ERR_KEY_NOT_FOUND', `No key with id ${JSON.stringify(id)}`);
+    return publicOf(revoked);
   }
 
   /** Whether the tenant has an admin key that still works. */

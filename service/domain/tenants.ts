@@ -51,12 +51,13 @@ export class TenantService {
     return t;
   }
 
+  /** Only the quotas given change: a racing change of another quota (another node's, in a cluster) is kept. */
   setQuotas(name: string, quotas: Partial<Quotas>): TenantRecord {
-    const t = this.get(name);
+    this.get(name);
     this.requireQuotas(quotas);
-    const next = { maxIndexes: t.maxIndexes, maxVectors: t.maxVectors, maxBytes: t.maxBytes, maxTenantMemory: t.maxTenantMemory, ...quotas };
-    this.catalog.updateQuotas(name, next);
-    return { ...t, ...next };
+    const after = this.catalog.updateQuotas(name, quotas);
+    if (!after) throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(name)}`);
+    return after;
   }
 
   /**

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CollectionSpec } from '../../lib/collections/types';
 import type { StorageIO } from './storage-io';
+import { ServiceError } from '../domain/errors';
 
 /**
  * How long another connection's commit (the CLI revoking a key while the service
@@ -88,7 +89,8 @@ export interface Catalog {
   listTenants(): TenantRecord[];
   getTenant(name: string): TenantRecord | undefined;
   insertTenant(t: TenantRecord): void;
-  updateQuotas(name: string, q: Quotas): void;
+  /** Sets the quotas given, keeping the others as they are then; the tenant after, or undefined when there is none. */
+  updateQuotas(name: string, q: Partial<Quotas>): TenantRecord | undefined;
   deleteTenant(name: string): void;
   listKeys(tenant?: string): KeyRecord[];
   getKey(id: string): KeyRecord | undefined;
@@ -100,21 +102,31 @@ export interface Catalog {
    */
   keyGeneration(): number;
   insertKey(k: KeyRecord): void;
-  revokeKey(id: string, at: string): void;
+  /** Revokes a key not revoked yet; the key after (revoked, at `at` or before), or undefined when there is none. */
+  revokeKey(id: string, at: string): KeyRecord | undefined;
   listIndexes(tenant?: string): IndexRecord[];
   getIndex(tenant: string, name: string): IndexRecord | undefined;
   insertIndex(r: IndexRecord): void;
-  /** Switches an index's row to `next` (an import: new storage id, dimension, type) in one transaction. */
-  replaceIndex(next: IndexRecord): void;
+  /**
+   * Switches an index's row to `next` (an import: new storage id, dimension, type) in one transaction,
+   * if it still has storage id `replaces`: ERR_INDEX_NOT_FOUND when it is gone (never brought back).
+   */
+  replaceIndex(next: IndexRecord, replaces: string): void;
   deleteIndex(tenant: string, name: string): void;
   listCollections(tenant?: string): CollectionRecord[];
   insertCollection(r: CollectionRecord): void;
-  /** Its aliases go with it (the domain refuses while any points at it). */
+  /**
+   * The domain refuses while an alias points at it; a cluster's catalog also refuses (ERR_INVALID_ARGUMENT)
+   * when an alias was switched to it through another node meanwhile.
+   */
   deleteCollection(tenant: string, name: string): void;
   listAliases(tenant?: string): AliasRecord[];
   getAlias(tenant: string, alias: string): AliasRecord | undefined;
   insertAlias(a: AliasRecord): void;
-  /** Points an alias at another collection (one statement: atomic). */
+  /**
+   * Points an alias at another collection (one statement: atomic). A cluster's catalog checks both as the change
+   * lands: ERR_ALIAS_NOT_FOUND or ERR_COLLECTION_NOT_FOUND when one was deleted through another node meanwhile.
+   */
   switchAlias(a: AliasRecord): void;
   deleteAlias(tenant: string, alias: string): void;
   /** Throws unless the catalog file is still the one this connection writes (not deleted under the service). */
@@ -238,11 +250,11 @@ export class SqliteCatalog implements Catalog {
    * Runs a change to the catalog through the storage I/O (one transaction,
    * named for fault injection). It may change a key: a new key generation.
    */
-  private change(point: string, sql: string, ...params: unknown[]): void {
+  private change(point: string, sql: string, ...params: unknown[]): Database.RunResult {
     this.generation++;
-    this.io.catalog(point, () => {
+    return this.io.catalog(point, () => {
       this.checkFile();
-      this.stmt(sql).run(...params);
+      return this.stmt(sql).run(...params);
     });
   }
 
@@ -307,12 +319,17 @@ export class SqliteCatalog implements Catalog {
       t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes, t.maxTenantMemory,
     );
   }
-  updateQuotas(name: string, q: Quotas): void {
+  updateQuotas(name: string, q: Partial<Quotas>): TenantRecord | undefined {
+    // One statement: a quota not given keeps the value it has then (another connection's change included).
+    const given = (v: unknown) => (v === undefined ? 0 : 1);
     this.change(
       'catalog.update-quotas',
-      'UPDATE tenants SET max_indexes = ?, max_vectors = ?, max_bytes = ?, max_tenant_memory = ? WHERE name = ?',
-      q.maxIndexes, q.maxVectors, q.maxBytes, q.maxTenantMemory, name,
+      `UPDATE tenants SET max_indexes = CASE WHEN ? THEN ? ELSE max_indexes END, max_vectors = CASE WHEN ? THEN ? ELSE max_vectors END,
+       max_bytes = CASE WHEN ? THEN ? ELSE max_bytes END, max_tenant_memory = CASE WHEN ? THEN ? ELSE max_tenant_memory END WHERE name = ?`,
+      given(q.maxIndexes), q.maxIndexes ?? null, given(q.maxVectors), q.maxVectors ?? null,
+      given(q.maxBytes), q.maxBytes ?? null, given(q.maxTenantMemory), q.maxTenantMemory ?? null, name,
     );
+    return this.getTenant(name);
   }
   deleteTenant(name: string): void {
     this.change('catalog.delete-tenant', 'DELETE FROM tenants WHERE name = ?', name);
@@ -346,8 +363,9 @@ export class SqliteCatalog implements Catalog {
       k.id, k.tenant, k.role, k.hash, k.label, k.createdAt, k.revokedAt,
     );
   }
-  revokeKey(id: string, at: string): void {
+  revokeKey(id: string, at: string): KeyRecord | undefined {
     this.change('catalog.revoke-key', 'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id);
+    return this.getKey(id);
   }
   listIndexes(tenant?: string): IndexRecord[] {
     const rows = tenant
@@ -366,12 +384,13 @@ export class SqliteCatalog implements Catalog {
       r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0, r.device ?? 'cpu',
     );
   }
-  replaceIndex(r: IndexRecord): void {
-    this.change(
+  replaceIndex(r: IndexRecord, replaces: string): void {
+    const { changes } = this.change(
       'catalog.replace-index',
-      'UPDATE indexes SET id = ?, dimension = ?, factory = ?, metric = ?, mmap = ?, device = ? WHERE tenant = ? AND name = ?',
-      r.id, r.dimension, r.factory, r.metric, r.mmap ? 1 : 0, r.device ?? 'cpu', r.tenant, r.name,
+      'UPDATE indexes SET id = ?, dimension = ?, factory = ?, metric = ?, mmap = ?, device = ? WHERE tenant = ? AND name = ? AND id = ?',
+      r.id, r.dimension, r.factory, r.metric, r.mmap ? 1 : 0, r.device ?? 'cpu', r.tenant, r.name, replaces,
     );
+    if (changes === 0) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(r.name)} (deleted while the import was written)`);
   }
   deleteIndex(tenant: string, name: string): void {
     this.change('catalog.delete-index', 'DELETE FROM indexes WHERE tenant = ? AND name = ?', tenant, name);
