@@ -5,6 +5,7 @@
 import * as fs from 'node:fs/promises';
 import { FaissError } from '../../lib/errors';
 import { client, type TargetOptions } from './remote-target';
+import { exportIndexFile } from './index-files';
 import { progress, progressMode } from './progress';
 import { createJsonl, createVectors, formatOf } from './vector-files';
 
@@ -22,6 +23,7 @@ export async function runExport(file: string, o: ExportOptions): Promise<Record<
   if ((o.index === undefined) === (o.collection === undefined)) throw new Error('Give either --index NAME (to a vector file) or --collection NAME (to .jsonl points)');
   if (o.dtype !== 'float32' && o.dtype !== 'float16') throw new Error(`--dtype ${o.dtype}: expected float32 or float16 (.npy only)`);
   const format = formatOf(file, o.format);
+  if (format === 'faissindex') return exportIndexFile(file, o);
   const faiss = client(o);
   const mode = progressMode(o.progress);
   const partial = `${file}.partial`;

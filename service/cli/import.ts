@@ -12,6 +12,7 @@ import { FaissError } from '../../lib/errors';
 import { IDEMPOTENCY_KEY } from '../../lib/wire';
 import type { PointInput } from '../../lib/collections/types';
 import { client, importCollection, importIndex, type TargetOptions } from './remote-target';
+import { importIndexFile } from './index-files';
 import { progress, progressMode } from './progress';
 import { formatOf, openVectors, readJsonl, type FileFormat } from './vector-files';
 
@@ -62,6 +63,7 @@ function chunkError(e: unknown, file: string, where: string): Error {
 export async function runImport(file: string, o: ImportOptions): Promise<Record<string, unknown>> {
   if ((o.index === undefined) === (o.collection === undefined)) throw new Error('Give either --index NAME (vector files) or --collection NAME (.jsonl points)');
   const format = formatOf(file, o.format);
+  if (format === 'faissindex') return importIndexFile(file, o);
   const importId = importIdOf(o.importId) ?? (await fileIdentity(file, format, o.dim).catch((e) => {
     throw new Error(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }));

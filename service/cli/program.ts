@@ -189,7 +189,7 @@ function transferOptions(cmd: Command): Command {
 function transferCommands(program: Command): void {
   const importCommand = explain(
     program.command('import'),
-    'Import a vector file into an index (.npy float32 or float16, .fvecs, .bvecs, .ivecs, raw .f32 with --dim), or a .jsonl file of points ({"id","vector","payload"} a line) into a collection, in chunks through the remote client. Running the same import again after an interruption adds what is missing and nothing twice.',
+    'Import a vector file into an index (.npy float32 or float16, .fvecs, .bvecs, .ivecs, raw .f32 with --dim), or a .jsonl file of points ({"id","vector","payload"} a line) into a collection, in chunks through the remote client. Running the same import again after an interruption adds what is missing and nothing twice. A .faissindex file (what export writes of an index, or a FAISS index file) creates or replaces the index whole.',
     'FAISS_PROXY_API_KEY=$KEY faiss-proxy import --url http://127.0.0.1:8080 --index docs --factory HNSW32 vectors.npy',
     'faiss-proxy import --url http://127.0.0.1:8080 --key $KEY --collection products points.jsonl',
     'faiss-proxy import --url http://127.0.0.1:8080 --key $KEY --index raw --dim 128 vectors.f32',
@@ -203,7 +203,7 @@ function transferCommands(program: Command): void {
 
   const exportCommand = explain(
     program.command('export'),
-    "Export an index's vectors (ids 0 .. ntotal-1, reconstructed) to .npy, .fvecs, .bvecs, .ivecs or .f32, or a collection's points to .jsonl, in chunks; the file appears complete or not at all.",
+    "Export an index's vectors (ids 0 .. ntotal-1, reconstructed) to .npy, .fvecs, .bvecs, .ivecs or .f32, or a collection's points to .jsonl, in chunks, or the whole index (a sharded one's included) to .faissindex, as the server exports it; the file appears complete or not at all.",
     'FAISS_PROXY_API_KEY=$KEY faiss-proxy export --url http://127.0.0.1:8080 --index docs vectors.npy',
     'faiss-proxy export --url http://127.0.0.1:8080 --key $KEY --collection products points.jsonl',
   ).argument('<file>', 'the file to write');

@@ -2,6 +2,7 @@
 // object (durable.ts: log, snapshots, recovery, mutation queue, idempotency,
 // eviction). Its answers and ids follow the id policy; it may load memory-mapped,
 // and rebuilds deleted ids away past a threshold.
+import { randomUUID } from 'node:crypto';
 import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
 import type { IndexRecord } from '../storage/catalog';
@@ -42,6 +43,8 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
   /** A sharded index's export reading this shard: its rows sorted by id, as of `seq` (sortedRows). */
   private gathered: { index: AnyIndex; seq: number; ids: BigInt64Array; vectors: Float32Array } | undefined;
   private gatheredTimer: NodeJS.Timeout | undefined;
+  /** A sharded index's export reading this shard's own file: its bytes by token, kept between pages (exportPage). */
+  private readonly exported = new Map<string, { bytes: Buffer; timer: NodeJS.Timeout | undefined }>();
 
   constructor(
     record: IndexRecord,
@@ -188,6 +191,35 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
     clearTimeout(this.gatheredTimer);
     this.gatheredTimer = setTimeout(() => (this.gathered = undefined), GATHER_KEEP_MS).unref();
     return rows;
+  }
+
+  /**
+   * Up to `count` bytes from `at` of this shard's export (export()): one page of
+   * a sharded index's export of its shards' own files (sharded-indexes.ts
+   * shardFiles). The first page (no `token`) serializes the index and keeps the
+   * bytes under a new token, for the pages that follow (one serialization, so
+   * every page is of the same state) until GATHER_KEEP_MS after the last page
+   * read; a token no longer kept is ERR_INVALID_ARGUMENT (the reader starts over).
+   */
+  async exportPage(token: string | undefined, at: number, count: number): Promise<{ token: string; total: number; bytes: Uint8Array }> {
+    let kept = token === undefined ? undefined : this.exported.get(token);
+    if (token !== undefined && !kept) throw new ServiceError('ERR_INVALID_ARGUMENT', `Export ${token} of ${this.record.name} is no longer kept: start over`);
+    if (!kept) {
+      token = randomUUID();
+      kept = { bytes: await this.export(), timer: undefined };
+      this.exported.set(token, kept);
+    }
+    clearTimeout(kept.timer);
+    const forget = token!;
+    kept.timer = setTimeout(() => this.exported.delete(forget), GATHER_KEEP_MS).unref();
+    if (!Number.isSafeInteger(at) || at < 0 || !Number.isSafeInteger(count) || count < 1) throw new ServiceError('ERR_INVALID_ARGUMENT', `No export page at ${at} of ${count} bytes`);
+    const end = Math.min(kept.bytes.length, at + count);
+    // The last page read: the bytes are not kept any longer.
+    if (end === kept.bytes.length) {
+      clearTimeout(kept.timer);
+      this.exported.delete(forget);
+    }
+    return { token: forget, total: kept.bytes.length, bytes: kept.bytes.subarray(Math.min(at, end), end) };
   }
 
   /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */

@@ -6,7 +6,7 @@
 // plain values (Float32Array, BigInt64Array, objects); knows nothing about HTTP,
 // so the CLI and tests use it directly.
 import { randomUUID } from 'node:crypto';
-import { METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, type BinarySearchResult, type IDSelector, type Index, type SearchParams } from '../../lib';
+import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, type BinarySearchResult, type IDSelector, type Index, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
 import type { Catalog, CollectionRecord, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
@@ -23,7 +23,8 @@ import { SearchScheduler, type SearchAnswer, type SchedulingOptions, type Search
 import { requireName } from './names';
 import { CPU, GpuPlacement, gpuNumber, type GpuStatus } from './gpu-placement';
 import { ShardedIndexes, type ShardMessage, type ShardNetwork } from './sharded-indexes';
-import { MAX_SHARDS, shardStorageId } from './shards';
+import { MAX_SHARDS, shardStorageId, shardsOf } from './shards';
+import { decodeShardArchive, encodeShardArchive, isShardArchive } from './shard-archive';
 import { isIdMapped } from '../../lib/id-policy';
 
 /** A chunk of a sharded import's vectors (each shard's part of it is one NATS message, under its max_payload). */
@@ -161,6 +162,7 @@ export class IndexService {
             search: (l, x, k, params) => this.scheduler.search(l, x, k, params),
             records: () => this.catalog.listIndexes(),
             record: (tenant, name) => this.catalog.getIndex(tenant, name),
+            catchUp: async () => await this.catalog.caughtUp?.(),
             forgetLocally: (l) => this.forgetLocally(l),
             onResident: () => this.residency.enforceBudget(),
           })
@@ -539,12 +541,23 @@ export class IndexService {
   }
 
   /**
-   * One index of the sharded index's factory holding every shard's vectors under
-   * their ids, added in id order: the file one index holding the same vectors,
-   * added in that order, exports (a flat index's only: requireFlatShards).
+   * A sharded index's export. A flat one's (IDMap or IDMap2 over Flat): one
+   * index of its factory holding every shard's vectors under their ids, added in
+   * id order, the file one index holding the same vectors exports (gathered).
+   * Any other: each shard's own file (shardFiles), merged into one index by
+   * FAISS's merge_from where it can (IVF whose shards hold the same coarse
+   * quantizer, as every shard trains on the same vectors: their inverted lists
+   * joined; PQ or SQ codes under an IDMap: concatenated), which answers a search
+   * as the shards together do; where it cannot (an HNSW graph, fast-scan codes,
+   * shards trained apart), the archive of the shards' files (shard-archive.ts),
+   * which an import restores shard for shard (docs/cluster.md).
    */
   private async exportSharded(l: DurableIndex, sharded: ShardedIndexes): Promise<Buffer> {
-    this.requireFlatShards(l, 'an export');
+    if (!isFlatShards(l.record)) {
+      this.requireFloatShards(l, 'an export');
+      const files = await sharded.shardFiles(l.record);
+      return (await mergedShards(files)) ?? encodeShardArchive({ factory: l.record.factory, dimension: l.record.dimension, metric: metricName(l.record.metric) }, files);
+    }
     const { ids, vectors } = await sharded.gather(l.record);
     const index = buildIndex(l.record.dimension, l.record.factory, l.record.metric) as Index;
     try {
@@ -556,17 +569,15 @@ export class IndexService {
   }
 
   /**
-   * A sharded index's export gathers, and its import splits, vectors by id: exact
-   * only where the shards store the vectors themselves (a flat index under an
-   * IDMap). Other shards each hold their own training (IVF's quantizer), lossy
-   * codes (PQ, SQ) or a graph built in their own order (HNSW): one index of the
-   * same data cannot be made from them, nor they from one.
+   * A binary sharded index is neither exported nor imported: this binding
+   * neither merges binary indexes nor lists their ids, which an import checks
+   * against each shard (docs/cluster.md).
    */
-  private requireFlatShards(l: DurableIndex, what: string): void {
-    if (/^IDMap2?,Flat$/.test(l.record.factory)) return;
+  private requireFloatShards(l: DurableIndex, what: string): void {
+    if (!isBinaryFactory(l.record.factory)) return;
     throw new ServiceError(
       'ERR_UNSUPPORTED',
-      `Index ${l.record.name} is sharded over ${l.record.shards} shards of ${l.record.factory}: ${what} of a sharded index gathers or splits its vectors by id, which only a flat index (IDMap or IDMap2 over Flat) does exactly; ${l.record.factory}'s shards each hold their own training, codes or graph (docs/cluster.md)`,
+      `Index ${l.record.name} is sharded over ${l.record.shards} shards of binary ${l.record.factory}: ${what} of a sharded binary index is not offered (its shards can be neither merged nor checked id by id; docs/cluster.md)`,
     );
   }
 
@@ -578,9 +589,9 @@ export class IndexService {
    * added in chunks; if it fails half way, the same import again completes it.
    */
   private async importSharded(tenant: string, l: DurableIndex, sharded: ShardedIndexes, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+    if (!isFlatShards(l.record)) return this.replaceShards(tenant, l, await this.splitFile(l, index), growth);
     let rows: { ids: BigInt64Array; vectors: Float32Array };
     try {
-      this.requireFlatShards(l, 'an import');
       const { record } = l;
       if (isBinaryIndex(index) || index.d !== record.dimension || index.metricType !== record.metric) {
         throw new ServiceError(
@@ -611,10 +622,144 @@ export class IndexService {
     return { created: false, info: await this.describeSharded(l) };
   }
 
+  /**
+   * A file of one index into a sharded index that is not flat: the file's index
+   * (of the shards' factory's type, checked: checkShardIndex) cut into one file
+   * per shard, each holding the vectors whose ids hash to it (the others
+   * removed) and the whole file's training: IVF lists, PQ or SQ codes. An HNSW
+   * graph cannot lose vectors (FAISS 1.7.3): its import is the archive.
+   */
+  private async splitFile(l: DurableIndex, index: AnyIndex): Promise<Uint8Array[]> {
+    const { record } = l;
+    try {
+      this.requireFloatShards(l, 'an import');
+      const { ids } = await checkShardIndex(record, index, undefined);
+      const whole = await serializeIndex(index as Index);
+      const of = shardsOf(ids, record.shards!);
+      const files: Uint8Array[] = [];
+      for (let s = 0; s < record.shards!; s++) {
+        const part = await deserializeIndex(whole, { trusted: true }); // the service's own serialization of a checked file
+        try {
+          const others = ids.filter((_, i) => of[i] !== s);
+          if (others.length > 0) await part.removeIds(others);
+          files.push(await serializeIndex(part));
+        } catch (e) {
+          if (!(e instanceof FaissError)) throw e;
+          throw new ServiceError(
+            'ERR_UNSUPPORTED',
+            `Index ${record.name} is sharded: an import of one ${index.typeName} file puts each shard's vectors in its own copy of the file, and ${part.typeName} cannot remove the others (${e.message}); import the archive its export gives instead (docs/cluster.md)`,
+          );
+        } finally {
+          part.dispose();
+        }
+      }
+      return files;
+    } finally {
+      index.dispose();
+    }
+  }
+
+  /**
+   * An archive of shards (shard-archive.ts) into the sharded index `name` of as
+   * many shards, of the same factory, dimension and metric: each file checked
+   * in the sandbox and against its shard (checkShardIndex), then every shard
+   * replaced by its file at once (replaceShards).
+   */
+  private async importArchive(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
+    const archive = decodeShardArchive(bytes);
+    const l = this.registry.find(tenant, name);
+    if (!l || !this.shardedOf(l)) {
+      throw new ServiceError(
+        'ERR_UNSUPPORTED',
+        `This is an archive of ${archive.files.length} shards: it imports into a sharded index of ${archive.files.length} shards of ${archive.factory} (create ${name} with shards: ${archive.files.length} first; docs/cluster.md)`,
+      );
+    }
+    const { record } = l;
+    const metric = metricName(record.metric);
+    if (archive.files.length !== record.shards || archive.factory !== record.factory || archive.dimension !== record.dimension || archive.metric !== metric) {
+      throw new ServiceError(
+        'ERR_UNSUPPORTED',
+        `Index ${name} is ${record.shards} shards of ${record.factory} (dimension ${record.dimension}, ${metric}); the archive holds ${archive.files.length} shards of ${archive.factory} (dimension ${archive.dimension}, ${archive.metric}): an archive restores the index it came from, shard for shard`,
+      );
+    }
+    this.requireFloatShards(l, 'an import');
+    const files: Uint8Array[] = [];
+    let vectors = 0;
+    let size = 0;
+    for (const [s, file] of archive.files.entries()) {
+      // Untrusted: each file read, checked and tried in the sandbox first, as any import.
+      const index = await deserializeIndex(file);
+      try {
+        await checkShardIndex(record, index, s);
+        vectors += index.ntotal;
+        size += index.bytes;
+        files.push(await serializeIndex(index));
+      } finally {
+        index.dispose();
+      }
+    }
+    const growth: Reservation = { indexes: 0, ...this.quotas.requireRoom(tenant, vectors, size, l) };
+    return this.replaceShards(tenant, l, files, growth);
+  }
+
+  /**
+   * Replaces every shard of a sharded index by its file (`files[s]`: the
+   * service's own serialization of a checked index), as one switch: under a new
+   * storage id, each shard gets a new stream numbered on from its old one's last
+   * record (versions never go back), whose first record is the import of its
+   * file (put in the object store first, as durable.ts importReplicated does);
+   * the new shards are placed, then the catalog switches to the new record (a
+   * failure before leaves the index as it was and removes the new streams). The
+   * old shards' streams and placement go after. Writes acknowledged before the
+   * switch are replaced by the import.
+   */
+  private async replaceShards(tenant: string, l: DurableIndex, files: Uint8Array[], growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+    const replication = this.storage.replication!;
+    const previous = l.record;
+    const generation = this.registry.generation(tenant);
+    const next: IndexRecord = { ...previous, id: randomUUID() };
+    const release = this.quotas.reserve(tenant, growth);
+    const replaced = (async () => {
+      const made: string[] = [];
+      try {
+        for (const [s, file] of files.entries()) {
+          const id = shardStorageId(next.id, s);
+          await replication.create(id, await replication.lastSeq(shardStorageId(previous.id, s)));
+          made.push(id);
+          await replication.append(id, { type: 'import', ...(await replication.putImport(id, file)) }, `${id}:import`);
+        }
+        this.sharded!.place(next);
+        this.registry.requireOpen(tenant, generation);
+        if (this.registry.find(tenant, previous.name) !== l || l.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(previous.name)}`);
+        this.catalog.replaceIndex(next, previous.id);
+      } catch (e) {
+        for (const id of made) await replication.remove(id).catch(() => undefined);
+        try {
+          this.storage.shards!.deletePlacement(next.id);
+        } catch {
+          // Never placed, or the catalog unreachable: a placement no record names is never read.
+        }
+        throw e;
+      }
+      // In the same turn as the catalog's switch: requests from now on go to the new shards.
+      const current = this.durableIndex(next);
+      this.registry.register(current);
+      l.drop();
+      await this.removeShards(previous);
+      return { created: false, info: await this.describeSharded(current) };
+    })();
+    try {
+      return await this.registry.tracked(tenant, replaced);
+    } finally {
+      release();
+    }
+  }
+
   /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
   async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
     this.registry.requireOpen(tenant);
+    if (isShardArchive(bytes)) return this.importArchive(tenant, name, bytes);
     const generation = this.registry.generation(tenant);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
     // file that would crash FAISS is an ERR_CORRUPT_INDEX here, not a dead server.
@@ -1033,5 +1178,64 @@ export class IndexService {
     if (index.efSearch !== undefined) out.efSearch = index.efSearch;
     if (index.efConstruction !== undefined) out.efConstruction = index.efConstruction;
     return out;
+  }
+}
+
+/** A sharded index whose shards store the vectors themselves (IDMap or IDMap2 over Flat): its export gathers, its import splits, vectors by id. */
+const isFlatShards = (record: IndexRecord): boolean => /^IDMap2?,Flat$/.test(record.factory);
+
+/**
+ * Checks that `index` may be a sharded index's shard `shard` (undefined: a
+ * file to split over every shard): a float index of the factory's type (the
+ * type FAISS names at its top: an IDMap's inner index is not told apart),
+ * dimension and metric, each id of which belongs to that shard (shardsOf).
+ * Its ids: what splitting needs.
+ */
+async function checkShardIndex(record: IndexRecord, index: AnyIndex, shard: number | undefined): Promise<{ ids: BigInt64Array }> {
+  const expected = buildIndex(record.dimension, record.factory, record.metric);
+  const type = expected.typeName;
+  expected.dispose();
+  const where = shard === undefined ? 'the file' : `the archive's file of shard ${shard}`;
+  if (isBinaryIndex(index) || index.typeName !== type || index.d !== record.dimension || index.metricType !== record.metric) {
+    throw new ServiceError(
+      'ERR_UNSUPPORTED',
+      `Index ${record.name} is sharded over shards of ${record.factory} (${type}, dimension ${record.dimension}, ${metricName(record.metric)}); ${where} holds ${index.typeName} of dimension ${index.d}${isBinaryIndex(index) ? '' : ` (${metricName(index.metricType)})`}`,
+    );
+  }
+  let ids: BigInt64Array;
+  try {
+    ({ ids } = await index.extractAll());
+  } catch (e) {
+    throw new ServiceError('ERR_UNSUPPORTED', `Index ${record.name} is sharded: an import reads which shard each vector of ${where} belongs to, and ${index.typeName} cannot list them (${(e as Error).message})`);
+  }
+  if (shard !== undefined) {
+    const of = shardsOf(ids, record.shards!);
+    const stray = of.findIndex((s) => s !== shard);
+    if (stray >= 0) throw new ServiceError('ERR_INVALID_ARGUMENT', `The archive's file of shard ${shard} holds id ${ids[stray]}, which belongs to shard ${of[stray]}: not an archive of ${record.shards} shards as this service cuts them`);
+  }
+  return { ids };
+}
+
+/**
+ * The shards' files (their owners' own serializations) merged into one index by
+ * FAISS's merge_from, serialized; undefined where FAISS (or this binding's
+ * checks before it: native/merge_compat.cc) refuses: an HNSW graph, fast-scan
+ * codes, shards whose trainings differ.
+ */
+async function mergedShards(files: readonly Uint8Array[]): Promise<Buffer | undefined> {
+  const shards: Index[] = [];
+  try {
+    for (const f of files) shards.push(await deserializeIndex(f, { trusted: true }));
+    for (const other of shards.slice(1)) {
+      try {
+        await shards[0].mergeFrom(other);
+      } catch (e) {
+        if (e instanceof FaissError) return undefined;
+        throw e;
+      }
+    }
+    return Buffer.from(await serializeIndex(shards[0]));
+  } finally {
+    for (const s of shards) s.dispose();
   }
 }

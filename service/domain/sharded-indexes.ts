@@ -64,6 +64,8 @@ export const READ_TIMEOUT_MS = 30_000;
 const WRITE_TIMEOUT_MS = 60_000;
 /** A page of a shard's rows (gather): well under NATS's default max_payload (1 MiB). */
 const GATHER_PAGE_BYTES = 512 * 1024;
+/** How many times a shard's own file is read again when its owner changed during the read (shardFiles). */
+const SHARD_FILE_TRIES = 3;
 
 export interface ShardedDeps {
   net: ShardNetwork;
@@ -75,6 +77,8 @@ export interface ShardedDeps {
   records: () => IndexRecord[];
   /** The catalog's record of an index (what a shard's request is checked against). */
   record: (tenant: string, name: string) => IndexRecord | undefined;
+  /** Resolves once this node's catalog holds every change acknowledged before the call (a record another node just switched: a sharded import). */
+  catchUp: () => Promise<void>;
   /** Removes this node's files of a shard whose index (or collection) was deleted. */
   forgetLocally: (l: DurableObject) => Promise<void>;
   /** Told when a shard is loaded or unloaded here (memory budget). */
@@ -325,6 +329,41 @@ export class ShardedIndexes {
     return { ids: BigInt64Array.from(rows, (r) => r.id), vectors };
   }
 
+  /**
+   * Each shard's own FAISS file (its export: what it holds, deleted ids rebuilt
+   * away), read in pages from its owner (a page is one NATS message, under its
+   * max_payload; every page of a shard is of one serialization: exportPage). A
+   * shard whose owner changed during the read (its pages no longer kept) is
+   * read again from its first page, up to SHARD_FILE_TRIES times.
+   */
+  async shardFiles(record: IndexRecord): Promise<Uint8Array[]> {
+    return Promise.all(
+      Array.from({ length: record.shards! }, async (_, s) => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return await this.shardFile(record, s);
+          } catch (e) {
+            if (!(e instanceof ServiceError && e.code === 'ERR_INVALID_ARGUMENT') || tries >= SHARD_FILE_TRIES) throw e;
+          }
+        }
+      }),
+    );
+  }
+
+  private async shardFile(record: IndexRecord, s: number): Promise<Uint8Array> {
+    const pages: Uint8Array[] = [];
+    let token: string | undefined;
+    for (let at = 0, total = Infinity; at < total; ) {
+      const a = await this.onShard(record, s, { header: { op: 'export', at, count: GATHER_PAGE_BYTES, ...(token !== undefined && { token }) }, parts: [] }, READ_TIMEOUT_MS);
+      token = a.header.token as string;
+      total = a.header.total as number;
+      if (a.parts[0].length === 0 && at < total) throw new ServiceError('ERR_STORAGE_FAILED', `Shard ${s} of index ${record.name} answered an empty page of its export at ${at} of ${total} bytes`);
+      pages.push(new Uint8Array(a.parts[0])); // a copy: the message's buffer is not ours to keep
+      at += a.parts[0].length;
+    }
+    return Buffer.concat(pages);
+  }
+
   /** What every shard holds, summed (describe, count). */
   async counts(record: IndexRecord): Promise<ShardCounts> {
     const answers = await this.scatter(record, () => ({ header: { op: 'count' }, parts: [] }), READ_TIMEOUT_MS);
@@ -445,6 +484,9 @@ export class ShardedIndexes {
       return this.collections.handle(this.collectionReplica(record, shard), request);
     }
     const { record, shard } = request.header as { record: IndexRecord; shard: number };
+    // The sender may have switched the record (a sharded import: replaceShards) before this node's catalog heard of it.
+    const known = this.d.record(record.tenant, record.name);
+    if (known && known.id !== record.id) await this.d.catchUp();
     const l = this.replica(record, shard);
     const h = request.header;
     switch (h.op) {
@@ -477,6 +519,10 @@ export class ShardedIndexes {
       case 'rows': {
         const page = await l.rowsAfter(h.after === undefined ? undefined : BigInt(h.after as string), h.count as number);
         return { header: { version: l.version }, parts: [bytesOf(page.ids), bytesOf(page.vectors)] };
+      }
+      case 'export': {
+        const page = await l.exportPage(h.token as string | undefined, h.at as number, h.count as number);
+        return { header: { token: page.token, total: page.total, version: l.version }, parts: [page.bytes] };
       }
       case 'reconstruct': {
         const rows = await Promise.all((h.ids as string[]).map((id) => l.reconstruct(BigInt(id))));

@@ -269,13 +269,13 @@ describe('cluster: sharded indexes', function () {
     assert.equal(reset.json.ntotal, 0);
     assert.equal(reset.json.isTrained, true);
     assert.equal((await api(0).post('/v1/indexes/ivf/add', { vectors: [vector(1)] })).status, 422);
-    // Its shards each hold their own quantizer: no export gathers them, no import splits a file over them.
+    // Its shards, trained alike, merge into one IVF file (test/cluster/shard-backup.test.ts); a file of another type is refused.
     const exported = await api(0).get('/v1/indexes/ivf/export');
-    assert.equal(exported.status, 422, JSON.stringify(exported.json));
-    assert.match(exported.json.error.message, /only a flat index \(IDMap or IDMap2 over Flat\)/);
+    assert.equal(exported.status, 200, JSON.stringify(exported.json));
     const flat = await api(0).get('/v1/indexes/oneL2/export');
     const imported = await api(1).put('/v1/indexes/ivf/import', { body: flat.bytes });
     assert.equal(imported.status, 422, JSON.stringify(imported.json));
+    assert.match(imported.json.error.message, /IndexIVFFlat/);
     // Deleted through one node: gone through the other, and its streams with it.
     assert.equal((await api(1).del('/v1/indexes/ivf')).status, 204);
     await until('ivf gone on A', async () => (await api(0).get('/v1/indexes/ivf')).status === 404);
@@ -383,6 +383,13 @@ describe('cluster: sharded indexes', function () {
     const refusedOne = await api(0).post('/v1/indexes/bone/remove', removeBy);
     assert.equal(refused.status, refusedOne.status, JSON.stringify(refused.json));
     assert.equal(refused.json.error.code, refusedOne.json.error.code);
+    // Neither exported nor imported: its shards can be neither merged nor checked id by id (docs/cluster.md).
+    const exported = await api(1).get('/v1/indexes/bsharded/export');
+    assert.equal(exported.status, 422, JSON.stringify(exported.json));
+    assert.match(exported.json.error.message, /binary/);
+    const imported = await api(0).put('/v1/indexes/bsharded/import', { body: (await api(0).get('/v1/indexes/bone/export')).bytes });
+    assert.equal(imported.status, 422, JSON.stringify(imported.json));
+    assert.match(imported.json.error.message, /binary/);
   });
 
   it('the remote client creates a sharded index with { shards }, and checks the option before sending', async () => {

@@ -7,14 +7,14 @@ import * as path from 'node:path';
 
 export const VECTOR_FORMATS = ['npy', 'fvecs', 'bvecs', 'ivecs', 'f32'] as const;
 export type VectorFormat = (typeof VECTOR_FORMATS)[number];
-export const FORMATS = [...VECTOR_FORMATS, 'jsonl'] as const;
+export const FORMATS = [...VECTOR_FORMATS, 'jsonl', 'faissindex'] as const;
 export type FileFormat = (typeof FORMATS)[number];
 
 /** A file's format: the one given, else its extension's. */
 export function formatOf(file: string, given?: string): FileFormat {
   const format = given ?? path.extname(file).slice(1).toLowerCase();
   if (!(FORMATS as readonly string[]).includes(format)) {
-    throw new Error(`${file}: cannot tell its format from its name; name it .npy, .fvecs, .bvecs, .ivecs, .f32 or .jsonl, or give --format (one of ${FORMATS.join(', ')})`);
+    throw new Error(`${file}: cannot tell its format from its name; name it .npy, .fvecs, .bvecs, .ivecs, .f32, .jsonl or .faissindex, or give --format (one of ${FORMATS.join(', ')})`);
   }
   return format as FileFormat;
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from '../../../lib/client/connect';
+import { deserializeIndex } from '../../../lib';
 import { makeTenant, startServer, type ServerProcess } from '../../support/server';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'service', 'cli.js');
@@ -106,6 +107,35 @@ describe('cli: import and export', function () {
       assert.ok(!fs.existsSync(`${out}.partial`));
     });
   }
+
+  it('exports a whole index to .faissindex (a FAISS index file) and imports it as a new index, or over one', async () => {
+    const d = 12;
+    const x = rows(300, d);
+    const index = faiss.indexFactory(d, 'IVF4,Flat', 1, { name: 'whole' });
+    await index.train(x);
+    await index.add(x);
+    const file = path.join(dir, 'whole.faissindex');
+    const e = await cli(['export', '--index', 'whole', file], env);
+    assert.equal(e.code, 0, e.stderr);
+    assert.deepEqual(JSON.parse(e.stdout.slice(e.stdout.indexOf('{'))), { file, index: 'whole', bytes: fs.statSync(file).size });
+    assert.ok(!fs.existsSync(`${file}.partial`));
+    const read = await deserializeIndex(fs.readFileSync(file));
+    assert.deepEqual([read.typeName, read.ntotal], ['IndexIVFFlat', 300]);
+    read.dispose();
+    for (const name of ['copy', 'copy']) {
+      const r = await cli(['import', '--index', name, file], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))), { file, index: name, bytes: fs.statSync(file).size, ntotal: 300 });
+    }
+    const want = await index.search(x.subarray(0, 5 * d), 4);
+    const got = await (await faiss.openIndex('copy')).search(x.subarray(0, 5 * d), 4);
+    assert.deepEqual(got.labels, want.labels);
+    // A file that is not an index: the server's 400, and the CLI fails saying so.
+    fs.writeFileSync(path.join(dir, 'junk.faissindex'), 'not an index');
+    const junk = await cli(['import', '--index', 'junk', path.join(dir, 'junk.faissindex')], env);
+    assert.notEqual(junk.code, 0);
+    assert.match(junk.stderr, /ERR_CORRUPT_INDEX|corrupt|not/i);
+  });
 
   it('imports .npy float32 and float16 (converted) files that numpy wrote, and exports files numpy reads back the same', async () => {
     const script = `
