@@ -26,7 +26,7 @@ import type { SearchParams } from '../types';
 import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
-import { PayloadIndexes } from './payload-index';
+import { PayloadIndexes, type ColumnAnswer } from './payload-index';
 import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
@@ -360,15 +360,17 @@ export class CollectionState {
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
     const known = this.filterCache.get(filter.text);
-    const share = known ? known.matching.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
+    // A filter one payload column answers is counted exactly, and searched without being evaluated the first time.
+    const lazy = known ? undefined : this.payloadIndexes.lazily(filter);
+    const share = known ? known.matching.count / Math.max(1, total) : lazy ? lazy.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const family = familyOf(this.current);
     const efSearch = knobs.efSearch ?? this.current.efSearch;
     const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
-    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, known !== undefined || this.seenBefore(filter.text));
+    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, known || this.seenBefore(filter.text) ? undefined : lazy);
     // Over-fetched only for not being evaluated (planner.ts): a filter repeated soon is evaluated and kept, as
     // its kept answer then serves it more cheaply.
     if (!known && overFetchOf({ share, total, k, family, efSearch, evaluated: true }) === undefined && this.seenBefore(filter.text)) {
-      return this.searchEvaluated(x, n, k, filter, knobs, true);
+      return this.searchEvaluated(x, n, k, filter, knobs);
     }
     const passes = known ? (label: number) => known.matching.has(label) : (label: number) => this.payloadIndexes.passes(filter, label);
     const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
@@ -382,7 +384,7 @@ export class CollectionState {
     const d = this.spec.dimension;
     const rest = new Float32Array(short.length * d);
     short.forEach((q, j) => rest.set(x.subarray(q * d, (q + 1) * d), j * d));
-    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs, known !== undefined);
+    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs, lazy);
     short.forEach((q, j) => (found[q] = answers[j]));
     return found;
   }
@@ -395,11 +397,11 @@ export class CollectionState {
     return false;
   }
 
-  // The planner's strategy for as many points as pass the filter. Unless `evaluate`, a filter that one payload
-  // column answers, searched with a selector, is tested label by label as the search meets them
-  // (PayloadIndexes.lazily: evaluating it first is most of a cold search's cost, bench:collections 10% cold); any
-  // other is evaluated to its matching labels, which are kept for the next searches.
-  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, evaluate: boolean): Promise<Found[][]> {
+  // The planner's strategy for as many points as pass the filter. With `lazy` (PayloadIndexes.lazily: one payload
+  // column answers the filter), a selector search tests the labels as the search meets them: evaluating the filter
+  // first is most of a cold search's cost (bench:collections, 10% cold). Otherwise the filter is evaluated to its
+  // matching labels, which are kept for the next searches.
+  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, lazy?: ColumnAnswer): Promise<Found[][]> {
     const index = this.current;
     const planOf = (matching: number) =>
       planSearch({
@@ -412,7 +414,6 @@ export class CollectionState {
         nprobe: knobs.nprobe ?? index.nprobe,
         efSearch: knobs.efSearch ?? index.efSearch,
       });
-    const lazy = evaluate ? undefined : this.payloadIndexes.lazily(filter);
     if (lazy) {
       const plan = planOf(lazy.count);
       if (plan.strategy === 'selector') {
@@ -431,7 +432,7 @@ export class CollectionState {
       } catch (e) {
         if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED')) throw e;
         noSubsetSearch.add(index);
-        return this.searchEvaluated(x, n, k, filter, knobs, true);
+        return this.searchEvaluated(x, n, k, filter, knobs);
       }
     }
     if (plan.strategy === 'selector') {

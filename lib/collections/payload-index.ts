@@ -19,6 +19,12 @@ import type { IDSelector } from '../selectors';
 
 type Key = string | number | boolean;
 
+/** The points a filter selects as a selector over a payload column (value-column.ts), and how many they are. */
+export interface ColumnAnswer {
+  readonly selector: IDSelector;
+  readonly count: number;
+}
+
 /** The labels of the points whose field holds each value, for one declared field. */
 export class FieldIndex {
   private readonly byValue = new Map<Key, Postings>();
@@ -161,7 +167,7 @@ export class FieldIndex {
    * and how many they are; undefined where the column does not answer it exactly (a range or a number on a
    * numeric field, a range on a datetime field, while no point holds several values in it).
    */
-  lazily(c: ParsedCondition): { selector: IDSelector; count: number } | undefined {
+  lazily(c: ParsedCondition): ColumnAnswer | undefined {
     if (!this.column?.complete || this.multiValued > 0) return undefined;
     const numeric = this.type === 'integer' || this.type === 'float';
     let bounds: Omit<RangeBounds, 'on'>;
@@ -326,7 +332,7 @@ export class PayloadIndexes {
    * A selector of the points that pass `f`, tested label by label as a search meets them, and how many pass
    * (exact); undefined unless `f` is one condition a value column answers (FieldIndex.lazily).
    */
-  lazily(f: ParsedFilter): { selector: IDSelector; count: number } | undefined {
+  lazily(f: ParsedFilter): ColumnAnswer | undefined {
     if (f.must.length !== 1 || f.should.length > 0 || f.mustNot.length > 0) return undefined;
     const c = f.must[0];
     if (c.kind === 'filter' || c.kind === 'hasId') return undefined;
