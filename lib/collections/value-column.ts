@@ -21,20 +21,24 @@ const FIRST_LENGTH = 1024;
 export class ValueColumn {
   private column: NativeValueColumn | undefined;
   private base = 0;
-  /** Whether its labels spread past MAX_FRAME_LABELS: the column no longer answers (frameOf refuses such filters too). */
-  private overflowed = false;
+  /**
+   * Set when a larger column could not be had (its labels spread past MAX_FRAME_LABELS, which frameOf refuses too,
+   * or the memory limits refused it): from then on the column answers nothing, and filters are evaluated, so that
+   * an upsert never fails for it.
+   */
+  private incomplete = false;
 
   /** Whether the column holds every label's value (else filters are evaluated the other way). */
   get complete(): boolean {
-    return !this.overflowed;
+    return !this.incomplete;
   }
 
   /** Sets the value of `label` (NaN: none). */
   set(label: number, value: number): void {
-    if (this.overflowed) return;
+    if (this.incomplete) return;
     const at = label - this.base;
     const column = this.column && at >= 0 && at < this.column.values.length ? this.column : this.moveTo(label);
-    column.values[label - this.base] = value;
+    if (column) column.values[label - this.base] = value;
   }
 
   /** Forgets the value of `label`, whose point is gone. */
@@ -45,12 +49,12 @@ export class ValueColumn {
 
   /** The labels whose value is within `r` (no label when none has a value). */
   selector(r: Omit<RangeBounds, 'on'>): IDSelector {
-    const column = this.column ?? this.moveTo(0);
+    const column = this.column ?? native.newValueColumn(this.base, 1);
     return valueRangeSelector(column, this.base, { gt: r.gt ?? -Infinity, gte: r.gte ?? -Infinity, lt: r.lt ?? Infinity, lte: r.lte ?? Infinity });
   }
 
   // A column spanning `label` and every label with a value, twice that long, the values copied.
-  private moveTo(label: number): NativeValueColumn {
+  private moveTo(label: number): NativeValueColumn | undefined {
     const old = this.column;
     let lo = label;
     let hi = label;
@@ -66,11 +70,17 @@ export class ValueColumn {
       }
     }
     const span = hi - lo + 1;
-    if (span > MAX_FRAME_LABELS) {
-      this.overflowed = true;
-      return this.column ?? native.newValueColumn(lo, 1);
+    let next: NativeValueColumn | undefined;
+    try {
+      if (span <= MAX_FRAME_LABELS) next = native.newValueColumn(lo, Math.min(MAX_FRAME_LABELS, Math.max(FIRST_LENGTH, 2 * span)));
+    } catch {
+      // ERR_RESOURCE_LIMIT, out of memory: below.
     }
-    const next = native.newValueColumn(lo, Math.min(MAX_FRAME_LABELS, Math.max(FIRST_LENGTH, 2 * span)));
+    if (!next) {
+      this.incomplete = true;
+      this.column = undefined;
+      return undefined;
+    }
     if (old) {
       const from = Math.max(lo, this.base);
       const to = Math.min(this.base + old.values.length, lo + next.values.length);

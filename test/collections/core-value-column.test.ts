@@ -9,6 +9,7 @@ import { parseFilter, type ParsedFilter } from '../../lib/collections/filter';
 import type { LabelBitmap } from '../../lib/collections/label-bitmap';
 import type { ColumnAnswer } from '../../lib/collections/payload-index';
 import { IDSelector } from '../../lib/selectors';
+import { getMemoryLimits, setMemoryLimits } from '../../lib/threads';
 import type { Filter, Payload } from '../../lib/collections/types';
 import { randomVectors, rng } from '../support/data';
 
@@ -110,6 +111,23 @@ describe('collections: filters tested label by label over a payload column', () 
       const all = Array.from({ length: live + 64 }, (_, i) => i);
       assert.deepEqual([...columnMembers(lazy, all)].sort((a, b) => a - b), every, JSON.stringify(f));
     }
+    s.dispose();
+  });
+
+  it('a column the memory limits refuse: the upsert stores every point, and the filter is evaluated', async () => {
+    const before = getMemoryLimits();
+    const m = 70_000; // a column of 2 x 70,000 values (1.1 MB) over the 1 MiB per-call limit
+    const s = CollectionState.create({ name: 'c', dimension: 2, factory: 'Flat', payloadIndexes: { b: 'integer' } });
+    try {
+      setMemoryLimits({ perCallBytes: 2 ** 20 });
+      const ids = Array.from({ length: m }, (_, i) => `r${i}`);
+      await s.apply({ type: 'upsert', ids, x: randomVectors(m, 2, 7), payloads: ids.map((_, i) => ({ b: i % 10 })) });
+    } finally {
+      setMemoryLimits(before);
+    }
+    const range = parseFilter({ must: [{ key: 'b', range: { lt: 3 } }] });
+    assert.equal(indexesOf(s).lazily(range), undefined);
+    assert.equal(s.count(range), 21_000);
     s.dispose();
   });
 
