@@ -27,7 +27,7 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes, type ColumnAnswer } from './payload-index';
-import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { columnSearched, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
@@ -360,10 +360,10 @@ export class CollectionState {
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
     const known = this.filterCache.get(filter.text);
-    // A filter one payload column answers is counted exactly, and searched without being evaluated the first time.
-    const lazy = known ? undefined : this.payloadIndexes.lazily(filter);
-    const share = known ? known.matching.count / Math.max(1, total) : lazy ? lazy.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const family = familyOf(this.current);
+    // A filter one payload column answers is counted exactly, and searched without being evaluated the first time.
+    const lazy = known || !columnSearched(family) ? undefined : this.payloadIndexes.lazily(filter);
+    const share = known ? known.matching.count / Math.max(1, total) : lazy ? lazy.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const efSearch = knobs.efSearch ?? this.current.efSearch;
     const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
     if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, known || this.seenBefore(filter.text) ? undefined : lazy);
@@ -398,8 +398,8 @@ export class CollectionState {
   }
 
   // The planner's strategy for as many points as pass the filter. With `lazy` (PayloadIndexes.lazily: one payload
-  // column answers the filter), a selector search tests the labels as the search meets them: evaluating the filter
-  // first is most of a cold search's cost (bench:collections, 10% cold). Otherwise the filter is evaluated to its
+  // column answers the filter; planner.ts columnSearched), a selector search tests the labels as the search meets
+  // them: evaluating the filter first is most of a cold HNSW search's cost (bench:collections, 10% cold). Otherwise the filter is evaluated to its
   // matching labels, which are kept for the next searches.
   private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, lazy?: ColumnAnswer): Promise<Found[][]> {
     const index = this.current;
