@@ -12,10 +12,11 @@
 // - ntotal, isTrained, typeName, bytes, version: embedded, read from the index;
 //   remote, as of this client's last call (refresh() asks the server).
 // - nprobe / efSearch set on a remote index are this client's settings, sent
-//   with every search; the server checks them then (ERR_UNSUPPORTED for the
-//   wrong index type comes from the search, not the setter). efConstruction is
-//   fixed when a remote index is created: setting it is ERR_UNSUPPORTED. So is
-//   kmeansSeed: a remote index trains on the server with FAISS's default seed.
+//   with every search, and kmeansSeed with every train (unset: undefined, and
+//   the server trains with FAISS's default, 1234); the server checks them then
+//   (ERR_UNSUPPORTED for the wrong index type comes from the search or train,
+//   not the setter). efConstruction is fixed when a remote index is created:
+//   setting it is ERR_UNSUPPORTED.
 // - mergeFrom and extractAll are ERR_UNSUPPORTED remotely: an index's vectors
 //   do not travel through the client (serializeIndex exports them).
 // - A remote IVF index builds its direct map itself; makeDirectMap checks its

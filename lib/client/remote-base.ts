@@ -1,12 +1,12 @@
 // What every index on a faiss-proxy server shares, float (RemoteIndex) or binary
 // (RemoteIndexBinary): its name and description, the server's state as of this
 // client's last call, creation on first use, writes with an Idempotency-Key,
-// search settings sent with every search, disposal. The subclasses only shape
-// rows and answers.
+// search settings sent with every search, the k-means seed with every train,
+// disposal. The subclasses only shape rows and answers.
 import { metricNameOf, type MetricType } from '../constants';
 import { FaissError } from '../errors';
 import { invalidParameterError } from '../is';
-import { disposedError, searchParams, tunableArg } from '../limits';
+import { disposedError, kmeansSeedArg, searchParams, tunableArg } from '../limits';
 import type { SearchParams, SearchResult } from '../types';
 import { HEADER } from '../wire';
 import type { ResultsCache } from './results-cache';
@@ -56,6 +56,7 @@ export abstract class RemoteIndexBase {
   readonly #ctx: RemoteContext;
   #nprobe: number | undefined;
   #efSearch: number | undefined;
+  #kmeansSeed: number | undefined;
 
   /** @internal Built by the classes of connect(); `existing` attaches to a server index. */
   constructor(ctx: RemoteContext, d: number, description: IndexDescription, name?: string, existing?: RemoteIndexInfo) {
@@ -126,13 +127,14 @@ export abstract class RemoteIndexBase {
     live(this);
     throw new FaissError('efConstruction is set when the index is created (params.efConstruction); the remote index cannot change it', 'ERR_UNSUPPORTED');
   }
+  /** Sent with every train of this client (IVF indexes); unset, the server trains with FAISS's default, 1234. */
   get kmeansSeed(): number | undefined {
     live(this);
-    return undefined;
+    return this.#kmeansSeed;
   }
-  set kmeansSeed(_v: number) {
+  set kmeansSeed(v: number) {
     live(this);
-    throw new FaissError('kmeansSeed is not available remotely: the server trains an IVF index with FAISS\'s default seed (1234)', 'ERR_UNSUPPORTED');
+    this.#kmeansSeed = kmeansSeedArg(v);
   }
 
   /** Asks the server for the index's current state. */
@@ -232,6 +234,11 @@ export abstract class RemoteIndexBase {
   params(params: SearchParams | undefined): SearchParams {
     const given = searchParams(params);
     return { nprobe: given.nprobe ?? this.#nprobe, efSearch: given.efSearch ?? this.#efSearch, ...(given.sel ? { sel: given.sel } : {}) };
+  }
+
+  /** @internal For the subclasses: a train's query string, this client's k-means seed if set. */
+  trainQuery(): Record<string, number> | undefined {
+    return this.#kmeansSeed !== undefined ? { kmeansSeed: this.#kmeansSeed } : undefined;
   }
 
   /** @internal For the subclasses. */

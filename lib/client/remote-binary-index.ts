@@ -44,7 +44,7 @@ export class RemoteIndexBinary extends RemoteIndexBase implements IndexBinaryCon
 
   async train(x: BinaryCodes): Promise<void> {
     live(this);
-    await this.mutate('train', { bytes: toCodes(x, this.codeSize) });
+    await this.mutate('train', { bytes: toCodes(x, this.codeSize), query: this.trainQuery() });
   }
 
   async add(x: BinaryCodes): Promise<void> {

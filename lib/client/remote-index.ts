@@ -66,7 +66,7 @@ export class RemoteIndex extends RemoteIndexBase implements IndexContract {
     live(this);
     const idempotencyKey = keyOf(o);
     const m = toMatrix(x, this.d);
-    await this.mutate('train', { bytes: vectorsBody(m), idempotencyKey });
+    await this.mutate('train', { bytes: vectorsBody(m), query: this.trainQuery(), idempotencyKey });
   }
 
   /** `o.idempotencyKey`: as for train. */

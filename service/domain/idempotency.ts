@@ -1,7 +1,7 @@
 // Idempotency keys. A mutation sent again with the same key is not applied
 // again: it gets the first one's result. That is only right for the same
 // request, so each key is remembered with a fingerprint of its mutation (type,
-// dimension, vectors, ids); the same key with another body is refused
+// dimension, vectors, ids, a train's seed); the same key with another body is refused
 // (ERR_IDEMPOTENCY_MISMATCH) instead of being answered with a result that is
 // not its own. The fingerprint is a CRC-32 with the byte length: it tells a
 // client's reused key from its retry, it does not defend against a forger (a
@@ -25,7 +25,8 @@ const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.b
 export function fingerprintOf(m: Mutation | RemoveSelected): string {
   if (m.type === 'remove' && m.fingerprint !== undefined) return m.fingerprint;
   if (m.type === 'collection') return typeof m.header.fingerprint === 'string' ? m.header.fingerprint : requestFingerprint(m.header, m.x);
-  const head = Buffer.from(JSON.stringify([m.type, 'd' in m ? m.d : 0]));
+  // A train's seed is part of the request: the same key with another seed is another request.
+  const head = Buffer.from(JSON.stringify([m.type, 'd' in m ? m.d : 0, ...(m.type === 'train' && m.kmeansSeed !== undefined ? [m.kmeansSeed] : [])]));
   let crc = crc32(head);
   let length = head.length;
   const ids = m.type === 'add' || m.type === 'remove' ? m.ids : m.type === 'remove-selected' ? filterBytesOf(m) : undefined;

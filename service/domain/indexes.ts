@@ -389,15 +389,17 @@ export class IndexService {
       .catch((e) => console.error(`faiss-proxy: removing the files of deleted index ${l.record.name} failed (removed at next start):`, e));
   }
 
-  async train(tenant: string, name: string, x: Rows, key?: string): Promise<IndexInfo> {
+  /** kmeansSeed: the seed of an IVF index's k-means (absent: FAISS's default, 1234); logged with the train. */
+  async train(tenant: string, name: string, x: Rows, key?: string, kmeansSeed?: number): Promise<IndexInfo> {
     const l = this.use(tenant, name);
     const sharded = this.shardedOf(l);
+    const seed = kmeansSeed !== undefined ? { kmeansSeed } : {};
     if (sharded) {
-      // Every shard trains on the same vectors (FAISS's training is deterministic): one quantizer, as one index would have.
-      await sharded.everyShard(l.record, { type: 'train', x, d: l.record.dimension }, key);
+      // Every shard trains on the same vectors with the same seed (FAISS's training is deterministic): one quantizer, as one index would have.
+      await sharded.everyShard(l.record, { type: 'train', x, d: l.record.dimension, ...seed }, key);
       return this.describeSharded(l);
     }
-    await l.mutate({ type: 'train', x, d: l.record.dimension, key });
+    await l.mutate({ type: 'train', x, d: l.record.dimension, ...seed, key });
     return l.read(async (index) => this.info(l, index));
   }
 

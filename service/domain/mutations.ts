@@ -6,6 +6,9 @@ import type { Mutation } from '../storage/mutation-log';
 import { rowLength, trainRows, type AnyIndex } from '../../lib/any-index';
 import { addVectors, removeIds, resetIds, type IdState } from '../../lib/id-policy';
 
+/** FAISS's ClusteringParameters::seed by default (Python's index.cp.seed). */
+const FAISS_KMEANS_SEED = 1234;
+
 export interface Applied {
   /** How many vectors an add added. */
   added: number;
@@ -21,6 +24,10 @@ export interface Applied {
 export async function applyMutation(index: AnyIndex, ids: IdState, m: Mutation): Promise<Applied> {
   switch (m.type) {
     case 'train':
+      // The record's seed, or FAISS's default: never what an earlier train left on
+      // this object, which a replica or a restart (loading a snapshot, where FAISS
+      // keeps no seed) would not have. An index without a k-means refuses a seed.
+      if (m.kmeansSeed !== undefined || index.kmeansSeed !== undefined) index.kmeansSeed = m.kmeansSeed ?? FAISS_KMEANS_SEED;
       await trainRows(index, m.x);
       return { added: 0, removed: 0, firstId: null };
     case 'add': {

@@ -5,6 +5,7 @@
 //
 // Record: magic u32 'FPWL' | body length u32 | seq u64 | crc32(seq, body) u32 | body
 // Body:   type u8 | flags u8 | reserved u16 | n u32 | d u32 | float32 n*d | int64 ids
+//         | a train's k-means seed (i32) when flags has HAS_SEED
 //         | idempotency key (u16 length + utf-8) when flags has HAS_KEY
 //         | the request's fingerprint (u16 length + utf-8) when flags has HAS_FINGERPRINT
 //           (a remove by filter, logged by its ids: domain/selected-ids.ts)
@@ -24,7 +25,9 @@ import type { AppendFile, StorageIO } from './storage-io';
  * `x`: float32 vectors of dimension d, or a binary index's codes of d / 8 bytes (d in bits).
  */
 export type Mutation = (
-  | { type: 'train'; x: Float32Array | Uint8Array; d: number }
+  // kmeansSeed: the seed of an IVF index's k-means (the request's; absent: FAISS's
+  // default), logged so that every replica and a replay train the same centroids.
+  | { type: 'train'; x: Float32Array | Uint8Array; d: number; kmeansSeed?: number }
   | { type: 'add'; x: Float32Array | Uint8Array; d: number; ids?: BigInt64Array }
   // fingerprint: the idempotency fingerprint of the request when it was not this
   // remove of ids but a remove by filter (domain/idempotency.ts), so that a retry
@@ -71,6 +74,7 @@ const HAS_IDS = 1;
 const HAS_KEY = 2;
 const CODES = 4;
 const HAS_FINGERPRINT = 8;
+const HAS_SEED = 16;
 
 /** Bytes of one row of `x` in a record (flags has CODES: a code of d / 8 bytes; else d float32s). */
 const rowBytes = (d: number, flags: number): number => ((flags & CODES) !== 0 ? d / 8 : d * 4);
@@ -106,6 +110,12 @@ function encode(seq: number, m: Mutation): Buffer[] {
     bodyHeader.writeUInt32LE(m.x.byteLength / rowBytes(m.d, codes ? CODES : 0), 4);
     bodyHeader.writeUInt32LE(m.d, 8);
     parts.push(bytesOf(m.x)); // the request's own memory, not a copy
+  }
+  if (m.type === 'train' && m.kmeansSeed !== undefined) {
+    const seed = Buffer.alloc(4);
+    seed.writeInt32LE(m.kmeansSeed);
+    bodyHeader.writeUInt8(bodyHeader.readUInt8(1) | HAS_SEED, 1);
+    parts.push(seed);
   }
   const ids = m.type === 'add' ? m.ids : m.type === 'remove' ? m.ids : undefined;
   if (ids) {
@@ -159,6 +169,7 @@ function decodeBody(body: Buffer): Mutation {
   if (m.type === 'import') at += n;
   if (m.type === 'train' || m.type === 'add') at += n * rowBytes(d, flags);
   if ((flags & HAS_IDS) !== 0) at += n * 8;
+  if ((flags & HAS_SEED) !== 0) at += 4;
   const text = (): string => {
     const length = body.readUInt16LE(at);
     const value = body.subarray(at + 2, at + 2 + length).toString('utf8');
@@ -183,7 +194,7 @@ function decodeMutation(body: Buffer): Mutation {
     (flags & CODES) !== 0 ? new Uint8Array(body.subarray(BODY_HEADER, BODY_HEADER + n * rowBytes(d, flags))) : floats(n * d, BODY_HEADER);
   switch (type) {
     case 'train':
-      return { type, x: rows(), d };
+      return (flags & HAS_SEED) !== 0 ? { type, x: rows(), d, kmeansSeed: body.readInt32LE(BODY_HEADER + n * rowBytes(d, flags)) } : { type, x: rows(), d };
     case 'add':
       return hasIds ? { type, x: rows(), d, ids: int64s(n, BODY_HEADER + n * rowBytes(d, flags)) } : { type, x: rows(), d };
     case 'remove':

@@ -339,6 +339,25 @@ for (const backend of backends) {
       copy.dispose();
     });
 
+    it('kmeansSeed: the same seed trains the same IVF index, another seed another (float and binary)', async () => {
+      const f = backend.api;
+      const trainedWith = async (binary: boolean, seed: number | undefined): Promise<string> => {
+        const index = binary ? new f.IndexBinaryIVF(new f.IndexBinaryFlat(bits), bits, 8) : new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8);
+        if (seed !== undefined) index.kmeansSeed = seed;
+        assert.equal(index.kmeansSeed, seed ?? (backend.name === 'embedded' ? 1234 : undefined));
+        await index.train(binary ? cb : xt);
+        const file = Buffer.from(await (binary ? f.serializeIndexBinary(index) : f.serializeIndex(index))).toString('hex');
+        index.dispose();
+        return file;
+      };
+      for (const binary of [false, true]) {
+        const [unset, seed1234, seed99, again99] = [await trainedWith(binary, undefined), await trainedWith(binary, 1234), await trainedWith(binary, 99), await trainedWith(binary, 99)];
+        assert.ok(unset === seed1234, 'unset is 1234, FAISS default');
+        assert.ok(seed99 === again99, 'the same seed, the same index');
+        assert.ok(seed99 !== seed1234, 'another seed, other centroids');
+      }
+    });
+
     const bad: [string, (f: any) => unknown, string][] = [
       ['wrong dimension', (f) => new f.IndexFlatL2(d).add(new Float32Array(d + 1)), 'ERR_DIMENSION'],
       ['k = 0', (f) => new f.IndexFlatL2(d).search(xq, 0), 'ERR_INVALID_ARGUMENT'],
@@ -392,6 +411,15 @@ for (const backend of backends) {
       ['setting efSearch to undefined', (f) => {
         new f.IndexHNSWFlat(d, 8).efSearch = undefined;
       }, 'ERR_INVALID_ARGUMENT'],
+      ['setting kmeansSeed to 2^31', (f) => {
+        new f.IndexIVFFlat(new f.IndexFlatL2(d), d, 8).kmeansSeed = 2 ** 31;
+      }, 'ERR_INVALID_ARGUMENT'],
+      // Embedded the setter refuses it, remotely the train (the seed is the client's setting, as nprobe is).
+      ['kmeansSeed on a flat index, then train', async (f) => {
+        const i = new f.IndexFlatL2(d);
+        i.kmeansSeed = 7;
+        return i.train(xt);
+      }, 'ERR_UNSUPPORTED'],
       ['radius NaN', (f) => new f.IndexFlatL2(d).rangeSearch(xq, NaN), 'ERR_INVALID_ARGUMENT'],
       ['a row of the wrong length', (f) => new f.IndexFlatL2(d).search([Array(d - 1).fill(0)], 1), 'ERR_DIMENSION'],
       ['no vectors', (f) => new f.IndexFlatL2(d).add(new Float32Array(0)), 'ERR_INVALID_ARGUMENT'],
@@ -445,7 +473,7 @@ for (const backend of backends) {
         i.dispose();
         return i.search(new Float32Array(d + 1), 0);
       }, 'ERR_DISPOSED'],
-      ...(['ntotal', 'isTrained', 'bytes', 'version', 'nprobe', 'efSearch', 'efConstruction'] as const).map(
+      ...(['ntotal', 'isTrained', 'bytes', 'version', 'nprobe', 'efSearch', 'efConstruction', 'kmeansSeed'] as const).map(
         (p): [string, (f: any) => unknown, string] => [`.${p} after dispose`, (f) => {
           const i = new f.IndexFlatL2(d);
           i.dispose();

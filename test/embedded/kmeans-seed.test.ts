@@ -1,10 +1,9 @@
 // kmeansSeed: the seed of an IVF index's k-means in train (Python's
 // `index.cp.seed`, FAISS's ClusteringParameters, 1234 by default). With the same
 // seed on the same data the addon's centroids are python3-faiss's, bit for bit;
-// with another seed they differ. The data are well-separated clusters of small
-// integers: the sums of k-means are exact, so the two builds (ours for this CPU,
-// Debian's generic one) make the same assignments and the same means, and only
-// the seed decides which points start as centroids and which are sampled.
+// with another seed they differ. The data (test/support/kmeans-clusters.ts) are
+// clusters of small integers, on which both builds run the same k-means. Over
+// HTTP and after a restart: test/service/kmeans-seed-http.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,41 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
 import { connect } from '../../lib/client';
-import { rng } from '../support/data';
+import { CLUSTER_D as d, clusterCodes, clusterVectors } from '../support/kmeans-clusters';
 import { PYTHON } from '../support/oracle';
-
-const d = 8;
-
-/**
- * n points around 12 centres of integer coordinates 0 .. 63 (not on a grid,
- * where a symmetric layout would put points at exactly equal distances of two
- * centroids, which two builds may break differently), each coordinate off by 0 .. 2.
- * Small: squared norms far below 2^24, so the distances' rounding (~0.01) stays
- * far below the gaps between the candidates of any point.
- */
-function integerClusters(n: number, seed: number): Float32Array {
-  const next = rng(seed);
-  const centres = Array.from({ length: 12 }, () => Array.from({ length: d }, () => Math.floor(next() * 64)));
-  const x = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const c = centres[i % centres.length];
-    for (let j = 0; j < d; j++) x[i * d + j] = c[j] + Math.floor(next() * 3);
-  }
-  return x;
-}
-
-const codeBytes = (x: Float32Array, bits: number): Uint8Array => {
-  // Binary codes from the same clusters: bit j of a code is set where coordinate j's centre is at least 500.
-  const n = x.length / d;
-  const out = new Uint8Array(n * (bits / 8));
-  const next = rng(99);
-  for (let i = 0; i < n; i++)
-    for (let b = 0; b < bits; b++) {
-      const on = x[i * d + (b % d)] >= 32 !== next() < 0.05; // 5% of the bits flipped
-      if (on) out[i * (bits / 8) + (b >> 3)] |= 1 << (b & 7);
-    }
-  return out;
-};
 
 const bytesOf = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -82,20 +48,27 @@ describe('kmeansSeed: the seed of an IVF index k-means (Python index.cp.seed)', 
     assert.throws(() => made[0].kmeansSeed, (e: faiss.FaissError) => e.code === 'ERR_DISPOSED');
   });
 
-  it('a remote index: undefined, and setting it is ERR_UNSUPPORTED (the server trains with the default seed)', () => {
+  it('a remote index: the client setting, sent with every train, checked as the embedded setter checks it', () => {
     const api = connect({ url: 'http://127.0.0.1:9', apiKey: 'unused' });
     const index = new api.IndexIVFFlat(new api.IndexFlatL2(d), d, 4);
-    assert.equal(index.kmeansSeed, undefined);
-    assert.throws(() => (index.kmeansSeed = 7), (e: faiss.FaissError) => e.code === 'ERR_UNSUPPORTED');
+    assert.equal(index.kmeansSeed, undefined, 'unset: the server trains with 1234');
+    index.kmeansSeed = -(2 ** 31);
+    assert.equal(index.kmeansSeed, -(2 ** 31));
+    for (const bad of [2 ** 31, 1.5, NaN, '7', 7n, undefined, null]) {
+      assert.throws(() => ((index as { kmeansSeed: unknown }).kmeansSeed = bad), (e: faiss.FaissError) => e.code === 'ERR_INVALID_ARGUMENT', String(bad));
+    }
+    assert.equal(index.kmeansSeed, -(2 ** 31), 'a refused value leaves the seed as it was');
+    index.dispose();
+    assert.throws(() => index.kmeansSeed, (e: faiss.FaissError) => e.code === 'ERR_DISPOSED');
   });
 
   it('the same seed gives python3-faiss centroids bit for bit; another seed other centroids (float and binary IVF)', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kmeans-seed-'));
     try {
       faiss.setNumThreads(2);
-      const x = integerClusters(1500, 5);
+      const x = clusterVectors(1500, 5);
       fs.writeFileSync(path.join(work, 'x.f32'), bytesOf(x));
-      const codes = codeBytes(x, 32);
+      const codes = clusterCodes(x, 32);
       fs.writeFileSync(path.join(work, 'codes.u8'), bytesOf(codes));
       // nlist 8: every point is a training point; nlist 4: FAISS samples 1,024 of
       // the 1,500 (256 per centroid), with the seed too. undefined: left at 1234.

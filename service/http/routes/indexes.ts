@@ -35,6 +35,18 @@ import { holdSearch, memoryOf } from '../request-memory';
 const tenantOf = (res: { locals: Record<string, unknown> }): string => principalOf(res.locals).tenant;
 const nameOf = (req: Request): string => req.params.name;
 
+/** A binary train's options: the seed of an IVF index's k-means (Python's index.cp.seed). */
+const TRAIN_QUERY: Record<string, 'int'> = { kmeansSeed: 'int' };
+
+/** A train's kmeansSeed (JSON: checked by the schema already; a query string's: here), as the embedded setter takes it. */
+function kmeansSeedOf(v: unknown): number | undefined {
+  const { min, max } = LIMITS.kmeansSeed;
+  if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)) {
+    throw new HttpError(400, 'ERR_VALIDATION', `kmeansSeed must be an integer from ${min} to ${max}`);
+  }
+  return v as number | undefined;
+}
+
 /** A binary remove's options: the filter part's length when it removes by filter. */
 const REMOVE_QUERY: Record<string, 'int'> = { filterBytes: 'int' };
 
@@ -163,13 +175,14 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
       summary: 'Train the index on vectors (binary indexes: codes)',
       role: 'write',
       body: {
-        json: { type: 'object', additionalProperties: false, properties: { vectors: bulkVectors, codes: bulkCodes } },
-        binary: 'float32 rows of the index dimension (binary indexes: codes of dimension / 8 bytes)',
+        json: { type: 'object', additionalProperties: false, properties: { vectors: bulkVectors, codes: bulkCodes, kmeansSeed: schemaOf(LIMITS.kmeansSeed) } },
+        binary: 'float32 rows of the index dimension (binary indexes: codes of dimension / 8 bytes); kmeansSeed in the query string',
       },
-      responses: { 200: 'The index, described' },
+      query: TRAIN_QUERY,
+      responses: { 200: 'The index, described', 422: 'ERR_UNSUPPORTED: kmeansSeed on an index without a k-means (not IVF)' },
       handler: async (req, res) => {
-        options(req, {});
-        const info = await indexes.train(tenantOf(res), nameOf(req), vectorsOf(req, tenantOf(res)), idempotencyKey(req));
+        const seed = kmeansSeedOf(options(req, TRAIN_QUERY).kmeansSeed);
+        const info = await indexes.train(tenantOf(res), nameOf(req), vectorsOf(req, tenantOf(res)), idempotencyKey(req), seed);
         versioned(res, tenantOf(res), nameOf(req)).json(info);
       },
     },
