@@ -24,6 +24,9 @@ export function nativeSelectorOf(sel: IDSelector): NativeSelector {
     case 'bitmap':
       made = native.newSelector('bitmap', term.bits);
       break;
+    case 'valueRange':
+      made = native.newSelector('valueRange', term.column, term.gt, term.gte, term.lt, term.lte);
+      break;
     case 'not':
       made = native.newSelector('not', nativeSelectorOf(term.sel));
       break;

@@ -69,6 +69,11 @@ export interface NativeSelector {
   readonly __nativeSelector: never;
 }
 
+/** A payload field's value per label, in memory the addon owns (native/value_column.h); `values` is a view of it. */
+export interface NativeValueColumn {
+  readonly values: Float64Array;
+}
+
 /** A faiss::VectorTransform (native/transform.h). */
 export interface NativeTransform {
   readonly dIn: number;
@@ -171,9 +176,12 @@ export interface NativeAddon {
   newSelector(kind: 'batch' | 'array', ids: BigInt64Array): NativeSelector;
   newSelector(kind: 'range', min: bigint, max: bigint): NativeSelector;
   newSelector(kind: 'bitmap', bits: Uint8Array): NativeSelector;
+  newSelector(kind: 'valueRange', column: NativeValueColumn, gt: number, gte: number, lt: number, lte: number): NativeSelector;
   newSelector(kind: 'not', sel: NativeSelector): NativeSelector;
   newSelector(kind: 'and' | 'or' | 'xor', a: NativeSelector, b: NativeSelector): NativeSelector;
   isNativeSelector(v: unknown): v is NativeSelector;
+  /** `length` NaNs, for the labels base to base + length - 1. */
+  newValueColumn(base: number, length: number): NativeValueColumn;
 }
 
 /** Which of the addon's own search kernels run (lib/kernels.ts). */

@@ -9,6 +9,7 @@ import { isUint8Array } from './brands';
 import { FaissError } from './errors';
 import { invalidParameterError, isInteger, readArgument } from './is';
 import { LIMITS } from './limits';
+import type { NativeValueColumn } from './native';
 import type { Ids } from './types';
 import { toIds } from './vectors';
 
@@ -17,6 +18,8 @@ export type SelectorTerm =
   | { readonly kind: 'batch' | 'array'; readonly ids: BigInt64Array }
   | { readonly kind: 'range'; readonly min: bigint; readonly max: bigint }
   | { readonly kind: 'bitmap'; readonly bits: Uint8Array }
+  /** Labels base + i whose column.values[i] is within the bounds (lib/collections/value-column.ts); the service's own. */
+  | { readonly kind: 'valueRange'; readonly column: NativeValueColumn; readonly base: number; readonly gt: number; readonly gte: number; readonly lt: number; readonly lte: number }
   | { readonly kind: 'not'; readonly sel: IDSelector }
   | { readonly kind: 'and' | 'or' | 'xor'; readonly a: IDSelector; readonly b: IDSelector };
 
@@ -159,6 +162,21 @@ class Narrowed extends IDSelector {
  * as IDSelectorAnd: the service's terms do not count against the caller's.
  */
 export const narrowedTo = (sel: IDSelector, within: IDSelector): IDSelector => new Narrowed(sel, within);
+
+// A collection's payload column: made by the collection's own code (lib/collections/value-column.ts), never a caller's.
+class ValueRangeSelector extends IDSelector {
+  constructor(term: SelectorTerm & { kind: 'valueRange' }) {
+    super(MAKER, term);
+    Object.freeze(this);
+  }
+}
+
+/**
+ * @internal The labels whose value in a payload column is within the bounds (an absent bound is an infinite one):
+ * tested when a search meets a label, instead of a bitmap of every label (lib/collections/value-column.ts).
+ */
+export const valueRangeSelector = (column: NativeValueColumn, base: number, b: { gt: number; gte: number; lt: number; lte: number }): IDSelector =>
+  new ValueRangeSelector({ kind: 'valueRange', column, base, gt: b.gt, gte: b.gte, lt: b.lt, lte: b.lte });
 
 /** A selector argument: one made by this module, else ERR_INVALID_ARGUMENT. */
 export function selectorArg(v: unknown, name: string): IDSelector {

@@ -166,6 +166,9 @@ export function selectorPart(sel: IDSelector): Uint8Array {
         head(TAG.not);
         walk(t.sel);
         return;
+      case 'valueRange':
+        // A collection's payload column lives in the process that holds the collection: never sent.
+        throw new FaissError('A payload column selector is not sent over the wire', 'ERR_UNSUPPORTED');
       default:
         head(TAG[t.kind]);
         walk(t.a);

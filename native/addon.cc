@@ -27,6 +27,7 @@
 #include "selector.h"
 #include "threads.h"
 #include "transform.h"
+#include "value_column.h"
 #include "workers/binary_workers.h"
 #include "workers/workers.h"
 
@@ -238,6 +239,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeHeap", Napi::Function::New<nativeHeapFn>(env));
   exports.Set("poolStats", Napi::Function::New<poolStatsFn>(env));
   defineSelectors(env, exports);
+  defineValueColumns(env, exports);
 #ifdef FAISS_PROXY_GPU
   defineGpu(env, exports);  // in the CPU build lib/gpu.ts answers for it
 #endif

@@ -1,11 +1,13 @@
 #include "selector.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "args.h"
 #include "errors.h"
 #include "memory_limits.h"
+#include "value_column.h"
 
 namespace fp {
 namespace {
@@ -80,6 +82,33 @@ class BitmapSelector : public Selector {
   std::vector<uint8_t> bits_;
 };
 
+// The labels whose value in a column (value_column.h) is within bounds, as
+// lib/collections/match.ts withinBounds has it (an absent bound is an infinite
+// one); a label outside the column, or without a value (NaN), is not selected.
+struct ValueRange : faiss::IDSelector {
+  ValueColumnRef column;
+  double gt, gte, lt, lte;
+  bool is_member(idx_t id) const final {
+    const int64_t i = id - column->base;
+    if (i < 0 || i >= column->length) return false;
+    const double v = column->values[i];
+    return v > gt && v >= gte && v < lt && v <= lte;
+  }
+};
+
+class ValueRangeSelector : public Selector {
+ public:
+  ValueRangeSelector(ValueColumnRef column, double gt, double gte, double lt, double lte) {
+    auto sel = std::make_unique<ValueRange>();
+    sel->column = std::move(column);
+    sel->gt = gt;
+    sel->gte = gte;
+    sel->lt = lt;
+    sel->lte = lte;
+    sel_ = std::move(sel);
+  }
+};
+
 // Not, And, Or, XOr: hold their operands, whose FAISS selectors they point to.
 class CompoundSelector : public Selector {
  public:
@@ -142,10 +171,21 @@ SelectorRef build(const Napi::CallbackInfo& info) {
     requireWithinLimit("IDSelectorBitmap", bytes, "a copy of a bitmap of " + std::to_string(bytes) + " bytes");
     return std::make_shared<BitmapSelector>(info[1].As<Napi::Uint8Array>());
   }
+  if (kind == "valueRange") {
+    ValueColumnRef column = valueColumnArg(info[1], "column");
+    double bounds[4];
+    const char* names[4] = {"gt", "gte", "lt", "lte"};
+    for (int i = 0; i < 4; i++) {
+      if (!info[2 + i].IsNumber() || std::isnan(info[2 + i].As<Napi::Number>().DoubleValue()))
+        invalid(std::string("Expected a number (or an infinity) for ") + names[i]);
+      bounds[i] = info[2 + i].As<Napi::Number>().DoubleValue();
+    }
+    return std::make_shared<ValueRangeSelector>(std::move(column), bounds[0], bounds[1], bounds[2], bounds[3]);
+  }
   if (kind == "not") return std::make_shared<CompoundSelector>(kind, std::vector<SelectorRef>{selectorArg(info[1], "sel")});
   if (kind == "and" || kind == "or" || kind == "xor")
     return std::make_shared<CompoundSelector>(kind, std::vector<SelectorRef>{selectorArg(info[1], "a"), selectorArg(info[2], "b")});
-  invalid("Expected a selector kind (batch, array, range, bitmap, not, and, or, xor) but received \"" + kind + "\"");
+  invalid("Expected a selector kind (batch, array, range, bitmap, valueRange, not, and, or, xor) but received \"" + kind + "\"");
 }
 
 Napi::Value newSelector(const Napi::CallbackInfo& info) {

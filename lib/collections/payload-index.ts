@@ -14,8 +14,16 @@ import type { PointStore } from './points';
 import { Postings } from './postings';
 import { NO_LABELS, type Labels } from './sorted-labels';
 import type { Payload, PayloadFieldType, PayloadValue } from './types';
+import { ValueColumn } from './value-column';
+import type { IDSelector } from '../selectors';
 
 type Key = string | number | boolean;
+
+/** The points a filter selects as a selector over a payload column (value-column.ts), and how many they are. */
+export interface ColumnAnswer {
+  readonly selector: IDSelector;
+  readonly count: number;
+}
 
 /** The labels of the points whose field holds each value, for one declared field. */
 export class FieldIndex {
@@ -27,13 +35,19 @@ export class FieldIndex {
   /** Labels whose field has a non-null value (not is_empty). */
   private readonly valued = new Set<number>();
   private sortedKeys: number[] | null = null;
+  /** A numeric field's value per label (value-column.ts): exact while no live point holds several. */
+  private readonly column: ValueColumn | undefined;
+  /** Live labels holding several values in the field. */
+  private multiValued = 0;
 
   /** `isLive`: whether a label is a stored point's (a removed label's point is gone: Postings). */
   constructor(
     readonly type: PayloadFieldType,
     readonly path: readonly string[],
     private readonly isLive: (label: number) => boolean,
-  ) {}
+  ) {
+    this.column = type === 'integer' || type === 'float' || type === 'datetime' ? new ValueColumn() : undefined;
+  }
 
   /** The value as this index holds it, or undefined when it does not hold values of that kind. */
   private keyOf(v: PayloadValue): Key | undefined {
@@ -72,6 +86,11 @@ export class FieldIndex {
       const key = this.keyOf(v);
       if (key === undefined) act(this.others);
       else keys.add(key);
+    }
+    if (keys.size > 1) this.multiValued += add ? 1 : -1;
+    if (this.column) {
+      if (!add) this.column.clear(label);
+      else if (keys.size === 1) this.column.set(label, keys.values().next().value as number);
     }
     for (const key of keys) {
       let postings = this.byValue.get(key);
@@ -141,6 +160,21 @@ export class FieldIndex {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * The labels the condition selects as a selector FAISS asks about each label its search meets (value-column.ts),
+   * and how many they are; undefined where the column does not answer it exactly (a range or a number on a
+   * numeric field, a range on a datetime field, while no point holds several values in it).
+   */
+  lazily(c: ParsedCondition): ColumnAnswer | undefined {
+    if (!this.column?.complete || this.multiValued > 0) return undefined;
+    const numeric = this.type === 'integer' || this.type === 'float';
+    let bounds: Omit<RangeBounds, 'on'>;
+    if (c.kind === 'range' && ((numeric && c.range.on === 'number') || (this.type === 'datetime' && c.range.on === 'datetime'))) bounds = c.range;
+    else if (c.kind === 'match' && numeric && typeof c.value === 'number') bounds = { gte: c.value, lte: c.value };
+    else return undefined;
+    return { selector: this.column.selector(bounds), count: this.count(c, 0) as number };
   }
 
   /**
@@ -292,6 +326,17 @@ export class PayloadIndexes {
     if (c.kind === 'hasId') return Math.min(1, c.ids.size / live);
     const n = this.fields.get(c.path.join('.'))?.index.count(c, live);
     return n === undefined ? undefined : Math.min(1, n / live);
+  }
+
+  /**
+   * A selector of the points that pass `f`, tested label by label as a search meets them, and how many pass
+   * (exact); undefined unless `f` is one condition a value column answers (FieldIndex.lazily).
+   */
+  lazily(f: ParsedFilter): ColumnAnswer | undefined {
+    if (f.must.length !== 1 || f.should.length > 0 || f.mustNot.length > 0) return undefined;
+    const c = f.must[0];
+    if (c.kind === 'filter' || c.kind === 'hasId') return undefined;
+    return this.fields.get(c.path.join('.'))?.index.lazily(c);
   }
 
   /** The labels of the points that pass `f`. */

@@ -49,6 +49,15 @@ function memberOf(sel: IDSelector): Member {
         return i >> 3n < BigInt(bits.length) && ((bits[Number(i >> 3n)] >> Number(i & 7n)) & 1) === 1;
       };
     }
+    case 'valueRange': {
+      const { base } = t;
+      const { values } = t.column;
+      return (id) => {
+        const i = Number(id) - base;
+        const v = i >= 0 && i < values.length ? values[i] : NaN;
+        return v > t.gt && v >= t.gte && v < t.lt && v <= t.lte;
+      };
+    }
     case 'not': {
       const a = memberOf(t.sel);
       return (id) => !a(id);

@@ -87,6 +87,7 @@ export function filterIds(sel: IDSelector): number {
     case 'bitmap':
       return t.bits.length / 8;
     case 'range':
+    case 'valueRange':
       return 0;
     case 'not':
       return filterIds(t.sel);

@@ -42,6 +42,29 @@ const cases: Case[] = [
     name: 'newSelector("batch") of a detached BigInt64Array',
     body: `const a = new BigInt64Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); const s = native.newSelector('batch', a); const r = await flat.native().search(q, 3, undefined, undefined, s); return Array.from(r.labels);`,
   },
+  // The payload column a collection's one-range filters are tested against (native/value_column.h).
+  { name: 'newValueColumn of a fractional length', body: `native.newValueColumn(0, 2.5);`, code: 'ERR_INVALID_ARGUMENT' },
+  { name: 'newValueColumn of 2^31 + 1 values', body: `native.newValueColumn(0, 2 ** 31 + 1);`, code: 'ERR_INVALID_ARGUMENT' },
+  {
+    name: 'newValueColumn of 32 MiB under a 16 MiB per-call limit',
+    body: `faiss.setMemoryLimits({ perCallBytes: 16 * 2 ** 20 }); native.newValueColumn(0, 2 ** 22);`,
+    code: 'ERR_RESOURCE_LIMIT',
+  },
+  { name: 'newSelector("valueRange") of a Float64Array', body: `native.newSelector('valueRange', new Float64Array(4), 0, 0, 1, 1);`, code: 'ERR_INVALID_ARGUMENT' },
+  {
+    name: 'newSelector("valueRange") with a NaN bound',
+    body: `native.newSelector('valueRange', native.newValueColumn(0, 8), NaN, -Infinity, Infinity, Infinity);`,
+    code: 'ERR_INVALID_ARGUMENT',
+  },
+  {
+    name: 'a valueRange selector over labels before, in and past its column, the column dropped while searches run',
+    body: `let c = native.newValueColumn(40, 5); c.values.set([1, 2, NaN, 4, 5]);
+      const s = native.newSelector('valueRange', c, -Infinity, 2, Infinity, 4); c = null;
+      const rs = await Promise.all(Array.from({ length: 4 }, () => flat.native().search(x.subarray(0, 2 * d), 50, undefined, undefined, s)));
+      const got = [...new Set(rs.flatMap((r) => Array.from(r.labels).filter((l) => l >= 0n)))].sort();
+      if (got.join() !== '41,43') throw new Error('selected ' + got.join());
+      return got.length;`,
+  },
   { name: 'native search with a plain object as selector', body: `await flat.native().search(q, 1, undefined, undefined, {});`, code: 'ERR_INVALID_ARGUMENT' },
   {
     name: 'native search with a frozen copy of a selector',
