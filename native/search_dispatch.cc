@@ -144,6 +144,11 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
     if (sel) {
       const IdMapSelector positions(m->id_map, *sel);
       searchIndex(*m->index, t, n, x, k, distances, labels, norms, version, &positions, completeShort);
+      // FAISS 1.7.3's k = 1 flat handler answers position 0 at +inf when it selects
+      // no row; translated, that would name the first id, one the selector left
+      // out. A slot whose position the selector excludes is no result.
+      for (int64_t i = 0; i < n * k; i++)
+        if (labels[i] >= 0 && !positions.is_member(labels[i])) fillEmpty(index, 1, distances + i, labels + i);
     } else {
       searchIndex(*m->index, t, n, x, k, distances, labels, norms, version);
     }

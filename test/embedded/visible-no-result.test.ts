@@ -64,6 +64,24 @@ describe('embedded: a search with no row to answer, through the id policy', () =
     }
   }
 
+  it('embedded IDMap L2, k = 1: a selector that selects no stored id answers label -1 at FLT_MAX, never the first id (FAISS 1.7.3 refuses search parameters on an IDMap)', async () => {
+    for (const factory of ['IDMap,Flat', 'IDMap2,Flat', 'IDMap2,HNSW8', 'IDMap2,IVF2,Flat']) {
+      const index = faiss.indexFactory(D, factory, faiss.METRIC_L2);
+      if (factory.includes('IVF')) await index.train(rows);
+      await index.addWithIds(rows, BigInt64Array.from({ length: N }, (_, i) => BigInt(100 + i)));
+      for (const sel of [new faiss.IDSelectorBatch(BigInt64Array.of(5000n)), new faiss.IDSelectorRange(1000n, 2000n), new faiss.IDSelectorNot(new faiss.IDSelectorRange(0n, 1000n))]) {
+        const r = plain(await index.search(queries, 1, { sel }));
+        assert.deepEqual(r, { distances: Array(3).fill(FLT_MAX), labels: Array(3).fill(-1) }, `${factory} ${sel.constructor.name}`);
+      }
+      // One selected id: that id at k = 1, the rest of k = 3 filled.
+      const one = plain(await index.search(queries, 3, { sel: new faiss.IDSelectorBatch(BigInt64Array.of(107n)) }));
+      for (let q = 0; q < 3; q++) {
+        assert.deepEqual(one.labels.slice(3 * q, 3 * q + 3), [107, -1, -1], factory);
+        assert.ok(one.distances[3 * q] < FLT_MAX);
+      }
+    }
+  });
+
   it('some ids hidden: the answers are those of the index rebuilt without them, with no hidden id (flat L2, k = 1 and 5)', async () => {
     const index = await filled('Flat', faiss.METRIC_L2);
     const ids = emptyIdState();
