@@ -597,8 +597,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
       while (applying) await applying.catch(() => undefined);
       if (loading !== undefined) this.disposeState(loading);
       loading = undefined;
-      // Trimmed while loading: once more, from the shared snapshot that holds what went.
-      if (e instanceof LogGap && !retried) return this.recoverReplicated(replication, true);
+      // Trimmed while loading, or an import's file deleted once a shared snapshot held it: once more, from that snapshot.
+      if ((e instanceof LogGap || e instanceof ImportUnavailable) && !retried) return this.recoverReplicated(replication, true);
       throw storageFault('log.follow', undefined, e);
     }
     state = loading;
