@@ -422,9 +422,12 @@ export class MutationLog {
         // Every write this flush carried, and every one queued behind it, fails
         // with the fault; none was acknowledged, so none may stay: cut the file
         // back to what was durable (best effort: on a dead disk this fails too,
-        // and recovery then cuts the torn tail).
+        // and recovery then cuts the torn tail). The writers hear of the failure
+        // only after the cut: a writer reloads from disk at once, and a reload
+        // that read the file before the cut would apply a write it was told
+        // failed (a failed fsync leaves the record whole in the file).
         this.failure = e;
-        for (const w of [...waiters, ...this.waiters]) w.reject(e);
+        const failed = [...waiters, ...this.waiters];
         this.pending = [];
         this.waiters = [];
         this.size = this.durableSize;
@@ -432,6 +435,7 @@ export class MutationLog {
           .truncate(this.durableSize, 'log.undo-failed-append')
           .then(() => this.file.sync('log.sync-undo'))
           .catch(() => undefined);
+        for (const w of failed) w.reject(e);
       }
     }
     this.flushing = null;

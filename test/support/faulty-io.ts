@@ -9,6 +9,8 @@
 //   - 'error':       throws ENOSPC (writes, catalog changes) or EIO (the rest), once;
 //   - 'short-write': (writes only) writes half, then throws ENOSPC;
 //   - 'fsync':       (syncs only) throws EIO without syncing.
+// slowAt(prefix, ms) makes the log file's calls at points starting with prefix
+// take ms longer (a slow disk), to widen a race between a writer and a reader.
 // `calls` counts eligible calls since arming and `points` names them, so a test
 // loops N = 1, 2, 3, ... until an operation completes without meeting the fault.
 import * as fs from 'node:fs';
@@ -24,6 +26,7 @@ export class FaultyIO implements StorageIO {
   private real: StorageIO = new FileIO();
   private onFault: FaultListener = () => undefined;
   private armed: { n: number; fault: Fault; only?: string } | undefined;
+  private slow: { prefix: string; ms: number } | undefined;
   private crashed = false;
   private readonly handles = new Set<AppendFile>();
   /** Eligible calls since arming, and their points. */
@@ -56,6 +59,16 @@ export class FaultyIO implements StorageIO {
 
   disarm(): void {
     this.armed = undefined;
+  }
+
+  /** Log file calls (append, sync, truncate) at points starting with `prefix` take `ms` longer from now. */
+  slowAt(prefix: string, ms: number): void {
+    this.slow = { prefix, ms };
+  }
+
+  /** Waits as slowAt asked for a call at `point`. */
+  async delay(point: string): Promise<void> {
+    if (this.slow && point.startsWith(this.slow.prefix)) await new Promise((r) => setTimeout(r, this.slow!.ms));
   }
 
   get isCrashed(): boolean {
@@ -213,6 +226,7 @@ class FaultyAppend implements AppendFile {
   }
 
   async append(buffers: Buffer[], point: string): Promise<void> {
+    await this.owner.delay(point);
     if (this.gate('write', point) === 'short-write') {
       const all = Buffer.concat(buffers);
       await this.real.append([all.subarray(0, all.length >> 1)], point);
@@ -224,12 +238,14 @@ class FaultyAppend implements AppendFile {
   }
 
   async sync(point: string): Promise<void> {
+    await this.owner.delay(point);
     this.gate('sync', point);
     await this.real.sync(point);
     this.owner.synced(this.real.file);
   }
 
   async truncate(size: number, point: string): Promise<void> {
+    await this.owner.delay(point);
     this.gate('other', point);
     return this.real.truncate(size, point);
   }

@@ -3,7 +3,8 @@
 // "Cannot read properties of undefined (reading 'append')"; a flush that fails
 // (disk full) fails every write it carried and every write queued behind it
 // with ERR_STORAGE_FAILED, none of them stays, and the index takes writes again
-// once the disk does.
+// once the disk does; a write whose fsync failed is not read back by the reload
+// that follows its failure, however slowly the log is cut back.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -73,6 +74,38 @@ describe('durability: writes racing a closed log', function () {
       s = openServices(config);
       await s.indexes.open();
       assert.deepEqual(await present(), [1, ...acknowledged, 50]);
+    } finally {
+      await s.indexes.close().catch(() => undefined);
+      s.catalog.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+  it('a write whose fsync failed is not there when its index reloads at once, even while the log is slow to cut it back', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-fsync-fail-'));
+    const config = { ...defaults(), dataDir };
+    const io = new FaultyIO();
+    let s: Services = openServices(config, { io: (onFault) => io.attach(onFault) });
+    try {
+      await s.indexes.open();
+      s.tenants.create('t');
+      await s.indexes.create('t', { name: 'x', dimension: d, type: 'IndexFlatL2', params: { idMap: true } });
+      await s.indexes.add('t', 'x', randomVectors(1, d, 1), BigInt64Array.of(1n));
+      // The record reaches the file whole, its fsync fails, and cutting it back takes 300 ms.
+      io.arm(1, 'fsync', 'log.sync');
+      io.slowAt('log.undo-failed-append', 300);
+      const failed = await s.indexes.add('t', 'x', randomVectors(1, d, 2), BigInt64Array.of(2n)).then(
+        () => 'acknowledged',
+        (e: { code?: string }) => e.code,
+      );
+      assert.equal(failed, 'ERR_STORAGE_FAILED');
+      io.disarm();
+      const present = async () => Array.from((await s.indexes.search('t', 'x', randomVectors(1, d, 99), 8)).labels).filter((l) => l >= 0n).map(Number);
+      assert.deepEqual(await present(), [1], 'the reload applied a write that was told it failed');
+      await s.indexes.close();
+      s.catalog.close();
+      s = openServices(config);
+      await s.indexes.open();
+      assert.deepEqual(await present(), [1]);
     } finally {
       await s.indexes.close().catch(() => undefined);
       s.catalog.close();
