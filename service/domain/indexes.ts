@@ -27,9 +27,6 @@ import { MAX_SHARDS, shardStorageId, shardsOf } from './shards';
 import { decodeShardArchive, encodeShardArchive, isShardArchive } from './shard-archive';
 import { isIdMapped } from '../../lib/id-policy';
 
-/** A chunk of a sharded import's vectors (each shard's part of it is one NATS message, under its max_payload). */
-const IMPORT_CHUNK_BYTES = 512 * 1024;
-
 export interface IndexInfo {
   name: string;
   /** Float indexes: the vectors' dimension; binary ones: the codes' bits. */
@@ -582,17 +579,27 @@ export class IndexService {
   }
 
   /**
-   * An index file into a sharded index: its vectors (as the file's index
-   * reconstructs them) in place of the shards' own, each to the shard its id
-   * hashes to (positional ids for a file without an IDMap). Not atomic, as a
-   * sharded write spanning shards is not: every shard is reset, then the vectors
-   * added in chunks; if it fails half way, the same import again completes it.
+   * An index file into a sharded index: every shard replaced by its part of the
+   * file at once (replaceShards). Flat shards take the file's vectors whatever
+   * its type (flatShardFiles); other shards, a file of their own type cut per
+   * shard (splitFile).
    */
-  private async importSharded(tenant: string, l: DurableIndex, sharded: ShardedIndexes, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
-    if (!isFlatShards(l.record)) return this.replaceShards(tenant, l, await this.splitFile(l, index), growth);
+  private async importSharded(tenant: string, l: DurableIndex, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+    const files = isFlatShards(l.record) ? await this.flatShardFiles(l, index) : await this.splitFile(l, index);
+    return this.replaceShards(tenant, l, files, growth);
+  }
+
+  /**
+   * A file of one index into a sharded flat index: its vectors, as its index
+   * reconstructs them, under its ids (for a file without an IDMap: its
+   * positions), each in a new index of the shards' factory for the shard its
+   * id hashes to, in the file's order; one file per shard. The node holds the
+   * file's vectors and one shard's index at a time.
+   */
+  private async flatShardFiles(l: DurableIndex, index: AnyIndex): Promise<Uint8Array[]> {
+    const { record } = l;
     let rows: { ids: BigInt64Array; vectors: Float32Array };
     try {
-      const { record } = l;
       if (isBinaryIndex(index) || index.d !== record.dimension || index.metricType !== record.metric) {
         throw new ServiceError(
           'ERR_UNSUPPORTED',
@@ -607,19 +614,24 @@ export class IndexService {
     } finally {
       index.dispose();
     }
-    const release = this.quotas.reserve(tenant, growth);
-    try {
-      await sharded.everyShard(l.record, { type: 'reset' });
-      const d = l.record.dimension;
-      const chunk = Math.max(1, Math.floor(IMPORT_CHUNK_BYTES / (d * 4 + 8)));
-      for (let at = 0; at < rows.ids.length; at += chunk) {
-        const end = Math.min(rows.ids.length, at + chunk);
-        await sharded.add(l.record, rows.vectors.subarray(at * d, end * d), rows.ids.subarray(at, end));
+    const d = record.dimension;
+    const of = shardsOf(rows.ids, record.shards!);
+    const files: Uint8Array[] = [];
+    for (let s = 0; s < record.shards!; s++) {
+      const picked: number[] = [];
+      of.forEach((shard, i) => shard === s && picked.push(i));
+      const ids = BigInt64Array.from(picked, (i) => rows.ids[i]);
+      const x = new Float32Array(picked.length * d);
+      picked.forEach((i, j) => x.set(rows.vectors.subarray(i * d, (i + 1) * d), j * d));
+      const shard = buildIndex(d, record.factory, record.metric) as Index;
+      try {
+        if (picked.length > 0) await shard.addWithIds(x, ids);
+        files.push(await serializeIndex(shard));
+      } finally {
+        shard.dispose();
       }
-    } finally {
-      release();
     }
-    return { created: false, info: await this.describeSharded(l) };
+    return files;
   }
 
   /**
@@ -746,7 +758,11 @@ export class IndexService {
       this.registry.register(current);
       l.drop();
       await this.removeShards(previous);
-      return { created: false, info: await this.describeSharded(current) };
+      const info = await this.describeSharded(current);
+      // The tenant's shared usage counts the new shards in place of the old ones, at once (not at its next write's recount).
+      await this.quotas.forget(tenant, previous.id);
+      await this.quotas.counted(tenant, current, { vectors: info.ntotal, bytes: info.bytes, seq: info.version });
+      return { created: false, info };
     })();
     try {
       return await this.registry.tracked(tenant, replaced);
@@ -780,7 +796,7 @@ export class IndexService {
       throw e;
     }
     const sharded = existing && this.shardedOf(existing);
-    if (existing && sharded) return this.importSharded(tenant, existing, sharded, index, growth);
+    if (existing && sharded) return this.importSharded(tenant, existing, index, growth);
     if (!existing) {
       const record: IndexRecord = {
         tenant,

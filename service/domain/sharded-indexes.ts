@@ -125,6 +125,13 @@ function view<T>(u8: Uint8Array, C: { new (b: ArrayBuffer, o: number, n: number)
   return new C(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / C.BYTES_PER_ELEMENT);
 }
 
+/** How many times a read goes again with an index's new record (reading): once per import switched while it was on its way. */
+const SWITCHED_READ_TRIES = 3;
+
+/** Whether `now` is `record`'s index switched by an import (replaceShards: the record, under a new storage id), not another index of its name. */
+const isSwitched = (record: IndexRecord, now: IndexRecord): boolean =>
+  now.id !== record.id && now.createdAt === record.createdAt && now.shards === record.shards && now.factory === record.factory && now.dimension === record.dimension && now.metric === record.metric;
+
 /** What every shard of an index told about itself (describe, count, versions). */
 export interface ShardCounts {
   ntotal: number;
@@ -201,34 +208,59 @@ export class ShardedIndexes {
   // ---- operations, from any node ----
 
   /**
+   * A read of every shard of `record` (`read`), run again with the index's new
+   * record when an import switched it meanwhile (replaceShards: the same index
+   * under a new storage id, its old shards removed): an owner that follows the
+   * new record refuses the old one (replica), and one read takes every shard's
+   * answer under one record, the old shards' or the new ones', never a mix.
+   */
+  private async reading<T>(record: IndexRecord, read: (record: IndexRecord) => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await read(record);
+      } catch (e) {
+        if (!(e instanceof ServiceError && e.code === 'ERR_INDEX_NOT_FOUND') || tries >= SWITCHED_READ_TRIES) throw e;
+        await this.d.catchUp();
+        const now = this.d.record(record.tenant, record.name);
+        if (!now || !isSwitched(record, now)) throw e;
+        record = now;
+      }
+    }
+  }
+
+  /**
    * k nearest neighbours over every shard, merged (mergeTopK); a filter goes to
    * every shard, each answering its top-k of what the filter selects there;
    * version: the shards' versions summed.
    */
-  async search(record: IndexRecord, x: Rows, k: number, params?: SearchParams): Promise<ShardAnswer & { version: number }> {
-    const header = { op: 'search', k, ...paramsHeader(params) };
-    const request = [bytesOf(x), ...filterParts(params)];
-    const answers = await this.scatter(record, () => ({ header, parts: request }), READ_TIMEOUT_MS);
-    const binary = isBinaryFactory(record.factory);
-    const nq = x.length / rowLength(record.dimension, binary);
-    const parts = answers.map((a) => ({ distances: binary ? view(a.parts[0], Int32Array) : view(a.parts[0], Float32Array), labels: view(a.parts[1], BigInt64Array) }));
-    const merged = mergeTopK(parts, nq, k, record.metric);
-    return { ...merged, version: answers.reduce((s, a) => s + (a.header.version as number), 0) };
+  search(record: IndexRecord, x: Rows, k: number, params?: SearchParams): Promise<ShardAnswer & { version: number }> {
+    return this.reading(record, async (record) => {
+      const header = { op: 'search', k, ...paramsHeader(params) };
+      const request = [bytesOf(x), ...filterParts(params)];
+      const answers = await this.scatter(record, () => ({ header, parts: request }), READ_TIMEOUT_MS);
+      const binary = isBinaryFactory(record.factory);
+      const nq = x.length / rowLength(record.dimension, binary);
+      const parts = answers.map((a) => ({ distances: binary ? view(a.parts[0], Int32Array) : view(a.parts[0], Float32Array), labels: view(a.parts[1], BigInt64Array) }));
+      const merged = mergeTopK(parts, nq, k, record.metric);
+      return { ...merged, version: answers.reduce((s, a) => s + (a.header.version as number), 0) };
+    });
   }
 
   /** Every stored vector within `radius` of each query, from every shard (mergeRanges: by ascending id). */
-  async rangeSearch(record: IndexRecord, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
-    const header = { op: 'range', radius, ...paramsHeader(params) };
-    const parts = [bytesOf(x), ...filterParts(params)];
-    const answers = await this.scatter(record, () => ({ header, parts }), READ_TIMEOUT_MS);
-    const binary = isBinaryFactory(record.factory);
-    const nq = x.length / rowLength(record.dimension, binary);
-    const ranges = answers.map((a) => ({
-      lims: view(a.parts[0], BigUint64Array),
-      distances: binary ? view(a.parts[1], Int32Array) : view(a.parts[1], Float32Array),
-      labels: view(a.parts[2], BigInt64Array),
-    }));
-    return mergeRanges(ranges, nq) as AnyRangeSearchResult;
+  rangeSearch(record: IndexRecord, x: Rows, radius: number, params?: SearchParams): Promise<AnyRangeSearchResult> {
+    return this.reading(record, async (record) => {
+      const header = { op: 'range', radius, ...paramsHeader(params) };
+      const parts = [bytesOf(x), ...filterParts(params)];
+      const answers = await this.scatter(record, () => ({ header, parts }), READ_TIMEOUT_MS);
+      const binary = isBinaryFactory(record.factory);
+      const nq = x.length / rowLength(record.dimension, binary);
+      const ranges = answers.map((a) => ({
+        lims: view(a.parts[0], BigUint64Array),
+        distances: binary ? view(a.parts[1], Int32Array) : view(a.parts[1], Float32Array),
+        labels: view(a.parts[2], BigInt64Array),
+      }));
+      return mergeRanges(ranges, nq) as AnyRangeSearchResult;
+    });
   }
 
   /**
@@ -282,22 +314,24 @@ export class ShardedIndexes {
   }
 
   /** The stored vectors of `ids`, each from its shard, row after row. */
-  async reconstruct(record: IndexRecord, ids: readonly bigint[]): Promise<Rows> {
-    const all = BigInt64Array.from(ids);
-    const of = shardsOf(all, record.shards!);
-    const binary = isBinaryFactory(record.factory);
-    const row = rowLength(record.dimension, binary);
-    const out = binary ? new Uint8Array(ids.length * row) : new Float32Array(ids.length * row);
-    await Promise.all(
-      Array.from({ length: record.shards! }, async (_, s) => {
-        const at = ids.map((_, i) => i).filter((i) => of[i] === s);
-        if (at.length === 0) return;
-        const a = await this.onShard(record, s, { header: { op: 'reconstruct', ids: at.map((i) => String(ids[i])) }, parts: [] }, READ_TIMEOUT_MS);
-        const rows = binary ? a.parts[0] : view(a.parts[0], Float32Array);
-        at.forEach((i, j) => out.set(rows.subarray(j * row, (j + 1) * row), i * row));
-      }),
-    );
-    return out;
+  reconstruct(record: IndexRecord, ids: readonly bigint[]): Promise<Rows> {
+    return this.reading(record, async (record) => {
+      const all = BigInt64Array.from(ids);
+      const of = shardsOf(all, record.shards!);
+      const binary = isBinaryFactory(record.factory);
+      const row = rowLength(record.dimension, binary);
+      const out = binary ? new Uint8Array(ids.length * row) : new Float32Array(ids.length * row);
+      await Promise.all(
+        Array.from({ length: record.shards! }, async (_, s) => {
+          const at = ids.map((_, i) => i).filter((i) => of[i] === s);
+          if (at.length === 0) return;
+          const a = await this.onShard(record, s, { header: { op: 'reconstruct', ids: at.map((i) => String(ids[i])) }, parts: [] }, READ_TIMEOUT_MS);
+          const rows = binary ? a.parts[0] : view(a.parts[0], Float32Array);
+          at.forEach((i, j) => out.set(rows.subarray(j * row, (j + 1) * row), i * row));
+        }),
+      );
+      return out;
+    });
   }
 
   /**
@@ -306,27 +340,29 @@ export class ShardedIndexes {
    * message, under its max_payload): a write during the gather is in it or
    * not, and no vector is read twice.
    */
-  async gather(record: IndexRecord): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
-    const d = record.dimension;
-    const count = Math.max(1, Math.floor(GATHER_PAGE_BYTES / (d * 4 + 8)));
-    const shards = await Promise.all(
-      Array.from({ length: record.shards! }, async (_, s) => {
-        const pages: { ids: BigInt64Array; vectors: Float32Array }[] = [];
-        for (let after: string | undefined; ; ) {
-          const a = await this.onShard(record, s, { header: { op: 'rows', count, ...(after !== undefined && { after }) }, parts: [] }, READ_TIMEOUT_MS);
-          const page = { ids: view(a.parts[0], BigInt64Array), vectors: view(a.parts[1], Float32Array) };
-          pages.push(page);
-          if (page.ids.length < count) return pages;
-          after = String(page.ids[page.ids.length - 1]);
-        }
-      }),
-    );
-    // Each shard's rows are in id order already; the shards' ids interleave: one sort of them all.
-    const rows = shards.flat().flatMap((p) => Array.from(p.ids, (id, row) => ({ id, p, row })));
-    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const vectors = new Float32Array(rows.length * d);
-    rows.forEach(({ p, row }, j) => vectors.set(p.vectors.subarray(row * d, (row + 1) * d), j * d));
-    return { ids: BigInt64Array.from(rows, (r) => r.id), vectors };
+  gather(record: IndexRecord): Promise<{ ids: BigInt64Array; vectors: Float32Array }> {
+    return this.reading(record, async (record) => {
+      const d = record.dimension;
+      const count = Math.max(1, Math.floor(GATHER_PAGE_BYTES / (d * 4 + 8)));
+      const shards = await Promise.all(
+        Array.from({ length: record.shards! }, async (_, s) => {
+          const pages: { ids: BigInt64Array; vectors: Float32Array }[] = [];
+          for (let after: string | undefined; ; ) {
+            const a = await this.onShard(record, s, { header: { op: 'rows', count, ...(after !== undefined && { after }) }, parts: [] }, READ_TIMEOUT_MS);
+            const page = { ids: view(a.parts[0], BigInt64Array), vectors: view(a.parts[1], Float32Array) };
+            pages.push(page);
+            if (page.ids.length < count) return pages;
+            after = String(page.ids[page.ids.length - 1]);
+          }
+        }),
+      );
+      // Each shard's rows are in id order already; the shards' ids interleave: one sort of them all.
+      const rows = shards.flat().flatMap((p) => Array.from(p.ids, (id, row) => ({ id, p, row })));
+      rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const vectors = new Float32Array(rows.length * d);
+      rows.forEach(({ p, row }, j) => vectors.set(p.vectors.subarray(row * d, (row + 1) * d), j * d));
+      return { ids: BigInt64Array.from(rows, (r) => r.id), vectors };
+    });
   }
 
   /**
@@ -336,18 +372,20 @@ export class ShardedIndexes {
    * shard whose owner changed during the read (its pages no longer kept) is
    * read again from its first page, up to SHARD_FILE_TRIES times.
    */
-  async shardFiles(record: IndexRecord): Promise<Uint8Array[]> {
-    return Promise.all(
-      Array.from({ length: record.shards! }, async (_, s) => {
-        for (let tries = 1; ; tries++) {
-          try {
-            return await this.shardFile(record, s);
-          } catch (e) {
-            if (!(e instanceof ServiceError && e.code === 'ERR_INVALID_ARGUMENT') || tries >= SHARD_FILE_TRIES) throw e;
+  shardFiles(record: IndexRecord): Promise<Uint8Array[]> {
+    return this.reading(record, async (record) => {
+      return Promise.all(
+        Array.from({ length: record.shards! }, async (_, s) => {
+          for (let tries = 1; ; tries++) {
+            try {
+              return await this.shardFile(record, s);
+            } catch (e) {
+              if (!(e instanceof ServiceError && e.code === 'ERR_INVALID_ARGUMENT') || tries >= SHARD_FILE_TRIES) throw e;
+            }
           }
-        }
-      }),
-    );
+        }),
+      );
+    });
   }
 
   private async shardFile(record: IndexRecord, s: number): Promise<Uint8Array> {
@@ -365,17 +403,19 @@ export class ShardedIndexes {
   }
 
   /** What every shard holds, summed (describe, count). */
-  async counts(record: IndexRecord): Promise<ShardCounts> {
-    const answers = await this.scatter(record, () => ({ header: { op: 'count' }, parts: [] }), READ_TIMEOUT_MS);
-    const h = answers.map((a) => a.header as { ntotal: number; bytes: number; isTrained: boolean; type: string; version: number });
-    return {
-      ntotal: h.reduce((s, a) => s + a.ntotal, 0),
-      bytes: h.reduce((s, a) => s + a.bytes, 0),
-      isTrained: h.every((a) => a.isTrained),
-      type: h[0].type,
-      version: h.reduce((s, a) => s + a.version, 0),
-      versions: h.map((a) => a.version),
-    };
+  counts(record: IndexRecord): Promise<ShardCounts> {
+    return this.reading(record, async (record) => {
+      const answers = await this.scatter(record, () => ({ header: { op: 'count' }, parts: [] }), READ_TIMEOUT_MS);
+      const h = answers.map((a) => a.header as { ntotal: number; bytes: number; isTrained: boolean; type: string; version: number });
+      return {
+        ntotal: h.reduce((s, a) => s + a.ntotal, 0),
+        bytes: h.reduce((s, a) => s + a.bytes, 0),
+        isTrained: h.every((a) => a.isTrained),
+        type: h[0].type,
+        version: h.reduce((s, a) => s + a.version, 0),
+        versions: h.map((a) => a.version),
+      };
+    });
   }
 
   /**
@@ -434,7 +474,11 @@ export class ShardedIndexes {
       const owner = this.owners(record)[s];
       try {
         let answer: ShardMessage;
-        if (owner === undefined) throw new ShardUnreachable('(none)', 'no owner placed yet');
+        if (owner === undefined) {
+          // An import's switch removes the old shards' placement: a read of them goes again with the new record (reading).
+          if (!('spec' in record) && (await this.switchedAway(record))) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(record.name)}`);
+          throw new ShardUnreachable('(none)', 'no owner placed yet');
+        }
         else if (owner === this.d.net.node) answer = await this.handle(request);
         else answer = await this.whileOwner(record, s, owner, this.d.net.call(owner, request, timeoutMs));
         if (typeof answer.header.version === 'number') this.noteVersion(record, s, answer.header.version);
@@ -447,6 +491,13 @@ export class ShardedIndexes {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+  }
+
+  /** Whether this node's catalog, caught up, names another storage id for the index of `record` (an import switched it, or it was made again). */
+  private async switchedAway(record: IndexRecord): Promise<boolean> {
+    await this.d.catchUp();
+    const now = this.d.record(record.tenant, record.name);
+    return now !== undefined && now.id !== record.id;
   }
 
   /**
