@@ -9,7 +9,6 @@
 // file is a 400 with every node up and the index as it was; quotas count it.
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { indexFactory, serializeIndex } from '../../lib';
 import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
@@ -70,18 +69,6 @@ describe('cluster: importing one FAISS file into a sharded Flat index (one switc
       assert.equal((await client(n.url).get('/healthz')).status, 200, `${what}: node ${n.node}`);
     }
   };
-  /** The names of the index streams (FP_<storage id>, a shard's FP_<storage id>-s<i>). */
-  const streams = async (): Promise<string[]> => {
-    const nc = await connect({ servers: nats.urls.split(',') });
-    try {
-      const names: string[] = [];
-      for await (const s of (await jetstreamManager(nc)).streams.list()) if (s.config.name.startsWith('FP_')) names.push(s.config.name);
-      return names;
-    } finally {
-      await nc.close();
-    }
-  };
-
   before(async () => {
     nats = await startNatsCluster();
     nodes = await startProxyCluster(nats);
@@ -196,24 +183,37 @@ describe('cluster: importing one FAISS file into a sharded Flat index (one switc
     const file = await faissFile('Flat', 0, LARGE);
     assert.equal((await api(1).put('/v1/indexes/killedWhole/import', { body: file })).status, 201);
     const newAnswers = await search(1, 'killedWhole');
-    const streamsBefore = new Set(await streams());
-    // A is killed as soon as the import shows: a shard's new stream made, or the index changed through B.
-    const importing = api(0)
-      .put('/v1/indexes/killed/import', { body: file })
-      .then(
-        (r) => `answered ${r.status}`,
-        (e: Error) => `no answer (${e.message})`,
-      );
-    let answered: string | undefined;
-    void importing.then((a) => (answered = a));
-    for (;;) {
-      if (answered !== undefined) break;
-      if ((await streams()).some((s) => !streamsBefore.has(s))) break;
-      const r = await api(1).get('/v1/indexes/killed');
-      if (r.status !== 200 || r.json.ntotal !== OLD) break;
+    // A is killed as soon as the import shows: its request for shard 1's new stream (shard 0's stream, file and
+    // import record made, the switch not yet), or the index changed through B.
+    const nc = await connect({ servers: nats.urls.split(',') });
+    let outcome: string;
+    try {
+      let shown!: () => void;
+      const showing = new Promise<void>((resolve) => (shown = resolve));
+      const sub = nc.subscribe('$JS.API.STREAM.CREATE.*', { callback: (_: unknown, m: { subject: string }) => /^FP_.+-s1$/.test(m.subject.split('.').pop()!) && shown() });
+      let answered: string | undefined;
+      const importing = api(0)
+        .put('/v1/indexes/killed/import', { body: file })
+        .then(
+          (r) => `answered ${r.status}`,
+          (e: Error) => `no answer (${e.message})`,
+        )
+        .then((a) => (answered = a));
+      void (async () => {
+        while (answered === undefined) {
+          const r = await api(1).get('/v1/indexes/killed');
+          if (r.status !== 200 || r.json.ntotal !== OLD) shown();
+        }
+      })();
+      await Promise.race([importing, showing]);
+      const midway = answered === undefined;
+      await nodes[0].stop('SIGKILL');
+      sub.unsubscribe();
+      outcome = await importing;
+      assert.ok(midway, `A was killed during the import, not after its answer (${outcome})`);
+    } finally {
+      await nc.close();
     }
-    await nodes[0].stop('SIGKILL');
-    const outcome = await importing;
     // B and C take A's shards over (within ~3 s) and answer as one of the two indexes, the same through both.
     let ntotal = -1;
     await until(
