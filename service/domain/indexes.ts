@@ -734,12 +734,17 @@ export class IndexService {
     const replaced = (async () => {
       const made: string[] = [];
       try {
-        for (const [s, file] of files.entries()) {
-          const id = shardStorageId(next.id, s);
-          await replication.create(id, await replication.lastSeq(shardStorageId(previous.id, s)));
-          made.push(id);
-          await replication.append(id, { type: 'import', ...(await replication.putImport(id, file)) }, `${id}:import`);
-        }
+        // Every shard's at once (each stream's first append waits on JetStream, seconds after a purge), all settled before any is removed.
+        const settled = await Promise.allSettled(
+          files.map(async (file, s) => {
+            const id = shardStorageId(next.id, s);
+            await replication.create(id, await replication.lastSeq(shardStorageId(previous.id, s)));
+            made.push(id);
+            await replication.append(id, { type: 'import', ...(await replication.putImport(id, file)) }, `${id}:import`);
+          }),
+        );
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
         this.sharded!.place(next);
         this.registry.requireOpen(tenant, generation);
         if (this.registry.find(tenant, previous.name) !== l || l.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(previous.name)}`);

@@ -183,8 +183,8 @@ describe('cluster: importing one FAISS file into a sharded Flat index (one switc
     const file = await faissFile('Flat', 0, LARGE);
     assert.equal((await api(1).put('/v1/indexes/killedWhole/import', { body: file })).status, 201);
     const newAnswers = await search(1, 'killedWhole');
-    // A is killed as soon as the import shows: its request for shard 1's new stream (shard 0's stream, file and
-    // import record made, the switch not yet), or the index changed through B.
+    // A is killed as soon as the import shows: its request for a new shard's stream (made before the switch), or the
+    // index changed through B.
     const nc = await connect({ servers: nats.urls.split(',') });
     let outcome: string;
     try {
