@@ -593,8 +593,8 @@ export class IndexService {
    * A file of one index into a sharded flat index: its vectors, as its index
    * reconstructs them, under its ids (for a file without an IDMap: its
    * positions), each in a new index of the shards' factory for the shard its
-   * id hashes to, in the file's order; one file per shard. The node holds the
-   * file's vectors and one shard's index at a time.
+   * id hashes to, in the file's order; one file per shard (the shards' indexes
+   * are made one at a time).
    */
   private async flatShardFiles(l: DurableIndex, index: AnyIndex): Promise<Uint8Array[]> {
     const { record } = l;
