@@ -33,7 +33,7 @@ export const CATALOG_CATCH_UP_MS = 2_000;
 
 /** A name as one token of a KV key (names may hold characters KV keys may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
-const tenantKey = (t: string) => `t.${token(t)}`;
+export const tenantKey = (t: string): string => `t.${token(t)}`;
 const keyKey = (id: string) => `k.${token(id)}`;
 const indexKey = (t: string, n: string) => `i.${token(t)}.${token(n)}`;
 const collectionKey = (t: string, n: string) => `c.${token(t)}.${token(n)}`;

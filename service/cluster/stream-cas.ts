@@ -22,7 +22,7 @@ const kvSubject = (bucket: string, key: string) => `$KV.${bucket}.${key}`;
 export class UnsettledChange extends Error {}
 
 /** The value of `key` in the bucket's stream as its leader has it (undefined: none, or deleted). */
-async function valueOf(jsm: JetStreamManager, bucket: string, key: string): Promise<string | undefined> {
+export async function currentValue(jsm: JetStreamManager, bucket: string, key: string): Promise<string | undefined> {
   const m = await jsm.streams.getMessage(kvStream(bucket), { last_by_subj: kvSubject(bucket, key) });
   const op = m?.header?.get('KV-Operation');
   return m && op !== 'DEL' && op !== 'PURGE' ? new TextDecoder().decode(m.data) : undefined;
@@ -49,7 +49,7 @@ export async function setKeyIf(
 ): Promise<{ revision: number; value: string } | undefined> {
   return settle(jsm, bucket, timeoutMs, undefined, async (last) => {
     // At once, to keep each try short: a heartbeat (every second from each node) landing within it makes it try again.
-    const [current, ...read] = await Promise.all([key, ...reads].map((k) => valueOf(jsm, bucket, k)));
+    const [current, ...read] = await Promise.all([key, ...reads].map((k) => currentValue(jsm, bucket, k)));
     const next = decide(current, read);
     if (next === undefined) return { done: undefined };
     const ack = await js.publish(kvSubject(bucket, key), next, { expect: { lastSequence: last } });
@@ -75,7 +75,7 @@ export async function deleteKeyUnlessReferenced(
   return settle(jsm, bucket, timeoutMs, kvSubject(bucket, `${ref.prefix}>`), async (last, subjects) => {
     // The keys under the prefix (deleted ones too: their value is none), read at once.
     const keys = subjects.map((subject) => subject.slice(kvSubject(bucket, '').length));
-    const values = await Promise.all(keys.map((k) => valueOf(jsm, bucket, k)));
+    const values = await Promise.all(keys.map((k) => currentValue(jsm, bucket, k)));
     const i = values.findIndex((v) => v !== undefined && (JSON.parse(v) as Record<string, unknown>)[ref.field] === ref.value);
     if (i >= 0) return { done: keys[i] };
     const h = headers();
