@@ -687,7 +687,15 @@ export class StreamUsageLedger implements SharedUsage {
         const cached = book.cached !== undefined;
         const admitting = batch.some((p) => p.op?.kind === 'hold' || (p.lease?.needs.length ?? 0) > 0);
         const cur = book.cached ? { ...book.cached, exists: true } : await this.read(tenant, admitting);
-        if (!cur) throw tenantGone(tenant);
+        if (!cur) {
+          // No record: its tenant is gone (nothing is written for it again), or none was made yet (the first write's counts every object).
+          if (!(await this.hasTenant(tenant))) throw tenantGone(tenant);
+          for (const p of batch) {
+            p.told?.();
+            p.sent = undefined;
+          }
+          return;
+        }
         if (book.objects) {
           const extra = await this.cleanup(cur.ledger, book.objects, !cur.exists, recounted);
           if (extra.length > 0) {
