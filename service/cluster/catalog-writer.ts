@@ -12,7 +12,8 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { createKey, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
+import { createKey, deleteKeyIf, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
+import { decideCreateUnderTenant, isLeftover } from './tenant-records';
 
 export interface WriterSetup {
   servers: string[];
@@ -33,6 +34,14 @@ export interface WriteRequest {
   update?: RecordUpdate;
   /** delete: not while a record under `prefix` has `field` equal to `value` (a collection an alias points at); answered `referenced`. */
   unlessReferenced?: { prefix: string; field: string; value: unknown };
+  /**
+   * create of a record under a tenant: the KV key of its tenant's record. Made only while that record has the
+   * record's tenantId (tenant-records.ts), else answered `missing` with that key; a deleted tenant's leftover at
+   * the key is replaced.
+   */
+  under?: string;
+  /** delete: only while the record is a leftover of a deleted tenant of this name, whose record is at `tenantKey` (tenant-records.ts isLeftover); answered `kept` otherwise. */
+  ifLeftoverOf?: { tenant: string; tenantKey: string };
 }
 
 /**
@@ -64,6 +73,8 @@ export interface WriteAnswer {
   conflict?: boolean;
   /** delete with `unlessReferenced`: nothing deleted, the key of a record that refers to it. */
   referenced?: string;
+  /** delete with `ifLeftoverOf`: nothing deleted, the record is not a leftover (or is gone). */
+  kept?: boolean;
   error?: string;
   /** error: the change kept losing to others until its deadline (a 503 to retry, not a storage fault). */
   unsettled?: boolean;
@@ -103,7 +114,23 @@ async function main(): Promise<void> {
     }
     void (async () => {
       try {
-        if (r.op === 'create') {
+        if (r.op === 'create' && r.under !== undefined) {
+          let tenantGone = false;
+          const made = await setKeyIf(
+            jsm,
+            js,
+            setup.bucket,
+            r.key,
+            (current, [tenant]) => {
+              const d = decideCreateUnderTenant(r.value!, current, tenant);
+              tenantGone = !d.write && 'tenantGone' in d;
+              return d.write ? r.value! : undefined;
+            },
+            CHANGE_TIMEOUT_MS,
+            [r.under],
+          );
+          answer(made ? { id: r.id, revision: made.revision } : tenantGone ? { id: r.id, missing: r.under } : { id: r.id, exists: true });
+        } else if (r.op === 'create') {
           const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CHANGE_TIMEOUT_MS);
           answer(revision !== undefined ? { id: r.id, revision } : { id: r.id, exists: true });
         } else if (r.op === 'update') {
@@ -123,7 +150,10 @@ async function main(): Promise<void> {
           );
           answer(made ? { id: r.id, revision: made.revision, value: made.value } : { id: r.id, ...decided });
         } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
-        else if (r.unlessReferenced) {
+        else if (r.ifLeftoverOf !== undefined) {
+          const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, (current, [tenant]) => isLeftover(current, r.ifLeftoverOf!.tenant, tenant), CHANGE_TIMEOUT_MS, [r.ifLeftoverOf.tenantKey]);
+          answer({ id: r.id, ...(!deleted && { kept: true }) });
+        } else if (r.unlessReferenced) {
           const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS);
           answer({ id: r.id, ...(referenced !== undefined && { referenced }) });
         } else {

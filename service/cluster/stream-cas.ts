@@ -58,6 +58,37 @@ export async function setKeyIf(
 }
 
 /**
+ * Deletes `key` of KV bucket `bucket` if `decide` says so of its current value
+ * and of the current values of the keys `reads`, as the stream is when the
+ * delete lands (a deleted tenant's leftover, deleted only while it still is
+ * one: never a record a tenant made again under that name wrote there since).
+ * Whether it deleted. Retried as setKeyIf's changes are.
+ */
+export async function deleteKeyIf(
+  jsm: JetStreamManager,
+  js: JetStreamClient,
+  bucket: string,
+  key: string,
+  decide: (current: string | undefined, read: (string | undefined)[]) => boolean,
+  timeoutMs: number,
+  reads: readonly string[] = [],
+): Promise<boolean> {
+  return settle(jsm, bucket, timeoutMs, undefined, async (last) => {
+    const [current, ...read] = await Promise.all([key, ...reads].map((k) => valueOf(jsm, bucket, k)));
+    if (!decide(current, read)) return { done: false };
+    await js.publish(kvSubject(bucket, key), Empty, { headers: deleteHeaders(), expect: { lastSequence: last } });
+    return { done: true };
+  });
+}
+
+/** A delete's headers, as KV's own delete marks it. */
+function deleteHeaders() {
+  const h = headers();
+  h.set('KV-Operation', 'DEL');
+  return h;
+}
+
+/**
  * Deletes `key` of KV bucket `bucket` unless a record under `ref.prefix` (a JSON
  * object) has `ref.field` equal to `ref.value`, as the stream is when the delete
  * lands: a collection deleted while an alias is switched to it, through another
@@ -78,9 +109,7 @@ export async function deleteKeyUnlessReferenced(
     const values = await Promise.all(keys.map((k) => valueOf(jsm, bucket, k)));
     const i = values.findIndex((v) => v !== undefined && (JSON.parse(v) as Record<string, unknown>)[ref.field] === ref.value);
     if (i >= 0) return { done: keys[i] };
-    const h = headers();
-    h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
-    await js.publish(kvSubject(bucket, key), Empty, { headers: h, expect: { lastSequence: last } });
+    await js.publish(kvSubject(bucket, key), Empty, { headers: deleteHeaders(), expect: { lastSequence: last } });
     return { done: undefined };
   });
 }
