@@ -20,6 +20,7 @@ import { LeakCollector } from '../../service/cluster/collector';
 import { SNAPSHOT_BUCKET } from '../../service/cluster/replicated-log';
 import type { CollectionSpec } from '../../lib/collections/types';
 import type { Catalog } from '../../service/storage/catalog';
+import { belongsTo, decideCreateUnderTenant, isLeftover } from '../../service/cluster/tenant-records';
 
 const token = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,6 +69,68 @@ describe('cluster: a tenant deleted through one node while records are made unde
   after(async () => {
     await stopProxies(nodes);
     await nats?.stop();
+  });
+
+  it('which tenant a record belongs to: its tenant id against the tenant record\'s; records from before tenant ids only under a tenant from before', () => {
+    const cases: [string, { tenant: string; tenantId?: string }, { name: string; id?: string } | undefined, boolean][] = [
+      ['made under it', { tenant: 't', tenantId: 'u1' }, { name: 't', id: 'u1' }, true],
+      ['made under a deleted tenant of its name', { tenant: 't', tenantId: 'u1' }, { name: 't', id: 'u2' }, false],
+      ['its tenant deleted', { tenant: 't', tenantId: 'u1' }, undefined, false],
+      ['both from before tenant ids', { tenant: 't' }, { name: 't' }, true],
+      ['from before, under a tenant made since', { tenant: 't' }, { name: 't', id: 'u2' }, false],
+      ['made since, under a tenant from before (never made so)', { tenant: 't', tenantId: 'u1' }, { name: 't' }, false],
+    ];
+    for (const [what, record, tenant, belongs] of cases) {
+      assert.equal(belongsTo(record, tenant), belongs, what);
+      assert.equal(isLeftover(JSON.stringify(record), 't', tenant && JSON.stringify(tenant)), !belongs, what);
+    }
+    assert.equal(isLeftover(JSON.stringify({ tenant: 'other', tenantId: 'u1' }), 't', undefined), false, "another tenant's record is not this one's leftover");
+    assert.equal(isLeftover(undefined, 't', undefined), false, 'no record');
+    const t1 = JSON.stringify({ name: 't', id: 'u1' });
+    const value = JSON.stringify({ tenant: 't', tenantId: 'u1' });
+    assert.deepEqual(decideCreateUnderTenant(value, undefined, t1), { write: true });
+    assert.deepEqual(decideCreateUnderTenant(value, value, t1), { write: false, exists: true });
+    assert.deepEqual(decideCreateUnderTenant(value, JSON.stringify({ tenant: 't', tenantId: 'u0' }), t1), { write: true }, "a deleted tenant's leftover is replaced");
+    assert.deepEqual(decideCreateUnderTenant(value, undefined, undefined), { write: false, tenantGone: true });
+    assert.deepEqual(decideCreateUnderTenant(value, undefined, JSON.stringify({ name: 't', id: 'u2' })), { write: false, tenantGone: true });
+  });
+
+  it('records written before tenant ids keep working; a leftover of such a tenant is not honoured by one made again', async () => {
+    const urls = nats.urls.split(',');
+    const nc = await connect({ servers: urls });
+    const kv = await new Kvm(nc).create(CATALOG_BUCKET, { replicas: 3, history: 1 });
+    const catalog = await KvCatalog.open(nc, urls, 'legacy', 3);
+    try {
+      const t = token('old');
+      const key = (id: string) => ({ id, tenant: 'old', role: 'write', hash: '00', label: null, createdAt: now(), revokedAt: null });
+      // As the previous version wrote them: no tenant id anywhere.
+      await kv.put(`t.${t}`, JSON.stringify({ name: 'old', createdAt: now(), maxIndexes: 10, maxVectors: 10, maxBytes: 10, maxTenantMemory: null }));
+      await kv.put(`k.${token('oldkey1')}`, JSON.stringify(key('oldkey1')));
+      await kv.put(`i.${t}.${token('ix')}`, JSON.stringify({ tenant: 'old', name: 'ix', id: 'old-ix', dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }));
+      await catalog.caughtUp();
+      assert.equal(catalog.getKey('oldkey1')?.tenant, 'old');
+      assert.equal(catalog.getIndex('old', 'ix')?.id, 'old-ix');
+      assert.deepEqual(catalog.getTenant('old') && Object.keys(catalog.getTenant('old')!).includes('id'), false, "the tenant's id is the catalog's own");
+      // Made under it now: as its records are, without a tenant id, and honoured.
+      catalog.insertKey(key('oldkey2') as never);
+      assert.equal((await kv.get(`k.${token('oldkey2')}`))?.json<{ tenantId?: string }>().tenantId, undefined);
+      assert.equal(catalog.getKey('oldkey2')?.tenant, 'old');
+      // Deleted; a record the previous version made under it meanwhile (unseen here) outlives it; the tenant made again.
+      catalog.deleteTenant('old');
+      await kv.put(`k.${token('oldkey3')}`, JSON.stringify(key('oldkey3')));
+      catalog.insertTenant({ name: 'old', createdAt: now(), maxIndexes: 10, maxVectors: 10, maxBytes: 10, maxTenantMemory: null });
+      await catalog.caughtUp();
+      assert.equal(catalog.getKey('oldkey3'), undefined);
+      assert.deepEqual(catalog.listKeys('old'), []);
+      // The collector removes that leftover.
+      await new Objm(nc).create(SNAPSHOT_BUCKET, { replicas: 3 });
+      const { deleted } = await (await LeakCollector.open(nc)).collect(0, false);
+      assert.deepEqual(deleted.filter((l) => l.kind === 'record').map((l) => l.name), [`k.${token('oldkey3')}`]);
+      assert.equal((await kv.get(`k.${token('oldkey3')}`))?.operation, 'DEL');
+    } finally {
+      catalog.close();
+      await nc.close();
+    }
   });
 
   it('two nodes\' catalogs, each order of the deletion and the creates in turn: nothing made under the old tenant is honoured by the new one, and the collector removes it', async () => {
