@@ -42,6 +42,8 @@ export interface WriteRequest {
   under?: string;
   /** delete: only while the record is a leftover of a deleted tenant of this name, whose record is at `tenantKey` (tenant-records.ts isLeftover); answered `kept` otherwise. */
   ifLeftoverOf?: { tenant: string; tenantKey: string };
+  /** delete: only while the record's fields have these values (absent counts as null): a tenant's record, only the one of this id; answered `kept` otherwise. */
+  ifFields?: Record<string, unknown>;
 }
 
 /**
@@ -152,6 +154,14 @@ async function main(): Promise<void> {
         } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
         else if (r.ifLeftoverOf !== undefined) {
           const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, (current, [tenant]) => isLeftover(current, r.ifLeftoverOf!.tenant, tenant), CHANGE_TIMEOUT_MS, [r.ifLeftoverOf.tenantKey]);
+          answer({ id: r.id, ...(!deleted && { kept: true }) });
+        } else if (r.ifFields !== undefined) {
+          const fields = Object.entries(r.ifFields);
+          const matches = (current: string | undefined) => {
+            const record = current === undefined ? undefined : (JSON.parse(current) as Record<string, unknown>);
+            return record !== undefined && fields.every(([f, v]) => (record[f] ?? null) === (v ?? null));
+          };
+          const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, matches, CHANGE_TIMEOUT_MS);
           answer({ id: r.id, ...(!deleted && { kept: true }) });
         } else if (r.unlessReferenced) {
           const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS);

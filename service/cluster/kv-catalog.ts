@@ -264,7 +264,7 @@ export class KvCatalog implements Catalog {
   }
 
   /** One KV change, acknowledged by JetStream before it returns (catalog-writer.ts); then mirrored. */
-  private write(op: WriteRequest['op'], key: string, value?: unknown, how: Pick<WriteRequest, 'update' | 'unlessReferenced' | 'under' | 'ifLeftoverOf'> = {}): WriteAnswer {
+  private write(op: WriteRequest['op'], key: string, value?: unknown, how: Pick<WriteRequest, 'update' | 'unlessReferenced' | 'under' | 'ifLeftoverOf' | 'ifFields'> = {}): WriteAnswer {
     if (this.closed) throw storageFault(`catalog.${op}`, undefined, new Error('the catalog is closed'));
     const id = this.nextRequest++;
     Atomics.store(this.signal, 0, 0);
@@ -345,14 +345,16 @@ export class KvCatalog implements Catalog {
    * The tenant's record first: from then on nothing can be made under it (createUnder), and every record made
    * under it is a leftover no node honours, even under a tenant of its name made again (tenant-records.ts). Then
    * the leftovers this node knows, each only while it still is one; one made through another node that this
-   * node had not seen yet is the leak collector's (collector.ts).
+   * node had not seen yet is the leak collector's (collector.ts). The tenant's record is deleted only while it is
+   * the one this node knows (its id): a node that has not seen a deletion and a new tenant of the name through
+   * another node does not delete the new one.
    */
   deleteTenant(name: string): void {
     const tenant = this.tenants.get(tenantKey(name));
     if (!tenant) return;
     const under = <T extends StoredUnderTenant>(records: Map<string, T>) => [...records].filter(([, r]) => r.tenant === name && belongsTo(r, tenant)).map(([key]) => key);
     const leftovers = [...under(this.keys), ...under(this.aliases), ...under(this.collections), ...under(this.indexes)];
-    this.write('delete', tenantKey(name));
+    this.write('delete', tenantKey(name), undefined, { ifFields: { id: tenant.id ?? null } });
     for (const key of leftovers) this.write('delete', key, undefined, { ifLeftoverOf: { tenant: name, tenantKey: tenantKey(name) } });
   }
   listKeys(tenant?: string): KeyRecord[] {

@@ -211,6 +211,17 @@ describe('cluster: a tenant deleted through one node while records are made unde
       for (const k of landed) assert.notEqual((await kv.get(k))?.operation, 'PUT', `${k} deleted`);
       assert.equal((await kv.get(`i.${token('shop')}.${token('i-before')}`))?.json<{ id: string }>().id, 'new-index');
       assert.ok((await kv.get(`t.${token('shop')}`))?.operation === 'PUT', 'the tenant made again is kept');
+
+      // A node that has not seen the tenant deleted and made again through another does not delete the new one.
+      a.deleteTenant('shop');
+      a.insertTenant(tenant);
+      a.insertIndex({ tenant: 'shop', name: 'kept', id: 'kept-index', dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false });
+      b.deleteTenant('shop');
+      await caughtUp();
+      for (const [n, c] of catalogs.entries()) {
+        assert.ok(c.getTenant('shop'), `node ${n} has the tenant made again`);
+        assert.equal(c.getIndex('shop', 'kept')?.id, 'kept-index', `node ${n} has its index`);
+      }
     } finally {
       for (const c of catalogs) c.close();
       for (const nc of conns) await nc.close();
