@@ -15,7 +15,8 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { createKey, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
+import { createKey, deleteKeyIf, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
+import { decideCreateUnderTenant, isLeftover } from './tenant-records';
 import { OutcomeUnknown } from '../domain/errors';
 
 export interface WriterSetup {
@@ -39,6 +40,16 @@ export interface WriteRequest {
   update?: RecordUpdate;
   /** delete: not while a record under `prefix` has `field` equal to `value` (a collection an alias points at); answered `referenced`. */
   unlessReferenced?: { prefix: string; field: string; value: unknown };
+  /**
+   * create of a record under a tenant: the KV key of its tenant's record. Made only while that record has the
+   * record's tenantId (tenant-records.ts), else answered `missing` with that key; a deleted tenant's leftover at
+   * the key is replaced.
+   */
+  under?: string;
+  /** delete: only while the record is a leftover of a deleted tenant of this name, whose record is at `tenantKey` (tenant-records.ts isLeftover); answered `kept` otherwise. */
+  ifLeftoverOf?: { tenant: string; tenantKey: string };
+  /** delete: only while the record's fields have these values (absent counts as null): a tenant's record, only the one of this id; answered `kept` otherwise. */
+  ifFields?: Record<string, unknown>;
 }
 
 /**
@@ -70,6 +81,8 @@ export interface WriteAnswer {
   conflict?: boolean;
   /** delete with `unlessReferenced`: nothing deleted, the key of a record that refers to it. */
   referenced?: string;
+  /** delete with `ifLeftoverOf`: nothing deleted, the record is not a leftover (or is gone). */
+  kept?: boolean;
   error?: string;
   /** error: the change kept losing to others until its deadline (a 503 to retry, not a storage fault). */
   unsettled?: boolean;
@@ -140,7 +153,24 @@ async function main(): Promise<void> {
     const js = faulty(client, setup.bucket, r);
     void (async () => {
       try {
-        if (r.op === 'create') {
+        if (r.op === 'create' && r.under !== undefined) {
+          let tenantGone = false;
+          const made = await setKeyIf(
+            jsm,
+            js,
+            setup.bucket,
+            r.key,
+            (current, [tenant]) => {
+              const d = decideCreateUnderTenant(r.value!, current, tenant);
+              tenantGone = !d.write && 'tenantGone' in d;
+              return d.write ? r.value! : undefined;
+            },
+            CHANGE_TIMEOUT_MS,
+            [r.under],
+            resolveBy,
+          );
+          answer(made ? { id: r.id, revision: made.revision } : tenantGone ? { id: r.id, missing: r.under } : { id: r.id, exists: true });
+        } else if (r.op === 'create') {
           const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CHANGE_TIMEOUT_MS, resolveBy);
           answer(revision !== undefined ? { id: r.id, revision } : { id: r.id, exists: true });
         } else if (r.op === 'update') {
@@ -161,7 +191,18 @@ async function main(): Promise<void> {
           );
           answer(made ? { id: r.id, revision: made.revision, value: made.value } : { id: r.id, ...decided });
         } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
-        else if (r.unlessReferenced) {
+        else if (r.ifLeftoverOf !== undefined) {
+          const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, (current, [tenant]) => isLeftover(current, r.ifLeftoverOf!.tenant, tenant), CHANGE_TIMEOUT_MS, [r.ifLeftoverOf.tenantKey], resolveBy);
+          answer({ id: r.id, ...(!deleted && { kept: true }) });
+        } else if (r.ifFields !== undefined) {
+          const fields = Object.entries(r.ifFields);
+          const matches = (current: string | undefined) => {
+            const record = current === undefined ? undefined : (JSON.parse(current) as Record<string, unknown>);
+            return record !== undefined && fields.every(([f, v]) => (record[f] ?? null) === (v ?? null));
+          };
+          const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, matches, CHANGE_TIMEOUT_MS, [], resolveBy);
+          answer({ id: r.id, ...(!deleted && { kept: true }) });
+        } else if (r.unlessReferenced) {
           const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS, resolveBy);
           answer({ id: r.id, ...(referenced !== undefined && { referenced }) });
         } else {

@@ -22,14 +22,19 @@
 // and import and never named again once its record is gone (a deletion, or an
 // import's switch to a new id), so what no record names at the read stays unnamed.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { CATALOG_BUCKET } from './kv-catalog';
 import { SNAPSHOT_BUCKET } from './replicated-log';
+import { deleteKeyIf } from './stream-cas';
+import { isLeftover, type StoredUnderTenant } from './tenant-records';
 
-/** What the collector deletes: an index's or collection's stream, a tenant's usage stream, a snapshot store object, a catalog key. */
-export type LeakKind = 'stream' | 'usage-stream' | 'object' | 'key';
+/**
+ * What the collector deletes: an index's or collection's stream, a tenant's usage stream, a snapshot store object,
+ * a catalog key (a shared-snapshot pointer, a placement), a deleted tenant's record (a key, index, collection or alias).
+ */
+export type LeakKind = 'stream' | 'usage-stream' | 'object' | 'key' | 'record';
 
 export interface Leak {
   kind: LeakKind;
@@ -51,8 +56,15 @@ export interface Collection {
 /** The longest the catalog read may take before the pass gives up (nothing deleted). */
 const CATALOG_READ_MS = 30_000;
 
-/** base64url token of a KV key (kv-catalog.ts) back to its name. */
+/** base64url token of a KV key (kv-catalog.ts) back to its name, and a name to its token. */
 const untoken = (t: string): string => Buffer.from(t, 'base64url').toString('utf8');
+const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
+
+/** The kinds of record made under a tenant (kv-catalog.ts), by their KV key's first letter. */
+const UNDER_TENANT: Record<string, string> = { k: 'key', i: 'index', c: 'collection', a: 'alias' };
+
+/** How long deleting one leftover record may keep losing to other changes before this pass leaves it to the next. */
+const RECORD_DELETE_MS = 8_000;
 
 interface CatalogEntry {
   value: string;
@@ -117,15 +129,19 @@ function parseObject(name: string): { id: string; seq?: number } | undefined {
 }
 
 export class LeakCollector {
+  /** The tenant of each leftover record this pass found, by KV key: its deletion checks the record is still that tenant's leftover. */
+  private readonly leftoverTenants = new Map<string, string>();
+
   private constructor(
     private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
     private readonly kv: KV,
     private readonly objects: ObjectStore,
   ) {}
 
   /** Over the node's (or the CLI's) connection; the buckets are the cluster's, made by the nodes. */
   static async open(nc: NatsConnection): Promise<LeakCollector> {
-    return new LeakCollector(await jetstreamManager(nc, { timeout: 10_000 }), await new Kvm(nc).open(CATALOG_BUCKET), await new Objm(nc).open(SNAPSHOT_BUCKET));
+    return new LeakCollector(await jetstreamManager(nc, { timeout: 10_000 }), jetstream(nc), await new Kvm(nc).open(CATALOG_BUCKET), await new Objm(nc).open(SNAPSHOT_BUCKET));
   }
 
   /** Finds what no record names and is older than `graceMs`; deletes it unless `dryRun`. */
@@ -160,6 +176,16 @@ export class LeakCollector {
         if (pointer !== undefined) leak('object', o.name, o.age, `an imported file a shared snapshot (${pointer}) holds`);
       } else if (pointer !== parsed.seq) leak('object', o.name, o.age, pointer === undefined ? 'a snapshot no pointer names' : `a snapshot older or newer than the one shared (${pointer})`);
     }
+    this.leftoverTenants.clear();
+    for (const [key, e] of catalog) {
+      const kind = UNDER_TENANT[key[0]];
+      if (kind === undefined || key[1] !== '.') continue;
+      // Its stream, if it names one, stays named until the record is gone: the next pass collects it.
+      const { tenant } = JSON.parse(e.value) as StoredUnderTenant;
+      if (!isLeftover(e.value, tenant, catalog.get(`t.${token(tenant)}`)?.value)) continue;
+      this.leftoverTenants.set(key, tenant);
+      leak('record', key, ageOf(e.created), `a ${kind} record of a deleted tenant ${JSON.stringify(tenant)} (made under it through another node while it was deleted)`);
+    }
     for (const [key, e] of catalog) {
       if (!key.startsWith('s.') && !key.startsWith('p.')) continue;
       const id = untoken(key.slice(2));
@@ -179,6 +205,11 @@ export class LeakCollector {
         // A deleted object keeps its name (deleted: true) and may be deleted again: that is not this run's.
         const info = await this.objects.info(l.name);
         return info !== null && !info.deleted && (await this.objects.delete(l.name)).success;
+      }
+      if (l.kind === 'record') {
+        // Only while it still is one (read as the delete lands): a tenant of its name made again since may have written its own record there.
+        const tenant = this.leftoverTenants.get(l.name)!;
+        return await deleteKeyIf(this.jsm, this.js, CATALOG_BUCKET, l.name, (current, [t]) => isLeftover(current, tenant, t), RECORD_DELETE_MS, [`t.${token(tenant)}`]);
       }
       await this.kv.delete(l.name);
       return true;

@@ -8,6 +8,7 @@
 // cluster: a key revoked on one node is refused by every node once its watch has
 // delivered the revocation (docs/cluster.md: the bound and its measurement).
 // The same Catalog interface as storage/catalog.ts: the domain cannot tell them apart.
+import { randomUUID } from 'node:crypto';
 import { receiveMessageOnPort, Worker, MessageChannel } from 'node:worker_threads';
 import * as path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -17,6 +18,7 @@ import type { AliasRecord, Catalog, CollectionRecord, IndexRecord, KeyRecord, Qu
 import { OutcomeUnknown, ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
 import type { WriteAnswer, WriteRequest, WriterSetup } from './catalog-writer';
+import { belongsTo, type StoredTenant, type StoredUnderTenant } from './tenant-records';
 
 export const CATALOG_BUCKET = 'faiss-proxy-catalog';
 /** The longest a catalog change waits for JetStream's acknowledgement before it fails (503). */
@@ -41,6 +43,16 @@ const aliasKey = (t: string, a: string) => `a.${token(t)}.${token(a)}`;
 
 /** What a KV key's first letter names (messages). */
 const KINDS: Record<string, string> = { t: 'tenant', k: 'key', i: 'index', c: 'collection', a: 'alias', p: 'placement' };
+
+/** A tenant's record as the bucket holds it: its id (tenant-records.ts) is the catalog's own, not the domain's. */
+type StoredTenantRecord = TenantRecord & StoredTenant;
+/** A record under a tenant as the bucket holds it, with the id of the tenant it was made under. */
+type Stored<T> = T & StoredUnderTenant;
+
+const tenantOf = ({ id: _id, ...t }: StoredTenantRecord): TenantRecord => t;
+const recordOf = <T>({ tenantId: _tenantId, ...r }: Stored<T>): T => r as T;
+
+const tenantGone = (tenant: string) => new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(tenant)} (deleted through another node)`);
 
 const byName = <T>(f: (x: T) => string) => (a: T, b: T) => (f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0);
 
@@ -71,11 +83,11 @@ const placementKey = (id: string): string => `p.${token(id)}`;
 export const NODE_LIVE_MS = 3_000;
 
 export class KvCatalog implements Catalog {
-  private readonly tenants = new Map<string, TenantRecord>();
-  private readonly keys = new Map<string, KeyRecord>();
-  private readonly indexes = new Map<string, IndexRecord>();
-  private readonly collections = new Map<string, CollectionRecord>();
-  private readonly aliases = new Map<string, AliasRecord>();
+  private readonly tenants = new Map<string, StoredTenantRecord>();
+  private readonly keys = new Map<string, Stored<KeyRecord>>();
+  private readonly indexes = new Map<string, Stored<IndexRecord>>();
+  private readonly collections = new Map<string, Stored<CollectionRecord>>();
+  private readonly aliases = new Map<string, Stored<AliasRecord>>();
   /** Each node's last heartbeat (cluster.ts), by KV key. */
   private readonly heartbeats = new Map<string, NodeHeartbeat>();
   /** When this node last received each heartbeat (performance.now()), by KV key: which nodes are live. */
@@ -252,7 +264,7 @@ export class KvCatalog implements Catalog {
   }
 
   /** One KV change, acknowledged by JetStream before it returns (catalog-writer.ts); then mirrored. */
-  private write(op: WriteRequest['op'], key: string, value?: unknown, how: Pick<WriteRequest, 'update' | 'unlessReferenced'> = {}): WriteAnswer {
+  private write(op: WriteRequest['op'], key: string, value?: unknown, how: Pick<WriteRequest, 'update' | 'unlessReferenced' | 'under' | 'ifLeftoverOf' | 'ifFields'> = {}): WriteAnswer {
     if (this.closed) throw storageFault(`catalog.${op}`, undefined, new Error('the catalog is closed'));
     const id = this.nextRequest++;
     Atomics.store(this.signal, 0, 0);
@@ -273,6 +285,8 @@ export class KvCatalog implements Catalog {
         if (a.unsettled) throw new ServiceError('ERR_STORAGE_FAILED', `${what} was not changed: ${a.error}`);
         if (a.unknown) throw new OutcomeUnknown(`${what} may or may not have been changed: ${a.error} (look before retrying)`);
         if (a.error) throw storageFault(`catalog.${op}`, undefined, new Error(a.error));
+        if (a.missing !== undefined && op === 'create') return a; // its tenant is gone: nothing written
+        if (a.kept) return a; // not a leftover: not deleted
         if (op === 'update') {
           // Nothing written (gone, or not as expected): the watch brings what is there.
           if (a.revision === undefined) return a;
@@ -294,36 +308,68 @@ export class KvCatalog implements Catalog {
     if (this.write('create', key, value).exists) throw exists();
   }
 
+  /**
+   * A create of a record under its tenant, as this node knows the tenant (the request was let in by it): made
+   * only while that tenant's record is in the bucket, the same one (its id), as the change lands; a tenant
+   * deleted through another node first (or deleted and made again) answers ERR_TENANT_NOT_FOUND.
+   */
+  private createUnder(key: string, r: { tenant: string }, exists: () => ServiceError): void {
+    const tenant = this.tenants.get(tenantKey(r.tenant));
+    if (!tenant) throw tenantGone(r.tenant);
+    const value: Stored<typeof r> = { ...r, ...(tenant.id !== undefined && { tenantId: tenant.id }) };
+    const a = this.write('create', key, value, { under: tenantKey(r.tenant) });
+    if (a.missing !== undefined) throw tenantGone(r.tenant);
+    if (a.exists) throw exists();
+  }
+
+  /** Whether a record under a tenant belongs to the tenant record of its name this node has (tenant-records.ts). */
+  private belongs(r: StoredUnderTenant): boolean {
+    return belongsTo(r, this.tenants.get(tenantKey(r.tenant)));
+  }
+
   listTenants(): TenantRecord[] {
-    return [...this.tenants.values()].sort(byName((t) => t.name));
+    return [...this.tenants.values()].map(tenantOf).sort(byName((t) => t.name));
   }
   getTenant(name: string): TenantRecord | undefined {
-    return this.tenants.get(tenantKey(name));
+    const t = this.tenants.get(tenantKey(name));
+    return t && tenantOf(t);
   }
+  /** With a new id (tenant-records.ts): what is made under it belongs to it, never to a tenant of its name made later. */
   insertTenant(t: TenantRecord): void {
-    this.create(tenantKey(t.name), t, () => new ServiceError('ERR_TENANT_EXISTS', `Tenant ${t.name} already exists`));
+    const stored: StoredTenantRecord = { ...t, id: randomUUID() };
+    this.create(tenantKey(t.name), stored, () => new ServiceError('ERR_TENANT_EXISTS', `Tenant ${t.name} already exists`));
   }
   /** The quotas given, over the tenant's record as it is when the change lands: a racing change of another quota is kept. */
   updateQuotas(name: string, q: Partial<Quotas>): TenantRecord | undefined {
-    return this.updated<TenantRecord>(this.write('update', tenantKey(name), undefined, { update: { set: q } }));
+    const t = this.updated<StoredTenantRecord>(this.write('update', tenantKey(name), undefined, { update: { set: q } }));
+    return t && tenantOf(t);
   }
-  /** Its keys, indexes, collections and aliases first, then the tenant (what a crash leaves is unreachable: reads check the tenant). */
+  /**
+   * The tenant's record first: from then on nothing can be made under it (createUnder), and every record made
+   * under it is a leftover no node honours, even under a tenant of its name made again (tenant-records.ts). Then
+   * the leftovers this node knows, each only while it still is one; one made through another node that this
+   * node had not seen yet is the leak collector's (collector.ts). The tenant's record is deleted only while it is
+   * the one this node knows (its id): a node that has not seen a deletion and a new tenant of the name through
+   * another node does not delete the new one.
+   */
   deleteTenant(name: string): void {
-    for (const k of this.listKeys(name)) this.write('delete', keyKey(k.id));
-    for (const a of this.listAliases(name)) this.write('delete', aliasKey(name, a.alias));
-    for (const c of this.listCollections(name)) this.write('delete', collectionKey(name, c.name));
-    for (const i of this.listIndexes(name)) this.write('delete', indexKey(name, i.name));
-    this.write('delete', tenantKey(name));
+    const tenant = this.tenants.get(tenantKey(name));
+    if (!tenant) return;
+    const under = <T extends StoredUnderTenant>(records: Map<string, T>) => [...records].filter(([, r]) => r.tenant === name && belongsTo(r, tenant)).map(([key]) => key);
+    const leftovers = [...under(this.keys), ...under(this.aliases), ...under(this.collections), ...under(this.indexes)];
+    this.write('delete', tenantKey(name), undefined, { ifFields: { id: tenant.id ?? null } });
+    for (const key of leftovers) this.write('delete', key, undefined, { ifLeftoverOf: { tenant: name, tenantKey: tenantKey(name) } });
   }
   listKeys(tenant?: string): KeyRecord[] {
     return [...this.keys.values()]
-      .filter((k) => (tenant === undefined ? this.tenants.has(tenantKey(k.tenant)) : k.tenant === tenant && this.tenants.has(tenantKey(tenant))))
+      .filter((k) => (tenant === undefined || k.tenant === tenant) && this.belongs(k))
+      .map(recordOf<KeyRecord>)
       .sort(byName((k) => `${tenant === undefined ? k.tenant : ''}\u0000${k.createdAt}\u0000${k.id}`));
   }
   getKey(id: string): KeyRecord | undefined {
     const k = this.keys.get(keyKey(id));
-    // A key of a deleted tenant is gone with it, even before its own deletion arrives.
-    return k && this.tenants.has(tenantKey(k.tenant)) ? { ...k } : undefined;
+    // A key of a deleted tenant is gone with it, even before its own deletion arrives, and never a key of a tenant of its name made again.
+    return k && this.belongs(k) ? recordOf(k) : undefined;
   }
   /** Fails (503) while the mirror may be stale: see CATALOG_STALE_MS. */
   keyGeneration(): number {
@@ -334,21 +380,23 @@ export class KvCatalog implements Catalog {
     return this.generation;
   }
   insertKey(k: KeyRecord): void {
-    this.create(keyKey(k.id), k, () => new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists'));
+    this.createUnder(keyKey(k.id), k, () => new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists'));
   }
   /** Only a key still there and not yet revoked is changed (a deleted key stays deleted); the key as it is after. */
   revokeKey(id: string, at: string): KeyRecord | undefined {
     const a = this.write('update', keyKey(id), undefined, { update: { set: { revokedAt: at }, expect: { revokedAt: null } } });
-    return a.conflict ? (JSON.parse(a.value!) as KeyRecord) : this.updated<KeyRecord>(a);
+    const k = a.conflict ? (JSON.parse(a.value!) as Stored<KeyRecord>) : this.updated<Stored<KeyRecord>>(a);
+    return k && recordOf(k);
   }
   listIndexes(tenant?: string): IndexRecord[] {
     return this.ofTenant(this.indexes, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
   }
   getIndex(tenant: string, name: string): IndexRecord | undefined {
-    return this.tenants.has(tenantKey(tenant)) ? this.indexes.get(indexKey(tenant, name)) : undefined;
+    const r = this.indexes.get(indexKey(tenant, name));
+    return r && this.belongs(r) ? recordOf(r) : undefined;
   }
   insertIndex(r: IndexRecord): void {
-    this.create(indexKey(r.tenant, r.name), r, () => new ServiceError('ERR_INDEX_EXISTS', `Index ${r.name} already exists`));
+    this.createUnder(indexKey(r.tenant, r.name), r, () => new ServiceError('ERR_INDEX_EXISTS', `Index ${r.name} already exists`));
   }
   replaceIndex(next: IndexRecord, replaces: string): void {
     const { id, dimension, factory, metric, mmap } = next;
@@ -364,7 +412,7 @@ export class KvCatalog implements Catalog {
     return this.ofTenant(this.collections, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
   }
   insertCollection(r: CollectionRecord): void {
-    this.create(collectionKey(r.tenant, r.name), r, () => new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${r.name} already exists`));
+    this.createUnder(collectionKey(r.tenant, r.name), r, () => new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${r.name} already exists`));
   }
   /**
    * Not while an alias points at it, as the catalog is when the deletion lands (the domain checked this node's
@@ -381,10 +429,11 @@ export class KvCatalog implements Catalog {
     return this.ofTenant(this.aliases, tenant).sort(byName((a) => `${a.tenant}\u0000${a.alias}`));
   }
   getAlias(tenant: string, alias: string): AliasRecord | undefined {
-    return this.tenants.has(tenantKey(tenant)) ? this.aliases.get(aliasKey(tenant, alias)) : undefined;
+    const a = this.aliases.get(aliasKey(tenant, alias));
+    return a && this.belongs(a) ? recordOf(a) : undefined;
   }
   insertAlias(a: AliasRecord): void {
-    this.create(aliasKey(a.tenant, a.alias), a, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
+    this.createUnder(aliasKey(a.tenant, a.alias), a, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
   }
   /** Only an alias still there, to a collection still there (both as the change lands). */
   switchAlias(a: AliasRecord): void {
@@ -437,7 +486,7 @@ export class KvCatalog implements Catalog {
     return a.revision !== undefined ? (JSON.parse(a.value!) as T) : undefined;
   }
 
-  private ofTenant<T extends { tenant: string }>(map: Map<string, T>, tenant?: string): T[] {
-    return [...map.values()].filter((r) => (tenant === undefined || r.tenant === tenant) && this.tenants.has(tenantKey(r.tenant)));
+  private ofTenant<T extends { tenant: string }>(map: Map<string, Stored<T>>, tenant?: string): T[] {
+    return [...map.values()].filter((r) => (tenant === undefined || r.tenant === tenant) && this.belongs(r)).map(recordOf<T>);
   }
 }

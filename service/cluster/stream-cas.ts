@@ -124,6 +124,33 @@ export async function setKeyIf(
 }
 
 /**
+ * Deletes `key` of KV bucket `bucket` if `decide` says so of its current value
+ * and of the current values of the keys `reads`, as the stream is when the
+ * delete lands (a deleted tenant's leftover, deleted only while it still is
+ * one: never a record a tenant made again under that name wrote there since).
+ * Whether it deleted. Retried as setKeyIf's changes are.
+ */
+export async function deleteKeyIf(
+  jsm: JetStreamManager,
+  js: JetStreamClient,
+  bucket: string,
+  key: string,
+  decide: (current: string | undefined, read: (string | undefined)[]) => boolean,
+  timeoutMs: number,
+  reads: readonly string[] = [],
+  resolveBy = Date.now() + timeoutMs + RESOLVE_MS,
+): Promise<boolean> {
+  return settle(jsm, bucket, timeoutMs, undefined, async (last) => {
+    const [current, ...read] = await Promise.all([key, ...reads].map((k) => currentValue(jsm, bucket, k)));
+    if (!decide(current, read)) return { done: false };
+    const h = headers();
+    h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
+    await appendAt(jsm, js, bucket, kvSubject(bucket, key), Empty, h, last, resolveBy);
+    return { done: true };
+  });
+}
+
+/**
  * Deletes `key` of KV bucket `bucket` unless a record under `ref.prefix` (a JSON
  * object) has `ref.field` equal to `ref.value`, as the stream is when the delete
  * lands: a collection deleted while an alias is switched to it, through another

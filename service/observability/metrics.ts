@@ -240,7 +240,7 @@ export class Metrics {
   attachCollector(): (kind: string) => void {
     const deleted = new client.Counter({
       name: 'faiss_proxy_cluster_gc_deleted_total',
-      help: "Streams, snapshot objects and catalog keys no catalog record named that this node's collector deleted, by kind (stream, usage-stream, object, key)",
+      help: "Streams, snapshot objects and catalog keys no catalog record named, and records of deleted tenants, that this node's collector deleted, by kind (stream, usage-stream, object, key, record)",
       labelNames: ['kind'],
       registers: [this.registry],
     });

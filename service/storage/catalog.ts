@@ -258,6 +258,23 @@ export class SqliteCatalog implements Catalog {
     });
   }
 
+  /**
+   * A change that makes a record under `tenant`: refused with ERR_TENANT_NOT_FOUND when the tenant is not there
+   * as it commits (deleted by another connection meanwhile: its foreign key), as a cluster's catalog refuses a
+   * create under a tenant deleted through another node. Its deletion cascades in one transaction, so no record
+   * made before it outlives it.
+   */
+  private changeUnder(tenant: string, point: string, sql: string, ...params: unknown[]): Database.RunResult {
+    try {
+      return this.change(point, sql, ...params);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY' && !this.getTenant(tenant)) {
+        throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(tenant)} (deleted meanwhile)`);
+      }
+      throw e;
+    }
+  }
+
   checkFile(): void {
     // SQLite keeps writing to a deleted database file (and its WAL) without a
     // word: every change would be acknowledged and then lost at restart.
@@ -357,7 +374,8 @@ export class SqliteCatalog implements Catalog {
     return this.generation;
   }
   insertKey(k: KeyRecord): void {
-    this.change(
+    this.changeUnder(
+      k.tenant,
       'catalog.insert-key',
       'INSERT INTO api_keys (id, tenant, role, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       k.id, k.tenant, k.role, k.hash, k.label, k.createdAt, k.revokedAt,
@@ -378,7 +396,8 @@ export class SqliteCatalog implements Catalog {
     return r && indexOf(r);
   }
   insertIndex(r: IndexRecord): void {
-    this.change(
+    this.changeUnder(
+      r.tenant,
       'catalog.insert-index',
       'INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0, r.device ?? 'cpu',
@@ -402,7 +421,8 @@ export class SqliteCatalog implements Catalog {
     return (rows as Row[]).map(collectionOf);
   }
   insertCollection(r: CollectionRecord): void {
-    this.change(
+    this.changeUnder(
+      r.tenant,
       'catalog.insert-collection',
       'INSERT INTO collections (tenant, name, id, spec, created_at) VALUES (?, ?, ?, ?, ?)',
       r.tenant, r.name, r.id, JSON.stringify(r.spec), r.createdAt,
@@ -422,7 +442,7 @@ export class SqliteCatalog implements Catalog {
     return r && aliasOf(r);
   }
   insertAlias(a: AliasRecord): void {
-    this.change('catalog.insert-alias', 'INSERT INTO aliases (tenant, alias, collection) VALUES (?, ?, ?)', a.tenant, a.alias, a.collection);
+    this.changeUnder(a.tenant, 'catalog.insert-alias', 'INSERT INTO aliases (tenant, alias, collection) VALUES (?, ?, ?)', a.tenant, a.alias, a.collection);
   }
   switchAlias(a: AliasRecord): void {
     this.change('catalog.switch-alias', 'UPDATE aliases SET collection = ? WHERE tenant = ? AND alias = ?', a.collection, a.tenant, a.alias);
