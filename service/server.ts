@@ -206,6 +206,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   await services.indexes.open();
   await services.collections.open();
   cluster?.follow(async () => {
+    // A tenant deleted through another node: this node's leases and queued changes of its usage record go (cluster/quota-ledger.ts).
+    cluster.usage.followCatalog((tenant) => cluster.catalog.getTenant(tenant) !== undefined);
     await services.indexes.followCatalog();
     await services.collections.followCatalog();
   });

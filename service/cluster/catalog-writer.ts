@@ -8,11 +8,15 @@
 // Creates and updates are compare-and-sets on the bucket's stream (stream-cas.ts):
 // an update is decided here, on the record as the stream's leader has it, never
 // on the node's mirror, and decided again whenever another change lands first.
+// An append whose acknowledgement is lost is read back (stream-cas.ts) until just
+// before the caller stops waiting: the answer says it landed, or it did not, or
+// `unknown` (then the caller keeps what the record would name).
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { createKey, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
+import { OutcomeUnknown } from '../domain/errors';
 
 export interface WriterSetup {
   servers: string[];
@@ -26,6 +30,8 @@ export interface WriterSetup {
 
 export interface WriteRequest {
   id: number;
+  /** When the caller stops waiting for the answer (ms since the epoch): nothing is appended after, and an answer comes before. */
+  deadline: number;
   op: 'create' | 'put' | 'update' | 'delete';
   key: string;
   value?: string;
@@ -67,10 +73,39 @@ export interface WriteAnswer {
   error?: string;
   /** error: the change kept losing to others until its deadline (a 503 to retry, not a storage fault). */
   unsettled?: boolean;
+  /** error: its append was sent, and whether it landed could not be learned before the caller's deadline. */
+  unknown?: boolean;
 }
 
 /** How long a create or update keeps reading again after losing to another change: less than its caller waits (kv-catalog.ts CATALOG_WRITE_TIMEOUT_MS, not imported: this worker loads alone). */
 const CHANGE_TIMEOUT_MS = 8_000;
+
+/** How long before the caller's deadline the answer is sent (a lost acknowledgement is read back until then). */
+const ANSWER_MARGIN_MS = 500;
+
+/**
+ * Test-only (test/cluster/catalog-commit.test.ts): FAISS_PROXY_TEST_CATALOG_FAULT, a comma-separated list of
+ * <fault>:<KV key prefix>, makes the first append of this process to a key with each prefix land and its
+ * acknowledgement be lost: `ack-lost`, a timeout at once; `answer-late`, a timeout once the caller has stopped waiting.
+ */
+const faults = (process.env.FAISS_PROXY_TEST_CATALOG_FAULT ?? '')
+  .split(',')
+  .map((f) => /^(ack-lost|answer-late):(.+)$/.exec(f))
+  .filter((m): m is RegExpExecArray => m !== null)
+  .map(([, kind, prefix]) => ({ kind, prefix }));
+function faulty(js: JetStreamClient, bucket: string, r: WriteRequest): JetStreamClient {
+  const fault = faults.find((f) => r.key.startsWith(f.prefix));
+  if (!fault) return js;
+  const f = Object.create(js) as JetStreamClient;
+  f.publish = async (...args: Parameters<JetStreamClient['publish']>) => {
+    if (!faults.includes(fault) || args[0] !== `$KV.${bucket}.${r.key}`) return js.publish(...args);
+    faults.splice(faults.indexOf(fault), 1);
+    await js.publish(...args);
+    if (fault.kind === 'answer-late') await new Promise((done) => setTimeout(done, r.deadline - Date.now() + 1_000));
+    throw new Error('TIMEOUT (the acknowledgement was lost: FAISS_PROXY_TEST_CATALOG_FAULT)');
+  };
+  return f;
+}
 
 /** What `u` makes of a record and the `requires` keys read with it: the answer, and the value to write (if any). */
 export function decideUpdate(key: string, u: RecordUpdate, current: string | undefined, required: (string | undefined)[]): { answer: Omit<WriteAnswer, 'id'>; next?: string } {
@@ -94,17 +129,19 @@ async function main(): Promise<void> {
   // The node's own connection's attempt and wait (cluster.ts CONNECT_ATTEMPT_MS, RECONNECT_WAIT_MS: not imported, this worker loads alone).
   const nc = await connect({ servers: setup.servers, name: `${setup.name}-catalog-writer`, maxReconnectAttempts: -1, timeout: 2_000, reconnectTimeWait: 250 });
   const kv = await new Kvm(nc).create(setup.bucket, { replicas: setup.replicas, history: 1 });
-  const js = jetstream(nc);
+  const client = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   parentPort!.on('message', (r: WriteRequest | 'close') => {
     if (r === 'close') {
       void nc.close().finally(() => process.exit(0));
       return;
     }
+    const resolveBy = r.deadline - ANSWER_MARGIN_MS;
+    const js = faulty(client, setup.bucket, r);
     void (async () => {
       try {
         if (r.op === 'create') {
-          const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CHANGE_TIMEOUT_MS);
+          const revision = await createKey(jsm, js, setup.bucket, r.key, r.value!, CHANGE_TIMEOUT_MS, resolveBy);
           answer(revision !== undefined ? { id: r.id, revision } : { id: r.id, exists: true });
         } else if (r.op === 'update') {
           let decided: Omit<WriteAnswer, 'id'> = {};
@@ -120,18 +157,19 @@ async function main(): Promise<void> {
             },
             CHANGE_TIMEOUT_MS,
             r.update!.requires,
+            resolveBy,
           );
           answer(made ? { id: r.id, revision: made.revision, value: made.value } : { id: r.id, ...decided });
         } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
         else if (r.unlessReferenced) {
-          const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS);
+          const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS, resolveBy);
           answer({ id: r.id, ...(referenced !== undefined && { referenced }) });
         } else {
           await kv.delete(r.key);
           answer({ id: r.id });
         }
       } catch (e) {
-        answer({ id: r.id, error: (e as Error).message ?? String(e), ...(e instanceof UnsettledChange && { unsettled: true }) });
+        answer({ id: r.id, error: (e as Error).message ?? String(e), ...(e instanceof UnsettledChange && { unsettled: true }), ...(e instanceof OutcomeUnknown && { unknown: true }) });
       }
     })();
   });

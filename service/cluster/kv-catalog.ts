@@ -14,7 +14,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import type { AliasRecord, Catalog, CollectionRecord, IndexRecord, KeyRecord, Quotas, TenantRecord } from '../storage/catalog';
-import { ServiceError } from '../domain/errors';
+import { OutcomeUnknown, ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
 import type { WriteAnswer, WriteRequest, WriterSetup } from './catalog-writer';
 
@@ -33,7 +33,7 @@ export const CATALOG_CATCH_UP_MS = 2_000;
 
 /** A name as one token of a KV key (names may hold characters KV keys may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
-const tenantKey = (t: string) => `t.${token(t)}`;
+export const tenantKey = (t: string): string => `t.${token(t)}`;
 const keyKey = (id: string) => `k.${token(id)}`;
 const indexKey = (t: string, n: string) => `i.${token(t)}.${token(n)}`;
 const collectionKey = (t: string, n: string) => `c.${token(t)}.${token(n)}`;
@@ -256,19 +256,22 @@ export class KvCatalog implements Catalog {
     if (this.closed) throw storageFault(`catalog.${op}`, undefined, new Error('the catalog is closed'));
     const id = this.nextRequest++;
     Atomics.store(this.signal, 0, 0);
-    const request: WriteRequest = { id, op, key, ...(value !== undefined && { value: JSON.stringify(value) }), ...how };
-    this.writer.postMessage(request);
     const deadline = Date.now() + CATALOG_WRITE_TIMEOUT_MS;
+    const request: WriteRequest = { id, deadline, op, key, ...(value !== undefined && { value: JSON.stringify(value) }), ...how };
+    this.writer.postMessage(request);
+    const what = `The ${KINDS[key[0]] ?? 'catalog'} record`;
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0) throw storageFault(`catalog.${op}`, undefined, new Error(`JetStream did not acknowledge the change in ${CATALOG_WRITE_TIMEOUT_MS} ms`));
+      // The writer may still be reading back an append it sent: the change may land.
+      if (left <= 0) throw new OutcomeUnknown(`${what} may or may not have been changed: the catalog writer did not answer in ${CATALOG_WRITE_TIMEOUT_MS} ms (look before retrying)`);
       Atomics.wait(this.signal, 0, 0, left);
       Atomics.store(this.signal, 0, 0);
       let got: { message: WriteAnswer } | undefined;
       while ((got = receiveMessageOnPort(this.answers as never) as { message: WriteAnswer } | undefined)) {
         const a = got.message;
         if (a.id !== id) continue; // the late answer of a change that timed out
-        if (a.unsettled) throw new ServiceError('ERR_STORAGE_FAILED', `The ${KINDS[key[0]] ?? 'catalog'} record was not changed: ${a.error}`);
+        if (a.unsettled) throw new ServiceError('ERR_STORAGE_FAILED', `${what} was not changed: ${a.error}`);
+        if (a.unknown) throw new OutcomeUnknown(`${what} may or may not have been changed: ${a.error} (look before retrying)`);
         if (a.error) throw storageFault(`catalog.${op}`, undefined, new Error(a.error));
         if (op === 'update') {
           // Nothing written (gone, or not as expected): the watch brings what is there.

@@ -19,14 +19,22 @@
 // A write that adds vectors or bytes (not an index) is spent from a lease of
 // this node on its object when one has room (quota-lease.ts): no change of the
 // record for it, only one now and then for the lease.
+// A tenant's stream is made only by a change that admits a write (a hold, a
+// lease's need) while the catalog has the tenant's record; every other change
+// (a settlement, a lease given back, a deleted object forgotten) needs the stream
+// to be there: a deleted tenant's record is never written again, and the node
+// drops what it kept of the tenant (its leases, its queue) once its catalog no
+// longer has the tenant (followCatalog), or its stream is found gone.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Quotas } from '../storage/catalog';
 import type { Admission, HoldTarget, Reservation, SharedUsage, TenantObjects, UsageCount, WriteOutcome } from '../domain/quotas';
 import { ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
 import { APPEND_TIMEOUT_MS, transient } from './replicated-log';
-import { wrongLastSequence } from './stream-cas';
+import { currentValue, wrongLastSequence } from './stream-cas';
+import { CATALOG_BUCKET, tenantKey } from './kv-catalog';
+import { tenantGone } from '../domain/registry';
 import { randomUUID } from 'node:crypto';
 import {
   fits,
@@ -378,9 +386,13 @@ interface Book {
   leases: Map<string, LocalLease>;
   /** Gives back what leases unused for LEASE_IDLE_MS hold free. */
   idle?: NodeJS.Timeout;
+  /** Its tenant is gone (closeBook): nothing more is written from it. */
+  closed?: boolean;
 }
 
 const conflict = wrongLastSequence;
+/** The tenant's stream is not there (deleted with its tenant, or never made). */
+const streamMissing = (e: unknown): boolean => e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A name as one token of a stream's name or subject (names may hold characters those may not). */
@@ -391,8 +403,6 @@ export const usageSubject = (tenant: string): string => `fp.quota.${token(tenant
 
 export class StreamUsageLedger implements SharedUsage {
   private readonly books = new Map<string, Book>();
-  /** Tenants whose record's stream exists (made by this node or found). */
-  private readonly made = new Set<string>();
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -518,17 +528,42 @@ export class StreamUsageLedger implements SharedUsage {
   /** The tenant's record goes with it (a tenant made again under its name starts from none). */
   dropTenant(tenant: string): void {
     const book = this.books.get(tenant);
-    clearInterval(book?.idle);
-    clearTimeout(book?.delayed);
-    this.books.delete(tenant);
-    this.made.delete(tenant);
+    if (book) this.closeBook(tenant, book);
     void this.jsm.streams.delete(usageStream(tenant)).catch(() => undefined);
+  }
+
+  /** Drops what this node keeps of each tenant its catalog no longer has (deleted through another node): its leases first. */
+  followCatalog(hasTenant: (tenant: string) => boolean): void {
+    for (const [tenant, book] of this.books) if (!hasTenant(tenant)) this.closeBook(tenant, book);
+  }
+
+  /**
+   * A tenant gone: its writes waiting here are refused (ERR_TENANT_NOT_FOUND),
+   * its settlements have nothing left to settle, its leases are dropped, and
+   * nothing more is written from this book (a write that ends later finds it closed).
+   */
+  private closeBook(tenant: string, book: Book, carried: Pending[] = []): void {
+    const e = tenantGone(tenant);
+    book.closed = true;
+    clearInterval(book.idle);
+    clearTimeout(book.delayed);
+    book.idle = book.delayed = undefined;
+    book.cached = undefined;
+    if (this.books.get(tenant) === book) this.books.delete(tenant);
+    for (const p of [...carried, ...book.queue.splice(0)]) {
+      p.done?.(e);
+      p.told?.();
+      p.lease?.failed(p.sent, e);
+      p.sent = undefined;
+    }
+    for (const lease of book.leases.values()) lease.failed(undefined, e);
+    book.leases.clear();
   }
 
   /** What the tenant uses: every object's usage and every hold; leases count only once their writes are counted (LEASE_SETTLE_MS). */
   async usage(tenant: string): Promise<{ indexes: number; vectors: number; bytes: number }> {
     try {
-      return usageOf((await this.read(tenant)).ledger, false);
+      return usageOf((await this.read(tenant, false))?.ledger ?? empty(), false);
     } catch (e) {
       throw storageFault('quota.read', undefined, e);
     }
@@ -558,6 +593,7 @@ export class StreamUsageLedger implements SharedUsage {
 
   /** Writes the queue, one change at a time (each carrying all that was queued meanwhile). */
   private run(tenant: string, book: Book): void {
+    if (book.closed) return this.closeBook(tenant, book);
     if (book.running || book.queue.length === 0) return;
     if (book.queue.every((p) => p.lazy)) {
       // Only settlements of this node's writes: the next hold (or the timer) carries them.
@@ -582,6 +618,10 @@ export class StreamUsageLedger implements SharedUsage {
         try {
           await this.commit(tenant, book, batch);
         } catch (e) {
+          if (e instanceof ServiceError && e.code === 'ERR_TENANT_NOT_FOUND') {
+            this.closeBook(tenant, book, batch);
+            break;
+          }
           const fault = e instanceof ServiceError ? e : storageFault('quota.hold', undefined, e);
           for (const p of batch) {
             p.done?.(fault);
@@ -606,21 +646,36 @@ export class StreamUsageLedger implements SharedUsage {
     })();
   }
 
-  private async read(tenant: string): Promise<{ ledger: Ledger; revision: number; exists: boolean }> {
+  /**
+   * The tenant's record (`exists`: there is one yet). Its stream missing: made
+   * when `make` (a change that admits a write) and the catalog has the tenant,
+   * else undefined.
+   */
+  private async read(tenant: string, make: boolean): Promise<{ ledger: Ledger; revision: number; exists: boolean } | undefined> {
     const name = usageStream(tenant);
-    if (!this.made.has(tenant)) {
-      // Made once, by whichever node first needs it (the same config: JetStream answers the others with the stream).
-      await this.jsm.streams.add({ name, subjects: [usageSubject(tenant)], num_replicas: this.replicas, max_msgs_per_subject: 1 });
-      this.made.add(tenant);
-    }
-    try {
+    const last = async () => {
       const m = await this.jsm.streams.getMessage(name, { last_by_subj: usageSubject(tenant) });
-      if (!m) return { ledger: empty(), revision: 0, exists: false };
-      return { ledger: JSON.parse(new TextDecoder().decode(m.data)) as Ledger, revision: m.seq, exists: true };
+      return m ? { ledger: JSON.parse(new TextDecoder().decode(m.data)) as Ledger, revision: m.seq, exists: true } : { ledger: empty(), revision: 0, exists: false };
+    };
+    try {
+      return await last();
     } catch (e) {
-      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
-      return { ledger: empty(), revision: 0, exists: false };
+      if (!streamMissing(e)) throw e;
     }
+    if (!make || !(await this.hasTenant(tenant))) return undefined;
+    // The same config on every node: JetStream answers another node's add with the stream.
+    await this.jsm.streams.add({ name, subjects: [usageSubject(tenant)], num_replicas: this.replicas, max_msgs_per_subject: 1 });
+    // Its tenant deleted between the check and the add (its stream deleted before this add): this one goes too.
+    if (!(await this.hasTenant(tenant))) {
+      await this.jsm.streams.delete(name).catch(() => undefined);
+      return undefined;
+    }
+    return last();
+  }
+
+  /** Whether the catalog has the tenant's record, as its stream's leader has it (not this node's mirror, which may be behind a deletion). */
+  private async hasTenant(tenant: string): Promise<boolean> {
+    return (await currentValue(this.jsm, CATALOG_BUCKET, tenantKey(tenant))) !== undefined;
   }
 
   private async commit(tenant: string, book: Book, batch: Pending[]): Promise<void> {
@@ -630,7 +685,17 @@ export class StreamUsageLedger implements SharedUsage {
     for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
       try {
         const cached = book.cached !== undefined;
-        const cur = book.cached ? { ...book.cached, exists: true } : await this.read(tenant);
+        const admitting = batch.some((p) => p.op?.kind === 'hold' || (p.lease?.needs.length ?? 0) > 0);
+        const cur = book.cached ? { ...book.cached, exists: true } : await this.read(tenant, admitting);
+        if (!cur) {
+          // No record: its tenant is gone (nothing is written for it again), or none was made yet (the first write's counts every object).
+          if (!(await this.hasTenant(tenant))) throw tenantGone(tenant);
+          for (const p of batch) {
+            p.told?.();
+            p.sent = undefined;
+          }
+          return;
+        }
         if (book.objects) {
           const extra = await this.cleanup(cur.ledger, book.objects, !cur.exists, recounted);
           if (extra.length > 0) {
@@ -675,9 +740,8 @@ export class StreamUsageLedger implements SharedUsage {
         return;
       } catch (e) {
         if (e instanceof ServiceError) throw e;
-        // Lost to another node's change (or the stream is gone: its tenant made again): read it again.
+        // Lost to another node's change (or the stream is gone: its tenant deleted, or deleted and made again): read it again.
         book.cached = undefined;
-        if (/stream not found/i.test(`${(e as Error)?.message ?? ''}`)) this.made.delete(tenant);
         if (!(conflict(e) || transient(e)) || Date.now() + wait > deadline) throw e;
         // Another node changed it first: read it again (at once); a server away: a moment later.
         if (!conflict(e)) await new Promise((r) => setTimeout(r, wait));

@@ -8,8 +8,12 @@
 // Used for the catalog bucket's creates and updates (catalog-writer.ts) and its
 // shared-snapshot pointers (replicated-log.ts); the quota ledger appends to its
 // own streams the same way (quota-ledger.ts).
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Empty, headers } from '@nats-io/nats-core';
+// An append whose acknowledgement is lost (a timeout, a server gone) is read
+// back before the change answers: it landed, it never will, or (not learned
+// by the caller's deadline) OutcomeUnknown.
+import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import { Empty, headers, type MsgHdrs } from '@nats-io/nats-core';
+import { OutcomeUnknown } from '../domain/errors';
 
 /** The refusal of an append whose expected last sequence is not the stream's. */
 export const wrongLastSequence = (e: unknown): boolean => /wrong last sequence/i.test(`${(e as Error)?.message ?? ''}`);
@@ -21,8 +25,69 @@ const kvSubject = (bucket: string, key: string) => `$KV.${bucket}.${key}`;
 /** A change that could not be made because the stream kept changing under it (`setKeyIf`): retry later. */
 export class UnsettledChange extends Error {}
 
+/** How long after its settling time (`timeoutMs`) a change may read back an append whose acknowledgement was lost, unless its caller says. */
+const RESOLVE_MS = 2_000;
+
+/**
+ * Appends `data` (with `h`) to `subject` of the bucket's stream, expecting the
+ * stream's last sequence to be `last`: such an append lands at `last + 1` or
+ * never. When its acknowledgement is lost, that is read back until `resolveBy`:
+ * while nothing landed after `last` the same append is sent again (whichever
+ * copy lands, the change is made once); once something did, `last + 1` (or the
+ * key's last record) says whether it is this change. Resolves with the
+ * sequence it landed at; throws a wrong-last-sequence error when another change
+ * landed there (the caller reads and decides again), OutcomeUnknown when
+ * neither was learned by `resolveBy`. Nothing is sent after `resolveBy`.
+ */
+async function appendAt(jsm: JetStreamManager, js: JetStreamClient, bucket: string, subject: string, data: Uint8Array | string, h: MsgHdrs | undefined, last: number, resolveBy: number): Promise<number> {
+  const send = async () => {
+    if (Date.now() >= resolveBy) throw new UnsettledChange('the change ran out of time before its append (retry)');
+    return (await js.publish(subject, data, { expect: { lastSequence: last }, ...(h && { headers: h }) })).seq;
+  };
+  let lost: unknown;
+  try {
+    return await send();
+  } catch (e) {
+    // No responder: no server took it (a leader being elected, or none reachable), so it cannot land.
+    if (wrongLastSequence(e) || e instanceof UnsettledChange || /no responders/i.test(`${(e as Error)?.message ?? ''}`)) throw e;
+    lost = e;
+  }
+  const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+  const op = h?.get('KV-Operation') ?? '';
+  const isThis = (m: StoredMsg) => m.subject === subject && (m.header?.get('KV-Operation') ?? '') === op && new TextDecoder().decode(m.data) === text;
+  const another = () => new Error(`wrong last sequence: another change landed at ${last + 1}, where this one (its acknowledgement lost) would have`);
+  while (Date.now() < resolveBy) {
+    try {
+      const { state } = await jsm.streams.info(kvStream(bucket));
+      if (state.last_seq === last) {
+        try {
+          return await send();
+        } catch (e) {
+          if (e instanceof UnsettledChange) break;
+          continue; // landed meanwhile (this one's first copy, or another change): read again; or no answer again
+        }
+      }
+      const keyLast = await jsm.streams.getMessage(kvStream(bucket), { last_by_subj: subject });
+      if (!keyLast || keyLast.seq <= last) throw another(); // last + 1 is another key's
+      if (keyLast.seq === last + 1) {
+        if (isThis(keyLast)) return keyLast.seq;
+        throw another();
+      }
+      // The key changed again after last + 1 (its older records are not kept): last + 1 itself, if still there, says.
+      const at = await jsm.streams.getMessage(kvStream(bucket), { seq: last + 1 });
+      if (!at) break;
+      if (isThis(at)) return at.seq;
+      throw another();
+    } catch (e) {
+      if (wrongLastSequence(e)) throw e;
+      await new Promise((r) => setTimeout(r, 100)); // a server away: read again a moment later
+    }
+  }
+  throw new OutcomeUnknown(`its append to the catalog was sent and not acknowledged (${(lost as Error)?.message ?? String(lost)}), and whether it landed could not be read back in time: it may have`);
+}
+
 /** The value of `key` in the bucket's stream as its leader has it (undefined: none, or deleted). */
-async function valueOf(jsm: JetStreamManager, bucket: string, key: string): Promise<string | undefined> {
+export async function currentValue(jsm: JetStreamManager, bucket: string, key: string): Promise<string | undefined> {
   const m = await jsm.streams.getMessage(kvStream(bucket), { last_by_subj: kvSubject(bucket, key) });
   const op = m?.header?.get('KV-Operation');
   return m && op !== 'DEL' && op !== 'PURGE' ? new TextDecoder().decode(m.data) : undefined;
@@ -46,14 +111,15 @@ export async function setKeyIf(
   decide: (current: string | undefined, read: (string | undefined)[]) => string | undefined,
   timeoutMs: number,
   reads: readonly string[] = [],
+  resolveBy = Date.now() + timeoutMs + RESOLVE_MS,
 ): Promise<{ revision: number; value: string } | undefined> {
   return settle(jsm, bucket, timeoutMs, undefined, async (last) => {
     // At once, to keep each try short: a heartbeat (every second from each node) landing within it makes it try again.
-    const [current, ...read] = await Promise.all([key, ...reads].map((k) => valueOf(jsm, bucket, k)));
+    const [current, ...read] = await Promise.all([key, ...reads].map((k) => currentValue(jsm, bucket, k)));
     const next = decide(current, read);
     if (next === undefined) return { done: undefined };
-    const ack = await js.publish(kvSubject(bucket, key), next, { expect: { lastSequence: last } });
-    return { done: { revision: ack.seq, value: next } };
+    const revision = await appendAt(jsm, js, bucket, kvSubject(bucket, key), next, undefined, last, resolveBy);
+    return { done: { revision, value: next } };
   });
 }
 
@@ -71,16 +137,17 @@ export async function deleteKeyUnlessReferenced(
   key: string,
   ref: { prefix: string; field: string; value: unknown },
   timeoutMs: number,
+  resolveBy = Date.now() + timeoutMs + RESOLVE_MS,
 ): Promise<string | undefined> {
   return settle(jsm, bucket, timeoutMs, kvSubject(bucket, `${ref.prefix}>`), async (last, subjects) => {
     // The keys under the prefix (deleted ones too: their value is none), read at once.
     const keys = subjects.map((subject) => subject.slice(kvSubject(bucket, '').length));
-    const values = await Promise.all(keys.map((k) => valueOf(jsm, bucket, k)));
+    const values = await Promise.all(keys.map((k) => currentValue(jsm, bucket, k)));
     const i = values.findIndex((v) => v !== undefined && (JSON.parse(v) as Record<string, unknown>)[ref.field] === ref.value);
     if (i >= 0) return { done: keys[i] };
     const h = headers();
     h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
-    await js.publish(kvSubject(bucket, key), Empty, { headers: h, expect: { lastSequence: last } });
+    await appendAt(jsm, js, bucket, kvSubject(bucket, key), Empty, h, last, resolveBy);
     return { done: undefined };
   });
 }
@@ -122,6 +189,6 @@ async function settle<T>(
  * before (a tenant or index made again) is an update on the delete's revision,
  * which two nodes may both win.
  */
-export async function createKey(jsm: JetStreamManager, js: JetStreamClient, bucket: string, key: string, value: string, timeoutMs: number): Promise<number | undefined> {
-  return (await setKeyIf(jsm, js, bucket, key, (current) => (current === undefined ? value : undefined), timeoutMs))?.revision;
+export async function createKey(jsm: JetStreamManager, js: JetStreamClient, bucket: string, key: string, value: string, timeoutMs: number, resolveBy?: number): Promise<number | undefined> {
+  return (await setKeyIf(jsm, js, bucket, key, (current) => (current === undefined ? value : undefined), timeoutMs, [], resolveBy))?.revision;
 }

@@ -15,7 +15,7 @@ import type { AliasInfo, CollectionInfo, CollectionSpec, Hit, PayloadFieldType, 
 import type { Catalog, CollectionRecord } from '../storage/catalog';
 import { MIN_SEQUENCE_WAIT_MS, type StorageReport } from './durable';
 import { DurableCollection, collectionMutation } from './durable-collection';
-import { ServiceError } from './errors';
+import { OutcomeUnknown, ServiceError } from './errors';
 import { requestFingerprint } from '../../lib/request-fingerprint';
 import type { DurableHost } from './indexes';
 import { requireName } from './names';
@@ -180,7 +180,8 @@ export class Collections {
       } catch (e) {
         c.drop();
         state.dispose();
-        await c.removeFiles(record.id).catch(() => undefined);
+        // A commit whose outcome is unknown may have named its stream: kept, and followed as another node's record if it landed.
+        if (!(e instanceof OutcomeUnknown)) await c.removeFiles(record.id).catch(() => undefined);
         throw e;
       }
       registry.registerCollection(c);
@@ -217,7 +218,7 @@ export class Collections {
       replication.beforeCommit(...Array.from({ length: record.shards! }, (_, s) => shardStorageId(record.id, s)));
       this.catalog.insertCollection(record);
     } catch (e) {
-      for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
+      if (!(e instanceof OutcomeUnknown)) for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
       throw e;
     }
     try {

@@ -12,7 +12,7 @@ import type { IndexLog, LogStore } from '../storage/storage';
 import { SnapshotCorruptError, type Snapshot, type SnapshotState, type SnapshotStore } from '../storage/snapshots';
 import { storageFault } from '../storage/storage-io';
 import { randomUUID } from 'node:crypto';
-import { ServiceError } from './errors';
+import { OutcomeUnknown, ServiceError } from './errors';
 import { fingerprintOf, keyReused } from './idempotency';
 import type { Applied } from './mutations';
 
@@ -705,7 +705,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
           replication.beforeCommit(next.id);
           commit();
         } catch (e) {
-          await replication.remove(next.id).catch(() => undefined);
+          // A commit whose outcome is unknown may have named it: kept (the leak collector deletes it if no record does).
+          if (!(e instanceof OutcomeUnknown)) await replication.remove(next.id).catch(() => undefined);
           throw e;
         }
       } finally {
@@ -743,7 +744,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
           replication.beforeCommit(next.id);
           commit();
         } catch (e) {
-          await replication.remove(next.id).catch(() => undefined);
+          if (!(e instanceof OutcomeUnknown)) await replication.remove(next.id).catch(() => undefined);
           throw e;
         }
         // In the same turn as the catalog's switch: the registry's view of this object is never the old record with the new catalog.

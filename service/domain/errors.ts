@@ -37,3 +37,17 @@ export class ServiceError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * A storage fault after which a change may or may not have been made: a
+ * cluster's catalog change whose acknowledgement was lost (it may land, or have
+ * landed). What the change would have named (a new stream) is kept, not
+ * removed: a record naming nothing is worse than a stream the leak collector
+ * deletes once no record names it (docs/cluster.md "Catalog changes whose
+ * acknowledgement is lost").
+ */
+export class OutcomeUnknown extends ServiceError {
+  constructor(message: string) {
+    super('ERR_STORAGE_FAILED', message);
+  }
+}

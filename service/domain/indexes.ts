@@ -10,7 +10,7 @@ import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serial
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
 import type { Catalog, CollectionRecord, IndexRecord, Quotas } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
-import { ServiceError } from './errors';
+import { OutcomeUnknown, ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
 import { DurableIndex, type StorageReport } from './durable-index';
 import { MIN_SEQUENCE_WAIT_MS, type DurableObject, type DurableOptions, type ReplicatedLog } from './durable';
@@ -733,6 +733,8 @@ export class IndexService {
         if (this.registry.find(tenant, previous.name) !== l || l.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(previous.name)}`);
         this.catalog.replaceIndex(next, previous.id);
       } catch (e) {
+        // A switch whose outcome is unknown may have named them: kept (the leak collector deletes them and the placement if no record names them).
+        if (e instanceof OutcomeUnknown) throw e;
         for (const id of made) await replication.remove(id).catch(() => undefined);
         try {
           this.storage.shards!.deletePlacement(next.id);
@@ -999,7 +1001,8 @@ export class IndexService {
       } catch (e) {
         l.drop();
         index.dispose();
-        await l.removeFiles(record.id).catch(() => undefined);
+        // A commit whose outcome is unknown may have named its stream: kept, and followed as another node's record if it landed.
+        if (!(e instanceof OutcomeUnknown)) await l.removeFiles(record.id).catch(() => undefined);
         throw e;
       }
       this.registry.register(l);
@@ -1093,7 +1096,7 @@ export class IndexService {
         replication.beforeCommit(...Array.from({ length: record.shards! }, (_, s) => shardStorageId(record.id, s)));
         this.catalog.insertIndex(record);
       } catch (e) {
-        for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
+        if (!(e instanceof OutcomeUnknown)) for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
         throw e;
       }
       try {

@@ -267,6 +267,49 @@ describe('cluster: tenant quotas exact across nodes', function () {
     assert.deepEqual((await record('leasedead')).ledger.holds.filter((h) => h.node === 'D'), []);
   });
 
+  /** Whether JetStream has the stream. */
+  async function streamExists(name: string): Promise<boolean> {
+    const nc = await connect({ servers: nats.urls.split(',') });
+    try {
+      await (await jetstreamManager(nc)).streams.info(name);
+      return true;
+    } catch (e) {
+      if (/stream not found/i.test((e as Error).message)) return false;
+      throw e;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  it("a deleted tenant's usage record is not made again by the nodes that held leases on it or settle its writes in flight", async () => {
+    const api = await tenant('deleted', { maxVectors: 1_000_000 });
+    assert.equal((await api[0].post('/v1/indexes', { name: 'v', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    for (const a of api) assert.equal((await a.post('/v1/indexes/v/add', { vectors: rows(10, 0) })).status, 200);
+    assert.deepEqual([...new Set((await record('deleted')).ledger.holds.filter((h) => h.lease).map((h) => h.node))].sort(), ['A', 'B', 'C']);
+    // Adds keep going through every node while the tenant is deleted through A: some end (and settle) after it.
+    let deleting = true;
+    const writers = api.map(async (a, i) => {
+      for (let n = 1; deleting; n++) if ((await a.post('/v1/indexes/v/add', { vectors: rows(10, i * 1000 + n) })).status !== 200) return;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const deleted = await client(nodes[0].url, nodes[0].adminKey).del('/v1/admin/tenants/deleted');
+    assert.ok([200, 204].includes(deleted.status), `${deleted.status} ${JSON.stringify(deleted.json)}`);
+    deleting = false;
+    await Promise.all(writers);
+    // Longer than a lease takes to be given back (LEASE_IDLE_MS) and a failed change to be tried again (1 s): the stream stays gone.
+    const watchUntil = Date.now() + 3 * LEASE_IDLE_MS + 2_000;
+    while (Date.now() < watchUntil) {
+      assert.equal(await streamExists(usageStream('deleted')), false, "the deleted tenant's usage stream was made again");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Made again under its name, the tenant starts from none: its first write makes its record.
+    const again = await tenant('deleted', { maxVectors: 100 });
+    assert.equal((await again[1].post('/v1/indexes', { name: 'v', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    assert.equal((await again[2].post('/v1/indexes/v/add', { vectors: rows(100, 0) })).status, 200);
+    assert.equal((await again[0].post('/v1/indexes/v/add', { vectors: rows(1, 0) })).status, 403);
+    assert.ok(await streamExists(usageStream('deleted')));
+  });
+
   it('a node SIGKILLed right after a write: its hold is settled by the next node that counts the write', async () => {
     const api = await tenant('killed', { maxVectors: 100 });
     assert.equal((await api[0].post('/v1/indexes', { name: 'v', dimension: D, type: 'IndexFlatL2', params: { idMap: true } })).status, 201);
