@@ -12,8 +12,9 @@
 //    same upserts (FILL_BATCH), and each filtered row is compared with its own
 //    path's unfiltered row.
 // 1. Filtered search against the unfiltered search of the same collection:
-//    latency of one query at a time (median over the queries, then over rounds
-//    that alternate the rows so other load falls on all alike, after an untimed
+//    latency of one query at a time (the rows take turns query by query, in an
+//    order that rotates, so that other load falls on every row alike; median
+//    over the queries of a round, then over the rounds, after an untimed
 //    round), and
 //    10-recall@10 against the exact filtered answer (lib's knn over the
 //    matching vectors). "warm": the same filter for every query (a user
@@ -23,7 +24,7 @@
 //    unfiltered recall, latency <= 2x the unfiltered search.
 // 2. The planner's choices (lib/collections/planner.ts), each tried on the same
 //    index and selector: IVF with the caller's nprobe, nprobe / share^(1/4), nprobe / sqrt(share),
-//    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / share^(1/4) or by
+//    nprobe / share, or every list; HNSW with the caller's efSearch, raised by 1 / share^(1/5), 1 / share^(1/4) or by
 //    1 / sqrt(share) (at most x4), or 256; Flat with the selector; and on each the exact search over the
 //    matching subset (Index.searchSubset); at 10% and 50%, the unfiltered search for
 //    2k / share neighbours kept when they match (the over-fetch). Its rules are read from here.
@@ -130,40 +131,41 @@ function recallOf(found: string[][], truth: string[][]): number {
   return hit / possible;
 }
 
-/** One query at a time; the median latency and the answers. */
-async function timeQueries(search: (q: number) => Promise<string[]>): Promise<{ ms: number; found: string[][] }> {
-  const ms: number[] = [];
-  const found: string[][] = [];
-  for (let q = 0; q < NQ; q++) {
-    const t0 = performance.now();
-    found.push(await search(q));
-    ms.push(performance.now() - t0);
-  }
-  return { ms: median(ms), found };
-}
-
 interface Row {
   name: string;
-  run: () => Promise<{ ms: number; found: string[][] }>;
+  /** One query (its number): the ids found. */
+  search: (q: number) => Promise<string[]>;
   truth: string[][];
+  /** The median latency of each round. */
   ms: number[];
   recall: number;
 }
 
 /**
- * Rows measured round by round, alternating, so that load falls on each alike, after one untimed round: the first
- * searches of an index just built move its arrays onto huge pages (docs/api.md, hnswSearch) and time each setting
- * for the inline searches, so that in a first timed round the unfiltered row ran on the search lanes (0 of 30
- * inline) and 10% warm mostly inline, where the next round ran every row inline (bench/RESULTS.md, seventh session).
+ * Rows measured after one untimed round (the first searches of an index just built move its arrays onto huge pages,
+ * docs/api.md hnswSearch, and time each setting for the inline searches: in a first timed round the unfiltered row
+ * ran on the search lanes and 10% warm mostly inline, bench/RESULTS.md, seventh session). In each round the rows take
+ * turns query by query, the first row of each turn rotating, so that a burst of other load falls on every row alike:
+ * rows timed one after the other, each over all its queries, moved a row's ratio by 0.3-0.7x from run to run on a
+ * shared machine (bench/RESULTS.md, ninth session, hnswcold18).
  */
 async function measureRows(rows: Row[]): Promise<void> {
-  for (const x of rows) await x.run();
+  for (const x of rows) for (let q = 0; q < NQ; q++) await x.search(q);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const x of rows) {
-      const { ms, found } = await x.run();
-      x.ms.push(ms);
-      x.recall = recallOf(found, x.truth);
+    const ms = rows.map(() => [] as number[]);
+    const found = rows.map(() => [] as string[][]);
+    for (let q = 0; q < NQ; q++) {
+      for (let j = 0; j < rows.length; j++) {
+        const i = (j + q + r) % rows.length;
+        const t0 = performance.now();
+        found[i].push(await rows[i].search(q));
+        ms[i].push(performance.now() - t0);
+      }
     }
+    rows.forEach((x, i) => {
+      x.ms.push(median(ms[i]));
+      x.recall = recallOf(found[i], x.truth);
+    });
   }
 }
 
@@ -171,14 +173,14 @@ async function measureRows(rows: Row[]): Promise<void> {
 export async function filteredSearchRows(target: CollectionTarget, xb: Float32Array, xq: Float32Array, bucketOf: Int32Array): Promise<string[][]> {
   const queries = Array.from({ length: NQ }, (_, q) => q);
   const rows: Row[] = [
-    { name: 'unfiltered', run: () => timeQueries((q) => target.search(row(xq, q), K)), truth: await exactAnswers(xb, xq, () => true, queries), ms: [], recall: 0 },
+    { name: 'unfiltered', search: (q) => target.search(row(xq, q), K), truth: await exactAnswers(xb, xq, () => true, queries), ms: [], recall: 0 },
   ];
   for (const share of SHARES) {
     const width = Math.round(share * 1000);
     const warm = bucketFilter(0, width);
     rows.push({
       name: `${share * 100}% warm`,
-      run: () => timeQueries((q) => target.search(row(xq, q), K, warm)),
+      search: (q) => target.search(row(xq, q), K, warm),
       truth: await exactAnswers(xb, xq, (i) => bucketOf[i] < width, queries),
       ms: [],
       recall: 0,
@@ -187,7 +189,7 @@ export async function filteredSearchRows(target: CollectionTarget, xb: Float32Ar
     const from = (q: number) => (q * 37) % (1000 - width + 1);
     const truth: string[][] = [];
     for (const q of queries) truth.push((await exactAnswers(xb, xq, (i) => bucketOf[i] >= from(q) && bucketOf[i] < from(q) + width, [q]))[0]);
-    rows.push({ name: `${share * 100}% cold`, run: () => timeQueries((q) => target.search(row(xq, q), K, bucketFilter(from(q), width))), truth, ms: [], recall: 0 });
+    rows.push({ name: `${share * 100}% cold`, search: (q) => target.search(row(xq, q), K, bucketFilter(from(q), width)), truth, ms: [], recall: 0 });
   }
   await measureRows(rows);
   const base = rows[0];
@@ -276,6 +278,7 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
         : kind.key === 'hnsw'
           ? [
               ['efSearch 64', { efSearch: 64 }],
+              ['efSearch 64 / share^(1/5), at most x4', { efSearch: Math.ceil(64 * Math.min(4, share ** -0.2)) }],
               ['efSearch 64 / share^(1/4), at most x4', { efSearch: Math.ceil(64 * Math.min(4, share ** -0.25)) }],
               ['efSearch 64 / sqrt(share), at most x4', { efSearch: Math.ceil(64 * Math.min(4, 1 / Math.sqrt(share))) }],
               ['efSearch 256', { efSearch: 256 }],
@@ -286,11 +289,10 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
       truth,
       ms: [],
       recall: 0,
-      run: () =>
-        timeQueries(async (q) => {
-          const { labels } = await index.search(row(xq, q), K, { ...params, sel });
-          return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
-        }),
+      search: async (q) => {
+        const { labels } = await index.search(row(xq, q), K, { ...params, sel });
+        return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
+      },
     }));
     // The over-fetch (planner.ts OVER_FETCH_AT): the unfiltered search for 2k / share, kept when they match.
     if (share >= 0.1) {
@@ -300,13 +302,12 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
         truth,
         ms: [],
         recall: 0,
-        run: () =>
-          timeQueries(async (q) => {
-            const { labels } = await index.search(row(xq, q), fetch, kind.knobs);
-            const kept: string[] = [];
-            for (const l of labels) if (l >= 0n && bucketOf[Number(l)] < width && kept.length < K) kept.push(`p${l}`);
-            return kept;
-          }),
+        search: async (q) => {
+          const { labels } = await index.search(row(xq, q), fetch, kind.knobs);
+          const kept: string[] = [];
+          for (const l of labels) if (l >= 0n && bucketOf[Number(l)] < width && kept.length < K) kept.push(`p${l}`);
+          return kept;
+        },
       });
     }
     // The exact search over the matching subset (Index.searchSubset): a distance per match.
@@ -315,11 +316,10 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
       truth,
       ms: [],
       recall: 0,
-      run: () =>
-        timeQueries(async (q) => {
-          const { labels } = await index.searchSubset(row(xq, q), K, subset);
-          return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
-        }),
+      search: async (q) => {
+        const { labels } = await index.searchSubset(row(xq, q), K, subset);
+        return Array.from(labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
+      },
     });
     await measureRows(rows);
     for (const x of rows) out.push([kind.label, `${share * 100}%`, x.name, fmt(median(x.ms)), x.recall.toFixed(4)]);

@@ -67,7 +67,11 @@ export interface CollectionStateOptions {
 }
 
 const DEFAULT_REBUILD_THRESHOLD = 0.1;
-/** Filters whose matching labels (and selector) are kept until the next op: a filter repeated across searches is evaluated once. */
+/**
+ * Filters whose matching labels (and selector) are kept until the next op: a filter repeated across searches is
+ * evaluated once. The least recently searched goes first, so that one searched again and again stays kept among a
+ * stream of filters searched once.
+ */
 const FILTER_CACHE_ENTRIES = 32;
 /** At most this many bytes of bitmaps held by the kept answers together, the oldest dropped first. */
 const FILTER_CACHE_BYTES = 16 * 2 ** 20;
@@ -304,9 +308,19 @@ export class CollectionState {
     this.directMapped = true;
   }
 
+  /** The kept answer of a filter, now the most recently used. */
+  private keptAnswer(text: string): FilterAnswer | undefined {
+    const answer = this.filterCache.get(text);
+    if (answer) {
+      this.filterCache.delete(text);
+      this.filterCache.set(text, answer);
+    }
+    return answer;
+  }
+
   /** The labels of the points that pass `filter` (cached until the next op). */
   private answerOf(filter: ParsedFilter): FilterAnswer {
-    let answer = this.filterCache.get(filter.text);
+    let answer = this.keptAnswer(filter.text);
     if (!answer) {
       answer = { matching: this.payloadIndexes.evaluate(filter) };
       const bytes = (a: FilterAnswer) => a.matching.words.byteLength;
@@ -359,7 +373,7 @@ export class CollectionState {
   // queries it leaves short of k through the evaluated filter.
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
-    const known = this.filterCache.get(filter.text);
+    const known = this.keptAnswer(filter.text);
     const family = familyOf(this.current);
     // A filter one payload column answers is counted exactly, and searched without being evaluated the first time.
     const lazy = known || !columnSearched(family) ? undefined : this.payloadIndexes.lazily(filter);
@@ -417,7 +431,7 @@ export class CollectionState {
     if (lazy) {
       const plan = planOf(lazy.count);
       if (plan.strategy === 'selector') {
-        const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: lazy.selector });
+        const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: lazy.selector() });
         return foundOf(distances as Float32Array, labels, k);
       }
     }

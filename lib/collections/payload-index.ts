@@ -21,7 +21,8 @@ type Key = string | number | boolean;
 
 /** The points a filter selects as a selector over a payload column (value-column.ts), and how many they are. */
 export interface ColumnAnswer {
-  readonly selector: IDSelector;
+  /** Made when asked: a filter whose count the planner sends to the subset search needs none. */
+  selector(): IDSelector;
   readonly count: number;
 }
 
@@ -174,7 +175,8 @@ export class FieldIndex {
     if (c.kind === 'range' && ((numeric && c.range.on === 'number') || (this.type === 'datetime' && c.range.on === 'datetime'))) bounds = c.range;
     else if (c.kind === 'match' && numeric && typeof c.value === 'number') bounds = { gte: c.value, lte: c.value };
     else return undefined;
-    return { selector: this.column.selector(bounds), count: this.count(c, 0) as number };
+    const column = this.column;
+    return { selector: () => column.selector(bounds), count: this.count(c, 0) as number };
   }
 
   /**

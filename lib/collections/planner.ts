@@ -32,10 +32,12 @@
 // - HNSW: the graph search with the selector meets matching points in
 //   proportion to the selectivity, and with fewer of them among its efSearch
 //   candidates it misses some of the nearest. efSearch is raised by
-//   1 / share^(1/4), at most HNSW_EF_GROWTH_MAX times: at 10% (x1.8) it keeps
-//   the unfiltered recall, as 1 / sqrt(share) (x3.2) did at 1.5x its cost
-//   (bench:collections). A query whose walk still met fewer than k is answered
-//   exactly from the selection by the addon (native/short_answers.h).
+//   1 / share^(1/5), at most HNSW_EF_GROWTH_MAX times: the unfiltered recall at
+//   1% (x2.5), 10% (x1.6) and 50% (x1.15), where 1 / share^(1/4) (x3.2, x1.8,
+//   x1.2) gave 1.01-1.03 times it at 10-20% more cost (bench:collections, and
+//   bench/RESULTS.md, ninth session, hnswcold18: 300 queries per share). A query
+//   whose walk still met fewer than k is answered exactly from the selection by
+//   the addon (native/short_answers.h).
 // - An index FAISS 1.7.3 cannot filter (IndexPQ under an IDMap2, ...) with more
 //   matches than that: the search asks for more neighbours until k of them match
 //   (or it has them all).
@@ -112,10 +114,16 @@ export const EXACT_SUBSET_AT_MOST = 8192;
 export const HNSW_EF_GROWTH_MAX = 4;
 
 /**
- * A filtered IVF or HNSW search raises nprobe or efSearch by 1 / share^GROWTH_EXPONENT (bench:collections, "nprobe 16 /
- * share^(1/4)", "efSearch 64 / share^(1/4)": the unfiltered recall or better at 1% and 10%).
+ * A filtered IVF search raises nprobe by 1 / share^GROWTH_EXPONENT (bench:collections, "nprobe 16 / share^(1/4)": the
+ * unfiltered recall or better at 1% and 10%).
  */
 export const GROWTH_EXPONENT = 0.25;
+
+/**
+ * A filtered HNSW search raises efSearch by 1 / share^HNSW_GROWTH_EXPONENT (bench:collections, "efSearch 64 /
+ * share^(1/5)": the unfiltered recall at 1%, 10% and 50%, where share^(1/4) passed it at more cost).
+ */
+export const HNSW_GROWTH_EXPONENT = 0.2;
 
 /**
  * From this share of the points, an IVF index is searched with the selector rather than over the subset, whatever
@@ -196,12 +204,12 @@ export function planSearch(p: PlanInput): SearchPlan {
     const fetch = Math.min(p.total, Math.max(2 * p.k, Math.ceil(p.k / share)));
     return { strategy: 'postFilter', fetch: Math.min(fetch, LIMITS.k.max), knobs };
   }
-  const growth = share ** -GROWTH_EXPONENT;
   if (p.family === 'ivf' && p.nprobe !== undefined && share < 1) {
-    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe * growth)) } };
+    return { strategy: 'selector', knobs: { ...knobs, nprobe: Math.min(EVERY_LIST, Math.ceil(p.nprobe * share ** -GROWTH_EXPONENT)) } };
   }
   if (p.family === 'hnsw' && p.efSearch !== undefined && share < 1) {
-    return { strategy: 'selector', knobs: { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.ceil(p.efSearch * Math.min(HNSW_EF_GROWTH_MAX, growth))) } };
+    const growth = Math.min(HNSW_EF_GROWTH_MAX, share ** -HNSW_GROWTH_EXPONENT);
+    return { strategy: 'selector', knobs: { ...knobs, efSearch: Math.min(LIMITS.tunable.max, Math.ceil(p.efSearch * growth)) } };
   }
   return { strategy: 'selector', knobs };
 }

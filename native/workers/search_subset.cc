@@ -13,6 +13,16 @@
 // is refused, as are a pre-transform and other metrics than L2 and inner
 // product. Results are in FAISS's final form (L2: squared distance, smallest
 // first; inner product: similarity, largest first), -1 where fewer than k exist.
+//
+// Float vectors stored in place (an HNSW graph's IndexFlat, an IndexFlat) are read
+// directly: the subset's vectors lie anywhere in the index, so each is a miss from
+// memory, asked for several vectors ahead, and four distances are computed at a
+// time (kernels/exact_distances.h: FAISS's own, bit for bit). Labels given in
+// increasing order through an IDMap2 whose ids are unique are found in its id
+// table near where the last one was, before its hash map (two misses a label).
+// A cold 1% filter of 200,000 points (2,000 labels) spent most of its search in
+// these misses (bench/RESULTS.md, ninth session, hnswcold18).
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexFlatCodes.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
@@ -23,12 +33,15 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "../args.h"
 #include "../index_type.h"
+#include "../kernels/exact_distances.h"
 #include "promise_worker.h"
 #include "search_result.h"
 #include "workers.h"
@@ -102,17 +115,28 @@ Subset subsetOf(const faiss::Index& index, const int64_t* labels, int64_t m) {
   const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(s.storage);
   if (ivf && ivf->direct_map.type == faiss::DirectMap::NoMap && !map)
     unsupported(index, "has no direct map from ids to vectors (makeDirectMap() makes one)");
+  const auto* map2 = static_cast<const faiss::IndexIDMap2*>(map);
+  // Each id once (the reverse map has an entry per id, the id table one per vector): a position whose id is
+  // the label is then the one the reverse map gives.
+  const bool uniqueIds = map2 && map2->rev_map.size() == map2->id_map.size();
+  // Labels added in increasing order sit at a steady offset from their position until removed ones shift it.
+  int64_t shift = 0;
   for (int64_t i = 0; i < m; i++) {
     const int64_t label = labels[i];
     if (i > 0 && label <= labels[i - 1])
       throw ArgumentError(code::kInvalidArgument, "searchSubset: labels must be in increasing order without repeats (labels[" +
                                                       std::to_string(i) + "] = " + std::to_string(label) + ")");
     int64_t position = label;
-    if (map) {
-      const auto* map2 = static_cast<const faiss::IndexIDMap2*>(map);
-      auto it = map2->rev_map.find(label);
-      if (it == map2->rev_map.end()) unknownLabel(label);
-      position = it->second;
+    if (map2) {
+      const int64_t guess = label - shift;
+      if (uniqueIds && guess >= 0 && guess < static_cast<int64_t>(map2->id_map.size()) && map2->id_map[guess] == label) {
+        position = guess;
+      } else {
+        auto it = map2->rev_map.find(label);
+        if (it == map2->rev_map.end()) unknownLabel(label);
+        position = it->second;
+        shift = label - position;
+      }
     }
     // An IVF index's ids are checked in its direct map (distanceOf); other storage is positional.
     if (!ivf && (position < 0 || position >= s.storage->ntotal)) unknownLabel(label);
@@ -145,6 +169,50 @@ std::unique_ptr<SubsetDistance> distanceOf(const faiss::Index& storage, const Su
     }
   }
   unsupported(storage, "cannot compute the distance to one stored vector (Flat, SQ, PQ, HNSW and IVF with a direct map can)");
+}
+
+// The float vectors of `storage` when they are stored in place and searched with their own metric, else null.
+const faiss::IndexFlat* flatVectorsOf(const faiss::Index& storage) {
+  const faiss::Index* flat = &storage;
+  if (const auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&storage)) flat = hnsw->storage;
+  if (!flat) return nullptr;
+  const std::type_info& t = typeid(*flat);
+  if (t != typeid(faiss::IndexFlat) && t != typeid(faiss::IndexFlatL2) && t != typeid(faiss::IndexFlatIP)) return nullptr;
+  if (flat->metric_type != storage.metric_type || flat->d != storage.d || flat->ntotal != storage.ntotal) return nullptr;
+  return static_cast<const faiss::IndexFlat*>(flat);
+}
+
+// Vectors asked for ahead of their distance, and the lines of each asked for: 16 vectors of 4 lines cost 2,000
+// scattered 128-d vectors a third less CPU time than none (a scratch C++ loop over 100 MB on huge pages); the
+// hardware prefetcher follows a vector's later lines (kernels/hnsw_distances.h).
+constexpr int64_t kAheadVectors = 16;
+constexpr size_t kAheadLines = 4;
+
+// `nearest` over float vectors in place: the same distances in the same order into the same heap.
+template <typename C>
+void nearestFlat(const ExactDistances& fns, const float* base, size_t d, const std::vector<int64_t>& positions,
+                 const int64_t* labels, const float* q, int64_t k, float* distances, int64_t* out) {
+  faiss::heap_heapify<C>(k, distances, out);
+  const int64_t m = static_cast<int64_t>(positions.size());
+  const size_t lines = std::min(kAheadLines, (d * sizeof(float) + 63) / 64);
+  auto vector = [&](int64_t i) { return base + static_cast<size_t>(positions[i]) * d; };
+  auto prefetch = [&](int64_t i) {
+    const char* p = reinterpret_cast<const char*>(vector(i));
+    for (size_t l = 0; l < lines; l++) __builtin_prefetch(p + 64 * l, 0, 3);
+  };
+  for (int64_t i = 0; i < std::min(m, kAheadVectors); i++) prefetch(i);
+  for (int64_t i = 0; i < m; i += 4) {
+    for (int64_t j = i + kAheadVectors; j < std::min(m, i + kAheadVectors + 4); j++) prefetch(j);
+    const int64_t count = std::min<int64_t>(4, m - i);
+    // The last one to three padded with the last vector (each distance is computed on its own).
+    const float* y[4];
+    for (int64_t t = 0; t < 4; t++) y[t] = vector(i + std::min(t, count - 1));
+    float four[4];
+    fns.four(q, y, d, four);
+    for (int64_t t = 0; t < count; t++)
+      if (C::cmp(distances[0], four[t])) faiss::heap_replace_top<C>(k, distances, out, four[t], labels[i + t]);
+  }
+  faiss::heap_reorder<C>(k, distances, out);
 }
 
 template <typename C>
@@ -185,13 +253,26 @@ class SearchSubsetWorker : public IndexWorker {
     const Subset s = subsetOf(index(), labels_.data, labels_.n);
     const int64_t n = x_.n, k = k_, dim = d();
     const bool ip = s.storage->metric_type == faiss::METRIC_INNER_PRODUCT;
-    // One distance (computer) per thread: they hold the query.
-    std::vector<std::unique_ptr<SubsetDistance>> perThread;
-    ThreadScope threads(n);
-    const int nt = n > 1 ? omp_get_max_threads() : 1;
-    for (int t = 0; t < nt; t++) perThread.push_back(distanceOf(*s.storage, s));
     float* distances = results_.distances();
     int64_t* labels = results_.labels();
+    ThreadScope threads(n);
+    const int nt = n > 1 ? omp_get_max_threads() : 1;
+    if (const faiss::IndexFlat* flat = ip || s.storage->metric_type == faiss::METRIC_L2 ? flatVectorsOf(*s.storage) : nullptr) {
+      const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
+      const float* base = flat->get_xb();
+#pragma omp parallel for num_threads(nt) if (nt > 1)
+      for (int64_t q = 0; q < n; q++) {
+        if (ip) {
+          nearestFlat<faiss::CMin<float, int64_t>>(fns, base, dim, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+        } else {
+          nearestFlat<faiss::CMax<float, int64_t>>(fns, base, dim, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+        }
+      }
+      return;
+    }
+    // One distance (computer) per thread: they hold the query.
+    std::vector<std::unique_ptr<SubsetDistance>> perThread;
+    for (int t = 0; t < nt; t++) perThread.push_back(distanceOf(*s.storage, s));
 #pragma omp parallel for num_threads(nt) if (nt > 1)
     for (int64_t q = 0; q < n; q++) {
       SubsetDistance& dis = *perThread[omp_get_thread_num()];

@@ -153,6 +153,27 @@ describe('collections core: CollectionState points', () => {
     s.dispose();
   });
 
+  it('a filter searched again and again stays kept among many filters searched once (least recently used goes first)', async () => {
+    const s = CollectionState.create({ name: 'lru', dimension: 1 });
+    await s.apply(upsertOp(['a', 'b'], new Float32Array([1, 2]), [{ c: 0 }, { c: 1 }]));
+    const indexes = (s as unknown as { payloadIndexes: { evaluate: (...a: unknown[]) => unknown } }).payloadIndexes;
+    const evaluate = indexes.evaluate.bind(indexes);
+    let evaluations = 0;
+    indexes.evaluate = (...a: unknown[]) => {
+      evaluations++;
+      return evaluate(...a);
+    };
+    const hot = parseFilter({ must: [{ key: 'c', match: { value: 0 } }] });
+    assert.equal(s.count(hot), 1);
+    // 100 filters searched once each (more than the kept answers), the hot one between each two.
+    for (let i = 0; i < 100; i++) {
+      assert.equal(s.count(parseFilter({ must: [{ key: 'c', range: { gte: i + 2 } }] })), 0);
+      assert.equal(s.count(hot), 1);
+    }
+    assert.equal(evaluations, 101, 'the hot filter was evaluated once, each other filter once');
+    s.dispose();
+  });
+
   it('one upsert with a repeated id keeps the last; payloads are copies', async () => {
     const s = CollectionState.create({ name: 'r', dimension: 1 });
     const payload = { v: 1 };

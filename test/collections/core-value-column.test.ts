@@ -35,7 +35,7 @@ function countEvaluations(s: CollectionState): { count: number } {
 
 /** Labels a column selector selects, read from its column as FAISS's is_member reads it. */
 function columnMembers(answer: ColumnAnswer, labels: Iterable<number>): Set<number> {
-  const t = IDSelector.termOf(answer.selector);
+  const t = IDSelector.termOf(answer.selector());
   assert.equal(t.kind, 'valueRange');
   if (t.kind !== 'valueRange') throw new Error('unreachable');
   const out = new Set<number>();
