@@ -196,7 +196,7 @@ const FLT_MAX = 3.4028234663852886e38;
  * (k > 1, inner product, every other index type) leaves such a slot label -1 at
  * FLT_MAX, and a row at +inf never enters it. The visible answer is the heap's for
  * every k, so an index whose ids are all hidden answers as the same index with them
- * removed (durable-index.ts rebuilds at its own time on each replica: the answers
+ * removed (durable-index.ts rebuilds past a threshold: the answers
  * must not depend on it) and never with a hidden id.
  */
 function noneAsNoResult(index: AnyIndex, r: AnySearchResult): AnySearchResult {

@@ -1,4 +1,5 @@
 #include "../args.h"
+#include "../graph_adds.h"
 #include "../kernels/hnsw_build.h"
 #include "../kernels/ivf_build.h"
 #include "../threads.h"
@@ -23,7 +24,9 @@ class AddWorker : public IndexWorker {
     requireFinite(x_.data, x_.n * d(), d(), "x");
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
-    ThreadScope threads;
+    faiss::HNSW* graph = graphOf(index());
+    if (graph) reseedLevels(*graph);
+    ThreadScope threads(addThreadsUseful(graph));
     if (hnswBuildAdd(index(), x_.n, x_.data, ids_.data)) {
       // The addon's own HNSW construction did it (kernels/hnsw_build.h).
     } else if (ivfBuildAdd(index(), x_.n, x_.data, ids_.data)) {
