@@ -24,8 +24,7 @@ class AddWorker : public IndexWorker {
     requireFinite(x_.data, x_.n * d(), d(), "x");
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
-    faiss::HNSW* graph = graphOf(index());
-    if (graph) reseedLevels(*graph);
+    const faiss::HNSW* graph = handle().graphForAdd();
     ThreadScope threads(addThreadsUseful(graph));
     if (hnswBuildAdd(index(), x_.n, x_.data, ids_.data)) {
       // The addon's own HNSW construction did it (kernels/hnsw_build.h).
@@ -36,6 +35,7 @@ class AddWorker : public IndexWorker {
     } else {
       index().add(x_.n, x_.data);
     }
+    handle().graphAdded();
     handle().refresh(true);
   }
 

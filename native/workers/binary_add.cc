@@ -23,14 +23,14 @@ class BinaryAddWorker : public BinaryWorker {
   void Run() override {
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
-    faiss::HNSW* graph = graphOf(index());
-    if (graph) reseedLevels(*graph);
+    const faiss::HNSW* graph = handle().graphForAdd();
     ThreadScope threads(addThreadsUseful(graph));
     if (ids_.data) {
       index().add_with_ids(x_.n, x_.data, ids_.data);
     } else {
       index().add(x_.n, x_.data);
     }
+    handle().graphAdded();
     handle().refresh(true);
   }
 
