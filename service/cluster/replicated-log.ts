@@ -18,6 +18,7 @@ import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
 import { pack, unpack } from './frames';
 import { setKeyIf } from './stream-cas';
 import { storageFault } from '../storage/storage-io';
+import { readObject } from './object-read';
 
 /** A shared snapshot's object: one per (storage id, sequence). */
 const objectOf = (id: string, seq: number) => `${id}.${seq}`;
@@ -174,7 +175,7 @@ export class JetStreamLog implements ReplicatedLog {
 
   /** The imported file an import record names, checked against its length and SHA-256 (throws when it is gone or differs). */
   async importedFile(f: ImportedFile): Promise<Uint8Array> {
-    const data = await this.retrying(() => this.objects.getBlob(f.object));
+    const data = await this.retrying(() => readObject(this.objects, f.object));
     if (!data) throw new Error(`the imported file ${f.object} is not in the object store`);
     if (data.length !== f.bytes || sha256Of(data) !== f.sha256) throw new Error(`the imported file ${f.object} is not the one its import record names (${data.length} bytes, ${f.bytes} expected)`);
     return data;
@@ -198,7 +199,7 @@ export class JetStreamLog implements ReplicatedLog {
     const pointer = await this.retrying(() => this.kv.get(sharedKey(id)));
     const current = pointer && pointer.operation === 'PUT' ? Number(pointer.string()) : 0;
     if (current <= localSeq) return 0;
-    const data = await this.retrying(() => this.objects.getBlob(objectOf(id, current)));
+    const data = await this.retrying(() => readObject(this.objects, objectOf(id, current)));
     if (!data) return 0;
     const { seq, files } = unbundle(data);
     await this.files!.install(id, seq, files);

@@ -9,9 +9,31 @@ export interface ProxyNode extends ServerProcess {
   node: string;
 }
 
+/** Nodes started and not yet stopped. */
+const running = new Set<ProxyNode>();
+
+// A failing test prints the end of each running node's output (its errors and
+// request log): in CI that is the only record of what a node was doing, e.g.
+// which request never ended. Registered at the root, for every test of the run.
+if (typeof afterEach === 'function') {
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const n of running) console.error(`--- node ${n.node} (${n.url}), the end of its output ---\n${n.output().slice(-4000)}`);
+  });
+}
+
 export async function startProxyNode(nats: NatsCluster, node: string, adminKey: string, opts: StartOptions = {}): Promise<ProxyNode> {
   const s = await startServer({ ...opts, adminKey, args: ['--cluster', nats.urls, '--node', node, ...(opts.args ?? [])] });
-  return { ...s, node };
+  const started: ProxyNode = {
+    ...s,
+    node,
+    stop: (signal) => {
+      running.delete(started);
+      return s.stop(signal);
+    },
+  };
+  running.add(started);
+  return started;
 }
 
 /** `names` nodes, started one after the other (the first makes the catalog's admin tenant and key). */
