@@ -233,7 +233,7 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
       const { index, ids } = await this.loadedState();
       if (isBinaryIndex(index)) return serializeIndexBinary(index);
       if (ids.deleted.size === 0) return serializeIndex(index);
-      const copy = await rebuiltWithoutDeleted(index, { ...ids, deleted: new Set(ids.deleted), idSet: ids.idSet && new Set(ids.idSet) });
+      const copy = await rebuiltWithoutDeleted(index, { ...ids, deleted: new Set(ids.deleted), idSet: ids.idSet && new Set(ids.idSet), visible: null });
       try {
         return await serializeIndex(copy);
       } finally {
