@@ -196,7 +196,7 @@ const FLT_MAX = 3.4028234663852886e38;
  * (k > 1, inner product, every other index type) leaves such a slot label -1 at
  * FLT_MAX, and a row at +inf never enters it. The visible answer is the heap's for
  * every k, so an index whose ids are all hidden answers as the same index with them
- * removed (durable-index.ts rebuilds at its own time on each replica: the answers
+ * removed (durable-index.ts rebuilds past a threshold: the answers
  * must not depend on it) and never with a hidden id.
  */
 function noneAsNoResult(index: AnyIndex, r: AnySearchResult): AnySearchResult {
@@ -234,20 +234,26 @@ export async function rebuiltWithoutDeleted(old: Index, ids: IdState): Promise<I
   const { ids: stored, vectors } = await old.extractAll();
   const d = old.d;
   let fresh = await deserializeIndex(await serializeIndex(old), { trusted: true });
-  await fresh.reset();
-  if (!isIdMapped(old)) {
-    const inner = fresh;
-    fresh = new IndexIDMap2(inner);
-    inner.dispose();
-    ids.nextId ??= old.ntotal;
-  }
   const keep: number[] = [];
-  for (let i = 0; i < stored.length; i++) if (!ids.deleted.has(stored[i])) keep.push(i);
-  if (keep.length > 0) {
-    const x = new Float32Array(keep.length * d);
-    keep.forEach((i, j) => x.set(vectors.subarray(i * d, (i + 1) * d), j * d));
-    await fresh.addWithIds(x, BigInt64Array.from(keep, (i) => stored[i]));
+  try {
+    await fresh.reset();
+    if (!isIdMapped(old)) {
+      const inner = fresh;
+      fresh = new IndexIDMap2(inner);
+      inner.dispose();
+    }
+    for (let i = 0; i < stored.length; i++) if (!ids.deleted.has(stored[i])) keep.push(i);
+    if (keep.length > 0) {
+      const x = new Float32Array(keep.length * d);
+      keep.forEach((i, j) => x.set(vectors.subarray(i * d, (i + 1) * d), j * d));
+      await fresh.addWithIds(x, BigInt64Array.from(keep, (i) => stored[i]));
+    }
+  } catch (e) {
+    // `ids` still describes `old`, which stays (a failed rebuild leaves the deleted ids hidden).
+    fresh.dispose();
+    throw e;
   }
+  if (!isIdMapped(old)) ids.nextId ??= old.ntotal;
   ids.deleted = new Set();
   if (ids.idSet) ids.idSet = new Set(BigInt64Array.from(keep, (i) => stored[i]));
   return fresh;

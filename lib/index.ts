@@ -59,7 +59,7 @@ export { deserializeIndexBinary, readIndexBinary, serializeIndexBinary, writeInd
 export * from './selector-classes';
 export { getKernels, kernelStats, setKernels } from './kernels';
 export type { ReadIndexOptions } from './io';
-export { buildInfo, externalMemory, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
+export { buildInfo, externalMemory, getGraphAddThreads, getInlineSearchBudget, getMemoryLimits, getNumThreads, getSearchLanes, nativeHeap, poolStats, setGraphAddThreads, setInlineSearchBudget, setMemoryLimits, setNumThreads, setSearchLanes } from './threads';
 export type { Kernels, KernelStats, MemoryLimits, NativeHeap, PoolStats, SearchLanes } from './native';
 export type {
   BinaryCodes,

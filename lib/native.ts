@@ -160,6 +160,8 @@ export interface NativeAddon {
   setErrorClass(ctor: typeof FaissError): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setGraphAddThreads(n: number): void;
+  getGraphAddThreads(): number;
   setMemoryLimits(perCallBytes: number): void;
   getMemoryLimits(): MemoryLimits;
   setInlineSearchBudget(microseconds: number): void;

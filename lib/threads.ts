@@ -13,6 +13,24 @@ export function setNumThreads(n: number): void {
 }
 
 /**
+ * Caps the OpenMP threads of an add to an HNSW index (its graph's construction;
+ * native/graph_adds.h): 0 (the default) leaves it an add's share of the cores,
+ * as any call's; 1 links the vertices one after the other, so the same vectors
+ * added in the same order to the same index make the same graph on any machine
+ * (several threads link concurrently, in whichever order they get there). A
+ * cluster's node (serve --cluster) sets 1: every replica must hold the same graph.
+ * At most 4 per core (at least 8): more is ERR_INVALID_ARGUMENT.
+ */
+export function setGraphAddThreads(n: number): void {
+  native.setGraphAddThreads(integerIn(n, 'n', 0, 2 ** 31 - 1));
+}
+
+/** The cap setGraphAddThreads set (0: none). */
+export function getGraphAddThreads(): number {
+  return native.getGraphAddThreads();
+}
+
+/**
  * Bounds what one call may allocate: a search's or range search's results and
  * temporary buffers, the tables of an index being built. A call whose estimate
  * passes it is refused with ERR_RESOURCE_LIMIT before anything is allocated.

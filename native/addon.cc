@@ -25,6 +25,7 @@
 #include "search_cost.h"
 #include "search_lanes.h"
 #include "selector.h"
+#include "graph_adds.h"
 #include "threads.h"
 #include "transform.h"
 #include "value_column.h"
@@ -52,6 +53,17 @@ Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   }
   return info.Env().Undefined();
 }
+
+Napi::Value setGraphAddThreadsFn(const Napi::CallbackInfo& info) {
+  try {
+    setGraphAddThreads(static_cast<int>(integerArg(info[0], "n", 0, maxFixedThreads())));
+  } catch (const ArgumentError& e) {
+    return throwError(info.Env(), e.info);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value getGraphAddThreadsFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), graphAddThreads()); }
 
 Napi::Value setInlineSearchBudget(const Napi::CallbackInfo& info) {
   try {
@@ -225,6 +237,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassFn>(env));
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env));
   exports.Set("getNumThreads", Napi::Function::New<getNumThreads>(env));
+  exports.Set("setGraphAddThreads", Napi::Function::New<setGraphAddThreadsFn>(env));
+  exports.Set("getGraphAddThreads", Napi::Function::New<getGraphAddThreadsFn>(env));
   exports.Set("setMemoryLimits", Napi::Function::New<setMemoryLimits>(env));
   exports.Set("getMemoryLimits", Napi::Function::New<getMemoryLimits>(env));
   exports.Set("setInlineSearchBudget", Napi::Function::New<setInlineSearchBudget>(env));

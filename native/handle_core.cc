@@ -1,5 +1,7 @@
 #include "handle_core.h"
 
+#include "graph_adds.h"
+
 namespace fp {
 
 HandleCore::HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField,
@@ -15,6 +17,16 @@ HandleCore::HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bo
     efSearch_ = hnsw_->efSearch;
     efConstruction_ = hnsw_->efConstruction;
   }
+}
+
+faiss::HNSW* HandleCore::graphForAdd() {
+  if (!hnsw_) return nullptr;
+  if (hnsw_->levels.size() != levelsPlaced_) placeLevelDraws(*hnsw_);
+  return hnsw_;
+}
+
+void HandleCore::graphAdded() {
+  if (hnsw_) levelsPlaced_ = hnsw_->levels.size();
 }
 
 Tunables HandleCore::effective(const Tunables& o) const {

@@ -53,6 +53,12 @@ class HandleCore {
   bool hasClustering() const { return clustering_ != nullptr; }
   int kmeansSeed() const { return kmeansSeed_.load(); }
   void setKmeansSeed(int v) { kmeansSeed_.store(v); }
+  // Before an add, with the exclusive lock held: the graph's level generator
+  // (graph_adds.h) put where a graph of its size draws next, and the graph
+  // returned (null: the index has none).
+  faiss::HNSW* graphForAdd();
+  // After the add: the generator is where a graph of the new size draws next.
+  void graphAdded();
   virtual Tunables effective(const Tunables& overrides) const;
 
   // Call with the exclusive lock held.
@@ -149,6 +155,10 @@ class HandleCore {
   std::atomic<int> efSearch_{-1};
   std::atomic<int> efConstruction_{-1};
   std::atomic<int> kmeansSeed_{0};
+  // The graph's size when graphForAdd last put its generator in place (the
+  // generator has drawn one level per vertex since, so it is still in place
+  // while the size matches); SIZE_MAX: never, as for a graph just read from a file.
+  size_t levelsPlaced_ = SIZE_MAX;
 };
 
 }  // namespace fp

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { setInlineSearchBudget, setMemoryLimits, setSearchLanes } from '../lib';
+import { setGraphAddThreads, setInlineSearchBudget, setMemoryLimits, setSearchLanes } from '../lib';
 import type { Config } from './config';
 import { IndexService, type IndexObserver } from './domain/indexes';
 import { Collections } from './domain/collections';
@@ -154,6 +154,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   setInlineSearchBudget(0);
   setMemoryLimits({ perCallBytes: config.maxRequestMemory });
   setSearchLanes({ threads: config.searchThreads });
+  // Every replica builds its own HNSW graphs from the log: on one thread, the same graph everywhere (docs/cluster.md).
+  if (config.cluster) setGraphAddThreads(1);
   const metrics = new Metrics({ maxTenants: config.metricsMaxTenants, maxIndexSeries: config.metricsMaxIndexSeries });
   const cluster = config.cluster ? await joinCluster(config) : undefined;
   const services = openServices(config, { observer: metrics.observer, onLogFlush: metrics.onLogFlush, io: hooks.io }, cluster);

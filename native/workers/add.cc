@@ -1,4 +1,5 @@
 #include "../args.h"
+#include "../graph_adds.h"
 #include "../kernels/hnsw_build.h"
 #include "../kernels/ivf_build.h"
 #include "../threads.h"
@@ -23,7 +24,8 @@ class AddWorker : public IndexWorker {
     requireFinite(x_.data, x_.n * d(), d(), "x");
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
-    ThreadScope threads;
+    const faiss::HNSW* graph = handle().graphForAdd();
+    ThreadScope threads(addThreadsUseful(graph));
     if (hnswBuildAdd(index(), x_.n, x_.data, ids_.data)) {
       // The addon's own HNSW construction did it (kernels/hnsw_build.h).
     } else if (ivfBuildAdd(index(), x_.n, x_.data, ids_.data)) {
@@ -33,6 +35,7 @@ class AddWorker : public IndexWorker {
     } else {
       index().add(x_.n, x_.data);
     }
+    handle().graphAdded();
     handle().refresh(true);
   }
 

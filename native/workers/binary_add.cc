@@ -1,6 +1,7 @@
 #include <faiss/IndexBinaryHNSW.h>
 
 #include "../args.h"
+#include "../graph_adds.h"
 #include "../threads.h"
 #include "binary_worker.h"
 #include "binary_workers.h"
@@ -22,12 +23,14 @@ class BinaryAddWorker : public BinaryWorker {
   void Run() override {
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
-    ThreadScope threads;
+    const faiss::HNSW* graph = handle().graphForAdd();
+    ThreadScope threads(addThreadsUseful(graph));
     if (ids_.data) {
       index().add_with_ids(x_.n, x_.data, ids_.data);
     } else {
       index().add(x_.n, x_.data);
     }
+    handle().graphAdded();
     handle().refresh(true);
   }
 

@@ -1,7 +1,8 @@
 // The durable index: one FAISS index and its id state (lib/id-policy.ts) as a durable
 // object (durable.ts: log, snapshots, recovery, mutation queue, idempotency,
 // eviction). Its answers and ids follow the id policy; it may load memory-mapped,
-// and rebuilds deleted ids away past a threshold.
+// and rebuilds deleted ids away past a threshold, as part of the mutation that
+// crosses it.
 import { randomUUID } from 'node:crypto';
 import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, serializeIndexBinary, type BinarySearchResult, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, type AnyIndex, type AnyRangeSearchResult, type AnySearchResult, type Rows } from '../../lib/any-index';
@@ -37,7 +38,6 @@ interface IndexState {
 
 export class DurableIndex extends DurableObject<IndexState, IndexRecord> implements SearchTarget {
   readonly what = 'index';
-  private rebuilding = false;
   /** The GPU the loaded index is on; undefined: the CPU, or not loaded. */
   private onGpu: number | undefined;
   /** A sharded index's export reading this shard: its rows sorted by id, as of `seq` (sortedRows). */
@@ -222,14 +222,23 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
     return { token: forget, total: kept.bytes.length, bytes: kept.bytes.subarray(Math.min(at, end), end) };
   }
 
-  /** FAISS's bytes of the index as every acknowledged write left it (deleted ids rebuilt away first). */
+  /**
+   * FAISS's bytes of the index as every acknowledged write left it: with deleted
+   * ids, of a copy rebuilt without them (the loaded index stays as the log made
+   * it: a replica's state changes only by the log, durable-index.ts applyTo).
+   */
   export(): Promise<Buffer> {
     return this.exclusiveInUse(async () => {
       // A mapped index would serialize as a reference to its snapshot file.
-      const s = await this.loadedState();
-      if (s.ids.deleted.size > 0) await this.rebuildNow();
-      const index = this.state!.index;
-      return isBinaryIndex(index) ? serializeIndexBinary(index) : serializeIndex(index);
+      const { index, ids } = await this.loadedState();
+      if (isBinaryIndex(index)) return serializeIndexBinary(index);
+      if (ids.deleted.size === 0) return serializeIndex(index);
+      const copy = await rebuiltWithoutDeleted(index, { ...ids, deleted: new Set(ids.deleted), idSet: ids.idSet && new Set(ids.idSet), visible: null });
+      try {
+        return await serializeIndex(copy);
+      } finally {
+        copy.dispose();
+      }
     });
   }
 
@@ -302,9 +311,41 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
     return { applied: { added: 0, removed: 0, firstId: null }, state: { index, ids: emptyIdState() } };
   }
 
+  /**
+   * One record, live or replayed, on a single node or a cluster's replica. A
+   * record that leaves the deleted ids past --rebuild-threshold rebuilds the
+   * index without them, as part of it: the point is decided by the log alone
+   * (never by timing or by this node's memory), so every replica, and a node
+   * replaying from any snapshot, rebuilds after the same record, and a cluster's
+   * node adds to a graph on one thread (server.ts setGraphAddThreads), so the
+   * rebuilt graph is the same everywhere. Shipping one node's rebuilt graph
+   * through the object store instead would keep all cores on the rebuild but
+   * hold every other replica's log at that record until the file arrived, and
+   * would make one node's failure everyone's; the rebuild's cost on one thread
+   * is in bench/RESULTS.md (rebuild threads). A rebuild that fails (the
+   * per-call memory limit) leaves the ids hidden and the record applied; the
+   * next record tries again.
+   */
   protected async applyTo(s: IndexState, m: Mutation): Promise<{ applied: Applied; state?: IndexState }> {
     const { replaced, ...applied } = await applyMutation(s.index, s.ids, m);
-    return replaced ? { applied, state: { index: replaced, ids: s.ids } } : { applied };
+    const index = replaced ?? s.index;
+    const rebuilt = await this.rebuiltIfDue(index, s.ids);
+    // A replaced index no search has seen is freed at once; the state's own, when searches may be on it, by the caller.
+    if (rebuilt && replaced) replaced.dispose();
+    const next = rebuilt ?? replaced;
+    return next ? { applied, state: { index: next, ids: s.ids } } : { applied };
+  }
+
+  /** The index rebuilt without its deleted ids, if they are past the threshold (undefined: not due, or it failed). */
+  private async rebuiltIfDue(index: AnyIndex, ids: IdState): Promise<AnyIndex | undefined> {
+    // Binary indexes hide no ids (lib/id-policy.ts): nothing to rebuild away.
+    if (isBinaryIndex(index) || !needsRebuild(index, ids, this.o.rebuildThreshold)) return undefined;
+    try {
+      return await rebuiltWithoutDeleted(index, ids);
+    } catch (e) {
+      console.error(`faiss-proxy: rebuilding ${this.record.name} without its deleted ids failed (they stay hidden; the next write tries again):`, e);
+      return undefined;
+    }
   }
 
   protected snapshotOf(s: IndexState): StateSnapshot {
@@ -350,27 +391,5 @@ export class DurableIndex extends DurableObject<IndexState, IndexRecord> impleme
       return { index: rebuilt, ids: s.ids };
     }
     return s;
-  }
-
-  protected afterApplied(): void {
-    const s = this.state;
-    if (!s || this.rebuilding || !needsRebuild(s.index, s.ids, this.o.rebuildThreshold)) return;
-    this.rebuilding = true;
-    void this.exclusive(() => this.rebuildNow())
-      .catch((e) => console.error(`faiss-proxy: rebuild of ${this.record.name} failed:`, e))
-      .finally(() => (this.rebuilding = false));
-  }
-
-  /** Swaps in a rebuilt index (call inside exclusive()). */
-  private async rebuildNow(): Promise<void> {
-    const old = this.state;
-    // Binary indexes hide no ids (lib/id-policy.ts): nothing to rebuild away.
-    if (!old || isBinaryIndex(old.index) || this.dropped || old.ids.deleted.size === 0) return;
-    // Searches in flight on the old index finish on it; GC frees it after.
-    this.state = { index: await rebuiltWithoutDeleted(old.index, old.ids), ids: old.ids };
-    // A new version for the rebuilt index, so its snapshot never overwrites the state of the one on disk.
-    this.advance();
-    await this.snapshotNow();
-    this.o.onResident(this);
   }
 }

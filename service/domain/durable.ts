@@ -233,8 +233,6 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
   protected async placed(state: S): Promise<S> {
     return state;
   }
-  /** After a mutation is durable (durable-index.ts rebuilds past its threshold). */
-  protected afterApplied(): void {}
   /** Whether a loaded state is still usable (not disposed). */
   protected isLive(state: S): boolean {
     return state !== undefined;
@@ -582,7 +580,7 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
           this.o.onResident(this);
         }
       });
-      // A replica that only follows snapshots (and rebuilds) as the one that writes does.
+      // A replica that only follows snapshots as the one that writes does.
       this.afterMutation();
     });
     this.follower = follower;
@@ -973,14 +971,8 @@ export abstract class DurableObject<S = unknown, R extends DurableRecord = Durab
     }
   }
 
-  /** Takes a sequence number for a change only the next snapshot records (a rebuild). */
-  protected advance(): void {
-    if (this.log) this.seq = this.log.advance();
-  }
-
   private afterMutation(): void {
     if (this.dropped || this.state === undefined) return;
     if (this.logBytes > this.o.snapshotLogBytes) void this.snapshot().catch((e) => console.error(`faiss-proxy: snapshot of ${this.record.name} failed:`, e));
-    this.afterApplied();
   }
 }

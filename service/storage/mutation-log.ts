@@ -356,11 +356,6 @@ export class MutationLog {
     return this.seq;
   }
 
-  /** Takes the next sequence number without a record (a change a snapshot will hold). */
-  advance(): number {
-    return ++this.seq;
-  }
-
   /** Bytes in the log (what a snapshot would let us drop). */
   get bytes(): number {
     return this.size;

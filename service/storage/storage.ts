@@ -14,8 +14,6 @@ export interface IndexLog {
   readonly lastSeq: number;
   readonly bytes: number;
   append(m: Mutation): { seq: number; durable: Promise<void> };
-  /** Takes a sequence number for a change only a snapshot records (an import). */
-  advance(): number;
   drain(): Promise<void>;
   /** Drops every record (they are all in a snapshot now). */
   truncate(): Promise<void>;

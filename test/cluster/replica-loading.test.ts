@@ -86,7 +86,7 @@ class IdList extends DurableObject<Ids> {
   read(): Promise<Ids> {
     return this.readState(async (s) => s);
   }
-  /** Swaps the state for a copy, in turn with the records (as durable-index.ts's rebuild does). */
+  /** Swaps the state for a copy, in turn with the records (as a record that replaces the state does: durable-index.ts's rebuild). */
   swap(): Promise<void> {
     return this.exclusive(async () => {
       const old = this.state!;

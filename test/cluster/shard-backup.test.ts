@@ -135,7 +135,7 @@ describe('cluster: backup of sharded indexes (export, wipe, import)', function (
       const file = await api(1).get(`/v1/indexes/${s.name}/export`);
       assert.equal(file.status, 200, `${s.name}: ${JSON.stringify(file.json)}`);
       exported.set(s.name, file.bytes);
-      // What the shards answer once exported (the export rebuilt removed ids away, as one index's does).
+      // What the shards answer (the export wrote copies rebuilt without the removed ids, as one index's does).
       const before = await search(0, s.name);
       answers.set(s.name, before);
       assert.ok(before.labels.every((row) => row.every((l) => l !== -1 && !GONE.includes(l))), s.name);

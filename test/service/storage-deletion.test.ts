@@ -63,12 +63,12 @@ describe('storage: deletion for every index type', function () {
       };
       await check(gone);
 
-      // Past the threshold (20%): the index is rebuilt in the background.
+      // Past the threshold (20%): the remove rebuilds the index before it answers.
       const many = Array.from({ length: 150 }, (_, i) => idOf(100 + i));
       await indexes.remove('t', 'x', BigInt64Array.from(many));
       const removed = [...gone, ...many];
       await check(removed);
-      await s.indexes.snapshotAll(); // waits for the queued rebuild, then saves
+      await s.indexes.snapshotAll(); // saves the rebuilt index
       await check(removed);
       // A survivor still has its id.
       const survivor = 400;

@@ -168,7 +168,7 @@ export const scenarios: Scenario[] = [
     warm: (s) => s.indexes.describe('t', 'graph'),
     run: async (s) => {
       await s.indexes.remove('t', 'graph', ids(1, 2, 3, 4, 5, 6, 7, 8));
-      await s.indexes.snapshotAll(); // waits for the rebuild queued behind it
+      await s.indexes.snapshotAll(); // the remove rebuilt it: saved now
     },
   },
   // Logged as the ids the filter selected (recovery replays ids, never the filter).
