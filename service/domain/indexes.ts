@@ -748,6 +748,8 @@ export class IndexService {
         this.sharded!.place(next);
         this.registry.requireOpen(tenant, generation);
         if (this.registry.find(tenant, previous.name) !== l || l.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(previous.name)}`);
+        // Named within half the collector's grace period, or not at all (a sharded create's rule): older, the collector may have taken them.
+        replication.beforeCommit(...made);
         this.catalog.replaceIndex(next, previous.id);
       } catch (e) {
         // A switch whose outcome is unknown may have named them: kept (the leak collector deletes them and the placement if no record names them).
