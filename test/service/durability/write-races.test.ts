@@ -43,7 +43,11 @@ describe('durability: writes racing a closed log', function () {
     }
   });
 
-  it('a flush that fails fails every write it carried and every one behind it with ERR_STORAGE_FAILED; none stays', async () => {
+  /**
+   * Runs `body` on services over a FaultyIO, with index 'x' (Flat under an IDMap)
+   * holding id 1; `present` lists its ids, `restart` reopens on the real disk.
+   */
+  async function withFaultyIndex(body: (t: { io: FaultyIO; s: () => Services; present: () => Promise<number[]>; restart: () => Promise<void> }) => Promise<void>): Promise<void> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-flush-fail-'));
     const config = { ...defaults(), dataDir };
     const io = new FaultyIO();
@@ -53,8 +57,28 @@ describe('durability: writes racing a closed log', function () {
       s.tenants.create('t');
       await s.indexes.create('t', { name: 'x', dimension: d, type: 'IndexFlatL2', params: { idMap: true } });
       await s.indexes.add('t', 'x', randomVectors(1, d, 1), BigInt64Array.of(1n));
+      const present = async () => {
+        const r = await s.indexes.search('t', 'x', randomVectors(1, d, 99), 64);
+        return Array.from(r.labels).filter((l) => l >= 0n).map(Number).sort((a, b) => a - b);
+      };
+      const restart = async () => {
+        await s.indexes.close();
+        s.catalog.close();
+        s = openServices(config);
+        await s.indexes.open();
+      };
+      await body({ io, s: () => s, present, restart });
+    } finally {
+      await s.indexes.close().catch(() => undefined);
+      s.catalog.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  it('a flush that fails fails every write it carried and every one behind it with ERR_STORAGE_FAILED; none stays', () =>
+    withFaultyIndex(async ({ io, s, present, restart }) => {
       io.arm(1, 'error', 'log.append'); // the disk is full for the next append
-      const adds = Array.from({ length: 20 }, (_, i) => s.indexes.add('t', 'x', randomVectors(1, d, 10 + i), BigInt64Array.of(BigInt(10 + i))));
+      const adds = Array.from({ length: 20 }, (_, i) => s().indexes.add('t', 'x', randomVectors(1, d, 10 + i), BigInt64Array.of(BigInt(10 + i))));
       const settled = await Promise.allSettled(adds);
       const codes = settled.map((r) => (r.status === 'fulfilled' ? 'acknowledged' : (r.reason as { code?: string }).code ?? String(r.reason)));
       const failed = codes.filter((c) => c === 'ERR_STORAGE_FAILED').length;
@@ -62,54 +86,26 @@ describe('durability: writes racing a closed log', function () {
       assert.ok(failed >= 1, 'the failing flush carried at least one write');
       // Exactly the acknowledged adds are there, now and after a restart.
       const acknowledged = codes.map((c, i) => (c === 'acknowledged' ? 10 + i : -1)).filter((i) => i >= 0);
-      const present = async () => {
-        const r = await s.indexes.search('t', 'x', randomVectors(1, d, 99), 64);
-        return Array.from(r.labels).filter((l) => l >= 0n).map(Number).sort((a, b) => a - b);
-      };
       assert.deepEqual(await present(), [1, ...acknowledged]);
       // The disk has room again: writes are taken.
-      await s.indexes.add('t', 'x', randomVectors(1, d, 50), BigInt64Array.of(50n));
-      await s.indexes.close();
-      s.catalog.close();
-      s = openServices(config);
-      await s.indexes.open();
+      await s().indexes.add('t', 'x', randomVectors(1, d, 50), BigInt64Array.of(50n));
+      await restart();
       assert.deepEqual(await present(), [1, ...acknowledged, 50]);
-    } finally {
-      await s.indexes.close().catch(() => undefined);
-      s.catalog.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-  it('a write whose fsync failed is not there when its index reloads at once, even while the log is slow to cut it back', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-fsync-fail-'));
-    const config = { ...defaults(), dataDir };
-    const io = new FaultyIO();
-    let s: Services = openServices(config, { io: (onFault) => io.attach(onFault) });
-    try {
-      await s.indexes.open();
-      s.tenants.create('t');
-      await s.indexes.create('t', { name: 'x', dimension: d, type: 'IndexFlatL2', params: { idMap: true } });
-      await s.indexes.add('t', 'x', randomVectors(1, d, 1), BigInt64Array.of(1n));
+    }));
+
+  it('a write whose fsync failed is not there when its index reloads at once, even while the log is slow to cut it back', () =>
+    withFaultyIndex(async ({ io, s, present, restart }) => {
       // The record reaches the file whole, its fsync fails, and cutting it back takes 300 ms.
       io.arm(1, 'fsync', 'log.sync');
       io.slowAt('log.undo-failed-append', 300);
-      const failed = await s.indexes.add('t', 'x', randomVectors(1, d, 2), BigInt64Array.of(2n)).then(
+      const failed = await s().indexes.add('t', 'x', randomVectors(1, d, 2), BigInt64Array.of(2n)).then(
         () => 'acknowledged',
         (e: { code?: string }) => e.code,
       );
       assert.equal(failed, 'ERR_STORAGE_FAILED');
       io.disarm();
-      const present = async () => Array.from((await s.indexes.search('t', 'x', randomVectors(1, d, 99), 8)).labels).filter((l) => l >= 0n).map(Number);
       assert.deepEqual(await present(), [1], 'the reload applied a write that was told it failed');
-      await s.indexes.close();
-      s.catalog.close();
-      s = openServices(config);
-      await s.indexes.open();
+      await restart();
       assert.deepEqual(await present(), [1]);
-    } finally {
-      await s.indexes.close().catch(() => undefined);
-      s.catalog.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
