@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
-import type { AliasRecord, Catalog, CollectionRecord, IndexRecord, KeyRecord, Quotas, TenantRecord } from '../storage/catalog';
+import type { AliasRecord, Catalog, CollectionRecord, IndexRecord, KeyRecord, Quotas, TenantId, TenantRecord } from '../storage/catalog';
 import { OutcomeUnknown, ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
 import type { WriteAnswer, WriteRequest, WriterSetup } from './catalog-writer';
@@ -309,14 +309,13 @@ export class KvCatalog implements Catalog {
   }
 
   /**
-   * A create of a record under its tenant, as this node knows the tenant (the request was let in by it): made
-   * only while that tenant's record is in the bucket, the same one (its id), as the change lands; a tenant
-   * deleted through another node first (or deleted and made again) answers ERR_TENANT_NOT_FOUND.
+   * A create of a record under its tenant, the tenant record of id `tenantId` (the one its request was let in
+   * under): made only while that record is the tenant's in the bucket as the change lands; a tenant deleted
+   * through another node first (or deleted and made again) answers ERR_TENANT_NOT_FOUND.
    */
-  private createUnder(key: string, r: { tenant: string }, exists: () => ServiceError): void {
-    const tenant = this.tenants.get(tenantKey(r.tenant));
-    if (!tenant) throw tenantGone(r.tenant);
-    const value: Stored<typeof r> = { ...r, ...(tenant.id !== undefined && { tenantId: tenant.id }) };
+  private createUnder(key: string, r: { tenant: string }, tenantId: TenantId, exists: () => ServiceError): void {
+    if (this.tenantId(r.tenant) !== tenantId) throw tenantGone(r.tenant);
+    const value: Stored<typeof r> = { ...r, ...(tenantId !== null && { tenantId }) };
     const a = this.write('create', key, value, { under: tenantKey(r.tenant) });
     if (a.missing !== undefined) throw tenantGone(r.tenant);
     if (a.exists) throw exists();
@@ -333,6 +332,10 @@ export class KvCatalog implements Catalog {
   getTenant(name: string): TenantRecord | undefined {
     const t = this.tenants.get(tenantKey(name));
     return t && tenantOf(t);
+  }
+  tenantId(name: string): TenantId | undefined {
+    const t = this.tenants.get(tenantKey(name));
+    return t && (t.id ?? null);
   }
   /** With a new id (tenant-records.ts): what is made under it belongs to it, never to a tenant of its name made later. */
   insertTenant(t: TenantRecord): void {
@@ -379,8 +382,8 @@ export class KvCatalog implements Catalog {
     }
     return this.generation;
   }
-  insertKey(k: KeyRecord): void {
-    this.createUnder(keyKey(k.id), k, () => new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists'));
+  insertKey(k: KeyRecord, tenantId: TenantId): void {
+    this.createUnder(keyKey(k.id), k, tenantId, () => new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists'));
   }
   /** Only a key still there and not yet revoked is changed (a deleted key stays deleted); the key as it is after. */
   revokeKey(id: string, at: string): KeyRecord | undefined {
@@ -395,8 +398,8 @@ export class KvCatalog implements Catalog {
     const r = this.indexes.get(indexKey(tenant, name));
     return r && this.belongs(r) ? recordOf(r) : undefined;
   }
-  insertIndex(r: IndexRecord): void {
-    this.createUnder(indexKey(r.tenant, r.name), r, () => new ServiceError('ERR_INDEX_EXISTS', `Index ${r.name} already exists`));
+  insertIndex(r: IndexRecord, tenantId: TenantId): void {
+    this.createUnder(indexKey(r.tenant, r.name), r, tenantId, () => new ServiceError('ERR_INDEX_EXISTS', `Index ${r.name} already exists`));
   }
   replaceIndex(next: IndexRecord, replaces: string): void {
     const { id, dimension, factory, metric, mmap } = next;
@@ -411,8 +414,8 @@ export class KvCatalog implements Catalog {
   listCollections(tenant?: string): CollectionRecord[] {
     return this.ofTenant(this.collections, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
   }
-  insertCollection(r: CollectionRecord): void {
-    this.createUnder(collectionKey(r.tenant, r.name), r, () => new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${r.name} already exists`));
+  insertCollection(r: CollectionRecord, tenantId: TenantId): void {
+    this.createUnder(collectionKey(r.tenant, r.name), r, tenantId, () => new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${r.name} already exists`));
   }
   /**
    * Not while an alias points at it, as the catalog is when the deletion lands (the domain checked this node's
@@ -432,8 +435,8 @@ export class KvCatalog implements Catalog {
     const a = this.aliases.get(aliasKey(tenant, alias));
     return a && this.belongs(a) ? recordOf(a) : undefined;
   }
-  insertAlias(a: AliasRecord): void {
-    this.createUnder(aliasKey(a.tenant, a.alias), a, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
+  insertAlias(a: AliasRecord, tenantId: TenantId): void {
+    this.createUnder(aliasKey(a.tenant, a.alias), a, tenantId, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
   }
   /** Only an alias still there, to a collection still there (both as the change lands). */
   switchAlias(a: AliasRecord): void {

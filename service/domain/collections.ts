@@ -12,7 +12,7 @@ import type { ParsedFilter } from '../../lib/collections/filter';
 import { payloadArg, payloadFieldArg, payloadFieldTypeArg, pointIdArg, specInput, type PointsBatch, type ValidReadOptions } from '../../lib/collections/input';
 import type { CollectionLimits } from '../../lib/collections/limits';
 import type { AliasInfo, CollectionInfo, CollectionSpec, Hit, PayloadFieldType, Point } from '../../lib/collections/types';
-import type { Catalog, CollectionRecord } from '../storage/catalog';
+import type { Catalog, CollectionRecord, TenantId } from '../storage/catalog';
 import { MIN_SEQUENCE_WAIT_MS, type StorageReport } from './durable';
 import { DurableCollection, collectionMutation } from './durable-collection';
 import { OutcomeUnknown, ServiceError } from './errors';
@@ -137,12 +137,17 @@ export class Collections {
     return this.shardedOf(c) ? this.host.sharded!.version(c.record) : c.version;
   }
 
-  /** `shards` (a cluster's, 1..MAX_SHARDS; 1: whole): the points partitioned over this many shards by a hash of their ids (sharded-collections.ts). */
-  async create(tenant: string, spec: CollectionSpec, shards = 1): Promise<CollectionDescription> {
+  /**
+   * `shards` (a cluster's, 1..MAX_SHARDS; 1: whole): the points partitioned over this many shards by a hash of their ids (sharded-collections.ts).
+   * `tenantId`: the id of the tenant record the caller was let in under (Principal.tenantId); the collection is made
+   * only while it is the tenant's. Absent: the tenant as the catalog has it now.
+   */
+  async create(tenant: string, spec: CollectionSpec, shards = 1, tenantId?: TenantId): Promise<CollectionDescription> {
     requireName((spec as { name?: unknown } | null)?.name, 'the collection name');
     const valid = specInput(spec);
     const { registry, quotas } = this.host;
-    registry.requireOpen(tenant);
+    const under = registry.tenantIdFor(tenant, tenantId);
+    registry.requireOpen(tenant, under);
     const { name } = valid;
     if (registry.findCollection(tenant, name) || registry.isCreatingCollection(tenant, name)) {
       throw new ServiceError('ERR_COLLECTION_EXISTS', `Collection ${name} already exists`);
@@ -156,7 +161,6 @@ export class Collections {
     // Built here also for a sharded one: a factory string FAISS refuses is refused before any stream is made.
     const state = CollectionState.create(valid, this.o.limits, { rebuildThreshold: this.host.rebuildThreshold });
     const record: CollectionRecord = { tenant, name, id: randomUUID(), spec: valid, createdAt: new Date().toISOString(), ...(shards > 1 && { shards }) };
-    const generation = registry.generation(tenant);
     const releaseName = registry.claimName(tenant, name, 'collection');
     let admission: Admission;
     try {
@@ -169,13 +173,13 @@ export class Collections {
     if (shards > 1) state.dispose(); // each shard's replica builds its own from the record
     let c: DurableCollection | undefined;
     const installed = (async () => {
-      if (shards > 1) return this.installSharded(record, generation);
+      if (shards > 1) return this.installSharded(record, under);
       c = this.durable(record);
       try {
         // Its first snapshot and empty log are durable before its catalog row is written.
         await c.install(state, () => {
-          registry.requireOpen(tenant, generation);
-          this.catalog.insertCollection(record);
+          registry.requireOpen(tenant, under);
+          this.catalog.insertCollection(record, under);
         });
       } catch (e) {
         c.drop();
@@ -210,13 +214,13 @@ export class Collections {
    * its placement (every live node its share: the sharded indexes' placement);
    * each shard's owner builds its replica from the record and its stream.
    */
-  private async installSharded(record: CollectionRecord, generation: number): Promise<CollectionDescription> {
+  private async installSharded(record: CollectionRecord, tenantId: TenantId): Promise<CollectionDescription> {
     const replication = this.host.durableOptions().replication!;
     try {
       for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
-      this.host.registry.requireOpen(record.tenant, generation);
+      this.host.registry.requireOpen(record.tenant, tenantId);
       replication.beforeCommit(...Array.from({ length: record.shards! }, (_, s) => shardStorageId(record.id, s)));
-      this.catalog.insertCollection(record);
+      this.catalog.insertCollection(record, tenantId);
     } catch (e) {
       if (!(e instanceof OutcomeUnknown)) for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
       throw e;
@@ -436,15 +440,16 @@ export class Collections {
     return c.read(async (s) => s.info());
   }
 
-  /** Fails with ERR_ALIAS_EXISTS when the alias exists or a collection has its name. */
-  async createAlias(tenant: string, alias: string, collection: string): Promise<AliasInfo> {
+  /** Fails with ERR_ALIAS_EXISTS when the alias exists or a collection has its name; `tenantId` as create's. */
+  async createAlias(tenant: string, alias: string, collection: string, tenantId?: TenantId): Promise<AliasInfo> {
     requireName(alias, 'the alias');
-    this.host.registry.requireOpen(tenant);
+    const under = this.host.registry.tenantIdFor(tenant, tenantId);
+    this.host.registry.requireOpen(tenant, under);
     if (this.catalog.getAlias(tenant, alias) || this.host.registry.findCollection(tenant, alias) || this.host.registry.isCreatingCollection(tenant, alias)) {
       throw new ServiceError('ERR_ALIAS_EXISTS', `${alias} already exists (as an alias or a collection)`);
     }
     const target = this.collectionNamed(tenant, collection);
-    this.catalog.insertAlias({ tenant, alias, collection: target });
+    this.catalog.insertAlias({ tenant, alias, collection: target }, under);
     return { alias, collection: target };
   }
 

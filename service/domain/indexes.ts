@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { FaissError, METRIC_L2, deserializeIndex, deserializeIndexBinary, serializeIndex, type BinarySearchResult, type IDSelector, type Index, type SearchParams } from '../../lib';
 import { buildIndex, isBinaryFactory, isBinaryIndex, rowLength, type AnyIndex, type AnyRangeSearchResult, type Rows } from '../../lib/any-index';
-import type { Catalog, CollectionRecord, IndexRecord, Quotas } from '../storage/catalog';
+import type { Catalog, CollectionRecord, IndexRecord, Quotas, TenantId } from '../storage/catalog';
 import type { LogStore, SnapshotStore } from '../storage/storage';
 import { OutcomeUnknown, ServiceError } from './errors';
 import { factoryString, metricName, type CreateIndexSpec } from './index-spec';
@@ -128,7 +128,7 @@ export interface DurableHost {
 }
 
 export class IndexService {
-  private readonly registry = new IndexRegistry();
+  private readonly registry = new IndexRegistry((tenant) => this.catalog.tenantId(tenant));
   private readonly residency: Residency;
   /** Each GPU's memory budget (--gpu-memory), kept as residency keeps --max-memory. */
   private readonly gpuResidency: Residency[];
@@ -235,9 +235,14 @@ export class IndexService {
     return l.appliedThrough(seq, MIN_SEQUENCE_WAIT_MS);
   }
 
-  async create(tenant: string, spec: CreateIndexSpec): Promise<IndexInfo> {
+  /**
+   * `tenantId`: the id of the tenant record the caller was let in under (its key's, Principal.tenantId); the
+   * index is made only while it is the tenant's. Absent: the tenant as the catalog has it now (the CLI, tests).
+   */
+  async create(tenant: string, spec: CreateIndexSpec, tenantId?: TenantId): Promise<IndexInfo> {
     requireName(spec.name, 'the index name');
-    this.registry.requireOpen(tenant);
+    const under = this.registry.tenantIdFor(tenant, tenantId);
+    this.registry.requireOpen(tenant, under);
     if (this.registry.find(tenant, spec.name) || this.registry.isCreating(tenant, spec.name)) {
       throw new ServiceError('ERR_INDEX_EXISTS', `Index ${spec.name} already exists`);
     }
@@ -272,9 +277,9 @@ export class IndexService {
     };
     if (shards > 1) {
       index.dispose(); // each shard's replica builds its own from the record
-      return this.installSharded(record);
+      return this.installSharded(record, under);
     }
-    return this.installNew(record, index, { indexes: 1, vectors: 0, bytes: 0 });
+    return this.installNew(record, under, index, { indexes: 1, vectors: 0, bytes: 0 });
   }
 
   /**
@@ -584,9 +589,9 @@ export class IndexService {
    * its type (flatShardFiles); other shards, a file of their own type cut per
    * shard (splitFile).
    */
-  private async importSharded(tenant: string, l: DurableIndex, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+  private async importSharded(tenant: string, tenantId: TenantId, l: DurableIndex, index: AnyIndex, growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
     const files = isFlatShards(l.record) ? await this.flatShardFiles(l, index) : await this.splitFile(l, index);
-    return this.replaceShards(tenant, l, files, growth);
+    return this.replaceShards(tenant, tenantId, l, files, growth);
   }
 
   /**
@@ -677,7 +682,7 @@ export class IndexService {
    * in the sandbox and against its shard (checkShardIndex), then every shard
    * replaced by its file at once (replaceShards).
    */
-  private async importArchive(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
+  private async importArchive(tenant: string, tenantId: TenantId, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
     const archive = decodeShardArchive(bytes);
     const l = this.registry.find(tenant, name);
     if (!l || !this.shardedOf(l)) {
@@ -711,7 +716,7 @@ export class IndexService {
       }
     }
     const growth: Reservation = { indexes: 0, ...this.quotas.requireRoom(tenant, vectors, size, l) };
-    return this.replaceShards(tenant, l, files, growth);
+    return this.replaceShards(tenant, tenantId, l, files, growth);
   }
 
   /**
@@ -725,10 +730,9 @@ export class IndexService {
    * old shards' streams and placement go after. Writes acknowledged before the
    * switch are replaced by the import.
    */
-  private async replaceShards(tenant: string, l: DurableIndex, files: Uint8Array[], growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
+  private async replaceShards(tenant: string, tenantId: TenantId, l: DurableIndex, files: Uint8Array[], growth: Reservation): Promise<{ created: boolean; info: IndexInfo }> {
     const replication = this.storage.replication!;
     const previous = l.record;
-    const generation = this.registry.generation(tenant);
     const next: IndexRecord = { ...previous, id: randomUUID() };
     const release = this.quotas.reserve(tenant, growth);
     const replaced = (async () => {
@@ -746,7 +750,7 @@ export class IndexService {
         const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
         this.sharded!.place(next);
-        this.registry.requireOpen(tenant, generation);
+        this.registry.requireOpen(tenant, tenantId);
         if (this.registry.find(tenant, previous.name) !== l || l.dropped) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(previous.name)}`);
         // Named within half the collector's grace period, or not at all (a sharded create's rule): older, the collector may have taken them.
         replication.beforeCommit(...made);
@@ -780,12 +784,15 @@ export class IndexService {
     }
   }
 
-  /** Creates the index from FAISS's serialized bytes, or replaces an existing one. */
-  async importIndex(tenant: string, name: string, bytes: Uint8Array): Promise<{ created: boolean; info: IndexInfo }> {
+  /**
+   * Creates the index from FAISS's serialized bytes, or replaces an existing one; `tenantId` as create's: the
+   * index it replaces is the one of that name under that tenant record, and one it makes lands only under it.
+   */
+  async importIndex(tenant: string, name: string, bytes: Uint8Array, tenantId?: TenantId): Promise<{ created: boolean; info: IndexInfo }> {
     requireName(name, 'the index name');
-    this.registry.requireOpen(tenant);
-    if (isShardArchive(bytes)) return this.importArchive(tenant, name, bytes);
-    const generation = this.registry.generation(tenant);
+    const under = this.registry.tenantIdFor(tenant, tenantId);
+    this.registry.requireOpen(tenant, under);
+    if (isShardArchive(bytes)) return this.importArchive(tenant, under, name, bytes);
     // Untrusted, so read, checked and tried in the sandbox process first: a crafted
     // file that would crash FAISS is an ERR_CORRUPT_INDEX here, not a dead server.
     // A binary index's file starts with a type tag "IB..." (no float index's does).
@@ -794,8 +801,9 @@ export class IndexService {
     let existing: DurableIndex | undefined;
     let growth: Reservation;
     try {
-      // Checked and reserved in one turn, after the last await: what the quota sees is current.
-      this.registry.requireOpen(tenant, generation);
+      // Checked and reserved in one turn, after the last await: what the quota sees is current, and the index of this
+      // name is the tenant's the request was let in under, not one of a tenant made again under the name meanwhile.
+      this.registry.requireOpen(tenant, under);
       existing = this.registry.find(tenant, name);
       if (!existing && this.registry.isCreating(tenant, name)) throw new ServiceError('ERR_INDEX_EXISTS', `Index ${name} is being created`);
       if (!existing) this.quotas.requireIndexQuota(tenant);
@@ -805,7 +813,7 @@ export class IndexService {
       throw e;
     }
     const sharded = existing && this.shardedOf(existing);
-    if (existing && sharded) return this.importSharded(tenant, existing, index, growth);
+    if (existing && sharded) return this.importSharded(tenant, under, existing, index, growth);
     if (!existing) {
       const record: IndexRecord = {
         tenant,
@@ -817,7 +825,7 @@ export class IndexService {
         createdAt: new Date().toISOString(),
         mmap: false,
       };
-      return { created: true, info: await this.installNew(record, index, growth, true) };
+      return { created: true, info: await this.installNew(record, under, index, growth, true) };
     }
     const replacing = existing;
     const release = this.quotas.reserve(tenant, growth);
@@ -835,7 +843,7 @@ export class IndexService {
           index,
           record,
           () => {
-            this.registry.requireOpen(tenant, generation);
+            this.registry.requireOpen(tenant, under);
             this.catalog.replaceIndex(record, replacing.record.id);
           },
           true,
@@ -992,13 +1000,14 @@ export class IndexService {
   /**
    * Installs a new index under its name, holding its quota (`growth`) and its
    * name until it is in the catalog: its first snapshot and empty log are
-   * durable before its catalog row is written. A tenant deleted meanwhile wins:
-   * the index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
+   * durable before its catalog row is written, under the tenant record of id
+   * `tenantId`. A tenant deleted meanwhile (and perhaps made again) wins: the
+   * index and its files go, and the caller gets ERR_TENANT_NOT_FOUND.
+   * `imported`: `index` came from a FAISS file (a cluster sends it to the other
+   * replicas as such).
    */
-  /** `imported`: `index` came from a FAISS file (a cluster sends it to the other replicas as such). */
-  private async installNew(record: IndexRecord, index: AnyIndex, growth: Reservation, imported = false): Promise<IndexInfo> {
+  private async installNew(record: IndexRecord, tenantId: TenantId, index: AnyIndex, growth: Reservation, imported = false): Promise<IndexInfo> {
     const { tenant, name } = record;
-    const generation = this.registry.generation(tenant);
     const releaseName = this.registry.claimName(tenant, name);
     let admission: Admission;
     try {
@@ -1016,8 +1025,8 @@ export class IndexService {
           index,
           record,
           () => {
-            this.registry.requireOpen(tenant, generation);
-            this.catalog.insertIndex(record);
+            this.registry.requireOpen(tenant, tenantId);
+            this.catalog.insertIndex(record, tenantId);
           },
           imported,
         );
@@ -1100,10 +1109,9 @@ export class IndexService {
    * placement (every live node its share); each shard's owner builds its
    * replica from the record and its stream.
    */
-  private async installSharded(record: IndexRecord): Promise<IndexInfo> {
+  private async installSharded(record: IndexRecord, tenantId: TenantId): Promise<IndexInfo> {
     const { tenant, name } = record;
     const replication = this.storage.replication!;
-    const generation = this.registry.generation(tenant);
     const releaseName = this.registry.claimName(tenant, name);
     let admission: Admission;
     try {
@@ -1115,9 +1123,9 @@ export class IndexService {
     const installed = (async () => {
       try {
         for (let s = 0; s < record.shards!; s++) await replication.create(shardStorageId(record.id, s), 0);
-        this.registry.requireOpen(tenant, generation);
+        this.registry.requireOpen(tenant, tenantId);
         replication.beforeCommit(...Array.from({ length: record.shards! }, (_, s) => shardStorageId(record.id, s)));
-        this.catalog.insertIndex(record);
+        this.catalog.insertIndex(record, tenantId);
       } catch (e) {
         if (!(e instanceof OutcomeUnknown)) for (let s = 0; s < record.shards!; s++) await replication.remove(shardStorageId(record.id, s)).catch(() => undefined);
         throw e;

@@ -7,7 +7,7 @@
 // OTHER_CONNECTIONS_SEEN_WITHIN_MS (storage/catalog.ts): a key revoked by the API
 // stops working at once, one revoked by the CLI within that bound.
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Catalog, KeyRecord, Role } from '../storage/catalog';
+import type { Catalog, KeyRecord, Role, TenantId } from '../storage/catalog';
 import { ServiceError } from './errors';
 
 export const ROLES: readonly Role[] = ['admin', 'write', 'read'];
@@ -25,6 +25,11 @@ export interface IssuedKey {
 export interface Principal {
   keyId: string;
   tenant: string;
+  /**
+   * The id of the tenant record the key was checked under: what the request creates lands only while it is the
+   * tenant's (a tenant deleted and made again under the name meanwhile, through any node, has another).
+   */
+  tenantId: TenantId;
   role: Role;
 }
 
@@ -69,7 +74,9 @@ export class KeyService {
       revokedAt: null,
     };
     if (this.catalog.getKey(record.id)) throw new ServiceError('ERR_INVALID_ARGUMENT', 'A key with this id already exists');
-    this.catalog.insertKey(record);
+    const tenantId = this.catalog.tenantId(tenant);
+    if (tenantId === undefined) throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(tenant)}`);
+    this.catalog.insertKey(record, tenantId);
     return { id: record.id, tenant, role, label, createdAt: record.createdAt, key };
   }
 
@@ -83,6 +90,15 @@ export class KeyService {
     return ok ? known.principal : undefined;
   }
 
+  /**
+   * Whether a principal checked earlier still stands: its key still works, under the same tenant record. Not so
+   * once its tenant was deleted (and perhaps made again under the name), through any node, or its key revoked.
+   */
+  stillValid(p: Principal): boolean {
+    const known = this.knownKey(p.keyId);
+    return known !== undefined && (known.principal === p || known.principal.tenantId === p.tenantId);
+  }
+
   /** The valid key of this id, from the cache while the catalog's keys are unchanged. */
   private knownKey(id: string): KnownKey | undefined {
     const generation = this.catalog.keyGeneration();
@@ -94,7 +110,9 @@ export class KeyService {
     if (known) return known;
     const record = this.catalog.getKey(id);
     if (!record || record.revokedAt) return undefined;
-    known = { principal: Object.freeze({ keyId: record.id, tenant: record.tenant, role: record.role }), digest: Buffer.from(record.hash, 'hex') };
+    const tenantId = this.catalog.tenantId(record.tenant);
+    if (tenantId === undefined) return undefined;
+    known = { principal: Object.freeze({ keyId: record.id, tenant: record.tenant, tenantId, role: record.role }), digest: Buffer.from(record.hash, 'hex') };
     this.known.set(id, known);
     return known;
   }

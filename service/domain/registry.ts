@@ -1,12 +1,13 @@
 // The registry: which indexes and collections exist, by tenant and name (each
 // kind its own namespace), and the lifecycle rules around the names. A name being created or imported is taken before its index is
 // registered; a tenant being deleted has no index to use or make, and a create
-// that began before a tenant was deleted cannot finish into a later tenant of the
-// same name (its generation).
+// that began under one tenant record cannot finish into a later tenant of the
+// same name (its tenant id, the catalog's).
 import type { DurableObject } from './durable';
 import type { DurableCollection } from './durable-collection';
 import type { DurableIndex } from './durable-index';
 import { ServiceError } from './errors';
+import type { TenantId } from '../storage/catalog';
 
 const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 
@@ -21,11 +22,8 @@ export class IndexRegistry {
   private readonly installing = new Map<string, Set<Promise<unknown>>>();
   /** Tenants being deleted: none of their indexes can be used or made meanwhile. */
   private readonly closing = new Set<string>();
-  /**
-   * Bumped each time a tenant of that name is deleted: a create or import that
-   * began before cannot finish into a later tenant of the same name.
-   */
-  private readonly generations = new Map<string, number>();
+  /** The id of a tenant's record in the catalog (undefined: none), read when a create or import is to land. */
+  constructor(private readonly tenantIdOf: (tenant: string) => TenantId | undefined) {}
 
   /** Every registered index and collection (what memory, quotas and shutdown cover). */
   all(): DurableObject[] {
@@ -104,13 +102,19 @@ export class IndexRegistry {
     return this.creating.has(`collection\u0000${key(tenant, name)}`);
   }
 
-  generation(tenant: string): number {
-    return this.generations.get(tenant) ?? 0;
+  /**
+   * The id of the tenant's record now, for a create or import to carry (`given`: the one its request was let in
+   * under, Principal.tenantId); ERR_TENANT_NOT_FOUND when there is no such tenant.
+   */
+  tenantIdFor(tenant: string, given?: TenantId): TenantId {
+    const id = given !== undefined ? given : this.tenantIdOf(tenant);
+    if (id === undefined) throw tenantGone(tenant);
+    return id;
   }
 
-  /** The tenant is not being deleted, nor (given `since`, its generation then) deleted and made again since. */
-  requireOpen(tenant: string, since?: number): void {
-    if (this.closing.has(tenant) || (since !== undefined && this.generation(tenant) !== since)) throw tenantGone(tenant);
+  /** The tenant is not being deleted, nor (given `tenantId`, the id of its record then) deleted, or deleted and made again, since. */
+  requireOpen(tenant: string, tenantId?: TenantId): void {
+    if (this.closing.has(tenant) || (tenantId !== undefined && this.tenantIdOf(tenant) !== tenantId)) throw tenantGone(tenant);
   }
 
   /**
@@ -120,7 +124,6 @@ export class IndexRegistry {
    */
   async closingTenant<T>(tenant: string, work: () => Promise<T>): Promise<T> {
     this.closing.add(tenant);
-    this.generations.set(tenant, this.generation(tenant) + 1);
     try {
       await Promise.allSettled([...(this.installing.get(tenant) ?? [])]);
       return await work();

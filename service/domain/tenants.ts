@@ -7,12 +7,6 @@ import { requireName } from './names';
 export class TenantService {
   /** Tenants being deleted: their name cannot be taken again until that is done. */
   private readonly deleting = new Set<string>();
-  /**
-   * Tenant deletions completed so far. A request authenticated before a deletion
-   * ended must check its key again before acting (its tenant, and so its key, may
-   * be gone, and the name taken by a new tenant).
-   */
-  deletions = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -73,7 +67,6 @@ export class TenantService {
       await this.indexes.dropTenant(name, () => this.catalog.deleteTenant(name)); // cascades to keys and indexes
     } finally {
       this.deleting.delete(name);
-      this.deletions++;
     }
   }
 }

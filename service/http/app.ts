@@ -121,7 +121,6 @@ export function createApp(deps: AppDeps): express.Express {
   const routes = allRoutes(deps);
   const pipelineDeps = {
     keys: deps.keys,
-    tenants: deps.tenants,
     memory: deps.memory,
     bodyLimit: deps.config.bodyLimit,
     versions: {

@@ -14,9 +14,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KeyService } from '../domain/keys';
 import type { TenantMemoryBudget } from '../domain/memory-budget';
-import type { TenantService } from '../domain/tenants';
 import { apiKeyCheck, checkRole, principalOf } from './auth';
 import { hasBody, readBody } from './body';
+import { ServiceError } from '../domain/errors';
 import { HttpError } from './errors';
 import { bodyBytes, openRequestMemory, type RequestMemory } from './request-memory';
 import { sequencedKind, type RouteSpec } from './route';
@@ -25,7 +25,6 @@ import { BINARY } from './wire';
 
 export interface PipelineDeps {
   keys: KeyService;
-  tenants: TenantService;
   memory: TenantMemoryBudget;
   /** --body-limit */
   bodyLimit: number;
@@ -107,16 +106,24 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
   const where = `${route.method.toUpperCase()} ${route.path}`;
   const sequenced = sequencedKind(route);
 
-  /** After the body: validation, the key again if a tenant went meanwhile, the budget, the handler. */
-  const handle = (req: Request, res: Response, next: NextFunction, tenantDeletions: number): void => {
+  /**
+   * The principal as it stands when the handler starts, after the body and any wait: a key whose tenant was
+   * deleted meanwhile (through any node, and perhaps made again under its name) no longer lets the request in.
+   * The handler's creates carry its tenant id to the catalog, which makes them only under that tenant record.
+   */
+  const stillValid = (res: Response): void => {
+    if (res.locals.principal !== undefined && !deps.keys.stillValid(principalOf(res.locals))) {
+      throw new ServiceError('ERR_UNAUTHENTICATED', 'The API key is unknown or revoked (its tenant was deleted while this request came in)');
+    }
+  };
+
+  /** After the body: validation, the budget, the principal again, the handler. */
+  const handle = (req: Request, res: Response, next: NextFunction): void => {
     let memory: RequestMemory | undefined;
     try {
       // Before validation: the body's minSequence is the pipeline's, not the route's.
       const minSequence = minSequenceOf(req);
       if (checkJson && !Buffer.isBuffer(req.body)) checkJson(req.body);
-      // A tenant deleted while the body arrived may have taken this key with it,
-      // and its name may belong to a new tenant now.
-      if (res.locals.principal !== undefined && deps.tenants.deletions !== tenantDeletions) res.locals.principal = checkKey(req);
       if (res.locals.principal !== undefined) {
         // A caller with a key holds its body's bytes of its tenant's memory budget;
         // the handler holds more (res.locals.memory) for what it allocates, and all
@@ -131,8 +138,11 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
       }
       const tenant = res.locals.principal !== undefined ? principalOf(res.locals).tenant : undefined;
       const unknown = sequenced !== undefined && tenant !== undefined && deps.catalog !== undefined && !deps.catalog.knows(sequenced, tenant, req.params.name);
-      const served = () =>
-        minSequence !== undefined ? deps.versions![sequenced!](tenant!, req.params.name, minSequence).then(() => route.handler(req, res)) : route.handler(req, res);
+      const handler = () => {
+        stillValid(res);
+        return route.handler(req, res);
+      };
+      const served = () => (minSequence !== undefined ? deps.versions![sequenced!](tenant!, req.params.name, minSequence).then(handler) : handler());
       const done = unknown ? deps.catalog!.awaitCatalog(sequenced!).then(served) : served();
       if (done) {
         done.then(() => memory?.settled(), (e: unknown) => {
@@ -149,7 +159,6 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
   };
 
   return (req, res, next) => {
-    const tenantDeletions = deps.tenants.deletions;
     try {
       if (route.role) {
         const principal = checkKey(req);
@@ -167,7 +176,7 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
     if (!hasBody(req)) {
       // An empty binary body is still a binary request: the route answers ERR_EMPTY_BODY, not a JSON schema error.
       req.body = route.body?.binary && req.is(BINARY) ? Buffer.alloc(0) : undefined;
-      return handle(req, res, next, tenantDeletions);
+      return handle(req, res, next);
     }
     if (accepts.length === 0) return next(new HttpError(400, 'ERR_VALIDATION', `${where} takes no body`));
     const format = formatOf(req);
@@ -181,7 +190,7 @@ export function pipeline(route: RouteSpec, deps: PipelineDeps): RequestHandler {
         return next(err);
       }
       req.body = body;
-      handle(req, res, next, tenantDeletions);
+      handle(req, res, next);
     });
   };
 }

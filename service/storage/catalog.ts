@@ -3,6 +3,7 @@
 // (better-sqlite3) in the data directory. Behind the Catalog interface so another
 // backend can replace it without touching the domain or the routes.
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CollectionSpec } from '../../lib/collections/types';
@@ -85,9 +86,18 @@ export interface AliasRecord {
   collection: string;
 }
 
+/**
+ * The id of a tenant's record: made when the tenant is made, never made again, so a tenant of a name made again
+ * after a deletion has another. null: a cluster's tenant made before tenant ids (docs/cluster.md).
+ */
+export type TenantId = string | null;
+
 export interface Catalog {
   listTenants(): TenantRecord[];
   getTenant(name: string): TenantRecord | undefined;
+  /** The id of the tenant's record (undefined: no tenant of that name). */
+  tenantId(name: string): TenantId | undefined;
+  /** With a new id (tenantId). */
   insertTenant(t: TenantRecord): void;
   /** Sets the quotas given, keeping the others as they are then; the tenant after, or undefined when there is none. */
   updateQuotas(name: string, q: Partial<Quotas>): TenantRecord | undefined;
@@ -101,12 +111,17 @@ export interface Catalog {
    * read of the keys holds while it is the same.
    */
   keyGeneration(): number;
-  insertKey(k: KeyRecord): void;
+  /**
+   * The creates of records under a tenant (insertKey, insertIndex, insertCollection, insertAlias) land only while
+   * the tenant's record has `tenantId` (the one the caller was let in under), as the change lands: else
+   * ERR_TENANT_NOT_FOUND, and nothing is written.
+   */
+  insertKey(k: KeyRecord, tenantId: TenantId): void;
   /** Revokes a key not revoked yet; the key after (revoked, at `at` or before), or undefined when there is none. */
   revokeKey(id: string, at: string): KeyRecord | undefined;
   listIndexes(tenant?: string): IndexRecord[];
   getIndex(tenant: string, name: string): IndexRecord | undefined;
-  insertIndex(r: IndexRecord): void;
+  insertIndex(r: IndexRecord, tenantId: TenantId): void;
   /**
    * Switches an index's row to `next` (an import: new storage id, dimension, type) in one transaction,
    * if it still has storage id `replaces`: ERR_INDEX_NOT_FOUND when it is gone (never brought back).
@@ -114,7 +129,7 @@ export interface Catalog {
   replaceIndex(next: IndexRecord, replaces: string): void;
   deleteIndex(tenant: string, name: string): void;
   listCollections(tenant?: string): CollectionRecord[];
-  insertCollection(r: CollectionRecord): void;
+  insertCollection(r: CollectionRecord, tenantId: TenantId): void;
   /**
    * The domain refuses while an alias points at it; a cluster's catalog also refuses (ERR_INVALID_ARGUMENT)
    * when an alias was switched to it through another node meanwhile.
@@ -122,7 +137,7 @@ export interface Catalog {
   deleteCollection(tenant: string, name: string): void;
   listAliases(tenant?: string): AliasRecord[];
   getAlias(tenant: string, alias: string): AliasRecord | undefined;
-  insertAlias(a: AliasRecord): void;
+  insertAlias(a: AliasRecord, tenantId: TenantId): void;
   /**
    * Points an alias at another collection (one statement: atomic). A cluster's catalog checks both as the change
    * lands: ERR_ALIAS_NOT_FOUND or ERR_COLLECTION_NOT_FOUND when one was deleted through another node meanwhile.
@@ -146,7 +161,8 @@ CREATE TABLE IF NOT EXISTS tenants (
   max_indexes INTEGER NOT NULL,
   max_vectors INTEGER NOT NULL,
   max_bytes INTEGER NOT NULL,
-  max_tenant_memory INTEGER
+  max_tenant_memory INTEGER,
+  id TEXT
 );
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
@@ -259,20 +275,14 @@ export class SqliteCatalog implements Catalog {
   }
 
   /**
-   * A change that makes a record under `tenant`: refused with ERR_TENANT_NOT_FOUND when the tenant is not there
-   * as it commits (deleted by another connection meanwhile: its foreign key), as a cluster's catalog refuses a
-   * create under a tenant deleted through another node. Its deletion cascades in one transaction, so no record
-   * made before it outlives it.
+   * A change that makes a record under `tenant`: `sql` an INSERT ... SELECT, made only while the tenant's record
+   * has `tenantId` as it commits; else ERR_TENANT_NOT_FOUND (deleted meanwhile, or deleted and made again, by this
+   * process or another connection), as a cluster's catalog refuses it. The tenant's deletion cascades in one
+   * transaction, so no record made before it outlives it.
    */
-  private changeUnder(tenant: string, point: string, sql: string, ...params: unknown[]): Database.RunResult {
-    try {
-      return this.change(point, sql, ...params);
-    } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY' && !this.getTenant(tenant)) {
-        throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(tenant)} (deleted meanwhile)`);
-      }
-      throw e;
-    }
+  private changeUnder(tenant: string, tenantId: TenantId, point: string, sql: string, ...params: unknown[]): void {
+    const { changes } = this.change(point, `${sql} WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ? AND id IS ?)`, ...params, tenant, tenantId);
+    if (changes === 0) throw new ServiceError('ERR_TENANT_NOT_FOUND', `No tenant named ${JSON.stringify(tenant)} (deleted meanwhile)`);
   }
 
   checkFile(): void {
@@ -320,6 +330,11 @@ export class SqliteCatalog implements Catalog {
     // Catalogs written before the per-tenant memory budget: their tenants follow --max-tenant-memory.
     const tenantColumns = (this.db.prepare('PRAGMA table_info(tenants)').all() as Row[]).map((c) => c.name);
     if (!tenantColumns.includes('max_tenant_memory')) this.db.exec('ALTER TABLE tenants ADD COLUMN max_tenant_memory INTEGER');
+    // Catalogs written before tenant ids: each tenant gets its id now.
+    if (!tenantColumns.includes('id')) this.db.exec('ALTER TABLE tenants ADD COLUMN id TEXT');
+    const unnumbered = this.db.prepare('SELECT name FROM tenants WHERE id IS NULL').pluck().all() as string[];
+    const number = this.db.prepare('UPDATE tenants SET id = ? WHERE name = ? AND id IS NULL');
+    for (const name of unnumbered) number.run(randomUUID(), name);
   }
 
   listTenants(): TenantRecord[] {
@@ -329,11 +344,15 @@ export class SqliteCatalog implements Catalog {
     const r = this.stmt('SELECT * FROM tenants WHERE name = ?').get(name) as Row | undefined;
     return r && tenantOf(r);
   }
+  tenantId(name: string): TenantId | undefined {
+    const r = this.stmt('SELECT id FROM tenants WHERE name = ?').get(name) as Row | undefined;
+    return r && ((r.id as string | null) ?? null);
+  }
   insertTenant(t: TenantRecord): void {
     this.change(
       'catalog.insert-tenant',
-      'INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes, max_tenant_memory) VALUES (?, ?, ?, ?, ?, ?)',
-      t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes, t.maxTenantMemory,
+      'INSERT INTO tenants (name, created_at, max_indexes, max_vectors, max_bytes, max_tenant_memory, id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      t.name, t.createdAt, t.maxIndexes, t.maxVectors, t.maxBytes, t.maxTenantMemory, randomUUID(),
     );
   }
   updateQuotas(name: string, q: Partial<Quotas>): TenantRecord | undefined {
@@ -373,11 +392,12 @@ export class SqliteCatalog implements Catalog {
     }
     return this.generation;
   }
-  insertKey(k: KeyRecord): void {
+  insertKey(k: KeyRecord, tenantId: TenantId): void {
     this.changeUnder(
       k.tenant,
+      tenantId,
       'catalog.insert-key',
-      'INSERT INTO api_keys (id, tenant, role, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO api_keys (id, tenant, role, hash, label, created_at, revoked_at) SELECT ?, ?, ?, ?, ?, ?, ?',
       k.id, k.tenant, k.role, k.hash, k.label, k.createdAt, k.revokedAt,
     );
   }
@@ -395,11 +415,12 @@ export class SqliteCatalog implements Catalog {
     const r = this.stmt('SELECT * FROM indexes WHERE tenant = ? AND name = ?').get(tenant, name) as Row | undefined;
     return r && indexOf(r);
   }
-  insertIndex(r: IndexRecord): void {
+  insertIndex(r: IndexRecord, tenantId: TenantId): void {
     this.changeUnder(
       r.tenant,
+      tenantId,
       'catalog.insert-index',
-      'INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO indexes (tenant, name, id, dimension, factory, metric, created_at, mmap, device) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?',
       r.tenant, r.name, r.id, r.dimension, r.factory, r.metric, r.createdAt, r.mmap ? 1 : 0, r.device ?? 'cpu',
     );
   }
@@ -420,11 +441,12 @@ export class SqliteCatalog implements Catalog {
       : this.stmt('SELECT * FROM collections ORDER BY tenant, name').all();
     return (rows as Row[]).map(collectionOf);
   }
-  insertCollection(r: CollectionRecord): void {
+  insertCollection(r: CollectionRecord, tenantId: TenantId): void {
     this.changeUnder(
       r.tenant,
+      tenantId,
       'catalog.insert-collection',
-      'INSERT INTO collections (tenant, name, id, spec, created_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO collections (tenant, name, id, spec, created_at) SELECT ?, ?, ?, ?, ?',
       r.tenant, r.name, r.id, JSON.stringify(r.spec), r.createdAt,
     );
   }
@@ -441,8 +463,8 @@ export class SqliteCatalog implements Catalog {
     const r = this.stmt('SELECT * FROM aliases WHERE tenant = ? AND alias = ?').get(tenant, alias) as Row | undefined;
     return r && aliasOf(r);
   }
-  insertAlias(a: AliasRecord): void {
-    this.changeUnder(a.tenant, 'catalog.insert-alias', 'INSERT INTO aliases (tenant, alias, collection) VALUES (?, ?, ?)', a.tenant, a.alias, a.collection);
+  insertAlias(a: AliasRecord, tenantId: TenantId): void {
+    this.changeUnder(a.tenant, tenantId, 'catalog.insert-alias', 'INSERT INTO aliases (tenant, alias, collection) SELECT ?, ?, ?', a.tenant, a.alias, a.collection);
   }
   switchAlias(a: AliasRecord): void {
     this.change('catalog.switch-alias', 'UPDATE aliases SET collection = ? WHERE tenant = ? AND alias = ?', a.collection, a.tenant, a.alias);

@@ -7,6 +7,7 @@
 // not seen it yet) outlived it, and a tenant of that name made later had it: the
 // old tenant's key let its holder in, the old index was listed and held its name.
 import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -27,7 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => new Date().toISOString();
 
 /** One record of each kind under `tenant`, named after `tag`, made through `on`: the KV keys they have, and the error of each create refused. */
-function makeUnder(on: Catalog, tenant: string, tag: string): { keys: string[]; refused: string[] } {
+function makeUnder(on: Catalog, tenant: string, tag: string, tenantId = on.tenantId(tenant) ?? null): { keys: string[]; refused: string[] } {
   const refused: string[] = [];
   const attempt = (f: () => void) => {
     try {
@@ -37,10 +38,10 @@ function makeUnder(on: Catalog, tenant: string, tag: string): { keys: string[]; 
     }
   };
   const keyId = randomBytes(8).toString('hex');
-  attempt(() => on.insertKey({ id: keyId, tenant, role: 'write', hash: '00'.repeat(32), label: tag, createdAt: now(), revokedAt: null }));
-  attempt(() => on.insertIndex({ tenant, name: `i-${tag}`, id: randomUUID(), dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }));
-  attempt(() => on.insertCollection({ tenant, name: `c-${tag}`, id: randomUUID(), spec: { name: `c-${tag}`, dimension: 4 } as CollectionSpec, createdAt: now() }));
-  attempt(() => on.insertAlias({ tenant, alias: `a-${tag}`, collection: `c-${tag}` }));
+  attempt(() => on.insertKey({ id: keyId, tenant, role: 'write', hash: '00'.repeat(32), label: tag, createdAt: now(), revokedAt: null }, tenantId));
+  attempt(() => on.insertIndex({ tenant, name: `i-${tag}`, id: randomUUID(), dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }, tenantId));
+  attempt(() => on.insertCollection({ tenant, name: `c-${tag}`, id: randomUUID(), spec: { name: `c-${tag}`, dimension: 4 } as CollectionSpec, createdAt: now() }, tenantId));
+  attempt(() => on.insertAlias({ tenant, alias: `a-${tag}`, collection: `c-${tag}` }, tenantId));
   const t = token(tenant);
   return { keys: [`k.${token(keyId)}`, `i.${t}.${token(`i-${tag}`)}`, `c.${t}.${token(`c-${tag}`)}`, `a.${t}.${token(`a-${tag}`)}`], refused };
 }
@@ -112,7 +113,7 @@ describe('cluster: a tenant deleted through one node while records are made unde
       assert.equal(catalog.getIndex('old', 'ix')?.id, 'old-ix');
       assert.deepEqual(catalog.getTenant('old') && Object.keys(catalog.getTenant('old')!).includes('id'), false, "the tenant's id is the catalog's own");
       // Made under it now: as its records are, without a tenant id, and honoured.
-      catalog.insertKey(key('oldkey2') as never);
+      catalog.insertKey(key('oldkey2') as never, catalog.tenantId('old')!);
       assert.equal((await kv.get(`k.${token('oldkey2')}`))?.json<{ tenantId?: string }>().tenantId, undefined);
       assert.equal(catalog.getKey('oldkey2')?.tenant, 'old');
       // Deleted; a record the previous version made under it meanwhile (unseen here) outlives it; the tenant made again.
@@ -149,7 +150,7 @@ describe('cluster: a tenant deleted through one node while records are made unde
       await caughtUp();
       const bad: string[] = [];
       const leftovers: string[] = [];
-      const cases: Record<string, () => { keys: string[]; refused: string[]; tag: string }> = {
+      const cases: Record<string, () => { keys: string[]; refused: string[]; tag: string } | Promise<{ keys: string[]; refused: string[]; tag: string }>> = {
         // B makes them after A's deletion landed, before B heard of it.
         'made after the deletion': () => {
           a.deleteTenant('shop');
@@ -170,9 +171,18 @@ describe('cluster: a tenant deleted through one node while records are made unde
           a.insertTenant(tenant);
           return { ...makeUnder(b, 'shop', 'again'), tag: 'again' };
         },
+        // Their requests were let in under the tenant through B; B makes them once it has seen the tenant deleted and
+        // made again through A (the tenant window: they carry the id of the tenant record they were let in under).
+        'let in before the deletion, made once their node saw the tenant made again': async () => {
+          const letIn = b.tenantId('shop')!;
+          a.deleteTenant('shop');
+          a.insertTenant(tenant);
+          await caughtUp();
+          return { ...makeUnder(b, 'shop', 'window', letIn), tag: 'window' };
+        },
       };
       for (const [what, run] of Object.entries(cases)) {
-        const made = run();
+        const made = await run();
         await caughtUp();
         for (const [n, c] of catalogs.entries()) {
           const seen = honoured(c, 'shop', made.tag, [keyIdOf(made.keys[0])]);
@@ -184,7 +194,7 @@ describe('cluster: a tenant deleted through one node while records are made unde
       }
       // The new tenant can make an index of a name a deleted tenant's leftover still holds.
       try {
-        a.insertIndex({ tenant: 'shop', name: 'i-before', id: 'new-index', dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false });
+        a.insertIndex({ tenant: 'shop', name: 'i-before', id: 'new-index', dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }, a.tenantId('shop')!);
       } catch (e) {
         bad.push(`the new tenant's index i-before: ${(e as { code?: string }).code ?? e}`);
       }
@@ -215,7 +225,7 @@ describe('cluster: a tenant deleted through one node while records are made unde
       // A node that has not seen the tenant deleted and made again through another does not delete the new one.
       a.deleteTenant('shop');
       a.insertTenant(tenant);
-      a.insertIndex({ tenant: 'shop', name: 'kept', id: 'kept-index', dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false });
+      a.insertIndex({ tenant: 'shop', name: 'kept', id: 'kept-index', dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }, a.tenantId('shop')!);
       b.deleteTenant('shop');
       await caughtUp();
       for (const [n, c] of catalogs.entries()) {
@@ -291,4 +301,70 @@ describe('cluster: a tenant deleted through one node while records are made unde
     console.log(`      ${ROUNDS} rounds, the creates through B answered: ${answered}; ${unsettledUsage} tenants made again answered 503 (quota.read); ${bad.length} problems${bad.length ? `: ${bad.slice(0, 8).join('; ')}` : ''}`);
     assert.deepEqual(bad, []);
   });
+
+  it('through 2 proxy nodes: a create or an add let in under the tenant, whose body comes once the tenant was deleted and made again through the other node, lands under neither', async () => {
+    if (nodes.length === 0) nodes = await startProxyCluster(nats, ['A', 'B']);
+    const admin = nodes.map((n) => client(n.url, n.adminKey));
+    const name = 'window';
+    const usable = async (url: string, key: string, route: string) => {
+      for (let t = 0; t < 250 && (await client(url, key).get(route)).status !== 200; t++) await sleep(20);
+    };
+    assert.equal((await admin[0].post('/v1/admin/tenants', { name, quotas: { maxIndexes: 1000 } })).status, 201);
+    const oldKey = (await admin[0].post(`/v1/admin/tenants/${name}/keys`, { role: 'write' })).json.key as string;
+    await usable(nodes[1].url, oldKey, '/v1/indexes');
+    assert.equal((await client(nodes[1].url, oldKey).post('/v1/indexes', { name: 'x', dimension: 4, type: 'IndexFlatL2' })).status, 201);
+    // Let in through B (the key is checked when the headers come), their bodies held back.
+    const held = [
+      heldRequest(nodes[1].url, '/v1/indexes', oldKey, { name: 'y', dimension: 4, type: 'IndexFlatL2' }),
+      heldRequest(nodes[1].url, '/v1/collections', oldKey, { name: 'z', dimension: 4 }),
+      heldRequest(nodes[1].url, '/v1/indexes/x/add', oldKey, { vectors: [[1, 2, 3, 4]] }),
+    ];
+    await sleep(500);
+    // Through A: the tenant deleted and made again, with an index x of its own; B sees the new tenant and its index.
+    assert.equal((await admin[0].del(`/v1/admin/tenants/${name}`)).status, 204);
+    for (let t = 0; t < 250 && (await admin[1].get(`/v1/admin/tenants/${name}`)).status !== 404; t++) await sleep(20);
+    const again = await admin[0].post('/v1/admin/tenants', { name, quotas: { maxIndexes: 1000 } });
+    if (again.status === 503) for (let t = 0; t < 100 && (await admin[0].get(`/v1/admin/tenants/${name}`)).status !== 200; t++) await sleep(50);
+    else assert.equal(again.status, 201, JSON.stringify(again.json));
+    const newKey = (await admin[0].post(`/v1/admin/tenants/${name}/keys`, { role: 'write' })).json.key as string;
+    assert.equal((await client(nodes[0].url, newKey).post('/v1/indexes', { name: 'x', dimension: 4, type: 'IndexFlatL2' })).status, 201);
+    await usable(nodes[1].url, newKey, '/v1/indexes/x');
+    const answers = await Promise.all(held.map((h) => h.send()));
+    const bad: string[] = [];
+    for (const [i, what] of ['create of index y', 'create of collection z', 'add to index x'].entries()) {
+      const a = answers[i];
+      if (a.status !== 401 && a.status !== 404) bad.push(`the ${what} answered ${a.status} ${JSON.stringify(a.json)}`);
+    }
+    for (const n of nodes) {
+      const api = client(n.url, newKey);
+      await usable(n.url, newKey, '/v1/indexes/x');
+      const indexes = ((await api.get('/v1/indexes')).json?.indexes as { name: string; ntotal: number }[]) ?? [];
+      const collections = ((await api.get('/v1/collections')).json?.collections as { name: string }[]) ?? [];
+      if (indexes.map((i) => i.name).join() !== 'x') bad.push(`node ${n.node} lists the indexes ${indexes.map((i) => i.name).join(',')} for the new tenant`);
+      const x = (await api.get('/v1/indexes/x')).json;
+      if (x?.ntotal !== 0) bad.push(`node ${n.node}: the new tenant's index x holds ${x?.ntotal} vectors`);
+      if (collections.length) bad.push(`node ${n.node} lists the collections ${collections.map((c) => c.name).join(',')} for the new tenant`);
+    }
+    console.log(`      held requests answered ${answers.map((a) => `${a.status} ${a.json?.error?.code ?? ''}`.trim()).join(', ')}; ${bad.length} problems${bad.length ? `: ${bad.join('; ')}` : ''}`);
+    assert.deepEqual(bad, []);
+  });
 });
+
+/** A POST whose key is checked when its headers come (at once) and whose JSON body is sent by `send`. */
+function heldRequest(base: string, route: string, key: string, json: unknown): { send: () => Promise<{ status: number; json: any }> } { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const body = Buffer.from(JSON.stringify(json));
+  const req = http.request(base + route, { method: 'POST', headers: { 'X-API-Key': key, 'Content-Type': 'application/json', 'Content-Length': body.length } });
+  const answer = new Promise<{ status: number; json: any }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+      });
+    });
+    req.on('error', reject);
+  });
+  req.flushHeaders();
+  return { send: () => (req.end(body), answer) };
+}

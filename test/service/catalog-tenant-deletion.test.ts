@@ -32,24 +32,37 @@ describe('service: the catalog when a tenant is deleted by another connection wh
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const creates: [string, (c: SqliteCatalog, tag: string) => void][] = [
-    ['key', (c, tag) => c.insertKey({ id: `key-${tag}`, tenant: 'shop', role: 'write', hash: '00', label: null, createdAt: now(), revokedAt: null })],
-    ['index', (c, tag) => c.insertIndex({ tenant: 'shop', name: `i-${tag}`, id: `index-${tag}`, dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false })],
-    ['collection', (c, tag) => c.insertCollection({ tenant: 'shop', name: `c-${tag}`, id: `collection-${tag}`, spec: { name: `c-${tag}`, dimension: 4 } as CollectionSpec, createdAt: now() })],
-    ['alias', (c, tag) => c.insertAlias({ tenant: 'shop', alias: `a-${tag}`, collection: `c-${tag}` })],
+  /** Each create under the tenant record of id `tenantId` (the one its request was let in under). */
+  const creates: [string, (c: SqliteCatalog, tag: string, tenantId: string | null) => void][] = [
+    ['key', (c, tag, id) => c.insertKey({ id: `key-${tag}`, tenant: 'shop', role: 'write', hash: '00', label: null, createdAt: now(), revokedAt: null }, id)],
+    ['index', (c, tag, id) => c.insertIndex({ tenant: 'shop', name: `i-${tag}`, id: `index-${tag}`, dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }, id)],
+    ['collection', (c, tag, id) => c.insertCollection({ tenant: 'shop', name: `c-${tag}`, id: `collection-${tag}`, spec: { name: `c-${tag}`, dimension: 4 } as CollectionSpec, createdAt: now() }, id)],
+    ['alias', (c, tag, id) => c.insertAlias({ tenant: 'shop', alias: `a-${tag}`, collection: `c-${tag}` }, id)],
   ];
 
   it('a create after the deletion is refused with ERR_TENANT_NOT_FOUND; the tenant made again has nothing of it', () => {
+    const id = catalog.tenantId('shop')!;
     other.deleteTenant('shop');
     for (const [what, create] of creates) {
-      assert.throws(() => create(catalog, 'after'), (e: { code?: string }) => e.code === 'ERR_TENANT_NOT_FOUND', what);
+      assert.throws(() => create(catalog, 'after', id), (e: { code?: string }) => e.code === 'ERR_TENANT_NOT_FOUND', what);
     }
     other.insertTenant(tenant);
     assert.deepEqual([catalog.listKeys('shop'), catalog.listIndexes('shop'), catalog.listCollections('shop'), catalog.listAliases('shop')], [[], [], [], []]);
   });
 
+  it('a create let in under the tenant before it was deleted and made again is refused: the new tenant has nothing of it', () => {
+    const id = catalog.tenantId('shop')!;
+    other.deleteTenant('shop');
+    other.insertTenant(tenant);
+    assert.notEqual(catalog.tenantId('shop'), id, 'the tenant made again has another id');
+    for (const [what, create] of creates) {
+      assert.throws(() => create(catalog, 'again', id), (e: { code?: string }) => e.code === 'ERR_TENANT_NOT_FOUND', what);
+    }
+    assert.deepEqual([catalog.listKeys('shop'), catalog.listIndexes('shop'), catalog.listCollections('shop'), catalog.listAliases('shop')], [[], [], [], []]);
+  });
+
   it('what was made before the deletion goes with the tenant: the tenant made again has none of it', () => {
-    for (const [, create] of creates) create(catalog, 'before');
+    for (const [, create] of creates) create(catalog, 'before', catalog.tenantId('shop')!);
     other.deleteTenant('shop');
     other.insertTenant(tenant);
     assert.equal(catalog.getKey('key-before'), undefined);

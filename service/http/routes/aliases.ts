@@ -36,7 +36,7 @@ export function aliasRoutes(collections: Collections): RouteSpec[] {
       responses: { 201: '{ alias, collection }', 404: 'No such collection', 409: 'The alias exists, or names a collection' },
       handler: async (req, res) => {
         const { alias, collection } = req.body;
-        await collections.createAlias(tenantOf(res), alias, collection);
+        await collections.createAlias(tenantOf(res), alias, collection, principalOf(res.locals).tenantId);
         res.status(201).json({ alias, collection });
       },
     },

@@ -98,7 +98,7 @@ export function collectionRoutes(collections: Collections, config: Config): Rout
       },
       handler: async (req, res) => {
         const { shards, ...spec } = req.body;
-        res.status(201).json(await collections.create(tenantOf(res), spec, shards));
+        res.status(201).json(await collections.create(tenantOf(res), spec, shards, principalOf(res.locals).tenantId));
       },
     },
     {

@@ -134,7 +134,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         422: 'ERR_UNSUPPORTED: device gpu on a server without GPUs (no serve --gpu, or an addon built without CUDA), or an index type with no GPU version',
       },
       handler: async (req, res) => {
-        res.status(201).json(await indexes.create(tenantOf(res), req.body));
+        res.status(201).json(await indexes.create(tenantOf(res), req.body, principalOf(res.locals).tenantId));
       },
     },
     {
@@ -376,7 +376,7 @@ export function indexRoutes(indexes: IndexService, config: Config): RouteSpec[] 
         if (!isBinary(req) || !Buffer.isBuffer(req.body)) {
           throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'import takes an application/octet-stream body');
         }
-        const { created, info } = await indexes.importIndex(tenantOf(res), nameOf(req), req.body);
+        const { created, info } = await indexes.importIndex(tenantOf(res), nameOf(req), req.body, principalOf(res.locals).tenantId);
         res.status(created ? 201 : 200).json(info);
       },
     },
