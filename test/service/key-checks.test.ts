@@ -53,7 +53,7 @@ describe('service: API key checks', () => {
   it('reads a key once while nothing changes, and refuses a wrong secret for it', () => {
     const issued = keys.issue('acme', 'read');
     reads = 0;
-    for (let i = 0; i < 5; i++) assert.deepEqual(keys.verify(issued.key), { keyId: issued.id, tenant: 'acme', role: 'read' });
+    for (let i = 0; i < 5; i++) assert.deepEqual(keys.verify(issued.key), { keyId: issued.id, tenant: 'acme', tenantId: catalog.tenantId('acme'), role: 'read' });
     assert.equal(reads, 1, 'the record is read by the first check only');
     const wrong = issued.key.slice(0, -1) + (issued.key.endsWith('A') ? 'B' : 'A');
     assert.equal(keys.verify(wrong), undefined);
