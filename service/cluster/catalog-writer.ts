@@ -8,9 +8,10 @@
 // Creates and updates are compare-and-sets on the bucket's stream (stream-cas.ts):
 // an update is decided here, on the record as the stream's leader has it, never
 // on the node's mirror, and decided again whenever another change lands first.
-// An append whose acknowledgement is lost is read back (stream-cas.ts) until just
-// before the caller stops waiting: the answer says it landed, or it did not, or
-// `unknown` (then the caller keeps what the record would name).
+// Every change (creates, updates, puts, deletes) is such an append, and one whose
+// acknowledgement is lost is read back (stream-cas.ts) until just before the
+// caller stops waiting: the answer says it landed, or it did not, or `unknown`
+// (then the caller keeps what the record would name).
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
@@ -48,7 +49,10 @@ export interface WriteRequest {
   under?: string;
   /** delete: only while the record is a leftover of a deleted tenant of this name, whose record is at `tenantKey` (tenant-records.ts isLeftover); answered `kept` otherwise. */
   ifLeftoverOf?: { tenant: string; tenantKey: string };
-  /** delete: only while the record's fields have these values (absent counts as null): a tenant's record, only the one of this id; answered `kept` otherwise. */
+  /**
+   * delete: only while the record's fields have these values (absent counts as null): a tenant's record, only the
+   * one of this id; an index's or collection's, only the one of this storage id; answered `kept` otherwise.
+   */
   ifFields?: Record<string, unknown>;
 }
 
@@ -120,6 +124,15 @@ function faulty(js: JetStreamClient, bucket: string, r: WriteRequest): JetStream
   return f;
 }
 
+/** Whether a record (undefined: none) is there with these fields' values (absent counts as null); with no fields, whether it is there. */
+function fieldsMatch(fields: Record<string, unknown> = {}): (current: string | undefined) => boolean {
+  const expected = Object.entries(fields);
+  return (current) => {
+    const record = current === undefined ? undefined : (JSON.parse(current) as Record<string, unknown>);
+    return record !== undefined && expected.every(([f, v]) => (record[f] ?? null) === (v ?? null));
+  };
+}
+
 /** What `u` makes of a record and the `requires` keys read with it: the answer, and the value to write (if any). */
 export function decideUpdate(key: string, u: RecordUpdate, current: string | undefined, required: (string | undefined)[]): { answer: Omit<WriteAnswer, 'id'>; next?: string } {
   if (current === undefined) return { answer: { missing: key } };
@@ -141,7 +154,7 @@ async function main(): Promise<void> {
   };
   // The node's own connection's attempt and wait (cluster.ts CONNECT_ATTEMPT_MS, RECONNECT_WAIT_MS: not imported, this worker loads alone).
   const nc = await connect({ servers: setup.servers, name: `${setup.name}-catalog-writer`, maxReconnectAttempts: -1, timeout: 2_000, reconnectTimeWait: 250 });
-  const kv = await new Kvm(nc).create(setup.bucket, { replicas: setup.replicas, history: 1 });
+  await new Kvm(nc).create(setup.bucket, { replicas: setup.replicas, history: 1 });
   const client = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   parentPort!.on('message', (r: WriteRequest | 'close') => {
@@ -190,23 +203,21 @@ async function main(): Promise<void> {
             resolveBy,
           );
           answer(made ? { id: r.id, revision: made.revision, value: made.value } : { id: r.id, ...decided });
-        } else if (r.op === 'put') answer({ id: r.id, revision: await kv.put(r.key, r.value!) });
-        else if (r.ifLeftoverOf !== undefined) {
+        } else if (r.op === 'put') {
+          const made = await setKeyIf(jsm, js, setup.bucket, r.key, () => r.value!, CHANGE_TIMEOUT_MS, [], resolveBy);
+          answer({ id: r.id, revision: made!.revision });
+        } else if (r.ifLeftoverOf !== undefined) {
           const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, (current, [tenant]) => isLeftover(current, r.ifLeftoverOf!.tenant, tenant), CHANGE_TIMEOUT_MS, [r.ifLeftoverOf.tenantKey], resolveBy);
           answer({ id: r.id, ...(!deleted && { kept: true }) });
-        } else if (r.ifFields !== undefined) {
-          const fields = Object.entries(r.ifFields);
-          const matches = (current: string | undefined) => {
-            const record = current === undefined ? undefined : (JSON.parse(current) as Record<string, unknown>);
-            return record !== undefined && fields.every(([f, v]) => (record[f] ?? null) === (v ?? null));
-          };
-          const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, matches, CHANGE_TIMEOUT_MS, [], resolveBy);
-          answer({ id: r.id, ...(!deleted && { kept: true }) });
         } else if (r.unlessReferenced) {
-          const referenced = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS, resolveBy);
-          answer({ id: r.id, ...(referenced !== undefined && { referenced }) });
+          const { referenced, kept } = await deleteKeyUnlessReferenced(jsm, js, setup.bucket, r.key, r.unlessReferenced, CHANGE_TIMEOUT_MS, resolveBy, fieldsMatch(r.ifFields));
+          answer({ id: r.id, ...(referenced !== undefined && { referenced }), ...(kept && { kept }) });
+        } else if (r.ifFields !== undefined) {
+          const deleted = await deleteKeyIf(jsm, js, setup.bucket, r.key, fieldsMatch(r.ifFields), CHANGE_TIMEOUT_MS, [], resolveBy);
+          answer({ id: r.id, ...(!deleted && { kept: true }) });
         } else {
-          await kv.delete(r.key);
+          // Nothing to delete (gone already) is a delete done: a retry of one that landed answers as the first.
+          await deleteKeyIf(jsm, js, setup.bucket, r.key, (current) => current !== undefined, CHANGE_TIMEOUT_MS, [], resolveBy);
           answer({ id: r.id });
         }
       } catch (e) {

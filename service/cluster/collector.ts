@@ -211,8 +211,8 @@ export class LeakCollector {
         const tenant = this.leftoverTenants.get(l.name)!;
         return await deleteKeyIf(this.jsm, this.js, CATALOG_BUCKET, l.name, (current, [t]) => isLeftover(current, tenant, t), RECORD_DELETE_MS, [`t.${token(tenant)}`]);
       }
-      await this.kv.delete(l.name);
-      return true;
+      // A pointer or placement no record names: deleted as every catalog change is (its acknowledgement lost, read back).
+      return await deleteKeyIf(this.jsm, this.js, CATALOG_BUCKET, l.name, (current) => current !== undefined, RECORD_DELETE_MS);
     } catch (e) {
       if (e instanceof JetStreamApiError && e.code === 404) return false;
       if (/not found/i.test((e as Error).message ?? '')) return false;

@@ -408,8 +408,9 @@ export class KvCatalog implements Catalog {
     // Its new stream is numbered on from the one it replaces: it cannot take the place of another node's import.
     if (a.conflict) throw new ServiceError('ERR_STORAGE_FAILED', `Index ${next.name} was replaced through another node while this import was written: retry it`);
   }
-  deleteIndex(tenant: string, name: string): void {
-    this.write('delete', indexKey(tenant, name));
+  /** Only the record of that storage id, as the deletion lands: never one made under the name through another node since. */
+  deleteIndex(tenant: string, name: string, id: string): void {
+    this.write('delete', indexKey(tenant, name), undefined, { ifFields: { id } });
   }
   listCollections(tenant?: string): CollectionRecord[] {
     return this.ofTenant(this.collections, tenant).sort(byName((r) => `${r.tenant}\u0000${r.name}`));
@@ -421,8 +422,11 @@ export class KvCatalog implements Catalog {
    * Not while an alias points at it, as the catalog is when the deletion lands (the domain checked this node's
    * copy; an alias switched to it through another node meanwhile keeps it): ERR_INVALID_ARGUMENT, as the domain's.
    */
-  deleteCollection(tenant: string, name: string): void {
-    const { referenced } = this.write('delete', collectionKey(tenant, name), undefined, { unlessReferenced: { prefix: `a.${token(tenant)}.`, field: 'collection', value: name } });
+  deleteCollection(tenant: string, name: string, id: string): void {
+    const { referenced } = this.write('delete', collectionKey(tenant, name), undefined, {
+      unlessReferenced: { prefix: `a.${token(tenant)}.`, field: 'collection', value: name },
+      ifFields: { id },
+    });
     if (referenced !== undefined) {
       const alias = Buffer.from(referenced.slice(referenced.lastIndexOf('.') + 1), 'base64url').toString('utf8');
       throw new ServiceError('ERR_INVALID_ARGUMENT', `Collection ${name} cannot be deleted while aliases point at it: ${alias}; switch or delete them first`);
@@ -438,15 +442,24 @@ export class KvCatalog implements Catalog {
   insertAlias(a: AliasRecord, tenantId: TenantId): void {
     this.createUnder(aliasKey(a.tenant, a.alias), a, tenantId, () => new ServiceError('ERR_ALIAS_EXISTS', `Alias ${a.alias} already exists`));
   }
-  /** Only an alias still there, to a collection still there (both as the change lands). */
+  /**
+   * Only an alias still there, the one this node knows (of its tenant record: never one made under the name through
+   * another node since), to a collection still there (both as the change lands).
+   */
   switchAlias(a: AliasRecord): void {
     const target = collectionKey(a.tenant, a.collection);
-    const w = this.write('update', aliasKey(a.tenant, a.alias), undefined, { update: { set: { collection: a.collection }, requires: [target] } });
+    const known = this.aliases.get(aliasKey(a.tenant, a.alias));
+    const gone = () => new ServiceError('ERR_ALIAS_NOT_FOUND', `No alias named ${JSON.stringify(a.alias)}`);
+    if (!known || !this.belongs(known)) throw gone();
+    const w = this.write('update', aliasKey(a.tenant, a.alias), undefined, { update: { set: { collection: a.collection }, expect: { tenantId: known.tenantId ?? null }, requires: [target] } });
     if (w.missing === target) throw new ServiceError('ERR_COLLECTION_NOT_FOUND', `No collection named ${JSON.stringify(a.collection)}`);
-    if (w.missing) throw new ServiceError('ERR_ALIAS_NOT_FOUND', `No alias named ${JSON.stringify(a.alias)}`);
+    if (w.missing || w.conflict) throw gone();
   }
+  /** Only the alias this node knows (of its tenant record), as the deletion lands. */
   deleteAlias(tenant: string, alias: string): void {
-    this.write('delete', aliasKey(tenant, alias));
+    const known = this.aliases.get(aliasKey(tenant, alias));
+    if (!known || !this.belongs(known)) return;
+    this.write('delete', aliasKey(tenant, alias), undefined, { ifFields: { tenantId: known.tenantId ?? null } });
   }
   /** The nodes that told the catalog they are up, as last heard. */
   nodes(): NodeHeartbeat[] {

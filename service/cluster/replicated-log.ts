@@ -16,7 +16,7 @@ import type { FileSnapshotStore } from '../storage/snapshots';
 import { Kvm, type KV } from '@nats-io/kv';
 import { CATALOG_BUCKET, sharedSnapshotKey as sharedKey } from './kv-catalog';
 import { pack, unpack } from './frames';
-import { setKeyIf } from './stream-cas';
+import { deleteKeyIf, setKeyIf } from './stream-cas';
 import { storageFault } from '../storage/storage-io';
 import { readObject } from './object-read';
 
@@ -230,7 +230,7 @@ export class JetStreamLog implements ReplicatedLog {
     const pointer = await this.kv.get(sharedKey(id));
     if (pointer && pointer.operation === 'PUT') {
       await this.objects.delete(objectOf(id, Number(pointer.string()))).catch(() => undefined);
-      await this.kv.delete(sharedKey(id));
+      await deleteKeyIf(this.jsm, this.js, CATALOG_BUCKET, sharedKey(id), (current) => current !== undefined, APPEND_TIMEOUT_MS);
     }
     await this.deleteImport(id);
   }

@@ -5,8 +5,8 @@
 // proposed); the per-subject expectation that KV's update relies on (and KV's
 // create of a deleted key, an update on the delete's revision) let two through
 // on one revision, it seems because it is checked against what is applied only.
-// Used for the catalog bucket's creates and updates (catalog-writer.ts) and its
-// shared-snapshot pointers (replicated-log.ts); the quota ledger appends to its
+// Used for every change of the catalog bucket: its records' (catalog-writer.ts),
+// its shared-snapshot pointers' (replicated-log.ts), the leak collector's; the quota ledger appends to its
 // own streams the same way (quota-ledger.ts).
 // An append whose acknowledgement is lost (a timeout, a server gone) is read
 // back before the change answers: it landed, it never will, or (not learned
@@ -155,7 +155,8 @@ export async function deleteKeyIf(
  * object) has `ref.field` equal to `ref.value`, as the stream is when the delete
  * lands: a collection deleted while an alias is switched to it, through another
  * node, is either deleted before (the switch finds it gone) or kept (the alias's
- * key is answered). Undefined once deleted. Retried as setKeyIf's changes are.
+ * key is answered: `referenced`). Only while `matches` its current value (by
+ * default, while there is one): else `kept`. Retried as setKeyIf's changes are.
  */
 export async function deleteKeyUnlessReferenced(
   jsm: JetStreamManager,
@@ -165,17 +166,19 @@ export async function deleteKeyUnlessReferenced(
   ref: { prefix: string; field: string; value: unknown },
   timeoutMs: number,
   resolveBy = Date.now() + timeoutMs + RESOLVE_MS,
-): Promise<string | undefined> {
-  return settle(jsm, bucket, timeoutMs, kvSubject(bucket, `${ref.prefix}>`), async (last, subjects) => {
-    // The keys under the prefix (deleted ones too: their value is none), read at once.
+  matches: (current: string | undefined) => boolean = (current) => current !== undefined,
+): Promise<{ referenced?: string; kept?: boolean }> {
+  return settle<{ referenced?: string; kept?: boolean }>(jsm, bucket, timeoutMs, kvSubject(bucket, `${ref.prefix}>`), async (last, subjects) => {
+    // The keys under the prefix (deleted ones too: their value is none), read at once, with the key's own.
     const keys = subjects.map((subject) => subject.slice(kvSubject(bucket, '').length));
-    const values = await Promise.all(keys.map((k) => currentValue(jsm, bucket, k)));
+    const [current, ...values] = await Promise.all([key, ...keys].map((k) => currentValue(jsm, bucket, k)));
+    if (!matches(current)) return { done: { kept: true } };
     const i = values.findIndex((v) => v !== undefined && (JSON.parse(v) as Record<string, unknown>)[ref.field] === ref.value);
-    if (i >= 0) return { done: keys[i] };
+    if (i >= 0) return { done: { referenced: keys[i] } };
     const h = headers();
     h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
     await appendAt(jsm, js, bucket, kvSubject(bucket, key), Empty, h, last, resolveBy);
-    return { done: undefined };
+    return { done: {} };
   });
 }
 

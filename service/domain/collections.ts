@@ -281,7 +281,7 @@ export class Collections {
         `Collection ${name} cannot be deleted while aliases point at it: ${aliases.map((a) => a.alias).join(', ')}; switch or delete them first`,
       );
     }
-    this.catalog.deleteCollection(tenant, name);
+    this.catalog.deleteCollection(tenant, name, c.record.id);
     await this.host.quotas.forget(tenant, c.record.id);
     await this.host.forget(c);
     if (this.shardedOf(c)) await this.host.removeShards(c.record);

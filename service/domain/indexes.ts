@@ -339,7 +339,7 @@ export class IndexService {
   /** The catalog row goes first (the deletion is durable then), the files after (orphans.ts if a crash comes between). */
   async delete(tenant: string, name: string): Promise<void> {
     const l = this.registry.get(tenant, name);
-    this.catalog.deleteIndex(tenant, name);
+    this.catalog.deleteIndex(tenant, name, l.record.id);
     await this.quotas.forget(tenant, l.record.id);
     await this.forget(l);
     if (this.shardedOf(l)) await this.removeShards(l.record);

@@ -127,14 +127,15 @@ export interface Catalog {
    * if it still has storage id `replaces`: ERR_INDEX_NOT_FOUND when it is gone (never brought back).
    */
   replaceIndex(next: IndexRecord, replaces: string): void;
-  deleteIndex(tenant: string, name: string): void;
+  /** Only the index of storage id `id` (the one the caller looked up), never one made under its name since. */
+  deleteIndex(tenant: string, name: string, id: string): void;
   listCollections(tenant?: string): CollectionRecord[];
   insertCollection(r: CollectionRecord, tenantId: TenantId): void;
   /**
-   * The domain refuses while an alias points at it; a cluster's catalog also refuses (ERR_INVALID_ARGUMENT)
-   * when an alias was switched to it through another node meanwhile.
+   * Only the collection of storage id `id`. The domain refuses while an alias points at it; a cluster's catalog
+   * also refuses (ERR_INVALID_ARGUMENT) when an alias was switched to it through another node meanwhile.
    */
-  deleteCollection(tenant: string, name: string): void;
+  deleteCollection(tenant: string, name: string, id: string): void;
   listAliases(tenant?: string): AliasRecord[];
   getAlias(tenant: string, alias: string): AliasRecord | undefined;
   insertAlias(a: AliasRecord, tenantId: TenantId): void;
@@ -432,8 +433,8 @@ export class SqliteCatalog implements Catalog {
     );
     if (changes === 0) throw new ServiceError('ERR_INDEX_NOT_FOUND', `No index named ${JSON.stringify(r.name)} (deleted while the import was written)`);
   }
-  deleteIndex(tenant: string, name: string): void {
-    this.change('catalog.delete-index', 'DELETE FROM indexes WHERE tenant = ? AND name = ?', tenant, name);
+  deleteIndex(tenant: string, name: string, id: string): void {
+    this.change('catalog.delete-index', 'DELETE FROM indexes WHERE tenant = ? AND name = ? AND id = ?', tenant, name, id);
   }
   listCollections(tenant?: string): CollectionRecord[] {
     const rows = tenant
@@ -450,8 +451,8 @@ export class SqliteCatalog implements Catalog {
       r.tenant, r.name, r.id, JSON.stringify(r.spec), r.createdAt,
     );
   }
-  deleteCollection(tenant: string, name: string): void {
-    this.change('catalog.delete-collection', 'DELETE FROM collections WHERE tenant = ? AND name = ?', tenant, name);
+  deleteCollection(tenant: string, name: string, id: string): void {
+    this.change('catalog.delete-collection', 'DELETE FROM collections WHERE tenant = ? AND name = ? AND id = ?', tenant, name, id);
   }
   listAliases(tenant?: string): AliasRecord[] {
     const rows = tenant

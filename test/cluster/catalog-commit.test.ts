@@ -19,7 +19,7 @@ const D = 8;
 const T = 'acks';
 const rows = (from: number, n: number): number[][] => Array.from({ length: n }, (_, i) => hashedVector(from + i, D));
 /** The catalog's KV key of a record (kv-catalog.ts: `<kind>.<tenant>.<name>`, each a base64url token). */
-const kvKey = (kind: 'i' | 'c', name: string) => `${kind}.${Buffer.from(T).toString('base64url')}.${Buffer.from(name).toString('base64url')}`;
+const kvKey = (kind: 'i' | 'c' | 'a', name: string) => `${kind}.${Buffer.from(T).toString('base64url')}.${Buffer.from(name).toString('base64url')}`;
 
 describe('cluster: a catalog change whose acknowledgement is lost', function () {
   this.timeout(180_000);
@@ -32,8 +32,10 @@ describe('cluster: a catalog change whose acknowledgement is lost', function () 
     nats = await startNatsCluster();
     const adminKey = newKey();
     nodes.push(await startProxyNode(nats, 'A', adminKey));
-    // B: the first append of each of these records lands and its acknowledgement is lost at once (the index's twice: its create, then its import's switch).
+    // B: the first append of each of these records lands and its acknowledgement is lost at once (the index's twice: its create, then its import's switch;
+    // `gone`'s and `al`'s: their deletions, made through A; `p.`: the first placement B writes, the sharded index's).
     const lost = ['ack-lost:' + kvKey('i', 'lost'), 'ack-lost:' + kvKey('i', 'lost'), 'ack-lost:' + kvKey('i', 'sharded'), 'ack-lost:' + kvKey('c', 'coll')];
+    lost.push('ack-lost:' + kvKey('i', 'gone'), 'ack-lost:' + kvKey('a', 'al'), 'ack-lost:p.');
     nodes.push(await startProxyNode(nats, 'B', adminKey, { env: { FAISS_PROXY_TEST_CATALOG_FAULT: lost.join(',') } }));
     // C: the writer answers only once the node stopped waiting for it.
     nodes.push(await startProxyNode(nats, 'C', adminKey, { env: { FAISS_PROXY_TEST_CATALOG_FAULT: 'answer-late:' + kvKey('i', 'late') } }));
@@ -83,6 +85,8 @@ describe('cluster: a catalog change whose acknowledgement is lost', function () 
   it('a sharded index create and a collection create: read back, they landed, and work', async () => {
     const sharded = await api(1).post('/v1/indexes', { name: 'sharded', dimension: D, factory: 'IDMap2,Flat', shards: 2 });
     assert.equal(sharded.status, 201, `${sharded.status} ${JSON.stringify(sharded.json)}`);
+    // Its placement's acknowledgement lost too: read back, it landed (before: the node logged the placement as failed).
+    assert.doesNotMatch(nodes[1].output(), /placing the shards of new index acks\/sharded failed/);
     await works('sharded', true);
     const coll = await api(1).post('/v1/collections', { name: 'coll', dimension: D });
     assert.equal(coll.status, 201, `${coll.status} ${JSON.stringify(coll.json)}`);
@@ -98,5 +102,19 @@ describe('cluster: a catalog change whose acknowledgement is lost', function () 
     // It did land (the fault lets the append through): the record names a stream that is there.
     await works('late');
     assert.match(created.json.error.message, /may or may not have been changed/);
+  });
+
+  it('deletions of an index and of an alias: read back, they landed: 204, gone on every node, and a retry is answered 404', async () => {
+    assert.equal((await api(0).post('/v1/indexes', { name: 'gone', dimension: D, type: 'IndexFlatL2' })).status, 201);
+    assert.equal((await api(0).post('/v1/collections', { name: 'target', dimension: D })).status, 201);
+    assert.equal((await api(0).post('/v1/aliases', { alias: 'al', collection: 'target' })).status, 201);
+    await until('gone and al on B', async () => (await api(1).get('/v1/indexes/gone')).status === 200 && (await api(1).get('/v1/aliases')).json?.aliases?.length === 1, 10_000);
+    const deleted = await api(1).del('/v1/indexes/gone');
+    assert.equal(deleted.status, 204, `${deleted.status} ${JSON.stringify(deleted.json)}`);
+    const unaliased = await api(1).del('/v1/aliases/al');
+    assert.equal(unaliased.status, 204, `${unaliased.status} ${JSON.stringify(unaliased.json)}`);
+    await until('gone and al deleted on A', async () => (await api(0).get('/v1/indexes/gone')).status === 404 && (await api(0).get('/v1/aliases')).json?.aliases?.length === 0, 10_000);
+    assert.equal((await api(1).del('/v1/indexes/gone')).status, 404);
+    assert.equal((await api(1).del('/v1/aliases/al')).status, 404);
   });
 });
