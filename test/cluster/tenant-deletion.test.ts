@@ -232,6 +232,28 @@ describe('cluster: a tenant deleted through one node while records are made unde
         assert.ok(c.getTenant('shop'), `node ${n} has the tenant made again`);
         assert.equal(c.getIndex('shop', 'kept')?.id, 'kept-index', `node ${n} has its index`);
       }
+
+      // Nor do its deletions of an index, a collection and an alias of the old tenant delete the new tenant's of those names.
+      const made = (c: KvCatalog, tag: string) => {
+        const id = c.tenantId('shop')!;
+        c.insertIndex({ tenant: 'shop', name: 'dx', id: `${tag}-dx`, dimension: 4, factory: 'Flat', metric: 1, createdAt: now(), mmap: false }, id);
+        c.insertCollection({ tenant: 'shop', name: 'dc', id: `${tag}-dc`, spec: { name: 'dc', dimension: 4 } as CollectionSpec, createdAt: now() }, id);
+        c.insertAlias({ tenant: 'shop', alias: 'da', collection: 'dc' }, id);
+      };
+      made(a, 'old');
+      await caughtUp();
+      a.deleteTenant('shop');
+      a.insertTenant(tenant);
+      made(a, 'new');
+      b.deleteAlias('shop', 'da');
+      b.deleteCollection('shop', 'dc', 'old-dc');
+      b.deleteIndex('shop', 'dx', 'old-dx');
+      await caughtUp();
+      for (const [n, c] of catalogs.entries()) {
+        assert.equal(c.getIndex('shop', 'dx')?.id, 'new-dx', `node ${n}: the new tenant's index dx`);
+        assert.equal(c.listCollections('shop').find((r) => r.name === 'dc')?.id, 'new-dc', `node ${n}: the new tenant's collection dc`);
+        assert.equal(c.getAlias('shop', 'da')?.collection, 'dc', `node ${n}: the new tenant's alias da`);
+      }
     } finally {
       for (const c of catalogs) c.close();
       for (const nc of conns) await nc.close();
