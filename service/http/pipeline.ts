@@ -4,8 +4,9 @@
 //   authenticate (X-API-Key, passport-headerapikey's strategy) -> role ->
 //   query check -> read the body (JSON or raw bytes, body.ts) -> validate (the
 //   route's JSON schema, compiled once) -> hold the body's bytes of the tenant's
-//   memory budget -> the route's handler (which calls the domain and writes the
-//   answer) -> any error to the error handler (errors.ts).
+//   memory budget -> the key again (its tenant may have been deleted meanwhile)
+//   -> the route's handler (which calls the domain and writes the answer) -> any
+//   error to the error handler (errors.ts).
 // Observation (request id, log line, metrics: observe.ts) starts in the
 // dispatcher, the app's first middleware, and sees every request, routed or not.
 // The steps are plain calls inside one handler, not a middleware chain: each
