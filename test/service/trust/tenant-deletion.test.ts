@@ -42,6 +42,22 @@ describe('service: deleting a tenant while its requests run', function () {
     await s.cleanup();
   });
 
+  it('creates of an index, an import, a collection and an alias under the tenant record their caller was let in under, once it was deleted and made again, are refused: the new tenant has none of them', async () => {
+    s.tenants.create('y');
+    const letIn = s.catalog.tenantId('y')!;
+    await s.tenants.delete('y');
+    s.tenants.create('y');
+    const made: [string, () => Promise<unknown>][] = [
+      ['index', () => s.indexes.create('y', flat('a'), letIn)],
+      ['import', () => s.indexes.importIndex('y', 'b', importBytes, letIn)],
+      ['collection', () => s.collections.create('y', { name: 'c', dimension: d }, 1, letIn)],
+      ['alias', () => s.collections.createAlias('y', 'al', 'c', letIn)],
+    ];
+    for (const [what, make] of made) await assert.rejects(make(), (e: { code?: string }) => e.code === 'ERR_TENANT_NOT_FOUND', what);
+    assert.deepEqual([s.indexes.list('y'), await s.collections.list('y'), s.catalog.listAliases('y')], [[], [], []]);
+    assert.deepEqual(orphanFiles(s), []);
+  });
+
   it('creates, imports and adds racing the deletion leave nothing to the next tenant of that name, in memory or on disk', async () => {
     for (let round = 0; round < 6; round++) {
       s.tenants.create('x');
