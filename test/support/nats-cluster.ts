@@ -90,6 +90,34 @@ export async function waitForJetStream(url: string, ms = 30_000): Promise<void> 
   throw new Error(`JetStream at ${url} did not become ready in ${ms} ms: ${String(last)}`);
 }
 
+/**
+ * Resolves once a stream of `replicas` replicas can be placed through `url`:
+ * JetStream answers as soon as a meta leader is elected, but it places an R3
+ * stream only once every peer has joined the meta group ("no suitable peers for
+ * placement" until then), which a loaded machine can take seconds to reach.
+ */
+async function waitForPlacement(url: string, replicas: number, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const nc = await connect({ servers: url, timeout: 1000 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        await jsm.streams.add({ name: 'READY_PROBE', subjects: ['ready.probe'], num_replicas: replicas });
+        await jsm.streams.delete('READY_PROBE');
+        return;
+      } catch (e) {
+        last = e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw new Error(`JetStream at ${url} could not place a stream of ${replicas} replicas in ${ms} ms: ${String(last)}`);
+  } finally {
+    await nc.close();
+  }
+}
+
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-nats-'));
   const nodes: NatsNode[] = [];
@@ -119,6 +147,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
   try {
     await Promise.all(nodes.map((n) => waitForJetStream(n.url)));
+    await waitForPlacement(nodes[0].url, size);
   } catch (e) {
     const out = nodes.map((n) => `--- ${n.name}\n${n.output().slice(-2000)}`).join('\n');
     await stopAll();
