@@ -256,7 +256,8 @@ export class JetStreamLog implements ReplicatedLog {
     try {
       await this.jsm.streams.delete(streamOf(id));
     } catch (e) {
-      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
+      // Already gone (another node's removal, the collector's): its pointer and objects still go. (`code` is JetStream's own, 10059.)
+      if (!(e instanceof JetStreamApiError && e.status === 404)) throw e;
     }
     const pointer = await this.kv.get(sharedKey(id));
     if (pointer && pointer.operation === 'PUT') {
