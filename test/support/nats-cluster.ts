@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 /** A free loopback port (closed again: taken by the server a moment later). */
@@ -169,4 +170,16 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     },
     stop: stopAll,
   };
+}
+
+/** One connection to each of the first `count` servers: each as a node connected there sees the cluster. */
+export async function connectEach(cluster: NatsCluster, count = cluster.nodes.length): Promise<NatsConnection[]> {
+  const conns: NatsConnection[] = [];
+  try {
+    for (const n of cluster.nodes.slice(0, count)) conns.push(await connect({ servers: [n.url] }));
+  } catch (e) {
+    for (const nc of conns) await nc.close();
+    throw e;
+  }
+  return conns;
 }
