@@ -13,7 +13,7 @@
 //    path's unfiltered row.
 // 1. Filtered search against the unfiltered search of the same collection:
 //    latency of one query at a time (the rows take turns query by query, in an
-//    order that rotates, so that other load falls on every row alike; median
+//    order drawn anew each turn, so that other load falls on every row alike; median
 //    over the queries of a round, then over the rounds, after an untimed
 //    round), and
 //    10-recall@10 against the exact filtered answer (lib's knn over the
@@ -28,7 +28,7 @@
 //    1 / sqrt(share) (at most x4), or 256; Flat with the selector; and on each the exact search over the
 //    matching subset (Index.searchSubset); at 10% and 50%, the unfiltered search for
 //    2k / share neighbours kept when they match (the over-fetch). Its rules are read from here.
-// 2b. HNSW: the exact search over m points against the planner's selector search over them, m from 500 to 16,000
+// 2b. HNSW: the exact search over m points against the planner's selector search over them, m from 1,000 to 16,000
 //    (subsetRows): the exact-versus-ANN threshold of the FAISS build it runs on (planner.ts EXACT_SUBSET_AT_MOST).
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
 //    addWithIds of the same vectors into the same index type.
@@ -147,18 +147,31 @@ interface Row {
  * Rows measured after one untimed round (the first searches of an index just built move its arrays onto huge pages,
  * docs/api.md hnswSearch, and time each setting for the inline searches: in a first timed round the unfiltered row
  * ran on the search lanes and 10% warm mostly inline, bench/RESULTS.md, seventh session). In each round the rows take
- * turns query by query, the first row of each turn rotating, so that a burst of other load falls on every row alike:
- * rows timed one after the other, each over all its queries, moved a row's ratio by 0.3-0.7x from run to run on a
- * shared machine (bench/RESULTS.md, ninth session, hnswcold18).
+ * turns query by query, so that a burst of other load falls on every row alike: rows timed one after the other, each
+ * over all its queries, moved a row's ratio by 0.3-0.7x from run to run on a shared machine (bench/RESULTS.md, ninth
+ * session, hnswcold18). Each turn takes the rows in its own order (seeded): in one order rotated from turn to turn,
+ * each row always came right after the same row, and HNSW 10% warm, the one graph search that always followed the
+ * 1% cold row's exact search over 2,000 vectors read from anywhere, ran 1.2-1.3x slower than 10% cold, which does more;
+ * after another row, faster than it (bench/RESULTS.md, tenth session, planner18).
  */
+/** The rows' order in turn `turn`: a permutation drawn from a generator seeded with the turn's number. */
+function turnOrder(count: number, turn: number): number[] {
+  const next = seeded(0x5eed + turn);
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 async function measureRows(rows: Row[]): Promise<void> {
   for (const x of rows) for (let q = 0; q < NQ; q++) await x.search(q);
   for (let r = 0; r < ROUNDS; r++) {
     const ms = rows.map(() => [] as number[]);
     const found = rows.map(() => [] as string[][]);
     for (let q = 0; q < NQ; q++) {
-      for (let j = 0; j < rows.length; j++) {
-        const i = (j + q + r) % rows.length;
+      for (const i of turnOrder(rows.length, r * NQ + q)) {
         const t0 = performance.now();
         found[i].push(await rows[i].search(q));
         ms[i].push(performance.now() - t0);
@@ -330,7 +343,7 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
 }
 
 /** Subset sizes for part 2b, around the planner's EXACT_SUBSET_AT_MOST of each build. */
-const SUBSET_SIZES = [500, 1000, 2000, 4000, 8000, 16000];
+const SUBSET_SIZES = [1000, 2000, 2500, 3000, 4000, 8000, 16000];
 
 /**
  * Part 2b, HNSW: the exact search over m points against the selector search the planner would make at their share
