@@ -455,7 +455,6 @@ async function main(): Promise<void> {
     if (kind.knobs.efSearch !== undefined) console.log("Two such HNSW builds never make the same graph: compare each path's rows with its own unfiltered row.");
     console.log(formatTable(['Collection', 'Path', 'Filter', '1 query', 'vs unfiltered', '10-recall@10', 'vs unfiltered'], searchRows, [1, 2]));
     const planRows = await plannerRows(kind, state, xb, xq, bucketOf);
-    state.dispose();
     console.log("\nThe planner's alternatives (the collection's index searched with a selector of the matching labels)");
     console.log(formatTable(['Index', 'Kept', 'Search', '1 query', '10-recall@10'], planRows, [1, 2]));
     if (kind.knobs.efSearch !== undefined) {
@@ -463,6 +462,7 @@ async function main(): Promise<void> {
       console.log(`\nThe exact search over m points drawn at random against the planner's selector search over them (FAISS build: ${faiss.buildInfo().isa})`);
       console.log(formatTable(['Index', 'm', 'Share', 'Exact', 'Selector', 'Unfiltered', 'Exact / unfiltered', 'Selector / unfiltered'], sizeRows));
     }
+    state.dispose();
     const upRow = await upsertRows(kind, xb, payloads, train);
     console.log('\nUpserts (batches of 1,000 with payloads) against addWithIds of the same vectors');
     console.log(formatTable(['Index', 'Points', 'addWithIds', 'upsert (new ids)', 'upsert / add', 'upsert (replacing)'], [upRow]));
