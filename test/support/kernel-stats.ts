@@ -16,9 +16,9 @@ export interface KernelExpectation {
 
 /**
  * The kernels that need AVX2 and FMA (sgemm_chain.h's products, exact_distances.cc's
- * replica of FAISS's distances): a generic build (a CPU short of x86-64-v3, e.g. a VM
- * that hides LZCNT; scripts/build-faiss.sh) has them, and so the kernels built on
- * them, leave every search to FAISS.
+ * replica of FAISS's distances): a generic build (a CPU without AVX2, FMA or F16C;
+ * scripts/build-faiss.sh) has neither, and the kernels built on them leave every
+ * search to FAISS.
  */
 const NEEDS_AVX2: ReadonlySet<KernelName> = new Set<KernelName>(['flatBatch', 'ivfScan']);
 
