@@ -14,7 +14,8 @@ export function setNumThreads(n: number): void {
 
 /**
  * Caps the OpenMP threads of an add to an HNSW index (its graph's construction;
- * native/graph_adds.h): 0 (the default) leaves it an add's share of the cores,
+ * native/graph_adds.h), and of the add of an IVF's centroids to its HNSW
+ * quantizer in train (native/quantizer_graph_adds.h): 0 (the default) leaves it an add's share of the cores,
  * as any call's; 1 links the vertices one after the other, so the same vectors
  * added in the same order to the same index make the same graph on any machine
  * (several threads link concurrently, in whichever order they get there). A

@@ -26,7 +26,8 @@ namespace fp {
 // read (the handle keeps it in place: HandleCore::graphForAdd).
 void placeLevelDraws(faiss::HNSW& graph);
 
-// The most OpenMP threads an add to a graph may use (0: no cap, an add's share
+// The most OpenMP threads an add to a graph may use, the add of an IVF's train
+// to its HNSW quantizer included (quantizer_graph_adds.h) (0: no cap, an add's share
 // of the cores as any call's: threads.h). 1: the same graph from the same
 // vectors on any machine; a cluster's node sets it (lib/threads.ts
 // setGraphAddThreads).

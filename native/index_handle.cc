@@ -8,29 +8,10 @@
 #include "device_index.h"
 #include "io.h"
 #include "search_dispatch.h"
+#include "tuned_index.h"
 
 namespace fp {
 namespace {
-
-// The index whose nprobe or efSearch a search of `index` uses: looked for
-// through the wrappers Python's ParameterSpace looks through (IDMap,
-// PreTransform, and a refine index's base), as the first of type T.
-template <typename T>
-T* findTuned(faiss::Index* index) {
-  while (index) {
-    if (auto* t = dynamic_cast<T*>(index)) return t;
-    if (auto* m = dynamic_cast<faiss::IndexIDMap*>(index)) {
-      index = m->index;
-    } else if (auto* p = dynamic_cast<faiss::IndexPreTransform*>(index)) {
-      index = p->index;
-    } else if (auto* r = dynamic_cast<faiss::IndexRefine*>(index)) {
-      index = r->base_index;
-    } else {
-      return nullptr;
-    }
-  }
-  return nullptr;
-}
 
 // An IndexRefine at the top or under IDMap / PreTransform wrappers.
 faiss::IndexRefine* findRefine(faiss::Index* index) {

@@ -1,4 +1,5 @@
 #include "../args.h"
+#include "../quantizer_graph_adds.h"
 #include "../threads.h"
 #include "binary_worker.h"
 #include "binary_workers.h"
@@ -20,6 +21,7 @@ class BinaryTrainWorker : public BinaryWorker {
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
     ThreadScope threads;
+    QuantizerGraphAdds quantizerAdds(index());
     index().train(x_.n, x_.data);
     handle().refresh(true);
   }

@@ -1,5 +1,6 @@
 #include "../args.h"
 #include "../kernels/ivf_build.h"
+#include "../quantizer_graph_adds.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -19,6 +20,7 @@ class TrainWorker : public IndexWorker {
     ExclusiveGuard guard(handle().lock());
     handle().applyTunables();
     ThreadScope threads;
+    QuantizerGraphAdds quantizerAdds(index());
     if (!ivfBuildTrain(index(), x_.n, x_.data)) index().train(x_.n, x_.data);
     handle().refresh(true);
   }
