@@ -14,7 +14,7 @@
 #                    needs >= 20.12). Any image with node at /usr/local/bin/node will do.
 #   NODE_EXTRA_CA_CERTS  a CA bundle npm trusts (a TLS-intercepting proxy; see below)
 #   FAISS_PROXY_ISA  the instruction set FAISS and the addon are compiled for: avx2 (default:
-#                    x86-64-v3, most x86 servers since 2015), avx512 or generic. The addon
+#                    AVX2, FMA, F16C, most x86 servers since 2015), avx512 or generic. The addon
 #                    refuses, with a clear error, to load on a CPU that lacks it.
 ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 ARG NODE_IMAGE=docker.io/library/node:20.20.2-bookworm-slim

@@ -28,9 +28,15 @@
 # capabilities where nvidia-smi lists a GPU, else "80;90" (A100, H100).
 #
 # Instruction sets (FAISS_PROXY_ISA overrides the detection, e.g. to build an avx2
-# library on an AVX-512 machine for older hosts):
-#   avx512   -march=x86-64-v4 (AVX-512 F/BW/CD/DQ/VL) -mprefer-vector-width=512, on FAISS's
-#            avx2 sources. FAISS 1.7.3 has no avx512 level of its own. Against an avx2
+# library on an AVX-512 machine for older hosts; FAISS_PROXY_CPUINFO names the cpuinfo
+# file whose flags the detection reads, /proc/cpuinfo by default, e.g. a copy of another
+# host's). Each level is a list of extensions, enabled by name, not by -march: FAISS's
+# avx2 code and the addon's kernels need no more, and -march=x86-64-v3 would also
+# require BMI1/BMI2, LZCNT and MOVBE, which some hypervisors hide from a CPU that has
+# AVX-512 (this project's VM lacks "abm"), leaving it the generic build.
+#   avx512   FAISS's avx2 flags, -mavx512f -mavx512bw -mavx512cd -mavx512dq -mavx512vl
+#            and -mprefer-vector-width=512, on FAISS's avx2 sources. FAISS 1.7.3 has no
+#            avx512 level of its own. Against an avx2
 #            build of the same source, each addon linking its own, side by side in one run
 #            (npm run bench:faiss -- --addon A --addon B; three runs of 3-6 rounds at load
 #            average 11-23, bench/RESULTS.md "Compiler flags"), neither measured faster
@@ -39,7 +45,8 @@
 #            CPU (AMD Zen 4) runs 512-bit operations as two 256-bit halves. avx512 is
 #            kept: no slower, and the addon's own kernels use AVX-512 where it is built
 #            for it (HNSW's candidate-queue scans, masked tail loads).
-#   avx2     -march=x86-64-v3 (AVX2, FMA, F16C, BMI): FAISS's avx2 level.
+#   avx2     -mavx2 -mfma -mf16c -mpopcnt: FAISS's own avx2 level (faiss/CMakeLists.txt's
+#            flags for faiss_avx2), which also enables AVX, SSE3-SSE4.2 and XSAVE.
 #   generic  the x86-64 baseline: FAISS's generic level (what Debian ships).
 # -mtune=native only schedules for this CPU; it adds no instructions.
 #
@@ -53,7 +60,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Bumped when what this script builds changes (flags, layout), so caches rebuild.
-RECIPE=1
+RECIPE=2
 DEBIAN_SOURCE_VERSION=1.7.3-2
 FAISS_VERSION=${DEBIAN_SOURCE_VERSION%%-*}
 
@@ -77,29 +84,61 @@ BUILD_COMMAND="npm run build:faiss"
 [ "$GPU_VARIANT" = 1 ] && BUILD_COMMAND="bash scripts/build-faiss.sh --gpu"
 
 # --- what to build --------------------------------------------------------------------
-cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+CPUINFO="${FAISS_PROXY_CPUINFO:-/proc/cpuinfo}"
+# No flags line (arm64's cpuinfo says "Features"): no x86 extension, not a failure.
+cpu_flags=" $(grep -m1 '^flags' "$CPUINFO" 2>/dev/null | cut -d: -f2 || true) "
 has_all() { local f; for f in "$@"; do [[ "$cpu_flags" == *" $f "* ]] || return 1; done; }
 
-# /proc/cpuinfo names of what each -march level uses (abm is LZCNT).
-V3_FLAGS=(avx avx2 fma f16c bmi1 bmi2 abm movbe popcnt sse4_1 sse4_2 ssse3)
-V4_FLAGS=("${V3_FLAGS[@]}" avx512f avx512bw avx512cd avx512dq avx512vl)
+# Each level: its compiler flags, and the /proc/cpuinfo name of every extension they
+# enable (pni is SSE3; -mavx enables XSAVE, -msse4.2 CRC32, which is sse4_2's). The
+# build checks the second against the compiler (check_level below); the addon's loader
+# refuses a CPU without one of them (lib/addon-cpu.ts, from faiss-build-info.json).
+AVX2_ARCH="-mavx2 -mfma -mf16c -mpopcnt"
+AVX2_CPU=(pni ssse3 sse4_1 sse4_2 popcnt avx xsave avx2 fma f16c)
+AVX512_ARCH="$AVX2_ARCH -mavx512f -mavx512bw -mavx512cd -mavx512dq -mavx512vl"
+AVX512_CPU=("${AVX2_CPU[@]}" avx512f avx512bw avx512cd avx512dq avx512vl)
 
 ISA="${FAISS_PROXY_ISA:-}"
 if [ -z "$ISA" ]; then
   if [ "$(uname -m)" != x86_64 ]; then ISA=generic
-  elif has_all "${V4_FLAGS[@]}"; then ISA=avx512
-  elif has_all "${V3_FLAGS[@]}"; then ISA=avx2
+  elif has_all "${AVX512_CPU[@]}"; then ISA=avx512
+  elif has_all "${AVX2_CPU[@]}"; then ISA=avx2
   else ISA=generic
   fi
 fi
 case "$ISA" in
-  avx512) OPT_LEVEL=avx2; LIB_TARGET=faiss_avx2; REQUIRED=("${V4_FLAGS[@]}")
-          ARCH_FLAGS="-march=x86-64-v4 -mtune=native -mprefer-vector-width=512" ;;
-  avx2)   OPT_LEVEL=avx2; LIB_TARGET=faiss_avx2; REQUIRED=("${V3_FLAGS[@]}")
-          ARCH_FLAGS="-march=x86-64-v3 -mtune=native" ;;
+  avx512) OPT_LEVEL=avx2; LIB_TARGET=faiss_avx2; REQUIRED=("${AVX512_CPU[@]}")
+          ARCH_FLAGS="$AVX512_ARCH -mtune=native -mprefer-vector-width=512" ;;
+  avx2)   OPT_LEVEL=avx2; LIB_TARGET=faiss_avx2; REQUIRED=("${AVX2_CPU[@]}")
+          ARCH_FLAGS="$AVX2_ARCH -mtune=native" ;;
   generic) OPT_LEVEL=generic; LIB_TARGET=faiss; REQUIRED=(); ARCH_FLAGS="" ;;
   *) die "unknown FAISS_PROXY_ISA=$ISA (avx512, avx2 or generic)" ;;
 esac
+
+# The compiler's own word on what ARCH_FLAGS enable (the extension macros it predefines
+# beyond the baseline's), by /proc/cpuinfo name: it must be REQUIRED exactly, or the
+# loader would let a CPU run code it lacks (an extension missing here), or refuse one
+# for nothing.
+declare -A CPUINFO_NAME=([__SSE3__]=pni [__SSSE3__]=ssse3 [__SSE4_1__]=sse4_1 [__SSE4_2__]=sse4_2
+  [__CRC32__]=sse4_2 [__POPCNT__]=popcnt [__AVX__]=avx [__XSAVE__]=xsave [__AVX2__]=avx2 [__FMA__]=fma
+  [__F16C__]=f16c [__AVX512F__]=avx512f [__AVX512BW__]=avx512bw [__AVX512CD__]=avx512cd
+  [__AVX512DQ__]=avx512dq [__AVX512VL__]=avx512vl [__BMI__]=bmi1 [__BMI2__]=bmi2 [__LZCNT__]=abm
+  [__MOVBE__]=movbe [__LAHF_SAHF__]=lahf_lm)
+check_level() {
+  local cxx=$1 macro enabled=() name
+  # shellcheck disable=SC2086 # ARCH_FLAGS is a list of flags
+  for macro in $(LC_ALL=C comm -13 <("$cxx" -E -dM -x c++ /dev/null | LC_ALL=C sort) \
+                   <("$cxx" $ARCH_FLAGS -E -dM -x c++ /dev/null | LC_ALL=C sort) |
+                 sed -n 's/^#define \(__[A-Z0-9_]*__\) 1$/\1/p'); do
+    name="${CPUINFO_NAME[$macro]:-}"
+    [ -n "$name" ] || die "$cxx $ARCH_FLAGS defines $macro, which build-faiss.sh has no /proc/cpuinfo name for (CPUINFO_NAME)"
+    enabled+=("$name")
+  done
+  local want got
+  want=$( ((${#REQUIRED[@]})) && printf '%s\n' "${REQUIRED[@]}" | sort -u | paste -sd' ')
+  got=$( ((${#enabled[@]})) && printf '%s\n' "${enabled[@]}" | sort -u | paste -sd' ')
+  [ "$want" = "$got" ] || die "$ISA: $cxx $ARCH_FLAGS enables [$got], the level lists [$want]"
+}
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 # Installs the Debian packages named that are not installed yet.
@@ -152,11 +191,13 @@ if [ "$GPU_VARIANT" = 1 ]; then
   [[ "$CUDA_ARCHS" =~ ^(native|all|all-major|[0-9]+(-real|-virtual)?(;[0-9]+(-real|-virtual)?)*)$ ]] ||
     die "FAISS_PROXY_CUDA_ARCHS=$CUDA_ARCHS: give CMAKE_CUDA_ARCHITECTURES values, e.g. 90 or 80;90"
   GPU="gpu-cuda$CUDA_VERSION-sm${CUDA_ARCHS//;/_}"
-  COMPILER="gcc$("$CUDA_HOST_CXX" -dumpfullversion 2>/dev/null || echo unknown)"
+  BUILD_CXX="$CUDA_HOST_CXX"
+  COMPILER="gcc$("$BUILD_CXX" -dumpfullversion 2>/dev/null || echo unknown)"
 else
   [ "$ACTION" = toolkit ] && die "--toolkit is the GPU variant's (--gpu)"
   GPU=cpu
-  COMPILER="gcc$(g++ -dumpfullversion 2>/dev/null || echo unknown)"
+  BUILD_CXX=g++
+  COMPILER="gcc$("$BUILD_CXX" -dumpfullversion 2>/dev/null || echo unknown)"
 fi
 KEY="faiss-$DEBIAN_SOURCE_VERSION-$ISA-$GPU-$COMPILER-r$RECIPE"
 CACHE_ROOT="${FAISS_PROXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faiss-proxy}"
@@ -220,6 +261,7 @@ if [ "${FORCE:-0}" != 1 ] && built; then log "cached: $DEST"; exit 0; fi
 # --- build dependencies -----------------------------------------------------------------
 # OpenBLAS is FAISS's BLAS and LAPACK; OpenMP comes with g++ (libgomp).
 apt_install cmake make g++ libopenblas-pthread-dev
+check_level "$BUILD_CXX"
 fetch_source
 
 # --- configure, build, install ----------------------------------------------------------

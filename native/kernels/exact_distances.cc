@@ -263,7 +263,7 @@ bool matchesFaiss(const ExactDistances& candidate) {
 template <DistanceKind K>
 ExactDistances chooseFor() {
 #ifdef FP_EXACT_REPLICA
-  // FAISS's own build (GCC, -march=x86-64-v4) keeps the loop's multiply and add
+  // FAISS's own build (GCC, avx512: -mavx2 -mfma ... -mavx512vl) keeps the loop's multiply and add
   // apart and fuses the tails': that variant first.
   const ExactDistances variants[] = {replicaVariant<K, false, true>(), replicaVariant<K, false, false>(),
                                      replicaVariant<K, true, true>(), replicaVariant<K, true, false>()};
