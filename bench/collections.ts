@@ -13,7 +13,7 @@
 //    path's unfiltered row.
 // 1. Filtered search against the unfiltered search of the same collection:
 //    latency of one query at a time (the rows take turns query by query, in an
-//    order that rotates, so that other load falls on every row alike; median
+//    order drawn anew each turn, so that other load falls on every row alike; median
 //    over the queries of a round, then over the rounds, after an untimed
 //    round), and
 //    10-recall@10 against the exact filtered answer (lib's knn over the
@@ -28,6 +28,8 @@
 //    1 / sqrt(share) (at most x4), or 256; Flat with the selector; and on each the exact search over the
 //    matching subset (Index.searchSubset); at 10% and 50%, the unfiltered search for
 //    2k / share neighbours kept when they match (the over-fetch). Its rules are read from here.
+// 2b. HNSW: the exact search over m points against the planner's selector search over them, m from 1,000 to 16,000
+//    (subsetRows): the exact-versus-ANN threshold of the FAISS build it runs on (planner.ts EXACT_SUBSET_AT_MOST).
 // 3. Upserts per second (batches of 1,000 points with payloads) against plain
 //    addWithIds of the same vectors into the same index type.
 //
@@ -47,7 +49,7 @@ import { parseFilter } from '../lib/collections/filter';
 import { pointsInput } from '../lib/collections/input';
 import { LabelBitmap, frameOf } from '../lib/collections/label-bitmap';
 import { defaultCollectionLimits } from '../lib/collections/limits';
-import { selectorOf } from '../lib/collections/planner';
+import { planSearch, selectorOf } from '../lib/collections/planner';
 import type { Collection, Filter, Payload } from '../lib/collections/types';
 import { argOption, formatTable, percentile, positiveNumberOption } from './lib/common';
 import { gaussianMixture, type Mixture } from './lib/gaussian-mixture';
@@ -145,18 +147,31 @@ interface Row {
  * Rows measured after one untimed round (the first searches of an index just built move its arrays onto huge pages,
  * docs/api.md hnswSearch, and time each setting for the inline searches: in a first timed round the unfiltered row
  * ran on the search lanes and 10% warm mostly inline, bench/RESULTS.md, seventh session). In each round the rows take
- * turns query by query, the first row of each turn rotating, so that a burst of other load falls on every row alike:
- * rows timed one after the other, each over all its queries, moved a row's ratio by 0.3-0.7x from run to run on a
- * shared machine (bench/RESULTS.md, ninth session, hnswcold18).
+ * turns query by query, so that a burst of other load falls on every row alike: rows timed one after the other, each
+ * over all its queries, moved a row's ratio by 0.3-0.7x from run to run on a shared machine (bench/RESULTS.md, ninth
+ * session, hnswcold18). Each turn takes the rows in its own order (seeded): in one order rotated from turn to turn,
+ * each row always came right after the same row, and HNSW 10% warm, the one graph search that always followed the
+ * 1% cold row's exact search over 2,000 vectors read from anywhere, ran 1.2-1.3x slower than 10% cold, which does more;
+ * after another row, faster than it (bench/RESULTS.md, tenth session, planner18).
  */
+/** The rows' order in turn `turn`: a permutation drawn from a generator seeded with the turn's number. */
+function turnOrder(count: number, turn: number): number[] {
+  const next = seeded(0x5eed + turn);
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 async function measureRows(rows: Row[]): Promise<void> {
   for (const x of rows) for (let q = 0; q < NQ; q++) await x.search(q);
   for (let r = 0; r < ROUNDS; r++) {
     const ms = rows.map(() => [] as number[]);
     const found = rows.map(() => [] as string[][]);
     for (let q = 0; q < NQ; q++) {
-      for (let j = 0; j < rows.length; j++) {
-        const i = (j + q + r) % rows.length;
+      for (const i of turnOrder(rows.length, r * NQ + q)) {
         const t0 = performance.now();
         found[i].push(await rows[i].search(q));
         ms[i].push(performance.now() - t0);
@@ -327,6 +342,48 @@ async function plannerRows(kind: IndexKind, state: CollectionState, xb: Float32A
   return out;
 }
 
+/** Subset sizes for part 2b, around the planner's EXACT_SUBSET_AT_MOST of each build. */
+const SUBSET_SIZES = [1000, 2000, 2500, 3000, 4000, 8000, 16000];
+
+/**
+ * Part 2b, HNSW: the exact search over m points against the selector search the planner would make at their share
+ * (its efSearch raised by 1 / share^(1/5)), and the unfiltered search, on the collection's index. Each query gets m
+ * points of its own drawn at random (a new filter's: its vectors come from memory), the same for both searches. The
+ * exact search's cost per point is a distance in the FAISS build's own code (a scalar loop in a generic build, 256-bit
+ * in avx2 and avx512 ones) and a read from memory; the selector search's is its walk's: planner.ts's
+ * EXACT_SUBSET_AT_MOST for a build is the largest m at which the exact search costs no more than the selector search.
+ */
+async function subsetRows(kind: IndexKind, state: CollectionState, xq: Float32Array): Promise<string[][]> {
+  const index = state.index;
+  const total = index.ntotal;
+  const next = seeded(1818);
+  const draw = (m: number): number[] => {
+    const picked = new Set<number>();
+    while (picked.size < m) picked.add(Math.floor(next() * total));
+    return [...picked].sort((a, b) => a - b);
+  };
+  const out: string[][] = [];
+  for (const m of SUBSET_SIZES.filter((size) => size < total)) {
+    const draws = Array.from({ length: NQ }, () => draw(m));
+    // Points were upserted in order into an empty collection: point i has label i.
+    const subsets = draws.map((labels) => BigInt64Array.from(labels, (l) => BigInt(l)));
+    const selectors = draws.map((labels) => selectorOf(new LabelBitmap(frameOf(0, total - 1)).addAll(labels)));
+    const plan = planSearch({ matching: m, total, family: 'hnsw', filterable: true, subsetSearchable: false, isa: faiss.buildInfo().isa, k: K, efSearch: kind.knobs.efSearch });
+    const efSearch = plan.strategy === 'selector' ? plan.knobs.efSearch : kind.knobs.efSearch;
+    const rows: Row[] = [
+      { name: 'unfiltered', truth: [], ms: [], recall: 0, search: async (q) => labelIds(await index.search(row(xq, q), K, kind.knobs)) },
+      { name: 'exact', truth: [], ms: [], recall: 0, search: async (q) => labelIds(await index.searchSubset(row(xq, q), K, subsets[q])) },
+      { name: 'selector', truth: [], ms: [], recall: 0, search: async (q) => labelIds(await index.search(row(xq, q), K, { efSearch, sel: selectors[q] })) },
+    ];
+    await measureRows(rows);
+    const [unfiltered, exact, selector] = rows.map((x) => median(x.ms));
+    out.push([kind.label, m.toLocaleString('en-US'), `${((100 * m) / total).toFixed(2)}%`, fmt(exact), `${fmt(selector)} (efSearch ${efSearch})`, fmt(unfiltered), `${(exact / unfiltered).toFixed(2)}x`, `${(selector / unfiltered).toFixed(2)}x`]);
+  }
+  return out;
+}
+
+const labelIds = (r: faiss.SearchResult): string[] => Array.from(r.labels, (l) => `p${l}`).filter((id) => id !== 'p-1');
+
 /** Part 3: upserts per second against addWithIds, same vectors, same index type. */
 async function upsertRows(kind: IndexKind, xb: Float32Array, payloads: Payload[], train: Float32Array): Promise<string[]> {
   const n = UPSERTS;
@@ -398,9 +455,14 @@ async function main(): Promise<void> {
     if (kind.knobs.efSearch !== undefined) console.log("Two such HNSW builds never make the same graph: compare each path's rows with its own unfiltered row.");
     console.log(formatTable(['Collection', 'Path', 'Filter', '1 query', 'vs unfiltered', '10-recall@10', 'vs unfiltered'], searchRows, [1, 2]));
     const planRows = await plannerRows(kind, state, xb, xq, bucketOf);
-    state.dispose();
     console.log("\nThe planner's alternatives (the collection's index searched with a selector of the matching labels)");
     console.log(formatTable(['Index', 'Kept', 'Search', '1 query', '10-recall@10'], planRows, [1, 2]));
+    if (kind.knobs.efSearch !== undefined) {
+      const sizeRows = await subsetRows(kind, state, xq);
+      console.log(`\nThe exact search over m points drawn at random against the planner's selector search over them (FAISS build: ${faiss.buildInfo().isa})`);
+      console.log(formatTable(['Index', 'm', 'Share', 'Exact', 'Selector', 'Unfiltered', 'Exact / unfiltered', 'Selector / unfiltered'], sizeRows));
+    }
+    state.dispose();
     const upRow = await upsertRows(kind, xb, payloads, train);
     console.log('\nUpserts (batches of 1,000 with payloads) against addWithIds of the same vectors');
     console.log(formatTable(['Index', 'Points', 'addWithIds', 'upsert (new ids)', 'upsert / add', 'upsert (replacing)'], [upRow]));

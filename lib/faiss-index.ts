@@ -152,7 +152,7 @@ export class Index extends IndexBase<NativeIndex> implements IndexContract {
     kArg(k);
     // By brand, not instanceof: instanceof runs a Proxy's traps.
     if (!isBigInt64Array(labels)) throw new FaissError('searchSubset: expected a BigInt64Array of labels', 'ERR_INVALID_ARGUMENT');
-    return n.searchSubset(q, k, labels);
+    return inlineSearch(() => n.searchSubsetInline(q, k, labels)) ?? n.searchSubset(q, k, labels);
   }
 
   async rangeSearch(x: Vectors, radius: number, params?: SearchParams): Promise<RangeSearchResult> {

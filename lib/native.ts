@@ -51,6 +51,7 @@ export interface NativeIndex extends NativeIndexCommon {
   searchAndReconstruct(x: Float32Array, k: number, nprobe?: number, efSearch?: number): Promise<SearchResult & { vectors: Float32Array }>;
   /** The exact k nearest among the stored vectors of `labels` (increasing, distinct). */
   searchSubset(x: Float32Array, k: number, labels: BigInt64Array): Promise<SearchResult>;
+  searchSubsetInline(x: Float32Array, k: number, labels: BigInt64Array): SearchResult | undefined;
 }
 
 /** The addon's wrapper of a faiss::IndexBinary (native/binary_index.h). */

@@ -48,6 +48,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
       InstanceMethod<&IndexWrap::Forward<startExtractAll>>("extractAll"),
       InstanceMethod<&IndexWrap::Forward<startSearchAndReconstruct>>("searchAndReconstruct"),
       InstanceMethod<&IndexWrap::Forward<startSearchSubset>>("searchSubset"),
+      InstanceMethod<&IndexWrap::Forward<searchSubsetInline>>("searchSubsetInline"),
   });
   return DefineClass(env, "NativeIndex", properties);
 }

@@ -50,6 +50,8 @@ class IndexHandle : public HandleCore {
   // the same whatever the selector; only the distances it spares differ).
   SearchCost& searchCost() { return searchCost_; }
   SearchCost& filteredSearchCost() { return filteredSearchCost_; }
+  // What one-query exact searches over a subset of labels cost (workers/search_subset.cc), by subset size.
+  SearchCost& subsetSearchCost() { return subsetSearchCost_; }
   // Norms cache for batch searches of a flat L2 index (flat_norms.h).
   FlatNorms& flatNorms() { return flatNorms_; }
 
@@ -70,6 +72,7 @@ class IndexHandle : public HandleCore {
   FlatNorms flatNorms_;
   SearchCost searchCost_;
   SearchCost filteredSearchCost_;
+  SearchCost subsetSearchCost_;
 };
 
 }  // namespace fp

@@ -20,9 +20,9 @@ int64_t inlineBudgetNs() { return budgetNs.load(); }
 namespace {
 
 // Whether a search with settings `a` costs at most one with `b`: the same index's, with no larger nprobe or
-// efSearch (unset, -1, in both where the index has neither) and the same refine factor.
+// efSearch (unset, -1, in both where the index has neither), the same refine factor, and no larger subset.
 bool noLarger(const Tunables& a, const Tunables& b) {
-  return a.nprobe <= b.nprobe && a.efSearch <= b.efSearch && a.kFactor == b.kFactor;
+  return a.nprobe <= b.nprobe && a.efSearch <= b.efSearch && a.kFactor == b.kFactor && a.subsetSize <= b.subsetSize;
 }
 
 }  // namespace

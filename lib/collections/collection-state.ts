@@ -21,6 +21,7 @@ import type { Index } from '../faiss-index';
 import { addVectors, emptyIdState, isIdMapped, needsRebuild, rebuiltWithoutDeleted, removeIds, searchVisible, type IdState } from '../id-policy';
 import { IndexIDMap2, indexFactory } from '../indexes';
 import { kArg } from '../limits';
+import { buildInfo } from '../threads';
 import type { IDSelector } from '../selectors';
 import type { SearchParams } from '../types';
 import type { ParsedFilter } from './filter';
@@ -87,6 +88,9 @@ interface FilterAnswer {
   /** The labels as Index.searchSubset takes them. */
   subset?: BigInt64Array;
 }
+
+// The instruction set FAISS was built for: what the planner's exact search over a subset costs (planner.ts).
+const FAISS_ISA = buildInfo().isa;
 
 // Indexes whose searchSubset refused their type (ERR_UNSUPPORTED): planned with a selector from then on.
 const noSubsetSearch = new WeakSet<Index>();
@@ -424,6 +428,7 @@ export class CollectionState {
         family: familyOf(index),
         filterable: index.filterable,
         subsetSearchable: !noSubsetSearch.has(index),
+        isa: FAISS_ISA,
         k,
         nprobe: knobs.nprobe ?? index.nprobe,
         efSearch: knobs.efSearch ?? index.efSearch,

@@ -4,12 +4,13 @@
 // searches them.
 //
 // - Nothing matches: no search.
-// - At most EXACT_SUBSET_AT_MOST points match, on an index that can compute the
+// - At most EXACT_SUBSET_AT_MOST points match (a count per FAISS build), on an index that can compute the
 //   distance to one stored vector (Index.searchSubset: Flat, SQ, PQ, HNSW, IVF
 //   with a direct map, under an IDMap2 too): the exact search over the matching
 //   subset, a distance per match, O(matching) and not O(ntotal). It costs time
 //   in proportion to m * d, so the threshold is a count, not a share: the count
-//   at which it costs as much as an unfiltered HNSW / IVF search twice over
+//   at which it costs what the selector search costs, which depends on what a
+//   distance costs in the FAISS build (EXACT_SUBSET_AT_MOST: per instruction set)
 //   (IVF: only below IVF_SELECTOR_FROM of the points, see below).
 // - An index that compares the query with every stored vector (Flat, SQ, PQ,
 //   ...): the exact search over the subset whatever the count, as its own
@@ -83,6 +84,8 @@ export interface PlanInput {
   filterable: boolean;
   /** Whether the index computes the distance to one stored vector (Index.searchSubset does not refuse it). */
   subsetSearchable: boolean;
+  /** The instruction set FAISS was built for (buildInfo().isa): what a distance costs (EXACT_SUBSET_AT_MOST). */
+  isa: string;
   k: number;
   /** The caller's, else the index's own. */
   nprobe?: number;
@@ -104,11 +107,25 @@ export type SearchPlan =
   | { strategy: 'postFilter'; fetch: number; knobs: SearchKnobs };
 
 /**
- * At this many matching points or fewer, the exact search over them (bench:collections, "exact over the
- * subset" against the unfiltered search: m distances of d 128 cost one unfiltered HNSW32 / IVF1024 search
- * twice over at about this m).
+ * At this many matching points or fewer, the exact search over them, by the instruction set FAISS was built for
+ * (buildInfo().isa): the count at which the exact search over m points drawn at random costs what the selector
+ * search at their share costs (bench:collections, "the exact search over m points ... against the planner's selector
+ * search", HNSW32 at 200,000 points of d 128). Its cost per point is a distance and a read from memory; the walk's is
+ * a distance per neighbour met. In an avx2 or avx512 build a distance is FAISS's 256-bit loop (FAISS 1.7.3 has no
+ * avx512 level: scripts/build-faiss.sh) or the addon's replica of it (kernels/exact_distances.h), cheap beside the
+ * walk's chain of reads from memory, which the exact search overlaps: 8,192 points cost one unfiltered search twice
+ * over on the AVX-512 builds of the earlier sessions. In a generic build (the x86-64 baseline, e.g. a CPU that hides
+ * LZCNT) a distance is FAISS's scalar loop, about 120 ns at d 128, in both searches alike: the exact search over
+ * 2,000 points cost 1.5x the unfiltered search and the selector search at 1% 2.4-2.8x, and the two met between 2,500
+ * and 3,000 points (bench/RESULTS.md, tenth session, planner18): 2,500, the largest count measured where the exact
+ * search cost no more (1% of 200,000 points, about 2,000 give or take 50 in the bench, stays on one side of it). A
+ * build not listed is costed as a generic one. A constant per build, not a timing taken at run time: the same points
+ * and filter get the same plan, and the same answer, on every replica of a build.
  */
-export const EXACT_SUBSET_AT_MOST = 8192;
+export const EXACT_SUBSET_AT_MOST: Readonly<Record<string, number>> = { avx512: 8192, avx2: 8192, generic: 2500 };
+
+/** EXACT_SUBSET_AT_MOST of a FAISS build. */
+export const exactSubsetAtMost = (isa: string): number => EXACT_SUBSET_AT_MOST[isa] ?? EXACT_SUBSET_AT_MOST.generic;
 
 /** The most an HNSW filtered search multiplies efSearch by (bench:collections, "efSearch 64 / sqrt(share), at most x4"). */
 export const HNSW_EF_GROWTH_MAX = 4;
@@ -197,7 +214,7 @@ export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
   const knobs: SearchKnobs = { nprobe: p.nprobe, efSearch: p.efSearch };
   const share = p.matching / p.total;
-  const subsetByCount = p.matching <= EXACT_SUBSET_AT_MOST && !(p.family === 'ivf' && p.filterable && share >= IVF_SELECTOR_FROM);
+  const subsetByCount = p.matching <= exactSubsetAtMost(p.isa) && !(p.family === 'ivf' && p.filterable && share >= IVF_SELECTOR_FROM);
   if (p.subsetSearchable && (subsetByCount || p.family === 'exhaustive')) return { strategy: 'subset' };
   if (!p.filterable) {
     // Ask for as many neighbours as should hold k matches, at least twice k; the caller doubles it until done.

@@ -34,6 +34,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <typeinfo>
@@ -42,6 +43,8 @@
 #include "../args.h"
 #include "../index_type.h"
 #include "../kernels/exact_distances.h"
+#include "../search_cost.h"
+#include "../threads.h"
 #include "promise_worker.h"
 #include "search_result.h"
 #include "workers.h"
@@ -228,34 +231,38 @@ void nearest(SubsetDistance& dis, const std::vector<int64_t>& positions, const i
   faiss::heap_reorder<C>(k, distances, out);
 }
 
-class SearchSubsetWorker : public IndexWorker {
- public:
-  SearchSubsetWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
-      : IndexWorker(env, "searchSubset", wrap),
-        x_(floatRows(info[0], d(), "x")),
-        k_(integerArg(info[1], "k", 1, kMaxK)),
-        labels_(idArray(info[2], -1, "labels")),
-        results_(checkedResults(x_.n, k_, labels_.n)) {}
-
- private:
+// The arguments (x, k, labels), checked on the JS thread, and the search itself,
+// which runs the same way on a search lane (SearchSubsetWorker) and on the JS
+// thread (searchSubsetInline).
+struct SubsetCall {
   static constexpr int64_t kMaxK = 1 << 20;
 
-  // The results and the positions (8 bytes a label), held to the per-call limit.
-  static int64_t checkedResults(int64_t n, int64_t k, int64_t m) {
-    requireWithinLimit("searchSubset", addBytes(mulBytes(mulBytes(n, k), 12), mulBytes(m, 8)),
-                       std::to_string(n) + " x " + std::to_string(k) + " results over " + std::to_string(m) + " labels");
-    return n * k;
+  SubsetCall(const Napi::CallbackInfo& info, int64_t d)
+      : x(floatRows(info[0], d, "x")), k(integerArg(info[1], "k", 1, kMaxK)), labels(idArray(info[2], -1, "labels")) {
+    // The results and the positions (8 bytes a label), held to the per-call limit.
+    requireWithinLimit("searchSubset", addBytes(mulBytes(mulBytes(x.n, k), 12), mulBytes(labels.n, 8)),
+                       std::to_string(x.n) + " x " + std::to_string(k) + " results over " + std::to_string(labels.n) + " labels");
   }
 
-  void Run() override {
-    requireFinite(x_.data, x_.n * d(), d(), "x");
-    SharedGuard guard(handle().lock());
-    const Subset s = subsetOf(index(), labels_.data, labels_.n);
-    const int64_t n = x_.n, k = k_, dim = d();
+  int64_t results() const { return x.n * k; }
+
+  // What a one-query search over this many labels is timed under (search_cost.h): its size class.
+  Tunables costKey() const {
+    Tunables t;
+    t.subsetSize = 1;
+    while (t.subsetSize < labels.n) t.subsetSize *= 2;
+    return t;
+  }
+
+  // Call with the index's lock held (shared), inside a ThreadScope. A one-query search is timed for the index's subsetSearchCost.
+  void run(IndexHandle& h, float* distances, int64_t* out) const {
+    const faiss::Index& index = *h.index();
+    const int64_t dim = index.d;
+    requireFinite(x.data, x.n * dim, dim, "x");
+    const auto started = std::chrono::steady_clock::now();
+    const Subset s = subsetOf(index, labels.data, labels.n);
+    const int64_t n = x.n;
     const bool ip = s.storage->metric_type == faiss::METRIC_INNER_PRODUCT;
-    float* distances = results_.distances();
-    int64_t* labels = results_.labels();
-    ThreadScope threads(n);
     const int nt = n > 1 ? omp_get_max_threads() : 1;
     if (const faiss::IndexFlat* flat = ip || s.storage->metric_type == faiss::METRIC_L2 ? flatVectorsOf(*s.storage) : nullptr) {
       const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
@@ -263,32 +270,51 @@ class SearchSubsetWorker : public IndexWorker {
 #pragma omp parallel for num_threads(nt) if (nt > 1)
       for (int64_t q = 0; q < n; q++) {
         if (ip) {
-          nearestFlat<faiss::CMin<float, int64_t>>(fns, base, dim, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+          nearestFlat<faiss::CMin<float, int64_t>>(fns, base, dim, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k);
         } else {
-          nearestFlat<faiss::CMax<float, int64_t>>(fns, base, dim, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+          nearestFlat<faiss::CMax<float, int64_t>>(fns, base, dim, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k);
         }
       }
-      return;
-    }
-    // One distance (computer) per thread: they hold the query.
-    std::vector<std::unique_ptr<SubsetDistance>> perThread;
-    for (int t = 0; t < nt; t++) perThread.push_back(distanceOf(*s.storage, s));
+    } else {
+      // One distance (computer) per thread: they hold the query.
+      std::vector<std::unique_ptr<SubsetDistance>> perThread;
+      for (int t = 0; t < nt; t++) perThread.push_back(distanceOf(*s.storage, s));
 #pragma omp parallel for num_threads(nt) if (nt > 1)
-    for (int64_t q = 0; q < n; q++) {
-      SubsetDistance& dis = *perThread[omp_get_thread_num()];
-      if (ip) {
-        nearest<faiss::CMin<float, int64_t>>(dis, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
-      } else {
-        nearest<faiss::CMax<float, int64_t>>(dis, s.positions, labels_.data, x_.data + q * dim, k, distances + q * k, labels + q * k);
+      for (int64_t q = 0; q < n; q++) {
+        SubsetDistance& dis = *perThread[omp_get_thread_num()];
+        if (ip) {
+          nearest<faiss::CMin<float, int64_t>>(dis, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k);
+        } else {
+          nearest<faiss::CMax<float, int64_t>>(dis, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k);
+        }
       }
     }
+    if (n == 1) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
+      h.subsetSearchCost().record(costKey(), index.ntotal, ns.count());
+    }
+  }
+
+  FloatRows x;
+  int64_t k;
+  IdArray labels;
+};
+
+class SearchSubsetWorker : public IndexWorker {
+ public:
+  SearchSubsetWorker(Napi::Env env, IndexWrap& wrap, const Napi::CallbackInfo& info)
+      : IndexWorker(env, "searchSubset", wrap), call_(info, d()), results_(call_.results()) {}
+
+ private:
+  void Run() override {
+    ThreadScope threads(call_.x.n);
+    SharedGuard guard(handle().lock());
+    call_.run(handle(), results_.distances(), results_.labels());
   }
 
   Napi::Value Result(Napi::Env env) override { return results_.release(env); }
 
-  FloatRows x_;
-  int64_t k_;
-  IdArray labels_;
+  SubsetCall call_;
   SearchResultArrays results_;
 };
 
@@ -296,6 +322,37 @@ class SearchSubsetWorker : public IndexWorker {
 
 Napi::Value startSearchSubset(IndexWrap& wrap, const Napi::CallbackInfo& info) {
   return startWorker<SearchSubsetWorker, true>(info.Env(), wrap, info);
+}
+
+// On the JS thread by the rule of the inline k-NN search (workers/search_inline.cc):
+// one query, recent one-query subset searches at least this large within the
+// inline budget (search_cost.h; the index's own, by size class), and the index's
+// lock free at once; otherwise undefined, and the caller queues the search. A
+// filter that keeps few points is searched over them (lib/collections/planner.ts):
+// at 200 or 2,000 points of d 128 a search costs less than the round trip to a
+// search lane, which on an idle or busy machine waited longer than the search
+// itself (bench/RESULTS.md, tenth session, planner18).
+Napi::Value searchSubsetInline(IndexWrap& wrap, const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (inlineBudgetNs() <= 0) return env.Undefined();
+  try {
+    auto handle = wrap.handle();
+    SubsetCall call(info, handle->index()->d);
+    if (call.x.n != 1 || !handle->subsetSearchCost().fitsInline(call.costKey(), handle->ntotal())) return env.Undefined();
+    if (!handle->lock().tryLockShared()) return env.Undefined();
+    SearchResultArrays results(call.results());
+    {
+      SharedGuard guard(handle->lock(), SharedGuard::kAdopt);
+      ThreadScope threads(1, 1);
+      call.run(*handle, results.distances(), results.labels());
+    }
+    recordInlineSearch();
+    return results.release(env);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw makeError(env, classifyCurrentException("searchSubset"));
+  }
 }
 
 }  // namespace fp

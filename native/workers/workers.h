@@ -13,6 +13,7 @@ Napi::Value startAdd(IndexWrap& wrap, const Napi::CallbackInfo& info);  // (x, i
 Napi::Value startSearch(IndexWrap& wrap, const Napi::CallbackInfo& info);
 // Synchronous: the search's result, or undefined when it should be queued instead.
 Napi::Value searchInline(IndexWrap& wrap, const Napi::CallbackInfo& info);
+Napi::Value searchSubsetInline(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startRangeSearch(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startRemoveIds(IndexWrap& wrap, const Napi::CallbackInfo& info);
 Napi::Value startReconstruct(IndexWrap& wrap, const Napi::CallbackInfo& info);

@@ -58,16 +58,15 @@ const streamOf = (id: string) => `FP_${id}`;
 const subjectOf = (id: string) => `fp.log.${id}`;
 const nanos = (ms: number) => ms * 1_000_000;
 
-/**
- * Errors worth another try: no responder (leader election, reconnecting),
- * timeouts; and a replicated stream's first append after create() moved its
- * numbering (NATS 2.9 refuses it once, "expected sequence does not match store",
- * and takes the store's sequence for the next).
- */
+/** Errors worth another try: no responder (leader election, reconnecting), timeouts. */
 export function transient(e: unknown): boolean {
   const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''} ${String((e as { cause?: unknown })?.cause ?? '')}`;
-  return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found|expected sequence does not match store/i.test(text);
+  return /no responders|timeout|TIMEOUT|disconnect|closed|connection|503|not ready|stream not found/i.test(text);
 }
+
+/** JetStream's error codes (err_code) for a refused numbering probe (JetStreamLog.alignNumbering): the expected last sequence was not the stream's, or the store refused the record's sequence. */
+const WRONG_LAST_SEQUENCE = 10071;
+const STORE_FAILED = 10077;
 
 export class JetStreamLog implements ReplicatedLog {
   private readonly js: JetStreamClient;
@@ -206,7 +205,11 @@ export class JetStreamLog implements ReplicatedLog {
     return seq;
   }
 
-  /** A new stream, whose first record will be `seq + 1` (a purge of the empty stream moves its numbering there). */
+  /**
+   * A new stream whose records are numbered past `seq`: a purge of the empty
+   * stream moves its numbering to `seq + 1`, or to 3 when `seq` is 1 or 2
+   * (alignNumbering says why), and its first append lands at once.
+   */
   async create(id: string, seq: number): Promise<void> {
     this.making.set(id, performance.now());
     await this.retrying(() =>
@@ -217,7 +220,35 @@ export class JetStreamLog implements ReplicatedLog {
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
       }),
     );
-    if (seq > 0) await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: seq + 1 }));
+    if (seq === 0) return;
+    await this.retrying(() => this.jsm.streams.purge(streamOf(id), { seq: Math.max(seq, 2) + 1 }));
+    await this.alignNumbering(id);
+  }
+
+  /**
+   * Brings every replica of a stream just purged to a new numbering onto it.
+   * nats-server before 2.9.19 (Debian's 2.9.10) leaves the replicas' last
+   * sequence at 0 after the purge: the next record fails in their stores
+   * ("expected sequence does not match store"), and only that failure moves
+   * them to the store's numbering. Worse, when the store's last record is then 1,
+   * the record proposed after the failure is dropped by every replica with no
+   * answer: its append waited out the 5 s publish timeout (hence numbering from
+   * 3 at least: create). This probe takes that failure in place of the first
+   * real record. It expects the stream to be empty (last sequence 0), which a
+   * purged one is not: a server with the fix refuses it ("wrong last
+   * sequence"), one without fails it in its store; neither stores it.
+   */
+  private async alignNumbering(id: string): Promise<void> {
+    const stored = await this.retrying(() =>
+      this.js.publish(subjectOf(id), new Uint8Array(0), { timeout: 5_000, expect: { lastSequence: 0 } }).then(
+        (ack) => ack.seq,
+        (e: unknown) => {
+          if (e instanceof JetStreamApiError && (e.code === WRONG_LAST_SEQUENCE || e.code === STORE_FAILED)) return undefined;
+          throw e;
+        },
+      ),
+    );
+    if (stored !== undefined) throw new Error(`the new stream ${streamOf(id)} stored the numbering probe (as record ${stored}), which expects it empty: not used`);
   }
 
   async remove(id: string): Promise<void> {
@@ -225,7 +256,8 @@ export class JetStreamLog implements ReplicatedLog {
     try {
       await this.jsm.streams.delete(streamOf(id));
     } catch (e) {
-      if (!(e instanceof JetStreamApiError && e.code === 404)) throw e;
+      // Already gone (another node's removal, the collector's): its pointer and objects still go. (`code` is JetStream's own, 10059.)
+      if (!(e instanceof JetStreamApiError && e.status === 404)) throw e;
     }
     const pointer = await this.kv.get(sharedKey(id));
     if (pointer && pointer.operation === 'PUT') {

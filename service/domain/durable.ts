@@ -45,7 +45,7 @@ export interface DurableOptions {
 
 /** A log every replica of an object follows, in one order (a JetStream stream in a cluster). */
 export interface ReplicatedLog {
-  /** Makes the log of a new object, its first record to be numbered `seq + 1`. */
+  /** Makes the log of a new object, its records numbered past `seq` (a version never goes back). */
   create(id: string, seq: number): Promise<void>;
   /**
    * Right before the catalog record naming the new logs `ids` is written: throws

@@ -738,7 +738,7 @@ export class IndexService {
     const replaced = (async () => {
       const made: string[] = [];
       try {
-        // Every shard's at once (each stream's first append waits on JetStream, seconds after a purge), all settled before any is removed.
+        // Every shard's at once (each a stream, an object and a record to make), all settled before any is removed.
         const settled = await Promise.allSettled(
           files.map(async (file, s) => {
             const id = shardStorageId(next.id, s);

@@ -12,8 +12,9 @@ import { strict as assert } from 'node:assert';
 import { indexFactory, serializeIndex } from '../../lib';
 import { hashedVector } from '../support/data';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
+import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, newKey } from '../support/server';
+import { stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { CATALOG_BUCKET } from '../../service/cluster/kv-catalog';
 
 const D = 8;
@@ -27,7 +28,7 @@ describe('cluster: a catalog change whose acknowledgement is lost', function () 
   this.timeout(180_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   const api = (n: number) => client(nodes[n].url, keys.write);
 
   before(async () => {
@@ -44,10 +45,7 @@ describe('cluster: a catalog change whose acknowledgement is lost', function () 
     keys = await makeTenant(nodes[0], T);
     await until('the key on every node', async () => (await Promise.all(nodes.map((_, n) => api(n).get('/v1/indexes')))).every((r) => r.status === 200), 10_000);
   });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   /** Listed through A, and adds to it and searches of it work there. */
   async function works(name: string, ids?: boolean): Promise<void> {

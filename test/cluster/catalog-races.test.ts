@@ -5,13 +5,12 @@
 // trimmed past it. nats-server 2.9.10 lets two concurrent KV creates/updates on
 // one key's revision through in a clustered bucket: these rounds caught it there.
 import { strict as assert } from 'node:assert';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { connectEach, startNatsCluster, type NatsCluster } from '../support/nats-cluster';
+import { startProxyCluster, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
+import { stopCluster } from '../support/cluster-fixture';
 import { JetStreamLog } from '../../service/cluster/replicated-log';
 import { CATALOG_BUCKET, sharedSnapshotKey } from '../../service/cluster/kv-catalog';
 import { createKey } from '../../service/cluster/stream-cas';
@@ -24,10 +23,7 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
   before(async () => {
     nats = await startNatsCluster();
   });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   /** Fires `send(node, i)` twice through each of the 3 nodes at once; the statuses. */
   const race = (send: (node: number, i: number) => Promise<{ status: number; json?: { error?: { code: string } } }>) =>
@@ -105,9 +101,8 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
   });
 
   it('the catalog writer\'s create (createKey) through 3 servers at once, of new keys and of deleted ones: one wins', async () => {
-    const conns: NatsConnection[] = [];
+    const conns = await connectEach(nats);
     try {
-      for (const u of nats.urls.split(',')) conns.push(await connect({ servers: [u] }));
       await new Kvm(conns[0]).create(CATALOG_BUCKET, { replicas: 3, history: 1 });
       const kv = await new Kvm(conns[0]).open(CATALOG_BUCKET);
       const clients = await Promise.all(conns.map(async (nc) => ({ js: jetstream(nc), jsm: await jetstreamManager(nc) })));
@@ -143,10 +138,8 @@ describe('cluster: concurrent creates and snapshot pointers in the catalog bucke
 
   it("3 nodes sharing snapshots of one index at once: the pointer only moves forward, to the newest, and the stream is never trimmed past it", async () => {
     const id = 'racesnap';
-    const conns: NatsConnection[] = [];
+    const conns = await connectEach(nats);
     try {
-      const urls = nats.urls.split(',');
-      for (const u of urls) conns.push(await connect({ servers: [u] }));
       // The catalog bucket as the proxies make it (the first test made it; made here if run alone).
       await new Kvm(conns[0]).create(CATALOG_BUCKET, { replicas: 3, history: 1 });
       /** Each node's latest local snapshot: what its file store would give (the pointer protocol is what is tested here). */

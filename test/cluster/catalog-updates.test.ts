@@ -16,9 +16,10 @@ import { Kvm } from '@nats-io/kv';
 import { indexFactory, serializeIndex } from '../../lib';
 import { METRIC_L2 } from '../../lib/constants';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import type { NatsCluster } from '../support/nats-cluster';
+import type { ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
+import { startCluster, stopCluster } from '../support/cluster-fixture';
 import { decideUpdate } from '../../service/cluster/catalog-writer';
 import { CATALOG_BUCKET } from '../../service/cluster/kv-catalog';
 import { setKeyIf, UnsettledChange } from '../../service/cluster/stream-cas';
@@ -55,14 +56,10 @@ describe('cluster: concurrent updates of one catalog record through several node
   let nodes: ProxyNode[] = [];
   let admin: Client[];
   before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
+    ({ nats, nodes } = await startCluster());
     admin = nodes.map((n) => client(n.url, n.adminKey));
   });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   it('the update of a record decides on the record as it is: fields given over it, nothing when it is gone or not as expected', () => {
     const t = JSON.stringify({ name: 't', maxIndexes: 1, maxVectors: 2 });

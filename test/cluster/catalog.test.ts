@@ -4,9 +4,10 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import type { NatsCluster } from '../support/nats-cluster';
+import type { ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
+import { startCluster, stopCluster } from '../support/cluster-fixture';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { CATALOG_BUCKET, CATALOG_STALE_MS, heartbeatKey, KvCatalog } from '../../service/cluster/kv-catalog';
@@ -18,14 +19,8 @@ describe('cluster: the catalog in JetStream KV', function () {
   this.timeout(90_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes } = await startCluster()));
+  after(() => stopCluster(nats, nodes));
 
   /** Polls `f` every 5 ms until it is true; the ms it took, or a failure past `ms`. */
   async function within(ms: number, f: () => Promise<boolean>): Promise<number> {

@@ -16,9 +16,10 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { indexFactory, serializeIndex } from '../../lib';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { JetStreamLog } from '../../service/cluster/replicated-log';
 import { LeakCollector, type Leak } from '../../service/cluster/collector';
 import { KEPT_CHANGES, usageStream, usageSubject } from '../../service/cluster/quota-ledger';
@@ -44,7 +45,7 @@ describe('cluster: the leak collector', function () {
   this.timeout(120_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let kv: KV;
@@ -88,9 +89,7 @@ describe('cluster: the leak collector', function () {
   };
 
   before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A'], { args: nodeArgs });
-    keys = await makeTenant(nodes[0], 'acme');
+    ({ nats, nodes, keys } = await startClusterWithTenant(['A'], { args: nodeArgs }));
     nc = await connect({ servers: nats.urls.split(',') });
     jsm = await jetstreamManager(nc);
     kv = await new Kvm(nc).open('faiss-proxy-catalog');
@@ -99,8 +98,7 @@ describe('cluster: the leak collector', function () {
   });
   after(async () => {
     await nc?.close();
-    await stopProxies(nodes);
-    await nats?.stop();
+    await stopCluster(nats, nodes);
   });
 
   it('a dry run lists every leak and deletes nothing; a run deletes exactly them; what the catalog names stays', async () => {

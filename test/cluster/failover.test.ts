@@ -4,9 +4,10 @@
 // allowed and counted), and the killed proxy, restarted, catches up.
 import { strict as assert } from 'node:assert';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 8;
 const ROWS = 4;
@@ -17,15 +18,11 @@ describe('cluster: a proxy and a nats-server killed under load', function () {
   this.timeout(180_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   it('loses no acknowledged write, keeps answering reads, and the restarted proxy catches up', async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-    const keys = await makeTenant(nodes[0], 'acme');
+    let keys: TenantKeys;
+    ({ nats, nodes, keys } = await startClusterWithTenant());
     const api = (i: number) => client(nodes[i].url, keys.write);
     assert.equal((await api(0).post('/v1/indexes', { name: 'load', dimension: D, type: 'IndexFlatL2' })).status, 201);
 

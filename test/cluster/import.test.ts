@@ -10,9 +10,11 @@ import { Objm } from '@nats-io/obj';
 import { indexFactory, serializeIndex } from '../../lib';
 import { METRIC_INNER_PRODUCT, METRIC_L2, type MetricType } from '../../lib/constants';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import { hostileFlatFiles } from '../support/hostile-index-files';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 8;
 const rows = (from: number, n: number): number[][] => Array.from({ length: n }, (_, i) => hashedVector(from + i, D));
@@ -35,7 +37,7 @@ describe('cluster: importing an index file', function () {
   this.timeout(120_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   const queries = rows(0, 40).map((v) => v.map((c) => c + 0.01));
   const put = (node: number, name: string, body: Uint8Array) => client(nodes[node].url, keys.write).put(`/v1/indexes/${name}/import`, { body });
   /** Every node's search answer, once each has applied `version`. */
@@ -73,15 +75,8 @@ describe('cluster: importing an index file', function () {
     assert.fail(what);
   };
 
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant()));
+  after(() => stopCluster(nats, nodes));
 
   it('an index file imported through A is read identically through B and C, with its ids; a replacement through B too', async () => {
     const ids = Array.from({ length: 300 }, (_, i) => BigInt(1_000_000 + 7 * i));
@@ -144,13 +139,7 @@ describe('cluster: importing an index file', function () {
     const good = await faissFile('Flat', 0, 50);
     const kept = await put(2, 'kept', good);
     assert.equal(kept.status, 201, JSON.stringify(kept.json));
-    const negative = Buffer.from(good);
-    negative[15] = 0x80; // ntotal (int64 after "IxF2" and d) made negative
-    for (const [what, body] of [
-      ['a negative ntotal', negative],
-      ['a file cut short', good.subarray(0, good.length - 13)],
-      ['not a FAISS file', Buffer.from('not an index at all')],
-    ] as const) {
+    for (const [what, body] of hostileFlatFiles(good)) {
       const r = await put(0, 'kept', body);
       assert.equal(r.status, 400, `${what}: ${JSON.stringify(r.json)}`);
       assert.equal(r.json.error.code, 'ERR_CORRUPT_INDEX', what);

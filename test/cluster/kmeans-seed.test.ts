@@ -7,9 +7,10 @@ import { strict as assert } from 'node:assert';
 import * as embedded from '../../lib';
 import { connect } from '../../lib/client';
 import { randomVectors } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster } from '../support/cluster-fixture';
 
 const D = 8;
 const x = randomVectors(1500, D, 7);
@@ -30,15 +31,8 @@ describe("cluster: a train's k-means seed on every replica and shard", function 
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
   let keys: { write: string };
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A', 'B']);
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B'])));
+  after(() => stopCluster(nats, nodes));
 
   it("trained through A with the remote client: B's replica, and B killed and restarted, hold the trainer's index", async () => {
     const api = connect({ url: nodes[0].url, apiKey: keys.write });

@@ -4,9 +4,10 @@
 // a hang; once they are back (with their stores), every node takes writes and
 // reads them back again within a bound, and nothing acknowledged before is lost.
 import { strict as assert } from 'node:assert';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import type { ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 4;
 const rows = (n: number, shift: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: D }, () => (shift + i) / 10));
@@ -23,15 +24,11 @@ describe('cluster: every NATS server killed, then started again', function () {
   this.timeout(150_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   it('answers 503 with Retry-After (never 500) while they are down, and recovers on every node within the bound', async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-    const keys = await makeTenant(nodes[0], 'acme');
+    let keys: TenantKeys;
+    ({ nats, nodes, keys } = await startClusterWithTenant());
     const api = nodes.map((n) => client(n.url, keys.write));
     assert.equal((await api[0].post('/v1/indexes', { name: 'out', dimension: D, type: 'IndexFlatL2' })).status, 201);
     const before = await api[1].post('/v1/indexes/out/add', { vectors: rows(10, 0) });

@@ -10,7 +10,8 @@ import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
+import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
+import { stopCluster } from '../support/cluster-fixture';
 import { client, newKey } from '../support/server';
 import { usageOf, usageStream, usageSubject, type Ledger } from '../../service/cluster/quota-ledger';
 import { LEASE_IDLE_MS } from '../../service/cluster/quota-lease';
@@ -32,10 +33,7 @@ describe('cluster: a change of the quota usage record whose acknowledgement is l
     const lost = TENANTS.flatMap((t) => Array.from({ length: LOST }, () => `ack-lost:${usageSubject(t)}`));
     nodes.push(await startProxyNode(nats, 'B', adminKey, { env: { FAISS_PROXY_TEST_ACK_FAULT: lost.join(',') } }));
   });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   /** A tenant with these quotas and a write key that works on both nodes: a client through each. */
   async function tenant(name: string, quotas: Record<string, number>): Promise<ReturnType<typeof client>[]> {

@@ -9,9 +9,10 @@
 import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
+import { startCluster, stopCluster } from '../support/cluster-fixture';
 import { HOLD_TTL_MS, usageStream, usageSubject, type Ledger } from '../../service/cluster/quota-ledger';
 import { LEASE_IDLE_MS } from '../../service/cluster/quota-lease';
 
@@ -22,14 +23,8 @@ describe('cluster: tenant quotas exact across nodes', function () {
   this.timeout(120_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes } = await startCluster()));
+  after(() => stopCluster(nats, nodes));
 
   /** A tenant with these quotas and a write key that works on every node. */
   async function tenant(name: string, quotas: Record<string, number>, up = 3): Promise<ReturnType<typeof client>[]> {

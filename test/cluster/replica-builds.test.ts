@@ -8,9 +8,10 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { randomVectors, rng } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import type { ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 16;
 const BITS = 64;
@@ -56,15 +57,11 @@ describe('cluster: every index type is the same index on every replica', functio
   let nodes: ProxyNode[] = [];
   let api: Api[] = [];
   before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A', 'B', 'C']);
-    const keys = await makeTenant(nodes[0], 'acme');
+    let keys: TenantKeys;
+    ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B', 'C']));
     api = nodes.map((n) => client(n.url, keys.write));
   });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   /** A node's read once it has applied the log through `version` (a 503 while it is behind is retried). */
   async function readThrough(n: Api, route: string, body: object | undefined, version: number) {

@@ -6,9 +6,10 @@
 // that never left memory. The answers are approximate: with a small efSearch
 // they show the graph, so replicas must answer the same queries bit for bit.
 import { strict as assert } from 'node:assert';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 16;
 /** Rows in clusters around a few centres (a graph's shape decides which of a cluster's rows a narrow search finds), from a fixed seed. */
@@ -57,18 +58,11 @@ describe('cluster: every replica rebuilds the same HNSW graph', function () {
   this.timeout(240_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   // Snapshots every few records, so a restarted node loads one and replays the rest.
   const args = ['--snapshot-log-bytes', '32768'];
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A', 'B', 'C'], { args });
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B', 'C'], { args })));
+  after(() => stopCluster(nats, nodes));
   const apis = () => nodes.map((n) => client(n.url, keys.write));
   const names = () => nodes.map((n) => n.node);
 

@@ -7,9 +7,10 @@ import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import type { ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { connect } from '../../lib/client/connect';
 import { METRIC_L2 } from '../../lib/constants';
 
@@ -22,16 +23,9 @@ describe('cluster: replicas of an index', function () {
   this.timeout(120_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  let keys: TenantKeys;
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant()));
+  after(() => stopCluster(nats, nodes));
 
   it('a write through A is read through B and C with X-Min-Sequence', async () => {
     const [a, b, c] = nodes.map((n) => client(n.url, keys.write));

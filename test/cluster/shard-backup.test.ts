@@ -13,9 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deserializeIndex } from '../../lib';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import type { ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 8;
 const vector = (i: number): number[] => hashedVector(i, D);
@@ -77,7 +78,7 @@ describe('cluster: backup of sharded indexes (export, wipe, import)', function (
   this.timeout(180_000);
   let nats: NatsCluster | undefined;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   const api = (i: number): Api => client(nodes[i].url, keys.write);
   const exported = new Map<string, Buffer>();
   const answers = new Map<string, TopK>();
@@ -91,14 +92,9 @@ describe('cluster: backup of sharded indexes (export, wipe, import)', function (
     assert.equal(r.status, 201, `${name}: ${JSON.stringify(r.json)}`);
   };
   const start = async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A', 'B']);
-    keys = await makeTenant(nodes[0], 'acme');
+    ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B']));
   };
-  const stop = async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  };
+  const stop = () => stopCluster(nats, nodes);
   /** Both nodes still running and answering (a crash shows here, as the node's exit). */
   const alive = async (what: string) => {
     for (const n of nodes) {

@@ -9,9 +9,10 @@
 import { strict as assert } from 'node:assert';
 import { Document } from '@langchain/core/documents';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant, startServer } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import { until, type ProxyNode } from '../support/proxy-cluster';
+import { client, startServer } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { connect } from '../../lib/client';
 import { FaissProxyStore } from '../../lib/langchain';
 import { HashEmbeddings } from '../langchain/support';
@@ -39,17 +40,10 @@ describe('cluster: sharded collections', function () {
   this.timeout(180_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   const api = (i: number): Api => client(nodes[i].url, keys.write);
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A', 'B', 'C']);
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B', 'C'])));
+  after(() => stopCluster(nats, nodes));
 
   it('refuses hostile shard counts (400) and shards on a single node (422)', async () => {
     for (const shards of [0, -1, 65, 1e12, 1.5, '3', null, true, [2]]) {
@@ -281,10 +275,11 @@ describe('cluster: sharded collections', function () {
         if (r?.status === 200) acknowledged.push(...batch.map((i) => `g${i}`));
       }
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await until('writes acknowledged before B dies', async () => acknowledged.length >= 30);
     await nodes[1].stop('SIGKILL'); // B: owns a shard
     await until("B's shards moved", async () => !((await api(0).get('/v1/collections/grow')).json.shardOwners ?? ['B']).includes('B'), 30_000);
-    await new Promise((r) => setTimeout(r, 500));
+    const atMove = acknowledged.length;
+    await until("writes acknowledged after B's shards moved", async () => acknowledged.length > atMove);
     writing = false;
     await Promise.all(writers);
     assert.ok(acknowledged.length >= 30, `${acknowledged.length} acknowledged`);

@@ -11,9 +11,11 @@ import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { indexFactory, serializeIndex } from '../../lib';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import { hostileFlatFiles } from '../support/hostile-index-files';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 
 const D = 8;
 // On a grid: exact distances, and ties among copies.
@@ -42,7 +44,7 @@ describe('cluster: importing one FAISS file into a sharded Flat index (one switc
   this.timeout(300_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   const api = (i: number) => client(nodes[i].url, keys.write);
   const create = async (via: number, name: string, shards: number) => {
     const r = await api(via).post('/v1/indexes', { name, dimension: D, factory: 'IDMap2,Flat', shards });
@@ -69,15 +71,8 @@ describe('cluster: importing one FAISS file into a sharded Flat index (one switc
       assert.equal((await client(n.url).get('/healthz')).status, 200, `${what}: node ${n.node}`);
     }
   };
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats);
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant()));
+  after(() => stopCluster(nats, nodes));
 
   it('readers through the other nodes see the old index or the imported one during the import, never a mix', async () => {
     const OLD = 2_000;
@@ -137,13 +132,7 @@ describe('cluster: importing one FAISS file into a sharded Flat index (one switc
     await addOld('kept', 500);
     const before = await search(1, 'kept');
     const good = await faissFile('Flat', 0, 50);
-    const negative = Buffer.from(good);
-    negative[15] = 0x80; // ntotal (int64 after "IxF2" and d) made negative
-    for (const [what, body] of [
-      ['a negative ntotal', negative],
-      ['a file cut short', good.subarray(0, good.length - 13)],
-      ['not a FAISS file', Buffer.from('not an index at all')],
-    ] as const) {
+    for (const [what, body] of hostileFlatFiles(good)) {
       const r = await api(2).put('/v1/indexes/kept/import', { body });
       assert.equal(r.status, 400, `${what}: ${JSON.stringify(r.json)}`);
       assert.equal(r.json.error.code, 'ERR_CORRUPT_INDEX', what);

@@ -12,9 +12,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, until, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant, startServer } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
+import { client, startServer } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { connect } from '../../lib/client';
 import { shardsOf } from '../../service/domain/shards';
 
@@ -94,20 +95,13 @@ describe('cluster: sharded indexes', function () {
   this.timeout(180_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  let keys: { admin: string; write: string; read: string };
+  let keys: TenantKeys;
   const api = (i: number): Api => client(nodes[i].url, keys.write);
   /** The points of index grow whose add was acknowledged. */
   const acknowledged: number[] = [];
   const api0Info = async (name: string) => (await api(0).get(`/v1/indexes/${name}`)).json;
-  before(async () => {
-    nats = await startNatsCluster();
-    nodes = await startProxyCluster(nats, ['A', 'B']);
-    keys = await makeTenant(nodes[0], 'acme');
-  });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  before(async () => ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B'])));
+  after(() => stopCluster(nats, nodes));
 
   it('refuses hostile shard counts, a single node, and an index that cannot take ids (4xx)', async () => {
     for (const shards of [0, -1, 65, 1e12, 1.5, '3', null, true, [2]]) {
@@ -417,11 +411,12 @@ describe('cluster: sharded indexes', function () {
         if (r.status === 200) acknowledged.push(...batch);
       }
     })();
-    await new Promise((r) => setTimeout(r, 500));
+    await until('writes acknowledged before C joins', async () => acknowledged.length >= 20);
     nodes.push(await startProxyNode(nats, 'C', nodes[0].adminKey));
     const c = api(2);
     await until('C owns shards of grow', async () => ((await c.get('/v1/indexes/grow')).json.shardOwners ?? []).includes('C'));
-    await new Promise((r) => setTimeout(r, 500));
+    const atTakeOver = acknowledged.length;
+    await until('writes acknowledged after C took shards over', async () => acknowledged.length > atTakeOver);
     writing = false;
     await writer;
     assert.ok(acknowledged.length >= 20, `${acknowledged.length} acknowledged`);

@@ -7,9 +7,10 @@ import { strict as assert } from 'node:assert';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { hashedVector } from '../support/data';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, startProxyNode, stopProxies, type ProxyNode } from '../support/proxy-cluster';
-import { client, makeTenant } from '../support/server';
+import type { NatsCluster } from '../support/nats-cluster';
+import { startProxyNode, type ProxyNode } from '../support/proxy-cluster';
+import { client } from '../support/server';
+import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { JetStreamLog } from '../../service/cluster/replicated-log';
 import { LogGap } from '../../service/domain/durable';
 
@@ -20,16 +21,12 @@ describe('cluster: shared snapshots and a trimmed stream', function () {
   this.timeout(120_000);
   let nats: NatsCluster;
   let nodes: ProxyNode[] = [];
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   it('trims the stream behind a shared snapshot; a new node and a lagging one load it', async () => {
-    nats = await startNatsCluster();
+    let keys: TenantKeys;
     // A snapshot every ~1 KB of applied records: a few per test.
-    nodes = await startProxyCluster(nats, ['A', 'B'], { args: ['--snapshot-log-bytes', '1024'] });
-    const keys = await makeTenant(nodes[0], 'acme');
+    ({ nats, nodes, keys } = await startClusterWithTenant(['A', 'B'], { args: ['--snapshot-log-bytes', '1024'] }));
     const a = client(nodes[0].url, keys.write);
     assert.equal((await a.post('/v1/indexes', { name: 'snap', dimension: D, type: 'IndexFlatL2' })).status, 201);
     // B holds the index loaded from here on (it follows the stream).

@@ -10,12 +10,12 @@ import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
-import { startProxyCluster, stopProxies, type ProxyNode } from '../support/proxy-cluster';
+import { connectEach, startNatsCluster, type NatsCluster } from '../support/nats-cluster';
+import { startProxyCluster, type ProxyNode } from '../support/proxy-cluster';
 import { client } from '../support/server';
+import { stopCluster } from '../support/cluster-fixture';
 import { CATALOG_BUCKET, KvCatalog } from '../../service/cluster/kv-catalog';
 import { LeakCollector } from '../../service/cluster/collector';
 import { SNAPSHOT_BUCKET } from '../../service/cluster/replicated-log';
@@ -67,10 +67,7 @@ describe('cluster: a tenant deleted through one node while records are made unde
   before(async () => {
     nats = await startNatsCluster();
   });
-  after(async () => {
-    await stopProxies(nodes);
-    await nats?.stop();
-  });
+  after(() => stopCluster(nats, nodes));
 
   it('which tenant a record belongs to: its tenant id against the tenant record\'s; records from before tenant ids only under a tenant from before', () => {
     const cases: [string, { tenant: string; tenantId?: string }, { name: string; id?: string } | undefined, boolean][] = [
@@ -138,10 +135,9 @@ describe('cluster: a tenant deleted through one node while records are made unde
     // Two nodes' catalogs in this process, on two servers. Each step below runs without yielding to the event loop,
     // so neither catalog's watch delivers the other's changes in between: node B acts on the tenant as it knew it.
     const urls = nats.urls.split(',');
-    const conns: NatsConnection[] = [];
+    const conns = await connectEach(nats, 2);
     const catalogs: KvCatalog[] = [];
     try {
-      for (const u of urls.slice(0, 2)) conns.push(await connect({ servers: [u] }));
       for (const [i, nc] of conns.entries()) catalogs.push(await KvCatalog.open(nc, [urls[i]], `node${i}`, 3));
       const [a, b] = catalogs;
       const caughtUp = () => Promise.all(catalogs.map((c) => c.caughtUp()));

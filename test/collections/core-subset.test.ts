@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { FaissError, IndexFlatL2, IndexIDMap, IndexIDMap2, METRIC_INNER_PRODUCT, METRIC_L2, indexFactory, type Index, type MetricType } from '../../lib';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
-import { EXACT_SUBSET_AT_MOST, HNSW_EF_GROWTH_MAX, IVF_SELECTOR_FROM, planSearch, type PlanInput } from '../../lib/collections/planner';
+import { EXACT_SUBSET_AT_MOST, exactSubsetAtMost, HNSW_EF_GROWTH_MAX, IVF_SELECTOR_FROM, planSearch, type PlanInput } from '../../lib/collections/planner';
 import { randomVectors } from '../support/data';
 
 const code = (c: string) => (e: unknown) => e instanceof FaissError && e.code === c;
@@ -163,7 +163,9 @@ describe('Index.searchSubset: the exact search over a subset of stored vectors',
 });
 
 describe('collections planner: exact over the subset by the matching count', () => {
-  const base: PlanInput = { matching: 0, total: 200_000, family: 'hnsw', filterable: true, subsetSearchable: true, k: 10, efSearch: 64 };
+  const base: PlanInput = { matching: 0, total: 200_000, family: 'hnsw', filterable: true, subsetSearchable: true, isa: 'avx512', k: 10, efSearch: 64 };
+  // An avx512 build's count; each build's own is checked below.
+  const AT_MOST = EXACT_SUBSET_AT_MOST.avx512;
   it('IVF above it: nprobe raised by 1 / share^(1/4), at most every list', () => {
     const plan = (matching: number, total = 200_000) => planSearch({ ...base, family: 'ivf', matching, total, nprobe: 16 });
     assert.deepEqual(plan(20_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * 10 ** 0.25), efSearch: 64 } });
@@ -175,20 +177,40 @@ describe('collections planner: exact over the subset by the matching count', () 
     assert.deepEqual(plan(2000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * 100 ** 0.25), efSearch: 64 } });
     assert.deepEqual(plan(IVF_SELECTOR_FROM * 200_000), { strategy: 'selector', knobs: { nprobe: Math.ceil(16 * (1 / IVF_SELECTOR_FROM) ** 0.25), efSearch: 64 } });
     assert.deepEqual(plan(IVF_SELECTOR_FROM * 200_000 - 1), { strategy: 'subset' });
-    assert.deepEqual(plan(EXACT_SUBSET_AT_MOST, 10_000_000), { strategy: 'subset' });
+    assert.deepEqual(plan(AT_MOST, 10_000_000), { strategy: 'subset' });
     // Where FAISS cannot filter it, the subset search still answers.
     assert.deepEqual(planSearch({ ...base, family: 'ivf', matching: 2000, nprobe: 16, filterable: false }), { strategy: 'subset' });
   });
   it('at EXACT_SUBSET_AT_MOST matches or fewer: the exact search over the subset, whatever the share; on an exhaustive index at any count', () => {
     for (const family of ['hnsw', 'ivf', 'exhaustive'] as const) {
       assert.deepEqual(planSearch({ ...base, family, matching: 1 }), { strategy: 'subset' });
-      assert.deepEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST, total: family === 'ivf' ? EXACT_SUBSET_AT_MOST / IVF_SELECTOR_FROM + 1 : EXACT_SUBSET_AT_MOST }), { strategy: 'subset' });
+      assert.deepEqual(planSearch({ ...base, family, matching: AT_MOST, total: family === 'ivf' ? AT_MOST / IVF_SELECTOR_FROM + 1 : AT_MOST }), { strategy: 'subset' });
       assert.notEqual(planSearch({ ...base, family, matching: 5, subsetSearchable: false, nprobe: 16 }).strategy, 'subset');
     }
-    for (const family of ['hnsw', 'ivf'] as const) assert.notEqual(planSearch({ ...base, family, matching: EXACT_SUBSET_AT_MOST + 1, nprobe: 16 }).strategy, 'subset');
+    for (const family of ['hnsw', 'ivf'] as const) assert.notEqual(planSearch({ ...base, family, matching: AT_MOST + 1, nprobe: 16 }).strategy, 'subset');
     assert.deepEqual(planSearch({ ...base, family: 'exhaustive', matching: 150_000 }), { strategy: 'subset' });
     assert.deepEqual(planSearch({ ...base, family: 'exhaustive', matching: 150_000, subsetSearchable: false }), { strategy: 'selector', knobs: { nprobe: undefined, efSearch: 64 } });
     assert.deepEqual(planSearch({ ...base, matching: 0 }), { strategy: 'empty' });
+  });
+  it('the count is the FAISS build\'s: a generic build\'s scalar distances make the exact search dearer than the selector search from fewer points', () => {
+    // avx2 and avx512 builds compute a distance with the same 256-bit code (FAISS 1.7.3 has no avx512 level).
+    assert.equal(exactSubsetAtMost('avx2'), exactSubsetAtMost('avx512'));
+    assert.ok(exactSubsetAtMost('generic') < exactSubsetAtMost('avx512'));
+    // A build the table does not list is costed as a generic one.
+    assert.equal(exactSubsetAtMost('riscv-vector'), exactSubsetAtMost('generic'));
+    const generic = exactSubsetAtMost('generic');
+    for (const family of ['hnsw', 'ivf'] as const) {
+      const total = family === 'ivf' ? 10_000_000 : 200_000;
+      const plan = (isa: string, matching: number) => planSearch({ ...base, family, isa, matching, total, nprobe: 16 }).strategy;
+      assert.equal(plan('generic', generic), 'subset', family);
+      for (const matching of [generic + 1, 4000, AT_MOST]) {
+        assert.equal(plan('generic', matching), 'selector', `${family} generic ${matching}`);
+        assert.equal(plan('avx2', matching), 'subset', `${family} avx2 ${matching}`);
+        assert.equal(plan('avx512', matching), 'subset', `${family} avx512 ${matching}`);
+      }
+    }
+    // An exhaustive index's own search costs a distance per stored vector in every build: the subset, at any count.
+    assert.equal(planSearch({ ...base, family: 'exhaustive', isa: 'generic', matching: 150_000 }).strategy, 'subset');
   });
   it('HNSW above it: efSearch raised by 1 / share^(1/5), at most HNSW_EF_GROWTH_MAX times; all matching: as asked', () => {
     const ef = (matching: number) => {

@@ -220,6 +220,44 @@ describe('inline searches', function () {
     index.dispose();
   });
 
+
+  it('an exact search over a subset runs inline by the same rule: once subsets at least as large have shown their cost, with the pool\'s exact answers', async () => {
+    const index = await hnsw();
+    const labelsOf = (from: number, count: number, step: number): BigInt64Array => BigInt64Array.from({ length: count }, (_, i) => BigInt(from + step * i));
+    const small = labelsOf(0, 100, 3);
+    const large = labelsOf(1, 600, 3);
+    // A k-NN search's cost says nothing of a subset search's: the first one is pooled and timed there.
+    await index.search(query(0), 5);
+    await nextTurn();
+    const first = await counted(() => index.searchSubset(query(0), 5, large));
+    assert.deepEqual([first.inline, first.pooled], [0, 1]);
+    // The same size runs inline, and so does a smaller subset (it costs no more); a batch goes to the pool.
+    const inline = await counted(async () => {
+      const out = [];
+      for (let i = 0; i < 20; i++) out.push(await index.searchSubset(query(i), 5, i % 2 === 0 ? large : small));
+      return out;
+    });
+    assert.deepEqual([inline.inline, inline.pooled], [20, 0]);
+    await nextTurn();
+    const batch = await counted(() => index.searchSubset(xq, 5, small));
+    assert.deepEqual([batch.inline, batch.pooled], [0, 1], 'a batch');
+    // A subset more than twice as large as any timed is timed on the pool first.
+    await nextTurn();
+    const larger = await counted(() => index.searchSubset(query(1), 5, labelsOf(2, 1500, 1)));
+    assert.deepEqual([larger.inline, larger.pooled], [0, 1], '1,500 labels, above any timed');
+    faiss.setInlineSearchBudget(0);
+    for (let i = 0; i < 20; i++) {
+      const pooled = await index.searchSubset(query(i), 5, i % 2 === 0 ? large : small);
+      assert.deepEqual(inline.result[i].labels, pooled.labels, `query ${i}`);
+      assert.deepEqual(inline.result[i].distances, pooled.distances, `query ${i}`);
+    }
+    faiss.setInlineSearchBudget(budget);
+    // Its errors are the pool's: a label with no vector, once subsets run inline.
+    await nextTurn();
+    await assert.rejects(index.searchSubset(query(0), 5, BigInt64Array.of(1n, 5000n)), (e: faiss.FaissError) => e.code === 'ERR_INVALID_ARGUMENT');
+    index.dispose();
+  });
+
   it('never waits for a writer: while an add holds the index, the search is queued behind it', async () => {
     const index = await hnsw();
     await index.search(query(0), 5);

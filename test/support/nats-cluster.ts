@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 /** A free loopback port (closed again: taken by the server a moment later). */
@@ -90,6 +91,34 @@ export async function waitForJetStream(url: string, ms = 30_000): Promise<void> 
   throw new Error(`JetStream at ${url} did not become ready in ${ms} ms: ${String(last)}`);
 }
 
+/**
+ * Resolves once a stream of `replicas` replicas can be placed through `url`:
+ * JetStream answers as soon as a meta leader is elected, but it places an R3
+ * stream only once every peer has joined the meta group ("no suitable peers for
+ * placement" until then), which a loaded machine can take seconds to reach.
+ */
+async function waitForPlacement(url: string, replicas: number, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const nc = await connect({ servers: url, timeout: 1000 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        await jsm.streams.add({ name: 'READY_PROBE', subjects: ['ready.probe'], num_replicas: replicas });
+        await jsm.streams.delete('READY_PROBE');
+        return;
+      } catch (e) {
+        last = e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw new Error(`JetStream at ${url} could not place a stream of ${replicas} replicas in ${ms} ms: ${String(last)}`);
+  } finally {
+    await nc.close();
+  }
+}
+
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-nats-'));
   const nodes: NatsNode[] = [];
@@ -119,6 +148,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
   try {
     await Promise.all(nodes.map((n) => waitForJetStream(n.url)));
+    await waitForPlacement(nodes[0].url, size);
   } catch (e) {
     const out = nodes.map((n) => `--- ${n.name}\n${n.output().slice(-2000)}`).join('\n');
     await stopAll();
@@ -140,4 +170,16 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     },
     stop: stopAll,
   };
+}
+
+/** One connection to each of the first `count` servers: each as a node connected there sees the cluster. */
+export async function connectEach(cluster: NatsCluster, count = cluster.nodes.length): Promise<NatsConnection[]> {
+  const conns: NatsConnection[] = [];
+  try {
+    for (const n of cluster.nodes.slice(0, count)) conns.push(await connect({ servers: [n.url] }));
+  } catch (e) {
+    for (const nc of conns) await nc.close();
+    throw e;
+  }
+  return conns;
 }
