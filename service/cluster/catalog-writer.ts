@@ -15,7 +15,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createKey, deleteKeyIf, deleteKeyUnlessReferenced, setKeyIf, UnsettledChange } from './stream-cas';
 import { decideCreateUnderTenant, isLeftover } from './tenant-records';
 import { OutcomeUnknown } from '../domain/errors';
@@ -100,30 +100,6 @@ const CHANGE_TIMEOUT_MS = 8_000;
 /** How long before the caller's deadline the answer is sent (a lost acknowledgement is read back until then). */
 const ANSWER_MARGIN_MS = 500;
 
-/**
- * Test-only (test/cluster/catalog-commit.test.ts): FAISS_PROXY_TEST_CATALOG_FAULT, a comma-separated list of
- * <fault>:<KV key prefix>, makes the first append of this process to a key with each prefix land and its
- * acknowledgement be lost: `ack-lost`, a timeout at once; `answer-late`, a timeout once the caller has stopped waiting.
- */
-const faults = (process.env.FAISS_PROXY_TEST_CATALOG_FAULT ?? '')
-  .split(',')
-  .map((f) => /^(ack-lost|answer-late):(.+)$/.exec(f))
-  .filter((m): m is RegExpExecArray => m !== null)
-  .map(([, kind, prefix]) => ({ kind, prefix }));
-function faulty(js: JetStreamClient, bucket: string, r: WriteRequest): JetStreamClient {
-  const fault = faults.find((f) => r.key.startsWith(f.prefix));
-  if (!fault) return js;
-  const f = Object.create(js) as JetStreamClient;
-  f.publish = async (...args: Parameters<JetStreamClient['publish']>) => {
-    if (!faults.includes(fault) || args[0] !== `$KV.${bucket}.${r.key}`) return js.publish(...args);
-    faults.splice(faults.indexOf(fault), 1);
-    await js.publish(...args);
-    if (fault.kind === 'answer-late') await new Promise((done) => setTimeout(done, r.deadline - Date.now() + 1_000));
-    throw new Error('TIMEOUT (the acknowledgement was lost: FAISS_PROXY_TEST_CATALOG_FAULT)');
-  };
-  return f;
-}
-
 /** Whether a record (undefined: none) is there with these fields' values (absent counts as null); with no fields, whether it is there. */
 function fieldsMatch(fields: Record<string, unknown> = {}): (current: string | undefined) => boolean {
   const expected = Object.entries(fields);
@@ -155,7 +131,7 @@ async function main(): Promise<void> {
   // The node's own connection's attempt and wait (cluster.ts CONNECT_ATTEMPT_MS, RECONNECT_WAIT_MS: not imported, this worker loads alone).
   const nc = await connect({ servers: setup.servers, name: `${setup.name}-catalog-writer`, maxReconnectAttempts: -1, timeout: 2_000, reconnectTimeWait: 250 });
   await new Kvm(nc).create(setup.bucket, { replicas: setup.replicas, history: 1 });
-  const client = jetstream(nc);
+  const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   parentPort!.on('message', (r: WriteRequest | 'close') => {
     if (r === 'close') {
@@ -163,7 +139,6 @@ async function main(): Promise<void> {
       return;
     }
     const resolveBy = r.deadline - ANSWER_MARGIN_MS;
-    const js = faulty(client, setup.bucket, r);
     void (async () => {
       try {
         if (r.op === 'create' && r.under !== undefined) {

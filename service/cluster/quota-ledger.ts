@@ -16,6 +16,8 @@
 // hold and settlement queued meanwhile (group commit), from the record as it
 // last wrote or read it (a change that lost the race reads it again); a write's
 // own settlement waits up to SETTLE_DELAY_MS for the next hold to carry it.
+// A change whose acknowledgement is lost is read back by its id (stream-cas.ts):
+// found landed, it is done; never is it made again on a record that has it.
 // A write that adds vectors or bytes (not an index) is spent from a lease of
 // this node on its object when one has room (quota-lease.ts): no change of the
 // record for it, only one now and then for the lease.
@@ -25,14 +27,14 @@
 // to be there: a deleted tenant's record is never written again, and the node
 // drops what it kept of the tenant (its leases, its queue) once its catalog no
 // longer has the tenant (followCatalog), or its stream is found gone.
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Quotas } from '../storage/catalog';
 import type { Admission, HoldTarget, Reservation, SharedUsage, TenantObjects, UsageCount, WriteOutcome } from '../domain/quotas';
 import { ServiceError } from '../domain/errors';
 import { storageFault } from '../storage/storage-io';
 import { APPEND_TIMEOUT_MS, transient } from './replicated-log';
-import { currentValue, wrongLastSequence } from './stream-cas';
+import { appendAt, currentValue, wrongLastSequence } from './stream-cas';
 import { CATALOG_BUCKET, tenantKey } from './kv-catalog';
 import { tenantGone } from '../domain/registry';
 import { randomUUID } from 'node:crypto';
@@ -200,11 +202,6 @@ function applyLease(next: Ledger, op: Extract<LedgerOp, { kind: 'lease' }>, now:
   let biggest = NONE;
   let wait = false;
   for (const need of s.needs) {
-    // Already held: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
-    if (next.holds.some((h) => h.id === need.id && !h.lease)) {
-      grants.push('hold');
-      continue;
-    }
     const after = plus(used, need);
     if (fits(after, limit)) {
       if (!marked && !wait && fits(need, sliceOf(minus(limit, after), need))) {
@@ -291,11 +288,6 @@ export function applyOps(
       continue;
     }
     if (op.kind === 'hold') {
-      // Already there: a change whose answer was lost (a timeout) had landed; it is read again and not held twice.
-      if (next.holds.some((h) => h.id === op.hold.id)) {
-        refusals.push(undefined);
-        continue;
-      }
       const u = usageOf(next);
       const no = refusalAt(u, op.hold, op.quotas, op.tenant);
       if (no && op.mayWait && !refusalAt({ indexes: u.indexes, ...minus(u, leased(next)) }, op.hold, op.quotas, op.tenant)) {
@@ -397,6 +389,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A name as one token of a stream's name or subject (names may hold characters those may not). */
 const token = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
+/**
+ * How many of a record's last changes its stream keeps: a change whose
+ * acknowledgement is lost is read back at its own sequence (stream-cas.ts),
+ * which another node's change landing right after it would otherwise drop.
+ */
+export const KEPT_CHANGES = 32;
+/** The header that tells each change of a usage record from every other (stream-cas.ts reads it back after a lost acknowledgement). */
+const CHANGE_HEADER = 'FP-Change';
 /** The stream of a tenant's usage record, and its one subject. */
 export const usageStream = (tenant: string): string => `FPQ_${token(tenant)}`;
 export const usageSubject = (tenant: string): string => `fp.quota.${token(tenant)}`;
@@ -664,7 +664,7 @@ export class StreamUsageLedger implements SharedUsage {
     }
     if (!make || !(await this.hasTenant(tenant))) return undefined;
     // The same config on every node: JetStream answers another node's add with the stream.
-    await this.jsm.streams.add({ name, subjects: [usageSubject(tenant)], num_replicas: this.replicas, max_msgs_per_subject: 1 });
+    await this.jsm.streams.add({ name, subjects: [usageSubject(tenant)], num_replicas: this.replicas, max_msgs_per_subject: KEPT_CHANGES });
     // Its tenant deleted between the check and the add (its stream deleted before this add): this one goes too.
     if (!(await this.hasTenant(tenant))) {
       await this.jsm.streams.delete(name).catch(() => undefined);
@@ -724,8 +724,10 @@ export class StreamUsageLedger implements SharedUsage {
           if (p.lease && made[i]) p.lease.sending(leases[at(i)]!);
         });
         if (changed) {
-          const json = JSON.stringify(next);
-          const revision = (await this.js.publish(usageSubject(tenant), json, { expect: { lastSequence: cur.revision }, timeout: ATTEMPT_MS })).seq;
+          // Its own id: the same record may be written twice, and a change whose acknowledgement is lost must be told from another's when read back.
+          const h = headers();
+          h.set(CHANGE_HEADER, randomUUID());
+          const revision = await appendAt(this.jsm, this.js, usageStream(tenant), usageSubject(tenant), JSON.stringify(next), h, cur.revision, deadline);
           book.cached = { ledger: next, revision };
         }
         batch.forEach((p, i) => {

@@ -6,8 +6,8 @@
 // create of a deleted key, an update on the delete's revision) let two through
 // on one revision, it seems because it is checked against what is applied only.
 // Used for every change of the catalog bucket: its records' (catalog-writer.ts),
-// its shared-snapshot pointers' (replicated-log.ts), the leak collector's; the quota ledger appends to its
-// own streams the same way (quota-ledger.ts).
+// its shared-snapshot pointers' (replicated-log.ts), the leak collector's; and
+// for every change of a tenant's quota usage record (quota-ledger.ts).
 // An append whose acknowledgement is lost (a timeout, a server gone) is read
 // back before the change answers: it landed, it never will, or (not learned
 // by the caller's deadline) OutcomeUnknown.
@@ -29,20 +29,49 @@ export class UnsettledChange extends Error {}
 const RESOLVE_MS = 2_000;
 
 /**
- * Appends `data` (with `h`) to `subject` of the bucket's stream, expecting the
- * stream's last sequence to be `last`: such an append lands at `last + 1` or
- * never. When its acknowledgement is lost, that is read back until `resolveBy`:
- * while nothing landed after `last` the same append is sent again (whichever
- * copy lands, the change is made once); once something did, `last + 1` (or the
- * key's last record) says whether it is this change. Resolves with the
- * sequence it landed at; throws a wrong-last-sequence error when another change
- * landed there (the caller reads and decides again), OutcomeUnknown when
- * neither was learned by `resolveBy`. Nothing is sent after `resolveBy`.
+ * Test-only (test/cluster/catalog-commit.test.ts, test/cluster/quota-acks.test.ts):
+ * FAISS_PROXY_TEST_ACK_FAULT, a comma-separated list of <fault>:<subject prefix>,
+ * makes the first append of this process (or worker) to a subject with each
+ * prefix land and its acknowledgement be lost: `ack-lost`, a timeout at once;
+ * `answer-late`, a timeout once the change's read-back time is over.
  */
-async function appendAt(jsm: JetStreamManager, js: JetStreamClient, bucket: string, subject: string, data: Uint8Array | string, h: MsgHdrs | undefined, last: number, resolveBy: number): Promise<number> {
+const ackFaults = (process.env.FAISS_PROXY_TEST_ACK_FAULT ?? '')
+  .split(',')
+  .map((f) => /^(ack-lost|answer-late):(.+)$/.exec(f))
+  .filter((m): m is RegExpExecArray => m !== null)
+  .map(([, kind, prefix]) => ({ kind, prefix }));
+
+/**
+ * Appends `data` (with `h`) to `subject` of `stream`, expecting the stream's
+ * last sequence to be `last`: such an append lands at `last + 1` or never.
+ * When its acknowledgement is lost, that is read back until `resolveBy`: while
+ * nothing landed after `last` the same append is sent again (whichever copy
+ * lands, the change is made once); once something did, the record at
+ * `last + 1` (kept, or the subject's last) says whether it is this change: the
+ * same subject, data and headers (a change whose data may repeat carries an id
+ * of its own in `h`). Resolves with the sequence it landed at; throws a
+ * wrong-last-sequence error when another change landed there (the caller reads
+ * and decides again), OutcomeUnknown when neither was learned by `resolveBy`.
+ * Nothing is sent after `resolveBy`.
+ */
+export async function appendAt(
+  jsm: JetStreamManager,
+  js: JetStreamClient,
+  stream: string,
+  subject: string,
+  data: Uint8Array | string,
+  h: MsgHdrs | undefined,
+  last: number,
+  resolveBy: number,
+): Promise<number> {
   const send = async () => {
     if (Date.now() >= resolveBy) throw new UnsettledChange('the change ran out of time before its append (retry)');
-    return (await js.publish(subject, data, { expect: { lastSequence: last }, ...(h && { headers: h }) })).seq;
+    const sent = await js.publish(subject, data, { expect: { lastSequence: last }, ...(h && { headers: h }) });
+    const fault = ackFaults.find((f) => subject.startsWith(f.prefix));
+    if (!fault) return sent.seq;
+    ackFaults.splice(ackFaults.indexOf(fault), 1);
+    if (fault.kind === 'answer-late') await new Promise((done) => setTimeout(done, resolveBy - Date.now() + 1_500));
+    throw new Error('TIMEOUT (the acknowledgement was lost: FAISS_PROXY_TEST_ACK_FAULT)');
   };
   let lost: unknown;
   try {
@@ -53,12 +82,12 @@ async function appendAt(jsm: JetStreamManager, js: JetStreamClient, bucket: stri
     lost = e;
   }
   const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-  const op = h?.get('KV-Operation') ?? '';
-  const isThis = (m: StoredMsg) => m.subject === subject && (m.header?.get('KV-Operation') ?? '') === op && new TextDecoder().decode(m.data) === text;
+  const names = ['KV-Operation', ...(h?.keys() ?? [])];
+  const isThis = (m: StoredMsg) => m.subject === subject && names.every((n) => (m.header?.get(n) ?? '') === (h?.get(n) ?? '')) && new TextDecoder().decode(m.data) === text;
   const another = () => new Error(`wrong last sequence: another change landed at ${last + 1}, where this one (its acknowledgement lost) would have`);
   while (Date.now() < resolveBy) {
     try {
-      const { state } = await jsm.streams.info(kvStream(bucket));
+      const { state } = await jsm.streams.info(stream);
       if (state.last_seq === last) {
         try {
           return await send();
@@ -67,14 +96,14 @@ async function appendAt(jsm: JetStreamManager, js: JetStreamClient, bucket: stri
           continue; // landed meanwhile (this one's first copy, or another change): read again; or no answer again
         }
       }
-      const keyLast = await jsm.streams.getMessage(kvStream(bucket), { last_by_subj: subject });
-      if (!keyLast || keyLast.seq <= last) throw another(); // last + 1 is another key's
-      if (keyLast.seq === last + 1) {
-        if (isThis(keyLast)) return keyLast.seq;
+      const subjectLast = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+      if (!subjectLast || subjectLast.seq <= last) throw another(); // last + 1 is another subject's
+      if (subjectLast.seq === last + 1) {
+        if (isThis(subjectLast)) return subjectLast.seq;
         throw another();
       }
-      // The key changed again after last + 1 (its older records are not kept): last + 1 itself, if still there, says.
-      const at = await jsm.streams.getMessage(kvStream(bucket), { seq: last + 1 });
+      // The subject changed again after last + 1 (its older records may not be kept): last + 1 itself, if still there, says.
+      const at = await jsm.streams.getMessage(stream, { seq: last + 1 });
       if (!at) break;
       if (isThis(at)) return at.seq;
       throw another();
@@ -83,7 +112,7 @@ async function appendAt(jsm: JetStreamManager, js: JetStreamClient, bucket: stri
       await new Promise((r) => setTimeout(r, 100)); // a server away: read again a moment later
     }
   }
-  throw new OutcomeUnknown(`its append to the catalog was sent and not acknowledged (${(lost as Error)?.message ?? String(lost)}), and whether it landed could not be read back in time: it may have`);
+  throw new OutcomeUnknown(`its append to ${stream} was sent and not acknowledged (${(lost as Error)?.message ?? String(lost)}), and whether it landed could not be read back in time: it may have`);
 }
 
 /** The value of `key` in the bucket's stream as its leader has it (undefined: none, or deleted). */
@@ -118,7 +147,7 @@ export async function setKeyIf(
     const [current, ...read] = await Promise.all([key, ...reads].map((k) => currentValue(jsm, bucket, k)));
     const next = decide(current, read);
     if (next === undefined) return { done: undefined };
-    const revision = await appendAt(jsm, js, bucket, kvSubject(bucket, key), next, undefined, last, resolveBy);
+    const revision = await appendAt(jsm, js, kvStream(bucket), kvSubject(bucket, key), next, undefined, last, resolveBy);
     return { done: { revision, value: next } };
   });
 }
@@ -145,7 +174,7 @@ export async function deleteKeyIf(
     if (!decide(current, read)) return { done: false };
     const h = headers();
     h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
-    await appendAt(jsm, js, bucket, kvSubject(bucket, key), Empty, h, last, resolveBy);
+    await appendAt(jsm, js, kvStream(bucket), kvSubject(bucket, key), Empty, h, last, resolveBy);
     return { done: true };
   });
 }
@@ -177,7 +206,7 @@ export async function deleteKeyUnlessReferenced(
     if (i >= 0) return { done: { referenced: keys[i] } };
     const h = headers();
     h.set('KV-Operation', 'DEL'); // as KV's own delete marks it
-    await appendAt(jsm, js, bucket, kvSubject(bucket, key), Empty, h, last, resolveBy);
+    await appendAt(jsm, js, kvStream(bucket), kvSubject(bucket, key), Empty, h, last, resolveBy);
     return { done: {} };
   });
 }

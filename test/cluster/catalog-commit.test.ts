@@ -5,8 +5,8 @@
 // create succeeds; not known by the caller's deadline, the answer is a 503 and
 // the stream the record may name is kept. Either way no record names a stream
 // that is gone (before: the node removed the stream, and the index it then
-// listed failed every use). The fault is injected in the catalog writer
-// (FAISS_PROXY_TEST_CATALOG_FAULT, test-only): the append is sent, then its
+// listed failed every use). The fault is injected in the compare-and-set append
+// (FAISS_PROXY_TEST_ACK_FAULT, test-only): the append is sent, then its
 // acknowledgement is dropped.
 import { strict as assert } from 'node:assert';
 import { indexFactory, serializeIndex } from '../../lib';
@@ -15,12 +15,14 @@ import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startProxyNode, until, type ProxyNode } from '../support/proxy-cluster';
 import { client, makeTenant, newKey } from '../support/server';
 import { stopCluster, type TenantKeys } from '../support/cluster-fixture';
+import { CATALOG_BUCKET } from '../../service/cluster/kv-catalog';
 
 const D = 8;
 const T = 'acks';
 const rows = (from: number, n: number): number[][] => Array.from({ length: n }, (_, i) => hashedVector(from + i, D));
-/** The catalog's KV key of a record (kv-catalog.ts: `<kind>.<tenant>.<name>`, each a base64url token). */
-const kvKey = (kind: 'i' | 'c' | 'a', name: string) => `${kind}.${Buffer.from(T).toString('base64url')}.${Buffer.from(name).toString('base64url')}`;
+/** The subject of a record's key in the catalog's KV bucket (kv-catalog.ts: `<kind>.<tenant>.<name>`, each a base64url token). */
+const kvKey = (kind: 'i' | 'c' | 'a', name: string) => `${kvSubject('')}${kind}.${Buffer.from(T).toString('base64url')}.${Buffer.from(name).toString('base64url')}`;
+const kvSubject = (key: string) => `$KV.${CATALOG_BUCKET}.${key}`;
 
 describe('cluster: a catalog change whose acknowledgement is lost', function () {
   this.timeout(180_000);
@@ -36,10 +38,10 @@ describe('cluster: a catalog change whose acknowledgement is lost', function () 
     // B: the first append of each of these records lands and its acknowledgement is lost at once (the index's twice: its create, then its import's switch;
     // `gone`'s and `al`'s: their deletions, made through A; `p.`: the first placement B writes, the sharded index's).
     const lost = ['ack-lost:' + kvKey('i', 'lost'), 'ack-lost:' + kvKey('i', 'lost'), 'ack-lost:' + kvKey('i', 'sharded'), 'ack-lost:' + kvKey('c', 'coll')];
-    lost.push('ack-lost:' + kvKey('i', 'gone'), 'ack-lost:' + kvKey('a', 'al'), 'ack-lost:p.');
-    nodes.push(await startProxyNode(nats, 'B', adminKey, { env: { FAISS_PROXY_TEST_CATALOG_FAULT: lost.join(',') } }));
+    lost.push('ack-lost:' + kvKey('i', 'gone'), 'ack-lost:' + kvKey('a', 'al'), 'ack-lost:' + kvSubject('p.'));
+    nodes.push(await startProxyNode(nats, 'B', adminKey, { env: { FAISS_PROXY_TEST_ACK_FAULT: lost.join(',') } }));
     // C: the writer answers only once the node stopped waiting for it.
-    nodes.push(await startProxyNode(nats, 'C', adminKey, { env: { FAISS_PROXY_TEST_CATALOG_FAULT: 'answer-late:' + kvKey('i', 'late') } }));
+    nodes.push(await startProxyNode(nats, 'C', adminKey, { env: { FAISS_PROXY_TEST_ACK_FAULT: 'answer-late:' + kvKey('i', 'late') } }));
     keys = await makeTenant(nodes[0], T);
     await until('the key on every node', async () => (await Promise.all(nodes.map((_, n) => api(n).get('/v1/indexes')))).every((r) => r.status === 200), 10_000);
   });

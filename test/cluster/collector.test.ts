@@ -22,7 +22,7 @@ import { client, makeTenant } from '../support/server';
 import { startClusterWithTenant, stopCluster, type TenantKeys } from '../support/cluster-fixture';
 import { JetStreamLog } from '../../service/cluster/replicated-log';
 import { LeakCollector, type Leak } from '../../service/cluster/collector';
-import { usageStream, usageSubject } from '../../service/cluster/quota-ledger';
+import { KEPT_CHANGES, usageStream, usageSubject } from '../../service/cluster/quota-ledger';
 
 const CLI = path.resolve(__dirname, '..', '..', 'service', 'cli.js');
 const D = 8;
@@ -147,7 +147,7 @@ describe('cluster: the leak collector', function () {
     // (A write's settlement queued on the deleting node itself makes it again too, for up to 30 s: seen here, not waited for.)
     await makeTenant(nodes[0], 'temp');
     assert.equal((await client(nodes[0].url, nodes[0].adminKey).del('/v1/admin/tenants/temp')).status, 204);
-    await jsm.streams.add({ name: usageStream('temp'), subjects: [usageSubject('temp')], num_replicas: 3, max_msgs_per_subject: 1 });
+    await jsm.streams.add({ name: usageStream('temp'), subjects: [usageSubject('temp')], num_replicas: 3, max_msgs_per_subject: KEPT_CHANGES });
     expected.push(`usage-stream ${usageStream('temp')}`);
 
     // 6. Of the live index: a previous shared snapshot whose deletion failed, and its import file kept past its first shared snapshot.
