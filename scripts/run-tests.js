@@ -60,8 +60,28 @@ function runPytest() {
   return { passes: attr('tests') - failures - attr('skipped'), failures: failures + (r.status !== 0 && failures === 0 ? 1 : 0) };
 }
 
+// Each test file's wall time, the slowest printed at the end: CI's time budget
+// (about 25 minutes on a 2-core machine) is spent where this list says.
+const fileMs = new Map();
+function timeFiles(runner) {
+  const started = new Map();
+  runner.on('suite', (s) => s.file && s.parent?.root && started.set(s, Date.now()));
+  runner.on('suite end', (s) => {
+    if (!started.has(s)) return;
+    const file = path.relative(root, s.file);
+    fileMs.set(file, (fileMs.get(file) ?? 0) + Date.now() - started.get(s));
+  });
+}
+function printSlowest(n) {
+  const rows = [...fileMs].sort((a, b) => b[1] - a[1]).slice(0, n);
+  if (rows.length === 0) return;
+  console.log(`\nslowest test files (of ${fileMs.size}, ${(([...fileMs.values()].reduce((a, b) => a + b, 0)) / 60_000).toFixed(1)} min in all):`);
+  for (const [file, ms] of rows) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}`);
+}
+
 let summarized = false;
 const runner = mocha.run(() => {
+  printSlowest(15);
   const py = runPytest();
   const passes = runner.stats.passes + py.passes;
   const failures = runner.stats.failures + py.failures;
@@ -71,6 +91,8 @@ const runner = mocha.run(() => {
   // A test that leaks a handle must not hang CI: leave soon after the summary.
   setTimeout(() => process.exit(), 2000).unref();
 });
+
+timeFiles(runner);
 
 // Mocha's reporters JSON.stringify a failed assertion's two values for the diff,
 // which throws on a BigInt (a BigInt64Array of labels, say): the runner then dies
