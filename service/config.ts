@@ -425,6 +425,11 @@ export function configFrom(cmd: Command, env: NodeJS.ProcessEnv = process.env): 
   if (config.maxTenantMemory < config.maxRequestMemory) {
     throw new Error(`The max tenant memory (--max-tenant-memory, ${config.maxTenantMemory} bytes) cannot be less than the max request memory (--max-request-memory, ${config.maxRequestMemory} bytes): one request could fill it`);
   }
+  // Every replica of a cluster holds the same index (docs/cluster.md): a GPU's FAISS
+  // trains and adds with other float sums than a CPU replica's.
+  if (config.cluster && config.gpu.length > 0) {
+    throw new Error('--gpu (FAISS_PROXY_GPU) cannot be used with --cluster (FAISS_PROXY_CLUSTER): a GPU index would differ from its replicas on the CPU');
+  }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new Error(`The headers timeout (--headers-timeout-ms, ${config.headersTimeoutMs} ms) cannot be longer than the request timeout (--request-timeout-ms, ${config.requestTimeoutMs} ms)`);
   }

@@ -25,6 +25,11 @@ describe('service GPU options: config', () => {
     }
     assert.throws(() => loadConfig(['--gpu-memory', '-5'], {}), /gpu memory/);
   });
+
+  it('--gpu is refused with --cluster: replicas hold the same index, and a GPU computes otherwise', () => {
+    assert.throws(() => loadConfig(['--gpu', '0', '--cluster', 'nats://127.0.0.1:4222'], {}), /--gpu \(FAISS_PROXY_GPU\) cannot be used with --cluster/);
+    assert.throws(() => loadConfig([], { FAISS_PROXY_GPU: '0', FAISS_PROXY_CLUSTER: 'nats://127.0.0.1:4222' }), /cannot be used with --cluster/);
+  });
 });
 
 describe('service GPU options in the CPU build', function () {
