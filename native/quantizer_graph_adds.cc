@@ -33,28 +33,24 @@ bool capsTrainAdds(const Quantizer* quantizer, bool graph, size_t nlist) {
   return graph && graphAddThreads() > 0 && !(quantizer->is_trained && quantizer->ntotal == static_cast<idx_t>(nlist));
 }
 
-// Every call the IVF's train and residual training make on the quantizer
-// (train_q1: train, add; IVFPQ, IVFSQ, fast scan: assign, search,
-// compute_residual(_n), reconstruct), forwarded; the counters kept in step.
-class StandInQuantizer final : public faiss::Index {
+// What both stand-ins do alike: train and reset forwarded, adds forwarded under
+// the graph-add cap, and the counters kept in step with the real quantizer.
+// Base: faiss::Index or faiss::IndexBinary; Component: what a vector is made of.
+template <typename Base, typename Component>
+class StandIn : public Base {
  public:
-  explicit StandInQuantizer(faiss::Index* real) : faiss::Index(real->d, real->metric_type), real_(real) {
-    metric_arg = real->metric_arg;
-    verbose = real->verbose;
-    sync();
-  }
-  void train(idx_t n, const float* x) override {
+  void train(idx_t n, const Component* x) override {
     real_->train(n, x);
     sync();
   }
-  void add(idx_t n, const float* x) override {
+  void add(idx_t n, const Component* x) override {
     {
       CappedTeam team;
       real_->add(n, x);
     }
     sync();
   }
-  void add_with_ids(idx_t n, const float* x, const idx_t* ids) override {
+  void add_with_ids(idx_t n, const Component* x, const idx_t* ids) override {
     {
       CappedTeam team;
       real_->add_with_ids(n, x, ids);
@@ -65,6 +61,30 @@ class StandInQuantizer final : public faiss::Index {
     real_->reset();
     sync();
   }
+  void reconstruct(idx_t key, Component* out) const override { real_->reconstruct(key, out); }
+
+  Base* real() const { return real_; }
+
+ protected:
+  explicit StandIn(Base* real) : Base(real->d, real->metric_type), real_(real) {
+    this->verbose = real->verbose;
+    sync();
+  }
+  Base* const real_;
+
+ private:
+  void sync() {
+    this->ntotal = real_->ntotal;
+    this->is_trained = real_->is_trained;
+  }
+};
+
+// Every call the IVF's train and residual training make on the quantizer
+// (train_q1: train, add; IVFPQ, IVFSQ, fast scan: assign, search,
+// compute_residual(_n), reconstruct), forwarded.
+class StandInQuantizer final : public StandIn<faiss::Index, float> {
+ public:
+  explicit StandInQuantizer(faiss::Index* real) : StandIn(real) { metric_arg = real->metric_arg; }
   void search(idx_t n, const float* x, idx_t k, float* D, idx_t* I, const faiss::SearchParameters* p) const override {
     real_->search(n, x, k, D, I, p);
   }
@@ -73,7 +93,6 @@ class StandInQuantizer final : public faiss::Index {
     real_->range_search(n, x, radius, r, p);
   }
   void assign(idx_t n, const float* x, idx_t* labels, idx_t k) const override { real_->assign(n, x, labels, k); }
-  void reconstruct(idx_t key, float* out) const override { real_->reconstruct(key, out); }
   void reconstruct_n(idx_t i0, idx_t ni, float* out) const override { real_->reconstruct_n(i0, ni, out); }
   void compute_residual(const float* x, float* residual, idx_t key) const override {
     real_->compute_residual(x, residual, key);
@@ -82,60 +101,16 @@ class StandInQuantizer final : public faiss::Index {
     real_->compute_residual_n(n, xs, residuals, keys);
   }
   faiss::DistanceComputer* get_distance_computer() const override { return real_->get_distance_computer(); }
-
-  faiss::Index* real() const { return real_; }
-
- private:
-  void sync() {
-    ntotal = real_->ntotal;
-    is_trained = real_->is_trained;
-  }
-  faiss::Index* const real_;
 };
 
 // IndexBinaryIVF::train's calls on its quantizer (reset, add) and its add's
 // (assign, by search), forwarded.
-class StandInBinaryQuantizer final : public faiss::IndexBinary {
+class StandInBinaryQuantizer final : public StandIn<faiss::IndexBinary, uint8_t> {
  public:
-  explicit StandInBinaryQuantizer(faiss::IndexBinary* real) : faiss::IndexBinary(real->d, real->metric_type), real_(real) {
-    verbose = real->verbose;
-    sync();
-  }
-  void train(idx_t n, const uint8_t* x) override {
-    real_->train(n, x);
-    sync();
-  }
-  void add(idx_t n, const uint8_t* x) override {
-    {
-      CappedTeam team;
-      real_->add(n, x);
-    }
-    sync();
-  }
-  void add_with_ids(idx_t n, const uint8_t* x, const idx_t* ids) override {
-    {
-      CappedTeam team;
-      real_->add_with_ids(n, x, ids);
-    }
-    sync();
-  }
-  void reset() override {
-    real_->reset();
-    sync();
-  }
+  explicit StandInBinaryQuantizer(faiss::IndexBinary* real) : StandIn(real) {}
   void search(idx_t n, const uint8_t* x, idx_t k, int32_t* D, idx_t* I, const faiss::SearchParameters* p) const override {
     real_->search(n, x, k, D, I, p);
   }
-  void reconstruct(idx_t key, uint8_t* out) const override { real_->reconstruct(key, out); }
-
-  faiss::IndexBinary* real() const { return real_; }
-
- private:
-  void sync() {
-    ntotal = real_->ntotal;
-    is_trained = real_->is_trained;
-  }
-  faiss::IndexBinary* const real_;
 };
 
 }  // namespace
