@@ -14,18 +14,11 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as faiss from '../lib';
 import { emptyIdState, rebuiltWithoutDeleted } from '../lib/id-policy';
+import { positiveNumberOption } from './lib/common';
 import { gaussianMixture } from './lib/gaussian-mixture';
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const v = Number(process.argv[at + 1]);
-  if (!(v > 0)) throw new Error(`${name} takes a positive number`);
-  return v;
-}
-
-const ROUNDS = Math.round(option('--rounds', 3));
-const N = Math.max(1000, Math.round(100_000 * option('--scale', 1)));
+const ROUNDS = Math.round(positiveNumberOption('--rounds', 3));
+const N = Math.max(1000, Math.round(100_000 * positiveNumberOption('--scale', 1)));
 const D = 128;
 const REMOVED = 0.1;
 
