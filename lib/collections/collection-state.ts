@@ -28,7 +28,7 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes, type ColumnAnswer } from './payload-index';
-import { columnSearched, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
@@ -379,18 +379,19 @@ export class CollectionState {
     const total = this.points.size;
     const known = this.keptAnswer(filter.text);
     const family = familyOf(this.current);
-    // A filter one payload column answers is counted exactly, and searched without being evaluated the first time.
-    const lazy = known || !columnSearched(family) ? undefined : this.payloadIndexes.lazily(filter);
-    const share = known ? known.matching.count / Math.max(1, total) : lazy ? lazy.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
+    // A filter one payload column answers is counted exactly, its labels tested against the column, and searched
+    // without being evaluated the first time.
+    const column = known ? undefined : this.payloadIndexes.lazily(filter);
+    const share = known ? known.matching.count / Math.max(1, total) : column ? column.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const efSearch = knobs.efSearch ?? this.current.efSearch;
     const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
-    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, known || this.seenBefore(filter.text) ? undefined : lazy);
+    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, known || this.seenBefore(filter.text) ? undefined : column);
     // Over-fetched only for not being evaluated (planner.ts): a filter repeated soon is evaluated and kept, as
     // its kept answer then serves it more cheaply.
     if (!known && overFetchOf({ share, total, k, family, efSearch, evaluated: true }) === undefined && this.seenBefore(filter.text)) {
       return this.searchEvaluated(x, n, k, filter, knobs);
     }
-    const passes = known ? (label: number) => known.matching.has(label) : (label: number) => this.payloadIndexes.passes(filter, label);
+    const passes = known ? (label: number) => known.matching.has(label) : column ? column.passes : (label: number) => this.payloadIndexes.passes(filter, label);
     const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
       const kept: Found[] = [];
@@ -402,7 +403,7 @@ export class CollectionState {
     const d = this.spec.dimension;
     const rest = new Float32Array(short.length * d);
     short.forEach((q, j) => rest.set(x.subarray(q * d, (q + 1) * d), j * d));
-    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs, lazy);
+    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs, column);
     short.forEach((q, j) => (found[q] = answers[j]));
     return found;
   }
@@ -415,11 +416,12 @@ export class CollectionState {
     return false;
   }
 
-  // The planner's strategy for as many points as pass the filter. With `lazy` (PayloadIndexes.lazily: one payload
-  // column answers the filter; planner.ts columnSearched), a selector search tests the labels as the search meets
-  // them: evaluating the filter first is most of a cold HNSW search's cost (bench:collections, 10% cold). Otherwise the filter is evaluated to its
-  // matching labels, which are kept for the next searches.
-  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, lazy?: ColumnAnswer): Promise<Found[][]> {
+  // The planner's strategy for as many points as pass the filter. With `column` (PayloadIndexes.lazily: one payload
+  // column answers the filter), a selector search tests the labels as the search meets them: evaluating the filter
+  // first, and building its selector, is most of a cold search's cost (bench:collections, 10% cold: HNSW asks the
+  // selector about the neighbours its walk meets, IVF about every vector of its lists, a read of the column each).
+  // Otherwise the filter is evaluated to its matching labels, which are kept for the next searches.
+  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, column?: ColumnAnswer): Promise<Found[][]> {
     const index = this.current;
     const planOf = (matching: number) =>
       planSearch({
@@ -433,10 +435,10 @@ export class CollectionState {
         nprobe: knobs.nprobe ?? index.nprobe,
         efSearch: knobs.efSearch ?? index.efSearch,
       });
-    if (lazy) {
-      const plan = planOf(lazy.count);
+    if (column) {
+      const plan = planOf(column.count);
       if (plan.strategy === 'selector') {
-        const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: lazy.selector() });
+        const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: column.selector() });
         return foundOf(distances as Float32Array, labels, k);
       }
     }

@@ -199,16 +199,6 @@ function overFetchFrom(family: IndexFamily, evaluated: boolean): number {
   return family === 'ivf' && evaluated ? OVER_FETCH_IVF_EVALUATED_AT : OVER_FETCH_AT;
 }
 
-/**
- * Whether a filter not evaluated yet that one payload column answers (value-column.ts) is searched with a selector
- * that tests each label the search asks about against the column, rather than evaluated to a bitmap first. HNSW asks
- * its selector only about the neighbours close enough to enter its results: at 10% of 200,000 the column costs its
- * search about 50 µs more than a bitmap, where evaluating the filter and building its selector cost 160-200 µs. An IVF
- * search asks about every vector of its nprobe lists, a cache miss each into the column: 80-140 µs more per search
- * (IVF1024 at nprobe 29), about what the evaluation costs, so IVF evaluates (bench/RESULTS.md, eighth session,
- * cold18b).
- */
-export const columnSearched = (family: IndexFamily): boolean => family === 'hnsw';
 
 export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };
