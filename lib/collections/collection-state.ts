@@ -438,7 +438,6 @@ export class CollectionState {
     if (column) {
       const plan = planOf(column.count);
       if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
-      if (plan.strategy === 'subset') return this.searchSubset(x, n, k, filter, knobs, toInt64(column.labels()), column);
       if (plan.strategy === 'selector') {
         const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: column.selector() });
         return foundOf(distances as Float32Array, labels, k);
@@ -447,7 +446,17 @@ export class CollectionState {
     const answer = this.answerOf(filter);
     const plan = planOf(answer.matching.count);
     if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
-    if (plan.strategy === 'subset') return this.searchSubset(x, n, k, filter, knobs, (answer.subset ??= toInt64(answer.matching.labels())));
+    if (plan.strategy === 'subset') {
+      answer.subset ??= toInt64(answer.matching.labels());
+      try {
+        const { distances, labels } = await index.searchSubset(x, k, answer.subset);
+        return foundOf(distances as Float32Array, labels, k);
+      } catch (e) {
+        if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED')) throw e;
+        noSubsetSearch.add(index);
+        return this.searchEvaluated(x, n, k, filter, knobs);
+      }
+    }
     if (plan.strategy === 'selector') {
       answer.selector ??= selectorOf(answer.matching);
       const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: answer.selector });
@@ -459,20 +468,6 @@ export class CollectionState {
       const { distances, labels } = await searchVisible(index, this.ids, x, fetch, paramsOf(plan.knobs));
       const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => hits.filter((h) => answer.matching.has(h.label)).slice(0, k));
       if (fetch >= total || found.every((hits) => hits.length >= Math.min(k, answer.matching.count))) return found;
-    }
-  }
-
-  // The exact search over the matching labels (sorted); an index whose searchSubset refuses its type is planned
-  // with a selector from then on.
-  private async searchSubset(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, subset: BigInt64Array, column?: ColumnAnswer): Promise<Found[][]> {
-    const index = this.current;
-    try {
-      const { distances, labels } = await index.searchSubset(x, k, subset);
-      return foundOf(distances as Float32Array, labels, k);
-    } catch (e) {
-      if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED')) throw e;
-      noSubsetSearch.add(index);
-      return this.searchEvaluated(x, n, k, filter, knobs, column);
     }
   }
 

@@ -48,7 +48,7 @@ export function inRange(v: PayloadValue, r: RangeBounds): boolean {
   return x !== undefined && withinBounds(x, r);
 }
 
-export const withinBounds = (x: number, r: Omit<RangeBounds, 'on'>): boolean =>
+export const withinBounds = (x: number, r: RangeBounds): boolean =>
   (r.gt === undefined || x > r.gt) && (r.gte === undefined || x >= r.gte) && (r.lt === undefined || x < r.lt) && (r.lte === undefined || x <= r.lte);
 
 /** Whether the point (`id`, `payload`) passes the filter. */

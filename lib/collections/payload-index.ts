@@ -23,12 +23,6 @@ type Key = string | number | boolean;
 export interface ColumnAnswer {
   /** Made when asked: a filter whose count the planner sends to the subset search needs none. */
   selector(): IDSelector;
-  /**
-   * The labels that pass, sorted, from the payload index's lists of the values within the bounds (no bitmap of every
-   * label): for the exact search over a subset, where a 1% filter's evaluation and its bitmap's labels cost a third
-   * of the search (bench:collections, "1% cold").
-   */
-  labels(): Float64Array;
   /** Whether a label passes, read from the column (ValueColumn.tester): valid until the next upsert. */
   readonly passes: (label: number) => boolean;
   readonly count: number;
@@ -184,7 +178,7 @@ export class FieldIndex {
     else if (c.kind === 'match' && numeric && typeof c.value === 'number') bounds = { gte: c.value, lte: c.value };
     else return undefined;
     const column = this.column;
-    return { selector: () => column.selector(bounds), labels: () => this.labelsWithin(bounds), passes: column.tester(bounds), count: this.count(c, 0) as number };
+    return { selector: () => column.selector(bounds), passes: column.tester(bounds), count: this.count(c, 0) as number };
   }
 
   /**
@@ -217,20 +211,7 @@ export class FieldIndex {
     }
   }
 
-  // The labels holding a value within `r`, sorted (each once: a point holding several values is not asked about).
-  private labelsWithin(r: Omit<RangeBounds, 'on'>): Float64Array {
-    const lists = this.keysWithin(r).map((key) => this.postings(key));
-    if (lists.length === 1) return lists[0].slice();
-    const out = new Float64Array(sumOf(lists.map((l) => l.length)));
-    let at = 0;
-    for (const l of lists) {
-      out.set(l, at);
-      at += l.length;
-    }
-    return out.sort();
-  }
-
-  private keysWithin(r: Omit<RangeBounds, 'on'>): number[] {
+  private keysWithin(r: RangeBounds): number[] {
     const keys = this.keys();
     const from = r.gte !== undefined && (r.gt === undefined || r.gte > r.gt) ? r.gte : (r.gt ?? -Infinity);
     const out: number[] = [];
