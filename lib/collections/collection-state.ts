@@ -28,7 +28,7 @@ import type { ParsedFilter } from './filter';
 import { payloadFieldArg, payloadFieldTypeArg, specInput, type ValidReadOptions, type ValidSpec } from './input';
 import { defaultCollectionLimits, type CollectionLimits } from './limits';
 import { PayloadIndexes, type ColumnAnswer } from './payload-index';
-import { overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
+import { columnSearched, overFetchOf, planSearch, selectorOf, type IndexFamily, type SearchKnobs } from './planner';
 import { compareIds, PointStore, type StoredPoint } from './points';
 import { decodePoints, encodePoints } from './points-file';
 import { ReadWriteLock } from './rw-lock';
@@ -417,10 +417,9 @@ export class CollectionState {
   }
 
   // The planner's strategy for as many points as pass the filter. With `column` (PayloadIndexes.lazily: one payload
-  // column answers the filter), a selector search tests the labels as the search meets them: evaluating the filter
-  // first, and building its selector, is most of a cold search's cost (bench:collections, 10% cold: HNSW asks the
-  // selector about the neighbours its walk meets, IVF about every vector of its lists, a read of the column each).
-  // Otherwise the filter is evaluated to its matching labels, which are kept for the next searches.
+  // column answers the filter), a selector search tests the labels as the search meets them where that costs less
+  // than evaluating the filter first and building its selector (planner.ts columnSearched). Otherwise the filter is
+  // evaluated to its matching labels, which are kept for the next searches.
   private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, column?: ColumnAnswer): Promise<Found[][]> {
     const index = this.current;
     const planOf = (matching: number) =>
@@ -438,7 +437,8 @@ export class CollectionState {
     if (column) {
       const plan = planOf(column.count);
       if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
-      if (plan.strategy === 'selector') {
+      const nlist = index.native().nlist;
+      if (plan.strategy === 'selector' && columnSearched({ family: familyOf(index), plan, matching: column.count, total: this.points.size, nlist })) {
         const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: column.selector() });
         return foundOf(distances as Float32Array, labels, k);
       }
