@@ -199,7 +199,6 @@ function overFetchFrom(family: IndexFamily, evaluated: boolean): number {
   return family === 'ivf' && evaluated ? OVER_FETCH_IVF_EVALUATED_AT : OVER_FETCH_AT;
 }
 
-
 /**
  * Whether a selector search of a filter not evaluated yet (`plan`: its plan) tests each label the search asks about
  * against the filter's payload column (value-column.ts), rather than the filter being evaluated to a bitmap of its
