@@ -19,6 +19,8 @@ export interface NativeIndexCommon {
   efSearch: number | undefined;
   efConstruction: number | undefined;
   kmeansSeed: number | undefined;
+  /** An IVF's number of inverted lists (read-only; undefined elsewhere, and on a GPU IVF). Internal: the collections' planner. */
+  readonly nlist: number | undefined;
   reset(): Promise<void>;
   serialize(): Promise<Buffer>;
   writeFile(path: string): Promise<void>;

@@ -18,6 +18,11 @@ size_t* nprobeOf(faiss::IndexBinary* index) {
   return ivf ? &ivf->nprobe : nullptr;
 }
 
+int64_t nlistOf(faiss::IndexBinary* index) {
+  auto* ivf = dynamic_cast<faiss::IndexBinaryIVF*>(index);
+  return ivf ? static_cast<int64_t>(ivf->nlist) : 0;
+}
+
 faiss::ClusteringParameters* clusteringOf(faiss::IndexBinary* index) {
   auto* ivf = dynamic_cast<faiss::IndexBinaryIVF*>(index);
   return ivf ? &ivf->cp : nullptr;
@@ -27,7 +32,7 @@ faiss::ClusteringParameters* clusteringOf(faiss::IndexBinary* index) {
 
 BinaryIndexHandle::BinaryIndexHandle(std::unique_ptr<faiss::IndexBinary> index)
     : HandleCore(/*readOnly=*/false, hnswOf(index.get()), nprobeOf(index.get()), /*nprobeInField=*/true,
-                 clusteringOf(index.get())),
+                 clusteringOf(index.get()), nlistOf(index.get())),
       index_(std::move(index)) {
   refresh(false);
 }

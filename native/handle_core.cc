@@ -5,12 +5,13 @@
 namespace fp {
 
 HandleCore::HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField,
-                       faiss::ClusteringParameters* clustering)
+                       faiss::ClusteringParameters* clustering, int64_t nlist)
     : readOnly_(readOnly),
       hnsw_(hnsw),
       nprobeField_(nprobeField),
       nprobeInField_(nprobeInField && nprobeField),
-      clustering_(clustering) {
+      clustering_(clustering),
+      nlist_(nlist) {
   if (nprobeField_) nprobe_ = static_cast<int>(*nprobeField_);
   if (clustering_) kmeansSeed_ = clustering_->seed;
   if (hnsw_) {

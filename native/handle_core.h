@@ -39,6 +39,8 @@ class HandleCore {
   // into the FAISS object under the exclusive lock (applyTunables) before anything
   // that persists or uses them (add, serialize).
   bool hasIvf() const { return nprobeField_ != nullptr; }
+  // The IVF's number of inverted lists (fixed once the index is made), or 0: none, or not known (a GPU IVF).
+  int64_t nlist() const { return nlist_; }
   bool hasHnsw() const { return hnsw_ != nullptr; }
   int nprobe() const { return nprobe_.load(); }
   int efSearch() const { return efSearch_.load(); }
@@ -121,9 +123,9 @@ class HandleCore {
   // `hnsw`: the HNSW graph searches and adds use, if any. `nprobeField`: an IVF
   // index's nprobe, if any; `nprobeInField`: searches read it from there (binary
   // IVF) rather than from SearchParametersIVF (float IVF). `clustering`: the
-  // clustering parameters of the IVF index train trains, if any.
+  // clustering parameters of the IVF index train trains, if any. `nlist`: the IVF's lists, 0 if none.
   HandleCore(bool readOnly, faiss::HNSW* hnsw, size_t* nprobeField, bool nprobeInField,
-             faiss::ClusteringParameters* clustering);
+             faiss::ClusteringParameters* clustering, int64_t nlist);
   // Call with the lock held (shared or exclusive); `mutated` bumps the version.
   void record(int64_t ntotal, bool trained, int64_t bytes, bool mutated);
   // Whether the FAISS objects hold the other values a search reads from them
@@ -147,6 +149,7 @@ class HandleCore {
   size_t* const nprobeField_;
   const bool nprobeInField_;
   faiss::ClusteringParameters* const clustering_;
+  const int64_t nlist_;
   std::atomic<int64_t> ntotal_{0};
   std::atomic<bool> isTrained_{false};
   std::atomic<int64_t> bytes_{0};

@@ -45,6 +45,12 @@ faiss::ClusteringParameters* ivfClustering(faiss::Index* index) {
   return ivf ? &ivf->cp : nullptr;
 }
 
+// The lists of the IVF a search uses, 0 if none (a GPU IVF's are not read here).
+int64_t ivfNlist(faiss::Index* index) {
+  auto* ivf = findTuned<faiss::IndexIVF>(index);
+  return ivf ? static_cast<int64_t>(ivf->nlist) : 0;
+}
+
 faiss::HNSW* hnswOf(faiss::Index* index) {
   auto* hnsw = findTuned<faiss::IndexHNSW>(index);
   return hnsw ? &hnsw->hnsw : nullptr;
@@ -62,7 +68,7 @@ void collectLp(faiss::Index* index, std::vector<faiss::Index*>& out) {
 
 IndexHandle::IndexHandle(std::unique_ptr<faiss::Index> index, bool readOnly)
     : HandleCore(readOnly, hnswOf(index.get()), ivfNprobe(index.get()), ivfNprobe(index.get()) && !nprobeAsParams(*index),
-                 ivfClustering(index.get())),
+                 ivfClustering(index.get()), ivfNlist(index.get())),
       index_(std::move(index)) {
   collectLp(index_.get(), lp_);
   // The innermost one computes the distances (an IDMap does not copy metric_arg).

@@ -60,6 +60,7 @@ class WrapBase : public Napi::ObjectWrap<Derived> {
         W::InstanceAccessor("efSearch", &WrapBase::GetEfSearch, &WrapBase::SetEfSearch),
         W::InstanceAccessor("efConstruction", &WrapBase::GetEfConstruction, &WrapBase::SetEfConstruction),
         W::InstanceAccessor("kmeansSeed", &WrapBase::GetKmeansSeed, &WrapBase::SetKmeansSeed),
+        W::InstanceAccessor("nlist", &WrapBase::GetNlist, nullptr),
         W::InstanceMethod("dispose", &WrapBase::Dispose),
     };
   }
@@ -99,6 +100,10 @@ class WrapBase : public Napi::ObjectWrap<Derived> {
   }
 
   Napi::Value GetKmeansSeed(const Napi::CallbackInfo& info) { return getKmeansSeed(info.Env(), *handle()); }
+  Napi::Value GetNlist(const Napi::CallbackInfo& info) {
+    const int64_t n = handle()->nlist();
+    return n > 0 ? Napi::Number::New(info.Env(), static_cast<double>(n)) : info.Env().Undefined();
+  }
   void SetKmeansSeed(const Napi::CallbackInfo& info, const Napi::Value& v) {
     setKmeansSeed(info.Env(), *handle(), typeName_, v);
   }

@@ -70,15 +70,18 @@ export interface CollectionStateOptions {
 const DEFAULT_REBUILD_THRESHOLD = 0.1;
 /**
  * Filters whose matching labels (and selector) are kept until the next op: a filter repeated across searches is
- * evaluated once. The least recently searched goes first, so that one searched again and again stays kept among a
- * stream of filters searched once.
+ * evaluated once more than that. The least recently searched goes first, so that one searched again and again stays
+ * kept among a stream of filters searched once.
  */
 const FILTER_CACHE_ENTRIES = 32;
 /** At most this many bytes of bitmaps held by the kept answers together, the oldest dropped first. */
 const FILTER_CACHE_BYTES = 16 * 2 ** 20;
 /**
- * The last filters IVF over-fetched because they were not evaluated (below OVER_FETCH_IVF_EVALUATED_AT): one of them
- * searched again soon is evaluated and kept (a filter repeated across searches); one seldom repeated is not evaluated.
+ * The last filters searched and not kept: one of them searched again soon is evaluated and kept (a filter repeated
+ * across searches). One searched once is not kept: its answer, kept among the others, made each new filter's
+ * evaluation cost more (the bitmaps it leaves for the garbage collector to move and free later): a 1% filter's cold
+ * HNSW search, 429 µs kept against 336 µs not (bench:collections, 1% cold, eleventh session). Nor is one the
+ * over-fetch answers without evaluating it (planner.ts OVER_FETCH_IVF_EVALUATED_AT).
  */
 const FILTERS_SEEN = 16;
 
@@ -322,11 +325,12 @@ export class CollectionState {
     return answer;
   }
 
-  /** The labels of the points that pass `filter` (cached until the next op). */
-  private answerOf(filter: ParsedFilter): FilterAnswer {
+  /** The labels of the points that pass `filter`, kept until the next op when `keep`. */
+  private answerOf(filter: ParsedFilter, keep = true): FilterAnswer {
     let answer = this.keptAnswer(filter.text);
     if (!answer) {
       answer = { matching: this.payloadIndexes.evaluate(filter) };
+      if (!keep) return answer;
       const bytes = (a: FilterAnswer) => a.matching.words.byteLength;
       let held = bytes(answer);
       for (const a of this.filterCache.values()) held += bytes(a);
@@ -378,19 +382,21 @@ export class CollectionState {
   private async searchFiltered(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs): Promise<Found[][]> {
     const total = this.points.size;
     const known = this.keptAnswer(filter.text);
+    // A filter searched lately and not kept is evaluated and kept this time (FILTERS_SEEN).
+    const repeated = !known && this.searchedLately(filter.text);
     const family = familyOf(this.current);
-    // A filter one payload column answers is counted exactly, and searched without being evaluated the first time.
-    const lazy = known || !columnSearched(family) ? undefined : this.payloadIndexes.lazily(filter);
-    const share = known ? known.matching.count / Math.max(1, total) : lazy ? lazy.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
+    // A filter one payload column answers is counted exactly, its labels tested against the column, and searched
+    // without being evaluated unless it is repeated.
+    const column = known ? undefined : this.payloadIndexes.lazily(filter);
+    const fresh = repeated ? undefined : column;
+    const share = known ? known.matching.count / Math.max(1, total) : column ? column.count / Math.max(1, total) : this.payloadIndexes.estimateShare(filter);
     const efSearch = knobs.efSearch ?? this.current.efSearch;
     const fetch = overFetchOf({ share, total, k, family, efSearch, evaluated: known !== undefined });
-    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, known || this.seenBefore(filter.text) ? undefined : lazy);
-    // Over-fetched only for not being evaluated (planner.ts): a filter repeated soon is evaluated and kept, as
-    // its kept answer then serves it more cheaply.
-    if (!known && overFetchOf({ share, total, k, family, efSearch, evaluated: true }) === undefined && this.seenBefore(filter.text)) {
-      return this.searchEvaluated(x, n, k, filter, knobs);
-    }
-    const passes = known ? (label: number) => known.matching.has(label) : (label: number) => this.payloadIndexes.passes(filter, label);
+    if (fetch === undefined) return this.searchEvaluated(x, n, k, filter, knobs, fresh, repeated);
+    // Over-fetched only for not being evaluated (planner.ts): a repeated filter is evaluated and kept, as its kept
+    // answer then serves it more cheaply.
+    if (repeated && overFetchOf({ share, total, k, family, efSearch, evaluated: true }) === undefined) return this.searchEvaluated(x, n, k, filter, knobs, undefined, true);
+    const passes = known ? (label: number) => known.matching.has(label) : column ? column.passes : (label: number) => this.payloadIndexes.passes(filter, label);
     const { distances, labels } = await searchVisible(this.current, this.ids, x, fetch, paramsOf(knobs));
     const found = foundOf(distances as Float32Array, labels, fetch).map((hits) => {
       const kept: Found[] = [];
@@ -402,24 +408,24 @@ export class CollectionState {
     const d = this.spec.dimension;
     const rest = new Float32Array(short.length * d);
     short.forEach((q, j) => rest.set(x.subarray(q * d, (q + 1) * d), j * d));
-    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs, lazy);
+    const answers = await this.searchEvaluated(rest, short.length, k, filter, knobs, fresh, repeated);
     short.forEach((q, j) => (found[q] = answers[j]));
     return found;
   }
 
-  // Whether a filter not evaluated was searched lately (then it is evaluated and kept); marks it searched.
-  private seenBefore(text: string): boolean {
+  // Whether a filter not kept was searched lately (FILTERS_SEEN); marks it searched.
+  private searchedLately(text: string): boolean {
     if (this.filtersSeen.delete(text)) return true;
     this.filtersSeen.add(text);
     if (this.filtersSeen.size > FILTERS_SEEN) this.filtersSeen.delete(this.filtersSeen.values().next().value as string);
     return false;
   }
 
-  // The planner's strategy for as many points as pass the filter. With `lazy` (PayloadIndexes.lazily: one payload
-  // column answers the filter; planner.ts columnSearched), a selector search tests the labels as the search meets
-  // them: evaluating the filter first is most of a cold HNSW search's cost (bench:collections, 10% cold). Otherwise the filter is evaluated to its
-  // matching labels, which are kept for the next searches.
-  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, lazy?: ColumnAnswer): Promise<Found[][]> {
+  // The planner's strategy for as many points as pass the filter. With `column` (PayloadIndexes.lazily: one payload
+  // column answers the filter), a selector search tests the labels as the search meets them where that costs less
+  // than evaluating the filter first and building its selector (planner.ts columnSearched). Otherwise the filter is
+  // evaluated to its matching labels, which are kept for the next searches when `keep`.
+  private async searchEvaluated(x: Float32Array, n: number, k: number, filter: ParsedFilter, knobs: SearchKnobs, column: ColumnAnswer | undefined, keep: boolean): Promise<Found[][]> {
     const index = this.current;
     const planOf = (matching: number) =>
       planSearch({
@@ -433,14 +439,16 @@ export class CollectionState {
         nprobe: knobs.nprobe ?? index.nprobe,
         efSearch: knobs.efSearch ?? index.efSearch,
       });
-    if (lazy) {
-      const plan = planOf(lazy.count);
-      if (plan.strategy === 'selector') {
-        const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: lazy.selector() });
+    if (column) {
+      const plan = planOf(column.count);
+      if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
+      const nlist = index.native().nlist;
+      if (plan.strategy === 'selector' && columnSearched({ family: familyOf(index), plan, matching: column.count, total: this.points.size, nlist })) {
+        const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: column.selector() });
         return foundOf(distances as Float32Array, labels, k);
       }
     }
-    const answer = this.answerOf(filter);
+    const answer = this.answerOf(filter, keep);
     const plan = planOf(answer.matching.count);
     if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
     if (plan.strategy === 'subset') {
@@ -451,7 +459,7 @@ export class CollectionState {
       } catch (e) {
         if (!(e instanceof FaissError && e.code === 'ERR_UNSUPPORTED')) throw e;
         noSubsetSearch.add(index);
-        return this.searchEvaluated(x, n, k, filter, knobs);
+        return this.searchEvaluated(x, n, k, filter, knobs, column, keep);
       }
     }
     if (plan.strategy === 'selector') {

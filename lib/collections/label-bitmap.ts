@@ -146,9 +146,18 @@ export class LabelBitmap {
 
   /** The labels set, sorted. */
   labels(): Float64Array {
+    // forEach's loop without its call per label: a 1% filter's subset search takes its 2,000 labels from here.
     const out = new Float64Array(this.count);
+    const { words } = this;
     let n = 0;
-    this.forEach((label) => (out[n++] = label));
+    for (let w = 0, at = this.frame.base; w < words.length; w++, at += 32) {
+      let v = words[w];
+      while (v !== 0) {
+        const low = v & -v;
+        out[n++] = at + 31 - Math.clz32(low);
+        v ^= low;
+      }
+    }
     return out;
   }
 

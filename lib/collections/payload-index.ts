@@ -23,6 +23,8 @@ type Key = string | number | boolean;
 export interface ColumnAnswer {
   /** Made when asked: a filter whose count the planner sends to the subset search needs none. */
   selector(): IDSelector;
+  /** Whether a label passes, read from the column (ValueColumn.tester): valid until the next upsert. */
+  readonly passes: (label: number) => boolean;
   readonly count: number;
 }
 
@@ -176,7 +178,7 @@ export class FieldIndex {
     else if (c.kind === 'match' && numeric && typeof c.value === 'number') bounds = { gte: c.value, lte: c.value };
     else return undefined;
     const column = this.column;
-    return { selector: () => column.selector(bounds), count: this.count(c, 0) as number };
+    return { selector: () => column.selector(bounds), passes: column.tester(bounds), count: this.count(c, 0) as number };
   }
 
   /**

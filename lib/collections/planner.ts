@@ -199,16 +199,25 @@ function overFetchFrom(family: IndexFamily, evaluated: boolean): number {
   return family === 'ivf' && evaluated ? OVER_FETCH_IVF_EVALUATED_AT : OVER_FETCH_AT;
 }
 
+
 /**
- * Whether a filter not evaluated yet that one payload column answers (value-column.ts) is searched with a selector
- * that tests each label the search asks about against the column, rather than evaluated to a bitmap first. HNSW asks
- * its selector only about the neighbours close enough to enter its results: at 10% of 200,000 the column costs its
- * search about 50 µs more than a bitmap, where evaluating the filter and building its selector cost 160-200 µs. An IVF
- * search asks about every vector of its nprobe lists, a cache miss each into the column: 80-140 µs more per search
- * (IVF1024 at nprobe 29), about what the evaluation costs, so IVF evaluates (bench/RESULTS.md, eighth session,
- * cold18b).
+ * Whether a selector search of a filter not evaluated yet (`plan`: its plan) tests each label the search asks about
+ * against the filter's payload column (value-column.ts), rather than the filter being evaluated to a bitmap of its
+ * matching labels first. HNSW asks about the neighbours its walk meets, a few thousand at most: the column. IVF asks
+ * about every vector of its nprobe lists, a read from anywhere in the column each (8 bytes a label: 1.6 MB at 200,000
+ * points, out of cache), where the evaluation sets a bit per matching label in a bitmap that stays in cache, then
+ * builds its selector: the column while the lists hold no more vectors than match. IVF1024 at nprobe 16 over 200,000
+ * points (bench:collections, cold filters): at 10% the planner's 29 lists hold about 5,700 vectors for 20,000 matching
+ * points, and the column took the search from 2.59x the unfiltered one to 1.78x; at 1%, 51 lists hold about 10,000
+ * for 2,000, and the column took it from 1.79x to 2.28x. An IVF whose lists are not counted here (a GPU IVF) evaluates.
  */
-export const columnSearched = (family: IndexFamily): boolean => family === 'hnsw';
+export function columnSearched(p: { family: IndexFamily; plan: SearchPlan; matching: number; total: number; nlist?: number }): boolean {
+  if (p.plan.strategy !== 'selector') return false;
+  if (p.family !== 'ivf') return true;
+  const nprobe = p.plan.knobs.nprobe;
+  if (nprobe === undefined || p.nlist === undefined || p.nlist < 1) return false;
+  return (Math.min(nprobe, p.nlist) / p.nlist) * p.total <= p.matching;
+}
 
 export function planSearch(p: PlanInput): SearchPlan {
   if (p.matching === 0 || p.total === 0) return { strategy: 'empty' };

@@ -1,5 +1,5 @@
-// A filter of one range (or one number) on a numeric payload index, searched with HNSW's selector before it was
-// ever evaluated, is tested label by label as the search meets them (lib/collections/value-column.ts, a valueRange
+// A filter of one range (or one number) on a numeric payload index, searched with HNSW's or IVF's selector before it
+// was ever evaluated, is tested label by label as the search meets them (lib/collections/value-column.ts, a valueRange
 // selector over the addon's column): not evaluated to a bitmap of every label, with the answers of the evaluated
 // filter's search; the column follows upserts, replacements and deletes; a field where some point holds several
 // values, a second condition, or a keyword field, is evaluated as before.
@@ -8,6 +8,7 @@ import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter, type ParsedFilter } from '../../lib/collections/filter';
 import type { LabelBitmap } from '../../lib/collections/label-bitmap';
 import type { ColumnAnswer } from '../../lib/collections/payload-index';
+import { columnSearched, planSearch } from '../../lib/collections/planner';
 import { IDSelector } from '../../lib/selectors';
 import { getMemoryLimits, setMemoryLimits } from '../../lib/threads';
 import type { Filter, Payload } from '../../lib/collections/types';
@@ -89,15 +90,71 @@ describe('collections: filters tested label by label over a payload column', () 
     });
   }
 
-  it('IVF: evaluated at its first search (its selector is asked about every vector of its lists: planner.ts columnSearched)', async () => {
+  it('IVF: not evaluated at its first search either, with the evaluated filter\'s answers', async () => {
+    const s = CollectionState.create({ name: 'c', dimension: d, factory: 'IVF64,Flat', payloadIndexes: { b: 'integer' } });
+    await s.apply({ type: 'train', x });
+    await s.apply({ type: 'upsert', ids, x, payloads });
+    const evaluations = countEvaluations(s);
+    // 8%: IVF's selector search (from IVF_SELECTOR_FROM, over the subset search's count), no over-fetch below
+    // OVER_FETCH_AT; nprobe 1 raised to 2 of 64 lists, about 3% of the points, fewer than match: the column.
+    const parsed = parseFilter({ must: [{ key: 'b', range: { gte: 7, lt: 15 } }] });
+    const queries = x.subarray(0, 8 * d);
+    const cold = await s.search(queries, 8, 10, { ...read, nprobe: 1, filter: parsed });
+    assert.equal(evaluations.count, 0);
+    s.count(parsed);
+    assert.equal(evaluations.count, 1);
+    const warm = await s.search(queries, 8, 10, { ...read, nprobe: 1, filter: parsed });
+    assert.deepEqual(cold, warm);
+    for (const hits of cold) assert.equal(hits.length, 10);
+    s.dispose();
+  });
+
+  it('IVF: the column while its lists hold no more vectors than match (planner.ts columnSearched), else evaluated', async () => {
+    // IVF1024 at nprobe 16 over 200,000 points: at 10% the planner's lists hold ~5,700 vectors for 20,000 matching.
+    const at = (matching: number, nlist: number | undefined) =>
+      columnSearched({ family: 'ivf', plan: planSearch({ ...ivfPlan, matching }), matching, total: 200_000, nlist });
+    const ivfPlan = { total: 200_000, family: 'ivf' as const, filterable: true, subsetSearchable: true, isa: 'avx512', k: 10, nprobe: 16 };
+    assert.equal(at(20_000, 1024), true);
+    assert.equal(at(10_000, 1024), true);
+    assert.equal(at(2_000, 1024), false);
+    assert.equal(at(20_000, undefined), false);
+    // Every list scanned: the column only when every point matches.
+    assert.equal(columnSearched({ family: 'ivf', plan: { strategy: 'selector', knobs: { nprobe: 64 } }, matching: 199_999, total: 200_000, nlist: 64 }), false);
+    for (const family of ['hnsw', 'exhaustive'] as const) {
+      assert.equal(columnSearched({ family, plan: { strategy: 'selector', knobs: {} }, matching: 10, total: 200_000 }), true);
+      assert.equal(columnSearched({ family, plan: { strategy: 'subset' }, matching: 10, total: 200_000 }), false);
+    }
+    // The collection's own: a 1% filter on IVF16 at nprobe 4 (its lists hold 1/4 of the points) is evaluated.
     const s = CollectionState.create({ name: 'c', dimension: d, factory: 'IVF16,Flat', payloadIndexes: { b: 'integer' } });
     await s.apply({ type: 'train', x });
     await s.apply({ type: 'upsert', ids, x, payloads });
     const evaluations = countEvaluations(s);
-    // 1%: IVF's selector search from IVF_SELECTOR_FROM, no over-fetch below OVER_FETCH_AT.
     const [hits] = await s.search(x.subarray(0, d), 1, 10, { ...read, nprobe: 4, filter: parseFilter({ must: [{ key: 'b', match: { value: 7 } }] }) });
     assert.equal(hits.length, 10);
     assert.equal(evaluations.count, 1);
+    s.dispose();
+  });
+
+  it('the over-fetch tests the labels it found against the column, not the points\' payloads', async () => {
+    const s = CollectionState.create({ name: 'c', dimension: d, factory: 'IVF16,Flat', payloadIndexes: { b: 'integer' } });
+    await s.apply({ type: 'train', x });
+    await s.apply({ type: 'upsert', ids, x, payloads });
+    const indexes = indexesOf(s) as Indexes & { passes(f: ParsedFilter, label: number): boolean };
+    let payloadTests = 0;
+    const passes = indexes.passes.bind(indexes);
+    indexes.passes = (f, label) => {
+      payloadTests++;
+      return passes(f, label);
+    };
+    // 30%: over OVER_FETCH_AT, so the unfiltered search for 2k / share neighbours, kept when they pass.
+    const parsed = parseFilter({ must: [{ key: 'b', range: { gte: 20, lt: 50 } }] });
+    const queries = x.subarray(0, 8 * d);
+    const cold = await s.search(queries, 8, 10, { ...read, nprobe: 4, filter: parsed });
+    assert.equal(payloadTests, 0);
+    s.count(parsed);
+    const warm = await s.search(queries, 8, 10, { ...read, nprobe: 4, filter: parsed });
+    assert.deepEqual(cold, warm);
+    for (const hits of cold) assert.equal(hits.length, 10);
     s.dispose();
   });
 
@@ -129,6 +186,7 @@ describe('collections: filters tested label by label over a payload column', () 
       const live = evaluated.frame.base + evaluated.frame.words * 32;
       const all = Array.from({ length: live + 64 }, (_, i) => i);
       assert.deepEqual([...columnMembers(lazy, all)].sort((a, b) => a - b), every, JSON.stringify(f));
+      assert.deepEqual(all.filter((label) => lazy.passes(label)), every, JSON.stringify(f));
     }
     s.dispose();
   });

@@ -117,6 +117,18 @@ describe('embedded API', () => {
     assert.equal(copy.efConstruction, 64);
   });
 
+  it('the native index tells an IVF\'s number of lists (the collections\' planner reads it), through wrappers and from a file', async () => {
+    const native = (index: faiss.Index) => faiss.Index.nativeOf(index, 'index');
+    assert.equal(native(faiss.indexFactory(d, 'IVF32,Flat')).nlist, 32);
+    assert.equal(native(faiss.indexFactory(d, 'IDMap2,IVF16,PQ4')).nlist, 16);
+    assert.equal(native(faiss.indexFactory(d, 'PCA8,IVF8_HNSW16,Flat')).nlist, 8);
+    assert.equal(native(faiss.indexFactory(d, 'HNSW16')).nlist, undefined);
+    assert.equal(native(new faiss.IndexFlatL2(d)).nlist, undefined);
+    const ivf = faiss.indexFactory(d, 'IVF4,Flat');
+    await ivf.train(xb);
+    assert.equal(native(await faiss.deserializeIndex(await faiss.serializeIndex(ivf))).nlist, 4);
+  });
+
   it('IndexIDMap / IndexIDMap2: caller ids in results, removal and reconstruct by id', async () => {
     const ids = BigInt64Array.from({ length: 2000 }, (_, i) => BigInt(i) * 1_000_000_007n);
     const index = new faiss.IndexIDMap2(new faiss.IndexFlatL2(d));
