@@ -7,7 +7,10 @@ import { crc32 } from 'node:zlib';
 export async function fileChecksum(file: string): Promise<{ bytes: number; crc32: number }> {
   const handle = await fs.promises.open(file, 'r');
   try {
-    const chunk = Buffer.allocUnsafe(8 << 20);
+    // Chunks of at most 8 MiB, no larger than the file needs: most snapshots are a few KiB,
+    // and an 8 MiB buffer for each would have the garbage collector run after every few
+    // (external memory counts against the heap's limit).
+    const chunk = Buffer.allocUnsafe(Math.min(8 << 20, Math.max((await handle.stat()).size + 1, 64 << 10)));
     let crc = 0;
     let bytes = 0;
     for (;;) {

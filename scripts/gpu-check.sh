@@ -99,7 +99,7 @@ pack() {
   mkdir -p "$stage/$TOP/bin" "$stage/$TOP/scripts" "$stage/$TOP/addon"
   strip --strip-all -o "$stage/$TOP/bin/node" "$(node -p process.execPath)"
   ln -s "$SELF" "$stage/$TOP/scripts/gpu-check.sh"
-  ln -s "$ROOT/scripts/run-tests.js" "$stage/$TOP/scripts/run-tests.js"
+  for f in run-tests.js run-test-file.js test-durations.json; do ln -s "$ROOT/scripts/$f" "$stage/$TOP/scripts/$f"; done
   ln -s "$ROOT/package.json" "$stage/$TOP/package.json"
   ln -s "$ROOT/dist" "$stage/$TOP/dist"
   for f in faiss_node.node faiss-proxy-sandbox; do strip --strip-unneeded -o "$stage/$TOP/addon/$f" "$addon_dir/$f"; done

@@ -1,11 +1,36 @@
 // Runs every compiled mocha test file and ends with "N passed, N failed".
-// Usage: node scripts/run-tests.js [substring-of-file-name ...]
+// Usage: node scripts/run-tests.js [--write-durations] [substring-of-file-name ...]
+//
+// Each file runs in a process of its own (scripts/run-test-file.js), FAISS_PROXY_TEST_WORKERS
+// of them at once (default: os.availableParallelism() + 1; most files spend their time
+// waiting on child processes, nats-server, HTTP and fsync, so one more than the cores keeps
+// them busy). A worker takes the next file when its last one ends, the longest first by
+// scripts/test-durations.json (a file it does not list counts as the longest, so a new
+// file starts early); --write-durations rewrites that table from this run's times. A
+// file's output is printed whole when it ends, never interleaved with another's. No file
+// needs the machine to itself: whole runs with 3 workers on the 2-core machine, beside
+// other work, passed (bench/RESULTS.md).
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
-const Mocha = require('mocha');
+const { fork, spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..', 'dist', 'test');
-const filters = process.argv.slice(2);
+const durationsFile = path.join(__dirname, 'test-durations.json');
+const args = process.argv.slice(2);
+const writeDurations = args.includes('--write-durations');
+const filters = args.filter((a) => a !== '--write-durations');
+
+function workerCount() {
+  const env = process.env.FAISS_PROXY_TEST_WORKERS;
+  if (env === undefined || env === '') return os.availableParallelism() + 1;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`run-tests: FAISS_PROXY_TEST_WORKERS=${env}: give a whole number of at least 1`);
+    process.exit(2);
+  }
+  return n;
+}
 
 function testFiles(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -15,16 +40,18 @@ function testFiles(dir) {
   });
 }
 
-const mocha = new Mocha({ reporter: 'spec', timeout: 60_000 });
-for (const file of testFiles(root).sort()) {
-  if (filters.length === 0 || filters.some((f) => file.includes(f))) mocha.addFile(file);
+function readDurations() {
+  try {
+    return JSON.parse(fs.readFileSync(durationsFile, 'utf8'));
+  } catch {
+    // scripts/gpu-check.sh's pack may run without the table: every file counts as long.
+    return {};
+  }
 }
 
-// The Python client's pytest suite (clients/python/tests), after mocha's: its
+// The Python client's pytest suite (clients/python/tests), after mocha's files: its
 // counts join the final line. Filters pick its files as they pick mocha's.
 function runPytest() {
-  const { spawnSync } = require('node:child_process');
-  const os = require('node:os');
   const dir = path.resolve(__dirname, '..', 'clients', 'python', 'tests');
   // scripts/gpu-check.sh's pack carries dist/ and this script, not the Python client.
   if (!fs.existsSync(dir)) return { passes: 0, failures: 0 };
@@ -60,55 +87,82 @@ function runPytest() {
   return { passes: attr('tests') - failures - attr('skipped'), failures: failures + (r.status !== 0 && failures === 0 ? 1 : 0) };
 }
 
-// Each test file's wall time, the slowest printed at the end: CI's time budget
-// (about 25 minutes on a 2-core machine) is spent where this list says.
-const fileMs = new Map();
-function timeFiles(runner) {
-  const started = new Map();
-  runner.on('suite', (s) => s.file && s.parent?.root && started.set(s, Date.now()));
-  runner.on('suite end', (s) => {
-    if (!started.has(s)) return;
-    const file = path.relative(root, s.file);
-    fileMs.set(file, (fileMs.get(file) ?? 0) + Date.now() - started.get(s));
+/** Runs one file in its own process; resolves with its counts and wall time once it exited. */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const flags = process.stdout.isTTY ? ['--color'] : [];
+    const child = fork(path.join(__dirname, 'run-test-file.js'), [file, ...flags], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const output = [];
+    child.stdout.on('data', (c) => output.push(c));
+    child.stderr.on('data', (c) => output.push(c));
+    let counts;
+    child.on('message', (m) => (counts = m));
+    child.on('close', (code, signal) => {
+      process.stdout.write(Buffer.concat(output));
+      const ms = Date.now() - started;
+      if (counts) return resolve({ ...counts, ms });
+      // Whatever stops mocha before the end of a file is a failed file, never a passed one.
+      console.log(`run-tests: mocha stopped before the end of ${path.relative(root, file)} (${signal ?? `exit status ${code}`}): counted as 1 failure`);
+      resolve({ passes: 0, failures: 1, ms });
+    });
   });
 }
-function printSlowest(n) {
+
+// Each test file's wall time, the slowest printed at the end: CI's time budget (about 25
+// minutes on a 2-core machine) is spent where this list says.
+function printSlowest(fileMs, n, wallMs, workers) {
   const rows = [...fileMs].sort((a, b) => b[1] - a[1]).slice(0, n);
   if (rows.length === 0) return;
-  console.log(`\nslowest test files (of ${fileMs.size}, ${(([...fileMs.values()].reduce((a, b) => a + b, 0)) / 60_000).toFixed(1)} min in all):`);
+  const sum = [...fileMs.values()].reduce((a, b) => a + b, 0);
+  console.log(`\nslowest test files (of ${fileMs.size}, ${(sum / 60_000).toFixed(1)} min in all, ${(wallMs / 60_000).toFixed(1)} min of wall time with ${workers} workers):`);
   for (const [file, ms] of rows) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}`);
 }
 
-let summarized = false;
-const runner = mocha.run(() => {
-  printSlowest(15);
-  const py = runPytest();
-  const passes = runner.stats.passes + py.passes;
-  const failures = runner.stats.failures + py.failures;
-  console.log(`${passes} passed, ${failures} failed`);
-  summarized = true;
-  process.exitCode = failures > 0 ? 1 : 0;
-  // A test that leaks a handle must not hang CI: leave soon after the summary.
-  setTimeout(() => process.exit(), 2000).unref();
-});
+async function main() {
+  const files = testFiles(root)
+    .sort()
+    .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
+    .map((file) => path.relative(root, file));
+  const durations = readDurations();
+  const expected = (f) => durations[f] ?? Infinity;
+  const queue = [...files].sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
+  const workers = Math.min(workerCount(), Math.max(queue.length, 1));
 
-timeFiles(runner);
-
-// Mocha's reporters JSON.stringify a failed assertion's two values for the diff,
-// which throws on a BigInt (a BigInt64Array of labels, say): the runner then dies
-// in the middle of the run and the process exits 0, or hangs on a leaked handle.
-// Such a failure is reported without the diff.
-runner.prependListener('fail', (test, err) => {
-  if (err === null || typeof err !== 'object' || err.showDiff === false) return;
-  try {
-    JSON.stringify([err.actual, err.expected]);
-  } catch {
-    err.showDiff = false;
+  const started = Date.now();
+  const fileMs = new Map();
+  let passes = 0;
+  let failures = 0;
+  const run = async (file) => {
+    const r = await runFile(path.join(root, file));
+    fileMs.set(file, r.ms);
+    passes += r.passes;
+    failures += r.failures;
+  };
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let file = queue.shift(); file !== undefined; file = queue.shift()) await run(file);
+    }),
+  );
+  const wallMs = Date.now() - started;
+  printSlowest(fileMs, 15, wallMs, workers);
+  if (writeDurations) {
+    const table = { ...durations };
+    for (const [f, ms] of fileMs) table[f] = ms;
+    for (const f of Object.keys(table)) if (!fs.existsSync(path.join(root, f))) delete table[f];
+    const sorted = Object.fromEntries(Object.entries(table).sort(([a], [b]) => a.localeCompare(b)));
+    fs.writeFileSync(durationsFile, `${JSON.stringify(sorted, null, 1)}\n`);
+    console.log(`run-tests: wrote ${Object.keys(sorted).length} files' times to ${path.relative(process.cwd(), durationsFile)}`);
   }
-});
-// Whatever else stops mocha before its summary is a failed run, never a passed one.
-process.on('exit', () => {
-  if (summarized) return;
-  console.log('run-tests: mocha stopped before the end of the run');
+  const py = runPytest();
+  passes += py.passes;
+  failures += py.failures;
+  console.log(`${passes} passed, ${failures} failed`);
+  process.exitCode = failures > 0 ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.log(`run-tests: ${err.stack ?? err}`);
+  console.log('0 passed, 1 failed');
   process.exitCode = 1;
 });

@@ -86,13 +86,13 @@ describe('start.sh and test.sh do only what is out of date', function () {
   it('the first start installs and builds everything; the second installs and builds nothing, and starts', () => {
     const first = run('scripts/start.sh');
     assert.equal(first.status, 0, first.stdout);
-    assert.deepEqual(first.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:native', 'npm run build:ts']);
+    assert.deepEqual(first.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:ts', 'npm run build:native']);
     assert.match(first.stdout, /serving serve --port 1/);
 
     const second = run('scripts/start.sh');
     assert.equal(second.status, 0, second.stdout);
     assert.deepEqual(second.calls, []);
-    assert.match(second.stdout, /npm ci: skipped[^]*build:native: skipped[^]*build:ts: skipped/);
+    assert.match(second.stdout, /npm ci: skipped[^]*build:ts: skipped[^]*build:native: skipped/);
     assert.match(second.stdout, /serving serve --port 1/);
   });
 
@@ -101,7 +101,7 @@ describe('start.sh and test.sh do only what is out of date', function () {
     const first = run('scripts/test.sh');
     assert.equal(first.status, 0, first.stdout);
     // npm ci runs no install script: the clone never builds the gyp addon itself.
-    assert.deepEqual(first.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:native', 'npm run build:ts', 'pack-check']);
+    assert.deepEqual(first.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:ts', 'npm run build:native', 'pack-check']);
     assert.match(first.stdout, /run-tests/);
     assert.deepEqual(run('scripts/test.sh').calls, ['pack-check'], 'pack-check keeps its own stamp');
     write('native/addon.cc', 'int main() { return 2; }\n');
@@ -150,7 +150,16 @@ describe('start.sh and test.sh do only what is out of date', function () {
     const failed = run('scripts/start.sh', { FAKE_FAIL: 'build:native' });
     assert.notEqual(failed.status, 0);
     assert.doesNotMatch(failed.stdout, /serving/);
-    assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:native', 'npm run build:ts']);
+    // build:ts ran beside FAISS's build, before build:native, and stands.
+    assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:native']);
     assert.deepEqual(run('scripts/start.sh').calls, []);
+  });
+
+  it('a failed npm ci or build:ts stops the set-up before build:native', () => {
+    const failed = run('scripts/start.sh', { FAKE_FAIL: 'build:ts' });
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stdout, /fake npm: build:ts fails[^]*npm ci or build:ts failed/);
+    assert.deepEqual(failed.calls, ['npm ci --ignore-scripts --no-audit --no-fund', 'npm rebuild better-sqlite3 --no-audit --no-fund', 'npm run build:ts']);
+    assert.deepEqual(run('scripts/start.sh').calls, ['npm run build:ts', 'npm run build:native']);
   });
 });

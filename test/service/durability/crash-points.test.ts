@@ -10,9 +10,8 @@
 // is `npm run bench:crash-points`.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { buildTemplate, scenarios } from '../../support/durability';
+import { memoryTempDir } from '../../support/memory-dir';
 import { expectedStates, sweepFault } from '../../support/crash-sweep';
 
 describe('durability: crash points and I/O faults in every mutating operation', function () {
@@ -20,7 +19,7 @@ describe('durability: crash points and I/O faults in every mutating operation', 
   let template: string;
   let work: string;
   before(async () => {
-    template = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-crash-points-'));
+    template = memoryTempDir('faiss-crash-points-');
     work = `${template}-work`;
     await buildTemplate(template);
   });

@@ -7,16 +7,15 @@
 // multi-step ones (every operation: npm run bench:crash-points).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { buildTemplate, scenarios } from '../../support/durability';
+import { memoryTempDir } from '../../support/memory-dir';
 import { expectedStates, sweepKills } from '../../support/crash-sweep';
 
 describe('durability: SIGKILL at every durable step of the multi-step operations', function () {
   this.timeout(300_000);
   let template: string;
   before(async () => {
-    template = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-sigkill-points-'));
+    template = memoryTempDir('faiss-sigkill-points-');
     await buildTemplate(template);
   });
   after(() => fs.rmSync(template, { recursive: true, force: true }));
