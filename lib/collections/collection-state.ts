@@ -442,8 +442,7 @@ export class CollectionState {
     if (column) {
       const plan = planOf(column.count);
       if (plan.strategy === 'empty') return Array.from({ length: n }, () => []);
-      const nlist = index.native().nlist;
-      if (plan.strategy === 'selector' && columnSearched({ family: familyOf(index), plan, matching: column.count, total: this.points.size, nlist })) {
+      if (plan.strategy === 'selector' && columnSearched({ family: familyOf(index), plan, matching: column.count, total: this.points.size, nlist: index.native().nlist })) {
         const { distances, labels } = await searchVisible(index, this.ids, x, k, { ...paramsOf(plan.knobs), sel: column.selector() });
         return foundOf(distances as Float32Array, labels, k);
       }
