@@ -103,10 +103,24 @@ function runFile(file) {
       const ms = Date.now() - started;
       if (counts) return resolve({ ...counts, ms });
       // Whatever stops mocha before the end of a file is a failed file, never a passed one.
-      console.log(`run-tests: mocha stopped before the end of ${path.relative(root, file)} (${signal ?? `exit status ${code}`}): counted as 1 failure`);
-      resolve({ passes: 0, failures: 1, ms });
+      const why = `mocha stopped before the end of the file (${signal ?? `exit status ${code}`}): counted as 1 failure`;
+      console.log(`run-tests: ${path.relative(root, file)}: ${why}`);
+      resolve({ passes: 0, failures: 1, failed: [{ title: '(the whole file)', message: why }], ms });
     });
   });
+}
+
+// Every failure again, by file, just before the last line: CI keeps only the tail of the
+// output, where a file's own report may no longer be.
+function printFailures(failedByFile) {
+  if (failedByFile.size === 0) return;
+  console.log('\nfailures:');
+  for (const [file, failed] of failedByFile) {
+    for (const f of failed) {
+      console.log(`  ${file}: ${f.title}`);
+      for (const line of f.message.split('\n')) console.log(`      ${line}`);
+    }
+  }
 }
 
 // Each test file's wall time, the slowest printed at the end: CI's time budget (about 25
@@ -131,11 +145,13 @@ async function main() {
 
   const started = Date.now();
   const fileMs = new Map();
+  const failedByFile = new Map();
   let passes = 0;
   let failures = 0;
   const run = async (file) => {
     const r = await runFile(path.join(root, file));
     fileMs.set(file, r.ms);
+    if (r.failures > 0) failedByFile.set(file, r.failed?.length ? r.failed : [{ title: '(no title)', message: `${r.failures} failed` }]);
     passes += r.passes;
     failures += r.failures;
   };
@@ -157,6 +173,7 @@ async function main() {
   const py = runPytest();
   passes += py.passes;
   failures += py.failures;
+  printFailures(failedByFile);
   console.log(`${passes} passed, ${failures} failed`);
   process.exitCode = failures > 0 ? 1 : 0;
 }
