@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../service/config';
-import { freePort } from '../support/nats-cluster';
+import { unusedPort } from '../support/ports';
 
 // js-yaml: mocha's own YAML parser (mocha reads .mocharc.yml with it).
 const yaml = require('js-yaml') as { load(text: string): unknown };
@@ -83,7 +83,7 @@ describe('compose.yaml', function () {
   });
 
   it("nats-server accepts the servers' flags and starts with them", async () => {
-    const [client, http, routes] = [await freePort(), await freePort(), await freePort()];
+    const [client, http, routes] = [await unusedPort(), await unusedPort(), await unusedPort()];
     const store = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-compose-nats-'));
     // nats-1's command, on free loopback ports and a temporary store (the other servers'
     // names do not resolve here: it keeps trying its routes, as while they start).

@@ -6,9 +6,9 @@ import { strict as assert } from 'node:assert';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { unusedPort } from '../support/ports';
 import { startServer, type ServerProcess } from '../support/server';
 
 const NGINX = '/usr/sbin/nginx';
@@ -20,16 +20,6 @@ function documentedSite(): string {
   const m = /<!-- nginx-example:[^>]*-->\n```nginx\n([\s\S]*?)```/.exec(doc);
   assert.ok(m, 'docs/deployment.md has no nginx example after its marker');
   return m[1];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 interface Answer { status: number; body: any }
@@ -73,7 +63,7 @@ describe('TLS through nginx (docs/deployment.md)', function () {
       '-keyout', path.join(dir, 'privkey.pem'), '-out', path.join(dir, 'fullchain.pem')], { stdio: 'ignore' });
     ca = fs.readFileSync(path.join(dir, 'fullchain.pem'));
     server = await startServer();
-    port = await freePort();
+    port = await unusedPort();
     const upstream = new URL(server.url).port;
     const site = documentedSite()
       .replace('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`)

@@ -1,27 +1,16 @@
 // A 3-node nats-server cluster with JetStream on loopback, for the cluster tests
-// (issue 19): random ports, a temporary store directory per server, every server
+// (issue 19): random ports (ports.ts), a temporary store directory per server, every server
 // bounded in time to start, and everything removed on stop() (also on the test
 // process's exit: a failed test must not leave servers behind).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { unusedPort } from './ports';
 
-/** A free loopback port (closed again: taken by the server a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface NatsNode {
   name: string;
@@ -119,11 +108,44 @@ async function waitForPlacement(url: string, replicas: number, ms = 30_000): Pro
   }
 }
 
+// How often a cluster is started on new ports when one of its servers exits while it starts (another test's
+// server took a port first: ports.ts).
+const START_ATTEMPTS = 3;
+
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(size);
+    } catch (e) {
+      if (!(e instanceof ServerExited) || attempt === START_ATTEMPTS) throw e;
+    }
+  }
+}
+
+/** A server of the cluster exited while the cluster started. */
+class ServerExited extends Error {}
+
+// Rejects with ServerExited when a server exits before `done` settles.
+function exitOfAny(nodes: NatsNode[], done: Promise<unknown>): Promise<never> {
+  return new Promise((_, reject) => {
+    let settled = false;
+    done.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (const n of nodes) {
+      n.proc!.once('exit', (code, signal) => {
+        if (!settled) reject(new ServerExited(`nats-server ${n.name} exited (${signal ?? code}) while the cluster started`));
+      });
+    }
+  });
+}
+
+async function startOnce(size: number): Promise<NatsCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faiss-proxy-nats-'));
   const nodes: NatsNode[] = [];
   for (let i = 0; i < size; i++) {
-    nodes.push({ name: `n${i + 1}`, url: '', clientPort: await freePort(), clusterPort: await freePort(), proc: undefined, output: () => '' });
+    nodes.push({ name: `n${i + 1}`, url: '', clientPort: await unusedPort(), clusterPort: await unusedPort(), proc: undefined, output: () => '' });
   }
   for (const n of nodes) n.url = `nats://127.0.0.1:${n.clientPort}`;
   const confs = nodes.map((n) => {
@@ -147,12 +169,18 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await Promise.all(nodes.map((n) => waitForJetStream(n.url)));
-    await waitForPlacement(nodes[0].url, size);
+    const ready = (async () => {
+      await Promise.all(nodes.map((n) => waitForJetStream(n.url)));
+      await waitForPlacement(nodes[0].url, size);
+    })();
+    // Settled either way, so that the waits left behind after a server exited reject unheard.
+    ready.catch(() => undefined);
+    await Promise.race([ready, exitOfAny(nodes, ready)]);
   } catch (e) {
     const out = nodes.map((n) => `--- ${n.name}\n${n.output().slice(-2000)}`).join('\n');
     await stopAll();
-    throw new Error(`${(e as Error).message}\n${out}`);
+    const message = `${(e as Error).message}\n${out}`;
+    throw e instanceof ServerExited ? new ServerExited(message) : new Error(message);
   }
   return {
     nodes,
