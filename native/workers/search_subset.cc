@@ -43,6 +43,7 @@
 #include "../args.h"
 #include "../index_type.h"
 #include "../kernels/exact_distances.h"
+#include "../kernels/helper_thread.h"
 #include "../search_cost.h"
 #include "../threads.h"
 #include "promise_worker.h"
@@ -191,29 +192,88 @@ const faiss::IndexFlat* flatVectorsOf(const faiss::Index& storage) {
 constexpr int64_t kAheadVectors = 16;
 constexpr size_t kAheadLines = 4;
 
-// `nearest` over float vectors in place: the same distances in the same order into the same heap.
-template <typename C>
-void nearestFlat(const ExactDistances& fns, const float* base, size_t d, const std::vector<int64_t>& positions,
-                 const int64_t* labels, const float* q, int64_t k, float* distances, int64_t* out) {
-  faiss::heap_heapify<C>(k, distances, out);
-  const int64_t m = static_cast<int64_t>(positions.size());
-  const size_t lines = std::min(kAheadLines, (d * sizeof(float) + 63) / 64);
-  auto vector = [&](int64_t i) { return base + static_cast<size_t>(positions[i]) * d; };
-  auto prefetch = [&](int64_t i) {
+// Labels per chunk of a one-query search shared with the kernels' helper thread (kernels/helper_thread.h): each
+// label is a miss from memory (~0.1 us), so that a chunk (~6 us) is long beside claiming it and short beside the
+// search (2,000 labels, ~230 us from memory: bench:collections, "1% cold"). A multiple of 4 (fns.four's group).
+constexpr int64_t kChunkLabels = 64;
+
+// One query over float vectors in place: `nearest`'s distances, four at a time, in chunks.
+struct FlatSubset {
+  const ExactDistances& fns;
+  const float* base;
+  size_t d;
+  const std::vector<int64_t>& positions;
+  const float* q;
+  size_t lines;
+
+  int64_t size() const { return static_cast<int64_t>(positions.size()); }
+  const float* vector(int64_t i) const { return base + static_cast<size_t>(positions[i]) * d; }
+  void prefetch(int64_t i) const {
     const char* p = reinterpret_cast<const char*>(vector(i));
     for (size_t l = 0; l < lines; l++) __builtin_prefetch(p + 64 * l, 0, 3);
-  };
-  for (int64_t i = 0; i < std::min(m, kAheadVectors); i++) prefetch(i);
-  for (int64_t i = 0; i < m; i += 4) {
-    for (int64_t j = i + kAheadVectors; j < std::min(m, i + kAheadVectors + 4); j++) prefetch(j);
-    const int64_t count = std::min<int64_t>(4, m - i);
-    // The last one to three padded with the last vector (each distance is computed on its own).
-    const float* y[4];
-    for (int64_t t = 0; t < 4; t++) y[t] = vector(i + std::min(t, count - 1));
-    float four[4];
-    fns.four(q, y, d, four);
-    for (int64_t t = 0; t < count; t++)
-      if (C::cmp(distances[0], four[t])) faiss::heap_replace_top<C>(k, distances, out, four[t], labels[i + t]);
+  }
+
+  // The distances of labels [from, to) to `take(i, distance)` in order, the vectors asked for kAheadVectors
+  // ahead (past `to` too: the next chunk's, most often this thread's next).
+  template <class Take>
+  void distances(int64_t from, int64_t to, Take&& take) const {
+    const int64_t m = size();
+    for (int64_t i = from; i < std::min(m, from + kAheadVectors); i++) prefetch(i);
+    for (int64_t i = from; i < to; i += 4) {
+      for (int64_t j = i + kAheadVectors; j < std::min(m, i + kAheadVectors + 4); j++) prefetch(j);
+      const int64_t count = std::min<int64_t>(4, to - i);
+      // The last one to three padded with the last vector (each distance is computed on its own).
+      const float* y[4];
+      for (int64_t t = 0; t < 4; t++) y[t] = vector(i + std::min(t, count - 1));
+      float four[4];
+      fns.four(q, y, d, four);
+      for (int64_t t = 0; t < count; t++) take(i + t, four[t]);
+    }
+  }
+};
+
+template <typename C>
+struct SharedSubsetSearch {
+  const FlatSubset& subset;
+  const int64_t* labels;
+  int64_t k;
+  float* heapDistances;
+  int64_t* heapLabels;
+  // The helper's distances, by label index: read only for the chunks it took.
+  std::vector<float> buffered;
+
+  void push(int64_t i, float distance) {
+    if (C::cmp(heapDistances[0], distance)) faiss::heap_replace_top<C>(k, heapDistances, heapLabels, distance, labels[i]);
+  }
+  int64_t end(size_t chunk) const { return std::min(subset.size(), static_cast<int64_t>(chunk + 1) * kChunkLabels); }
+  static void front(void* context, size_t chunk) noexcept {
+    auto& job = *static_cast<SharedSubsetSearch*>(context);
+    job.subset.distances(static_cast<int64_t>(chunk) * kChunkLabels, job.end(chunk), [&](int64_t i, float dis) { job.push(i, dis); });
+  }
+  static void back(void* context, size_t chunk) noexcept {
+    auto& job = *static_cast<SharedSubsetSearch*>(context);
+    job.subset.distances(static_cast<int64_t>(chunk) * kChunkLabels, job.end(chunk), [&](int64_t i, float dis) { job.buffered[i] = dis; });
+  }
+};
+
+// `nearest` over float vectors in place: the same distances in the same order into the same heap. One query
+// (`share`: oneQueryMayShare) gives the last chunks to the helper thread, whose distances wait in a buffer and enter
+// the heap after this thread's chunks, in label order: the heap sees what the loop alone would, so the answer (ties
+// included) does not depend on whether the helper took part.
+template <typename C>
+void nearestFlat(const ExactDistances& fns, const float* base, size_t d, const std::vector<int64_t>& positions,
+                 const int64_t* labels, const float* q, int64_t k, float* distances, int64_t* out, bool share) {
+  faiss::heap_heapify<C>(k, distances, out);
+  const FlatSubset subset{fns, base, d, positions, q, std::min(kAheadLines, (d * sizeof(float) + 63) / 64)};
+  const int64_t m = subset.size();
+  SharedSubsetSearch<C> job{subset, labels, k, distances, out, {}};
+  const size_t chunks = static_cast<size_t>((m + kChunkLabels - 1) / kChunkLabels);
+  if (share && chunks >= 2) {
+    job.buffered.resize(static_cast<size_t>(m));
+    const size_t taken = runChunks(chunks, true, &SharedSubsetSearch<C>::front, &SharedSubsetSearch<C>::back, &job);
+    for (int64_t i = static_cast<int64_t>(taken) * kChunkLabels; i < m; i++) job.push(i, job.buffered[i]);
+  } else {
+    subset.distances(0, m, [&](int64_t i, float dis) { job.push(i, dis); });
   }
   faiss::heap_reorder<C>(k, distances, out);
 }
@@ -267,12 +327,14 @@ struct SubsetCall {
     if (const faiss::IndexFlat* flat = ip || s.storage->metric_type == faiss::METRIC_L2 ? flatVectorsOf(*s.storage) : nullptr) {
       const ExactDistances& fns = exactDistances(ip ? DistanceKind::kInnerProduct : DistanceKind::kL2);
       const float* base = flat->get_xb();
+      // Several queries split across cores by query; one splits its labels with the helper thread.
+      const bool share = n == 1 && oneQueryMayShare();
 #pragma omp parallel for num_threads(nt) if (nt > 1)
       for (int64_t q = 0; q < n; q++) {
         if (ip) {
-          nearestFlat<faiss::CMin<float, int64_t>>(fns, base, dim, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k);
+          nearestFlat<faiss::CMin<float, int64_t>>(fns, base, dim, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k, share);
         } else {
-          nearestFlat<faiss::CMax<float, int64_t>>(fns, base, dim, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k);
+          nearestFlat<faiss::CMax<float, int64_t>>(fns, base, dim, s.positions, labels.data, x.data + q * dim, k, distances + q * k, out + q * k, share);
         }
       }
     } else {

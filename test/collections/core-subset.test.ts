@@ -4,7 +4,7 @@
 // ERR_INVALID_ARGUMENT, index types without a distance to one stored vector ERR_UNSUPPORTED; and the
 // planner chooses it by the matching count.
 import { strict as assert } from 'node:assert';
-import { FaissError, IndexFlatL2, IndexIDMap, IndexIDMap2, METRIC_INNER_PRODUCT, METRIC_L2, indexFactory, type Index, type MetricType } from '../../lib';
+import { FaissError, IndexFlatL2, IndexIDMap, IndexIDMap2, METRIC_INNER_PRODUCT, METRIC_L2, indexFactory, setNumThreads, type Index, type MetricType } from '../../lib';
 import { CollectionState } from '../../lib/collections/collection-state';
 import { parseFilter } from '../../lib/collections/filter';
 import { EXACT_SUBSET_AT_MOST, exactSubsetAtMost, HNSW_EF_GROWTH_MAX, IVF_SELECTOR_FROM, planSearch, type PlanInput } from '../../lib/collections/planner';
@@ -110,6 +110,53 @@ describe('Index.searchSubset: the exact search over a subset of stored vectors',
       expected.forEach((e, j) => assert.ok(Math.abs(distances[j] - e.score) < 1e-3));
     }
     twice.dispose();
+  });
+
+  it('one query over thousands of labels (its chunks shared with the helper thread): the answer of the same search on one thread, exact ties included, HNSW and Flat, L2 and inner product', async () => {
+    // Integer coordinates in -2..2: sums are exact and many distances tie, so that the heap's order of arrival
+    // decides which tied labels are kept (native/workers/search_subset.cc: the helper's chunks enter it last).
+    let seed = 5;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const xi = Float32Array.from({ length: n * d }, () => Math.floor(next() * 5) - 2);
+    const qs = Float32Array.from({ length: 8 * d }, () => Math.floor(next() * 5) - 2);
+    const every = Array.from({ length: n }, (_, i) => i);
+    const sets = [every, every.filter((l) => l % 3 !== 0), every.slice(0, 130)];
+    try {
+      for (const factory of ['HNSW32', 'Flat']) {
+        for (const metric of [METRIC_L2, METRIC_INNER_PRODUCT] as MetricType[]) {
+          const ip = metric === METRIC_INNER_PRODUCT;
+          const inner = indexFactory(d, factory, metric);
+          const index = new IndexIDMap2(inner);
+          inner.dispose();
+          await index.addWithIds(xi, allLabels);
+          for (const labels of sets) {
+            const subset = BigInt64Array.from(labels, BigInt);
+            for (const k of [1, 10, 50]) {
+              const answers: Record<number, { labels: number[]; distances: number[] }[]> = {};
+              for (const threads of [1, 2, 0]) {
+                setNumThreads(threads);
+                answers[threads] = [];
+                // Queries one at a time, several in a row: the helper, awake after the first, takes chunks.
+                for (let qi = 0; qi < 8; qi++) {
+                  const r = await index.searchSubset(qs.subarray(qi * d, (qi + 1) * d), k, subset);
+                  answers[threads].push({ labels: Array.from(r.labels, Number), distances: Array.from(r.distances) });
+                }
+              }
+              const what = `${factory} ${ip ? 'IP' : 'L2'} ${labels.length} labels k ${k}`;
+              assert.deepEqual(answers[2], answers[1], `${what}: 2 threads`);
+              assert.deepEqual(answers[0], answers[1], `${what}: automatic`);
+              for (let qi = 0; qi < 8; qi++) {
+                const expected = bruteForce(xi, d, qs.subarray(qi * d, (qi + 1) * d), labels, k, ip);
+                expected.forEach((e, j) => assert.equal(answers[1][qi].distances[j], e.score, `${what} query ${qi} rank ${j}`));
+              }
+            }
+          }
+          index.dispose();
+        }
+      }
+    } finally {
+      setNumThreads(0);
+    }
   });
 
   it('IVF-Flat with a direct map (hashtable, array) equals brute force over the subset', async () => {
