@@ -155,7 +155,7 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
     for (int64_t i = 0; i < n * k; i++) labels[i] = translate(m->id_map, labels[i]);
     return;
   }
-  // A filtered search is FAISS's, but for HNSW's kernel, which filters as FAISS does.
+  // A filtered search is FAISS's, but for the HNSW and IVF kernels, which filter as FAISS does.
   if (sel) {
     if (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(&index)) {
       // What IndexPreTransform::search does, so that the wrapped index's short
@@ -178,6 +178,9 @@ void searchIndex(const faiss::Index& index, const Tunables& t, int64_t n, const 
     if (kernelTakes(Kernel::kHnswSearch, hnswSearchFit(index))) {
       hnswSearch(static_cast<const faiss::IndexHNSW&>(index), n, x, k, distances, labels, sel);
       countAnswer(Kernel::kHnswSearch);
+    } else if (kernelTakes(Kernel::kIvfScan, ivfScanFit(index, t.nprobe, n, k, sel))) {
+      ivfScan(static_cast<const faiss::IndexIVFFlat&>(index), t.nprobe, n, x, k, distances, labels, sel);
+      countAnswer(Kernel::kIvfScan);
     } else {
       ParamsChain chain;
       index.search(n, x, k, distances, labels, buildParams(&index, t, chain, sel));

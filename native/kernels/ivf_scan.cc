@@ -2,6 +2,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/FaissAssert.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
@@ -257,6 +258,7 @@ struct Chunk;
 // (and first touching) them per search measured a few percent of a search.
 struct OneQueryScratch {
   std::vector<float> buf;  // the helper's distances
+  std::vector<uint8_t> selected;  // and, in a filtered search, which rows they are for
   std::vector<Chunk> chunks;
   std::vector<idx_t> keys;
   std::vector<float> coarse;
@@ -265,6 +267,7 @@ struct OneQueryScratch {
   // At most this many floats stay allocated between searches (a pass's worth).
   void trim() {
     if (buf.size() > kPassRows) std::vector<float>().swap(buf);
+    if (selected.size() > kPassRows) std::vector<uint8_t>().swap(selected);
   }
 };
 OneQueryScratch& oneQueryScratch() {
@@ -276,6 +279,11 @@ float* bufferOf(size_t n) {
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
+uint8_t* selectedOf(size_t n) {
+  std::vector<uint8_t>& selected = oneQueryScratch().selected;
+  if (selected.size() < n) selected.resize(n);
+  return selected.data();
+}
 // `count` rows of d floats; the helper leaves their distances at `out`.
 struct Chunk {
   const float* rows;
@@ -283,6 +291,7 @@ struct Chunk {
   float* out;
   const idx_t* ids;  // the rows' labels; null: firstId, firstId + 1, ... (the quantizer's centroids)
   idx_t firstId;
+  uint8_t* selected;  // a filtered search's: whether the helper found row j selected (out[j] is its distance)
   idx_t id(size_t j) const { return ids ? ids[j] : firstId + static_cast<idx_t>(j); }
 };
 
@@ -315,30 +324,79 @@ struct DistanceJob {
   size_t d;
   std::vector<Chunk>& chunks;
   Results<C> results;
+  // A filtered search's selector: FAISS's IVFFlatScanner asks it about each row's id, and computes the distances of
+  // the rows it selects only.
+  const faiss::IDSelector* sel = nullptr;
 };
+
+// Selected rows whose vector is asked for ahead of its distance: they lie anywhere in the list.
+constexpr size_t kAheadRows = 4;
+
+// The rows of chunk `c` the job's selector selects, into `rows` (their indices, in order); how many. (Asking
+// for the selector's memory ahead, a virtual call per row, made the searches slower: bench:collections, "10% cold".)
+template <class C>
+size_t selectedRows(const DistanceJob<C>& job, const Chunk& c, uint16_t* rows) {
+  size_t n = 0;
+  for (size_t j = 0; j < c.count; j++)
+    if (job.sel->is_member(c.id(j))) rows[n++] = static_cast<uint16_t>(j);
+  return n;
+}
+
+// The distances of the selected `rows` of chunk `c` to `take(j, distance)`, in order.
+template <class C, class Take>
+void selectedDistances(const DistanceJob<C>& job, const Chunk& c, const uint16_t* rows, size_t n, Take&& take) {
+  const size_t lines = (job.d * sizeof(float) + 63) / 64;
+  auto prefetchRow = [&](size_t r) {
+    const char* p = reinterpret_cast<const char*>(c.rows + rows[r] * job.d);
+    for (size_t l = 0; l < lines; l++) __builtin_prefetch(p + 64 * l, 0, 3);
+  };
+  for (size_t r = 0; r < std::min(n, kAheadRows); r++) prefetchRow(r);
+  for (size_t r = 0; r < n; r++) {
+    if (r + kAheadRows < n) prefetchRow(r + kAheadRows);
+    take(rows[r], job.fns->one(job.query, c.rows + rows[r] * job.d, job.d));
+  }
+}
 
 // This thread's chunks: each distance to the result handler as it comes.
 template <class C>
 void frontChunk(void* context, size_t i) noexcept {
   auto& job = *static_cast<DistanceJob<C>*>(context);
   const Chunk& c = job.chunks[i];
+  if (job.sel) {
+    uint16_t rows[kChunkRows];
+    const size_t n = selectedRows(job, c, rows);
+    selectedDistances(job, c, rows, n, [&](size_t j, float dis) { job.results.add(dis, c.id(j)); });
+    return;
+  }
   for (size_t j = 0; j < c.count; j++) job.results.add(job.fns->one(job.query, c.rows + j * job.d, job.d), c.id(j));
 }
 
-// The helper's: distances to the buffer.
+// The helper's: distances to the buffer (a filtered search's, with which rows they are for).
 template <class C>
 void backChunk(void* context, size_t i) noexcept {
   const auto& job = *static_cast<const DistanceJob<C>*>(context);
   const Chunk& c = job.chunks[i];
+  if (job.sel) {
+    uint16_t rows[kChunkRows];
+    const size_t n = selectedRows(job, c, rows);
+    std::fill(c.selected, c.selected + c.count, uint8_t{0});
+    selectedDistances(job, c, rows, n, [&](size_t j, float dis) {
+      c.out[j] = dis;
+      c.selected[j] = 1;
+    });
+    return;
+  }
   for (size_t j = 0; j < c.count; j++) c.out[j] = job.fns->one(job.query, c.rows + j * job.d, job.d);
 }
 
-// Appends rows [0, count) in chunks, their distances (if the helper takes them) to out[0, count).
+// Appends rows [0, count) in chunks, their distances (if the helper takes them) to out[0, count) (in a filtered
+// search, whether each row is selected to selected[0, count)).
 template <class C>
-void addChunks(DistanceJob<C>& job, const float* rows, size_t count, float* out, const idx_t* ids, idx_t firstId) {
+void addChunks(DistanceJob<C>& job, const float* rows, size_t count, float* out, const idx_t* ids, idx_t firstId,
+               uint8_t* selected = nullptr) {
   for (size_t j = 0; j < count; j += kChunkRows)
     job.chunks.push_back({rows + j * job.d, std::min(kChunkRows, count - j), out + j, ids ? ids + j : nullptr,
-                          firstId + static_cast<idx_t>(j)});
+                          firstId + static_cast<idx_t>(j), selected ? selected + j : nullptr});
 }
 
 // Every chunk's distances into the result handler, in chunk order.
@@ -347,7 +405,8 @@ void runJob(DistanceJob<C>& job, bool share) {
   const size_t taken = runChunks(job.chunks.size(), share, &frontChunk<C>, &backChunk<C>, &job);
   for (size_t i = taken; i < job.chunks.size(); i++) {
     const Chunk& c = job.chunks[i];
-    for (size_t j = 0; j < c.count; j++) job.results.add(c.out[j], c.id(j));
+    for (size_t j = 0; j < c.count; j++)
+      if (!job.sel || c.selected[j]) job.results.add(c.out[j], c.id(j));
   }
 }
 
@@ -427,7 +486,8 @@ class HeldLists {
 // What IndexIVF::search answers for one query x (parallel_mode 0: one slice,
 // the quantizer's search, then search_preassigned's scan of the probed lists).
 template <class C>
-void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, size_t k, float* simi, idx_t* idxi) {
+void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, size_t k, float* simi, idx_t* idxi,
+               const faiss::IDSelector* sel) {
   const bool share = oneQueryMayShare();
   OneQueryScratch& s = oneQueryScratch();
   s.keys.resize(nprobe);
@@ -442,7 +502,8 @@ void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, si
   const size_t total = scanned(probes);
   const size_t pass = std::min(total, kPassRows);
   float* buf = bufferOf(pass);
-  DistanceJob<C> job{&distancesOf(ivf), x, static_cast<size_t>(ivf.d), s.chunks, {k, simi, idxi, false}};
+  uint8_t* selected = sel ? selectedOf(pass) : nullptr;
+  DistanceJob<C> job{&distancesOf(ivf), x, static_cast<size_t>(ivf.d), s.chunks, {k, simi, idxi, false}, sel};
   // Passes over [r0, r0 + pass) of the probed rows, in probe order.
   for (size_t r0 = 0; r0 < total; r0 += pass) {
     const size_t r1 = std::min(total, r0 + pass);
@@ -451,7 +512,8 @@ void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, si
       const size_t a = std::max(r0, probes[i].offset), b = std::min(r1, probes[i].offset + probes[i].size);
       if (a >= b) continue;
       const size_t skip = a - probes[i].offset;
-      addChunks(job, lists.vectors(i) + skip * job.d, b - a, buf + (a - r0), lists.ids(i) + skip, 0);
+      addChunks(job, lists.vectors(i) + skip * job.d, b - a, buf + (a - r0), lists.ids(i) + skip, 0,
+                selected ? selected + (a - r0) : nullptr);
     }
     runJob(job, share);
   }
@@ -461,11 +523,18 @@ void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, si
 
 }  // namespace
 
-Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k) {
+Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k, const faiss::IDSelector* sel) {
   const Fit fit = eligible(index);
   if (fit != Fit::kAnswers) return fit;
   const auto& ivf = static_cast<const faiss::IndexIVFFlat&>(index);
   if (k <= 0 || n < 1 || (nprobe < 0 ? static_cast<int64_t>(ivf.nprobe) : nprobe) <= 0) return Fit::kNotItsSearch;  // FAISS refuses it
+  if (sel) {
+    // A sorted IDSelectorRange narrows each list to a range of its ids in FAISS (find_sorted_ids_bounds): its own.
+    const auto* range = dynamic_cast<const faiss::IDSelectorRange*>(sel);
+    if (range && range->assume_sorted) return Fit::kNotItsSearch;
+    // A filtered batch: FAISS's scan, query by query.
+    return n == 1 ? Fit::kAnswers : Fit::kNotItsSearch;
+  }
   if (n == 1) return Fit::kAnswers;  // one query: split across two cores ("One query")
   // Sharing pays once a thread's slice probes each list twice on average; below
   // that most lists serve one query and FAISS's own scan is as fast or faster
@@ -476,16 +545,17 @@ Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k) 
 }
 
 void ivfScan(const faiss::IndexIVFFlat& ivf, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
-             int64_t* labels) {
+             int64_t* labels, const faiss::IDSelector* sel) {
   const size_t probes = probeCount(ivf, nprobe);
   if (n == 1) {
     if (ivf.metric_type == faiss::METRIC_INNER_PRODUCT) {
-      searchOne<faiss::CMin<float, idx_t>>(ivf, probes, x, static_cast<size_t>(k), distances, labels);
+      searchOne<faiss::CMin<float, idx_t>>(ivf, probes, x, static_cast<size_t>(k), distances, labels, sel);
     } else {
-      searchOne<faiss::CMax<float, idx_t>>(ivf, probes, x, static_cast<size_t>(k), distances, labels);
+      searchOne<faiss::CMax<float, idx_t>>(ivf, probes, x, static_cast<size_t>(k), distances, labels, sel);
     }
     return;
   }
+  FAISS_THROW_IF_NOT_MSG(sel == nullptr, "ivfScan: a filtered batch is FAISS's own search (ivfScanFit)");
   if (ivf.metric_type == faiss::METRIC_INNER_PRODUCT) {
     search<faiss::CMin<float, idx_t>>(ivf, probes, n, x, static_cast<size_t>(k), distances, labels);
   } else {

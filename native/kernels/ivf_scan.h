@@ -15,6 +15,7 @@
 #pragma once
 
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/IDSelector.h>
 
 #include <cstdint>
 
@@ -31,12 +32,15 @@ namespace fp {
 // every list twice on average (n / threads * nprobe >= 2 * nlist; else
 // kSmallBatch). `nprobe` the call's
 // (negative: the index's own). A k or nprobe FAISS refuses is kNotItsSearch.
-Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k);
+// With a selector (FAISS's SearchParameters::sel): one query only (a filtered batch is kNotItsSearch), and not a
+// sorted IDSelectorRange (FAISS narrows each list to its range of ids). Its answers are FAISS's too: each row's id
+// asked about in order, the distances of the rows selected only.
+Fit ivfScanFit(const faiss::Index& index, int64_t nprobe, int64_t n, int64_t k, const faiss::IDSelector* sel = nullptr);
 
 // What IndexIVF::search answers for an index ivfScanFit takes, with the call's
 // nprobe (negative: the index's own) and the index's max_codes.
 void ivfScan(const faiss::IndexIVFFlat& index, int64_t nprobe, int64_t n, const float* x, int64_t k, float* distances,
-             int64_t* labels);
+             int64_t* labels, const faiss::IDSelector* sel = nullptr);
 
 // The most the kernel allocates per OpenMP thread besides FAISS's own buffers
 // (its distance buffer), for the per-call memory estimate.

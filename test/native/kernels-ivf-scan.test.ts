@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as faiss from '../../lib';
+import { ValueColumn } from '../../lib/collections/value-column';
 import { randomVectors, rng } from '../support/data';
 import { expectKernel, type KernelExpectation } from '../support/kernel-stats';
 import { closeTo, PYTHON } from '../support/oracle';
@@ -393,6 +394,78 @@ describe('native: the IVFFlat one-query kernel (ivfScan, n = 1)', function () {
       two.dispose();
     }
   });
+
+  it('filtered (a selector): FAISS\'s scan with the selector, identical: bitmap, batch, range, not, a payload column, under an IDMap, exact ties; a filtered batch is FAISS\'s own', async () => {
+    const n = 40_000;
+    const column = new ValueColumn();
+    for (let l = 0; l < n; l++) column.set(l, l % 10 === 3 ? NaN : (l * 7919) % 1000);
+    const bits = new Uint8Array(n / 8);
+    for (let l = 0; l < n; l++) if ((l * 2654435761) % 97 < 30) bits[l >> 3] |= 1 << (l & 7);
+    const selectors: [string, faiss.IDSelector][] = [
+      ['bitmap', new faiss.IDSelectorBitmap(bits)],
+      ['batch', new faiss.IDSelectorBatch(BigInt64Array.from({ length: 300 }, (_, i) => BigInt(i * 13)))],
+      ['range', new faiss.IDSelectorRange(1000, 2500)],
+      ['not', new faiss.IDSelectorNot(new faiss.IDSelectorRange(0, 3000))],
+      ['payload column, 10%', column.selector({ gte: 100, lt: 200 })],
+      ['payload column, one value', column.selector({ gte: 500, lte: 500 })],
+    ];
+    // 40,000 rows: a query probing every list makes 160 chunks, of which the helper takes some.
+    // A filtered search run on the JS thread that comes back short of k is run again on a search lane, where the
+    // short answer is completed from the selection (native/workers/search_inline.cc): the kernel would count it
+    // twice. Off, each query is one search.
+    const budget = faiss.getInlineSearchBudget();
+    faiss.setInlineSearchBudget(0);
+    try {
+      await filteredCases(selectors);
+    } finally {
+      faiss.setInlineSearchBudget(budget);
+    }
+  });
+
+  // The cases of the test above: each selector over an IVF16 of 4,000 integer vectors, L2 and inner product.
+  async function filteredCases(selectors: [string, faiss.IDSelector][]): Promise<void> {
+    const d = 8;
+    const next = rng(81);
+    const int = (): number => Math.floor(next() * 5) - 2; // -2 .. 2: distances tie
+    const n = 40_000;
+    const xb = Float32Array.from({ length: n * d }, int);
+    const xq = new Float32Array(14 * d);
+    xq.set(Float32Array.from({ length: 12 * d }, int), 2 * d); // 2 zero queries, then 12 integer ones
+    for (const metric of [faiss.METRIC_L2, faiss.METRIC_INNER_PRODUCT] as faiss.MetricType[]) {
+      const index = await ivf(d, 16, metric, xb);
+      try {
+        for (const [name, sel] of selectors) {
+          for (const [k, nprobe] of [[1, 1], [10, 4], [10, 16], [4100, 16]]) {
+            const { off, on } = await oneByOne(index, xq, d, k, { nprobe, sel });
+            assertIdentical(off, on, `metric ${metric} ${name} k ${k} nprobe ${nprobe}`);
+          }
+        }
+        // A batch with a selector: FAISS's scan, the kernel not asked (nothing counted).
+        const batch = xq.subarray(0, 6 * d);
+        faiss.setKernels({ ivfScan: false });
+        const off = await index.search(batch, 10, { nprobe: 4, sel: selectors[0][1] });
+        faiss.setKernels({ ivfScan: true });
+        const on = await expectKernel('ivfScan', { searches: 0 }, () => index.search(batch, 10, { nprobe: 4, sel: selectors[0][1] }), 'filtered batch');
+        assertIdentical(off, on, 'filtered batch');
+      } finally {
+        faiss.setKernels({ ivfScan: true });
+        index.dispose();
+      }
+    }
+    // Under an IDMap: the selector is asked about ids, the lists hold positions (an IDMap's selector in between).
+    const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(7_000_000 + 5 * i));
+    const mapped = faiss.indexFactory(d, 'IDMap2,IVF16,Flat');
+    try {
+      await mapped.train(xb);
+      await mapped.addWithIds(xb, ids);
+      const sel = new faiss.IDSelectorBatch(ids.filter((_, i) => i % 4 === 1));
+      const { off, on } = await oneByOne(mapped, xq, d, 10, { nprobe: 6, sel });
+      assertIdentical(off, on, 'IDMap2');
+      assert.ok(Array.from(on.labels).every((l) => l === -1n || (l - 7_000_000n) % 20n === 5n), 'only selected ids');
+    } finally {
+      mapped.dispose();
+    }
+  }
 
   it('under an IDMap, memory-mapped, and against python3-faiss searching the same file one query at a time', async () => {
     const d = 24;
