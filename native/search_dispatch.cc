@@ -25,6 +25,7 @@
 #include "kernels/stats.h"
 #include "memory_limits.h"
 #include "range_blocks.h"
+#include "selector_prefetch.h"
 #include "short_answers.h"
 
 namespace fp {
@@ -78,12 +79,21 @@ faiss::SearchParameters* buildParams(const faiss::Index* index, const Tunables& 
 
 // A selector over an IDMap's ids, asked about the wrapped index's positions: what
 // FAISS 1.7.4 does for IndexIDMap's search (1.7.3 refuses search parameters there).
-struct IdMapSelector : faiss::IDSelector {
+struct IdMapSelector : PrefetchingSelector {
   const std::vector<faiss::Index::idx_t>& idMap;
   const faiss::IDSelector& sel;
-  IdMapSelector(const std::vector<faiss::Index::idx_t>& idMap, const faiss::IDSelector& sel) : idMap(idMap), sel(sel) {}
+  // The selector of ids, where it asks ahead too: prefetchNext asks for its memory of the position's id.
+  const PrefetchingSelector* const ahead;
+  IdMapSelector(const std::vector<faiss::Index::idx_t>& idMap, const faiss::IDSelector& sel)
+      : idMap(idMap), sel(sel), ahead(prefetchingOf(&sel)) {}
   bool is_member(idx_t position) const final {
     return position >= 0 && static_cast<uint64_t>(position) < idMap.size() && sel.is_member(idMap[position]);
+  }
+  void prefetch(idx_t position) const final {
+    if (position >= 0 && static_cast<uint64_t>(position) < idMap.size()) __builtin_prefetch(idMap.data() + position, 0, 3);
+  }
+  void prefetchNext(idx_t position) const final {
+    if (ahead && position >= 0 && static_cast<uint64_t>(position) < idMap.size()) ahead->prefetch(idMap[position]);
   }
 };
 

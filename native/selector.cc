@@ -7,6 +7,7 @@
 #include "args.h"
 #include "errors.h"
 #include "memory_limits.h"
+#include "selector_prefetch.h"
 #include "value_column.h"
 
 namespace fp {
@@ -85,7 +86,7 @@ class BitmapSelector : public Selector {
 // The labels whose value in a column (value_column.h) is within bounds, as
 // lib/collections/match.ts withinBounds has it (an absent bound is an infinite
 // one); a label outside the column, or without a value (NaN), is not selected.
-struct ValueRange : faiss::IDSelector {
+struct ValueRange : PrefetchingSelector {
   ValueColumnRef column;
   double gt, gte, lt, lte;
   bool is_member(idx_t id) const final {
@@ -93,6 +94,10 @@ struct ValueRange : faiss::IDSelector {
     if (i < 0 || i >= column->length) return false;
     const double v = column->values[i];
     return v > gt && v >= gte && v < lt && v <= lte;
+  }
+  void prefetch(idx_t id) const final {
+    const int64_t i = id - column->base;
+    if (i >= 0 && i < column->length) __builtin_prefetch(column->values.get() + i, 0, 3);
   }
 };
 

@@ -22,6 +22,7 @@
 #include "hnsw_distances.h"
 #include "huge_pages.h"
 #include "switches.h"
+#include "../selector_prefetch.h"
 
 namespace fp {
 namespace {
@@ -296,6 +297,8 @@ void greedyUpdateNearest(const faiss::HNSW& hnsw, const Dist& dist, int level, s
 // Every vector may be a result: the unfiltered search.
 struct AnyVector {
   bool operator()(storage_idx_t) const { return true; }
+  void prefetch(storage_idx_t) const {}
+  void prefetchNext(storage_idx_t) const {}
 };
 
 // Only the vectors an IDSelector selects may be results (FAISS's
@@ -303,7 +306,16 @@ struct AnyVector {
 // enters the candidate queue, as in FAISS 1.7.3's search_from_candidates.
 struct SelectedVector {
   const faiss::IDSelector& sel;
+  // The same selector where it asks ahead for what it reads (selector_prefetch.h), else null.
+  const PrefetchingSelector* ahead;
+  explicit SelectedVector(const faiss::IDSelector& sel) : sel(sel), ahead(prefetchingOf(&sel)) {}
   bool operator()(storage_idx_t v) const { return sel.is_member(v); }
+  void prefetch(storage_idx_t v) const {
+    if (ahead) ahead->prefetch(v);
+  }
+  void prefetchNext(storage_idx_t v) const {
+    if (ahead) ahead->prefetchNext(v);
+  }
 };
 
 // FAISS's search_from_candidates on level 0, starting from one candidate, into
@@ -357,8 +369,13 @@ void searchLevel0(const faiss::HNSW& hnsw, const Dist& dist, const IsResult& isR
       // above: without this, reading offsets[predicted] missed the cache in most
       // steps and held the list's prefetch back (1 query 5-8% faster: bench/RESULTS.md).
       __builtin_prefetch(hnsw.offsets.data() + s.batch[j], 0, 3);
+      isResult.prefetch(s.batch[j]);
     }
     dist.many(s.batch.data(), count, s.batchDis.data());
+    // The selector's first reads of the neighbours (asked for above) arrived while their distances were computed:
+    // what they lead to is asked for now, for the neighbours offer will ask the selector about.
+    for (int j = 0; j < count; j++)
+      if (nres < k || s.batchDis[j] < D[0]) isResult.prefetchNext(s.batch[j]);
     for (int j = 0; j < count; j++) {
       offer(s.batch[j], s.batchDis[j]);
       candidates.push(s.batch[j], s.batchDis[j]);
@@ -473,7 +490,7 @@ void hnswSearch(const faiss::IndexHNSW& index, int64_t n, const float* x, int64_
                 int64_t* labels, const faiss::IDSelector* sel) {
   // Two instantiations, so that the unfiltered search asks nothing per neighbour.
   if (sel) {
-    searchAll(index, SelectedVector{*sel}, n, x, k, distances, labels);
+    searchAll(index, SelectedVector(*sel), n, x, k, distances, labels);
   } else {
     searchAll(index, AnyVector{}, n, x, k, distances, labels);
   }

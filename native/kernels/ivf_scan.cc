@@ -21,6 +21,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "../selector_prefetch.h"
 #include "../threads.h"
 #include "exact_distances.h"
 #include "helper_thread.h"
@@ -325,20 +326,30 @@ struct DistanceJob {
   std::vector<Chunk>& chunks;
   Results<C> results;
   // A filtered search's selector: FAISS's IVFFlatScanner asks it about each row's id, and computes the distances of
-  // the rows it selects only.
+  // the rows it selects only. `ahead`: the same where it asks ahead for what it reads (selector_prefetch.h).
   const faiss::IDSelector* sel = nullptr;
+  const PrefetchingSelector* ahead = nullptr;
 };
 
-// Selected rows whose vector is asked for ahead of its distance: they lie anywhere in the list.
+// A list's ids are in a row, but the selector's memory of each (a payload column's value) and each selected row's
+// vector lie anywhere: asked for this many ids and selected rows ahead.
+constexpr size_t kAheadIds = 16;
 constexpr size_t kAheadRows = 4;
 
-// The rows of chunk `c` the job's selector selects, into `rows` (their indices, in order); how many. (Asking
-// for the selector's memory ahead, a virtual call per row, made the searches slower: bench:collections, "10% cold".)
+// The rows of chunk `c` the job's selector selects, into `rows` (their indices, in order); how many.
 template <class C>
 size_t selectedRows(const DistanceJob<C>& job, const Chunk& c, uint16_t* rows) {
   size_t n = 0;
-  for (size_t j = 0; j < c.count; j++)
+  if (job.ahead)
+    for (size_t j = 0; j < std::min(c.count, kAheadIds); j++) job.ahead->prefetch(c.id(j));
+  for (size_t j = 0; j < c.count; j++) {
+    if (job.ahead) {
+      if (j + kAheadIds < c.count) job.ahead->prefetch(c.id(j + kAheadIds));
+      // Halfway: what the first read found leads to (through an IDMap: the selection's memory of the id).
+      if (j + kAheadIds / 2 < c.count) job.ahead->prefetchNext(c.id(j + kAheadIds / 2));
+    }
     if (job.sel->is_member(c.id(j))) rows[n++] = static_cast<uint16_t>(j);
+  }
   return n;
 }
 
@@ -503,7 +514,7 @@ void searchOne(const faiss::IndexIVFFlat& ivf, size_t nprobe, const float* x, si
   const size_t pass = std::min(total, kPassRows);
   float* buf = bufferOf(pass);
   uint8_t* selected = sel ? selectedOf(pass) : nullptr;
-  DistanceJob<C> job{&distancesOf(ivf), x, static_cast<size_t>(ivf.d), s.chunks, {k, simi, idxi, false}, sel};
+  DistanceJob<C> job{&distancesOf(ivf), x, static_cast<size_t>(ivf.d), s.chunks, {k, simi, idxi, false}, sel, prefetchingOf(sel)};
   // Passes over [r0, r0 + pass) of the probed rows, in probe order.
   for (size_t r0 = 0; r0 < total; r0 += pass) {
     const size_t r1 = std::min(total, r0 + pass);
