@@ -240,7 +240,9 @@ void search(const faiss::IndexIVFFlat& ivf, size_t nprobe, int64_t n, const floa
 // (helper_thread.h), which leaves its distances in a buffer; the heap then takes
 // those, in order, after this thread's. So the heap sees every distance in
 // FAISS's order, list after list as the query probes them, whoever computed
-// it: FAISS's answers. Where the quantizer is a flat index, its step is FAISS's
+// it: FAISS's answers. A filtered query (a selector) takes the same way: in each
+// chunk its rows' ids are asked about in order, as FAISS's IVFFlatScanner asks,
+// and only the selected rows' distances are computed and reach the heap. Where the quantizer is a flat index, its step is FAISS's
 // too, without FAISS's per-call overheads: its centroids in id order into
 // FAISS's result handler.
 // ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // The addon's own IndexIVFFlat k-NN search (switch: KernelSwitches::ivfScan): for
-// batches, and for one query split across two cores (ivf_scan.cc, "One query").
+// batches, and for one query (filtered by a selector too) split across two cores (ivf_scan.cc, "One query").
 //
 // FAISS 1.7.3 scans a batch query by query: each query reads every list it probes,
 // so a list probed by many queries of the batch is read from memory as many times
