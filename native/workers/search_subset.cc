@@ -268,7 +268,8 @@ void nearestFlat(const ExactDistances& fns, const float* base, size_t d, const s
   const int64_t m = subset.size();
   SharedSubsetSearch<C> job{subset, labels, k, distances, out, {}};
   const size_t chunks = static_cast<size_t>((m + kChunkLabels - 1) / kChunkLabels);
-  if (share && chunks >= 2) {
+  // runChunks takes fewer than 2^16 chunks (4M labels): a larger subset is searched on this thread alone.
+  if (share && chunks >= 2 && chunks < (size_t{1} << 16)) {
     job.buffered.resize(static_cast<size_t>(m));
     const size_t taken = runChunks(chunks, true, &SharedSubsetSearch<C>::front, &SharedSubsetSearch<C>::back, &job);
     for (int64_t i = static_cast<int64_t>(taken) * kChunkLabels; i < m; i++) job.push(i, job.buffered[i]);
@@ -299,8 +300,9 @@ struct SubsetCall {
 
   SubsetCall(const Napi::CallbackInfo& info, int64_t d)
       : x(floatRows(info[0], d, "x")), k(integerArg(info[1], "k", 1, kMaxK)), labels(idArray(info[2], -1, "labels")) {
-    // The results and the positions (8 bytes a label), held to the per-call limit.
-    requireWithinLimit("searchSubset", addBytes(mulBytes(mulBytes(x.n, k), 12), mulBytes(labels.n, 8)),
+    // The results, the positions (8 bytes a label) and the helper's distances of one query (4), held to the
+    // per-call limit.
+    requireWithinLimit("searchSubset", addBytes(mulBytes(mulBytes(x.n, k), 12), mulBytes(labels.n, 12)),
                        std::to_string(x.n) + " x " + std::to_string(k) + " results over " + std::to_string(labels.n) + " labels");
   }
 
