@@ -242,9 +242,9 @@ void search(const faiss::IndexIVFFlat& ivf, size_t nprobe, int64_t n, const floa
 // FAISS's order, list after list as the query probes them, whoever computed
 // it: FAISS's answers. A filtered query (a selector) takes the same way: in each
 // chunk its rows' ids are asked about in order, as FAISS's IVFFlatScanner asks,
-// and only the selected rows' distances are computed and reach the heap. Where the quantizer is a flat index, its step is FAISS's
-// too, without FAISS's per-call overheads: its centroids in id order into
-// FAISS's result handler.
+// and only the selected rows' distances are computed and reach the heap. Where
+// the quantizer is a flat index, its step is FAISS's too, without FAISS's
+// per-call overheads: its centroids in id order into FAISS's result handler.
 // ---------------------------------------------------------------------------
 
 // Rows per chunk: small enough that the two threads finish close together, large
